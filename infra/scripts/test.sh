@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make test`: every check and test, as CI runs it. Installs what it needs (virtualenvs), starts
+# its own moto emulator on a free port, stops it at the end, whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools (project-local virtualenvs)"
+infra/scripts/venv.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "build tests"
+cargo test --workspace --no-run --quiet
+
+step "start the emulator"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+mkdir -p test-output
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" > test-output/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if (echo > /dev/tcp/127.0.0.1/"$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+echo "moto on 127.0.0.1:$port"
+
+step "unit and integration tests (real AWS SDK against the emulator)"
+ACCOLADE_TEST_ENDPOINT="http://127.0.0.1:$port" \
+OPENBADGES_PYTHON="$root/.venv-openbadges/bin/python" \
+TOOLS_PYTHON="$root/.venv/bin/python" \
+  cargo test --workspace
+
+step "cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
+echo "cfn-lint: no errors"

@@ -1,0 +1,151 @@
+//! Creating the template's resources in the emulator, under names the caller picks (so every test
+//! can have its own table and bucket).
+
+use crate::sam::StackSpec;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
+};
+
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub table: String,
+    pub bucket: String,
+    pub schedule_group: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not create {what} in the emulator: {detail}")]
+pub struct ProvisionError {
+    pub what: String,
+    pub detail: String,
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> ProvisionError {
+    ProvisionError {
+        what: what.into(),
+        detail: e.to_string(),
+    }
+}
+
+fn keys(k: &[crate::sam::KeyElement]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    k.iter()
+        .map(|e| {
+            KeySchemaElement::builder()
+                .attribute_name(&e.name)
+                .key_type(KeyType::from(e.key_type.as_str()))
+                .build()
+                .map_err(|x| err("key schema", x))
+        })
+        .collect()
+}
+
+pub async fn create_table(
+    sdk: &SdkConfig,
+    spec: &StackSpec,
+    name: &str,
+) -> Result<(), ProvisionError> {
+    let ddb = aws_sdk_dynamodb::Client::new(sdk);
+    let t = &spec.table;
+    let mut req = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(keys(&t.keys)?));
+    for (a, ty) in &t.attributes {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(a)
+                .attribute_type(ScalarAttributeType::from(ty.as_str()))
+                .build()
+                .map_err(|e| err("attribute definition", e))?,
+        );
+    }
+    for i in &t.indexes {
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&i.name)
+                .set_key_schema(Some(keys(&i.keys)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(i.projection.as_str()))
+                        .build(),
+                )
+                .build()
+                .map_err(|e| err("index", e))?,
+        );
+    }
+    if let Some(view) = &t.stream_view {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(|e| err("stream", e))?,
+        );
+    }
+    req.send()
+        .await
+        .map_err(|e| err("table", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    if let Some(attr) = &t.ttl_attribute {
+        ddb.update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attr)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| err("ttl", e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| err("ttl", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
+}
+
+/// Table, bucket and schedule group, plus the sender identity SES needs before it sends.
+pub async fn create_all(
+    sdk: &SdkConfig,
+    spec: &StackSpec,
+    names: &Names,
+    sender: Option<&str>,
+) -> Result<(), ProvisionError> {
+    create_table(sdk, spec, &names.table).await?;
+    accolade::aws::s3(sdk)
+        .create_bucket()
+        .bucket(&names.bucket)
+        .send()
+        .await
+        .map_err(|e| err("bucket", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let sched = aws_sdk_scheduler::Client::new(sdk);
+    match sched
+        .create_schedule_group()
+        .name(&names.schedule_group)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if aws_sdk_scheduler::error::ProvideErrorMetadata::code(&e)
+                == Some("ConflictException") => {}
+        Err(e) => {
+            return Err(err(
+                "schedule group",
+                aws_sdk_scheduler::error::DisplayErrorContext(e),
+            ))
+        }
+    }
+    if let Some(sender) = sender {
+        let domain = sender.rsplit('@').next().unwrap_or(sender);
+        aws_sdk_sesv2::Client::new(sdk)
+            .create_email_identity()
+            .email_identity(domain)
+            .send()
+            .await
+            .map_err(|e| err("SES identity", aws_sdk_sesv2::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! What AWS would do that moto does not: deliver S3 notifications to ingest, DynamoDB stream
+//! records to notify (through the template's filter), and due EventBridge schedules to notify.
+
+use crate::{provision::Names, sam::StackSpec};
+use accolade::{app::App, events};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodbstreams::types::{AttributeValue as SAv, ShardIteratorType};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{json, Map, Value};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
+
+pub struct Runner {
+    app: App,
+    sdk: SdkConfig,
+    spec: StackSpec,
+    names: Names,
+    seen_uploads: HashSet<(String, String)>,
+    shard_iterators: HashMap<String, Option<String>>,
+    fired: HashSet<String>,
+}
+
+/// A stream attribute value as the DynamoDB JSON a Lambda receives.
+pub fn av_json(v: &SAv) -> Value {
+    match v {
+        SAv::S(s) => json!({ "S": s }),
+        SAv::N(n) => json!({ "N": n }),
+        SAv::Bool(b) => json!({ "BOOL": b }),
+        SAv::Null(_) => json!({ "NULL": true }),
+        SAv::Ss(v) => json!({ "SS": v }),
+        SAv::Ns(v) => json!({ "NS": v }),
+        SAv::M(m) => json!({ "M": map_json(m) }),
+        SAv::L(l) => json!({ "L": l.iter().map(av_json).collect::<Vec<_>>() }),
+        SAv::B(b) => {
+            use base64::Engine;
+            json!({ "B": base64::engine::general_purpose::STANDARD.encode(b.as_ref()) })
+        }
+        _ => Value::Null,
+    }
+}
+
+fn map_json(m: &HashMap<String, SAv>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), av_json(v)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+/// `at(2026-11-26T10:00:00)` in `zone` → the instant.
+pub fn parse_at(expr: &str, zone: Option<&str>) -> Option<DateTime<Utc>> {
+    let inner = expr.strip_prefix("at(")?.strip_suffix(')')?;
+    let local = NaiveDateTime::parse_from_str(inner, "%Y-%m-%dT%H:%M:%S").ok()?;
+    let tz: chrono_tz::Tz = zone.unwrap_or("UTC").parse().ok()?;
+    use chrono::TimeZone;
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Runner {
+    pub fn new(app: App, sdk: SdkConfig, spec: StackSpec, names: Names) -> Self {
+        Self {
+            app,
+            sdk,
+            spec,
+            names,
+            seen_uploads: HashSet::new(),
+            shard_iterators: HashMap::new(),
+            fired: HashSet::new(),
+        }
+    }
+
+    /// New objects under the uploads prefix → one S3 event each to ingest. Returns how many.
+    pub async fn deliver_uploads(&mut self) -> Result<usize, String> {
+        let s3 = accolade::aws::s3(&self.sdk);
+        let mut token = None;
+        let mut delivered = 0;
+        loop {
+            let out = s3
+                .list_objects_v2()
+                .bucket(&self.names.bucket)
+                .prefix(&self.spec.uploads_prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+            for o in out.contents() {
+                let key = o.key().unwrap_or_default().to_owned();
+                let etag = o.e_tag().unwrap_or_default().to_owned();
+                if self.seen_uploads.insert((key.clone(), etag)) {
+                    let size = o.size().unwrap_or(0).max(0) as u64;
+                    let event = events::s3_created_event(&self.names.bucket, &key, size);
+                    if let Err(e) = accolade::ingest::handle_event(self.app.clone(), event).await {
+                        tracing::error!(error = %e, %key, "ingest failed");
+                    }
+                    delivered += 1;
+                }
+            }
+            token = out.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// New stream records that pass the template's filter → notify, in batches per shard.
+    pub async fn deliver_stream(&mut self) -> Result<usize, String> {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let streams = aws_sdk_dynamodbstreams::Client::new(&self.sdk);
+        let arn = ddb
+            .describe_table()
+            .table_name(&self.names.table)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or("the table has no stream")?;
+        let desc = streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
+        let shards: Vec<String> = desc
+            .stream_description
+            .map(|d| d.shards.unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|s| s.shard_id)
+            .collect();
+        let mut delivered = 0;
+        for shard in shards {
+            let iter = match self.shard_iterators.get(&shard) {
+                Some(Some(i)) => i.clone(),
+                Some(None) => continue,
+                None => streams
+                    .get_shard_iterator()
+                    .stream_arn(&arn)
+                    .shard_id(&shard)
+                    .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string()
+                    })?
+                    .shard_iterator
+                    .ok_or("no shard iterator")?,
+            };
+            let out = streams
+                .get_records()
+                .shard_iterator(&iter)
+                .limit(100)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
+            self.shard_iterators
+                .insert(shard.clone(), out.next_shard_iterator.clone());
+            let records: Vec<Value> = out
+                .records
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    let d = r.dynamodb.as_ref();
+                    let mut dynamodb = Map::new();
+                    if let Some(d) = d {
+                        if let Some(k) = &d.keys {
+                            dynamodb.insert("Keys".into(), map_json(k));
+                        }
+                        if let Some(n) = &d.new_image {
+                            dynamodb.insert("NewImage".into(), map_json(n));
+                        }
+                        if let Some(o) = &d.old_image {
+                            dynamodb.insert("OldImage".into(), map_json(o));
+                        }
+                        if let Some(s) = &d.sequence_number {
+                            dynamodb.insert("SequenceNumber".into(), json!(s));
+                        }
+                    }
+                    json!({
+                        "eventID": r.event_id,
+                        "eventName": r.event_name.as_ref().map(|e| e.as_str().to_owned()),
+                        "eventSource": "aws:dynamodb",
+                        "awsRegion": "us-east-1",
+                        "eventSourceARN": arn,
+                        "dynamodb": Value::Object(dynamodb),
+                    })
+                })
+                .filter(|r| {
+                    self.spec.stream_filters.is_empty()
+                        || self
+                            .spec
+                            .stream_filters
+                            .iter()
+                            .any(|p| crate::sam::matches(p, r))
+                })
+                .collect();
+            if records.is_empty() {
+                continue;
+            }
+            delivered += records.len();
+            let event = json!({ "Records": records });
+            if let Err(e) = accolade::notify::handle_event(self.app.clone(), event).await {
+                tracing::error!(error = %e, "notify failed on a stream batch");
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Schedules in the group whose `at()` time has come → notify with their input. Schedules
+    /// marked `ActionAfterCompletion: DELETE` are deleted after firing, as Scheduler does.
+    pub async fn fire_due_schedules(&mut self, now: DateTime<Utc>) -> Result<usize, String> {
+        let sched = aws_sdk_scheduler::Client::new(&self.sdk);
+        let list = sched
+            .list_schedules()
+            .group_name(&self.names.schedule_group)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_scheduler::error::DisplayErrorContext(e).to_string())?;
+        let mut fired = 0;
+        for s in list.schedules() {
+            let Some(name) = s.name() else { continue };
+            if self.fired.contains(name) {
+                continue;
+            }
+            let got = sched
+                .get_schedule()
+                .group_name(&self.names.schedule_group)
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_scheduler::error::DisplayErrorContext(e).to_string())?;
+            let due = got
+                .schedule_expression()
+                .and_then(|e| parse_at(e, got.schedule_expression_timezone()))
+                .is_some_and(|at| at <= now);
+            if !due {
+                continue;
+            }
+            let input: Value = got
+                .target()
+                .and_then(|t| t.input())
+                .and_then(|i| serde_json::from_str(i).ok())
+                .unwrap_or(Value::Null);
+            if let Err(e) = accolade::notify::handle_event(self.app.clone(), input).await {
+                tracing::error!(error = %e, schedule = name, "notify failed on a schedule");
+                continue;
+            }
+            self.fired.insert(name.to_owned());
+            fired += 1;
+            if got.action_after_completion().map(|a| a.as_str()) == Some("DELETE") {
+                let _ = sched
+                    .delete_schedule()
+                    .group_name(&self.names.schedule_group)
+                    .name(name)
+                    .send()
+                    .await;
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Polls all three sources once a second until `stop` fires.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.deliver_uploads().await {
+                tracing::warn!(error = %e, "upload polling failed");
+            }
+            if let Err(e) = self.deliver_stream().await {
+                tracing::warn!(error = %e, "stream polling failed");
+            }
+            if let Err(e) = self.fire_due_schedules(Utc::now()).await {
+                tracing::warn!(error = %e, "schedule polling failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_expressions() {
+        let t = parse_at("at(2026-11-26T10:00:00)", Some("Asia/Seoul")).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-26T01:00:00+00:00");
+        assert!(parse_at("rate(5 minutes)", None).is_none());
+    }
+}

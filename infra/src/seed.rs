@@ -1,0 +1,109 @@
+//! Demo data for `make dev`: an issuer with branding, an API key, two templates and one award.
+
+use crate::operator::{self, NewIssuer};
+use accolade::{
+    app::App,
+    domain::{
+        api_key::ApiKeySecret,
+        color::Color,
+        email::Email,
+        ids::{AwardId, IssuerId, TemplateId},
+        issuer::LinkedInOrgId,
+        template::{Criteria, ReissuePolicy, Template, TemplateImage, TemplateSpec, Validity},
+        url::WebUrl,
+    },
+    issuing::{self, IssueRequest, Issued},
+};
+use chrono::Utc;
+
+pub struct Demo {
+    pub issuer_id: IssuerId,
+    pub api_key: ApiKeySecret,
+    pub template_id: TemplateId,
+    pub award_id: AwardId,
+}
+
+fn url(s: &str) -> WebUrl {
+    WebUrl::parse(s).expect("demo URL")
+}
+
+pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + Sync>> {
+    let (mut issuer, api_key) = operator::create_issuer(
+        &app.store,
+        &NewIssuer {
+            name: "한빛대학교 평생교육원",
+            url: "https://hanbit.example.ac.kr",
+            email: "badges@hanbit.example.ac.kr",
+            locale: Some("ko"),
+            time_zone: Some("Asia/Seoul"),
+        },
+    )
+    .await?;
+    issuer.profile.primary_color = Color::parse("#0b3d91")?;
+    issuer.profile.accent_color = Color::parse("#f2a900")?;
+    issuer.profile.description = Some("한빛대학교 평생교육원의 디지털 배지".into());
+    issuer.profile.linkedin_organization_id = Some(LinkedInOrgId::parse("1234567")?);
+    issuer.version += 1;
+    app.store.update_issuer(&issuer).await?;
+
+    let now = Utc::now();
+    let advanced = Template::new(
+        issuer.id.clone(),
+        TemplateSpec {
+            name: "데이터 분석 심화".into(),
+            description: "Python과 SQL로 실제 데이터를 분석하고 결과를 발표하는 심화 과정입니다."
+                .into(),
+            criteria: Criteria {
+                narrative: Some("12주 과정 출석 80% 이상, 최종 프로젝트 통과".into()),
+                url: None,
+            },
+            skills: vec!["Python".into(), "SQL".into(), "데이터 시각화".into()],
+            image: TemplateImage::Generated,
+            validity: Validity::DaysAfterIssue { days: 730 },
+            reissue_policy: ReissuePolicy::OneActivePerRecipient,
+        },
+        now,
+    );
+    app.store.create_template(&advanced).await?;
+    let basics = Template::new(
+        issuer.id.clone(),
+        TemplateSpec {
+            name: "데이터 분석 기초".into(),
+            description:
+                "스프레드시트와 기초 통계로 데이터를 읽고 요약하는 8주 과정을 수료했습니다.".into(),
+            criteria: Criteria {
+                narrative: Some("8주 과정 수료, 과제 4개 제출, 최종 평가 70점 이상".into()),
+                url: Some(url("https://hanbit.example.ac.kr/courses/data-basics")),
+            },
+            skills: vec!["데이터 리터러시".into(), "기초 통계".into(), "Excel".into()],
+            image: TemplateImage::Generated,
+            validity: Validity::DaysAfterIssue { days: 365 },
+            reissue_policy: ReissuePolicy::OneActivePerRecipient,
+        },
+        now,
+    );
+    app.store.create_template(&basics).await?;
+
+    let req = IssueRequest {
+        email: Email::parse("minsu.kim@example.com")?,
+        name: "김민수".into(),
+        issued_on: None,
+        expires_on: None,
+        narrative: Some("최종 프로젝트: 서울시 공공자전거 이용 분석".into()),
+        evidence: vec![],
+        external_id: Some("demo-0001".into()),
+        locale: None,
+        notify: true,
+        cohort: Some("2026-가을".into()),
+        batch_id: None,
+    };
+    let award = match issuing::issue(&app.store, &issuer, &basics, &req, None, now).await? {
+        Issued::Created(a) | Issued::Existing(a) => a,
+    };
+    Ok(Demo {
+        issuer_id: issuer.id,
+        api_key,
+        template_id: basics.id,
+        award_id: award.id,
+    })
+}

@@ -1,0 +1,91 @@
+//! The state every entry point shares: configuration, the adapters, and the warm-Lambda caches.
+//! Built once per process (Lambda init or local server start).
+
+use crate::{
+    blobs::Blobs,
+    cache::TtlCache,
+    config::Config,
+    domain::{
+        ids::{IssuerId, TemplateId},
+        issuer::Issuer,
+        template::Template,
+    },
+    store::{Store, StoreError},
+    urls::PublicUrls,
+};
+use aws_config::SdkConfig;
+use std::{sync::Arc, time::Duration};
+
+/// Public pages may show issuer/template data at most this old.
+pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub blobs: Blobs,
+    pub config: Arc<Config>,
+    issuers: Arc<TtlCache<IssuerId, Issuer>>,
+    templates: Arc<TtlCache<TemplateId, Template>>,
+}
+
+impl App {
+    pub fn new(config: Config, sdk: &SdkConfig) -> Self {
+        let store = Store::new(crate::aws::dynamodb(sdk), config.table_name.clone());
+        let blobs = Blobs::new(crate::aws::s3(sdk), config.uploads_bucket.clone());
+        Self {
+            store,
+            blobs,
+            config: Arc::new(config),
+            issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
+            templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
+        }
+    }
+
+    /// Reads the configuration from the environment and builds the SDK clients.
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = crate::aws::sdk_config(config.aws_endpoint_url.as_deref()).await;
+        Ok(Self::new(config, &sdk))
+    }
+
+    pub fn urls(&self) -> PublicUrls<'_> {
+        PublicUrls::new(&self.config.public_base_url)
+    }
+
+    /// Issuer data for public pages: from the warm cache, or one read.
+    pub async fn issuer_for_page(&self, id: &IssuerId) -> Result<Option<Arc<Issuer>>, StoreError> {
+        if let Some(i) = self.issuers.get(id) {
+            return Ok(Some(i));
+        }
+        let Some(i) = self.store.get_issuer(id).await? else {
+            return Ok(None);
+        };
+        let i = Arc::new(i);
+        self.issuers.put(id.clone(), i.clone());
+        Ok(Some(i))
+    }
+
+    /// Template data for public pages: from the warm cache, or one read.
+    pub async fn template_for_page(
+        &self,
+        id: &TemplateId,
+    ) -> Result<Option<Arc<Template>>, StoreError> {
+        if let Some(t) = self.templates.get(id) {
+            return Ok(Some(t));
+        }
+        let Some(t) = self.store.get_template(id).await? else {
+            return Ok(None);
+        };
+        let t = Arc::new(t);
+        self.templates.put(id.clone(), t.clone());
+        Ok(Some(t))
+    }
+
+    /// Drops cached copies after this process changed them (other processes expire by TTL).
+    pub fn forget_template(&self, id: &TemplateId) {
+        self.templates.forget(id);
+    }
+    pub fn forget_issuer(&self, id: &IssuerId) {
+        self.issuers.forget(id);
+    }
+}

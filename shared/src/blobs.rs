@@ -1,0 +1,85 @@
+//! The S3 adapter: uploaded images (and, later, CSV uploads and error reports).
+
+use aws_sdk_s3::{primitives::ByteStream, Client};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("S3 request failed: {0}")]
+    Aws(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Blobs {
+    client: Client,
+    bucket: String,
+}
+
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+impl Blobs {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => {
+                return Err(BlobError::Aws(
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                ))
+            }
+        };
+        let content_type = out
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| BlobError::Aws(e.to_string()))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some(Blob {
+            bytes,
+            content_type,
+        }))
+    }
+}

@@ -1,0 +1,70 @@
+//! Configuration from environment variables (set by template.yaml), read once at start-up.
+
+use std::env;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the one DynamoDB table.
+    pub table_name: String,
+    /// `UPLOADS_BUCKET`: CSV uploads and uploaded images.
+    pub uploads_bucket: String,
+    /// `PUBLIC_BASE_URL`: where the public pages live, e.g. `https://badges.example.ac.kr`.
+    pub public_base_url: String,
+    /// `SENDER_EMAIL`: the verified SES sender.
+    pub sender_email: Option<String>,
+    /// `SCHEDULE_GROUP`: the EventBridge Scheduler group for follow-ups.
+    pub schedule_group: Option<String>,
+    /// `SES_CONFIGURATION_SET`: publishes delivery events.
+    pub ses_configuration_set: Option<String>,
+    /// `AWS_ENDPOINT_URL`: only set locally (moto); in AWS the SDK finds the endpoints itself.
+    pub aws_endpoint_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name} is {problem}; template.yaml (or the local stack) must set it")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: &'static str,
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    match env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        Ok(_) => Err(ConfigError {
+            name,
+            problem: "empty",
+        }),
+        Err(_) => Err(ConfigError {
+            name,
+            problem: "missing",
+        }),
+    }
+}
+
+fn optional(name: &str) -> Option<String> {
+    env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let base = required("PUBLIC_BASE_URL")?;
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(ConfigError {
+                name: "PUBLIC_BASE_URL",
+                problem: "not an http(s) URL",
+            });
+        }
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            uploads_bucket: required("UPLOADS_BUCKET")?,
+            public_base_url: base.trim_end_matches('/').to_owned(),
+            sender_email: optional("SENDER_EMAIL"),
+            schedule_group: optional("SCHEDULE_GROUP"),
+            ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+            aws_endpoint_url: optional("AWS_ENDPOINT_URL"),
+        })
+    }
+}

@@ -1,0 +1,232 @@
+use super::{
+    email::Email,
+    ids::{AwardId, BatchId, IssuerId, TemplateId},
+    locale::Locale,
+    url::WebUrl,
+};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<WebUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub email: Email,
+    pub name: String,
+}
+
+/// The recipient's identity as published in Open Badges: `sha256$hex(sha256(email + salt))`.
+/// The email itself never leaves the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashedIdentity {
+    pub salt: String,
+    pub hash: String,
+}
+
+impl HashedIdentity {
+    pub fn new(email: &Email) -> Self {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the operating system's random source is available");
+        let salt = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(salt);
+        Self::with_salt(email, salt)
+    }
+
+    pub fn with_salt(email: &Email, salt: String) -> Self {
+        let digest = Sha256::digest(format!("{}{}", email.as_str(), salt).as_bytes());
+        Self {
+            hash: format!("sha256${}", hex::encode(digest)),
+            salt,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An issued badge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Award {
+    pub id: AwardId,
+    pub issuer_id: IssuerId,
+    pub template_id: TemplateId,
+    pub recipient: Recipient,
+    pub identity: HashedIdentity,
+    pub issued_on: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    pub notify: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<AwardId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<AwardId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<BatchId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a verifier sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwardStatus {
+    Valid,
+    Expired {
+        on: DateTime<Utc>,
+    },
+    Revoked {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// Re-issued: the newer award replaces this one.
+    Superseded {
+        by: AwardId,
+    },
+}
+
+impl AwardStatus {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AwardStatus::Valid => "valid",
+            AwardStatus::Expired { .. } => "expired",
+            AwardStatus::Revoked { .. } => "revoked",
+            AwardStatus::Superseded { .. } => "superseded",
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        matches!(self, AwardStatus::Valid)
+    }
+}
+
+impl Award {
+    /// Revocation outranks supersession, which outranks expiry.
+    pub fn status(&self, now: DateTime<Utc>) -> AwardStatus {
+        if let Some(r) = &self.revocation {
+            return AwardStatus::Revoked {
+                reason: r.reason.clone(),
+                at: r.at,
+            };
+        }
+        if let Some(by) = &self.superseded_by {
+            return AwardStatus::Superseded { by: by.clone() };
+        }
+        match self.expires_on {
+            Some(on) if on <= now => AwardStatus::Expired { on },
+            _ => AwardStatus::Valid,
+        }
+    }
+}
+
+/// Why an award could not be issued, before any storage is touched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssueRuleError {
+    #[error("expires_on ({expires}) is not after issued_on ({issued})")]
+    ExpiresBeforeIssued {
+        issued: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    },
+}
+
+pub fn check_dates(
+    issued: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+) -> Result<(), IssueRuleError> {
+    match expires {
+        Some(e) if e <= issued => Err(IssueRuleError::ExpiresBeforeIssued { issued, expires: e }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn award() -> Award {
+        let email = Email::parse("kim@example.ac.kr").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Award {
+            id: AwardId::generate(),
+            issuer_id: IssuerId::generate(),
+            template_id: TemplateId::generate(),
+            identity: HashedIdentity::new(&email),
+            recipient: Recipient {
+                email,
+                name: "김민수".into(),
+            },
+            issued_on: now,
+            expires_on: Some(now + Duration::days(10)),
+            narrative: None,
+            evidence: vec![],
+            external_id: None,
+            locale: None,
+            notify: true,
+            revocation: None,
+            superseded_by: None,
+            supersedes: None,
+            batch_id: None,
+            cohort: None,
+            created_at: now,
+        }
+    }
+
+    #[test]
+    fn status_precedence() {
+        let mut a = award();
+        let t0 = a.issued_on;
+        assert_eq!(a.status(t0), AwardStatus::Valid);
+        assert!(matches!(
+            a.status(t0 + Duration::days(10)),
+            AwardStatus::Expired { .. }
+        ));
+        a.superseded_by = Some(AwardId::generate());
+        assert_eq!(a.status(t0).code(), "superseded");
+        a.revocation = Some(Revocation {
+            reason: "cheating".into(),
+            at: t0,
+        });
+        assert_eq!(a.status(t0 + Duration::days(20)).code(), "revoked");
+    }
+
+    #[test]
+    fn identity_hash_matches_open_badges_rule() {
+        let email = Email::parse("test@example.com").unwrap();
+        let id = HashedIdentity::with_salt(&email, "salt".into());
+        // sha256("test@example.comsalt")
+        let want = hex::encode(Sha256::digest(b"test@example.comsalt"));
+        assert_eq!(id.hash, format!("sha256${want}"));
+        assert_ne!(
+            HashedIdentity::new(&email).salt,
+            HashedIdentity::new(&email).salt
+        );
+    }
+
+    #[test]
+    fn dates_must_be_ordered() {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert!(check_dates(t, Some(t)).is_err());
+        assert!(check_dates(t, Some(t + Duration::seconds(1))).is_ok());
+        assert!(check_dates(t, None).is_ok());
+    }
+}

@@ -1,0 +1,147 @@
+use super::Invalid;
+use std::fmt;
+
+/// An email address as people type it, normalised: surrounding space trimmed, domain lower-cased.
+/// The local part keeps its case (RFC 5321 lets servers treat it case-sensitively); look-ups use
+/// [`Email::lookup_key`], which lower-cases everything.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(Invalid::new("email address is empty"));
+        }
+        if s.len() > 254 {
+            return Err(Invalid::new("email address is longer than 254 characters"));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Invalid::new(format!(
+                "`{}` is not an email address (it contains spaces or control characters)",
+                shorten(s)
+            )));
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err(Invalid::new(format!(
+                "`{}` is not an email address (no `@`)",
+                shorten(s)
+            )));
+        };
+        let bad =
+            |why: &str| Invalid::new(format!("`{}` is not an email address ({why})", shorten(s)));
+        if local.is_empty() || local.len() > 64 {
+            return Err(bad("the part before `@` must be 1 to 64 characters"));
+        }
+        if local.contains('@')
+            || local.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '\\', '"'])
+        {
+            return Err(bad(
+                "the part before `@` contains characters that are not allowed",
+            ));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad("misplaced dot before `@`"));
+        }
+        let domain = domain.to_lowercase();
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 {
+            return Err(bad("the domain needs a dot, e.g. `example.com`"));
+        }
+        for label in &labels {
+            if label.is_empty() || label.len() > 63 {
+                return Err(bad("empty or over-long part in the domain"));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(bad("a domain part starts or ends with `-`"));
+            }
+            if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+                return Err(bad("the domain contains characters that are not allowed"));
+            }
+        }
+        Ok(Self(format!("{local}@{domain}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Case-insensitive key used to find a recipient's awards and to detect duplicates.
+    pub fn lookup_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).map_err(|e| e.0)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_domain_and_trims() {
+        let e = Email::parse("  Kim.MinSu@Example.AC.KR ").unwrap();
+        assert_eq!(e.as_str(), "Kim.MinSu@example.ac.kr");
+        assert_eq!(e.lookup_key(), "kim.minsu@example.ac.kr");
+    }
+
+    #[test]
+    fn accepts_plus_and_idn() {
+        assert!(Email::parse("a+tag@mail.example.com").is_ok());
+        assert!(Email::parse("학생@대학교.한국").is_ok());
+    }
+
+    #[test]
+    fn rejects_garbage_with_a_reason() {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@x.com",
+            "a@.com",
+            "a@x..com",
+            "a@-x.com",
+            ".a@x.com",
+            "a..b@x.com",
+            "<script>@x.com",
+            "a@x.com\n",
+        ] {
+            let r = Email::parse(bad);
+            if bad == "a@x.com\n" {
+                // trailing newline is trimmed as surrounding space
+                assert!(r.is_ok());
+                continue;
+            }
+            assert!(r.is_err(), "{bad:?} accepted");
+        }
+        assert!(Email::parse("nope").unwrap_err().0.contains("no `@`"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The pure domain: values parsed at the edge, rules with no I/O.
+//!
+//! Nothing in here talks to AWS, reads the clock implicitly or can fail on I/O. Every newtype has a
+//! `parse` constructor, so the rest of the code cannot hold an invalid value.
+
+pub mod api_key;
+pub mod award;
+pub mod color;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod issuer;
+pub mod locale;
+pub mod mask;
+pub mod template;
+pub mod text;
+pub mod time;
+pub mod url;
+pub mod visitor;
+
+pub use error::{FieldError, Invalid};

@@ -1,0 +1,68 @@
+//! Free text from admins and recipients: trimmed, length-limited, without control characters.
+
+use super::Invalid;
+
+/// One line of text (names, labels): required, trimmed, at most `max` characters.
+pub fn line(raw: &str, max: usize) -> Result<String, Invalid> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(Invalid::new("must not be empty"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            "must be a single line without control characters",
+        ));
+    }
+    check_len(s, max)?;
+    Ok(s.to_owned())
+}
+
+/// Several lines of text (descriptions, narratives): required, trimmed, at most `max`
+/// characters; newlines and tabs are kept, other control characters refused.
+pub fn paragraph(raw: &str, max: usize) -> Result<String, Invalid> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(Invalid::new("must not be empty"));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Invalid::new("contains control characters"));
+    }
+    check_len(s, max)?;
+    Ok(s.replace("\r\n", "\n"))
+}
+
+fn check_len(s: &str, max: usize) -> Result<(), Invalid> {
+    let n = s.chars().count();
+    if n > max {
+        return Err(Invalid::new(format!(
+            "is {n} characters long; at most {max} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+pub const NAME_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 5_000;
+pub const NARRATIVE_MAX: usize = 10_000;
+pub const LABEL_MAX: usize = 60;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_paragraphs() {
+        assert_eq!(line("  김민수 ", 10).unwrap(), "김민수");
+        assert!(line("   ", 10).is_err());
+        assert!(line("a\u{0}b", 10).is_err());
+        assert!(line("a\nb", 10).is_err());
+        assert!(line(&"가".repeat(11), 10)
+            .unwrap_err()
+            .0
+            .contains("11 characters"));
+        assert_eq!(paragraph("a\r\nb", 10).unwrap(), "a\nb");
+        assert!(paragraph("a\u{7}", 10).is_err());
+    }
+}

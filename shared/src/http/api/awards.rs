@@ -1,0 +1,360 @@
+use crate::{
+    app::App,
+    domain::{
+        award::{Award, Evidence},
+        email::Email,
+        ids::{AwardId, BatchId, TemplateId},
+        issuer::Issuer,
+        locale::Locale,
+        template::Template,
+        text,
+        time::parse_instant,
+        url::WebUrl,
+        FieldError,
+    },
+    http::{auth::Caller, body::JsonObject, error::ApiError, input::Obj, PageQuery},
+    issuing::{self, IssueError, IssueRequest, Issued},
+    store::awards::AwardsBy,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    Json,
+};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+const FIELDS: &[&str] = &[
+    "template_id",
+    "recipient",
+    "issued_on",
+    "expires_on",
+    "narrative",
+    "evidence",
+    "external_id",
+    "locale",
+    "notify",
+    "cohort",
+];
+pub const MAX_EVIDENCE: usize = 20;
+
+/// The award as the issuer's API sees it (the recipient's email included: it is their data).
+pub fn award_json(
+    app: &App,
+    a: &Award,
+    template: Option<&Template>,
+    issuer: Option<&Issuer>,
+) -> Value {
+    let u = app.urls();
+    let now = Utc::now();
+    let status = a.status(now);
+    let mut urls = json!({
+        "page": u.award_page(&a.id),
+        "open_badges_assertion": u.award_json(&a.id),
+        "qr_svg": u.award_qr_svg(&a.id),
+        "qr_png": u.award_qr_png(&a.id),
+    });
+    if let (Some(t), Some(i)) = (template, issuer) {
+        urls["linkedin_add_to_profile"] = json!(u.linkedin_add(a, t, i));
+    }
+    json!({
+        "id": a.id,
+        "issuer_id": a.issuer_id,
+        "template_id": a.template_id,
+        "recipient": { "email": a.recipient.email, "name": a.recipient.name },
+        "issued_on": a.issued_on,
+        "expires_on": a.expires_on,
+        "status": status.code(),
+        "revocation": a.revocation,
+        "superseded_by": a.superseded_by,
+        "supersedes": a.supersedes,
+        "narrative": a.narrative,
+        "evidence": a.evidence,
+        "external_id": a.external_id,
+        "locale": a.locale,
+        "notify": a.notify,
+        "cohort": a.cohort,
+        "batch_id": a.batch_id,
+        "created_at": a.created_at,
+        "urls": urls,
+    })
+}
+
+/// The fields of `POST /v1/awards` other than `template_id`.
+fn parse_request(o: &Obj, issuer: &Issuer) -> Result<IssueRequest, FieldError> {
+    let zone = issuer.profile.time_zone;
+    let r = o
+        .obj("recipient")?
+        .ok_or_else(|| FieldError::new("recipient", "is required: {\"email\", \"name\"}"))?;
+    r.only(&["email", "name"])?;
+    let email = r.req("email", Email::parse)?;
+    let name = r.req("name", |s| text::line(s, text::NAME_MAX))?;
+    let issued_on = o.parse("issued_on", |s| parse_instant(s, zone))?;
+    let expires_on = if o.present("expires_on") {
+        Some(o.parse("expires_on", |s| parse_instant(s, zone))?)
+    } else {
+        None
+    };
+    let mut evidence = Vec::new();
+    for e in o.objects("evidence", MAX_EVIDENCE)? {
+        e.only(&["url", "narrative"])?;
+        let ev = Evidence {
+            url: e.parse("url", WebUrl::parse)?,
+            narrative: e.parse("narrative", |s| text::paragraph(s, text::NARRATIVE_MAX))?,
+        };
+        if ev.url.is_none() && ev.narrative.is_none() {
+            return Err(FieldError::new(
+                e.path("url"),
+                "evidence needs a url or a narrative",
+            ));
+        }
+        evidence.push(ev);
+    }
+    Ok(IssueRequest {
+        email,
+        name,
+        issued_on,
+        expires_on,
+        narrative: o.parse("narrative", |s| text::paragraph(s, text::NARRATIVE_MAX))?,
+        evidence,
+        external_id: o.parse("external_id", |s| text::line(s, 200))?,
+        locale: o.parse("locale", Locale::parse)?,
+        notify: o.bool("notify")?.unwrap_or(true),
+        cohort: o.parse("cohort", |s| text::line(s, 100))?,
+        batch_id: None,
+    })
+}
+
+pub(crate) fn issue_error(e: IssueError) -> ApiError {
+    match e {
+        IssueError::TemplateArchived(_) => ApiError::field("template_id", e.to_string()),
+        IssueError::Rule(_) => ApiError::field("expires_on", e.to_string()),
+        IssueError::IssuedInFuture => ApiError::field("issued_on", e.to_string()),
+        IssueError::AlreadyHolds { ref existing } => {
+            let mut err = ApiError::conflict("already_awarded", e.to_string());
+            err.field = Some(format!("existing_award:{existing}"));
+            err
+        }
+        IssueError::KeyReused { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            e.to_string(),
+        ),
+        IssueError::NotReissuable(_) => ApiError::conflict("not_reissuable", e.to_string()),
+        IssueError::Store(s) => s.into(),
+    }
+}
+
+async fn issuer_of(app: &App, caller: &Caller) -> Result<Issuer, ApiError> {
+    app.store
+        .get_issuer(&caller.issuer_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("issuer"))
+}
+
+/// Issues one award. 201 when created; 200 with the same award when the `Idempotency-Key` or
+/// `external_id` was used before for the same recipient and template.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
+pub async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let o = Obj::root(&body);
+    o.only(FIELDS)?;
+    let template_id = o.req("template_id", TemplateId::parse)?;
+    let idem = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let s = v.to_str().unwrap_or("").trim();
+            if s.is_empty() || s.len() > 255 {
+                return Err(ApiError::field(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible characters",
+                ));
+            }
+            Some(s.to_owned())
+        }
+    };
+    let issuer = issuer_of(&app, &caller).await?;
+    let template = app
+        .store
+        .get_template_of(&caller.issuer_id, &template_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::field("template_id", format!("template {template_id} not found"))
+        })?;
+    let req = parse_request(&o, &issuer)?;
+    let outcome = issuing::issue(
+        &app.store,
+        &issuer,
+        &template,
+        &req,
+        idem.as_deref(),
+        Utc::now(),
+    )
+    .await
+    .map_err(issue_error)?;
+    let (status, award) = match outcome {
+        Issued::Created(a) => {
+            tracing::info!(award = %a.id, template = %a.template_id, "award issued");
+            (StatusCode::CREATED, a)
+        }
+        Issued::Existing(a) => (StatusCode::OK, a),
+    };
+    Ok((
+        status,
+        Json(award_json(&app, &award, Some(&template), Some(&issuer))),
+    ))
+}
+
+fn parse_award_id(raw: &str) -> Result<AwardId, ApiError> {
+    AwardId::parse(raw).map_err(|_| ApiError::not_found("award"))
+}
+
+async fn load(app: &App, caller: &Caller, id: &str) -> Result<Award, ApiError> {
+    app.store
+        .get_award_of(&caller.issuer_id, &parse_award_id(id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("award"))
+}
+
+async fn with_context(app: &App, a: &Award) -> Result<Value, ApiError> {
+    let t = app.template_for_page(&a.template_id).await?;
+    let i = app.issuer_for_page(&a.issuer_id).await?;
+    Ok(award_json(app, a, t.as_deref(), i.as_deref()))
+}
+
+pub async fn get_one(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let a = load(&app, &caller, &id).await?;
+    Ok(Json(with_context(&app, &a).await?))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    template: Option<String>,
+    recipient: Option<String>,
+    status: Option<String>,
+    batch: Option<String>,
+}
+
+/// Lists awards newest first. One index query per page: by recipient, template, batch or the
+/// whole issuer; other filters apply within the page (a page can then hold fewer than `limit`).
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let nonempty = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let template = nonempty(&q.template)
+        .map(|s| TemplateId::parse(&s).map_err(|e| ApiError::field("template", e.0)))
+        .transpose()?;
+    let recipient = nonempty(&q.recipient)
+        .map(|s| Email::parse(&s).map_err(|e| ApiError::field("recipient", e.0)))
+        .transpose()?;
+    let batch = nonempty(&q.batch)
+        .map(|s| BatchId::parse(&s).map_err(|e| ApiError::field("batch", e.0)))
+        .transpose()?;
+    let status = nonempty(&q.status);
+    if let Some(s) = &status {
+        if !["valid", "expired", "revoked", "superseded"].contains(&s.as_str()) {
+            return Err(ApiError::field(
+                "status",
+                "status must be valid, expired, revoked or superseded",
+            ));
+        }
+    }
+    if let Some(t) = &template {
+        app.store
+            .get_template_of(&caller.issuer_id, t)
+            .await?
+            .ok_or_else(|| ApiError::field("template", format!("template {t} not found")))?;
+    }
+    let lookup = recipient.as_ref().map(Email::lookup_key);
+    let by = match (&lookup, &template, &batch) {
+        (Some(r), _, _) => AwardsBy::Recipient(&caller.issuer_id, r),
+        (None, Some(t), _) => AwardsBy::Template(t),
+        (None, None, Some(b)) => AwardsBy::Batch(b),
+        (None, None, None) => AwardsBy::Issuer(&caller.issuer_id),
+    };
+    let (items, next) = app
+        .store
+        .list_awards(by, q.page.limit()?, q.page.cursor())
+        .await?;
+    let now = Utc::now();
+    let mut data = Vec::new();
+    for a in items.iter().filter(|a| {
+        a.issuer_id == caller.issuer_id
+            && template.as_ref().is_none_or(|t| &a.template_id == t)
+            && batch
+                .as_ref()
+                .is_none_or(|b| a.batch_id.as_ref() == Some(b))
+            && status.as_deref().is_none_or(|s| a.status(now).code() == s)
+    }) {
+        data.push(with_context(&app, a).await?);
+    }
+    Ok(Json(super::list_json(data, next)))
+}
+
+/// Revokes with a reason (required). Revoking again answers the award unchanged.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, award = %id))]
+pub async fn revoke(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let o = Obj::root(&body);
+    o.only(&["reason"])?;
+    let reason = o.req("reason", |s| text::paragraph(s, 500))?;
+    let a = load(&app, &caller, &id).await?;
+    let revoked = issuing::revoke(&app.store, &a, reason, Utc::now()).await?;
+    tracing::info!("award revoked");
+    Ok(Json(with_context(&app, &revoked).await?))
+}
+
+/// Issues a new award replacing this one; the old page says so and links to the new one.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, award = %id))]
+pub async fn reissue(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let old = load(&app, &caller, &id).await?;
+    let issuer = issuer_of(&app, &caller).await?;
+    let o = Obj::root(&body);
+    o.only(&["expires_on"])?;
+    let zone = issuer.profile.time_zone;
+    let expires_on = if o.present("expires_on") {
+        Some(o.parse("expires_on", |s| parse_instant(s, zone))?)
+    } else {
+        None
+    };
+    let template = app
+        .store
+        .get_template(&old.template_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("template"))?;
+    let new = issuing::reissue(&app.store, &issuer, &template, &old, expires_on, Utc::now())
+        .await
+        .map_err(issue_error)?;
+    tracing::info!(new = %new.id, "award re-issued");
+    Ok((
+        StatusCode::CREATED,
+        Json(award_json(&app, &new, Some(&template), Some(&issuer))),
+    ))
+}

@@ -1,0 +1,89 @@
+//! The authenticated `/v1` API (the api Lambda): console and integrators.
+
+mod api_keys;
+mod awards;
+mod issuer;
+mod openapi;
+mod templates;
+
+use super::error::ApiError;
+use crate::app::App;
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+pub use awards::award_json;
+
+/// Every route, as `(method, path)`. The OpenAPI document must list exactly these (a test checks).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/issuer"),
+    ("PATCH", "/v1/issuer"),
+    ("GET", "/v1/templates"),
+    ("POST", "/v1/templates"),
+    ("GET", "/v1/templates/{id}"),
+    ("PATCH", "/v1/templates/{id}"),
+    ("DELETE", "/v1/templates/{id}"),
+    ("PUT", "/v1/templates/{id}/image"),
+    ("GET", "/v1/api-keys"),
+    ("POST", "/v1/api-keys"),
+    ("DELETE", "/v1/api-keys/{id}"),
+    ("GET", "/v1/awards"),
+    ("POST", "/v1/awards"),
+    ("GET", "/v1/awards/{id}"),
+    ("POST", "/v1/awards/{id}/revoke"),
+    ("POST", "/v1/awards/{id}/reissue"),
+    ("GET", "/v1/openapi.json"),
+];
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route(
+            "/v1/issuer",
+            get(issuer::get_issuer).patch(issuer::patch_issuer),
+        )
+        .route(
+            "/v1/templates",
+            get(templates::list).post(templates::create),
+        )
+        .route(
+            "/v1/templates/{id}",
+            get(templates::get_one)
+                .patch(templates::patch)
+                .delete(templates::archive),
+        )
+        .route(
+            "/v1/templates/{id}/image",
+            axum::routing::put(templates::upload_image),
+        )
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))
+        .route("/v1/awards", get(awards::list).post(awards::create))
+        .route("/v1/awards/{id}", get(awards::get_one))
+        .route("/v1/awards/{id}/revoke", post(awards::revoke))
+        .route("/v1/awards/{id}/reissue", post(awards::reissue))
+        .route("/v1/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; see /v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method; see /v1/openapi.json",
+    )
+}
+
+pub(crate) fn list_json(data: Vec<serde_json::Value>, next: Option<String>) -> serde_json::Value {
+    serde_json::json!({ "data": data, "next_cursor": next })
+}

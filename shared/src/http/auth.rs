@@ -1,0 +1,49 @@
+//! `Authorization: Bearer acc_…` → the calling issuer. One consistent read per request.
+
+use super::error::ApiError;
+use crate::{
+    app::App,
+    domain::{api_key::ApiKeySecret, ids::ApiKeyId, ids::IssuerId},
+};
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+/// The authenticated caller. Every `/v1` handler takes one; every read and write is scoped to
+/// `issuer_id`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub issuer_id: IssuerId,
+    pub key_id: ApiKeyId,
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::unauthorized("send your API key as `Authorization: Bearer acc_…`")
+            })?
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not readable text"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer acc_…`")
+            })?;
+        let secret = ApiKeySecret::parse(token).map_err(|e| ApiError::unauthorized(e.0))?;
+        let owner = app
+            .store
+            .authenticate(&secret.hash())
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized("this API key is not valid (unknown or revoked)")
+            })?;
+        Ok(Caller {
+            issuer_id: owner.issuer_id,
+            key_id: owner.key_id,
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! API errors: `{"error": {"code", "message", "field"?}}` with the right status, mapped once.
+
+use crate::{
+    blobs::BlobError,
+    domain::FieldError,
+    store::{awards::InsertError, StoreError},
+};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_field",
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut err = json!({ "code": self.code, "message": self.message });
+        if let Some(f) = self.field {
+            err["field"] = json!(f);
+        }
+        let mut resp = (self.status, Json(json!({ "error": err }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::field(e.field.clone(), e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("resource"),
+            StoreError::VersionConflict { .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_conflict",
+                e.to_string(),
+            ),
+            StoreError::BadCursor => ApiError::field("cursor", e.to_string()),
+            StoreError::Throttled => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "throttled", e.to_string())
+            }
+            StoreError::Corrupt(_) | StoreError::Aws(_) => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<InsertError> for ApiError {
+    fn from(e: InsertError) -> Self {
+        match e {
+            InsertError::Store(s) => s.into(),
+            InsertError::Taken(t) => {
+                ApiError::conflict("conflict", format!("conflicts with award {}", t.existing))
+            }
+        }
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        tracing::error!(error = %e, "blob failure");
+        ApiError::internal()
+    }
+}

@@ -1,0 +1,258 @@
+//! Reading JSON request bodies into domain values, naming the field of every problem.
+//!
+//! Creates and updates share one parser per resource: an update (PATCH) is a JSON merge patch
+//! (RFC 7396) applied to the resource's editable representation, then parsed like a create.
+
+use crate::domain::{FieldError, Invalid};
+use serde_json::{Map, Value};
+
+/// A JSON object being read, with the path of its fields for error messages.
+pub struct Obj<'a> {
+    map: &'a Map<String, Value>,
+    prefix: String,
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl<'a> Obj<'a> {
+    pub fn root(map: &'a Map<String, Value>) -> Self {
+        Self {
+            map,
+            prefix: String::new(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    /// Rejects fields this resource does not have (catches typos such as `expires_at`).
+    pub fn only(&self, allowed: &[&str]) -> Result<(), FieldError> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) => Err(FieldError::new(
+                self.path(k),
+                format!(
+                    "unknown field `{k}`; expected one of: {}",
+                    allowed.join(", ")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    /// Whether the field was sent at all, even as `null` (an explicit "none").
+    pub fn present(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    /// Whether the field was sent with a value other than `null`.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn str(&self, name: &str) -> Result<Option<&'a str>, FieldError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(v) => Err(FieldError::new(
+                self.path(name),
+                format!("must be a string, not {}", kind(v)),
+            )),
+        }
+    }
+
+    pub fn req_str(&self, name: &str) -> Result<&'a str, FieldError> {
+        self.str(name)?
+            .ok_or_else(|| FieldError::new(self.path(name), "is required"))
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, FieldError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(FieldError::new(
+                self.path(name),
+                format!("must be true or false, not {}", kind(v)),
+            )),
+        }
+    }
+
+    pub fn u64(&self, name: &str) -> Result<Option<u64>, FieldError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| FieldError::new(self.path(name), "must be a whole number ≥ 0")),
+            Some(v) => Err(FieldError::new(
+                self.path(name),
+                format!("must be a number, not {}", kind(v)),
+            )),
+        }
+    }
+
+    pub fn obj(&self, name: &str) -> Result<Option<Obj<'a>>, FieldError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(Obj {
+                map: m,
+                prefix: self.path(name),
+            })),
+            Some(v) => Err(FieldError::new(
+                self.path(name),
+                format!("must be an object, not {}", kind(v)),
+            )),
+        }
+    }
+
+    pub fn array(&self, name: &str) -> Result<Option<&'a Vec<Value>>, FieldError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(v) => Err(FieldError::new(
+                self.path(name),
+                format!("must be an array, not {}", kind(v)),
+            )),
+        }
+    }
+
+    /// Objects in an array field, with `field[i]` paths.
+    pub fn objects(&self, name: &str, max: usize) -> Result<Vec<Obj<'a>>, FieldError> {
+        let Some(items) = self.array(name)? else {
+            return Ok(vec![]);
+        };
+        if items.len() > max {
+            return Err(FieldError::new(
+                self.path(name),
+                format!("at most {max} entries"),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Object(m) => Ok(Obj {
+                    map: m,
+                    prefix: format!("{}[{i}]", self.path(name)),
+                }),
+                other => Err(FieldError::new(
+                    format!("{}[{i}]", self.path(name)),
+                    format!("must be an object, not {}", kind(other)),
+                )),
+            })
+            .collect()
+    }
+
+    /// Strings in an array field.
+    pub fn strings(&self, name: &str, max: usize) -> Result<Vec<&'a str>, FieldError> {
+        let Some(items) = self.array(name)? else {
+            return Ok(vec![]);
+        };
+        if items.len() > max {
+            return Err(FieldError::new(
+                self.path(name),
+                format!("at most {max} entries"),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().ok_or_else(|| {
+                    FieldError::new(format!("{}[{i}]", self.path(name)), "must be a string")
+                })
+            })
+            .collect()
+    }
+
+    /// An optional string field through a domain parser.
+    pub fn parse<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<Option<T>, FieldError> {
+        match self.str(name)? {
+            None => Ok(None),
+            Some(s) if s.trim().is_empty() => Ok(None),
+            Some(s) => f(s).map(Some).map_err(|e| e.at(self.path(name))),
+        }
+    }
+
+    /// A required string field through a domain parser.
+    pub fn req<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<T, FieldError> {
+        f(self.req_str(name)?).map_err(|e| e.at(self.path(name)))
+    }
+}
+
+/// RFC 7396 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            let t = target.as_object_mut().expect("just made an object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// Fields a client may read but not write: mentioning them in a PATCH is an error.
+pub fn reject_read_only(patch: &Map<String, Value>, read_only: &[&str]) -> Result<(), FieldError> {
+    match read_only.iter().find(|f| patch.contains_key(**f)) {
+        Some(f) => Err(FieldError::new(*f, format!("`{f}` is read-only"))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_rfc7396() {
+        let mut t = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut t, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(t, json!({"a": "z", "c": {"d": "e"}}));
+    }
+
+    #[test]
+    fn field_paths_in_errors() {
+        let v = json!({"recipient": {"email": 3}, "evidence": [{"url": 1}]});
+        let o = Obj::root(v.as_object().unwrap());
+        let r = o.obj("recipient").unwrap().unwrap();
+        assert_eq!(r.str("email").unwrap_err().field, "recipient.email");
+        let ev = o.objects("evidence", 10).unwrap();
+        assert_eq!(ev[0].str("url").unwrap_err().field, "evidence[0].url");
+        assert_eq!(o.only(&["recipient"]).unwrap_err().field, "evidence");
+    }
+}

@@ -1,0 +1,61 @@
+//! HTTP entry points: the authenticated `/v1` API and the public verification routes. Each is an
+//! `axum::Router` built by a function here, run by `lambda_http` in AWS and by a plain tokio
+//! listener locally and in tests (the same code).
+
+pub mod analytics;
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod input;
+pub mod verify;
+
+use axum::http::{header, HeaderMap};
+
+/// Pagination query parameters shared by list routes.
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct PageQuery {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i32, error::ApiError> {
+        match self.limit.as_deref() {
+            None | Some("") => Ok(50),
+            Some(s) => match s.parse::<i32>() {
+                Ok(n) if (1..=200).contains(&n) => Ok(n),
+                _ => Err(error::ApiError::field(
+                    "limit",
+                    "limit must be a number from 1 to 200",
+                )),
+            },
+        }
+    }
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+/// `If-Match: "3"` → 3.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, error::ApiError> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
+    s.parse::<u64>().map(Some).map_err(|_| {
+        error::ApiError::field(
+            "If-Match",
+            "If-Match must be the ETag from a previous GET, e.g. \"3\"",
+        )
+    })
+}
+
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}

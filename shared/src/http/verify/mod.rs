@@ -1,0 +1,334 @@
+//! Public verification routes (the verify Lambda): badge pages, Open Badges 2.0 JSON, QR codes,
+//! template images. No authentication; nothing here reveals a recipient's email.
+
+use crate::{
+    app::App,
+    domain::{
+        award::Award,
+        ids::{AwardId, IssuerId, TemplateId},
+        issuer::Issuer,
+        locale::Locale,
+        template::{Template, TemplateImage},
+        visitor,
+    },
+    openbadges,
+    render::{badge_image, badge_page, layout, qr},
+    store::{counters::Counter, StoreError},
+};
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
+};
+use chrono::Utc;
+use std::sync::Arc;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/b/{id}", get(award))
+        .route("/b/{id}/{file}", get(award_qr))
+        .route("/issuers/{file}", get(issuer_profile))
+        .route("/templates/{file}", get(template_class))
+        .route("/templates/{id}/image", get(template_image))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(fallback)
+        .with_state(app)
+}
+
+const PAGE_CACHE: &str = "no-cache";
+const JSON_CACHE: &str = "public, max-age=60";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Failures on public routes: a friendly page or JSON, never a stack trace.
+enum PublicError {
+    NotFound { json: bool, locale: Locale },
+    Unavailable,
+}
+
+impl From<StoreError> for PublicError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure on a public route");
+        PublicError::Unavailable
+    }
+}
+
+impl IntoResponse for PublicError {
+    fn into_response(self) -> Response {
+        match self {
+            PublicError::NotFound { json: true, .. } => (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"error":{"code":"not_found","message":"no such badge, template or issuer"}}"#,
+            )
+                .into_response(),
+            PublicError::NotFound {
+                json: false,
+                locale,
+            } => html(
+                StatusCode::NOT_FOUND,
+                badge_page::not_found(locale).into_string(),
+                PAGE_CACHE,
+            ),
+            PublicError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                "Temporarily unavailable; please retry in a few seconds.",
+            )
+                .into_response(),
+        }
+    }
+}
+
+fn locale_of(headers: &HeaderMap) -> Locale {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::from_accept_language)
+        .unwrap_or(Locale::Ko)
+}
+
+fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(csp) = HeaderValue::from_str(&layout::csp()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    r
+}
+
+fn ld_json(value: &serde_json::Value) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, openbadges::CONTENT_TYPE),
+            (header::CACHE_CONTROL, JSON_CACHE),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// Award, template and issuer: one read for the award, the rest from the warm cache.
+async fn load(
+    app: &App,
+    id: &AwardId,
+) -> Result<Option<(Award, Arc<Template>, Arc<Issuer>)>, StoreError> {
+    let Some(a) = app.store.get_award(id).await? else {
+        return Ok(None);
+    };
+    let (t, i) = tokio::try_join!(
+        app.template_for_page(&a.template_id),
+        app.issuer_for_page(&a.issuer_id)
+    )?;
+    match (t, i) {
+        (Some(t), Some(i)) => Ok(Some((a, t, i))),
+        _ => Ok(None),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(award = %raw))]
+async fn award(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let (id_str, json) = match raw.strip_suffix(".json") {
+        Some(s) => (s, true),
+        None => (raw.as_str(), false),
+    };
+    let not_found = PublicError::NotFound {
+        json,
+        locale: locale_of(&headers),
+    };
+    let Ok(id) = AwardId::parse(id_str) else {
+        return Err(not_found);
+    };
+    let Some((a, t, i)) = load(&app, &id).await? else {
+        return Err(not_found);
+    };
+    let now = Utc::now();
+    if json {
+        return Ok(ld_json(&openbadges::assertion(&app.urls(), &a, now)));
+    }
+    if method == Method::GET {
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let counter = if visitor::is_bot(ua) {
+            Counter::Previews
+        } else {
+            Counter::Views
+        };
+        let day = i.profile.time_zone.date_of(now);
+        if let Err(e) = app.store.count(&a.id, &a.template_id, day, counter).await {
+            tracing::warn!(error = %e, "view not counted");
+        }
+    }
+    let page = badge_page::BadgePage {
+        award: &a,
+        template: &t,
+        issuer: &i,
+        urls: app.urls(),
+        now,
+    };
+    Ok(html(
+        StatusCode::OK,
+        badge_page::render(&page).into_string(),
+        PAGE_CACHE,
+    ))
+}
+
+/// `/b/{id}/qr.svg` and `/b/{id}/qr.png`: the page URL as a QR code. The award must exist (so QR
+/// codes are not minted for made-up ids); the image never changes, so it is cached for a year.
+async fn award_qr(
+    State(app): State<App>,
+    Path((raw, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let not_found = PublicError::NotFound {
+        json: false,
+        locale: locale_of(&headers),
+    };
+    let Ok(id) = AwardId::parse(&raw) else {
+        return Err(not_found);
+    };
+    if file != "qr.svg" && file != "qr.png" {
+        return Err(not_found);
+    }
+    if app.store.get_award(&id).await?.is_none() {
+        return Err(not_found);
+    }
+    let url = app.urls().award_page(&id);
+    let rendered = if file == "qr.svg" {
+        qr::svg(&url).map(|s| ("image/svg+xml", s.into_bytes()))
+    } else {
+        qr::png(&url, 8).map(|p| ("image/png", p))
+    };
+    let (ct, bytes) = rendered.map_err(|e| {
+        tracing::error!(error = %e, "QR rendering failed");
+        PublicError::Unavailable
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn issuer_profile(
+    State(app): State<App>,
+    Path(file): Path<String>,
+) -> Result<Response, PublicError> {
+    let not_found = PublicError::NotFound {
+        json: true,
+        locale: Locale::En,
+    };
+    let Some(id) = file
+        .strip_suffix(".json")
+        .and_then(|s| IssuerId::parse(s).ok())
+    else {
+        return Err(not_found);
+    };
+    let Some(i) = app.issuer_for_page(&id).await? else {
+        return Err(not_found);
+    };
+    Ok(ld_json(&openbadges::profile(&app.urls(), &i)))
+}
+
+async fn template_class(
+    State(app): State<App>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let json = file.ends_with(".json");
+    let not_found = PublicError::NotFound {
+        json,
+        locale: locale_of(&headers),
+    };
+    let Some(id) = file
+        .strip_suffix(".json")
+        .and_then(|s| TemplateId::parse(s).ok())
+    else {
+        return Err(not_found);
+    };
+    let Some(t) = app.template_for_page(&id).await? else {
+        return Err(not_found);
+    };
+    Ok(ld_json(&openbadges::badge_class(&app.urls(), &t)))
+}
+
+async fn template_image(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let not_found = PublicError::NotFound {
+        json: false,
+        locale: locale_of(&headers),
+    };
+    let Ok(id) = TemplateId::parse(&raw) else {
+        return Err(not_found);
+    };
+    let Some(t) = app.template_for_page(&id).await? else {
+        return Err(not_found);
+    };
+    let image_headers = |ct: String| {
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+            // An uploaded SVG opened directly can run no script and load nothing.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_owned(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ]
+    };
+    match &t.spec.image {
+        TemplateImage::Url { url } => Ok(Redirect::temporary(url.as_str()).into_response()),
+        TemplateImage::Uploaded { key, content_type } => match app.blobs.get(key).await {
+            Ok(Some(b)) => Ok((image_headers(content_type.clone()), b.bytes).into_response()),
+            Ok(None) => Err(not_found),
+            Err(e) => {
+                tracing::error!(error = %e, "image read failed");
+                Err(PublicError::Unavailable)
+            }
+        },
+        TemplateImage::Generated => {
+            let i = app.issuer_for_page(&t.issuer_id).await?.ok_or(not_found)?;
+            let svg = badge_image::svg(
+                &t.spec.name,
+                &i.profile.primary_color,
+                &i.profile.accent_color,
+            );
+            Ok((image_headers("image/svg+xml".into()), svg).into_response())
+        }
+    }
+}
+
+async fn fallback(headers: HeaderMap) -> Response {
+    PublicError::NotFound {
+        json: false,
+        locale: locale_of(&headers),
+    }
+    .into_response()
+}

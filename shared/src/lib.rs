@@ -1,0 +1,19 @@
+//! Accolade: everything the Lambdas share. See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod aws;
+pub mod blobs;
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod entry;
+pub mod events;
+pub mod http;
+pub mod ingest;
+pub mod issuing;
+pub mod notify;
+pub mod openbadges;
+pub mod render;
+pub mod store;
+pub mod telemetry;
+pub mod urls;

@@ -1,0 +1,88 @@
+//! The page shell shared by public pages: inline CSS, no external scripts or fonts.
+
+use base64::Engine;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use sha2::{Digest, Sha256};
+
+/// The only script on public pages: the copy-link button. Allowed by hash in the CSP.
+pub const COPY_SCRIPT: &str = "document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',function(){var d=b.getAttribute('data-done');navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function(){b.textContent=d;});});});";
+
+const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font-family:system-ui,-apple-system,"Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR","Segoe UI",Roboto,sans-serif;color:#1b1b1f;background:#f5f6f8;line-height:1.55;-webkit-text-size-adjust:100%}
+a{color:var(--link,#1a4d8f)}
+a:focus,button:focus{outline:3px solid #ffbf47;outline-offset:2px}
+.bar{background:var(--primary,#1a4d8f);color:var(--on-primary,#fff);padding:.75rem 1rem}
+.bar-in{max-width:960px;margin:0 auto;display:flex;align-items:center;gap:.75rem}
+.bar img{height:40px;width:auto;background:#fff;border-radius:6px;padding:2px}
+.bar a{color:inherit;font-weight:600;text-decoration:none}
+main{max-width:960px;margin:0 auto;padding:1rem}
+.status{border-radius:10px;padding:.9rem 1rem;margin:0 0 1rem;font-weight:700;font-size:1.1rem;display:flex;gap:.6rem;align-items:flex-start;flex-wrap:wrap}
+.status small{display:block;font-weight:400;font-size:.95rem}
+.s-valid{background:#e6f4ea;color:#0b5d33;border:2px solid #0b5d33}
+.s-expired{background:#fff4e0;color:#6b4100;border:2px solid #6b4100}
+.s-revoked,.s-superseded{background:#fde8e8;color:#8a1414;border:2px solid #8a1414}
+.card{background:#fff;border-radius:14px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:1.25rem;margin-bottom:1rem}
+.hero{display:grid;grid-template-columns:1fr;gap:1.25rem;align-items:start}
+@media(min-width:720px){.hero{grid-template-columns:220px 1fr}}
+.badge-img{width:100%;max-width:220px;height:auto;display:block;margin:0 auto}
+h1{font-size:1.6rem;margin:.2rem 0 .5rem;line-height:1.3}
+h2{font-size:1.1rem;margin:1.2rem 0 .4rem}
+.recipient{font-size:1.15rem;margin:.2rem 0 1rem}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
+dl.meta dt{color:#52525b}
+dl.meta dd{margin:0;font-weight:600}
+.pre{white-space:pre-wrap}
+ul.chips{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.4rem}
+ul.chips li{background:#eef1f6;border-radius:999px;padding:.2rem .75rem;font-size:.92rem}
+.share-grid{display:grid;grid-template-columns:1fr;gap:1rem}
+@media(min-width:720px){.share-grid{grid-template-columns:1fr 180px}}
+.btns{display:flex;flex-wrap:wrap;gap:.5rem}
+.btn{display:inline-block;border:2px solid var(--primary,#1a4d8f);color:var(--primary,#1a4d8f);background:#fff;border-radius:8px;padding:.5rem .85rem;font:inherit;font-weight:600;text-decoration:none;cursor:pointer;min-height:44px}
+.btn.primary{background:var(--primary,#1a4d8f);color:var(--on-primary,#fff)}
+.qr{width:160px;height:160px;display:block;margin:0 auto;background:#fff}
+.seal{width:84px;height:auto;float:right;margin-left:1rem}
+footer{max-width:960px;margin:0 auto;padding:1rem;color:#52525b;font-size:.9rem}
+.muted{color:#52525b}
+"#;
+
+/// The hash that lets [`COPY_SCRIPT`] run under the page's Content-Security-Policy.
+pub fn csp() -> String {
+    let h =
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(COPY_SCRIPT.as_bytes()));
+    format!(
+        "default-src 'none'; img-src 'self' https: http: data:; style-src 'unsafe-inline'; script-src 'sha256-{h}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+pub struct Brand<'a> {
+    pub primary: &'a str,
+    pub on_primary: &'a str,
+}
+
+pub fn page(lang: &str, title: &str, head: Markup, brand: Option<Brand>, body: Markup) -> Markup {
+    let style = brand
+        .map(|b| {
+            format!(
+                "--primary:{};--on-primary:{};--link:{}",
+                b.primary, b.on_primary, b.primary
+            )
+        })
+        .unwrap_or_default();
+    html! {
+        (DOCTYPE)
+        html lang=(lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                (head)
+                style { (PreEscaped(CSS)) }
+            }
+            body style=(style) {
+                (body)
+                script { (PreEscaped(COPY_SCRIPT)) }
+            }
+        }
+    }
+}

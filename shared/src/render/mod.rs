@@ -1,0 +1,7 @@
+//! Server-rendered HTML (maud escapes every interpolated value), images and QR codes.
+
+pub mod badge_image;
+pub mod badge_page;
+pub mod i18n;
+pub mod layout;
+pub mod qr;

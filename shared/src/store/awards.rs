@@ -1,0 +1,306 @@
+use super::{from_item, get_s, keys, s, to_item, Item, Result, Store, StoreError};
+use crate::domain::{
+    award::{Award, Revocation},
+    ids::{AwardId, IssuerId},
+};
+use aws_sdk_dynamodb::{
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{Put, TransactWriteItem, Update},
+};
+
+const KIND: &str = "award";
+const GUARD_KIND: &str = "guard";
+
+/// A uniqueness rule enforced in the same transaction that writes the award.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// `Idempotency-Key` header: the same key always means the same award. The fingerprint
+    /// records what was asked, so reusing a key for a different request is caught.
+    Idempotency { key: String, fingerprint: String },
+    /// The integrator's own id for the award.
+    ExternalId {
+        external_id: String,
+        fingerprint: String,
+    },
+    /// The template allows one active award per recipient. `replacing` names a stale holder
+    /// (revoked, expired or superseded) that may be replaced.
+    ActivePerRecipient { replacing: Option<AwardId> },
+}
+
+impl Guard {
+    fn kind(&self) -> GuardKind {
+        match self {
+            Guard::Idempotency { .. } => GuardKind::Idempotency,
+            Guard::ExternalId { .. } => GuardKind::ExternalId,
+            Guard::ActivePerRecipient { .. } => GuardKind::ActivePerRecipient,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardKind {
+    Idempotency,
+    ExternalId,
+    ActivePerRecipient,
+}
+
+/// Another award already holds a guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardTaken {
+    pub kind: GuardKind,
+    pub existing: AwardId,
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("a uniqueness rule is held by award {}", .0.existing)]
+    Taken(GuardTaken),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn award_item(a: &Award) -> Result<Item> {
+    let mut item = to_item(KIND, keys::award(&a.id), a)?;
+    let sort = keys::award_sort(a.issued_on, &a.id);
+    item.insert("GSI1PK".into(), s(keys::awards_of_template(&a.template_id)));
+    item.insert("GSI1SK".into(), s(sort.clone()));
+    item.insert("GSI2PK".into(), s(keys::awards_of_issuer(&a.issuer_id)));
+    item.insert("GSI2SK".into(), s(sort.clone()));
+    item.insert(
+        "GSI3PK".into(),
+        s(keys::awards_of_recipient(
+            &a.issuer_id,
+            &a.recipient.email.lookup_key(),
+        )),
+    );
+    item.insert("GSI3SK".into(), s(sort.clone()));
+    if let Some(b) = &a.batch_id {
+        item.insert("GSI4PK".into(), s(keys::awards_of_batch(b)));
+        item.insert("GSI4SK".into(), s(sort));
+    }
+    Ok(item)
+}
+
+impl Store {
+    fn guard_key(&self, a: &Award, g: &Guard) -> (String, String) {
+        match g {
+            Guard::Idempotency { key, .. } => keys::guard_idempotency(&a.issuer_id, key),
+            Guard::ExternalId { external_id, .. } => {
+                keys::guard_external_id(&a.issuer_id, external_id)
+            }
+            Guard::ActivePerRecipient { .. } => {
+                keys::guard_active(&a.template_id, &a.recipient.email.lookup_key())
+            }
+        }
+    }
+
+    fn guard_put(&self, a: &Award, g: &Guard) -> Result<TransactWriteItem> {
+        let (pk, sk) = self.guard_key(a, g);
+        let mut item = Item::new();
+        item.insert(keys::PK.into(), s(pk));
+        item.insert(keys::SK.into(), s(sk));
+        item.insert(keys::TYPE.into(), s(GUARD_KIND));
+        item.insert("award_id".into(), s(a.id.as_str()));
+        let mut put = Put::builder().table_name(&self.table);
+        match g {
+            Guard::Idempotency { fingerprint, .. } | Guard::ExternalId { fingerprint, .. } => {
+                item.insert("fingerprint".into(), s(fingerprint.clone()));
+                put = put.condition_expression("attribute_not_exists(PK)");
+            }
+            Guard::ActivePerRecipient { replacing: None } => {
+                put = put.condition_expression("attribute_not_exists(PK)");
+            }
+            Guard::ActivePerRecipient {
+                replacing: Some(old),
+            } => {
+                put = put
+                    .condition_expression("attribute_not_exists(PK) OR award_id = :old")
+                    .expression_attribute_values(":old", s(old.as_str()));
+            }
+        }
+        put.set_item(Some(item))
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .map_err(|e| StoreError::Aws(e.to_string()))
+    }
+
+    async fn read_guard(&self, key: (String, String), kind: GuardKind) -> Result<GuardTaken> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.0))
+            .key(keys::SK, s(key.1))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item
+            .ok_or_else(|| {
+                StoreError::Aws("a guard vanished while resolving a conflict; retry".into())
+            })?;
+        let existing = get_s(&item, "award_id")
+            .and_then(|v| AwardId::parse(v).ok())
+            .ok_or_else(|| StoreError::Corrupt("guard without award_id".into()))?;
+        Ok(GuardTaken {
+            kind,
+            existing,
+            fingerprint: get_s(&item, "fingerprint").map(str::to_owned),
+        })
+    }
+
+    /// Writes the award and its guards in one transaction: either all or nothing.
+    /// `supersede` also marks an older award as replaced by this one, in the same transaction.
+    pub async fn insert_award(
+        &self,
+        award: &Award,
+        guards: &[Guard],
+        supersede: Option<&AwardId>,
+    ) -> Result<(), InsertError> {
+        let put_award = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(award_item(award)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_award).build());
+        for g in guards {
+            tx = tx.transact_items(self.guard_put(award, g)?);
+        }
+        if let Some(old) = supersede {
+            let (pk, sk) = keys::award(old);
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk))
+                .update_expression("SET superseded_by = :new")
+                .condition_expression(
+                    "attribute_exists(PK) AND attribute_not_exists(revocation) AND attribute_not_exists(superseded_by)",
+                )
+                .expression_attribute_values(":new", s(award.id.as_str()))
+                .build()
+                .map_err(|e| StoreError::Aws(e.to_string()))?;
+            tx = tx.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        let err = match tx.send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let reasons: Vec<Option<String>> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().map(str::to_owned))
+                .collect(),
+            _ => return Err(StoreError::from_sdk(err).into()),
+        };
+        let failed = |i: usize| {
+            reasons
+                .get(i)
+                .and_then(|c| c.as_deref())
+                .is_some_and(|c| c == "ConditionalCheckFailed")
+        };
+        for (i, g) in guards.iter().enumerate() {
+            if failed(i + 1) {
+                return Err(InsertError::Taken(
+                    self.read_guard(self.guard_key(award, g), g.kind()).await?,
+                ));
+            }
+        }
+        if supersede.is_some() && failed(guards.len() + 1) {
+            return Err(StoreError::VersionConflict { expected: 0 }.into());
+        }
+        if reasons
+            .iter()
+            .any(|r| r.as_deref() == Some("TransactionConflict"))
+        {
+            return Err(StoreError::Throttled.into());
+        }
+        Err(StoreError::Aws(format!("award write cancelled: {reasons:?}")).into())
+    }
+
+    pub async fn get_award(&self, id: &AwardId) -> Result<Option<Award>> {
+        self.get(keys::award(id)).await?.map(from_item).transpose()
+    }
+
+    pub async fn get_award_of(&self, issuer: &IssuerId, id: &AwardId) -> Result<Option<Award>> {
+        Ok(self.get_award(id).await?.filter(|a| &a.issuer_id == issuer))
+    }
+
+    /// Sets the revocation unless one is already there; returns the stored award either way.
+    pub async fn revoke_award(&self, award: &Award, revocation: &Revocation) -> Result<Award> {
+        let value = serde_dynamo::to_attribute_value(revocation)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (pk, sk) = keys::award(&award.id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET revocation = :r")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(revocation)")
+            .expression_attribute_values(":r", value)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        let updated = match res {
+            Ok(out) => from_item(out.attributes.unwrap_or_default())?,
+            Err(e)
+                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e)
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                return self.get_award(&award.id).await?.ok_or(StoreError::NotFound);
+            }
+            Err(e) => return Err(StoreError::from_sdk(e)),
+        };
+        // Free the one-active-per-recipient slot if this award holds it. Best effort: a stale
+        // guard is also recognised and replaced when the next award is issued.
+        let (gpk, gsk) =
+            keys::guard_active(&award.template_id, &award.recipient.email.lookup_key());
+        let _ = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(gpk))
+            .key(keys::SK, s(gsk))
+            .condition_expression("award_id = :a")
+            .expression_attribute_values(":a", s(award.id.as_str()))
+            .send()
+            .await;
+        Ok(updated)
+    }
+
+    pub async fn list_awards(
+        &self,
+        by: AwardsBy<'_>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Award>, Option<String>)> {
+        let (index, pk) = match by {
+            AwardsBy::Issuer(i) => (keys::Index::Gsi2, keys::awards_of_issuer(i)),
+            AwardsBy::Template(t) => (keys::Index::Gsi1, keys::awards_of_template(t)),
+            AwardsBy::Recipient(i, email) => {
+                (keys::Index::Gsi3, keys::awards_of_recipient(i, email))
+            }
+            AwardsBy::Batch(b) => (keys::Index::Gsi4, keys::awards_of_batch(b)),
+        };
+        let (items, next) = self.query_index(index, &pk, limit, cursor).await?;
+        let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
+        Ok((list, next))
+    }
+}
+
+/// Which awards to list: every one of these is a single-partition index query.
+#[derive(Debug, Clone, Copy)]
+pub enum AwardsBy<'a> {
+    Issuer(&'a IssuerId),
+    Template(&'a crate::domain::ids::TemplateId),
+    /// Issuer-scoped; the email's look-up key.
+    Recipient(&'a IssuerId, &'a str),
+    Batch(&'a crate::domain::ids::BatchId),
+}

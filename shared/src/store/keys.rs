@@ -1,0 +1,162 @@
+//! The single-table key design, in one place. ARCHITECTURE.md lists every access pattern; this file
+//! is the only one that spells key strings.
+//!
+//! | item | PK | SK | index keys |
+//! |---|---|---|---|
+//! | issuer | `ISSUER#{iid}` | `ISSUER` | GSI1 `ISSUERS` / created |
+//! | API key (listing) | `ISSUER#{iid}` | `KEY#{kid}` | |
+//! | API key (look-up by hash) | `APIKEY#{sha256}` | `APIKEY` | |
+//! | template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / created#tid |
+//! | template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` | |
+//! | award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{h}`, GSI4 `BATCH#{bid}#AWARDS` (all / issued#aid) |
+//! | award counters | `AWARD#{aid}` | `COUNTERS` | |
+//! | guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
+//! | guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
+//! | guard: one active award | `TEMPLATE#{tid}#RCPT#{h}` | `ACTIVE` | |
+//! | batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / created#bid |
+//! | follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard}` / stage#aid (sparse) |
+
+use crate::domain::ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId};
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const TYPE: &str = "type";
+pub const TTL: &str = "expires_at";
+
+/// The global secondary indexes, by the names template.yaml gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Gsi1,
+    Gsi2,
+    Gsi3,
+    Gsi4,
+}
+
+impl Index {
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1",
+            Index::Gsi2 => "GSI2",
+            Index::Gsi3 => "GSI3",
+            Index::Gsi4 => "GSI4",
+        }
+    }
+    pub fn pk(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1PK",
+            Index::Gsi2 => "GSI2PK",
+            Index::Gsi3 => "GSI3PK",
+            Index::Gsi4 => "GSI4PK",
+        }
+    }
+    pub fn sk(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1SK",
+            Index::Gsi2 => "GSI2SK",
+            Index::Gsi3 => "GSI3SK",
+            Index::Gsi4 => "GSI4SK",
+        }
+    }
+}
+
+/// A fixed-width UTC timestamp, so sort keys order like time.
+pub fn sortable(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn h(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub fn issuer(id: &IssuerId) -> (String, String) {
+    (format!("ISSUER#{id}"), "ISSUER".into())
+}
+pub const ISSUERS_LIST: &str = "ISSUERS";
+
+pub fn api_key(issuer: &IssuerId, id: &ApiKeyId) -> (String, String) {
+    (format!("ISSUER#{issuer}"), format!("KEY#{id}"))
+}
+pub fn api_key_prefix() -> &'static str {
+    "KEY#"
+}
+pub fn api_key_lookup(key_hash: &str) -> (String, String) {
+    (format!("APIKEY#{key_hash}"), "APIKEY".into())
+}
+
+pub fn template(id: &TemplateId) -> (String, String) {
+    (format!("TEMPLATE#{id}"), "TEMPLATE".into())
+}
+pub fn templates_of(issuer: &IssuerId) -> String {
+    format!("ISSUER#{issuer}#TEMPLATES")
+}
+pub fn template_day(id: &TemplateId, day: NaiveDate) -> (String, String) {
+    (format!("TEMPLATE#{id}"), format!("DAY#{day}"))
+}
+
+pub fn award(id: &AwardId) -> (String, String) {
+    (format!("AWARD#{id}"), "AWARD".into())
+}
+pub fn award_counters(id: &AwardId) -> (String, String) {
+    (format!("AWARD#{id}"), "COUNTERS".into())
+}
+pub fn awards_of_template(t: &TemplateId) -> String {
+    format!("TEMPLATE#{t}#AWARDS")
+}
+pub fn awards_of_issuer(i: &IssuerId) -> String {
+    format!("ISSUER#{i}#AWARDS")
+}
+/// Recipients are keyed by a hash of the lower-cased address, so keys never hold an email.
+pub fn awards_of_recipient(i: &IssuerId, email_lookup_key: &str) -> String {
+    format!("ISSUER#{i}#RCPT#{}", h(email_lookup_key))
+}
+pub fn awards_of_batch(b: &BatchId) -> String {
+    format!("BATCH#{b}#AWARDS")
+}
+pub fn award_sort(issued: DateTime<Utc>, id: &AwardId) -> String {
+    format!("{}#{id}", sortable(issued))
+}
+
+pub fn guard_idempotency(i: &IssuerId, key: &str) -> (String, String) {
+    (format!("ISSUER#{i}#IDEM#{}", h(key)), "GUARD".into())
+}
+pub fn guard_external_id(i: &IssuerId, external_id: &str) -> (String, String) {
+    (format!("ISSUER#{i}#EXT#{}", h(external_id)), "GUARD".into())
+}
+pub fn guard_active(t: &TemplateId, email_lookup_key: &str) -> (String, String) {
+    (
+        format!("TEMPLATE#{t}#RCPT#{}", h(email_lookup_key)),
+        "ACTIVE".into(),
+    )
+}
+
+pub fn batch(id: &BatchId) -> (String, String) {
+    (format!("BATCH#{id}"), "BATCH".into())
+}
+pub fn batches_of(issuer: &IssuerId) -> String {
+    format!("ISSUER#{issuer}#BATCHES")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn sortable_timestamps_order_like_time() {
+        let a = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let b = a + chrono::Duration::milliseconds(1);
+        let c = a + chrono::Duration::seconds(10);
+        assert!(sortable(a) < sortable(b) && sortable(b) < sortable(c));
+        assert_eq!(sortable(a).len(), sortable(b).len());
+    }
+
+    #[test]
+    fn recipient_keys_hold_no_email() {
+        let i = IssuerId::generate();
+        let k = awards_of_recipient(&i, "kim@example.com");
+        assert!(!k.contains("kim"));
+        assert_eq!(k, awards_of_recipient(&i, "kim@example.com"));
+    }
+}

@@ -1,0 +1,214 @@
+//! The DynamoDB adapter. Only this module talks to DynamoDB (an invariant in ARCHITECTURE.md).
+//!
+//! Items are the domain values written with `serde_dynamo` as top-level attributes, plus the key
+//! attributes from [`keys`] and a `type` attribute naming the item kind.
+
+pub mod api_keys;
+pub mod awards;
+pub mod counters;
+pub mod issuers;
+pub mod keys;
+pub mod templates;
+
+use aws_sdk_dynamodb::{
+    error::{ProvideErrorMetadata, SdkError},
+    types::AttributeValue,
+    Client,
+};
+use base64::Engine;
+use keys::Index;
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("it was changed by someone else since version {expected}; read it again and retry")]
+    VersionConflict { expected: u64 },
+    #[error("the pagination cursor is not valid here")]
+    BadCursor,
+    #[error("DynamoDB is throttling requests; retry shortly")]
+    Throttled,
+    #[error("a stored item could not be read: {0}")]
+    Corrupt(String),
+    #[error("DynamoDB request failed: {0}")]
+    Aws(String),
+}
+
+impl StoreError {
+    pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match err.code() {
+            Some("ProvisionedThroughputExceededException")
+            | Some("ThrottlingException")
+            | Some("RequestLimitExceeded") => StoreError::Throttled,
+            _ => StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()),
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Throttled)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The table, through one SDK client built at start-up.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) async fn get(&self, (pk, sk): (String, String)) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item)
+    }
+
+    /// Queries one partition of an index, newest first, one page at a time.
+    pub(crate) async fn query_index(
+        &self,
+        index: Index,
+        pk: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>)> {
+        let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.pk())
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| match e.code() {
+                Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
+                _ => StoreError::from_sdk(e),
+            })?;
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok((out.items.unwrap_or_default(), next))
+    }
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A domain value as an item with its keys and kind.
+pub(crate) fn to_item<T: Serialize>(
+    kind: &str,
+    (pk, sk): (String, String),
+    value: &T,
+) -> Result<Item> {
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert(keys::TYPE.into(), s(kind));
+    Ok(item)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn get_s<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
+    item.get(attr)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+pub(crate) fn get_n(item: &Item, attr: &str) -> Option<i64> {
+    item.get(attr)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// A page position: the last evaluated key's string attributes, base64url JSON. Opaque to clients.
+fn encode_cursor(key: &Item) -> String {
+    let map: HashMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
+        .collect();
+    let json = serde_json::to_vec(&map).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+/// Decodes a cursor and checks it points into the partition being read, so a crafted cursor can
+/// never move a query into another issuer's items.
+fn decode_cursor(cursor: &str, index: Index, pk: &str) -> Result<Item> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| StoreError::BadCursor)?;
+    let map: HashMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    if map.get(index.pk()).map(String::as_str) != Some(pk) || map.len() > 4 {
+        return Err(StoreError::BadCursor);
+    }
+    let allowed = [keys::PK, keys::SK, index.pk(), index.sk()];
+    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(StoreError::BadCursor);
+    }
+    Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_partition_check() {
+        let mut key = Item::new();
+        key.insert("PK".into(), s("TEMPLATE#a"));
+        key.insert("SK".into(), s("TEMPLATE"));
+        key.insert("GSI1PK".into(), s("ISSUER#x#TEMPLATES"));
+        key.insert("GSI1SK".into(), s("2026#a"));
+        let c = encode_cursor(&key);
+        let back = decode_cursor(&c, Index::Gsi1, "ISSUER#x#TEMPLATES").unwrap();
+        assert_eq!(back, key);
+        assert!(matches!(
+            decode_cursor(&c, Index::Gsi1, "ISSUER#y#TEMPLATES"),
+            Err(StoreError::BadCursor)
+        ));
+        assert!(matches!(
+            decode_cursor("%%%", Index::Gsi1, "x"),
+            Err(StoreError::BadCursor)
+        ));
+    }
+}

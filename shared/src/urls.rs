@@ -1,0 +1,88 @@
+//! Every public URL, built in one place. The paths are a public contract: printed QR codes and
+//! shared links point at them forever.
+
+use crate::domain::{
+    award::Award,
+    ids::{AwardId, IssuerId, TemplateId},
+    issuer::Issuer,
+    template::Template,
+};
+use chrono::Datelike;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+#[derive(Debug, Clone, Copy)]
+pub struct PublicUrls<'a> {
+    base: &'a str,
+}
+
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+impl<'a> PublicUrls<'a> {
+    pub fn new(base: &'a str) -> Self {
+        Self { base }
+    }
+    pub fn base(&self) -> &str {
+        self.base
+    }
+    pub fn award_page(&self, id: &AwardId) -> String {
+        format!("{}/b/{id}", self.base)
+    }
+    pub fn award_json(&self, id: &AwardId) -> String {
+        format!("{}/b/{id}.json", self.base)
+    }
+    pub fn award_qr_svg(&self, id: &AwardId) -> String {
+        format!("{}/b/{id}/qr.svg", self.base)
+    }
+    pub fn award_qr_png(&self, id: &AwardId) -> String {
+        format!("{}/b/{id}/qr.png", self.base)
+    }
+    pub fn issuer_json(&self, id: &IssuerId) -> String {
+        format!("{}/issuers/{id}.json", self.base)
+    }
+    pub fn template_json(&self, id: &TemplateId) -> String {
+        format!("{}/templates/{id}.json", self.base)
+    }
+    pub fn template_image(&self, id: &TemplateId) -> String {
+        format!("{}/templates/{id}/image", self.base)
+    }
+    pub fn template_page(&self, id: &TemplateId) -> String {
+        format!("{}/templates/{id}", self.base)
+    }
+
+    /// LinkedIn "Add to profile" (certification). Empty values are left out; every value encoded.
+    pub fn linkedin_add(&self, award: &Award, template: &Template, issuer: &Issuer) -> String {
+        let mut q: Vec<(&str, String)> = vec![
+            ("startTask", "CERTIFICATION_NAME".into()),
+            ("name", template.spec.name.clone()),
+        ];
+        match &issuer.profile.linkedin_organization_id {
+            Some(id) => q.push(("organizationId", id.as_str().to_owned())),
+            None => q.push(("organizationName", issuer.profile.name.clone())),
+        }
+        let zone = issuer.profile.time_zone;
+        let issued = zone.date_of(award.issued_on);
+        q.push(("issueYear", issued.year().to_string()));
+        q.push(("issueMonth", issued.month().to_string()));
+        if let Some(e) = award.expires_on.map(|e| zone.date_of(e)) {
+            q.push(("expirationYear", e.year().to_string()));
+            q.push(("expirationMonth", e.month().to_string()));
+        }
+        q.push(("certUrl", self.award_page(&award.id)));
+        q.push(("certId", award.id.to_string()));
+        let query: Vec<String> = q
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", encode(&v)))
+            .collect();
+        format!("https://www.linkedin.com/profile/add?{}", query.join("&"))
+    }
+}

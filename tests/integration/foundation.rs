@@ -1,0 +1,610 @@
+//! Issue #2: issuer, templates, API keys, isolation between issuers, errors, concurrency.
+
+use accolade_tests::{spawn_app, template_body, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn template_crud_round_trip() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("Hanbit University").await;
+
+    let created = t
+        .create_template(
+            &key,
+            json!({
+                "name": "데이터 분석 기초",
+                "description": "스프레드시트로 데이터를 요약합니다.",
+                "criteria": { "narrative": "8주 과정 수료", "url": "https://univ.example.ac.kr/c/1" },
+                "skills": ["Excel", "excel", "통계"],
+                "validity": { "kind": "days_after_issue", "days": 365 },
+                "reissue_policy": "one_active_per_recipient",
+            }),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("tpl_"));
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["status"], "active");
+    assert_eq!(
+        created["skills"],
+        json!(["Excel", "통계"]),
+        "skills de-duplicated case-insensitively"
+    );
+
+    let got = t
+        .call("GET", &format!("/v1/templates/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.header("etag"), Some("\"1\""));
+    assert_eq!(got.json()["name"], "데이터 분석 기초");
+    assert_eq!(
+        got.json()["validity"],
+        json!({"kind": "days_after_issue", "days": 365})
+    );
+
+    let patched = t
+        .call(
+            "PATCH",
+            &format!("/v1/templates/{id}"),
+            Some(&key),
+            Some(json!({ "name": "데이터 분석 입문", "criteria": { "url": null } })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
+    let p = patched.json();
+    assert_eq!(p["name"], "데이터 분석 입문");
+    assert_eq!(p["version"], 2);
+    assert!(
+        p["criteria"].get("url").is_none(),
+        "null removes a field (merge patch)"
+    );
+    assert_eq!(p["criteria"]["narrative"], "8주 과정 수료");
+
+    // Stale If-Match is refused and changes nothing.
+    let stale = t
+        .call_with(
+            "PATCH",
+            &format!("/v1/templates/{id}"),
+            Some(&key),
+            Some(json!({"name": "x"})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(stale.json()["error"]["code"], "version_conflict");
+    let fresh = t
+        .call_with(
+            "PATCH",
+            &format!("/v1/templates/{id}"),
+            Some(&key),
+            Some(json!({"name": "Data 101"})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(fresh.status, StatusCode::OK);
+
+    // List with pagination.
+    for i in 0..4 {
+        t.create_template(&key, template_body(&format!("T{i}")))
+            .await;
+    }
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/templates?limit=2&cursor={c}"),
+            None => "/v1/templates?limit=2".into(),
+        };
+        let page = t.call("GET", &path, Some(&key), None).await.json();
+        assert!(page["data"].as_array().unwrap().len() <= 2);
+        for item in page["data"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 5);
+
+    // DELETE archives; the template stays readable and its public BadgeClass stays up.
+    let del = t
+        .call("DELETE", &format!("/v1/templates/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(del.status, StatusCode::OK);
+    assert_eq!(del.json()["status"], "archived");
+    let active = t
+        .call("GET", "/v1/templates?status=active", Some(&key), None)
+        .await
+        .json();
+    assert!(!active["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == id.as_str()));
+    assert_eq!(
+        t.browse(&format!("/templates/{id}.json")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn template_validation_names_the_field() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let cases = [
+        (
+            json!({"description": "d", "criteria": {"narrative": "n"}}),
+            "name",
+        ),
+        (
+            json!({"name": "  ", "description": "d", "criteria": {"narrative": "n"}}),
+            "name",
+        ),
+        (json!({"name": "n", "description": "d"}), "criteria"),
+        (
+            json!({"name": "n", "description": "d", "criteria": {"url": "javascript:alert(1)"}}),
+            "criteria.url",
+        ),
+        (
+            json!({"name": "n", "description": "d", "criteria": {"narrative": "n"}, "validity": {"kind": "days_after_issue", "days": 0}}),
+            "validity.days",
+        ),
+        (
+            json!({"name": "n", "description": "d", "criteria": {"narrative": "n"}, "validity": {"kind": "weekly"}}),
+            "validity.kind",
+        ),
+        (
+            json!({"name": "n", "description": "d", "criteria": {"narrative": "n"}, "skills": [1]}),
+            "skills[0]",
+        ),
+        (
+            json!({"name": "n", "description": "d", "criteria": {"narrative": "n"}, "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"name": 5, "description": "d", "criteria": {"narrative": "n"}}),
+            "name",
+        ),
+        (
+            json!({"name": "n", "description": "d", "criteria": {"narrative": "n"}, "image": {"kind": "uploaded"}}),
+            "image.kind",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = t
+            .call("POST", "/v1/templates", Some(&key), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text());
+        assert_eq!(r.json()["error"]["field"], field, "{body}: {}", r.text());
+        assert!(!r.json()["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let list = t
+        .call("GET", "/v1/templates", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        0,
+        "nothing written on bad input"
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_errors() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    use axum::{body::Body, http::Request};
+    let raw = |body: &'static str, ct: &'static str| {
+        Request::builder()
+            .method("POST")
+            .uri("/v1/templates")
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", ct)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = t.send(raw("{\"name\": ", "application/json")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["code"], "malformed_json");
+    let r = t.send(raw("[1,2]", "application/json")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = t
+        .send(raw("name=x", "application/x-www-form-urlencoded"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let big = format!("{{\"name\": \"{}\"}}", "a".repeat(300 * 1024));
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/templates")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(big))
+        .unwrap();
+    let r = t.send(req).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["error"]["code"], "payload_too_large");
+    let r = t.call("GET", "/v1/nothing-here", Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    let r = t
+        .call("GET", "/v1/templates/not-an-id", Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t
+        .call("GET", "/v1/templates?limit=0", Some(&key), None)
+        .await;
+    assert_eq!(r.json()["error"]["field"], "limit");
+    let r = t
+        .call("GET", "/v1/templates?cursor=garbage", Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["field"], "cursor");
+}
+
+#[tokio::test]
+async fn every_route_requires_a_valid_key() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    for (method, path) in accolade::http::api::ROUTES {
+        if *path == "/v1/openapi.json" {
+            let r = t.call(method, path, None, None).await;
+            assert_eq!(r.status, StatusCode::OK);
+            continue;
+        }
+        let path = path.replace("{id}", "x");
+        for bad in [
+            None,
+            Some("acc_"),
+            Some("nonsense"),
+            Some("acc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ] {
+            let r = t.call(method, &path, bad, Some(json!({}))).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {bad:?}: {}",
+                r.text()
+            );
+            assert_eq!(r.json()["error"]["code"], "unauthorized");
+        }
+    }
+    // The right key reaches the handler (proves every listed route is mounted).
+    for (method, path) in accolade::http::api::ROUTES {
+        let r = t
+            .call(
+                method,
+                &path.replace("{id}", "x"),
+                Some(&key),
+                Some(json!({})),
+            )
+            .await;
+        assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if r.status == StatusCode::NOT_FOUND {
+            assert_ne!(
+                r.json()["error"]["message"],
+                "no such route; see /v1/openapi.json",
+                "{method} {path} is not mounted"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn api_keys_shown_once_listed_without_secret_and_revocable() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let created = t
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&key),
+            Some(json!({"name": "LMS"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let c = created.json();
+    let second = c["key"].as_str().unwrap().to_owned();
+    assert!(second.starts_with("acc_"));
+    assert_eq!(
+        t.call("GET", "/v1/issuer", Some(&second), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let list = t.call("GET", "/v1/api-keys", Some(&key), None).await;
+    assert!(!list.text().contains(&second), "the secret is never listed");
+    assert!(!list.text().contains(&second[4..]));
+    assert_eq!(list.json()["data"].as_array().unwrap().len(), 2);
+
+    let id = c["id"].as_str().unwrap();
+    let r = t
+        .call("DELETE", &format!("/v1/api-keys/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = t.call("GET", "/v1/issuer", Some(&second), None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked key stops working at once"
+    );
+    assert_eq!(
+        t.call("GET", "/v1/issuer", Some(&key), None).await.status,
+        StatusCode::OK
+    );
+    // Revoking again is harmless.
+    let r = t
+        .call("DELETE", &format!("/v1/api-keys/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn issuer_profile_get_and_patch() {
+    let t = spawn_app().await;
+    let (iid, key) = t.issuer("Hanbit").await;
+    let r = t.call("GET", "/v1/issuer", Some(&key), None).await;
+    assert_eq!(r.json()["id"], iid.as_str());
+    assert_eq!(r.json()["default_locale"], "ko");
+    let r = t
+        .call(
+            "PATCH",
+            "/v1/issuer",
+            Some(&key),
+            Some(json!({"primary_color": "#0B3D91", "linkedin_organization_id": "123456", "mask_recipient_names": true, "default_locale": "en-US"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["primary_color"], "#0b3d91");
+    assert_eq!(v["mask_recipient_names"], true);
+    assert_eq!(v["default_locale"], "en");
+    assert_eq!(v["name"], "Hanbit");
+    for (body, field) in [
+        (json!({"primary_color": "red"}), "primary_color"),
+        (
+            json!({"linkedin_organization_id": "hanbit"}),
+            "linkedin_organization_id",
+        ),
+        (json!({"time_zone": "Seoul"}), "time_zone"),
+        (
+            json!({"logo_url": "data:image/png;base64,AAAA"}),
+            "logo_url",
+        ),
+        (json!({"email": "nope"}), "email"),
+        (json!({"id": "iss_x"}), "id"),
+    ] {
+        let r = t
+            .call("PATCH", "/v1/issuer", Some(&key), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.json()["error"]["field"], field, "{body}");
+    }
+    let after = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    assert_eq!(after["version"], v["version"], "bad input wrote nothing");
+}
+
+#[tokio::test]
+async fn another_issuers_objects_are_invisible_on_every_route() {
+    let t = spawn_app().await;
+    let (_, key_a) = t.issuer("A").await;
+    let (_, key_b) = t.issuer("B").await;
+    let tpl = t.create_template(&key_a, template_body("A's badge")).await;
+    let tid = tpl["id"].as_str().unwrap();
+    let award = t
+        .issue(
+            &key_a,
+            json!({"template_id": tid, "recipient": {"email": "a@example.com", "name": "Ann"}}),
+        )
+        .await;
+    let aid = award["id"].as_str().unwrap();
+    let a_key = t
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&key_a),
+            Some(json!({"name": "x"})),
+        )
+        .await
+        .json();
+    let kid = a_key["id"].as_str().unwrap();
+
+    // Every id-addressed route, with B's key and A's ids: 404, never A's data, nothing changed.
+    let cases = [
+        ("GET", format!("/v1/templates/{tid}"), None),
+        (
+            "PATCH",
+            format!("/v1/templates/{tid}"),
+            Some(json!({"name": "hijacked"})),
+        ),
+        ("DELETE", format!("/v1/templates/{tid}"), None),
+        ("PUT", format!("/v1/templates/{tid}/image"), None),
+        ("DELETE", format!("/v1/api-keys/{kid}"), None),
+        ("GET", format!("/v1/awards/{aid}"), None),
+        (
+            "POST",
+            format!("/v1/awards/{aid}/revoke"),
+            Some(json!({"reason": "hijack"})),
+        ),
+        ("POST", format!("/v1/awards/{aid}/reissue"), Some(json!({}))),
+    ];
+    for (method, path, body) in cases {
+        let r = t.call(method, &path, Some(&key_b), body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {}",
+            r.text()
+        );
+        assert!(!r.text().contains("A's badge") && !r.text().contains("a@example.com"));
+    }
+    // Issuing with A's template from B's key.
+    let r = t
+        .call(
+            "POST",
+            "/v1/awards",
+            Some(&key_b),
+            Some(
+                json!({"template_id": tid, "recipient": {"email": "b@example.com", "name": "Bo"}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["field"], "template_id");
+    // Lists and filters show B nothing of A's.
+    for path in [
+        "/v1/templates".to_string(),
+        "/v1/awards".to_string(),
+        "/v1/awards?recipient=a@example.com".to_string(),
+        "/v1/api-keys".to_string(),
+        "/v1/issuer".to_string(),
+    ] {
+        let r = t.call("GET", &path, Some(&key_b), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(
+            !r.text().contains(tid) && !r.text().contains(aid) && !r.text().contains(kid),
+            "{path} leaks A's data"
+        );
+    }
+    let r = t
+        .call(
+            "GET",
+            &format!("/v1/awards?template={tid}"),
+            Some(&key_b),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // A's objects are untouched.
+    let still = t
+        .call("GET", &format!("/v1/templates/{tid}"), Some(&key_a), None)
+        .await
+        .json();
+    assert_eq!(still["name"], "A's badge");
+    assert_eq!(still["status"], "active");
+    let aw = t
+        .call("GET", &format!("/v1/awards/{aid}"), Some(&key_a), None)
+        .await
+        .json();
+    assert_eq!(aw["status"], "valid");
+    assert_eq!(
+        t.call(
+            "GET",
+            "/v1/issuer",
+            Some(a_key["key"].as_str().unwrap()),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn concurrent_template_edits_do_not_lose_updates() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let tpl = t.create_template(&key, template_body("Original")).await;
+    let path = format!("/v1/templates/{}", tpl["id"].as_str().unwrap());
+    let patches = [
+        json!({"name": "New name"}),
+        json!({"description": "New description"}),
+        json!({"skills": ["Rust"]}),
+        json!({"validity": {"kind": "days_after_issue", "days": 30}}),
+        json!({"reissue_policy": "one_active_per_recipient"}),
+        json!({"criteria": {"url": "https://univ.example.ac.kr/criteria"}}),
+    ];
+    let results = futures_join(&t, &path, &key, &patches).await;
+    for r in &results {
+        assert_eq!(*r, StatusCode::OK);
+    }
+    let v = t.call("GET", &path, Some(&key), None).await.json();
+    assert_eq!(v["name"], "New name");
+    assert_eq!(v["description"], "New description");
+    assert_eq!(v["skills"], json!(["Rust"]));
+    assert_eq!(v["validity"]["days"], 30);
+    assert_eq!(v["reissue_policy"], "one_active_per_recipient");
+    assert_eq!(v["criteria"]["url"], "https://univ.example.ac.kr/criteria");
+    assert_eq!(
+        v["criteria"]["narrative"],
+        "Attend 80% and pass the final project."
+    );
+    assert_eq!(v["version"], 1 + patches.len() as u64);
+}
+
+async fn futures_join(
+    t: &accolade_tests::TestApp,
+    path: &str,
+    key: &str,
+    patches: &[serde_json::Value],
+) -> Vec<StatusCode> {
+    let mut set = tokio::task::JoinSet::new();
+    for p in patches {
+        let router = t.router.clone();
+        let (path, key, p) = (path.to_owned(), key.to_owned(), p.clone());
+        set.spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .method("PATCH")
+                .uri(path)
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(p.to_string()))
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        });
+    }
+    set.join_all().await
+}
+
+#[tokio::test]
+async fn template_image_upload_sniffs_and_serves() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let tpl = t.create_template(&key, template_body("Pic")).await;
+    let id = tpl["id"].as_str().unwrap();
+    // Generated SVG by default.
+    let img = t.browse(&format!("/templates/{id}/image")).await;
+    assert_eq!(img.status, StatusCode::OK);
+    assert_eq!(img.header("content-type"), Some("image/svg+xml"));
+    assert!(img.text().contains("Pic"));
+    use axum::{body::Body, http::Request};
+    let put = |bytes: Vec<u8>| {
+        Request::builder()
+            .method("PUT")
+            .uri(format!("/v1/templates/{id}/image"))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "image/png")
+            .body(Body::from(bytes))
+            .unwrap()
+    };
+    let r = t.send(put(b"not an image at all".to_vec())).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let png = accolade::render::qr::png("x", 2).unwrap();
+    let r = t.send(put(png.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["image"]["kind"], "uploaded");
+    assert!(
+        r.json()["image"].get("key").is_none(),
+        "storage keys stay internal"
+    );
+    let img = t.browse(&format!("/templates/{id}/image")).await;
+    assert_eq!(img.header("content-type"), Some("image/png"));
+    assert_eq!(img.body, png);
+    let r = t.send(put(vec![0x89; 2 * 1024 * 1024])).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Keeping the uploaded image through a PATCH of other fields.
+    let r = t
+        .call(
+            "PATCH",
+            &format!("/v1/templates/{id}"),
+            Some(&key),
+            Some(json!({"name": "Pic 2"})),
+        )
+        .await;
+    assert_eq!(r.json()["image"]["kind"], "uploaded");
+}

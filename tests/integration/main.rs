@@ -1,0 +1,6 @@
+//! One integration-test binary: the real routers and AWS SDK against the moto emulator.
+
+mod foundation;
+mod issuing;
+mod standards;
+mod verification;

@@ -1,0 +1,379 @@
+//! Issue #3, public side: the badge page, Open Badges JSON, status, privacy, escaping, views.
+
+use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+async fn setup(t: &TestApp, issuer_patch: Option<Value>) -> (String, Value) {
+    let (_, key) = t.issuer("한빛대학교").await;
+    if let Some(p) = issuer_patch {
+        let r = t.call("PATCH", "/v1/issuer", Some(&key), Some(p)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let mut body = template_body("데이터 분석 기초");
+    body["validity"] = json!({"kind": "days_after_issue", "days": 365});
+    let tpl = t.create_template(&key, body).await;
+    (key, tpl)
+}
+
+#[tokio::test]
+async fn valid_award_page_and_open_badges_documents() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, Some(json!({"linkedin_organization_id": "9876543"}))).await;
+    let email = "minsu.kim@example.com";
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": email, "name": "김민수"}, "narrative": "최종 프로젝트"}))
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let page = t.browse(&format!("/b/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    let html = page.text();
+    assert!(html.contains("<html lang=\"ko\">"));
+    assert!(html.contains("유효한 배지"), "status banner");
+    assert!(
+        html.contains("데이터 분석 기초") && html.contains("김민수") && html.contains("한빛대학교")
+    );
+    assert!(html.contains("최종 프로젝트"));
+    assert!(
+        html.contains("property=\"og:title\"")
+            && html.contains("property=\"og:image\"")
+            && html.contains("name=\"twitter:card\"")
+    );
+    assert!(html.contains(&format!("/b/{id}/qr.svg")));
+    assert!(
+        html.contains("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"),
+        "{html}"
+    );
+    assert!(html.contains("organizationId=9876543"));
+    assert!(!html.contains("<script src"), "no external scripts");
+    assert!(!html.contains("fonts.googleapis"), "no external fonts");
+    assert!(html.contains("alt=\""), "images have alt text");
+
+    // OB 2.0 Assertion.
+    let j = t.browse(&format!("/b/{id}.json")).await;
+    assert_eq!(j.status, StatusCode::OK);
+    assert_eq!(j.header("content-type"), Some("application/ld+json"));
+    let v = j.json();
+    assert_eq!(v["@context"], "https://w3id.org/openbadges/v2");
+    assert_eq!(v["type"], "Assertion");
+    assert_eq!(v["id"], format!("{}/b/{id}.json", t.base_url));
+    assert_eq!(v["verification"]["type"], "hosted");
+    assert_eq!(v["recipient"]["type"], "email");
+    assert_eq!(v["recipient"]["hashed"], true);
+    let salt = v["recipient"]["salt"].as_str().unwrap();
+    let want = format!(
+        "sha256${}",
+        hex::encode(Sha256::digest(format!("{email}{salt}")))
+    );
+    assert_eq!(v["recipient"]["identity"], want);
+    assert!(v.get("expires").is_some());
+    // BadgeClass and Profile it points to.
+    let bc = t
+        .browse(&t.path_of(v["badge"].as_str().unwrap()))
+        .await
+        .json();
+    assert_eq!(bc["type"], "BadgeClass");
+    assert_eq!(bc["name"], "데이터 분석 기초");
+    assert_eq!(
+        bc["criteria"]["narrative"],
+        "Attend 80% and pass the final project."
+    );
+    let prof = t
+        .browse(&t.path_of(bc["issuer"].as_str().unwrap()))
+        .await
+        .json();
+    assert_eq!(prof["type"], "Issuer");
+    assert_eq!(prof["name"], "한빛대학교");
+    let img = t.browse(&t.path_of(bc["image"].as_str().unwrap())).await;
+    assert_eq!(img.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revoked_award_shows_reason_on_page_and_json() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, Some(json!({"default_locale": "en"}))).await;
+    let a = t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": "r@example.com", "name": "Rae"}})).await;
+    let id = a["id"].as_str().unwrap();
+    t.call(
+        "POST",
+        &format!("/v1/awards/{id}/revoke"),
+        Some(&key),
+        Some(json!({"reason": "Issued to the wrong person"})),
+    )
+    .await;
+    let html = t.browse(&format!("/b/{id}")).await.text();
+    assert!(
+        html.contains("Revoked: Issued to the wrong person"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Add to LinkedIn profile"),
+        "no sharing of a revoked badge"
+    );
+    let v = t.browse(&format!("/b/{id}.json")).await.json();
+    assert_eq!(v["revoked"], true);
+    assert_eq!(v["revocationReason"], "Issued to the wrong person");
+    assert_eq!(v["id"], format!("{}/b/{id}.json", t.base_url));
+    assert!(v.get("recipient").is_none());
+}
+
+#[tokio::test]
+async fn expired_award_says_so_in_both_languages() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let ko = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": "e@example.com", "name": "E"}, "issued_on": "2020-01-01", "expires_on": "2021-01-01"}))
+        .await;
+    let en = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": "f@example.com", "name": "F"}, "issued_on": "2020-01-01", "expires_on": "2021-01-01", "locale": "en"}))
+        .await;
+    let ko_html = t
+        .browse(&format!("/b/{}", ko["id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(ko_html.contains("만료됨 2021년 1월 1일"), "{ko_html}");
+    let en_html = t
+        .browse(&format!("/b/{}", en["id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(en_html.contains("Expired on January 1, 2021"));
+    assert!(en_html.contains("<html lang=\"en\">"));
+    let v = t
+        .browse(&format!("/b/{}.json", ko["id"].as_str().unwrap()))
+        .await
+        .json();
+    assert_eq!(v["expires"], "2020-12-31T15:00:00Z");
+    let api = t
+        .call(
+            "GET",
+            &format!("/v1/awards/{}", ko["id"].as_str().unwrap()),
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(api["status"], "expired");
+}
+
+#[tokio::test]
+async fn names_are_masked_when_the_issuer_asks() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, Some(json!({"mask_recipient_names": true}))).await;
+    for (name, masked) in [("김민수", "김*수"), ("John Smith", "J*** S****")] {
+        let a = t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": "m@example.com", "name": name}})).await;
+        let html = t
+            .browse(&format!("/b/{}", a["id"].as_str().unwrap()))
+            .await
+            .text();
+        assert!(html.contains(masked), "{masked}");
+        assert!(!html.contains(name), "{name} must not appear");
+    }
+}
+
+#[tokio::test]
+async fn the_email_appears_on_no_public_url() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let email = "private.person@secret-domain.example";
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": email, "name": "P"}, "evidence": [{"narrative": "n"}]}))
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let tid = tpl["id"].as_str().unwrap();
+    let bc = t.browse(&format!("/templates/{tid}.json")).await.json();
+    let issuer_path = t.path_of(bc["issuer"].as_str().unwrap());
+    for path in [
+        format!("/b/{id}"),
+        format!("/b/{id}.json"),
+        format!("/b/{id}/qr.svg"),
+        format!("/templates/{tid}.json"),
+        format!("/templates/{tid}/image"),
+        issuer_path,
+    ] {
+        let r = t.browse(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let body = r.text().to_lowercase();
+        assert!(
+            !body.contains("private.person") && !body.contains("secret-domain"),
+            "{path} leaks the email"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hostile_text_comes_out_escaped() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("<b>Evil U</b>").await;
+    let xss = "<script>alert('x')</script>";
+    let attr = "\"><img src=x onerror=alert(1)>";
+    let tpl = t
+        .create_template(
+            &key,
+            json!({"name": format!("Badge {xss}"), "description": format!("Desc {attr}"), "criteria": {"narrative": format!("Crit {xss}")}, "skills": [attr]}),
+        )
+        .await;
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": "x@example.com", "name": format!("Name {attr}")}, "narrative": format!("Narr {xss}"), "evidence": [{"narrative": xss}]}))
+        .await;
+    let html = t
+        .browse(&format!("/b/{}", a["id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(!html.contains("<script>alert"), "script tag injected");
+    assert!(!html.contains("<img src=x"), "attribute breakout");
+    assert!(!html.contains("<b>Evil"), "issuer name not escaped");
+    assert!(html.contains("&lt;script&gt;alert"));
+    assert!(
+        html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
+            || html.contains("\"&gt;&lt;img")
+    );
+    let svg = t
+        .browse(&format!("/templates/{}/image", tpl["id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(!svg.contains("<script>"));
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_ids_get_friendly_404s() {
+    let t = spawn_app().await;
+    for path in [
+        "/b/AAAAAAAAAAAAAAAAAAAAAA",
+        "/b/short",
+        "/b/..%2F..%2Fetc",
+        "/b/%3Cscript%3E",
+        "/nothing",
+        "/templates/tpl_x/image",
+    ] {
+        let r = t.browse(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.header("content-type").unwrap().starts_with("text/html"),
+            "{path}"
+        );
+        assert!(r.text().contains("배지를 찾을 수 없습니다"), "{path}");
+    }
+    let r = t
+        .call_with(
+            "GET",
+            "/b/AAAAAAAAAAAAAAAAAAAAAA",
+            None,
+            None,
+            &[("accept-language", "en-US,en;q=0.9")],
+        )
+        .await;
+    assert!(r.text().contains("<html lang=\"en\">"));
+    for path in [
+        "/b/AAAAAAAAAAAAAAAAAAAAAA.json",
+        "/issuers/iss_AAAAAAAAAAAAAAAAAAAAAA.json",
+        "/templates/tpl_AAAAAAAAAAAAAAAAAAAAAA.json",
+        "/issuers/nope.json",
+    ] {
+        let r = t.browse(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.json()["error"]["code"], "not_found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn page_views_and_bot_previews_are_counted_apart() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let a = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": "v@example.com", "name": "V"}}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap();
+    for _ in 0..3 {
+        t.browse(&format!("/b/{id}")).await;
+    }
+    for ua in [
+        "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    ] {
+        t.call_with(
+            "GET",
+            &format!("/b/{id}"),
+            None,
+            None,
+            &[("user-agent", ua)],
+        )
+        .await;
+    }
+    // JSON and QR fetches are not page views.
+    t.browse(&format!("/b/{id}.json")).await;
+    t.browse(&format!("/b/{id}/qr.svg")).await;
+    use accolade::{
+        domain::ids::{AwardId, TemplateId},
+        store::counters::Counter,
+    };
+    let aid = AwardId::parse(id).unwrap();
+    let tid = TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let store = &t.app.store;
+    assert_eq!(store.award_counter(&aid, Counter::Views).await.unwrap(), 3);
+    assert_eq!(
+        store.award_counter(&aid, Counter::Previews).await.unwrap(),
+        2
+    );
+    let today = chrono_tz::Asia::Seoul;
+    let day = chrono::Utc::now().with_timezone(&today).date_naive();
+    assert_eq!(
+        store
+            .daily_counter(&tid, day, Counter::Views)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .daily_counter(&tid, day, Counter::Previews)
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn concurrent_views_are_counted_exactly() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let a = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": "c@example.com", "name": "C"}}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..25 {
+        let router = t.router.clone();
+        let id = id.clone();
+        set.spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .uri(format!("/b/{id}"))
+                .header("user-agent", "Mozilla/5.0 (iPhone) Safari/604.1")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        });
+    }
+    assert!(set.join_all().await.iter().all(|s| *s == StatusCode::OK));
+    let aid = accolade::domain::ids::AwardId::parse(&id).unwrap();
+    assert_eq!(
+        t.app
+            .store
+            .award_counter(&aid, accolade::store::counters::Counter::Views)
+            .await
+            .unwrap(),
+        25
+    );
+}

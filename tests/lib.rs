@@ -1,0 +1,213 @@
+//! Test helpers: each test gets its own table, bucket and schedule group (created from
+//! template.yaml) on the one emulator that `make test` starts, and its own HTTP listener, so tests
+//! run in parallel without seeing each other's data.
+
+use accolade::{app::App, config::Config, domain::ids::IssuerId};
+use axum::{body::Body, http::Request, Router};
+use http_body_util::BodyExt;
+use infra::{gateway, operator, provision, sam};
+use serde_json::Value;
+use std::sync::OnceLock;
+use tower::ServiceExt;
+
+pub use axum::http::{HeaderMap, Method, StatusCode};
+
+pub struct TestApp {
+    pub app: App,
+    pub router: Router,
+    pub base_url: String,
+    pub endpoint: String,
+    pub sdk: aws_config::SdkConfig,
+    pub names: provision::Names,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn endpoint() -> String {
+    std::env::var("ACCOLADE_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!("ACCOLADE_TEST_ENDPOINT is not set: run the tests with `make test`, which starts the emulator")
+    })
+}
+
+fn spec() -> &'static sam::StackSpec {
+    static SPEC: OnceLock<sam::StackSpec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        sam::load(&infra::repo_root().join("template.yaml"), "test").expect("template.yaml parses")
+    })
+}
+
+pub const SENDER: &str = "badges@accolade.test";
+
+/// A fresh, isolated stack: own table/bucket/group, own listener; the router is the local
+/// gateway over the very routers the Lambdas run.
+pub async fn spawn_app() -> TestApp {
+    let endpoint = endpoint();
+    let sdk = accolade::aws::local_sdk_config(&endpoint);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let names = provision::Names {
+        table: format!("t-{id}"),
+        bucket: format!("b-{id}"),
+        schedule_group: format!("g-{id}"),
+    };
+    provision::create_all(&sdk, spec(), &names, Some(SENDER))
+        .await
+        .expect("resources created in the emulator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config {
+        table_name: names.table.clone(),
+        uploads_bucket: names.bucket.clone(),
+        public_base_url: base_url.clone(),
+        sender_email: Some(SENDER.into()),
+        schedule_group: Some(names.schedule_group.clone()),
+        ses_configuration_set: None,
+        aws_endpoint_url: Some(endpoint.clone()),
+    };
+    let app = App::new(config, &sdk);
+    let router = gateway::router(app.clone());
+    let served = router.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, served).await;
+    });
+    TestApp {
+        app,
+        router,
+        base_url,
+        endpoint,
+        sdk,
+        names,
+    }
+}
+
+impl TestApp {
+    /// A new issuer and its API key (through the operator code path).
+    pub async fn issuer(&self, name: &str) -> (IssuerId, String) {
+        let (issuer, key) = operator::create_issuer(
+            &self.app.store,
+            &operator::NewIssuer {
+                name,
+                url: "https://univ.example.ac.kr",
+                email: "badges@univ.example.ac.kr",
+                locale: Some("ko"),
+                time_zone: Some("Asia/Seoul"),
+            },
+        )
+        .await
+        .expect("issuer created");
+        (issuer.id, key.expose().to_owned())
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Response {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request with an optional bearer key and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        self.call_with(method, path, key, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            b = b.header("authorization", format!("Bearer {k}"));
+        }
+        for (h, v) in headers {
+            b = b.header(*h, *v);
+        }
+        let req = match body {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    /// A public GET as a person's browser would send it.
+    pub async fn browse(&self, path: &str) -> Response {
+        self.call_with(
+            "GET",
+            path,
+            None,
+            None,
+            &[("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15")],
+        )
+        .await
+    }
+
+    pub async fn create_template(&self, key: &str, body: Value) -> Value {
+        let r = self
+            .call("POST", "/v1/templates", Some(key), Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    pub async fn issue(&self, key: &str, body: Value) -> Value {
+        let r = self.call("POST", "/v1/awards", Some(key), Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    /// Path part of a public URL this app made (its base is the test listener).
+    pub fn path_of(&self, url: &str) -> String {
+        url.strip_prefix(&self.base_url)
+            .unwrap_or_else(|| panic!("{url} is not under {}", self.base_url))
+            .to_owned()
+    }
+}
+
+/// A minimal valid template body.
+pub fn template_body(name: &str) -> Value {
+    serde_json::json!({
+        "name": name,
+        "description": "Completed the eight-week course.",
+        "criteria": { "narrative": "Attend 80% and pass the final project." },
+        "skills": ["SQL", "Python"],
+    })
+}
