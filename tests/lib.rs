@@ -19,6 +19,8 @@ pub struct TestApp {
     pub endpoint: String,
     pub sdk: aws_config::SdkConfig,
     pub names: provision::Names,
+    /// Every DynamoDB and S3 request the app made, by operation.
+    pub requests: infra::metering::RequestCounter,
 }
 
 pub struct Response {
@@ -80,7 +82,9 @@ pub async fn spawn_app() -> TestApp {
         ses_configuration_set: None,
         aws_endpoint_url: Some(endpoint.clone()),
     };
-    let app = App::new(config, &sdk);
+    let requests = infra::metering::RequestCounter::default();
+    let (ddb, s3) = infra::metering::metered_clients(&sdk, &requests);
+    let app = App::from_clients(config, ddb, s3);
     let router = gateway::router(app.clone());
     let served = router.clone();
     tokio::spawn(async move {
@@ -93,6 +97,7 @@ pub async fn spawn_app() -> TestApp {
         endpoint,
         sdk,
         names,
+        requests,
     }
 }
 

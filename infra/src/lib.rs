@@ -6,9 +6,11 @@
 //! - [`gateway`]: routes requests to the api/verify/analytics routers the way API Gateway does
 //! - [`runner`]: delivers S3, stream and schedule events to the ingest and notify handlers
 //! - [`seed`]: demo data
+//! - [`metering`]: AWS requests counted by operation (tests, benchmarks)
 //! - [`operator`]: issuer and key commands for operators (locally or in AWS)
 
 pub mod gateway;
+pub mod metering;
 pub mod moto;
 pub mod operator;
 pub mod provision;

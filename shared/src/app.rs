@@ -30,8 +30,17 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
-        let store = Store::new(crate::aws::dynamodb(sdk), config.table_name.clone());
-        let blobs = Blobs::new(crate::aws::s3(sdk), config.uploads_bucket.clone());
+        Self::from_clients(config, crate::aws::dynamodb(sdk), crate::aws::s3(sdk))
+    }
+
+    /// With clients built elsewhere (tests and benchmarks count their requests).
+    pub fn from_clients(
+        config: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        s3: aws_sdk_s3::Client,
+    ) -> Self {
+        let store = Store::new(dynamodb, config.table_name.clone());
+        let blobs = Blobs::new(s3, config.uploads_bucket.clone());
         Self {
             store,
             blobs,

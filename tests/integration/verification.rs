@@ -377,3 +377,44 @@ async fn concurrent_views_are_counted_exactly() {
         25
     );
 }
+
+#[tokio::test]
+async fn a_badge_page_costs_one_read_plus_counter_writes() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let a = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": "o@example.com", "name": "O"}}),
+        )
+        .await;
+    let path = format!("/b/{}", a["id"].as_str().unwrap());
+    // Cold (fresh process): the award, then issuer and template once into the warm cache.
+    t.app.forget_issuer(
+        &accolade::domain::ids::IssuerId::parse(tpl["issuer_id"].as_str().unwrap()).unwrap(),
+    );
+    t.app.forget_template(
+        &accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap(),
+    );
+    t.requests.reset();
+    assert_eq!(t.browse(&path).await.status, StatusCode::OK);
+    assert_eq!(
+        t.requests.get("dynamodb.GetItem"),
+        3,
+        "{:?}",
+        t.requests.snapshot()
+    );
+    // Warm: exactly one read and the two counter ADDs, nothing else.
+    for _ in 0..3 {
+        t.requests.reset();
+        assert_eq!(t.browse(&path).await.status, StatusCode::OK);
+        let seen = t.requests.snapshot();
+        assert_eq!(t.requests.get("dynamodb.GetItem"), 1, "{seen:?}");
+        assert_eq!(t.requests.get("dynamodb.UpdateItem"), 2, "{seen:?}");
+        assert_eq!(t.requests.total(), 3, "{seen:?}");
+    }
+    // The Open Badges JSON: one read, no writes.
+    t.requests.reset();
+    t.browse(&format!("{path}.json")).await;
+    assert_eq!(t.requests.total(), 1, "{:?}", t.requests.snapshot());
+}

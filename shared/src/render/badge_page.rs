@@ -43,6 +43,15 @@ impl BadgePage<'_> {
     }
 }
 
+fn status_word(s: &AwardStatus, w: &Words) -> &'static str {
+    match s {
+        AwardStatus::Valid => w.valid,
+        AwardStatus::Expired { .. } => w.expired,
+        AwardStatus::Revoked { .. } => w.revoked,
+        AwardStatus::Superseded { .. } => w.superseded,
+    }
+}
+
 fn status_banner(p: &BadgePage, w: &Words) -> Markup {
     let zone = p.issuer.profile.time_zone;
     let l = p.locale();
@@ -165,7 +174,7 @@ pub fn render(p: &BadgePage) -> Markup {
                             dt { (w.issued_on) } dd { (i18n::date(l, p.award.issued_on, zone)) }
                             dt { (w.expires_on) }
                             dd { @match p.award.expires_on { Some(e) => (i18n::date(l, e, zone)), None => (w.no_expiry) } }
-                            dt { (w.status_label) } dd { (p.award.status(p.now).code()) }
+                            dt { (w.status_label) } dd { (status_word(&p.award.status(p.now), w)) }
                         }
                     }
                 }

@@ -38,7 +38,7 @@ ul.chips li{background:#eef1f6;border-radius:999px;padding:.2rem .75rem;font-siz
 .share-grid{display:grid;grid-template-columns:1fr;gap:1rem}
 @media(min-width:720px){.share-grid{grid-template-columns:1fr 180px}}
 .btns{display:flex;flex-wrap:wrap;gap:.5rem}
-.btn{display:inline-block;border:2px solid var(--primary,#1a4d8f);color:var(--primary,#1a4d8f);background:#fff;border-radius:8px;padding:.5rem .85rem;font:inherit;font-weight:600;text-decoration:none;cursor:pointer;min-height:44px}
+.btn{display:inline-flex;align-items:center;border:2px solid var(--primary,#1a4d8f);color:var(--primary,#1a4d8f);background:#fff;border-radius:8px;padding:.5rem .85rem;font:inherit;font-weight:600;text-decoration:none;cursor:pointer;min-height:44px}
 .btn.primary{background:var(--primary,#1a4d8f);color:var(--on-primary,#fff)}
 .qr{width:160px;height:160px;display:block;margin:0 auto;background:#fff}
 .seal{width:84px;height:auto;float:right;margin-left:1rem}

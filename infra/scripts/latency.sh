@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Request latency of the public badge page and its JSON on the local stack (moto behind it).
+# Starts its own stack (release build) on a free port unless STACK_URL points at a running one.
+#   usage: infra/scripts/latency.sh [requests=500]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n=${1:-500}
+infra/scripts/venv.sh --emulator-only
+cargo build --release -q -p infra
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+log=$(mktemp)
+"${CARGO_TARGET_DIR:-target}/release/infra" dev --port "$port" > "$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do grep -q "Demo badge" "$log" && break; sleep 0.5; done
+award=$(grep "Demo badge" "$log" | sed 's#.*/b/##')
+base="http://127.0.0.1:$port"
+measure() { # path label
+  curl -s -o /dev/null "$base$1" -A "Mozilla/5.0 latency-script" # warm the Lambda-style caches
+  for _ in $(seq 1 "$n"); do
+    curl -s -o /dev/null -A "Mozilla/5.0 latency-script" -w '%{time_total}\n' "$base$1"
+  done | python3 -c '
+import sys, statistics
+xs = sorted(float(l) * 1000 for l in sys.stdin if l.strip())
+q = lambda p: xs[min(len(xs) - 1, int(p * len(xs)))]
+print(f"| {sys.argv[1]} | {len(xs)} | {q(0.5):.2f} | {q(0.95):.2f} | {q(0.99):.2f} | {max(xs):.2f} |")
+' "$2"
+}
+echo "| request | n | p50 ms | p95 ms | p99 ms | max ms |"
+echo "|---|---|---|---|---|---|"
+measure "/b/$award" "GET /b/{id} (HTML, 1 GetItem + 2 UpdateItem)"
+measure "/b/$award.json" "GET /b/{id}.json (1 GetItem)"
+measure "/b/$award/qr.svg" "GET /b/{id}/qr.svg (1 GetItem + QR render)"
