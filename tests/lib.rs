@@ -48,7 +48,7 @@ fn endpoint() -> String {
     })
 }
 
-fn spec() -> &'static sam::StackSpec {
+pub fn spec() -> &'static sam::StackSpec {
     static SPEC: OnceLock<sam::StackSpec> = OnceLock::new();
     SPEC.get_or_init(|| {
         sam::load(&infra::repo_root().join("template.yaml"), "test").expect("template.yaml parses")
@@ -205,6 +205,95 @@ impl TestApp {
             .unwrap_or_else(|| panic!("{url} is not under {}", self.base_url))
             .to_owned()
     }
+}
+
+impl TestApp {
+    /// The local runner over this app (delivers S3, stream and schedule events like AWS).
+    pub fn runner(&self) -> infra::runner::Runner {
+        infra::runner::Runner::new(
+            self.app.clone(),
+            self.sdk.clone(),
+            spec().clone(),
+            self.names.clone(),
+        )
+    }
+
+    /// Creates a batch through the API; answers its JSON (with `upload_url`).
+    pub async fn create_batch(&self, key: &str, body: Value) -> Value {
+        let r = self
+            .call("POST", "/v1/batches", Some(key), Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    /// Puts the file where the batch's upload URL points (as the browser would).
+    pub async fn upload(&self, batch_id: &str, bytes: Vec<u8>) {
+        let id = accolade::domain::ids::BatchId::parse(batch_id).unwrap();
+        let b = self.app.store.get_batch(&id).await.unwrap().unwrap();
+        self.app
+            .blobs
+            .put(&b.source_key, bytes, "text/csv")
+            .await
+            .unwrap();
+    }
+
+    pub async fn batch(&self, key: &str, batch_id: &str) -> Value {
+        let r = self
+            .call("GET", &format!("/v1/batches/{batch_id}"), Some(key), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    }
+
+    /// Every award of a batch, through the paginated API.
+    pub async fn batch_awards(&self, key: &str, batch_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/awards?batch={batch_id}&limit=200&cursor={c}"),
+                None => format!("/v1/awards?batch={batch_id}&limit=200"),
+            };
+            let page = self.call("GET", &path, Some(key), None).await.json();
+            out.extend(page["data"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    /// The batch's error report as (row, column, value, message) rows.
+    pub async fn report(&self, batch_id: &str) -> Option<Vec<Vec<String>>> {
+        let id = accolade::domain::ids::BatchId::parse(batch_id).unwrap();
+        let b = self.app.store.get_batch(&id).await.unwrap().unwrap();
+        let blob = self
+            .app
+            .blobs
+            .get(b.report_key.as_deref()?)
+            .await
+            .unwrap()?;
+        assert!(
+            blob.bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+            "report starts with a UTF-8 BOM for Excel"
+        );
+        let mut r = csv::ReaderBuilder::new().from_reader(&blob.bytes[3..]);
+        Some(
+            r.records()
+                .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+                .collect(),
+        )
+    }
+}
+
+/// A CSV of `n` valid rows (UTF-8).
+pub fn csv_rows(n: usize, prefix: &str) -> Vec<u8> {
+    let mut s = String::from("email,name,cohort\n");
+    for i in 0..n {
+        s.push_str(&format!("{prefix}{i}@example.com,학습자 {i},2026-봄\n"));
+    }
+    s.into_bytes()
 }
 
 /// A minimal valid template body.

@@ -47,6 +47,16 @@ paths = {
   "/v1/awards/{id}": {"get": op("One award", "awards", ok_schema="Award", params=["Id"])},
   "/v1/awards/{id}/revoke": {"post": op("Revoke with a reason (idempotent)", "awards", body="Revoke", ok_schema="Award", params=["Id"])},
   "/v1/awards/{id}/reissue": {"post": op("Issue a new award superseding this one", "awards", body="Reissue", ok="201", ok_schema="Award", params=["Id"], extra=["409"])},
+  "/v1/batches": {
+    "get": op("List CSV batches, newest first", "batches", ok_schema="BatchList", params=["Limit", "Cursor"]),
+    "post": op("Create a batch: answers a presigned PUT URL for the CSV; the upload starts ingest", "batches", body="BatchCreate", ok="201", ok_schema="BatchCreated"),
+  },
+  "/v1/batches/template.csv": {
+    "get": {**op("The sample CSV with every documented column", "batches"), "responses": {"200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {"schema": {"type": "string"}}}}, "401": ERR}},
+  },
+  "/v1/batches/{id}": {
+    "get": op("Batch status, counts, and a link to the error report", "batches", ok_schema="Batch", params=["Id"]),
+  },
   "/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "security": [], "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
 }
 
@@ -83,6 +93,14 @@ schemas = {
       "external_id": S(maxLength=200), "locale": S(enum=["ko", "en"]), "notify": {"type": "boolean", "default": True}, "cohort": S(maxLength=100)}},
   "Award": {"type": "object", "properties": {"id": S(), "template_id": S(), "issuer_id": S(), "recipient": {"type": "object"}, "issued_on": S(format="date-time"), "expires_on": {"type": ["string", "null"]}, "status": S(enum=["valid", "expired", "revoked", "superseded"]), "revocation": {"type": ["object", "null"]}, "superseded_by": {"type": ["string", "null"]}, "urls": {"type": "object", "properties": {"page": url, "open_badges_assertion": url, "qr_svg": url, "qr_png": url, "linkedin_add_to_profile": url}}}},
   "AwardList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Award"}}, "next_cursor": {"type": ["string", "null"]}}},
+  "BatchCreate": {"type": "object", "required": ["filename"], "additionalProperties": False, "properties": {
+      "filename": S(maxLength=200, description=".csv"), "template_id": S(description="for rows without a template_id column"),
+      "notify": {"type": "boolean", "default": True}, "mode": S(enum=["skip_invalid", "all_or_nothing"], default="skip_invalid")}},
+  "Batch": {"type": "object", "properties": {"id": S(), "status": S(enum=["awaiting_upload", "validating", "issuing", "completed", "failed"]), "failure_reason": {"type": ["string", "null"]},
+      "counts": {"type": "object", "properties": {k: {"type": "integer"} for k in ["rows", "valid", "issued", "skipped_duplicate", "invalid"]}},
+      "warnings": {"type": "array", "items": S()}, "error_report_url": {"type": ["string", "null"]}}},
+  "BatchCreated": {"allOf": [{"$ref": "#/components/schemas/Batch"}, {"type": "object", "properties": {"batch_id": S(), "upload_url": url, "upload_method": S(enum=["PUT"]), "expires_at": S(format="date-time")}}]},
+  "BatchList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Batch"}}, "next_cursor": {"type": ["string", "null"]}}},
   "Revoke": {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {"reason": S(maxLength=500)}},
   "Reissue": {"type": "object", "additionalProperties": False, "properties": {"expires_on": {"type": ["string", "null"]}}},
 }

@@ -22,7 +22,7 @@ cargo test --workspace --no-run --quiet
 step "start the emulator"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 mkdir -p test-output
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" > test-output/moto.log 2>&1 &
+.venv/bin/python infra/scripts/moto_server.py -H 127.0.0.1 -p "$port" > test-output/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -76,3 +76,55 @@ pub fn metered_clients(
         aws_sdk_s3::Client::from_conf(s3),
     )
 }
+
+/// Makes the first `count` responses of `operation` (e.g. `TransactWriteItems`) look throttled
+/// (HTTP 400 `ThrottlingException`) *after* the real request reached the emulator, the hardest
+/// case for a retry: the write may have landed although the caller saw an error.
+#[derive(Debug, Clone)]
+pub struct ThrottleAfterSend {
+    operation: &'static str,
+    remaining: Arc<Mutex<u32>>,
+}
+
+impl ThrottleAfterSend {
+    pub fn new(operation: &'static str, count: u32) -> Self {
+        Self {
+            operation,
+            remaining: Arc::new(Mutex::new(count)),
+        }
+    }
+    pub fn remaining(&self) -> u32 {
+        *self.remaining.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Intercept for ThrottleAfterSend {
+    fn name(&self) -> &'static str {
+        "ThrottleAfterSend"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<Metadata>().map(|m| m.name()) != Some(self.operation) {
+            return Ok(());
+        }
+        let mut left = self.remaining.lock().unwrap_or_else(|p| p.into_inner());
+        if *left == 0 {
+            return Ok(());
+        }
+        *left -= 1;
+        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+        let mut resp = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400u16)?,
+            aws_smithy_types::body::SdkBody::from(body),
+        );
+        resp.headers_mut()
+            .insert("content-type", "application/x-amz-json-1.0");
+        *context.response_mut() = resp;
+        Ok(())
+    }
+}

@@ -27,10 +27,14 @@ pub fn free_port() -> Result<u16, std::io::Error> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn binary() -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
+/// The venv's Python and our launcher (moto with a fix for its quadratic transactions; see
+/// `infra/scripts/moto_server.py`).
+fn command() -> (PathBuf, PathBuf) {
+    let root = crate::repo_root();
+    let python = std::env::var_os("MOTO_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::repo_root().join(".venv/bin/moto_server"))
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    (python, root.join("infra/scripts/moto_server.py"))
 }
 
 impl Moto {
@@ -39,8 +43,9 @@ impl Moto {
             Some(p) => p,
             None => free_port().map_err(MotoError::Port)?,
         };
-        let path = binary();
+        let (path, launcher) = command();
         let child = Command::new(&path)
+            .arg(&launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -17,7 +17,7 @@ pub struct Runner {
     sdk: SdkConfig,
     spec: StackSpec,
     names: Names,
-    seen_uploads: HashSet<(String, String)>,
+    seen_uploads: HashSet<(String, String, String)>,
     shard_iterators: HashMap<String, Option<String>>,
     fired: HashSet<String>,
 }
@@ -90,7 +90,8 @@ impl Runner {
             for o in out.contents() {
                 let key = o.key().unwrap_or_default().to_owned();
                 let etag = o.e_tag().unwrap_or_default().to_owned();
-                if self.seen_uploads.insert((key.clone(), etag)) {
+                let modified = o.last_modified().map(|t| t.to_string()).unwrap_or_default();
+                if self.seen_uploads.insert((key.clone(), etag, modified)) {
                     let size = o.size().unwrap_or(0).max(0) as u64;
                     let event = events::s3_created_event(&self.names.bucket, &key, size);
                     if let Err(e) = accolade::ingest::handle_event(self.app.clone(), event).await {

@@ -49,6 +49,72 @@ impl Blobs {
         Ok(())
     }
 
+    /// The object's body as a stream (never all in memory).
+    pub async fn stream(&self, key: &str) -> Result<Option<ByteStream>, BlobError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(o.body)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(BlobError::Aws(
+                aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+
+    /// A URL that lets a browser PUT this one object until it expires.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<String, BlobError> {
+        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for)
+            .map_err(|e| BlobError::Aws(e.to_string()))?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map_err(|e| BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        Ok(req.uri().to_owned())
+    }
+
+    /// A URL that lets a browser GET this one object until it expires, as a download.
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<String, BlobError> {
+        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for)
+            .map_err(|e| BlobError::Aws(e.to_string()))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!(
+                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+                filename
+                    .replace(['"', '\\'], "_")
+                    .chars()
+                    .filter(char::is_ascii)
+                    .collect::<String>(),
+                crate::urls::encode(filename)
+            ))
+            .presigned(cfg)
+            .await
+            .map_err(|e| BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        Ok(req.uri().to_owned())
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
         let out = match self
             .client

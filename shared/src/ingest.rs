@@ -1,15 +1,631 @@
-//! CSV bulk issuance (the ingest Lambda).
+//! CSV bulk issuance (the ingest Lambda): an S3 `ObjectCreated` event for
+//! `uploads/{issuer}/{batch}/source.csv` → validated, issued, reported.
 //!
-//! Not built yet (issue #4): this entry point reads the S3 notification and logs each uploaded
-//! object, so the function, its trigger and the local runner's delivery are wired end to end.
+//! 1. The object must belong to a batch of the issuer its key names; anything else is rejected
+//!    and logged, never issued.
+//! 2. A lease on the batch item means one invocation works on a batch at a time (S3 may deliver
+//!    an event twice; Lambda retries).
+//! 3. **validating**: the whole file is read once (streamed) and every row checked. A broken file
+//!    (encoding, missing column, 10,000 columns, a 1 MB cell…) fails here, before anything is
+//!    issued. The error report is written. `all_or_nothing` stops here if any row is invalid.
+//! 4. **issuing**: the file is read again; valid rows are written in multi-row transactions,
+//!    each row guarded by its row key, so every valid row yields exactly one award whatever is
+//!    retried. Progress is checkpointed on the batch item; a resumed run skips checkpointed rows.
+//!    Close to the time limit, the run checkpoints and writes an empty marker object
+//!    `uploads/{issuer}/{batch}/continue/{row}-{random}`, whose S3 event starts the next run.
 
-use crate::{app::App, entry::BoxError, events};
+use crate::{
+    app::App,
+    csv_import::{self, report, FileError, RowError, ValidRow},
+    domain::{
+        batch::{self, Batch, BatchCounts, BatchMode, BatchStatus, RejectedRow, MAX_REJECTED_KEPT},
+        ids::TemplateId,
+        issuer::Issuer,
+        template::Template,
+        time::Zone,
+    },
+    entry::BoxError,
+    events,
+    issuing::{self, IssueRequest, RowOutcome, RowRequest},
+    store::StoreError,
+};
+use chrono::Utc;
 use serde_json::Value;
+use std::{
+    collections::HashMap,
+    io::Read,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
 
-pub async fn handle_event(_app: App, event: Value) -> Result<Value, BoxError> {
-    let objects = events::s3_created(&event)?;
-    for o in &objects {
-        tracing::warn!(bucket = %o.bucket, key = %o.key, size = o.size, "upload received; CSV ingest is not implemented yet");
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Work this long, then checkpoint and continue in a new invocation (Lambda's limit is 15 min).
+    pub time_budget: Duration,
+    /// Save progress after at least this many rows.
+    pub checkpoint_rows: u64,
+    /// Rows handed to the store at once (it packs them into ≤ 100-item transactions).
+    pub chunk_rows: usize,
+    /// How long a claim on a batch lasts without a checkpoint.
+    pub lease: Duration,
+    /// Tests only: stop dead (no checkpoint) after this many rows were written in this run.
+    pub crash_after_rows: Option<u64>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            time_budget: Duration::from_secs(12 * 60),
+            checkpoint_rows: 1_000,
+            chunk_rows: 500,
+            lease: Duration::from_secs(90),
+            crash_after_rows: None,
+        }
     }
-    Ok(serde_json::json!({ "received": objects.len() }))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not an upload of a known batch of the issuer its key names.
+    Rejected(String),
+    /// The batch is completed or failed already (a repeated event).
+    AlreadyFinished,
+    /// Another invocation holds the batch.
+    Busy,
+    Completed,
+    Failed(String),
+    /// Checkpointed and re-triggered to continue in a new invocation.
+    Continued,
+    /// Tests only: stopped as if the function had died.
+    Crashed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] crate::blobs::BlobError),
+}
+
+/// The Lambda handler: every created object in the event.
+pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
+    handle_event_with(&app, &event, &IngestOptions::default()).await
+}
+
+pub async fn handle_event_with(
+    app: &App,
+    event: &Value,
+    opts: &IngestOptions,
+) -> Result<Value, BoxError> {
+    let mut outcomes = Vec::new();
+    for o in events::s3_created(event)? {
+        // Boxed: the state machine is deep, and Lambda's runtime nests it further.
+        let outcome = Box::pin(ingest_object(app, &o.key, o.size, opts)).await?;
+        outcomes.push(format!("{outcome:?}"));
+    }
+    Ok(serde_json::json!({ "outcomes": outcomes }))
+}
+
+#[tracing::instrument(skip(app, opts), fields(batch))]
+pub async fn ingest_object(
+    app: &App,
+    key: &str,
+    size: u64,
+    opts: &IngestOptions,
+) -> Result<Outcome, IngestError> {
+    let Some((issuer_id, batch_id)) = batch::parse_source_key(key) else {
+        tracing::warn!(
+            key,
+            "upload rejected: not under uploads/{{issuer}}/{{batch}}/"
+        );
+        return Ok(Outcome::Rejected("not an upload key".into()));
+    };
+    tracing::Span::current().record("batch", batch_id.as_str());
+    let Some(found) = app.store.get_batch(&batch_id).await? else {
+        tracing::warn!(key, "upload rejected: no such batch");
+        return Ok(Outcome::Rejected("no such batch".into()));
+    };
+    let continuation = key.starts_with(&format!("uploads/{issuer_id}/{batch_id}/continue/"));
+    if found.issuer_id != issuer_id || (found.source_key != key && !continuation) {
+        tracing::warn!(key, owner = %found.issuer_id, "upload rejected: the key does not match the batch's issuer and upload key");
+        return Ok(Outcome::Rejected("key does not match the batch".into()));
+    }
+    if found.status.is_final() {
+        tracing::info!(status = ?found.status, "batch already finished; event ignored");
+        return Ok(Outcome::AlreadyFinished);
+    }
+    let worker = uuid::Uuid::new_v4().to_string();
+    let started = Instant::now();
+    let mut batch = loop {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(opts.lease).unwrap_or_default();
+        if let Some(b) = app
+            .store
+            .claim_batch(&batch_id, &worker, until, now)
+            .await?
+        {
+            break b;
+        }
+        // Someone holds it: a live worker (then we leave), or one that died (its lease runs out).
+        if started.elapsed() > opts.lease + Duration::from_secs(5) {
+            tracing::info!("batch is being processed by another invocation");
+            return Ok(Outcome::Busy);
+        }
+        tokio::time::sleep(Duration::from_millis(500).min(opts.lease / 2)).await;
+    };
+    if batch.status.is_final() {
+        return Ok(Outcome::AlreadyFinished);
+    }
+    let Some(issuer) = app.store.get_issuer(&issuer_id).await? else {
+        return fail(
+            app,
+            &mut batch,
+            &worker,
+            "the issuer no longer exists".into(),
+        )
+        .await;
+    };
+    if !continuation && size > csv_import::MAX_FILE_BYTES {
+        return fail(
+            app,
+            &mut batch,
+            &worker,
+            FileError::TooLarge(size).to_string(),
+        )
+        .await;
+    }
+    if matches!(
+        batch.status,
+        BatchStatus::AwaitingUpload | BatchStatus::Validating
+    ) {
+        batch.status = BatchStatus::Validating;
+        batch.started_at.get_or_insert(Utc::now());
+        save(app, &mut batch, &worker, opts).await?;
+        let v = match validate_file(app, &batch, &issuer).await? {
+            Err(e) => return fail(app, &mut batch, &worker, e.to_string()).await,
+            Ok(v) => v,
+        };
+        batch.counts = BatchCounts {
+            rows: v.rows,
+            valid: v.valid,
+            issued: 0,
+            duplicates: v.duplicates,
+            invalid: v.invalid,
+        };
+        batch.warnings = v.warnings;
+        if !v.report.is_empty() {
+            write_report(app, &mut batch, &v.report).await?;
+        }
+        if batch.mode == BatchMode::AllOrNothing && v.invalid > 0 {
+            let reason = format!(
+                "{} of {} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report",
+                v.invalid, v.rows
+            );
+            return fail(app, &mut batch, &worker, reason).await;
+        }
+        if v.valid == 0 && v.duplicates == 0 {
+            let reason = format!(
+                "none of the {} rows can be issued; see the error report",
+                v.rows
+            );
+            return fail(app, &mut batch, &worker, reason).await;
+        }
+        batch.status = BatchStatus::Issuing;
+        save(app, &mut batch, &worker, opts).await?;
+    }
+    issue_file(app, &mut batch, &issuer, &worker, opts, started).await
+}
+
+async fn save(
+    app: &App,
+    batch: &mut Batch,
+    worker: &str,
+    opts: &IngestOptions,
+) -> Result<(), IngestError> {
+    batch.updated_at = Utc::now();
+    batch.lease_owner = Some(worker.to_owned());
+    batch.lease_until =
+        Some(batch.updated_at + chrono::Duration::from_std(opts.lease).unwrap_or_default());
+    if !app.store.save_batch(batch, worker).await? {
+        tracing::warn!("lost the batch lease to another invocation");
+        return Err(StoreError::VersionConflict {
+            expected: batch.checkpoint_row,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+async fn fail(
+    app: &App,
+    batch: &mut Batch,
+    worker: &str,
+    reason: String,
+) -> Result<Outcome, IngestError> {
+    tracing::warn!(reason = %reason, "batch failed");
+    batch.status = BatchStatus::Failed;
+    batch.failure_reason = Some(reason.clone());
+    batch.completed_at = Some(Utc::now());
+    batch.updated_at = Utc::now();
+    batch.lease_until = Some(Utc::now());
+    app.store.save_batch(batch, worker).await?;
+    Ok(Outcome::Failed(reason))
+}
+
+async fn write_report(app: &App, batch: &mut Batch, rows: &[RowError]) -> Result<(), IngestError> {
+    let key = batch::report_key(&batch.issuer_id, &batch.id);
+    app.blobs
+        .put(&key, report::write(rows), "text/csv; charset=utf-8")
+        .await?;
+    batch.report_key = Some(key);
+    Ok(())
+}
+
+/// One data row, read and checked.
+enum Scanned {
+    Warnings(Vec<String>),
+    Row(u64, Box<Result<ValidRow, Vec<RowError>>>),
+    Done,
+    Failed(FileError),
+}
+
+/// Reads an S3 object as a byte stream on a blocking thread (the CSV reader is synchronous),
+/// bounded channels on both sides so memory stays flat whatever the file size.
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<Vec<u8>, String>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => {
+                    self.buf = b;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+async fn scan(app: &App, key: &str, zone: Zone) -> Result<mpsc::Receiver<Scanned>, IngestError> {
+    let (tx, rx) = mpsc::channel(1024);
+    let Some(mut body) = app.blobs.stream(key).await? else {
+        let _ = tx.send(Scanned::Failed(FileError::Empty)).await;
+        return Ok(rx);
+    };
+    let (btx, brx) = mpsc::channel::<Result<Vec<u8>, String>>(8);
+    tokio::spawn(async move {
+        loop {
+            let next = match body.try_next().await {
+                Ok(Some(b)) => Ok(b.to_vec()),
+                Ok(None) => break,
+                Err(e) => Err(e.to_string()),
+            };
+            let stop = next.is_err();
+            if btx.send(next).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx: brx,
+            buf: Vec::new(),
+            pos: 0,
+        };
+        let mut file = match csv_import::file::open(reader) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Scanned::Failed(e));
+                return;
+            }
+        };
+        let _ = tx.blocking_send(Scanned::Warnings(file.columns.warnings.clone()));
+        let columns = file.columns.clone();
+        loop {
+            let msg = match file.next_record() {
+                Ok(Some((row, rec))) => Scanned::Row(
+                    row,
+                    Box::new(csv_import::rows::validate(rec, &columns, row, zone)),
+                ),
+                Ok(None) => Scanned::Done,
+                Err(e) => Scanned::Failed(e),
+            };
+            let last = !matches!(msg, Scanned::Row(..));
+            if tx.blocking_send(msg).is_err() || last {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// The checks that need the store (templates) and the whole file (duplicates within it).
+struct Checker<'a> {
+    app: &'a App,
+    batch: &'a Batch,
+    templates: HashMap<TemplateId, Option<Arc<Template>>>,
+    seen: HashMap<String, u64>,
+}
+
+enum Checked {
+    Valid(Box<RowRequest>),
+    Invalid(Vec<RowError>),
+    Duplicate(RowError),
+}
+
+impl<'a> Checker<'a> {
+    fn new(app: &'a App, batch: &'a Batch) -> Self {
+        Self {
+            app,
+            batch,
+            templates: HashMap::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    async fn template(&mut self, id: &TemplateId) -> Result<Option<Arc<Template>>, StoreError> {
+        if let Some(t) = self.templates.get(id) {
+            return Ok(t.clone());
+        }
+        let t = self
+            .app
+            .store
+            .get_template_of(&self.batch.issuer_id, id)
+            .await?
+            .map(Arc::new);
+        self.templates.insert(id.clone(), t.clone());
+        Ok(t)
+    }
+
+    async fn check(
+        &mut self,
+        row: u64,
+        parsed: Result<ValidRow, Vec<RowError>>,
+    ) -> Result<Checked, StoreError> {
+        let v = match parsed {
+            Ok(v) => v,
+            Err(errors) => return Ok(Checked::Invalid(errors)),
+        };
+        let err = |column: &str, value: String, message: String| {
+            Checked::Invalid(vec![RowError {
+                row,
+                column: column.into(),
+                value,
+                message,
+            }])
+        };
+        let Some(tid) = v
+            .template_id
+            .clone()
+            .or_else(|| self.batch.template_id.clone())
+        else {
+            return Ok(err(
+                "template_id",
+                String::new(),
+                "no template: add a template_id column, or choose a template for the whole batch"
+                    .into(),
+            ));
+        };
+        let Some(template) = self.template(&tid).await? else {
+            return Ok(err(
+                "template_id",
+                tid.to_string(),
+                format!("template {tid} not found"),
+            ));
+        };
+        if !template.is_active() {
+            return Ok(err(
+                "template_id",
+                tid.to_string(),
+                format!("template {tid} is archived"),
+            ));
+        }
+        let key = issuing::row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
+        if let Some(first) = self.seen.get(&key) {
+            return Ok(Checked::Duplicate(RowError {
+                row,
+                column: "email".into(),
+                value: v.email.to_string(),
+                message: format!("same award as row {first}; skipped"),
+            }));
+        }
+        self.seen.insert(key.clone(), row);
+        Ok(Checked::Valid(Box::new(RowRequest {
+            row,
+            template,
+            row_key: key,
+            req: IssueRequest {
+                email: v.email,
+                name: v.name,
+                issued_on: v.issued_on,
+                expires_on: v.expires_on.map(Some),
+                narrative: v.narrative,
+                evidence: v.evidence,
+                external_id: v.external_id,
+                locale: v.locale,
+                notify: self.batch.notify,
+                cohort: v.cohort,
+                batch_id: Some(self.batch.id.clone()),
+            },
+        })))
+    }
+}
+
+struct Validation {
+    rows: u64,
+    valid: u64,
+    invalid: u64,
+    duplicates: u64,
+    warnings: Vec<String>,
+    report: Vec<RowError>,
+}
+
+async fn validate_file(
+    app: &App,
+    batch: &Batch,
+    issuer: &Issuer,
+) -> Result<Result<Validation, FileError>, IngestError> {
+    let mut rx = scan(app, &batch.source_key, issuer.profile.time_zone).await?;
+    let mut checker = Checker::new(app, batch);
+    let mut v = Validation {
+        rows: 0,
+        valid: 0,
+        invalid: 0,
+        duplicates: 0,
+        warnings: vec![],
+        report: vec![],
+    };
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Scanned::Warnings(w) => v.warnings = w,
+            Scanned::Failed(e) => return Ok(Err(e)),
+            Scanned::Done => return Ok(Ok(v)),
+            Scanned::Row(row, parsed) => {
+                v.rows += 1;
+                match checker.check(row, *parsed).await? {
+                    Checked::Valid(_) => v.valid += 1,
+                    Checked::Invalid(errors) => {
+                        v.invalid += 1;
+                        v.report.extend(errors);
+                    }
+                    Checked::Duplicate(note) => {
+                        v.duplicates += 1;
+                        v.report.push(note);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Err(FileError::Malformed {
+        row: v.rows + 1,
+        message: "the file ended unexpectedly".into(),
+    }))
+}
+
+async fn issue_file(
+    app: &App,
+    batch: &mut Batch,
+    issuer: &Issuer,
+    worker: &str,
+    opts: &IngestOptions,
+    started: Instant,
+) -> Result<Outcome, IngestError> {
+    let snapshot = batch.clone();
+    let mut rx = scan(app, &snapshot.source_key, issuer.profile.time_zone).await?;
+    let mut checker = Checker::new(app, &snapshot);
+    let mut report: Vec<RowError> = Vec::new();
+    let mut pending: Vec<RowRequest> = Vec::new();
+    let mut since_checkpoint = 0u64;
+    let mut written_this_run = 0u64;
+    let mut finished = false;
+    while let Some(msg) = rx.recv().await {
+        let mut flush_now = false;
+        match msg {
+            Scanned::Warnings(_) => {}
+            Scanned::Failed(e) => return fail(app, batch, worker, e.to_string()).await,
+            Scanned::Done => {
+                finished = true;
+                flush_now = true;
+            }
+            Scanned::Row(row, parsed) => match checker.check(row, *parsed).await? {
+                Checked::Valid(r) if r.row > snapshot.checkpoint_row => {
+                    pending.push(*r);
+                    flush_now = pending.len() >= opts.chunk_rows;
+                }
+                Checked::Valid(_) => {}
+                Checked::Invalid(errors) => report.extend(errors),
+                Checked::Duplicate(note) => report.push(note),
+            },
+        }
+        if flush_now && !pending.is_empty() {
+            let chunk = std::mem::take(&mut pending);
+            let outcomes =
+                issuing::issue_rows(&app.store, issuer, &batch.id, &chunk, Utc::now()).await?;
+            for (r, o) in chunk.iter().zip(outcomes) {
+                match o {
+                    RowOutcome::Issued => batch.counts.issued += 1,
+                    RowOutcome::Duplicate => batch.counts.duplicates += 1,
+                    RowOutcome::Rejected { column, message } => {
+                        batch.counts.invalid += 1;
+                        batch.counts.valid = batch.counts.valid.saturating_sub(1);
+                        if batch.rejected.len() < MAX_REJECTED_KEPT {
+                            batch.rejected.push(RejectedRow {
+                                row: r.row,
+                                column: column.into(),
+                                value: r.req.email.to_string(),
+                                message,
+                            });
+                        }
+                    }
+                }
+            }
+            let last_row = chunk.last().map(|r| r.row).unwrap_or(batch.checkpoint_row);
+            since_checkpoint += chunk.len() as u64;
+            written_this_run += chunk.len() as u64;
+            if opts.crash_after_rows.is_some_and(|n| written_this_run >= n) {
+                tracing::warn!(rows = written_this_run, "simulated crash (tests)");
+                return Ok(Outcome::Crashed);
+            }
+            let out_of_time = started.elapsed() > opts.time_budget;
+            if since_checkpoint >= opts.checkpoint_rows || out_of_time || finished {
+                batch.checkpoint_row = last_row;
+                save(app, batch, worker, opts).await?;
+                since_checkpoint = 0;
+            }
+            if out_of_time && !finished {
+                tracing::info!(
+                    checkpoint = batch.checkpoint_row,
+                    "time budget used; continuing in a new invocation"
+                );
+                let marker = format!(
+                    "uploads/{}/{}/continue/{}-{}",
+                    batch.issuer_id,
+                    batch.id,
+                    batch.checkpoint_row,
+                    crate::domain::ids::random_token()
+                );
+                app.blobs.put(&marker, Vec::new(), "text/plain").await?;
+                return Ok(Outcome::Continued);
+            }
+        }
+        if finished {
+            break;
+        }
+    }
+    if !finished {
+        return fail(
+            app,
+            batch,
+            worker,
+            "the file could not be read to the end".into(),
+        )
+        .await;
+    }
+    report.extend(batch.rejected.iter().map(|r| RowError {
+        row: r.row,
+        column: r.column.clone(),
+        value: r.value.clone(),
+        message: r.message.clone(),
+    }));
+    report.sort_by_key(|e| e.row);
+    if !report.is_empty() {
+        write_report(app, batch, &report).await?;
+    }
+    batch.status = BatchStatus::Completed;
+    batch.completed_at = Some(Utc::now());
+    save(app, batch, worker, opts).await?;
+    tracing::info!(counts = ?batch.counts, "batch completed");
+    Ok(Outcome::Completed)
 }

@@ -248,3 +248,163 @@ pub async fn revoke(
         .revoke_award(award, &Revocation { reason, at: now })
         .await
 }
+
+/// A CSV row ready to issue.
+#[derive(Debug, Clone)]
+pub struct RowRequest {
+    pub row: u64,
+    pub template: std::sync::Arc<Template>,
+    pub req: IssueRequest,
+    pub row_key: String,
+}
+
+/// What became of a CSV row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Issued,
+    /// The same award exists already (an earlier upload of the same row).
+    Duplicate,
+    Rejected {
+        column: &'static str,
+        message: String,
+    },
+}
+
+/// The identity of a CSV row: the same template, recipient, issue date (as written) and external
+/// id always mean the same award, so re-uploading a file issues nothing new.
+pub fn row_key(
+    template: &Template,
+    email: &Email,
+    issued_raw: &str,
+    external_id: Option<&str>,
+) -> String {
+    hex::encode(Sha256::digest(format!(
+        "{}|{}|{}|{}",
+        template.id,
+        email.lookup_key(),
+        issued_raw.trim(),
+        external_id.unwrap_or("")
+    )))
+}
+
+/// Issues many rows of one batch with batched transactional writes. Exactly once per row key,
+/// whatever is retried; rows this batch wrote before a crash count as issued, not duplicates.
+pub async fn issue_rows(
+    store: &Store,
+    issuer: &Issuer,
+    batch_id: &BatchId,
+    rows: &[RowRequest],
+    now: DateTime<Utc>,
+) -> Result<Vec<RowOutcome>, StoreError> {
+    use crate::store::awards::{RowWrite, RowWritten};
+    let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
+    let mut writes: Vec<(usize, RowWrite)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let mut award = match build_award(issuer, &r.template, &r.req, now) {
+            Ok(a) => a,
+            Err(e) => {
+                let column = match e {
+                    IssueError::IssuedInFuture => "issued_on",
+                    IssueError::Rule(_) => "expires_on",
+                    _ => "template_id",
+                };
+                outcomes[i] = Some(RowOutcome::Rejected {
+                    column,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        award.batch_id = Some(batch_id.clone());
+        let key = format!("csv|{}", r.row_key);
+        let mut guards = vec![Guard::Idempotency {
+            key: key.clone(),
+            fingerprint: key,
+        }];
+        if let Some(x) = &r.req.external_id {
+            guards.push(Guard::ExternalId {
+                external_id: x.clone(),
+                fingerprint: fingerprint(&r.template, &r.req.email),
+            });
+        }
+        if r.template.spec.reissue_policy == ReissuePolicy::OneActivePerRecipient {
+            guards.push(Guard::ActivePerRecipient { replacing: None });
+        }
+        writes.push((i, RowWrite { award, guards }));
+    }
+    for _round in 0..4 {
+        if writes.is_empty() {
+            break;
+        }
+        let batch: Vec<RowWrite> = writes.iter().map(|(_, w)| w.clone()).collect();
+        let results = store.insert_award_rows(&batch).await?;
+        let mut holders: Vec<(usize, RowWrite, AwardId)> = Vec::new();
+        for ((i, w), res) in writes.drain(..).zip(results) {
+            let ours = |t: &crate::store::awards::GuardTaken| t.batch_id.as_ref() == Some(batch_id);
+            outcomes[i] = Some(match res {
+                RowWritten::Written | RowWritten::AlreadyWritten => RowOutcome::Issued,
+                RowWritten::Taken(t) => match t.kind {
+                    GuardKind::Idempotency if ours(&t) => RowOutcome::Issued,
+                    GuardKind::Idempotency => RowOutcome::Duplicate,
+                    GuardKind::ExternalId => {
+                        if t.fingerprint.as_deref()
+                            != Some(fingerprint(&rows[i].template, &rows[i].req.email).as_str())
+                        {
+                            RowOutcome::Rejected {
+                                column: "external_id",
+                                message: format!(
+                                    "external_id was already used for award {} (another recipient or template)",
+                                    t.existing
+                                ),
+                            }
+                        } else if ours(&t) {
+                            RowOutcome::Issued
+                        } else {
+                            RowOutcome::Duplicate
+                        }
+                    }
+                    GuardKind::ActivePerRecipient => {
+                        holders.push((i, w, t.existing));
+                        continue;
+                    }
+                },
+            });
+        }
+        if holders.is_empty() {
+            break;
+        }
+        let ids: Vec<AwardId> = holders.iter().map(|(_, _, id)| id.clone()).collect();
+        let found = store.get_awards(&ids).await?;
+        for (i, mut w, holder) in holders {
+            match found.iter().find(|a| a.id == holder) {
+                Some(h) if h.status(now).is_valid() => {
+                    outcomes[i] = Some(RowOutcome::Rejected {
+                        column: "email",
+                        message: format!(
+                            "this recipient already holds an active award {} of this template (one active award per recipient)",
+                            h.id
+                        ),
+                    });
+                }
+                // Revoked, expired, superseded or gone: take the slot over, in the next round.
+                _ => {
+                    for g in &mut w.guards {
+                        if let Guard::ActivePerRecipient { replacing } = g {
+                            *replacing = Some(holder.clone());
+                        }
+                    }
+                    writes.push((i, w));
+                }
+            }
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or(RowOutcome::Rejected {
+                column: "email",
+                message: "could not be issued; upload the row again".into(),
+            })
+        })
+        .collect())
+}

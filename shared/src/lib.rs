@@ -5,6 +5,7 @@ pub mod aws;
 pub mod blobs;
 pub mod cache;
 pub mod config;
+pub mod csv_import;
 pub mod domain;
 pub mod entry;
 pub mod events;

@@ -1,5 +1,6 @@
 //! One integration-test binary: the real routers and AWS SDK against the moto emulator.
 
+mod bulk;
 mod foundation;
 mod issuing;
 mod standards;

@@ -5,6 +5,7 @@
 
 pub mod api_key;
 pub mod award;
+pub mod batch;
 pub mod color;
 pub mod email;
 pub mod error;

@@ -50,6 +50,8 @@ pub struct GuardTaken {
     pub kind: GuardKind,
     pub existing: AwardId,
     pub fingerprint: Option<String>,
+    /// The batch that wrote the holder, if a CSV batch did.
+    pub batch_id: Option<crate::domain::ids::BatchId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,46 @@ pub enum InsertError {
     Taken(GuardTaken),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn guard_taken(item: &Item, kind: GuardKind) -> Result<GuardTaken> {
+    let existing = get_s(item, "award_id")
+        .and_then(|v| AwardId::parse(v).ok())
+        .ok_or_else(|| StoreError::Corrupt("guard without award_id".into()))?;
+    Ok(GuardTaken {
+        kind,
+        existing,
+        fingerprint: get_s(item, "fingerprint").map(str::to_owned),
+        batch_id: get_s(item, "batch_id").and_then(|v| crate::domain::ids::BatchId::parse(v).ok()),
+    })
+}
+
+/// One award and its guards, written all or nothing (a CSV row).
+#[derive(Debug, Clone)]
+pub struct RowWrite {
+    pub award: Award,
+    pub guards: Vec<Guard>,
+}
+
+/// What became of a [`RowWrite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowWritten {
+    Written,
+    /// The award item exists already: an earlier attempt of this very write landed (its
+    /// response was lost to a throttle, a timeout or a crash).
+    AlreadyWritten,
+    Taken(GuardTaken),
+}
+
+/// DynamoDB's limit on actions in one `TransactWriteItems`.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+const MAX_ATTEMPTS: u32 = 10;
+
+/// Exponential back-off with jitter: 50 ms, 100 ms, … capped at 3.2 s.
+pub(crate) async fn backoff(attempt: u32) {
+    let base = 50u64 << attempt.min(6);
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % (base / 2 + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
 fn award_item(a: &Award) -> Result<Item> {
@@ -102,6 +144,9 @@ impl Store {
         item.insert(keys::SK.into(), s(sk));
         item.insert(keys::TYPE.into(), s(GUARD_KIND));
         item.insert("award_id".into(), s(a.id.as_str()));
+        if let Some(b) = &a.batch_id {
+            item.insert("batch_id".into(), s(b.as_str()));
+        }
         let mut put = Put::builder().table_name(&self.table);
         match g {
             Guard::Idempotency { fingerprint, .. } | Guard::ExternalId { fingerprint, .. } => {
@@ -140,14 +185,7 @@ impl Store {
             .ok_or_else(|| {
                 StoreError::Aws("a guard vanished while resolving a conflict; retry".into())
             })?;
-        let existing = get_s(&item, "award_id")
-            .and_then(|v| AwardId::parse(v).ok())
-            .ok_or_else(|| StoreError::Corrupt("guard without award_id".into()))?;
-        Ok(GuardTaken {
-            kind,
-            existing,
-            fingerprint: get_s(&item, "fingerprint").map(str::to_owned),
-        })
+        guard_taken(&item, kind)
     }
 
     /// Writes the award and its guards in one transaction: either all or nothing.
@@ -221,6 +259,202 @@ impl Store {
             return Err(StoreError::Throttled.into());
         }
         Err(StoreError::Aws(format!("award write cancelled: {reasons:?}")).into())
+    }
+
+    /// Writes many rows with as few requests as possible: rows are packed into transactions of
+    /// at most [`MAX_TRANSACTION_ITEMS`] items; when one is cancelled, the per-item reasons say
+    /// which rows hit a guard (resolved with one `BatchGetItem`) and the others are sent again.
+    /// Throttling and transaction conflicts are retried with back-off.
+    pub async fn insert_award_rows(&self, rows: &[RowWrite]) -> Result<Vec<RowWritten>> {
+        let mut results: Vec<Option<RowWritten>> = vec![None; rows.len()];
+        let mut pending: Vec<usize> = (0..rows.len()).collect();
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            // DynamoDB refuses a transaction with two operations on one item, so rows whose
+            // guards collide (same recipient twice, same external id twice) go in later ones.
+            let mut chunk = Vec::new();
+            let mut items = 0;
+            let mut guard_keys = std::collections::HashSet::new();
+            for &i in &pending {
+                let k = 1 + rows[i].guards.len();
+                if items + k > MAX_TRANSACTION_ITEMS && !chunk.is_empty() {
+                    break;
+                }
+                let keys: Vec<_> = rows[i]
+                    .guards
+                    .iter()
+                    .map(|g| self.guard_key(&rows[i].award, g))
+                    .collect();
+                if keys.iter().any(|k| guard_keys.contains(k)) {
+                    continue;
+                }
+                guard_keys.extend(keys);
+                chunk.push(i);
+                items += k;
+            }
+            // Which row and which of its items each transaction position holds.
+            let mut positions: Vec<(usize, usize)> = Vec::with_capacity(items);
+            let mut tx = self.client.transact_write_items();
+            for &i in &chunk {
+                let row = &rows[i];
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(award_item(&row.award)?))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?;
+                tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+                positions.push((i, 0));
+                for (j, g) in row.guards.iter().enumerate() {
+                    tx = tx.transact_items(self.guard_put(&row.award, g)?);
+                    positions.push((i, j + 1));
+                }
+            }
+            let err = match tx.send().await {
+                Ok(_) => {
+                    for &i in &chunk {
+                        results[i] = Some(RowWritten::Written);
+                    }
+                    pending.retain(|i| !chunk.contains(i));
+                    attempt = 0;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let reasons: Vec<Option<String>> = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().map(str::to_owned))
+                    .collect(),
+                _ => {
+                    let e = StoreError::from_sdk(err);
+                    if e.is_retryable() && attempt < MAX_ATTEMPTS {
+                        backoff(attempt).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            // The first failed item of each failed row.
+            let mut failed: Vec<(usize, usize)> = Vec::new();
+            for (pos, code) in reasons.iter().enumerate() {
+                if code.as_deref() == Some("ConditionalCheckFailed") {
+                    if let Some(&(i, j)) = positions.get(pos) {
+                        if !failed.iter().any(|(fi, _)| *fi == i) {
+                            failed.push((i, j));
+                        }
+                    }
+                }
+            }
+            if failed.is_empty() {
+                // Conflict with a concurrent transaction, or throttling inside it: retry.
+                if attempt >= MAX_ATTEMPTS {
+                    return Err(StoreError::Throttled);
+                }
+                backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            let mut to_read = Vec::new();
+            for &(i, j) in &failed {
+                if j == 0 {
+                    results[i] = Some(RowWritten::AlreadyWritten);
+                } else {
+                    let g = &rows[i].guards[j - 1];
+                    to_read.push((i, g.kind(), self.guard_key(&rows[i].award, g)));
+                }
+            }
+            let found = self
+                .batch_get(to_read.iter().map(|(_, _, k)| k.clone()).collect())
+                .await?;
+            for (i, kind, key) in to_read {
+                match found.get(&key) {
+                    Some(item) => results[i] = Some(RowWritten::Taken(guard_taken(item, kind)?)),
+                    // The holder vanished in between (e.g. a revocation freed the slot): retry the row.
+                    None => continue,
+                }
+            }
+            pending.retain(|i| results[*i].is_none());
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(RowWritten::Written))
+            .collect())
+    }
+
+    /// Many awards by id (missing ones are absent from the answer).
+    pub async fn get_awards(&self, ids: &[AwardId]) -> Result<Vec<Award>> {
+        let found = self
+            .batch_get(ids.iter().map(keys::award).collect())
+            .await?;
+        found.into_values().map(from_item).collect()
+    }
+
+    /// Strongly consistent `BatchGetItem`s of at most 100 keys, unprocessed keys retried.
+    pub(crate) async fn batch_get(
+        &self,
+        wanted: Vec<(String, String)>,
+    ) -> Result<std::collections::HashMap<(String, String), Item>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = std::collections::HashMap::new();
+        let mut unique = wanted;
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut request = KeysAndAttributes::builder().consistent_read(true);
+            for (pk, sk) in chunk {
+                request = request.keys(
+                    [
+                        (keys::PK.to_owned(), s(pk.clone())),
+                        (keys::SK.to_owned(), s(sk.clone())),
+                    ]
+                    .into_iter()
+                    .collect(),
+                );
+            }
+            let mut request = Some(
+                request
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?,
+            );
+            let mut attempt = 0;
+            while let Some(req) = request.take() {
+                let res = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                for item in res
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let key = (
+                        get_s(&item, keys::PK).unwrap_or_default().to_owned(),
+                        get_s(&item, keys::SK).unwrap_or_default().to_owned(),
+                    );
+                    out.insert(key, item);
+                }
+                if let Some(next) = res
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Throttled);
+                    }
+                    backoff(attempt).await;
+                    attempt += 1;
+                    request = Some(next);
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub async fn get_award(&self, id: &AwardId) -> Result<Option<Award>> {

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod awards;
+pub mod batches;
 pub mod counters;
 pub mod issuers;
 pub mod keys;

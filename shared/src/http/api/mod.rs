@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod awards;
+mod batches;
 mod issuer;
 mod openapi;
 mod templates;
@@ -33,6 +34,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/awards/{id}"),
     ("POST", "/v1/awards/{id}/revoke"),
     ("POST", "/v1/awards/{id}/reissue"),
+    ("GET", "/v1/batches"),
+    ("POST", "/v1/batches"),
+    ("GET", "/v1/batches/template.csv"),
+    ("GET", "/v1/batches/{id}"),
     ("GET", "/v1/openapi.json"),
 ];
 
@@ -62,6 +67,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/awards/{id}", get(awards::get_one))
         .route("/v1/awards/{id}/revoke", post(awards::revoke))
         .route("/v1/awards/{id}/reissue", post(awards::reissue))
+        .route("/v1/batches", get(batches::list).post(batches::create))
+        .route("/v1/batches/template.csv", get(batches::sample))
+        .route("/v1/batches/{id}", get(batches::get_one))
         .route("/v1/openapi.json", get(openapi::document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,0 +1,322 @@
+//! Header names → columns, case- and space-insensitively, with the aliases people really use.
+
+use super::FileError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    Email,
+    Name,
+    TemplateId,
+    IssuedOn,
+    ExpiresOn,
+    Narrative,
+    EvidenceUrl,
+    EvidenceNarrative,
+    ExternalId,
+    Cohort,
+    Locale,
+}
+
+impl Column {
+    /// The documented (canonical) header.
+    pub fn header(self) -> &'static str {
+        match self {
+            Column::Email => "email",
+            Column::Name => "name",
+            Column::TemplateId => "template_id",
+            Column::IssuedOn => "issued_on",
+            Column::ExpiresOn => "expires_on",
+            Column::Narrative => "narrative",
+            Column::EvidenceUrl => "evidence_url",
+            Column::EvidenceNarrative => "evidence_narrative",
+            Column::ExternalId => "external_id",
+            Column::Cohort => "cohort",
+            Column::Locale => "locale",
+        }
+    }
+
+    pub const ALL: [Column; 11] = [
+        Column::Email,
+        Column::Name,
+        Column::TemplateId,
+        Column::IssuedOn,
+        Column::ExpiresOn,
+        Column::Narrative,
+        Column::EvidenceUrl,
+        Column::EvidenceNarrative,
+        Column::ExternalId,
+        Column::Cohort,
+        Column::Locale,
+    ];
+}
+
+/// Lower-cased, without spaces, `_`, `-`, `.`, `(`, `)`, `*`, `:` and a BOM.
+pub fn normalize(h: &str) -> String {
+    h.trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| {
+            !c.is_whitespace() && !matches!(c, '_' | '-' | '.' | '(' | ')' | '*' | ':' | '/')
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Normalized aliases for each column.
+const ALIASES: &[(Column, &[&str])] = &[
+    (
+        Column::Email,
+        &[
+            "email",
+            "emailaddress",
+            "mail",
+            "mailaddress",
+            "recipientemail",
+            "이메일",
+            "이메일주소",
+            "전자우편",
+            "메일",
+            "메일주소",
+            "전자메일",
+        ],
+    ),
+    (
+        Column::Name,
+        &[
+            "name",
+            "fullname",
+            "recipientname",
+            "recipient",
+            "learner",
+            "learnername",
+            "studentname",
+            "이름",
+            "성명",
+            "성함",
+            "수료자",
+            "수료자명",
+            "수령자",
+            "수령자명",
+            "학생명",
+            "학습자",
+            "학습자명",
+        ],
+    ),
+    (
+        Column::TemplateId,
+        &[
+            "templateid",
+            "template",
+            "badgetemplate",
+            "badgetemplateid",
+            "badge",
+            "badgeid",
+            "템플릿",
+            "템플릿id",
+            "배지",
+            "배지id",
+            "배지템플릿",
+        ],
+    ),
+    (
+        Column::IssuedOn,
+        &[
+            "issuedon",
+            "issuedate",
+            "issued",
+            "issuedat",
+            "dateissued",
+            "completiondate",
+            "발급일",
+            "발급일자",
+            "수료일",
+            "수료일자",
+            "취득일",
+        ],
+    ),
+    (
+        Column::ExpiresOn,
+        &[
+            "expireson",
+            "expirydate",
+            "expires",
+            "expiration",
+            "expirationdate",
+            "validuntil",
+            "만료일",
+            "만료일자",
+            "유효기간",
+        ],
+    ),
+    (
+        Column::Narrative,
+        &[
+            "narrative",
+            "note",
+            "notes",
+            "comment",
+            "comments",
+            "description",
+            "비고",
+            "설명",
+            "메모",
+        ],
+    ),
+    (
+        Column::EvidenceUrl,
+        &[
+            "evidenceurl",
+            "evidencelink",
+            "evidence",
+            "portfolio",
+            "portfoliourl",
+            "증빙",
+            "증빙url",
+            "증빙링크",
+            "포트폴리오",
+        ],
+    ),
+    (
+        Column::EvidenceNarrative,
+        &[
+            "evidencenarrative",
+            "evidencedescription",
+            "evidencenote",
+            "증빙설명",
+        ],
+    ),
+    (
+        Column::ExternalId,
+        &[
+            "externalid",
+            "studentid",
+            "studentnumber",
+            "employeeid",
+            "memberid",
+            "learnerid",
+            "학번",
+            "사번",
+            "회원번호",
+            "수험번호",
+            "외부id",
+        ],
+    ),
+    (
+        Column::Cohort,
+        &[
+            "cohort", "class", "group", "term", "session", "기수", "차수", "반", "학기",
+        ],
+    ),
+    (Column::Locale, &["locale", "language", "lang", "언어"]),
+];
+
+pub fn lookup(header: &str) -> Option<Column> {
+    let n = normalize(header);
+    ALIASES
+        .iter()
+        .find(|(_, names)| names.contains(&n.as_str()))
+        .map(|(c, _)| *c)
+}
+
+/// Which column each cell position holds.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    positions: Vec<Option<Column>>,
+    pub warnings: Vec<String>,
+}
+
+impl Columns {
+    pub fn map(headers: &[String]) -> Result<Self, FileError> {
+        let mut positions = Vec::with_capacity(headers.len());
+        let mut seen: Vec<(Column, String)> = Vec::new();
+        let mut warnings = Vec::new();
+        for h in headers {
+            let col = lookup(h);
+            match col {
+                Some(c) => {
+                    if let Some((_, first)) = seen.iter().find(|(s, _)| *s == c) {
+                        return Err(FileError::DuplicateColumn(
+                            first.clone(),
+                            h.trim().to_owned(),
+                            c.header(),
+                        ));
+                    }
+                    seen.push((c, h.trim().to_owned()));
+                }
+                None if h.trim().is_empty() => {}
+                None => warnings.push(format!(
+                    "column `{}` is not used (unknown header)",
+                    h.trim()
+                )),
+            }
+            positions.push(col);
+        }
+        for (req, hint) in [
+            (Column::Email, "email, E-mail, Email Address, 이메일"),
+            (Column::Name, "name, Full name, 이름, 성명"),
+        ] {
+            if !positions.contains(&Some(req)) {
+                return Err(FileError::MissingColumn(req.header(), hint));
+            }
+        }
+        Ok(Self {
+            positions,
+            warnings,
+        })
+    }
+
+    pub fn has(&self, c: Column) -> bool {
+        self.positions.contains(&Some(c))
+    }
+
+    /// The cell of column `c` in this record (empty when the row is short).
+    pub fn get<'r>(&self, record: &'r csv::StringRecord, c: Column) -> &'r str {
+        self.positions
+            .iter()
+            .position(|p| *p == Some(c))
+            .and_then(|i| record.get(i))
+            .unwrap_or("")
+    }
+
+    pub fn width(&self) -> usize {
+        self.positions.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn aliases_case_and_space_insensitive() {
+        assert_eq!(lookup("E-mail"), Some(Column::Email));
+        assert_eq!(lookup(" Email Address "), Some(Column::Email));
+        assert_eq!(lookup("\u{feff}이메일"), Some(Column::Email));
+        assert_eq!(lookup("성명"), Some(Column::Name));
+        assert_eq!(lookup("Full name"), Some(Column::Name));
+        assert_eq!(lookup("ISSUED_ON"), Some(Column::IssuedOn));
+        assert_eq!(lookup("Evidence URL"), Some(Column::EvidenceUrl));
+        assert_eq!(lookup("학번"), Some(Column::ExternalId));
+        assert_eq!(lookup("shoe size"), None);
+    }
+
+    #[test]
+    fn missing_duplicate_and_unknown_columns() {
+        let c = Columns::map(&h(&["이름", "이메일", "shoe size"])).unwrap();
+        assert_eq!(
+            c.warnings,
+            vec!["column `shoe size` is not used (unknown header)"]
+        );
+        assert_eq!(
+            Columns::map(&h(&["name", "phone"])).unwrap_err(),
+            FileError::MissingColumn("email", "email, E-mail, Email Address, 이메일")
+        );
+        assert!(matches!(
+            Columns::map(&h(&["email", "E-mail", "name"])),
+            Err(FileError::DuplicateColumn(..))
+        ));
+    }
+}

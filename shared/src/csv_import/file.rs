@@ -1,0 +1,204 @@
+//! Opening a CSV stream: encoding, delimiter, header; then data records with spreadsheet row
+//! numbers (the header is row 1), blank rows skipped, structural limits enforced.
+
+use super::{
+    decode::{sniff, DecodingReader, SourceEncoding},
+    rows::{check_shape, is_blank},
+    Columns, FileError, MAX_ROWS,
+};
+use std::io::{Chain, Cursor, Read};
+
+const SNIFF_BYTES: usize = 64 * 1024;
+
+type Inner<R> = DecodingReader<Chain<Cursor<Vec<u8>>, R>>;
+
+pub struct CsvFile<R: Read> {
+    reader: csv::Reader<Inner<R>>,
+    pub columns: Columns,
+    pub encoding: SourceEncoding,
+    pub delimiter: u8,
+    /// Spreadsheet row number of the last record read (header = 1).
+    row: u64,
+    data_rows: u64,
+    record: csv::StringRecord,
+}
+
+/// The delimiter that splits the header line into the most cells (outside quotes).
+fn detect_delimiter(first_line: &str) -> u8 {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for c in first_line.bytes() {
+        if c == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (d, n) in counts.iter_mut() {
+                if c == *d {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n > 0)
+        .map(|(d, _)| *d)
+        .unwrap_or(b',')
+}
+
+fn csv_error(e: csv::Error, row: u64) -> FileError {
+    match e.kind() {
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            FileError::Encoding(io.to_string())
+        }
+        _ => FileError::Malformed {
+            row,
+            message: e.to_string(),
+        },
+    }
+}
+
+pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
+    let mut head = vec![0u8; SNIFF_BYTES];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = source
+            .read(&mut head[filled..])
+            .map_err(|e| FileError::Encoding(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    head.truncate(filled);
+    if head.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(FileError::Empty);
+    }
+    let encoding = sniff(&head)?;
+    let mut preview = String::new();
+    let _ = DecodingReader::new(Cursor::new(head.clone()), encoding)
+        .take(16 * 1024)
+        .read_to_string(&mut preview);
+    let first_line = preview
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let delimiter = detect_delimiter(first_line);
+    let decoded = DecodingReader::new(Cursor::new(head).chain(source), encoding);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(decoded);
+    let mut record = csv::StringRecord::new();
+    let mut row = 0;
+    let headers = loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Err(FileError::Empty),
+            Ok(true) => {
+                row += 1;
+                if !is_blank(&record) {
+                    break record.iter().map(str::to_owned).collect::<Vec<_>>();
+                }
+            }
+            Err(e) => return Err(csv_error(e, row + 1)),
+        }
+    };
+    if headers.len() > super::MAX_COLUMNS {
+        return Err(FileError::TooManyColumns {
+            row,
+            cells: headers.len(),
+        });
+    }
+    let columns = Columns::map(&headers)?;
+    Ok(CsvFile {
+        reader,
+        columns,
+        encoding,
+        delimiter,
+        row,
+        data_rows: 0,
+        record,
+    })
+}
+
+impl<R: Read> CsvFile<R> {
+    /// The next non-blank data record with its spreadsheet row number; `Ok(None)` at the end
+    /// (`HeaderOnly` if there was no data row at all).
+    pub fn next_record(&mut self) -> Result<Option<(u64, &csv::StringRecord)>, FileError> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => {
+                    return if self.data_rows == 0 {
+                        Err(FileError::HeaderOnly)
+                    } else {
+                        Ok(None)
+                    }
+                }
+                Ok(true) => {
+                    self.row += 1;
+                    if is_blank(&self.record) {
+                        continue;
+                    }
+                    self.data_rows += 1;
+                    if self.data_rows > MAX_ROWS {
+                        return Err(FileError::TooManyRows);
+                    }
+                    check_shape(&self.record, &self.columns, self.row)?;
+                    return Ok(Some((self.row, &self.record)));
+                }
+                Err(e) => return Err(csv_error(e, self.row + 1)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, FileError> {
+        let mut f = open(bytes)?;
+        let mut out = vec![];
+        while let Some((row, r)) = f.next_record()? {
+            out.push((row, r.iter().map(str::to_owned).collect()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn delimiters_quotes_newlines_and_blank_rows() {
+        let semi = "email;name\r\na@b.co;\"Kim; Minsu\"\r\n\r\n;\r\n";
+        assert_eq!(
+            all(semi.as_bytes()).unwrap(),
+            vec![(2, vec!["a@b.co".into(), "Kim; Minsu".into()])]
+        );
+        let tab = "name\temail\n\"Lee \"\"JJ\"\"\nJun\"\tj@x.kr\n";
+        let rows = all(tab.as_bytes()).unwrap();
+        assert_eq!(rows[0].1[0], "Lee \"JJ\"\nJun");
+        let after_multiline = "name,email\n\"a\nb\",a@b.co\nc,c@d.co\n";
+        assert_eq!(
+            all(after_multiline.as_bytes()).unwrap()[1].0,
+            3,
+            "spreadsheet row numbers count records, not lines"
+        );
+    }
+
+    #[test]
+    fn file_level_failures() {
+        assert_eq!(all(b"").unwrap_err(), FileError::Empty);
+        assert_eq!(all(b"\n\n  \n").unwrap_err(), FileError::Empty);
+        assert_eq!(all(b"email,name\n").unwrap_err(), FileError::HeaderOnly);
+        assert_eq!(all(b"email,name\n,\n").unwrap_err(), FileError::HeaderOnly);
+        assert!(matches!(
+            all(b"phone,name\n1,a\n").unwrap_err(),
+            FileError::MissingColumn("email", _)
+        ));
+        let wide = format!("email,name\n{}\n", vec!["x"; 10_000].join(","));
+        assert!(matches!(
+            all(wide.as_bytes()).unwrap_err(),
+            FileError::TooManyColumns { row: 2, .. }
+        ));
+    }
+}

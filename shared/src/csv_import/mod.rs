@@ -1,0 +1,52 @@
+//! Reading the CSV files spreadsheets really export: encodings, delimiters, header aliases, row
+//! checks, and the error report. Pure (no I/O beyond `std::io::Read`).
+
+pub mod columns;
+pub mod decode;
+pub mod file;
+pub mod report;
+pub mod rows;
+
+pub use columns::{Column, Columns};
+pub use decode::{DecodingReader, SourceEncoding};
+pub use rows::{RowError, ValidRow};
+
+/// Largest accepted upload.
+pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
+/// More cells than this in any row fails the file.
+pub const MAX_COLUMNS: usize = 100;
+/// A longer cell fails the file (the longest field, `narrative`, allows 10,000 characters).
+pub const MAX_FIELD_CHARS: usize = 10_000;
+/// More data rows than this fails the file.
+pub const MAX_ROWS: u64 = 1_000_000;
+
+/// Why a whole file is refused. Nothing is issued from such a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file has a header row but no data rows")]
+    HeaderOnly,
+    #[error("the file is larger than 50 MB ({0} bytes); split it into several files")]
+    TooLarge(u64),
+    #[error("this does not look like a CSV file (it contains binary data); in Excel use File → Save As → CSV")]
+    Binary,
+    #[error("the file's text encoding could not be read: {0}. Save it as \"CSV UTF-8\" (or CSV in Korean Excel)")]
+    Encoding(String),
+    #[error("required column `{0}` is missing (accepted headers: {1})")]
+    MissingColumn(&'static str, &'static str),
+    #[error("columns {0} and {1} both mean `{2}`; keep only one")]
+    DuplicateColumn(String, String, &'static str),
+    #[error("row {row} has {cells} cells; at most {MAX_COLUMNS} are allowed")]
+    TooManyColumns { row: u64, cells: usize },
+    #[error("row {row}, column {column}: a cell of {chars} characters; at most {MAX_FIELD_CHARS} are allowed")]
+    FieldTooLong {
+        row: u64,
+        column: String,
+        chars: usize,
+    },
+    #[error("the file has more than {MAX_ROWS} rows; split it into several files")]
+    TooManyRows,
+    #[error("the CSV could not be parsed near row {row}: {message}")]
+    Malformed { row: u64, message: String },
+}

@@ -1,0 +1,179 @@
+//! CSV bulk-issuance batches.
+
+use super::{
+    ids::{BatchId, IssuerId, TemplateId},
+    Invalid,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchMode {
+    /// Issue the valid rows, report the others.
+    #[default]
+    SkipInvalid,
+    /// Issue nothing if any row is invalid.
+    AllOrNothing,
+}
+
+impl BatchMode {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s.trim() {
+            "skip_invalid" => Ok(Self::SkipInvalid),
+            "all_or_nothing" => Ok(Self::AllOrNothing),
+            other => Err(Invalid::new(format!(
+                "`{other}` is not a mode (skip_invalid, all_or_nothing)"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    AwaitingUpload,
+    Validating,
+    Issuing,
+    Completed,
+    Failed,
+}
+
+impl BatchStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BatchCounts {
+    /// Data rows in the file (blank lines not counted).
+    pub rows: u64,
+    /// Rows that passed validation.
+    pub valid: u64,
+    /// Awards this batch created.
+    pub issued: u64,
+    /// Rows skipped because the same award exists already (earlier upload, or repeated in the file).
+    pub duplicates: u64,
+    /// Rows rejected (validation, or the template's re-issue policy).
+    pub invalid: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub id: BatchId,
+    pub issuer_id: IssuerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<TemplateId>,
+    pub filename: String,
+    pub notify: bool,
+    pub mode: BatchMode,
+    pub status: BatchStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    pub counts: BatchCounts,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Rows (1-based data row numbers) already issued; a resumed run starts after it.
+    #[serde(default)]
+    pub checkpoint_row: u64,
+    pub source_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Rows refused while issuing (e.g. the recipient already holds an active award), kept for
+    /// the error report across invocations. At most [`MAX_REJECTED_KEPT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<RejectedRow>,
+    /// The invocation working on the batch, and until when (a lease, so two deliveries of one
+    /// S3 event never work on a batch at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+pub const MAX_REJECTED_KEPT: usize = 5_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRow {
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub message: String,
+}
+
+impl Batch {
+    pub fn new(
+        issuer_id: IssuerId,
+        template_id: Option<TemplateId>,
+        filename: String,
+        notify: bool,
+        mode: BatchMode,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let id = BatchId::generate();
+        Self {
+            source_key: source_key(&issuer_id, &id),
+            id,
+            issuer_id,
+            template_id,
+            filename,
+            notify,
+            mode,
+            status: BatchStatus::AwaitingUpload,
+            failure_reason: None,
+            counts: BatchCounts::default(),
+            warnings: vec![],
+            checkpoint_row: 0,
+            report_key: None,
+            rejected: vec![],
+            lease_owner: None,
+            lease_until: None,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            completed_at: None,
+        }
+    }
+}
+
+/// Where a batch's upload lands: `uploads/{issuer}/{batch}/source.csv`. The issuer and batch in
+/// the key let ingest reject an object that does not belong to the batch it names.
+pub fn source_key(issuer: &IssuerId, batch: &BatchId) -> String {
+    format!("uploads/{issuer}/{batch}/source.csv")
+}
+
+pub fn report_key(issuer: &IssuerId, batch: &BatchId) -> String {
+    format!("reports/{issuer}/{batch}/errors.csv")
+}
+
+/// Reads `uploads/{issuer}/{batch}/…` back into ids.
+pub fn parse_source_key(key: &str) -> Option<(IssuerId, BatchId)> {
+    let mut parts = key.split('/');
+    if parts.next()? != "uploads" {
+        return None;
+    }
+    let issuer = IssuerId::parse(parts.next()?).ok()?;
+    let batch = BatchId::parse(parts.next()?).ok()?;
+    Some((issuer, batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let i = IssuerId::generate();
+        let b = BatchId::generate();
+        assert_eq!(parse_source_key(&source_key(&i, &b)), Some((i, b)));
+        assert_eq!(parse_source_key("uploads/x/y/z"), None);
+        assert_eq!(parse_source_key("reports/a"), None);
+    }
+}

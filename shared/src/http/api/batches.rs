@@ -1,0 +1,159 @@
+use crate::{
+    app::App,
+    domain::{
+        batch::{Batch, BatchMode},
+        ids::{BatchId, TemplateId},
+        text,
+    },
+    http::{auth::Caller, body::JsonObject, error::ApiError, input::Obj, PageQuery},
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, StatusCode},
+    response::IntoResponse,
+    Json,
+};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long the upload and report links work.
+const LINK_VALIDITY: Duration = Duration::from_secs(15 * 60);
+
+/// The documented columns, with two example rows (Korean and English).
+pub const SAMPLE_CSV: &str = "email,name,template_id,issued_on,expires_on,narrative,evidence_url,evidence_narrative,external_id,cohort,locale\r\n\
+minsu.kim@example.com,김민수,,2026-03-01,,최종 프로젝트: 공공데이터 분석,https://example.com/portfolio/minsu,발표 자료,S2026-001,2026-봄,ko\r\n\
+jane.smith@example.com,Jane Smith,,2026-03-01,2028-03-01,,,,S2026-002,2026-spring,en\r\n";
+
+async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
+    let mut v = json!({
+        "id": b.id,
+        "template_id": b.template_id,
+        "filename": b.filename,
+        "notify": b.notify,
+        "mode": b.mode,
+        "status": b.status,
+        "failure_reason": b.failure_reason,
+        "counts": {
+            "rows": b.counts.rows,
+            "valid": b.counts.valid,
+            "issued": b.counts.issued,
+            "skipped_duplicate": b.counts.duplicates,
+            "invalid": b.counts.invalid,
+        },
+        "warnings": b.warnings,
+        "progress_row": b.checkpoint_row,
+        "created_at": b.created_at,
+        "updated_at": b.updated_at,
+        "started_at": b.started_at,
+        "completed_at": b.completed_at,
+        "error_report_url": Value::Null,
+    });
+    if let Some(key) = &b.report_key {
+        let name = format!("{}-errors.csv", b.filename.trim_end_matches(".csv"));
+        v["error_report_url"] = json!(app.blobs.presign_get(key, &name, LINK_VALIDITY).await?);
+    }
+    Ok(v)
+}
+
+/// Creates a batch and answers a presigned PUT URL: the browser uploads the CSV straight to S3,
+/// and the S3 event starts ingest.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
+pub async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let o = Obj::root(&body);
+    o.only(&["template_id", "filename", "notify", "mode"])?;
+    let filename = o.req("filename", |s| text::line(s, 200))?;
+    let lower = filename.to_lowercase();
+    if !(lower.ends_with(".csv") || lower.ends_with(".txt") || lower.ends_with(".tsv")) {
+        return Err(ApiError::field(
+            "filename",
+            "upload a CSV file (.csv); in Excel use File → Save As → CSV UTF-8",
+        ));
+    }
+    let template_id = o.parse("template_id", TemplateId::parse)?;
+    if let Some(t) = &template_id {
+        let template = app
+            .store
+            .get_template_of(&caller.issuer_id, t)
+            .await?
+            .ok_or_else(|| ApiError::field("template_id", format!("template {t} not found")))?;
+        if !template.is_active() {
+            return Err(ApiError::field(
+                "template_id",
+                format!("template {t} is archived"),
+            ));
+        }
+    }
+    let mode = o.parse("mode", BatchMode::parse)?.unwrap_or_default();
+    let notify = o.bool("notify")?.unwrap_or(true);
+    let now = chrono::Utc::now();
+    let batch = Batch::new(
+        caller.issuer_id.clone(),
+        template_id,
+        filename,
+        notify,
+        mode,
+        now,
+    );
+    app.store.create_batch(&batch).await?;
+    let upload_url = app
+        .blobs
+        .presign_put(&batch.source_key, LINK_VALIDITY)
+        .await?;
+    tracing::info!(batch = %batch.id, "batch created");
+    let mut v = batch_json(&app, &batch).await?;
+    v["batch_id"] = json!(batch.id);
+    v["upload_url"] = json!(upload_url);
+    v["upload_method"] = json!("PUT");
+    v["expires_at"] = json!(now + chrono::Duration::from_std(LINK_VALIDITY).unwrap_or_default());
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+pub async fn get_one(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = BatchId::parse(&id).map_err(|_| ApiError::not_found("batch"))?;
+    let b = app
+        .store
+        .get_batch_of(&caller.issuer_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch"))?;
+    Ok(Json(batch_json(&app, &b).await?))
+}
+
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (items, next) = app
+        .store
+        .list_batches(&caller.issuer_id, q.limit()?, q.cursor())
+        .await?;
+    let mut data = Vec::with_capacity(items.len());
+    for b in &items {
+        data.push(batch_json(&app, b).await?);
+    }
+    Ok(Json(super::list_json(data, next)))
+}
+
+/// The sample file, UTF-8 with a BOM so Excel opens the Korean correctly.
+pub async fn sample(_caller: Caller) -> impl IntoResponse {
+    let mut body = vec![0xEF, 0xBB, 0xBF];
+    body.extend_from_slice(SAMPLE_CSV.as_bytes());
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"accolade-sample.csv\"",
+            ),
+        ],
+        body,
+    )
+}

@@ -1,0 +1,121 @@
+use super::{from_item, keys, n, s, to_item, Item, Result, Store, StoreError};
+use crate::domain::{
+    batch::Batch,
+    ids::{BatchId, IssuerId},
+};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+
+const KIND: &str = "batch";
+
+fn item(b: &Batch) -> Result<Item> {
+    let mut item = to_item(KIND, keys::batch(&b.id), b)?;
+    item.insert("GSI1PK".into(), s(keys::batches_of(&b.issuer_id)));
+    item.insert(
+        "GSI1SK".into(),
+        s(format!("{}#{}", keys::sortable(b.created_at), b.id)),
+    );
+    Ok(item)
+}
+
+impl Store {
+    pub async fn create_batch(&self, b: &Batch) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(b)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Strongly consistent: ingest decides what to do from it.
+    pub async fn get_batch(&self, id: &BatchId) -> Result<Option<Batch>> {
+        let (pk, sk) = keys::batch(id);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.item.map(from_item).transpose()
+    }
+
+    pub async fn get_batch_of(&self, issuer: &IssuerId, id: &BatchId) -> Result<Option<Batch>> {
+        Ok(self.get_batch(id).await?.filter(|b| &b.issuer_id == issuer))
+    }
+
+    pub async fn list_batches(
+        &self,
+        issuer: &IssuerId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Batch>, Option<String>)> {
+        let (items, next) = self
+            .query_index(keys::Index::Gsi1, &keys::batches_of(issuer), limit, cursor)
+            .await?;
+        Ok((
+            items.into_iter().map(from_item).collect::<Result<_>>()?,
+            next,
+        ))
+    }
+
+    /// Takes the batch's lease for `worker` until `until`, if nobody else holds a live one.
+    /// Returns the batch as stored after the claim, or `None` when another worker holds it.
+    pub async fn claim_batch(
+        &self,
+        id: &BatchId,
+        worker: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Batch>> {
+        let (pk, sk) = keys::batch(id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET lease_owner = :w, lease_until = :u")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :w)",
+            )
+            .expression_attribute_values(":w", s(worker))
+            .expression_attribute_values(":u", s(keys::sortable(until)))
+            .expression_attribute_values(":now", s(keys::sortable(now)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(Some(from_item(out.attributes.unwrap_or_default())?)),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Saves the batch if `worker` still holds its lease and the checkpoint does not move back.
+    /// `Ok(false)`: the lease was lost (another worker took over); stop.
+    pub async fn save_batch(&self, b: &Batch, worker: &str) -> Result<bool> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(b)?))
+            .condition_expression("lease_owner = :w AND checkpoint_row <= :c")
+            .expression_attribute_values(":w", s(worker))
+            .expression_attribute_values(":c", n(b.checkpoint_row))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+}

@@ -1,0 +1,562 @@
+//! Issue #4: CSV bulk issuance from S3 — the case folder, never twice, never lost.
+
+use accolade::ingest::{self, IngestOptions};
+use accolade_tests::{csv_rows, spawn_app, template_body, StatusCode, TestApp};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn cases_dir() -> PathBuf {
+    infra::repo_root().join("tests/csv-cases")
+}
+
+async fn setup(t: &TestApp) -> (String, Value) {
+    let (_, key) = t.issuer("한빛대학교").await;
+    let tpl = t
+        .create_template(&key, template_body("데이터 분석 기초"))
+        .await;
+    (key, tpl)
+}
+
+#[tokio::test]
+async fn every_case_in_the_folder() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한빛대학교").await;
+    let cases: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(cases_dir().join("cases.json")).unwrap()).unwrap();
+    let mut runner = t.runner();
+    for case in &cases {
+        let file = case["file"].as_str().unwrap();
+        // Each case its own templates: several files name the same people.
+        let tpl = t
+            .create_template(&key, template_body(&format!("{file} A")))
+            .await;
+        let tpl2 = t
+            .create_template(&key, template_body(&format!("{file} B")))
+            .await;
+        let mut bytes = std::fs::read(cases_dir().join(file)).unwrap();
+        if file == "template_column.csv" {
+            let text = String::from_utf8(bytes).unwrap();
+            bytes = text
+                .replace("{T1}", tpl["id"].as_str().unwrap())
+                .replace("{T2}", tpl2["id"].as_str().unwrap())
+                .into_bytes();
+        }
+        let mut body = json!({"filename": file, "notify": false});
+        if case["batch_template"] != json!(false) {
+            body["template_id"] = tpl["id"].clone();
+        }
+        if let Some(m) = case["mode"].as_str() {
+            body["mode"] = json!(m);
+        }
+        let created = t.create_batch(&key, body).await;
+        let id = created["id"].as_str().unwrap();
+        assert_eq!(created["status"], "awaiting_upload");
+        t.upload(id, bytes).await;
+        runner.deliver_uploads().await.unwrap();
+        let b = t.batch(&key, id).await;
+        let want = &case["expect"];
+        let ctx = format!("{file}: {b:#}");
+        assert_eq!(b["status"], want["status"], "{ctx}");
+        for (k, field) in [
+            ("rows", "rows"),
+            ("issued", "issued"),
+            ("invalid", "invalid"),
+            ("duplicates", "skipped_duplicate"),
+        ] {
+            if let Some(n) = want.get(k) {
+                assert_eq!(&b["counts"][field], n, "{k} — {ctx}");
+            }
+        }
+        if let Some(s) = want["failure_contains"].as_str() {
+            assert!(
+                b["failure_reason"].as_str().unwrap_or("").contains(s),
+                "{ctx}"
+            );
+        }
+        if let Some(s) = want["warning_contains"].as_str() {
+            assert!(b["warnings"].to_string().contains(s), "{ctx}");
+        }
+        let awards = t.batch_awards(&key, id).await;
+        assert_eq!(
+            awards.len() as u64,
+            want["issued"].as_u64().unwrap(),
+            "awards in the batch — {ctx}"
+        );
+        if let Some(names) = want["names"].as_array() {
+            let mut got: Vec<String> = awards
+                .iter()
+                .map(|a| a["recipient"]["name"].as_str().unwrap().to_owned())
+                .collect();
+            let mut names: Vec<String> = names
+                .iter()
+                .map(|n| n.as_str().unwrap().to_owned())
+                .collect();
+            got.sort();
+            names.sort();
+            assert_eq!(got, names, "{ctx}");
+        }
+        if let Some(errors) = want["errors"].as_array() {
+            let report = t.report(id).await.expect("an error report");
+            let got: Vec<(u64, String)> = report
+                .iter()
+                .map(|r| (r[0].parse().unwrap(), r[1].clone()))
+                .collect();
+            let want: Vec<(u64, String)> = errors
+                .iter()
+                .map(|e| (e[0].as_u64().unwrap(), e[1].as_str().unwrap().to_owned()))
+                .collect();
+            assert_eq!(got, want, "{ctx}");
+            assert!(
+                b["error_report_url"]
+                    .as_str()
+                    .unwrap()
+                    .contains("X-Amz-Signature"),
+                "{ctx}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_error_report_neutralises_formulas() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let b = t
+        .create_batch(&key, json!({"filename": "x.csv", "template_id": tpl["id"]}))
+        .await;
+    let id = b["id"].as_str().unwrap();
+    t.upload(
+        id,
+        b"email,name\n=1+2,A\n@SUM(A1),B\n-3,C\nok@example.com,+D\n".to_vec(),
+    )
+    .await;
+    t.runner().deliver_uploads().await.unwrap();
+    let report = t.report(id).await.unwrap();
+    let values: Vec<&str> = report.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(values, vec!["'=1+2", "'@SUM(A1)", "'-3"]);
+    // A name starting with + is a fine name: issued, and shown as text on the page.
+    assert_eq!(t.batch(&key, id).await["counts"]["issued"], 1);
+}
+
+#[tokio::test]
+async fn bad_files_fail_with_a_reason_and_issue_nothing() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let mut wide = String::from("email,name\n");
+    wide.push_str(&vec!["x"; 10_000].join(","));
+    wide.push('\n');
+    let mut big_field = String::from("email,name,narrative\n");
+    for i in 0..50 {
+        big_field.push_str(&format!("ok{i}@example.com,OK,fine\n"));
+    }
+    big_field.push_str(&format!(
+        "late@example.com,Late,\"{}\"\n",
+        "가".repeat(1024 * 1024 / 3)
+    ));
+    let mut huge = csv_rows(10, "h");
+    huge.resize(51 * 1024 * 1024, b'\n');
+    for (bytes, reason) in [
+        (wide.into_bytes(), "10000 cells"),
+        (big_field.into_bytes(), "characters; at most 10000"),
+        (huge, "larger than 50 MB"),
+    ] {
+        let b = t
+            .create_batch(
+                &key,
+                json!({"filename": "bad.csv", "template_id": tpl["id"]}),
+            )
+            .await;
+        let id = b["id"].as_str().unwrap();
+        t.upload(id, bytes).await;
+        t.runner().deliver_uploads().await.unwrap();
+        let got = t.batch(&key, id).await;
+        assert_eq!(got["status"], "failed", "{got:#}");
+        assert!(
+            got["failure_reason"].as_str().unwrap().contains(reason),
+            "{got:#}"
+        );
+        assert_eq!(got["counts"]["issued"], 0);
+        assert!(
+            t.batch_awards(&key, id).await.is_empty(),
+            "nothing issued: {reason}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn uploads_that_match_no_batch_of_their_issuer_are_rejected() {
+    let t = spawn_app().await;
+    let (key_a, tpl_a) = setup(&t).await;
+    let (iid_b, key_b) = t.issuer("B").await;
+    let tpl_b = t.create_template(&key_b, template_body("B's")).await;
+    let batch_a = t
+        .create_batch(
+            &key_a,
+            json!({"filename": "a.csv", "template_id": tpl_a["id"]}),
+        )
+        .await;
+    let bid_a = batch_a["id"].as_str().unwrap();
+    let _ = tpl_b;
+    // B's issuer prefix with A's batch id, a batch that does not exist, and a stray key.
+    for k in [
+        format!("uploads/{iid_b}/{bid_a}/source.csv"),
+        format!("uploads/{iid_b}/bat_AAAAAAAAAAAAAAAAAAAAAA/source.csv"),
+        "uploads/whatever.csv".to_string(),
+        format!(
+            "uploads/{}/{bid_a}/other-name.csv",
+            tpl_a["issuer_id"].as_str().unwrap()
+        ),
+    ] {
+        t.app
+            .blobs
+            .put(&k, csv_rows(3, "x"), "text/csv")
+            .await
+            .unwrap();
+        let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &k, 100);
+        let out = ingest::handle_event_with(&t.app, &ev, &IngestOptions::default())
+            .await
+            .unwrap();
+        assert!(out.to_string().contains("Rejected"), "{k}: {out}");
+    }
+    assert_eq!(t.batch(&key_a, bid_a).await["status"], "awaiting_upload");
+    let all = t.call("GET", "/v1/awards", Some(&key_a), None).await.json();
+    assert!(all["data"].as_array().unwrap().is_empty());
+    let all_b = t.call("GET", "/v1/awards", Some(&key_b), None).await.json();
+    assert!(all_b["data"].as_array().unwrap().is_empty());
+    // Another issuer cannot even see the batch.
+    assert_eq!(
+        t.call("GET", &format!("/v1/batches/{bid_a}"), Some(&key_b), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn events_delivered_twice_issue_once_and_reuploads_issue_nothing_new() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "cohort.csv", "template_id": tpl["id"], "notify": false}),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap();
+    let file = csv_rows(300, "twice");
+    t.upload(id, file.clone()).await;
+    let source = format!(
+        "uploads/{}/{id}/source.csv",
+        tpl["issuer_id"].as_str().unwrap()
+    );
+    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    // Two deliveries at the same time, then a late third.
+    let opts = IngestOptions::default();
+    let (a, b2) = tokio::join!(
+        ingest::handle_event_with(&t.app, &ev, &opts),
+        ingest::handle_event_with(&t.app, &ev, &opts)
+    );
+    let outcomes = format!("{} {}", a.unwrap(), b2.unwrap());
+    assert!(outcomes.contains("Completed"), "{outcomes}");
+    let third = ingest::handle_event_with(&t.app, &ev, &IngestOptions::default())
+        .await
+        .unwrap();
+    assert!(third.to_string().contains("AlreadyFinished"));
+    let got = t.batch(&key, id).await;
+    assert_eq!(got["counts"]["issued"], 300, "{got:#}");
+    assert_eq!(t.batch_awards(&key, id).await.len(), 300);
+
+    // The same file again, as a new batch: nothing new.
+    let again = t
+        .create_batch(
+            &key,
+            json!({"filename": "cohort (1).csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let id2 = again["id"].as_str().unwrap();
+    t.upload(id2, file).await;
+    t.runner().deliver_uploads().await.unwrap();
+    let got2 = t.batch(&key, id2).await;
+    assert_eq!(got2["status"], "completed");
+    assert_eq!(got2["counts"]["issued"], 0);
+    assert_eq!(got2["counts"]["skipped_duplicate"], 300);
+    let everyone = t
+        .call(
+            "GET",
+            &format!(
+                "/v1/awards?template={}&limit=200",
+                tpl["id"].as_str().unwrap()
+            ),
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert!(
+        everyone["next_cursor"].is_string(),
+        "more than 200 awards: paginated"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "big.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap();
+    let file = csv_rows(1_200, "crash");
+    t.upload(id, file.clone()).await;
+    let source = format!(
+        "uploads/{}/{id}/source.csv",
+        tpl["issuer_id"].as_str().unwrap()
+    );
+    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    let dying = IngestOptions {
+        chunk_rows: 100,
+        checkpoint_rows: 300,
+        lease: std::time::Duration::from_secs(1),
+        crash_after_rows: Some(500),
+        ..IngestOptions::default()
+    };
+    let out = ingest::handle_event_with(&t.app, &ev, &dying)
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Crashed"), "{out}");
+    let mid = t.batch(&key, id).await;
+    assert_eq!(mid["status"], "issuing");
+    assert_eq!(
+        mid["counts"]["issued"], 300,
+        "the checkpoint, not the 500 written: {mid:#}"
+    );
+    assert_eq!(
+        t.batch_awards(&key, id).await.len(),
+        500,
+        "rows after the checkpoint were written before the crash"
+    );
+    // The retry (Lambda retries the event) waits out the dead run's lease and resumes.
+    let out = ingest::handle_event_with(&t.app, &ev, &IngestOptions::default())
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Completed"), "{out}");
+    let done = t.batch(&key, id).await;
+    assert_eq!(done["counts"]["issued"], 1_200, "{done:#}");
+    assert_eq!(done["counts"]["skipped_duplicate"], 0, "{done:#}");
+    let awards = t.batch_awards(&key, id).await;
+    assert_eq!(awards.len(), 1_200);
+    let mut emails: Vec<&str> = awards
+        .iter()
+        .map(|a| a["recipient"]["email"].as_str().unwrap())
+        .collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(emails.len(), 1_200, "exactly one award per row");
+}
+
+#[tokio::test]
+async fn a_long_file_continues_in_a_new_invocation() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "long.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap();
+    let file = csv_rows(450, "long");
+    t.upload(id, file.clone()).await;
+    let source = format!(
+        "uploads/{}/{id}/source.csv",
+        tpl["issuer_id"].as_str().unwrap()
+    );
+    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    let short = IngestOptions {
+        chunk_rows: 200,
+        time_budget: std::time::Duration::ZERO,
+        ..IngestOptions::default()
+    };
+    let out = ingest::handle_event_with(&t.app, &ev, &short)
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Continued"), "{out}");
+    assert_eq!(t.batch(&key, id).await["counts"]["issued"], 200);
+    // The marker object's S3 event starts the next run, through the local runner as in AWS.
+    let mut runner = t.runner();
+    runner.deliver_uploads().await.unwrap();
+    runner.deliver_uploads().await.unwrap();
+    let done = t.batch(&key, id).await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(done["counts"]["issued"], 450);
+    assert_eq!(t.batch_awards(&key, id).await.len(), 450);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_and_counts_stay_exact() {
+    let endpoint = std::env::var("ACCOLADE_TEST_ENDPOINT").unwrap();
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let b = t
+        .create_batch(&key, json!({"filename": "t.csv", "template_id": tpl["id"]}))
+        .await;
+    let id = b["id"].as_str().unwrap();
+    let file = csv_rows(400, "thr");
+    t.upload(id, file.clone()).await;
+    // An app whose DynamoDB client sees the first 4 TransactWriteItems answered "throttled",
+    // although each write reached the table.
+    let throttle = infra::metering::ThrottleAfterSend::new("TransactWriteItems", 4);
+    let sdk = accolade::aws::local_sdk_config(&endpoint);
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(throttle.clone())
+            .build(),
+    );
+    let app =
+        accolade::app::App::from_clients((*t.app.config).clone(), ddb, accolade::aws::s3(&sdk));
+    let source = format!(
+        "uploads/{}/{id}/source.csv",
+        tpl["issuer_id"].as_str().unwrap()
+    );
+    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    let out = ingest::handle_event_with(&app, &ev, &IngestOptions::default())
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Completed"), "{out}");
+    assert_eq!(throttle.remaining(), 0, "the throttles were injected");
+    let got = t.batch(&key, id).await;
+    assert_eq!(got["counts"]["issued"], 400, "{got:#}");
+    assert_eq!(got["counts"]["skipped_duplicate"], 0, "{got:#}");
+    assert_eq!(t.batch_awards(&key, id).await.len(), 400);
+}
+
+#[tokio::test]
+async fn dynamodb_requests_per_thousand_rows() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let b = t
+        .create_batch(&key, json!({"filename": "k.csv", "template_id": tpl["id"]}))
+        .await;
+    let id = b["id"].as_str().unwrap();
+    t.upload(id, csv_rows(1_000, "req")).await;
+    t.requests.reset();
+    t.runner().deliver_uploads().await.unwrap();
+    let seen = t.requests.snapshot();
+    let dynamodb: u64 = seen
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynamodb."))
+        .map(|(_, v)| v)
+        .sum();
+    println!("DynamoDB requests for 1,000 rows: {dynamodb} {seen:?}");
+    assert_eq!(t.batch(&key, id).await["counts"]["issued"], 1_000);
+    assert!(
+        dynamodb <= 60,
+        "{dynamodb} requests for 1,000 rows: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_active_per_recipient_applies_to_csv_rows() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let mut body = template_body("Licence");
+    body["reissue_policy"] = json!("one_active_per_recipient");
+    let tpl = t.create_template(&key, body).await;
+    t.issue(
+        &key,
+        json!({"template_id": tpl["id"], "recipient": {"email": "held@example.com", "name": "H"}}),
+    )
+    .await;
+    let b = t
+        .create_batch(&key, json!({"filename": "l.csv", "template_id": tpl["id"]}))
+        .await;
+    let id = b["id"].as_str().unwrap();
+    t.upload(id, b"email,name,issued_on\nheld@example.com,H,\nnew@example.com,N,2026-01-01\nnew@example.com,N,2026-02-01\n".to_vec()).await;
+    t.runner().deliver_uploads().await.unwrap();
+    let got = t.batch(&key, id).await;
+    assert_eq!(got["status"], "completed");
+    assert_eq!(got["counts"]["issued"], 1, "{got:#}");
+    assert_eq!(got["counts"]["invalid"], 2, "{got:#}");
+    let report = t.report(id).await.unwrap();
+    assert_eq!(report.len(), 2);
+    assert!(
+        report
+            .iter()
+            .all(|r| r[3].contains("already holds an active award")),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn presigned_upload_url_and_sample_file() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let sample = t
+        .call("GET", "/v1/batches/template.csv", Some(&key), None)
+        .await;
+    assert_eq!(sample.status, StatusCode::OK);
+    assert!(sample
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/csv"));
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "sample.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let url = b["upload_url"].as_str().unwrap();
+    assert!(
+        url.contains("X-Amz-Signature") && url.contains("X-Amz-Expires=900"),
+        "{url}"
+    );
+    // Upload the sample file through the presigned URL exactly as a browser would (PUT).
+    let dir = std::env::temp_dir().join(format!("accolade-{}", b["id"].as_str().unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sample.csv");
+    std::fs::write(&path, &sample.body).unwrap();
+    let out = tokio::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: text/csv",
+            "--data-binary",
+        ])
+        .arg(format!("@{}", path.display()))
+        .arg(url)
+        .output()
+        .await
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.runner().deliver_uploads().await.unwrap();
+    let got = t.batch(&key, b["id"].as_str().unwrap()).await;
+    assert_eq!(got["status"], "completed", "{got:#}");
+    assert_eq!(got["counts"]["issued"], 2, "the sample's two rows: {got:#}");
+    for (body, field) in [
+        (json!({"filename": "x.xlsx"}), "filename"),
+        (json!({}), "filename"),
+        (json!({"filename": "x.csv", "mode": "yolo"}), "mode"),
+        (
+            json!({"filename": "x.csv", "template_id": "tpl_AAAAAAAAAAAAAAAAAAAAAA"}),
+            "template_id",
+        ),
+    ] {
+        let r = t
+            .call("POST", "/v1/batches", Some(&key), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.json()["error"]["field"], field, "{body}");
+    }
+    let list = t.call("GET", "/v1/batches", Some(&key), None).await.json();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+}
