@@ -33,6 +33,10 @@ paths = {
     "put": {**op("Upload the badge image (PNG, JPEG, WebP or SVG, at most 1 MiB) as the raw body", "templates", ok_schema="Template", params=["Id"], extra=["415"]),
             "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ["image/png", "image/jpeg", "image/webp", "image/svg+xml"]}}},
   },
+  "/v1/templates/{id}/banner-image": {
+    "put": {**op("Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB", "templates", ok_schema="Template", params=["Id"], extra=["409", "415"]),
+            "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ["image/png", "image/jpeg", "image/webp", "image/svg+xml"]}}},
+  },
   "/v1/api-keys": {
     "get": op("List API keys (never the secret)", "api-keys", ok_schema="ApiKeyList"),
     "post": op("Create a key; the answer shows the key once", "api-keys", body="ApiKeyCreate", ok="201", ok_schema="ApiKeyCreated"),
@@ -78,7 +82,11 @@ schemas = {
       "skills": {"type": "array", "maxItems": 30, "items": S(maxLength=60)},
       "image": {"type": "object", "required": ["kind"], "properties": {"kind": S(enum=["generated", "url", "uploaded"]), "url": url}},
       "validity": {"type": "object", "required": ["kind"], "properties": {"kind": S(enum=["never", "days_after_issue", "fixed_date"]), "days": {"type": "integer", "minimum": 1, "maximum": 36500}, "date": S(format="date")}},
-      "reissue_policy": S(enum=["allow_multiple", "one_active_per_recipient"])}},
+      "reissue_policy": S(enum=["allow_multiple", "one_active_per_recipient"]),
+      "related": {"type": "array", "maxItems": 10, "description": "ordered recommendations: other templates of yours", "items": {"type": "object", "required": ["template_id"], "properties": {"template_id": S(), "label": S(maxLength=60), "enabled": {"type": "boolean", "default": True}}}},
+      "banner": {"type": "object", "required": ["alt", "target_url"], "properties": {"image": {"type": "object", "properties": {"kind": S(enum=["url", "uploaded"]), "url": S(format="uri", description="https only")}}, "alt": S(maxLength=200), "target_url": url, "enabled": {"type": "boolean", "default": True}}},
+      "enrolment": {"type": "object", "required": ["program_url"], "properties": {"program_type": S(maxLength=60), "program_name": S(maxLength=200), "program_url": url, "period": S(maxLength=60), "enabled": {"type": "boolean", "default": True}}},
+      "follow_ups": {"type": "object", "properties": {"day3": {"type": "boolean", "default": True}, "day7": {"type": "boolean", "default": True}, "subject": {"type": "object", "properties": {"ko": S(), "en": S()}}, "intro": {"type": "object", "properties": {"ko": S(), "en": S()}}, "expiry_reminder_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 365, "default": 30}}}}},
   "TemplatePatch": {"type": "object", "description": "Any subset of TemplateSpec; null removes an optional field"},
   "Template": {"allOf": [{"$ref": "#/components/schemas/TemplateSpec"}, {"type": "object", "properties": {"id": S(), "issuer_id": S(), "status": S(enum=["active", "archived"]), "version": {"type": "integer"}, "urls": {"type": "object"}}}]},
   "TemplateList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "next_cursor": {"type": ["string", "null"]}}},

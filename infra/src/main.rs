@@ -39,6 +39,16 @@ enum Command {
         #[arg(long, env = "PORT", default_value_t = 3000)]
         port: u16,
     },
+    /// Benchmark CSV ingest end to end on a private emulator: wall time, AWS requests by
+    /// operation, peak RSS. Prints a Markdown table row.
+    BenchIngest {
+        #[arg(long, default_value_t = 10_000)]
+        rows: usize,
+        /// Make the last row invalid and use all_or_nothing: only the streaming validation pass
+        /// runs (the whole file is read and checked, nothing is written).
+        #[arg(long)]
+        validate_only: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -162,6 +172,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             );
         }
         Command::Dev { port } => dev(*port).await?,
+        Command::BenchIngest {
+            rows,
+            validate_only,
+        } => bench_ingest(*rows, *validate_only).await?,
     }
     Ok(())
 }
@@ -242,6 +256,151 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     moto.stop().await;
     let _ = std::fs::remove_file(dir.join("stack.json"));
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> {
+    use accolade::domain::{
+        batch::{Batch, BatchMode},
+        template::{Criteria, Template, TemplateSpec},
+    };
+    let moto = Moto::start(None).await?;
+    let spec = sam::load(&infra::repo_root().join("template.yaml"), "bench")?;
+    let names = provision::Names {
+        table: "bench".into(),
+        bucket: spec.bucket_name.clone(),
+        schedule_group: spec.schedule_group.clone(),
+    };
+    let sdk = accolade::aws::local_sdk_config(&moto.endpoint);
+    provision::create_all(&sdk, &spec, &names, None).await?;
+    let counter = infra::metering::RequestCounter::default();
+    let (ddb, s3) = infra::metering::metered_clients(&sdk, &counter);
+    let config = Config {
+        table_name: names.table.clone(),
+        uploads_bucket: names.bucket.clone(),
+        public_base_url: "http://127.0.0.1".into(),
+        sender_email: None,
+        schedule_group: None,
+        ses_configuration_set: None,
+        aws_endpoint_url: Some(moto.endpoint.clone()),
+    };
+    let app = App::from_clients(config, ddb, s3);
+    let (issuer, _) = operator::create_issuer(
+        &app.store,
+        &operator::NewIssuer {
+            name: "Bench",
+            url: "https://bench.example",
+            email: "b@bench.example",
+            locale: None,
+            time_zone: None,
+        },
+    )
+    .await?;
+    let now = chrono::Utc::now();
+    let template = Template::new(
+        issuer.id.clone(),
+        TemplateSpec {
+            name: "Bench".into(),
+            description: "Bench".into(),
+            criteria: Criteria {
+                narrative: Some("n".into()),
+                url: None,
+            },
+            skills: vec![],
+            image: Default::default(),
+            validity: Default::default(),
+            reissue_policy: Default::default(),
+            related: vec![],
+            banner: None,
+            enrolment: None,
+            follow_ups: Default::default(),
+        },
+        now,
+    );
+    app.store.create_template(&template).await?;
+    let mode = if validate_only {
+        BatchMode::AllOrNothing
+    } else {
+        BatchMode::SkipInvalid
+    };
+    let batch = Batch::new(
+        issuer.id.clone(),
+        Some(template.id.clone()),
+        "bench.csv".into(),
+        false,
+        mode,
+        now,
+    );
+    app.store.create_batch(&batch).await?;
+    let mut csv = String::from("email,name,issued_on,cohort\n");
+    for i in 0..rows {
+        if validate_only && i + 1 == rows {
+            csv.push_str("not-an-email,Last,,\n");
+        } else {
+            csv.push_str(&format!(
+                "learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄\n"
+            ));
+        }
+    }
+    let size = csv.len() as u64;
+    app.blobs
+        .put(&batch.source_key, csv.into_bytes(), "text/csv")
+        .await?;
+    counter.reset();
+    // Reset the high-water mark (Linux ≥ 4.0), so the peak is ingest's, not the file generator's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let rss_before = peak_rss_mib();
+    let started = std::time::Instant::now();
+    let event = accolade::events::s3_created_event(&names.bucket, &batch.source_key, size);
+    let out = accolade::ingest::handle_event_with(
+        &app,
+        &event,
+        &accolade::ingest::IngestOptions::default(),
+    )
+    .await?;
+    let wall = started.elapsed();
+    let done = app
+        .store
+        .get_batch(&batch.id)
+        .await?
+        .ok_or("batch vanished")?;
+    let ddb_total: u64 = counter
+        .snapshot()
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynamodb."))
+        .map(|(_, v)| v)
+        .sum();
+    println!("outcome: {out}");
+    println!(
+        "| {rows} rows{} | {:?} | {:.1} s | {:.0} rows/s | {} issued | {} DynamoDB requests ({:.1} per 1,000 issued) | {:?} | peak RSS {:.1} MiB (before ingest {:.1} MiB) | file {:.1} MiB |",
+        if validate_only { " (validation pass only)" } else { "" },
+        done.status,
+        wall.as_secs_f64(),
+        rows as f64 / wall.as_secs_f64(),
+        done.counts.issued,
+        ddb_total,
+        if done.counts.issued > 0 { ddb_total as f64 * 1000.0 / done.counts.issued as f64 } else { f64::NAN },
+        counter.snapshot(),
+        peak_rss_mib(),
+        rss_before,
+        size as f64 / 1048576.0,
+    );
+    moto.stop().await;
     Ok(())
 }
 

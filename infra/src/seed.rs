@@ -9,7 +9,10 @@ use accolade::{
         email::Email,
         ids::{AwardId, IssuerId, TemplateId},
         issuer::LinkedInOrgId,
-        template::{Criteria, ReissuePolicy, Template, TemplateImage, TemplateSpec, Validity},
+        template::{
+            Banner, Criteria, Enrolment, ReissuePolicy, RelatedBadge, Template, TemplateImage,
+            TemplateSpec, Validity,
+        },
         url::WebUrl,
     },
     issuing::{self, IssueRequest, Issued},
@@ -61,6 +64,10 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
             image: TemplateImage::Generated,
             validity: Validity::DaysAfterIssue { days: 730 },
             reissue_policy: ReissuePolicy::OneActivePerRecipient,
+            related: vec![],
+            banner: None,
+            enrolment: None,
+            follow_ups: Default::default(),
         },
         now,
     );
@@ -79,6 +86,27 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
             image: TemplateImage::Generated,
             validity: Validity::DaysAfterIssue { days: 365 },
             reissue_policy: ReissuePolicy::OneActivePerRecipient,
+            related: vec![RelatedBadge {
+                template_id: advanced.id.clone(),
+                label: Some("다음 단계".into()),
+                enabled: true,
+            }],
+            banner: Some(Banner {
+                image: TemplateImage::Url {
+                    url: url("https://hanbit.example.ac.kr/banners/spring-2027.png"),
+                },
+                alt: "2027년 봄학기 데이터 과정 모집 — 조기 등록 20% 할인".into(),
+                target_url: url("https://hanbit.example.ac.kr/admissions/spring-2027"),
+                enabled: true,
+            }),
+            enrolment: Some(Enrolment {
+                program_type: Some("교육 프로그램".into()),
+                program_name: Some("데이터 분석 심화 과정".into()),
+                program_url: url("https://hanbit.example.ac.kr/courses/data-advanced"),
+                period: Some("12주".into()),
+                enabled: true,
+            }),
+            follow_ups: Default::default(),
         },
         now,
     );

@@ -42,6 +42,10 @@ fn fixture() -> (Award, Template, Issuer) {
             image: TemplateImage::Generated,
             validity: Validity::DaysAfterIssue { days: 365 },
             reissue_policy: ReissuePolicy::OneActivePerRecipient,
+            related: vec![],
+            banner: None,
+            enrolment: None,
+            follow_ups: Default::default(),
         },
         now,
     );
@@ -87,6 +91,7 @@ fn bench(c: &mut Criterion) {
                 issuer: &issuer,
                 urls,
                 now,
+                recommendations: &[],
             };
             black_box(badge_page::render(&page).into_string())
         })

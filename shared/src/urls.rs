@@ -58,6 +58,46 @@ impl<'a> PublicUrls<'a> {
         format!("{}/templates/{id}", self.base)
     }
 
+    pub fn template_banner(&self, id: &TemplateId) -> String {
+        format!("{}/templates/{id}/banner-image", self.base)
+    }
+
+    /// The tracked link for an outbound slot on a badge page.
+    pub fn go(&self, id: &AwardId, slot: &crate::domain::engagement::Slot) -> String {
+        format!("{}/b/{id}/go/{}", self.base, slot.name())
+    }
+
+    /// Where a share button sends people.
+    pub fn share_target(
+        &self,
+        network: crate::domain::engagement::Network,
+        award: &Award,
+        template: &Template,
+    ) -> String {
+        use crate::domain::engagement::Network;
+        let page = self.award_page(&award.id);
+        match network {
+            Network::LinkedIn => format!(
+                "https://www.linkedin.com/sharing/share-offsite/?url={}",
+                encode(&page)
+            ),
+            Network::X => format!(
+                "https://twitter.com/intent/tweet?url={}&text={}",
+                encode(&page),
+                encode(&template.spec.name)
+            ),
+            Network::Facebook => format!(
+                "https://www.facebook.com/sharer/sharer.php?u={}",
+                encode(&page)
+            ),
+            Network::Email => format!(
+                "mailto:?subject={}&body={}",
+                encode(&template.spec.name),
+                encode(&format!("{}\n{page}", template.spec.name))
+            ),
+        }
+    }
+
     /// LinkedIn "Add to profile" (certification). Empty values are left out; every value encoded.
     pub fn linkedin_add(&self, award: &Award, template: &Template, issuer: &Issuer) -> String {
         let mut q: Vec<(&str, String)> = vec![

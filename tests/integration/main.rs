@@ -3,5 +3,6 @@
 mod bulk;
 mod foundation;
 mod issuing;
+mod recommendations;
 mod standards;
 mod verification;

@@ -47,10 +47,16 @@ async fn valid_award_page_and_open_badges_documents() {
     );
     assert!(html.contains(&format!("/b/{id}/qr.svg")));
     assert!(
-        html.contains("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"),
-        "{html}"
+        html.contains(&format!("/b/{id}/go/linkedin-add")),
+        "tracked add-to-profile link"
     );
-    assert!(html.contains("organizationId=9876543"));
+    let li = t.browse(&format!("/b/{id}/go/linkedin-add")).await;
+    let target = li.header("location").unwrap();
+    assert!(
+        target.starts_with("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"),
+        "{target}"
+    );
+    assert!(target.contains("organizationId=9876543"));
     assert!(!html.contains("<script src"), "no external scripts");
     assert!(!html.contains("fonts.googleapis"), "no external fonts");
     assert!(html.contains("alt=\""), "images have alt text");

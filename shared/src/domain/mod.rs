@@ -8,6 +8,7 @@ pub mod award;
 pub mod batch;
 pub mod color;
 pub mod email;
+pub mod engagement;
 pub mod error;
 pub mod ids;
 pub mod issuer;

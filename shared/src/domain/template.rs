@@ -84,6 +84,76 @@ pub enum TemplateStatus {
     Archived,
 }
 
+/// Another template of the same issuer, recommended under this one's badges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedBadge {
+    pub template_id: TemplateId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub enabled: bool,
+}
+
+/// The institution's own advertisement under the badge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Banner {
+    /// `Url` or `Uploaded` (never `Generated`).
+    pub image: TemplateImage,
+    pub alt: String,
+    pub target_url: WebUrl,
+    pub enabled: bool,
+}
+
+/// The next course to enrol in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_name: Option<String>,
+    pub program_url: WebUrl,
+    /// Free text such as "8 weeks" / "8주".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    pub enabled: bool,
+}
+
+/// Per-language text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Localized {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ko: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+}
+
+/// Follow-up emails after issuing (used by notify).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUps {
+    pub day3: bool,
+    pub day7: bool,
+    #[serde(default)]
+    pub subject: Localized,
+    #[serde(default)]
+    pub intro: Localized,
+    /// Days before expiry to remind the recipient; `None` = no reminder.
+    #[serde(default)]
+    pub expiry_reminder_days: Option<u32>,
+}
+
+impl Default for FollowUps {
+    fn default() -> Self {
+        Self {
+            day3: true,
+            day7: true,
+            subject: Localized::default(),
+            intro: Localized::default(),
+            expiry_reminder_days: Some(30),
+        }
+    }
+}
+
+pub const MAX_RELATED: usize = 10;
+
 /// Everything an admin edits on a template. Every field is already validated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateSpec {
@@ -98,6 +168,15 @@ pub struct TemplateSpec {
     pub validity: Validity,
     #[serde(default)]
     pub reissue_policy: ReissuePolicy,
+    /// Ordered recommendations shown under valid badges.
+    #[serde(default)]
+    pub related: Vec<RelatedBadge>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banner: Option<Banner>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<Enrolment>,
+    #[serde(default)]
+    pub follow_ups: FollowUps,
 }
 
 pub const MAX_SKILLS: usize = 30;

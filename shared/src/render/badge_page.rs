@@ -4,6 +4,7 @@ use super::{
     i18n::{self, Words},
     layout::{page, Brand},
 };
+use crate::domain::engagement::{Network, Slot};
 use crate::{
     domain::{
         award::{Award, AwardStatus},
@@ -13,7 +14,7 @@ use crate::{
         template::Template,
     },
     openbadges,
-    urls::{encode, PublicUrls},
+    urls::PublicUrls,
 };
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
@@ -24,6 +25,14 @@ pub struct BadgePage<'a> {
     pub issuer: &'a Issuer,
     pub urls: PublicUrls<'a>,
     pub now: DateTime<Utc>,
+    /// Enabled, active related templates, in the admin's order.
+    pub recommendations: &'a [Recommendation],
+}
+
+/// A related template as shown under a badge.
+pub struct Recommendation {
+    pub template: std::sync::Arc<Template>,
+    pub label: Option<String>,
 }
 
 impl BadgePage<'_> {
@@ -88,32 +97,78 @@ fn status_banner(p: &BadgePage, w: &Words) -> Markup {
 
 fn share(p: &BadgePage, w: &Words, title: &str) -> Markup {
     let page_url = p.urls.award_page(&p.award.id);
-    let enc = encode(&page_url);
-    let linkedin_add = p.urls.linkedin_add(p.award, p.template, p.issuer);
-    let mail = format!(
-        "mailto:?subject={}&body={}",
-        encode(title),
-        encode(&format!("{title}\n{page_url}"))
-    );
+    let _ = title;
+    let go = |slot: Slot| p.urls.go(&p.award.id, &slot);
     html! {
         section class="card" aria-labelledby="share-h" {
             h2 id="share-h" { (w.share) }
             div class="share-grid" {
                 div class="btns" {
-                    a class="btn primary" href=(linkedin_add) rel="noopener" target="_blank" { (w.add_to_linkedin) }
-                    a class="btn" href=(format!("https://www.linkedin.com/sharing/share-offsite/?url={enc}")) rel="noopener" target="_blank" {
+                    a class="btn primary" href=(go(Slot::LinkedInAdd)) rel="noopener" target="_blank" { (w.add_to_linkedin) }
+                    a class="btn" href=(go(Slot::Share(Network::LinkedIn))) rel="noopener" target="_blank" {
                         @if p.locale() == Locale::Ko { "LinkedIn" (w.share_on) } @else { (w.share_on) " LinkedIn" }
                     }
-                    a class="btn" href=(format!("https://twitter.com/intent/tweet?url={enc}&text={}", encode(title))) rel="noopener" target="_blank" {
+                    a class="btn" href=(go(Slot::Share(Network::X))) rel="noopener" target="_blank" {
                         @if p.locale() == Locale::Ko { "X" (w.share_on) } @else { (w.share_on) " X" }
                     }
-                    a class="btn" href=(format!("https://www.facebook.com/sharer/sharer.php?u={enc}")) rel="noopener" target="_blank" {
+                    a class="btn" href=(go(Slot::Share(Network::Facebook))) rel="noopener" target="_blank" {
                         @if p.locale() == Locale::Ko { "Facebook" (w.share_on) } @else { (w.share_on) " Facebook" }
                     }
-                    a class="btn" href=(mail) { (w.email) }
+                    a class="btn" href=(go(Slot::Share(Network::Email))) { (w.email) }
                     button class="btn" type="button" data-copy=(page_url) data-done=(w.copied) { (w.copy_link) }
                 }
                 img class="qr" src=(p.urls.award_qr_svg(&p.award.id)) alt=(w.qr_alt) width="160" height="160";
+            }
+        }
+    }
+}
+
+/// "Recommended next", the banner, then the enrolment block: all through tracked links.
+fn recommendations(p: &BadgePage, w: &Words) -> Markup {
+    let t = &p.template.spec;
+    let banner = t.banner.as_ref().filter(|b| b.enabled);
+    let enrol = t.enrolment.as_ref().filter(|e| e.enabled);
+    let go = |slot: Slot| p.urls.go(&p.award.id, &slot);
+    html! {
+        @if !p.recommendations.is_empty() {
+            section class="card" aria-labelledby="recs-h" {
+                h2 id="recs-h" { (w.recommended) }
+                ul class="recs" {
+                    @for r in p.recommendations {
+                        li {
+                            a href=(go(Slot::Related(r.template.id.clone()))) {
+                                img src=(openbadges::image_url(&p.urls, &r.template)) alt="" width="56" height="56";
+                                span {
+                                    @if let Some(l) = &r.label { span class="label" { (l) } }
+                                    strong { (r.template.spec.name) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(b) = banner {
+            section class="card banner" {
+                a href=(go(Slot::Banner)) rel="noopener" {
+                    img src=(match &b.image {
+                        crate::domain::template::TemplateImage::Url { url } => url.to_string(),
+                        _ => p.urls.template_banner(&p.template.id),
+                    }) alt=(b.alt);
+                }
+            }
+        }
+        @if let Some(e) = enrol {
+            section class="card" aria-labelledby="enrol-h" {
+                h2 id="enrol-h" { (w.next_step) }
+                div class="enrol" {
+                    dl class="meta" {
+                        @if let Some(ty) = &e.program_type { dt { (ty) } }
+                        @if let Some(n) = &e.program_name { dd { (n) } }
+                        @if let Some(d) = &e.period { dt { (w.period) } dd { (d) } }
+                    }
+                    a class="btn primary" href=(go(Slot::Enrol)) rel="noopener" { (w.enrol) }
+                }
             }
         }
     }
@@ -200,7 +255,10 @@ pub fn render(p: &BadgePage) -> Markup {
                     }
                 }
             }
-            @if valid { (share(p, w, &title)) }
+            @if valid {
+                (share(p, w, &title))
+                (recommendations(p, w))
+            }
         }
         footer {
             a href=(p.urls.award_json(&p.award.id)) { (w.verify_json) }

@@ -38,6 +38,12 @@ pub struct Words {
     pub not_found_body: &'static str,
     pub status_label: &'static str,
     pub powered: &'static str,
+    pub recommended: &'static str,
+    pub enrol: &'static str,
+    pub period: &'static str,
+    pub next_step: &'static str,
+    pub how_to_earn: &'static str,
+    pub offered_by: &'static str,
 }
 
 pub const KO: Words = Words {
@@ -75,6 +81,12 @@ pub const KO: Words = Words {
     not_found_body: "주소가 정확한지 확인해 주세요. 배지가 삭제되었거나 잘못된 링크일 수 있습니다.",
     status_label: "상태",
     powered: "Accolade로 발급 · Open Badges 2.0",
+    recommended: "다음 추천 과정",
+    enrol: "수강 신청",
+    period: "기간",
+    next_step: "다음 단계",
+    how_to_earn: "취득 방법",
+    offered_by: "운영 기관",
 };
 
 pub const EN: Words = Words {
@@ -112,6 +124,12 @@ pub const EN: Words = Words {
     not_found_body: "Check the address. The link may be mistyped, or the badge does not exist.",
     status_label: "Status",
     powered: "Issued with Accolade · Open Badges 2.0",
+    recommended: "Recommended next",
+    enrol: "Enrol",
+    period: "Duration",
+    next_step: "Next step",
+    how_to_earn: "How to earn it",
+    offered_by: "Offered by",
 };
 
 pub fn words(l: Locale) -> &'static Words {

@@ -44,6 +44,13 @@ ul.chips li{background:#eef1f6;border-radius:999px;padding:.2rem .75rem;font-siz
 .seal{width:84px;height:auto;float:right;margin-left:1rem}
 footer{max-width:960px;margin:0 auto;padding:1rem;color:#52525b;font-size:.9rem}
 .muted{color:#52525b}
+.recs{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:.75rem;list-style:none;padding:0;margin:0}
+.recs a{display:flex;gap:.6rem;align-items:center;border:1px solid #d4d4d8;border-radius:10px;padding:.6rem;text-decoration:none;color:inherit;min-height:44px}
+.recs img{width:56px;height:56px;flex:none}
+.recs .label{display:block;font-size:.8rem;color:#52525b}
+.banner img{width:100%;height:auto;border-radius:10px;display:block}
+.enrol{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between}
+.enrol dl{margin:0}
 "#;
 
 /// The hash that lets [`COPY_SCRIPT`] run under the page's Content-Security-Policy.

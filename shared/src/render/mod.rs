@@ -5,3 +5,4 @@ pub mod badge_page;
 pub mod i18n;
 pub mod layout;
 pub mod qr;
+pub mod template_page;

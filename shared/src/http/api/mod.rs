@@ -26,6 +26,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/templates/{id}"),
     ("DELETE", "/v1/templates/{id}"),
     ("PUT", "/v1/templates/{id}/image"),
+    ("PUT", "/v1/templates/{id}/banner-image"),
     ("GET", "/v1/api-keys"),
     ("POST", "/v1/api-keys"),
     ("DELETE", "/v1/api-keys/{id}"),
@@ -60,6 +61,10 @@ pub fn router(app: App) -> Router {
         .route(
             "/v1/templates/{id}/image",
             axum::routing::put(templates::upload_image),
+        )
+        .route(
+            "/v1/templates/{id}/banner-image",
+            axum::routing::put(templates::upload_banner_image),
         )
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))

@@ -3,8 +3,9 @@ use crate::{
     domain::{
         ids::TemplateId,
         template::{
-            Criteria, ReissuePolicy, Template, TemplateImage, TemplateSpec, TemplateStatus,
-            Validity, MAX_SKILLS,
+            Banner, Criteria, Enrolment, FollowUps, Localized, ReissuePolicy, RelatedBadge,
+            Template, TemplateImage, TemplateSpec, TemplateStatus, Validity, MAX_RELATED,
+            MAX_SKILLS,
         },
         text,
         time::parse_date,
@@ -37,6 +38,10 @@ const FIELDS: &[&str] = &[
     "image",
     "validity",
     "reissue_policy",
+    "related",
+    "banner",
+    "enrolment",
+    "follow_ups",
 ];
 const READ_ONLY: &[&str] = &[
     "id",
@@ -154,6 +159,121 @@ pub fn parse_spec(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateSpe
             ))
         }
     };
+    let mut related: Vec<RelatedBadge> = Vec::new();
+    for (i, r) in o.objects("related", MAX_RELATED)?.iter().enumerate() {
+        r.only(&["template_id", "label", "enabled"])?;
+        let template_id = r.req("template_id", crate::domain::ids::TemplateId::parse)?;
+        if related.iter().any(|x| x.template_id == template_id) {
+            return Err(FieldError::new(
+                format!("related[{i}].template_id"),
+                format!("template {template_id} is listed twice"),
+            ));
+        }
+        related.push(RelatedBadge {
+            template_id,
+            label: r.parse("label", |s| text::line(s, text::LABEL_MAX))?,
+            enabled: r.bool("enabled")?.unwrap_or(true),
+        });
+    }
+    let banner = match o.obj("banner")? {
+        None => None,
+        Some(b) => {
+            b.only(&["image", "alt", "target_url", "enabled"])?;
+            let image = match b.obj("image")? {
+                Some(img) => match img.req_str("kind")? {
+                    "url" => {
+                        img.only(&["kind", "url"])?;
+                        let url = img.req("url", WebUrl::parse)?;
+                        if !url.as_str().starts_with("https://") {
+                            return Err(FieldError::new("banner.image.url", "the banner image must be an https URL"));
+                        }
+                        TemplateImage::Url { url }
+                    }
+                    "uploaded" => match current.and_then(|c| c.banner.as_ref()).map(|b| &b.image) {
+                        Some(keep @ TemplateImage::Uploaded { .. }) => keep.clone(),
+                        _ => {
+                            return Err(FieldError::new(
+                                "banner.image.kind",
+                                "upload the banner with PUT /v1/templates/{id}/banner-image; `uploaded` cannot be set directly",
+                            ))
+                        }
+                    },
+                    other => {
+                        return Err(FieldError::new("banner.image.kind", format!("`{other}` is not a banner image kind (url, uploaded)")))
+                    }
+                },
+                None => match current.and_then(|c| c.banner.as_ref()).map(|b| &b.image) {
+                    Some(keep @ TemplateImage::Uploaded { .. }) => keep.clone(),
+                    _ => return Err(FieldError::new("banner.image", "is required: {\"kind\": \"url\", \"url\": \"https://…\"} or an upload")),
+                },
+            };
+            Some(Banner {
+                image,
+                alt: b.req("alt", |s| text::line(s, 200))?,
+                target_url: b.req("target_url", WebUrl::parse)?,
+                enabled: b.bool("enabled")?.unwrap_or(true),
+            })
+        }
+    };
+    let enrolment = match o.obj("enrolment")? {
+        None => None,
+        Some(e) => {
+            e.only(&[
+                "program_type",
+                "program_name",
+                "program_url",
+                "period",
+                "enabled",
+            ])?;
+            Some(Enrolment {
+                program_type: e.parse("program_type", |s| text::line(s, 60))?,
+                program_name: e.parse("program_name", |s| text::line(s, text::NAME_MAX))?,
+                program_url: e.req("program_url", WebUrl::parse)?,
+                period: e.parse("period", |s| text::line(s, 60))?,
+                enabled: e.bool("enabled")?.unwrap_or(true),
+            })
+        }
+    };
+    let follow_ups = match o.obj("follow_ups")? {
+        None => FollowUps::default(),
+        Some(f) => {
+            f.only(&["day3", "day7", "subject", "intro", "expiry_reminder_days"])?;
+            let localized = |name: &str, max: usize| -> Result<Localized, FieldError> {
+                match f.obj(name)? {
+                    None => Ok(Localized::default()),
+                    Some(l) => {
+                        l.only(&["ko", "en"])?;
+                        Ok(Localized {
+                            ko: l.parse("ko", |s| text::paragraph(s, max))?,
+                            en: l.parse("en", |s| text::paragraph(s, max))?,
+                        })
+                    }
+                }
+            };
+            let defaults = FollowUps::default();
+            let expiry_reminder_days = if f.present("expiry_reminder_days") {
+                match f.u64("expiry_reminder_days")? {
+                    None => None,
+                    Some(d) if (1..=365).contains(&d) => Some(d as u32),
+                    Some(_) => {
+                        return Err(FieldError::new(
+                            "follow_ups.expiry_reminder_days",
+                            "must be 1 to 365 days, or null for no reminder",
+                        ))
+                    }
+                }
+            } else {
+                defaults.expiry_reminder_days
+            };
+            FollowUps {
+                day3: f.bool("day3")?.unwrap_or(defaults.day3),
+                day7: f.bool("day7")?.unwrap_or(defaults.day7),
+                subject: localized("subject", 150)?,
+                intro: localized("intro", 2_000)?,
+                expiry_reminder_days,
+            }
+        }
+    };
     Ok(TemplateSpec {
         name,
         description,
@@ -162,7 +282,38 @@ pub fn parse_spec(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateSpe
         image,
         validity,
         reissue_policy,
+        related,
+        banner,
+        enrolment,
+        follow_ups,
     })
+}
+
+/// Recommendations may only point at other templates of the same issuer.
+async fn check_related(
+    app: &App,
+    caller: &Caller,
+    own: Option<&TemplateId>,
+    spec: &TemplateSpec,
+) -> Result<(), ApiError> {
+    for (i, r) in spec.related.iter().enumerate() {
+        let field = format!("related[{i}].template_id");
+        if Some(&r.template_id) == own {
+            return Err(ApiError::field(field, "a template cannot recommend itself"));
+        }
+        if app
+            .store
+            .get_template_of(&caller.issuer_id, &r.template_id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::field(
+                field,
+                format!("template {} is not one of your templates", r.template_id),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn spec_doc(spec: &TemplateSpec) -> Value {
@@ -172,6 +323,12 @@ fn spec_doc(spec: &TemplateSpec) -> Value {
 pub fn template_json(app: &App, t: &Template) -> Value {
     let mut v = spec_doc(&t.spec);
     if let Some(img) = v.get_mut("image").and_then(Value::as_object_mut) {
+        img.remove("key");
+    }
+    if let Some(img) = v
+        .pointer_mut("/banner/image")
+        .and_then(Value::as_object_mut)
+    {
         img.remove("key");
     }
     v["id"] = json!(t.id);
@@ -215,6 +372,7 @@ pub async fn create(
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
     let spec = parse_spec(&Obj::root(&body), None)?;
+    check_related(&app, &caller, None, &spec).await?;
     let t = Template::new(caller.issuer_id.clone(), spec, chrono::Utc::now());
     app.store.create_template(&t).await?;
     tracing::info!(template = %t.id, "template created");
@@ -290,6 +448,9 @@ pub async fn patch(
         merge_patch(&mut doc, &patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
         let spec = parse_spec(&Obj::root(&obj), Some(&current.spec))?;
+        if spec.related != current.spec.related {
+            check_related(&app, &caller, Some(&current.id), &spec).await?;
+        }
         let mut next = current.clone();
         next.spec = spec;
         next.version += 1;
@@ -354,15 +515,47 @@ pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// `PUT /v1/templates/{id}/image` with the image as the body (PNG, JPEG, WebP or SVG, ≤ 1 MiB).
-#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, template = %id))]
 pub async fn upload_image(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
     req: Request,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    upload(app, caller, id, req, Asset::BadgeImage).await
+}
+
+/// `PUT /v1/templates/{id}/banner-image`: the banner's image (the banner must exist).
+pub async fn upload_banner_image(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<axum::response::Response, ApiError> {
+    upload(app, caller, id, req, Asset::Banner).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asset {
+    BadgeImage,
+    Banner,
+}
+
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, template = %id))]
+async fn upload(
+    app: App,
+    caller: Caller,
+    id: String,
+    req: Request,
+    asset: Asset,
+) -> Result<axum::response::Response, ApiError> {
     let id = parse_id(&id)?;
-    load(&app, &caller, &id).await?;
+    let existing = load(&app, &caller, &id).await?;
+    if asset == Asset::Banner && existing.spec.banner.is_none() {
+        return Err(ApiError::conflict(
+            "no_banner",
+            "set the banner first (PATCH the template with banner.alt and banner.target_url), then upload its image",
+        ));
+    }
     let bytes = read_limited(req, MAX_IMAGE_BYTES).await?;
     let content_type = sniff_image(&bytes).ok_or_else(|| {
         ApiError::new(
@@ -381,16 +574,26 @@ pub async fn upload_image(
     for _ in 0..8 {
         let current = load(&app, &caller, &id).await?;
         let mut next = current;
-        next.spec.image = TemplateImage::Uploaded {
+        let uploaded = TemplateImage::Uploaded {
             key: key.clone(),
             content_type: content_type.to_owned(),
         };
+        match (asset, next.spec.banner.as_mut()) {
+            (Asset::BadgeImage, _) => next.spec.image = uploaded,
+            (Asset::Banner, Some(b)) => b.image = uploaded,
+            (Asset::Banner, None) => {
+                return Err(ApiError::conflict(
+                    "no_banner",
+                    "the banner was removed meanwhile",
+                ))
+            }
+        }
         next.version += 1;
         next.updated_at = chrono::Utc::now();
         match app.store.update_template(&next).await {
             Ok(()) => {
                 app.forget_template(&next.id);
-                return Ok(with_etag(&app, &next, StatusCode::OK));
+                return Ok(with_etag(&app, &next, StatusCode::OK).into_response());
             }
             Err(StoreError::VersionConflict { .. }) => continue,
             Err(e) => return Err(e.into()),

@@ -5,6 +5,7 @@ use crate::{
     app::App,
     domain::{
         award::Award,
+        engagement::{click_counters, Slot, Source},
         ids::{AwardId, IssuerId, TemplateId},
         issuer::Issuer,
         locale::Locale,
@@ -12,7 +13,7 @@ use crate::{
         visitor,
     },
     openbadges,
-    render::{badge_image, badge_page, layout, qr},
+    render::{badge_image, badge_page, layout, qr, template_page},
     store::{counters::Counter, StoreError},
 };
 use axum::{
@@ -29,9 +30,11 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/b/{id}", get(award))
         .route("/b/{id}/{file}", get(award_qr))
+        .route("/b/{id}/go/{slot}", get(go))
         .route("/issuers/{file}", get(issuer_profile))
         .route("/templates/{file}", get(template_class))
         .route("/templates/{id}/image", get(template_image))
+        .route("/templates/{id}/banner-image", get(banner_image))
         .route("/health", get(|| async { "ok" }))
         .fallback(fallback)
         .with_state(app)
@@ -180,18 +183,122 @@ async fn award(
             tracing::warn!(error = %e, "view not counted");
         }
     }
+    let recommendations = if a.status(now).is_valid() {
+        recommendations(&app, &t).await?
+    } else {
+        Vec::new()
+    };
     let page = badge_page::BadgePage {
         award: &a,
         template: &t,
         issuer: &i,
         urls: app.urls(),
         now,
+        recommendations: &recommendations,
     };
     Ok(html(
         StatusCode::OK,
         badge_page::render(&page).into_string(),
         PAGE_CACHE,
     ))
+}
+
+/// The template's enabled recommendations that still exist, belong to the same issuer and are
+/// active, in the admin's order. From the warm cache: no reads on a warm Lambda.
+async fn recommendations(
+    app: &App,
+    t: &Template,
+) -> Result<Vec<badge_page::Recommendation>, StoreError> {
+    let mut out = Vec::new();
+    for r in t.spec.related.iter().filter(|r| r.enabled) {
+        if let Some(rt) = app.template_for_page(&r.template_id).await? {
+            if rt.issuer_id == t.issuer_id && rt.is_active() && rt.id != t.id {
+                out.push(badge_page::Recommendation {
+                    template: rt,
+                    label: r.label.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.
+/// The target never comes from the request; an unknown or switched-off slot is 404. On an award
+/// that is no longer valid, the visitor is sent back to its page (where the status is shown).
+#[tracing::instrument(skip_all, fields(award = %raw, slot = %slot_raw))]
+async fn go(
+    State(app): State<App>,
+    Path((raw, slot_raw)): Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let not_found = PublicError::NotFound {
+        json: false,
+        locale: locale_of(&headers),
+    };
+    let (Ok(id), Some(slot)) = (AwardId::parse(&raw), Slot::parse(&slot_raw)) else {
+        return Err(not_found);
+    };
+    let Some((a, t, i)) = load(&app, &id).await? else {
+        return Err(not_found);
+    };
+    let urls = app.urls();
+    let now = Utc::now();
+    if !a.status(now).is_valid() {
+        return Ok(Redirect::to(&urls.award_page(&a.id)).into_response());
+    }
+    let target = match &slot {
+        Slot::Related(tid) => {
+            let listed = t
+                .spec
+                .related
+                .iter()
+                .any(|r| r.enabled && &r.template_id == tid);
+            match app.template_for_page(tid).await? {
+                Some(rt) if listed && rt.issuer_id == t.issuer_id && rt.is_active() => {
+                    urls.template_page(tid)
+                }
+                _ => return Err(not_found),
+            }
+        }
+        Slot::Banner => match t.spec.banner.as_ref().filter(|b| b.enabled) {
+            Some(b) => b.target_url.to_string(),
+            None => return Err(not_found),
+        },
+        Slot::Enrol => match t.spec.enrolment.as_ref().filter(|e| e.enabled) {
+            Some(e) => e.program_url.to_string(),
+            None => return Err(not_found),
+        },
+        Slot::LinkedInAdd => urls.linkedin_add(&a, &t, &i),
+        Slot::Share(n) => urls.share_target(*n, &a, &t),
+    };
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    if !visitor::is_bot(ua) {
+        let source = Source::parse(
+            query
+                .as_deref()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("src="))),
+        );
+        let day = i.profile.time_zone.date_of(now);
+        if let Err(e) = app
+            .store
+            .count_all(&a.id, &a.template_id, day, &click_counters(&slot, source))
+            .await
+        {
+            tracing::warn!(error = %e, "click not counted");
+        }
+    }
+    let mut resp = (StatusCode::FOUND, [(header::LOCATION, target)]).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    Ok(resp)
 }
 
 /// `/b/{id}/qr.svg` and `/b/{id}/qr.png`: the page URL as a QR code. The award must exist (so QR
@@ -264,16 +371,28 @@ async fn template_class(
         json,
         locale: locale_of(&headers),
     };
-    let Some(id) = file
-        .strip_suffix(".json")
-        .and_then(|s| TemplateId::parse(s).ok())
-    else {
+    let Ok(id) = TemplateId::parse(file.strip_suffix(".json").unwrap_or(&file)) else {
         return Err(not_found);
     };
     let Some(t) = app.template_for_page(&id).await? else {
         return Err(not_found);
     };
-    Ok(ld_json(&openbadges::badge_class(&app.urls(), &t)))
+    if json {
+        return Ok(ld_json(&openbadges::badge_class(&app.urls(), &t)));
+    }
+    let Some(i) = app.issuer_for_page(&t.issuer_id).await? else {
+        return Err(not_found);
+    };
+    let locale = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::from_accept_language)
+        .unwrap_or(i.profile.default_locale);
+    Ok(html(
+        StatusCode::OK,
+        template_page::render(&t, &i, app.urls(), locale).into_string(),
+        PAGE_CACHE,
+    ))
 }
 
 async fn template_image(
@@ -322,6 +441,48 @@ async fn template_image(
             );
             Ok((image_headers("image/svg+xml".into()), svg).into_response())
         }
+    }
+}
+
+/// The banner's uploaded image (a URL banner image is linked directly by the page).
+async fn banner_image(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let not_found = PublicError::NotFound {
+        json: false,
+        locale: locale_of(&headers),
+    };
+    let Ok(id) = TemplateId::parse(&raw) else {
+        return Err(not_found);
+    };
+    let Some(t) = app.template_for_page(&id).await? else {
+        return Err(not_found);
+    };
+    match t.spec.banner.as_ref().map(|b| &b.image) {
+        Some(TemplateImage::Uploaded { key, content_type }) => match app.blobs.get(key).await {
+            Ok(Some(b)) => Ok((
+                [
+                    (header::CONTENT_TYPE, content_type.clone()),
+                    (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_owned(),
+                    ),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                ],
+                b.bytes,
+            )
+                .into_response()),
+            Ok(None) => Err(not_found),
+            Err(e) => {
+                tracing::error!(error = %e, "banner read failed");
+                Err(PublicError::Unavailable)
+            }
+        },
+        Some(TemplateImage::Url { url }) => Ok(Redirect::temporary(url.as_str()).into_response()),
+        _ => Err(not_found),
     }
 }
 

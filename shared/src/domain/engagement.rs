@@ -1,0 +1,161 @@
+//! Outbound links on a badge page ("slots") and the counters a click moves. The target of a slot
+//! always comes from stored configuration, never from the request, so `/b/{id}/go/{slot}` cannot
+//! be used as an open redirect.
+
+use super::ids::TemplateId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    LinkedIn,
+    X,
+    Facebook,
+    Email,
+}
+
+impl Network {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::LinkedIn => "linkedin",
+            Network::X => "x",
+            Network::Facebook => "facebook",
+            Network::Email => "email",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// A recommended template (must be in the template's enabled related list).
+    Related(TemplateId),
+    Banner,
+    Enrol,
+    /// LinkedIn "Add to profile" (counts as a share: the learner shows the badge).
+    LinkedInAdd,
+    Share(Network),
+}
+
+impl Slot {
+    pub fn parse(s: &str) -> Option<Slot> {
+        Some(match s {
+            "banner" => Slot::Banner,
+            "enrol" => Slot::Enrol,
+            "linkedin-add" => Slot::LinkedInAdd,
+            "share-linkedin" => Slot::Share(Network::LinkedIn),
+            "share-x" => Slot::Share(Network::X),
+            "share-facebook" => Slot::Share(Network::Facebook),
+            "share-email" => Slot::Share(Network::Email),
+            other => Slot::Related(TemplateId::parse(other.strip_prefix("related-")?).ok()?),
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Slot::Related(t) => format!("related-{t}"),
+            Slot::Banner => "banner".into(),
+            Slot::Enrol => "enrol".into(),
+            Slot::LinkedInAdd => "linkedin-add".into(),
+            Slot::Share(n) => format!("share-{}", n.as_str()),
+        }
+    }
+
+    /// The share network, for share slots (LinkedIn add-to-profile is a LinkedIn share).
+    pub fn network(&self) -> Option<Network> {
+        match self {
+            Slot::Share(n) => Some(*n),
+            Slot::LinkedInAdd => Some(Network::LinkedIn),
+            _ => None,
+        }
+    }
+}
+
+/// Where a click came from: the page itself, or a follow-up email (`?src=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Page,
+    EmailDay3,
+    EmailDay7,
+    EmailExpiry,
+}
+
+impl Source {
+    /// Unknown tags count as page clicks (a mangled link must still work).
+    pub fn parse(s: Option<&str>) -> Source {
+        match s {
+            Some("email-day3") => Source::EmailDay3,
+            Some("email-day7") => Source::EmailDay7,
+            Some("email-expiry") => Source::EmailExpiry,
+            _ => Source::Page,
+        }
+    }
+
+    pub fn tag(self) -> Option<&'static str> {
+        match self {
+            Source::Page => None,
+            Source::EmailDay3 => Some("email-day3"),
+            Source::EmailDay7 => Some("email-day7"),
+            Source::EmailExpiry => Some("email-expiry"),
+        }
+    }
+}
+
+/// The counter attributes one click adds 1 to (the same on the award's and the template-day's
+/// counter items): `clicks`, `click:{slot}`; for shares `shares`, `share:{network}`; for
+/// email-driven clicks `email_clicks`, `click:{slot}:{source}`.
+pub fn click_counters(slot: &Slot, source: Source) -> Vec<String> {
+    let mut v = vec!["clicks".to_owned(), format!("click:{}", slot.name())];
+    if let Some(n) = slot.network() {
+        v.push("shares".into());
+        v.push(format!("share:{}", n.as_str()));
+    }
+    if let Some(tag) = source.tag() {
+        v.push("email_clicks".into());
+        v.push(format!("click:{}:{tag}", slot.name()));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_round_trip_and_reject_junk() {
+        let t = TemplateId::generate();
+        for s in ["banner", "enrol", "linkedin-add", "share-x", "share-email"] {
+            assert_eq!(Slot::parse(s).unwrap().name(), s);
+        }
+        assert_eq!(Slot::parse(&format!("related-{t}")), Some(Slot::Related(t)));
+        for junk in [
+            "",
+            "https://evil.example",
+            "related-",
+            "related-tpl_x",
+            "share-myspace",
+            "..",
+            "banner/../x",
+        ] {
+            assert_eq!(Slot::parse(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn counters_per_click() {
+        assert_eq!(
+            click_counters(&Slot::Enrol, Source::Page),
+            vec!["clicks", "click:enrol"]
+        );
+        assert_eq!(
+            click_counters(&Slot::LinkedInAdd, Source::Page),
+            vec!["clicks", "click:linkedin-add", "shares", "share:linkedin"]
+        );
+        assert_eq!(
+            click_counters(&Slot::Enrol, Source::parse(Some("email-day3"))),
+            vec![
+                "clicks",
+                "click:enrol",
+                "email_clicks",
+                "click:enrol:email-day3"
+            ]
+        );
+    }
+}

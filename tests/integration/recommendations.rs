@@ -1,0 +1,473 @@
+//! Issue #5: recommendations, banner and enrolment on the badge page; tracked clicks; no open
+//! redirect.
+
+use accolade::domain::ids::{AwardId, TemplateId};
+use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
+use serde_json::{json, Value};
+
+struct Shop {
+    key: String,
+    main: Value,
+    next: Value,
+    other: Value,
+    award: String,
+}
+
+async fn shop(t: &TestApp) -> Shop {
+    let (_, key) = t.issuer("한빛대학교").await;
+    let next = t
+        .create_template(&key, template_body("데이터 분석 심화"))
+        .await;
+    let other = t.create_template(&key, template_body("SQL 실무")).await;
+    let mut body = template_body("데이터 분석 기초");
+    body["related"] = json!([
+        {"template_id": next["id"], "label": "다음 단계", "enabled": true},
+        {"template_id": other["id"], "label": "관련 과정"},
+    ]);
+    body["banner"] = json!({"image": {"kind": "url", "url": "https://univ.example.ac.kr/b.png"}, "alt": "봄학기 모집", "target_url": "https://univ.example.ac.kr/admissions", "enabled": true});
+    body["enrolment"] = json!({"program_type": "교육 프로그램", "program_name": "심화 과정", "program_url": "https://univ.example.ac.kr/enrol", "period": "12주"});
+    let main = t.create_template(&key, body).await;
+    let a = t.issue(&key, json!({"template_id": main["id"], "recipient": {"email": "s@example.com", "name": "S"}})).await;
+    Shop {
+        key,
+        main,
+        next,
+        other,
+        award: a["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn pos(html: &str, needle: &str) -> usize {
+    html.find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not on the page"))
+}
+
+#[tokio::test]
+async fn recommendations_banner_and_enrolment_render_in_order_and_state() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    let next_link = format!(
+        "/b/{}/go/related-{}",
+        s.award,
+        s.next["id"].as_str().unwrap()
+    );
+    let other_link = format!(
+        "/b/{}/go/related-{}",
+        s.award,
+        s.other["id"].as_str().unwrap()
+    );
+    let p_recs = pos(&html, "다음 추천 과정");
+    let p_next = pos(&html, &next_link);
+    let p_other = pos(&html, &other_link);
+    let p_banner = pos(&html, &format!("/b/{}/go/banner", s.award));
+    let p_enrol = pos(&html, &format!("/b/{}/go/enrol", s.award));
+    assert!(
+        p_recs < p_next && p_next < p_other && p_other < p_banner && p_banner < p_enrol,
+        "order: recommendations, banner, enrolment"
+    );
+    assert!(
+        html.contains("다음 단계")
+            && html.contains("데이터 분석 심화")
+            && html.contains("봄학기 모집")
+            && html.contains("12주")
+    );
+    // No outbound link on the page bypasses /go.
+    for raw in [
+        "https://univ.example.ac.kr/admissions",
+        "https://univ.example.ac.kr/enrol",
+        "linkedin.com/profile/add",
+        "facebook.com/sharer",
+    ] {
+        assert!(
+            !html.contains(&format!("href=\"{raw}")),
+            "{raw} linked directly"
+        );
+    }
+
+    // Reorder and toggle: the other first, the next switched off, banner off, enrolment off.
+    let path = format!("/v1/templates/{}", s.main["id"].as_str().unwrap());
+    let r = t
+        .call("PATCH", &path, Some(&s.key), Some(json!({
+            "related": [{"template_id": s.other["id"], "label": "관련 과정"}, {"template_id": s.next["id"], "enabled": false}],
+            "banner": {"enabled": false},
+            "enrolment": {"enabled": false},
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    assert!(html.contains(&other_link));
+    assert!(!html.contains(&next_link), "switched off");
+    assert!(
+        !html.contains("/go/banner") && !html.contains("/go/enrol"),
+        "switched off"
+    );
+    // A switched-off slot no longer redirects.
+    assert_eq!(
+        t.browse(&format!("/b/{}/go/enrol", s.award)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(t.browse(&next_link).await.status, StatusCode::NOT_FOUND);
+
+    // An archived recommendation is hidden, not broken.
+    t.call(
+        "DELETE",
+        &format!("/v1/templates/{}", s.other["id"].as_str().unwrap()),
+        Some(&s.key),
+        None,
+    )
+    .await;
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    assert!(!html.contains(&other_link));
+    assert!(!html.contains("다음 추천 과정"));
+    assert_eq!(t.browse(&other_link).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_slot_redirects_to_its_target_and_moves_exactly_its_counters() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let aid = AwardId::parse(&s.award).unwrap();
+    let tid = TemplateId::parse(s.main["id"].as_str().unwrap()).unwrap();
+    let next_id = s.next["id"].as_str().unwrap();
+    let page = format!("{}/b/{}", t.base_url, s.award);
+    let enc = |x: &str| accolade::urls::encode(x);
+    let cases: Vec<(String, String)> = vec![
+        (
+            format!("related-{next_id}"),
+            format!("{}/templates/{next_id}", t.base_url),
+        ),
+        (
+            "banner".into(),
+            "https://univ.example.ac.kr/admissions".into(),
+        ),
+        ("enrol".into(), "https://univ.example.ac.kr/enrol".into()),
+        (
+            "share-linkedin".into(),
+            format!(
+                "https://www.linkedin.com/sharing/share-offsite/?url={}",
+                enc(&page)
+            ),
+        ),
+        (
+            "share-facebook".into(),
+            format!(
+                "https://www.facebook.com/sharer/sharer.php?u={}",
+                enc(&page)
+            ),
+        ),
+        (
+            "share-x".into(),
+            format!(
+                "https://twitter.com/intent/tweet?url={}&text={}",
+                enc(&page),
+                enc("데이터 분석 기초")
+            ),
+        ),
+        (
+            "share-email".into(),
+            format!(
+                "mailto:?subject={}&body={}",
+                enc("데이터 분석 기초"),
+                enc(&format!("데이터 분석 기초\n{page}"))
+            ),
+        ),
+    ];
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .date_naive();
+    for (slot, target) in &cases {
+        let before = t.app.store.award_counters(&aid).await.unwrap();
+        let before_day = t.app.store.daily_counters(&tid, day).await.unwrap();
+        let r = t.browse(&format!("/b/{}/go/{slot}", s.award)).await;
+        assert_eq!(r.status, StatusCode::FOUND, "{slot}");
+        assert_eq!(r.header("location"), Some(target.as_str()), "{slot}");
+        let after = t.app.store.award_counters(&aid).await.unwrap();
+        let after_day = t.app.store.daily_counters(&tid, day).await.unwrap();
+        let diff = |a: &std::collections::BTreeMap<String, i64>,
+                    b: &std::collections::BTreeMap<String, i64>| {
+            let mut d: Vec<String> = a
+                .iter()
+                .filter(|(k, v)| b.get(*k).copied().unwrap_or(0) != **v)
+                .map(|(k, _)| k.clone())
+                .collect();
+            d.sort();
+            d
+        };
+        let mut want = vec!["clicks".to_string(), format!("click:{slot}")];
+        if slot.starts_with("share-") {
+            want.push("shares".into());
+            want.push(format!("share:{}", slot.trim_start_matches("share-")));
+        }
+        want.sort();
+        assert_eq!(diff(&after, &before), want, "award counters for {slot}");
+        assert_eq!(
+            diff(&after_day, &before_day),
+            want,
+            "template-day counters for {slot}"
+        );
+        for k in &want {
+            assert_eq!(
+                after[k] - before.get(k).copied().unwrap_or(0),
+                1,
+                "{slot}: {k} moves by exactly 1"
+            );
+        }
+    }
+    // LinkedIn add-to-profile counts as a LinkedIn share.
+    let r = t.browse(&format!("/b/{}/go/linkedin-add", s.award)).await;
+    assert!(r
+        .header("location")
+        .unwrap()
+        .starts_with("https://www.linkedin.com/profile/add?"));
+    let c = t.app.store.award_counters(&aid).await.unwrap();
+    assert_eq!(c["share:linkedin"], 2);
+    assert_eq!(c["shares"], 5);
+    assert_eq!(c["clicks"], 8);
+
+    // Email-driven clicks are told apart.
+    t.browse(&format!("/b/{}/go/enrol?src=email-day3", s.award))
+        .await;
+    let c = t.app.store.award_counters(&aid).await.unwrap();
+    assert_eq!(c["click:enrol"], 2);
+    assert_eq!(c["email_clicks"], 1);
+    assert_eq!(c["click:enrol:email-day3"], 1);
+
+    // Bots do not count.
+    t.call_with(
+        "GET",
+        &format!("/b/{}/go/enrol", s.award),
+        None,
+        None,
+        &[("user-agent", "Slackbot-LinkExpanding 1.0")],
+    )
+    .await;
+    assert_eq!(
+        t.app.store.award_counters(&aid).await.unwrap()["click:enrol"],
+        2
+    );
+
+    // A warm redirect costs one read plus the two counter writes.
+    t.requests.reset();
+    t.browse(&format!("/b/{}/go/banner", s.award)).await;
+    assert_eq!(
+        t.requests.get("dynamodb.GetItem"),
+        1,
+        "{:?}",
+        t.requests.snapshot()
+    );
+    assert_eq!(t.requests.get("dynamodb.UpdateItem"), 2);
+}
+
+#[tokio::test]
+async fn crafted_slots_and_parameters_cannot_redirect_elsewhere() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let (_, other_key) = t.issuer("Other").await;
+    let foreign = t
+        .create_template(&other_key, template_body("Foreign"))
+        .await;
+    let aid = AwardId::parse(&s.award).unwrap();
+    let before = t.app.store.award_counters(&aid).await.unwrap();
+    for slot in [
+        "https:%2F%2Fevil.example".to_string(),
+        "evil.example".into(),
+        "..%2F..%2Fadmin".into(),
+        format!("related-{}", foreign["id"].as_str().unwrap()),
+        "related-tpl_AAAAAAAAAAAAAAAAAAAAAA".into(),
+        "share-myspace".into(),
+        "".into(),
+    ] {
+        let r = t.browse(&format!("/b/{}/go/{slot}", s.award)).await;
+        assert!(r.status == StatusCode::NOT_FOUND, "{slot}: {}", r.status);
+        assert!(r.header("location").is_none());
+    }
+    for q in [
+        "?url=https://evil.example",
+        "?target=https://evil.example",
+        "?src=https://evil.example",
+        "?next=//evil.example",
+    ] {
+        let r = t.browse(&format!("/b/{}/go/banner{q}", s.award)).await;
+        assert_eq!(
+            r.header("location"),
+            Some("https://univ.example.ac.kr/admissions"),
+            "{q}"
+        );
+    }
+    let after = t.app.store.award_counters(&aid).await.unwrap();
+    assert_eq!(
+        after.get("click:banner").copied().unwrap_or(0)
+            - before.get("click:banner").copied().unwrap_or(0),
+        4
+    );
+    // Unknown award.
+    assert_eq!(
+        t.browse("/b/AAAAAAAAAAAAAAAAAAAAAA/go/banner").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn revoked_awards_show_no_recommendations_and_slots_lead_back_to_the_page() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    t.call(
+        "POST",
+        &format!("/v1/awards/{}/revoke", s.award),
+        Some(&s.key),
+        Some(json!({"reason": "error"})),
+    )
+    .await;
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    assert!(
+        !html.contains("/go/"),
+        "no tracked outbound links on a revoked badge"
+    );
+    let r = t.browse(&format!("/b/{}/go/enrol", s.award)).await;
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{}/b/{}", t.base_url, s.award).as_str())
+    );
+    let c = t
+        .app
+        .store
+        .award_counters(&AwardId::parse(&s.award).unwrap())
+        .await
+        .unwrap();
+    assert!(!c.contains_key("click:enrol"));
+}
+
+#[tokio::test]
+async fn links_to_itself_or_another_issuers_template_are_refused() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let (_, other_key) = t.issuer("Other").await;
+    let foreign = t
+        .create_template(&other_key, template_body("Foreign"))
+        .await;
+    let path = format!("/v1/templates/{}", s.main["id"].as_str().unwrap());
+    let cases = [
+        (
+            json!({"related": [{"template_id": s.main["id"]}]}),
+            "related[0].template_id",
+            "itself",
+        ),
+        (
+            json!({"related": [{"template_id": s.next["id"]}, {"template_id": foreign["id"]}]}),
+            "related[1].template_id",
+            "not one of your templates",
+        ),
+        (
+            json!({"related": [{"template_id": s.next["id"]}, {"template_id": s.next["id"]}]}),
+            "related[1].template_id",
+            "twice",
+        ),
+        (
+            json!({"banner": {"target_url": "javascript:alert(1)"}}),
+            "banner.target_url",
+            "https://",
+        ),
+        (
+            json!({"banner": {"image": {"kind": "url", "url": "http://insecure.example/b.png"}}}),
+            "banner.image.url",
+            "https",
+        ),
+        (
+            json!({"enrolment": {"program_url": null}}),
+            "enrolment.program_url",
+            "required",
+        ),
+        (
+            json!({"enrolment": {"program_url": "data:text/html,hi"}}),
+            "enrolment.program_url",
+            "https://",
+        ),
+        (
+            json!({"related": [{"template_id": s.next["id"], "label": "x".repeat(61)}]}),
+            "related[0].label",
+            "at most 60",
+        ),
+    ];
+    for (patch, field, msg) in cases {
+        let r = t
+            .call("PATCH", &path, Some(&s.key), Some(patch.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{patch}: {}", r.text());
+        assert_eq!(r.json()["error"]["field"], field, "{patch}");
+        assert!(
+            r.json()["error"]["message"].as_str().unwrap().contains(msg),
+            "{patch}: {}",
+            r.text()
+        );
+    }
+    let unchanged = t.call("GET", &path, Some(&s.key), None).await.json();
+    assert_eq!(
+        unchanged["version"], s.main["version"],
+        "bad input wrote nothing"
+    );
+    // On create, another issuer's template is refused too.
+    let mut body = template_body("New");
+    body["related"] = json!([{"template_id": foreign["id"]}]);
+    let r = t
+        .call("POST", "/v1/templates", Some(&s.key), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn hostile_labels_and_names_are_escaped_and_the_template_page_works() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let evil = t
+        .create_template(&key, template_body("<img src=x onerror=alert(1)>"))
+        .await;
+    let mut body = template_body("Main");
+    body["related"] = json!([{"template_id": evil["id"], "label": "<script>alert(1)</script>"}]);
+    body["banner"] = json!({"image": {"kind": "url", "url": "https://x.example/b.png"}, "alt": "\"><script>alert(2)</script>", "target_url": "https://x.example"});
+    body["enrolment"] = json!({"program_url": "https://x.example/e", "program_name": "<b>bold</b>", "period": "<i>8</i>"});
+    let main = t.create_template(&key, body).await;
+    let a = t.issue(&key, json!({"template_id": main["id"], "recipient": {"email": "e@example.com", "name": "E"}})).await;
+    let html = t
+        .browse(&format!("/b/{}", a["id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(
+        !html.contains("<script>alert")
+            && !html.contains("<img src=x")
+            && !html.contains("<b>bold")
+            && !html.contains("<i>8")
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)"));
+    // The landing page the recommendation leads to.
+    let page = t
+        .browse(&format!("/templates/{}", main["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("Main") && text.contains("https://x.example/e") && !text.contains("<b>bold")
+    );
+}
+
+#[tokio::test]
+async fn changes_show_on_badge_pages_at_once_in_this_process() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    assert!(html.contains("12주"));
+    let path = format!("/v1/templates/{}", s.main["id"].as_str().unwrap());
+    t.call(
+        "PATCH",
+        &path,
+        Some(&s.key),
+        Some(json!({"enrolment": {"period": "10주"}})),
+    )
+    .await;
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    assert!(html.contains("10주") && !html.contains("12주"));
+    assert!(
+        accolade::app::PAGE_DATA_TTL <= std::time::Duration::from_secs(60),
+        "other Lambdas see it within a minute"
+    );
+}
