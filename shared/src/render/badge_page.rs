@@ -2,7 +2,7 @@
 
 use super::{
     i18n::{self, Words},
-    layout::{page, Brand},
+    layout::{issuer_bar, page, Brand},
 };
 use crate::domain::engagement::{Network, Slot};
 use crate::{
@@ -205,14 +205,7 @@ pub fn render(p: &BadgePage) -> Markup {
         meta name="robots" content="noindex";
     };
     let body = html! {
-        header class="bar" {
-            div class="bar-in" {
-                @if let Some(logo) = &issuer.logo_url {
-                    img src=(logo.as_str()) alt=(format!("{} {}", issuer.name, w.logo_alt));
-                }
-                a href=(issuer.url.as_str()) { (issuer.name) }
-            }
-        }
+        (issuer_bar(p.issuer, w))
         main id="main" {
             (status_banner(p, w))
             article class="card" aria-labelledby="badge-name" {

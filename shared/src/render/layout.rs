@@ -62,6 +62,21 @@ pub fn csp() -> String {
     )
 }
 
+/// The issuer's coloured bar with logo and name, at the top of public pages.
+pub fn issuer_bar(issuer: &crate::domain::issuer::Issuer, w: &super::i18n::Words) -> Markup {
+    let p = &issuer.profile;
+    html! {
+        header class="bar" {
+            div class="bar-in" {
+                @if let Some(logo) = &p.logo_url {
+                    img src=(logo.as_str()) alt=(format!("{} {}", p.name, w.logo_alt));
+                }
+                a href=(p.url.as_str()) { (p.name) }
+            }
+        }
+    }
+}
+
 pub struct Brand<'a> {
     pub primary: &'a str,
     pub on_primary: &'a str,

@@ -3,7 +3,7 @@
 
 use super::{
     i18n,
-    layout::{page, Brand},
+    layout::{issuer_bar, page, Brand},
 };
 use crate::{
     domain::{issuer::Issuer, locale::Locale, template::Template},
@@ -31,14 +31,7 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls, locale: Locale) -
         meta name="twitter:card" content="summary_large_image";
     };
     let body = html! {
-        header class="bar" {
-            div class="bar-in" {
-                @if let Some(logo) = &p.logo_url {
-                    img src=(logo.as_str()) alt=(format!("{} {}", p.name, w.logo_alt));
-                }
-                a href=(p.url.as_str()) { (p.name) }
-            }
-        }
+        (issuer_bar(issuer, w))
         main id="main" {
             article class="card" aria-labelledby="t-name" {
                 div class="hero" {

@@ -395,94 +395,90 @@ async fn template_class(
     ))
 }
 
-async fn template_image(
-    State(app): State<App>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, PublicError> {
-    let not_found = PublicError::NotFound {
-        json: false,
-        locale: locale_of(&headers),
-    };
-    let Ok(id) = TemplateId::parse(&raw) else {
-        return Err(not_found);
-    };
-    let Some(t) = app.template_for_page(&id).await? else {
-        return Err(not_found);
-    };
-    let image_headers = |ct: String| {
+/// Headers for served images. An uploaded SVG opened directly can run no script and load
+/// nothing.
+fn image_response(content_type: String, bytes: impl IntoResponse) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, ct),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
-            // An uploaded SVG opened directly can run no script and load nothing.
             (
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_owned(),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ]
-    };
-    match &t.spec.image {
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// An image stored with a template: a redirect for a hosted URL, the bytes for an upload.
+async fn stored_image(
+    app: &App,
+    image: &TemplateImage,
+    not_found: PublicError,
+) -> Result<Response, PublicError> {
+    match image {
         TemplateImage::Url { url } => Ok(Redirect::temporary(url.as_str()).into_response()),
         TemplateImage::Uploaded { key, content_type } => match app.blobs.get(key).await {
-            Ok(Some(b)) => Ok((image_headers(content_type.clone()), b.bytes).into_response()),
+            Ok(Some(b)) => Ok(image_response(content_type.clone(), b.bytes)),
             Ok(None) => Err(not_found),
             Err(e) => {
                 tracing::error!(error = %e, "image read failed");
                 Err(PublicError::Unavailable)
             }
         },
-        TemplateImage::Generated => {
-            let i = app.issuer_for_page(&t.issuer_id).await?.ok_or(not_found)?;
-            let svg = badge_image::svg(
-                &t.spec.name,
-                &i.profile.primary_color,
-                &i.profile.accent_color,
-            );
-            Ok((image_headers("image/svg+xml".into()), svg).into_response())
-        }
+        TemplateImage::Generated => Err(not_found),
     }
 }
 
-/// The banner's uploaded image (a URL banner image is linked directly by the page).
+async fn template_for_image(
+    app: &App,
+    raw: &str,
+    headers: &HeaderMap,
+) -> Result<(Arc<Template>, PublicError), PublicError> {
+    let not_found = || PublicError::NotFound {
+        json: false,
+        locale: locale_of(headers),
+    };
+    let Ok(id) = TemplateId::parse(raw) else {
+        return Err(not_found());
+    };
+    match app.template_for_page(&id).await? {
+        Some(t) => Ok((t, not_found())),
+        None => Err(not_found()),
+    }
+}
+
+async fn template_image(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let (t, not_found) = template_for_image(&app, &raw, &headers).await?;
+    if t.spec.image == TemplateImage::Generated {
+        let i = app.issuer_for_page(&t.issuer_id).await?.ok_or(not_found)?;
+        let svg = badge_image::svg(
+            &t.spec.name,
+            &i.profile.primary_color,
+            &i.profile.accent_color,
+        );
+        return Ok(image_response("image/svg+xml".into(), svg));
+    }
+    stored_image(&app, &t.spec.image, not_found).await
+}
+
+/// The banner's image (uploaded; a hosted one redirects).
 async fn banner_image(
     State(app): State<App>,
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
-    let not_found = PublicError::NotFound {
-        json: false,
-        locale: locale_of(&headers),
-    };
-    let Ok(id) = TemplateId::parse(&raw) else {
-        return Err(not_found);
-    };
-    let Some(t) = app.template_for_page(&id).await? else {
-        return Err(not_found);
-    };
-    match t.spec.banner.as_ref().map(|b| &b.image) {
-        Some(TemplateImage::Uploaded { key, content_type }) => match app.blobs.get(key).await {
-            Ok(Some(b)) => Ok((
-                [
-                    (header::CONTENT_TYPE, content_type.clone()),
-                    (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
-                    (
-                        header::CONTENT_SECURITY_POLICY,
-                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_owned(),
-                    ),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-                ],
-                b.bytes,
-            )
-                .into_response()),
-            Ok(None) => Err(not_found),
-            Err(e) => {
-                tracing::error!(error = %e, "banner read failed");
-                Err(PublicError::Unavailable)
-            }
-        },
-        Some(TemplateImage::Url { url }) => Ok(Redirect::temporary(url.as_str()).into_response()),
-        _ => Err(not_found),
+    let (t, not_found) = template_for_image(&app, &raw, &headers).await?;
+    match t.spec.banner.as_ref() {
+        Some(b) => stored_image(&app, &b.image, not_found).await,
+        None => Err(not_found),
     }
 }
 
