@@ -30,6 +30,22 @@ fn url(s: &str) -> WebUrl {
     WebUrl::parse(s).expect("demo URL")
 }
 
+/// A banner image for the demo (an SVG in the uploads bucket, as an admin's upload would be).
+async fn banner_image(
+    app: &App,
+    issuer: &IssuerId,
+) -> Result<TemplateImage, Box<dyn std::error::Error + Send + Sync>> {
+    let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 960 200" width="960" height="200"><rect width="960" height="200" rx="16" fill="#0b3d91"/><circle cx="860" cy="40" r="120" fill="#f2a900" opacity=".9"/><text x="48" y="92" font-family="system-ui,'Apple SD Gothic Neo','Noto Sans KR',sans-serif" font-size="40" font-weight="700" fill="#fff">2027년 봄학기 데이터 과정 모집</text><text x="48" y="146" font-family="system-ui,'Apple SD Gothic Neo','Noto Sans KR',sans-serif" font-size="28" fill="#fff">조기 등록 20% 할인 · 3월 2일 개강</text></svg>"##;
+    let key = format!("images/{issuer}/demo/banner.svg");
+    app.blobs
+        .put(&key, svg.as_bytes().to_vec(), "image/svg+xml")
+        .await?;
+    Ok(TemplateImage::Uploaded {
+        key,
+        content_type: "image/svg+xml".into(),
+    })
+}
+
 pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + Sync>> {
     let (mut issuer, api_key) = operator::create_issuer(
         &app.store,
@@ -92,9 +108,7 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
                 enabled: true,
             }],
             banner: Some(Banner {
-                image: TemplateImage::Url {
-                    url: url("https://hanbit.example.ac.kr/banners/spring-2027.png"),
-                },
+                image: banner_image(app, &issuer.id).await?,
                 alt: "2027년 봄학기 데이터 과정 모집 — 조기 등록 20% 할인".into(),
                 target_url: url("https://hanbit.example.ac.kr/admissions/spring-2027"),
                 enabled: true,

@@ -47,4 +47,7 @@ w("header_only.csv", "email,name\r\n")
 (here / "binary.csv").write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001") + bytes(range(256)))
 (here / "undecodable.csv").write_bytes(b"email,name\n" + bytes([0x80, 0xff, 0xfe, 0x81, 0xc8, 0x41, 0xff, 0x80]) * 20 + b"\n")
 (here / "utf8_broken_mid_file.csv").write_bytes(("email,name\n" + "ok@example.com,OK\n" * 5000).encode() + b"bad@example.com,\xc3\x28\n")
+w("excel_sep_hint_semicolon.csv", "sep=;\r\nE-mail;Name;Issued on\r\nmin.kim@example.com;Kim, Minsu;01/03/2026\r\nlee@example.com;Lee;2026-03-01 09:30\r\n")
+w("datetimes_without_zone.csv", "email,name,issued_on,expires_on\n"
+  "a@example.com,A,2026-03-01 09:00,2031-03-01 09:00:00\nb@example.com,B,2026/3/1 9:00,\n")
 print("written")

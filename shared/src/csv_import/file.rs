@@ -84,7 +84,13 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("");
-    let delimiter = detect_delimiter(first_line);
+    // Excel writes (and honours) a first line `sep=;` naming the delimiter.
+    let hinted = first_line
+        .trim()
+        .strip_prefix("sep=")
+        .filter(|d| d.len() == 1)
+        .and_then(|d| d.bytes().next());
+    let delimiter = hinted.unwrap_or_else(|| detect_delimiter(first_line));
     let decoded = DecodingReader::new(Cursor::new(head).chain(source), encoding);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -98,7 +104,11 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
             Ok(false) => return Err(FileError::Empty),
             Ok(true) => {
                 row += 1;
-                if !is_blank(&record) {
+                // The hint line itself (split by its own delimiter: `sep=` and an empty cell).
+                let sep_hint = hinted.is_some()
+                    && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
+                    && record.iter().skip(1).all(|c| c.trim().is_empty());
+                if !is_blank(&record) && !sep_hint {
                     break record.iter().map(str::to_owned).collect::<Vec<_>>();
                 }
             }
@@ -182,6 +192,15 @@ mod tests {
             all(after_multiline.as_bytes()).unwrap()[1].0,
             3,
             "spreadsheet row numbers count records, not lines"
+        );
+    }
+
+    #[test]
+    fn excel_sep_hint_line() {
+        let f = "sep=;\r\nemail;name\r\na@b.co;Kim, Minsu\r\n";
+        assert_eq!(
+            all(f.as_bytes()).unwrap(),
+            vec![(3, vec!["a@b.co".into(), "Kim, Minsu".into()])]
         );
     }
 

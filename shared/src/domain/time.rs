@@ -65,6 +65,22 @@ pub fn parse_instant(raw: &str, zone: Zone) -> Result<DateTime<Utc>, Invalid> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
+    // A local date-time without a zone, as spreadsheets export them: `2026-03-01 09:00(:00)`,
+    // `2026-03-01T09:00`, `2026/3/1 9:00`.
+    if let Some((date, time)) = s.split_once([' ', 'T']) {
+        let time = time.trim();
+        let t = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S")
+            .or_else(|_| chrono::NaiveTime::parse_from_str(time, "%H:%M"));
+        if let (Ok(d), Ok(t)) = (parse_date(date), t) {
+            let local = d.and_time(t);
+            return Ok(match zone.0.from_local_datetime(&local) {
+                chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
+                    x.with_timezone(&Utc)
+                }
+                chrono::LocalResult::None => zone.start_of(d),
+            });
+        }
+    }
     parse_date(s).map(|d| zone.start_of(d))
 }
 
@@ -142,5 +158,9 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
         );
         assert!(Zone::parse("Mars/Olympus").is_err());
+        let at = |x: &str| parse_instant(x, seoul).map(|t| t.to_rfc3339());
+        assert_eq!(at("2026-03-01 09:30").unwrap(), "2026-03-01T00:30:00+00:00");
+        assert_eq!(at("2026/3/1 9:30:00").unwrap(), "2026-03-01T00:30:00+00:00");
+        assert!(at("2026-03-01 25:00").is_err());
     }
 }
