@@ -81,10 +81,11 @@ pub async fn spawn_app() -> TestApp {
         schedule_group: Some(names.schedule_group.clone()),
         ses_configuration_set: None,
         aws_endpoint_url: Some(endpoint.clone()),
+        max_send_rate: 50.0,
     };
     let requests = infra::metering::RequestCounter::default();
     let (ddb, s3) = infra::metering::metered_clients(&sdk, &requests);
-    let app = App::from_clients(config, ddb, s3);
+    let app = App::from_clients(config, ddb, s3).with_ses(aws_sdk_sesv2::Client::new(&sdk));
     let router = gateway::router(app.clone());
     let served = router.clone();
     tokio::spawn(async move {
@@ -284,6 +285,107 @@ impl TestApp {
                 .map(|x| x.unwrap().iter().map(str::to_owned).collect())
                 .collect(),
         )
+    }
+}
+
+/// A raw email the emulator received, split into headers and decoded parts.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub raw: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.raw.split("\r\n\r\n").next().unwrap_or("");
+        let mut value: Option<String> = None;
+        for line in head.split("\r\n") {
+            if let Some(v) = &mut value {
+                if line.starts_with(' ') || line.starts_with('\t') {
+                    v.push_str(line.trim_start());
+                    continue;
+                }
+                break;
+            }
+            if let Some((k, v)) = line.split_once(": ") {
+                if k.eq_ignore_ascii_case(name) {
+                    value = Some(v.to_owned());
+                }
+            }
+        }
+        value
+    }
+
+    /// The subject, RFC 2047 words decoded.
+    pub fn subject(&self) -> String {
+        use base64::Engine;
+        let raw = self.header("Subject").unwrap_or_default();
+        raw.split("?=")
+            .filter_map(|w| w.trim().strip_prefix("=?UTF-8?B?"))
+            .map(|b| {
+                String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap())
+                    .unwrap()
+            })
+            .collect::<String>()
+            + if raw.contains("=?UTF-8?B?") { "" } else { &raw }
+    }
+}
+
+fn decode_part(raw: &str, content_type: &str) -> String {
+    use base64::Engine;
+    let Some(start) = raw.find(&format!("Content-Type: {content_type}")) else {
+        return String::new();
+    };
+    let rest = &raw[start..];
+    let body_start = rest.find("\r\n\r\n").map(|i| i + 4).unwrap_or(rest.len());
+    let body_end = rest[body_start..]
+        .find("\r\n--")
+        .map(|i| body_start + i)
+        .unwrap_or(rest.len());
+    let b64: String = rest[body_start..body_end].split_whitespace().collect();
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default()
+}
+
+impl TestApp {
+    /// Every raw message the emulator's SES accepted for `to`.
+    pub async fn mail_to(&self, to: &str) -> Vec<Mail> {
+        let out = tokio::process::Command::new("curl")
+            .args(["-sS", "-f"])
+            .arg(format!("{}/moto-api/data.json?service=ses", self.endpoint))
+            .output()
+            .await
+            .expect("curl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| {
+                m["destinations"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|x| x == to))
+            })
+            .map(|m| {
+                let raw = m["raw_data"].as_str().unwrap_or_default().to_owned();
+                Mail {
+                    text: decode_part(&raw, "text/plain"),
+                    html: decode_part(&raw, "text/html"),
+                    raw,
+                }
+            })
+            .collect()
     }
 }
 

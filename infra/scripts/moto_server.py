@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Starts the moto server (same arguments as `moto_server`) with one performance fix.
+"""Starts the moto server (same arguments as `moto_server`) with two additions for our tests.
 
 moto's TransactWriteItems snapshots the target table for rollback with `copy.deepcopy` once per
 *item* of the transaction, so a 100-item transaction on a table of N items copies 100 × N items
 and bulk issuance becomes quadratic (minutes for a few thousand rows). Here each table is copied
 once per transaction. What moto accepts, rejects and stores is unchanged; real DynamoDB has no
 such cost.
+
+`GET /moto-api/data.json?service=ses` answers only the named services (moto's own dump walks every
+table and takes seconds once tests have written thousands of items).
 """
 import copy as _copy
 import sys
@@ -46,6 +49,43 @@ def _transact_write_items(self, transact_items):
 
 _models.copy = _CopyOncePerTransaction
 _models.DynamoDBBackend.transact_write_items = _transact_write_items
+
+import json as _json  # noqa: E402
+from urllib.parse import parse_qs as _parse_qs, urlparse as _urlparse  # noqa: E402
+
+from moto.moto_api._internal import responses as _api  # noqa: E402
+
+_original_model_data = _api.MotoAPIResponse.model_data
+
+
+def _model_data(self, request, full_url, headers):
+    only = _parse_qs(_urlparse(full_url).query).get("service")
+    if not only:
+        return _original_model_data(self, request, full_url, headers)
+    from moto.core.model_instances import model_data
+
+    results = {}
+    for service in sorted(s for s in list(model_data) if s in only):
+        models = model_data[service]
+        results[service] = {}
+        for name in sorted(models):
+            results[service][name] = []
+            for instance in list(models[name].instances_tracked):
+                item = {}
+                for attr in dir(instance):
+                    if attr.startswith("_"):
+                        continue
+                    try:
+                        value = getattr(instance, attr)
+                        _json.dumps(value)
+                    except (TypeError, AttributeError, ValueError):
+                        continue
+                    item[attr] = value
+                results[service][name].append(item)
+    return 200, {"Content-Type": "application/json"}, _json.dumps(results)
+
+
+_api.MotoAPIResponse.model_data = _model_data
 
 from moto.server import main  # noqa: E402
 

@@ -206,6 +206,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         schedule_group: Some(names.schedule_group.clone()),
         ses_configuration_set: None,
         aws_endpoint_url: Some(moto.endpoint.clone()),
+        max_send_rate: 50.0,
     };
     let app = App::new(config, &sdk);
     let demo = seed::seed(&app).await?;
@@ -298,6 +299,7 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         schedule_group: None,
         ses_configuration_set: None,
         aws_endpoint_url: Some(moto.endpoint.clone()),
+        max_send_rate: 50.0,
     };
     let app = App::from_clients(config, ddb, s3);
     let (issuer, _) = operator::create_issuer(

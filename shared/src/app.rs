@@ -23,6 +23,7 @@ pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
 pub struct App {
     pub store: Store,
     pub blobs: Blobs,
+    pub mailer: crate::mailer::Mailer,
     pub config: Arc<Config>,
     issuers: Arc<TtlCache<IssuerId, Issuer>>,
     templates: Arc<TtlCache<TemplateId, Template>>,
@@ -31,6 +32,17 @@ pub struct App {
 impl App {
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
         Self::from_clients(config, crate::aws::dynamodb(sdk), crate::aws::s3(sdk))
+            .with_ses(aws_sdk_sesv2::Client::new(sdk))
+    }
+
+    /// Replaces the SES client (built from the environment by default).
+    pub fn with_ses(mut self, ses: aws_sdk_sesv2::Client) -> Self {
+        self.mailer = crate::mailer::Mailer::new(
+            ses,
+            self.config.ses_configuration_set.clone(),
+            self.config.max_send_rate,
+        );
+        self
     }
 
     /// With clients built elsewhere (tests and benchmarks count their requests).
@@ -41,9 +53,22 @@ impl App {
     ) -> Self {
         let store = Store::new(dynamodb, config.table_name.clone());
         let blobs = Blobs::new(s3, config.uploads_bucket.clone());
+        // A client without credentials until `with_ses`: sending is only for notify.
+        let ses = aws_sdk_sesv2::Client::from_conf(
+            aws_sdk_sesv2::config::Builder::new()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .build(),
+        );
+        let mailer = crate::mailer::Mailer::new(
+            ses,
+            config.ses_configuration_set.clone(),
+            config.max_send_rate,
+        );
         Self {
             store,
             blobs,
+            mailer,
             config: Arc::new(config),
             issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
             templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),

@@ -18,6 +18,8 @@ pub struct Config {
     pub ses_configuration_set: Option<String>,
     /// `AWS_ENDPOINT_URL`: only set locally (moto); in AWS the SDK finds the endpoints itself.
     pub aws_endpoint_url: Option<String>,
+    /// `MAX_SEND_RATE`: emails per second, at most (default 10).
+    pub max_send_rate: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,17 @@ impl Config {
             schedule_group: optional("SCHEDULE_GROUP"),
             ses_configuration_set: optional("SES_CONFIGURATION_SET"),
             aws_endpoint_url: optional("AWS_ENDPOINT_URL"),
+            max_send_rate: match optional("MAX_SEND_RATE") {
+                None => 10.0,
+                Some(v) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| *r > 0.0)
+                    .ok_or(ConfigError {
+                        name: "MAX_SEND_RATE",
+                        problem: "not a positive number",
+                    })?,
+            },
         })
     }
 }

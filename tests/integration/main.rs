@@ -1,6 +1,7 @@
 //! One integration-test binary: the real routers and AWS SDK against the moto emulator.
 
 mod bulk;
+mod emails;
 mod foundation;
 mod issuing;
 mod recommendations;

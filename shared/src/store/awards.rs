@@ -96,7 +96,7 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 const MAX_ATTEMPTS: u32 = 10;
 
 /// Exponential back-off with jitter: 50 ms, 100 ms, … capped at 3.2 s.
-pub(crate) async fn backoff(attempt: u32) {
+pub async fn backoff(attempt: u32) {
     let base = 50u64 << attempt.min(6);
     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % (base / 2 + 1);
     tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;

@@ -14,6 +14,8 @@
 //! | guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | guard: one active award | `TEMPLATE#{tid}#RCPT#{h}` | `ACTIVE` | |
 //! | batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / created#bid |
+//! | email stage sent | `AWARD#{aid}` | `EMAIL#{stage}` | |
+//! | suppressed address | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 //! | follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard}` / stage#aid (sparse) |
 
 use crate::domain::ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId};
@@ -128,6 +130,18 @@ pub fn guard_active(t: &TemplateId, email_lookup_key: &str) -> (String, String) 
     (
         format!("TEMPLATE#{t}#RCPT#{}", h(email_lookup_key)),
         "ACTIVE".into(),
+    )
+}
+
+/// One email stage (`day1`, `day3`, `day7`, `expiry`) of an award.
+pub fn email_stage(award: &AwardId, stage: &str) -> (String, String) {
+    (format!("AWARD#{award}"), format!("EMAIL#{stage}"))
+}
+
+pub fn suppression(email_lookup_key: &str) -> (String, String) {
+    (
+        format!("SUPPRESS#{}", h(email_lookup_key)),
+        "SUPPRESS".into(),
     )
 }
 

@@ -1,0 +1,129 @@
+//! A minimal, correct MIME builder for `multipart/alternative` mail in UTF-8.
+
+use base64::Engine;
+
+pub struct Message<'a> {
+    pub from_name: &'a str,
+    pub from_address: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    /// Extra headers (e.g. `List-Unsubscribe`), already valid header values.
+    pub headers: Vec<(&'a str, String)>,
+    pub message_id_domain: &'a str,
+}
+
+/// RFC 2047 encoded-word for non-ASCII header text (`=?UTF-8?B?…?=`), split to keep lines short.
+pub fn encode_header(text: &str) -> String {
+    if text.is_ascii() && !text.contains(['\r', '\n']) {
+        return text.to_owned();
+    }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars().filter(|c| *c != '\r' && *c != '\n') {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(chunk);
+    }
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n ")
+}
+
+fn body_base64(text: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    b64.as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+pub fn build(m: &Message, date: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    let boundary = format!("=_accolade_{}", crate::domain::ids::random_token());
+    let mut out = String::new();
+    let mut h = |k: &str, v: &str| {
+        out.push_str(k);
+        out.push_str(": ");
+        out.push_str(v);
+        out.push_str("\r\n");
+    };
+    h(
+        "From",
+        &format!("{} <{}>", encode_header(m.from_name), m.from_address),
+    );
+    h("To", m.to);
+    h("Subject", &encode_header(m.subject));
+    h("Date", &date.to_rfc2822());
+    h(
+        "Message-ID",
+        &format!(
+            "<{}@{}>",
+            crate::domain::ids::random_token(),
+            m.message_id_domain
+        ),
+    );
+    h("MIME-Version", "1.0");
+    for (k, v) in &m.headers {
+        h(k, v);
+    }
+    h(
+        "Content-Type",
+        &format!("multipart/alternative; boundary=\"{boundary}\""),
+    );
+    out.push_str("\r\n");
+    for (ct, body) in [("text/plain", m.text), ("text/html", m.html)] {
+        out.push_str(&format!("--{boundary}\r\n"));
+        out.push_str(&format!("Content-Type: {ct}; charset=UTF-8\r\n"));
+        out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+        out.push_str(&body_base64(body));
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_parts() {
+        let raw = build(
+            &Message {
+                from_name: "한빛대학교",
+                from_address: "badges@hanbit.ac.kr",
+                to: "kim@example.com",
+                subject: "배지가 발급되었습니다",
+                text: "안녕하세요",
+                html: "<p>안녕하세요</p>",
+                headers: vec![],
+                message_id_domain: "hanbit.ac.kr",
+            },
+            chrono::Utc::now(),
+        );
+        let s = String::from_utf8(raw).unwrap();
+        assert!(s.contains("Subject: =?UTF-8?B?"));
+        assert!(s.contains("To: kim@example.com\r\n"));
+        assert!(s.contains("Content-Type: text/plain; charset=UTF-8"));
+        assert!(s.contains("Content-Type: text/html; charset=UTF-8"));
+        assert!(s.is_ascii(), "the raw message is 7-bit clean");
+        assert_eq!(encode_header("Hello"), "Hello");
+        assert!(
+            !encode_header("a\r\nBcc: x@y").contains('\n')
+                || encode_header("a\r\nBcc: x@y").starts_with("=?")
+        );
+    }
+}

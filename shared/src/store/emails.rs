@@ -1,0 +1,134 @@
+//! Email stages sent per award (exactly once), and the suppression list.
+
+use super::{get_s, keys, s, Result, Store, StoreError};
+use crate::domain::ids::AwardId;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailRecord {
+    pub state: String,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    /// Claims `stage` of `award` for sending until `until`. `Ok(false)`: it was sent already, or
+    /// another invocation is sending it right now.
+    pub async fn claim_email(
+        &self,
+        award: &AwardId,
+        stage: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (pk, sk) = keys::email_stage(award, stage);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("email"))
+            .item("state", s("sending"))
+            .item("until", s(keys::sortable(until)))
+            .condition_expression("attribute_not_exists(PK) OR (#st = :sending AND #u < :now)")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", s(keys::sortable(now)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Records how the stage ended (`sent`, `rejected`, `suppressed`, `skipped`).
+    pub async fn finish_email(
+        &self,
+        award: &AwardId,
+        stage: &str,
+        state: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (pk, sk) = keys::email_stage(award, stage);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("email"))
+            .item("state", s(state))
+            .item("detail", s(detail))
+            .item("at", s(keys::sortable(at)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Gives a claim back (the send failed in a way worth retrying).
+    pub async fn release_email(&self, award: &AwardId, stage: &str) -> Result<()> {
+        let (pk, sk) = keys::email_stage(award, stage);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("#st = :sending")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sending", s("sending"))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                if e.code() == Some("ConditionalCheckFailedException") {
+                    Ok(())
+                } else {
+                    Err(StoreError::from_sdk(e))
+                }
+            })
+    }
+
+    pub async fn email_record(&self, award: &AwardId, stage: &str) -> Result<Option<EmailRecord>> {
+        Ok(self
+            .get(keys::email_stage(award, stage))
+            .await?
+            .map(|i| EmailRecord {
+                state: get_s(&i, "state").unwrap_or_default().to_owned(),
+                detail: get_s(&i, "detail").map(str::to_owned),
+            }))
+    }
+
+    /// Addresses that bounced hard or complained get no more mail.
+    pub async fn is_suppressed(&self, email_lookup_key: &str) -> Result<bool> {
+        Ok(self
+            .get(keys::suppression(email_lookup_key))
+            .await?
+            .is_some())
+    }
+
+    pub async fn suppress(
+        &self,
+        email_lookup_key: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (pk, sk) = keys::suppression(email_lookup_key);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("suppression"))
+            .item("reason", s(reason))
+            .item("at", s(keys::sortable(at)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
