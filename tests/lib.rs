@@ -294,62 +294,18 @@ pub struct Mail {
     pub raw: String,
     pub text: String,
     pub html: String,
+    parsed: accolade::email::mime::Parsed,
 }
 
 impl Mail {
     pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.raw.split("\r\n\r\n").next().unwrap_or("");
-        let mut value: Option<String> = None;
-        for line in head.split("\r\n") {
-            if let Some(v) = &mut value {
-                if line.starts_with(' ') || line.starts_with('\t') {
-                    v.push_str(line.trim_start());
-                    continue;
-                }
-                break;
-            }
-            if let Some((k, v)) = line.split_once(": ") {
-                if k.eq_ignore_ascii_case(name) {
-                    value = Some(v.to_owned());
-                }
-            }
-        }
-        value
+        self.parsed.header(name).map(str::to_owned)
     }
 
     /// The subject, RFC 2047 words decoded.
     pub fn subject(&self) -> String {
-        use base64::Engine;
-        let raw = self.header("Subject").unwrap_or_default();
-        raw.split("?=")
-            .filter_map(|w| w.trim().strip_prefix("=?UTF-8?B?"))
-            .map(|b| {
-                String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap())
-                    .unwrap()
-            })
-            .collect::<String>()
-            + if raw.contains("=?UTF-8?B?") { "" } else { &raw }
+        self.header("Subject").unwrap_or_default()
     }
-}
-
-fn decode_part(raw: &str, content_type: &str) -> String {
-    use base64::Engine;
-    let Some(start) = raw.find(&format!("Content-Type: {content_type}")) else {
-        return String::new();
-    };
-    let rest = &raw[start..];
-    let body_start = rest.find("\r\n\r\n").map(|i| i + 4).unwrap_or(rest.len());
-    let body_end = rest[body_start..]
-        .find("\r\n--")
-        .map(|i| body_start + i)
-        .unwrap_or(rest.len());
-    let b64: String = rest[body_start..body_end].split_whitespace().collect();
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap_or_default(),
-    )
-    .unwrap_or_default()
 }
 
 impl TestApp {
@@ -379,10 +335,12 @@ impl TestApp {
             })
             .map(|m| {
                 let raw = m["raw_data"].as_str().unwrap_or_default().to_owned();
+                let parsed = accolade::email::mime::parse(&raw);
                 Mail {
-                    text: decode_part(&raw, "text/plain"),
-                    html: decode_part(&raw, "text/html"),
+                    text: parsed.text.clone(),
+                    html: parsed.html.clone(),
                     raw,
+                    parsed,
                 }
             })
             .collect()

@@ -2,6 +2,7 @@
 //! template.yaml routes it to. The routers are the very ones the Lambdas run.
 
 use accolade::{app::App, http};
+use axum::response::IntoResponse;
 use axum::{extract::Request, response::Response, Router};
 use tower::ServiceExt;
 
@@ -17,23 +18,40 @@ pub fn function_for(path: &str) -> &'static str {
 }
 
 pub fn router(app: App) -> Router {
+    let endpoint = app.config.aws_endpoint_url.clone();
     let api = http::api::router(app.clone());
     let verify = http::verify::router(app.clone());
     let analytics = http::analytics::router(app);
-    Router::new().fallback(move |req: Request| {
-        let target = match function_for(req.uri().path()) {
-            "analytics" => analytics.clone(),
-            "api" => api.clone(),
-            _ => verify.clone(),
-        };
+    let outbox = axum::routing::get(move || {
+        let endpoint = endpoint.clone();
         async move {
-            let resp: Response = match target.oneshot(req).await {
-                Ok(r) => r,
-                Err(never) => match never {},
-            };
-            resp
+            match endpoint {
+                Some(e) => match crate::outbox::fetch(&e).await {
+                    Ok(mails) => {
+                        axum::response::Html(crate::outbox::render(&mails)).into_response()
+                    }
+                    Err(err) => (axum::http::StatusCode::BAD_GATEWAY, err).into_response(),
+                },
+                None => axum::http::StatusCode::NOT_FOUND.into_response(),
+            }
         }
-    })
+    });
+    Router::new()
+        .route("/_local/outbox", outbox)
+        .fallback(move |req: Request| {
+            let target = match function_for(req.uri().path()) {
+                "analytics" => analytics.clone(),
+                "api" => api.clone(),
+                _ => verify.clone(),
+            };
+            async move {
+                let resp: Response = match target.oneshot(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                resp
+            }
+        })
 }
 
 #[cfg(test)]

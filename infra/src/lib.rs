@@ -6,6 +6,7 @@
 //! - [`gateway`]: routes requests to the api/verify/analytics routers the way API Gateway does
 //! - [`runner`]: delivers S3, stream and schedule events to the ingest and notify handlers
 //! - [`seed`]: demo data
+//! - [`outbox`]: `/_local/outbox`, every email the emulator received
 //! - [`metering`]: AWS requests counted by operation (tests, benchmarks)
 //! - [`operator`]: issuer and key commands for operators (locally or in AWS)
 
@@ -13,6 +14,7 @@ pub mod gateway;
 pub mod metering;
 pub mod moto;
 pub mod operator;
+pub mod outbox;
 pub mod provision;
 pub mod runner;
 pub mod sam;

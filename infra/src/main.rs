@@ -242,6 +242,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     println!("  API key        {}", demo.api_key.expose());
     println!("  Issuer         {}", demo.issuer_id);
     println!("  Template       {}", demo.template_id);
+    println!("  Outbox         {base_url}/_local/outbox   (emails the local SES received)");
     println!("  Emulator       {}  (moto)", moto.endpoint);
     println!("  Written to     .local/stack.json");
     println!();

@@ -199,3 +199,29 @@ async fn csv_batches_send_one_email_per_row_unless_notify_is_off() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_local_outbox_page_lists_received_mail() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t).await;
+    let to = unique("outbox");
+    t.issue(
+        &key,
+        json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "<b>Outbox</b>"}}),
+    )
+    .await;
+    t.runner().deliver_stream().await.unwrap();
+    let page = t.browse("/_local/outbox").await;
+    assert_eq!(page.status, accolade_tests::StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains(&to), "the recipient is listed");
+    assert!(
+        html.contains("[한빛대학교] 데이터 분석 기초 배지가 발급되었습니다"),
+        "subject decoded"
+    );
+    assert!(html.contains("sandbox=\"\""), "HTML parts are sandboxed");
+    assert!(
+        !html.contains("<b>Outbox</b>"),
+        "mail content is escaped into the page"
+    );
+}

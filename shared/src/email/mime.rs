@@ -127,3 +127,117 @@ mod tests {
         );
     }
 }
+
+/// A raw message read back (tests and the local outbox): unfolded headers, RFC 2047 words
+/// decoded, and the decoded text and HTML parts.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+    pub html: String,
+}
+
+impl Parsed {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Decodes `=?UTF-8?B?…?=` words (what [`encode_header`] writes) and keeps plain text; white
+/// space between two encoded words is dropped, as RFC 2047 says.
+pub fn decode_header(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    let mut after_word = false;
+    while let Some(start) = rest.find("=?UTF-8?B?") {
+        let (before, tail) = rest.split_at(start);
+        let Some(end) = tail[10..].find("?=") else {
+            break;
+        };
+        if !(after_word && before.trim().is_empty()) {
+            out.push_str(before);
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&tail[10..10 + end])
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_else(|_| tail[..10 + end + 2].to_owned());
+        out.push_str(&decoded);
+        rest = &tail[10 + end + 2..];
+        after_word = true;
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn parse(raw: &str) -> Parsed {
+    let (head, _) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some((_, v)) = headers.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim_start());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    for (_, v) in headers.iter_mut() {
+        *v = decode_header(v);
+    }
+    let part = |ct: &str| -> String {
+        let Some(start) = raw.find(&format!("Content-Type: {ct}")) else {
+            return String::new();
+        };
+        let rest = &raw[start..];
+        let body_start = rest.find("\r\n\r\n").map(|i| i + 4).unwrap_or(rest.len());
+        let body_end = rest[body_start..]
+            .find("\r\n--")
+            .map(|i| body_start + i)
+            .unwrap_or(rest.len());
+        let b64: String = rest[body_start..body_end].split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    Parsed {
+        text: part("text/plain"),
+        html: part("text/html"),
+        headers,
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let raw = build(
+            &Message {
+                from_name: "한빛대학교 평생교육원",
+                from_address: "b@x.kr",
+                to: "k@example.com",
+                subject: "(광고) 다음 과정을 소개합니다 — 데이터 분석 심화 과정 모집",
+                text: "본문",
+                html: "<p>본문</p>",
+                headers: vec![("List-Unsubscribe", "<https://x.kr/u>".into())],
+                message_id_domain: "x.kr",
+            },
+            chrono::Utc::now(),
+        );
+        let p = parse(&String::from_utf8(raw).unwrap());
+        assert_eq!(
+            p.header("Subject"),
+            Some("(광고) 다음 과정을 소개합니다 — 데이터 분석 심화 과정 모집")
+        );
+        assert_eq!(p.header("From"), Some("한빛대학교 평생교육원 <b@x.kr>"));
+        assert_eq!(p.header("List-Unsubscribe"), Some("<https://x.kr/u>"));
+        assert_eq!(p.text, "본문");
+        assert_eq!(p.html, "<p>본문</p>");
+    }
+}
