@@ -82,10 +82,14 @@ pub async fn spawn_app() -> TestApp {
         ses_configuration_set: None,
         aws_endpoint_url: Some(endpoint.clone()),
         max_send_rate: 50.0,
+        notify_function_arn: None,
+        scheduler_role_arn: None,
     };
     let requests = infra::metering::RequestCounter::default();
     let (ddb, s3) = infra::metering::metered_clients(&sdk, &requests);
-    let app = App::from_clients(config, ddb, s3).with_ses(aws_sdk_sesv2::Client::new(&sdk));
+    let app = App::from_clients(config, ddb, s3)
+        .with_ses(aws_sdk_sesv2::Client::new(&sdk))
+        .with_scheduler(aws_sdk_scheduler::Client::new(&sdk));
     let router = gateway::router(app.clone());
     let served = router.clone();
     tokio::spawn(async move {

@@ -207,6 +207,8 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         ses_configuration_set: None,
         aws_endpoint_url: Some(moto.endpoint.clone()),
         max_send_rate: 50.0,
+        notify_function_arn: None,
+        scheduler_role_arn: None,
     };
     let app = App::new(config, &sdk);
     let demo = seed::seed(&app).await?;
@@ -301,6 +303,8 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         ses_configuration_set: None,
         aws_endpoint_url: Some(moto.endpoint.clone()),
         max_send_rate: 50.0,
+        notify_function_arn: None,
+        scheduler_role_arn: None,
     };
     let app = App::from_clients(config, ddb, s3);
     let (issuer, _) = operator::create_issuer(

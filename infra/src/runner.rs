@@ -108,8 +108,21 @@ impl Runner {
         Ok(delivered)
     }
 
-    /// New stream records that pass the template's filter → notify, in batches per shard.
+    /// Every new stream record that passes the template's filter → notify, in batches of up to
+    /// 100 per shard, until the shards have nothing more (as Lambda's poller keeps reading).
     pub async fn deliver_stream(&mut self) -> Result<usize, String> {
+        let mut total = 0;
+        loop {
+            let (delivered, read) = self.deliver_stream_page().await?;
+            total += delivered;
+            if read == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One `GetRecords` page per shard: (records delivered, records read).
+    async fn deliver_stream_page(&mut self) -> Result<(usize, usize), String> {
         let ddb = aws_sdk_dynamodb::Client::new(&self.sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(&self.sdk);
         let arn = ddb
@@ -135,6 +148,7 @@ impl Runner {
             .filter_map(|s| s.shard_id)
             .collect();
         let mut delivered = 0;
+        let mut read = 0;
         for shard in shards {
             let iter = match self.shard_iterators.get(&shard) {
                 Some(Some(i)) => i.clone(),
@@ -161,9 +175,9 @@ impl Runner {
                 .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
             self.shard_iterators
                 .insert(shard.clone(), out.next_shard_iterator.clone());
-            let records: Vec<Value> = out
-                .records
-                .unwrap_or_default()
+            let raw_records = out.records.unwrap_or_default();
+            read += raw_records.len();
+            let records: Vec<Value> = raw_records
                 .iter()
                 .map(|r| {
                     let d = r.dynamodb.as_ref();
@@ -209,7 +223,7 @@ impl Runner {
                 tracing::error!(error = %e, "notify failed on a stream batch");
             }
         }
-        Ok(delivered)
+        Ok((delivered, read))
     }
 
     /// Schedules in the group whose `at()` time has come → notify with their input. Schedules

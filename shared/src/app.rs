@@ -24,6 +24,7 @@ pub struct App {
     pub store: Store,
     pub blobs: Blobs,
     pub mailer: crate::mailer::Mailer,
+    pub schedules: crate::schedules::Schedules,
     pub config: Arc<Config>,
     issuers: Arc<TtlCache<IssuerId, Issuer>>,
     templates: Arc<TtlCache<TemplateId, Template>>,
@@ -33,6 +34,29 @@ impl App {
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
         Self::from_clients(config, crate::aws::dynamodb(sdk), crate::aws::s3(sdk))
             .with_ses(aws_sdk_sesv2::Client::new(sdk))
+            .with_scheduler(aws_sdk_scheduler::Client::new(sdk))
+    }
+
+    /// Replaces the Scheduler client.
+    pub fn with_scheduler(mut self, client: aws_sdk_scheduler::Client) -> Self {
+        self.schedules = Self::schedules(&self.config, client);
+        self
+    }
+
+    fn schedules(
+        config: &Config,
+        client: aws_sdk_scheduler::Client,
+    ) -> crate::schedules::Schedules {
+        crate::schedules::Schedules::new(
+            client,
+            config.schedule_group.clone(),
+            config.notify_function_arn.clone().unwrap_or_else(|| {
+                "arn:aws:lambda:us-east-1:123456789012:function:accolade-local-notify".into()
+            }),
+            config.scheduler_role_arn.clone().unwrap_or_else(|| {
+                "arn:aws:iam::123456789012:role/accolade-local-scheduler".into()
+            }),
+        )
     }
 
     /// Replaces the SES client (built from the environment by default).
@@ -65,10 +89,20 @@ impl App {
             config.ses_configuration_set.clone(),
             config.max_send_rate,
         );
+        let schedules = Self::schedules(
+            &config,
+            aws_sdk_scheduler::Client::from_conf(
+                aws_sdk_scheduler::config::Builder::new()
+                    .behavior_version(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new("us-east-1"))
+                    .build(),
+            ),
+        );
         Self {
             store,
             blobs,
             mailer,
+            schedules,
             config: Arc::new(config),
             issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
             templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),

@@ -20,6 +20,9 @@ pub struct Config {
     pub aws_endpoint_url: Option<String>,
     /// `MAX_SEND_RATE`: emails per second, at most (default 10).
     pub max_send_rate: f64,
+    /// `NOTIFY_FUNCTION_ARN` and `SCHEDULER_ROLE_ARN`: what follow-up schedules invoke, as whom.
+    pub notify_function_arn: Option<String>,
+    pub scheduler_role_arn: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,8 @@ impl Config {
                         problem: "not a positive number",
                     })?,
             },
+            notify_function_arn: optional("NOTIFY_FUNCTION_ARN"),
+            scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod mailer;
 pub mod notify;
 pub mod openbadges;
 pub mod render;
+pub mod schedules;
 pub mod store;
 pub mod telemetry;
 pub mod urls;

@@ -5,13 +5,20 @@
 //!   so duplicated stream records and retries send nothing twice. A throttled send gives the
 //!   claim back and reports the record as failed (the stream retries it); a permanent rejection
 //!   is recorded and not retried. Suppressed addresses get nothing.
-//! - Scheduler (day 3, day 7, expiry reminders) is not built yet (issue #6): such invocations are
-//!   logged.
+//! - Follow-ups: each inserted award's day-3, day-7 and expiry stages are queued in the sparse,
+//!   sharded `DUE` index under their hour bucket, and the bucket's one-time schedule is created
+//!   (named by the hour, so a second create is a harmless conflict). When it fires, every due
+//!   stage in the bucket is checked again (award still valid, follow-ups on, something to
+//!   recommend, not unsubscribed or suppressed, and for day 7 no enrolment click yet) and sent.
 
 use crate::{
     app::App,
-    domain::ids::AwardId,
-    email::{day1, mime},
+    domain::{
+        award::Award,
+        followup::{self, Stage},
+        ids::AwardId,
+    },
+    email::{day1, followup as followup_mail, mime},
     entry::BoxError,
     mailer::SendError,
     store::StoreError,
@@ -42,10 +49,25 @@ pub enum NotifyError {
 }
 
 pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
+    if event.get("kind").and_then(Value::as_str) == Some("due") {
+        let bucket = event
+            .get("bucket")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let now = event
+            .get("now")
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(Utc::now);
+        let report = handle_due(&app, bucket, now).await?;
+        return Ok(report);
+    }
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
-        tracing::info!(event = %event, "scheduled invocation received; follow-ups are not implemented yet");
+        tracing::warn!(event = %event, "unknown invocation; ignored");
         return Ok(Value::Null);
     };
+    let mut planned: Vec<(crate::store::followups::Due, chrono::DateTime<Utc>)> = Vec::new();
     let mut failures = Vec::new();
     for r in records {
         let inserted_award = r.get("eventName").and_then(Value::as_str) == Some("INSERT")
@@ -64,7 +86,10 @@ pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
             continue;
         };
         match send_day1(&app, &id).await {
-            Ok(outcome) => tracing::info!(award = %id, ?outcome, "day-1 email"),
+            Ok((outcome, plan)) => {
+                tracing::info!(award = %id, ?outcome, "day-1 email");
+                planned.extend(plan);
+            }
             Err(e) => {
                 tracing::warn!(award = %id, error = %e, "day-1 email failed; the record will be retried");
                 if let Some(seq) = r
@@ -76,25 +101,245 @@ pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
             }
         }
     }
+    if let Err(e) = queue_followups(&app, &planned).await {
+        tracing::error!(error = %e, "follow-ups not queued; the batch will be retried");
+        return Err(e.into());
+    }
     Ok(json!({ "batchItemFailures": failures }))
 }
 
-/// Sends the day-1 email of one award, at most once.
-pub async fn send_day1(app: &App, id: &AwardId) -> Result<Sent, NotifyError> {
-    const STAGE: &str = "day1";
+/// Writes the due items and makes sure each hour bucket's schedule exists.
+async fn queue_followups(
+    app: &App,
+    planned: &[(crate::store::followups::Due, chrono::DateTime<Utc>)],
+) -> Result<(), NotifyError> {
+    if planned.is_empty() {
+        return Ok(());
+    }
+    app.store.put_followups(planned).await?;
+    let mut buckets: Vec<&str> = planned.iter().map(|(d, _)| d.bucket.as_str()).collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    for b in buckets {
+        app.schedules
+            .ensure_bucket(b)
+            .await
+            .map_err(NotifyError::Retry)?;
+    }
+    Ok(())
+}
+
+/// Sends every follow-up due in an hour bucket. Failures worth retrying make the invocation
+/// fail (Scheduler retries it); handled stages have left the index, so a retry only redoes the rest.
+pub async fn handle_due(
+    app: &App,
+    bucket: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Value, NotifyError> {
+    let due = app.store.due_in(bucket).await?;
+    let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut retry = None;
+    for d in &due {
+        match send_followup(app, &d.award, d.stage, now).await {
+            Ok(outcome) => {
+                *outcomes.entry(outcome).or_default() += 1;
+                app.store
+                    .followup_done(&d.award, d.stage, "handled")
+                    .await?;
+            }
+            Err(e) => {
+                tracing::warn!(award = %d.award, stage = d.stage.as_str(), error = %e, "follow-up failed");
+                retry = Some(e);
+            }
+        }
+    }
+    tracing::info!(
+        bucket,
+        due = due.len(),
+        ?outcomes,
+        "follow-up bucket handled"
+    );
+    match retry {
+        Some(e) => Err(e),
+        None => Ok(json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes })),
+    }
+}
+
+/// One follow-up, if it is still wanted. Answers what happened, as a word for logs and tests.
+pub async fn send_followup(
+    app: &App,
+    id: &AwardId,
+    stage: Stage,
+    now: chrono::DateTime<Utc>,
+) -> Result<String, NotifyError> {
     let Some(award) = app.store.get_award(id).await? else {
-        return Ok(Sent::NoSuchAward);
+        return Ok("no award".into());
     };
-    if !award.notify {
-        return Ok(Sent::NotRequested);
+    if !award.status(now).is_valid() {
+        return Ok(format!("not sent: award {}", award.status(now).code()));
+    }
+    let (Some(template), Some(issuer)) = tokio::try_join!(
+        app.template_for_page(&award.template_id),
+        app.issuer_for_page(&award.issuer_id)
+    )?
+    else {
+        return Ok("no template".into());
+    };
+    let f = &template.spec.follow_ups;
+    let switched_on = match stage {
+        Stage::Day3 => f.day3,
+        Stage::Day7 => f.day7,
+        Stage::Expiry => f.expiry_reminder_days.is_some(),
+    };
+    if !award.notify || !switched_on {
+        return Ok("not sent: switched off".into());
+    }
+    let recs = crate::http::verify::recommendations(app, &template).await?;
+    let enrol = template.spec.enrolment.as_ref().is_some_and(|e| e.enabled);
+    if stage != Stage::Expiry && recs.is_empty() && !enrol {
+        return Ok("not sent: nothing to recommend".into());
+    }
+    let lookup = award.recipient.email.lookup_key();
+    if app.store.is_unsubscribed(&award.issuer_id, &lookup).await? {
+        return Ok("not sent: unsubscribed".into());
+    }
+    if app.store.is_suppressed(&lookup).await? {
+        return Ok("not sent: suppressed".into());
+    }
+    if stage == Stage::Day7
+        && app
+            .store
+            .award_counters(&award.id)
+            .await?
+            .get("click:enrol")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    {
+        return Ok("not sent: already clicked enrolment".into());
     }
     let Some(sender) = app.config.sender_email.clone() else {
+        return Ok("not sent: no sender".into());
+    };
+    if !app
+        .store
+        .claim_email(id, stage.as_str(), now + CLAIM, now)
+        .await?
+    {
+        return Ok("already handled".into());
+    }
+    let r = followup_mail::render(stage, &award, &template, &issuer, app.urls(), &recs);
+    let unsubscribe = followup_mail::unsubscribe_url(&app.urls(), &award);
+    let raw = mime::build(
+        &mime::Message {
+            from_name: &issuer.profile.name,
+            from_address: &sender,
+            to: award.recipient.email.as_str(),
+            subject: &r.subject,
+            text: &r.text,
+            html: &r.html,
+            headers: vec![
+                ("List-Unsubscribe", format!("<{unsubscribe}>")),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
+                ("X-Accolade-Award", award.id.to_string()),
+                ("X-Accolade-Stage", stage.as_str().to_owned()),
+            ],
+            message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
+        },
+        Utc::now(),
+    );
+    send_claimed(app, &award, stage.as_str(), &sender, raw)
+        .await
+        .map(|s| format!("{s:?}"))
+}
+
+/// Sends a claimed stage: marks it sent or rejected; gives the claim back if worth retrying.
+async fn send_claimed(
+    app: &App,
+    award: &Award,
+    stage: &str,
+    sender: &str,
+    raw: Vec<u8>,
+) -> Result<Sent, NotifyError> {
+    let id = &award.id;
+    let mut attempt = 0;
+    loop {
+        match app
+            .mailer
+            .send_raw(sender, award.recipient.email.as_str(), raw.clone())
+            .await
+        {
+            Ok(message_id) => {
+                app.store
+                    .finish_email(id, stage, "sent", &message_id, Utc::now())
+                    .await?;
+                return Ok(Sent::Sent(message_id));
+            }
+            Err(SendError::Rejected(why)) => {
+                app.store
+                    .finish_email(id, stage, "rejected", &why, Utc::now())
+                    .await?;
+                return Ok(Sent::Rejected(why));
+            }
+            Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
+                if attempt >= 3 {
+                    app.store.release_email(id, stage).await?;
+                    return Err(NotifyError::Retry(e.to_string()));
+                }
+                crate::store::awards::backoff(attempt + 2).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Sends the day-1 email of one award, at most once; answers what happened and the follow-ups
+/// the award is due.
+pub async fn send_day1(
+    app: &App,
+    id: &AwardId,
+) -> Result<
+    (
+        Sent,
+        Vec<(crate::store::followups::Due, chrono::DateTime<Utc>)>,
+    ),
+    NotifyError,
+> {
+    const STAGE: &str = "day1";
+    let Some(award) = app.store.get_award(id).await? else {
+        return Ok((Sent::NoSuchAward, vec![]));
+    };
+    if !award.notify {
+        return Ok((Sent::NotRequested, vec![]));
+    }
+    let (Some(template), Some(issuer)) = tokio::try_join!(
+        app.template_for_page(&award.template_id),
+        app.issuer_for_page(&award.issuer_id)
+    )?
+    else {
+        return Ok((Sent::NoSuchAward, vec![]));
+    };
+    let plan: Vec<(crate::store::followups::Due, chrono::DateTime<Utc>)> =
+        followup::plan(&award, &template)
+            .into_iter()
+            .map(|(stage, at)| {
+                (
+                    crate::store::followups::Due {
+                        award: award.id.clone(),
+                        stage,
+                        bucket: followup::bucket_of(at),
+                    },
+                    at,
+                )
+            })
+            .collect();
+    let Some(sender) = app.config.sender_email.clone() else {
         tracing::error!("SENDER_EMAIL is not set; no email can be sent");
-        return Ok(Sent::NoSender);
+        return Ok((Sent::NoSender, plan));
     };
     let now = Utc::now();
     if !app.store.claim_email(id, STAGE, now + CLAIM, now).await? {
-        return Ok(Sent::AlreadyHandled);
+        return Ok((Sent::AlreadyHandled, plan));
     }
     if app
         .store
@@ -110,20 +355,8 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<Sent, NotifyError> {
                 now,
             )
             .await?;
-        return Ok(Sent::Suppressed);
+        return Ok((Sent::Suppressed, plan));
     }
-    let (template, issuer) = match tokio::try_join!(
-        app.template_for_page(&award.template_id),
-        app.issuer_for_page(&award.issuer_id)
-    )? {
-        (Some(t), Some(i)) => (t, i),
-        _ => {
-            app.store
-                .finish_email(id, STAGE, "skipped", "template or issuer missing", now)
-                .await?;
-            return Ok(Sent::NoSuchAward);
-        }
-    };
     let r = day1::render(&award, &template, &issuer, app.urls());
     let domain = sender
         .rsplit('@')
@@ -146,33 +379,5 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<Sent, NotifyError> {
         },
         now,
     );
-    let mut attempt = 0;
-    loop {
-        match app
-            .mailer
-            .send_raw(&sender, award.recipient.email.as_str(), raw.clone())
-            .await
-        {
-            Ok(message_id) => {
-                app.store
-                    .finish_email(id, STAGE, "sent", &message_id, Utc::now())
-                    .await?;
-                return Ok(Sent::Sent(message_id));
-            }
-            Err(SendError::Rejected(why)) => {
-                app.store
-                    .finish_email(id, STAGE, "rejected", &why, Utc::now())
-                    .await?;
-                return Ok(Sent::Rejected(why));
-            }
-            Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
-                if attempt >= 3 {
-                    app.store.release_email(id, STAGE).await?;
-                    return Err(NotifyError::Retry(e.to_string()));
-                }
-                crate::store::awards::backoff(attempt + 2).await;
-                attempt += 1;
-            }
-        }
-    }
+    Ok((send_claimed(app, &award, STAGE, &sender, raw).await?, plan))
 }

@@ -139,7 +139,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
         )
         .await;
     let rid = AwardId::parse(r["id"].as_str().unwrap()).unwrap();
-    let out = accolade::notify::send_day1(&app, &rid).await.unwrap();
+    let (out, _) = accolade::notify::send_day1(&app, &rid).await.unwrap();
     assert!(
         matches!(out, accolade::notify::Sent::Rejected(_)),
         "{out:?}"
@@ -154,7 +154,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     assert_eq!(rec.state, "rejected");
     assert!(rec.detail.unwrap().contains("MessageRejected"));
     assert_eq!(
-        accolade::notify::send_day1(&app, &rid).await.unwrap(),
+        accolade::notify::send_day1(&app, &rid).await.unwrap().0,
         accolade::notify::Sent::AlreadyHandled
     );
 }
@@ -223,5 +223,247 @@ async fn the_local_outbox_page_lists_received_mail() {
     assert!(
         !html.contains("<b>Outbox</b>"),
         "mail content is escaped into the page"
+    );
+}
+
+/// A template that recommends something (follow-ups need something to recommend).
+async fn storefront(t: &TestApp) -> (String, Value) {
+    let (_, key) = t.issuer("한빛대학교").await;
+    let next = t
+        .create_template(&key, template_body("데이터 분석 심화"))
+        .await;
+    let mut body = template_body("데이터 분석 기초");
+    body["related"] = json!([{"template_id": next["id"], "label": "다음 단계"}]);
+    body["enrolment"] = json!({"program_name": "심화 과정", "program_url": "https://univ.example.ac.kr/enrol", "period": "12주"});
+    (key.clone(), t.create_template(&key, body).await)
+}
+
+async fn schedule_names(t: &TestApp) -> Vec<String> {
+    let c = aws_sdk_scheduler::Client::new(&t.sdk);
+    let out = c
+        .list_schedules()
+        .group_name(&t.names.schedule_group)
+        .send()
+        .await
+        .unwrap();
+    out.schedules()
+        .iter()
+        .filter_map(|s| s.name().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let to = unique("follow");
+    let a = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김민수"}}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    let names = schedule_names(&t).await;
+    assert!(
+        !names.is_empty() && names.len() <= 4,
+        "one schedule per hour bucket: {names:?}"
+    );
+    assert!(names.iter().all(|n| n.starts_with("due-")));
+    // Nothing fires before day 3.
+    assert_eq!(
+        runner
+            .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(2))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(t.mail_to(&to).await.len(), 1, "only the day-1 email so far");
+    // Day 3's bucket.
+    let fired = runner
+        .fire_due_schedules(
+            chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert!(fired >= 1);
+    let mails = t.mail_to(&to).await;
+    assert_eq!(mails.len(), 2, "day 1 + day 3");
+    let day3 = mails
+        .iter()
+        .find(|m| m.header("X-Accolade-Stage").as_deref() == Some("day3"))
+        .unwrap();
+    assert!(day3.subject().starts_with("(광고) "), "{}", day3.subject());
+    let unsubscribe = format!("<{}/b/{id}/unsubscribe>", t.base_url);
+    assert_eq!(day3.header("List-Unsubscribe"), Some(unsubscribe.clone()));
+    assert_eq!(
+        day3.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(day3
+        .html
+        .contains(&format!("/b/{id}/go/enrol?src=email-day3")));
+    assert!(
+        day3.html.contains("데이터 분석 심화")
+            && day3.html.contains(&format!("/b/{id}/unsubscribe"))
+    );
+    // Fired schedules are deleted, as Scheduler does with ActionAfterCompletion DELETE.
+    assert!(schedule_names(&t).await.len() < names.len());
+    // Day 7.
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
+    let mails = t.mail_to(&to).await;
+    assert_eq!(mails.len(), 3, "day 1 + day 3 + day 7");
+    // Firing again sends nothing more.
+    let _ = accolade::notify::handle_due(
+        &t.app,
+        &accolade::domain::followup::bucket_of(chrono::Utc::now() + chrono::Duration::days(7)),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.mail_to(&to).await.len(), 3);
+}
+
+#[tokio::test]
+async fn follow_ups_respect_revocation_unsubscribe_conversion_and_settings() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let revoked = unique("revoked");
+    let unsub = unique("unsub");
+    let converted = unique("converted");
+    let ids: Vec<String> = {
+        let mut v = Vec::new();
+        for to in [&revoked, &unsub, &converted] {
+            let a = t
+                .issue(
+                    &key,
+                    json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "X"}}),
+                )
+                .await;
+            v.push(a["id"].as_str().unwrap().to_owned());
+        }
+        v
+    };
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    t.call(
+        "POST",
+        &format!("/v1/awards/{}/revoke", ids[0]),
+        Some(&key),
+        Some(json!({"reason": "error"})),
+    )
+    .await;
+    // One-click unsubscribe, as a mail provider posts it (RFC 8058).
+    let r = t
+        .call_with(
+            "POST",
+            &format!("/b/{}/unsubscribe", ids[1]),
+            None,
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert_eq!(r.status, accolade_tests::StatusCode::OK);
+    assert!(r.text().contains("수신 거부되었습니다"));
+    let page = t.browse(&format!("/b/{}/unsubscribe", ids[1])).await;
+    assert!(
+        page.text().contains("<form method=\"post\""),
+        "GET only shows the button"
+    );
+    // The third recipient enrolled from the page before day 7.
+    t.browse(&format!("/b/{}/go/enrol", ids[2])).await;
+    runner
+        .fire_due_schedules(
+            chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
+    assert_eq!(t.mail_to(&revoked).await.len(), 1, "revoked: day 1 only");
+    assert_eq!(t.mail_to(&unsub).await.len(), 1, "unsubscribed: day 1 only");
+    let conv = t.mail_to(&converted).await;
+    let stages: Vec<String> = conv
+        .iter()
+        .filter_map(|m| m.header("X-Accolade-Stage"))
+        .collect();
+    assert_eq!(
+        stages.len(),
+        2,
+        "converted: day 1 and day 3, no day-7 reminder: {stages:?}"
+    );
+    assert!(!stages.contains(&"day7".to_string()));
+
+    // A template with follow-ups switched off, or nothing to recommend, sends none.
+    let mut quiet = template_body("조용한 배지");
+    quiet["follow_ups"] = json!({"day3": false, "day7": false});
+    let quiet = t.create_template(&key, quiet).await;
+    let bare = t
+        .create_template(&key, template_body("추천 없는 배지"))
+        .await;
+    let q = unique("quiet");
+    let b = unique("bare");
+    t.issue(
+        &key,
+        json!({"template_id": quiet["id"], "recipient": {"email": q, "name": "Q"}}),
+    )
+    .await;
+    t.issue(
+        &key,
+        json!({"template_id": bare["id"], "recipient": {"email": b, "name": "B"}}),
+    )
+    .await;
+    runner.deliver_stream().await.unwrap();
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
+    assert_eq!(t.mail_to(&q).await.len(), 1);
+    assert_eq!(t.mail_to(&b).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_csv_batch_creates_a_handful_of_schedules_not_one_per_award() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "cohort.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let prefix = format!("s{}.", uuid::Uuid::new_v4().simple());
+    t.upload(b["id"].as_str().unwrap(), csv_rows(300, &prefix))
+        .await;
+    let mut runner = t.runner();
+    runner.deliver_uploads().await.unwrap();
+    for _ in 0..5 {
+        runner.deliver_stream().await.unwrap();
+    }
+    let names = schedule_names(&t).await;
+    assert!(
+        names.len() <= 4,
+        "300 awards, {} schedules: {names:?}",
+        names.len()
+    );
+    let due = t
+        .app
+        .store
+        .due_in(&accolade::domain::followup::bucket_of(
+            chrono::Utc::now() + chrono::Duration::days(3),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        due.len(),
+        300,
+        "every award's day-3 follow-up is queued in the bucket"
     );
 }

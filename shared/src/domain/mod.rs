@@ -10,6 +10,7 @@ pub mod color;
 pub mod email;
 pub mod engagement;
 pub mod error;
+pub mod followup;
 pub mod ids;
 pub mod issuer;
 pub mod locale;

@@ -2,4 +2,5 @@
 //! to a raw MIME message with an HTML and a plain-text part.
 
 pub mod day1;
+pub mod followup;
 pub mod mime;

@@ -15,6 +15,7 @@
 //! | guard: one active award | `TEMPLATE#{tid}#RCPT#{h}` | `ACTIVE` | |
 //! | batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / created#bid |
 //! | email stage sent | `AWARD#{aid}` | `EMAIL#{stage}` | |
+//! | unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | suppressed address | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 //! | follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard}` / stage#aid (sparse) |
 
@@ -136,6 +137,23 @@ pub fn guard_active(t: &TemplateId, email_lookup_key: &str) -> (String, String) 
 /// One email stage (`day1`, `day3`, `day7`, `expiry`) of an award.
 pub fn email_stage(award: &AwardId, stage: &str) -> (String, String) {
     (format!("AWARD#{award}"), format!("EMAIL#{stage}"))
+}
+
+pub fn followup(award: &AwardId, stage: &str) -> (String, String) {
+    (format!("AWARD#{award}"), format!("FOLLOWUP#{stage}"))
+}
+
+/// The `DUE` index partition of an hour bucket and shard.
+pub fn due(bucket: &str, shard: u8) -> String {
+    format!("DUE#{bucket}#{shard:02}")
+}
+
+/// A recipient who unsubscribed from an issuer's promotional emails.
+pub fn unsubscribed(issuer: &IssuerId, email_lookup_key: &str) -> (String, String) {
+    (
+        format!("ISSUER#{issuer}#UNSUB#{}", h(email_lookup_key)),
+        "UNSUB".into(),
+    )
 }
 
 pub fn suppression(email_lookup_key: &str) -> (String, String) {

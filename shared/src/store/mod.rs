@@ -8,6 +8,7 @@ pub mod awards;
 pub mod batches;
 pub mod counters;
 pub mod emails;
+pub mod followups;
 pub mod issuers;
 pub mod keys;
 pub mod templates;

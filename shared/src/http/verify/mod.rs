@@ -31,6 +31,10 @@ pub fn router(app: App) -> Router {
         .route("/b/{id}", get(award))
         .route("/b/{id}/{file}", get(award_qr))
         .route("/b/{id}/go/{slot}", get(go))
+        .route(
+            "/b/{id}/unsubscribe",
+            get(unsubscribe_page).post(unsubscribe),
+        )
         .route("/issuers/{file}", get(issuer_profile))
         .route("/templates/{file}", get(template_class))
         .route("/templates/{id}/image", get(template_image))
@@ -205,7 +209,7 @@ async fn award(
 
 /// The template's enabled recommendations that still exist, belong to the same issuer and are
 /// active, in the admin's order. From the warm cache: no reads on a warm Lambda.
-async fn recommendations(
+pub async fn recommendations(
     app: &App,
     t: &Template,
 ) -> Result<Vec<badge_page::Recommendation>, StoreError> {
@@ -299,6 +303,82 @@ async fn go(
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     Ok(resp)
+}
+
+/// The unsubscribe page linked from promotional emails: a button (no change on GET, so link
+/// scanners cannot unsubscribe anyone).
+async fn unsubscribe_page(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let (award, issuer) = award_and_issuer(&app, &raw, &headers).await?;
+    let ko = award.locale.unwrap_or(issuer.profile.default_locale) == Locale::Ko;
+    let body = maud::html! {
+        main id="main" { div class="card" {
+            h1 { @if ko { "광고성 이메일 수신 거부" } @else { "Unsubscribe from promotional emails" } }
+            p { @if ko { (issuer.profile.name) "의 과정 추천 이메일을 더 이상 받지 않습니다. 배지는 그대로 유효합니다." }
+                @else { "You will no longer receive course recommendations from " (issuer.profile.name) ". Your badge stays valid." } }
+            form method="post" {
+                button class="btn primary" type="submit" { @if ko { "수신 거부" } @else { "Unsubscribe" } }
+            }
+        } }
+    };
+    let lang = if ko { "ko" } else { "en" };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(lang, "Unsubscribe", maud::html! {}, None, body).into_string(),
+        "no-store",
+    ))
+}
+
+/// Records the unsubscribe. Also the target of RFC 8058 one-click (`List-Unsubscribe=One-Click`).
+async fn unsubscribe(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let (award, issuer) = award_and_issuer(&app, &raw, &headers).await?;
+    app.store
+        .unsubscribe(
+            &award.issuer_id,
+            &award.recipient.email.lookup_key(),
+            Utc::now(),
+        )
+        .await?;
+    tracing::info!(award = %award.id, "recipient unsubscribed from promotional emails");
+    let ko = award.locale.unwrap_or(issuer.profile.default_locale) == Locale::Ko;
+    let body = maud::html! {
+        main id="main" { div class="card" role="status" {
+            h1 { @if ko { "수신 거부되었습니다" } @else { "You are unsubscribed" } }
+            p { @if ko { "더 이상 과정 추천 이메일을 보내지 않습니다." } @else { "We will not send you course recommendations any more." } }
+            p { a href=(app.urls().award_page(&award.id)) { @if ko { "배지 보기" } @else { "View your badge" } } }
+        } }
+    };
+    let lang = if ko { "ko" } else { "en" };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(lang, "Unsubscribed", maud::html! {}, None, body).into_string(),
+        "no-store",
+    ))
+}
+
+async fn award_and_issuer(
+    app: &App,
+    raw: &str,
+    headers: &HeaderMap,
+) -> Result<(Award, Arc<Issuer>), PublicError> {
+    let not_found = || PublicError::NotFound {
+        json: false,
+        locale: locale_of(headers),
+    };
+    let id = AwardId::parse(raw).map_err(|_| not_found())?;
+    let award = app.store.get_award(&id).await?.ok_or_else(not_found)?;
+    let issuer = app
+        .issuer_for_page(&award.issuer_id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((award, issuer))
 }
 
 /// `/b/{id}/qr.svg` and `/b/{id}/qr.png`: the page URL as a QR code. The award must exist (so QR

@@ -1,0 +1,101 @@
+//! Follow-up emails: which stages an award gets, when, and in which hour bucket they wait.
+
+use super::{award::Award, ids::AwardId, template::Template};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use sha2::{Digest, Sha256};
+
+/// Shards per hour bucket: a 100,000-award hour is 16 partitions of ~6,250 items, not one.
+pub const SHARDS: u8 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Day3,
+    Day7,
+    Expiry,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Day3 => "day3",
+            Stage::Day7 => "day7",
+            Stage::Expiry => "expiry",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Stage> {
+        match s {
+            "day3" => Some(Stage::Day3),
+            "day7" => Some(Stage::Day7),
+            "expiry" => Some(Stage::Expiry),
+            _ => None,
+        }
+    }
+    /// The `?src=` tag of links in this email.
+    pub fn source_tag(self) -> &'static str {
+        match self {
+            Stage::Day3 => "email-day3",
+            Stage::Day7 => "email-day7",
+            Stage::Expiry => "email-expiry",
+        }
+    }
+}
+
+/// The hour an instant falls in, as the bucket's name: `2026-11-26T10`.
+pub fn bucket_of(t: DateTime<Utc>) -> String {
+    t.duration_trunc(Duration::hours(1))
+        .unwrap_or(t)
+        .format("%Y-%m-%dT%H")
+        .to_string()
+}
+
+/// When a bucket is handled: the end of its hour (so nothing in it is early).
+pub fn bucket_fires_at(bucket: &str) -> Option<DateTime<Utc>> {
+    let start =
+        chrono::NaiveDateTime::parse_from_str(&format!("{bucket}:00:00"), "%Y-%m-%dT%H:%M:%S")
+            .ok()?;
+    Some(start.and_utc() + Duration::hours(1))
+}
+
+pub fn shard_of(id: &AwardId) -> u8 {
+    Sha256::digest(id.as_str().as_bytes())[0] % SHARDS
+}
+
+/// The follow-ups an award is due, by the template's settings (the conditions that depend on
+/// the moment of sending are checked again then).
+pub fn plan(award: &Award, template: &Template) -> Vec<(Stage, DateTime<Utc>)> {
+    if !award.notify {
+        return vec![];
+    }
+    let f = &template.spec.follow_ups;
+    let mut out = Vec::new();
+    if f.day3 {
+        out.push((Stage::Day3, award.issued_on + Duration::days(3)));
+    }
+    if f.day7 {
+        out.push((Stage::Day7, award.issued_on + Duration::days(7)));
+    }
+    if let (Some(days), Some(expires)) = (f.expiry_reminder_days, award.expires_on) {
+        out.push((Stage::Expiry, expires - Duration::days(i64::from(days))));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn buckets() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 10, 37, 5).unwrap();
+        assert_eq!(bucket_of(t), "2026-11-26T10");
+        assert_eq!(
+            bucket_fires_at("2026-11-26T10").unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 26, 11, 0, 0).unwrap()
+        );
+        assert!(bucket_fires_at("nonsense").is_none());
+        let spread: std::collections::HashSet<u8> =
+            (0..200).map(|_| shard_of(&AwardId::generate())).collect();
+        assert_eq!(spread.len(), SHARDS as usize);
+    }
+}

@@ -1,0 +1,174 @@
+//! Follow-up due items in the sparse, sharded `DUE` index, and unsubscribes.
+
+use super::{get_s, keys, s, Item, Result, Store, StoreError};
+use crate::domain::{
+    followup::{shard_of, Stage, SHARDS},
+    ids::{AwardId, IssuerId},
+};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use chrono::{DateTime, Utc};
+
+/// DynamoDB's limit on items in one `BatchWriteItem` (moto accepts more; we never send more).
+pub const MAX_BATCH_WRITE: usize = 25;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub award: AwardId,
+    pub stage: Stage,
+    pub bucket: String,
+}
+
+impl Store {
+    /// Queues follow-ups (award, stage, due time, bucket), 25 per `BatchWriteItem`, unprocessed
+    /// items retried with back-off. Writing one twice is harmless: sending is claimed per stage.
+    pub async fn put_followups(&self, items: &[(Due, DateTime<Utc>)]) -> Result<()> {
+        for chunk in items.chunks(MAX_BATCH_WRITE) {
+            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
+            for (d, at) in chunk {
+                let (pk, sk) = keys::followup(&d.award, d.stage.as_str());
+                let mut item = Item::new();
+                item.insert(keys::PK.into(), s(pk));
+                item.insert(keys::SK.into(), s(sk));
+                item.insert(keys::TYPE.into(), s("followup"));
+                item.insert("due_at".into(), s(keys::sortable(*at)));
+                item.insert("DUEPK".into(), s(keys::due(&d.bucket, shard_of(&d.award))));
+                item.insert(
+                    "DUESK".into(),
+                    s(format!("{}#{}", d.stage.as_str(), d.award)),
+                );
+                requests.push(
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item))
+                                .build()
+                                .map_err(|e| StoreError::Aws(e.to_string()))?,
+                        )
+                        .build(),
+                );
+            }
+            let mut attempt = 0;
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut requests))
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    if attempt >= 10 {
+                        return Err(StoreError::Throttled);
+                    }
+                    super::awards::backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything still due in an hour bucket: one query per shard, run concurrently.
+    pub async fn due_in(&self, bucket: &str) -> Result<Vec<Due>> {
+        let queries = (0..SHARDS).map(|shard| async move {
+            let mut found = Vec::new();
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("DUE")
+                    .key_condition_expression("DUEPK = :pk")
+                    .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                for item in out.items.unwrap_or_default() {
+                    let Some((stage, award)) =
+                        get_s(&item, "DUESK").and_then(|v| v.split_once('#'))
+                    else {
+                        continue;
+                    };
+                    if let (Some(stage), Ok(award)) = (Stage::parse(stage), AwardId::parse(award)) {
+                        found.push(Due {
+                            award,
+                            stage,
+                            bucket: bucket.to_owned(),
+                        });
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    return Ok::<_, StoreError>(found);
+                }
+            }
+        });
+        let mut all = Vec::new();
+        for r in futures::future::join_all(queries).await {
+            all.extend(r?);
+        }
+        Ok(all)
+    }
+
+    /// Takes a handled follow-up out of the index (the sparse index only holds what is due).
+    pub async fn followup_done(&self, award: &AwardId, stage: Stage, outcome: &str) -> Result<()> {
+        let (pk, sk) = keys::followup(award, stage.as_str());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("REMOVE DUEPK, DUESK SET outcome = :o")
+            .expression_attribute_values(":o", s(outcome))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    pub async fn unsubscribe(
+        &self,
+        issuer: &IssuerId,
+        email_lookup_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (pk, sk) = keys::unsubscribed(issuer, email_lookup_key);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("unsubscribe"))
+            .item("at", s(keys::sortable(at)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    pub async fn is_unsubscribed(&self, issuer: &IssuerId, email_lookup_key: &str) -> Result<bool> {
+        Ok(self
+            .get(keys::unsubscribed(issuer, email_lookup_key))
+            .await?
+            .is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batch_writes_respect_dynamodbs_limit() {
+        let items: Vec<u32> = (0..26).collect();
+        let sizes: Vec<usize> = items
+            .chunks(super::MAX_BATCH_WRITE)
+            .map(<[u32]>::len)
+            .collect();
+        assert_eq!(sizes, vec![25, 1]);
+    }
+}
