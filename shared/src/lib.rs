@@ -8,6 +8,7 @@ pub mod config;
 pub mod csv_import;
 pub mod domain;
 pub mod email;
+pub mod email_events;
 pub mod entry;
 pub mod events;
 pub mod http;

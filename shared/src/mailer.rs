@@ -57,8 +57,14 @@ impl Mailer {
         tokio::time::sleep_until(wait_until).await;
     }
 
-    /// Sends one raw message; answers SES's message id.
-    pub async fn send_raw(&self, from: &str, to: &str, raw: Vec<u8>) -> Result<String, SendError> {
+    /// Sends one raw message, tagged (SES events carry the tags back); answers SES's message id.
+    pub async fn send_raw(
+        &self,
+        from: &str,
+        to: &str,
+        raw: Vec<u8>,
+        tags: &[(&str, &str)],
+    ) -> Result<String, SendError> {
         self.pace().await;
         let content = EmailContent::builder()
             .raw(
@@ -75,6 +81,17 @@ impl Mailer {
             .destination(Destination::builder().to_addresses(to).build())
             .content(content)
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(Some(
+                tags.iter()
+                    .filter_map(|(k, v)| {
+                        aws_sdk_sesv2::types::MessageTag::builder()
+                            .name(*k)
+                            .value(*v)
+                            .build()
+                            .ok()
+                    })
+                    .collect(),
+            ))
             .send()
             .await;
         match res {

@@ -60,7 +60,7 @@ pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(Utc::now);
-        let report = handle_due(&app, bucket, now).await?;
+        let report = Box::pin(handle_due(&app, bucket, now)).await?;
         return Ok(report);
     }
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
@@ -85,7 +85,7 @@ pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
             tracing::warn!("award record without a readable id; skipped");
             continue;
         };
-        match send_day1(&app, &id).await {
+        match Box::pin(send_day1(&app, &id)).await {
             Ok((outcome, plan)) => {
                 tracing::info!(award = %id, ?outcome, "day-1 email");
                 planned.extend(plan);
@@ -140,7 +140,7 @@ pub async fn handle_due(
     let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
     let mut retry = None;
     for d in &due {
-        match send_followup(app, &d.award, d.stage, now).await {
+        match Box::pin(send_followup(app, &d.award, d.stage, now)).await {
             Ok(outcome) => {
                 *outcomes.entry(outcome).or_default() += 1;
                 app.store
@@ -266,7 +266,15 @@ async fn send_claimed(
     loop {
         match app
             .mailer
-            .send_raw(sender, award.recipient.email.as_str(), raw.clone())
+            .send_raw(
+                sender,
+                award.recipient.email.as_str(),
+                raw.clone(),
+                &[
+                    (crate::email_events::TAG_AWARD, award.id.as_str()),
+                    (crate::email_events::TAG_STAGE, stage),
+                ],
+            )
             .await
         {
             Ok(message_id) => {

@@ -453,17 +453,224 @@ async fn a_csv_batch_creates_a_handful_of_schedules_not_one_per_award() {
         "300 awards, {} schedules: {names:?}",
         names.len()
     );
-    let due = t
+    // The awards may straddle an hour boundary: count the day-3 stage in every bucket they use.
+    let mut buckets: Vec<String> = t
+        .batch_awards(&key, b["id"].as_str().unwrap())
+        .await
+        .iter()
+        .map(|a| {
+            let issued: chrono::DateTime<chrono::Utc> =
+                a["issued_on"].as_str().unwrap().parse().unwrap();
+            accolade::domain::followup::bucket_of(issued + chrono::Duration::days(3))
+        })
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    let mut day3 = 0;
+    for bucket in &buckets {
+        day3 += t
+            .app
+            .store
+            .due_in(bucket)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|d| d.stage == accolade::domain::followup::Stage::Day3)
+            .count();
+    }
+    assert_eq!(
+        day3, 300,
+        "every award's day-3 follow-up is queued ({buckets:?})"
+    );
+}
+
+fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: Value) -> Value {
+    let mut d = json!({
+        "eventType": kind,
+        "mail": {"messageId": "m-1", "destination": [to], "tags": {"award": [award], "stage": [stage]}},
+    });
+    if let (Some(o), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
+        o.extend(extra.clone());
+    }
+    json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"), "source": "aws.ses", "detail": d})
+}
+
+#[tokio::test]
+async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let to = unique("events");
+    let a = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "E"}}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    t.runner().deliver_stream().await.unwrap();
+    let events = [
+        ses_event("Send", &id, "day1", &to, json!({})),
+        ses_event(
+            "Delivery",
+            &id,
+            "day1",
+            &to,
+            json!({"delivery": {"recipients": [to]}}),
+        ),
+        ses_event("Open", &id, "day1", &to, json!({"open": {}})),
+        ses_event(
+            "Click",
+            &id,
+            "day1",
+            &to,
+            json!({"click": {"link": "https://x"}}),
+        ),
+        ses_event(
+            "Bounce",
+            &id,
+            "day1",
+            &to,
+            json!({"bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": to}]}}),
+        ),
+    ];
+    for e in &events {
+        let out = accolade::email_events::record(&t.app, e).await.unwrap();
+        assert!(out.starts_with("counted"), "{out}");
+    }
+    // EventBridge delivers at least once: the same event again counts nothing.
+    assert_eq!(
+        accolade::email_events::record(&t.app, &events[1])
+            .await
+            .unwrap(),
+        "ignored: already counted"
+    );
+    let aid = AwardId::parse(&id).unwrap();
+    let c = t.app.store.award_counters(&aid).await.unwrap();
+    for k in [
+        "email:day1:sent",
+        "email:day1:delivered",
+        "email:day1:opened",
+        "email:day1:clicked",
+        "email:day1:bounced",
+    ] {
+        assert_eq!(c.get(k), Some(&1), "{k}: {c:?}");
+    }
+    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .date_naive();
+    assert_eq!(
+        t.app
+            .store
+            .daily_counters(&tid, day)
+            .await
+            .unwrap()
+            .get("email:day1:delivered"),
+        Some(&1)
+    );
+    let email = accolade::domain::email::Email::parse(&to).unwrap();
+    assert!(
+        !t.app
+            .store
+            .is_suppressed(&email.lookup_key())
+            .await
+            .unwrap(),
+        "a transient bounce does not suppress"
+    );
+
+    // A permanent bounce suppresses the address: no follow-ups, no mail for later awards.
+    let hard = ses_event(
+        "Bounce",
+        &id,
+        "day1",
+        &to,
+        json!({"bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": to.to_uppercase()}]}}),
+    );
+    accolade::email_events::record(&t.app, &hard).await.unwrap();
+    assert!(t
         .app
         .store
-        .due_in(&accolade::domain::followup::bucket_of(
-            chrono::Utc::now() + chrono::Duration::days(3),
-        ))
+        .is_suppressed(&email.lookup_key())
+        .await
+        .unwrap());
+    let mut runner = t.runner();
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(8))
         .await
         .unwrap();
-    assert_eq!(
-        due.len(),
-        300,
-        "every award's day-3 follow-up is queued in the bucket"
+    t.issue(
+        &key,
+        json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "E"}}),
+    )
+    .await;
+    runner.deliver_stream().await.unwrap();
+    assert_eq!(t.mail_to(&to).await.len(), 1, "only the first day-1 email");
+    // Complaints suppress too; events of other senders are ignored.
+    let other = unique("complaint");
+    let complaint = ses_event(
+        "Complaint",
+        &id,
+        "day1",
+        &other,
+        json!({"complaint": {"complainedRecipients": [{"emailAddress": other}]}}),
     );
+    accolade::email_events::record(&t.app, &complaint)
+        .await
+        .unwrap();
+    assert!(t
+        .app
+        .store
+        .is_suppressed(
+            &accolade::domain::email::Email::parse(&other)
+                .unwrap()
+                .lookup_key()
+        )
+        .await
+        .unwrap());
+    let foreign = json!({"id": "x", "source": "aws.ec2", "detail": {}});
+    assert!(accolade::email_events::record(&t.app, &foreign)
+        .await
+        .unwrap()
+        .starts_with("ignored"));
+}
+
+#[tokio::test]
+async fn expiry_reminders_go_out_before_the_badge_expires() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let to = unique("expiry");
+    let in_40_days = (chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339();
+    t.issue(&key, json!({"template_id": tpl["id"], "locale": "en", "expires_on": in_40_days, "recipient": {"email": to, "name": "Exp"}})).await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    // The default reminder is 30 days before: due in 10 days.
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(9))
+        .await
+        .unwrap();
+    assert!(t
+        .mail_to(&to)
+        .await
+        .iter()
+        .all(|m| m.header("X-Accolade-Stage").as_deref() != Some("expiry")));
+    runner
+        .fire_due_schedules(
+            chrono::Utc::now() + chrono::Duration::days(10) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    let mails = t.mail_to(&to).await;
+    let expiry = mails
+        .iter()
+        .find(|m| m.header("X-Accolade-Stage").as_deref() == Some("expiry"))
+        .expect("an expiry reminder");
+    assert!(
+        expiry
+            .subject()
+            .starts_with("Your 데이터 분석 기초 badge expires on "),
+        "{}",
+        expiry.subject()
+    );
+    assert!(expiry.header("List-Unsubscribe").is_some());
+    assert!(expiry.html.contains("?src=email-expiry"));
 }

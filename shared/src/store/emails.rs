@@ -103,6 +103,27 @@ impl Store {
             }))
     }
 
+    /// Records an event id; `Ok(false)` if it was recorded before (kept 14 days, then TTL).
+    pub async fn first_time_event(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let expires = (now + chrono::Duration::days(14)).timestamp();
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(format!("EVENT#{id}")))
+            .item(keys::SK, s("EVENT"))
+            .item(keys::TYPE, s("event_seen"))
+            .item(keys::TTL, super::n(expires))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     /// Addresses that bounced hard or complained get no more mail.
     pub async fn is_suppressed(&self, email_lookup_key: &str) -> Result<bool> {
         Ok(self

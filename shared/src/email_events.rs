@@ -1,0 +1,109 @@
+//! SES delivery events (configuration set → EventBridge → the analytics Lambda): per-award and
+//! per-template-day counters for every stage, and the suppression list.
+//!
+//! Counters: `email:{stage}:{sent|delivered|bounced|complained|opened|clicked|rejected}`. An
+//! EventBridge event can arrive twice: its id is recorded with a conditional write first, so a
+//! repeat counts nothing. A permanent bounce or a complaint suppresses the address for every
+//! later send.
+
+use crate::{app::App, domain::ids::AwardId, entry::BoxError, store::StoreError};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+/// Our tags on every message (SESv2 `EmailTags`), read back from the event.
+pub const TAG_AWARD: &str = "award";
+pub const TAG_STAGE: &str = "stage";
+
+fn counter_word(event_type: &str) -> Option<&'static str> {
+    Some(match event_type {
+        "Send" => "sent",
+        "Delivery" => "delivered",
+        "Bounce" => "bounced",
+        "Complaint" => "complained",
+        "Open" => "opened",
+        "Click" => "clicked",
+        "Reject" => "rejected",
+        _ => return None,
+    })
+}
+
+fn tag<'a>(detail: &'a Value, name: &str) -> Option<&'a str> {
+    detail
+        .pointer(&format!("/mail/tags/{name}/0"))
+        .and_then(Value::as_str)
+}
+
+pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
+    Ok(json!({ "outcome": record(&app, &event).await? }))
+}
+
+/// Applies one EventBridge SES event. Answers what it did, for logs and tests.
+pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
+    if event.get("source").and_then(Value::as_str) != Some("aws.ses") {
+        return Ok("ignored: not an SES event".into());
+    }
+    let detail = &event["detail"];
+    let event_type = detail
+        .get("eventType")
+        .or_else(|| detail.get("notificationType"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let Some(id) = event.get("id").and_then(Value::as_str) else {
+        return Ok("ignored: no event id".into());
+    };
+    if !app.store.first_time_event(id, Utc::now()).await? {
+        return Ok("ignored: already counted".into());
+    }
+    // Suppress first: it matters even for mail we cannot tie to an award.
+    let permanent_bounce = event_type == "Bounce"
+        && detail.pointer("/bounce/bounceType").and_then(Value::as_str) == Some("Permanent");
+    if permanent_bounce || event_type == "Complaint" {
+        let list = if permanent_bounce {
+            "/bounce/bouncedRecipients"
+        } else {
+            "/complaint/complainedRecipients"
+        };
+        for r in detail
+            .pointer(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(addr) = r.get("emailAddress").and_then(Value::as_str) {
+                if let Ok(email) = crate::domain::email::Email::parse(addr) {
+                    app.store
+                        .suppress(
+                            &email.lookup_key(),
+                            &format!("SES {event_type}"),
+                            Utc::now(),
+                        )
+                        .await?;
+                }
+            }
+        }
+    }
+    let (Some(word), Some(award), Some(stage)) = (
+        counter_word(event_type),
+        tag(detail, TAG_AWARD).and_then(|a| AwardId::parse(a).ok()),
+        tag(detail, TAG_STAGE).filter(|s| ["day1", "day3", "day7", "expiry"].contains(s)),
+    ) else {
+        return Ok(format!("{event_type}: not ours or not counted"));
+    };
+    let Some(a) = app.store.get_award(&award).await? else {
+        return Ok("ignored: unknown award".into());
+    };
+    let issuer = app.issuer_for_page(&a.issuer_id).await?;
+    let day = issuer
+        .map(|i| i.profile.time_zone)
+        .unwrap_or_default()
+        .date_of(Utc::now());
+    app.store
+        .count_all(
+            &a.id,
+            &a.template_id,
+            day,
+            &[format!("email:{stage}:{word}")],
+        )
+        .await?;
+    Ok(format!("counted email:{stage}:{word}"))
+}
