@@ -4,3 +4,6 @@
 pub mod day1;
 pub mod followup;
 pub mod mime;
+
+#[cfg(test)]
+mod snapshot_tests;
