@@ -127,8 +127,8 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
     app.store.create_template(&basics).await?;
 
     let req = IssueRequest {
-        email: Email::parse("minsu.kim@example.com")?,
-        name: "김민수".into(),
+        email: Email::parse("jiyoung.park@example.com")?,
+        name: "박지영".into(),
         issued_on: None,
         expires_on: None,
         narrative: Some("최종 프로젝트: 서울시 공공자전거 이용 분석".into()),

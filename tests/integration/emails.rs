@@ -635,6 +635,32 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
 }
 
 #[tokio::test]
+async fn backdated_awards_get_follow_ups_counted_from_now_not_from_issued_on() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let to = unique("backfill");
+    t.issue(&key, json!({"template_id": tpl["id"], "issued_on": "2025-03-01", "recipient": {"email": to, "name": "B"}})).await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.mail_to(&to).await.len(),
+        1,
+        "only day 1 now, not day 3 and 7 at once"
+    );
+    runner
+        .fire_due_schedules(
+            chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.mail_to(&to).await.len(), 2);
+}
+
+#[tokio::test]
 async fn expiry_reminders_go_out_before_the_badge_expires() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;

@@ -60,7 +60,8 @@ pub fn shard_of(id: &AwardId) -> u8 {
     Sha256::digest(id.as_str().as_bytes())[0] % SHARDS
 }
 
-/// The follow-ups an award is due, by the template's settings (the conditions that depend on
+/// The follow-ups an award is due (day 3 and day 7 after it was recorded; the expiry reminder
+/// before `expires_on`), by the template's settings (the conditions that depend on
 /// the moment of sending are checked again then).
 pub fn plan(award: &Award, template: &Template) -> Vec<(Stage, DateTime<Utc>)> {
     if !award.notify {
@@ -68,11 +69,13 @@ pub fn plan(award: &Award, template: &Template) -> Vec<(Stage, DateTime<Utc>)> {
     }
     let f = &template.spec.follow_ups;
     let mut out = Vec::new();
+    // Counted from when the award was recorded, not its `issued_on`: a back-dated CSV import
+    // must not fire day 1, day 3 and day 7 at once.
     if f.day3 {
-        out.push((Stage::Day3, award.issued_on + Duration::days(3)));
+        out.push((Stage::Day3, award.created_at + Duration::days(3)));
     }
     if f.day7 {
-        out.push((Stage::Day7, award.issued_on + Duration::days(7)));
+        out.push((Stage::Day7, award.created_at + Duration::days(7)));
     }
     if let (Some(days), Some(expires)) = (f.expiry_reminder_days, award.expires_on) {
         out.push((Stage::Expiry, expires - Duration::days(i64::from(days))));
