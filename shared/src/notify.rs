@@ -109,7 +109,7 @@ pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
 }
 
 /// Writes the due items and makes sure each hour bucket's schedule exists.
-async fn queue_followups(
+pub async fn queue_followups(
     app: &App,
     planned: &[(crate::store::followups::Due, chrono::DateTime<Utc>)],
 ) -> Result<(), NotifyError> {

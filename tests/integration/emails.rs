@@ -700,3 +700,55 @@ async fn expiry_reminders_go_out_before_the_badge_expires() {
     assert!(expiry.header("List-Unsubscribe").is_some());
     assert!(expiry.html.contains("?src=email-expiry"));
 }
+
+#[tokio::test]
+async fn ten_thousand_awards_make_a_handful_of_schedules() {
+    use accolade::{domain::followup, store::followups::Due};
+    let t = spawn_app().await;
+    let start = chrono::Utc::now();
+    // 10,000 awards recorded over five minutes, each due day 3 and day 7: what the stream
+    // handler queues for a 10,000-row batch (the ingest itself is tested elsewhere; on moto it
+    // takes minutes).
+    let planned: Vec<(Due, chrono::DateTime<chrono::Utc>)> = (0..10_000)
+        .flat_map(|i| {
+            let created = start + chrono::Duration::milliseconds(i * 30);
+            let award = AwardId::generate();
+            [(followup::Stage::Day3, 3), (followup::Stage::Day7, 7)].map(|(stage, days)| {
+                let at = created + chrono::Duration::days(days);
+                (
+                    Due {
+                        award: award.clone(),
+                        stage,
+                        bucket: followup::bucket_of(at),
+                    },
+                    at,
+                )
+            })
+        })
+        .collect();
+    t.requests.reset();
+    accolade::notify::queue_followups(&t.app, &planned)
+        .await
+        .unwrap();
+    let names = schedule_names(&t).await;
+    assert!(
+        names.len() <= 4,
+        "{} schedules for 10,000 awards: {names:?}",
+        names.len()
+    );
+    let writes = t.requests.get("dynamodb.BatchWriteItem");
+    assert_eq!(
+        writes,
+        20_000 / 25,
+        "25 items per BatchWriteItem, never more"
+    );
+    let mut queued = 0;
+    for b in planned
+        .iter()
+        .map(|(d, _)| d.bucket.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        queued += t.app.store.due_in(&b).await.unwrap().len();
+    }
+    assert_eq!(queued, 20_000);
+}
