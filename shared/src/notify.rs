@@ -230,27 +230,48 @@ pub async fn send_followup(
     }
     let r = followup_mail::render(stage, &award, &template, &issuer, app.urls(), &recs);
     let unsubscribe = followup_mail::unsubscribe_url(&app.urls(), &award);
-    let raw = mime::build(
-        &mime::Message {
-            from_name: &issuer.profile.name,
-            from_address: &sender,
-            to: award.recipient.email.as_str(),
-            subject: &r.subject,
-            text: &r.text,
-            html: &r.html,
-            headers: vec![
-                ("List-Unsubscribe", format!("<{unsubscribe}>")),
-                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
-                ("X-Accolade-Award", award.id.to_string()),
-                ("X-Accolade-Stage", stage.as_str().to_owned()),
-            ],
-            message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
-        },
-        Utc::now(),
+    let raw = message(
+        &award,
+        &issuer,
+        &sender,
+        stage.as_str(),
+        (&r.subject, &r.text, &r.html),
+        vec![
+            ("List-Unsubscribe", format!("<{unsubscribe}>")),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
+        ],
     );
     send_claimed(app, &award, stage.as_str(), &sender, raw)
         .await
         .map(|s| format!("{s:?}"))
+}
+
+/// The raw MIME message of one stage for one award: from the issuer's name at the sender
+/// address, to the recipient, with the award and stage in headers, plus `extra` headers.
+fn message(
+    award: &Award,
+    issuer: &crate::domain::issuer::Issuer,
+    sender: &str,
+    stage: &str,
+    (subject, text, html): (&str, &str, &str),
+    extra: Vec<(&'static str, String)>,
+) -> Vec<u8> {
+    let mut headers = extra;
+    headers.push(("X-Accolade-Award", award.id.to_string()));
+    headers.push(("X-Accolade-Stage", stage.to_owned()));
+    mime::build(
+        &mime::Message {
+            from_name: &issuer.profile.name,
+            from_address: sender,
+            to: award.recipient.email.as_str(),
+            subject,
+            text,
+            html,
+            headers,
+            message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
+        },
+        Utc::now(),
+    )
 }
 
 /// Sends a claimed stage: marks it sent or rejected; gives the claim back if worth retrying.
@@ -366,26 +387,13 @@ pub async fn send_day1(
         return Ok((Sent::Suppressed, plan));
     }
     let r = day1::render(&award, &template, &issuer, app.urls());
-    let domain = sender
-        .rsplit('@')
-        .next()
-        .unwrap_or("accolade.invalid")
-        .to_owned();
-    let raw = mime::build(
-        &mime::Message {
-            from_name: &issuer.profile.name,
-            from_address: &sender,
-            to: award.recipient.email.as_str(),
-            subject: &r.subject,
-            text: &r.text,
-            html: &r.html,
-            headers: vec![
-                ("X-Accolade-Award", award.id.to_string()),
-                ("X-Accolade-Stage", STAGE.to_owned()),
-            ],
-            message_id_domain: &domain,
-        },
-        now,
+    let raw = message(
+        &award,
+        &issuer,
+        &sender,
+        STAGE,
+        (&r.subject, &r.text, &r.html),
+        vec![],
     );
     Ok((send_claimed(app, &award, STAGE, &sender, raw).await?, plan))
 }
