@@ -61,6 +61,12 @@ paths = {
   "/v1/batches/{id}": {
     "get": op("Batch status, counts, and a link to the error report", "batches", ok_schema="Batch", params=["Id"]),
   },
+  "/v1/analytics": {
+    "get": op("Metrics for the whole issuer (with a per-template breakdown), a template, a batch or a cohort: totals, rates (null when there is no denominator) and a day or week series in the issuer's time zone", "analytics", ok_schema="Analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "Granularity"]),
+  },
+  "/v1/analytics/export": {
+    "get": {**op("Every award in scope with its counters, as CSV (UTF-8 with BOM), streamed; from/to filter on the day each award was recorded", "analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To"]), "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, "400": ERR, "401": ERR, "404": ERR}},
+  },
   "/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "security": [], "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
 }
 
@@ -74,7 +80,9 @@ schemas = {
       "logo_url": url, "seal_url": url, "primary_color": S(pattern="^#?[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$"),
       "accent_color": S(pattern="^#?[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$"), "default_locale": S(enum=["ko", "en"]),
       "time_zone": S(description="IANA name, e.g. Asia/Seoul"), "linkedin_organization_id": S(pattern="^[0-9]{1,20}$"),
-      "mask_recipient_names": {"type": "boolean"}}},
+      "mask_recipient_names": {"type": "boolean"},
+      "weekly_digest": {"type": "boolean", "default": True, "description": "email last week's analytics every Monday at 08:00 in the issuer's time zone"},
+      "digest_recipients": {"type": "array", "maxItems": 10, "items": S(format="email"), "description": "who gets the digest; empty = the issuer's email"}}},
   "Issuer": {"allOf": [{"$ref": "#/components/schemas/IssuerPatch"}, {"type": "object", "properties": {"id": S(), "version": {"type": "integer"}, "created_at": S(format="date-time"), "updated_at": S(format="date-time"), "urls": {"type": "object"}}}]},
   "TemplateSpec": {"type": "object", "required": ["name", "description", "criteria"], "additionalProperties": False, "properties": {
       "name": S(maxLength=200), "description": S(maxLength=5000),
@@ -109,6 +117,15 @@ schemas = {
       "warnings": {"type": "array", "items": S()}, "error_report_url": {"type": ["string", "null"]}}},
   "BatchCreated": {"allOf": [{"$ref": "#/components/schemas/Batch"}, {"type": "object", "properties": {"batch_id": S(), "upload_url": url, "upload_method": S(enum=["PUT"]), "expires_at": S(format="date-time")}}]},
   "BatchList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Batch"}}, "next_cursor": {"type": ["string", "null"]}}},
+  "Metrics": {"type": "object", "description": "definitions in the README's Analytics section", "properties": {
+      **{k: {"type": "integer"} for k in ["issued", "revoked", "expired", "awards_shared", "shares", "linkedin_add_to_profile", "views", "previews", "awards_viewed", "follow_up_conversions"]},
+      **{k: {"type": ["number", "null"], "minimum": 0} for k in ["delivery_rate", "share_rate", "click_through_rate"]},
+      "emails": {"type": "object", "description": "per stage (day1, day3, day7, expiry): sent, delivered, bounced, complained, opened, clicked, rejected"},
+      "shares_by_network": {"type": "object"}, "clicks": {"type": "object"}, "conversions_by_stage": {"type": "object"}}},
+  "Analytics": {"type": "object", "properties": {"scope": {"type": "object"}, "from": S(format="date"), "to": S(format="date"), "time_zone": S(), "granularity": S(enum=["day", "week"]),
+      "totals": {"$ref": "#/components/schemas/Metrics"},
+      "series": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Metrics"}, {"type": "object", "properties": {"start": S(format="date"), "end": S(format="date")}}]}},
+      "templates": {"type": "array", "description": "issuer scope only", "items": {"allOf": [{"$ref": "#/components/schemas/Metrics"}, {"type": "object", "properties": {"template_id": S(), "name": S()}}]}}}},
   "Revoke": {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {"reason": S(maxLength=500)}},
   "Reissue": {"type": "object", "additionalProperties": False, "properties": {"expires_on": {"type": ["string", "null"]}}},
 }
@@ -124,6 +141,12 @@ params = {
   "RecipientFilter": q("recipient", "recipient email"),
   "StatusFilter": q("status", "filter", enum=["valid", "expired", "revoked", "superseded"]),
   "BatchFilter": q("batch", "batch id"),
+  "AnalyticsTemplate": q("template", "one template (give at most one of template, batch, cohort)"),
+  "AnalyticsBatch": q("batch", "one CSV batch"),
+  "AnalyticsCohort": q("cohort", "the cohort label given when issuing", maxLength=100),
+  "From": q("from", "first day, YYYY-MM-DD in the issuer's time zone (default: 4 weeks, or 12 weeks by week, before `to`)", format="date"),
+  "To": q("to", "last day, inclusive (default: today)", format="date"),
+  "Granularity": q("granularity", "series periods; weeks run Monday to Sunday", enum=["day", "week"], default="day"),
 }
 doc = {
   "openapi": "3.1.0",

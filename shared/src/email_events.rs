@@ -93,17 +93,9 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
         return Ok("ignored: unknown award".into());
     };
     let issuer = app.issuer_for_page(&a.issuer_id).await?;
-    let day = issuer
-        .map(|i| i.profile.time_zone)
-        .unwrap_or_default()
-        .date_of(Utc::now());
+    let zone = issuer.map(|i| i.profile.time_zone).unwrap_or_default();
     app.store
-        .count_all(
-            &a.id,
-            &a.template_id,
-            day,
-            &[format!("email:{stage}:{word}")],
-        )
+        .count_activity(&a, zone, Utc::now(), &[format!("email:{stage}:{word}")])
         .await?;
     Ok(format!("counted email:{stage}:{word}"))
 }

@@ -10,6 +10,7 @@ use crate::{
         ids::{AwardId, BatchId},
         issuer::Issuer,
         locale::Locale,
+        tally,
         template::{ReissuePolicy, Template},
     },
     store::{
@@ -151,7 +152,8 @@ pub async fn issue(
                 replacing: replacing.clone(),
             });
         }
-        match store.insert_award(&award, &guards, None).await {
+        let tallies = tally::issued(&award, issuer.profile.time_zone);
+        match store.insert_award(&award, &guards, None, &tallies).await {
             Ok(()) => return Ok(Issued::Created(award)),
             Err(InsertError::Store(e)) => return Err(e.into()),
             Err(InsertError::Taken(t)) => match t.kind {
@@ -222,7 +224,13 @@ pub async fn reissue(
             replacing: Some(old.id.clone()),
         });
     }
-    match store.insert_award(&award, &guards, Some(&old.id)).await {
+    let zone = issuer.profile.time_zone;
+    let mut tallies = tally::issued(&award, zone);
+    tallies.extend(tally::superseded(old, zone, now));
+    match store
+        .insert_award(&award, &guards, Some(&old.id), &tallies)
+        .await
+    {
         Ok(()) => Ok(award),
         Err(InsertError::Store(StoreError::VersionConflict { .. })) => {
             Err(IssueError::NotReissuable(old.id.clone()))
@@ -234,19 +242,31 @@ pub async fn reissue(
     }
 }
 
-/// Revokes an award; revoking a revoked award returns it unchanged.
+/// Revokes an award; revoking a revoked award returns it unchanged. The revocation and the
+/// counters it moves (`revoked`, a future expiry taken back) are one transaction.
 pub async fn revoke(
     store: &Store,
+    issuer: &Issuer,
     award: &Award,
     reason: String,
     now: DateTime<Utc>,
 ) -> Result<Award, StoreError> {
-    if award.revocation.is_some() {
-        return Ok(award.clone());
+    let mut current = award.clone();
+    for _ in 0..4 {
+        if current.revocation.is_some() {
+            return Ok(current);
+        }
+        let tallies = tally::revoked(&current, issuer.profile.time_zone, now);
+        let revocation = Revocation {
+            reason: reason.clone(),
+            at: now,
+        };
+        match store.revoke_award(&current, &revocation, &tallies).await? {
+            (a, true) => return Ok(a),
+            (fresh, false) => current = fresh,
+        }
     }
-    store
-        .revoke_award(award, &Revocation { reason, at: now })
-        .await
+    Err(StoreError::Throttled)
 }
 
 /// A CSV row ready to issue.
@@ -330,7 +350,15 @@ pub async fn issue_rows(
         if r.template.spec.reissue_policy == ReissuePolicy::OneActivePerRecipient {
             guards.push(Guard::ActivePerRecipient { replacing: None });
         }
-        writes.push((i, RowWrite { award, guards }));
+        let tallies = tally::issued(&award, issuer.profile.time_zone);
+        writes.push((
+            i,
+            RowWrite {
+                award,
+                guards,
+                tallies,
+            },
+        ));
     }
     for _round in 0..4 {
         if writes.is_empty() {

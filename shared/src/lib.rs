@@ -1,11 +1,13 @@
 //! Accolade: everything the Lambdas share. See ARCHITECTURE.md for the map.
 
+pub mod analytics;
 pub mod app;
 pub mod aws;
 pub mod blobs;
 pub mod cache;
 pub mod config;
 pub mod csv_import;
+pub mod digest;
 pub mod domain;
 pub mod email;
 pub mod email_events;

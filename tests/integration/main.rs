@@ -1,5 +1,6 @@
 //! One integration-test binary: the real routers and AWS SDK against the moto emulator.
 
+mod analytics;
 mod bulk;
 mod emails;
 mod foundation;

@@ -26,6 +26,30 @@ pub struct IssuerProfile {
     /// Public pages show `김*수` instead of `김민수`.
     #[serde(default)]
     pub mask_recipient_names: bool,
+    /// Email last week's analytics every Monday morning (issuer's time zone).
+    #[serde(default = "yes")]
+    pub weekly_digest: bool,
+    /// Who gets the digest; empty means the issuer's `email`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digest_recipients: Vec<Email>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl IssuerProfile {
+    /// The weekly digest's recipients (none when it is switched off).
+    pub fn digest_to(&self) -> Vec<Email> {
+        if !self.weekly_digest {
+            return Vec::new();
+        }
+        if self.digest_recipients.is_empty() {
+            vec![self.email.clone()]
+        } else {
+            self.digest_recipients.clone()
+        }
+    }
 }
 
 impl IssuerProfile {
@@ -44,6 +68,8 @@ impl IssuerProfile {
             time_zone: Zone::default(),
             linkedin_organization_id: None,
             mask_recipient_names: false,
+            weekly_digest: true,
+            digest_recipients: Vec::new(),
         }
     }
 }

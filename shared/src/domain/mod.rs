@@ -15,6 +15,8 @@ pub mod ids;
 pub mod issuer;
 pub mod locale;
 pub mod mask;
+pub mod metrics;
+pub mod tally;
 pub mod template;
 pub mod text;
 pub mod time;

@@ -2,6 +2,7 @@ use super::{from_item, get_s, keys, s, to_item, Item, Result, Store, StoreError}
 use crate::domain::{
     award::{Award, Revocation},
     ids::{AwardId, IssuerId},
+    tally::Tally,
 };
 use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
@@ -79,6 +80,8 @@ fn guard_taken(item: &Item, kind: GuardKind) -> Result<GuardTaken> {
 pub struct RowWrite {
     pub award: Award,
     pub guards: Vec<Guard>,
+    /// The daily counters this award moves, written in its transaction.
+    pub tallies: Vec<Tally>,
 }
 
 /// What became of a [`RowWrite`].
@@ -195,6 +198,7 @@ impl Store {
         award: &Award,
         guards: &[Guard],
         supersede: Option<&AwardId>,
+        tallies: &[Tally],
     ) -> Result<(), InsertError> {
         let put_award = Put::builder()
             .table_name(&self.table)
@@ -202,12 +206,9 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Aws(e.to_string()))?;
-        let mut tx = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_award).build());
+        let mut items = vec![TransactWriteItem::builder().put(put_award).build()];
         for g in guards {
-            tx = tx.transact_items(self.guard_put(award, g)?);
+            items.push(self.guard_put(award, g)?);
         }
         if let Some(old) = supersede {
             let (pk, sk) = keys::award(old);
@@ -222,11 +223,51 @@ impl Store {
                 .expression_attribute_values(":new", s(award.id.as_str()))
                 .build()
                 .map_err(|e| StoreError::Aws(e.to_string()))?;
-            tx = tx.transact_items(TransactWriteItem::builder().update(update).build());
+            items.push(TransactWriteItem::builder().update(update).build());
         }
-        let err = match tx.send().await {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
+        // The daily counters move in the same transaction: exactly once per award.
+        for u in self.tally_updates(tallies)? {
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
+        let mut attempt = 0;
+        let err = loop {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match res {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            // Another transaction on the same counter item (or throttling): try again.
+            let contended = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    c.cancellation_reasons().iter().all(|r| {
+                        matches!(
+                            r.code(),
+                            None | Some("None")
+                                | Some("TransactionConflict")
+                                | Some("ThrottlingError")
+                                | Some("ProvisionedThroughputExceeded")
+                        )
+                    })
+                }
+                _ => matches!(
+                    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err),
+                    Some("ProvisionedThroughputExceededException")
+                        | Some("ThrottlingException")
+                        | Some("RequestLimitExceeded")
+                        | Some("TransactionConflictException")
+                ),
+            };
+            if contended && attempt < MAX_ATTEMPTS {
+                backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            break err;
         };
         let reasons: Vec<Option<String>> = match err.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
@@ -275,9 +316,18 @@ impl Store {
             let mut chunk = Vec::new();
             let mut items = 0;
             let mut guard_keys = std::collections::HashSet::new();
+            let mut counter_keys = std::collections::HashSet::new();
             for &i in &pending {
+                let new_counters: std::collections::HashSet<_> = rows[i]
+                    .tallies
+                    .iter()
+                    .map(|t| (t.segment.clone(), t.day))
+                    .filter(|k| !counter_keys.contains(k))
+                    .collect();
                 let k = 1 + rows[i].guards.len();
-                if items + k > MAX_TRANSACTION_ITEMS && !chunk.is_empty() {
+                if items + k + counter_keys.len() + new_counters.len() > MAX_TRANSACTION_ITEMS
+                    && !chunk.is_empty()
+                {
                     break;
                 }
                 let keys: Vec<_> = rows[i]
@@ -289,6 +339,7 @@ impl Store {
                     continue;
                 }
                 guard_keys.extend(keys);
+                counter_keys.extend(new_counters);
                 chunk.push(i);
                 items += k;
             }
@@ -309,6 +360,14 @@ impl Store {
                     tx = tx.transact_items(self.guard_put(&row.award, g)?);
                     positions.push((i, j + 1));
                 }
+            }
+            // The chunk's daily counters, after every row's items (positions past the rows).
+            let tallies: Vec<Tally> = chunk
+                .iter()
+                .flat_map(|&i| rows[i].tallies.iter().cloned())
+                .collect();
+            for u in self.tally_updates(&tallies)? {
+                tx = tx.transact_items(TransactWriteItem::builder().update(u).build());
             }
             let err = match tx.send().await {
                 Ok(_) => {
@@ -465,32 +524,72 @@ impl Store {
         Ok(self.get_award(id).await?.filter(|a| &a.issuer_id == issuer))
     }
 
-    /// Sets the revocation unless one is already there; returns the stored award either way.
-    pub async fn revoke_award(&self, award: &Award, revocation: &Revocation) -> Result<Award> {
+    /// Sets the revocation and moves the daily counters in one transaction, provided the award
+    /// is still as read (not revoked; replaced or not as it was). Answers the stored award and
+    /// whether this call revoked it; when the award changed in between, nothing is written and
+    /// the fresh award is answered with `false` (the caller decides again).
+    pub async fn revoke_award(
+        &self,
+        award: &Award,
+        revocation: &Revocation,
+        tallies: &[Tally],
+    ) -> Result<(Award, bool)> {
         let value = serde_dynamo::to_attribute_value(revocation)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (pk, sk) = keys::award(&award.id);
-        let res = self
-            .client
-            .update_item()
+        let replaced = if award.superseded_by.is_some() {
+            "attribute_exists(superseded_by)"
+        } else {
+            "attribute_not_exists(superseded_by)"
+        };
+        let update = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .update_expression("SET revocation = :r")
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(revocation)")
+            .condition_expression(format!(
+                "attribute_exists(PK) AND attribute_not_exists(revocation) AND {replaced}"
+            ))
             .expression_attribute_values(":r", value)
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        let updated = match res {
-            Ok(out) => from_item(out.attributes.unwrap_or_default())?,
-            Err(e)
-                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e)
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                return self.get_award(&award.id).await?.ok_or(StoreError::NotFound);
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        for u in self.tally_updates(tallies)? {
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
+        let mut attempt = 0;
+        loop {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(err) = res else { break };
+            let first = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                    .cancellation_reasons()
+                    .first()
+                    .and_then(|r| r.code())
+                    .map(str::to_owned),
+                _ => return Err(StoreError::from_sdk(err)),
+            };
+            if first.as_deref() == Some("ConditionalCheckFailed") {
+                let fresh = self
+                    .get_award(&award.id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                return Ok((fresh, false));
             }
-            Err(e) => return Err(StoreError::from_sdk(e)),
+            if attempt >= MAX_ATTEMPTS {
+                return Err(StoreError::Throttled);
+            }
+            backoff(attempt).await;
+            attempt += 1;
+        }
+        let updated = Award {
+            revocation: Some(revocation.clone()),
+            ..award.clone()
         };
         // Free the one-active-per-recipient slot if this award holds it. Best effort: a stale
         // guard is also recognised and replaced when the next award is issued.
@@ -506,7 +605,7 @@ impl Store {
             .expression_attribute_values(":a", s(award.id.as_str()))
             .send()
             .await;
-        Ok(updated)
+        Ok((updated, true))
     }
 
     pub async fn list_awards(

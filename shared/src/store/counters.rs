@@ -1,9 +1,28 @@
-//! Counters: atomic `ADD`s, never read-modify-write. Per award, and per template per day (the day
-//! in the issuer's time zone), so analytics read days × templates items, never awards.
+//! Counters: atomic `ADD`s, never read-modify-write. Per award, and per segment (template, batch,
+//! cohort) per day in the issuer's time zone, so analytics read days × segments items, never
+//! awards. What lands where is decided by [`crate::domain::tally`].
 
 use super::{keys, n, s, Result, Store, StoreError};
-use crate::domain::ids::{AwardId, TemplateId};
-use chrono::NaiveDate;
+use crate::domain::{
+    award::Award,
+    ids::{AwardId, TemplateId},
+    tally::{self, Segment, Tally},
+    time::Zone,
+};
+use aws_sdk_dynamodb::types::Update;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+/// `ADD #c0 :v0, #c1 :v1 … SET #t = :kind`.
+fn add_expression(n: usize) -> String {
+    format!(
+        "ADD {} SET #t = :kind",
+        (0..n)
+            .map(|i| format!("#c{i} :v{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
 
 /// A named counter. The attribute name is the same on award and daily items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,57 +43,126 @@ impl Counter {
 }
 
 impl Store {
-    /// Adds 1 to `counter` on the award and on its template's day. Two concurrent `UpdateItem`s.
-    pub async fn count(
-        &self,
-        award: &AwardId,
-        template: &TemplateId,
-        day: NaiveDate,
-        counter: Counter,
-    ) -> Result<()> {
-        self.count_all(award, template, day, &[counter.attr().to_owned()])
-            .await
+    /// One `UpdateItem` per (segment, day) adding every attribute of the tallies.
+    pub(crate) fn tally_updates(&self, tallies: &[Tally]) -> Result<Vec<Update>> {
+        tally::group(tallies)
+            .into_iter()
+            .map(|((seg, day), attrs)| {
+                let (pk, sk) = keys::segment_day(&seg, day);
+                let mut b = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(pk))
+                    .key(keys::SK, s(sk))
+                    .update_expression(add_expression(attrs.len()))
+                    .expression_attribute_names("#t", keys::TYPE)
+                    .expression_attribute_values(":kind", s("segment_day"));
+                for (i, (a, d)) in attrs.iter().enumerate() {
+                    b = b
+                        .expression_attribute_names(format!("#c{i}"), a)
+                        .expression_attribute_values(format!(":v{i}"), n(d));
+                }
+                b.build().map_err(|e| StoreError::Aws(e.to_string()))
+            })
+            .collect()
     }
 
-    /// Adds 1 to each named counter on the award and on its template's day: one `UpdateItem`
-    /// per item (all counters in one `ADD`), the two sent concurrently.
-    pub async fn count_all(
-        &self,
-        award: &AwardId,
-        template: &TemplateId,
-        day: NaiveDate,
-        attrs: &[String],
-    ) -> Result<()> {
-        let expr = format!(
-            "ADD {} SET #t = :kind",
-            (0..attrs.len())
-                .map(|i| format!("#c{i} :one"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let add = |(pk, sk): (String, String), kind: &'static str| {
-            let mut req = self
-                .client
+    /// Applies tallies outside a transaction: one `UpdateItem` per (segment, day), concurrently.
+    pub async fn apply_tallies(&self, tallies: &[Tally]) -> Result<()> {
+        let updates = self.tally_updates(tallies)?;
+        let sends = updates.into_iter().map(|u| {
+            self.client
                 .update_item()
                 .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(sk))
-                .update_expression(expr.clone())
-                .expression_attribute_names("#t", keys::TYPE)
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":kind", s(kind));
-            for (i, a) in attrs.iter().enumerate() {
-                req = req.expression_attribute_names(format!("#c{i}"), a);
-            }
-            req.send()
-        };
-        let (a, d) = tokio::join!(
-            add(keys::award_counters(award), "award_counters"),
-            add(keys::template_day(template, day), "template_day")
-        );
-        a.map_err(StoreError::from_sdk)?;
-        d.map_err(StoreError::from_sdk)?;
+                .set_key(Some(u.key))
+                .update_expression(u.update_expression)
+                .set_expression_attribute_names(u.expression_attribute_names)
+                .set_expression_attribute_values(u.expression_attribute_values)
+                .send()
+        });
+        for r in futures::future::join_all(sends).await {
+            r.map_err(StoreError::from_sdk)?;
+        }
         Ok(())
+    }
+
+    /// Counts an activity on an award: +1 to each attribute on the award's own counter item and
+    /// on today's item of each of its segments, concurrently. When this made the award's `views`
+    /// or `shares` reach 1 (an atomic `ADD` answers the new value, so exactly one request sees
+    /// it), its first view / first share is added to the day the award was recorded.
+    pub async fn count_activity(
+        &self,
+        award: &Award,
+        zone: Zone,
+        now: DateTime<Utc>,
+        attrs: &[String],
+    ) -> Result<()> {
+        let (pk, sk) = keys::award_counters(&award.id);
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(add_expression(attrs.len()))
+            .expression_attribute_names("#t", keys::TYPE)
+            .expression_attribute_values(":kind", s("award_counters"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        for (i, a) in attrs.iter().enumerate() {
+            req = req
+                .expression_attribute_names(format!("#c{i}"), a)
+                .expression_attribute_values(format!(":v{i}"), n(1));
+        }
+        let daily = tally::activity(award, zone.date_of(now), attrs);
+        let (own, segments) = tokio::join!(req.send(), self.apply_tallies(&daily));
+        let own = own.map_err(StoreError::from_sdk)?;
+        segments?;
+        let new = own.attributes.unwrap_or_default();
+        let reached_one =
+            |attr: &str| attrs.iter().any(|a| a == attr) && super::get_n(&new, attr) == Some(1);
+        let firsts = tally::firsts(award, zone, reached_one("views"), reached_one("shares"));
+        if !firsts.is_empty() {
+            self.apply_tallies(&firsts).await?;
+        }
+        Ok(())
+    }
+
+    /// A segment's day items from `from` to `to` (inclusive), oldest first; days without any
+    /// activity have no item. One `Query` (paged): cost follows the number of days.
+    pub async fn segment_days(
+        &self,
+        seg: &Segment,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, BTreeMap<String, i64>)>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
+                .expression_attribute_values(":pk", s(keys::segment(seg)))
+                .expression_attribute_values(":a", s(format!("{}{from}", keys::DAY_PREFIX)))
+                .expression_attribute_values(":b", s(format!("{}{to}", keys::DAY_PREFIX)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in res.items.unwrap_or_default() {
+                let day = super::get_s(&item, keys::SK)
+                    .and_then(|k| k.strip_prefix(keys::DAY_PREFIX))
+                    .and_then(|d| d.parse::<NaiveDate>().ok());
+                if let Some(day) = day {
+                    out.push((day, numbers(Some(item))));
+                }
+            }
+            match res.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Every counter on the award (tests, exports).
@@ -83,6 +171,23 @@ impl Store {
         award: &AwardId,
     ) -> Result<std::collections::BTreeMap<String, i64>> {
         Ok(numbers(self.get(keys::award_counters(award)).await?))
+    }
+
+    /// The counters of many awards (`BatchGetItem`s of 100); awards without any are absent.
+    pub async fn award_counters_many(
+        &self,
+        ids: &[AwardId],
+    ) -> Result<std::collections::HashMap<AwardId, BTreeMap<String, i64>>> {
+        let found = self
+            .batch_get(ids.iter().map(keys::award_counters).collect())
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let item = found.get(&keys::award_counters(id))?;
+                Some((id.clone(), numbers(Some(item.clone()))))
+            })
+            .collect())
     }
 
     /// Every counter of a template on one day.
@@ -118,7 +223,7 @@ impl Store {
     }
 }
 
-fn numbers(item: Option<super::Item>) -> std::collections::BTreeMap<String, i64> {
+fn numbers(item: Option<super::Item>) -> BTreeMap<String, i64> {
     item.unwrap_or_default()
         .into_iter()
         .filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse().ok()).map(|n| (k, n)))

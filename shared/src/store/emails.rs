@@ -124,6 +124,37 @@ impl Store {
         }
     }
 
+    /// Claims the weekly digest of `issuer` for the week starting `monday`: true once, false ever
+    /// after (kept 60 days).
+    pub async fn claim_digest(
+        &self,
+        issuer: &crate::domain::ids::IssuerId,
+        monday: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (pk, sk) = keys::digest(issuer, monday);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("digest"))
+            .item("sent_at", s(now.to_rfc3339()))
+            .item(
+                keys::TTL,
+                super::n((now + chrono::Duration::days(60)).timestamp()),
+            )
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     /// Addresses that bounced hard or complained get no more mail.
     pub async fn is_suppressed(&self, email_lookup_key: &str) -> Result<bool> {
         Ok(self

@@ -8,6 +8,9 @@
 //! | API key (look-up by hash) | `APIKEY#{sha256}` | `APIKEY` | |
 //! | template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / created#tid |
 //! | template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` | |
+//! | batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
+//! | cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
+//! | weekly digest sent | `ISSUER#{iid}` | `DIGEST#{monday}` | |
 //! | award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{h}`, GSI4 `BATCH#{bid}#AWARDS` (all / issued#aid) |
 //! | award counters | `AWARD#{aid}` | `COUNTERS` | |
 //! | guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
@@ -19,7 +22,10 @@
 //! | suppressed address | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 //! | follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard}` / stage#aid (sparse) |
 
-use crate::domain::ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId};
+use crate::domain::{
+    ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId},
+    tally::Segment,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
@@ -95,7 +101,26 @@ pub fn templates_of(issuer: &IssuerId) -> String {
     format!("ISSUER#{issuer}#TEMPLATES")
 }
 pub fn template_day(id: &TemplateId, day: NaiveDate) -> (String, String) {
-    (format!("TEMPLATE#{id}"), format!("DAY#{day}"))
+    segment_day(&Segment::Template(id.clone()), day)
+}
+
+/// The daily counter item of a reporting segment (template, batch or cohort).
+pub fn segment_day(seg: &Segment, day: NaiveDate) -> (String, String) {
+    (segment(seg), format!("DAY#{day}"))
+}
+/// The partition holding a segment's daily counter items.
+pub fn segment(seg: &Segment) -> String {
+    match seg {
+        Segment::Template(t) => format!("TEMPLATE#{t}"),
+        Segment::Batch(b) => format!("BATCH#{b}"),
+        Segment::Cohort(i, name) => format!("ISSUER#{i}#COHORT#{}", h(name)),
+    }
+}
+pub const DAY_PREFIX: &str = "DAY#";
+
+/// A weekly digest sent (or being sent) to an issuer for the week starting on `monday`.
+pub fn digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {
+    (format!("ISSUER#{issuer}"), format!("DIGEST#{monday}"))
 }
 
 pub fn award(id: &AwardId) -> (String, String) {

@@ -321,7 +321,8 @@ pub async fn revoke(
     o.only(&["reason"])?;
     let reason = o.req("reason", |s| text::paragraph(s, 500))?;
     let a = load(&app, &caller, &id).await?;
-    let revoked = issuing::revoke(&app.store, &a, reason, Utc::now()).await?;
+    let issuer = issuer_of(&app, &caller).await?;
+    let revoked = issuing::revoke(&app.store, &issuer, &a, reason, Utc::now()).await?;
     tracing::info!("award revoked");
     Ok(Json(with_context(&app, &revoked).await?))
 }

@@ -39,6 +39,8 @@ const FIELDS: &[&str] = &[
     "time_zone",
     "linkedin_organization_id",
     "mask_recipient_names",
+    "weekly_digest",
+    "digest_recipients",
 ];
 const READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "urls"];
 
@@ -67,6 +69,13 @@ pub fn parse_profile(o: &Obj) -> Result<IssuerProfile, FieldError> {
     }
     p.linkedin_organization_id = o.parse("linkedin_organization_id", LinkedInOrgId::parse)?;
     p.mask_recipient_names = o.bool("mask_recipient_names")?.unwrap_or(false);
+    p.weekly_digest = o.bool("weekly_digest")?.unwrap_or(true);
+    for (i, raw) in o.strings("digest_recipients", 10)?.into_iter().enumerate() {
+        let e = Email::parse(raw).map_err(|e| e.at(format!("digest_recipients[{i}]")))?;
+        if !p.digest_recipients.contains(&e) {
+            p.digest_recipients.push(e);
+        }
+    }
     Ok(p)
 }
 

@@ -24,6 +24,7 @@ mod tests {
         }
         let in_router: BTreeSet<(String, String)> = super::super::ROUTES
             .iter()
+            .chain(crate::http::analytics::ROUTES)
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();
         assert_eq!(in_doc, in_router);

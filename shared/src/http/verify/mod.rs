@@ -182,8 +182,11 @@ async fn award(
         } else {
             Counter::Views
         };
-        let day = i.profile.time_zone.date_of(now);
-        if let Err(e) = app.store.count(&a.id, &a.template_id, day, counter).await {
+        if let Err(e) = app
+            .store
+            .count_activity(&a, i.profile.time_zone, now, &[counter.attr().to_owned()])
+            .await
+        {
             tracing::warn!(error = %e, "view not counted");
         }
     }
@@ -286,10 +289,9 @@ async fn go(
                 .as_deref()
                 .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("src="))),
         );
-        let day = i.profile.time_zone.date_of(now);
         if let Err(e) = app
             .store
-            .count_all(&a.id, &a.template_id, day, &click_counters(&slot, source))
+            .count_activity(&a, i.profile.time_zone, now, &click_counters(&slot, source))
             .await
         {
             tracing::warn!(error = %e, "click not counted");

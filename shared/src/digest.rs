@@ -1,0 +1,379 @@
+//! The weekly digest: every Monday at 08:00 in each issuer's time zone, last week's numbers
+//! against the week before, with the best and worst templates by share rate and click-through.
+//!
+//! One Scheduler cron schedule (template.yaml) invokes the analytics function hourly on Sundays
+//! and Mondays (UTC), which covers every zone's Monday 08:00. Each run sends only to issuers whose
+//! local time is Monday 08:xx, after claiming `DIGEST#{monday}` with a conditional write, so a
+//! repeated or overlapping invocation sends nothing twice. Issuers switch it off with
+//! `weekly_digest: false`.
+
+use crate::{
+    analytics::{self, Scope},
+    app::App,
+    domain::{
+        issuer::Issuer,
+        locale::Locale,
+        metrics::{week_start, Granularity, Metrics},
+        template::Template,
+    },
+    email::mime,
+    store::StoreError,
+};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
+use maud::{html, Markup, PreEscaped};
+
+/// The local hour the digest goes out on Mondays.
+pub const SEND_HOUR: u32 = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent { issuer: String, recipients: usize },
+    AlreadySent { issuer: String },
+    Off { issuer: String },
+}
+
+/// Runs the digest for every issuer due at `now` (all issuers when `force`, e.g. the operator
+/// re-sending after an outage; the per-week claim still prevents a second copy).
+pub async fn run(app: &App, now: DateTime<Utc>, force: bool) -> Result<Vec<Outcome>, StoreError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = app.store.list_issuers(200, cursor.as_deref()).await?;
+        for issuer in page {
+            let local = now.with_timezone(&issuer.profile.time_zone.0);
+            let due = local.weekday() == Weekday::Mon && local.hour() == SEND_HOUR;
+            if due || force {
+                out.push(send_one(app, &issuer, now).await?);
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Last full week (Monday–Sunday before `now`'s week) in the issuer's zone.
+pub fn last_week(issuer: &Issuer, now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    let this_monday = week_start(issuer.profile.time_zone.date_of(now));
+    (
+        this_monday - Duration::days(7),
+        this_monday - Duration::days(1),
+    )
+}
+
+async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+    let id = issuer.id.to_string();
+    let to = issuer.profile.digest_to();
+    if to.is_empty() {
+        return Ok(Outcome::Off { issuer: id });
+    }
+    let Some(sender) = app.config.sender_email.clone() else {
+        tracing::warn!(issuer = %id, "weekly digest not sent: no SENDER_EMAIL");
+        return Ok(Outcome::Off { issuer: id });
+    };
+    let (from, to_day) = last_week(issuer, now);
+    if !app.store.claim_digest(&issuer.id, from, now).await? {
+        return Ok(Outcome::AlreadySent { issuer: id });
+    }
+    let today = issuer.profile.time_zone.date_of(now);
+    let week = analytics::report(
+        &app.store,
+        issuer,
+        &Scope::Issuer,
+        from,
+        to_day,
+        Granularity::Week,
+        today,
+    )
+    .await?;
+    let before = analytics::report(
+        &app.store,
+        issuer,
+        &Scope::Issuer,
+        from - Duration::days(7),
+        from - Duration::days(1),
+        Granularity::Week,
+        today,
+    )
+    .await?;
+    let digest = Digest {
+        issuer,
+        from,
+        to: to_day,
+        week: &week.totals,
+        before: &before.totals,
+        templates: &week.templates,
+        console_url: format!(
+            "{}/console",
+            app.config.public_base_url.trim_end_matches('/')
+        ),
+    };
+    let (subject, text, html) = render(&digest);
+    let mut sent = 0;
+    for rcpt in &to {
+        let raw = mime::build(
+            &mime::Message {
+                from_name: "Accolade",
+                from_address: &sender,
+                to: rcpt.as_str(),
+                subject: &subject,
+                text: &text,
+                html: &html,
+                headers: vec![("X-Accolade-Digest", from.to_string())],
+                message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
+            },
+            now,
+        );
+        match app
+            .mailer
+            .send_raw(&sender, rcpt.as_str(), raw, &[("kind", "digest")])
+            .await
+        {
+            Ok(_) => sent += 1,
+            Err(e) => tracing::warn!(issuer = %id, error = %e, "digest not delivered to one admin"),
+        }
+    }
+    tracing::info!(issuer = %id, recipients = sent, week = %from, "weekly digest sent");
+    Ok(Outcome::Sent {
+        issuer: id,
+        recipients: sent,
+    })
+}
+
+pub struct Digest<'a> {
+    pub issuer: &'a Issuer,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub week: &'a Metrics,
+    pub before: &'a Metrics,
+    pub templates: &'a [(Template, Metrics)],
+    pub console_url: String,
+}
+
+fn pct(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn change(now: i64, before: i64) -> String {
+    match now - before {
+        0 => "±0".into(),
+        d if d > 0 => format!("+{d}"),
+        d => d.to_string(),
+    }
+}
+
+fn change_rate(now: Option<f64>, before: Option<f64>) -> String {
+    match (now, before) {
+        (Some(a), Some(b)) => {
+            let d = (a - b) * 100.0;
+            if d.abs() < 0.05 {
+                "±0.0pp".into()
+            } else {
+                format!("{d:+.1}pp")
+            }
+        }
+        _ => "–".into(),
+    }
+}
+
+/// Best and worst template by a rate (templates without a denominator are left out; the worst
+/// is only named when it differs from the best).
+/// A template's name and its rate.
+pub type Rated<'a> = Option<(&'a str, f64)>;
+
+pub fn best_and_worst(
+    templates: &[(Template, Metrics)],
+    rate: impl Fn(&Metrics) -> Option<f64>,
+) -> (Rated<'_>, Rated<'_>) {
+    let mut rated: Vec<(&str, f64)> = templates
+        .iter()
+        .filter_map(|(t, m)| rate(m).map(|r| (t.spec.name.as_str(), r)))
+        .collect();
+    rated.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let best = rated.first().copied();
+    let worst = if rated.len() > 1 {
+        rated.last().copied()
+    } else {
+        None
+    };
+    (best, worst)
+}
+
+/// Subject, plain text and HTML.
+pub fn render(d: &Digest) -> (String, String, String) {
+    let ko = d.issuer.profile.default_locale == Locale::Ko;
+    let range = if ko {
+        format!(
+            "{}월 {}일–{}월 {}일",
+            d.from.month(),
+            d.from.day(),
+            d.to.month(),
+            d.to.day()
+        )
+    } else {
+        format!("{} – {}", d.from.format("%-d %b"), d.to.format("%-d %b %Y"))
+    };
+    let subject = if ko {
+        format!("[{}] 주간 배지 리포트 ({range})", d.issuer.profile.name)
+    } else {
+        format!("[{}] Weekly badge report ({range})", d.issuer.profile.name)
+    };
+    let (w, b) = (d.week, d.before);
+    let rows: Vec<(&str, String, String)> = vec![
+        (
+            if ko { "발급" } else { "Issued" },
+            w.issued.to_string(),
+            change(w.issued, b.issued),
+        ),
+        (
+            if ko {
+                "이메일 전달률"
+            } else {
+                "Delivery rate"
+            },
+            pct(w.delivery_rate),
+            change_rate(w.delivery_rate, b.delivery_rate),
+        ),
+        (
+            if ko { "공유율" } else { "Share rate" },
+            pct(w.share_rate),
+            change_rate(w.share_rate, b.share_rate),
+        ),
+        (
+            if ko {
+                "검증 조회수"
+            } else {
+                "Verification views"
+            },
+            w.views.to_string(),
+            change(w.views, b.views),
+        ),
+        (
+            if ko {
+                "클릭률(CTR)"
+            } else {
+                "Click-through rate"
+            },
+            pct(w.click_through_rate),
+            change_rate(w.click_through_rate, b.click_through_rate),
+        ),
+        (
+            if ko {
+                "후속 이메일 전환"
+            } else {
+                "Follow-up conversions"
+            },
+            w.follow_up_conversions.to_string(),
+            change(w.follow_up_conversions, b.follow_up_conversions),
+        ),
+        (
+            if ko { "취소" } else { "Revoked" },
+            w.revoked.to_string(),
+            change(w.revoked, b.revoked),
+        ),
+    ];
+    let (share_best, share_worst) = best_and_worst(d.templates, |m| m.share_rate);
+    let (ctr_best, ctr_worst) = best_and_worst(d.templates, |m| m.click_through_rate);
+    let mut highlights: Vec<(String, String)> = Vec::new();
+    let mut add = |label_ko: &str, label_en: &str, v: Rated| {
+        if let Some((name, r)) = v {
+            highlights.push((
+                (if ko { label_ko } else { label_en }).to_owned(),
+                format!("{name} ({})", pct(Some(r))),
+            ));
+        }
+    };
+    add("공유율 최고", "Best share rate", share_best);
+    add("공유율 최저", "Lowest share rate", share_worst);
+    add("클릭률 최고", "Best click-through", ctr_best);
+    add("클릭률 최저", "Lowest click-through", ctr_worst);
+
+    let vs = if ko {
+        "지난주 대비"
+    } else {
+        "vs week before"
+    };
+    let mut text = format!("{subject}\n\n");
+    for (label, value, delta) in &rows {
+        text.push_str(&format!("{label}: {value} ({vs} {delta})\n"));
+    }
+    if !highlights.is_empty() {
+        text.push('\n');
+        for (label, value) in &highlights {
+            text.push_str(&format!("{label}: {value}\n"));
+        }
+    }
+    let off = if ko {
+        "이 메일을 그만 받으려면 콘솔의 설정에서 주간 리포트를 끄세요."
+    } else {
+        "To stop these emails, switch the weekly digest off in the console's settings."
+    };
+    text.push_str(&format!("\n{}\n{off}\n", d.console_url));
+
+    let color = d.issuer.profile.primary_color.as_str();
+    let page: Markup = html! {
+        (PreEscaped("<!DOCTYPE html>"))
+        html lang=(if ko { "ko" } else { "en" }) {
+            head { meta charset="utf-8"; title { (subject) } }
+            body style="font-family:system-ui,-apple-system,'Noto Sans KR',sans-serif;color:#1b1b1b;max-width:560px;margin:0 auto;padding:16px" {
+                h1 style=(format!("font-size:20px;color:{color}")) { (subject) }
+                table style="border-collapse:collapse;width:100%" role="presentation" {
+                    @for (label, value, delta) in &rows {
+                        tr {
+                            th scope="row" style="text-align:left;padding:6px 8px;border-bottom:1px solid #ddd;font-weight:600" { (label) }
+                            td style="text-align:right;padding:6px 8px;border-bottom:1px solid #ddd" { strong { (value) } }
+                            td style="text-align:right;padding:6px 8px;border-bottom:1px solid #ddd;color:#555" { (vs) " " (delta) }
+                        }
+                    }
+                }
+                @if !highlights.is_empty() {
+                    ul style="padding-left:20px" {
+                        @for (label, value) in &highlights { li { (label) ": " (value) } }
+                    }
+                }
+                p { a href=(d.console_url) style=(format!("color:{color}")) { @if ko { "콘솔에서 자세히 보기" } @else { "Open the console" } } }
+                p style="font-size:12px;color:#555" { (off) }
+            }
+        }
+    };
+    (subject, text, page.into_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{email::Email, ids::IssuerId, issuer::IssuerProfile, url::WebUrl};
+
+    #[test]
+    fn last_week_is_monday_to_sunday_in_the_issuers_zone() {
+        let mut p = IssuerProfile::new(
+            "U".into(),
+            WebUrl::parse("https://u.example").unwrap(),
+            Email::parse("a@u.example").unwrap(),
+        );
+        p.time_zone = crate::domain::time::Zone::parse("Asia/Seoul").unwrap();
+        let i = Issuer {
+            id: IssuerId::generate(),
+            profile: p,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        // Sunday 2026-11-22 23:30 UTC is Monday 08:30 in Seoul.
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 22, 23, 30, 0).unwrap();
+        let d = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        assert_eq!(last_week(&i, now), (d(11, 16), d(11, 22)));
+    }
+
+    #[test]
+    fn changes_and_rates_read_well() {
+        assert_eq!(change(5, 3), "+2");
+        assert_eq!(change(3, 5), "-2");
+        assert_eq!(change(3, 3), "±0");
+        assert_eq!(pct(None), "–");
+        assert_eq!(change_rate(Some(0.5), None), "–");
+        assert_eq!(change_rate(Some(0.5), Some(0.25)), "+25.0pp");
+    }
+}

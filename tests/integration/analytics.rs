@@ -1,0 +1,756 @@
+//! Issue #7: analytics from pre-aggregated counters: every metric and rate for a template, a
+//! batch, a cohort and the whole issuer, driven by real events through the local stack.
+
+use accolade::{
+    analytics::{self, Scope},
+    digest,
+    domain::{
+        ids::{AwardId, TemplateId},
+        metrics::Granularity,
+    },
+    issuing::{self, IssueRequest},
+};
+use accolade_tests::{csv_rows, spawn_app, template_body, StatusCode, TestApp};
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+const SHARE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+async fn get(t: &TestApp, key: &str, query: &str) -> Value {
+    let r = t
+        .call("GET", &format!("/v1/analytics{query}"), Some(key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
+    r.json()
+}
+
+async fn click(t: &TestApp, award: &str, slot: &str) {
+    let r = t
+        .call_with(
+            "GET",
+            &format!("/b/{award}/go/{slot}"),
+            None,
+            None,
+            &[("user-agent", SHARE)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FOUND, "{slot}: {}", r.text());
+}
+
+fn ses(kind: &str, award: &str, stage: &str) -> Value {
+    json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"),
+           "source": "aws.ses", "detail": {"eventType": kind,
+           "mail": {"messageId": "m", "destination": ["x@example.com"], "tags": {"award": [award], "stage": [stage]}},
+           "bounce": {"bounceType": "Transient", "bouncedRecipients": []}}})
+}
+
+struct World {
+    key: String,
+    a: String,
+    b: String,
+    awards: Vec<String>,
+    batch: String,
+}
+
+/// Template A (recommends B, banner, enrolment) with 3 API awards (2 in cohort "2026-봄") and a
+/// CSV batch of 4 (cohort "2026-봄" from the file); template B with 1 award.
+async fn world(t: &TestApp) -> World {
+    let (_, key) = t.issuer("한빛대학교").await;
+    let b = t.create_template(&key, template_body("심화 과정")).await;
+    let b = b["id"].as_str().unwrap().to_owned();
+    let mut body = template_body("데이터 분석 기초");
+    body["related"] = json!([{"template_id": b}]);
+    body["banner"] = json!({"image": {"kind": "url", "url": "https://univ.example.ac.kr/b.png"}, "alt": "모집", "target_url": "https://univ.example.ac.kr/admissions"});
+    body["enrolment"] = json!({"program_url": "https://univ.example.ac.kr/enrol"});
+    let a = t.create_template(&key, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut awards = Vec::new();
+    for (i, cohort) in [Some("2026-봄"), Some("2026-봄"), None].iter().enumerate() {
+        let mut req = json!({"template_id": a, "recipient": {"email": format!("api{i}.{}@example.com", uuid::Uuid::new_v4().simple()), "name": format!("학생{i}")}});
+        if let Some(c) = cohort {
+            req["cohort"] = json!(c);
+        }
+        awards.push(t.issue(&key, req).await["id"].as_str().unwrap().to_owned());
+    }
+    t.issue(
+        &key,
+        json!({"template_id": b, "recipient": {"email": "b@example.com", "name": "B"}}),
+    )
+    .await;
+    let batch = t
+        .create_batch(&key, json!({"filename": "spring.csv", "template_id": a}))
+        .await;
+    let batch = batch["batch_id"].as_str().unwrap().to_owned();
+    t.upload(
+        &batch,
+        csv_rows(4, &format!("csv.{}.", uuid::Uuid::new_v4().simple())),
+    )
+    .await;
+    t.runner().deliver_uploads().await.unwrap();
+    assert_eq!(t.batch(&key, &batch).await["counts"]["issued"], 4);
+    World {
+        key,
+        a,
+        b,
+        awards,
+        batch,
+    }
+}
+
+#[tokio::test]
+async fn every_metric_for_a_template_a_batch_a_cohort_and_the_issuer() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let batch_awards: Vec<String> = t
+        .batch_awards(&w.key, &w.batch)
+        .await
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (a0, a1, a2, c0) = (&w.awards[0], &w.awards[1], &w.awards[2], &batch_awards[0]);
+
+    // Views: a0 ×2, a1 ×1, c0 ×1 (human); one link preview of a0.
+    for id in [a0, a0, a1, c0] {
+        assert_eq!(t.browse(&format!("/b/{id}")).await.status, StatusCode::OK);
+    }
+    let r = t
+        .call_with(
+            "GET",
+            &format!("/b/{a0}"),
+            None,
+            None,
+            &[(
+                "user-agent",
+                "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Shares: a0 on LinkedIn twice (one award shared), a1 add-to-profile, c0 on X.
+    for (id, slot) in [
+        (a0, "share-linkedin"),
+        (a0, "share-linkedin"),
+        (a1, "linkedin-add"),
+        (c0, "share-x"),
+    ] {
+        click(&t, id, slot).await;
+    }
+    // Recommendation clicks: banner and related on the page; enrolment from the day-3 email
+    // (a conversion) and from the page.
+    click(&t, a0, "banner").await;
+    click(&t, a0, &format!("related-{}", w.b)).await;
+    click(&t, a1, "enrol?src=email-day3").await;
+    click(&t, c0, "enrol").await;
+    // Email events: day 1 sent to a0, a1, c0; delivered to a0 and c0; a1 bounced (transient).
+    for e in [
+        ses("Send", a0, "day1"),
+        ses("Send", a1, "day1"),
+        ses("Send", c0, "day1"),
+        ses("Delivery", a0, "day1"),
+        ses("Delivery", c0, "day1"),
+        ses("Bounce", a1, "day1"),
+        ses("Send", a1, "day3"),
+        ses("Open", a1, "day3"),
+    ] {
+        accolade::email_events::record(&t.app, &e).await.unwrap();
+    }
+    // Revoke a2.
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{a2}/revoke"),
+            Some(&w.key),
+            Some(json!({"reason": "오발급"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // --- Template A.
+    let rep = get(&t, &w.key, &format!("?template={}", w.a)).await;
+    let m = &rep["totals"];
+    assert_eq!(rep["scope"]["kind"], "template");
+    assert_eq!(rep["time_zone"], "Asia/Seoul");
+    assert_eq!(m["issued"], 7);
+    assert_eq!(m["revoked"], 1);
+    assert_eq!(m["expired"], 0);
+    assert_eq!(m["views"], 4);
+    assert_eq!(m["previews"], 1);
+    assert_eq!(m["awards_viewed"], 3);
+    assert_eq!(m["shares"], 4);
+    assert_eq!(m["awards_shared"], 3);
+    assert_eq!(m["share_rate"], json!(0.4286)); // 3 / 7
+    assert_eq!(
+        m["shares_by_network"],
+        json!({"linkedin": 3, "x": 1, "facebook": 0, "email": 0})
+    );
+    assert_eq!(m["linkedin_add_to_profile"], 1);
+    assert_eq!(m["emails"]["day1"]["sent"], 3);
+    assert_eq!(m["emails"]["day1"]["delivered"], 2);
+    assert_eq!(m["emails"]["day1"]["bounced"], 1);
+    assert_eq!(m["emails"]["day3"]["opened"], 1);
+    assert_eq!(m["delivery_rate"], json!(0.6667)); // 2 / 3
+    assert_eq!(m["clicks"]["banner"], 1);
+    assert_eq!(m["clicks"]["enrol"], 2);
+    assert_eq!(
+        m["clicks"]["related"],
+        json!([{"template_id": w.b, "clicks": 1}])
+    );
+    assert_eq!(m["clicks"]["from_page"], 3);
+    assert_eq!(m["clicks"]["from_email"], 1);
+    assert_eq!(m["click_through_rate"], json!(0.75)); // 3 page clicks / 4 views
+    assert_eq!(m["follow_up_conversions"], 1);
+    assert_eq!(m["conversions_by_stage"], json!({"day3": 1, "day7": 0}));
+    // The default range: the last 28 days by day, today last.
+    let series = rep["series"].as_array().unwrap();
+    assert_eq!(series.len(), 28);
+    assert_eq!(series[27]["issued"], 7);
+    assert_eq!(series[0]["issued"], 0);
+    assert_eq!(
+        series[0]["share_rate"],
+        Value::Null,
+        "no awards: no rate, not 0"
+    );
+
+    // --- The batch: only its 4 awards and what happened to them.
+    let m = get(&t, &w.key, &format!("?batch={}", w.batch)).await["totals"].clone();
+    assert_eq!(
+        (m["issued"].as_i64(), m["views"].as_i64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(m["awards_shared"], 1);
+    assert_eq!(m["share_rate"], json!(0.25));
+    assert_eq!(m["clicks"]["enrol"], 1);
+    assert_eq!(m["delivery_rate"], json!(1.0));
+    assert_eq!(m["revoked"], 0);
+
+    // --- The cohort: a0, a1 and the 4 CSV rows (their file gives cohort 2026-봄).
+    let m = get(&t, &w.key, "?cohort=2026-%EB%B4%84").await["totals"].clone();
+    assert_eq!(m["issued"], 6);
+    assert_eq!(m["awards_shared"], 3);
+    assert_eq!(m["revoked"], 0);
+
+    // --- The whole issuer, with a per-template breakdown.
+    let rep = get(&t, &w.key, "?granularity=week").await;
+    assert_eq!(rep["scope"]["kind"], "issuer");
+    assert_eq!(rep["totals"]["issued"], 8);
+    let per: BTreeMap<String, i64> = rep["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["template_id"].as_str().unwrap().to_owned(),
+                x["issued"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(per, BTreeMap::from([(w.a.clone(), 7), (w.b.clone(), 1)]));
+    assert_eq!(rep["templates"][0]["name"], "데이터 분석 기초");
+    let weeks = rep["series"].as_array().unwrap();
+    assert_eq!(weeks.len(), 12);
+    assert_eq!(weeks.last().unwrap()["issued"], 8);
+
+    // --- Daily counters agree with the per-award counters they were counted with.
+    let mut ids: Vec<AwardId> = w
+        .awards
+        .iter()
+        .map(|a| AwardId::parse(a).unwrap())
+        .collect();
+    ids.extend(batch_awards.iter().map(|a| AwardId::parse(a).unwrap()));
+    let per_award = t.app.store.award_counters_many(&ids).await.unwrap();
+    let tid = TemplateId::parse(&w.a).unwrap();
+    let today = accolade::domain::time::Zone::default().date_of(Utc::now());
+    let daily = t.app.store.daily_counters(&tid, today).await.unwrap();
+    for (attr, v) in &daily {
+        if [
+            "issued",
+            "expires",
+            "revoked",
+            "awards_viewed",
+            "awards_shared",
+        ]
+        .contains(&attr.as_str())
+        {
+            continue; // lifecycle counters live on the segments only
+        }
+        let sum: i64 = per_award
+            .values()
+            .map(|c| c.get(attr).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(sum, *v, "{attr}: awards {sum} vs daily {v}");
+    }
+    assert!(daily.contains_key("views") && daily.contains_key("click:banner"));
+    let viewed = per_award
+        .values()
+        .filter(|c| c.get("views").is_some_and(|v| *v > 0))
+        .count();
+    assert_eq!(viewed as i64, daily["awards_viewed"]);
+
+    // --- An empty period: zeros and null rates.
+    let rep = get(
+        &t,
+        &w.key,
+        &format!(
+            "?template={}&from=2020-01-01&to=2020-01-31&granularity=week",
+            w.a
+        ),
+    )
+    .await;
+    let m = &rep["totals"];
+    assert_eq!(m["issued"], 0);
+    for rate in ["delivery_rate", "share_rate", "click_through_rate"] {
+        assert_eq!(m[rate], Value::Null, "{rate}");
+    }
+    assert_eq!(rep["series"].as_array().unwrap().len(), 5);
+    assert_eq!(rep["series"][0]["start"], "2020-01-01");
+    assert_eq!(rep["series"][0]["end"], "2020-01-05");
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_parameter_and_other_issuers_see_nothing() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    for (q, field) in [
+        (format!("?template={}&batch={}", w.a, w.batch), "batch"),
+        ("?granularity=month".to_owned(), "granularity"),
+        ("?from=2026-02-30".to_owned(), "from"),
+        ("?from=2026-05-02&to=2026-05-01".to_owned(), "from"),
+        ("?from=2020-01-01&to=2026-01-01".to_owned(), "from"),
+        ("?template=nonsense".to_owned(), "template"),
+        ("?tempalte=x".to_owned(), "tempalte"),
+    ] {
+        let r = t
+            .call("GET", &format!("/v1/analytics{q}"), Some(&w.key), None)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text());
+        assert_eq!(r.json()["error"]["field"], field, "{q}");
+    }
+    let (_, other) = t.issuer("남의 대학").await;
+    for q in [format!("?template={}", w.a), format!("?batch={}", w.batch)] {
+        for path in ["/v1/analytics", "/v1/analytics/export"] {
+            let r = t
+                .call("GET", &format!("{path}{q}"), Some(&other), None)
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}{q}");
+        }
+    }
+    // The other issuer's own report is empty, not ours.
+    let m = get(&t, &other, "").await;
+    assert_eq!(m["totals"]["issued"], 0);
+    assert_eq!(m["templates"], json!([]));
+    let r = t
+        .call("GET", "/v1/analytics/export", Some(&other), None)
+        .await;
+    assert_eq!(
+        r.text().trim_start_matches('\u{feff}').lines().count(),
+        1,
+        "header only"
+    );
+}
+
+#[tokio::test]
+async fn export_lists_every_award_with_its_counters() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let a0 = &w.awards[0];
+    t.browse(&format!("/b/{a0}")).await;
+    t.browse(&format!("/b/{a0}")).await;
+    click(&t, a0, "share-facebook").await;
+    // A hostile name is neutralised for spreadsheets.
+    t.issue(&w.key, json!({"template_id": w.b, "recipient": {"email": "evil@example.com", "name": "=HYPERLINK(\"http://x\")"}}))
+        .await;
+    let r = t
+        .call("GET", "/v1/analytics/export", Some(&w.key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("attachment"));
+    let body = r.text();
+    assert!(body.starts_with('\u{feff}'), "BOM for Excel");
+    let mut rd = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header, accolade::http::analytics::export_header());
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 9, "3 + 1 + 4 + 1 awards");
+    let row = rows
+        .iter()
+        .find(|r| &r[col("award_id")] == a0.as_str())
+        .unwrap();
+    assert_eq!(&row[col("views")], "2");
+    assert_eq!(&row[col("shares_facebook")], "1");
+    assert_eq!(&row[col("template_name")], "데이터 분석 기초");
+    assert_eq!(&row[col("cohort")], "2026-봄");
+    assert_eq!(&row[col("status")], "valid");
+    let evil = rows
+        .iter()
+        .find(|r| &r[col("recipient_email")] == "evil@example.com")
+        .unwrap();
+    assert!(
+        evil[col("recipient_name")].starts_with('\''),
+        "{}",
+        &evil[col("recipient_name")]
+    );
+    // Scoped exports.
+    let r = t
+        .call(
+            "GET",
+            &format!("/v1/analytics/export?batch={}", w.batch),
+            Some(&w.key),
+            None,
+        )
+        .await;
+    assert_eq!(r.text().lines().count(), 1 + 4);
+    let r = t
+        .call(
+            "GET",
+            "/v1/analytics/export?cohort=2026-%EB%B4%84",
+            Some(&w.key),
+            None,
+        )
+        .await;
+    assert_eq!(r.text().lines().count(), 1 + 6);
+    let r = t
+        .call(
+            "GET",
+            "/v1/analytics/export?from=2020-01-01&to=2020-12-31",
+            Some(&w.key),
+            None,
+        )
+        .await;
+    assert_eq!(r.text().lines().count(), 1, "nothing recorded in 2020");
+}
+
+#[tokio::test]
+async fn concurrent_events_stay_exact() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let mut jobs = Vec::new();
+    for i in 0..30 {
+        let id = w.awards[i % 3].clone();
+        let t = &t;
+        jobs.push(async move {
+            t.browse(&format!("/b/{id}")).await;
+            click(t, &id, "share-linkedin").await;
+        });
+    }
+    futures::future::join_all(jobs).await;
+    let m = get(&t, &w.key, &format!("?template={}", w.a)).await["totals"].clone();
+    assert_eq!(m["views"], 30);
+    assert_eq!(m["shares"], 30);
+    assert_eq!(
+        m["awards_viewed"], 3,
+        "each award's first view counted once"
+    );
+    assert_eq!(m["awards_shared"], 3);
+    // Concurrent API issues on one template all land in the same daily item.
+    let mut jobs = Vec::new();
+    for i in 0..12 {
+        let (t, key, a) = (&t, &w.key, &w.a);
+        jobs.push(async move {
+            t.issue(key, json!({"template_id": a, "recipient": {"email": format!("c{i}@example.com"), "name": "C"}}))
+                .await
+        });
+    }
+    futures::future::join_all(jobs).await;
+    let m = get(&t, &w.key, &format!("?template={}", w.a)).await["totals"].clone();
+    assert_eq!(m["issued"], 7 + 12);
+}
+
+/// Issues an award of `template` recorded at `at` (the clock passed to the same code the API runs).
+async fn issue_at(
+    t: &TestApp,
+    issuer: &accolade::domain::issuer::Issuer,
+    template: &str,
+    at: chrono::DateTime<Utc>,
+    expires_days: Option<i64>,
+) -> accolade::domain::award::Award {
+    let tpl = t
+        .app
+        .store
+        .get_template(&TemplateId::parse(template).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let req = IssueRequest {
+        email: accolade::domain::email::Email::parse(&format!(
+            "{}@example.com",
+            uuid::Uuid::new_v4().simple()
+        ))
+        .unwrap(),
+        name: "주간".into(),
+        issued_on: None,
+        expires_on: Some(expires_days.map(|d| at + chrono::Duration::days(d))),
+        narrative: None,
+        evidence: vec![],
+        external_id: None,
+        locale: None,
+        notify: false,
+        cohort: None,
+        batch_id: None,
+    };
+    match issuing::issue(&t.app.store, issuer, &tpl, &req, None, at)
+        .await
+        .unwrap()
+    {
+        issuing::Issued::Created(a) => a,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn weeks_are_cut_in_the_issuers_time_zone_and_expiries_count_when_they_happen() {
+    let t = spawn_app().await;
+    let (iid, key) = t.issuer("주간대학").await;
+    let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
+    let tpl = t.create_template(&key, template_body("주간 배지")).await;
+    let tid = tpl["id"].as_str().unwrap();
+    // Sunday 8 Nov 2026 23:30 in Seoul, and Monday 9 Nov 00:30 in Seoul: the same UTC Sunday.
+    let sun = Utc.with_ymd_and_hms(2026, 11, 8, 14, 30, 0).unwrap();
+    let mon = Utc.with_ymd_and_hms(2026, 11, 8, 15, 30, 0).unwrap();
+    let x = issue_at(&t, &issuer, tid, sun, Some(3)).await; // expires Wed 11 Nov (Seoul)
+    let y = issue_at(&t, &issuer, tid, mon, Some(400)).await;
+    let _ = y;
+    let q = format!("?template={tid}&from=2026-11-02&to=2026-11-15&granularity=week");
+    let rep = get(&t, &key, &q).await;
+    let s = rep["series"].as_array().unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!(
+        (s[0]["start"].as_str(), s[0]["end"].as_str()),
+        (Some("2026-11-02"), Some("2026-11-08"))
+    );
+    assert_eq!(s[0]["issued"], 1, "Sunday 23:30 in Seoul is last week");
+    assert_eq!(s[1]["issued"], 1, "Monday 00:30 in Seoul is this week");
+    // x expires on the 11th: counted as expired on that day, which has come.
+    assert_eq!(s[1]["expired"], 1);
+    // A UTC issuer would have seen both on the same Sunday.
+    let utc_day = Utc
+        .with_ymd_and_hms(2026, 11, 8, 0, 0, 0)
+        .unwrap()
+        .date_naive();
+    assert_eq!(
+        accolade::domain::time::Zone::parse("UTC")
+            .unwrap()
+            .date_of(mon),
+        utc_day
+    );
+
+    // Revoking before expiry takes a future expiry back; revoking after leaves "expired" alone.
+    let z = issue_at(&t, &issuer, tid, Utc::now(), Some(10)).await;
+    let far = format!(
+        "?template={tid}&from={}&to={}",
+        issuer.profile.time_zone.date_of(Utc::now()),
+        issuer
+            .profile
+            .time_zone
+            .date_of(Utc::now() + chrono::Duration::days(11))
+    );
+    let before = t
+        .app
+        .store
+        .segment_days(
+            &accolade::domain::tally::Segment::Template(TemplateId::parse(tid).unwrap()),
+            issuer.profile.time_zone.date_of(Utc::now()),
+            issuer
+                .profile
+                .time_zone
+                .date_of(Utc::now() + chrono::Duration::days(11)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        before.iter().any(|(_, c)| c.get("expires") == Some(&1)),
+        "future expiry recorded on its day"
+    );
+    assert_eq!(
+        get(&t, &key, &far).await["totals"]["expired"],
+        0,
+        "not expired yet"
+    );
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{}/revoke", z.id),
+            Some(&key),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let after = t
+        .app
+        .store
+        .segment_days(
+            &accolade::domain::tally::Segment::Template(TemplateId::parse(tid).unwrap()),
+            issuer.profile.time_zone.date_of(Utc::now()),
+            issuer
+                .profile
+                .time_zone
+                .date_of(Utc::now() + chrono::Duration::days(11)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|(_, c)| c.get("expires").copied().unwrap_or(0) == 0),
+        "{after:?}"
+    );
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{}/revoke", x.id),
+            Some(&key),
+            Some(json!({"reason": "late"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let rep = get(&t, &key, &q).await;
+    assert_eq!(
+        rep["series"][1]["expired"], 1,
+        "already expired: stays counted"
+    );
+    // Revoking again changes nothing.
+    t.call(
+        "POST",
+        &format!("/v1/awards/{}/revoke", x.id),
+        Some(&key),
+        Some(json!({"reason": "late"})),
+    )
+    .await;
+    let total = get(&t, &key, &format!("?template={tid}")).await["totals"]["revoked"].clone();
+    assert_eq!(total, 2);
+}
+
+#[tokio::test]
+async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
+    let t = spawn_app().await;
+    let (iid, key) = t.issuer("디지털대학").await;
+    let admin1 = format!("dean.{}@example.com", uuid::Uuid::new_v4().simple());
+    let admin2 = format!("office.{}@example.com", uuid::Uuid::new_v4().simple());
+    let r = t
+        .call(
+            "PATCH",
+            "/v1/issuer",
+            Some(&key),
+            Some(json!({"digest_recipients": [admin1, admin2]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t
+        .call(
+            "PATCH",
+            "/v1/issuer",
+            Some(&key),
+            Some(json!({"digest_recipients": ["not-an-email"]})),
+        )
+        .await;
+    assert_eq!(r.json()["error"]["field"], "digest_recipients[0]");
+    let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
+    let good = t
+        .create_template(&key, template_body("잘 나가는 배지"))
+        .await;
+    let quiet = t.create_template(&key, template_body("조용한 배지")).await;
+    // Last week (16–22 Nov, Seoul): 2 + 1 awards; the good one shared.
+    let tue = Utc.with_ymd_and_hms(2026, 11, 17, 3, 0, 0).unwrap();
+    let g1 = issue_at(&t, &issuer, good["id"].as_str().unwrap(), tue, None).await;
+    issue_at(&t, &issuer, good["id"].as_str().unwrap(), tue, None).await;
+    issue_at(&t, &issuer, quiet["id"].as_str().unwrap(), tue, None).await;
+    t.app
+        .store
+        .count_activity(
+            &g1,
+            issuer.profile.time_zone,
+            tue,
+            &["views".into(), "shares".into(), "share:linkedin".into()],
+        )
+        .await
+        .unwrap();
+    // The week before: 1 award.
+    issue_at(
+        &t,
+        &issuer,
+        quiet["id"].as_str().unwrap(),
+        tue - chrono::Duration::days(7),
+        None,
+    )
+    .await;
+
+    // Monday 23 Nov 07:10 in Seoul: not yet.
+    let early = Utc.with_ymd_and_hms(2026, 11, 22, 22, 10, 0).unwrap();
+    let out = digest::run(&t.app, early, false).await.unwrap();
+    assert!(!out
+        .iter()
+        .any(|o| matches!(o, digest::Outcome::Sent { issuer, .. } if issuer == iid.as_str())));
+    // 08:10: sent to both admins, once.
+    let due = Utc.with_ymd_and_hms(2026, 11, 22, 23, 10, 0).unwrap();
+    let out = digest::run(&t.app, due, false).await.unwrap();
+    assert!(
+        out.contains(&digest::Outcome::Sent {
+            issuer: iid.to_string(),
+            recipients: 2
+        }),
+        "{out:?}"
+    );
+    let out = digest::run(&t.app, due, false).await.unwrap();
+    assert!(out.contains(&digest::Outcome::AlreadySent {
+        issuer: iid.to_string()
+    }));
+    for admin in [&admin1, &admin2] {
+        let mails = t.mail_to(admin).await;
+        assert_eq!(mails.len(), 1, "{admin}");
+        let m = &mails[0];
+        assert_eq!(
+            m.subject(),
+            "[디지털대학] 주간 배지 리포트 (11월 16일–11월 22일)"
+        );
+        assert!(m.text.contains("발급: 3 (지난주 대비 +2)"), "{}", m.text);
+        assert!(m.text.contains("공유율: 33.3%"), "{}", m.text);
+        assert!(
+            m.text.contains("공유율 최고: 잘 나가는 배지 (50.0%)"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("공유율 최저: 조용한 배지 (0.0%)"),
+            "{}",
+            m.text
+        );
+        assert!(m.html.contains("<html lang=\"ko\">"));
+    }
+    // Switched off: nothing next week.
+    let r = t
+        .call(
+            "PATCH",
+            "/v1/issuer",
+            Some(&key),
+            Some(json!({"weekly_digest": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let next = due + chrono::Duration::days(7);
+    let out = digest::run(&t.app, next, false).await.unwrap();
+    assert!(out.contains(&digest::Outcome::Off {
+        issuer: iid.to_string()
+    }));
+    assert_eq!(t.mail_to(&admin1).await.len(), 1);
+    // The report the digest is built from is the API's.
+    let (from, to) = digest::last_week(&issuer, due);
+    let rep = analytics::report(
+        &t.app.store,
+        &issuer,
+        &Scope::Issuer,
+        from,
+        to,
+        Granularity::Week,
+        to,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.totals.issued, 3);
+}
