@@ -37,6 +37,9 @@ OPENBADGES_PYTHON="$root/.venv-openbadges/bin/python" \
 TOOLS_PYTHON="$root/.venv/bin/python" \
   cargo test --workspace
 
+step "browser tests (console and badge page in Chromium; axe-core)"
+infra/scripts/browser-test.sh
+
 step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
 echo "cfn-lint: no errors"

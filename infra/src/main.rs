@@ -224,7 +224,10 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         "uploads_bucket": names.bucket,
         "schedule_group": names.schedule_group,
     });
-    let dir: PathBuf = infra::repo_root().join(".local");
+    // ACCOLADE_STACK_DIR lets the browser tests run a stack without touching .local/.
+    let dir: PathBuf = std::env::var_os("ACCOLADE_STACK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| infra::repo_root().join(".local"));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(
         dir.join("stack.json"),
@@ -237,6 +240,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     println!();
     println!("  Accolade is running locally");
     println!("  ───────────────────────────");
+    println!("  Console        {base_url}/console   (sign in with the API key below)");
     println!("  API            {base_url}/v1   (Authorization: Bearer <api key>)");
     println!("  OpenAPI        {base_url}/v1/openapi.json");
     println!("  Demo badge     {base_url}/b/{}", demo.award_id);

@@ -28,6 +28,7 @@ pub struct App {
     pub config: Arc<Config>,
     issuers: Arc<TtlCache<IssuerId, Issuer>>,
     templates: Arc<TtlCache<TemplateId, Template>>,
+    session_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl App {
@@ -106,7 +107,17 @@ impl App {
             config: Arc::new(config),
             issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
             templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
+            session_key: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// The key that signs console sessions: 32 random bytes created once per deployment in the
+    /// table (a conditional put, so concurrent cold starts agree), then kept in memory.
+    pub async fn session_key(&self) -> Result<&[u8], StoreError> {
+        self.session_key
+            .get_or_try_init(|| self.store.session_secret())
+            .await
+            .map(Vec::as_slice)
     }
 
     /// Reads the configuration from the environment and builds the SDK clients.

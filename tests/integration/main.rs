@@ -2,6 +2,7 @@
 
 mod analytics;
 mod bulk;
+mod console;
 mod emails;
 mod foundation;
 mod issuing;

@@ -425,7 +425,7 @@ impl ExportState {
 }
 
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
-async fn export(
+pub(crate) async fn export(
     State(app): State<App>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod error;
 pub mod input;
 pub mod verify;

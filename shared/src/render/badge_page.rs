@@ -163,8 +163,14 @@ fn recommendations(p: &BadgePage, w: &Words) -> Markup {
                 h2 id="enrol-h" { (w.next_step) }
                 div class="enrol" {
                     dl class="meta" {
-                        @if let Some(ty) = &e.program_type { dt { (ty) } }
-                        @if let Some(n) = &e.program_name { dd { (n) } }
+                        // Every dd has its dt (the programme type, or the word "programme").
+                        @if let Some(n) = &e.program_name {
+                            dt { (e.program_type.as_deref().unwrap_or(w.programme)) }
+                            dd { (n) }
+                        } @else if let Some(ty) = &e.program_type {
+                            dt { (w.programme) }
+                            dd { (ty) }
+                        }
                         @if let Some(d) = &e.period { dt { (w.period) } dd { (d) } }
                     }
                     a class="btn primary" href=(go(Slot::Enrol)) rel="noopener" { (w.enrol) }

@@ -85,3 +85,52 @@ where
         StoreError::from_sdk(e)
     }
 }
+
+impl Store {
+    /// The console's session-signing secret, created on first use.
+    pub async fn session_secret(&self) -> Result<Vec<u8>> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = keys::session_secret();
+        if let Some(v) = self
+            .get(key.clone())
+            .await?
+            .as_ref()
+            .and_then(|i| super::get_s(i, "secret").map(str::to_owned))
+        {
+            return b64
+                .decode(v)
+                .map_err(|e| StoreError::Corrupt(e.to_string()));
+        }
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| StoreError::Aws(e.to_string()))?;
+        let _ = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(key.0.clone()))
+            .item(keys::SK, s(key.1.clone()))
+            .item(keys::TYPE, s("config"))
+            .item("secret", s(b64.encode(fresh)))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        // Whoever won the race, the stored one is the secret (read consistently).
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.0))
+            .key(keys::SK, s(key.1))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item
+            .ok_or(StoreError::NotFound)?;
+        let v = super::get_s(&item, "secret")
+            .ok_or_else(|| StoreError::Corrupt("session secret".into()))?;
+        b64.decode(v)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}

@@ -10,6 +10,7 @@
 //! | template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` | |
 //! | batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
 //! | cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
+//! | console session secret | `CONFIG` | `SESSION_SECRET` | |
 //! | weekly digest sent | `ISSUER#{iid}` | `DIGEST#{monday}` | |
 //! | award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{h}`, GSI4 `BATCH#{bid}#AWARDS` (all / issued#aid) |
 //! | award counters | `AWARD#{aid}` | `COUNTERS` | |
@@ -117,6 +118,11 @@ pub fn segment(seg: &Segment) -> String {
     }
 }
 pub const DAY_PREFIX: &str = "DAY#";
+
+/// The secret that signs console session cookies (one per deployment).
+pub fn session_secret() -> (String, String) {
+    ("CONFIG".into(), "SESSION_SECRET".into())
+}
 
 /// A weekly digest sent (or being sent) to an issuer for the week starting on `monday`.
 pub fn digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {

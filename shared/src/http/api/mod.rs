@@ -1,11 +1,11 @@
 //! The authenticated `/v1` API (the api Lambda): console and integrators.
 
-mod api_keys;
-mod awards;
-mod batches;
-mod issuer;
+pub(crate) mod api_keys;
+pub(crate) mod awards;
+pub(crate) mod batches;
+pub(crate) mod issuer;
 mod openapi;
-mod templates;
+pub(crate) mod templates;
 
 use super::error::ApiError;
 use crate::app::App;
@@ -78,7 +78,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/openapi.json", get(openapi::document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::http::console::router(app))
 }
 
 async fn not_found() -> ApiError {

@@ -1,0 +1,506 @@
+//! Issue one badge; search awards; open one; revoke with a reason; re-issue.
+
+use super::{api, check_csrf, failed, form, json_of, not_found, respond, session::Session, ui};
+use crate::{
+    app::App,
+    domain::{
+        award::Award,
+        email::Email,
+        ids::{AwardId, BatchId, TemplateId},
+        template::Template,
+    },
+    http::api::awards as v1,
+    store::awards::AwardsBy,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use chrono::Utc;
+use maud::{html, Markup};
+use std::collections::HashMap;
+use ui::{checkbox, input, select, t, Field, FormError};
+
+/// How many of the newest awards a name search looks through.
+pub const NAME_SEARCH_DEPTH: usize = 2000;
+
+async fn templates(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
+    crate::analytics::all_templates(&app.store, &s.issuer.id)
+        .await
+        .map_err(failed)
+}
+
+fn issue_page(
+    s: &Session,
+    tpls: &[Template],
+    f: &[(String, String)],
+    err: Option<&FormError>,
+) -> Markup {
+    let ko = s.ko();
+    let v = |n: &str| form::value(f, n).unwrap_or("").to_owned();
+    let mut choices = vec![(
+        String::new(),
+        t(ko, "— 템플릿 선택 —", "— choose a template —").to_owned(),
+    )];
+    choices.extend(
+        tpls.iter()
+            .filter(|x| x.is_active())
+            .map(|x| (x.id.to_string(), x.spec.name.clone())),
+    );
+    let locales = vec![
+        (
+            String::new(),
+            t(ko, "기관 기본값", "Issuer default").to_owned(),
+        ),
+        ("ko".into(), "한국어".into()),
+        ("en".into(), "English".into()),
+    ];
+    let idem = form::value(f, "_idem")
+        .map(str::to_owned)
+        .unwrap_or_else(super::session::new_nonce);
+    let notify = form::value(f, "notify").is_none_or(|x| x == "true" || x == "on");
+    html! {
+        (ui::summary(ko, err))
+        form method="post" action="/console/issue" novalidate class="card" {
+            (ui::csrf(s))
+            input type="hidden" name="_idem" value=(idem);
+            (select("template_id", t(ko, "배지 템플릿", "Badge template"), &v("template_id"), &choices, err))
+            (input(Field::new("recipient.email", t(ko, "수신자 이메일", "Recipient email"), &v("recipient.email")).kind("email").required(), err))
+            (input(Field::new("recipient.name", t(ko, "수신자 이름", "Recipient name"), &v("recipient.name")).required(), err))
+            (input(Field::new("issued_on", t(ko, "발급일 (비우면 오늘)", "Issued on (empty: now)"), &v("issued_on")).kind("date"), err))
+            (input(Field::new("expires_on", t(ko, "만료일 (비우면 템플릿 규칙)", "Expires on (empty: the template's rule)"), &v("expires_on")).kind("date"), err))
+            (input(Field::new("cohort", t(ko, "기수/코호트 (선택)", "Cohort (optional)"), &v("cohort")), err))
+            (input(Field::new("external_id", t(ko, "외부 ID (선택, 중복 발급 방지)", "External id (optional, prevents duplicates)"), &v("external_id")), err))
+            (select("locale", t(ko, "언어", "Language"), &v("locale"), &locales, err))
+            (input(Field::new("narrative", t(ko, "메모 (배지 페이지에 표시)", "Narrative (shown on the badge page)"), &v("narrative")).kind("textarea"), err))
+            (input(Field::new("evidence[0].url", t(ko, "증빙 URL (선택)", "Evidence URL (optional)"), &v("evidence[0].url")).kind("url"), err))
+            (checkbox("notify", t(ko, "수신자에게 이메일 보내기", "Email the recipient"), notify))
+            button class="btn primary" type="submit" { (t(ko, "발급", "Issue")) }
+        }
+    }
+}
+
+pub async fn issue_form(State(app): State<App>, s: Session) -> Response {
+    let tpls = match templates(&app, &s).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let ko = s.ko();
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(
+            &s,
+            "/console/issue",
+            t(ko, "배지 발급", "Issue a badge"),
+            issue_page(&s, &tpls, &[], None),
+        ),
+    )
+}
+
+pub async fn issue(
+    State(app): State<App>,
+    s: Session,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let mut headers = HeaderMap::new();
+    if let Some(k) =
+        form::value(&f, "_idem").and_then(|k| HeaderValue::from_str(&format!("console-{k}")).ok())
+    {
+        headers.insert("idempotency-key", k);
+    }
+    let body = crate::http::body::JsonObject(form::without_nulls(json_of(&f).0));
+    match api(v1::create(State(app.clone()), s.caller.clone(), headers, body).await).await {
+        Ok(v) => Redirect::to(&format!(
+            "/console/awards/{}?issued=1",
+            v["id"].as_str().unwrap_or("")
+        ))
+        .into_response(),
+        Err(e) => {
+            let tpls = match templates(&app, &s).await {
+                Ok(l) => l,
+                Err(r) => return r,
+            };
+            let err = FormError::from_api(&e);
+            let ko = s.ko();
+            respond(
+                &app,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ui::page(
+                    &s,
+                    "/console/issue",
+                    t(ko, "배지 발급", "Issue a badge"),
+                    issue_page(&s, &tpls, &f, Some(&err)),
+                ),
+            )
+        }
+    }
+}
+
+fn status_label(ko: bool, code: &str) -> &'static str {
+    match code {
+        "valid" => t(ko, "유효", "Valid"),
+        "expired" => t(ko, "만료", "Expired"),
+        "revoked" => t(ko, "취소됨", "Revoked"),
+        _ => t(ko, "재발급으로 대체됨", "Replaced"),
+    }
+}
+
+pub async fn list(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let ko = s.ko();
+    let get = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let tpls = match templates(&app, &s).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let names: HashMap<TemplateId, String> = tpls
+        .iter()
+        .map(|x| (x.id.clone(), x.spec.name.clone()))
+        .collect();
+    let mut err: Option<FormError> = None;
+    let text = get("q");
+    let email = text
+        .as_deref()
+        .filter(|x| x.contains('@'))
+        .map(Email::parse);
+    let template = get("template").map(|x| TemplateId::parse(&x));
+    let batch = get("batch").map(|x| BatchId::parse(&x));
+    let status = get("status");
+    let mut field_err = |f: &str, m: String| {
+        err = Some(FormError {
+            field: Some(f.into()),
+            message: m,
+        })
+    };
+    let email = match email {
+        Some(Ok(e)) => Some(e.lookup_key()),
+        Some(Err(e)) => {
+            field_err("q", e.0);
+            None
+        }
+        None => None,
+    };
+    let template = match template {
+        Some(Ok(x)) if names.contains_key(&x) => Some(x),
+        Some(_) => {
+            field_err(
+                "template",
+                t(ko, "알 수 없는 템플릿입니다.", "Unknown template.").into(),
+            );
+            None
+        }
+        None => None,
+    };
+    let batch = match batch {
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            field_err("batch", e.0);
+            None
+        }
+        None => None,
+    };
+    let name = text
+        .as_deref()
+        .filter(|x| !x.contains('@'))
+        .map(str::to_lowercase);
+    let by = match (&email, &template, &batch) {
+        (Some(e), _, _) => AwardsBy::Recipient(&s.issuer.id, e),
+        (None, Some(x), _) => AwardsBy::Template(x),
+        (None, None, Some(b)) => AwardsBy::Batch(b),
+        _ => AwardsBy::Issuer(&s.issuer.id),
+    };
+    let now = Utc::now();
+    let mut found: Vec<Award> = Vec::new();
+    let mut cursor = get("cursor");
+    let mut next = None;
+    let mut looked = 0usize;
+    if err.is_none() {
+        loop {
+            let (page, n) = match app.store.list_awards(by, 100, cursor.as_deref()).await {
+                Ok(p) => p,
+                Err(crate::store::StoreError::BadCursor) => (Vec::new(), None),
+                Err(e) => return failed(e),
+            };
+            looked += page.len();
+            found.extend(page.into_iter().filter(|a| {
+                a.issuer_id == s.issuer.id
+                    && template.as_ref().is_none_or(|x| &a.template_id == x)
+                    && batch
+                        .as_ref()
+                        .is_none_or(|b| a.batch_id.as_ref() == Some(b))
+                    && status
+                        .as_deref()
+                        .is_none_or(|st| a.status(now).code() == st)
+                    && name
+                        .as_deref()
+                        .is_none_or(|nm| a.recipient.name.to_lowercase().contains(nm))
+            }));
+            next = n;
+            if found.len() >= 50 || next.is_none() || looked >= NAME_SEARCH_DEPTH {
+                break;
+            }
+            cursor = next.clone();
+        }
+    }
+    found.truncate(50);
+    let mut tchoices = vec![(
+        String::new(),
+        t(ko, "모든 템플릿", "All templates").to_owned(),
+    )];
+    tchoices.extend(tpls.iter().map(|x| (x.id.to_string(), x.spec.name.clone())));
+    let schoices: Vec<(String, String)> = [
+        ("", t(ko, "모든 상태", "Any status")),
+        ("valid", status_label(ko, "valid")),
+        ("expired", status_label(ko, "expired")),
+        ("revoked", status_label(ko, "revoked")),
+        ("superseded", status_label(ko, "superseded")),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    let keep = |k: &str| get(k).unwrap_or_default();
+    let body = html! {
+        form method="get" action="/console/awards" class="card search" role="search" {
+            (input(Field::new("q", t(ko, "이름 또는 이메일", "Name or email"), &keep("q")).kind("search"), err.as_ref()))
+            (select("template", t(ko, "템플릿", "Template"), &keep("template"), &tchoices, err.as_ref()))
+            (input(Field::new("batch", t(ko, "일괄 발급 ID", "Batch id"), &keep("batch")), err.as_ref()))
+            (select("status", t(ko, "상태", "Status"), &keep("status"), &schoices, err.as_ref()))
+            button class="btn primary" type="submit" { (t(ko, "검색", "Search")) }
+        }
+        @if name.is_some() { p class="muted" { (t(ko, "이름 검색은 최근 발급된 배지 2,000개에서 찾습니다. 이메일로 검색하면 전체에서 찾습니다.", "A name search looks through the newest 2,000 badges; search by email to search them all.")) } }
+        @if found.is_empty() {
+            p { (t(ko, "찾은 배지가 없습니다.", "No badges found.")) }
+        } @else {
+            div class="table-wrap" { table {
+                caption class="visually-hidden" { (t(ko, "발급된 배지", "Issued badges")) }
+                thead { tr {
+                    th scope="col" { (t(ko, "수신자", "Recipient")) }
+                    th scope="col" { (t(ko, "템플릿", "Template")) }
+                    th scope="col" { (t(ko, "발급일", "Issued")) }
+                    th scope="col" { (t(ko, "상태", "Status")) }
+                } }
+                tbody { @for a in &found {
+                    @let code = a.status(now).code();
+                    tr {
+                        th scope="row" { a href={"/console/awards/" (a.id)} { (a.recipient.name) } br; span class="muted" { (a.recipient.email.as_str()) } }
+                        td { (names.get(&a.template_id).cloned().unwrap_or_default()) }
+                        td { (a.issued_on.with_timezone(&s.issuer.profile.time_zone.0).format("%Y-%m-%d")) }
+                        td { span class={"status st-" (code)} { (status_label(ko, code)) } }
+                    }
+                } }
+            } }
+            @if let Some(n) = next.filter(|_| name.is_none()) {
+                @let qs: Vec<String> = q.iter().filter(|(k, _)| *k != "cursor").map(|(k, v)| format!("{}={}", k, crate::urls::encode(v))).chain(std::iter::once(format!("cursor={}", crate::urls::encode(&n)))).collect();
+                p { a class="btn" href={"/console/awards?" (qs.join("&"))} { (t(ko, "더 보기", "More")) } }
+            }
+        }
+    };
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(&s, "/console/awards", t(ko, "발급 내역", "Awards"), body),
+    )
+}
+
+async fn load(app: &App, s: &Session, id: &str) -> Result<Award, Response> {
+    let Ok(id) = AwardId::parse(id) else {
+        return Err(not_found(app, s.ko()));
+    };
+    match app.store.get_award_of(&s.issuer.id, &id).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(not_found(app, s.ko())),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+fn detail_page(
+    app: &App,
+    s: &Session,
+    a: &Award,
+    tpl_name: &str,
+    note: Option<&str>,
+    err: Option<&FormError>,
+) -> Markup {
+    let ko = s.ko();
+    let now = Utc::now();
+    let st = a.status(now);
+    let zone = s.issuer.profile.time_zone;
+    let fmt = |d: chrono::DateTime<Utc>| {
+        d.with_timezone(&zone.0)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    html! {
+        @if let Some(n) = note { div class="ok" role="status" { (n) } }
+        (ui::summary(ko, err))
+        div class="card" {
+            p { span class={"status st-" (st.code())} { (status_label(ko, st.code())) } }
+            dl class="meta" {
+                dt { (t(ko, "수신자", "Recipient")) } dd { (a.recipient.name) " <" (a.recipient.email.as_str()) ">" }
+                dt { (t(ko, "템플릿", "Template")) } dd { a href={"/console/templates/" (a.template_id)} { (tpl_name) } }
+                dt { (t(ko, "발급일", "Issued")) } dd { (fmt(a.issued_on)) }
+                dt { (t(ko, "만료일", "Expires")) } dd { (a.expires_on.map(fmt).unwrap_or_else(|| t(ko, "없음", "Never").into())) }
+                @if let Some(c) = &a.cohort { dt { (t(ko, "코호트", "Cohort")) } dd { (c) } }
+                @if let Some(b) = &a.batch_id { dt { (t(ko, "일괄 발급", "Batch")) } dd { a href={"/console/awards?batch=" (b)} { (b) } } }
+                @if let Some(r) = &a.revocation { dt { (t(ko, "취소 사유", "Revocation reason")) } dd { (r.reason) " (" (fmt(r.at)) ")" } }
+                @if let Some(n) = &a.superseded_by { dt { (t(ko, "대체한 배지", "Replaced by")) } dd { a href={"/console/awards/" (n)} { (n) } } }
+            }
+            p class="btns" {
+                a class="btn" href=(app.urls().award_page(&a.id)) { (t(ko, "공개 배지 페이지 열기", "Open the public badge page")) }
+            }
+        }
+        @if a.revocation.is_none() {
+            form method="post" action={"/console/awards/" (a.id) "/revoke"} class="card" novalidate {
+                h2 { (t(ko, "배지 취소", "Revoke")) }
+                (ui::csrf(s))
+                (input(Field::new("reason", t(ko, "취소 사유 (공개 페이지에 표시)", "Reason (shown on the public page)"), "").kind("textarea").required(), err))
+                button class="btn danger" type="submit" { (t(ko, "취소하기", "Revoke")) }
+            }
+        }
+        @if a.revocation.is_none() && a.superseded_by.is_none() {
+            form method="post" action={"/console/awards/" (a.id) "/reissue"} class="card" {
+                h2 { (t(ko, "재발급", "Re-issue")) }
+                p class="muted" { (t(ko, "같은 수신자에게 새 배지를 발급하고 이 배지는 대체됨으로 표시합니다.", "Issues a new badge to the same recipient; this one then shows as replaced.")) }
+                (ui::csrf(s))
+                button class="btn" type="submit" { (t(ko, "재발급하기", "Re-issue")) }
+            }
+        }
+    }
+}
+
+async fn show(
+    app: &App,
+    s: &Session,
+    a: &Award,
+    note: Option<&str>,
+    err: Option<&FormError>,
+    status: StatusCode,
+) -> Response {
+    let name = match app.store.get_template(&a.template_id).await {
+        Ok(t) => t.map(|t| t.spec.name).unwrap_or_default(),
+        Err(e) => return failed(e),
+    };
+    let title = format!("{} · {}", a.recipient.name, name);
+    respond(
+        app,
+        status,
+        ui::page(
+            s,
+            "/console/awards",
+            &title,
+            detail_page(app, s, a, &name, note, err),
+        ),
+    )
+}
+
+pub async fn detail(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let a = match load(&app, &s, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let ko = s.ko();
+    let note = if q.contains_key("issued") {
+        Some(t(ko, "배지를 발급했습니다.", "Badge issued."))
+    } else if q.contains_key("revoked") {
+        Some(t(ko, "배지를 취소했습니다.", "Badge revoked."))
+    } else if q.contains_key("reissued") {
+        Some(t(
+            ko,
+            "새 배지를 발급했습니다. 이전 배지는 대체됨으로 표시됩니다.",
+            "New badge issued; the old one shows as replaced.",
+        ))
+    } else {
+        None
+    };
+    show(&app, &s, &a, note, None, StatusCode::OK).await
+}
+
+pub async fn revoke(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let a = match load(&app, &s, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let body = crate::http::body::JsonObject(form::without_nulls(json_of(&f).0));
+    match api(v1::revoke(State(app.clone()), s.caller.clone(), Path(id.clone()), body).await).await
+    {
+        Ok(_) => Redirect::to(&format!("/console/awards/{id}?revoked=1")).into_response(),
+        Err(e) => {
+            show(
+                &app,
+                &s,
+                &a,
+                None,
+                Some(&FormError::from_api(&e)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn reissue(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let a = match load(&app, &s, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match api(v1::reissue(
+        State(app.clone()),
+        s.caller.clone(),
+        Path(id.clone()),
+        crate::http::body::JsonObject(Default::default()),
+    )
+    .await)
+    .await
+    {
+        Ok(v) => Redirect::to(&format!(
+            "/console/awards/{}?reissued=1",
+            v["id"].as_str().unwrap_or(&id)
+        ))
+        .into_response(),
+        Err(e) => {
+            show(
+                &app,
+                &s,
+                &a,
+                None,
+                Some(&FormError::from_api(&e)),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Bulk upload: pick or drop a CSV, download the sample, upload straight to S3 through the
+//! presigned URL with a byte progress bar, then follow the batch (rows validated/issued) to the
+//! end, with the counts and the error report. The JSON endpoints are the `/v1` batch handlers
+//! behind the session (and its CSRF token).
+
+use super::{api, failed, respond, session::Session, ui};
+use crate::{app::App, http::api::batches as v1};
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use maud::{html, PreEscaped};
+use serde_json::json;
+use ui::t;
+
+pub async fn page(State(app): State<App>, s: Session) -> Response {
+    let ko = s.ko();
+    let tpls = match crate::analytics::all_templates(&app.store, &s.issuer.id).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let recent = match app.store.list_batches(&s.issuer.id, 10, None).await {
+        Ok((b, _)) => b,
+        Err(e) => return failed(e),
+    };
+    let words = json!({
+        "creating": t(ko, "일괄 발급을 준비하는 중…", "Preparing the batch…"),
+        "uploading": t(ko, "업로드 중", "Uploading"),
+        "uploaded": t(ko, "업로드 완료. 처리를 기다리는 중…", "Uploaded. Waiting for processing…"),
+        "failed": t(ko, "업로드하지 못했습니다", "The upload failed"),
+        "choose": t(ko, "CSV 파일을 선택하세요.", "Choose a CSV file."),
+        "rows": t(ko, "행", "rows"), "valid": t(ko, "유효", "valid"), "issued": t(ko, "발급", "issued"),
+        "invalid": t(ko, "오류", "invalid"), "duplicates": t(ko, "중복", "duplicates"),
+        "st_awaiting_upload": t(ko, "업로드 대기", "Awaiting upload"), "st_validating": t(ko, "검증 중", "Validating"),
+        "st_issuing": t(ko, "발급 중", "Issuing"), "st_completed": t(ko, "완료", "Completed"), "st_failed": t(ko, "실패", "Failed"),
+    });
+    let mut choices = vec![(
+        String::new(),
+        t(
+            ko,
+            "— 파일의 template_id 열 사용 —",
+            "— use the file's template_id column —",
+        )
+        .to_owned(),
+    )];
+    choices.extend(
+        tpls.iter()
+            .filter(|x| x.is_active())
+            .map(|x| (x.id.to_string(), x.spec.name.clone())),
+    );
+    let modes = vec![
+        (
+            "skip_invalid".to_owned(),
+            t(
+                ko,
+                "오류 행은 건너뛰고 나머지 발급",
+                "Skip invalid rows, issue the rest",
+            )
+            .to_owned(),
+        ),
+        (
+            "all_or_nothing".to_owned(),
+            t(
+                ko,
+                "오류가 하나라도 있으면 발급하지 않음",
+                "Issue nothing if any row is invalid",
+            )
+            .to_owned(),
+        ),
+    ];
+    let body = html! {
+        form id="bulk-form" class="card" data-csrf=(s.csrf) novalidate {
+            (ui::select("template_id", t(ko, "배지 템플릿", "Badge template"), "", &choices, None))
+            (ui::select("mode", t(ko, "오류 처리", "Invalid rows"), "skip_invalid", &modes, None))
+            div class="check" {
+                input type="checkbox" id="f-notify" name="notify" checked;
+                label for="f-notify" { (t(ko, "수신자에게 이메일 보내기", "Email the recipients")) }
+            }
+            div id="drop" class="drop" {
+                label for="f-file" { (t(ko, "CSV 파일을 선택하거나 여기에 끌어다 놓으세요", "Choose a CSV file or drop it here")) }
+                input id="f-file" type="file" name="file" accept=".csv,text/csv" aria-describedby="file-hint file-error";
+                p class="hint" id="file-hint" { (t(ko, "UTF-8, CP949(엑셀), UTF-16 모두 가능. 최대 50MB.", "UTF-8, CP949 (Excel), UTF-16 all work. Up to 50 MB.")) " " a href="/console/bulk/sample.csv" download { (t(ko, "샘플 CSV 내려받기", "Download the sample CSV")) } }
+                p class="error" id="file-error" aria-live="assertive" {}
+            }
+            p {
+                label for="upload-progress" { (t(ko, "업로드 진행률", "Upload progress")) }
+                progress id="upload-progress" max="1" value="0" {}
+            }
+            p id="batch-status" role="status" aria-live="polite" {}
+            p class="btns" {
+                a id="report-link" class="btn" hidden href="#" { (t(ko, "오류 보고서 내려받기", "Download the error report")) }
+                a id="batch-link" class="btn" hidden href="#" { (t(ko, "발급된 배지 보기", "See the issued badges")) }
+            }
+            button class="btn primary" type="submit" { (t(ko, "업로드하고 발급", "Upload and issue")) }
+        }
+        script type="application/json" id="bulk-words" { (PreEscaped(words.to_string().replace('<', "\\u003c"))) }
+        h2 { (t(ko, "최근 일괄 발급", "Recent batches")) }
+        @if recent.is_empty() { p { (t(ko, "아직 없습니다.", "None yet.")) } } @else {
+            div class="table-wrap" { table {
+                caption class="visually-hidden" { (t(ko, "최근 일괄 발급", "Recent batches")) }
+                thead { tr {
+                    th scope="col" { (t(ko, "파일", "File")) }
+                    th scope="col" { (t(ko, "상태", "Status")) }
+                    th scope="col" { (t(ko, "행", "Rows")) }
+                    th scope="col" { (t(ko, "발급", "Issued")) }
+                    th scope="col" { (t(ko, "오류", "Invalid")) }
+                } }
+                tbody { @for b in &recent {
+                    @let st = serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    tr {
+                        th scope="row" { a href={"/console/awards?batch=" (b.id)} { (b.filename) } }
+                        td { span class={"status st-" (st)} { (st) } }
+                        td { (b.counts.rows) } td { (b.counts.issued) } td { (b.counts.invalid) }
+                    }
+                } }
+            } }
+        }
+    };
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(
+            &s,
+            "/console/bulk",
+            t(ko, "CSV 일괄 발급", "Bulk upload"),
+            body,
+        ),
+    )
+}
+
+/// Creates a batch (JSON in and out, CSRF token in `X-CSRF-Token`).
+pub async fn create(
+    State(app): State<App>,
+    s: Session,
+    headers: HeaderMap,
+    body: crate::http::body::JsonObject,
+) -> Response {
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if !s.csrf_ok(token) {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": {"code": "csrf", "message": "reload the page and try again"}})),
+        )
+            .into_response();
+    }
+    match api(v1::create(State(app.clone()), s.caller.clone(), body).await).await {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn status(State(app): State<App>, s: Session, Path(id): Path<String>) -> Response {
+    match api(v1::get_one(State(app.clone()), s.caller.clone(), Path(id)).await).await {
+        Ok(v) => ([(axum::http::header::CACHE_CONTROL, "no-store")], Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn sample(s: Session) -> Response {
+    v1::sample(s.caller).await.into_response()
+}

@@ -1,0 +1,113 @@
+// Accolade console: small progressive enhancements. Every form also works without this file.
+(function () {
+  "use strict";
+  var err = document.getElementById("form-error");
+  if (err) { err.focus(); }
+
+  // Live preview of a template: the form is posted to the preview frame as the admin types.
+  var form = document.querySelector("form[data-preview]");
+  if (form) {
+    var btn = form.querySelector("[data-preview-button]");
+    var timer = null;
+    var refresh = function () { if (btn) { form.requestSubmit(btn); } };
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 600); });
+    form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(refresh, 200); });
+    refresh();
+  }
+
+  // Reorder related badges: move a row up or down and renumber the order fields.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-move]");
+    if (!b) { return; }
+    e.preventDefault();
+    var row = b.closest(".related-row");
+    var list = row.parentNode;
+    if (b.getAttribute("data-move") === "up" && row.previousElementSibling) {
+      list.insertBefore(row, row.previousElementSibling);
+    } else if (b.getAttribute("data-move") === "down" && row.nextElementSibling) {
+      list.insertBefore(row.nextElementSibling, row);
+    }
+    Array.prototype.forEach.call(list.querySelectorAll('input[name$="._order:int"]'), function (o, i) { o.value = String(i + 1); });
+    b.focus();
+    if (form) { form.dispatchEvent(new Event("change")); }
+  });
+
+  // Bulk upload: create the batch, PUT the file straight to S3 with a progress bar, then follow
+  // the batch until it is done.
+  var bulk = document.getElementById("bulk-form");
+  if (!bulk) { return; }
+  var file = document.getElementById("f-file");
+  var drop = document.getElementById("drop");
+  var bar = document.getElementById("upload-progress");
+  var status = document.getElementById("batch-status");
+  var t = JSON.parse(document.getElementById("bulk-words").textContent);
+  var say = function (s) { status.textContent = s; };
+  ["dragenter", "dragover"].forEach(function (n) {
+    drop.addEventListener(n, function (e) { e.preventDefault(); drop.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (n) {
+    drop.addEventListener(n, function (e) { e.preventDefault(); drop.classList.remove("over"); });
+  });
+  drop.addEventListener("drop", function (e) {
+    if (e.dataTransfer && e.dataTransfer.files.length) { file.files = e.dataTransfer.files; say(file.files[0].name); }
+  });
+  var follow = function (id) {
+    fetch("/console/bulk/batches/" + encodeURIComponent(id), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (b) {
+        var c = b.counts || {};
+        say(t["st_" + b.status] + " · " + t.rows + " " + (c.rows || 0) + " · " + t.valid + " " + (c.valid || 0) +
+            " · " + t.issued + " " + (c.issued || 0) + " · " + t.invalid + " " + (c.invalid || 0) +
+            (c.skipped_duplicate ? " · " + t.duplicates + " " + c.skipped_duplicate : ""));
+        status.setAttribute("data-status", b.status);
+        if (b.status === "completed" || b.status === "failed") {
+          if (b.failure_reason) { say(status.textContent + " · " + b.failure_reason); }
+          if (b.error_report_url) {
+            var a = document.getElementById("report-link");
+            a.href = b.error_report_url; a.hidden = false;
+          }
+          var open = document.getElementById("batch-link");
+          open.href = "/console/awards?batch=" + encodeURIComponent(id); open.hidden = false;
+          return;
+        }
+        setTimeout(function () { follow(id); }, 1000);
+      })
+      .catch(function () { setTimeout(function () { follow(id); }, 2000); });
+  };
+  bulk.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var f = file.files[0];
+    var fileErr = document.getElementById("file-error");
+    fileErr.textContent = "";
+    if (!f) { fileErr.textContent = t.choose; file.focus(); return; }
+    var body = {
+      filename: f.name,
+      notify: document.getElementById("f-notify").checked,
+      mode: document.getElementById("f-mode").value
+    };
+    var tpl = document.getElementById("f-template_id").value;
+    if (tpl) { body.template_id = tpl; }
+    say(t.creating);
+    fetch("/console/bulk/batches", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": bulk.getAttribute("data-csrf") },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (res) {
+        if (!res.ok) { fileErr.textContent = res.j.error ? res.j.error.message : t.failed; say(""); return; }
+        var b = res.j;
+        var x = new XMLHttpRequest();
+        x.open("PUT", b.upload_url);
+        x.upload.onprogress = function (ev) {
+          if (ev.lengthComputable) { bar.max = ev.total; bar.value = ev.loaded; say(t.uploading + " " + Math.round(ev.loaded * 100 / ev.total) + "%"); }
+        };
+        x.onload = function () {
+          if (x.status >= 200 && x.status < 300) { bar.max = 1; bar.value = 1; say(t.uploaded); follow(b.batch_id); }
+          else { fileErr.textContent = t.failed + " (" + x.status + ")"; }
+        };
+        x.onerror = function () { fileErr.textContent = t.failed; };
+        x.send(f);
+      })
+      .catch(function () { fileErr.textContent = t.failed; });
+  });
+})();

@@ -1,0 +1,115 @@
+//! The dashboard: the last 8 weeks (issuer's time zone) as small inline SVG charts, the totals of
+//! the last 4, and the top templates — the same numbers as `/v1/analytics`.
+
+use super::{failed, respond, session::Session, ui};
+use crate::{
+    analytics::{self, Scope},
+    app::App,
+    domain::metrics::{week_start, Granularity},
+};
+use axum::{extract::State, http::StatusCode, response::Response};
+use chrono::{Duration, Utc};
+use maud::html;
+use ui::t;
+
+pub async fn page(State(app): State<App>, s: Session) -> Response {
+    let ko = s.ko();
+    let zone = s.issuer.profile.time_zone;
+    let today = zone.date_of(Utc::now());
+    let from = week_start(today) - Duration::weeks(7);
+    let rep = match analytics::report(
+        &app.store,
+        &s.issuer,
+        &Scope::Issuer,
+        from,
+        today,
+        Granularity::Week,
+        today,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let recent_from = week_start(today) - Duration::weeks(3);
+    let recent = match analytics::report(
+        &app.store,
+        &s.issuer,
+        &Scope::Issuer,
+        recent_from,
+        today,
+        Granularity::Week,
+        today,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let labels: Vec<String> = rep
+        .series
+        .iter()
+        .map(|p| p.start.format("%m/%d").to_string())
+        .collect();
+    let series = |f: &dyn Fn(&crate::domain::metrics::Metrics) -> f64| -> Vec<f64> {
+        rep.series.iter().map(|p| f(&p.metrics)).collect()
+    };
+    let count = |v: f64| format!("{v:.0}");
+    let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    let m = &recent.totals;
+    let body = html! {
+        p class="muted" { (t(ko, "최근 4주", "Last 4 weeks")) " (" (recent_from) " – " (today) ", " (zone.name()) ")" }
+        div class="grid" {
+            div class="kpi" { span class="n" { (m.issued) } span class="l" { (t(ko, "발급", "Issued")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.delivery_rate)) } span class="l" { (t(ko, "이메일 전달률", "Delivery rate")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.share_rate)) } span class="l" { (t(ko, "공유율", "Share rate")) } }
+            div class="kpi" { span class="n" { (m.views) } span class="l" { (t(ko, "검증 조회", "Verification views")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (t(ko, "클릭률(CTR)", "Click-through rate")) } }
+            div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (t(ko, "후속 이메일 전환", "Follow-up conversions")) } }
+        }
+        h2 { (t(ko, "주별 추이 (최근 8주)", "Weekly (last 8 weeks)")) }
+        div class="grid" {
+            (ui::bars(t(ko, "발급", "Issued"), &series(&|m| m.issued as f64), &labels, &count))
+            (ui::bars(t(ko, "이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate.unwrap_or(0.0)), &labels, &pct))
+            (ui::bars(t(ko, "공유율", "Share rate"), &series(&|m| m.share_rate.unwrap_or(0.0)), &labels, &pct))
+            (ui::bars(t(ko, "검증 조회", "Views"), &series(&|m| m.views as f64), &labels, &count))
+            (ui::bars(t(ko, "클릭률", "Click-through"), &series(&|m| m.click_through_rate.unwrap_or(0.0)), &labels, &pct))
+        }
+        h2 { (t(ko, "상위 템플릿 (최근 8주)", "Top templates (last 8 weeks)")) }
+        @if rep.templates.is_empty() {
+            p { (t(ko, "아직 활동이 없습니다. ", "No activity yet. ")) a href="/console/templates/new" { (t(ko, "템플릿 만들기", "Create a template")) } }
+        } @else {
+            div class="table-wrap" {
+                table {
+                    caption class="visually-hidden" { (t(ko, "상위 템플릿", "Top templates")) }
+                    thead { tr {
+                        th scope="col" { (t(ko, "템플릿", "Template")) }
+                        th scope="col" { (t(ko, "발급", "Issued")) }
+                        th scope="col" { (t(ko, "전달률", "Delivery")) }
+                        th scope="col" { (t(ko, "공유율", "Share rate")) }
+                        th scope="col" { (t(ko, "조회", "Views")) }
+                        th scope="col" { (t(ko, "클릭률", "CTR")) }
+                    } }
+                    tbody {
+                        @for (tpl, tm) in rep.templates.iter().take(5) {
+                            tr {
+                                th scope="row" { a href={"/console/templates/" (tpl.id)} { (tpl.spec.name) } }
+                                td { (tm.issued) }
+                                td { (ui::pct(tm.delivery_rate)) }
+                                td { (ui::pct(tm.share_rate)) }
+                                td { (tm.views) }
+                                td { (ui::pct(tm.click_through_rate)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p { a class="btn" href="/console/export.csv" download { (t(ko, "모든 배지와 지표 CSV로 내보내기", "Export every badge with its numbers (CSV)")) } }
+    };
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(&s, "/console", t(ko, "대시보드", "Dashboard"), body),
+    )
+}

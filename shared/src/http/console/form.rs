@@ -1,0 +1,280 @@
+//! HTML form fields → the API's JSON (pure). Inputs are named by the JSON path the API reports in
+//! its errors (`criteria.narrative`, `related[2].label`), so an error lands next to its input and
+//! the console validates with exactly the API's rules.
+//!
+//! - `a.b`, `a[0].b`: nested objects and arrays;
+//! - a `:bool` suffix: `true`/`on` → true, anything else false (a hidden `false` before a
+//!   checkbox gives unchecked boxes a value; the last value wins);
+//! - `:int`: a whole number (kept as text when it is not one, so the API names the field);
+//! - `:lines`: one item per line or comma;
+//! - an empty text is `null` (absent when creating, removed when editing);
+//! - an object whose text fields are all empty is `null`; such an array element is dropped;
+//! - `_order:int` inside array elements sorts the array and is removed;
+//! - names starting with `_` (`_csrf`, `_version`) are not data.
+
+use serde_json::{Map, Number, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_path(name: &str) -> Option<Vec<Seg>> {
+    let mut out = Vec::new();
+    for part in name.split('.') {
+        let (key, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if key.is_empty() {
+            return None;
+        }
+        out.push(Seg::Key(key.to_owned()));
+        let mut rest = rest;
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let idx: usize = r[..end].parse().ok()?;
+            if idx >= 100 {
+                return None;
+            }
+            out.push(Seg::Index(idx));
+            rest = &r[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+fn typed(kind: &str, raw: &str) -> Value {
+    let t = raw.trim();
+    match kind {
+        "bool" => Value::Bool(matches!(t, "true" | "on" | "1")),
+        "int" if t.is_empty() => Value::Null,
+        "int" => t
+            .parse::<i64>()
+            .map(|n| Value::Number(Number::from(n)))
+            .unwrap_or_else(|_| Value::String(t.to_owned())),
+        "lines" => Value::Array(
+            t.split(['\n', ','])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ),
+        _ if t.is_empty() => Value::Null,
+        _ => Value::String(raw.replace("\r\n", "\n").trim().to_owned()),
+    }
+}
+
+fn set(target: &mut Value, path: &[Seg], v: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *target = v;
+        return;
+    };
+    match first {
+        Seg::Key(k) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            let slot = target
+                .as_object_mut()
+                .expect("just made an object")
+                .entry(k.clone())
+                .or_insert(Value::Null);
+            set(slot, rest, v);
+        }
+        Seg::Index(i) => {
+            if !target.is_array() {
+                *target = Value::Array(Vec::new());
+            }
+            let arr = target.as_array_mut().expect("just made an array");
+            while arr.len() <= *i {
+                arr.push(Value::Null);
+            }
+            set(&mut arr[*i], rest, v);
+        }
+    }
+}
+
+/// Whether the text fields under a node (the shadow holds only plain-text fields) exist and are
+/// all empty.
+fn blank(shadow: &Value) -> bool {
+    fn walk(v: &Value, texts: &mut usize, filled: &mut usize) {
+        match v {
+            Value::Object(m) => m.values().for_each(|x| walk(x, texts, filled)),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, texts, filled)),
+            Value::Null => *texts += 1,
+            _ => {
+                *texts += 1;
+                *filled += 1;
+            }
+        }
+    }
+    let (mut texts, mut filled) = (0, 0);
+    walk(shadow, &mut texts, &mut filled);
+    texts > 0 && filled == 0
+}
+
+fn tidy(v: &mut Value, shadow: &Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                let sh = shadow.get(k).unwrap_or(&Value::Bool(false));
+                tidy(x, sh);
+                if x.is_object() && blank(sh) {
+                    *x = Value::Null;
+                }
+            }
+        }
+        Value::Array(a) => {
+            let mut kept = Vec::new();
+            for (i, mut x) in std::mem::take(a).into_iter().enumerate() {
+                let sh = shadow.get(i).unwrap_or(&Value::Bool(false));
+                tidy(&mut x, sh);
+                if !(x.is_null() || x.is_object() && blank(sh)) {
+                    kept.push(x);
+                }
+            }
+            if kept.iter().any(|x| x.get("_order").is_some()) {
+                let order = |x: &Value| x.get("_order").and_then(Value::as_i64).unwrap_or(i64::MAX);
+                kept.sort_by_key(order);
+                for x in kept.iter_mut() {
+                    if let Some(m) = x.as_object_mut() {
+                        m.remove("_order");
+                    }
+                }
+            }
+            *a = kept;
+        }
+        _ => {}
+    }
+}
+
+/// Builds the JSON object the form describes. Fields with an unreadable name are ignored.
+pub fn to_json(fields: &[(String, String)]) -> Map<String, Value> {
+    let mut root = Value::Object(Map::new());
+    let mut shadow = Value::Object(Map::new());
+    for (name, raw) in fields {
+        if name.starts_with('_') {
+            continue;
+        }
+        let (path, kind) = match name.rsplit_once(':') {
+            Some((p, k)) => (p, k),
+            None => (name.as_str(), ""),
+        };
+        let Some(segs) = parse_path(path) else {
+            continue;
+        };
+        // `_order` inside elements is kept until sorting.
+        let v = typed(kind, raw);
+        if kind.is_empty() {
+            set(&mut shadow, &segs, v.clone());
+        }
+        set(&mut root, &segs, v);
+    }
+    tidy(&mut root, &shadow);
+    match root {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The same object without `null`s (a create request: absent means "the default").
+pub fn without_nulls(m: Map<String, Value>) -> Map<String, Value> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.retain(|_, x| !x.is_null());
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = Value::Object(m);
+    strip(&mut v);
+    match v {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+/// The value a form field had (for re-displaying what the admin typed).
+pub fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name || n.split(':').next() == Some(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn paths_types_and_blanks() {
+        let m = to_json(&f(&[
+            ("_csrf", "x"),
+            ("name", "  데이터 분석  "),
+            ("criteria.narrative", "Pass"),
+            ("criteria.url", ""),
+            ("skills:lines", "SQL, Python\nR\n"),
+            ("validity.kind", "days_after_issue"),
+            ("validity.days:int", "365"),
+            ("follow_ups.day3:bool", "false"),
+            ("follow_ups.day3:bool", "on"),
+            ("follow_ups.day7:bool", "false"),
+            ("follow_ups.expiry_reminder_days:int", ""),
+            ("banner.alt", ""),
+            ("banner.target_url", ""),
+            ("banner.enabled:bool", "true"),
+            ("related[0].template_id", "tpl_b"),
+            ("related[0]._order:int", "2"),
+            ("related[1].template_id", "tpl_a"),
+            ("related[1].label", "먼저"),
+            ("related[1]._order:int", "1"),
+            ("related[2].template_id", ""),
+            ("related[2]._order:int", ""),
+            ("bad[x", "ignored"),
+        ]));
+        assert_eq!(
+            Value::Object(m),
+            json!({
+                "name": "데이터 분석",
+                "criteria": {"narrative": "Pass", "url": null},
+                "skills": ["SQL", "Python", "R"],
+                "validity": {"kind": "days_after_issue", "days": 365},
+                "follow_ups": {"day3": true, "day7": false, "expiry_reminder_days": null},
+                "banner": null,
+                "related": [{"template_id": "tpl_a", "label": "먼저"}, {"template_id": "tpl_b"}],
+            })
+        );
+    }
+
+    #[test]
+    fn numbers_that_are_not_numbers_reach_the_api_as_text() {
+        let m = to_json(&f(&[("validity.days:int", "abc")]));
+        assert_eq!(m["validity"]["days"], "abc");
+        assert!(parse_path("a[999]").is_none());
+        assert!(parse_path("a..b").is_none());
+    }
+
+    #[test]
+    fn typed_values_are_re_displayed() {
+        let fields = f(&[("a:bool", "false"), ("a:bool", "on"), ("name", "x")]);
+        assert_eq!(value(&fields, "a"), Some("on"));
+        assert_eq!(value(&fields, "name"), Some("x"));
+    }
+}

@@ -1,0 +1,352 @@
+//! The admin console under `/console`: server-rendered pages (maud) with one small script,
+//! served by the api function (the same router locally and in AWS). Every change goes through
+//! the `/v1` handlers themselves, so the console follows exactly the API's rules and errors; an
+//! error's field path is also the input's name, so it is shown next to that input.
+
+// Handlers answer early with a ready page (`Result<_, Response>`); boxing it buys nothing here.
+#![allow(clippy::result_large_err)]
+
+mod awards;
+mod bulk;
+mod dashboard;
+pub mod form;
+pub mod session;
+mod settings;
+mod templates;
+pub mod ui;
+
+use crate::{app::App, domain::locale::Locale, http::error::ApiError};
+use axum::{
+    extract::{Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Router,
+};
+use chrono::Utc;
+use maud::html;
+use serde_json::Value;
+use session::Session;
+use std::collections::HashMap;
+use ui::t;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/console", get(dashboard::page))
+        .route("/console/", get(|| async { Redirect::to("/console") }))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/lang/{lang}", get(set_lang))
+        .route("/console/assets/console.css", get(css))
+        .route("/console/assets/console.js", get(js))
+        .route(
+            "/console/templates",
+            get(templates::list).post(templates::create),
+        )
+        .route("/console/templates/new", get(templates::new_form))
+        .route("/console/templates/preview", post(templates::preview))
+        .route(
+            "/console/templates/{id}",
+            get(templates::edit).post(templates::update),
+        )
+        .route("/console/export.csv", get(export))
+        .route(
+            "/console/issue",
+            get(awards::issue_form).post(awards::issue),
+        )
+        .route("/console/bulk", get(bulk::page))
+        .route("/console/bulk/sample.csv", get(bulk::sample))
+        .route("/console/bulk/batches", post(bulk::create))
+        .route("/console/bulk/batches/{id}", get(bulk::status))
+        .route("/console/awards", get(awards::list))
+        .route("/console/awards/{id}", get(awards::detail))
+        .route("/console/awards/{id}/revoke", post(awards::revoke))
+        .route("/console/awards/{id}/reissue", post(awards::reissue))
+        .route(
+            "/console/settings",
+            get(settings::page).post(settings::save),
+        )
+        .route("/console/settings/keys", post(settings::create_key))
+        .route(
+            "/console/settings/keys/{id}/revoke",
+            post(settings::revoke_key),
+        )
+        .layer(middleware::from_fn(same_origin_posts))
+        .with_state(app)
+}
+
+/// Refuses a state-changing request whose `Origin` is another site (with `SameSite=Strict`
+/// cookies and per-session CSRF tokens, the third line of defence).
+async fn same_origin_posts(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(origin) = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        {
+            let origin_host = origin.split("://").nth(1).unwrap_or("");
+            if origin != "null" && origin_host != host {
+                return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn endpoint(app: &App) -> Option<&str> {
+    app.config.aws_endpoint_url.as_deref()
+}
+
+/// An HTML page answer with the console's security headers.
+pub(crate) fn respond(app: &App, status: StatusCode, page: maud::Markup) -> Response {
+    ui::html_response(status, page, endpoint(app))
+}
+
+/// Runs a `/v1` handler's result: its JSON on success, its error (with the field) otherwise.
+pub(crate) async fn api<R: IntoResponse>(r: Result<R, ApiError>) -> Result<Value, ApiError> {
+    let resp = r?.into_response();
+    let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024)
+        .await
+        .map_err(|_| ApiError::internal())?;
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())
+}
+
+/// The CSRF check for a posted form: 403 page when the token is missing or wrong.
+pub(crate) fn check_csrf(
+    app: &App,
+    s: &Session,
+    fields: &[(String, String)],
+) -> Result<(), Response> {
+    if s.csrf_ok(form::value(fields, "_csrf")) {
+        Ok(())
+    } else {
+        Err(forbidden(app, s.ko()))
+    }
+}
+
+pub(crate) fn forbidden(app: &App, ko: bool) -> Response {
+    respond(
+        app,
+        StatusCode::FORBIDDEN,
+        ui::bare(
+            ko,
+            t(ko, "요청이 만료되었습니다", "This form has expired"),
+            html! {
+                h1 { (t(ko, "요청이 만료되었습니다", "This form has expired")) }
+                p { (t(ko, "페이지를 새로 고친 뒤 다시 시도하세요.", "Reload the page and try again.")) }
+                p { a href="/console" { (t(ko, "콘솔로", "Back to the console")) } }
+            },
+        ),
+    )
+}
+
+pub(crate) fn not_found(app: &App, ko: bool) -> Response {
+    respond(
+        app,
+        StatusCode::NOT_FOUND,
+        ui::bare(
+            ko,
+            t(ko, "찾을 수 없습니다", "Not found"),
+            html! {
+                h1 { (t(ko, "찾을 수 없습니다", "Not found")) }
+                p { a href="/console" { (t(ko, "콘솔로", "Back to the console")) } }
+            },
+        ),
+    )
+}
+
+/// Maps a store/API failure that is not the admin's doing to the error page.
+pub(crate) fn failed(e: impl std::fmt::Display) -> Response {
+    ui::failure(&e.to_string())
+}
+
+/// The analytics export (every award with its counters) for the signed-in issuer.
+async fn export(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match crate::http::analytics::export(State(app), s.caller, Query(q)).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        ui::CSS,
+    )
+        .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        ui::JS,
+    )
+        .into_response()
+}
+
+/// Only local paths under /console are followed after sign-in or a language switch.
+fn safe_next(next: Option<&String>) -> String {
+    match next {
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') => {
+            n.clone()
+        }
+        _ => "/console".into(),
+    }
+}
+
+fn login_form(
+    app: &App,
+    ko: bool,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let err = error.map(|m| ui::FormError {
+        field: Some("api_key".into()),
+        message: m.to_owned(),
+    });
+    respond(
+        app,
+        status,
+        ui::bare(
+            ko,
+            t(ko, "로그인", "Sign in"),
+            html! {
+                h1 { "Accolade · " (t(ko, "관리자 로그인", "Admin sign-in")) }
+                (ui::summary(ko, err.as_ref()))
+                form method="post" action="/console/login" novalidate {
+                    input type="hidden" name="next" value=(next);
+                    (ui::input(ui::Field::new("api_key", t(ko, "API 키", "API key"), "")
+                        .kind("password")
+                        .hint(t(ko, "운영자가 발급한 acc_로 시작하는 키", "The acc_… key your operator gave you"))
+                        .required(), err.as_ref()))
+                    button class="btn primary" type="submit" { (t(ko, "로그인", "Sign in")) }
+                }
+                p class="muted" {
+                    a href={"/console/lang/" (if ko { "en" } else { "ko" }) "?back=/console/login"} lang=(if ko { "en" } else { "ko" }) {
+                        (t(ko, "English", "한국어"))
+                    }
+                }
+            },
+        ),
+    )
+}
+
+async fn login_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let ko = session::lang(&headers, Locale::Ko) == Locale::Ko;
+    login_form(&app, ko, &safe_next(q.get("next")), None, StatusCode::OK)
+}
+
+async fn login(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let ko = session::lang(&headers, Locale::Ko) == Locale::Ko;
+    let next = safe_next(form::value(&f, "next").map(str::to_owned).as_ref());
+    let raw = form::value(&f, "api_key").unwrap_or("").trim().to_owned();
+    let invalid = |m: &str| login_form(&app, ko, &next, Some(m), StatusCode::UNAUTHORIZED);
+    if raw.is_empty() {
+        return invalid(t(ko, "API 키를 입력하세요.", "Enter your API key."));
+    }
+    let Ok(secret) = crate::domain::api_key::ApiKeySecret::parse(&raw) else {
+        return invalid(t(
+            ko,
+            "API 키 형식이 아닙니다 (acc_로 시작).",
+            "That is not an API key (they start with acc_).",
+        ));
+    };
+    let owner = match app.store.authenticate(&secret.hash()).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            return invalid(t(
+                ko,
+                "알 수 없거나 폐기된 API 키입니다.",
+                "This API key is unknown or revoked.",
+            ))
+        }
+        Err(e) => return failed(e),
+    };
+    let key = match app.session_key().await {
+        Ok(k) => k,
+        Err(e) => return failed(e),
+    };
+    let claims = session::Claims {
+        issuer_id: owner.issuer_id,
+        key_id: owner.key_id,
+        expires: (Utc::now() + chrono::Duration::hours(session::LIFETIME_HOURS)).timestamp(),
+        nonce: session::new_nonce(),
+    };
+    tracing::info!(issuer = %claims.issuer_id, "console sign-in");
+    let mut r = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
+        session::COOKIE,
+        &session::sign(key, &claims),
+        session::LIFETIME_HOURS * 3600,
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn logout(
+    State(app): State<App>,
+    s: Session,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let mut r = Redirect::to("/console/login").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&session::set_cookie(session::COOKIE, "", 0))
+            .expect("constant cookie"),
+    );
+    r
+}
+
+async fn set_lang(
+    axum::extract::Path(lang): axum::extract::Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = if lang == "en" { "en" } else { "ko" };
+    let mut r = Redirect::to(&safe_next(q.get("back"))).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{}={lang}; Path=/console; Max-Age=31536000; Secure; SameSite=Lax",
+            session::LANG_COOKIE
+        ))
+        .expect("constant cookie"),
+    );
+    r
+}
+
+/// Builds the request body a `/v1` handler expects from a form.
+pub(crate) fn json_of(fields: &[(String, String)]) -> crate::http::body::JsonObject {
+    crate::http::body::JsonObject(form::to_json(fields))
+}

@@ -1,0 +1,233 @@
+//! Settings: the issuer's profile and branding (through `PATCH /v1/issuer`), and API keys
+//! (a new key is shown once; revoking one ends its sessions too).
+
+use super::{api, check_csrf, failed, form, json_of, respond, session::Session, ui};
+use crate::{
+    app::App,
+    http::api::{api_keys, issuer as v1},
+};
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use maud::{html, Markup};
+use serde_json::Value;
+use ui::{checkbox, input, select, t, Field, FormError};
+
+fn profile_form(s: &Session, v: &dyn Fn(&str) -> String, err: Option<&FormError>) -> Markup {
+    let ko = s.ko();
+    let locales = vec![
+        ("ko".to_owned(), "한국어".to_owned()),
+        ("en".to_owned(), "English".to_owned()),
+    ];
+    let flag = |n: &str, d: bool| match v(n).as_str() {
+        "" => d,
+        x => x == "true" || x == "on",
+    };
+    html! {
+        form method="post" action="/console/settings" class="card" novalidate {
+            h2 { (t(ko, "기관 정보와 브랜딩", "Institution and branding")) }
+            (ui::csrf(s))
+            (input(Field::new("name", t(ko, "기관 이름", "Name"), &v("name")).required(), err))
+            (input(Field::new("url", t(ko, "웹사이트", "Website"), &v("url")).kind("url").required(), err))
+            (input(Field::new("email", t(ko, "대표 이메일", "Contact email"), &v("email")).kind("email").required(), err))
+            (input(Field::new("description", t(ko, "소개", "Description"), &v("description")).kind("textarea"), err))
+            (input(Field::new("logo_url", t(ko, "로고 URL", "Logo URL"), &v("logo_url")).kind("url"), err))
+            (input(Field::new("seal_url", t(ko, "직인/인장 URL", "Seal URL"), &v("seal_url")).kind("url"), err))
+            (input(Field::new("primary_color", t(ko, "주 색상", "Primary colour"), &v("primary_color")).hint("#1a4d8f"), err))
+            (input(Field::new("accent_color", t(ko, "보조 색상", "Accent colour"), &v("accent_color")).hint("#f2a900"), err))
+            (select("default_locale", t(ko, "기본 언어", "Default language"), &v("default_locale"), &locales, err))
+            (input(Field::new("time_zone", t(ko, "시간대 (IANA)", "Time zone (IANA)"), &v("time_zone")).hint("Asia/Seoul"), err))
+            (input(Field::new("linkedin_organization_id", t(ko, "LinkedIn 조직 ID (숫자)", "LinkedIn organization id (numeric)"), &v("linkedin_organization_id")), err))
+            (checkbox("mask_recipient_names", t(ko, "공개 페이지에서 이름 가리기 (김*수)", "Mask names on public pages (K*m)"), flag("mask_recipient_names", false)))
+            (checkbox("weekly_digest", t(ko, "주간 리포트 이메일 받기", "Send the weekly digest email"), flag("weekly_digest", true)))
+            (input(Field::new("digest_recipients:lines", t(ko, "주간 리포트 받는 사람 (쉼표로 구분, 비우면 대표 이메일)", "Digest recipients (comma-separated; empty: the contact email)"), &v("digest_recipients")), err))
+            button class="btn primary" type="submit" { (t(ko, "저장", "Save")) }
+        }
+    }
+}
+
+async fn render(
+    app: &App,
+    s: &Session,
+    form_values: Option<&[(String, String)]>,
+    err: Option<&FormError>,
+    note: Option<&str>,
+    new_key: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let ko = s.ko();
+    let doc = v1::issuer_json(app, &s.issuer);
+    let from_doc = |n: &str| match doc.get(n) {
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    let v = |n: &str| match form_values {
+        Some(f) => form::value(f, n).unwrap_or("").to_owned(),
+        None => from_doc(n),
+    };
+    let keys = match app.store.list_api_keys(&s.issuer.id).await {
+        Ok(k) => k,
+        Err(e) => return failed(e),
+    };
+    let body = html! {
+        @if let Some(n) = note { div class="ok" role="status" { (n) } }
+        (ui::summary(ko, err))
+        (profile_form(s, &v, err))
+        section class="card" aria-labelledby="keys-h" {
+            h2 id="keys-h" { (t(ko, "API 키", "API keys")) }
+            @if let Some(k) = new_key {
+                div class="ok" role="status" {
+                    p { strong { (t(ko, "새 API 키입니다. 지금만 보여 드립니다 — 안전한 곳에 보관하세요.", "Your new API key. It is shown only now — keep it somewhere safe.")) } }
+                    code class="key" id="new-key" { (k) }
+                }
+            }
+            div class="table-wrap" { table {
+                caption class="visually-hidden" { (t(ko, "API 키", "API keys")) }
+                thead { tr { th scope="col" { (t(ko, "이름", "Name")) } th scope="col" { (t(ko, "끝자리", "Hint")) } th scope="col" { (t(ko, "상태", "State")) } th scope="col" { span class="visually-hidden" { (t(ko, "작업", "Actions")) } } } }
+                tbody { @for k in &keys {
+                    tr {
+                        th scope="row" { (k.name) @if k.id == s.caller.key_id { " " span class="muted" { (t(ko, "(지금 로그인한 키)", "(this session)")) } } }
+                        td { code { (k.hint) } }
+                        td { @if k.revoked_at.is_some() { (t(ko, "폐기됨", "Revoked")) } @else { (t(ko, "사용 중", "Active")) } }
+                        td { @if k.revoked_at.is_none() {
+                            form method="post" action={"/console/settings/keys/" (k.id) "/revoke"} {
+                                (ui::csrf(s))
+                                button class="btn danger" type="submit" aria-label=(format!("{} {}", t(ko, "폐기", "Revoke"), k.name)) { (t(ko, "폐기", "Revoke")) }
+                            }
+                        } }
+                    }
+                } }
+            } }
+            form method="post" action="/console/settings/keys" class="search" {
+                (ui::csrf(s))
+                (input(Field::new("key_name", t(ko, "새 키 이름", "New key name"), ""), None))
+                button class="btn" type="submit" { (t(ko, "API 키 만들기", "Create an API key")) }
+            }
+        }
+    };
+    respond(
+        app,
+        status,
+        ui::page(s, "/console/settings", t(ko, "설정", "Settings"), body),
+    )
+}
+
+pub async fn page(
+    State(app): State<App>,
+    s: Session,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let note = q
+        .contains_key("saved")
+        .then(|| t(s.ko(), "저장했습니다.", "Saved."));
+    render(&app, &s, None, None, note, None, StatusCode::OK).await
+}
+
+pub async fn save(
+    State(app): State<App>,
+    s: Session,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let mut body = json_of(&f);
+    // An emptied list clears it.
+    if !body.0.contains_key("digest_recipients") {
+        body.0.insert("digest_recipients".into(), Value::Null);
+    }
+    match api(v1::patch_issuer(State(app.clone()), s.caller.clone(), HeaderMap::new(), body).await)
+        .await
+    {
+        Ok(_) => Redirect::to("/console/settings?saved=1").into_response(),
+        Err(e) => {
+            render(
+                &app,
+                &s,
+                Some(&f),
+                Some(&FormError::from_api(&e)),
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn create_key(
+    State(app): State<App>,
+    s: Session,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let mut m = serde_json::Map::new();
+    if let Some(n) = form::value(&f, "key_name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        m.insert("name".into(), Value::String(n.to_owned()));
+    }
+    match api(api_keys::create(
+        State(app.clone()),
+        s.caller.clone(),
+        crate::http::body::JsonObject(m),
+    )
+    .await)
+    .await
+    {
+        Ok(v) => {
+            let key = v["key"].as_str().unwrap_or("").to_owned();
+            render(&app, &s, None, None, None, Some(&key), StatusCode::CREATED).await
+        }
+        Err(e) => {
+            render(
+                &app,
+                &s,
+                None,
+                Some(&FormError::from_api(&e)),
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn revoke_key(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    match api(api_keys::revoke(State(app.clone()), s.caller.clone(), Path(id)).await).await {
+        Ok(_) => Redirect::to("/console/settings").into_response(),
+        Err(e) => {
+            render(
+                &app,
+                &s,
+                None,
+                Some(&FormError::from_api(&e)),
+                None,
+                None,
+                StatusCode::NOT_FOUND,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,573 @@
+//! Templates: list, create, edit (every field, related badges with order and switches, banner,
+//! enrolment, follow-ups) with a live preview of the badge page.
+
+use super::{api, check_csrf, failed, form, json_of, not_found, respond, session::Session, ui};
+use crate::{
+    analytics,
+    app::App,
+    domain::{
+        award::{Award, HashedIdentity, Recipient},
+        email::Email,
+        ids::{AwardId, TemplateId},
+        template::Template,
+    },
+    http::{api::templates as v1, input::Obj},
+    render::badge_page,
+};
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use maud::{html, Markup};
+use serde_json::Value;
+use ui::{checkbox, input, select, t, Field, FormError};
+
+/// Where a form's values come from: what was just submitted, or the stored template.
+enum Src<'a> {
+    Form(&'a [(String, String)]),
+    Doc(&'a Value),
+    Empty,
+}
+
+impl Src<'_> {
+    fn get(&self, path: &str) -> String {
+        match self {
+            Src::Form(f) => form::value(f, path).unwrap_or("").to_owned(),
+            Src::Doc(d) => {
+                let pointer = format!("/{}", path.replace(['.', '['], "/").replace(']', ""));
+                match d.pointer(&pointer) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    Some(Value::Bool(b)) => b.to_string(),
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => String::new(),
+                }
+            }
+            Src::Empty => String::new(),
+        }
+    }
+    fn flag(&self, path: &str, default: bool) -> bool {
+        match self.get(path).as_str() {
+            "" => default,
+            v => v == "true" || v == "on",
+        }
+    }
+}
+
+async fn all(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
+    analytics::all_templates(&app.store, &s.issuer.id)
+        .await
+        .map_err(failed)
+}
+
+pub async fn list(State(app): State<App>, s: Session) -> Response {
+    let ko = s.ko();
+    let list = match all(&app, &s).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let body = html! {
+        p { a class="btn primary" href="/console/templates/new" { (t(ko, "새 템플릿", "New template")) } }
+        @if list.is_empty() {
+            p { (t(ko, "아직 템플릿이 없습니다.", "No templates yet.")) }
+        } @else {
+            div class="table-wrap" { table {
+                caption class="visually-hidden" { (t(ko, "배지 템플릿", "Badge templates")) }
+                thead { tr {
+                    th scope="col" { (t(ko, "이름", "Name")) }
+                    th scope="col" { (t(ko, "상태", "Status")) }
+                    th scope="col" { (t(ko, "추천", "Recommends")) }
+                    th scope="col" { (t(ko, "수정", "Updated")) }
+                } }
+                tbody { @for tp in &list {
+                    tr {
+                        th scope="row" { a href={"/console/templates/" (tp.id)} { (tp.spec.name) } }
+                        td { @if tp.is_active() { (t(ko, "사용 중", "Active")) } @else { (t(ko, "보관됨", "Archived")) } }
+                        td { (tp.spec.related.iter().filter(|r| r.enabled).count()) }
+                        td { (tp.updated_at.with_timezone(&s.issuer.profile.time_zone.0).format("%Y-%m-%d %H:%M")) }
+                    }
+                } }
+            } }
+        }
+    };
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(
+            &s,
+            "/console/templates",
+            t(ko, "배지 템플릿", "Templates"),
+            body,
+        ),
+    )
+}
+
+fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+/// The template form. `current` is the template being edited (None when creating).
+fn editor(
+    s: &Session,
+    current: Option<&Template>,
+    others: &[Template],
+    v: &Src,
+    err: Option<&FormError>,
+    saved: bool,
+) -> Markup {
+    let ko = s.ko();
+    let action = match current {
+        Some(c) => format!("/console/templates/{}", c.id),
+        None => "/console/templates".into(),
+    };
+    let rows = match v {
+        Src::Doc(d) => d
+            .get("related")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        Src::Form(f) => f
+            .iter()
+            .filter(|(n, _)| n.ends_with(".template_id"))
+            .count(),
+        Src::Empty => 0,
+    };
+    let rows = (rows + 2).min(10);
+    let mut choices = vec![(
+        String::new(),
+        t(ko, "— 선택 안 함 —", "— none —").to_owned(),
+    )];
+    choices.extend(
+        others
+            .iter()
+            .filter(|o| current.is_none_or(|c| c.id != o.id) && o.is_active())
+            .map(|o| (o.id.to_string(), o.spec.name.clone())),
+    );
+    let image_kinds = {
+        let mut k = opts(&[
+            (
+                "generated",
+                t(
+                    ko,
+                    "자동 생성 (이름과 색상)",
+                    "Generated (name and colours)",
+                ),
+            ),
+            ("url", t(ko, "이미지 URL", "Image URL")),
+        ]);
+        if current.is_some_and(|c| {
+            matches!(
+                c.spec.image,
+                crate::domain::template::TemplateImage::Uploaded { .. }
+            )
+        }) {
+            k.push((
+                "uploaded".into(),
+                t(
+                    ko,
+                    "업로드한 이미지 (API로 교체)",
+                    "Uploaded image (replace via the API)",
+                )
+                .into(),
+            ));
+        }
+        k
+    };
+    let validity = opts(&[
+        ("never", t(ko, "만료 없음", "Never expires")),
+        (
+            "days_after_issue",
+            t(ko, "발급 후 N일", "N days after issue"),
+        ),
+        ("fixed_date", t(ko, "지정한 날짜", "On a fixed date")),
+    ]);
+    let policy = opts(&[
+        (
+            "allow_multiple",
+            t(ko, "여러 번 발급 허용", "Allow several per recipient"),
+        ),
+        (
+            "one_active_per_recipient",
+            t(
+                ko,
+                "수신자당 유효 배지 1개",
+                "One active badge per recipient",
+            ),
+        ),
+    ]);
+    let image_kind = match v.get("image.kind").as_str() {
+        "" => "generated".to_owned(),
+        k => k.to_owned(),
+    };
+    let validity_kind = match v.get("validity.kind").as_str() {
+        "" => "never".to_owned(),
+        k => k.to_owned(),
+    };
+    let policy_v = match v.get("reissue_policy").as_str() {
+        "" => "allow_multiple".to_owned(),
+        k => k.to_owned(),
+    };
+    let version = match v {
+        Src::Form(f) => form::value(f, "_version").unwrap_or("").to_owned(),
+        _ => current.map(|c| c.version.to_string()).unwrap_or_default(),
+    };
+    html! {
+        @if saved { div class="ok" role="status" { (t(ko, "저장했습니다.", "Saved.")) } }
+        (ui::summary(ko, err))
+        div class="split" {
+            form method="post" action=(action) data-preview novalidate {
+                (ui::csrf(s))
+                input type="hidden" name="_version" value=(version);
+                @if let Some(c) = current { input type="hidden" name="_id" value=(c.id); }
+                fieldset {
+                    legend { (t(ko, "기본 정보", "Basics")) }
+                    (input(Field::new("name", t(ko, "이름", "Name"), &v.get("name")).required(), err))
+                    (input(Field::new("description", t(ko, "설명", "Description"), &v.get("description")).kind("textarea").required(), err))
+                    (input(Field::new("criteria.narrative", t(ko, "취득 기준", "Criteria"), &v.get("criteria.narrative")).kind("textarea").hint(t(ko, "기준 설명이나 기준 URL 중 하나는 필요합니다.", "Give the criteria, a criteria URL, or both.")), err))
+                    (input(Field::new("criteria.url", t(ko, "기준 URL", "Criteria URL"), &v.get("criteria.url")).kind("url"), err))
+                    (input(Field::new("skills:lines", t(ko, "역량 (쉼표로 구분)", "Skills (comma-separated)"), &v.get("skills")), err))
+                }
+                fieldset {
+                    legend { (t(ko, "이미지", "Image")) }
+                    (select("image.kind", t(ko, "배지 이미지", "Badge image"), &image_kind, &image_kinds, err))
+                    (input(Field::new("image.url", t(ko, "이미지 URL (URL 선택 시)", "Image URL (when URL is chosen)"), &v.get("image.url")).kind("url"), err))
+                }
+                fieldset {
+                    legend { (t(ko, "유효기간과 재발급", "Validity and re-issue")) }
+                    (select("validity.kind", t(ko, "유효기간", "Validity"), &validity_kind, &validity, err))
+                    (input(Field::new("validity.days:int", t(ko, "일수 (발급 후 N일)", "Days (N days after issue)"), &v.get("validity.days")).kind("number"), err))
+                    (input(Field::new("validity.date", t(ko, "만료일 (지정한 날짜)", "Expiry date (fixed date)"), &v.get("validity.date")).kind("date"), err))
+                    (select("reissue_policy", t(ko, "재발급 정책", "Re-issue policy"), &policy_v, &policy, err))
+                }
+                fieldset {
+                    legend { (t(ko, "추천 배지 (순서대로 표시)", "Recommended badges (shown in this order)")) }
+                    div class="related-list" {
+                        @for i in 0..rows {
+                            @let base = format!("related[{i}]");
+                            div class="related-row" {
+                                (input(Field::new(&format!("{base}._order:int"), t(ko, "순서", "Order"), &(i + 1).to_string()).kind("number"), err))
+                                (select(&format!("{base}.template_id"), t(ko, "배지", "Badge"), &v.get(&format!("{base}.template_id")), &choices, err))
+                                (input(Field::new(&format!("{base}.label"), t(ko, "라벨 (선택)", "Label (optional)"), &v.get(&format!("{base}.label"))), err))
+                                div {
+                                    (checkbox(&format!("{base}.enabled"), t(ko, "표시", "Show"), v.flag(&format!("{base}.enabled"), true)))
+                                    div class="btns" {
+                                        button class="btn" type="button" data-move="up" aria-label=(format!("{} {}", t(ko, "위로", "Move up"), i + 1)) { "↑" }
+                                        button class="btn" type="button" data-move="down" aria-label=(format!("{} {}", t(ko, "아래로", "Move down"), i + 1)) { "↓" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                fieldset {
+                    legend { (t(ko, "배너", "Banner")) }
+                    (input(Field::new("banner.image.url", t(ko, "배너 이미지 URL (https)", "Banner image URL (https)"), &v.get("banner.image.url")).kind("url"), err))
+                    (input(Field::new("banner.alt", t(ko, "대체 텍스트", "Alt text"), &v.get("banner.alt")), err))
+                    (input(Field::new("banner.target_url", t(ko, "클릭 시 이동할 URL", "Link target URL"), &v.get("banner.target_url")).kind("url"), err))
+                    (checkbox("banner.enabled", t(ko, "배너 표시", "Show the banner"), v.flag("banner.enabled", true)))
+                }
+                fieldset {
+                    legend { (t(ko, "수강 신청 링크", "Enrolment link")) }
+                    (input(Field::new("enrolment.program_type", t(ko, "과정 유형", "Programme type"), &v.get("enrolment.program_type")), err))
+                    (input(Field::new("enrolment.program_name", t(ko, "과정 이름", "Programme name"), &v.get("enrolment.program_name")), err))
+                    (input(Field::new("enrolment.program_url", t(ko, "신청 URL", "Enrolment URL"), &v.get("enrolment.program_url")).kind("url"), err))
+                    (input(Field::new("enrolment.period", t(ko, "기간", "Period"), &v.get("enrolment.period")), err))
+                    (checkbox("enrolment.enabled", t(ko, "신청 링크 표시", "Show the enrolment link"), v.flag("enrolment.enabled", true)))
+                }
+                fieldset {
+                    legend { (t(ko, "후속 이메일", "Follow-up emails")) }
+                    (checkbox("follow_ups.day3", t(ko, "3일 후 추천 이메일", "Day-3 recommendation email"), v.flag("follow_ups.day3", true)))
+                    (checkbox("follow_ups.day7", t(ko, "7일 후 리마인더", "Day-7 reminder"), v.flag("follow_ups.day7", true)))
+                    (input(Field::new("follow_ups.expiry_reminder_days:int", t(ko, "만료 며칠 전 알림 (비우면 없음)", "Expiry reminder, days before (empty: none)"), &v.get("follow_ups.expiry_reminder_days")).kind("number"), err))
+                }
+                div class="btns" {
+                    button class="btn primary" type="submit" { (t(ko, "저장", "Save")) }
+                    button class="btn" type="submit" formaction="/console/templates/preview" formtarget="preview" data-preview-button { (t(ko, "미리보기", "Preview")) }
+                    @if let Some(c) = current {
+                        a class="btn" href=(format!("/templates/{}", c.id)) { (t(ko, "공개 페이지", "Public page")) }
+                    }
+                }
+            }
+            div {
+                h2 { (t(ko, "배지 페이지 미리보기", "Badge page preview")) }
+                iframe name="preview" class="preview" title=(t(ko, "배지 페이지 미리보기", "Badge page preview")) src="about:blank" {}
+            }
+        }
+    }
+}
+
+pub async fn new_form(State(app): State<App>, s: Session) -> Response {
+    let others = match all(&app, &s).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let ko = s.ko();
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(
+            &s,
+            "/console/templates",
+            t(ko, "새 템플릿", "New template"),
+            editor(&s, None, &others, &Src::Empty, None, false),
+        ),
+    )
+}
+
+/// The form as the API's JSON: without nulls when creating (absent = default), with them when
+/// editing (a merge patch: null removes). A banner without an image URL keeps its image.
+fn body(fields: &[(String, String)], patch: bool) -> serde_json::Map<String, Value> {
+    let mut m = json_of(fields).0;
+    if let Some(b) = m.get_mut("banner").and_then(Value::as_object_mut) {
+        match b
+            .get("image")
+            .and_then(|i| i.get("url"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        {
+            Some(url) => {
+                b.insert(
+                    "image".into(),
+                    serde_json::json!({"kind": "url", "url": url}),
+                );
+            }
+            None => {
+                b.remove("image");
+            }
+        }
+    }
+    if !patch {
+        m = form::without_nulls(m);
+    }
+    m
+}
+
+pub async fn create(
+    State(app): State<App>,
+    s: Session,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let ko = s.ko();
+    let res = api(v1::create(
+        State(app.clone()),
+        s.caller.clone(),
+        crate::http::body::JsonObject(body(&f, false)),
+    )
+    .await)
+    .await;
+    match res {
+        Ok(v) => Redirect::to(&format!(
+            "/console/templates/{}?saved=1",
+            v["id"].as_str().unwrap_or("")
+        ))
+        .into_response(),
+        Err(e) => {
+            let others = match all(&app, &s).await {
+                Ok(l) => l,
+                Err(r) => return r,
+            };
+            let err = FormError::from_api(&e);
+            respond(
+                &app,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ui::page(
+                    &s,
+                    "/console/templates",
+                    t(ko, "새 템플릿", "New template"),
+                    editor(&s, None, &others, &Src::Form(&f), Some(&err), false),
+                ),
+            )
+        }
+    }
+}
+
+async fn load(app: &App, s: &Session, id: &str) -> Result<Template, Response> {
+    let Ok(id) = TemplateId::parse(id) else {
+        return Err(not_found(app, s.ko()));
+    };
+    match app.store.get_template_of(&s.issuer.id, &id).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(not_found(app, s.ko())),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+pub async fn edit(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let tpl = match load(&app, &s, &id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let others = match all(&app, &s).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let doc = v1::template_json(&app, &tpl);
+    let saved = q.contains_key("saved");
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(
+            &s,
+            "/console/templates",
+            &tpl.spec.name,
+            editor(&s, Some(&tpl), &others, &Src::Doc(&doc), None, saved),
+        ),
+    )
+}
+
+pub async fn update(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let tpl = match load(&app, &s, &id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut headers = HeaderMap::new();
+    if let Some(v) =
+        form::value(&f, "_version").and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok())
+    {
+        headers.insert(header::IF_MATCH, v);
+    }
+    let res = api(v1::patch(
+        State(app.clone()),
+        s.caller.clone(),
+        Path(id.clone()),
+        headers,
+        crate::http::body::JsonObject(body(&f, true)),
+    )
+    .await)
+    .await;
+    match res {
+        Ok(_) => Redirect::to(&format!("/console/templates/{id}?saved=1")).into_response(),
+        Err(e) => {
+            let others = match all(&app, &s).await {
+                Ok(l) => l,
+                Err(r) => return r,
+            };
+            let mut err = FormError::from_api(&e);
+            if e.status == StatusCode::PRECONDITION_FAILED {
+                err.message = t(s.ko(), "다른 사람이 먼저 이 템플릿을 수정했습니다. 페이지를 새로 고쳐 최신 내용을 확인하세요.", "Someone else changed this template meanwhile. Reload to see their version.").into();
+            }
+            respond(
+                &app,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ui::page(
+                    &s,
+                    "/console/templates",
+                    &tpl.spec.name,
+                    editor(&s, Some(&tpl), &others, &Src::Form(&f), Some(&err), false),
+                ),
+            )
+        }
+    }
+}
+
+/// The badge page as a sample recipient would see it with the form's values (nothing saved).
+pub async fn preview(
+    State(app): State<App>,
+    s: Session,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    let ko = s.ko();
+    let current = match form::value(&f, "_id") {
+        Some(id) => match load(&app, &s, id).await {
+            Ok(t) => Some(t),
+            Err(r) => return r,
+        },
+        None => None,
+    };
+    let m = body(&f, false);
+    let spec = match v1::parse_spec(&Obj::root(&m), current.as_ref().map(|c| &c.spec)) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let page = ui::bare(
+                ko,
+                "Preview",
+                html! {
+                    p class="alert" { (t(ko, "미리보기를 만들 수 없습니다: ", "Cannot preview yet: ")) (e.field) " — " (e.message) }
+                },
+            );
+            return super::respond(&app, StatusCode::OK, page);
+        }
+    };
+    let now = chrono::Utc::now();
+    let mut tpl = current
+        .clone()
+        .unwrap_or_else(|| Template::new(s.issuer.id.clone(), spec.clone(), now));
+    tpl.spec = spec;
+    let email = Email::parse("learner@example.com").expect("constant address");
+    let award = Award {
+        id: AwardId::generate(),
+        issuer_id: s.issuer.id.clone(),
+        template_id: tpl.id.clone(),
+        identity: HashedIdentity::new(&email),
+        recipient: Recipient {
+            email,
+            name: t(ko, "홍길동", "Alex Kim").into(),
+        },
+        issued_on: now,
+        expires_on: tpl.spec.validity.expiry(now, s.issuer.profile.time_zone),
+        narrative: None,
+        evidence: vec![],
+        external_id: None,
+        locale: Some(s.lang),
+        notify: false,
+        revocation: None,
+        superseded_by: None,
+        supersedes: None,
+        batch_id: None,
+        cohort: None,
+        created_at: now,
+    };
+    let recommendations = match crate::http::verify::recommendations(&app, &tpl).await {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let html = badge_page::render(&badge_page::BadgePage {
+        award: &award,
+        template: &tpl,
+        issuer: &s.issuer,
+        urls: app.urls(),
+        now,
+        recommendations: &recommendations,
+    })
+    .into_string();
+    let mut r = (StatusCode::OK, html).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(
+        &crate::render::layout::csp().replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
+    ) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}

@@ -1,0 +1,325 @@
+//! The console's page shell and form widgets (maud: escaped by construction).
+
+use super::session::Session;
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+pub const CSS: &str = include_str!("console.css");
+pub const JS: &str = include_str!("console.js");
+
+/// Korean or English.
+pub fn t(ko: bool, k: &'static str, e: &'static str) -> &'static str {
+    if ko {
+        k
+    } else {
+        e
+    }
+}
+
+/// A form's error: the field (a JSON path, also the input's name) and what is wrong with it.
+#[derive(Debug, Clone, Default)]
+pub struct FormError {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl FormError {
+    pub fn from_api(e: &crate::http::error::ApiError) -> Self {
+        FormError {
+            field: e.field.clone(),
+            message: e.message.clone(),
+        }
+    }
+    /// The message for the input named `name` (type suffix ignored); an error on an object
+    /// (`validity`) shows at its `kind` input.
+    pub fn at(&self, name: &str) -> Option<&str> {
+        let f = self.field.as_deref()?;
+        let base = name.split(':').next().unwrap_or(name);
+        (f == base || f == base.trim_end_matches(".kind")).then_some(self.message.as_str())
+    }
+}
+
+fn csp(app_endpoint: Option<&str>) -> String {
+    let extra = app_endpoint
+        .and_then(url_origin)
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; connect-src 'self' https:{extra}; frame-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+    )
+}
+
+fn url_origin(u: &str) -> Option<String> {
+    let (scheme, rest) = u.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}"))
+}
+
+pub fn html_response(status: StatusCode, page: Markup, endpoint: Option<&str>) -> Response {
+    let mut r = (status, page.into_string()).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp(endpoint)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+/// A bare page (sign-in, errors).
+pub fn bare(ko: bool, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(if ko { "ko" } else { "en" }) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Accolade" }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body class="bare" {
+                main id="main" { (body) }
+            }
+        }
+    }
+}
+
+pub fn failure(message: &str) -> Response {
+    tracing::error!(error = %message, "console request failed");
+    html_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        bare(
+            false,
+            "Error",
+            html! { h1 { "Something went wrong / 오류가 발생했습니다" } p { "It has been logged. Please try again." } },
+        ),
+        None,
+    )
+}
+
+pub const NAV: &[(&str, &str, &str)] = &[
+    ("/console", "대시보드", "Dashboard"),
+    ("/console/templates", "배지 템플릿", "Templates"),
+    ("/console/issue", "발급", "Issue"),
+    ("/console/bulk", "일괄 발급", "Bulk upload"),
+    ("/console/awards", "발급 내역", "Awards"),
+    ("/console/settings", "설정", "Settings"),
+];
+
+/// The signed-in page shell: skip link, navigation, language switch, sign-out.
+pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
+    let ko = s.ko();
+    html! {
+        (DOCTYPE)
+        html lang=(if ko { "ko" } else { "en" }) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (s.issuer.profile.name) " · Accolade" }
+                link rel="stylesheet" href="/console/assets/console.css";
+                script src="/console/assets/console.js" defer {}
+            }
+            body {
+                a class="skip" href="#main" { (t(ko, "본문으로 건너뛰기", "Skip to content")) }
+                header class="top" {
+                    div class="brand" { "Accolade" span class="org" { (s.issuer.profile.name) } }
+                    nav aria-label=(t(ko, "주 메뉴", "Main")) {
+                        ul {
+                            @for (href, k, e) in NAV {
+                                li { a href=(href) aria-current=[(*href == current).then_some("page")] { (t(ko, k, e)) } }
+                            }
+                        }
+                    }
+                    div class="tools" {
+                        @if ko {
+                            a href={"/console/lang/en?back=" (crate::urls::encode(current))} lang="en" { "English" }
+                        } @else {
+                            a href={"/console/lang/ko?back=" (crate::urls::encode(current))} lang="ko" { "한국어" }
+                        }
+                        form method="post" action="/console/logout" {
+                            input type="hidden" name="_csrf" value=(s.csrf);
+                            button class="link" type="submit" { (t(ko, "로그아웃", "Sign out")) }
+                        }
+                    }
+                }
+                main id="main" {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+pub fn csrf(s: &Session) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(s.csrf); }
+}
+
+pub fn id_of(name: &str) -> String {
+    let base = name.split(':').next().unwrap_or(name);
+    format!("f-{}", base.replace(['.', '[', ']'], "-"))
+}
+
+/// The error summary at the top of a form (focusable, announced).
+pub fn summary(ko: bool, err: Option<&FormError>) -> Markup {
+    html! {
+        @if let Some(e) = err {
+            div class="alert" role="alert" tabindex="-1" id="form-error" {
+                strong { (t(ko, "저장하지 못했습니다. ", "Not saved. ")) }
+                @if let Some(f) = &e.field {
+                    a href={"#" (id_of(f))} { (e.message) }
+                } @else {
+                    (e.message)
+                }
+            }
+        }
+    }
+}
+
+pub struct Field<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub value: &'a str,
+    pub hint: Option<&'a str>,
+    pub kind: &'a str,
+    pub required: bool,
+}
+
+impl<'a> Field<'a> {
+    pub fn new(name: &'a str, label: &'a str, value: &'a str) -> Self {
+        Field {
+            name,
+            label,
+            value,
+            hint: None,
+            kind: "text",
+            required: false,
+        }
+    }
+    pub fn kind(mut self, k: &'a str) -> Self {
+        self.kind = k;
+        self
+    }
+    pub fn hint(mut self, h: &'a str) -> Self {
+        self.hint = Some(h);
+        self
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+}
+
+fn described(id: &str, hint: bool, error: bool) -> Option<String> {
+    let mut v = Vec::new();
+    if hint {
+        v.push(format!("{id}-hint"));
+    }
+    if error {
+        v.push(format!("{id}-error"));
+    }
+    (!v.is_empty()).then(|| v.join(" "))
+}
+
+/// A labelled input with its hint and, when the API refused it, its error.
+pub fn input(f: Field, err: Option<&FormError>) -> Markup {
+    let id = id_of(f.name);
+    let error = err.and_then(|e| e.at(f.name));
+    html! {
+        div class={"field" @if error.is_some() { " has-error" }} {
+            label for=(id) { (f.label) @if f.required { " *" } }
+            @if let Some(h) = f.hint { p class="hint" id={(id) "-hint"} { (h) } }
+            @if let Some(e) = error { p class="error" id={(id) "-error"} { (e) } }
+            @if f.kind == "textarea" {
+                textarea id=(id) name=(f.name) rows="4" required[f.required] aria-invalid=[error.map(|_| "true")] aria-describedby=[described(&id, f.hint.is_some(), error.is_some())] { (f.value) }
+            } @else {
+                input id=(id) type=(f.kind) name=(f.name) value=(f.value) required[f.required] aria-invalid=[error.map(|_| "true")] aria-describedby=[described(&id, f.hint.is_some(), error.is_some())];
+            }
+        }
+    }
+}
+
+/// A `<select>` of `(value, label)` options.
+pub fn select(
+    name: &str,
+    label: &str,
+    value: &str,
+    options: &[(String, String)],
+    err: Option<&FormError>,
+) -> Markup {
+    let id = id_of(name);
+    let error = err.and_then(|e| e.at(name));
+    html! {
+        div class={"field" @if error.is_some() { " has-error" }} {
+            label for=(id) { (label) }
+            @if let Some(e) = error { p class="error" id={(id) "-error"} { (e) } }
+            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{id}-error"))] {
+                @for (v, l) in options {
+                    option value=(v) selected[v == value] { (l) }
+                }
+            }
+        }
+    }
+}
+
+/// A checkbox that always submits a value (`false` unless checked).
+pub fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
+    let id = id_of(name);
+    html! {
+        div class="check" {
+            input type="hidden" name={(name) ":bool"} value="false";
+            input type="checkbox" id=(id) name={(name) ":bool"} value="true" checked[checked];
+            label for=(id) { (label) }
+        }
+    }
+}
+
+pub fn pct(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// A small inline SVG bar chart of `values` with `labels` (accessible: a title and a table
+/// fallback are given by the caller).
+pub fn bars(title: &str, values: &[f64], labels: &[String], fmt: &dyn Fn(f64) -> String) -> Markup {
+    let w = 320.0;
+    let h = 120.0;
+    let max = values.iter().cloned().fold(0.0_f64, f64::max).max(1e-9);
+    let n = values.len().max(1) as f64;
+    let bw = w / n;
+    html! {
+        figure class="chart" {
+            figcaption { (title) }
+            svg viewBox={"0 0 " (w) " " (h + 18.0)} role="img" aria-label=(format!("{title}: {}", values.iter().zip(labels).map(|(v, l)| format!("{l} {}", fmt(*v))).collect::<Vec<_>>().join(", "))) {
+                @for (i, v) in values.iter().enumerate() {
+                    @let bh = if max > 0.0 { v / max * h } else { 0.0 };
+                    rect x=(format!("{:.1}", i as f64 * bw + 2.0)) y=(format!("{:.1}", h - bh)) width=(format!("{:.1}", (bw - 4.0).max(1.0))) height=(format!("{:.1}", bh)) class="bar" {
+                        title { (labels.get(i).cloned().unwrap_or_default()) ": " (fmt(*v)) }
+                    }
+                }
+                @if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
+                    text x="0" y=(h + 14.0) class="axis" { (first) }
+                    text x=(w) y=(h + 14.0) class="axis" text-anchor="end" { (last) }
+                }
+            }
+        }
+    }
+}
+
+pub fn raw(s: &str) -> PreEscaped<&str> {
+    PreEscaped(s)
+}

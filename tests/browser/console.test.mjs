@@ -1,0 +1,236 @@
+// The admin console and the public badge page in a real browser: Debian's Chromium driven by
+// playwright-core, accessibility checked with axe-core. Run by infra/scripts/browser-test.sh
+// (part of `make test`) against a local stack it starts; STACK_FILE names its stack.json.
+import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
+import fs from "node:fs";
+import path from "node:path";
+import assert from "node:assert/strict";
+
+const stack = JSON.parse(fs.readFileSync(process.env.STACK_FILE, "utf8"));
+const base = stack.base_url;
+const out = process.env.OUT_DIR || "test-output/browser";
+fs.mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+const page = await context.newPage();
+const problems = [];
+page.on("pageerror", (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
+
+let step = 0;
+async function shot(name) {
+  step += 1;
+  await page.screenshot({ path: path.join(out, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true });
+}
+const axeResults = [];
+async function axe(name) {
+  const r = await new AxeBuilder({ page }).analyze();
+  const bad = r.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  axeResults.push({ page: name, url: page.url(), serious_or_critical: bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })) });
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), [], `axe on ${name}`);
+}
+async function check(name) {
+  await shot(name);
+  await axe(name);
+}
+const text = async (sel) => (await page.locator(sel).first().innerText()).trim();
+// The error shown next to an input (by the input's id).
+const fieldError = (id) => page.locator(`#${id}-error`);
+
+try {
+  // --- Sign-in: a wrong key shows the error next to the field and signs nobody in.
+  await page.goto(`${base}/console`);
+  assert.match(page.url(), /\/console\/login\?next=/);
+  await page.fill("#f-api_key", "acc_wrong");
+  await page.click("button[type=submit]");
+  await fieldError("f-api_key").waitFor();
+  assert.match(await fieldError("f-api_key").innerText(), /API/);
+  await check("login-error");
+  await page.fill("#f-api_key", stack.api_key);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/console`);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "accolade_session");
+  assert.ok(session && session.httpOnly && session.secure && session.sameSite === "Strict", "session cookie is HttpOnly, Secure, SameSite=Strict");
+  await check("dashboard");
+  assert.ok(await page.locator("svg[role=img]").count() >= 3, "inline SVG charts");
+
+  // --- Templates: bad input keeps what was typed, writes nothing.
+  await page.goto(`${base}/console/templates`);
+  const before = await page.locator("tbody tr").count();
+  await check("templates");
+  await page.goto(`${base}/console/templates/new`);
+  await check("template-new");
+  await page.fill("#f-description", "입력한 설명은 그대로 남아야 합니다");
+  await page.click("form[data-preview] button.primary");
+  await fieldError("f-name").waitFor();
+  assert.equal(await page.inputValue("#f-description"), "입력한 설명은 그대로 남아야 합니다");
+  await shot("template-error");
+  await page.goto(`${base}/console/templates`);
+  assert.equal(await page.locator("tbody tr").count(), before, "nothing written");
+
+  // A template to recommend, then one with related badges, a banner and an enrolment link.
+  await page.goto(`${base}/console/templates/new`);
+  await page.fill("#f-name", "심화 데이터 분석");
+  await page.fill("#f-description", "심화 과정 수료");
+  await page.fill("#f-criteria-narrative", "과제 3개 통과");
+  await page.click("form[data-preview] button.primary");
+  await page.waitForURL(/\/console\/templates\/tpl_.*saved=1/);
+  const advancedId = page.url().match(/templates\/(tpl_[^?]+)/)[1];
+
+  await page.goto(`${base}/console/templates/new`);
+  await page.fill("#f-name", "데이터 분석 입문");
+  await page.fill("#f-description", "8주 입문 과정을 수료했습니다.");
+  await page.fill("#f-criteria-narrative", "출석 80% 이상, 최종 프로젝트 통과");
+  await page.fill("#f-skills", "SQL, Python");
+  await page.selectOption("#f-validity-kind", "days_after_issue");
+  await page.fill("#f-validity-days", "365");
+  await page.selectOption("#f-related-0--template_id", stack.template_id);
+  await page.selectOption("#f-related-1--template_id", advancedId);
+  await page.fill("#f-related-1--label", "다음 단계");
+  // Reorder: the advanced course first.
+  await page.locator(".related-row").nth(1).locator("[data-move=up]").click();
+  await page.fill("#f-banner-image-url", "https://univ.example.ac.kr/banner.png");
+  await page.fill("#f-banner-alt", "봄학기 모집");
+  await page.fill("#f-banner-target_url", "https://univ.example.ac.kr/admissions");
+  await page.fill("#f-enrolment-program_name", "심화 과정");
+  await page.fill("#f-enrolment-program_url", "https://univ.example.ac.kr/enrol");
+  // The live preview shows the badge page with what was typed.
+  const preview = page.frameLocator("iframe[name=preview]");
+  await preview.locator("h1", { hasText: "데이터 분석 입문" }).waitFor({ timeout: 10000 });
+  await preview.locator("text=다음 단계").first().waitFor();
+  await shot("template-preview");
+  await page.click("form[data-preview] button.primary");
+  await page.waitForURL(/saved=1/);
+  const introId = page.url().match(/templates\/(tpl_[^?]+)/)[1];
+  assert.equal(await page.inputValue("#f-related-0--template_id"), advancedId, "reordered: advanced first");
+  assert.equal(await page.inputValue("#f-related-1--template_id"), stack.template_id);
+  assert.equal(await page.inputValue("#f-enrolment-program_url"), "https://univ.example.ac.kr/enrol");
+  await check("template-edit");
+
+  // --- Issue one badge by form: a bad email is shown next to its field.
+  await page.goto(`${base}/console/issue`);
+  await check("issue");
+  await page.selectOption("#f-template_id", introId);
+  await page.fill("#f-recipient-email", "not-an-email");
+  await page.fill("#f-recipient-name", "김민수");
+  await page.click("form button.primary");
+  await fieldError("f-recipient-email").waitFor();
+  assert.equal(await page.inputValue("#f-recipient-name"), "김민수");
+  await page.fill("#f-recipient-email", "minsu.kim@example.com");
+  await page.click("form button.primary");
+  await page.waitForURL(/\/console\/awards\/.*issued=1/);
+  await check("award-issued");
+
+  // --- Bulk upload: 200 rows, 3 bad; byte progress, live counts, the error report.
+  await page.goto(`${base}/console/bulk`);
+  await check("bulk");
+  const sample = await page.request.get(`${base}/console/bulk/sample.csv`);
+  assert.equal(sample.status(), 200);
+  let csv = "email,name,issued_on\n";
+  for (let i = 0; i < 200; i++) {
+    if (i === 20) csv += "not-an-email,잘못된 이메일,2026-03-01\n";
+    else if (i === 90) csv += "noname@example.com,,2026-03-01\n";
+    else if (i === 150) csv += "baddate@example.com,날짜 오류,2026-13-45\n";
+    else csv += `learner${i}@example.com,학습자 ${i},2026-03-01\n`;
+  }
+  await page.selectOption("#f-template_id", introId);
+  await page.setInputFiles("#f-file", { name: "spring-2026.csv", mimeType: "text/csv", buffer: Buffer.from(csv, "utf8") });
+  await page.click("#bulk-form button[type=submit]");
+  await page.locator("#batch-status[data-status=completed]").waitFor({ timeout: 120000 });
+  assert.equal(await page.getAttribute("#upload-progress", "value"), "1", "upload progress reached the end");
+  const status = await text("#batch-status");
+  assert.match(status, /발급 197/, status);
+  assert.match(status, /오류 3/, status);
+  await shot("bulk-done");
+  const reportHref = await page.getAttribute("#report-link", "href");
+  const report = await page.request.get(reportHref);
+  const reportText = (await report.text()).replace(/^\uFEFF/, "");
+  const lines = reportText.trim().split(/\r?\n/);
+  assert.equal(lines.length, 1 + 3, reportText);
+  assert.match(reportText, /not-an-email/);
+
+  // --- Awards: find the batch's badges, open one, see its public page with recommendations.
+  await page.click("#batch-link");
+  await page.waitForURL(/\/console\/awards\?batch=/);
+  await check("awards");
+  await page.fill("#f-q", "학습자 7");
+  await page.click("form[role=search] button");
+  await page.locator("tbody tr").first().waitFor();
+  await page.locator("tbody th a").first().click();
+  await page.waitForURL(/\/console\/awards\/[^?]+$/);
+  const awardUrl = page.url();
+  await check("award");
+  const publicHref = await page.getAttribute("text=공개 배지 페이지 열기", "href");
+  await page.goto(publicHref);
+  await page.locator(".status.s-valid").waitFor();
+  assert.ok(await page.locator("text=심화 데이터 분석").count() >= 1, "recommended badge shown");
+  assert.ok(await page.locator(`a[href$="/go/enrol"]`).count() === 1, "enrolment link shown");
+  await check("public-badge");
+
+  // --- Revoke: a reason is required; then the public page says revoked.
+  await page.goto(awardUrl);
+  await page.click("form[action$=revoke] button");
+  await fieldError("f-reason").waitFor();
+  await page.fill("#f-reason", "수료 기준 미달로 취소");
+  await page.click("form[action$=revoke] button");
+  await page.waitForURL(/revoked=1/);
+  assert.match(await text(".status"), /취소/);
+  await page.goto(publicHref);
+  await page.locator(".status.s-revoked").waitFor();
+  assert.match(await text(".status.s-revoked"), /수료 기준 미달로 취소/);
+  await shot("public-badge-revoked");
+
+  // --- Settings: a bad colour keeps what was typed; a new API key is shown once.
+  await page.goto(`${base}/console/settings`);
+  await check("settings");
+  await page.fill("#f-primary_color", "bluish");
+  await page.fill("#f-description", "새 소개");
+  await page.click("form[action='/console/settings'] button.primary");
+  await fieldError("f-primary_color").waitFor();
+  assert.equal(await page.inputValue("#f-description"), "새 소개");
+  await page.goto(`${base}/console/settings`);
+  assert.notEqual(await page.inputValue("#f-description"), "새 소개", "nothing written");
+  await page.fill("#f-key_name", "LMS 연동");
+  await page.click("form[action='/console/settings/keys'] button");
+  assert.match(await text("#new-key"), /^acc_/);
+  await page.goto(`${base}/console/settings`);
+  assert.equal(await page.locator("#new-key").count(), 0, "shown once");
+
+  // --- English, remembered; mobile layout without sideways scrolling.
+  await page.click("text=English");
+  await page.waitForURL(/\/console\/settings/);
+  assert.equal(await text("nav a[aria-current=page]"), "Settings");
+  await page.goto(`${base}/console/templates`);
+  assert.equal(await text("h1"), "Templates");
+  await check("templates-en");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/console`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no sideways scrolling on a phone (${overflow}px)`);
+  await check("dashboard-mobile");
+
+  // --- Sign-out ends the session.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.click("button:has-text('Sign out')");
+  await page.waitForURL(/\/console\/login/);
+  await page.goto(`${base}/console/awards`);
+  assert.match(page.url(), /\/console\/login/);
+
+  assert.deepEqual(problems, [], "no script errors");
+  fs.writeFileSync(path.join(out, "axe.json"), JSON.stringify(axeResults, null, 1));
+  console.log(`browser tests passed: ${axeResults.length} pages checked with axe, screenshots in ${out}`);
+} catch (e) {
+  await shot("failure").catch(() => {});
+  fs.writeFileSync(path.join(out, "axe.json"), JSON.stringify(axeResults, null, 1));
+  console.error(`browser test failed at ${page.url()}`);
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,344 @@
+//! Issue #8 (server side): console sessions, CSRF, bad input writing nothing. The full walk-through
+//! in a real browser is tests/browser/console.test.mjs (run by `make test`).
+
+use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
+use axum::{body::Body, http::Request};
+
+fn enc(s: &str) -> String {
+    accolade::urls::encode(s)
+}
+
+async fn post_form(
+    t: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> accolade_tests::Response {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut b = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("host", "127.0.0.1");
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    for (h, v) in extra {
+        b = b.header(*h, *v);
+    }
+    t.send(b.body(Body::from(body)).unwrap()).await
+}
+
+async fn get(t: &TestApp, path: &str, cookie: &str) -> accolade_tests::Response {
+    t.call_with("GET", path, None, None, &[("cookie", cookie)])
+        .await
+}
+
+/// Signs in; answers the session cookie and a CSRF token from a page.
+async fn sign_in(t: &TestApp, key: &str) -> (String, String) {
+    let r = post_form(
+        t,
+        "/console/login",
+        None,
+        &[("api_key", key), ("next", "/console/templates")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/console/templates"));
+    let set = r.header("set-cookie").unwrap().to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let page = get(t, "/console/templates/new", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, csrf)
+}
+
+#[tokio::test]
+async fn sessions_are_signed_checked_against_the_key_and_end_with_it() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("콘솔대학").await;
+    // Not signed in: to the login page, remembering where to go.
+    let r = t.call("GET", "/console/awards", None, None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.header("location"),
+        Some("/console/login?next=%2Fconsole%2Fawards")
+    );
+    // A wrong key: 401 with the error next to the field, no cookie.
+    let r = post_form(
+        &t,
+        "/console/login",
+        None,
+        &[("api_key", "acc_nonsense")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"f-api_key-error\""));
+    assert!(r.header("set-cookie").is_none());
+    // An open redirect through `next` is refused.
+    let r = post_form(
+        &t,
+        "/console/login",
+        None,
+        &[("api_key", &key), ("next", "//evil.example/x")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.header("location"), Some("/console"));
+
+    let (cookie, _) = sign_in(&t, &key).await;
+    assert_eq!(get(&t, "/console", &cookie).await.status, StatusCode::OK);
+    // A tampered cookie is no session.
+    let mut forged = cookie.clone();
+    forged.insert(forged.find('=').unwrap() + 3, 'x');
+    assert_eq!(
+        get(&t, "/console", &forged).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Revoking the key ends its sessions at once.
+    let keys = t.call("GET", "/v1/api-keys", Some(&key), None).await.json();
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    let other = t
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&key),
+            Some(serde_json::json!({})),
+        )
+        .await
+        .json();
+    let r = t
+        .call(
+            "DELETE",
+            &format!("/v1/api-keys/{id}"),
+            Some(other["key"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&t, "/console", &cookie).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("콘솔대학").await;
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let fields = [
+        ("name", "CSRF 배지"),
+        ("description", "d"),
+        ("criteria.narrative", "c"),
+    ];
+    let r = post_form(&t, "/console/templates", Some(&cookie), &fields, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
+    let mut with = fields.to_vec();
+    with.push(("_csrf", "AAAA"));
+    assert_eq!(
+        post_form(&t, "/console/templates", Some(&cookie), &with, &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN,
+        "wrong token"
+    );
+    let mut good = fields.to_vec();
+    good.push(("_csrf", &csrf));
+    let r = post_form(
+        &t,
+        "/console/templates",
+        Some(&cookie),
+        &good,
+        &[("origin", "https://evil.example")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "cross-site");
+    let list = t
+        .call("GET", "/v1/templates", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        0,
+        "nothing was written"
+    );
+    let r = post_form(
+        &t,
+        "/console/templates",
+        Some(&cookie),
+        &good,
+        &[("origin", "http://127.0.0.1")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let list = t
+        .call("GET", "/v1/templates", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(list["data"][0]["name"], "CSRF 배지");
+}
+
+#[tokio::test]
+async fn bad_input_is_shown_at_its_field_keeps_what_was_typed_and_writes_nothing() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("콘솔대학").await;
+    let tpl = t.create_template(&key, template_body("원래 이름")).await;
+    let id = tpl["id"].as_str().unwrap();
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    // An invalid enrolment URL on edit: 422, the message next to that input, values kept.
+    let r = post_form(
+        &t,
+        &format!("/console/templates/{id}"),
+        Some(&cookie),
+        &[
+            ("_csrf", &csrf),
+            ("_version", "1"),
+            ("name", "바뀐 이름 <b>"),
+            ("description", "설명"),
+            ("criteria.narrative", "기준"),
+            ("enrolment.program_url", "javascript:alert(1)"),
+            ("validity.kind", "days_after_issue"),
+            ("validity.days:int", "abc"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(
+        html.contains("value=\"바뀐 이름 &lt;b&gt;\""),
+        "typed value kept, escaped"
+    );
+    assert!(
+        html.contains("class=\"error\" id=\"f-validity-days-error\"")
+            || html.contains("id=\"f-enrolment-program_url-error\""),
+        "{html}"
+    );
+    let now = t
+        .call("GET", &format!("/v1/templates/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["name"], "원래 이름");
+    assert_eq!(now["version"], 1);
+    // A stale version (someone else saved meanwhile) is refused, not overwritten.
+    t.call(
+        "PATCH",
+        &format!("/v1/templates/{id}"),
+        Some(&key),
+        Some(serde_json::json!({"description": "다른 사람"})),
+    )
+    .await;
+    let r = post_form(
+        &t,
+        &format!("/console/templates/{id}"),
+        Some(&cookie),
+        &[
+            ("_csrf", &csrf),
+            ("_version", "1"),
+            ("name", "내 이름"),
+            ("description", "내 설명"),
+            ("criteria.narrative", "기준"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let now = t
+        .call("GET", &format!("/v1/templates/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["description"], "다른 사람");
+    // The issue form: a bad email writes no award.
+    let r = post_form(
+        &t,
+        "/console/issue",
+        Some(&cookie),
+        &[
+            ("_csrf", &csrf),
+            ("template_id", id),
+            ("recipient.email", "nope"),
+            ("recipient.name", "김"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"f-recipient-email-error\""));
+    let awards = t.call("GET", "/v1/awards", Some(&key), None).await.json();
+    assert_eq!(awards["data"].as_array().unwrap().len(), 0);
+    // The same form twice (a double click) issues one badge.
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("_idem", "same-click"),
+        ("template_id", id),
+        ("recipient.email", "kim@example.com"),
+        ("recipient.name", "김민수"),
+    ];
+    let a = post_form(&t, "/console/issue", Some(&cookie), &fields, &[]).await;
+    let b = post_form(&t, "/console/issue", Some(&cookie), &fields, &[]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.header("location"), b.header("location"));
+    let awards = t.call("GET", "/v1/awards", Some(&key), None).await.json();
+    assert_eq!(awards["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn another_issuers_objects_are_not_found_in_the_console() {
+    let t = spawn_app().await;
+    let (_, key_a) = t.issuer("A").await;
+    let (_, key_b) = t.issuer("B").await;
+    let tpl = t.create_template(&key_a, template_body("A의 배지")).await;
+    let id = tpl["id"].as_str().unwrap();
+    let award = t
+        .issue(&key_a, serde_json::json!({"template_id": id, "recipient": {"email": "a@example.com", "name": "A"}}))
+        .await;
+    let (cookie_b, csrf_b) = sign_in(&t, &key_b).await;
+    for path in [
+        format!("/console/templates/{id}"),
+        format!("/console/awards/{}", award["id"].as_str().unwrap()),
+    ] {
+        assert_eq!(
+            get(&t, &path, &cookie_b).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let r = post_form(
+        &t,
+        &format!("/console/awards/{}/revoke", award["id"].as_str().unwrap()),
+        Some(&cookie_b),
+        &[("_csrf", &csrf_b), ("reason", "x")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let a = t
+        .call(
+            "GET",
+            &format!("/v1/awards/{}", award["id"].as_str().unwrap()),
+            Some(&key_a),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(a["status"], "valid");
+}
