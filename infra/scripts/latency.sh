@@ -15,19 +15,26 @@ trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do grep -q "Demo badge" "$log" && break; sleep 0.5; done
 award=$(grep "Demo badge" "$log" | sed 's#.*/b/##')
 base="http://127.0.0.1:$port"
-measure() { # path label
-  curl -s -o /dev/null "$base$1" -A "Mozilla/5.0 latency-script" # warm the Lambda-style caches
+key=$(grep "API key" "$log" | awk '{print $3}')
+jar=$(mktemp)
+curl -s -o /dev/null -c "$jar" --data-urlencode "api_key=$key" "$base/console/login"
+measure() { # path label [curl args…]
+  local path=$1 label=$2
+  shift 2
+  curl -s -o /dev/null "$@" "$base$path" -A "Mozilla/5.0 latency-script" # warm the Lambda-style caches
   for _ in $(seq 1 "$n"); do
-    curl -s -o /dev/null -A "Mozilla/5.0 latency-script" -w '%{time_total}\n' "$base$1"
+    curl -s -o /dev/null -A "Mozilla/5.0 latency-script" -w '%{time_total}\n' "$@" "$base$path"
   done | python3 -c '
 import sys, statistics
 xs = sorted(float(l) * 1000 for l in sys.stdin if l.strip())
 q = lambda p: xs[min(len(xs) - 1, int(p * len(xs)))]
 print(f"| {sys.argv[1]} | {len(xs)} | {q(0.5):.2f} | {q(0.95):.2f} | {q(0.99):.2f} | {max(xs):.2f} |")
-' "$2"
+' "$label"
 }
 echo "| request | n | p50 ms | p95 ms | p99 ms | max ms |"
 echo "|---|---|---|---|---|---|"
 measure "/b/$award" "GET /b/{id} (HTML, 1 GetItem + 2 UpdateItem)"
 measure "/b/$award.json" "GET /b/{id}.json (1 GetItem)"
 measure "/b/$award/qr.svg" "GET /b/{id}/qr.svg (1 GetItem + QR render)"
+measure "/v1/analytics?granularity=week" "GET /v1/analytics (issuer, 12 weeks, 2 templates)" -H "Authorization: Bearer $key"
+measure "/console" "GET /console (dashboard: 2 reports, session check)" -b "$jar"

@@ -754,3 +754,46 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
     .unwrap();
     assert_eq!(rep.totals.issued, 3);
 }
+
+#[tokio::test]
+async fn a_report_costs_days_times_templates_never_awards() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let count = |q: &str| {
+        let q = q.to_owned();
+        let t = &t;
+        let key = w.key.clone();
+        async move {
+            t.requests.reset();
+            get(t, &key, &q).await;
+            t.requests.snapshot()
+        }
+    };
+    let issuer_before = count("?granularity=week").await;
+    let template_before = count(&format!("?template={}", w.a)).await;
+    // Many more awards on the same template.
+    let batch = t
+        .create_batch(&w.key, json!({"filename": "more.csv", "template_id": w.a}))
+        .await;
+    let id = batch["batch_id"].as_str().unwrap().to_owned();
+    t.upload(&id, csv_rows(150, "more.")).await;
+    t.runner().deliver_uploads().await.unwrap();
+    assert_eq!(t.batch(&w.key, &id).await["counts"]["issued"], 150);
+    assert_eq!(
+        count("?granularity=week").await,
+        issuer_before,
+        "issuer report: same requests"
+    );
+    assert_eq!(count(&format!("?template={}", w.a)).await, template_before);
+    // Issuer: auth + issuer + template list + one Query per template (2 templates).
+    assert_eq!(
+        issuer_before.get("dynamodb.Query").copied(),
+        Some(3),
+        "{issuer_before:?}"
+    );
+    assert_eq!(
+        template_before.get("dynamodb.Query").copied(),
+        Some(1),
+        "{template_before:?}"
+    );
+}

@@ -102,8 +102,9 @@ impl Store {
         Ok(keys_out)
     }
 
+    /// One key of an issuer, read consistently (console sessions check it on every request).
     pub async fn get_api_key(&self, issuer: &IssuerId, id: &ApiKeyId) -> Result<Option<ApiKey>> {
-        self.get(keys::api_key(issuer, id))
+        self.get_consistent(keys::api_key(issuer, id))
             .await?
             .map(from_item)
             .transpose()

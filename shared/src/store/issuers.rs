@@ -117,16 +117,8 @@ impl Store {
             .await;
         // Whoever won the race, the stored one is the secret (read consistently).
         let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(key.0))
-            .key(keys::SK, s(key.1))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item
+            .get_consistent(key)
+            .await?
             .ok_or(StoreError::NotFound)?;
         let v = super::get_s(&item, "secret")
             .ok_or_else(|| StoreError::Corrupt("session secret".into()))?;

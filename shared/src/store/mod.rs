@@ -94,6 +94,22 @@ impl Store {
         Ok(out.item)
     }
 
+    /// A strongly consistent GetItem (for checks that must see the latest write, such as a
+    /// revoked key).
+    pub(crate) async fn get_consistent(&self, (pk, sk): (String, String)) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item)
+    }
+
     /// Queries one partition of an index, newest first, one page at a time.
     pub(crate) async fn query_index(
         &self,
