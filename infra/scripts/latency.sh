@@ -15,7 +15,7 @@ trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do grep -q "Demo badge" "$log" && break; sleep 0.5; done
 award=$(grep "Demo badge" "$log" | sed 's#.*/b/##')
 base="http://127.0.0.1:$port"
-key=$(grep "API key" "$log" | awk '{print $3}')
+key=$(grep -E '^ +API key ' "$log" | awk '{print $3}')
 jar=$(mktemp)
 curl -s -o /dev/null -c "$jar" --data-urlencode "api_key=$key" "$base/console/login"
 measure() { # path label [curl args…]
@@ -23,10 +23,13 @@ measure() { # path label [curl args…]
   shift 2
   curl -s -o /dev/null "$@" "$base$path" -A "Mozilla/5.0 latency-script" # warm the Lambda-style caches
   for _ in $(seq 1 "$n"); do
-    curl -s -o /dev/null -A "Mozilla/5.0 latency-script" -w '%{time_total}\n' "$@" "$base$path"
+    curl -s -o /dev/null -A "Mozilla/5.0 latency-script" -w '%{http_code} %{time_total}\n' "$@" "$base$path"
   done | python3 -c '
 import sys, statistics
-xs = sorted(float(l) * 1000 for l in sys.stdin if l.strip())
+rows = [l.split() for l in sys.stdin if l.strip()]
+bad = [r[0] for r in rows if r[0] != "200"]
+if bad: sys.exit(f"{sys.argv[1]}: {len(bad)} answers were not 200 (e.g. {bad[0]})")
+xs = sorted(float(t) * 1000 for _, t in rows)
 q = lambda p: xs[min(len(xs) - 1, int(p * len(xs)))]
 print(f"| {sys.argv[1]} | {len(xs)} | {q(0.5):.2f} | {q(0.95):.2f} | {q(0.99):.2f} | {max(xs):.2f} |")
 ' "$label"

@@ -20,6 +20,7 @@ pub struct Runner {
     seen_uploads: HashSet<(String, String, String)>,
     shard_iterators: HashMap<String, Option<String>>,
     fired: HashSet<String>,
+    ses_seen: usize,
 }
 
 /// A stream attribute value as the DynamoDB JSON a Lambda receives.
@@ -70,7 +71,48 @@ impl Runner {
             seen_uploads: HashSet::new(),
             shard_iterators: HashMap::new(),
             fired: HashSet::new(),
+            ses_seen: 0,
         }
+    }
+
+    /// What SES would publish through the configuration set for each message the local SES
+    /// accepted: a `Send` and a `Delivery` event (moto delivers everything), tagged with the
+    /// award and stage our messages carry, handed to the analytics function's handler. Each
+    /// message once (moto's list only grows).
+    pub async fn deliver_ses_events(&mut self) -> Result<usize, String> {
+        let Some(endpoint) = self.app.config.aws_endpoint_url.clone() else {
+            return Ok(0);
+        };
+        let mut mails = crate::outbox::fetch(&endpoint).await?;
+        mails.reverse(); // oldest first, as received
+        let mut delivered = 0;
+        for (i, m) in mails.iter().enumerate().skip(self.ses_seen) {
+            let (Some(award), Some(stage)) = (
+                m.parsed.header("X-Accolade-Award"),
+                m.parsed.header("X-Accolade-Stage"),
+            ) else {
+                continue;
+            };
+            for kind in ["Send", "Delivery"] {
+                let event = json!({
+                    "version": "0",
+                    "id": format!("local-ses-{i}-{kind}"),
+                    "detail-type": format!("Email {kind}"),
+                    "source": "aws.ses",
+                    "detail": {
+                        "eventType": kind,
+                        "mail": {"messageId": format!("local-{i}"), "destination": m.destinations,
+                                 "tags": {"award": [award], "stage": [stage]}},
+                    },
+                });
+                accolade::email_events::record(&self.app, &event)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                delivered += 1;
+            }
+        }
+        self.ses_seen = mails.len();
+        Ok(delivered)
     }
 
     /// New objects under the uploads prefix → one S3 event each to ingest. Returns how many.
@@ -290,6 +332,9 @@ impl Runner {
             }
             if let Err(e) = self.fire_due_schedules(Utc::now()).await {
                 tracing::warn!(error = %e, "schedule polling failed");
+            }
+            if let Err(e) = self.deliver_ses_events().await {
+                tracing::warn!(error = %e, "SES event delivery failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -112,6 +112,16 @@ try {
   assert.equal(await page.inputValue("#f-related-1--template_id"), stack.template_id);
   assert.equal(await page.inputValue("#f-enrolment-program_url"), "https://univ.example.ac.kr/enrol");
   await check("template-edit");
+  // Upload a badge image from the edit page: saved at once, the form then shows "uploaded".
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#1a4d8f"/></svg>';
+  await Promise.all([
+    page.waitForEvent("load"),
+    page.setInputFiles("#f-upload-image", { name: "badge.svg", mimeType: "image/svg+xml", buffer: Buffer.from(svg) }),
+  ]);
+  assert.equal(await page.inputValue("#f-image-kind"), "uploaded");
+  const img = await page.request.get(`${base}/templates/${introId}/image`);
+  assert.equal(img.status(), 200);
+  assert.match(img.headers()["content-type"], /svg/);
 
   // --- Issue one badge by form: a bad email is shown next to its field.
   await page.goto(`${base}/console/issue`);
@@ -185,6 +195,12 @@ try {
   await page.locator(".status.s-revoked").waitFor();
   assert.match(await text(".status.s-revoked"), /수료 기준 미달로 취소/);
   await shot("public-badge-revoked");
+
+  // --- Archive the recommended template: it leaves the badge pages' recommendations.
+  await page.goto(`${base}/console/templates/${advancedId}`);
+  await page.click(`form[action$="/archive"] button`);
+  await page.waitForURL(/saved=1/);
+  assert.equal(await page.locator(`form[action$="/archive"]`).count(), 0);
 
   // --- Settings: a bad colour keeps what was typed; a new API key is shown once.
   await page.goto(`${base}/console/settings`);

@@ -797,3 +797,17 @@ async fn a_report_costs_days_times_templates_never_awards() {
         "{template_before:?}"
     );
 }
+
+#[tokio::test]
+async fn the_local_runner_publishes_ses_events_for_what_the_local_ses_accepted() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap(); // day-1 emails for every award
+    runner.deliver_ses_events().await.unwrap();
+    runner.deliver_ses_events().await.unwrap(); // nothing twice
+    let m = get(&t, &w.key, &format!("?template={}", w.a)).await["totals"].clone();
+    assert_eq!(m["emails"]["day1"]["sent"], 7, "{m}");
+    assert_eq!(m["emails"]["day1"]["delivered"], 7);
+    assert_eq!(m["delivery_rate"], json!(1.0));
+}

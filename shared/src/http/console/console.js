@@ -32,6 +32,23 @@
     if (form) { form.dispatchEvent(new Event("change")); }
   });
 
+  // Image uploads on the template page: PUT the file, then reload to show it.
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-upload]"), function (inp) {
+    inp.addEventListener("change", function () {
+      var f = inp.files[0];
+      var st = document.getElementById("upload-status");
+      if (!f) { return; }
+      st.textContent = "…";
+      fetch(inp.getAttribute("data-upload"), {
+        method: "PUT", credentials: "same-origin", body: f,
+        headers: { "Content-Type": f.type || "application/octet-stream", "X-CSRF-Token": inp.getAttribute("data-csrf") }
+      }).then(function (r) {
+        if (r.ok) { window.location.reload(); return; }
+        return r.json().then(function (j) { st.textContent = j.error ? j.error.message : String(r.status); });
+      }).catch(function () { st.textContent = "upload failed"; });
+    });
+  });
+
   // Bulk upload: create the batch, PUT the file straight to S3 with a progress bar, then follow
   // the batch until it is done.
   var bulk = document.getElementById("bulk-form");

@@ -50,6 +50,11 @@ pub fn router(app: App) -> Router {
             "/console/templates/{id}",
             get(templates::edit).post(templates::update),
         )
+        .route("/console/templates/{id}/archive", post(templates::archive))
+        .route(
+            "/console/templates/{id}/files/{what}",
+            axum::routing::put(templates::upload),
+        )
         .route("/console/export.csv", get(export))
         .route(
             "/console/issue",

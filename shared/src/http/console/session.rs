@@ -120,6 +120,8 @@ pub struct Session {
     pub issuer: Issuer,
     pub csrf: String,
     pub lang: Locale,
+    /// This request's path and query (the language switch comes back here).
+    pub here: String,
 }
 
 impl Session {
@@ -187,6 +189,15 @@ impl FromRequestParts<App> for Session {
             csrf: csrf_token(key, &claims.nonce),
             issuer,
             lang,
+            here: if parts.method == axum::http::Method::GET {
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_else(|| "/console".into())
+            } else {
+                parts.uri.path().to_owned()
+            },
         })
     }
 }

@@ -297,6 +297,33 @@ fn editor(
                 }
             }
             div {
+                @if let Some(c) = current {
+                    section class="card" aria-labelledby="files-h" {
+                        h2 id="files-h" { (t(ko, "이미지 업로드", "Upload images")) }
+                        p class="hint" { (t(ko, "PNG, JPEG, WebP, SVG · 최대 1MB. 올리면 바로 저장됩니다.", "PNG, JPEG, WebP or SVG, up to 1 MB. Saved as soon as it is uploaded.")) }
+                        div class="field" {
+                            label for="f-upload-image" { (t(ko, "배지 이미지 파일", "Badge image file")) }
+                            input id="f-upload-image" type="file" accept="image/png,image/jpeg,image/webp,image/svg+xml" data-upload={"/console/templates/" (c.id) "/files/image"} data-csrf=(s.csrf);
+                        }
+                        @if c.spec.banner.is_some() {
+                            div class="field" {
+                                label for="f-upload-banner" { (t(ko, "배너 이미지 파일", "Banner image file")) }
+                                input id="f-upload-banner" type="file" accept="image/png,image/jpeg,image/webp,image/svg+xml" data-upload={"/console/templates/" (c.id) "/files/banner-image"} data-csrf=(s.csrf);
+                            }
+                        }
+                        p id="upload-status" role="status" aria-live="polite" {}
+                    }
+                    @if c.is_active() {
+                        form method="post" action={"/console/templates/" (c.id) "/archive"} class="card" {
+                            (ui::csrf(s))
+                            h2 { (t(ko, "보관", "Archive")) }
+                            p class="hint" { (t(ko, "보관하면 더 이상 발급할 수 없고, 이미 발급된 배지는 계속 검증됩니다.", "Archived templates issue no new badges; issued badges stay verifiable.")) }
+                            button class="btn danger" type="submit" { (t(ko, "보관하기", "Archive")) }
+                        }
+                    } @else {
+                        p class="card" { (t(ko, "보관된 템플릿입니다.", "This template is archived.")) }
+                    }
+                }
                 h2 { (t(ko, "배지 페이지 미리보기", "Badge page preview")) }
                 iframe name="preview" class="preview" title=(t(ko, "배지 페이지 미리보기", "Badge page preview")) src="about:blank" {}
             }
@@ -557,6 +584,25 @@ pub async fn preview(
         recommendations: &recommendations,
     })
     .into_string();
+    // A generated image is drawn from what was typed (the stored one may be stale or absent).
+    let html = if matches!(
+        tpl.spec.image,
+        crate::domain::template::TemplateImage::Generated
+    ) {
+        use base64::Engine;
+        let svg = crate::render::badge_image::svg(
+            &tpl.spec.name,
+            &s.issuer.profile.primary_color,
+            &s.issuer.profile.accent_color,
+        );
+        let data = format!(
+            "data:image/svg+xml;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(svg)
+        );
+        html.replace(&app.urls().template_image(&tpl.id), &data)
+    } else {
+        html
+    };
     let mut r = (StatusCode::OK, html).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -570,4 +616,51 @@ pub async fn preview(
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     r
+}
+
+/// Archives a template: no new badges; issued ones stay verifiable.
+pub async fn archive(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = check_csrf(&app, &s, &f) {
+        return r;
+    }
+    if let Err(r) = load(&app, &s, &id).await {
+        return r;
+    }
+    match api(v1::archive(State(app.clone()), s.caller.clone(), Path(id.clone())).await).await {
+        Ok(_) => Redirect::to(&format!("/console/templates/{id}?saved=1")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `PUT` of an image file from the edit page (the `/v1` upload handler, behind the session and
+/// its CSRF token): the badge image or the banner's.
+pub async fn upload(
+    State(app): State<App>,
+    s: Session,
+    Path((id, what)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> Response {
+    let token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok());
+    if !s.csrf_ok(token) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let res = match what.as_str() {
+        "image" => v1::upload_image(State(app.clone()), s.caller.clone(), Path(id), req).await,
+        "banner-image" => {
+            v1::upload_banner_image(State(app.clone()), s.caller.clone(), Path(id), req).await
+        }
+        _ => return not_found(&app, s.ko()),
+    };
+    match res {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
 }

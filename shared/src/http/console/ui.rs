@@ -146,9 +146,9 @@ pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
                     }
                     div class="tools" {
                         @if ko {
-                            a href={"/console/lang/en?back=" (crate::urls::encode(current))} lang="en" { "English" }
+                            a href={"/console/lang/en?back=" (crate::urls::encode(&s.here))} lang="en" { "English" }
                         } @else {
-                            a href={"/console/lang/ko?back=" (crate::urls::encode(current))} lang="ko" { "한국어" }
+                            a href={"/console/lang/ko?back=" (crate::urls::encode(&s.here))} lang="ko" { "한국어" }
                         }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="_csrf" value=(s.csrf);
