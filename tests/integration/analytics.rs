@@ -810,4 +810,15 @@ async fn the_local_runner_publishes_ses_events_for_what_the_local_ses_accepted()
     assert_eq!(m["emails"]["day1"]["sent"], 7, "{m}");
     assert_eq!(m["emails"]["day1"]["delivered"], 7);
     assert_eq!(m["delivery_rate"], json!(1.0));
+    // Four days later the day-3 follow-ups go out (template A recommends B and has an enrolment
+    // link); their SES events count under day3.
+    runner
+        .fire_due_schedules(Utc::now() + chrono::Duration::days(4))
+        .await
+        .unwrap();
+    runner.deliver_ses_events().await.unwrap();
+    let m = get(&t, &w.key, &format!("?template={}", w.a)).await["totals"].clone();
+    assert_eq!(m["emails"]["day3"]["sent"], 7, "{m}");
+    assert_eq!(m["emails"]["day3"]["delivered"], 7);
+    assert_eq!(m["emails"]["day1"]["sent"], 7, "unchanged");
 }

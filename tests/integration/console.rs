@@ -342,3 +342,91 @@ async fn another_issuers_objects_are_not_found_in_the_console() {
         .json();
     assert_eq!(a["status"], "valid");
 }
+
+#[tokio::test]
+async fn revoke_and_reissue_from_the_console() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("콘솔대학").await;
+    let tpl = t.create_template(&key, template_body("재발급 배지")).await;
+    let award = t
+        .issue(&key, serde_json::json!({"template_id": tpl["id"], "recipient": {"email": "re@example.com", "name": "재발급"}}))
+        .await;
+    let id = award["id"].as_str().unwrap();
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let page = get(&t, &format!("/console/awards/{id}"), &cookie).await;
+    assert!(
+        page.text().contains(&format!("/b/{id}")),
+        "links its public page"
+    );
+    let r = post_form(
+        &t,
+        &format!("/console/awards/{id}/reissue"),
+        Some(&cookie),
+        &[("_csrf", &csrf)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let new_id = r
+        .header("location")
+        .unwrap()
+        .trim_start_matches("/console/awards/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_id, id);
+    let old = t
+        .call("GET", &format!("/v1/awards/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(old["status"], "superseded");
+    // Re-issuing the replaced one again is refused with a message, nothing written.
+    let r = post_form(
+        &t,
+        &format!("/console/awards/{id}/reissue"),
+        Some(&cookie),
+        &[("_csrf", &csrf)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("role=\"alert\""));
+    // Revoke without a reason: the error at the reason field; with one: revoked.
+    let r = post_form(
+        &t,
+        &format!("/console/awards/{new_id}/revoke"),
+        Some(&cookie),
+        &[("_csrf", &csrf), ("reason", "  ")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"f-reason-error\""));
+    let r = post_form(
+        &t,
+        &format!("/console/awards/{new_id}/revoke"),
+        Some(&cookie),
+        &[("_csrf", &csrf), ("reason", "오발급")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let now = t
+        .call("GET", &format!("/v1/awards/{new_id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["status"], "revoked");
+    // A too-long key name is shown at its field.
+    let long = "x".repeat(500);
+    let r = post_form(
+        &t,
+        "/console/settings/keys",
+        Some(&cookie),
+        &[("_csrf", &csrf), ("key_name", &long)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"f-key_name-error\""), "{}", r.text());
+}

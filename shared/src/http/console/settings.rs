@@ -109,7 +109,7 @@ async fn render(
             } }
             form method="post" action="/console/settings/keys" class="search" {
                 (ui::csrf(s))
-                (input(Field::new("key_name", t(ko, "새 키 이름", "New key name"), ""), None))
+                (input(Field::new("key_name", t(ko, "새 키 이름", "New key name"), ""), err.filter(|e| e.field.as_deref() == Some("key_name"))))
                 button class="btn" type="submit" { (t(ko, "API 키 만들기", "Create an API key")) }
             }
         }
@@ -192,11 +192,16 @@ pub async fn create_key(
             render(&app, &s, None, None, None, Some(&key), StatusCode::CREATED).await
         }
         Err(e) => {
+            // The API calls it `name`; on this page that input is `key_name`.
+            let mut err = FormError::from_api(&e);
+            if err.field.as_deref() == Some("name") {
+                err.field = Some("key_name".into());
+            }
             render(
                 &app,
                 &s,
                 None,
-                Some(&FormError::from_api(&e)),
+                Some(&err),
                 None,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
