@@ -285,13 +285,7 @@ pub async fn list(
             p { (t(ko, "찾은 배지가 없습니다.", "No badges found.")) }
         } @else {
             div class="table-wrap" { table {
-                caption class="visually-hidden" { (t(ko, "발급된 배지", "Issued badges")) }
-                thead { tr {
-                    th scope="col" { (t(ko, "수신자", "Recipient")) }
-                    th scope="col" { (t(ko, "템플릿", "Template")) }
-                    th scope="col" { (t(ko, "발급일", "Issued")) }
-                    th scope="col" { (t(ko, "상태", "Status")) }
-                } }
+                (ui::thead(t(ko, "발급된 배지", "Issued badges"), &[t(ko, "수신자", "Recipient"), t(ko, "템플릿", "Template"), t(ko, "발급일", "Issued"), t(ko, "상태", "Status")]))
                 tbody { @for a in &found {
                     @let code = a.status(now).code();
                     tr {

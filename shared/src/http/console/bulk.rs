@@ -99,14 +99,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         h2 { (t(ko, "최근 일괄 발급", "Recent batches")) }
         @if recent.is_empty() { p { (t(ko, "아직 없습니다.", "None yet.")) } } @else {
             div class="table-wrap" { table {
-                caption class="visually-hidden" { (t(ko, "최근 일괄 발급", "Recent batches")) }
-                thead { tr {
-                    th scope="col" { (t(ko, "파일", "File")) }
-                    th scope="col" { (t(ko, "상태", "Status")) }
-                    th scope="col" { (t(ko, "행", "Rows")) }
-                    th scope="col" { (t(ko, "발급", "Issued")) }
-                    th scope="col" { (t(ko, "오류", "Invalid")) }
-                } }
+                (ui::thead(t(ko, "최근 일괄 발급", "Recent batches"), &[t(ko, "파일", "File"), t(ko, "상태", "Status"), t(ko, "행", "Rows"), t(ko, "발급", "Issued"), t(ko, "오류", "Invalid")]))
                 tbody { @for b in &recent {
                     @let st = serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                     tr {

@@ -81,15 +81,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         } @else {
             div class="table-wrap" {
                 table {
-                    caption class="visually-hidden" { (t(ko, "상위 템플릿", "Top templates")) }
-                    thead { tr {
-                        th scope="col" { (t(ko, "템플릿", "Template")) }
-                        th scope="col" { (t(ko, "발급", "Issued")) }
-                        th scope="col" { (t(ko, "전달률", "Delivery")) }
-                        th scope="col" { (t(ko, "공유율", "Share rate")) }
-                        th scope="col" { (t(ko, "조회", "Views")) }
-                        th scope="col" { (t(ko, "클릭률", "CTR")) }
-                    } }
+                    (ui::thead(t(ko, "상위 템플릿", "Top templates"), &[t(ko, "템플릿", "Template"), t(ko, "발급", "Issued"), t(ko, "전달률", "Delivery"), t(ko, "공유율", "Share rate"), t(ko, "조회", "Views"), t(ko, "클릭률", "CTR")]))
                     tbody {
                         @for (tpl, tm) in rep.templates.iter().take(5) {
                             tr {

@@ -202,6 +202,21 @@ pub fn without_nulls(m: Map<String, Value>) -> Map<String, Value> {
     }
 }
 
+/// A stored JSON value as an input shows it (lists as `a, b`; absent as empty).
+pub fn text_of(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
 /// The value a form field had (for re-displaying what the admin typed).
 pub fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields

@@ -60,16 +60,7 @@ async fn render(
 ) -> Response {
     let ko = s.ko();
     let doc = v1::issuer_json(app, &s.issuer);
-    let from_doc = |n: &str| match doc.get(n) {
-        Some(Value::String(x)) => x.clone(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
-    };
+    let from_doc = |n: &str| form::text_of(doc.get(n));
     let v = |n: &str| match form_values {
         Some(f) => form::value(f, n).unwrap_or("").to_owned(),
         None => from_doc(n),

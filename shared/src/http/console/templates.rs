@@ -37,17 +37,7 @@ impl Src<'_> {
             Src::Form(f) => form::value(f, path).unwrap_or("").to_owned(),
             Src::Doc(d) => {
                 let pointer = format!("/{}", path.replace(['.', '['], "/").replace(']', ""));
-                match d.pointer(&pointer) {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    Some(Value::Bool(b)) => b.to_string(),
-                    Some(Value::Array(a)) => a
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    _ => String::new(),
-                }
+                form::text_of(d.pointer(&pointer))
             }
             Src::Empty => String::new(),
         }
@@ -78,13 +68,7 @@ pub async fn list(State(app): State<App>, s: Session) -> Response {
             p { (t(ko, "아직 템플릿이 없습니다.", "No templates yet.")) }
         } @else {
             div class="table-wrap" { table {
-                caption class="visually-hidden" { (t(ko, "배지 템플릿", "Badge templates")) }
-                thead { tr {
-                    th scope="col" { (t(ko, "이름", "Name")) }
-                    th scope="col" { (t(ko, "상태", "Status")) }
-                    th scope="col" { (t(ko, "추천", "Recommends")) }
-                    th scope="col" { (t(ko, "수정", "Updated")) }
-                } }
+                (ui::thead(t(ko, "배지 템플릿", "Badge templates"), &[t(ko, "이름", "Name"), t(ko, "상태", "Status"), t(ko, "추천", "Recommends"), t(ko, "수정", "Updated")]))
                 tbody { @for tp in &list {
                     tr {
                         th scope="row" { a href={"/console/templates/" (tp.id)} { (tp.spec.name) } }

@@ -288,6 +288,14 @@ pub fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
     }
 }
 
+/// A table's caption (for screen readers) and column headings.
+pub fn thead(caption: &str, cols: &[&str]) -> Markup {
+    html! {
+        caption class="visually-hidden" { (caption) }
+        thead { tr { @for c in cols { th scope="col" { (c) } } } }
+    }
+}
+
 pub fn pct(r: Option<f64>) -> String {
     r.map(|r| format!("{:.1}%", r * 100.0))
         .unwrap_or_else(|| "–".into())
