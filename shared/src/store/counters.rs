@@ -67,20 +67,44 @@ impl Store {
     }
 
     /// Applies tallies outside a transaction: one `UpdateItem` per (segment, day), concurrently.
+    /// A day item can be inside an issuing transaction at that moment (DynamoDB then refuses
+    /// the write with `TransactionConflictException`, which the SDK does not retry): such writes
+    /// are retried with back-off, so a view during a bulk upload is not lost.
     pub async fn apply_tallies(&self, tallies: &[Tally]) -> Result<()> {
         let updates = self.tally_updates(tallies)?;
-        let sends = updates.into_iter().map(|u| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(u.key))
-                .update_expression(u.update_expression)
-                .set_expression_attribute_names(u.expression_attribute_names)
-                .set_expression_attribute_values(u.expression_attribute_values)
-                .send()
+        let sends = updates.into_iter().map(|u| async move {
+            let mut attempt = 0;
+            loop {
+                let res = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(u.key.clone()))
+                    .update_expression(u.update_expression.clone())
+                    .set_expression_attribute_names(u.expression_attribute_names.clone())
+                    .set_expression_attribute_values(u.expression_attribute_values.clone())
+                    .send()
+                    .await;
+                match res {
+                    Ok(_) => return Ok(()),
+                    Err(e) => {
+                        let retry = matches!(
+                            aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e),
+                            Some("TransactionConflictException")
+                                | Some("ProvisionedThroughputExceededException")
+                                | Some("ThrottlingException")
+                        );
+                        if !retry || attempt >= 6 {
+                            return Err(StoreError::from_sdk(e));
+                        }
+                        super::awards::backoff(attempt).await;
+                        attempt += 1;
+                    }
+                }
+            }
         });
         for r in futures::future::join_all(sends).await {
-            r.map_err(StoreError::from_sdk)?;
+            r?;
         }
         Ok(())
     }

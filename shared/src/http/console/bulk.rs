@@ -31,6 +31,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         "uploaded": t(ko, "업로드 완료. 처리를 기다리는 중…", "Uploaded. Waiting for processing…"),
         "failed": t(ko, "업로드하지 못했습니다", "The upload failed"),
         "choose": t(ko, "CSV 파일을 선택하세요.", "Choose a CSV file."),
+        "signin": t(ko, "세션이 끝났습니다. 다시 로그인하면 진행 상황을 볼 수 있습니다 (일괄 발급은 계속됩니다).", "Your session ended. Sign in again to see the progress (the batch carries on)."),
         "rows": t(ko, "행", "rows"), "valid": t(ko, "유효", "valid"), "issued": t(ko, "발급", "issued"),
         "invalid": t(ko, "오류", "invalid"), "duplicates": t(ko, "중복", "duplicates"),
         "st_awaiting_upload": t(ko, "업로드 대기", "Awaiting upload"), "st_validating": t(ko, "검증 중", "Validating"),

@@ -70,7 +70,13 @@
   });
   var follow = function (id) {
     fetch("/console/bulk/batches/" + encodeURIComponent(id), { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        // Signed out meanwhile (a redirect to the sign-in page): stop and say so.
+        if (!r.ok || (r.headers.get("content-type") || "").indexOf("json") < 0) {
+          say(t.signin); throw null;
+        }
+        return r.json();
+      })
       .then(function (b) {
         var c = b.counts || {};
         say(t["st_" + b.status] + " · " + t.rows + " " + (c.rows || 0) + " · " + t.valid + " " + (c.valid || 0) +
@@ -89,7 +95,7 @@
         }
         setTimeout(function () { follow(id); }, 1000);
       })
-      .catch(function () { setTimeout(function () { follow(id); }, 2000); });
+      .catch(function (e) { if (e !== null) { setTimeout(function () { follow(id); }, 2000); } });
   };
   bulk.addEventListener("submit", function (e) {
     e.preventDefault();
