@@ -739,6 +739,19 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         issuer: iid.to_string()
     }));
     assert_eq!(t.mail_to(&admin1).await.len(), 1);
+    // The analytics function's event entry point dispatches the schedule's input to the digest
+    // (and anything else to the SES event handler).
+    let out = analytics::handle_event(
+        t.app.clone(),
+        json!({"kind": "weekly_digest", "force": true}),
+    )
+    .await
+    .unwrap();
+    assert!(out["digests"].as_str().unwrap().contains("Off"), "{out}");
+    let out = analytics::handle_event(t.app.clone(), ses("Send", g1.id.as_str(), "day1"))
+        .await
+        .unwrap();
+    assert_eq!(out["outcome"], "counted email:day1:sent");
     // The report the digest is built from is the API's.
     let (from, to) = digest::last_week(&issuer, due);
     let rep = analytics::report(
