@@ -7,6 +7,10 @@ and bulk issuance becomes quadratic (minutes for a few thousand rows). Here each
 once per transaction. What moto accepts, rejects and stores is unchanged; real DynamoDB has no
 such cost.
 
+moto rolls a failed transaction back by restoring that snapshot, which also erases whatever
+another request wrote to the table meanwhile (moto serves requests on several threads). Real
+DynamoDB isolates transactions, so here DynamoDB writes are serialised with one lock.
+
 `GET /moto-api/data.json?service=ses` answers only the named services (moto's own dump walks every
 table and takes seconds once tests have written thousands of items).
 """
@@ -39,16 +43,30 @@ class _CopyOncePerTransaction:
 _original = _models.DynamoDBBackend.transact_write_items
 
 
+_write_lock = threading.RLock()
+
+
 def _transact_write_items(self, transact_items):
-    _local.cache = {}
-    try:
-        return _original(self, transact_items)
-    finally:
-        _local.cache = None
+    with _write_lock:
+        _local.cache = {}
+        try:
+            return _original(self, transact_items)
+        finally:
+            _local.cache = None
+
+
+def _serialised(method):
+    def wrapper(*args, **kwargs):
+        with _write_lock:
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 _models.copy = _CopyOncePerTransaction
 _models.DynamoDBBackend.transact_write_items = _transact_write_items
+for _name in ("put_item", "update_item", "delete_item", "batch_write_item"):
+    setattr(_models.DynamoDBBackend, _name, _serialised(getattr(_models.DynamoDBBackend, _name)))
 
 import json as _json  # noqa: E402
 from urllib.parse import parse_qs as _parse_qs, urlparse as _urlparse  # noqa: E402
