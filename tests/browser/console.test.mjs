@@ -69,6 +69,8 @@ try {
   await page.fill("#f-description", "입력한 설명은 그대로 남아야 합니다");
   await page.click("form[data-preview] button.primary");
   await fieldError("f-name").waitFor();
+  assert.equal(await fieldError("f-name").innerText(), "필수 항목입니다.", "the API's error, in Korean, at its field");
+  assert.equal(await page.getAttribute("#f-name", "aria-invalid"), "true");
   assert.equal(await page.inputValue("#f-description"), "입력한 설명은 그대로 남아야 합니다");
   await shot("template-error");
   await page.goto(`${base}/console/templates`);
@@ -209,6 +211,7 @@ try {
   await page.fill("#f-description", "새 소개");
   await page.click("form[action='/console/settings'] button.primary");
   await fieldError("f-primary_color").waitFor();
+  assert.match(await fieldError("f-primary_color").innerText(), /색상 형식/);
   assert.equal(await page.inputValue("#f-description"), "새 소개");
   await page.goto(`${base}/console/settings`);
   assert.notEqual(await page.inputValue("#f-description"), "새 소개", "nothing written");

@@ -126,7 +126,7 @@ pub async fn issue(
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let err = FormError::from_api(&e);
+            let err = FormError::from_api(&e, s.ko());
             let ko = s.ko();
             respond(
                 &app,
@@ -450,7 +450,7 @@ pub async fn revoke(
                 &s,
                 &a,
                 None,
-                Some(&FormError::from_api(&e)),
+                Some(&FormError::from_api(&e, s.ko())),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -491,7 +491,7 @@ pub async fn reissue(
                 &s,
                 &a,
                 None,
-                Some(&FormError::from_api(&e)),
+                Some(&FormError::from_api(&e, s.ko())),
                 StatusCode::CONFLICT,
             )
             .await

@@ -145,7 +145,7 @@ pub async fn save(
                 &app,
                 &s,
                 Some(&f),
-                Some(&FormError::from_api(&e)),
+                Some(&FormError::from_api(&e, s.ko())),
                 None,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -184,7 +184,7 @@ pub async fn create_key(
         }
         Err(e) => {
             // The API calls it `name`; on this page that input is `key_name`.
-            let mut err = FormError::from_api(&e);
+            let mut err = FormError::from_api(&e, s.ko());
             if err.field.as_deref() == Some("name") {
                 err.field = Some("key_name".into());
             }
@@ -218,7 +218,7 @@ pub async fn revoke_key(
                 &app,
                 &s,
                 None,
-                Some(&FormError::from_api(&e)),
+                Some(&FormError::from_api(&e, s.ko())),
                 None,
                 None,
                 StatusCode::NOT_FOUND,

@@ -388,7 +388,7 @@ pub async fn create(
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let err = FormError::from_api(&e);
+            let err = FormError::from_api(&e, s.ko());
             respond(
                 &app,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -477,7 +477,7 @@ pub async fn update(
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let mut err = FormError::from_api(&e);
+            let mut err = FormError::from_api(&e, s.ko());
             if e.status == StatusCode::PRECONDITION_FAILED {
                 err.message = t(s.ko(), "다른 사람이 먼저 이 템플릿을 수정했습니다. 페이지를 새로 고쳐 최신 내용을 확인하세요.", "Someone else changed this template meanwhile. Reload to see their version.").into();
             }

@@ -20,17 +20,87 @@ pub fn t(ko: bool, k: &'static str, e: &'static str) -> &'static str {
 }
 
 /// A form's error: the field (a JSON path, also the input's name) and what is wrong with it.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn common_messages_read_in_korean() {
+        use super::korean;
+        assert_eq!(korean("is required").as_deref(), Some("필수 항목입니다."));
+        assert_eq!(
+            korean("is 500 characters long; at most 200 are allowed").as_deref(),
+            Some("너무 깁니다 (최대 200자).")
+        );
+        assert_eq!(
+            korean("days must be between 1 and 36500").as_deref(),
+            Some("일수는 1에서 36500 사이여야 합니다.")
+        );
+        assert!(korean("`x` is not an email address (no @)").is_some());
+        assert_eq!(korean("something new"), None);
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct FormError {
     pub field: Option<String>,
     pub message: String,
 }
 
+/// The API's English message in Korean, for the messages admins meet most; others stay as the
+/// API wrote them (they name the problem precisely).
+pub fn korean(message: &str) -> Option<String> {
+    let m = message;
+    let num_after = |key: &str| -> Option<String> {
+        let rest = &m[m.find(key)? + key.len()..];
+        Some(rest.chars().take_while(char::is_ascii_digit).collect())
+    };
+    Some(if m == "is required" || m.starts_with("is required:") {
+        "필수 항목입니다.".into()
+    } else if m == "must not be empty" || m.ends_with(" is empty") {
+        "비어 있을 수 없습니다.".into()
+    } else if m.contains("is not an email address") {
+        "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr).".into()
+    } else if m.starts_with("URL") || m.contains("https URL") {
+        "올바른 웹 주소가 아닙니다 (https://로 시작하는 주소를 입력하세요).".into()
+    } else if m.contains("characters long; at most") {
+        format!("너무 깁니다 (최대 {}자).", num_after("at most ")?)
+    } else if m.contains("is not a date") {
+        "날짜 형식이 아닙니다 (예: 2026-03-01).".into()
+    } else if m.contains("is not a colour") {
+        "색상 형식이 아닙니다 (예: #1a4d8f).".into()
+    } else if m.contains("is not an IANA time zone") {
+        "시간대 이름이 아닙니다 (예: Asia/Seoul).".into()
+    } else if m.starts_with("must be a whole number") || m.starts_with("must be a number") {
+        "숫자를 입력하세요.".into()
+    } else if m.starts_with("days must be between") {
+        format!(
+            "일수는 1에서 {} 사이여야 합니다.",
+            num_after("between 1 and ")?
+        )
+    } else if m.starts_with("LinkedIn organization id") {
+        "LinkedIn 조직 ID는 숫자만 입력합니다 (회사 페이지 관리자 URL의 숫자).".into()
+    } else if m.contains("control characters") {
+        "제어 문자를 포함할 수 없습니다.".into()
+    } else {
+        return None;
+    })
+}
+
 impl FormError {
-    pub fn from_api(e: &crate::http::error::ApiError) -> Self {
+    /// The API's error, in Korean where the console speaks Korean and a translation exists.
+    pub fn from_api(e: &crate::http::error::ApiError, ko: bool) -> Self {
+        let bare = e
+            .field
+            .as_deref()
+            .and_then(|f| e.message.strip_prefix(&format!("{f}: ")))
+            .unwrap_or(&e.message);
+        let message = if ko {
+            korean(bare).unwrap_or_else(|| e.message.clone())
+        } else {
+            e.message.clone()
+        };
         FormError {
             field: e.field.clone(),
-            message: e.message.clone(),
+            message,
         }
     }
     /// The message for the input named `name` (type suffix ignored); an error on an object
