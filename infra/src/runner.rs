@@ -21,6 +21,43 @@ pub struct Runner {
     shard_iterators: HashMap<String, Option<String>>,
     fired: HashSet<String>,
     ses_seen: usize,
+    /// `(schedule, minute)` of recurring schedules already fired.
+    cron_fired: HashSet<(String, String)>,
+}
+
+fn cron_field(field: &str, value: u32, names: &[&str]) -> bool {
+    if field == "*" || field == "?" {
+        return true;
+    }
+    field.split(',').any(|part| {
+        let n = names
+            .iter()
+            .position(|x| x.eq_ignore_ascii_case(part))
+            .map(|i| i as u32 + 1)
+            .or_else(|| part.parse().ok());
+        n == Some(value)
+    })
+}
+
+/// Whether a Scheduler `cron(min hour dom month dow year)` expression fires at this minute (local
+/// time of the schedule's zone). Supports `*`, `?`, numbers, comma lists and day names: what
+/// template.yaml uses (a unit test reads it).
+pub fn cron_matches(expr: &str, at: NaiveDateTime) -> bool {
+    use chrono::{Datelike, Timelike};
+    let Some(inner) = expr.strip_prefix("cron(").and_then(|e| e.strip_suffix(')')) else {
+        return false;
+    };
+    let f: Vec<&str> = inner.split_whitespace().collect();
+    if f.len() != 6 {
+        return false;
+    }
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    cron_field(f[0], at.minute(), &[])
+        && cron_field(f[1], at.hour(), &[])
+        && cron_field(f[2], at.day(), &[])
+        && cron_field(f[3], at.month(), &[])
+        && cron_field(f[4], at.weekday().num_days_from_sunday() + 1, &DAYS)
+        && cron_field(f[5], at.year() as u32, &[])
 }
 
 /// A stream attribute value as the DynamoDB JSON a Lambda receives.
@@ -72,7 +109,42 @@ impl Runner {
             shard_iterators: HashMap::new(),
             fired: HashSet::new(),
             ses_seen: 0,
+            cron_fired: HashSet::new(),
         }
+    }
+
+    /// Fires the template's recurring schedules (the weekly digest) whose cron matches `now`, once
+    /// per schedule and minute, as Scheduler would. Answers how many fired.
+    pub async fn fire_recurring(&mut self, now: DateTime<Utc>) -> Result<usize, String> {
+        let mut fired = 0;
+        for r in self.spec.recurring.clone() {
+            let tz: chrono_tz::Tz = r.time_zone.parse().unwrap_or(chrono_tz::UTC);
+            let local = now.with_timezone(&tz).naive_local();
+            let minute = local.format("%Y-%m-%dT%H:%M").to_string();
+            if !cron_matches(&r.expression, local)
+                || !self.cron_fired.insert((r.name.clone(), minute))
+            {
+                continue;
+            }
+            // Scheduler's context attribute, as AWS fills it in.
+            let input: Value = serde_json::from_str(&r.input.to_string().replace(
+                "<aws.scheduler.scheduled-time>",
+                &now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            ))
+            .map_err(|e| e.to_string())?;
+            match r.target.as_str() {
+                "AnalyticsFunction" => {
+                    accolade::analytics::handle_event(self.app.clone(), input)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    fired += 1;
+                }
+                other => {
+                    tracing::warn!(schedule = %r.name, target = %other, "no local handler for this schedule's target")
+                }
+            }
+        }
+        Ok(fired)
     }
 
     /// What SES would publish through the configuration set for each message the local SES
@@ -336,6 +408,9 @@ impl Runner {
             if let Err(e) = self.deliver_ses_events().await {
                 tracing::warn!(error = %e, "SES event delivery failed");
             }
+            if let Err(e) = self.fire_recurring(Utc::now()).await {
+                tracing::warn!(error = %e, "recurring schedule failed");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stop.changed() => return,
@@ -347,6 +422,23 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cron_expressions() {
+        let at = |d, h, m| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, d)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+                .unwrap()
+        };
+        let e = "cron(0 * ? * SUN,MON *)";
+        assert!(cron_matches(e, at(22, 23, 0))); // Sunday
+        assert!(cron_matches(e, at(23, 8, 0))); // Monday
+        assert!(!cron_matches(e, at(23, 8, 1)));
+        assert!(!cron_matches(e, at(24, 8, 0))); // Tuesday
+        assert!(cron_matches("cron(0 8 ? * 2 *)", at(23, 8, 0)));
+        assert!(!cron_matches("rate(1 hour)", at(23, 8, 0)));
+    }
 
     #[test]
     fn at_expressions() {

@@ -48,6 +48,20 @@ pub struct StackSpec {
     pub uploads_prefix: String,
     /// The notify function's stream filter patterns (JSON).
     pub stream_filters: Vec<serde_json::Value>,
+    /// Recurring Scheduler schedules (`AWS::Scheduler::Schedule` with a `cron(…)` expression).
+    pub recurring: Vec<RecurringSchedule>,
+}
+
+/// A recurring schedule the local runner fires as Scheduler would.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurringSchedule {
+    pub name: String,
+    /// `cron(min hour day-of-month month day-of-week year)`.
+    pub expression: String,
+    pub time_zone: String,
+    /// The target function's logical id (from `!GetAtt X.Arn`).
+    pub target: String,
+    pub input: serde_json::Value,
 }
 
 fn tag_name(v: &Value) -> Option<(String, &Value)> {
@@ -219,12 +233,46 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
             }
         }
     }
+    let mut recurring = Vec::new();
+    if let Some(m) = resources.as_mapping() {
+        for (name, r) in m {
+            if r["Type"].as_str() != Some("AWS::Scheduler::Schedule") {
+                continue;
+            }
+            let p = &r["Properties"];
+            let target = match tag_name(&p["Target"]["Arn"]) {
+                Some((tag, v)) if tag == "GetAtt" => v
+                    .as_str()
+                    .map(|x| x.split('.').next().unwrap_or(x).to_owned())
+                    .or_else(|| v[0].as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let input = p["Target"]["Input"]
+                .as_str()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| TemplateError::Shape(format!("schedule input: {e}")))?
+                .unwrap_or(serde_json::Value::Null);
+            recurring.push(RecurringSchedule {
+                name: name.as_str().unwrap_or_default().to_owned(),
+                expression: s(&p["ScheduleExpression"], "ScheduleExpression")?,
+                time_zone: p["ScheduleExpressionTimezone"]
+                    .as_str()
+                    .unwrap_or("UTC")
+                    .to_owned(),
+                target,
+                input,
+            });
+        }
+    }
     Ok(StackSpec {
         table,
         bucket_name,
         schedule_group,
         uploads_prefix,
         stream_filters,
+        recurring,
     })
 }
 
@@ -259,6 +307,24 @@ mod tests {
         assert_eq!(spec.schedule_group, "accolade-local-followups");
         assert_eq!(spec.uploads_prefix, "uploads/");
         assert_eq!(spec.stream_filters.len(), 1);
+        let digest = spec
+            .recurring
+            .iter()
+            .find(|r| r.name == "WeeklyDigestSchedule")
+            .unwrap();
+        assert_eq!(digest.target, "AnalyticsFunction");
+        assert_eq!(digest.input["kind"], "weekly_digest");
+        assert_eq!(
+            digest.input["scheduled_time"],
+            "<aws.scheduler.scheduled-time>"
+        );
+        assert!(crate::runner::cron_matches(
+            &digest.expression,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 22)
+                .unwrap()
+                .and_hms_opt(23, 0, 0)
+                .unwrap()
+        ));
     }
 
     #[test]

@@ -167,14 +167,23 @@ pub fn export_source<'a>(scope: &'a Scope, issuer: &'a IssuerId) -> AwardsBy<'a>
 }
 
 /// The analytics function's non-HTTP events: the weekly digest schedule
-/// (`{"kind":"weekly_digest"}`, optionally `"force": true`) and SES delivery events.
+/// (`{"kind":"weekly_digest", "scheduled_time"?: RFC 3339, "force"?: true}`) and SES delivery
+/// events.
 pub async fn handle_event(
     app: crate::app::App,
     event: serde_json::Value,
 ) -> Result<serde_json::Value, crate::entry::BoxError> {
     if event.get("kind").and_then(serde_json::Value::as_str) == Some("weekly_digest") {
         let force = event.get("force").and_then(serde_json::Value::as_bool) == Some(true);
-        let outcomes = crate::digest::run(&app, chrono::Utc::now(), force).await?;
+        // Scheduler fills in `<aws.scheduler.scheduled-time>`: the hour the run is for, even when
+        // the flexible window starts it a few minutes later.
+        let at = event
+            .get("scheduled_time")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(chrono::Utc::now);
+        let outcomes = crate::digest::run(&app, at, force).await?;
         return Ok(serde_json::json!({ "digests": format!("{outcomes:?}") }));
     }
     crate::email_events::handle_event(app, event).await

@@ -835,3 +835,44 @@ async fn the_local_runner_publishes_ses_events_for_what_the_local_ses_accepted()
     assert_eq!(m["emails"]["day3"]["delivered"], 7);
     assert_eq!(m["emails"]["day1"]["sent"], 7, "unchanged");
 }
+
+#[tokio::test]
+async fn the_local_runner_fires_the_weekly_digest_schedule_from_template_yaml() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("스케줄대학").await;
+    let admin = format!("runner.{}@example.com", uuid::Uuid::new_v4().simple());
+    t.call(
+        "PATCH",
+        "/v1/issuer",
+        Some(&key),
+        Some(json!({"digest_recipients": [admin]})),
+    )
+    .await;
+    let mut runner = t.runner();
+    // Sunday 23:00 UTC = Monday 08:00 in Seoul: the schedule fires, the digest goes out.
+    let at = Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap();
+    assert_eq!(runner.fire_recurring(at).await.unwrap(), 1);
+    assert_eq!(
+        runner.fire_recurring(at).await.unwrap(),
+        0,
+        "once per minute"
+    );
+    assert_eq!(
+        runner
+            .fire_recurring(at + chrono::Duration::minutes(1))
+            .await
+            .unwrap(),
+        0,
+        "hourly"
+    );
+    let mails = t.mail_to(&admin).await;
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].subject().contains("주간 배지 리포트"),
+        "{}",
+        mails[0].subject()
+    );
+    // Tuesday: no run.
+    let tue = Utc.with_ymd_and_hms(2026, 12, 1, 23, 0, 0).unwrap();
+    assert_eq!(runner.fire_recurring(tue).await.unwrap(), 0);
+}

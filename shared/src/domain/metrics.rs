@@ -170,7 +170,7 @@ pub enum Granularity {
 
 impl Granularity {
     pub fn parse(s: &str) -> Option<Granularity> {
-        match s {
+        match s.trim().to_ascii_lowercase().as_str() {
             "day" => Some(Granularity::Day),
             "week" => Some(Granularity::Week),
             _ => None,
