@@ -97,6 +97,9 @@ try {
   await page.fill("#f-related-1--label", "다음 단계");
   // Reorder: the advanced course first.
   await page.locator(".related-row").nth(1).locator("[data-move=up]").click();
+  // The moved row takes the first position's name, so errors and order agree with the server.
+  assert.equal(await page.inputValue("#f-related-0--template_id"), advancedId);
+  assert.equal(await page.inputValue("#f-related-0--label"), "다음 단계");
   await page.fill("#f-banner-image-url", "https://univ.example.ac.kr/banner.png");
   await page.fill("#f-banner-alt", "봄학기 모집");
   await page.fill("#f-banner-target_url", "https://univ.example.ac.kr/admissions");

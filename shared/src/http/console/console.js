@@ -27,7 +27,18 @@
     } else if (b.getAttribute("data-move") === "down" && row.nextElementSibling) {
       list.insertBefore(row.nextElementSibling, row);
     }
-    Array.prototype.forEach.call(list.querySelectorAll('input[name$="._order:int"]'), function (o, i) { o.value = String(i + 1); });
+    // Rows are renamed to their new positions, so the server's field paths (related[i]) and the
+    // rows agree, and an error lands on the row it is about.
+    Array.prototype.forEach.call(list.querySelectorAll(".related-row"), function (r, i) {
+      Array.prototype.forEach.call(r.querySelectorAll("[name],[id],[for],[aria-describedby]"), function (el) {
+        ["name", "id", "for", "aria-describedby"].forEach(function (a) {
+          var v = el.getAttribute(a);
+          if (v) { el.setAttribute(a, v.replace(/related\[\d+\]/g, "related[" + i + "]").replace(/related-\d+-/g, "related-" + i + "-")); }
+        });
+      });
+      var o = r.querySelector('input[name$="._order:int"]');
+      if (o) { o.value = String(i + 1); }
+    });
     b.focus();
     if (form) { form.dispatchEvent(new Event("change")); }
   });
