@@ -65,7 +65,7 @@ paths = {
     "get": op("Metrics for the whole issuer (with a per-template breakdown), a template, a batch or a cohort: totals, rates (null when there is no denominator) and a day or week series in the issuer's time zone", "analytics", ok_schema="Analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "Granularity"]),
   },
   "/v1/analytics/export": {
-    "get": {**op("Every award in scope with its counters, as CSV (UTF-8 with BOM), streamed; from/to filter on the day each award was recorded", "analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To"]), "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, "400": ERR, "401": ERR, "404": ERR}},
+    "get": {**op("Every award in scope with its counters, as CSV (UTF-8 with BOM), streamed, newest first, up to `limit` awards per response; a `Link: <…>; rel=\"next\"` header (and `X-Next-Cursor`) continues. from/to filter on the day each award was recorded", "analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "ExportLimit", "Cursor"]), "responses": {"200": {"description": "CSV", "headers": {"Link": {"schema": {"type": "string"}, "description": "the next page, when there is one"}}, "content": {"text/csv": {"schema": {"type": "string"}}}}, "400": ERR, "401": ERR, "404": ERR}},
   },
   "/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "security": [], "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
 }
@@ -146,6 +146,7 @@ params = {
   "AnalyticsCohort": q("cohort", "the cohort label given when issuing", maxLength=100),
   "From": q("from", "first day, YYYY-MM-DD in the issuer's time zone (default: 4 weeks, or 12 weeks by week, before `to`)", format="date"),
   "To": q("to", "last day, inclusive (default: today)", format="date"),
+  "ExportLimit": {"name": "limit", "in": "query", "required": False, "description": "awards read per response (fewer rows when cohort/from/to filter some out)", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10000}},
   "Granularity": q("granularity", "series periods; weeks run Monday to Sunday", enum=["day", "week"], default="day"),
 }
 doc = {

@@ -428,6 +428,65 @@ async fn export_lists_every_award_with_its_counters() {
 }
 
 #[tokio::test]
+async fn the_export_pages_with_a_next_link_and_loses_or_repeats_nothing() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let mut path = "/v1/analytics/export?limit=3".to_owned();
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = t.call("GET", &path, Some(&w.key), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+        let body = r.text();
+        let mut rd = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+        assert!(rows.len() <= 3);
+        ids.extend(rows.iter().map(|r| r[0].to_owned()));
+        pages += 1;
+        assert!(pages < 10);
+        match r.header("link") {
+            Some(l) => {
+                assert!(l.ends_with("; rel=\"next\""), "{l}");
+                assert!(r.header("x-next-cursor").is_some());
+                path = l
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                assert!(path.contains("limit=3"), "{path}");
+            }
+            None => break,
+        }
+    }
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), 8, "{ids:?}");
+    assert_eq!(unique.len(), 8);
+    // Bad limits and foreign cursors are refused by name.
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=1000000", "limit"),
+        ("cursor=garbage", "cursor"),
+    ] {
+        let r = t
+            .call(
+                "GET",
+                &format!("/v1/analytics/export?{q}"),
+                Some(&w.key),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(r.json()["error"]["field"], field, "{q}");
+    }
+    let r = t
+        .call("GET", "/v1/analytics?limit=3", Some(&w.key), None)
+        .await;
+    assert_eq!(r.json()["error"]["field"], "limit", "only the export pages");
+}
+
+#[tokio::test]
 async fn concurrent_events_stay_exact() {
     let t = spawn_app().await;
     let w = world(&t).await;

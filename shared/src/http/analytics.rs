@@ -41,6 +41,10 @@ pub fn router(app: App) -> Router {
 /// The longest range one request may ask for (cost is days × templates).
 pub const MAX_DAYS: i64 = 400;
 const PARAMS: &[&str] = &["template", "batch", "cohort", "from", "to", "granularity"];
+const EXPORT_PARAMS: &[&str] = &["limit", "cursor"];
+/// Awards per export response by default, and at most: about 4–5 MB of CSV, inside API
+/// Gateway's 6 MB response limit. The `Link: rel="next"` header continues.
+pub const EXPORT_PAGE: usize = 10_000;
 
 /// A parsed, authorised analytics request.
 pub struct Request {
@@ -66,10 +70,14 @@ pub async fn parse(
     q: &HashMap<String, String>,
     limit_range: bool,
 ) -> Result<Request, ApiError> {
-    if let Some(k) = q.keys().find(|k| !PARAMS.contains(&k.as_str())) {
+    let mut allowed = PARAMS.to_vec();
+    if !limit_range {
+        allowed.extend(EXPORT_PARAMS);
+    }
+    if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(ApiError::field(
             k.clone(),
-            format!("unknown parameter `{k}`; use {}", PARAMS.join(", ")),
+            format!("unknown parameter `{k}`; use {}", allowed.join(", ")),
         ));
     }
     let issuer = app
@@ -376,6 +384,8 @@ struct ExportState {
     range: Option<(NaiveDate, NaiveDate)>,
     names: HashMap<TemplateId, String>,
     cursor: Option<String>,
+    /// Index items still to read in this response.
+    remaining: usize,
     started: bool,
     done: bool,
 }
@@ -390,12 +400,14 @@ impl ExportState {
             return Ok(out);
         }
         let by: AwardsBy<'_> = analytics::export_source(&self.scope, &self.issuer.id);
+        let want = self.remaining.min(100);
         let (page, next) = self
             .app
             .store
-            .list_awards(by, 100, self.cursor.as_deref())
+            .list_awards(by, want as i32, self.cursor.as_deref())
             .await?;
-        self.done = next.is_none();
+        self.remaining = self.remaining.saturating_sub(want);
+        self.done = next.is_none() || self.remaining == 0;
         self.cursor = next;
         let zone = self.issuer.profile.time_zone;
         let keep: Vec<Award> = page
@@ -437,6 +449,40 @@ pub(crate) async fn export(
         ));
     }
     let r = parse(&app, &caller, &q, false).await?;
+    let limit = match q.get("limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => EXPORT_PAGE,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=EXPORT_PAGE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::field(
+                    "limit",
+                    format!("limit must be a number from 1 to {EXPORT_PAGE}"),
+                ))
+            }
+        },
+    };
+    let cursor = q
+        .get("cursor")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    // Where this response ends, known before it streams: the next page's link goes in a header.
+    let next = match app
+        .store
+        .awards_boundary(
+            analytics::export_source(&r.scope, &r.issuer.id),
+            limit,
+            cursor.as_deref(),
+        )
+        .await
+    {
+        Err(StoreError::BadCursor) => {
+            return Err(ApiError::field(
+                "cursor",
+                "this cursor does not belong to this export; use the Link header's URL",
+            ))
+        }
+        other => other?,
+    };
     let names = analytics::all_templates(&app.store, &r.issuer.id)
         .await?
         .into_iter()
@@ -448,7 +494,8 @@ pub(crate) async fn export(
         range: r.ranged.then_some((r.from, r.to)),
         issuer: r.issuer,
         names,
-        cursor: None,
+        cursor,
+        remaining: limit,
         started: false,
         done: false,
     };
@@ -467,7 +514,7 @@ pub(crate) async fn export(
         }
     });
     let filename = format!("accolade-awards-{}.csv", Utc::now().format("%Y%m%d"));
-    Ok((
+    let mut resp = (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -479,5 +526,23 @@ pub(crate) async fn export(
         ],
         Body::from_stream(stream),
     )
-        .into_response())
+        .into_response();
+    if let Some(n) = next {
+        let mut query: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cursor")
+            .map(|(k, v)| format!("{}={}", crate::urls::encode(k), crate::urls::encode(v)))
+            .collect();
+        query.sort();
+        query.push(format!("cursor={}", crate::urls::encode(&n)));
+        let link = format!("</v1/analytics/export?{}>; rel=\"next\"", query.join("&"));
+        if let (Ok(l), Ok(c)) = (
+            axum::http::HeaderValue::from_str(&link),
+            axum::http::HeaderValue::from_str(&n),
+        ) {
+            resp.headers_mut().insert(header::LINK, l);
+            resp.headers_mut().insert("x-next-cursor", c);
+        }
+    }
+    Ok(resp)
 }

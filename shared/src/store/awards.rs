@@ -608,23 +608,55 @@ impl Store {
         Ok((updated, true))
     }
 
+    /// Where a listing that starts at `cursor` stands after `count` awards: the cursor of the
+    /// next page (None when nothing follows). Reads keys only (`ProjectionExpression`), paged, so
+    /// an export can announce its next page before it streams this one.
+    pub async fn awards_boundary(
+        &self,
+        by: AwardsBy<'_>,
+        count: usize,
+        cursor: Option<&str>,
+    ) -> Result<Option<String>> {
+        let (index, pk) = awards_index(by);
+        let mut remaining = count;
+        let mut cursor = cursor.map(str::to_owned);
+        while remaining > 0 {
+            let (n, next) = self
+                .query_index_keys(index, &pk, remaining.min(10_000) as i32, cursor.as_deref())
+                .await?;
+            remaining = remaining.saturating_sub(n);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(None),
+            }
+        }
+        Ok(cursor)
+    }
+
     pub async fn list_awards(
         &self,
         by: AwardsBy<'_>,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<(Vec<Award>, Option<String>)> {
-        let (index, pk) = match by {
+        let (index, pk) = awards_index(by);
+        let (items, next) = self.query_index(index, &pk, limit, cursor).await?;
+        let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
+        Ok((list, next))
+    }
+}
+
+/// The index and partition that list awards `by`.
+fn awards_index(by: AwardsBy<'_>) -> (keys::Index, String) {
+    {
+        match by {
             AwardsBy::Issuer(i) => (keys::Index::Gsi2, keys::awards_of_issuer(i)),
             AwardsBy::Template(t) => (keys::Index::Gsi1, keys::awards_of_template(t)),
             AwardsBy::Recipient(i, email) => {
                 (keys::Index::Gsi3, keys::awards_of_recipient(i, email))
             }
             AwardsBy::Batch(b) => (keys::Index::Gsi4, keys::awards_of_batch(b)),
-        };
-        let (items, next) = self.query_index(index, &pk, limit, cursor).await?;
-        let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
-        Ok((list, next))
+        }
     }
 }
 

@@ -179,6 +179,41 @@ pub(crate) fn get_n(item: &Item, attr: &str) -> Option<i64> {
         .and_then(|n| n.parse().ok())
 }
 
+impl Store {
+    /// Like [`Store::query_index`] but reading only keys: how many items the page held and the
+    /// cursor after them.
+    pub(crate) async fn query_index_keys(
+        &self,
+        index: Index,
+        pk: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(usize, Option<String>)> {
+        let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#pk = :pk")
+            .projection_expression("#pk, #sk, PK, SK")
+            .expression_attribute_names("#pk", index.pk())
+            .expression_attribute_names("#sk", index.sk())
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| match e.code() {
+                Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
+                _ => StoreError::from_sdk(e),
+            })?;
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok((out.items.map_or(0, |i| i.len()), next))
+    }
+}
+
 /// A page position: the last evaluated key's string attributes, base64url JSON. Opaque to clients.
 fn encode_cursor(key: &Item) -> String {
     let map: HashMap<&str, &str> = key

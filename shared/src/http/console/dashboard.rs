@@ -97,7 +97,10 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
                 }
             }
         }
-        p { a class="btn" href="/console/export.csv" download { (t(ko, "모든 배지와 지표 CSV로 내보내기", "Export every badge with its numbers (CSV)")) } }
+        p {
+            a class="btn" href="/console/export.csv" download { (t(ko, "배지별 지표 CSV로 내보내기", "Export badges with their numbers (CSV)")) }
+            " " span class="muted" { (t(ko, "최근 발급된 10,000개까지. 전체는 API(/v1/analytics/export)로 페이지별로 받습니다.", "The newest 10,000; the API (/v1/analytics/export) pages through all of them.")) }
+        }
     };
     respond(
         &app,

@@ -181,7 +181,17 @@ async fn export(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match crate::http::analytics::export(State(app), s.caller, Query(q)).await {
-        Ok(r) => r,
+        Ok(mut r) => {
+            // The next page of the same export, under the console's own path.
+            if let Some(l) = r.headers().get(header::LINK).and_then(|v| v.to_str().ok()) {
+                if let Ok(v) =
+                    HeaderValue::from_str(&l.replace("/v1/analytics/export", "/console/export.csv"))
+                {
+                    r.headers_mut().insert(header::LINK, v);
+                }
+            }
+            r
+        }
         Err(e) => e.into_response(),
     }
 }
