@@ -63,15 +63,16 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 }
 
 /// Parses the query (unknown parameters, bad ids and bad dates are errors naming the parameter)
-/// and resolves the scope within the caller's issuer (another issuer's id is 404).
+/// and resolves the scope within the caller's issuer (another issuer's id is 404). `report`: the
+/// metrics report (range capped at [`MAX_DAYS`]); otherwise the export (`limit`, `cursor` allowed).
 pub async fn parse(
     app: &App,
     caller: &Caller,
     q: &HashMap<String, String>,
-    limit_range: bool,
+    report: bool,
 ) -> Result<Request, ApiError> {
     let mut allowed = PARAMS.to_vec();
-    if !limit_range {
+    if !report {
         allowed.extend(EXPORT_PARAMS);
     }
     if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -149,7 +150,7 @@ pub async fn parse(
             format!("from ({from}) is after to ({to})"),
         ));
     }
-    if limit_range && (to - from).num_days() + 1 > MAX_DAYS {
+    if report && (to - from).num_days() + 1 > MAX_DAYS {
         return Err(ApiError::field(
             "from",
             format!("a report covers at most {MAX_DAYS} days; narrow from/to"),
