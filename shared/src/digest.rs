@@ -27,9 +27,32 @@ pub const SEND_HOUR: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Sent { issuer: String, recipients: usize },
-    AlreadySent { issuer: String },
-    Off { issuer: String },
+    Sent {
+        issuer: String,
+        recipients: usize,
+    },
+    AlreadySent {
+        issuer: String,
+    },
+    Off {
+        issuer: String,
+    },
+    /// Nothing happened in either week: no email (an inactive programme gets no noise).
+    Quiet {
+        issuer: String,
+    },
+}
+
+fn anything(m: &Metrics) -> bool {
+    m.issued > 0
+        || m.revoked > 0
+        || m.views > 0
+        || m.shares > 0
+        || m.page_clicks > 0
+        || m.email_clicks > 0
+        || m.emails
+            .iter()
+            .any(|s| s.events.iter().any(|(_, n)| *n > 0))
 }
 
 /// Runs the digest for every issuer due at `now` (all issuers when `force`, e.g. the operator
@@ -97,6 +120,9 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
         today,
     )
     .await?;
+    if !anything(&week.totals) && !anything(&before.totals) {
+        return Ok(Outcome::Quiet { issuer: id });
+    }
     let digest = Digest {
         issuer,
         from,

@@ -907,6 +907,37 @@ async fn the_local_runner_fires_the_weekly_digest_schedule_from_template_yaml() 
         Some(json!({"digest_recipients": [admin]})),
     )
     .await;
+    let issuer = t
+        .app
+        .store
+        .get_issuer(
+            &accolade::domain::ids::IssuerId::parse(
+                t.call("GET", "/v1/issuer", Some(&key), None).await.json()["id"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let tpl = t.create_template(&key, template_body("스케줄 배지")).await;
+    // Nothing happened yet: Monday 08:00 brings no email.
+    let quiet = Utc.with_ymd_and_hms(2026, 11, 22, 23, 0, 0).unwrap();
+    let out = digest::run(&t.app, quiet, false).await.unwrap();
+    assert!(
+        matches!(out.as_slice(), [digest::Outcome::Quiet { .. }]),
+        "{out:?}"
+    );
+    // A badge issued during the week of 23–29 Nov (Seoul).
+    issue_at(
+        &t,
+        &issuer,
+        tpl["id"].as_str().unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap(),
+        None,
+    )
+    .await;
     let mut runner = t.runner();
     // Sunday 23:00 UTC = Monday 08:00 in Seoul: the schedule fires, the digest goes out.
     let at = Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap();
