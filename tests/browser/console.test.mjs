@@ -59,6 +59,11 @@ try {
   assert.ok(session && session.httpOnly && session.secure && session.sameSite === "Strict", "session cookie is HttpOnly, Secure, SameSite=Strict");
   await check("dashboard");
   assert.ok(await page.locator("svg[role=img]").count() >= 3, "inline SVG charts");
+  assert.equal(await page.locator("svg[role=img]").first().locator("rect.bar").count(), 8, "8 weeks by default");
+  await page.selectOption("#f-weeks", "12");
+  await page.click("form[action='/console'] button");
+  await page.waitForURL(/weeks=12/);
+  assert.equal(await page.locator("svg[role=img]").first().locator("rect.bar").count(), 12);
 
   // --- Templates: bad input keeps what was typed, writes nothing.
   await page.goto(`${base}/console/templates`);

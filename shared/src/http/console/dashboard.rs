@@ -1,5 +1,6 @@
-//! The dashboard: the last 8 weeks (issuer's time zone) as small inline SVG charts, the totals of
-//! the last 4, and the top templates — the same numbers as `/v1/analytics`.
+//! The dashboard: the last 4–52 weeks (8 by default; weeks in the issuer's time zone) — totals,
+//! small inline SVG charts per week, the top templates — the same numbers as `/v1/analytics`,
+//! from one issuer report.
 
 use super::{failed, respond, session::Session, ui};
 use crate::{
@@ -7,36 +8,38 @@ use crate::{
     app::App,
     domain::metrics::{week_start, Granularity},
 };
-use axum::{extract::State, http::StatusCode, response::Response};
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::Response,
+};
 use chrono::{Duration, Utc};
 use maud::html;
+use std::collections::HashMap;
 use ui::t;
 
-pub async fn page(State(app): State<App>, s: Session) -> Response {
+/// The periods the dashboard offers, in weeks.
+const WEEKS: [i64; 5] = [4, 8, 12, 26, 52];
+
+pub async fn page(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let ko = s.ko();
     let zone = s.issuer.profile.time_zone;
     let today = zone.date_of(Utc::now());
-    let from = week_start(today) - Duration::weeks(7);
+    let weeks = q
+        .get("weeks")
+        .and_then(|w| w.parse::<i64>().ok())
+        .filter(|w| WEEKS.contains(w))
+        .unwrap_or(8);
+    let from = week_start(today) - Duration::weeks(weeks - 1);
     let rep = match analytics::report(
         &app.store,
         &s.issuer,
         &Scope::Issuer,
         from,
-        today,
-        Granularity::Week,
-        today,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => return failed(e),
-    };
-    let recent_from = week_start(today) - Duration::weeks(3);
-    let recent = match analytics::report(
-        &app.store,
-        &s.issuer,
-        &Scope::Issuer,
-        recent_from,
         today,
         Granularity::Week,
         today,
@@ -56,9 +59,17 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
     };
     let count = |v: f64| format!("{v:.0}");
     let pct = |v: f64| format!("{:.1}%", v * 100.0);
-    let m = &recent.totals;
+    let m = &rep.totals;
+    let period: Vec<(String, String)> = WEEKS
+        .iter()
+        .map(|w| (w.to_string(), format!("{w} {}", t(ko, "주", "weeks"))))
+        .collect();
     let body = html! {
-        p class="muted" { (t(ko, "최근 4주", "Last 4 weeks")) " (" (recent_from) " – " (today) ", " (zone.name()) ")" }
+        form method="get" action="/console" class="search" {
+            (ui::select("weeks", t(ko, "기간", "Period"), &weeks.to_string(), &period, None))
+            button class="btn" type="submit" { (t(ko, "보기", "Show")) }
+        }
+        p class="muted" { (from) " – " (today) " (" (zone.name()) ")" }
         div class="grid" {
             div class="kpi" { span class="n" { (m.issued) } span class="l" { (t(ko, "발급", "Issued")) } }
             div class="kpi" { span class="n" { (ui::pct(m.delivery_rate)) } span class="l" { (t(ko, "이메일 전달률", "Delivery rate")) } }
@@ -67,7 +78,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
             div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (t(ko, "클릭률(CTR)", "Click-through rate")) } }
             div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (t(ko, "후속 이메일 전환", "Follow-up conversions")) } }
         }
-        h2 { (t(ko, "주별 추이 (최근 8주)", "Weekly (last 8 weeks)")) }
+        h2 { (t(ko, "주별 추이", "Week by week")) }
         div class="grid" {
             (ui::bars(t(ko, "발급", "Issued"), &series(&|m| m.issued as f64), &labels, &count))
             (ui::bars(t(ko, "이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate.unwrap_or(0.0)), &labels, &pct))
@@ -75,7 +86,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
             (ui::bars(t(ko, "검증 조회", "Views"), &series(&|m| m.views as f64), &labels, &count))
             (ui::bars(t(ko, "클릭률", "Click-through"), &series(&|m| m.click_through_rate.unwrap_or(0.0)), &labels, &pct))
         }
-        h2 { (t(ko, "상위 템플릿 (최근 8주)", "Top templates (last 8 weeks)")) }
+        h2 { (t(ko, "상위 템플릿", "Top templates")) }
         @if rep.templates.is_empty() {
             p { (t(ko, "아직 활동이 없습니다. ", "No activity yet. ")) a href="/console/templates/new" { (t(ko, "템플릿 만들기", "Create a template")) } }
         } @else {
