@@ -36,8 +36,8 @@ print(f"| {sys.argv[1]} | {len(xs)} | {q(0.5):.2f} | {q(0.95):.2f} | {q(0.99):.2
 }
 echo "| request | n | p50 ms | p95 ms | p99 ms | max ms |"
 echo "|---|---|---|---|---|---|"
-measure "/b/$award" "GET /b/{id} (HTML, 1 GetItem + 2 UpdateItem)"
+measure "/b/$award" "GET /b/{id} (HTML, 1 GetItem + 3 UpdateItem: the demo badge has a cohort)"
 measure "/b/$award.json" "GET /b/{id}.json (1 GetItem)"
 measure "/b/$award/qr.svg" "GET /b/{id}/qr.svg (1 GetItem + QR render)"
 measure "/v1/analytics?granularity=week" "GET /v1/analytics (issuer, 12 weeks, 2 templates)" -H "Authorization: Bearer $key"
-measure "/console" "GET /console (dashboard: 2 reports, session check)" -b "$jar"
+measure "/console" "GET /console (dashboard: 1 issuer report, session check)" -b "$jar"

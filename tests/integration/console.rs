@@ -172,6 +172,15 @@ async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "cross-site");
+    let r = post_form(
+        &t,
+        "/console/templates",
+        Some(&cookie),
+        &good,
+        &[("origin", "null")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "opaque origin");
     let list = t
         .call("GET", "/v1/templates", Some(&key), None)
         .await
