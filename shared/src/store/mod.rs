@@ -118,8 +118,32 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<(Vec<Item>, Option<String>)> {
+        self.index_page(index, pk, limit, cursor, false).await
+    }
+
+    /// Like [`Store::query_index`] but reading only keys: how many items the page held and the
+    /// cursor after them.
+    pub(crate) async fn query_index_keys(
+        &self,
+        index: Index,
+        pk: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(usize, Option<String>)> {
+        let (items, next) = self.index_page(index, pk, limit, cursor, true).await?;
+        Ok((items.len(), next))
+    }
+
+    async fn index_page(
+        &self,
+        index: Index,
+        pk: &str,
+        limit: i32,
+        cursor: Option<&str>,
+        keys_only: bool,
+    ) -> Result<(Vec<Item>, Option<String>)> {
         let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
-        let out = self
+        let mut q = self
             .client
             .query()
             .table_name(&self.table)
@@ -129,13 +153,16 @@ impl Store {
             .expression_attribute_values(":pk", s(pk))
             .scan_index_forward(false)
             .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| match e.code() {
-                Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
-                _ => StoreError::from_sdk(e),
-            })?;
+            .set_exclusive_start_key(start);
+        if keys_only {
+            q = q
+                .projection_expression("#pk, #sk, PK, SK")
+                .expression_attribute_names("#sk", index.sk());
+        }
+        let out = q.send().await.map_err(|e| match e.code() {
+            Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
+            _ => StoreError::from_sdk(e),
+        })?;
         let next = out.last_evaluated_key.as_ref().map(encode_cursor);
         Ok((out.items.unwrap_or_default(), next))
     }
@@ -177,41 +204,6 @@ pub(crate) fn get_n(item: &Item, attr: &str) -> Option<i64> {
     item.get(attr)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
-}
-
-impl Store {
-    /// Like [`Store::query_index`] but reading only keys: how many items the page held and the
-    /// cursor after them.
-    pub(crate) async fn query_index_keys(
-        &self,
-        index: Index,
-        pk: &str,
-        limit: i32,
-        cursor: Option<&str>,
-    ) -> Result<(usize, Option<String>)> {
-        let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name())
-            .key_condition_expression("#pk = :pk")
-            .projection_expression("#pk, #sk, PK, SK")
-            .expression_attribute_names("#pk", index.pk())
-            .expression_attribute_names("#sk", index.sk())
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| match e.code() {
-                Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
-                _ => StoreError::from_sdk(e),
-            })?;
-        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
-        Ok((out.items.map_or(0, |i| i.len()), next))
-    }
 }
 
 /// A page position: the last evaluated key's string attributes, base64url JSON. Opaque to clients.
