@@ -183,8 +183,9 @@ pub async fn handle_event(
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(chrono::Utc::now);
-        let outcomes = crate::digest::run(&app, at, force).await?;
+        // Boxed: keeps the Lambda main's future shallow (the compiler's layout depth limit).
+        let outcomes = Box::pin(crate::digest::run(&app, at, force)).await?;
         return Ok(serde_json::json!({ "digests": format!("{outcomes:?}") }));
     }
-    crate::email_events::handle_event(app, event).await
+    Box::pin(crate::email_events::handle_event(app, event)).await
 }

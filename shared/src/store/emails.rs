@@ -103,25 +103,19 @@ impl Store {
             }))
     }
 
-    /// Records an event id; `Ok(false)` if it was recorded before (kept 14 days, then TTL).
+    /// Records an EventBridge event id: true the first time, false for a repeat (kept 14 days).
     pub async fn first_time_event(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let expires = (now + chrono::Duration::days(14)).timestamp();
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(format!("EVENT#{id}")))
-            .item(keys::SK, s("EVENT"))
-            .item(keys::TYPE, s("event_seen"))
-            .item(keys::TTL, super::n(expires))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        self.put_new(
+            [
+                (keys::PK.to_owned(), s(format!("EVENT#{id}"))),
+                (keys::SK.to_owned(), s("EVENT")),
+                (keys::TYPE.to_owned(), s("event_seen")),
+                (keys::TTL.to_owned(), super::n(expires)),
+            ]
+            .into(),
+        )
+        .await
     }
 
     /// Claims the weekly digest of `issuer` for the week starting `monday`: true once, false ever
@@ -133,26 +127,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let (pk, sk) = keys::digest(issuer, monday);
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(pk))
-            .item(keys::SK, s(sk))
-            .item(keys::TYPE, s("digest"))
-            .item("sent_at", s(now.to_rfc3339()))
-            .item(
-                keys::TTL,
-                super::n((now + chrono::Duration::days(60)).timestamp()),
-            )
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        self.put_new(
+            [
+                (keys::PK.to_owned(), s(pk)),
+                (keys::SK.to_owned(), s(sk)),
+                (keys::TYPE.to_owned(), s("digest")),
+                ("sent_at".to_owned(), s(now.to_rfc3339())),
+                (
+                    keys::TTL.to_owned(),
+                    super::n((now + chrono::Duration::days(60)).timestamp()),
+                ),
+            ]
+            .into(),
+        )
+        .await
     }
 
     /// Addresses that bounced hard or complained get no more mail.

@@ -110,6 +110,23 @@ impl Store {
         Ok(out.item)
     }
 
+    /// Puts an item unless its key exists: true when this call created it.
+    pub(crate) async fn put_new(&self, item: Item) -> Result<bool> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     /// Queries one partition of an index, newest first, one page at a time.
     pub(crate) async fn query_index(
         &self,
