@@ -21,7 +21,10 @@ pub struct Due {
 impl Store {
     /// Queues follow-ups (award, stage, due time, bucket), 25 per `BatchWriteItem`, unprocessed
     /// items retried with back-off. Writing one twice is harmless: sending is claimed per stage.
+    /// The same (award, stage) twice in one call — a stream batch that repeats a record — is
+    /// written once: DynamoDB refuses a `BatchWriteItem` that names one key twice.
     pub async fn put_followups(&self, items: &[(Due, DateTime<Utc>)]) -> Result<()> {
+        let items = unique_followups(items);
         for chunk in items.chunks(MAX_BATCH_WRITE) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
             for (d, at) in chunk {
@@ -160,8 +163,38 @@ impl Store {
     }
 }
 
+/// The first of each (award, stage), in order.
+fn unique_followups(items: &[(Due, DateTime<Utc>)]) -> Vec<&(Due, DateTime<Utc>)> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .iter()
+        .filter(|(d, _)| seen.insert((d.award.clone(), d.stage.as_str())))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_repeated_followup_is_written_once() {
+        use super::*;
+        let a = AwardId::generate();
+        let due = |stage| Due {
+            award: a.clone(),
+            stage,
+            bucket: "2026112309".into(),
+        };
+        let now = chrono::Utc::now();
+        let items = vec![
+            (due(Stage::Day3), now),
+            (due(Stage::Day7), now),
+            (due(Stage::Day3), now),
+        ];
+        let u = unique_followups(&items);
+        assert_eq!(u.len(), 2);
+        assert_eq!(u[0].0.stage, Stage::Day3);
+        assert_eq!(u[1].0.stage, Stage::Day7);
+    }
+
     #[test]
     fn batch_writes_respect_dynamodbs_limit() {
         let items: Vec<u32> = (0..26).collect();
