@@ -1,6 +1,6 @@
 //! Issue one badge; search awards; open one; revoke with a reason; re-issue.
 
-use super::{api, check_csrf, failed, form, json_of, not_found, respond, session::Session, ui};
+use super::{api, failed, form, json_of, not_found, respond, session::Session, ui, Posted};
 use crate::{
     app::App,
     domain::{
@@ -16,7 +16,6 @@ use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use chrono::Utc;
 use maud::{html, Markup};
@@ -100,14 +99,7 @@ pub async fn issue_form(State(app): State<App>, s: Session) -> Response {
     )
 }
 
-pub async fn issue(
-    State(app): State<App>,
-    s: Session,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
+pub async fn issue(State(app): State<App>, Posted { s, f }: Posted) -> Response {
     let mut headers = HeaderMap::new();
     if let Some(k) =
         form::value(&f, "_idem").and_then(|k| HeaderValue::from_str(&format!("console-{k}")).ok())
@@ -429,13 +421,9 @@ pub async fn detail(
 
 pub async fn revoke(
     State(app): State<App>,
-    s: Session,
     Path(id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { s, f }: Posted,
 ) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
     let a = match load(&app, &s, &id).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -460,13 +448,9 @@ pub async fn revoke(
 
 pub async fn reissue(
     State(app): State<App>,
-    s: Session,
     Path(id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { s, .. }: Posted,
 ) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
     let a = match load(&app, &s, &id).await {
         Ok(a) => a,
         Err(r) => return r,

@@ -126,16 +126,29 @@ pub(crate) async fn api<R: IntoResponse>(r: Result<R, ApiError>) -> Result<Value
     serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())
 }
 
-/// The CSRF check for a posted form: 403 page when the token is missing or wrong.
-pub(crate) fn check_csrf(
-    app: &App,
-    s: &Session,
-    fields: &[(String, String)],
-) -> Result<(), Response> {
-    if s.csrf_ok(form::value(fields, "_csrf")) {
-        Ok(())
-    } else {
-        Err(forbidden(app, s.ko()))
+/// A form posted by the signed-in admin, its CSRF token already checked: every state-changing
+/// console handler takes one, so none can forget the check. A missing or wrong token is the 403
+/// page; no session is the sign-in redirect.
+pub(crate) struct Posted {
+    pub s: Session,
+    pub f: Vec<(String, String)>,
+}
+
+impl axum::extract::FromRequest<App> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let s = Session::from_request_parts(&mut parts, app).await?;
+        let Form(f) =
+            Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), app)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        if !s.csrf_ok(form::value(&f, "_csrf")) {
+            return Err(forbidden(app, s.ko()));
+        }
+        Ok(Posted { s, f })
     }
 }
 
@@ -328,14 +341,7 @@ async fn login(
     r
 }
 
-async fn logout(
-    State(app): State<App>,
-    s: Session,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
+async fn logout(_: Posted) -> Response {
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,

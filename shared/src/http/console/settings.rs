@@ -1,7 +1,7 @@
 //! Settings: the issuer's profile and branding (through `PATCH /v1/issuer`), and API keys
 //! (a new key is shown once; revoking one ends its sessions too).
 
-use super::{api, check_csrf, failed, form, json_of, respond, session::Session, ui};
+use super::{api, failed, form, json_of, respond, session::Session, ui, Posted};
 use crate::{
     app::App,
     http::api::{api_keys, issuer as v1},
@@ -10,7 +10,6 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use maud::{html, Markup};
 use serde_json::Value;
@@ -123,14 +122,7 @@ pub async fn page(
     render(&app, &s, None, None, note, None, StatusCode::OK).await
 }
 
-pub async fn save(
-    State(app): State<App>,
-    s: Session,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
+pub async fn save(State(app): State<App>, Posted { s, f }: Posted) -> Response {
     let mut body = json_of(&f);
     // An emptied list clears it.
     if !body.0.contains_key("digest_recipients") {
@@ -155,14 +147,7 @@ pub async fn save(
     }
 }
 
-pub async fn create_key(
-    State(app): State<App>,
-    s: Session,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
+pub async fn create_key(State(app): State<App>, Posted { s, f }: Posted) -> Response {
     let mut m = serde_json::Map::new();
     if let Some(n) = form::value(&f, "key_name")
         .map(str::trim)
@@ -204,13 +189,9 @@ pub async fn create_key(
 
 pub async fn revoke_key(
     State(app): State<App>,
-    s: Session,
     Path(id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { s, .. }: Posted,
 ) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
     match api(api_keys::revoke(State(app.clone()), s.caller.clone(), Path(id)).await).await {
         Ok(_) => Redirect::to("/console/settings").into_response(),
         Err(e) => {

@@ -1,7 +1,7 @@
 //! Templates: list, create, edit (every field, related badges with order and switches, banner,
 //! enrolment, follow-ups) with a live preview of the badge page.
 
-use super::{api, check_csrf, failed, form, json_of, not_found, respond, session::Session, ui};
+use super::{api, failed, form, json_of, not_found, respond, session::Session, ui, Posted};
 use crate::{
     analytics,
     app::App,
@@ -18,7 +18,6 @@ use axum::{
     extract::{Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use maud::{html, Markup};
 use serde_json::Value;
@@ -361,14 +360,7 @@ fn body(fields: &[(String, String)], patch: bool) -> serde_json::Map<String, Val
     m
 }
 
-pub async fn create(
-    State(app): State<App>,
-    s: Session,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
+pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response {
     let ko = s.ko();
     let res = api(v1::create(
         State(app.clone()),
@@ -444,13 +436,9 @@ pub async fn edit(
 
 pub async fn update(
     State(app): State<App>,
-    s: Session,
     Path(id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { s, f }: Posted,
 ) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
     let tpl = match load(&app, &s, &id).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -496,14 +484,7 @@ pub async fn update(
 }
 
 /// The badge page as a sample recipient would see it with the form's values (nothing saved).
-pub async fn preview(
-    State(app): State<App>,
-    s: Session,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
+pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Response {
     let ko = s.ko();
     let current = match form::value(&f, "_id") {
         Some(id) => match load(&app, &s, id).await {
@@ -605,13 +586,9 @@ pub async fn preview(
 /// Archives a template: no new badges; issued ones stay verifiable.
 pub async fn archive(
     State(app): State<App>,
-    s: Session,
     Path(id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { s, .. }: Posted,
 ) -> Response {
-    if let Err(r) = check_csrf(&app, &s, &f) {
-        return r;
-    }
     if let Err(r) = load(&app, &s, &id).await {
         return r;
     }
