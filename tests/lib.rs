@@ -2,10 +2,15 @@
 //! template.yaml) on the one emulator that `make test` starts, and its own HTTP listener, so tests
 //! run in parallel without seeing each other's data.
 
-use accolade::{app::App, config::Config, domain::ids::IssuerId};
+use accolade::{app::App, domain::ids::IssuerId};
+pub use accolade::entry::FunctionName;
 use axum::{body::Body, http::Request, Router};
 use http_body_util::BodyExt;
-use infra::{gateway, operator, provision, sam};
+use infra::{
+    gateway,
+    lambda::{LocalLambda, Stack},
+    operator, provision, sam,
+};
 use serde_json::Value;
 use std::sync::OnceLock;
 use tower::ServiceExt;
@@ -13,13 +18,18 @@ use tower::ServiceExt;
 pub use axum::http::{HeaderMap, Method, StatusCode};
 
 pub struct TestApp {
+    /// The administrator's view of the stack (setup and inspection; not a function's principal).
     pub app: App,
+    /// The functions, each as its own principal, reached through their Lambda entry points.
+    pub lambda: LocalLambda,
+    /// The local API Gateway in front of the HTTP functions.
     pub router: Router,
     pub base_url: String,
     pub endpoint: String,
+    /// The emulator's administrator (what the runner, acting as AWS's services, uses).
     pub sdk: aws_config::SdkConfig,
     pub names: provision::Names,
-    /// Every DynamoDB and S3 request the app made, by operation.
+    /// Every AWS request the functions made, by operation.
     pub requests: infra::metering::RequestCounter,
 }
 
@@ -57,11 +67,11 @@ pub fn spec() -> &'static sam::StackSpec {
 
 pub const SENDER: &str = "badges@accolade.test";
 
-/// A fresh, isolated stack: own table/bucket/group, own listener; the router is the local
-/// gateway over the very routers the Lambdas run.
+/// A fresh, isolated stack: own table/bucket/group, own functions (own IAM principals), own
+/// listener; requests go through the local API Gateway to the functions' entry points.
 pub async fn spawn_app() -> TestApp {
     let endpoint = endpoint();
-    let sdk = accolade::aws::local_sdk_config(&endpoint);
+    let sdk = infra::moto::admin_sdk_config(&endpoint);
     let id = uuid::Uuid::new_v4().simple().to_string();
     let names = provision::Names {
         table: format!("t-{id}"),
@@ -73,36 +83,81 @@ pub async fn spawn_app() -> TestApp {
         .expect("resources created in the emulator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config {
-        table_name: names.table.clone(),
-        uploads_bucket: names.bucket.clone(),
+    let stack = Stack {
+        endpoint: endpoint.clone(),
+        spec: std::sync::Arc::new(spec().clone()),
+        names: names.clone(),
+        stage: "test".into(),
+        sender: SENDER.into(),
         public_base_url: base_url.clone(),
-        sender_email: Some(SENDER.into()),
-        schedule_group: Some(names.schedule_group.clone()),
-        ses_configuration_set: None,
-        aws_endpoint_url: Some(endpoint.clone()),
-        max_send_rate: 50.0,
-        notify_function_arn: None,
-        scheduler_role_arn: None,
     };
-    let requests = infra::metering::RequestCounter::default();
-    let (ddb, s3) = infra::metering::metered_clients(&sdk, &requests);
-    let app = App::from_clients(config, ddb, s3)
-        .with_ses(aws_sdk_sesv2::Client::new(&sdk))
-        .with_scheduler(aws_sdk_scheduler::Client::new(&sdk));
-    let router = gateway::router(app.clone());
+    let instruments = infra::lambda::Instruments::default();
+    let requests = instruments.requests.clone();
+    let lambda = LocalLambda::deploy(stack.clone(), instruments)
+        .await
+        .expect("functions deployed with their template.yaml policies");
+    let app = infra::lambda::admin_app(&stack, &sdk);
+    let router = gateway::router(
+        lambda.clone(),
+        infra::outbox::routes(endpoint.clone(), lambda.clone()),
+    );
     let served = router.clone();
     tokio::spawn(async move {
         let _ = axum::serve(listener, served).await;
     });
     TestApp {
         app,
+        lambda,
         router,
         base_url,
         endpoint,
         sdk,
         names,
         requests,
+    }
+}
+
+impl TestApp {
+    /// Faults to inject into the functions' AWS calls (unarmed until a test arms them).
+    pub fn faults(&self) -> &infra::metering::ThrottleAfterSend {
+        &self.lambda.instruments.faults
+    }
+
+    /// The S3 notification S3 would send for an object of this stack's bucket.
+    pub fn s3_event(&self, key: &str, size: u64) -> Value {
+        infra::runner::s3_event(&self.names.bucket, key, size, "")
+    }
+
+    /// The ingest function with other options (a short time budget, a simulated crash),
+    /// invoked through its entry point as its principal.
+    pub async fn ingest_with(
+        &self,
+        event: Value,
+        options: accolade::ingest::IngestOptions,
+    ) -> Result<Value, Value> {
+        let f = self.lambda.function(FunctionName::Ingest).clone().with_ingest_options(options);
+        self.lambda.clone().with_function(f).invoke(FunctionName::Ingest, event).await
+    }
+
+    /// A function's state (its clients act as its principal): for the few tests that call a
+    /// library function directly rather than through the entry point.
+    pub fn app_of(&self, function: FunctionName) -> &App {
+        self.lambda.function(function).app()
+    }
+
+    /// The analytics function's answer to one SES event (EventBridge), as its `outcome`.
+    pub async fn ses_event(&self, event: &Value) -> String {
+        let out = self
+            .invoke(FunctionName::Analytics, event.clone())
+            .await
+            .unwrap_or_else(|e| panic!("analytics failed on an SES event: {e}"));
+        out["outcome"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// One invocation of a function through its entry point, as its principal (synchronous,
+    /// one attempt): its answer, or its error as Lambda reports it.
+    pub async fn invoke(&self, function: FunctionName, event: Value) -> Result<Value, Value> {
+        self.lambda.invoke(function, event).await
     }
 }
 
@@ -190,6 +245,20 @@ impl TestApp {
         .await
     }
 
+    /// A public page, asked again until `ready` holds. Public pages are served by another
+    /// Lambda (verify) than the one that changed the data (api); it sees a change once its
+    /// cache entry expires (`PAGE_DATA_TTL`), as in AWS. Gives up after the TTL plus a minute.
+    pub async fn browse_until(&self, path: &str, ready: impl Fn(&Response) -> bool) -> Response {
+        let deadline = std::time::Instant::now() + accolade::app::PAGE_DATA_TTL + std::time::Duration::from_secs(60);
+        loop {
+            let r = self.browse(path).await;
+            if ready(&r) || std::time::Instant::now() > deadline {
+                return r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+
     pub async fn create_template(&self, key: &str, body: Value) -> Value {
         let r = self
             .call("POST", "/v1/templates", Some(key), Some(body))
@@ -215,12 +284,7 @@ impl TestApp {
 impl TestApp {
     /// The local runner over this app (delivers S3, stream and schedule events like AWS).
     pub fn runner(&self) -> infra::runner::Runner {
-        infra::runner::Runner::new(
-            self.app.clone(),
-            self.sdk.clone(),
-            spec().clone(),
-            self.names.clone(),
-        )
+        infra::runner::Runner::new(self.lambda.clone(), self.sdk.clone())
     }
 
     /// Creates a batch through the API; answers its JSON (with `upload_url`).

@@ -11,6 +11,9 @@ moto rolls a failed transaction back by restoring that snapshot, which also eras
 another request wrote to the table meanwhile (moto serves requests on several threads). Real
 DynamoDB isolates transactions, so here DynamoDB writes are serialised with one lock.
 
+With `--iam`, requests are authenticated and authorised, and one lock serves them one at a time
+(see the end of this file).
+
 `GET /moto-api/data.json?service=ses` answers only the named services (moto's own dump walks every
 table and takes seconds once tests have written thousands of items).
 """
@@ -105,7 +108,165 @@ def _model_data(self, request, full_url, headers):
 
 _api.MotoAPIResponse.model_data = _model_data
 
-from moto.server import main  # noqa: E402
+# ---------------------------------------------------------------- IAM, one lock, the server
+#
+# `--iam`: every request is authenticated and authorised (moto's INITIAL_NO_AUTH_ACTION_COUNT=0).
+# The launcher creates one administrator (fixed local credentials, for provisioning and for tests
+# that inspect state), and `POST /_accolade/principal` creates one IAM user per Lambda function
+# with the inline policy the local stack derived from template.yaml (the "deploy" step of the local
+# stack; moto has no roles for Lambda to assume).
+#
+# One lock around every request: moto's backends are not thread-safe (a DynamoDB Query iterating
+# a table while another thread writes to it raised "dictionary changed size during iteration",
+# answered as HTTP 500 under load). Real AWS serves requests concurrently; here they are served one
+# at a time, which on 2 cores costs little (moto holds the GIL anyway).
+
+ADMIN_KEY_ID = "AKIAACCOLADELOCALADM"
+ADMIN_SECRET = "accolade-local-administrator-secret-key0"
+_request_lock = threading.Lock()
+
+
+def _iam_backend():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    return iam_backends[DEFAULT_ACCOUNT_ID]["global"]
+
+
+def _create_principal(name, policy, key_id=None, secret=None):
+    iam = _iam_backend()
+    try:
+        iam.get_user(name)
+    except Exception:  # noqa: BLE001 - moto raises its own NoSuchEntity
+        iam.create_user(region_name="us-east-1", user_name=name, path="/", tags=[])
+    iam.put_user_policy(name, "policy", _json.dumps(policy))
+    for old in list(iam.list_access_keys(name)):
+        iam.delete_access_key(old.access_key_id, name)
+    key = iam.create_access_key(name)
+    if key_id:
+        del iam.access_keys[key.physical_resource_id]
+        key.access_key_id, key.secret_access_key = key_id, secret
+        iam.access_keys[key.physical_resource_id] = key
+    return {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
+
+
+def _deny(environ, start_response):
+    """What AWS answers a request its caller's policy does not allow. The local stack's policy
+    check (infra/src/iam.rs) sends such requests here instead of to the emulator."""
+    q = {k: v[0] for k, v in _parse_qs(environ.get("QUERY_STRING", "")).items()}
+    action, resource = q.get("action", "?"), q.get("resource", "?")
+    message = (
+        f"User: arn:aws:sts::123456789012:assumed-role/{q.get('principal', '?')}/local "
+        f"is not authorized to perform: {action} on resource: {resource} "
+        f"because no identity-based policy allows the {action} action"
+    )
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length:
+        environ["wsgi.input"].read(length)
+    status = "400 Bad Request" if action.startswith("dynamodb:") else "403 Forbidden"
+    body = _json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException", "message": message, "Message": message}).encode()
+    sys.stderr.write(f"denied: {message}\n")
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-ErrorType", "AccessDeniedException"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
+
+
+def _presigned(environ, start_response):
+    """A presigned URL (query-string authentication): moto's IAM check reads only the
+    Authorization header (KeyError without one), so the query's credential becomes that header,
+    and the signer's policy decides, as in S3. An expired URL is refused as S3 refuses it."""
+    import datetime
+
+    q = {k: v[0] for k, v in _parse_qs(environ.get("QUERY_STRING", "")).items()}
+    signed = datetime.datetime.strptime(q.get("X-Amz-Date", "19700101T000000Z"), "%Y%m%dT%H%M%SZ")
+    expires = signed + datetime.timedelta(seconds=int(q.get("X-Amz-Expires", "0")))
+    if datetime.datetime.utcnow() > expires:
+        body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+        start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        return body
+    environ["HTTP_AUTHORIZATION"] = (
+        f"AWS4-HMAC-SHA256 Credential={q.get('X-Amz-Credential', '')}, "
+        f"SignedHeaders={q.get('X-Amz-SignedHeaders', '')}, Signature={q.get('X-Amz-Signature', '')}"
+    )
+    environ.setdefault("HTTP_X_AMZ_DATE", q.get("X-Amz-Date", ""))
+    return None
+
+
+def _app(inner):
+    import traceback
+
+    def app(environ, start_response):
+        if "X-Amz-Credential=" in environ.get("QUERY_STRING", "") and "HTTP_AUTHORIZATION" not in environ:
+            refused = _presigned(environ, start_response)
+            if refused is not None:
+                return [refused]
+        if environ.get("PATH_INFO") == "/_accolade/principal" and environ["REQUEST_METHOD"] == "POST":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            req = _json.loads(environ["wsgi.input"].read(size) or b"{}")
+            with _request_lock:
+                creds = _create_principal(req["name"], req["policy"])
+            body = _json.dumps(creds).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if environ.get("PATH_INFO") == "/_accolade/deny":
+            return _deny(environ, start_response)
+        with _request_lock:
+            try:
+                result = inner(environ, start_response)
+                return [b"".join(result)]
+            except Exception:
+                sys.stderr.write(traceback.format_exc())
+                sys.stderr.flush()
+                raise
+
+    return app
+
+
+def main():
+    import argparse
+    import os
+    import signal
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("--iam", action="store_true", help="authenticate and authorise every request")
+    args = parser.parse_args()
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    from moto import settings
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import run_simple
+
+    if args.iam:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+        # moto's SigV4 check miscomputes some requests' signatures (Scheduler's ListSchedules
+        # with a query string: SignatureDoesNotMatch for a correct request). Signing is the SDK's
+        # business; the caller is still authenticated (its access key must exist) and authorised.
+        from moto.iam.access_control import IAMRequestBase
+
+        IAMRequestBase.check_signature = lambda self: None
+        _create_principal(
+            "accolade-admin",
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+            ADMIN_KEY_ID,
+            ADMIN_SECRET,
+        )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    inner = DomainDispatcherApplication(create_backend_app)
+    sys.stderr.write(f"moto on {args.host}:{args.port} (iam={'on' if args.iam else 'off'})\n")
+    sys.stderr.flush()
+    run_simple(args.host, args.port, _app(inner), threaded=True, request_handler=MotoRequestHandler)
+
 
 if __name__ == "__main__":
     sys.exit(main())

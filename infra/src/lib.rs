@@ -3,14 +3,20 @@
 //! - [`sam`]: reads `template.yaml` (the one description of the table, bucket and schedule group)
 //! - [`provision`]: creates those resources in the emulator
 //! - [`moto`]: starts and stops the moto server
-//! - [`gateway`]: routes requests to the api/verify/analytics routers the way API Gateway does
-//! - [`runner`]: delivers S3, stream and schedule events to the ingest and notify handlers
+//! - [`iam`]: each function's policy from template.yaml, enforced (with moto) on its clients
+//! - [`lambda`]: the local Lambda service: functions as their principals, invoked through their
+//!   entry points with Lambda's timeouts, retries and on-failure destinations
+//! - [`gateway`]: API Gateway (HTTP API): requests → payload 2.0 events → responses
+//! - [`runner`]: delivers S3, stream, schedule and SES events in AWS's shapes
+//! - [`ses_events`]: what SES publishes to EventBridge for the messages the functions sent
 //! - [`seed`]: demo data
 //! - [`outbox`]: `/_local/outbox`, every email the emulator received
 //! - [`metering`]: AWS requests counted by operation (tests, benchmarks)
 //! - [`operator`]: issuer and key commands for operators (locally or in AWS)
 
 pub mod gateway;
+pub mod iam;
+pub mod lambda;
 pub mod metering;
 pub mod moto;
 pub mod operator;
@@ -19,6 +25,7 @@ pub mod provision;
 pub mod runner;
 pub mod sam;
 pub mod seed;
+pub mod ses_events;
 
 use std::path::PathBuf;
 

@@ -1,8 +1,8 @@
 //! `cargo run -p infra -- <command>`: the operator CLI and the local stack (`dev`).
 
-use accolade::{app::App, config::Config, domain::ids::IssuerId, store::Store};
+use accolade::{domain::ids::IssuerId, store::Store};
 use clap::{Parser, Subcommand};
-use infra::{gateway, moto::Moto, operator, provision, runner::Runner, sam, seed};
+use infra::{gateway, lambda::{LocalLambda, Stack}, moto::Moto, operator, provision, runner::Runner, sam, seed};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -110,7 +110,11 @@ async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
     };
     let table = table
         .ok_or("which table? pass --table (or set TABLE_NAME), or --local for the local stack")?;
-    let sdk = accolade::aws::sdk_config(endpoint.as_deref()).await;
+    let sdk = match (&endpoint, cli.local) {
+        // The local stack's emulator enforces IAM: the operator acts as its administrator.
+        (Some(e), true) => infra::moto::admin_sdk_config(e),
+        _ => accolade::aws::sdk_config(endpoint.as_deref()).await,
+    };
     Ok(Store::new(accolade::aws::dynamodb(&sdk), table))
 }
 
@@ -186,7 +190,11 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         .map_err(|e| {
             format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)")
         })?;
-    let moto = Moto::start(None).await?;
+    // ACCOLADE_STACK_DIR lets the browser tests run a stack without touching .local/.
+    let dir: PathBuf = std::env::var_os("ACCOLADE_STACK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| infra::repo_root().join(".local"));
+    let moto = Moto::start(None, &dir.join("moto.log")).await?;
     tracing::info!(endpoint = %moto.endpoint, "moto started");
     let spec = sam::load(&infra::repo_root().join("template.yaml"), "local")?;
     let names = provision::Names {
@@ -194,26 +202,21 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         bucket: spec.bucket_name.clone(),
         schedule_group: spec.schedule_group.clone(),
     };
-    let sender = "badges@accolade.local";
-    let sdk = accolade::aws::local_sdk_config(&moto.endpoint);
-    provision::create_all(&sdk, &spec, &names, Some(sender)).await?;
     let base_url = format!("http://127.0.0.1:{port}");
-    let config = Config {
-        table_name: names.table.clone(),
-        uploads_bucket: names.bucket.clone(),
+    let stack = Stack {
+        endpoint: moto.endpoint.clone(),
+        spec: std::sync::Arc::new(spec),
+        names: names.clone(),
+        stage: "local".into(),
+        sender: "badges@accolade.local".into(),
         public_base_url: base_url.clone(),
-        sender_email: Some(sender.into()),
-        schedule_group: Some(names.schedule_group.clone()),
-        ses_configuration_set: None,
-        aws_endpoint_url: Some(moto.endpoint.clone()),
-        max_send_rate: 50.0,
-        notify_function_arn: None,
-        scheduler_role_arn: None,
     };
-    let app = App::new(config, &sdk);
-    let demo = seed::seed(&app).await?;
+    let admin = infra::moto::admin_sdk_config(&moto.endpoint);
+    provision::create_all(&admin, &stack.spec, &names, Some(&stack.sender)).await?;
+    let lambda = LocalLambda::deploy(stack.clone(), Default::default()).await?;
+    let demo = seed::seed(&infra::lambda::admin_app(&stack, &admin)).await?;
 
-    let stack = serde_json::json!({
+    let json = serde_json::json!({
         "base_url": base_url,
         "api_key": demo.api_key.expose(),
         "issuer_id": demo.issuer_id,
@@ -223,20 +226,29 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         "table_name": names.table,
         "uploads_bucket": names.bucket,
         "schedule_group": names.schedule_group,
+        "emulator_log": dir.join("moto.log"),
+        "admin_access_key_id": infra::moto::ADMIN_KEY_ID,
+        "admin_secret_access_key": infra::moto::ADMIN_SECRET,
     });
-    // ACCOLADE_STACK_DIR lets the browser tests run a stack without touching .local/.
-    let dir: PathBuf = std::env::var_os("ACCOLADE_STACK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| infra::repo_root().join(".local"));
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(
-        dir.join("stack.json"),
-        serde_json::to_string_pretty(&stack)? + "\n",
-    )?;
+    std::fs::write(dir.join("stack.json"), serde_json::to_string_pretty(&json)? + "\n")?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let runner = tokio::spawn(Runner::new(app.clone(), sdk.clone(), spec, names).run(stop_rx));
+    let runner = tokio::spawn(Runner::new(lambda.clone(), admin).run(stop_rx));
+    print_banner(&base_url, &demo, &moto.endpoint);
+    let app = gateway::router(lambda.clone(), infra::outbox::routes(moto.endpoint.clone(), lambda));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = runner.await;
+    moto.stop().await;
+    let _ = std::fs::remove_file(dir.join("stack.json"));
+    tracing::info!("stopped");
+    Ok(())
+}
 
+fn print_banner(base_url: &str, demo: &seed::Demo, endpoint: &str) {
     println!();
     println!("  Accolade is running locally");
     println!("  ───────────────────────────");
@@ -249,22 +261,13 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     println!("  Issuer         {}", demo.issuer_id);
     println!("  Template       {}", demo.template_id);
     println!("  Outbox         {base_url}/_local/outbox   (emails the local SES received)");
-    println!("  Emulator       {}  (moto)", moto.endpoint);
+    println!("  Failures       {base_url}/_local/failures   (events Lambda gave up on: the on-failure destinations)");
+    println!("  Emulator       {endpoint}  (moto, IAM enforced; log in .local/moto.log)");
     println!("  Written to     .local/stack.json");
     println!();
     println!("  Try: curl -s -H \"Authorization: Bearer $(jq -r .api_key .local/stack.json)\" {base_url}/v1/templates");
     println!("  Ctrl-C stops everything.");
     println!();
-
-    axum::serve(listener, gateway::router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    let _ = stop_tx.send(true);
-    let _ = runner.await;
-    moto.stop().await;
-    let _ = std::fs::remove_file(dir.join("stack.json"));
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in MiB.
@@ -287,30 +290,33 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         batch::{Batch, BatchMode},
         template::{Criteria, Template, TemplateSpec},
     };
-    let moto = Moto::start(None).await?;
+    let moto = Moto::start(None, &infra::repo_root().join("test-output/bench-moto.log")).await?;
     let spec = sam::load(&infra::repo_root().join("template.yaml"), "bench")?;
     let names = provision::Names {
         table: "bench".into(),
         bucket: spec.bucket_name.clone(),
         schedule_group: spec.schedule_group.clone(),
     };
-    let sdk = accolade::aws::local_sdk_config(&moto.endpoint);
-    provision::create_all(&sdk, &spec, &names, None).await?;
-    let counter = infra::metering::RequestCounter::default();
-    let (ddb, s3) = infra::metering::metered_clients(&sdk, &counter);
-    let config = Config {
-        table_name: names.table.clone(),
-        uploads_bucket: names.bucket.clone(),
+    let stack = Stack {
+        endpoint: moto.endpoint.clone(),
+        spec: std::sync::Arc::new(spec),
+        names: names.clone(),
+        stage: "bench".into(),
+        sender: "badges@bench.example".into(),
         public_base_url: "http://127.0.0.1".into(),
-        sender_email: None,
-        schedule_group: None,
-        ses_configuration_set: None,
-        aws_endpoint_url: Some(moto.endpoint.clone()),
-        max_send_rate: 50.0,
-        notify_function_arn: None,
-        scheduler_role_arn: None,
     };
-    let app = App::from_clients(config, ddb, s3);
+    let admin = infra::moto::admin_sdk_config(&moto.endpoint);
+    provision::create_all(&admin, &stack.spec, &names, None).await?;
+    let counter = infra::metering::RequestCounter::default();
+    let lambda = LocalLambda::deploy(
+        stack.clone(),
+        infra::lambda::Instruments {
+            requests: counter.clone(),
+            faults: Default::default(),
+        },
+    )
+    .await?;
+    let app = infra::lambda::admin_app(&stack, &admin);
     let (issuer, _) = operator::create_issuer(
         &app.store,
         &operator::NewIssuer {
@@ -377,13 +383,11 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let rss_before = peak_rss_mib();
     let started = std::time::Instant::now();
-    let event = accolade::events::s3_created_event(&names.bucket, &batch.source_key, size);
-    let out = accolade::ingest::handle_event_with(
-        &app,
-        &event,
-        &accolade::ingest::IngestOptions::default(),
-    )
-    .await?;
+    let event = infra::runner::s3_event(&names.bucket, &batch.source_key, size, "");
+    let out = lambda
+        .invoke(accolade::entry::FunctionName::Ingest, event)
+        .await
+        .map_err(|e| e.to_string())?;
     let wall = started.elapsed();
     let done = app
         .store

@@ -77,24 +77,30 @@ pub fn metered_clients(
     )
 }
 
-/// Makes the first `count` responses of `operation` (e.g. `TransactWriteItems`) look throttled
+/// Makes the next `count` responses of an operation (e.g. `TransactWriteItems`) look throttled
 /// (HTTP 400 `ThrottlingException`) *after* the real request reached the emulator, the hardest
-/// case for a retry: the write may have landed although the caller saw an error.
-#[derive(Debug, Clone)]
+/// case for a retry: the write may have landed although the caller saw an error. Installed on
+/// every function's clients; does nothing until armed.
+#[derive(Debug, Clone, Default)]
 pub struct ThrottleAfterSend {
-    operation: &'static str,
-    remaining: Arc<Mutex<u32>>,
+    plan: Arc<Mutex<BTreeMap<String, u32>>>,
 }
 
 impl ThrottleAfterSend {
-    pub fn new(operation: &'static str, count: u32) -> Self {
-        Self {
-            operation,
-            remaining: Arc::new(Mutex::new(count)),
-        }
+    pub fn arm(&self, operation: &str, count: u32) {
+        self.plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(operation.to_owned(), count);
     }
-    pub fn remaining(&self) -> u32 {
-        *self.remaining.lock().unwrap_or_else(|p| p.into_inner())
+    /// Throttles still to inject for `operation`.
+    pub fn remaining(&self, operation: &str) -> u32 {
+        self.plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -109,14 +115,14 @@ impl Intercept for ThrottleAfterSend {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if cfg.load::<Metadata>().map(|m| m.name()) != Some(self.operation) {
+        let Some(op) = cfg.load::<Metadata>().map(|m| m.name().to_owned()) else {
             return Ok(());
+        };
+        let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        match plan.get_mut(&op) {
+            Some(left) if *left > 0 => *left -= 1,
+            _ => return Ok(()),
         }
-        let mut left = self.remaining.lock().unwrap_or_else(|p| p.into_inner());
-        if *left == 0 {
-            return Ok(());
-        }
-        *left -= 1;
         let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
         let mut resp = aws_smithy_runtime_api::http::Response::new(
             aws_smithy_runtime_api::http::StatusCode::try_from(400u16)?,

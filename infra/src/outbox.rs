@@ -1,9 +1,9 @@
-//! `/_local/outbox` on the local server: every email the emulator's SES accepted, newest first,
-//! with its headers, plain-text part, and HTML part rendered in a sandboxed frame.
+//! The local server's own pages: `/_local/outbox`, every email the emulator's SES accepted, newest
+//! first, with its headers, plain-text part, and HTML part rendered in a sandboxed frame; and
+//! `/_local/failures`, what reached the on-failure destinations (events Lambda gave up on).
 
 use accolade::email::mime;
 use maud::{html, DOCTYPE};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One received message.
 pub struct Received {
@@ -14,29 +14,9 @@ pub struct Received {
 
 /// Reads moto's SES state (`/moto-api/data.json?service=ses`, see infra/scripts/moto_server.py).
 pub async fn fetch(endpoint: &str) -> Result<Vec<Received>, String> {
-    let authority = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&authority)
-        .await
-        .map_err(|e| format!("cannot reach the emulator at {endpoint}: {e}"))?;
-    let req = format!(
-        "GET /moto-api/data.json?service=ses HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(req.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    stream
-        .read_to_end(&mut buf)
-        .await
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&buf);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let body = crate::moto::request(endpoint, "GET", "/moto-api/data.json?service=ses", "").await?;
     let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("unexpected answer: {e}"))?;
+        serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))?;
     let mut out: Vec<Received> = v["ses"]["RawMessage"]
         .as_array()
         .cloned()
@@ -88,4 +68,25 @@ pub fn render(mails: &[Received]) -> String {
         }
     }
     .into_string()
+}
+
+/// `/_local/outbox` and `/_local/failures`, to sit beside the local API Gateway.
+pub fn routes(endpoint: String, lambda: crate::lambda::LocalLambda) -> axum::Router {
+    use axum::response::IntoResponse;
+    let outbox = axum::routing::get(move || {
+        let endpoint = endpoint.clone();
+        async move {
+            match fetch(&endpoint).await {
+                Ok(mails) => axum::response::Html(render(&mails)).into_response(),
+                Err(err) => (axum::http::StatusCode::BAD_GATEWAY, err).into_response(),
+            }
+        }
+    });
+    let failures = axum::routing::get(move || {
+        let lambda = lambda.clone();
+        async move { axum::Json(lambda.failures()) }
+    });
+    axum::Router::new()
+        .route("/_local/outbox", outbox)
+        .route("/_local/failures", failures)
 }

@@ -1,8 +1,12 @@
 //! What AWS would do that moto does not: deliver S3 notifications to ingest, DynamoDB stream
-//! records to notify (through the template's filter), and due EventBridge schedules to notify.
+//! records to notify (through the template's filter), due EventBridge schedules to their
+//! targets, and SES events to analytics — each in AWS's own event shape, through the local
+//! Lambda service (so through the functions' real entry points, as their principals, under
+//! Lambda's retry rules). The runner itself acts as those AWS services: it reads with the
+//! emulator's administrator credentials.
 
-use crate::{provision::Names, sam::StackSpec};
-use accolade::{app::App, events};
+use crate::{lambda::LocalLambda, sam::StackSpec};
+use accolade::entry::FunctionName;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::{AttributeValue as SAv, ShardIteratorType};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -13,14 +17,11 @@ use std::{
 };
 
 pub struct Runner {
-    app: App,
-    sdk: SdkConfig,
-    spec: StackSpec,
-    names: Names,
+    lambda: LocalLambda,
+    admin: SdkConfig,
     seen_uploads: HashSet<(String, String, String)>,
     shard_iterators: HashMap<String, Option<String>>,
     fired: HashSet<String>,
-    ses_seen: usize,
     /// `(schedule, minute)` of recurring schedules already fired.
     cron_fired: HashSet<(String, String)>,
 }
@@ -98,26 +99,106 @@ pub fn parse_at(expr: &str, zone: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// An S3 `ObjectCreated:Put` notification as S3 sends it to Lambda (event version 2.1; the key
+/// URL-encoded the way S3 encodes it: `+` for a space, `%XX` for other bytes, `/` as is).
+pub fn s3_event(bucket: &str, key: &str, size: u64, etag: &str) -> Value {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'*')
+        .remove(b'/')
+        .remove(b' ');
+    let key = percent_encoding::utf8_percent_encode(key, KEEP)
+        .to_string()
+        .replace(' ', "+");
+    json!({ "Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": crate::iam::REGION,
+        "eventTime": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": { "principalId": "AWS:AIDALOCALUSER" },
+        "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+        "responseElements": { "x-amz-request-id": "LOCAL", "x-amz-id-2": "LOCAL" },
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "ingest",
+            "bucket": { "name": bucket, "ownerIdentity": { "principalId": "LOCAL" }, "arn": format!("arn:aws:s3:::{bucket}") },
+            "object": { "key": key, "size": size, "eTag": etag.trim_matches('"'), "sequencer": format!("{:016X}", Utc::now().timestamp_micros()) }
+        }
+    }]})
+}
+
+/// A stream record as Lambda's event source mapping delivers it.
+fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Value {
+    let mut dynamodb = Map::new();
+    if let Some(d) = r.dynamodb.as_ref() {
+        if let Some(t) = d.approximate_creation_date_time {
+            dynamodb.insert("ApproximateCreationDateTime".into(), json!(t.secs()));
+        }
+        if let Some(k) = &d.keys {
+            dynamodb.insert("Keys".into(), map_json(k));
+        }
+        if let Some(n) = &d.new_image {
+            dynamodb.insert("NewImage".into(), map_json(n));
+        }
+        if let Some(o) = &d.old_image {
+            dynamodb.insert("OldImage".into(), map_json(o));
+        }
+        if let Some(s) = &d.sequence_number {
+            dynamodb.insert("SequenceNumber".into(), json!(s));
+        }
+        if let Some(b) = d.size_bytes {
+            dynamodb.insert("SizeBytes".into(), json!(b));
+        }
+        if let Some(v) = &d.stream_view_type {
+            dynamodb.insert("StreamViewType".into(), json!(v.as_str()));
+        }
+    }
+    json!({
+        "eventID": r.event_id,
+        "eventName": r.event_name.as_ref().map(|e| e.as_str().to_owned()),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": crate::iam::REGION,
+        "dynamodb": Value::Object(dynamodb),
+        "eventSourceARN": arn,
+    })
+}
+
+/// The function a Lambda ARN names (`…:function:accolade-{stage}-{binary}`).
+fn function_of_arn(arn: &str) -> Option<FunctionName> {
+    let name = arn.split(":function:").nth(1)?.split(':').next()?;
+    FunctionName::parse(name.rsplit('-').next()?)
+}
+
+fn sdk_error(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
 impl Runner {
-    pub fn new(app: App, sdk: SdkConfig, spec: StackSpec, names: Names) -> Self {
+    /// `admin`: the emulator's administrator (the runner stands in for AWS's own services).
+    pub fn new(lambda: LocalLambda, admin: SdkConfig) -> Self {
         Self {
-            app,
-            sdk,
-            spec,
-            names,
+            lambda,
+            admin,
             seen_uploads: HashSet::new(),
             shard_iterators: HashMap::new(),
             fired: HashSet::new(),
-            ses_seen: 0,
             cron_fired: HashSet::new(),
         }
+    }
+
+    fn spec(&self) -> &StackSpec {
+        &self.lambda.stack.spec
     }
 
     /// Fires the template's recurring schedules (the weekly digest) whose cron matches `now`, once
     /// per schedule and minute, as Scheduler would. Answers how many fired.
     pub async fn fire_recurring(&mut self, now: DateTime<Utc>) -> Result<usize, String> {
         let mut fired = 0;
-        for r in self.spec.recurring.clone() {
+        for r in self.spec().recurring.clone() {
             let tz: chrono_tz::Tz = r.time_zone.parse().unwrap_or(chrono_tz::UTC);
             let local = now.with_timezone(&tz).naive_local();
             let minute = local.format("%Y-%m-%dT%H:%M").to_string();
@@ -132,84 +213,60 @@ impl Runner {
                 &now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             ))
             .map_err(|e| e.to_string())?;
-            match r.target.as_str() {
-                "AnalyticsFunction" => {
-                    accolade::analytics::handle_event(self.app.clone(), input)
-                        .await
-                        .map_err(|e| e.to_string())?;
+            let target = self
+                .spec()
+                .functions
+                .iter()
+                .find(|f| f.logical_id == r.target)
+                .and_then(|f| FunctionName::parse(&f.binary));
+            match target {
+                Some(f) => {
+                    let _ = self.lambda.invoke_async(f, input).await;
                     fired += 1;
                 }
-                other => {
-                    tracing::warn!(schedule = %r.name, target = %other, "no local handler for this schedule's target")
-                }
+                None => tracing::warn!(schedule = %r.name, target = %r.target, "no local function for this schedule's target"),
             }
         }
         Ok(fired)
     }
 
-    /// What SES would publish through the configuration set for each message the local SES
-    /// accepted: a `Send` and a `Delivery` event (moto delivers everything), tagged with the
-    /// award and stage our messages carry, handed to the analytics function's handler. Each
-    /// message once (moto's list only grows).
+    /// What SES publishes through the configuration set for each message the functions sent
+    /// (see [`crate::ses_events`]), to the analytics function as EventBridge delivers it.
     pub async fn deliver_ses_events(&mut self) -> Result<usize, String> {
-        let Some(endpoint) = self.app.config.aws_endpoint_url.clone() else {
-            return Ok(0);
-        };
-        let mut mails = crate::outbox::fetch(&endpoint).await?;
-        mails.reverse(); // oldest first, as received
         let mut delivered = 0;
-        for (i, m) in mails.iter().enumerate().skip(self.ses_seen) {
-            let (Some(award), Some(stage)) = (
-                m.parsed.header("X-Accolade-Award"),
-                m.parsed.header("X-Accolade-Stage"),
-            ) else {
-                continue;
-            };
-            for kind in ["Send", "Delivery"] {
-                let event = json!({
-                    "version": "0",
-                    "id": format!("local-ses-{i}-{kind}"),
-                    "detail-type": format!("Email {kind}"),
-                    "source": "aws.ses",
-                    "detail": {
-                        "eventType": kind,
-                        "mail": {"messageId": format!("local-{i}"), "destination": m.destinations,
-                                 "tags": {"award": [award], "stage": [stage]}},
-                    },
-                });
-                accolade::email_events::record(&self.app, &event)
-                    .await
-                    .map_err(|e| e.to_string())?;
+        for sent in self.lambda.outbox.take() {
+            for event in crate::ses_events::events(&sent, crate::iam::ACCOUNT, crate::iam::REGION) {
+                let _ = self.lambda.invoke_async(FunctionName::Analytics, event).await;
                 delivered += 1;
             }
         }
-        self.ses_seen = mails.len();
         Ok(delivered)
     }
 
     /// New objects under the uploads prefix → one S3 event each to ingest. Returns how many.
     pub async fn deliver_uploads(&mut self) -> Result<usize, String> {
-        let s3 = accolade::aws::s3(&self.sdk);
+        let s3 = accolade::aws::s3(&self.admin);
+        let bucket = self.lambda.stack.names.bucket.clone();
         let mut token = None;
         let mut delivered = 0;
         loop {
             let out = s3
                 .list_objects_v2()
-                .bucket(&self.names.bucket)
-                .prefix(&self.spec.uploads_prefix)
+                .bucket(&bucket)
+                .prefix(&self.spec().uploads_prefix)
                 .set_continuation_token(token)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+                .map_err(|e| sdk_error(aws_sdk_s3::error::DisplayErrorContext(e)))?;
             for o in out.contents() {
                 let key = o.key().unwrap_or_default().to_owned();
                 let etag = o.e_tag().unwrap_or_default().to_owned();
                 let modified = o.last_modified().map(|t| t.to_string()).unwrap_or_default();
-                if self.seen_uploads.insert((key.clone(), etag, modified)) {
+                if self.seen_uploads.insert((key.clone(), etag.clone(), modified)) {
                     let size = o.size().unwrap_or(0).max(0) as u64;
-                    let event = events::s3_created_event(&self.names.bucket, &key, size);
-                    if let Err(e) = accolade::ingest::handle_event(self.app.clone(), event).await {
-                        tracing::error!(error = %e, %key, "ingest failed");
+                    let event = s3_event(&bucket, &key, size, &etag);
+                    if let Err(e) = self.lambda.invoke_async(FunctionName::Ingest, event).await {
+                        tracing::error!(error = %e, %key, "ingest failed on every attempt");
                     }
                     delivered += 1;
                 }
@@ -222,8 +279,8 @@ impl Runner {
         Ok(delivered)
     }
 
-    /// Every new stream record that passes the template's filter → notify, in batches of up to
-    /// 100 per shard, until the shards have nothing more (as Lambda's poller keeps reading).
+    /// Every new stream record that passes the mapping's filter → notify, in the mapping's batch
+    /// size, until the shards have nothing more (as Lambda's poller keeps reading).
     pub async fn deliver_stream(&mut self) -> Result<usize, String> {
         let mut total = 0;
         loop {
@@ -235,16 +292,15 @@ impl Runner {
         }
     }
 
-    /// One `GetRecords` page per shard: (records delivered, records read).
-    async fn deliver_stream_page(&mut self) -> Result<(usize, usize), String> {
-        let ddb = aws_sdk_dynamodb::Client::new(&self.sdk);
-        let streams = aws_sdk_dynamodbstreams::Client::new(&self.sdk);
+    async fn shards(&self) -> Result<(String, Vec<String>), String> {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.admin);
+        let streams = aws_sdk_dynamodbstreams::Client::new(&self.admin);
         let arn = ddb
             .describe_table()
-            .table_name(&self.names.table)
+            .table_name(&self.lambda.stack.names.table)
             .send()
             .await
-            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?
+            .map_err(|e| sdk_error(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?
             .table
             .and_then(|t| t.latest_stream_arn)
             .ok_or("the table has no stream")?;
@@ -253,16 +309,22 @@ impl Runner {
             .stream_arn(&arn)
             .send()
             .await
-            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
-        let shards: Vec<String> = desc
+            .map_err(|e| sdk_error(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
+        let shards = desc
             .stream_description
             .map(|d| d.shards.unwrap_or_default())
             .unwrap_or_default()
             .into_iter()
             .filter_map(|s| s.shard_id)
             .collect();
-        let mut delivered = 0;
-        let mut read = 0;
+        Ok((arn, shards))
+    }
+
+    /// One `GetRecords` page per shard: (records delivered, records read).
+    async fn deliver_stream_page(&mut self) -> Result<(usize, usize), String> {
+        let streams = aws_sdk_dynamodbstreams::Client::new(&self.admin);
+        let (arn, shards) = self.shards().await?;
+        let (mut delivered, mut read) = (0, 0);
         for shard in shards {
             let iter = match self.shard_iterators.get(&shard) {
                 Some(Some(i)) => i.clone(),
@@ -274,82 +336,47 @@ impl Runner {
                     .shard_iterator_type(ShardIteratorType::TrimHorizon)
                     .send()
                     .await
-                    .map_err(|e| {
-                        aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string()
-                    })?
+                    .map_err(|e| sdk_error(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?
                     .shard_iterator
                     .ok_or("no shard iterator")?,
             };
             let out = streams
                 .get_records()
                 .shard_iterator(&iter)
-                .limit(100)
+                .limit(1000)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
-            self.shard_iterators
-                .insert(shard.clone(), out.next_shard_iterator.clone());
-            let raw_records = out.records.unwrap_or_default();
-            read += raw_records.len();
-            let records: Vec<Value> = raw_records
-                .iter()
-                .map(|r| {
-                    let d = r.dynamodb.as_ref();
-                    let mut dynamodb = Map::new();
-                    if let Some(d) = d {
-                        if let Some(k) = &d.keys {
-                            dynamodb.insert("Keys".into(), map_json(k));
-                        }
-                        if let Some(n) = &d.new_image {
-                            dynamodb.insert("NewImage".into(), map_json(n));
-                        }
-                        if let Some(o) = &d.old_image {
-                            dynamodb.insert("OldImage".into(), map_json(o));
-                        }
-                        if let Some(s) = &d.sequence_number {
-                            dynamodb.insert("SequenceNumber".into(), json!(s));
-                        }
-                    }
-                    json!({
-                        "eventID": r.event_id,
-                        "eventName": r.event_name.as_ref().map(|e| e.as_str().to_owned()),
-                        "eventSource": "aws:dynamodb",
-                        "awsRegion": "us-east-1",
-                        "eventSourceARN": arn,
-                        "dynamodb": Value::Object(dynamodb),
-                    })
-                })
-                .filter(|r| {
-                    self.spec.stream_filters.is_empty()
-                        || self
-                            .spec
-                            .stream_filters
-                            .iter()
-                            .any(|p| crate::sam::matches(p, r))
-                })
-                .collect();
-            if records.is_empty() {
-                continue;
-            }
-            delivered += records.len();
-            let event = json!({ "Records": records });
-            if let Err(e) = accolade::notify::handle_event(self.app.clone(), event).await {
-                tracing::error!(error = %e, "notify failed on a stream batch");
+                .map_err(|e| sdk_error(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
+            self.shard_iterators.insert(shard.clone(), out.next_shard_iterator.clone());
+            let raw = out.records.unwrap_or_default();
+            read += raw.len();
+            for function in FunctionName::ALL {
+                let Some(trigger) = self.lambda.spec(function).stream.clone() else { continue };
+                let records: Vec<Value> = raw
+                    .iter()
+                    .map(|r| stream_record(r, &arn))
+                    .filter(|r| trigger.filters.is_empty() || trigger.filters.iter().any(|p| crate::sam::matches(p, r)))
+                    .collect();
+                delivered += records.len();
+                self.lambda.deliver_stream(function, records).await;
             }
         }
         Ok((delivered, read))
     }
 
-    /// Schedules in the group whose `at()` time has come → notify with their input. Schedules
-    /// marked `ActionAfterCompletion: DELETE` are deleted after firing, as Scheduler does.
+    /// Schedules in the group whose `at()` time has come → their target, with their input, as
+    /// Scheduler invokes it (asynchronously). `ActionAfterCompletion: DELETE` schedules are
+    /// deleted after firing. Like Scheduler, a one-time schedule whose time had passed when it
+    /// was created never fires (logged).
     pub async fn fire_due_schedules(&mut self, now: DateTime<Utc>) -> Result<usize, String> {
-        let sched = aws_sdk_scheduler::Client::new(&self.sdk);
+        let sched = aws_sdk_scheduler::Client::new(&self.admin);
+        let group = self.lambda.stack.names.schedule_group.clone();
         let list = sched
             .list_schedules()
-            .group_name(&self.names.schedule_group)
+            .group_name(&group)
             .send()
             .await
-            .map_err(|e| aws_sdk_scheduler::error::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| sdk_error(aws_sdk_scheduler::error::DisplayErrorContext(e)))?;
         let mut fired = 0;
         for s in list.schedules() {
             let Some(name) = s.name() else { continue };
@@ -358,16 +385,24 @@ impl Runner {
             }
             let got = sched
                 .get_schedule()
-                .group_name(&self.names.schedule_group)
+                .group_name(&group)
                 .name(name)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_scheduler::error::DisplayErrorContext(e).to_string())?;
-            let due = got
+                .map_err(|e| sdk_error(aws_sdk_scheduler::error::DisplayErrorContext(e)))?;
+            let Some(at) = got
                 .schedule_expression()
                 .and_then(|e| parse_at(e, got.schedule_expression_timezone()))
-                .is_some_and(|at| at <= now);
-            if !due {
+            else {
+                continue;
+            };
+            if at > now {
+                continue;
+            }
+            self.fired.insert(name.to_owned());
+            let created = got.creation_date().map(|d| d.secs()).unwrap_or(i64::MIN);
+            if at.timestamp() + 60 < created {
+                tracing::error!(schedule = name, "one-time schedule created after its time: Scheduler never fires it");
                 continue;
             }
             let input: Value = got
@@ -375,25 +410,20 @@ impl Runner {
                 .and_then(|t| t.input())
                 .and_then(|i| serde_json::from_str(i).ok())
                 .unwrap_or(Value::Null);
-            if let Err(e) = accolade::notify::handle_event(self.app.clone(), input).await {
-                tracing::error!(error = %e, schedule = name, "notify failed on a schedule");
+            let Some(target) = got.target().and_then(|t| function_of_arn(t.arn())) else {
+                tracing::warn!(schedule = name, "schedule target is not a local function");
                 continue;
-            }
-            self.fired.insert(name.to_owned());
+            };
+            let _ = self.lambda.invoke_async(target, input).await;
             fired += 1;
             if got.action_after_completion().map(|a| a.as_str()) == Some("DELETE") {
-                let _ = sched
-                    .delete_schedule()
-                    .group_name(&self.names.schedule_group)
-                    .name(name)
-                    .send()
-                    .await;
+                let _ = sched.delete_schedule().group_name(&group).name(name).send().await;
             }
         }
         Ok(fired)
     }
 
-    /// Polls all three sources once a second until `stop` fires.
+    /// Polls every source once a second until `stop` fires.
     pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.deliver_uploads().await {
@@ -438,6 +468,16 @@ mod tests {
         assert!(!cron_matches(e, at(24, 8, 0))); // Tuesday
         assert!(cron_matches("cron(0 8 ? * 2 *)", at(23, 8, 0)));
         assert!(!cron_matches("rate(1 hour)", at(23, 8, 0)));
+    }
+
+    #[test]
+    fn s3_keys_are_encoded_as_s3_does() {
+        let e = s3_event("b", "uploads/i/b/수료자 명단 (1).csv", 3, "\"abc\"");
+        let key = e["Records"][0]["s3"]["object"]["key"].as_str().unwrap();
+        assert_eq!(key, "uploads/i/b/%EC%88%98%EB%A3%8C%EC%9E%90+%EB%AA%85%EB%8B%A8+%281%29.csv");
+        let read = accolade::events::s3_created(&e).unwrap();
+        assert_eq!(read[0].key, "uploads/i/b/수료자 명단 (1).csv");
+        assert_eq!(function_of_arn("arn:aws:lambda:us-east-1:1:function:accolade-local-notify"), Some(FunctionName::Notify));
     }
 
     #[test]

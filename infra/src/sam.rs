@@ -50,6 +50,131 @@ pub struct StackSpec {
     pub stream_filters: Vec<serde_json::Value>,
     /// Recurring Scheduler schedules (`AWS::Scheduler::Schedule` with a `cron(…)` expression).
     pub recurring: Vec<RecurringSchedule>,
+    /// The Lambda functions (`AWS::Serverless::Function`), as the local Lambda service runs them.
+    pub functions: Vec<FunctionSpec>,
+}
+
+/// One function of the template: what the local stack needs to run it as Lambda would.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`: the binary (and `functions/` crate) name.
+    pub binary: String,
+    pub timeout_secs: u64,
+    pub memory_mb: u64,
+    /// `Globals.Function.Environment` merged with the function's own, intrinsics unevaluated.
+    pub environment: Vec<(String, Value)>,
+    /// The inline policy statements (`Policies: - Statement: [...]`), intrinsics unevaluated.
+    pub statements: Vec<Value>,
+    /// HttpApi events: (method, path) with `ANY` and `$default` as API Gateway reads them.
+    pub routes: Vec<(String, String)>,
+    pub stream: Option<StreamTrigger>,
+    /// `EventInvokeConfig.MaximumRetryAttempts` (Lambda's default for asynchronous invocations: 2).
+    pub async_retries: u32,
+    /// Whether asynchronous invocations that fail every attempt go to an on-failure destination.
+    pub async_on_failure: bool,
+}
+
+/// A DynamoDB stream event source mapping.
+#[derive(Debug, Clone)]
+pub struct StreamTrigger {
+    pub batch_size: usize,
+    /// `MaximumRetryAttempts` (-1: until the record expires from the stream).
+    pub max_retries: i64,
+    pub bisect: bool,
+    pub report_item_failures: bool,
+    pub filters: Vec<serde_json::Value>,
+    pub on_failure: bool,
+}
+
+fn num(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn env_of(v: &Value) -> Vec<(String, Value)> {
+    v["Variables"]
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn stream_trigger(e: &Value) -> Result<StreamTrigger, TemplateError> {
+    let p = &e["Properties"];
+    let mut filters = Vec::new();
+    for f in p["FilterCriteria"]["Filters"].as_sequence().into_iter().flatten() {
+        let pat = s(&f["Pattern"], "Pattern")?;
+        filters.push(
+            serde_json::from_str(&pat)
+                .map_err(|e| TemplateError::Shape(format!("stream filter: {e}")))?,
+        );
+    }
+    Ok(StreamTrigger {
+        batch_size: num(&p["BatchSize"]).unwrap_or(100) as usize,
+        max_retries: num(&p["MaximumRetryAttempts"]).unwrap_or(-1),
+        bisect: p["BisectBatchOnFunctionError"].as_bool() == Some(true),
+        report_item_failures: p["FunctionResponseTypes"]
+            .as_sequence()
+            .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("ReportBatchItemFailures"))),
+        filters,
+        on_failure: !p["DestinationConfig"]["OnFailure"].is_null(),
+    })
+}
+
+fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, TemplateError> {
+    let p = &f["Properties"];
+    let mut environment = env_of(&globals["Environment"]);
+    for (k, v) in env_of(&p["Environment"]) {
+        environment.retain(|(name, _)| *name != k);
+        environment.push((k, v));
+    }
+    let mut statements = Vec::new();
+    for policy in p["Policies"].as_sequence().into_iter().flatten() {
+        let list = policy["Statement"].as_sequence().ok_or_else(|| {
+            TemplateError::Shape(format!("{id}: only inline `- Statement:` policies are read"))
+        })?;
+        statements.extend(list.iter().cloned());
+    }
+    let mut routes = Vec::new();
+    let mut stream = None;
+    for e in p["Events"].as_mapping().into_iter().flat_map(|m| m.values()) {
+        match e["Type"].as_str() {
+            Some("HttpApi") => routes.push((
+                e["Properties"]["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(),
+                e["Properties"]["Path"].as_str().unwrap_or("$default").to_owned(),
+            )),
+            Some("DynamoDB") => stream = Some(stream_trigger(e)?),
+            _ => {}
+        }
+    }
+    let invoke = &p["EventInvokeConfig"];
+    let pick = |k: &str, default: i64| num(&p[k]).or_else(|| num(&globals[k])).unwrap_or(default);
+    Ok(FunctionSpec {
+        logical_id: id.to_owned(),
+        binary: s(&f["Metadata"]["BuildProperties"]["Binary"], "BuildProperties.Binary")?,
+        timeout_secs: pick("Timeout", 3) as u64,
+        memory_mb: pick("MemorySize", 128) as u64,
+        environment,
+        statements,
+        routes,
+        stream,
+        async_retries: num(&invoke["MaximumRetryAttempts"]).unwrap_or(2) as u32,
+        async_on_failure: !invoke["DestinationConfig"]["OnFailure"].is_null(),
+    })
+}
+
+fn functions(doc: &Value) -> Result<Vec<FunctionSpec>, TemplateError> {
+    let globals = &doc["Globals"]["Function"];
+    let mut out = Vec::new();
+    for (name, r) in doc["Resources"].as_mapping().into_iter().flatten() {
+        if r["Type"].as_str() == Some("AWS::Serverless::Function") {
+            out.push(function_spec(name.as_str().unwrap_or_default(), r, globals)?);
+        }
+    }
+    Ok(out)
 }
 
 /// A recurring schedule the local runner fires as Scheduler would.
@@ -83,6 +208,32 @@ fn s(v: &Value, what: &str) -> Result<String, TemplateError> {
 /// Evaluates `!Sub "…${Param}…"` / `!Ref Param` with the given parameter values.
 pub fn evaluate(v: &Value, params: &HashMap<String, String>) -> Result<String, TemplateError> {
     match tag_name(v).as_ref().map(|(t, inner)| (t.as_str(), *inner)) {
+        Some(("Sub", Value::Sequence(form))) => {
+            // `!Sub [text, {Name: value, …}]`: the variables first, then the parameters.
+            let mut scoped = params.clone();
+            for (k, v) in form.get(1).and_then(Value::as_mapping).into_iter().flatten() {
+                scoped.insert(s(k, "!Sub variable")?, evaluate(v, params)?);
+            }
+            let text = form.first().cloned().unwrap_or(Value::Null);
+            evaluate(&Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                tag: serde_yaml::value::Tag::new("Sub"),
+                value: text,
+            })), &scoped)
+        }
+        Some(("Select", Value::Sequence(args))) => {
+            let index = args.first().and_then(Value::as_u64).unwrap_or(0) as usize;
+            let list = match args.get(1).and_then(tag_name) {
+                Some((t, Value::Sequence(split))) if t == "Split" => {
+                    let delimiter = s(split.first().unwrap_or(&Value::Null), "!Split delimiter")?;
+                    let text = evaluate(split.get(1).unwrap_or(&Value::Null), params)?;
+                    text.split(delimiter.as_str()).map(str::to_owned).collect::<Vec<_>>()
+                }
+                _ => return Err(TemplateError::Shape("!Select is read only over !Split".into())),
+            };
+            list.get(index)
+                .cloned()
+                .ok_or_else(|| TemplateError::Shape(format!("!Select {index}: out of range")))
+        }
         Some(("Sub", inner)) => {
             let mut text = s(inner, "!Sub")?;
             for (k, val) in params {
@@ -101,6 +252,13 @@ pub fn evaluate(v: &Value, params: &HashMap<String, String>) -> Result<String, T
                 .get(&name)
                 .cloned()
                 .ok_or_else(|| TemplateError::Shape(format!("unknown parameter {name}")))
+        }
+        Some(("GetAtt", inner)) => {
+            let name = s(inner, "!GetAtt")?;
+            params
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| TemplateError::Shape(format!("cannot resolve !GetAtt {name} locally")))
         }
         Some((tag, _)) => Err(TemplateError::Shape(format!(
             "cannot evaluate {tag} locally"
@@ -273,7 +431,14 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
         uploads_prefix,
         stream_filters,
         recurring,
+        functions: functions(&doc)?,
     })
+}
+
+impl StackSpec {
+    pub fn function(&self, binary: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|f| f.binary == binary)
+    }
 }
 
 /// Lambda event filtering, for the patterns template.yaml uses: every key of the pattern must

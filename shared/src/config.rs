@@ -85,4 +85,27 @@ impl Config {
             scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
         })
     }
+
+    /// The local stack's configuration (`make dev`, tests, benchmarks): the emulator's endpoint,
+    /// the names of the resources created there, a public base URL, and a send rate that does not
+    /// slow tests down. Optional parts are the caller's to set.
+    pub fn local(
+        endpoint: &str,
+        table_name: &str,
+        uploads_bucket: &str,
+        public_base_url: &str,
+    ) -> Self {
+        Self {
+            table_name: table_name.into(),
+            uploads_bucket: uploads_bucket.into(),
+            public_base_url: public_base_url.trim_end_matches('/').into(),
+            sender_email: None,
+            schedule_group: None,
+            ses_configuration_set: None,
+            aws_endpoint_url: Some(endpoint.into()),
+            max_send_rate: 50.0,
+            notify_function_arn: None,
+            scheduler_role_arn: None,
+        }
+    }
 }

@@ -1,60 +1,155 @@
-//! Lambda entry points: translate an invocation into a call on the library and back. Each
-//! function's `main` is: telemetry, `App::from_env`, one of these.
+//! Lambda entry points: what each function's `main` hands to the Lambda runtime, as a plain
+//! function of the raw event JSON ([`Function::invoke`]). The local stack and the integration
+//! tests call exactly this with the JSON AWS sends, so the path they test is the deployed one.
+//!
+//! HTTP functions read API Gateway's payload 2.0 with lambda_http's own request mapping, and
+//! answer with [`crate::http::lambda::response`]: lambda_http's response mapping decodes every
+//! `text/*` body (dropping a UTF-8 BOM) and keeps only the first value of a repeated header.
 
-use crate::app::App;
+use crate::{app::App, ingest::IngestOptions};
 use serde_json::Value;
-use std::future::Future;
+use std::time::Duration;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use lambda_runtime::Context;
 
-/// Serves an HTTP router behind API Gateway (HTTP API, payload 2.0).
-pub async fn serve_http(router: axum::Router) -> Result<(), BoxError> {
-    lambda_http::run(router).await
+/// The five functions of template.yaml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FunctionName {
+    Api,
+    Verify,
+    Ingest,
+    Notify,
+    Analytics,
 }
 
-/// Serves an event handler (S3, DynamoDB stream, Scheduler, EventBridge): the event as JSON.
-pub async fn serve_events<F, Fut>(app: App, handler: F) -> Result<(), BoxError>
-where
-    F: Fn(App, Value) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Value, BoxError>> + Send,
-{
-    let handler = &handler;
-    let app = &app;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            handler(app.clone(), event.payload).await
-        },
-    ))
-    .await
+impl FunctionName {
+    pub const ALL: [FunctionName; 5] = [
+        Self::Api,
+        Self::Verify,
+        Self::Ingest,
+        Self::Notify,
+        Self::Analytics,
+    ];
+
+    /// The binary's name (`functions/{name}`), also the last part of the deployed function name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Verify => "verify",
+            Self::Ingest => "ingest",
+            Self::Notify => "notify",
+            Self::Analytics => "analytics",
+        }
+    }
+
+    /// The function's logical id in template.yaml.
+    pub fn logical_id(self) -> &'static str {
+        match self {
+            Self::Api => "ApiFunction",
+            Self::Verify => "VerifyFunction",
+            Self::Ingest => "IngestFunction",
+            Self::Notify => "NotifyFunction",
+            Self::Analytics => "AnalyticsFunction",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
 }
 
-/// Serves a function that receives both API Gateway requests (routed to `router`) and other
-/// events (EventBridge, Scheduler) handled by `events`: the analytics Lambda.
-pub async fn serve_http_and_events<F, Fut>(
+/// One Lambda function as AWS runs it: its state (built once per process) and its handler.
+#[derive(Clone)]
+pub struct Function {
+    name: FunctionName,
     app: App,
-    router: axum::Router,
-    events: F,
-) -> Result<(), BoxError>
-where
-    F: Fn(App, Value) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Value, BoxError>> + Send,
-{
-    use lambda_http::Service;
-    let (events, app, router) = (&events, &app, &router);
+    router: Option<axum::Router>,
+    ingest: IngestOptions,
+}
+
+impl Function {
+    pub fn new(name: FunctionName, app: App) -> Self {
+        let router = match name {
+            FunctionName::Api => Some(crate::http::api::router(app.clone())),
+            FunctionName::Verify => Some(crate::http::verify::router(app.clone())),
+            FunctionName::Analytics => Some(crate::http::analytics::router(app.clone())),
+            FunctionName::Ingest | FunctionName::Notify => None,
+        };
+        Self {
+            name,
+            app,
+            router,
+            ingest: IngestOptions::default(),
+        }
+    }
+
+    /// Tests only: an ingest function with other time budget, chunking or a simulated crash.
+    pub fn with_ingest_options(mut self, options: IngestOptions) -> Self {
+        self.ingest = options;
+        self
+    }
+
+    pub fn name(&self) -> FunctionName {
+        self.name
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// One invocation: the event as AWS delivers it, the response as the runtime posts it back.
+    /// (Each handler's future is boxed: they are deep, and the runtime nests them further.)
+    pub async fn invoke(&self, event: Value, context: Context) -> Result<Value, BoxError> {
+        match self.name {
+            FunctionName::Analytics if !is_http_event(&event) => {
+                Box::pin(crate::analytics::handle_event(self.app.clone(), event)).await
+            }
+            FunctionName::Ingest => {
+                let options = ingest_options_for(&self.ingest, &context);
+                Box::pin(crate::ingest::handle_event_with(&self.app, &event, &options)).await
+            }
+            FunctionName::Notify => Box::pin(crate::notify::handle_event(self.app.clone(), event)).await,
+            FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
+                let router = self.router.as_ref().ok_or("an HTTP function without a router")?;
+                Box::pin(crate::http::lambda::serve(router, event, context)).await
+            }
+        }
+    }
+}
+
+/// An API Gateway request (HTTP API payload 2.0) rather than a Scheduler or EventBridge event.
+pub fn is_http_event(event: &Value) -> bool {
+    event.get("requestContext").is_some() && event.get("rawPath").is_some()
+}
+
+/// Ingest works until 3 minutes before the invocation's deadline (the last checkpoint, the
+/// report and the continuation fit in that), or its own budget if that is shorter.
+fn ingest_options_for(options: &IngestOptions, context: &Context) -> IngestOptions {
+    const MARGIN: Duration = Duration::from_secs(180);
+    let mut options = options.clone();
+    if context.deadline > 0 {
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        options.time_budget = options.time_budget.min(left.saturating_sub(MARGIN));
+    }
+    options
+}
+
+/// Runs a function under the Lambda runtime (its `main`).
+pub async fn run(function: Function) -> Result<(), BoxError> {
+    let function = &function;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            if event.payload.get("requestContext").is_some() {
-                let request: lambda_http::request::LambdaRequest =
-                    serde_json::from_value(event.payload)?;
-                let mut adapter = lambda_http::Adapter::from(router.clone());
-                let response = adapter
-                    .call(lambda_runtime::LambdaEvent::new(request, event.context))
-                    .await?;
-                Ok::<Value, BoxError>(serde_json::to_value(response)?)
-            } else {
-                events(app.clone(), event.payload).await
-            }
+            function.invoke(event.payload, event.context).await
         },
     ))
     .await
+}
+
+/// What every `main` does: JSON logs, configuration and clients from the environment, then run.
+pub async fn main(name: FunctionName) -> Result<(), BoxError> {
+    crate::telemetry::init_lambda();
+    let app = App::from_env().await?;
+    run(Function::new(name, app)).await
 }

@@ -1,5 +1,5 @@
-//! Event shapes the event-driven functions receive, read at the edge into plain values. The local
-//! runner builds the same JSON shapes, so both paths go through these readers.
+//! Event shapes the event-driven functions receive, read at the edge into plain values. Samples
+//! of each, in AWS's documented shapes, are in `tests/events/`.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -61,22 +61,6 @@ pub fn s3_created(event: &Value) -> Result<Vec<CreatedObject>, serde_json::Error
         .collect())
 }
 
-/// Builds the S3 notification JSON for one created object (used by the local runner).
-pub fn s3_created_event(bucket: &str, key: &str, size: u64) -> Value {
-    let enc = percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
-        .to_string()
-        .replace("%2F", "/");
-    serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": "us-east-1",
-            "eventName": "ObjectCreated:Put",
-            "s3": { "bucket": { "name": bucket }, "object": { "key": enc, "size": size } }
-        }]
-    })
-}
-
 /// A DynamoDB stream record, reduced to what notify needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamChange {
@@ -126,21 +110,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn s3_event_round_trip_with_odd_keys() {
-        let key = "uploads/iss_x/bat_y/수료자 명단 (1).csv";
-        let ev = s3_created_event("b", key, 10);
-        let objs = s3_created(&ev).unwrap();
-        assert_eq!(
-            objs,
-            vec![CreatedObject {
-                bucket: "b".into(),
-                key: key.into(),
-                size: 10
-            }]
-        );
-        // AWS form-encodes spaces as '+'
-        let aws = serde_json::json!({"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"uploads/a+b%2Bc.csv","size":1}}}]});
-        assert_eq!(s3_created(&aws).unwrap()[0].key, "uploads/a b+c.csv");
+    fn s3_keys_are_form_decoded() {
+        // S3 form-encodes keys in events: spaces as '+', a literal '+' as %2B.
+        let aws = serde_json::json!({"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"uploads/%EC%88%98%EB%A3%8C+a%2Bb+%281%29.csv","size":1}}}]});
+        assert_eq!(s3_created(&aws).unwrap()[0].key, "uploads/수료 a+b (1).csv");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Issue #4: CSV bulk issuance from S3 — the case folder, never twice, never lost.
 
-use accolade::ingest::{self, IngestOptions};
+use accolade::ingest::IngestOptions;
 use accolade_tests::{csv_rows, spawn_app, template_body, StatusCode, TestApp};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -212,8 +212,8 @@ async fn uploads_that_match_no_batch_of_their_issuer_are_rejected() {
             .put(&k, csv_rows(3, "x"), "text/csv")
             .await
             .unwrap();
-        let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &k, 100);
-        let out = ingest::handle_event_with(&t.app, &ev, &IngestOptions::default())
+        let ev = t.s3_event(&k, 100);
+        let out = t.ingest_with(ev.clone(), IngestOptions::default())
             .await
             .unwrap();
         assert!(out.to_string().contains("Rejected"), "{k}: {out}");
@@ -249,16 +249,16 @@ async fn events_delivered_twice_issue_once_and_reuploads_issue_nothing_new() {
         "uploads/{}/{id}/source.csv",
         tpl["issuer_id"].as_str().unwrap()
     );
-    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    let ev = t.s3_event(&source, file.len() as u64);
     // Two deliveries at the same time, then a late third.
     let opts = IngestOptions::default();
     let (a, b2) = tokio::join!(
-        ingest::handle_event_with(&t.app, &ev, &opts),
-        ingest::handle_event_with(&t.app, &ev, &opts)
+        t.ingest_with(ev.clone(), opts.clone()),
+        t.ingest_with(ev.clone(), opts.clone())
     );
     let outcomes = format!("{} {}", a.unwrap(), b2.unwrap());
     assert!(outcomes.contains("Completed"), "{outcomes}");
-    let third = ingest::handle_event_with(&t.app, &ev, &IngestOptions::default())
+    let third = t.ingest_with(ev.clone(), IngestOptions::default())
         .await
         .unwrap();
     assert!(third.to_string().contains("AlreadyFinished"));
@@ -315,7 +315,7 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
         "uploads/{}/{id}/source.csv",
         tpl["issuer_id"].as_str().unwrap()
     );
-    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    let ev = t.s3_event(&source, file.len() as u64);
     let dying = IngestOptions {
         chunk_rows: 100,
         checkpoint_rows: 300,
@@ -323,7 +323,7 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
         crash_after_rows: Some(500),
         ..IngestOptions::default()
     };
-    let out = ingest::handle_event_with(&t.app, &ev, &dying)
+    let out = t.ingest_with(ev.clone(), dying.clone())
         .await
         .unwrap();
     assert!(out.to_string().contains("Crashed"), "{out}");
@@ -339,7 +339,7 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
         "rows after the checkpoint were written before the crash"
     );
     // The retry (Lambda retries the event) waits out the dead run's lease and resumes.
-    let out = ingest::handle_event_with(&t.app, &ev, &IngestOptions::default())
+    let out = t.ingest_with(ev.clone(), IngestOptions::default())
         .await
         .unwrap();
     assert!(out.to_string().contains("Completed"), "{out}");
@@ -374,13 +374,13 @@ async fn a_long_file_continues_in_a_new_invocation() {
         "uploads/{}/{id}/source.csv",
         tpl["issuer_id"].as_str().unwrap()
     );
-    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
+    let ev = t.s3_event(&source, file.len() as u64);
     let short = IngestOptions {
         chunk_rows: 200,
         time_budget: std::time::Duration::ZERO,
         ..IngestOptions::default()
     };
-    let out = ingest::handle_event_with(&t.app, &ev, &short)
+    let out = t.ingest_with(ev.clone(), short.clone())
         .await
         .unwrap();
     assert!(out.to_string().contains("Continued"), "{out}");
@@ -397,7 +397,6 @@ async fn a_long_file_continues_in_a_new_invocation() {
 
 #[tokio::test]
 async fn throttling_is_retried_and_counts_stay_exact() {
-    let endpoint = std::env::var("ACCOLADE_TEST_ENDPOINT").unwrap();
     let t = spawn_app().await;
     let (key, tpl) = setup(&t).await;
     let b = t
@@ -406,27 +405,24 @@ async fn throttling_is_retried_and_counts_stay_exact() {
     let id = b["id"].as_str().unwrap();
     let file = csv_rows(400, "thr");
     t.upload(id, file.clone()).await;
-    // An app whose DynamoDB client sees the first 4 TransactWriteItems answered "throttled",
-    // although each write reached the table.
-    let throttle = infra::metering::ThrottleAfterSend::new("TransactWriteItems", 4);
-    let sdk = accolade::aws::local_sdk_config(&endpoint);
-    let ddb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(throttle.clone())
-            .build(),
-    );
-    let app =
-        accolade::app::App::from_clients((*t.app.config).clone(), ddb, accolade::aws::s3(&sdk));
+    // The ingest function's DynamoDB client sees the next 4 TransactWriteItems answered
+    // "throttled", although each write reached the table.
+    t.faults().arm("TransactWriteItems", 4);
     let source = format!(
         "uploads/{}/{id}/source.csv",
         tpl["issuer_id"].as_str().unwrap()
     );
-    let ev = accolade::events::s3_created_event(t.app.blobs.bucket(), &source, file.len() as u64);
-    let out = ingest::handle_event_with(&app, &ev, &IngestOptions::default())
+    let ev = t.s3_event(&source, file.len() as u64);
+    let out = t
+        .ingest_with(ev, IngestOptions::default())
         .await
         .unwrap();
     assert!(out.to_string().contains("Completed"), "{out}");
-    assert_eq!(throttle.remaining(), 0, "the throttles were injected");
+    assert_eq!(
+        t.faults().remaining("TransactWriteItems"),
+        0,
+        "the throttles were injected"
+    );
     let got = t.batch(&key, id).await;
     assert_eq!(got["counts"]["issued"], 400, "{got:#}");
     assert_eq!(got["counts"]["skipped_duplicate"], 0, "{got:#}");

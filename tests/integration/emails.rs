@@ -1,7 +1,7 @@
 //! Issue #6 (first part): the day-1 email from the DynamoDB stream, exactly once.
 
 use accolade::domain::ids::AwardId;
-use accolade_tests::{csv_rows, spawn_app, template_body, TestApp};
+use accolade_tests::{csv_rows, spawn_app, template_body, FunctionName, TestApp};
 use serde_json::{json, Value};
 
 fn unique(prefix: &str) -> String {
@@ -58,8 +58,8 @@ async fn one_day1_email_per_award_even_when_records_repeat() {
     let record = json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"S": "award"}, "id": {"S": id}}, "SequenceNumber": "1"}});
     let event = json!({"Records": [record.clone(), record]});
     let (r1, r2) = tokio::join!(
-        accolade::notify::handle_event(t.app.clone(), event.clone()),
-        accolade::notify::handle_event(t.app.clone(), event)
+        t.invoke(FunctionName::Notify, event.clone()),
+        t.invoke(FunctionName::Notify, event)
     );
     assert_eq!(r1.unwrap()["batchItemFailures"], json!([]));
     assert_eq!(r2.unwrap()["batchItemFailures"], json!([]));
@@ -129,8 +129,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     // A sender SES does not know: a permanent rejection, recorded, not retried.
     let mut config = (*t.app.config).clone();
     config.sender_email = Some("badges@not-verified.example".into());
-    let sdk = accolade::aws::local_sdk_config(&t.endpoint);
-    let app = accolade::app::App::new(config, &sdk);
+    let app = accolade::app::App::new(config, &t.sdk);
     let to = unique("rejected");
     let r = t
         .issue(
@@ -320,7 +319,7 @@ async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark()
     assert_eq!(mails.len(), 3, "day 1 + day 3 + day 7");
     // Firing again sends nothing more.
     let _ = accolade::notify::handle_due(
-        &t.app,
+        t.app_of(FunctionName::Notify),
         &accolade::domain::followup::bucket_of(chrono::Utc::now() + chrono::Duration::days(7)),
         chrono::Utc::now(),
     )
@@ -534,14 +533,12 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         ),
     ];
     for e in &events {
-        let out = accolade::email_events::record(&t.app, e).await.unwrap();
+        let out = t.ses_event(&e).await;
         assert!(out.starts_with("counted"), "{out}");
     }
     // EventBridge delivers at least once: the same event again counts nothing.
     assert_eq!(
-        accolade::email_events::record(&t.app, &events[1])
-            .await
-            .unwrap(),
+        t.ses_event(&events[1]).await,
         "ignored: already counted"
     );
     let aid = AwardId::parse(&id).unwrap();
@@ -586,7 +583,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         &to,
         json!({"bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": to.to_uppercase()}]}}),
     );
-    accolade::email_events::record(&t.app, &hard).await.unwrap();
+    t.ses_event(&hard).await;
     assert!(t
         .app
         .store
@@ -614,9 +611,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         &other,
         json!({"complaint": {"complainedRecipients": [{"emailAddress": other}]}}),
     );
-    accolade::email_events::record(&t.app, &complaint)
-        .await
-        .unwrap();
+    t.ses_event(&complaint).await;
     assert!(t
         .app
         .store
@@ -628,9 +623,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         .await
         .unwrap());
     let foreign = json!({"id": "x", "source": "aws.ec2", "detail": {}});
-    assert!(accolade::email_events::record(&t.app, &foreign)
-        .await
-        .unwrap()
+    assert!(t.ses_event(&foreign).await
         .starts_with("ignored"));
 }
 
@@ -727,7 +720,7 @@ async fn ten_thousand_awards_make_a_handful_of_schedules() {
         })
         .collect();
     t.requests.reset();
-    accolade::notify::queue_followups(&t.app, &planned)
+    accolade::notify::queue_followups(t.app_of(FunctionName::Notify), &planned)
         .await
         .unwrap();
     let names = schedule_names(&t).await;

@@ -598,7 +598,11 @@ async fn template_image_upload_sniffs_and_serves() {
         r.json()["image"].get("key").is_none(),
         "storage keys stay internal"
     );
-    let img = t.browse(&format!("/templates/{id}/image")).await;
+    let img = t
+        .browse_until(&format!("/templates/{id}/image"), |r| {
+            r.header("content-type") == Some("image/png")
+        })
+        .await;
     assert_eq!(img.header("content-type"), Some("image/png"));
     assert_eq!(img.body, png);
     let r = t.send(put(vec![0x89; 2 * 1024 * 1024])).await;

@@ -1,10 +1,8 @@
-//! The api Lambda: the authenticated `/v1` API (console and integrators).
+//! The api Lambda: the authenticated `/v1` API and the admin console.
 
-use accolade::{app::App, entry, http, telemetry};
+use accolade::entry::{self, FunctionName};
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    telemetry::init_lambda();
-    let app = App::from_env().await?;
-    entry::serve_http(http::api::router(app)).await
+    entry::main(FunctionName::Api).await
 }

@@ -1,10 +1,8 @@
-//! The verify Lambda: public badge pages, Open Badges JSON, QR codes.
+//! The verify Lambda: public badge pages, Open Badges JSON, QR codes, unsubscribe.
 
-use accolade::{app::App, entry, http, telemetry};
+use accolade::entry::{self, FunctionName};
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    telemetry::init_lambda();
-    let app = App::from_env().await?;
-    entry::serve_http(http::verify::router(app)).await
+    entry::main(FunctionName::Verify).await
 }

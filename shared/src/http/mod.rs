@@ -9,6 +9,7 @@ pub mod body;
 pub mod console;
 pub mod error;
 pub mod input;
+pub mod lambda;
 pub mod verify;
 
 use axum::http::{header, HeaderMap};

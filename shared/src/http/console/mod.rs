@@ -77,32 +77,38 @@ pub fn router(app: App) -> Router {
             "/console/settings/keys/{id}/revoke",
             post(settings::revoke_key),
         )
-        .layer(middleware::from_fn(same_origin_posts))
+        .layer(middleware::from_fn_with_state(app.clone(), same_origin_posts))
         .with_state(app)
 }
 
-/// Refuses a state-changing request whose `Origin` is another site (with `SameSite=Strict`
-/// cookies and per-session CSRF tokens, the third line of defence).
-async fn same_origin_posts(req: Request, next: Next) -> Response {
+/// Refuses a state-changing request whose `Origin` is not the deployment's public origin (with
+/// `SameSite=Strict` cookies and per-session CSRF tokens, the third line of defence). The origin
+/// comes from `PUBLIC_BASE_URL`, not from `Host`: behind CloudFront or a custom domain, API
+/// Gateway sees another host than the browser does.
+async fn same_origin_posts(State(app): State<App>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let public = public_origin(&app.config.public_base_url);
         if let Some(origin) = req
             .headers()
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
         {
-            let origin_host = origin.split("://").nth(1).unwrap_or("");
             // `null` (sandboxed frames, some redirects) is not this site either.
-            if origin_host != host {
+            if !origin.eq_ignore_ascii_case(public) {
                 return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
             }
         }
     }
     next.run(req).await
+}
+
+/// `https://badges.example.ac.kr/anything` → `https://badges.example.ac.kr`.
+fn public_origin(base_url: &str) -> &str {
+    let after_scheme = base_url.find("://").map_or(0, |i| i + 3);
+    match base_url[after_scheme..].find('/') {
+        Some(i) => &base_url[..after_scheme + i],
+        None => base_url,
+    }
 }
 
 fn endpoint(app: &App) -> Option<&str> {

@@ -1,0 +1,352 @@
+//! The local Lambda service: every function of template.yaml, each as its own principal (an IAM
+//! user in the emulator whose permissions are that function's policy, plus [`PolicyCheck`]),
+//! invoked only through its real entry point ([`Function::invoke`]) with the event JSON AWS sends,
+//! under Lambda's rules: the function's timeout from template.yaml; asynchronous invocations (S3,
+//! Scheduler, EventBridge) tried 1 + `MaximumRetryAttempts` times (default 2), then handed to the
+//! on-failure destination; stream batches retried, bisected and finally handed on as their
+//! event source mapping says. What reached the on-failure destination is kept in
+//! [`LocalLambda::failures`] (`/_local/failures` in `make dev`).
+
+use crate::{
+    iam::{self, PolicyCheck},
+    metering::{RequestCounter, ThrottleAfterSend},
+    provision::Names,
+    sam::{FunctionSpec, StackSpec, StreamTrigger},
+    ses_events::SesOutbox,
+};
+use accolade::{
+    app::App,
+    config::Config,
+    entry::{Context, Function, FunctionName},
+};
+use serde_json::{json, Value};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+/// The local stack a set of functions runs against.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub endpoint: String,
+    pub spec: Arc<StackSpec>,
+    pub names: Names,
+    pub stage: String,
+    pub sender: String,
+    pub public_base_url: String,
+}
+
+impl Stack {
+    /// The configuration a function of this stack reads (what template.yaml's environment gives it).
+    pub fn config(&self) -> Config {
+        let mut c = Config::local(
+            &self.endpoint,
+            &self.names.table,
+            &self.names.bucket,
+            &self.public_base_url,
+        );
+        c.sender_email = Some(self.sender.clone());
+        c.schedule_group = Some(self.names.schedule_group.clone());
+        c
+    }
+}
+
+/// What is installed on every function's clients besides its policy: a request counter and
+/// (unarmed) fault injection.
+#[derive(Debug, Clone, Default)]
+pub struct Instruments {
+    pub requests: RequestCounter,
+    pub faults: ThrottleAfterSend,
+}
+
+#[derive(Clone)]
+pub struct LocalLambda {
+    functions: Arc<HashMap<FunctionName, Function>>,
+    specs: Arc<HashMap<FunctionName, FunctionSpec>>,
+    failures: Arc<Mutex<Vec<Value>>>,
+    /// Every AWS request the functions made, by operation; faults to inject.
+    pub instruments: Instruments,
+    /// What the functions sent through SES, for the SES events the runner publishes.
+    pub outbox: SesOutbox,
+    pub stack: Stack,
+}
+
+/// A function's clients: its own credentials, its policy checked, its requests counted.
+fn function_app(stack: &Stack, sdk: &aws_config::SdkConfig, check: PolicyCheck, tools: &Instruments, outbox: &SesOutbox) -> App {
+    let (counter, faults) = (tools.requests.clone(), tools.faults.clone());
+    let ddb = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .interceptor(check.clone())
+        .interceptor(faults.clone())
+        .build();
+    let s3 = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(true)
+        .interceptor(counter.clone())
+        .interceptor(check.clone())
+        .interceptor(faults.clone())
+        .build();
+    let ses = aws_sdk_sesv2::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .interceptor(check.clone())
+        .interceptor(faults.clone())
+        .interceptor(outbox.clone())
+        .build();
+    let scheduler = aws_sdk_scheduler::config::Builder::from(sdk)
+        .interceptor(counter)
+        .interceptor(check)
+        .interceptor(faults)
+        .build();
+    App::from_clients(
+        stack.config(),
+        aws_sdk_dynamodb::Client::from_conf(ddb),
+        aws_sdk_s3::Client::from_conf(s3),
+    )
+    .with_ses(aws_sdk_sesv2::Client::from_conf(ses))
+    .with_scheduler(aws_sdk_scheduler::Client::from_conf(scheduler))
+}
+
+/// The state the administrator sees (provisioning, seeding, tests that look inside): the same
+/// configuration, the emulator's administrator credentials, no policy check.
+pub fn admin_app(stack: &Stack, admin: &aws_config::SdkConfig) -> App {
+    App::from_clients(stack.config(), accolade::aws::dynamodb(admin), accolade::aws::s3(admin))
+        .with_ses(aws_sdk_sesv2::Client::new(admin))
+        .with_scheduler(aws_sdk_scheduler::Client::new(admin))
+}
+
+impl LocalLambda {
+    /// "Deploys" every function: one IAM user each with its template.yaml policy, then its state.
+    pub async fn deploy(stack: Stack, instruments: Instruments) -> Result<Self, String> {
+        let outbox = SesOutbox::default();
+        let mut functions = HashMap::new();
+        let mut specs = HashMap::new();
+        for name in FunctionName::ALL {
+            let spec = stack
+                .spec
+                .function(name.as_str())
+                .ok_or_else(|| format!("template.yaml has no {} function", name.as_str()))?
+                .clone();
+            let policy = iam::policy_of(&stack.spec, &stack.names, &stack.stage, &stack.sender, name.as_str())?;
+            let principal = format!("{}-{}", name.as_str(), stack.names.table);
+            let creds = crate::moto::create_principal(&stack.endpoint, &principal, &policy.for_moto()).await?;
+            let sdk = accolade::aws::local_sdk_config(&stack.endpoint, creds);
+            let check = PolicyCheck {
+                principal: format!("accolade-{}-{}", stack.stage, name.as_str()),
+                policy: Arc::new(policy),
+                spec: stack.spec.clone(),
+                deny_url: format!("{}/_accolade/deny", stack.endpoint),
+            };
+            let app = function_app(&stack, &sdk, check, &instruments, &outbox);
+            functions.insert(name, Function::new(name, app));
+            specs.insert(name, spec);
+        }
+        Ok(Self {
+            functions: Arc::new(functions),
+            specs: Arc::new(specs),
+            failures: Arc::default(),
+            instruments,
+            outbox,
+            stack,
+        })
+    }
+
+    pub fn function(&self, name: FunctionName) -> &Function {
+        &self.functions[&name]
+    }
+
+    /// Replaces one function (tests: an ingest with a short time budget, a crash, …).
+    pub fn with_function(mut self, function: Function) -> Self {
+        let mut all = (*self.functions).clone();
+        all.insert(function.name(), function);
+        self.functions = Arc::new(all);
+        self
+    }
+
+    pub fn spec(&self, name: FunctionName) -> &FunctionSpec {
+        &self.specs[&name]
+    }
+
+    /// One synchronous invocation (API Gateway's, or one attempt of an asynchronous one): the
+    /// function's answer, or its error as Lambda reports it (`errorType`, `errorMessage`). The
+    /// function runs in its own task, so a panic is an error, and stops at its timeout.
+    pub async fn invoke(&self, name: FunctionName, event: Value) -> Result<Value, Value> {
+        let function = self.function(name).clone();
+        let timeout = Duration::from_secs(self.spec(name).timeout_secs);
+        let deadline = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+        let mut context = Context::default();
+        context.request_id = uuid::Uuid::new_v4().to_string();
+        context.deadline = deadline.timestamp_millis().max(0) as u64;
+        context.invoked_function_arn = format!(
+            "arn:aws:lambda:{}:{}:function:accolade-{}-{}",
+            iam::REGION,
+            iam::ACCOUNT,
+            self.stack.stage,
+            name.as_str()
+        );
+        let task = tokio::spawn(async move { function.invoke(event, context).await.map_err(|e| e.to_string()) });
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(message))) => Err(json!({ "errorType": "Unhandled", "errorMessage": message })),
+            Ok(Err(panic)) => Err(json!({ "errorType": "Runtime.ExitError", "errorMessage": panic.to_string() })),
+            Err(_) => Err(json!({
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())
+            })),
+        }
+    }
+
+    /// An asynchronous invocation (S3, Scheduler, EventBridge): 1 + `MaximumRetryAttempts`
+    /// attempts, then the on-failure destination. Answers the last attempt's result.
+    pub async fn invoke_async(&self, name: FunctionName, event: Value) -> Result<Value, Value> {
+        let attempts = 1 + self.spec(name).async_retries;
+        let mut last = Value::Null;
+        for attempt in 1..=attempts {
+            match self.invoke(name, event.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    tracing::warn!(function = name.as_str(), attempt, error = %e, "asynchronous invocation failed");
+                    last = e;
+                }
+            }
+        }
+        let record = json!({
+            "version": "1.0",
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "requestContext": {
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "functionArn": format!("arn:aws:lambda:{}:{}:function:accolade-{}-{}:$LATEST", iam::REGION, iam::ACCOUNT, self.stack.stage, name.as_str()),
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+            "responsePayload": last,
+        });
+        self.hand_on(name, self.spec(name).async_on_failure, record);
+        Err(last)
+    }
+
+    fn hand_on(&self, name: FunctionName, has_destination: bool, record: Value) {
+        if has_destination {
+            tracing::error!(function = name.as_str(), "event sent to the on-failure destination");
+            self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+        } else {
+            tracing::error!(function = name.as_str(), record = %record, "event dropped: no on-failure destination in template.yaml");
+        }
+    }
+
+    /// What reached the on-failure destinations, oldest first.
+    pub fn failures(&self) -> Vec<Value> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stream records (already through the mapping's filter, in order) in batches of the
+    /// mapping's size, retried as its settings say. Answers how many batches were handed on.
+    pub async fn deliver_stream(&self, name: FunctionName, records: Vec<Value>) -> usize {
+        let Some(trigger) = self.spec(name).stream.clone() else {
+            return 0;
+        };
+        let mut pending: VecDeque<(Vec<Value>, i64)> = records
+            .chunks(trigger.batch_size.max(1))
+            .map(|c| (c.to_vec(), 0))
+            .collect();
+        let mut handed_on = 0;
+        while let Some((batch, tries)) = pending.pop_front() {
+            let result = self.invoke(name, json!({ "Records": batch })).await;
+            let Some(from) = retry_from(&trigger, &batch, &result) else {
+                continue;
+            };
+            let rest = batch[from..].to_vec();
+            if exhausted(&trigger, tries) {
+                handed_on += 1;
+                self.hand_on(name, trigger.on_failure, stream_failure(&rest, tries + 1));
+                continue;
+            }
+            if result.is_err() && trigger.bisect && rest.len() > 1 {
+                let (a, b) = rest.split_at(rest.len() / 2);
+                pending.push_front((b.to_vec(), tries + 1));
+                pending.push_front((a.to_vec(), tries + 1));
+            } else {
+                pending.push_front((rest, tries + 1));
+            }
+        }
+        handed_on
+    }
+}
+
+/// Locally, "retry until the record expires" (-1) stops after this many attempts.
+const LOCAL_RETRY_CAP: i64 = 20;
+
+fn exhausted(trigger: &StreamTrigger, tries: i64) -> bool {
+    let max = if trigger.max_retries < 0 { LOCAL_RETRY_CAP } else { trigger.max_retries };
+    tries >= max
+}
+
+/// Where a failed batch resumes: from its first record on an error; from the lowest sequence
+/// number the function reported with `ReportBatchItemFailures` (the whole batch if it named an
+/// unknown or empty identifier); `None` when the batch succeeded.
+fn retry_from(trigger: &StreamTrigger, batch: &[Value], result: &Result<Value, Value>) -> Option<usize> {
+    let response = match result {
+        Err(_) => return Some(0),
+        Ok(r) if trigger.report_item_failures => r,
+        Ok(_) => return None,
+    };
+    let failures = response.get("batchItemFailures").and_then(Value::as_array)?;
+    let mut lowest: Option<usize> = None;
+    for f in failures {
+        let id = f.get("itemIdentifier").and_then(Value::as_str).unwrap_or_default();
+        let at = batch
+            .iter()
+            .position(|r| r.pointer("/dynamodb/SequenceNumber").and_then(Value::as_str) == Some(id));
+        let at = at.unwrap_or(0);
+        lowest = Some(lowest.map_or(at, |l| l.min(at)));
+    }
+    lowest
+}
+
+fn stream_failure(batch: &[Value], invokes: i64) -> Value {
+    let seq = |r: Option<&Value>| r.and_then(|r| r.pointer("/dynamodb/SequenceNumber")).cloned();
+    json!({
+        "version": "1.0",
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "requestContext": { "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invokes },
+        "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+        "DDBStreamBatchInfo": {
+            "batchSize": batch.len(),
+            "startSequenceNumber": seq(batch.first()),
+            "endSequenceNumber": seq(batch.last()),
+            "streamArn": batch.first().and_then(|r| r.get("eventSourceARN")).cloned(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: &str) -> Value {
+        json!({ "dynamodb": { "SequenceNumber": seq } })
+    }
+
+    #[test]
+    fn partial_batch_responses() {
+        let t = StreamTrigger {
+            batch_size: 100,
+            max_retries: 10,
+            bisect: true,
+            report_item_failures: true,
+            filters: vec![],
+            on_failure: true,
+        };
+        let batch = vec![record("1"), record("2"), record("3")];
+        let ok = Ok(json!({ "batchItemFailures": [] }));
+        assert_eq!(retry_from(&t, &batch, &ok), None);
+        let some = Ok(json!({ "batchItemFailures": [{ "itemIdentifier": "3" }, { "itemIdentifier": "2" }] }));
+        assert_eq!(retry_from(&t, &batch, &some), Some(1));
+        let unknown = Ok(json!({ "batchItemFailures": [{ "itemIdentifier": "" }] }));
+        assert_eq!(retry_from(&t, &batch, &unknown), Some(0));
+        assert_eq!(retry_from(&t, &batch, &Err(json!({}))), Some(0));
+        assert!(!exhausted(&t, 9));
+        assert!(exhausted(&t, 10));
+    }
+}

@@ -1,0 +1,155 @@
+//! An HTTP router behind API Gateway's HTTP API (payload format 2.0): the request through
+//! lambda_http's own mapping, the response mapped here.
+//!
+//! Why not lambda_http's response mapping: it decodes every text-typed body (`text/*`, JSON, XML)
+//! with BOM sniffing, so a `text/csv` export loses the UTF-8 BOM that Excel needs to read Korean,
+//! and it keeps only the first value of a repeated header. Here a body is sent as text only when
+//! it is valid UTF-8 without a BOM and of a text type; anything else is base64 (API Gateway
+//! decodes it back to the same bytes). Repeated headers are joined with commas and `Set-Cookie`
+//! goes to `cookies`, as the payload 2.0 format asks.
+
+use crate::entry::{BoxError, Context};
+use axum::{body::Body, http::header, response::Response, Router};
+use base64::Engine;
+use http_body_util::BodyExt;
+use lambda_http::request::LambdaRequest;
+use lambda_http::RequestExt;
+use serde_json::{json, Map, Value};
+use tower::ServiceExt;
+
+/// One API Gateway event through `router`: the response as the JSON API Gateway reads.
+pub async fn serve(router: &Router, event: Value, context: Context) -> Result<Value, BoxError> {
+    let request: LambdaRequest = serde_json::from_value(event)?;
+    let request: lambda_http::Request = request.into();
+    let (parts, body) = request.with_lambda_context(context).into_parts();
+    let request = axum::http::Request::from_parts(parts, Body::new(body));
+    let response = match router.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    response_json(response).await
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn is_text_type(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime.starts_with("text/")
+        || matches!(
+            mime.as_str(),
+            "application/json" | "application/javascript" | "application/xml"
+        )
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml")
+}
+
+/// The HTTP API payload 2.0 response: status, headers (repeated ones joined), cookies, body.
+pub async fn response_json(response: Response) -> Result<Value, BoxError> {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let mut headers = Map::new();
+    let mut cookies = Vec::new();
+    for name in parts.headers.keys() {
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if name == header::SET_COOKIE {
+            cookies.extend(values.iter().map(|v| json!(v)));
+        } else {
+            headers.insert(name.as_str().to_owned(), json!(values.join(",")));
+        }
+    }
+    let text_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_text_type);
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(s) if text_type && !bytes.starts_with(UTF8_BOM) => Some(s),
+        _ => None,
+    };
+    let (body, base64) = match text {
+        _ if bytes.is_empty() => (String::new(), false),
+        Some(s) => (s.to_owned(), false),
+        None => (base64::engine::general_purpose::STANDARD.encode(&bytes), true),
+    };
+    Ok(json!({
+        "statusCode": parts.status.as_u16(),
+        "headers": headers,
+        "cookies": cookies,
+        "body": body,
+        "isBase64Encoded": base64,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn response(content_type: &str, body: &'static [u8]) -> Response {
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::VARY, "accept-language")
+            .header(header::VARY, "cookie")
+            .header(header::SET_COOKIE, "a=1; Path=/")
+            .header(header::SET_COOKIE, "b=2; Path=/")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn csv_with_a_bom_stays_byte_for_byte() {
+        let v = response_json(response("text/csv; charset=utf-8", b"\xEF\xBB\xBFa,b\n"))
+            .await
+            .unwrap();
+        assert_eq!(v["isBase64Encoded"], true);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(bytes, b"\xEF\xBB\xBFa,b\n");
+    }
+
+    #[tokio::test]
+    async fn text_is_text_and_headers_are_joined() {
+        let v = response_json(response("text/html; charset=utf-8", "<p>배지</p>".as_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(v["isBase64Encoded"], false);
+        assert_eq!(v["body"], "<p>배지</p>");
+        assert_eq!(v["headers"]["vary"], "accept-language,cookie");
+        assert_eq!(v["cookies"], json!(["a=1; Path=/", "b=2; Path=/"]));
+        assert!(v["headers"].get("set-cookie").is_none());
+    }
+
+    #[tokio::test]
+    async fn binary_is_base64() {
+        let v = response_json(response("image/png", b"\x89PNG\r\n"))
+            .await
+            .unwrap();
+        assert_eq!(v["isBase64Encoded"], true);
+        assert_eq!(v["body"], "iVBORw0K");
+    }
+
+    /// What lambda_http's own mapping does with the same CSV (why this module exists): the BOM is
+    /// gone. If a lambda_http release stops doing this, this test says so.
+    #[tokio::test]
+    async fn lambda_http_would_drop_the_bom() {
+        use lambda_http::IntoResponse;
+        let r = lambda_http::Response::builder()
+            .header("content-type", "text/csv; charset=utf-8")
+            .body(lambda_http::Body::Binary(b"\xEF\xBB\xBFa,b\n".to_vec()))
+            .unwrap();
+        let out = r.into_response().await;
+        assert_eq!(out.body().as_ref(), b"a,b\n");
+    }
+}
