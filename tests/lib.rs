@@ -2,8 +2,8 @@
 //! template.yaml) on the one emulator that `make test` starts, and its own HTTP listener, so tests
 //! run in parallel without seeing each other's data.
 
-use accolade::{app::App, domain::ids::IssuerId};
 pub use accolade::entry::FunctionName;
+use accolade::{app::App, domain::ids::IssuerId};
 use axum::{body::Body, http::Request, Router};
 use http_body_util::BodyExt;
 use infra::{
@@ -70,6 +70,19 @@ pub const SENDER: &str = "badges@accolade.test";
 /// A fresh, isolated stack: own table/bucket/group, own functions (own IAM principals), own
 /// listener; requests go through the local API Gateway to the functions' entry points.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(spec().clone()).await
+}
+
+/// template.yaml with `from` replaced by `to` (which must occur): a stack whose functions have
+/// the policies (or triggers) of that edited template.
+pub fn edited_template(from: &str, to: &str) -> sam::StackSpec {
+    let text = std::fs::read_to_string(infra::repo_root().join("template.yaml")).unwrap();
+    assert!(text.contains(from), "template.yaml has no `{from}`");
+    sam::parse(&text.replacen(from, to, 1), "test").expect("the edited template parses")
+}
+
+/// A stack from this (possibly edited) template.
+pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     let endpoint = endpoint();
     let sdk = infra::moto::admin_sdk_config(&endpoint);
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -85,7 +98,7 @@ pub async fn spawn_app() -> TestApp {
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let stack = Stack {
         endpoint: endpoint.clone(),
-        spec: std::sync::Arc::new(spec().clone()),
+        spec: std::sync::Arc::new(template),
         names: names.clone(),
         stage: "test".into(),
         sender: SENDER.into(),
@@ -135,8 +148,16 @@ impl TestApp {
         event: Value,
         options: accolade::ingest::IngestOptions,
     ) -> Result<Value, Value> {
-        let f = self.lambda.function(FunctionName::Ingest).clone().with_ingest_options(options);
-        self.lambda.clone().with_function(f).invoke(FunctionName::Ingest, event).await
+        let f = self
+            .lambda
+            .function(FunctionName::Ingest)
+            .clone()
+            .with_ingest_options(options);
+        self.lambda
+            .clone()
+            .with_function(f)
+            .invoke(FunctionName::Ingest, event)
+            .await
     }
 
     /// A function's state (its clients act as its principal): for the few tests that call a
@@ -249,7 +270,9 @@ impl TestApp {
     /// Lambda (verify) than the one that changed the data (api); it sees a change once its
     /// cache entry expires (`PAGE_DATA_TTL`), as in AWS. Gives up after the TTL plus a minute.
     pub async fn browse_until(&self, path: &str, ready: impl Fn(&Response) -> bool) -> Response {
-        let deadline = std::time::Instant::now() + accolade::app::PAGE_DATA_TTL + std::time::Duration::from_secs(60);
+        let deadline = std::time::Instant::now()
+            + accolade::app::PAGE_DATA_TTL
+            + std::time::Duration::from_secs(60);
         loop {
             let r = self.browse(path).await;
             if ready(&r) || std::time::Instant::now() > deadline {

@@ -71,7 +71,10 @@ pub fn route(routes: &[Route], method: &str, path: &str) -> Option<Matched> {
             None => continue,
         };
         let specific = r.method != "ANY";
-        if best.as_ref().is_none_or(|(b, s, _, _)| (rank, specific) > (*b, *s)) {
+        if best
+            .as_ref()
+            .is_none_or(|(b, s, _, _)| (rank, specific) > (*b, *s))
+        {
             best = Some((rank, specific, r, proxy));
         }
     }
@@ -82,16 +85,24 @@ pub fn route(routes: &[Route], method: &str, path: &str) -> Option<Matched> {
             proxy,
         });
     }
-    routes.iter().find(|r| r.path == "$default").map(|r| Matched {
-        function: r.function,
-        route_key: "$default".into(),
-        proxy: None,
-    })
+    routes
+        .iter()
+        .find(|r| r.path == "$default")
+        .map(|r| Matched {
+            function: r.function,
+            route_key: "$default".into(),
+            proxy: None,
+        })
 }
 
 fn is_text(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     mime.starts_with("text/")
         || mime == "application/json"
         || mime == "application/xml"
@@ -109,7 +120,11 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -124,18 +139,40 @@ pub fn percent_decode(s: &str) -> String {
 }
 
 /// The payload 2.0 event for one request (as API Gateway sends it to the integration).
-pub fn request_event(parts: &Parts, body: &[u8], matched: &Matched, default_host: &str, source_ip: &str) -> Value {
+pub fn request_event(
+    parts: &Parts,
+    body: &[u8],
+    matched: &Matched,
+    default_host: &str,
+    source_ip: &str,
+) -> Value {
     let mut headers: Map<String, Value> = Map::new();
     let mut cookies: Vec<Value> = Vec::new();
     for name in parts.headers.keys() {
-        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if name == header::COOKIE {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(str::trim).filter(|c| !c.is_empty()).map(|c| json!(c)));
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| json!(c)),
+            );
         } else {
             headers.insert(name.as_str().to_owned(), json!(values.join(",")));
         }
     }
-    let host = headers.get("host").and_then(Value::as_str).unwrap_or(default_host).to_owned();
+    let host = headers
+        .get("host")
+        .and_then(Value::as_str)
+        .unwrap_or(default_host)
+        .to_owned();
     headers.insert("host".into(), json!(host));
     headers.insert("x-forwarded-for".into(), json!(source_ip));
     headers.insert("x-forwarded-proto".into(), json!("https"));
@@ -184,7 +221,10 @@ pub fn request_event(parts: &Parts, body: &[u8], matched: &Matched, default_host
         event["pathParameters"] = json!({ "proxy": percent_decode(p) });
     }
     if !body.is_empty() {
-        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         match std::str::from_utf8(body) {
             Ok(text) if is_text(content_type) => event["body"] = json!(text),
             _ => {
@@ -197,7 +237,12 @@ pub fn request_event(parts: &Parts, body: &[u8], matched: &Matched, default_host
 }
 
 fn gateway_error(status: StatusCode, message: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], json!({ "message": message }).to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
 }
 
 /// The function's answer as API Gateway turns it into HTTP.
@@ -208,20 +253,36 @@ pub fn http_response(answer: &Value) -> Response {
     }
     let Some(status) = answer.get("statusCode").and_then(Value::as_u64) else {
         // Valid JSON without a status code: API Gateway sends it as a 200 JSON body.
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], answer.to_string()).into_response();
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            answer.to_string(),
+        )
+            .into_response();
     };
-    let body = answer.get("body").and_then(Value::as_str).unwrap_or_default();
+    let body = answer
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let bytes = if answer.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
         match base64::engine::general_purpose::STANDARD.decode(body) {
             Ok(b) => b,
-            Err(_) => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            Err(_) => {
+                return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
         }
     } else {
         body.as_bytes().to_vec()
     };
     let mut resp = Response::new(Body::from(bytes));
-    *resp.status_mut() = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (k, v) in answer.get("headers").and_then(Value::as_object).into_iter().flatten() {
+    *resp.status_mut() =
+        StatusCode::from_u16(status as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in answer
+        .get("headers")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         if let (Ok(name), Some(Ok(value))) = (
             header::HeaderName::from_bytes(k.as_bytes()),
             v.as_str().map(HeaderValue::from_str),
@@ -229,7 +290,12 @@ pub fn http_response(answer: &Value) -> Response {
             resp.headers_mut().insert(name, value);
         }
     }
-    for c in answer.get("cookies").and_then(Value::as_array).into_iter().flatten() {
+    for c in answer
+        .get("cookies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(Ok(value)) = c.as_str().map(HeaderValue::from_str) {
             resp.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -255,7 +321,9 @@ async fn serve(State(g): State<Gateway>, req: Request) -> Response {
     let event = request_event(&parts, &body, &matched, &g.host, "127.0.0.1");
     match g.lambda.invoke(matched.function, event).await {
         Ok(answer) => http_response(&answer),
-        Err(e) if e["errorType"] == "Sandbox.Timedout" => gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Err(e) if e["errorType"] == "Sandbox.Timedout" => {
+            gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
         Err(e) => {
             tracing::error!(function = matched.function.as_str(), error = %e, "function error");
             gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
@@ -295,7 +363,11 @@ mod tests {
                     .unwrap()
                     .routes
                     .iter()
-                    .map(move |(m, p)| Route { method: m.clone(), path: p.clone(), function: f })
+                    .map(move |(m, p)| Route {
+                        method: m.clone(),
+                        path: p.clone(),
+                        function: f,
+                    })
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -306,9 +378,15 @@ mod tests {
         let r = template_routes();
         let f = |m: &str, p: &str| route(&r, m, p).unwrap();
         assert_eq!(f("GET", "/v1/templates").function, FunctionName::Api);
-        assert_eq!(f("GET", "/v1/templates").proxy.as_deref(), Some("templates"));
+        assert_eq!(
+            f("GET", "/v1/templates").proxy.as_deref(),
+            Some("templates")
+        );
         assert_eq!(f("GET", "/v1/analytics").function, FunctionName::Analytics);
-        assert_eq!(f("GET", "/v1/analytics/export").route_key, "GET /v1/analytics/{proxy+}");
+        assert_eq!(
+            f("GET", "/v1/analytics/export").route_key,
+            "GET /v1/analytics/{proxy+}"
+        );
         // Only GET is routed to analytics; anything else under /v1 is the api's.
         assert_eq!(f("POST", "/v1/analytics").function, FunctionName::Api);
         assert_eq!(f("POST", "/console/login").function, FunctionName::Api);
@@ -330,7 +408,11 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = req.into_parts();
-        let m = Matched { function: FunctionName::Api, route_key: "ANY /v1/{proxy+}".into(), proxy: Some("templates/x/image".into()) };
+        let m = Matched {
+            function: FunctionName::Api,
+            route_key: "ANY /v1/{proxy+}".into(),
+            proxy: Some("templates/x/image".into()),
+        };
         let e = request_event(&parts, b"\x89PNG", &m, "badges.example", "10.0.0.1");
         assert_eq!(e["rawPath"], "/v1/templates/x/image");
         assert_eq!(e["rawQueryString"], "a=1&a=2&b=%ED%95%9C+x");

@@ -100,8 +100,7 @@ impl Policy {
                 .iter()
                 .any(|a| glob(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
                 && s.resources.iter().any(|r| glob(r, resource))
-                && s
-                    .conditions
+                && s.conditions
                     .iter()
                     .all(|(op, key, values)| condition_holds(op, key, values, facts))
         })
@@ -132,7 +131,12 @@ impl Policy {
 }
 
 /// The values `!Ref`, `!GetAtt` and `!Sub` take in a local stack named `names`.
-pub fn local_values(spec: &StackSpec, names: &Names, stage: &str, sender: &str) -> HashMap<String, String> {
+pub fn local_values(
+    spec: &StackSpec,
+    names: &Names,
+    stage: &str,
+    sender: &str,
+) -> HashMap<String, String> {
     let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", names.table);
     let mut v: HashMap<String, String> = [
         ("Stage", stage.to_owned()),
@@ -145,14 +149,20 @@ pub fn local_values(spec: &StackSpec, names: &Names, stage: &str, sender: &str) 
         ("Table.StreamArn", format!("{table_arn}/stream/local")),
         ("Table.Arn", table_arn),
         ("UploadsBucket", names.bucket.clone()),
-        ("UploadsBucket.Arn", format!("arn:aws:s3:::{}", names.bucket)),
+        (
+            "UploadsBucket.Arn",
+            format!("arn:aws:s3:::{}", names.bucket),
+        ),
         ("FollowUpScheduleGroup", names.schedule_group.clone()),
         ("EmailConfigurationSet", format!("accolade-{stage}")),
         (
             "SchedulerInvokeNotifyRole.Arn",
             format!("arn:aws:iam::{ACCOUNT}:role/accolade-{stage}-scheduler"),
         ),
-        ("FailureQueue.Arn", format!("arn:aws:sqs:{REGION}:{ACCOUNT}:accolade-{stage}-failures")),
+        (
+            "FailureQueue.Arn",
+            format!("arn:aws:sqs:{REGION}:{ACCOUNT}:accolade-{stage}-failures"),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -160,13 +170,21 @@ pub fn local_values(spec: &StackSpec, names: &Names, stage: &str, sender: &str) 
     for f in &spec.functions {
         v.insert(
             format!("{}.Arn", f.logical_id),
-            format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:accolade-{stage}-{}", f.binary),
+            format!(
+                "arn:aws:lambda:{REGION}:{ACCOUNT}:function:accolade-{stage}-{}",
+                f.binary
+            ),
         );
     }
     v
 }
 
-fn strings(v: &Value, values: &HashMap<String, String>, spec: &StackSpec, names: &Names) -> Result<Vec<String>, String> {
+fn strings(
+    v: &Value,
+    values: &HashMap<String, String>,
+    spec: &StackSpec,
+    names: &Names,
+) -> Result<Vec<String>, String> {
     let one = |x: &Value| {
         crate::sam::evaluate(x, values)
             .map(|s| s.replace(&spec.bucket_name, &names.bucket))
@@ -180,7 +198,13 @@ fn strings(v: &Value, values: &HashMap<String, String>, spec: &StackSpec, names:
 }
 
 /// The function's policy (by binary name) for a local stack.
-pub fn policy_of(spec: &StackSpec, names: &Names, stage: &str, sender: &str, binary: &str) -> Result<Policy, String> {
+pub fn policy_of(
+    spec: &StackSpec,
+    names: &Names,
+    stage: &str,
+    sender: &str,
+    binary: &str,
+) -> Result<Policy, String> {
     let f = spec
         .function(binary)
         .ok_or_else(|| format!("template.yaml has no function with binary {binary}"))?;
@@ -246,11 +270,16 @@ fn query_leading_key(body: &Json, key_attribute: &str) -> Vec<String> {
     let expr = body["KeyConditionExpression"].as_str().unwrap_or_default();
     let names = &body["ExpressionAttributeNames"];
     for clause in expr.split(" AND ").flat_map(|c| c.split(" and ")) {
-        let Some((l, r)) = clause.split_once('=') else { continue };
+        let Some((l, r)) = clause.split_once('=') else {
+            continue;
+        };
         if l.ends_with(['<', '>', '!']) {
             continue;
         }
-        let (l, r) = (l.trim().trim_start_matches('('), r.trim().trim_end_matches(')'));
+        let (l, r) = (
+            l.trim().trim_start_matches('('),
+            r.trim().trim_end_matches(')'),
+        );
         let name = names.get(l).and_then(Json::as_str).unwrap_or(l);
         if name == key_attribute {
             if let Some(v) = body["ExpressionAttributeValues"][r]["S"].as_str() {
@@ -296,7 +325,12 @@ pub fn dynamodb_accesses(op: &str, body: &Json, spec: &StackSpec) -> Vec<Access>
             .into_iter()
             .flatten()
             .map(|(t, req)| {
-                let keys = req["Keys"].as_array().into_iter().flatten().flat_map(pk_of).collect();
+                let keys = req["Keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(pk_of)
+                    .collect();
                 access(op, t, keys)
             })
             .collect(),
@@ -332,8 +366,16 @@ pub fn dynamodb_accesses(op: &str, body: &Json, spec: &StackSpec) -> Vec<Access>
                     "ConditionCheck" => "ConditionCheckItem",
                     _ => "GetItem",
                 };
-                let keys = if kind == "Put" { pk_of(&inner["Item"]) } else { pk_of(&inner["Key"]) };
-                Some(access(action, inner["TableName"].as_str().unwrap_or_default(), keys))
+                let keys = if kind == "Put" {
+                    pk_of(&inner["Item"])
+                } else {
+                    pk_of(&inner["Key"])
+                };
+                Some(access(
+                    action,
+                    inner["TableName"].as_str().unwrap_or_default(),
+                    keys,
+                ))
             })
             .collect(),
         other => vec![access(other, table, vec![])],
@@ -390,18 +432,27 @@ impl PolicyCheck {
                 let group = body["GroupName"]
                     .as_str()
                     .map(str::to_owned)
-                    .or_else(|| uri.split("groupName=").nth(1).map(|g| g.split('&').next().unwrap_or_default().to_owned()))
+                    .or_else(|| {
+                        uri.split("groupName=")
+                            .nth(1)
+                            .map(|g| g.split('&').next().unwrap_or_default().to_owned())
+                    })
                     .unwrap_or_else(|| "default".into());
                 vec![vec![Access {
                     action: format!("scheduler:{op}"),
-                    resource: format!("arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{group}/{name}"),
+                    resource: format!(
+                        "arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{group}/{name}"
+                    ),
                     facts: Facts::default(),
                 }]]
             }
             _ => vec![],
         };
         needs.into_iter().find_map(|any_of| {
-            if any_of.iter().any(|a| self.policy.allows(&a.action, &a.resource, &a.facts)) {
+            if any_of
+                .iter()
+                .any(|a| self.policy.allows(&a.action, &a.resource, &a.facts))
+            {
                 None
             } else {
                 any_of.into_iter().next()
@@ -445,7 +496,12 @@ impl Intercept for PolicyCheck {
             let path = request.uri().split("://").nth(1).unwrap_or_default();
             let mut parts = path.splitn(3, '/').skip(1);
             let bucket = parts.next().unwrap_or_default().to_owned();
-            let key = parts.next().unwrap_or_default().split('?').next().unwrap_or_default();
+            let key = parts
+                .next()
+                .unwrap_or_default()
+                .split('?')
+                .next()
+                .unwrap_or_default();
             let key = crate::gateway::percent_decode(key);
             cfg.interceptor_state().store_put(S3Object { bucket, key });
         }
@@ -484,8 +540,14 @@ impl Intercept for PolicyCheck {
         let Some(S3Object { bucket, key }) = cfg.load::<S3Object>().cloned() else {
             return Ok(());
         };
-        let facts = Facts { leading_keys: vec![], prefix: Some(key) };
-        if !self.policy.allows("s3:ListBucket", &format!("arn:aws:s3:::{bucket}"), &facts) {
+        let facts = Facts {
+            leading_keys: vec![],
+            prefix: Some(key),
+        };
+        if !self
+            .policy
+            .allows("s3:ListBucket", &format!("arn:aws:s3:::{bucket}"), &facts)
+        {
             let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
             let mut resp = aws_smithy_runtime_api::http::Response::new(
                 aws_smithy_runtime_api::http::StatusCode::try_from(403u16)?,
@@ -504,8 +566,14 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob("arn:aws:s3:::b/uploads/*", "arn:aws:s3:::b/uploads/x/y.csv"));
-        assert!(!glob("arn:aws:s3:::b/reports/*", "arn:aws:s3:::b/uploads/x"));
+        assert!(glob(
+            "arn:aws:s3:::b/uploads/*",
+            "arn:aws:s3:::b/uploads/x/y.csv"
+        ));
+        assert!(!glob(
+            "arn:aws:s3:::b/reports/*",
+            "arn:aws:s3:::b/uploads/x"
+        ));
         assert!(glob("ISSUER#*#UNSUB#*", "ISSUER#abc#UNSUB#def"));
         assert!(!glob("ISSUER#*#UNSUB#*", "ISSUER#abc"));
     }

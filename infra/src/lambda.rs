@@ -73,7 +73,13 @@ pub struct LocalLambda {
 }
 
 /// A function's clients: its own credentials, its policy checked, its requests counted.
-fn function_app(stack: &Stack, sdk: &aws_config::SdkConfig, check: PolicyCheck, tools: &Instruments, outbox: &SesOutbox) -> App {
+fn function_app(
+    stack: &Stack,
+    sdk: &aws_config::SdkConfig,
+    check: PolicyCheck,
+    tools: &Instruments,
+    outbox: &SesOutbox,
+) -> App {
     let (counter, faults) = (tools.requests.clone(), tools.faults.clone());
     let ddb = aws_sdk_dynamodb::config::Builder::from(sdk)
         .interceptor(counter.clone())
@@ -109,9 +115,13 @@ fn function_app(stack: &Stack, sdk: &aws_config::SdkConfig, check: PolicyCheck, 
 /// The state the administrator sees (provisioning, seeding, tests that look inside): the same
 /// configuration, the emulator's administrator credentials, no policy check.
 pub fn admin_app(stack: &Stack, admin: &aws_config::SdkConfig) -> App {
-    App::from_clients(stack.config(), accolade::aws::dynamodb(admin), accolade::aws::s3(admin))
-        .with_ses(aws_sdk_sesv2::Client::new(admin))
-        .with_scheduler(aws_sdk_scheduler::Client::new(admin))
+    App::from_clients(
+        stack.config(),
+        accolade::aws::dynamodb(admin),
+        accolade::aws::s3(admin),
+    )
+    .with_ses(aws_sdk_sesv2::Client::new(admin))
+    .with_scheduler(aws_sdk_scheduler::Client::new(admin))
 }
 
 impl LocalLambda {
@@ -126,9 +136,17 @@ impl LocalLambda {
                 .function(name.as_str())
                 .ok_or_else(|| format!("template.yaml has no {} function", name.as_str()))?
                 .clone();
-            let policy = iam::policy_of(&stack.spec, &stack.names, &stack.stage, &stack.sender, name.as_str())?;
+            let policy = iam::policy_of(
+                &stack.spec,
+                &stack.names,
+                &stack.stage,
+                &stack.sender,
+                name.as_str(),
+            )?;
             let principal = format!("{}-{}", name.as_str(), stack.names.table);
-            let creds = crate::moto::create_principal(&stack.endpoint, &principal, &policy.for_moto()).await?;
+            let creds =
+                crate::moto::create_principal(&stack.endpoint, &principal, &policy.for_moto())
+                    .await?;
             let sdk = accolade::aws::local_sdk_config(&stack.endpoint, creds);
             let check = PolicyCheck {
                 principal: format!("accolade-{}-{}", stack.stage, name.as_str()),
@@ -183,11 +201,20 @@ impl LocalLambda {
             self.stack.stage,
             name.as_str()
         );
-        let task = tokio::spawn(async move { function.invoke(event, context).await.map_err(|e| e.to_string()) });
+        let task = tokio::spawn(async move {
+            function
+                .invoke(event, context)
+                .await
+                .map_err(|e| e.to_string())
+        });
         match tokio::time::timeout(timeout, task).await {
             Ok(Ok(Ok(v))) => Ok(v),
-            Ok(Ok(Err(message))) => Err(json!({ "errorType": "Unhandled", "errorMessage": message })),
-            Ok(Err(panic)) => Err(json!({ "errorType": "Runtime.ExitError", "errorMessage": panic.to_string() })),
+            Ok(Ok(Err(message))) => {
+                Err(json!({ "errorType": "Unhandled", "errorMessage": message }))
+            }
+            Ok(Err(panic)) => {
+                Err(json!({ "errorType": "Runtime.ExitError", "errorMessage": panic.to_string() }))
+            }
             Err(_) => Err(json!({
                 "errorType": "Sandbox.Timedout",
                 "errorMessage": format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())
@@ -228,8 +255,14 @@ impl LocalLambda {
 
     fn hand_on(&self, name: FunctionName, has_destination: bool, record: Value) {
         if has_destination {
-            tracing::error!(function = name.as_str(), "event sent to the on-failure destination");
-            self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+            tracing::error!(
+                function = name.as_str(),
+                "event sent to the on-failure destination"
+            );
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(record);
         } else {
             tracing::error!(function = name.as_str(), record = %record, "event dropped: no on-failure destination in template.yaml");
         }
@@ -237,7 +270,10 @@ impl LocalLambda {
 
     /// What reached the on-failure destinations, oldest first.
     pub fn failures(&self) -> Vec<Value> {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Stream records (already through the mapping's filter, in order) in batches of the
@@ -278,26 +314,41 @@ impl LocalLambda {
 const LOCAL_RETRY_CAP: i64 = 20;
 
 fn exhausted(trigger: &StreamTrigger, tries: i64) -> bool {
-    let max = if trigger.max_retries < 0 { LOCAL_RETRY_CAP } else { trigger.max_retries };
+    let max = if trigger.max_retries < 0 {
+        LOCAL_RETRY_CAP
+    } else {
+        trigger.max_retries
+    };
     tries >= max
 }
 
 /// Where a failed batch resumes: from its first record on an error; from the lowest sequence
 /// number the function reported with `ReportBatchItemFailures` (the whole batch if it named an
 /// unknown or empty identifier); `None` when the batch succeeded.
-fn retry_from(trigger: &StreamTrigger, batch: &[Value], result: &Result<Value, Value>) -> Option<usize> {
+fn retry_from(
+    trigger: &StreamTrigger,
+    batch: &[Value],
+    result: &Result<Value, Value>,
+) -> Option<usize> {
     let response = match result {
         Err(_) => return Some(0),
         Ok(r) if trigger.report_item_failures => r,
         Ok(_) => return None,
     };
-    let failures = response.get("batchItemFailures").and_then(Value::as_array)?;
+    let failures = response
+        .get("batchItemFailures")
+        .and_then(Value::as_array)?;
     let mut lowest: Option<usize> = None;
     for f in failures {
-        let id = f.get("itemIdentifier").and_then(Value::as_str).unwrap_or_default();
-        let at = batch
-            .iter()
-            .position(|r| r.pointer("/dynamodb/SequenceNumber").and_then(Value::as_str) == Some(id));
+        let id = f
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let at = batch.iter().position(|r| {
+            r.pointer("/dynamodb/SequenceNumber")
+                .and_then(Value::as_str)
+                == Some(id)
+        });
         let at = at.unwrap_or(0);
         lowest = Some(lowest.map_or(at, |l| l.min(at)));
     }
@@ -305,7 +356,10 @@ fn retry_from(trigger: &StreamTrigger, batch: &[Value], result: &Result<Value, V
 }
 
 fn stream_failure(batch: &[Value], invokes: i64) -> Value {
-    let seq = |r: Option<&Value>| r.and_then(|r| r.pointer("/dynamodb/SequenceNumber")).cloned();
+    let seq = |r: Option<&Value>| {
+        r.and_then(|r| r.pointer("/dynamodb/SequenceNumber"))
+            .cloned()
+    };
     json!({
         "version": "1.0",
         "timestamp": chrono::Utc::now().to_rfc3339(),
@@ -341,7 +395,9 @@ mod tests {
         let batch = vec![record("1"), record("2"), record("3")];
         let ok = Ok(json!({ "batchItemFailures": [] }));
         assert_eq!(retry_from(&t, &batch, &ok), None);
-        let some = Ok(json!({ "batchItemFailures": [{ "itemIdentifier": "3" }, { "itemIdentifier": "2" }] }));
+        let some = Ok(
+            json!({ "batchItemFailures": [{ "itemIdentifier": "3" }, { "itemIdentifier": "2" }] }),
+        );
         assert_eq!(retry_from(&t, &batch, &some), Some(1));
         let unknown = Ok(json!({ "batchItemFailures": [{ "itemIdentifier": "" }] }));
         assert_eq!(retry_from(&t, &batch, &unknown), Some(0));

@@ -2,7 +2,14 @@
 
 use accolade::{domain::ids::IssuerId, store::Store};
 use clap::{Parser, Subcommand};
-use infra::{gateway, lambda::{LocalLambda, Stack}, moto::Moto, operator, provision, runner::Runner, sam, seed};
+use infra::{
+    gateway,
+    lambda::{LocalLambda, Stack},
+    moto::Moto,
+    operator, provision,
+    runner::Runner,
+    sam, seed,
+};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -231,12 +238,18 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         "admin_secret_access_key": infra::moto::ADMIN_SECRET,
     });
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("stack.json"), serde_json::to_string_pretty(&json)? + "\n")?;
+    std::fs::write(
+        dir.join("stack.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(Runner::new(lambda.clone(), admin).run(stop_rx));
     print_banner(&base_url, &demo, &moto.endpoint);
-    let app = gateway::router(lambda.clone(), infra::outbox::routes(moto.endpoint.clone(), lambda));
+    let app = gateway::router(
+        lambda.clone(),
+        infra::outbox::routes(moto.endpoint.clone(), lambda),
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

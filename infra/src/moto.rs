@@ -1,7 +1,13 @@
 //! The moto server: started as a child process on 127.0.0.1 (IAM enforced, its log kept in a
 //! file), stopped when dropped; and the launcher's own endpoints (`infra/scripts/moto_server.py`).
 
-use std::{fs::File, net::TcpListener, path::{Path, PathBuf}, process::Stdio, time::Duration};
+use std::{
+    fs::File,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
@@ -20,7 +26,12 @@ pub fn admin_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 
 /// One plain HTTP/1.0 request to the emulator (its own endpoints, not AWS APIs): the body of a
 /// 2xx answer.
-pub async fn request(endpoint: &str, method: &str, path: &str, body: &str) -> Result<String, String> {
+pub async fn request(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<String, String> {
     let authority = endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -32,13 +43,26 @@ pub async fn request(endpoint: &str, method: &str, path: &str, body: &str) -> Re
         "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    stream
+        .write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
+    stream
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&buf);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    if !head.split_whitespace().nth(1).is_some_and(|s| s.starts_with('2')) {
-        return Err(format!("{method} {path}: {}", head.lines().next().unwrap_or_default()));
+    if !head
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|s| s.starts_with('2'))
+    {
+        return Err(format!(
+            "{method} {path}: {}",
+            head.lines().next().unwrap_or_default()
+        ));
     }
     Ok(body.to_owned())
 }

@@ -224,7 +224,9 @@ impl Runner {
                     let _ = self.lambda.invoke_async(f, input).await;
                     fired += 1;
                 }
-                None => tracing::warn!(schedule = %r.name, target = %r.target, "no local function for this schedule's target"),
+                None => {
+                    tracing::warn!(schedule = %r.name, target = %r.target, "no local function for this schedule's target")
+                }
             }
         }
         Ok(fired)
@@ -236,7 +238,10 @@ impl Runner {
         let mut delivered = 0;
         for sent in self.lambda.outbox.take() {
             for event in crate::ses_events::events(&sent, crate::iam::ACCOUNT, crate::iam::REGION) {
-                let _ = self.lambda.invoke_async(FunctionName::Analytics, event).await;
+                let _ = self
+                    .lambda
+                    .invoke_async(FunctionName::Analytics, event)
+                    .await;
                 delivered += 1;
             }
         }
@@ -262,7 +267,10 @@ impl Runner {
                 let key = o.key().unwrap_or_default().to_owned();
                 let etag = o.e_tag().unwrap_or_default().to_owned();
                 let modified = o.last_modified().map(|t| t.to_string()).unwrap_or_default();
-                if self.seen_uploads.insert((key.clone(), etag.clone(), modified)) {
+                if self
+                    .seen_uploads
+                    .insert((key.clone(), etag.clone(), modified))
+                {
                     let size = o.size().unwrap_or(0).max(0) as u64;
                     let event = s3_event(&bucket, &key, size, &etag);
                     if let Err(e) = self.lambda.invoke_async(FunctionName::Ingest, event).await {
@@ -347,15 +355,21 @@ impl Runner {
                 .send()
                 .await
                 .map_err(|e| sdk_error(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
-            self.shard_iterators.insert(shard.clone(), out.next_shard_iterator.clone());
+            self.shard_iterators
+                .insert(shard.clone(), out.next_shard_iterator.clone());
             let raw = out.records.unwrap_or_default();
             read += raw.len();
             for function in FunctionName::ALL {
-                let Some(trigger) = self.lambda.spec(function).stream.clone() else { continue };
+                let Some(trigger) = self.lambda.spec(function).stream.clone() else {
+                    continue;
+                };
                 let records: Vec<Value> = raw
                     .iter()
                     .map(|r| stream_record(r, &arn))
-                    .filter(|r| trigger.filters.is_empty() || trigger.filters.iter().any(|p| crate::sam::matches(p, r)))
+                    .filter(|r| {
+                        trigger.filters.is_empty()
+                            || trigger.filters.iter().any(|p| crate::sam::matches(p, r))
+                    })
                     .collect();
                 delivered += records.len();
                 self.lambda.deliver_stream(function, records).await;
@@ -402,7 +416,10 @@ impl Runner {
             self.fired.insert(name.to_owned());
             let created = got.creation_date().map(|d| d.secs()).unwrap_or(i64::MIN);
             if at.timestamp() + 60 < created {
-                tracing::error!(schedule = name, "one-time schedule created after its time: Scheduler never fires it");
+                tracing::error!(
+                    schedule = name,
+                    "one-time schedule created after its time: Scheduler never fires it"
+                );
                 continue;
             }
             let input: Value = got
@@ -417,7 +434,12 @@ impl Runner {
             let _ = self.lambda.invoke_async(target, input).await;
             fired += 1;
             if got.action_after_completion().map(|a| a.as_str()) == Some("DELETE") {
-                let _ = sched.delete_schedule().group_name(&group).name(name).send().await;
+                let _ = sched
+                    .delete_schedule()
+                    .group_name(&group)
+                    .name(name)
+                    .send()
+                    .await;
             }
         }
         Ok(fired)
@@ -474,10 +496,16 @@ mod tests {
     fn s3_keys_are_encoded_as_s3_does() {
         let e = s3_event("b", "uploads/i/b/수료자 명단 (1).csv", 3, "\"abc\"");
         let key = e["Records"][0]["s3"]["object"]["key"].as_str().unwrap();
-        assert_eq!(key, "uploads/i/b/%EC%88%98%EB%A3%8C%EC%9E%90+%EB%AA%85%EB%8B%A8+%281%29.csv");
+        assert_eq!(
+            key,
+            "uploads/i/b/%EC%88%98%EB%A3%8C%EC%9E%90+%EB%AA%85%EB%8B%A8+%281%29.csv"
+        );
         let read = accolade::events::s3_created(&e).unwrap();
         assert_eq!(read[0].key, "uploads/i/b/수료자 명단 (1).csv");
-        assert_eq!(function_of_arn("arn:aws:lambda:us-east-1:1:function:accolade-local-notify"), Some(FunctionName::Notify));
+        assert_eq!(
+            function_of_arn("arn:aws:lambda:us-east-1:1:function:accolade-local-notify"),
+            Some(FunctionName::Notify)
+        );
     }
 
     #[test]

@@ -88,7 +88,8 @@ pub struct StreamTrigger {
 }
 
 fn num(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 fn env_of(v: &Value) -> Vec<(String, Value)> {
@@ -105,7 +106,11 @@ fn env_of(v: &Value) -> Vec<(String, Value)> {
 fn stream_trigger(e: &Value) -> Result<StreamTrigger, TemplateError> {
     let p = &e["Properties"];
     let mut filters = Vec::new();
-    for f in p["FilterCriteria"]["Filters"].as_sequence().into_iter().flatten() {
+    for f in p["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
         let pat = s(&f["Pattern"], "Pattern")?;
         filters.push(
             serde_json::from_str(&pat)
@@ -116,9 +121,10 @@ fn stream_trigger(e: &Value) -> Result<StreamTrigger, TemplateError> {
         batch_size: num(&p["BatchSize"]).unwrap_or(100) as usize,
         max_retries: num(&p["MaximumRetryAttempts"]).unwrap_or(-1),
         bisect: p["BisectBatchOnFunctionError"].as_bool() == Some(true),
-        report_item_failures: p["FunctionResponseTypes"]
-            .as_sequence()
-            .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("ReportBatchItemFailures"))),
+        report_item_failures: p["FunctionResponseTypes"].as_sequence().is_some_and(|t| {
+            t.iter()
+                .any(|x| x.as_str() == Some("ReportBatchItemFailures"))
+        }),
         filters,
         on_failure: !p["DestinationConfig"]["OnFailure"].is_null(),
     })
@@ -134,17 +140,29 @@ fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, T
     let mut statements = Vec::new();
     for policy in p["Policies"].as_sequence().into_iter().flatten() {
         let list = policy["Statement"].as_sequence().ok_or_else(|| {
-            TemplateError::Shape(format!("{id}: only inline `- Statement:` policies are read"))
+            TemplateError::Shape(format!(
+                "{id}: only inline `- Statement:` policies are read"
+            ))
         })?;
         statements.extend(list.iter().cloned());
     }
     let mut routes = Vec::new();
     let mut stream = None;
-    for e in p["Events"].as_mapping().into_iter().flat_map(|m| m.values()) {
+    for e in p["Events"]
+        .as_mapping()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
         match e["Type"].as_str() {
             Some("HttpApi") => routes.push((
-                e["Properties"]["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(),
-                e["Properties"]["Path"].as_str().unwrap_or("$default").to_owned(),
+                e["Properties"]["Method"]
+                    .as_str()
+                    .unwrap_or("ANY")
+                    .to_ascii_uppercase(),
+                e["Properties"]["Path"]
+                    .as_str()
+                    .unwrap_or("$default")
+                    .to_owned(),
             )),
             Some("DynamoDB") => stream = Some(stream_trigger(e)?),
             _ => {}
@@ -154,7 +172,10 @@ fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, T
     let pick = |k: &str, default: i64| num(&p[k]).or_else(|| num(&globals[k])).unwrap_or(default);
     Ok(FunctionSpec {
         logical_id: id.to_owned(),
-        binary: s(&f["Metadata"]["BuildProperties"]["Binary"], "BuildProperties.Binary")?,
+        binary: s(
+            &f["Metadata"]["BuildProperties"]["Binary"],
+            "BuildProperties.Binary",
+        )?,
         timeout_secs: pick("Timeout", 3) as u64,
         memory_mb: pick("MemorySize", 128) as u64,
         environment,
@@ -171,7 +192,11 @@ fn functions(doc: &Value) -> Result<Vec<FunctionSpec>, TemplateError> {
     let mut out = Vec::new();
     for (name, r) in doc["Resources"].as_mapping().into_iter().flatten() {
         if r["Type"].as_str() == Some("AWS::Serverless::Function") {
-            out.push(function_spec(name.as_str().unwrap_or_default(), r, globals)?);
+            out.push(function_spec(
+                name.as_str().unwrap_or_default(),
+                r,
+                globals,
+            )?);
         }
     }
     Ok(out)
@@ -211,14 +236,22 @@ pub fn evaluate(v: &Value, params: &HashMap<String, String>) -> Result<String, T
         Some(("Sub", Value::Sequence(form))) => {
             // `!Sub [text, {Name: value, …}]`: the variables first, then the parameters.
             let mut scoped = params.clone();
-            for (k, v) in form.get(1).and_then(Value::as_mapping).into_iter().flatten() {
+            for (k, v) in form
+                .get(1)
+                .and_then(Value::as_mapping)
+                .into_iter()
+                .flatten()
+            {
                 scoped.insert(s(k, "!Sub variable")?, evaluate(v, params)?);
             }
             let text = form.first().cloned().unwrap_or(Value::Null);
-            evaluate(&Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
-                tag: serde_yaml::value::Tag::new("Sub"),
-                value: text,
-            })), &scoped)
+            evaluate(
+                &Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                    tag: serde_yaml::value::Tag::new("Sub"),
+                    value: text,
+                })),
+                &scoped,
+            )
         }
         Some(("Select", Value::Sequence(args))) => {
             let index = args.first().and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -226,9 +259,15 @@ pub fn evaluate(v: &Value, params: &HashMap<String, String>) -> Result<String, T
                 Some((t, Value::Sequence(split))) if t == "Split" => {
                     let delimiter = s(split.first().unwrap_or(&Value::Null), "!Split delimiter")?;
                     let text = evaluate(split.get(1).unwrap_or(&Value::Null), params)?;
-                    text.split(delimiter.as_str()).map(str::to_owned).collect::<Vec<_>>()
+                    text.split(delimiter.as_str())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
                 }
-                _ => return Err(TemplateError::Shape("!Select is read only over !Split".into())),
+                _ => {
+                    return Err(TemplateError::Shape(
+                        "!Select is read only over !Split".into(),
+                    ))
+                }
             };
             list.get(index)
                 .cloned()
@@ -255,10 +294,9 @@ pub fn evaluate(v: &Value, params: &HashMap<String, String>) -> Result<String, T
         }
         Some(("GetAtt", inner)) => {
             let name = s(inner, "!GetAtt")?;
-            params
-                .get(&name)
-                .cloned()
-                .ok_or_else(|| TemplateError::Shape(format!("cannot resolve !GetAtt {name} locally")))
+            params.get(&name).cloned().ok_or_else(|| {
+                TemplateError::Shape(format!("cannot resolve !GetAtt {name} locally"))
+            })
         }
         Some((tag, _)) => Err(TemplateError::Shape(format!(
             "cannot evaluate {tag} locally"

@@ -64,13 +64,21 @@ fn sent_from(request: &Value, message_id: &str) -> Sent {
         .to_owned();
     Sent {
         message_id: message_id.to_owned(),
-        source: request["FromEmailAddress"].as_str().unwrap_or_default().to_owned(),
+        source: request["FromEmailAddress"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         destination,
         tags: request["EmailTags"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|t| Some((t["Name"].as_str()?.to_owned(), t["Value"].as_str()?.to_owned())))
+            .filter_map(|t| {
+                Some((
+                    t["Name"].as_str()?.to_owned(),
+                    t["Value"].as_str()?.to_owned(),
+                ))
+            })
             .collect(),
         configuration_set: request["ConfigurationSetName"].as_str().map(str::to_owned),
         subject,
@@ -121,7 +129,9 @@ impl Intercept for SesOutbox {
         let Some(Ok(output)) = context.output_or_error() else {
             return Ok(());
         };
-        let Some(out) = output.downcast_ref::<aws_sdk_sesv2::operation::send_email::SendEmailOutput>() else {
+        let Some(out) =
+            output.downcast_ref::<aws_sdk_sesv2::operation::send_email::SendEmailOutput>()
+        else {
             return Ok(());
         };
         let Some(SendEmailRequest(request)) = cfg.load::<SendEmailRequest>() else {
@@ -141,7 +151,12 @@ pub fn events(sent: &Sent, account: &str, region: &str) -> Vec<Value> {
         .iter()
         .map(|(k, v)| (k.clone(), json!([v])))
         .collect();
-    let domain = sent.source.rsplit('@').next().unwrap_or_default().trim_end_matches('>');
+    let domain = sent
+        .source
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('>');
     tags.insert("ses:from-domain".into(), json!([domain]));
     if let Some(set) = &sent.configuration_set {
         tags.insert("ses:configuration-set".into(), json!([set]));
@@ -172,7 +187,10 @@ pub fn events(sent: &Sent, account: &str, region: &str) -> Vec<Value> {
         })
     };
     vec![
-        envelope("Email Sent", json!({ "eventType": "Send", "mail": mail, "send": {} })),
+        envelope(
+            "Email Sent",
+            json!({ "eventType": "Send", "mail": mail, "send": {} }),
+        ),
         envelope(
             "Email Delivered",
             json!({

@@ -107,11 +107,19 @@ impl Function {
             }
             FunctionName::Ingest => {
                 let options = ingest_options_for(&self.ingest, &context);
-                Box::pin(crate::ingest::handle_event_with(&self.app, &event, &options)).await
+                Box::pin(crate::ingest::handle_event_with(
+                    &self.app, &event, &options,
+                ))
+                .await
             }
-            FunctionName::Notify => Box::pin(crate::notify::handle_event(self.app.clone(), event)).await,
+            FunctionName::Notify => {
+                Box::pin(crate::notify::handle_event(self.app.clone(), event)).await
+            }
             FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
-                let router = self.router.as_ref().ok_or("an HTTP function without a router")?;
+                let router = self
+                    .router
+                    .as_ref()
+                    .ok_or("an HTTP function without a router")?;
                 Box::pin(crate::http::lambda::serve(router, event, context)).await
             }
         }

@@ -554,9 +554,16 @@ async fn issue_at(
         cohort: None,
         batch_id: None,
     };
-    match issuing::issue(&t.app_of(FunctionName::Api).store, issuer, &tpl, &req, None, at)
-        .await
-        .unwrap()
+    match issuing::issue(
+        &t.app_of(FunctionName::Api).store,
+        issuer,
+        &tpl,
+        &req,
+        None,
+        at,
+    )
+    .await
+    .unwrap()
     {
         issuing::Issued::Created(a) => a,
         other => panic!("{other:?}"),
@@ -742,13 +749,17 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
 
     // Monday 23 Nov 07:10 in Seoul: not yet.
     let early = Utc.with_ymd_and_hms(2026, 11, 22, 22, 10, 0).unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), early, false).await.unwrap();
+    let out = digest::run(t.app_of(FunctionName::Analytics), early, false)
+        .await
+        .unwrap();
     assert!(!out
         .iter()
         .any(|o| matches!(o, digest::Outcome::Sent { issuer, .. } if issuer == iid.as_str())));
     // 08:10: sent to both admins, once.
     let due = Utc.with_ymd_and_hms(2026, 11, 22, 23, 10, 0).unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), due, false).await.unwrap();
+    let out = digest::run(t.app_of(FunctionName::Analytics), due, false)
+        .await
+        .unwrap();
     assert!(
         out.contains(&digest::Outcome::Sent {
             issuer: iid.to_string(),
@@ -756,7 +767,9 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         }),
         "{out:?}"
     );
-    let out = digest::run(t.app_of(FunctionName::Analytics), due, false).await.unwrap();
+    let out = digest::run(t.app_of(FunctionName::Analytics), due, false)
+        .await
+        .unwrap();
     assert!(out.contains(&digest::Outcome::AlreadySent {
         issuer: iid.to_string()
     }));
@@ -793,7 +806,9 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let next = due + chrono::Duration::days(7);
-    let out = digest::run(t.app_of(FunctionName::Analytics), next, false).await.unwrap();
+    let out = digest::run(t.app_of(FunctionName::Analytics), next, false)
+        .await
+        .unwrap();
     assert!(out.contains(&digest::Outcome::Off {
         issuer: iid.to_string()
     }));
@@ -808,7 +823,8 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         .await
         .unwrap();
     assert!(out["digests"].as_str().unwrap().contains("Off"), "{out}");
-    let out = t.invoke(FunctionName::Analytics, ses("Send", g1.id.as_str(), "day1"))
+    let out = t
+        .invoke(FunctionName::Analytics, ses("Send", g1.id.as_str(), "day1"))
         .await
         .unwrap();
     assert_eq!(out["outcome"], "counted email:day1:sent");
@@ -925,7 +941,9 @@ async fn the_local_runner_fires_the_weekly_digest_schedule_from_template_yaml() 
     let tpl = t.create_template(&key, template_body("스케줄 배지")).await;
     // Nothing happened yet: Monday 08:00 brings no email.
     let quiet = Utc.with_ymd_and_hms(2026, 11, 22, 23, 0, 0).unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), quiet, false).await.unwrap();
+    let out = digest::run(t.app_of(FunctionName::Analytics), quiet, false)
+        .await
+        .unwrap();
     assert!(
         matches!(out.as_slice(), [digest::Outcome::Quiet { .. }]),
         "{out:?}"

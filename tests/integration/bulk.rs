@@ -213,7 +213,8 @@ async fn uploads_that_match_no_batch_of_their_issuer_are_rejected() {
             .await
             .unwrap();
         let ev = t.s3_event(&k, 100);
-        let out = t.ingest_with(ev.clone(), IngestOptions::default())
+        let out = t
+            .ingest_with(ev.clone(), IngestOptions::default())
             .await
             .unwrap();
         assert!(out.to_string().contains("Rejected"), "{k}: {out}");
@@ -258,7 +259,8 @@ async fn events_delivered_twice_issue_once_and_reuploads_issue_nothing_new() {
     );
     let outcomes = format!("{} {}", a.unwrap(), b2.unwrap());
     assert!(outcomes.contains("Completed"), "{outcomes}");
-    let third = t.ingest_with(ev.clone(), IngestOptions::default())
+    let third = t
+        .ingest_with(ev.clone(), IngestOptions::default())
         .await
         .unwrap();
     assert!(third.to_string().contains("AlreadyFinished"));
@@ -323,9 +325,7 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
         crash_after_rows: Some(500),
         ..IngestOptions::default()
     };
-    let out = t.ingest_with(ev.clone(), dying.clone())
-        .await
-        .unwrap();
+    let out = t.ingest_with(ev.clone(), dying.clone()).await.unwrap();
     assert!(out.to_string().contains("Crashed"), "{out}");
     let mid = t.batch(&key, id).await;
     assert_eq!(mid["status"], "issuing");
@@ -339,7 +339,8 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
         "rows after the checkpoint were written before the crash"
     );
     // The retry (Lambda retries the event) waits out the dead run's lease and resumes.
-    let out = t.ingest_with(ev.clone(), IngestOptions::default())
+    let out = t
+        .ingest_with(ev.clone(), IngestOptions::default())
         .await
         .unwrap();
     assert!(out.to_string().contains("Completed"), "{out}");
@@ -380,9 +381,7 @@ async fn a_long_file_continues_in_a_new_invocation() {
         time_budget: std::time::Duration::ZERO,
         ..IngestOptions::default()
     };
-    let out = t.ingest_with(ev.clone(), short.clone())
-        .await
-        .unwrap();
+    let out = t.ingest_with(ev.clone(), short.clone()).await.unwrap();
     assert!(out.to_string().contains("Continued"), "{out}");
     assert_eq!(t.batch(&key, id).await["counts"]["issued"], 200);
     // The marker object's S3 event starts the next run, through the local runner as in AWS.
@@ -413,10 +412,7 @@ async fn throttling_is_retried_and_counts_stay_exact() {
         tpl["issuer_id"].as_str().unwrap()
     );
     let ev = t.s3_event(&source, file.len() as u64);
-    let out = t
-        .ingest_with(ev, IngestOptions::default())
-        .await
-        .unwrap();
+    let out = t.ingest_with(ev, IngestOptions::default()).await.unwrap();
     assert!(out.to_string().contains("Completed"), "{out}");
     assert_eq!(
         t.faults().remaining("TransactWriteItems"),

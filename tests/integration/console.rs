@@ -197,7 +197,10 @@ async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
         &good,
         // The deployment's public origin, whatever Host API Gateway sees (CloudFront, a custom
         // domain): the origin check compares with PUBLIC_BASE_URL.
-        &[("origin", t.base_url.as_str()), ("host", "abc123.execute-api.us-east-1.amazonaws.com")],
+        &[
+            ("origin", t.base_url.as_str()),
+            ("host", "abc123.execute-api.us-east-1.amazonaws.com"),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());

@@ -537,10 +537,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         assert!(out.starts_with("counted"), "{out}");
     }
     // EventBridge delivers at least once: the same event again counts nothing.
-    assert_eq!(
-        t.ses_event(&events[1]).await,
-        "ignored: already counted"
-    );
+    assert_eq!(t.ses_event(&events[1]).await, "ignored: already counted");
     let aid = AwardId::parse(&id).unwrap();
     let c = t.app.store.award_counters(&aid).await.unwrap();
     for k in [
@@ -623,8 +620,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         .await
         .unwrap());
     let foreign = json!({"id": "x", "source": "aws.ec2", "detail": {}});
-    assert!(t.ses_event(&foreign).await
-        .starts_with("ignored"));
+    assert!(t.ses_event(&foreign).await.starts_with("ignored"));
 }
 
 #[tokio::test]

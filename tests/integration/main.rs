@@ -1,6 +1,7 @@
 //! One integration-test binary: the real routers and AWS SDK against the moto emulator.
 
 mod analytics;
+mod aws_faithful;
 mod bulk;
 mod console;
 mod emails;

@@ -96,7 +96,9 @@ async fn recommendations_banner_and_enrolment_render_in_order_and_state() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let html = t
-        .browse_until(&format!("/b/{}", s.award), |r| !r.text().contains(&next_link))
+        .browse_until(&format!("/b/{}", s.award), |r| {
+            !r.text().contains(&next_link)
+        })
         .await
         .text();
     assert!(html.contains(&other_link));
@@ -121,7 +123,9 @@ async fn recommendations_banner_and_enrolment_render_in_order_and_state() {
     )
     .await;
     let html = t
-        .browse_until(&format!("/b/{}", s.award), |r| !r.text().contains(&other_link))
+        .browse_until(&format!("/b/{}", s.award), |r| {
+            !r.text().contains(&other_link)
+        })
         .await
         .text();
     assert!(!html.contains(&other_link));

@@ -79,7 +79,10 @@ pub async fn response_json(response: Response) -> Result<Value, BoxError> {
     let (body, base64) = match text {
         _ if bytes.is_empty() => (String::new(), false),
         Some(s) => (s.to_owned(), false),
-        None => (base64::engine::general_purpose::STANDARD.encode(&bytes), true),
+        None => (
+            base64::engine::general_purpose::STANDARD.encode(&bytes),
+            true,
+        ),
     };
     Ok(json!({
         "statusCode": parts.status.as_u16(),
@@ -121,9 +124,12 @@ mod tests {
 
     #[tokio::test]
     async fn text_is_text_and_headers_are_joined() {
-        let v = response_json(response("text/html; charset=utf-8", "<p>배지</p>".as_bytes()))
-            .await
-            .unwrap();
+        let v = response_json(response(
+            "text/html; charset=utf-8",
+            "<p>배지</p>".as_bytes(),
+        ))
+        .await
+        .unwrap();
         assert_eq!(v["isBase64Encoded"], false);
         assert_eq!(v["body"], "<p>배지</p>");
         assert_eq!(v["headers"]["vary"], "accept-language,cookie");

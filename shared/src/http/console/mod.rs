@@ -77,7 +77,10 @@ pub fn router(app: App) -> Router {
             "/console/settings/keys/{id}/revoke",
             post(settings::revoke_key),
         )
-        .layer(middleware::from_fn_with_state(app.clone(), same_origin_posts))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            same_origin_posts,
+        ))
         .with_state(app)
 }
 

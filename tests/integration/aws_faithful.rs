@@ -1,0 +1,222 @@
+//! Issue #12: the local stack refuses what AWS would refuse. Each function's AWS calls are made as
+//! that function, with exactly its template.yaml policy; taking a permission out of the template
+//! makes the feature that needs it fail here, as it would after `sam deploy`.
+
+use accolade::domain::ids::AwardId;
+use accolade::ingest::IngestOptions;
+use accolade_tests::{
+    csv_rows, edited_template, spawn_app, spawn_app_with, template_body, FunctionName, StatusCode,
+    TestApp,
+};
+use serde_json::{json, Value};
+
+async fn one_award(t: &TestApp) -> (String, Value, Value) {
+    let (_, key) = t.issuer("한빛대학교").await;
+    let tpl = t
+        .create_template(&key, template_body("데이터 분석 기초"))
+        .await;
+    let to = format!("r.{}@example.com", uuid::Uuid::new_v4().simple());
+    let award = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김"}}),
+        )
+        .await;
+    (key, tpl, award)
+}
+
+/// RFC 8058 one-click unsubscribe: the mail client's POST.
+async fn one_click(t: &TestApp, award: &str) -> accolade_tests::Response {
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/b/{award}/unsubscribe"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from("List-Unsubscribe=One-Click"))
+        .unwrap();
+    t.send(req).await
+}
+
+async fn unsubscribed(t: &TestApp, award: &Value) -> bool {
+    let id = AwardId::parse(award["id"].as_str().unwrap()).unwrap();
+    let a = t.app.store.get_award(&id).await.unwrap().unwrap();
+    t.app
+        .store
+        .is_unsubscribed(&a.issuer_id, &a.recipient.email.lookup_key())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_needs_verifys_put_item_and_has_it() {
+    let t = spawn_app().await;
+    let (_, _, award) = one_award(&t).await;
+    let r = one_click(&t, award["id"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(unsubscribed(&t, &award).await);
+
+    // The same request where verify may not PutItem: refused, nothing recorded.
+    let without = edited_template(
+        "            # One-click unsubscribe (RFC 8058) records the recipient's choice.\n            - Effect: Allow\n              Action: dynamodb:PutItem",
+        "            - Effect: Allow\n              Action: dynamodb:DescribeLimits",
+    );
+    let t = spawn_app_with(without).await;
+    let (_, _, award) = one_award(&t).await;
+    let r = one_click(&t, award["id"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(!unsubscribed(&t, &award).await, "nothing written");
+}
+
+#[tokio::test]
+async fn verify_reads_no_api_keys_and_no_session_secret() {
+    let t = spawn_app().await;
+    let (key, _, _) = one_award(&t).await;
+    let hash = accolade::domain::api_key::ApiKeySecret::parse(&key)
+        .unwrap()
+        .hash();
+    let store = &t.app_of(FunctionName::Verify).store;
+    let lookup = store.authenticate(&hash).await;
+    assert!(lookup.is_err(), "verify read an API key item: {lookup:?}");
+    assert!(
+        store.session_secret().await.is_err(),
+        "verify read the session secret"
+    );
+    // The api function may (it authenticates keys and signs console sessions).
+    let api = &t.app_of(FunctionName::Api).store;
+    assert!(api.authenticate(&hash).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn follow_ups_need_notifys_batch_write_item_and_it_has_it() {
+    // With the template's policy the day-1 stream batch queues follow-ups (BatchWriteItem).
+    let t = spawn_app().await;
+    one_award(&t).await;
+    t.requests.reset();
+    t.runner().deliver_stream().await.unwrap();
+    assert_eq!(
+        t.requests.get("dynamodb.BatchWriteItem"),
+        1,
+        "follow-ups queued"
+    );
+    assert!(t.lambda.failures().is_empty());
+
+    // Without it: every attempt fails, the stream mapping retries (MaximumRetryAttempts: 10)
+    // and hands the batch to the on-failure destination; nothing is queued.
+    let without = edited_template(
+        "                - dynamodb:DeleteItem\n                - dynamodb:BatchWriteItem\n",
+        "                - dynamodb:DeleteItem\n",
+    );
+    let t = spawn_app_with(without).await;
+    one_award(&t).await;
+    t.runner().deliver_stream().await.unwrap();
+    let failures = t.lambda.failures();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert_eq!(
+        failures[0]["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(failures[0]["requestContext"]["approximateInvokeCount"], 11);
+    assert_eq!(failures[0]["DDBStreamBatchInfo"]["batchSize"], 1);
+}
+
+#[tokio::test]
+async fn a_long_csv_needs_ingests_put_on_its_continuation_marker() {
+    let without = edited_template(
+        "\n                - !Sub \"arn:${AWS::Partition}:s3:::accolade-${Stage}-uploads-${AWS::AccountId}-${AWS::Region}/uploads/*/continue/*\"",
+        "",
+    );
+    let t = spawn_app_with(without).await;
+    let (_, key) = t.issuer("한빛대학교").await;
+    let tpl = t.create_template(&key, template_body("긴 명단")).await;
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "long.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap();
+    let file = csv_rows(300, "long");
+    t.upload(id, file.clone()).await;
+    let source = format!(
+        "uploads/{}/{id}/source.csv",
+        tpl["issuer_id"].as_str().unwrap()
+    );
+    let short = IngestOptions {
+        chunk_rows: 100,
+        time_budget: std::time::Duration::ZERO,
+        ..IngestOptions::default()
+    };
+    let out = t
+        .ingest_with(t.s3_event(&source, file.len() as u64), short)
+        .await;
+    let err = out.expect_err("S3 refuses the marker");
+    assert!(err.to_string().contains("AccessDenied"), "{err}");
+    // (With the template's policy the same run continues: bulk::a_long_file_continues_in_a_new_invocation.)
+}
+
+#[tokio::test]
+async fn a_missing_object_is_404_with_list_bucket_and_403_without() {
+    for (template, want) in [
+        (accolade_tests::spec().clone(), StatusCode::NOT_FOUND),
+        (
+            edited_template(
+                "            - Effect: Allow\n              Action: s3:ListBucket\n              Resource: !Sub \"arn:${AWS::Partition}:s3:::accolade-${Stage}-uploads-${AWS::AccountId}-${AWS::Region}\"\n              Condition:\n                StringLike:\n                  s3:prefix: \"images/*\"\n",
+                "",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    ] {
+        let t = spawn_app_with(template).await;
+        let (key, tpl, _) = one_award(&t).await;
+        let id = tpl["id"].as_str().unwrap();
+        let png = accolade::render::qr::png("x", 2).unwrap();
+        let req = axum::http::Request::builder()
+            .method("PUT")
+            .uri(format!("/v1/templates/{id}/image"))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "image/png")
+            .body(axum::body::Body::from(png))
+            .unwrap();
+        assert_eq!(t.send(req).await.status, StatusCode::OK);
+        // The object disappears (a lifecycle rule, an operator): verify answers as S3 lets it.
+        let list = accolade::aws::s3(&t.sdk)
+            .list_objects_v2()
+            .bucket(&t.names.bucket)
+            .prefix("images/")
+            .send()
+            .await
+            .unwrap();
+        for o in list.contents() {
+            accolade::aws::s3(&t.sdk)
+                .delete_object()
+                .bucket(&t.names.bucket)
+                .key(o.key().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        let r = t.browse(&format!("/templates/{id}/image")).await;
+        assert_eq!(r.status, want);
+    }
+}
+
+#[tokio::test]
+async fn csv_downloads_keep_their_bom_through_api_gateway() {
+    let t = spawn_app().await;
+    let (key, tpl, _) = one_award(&t).await;
+    for path in [
+        "/v1/batches/template.csv".to_owned(),
+        format!(
+            "/v1/analytics/export?template={}",
+            tpl["id"].as_str().unwrap()
+        ),
+    ] {
+        let r = t.call("GET", &path, Some(&key), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+        assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+        assert!(
+            r.body.starts_with(b"\xEF\xBB\xBF"),
+            "{path} lost its UTF-8 BOM: {:?}",
+            &r.body[..8.min(r.body.len())]
+        );
+    }
+}
