@@ -5,6 +5,7 @@ mod aws_faithful;
 mod bulk;
 mod console;
 mod emails;
+mod events;
 mod foundation;
 mod issuing;
 mod recommendations;
