@@ -179,17 +179,25 @@ pub fn local_values(
     v
 }
 
+/// One template value, evaluated for a local stack (the template's bucket name is this stack's).
+pub fn resolve(
+    v: &Value,
+    values: &HashMap<String, String>,
+    spec: &StackSpec,
+    names: &Names,
+) -> Result<String, String> {
+    crate::sam::evaluate(v, values)
+        .map(|s| s.replace(&spec.bucket_name, &names.bucket))
+        .map_err(|e| e.to_string())
+}
+
 fn strings(
     v: &Value,
     values: &HashMap<String, String>,
     spec: &StackSpec,
     names: &Names,
 ) -> Result<Vec<String>, String> {
-    let one = |x: &Value| {
-        crate::sam::evaluate(x, values)
-            .map(|s| s.replace(&spec.bucket_name, &names.bucket))
-            .map_err(|e| e.to_string())
-    };
+    let one = |x: &Value| resolve(x, values, spec, names);
     match v {
         Value::Sequence(items) => items.iter().map(one).collect(),
         Value::Null => Ok(vec![]),

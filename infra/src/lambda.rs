@@ -65,6 +65,7 @@ pub struct LocalLambda {
     functions: Arc<HashMap<FunctionName, Function>>,
     specs: Arc<HashMap<FunctionName, FunctionSpec>>,
     failures: Arc<Mutex<Vec<Value>>>,
+    credentials: Arc<HashMap<FunctionName, aws_credential_types::Credentials>>,
     /// Every AWS request the functions made, by operation; faults to inject.
     pub instruments: Instruments,
     /// What the functions sent through SES, for the SES events the runner publishes.
@@ -130,6 +131,7 @@ impl LocalLambda {
         let outbox = SesOutbox::default();
         let mut functions = HashMap::new();
         let mut specs = HashMap::new();
+        let mut credentials = HashMap::new();
         for name in FunctionName::ALL {
             let spec = stack
                 .spec
@@ -147,6 +149,7 @@ impl LocalLambda {
             let creds =
                 crate::moto::create_principal(&stack.endpoint, &principal, &policy.for_moto())
                     .await?;
+            credentials.insert(name, creds.clone());
             let sdk = accolade::aws::local_sdk_config(&stack.endpoint, creds);
             let check = PolicyCheck {
                 principal: format!("accolade-{}-{}", stack.stage, name.as_str()),
@@ -162,6 +165,7 @@ impl LocalLambda {
             functions: Arc::new(functions),
             specs: Arc::new(specs),
             failures: Arc::default(),
+            credentials: Arc::new(credentials),
             instruments,
             outbox,
             stack,
@@ -178,6 +182,47 @@ impl LocalLambda {
         all.insert(function.name(), function);
         self.functions = Arc::new(all);
         self
+    }
+
+    /// The environment Lambda gives the deployed function: template.yaml's variables (Globals and
+    /// the function's own), the region and the function's credentials — plus, locally only,
+    /// `AWS_ENDPOINT_URL` (the emulator).
+    pub fn environment(&self, name: FunctionName) -> Result<Vec<(String, String)>, String> {
+        let stack = &self.stack;
+        let mut values = iam::local_values(&stack.spec, &stack.names, &stack.stage, &stack.sender);
+        let host = stack
+            .public_base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost");
+        values.insert("PublicDomainName".into(), host.trim_end_matches('/').into());
+        values.insert("MaxSendRatePerSecond".into(), "50".into());
+        let mut env = Vec::new();
+        for (k, v) in &self.spec(name).environment {
+            env.push((
+                k.clone(),
+                iam::resolve(v, &values, &stack.spec, &stack.names)?,
+            ));
+        }
+        let creds = &self.credentials[&name];
+        env.extend([
+            ("AWS_REGION".to_owned(), iam::REGION.to_owned()),
+            ("AWS_DEFAULT_REGION".to_owned(), iam::REGION.to_owned()),
+            (
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                creds.access_key_id().to_owned(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                creds.secret_access_key().to_owned(),
+            ),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+                self.spec(name).memory_mb.to_string(),
+            ),
+            ("AWS_ENDPOINT_URL".to_owned(), stack.endpoint.clone()),
+        ]);
+        Ok(env)
     }
 
     pub fn spec(&self, name: FunctionName) -> &FunctionSpec {

@@ -8,6 +8,7 @@
 //!   entry points with Lambda's timeouts, retries and on-failure destinations
 //! - [`gateway`]: API Gateway (HTTP API): requests → payload 2.0 events → responses
 //! - [`runner`]: delivers S3, stream, schedule and SES events in AWS's shapes
+//! - [`runtime_api`]: a minimal Lambda Runtime API, to start a built function binary as Lambda does
 //! - [`ses_events`]: what SES publishes to EventBridge for the messages the functions sent
 //! - [`seed`]: demo data
 //! - [`outbox`]: `/_local/outbox`, every email the emulator received
@@ -23,6 +24,7 @@ pub mod operator;
 pub mod outbox;
 pub mod provision;
 pub mod runner;
+pub mod runtime_api;
 pub mod sam;
 pub mod seed;
 pub mod ses_events;

@@ -9,5 +9,6 @@ mod events;
 mod foundation;
 mod issuing;
 mod recommendations;
+mod smoke;
 mod standards;
 mod verification;
