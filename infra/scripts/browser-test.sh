@@ -6,12 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing Debian's chromium (and fonts-noto-cjk)"
+# Each system package on its own check (a machine may have Chromium but no Korean fonts, and
+# then every Korean word in the screenshots is an empty box).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian's ${missing[*]}"
   sudo_=""
   if [ "$(id -u)" != 0 ]; then sudo_="sudo"; fi
   $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -31,4 +36,12 @@ for _ in $(seq 1 240); do
 done
 [ -s "$out/stack/stack.json" ] || { echo "the local stack did not start in 60 s"; cat "$out/dev.log"; exit 1; }
 
-STACK_FILE="$out/stack/stack.json" OUT_DIR="$out" node tests/browser/console.test.mjs
+# On a failure, what the server and the emulator said (the emulator's log keeps tracebacks).
+show_logs() {
+  echo "---- last lines of $out/dev.log (the local stack)"; tail -n 60 "$out/dev.log" || true
+  echo "---- last lines of $out/stack/moto.log (the emulator)"; grep -v '" 200 -' "$out/stack/moto.log" | tail -n 60 || true
+}
+if ! STACK_FILE="$out/stack/stack.json" OUT_DIR="$out" node tests/browser/console.test.mjs; then
+  show_logs
+  exit 1
+fi

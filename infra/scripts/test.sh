@@ -16,13 +16,14 @@ cargo fmt --all -- --check
 step "clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "build tests"
+step "build tests and the function binaries (the smoke test starts them)"
 cargo test --workspace --no-run --quiet
+cargo build --workspace --bins --quiet
 
-step "start the emulator"
+step "start the emulator (IAM enforced; its log, tracebacks included, in test-output/moto.log)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 mkdir -p test-output
-.venv/bin/python infra/scripts/moto_server.py -H 127.0.0.1 -p "$port" > test-output/moto.log 2>&1 &
+.venv/bin/python infra/scripts/moto_server.py -H 127.0.0.1 -p "$port" --iam > test-output/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -32,10 +33,14 @@ done
 echo "moto on 127.0.0.1:$port"
 
 step "unit and integration tests (real AWS SDK against the emulator)"
-ACCOLADE_TEST_ENDPOINT="http://127.0.0.1:$port" \
-OPENBADGES_PYTHON="$root/.venv-openbadges/bin/python" \
-TOOLS_PYTHON="$root/.venv/bin/python" \
-  cargo test --workspace
+if ! ACCOLADE_TEST_ENDPOINT="http://127.0.0.1:$port" \
+  OPENBADGES_PYTHON="$root/.venv-openbadges/bin/python" \
+  TOOLS_PYTHON="$root/.venv/bin/python" \
+  cargo test --workspace; then
+  echo "---- the emulator's log, without its successful requests (test-output/moto.log)"
+  grep -v '" 200 -' test-output/moto.log | tail -n 80 || true
+  exit 1
+fi
 
 step "browser tests (console and badge page in Chromium; axe-core)"
 infra/scripts/browser-test.sh

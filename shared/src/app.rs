@@ -57,6 +57,7 @@ impl App {
             config.scheduler_role_arn.clone().unwrap_or_else(|| {
                 "arn:aws:iam::123456789012:role/accolade-local-scheduler".into()
             }),
+            config.failure_queue_arn.clone(),
         )
     }
 

@@ -23,6 +23,8 @@ pub struct Config {
     /// `NOTIFY_FUNCTION_ARN` and `SCHEDULER_ROLE_ARN`: what follow-up schedules invoke, as whom.
     pub notify_function_arn: Option<String>,
     pub scheduler_role_arn: Option<String>,
+    /// `FAILURE_QUEUE_ARN`: where Scheduler puts follow-up invocations it could not deliver.
+    pub failure_queue_arn: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,7 @@ impl Config {
             },
             notify_function_arn: optional("NOTIFY_FUNCTION_ARN"),
             scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
+            failure_queue_arn: optional("FAILURE_QUEUE_ARN"),
         })
     }
 
@@ -106,6 +109,7 @@ impl Config {
             max_send_rate: 50.0,
             notify_function_arn: None,
             scheduler_role_arn: None,
+            failure_queue_arn: None,
         }
     }
 }

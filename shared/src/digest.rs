@@ -64,7 +64,9 @@ pub async fn run(app: &App, now: DateTime<Utc>, force: bool) -> Result<Vec<Outco
         let (page, next) = app.store.list_issuers(200, cursor.as_deref()).await?;
         for issuer in page {
             let local = now.with_timezone(&issuer.profile.time_zone.0);
-            let due = local.weekday() == Weekday::Mon && local.hour() == SEND_HOUR;
+            // From 08:00 on Monday: the hourly runs after the first pick up a digest whose run
+            // timed out or failed (the per-week claim keeps it to one copy).
+            let due = local.weekday() == Weekday::Mon && local.hour() >= SEND_HOUR;
             if due || force {
                 out.push(send_one(app, &issuer, now).await?);
             }
@@ -96,7 +98,12 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
         return Ok(Outcome::Off { issuer: id });
     };
     let (from, to_day) = last_week(issuer, now);
-    if !app.store.claim_digest(&issuer.id, from, now).await? {
+    let claim_until = Utc::now() + Duration::minutes(15);
+    if !app
+        .store
+        .claim_digest(&issuer.id, from, claim_until, Utc::now())
+        .await?
+    {
         return Ok(Outcome::AlreadySent { issuer: id });
     }
     let today = issuer.profile.time_zone.date_of(now);
@@ -121,6 +128,9 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
     )
     .await?;
     if !anything(&week.totals) && !anything(&before.totals) {
+        app.store
+            .finish_digest(&issuer.id, from, "quiet", Utc::now())
+            .await?;
         return Ok(Outcome::Quiet { issuer: id });
     }
     let digest = Digest {
@@ -160,6 +170,9 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
             Err(e) => tracing::warn!(issuer = %id, error = %e, "digest not delivered to one admin"),
         }
     }
+    app.store
+        .finish_digest(&issuer.id, from, "sent", Utc::now())
+        .await?;
     tracing::info!(issuer = %id, recipients = sent, week = %from, "weekly digest sent");
     Ok(Outcome::Sent {
         issuer: id,

@@ -113,7 +113,8 @@ impl Function {
                 .await
             }
             FunctionName::Notify => {
-                Box::pin(crate::notify::handle_event(self.app.clone(), event)).await
+                let until = stop_by(&context, Duration::from_secs(30));
+                Box::pin(crate::notify::handle_event(self.app.clone(), event, until)).await
             }
             FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
                 let router = self
@@ -131,15 +132,21 @@ pub fn is_http_event(event: &Value) -> bool {
     event.get("requestContext").is_some() && event.get("rawPath").is_some()
 }
 
+/// When to stop starting new work: `margin` before the invocation's deadline (none when the
+/// context has no deadline, e.g. a library call in a test).
+pub fn stop_by(context: &Context, margin: Duration) -> Option<chrono::DateTime<chrono::Utc>> {
+    let deadline = i64::try_from(context.deadline).ok().filter(|d| *d > 0)?;
+    let margin = chrono::Duration::from_std(margin).ok()?;
+    chrono::DateTime::from_timestamp_millis(deadline).map(|d| d - margin)
+}
+
 /// Ingest works until 3 minutes before the invocation's deadline (the last checkpoint, the
 /// report and the continuation fit in that), or its own budget if that is shorter.
 fn ingest_options_for(options: &IngestOptions, context: &Context) -> IngestOptions {
-    const MARGIN: Duration = Duration::from_secs(180);
     let mut options = options.clone();
-    if context.deadline > 0 {
-        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
-        let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
-        options.time_budget = options.time_budget.min(left.saturating_sub(MARGIN));
+    if let Some(stop) = stop_by(context, Duration::from_secs(180)) {
+        let left = (stop - chrono::Utc::now()).to_std().unwrap_or_default();
+        options.time_budget = options.time_budget.min(left);
     }
     options
 }

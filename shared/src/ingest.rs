@@ -158,23 +158,63 @@ pub async fn ingest_object(
     if batch.status.is_final() {
         return Ok(Outcome::AlreadyFinished);
     }
-    let Some(issuer) = app.store.get_issuer(&issuer_id).await? else {
-        return fail(
-            app,
-            &mut batch,
-            &worker,
-            "the issuer no longer exists".into(),
-        )
-        .await;
+    let outcome = Box::pin(run_claimed(
+        app,
+        &mut batch,
+        &worker,
+        size,
+        continuation,
+        opts,
+        started,
+    ))
+    .await;
+    match outcome {
+        Err(e) => give_up_or_retry(app, &mut batch, &worker, e).await,
+        ok => ok,
+    }
+}
+
+/// An invocation that failed: Lambda will try the event again, unless this was its last try
+/// ([`batch::MAX_FAILED_ATTEMPTS`] in a row without a checkpoint), in which case the batch fails
+/// visibly, with the reason, instead of staying `issuing` with nothing left to continue it. Rows
+/// issued so far stay issued (and counted); re-uploading the file issues the rest.
+async fn give_up_or_retry(
+    app: &App,
+    batch: &mut Batch,
+    worker: &str,
+    error: IngestError,
+) -> Result<Outcome, IngestError> {
+    batch.failed_attempts += 1;
+    if batch.failed_attempts >= batch::MAX_FAILED_ATTEMPTS {
+        let reason = format!(
+            "stopped after {} attempts in a row failed ({error}); {} rows were issued; upload the file again as a new batch to issue the rest (rows already issued are skipped)",
+            batch.failed_attempts, batch.counts.issued
+        );
+        return fail(app, batch, worker, reason).await;
+    }
+    // Best effort: if the store is what failed, this fails too, and the count stays lower.
+    batch.lease_until = Some(Utc::now());
+    if let Err(e) = app.store.save_batch(batch, worker).await {
+        tracing::warn!(error = %e, "could not record the failed attempt");
+    }
+    Err(error)
+}
+
+/// The batch's work once this invocation holds its lease: validate (once), then issue.
+async fn run_claimed(
+    app: &App,
+    batch: &mut Batch,
+    worker: &str,
+    size: u64,
+    continuation: bool,
+    opts: &IngestOptions,
+    started: Instant,
+) -> Result<Outcome, IngestError> {
+    let Some(issuer) = app.store.get_issuer(&batch.issuer_id).await? else {
+        return fail(app, batch, worker, "the issuer no longer exists".into()).await;
     };
     if !continuation && size > csv_import::MAX_FILE_BYTES {
-        return fail(
-            app,
-            &mut batch,
-            &worker,
-            FileError::TooLarge(size).to_string(),
-        )
-        .await;
+        return fail(app, batch, worker, FileError::TooLarge(size).to_string()).await;
     }
     if matches!(
         batch.status,
@@ -182,9 +222,9 @@ pub async fn ingest_object(
     ) {
         batch.status = BatchStatus::Validating;
         batch.started_at.get_or_insert(Utc::now());
-        save(app, &mut batch, &worker, opts).await?;
+        save(app, batch, worker, opts).await?;
         let v = match validate_file(app, &batch, &issuer).await? {
-            Err(e) => return fail(app, &mut batch, &worker, e.to_string()).await,
+            Err(e) => return fail(app, batch, worker, e.to_string()).await,
             Ok(v) => v,
         };
         batch.counts = BatchCounts {
@@ -196,26 +236,26 @@ pub async fn ingest_object(
         };
         batch.warnings = v.warnings;
         if !v.report.is_empty() {
-            write_report(app, &mut batch, &v.report).await?;
+            write_report(app, batch, &v.report).await?;
         }
         if batch.mode == BatchMode::AllOrNothing && v.invalid > 0 {
             let reason = format!(
                 "{} of {} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report",
                 v.invalid, v.rows
             );
-            return fail(app, &mut batch, &worker, reason).await;
+            return fail(app, batch, worker, reason).await;
         }
         if v.valid == 0 && v.duplicates == 0 {
             let reason = format!(
                 "none of the {} rows can be issued; see the error report",
                 v.rows
             );
-            return fail(app, &mut batch, &worker, reason).await;
+            return fail(app, batch, worker, reason).await;
         }
         batch.status = BatchStatus::Issuing;
-        save(app, &mut batch, &worker, opts).await?;
+        save(app, batch, worker, opts).await?;
     }
-    issue_file(app, &mut batch, &issuer, &worker, opts, started).await
+    issue_file(app, batch, &issuer, worker, opts, started).await
 }
 
 async fn save(
@@ -581,6 +621,7 @@ async fn issue_file(
             let out_of_time = started.elapsed() > opts.time_budget;
             if since_checkpoint >= opts.checkpoint_rows || out_of_time || finished {
                 batch.checkpoint_row = last_row;
+                batch.failed_attempts = 0; // progress: the next failure starts a new count
                 save(app, batch, worker, opts).await?;
                 since_checkpoint = 0;
             }

@@ -48,7 +48,13 @@ pub enum NotifyError {
     Retry(String),
 }
 
-pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
+/// The notify function: a stream batch of new awards, or a due hour bucket. `until`: when to stop
+/// starting new work (the invocation's deadline less a margin).
+pub async fn handle_event(
+    app: App,
+    event: Value,
+    until: Option<chrono::DateTime<Utc>>,
+) -> Result<Value, BoxError> {
     if event.get("kind").and_then(Value::as_str) == Some("due") {
         let bucket = event
             .get("bucket")
@@ -60,7 +66,7 @@ pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(Utc::now);
-        let report = Box::pin(handle_due(&app, bucket, now)).await?;
+        let report = Box::pin(handle_due(&app, bucket, now, until)).await?;
         return Ok(report);
     }
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
@@ -131,15 +137,32 @@ pub async fn queue_followups(
 
 /// Sends every follow-up due in an hour bucket. Failures worth retrying make the invocation
 /// fail (Scheduler retries it); handled stages have left the index, so a retry only redoes the rest.
+/// A bucket larger than one invocation can send (at the send rate, before `until`) schedules its
+/// remainder a minute later and stops.
 pub async fn handle_due(
     app: &App,
     bucket: &str,
     now: chrono::DateTime<Utc>,
+    until: Option<chrono::DateTime<Utc>>,
 ) -> Result<Value, NotifyError> {
     let due = app.store.due_in(bucket).await?;
     let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
     let mut retry = None;
-    for d in &due {
+    for (i, d) in due.iter().enumerate() {
+        if until.is_some_and(|u| Utc::now() >= u) {
+            app.schedules
+                .continue_bucket(bucket, Utc::now())
+                .await
+                .map_err(NotifyError::Retry)?;
+            tracing::info!(
+                bucket,
+                left = due.len() - i,
+                "out of time; the rest of the bucket continues in a new schedule"
+            );
+            return Ok(
+                json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes, "continued": due.len() - i }),
+            );
+        }
         match Box::pin(send_followup(app, &d.award, d.stage, now)).await {
             Ok(outcome) => {
                 *outcomes.entry(outcome).or_default() += 1;

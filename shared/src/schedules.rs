@@ -4,9 +4,13 @@
 use crate::domain::followup::bucket_fires_at;
 use aws_sdk_scheduler::{
     error::ProvideErrorMetadata,
-    types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target},
+    types::{
+        ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+        RetryPolicy, Target,
+    },
     Client,
 };
+use chrono::{DateTime, Utc};
 use std::{collections::HashSet, sync::Arc};
 use tokio::sync::Mutex;
 
@@ -16,8 +20,20 @@ pub struct Schedules {
     group: Option<String>,
     target_arn: String,
     role_arn: String,
+    /// Where Scheduler puts an invocation it could not deliver (`FAILURE_QUEUE_ARN`).
+    failure_queue_arn: Option<String>,
     /// Buckets this process has made sure of (saves a call per stream batch).
     known: Arc<Mutex<HashSet<String>>>,
+}
+
+/// `at`, or the start of the next minute if `at` is not at least a minute away.
+pub fn not_before_next_minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    let soonest = Utc::now() + chrono::Duration::minutes(1);
+    if at >= soonest {
+        return at;
+    }
+    let secs = soonest.timestamp();
+    DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(soonest)
 }
 
 pub fn schedule_name(bucket: &str) -> String {
@@ -30,31 +46,66 @@ impl Schedules {
         group: Option<String>,
         target_arn: String,
         role_arn: String,
+        failure_queue_arn: Option<String>,
     ) -> Self {
         Self {
             client,
             group,
             target_arn,
             role_arn,
+            failure_queue_arn,
             known: Arc::default(),
         }
     }
 
-    /// Makes sure the bucket's schedule exists. Answers whether this call created it.
+    /// Makes sure the bucket's schedule exists. Answers whether this call created it. A bucket
+    /// whose hour has passed (an old award, a retried batch) fires a minute from now: Scheduler
+    /// never fires a one-time schedule created after its time.
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<bool, String> {
-        let Some(group) = &self.group else {
-            return Err("SCHEDULE_GROUP is not set".into());
-        };
         if self.known.lock().await.contains(bucket) {
             return Ok(false);
         }
         let at = bucket_fires_at(bucket).ok_or_else(|| format!("bad bucket {bucket}"))?;
+        let created = self
+            .create(&schedule_name(bucket), not_before_next_minute(at), bucket)
+            .await?;
+        self.known.lock().await.insert(bucket.to_owned());
+        Ok(created)
+    }
+
+    /// What is left of a bucket an invocation could not finish in its time: a new schedule a
+    /// minute from now (handled items have left the index, so it sends only the rest).
+    pub async fn continue_bucket(&self, bucket: &str, now: DateTime<Utc>) -> Result<bool, String> {
+        let name = format!("{}-{}", schedule_name(bucket), now.format("%d%H%M%S"));
+        self.create(&name, not_before_next_minute(now), bucket)
+            .await
+    }
+
+    /// Creates a one-time schedule invoking notify for `bucket` at `at` (UTC). A name that
+    /// exists already is fine (`false`).
+    async fn create(&self, name: &str, at: DateTime<Utc>, bucket: &str) -> Result<bool, String> {
+        let Some(group) = &self.group else {
+            return Err("SCHEDULE_GROUP is not set".into());
+        };
         let input = serde_json::json!({ "kind": "due", "bucket": bucket }).to_string();
+        let mut target = Target::builder()
+            .arn(&self.target_arn)
+            .role_arn(&self.role_arn)
+            .input(input)
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(10)
+                    .maximum_event_age_in_seconds(86_400)
+                    .build(),
+            );
+        if let Some(queue) = &self.failure_queue_arn {
+            target = target.dead_letter_config(DeadLetterConfig::builder().arn(queue).build());
+        }
         let res = self
             .client
             .create_schedule()
             .group_name(group)
-            .name(schedule_name(bucket))
+            .name(name)
             .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(
@@ -63,23 +114,14 @@ impl Schedules {
                     .build()
                     .map_err(|e| e.to_string())?,
             )
-            .target(
-                Target::builder()
-                    .arn(&self.target_arn)
-                    .role_arn(&self.role_arn)
-                    .input(input)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
+            .target(target.build().map_err(|e| e.to_string())?)
             .action_after_completion(ActionAfterCompletion::Delete)
             .send()
             .await;
-        let created = match res {
-            Ok(_) => true,
-            Err(e) if e.code() == Some("ConflictException") => false,
-            Err(e) => return Err(aws_sdk_scheduler::error::DisplayErrorContext(e).to_string()),
-        };
-        self.known.lock().await.insert(bucket.to_owned());
-        Ok(created)
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConflictException") => Ok(false),
+            Err(e) => Err(aws_sdk_scheduler::error::DisplayErrorContext(e).to_string()),
+        }
     }
 }

@@ -322,6 +322,7 @@ async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark()
         t.app_of(FunctionName::Notify),
         &accolade::domain::followup::bucket_of(chrono::Utc::now() + chrono::Duration::days(7)),
         chrono::Utc::now(),
+        None,
     )
     .await
     .unwrap();

@@ -9,6 +9,7 @@ mod events;
 mod foundation;
 mod issuing;
 mod recommendations;
+mod retries;
 mod smoke;
 mod standards;
 mod verification;

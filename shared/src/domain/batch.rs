@@ -96,9 +96,21 @@ pub struct Batch {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
+    /// Invocations in a row that ended in an error (reset by every checkpoint). Lambda tries an
+    /// S3 event 3 times; the run that makes it [`MAX_FAILED_ATTEMPTS`] fails the batch visibly
+    /// instead of leaving it `issuing` with nobody to continue it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_attempts: u32,
 }
 
 pub const MAX_REJECTED_KEPT: usize = 5_000;
+
+/// Lambda's attempts at one asynchronous event (1 + `MaximumRetryAttempts: 2` in template.yaml).
+pub const MAX_FAILED_ATTEMPTS: u32 = 3;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectedRow {
@@ -139,6 +151,7 @@ impl Batch {
             updated_at: now,
             started_at: None,
             completed_at: None,
+            failed_attempts: 0,
         }
     }
 }

@@ -118,29 +118,67 @@ impl Store {
         .await
     }
 
-    /// Claims the weekly digest of `issuer` for the week starting `monday`: true once, false ever
-    /// after (kept 60 days).
+    /// Claims the weekly digest of `issuer` for the week starting `monday` until `until`: true
+    /// when this invocation should send it. A digest that was sent (or found quiet) is never
+    /// claimed again (kept 60 days); one whose sender died or timed out is claimed again once its
+    /// claim has run out, by a later run the same day.
     pub async fn claim_digest(
         &self,
         issuer: &crate::domain::ids::IssuerId,
         monday: chrono::NaiveDate,
+        until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let (pk, sk) = keys::digest(issuer, monday);
-        self.put_new(
-            [
-                (keys::PK.to_owned(), s(pk)),
-                (keys::SK.to_owned(), s(sk)),
-                (keys::TYPE.to_owned(), s("digest")),
-                ("sent_at".to_owned(), s(now.to_rfc3339())),
-                (
-                    keys::TTL.to_owned(),
-                    super::n((now + chrono::Duration::days(60)).timestamp()),
-                ),
-            ]
-            .into(),
-        )
-        .await
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("digest"))
+            .item("state", s("sending"))
+            .item("until", s(keys::sortable(until)))
+            .item(
+                keys::TTL,
+                super::n((now + chrono::Duration::days(60)).timestamp()),
+            )
+            .condition_expression("attribute_not_exists(PK) OR (#st = :sending AND #u < :now)")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", s(keys::sortable(now)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Records that the week's digest is done (`sent` or `quiet`): never claimed again.
+    pub async fn finish_digest(
+        &self,
+        issuer: &crate::domain::ids::IssuerId,
+        monday: chrono::NaiveDate,
+        state: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (pk, sk) = keys::digest(issuer, monday);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #st = :state, sent_at = :at")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":state", s(state))
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 
     /// Addresses that bounced hard or complained get no more mail.
