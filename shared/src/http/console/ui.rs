@@ -36,6 +36,8 @@ mod tests {
         );
         assert!(korean("`x` is not an email address (no @)").is_some());
         assert_eq!(korean("something new"), None);
+        assert!(korean(&crate::http::error::ApiError::internal().message)
+            .is_some_and(|k| k.contains("다시 시도")));
     }
 }
 
@@ -53,7 +55,11 @@ pub fn korean(message: &str) -> Option<String> {
         let rest = &m[m.find(key)? + key.len()..];
         Some(rest.chars().take_while(char::is_ascii_digit).collect())
     };
-    Some(if m == "is required" || m.starts_with("is required:") {
+    Some(if m.starts_with("something went wrong on our side") {
+        "서버에서 문제가 생겼습니다. 기록되었으니 잠시 후 다시 시도하세요.".into()
+    } else if m.contains("throttling") || m.contains("try again") {
+        "요청이 많아 처리하지 못했습니다. 잠시 후 다시 시도하세요.".into()
+    } else if m == "is required" || m.starts_with("is required:") {
         "필수 항목입니다.".into()
     } else if m == "must not be empty" || m.ends_with(" is empty") {
         "비어 있을 수 없습니다.".into()
