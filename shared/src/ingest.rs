@@ -223,7 +223,7 @@ async fn run_claimed(
         batch.status = BatchStatus::Validating;
         batch.started_at.get_or_insert(Utc::now());
         save(app, batch, worker, opts).await?;
-        let v = match validate_file(app, &batch, &issuer).await? {
+        let v = match validate_file(app, batch, &issuer).await? {
             Err(e) => return fail(app, batch, worker, e.to_string()).await,
             Ok(v) => v,
         };

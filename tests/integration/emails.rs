@@ -534,7 +534,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         ),
     ];
     for e in &events {
-        let out = t.ses_event(&e).await;
+        let out = t.ses_event(e).await;
         assert!(out.starts_with("counted"), "{out}");
     }
     // EventBridge delivers at least once: the same event again counts nothing.
