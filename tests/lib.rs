@@ -91,11 +91,11 @@ pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
         bucket: format!("b-{id}"),
         schedule_group: format!("g-{id}"),
     };
-    provision::create_all(&sdk, spec(), &names, Some(SENDER))
-        .await
-        .expect("resources created in the emulator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
+    provision::create_all(&sdk, spec(), &names, Some(SENDER), &base_url)
+        .await
+        .expect("resources created in the emulator");
     let stack = Stack {
         endpoint: endpoint.clone(),
         spec: std::sync::Arc::new(template),

@@ -198,11 +198,54 @@ def _presigned(environ, start_response):
     return None
 
 
+def _preflight(environ, start_response):
+    """A CORS preflight to S3, answered from the bucket's CORS rules as S3 answers it (no
+    credentials; with IAM on, moto would try to authenticate it)."""
+    import fnmatch
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    bucket_name = environ.get("PATH_INFO", "/").lstrip("/").split("/")[0]
+    origin = environ.get("HTTP_ORIGIN", "")
+    method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "")
+    asked = [h.strip().lower() for h in environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").split(",") if h.strip()]
+    try:
+        rules = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(bucket_name).cors
+    except Exception:  # noqa: BLE001 - no such bucket
+        rules = []
+    for rule in rules:
+        if (
+            any(fnmatch.fnmatchcase(origin, o) for o in rule.allowed_origins)
+            and method in rule.allowed_methods
+            and all(any(fnmatch.fnmatchcase(h, a.lower()) for a in (rule.allowed_headers or [])) for h in asked)
+        ):
+            headers = [
+                ("Access-Control-Allow-Origin", origin),
+                ("Access-Control-Allow-Methods", ", ".join(rule.allowed_methods)),
+                ("Access-Control-Allow-Headers", ", ".join(asked)),
+                ("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"),
+                ("Content-Length", "0"),
+            ]
+            if rule.max_age_seconds:
+                headers.append(("Access-Control-Max-Age", str(rule.max_age_seconds)))
+            start_response("200 OK", headers)
+            return [b""]
+    body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not allowed.</Message></Error>"
+    start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def _app(inner):
     import traceback
 
     def app(environ, start_response):
-        if "X-Amz-Credential=" in environ.get("QUERY_STRING", "") and "HTTP_AUTHORIZATION" not in environ:
+        if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            with _request_lock:
+                return _preflight(environ, start_response)
+        presigned = "X-Amz-Credential=" in environ.get("QUERY_STRING", "")
+        # A CORS preflight carries no credentials (S3 answers it from the bucket's CORS rules).
+        if presigned and environ["REQUEST_METHOD"] != "OPTIONS" and "HTTP_AUTHORIZATION" not in environ:
             refused = _presigned(environ, start_response)
             if refused is not None:
                 return [refused]

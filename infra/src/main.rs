@@ -219,7 +219,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         public_base_url: base_url.clone(),
     };
     let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-    provision::create_all(&admin, &stack.spec, &names, Some(&stack.sender)).await?;
+    provision::create_all(&admin, &stack.spec, &names, Some(&stack.sender), &base_url).await?;
     let lambda = LocalLambda::deploy(stack.clone(), Default::default()).await?;
     let demo = seed::seed(&infra::lambda::admin_app(&stack, &admin)).await?;
 
@@ -319,7 +319,7 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         public_base_url: "http://127.0.0.1".into(),
     };
     let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-    provision::create_all(&admin, &stack.spec, &names, None).await?;
+    provision::create_all(&admin, &stack.spec, &names, None, "http://127.0.0.1").await?;
     let counter = infra::metering::RequestCounter::default();
     let lambda = LocalLambda::deploy(
         stack.clone(),

@@ -106,12 +106,55 @@ pub async fn create_table(
     Ok(())
 }
 
-/// Table, bucket and schedule group, plus the sender identity SES needs before it sends.
+/// The bucket's CORS rules from the template; an origin naming `${PublicDomainName}` is
+/// `public_origin` (locally `http://127.0.0.1:PORT`, where the template says `https://…`).
+async fn put_cors(
+    sdk: &SdkConfig,
+    spec: &StackSpec,
+    bucket: &str,
+    public_origin: &str,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    if spec.bucket_cors.is_empty() {
+        return Ok(());
+    }
+    let mut config = CorsConfiguration::builder();
+    for r in &spec.bucket_cors {
+        let origins = r.origins.iter().map(|o| {
+            if o.contains("${PublicDomainName}") {
+                public_origin.to_owned()
+            } else {
+                o.clone()
+            }
+        });
+        config = config.cors_rules(
+            CorsRule::builder()
+                .set_allowed_methods(Some(r.methods.clone()))
+                .set_allowed_headers(Some(r.headers.clone()))
+                .set_allowed_origins(Some(origins.collect()))
+                .set_max_age_seconds(r.max_age.map(|m| m as i32))
+                .build()
+                .map_err(|e| err("bucket CORS", e))?,
+        );
+    }
+    accolade::aws::s3(sdk)
+        .put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(config.build().map_err(|e| err("bucket CORS", e))?)
+        .send()
+        .await
+        .map_err(|e| err("bucket CORS", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
+/// Table, bucket (with its CORS rules for `public_origin`) and schedule group, plus the sender
+/// identity SES needs before it sends.
 pub async fn create_all(
     sdk: &SdkConfig,
     spec: &StackSpec,
     names: &Names,
     sender: Option<&str>,
+    public_origin: &str,
 ) -> Result<(), ProvisionError> {
     create_table(sdk, spec, &names.table).await?;
     accolade::aws::s3(sdk)
@@ -120,6 +163,7 @@ pub async fn create_all(
         .send()
         .await
         .map_err(|e| err("bucket", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    put_cors(sdk, spec, &names.bucket, public_origin).await?;
     let sched = aws_sdk_scheduler::Client::new(sdk);
     match sched
         .create_schedule_group()

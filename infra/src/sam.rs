@@ -52,6 +52,44 @@ pub struct StackSpec {
     pub recurring: Vec<RecurringSchedule>,
     /// The Lambda functions (`AWS::Serverless::Function`), as the local Lambda service runs them.
     pub functions: Vec<FunctionSpec>,
+    /// The uploads bucket's CORS rules (browsers PUT CSV files straight to it).
+    pub bucket_cors: Vec<CorsRule>,
+}
+
+/// One CORS rule of the bucket. `origins` that name `${PublicDomainName}` are the deployment's
+/// public origin (locally: the local server's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorsRule {
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub origins: Vec<String>,
+    pub max_age: Option<i64>,
+}
+
+fn string_list(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| match x {
+            Value::String(s) => Some(s.clone()),
+            Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+fn cors_rules(bucket: &Value) -> Vec<CorsRule> {
+    bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|r| CorsRule {
+            methods: string_list(&r["AllowedMethods"]),
+            headers: string_list(&r["AllowedHeaders"]),
+            origins: string_list(&r["AllowedOrigins"]),
+            max_age: num(&r["MaxAge"]),
+        })
+        .collect()
 }
 
 /// One function of the template: what the local stack needs to run it as Lambda would.
@@ -470,6 +508,7 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
         stream_filters,
         recurring,
         functions: functions(&doc)?,
+        bucket_cors: cors_rules(bucket),
     })
 }
 

@@ -220,3 +220,75 @@ async fn csv_downloads_keep_their_bom_through_api_gateway() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_error_while_streaming_an_export_fails_the_request_not_the_process() {
+    let t = spawn_app().await;
+    let (key, tpl, _) = one_award(&t).await;
+    let path = format!(
+        "/v1/analytics/export?template={}",
+        tpl["id"].as_str().unwrap()
+    );
+    // The counters of each page are read while the body streams: make those reads fail.
+    t.faults().arm("BatchGetItem", 1_000);
+    let event = json!({
+        "version": "2.0", "routeKey": "GET /v1/analytics/{proxy+}", "rawPath": "/v1/analytics/export",
+        "rawQueryString": path.split_once('?').unwrap().1,
+        "headers": {"authorization": format!("Bearer {key}"), "host": "badges.example"},
+        "requestContext": {"http": {"method": "GET", "path": "/v1/analytics/export", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+                           "routeKey": "GET /v1/analytics/{proxy+}", "stage": "$default", "requestId": "r", "accountId": "1", "apiId": "a", "domainName": "badges.example", "domainPrefix": "badges", "time": "30/Nov/2026:06:00:00 +0000", "timeEpoch": 0},
+        "isBase64Encoded": false
+    });
+    let err = t
+        .invoke(FunctionName::Analytics, event)
+        .await
+        .expect_err("the export cannot be completed");
+    // A function error (API Gateway answers 500), not a panic: with `panic = "abort"` a panic
+    // would end the Lambda process and every request it was serving.
+    assert_eq!(err["errorType"], "Unhandled", "{err}");
+    t.faults().arm("BatchGetItem", 0);
+    let r = t.call("GET", &path, Some(&key), None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the same function serves the next request"
+    );
+}
+
+#[tokio::test]
+async fn the_uploads_bucket_lets_browsers_put_from_the_public_origin_only() {
+    let t = spawn_app().await;
+    // The browser's CORS preflight before its presigned PUT, answered from the bucket's CORS
+    // rules in template.yaml (the public origin; locally, the local server's).
+    let url = format!(
+        "{}/{}/uploads/i/b/source.csv?x-id=PutObject",
+        t.endpoint, t.names.bucket
+    );
+    for (origin, want) in [
+        (t.base_url.as_str(), "200"),
+        ("https://evil.example", "403"),
+    ] {
+        let out = tokio::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "OPTIONS",
+            ])
+            .args(["-H", &format!("Origin: {origin}")])
+            .args(["-H", "Access-Control-Request-Method: PUT"])
+            .args(["-H", "Access-Control-Request-Headers: content-type"])
+            .arg(&url)
+            .output()
+            .await
+            .expect("curl");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            want,
+            "preflight from {origin}"
+        );
+    }
+}
