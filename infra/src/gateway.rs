@@ -146,28 +146,15 @@ pub fn request_event(
     default_host: &str,
     source_ip: &str,
 ) -> Value {
-    let mut headers: Map<String, Value> = Map::new();
-    let mut cookies: Vec<Value> = Vec::new();
-    for name in parts.headers.keys() {
-        let values: Vec<&str> = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        if name == header::COOKIE {
-            cookies.extend(
-                values
-                    .iter()
-                    .flat_map(|v| v.split(';'))
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|c| json!(c)),
-            );
-        } else {
-            headers.insert(name.as_str().to_owned(), json!(values.join(",")));
-        }
-    }
+    let (mut headers, cookie_headers) =
+        accolade::http::lambda::joined_headers(&parts.headers, &header::COOKIE);
+    let cookies: Vec<Value> = cookie_headers
+        .iter()
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| json!(c))
+        .collect();
     let host = headers
         .get("host")
         .and_then(Value::as_str)

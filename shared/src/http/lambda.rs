@@ -48,25 +48,36 @@ fn is_text_type(content_type: &str) -> bool {
         || mime.ends_with("+xml")
 }
 
-/// The HTTP API payload 2.0 response: status, headers (repeated ones joined), cookies, body.
-pub async fn response_json(response: Response) -> Result<Value, BoxError> {
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await?.to_bytes();
-    let mut headers = Map::new();
+/// Headers as payload 2.0 carries them: lower-case names, repeated values joined with commas,
+/// except `cookie_header` (`Cookie` in a request, `Set-Cookie` in a response), whose values are
+/// returned apart, one each (API Gateway's `cookies`).
+pub fn joined_headers<'a>(
+    headers: &'a axum::http::HeaderMap,
+    cookie_header: &header::HeaderName,
+) -> (Map<String, Value>, Vec<&'a str>) {
+    let mut joined = Map::new();
     let mut cookies = Vec::new();
-    for name in parts.headers.keys() {
-        let values: Vec<&str> = parts
-            .headers
+    for name in headers.keys() {
+        let values: Vec<&str> = headers
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        if name == header::SET_COOKIE {
-            cookies.extend(values.iter().map(|v| json!(v)));
+        if name == cookie_header {
+            cookies.extend(values);
         } else {
-            headers.insert(name.as_str().to_owned(), json!(values.join(",")));
+            joined.insert(name.as_str().to_owned(), json!(values.join(",")));
         }
     }
+    (joined, cookies)
+}
+
+/// The HTTP API payload 2.0 response: status, headers (repeated ones joined), cookies, body.
+pub async fn response_json(response: Response) -> Result<Value, BoxError> {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let (headers, cookies) = joined_headers(&parts.headers, &header::SET_COOKIE);
+    let cookies: Vec<Value> = cookies.into_iter().map(|c| json!(c)).collect();
     let text_type = parts
         .headers
         .get(header::CONTENT_TYPE)

@@ -22,15 +22,33 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let (pk, sk) = keys::email_stage(award, stage);
-        let res = self
+        self.claim(pk, sk, "email", until, now, None).await
+    }
+
+    /// One lease item: put `state = sending` until `until` if the item is absent, or if it is a
+    /// lease that ran out (its holder died). `Ok(false)`: finished already, or held right now.
+    async fn claim(
+        &self,
+        pk: String,
+        sk: String,
+        kind: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
             .item(keys::PK, s(pk))
             .item(keys::SK, s(sk))
-            .item(keys::TYPE, s("email"))
+            .item(keys::TYPE, s(kind))
             .item("state", s("sending"))
-            .item("until", s(keys::sortable(until)))
+            .item("until", s(keys::sortable(until)));
+        if let Some(t) = expires_at {
+            put = put.item(keys::TTL, super::n(t.timestamp()));
+        }
+        let res = put
             .condition_expression("attribute_not_exists(PK) OR (#st = :sending AND #u < :now)")
             .expression_attribute_names("#st", "state")
             .expression_attribute_names("#u", "until")
@@ -130,31 +148,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let (pk, sk) = keys::digest(issuer, monday);
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(pk))
-            .item(keys::SK, s(sk))
-            .item(keys::TYPE, s("digest"))
-            .item("state", s("sending"))
-            .item("until", s(keys::sortable(until)))
-            .item(
-                keys::TTL,
-                super::n((now + chrono::Duration::days(60)).timestamp()),
-            )
-            .condition_expression("attribute_not_exists(PK) OR (#st = :sending AND #u < :now)")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_names("#u", "until")
-            .expression_attribute_values(":sending", s("sending"))
-            .expression_attribute_values(":now", s(keys::sortable(now)))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        let keep = now + chrono::Duration::days(60);
+        self.claim(pk, sk, "digest", until, now, Some(keep)).await
     }
 
     /// Records that the week's digest is done (`sent` or `quiet`): never claimed again.
