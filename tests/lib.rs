@@ -83,6 +83,16 @@ pub fn edited_template(from: &str, to: &str) -> sam::StackSpec {
 
 /// A stack from this (possibly edited) template.
 pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
+    // The functions' and the local services' warnings, in the failing test's output.
+    static LOGS: OnceLock<()> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,accolade=info".into()),
+            )
+            .with_test_writer()
+            .try_init();
+    });
     let endpoint = endpoint();
     let sdk = infra::moto::admin_sdk_config(&endpoint);
     let id = uuid::Uuid::new_v4().simple().to_string();

@@ -16,8 +16,10 @@ use axum::{
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-/// API Gateway's limits: 10 MB request payload; Lambda's: 6 MB response payload.
+/// API Gateway's limit: 10 MB request payload; Lambda's: 6 MB for a synchronous invocation's
+/// event (the request as payload 2.0 JSON, base64 bodies included) and for its response.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 /// A route of an HttpApi event in template.yaml.
@@ -306,6 +308,9 @@ async fn serve(State(g): State<Gateway>, req: Request) -> Response {
         return gateway_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let event = request_event(&parts, &body, &matched, &g.host, "127.0.0.1");
+    if event.to_string().len() > MAX_EVENT_BYTES {
+        return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    }
     match g.lambda.invoke(matched.function, event).await {
         Ok(answer) => http_response(&answer),
         Err(e) if e["errorType"] == "Sandbox.Timedout" => {

@@ -231,7 +231,11 @@ impl LocalLambda {
 
     /// One synchronous invocation (API Gateway's, or one attempt of an asynchronous one): the
     /// function's answer, or its error as Lambda reports it (`errorType`, `errorMessage`). The
-    /// function runs in its own task, so a panic is an error, and stops at its timeout.
+    /// function runs in its own task, so a panic is an error. Its context carries the deadline of
+    /// its template `Timeout`, which the handlers work to (continuations, remainders). The task is
+    /// stopped at [`LOCAL_TIME_FACTOR`] times that: the code here is a debug build on a shared
+    /// machine, several times slower than a release build in Lambda; a run past the template's
+    /// timeout is logged, as it would have been stopped in AWS.
     pub async fn invoke(&self, name: FunctionName, event: Value) -> Result<Value, Value> {
         let function = self.function(name).clone();
         let timeout = Duration::from_secs(self.spec(name).timeout_secs);
@@ -246,13 +250,35 @@ impl LocalLambda {
             self.stack.stage,
             name.as_str()
         );
-        let task = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let result = self
+            .run(function, event, context, timeout * LOCAL_TIME_FACTOR)
+            .await;
+        if started.elapsed() > timeout {
+            tracing::warn!(
+                function = name.as_str(),
+                seconds = started.elapsed().as_secs_f64(),
+                "ran past its template timeout ({} s): AWS would have stopped it",
+                timeout.as_secs()
+            );
+        }
+        result
+    }
+
+    async fn run(
+        &self,
+        function: Function,
+        event: Value,
+        context: Context,
+        timeout: Duration,
+    ) -> Result<Value, Value> {
+        let mut task = tokio::spawn(async move {
             function
                 .invoke(event, context)
                 .await
                 .map_err(|e| e.to_string())
         });
-        match tokio::time::timeout(timeout, task).await {
+        match tokio::time::timeout(timeout, &mut task).await {
             Ok(Ok(Ok(v))) => Ok(v),
             Ok(Ok(Err(message))) => {
                 Err(json!({ "errorType": "Unhandled", "errorMessage": message }))
@@ -260,10 +286,14 @@ impl LocalLambda {
             Ok(Err(panic)) => {
                 Err(json!({ "errorType": "Runtime.ExitError", "errorMessage": panic.to_string() }))
             }
-            Err(_) => Err(json!({
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())
-            })),
+            Err(_) => {
+                // Lambda stops the sandbox: nothing of this invocation runs on beside a retry.
+                task.abort();
+                Err(json!({
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())
+                }))
+            }
         }
     }
 
@@ -354,6 +384,9 @@ impl LocalLambda {
         handed_on
     }
 }
+
+/// How much longer than its template `Timeout` a local invocation may run before it is stopped.
+pub const LOCAL_TIME_FACTOR: u32 = 3;
 
 /// Locally, "retry until the record expires" (-1) stops after this many attempts.
 const LOCAL_RETRY_CAP: i64 = 20;

@@ -61,14 +61,19 @@ impl Schedules {
     /// Makes sure the bucket's schedule exists. Answers whether this call created it. A bucket
     /// whose hour has passed (an old award, a retried batch) fires a minute from now: Scheduler
     /// never fires a one-time schedule created after its time.
+    ///
+    /// An overdue bucket gets a schedule of its own each time (never remembered): its first
+    /// schedule may already have fired, and an item written after that would otherwise wait for
+    /// nobody. Handled items leave the index, so extra schedules send nothing twice.
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<bool, String> {
+        let at = bucket_fires_at(bucket).ok_or_else(|| format!("bad bucket {bucket}"))?;
+        if at < Utc::now() + chrono::Duration::minutes(5) {
+            return self.continue_bucket(bucket, Utc::now()).await;
+        }
         if self.known.lock().await.contains(bucket) {
             return Ok(false);
         }
-        let at = bucket_fires_at(bucket).ok_or_else(|| format!("bad bucket {bucket}"))?;
-        let created = self
-            .create(&schedule_name(bucket), not_before_next_minute(at), bucket)
-            .await?;
+        let created = self.create(&schedule_name(bucket), at, bucket).await?;
         self.known.lock().await.insert(bucket.to_owned());
         Ok(created)
     }

@@ -3,10 +3,11 @@
 //!
 //! Why not lambda_http's response mapping: it decodes every text-typed body (`text/*`, JSON, XML)
 //! with BOM sniffing, so a `text/csv` export loses the UTF-8 BOM that Excel needs to read Korean,
-//! and it keeps only the first value of a repeated header. Here a body is sent as text only when
-//! it is valid UTF-8 without a BOM and of a text type; anything else is base64 (API Gateway
-//! decodes it back to the same bytes). Repeated headers are joined with commas and `Set-Cookie`
-//! goes to `cookies`, as the payload 2.0 format asks.
+//! and it keeps only the first value of a repeated header. Here a text-typed body that is valid
+//! UTF-8 goes as text as it is, a BOM included (U+FEFF at the start of the string, which API
+//! Gateway writes back as the same three bytes); anything else is base64 (a third larger, which
+//! matters under Lambda's 6 MB response limit, so text stays text). Repeated headers are joined
+//! with commas and `Set-Cookie` goes to `cookies`, as the payload 2.0 format asks.
 
 use crate::entry::{BoxError, Context};
 use axum::{body::Body, http::header, response::Response, Router};
@@ -29,8 +30,6 @@ pub async fn serve(router: &Router, event: Value, context: Context) -> Result<Va
     };
     response_json(response).await
 }
-
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn is_text_type(content_type: &str) -> bool {
     let mime = content_type
@@ -84,7 +83,7 @@ pub async fn response_json(response: Response) -> Result<Value, BoxError> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(is_text_type);
     let text = match std::str::from_utf8(&bytes) {
-        Ok(s) if text_type && !bytes.starts_with(UTF8_BOM) => Some(s),
+        Ok(s) if text_type => Some(s),
         _ => None,
     };
     let (body, base64) = match text {
@@ -126,11 +125,11 @@ mod tests {
         let v = response_json(response("text/csv; charset=utf-8", b"\xEF\xBB\xBFa,b\n"))
             .await
             .unwrap();
-        assert_eq!(v["isBase64Encoded"], true);
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(v["body"].as_str().unwrap())
-            .unwrap();
-        assert_eq!(bytes, b"\xEF\xBB\xBFa,b\n");
+        assert_eq!(
+            v["isBase64Encoded"], false,
+            "text stays text (no base64 growth)"
+        );
+        assert_eq!(v["body"].as_str().unwrap().as_bytes(), b"\xEF\xBB\xBFa,b\n");
     }
 
     #[tokio::test]
