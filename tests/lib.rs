@@ -100,6 +100,7 @@ pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
         table: format!("t-{id}"),
         bucket: format!("b-{id}"),
         schedule_group: format!("g-{id}"),
+        configuration_set: format!("c-{id}"),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());

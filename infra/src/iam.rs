@@ -154,7 +154,7 @@ pub fn local_values(
             format!("arn:aws:s3:::{}", names.bucket),
         ),
         ("FollowUpScheduleGroup", names.schedule_group.clone()),
-        ("EmailConfigurationSet", format!("accolade-{stage}")),
+        ("EmailConfigurationSet", names.configuration_set.clone()),
         (
             "SchedulerInvokeNotifyRole.Arn",
             format!("arn:aws:iam::{ACCOUNT}:role/accolade-{stage}-scheduler"),

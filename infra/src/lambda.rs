@@ -75,7 +75,7 @@ pub struct LocalLambda {
 
 /// A function's clients: its own credentials, its policy checked, its requests counted.
 fn function_app(
-    stack: &Stack,
+    config: Config,
     sdk: &aws_config::SdkConfig,
     check: PolicyCheck,
     tools: &Instruments,
@@ -105,12 +105,68 @@ fn function_app(
         .interceptor(faults)
         .build();
     App::from_clients(
-        stack.config(),
+        config,
         aws_sdk_dynamodb::Client::from_conf(ddb),
         aws_sdk_s3::Client::from_conf(s3),
     )
     .with_ses(aws_sdk_sesv2::Client::from_conf(ses))
     .with_scheduler(aws_sdk_scheduler::Client::from_conf(scheduler))
+}
+
+/// The environment Lambda gives a deployed function: template.yaml's variables (Globals and the
+/// function's own), the region and the function's credentials — plus, locally only,
+/// `AWS_ENDPOINT_URL` (the emulator).
+pub fn environment(
+    stack: &Stack,
+    spec: &FunctionSpec,
+    creds: &aws_credential_types::Credentials,
+) -> Result<Vec<(String, String)>, String> {
+    let mut values = iam::local_values(&stack.spec, &stack.names, &stack.stage, &stack.sender);
+    let host = stack
+        .public_base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost");
+    values.insert("PublicDomainName".into(), host.trim_end_matches('/').into());
+    values.insert("MaxSendRatePerSecond".into(), "50".into());
+    let mut env = Vec::new();
+    for (k, v) in &spec.environment {
+        env.push((
+            k.clone(),
+            iam::resolve(v, &values, &stack.spec, &stack.names)?,
+        ));
+    }
+    env.extend([
+        ("AWS_REGION".to_owned(), iam::REGION.to_owned()),
+        ("AWS_DEFAULT_REGION".to_owned(), iam::REGION.to_owned()),
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            creds.access_key_id().to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            creds.secret_access_key().to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+            spec.memory_mb.to_string(),
+        ),
+        ("AWS_ENDPOINT_URL".to_owned(), stack.endpoint.clone()),
+    ]);
+    Ok(env)
+}
+
+/// The function's configuration, read from that environment as its `main` reads it — except
+/// `PUBLIC_BASE_URL`, which is the local server's (`http://127.0.0.1:PORT`, where the template
+/// says `https://{PublicDomainName}`).
+fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, String> {
+    let lookup = |name: &str| {
+        if name == "PUBLIC_BASE_URL" {
+            return Some(stack.public_base_url.clone());
+        }
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    };
+    Config::from_vars(&lookup).map_err(|e| e.to_string())
 }
 
 /// The state the administrator sees (provisioning, seeding, tests that look inside): the same
@@ -149,6 +205,7 @@ impl LocalLambda {
             let creds =
                 crate::moto::create_principal(&stack.endpoint, &principal, &policy.for_moto())
                     .await?;
+            let config = function_config(&stack, &environment(&stack, &spec, &creds)?)?;
             credentials.insert(name, creds.clone());
             let sdk = accolade::aws::local_sdk_config(&stack.endpoint, creds);
             let check = PolicyCheck {
@@ -157,7 +214,7 @@ impl LocalLambda {
                 spec: stack.spec.clone(),
                 deny_url: format!("{}/_accolade/deny", stack.endpoint),
             };
-            let app = function_app(&stack, &sdk, check, &instruments, &outbox);
+            let app = function_app(config, &sdk, check, &instruments, &outbox);
             functions.insert(name, Function::new(name, app));
             specs.insert(name, spec);
         }
@@ -184,45 +241,9 @@ impl LocalLambda {
         self
     }
 
-    /// The environment Lambda gives the deployed function: template.yaml's variables (Globals and
-    /// the function's own), the region and the function's credentials — plus, locally only,
-    /// `AWS_ENDPOINT_URL` (the emulator).
+    /// The environment Lambda gives the deployed function (see [`environment`]).
     pub fn environment(&self, name: FunctionName) -> Result<Vec<(String, String)>, String> {
-        let stack = &self.stack;
-        let mut values = iam::local_values(&stack.spec, &stack.names, &stack.stage, &stack.sender);
-        let host = stack
-            .public_base_url
-            .split("://")
-            .nth(1)
-            .unwrap_or("localhost");
-        values.insert("PublicDomainName".into(), host.trim_end_matches('/').into());
-        values.insert("MaxSendRatePerSecond".into(), "50".into());
-        let mut env = Vec::new();
-        for (k, v) in &self.spec(name).environment {
-            env.push((
-                k.clone(),
-                iam::resolve(v, &values, &stack.spec, &stack.names)?,
-            ));
-        }
-        let creds = &self.credentials[&name];
-        env.extend([
-            ("AWS_REGION".to_owned(), iam::REGION.to_owned()),
-            ("AWS_DEFAULT_REGION".to_owned(), iam::REGION.to_owned()),
-            (
-                "AWS_ACCESS_KEY_ID".to_owned(),
-                creds.access_key_id().to_owned(),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                creds.secret_access_key().to_owned(),
-            ),
-            (
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
-                self.spec(name).memory_mb.to_string(),
-            ),
-            ("AWS_ENDPOINT_URL".to_owned(), stack.endpoint.clone()),
-        ]);
-        Ok(env)
+        environment(&self.stack, self.spec(name), &self.credentials[&name])
     }
 
     pub fn spec(&self, name: FunctionName) -> &FunctionSpec {

@@ -208,6 +208,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         table: "accolade-local".into(),
         bucket: spec.bucket_name.clone(),
         schedule_group: spec.schedule_group.clone(),
+        configuration_set: "accolade-local".into(),
     };
     let base_url = format!("http://127.0.0.1:{port}");
     let stack = Stack {
@@ -309,6 +310,7 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         table: "bench".into(),
         bucket: spec.bucket_name.clone(),
         schedule_group: spec.schedule_group.clone(),
+        configuration_set: "accolade-bench".into(),
     };
     let stack = Stack {
         endpoint: moto.endpoint.clone(),

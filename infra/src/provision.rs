@@ -14,6 +14,9 @@ pub struct Names {
     pub table: String,
     pub bucket: String,
     pub schedule_group: String,
+    /// The SES configuration set the functions send through (events are published only for
+    /// mail sent through one).
+    pub configuration_set: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,12 +187,22 @@ pub async fn create_all(
     }
     if let Some(sender) = sender {
         let domain = sender.rsplit('@').next().unwrap_or(sender);
-        aws_sdk_sesv2::Client::new(sdk)
-            .create_email_identity()
+        let ses = aws_sdk_sesv2::Client::new(sdk);
+        ses.create_email_identity()
             .email_identity(domain)
             .send()
             .await
             .map_err(|e| err("SES identity", aws_sdk_sesv2::error::DisplayErrorContext(e)))?;
+        ses.create_configuration_set()
+            .configuration_set_name(&names.configuration_set)
+            .send()
+            .await
+            .map_err(|e| {
+                err(
+                    "SES configuration set",
+                    aws_sdk_sesv2::error::DisplayErrorContext(e),
+                )
+            })?;
     }
     Ok(())
 }

@@ -144,8 +144,12 @@ impl Intercept for SesOutbox {
 }
 
 /// The EventBridge events SES publishes for one accepted message: "Email Sent", then "Email
-/// Delivered" (the local SES delivers everything).
+/// Delivered" (the local SES delivers everything). None for a message sent without a
+/// configuration set: SES publishes events only through one.
 pub fn events(sent: &Sent, account: &str, region: &str) -> Vec<Value> {
+    if sent.configuration_set.is_none() {
+        return vec![];
+    }
     let mut tags: Map<String, Value> = sent
         .tags
         .iter()

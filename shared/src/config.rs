@@ -34,39 +34,50 @@ pub struct ConfigError {
     pub problem: &'static str,
 }
 
-fn required(name: &'static str) -> Result<String, ConfigError> {
-    match env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-        Ok(_) => Err(ConfigError {
+/// A variable's trimmed value; `None` when unset or blank.
+fn value(vars: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    vars(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(
+    vars: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    match vars(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        Some(_) => Err(ConfigError {
             name,
             problem: "empty",
         }),
-        Err(_) => Err(ConfigError {
+        None => Err(ConfigError {
             name,
             problem: "missing",
         }),
     }
 }
 
-fn optional(name: &str) -> Option<String> {
-    env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
 impl Config {
+    /// From the process environment (what template.yaml gives the function).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let base = required("PUBLIC_BASE_URL")?;
+        Self::from_vars(&|name| env::var(name).ok())
+    }
+
+    /// From any set of variables (the local stack passes each function the environment
+    /// template.yaml gives it).
+    pub fn from_vars(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let base = required(vars, "PUBLIC_BASE_URL")?;
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(ConfigError {
                 name: "PUBLIC_BASE_URL",
                 problem: "not an http(s) URL",
             });
         }
+        let optional = |name: &str| value(vars, name);
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            uploads_bucket: required("UPLOADS_BUCKET")?,
+            table_name: required(vars, "TABLE_NAME")?,
+            uploads_bucket: required(vars, "UPLOADS_BUCKET")?,
             public_base_url: base.trim_end_matches('/').to_owned(),
             sender_email: optional("SENDER_EMAIL"),
             schedule_group: optional("SCHEDULE_GROUP"),

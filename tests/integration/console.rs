@@ -181,6 +181,28 @@ async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "opaque origin");
+    // No Origin, but the browser says where the request came from: a sibling subdomain of the
+    // same site (`same-site`) or another site is refused, sign-in included.
+    for site in ["same-site", "cross-site"] {
+        let r = post_form(
+            &t,
+            "/console/templates",
+            Some(&cookie),
+            &good,
+            &[("sec-fetch-site", site)],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "Sec-Fetch-Site: {site}");
+        let r = post_form(
+            &t,
+            "/console/login",
+            None,
+            &[("api_key", key.as_str())],
+            &[("sec-fetch-site", site)],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "login from {site}");
+    }
     let list = t
         .call("GET", "/v1/templates", Some(&key), None)
         .await

@@ -48,6 +48,8 @@
     inp.addEventListener("change", function () {
       var f = inp.files[0];
       var st = document.getElementById("upload-status");
+      // A server-side failure in the page's language (its details are in the server's log).
+      var failed = document.documentElement.lang === "ko" ? "업로드하지 못했습니다. 잠시 후 다시 시도하세요." : "Upload failed. Please try again shortly.";
       if (!f) { return; }
       st.textContent = "…";
       fetch(inp.getAttribute("data-upload"), {
@@ -55,8 +57,8 @@
         headers: { "Content-Type": f.type || "application/octet-stream", "X-CSRF-Token": inp.getAttribute("data-csrf") }
       }).then(function (r) {
         if (r.ok) { window.location.reload(); return; }
-        return r.json().then(function (j) { st.textContent = j.error ? j.error.message : String(r.status); });
-      }).catch(function () { st.textContent = "upload failed"; });
+        return r.json().then(function (j) { st.textContent = (j.error && r.status < 500) ? j.error.message : failed; });
+      }).catch(function () { st.textContent = failed; });
     });
   });
 
@@ -126,9 +128,9 @@
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": bulk.getAttribute("data-csrf") },
       body: JSON.stringify(body)
-    }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+    }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, status: r.status, j: j }; }); })
       .then(function (res) {
-        if (!res.ok) { fileErr.textContent = res.j.error ? res.j.error.message : t.failed; say(""); return; }
+        if (!res.ok) { fileErr.textContent = (res.j.error && res.status < 500) ? res.j.error.message : t.failed; say(""); return; }
         var b = res.j;
         var x = new XMLHttpRequest();
         x.open("PUT", b.upload_url);

@@ -84,22 +84,24 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Refuses a state-changing request whose `Origin` is not the deployment's public origin (with
-/// `SameSite=Strict` cookies and per-session CSRF tokens, the third line of defence). The origin
-/// comes from `PUBLIC_BASE_URL`, not from `Host`: behind CloudFront or a custom domain, API
-/// Gateway sees another host than the browser does.
+/// Refuses a state-changing request from another site (with `SameSite=Strict` cookies and
+/// per-session CSRF tokens, the third line of defence; the only one for the sign-in form): its
+/// `Origin` must be the deployment's public origin — from `PUBLIC_BASE_URL`, not from `Host`:
+/// behind CloudFront or a custom domain, API Gateway sees another host than the browser does —
+/// and, where a browser sends no `Origin`, its `Sec-Fetch-Site` must say same-origin (a sibling
+/// subdomain is "same-site", not same-origin).
 async fn same_origin_posts(State(app): State<App>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let public = public_origin(&app.config.public_base_url);
-        if let Some(origin) = req
-            .headers()
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-        {
+        let header_of = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let cross_site = match (header_of("origin"), header_of("sec-fetch-site")) {
             // `null` (sandboxed frames, some redirects) is not this site either.
-            if !origin.eq_ignore_ascii_case(public) {
-                return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
-            }
+            (Some(origin), _) => !origin.eq_ignore_ascii_case(public),
+            (None, Some(site)) => !matches!(site, "same-origin" | "none"),
+            (None, None) => false,
+        };
+        if cross_site {
+            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
         }
     }
     next.run(req).await
