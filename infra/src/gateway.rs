@@ -97,21 +97,6 @@ pub fn route(routes: &[Route], method: &str, path: &str) -> Option<Matched> {
         })
 }
 
-fn is_text(content_type: Option<&str>) -> bool {
-    let Some(ct) = content_type else { return false };
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    mime.starts_with("text/")
-        || mime == "application/json"
-        || mime == "application/xml"
-        || mime.ends_with("+json")
-        || mime.ends_with("+xml")
-}
-
 fn form_decode(s: &str) -> String {
     percent_decode(&s.replace('+', " "))
 }
@@ -167,17 +152,7 @@ pub fn request_event(
     headers.insert("x-forwarded-proto".into(), json!("https"));
     let raw_path = parts.uri.path().to_owned();
     let raw_query = parts.uri.query().unwrap_or_default().to_owned();
-    let mut query: Map<String, Value> = Map::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (form_decode(k), form_decode(v));
-        match query.get_mut(&k) {
-            Some(Value::String(existing)) => *existing = format!("{existing},{v}"),
-            _ => {
-                query.insert(k, json!(v));
-            }
-        }
-    }
+    let query = query_parameters(&raw_query);
     let now = chrono::Utc::now();
     let user_agent = headers.get("user-agent").cloned().unwrap_or(json!(""));
     let mut event = json!({
@@ -214,15 +189,37 @@ pub fn request_event(
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        match std::str::from_utf8(body) {
-            Ok(text) if is_text(content_type) => event["body"] = json!(text),
+        let (text, base64) = body_field(body, content_type);
+        event["body"] = json!(text);
+        event["isBase64Encoded"] = json!(base64);
+    }
+    event
+}
+
+/// `queryStringParameters`: decoded, a repeated key's values joined with commas.
+fn query_parameters(raw_query: &str) -> Map<String, Value> {
+    let mut query: Map<String, Value> = Map::new();
+    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (form_decode(k), form_decode(v));
+        match query.get_mut(&k) {
+            Some(Value::String(existing)) => *existing = format!("{existing},{v}"),
             _ => {
-                event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
-                event["isBase64Encoded"] = json!(true);
+                query.insert(k, json!(v));
             }
         }
     }
-    event
+    query
+}
+
+/// The request body as the event carries it: text for a text type, else base64 (`true`).
+fn body_field(body: &[u8], content_type: Option<&str>) -> (String, bool) {
+    match std::str::from_utf8(body) {
+        Ok(text) if content_type.is_some_and(accolade::http::lambda::is_text_type) => {
+            (text.to_owned(), false)
+        }
+        _ => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    }
 }
 
 fn gateway_error(status: StatusCode, message: &str) -> Response {

@@ -304,90 +304,90 @@ pub fn dynamodb_accesses(op: &str, body: &Json, spec: &StackSpec) -> Vec<Access>
     match op {
         "GetItem" | "UpdateItem" | "DeleteItem" => vec![access(op, table, pk_of(&body["Key"]))],
         "PutItem" => vec![access(op, table, pk_of(&body["Item"]))],
-        "Query" => {
-            let (resource, key) = match body["IndexName"].as_str() {
-                Some(index) => {
-                    let key = spec
-                        .table
-                        .indexes
-                        .iter()
-                        .find(|i| i.name == index)
-                        .and_then(|i| i.keys.iter().find(|k| k.key_type == "HASH"))
-                        .map(|k| k.name.clone())
-                        .unwrap_or_default();
-                    (format!("{}/index/{index}", table_arn(table)), key)
-                }
-                None => (table_arn(table), "PK".to_owned()),
-            };
-            vec![Access {
-                action: "dynamodb:Query".into(),
-                resource,
-                facts: Facts {
-                    leading_keys: query_leading_key(body, &key),
-                    prefix: None,
-                },
-            }]
-        }
-        "BatchGetItem" => body["RequestItems"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(t, req)| {
-                let keys = req["Keys"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .flat_map(pk_of)
-                    .collect();
-                access(op, t, keys)
-            })
-            .collect(),
-        "BatchWriteItem" => body["RequestItems"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(t, reqs)| {
-                let keys = reqs
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|r| {
-                        let mut k = pk_of(&r["PutRequest"]["Item"]);
-                        k.extend(pk_of(&r["DeleteRequest"]["Key"]));
-                        k
-                    })
-                    .collect();
-                access(op, t, keys)
-            })
-            .collect(),
+        "Query" => vec![query_access(body, spec, table)],
+        "BatchGetItem" | "BatchWriteItem" => batch_accesses(op, body),
         // No TransactWriteItems action in IAM: each item is authorised as its own operation.
-        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|item| {
-                let (kind, inner) = item.as_object()?.iter().next()?;
-                let action = match kind.as_str() {
-                    "Put" => "PutItem",
-                    "Update" => "UpdateItem",
-                    "Delete" => "DeleteItem",
-                    "ConditionCheck" => "ConditionCheckItem",
-                    _ => "GetItem",
-                };
-                let keys = if kind == "Put" {
-                    pk_of(&inner["Item"])
-                } else {
-                    pk_of(&inner["Key"])
-                };
-                Some(access(
-                    action,
-                    inner["TableName"].as_str().unwrap_or_default(),
-                    keys,
-                ))
-            })
-            .collect(),
+        "TransactWriteItems" | "TransactGetItems" => transact_accesses(body),
         other => vec![access(other, table, vec![])],
     }
+}
+
+/// A Query: on the table, or on an index (its own ARN; the leading key is the index's).
+fn query_access(body: &Json, spec: &StackSpec, table: &str) -> Access {
+    let (resource, key) = match body["IndexName"].as_str() {
+        Some(index) => {
+            let key = spec
+                .table
+                .indexes
+                .iter()
+                .find(|i| i.name == index)
+                .and_then(|i| i.keys.iter().find(|k| k.key_type == "HASH"))
+                .map(|k| k.name.clone())
+                .unwrap_or_default();
+            (format!("{}/index/{index}", table_arn(table)), key)
+        }
+        None => (table_arn(table), "PK".to_owned()),
+    };
+    Access {
+        action: "dynamodb:Query".into(),
+        resource,
+        facts: Facts {
+            leading_keys: query_leading_key(body, &key),
+            prefix: None,
+        },
+    }
+}
+
+/// `BatchGetItem` / `BatchWriteItem`: the operation itself, on each table, with every key.
+fn batch_accesses(op: &str, body: &Json) -> Vec<Access> {
+    let keys_of = |req: &Json| -> Vec<String> {
+        let items = req.as_array().or_else(|| req["Keys"].as_array());
+        items
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                let mut k = pk_of(&r["PutRequest"]["Item"]);
+                k.extend(pk_of(&r["DeleteRequest"]["Key"]));
+                k.extend(pk_of(r));
+                k
+            })
+            .collect()
+    };
+    body["RequestItems"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(t, req)| access(op, t, keys_of(req)))
+        .collect()
+}
+
+/// `TransactWriteItems` / `TransactGetItems`: each item as its own operation.
+fn transact_accesses(body: &Json) -> Vec<Access> {
+    body["TransactItems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let (kind, inner) = item.as_object()?.iter().next()?;
+            let action = match kind.as_str() {
+                "Put" => "PutItem",
+                "Update" => "UpdateItem",
+                "Delete" => "DeleteItem",
+                "ConditionCheck" => "ConditionCheckItem",
+                _ => "GetItem",
+            };
+            let keys = pk_of(if kind == "Put" {
+                &inner["Item"]
+            } else {
+                &inner["Key"]
+            });
+            Some(access(
+                action,
+                inner["TableName"].as_str().unwrap_or_default(),
+                keys,
+            ))
+        })
+        .collect()
 }
 
 /// What an SESv2 `SendEmail` needs: the sending identity (address or its domain) and the

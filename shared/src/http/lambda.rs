@@ -31,7 +31,8 @@ pub async fn serve(router: &Router, event: Value, context: Context) -> Result<Va
     response_json(response).await
 }
 
-fn is_text_type(content_type: &str) -> bool {
+/// A content type API Gateway and lambda_http treat as text (else a body is base64).
+pub fn is_text_type(content_type: &str) -> bool {
     let mime = content_type
         .split(';')
         .next()
