@@ -44,20 +44,6 @@ pub struct Report {
     pub templates: Vec<(Template, Metrics)>,
 }
 
-/// Every template of an issuer, archived ones included (their awards still count).
-pub async fn all_templates(store: &Store, issuer: &IssuerId) -> Result<Vec<Template>, StoreError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (page, next) = store.list_templates(issuer, 200, cursor.as_deref()).await?;
-        out.extend(page);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
-
 type Days = BTreeMap<NaiveDate, Counts>;
 
 async fn days_of(
@@ -110,7 +96,7 @@ pub async fn report(
             .await?
         }
         Scope::Issuer => {
-            let list = all_templates(store, &issuer.id).await?;
+            let list = store.all_templates(&issuer.id).await?;
             // At most 8 queries in flight.
             let per_template: Vec<(Template, Days)> = futures::stream::iter(list)
                 .map(|t| async move {
@@ -164,28 +150,4 @@ pub fn export_source<'a>(scope: &'a Scope, issuer: &'a IssuerId) -> AwardsBy<'a>
         Scope::Batch(b) => AwardsBy::Batch(b),
         Scope::Issuer | Scope::Cohort(_) => AwardsBy::Issuer(issuer),
     }
-}
-
-/// The analytics function's non-HTTP events: the weekly digest schedule
-/// (`{"kind":"weekly_digest", "scheduled_time"?: RFC 3339, "force"?: true}`) and SES delivery
-/// events.
-pub async fn handle_event(
-    app: crate::app::App,
-    event: serde_json::Value,
-) -> Result<serde_json::Value, crate::entry::BoxError> {
-    if event.get("kind").and_then(serde_json::Value::as_str) == Some("weekly_digest") {
-        let force = event.get("force").and_then(serde_json::Value::as_bool) == Some(true);
-        // Scheduler fills in `<aws.scheduler.scheduled-time>`: the hour the run is for, even when
-        // the flexible window starts it a few minutes later.
-        let at = event
-            .get("scheduled_time")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(chrono::Utc::now);
-        // Boxed: keeps the Lambda main's future shallow (the compiler's layout depth limit).
-        let outcomes = Box::pin(crate::digest::run(&app, at, force)).await?;
-        return Ok(serde_json::json!({ "digests": format!("{outcomes:?}") }));
-    }
-    Box::pin(crate::email_events::handle_event(app, event)).await
 }

@@ -10,6 +10,7 @@ use crate::{
         issuer::Issuer,
         template::Template,
     },
+    render::badge_page::Recommendation,
     store::{Store, StoreError},
     urls::PublicUrls,
 };
@@ -162,6 +163,24 @@ impl App {
     }
 
     /// Drops cached copies after this process changed them (other processes expire by TTL).
+    /// The template's enabled recommendations that still exist, belong to the same issuer and
+    /// are active, in the admin's order: what the badge page and the follow-up emails show. From
+    /// the warm cache: no reads on a warm Lambda.
+    pub async fn recommendations(&self, t: &Template) -> Result<Vec<Recommendation>, StoreError> {
+        let mut out = Vec::new();
+        for r in t.spec.related.iter().filter(|r| r.enabled) {
+            if let Some(rt) = self.template_for_page(&r.template_id).await? {
+                if rt.issuer_id == t.issuer_id && rt.is_active() && rt.id != t.id {
+                    out.push(Recommendation {
+                        template: rt,
+                        label: r.label.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn forget_template(&self, id: &TemplateId) {
         self.templates.forget(id);
     }

@@ -6,7 +6,7 @@
 //! repeat counts nothing. A permanent bounce or a complaint suppresses the address for every
 //! later send.
 
-use crate::{app::App, domain::ids::AwardId, entry::BoxError, store::StoreError};
+use crate::{app::App, domain::ids::AwardId, events::BoxError, store::StoreError};
 use chrono::Utc;
 use serde_json::{json, Value};
 

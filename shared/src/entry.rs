@@ -10,7 +10,7 @@ use crate::{app::App, ingest::IngestOptions};
 use serde_json::Value;
 use std::time::Duration;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::events::BoxError;
 pub use lambda_runtime::Context;
 
 /// The five functions of template.yaml.
@@ -102,8 +102,11 @@ impl Function {
     /// (Each handler's future is boxed: they are deep, and the runtime nests them further.)
     pub async fn invoke(&self, event: Value, context: Context) -> Result<Value, BoxError> {
         match self.name {
+            FunctionName::Analytics if crate::digest::is_digest_event(&event) => {
+                Box::pin(crate::digest::handle_event(&self.app, &event)).await
+            }
             FunctionName::Analytics if !is_http_event(&event) => {
-                Box::pin(crate::analytics::handle_event(self.app.clone(), event)).await
+                Box::pin(crate::email_events::handle_event(self.app.clone(), event)).await
             }
             FunctionName::Ingest => {
                 let options = ingest_options_for(&self.ingest, &context);

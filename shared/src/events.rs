@@ -4,6 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+/// What an event handler fails with: the runtime reports it, and AWS retries the event.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// An object named in an S3 `ObjectCreated` notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedObject {

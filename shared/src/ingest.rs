@@ -24,8 +24,7 @@ use crate::{
         template::Template,
         time::Zone,
     },
-    entry::BoxError,
-    events,
+    events::{self, BoxError},
     issuing::{self, IssueRequest, RowOutcome, RowRequest},
     store::StoreError,
 };

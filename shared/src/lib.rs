@@ -16,6 +16,8 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod issuing;
+#[cfg(test)]
+mod layers;
 pub mod mailer;
 pub mod notify;
 pub mod openbadges;

@@ -19,7 +19,7 @@ use crate::{
         ids::AwardId,
     },
     email::{day1, followup as followup_mail, mime},
-    entry::BoxError,
+    events::BoxError,
     mailer::SendError,
     store::StoreError,
 };
@@ -217,7 +217,7 @@ pub async fn send_followup(
     if !award.notify || !switched_on {
         return Ok("not sent: switched off".into());
     }
-    let recs = crate::http::verify::recommendations(app, &template).await?;
+    let recs = app.recommendations(&template).await?;
     let enrol = template.spec.enrolment.as_ref().is_some_and(|e| e.enabled);
     if stage != Stage::Expiry && recs.is_empty() && !enrol {
         return Ok("not sent: nothing to recommend".into());

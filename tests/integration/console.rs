@@ -466,3 +466,36 @@ async fn revoke_and_reissue_from_the_console() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("id=\"f-key_name-error\""), "{}", r.text());
 }
+
+/// A throttled table is the same answer in the console as in the API: 503 with `Retry-After`,
+/// not a 500 — and the page works again once DynamoDB does.
+#[tokio::test]
+async fn a_throttled_store_is_503_in_the_console_as_in_the_api() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("혼잡대학").await;
+    let (cookie, _) = sign_in(&t, &key).await;
+    t.faults().arm("Query", 1_000);
+    let page = get(&t, "/console/templates", &cookie).await;
+    let api = t
+        .call_with("GET", "/v1/templates", Some(&key), None, &[])
+        .await;
+    t.faults().arm("Query", 0);
+    assert_eq!(
+        api.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        api.text()
+    );
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.text()
+    );
+    assert!(page.header("retry-after").is_some());
+    assert!(page.text().contains("잠시 후 다시 시도하세요"));
+    assert_eq!(
+        get(&t, "/console/templates", &cookie).await.status,
+        StatusCode::OK
+    );
+}

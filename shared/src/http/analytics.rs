@@ -484,7 +484,9 @@ pub(crate) async fn export(
         }
         other => other?,
     };
-    let names = analytics::all_templates(&app.store, &r.issuer.id)
+    let names = app
+        .store
+        .all_templates(&r.issuer.id)
         .await?
         .into_iter()
         .map(|t| (t.id, t.spec.name))

@@ -9,12 +9,13 @@
 //! matters under Lambda's 6 MB response limit, so text stays text). Repeated headers are joined
 //! with commas and `Set-Cookie` goes to `cookies`, as the payload 2.0 format asks.
 
-use crate::entry::{BoxError, Context};
+use crate::events::BoxError;
 use axum::{body::Body, http::header, response::Response, Router};
 use base64::Engine;
 use http_body_util::BodyExt;
 use lambda_http::request::LambdaRequest;
 use lambda_http::RequestExt;
+use lambda_runtime::Context;
 use serde_json::{json, Map, Value};
 use tower::ServiceExt;
 

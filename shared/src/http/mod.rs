@@ -11,6 +11,7 @@ pub mod error;
 pub mod input;
 pub mod lambda;
 pub mod verify;
+pub(crate) mod versioned;
 
 use axum::http::{header, HeaderMap};
 

@@ -108,21 +108,27 @@ pub async fn backoff(attempt: u32) {
 fn award_item(a: &Award) -> Result<Item> {
     let mut item = to_item(KIND, keys::award(&a.id), a)?;
     let sort = keys::award_sort(a.issued_on, &a.id);
-    item.insert("GSI1PK".into(), s(keys::awards_of_template(&a.template_id)));
-    item.insert("GSI1SK".into(), s(sort.clone()));
-    item.insert("GSI2PK".into(), s(keys::awards_of_issuer(&a.issuer_id)));
-    item.insert("GSI2SK".into(), s(sort.clone()));
     item.insert(
-        "GSI3PK".into(),
+        keys::Index::Gsi1.pk().into(),
+        s(keys::awards_of_template(&a.template_id)),
+    );
+    item.insert(keys::Index::Gsi1.sk().into(), s(sort.clone()));
+    item.insert(
+        keys::Index::Gsi2.pk().into(),
+        s(keys::awards_of_issuer(&a.issuer_id)),
+    );
+    item.insert(keys::Index::Gsi2.sk().into(), s(sort.clone()));
+    item.insert(
+        keys::Index::Gsi3.pk().into(),
         s(keys::awards_of_recipient(
             &a.issuer_id,
             &a.recipient.email.lookup_key(),
         )),
     );
-    item.insert("GSI3SK".into(), s(sort.clone()));
+    item.insert(keys::Index::Gsi3.sk().into(), s(sort.clone()));
     if let Some(b) = &a.batch_id {
-        item.insert("GSI4PK".into(), s(keys::awards_of_batch(b)));
-        item.insert("GSI4SK".into(), s(sort));
+        item.insert(keys::Index::Gsi4.pk().into(), s(keys::awards_of_batch(b)));
+        item.insert(keys::Index::Gsi4.sk().into(), s(sort));
     }
     Ok(item)
 }

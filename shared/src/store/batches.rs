@@ -1,4 +1,4 @@
-use super::{from_item, keys, n, s, to_item, Item, Result, Store, StoreError};
+use super::{applied, from_item, keys, listed, n, s, to_item, Item, Result, Store, StoreError};
 use crate::domain::{
     batch::Batch,
     ids::{BatchId, IssuerId},
@@ -9,42 +9,20 @@ use chrono::{DateTime, Utc};
 const KIND: &str = "batch";
 
 fn item(b: &Batch) -> Result<Item> {
-    let mut item = to_item(KIND, keys::batch(&b.id), b)?;
-    item.insert("GSI1PK".into(), s(keys::batches_of(&b.issuer_id)));
-    item.insert(
-        "GSI1SK".into(),
-        s(format!("{}#{}", keys::sortable(b.created_at), b.id)),
-    );
-    Ok(item)
+    let item = to_item(KIND, keys::batch(&b.id), b)?;
+    let list = keys::batches_of(&b.issuer_id);
+    Ok(listed(item, keys::Index::Gsi1, list, b.created_at, &b.id))
 }
 
 impl Store {
     pub async fn create_batch(&self, b: &Batch) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(b)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        self.create(item(b)?).await
     }
 
     /// Strongly consistent: ingest decides what to do from it.
     pub async fn get_batch(&self, id: &BatchId) -> Result<Option<Batch>> {
-        let (pk, sk) = keys::batch(id);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item.map(from_item).transpose()
+        let item = self.get_consistent(keys::batch(id)).await?;
+        item.map(from_item).transpose()
     }
 
     pub async fn get_batch_of(&self, issuer: &IssuerId, id: &BatchId) -> Result<Option<Batch>> {
@@ -112,10 +90,6 @@ impl Store {
             .expression_attribute_values(":c", n(b.checkpoint_row))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        applied(res)
     }
 }

@@ -1,6 +1,6 @@
 //! Email stages sent per award (exactly once), and the suppression list.
 
-use super::{get_s, keys, s, Result, Store, StoreError};
+use super::{applied, get_s, keys, s, Result, Store, StoreError};
 use crate::domain::ids::AwardId;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
@@ -56,11 +56,7 @@ impl Store {
             .expression_attribute_values(":now", s(keys::sortable(now)))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        applied(res)
     }
 
     /// Records how the stage ended (`sent`, `rejected`, `suppressed`, `skipped`).
@@ -124,10 +120,11 @@ impl Store {
     /// Records an EventBridge event id: true the first time, false for a repeat (kept 14 days).
     pub async fn first_time_event(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let expires = (now + chrono::Duration::days(14)).timestamp();
+        let (pk, sk) = keys::event_seen(id);
         self.put_new(
             [
-                (keys::PK.to_owned(), s(format!("EVENT#{id}"))),
-                (keys::SK.to_owned(), s("EVENT")),
+                (keys::PK.to_owned(), s(pk)),
+                (keys::SK.to_owned(), s(sk)),
                 (keys::TYPE.to_owned(), s("event_seen")),
                 (keys::TTL.to_owned(), super::n(expires)),
             ]

@@ -34,10 +34,13 @@ impl Store {
                 item.insert(keys::SK.into(), s(sk));
                 item.insert(keys::TYPE.into(), s("followup"));
                 item.insert("due_at".into(), s(keys::sortable(*at)));
-                item.insert("DUEPK".into(), s(keys::due(&d.bucket, shard_of(&d.award))));
                 item.insert(
-                    "DUESK".into(),
-                    s(format!("{}#{}", d.stage.as_str(), d.award)),
+                    keys::Index::Due.pk().into(),
+                    s(keys::due(&d.bucket, shard_of(&d.award))),
+                );
+                item.insert(
+                    keys::Index::Due.sk().into(),
+                    s(keys::due_sort(d.stage.as_str(), &d.award)),
                 );
                 requests.push(
                     WriteRequest::builder()
@@ -85,8 +88,8 @@ impl Store {
                     .client
                     .query()
                     .table_name(&self.table)
-                    .index_name("DUE")
-                    .key_condition_expression("DUEPK = :pk")
+                    .index_name(keys::Index::Due.name())
+                    .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
                     .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
                     .set_exclusive_start_key(start)
                     .send()
@@ -94,7 +97,7 @@ impl Store {
                     .map_err(StoreError::from_sdk)?;
                 for item in out.items.unwrap_or_default() {
                     let Some((stage, award)) =
-                        get_s(&item, "DUESK").and_then(|v| v.split_once('#'))
+                        get_s(&item, keys::Index::Due.sk()).and_then(|v| v.split_once('#'))
                     else {
                         continue;
                     };
@@ -127,7 +130,11 @@ impl Store {
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .update_expression("REMOVE DUEPK, DUESK SET outcome = :o")
+            .update_expression(format!(
+                "REMOVE {}, {} SET outcome = :o",
+                keys::Index::Due.pk(),
+                keys::Index::Due.sk()
+            ))
             .expression_attribute_values(":o", s(outcome))
             .send()
             .await

@@ -1,27 +1,28 @@
-//! The single-table key design, in one place. ARCHITECTURE.md lists every access pattern; this file
-//! is the only one that spells key strings.
+//! The single-table key design, in one place: every item and its keys (the table below), and the
+//! only file that spells key strings and index names. ARCHITECTURE.md lists the access patterns.
 //!
-//! | item | PK | SK | index keys |
+//! | Item | PK | SK | Index keys |
 //! |---|---|---|---|
-//! | issuer | `ISSUER#{iid}` | `ISSUER` | GSI1 `ISSUERS` / created |
+//! | Issuer | `ISSUER#{iid}` | `ISSUER` | GSI1 `ISSUERS` / `{created}#{iid}` |
 //! | API key (listing) | `ISSUER#{iid}` | `KEY#{kid}` | |
-//! | API key (look-up by hash) | `APIKEY#{sha256}` | `APIKEY` | |
-//! | template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / created#tid |
-//! | template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` | |
-//! | batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
-//! | cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
-//! | console session secret | `CONFIG` | `SESSION_SECRET` | |
-//! | weekly digest sent | `ISSUER#{iid}` | `DIGEST#{monday}` | |
-//! | award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{h}`, GSI4 `BATCH#{bid}#AWARDS` (all / issued#aid) |
-//! | award counters | `AWARD#{aid}` | `COUNTERS` | |
-//! | guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
-//! | guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
-//! | guard: one active award | `TEMPLATE#{tid}#RCPT#{h}` | `ACTIVE` | |
-//! | batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / created#bid |
-//! | email stage sent | `AWARD#{aid}` | `EMAIL#{stage}` | |
-//! | unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
-//! | suppressed address | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
-//! | follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard}` / stage#aid (sparse) |
+//! | API key (look-up) | `APIKEY#{sha256(key)}` | `APIKEY` | |
+//! | Template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / `{created}#{tid}` |
+//! | Template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` (issuer's time zone) | |
+//! | Batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
+//! | Cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
+//! | Weekly digest claim | `ISSUER#{iid}` | `DIGEST#{monday}` | `state` = sending (with `until`) / sent / quiet (TTL 60 days) |
+//! | Console session-signing secret | `CONFIG` | `SESSION_SECRET` | (created once, conditional put) |
+//! | Award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{sha256(email)}`, GSI4 `BATCH#{bid}#AWARDS` (batch awards only); all sorted `{issued}#{aid}` |
+//! | Award counters | `AWARD#{aid}` | `COUNTERS` | |
+//! | Guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
+//! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
+//! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
+//! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
+//! | Follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard 00..15}` / `{stage}#{aid}` (sparse: removed once handled) |
+//! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
+//! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
+//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / suppressed |
+//! | Suppression | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 
 use crate::domain::{
     ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId},
@@ -35,13 +36,15 @@ pub const SK: &str = "SK";
 pub const TYPE: &str = "type";
 pub const TTL: &str = "expires_at";
 
-/// The global secondary indexes, by the names template.yaml gives them.
+/// The secondary indexes, by the names template.yaml gives them: four overloaded GSIs and the
+/// sparse, keys-only `DUE` index of follow-ups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,
     Gsi4,
+    Due,
 }
 
 impl Index {
@@ -51,6 +54,7 @@ impl Index {
             Index::Gsi2 => "GSI2",
             Index::Gsi3 => "GSI3",
             Index::Gsi4 => "GSI4",
+            Index::Due => "DUE",
         }
     }
     pub fn pk(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Index {
             Index::Gsi2 => "GSI2PK",
             Index::Gsi3 => "GSI3PK",
             Index::Gsi4 => "GSI4PK",
+            Index::Due => "DUEPK",
         }
     }
     pub fn sk(self) -> &'static str {
@@ -67,6 +72,7 @@ impl Index {
             Index::Gsi2 => "GSI2SK",
             Index::Gsi3 => "GSI3SK",
             Index::Gsi4 => "GSI4SK",
+            Index::Due => "DUESK",
         }
     }
 }
@@ -175,6 +181,11 @@ pub fn followup(award: &AwardId, stage: &str) -> (String, String) {
 }
 
 /// The `DUE` index partition of an hour bucket and shard.
+/// The `DUE` index's sort key of a follow-up: `{stage}#{award}`.
+pub fn due_sort(stage: &str, award: &AwardId) -> String {
+    format!("{stage}#{award}")
+}
+
 pub fn due(bucket: &str, shard: u8) -> String {
     format!("DUE#{bucket}#{shard:02}")
 }
@@ -185,6 +196,11 @@ pub fn unsubscribed(issuer: &IssuerId, email_lookup_key: &str) -> (String, Strin
         format!("ISSUER#{issuer}#UNSUB#{}", h(email_lookup_key)),
         "UNSUB".into(),
     )
+}
+
+/// An EventBridge event already handled (SES events are delivered at least once).
+pub fn event_seen(id: &str) -> (String, String) {
+    (format!("EVENT#{id}"), "EVENT".into())
 }
 
 pub fn suppression(email_lookup_key: &str) -> (String, String) {

@@ -81,29 +81,24 @@ impl Store {
         &self.table
     }
 
-    pub(crate) async fn get(&self, (pk, sk): (String, String)) -> Result<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(out.item)
+    pub(crate) async fn get(&self, key: (String, String)) -> Result<Option<Item>> {
+        self.read(key, false).await
     }
 
     /// A strongly consistent GetItem (for checks that must see the latest write, such as a
     /// revoked key).
-    pub(crate) async fn get_consistent(&self, (pk, sk): (String, String)) -> Result<Option<Item>> {
+    pub(crate) async fn get_consistent(&self, key: (String, String)) -> Result<Option<Item>> {
+        self.read(key, true).await
+    }
+
+    async fn read(&self, (pk, sk): (String, String), consistent: bool) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
@@ -120,10 +115,35 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
+        applied(res)
+    }
+
+    /// Puts a new item whose key must not exist yet (ids are random: a clash is an error).
+    pub(crate) async fn create(&self, item: Item) -> Result<()> {
+        if self.put_new(item).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Aws(
+                "an item with this id exists already".into(),
+            ))
+        }
+    }
+
+    /// Replaces a versioned item (its `version` already incremented) if the stored one is still
+    /// at `expected`; else [`StoreError::VersionConflict`].
+    pub(crate) async fn put_at_version(&self, item: Item, expected: u64) -> Result<()> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(expected))
+            .send()
+            .await;
+        match applied(res)? {
+            true => Ok(()),
+            false => Err(StoreError::VersionConflict { expected }),
         }
     }
 
@@ -183,6 +203,35 @@ impl Store {
         let next = out.last_evaluated_key.as_ref().map(encode_cursor);
         Ok((out.items.unwrap_or_default(), next))
     }
+}
+
+/// A conditional write's result: true when it was applied, false when its condition failed.
+pub(crate) fn applied<T, E, R>(res: std::result::Result<T, SdkError<E, R>>) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(StoreError::from_sdk(e)),
+    }
+}
+
+/// Adds an item's place in a listing: `index` partition `pk`, sorted by creation time.
+pub(crate) fn listed(
+    mut item: Item,
+    index: Index,
+    pk: String,
+    created: chrono::DateTime<chrono::Utc>,
+    id: &impl std::fmt::Display,
+) -> Item {
+    item.insert(index.pk().into(), s(pk));
+    item.insert(
+        index.sk().into(),
+        s(format!("{}#{id}", keys::sortable(created))),
+    );
+    item
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
@@ -260,8 +309,8 @@ mod tests {
         let mut key = Item::new();
         key.insert("PK".into(), s("TEMPLATE#a"));
         key.insert("SK".into(), s("TEMPLATE"));
-        key.insert("GSI1PK".into(), s("ISSUER#x#TEMPLATES"));
-        key.insert("GSI1SK".into(), s("2026#a"));
+        key.insert(keys::Index::Gsi1.pk().into(), s("ISSUER#x#TEMPLATES"));
+        key.insert(keys::Index::Gsi1.sk().into(), s("2026#a"));
         let c = encode_cursor(&key);
         let back = decode_cursor(&c, Index::Gsi1, "ISSUER#x#TEMPLATES").unwrap();
         assert_eq!(back, key);

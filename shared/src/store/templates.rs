@@ -1,6 +1,4 @@
-use super::{
-    from_item, issuers::conditional, keys, n, s, to_item, Item, Result, Store, StoreError,
-};
+use super::{from_item, keys, listed, to_item, Item, Result, Store};
 use crate::domain::{
     ids::{IssuerId, TemplateId},
     template::Template,
@@ -9,26 +7,14 @@ use crate::domain::{
 const KIND: &str = "template";
 
 fn item(t: &Template) -> Result<Item> {
-    let mut item = to_item(KIND, keys::template(&t.id), t)?;
-    item.insert("GSI1PK".into(), s(keys::templates_of(&t.issuer_id)));
-    item.insert(
-        "GSI1SK".into(),
-        s(format!("{}#{}", keys::sortable(t.created_at), t.id)),
-    );
-    Ok(item)
+    let item = to_item(KIND, keys::template(&t.id), t)?;
+    let list = keys::templates_of(&t.issuer_id);
+    Ok(listed(item, keys::Index::Gsi1, list, t.created_at, &t.id))
 }
 
 impl Store {
     pub async fn create_template(&self, t: &Template) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(t)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        self.create(item(t)?).await
     }
 
     pub async fn get_template(&self, id: &TemplateId) -> Result<Option<Template>> {
@@ -52,17 +38,21 @@ impl Store {
 
     /// Writes `t` (version already incremented) only if the stored one is at `t.version - 1`.
     pub async fn update_template(&self, t: &Template) -> Result<()> {
-        let expected = t.version - 1;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(t)?))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", n(expected))
-            .send()
-            .await
-            .map_err(|e| conditional(e, expected))?;
-        Ok(())
+        self.put_at_version(item(t)?, t.version - 1).await
+    }
+
+    /// Every template of an issuer, archived ones included (their awards still count).
+    pub async fn all_templates(&self, issuer: &IssuerId) -> Result<Vec<Template>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = self.list_templates(issuer, 200, cursor.as_deref()).await?;
+            out.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
     }
 
     pub async fn list_templates(

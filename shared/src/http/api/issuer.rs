@@ -16,6 +16,7 @@ use crate::{
         error::ApiError,
         etag, if_match,
         input::{merge_patch, reject_read_only, Obj},
+        versioned::{self, IssuerRecord},
     },
 };
 use axum::{
@@ -118,32 +119,21 @@ pub async fn patch_issuer(
     reject_read_only(&patch, READ_ONLY)?;
     let expected = if_match(&headers)?;
     let patch = Value::Object(patch);
-    for _ in 0..5 {
-        let current = load(&app, &caller).await?;
-        if let Some(v) = expected {
-            if v != current.version {
-                return Err(crate::store::StoreError::VersionConflict { expected: v }.into());
-            }
-        }
-        let mut doc = serde_json::to_value(&current.profile).map_err(|_| ApiError::internal())?;
-        merge_patch(&mut doc, &patch);
+    let record = IssuerRecord {
+        app: &app,
+        issuer: &caller.issuer_id,
+    };
+    let patch = &patch;
+    let next = versioned::update(&record, expected, |mut issuer: Issuer| async move {
+        let mut doc = serde_json::to_value(&issuer.profile).map_err(|_| ApiError::internal())?;
+        merge_patch(&mut doc, patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
-        let profile = parse_profile(&Obj::root(&obj))?;
-        let mut next = current.clone();
-        next.profile = profile;
-        next.version += 1;
-        next.updated_at = chrono::Utc::now();
-        match app.store.update_issuer(&next).await {
-            Ok(()) => {
-                app.forget_issuer(&next.id);
-                return Ok((
-                    [(header::ETAG, etag(next.version))],
-                    Json(issuer_json(&app, &next)),
-                ));
-            }
-            Err(crate::store::StoreError::VersionConflict { .. }) if expected.is_none() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(crate::store::StoreError::Throttled.into())
+        issuer.profile = parse_profile(&Obj::root(&obj))?;
+        Ok(Some(issuer))
+    })
+    .await?;
+    Ok((
+        [(header::ETAG, etag(next.version))],
+        Json(issuer_json(&app, &next)),
+    ))
 }

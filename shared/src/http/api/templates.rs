@@ -18,9 +18,9 @@ use crate::{
         error::ApiError,
         etag, if_match,
         input::{merge_patch, reject_read_only, Obj},
+        versioned::{self, TemplateRecord},
         PageQuery,
     },
-    store::StoreError,
 };
 use axum::{
     extract::{Path, Query, Request, State},
@@ -437,34 +437,25 @@ pub async fn patch(
     reject_read_only(&patch, READ_ONLY)?;
     let expected = if_match(&headers)?;
     let patch = Value::Object(patch);
-    for _ in 0..8 {
-        let current = load(&app, &caller, &id).await?;
-        if let Some(v) = expected {
-            if v != current.version {
-                return Err(StoreError::VersionConflict { expected: v }.into());
-            }
-        }
-        let mut doc = spec_doc(&current.spec);
-        merge_patch(&mut doc, &patch);
+    let record = TemplateRecord {
+        app: &app,
+        issuer: &caller.issuer_id,
+        id: &id,
+    };
+    let (app, caller, patch) = (&app, &caller, &patch);
+    let next = versioned::update(&record, expected, |mut t: Template| async move {
+        let mut doc = spec_doc(&t.spec);
+        merge_patch(&mut doc, patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
-        let spec = parse_spec(&Obj::root(&obj), Some(&current.spec))?;
-        if spec.related != current.spec.related {
-            check_related(&app, &caller, Some(&current.id), &spec).await?;
+        let spec = parse_spec(&Obj::root(&obj), Some(&t.spec))?;
+        if spec.related != t.spec.related {
+            check_related(app, caller, Some(&t.id), &spec).await?;
         }
-        let mut next = current.clone();
-        next.spec = spec;
-        next.version += 1;
-        next.updated_at = chrono::Utc::now();
-        match app.store.update_template(&next).await {
-            Ok(()) => {
-                app.forget_template(&next.id);
-                return Ok(with_etag(&app, &next, StatusCode::OK));
-            }
-            Err(StoreError::VersionConflict { .. }) if expected.is_none() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Throttled.into())
+        t.spec = spec;
+        Ok(Some(t))
+    })
+    .await?;
+    Ok(with_etag(&app, &next, StatusCode::OK))
 }
 
 /// DELETE archives: no new awards, existing awards stay verifiable forever.
@@ -474,25 +465,20 @@ pub async fn archive(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    for _ in 0..8 {
-        let current = load(&app, &caller, &id).await?;
-        if current.status == TemplateStatus::Archived {
-            return Ok(with_etag(&app, &current, StatusCode::OK));
+    let record = TemplateRecord {
+        app: &app,
+        issuer: &caller.issuer_id,
+        id: &id,
+    };
+    let next = versioned::update(&record, None, |mut t: Template| async move {
+        if t.status == TemplateStatus::Archived {
+            return Ok(None);
         }
-        let mut next = current;
-        next.status = TemplateStatus::Archived;
-        next.version += 1;
-        next.updated_at = chrono::Utc::now();
-        match app.store.update_template(&next).await {
-            Ok(()) => {
-                app.forget_template(&next.id);
-                return Ok(with_etag(&app, &next, StatusCode::OK));
-            }
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Throttled.into())
+        t.status = TemplateStatus::Archived;
+        Ok(Some(t))
+    })
+    .await?;
+    Ok(with_etag(&app, &next, StatusCode::OK))
 }
 
 /// What an uploaded image really is, from its first bytes (the Content-Type header is not trusted).
@@ -571,16 +557,20 @@ async fn upload(
         crate::domain::ids::random_token()
     );
     app.blobs.put(&key, bytes.to_vec(), content_type).await?;
-    for _ in 0..8 {
-        let current = load(&app, &caller, &id).await?;
-        let mut next = current;
-        let uploaded = TemplateImage::Uploaded {
-            key: key.clone(),
-            content_type: content_type.to_owned(),
-        };
+    let uploaded = TemplateImage::Uploaded {
+        key,
+        content_type: content_type.to_owned(),
+    };
+    let record = TemplateRecord {
+        app: &app,
+        issuer: &caller.issuer_id,
+        id: &id,
+    };
+    let uploaded = &uploaded;
+    let next = versioned::update(&record, None, |mut next: Template| async move {
         match (asset, next.spec.banner.as_mut()) {
-            (Asset::BadgeImage, _) => next.spec.image = uploaded,
-            (Asset::Banner, Some(b)) => b.image = uploaded,
+            (Asset::BadgeImage, _) => next.spec.image = uploaded.clone(),
+            (Asset::Banner, Some(b)) => b.image = uploaded.clone(),
             (Asset::Banner, None) => {
                 return Err(ApiError::conflict(
                     "no_banner",
@@ -588,16 +578,8 @@ async fn upload(
                 ))
             }
         }
-        next.version += 1;
-        next.updated_at = chrono::Utc::now();
-        match app.store.update_template(&next).await {
-            Ok(()) => {
-                app.forget_template(&next.id);
-                return Ok(with_etag(&app, &next, StatusCode::OK).into_response());
-            }
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Throttled.into())
+        Ok(Some(next))
+    })
+    .await?;
+    Ok(with_etag(&app, &next, StatusCode::OK).into_response())
 }

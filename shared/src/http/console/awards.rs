@@ -26,9 +26,7 @@ use ui::{checkbox, input, select, t, Field, FormError};
 pub const NAME_SEARCH_DEPTH: usize = 2000;
 
 async fn templates(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
-    crate::analytics::all_templates(&app.store, &s.issuer.id)
-        .await
-        .map_err(failed)
+    app.store.all_templates(&s.issuer.id).await.map_err(failed)
 }
 
 fn issue_page(

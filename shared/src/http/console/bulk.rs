@@ -17,7 +17,7 @@ use ui::t;
 
 pub async fn page(State(app): State<App>, s: Session) -> Response {
     let ko = s.ko();
-    let tpls = match crate::analytics::all_templates(&app.store, &s.issuer.id).await {
+    let tpls = match app.store.all_templates(&s.issuer.id).await {
         Ok(l) => l,
         Err(e) => return failed(e),
     };

@@ -10,6 +10,7 @@ mod awards;
 mod bulk;
 mod dashboard;
 pub mod form;
+mod page;
 pub mod session;
 mod settings;
 mod templates;
@@ -194,10 +195,7 @@ pub(crate) fn not_found(app: &App, ko: bool) -> Response {
     )
 }
 
-/// Maps a store/API failure that is not the admin's doing to the error page.
-pub(crate) fn failed(e: impl std::fmt::Display) -> Response {
-    ui::failure(&e.to_string())
-}
+pub(crate) use page::failed;
 
 /// The analytics export (every award with its counters) for the signed-in issuer.
 async fn export(

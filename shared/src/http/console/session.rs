@@ -157,10 +157,7 @@ impl FromRequestParts<App> for Session {
             ))
             .into_response()
         };
-        let key = app
-            .session_key()
-            .await
-            .map_err(|e| super::ui::failure(&e.to_string()))?;
+        let key = app.session_key().await.map_err(super::page::failed)?;
         let Some(claims) = cookie(&parts.headers, COOKIE).and_then(|v| verify(key, &v, Utc::now()))
         else {
             return Err(to_login());
@@ -169,7 +166,7 @@ impl FromRequestParts<App> for Session {
             .store
             .get_api_key(&claims.issuer_id, &claims.key_id)
             .await
-            .map_err(|e| super::ui::failure(&e.to_string()))?
+            .map_err(super::page::failed)?
             .is_some_and(|k| k.revoked_at.is_none());
         if !active {
             return Err(to_login());
@@ -178,7 +175,7 @@ impl FromRequestParts<App> for Session {
             .store
             .get_issuer(&claims.issuer_id)
             .await
-            .map_err(|e| super::ui::failure(&e.to_string()))?
+            .map_err(super::page::failed)?
             .ok_or_else(to_login)?;
         let lang = lang(&parts.headers, issuer.profile.default_locale);
         Ok(Session {

@@ -3,7 +3,6 @@
 
 use super::{api, failed, form, json_of, not_found, respond, session::Session, ui, Posted};
 use crate::{
-    analytics,
     app::App,
     domain::{
         award::{Award, HashedIdentity, Recipient},
@@ -50,9 +49,7 @@ impl Src<'_> {
 }
 
 async fn all(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
-    analytics::all_templates(&app.store, &s.issuer.id)
-        .await
-        .map_err(failed)
+    app.store.all_templates(&s.issuer.id).await.map_err(failed)
 }
 
 pub async fn list(State(app): State<App>, s: Session) -> Response {
@@ -536,7 +533,7 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
         cohort: None,
         created_at: now,
     };
-    let recommendations = match crate::http::verify::recommendations(&app, &tpl).await {
+    let recommendations = match app.recommendations(&tpl).await {
         Ok(r) => r,
         Err(e) => return failed(e),
     };

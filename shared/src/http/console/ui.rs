@@ -174,19 +174,6 @@ pub fn bare(ko: bool, title: &str, body: Markup) -> Markup {
     }
 }
 
-pub fn failure(message: &str) -> Response {
-    tracing::error!(error = %message, "console request failed");
-    html_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        bare(
-            false,
-            "Error",
-            html! { h1 { "Something went wrong / 오류가 발생했습니다" } p { "It has been logged. Please try again." } },
-        ),
-        None,
-    )
-}
-
 pub const NAV: &[(&str, &str, &str)] = &[
     ("/console", "대시보드", "Dashboard"),
     ("/console/templates", "배지 템플릿", "Templates"),

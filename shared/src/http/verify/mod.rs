@@ -191,7 +191,7 @@ async fn award(
         }
     }
     let recommendations = if a.status(now).is_valid() {
-        recommendations(&app, &t).await?
+        app.recommendations(&t).await?
     } else {
         Vec::new()
     };
@@ -208,26 +208,6 @@ async fn award(
         badge_page::render(&page).into_string(),
         PAGE_CACHE,
     ))
-}
-
-/// The template's enabled recommendations that still exist, belong to the same issuer and are
-/// active, in the admin's order. From the warm cache: no reads on a warm Lambda.
-pub async fn recommendations(
-    app: &App,
-    t: &Template,
-) -> Result<Vec<badge_page::Recommendation>, StoreError> {
-    let mut out = Vec::new();
-    for r in t.spec.related.iter().filter(|r| r.enabled) {
-        if let Some(rt) = app.template_for_page(&r.template_id).await? {
-            if rt.issuer_id == t.issuer_id && rt.is_active() && rt.id != t.id {
-                out.push(badge_page::Recommendation {
-                    template: rt,
-                    label: r.label.clone(),
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.
