@@ -382,6 +382,26 @@ pub fn render(d: &Digest) -> (String, String, String) {
     (subject, text, page.into_string())
 }
 
+/// Whether an analytics-function event is the weekly digest schedule's
+/// (`{"kind":"weekly_digest", "scheduled_time"?: RFC 3339, "force"?: true}`).
+pub fn is_digest_event(event: &Value) -> bool {
+    event.get("kind").and_then(Value::as_str) == Some("weekly_digest")
+}
+
+/// The weekly digest schedule's event: every issuer due at the scheduled hour.
+pub async fn handle_event(app: &App, event: &Value) -> Result<Value, BoxError> {
+    let force = event.get("force").and_then(Value::as_bool) == Some(true);
+    // Scheduler fills in `<aws.scheduler.scheduled-time>`: the hour the run is for, even when
+    // the flexible window starts it a few minutes later.
+    let at = event
+        .get("scheduled_time")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+    let outcomes = run(app, at, force).await?;
+    Ok(serde_json::json!({ "digests": format!("{outcomes:?}") }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,24 +437,4 @@ mod tests {
         assert_eq!(change_rate(Some(0.5), None), "–");
         assert_eq!(change_rate(Some(0.5), Some(0.25)), "+25.0pp");
     }
-}
-
-/// Whether an analytics-function event is the weekly digest schedule's
-/// (`{"kind":"weekly_digest", "scheduled_time"?: RFC 3339, "force"?: true}`).
-pub fn is_digest_event(event: &Value) -> bool {
-    event.get("kind").and_then(Value::as_str) == Some("weekly_digest")
-}
-
-/// The weekly digest schedule's event: every issuer due at the scheduled hour.
-pub async fn handle_event(app: &App, event: &Value) -> Result<Value, BoxError> {
-    let force = event.get("force").and_then(Value::as_bool) == Some(true);
-    // Scheduler fills in `<aws.scheduler.scheduled-time>`: the hour the run is for, even when
-    // the flexible window starts it a few minutes later.
-    let at = event
-        .get("scheduled_time")
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
-    let outcomes = run(app, at, force).await?;
-    Ok(serde_json::json!({ "digests": format!("{outcomes:?}") }))
 }

@@ -66,10 +66,45 @@ fn modules(root: &Path) -> Vec<(Module, PathBuf)> {
     out
 }
 
-/// The `crate::a::b` and `super::a` paths of a source text (before its first `#[cfg(test)]`),
-/// with `use x::{a, b::{c}}` groups expanded.
+/// A source text without its `#[cfg(test)]` items (test modules may import anything).
+fn without_tests(source: &str) -> String {
+    let mut out = String::new();
+    let mut rest = source;
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let item = &rest[i..];
+        // The item ends at its `;` or at the brace closing its first `{`, whichever comes first.
+        let end = match (item.find(';'), item.find('{')) {
+            (Some(semi), Some(open)) if semi < open => semi + 1,
+            (_, Some(open)) => closing_brace(item, open),
+            (Some(semi), None) => semi + 1,
+            (None, None) => item.len(),
+        };
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The index just after the brace matching the one at `open`.
+fn closing_brace(text: &str, open: usize) -> usize {
+    let mut depth = 0;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 1 => return open + i + 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// The `crate::a::b` and `super::a` paths of a source text (test items left out), with
+/// `use x::{a, b::{c}}` groups expanded.
 fn paths(source: &str) -> Vec<String> {
-    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let code = without_tests(source);
+    let code = code.as_str();
     let mut out = Vec::new();
     for (i, _) in code.match_indices("use ") {
         let rest = &code[i + 4..];
@@ -219,9 +254,17 @@ mod tests {
 
     #[test]
     fn the_check_sees_upward_and_mutual_imports() {
-        let src =
-            "use crate::{app::App, http::{error::ApiError, api}};\nfn f() { super::ui::t(); }";
+        let src = "use crate::{app::App, http::{error::ApiError, api}};\n\
+                   fn f() { super::ui::t(); }\n\
+                   #[cfg(test)]\nmod tests { use crate::entry; fn g() { if x { crate::notify::y() } } }\n\
+                   fn h() { crate::store::z() }";
         let p = paths(src);
+        assert!(
+            !p.iter()
+                .any(|p| p.contains("entry") || p.contains("notify")),
+            "{p:?}"
+        );
+        assert!(p.contains(&"crate::store::z".to_owned()));
         assert!(p.contains(&"crate::app::App".to_owned()));
         assert!(p.contains(&"crate::http::error::ApiError".to_owned()));
         assert!(p.contains(&"super::ui::t".to_owned()));

@@ -16,8 +16,6 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod issuing;
-#[cfg(test)]
-mod layers;
 pub mod mailer;
 pub mod notify;
 pub mod openbadges;
@@ -26,3 +24,6 @@ pub mod schedules;
 pub mod store;
 pub mod telemetry;
 pub mod urls;
+
+#[cfg(test)]
+mod layers;

@@ -455,7 +455,7 @@ pub async fn patch(
         Ok(Some(t))
     })
     .await?;
-    Ok(with_etag(&app, &next, StatusCode::OK))
+    Ok(with_etag(app, &next, StatusCode::OK))
 }
 
 /// DELETE archives: no new awards, existing awards stay verifiable forever.
