@@ -5,6 +5,7 @@ use crate::{
         email::Email,
         ids::{AwardId, BatchId, TemplateId},
         issuer::Issuer,
+        json::Obj,
         locale::Locale,
         template::Template,
         text,
@@ -12,7 +13,7 @@ use crate::{
         url::WebUrl,
         FieldError,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, input::Obj, PageQuery},
+    http::{auth::Caller, body::JsonObject, error::ApiError, PageQuery},
     issuing::{self, IssueError, IssueRequest, Issued},
     store::awards::AwardsBy,
 };

@@ -4,19 +4,14 @@ use crate::{
         color::Color,
         email::Email,
         issuer::{Issuer, IssuerProfile, LinkedInOrgId},
+        json::{merge_patch, reject_read_only, Obj},
         locale::Locale,
         text,
         time::Zone,
         url::WebUrl,
         FieldError,
     },
-    http::{
-        auth::Caller,
-        body::JsonObject,
-        error::ApiError,
-        etag, if_match,
-        input::{merge_patch, reject_read_only, Obj},
-    },
+    http::{auth::Caller, body::JsonObject, error::ApiError, etag, if_match},
 };
 use axum::{
     extract::State,

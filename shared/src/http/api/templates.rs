@@ -2,6 +2,7 @@ use crate::{
     app::App,
     domain::{
         ids::TemplateId,
+        json::{merge_patch, reject_read_only, Obj},
         template::{
             Banner, Criteria, Enrolment, FollowUps, Localized, ReissuePolicy, RelatedBadge,
             Template, TemplateImage, TemplateSpec, TemplateStatus, Validity, MAX_RELATED,
@@ -16,9 +17,7 @@ use crate::{
         auth::Caller,
         body::{read_limited, JsonObject},
         error::ApiError,
-        etag, if_match,
-        input::{merge_patch, reject_read_only, Obj},
-        PageQuery,
+        etag, if_match, PageQuery,
     },
     store::StoreError,
 };

@@ -9,9 +9,10 @@ use crate::{
         award::{Award, HashedIdentity, Recipient},
         email::Email,
         ids::{AwardId, TemplateId},
+        json::Obj,
         template::Template,
     },
-    http::{api::templates as v1, input::Obj},
+    http::api::templates as v1,
     render::badge_page,
 };
 use axum::{

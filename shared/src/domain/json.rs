@@ -1,9 +1,10 @@
-//! Reading JSON request bodies into domain values, naming the field of every problem.
+//! Reading JSON objects into domain values, naming the field of every problem.
 //!
 //! Creates and updates share one parser per resource: an update (PATCH) is a JSON merge patch
 //! (RFC 7396) applied to the resource's editable representation, then parsed like a create.
+//! Pure: it reads a `serde_json::Map` that the HTTP layer has already received.
 
-use crate::domain::{FieldError, Invalid};
+use super::{FieldError, Invalid};
 use serde_json::{Map, Value};
 
 /// A JSON object being read, with the path of its fields for error messages.
