@@ -19,6 +19,7 @@ pub mod mask;
 pub mod metrics;
 pub mod tally;
 pub mod template;
+pub mod template_spec;
 pub mod text;
 pub mod time;
 pub mod url;

@@ -10,7 +10,7 @@ use crate::{
         email::Email,
         ids::{AwardId, TemplateId},
         json::Obj,
-        template::Template,
+        template::{Template, TemplateSpec},
     },
     http::api::templates as v1,
     render::badge_page,
@@ -495,7 +495,7 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
         None => None,
     };
     let m = body(&f, false);
-    let spec = match v1::parse_spec(&Obj::root(&m), current.as_ref().map(|c| &c.spec)) {
+    let spec = match TemplateSpec::parse(&Obj::root(&m), current.as_ref().map(|c| &c.spec)) {
         Ok(spec) => spec,
         Err(e) => {
             let page = ui::bare(
