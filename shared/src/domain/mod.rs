@@ -13,6 +13,7 @@ pub mod error;
 pub mod followup;
 pub mod ids;
 pub mod issuer;
+pub mod issuer_profile;
 pub mod json;
 pub mod locale;
 pub mod mask;
