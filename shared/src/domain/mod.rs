@@ -12,6 +12,7 @@ pub mod engagement;
 pub mod error;
 pub mod followup;
 pub mod ids;
+pub mod issue_request;
 pub mod issuer;
 pub mod issuer_profile;
 pub mod json;
