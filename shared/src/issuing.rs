@@ -3,13 +3,10 @@
 
 use crate::{
     domain::{
-        award::{
-            check_dates, Award, Evidence, HashedIdentity, IssueRuleError, Recipient, Revocation,
-        },
+        award::{check_dates, Award, HashedIdentity, IssueRuleError, Recipient, Revocation},
         email::Email,
         ids::{AwardId, BatchId},
         issuer::Issuer,
-        locale::Locale,
         tally,
         template::{ReissuePolicy, Template},
     },
@@ -21,22 +18,8 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-/// A request to issue one award, already parsed.
-#[derive(Debug, Clone)]
-pub struct IssueRequest {
-    pub email: Email,
-    pub name: String,
-    pub issued_on: Option<DateTime<Utc>>,
-    /// `Some(None)`: explicitly no expiry; `None`: the template's rule.
-    pub expires_on: Option<Option<DateTime<Utc>>>,
-    pub narrative: Option<String>,
-    pub evidence: Vec<Evidence>,
-    pub external_id: Option<String>,
-    pub locale: Option<Locale>,
-    pub notify: bool,
-    pub cohort: Option<String>,
-    pub batch_id: Option<BatchId>,
-}
+/// What to issue; parsed in the domain, named here too because every caller of `issue` needs it.
+pub use crate::domain::issue_request::IssueRequest;
 
 #[derive(Debug)]
 pub enum Issued {

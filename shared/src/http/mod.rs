@@ -8,7 +8,6 @@ pub mod auth;
 pub mod body;
 pub mod console;
 pub mod error;
-pub mod input;
 pub mod lambda;
 pub mod verify;
 pub(crate) mod versioned;

@@ -3,9 +3,10 @@ use crate::{
     domain::{
         api_key::{ApiKey, ApiKeySecret},
         ids::ApiKeyId,
+        json::Obj,
         text,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, input::Obj},
+    http::{auth::Caller, body::JsonObject, error::ApiError},
 };
 use axum::{
     extract::{Path, State},

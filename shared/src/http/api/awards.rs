@@ -1,19 +1,17 @@
 use crate::{
     app::App,
     domain::{
-        award::{Award, Evidence},
+        award::Award,
         email::Email,
         ids::{AwardId, BatchId, TemplateId},
+        issue_request::{self, IssueRequest},
         issuer::Issuer,
-        locale::Locale,
+        json::Obj,
         template::Template,
         text,
-        time::parse_instant,
-        url::WebUrl,
-        FieldError,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, input::Obj, PageQuery},
-    issuing::{self, IssueError, IssueRequest, Issued},
+    http::{auth::Caller, body::JsonObject, error::ApiError, PageQuery},
+    issuing::{self, IssueError, Issued},
     store::awards::AwardsBy,
 };
 use axum::{
@@ -24,20 +22,6 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::{json, Value};
-
-const FIELDS: &[&str] = &[
-    "template_id",
-    "recipient",
-    "issued_on",
-    "expires_on",
-    "narrative",
-    "evidence",
-    "external_id",
-    "locale",
-    "notify",
-    "cohort",
-];
-pub const MAX_EVIDENCE: usize = 20;
 
 /// The award as the issuer's API sees it (the recipient's email included: it is their data).
 pub fn award_json(
@@ -81,51 +65,6 @@ pub fn award_json(
     })
 }
 
-/// The fields of `POST /v1/awards` other than `template_id`.
-fn parse_request(o: &Obj, issuer: &Issuer) -> Result<IssueRequest, FieldError> {
-    let zone = issuer.profile.time_zone;
-    let r = o
-        .obj("recipient")?
-        .ok_or_else(|| FieldError::new("recipient", "is required: {\"email\", \"name\"}"))?;
-    r.only(&["email", "name"])?;
-    let email = r.req("email", Email::parse)?;
-    let name = r.req("name", |s| text::line(s, text::NAME_MAX))?;
-    let issued_on = o.parse("issued_on", |s| parse_instant(s, zone))?;
-    let expires_on = if o.present("expires_on") {
-        Some(o.parse("expires_on", |s| parse_instant(s, zone))?)
-    } else {
-        None
-    };
-    let mut evidence = Vec::new();
-    for e in o.objects("evidence", MAX_EVIDENCE)? {
-        e.only(&["url", "narrative"])?;
-        let ev = Evidence {
-            url: e.parse("url", WebUrl::parse)?,
-            narrative: e.parse("narrative", |s| text::paragraph(s, text::NARRATIVE_MAX))?,
-        };
-        if ev.url.is_none() && ev.narrative.is_none() {
-            return Err(FieldError::new(
-                e.path("url"),
-                "evidence needs a url or a narrative",
-            ));
-        }
-        evidence.push(ev);
-    }
-    Ok(IssueRequest {
-        email,
-        name,
-        issued_on,
-        expires_on,
-        narrative: o.parse("narrative", |s| text::paragraph(s, text::NARRATIVE_MAX))?,
-        evidence,
-        external_id: o.parse("external_id", |s| text::line(s, 200))?,
-        locale: o.parse("locale", Locale::parse)?,
-        notify: o.bool("notify")?.unwrap_or(true),
-        cohort: o.parse("cohort", |s| text::line(s, 100))?,
-        batch_id: None,
-    })
-}
-
 pub(crate) fn issue_error(e: IssueError) -> ApiError {
     match e {
         IssueError::TemplateArchived(_) => ApiError::field("template_id", e.to_string()),
@@ -163,7 +102,7 @@ pub async fn create(
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
     let o = Obj::root(&body);
-    o.only(FIELDS)?;
+    o.only(issue_request::FIELDS)?;
     let template_id = o.req("template_id", TemplateId::parse)?;
     let idem = match headers.get("idempotency-key") {
         None => None,
@@ -186,7 +125,7 @@ pub async fn create(
         .ok_or_else(|| {
             ApiError::field("template_id", format!("template {template_id} not found"))
         })?;
-    let req = parse_request(&o, &issuer)?;
+    let req = IssueRequest::parse(&o, issuer.profile.time_zone)?;
     let outcome = issuing::issue(
         &app.store,
         &issuer,
@@ -339,12 +278,7 @@ pub async fn reissue(
     let issuer = issuer_of(&app, &caller).await?;
     let o = Obj::root(&body);
     o.only(&["expires_on"])?;
-    let zone = issuer.profile.time_zone;
-    let expires_on = if o.present("expires_on") {
-        Some(o.parse("expires_on", |s| parse_instant(s, zone))?)
-    } else {
-        None
-    };
+    let expires_on = issue_request::parse_expires_on(&o, issuer.profile.time_zone)?;
     let template = app
         .store
         .get_template(&old.template_id)

@@ -3,9 +3,10 @@ use crate::{
     domain::{
         batch::{Batch, BatchMode},
         ids::{BatchId, TemplateId},
+        json::Obj,
         text,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, input::Obj, PageQuery},
+    http::{auth::Caller, body::JsonObject, error::ApiError, PageQuery},
 };
 use axum::{
     extract::{Path, Query, State},

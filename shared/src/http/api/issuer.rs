@@ -1,21 +1,14 @@
 use crate::{
     app::App,
     domain::{
-        color::Color,
-        email::Email,
-        issuer::{Issuer, IssuerProfile, LinkedInOrgId},
-        locale::Locale,
-        text,
-        time::Zone,
-        url::WebUrl,
-        FieldError,
+        issuer::{Issuer, IssuerProfile},
+        json::{merge_patch, reject_read_only, Obj},
     },
     http::{
         auth::Caller,
         body::JsonObject,
         error::ApiError,
         etag, if_match,
-        input::{merge_patch, reject_read_only, Obj},
         versioned::{self, IssuerRecord},
     },
 };
@@ -27,58 +20,8 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-const FIELDS: &[&str] = &[
-    "name",
-    "url",
-    "email",
-    "description",
-    "logo_url",
-    "seal_url",
-    "primary_color",
-    "accent_color",
-    "default_locale",
-    "time_zone",
-    "linkedin_organization_id",
-    "mask_recipient_names",
-    "weekly_digest",
-    "digest_recipients",
-];
+/// Fields of the API's issuer that a PATCH cannot set.
 const READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "urls"];
-
-/// Parses the editable issuer profile (create, or the merged result of a PATCH).
-pub fn parse_profile(o: &Obj) -> Result<IssuerProfile, FieldError> {
-    o.only(FIELDS)?;
-    let mut p = IssuerProfile::new(
-        o.req("name", |s| text::line(s, text::NAME_MAX))?,
-        o.req("url", WebUrl::parse)?,
-        o.req("email", Email::parse)?,
-    );
-    p.description = o.parse("description", |s| text::paragraph(s, text::DESCRIPTION_MAX))?;
-    p.logo_url = o.parse("logo_url", WebUrl::parse)?;
-    p.seal_url = o.parse("seal_url", WebUrl::parse)?;
-    if let Some(c) = o.parse("primary_color", Color::parse)? {
-        p.primary_color = c;
-    }
-    if let Some(c) = o.parse("accent_color", Color::parse)? {
-        p.accent_color = c;
-    }
-    if let Some(l) = o.parse("default_locale", Locale::parse)? {
-        p.default_locale = l;
-    }
-    if let Some(z) = o.parse("time_zone", Zone::parse)? {
-        p.time_zone = z;
-    }
-    p.linkedin_organization_id = o.parse("linkedin_organization_id", LinkedInOrgId::parse)?;
-    p.mask_recipient_names = o.bool("mask_recipient_names")?.unwrap_or(false);
-    p.weekly_digest = o.bool("weekly_digest")?.unwrap_or(true);
-    for (i, raw) in o.strings("digest_recipients", 10)?.into_iter().enumerate() {
-        let e = Email::parse(raw).map_err(|e| e.at(format!("digest_recipients[{i}]")))?;
-        if !p.digest_recipients.contains(&e) {
-            p.digest_recipients.push(e);
-        }
-    }
-    Ok(p)
-}
 
 pub fn issuer_json(app: &App, i: &Issuer) -> Value {
     let mut v = serde_json::to_value(&i.profile).unwrap_or_else(|_| json!({}));
@@ -128,7 +71,7 @@ pub async fn patch_issuer(
         let mut doc = serde_json::to_value(&issuer.profile).map_err(|_| ApiError::internal())?;
         merge_patch(&mut doc, patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
-        issuer.profile = parse_profile(&Obj::root(&obj))?;
+        issuer.profile = IssuerProfile::parse(&Obj::root(&obj))?;
         Ok(Some(issuer))
     })
     .await?;

@@ -2,22 +2,14 @@ use crate::{
     app::App,
     domain::{
         ids::TemplateId,
-        template::{
-            Banner, Criteria, Enrolment, FollowUps, Localized, ReissuePolicy, RelatedBadge,
-            Template, TemplateImage, TemplateSpec, TemplateStatus, Validity, MAX_RELATED,
-            MAX_SKILLS,
-        },
-        text,
-        time::parse_date,
-        url::WebUrl,
-        FieldError,
+        json::{merge_patch, reject_read_only, Obj},
+        template::{Template, TemplateImage, TemplateSpec, TemplateStatus},
     },
     http::{
         auth::Caller,
         body::{read_limited, JsonObject},
         error::ApiError,
         etag, if_match,
-        input::{merge_patch, reject_read_only, Obj},
         versioned::{self, TemplateRecord},
         PageQuery,
     },
@@ -30,19 +22,8 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-const FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "criteria",
-    "skills",
-    "image",
-    "validity",
-    "reissue_policy",
-    "related",
-    "banner",
-    "enrolment",
-    "follow_ups",
-];
+/// Fields of the API's template that a PATCH cannot set (the spec's own are
+/// `domain::template_spec::FIELDS`).
 const READ_ONLY: &[&str] = &[
     "id",
     "issuer_id",
@@ -53,241 +34,6 @@ const READ_ONLY: &[&str] = &[
     "urls",
 ];
 pub const MAX_IMAGE_BYTES: usize = 1024 * 1024;
-
-/// Parses the editable part of a template. `current` is the stored spec on update: an uploaded
-/// image can be kept but not invented.
-pub fn parse_spec(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateSpec, FieldError> {
-    o.only(FIELDS)?;
-    let name = o.req("name", |s| text::line(s, text::NAME_MAX))?;
-    let description = o.req("description", |s| text::paragraph(s, text::DESCRIPTION_MAX))?;
-    let criteria = match o.obj("criteria")? {
-        Some(c) => {
-            c.only(&["narrative", "url"])?;
-            Criteria {
-                narrative: c.parse("narrative", |s| text::paragraph(s, text::NARRATIVE_MAX))?,
-                url: c.parse("url", WebUrl::parse)?,
-            }
-        }
-        None => Criteria::default(),
-    };
-    if criteria.narrative.is_none() && criteria.url.is_none() {
-        return Err(FieldError::new(
-            "criteria",
-            "describe how the badge is earned: give criteria.narrative, criteria.url, or both",
-        ));
-    }
-    let mut skills: Vec<String> = Vec::new();
-    for (i, s) in o.strings("skills", MAX_SKILLS)?.into_iter().enumerate() {
-        let s = text::line(s, text::LABEL_MAX).map_err(|e| e.at(format!("skills[{i}]")))?;
-        if !skills.iter().any(|x| x.eq_ignore_ascii_case(&s)) {
-            skills.push(s);
-        }
-    }
-    let image = match o.obj("image")? {
-        None => TemplateImage::Generated,
-        Some(img) => match img.req_str("kind")? {
-            "generated" => {
-                img.only(&["kind"])?;
-                TemplateImage::Generated
-            }
-            "url" => {
-                img.only(&["kind", "url"])?;
-                TemplateImage::Url {
-                    url: img.req("url", WebUrl::parse)?,
-                }
-            }
-            "uploaded" => match current.map(|c| &c.image) {
-                Some(keep @ TemplateImage::Uploaded { .. }) => keep.clone(),
-                _ => {
-                    return Err(FieldError::new(
-                        "image.kind",
-                        "upload the image with PUT /v1/templates/{id}/image; `uploaded` cannot be set directly",
-                    ))
-                }
-            },
-            other => {
-                return Err(FieldError::new(
-                    "image.kind",
-                    format!("`{other}` is not an image kind (generated, url, uploaded)"),
-                ))
-            }
-        },
-    };
-    let validity = match o.obj("validity")? {
-        None => Validity::Never,
-        Some(v) => {
-            let val = match v.req_str("kind")? {
-                "never" => {
-                    v.only(&["kind"])?;
-                    Validity::Never
-                }
-                "days_after_issue" => {
-                    v.only(&["kind", "days"])?;
-                    let days = v
-                        .u64("days")?
-                        .ok_or_else(|| FieldError::new("validity.days", "is required"))?;
-                    Validity::DaysAfterIssue {
-                        days: u32::try_from(days).unwrap_or(u32::MAX),
-                    }
-                }
-                "fixed_date" => {
-                    v.only(&["kind", "date"])?;
-                    Validity::FixedDate {
-                        date: v.req("date", parse_date)?,
-                    }
-                }
-                other => {
-                    return Err(FieldError::new(
-                        "validity.kind",
-                        format!(
-                        "`{other}` is not a validity kind (never, days_after_issue, fixed_date)"
-                    ),
-                    ))
-                }
-            };
-            val.check().map_err(|e| e.at("validity.days"))?;
-            val
-        }
-    };
-    let reissue_policy = match o.str("reissue_policy")? {
-        None | Some("allow_multiple") => ReissuePolicy::AllowMultiple,
-        Some("one_active_per_recipient") => ReissuePolicy::OneActivePerRecipient,
-        Some(other) => {
-            return Err(FieldError::new(
-                "reissue_policy",
-                format!("`{other}` is not a policy (allow_multiple, one_active_per_recipient)"),
-            ))
-        }
-    };
-    let mut related: Vec<RelatedBadge> = Vec::new();
-    for (i, r) in o.objects("related", MAX_RELATED)?.iter().enumerate() {
-        r.only(&["template_id", "label", "enabled"])?;
-        let template_id = r.req("template_id", crate::domain::ids::TemplateId::parse)?;
-        if related.iter().any(|x| x.template_id == template_id) {
-            return Err(FieldError::new(
-                format!("related[{i}].template_id"),
-                format!("template {template_id} is listed twice"),
-            ));
-        }
-        related.push(RelatedBadge {
-            template_id,
-            label: r.parse("label", |s| text::line(s, text::LABEL_MAX))?,
-            enabled: r.bool("enabled")?.unwrap_or(true),
-        });
-    }
-    let banner = match o.obj("banner")? {
-        None => None,
-        Some(b) => {
-            b.only(&["image", "alt", "target_url", "enabled"])?;
-            let image = match b.obj("image")? {
-                Some(img) => match img.req_str("kind")? {
-                    "url" => {
-                        img.only(&["kind", "url"])?;
-                        let url = img.req("url", WebUrl::parse)?;
-                        if !url.as_str().starts_with("https://") {
-                            return Err(FieldError::new("banner.image.url", "the banner image must be an https URL"));
-                        }
-                        TemplateImage::Url { url }
-                    }
-                    "uploaded" => match current.and_then(|c| c.banner.as_ref()).map(|b| &b.image) {
-                        Some(keep @ TemplateImage::Uploaded { .. }) => keep.clone(),
-                        _ => {
-                            return Err(FieldError::new(
-                                "banner.image.kind",
-                                "upload the banner with PUT /v1/templates/{id}/banner-image; `uploaded` cannot be set directly",
-                            ))
-                        }
-                    },
-                    other => {
-                        return Err(FieldError::new("banner.image.kind", format!("`{other}` is not a banner image kind (url, uploaded)")))
-                    }
-                },
-                None => match current.and_then(|c| c.banner.as_ref()).map(|b| &b.image) {
-                    Some(keep @ TemplateImage::Uploaded { .. }) => keep.clone(),
-                    _ => return Err(FieldError::new("banner.image", "is required: {\"kind\": \"url\", \"url\": \"https://…\"} or an upload")),
-                },
-            };
-            Some(Banner {
-                image,
-                alt: b.req("alt", |s| text::line(s, 200))?,
-                target_url: b.req("target_url", WebUrl::parse)?,
-                enabled: b.bool("enabled")?.unwrap_or(true),
-            })
-        }
-    };
-    let enrolment = match o.obj("enrolment")? {
-        None => None,
-        Some(e) => {
-            e.only(&[
-                "program_type",
-                "program_name",
-                "program_url",
-                "period",
-                "enabled",
-            ])?;
-            Some(Enrolment {
-                program_type: e.parse("program_type", |s| text::line(s, 60))?,
-                program_name: e.parse("program_name", |s| text::line(s, text::NAME_MAX))?,
-                program_url: e.req("program_url", WebUrl::parse)?,
-                period: e.parse("period", |s| text::line(s, 60))?,
-                enabled: e.bool("enabled")?.unwrap_or(true),
-            })
-        }
-    };
-    let follow_ups = match o.obj("follow_ups")? {
-        None => FollowUps::default(),
-        Some(f) => {
-            f.only(&["day3", "day7", "subject", "intro", "expiry_reminder_days"])?;
-            let localized = |name: &str, max: usize| -> Result<Localized, FieldError> {
-                match f.obj(name)? {
-                    None => Ok(Localized::default()),
-                    Some(l) => {
-                        l.only(&["ko", "en"])?;
-                        Ok(Localized {
-                            ko: l.parse("ko", |s| text::paragraph(s, max))?,
-                            en: l.parse("en", |s| text::paragraph(s, max))?,
-                        })
-                    }
-                }
-            };
-            let defaults = FollowUps::default();
-            let expiry_reminder_days = if f.present("expiry_reminder_days") {
-                match f.u64("expiry_reminder_days")? {
-                    None => None,
-                    Some(d) if (1..=365).contains(&d) => Some(d as u32),
-                    Some(_) => {
-                        return Err(FieldError::new(
-                            "follow_ups.expiry_reminder_days",
-                            "must be 1 to 365 days, or null for no reminder",
-                        ))
-                    }
-                }
-            } else {
-                defaults.expiry_reminder_days
-            };
-            FollowUps {
-                day3: f.bool("day3")?.unwrap_or(defaults.day3),
-                day7: f.bool("day7")?.unwrap_or(defaults.day7),
-                subject: localized("subject", 150)?,
-                intro: localized("intro", 2_000)?,
-                expiry_reminder_days,
-            }
-        }
-    };
-    Ok(TemplateSpec {
-        name,
-        description,
-        criteria,
-        skills,
-        image,
-        validity,
-        reissue_policy,
-        related,
-        banner,
-        enrolment,
-        follow_ups,
-    })
-}
 
 /// Recommendations may only point at other templates of the same issuer.
 async fn check_related(
@@ -371,7 +117,7 @@ pub async fn create(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
-    let spec = parse_spec(&Obj::root(&body), None)?;
+    let spec = TemplateSpec::parse(&Obj::root(&body), None)?;
     check_related(&app, &caller, None, &spec).await?;
     let t = Template::new(caller.issuer_id.clone(), spec, chrono::Utc::now());
     app.store.create_template(&t).await?;
@@ -447,7 +193,7 @@ pub async fn patch(
         let mut doc = spec_doc(&t.spec);
         merge_patch(&mut doc, patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
-        let spec = parse_spec(&Obj::root(&obj), Some(&t.spec))?;
+        let spec = TemplateSpec::parse(&Obj::root(&obj), Some(&t.spec))?;
         if spec.related != t.spec.related {
             check_related(app, caller, Some(&t.id), &spec).await?;
         }

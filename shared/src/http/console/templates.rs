@@ -8,9 +8,10 @@ use crate::{
         award::{Award, HashedIdentity, Recipient},
         email::Email,
         ids::{AwardId, TemplateId},
-        template::Template,
+        json::Obj,
+        template::{Template, TemplateSpec},
     },
-    http::{api::templates as v1, input::Obj},
+    http::api::templates as v1,
     render::badge_page,
 };
 use axum::{
@@ -491,7 +492,7 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
         None => None,
     };
     let m = body(&f, false);
-    let spec = match v1::parse_spec(&Obj::root(&m), current.as_ref().map(|c| &c.spec)) {
+    let spec = match TemplateSpec::parse(&Obj::root(&m), current.as_ref().map(|c| &c.spec)) {
         Ok(spec) => spec,
         Err(e) => {
             let page = ui::bare(

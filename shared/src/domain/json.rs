@@ -1,9 +1,10 @@
-//! Reading JSON request bodies into domain values, naming the field of every problem.
+//! Reading JSON objects into domain values, naming the field of every problem.
 //!
 //! Creates and updates share one parser per resource: an update (PATCH) is a JSON merge patch
 //! (RFC 7396) applied to the resource's editable representation, then parsed like a create.
+//! Pure: it reads a `serde_json::Map` that the HTTP layer has already received.
 
-use crate::domain::{FieldError, Invalid};
+use super::{FieldError, Invalid};
 use serde_json::{Map, Value};
 
 /// A JSON object being read, with the path of its fields for error messages.
@@ -254,5 +255,83 @@ mod tests {
         let ev = o.objects("evidence", 10).unwrap();
         assert_eq!(ev[0].str("url").unwrap_err().field, "evidence[0].url");
         assert_eq!(o.only(&["recipient"]).unwrap_err().field, "evidence");
+    }
+
+    #[test]
+    fn type_errors_name_what_was_sent() {
+        let v = json!({"s": 1, "b": "yes", "n": -1, "f": 1.5, "o": [], "a": {}, "x": null});
+        let o = Obj::root(v.as_object().unwrap());
+        let msg = |e: FieldError| e.message;
+        assert_eq!(
+            msg(o.str("s").unwrap_err()),
+            "must be a string, not a number"
+        );
+        assert_eq!(
+            msg(o.bool("b").unwrap_err()),
+            "must be true or false, not a string"
+        );
+        assert_eq!(msg(o.u64("n").unwrap_err()), "must be a whole number ≥ 0");
+        assert_eq!(msg(o.u64("f").unwrap_err()), "must be a whole number ≥ 0");
+        assert_eq!(
+            msg(o.u64("b").unwrap_err()),
+            "must be a number, not a string"
+        );
+        assert_eq!(
+            msg(o.obj("o").err().unwrap()),
+            "must be an object, not an array"
+        );
+        assert_eq!(
+            msg(o.array("a").unwrap_err()),
+            "must be an array, not an object"
+        );
+        assert_eq!(msg(o.req_str("x").unwrap_err()), "is required");
+    }
+
+    #[test]
+    fn null_and_blank_mean_not_given() {
+        let v = json!({"x": null, "blank": "  ", "id": "42"});
+        let o = Obj::root(v.as_object().unwrap());
+        assert!(o.present("x") && !o.has("x") && !o.present("y"));
+        assert_eq!(o.str("x"), Ok(None));
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| Invalid::new("not a number"))
+        };
+        assert_eq!(o.parse("blank", number), Ok(None));
+        assert_eq!(o.parse("id", number), Ok(Some(42)));
+        assert_eq!(
+            o.req("blank", number),
+            Err(FieldError::new("blank", "not a number"))
+        );
+        assert_eq!(o.req("y", number), Err(FieldError::new("y", "is required")));
+    }
+
+    #[test]
+    fn array_limits_and_element_paths() {
+        let v = json!({"tags": ["a", 2], "items": [{}, "x"]});
+        let o = Obj::root(v.as_object().unwrap());
+        assert_eq!(
+            o.strings("tags", 1),
+            Err(FieldError::new("tags", "at most 1 entries"))
+        );
+        assert_eq!(
+            o.strings("tags", 5),
+            Err(FieldError::new("tags[1]", "must be a string"))
+        );
+        let e = o.objects("items", 5).err().unwrap();
+        assert_eq!(
+            e,
+            FieldError::new("items[1]", "must be an object, not a string")
+        );
+        assert!(o.strings("none", 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn read_only_fields_are_refused() {
+        let v = json!({"name": "n", "version": 3});
+        let e = reject_read_only(v.as_object().unwrap(), &["id", "version"]).unwrap_err();
+        assert_eq!(e, FieldError::new("version", "`version` is read-only"));
+        assert!(reject_read_only(v.as_object().unwrap(), &["id"]).is_ok());
     }
 }
