@@ -1,5 +1,6 @@
 use super::{
     ids::{IssuerId, TemplateId},
+    locale::Locale,
     time::Zone,
     url::WebUrl,
     Invalid,
@@ -124,6 +125,13 @@ pub struct Localized {
     pub ko: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
+}
+
+impl Localized {
+    /// The text for `l`, if the admin wrote one.
+    pub fn get(&self, l: Locale) -> Option<&str> {
+        l.t(self.ko.as_deref(), self.en.as_deref())
+    }
 }
 
 /// Follow-up emails after issuing (used by notify).
