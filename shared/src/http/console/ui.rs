@@ -1,6 +1,7 @@
 //! The console's page shell and form widgets (maud: escaped by construction).
 
 use super::session::Session;
+use crate::domain::locale::Locale;
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -9,15 +10,6 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 pub const CSS: &str = include_str!("console.css");
 pub const JS: &str = include_str!("console.js");
-
-/// Korean or English.
-pub fn t(ko: bool, k: &'static str, e: &'static str) -> &'static str {
-    if ko {
-        k
-    } else {
-        e
-    }
-}
 
 /// A form's error: the field (a JSON path, also the input's name) and what is wrong with it.
 #[cfg(test)]
@@ -93,17 +85,16 @@ pub fn korean(message: &str) -> Option<String> {
 
 impl FormError {
     /// The API's error, in Korean where the console speaks Korean and a translation exists.
-    pub fn from_api(e: &crate::http::error::ApiError, ko: bool) -> Self {
+    pub fn from_api(e: &crate::http::error::ApiError, l: Locale) -> Self {
         let bare = e
             .field
             .as_deref()
             .and_then(|f| e.message.strip_prefix(&format!("{f}: ")))
             .unwrap_or(&e.message);
-        let message = if ko {
-            korean(bare).unwrap_or_else(|| e.message.clone())
-        } else {
-            e.message.clone()
-        };
+        let message = l.t(
+            korean(bare).unwrap_or_else(|| e.message.clone()),
+            e.message.clone(),
+        );
         FormError {
             field: e.field.clone(),
             message,
@@ -157,10 +148,10 @@ pub fn html_response(status: StatusCode, page: Markup, endpoint: Option<&str>) -
 }
 
 /// A bare page (sign-in, errors).
-pub fn bare(ko: bool, title: &str, body: Markup) -> Markup {
+pub fn bare(l: Locale, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang=(if ko { "ko" } else { "en" }) {
+        html lang=(l.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -179,7 +170,7 @@ pub fn failure(message: &str) -> Response {
     html_response(
         StatusCode::INTERNAL_SERVER_ERROR,
         bare(
-            false,
+            Locale::En,
             "Error",
             html! { h1 { "Something went wrong / 오류가 발생했습니다" } p { "It has been logged. Please try again." } },
         ),
@@ -187,21 +178,24 @@ pub fn failure(message: &str) -> Response {
     )
 }
 
-pub const NAV: &[(&str, &str, &str)] = &[
-    ("/console", "대시보드", "Dashboard"),
-    ("/console/templates", "배지 템플릿", "Templates"),
-    ("/console/issue", "발급", "Issue"),
-    ("/console/bulk", "일괄 발급", "Bulk upload"),
-    ("/console/awards", "발급 내역", "Awards"),
-    ("/console/settings", "설정", "Settings"),
-];
+/// The main menu: each page's path and name.
+pub fn nav(l: Locale) -> [(&'static str, &'static str); 6] {
+    [
+        ("/console", l.t("대시보드", "Dashboard")),
+        ("/console/templates", l.t("배지 템플릿", "Templates")),
+        ("/console/issue", l.t("발급", "Issue")),
+        ("/console/bulk", l.t("일괄 발급", "Bulk upload")),
+        ("/console/awards", l.t("발급 내역", "Awards")),
+        ("/console/settings", l.t("설정", "Settings")),
+    ]
+}
 
 /// The signed-in page shell: skip link, navigation, language switch, sign-out.
 pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
-    let ko = s.ko();
+    let l = s.lang;
     html! {
         (DOCTYPE)
-        html lang=(if ko { "ko" } else { "en" }) {
+        html lang=(l.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -210,25 +204,21 @@ pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
                 script src="/console/assets/console.js" defer {}
             }
             body {
-                a class="skip" href="#main" { (t(ko, "본문으로 건너뛰기", "Skip to content")) }
+                a class="skip" href="#main" { (l.t("본문으로 건너뛰기", "Skip to content")) }
                 header class="top" {
                     div class="brand" { "Accolade" span class="org" { (s.issuer.profile.name) } }
-                    nav aria-label=(t(ko, "주 메뉴", "Main")) {
+                    nav aria-label=(l.t("주 메뉴", "Main")) {
                         ul {
-                            @for (href, k, e) in NAV {
-                                li { a href=(href) aria-current=[(*href == current).then_some("page")] { (t(ko, k, e)) } }
+                            @for (href, name) in nav(l) {
+                                li { a href=(href) aria-current=[(href == current).then_some("page")] { (name) } }
                             }
                         }
                     }
                     div class="tools" {
-                        @if ko {
-                            a href={"/console/lang/en?back=" (crate::urls::encode(&s.here))} lang="en" { "English" }
-                        } @else {
-                            a href={"/console/lang/ko?back=" (crate::urls::encode(&s.here))} lang="ko" { "한국어" }
-                        }
+                        a href={"/console/lang/" (l.other().as_str()) "?back=" (crate::urls::encode(&s.here))} lang=(l.other().as_str()) { (l.t("English", "한국어")) }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="_csrf" value=(s.csrf);
-                            button class="link" type="submit" { (t(ko, "로그아웃", "Sign out")) }
+                            button class="link" type="submit" { (l.t("로그아웃", "Sign out")) }
                         }
                     }
                 }
@@ -251,11 +241,11 @@ pub fn id_of(name: &str) -> String {
 }
 
 /// The error summary at the top of a form (focusable, announced).
-pub fn summary(ko: bool, err: Option<&FormError>) -> Markup {
+pub fn summary(l: Locale, err: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = err {
             div class="alert" role="alert" tabindex="-1" id="form-error" {
-                strong { (t(ko, "저장하지 못했습니다. ", "Not saved. ")) }
+                strong { (l.t("저장하지 못했습니다. ", "Not saved. ")) }
                 @if let Some(f) = &e.field {
                     a href={"#" (id_of(f))} { (e.message) }
                 } @else {
