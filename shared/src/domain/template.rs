@@ -28,7 +28,8 @@ impl Validity {
     pub fn check(&self) -> Result<(), Invalid> {
         match self {
             Validity::DaysAfterIssue { days } if *days == 0 || *days > MAX_VALIDITY_DAYS => Err(
-                Invalid::new(format!("days must be between 1 and {MAX_VALIDITY_DAYS}")),
+                Invalid::new(format!("days must be between 1 and {MAX_VALIDITY_DAYS}"))
+                    .ko(format!("일수는 1에서 {MAX_VALIDITY_DAYS} 사이여야 합니다.")),
             ),
             _ => Ok(()),
         }

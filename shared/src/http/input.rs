@@ -3,7 +3,10 @@
 //! Creates and updates share one parser per resource: an update (PATCH) is a JSON merge patch
 //! (RFC 7396) applied to the resource's editable representation, then parsed like a create.
 
-use crate::domain::{FieldError, Invalid};
+use crate::domain::{
+    error::{KO_NOT_A_NUMBER, KO_REQUIRED},
+    FieldError, Invalid,
+};
 use serde_json::{Map, Value};
 
 /// A JSON object being read, with the path of its fields for error messages.
@@ -80,7 +83,7 @@ impl<'a> Obj<'a> {
 
     pub fn req_str(&self, name: &str) -> Result<&'a str, FieldError> {
         self.str(name)?
-            .ok_or_else(|| FieldError::new(self.path(name), "is required"))
+            .ok_or_else(|| FieldError::new(self.path(name), "is required").ko(KO_REQUIRED))
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, FieldError> {
@@ -97,14 +100,14 @@ impl<'a> Obj<'a> {
     pub fn u64(&self, name: &str) -> Result<Option<u64>, FieldError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| FieldError::new(self.path(name), "must be a whole number ≥ 0")),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+                FieldError::new(self.path(name), "must be a whole number ≥ 0").ko(KO_NOT_A_NUMBER)
+            }),
             Some(v) => Err(FieldError::new(
                 self.path(name),
                 format!("must be a number, not {}", kind(v)),
-            )),
+            )
+            .ko(KO_NOT_A_NUMBER)),
         }
     }
 

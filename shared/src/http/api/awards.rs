@@ -3,6 +3,7 @@ use crate::{
     domain::{
         award::{Award, Evidence},
         email::Email,
+        error::KO_REQUIRED,
         ids::{AwardId, BatchId, TemplateId},
         issuer::Issuer,
         locale::Locale,
@@ -84,9 +85,9 @@ pub fn award_json(
 /// The fields of `POST /v1/awards` other than `template_id`.
 fn parse_request(o: &Obj, issuer: &Issuer) -> Result<IssueRequest, FieldError> {
     let zone = issuer.profile.time_zone;
-    let r = o
-        .obj("recipient")?
-        .ok_or_else(|| FieldError::new("recipient", "is required: {\"email\", \"name\"}"))?;
+    let r = o.obj("recipient")?.ok_or_else(|| {
+        FieldError::new("recipient", "is required: {\"email\", \"name\"}").ko(KO_REQUIRED)
+    })?;
     r.only(&["email", "name"])?;
     let email = r.req("email", Email::parse)?;
     let name = r.req("name", |s| text::line(s, text::NAME_MAX))?;
@@ -260,13 +261,13 @@ pub async fn list(
             .map(str::to_owned)
     };
     let template = nonempty(&q.template)
-        .map(|s| TemplateId::parse(&s).map_err(|e| ApiError::field("template", e.0)))
+        .map(|s| TemplateId::parse(&s).map_err(|e| ApiError::invalid("template", e)))
         .transpose()?;
     let recipient = nonempty(&q.recipient)
-        .map(|s| Email::parse(&s).map_err(|e| ApiError::field("recipient", e.0)))
+        .map(|s| Email::parse(&s).map_err(|e| ApiError::invalid("recipient", e)))
         .transpose()?;
     let batch = nonempty(&q.batch)
-        .map(|s| BatchId::parse(&s).map_err(|e| ApiError::field("batch", e.0)))
+        .map(|s| BatchId::parse(&s).map_err(|e| ApiError::invalid("batch", e)))
         .transpose()?;
     let status = nonempty(&q.status);
     if let Some(s) = &status {

@@ -1,6 +1,7 @@
 use crate::{
     app::App,
     domain::{
+        error::{KO_NOT_A_URL, KO_REQUIRED},
         ids::TemplateId,
         template::{
             Banner, Criteria, Enrolment, FollowUps, Localized, ReissuePolicy, RelatedBadge,
@@ -123,9 +124,9 @@ pub fn parse_spec(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateSpe
                 }
                 "days_after_issue" => {
                     v.only(&["kind", "days"])?;
-                    let days = v
-                        .u64("days")?
-                        .ok_or_else(|| FieldError::new("validity.days", "is required"))?;
+                    let days = v.u64("days")?.ok_or_else(|| {
+                        FieldError::new("validity.days", "is required").ko(KO_REQUIRED)
+                    })?;
                     Validity::DaysAfterIssue {
                         days: u32::try_from(days).unwrap_or(u32::MAX),
                     }
@@ -185,7 +186,7 @@ pub fn parse_spec(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateSpe
                         img.only(&["kind", "url"])?;
                         let url = img.req("url", WebUrl::parse)?;
                         if !url.as_str().starts_with("https://") {
-                            return Err(FieldError::new("banner.image.url", "the banner image must be an https URL"));
+                            return Err(FieldError::new("banner.image.url", "the banner image must be an https URL").ko(KO_NOT_A_URL));
                         }
                         TemplateImage::Url { url }
                     }
@@ -204,7 +205,7 @@ pub fn parse_spec(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateSpe
                 },
                 None => match current.and_then(|c| c.banner.as_ref()).map(|b| &b.image) {
                     Some(keep @ TemplateImage::Uploaded { .. }) => keep.clone(),
-                    _ => return Err(FieldError::new("banner.image", "is required: {\"kind\": \"url\", \"url\": \"https://…\"} or an upload")),
+                    _ => return Err(FieldError::new("banner.image", "is required: {\"kind\": \"url\", \"url\": \"https://…\"} or an upload").ko(KO_REQUIRED)),
                 },
             };
             Some(Banner {

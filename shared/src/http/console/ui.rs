@@ -11,93 +11,94 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 pub const CSS: &str = include_str!("console.css");
 pub const JS: &str = include_str!("console.js");
 
-/// A form's error: the field (a JSON path, also the input's name) and what is wrong with it.
 #[cfg(test)]
 mod tests {
+    use crate::domain::{color::Color, email::Email, issuer::LinkedInOrgId, template::Validity};
+    use crate::domain::{text, time, url::WebUrl, FieldError, Invalid};
+    use crate::http::{error::ApiError, input::Obj};
+    use crate::{domain::locale::Locale, store::StoreError};
+
+    /// What a Korean console page shows for an API error.
+    fn shown(e: impl Into<ApiError>) -> String {
+        super::FormError::from_api(&e.into(), Locale::Ko).message
+    }
+
+    fn at(e: Invalid) -> String {
+        shown(e.at("f"))
+    }
+
     #[test]
     fn common_messages_read_in_korean() {
-        use super::korean;
-        assert_eq!(korean("is required").as_deref(), Some("필수 항목입니다."));
+        let body = serde_json::json!({"n": "x"});
+        let o = Obj::root(body.as_object().unwrap());
+        assert_eq!(shown(o.req_str("name").unwrap_err()), "필수 항목입니다.");
+        assert_eq!(shown(o.u64("n").unwrap_err()), "숫자를 입력하세요.");
         assert_eq!(
-            korean("is 500 characters long; at most 200 are allowed").as_deref(),
-            Some("너무 깁니다 (최대 200자).")
+            at(text::line(&"가".repeat(500), 200).unwrap_err()),
+            "너무 깁니다 (최대 200자)."
         );
         assert_eq!(
-            korean("days must be between 1 and 36500").as_deref(),
-            Some("일수는 1에서 36500 사이여야 합니다.")
+            at(text::line(" ", 9).unwrap_err()),
+            "비어 있을 수 없습니다."
         );
-        assert!(korean("`x` is not an email address (no @)").is_some());
-        assert_eq!(korean("something new"), None);
-        assert!(korean(&crate::http::error::ApiError::internal().message)
-            .is_some_and(|k| k.contains("다시 시도")));
+        assert_eq!(
+            at(text::line("a\u{7}", 9).unwrap_err()),
+            "제어 문자를 포함할 수 없습니다."
+        );
+        let days = Validity::DaysAfterIssue { days: 0 }.check().unwrap_err();
+        assert_eq!(at(days), "일수는 1에서 36500 사이여야 합니다.");
+        assert_eq!(
+            at(Email::parse("x").unwrap_err()),
+            "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr)."
+        );
+        assert_eq!(
+            at(WebUrl::parse("ftp://x").unwrap_err()),
+            "올바른 웹 주소가 아닙니다 (https://로 시작하는 주소를 입력하세요)."
+        );
+        assert_eq!(
+            at(WebUrl::parse(" ").unwrap_err()),
+            "비어 있을 수 없습니다."
+        );
+        let date = time::parse_date("soon").unwrap_err();
+        assert_eq!(at(date), "날짜 형식이 아닙니다 (예: 2026-03-01).");
+        assert_eq!(
+            at(Color::parse("blue").unwrap_err()),
+            "색상 형식이 아닙니다 (예: #1a4d8f)."
+        );
+        let zone = time::Zone::parse("Seoul").unwrap_err();
+        assert_eq!(at(zone), "시간대 이름이 아닙니다 (예: Asia/Seoul).");
+        assert!(at(LinkedInOrgId::parse("acme").unwrap_err()).starts_with("LinkedIn 조직 ID는"));
+        assert!(shown(ApiError::internal()).contains("다시 시도"));
+        assert!(shown(StoreError::Throttled).starts_with("요청이 많아"));
+    }
+
+    #[test]
+    fn other_messages_stay_as_the_api_wrote_them() {
+        let e = FieldError::new("template_id", "template x not found");
+        assert_eq!(shown(e.clone()), "template_id: template x not found");
+        let english = super::FormError::from_api(&ApiError::internal(), Locale::En).message;
+        assert_eq!(
+            english,
+            "something went wrong on our side; it has been logged"
+        );
     }
 }
 
+/// A form's error: the field (a JSON path, also the input's name) and what is wrong with it.
 #[derive(Debug, Clone, Default)]
 pub struct FormError {
     pub field: Option<String>,
     pub message: String,
 }
 
-/// The API's English message in Korean, for the messages admins meet most; others stay as the
-/// API wrote them (they name the problem precisely).
-pub fn korean(message: &str) -> Option<String> {
-    let m = message;
-    let num_after = |key: &str| -> Option<String> {
-        let rest = &m[m.find(key)? + key.len()..];
-        Some(rest.chars().take_while(char::is_ascii_digit).collect())
-    };
-    Some(if m.starts_with("something went wrong on our side") {
-        "서버에서 문제가 생겼습니다. 기록되었으니 잠시 후 다시 시도하세요.".into()
-    } else if m.contains("throttling") || m.contains("try again") {
-        "요청이 많아 처리하지 못했습니다. 잠시 후 다시 시도하세요.".into()
-    } else if m == "is required" || m.starts_with("is required:") {
-        "필수 항목입니다.".into()
-    } else if m == "must not be empty" || m.ends_with(" is empty") {
-        "비어 있을 수 없습니다.".into()
-    } else if m.contains("is not an email address") {
-        "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr).".into()
-    } else if m.starts_with("URL") || m.contains("https URL") {
-        "올바른 웹 주소가 아닙니다 (https://로 시작하는 주소를 입력하세요).".into()
-    } else if m.contains("characters long; at most") {
-        format!("너무 깁니다 (최대 {}자).", num_after("at most ")?)
-    } else if m.contains("is not a date") {
-        "날짜 형식이 아닙니다 (예: 2026-03-01).".into()
-    } else if m.contains("is not a colour") {
-        "색상 형식이 아닙니다 (예: #1a4d8f).".into()
-    } else if m.contains("is not an IANA time zone") {
-        "시간대 이름이 아닙니다 (예: Asia/Seoul).".into()
-    } else if m.starts_with("must be a whole number") || m.starts_with("must be a number") {
-        "숫자를 입력하세요.".into()
-    } else if m.starts_with("days must be between") {
-        format!(
-            "일수는 1에서 {} 사이여야 합니다.",
-            num_after("between 1 and ")?
-        )
-    } else if m.starts_with("LinkedIn organization id") {
-        "LinkedIn 조직 ID는 숫자만 입력합니다 (회사 페이지 관리자 URL의 숫자).".into()
-    } else if m.contains("control characters") {
-        "제어 문자를 포함할 수 없습니다.".into()
-    } else {
-        return None;
-    })
-}
-
 impl FormError {
-    /// The API's error, in Korean where the console speaks Korean and a translation exists.
+    /// The API's error: in Korean on Korean pages when the message carries its Korean (attached
+    /// where it was made), otherwise as the API wrote it.
     pub fn from_api(e: &crate::http::error::ApiError, l: Locale) -> Self {
-        let bare = e
-            .field
-            .as_deref()
-            .and_then(|f| e.message.strip_prefix(&format!("{f}: ")))
-            .unwrap_or(&e.message);
-        let message = l.t(
-            korean(bare).unwrap_or_else(|| e.message.clone()),
-            e.message.clone(),
-        );
+        let korean = l.t(e.ko.as_deref(), None);
         FormError {
             field: e.field.clone(),
-            message,
+            message: korean.unwrap_or(&e.message).to_owned(),
         }
     }
     /// The message for the input named `name` (type suffix ignored); an error on an object
