@@ -179,9 +179,65 @@ fn recommendations(p: &BadgePage) -> Markup {
     }
 }
 
-pub fn render(p: &BadgePage) -> Markup {
+/// The badge image, its name, the recipient and the award's dates and status.
+fn hero(p: &BadgePage, image: &str) -> Markup {
     let l = p.locale();
     let zone = p.issuer.profile.time_zone;
+    let t = &p.template.spec;
+    let issuer = &p.issuer.profile;
+    let name = p.display_name();
+    html! {
+        div class="hero" {
+            img class="badge-img" src=(image) alt=(format!("{} {}", t.name, i18n::badge_alt(l))) width="220" height="220";
+            div {
+                @if let Some(seal) = &issuer.seal_url {
+                    img class="seal" src=(seal.as_str()) alt=(format!("{} {}", issuer.name, l.t("직인", "official seal")));
+                }
+                h1 id="badge-name" { (t.name) }
+                p class="recipient" { (l.t("수여 대상", "Awarded to")) ": " strong { (name) } }
+                dl class="meta" {
+                    dt { (l.t("발급 기관", "Issued by")) } dd { (issuer.name) }
+                    dt { (l.t("발급일", "Issued on")) } dd { (i18n::date(l, p.award.issued_on, zone)) }
+                    dt { (l.t("만료일", "Expires on")) }
+                    dd { @match p.award.expires_on { Some(e) => (i18n::date(l, e, zone)), None => (l.t("만료 없음", "Does not expire")) } }
+                    dt { (l.t("상태", "Status")) } dd { (status_word(&p.award.status(p.now), l)) }
+                }
+            }
+        }
+    }
+}
+
+/// What the badge is about, its criteria and skills, and the award's narrative and evidence.
+fn about(p: &BadgePage) -> Markup {
+    let l = p.locale();
+    let t = &p.template.spec;
+    html! {
+        h2 { (l.t("배지 설명", "About this badge")) }
+        p class="pre" { (t.description) }
+        h2 { (l.t("취득 기준", "Criteria")) }
+        @if let Some(n) = &t.criteria.narrative { p class="pre" { (n) } }
+        @if let Some(u) = &t.criteria.url { p { a href=(u.as_str()) rel="noopener" { (i18n::criteria_link(l)) } } }
+        @if !t.skills.is_empty() {
+            h2 { (i18n::skills(l)) }
+            ul class="chips" { @for s in &t.skills { li { (s) } } }
+        }
+        @if let Some(n) = &p.award.narrative { p class="pre" { (n) } }
+        @if !p.award.evidence.is_empty() {
+            h2 { (l.t("증빙", "Evidence")) }
+            ul {
+                @for e in &p.award.evidence {
+                    li {
+                        @if let Some(n) = &e.narrative { span class="pre" { (n) } " " }
+                        @if let Some(u) = &e.url { a href=(u.as_str()) rel="noopener nofollow" { (l.t("증빙 보기", "View evidence")) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn render(p: &BadgePage) -> Markup {
+    let l = p.locale();
     let t = &p.template.spec;
     let issuer = &p.issuer.profile;
     let name = p.display_name();
@@ -213,44 +269,8 @@ pub fn render(p: &BadgePage) -> Markup {
         main id="main" {
             (status_banner(p))
             article class="card" aria-labelledby="badge-name" {
-                div class="hero" {
-                    img class="badge-img" src=(image) alt=(format!("{} {}", t.name, i18n::badge_alt(l))) width="220" height="220";
-                    div {
-                        @if let Some(seal) = &issuer.seal_url {
-                            img class="seal" src=(seal.as_str()) alt=(format!("{} {}", issuer.name, l.t("직인", "official seal")));
-                        }
-                        h1 id="badge-name" { (t.name) }
-                        p class="recipient" { (l.t("수여 대상", "Awarded to")) ": " strong { (name) } }
-                        dl class="meta" {
-                            dt { (l.t("발급 기관", "Issued by")) } dd { (issuer.name) }
-                            dt { (l.t("발급일", "Issued on")) } dd { (i18n::date(l, p.award.issued_on, zone)) }
-                            dt { (l.t("만료일", "Expires on")) }
-                            dd { @match p.award.expires_on { Some(e) => (i18n::date(l, e, zone)), None => (l.t("만료 없음", "Does not expire")) } }
-                            dt { (l.t("상태", "Status")) } dd { (status_word(&p.award.status(p.now), l)) }
-                        }
-                    }
-                }
-                h2 { (l.t("배지 설명", "About this badge")) }
-                p class="pre" { (t.description) }
-                h2 { (l.t("취득 기준", "Criteria")) }
-                @if let Some(n) = &t.criteria.narrative { p class="pre" { (n) } }
-                @if let Some(u) = &t.criteria.url { p { a href=(u.as_str()) rel="noopener" { (i18n::criteria_link(l)) } } }
-                @if !t.skills.is_empty() {
-                    h2 { (i18n::skills(l)) }
-                    ul class="chips" { @for s in &t.skills { li { (s) } } }
-                }
-                @if let Some(n) = &p.award.narrative { p class="pre" { (n) } }
-                @if !p.award.evidence.is_empty() {
-                    h2 { (l.t("증빙", "Evidence")) }
-                    ul {
-                        @for e in &p.award.evidence {
-                            li {
-                                @if let Some(n) = &e.narrative { span class="pre" { (n) } " " }
-                                @if let Some(u) = &e.url { a href=(u.as_str()) rel="noopener nofollow" { (l.t("증빙 보기", "View evidence")) } }
-                            }
-                        }
-                    }
-                }
+                (hero(p, &image))
+                (about(p))
             }
             @if valid {
                 (share(p, &title))
