@@ -242,100 +242,96 @@ pub fn best_and_worst(
     (best, worst)
 }
 
+/// A label, this week's value, and its change since the week before.
+type Row = (&'static str, String, String);
+
+/// The week's numbers against the week before.
+fn rows(l: Locale, w: &Metrics, b: &Metrics) -> Vec<Row> {
+    vec![
+        (
+            l.t("발급", "Issued"),
+            w.issued.to_string(),
+            change(w.issued, b.issued),
+        ),
+        (
+            l.t("이메일 전달률", "Delivery rate"),
+            pct(w.delivery_rate),
+            change_rate(w.delivery_rate, b.delivery_rate),
+        ),
+        (
+            l.t("공유율", "Share rate"),
+            pct(w.share_rate),
+            change_rate(w.share_rate, b.share_rate),
+        ),
+        (
+            l.t("검증 조회수", "Verification views"),
+            w.views.to_string(),
+            change(w.views, b.views),
+        ),
+        (
+            l.t("클릭률(CTR)", "Click-through rate"),
+            pct(w.click_through_rate),
+            change_rate(w.click_through_rate, b.click_through_rate),
+        ),
+        (
+            l.t("후속 이메일 전환", "Follow-up conversions"),
+            w.follow_up_conversions.to_string(),
+            change(w.follow_up_conversions, b.follow_up_conversions),
+        ),
+        (
+            l.t("취소", "Revoked"),
+            w.revoked.to_string(),
+            change(w.revoked, b.revoked),
+        ),
+    ]
+}
+
+/// The best and worst templates by share rate and click-through, as `(label, "name (rate)")`.
+fn highlights(l: Locale, templates: &[(Template, Metrics)]) -> Vec<(&'static str, String)> {
+    let (share_best, share_worst) = best_and_worst(templates, |m| m.share_rate);
+    let (ctr_best, ctr_worst) = best_and_worst(templates, |m| m.click_through_rate);
+    [
+        (l.t("공유율 최고", "Best share rate"), share_best),
+        (l.t("공유율 최저", "Lowest share rate"), share_worst),
+        (l.t("클릭률 최고", "Best click-through"), ctr_best),
+        (l.t("클릭률 최저", "Lowest click-through"), ctr_worst),
+    ]
+    .into_iter()
+    .filter_map(|(label, v)| v.map(|(name, r)| (label, format!("{name} ({})", pct(Some(r))))))
+    .collect()
+}
+
+fn compared(l: Locale) -> &'static str {
+    l.t("지난주 대비", "vs week before")
+}
+
+fn switch_off(l: Locale) -> &'static str {
+    l.t(
+        "이 메일을 그만 받으려면 콘솔의 설정에서 주간 리포트를 끄세요.",
+        "To stop these emails, switch the weekly digest off in the console's settings.",
+    )
+}
+
 /// Subject, plain text and HTML.
 pub fn render(d: &Digest) -> (String, String, String) {
-    let ko = d.issuer.profile.default_locale == Locale::Ko;
-    let range = if ko {
+    let l = d.issuer.profile.default_locale;
+    let range = l.t(
         format!(
             "{}월 {}일–{}월 {}일",
             d.from.month(),
             d.from.day(),
             d.to.month(),
             d.to.day()
-        )
-    } else {
-        format!("{} – {}", d.from.format("%-d %b"), d.to.format("%-d %b %Y"))
-    };
-    let subject = if ko {
-        format!("[{}] 주간 배지 리포트 ({range})", d.issuer.profile.name)
-    } else {
-        format!("[{}] Weekly badge report ({range})", d.issuer.profile.name)
-    };
-    let (w, b) = (d.week, d.before);
-    let rows: Vec<(&str, String, String)> = vec![
-        (
-            if ko { "발급" } else { "Issued" },
-            w.issued.to_string(),
-            change(w.issued, b.issued),
         ),
-        (
-            if ko {
-                "이메일 전달률"
-            } else {
-                "Delivery rate"
-            },
-            pct(w.delivery_rate),
-            change_rate(w.delivery_rate, b.delivery_rate),
-        ),
-        (
-            if ko { "공유율" } else { "Share rate" },
-            pct(w.share_rate),
-            change_rate(w.share_rate, b.share_rate),
-        ),
-        (
-            if ko {
-                "검증 조회수"
-            } else {
-                "Verification views"
-            },
-            w.views.to_string(),
-            change(w.views, b.views),
-        ),
-        (
-            if ko {
-                "클릭률(CTR)"
-            } else {
-                "Click-through rate"
-            },
-            pct(w.click_through_rate),
-            change_rate(w.click_through_rate, b.click_through_rate),
-        ),
-        (
-            if ko {
-                "후속 이메일 전환"
-            } else {
-                "Follow-up conversions"
-            },
-            w.follow_up_conversions.to_string(),
-            change(w.follow_up_conversions, b.follow_up_conversions),
-        ),
-        (
-            if ko { "취소" } else { "Revoked" },
-            w.revoked.to_string(),
-            change(w.revoked, b.revoked),
-        ),
-    ];
-    let (share_best, share_worst) = best_and_worst(d.templates, |m| m.share_rate);
-    let (ctr_best, ctr_worst) = best_and_worst(d.templates, |m| m.click_through_rate);
-    let mut highlights: Vec<(String, String)> = Vec::new();
-    let mut add = |label_ko: &str, label_en: &str, v: Rated| {
-        if let Some((name, r)) = v {
-            highlights.push((
-                (if ko { label_ko } else { label_en }).to_owned(),
-                format!("{name} ({})", pct(Some(r))),
-            ));
-        }
-    };
-    add("공유율 최고", "Best share rate", share_best);
-    add("공유율 최저", "Lowest share rate", share_worst);
-    add("클릭률 최고", "Best click-through", ctr_best);
-    add("클릭률 최저", "Lowest click-through", ctr_worst);
-
-    let vs = if ko {
-        "지난주 대비"
-    } else {
-        "vs week before"
-    };
+        format!("{} – {}", d.from.format("%-d %b"), d.to.format("%-d %b %Y")),
+    );
+    let subject = l.t(
+        format!("[{}] 주간 배지 리포트 ({range})", d.issuer.profile.name),
+        format!("[{}] Weekly badge report ({range})", d.issuer.profile.name),
+    );
+    let rows = rows(l, d.week, d.before);
+    let highlights = highlights(l, d.templates);
+    let (vs, off) = (compared(l), switch_off(l));
     let mut text = format!("{subject}\n\n");
     for (label, value, delta) in &rows {
         text.push_str(&format!("{label}: {value} ({vs} {delta})\n"));
@@ -346,22 +342,23 @@ pub fn render(d: &Digest) -> (String, String, String) {
             text.push_str(&format!("{label}: {value}\n"));
         }
     }
-    let off = if ko {
-        "이 메일을 그만 받으려면 콘솔의 설정에서 주간 리포트를 끄세요."
-    } else {
-        "To stop these emails, switch the weekly digest off in the console's settings."
-    };
     text.push_str(&format!("\n{}\n{off}\n", d.console_url));
+    let page = html_part(d, &subject, &rows, &highlights);
+    (subject, text, page.into_string())
+}
 
+fn html_part(d: &Digest, subject: &str, rows: &[Row], highlights: &[(&str, String)]) -> Markup {
+    let l = d.issuer.profile.default_locale;
+    let (vs, off) = (compared(l), switch_off(l));
     let color = d.issuer.profile.primary_color.as_str();
-    let page: Markup = html! {
+    html! {
         (PreEscaped("<!DOCTYPE html>"))
-        html lang=(if ko { "ko" } else { "en" }) {
+        html lang=(l.as_str()) {
             head { meta charset="utf-8"; title { (subject) } }
             body style="font-family:system-ui,-apple-system,'Noto Sans KR',sans-serif;color:#1b1b1b;max-width:560px;margin:0 auto;padding:16px" {
                 h1 style=(format!("font-size:20px;color:{color}")) { (subject) }
                 table style="border-collapse:collapse;width:100%" role="presentation" {
-                    @for (label, value, delta) in &rows {
+                    @for (label, value, delta) in rows {
                         tr {
                             th scope="row" style="text-align:left;padding:6px 8px;border-bottom:1px solid #ddd;font-weight:600" { (label) }
                             td style="text-align:right;padding:6px 8px;border-bottom:1px solid #ddd" { strong { (value) } }
@@ -371,15 +368,14 @@ pub fn render(d: &Digest) -> (String, String, String) {
                 }
                 @if !highlights.is_empty() {
                     ul style="padding-left:20px" {
-                        @for (label, value) in &highlights { li { (label) ": " (value) } }
+                        @for (label, value) in highlights { li { (label) ": " (value) } }
                     }
                 }
-                p { a href=(d.console_url) style=(format!("color:{color}")) { @if ko { "콘솔에서 자세히 보기" } @else { "Open the console" } } }
+                p { a href=(d.console_url) style=(format!("color:{color}")) { (l.t("콘솔에서 자세히 보기", "Open the console")) } }
                 p style="font-size:12px;color:#555" { (off) }
             }
         }
-    };
-    (subject, text, page.into_string())
+    }
 }
 
 /// Whether an analytics-function event is the weekly digest schedule's

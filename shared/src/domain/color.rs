@@ -16,7 +16,8 @@ impl Color {
                 return Err(Invalid::new(format!(
                     "`{}` is not a colour (use #RRGGBB, e.g. #1a4d8f)",
                     raw.trim()
-                )))
+                ))
+                .ko("색상 형식이 아닙니다 (예: #1a4d8f)."))
             }
         };
         Ok(Self(format!("#{full}")))

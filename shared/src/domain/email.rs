@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::{error::KO_EMPTY, Invalid};
 use std::fmt;
 
 /// An email address as people type it, normalised: surrounding space trimmed, domain lower-cased.
@@ -8,11 +8,13 @@ use std::fmt;
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
+const KO_NOT_AN_EMAIL: &str = "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr).";
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err(Invalid::new("email address is empty"));
+            return Err(Invalid::new("email address is empty").ko(KO_EMPTY));
         }
         if s.len() > 254 {
             return Err(Invalid::new("email address is longer than 254 characters"));
@@ -21,16 +23,19 @@ impl Email {
             return Err(Invalid::new(format!(
                 "`{}` is not an email address (it contains spaces or control characters)",
                 shorten(s)
-            )));
+            ))
+            .ko(KO_NOT_AN_EMAIL));
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
-            return Err(Invalid::new(format!(
-                "`{}` is not an email address (no `@`)",
-                shorten(s)
-            )));
+            return Err(
+                Invalid::new(format!("`{}` is not an email address (no `@`)", shorten(s)))
+                    .ko(KO_NOT_AN_EMAIL),
+            );
         };
-        let bad =
-            |why: &str| Invalid::new(format!("`{}` is not an email address ({why})", shorten(s)));
+        let bad = |why: &str| {
+            Invalid::new(format!("`{}` is not an email address ({why})", shorten(s)))
+                .ko(KO_NOT_AN_EMAIL)
+        };
         if local.is_empty() || local.len() > 64 {
             return Err(bad("the part before `@` must be 1 to 64 characters"));
         }

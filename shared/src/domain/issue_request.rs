@@ -5,6 +5,7 @@
 use super::{
     award::Evidence,
     email::Email,
+    error::KO_REQUIRED,
     ids::BatchId,
     json::Obj,
     locale::Locale,
@@ -85,7 +86,7 @@ pub fn parse_expires_on(o: &Obj, zone: Zone) -> Result<Option<Option<DateTime<Ut
 /// `recipient`: `{"email", "name"}`, both required.
 fn recipient(o: &Obj) -> Result<(Email, String), FieldError> {
     let r = o.obj("recipient")?.ok_or_else(|| {
-        FieldError::new(o.path("recipient"), "is required: {\"email\", \"name\"}")
+        FieldError::new(o.path("recipient"), "is required: {\"email\", \"name\"}").ko(KO_REQUIRED)
     })?;
     r.only(&["email", "name"])?;
     let email = r.req("email", Email::parse)?;

@@ -109,7 +109,7 @@ impl LinkedInOrgId {
         } else {
             Err(Invalid::new(
                 "LinkedIn organization id is the number in your LinkedIn company page's admin URL (digits only)",
-            ))
+            ).ko("LinkedIn 조직 ID는 숫자만 입력합니다 (회사 페이지 관리자 URL의 숫자)."))
         }
     }
     pub fn as_str(&self) -> &str {

@@ -4,7 +4,10 @@
 //! (RFC 7396) applied to the resource's editable representation, then parsed like a create.
 //! Pure: it reads a `serde_json::Map` that the HTTP layer has already received.
 
-use super::{FieldError, Invalid};
+use super::{
+    error::{KO_NOT_A_NUMBER, KO_REQUIRED},
+    FieldError, Invalid,
+};
 use serde_json::{Map, Value};
 
 /// A JSON object being read, with the path of its fields for error messages.
@@ -81,7 +84,7 @@ impl<'a> Obj<'a> {
 
     pub fn req_str(&self, name: &str) -> Result<&'a str, FieldError> {
         self.str(name)?
-            .ok_or_else(|| FieldError::new(self.path(name), "is required"))
+            .ok_or_else(|| FieldError::new(self.path(name), "is required").ko(KO_REQUIRED))
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, FieldError> {
@@ -98,14 +101,14 @@ impl<'a> Obj<'a> {
     pub fn u64(&self, name: &str) -> Result<Option<u64>, FieldError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| FieldError::new(self.path(name), "must be a whole number ≥ 0")),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+                FieldError::new(self.path(name), "must be a whole number ≥ 0").ko(KO_NOT_A_NUMBER)
+            }),
             Some(v) => Err(FieldError::new(
                 self.path(name),
                 format!("must be a number, not {}", kind(v)),
-            )),
+            )
+            .ko(KO_NOT_A_NUMBER)),
         }
     }
 

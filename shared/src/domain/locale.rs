@@ -26,6 +26,19 @@ impl Locale {
         }
     }
 
+    /// The one way to choose Korean or English text (or markup, or any value): `l.t("발급", "Issued")`.
+    pub fn t<T>(self, ko: T, en: T) -> T {
+        match self {
+            Self::Ko => ko,
+            Self::En => en,
+        }
+    }
+
+    /// The other language (a page's note in the second language).
+    pub fn other(self) -> Self {
+        self.t(Self::En, Self::Ko)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ko => "ko",
@@ -55,5 +68,12 @@ mod tests {
             Locale::from_accept_language("fr-FR,en;q=0.8,ko;q=0.5"),
             Some(Locale::En)
         );
+    }
+
+    #[test]
+    fn chooses_text() {
+        assert_eq!(Locale::Ko.t("발급", "Issued"), "발급");
+        assert_eq!(Locale::En.t("발급", "Issued"), "Issued");
+        assert_eq!(Locale::Ko.other(), Locale::En);
     }
 }

@@ -1,5 +1,6 @@
 use super::{
     ids::{IssuerId, TemplateId},
+    locale::Locale,
     time::Zone,
     url::WebUrl,
     Invalid,
@@ -27,7 +28,8 @@ impl Validity {
     pub fn check(&self) -> Result<(), Invalid> {
         match self {
             Validity::DaysAfterIssue { days } if *days == 0 || *days > MAX_VALIDITY_DAYS => Err(
-                Invalid::new(format!("days must be between 1 and {MAX_VALIDITY_DAYS}")),
+                Invalid::new(format!("days must be between 1 and {MAX_VALIDITY_DAYS}"))
+                    .ko(format!("일수는 1에서 {MAX_VALIDITY_DAYS} 사이여야 합니다.")),
             ),
             _ => Ok(()),
         }
@@ -124,6 +126,13 @@ pub struct Localized {
     pub ko: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
+}
+
+impl Localized {
+    /// The text for `l`, if the admin wrote one.
+    pub fn get(&self, l: Locale) -> Option<&str> {
+        l.t(self.ko.as_deref(), self.en.as_deref())
+    }
 }
 
 /// Follow-up emails after issuing (used by notify).

@@ -3,6 +3,7 @@
 //! PATCH, with it; the console's preview too.
 
 use super::{
+    error::{KO_NOT_A_URL, KO_REQUIRED},
     ids::TemplateId,
     json::Obj,
     template::{
@@ -137,7 +138,7 @@ fn validity(o: &Obj) -> Result<Validity, FieldError> {
             v.only(&["kind", "days"])?;
             let days = v
                 .u64("days")?
-                .ok_or_else(|| FieldError::new(v.path("days"), "is required"))?;
+                .ok_or_else(|| FieldError::new(v.path("days"), "is required").ko(KO_REQUIRED))?;
             Validity::DaysAfterIssue {
                 days: u32::try_from(days).unwrap_or(u32::MAX),
             }
@@ -217,6 +218,7 @@ fn banner_image(b: &Obj, stored: Option<&TemplateImage>) -> Result<TemplateImage
                 b.path("image"),
                 "is required: {\"kind\": \"url\", \"url\": \"https://…\"} or an upload",
             )
+            .ko(KO_REQUIRED)
         });
     };
     match img.req_str("kind")? {
@@ -227,7 +229,8 @@ fn banner_image(b: &Obj, stored: Option<&TemplateImage>) -> Result<TemplateImage
                 return Err(FieldError::new(
                     img.path("url"),
                     "the banner image must be an https URL",
-                ));
+                )
+                .ko(KO_NOT_A_URL));
             }
             Ok(TemplateImage::Url { url })
         }

@@ -1,17 +1,21 @@
 //! Free text from admins and recipients: trimmed, length-limited, without control characters.
 
-use super::Invalid;
+use super::{
+    error::{KO_CONTROL_CHARACTERS, KO_EMPTY},
+    Invalid,
+};
 
 /// One line of text (names, labels): required, trimmed, at most `max` characters.
 pub fn line(raw: &str, max: usize) -> Result<String, Invalid> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(Invalid::new("must not be empty"));
+        return Err(Invalid::new("must not be empty").ko(KO_EMPTY));
     }
     if s.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "must be a single line without control characters",
-        ));
+        return Err(
+            Invalid::new("must be a single line without control characters")
+                .ko(KO_CONTROL_CHARACTERS),
+        );
     }
     check_len(s, max)?;
     Ok(s.to_owned())
@@ -22,12 +26,12 @@ pub fn line(raw: &str, max: usize) -> Result<String, Invalid> {
 pub fn paragraph(raw: &str, max: usize) -> Result<String, Invalid> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(Invalid::new("must not be empty"));
+        return Err(Invalid::new("must not be empty").ko(KO_EMPTY));
     }
     if s.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(Invalid::new("contains control characters"));
+        return Err(Invalid::new("contains control characters").ko(KO_CONTROL_CHARACTERS));
     }
     check_len(s, max)?;
     Ok(s.replace("\r\n", "\n"))
@@ -36,9 +40,10 @@ pub fn paragraph(raw: &str, max: usize) -> Result<String, Invalid> {
 fn check_len(s: &str, max: usize) -> Result<(), Invalid> {
     let n = s.chars().count();
     if n > max {
-        return Err(Invalid::new(format!(
-            "is {n} characters long; at most {max} are allowed"
-        )));
+        return Err(
+            Invalid::new(format!("is {n} characters long; at most {max} are allowed"))
+                .ko(format!("너무 깁니다 (최대 {max}자).")),
+        );
     }
     Ok(())
 }

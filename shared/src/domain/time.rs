@@ -1,6 +1,6 @@
 //! Dates as admins and spreadsheets write them, and time zones.
 
-use super::Invalid;
+use super::{error::KO_EMPTY, Invalid};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 /// An IANA time zone name (`Asia/Seoul`).
@@ -14,6 +14,7 @@ impl Zone {
                 "`{}` is not an IANA time zone name (e.g. Asia/Seoul, America/New_York)",
                 raw.trim()
             ))
+            .ko("시간대 이름이 아닙니다 (예: Asia/Seoul).")
         })
     }
 
@@ -90,9 +91,10 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, Invalid> {
         Invalid::new(format!(
             "`{s}` is not a date (use YYYY-MM-DD, e.g. 2026-03-01)"
         ))
+        .ko("날짜 형식이 아닙니다 (예: 2026-03-01).")
     };
     if s.is_empty() {
-        return Err(Invalid::new("date is empty"));
+        return Err(Invalid::new("date is empty").ko(KO_EMPTY));
     }
     // Korean long form: 2026년 3월 1일
     let cleaned: String = s

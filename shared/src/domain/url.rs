@@ -1,4 +1,7 @@
-use super::Invalid;
+use super::{
+    error::{KO_EMPTY, KO_NOT_A_URL},
+    Invalid,
+};
 use std::fmt;
 
 pub const MAX_URL_LEN: usize = 2048;
@@ -14,7 +17,7 @@ impl WebUrl {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err(Invalid::new("URL is empty"));
+            return Err(Invalid::new("URL is empty").ko(KO_EMPTY));
         }
         let lower = s.to_ascii_lowercase();
         let rest_at = if lower.starts_with("https://") {
@@ -24,22 +27,23 @@ impl WebUrl {
         } else {
             return Err(Invalid::new(
                 "URL must start with https:// or http:// (other schemes such as javascript: or data: are not allowed)",
-            ));
+            ).ko(KO_NOT_A_URL));
         };
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Invalid::new("URL contains spaces or control characters"));
+            return Err(Invalid::new("URL contains spaces or control characters").ko(KO_NOT_A_URL));
         }
         if s.contains(['<', '>', '"', '\\', '`', '{', '}', '|', '^']) {
             return Err(Invalid::new(
                 "URL contains characters that must be percent-encoded (< > \" \\ ` { } | ^)",
-            ));
+            )
+            .ko(KO_NOT_A_URL));
         }
         let rest = &s[rest_at..];
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let host = authority.rsplit('@').next().unwrap_or("");
         let host = host.split(':').next().unwrap_or("");
         if host.is_empty() || host.starts_with('.') {
-            return Err(Invalid::new("URL has no host name"));
+            return Err(Invalid::new("URL has no host name").ko(KO_NOT_A_URL));
         }
         let mut out = String::with_capacity(s.len());
         out.push_str(&lower[..rest_at]);
@@ -54,9 +58,10 @@ impl WebUrl {
             }
         }
         if out.len() > MAX_URL_LEN {
-            return Err(Invalid::new(format!(
-                "URL is longer than {MAX_URL_LEN} characters"
-            )));
+            return Err(
+                Invalid::new(format!("URL is longer than {MAX_URL_LEN} characters"))
+                    .ko(KO_NOT_A_URL),
+            );
         }
         Ok(Self(out))
     }

@@ -10,6 +10,7 @@ use crate::{
         template::Template,
     },
     openbadges,
+    render::i18n,
     urls::PublicUrls,
 };
 use maud::{html, DOCTYPE};
@@ -20,50 +21,49 @@ pub struct Rendered {
     pub html: String,
 }
 
-struct Words {
-    subject: fn(&str, &str) -> String,
-    hello: fn(&str) -> String,
-    body: fn(&str, &str) -> String,
+/// The email's sentences, chosen for the award's language with `Locale::t` (the text and HTML parts
+/// say the same).
+struct Sentences {
+    subject: String,
+    hello: String,
+    body: String,
     view: &'static str,
     linkedin: &'static str,
     share_intro: &'static str,
     qr: &'static str,
-    footer: fn(&str) -> String,
+    footer: String,
 }
 
-const KO: Words = Words {
-    subject: |issuer, badge| format!("[{issuer}] {badge} 배지가 발급되었습니다"),
-    hello: |name| format!("{name}님, 축하합니다!"),
-    body: |issuer, badge| {
-        format!("{issuer}에서 {badge} 배지를 발급했습니다. 아래 버튼으로 배지를 확인하고 공유해 보세요.")
-    },
-    view: "배지 확인하기",
-    linkedin: "LinkedIn 프로필에 추가",
-    share_intro: "성취를 공유해 보세요:",
-    qr: "QR 코드로 배지 확인",
-    footer: |issuer| format!("이 메일은 {issuer}에서 발급한 디지털 배지 안내입니다."),
-};
-
-const EN: Words = Words {
-    subject: |issuer, badge| format!("Your {badge} badge from {issuer}"),
-    hello: |name| format!("Congratulations, {name}!"),
-    body: |issuer, badge| {
-        format!(
-            "{issuer} has awarded you the {badge} badge. View it, and share it with your network."
-        )
-    },
-    view: "View your badge",
-    linkedin: "Add to LinkedIn profile",
-    share_intro: "Share your achievement:",
-    qr: "QR code of your badge",
-    footer: |issuer| format!("You receive this email because {issuer} issued you a digital badge."),
-};
+fn sentences(l: Locale, issuer: &str, badge: &str, name: &str) -> Sentences {
+    Sentences {
+        subject: l.t(
+            format!("[{issuer}] {badge} 배지가 발급되었습니다"),
+            format!("Your {badge} badge from {issuer}"),
+        ),
+        hello: l.t(
+            format!("{name}님, 축하합니다!"),
+            format!("Congratulations, {name}!"),
+        ),
+        body: l.t(
+            format!("{issuer}에서 {badge} 배지를 발급했습니다. 아래 버튼으로 배지를 확인하고 공유해 보세요."),
+            format!("{issuer} has awarded you the {badge} badge. View it, and share it with your network."),
+        ),
+        view: l.t("배지 확인하기", "View your badge"),
+        linkedin: i18n::add_to_linkedin(l),
+        share_intro: l.t("성취를 공유해 보세요:", "Share your achievement:"),
+        qr: l.t("QR 코드로 배지 확인", "QR code of your badge"),
+        footer: l.t(
+            format!("이 메일은 {issuer}에서 발급한 디지털 배지 안내입니다."),
+            format!("You receive this email because {issuer} issued you a digital badge."),
+        ),
+    }
+}
 
 pub fn render(award: &Award, template: &Template, issuer: &Issuer, urls: PublicUrls) -> Rendered {
     let locale = award.locale.unwrap_or(issuer.profile.default_locale);
-    let w = if locale == Locale::Ko { &KO } else { &EN };
     let p = &issuer.profile;
     let badge = &template.spec.name;
+    let w = sentences(locale, &p.name, badge, &award.recipient.name);
     let page = urls.award_page(&award.id);
     let go = |slot: Slot| urls.go(&award.id, &slot);
     let shares = [
@@ -71,17 +71,16 @@ pub fn render(award: &Award, template: &Template, issuer: &Issuer, urls: PublicU
         ("X", go(Slot::Share(Network::X))),
         ("Facebook", go(Slot::Share(Network::Facebook))),
     ];
-    let subject = (w.subject)(&p.name, badge);
     let text = format!(
         "{hello}\n\n{body}\n\n{view}: {page}\n{linkedin}: {li}\n\n{share}\n{shares}\n\n--\n{footer}\n",
-        hello = (w.hello)(&award.recipient.name),
-        body = (w.body)(&p.name, badge),
+        hello = w.hello,
+        body = w.body,
         view = w.view,
         linkedin = w.linkedin,
         li = go(Slot::LinkedInAdd),
         share = w.share_intro,
         shares = shares.iter().map(|(n, u)| format!("{n}: {u}")).collect::<Vec<_>>().join("\n"),
-        footer = (w.footer)(&p.name),
+        footer = w.footer,
     );
     let primary = p.primary_color.as_str();
     let on_primary = p.primary_color.readable_text();
@@ -91,7 +90,7 @@ pub fn render(award: &Award, template: &Template, issuer: &Issuer, urls: PublicU
     let html = html! {
         (DOCTYPE)
         html lang=(locale.as_str()) {
-            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { (subject) } }
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { (w.subject) } }
             body style="margin:0;background:#f5f6f8;font-family:system-ui,-apple-system,'Apple SD Gothic Neo','Malgun Gothic',sans-serif;color:#1b1b1f" {
                 table role="presentation" width="100%" cellpadding="0" cellspacing="0" {
                     tr { td style=(format!("background:{primary};color:{on_primary};padding:16px 24px;font-weight:700")) { (p.name) } }
@@ -99,8 +98,8 @@ pub fn render(award: &Award, template: &Template, issuer: &Issuer, urls: PublicU
                         table role="presentation" width="100%" style="max-width:560px;margin:0 auto;background:#fff;border-radius:12px" cellpadding="24" {
                             tr { td align="center" {
                                 img src=(openbadges::image_url(&urls, template)) alt=(badge) width="160" height="160" style="display:block;margin:0 auto 12px";
-                                h1 style="font-size:22px;margin:0 0 8px" { ((w.hello)(&award.recipient.name)) }
-                                p style="margin:0 0 20px;line-height:1.5" { ((w.body)(&p.name, badge)) }
+                                h1 style="font-size:22px;margin:0 0 8px" { (w.hello) }
+                                p style="margin:0 0 20px;line-height:1.5" { (w.body) }
                                 p { a href=(page) style=(button) { (w.view) } }
                                 p { a href=(go(Slot::LinkedInAdd)) style="color:#0a66c2;font-weight:700" { (w.linkedin) } }
                                 p style="margin:20px 0 8px" { (w.share_intro) }
@@ -109,14 +108,14 @@ pub fn render(award: &Award, template: &Template, issuer: &Issuer, urls: PublicU
                             } }
                         }
                     } }
-                    tr { td style="padding:0 24px 24px;color:#52525b;font-size:12px;text-align:center" { ((w.footer)(&p.name)) } }
+                    tr { td style="padding:0 24px 24px;color:#52525b;font-size:12px;text-align:center" { (w.footer) } }
                 }
             }
         }
     }
     .into_string();
     Rendered {
-        subject,
+        subject: w.subject,
         text,
         html,
     }

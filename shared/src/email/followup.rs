@@ -3,8 +3,12 @@
 
 use crate::{
     domain::{
-        award::Award, engagement::Slot, followup::Stage, issuer::Issuer, locale::Locale,
-        template::Template,
+        award::Award,
+        engagement::Slot,
+        followup::Stage,
+        issuer::Issuer,
+        locale::Locale,
+        template::{Enrolment, Template},
     },
     openbadges,
     render::{badge_page::Recommendation, i18n},
@@ -22,6 +26,61 @@ pub fn unsubscribe_url(urls: &PublicUrls, award: &Award) -> String {
     format!("{}/b/{}/unsubscribe", urls.base(), award.id)
 }
 
+/// The stage's subject when the admin wrote none.
+fn default_subject(stage: Stage, l: Locale, badge: &str, expires: &str) -> String {
+    match stage {
+        Stage::Day3 => l.t(
+            format!("{badge} 다음 단계를 소개합니다"),
+            format!("Your next step after {badge}"),
+        ),
+        Stage::Day7 => l.t(
+            format!("{badge} 다음 과정, 아직 늦지 않았어요"),
+            format!("A reminder: your next step after {badge}"),
+        ),
+        Stage::Expiry => l.t(
+            format!("{badge} 배지가 {expires}에 만료됩니다"),
+            format!("Your {badge} badge expires on {expires}"),
+        ),
+    }
+}
+
+/// The stage's opening sentence when the admin wrote none.
+fn default_intro(
+    stage: Stage,
+    l: Locale,
+    name: &str,
+    badge: &str,
+    issuer: &str,
+    expires: &str,
+) -> String {
+    match stage {
+        Stage::Day3 => l.t(
+            format!("{name}님, {badge} 배지 취득을 다시 한번 축하드립니다. {issuer}에서 추천하는 다음 과정을 소개합니다."),
+            format!("Congratulations again on {badge}, {name}. Here is what {issuer} recommends next."),
+        ),
+        Stage::Day7 => l.t(
+            format!("{name}님, {badge} 이후의 다음 과정을 확인해 보세요."),
+            format!("{name}, the next step after {badge} is still open."),
+        ),
+        Stage::Expiry => l.t(
+            format!("{name}님의 {badge} 배지가 {expires}에 만료됩니다. 갱신 과정을 확인해 보세요."),
+            format!("{name}, your {badge} badge expires on {expires}. See how to renew it."),
+        ),
+    }
+}
+
+/// What both parts of one email say.
+struct Message<'a> {
+    subject: String,
+    intro: String,
+    why: String,
+    unsubscribe: String,
+    locale: Locale,
+    issuer: &'a Issuer,
+    enrol: Option<&'a Enrolment>,
+    recs: &'a [Recommendation],
+}
+
 pub fn render(
     stage: Stage,
     award: &Award,
@@ -30,109 +89,98 @@ pub fn render(
     urls: PublicUrls,
     recs: &[Recommendation],
 ) -> Rendered {
-    let locale = award.locale.unwrap_or(issuer.profile.default_locale);
-    let ko = locale == Locale::Ko;
+    let l = award.locale.unwrap_or(issuer.profile.default_locale);
     let p = &issuer.profile;
     let badge = &template.spec.name;
     let f = &template.spec.follow_ups;
-    let custom_subject = if ko {
-        f.subject.ko.clone()
-    } else {
-        f.subject.en.clone()
-    };
-    let custom_intro = if ko {
-        f.intro.ko.clone()
-    } else {
-        f.intro.en.clone()
-    };
     let expires = award
         .expires_on
-        .map(|e| i18n::date(locale, e, p.time_zone))
+        .map(|e| i18n::date(l, e, p.time_zone))
         .unwrap_or_default();
-    let default_subject = match (stage, ko) {
-        (Stage::Day3, true) => format!("{badge} 다음 단계를 소개합니다"),
-        (Stage::Day3, false) => format!("Your next step after {badge}"),
-        (Stage::Day7, true) => format!("{badge} 다음 과정, 아직 늦지 않았어요"),
-        (Stage::Day7, false) => format!("A reminder: your next step after {badge}"),
-        (Stage::Expiry, true) => format!("{badge} 배지가 {expires}에 만료됩니다"),
-        (Stage::Expiry, false) => format!("Your {badge} badge expires on {expires}"),
-    };
-    let subject = format!(
-        "{}{}",
-        if ko { "(광고) " } else { "" },
-        custom_subject.unwrap_or(default_subject)
-    );
-    let intro = custom_intro.unwrap_or_else(|| match (stage, ko) {
-        (Stage::Day3, true) => format!("{}님, {badge} 배지 취득을 다시 한번 축하드립니다. {}에서 추천하는 다음 과정을 소개합니다.", award.recipient.name, p.name),
-        (Stage::Day3, false) => format!("Congratulations again on {badge}, {}. Here is what {} recommends next.", award.recipient.name, p.name),
-        (Stage::Day7, true) => format!("{}님, {badge} 이후의 다음 과정을 확인해 보세요.", award.recipient.name),
-        (Stage::Day7, false) => format!("{}, the next step after {badge} is still open.", award.recipient.name),
-        (Stage::Expiry, true) => format!("{}님의 {badge} 배지가 {expires}에 만료됩니다. 갱신 과정을 확인해 보세요.", award.recipient.name),
-        (Stage::Expiry, false) => format!("{}, your {badge} badge expires on {expires}. See how to renew it.", award.recipient.name),
+    let custom_subject = f.subject.get(l).map(str::to_owned);
+    let subject = custom_subject.unwrap_or_else(|| default_subject(stage, l, badge, &expires));
+    let intro = f.intro.get(l).map(str::to_owned).unwrap_or_else(|| {
+        default_intro(stage, l, &award.recipient.name, badge, &p.name, &expires)
     });
+    let message = Message {
+        subject: format!("{}{subject}", l.t("(광고) ", "")),
+        intro,
+        why: l.t(
+            format!("{}에서 배지를 받으신 분께 보내는 안내입니다.", p.name),
+            format!("You receive this because {} issued you a badge.", p.name),
+        ),
+        unsubscribe: unsubscribe_url(&urls, award),
+        locale: l,
+        issuer,
+        enrol: template.spec.enrolment.as_ref().filter(|e| e.enabled),
+        recs,
+    };
     let tag = stage.source_tag();
     let go = |slot: Slot| format!("{}?src={tag}", urls.go(&award.id, &slot));
-    let enrol = template.spec.enrolment.as_ref().filter(|e| e.enabled);
-    let unsubscribe = unsubscribe_url(&urls, award);
-    let enrol_word = if ko { "수강 신청" } else { "Enrol" };
-    let unsub_word = if ko { "수신 거부" } else { "Unsubscribe" };
-    let why = if ko {
-        format!("{}에서 배지를 받으신 분께 보내는 안내입니다.", p.name)
-    } else {
-        format!("You receive this because {} issued you a badge.", p.name)
-    };
-    let mut text = format!("{intro}\n\n");
-    for r in recs {
+    Rendered {
+        text: text_part(&message, &go),
+        html: html_part(&message, &go, &urls),
+        subject: message.subject,
+    }
+}
+
+fn text_part(m: &Message, go: &dyn Fn(Slot) -> String) -> String {
+    let mut text = format!("{}\n\n", m.intro);
+    for r in m.recs {
         text.push_str(&format!(
             "- {}: {}\n",
             r.template.spec.name,
             go(Slot::Related(r.template.id.clone()))
         ));
     }
-    if let Some(e) = enrol {
+    if let Some(e) = m.enrol {
         text.push_str(&format!(
             "\n{}{}: {}\n",
             e.program_name
                 .clone()
                 .map(|n| format!("{n} — "))
                 .unwrap_or_default(),
-            enrol_word,
+            i18n::enrol(m.locale),
             go(Slot::Enrol)
         ));
     }
-    text.push_str(&format!("\n--\n{why}\n{unsub_word}: {unsubscribe}\n"));
+    let unsub_word = i18n::unsubscribe(m.locale);
+    text.push_str(&format!(
+        "\n--\n{}\n{unsub_word}: {}\n",
+        m.why, m.unsubscribe
+    ));
+    text
+}
+
+fn html_part(m: &Message, go: &dyn Fn(Slot) -> String, urls: &PublicUrls) -> String {
+    let p = &m.issuer.profile;
     let primary = p.primary_color.as_str();
     let on_primary = p.primary_color.readable_text();
-    let html = html! {
+    html! {
         (DOCTYPE)
-        html lang=(locale.as_str()) {
-            head { meta charset="utf-8"; title { (subject) } }
+        html lang=(m.locale.as_str()) {
+            head { meta charset="utf-8"; title { (m.subject) } }
             body style="margin:0;background:#f5f6f8;font-family:system-ui,-apple-system,'Apple SD Gothic Neo','Malgun Gothic',sans-serif;color:#1b1b1f" {
                 div style=(format!("background:{primary};color:{on_primary};padding:16px 24px;font-weight:700")) { (p.name) }
                 div style="max-width:560px;margin:24px auto;background:#fff;border-radius:12px;padding:24px" {
-                    p style="line-height:1.5" { (intro) }
-                    @for r in recs {
+                    p style="line-height:1.5" { (m.intro) }
+                    @for r in m.recs {
                         p { a href=(go(Slot::Related(r.template.id.clone()))) style="display:flex;gap:12px;align-items:center;color:inherit;text-decoration:none" {
-                            img src=(openbadges::image_url(&urls, &r.template)) alt="" width="48" height="48";
+                            img src=(openbadges::image_url(urls, &r.template)) alt="" width="48" height="48";
                             span { @if let Some(l) = &r.label { small { (l) } br; } strong { (r.template.spec.name) } }
                         } }
                     }
-                    @if let Some(e) = enrol {
+                    @if let Some(e) = m.enrol {
                         p style="margin-top:20px" {
                             @if let Some(n) = &e.program_name { strong { (n) } " " }
                             @if let Some(d) = &e.period { "(" (d) ") " }
                         }
-                        p { a href=(go(Slot::Enrol)) style=(format!("display:inline-block;background:{primary};color:{on_primary};padding:12px 20px;border-radius:8px;text-decoration:none;font-weight:700")) { (enrol_word) } }
+                        p { a href=(go(Slot::Enrol)) style=(format!("display:inline-block;background:{primary};color:{on_primary};padding:12px 20px;border-radius:8px;text-decoration:none;font-weight:700")) { (i18n::enrol(m.locale)) } }
                     }
                 }
-                p style="text-align:center;color:#52525b;font-size:12px" { (why) " " a href=(unsubscribe) { (unsub_word) } }
+                p style="text-align:center;color:#52525b;font-size:12px" { (m.why) " " a href=(m.unsubscribe) { (i18n::unsubscribe(m.locale)) } }
             }
         }
     }
-    .into_string();
-    Rendered {
-        subject,
-        text,
-        html,
-    }
+    .into_string()
 }

@@ -102,7 +102,7 @@ pub async fn parse(
         ));
     }
     let scope = if let Some(raw) = param(q, "template") {
-        let id = TemplateId::parse(raw).map_err(|e| ApiError::field("template", e.0))?;
+        let id = TemplateId::parse(raw).map_err(|e| ApiError::invalid("template", e))?;
         let t = app
             .store
             .get_template_of(&issuer.id, &id)
@@ -110,7 +110,7 @@ pub async fn parse(
             .ok_or_else(|| ApiError::not_found("template"))?;
         Scope::Template(Box::new(t))
     } else if let Some(raw) = param(q, "batch") {
-        let id = BatchId::parse(raw).map_err(|e| ApiError::field("batch", e.0))?;
+        let id = BatchId::parse(raw).map_err(|e| ApiError::invalid("batch", e))?;
         app.store
             .get_batch_of(&issuer.id, &id)
             .await?
@@ -134,7 +134,7 @@ pub async fn parse(
     };
     let date = |name: &'static str| -> Result<Option<NaiveDate>, ApiError> {
         param(q, name)
-            .map(|raw| parse_date(raw).map_err(|e| ApiError::field(name, e.0)))
+            .map(|raw| parse_date(raw).map_err(|e| ApiError::invalid(name, e)))
             .transpose()
     };
     let (from_q, to_q) = (date("from")?, date("to")?);

@@ -2,7 +2,7 @@
 
 use crate::{
     blobs::BlobError,
-    domain::FieldError,
+    domain::{FieldError, Invalid},
     store::{awards::InsertError, StoreError},
 };
 use axum::{
@@ -18,6 +18,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// The message in Korean, for the console's Korean pages; never sent (the API speaks English).
+    pub ko: Option<String>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            ko: None,
         }
     }
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -35,7 +38,21 @@ impl ApiError {
             code: "invalid_field",
             message: message.into(),
             field: Some(field.into()),
+            ko: None,
         }
+    }
+    /// A rejected value named by `field`, with the parser's own message (no field prefix).
+    pub fn invalid(field: impl Into<String>, e: Invalid) -> Self {
+        let ko = e.korean().map(str::to_owned);
+        Self {
+            ko,
+            ..Self::field(field, e.0)
+        }
+    }
+    /// The same message in Korean.
+    pub fn ko(mut self, korean: impl Into<String>) -> Self {
+        self.ko = Some(korean.into());
+        self
     }
     pub fn not_found(what: &str) -> Self {
         Self::new(
@@ -56,6 +73,7 @@ impl ApiError {
             "internal",
             "something went wrong on our side; it has been logged",
         )
+        .ko("서버에서 문제가 생겼습니다. 기록되었으니 잠시 후 다시 시도하세요.")
     }
 }
 
@@ -78,7 +96,11 @@ impl IntoResponse for ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        ApiError::field(e.field.clone(), e.to_string())
+        let message = e.to_string();
+        ApiError {
+            ko: e.ko,
+            ..ApiError::field(e.field, message)
+        }
     }
 }
 
@@ -94,6 +116,7 @@ impl From<StoreError> for ApiError {
             StoreError::BadCursor => ApiError::field("cursor", e.to_string()),
             StoreError::Throttled => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "throttled", e.to_string())
+                    .ko("요청이 많아 처리하지 못했습니다. 잠시 후 다시 시도하세요.")
             }
             StoreError::Corrupt(_) | StoreError::Aws(_) => {
                 tracing::error!(error = %e, "store failure");

@@ -1,7 +1,7 @@
 //! The public badge page (`/b/{id}`): what recruiters and learners see.
 
 use super::{
-    i18n::{self, Words},
+    i18n,
     layout::{issuer_bar, page, Brand},
 };
 use crate::domain::engagement::{Network, Slot};
@@ -52,94 +52,93 @@ impl BadgePage<'_> {
     }
 }
 
-fn status_word(s: &AwardStatus, w: &Words) -> &'static str {
+fn status_word(s: &AwardStatus, l: Locale) -> &'static str {
     match s {
-        AwardStatus::Valid => w.valid,
-        AwardStatus::Expired { .. } => w.expired,
-        AwardStatus::Revoked { .. } => w.revoked,
-        AwardStatus::Superseded { .. } => w.superseded,
+        AwardStatus::Valid => l.t("유효한 배지", "Valid"),
+        AwardStatus::Expired { .. } => l.t("만료된 배지", "Expired"),
+        AwardStatus::Revoked { .. } => l.t("취소된 배지", "Revoked"),
+        AwardStatus::Superseded { .. } => l.t("새 배지로 재발급됨", "Replaced by a newer award"),
     }
 }
 
-fn status_banner(p: &BadgePage, w: &Words) -> Markup {
+fn status_banner(p: &BadgePage) -> Markup {
     let zone = p.issuer.profile.time_zone;
     let l = p.locale();
     let status = p.award.status(p.now);
+    let word = status_word(&status, l);
     html! {
         @match &status {
             AwardStatus::Valid => {
                 div class="status s-valid" role="status" {
                     span aria-hidden="true" { "✔" }
-                    span { (w.valid) small { (w.valid_detail) } }
+                    span { (word) small { (l.t("발급 기관이 확인한 배지입니다.", "This badge was verified with its issuer.")) } }
                 }
             }
             AwardStatus::Expired { on } => {
                 div class="status s-expired" role="status" {
                     span aria-hidden="true" { "⏱" }
-                    span { (w.expired_on) " " (i18n::date(l, *on, zone)) }
+                    span { (l.t("만료됨", "Expired on")) " " (i18n::date(l, *on, zone)) }
                 }
             }
             AwardStatus::Revoked { reason, at } => {
                 div class="status s-revoked" role="status" {
                     span aria-hidden="true" { "✖" }
-                    span { (w.revoked) ": " (reason) small { (i18n::date(l, *at, zone)) } }
+                    span { (word) ": " (reason) small { (i18n::date(l, *at, zone)) } }
                 }
             }
             AwardStatus::Superseded { by } => {
                 div class="status s-superseded" role="status" {
                     span aria-hidden="true" { "↻" }
-                    span { (w.superseded) " — " a href=(p.urls.award_page(by)) { (w.see_new) } }
+                    span { (word) " — " a href=(p.urls.award_page(by)) { (l.t("새 배지 보기", "See the new award")) } }
                 }
             }
         }
     }
 }
 
-fn share(p: &BadgePage, w: &Words, title: &str) -> Markup {
+fn share(p: &BadgePage, title: &str) -> Markup {
+    let l = p.locale();
     let page_url = p.urls.award_page(&p.award.id);
     let _ = title;
     let go = |slot: Slot| p.urls.go(&p.award.id, &slot);
+    let share_on = |network: &str| l.t(format!("{network}에 공유"), format!("Share on {network}"));
     html! {
         section class="card" aria-labelledby="share-h" {
-            h2 id="share-h" { (w.share) }
+            h2 id="share-h" { (l.t("공유하기", "Share")) }
             div class="share-grid" {
                 div class="btns" {
-                    a class="btn primary" href=(go(Slot::LinkedInAdd)) rel="noopener" target="_blank" { (w.add_to_linkedin) }
-                    a class="btn" href=(go(Slot::Share(Network::LinkedIn))) rel="noopener" target="_blank" {
-                        @if p.locale() == Locale::Ko { "LinkedIn" (w.share_on) } @else { (w.share_on) " LinkedIn" }
-                    }
-                    a class="btn" href=(go(Slot::Share(Network::X))) rel="noopener" target="_blank" {
-                        @if p.locale() == Locale::Ko { "X" (w.share_on) } @else { (w.share_on) " X" }
-                    }
-                    a class="btn" href=(go(Slot::Share(Network::Facebook))) rel="noopener" target="_blank" {
-                        @if p.locale() == Locale::Ko { "Facebook" (w.share_on) } @else { (w.share_on) " Facebook" }
-                    }
-                    a class="btn" href=(go(Slot::Share(Network::Email))) { (w.email) }
-                    button class="btn" type="button" data-copy=(page_url) data-done=(w.copied) { (w.copy_link) }
+                    a class="btn primary" href=(go(Slot::LinkedInAdd)) rel="noopener" target="_blank" { (i18n::add_to_linkedin(l)) }
+                    a class="btn" href=(go(Slot::Share(Network::LinkedIn))) rel="noopener" target="_blank" { (share_on("LinkedIn")) }
+                    a class="btn" href=(go(Slot::Share(Network::X))) rel="noopener" target="_blank" { (share_on("X")) }
+                    a class="btn" href=(go(Slot::Share(Network::Facebook))) rel="noopener" target="_blank" { (share_on("Facebook")) }
+                    a class="btn" href=(go(Slot::Share(Network::Email))) { (l.t("이메일로 보내기", "Email")) }
+                    button class="btn" type="button" data-copy=(page_url) data-done=(l.t("복사되었습니다", "Copied")) { (l.t("링크 복사", "Copy link")) }
                 }
-                img class="qr" src=(p.urls.award_qr_svg(&p.award.id)) alt=(w.qr_alt) width="160" height="160";
+                img class="qr" src=(p.urls.award_qr_svg(&p.award.id)) alt=(l.t("이 배지 확인 페이지로 연결되는 QR 코드", "QR code linking to this verification page")) width="160" height="160";
             }
         }
     }
 }
 
 /// "Recommended next", the banner, then the enrolment block: all through tracked links.
-fn recommendations(p: &BadgePage, w: &Words) -> Markup {
+fn recommendations(p: &BadgePage) -> Markup {
+    let l = p.locale();
     let t = &p.template.spec;
     let banner = t.banner.as_ref().filter(|b| b.enabled);
     let enrol = t.enrolment.as_ref().filter(|e| e.enabled);
     let go = |slot: Slot| p.urls.go(&p.award.id, &slot);
+    let programme = l.t("과정", "Programme");
     html! {
         @if !p.recommendations.is_empty() {
             section class="card" aria-labelledby="recs-h" {
-                h2 id="recs-h" { (w.recommended) }
+                h2 id="recs-h" { (l.t("다음 추천 과정", "Recommended next")) }
                 ul class="recs" {
                     @for r in p.recommendations {
                         li {
                             a href=(go(Slot::Related(r.template.id.clone()))) {
                                 img src=(openbadges::image_url(&p.urls, &r.template)) alt="" width="56" height="56";
                                 span {
-                                    @if let Some(l) = &r.label { span class="label" { (l) } }
+                                    @if let Some(label) = &r.label { span class="label" { (label) } }
                                     strong { (r.template.spec.name) }
                                 }
                             }
@@ -160,20 +159,77 @@ fn recommendations(p: &BadgePage, w: &Words) -> Markup {
         }
         @if let Some(e) = enrol {
             section class="card" aria-labelledby="enrol-h" {
-                h2 id="enrol-h" { (w.next_step) }
+                h2 id="enrol-h" { (i18n::next_step(l)) }
                 div class="enrol" {
                     dl class="meta" {
                         // Every dd has its dt (the programme type, or the word "programme").
                         @if let Some(n) = &e.program_name {
-                            dt { (e.program_type.as_deref().unwrap_or(w.programme)) }
+                            dt { (e.program_type.as_deref().unwrap_or(programme)) }
                             dd { (n) }
                         } @else if let Some(ty) = &e.program_type {
-                            dt { (w.programme) }
+                            dt { (programme) }
                             dd { (ty) }
                         }
-                        @if let Some(d) = &e.period { dt { (w.period) } dd { (d) } }
+                        @if let Some(d) = &e.period { dt { (i18n::period(l)) } dd { (d) } }
                     }
-                    a class="btn primary" href=(go(Slot::Enrol)) rel="noopener" { (w.enrol) }
+                    a class="btn primary" href=(go(Slot::Enrol)) rel="noopener" { (i18n::enrol(l)) }
+                }
+            }
+        }
+    }
+}
+
+/// The badge image, its name, the recipient and the award's dates and status.
+fn hero(p: &BadgePage, image: &str) -> Markup {
+    let l = p.locale();
+    let zone = p.issuer.profile.time_zone;
+    let t = &p.template.spec;
+    let issuer = &p.issuer.profile;
+    let name = p.display_name();
+    html! {
+        div class="hero" {
+            img class="badge-img" src=(image) alt=(format!("{} {}", t.name, i18n::badge_alt(l))) width="220" height="220";
+            div {
+                @if let Some(seal) = &issuer.seal_url {
+                    img class="seal" src=(seal.as_str()) alt=(format!("{} {}", issuer.name, l.t("직인", "official seal")));
+                }
+                h1 id="badge-name" { (t.name) }
+                p class="recipient" { (l.t("수여 대상", "Awarded to")) ": " strong { (name) } }
+                dl class="meta" {
+                    dt { (l.t("발급 기관", "Issued by")) } dd { (issuer.name) }
+                    dt { (l.t("발급일", "Issued on")) } dd { (i18n::date(l, p.award.issued_on, zone)) }
+                    dt { (l.t("만료일", "Expires on")) }
+                    dd { @match p.award.expires_on { Some(e) => (i18n::date(l, e, zone)), None => (l.t("만료 없음", "Does not expire")) } }
+                    dt { (l.t("상태", "Status")) } dd { (status_word(&p.award.status(p.now), l)) }
+                }
+            }
+        }
+    }
+}
+
+/// What the badge is about, its criteria and skills, and the award's narrative and evidence.
+fn about(p: &BadgePage) -> Markup {
+    let l = p.locale();
+    let t = &p.template.spec;
+    html! {
+        h2 { (l.t("배지 설명", "About this badge")) }
+        p class="pre" { (t.description) }
+        h2 { (l.t("취득 기준", "Criteria")) }
+        @if let Some(n) = &t.criteria.narrative { p class="pre" { (n) } }
+        @if let Some(u) = &t.criteria.url { p { a href=(u.as_str()) rel="noopener" { (i18n::criteria_link(l)) } } }
+        @if !t.skills.is_empty() {
+            h2 { (i18n::skills(l)) }
+            ul class="chips" { @for s in &t.skills { li { (s) } } }
+        }
+        @if let Some(n) = &p.award.narrative { p class="pre" { (n) } }
+        @if !p.award.evidence.is_empty() {
+            h2 { (l.t("증빙", "Evidence")) }
+            ul {
+                @for e in &p.award.evidence {
+                    li {
+                        @if let Some(n) = &e.narrative { span class="pre" { (n) } " " }
+                        @if let Some(u) = &e.url { a href=(u.as_str()) rel="noopener nofollow" { (l.t("증빙 보기", "View evidence")) } }
+                    }
                 }
             }
         }
@@ -181,9 +237,7 @@ fn recommendations(p: &BadgePage, w: &Words) -> Markup {
 }
 
 pub fn render(p: &BadgePage) -> Markup {
-    let w = i18n::words(p.locale());
     let l = p.locale();
-    let zone = p.issuer.profile.time_zone;
     let t = &p.template.spec;
     let issuer = &p.issuer.profile;
     let name = p.display_name();
@@ -200,10 +254,10 @@ pub fn render(p: &BadgePage) -> Markup {
         meta property="og:title" content=(title);
         meta property="og:description" content=(description);
         meta property="og:image" content=(image);
-        meta property="og:image:alt" content=(format!("{} {}", t.name, w.badge_alt));
+        meta property="og:image:alt" content=(format!("{} {}", t.name, i18n::badge_alt(l)));
         meta property="og:url" content=(page_url);
         meta property="og:site_name" content=(issuer.name);
-        meta property="og:locale" content=(if l == Locale::Ko { "ko_KR" } else { "en_US" });
+        meta property="og:locale" content=(l.t("ko_KR", "en_US"));
         meta name="twitter:card" content="summary_large_image";
         meta name="twitter:title" content=(title);
         meta name="twitter:description" content=(description);
@@ -211,85 +265,51 @@ pub fn render(p: &BadgePage) -> Markup {
         meta name="robots" content="noindex";
     };
     let body = html! {
-        (issuer_bar(p.issuer, w))
+        (issuer_bar(p.issuer, l))
         main id="main" {
-            (status_banner(p, w))
+            (status_banner(p))
             article class="card" aria-labelledby="badge-name" {
-                div class="hero" {
-                    img class="badge-img" src=(image) alt=(format!("{} {}", t.name, w.badge_alt)) width="220" height="220";
-                    div {
-                        @if let Some(seal) = &issuer.seal_url {
-                            img class="seal" src=(seal.as_str()) alt=(format!("{} {}", issuer.name, w.seal_alt));
-                        }
-                        h1 id="badge-name" { (t.name) }
-                        p class="recipient" { (w.awarded_to) ": " strong { (name) } }
-                        dl class="meta" {
-                            dt { (w.issued_by) } dd { (issuer.name) }
-                            dt { (w.issued_on) } dd { (i18n::date(l, p.award.issued_on, zone)) }
-                            dt { (w.expires_on) }
-                            dd { @match p.award.expires_on { Some(e) => (i18n::date(l, e, zone)), None => (w.no_expiry) } }
-                            dt { (w.status_label) } dd { (status_word(&p.award.status(p.now), w)) }
-                        }
-                    }
-                }
-                h2 { (w.about) }
-                p class="pre" { (t.description) }
-                h2 { (w.criteria) }
-                @if let Some(n) = &t.criteria.narrative { p class="pre" { (n) } }
-                @if let Some(u) = &t.criteria.url { p { a href=(u.as_str()) rel="noopener" { (w.criteria_link) } } }
-                @if !t.skills.is_empty() {
-                    h2 { (w.skills) }
-                    ul class="chips" { @for s in &t.skills { li { (s) } } }
-                }
-                @if let Some(n) = &p.award.narrative { p class="pre" { (n) } }
-                @if !p.award.evidence.is_empty() {
-                    h2 { (w.evidence) }
-                    ul {
-                        @for e in &p.award.evidence {
-                            li {
-                                @if let Some(n) = &e.narrative { span class="pre" { (n) } " " }
-                                @if let Some(u) = &e.url { a href=(u.as_str()) rel="noopener nofollow" { (w.evidence_link) } }
-                            }
-                        }
-                    }
-                }
+                (hero(p, &image))
+                (about(p))
             }
             @if valid {
-                (share(p, w, &title))
-                (recommendations(p, w))
+                (share(p, &title))
+                (recommendations(p))
             }
         }
         footer {
-            a href=(p.urls.award_json(&p.award.id)) { (w.verify_json) }
-            " · " span { (w.powered) }
+            a href=(p.urls.award_json(&p.award.id)) { (i18n::verify_json(l)) }
+            " · " span { (i18n::powered(l)) }
         }
     };
     let brand = Brand {
         primary: issuer.primary_color.as_str(),
         on_primary: issuer.primary_color.readable_text(),
     };
-    page(w.lang, &title, head, Some(brand), body)
+    page(l.as_str(), &title, head, Some(brand), body)
 }
 
 /// The friendly 404 page for unknown or malformed badge ids.
 pub fn not_found(l: Locale) -> Markup {
-    let w = i18n::words(l);
-    let other = i18n::words(if l == Locale::Ko {
-        Locale::En
-    } else {
-        Locale::Ko
-    });
+    let title = |l: Locale| l.t("배지를 찾을 수 없습니다", "Badge not found");
+    let text = |l: Locale| {
+        l.t(
+            "주소가 정확한지 확인해 주세요. 배지가 삭제되었거나 잘못된 링크일 수 있습니다.",
+            "Check the address. The link may be mistyped, or the badge does not exist.",
+        )
+    };
+    let other = l.other();
     page(
-        w.lang,
-        w.not_found_title,
+        l.as_str(),
+        title(l),
         html! { meta name="robots" content="noindex"; },
         None,
         html! {
             main id="main" {
                 div class="card" {
-                    h1 { (w.not_found_title) }
-                    p { (w.not_found_body) }
-                    p class="muted" lang=(other.lang) { (other.not_found_title) ". " (other.not_found_body) }
+                    h1 { (title(l)) }
+                    p { (text(l)) }
+                    p class="muted" lang=(other.as_str()) { (title(other)) ". " (text(other)) }
                 }
             }
         },

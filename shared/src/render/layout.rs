@@ -1,5 +1,6 @@
 //! The page shell shared by public pages: inline CSS, no external scripts or fonts.
 
+use crate::domain::locale::Locale;
 use base64::Engine;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
@@ -63,13 +64,13 @@ pub fn csp() -> String {
 }
 
 /// The issuer's coloured bar with logo and name, at the top of public pages.
-pub fn issuer_bar(issuer: &crate::domain::issuer::Issuer, w: &super::i18n::Words) -> Markup {
+pub fn issuer_bar(issuer: &crate::domain::issuer::Issuer, l: Locale) -> Markup {
     let p = &issuer.profile;
     html! {
         header class="bar" {
             div class="bar-in" {
                 @if let Some(logo) = &p.logo_url {
-                    img src=(logo.as_str()) alt=(format!("{} {}", p.name, w.logo_alt));
+                    img src=(logo.as_str()) alt=(format!("{} {}", p.name, l.t("로고", "logo")));
                 }
                 a href=(p.url.as_str()) { (p.name) }
             }

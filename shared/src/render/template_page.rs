@@ -12,8 +12,7 @@ use crate::{
 };
 use maud::html;
 
-pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls, locale: Locale) -> maud::Markup {
-    let w = i18n::words(locale);
+pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls, l: Locale) -> maud::Markup {
     let s = &t.spec;
     let p = &issuer.profile;
     let image = openbadges::image_url(&urls, t);
@@ -31,44 +30,44 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls, locale: Locale) -
         meta name="twitter:card" content="summary_large_image";
     };
     let body = html! {
-        (issuer_bar(issuer, w))
+        (issuer_bar(issuer, l))
         main id="main" {
             article class="card" aria-labelledby="t-name" {
                 div class="hero" {
-                    img class="badge-img" src=(image) alt=(format!("{} {}", s.name, w.badge_alt)) width="220" height="220";
+                    img class="badge-img" src=(image) alt=(format!("{} {}", s.name, i18n::badge_alt(l))) width="220" height="220";
                     div {
                         h1 id="t-name" { (s.name) }
-                        dl class="meta" { dt { (w.offered_by) } dd { (p.name) } }
+                        dl class="meta" { dt { (l.t("운영 기관", "Offered by")) } dd { (p.name) } }
                         p class="pre" { (s.description) }
                     }
                 }
-                h2 { (w.how_to_earn) }
+                h2 { (l.t("취득 방법", "How to earn it")) }
                 @if let Some(n) = &s.criteria.narrative { p class="pre" { (n) } }
-                @if let Some(u) = &s.criteria.url { p { a href=(u.as_str()) rel="noopener" { (w.criteria_link) } } }
+                @if let Some(u) = &s.criteria.url { p { a href=(u.as_str()) rel="noopener" { (i18n::criteria_link(l)) } } }
                 @if !s.skills.is_empty() {
-                    h2 { (w.skills) }
+                    h2 { (i18n::skills(l)) }
                     ul class="chips" { @for k in &s.skills { li { (k) } } }
                 }
             }
             @if let Some(e) = enrol {
                 section class="card" aria-labelledby="enrol-h" {
-                    h2 id="enrol-h" { (w.next_step) }
+                    h2 id="enrol-h" { (i18n::next_step(l)) }
                     div class="enrol" {
                         dl class="meta" {
                             @if let Some(ty) = &e.program_type { dt { (ty) } }
                             @if let Some(n) = &e.program_name { dd { (n) } }
-                            @if let Some(d) = &e.period { dt { (w.period) } dd { (d) } }
+                            @if let Some(d) = &e.period { dt { (i18n::period(l)) } dd { (d) } }
                         }
-                        a class="btn primary" href=(e.program_url.as_str()) rel="noopener" { (w.enrol) }
+                        a class="btn primary" href=(e.program_url.as_str()) rel="noopener" { (i18n::enrol(l)) }
                     }
                 }
             }
         }
-        footer { a href=(urls.template_json(&t.id)) { (w.verify_json) } " · " span { (w.powered) } }
+        footer { a href=(urls.template_json(&t.id)) { (i18n::verify_json(l)) } " · " span { (i18n::powered(l)) } }
     };
     let brand = Brand {
         primary: p.primary_color.as_str(),
         on_primary: p.primary_color.readable_text(),
     };
-    page(w.lang, &s.name, head, Some(brand), body)
+    page(l.as_str(), &s.name, head, Some(brand), body)
 }

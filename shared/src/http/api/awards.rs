@@ -199,13 +199,13 @@ pub async fn list(
             .map(str::to_owned)
     };
     let template = nonempty(&q.template)
-        .map(|s| TemplateId::parse(&s).map_err(|e| ApiError::field("template", e.0)))
+        .map(|s| TemplateId::parse(&s).map_err(|e| ApiError::invalid("template", e)))
         .transpose()?;
     let recipient = nonempty(&q.recipient)
-        .map(|s| Email::parse(&s).map_err(|e| ApiError::field("recipient", e.0)))
+        .map(|s| Email::parse(&s).map_err(|e| ApiError::invalid("recipient", e)))
         .transpose()?;
     let batch = nonempty(&q.batch)
-        .map(|s| BatchId::parse(&s).map_err(|e| ApiError::field("batch", e.0)))
+        .map(|s| BatchId::parse(&s).map_err(|e| ApiError::invalid("batch", e)))
         .transpose()?;
     let status = nonempty(&q.status);
     if let Some(s) = &status {

@@ -7,6 +7,7 @@ use crate::{
         award::Award,
         email::Email,
         ids::{AwardId, BatchId, TemplateId},
+        locale::Locale,
         template::Template,
     },
     http::api::awards as v1,
@@ -20,7 +21,7 @@ use axum::{
 use chrono::Utc;
 use maud::{html, Markup};
 use std::collections::HashMap;
-use ui::{checkbox, input, select, t, Field, FormError};
+use ui::{checkbox, input, select, Field, FormError};
 
 /// How many of the newest awards a name search looks through.
 pub const NAME_SEARCH_DEPTH: usize = 2000;
@@ -35,11 +36,11 @@ fn issue_page(
     f: &[(String, String)],
     err: Option<&FormError>,
 ) -> Markup {
-    let ko = s.ko();
+    let l = s.lang;
     let v = |n: &str| form::value(f, n).unwrap_or("").to_owned();
     let mut choices = vec![(
         String::new(),
-        t(ko, "— 템플릿 선택 —", "— choose a template —").to_owned(),
+        l.t("— 템플릿 선택 —", "— choose a template —").to_owned(),
     )];
     choices.extend(
         tpls.iter()
@@ -49,7 +50,7 @@ fn issue_page(
     let locales = vec![
         (
             String::new(),
-            t(ko, "기관 기본값", "Issuer default").to_owned(),
+            l.t("기관 기본값", "Issuer default").to_owned(),
         ),
         ("ko".into(), "한국어".into()),
         ("en".into(), "English".into()),
@@ -59,22 +60,22 @@ fn issue_page(
         .unwrap_or_else(super::session::new_nonce);
     let notify = form::value(f, "notify").is_none_or(|x| x == "true" || x == "on");
     html! {
-        (ui::summary(ko, err))
+        (ui::summary(l, err))
         form method="post" action="/console/issue" novalidate class="card" {
             (ui::csrf(s))
             input type="hidden" name="_idem" value=(idem);
-            (select("template_id", t(ko, "배지 템플릿", "Badge template"), &v("template_id"), &choices, err))
-            (input(Field::new("recipient.email", t(ko, "수신자 이메일", "Recipient email"), &v("recipient.email")).kind("email").required(), err))
-            (input(Field::new("recipient.name", t(ko, "수신자 이름", "Recipient name"), &v("recipient.name")).required(), err))
-            (input(Field::new("issued_on", t(ko, "발급일 (비우면 오늘)", "Issued on (empty: now)"), &v("issued_on")).kind("date"), err))
-            (input(Field::new("expires_on", t(ko, "만료일 (비우면 템플릿 규칙)", "Expires on (empty: the template's rule)"), &v("expires_on")).kind("date"), err))
-            (input(Field::new("cohort", t(ko, "기수/코호트 (선택)", "Cohort (optional)"), &v("cohort")), err))
-            (input(Field::new("external_id", t(ko, "외부 ID (선택, 중복 발급 방지)", "External id (optional, prevents duplicates)"), &v("external_id")), err))
-            (select("locale", t(ko, "언어", "Language"), &v("locale"), &locales, err))
-            (input(Field::new("narrative", t(ko, "메모 (배지 페이지에 표시)", "Narrative (shown on the badge page)"), &v("narrative")).kind("textarea"), err))
-            (input(Field::new("evidence[0].url", t(ko, "증빙 URL (선택)", "Evidence URL (optional)"), &v("evidence[0].url")).kind("url"), err))
-            (checkbox("notify", t(ko, "수신자에게 이메일 보내기", "Email the recipient"), notify))
-            button class="btn primary" type="submit" { (t(ko, "발급", "Issue")) }
+            (select("template_id", l.t("배지 템플릿", "Badge template"), &v("template_id"), &choices, err))
+            (input(Field::new("recipient.email", l.t("수신자 이메일", "Recipient email"), &v("recipient.email")).kind("email").required(), err))
+            (input(Field::new("recipient.name", l.t("수신자 이름", "Recipient name"), &v("recipient.name")).required(), err))
+            (input(Field::new("issued_on", l.t("발급일 (비우면 오늘)", "Issued on (empty: now)"), &v("issued_on")).kind("date"), err))
+            (input(Field::new("expires_on", l.t("만료일 (비우면 템플릿 규칙)", "Expires on (empty: the template's rule)"), &v("expires_on")).kind("date"), err))
+            (input(Field::new("cohort", l.t("기수/코호트 (선택)", "Cohort (optional)"), &v("cohort")), err))
+            (input(Field::new("external_id", l.t("외부 ID (선택, 중복 발급 방지)", "External id (optional, prevents duplicates)"), &v("external_id")), err))
+            (select("locale", l.t("언어", "Language"), &v("locale"), &locales, err))
+            (input(Field::new("narrative", l.t("메모 (배지 페이지에 표시)", "Narrative (shown on the badge page)"), &v("narrative")).kind("textarea"), err))
+            (input(Field::new("evidence[0].url", l.t("증빙 URL (선택)", "Evidence URL (optional)"), &v("evidence[0].url")).kind("url"), err))
+            (checkbox("notify", l.t("수신자에게 이메일 보내기", "Email the recipient"), notify))
+            button class="btn primary" type="submit" { (l.t("발급", "Issue")) }
         }
     }
 }
@@ -84,14 +85,14 @@ pub async fn issue_form(State(app): State<App>, s: Session) -> Response {
         Ok(l) => l,
         Err(r) => return r,
     };
-    let ko = s.ko();
+    let l = s.lang;
     respond(
         &app,
         StatusCode::OK,
         ui::page(
             &s,
             "/console/issue",
-            t(ko, "배지 발급", "Issue a badge"),
+            l.t("배지 발급", "Issue a badge"),
             issue_page(&s, &tpls, &[], None),
         ),
     )
@@ -116,15 +117,15 @@ pub async fn issue(State(app): State<App>, Posted { s, f }: Posted) -> Response 
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let err = FormError::from_api(&e, s.ko());
-            let ko = s.ko();
+            let err = FormError::from_api(&e, s.lang);
+            let l = s.lang;
             respond(
                 &app,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ui::page(
                     &s,
                     "/console/issue",
-                    t(ko, "배지 발급", "Issue a badge"),
+                    l.t("배지 발급", "Issue a badge"),
                     issue_page(&s, &tpls, &f, Some(&err)),
                 ),
             )
@@ -132,12 +133,12 @@ pub async fn issue(State(app): State<App>, Posted { s, f }: Posted) -> Response 
     }
 }
 
-fn status_label(ko: bool, code: &str) -> &'static str {
+fn status_label(l: Locale, code: &str) -> &'static str {
     match code {
-        "valid" => t(ko, "유효", "Valid"),
-        "expired" => t(ko, "만료", "Expired"),
-        "revoked" => t(ko, "취소됨", "Revoked"),
-        _ => t(ko, "재발급으로 대체됨", "Replaced"),
+        "valid" => l.t("유효", "Valid"),
+        "expired" => l.t("만료", "Expired"),
+        "revoked" => l.t("취소됨", "Revoked"),
+        _ => l.t("재발급으로 대체됨", "Replaced"),
     }
 }
 
@@ -146,7 +147,7 @@ pub async fn list(
     s: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let get = |k: &str| {
         q.get(k)
             .map(|v| v.trim().to_owned())
@@ -188,7 +189,7 @@ pub async fn list(
         Some(_) => {
             field_err(
                 "template",
-                t(ko, "알 수 없는 템플릿입니다.", "Unknown template.").into(),
+                l.t("알 수 없는 템플릿입니다.", "Unknown template.").into(),
             );
             None
         }
@@ -248,15 +249,15 @@ pub async fn list(
     found.truncate(50);
     let mut tchoices = vec![(
         String::new(),
-        t(ko, "모든 템플릿", "All templates").to_owned(),
+        l.t("모든 템플릿", "All templates").to_owned(),
     )];
     tchoices.extend(tpls.iter().map(|x| (x.id.to_string(), x.spec.name.clone())));
     let schoices: Vec<(String, String)> = [
-        ("", t(ko, "모든 상태", "Any status")),
-        ("valid", status_label(ko, "valid")),
-        ("expired", status_label(ko, "expired")),
-        ("revoked", status_label(ko, "revoked")),
-        ("superseded", status_label(ko, "superseded")),
+        ("", l.t("모든 상태", "Any status")),
+        ("valid", status_label(l, "valid")),
+        ("expired", status_label(l, "expired")),
+        ("revoked", status_label(l, "revoked")),
+        ("superseded", status_label(l, "superseded")),
     ]
     .iter()
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
@@ -264,48 +265,48 @@ pub async fn list(
     let keep = |k: &str| get(k).unwrap_or_default();
     let body = html! {
         form method="get" action="/console/awards" class="card search" role="search" {
-            (input(Field::new("q", t(ko, "이름 또는 이메일", "Name or email"), &keep("q")).kind("search"), err.as_ref()))
-            (select("template", t(ko, "템플릿", "Template"), &keep("template"), &tchoices, err.as_ref()))
-            (input(Field::new("batch", t(ko, "일괄 발급 ID", "Batch id"), &keep("batch")), err.as_ref()))
-            (select("status", t(ko, "상태", "Status"), &keep("status"), &schoices, err.as_ref()))
-            button class="btn primary" type="submit" { (t(ko, "검색", "Search")) }
+            (input(Field::new("q", l.t("이름 또는 이메일", "Name or email"), &keep("q")).kind("search"), err.as_ref()))
+            (select("template", l.t("템플릿", "Template"), &keep("template"), &tchoices, err.as_ref()))
+            (input(Field::new("batch", l.t("일괄 발급 ID", "Batch id"), &keep("batch")), err.as_ref()))
+            (select("status", l.t("상태", "Status"), &keep("status"), &schoices, err.as_ref()))
+            button class="btn primary" type="submit" { (l.t("검색", "Search")) }
         }
-        @if name.is_some() { p class="muted" { (t(ko, "이름 검색은 최근 발급된 배지 2,000개에서 찾습니다. 이메일로 검색하면 전체에서 찾습니다.", "A name search looks through the newest 2,000 badges; search by email to search them all.")) } }
+        @if name.is_some() { p class="muted" { (l.t("이름 검색은 최근 발급된 배지 2,000개에서 찾습니다. 이메일로 검색하면 전체에서 찾습니다.", "A name search looks through the newest 2,000 badges; search by email to search them all.")) } }
         @if found.is_empty() {
-            p { (t(ko, "찾은 배지가 없습니다.", "No badges found.")) }
+            p { (l.t("찾은 배지가 없습니다.", "No badges found.")) }
         } @else {
             div class="table-wrap" { table {
-                (ui::thead(t(ko, "발급된 배지", "Issued badges"), &[t(ko, "수신자", "Recipient"), t(ko, "템플릿", "Template"), t(ko, "발급일", "Issued"), t(ko, "상태", "Status")]))
+                (ui::thead(l.t("발급된 배지", "Issued badges"), &[l.t("수신자", "Recipient"), l.t("템플릿", "Template"), l.t("발급일", "Issued"), l.t("상태", "Status")]))
                 tbody { @for a in &found {
                     @let code = a.status(now).code();
                     tr {
                         th scope="row" { a href={"/console/awards/" (a.id)} { (a.recipient.name) } br; span class="muted" { (a.recipient.email.as_str()) } }
                         td { (names.get(&a.template_id).cloned().unwrap_or_default()) }
                         td { (a.issued_on.with_timezone(&s.issuer.profile.time_zone.0).format("%Y-%m-%d")) }
-                        td { span class={"status st-" (code)} { (status_label(ko, code)) } }
+                        td { span class={"status st-" (code)} { (status_label(l, code)) } }
                     }
                 } }
             } }
             @if let Some(n) = next.filter(|_| name.is_none()) {
                 @let qs: Vec<String> = q.iter().filter(|(k, _)| *k != "cursor").map(|(k, v)| format!("{}={}", k, crate::urls::encode(v))).chain(std::iter::once(format!("cursor={}", crate::urls::encode(&n)))).collect();
-                p { a class="btn" href={"/console/awards?" (qs.join("&"))} { (t(ko, "더 보기", "More")) } }
+                p { a class="btn" href={"/console/awards?" (qs.join("&"))} { (l.t("더 보기", "More")) } }
             }
         }
     };
     respond(
         &app,
         StatusCode::OK,
-        ui::page(&s, "/console/awards", t(ko, "발급 내역", "Awards"), body),
+        ui::page(&s, "/console/awards", l.t("발급 내역", "Awards"), body),
     )
 }
 
 async fn load(app: &App, s: &Session, id: &str) -> Result<Award, Response> {
     let Ok(id) = AwardId::parse(id) else {
-        return Err(not_found(app, s.ko()));
+        return Err(not_found(app, s.lang));
     };
     match app.store.get_award_of(&s.issuer.id, &id).await {
         Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(not_found(app, s.ko())),
+        Ok(None) => Err(not_found(app, s.lang)),
         Err(e) => Err(failed(e)),
     }
 }
@@ -318,7 +319,7 @@ fn detail_page(
     note: Option<&str>,
     err: Option<&FormError>,
 ) -> Markup {
-    let ko = s.ko();
+    let l = s.lang;
     let now = Utc::now();
     let st = a.status(now);
     let zone = s.issuer.profile.time_zone;
@@ -329,37 +330,37 @@ fn detail_page(
     };
     html! {
         @if let Some(n) = note { div class="ok" role="status" { (n) } }
-        (ui::summary(ko, err))
+        (ui::summary(l, err))
         div class="card" {
-            p { span class={"status st-" (st.code())} { (status_label(ko, st.code())) } }
+            p { span class={"status st-" (st.code())} { (status_label(l, st.code())) } }
             dl class="meta" {
-                dt { (t(ko, "수신자", "Recipient")) } dd { (a.recipient.name) " <" (a.recipient.email.as_str()) ">" }
-                dt { (t(ko, "템플릿", "Template")) } dd { a href={"/console/templates/" (a.template_id)} { (tpl_name) } }
-                dt { (t(ko, "발급일", "Issued")) } dd { (fmt(a.issued_on)) }
-                dt { (t(ko, "만료일", "Expires")) } dd { (a.expires_on.map(fmt).unwrap_or_else(|| t(ko, "없음", "Never").into())) }
-                @if let Some(c) = &a.cohort { dt { (t(ko, "코호트", "Cohort")) } dd { (c) } }
-                @if let Some(b) = &a.batch_id { dt { (t(ko, "일괄 발급", "Batch")) } dd { a href={"/console/awards?batch=" (b)} { (b) } } }
-                @if let Some(r) = &a.revocation { dt { (t(ko, "취소 사유", "Revocation reason")) } dd { (r.reason) " (" (fmt(r.at)) ")" } }
-                @if let Some(n) = &a.superseded_by { dt { (t(ko, "대체한 배지", "Replaced by")) } dd { a href={"/console/awards/" (n)} { (n) } } }
+                dt { (l.t("수신자", "Recipient")) } dd { (a.recipient.name) " <" (a.recipient.email.as_str()) ">" }
+                dt { (l.t("템플릿", "Template")) } dd { a href={"/console/templates/" (a.template_id)} { (tpl_name) } }
+                dt { (l.t("발급일", "Issued")) } dd { (fmt(a.issued_on)) }
+                dt { (l.t("만료일", "Expires")) } dd { (a.expires_on.map(fmt).unwrap_or_else(|| l.t("없음", "Never").into())) }
+                @if let Some(c) = &a.cohort { dt { (l.t("코호트", "Cohort")) } dd { (c) } }
+                @if let Some(b) = &a.batch_id { dt { (l.t("일괄 발급", "Batch")) } dd { a href={"/console/awards?batch=" (b)} { (b) } } }
+                @if let Some(r) = &a.revocation { dt { (l.t("취소 사유", "Revocation reason")) } dd { (r.reason) " (" (fmt(r.at)) ")" } }
+                @if let Some(n) = &a.superseded_by { dt { (l.t("대체한 배지", "Replaced by")) } dd { a href={"/console/awards/" (n)} { (n) } } }
             }
             p class="btns" {
-                a class="btn" href=(app.urls().award_page(&a.id)) { (t(ko, "공개 배지 페이지 열기", "Open the public badge page")) }
+                a class="btn" href=(app.urls().award_page(&a.id)) { (l.t("공개 배지 페이지 열기", "Open the public badge page")) }
             }
         }
         @if a.revocation.is_none() {
             form method="post" action={"/console/awards/" (a.id) "/revoke"} class="card" novalidate {
-                h2 { (t(ko, "배지 취소", "Revoke")) }
+                h2 { (l.t("배지 취소", "Revoke")) }
                 (ui::csrf(s))
-                (input(Field::new("reason", t(ko, "취소 사유 (공개 페이지에 표시)", "Reason (shown on the public page)"), "").kind("textarea").required(), err))
-                button class="btn danger" type="submit" { (t(ko, "취소하기", "Revoke")) }
+                (input(Field::new("reason", l.t("취소 사유 (공개 페이지에 표시)", "Reason (shown on the public page)"), "").kind("textarea").required(), err))
+                button class="btn danger" type="submit" { (l.t("취소하기", "Revoke")) }
             }
         }
         @if a.revocation.is_none() && a.superseded_by.is_none() {
             form method="post" action={"/console/awards/" (a.id) "/reissue"} class="card" {
-                h2 { (t(ko, "재발급", "Re-issue")) }
-                p class="muted" { (t(ko, "같은 수신자에게 새 배지를 발급하고 이 배지는 대체됨으로 표시합니다.", "Issues a new badge to the same recipient; this one then shows as replaced.")) }
+                h2 { (l.t("재발급", "Re-issue")) }
+                p class="muted" { (l.t("같은 수신자에게 새 배지를 발급하고 이 배지는 대체됨으로 표시합니다.", "Issues a new badge to the same recipient; this one then shows as replaced.")) }
                 (ui::csrf(s))
-                button class="btn" type="submit" { (t(ko, "재발급하기", "Re-issue")) }
+                button class="btn" type="submit" { (l.t("재발급하기", "Re-issue")) }
             }
         }
     }
@@ -400,14 +401,13 @@ pub async fn detail(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let ko = s.ko();
+    let l = s.lang;
     let note = if q.contains_key("issued") {
-        Some(t(ko, "배지를 발급했습니다.", "Badge issued."))
+        Some(l.t("배지를 발급했습니다.", "Badge issued."))
     } else if q.contains_key("revoked") {
-        Some(t(ko, "배지를 취소했습니다.", "Badge revoked."))
+        Some(l.t("배지를 취소했습니다.", "Badge revoked."))
     } else if q.contains_key("reissued") {
-        Some(t(
-            ko,
+        Some(l.t(
             "새 배지를 발급했습니다. 이전 배지는 대체됨으로 표시됩니다.",
             "New badge issued; the old one shows as replaced.",
         ))
@@ -436,7 +436,7 @@ pub async fn revoke(
                 &s,
                 &a,
                 None,
-                Some(&FormError::from_api(&e, s.ko())),
+                Some(&FormError::from_api(&e, s.lang)),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -473,7 +473,7 @@ pub async fn reissue(
                 &s,
                 &a,
                 None,
-                Some(&FormError::from_api(&e, s.ko())),
+                Some(&FormError::from_api(&e, s.lang)),
                 StatusCode::CONFLICT,
             )
             .await

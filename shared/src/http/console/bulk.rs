@@ -13,10 +13,9 @@ use axum::{
 };
 use maud::{html, PreEscaped};
 use serde_json::json;
-use ui::t;
 
 pub async fn page(State(app): State<App>, s: Session) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let tpls = match app.store.all_templates(&s.issuer.id).await {
         Ok(l) => l,
         Err(e) => return failed(e),
@@ -26,21 +25,20 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         Err(e) => return failed(e),
     };
     let words = json!({
-        "creating": t(ko, "일괄 발급을 준비하는 중…", "Preparing the batch…"),
-        "uploading": t(ko, "업로드 중", "Uploading"),
-        "uploaded": t(ko, "업로드 완료. 처리를 기다리는 중…", "Uploaded. Waiting for processing…"),
-        "failed": t(ko, "업로드하지 못했습니다", "The upload failed"),
-        "choose": t(ko, "CSV 파일을 선택하세요.", "Choose a CSV file."),
-        "signin": t(ko, "세션이 끝났습니다. 다시 로그인하면 진행 상황을 볼 수 있습니다 (일괄 발급은 계속됩니다).", "Your session ended. Sign in again to see the progress (the batch carries on)."),
-        "rows": t(ko, "행", "rows"), "valid": t(ko, "유효", "valid"), "issued": t(ko, "발급", "issued"),
-        "invalid": t(ko, "오류", "invalid"), "duplicates": t(ko, "중복", "duplicates"),
-        "st_awaiting_upload": t(ko, "업로드 대기", "Awaiting upload"), "st_validating": t(ko, "검증 중", "Validating"),
-        "st_issuing": t(ko, "발급 중", "Issuing"), "st_completed": t(ko, "완료", "Completed"), "st_failed": t(ko, "실패", "Failed"),
+        "creating": l.t("일괄 발급을 준비하는 중…", "Preparing the batch…"),
+        "uploading": l.t("업로드 중", "Uploading"),
+        "uploaded": l.t("업로드 완료. 처리를 기다리는 중…", "Uploaded. Waiting for processing…"),
+        "failed": l.t("업로드하지 못했습니다", "The upload failed"),
+        "choose": l.t("CSV 파일을 선택하세요.", "Choose a CSV file."),
+        "signin": l.t("세션이 끝났습니다. 다시 로그인하면 진행 상황을 볼 수 있습니다 (일괄 발급은 계속됩니다).", "Your session ended. Sign in again to see the progress (the batch carries on)."),
+        "rows": l.t("행", "rows"), "valid": l.t("유효", "valid"), "issued": l.t("발급", "issued"),
+        "invalid": l.t("오류", "invalid"), "duplicates": l.t("중복", "duplicates"),
+        "st_awaiting_upload": l.t("업로드 대기", "Awaiting upload"), "st_validating": l.t("검증 중", "Validating"),
+        "st_issuing": l.t("발급 중", "Issuing"), "st_completed": l.t("완료", "Completed"), "st_failed": l.t("실패", "Failed"),
     });
     let mut choices = vec![(
         String::new(),
-        t(
-            ko,
+        l.t(
             "— 파일의 template_id 열 사용 —",
             "— use the file's template_id column —",
         )
@@ -54,8 +52,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
     let modes = vec![
         (
             "skip_invalid".to_owned(),
-            t(
-                ko,
+            l.t(
                 "오류 행은 건너뛰고 나머지 발급",
                 "Skip invalid rows, issue the rest",
             )
@@ -63,8 +60,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         ),
         (
             "all_or_nothing".to_owned(),
-            t(
-                ko,
+            l.t(
                 "오류가 하나라도 있으면 발급하지 않음",
                 "Issue nothing if any row is invalid",
             )
@@ -73,34 +69,34 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
     ];
     let body = html! {
         form id="bulk-form" class="card" data-csrf=(s.csrf) novalidate {
-            (ui::select("template_id", t(ko, "배지 템플릿", "Badge template"), "", &choices, None))
-            (ui::select("mode", t(ko, "오류 처리", "Invalid rows"), "skip_invalid", &modes, None))
+            (ui::select("template_id", l.t("배지 템플릿", "Badge template"), "", &choices, None))
+            (ui::select("mode", l.t("오류 처리", "Invalid rows"), "skip_invalid", &modes, None))
             div class="check" {
                 input type="checkbox" id="f-notify" name="notify" checked;
-                label for="f-notify" { (t(ko, "수신자에게 이메일 보내기", "Email the recipients")) }
+                label for="f-notify" { (l.t("수신자에게 이메일 보내기", "Email the recipients")) }
             }
             div id="drop" class="drop" {
-                label for="f-file" { (t(ko, "CSV 파일을 선택하거나 여기에 끌어다 놓으세요", "Choose a CSV file or drop it here")) }
+                label for="f-file" { (l.t("CSV 파일을 선택하거나 여기에 끌어다 놓으세요", "Choose a CSV file or drop it here")) }
                 input id="f-file" type="file" name="file" accept=".csv,text/csv" aria-describedby="file-hint file-error";
-                p class="hint" id="file-hint" { (t(ko, "UTF-8, CP949(엑셀), UTF-16 모두 가능. 최대 50MB.", "UTF-8, CP949 (Excel), UTF-16 all work. Up to 50 MB.")) " " a href="/console/bulk/sample.csv" download { (t(ko, "샘플 CSV 내려받기", "Download the sample CSV")) } }
+                p class="hint" id="file-hint" { (l.t("UTF-8, CP949(엑셀), UTF-16 모두 가능. 최대 50MB.", "UTF-8, CP949 (Excel), UTF-16 all work. Up to 50 MB.")) " " a href="/console/bulk/sample.csv" download { (l.t("샘플 CSV 내려받기", "Download the sample CSV")) } }
                 p class="error" id="file-error" aria-live="assertive" {}
             }
             p {
-                label for="upload-progress" { (t(ko, "업로드 진행률", "Upload progress")) }
+                label for="upload-progress" { (l.t("업로드 진행률", "Upload progress")) }
                 progress id="upload-progress" max="1" value="0" {}
             }
             p id="batch-status" role="status" aria-live="polite" {}
             p class="btns" {
-                a id="report-link" class="btn" hidden href="#" { (t(ko, "오류 보고서 내려받기", "Download the error report")) }
-                a id="batch-link" class="btn" hidden href="#" { (t(ko, "발급된 배지 보기", "See the issued badges")) }
+                a id="report-link" class="btn" hidden href="#" { (l.t("오류 보고서 내려받기", "Download the error report")) }
+                a id="batch-link" class="btn" hidden href="#" { (l.t("발급된 배지 보기", "See the issued badges")) }
             }
-            button class="btn primary" type="submit" { (t(ko, "업로드하고 발급", "Upload and issue")) }
+            button class="btn primary" type="submit" { (l.t("업로드하고 발급", "Upload and issue")) }
         }
         script type="application/json" id="bulk-words" { (PreEscaped(words.to_string().replace('<', "\\u003c"))) }
-        h2 { (t(ko, "최근 일괄 발급", "Recent batches")) }
-        @if recent.is_empty() { p { (t(ko, "아직 없습니다.", "None yet.")) } } @else {
+        h2 { (l.t("최근 일괄 발급", "Recent batches")) }
+        @if recent.is_empty() { p { (l.t("아직 없습니다.", "None yet.")) } } @else {
             div class="table-wrap" { table {
-                (ui::thead(t(ko, "최근 일괄 발급", "Recent batches"), &[t(ko, "파일", "File"), t(ko, "상태", "Status"), t(ko, "행", "Rows"), t(ko, "발급", "Issued"), t(ko, "오류", "Invalid")]))
+                (ui::thead(l.t("최근 일괄 발급", "Recent batches"), &[l.t("파일", "File"), l.t("상태", "Status"), l.t("행", "Rows"), l.t("발급", "Issued"), l.t("오류", "Invalid")]))
                 tbody { @for b in &recent {
                     @let st = serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                     tr {
@@ -118,7 +114,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         ui::page(
             &s,
             "/console/bulk",
-            t(ko, "CSV 일괄 발급", "Bulk upload"),
+            l.t("CSV 일괄 발급", "Bulk upload"),
             body,
         ),
     )

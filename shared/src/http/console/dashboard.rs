@@ -16,7 +16,6 @@ use axum::{
 use chrono::{Duration, Utc};
 use maud::html;
 use std::collections::HashMap;
-use ui::t;
 
 /// The periods the dashboard offers, in weeks.
 const WEEKS: [i64; 5] = [4, 8, 12, 26, 52];
@@ -26,7 +25,7 @@ pub async fn page(
     s: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let zone = s.issuer.profile.time_zone;
     let today = zone.date_of(Utc::now());
     let weeks = q
@@ -62,37 +61,37 @@ pub async fn page(
     let m = &rep.totals;
     let period: Vec<(String, String)> = WEEKS
         .iter()
-        .map(|w| (w.to_string(), format!("{w} {}", t(ko, "주", "weeks"))))
+        .map(|w| (w.to_string(), format!("{w} {}", l.t("주", "weeks"))))
         .collect();
     let body = html! {
         form method="get" action="/console" class="search" {
-            (ui::select("weeks", t(ko, "기간", "Period"), &weeks.to_string(), &period, None))
-            button class="btn" type="submit" { (t(ko, "보기", "Show")) }
+            (ui::select("weeks", l.t("기간", "Period"), &weeks.to_string(), &period, None))
+            button class="btn" type="submit" { (l.t("보기", "Show")) }
         }
         p class="muted" { (from) " – " (today) " (" (zone.name()) ")" }
         div class="grid" {
-            div class="kpi" { span class="n" { (m.issued) } span class="l" { (t(ko, "발급", "Issued")) } }
-            div class="kpi" { span class="n" { (ui::pct(m.delivery_rate)) } span class="l" { (t(ko, "이메일 전달률", "Delivery rate")) } }
-            div class="kpi" { span class="n" { (ui::pct(m.share_rate)) } span class="l" { (t(ko, "공유율", "Share rate")) } }
-            div class="kpi" { span class="n" { (m.views) } span class="l" { (t(ko, "검증 조회", "Verification views")) } }
-            div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (t(ko, "클릭률(CTR)", "Click-through rate")) } }
-            div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (t(ko, "후속 이메일 전환", "Follow-up conversions")) } }
+            div class="kpi" { span class="n" { (m.issued) } span class="l" { (l.t("발급", "Issued")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.delivery_rate)) } span class="l" { (l.t("이메일 전달률", "Delivery rate")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.share_rate)) } span class="l" { (l.t("공유율", "Share rate")) } }
+            div class="kpi" { span class="n" { (m.views) } span class="l" { (l.t("검증 조회", "Verification views")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (l.t("클릭률(CTR)", "Click-through rate")) } }
+            div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (l.t("후속 이메일 전환", "Follow-up conversions")) } }
         }
-        h2 { (t(ko, "주별 추이", "Week by week")) }
+        h2 { (l.t("주별 추이", "Week by week")) }
         div class="grid" {
-            (ui::bars(t(ko, "발급", "Issued"), &series(&|m| m.issued as f64), &labels, &count))
-            (ui::bars(t(ko, "이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate.unwrap_or(0.0)), &labels, &pct))
-            (ui::bars(t(ko, "공유율", "Share rate"), &series(&|m| m.share_rate.unwrap_or(0.0)), &labels, &pct))
-            (ui::bars(t(ko, "검증 조회", "Views"), &series(&|m| m.views as f64), &labels, &count))
-            (ui::bars(t(ko, "클릭률", "Click-through"), &series(&|m| m.click_through_rate.unwrap_or(0.0)), &labels, &pct))
+            (ui::bars(l.t("발급", "Issued"), &series(&|m| m.issued as f64), &labels, &count))
+            (ui::bars(l.t("이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate.unwrap_or(0.0)), &labels, &pct))
+            (ui::bars(l.t("공유율", "Share rate"), &series(&|m| m.share_rate.unwrap_or(0.0)), &labels, &pct))
+            (ui::bars(l.t("검증 조회", "Views"), &series(&|m| m.views as f64), &labels, &count))
+            (ui::bars(l.t("클릭률", "Click-through"), &series(&|m| m.click_through_rate.unwrap_or(0.0)), &labels, &pct))
         }
-        h2 { (t(ko, "상위 템플릿", "Top templates")) }
+        h2 { (l.t("상위 템플릿", "Top templates")) }
         @if rep.templates.is_empty() {
-            p { (t(ko, "아직 활동이 없습니다. ", "No activity yet. ")) a href="/console/templates/new" { (t(ko, "템플릿 만들기", "Create a template")) } }
+            p { (l.t("아직 활동이 없습니다. ", "No activity yet. ")) a href="/console/templates/new" { (l.t("템플릿 만들기", "Create a template")) } }
         } @else {
             div class="table-wrap" {
                 table {
-                    (ui::thead(t(ko, "상위 템플릿", "Top templates"), &[t(ko, "템플릿", "Template"), t(ko, "발급", "Issued"), t(ko, "전달률", "Delivery"), t(ko, "공유율", "Share rate"), t(ko, "조회", "Views"), t(ko, "클릭률", "CTR")]))
+                    (ui::thead(l.t("상위 템플릿", "Top templates"), &[l.t("템플릿", "Template"), l.t("발급", "Issued"), l.t("전달률", "Delivery"), l.t("공유율", "Share rate"), l.t("조회", "Views"), l.t("클릭률", "CTR")]))
                     tbody {
                         @for (tpl, tm) in rep.templates.iter().take(5) {
                             tr {
@@ -109,13 +108,13 @@ pub async fn page(
             }
         }
         p {
-            a class="btn" href="/console/export.csv" download { (t(ko, "배지별 지표 CSV로 내보내기", "Export badges with their numbers (CSV)")) }
-            " " span class="muted" { (t(ko, "최근 발급된 10,000개까지. 전체는 API(/v1/analytics/export)로 페이지별로 받습니다.", "The newest 10,000; the API (/v1/analytics/export) pages through all of them.")) }
+            a class="btn" href="/console/export.csv" download { (l.t("배지별 지표 CSV로 내보내기", "Export badges with their numbers (CSV)")) }
+            " " span class="muted" { (l.t("최근 발급된 10,000개까지. 전체는 API(/v1/analytics/export)로 페이지별로 받습니다.", "The newest 10,000; the API (/v1/analytics/export) pages through all of them.")) }
         }
     };
     respond(
         &app,
         StatusCode::OK,
-        ui::page(&s, "/console", t(ko, "대시보드", "Dashboard"), body),
+        ui::page(&s, "/console", l.t("대시보드", "Dashboard"), body),
     )
 }

@@ -30,7 +30,6 @@ use maud::html;
 use serde_json::Value;
 use session::Session;
 use std::collections::HashMap;
-use ui::t;
 
 pub fn router(app: App) -> Router {
     Router::new()
@@ -158,38 +157,38 @@ impl axum::extract::FromRequest<App> for Posted {
                 .await
                 .map_err(IntoResponse::into_response)?;
         if !s.csrf_ok(form::value(&f, "_csrf")) {
-            return Err(forbidden(app, s.ko()));
+            return Err(forbidden(app, s.lang));
         }
         Ok(Posted { s, f })
     }
 }
 
-pub(crate) fn forbidden(app: &App, ko: bool) -> Response {
+pub(crate) fn forbidden(app: &App, l: Locale) -> Response {
     respond(
         app,
         StatusCode::FORBIDDEN,
         ui::bare(
-            ko,
-            t(ko, "요청이 만료되었습니다", "This form has expired"),
+            l,
+            l.t("요청이 만료되었습니다", "This form has expired"),
             html! {
-                h1 { (t(ko, "요청이 만료되었습니다", "This form has expired")) }
-                p { (t(ko, "페이지를 새로 고친 뒤 다시 시도하세요.", "Reload the page and try again.")) }
-                p { a href="/console" { (t(ko, "콘솔로", "Back to the console")) } }
+                h1 { (l.t("요청이 만료되었습니다", "This form has expired")) }
+                p { (l.t("페이지를 새로 고친 뒤 다시 시도하세요.", "Reload the page and try again.")) }
+                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
             },
         ),
     )
 }
 
-pub(crate) fn not_found(app: &App, ko: bool) -> Response {
+pub(crate) fn not_found(app: &App, l: Locale) -> Response {
     respond(
         app,
         StatusCode::NOT_FOUND,
         ui::bare(
-            ko,
-            t(ko, "찾을 수 없습니다", "Not found"),
+            l,
+            l.t("찾을 수 없습니다", "Not found"),
             html! {
-                h1 { (t(ko, "찾을 수 없습니다", "Not found")) }
-                p { a href="/console" { (t(ko, "콘솔로", "Back to the console")) } }
+                h1 { (l.t("찾을 수 없습니다", "Not found")) }
+                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
             },
         ),
     )
@@ -253,7 +252,7 @@ fn safe_next(next: Option<&String>) -> String {
 
 fn login_form(
     app: &App,
-    ko: bool,
+    l: Locale,
     next: &str,
     error: Option<&str>,
     status: StatusCode,
@@ -266,22 +265,22 @@ fn login_form(
         app,
         status,
         ui::bare(
-            ko,
-            t(ko, "로그인", "Sign in"),
+            l,
+            l.t("로그인", "Sign in"),
             html! {
-                h1 { "Accolade · " (t(ko, "관리자 로그인", "Admin sign-in")) }
-                (ui::summary(ko, err.as_ref()))
+                h1 { "Accolade · " (l.t("관리자 로그인", "Admin sign-in")) }
+                (ui::summary(l, err.as_ref()))
                 form method="post" action="/console/login" novalidate {
                     input type="hidden" name="next" value=(next);
-                    (ui::input(ui::Field::new("api_key", t(ko, "API 키", "API key"), "")
+                    (ui::input(ui::Field::new("api_key", l.t("API 키", "API key"), "")
                         .kind("password")
-                        .hint(t(ko, "운영자가 발급한 acc_로 시작하는 키", "The acc_… key your operator gave you"))
+                        .hint(l.t("운영자가 발급한 acc_로 시작하는 키", "The acc_… key your operator gave you"))
                         .required(), err.as_ref()))
-                    button class="btn primary" type="submit" { (t(ko, "로그인", "Sign in")) }
+                    button class="btn primary" type="submit" { (l.t("로그인", "Sign in")) }
                 }
                 p class="muted" {
-                    a href={"/console/lang/" (if ko { "en" } else { "ko" }) "?back=/console/login"} lang=(if ko { "en" } else { "ko" }) {
-                        (t(ko, "English", "한국어"))
+                    a href={"/console/lang/" (l.other().as_str()) "?back=/console/login"} lang=(l.other().as_str()) {
+                        (l.t("English", "한국어"))
                     }
                 }
             },
@@ -294,8 +293,8 @@ async fn login_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let ko = session::lang(&headers, Locale::Ko) == Locale::Ko;
-    login_form(&app, ko, &safe_next(q.get("next")), None, StatusCode::OK)
+    let l = session::lang(&headers, Locale::Ko);
+    login_form(&app, l, &safe_next(q.get("next")), None, StatusCode::OK)
 }
 
 async fn login(
@@ -303,16 +302,15 @@ async fn login(
     headers: HeaderMap,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Response {
-    let ko = session::lang(&headers, Locale::Ko) == Locale::Ko;
+    let l = session::lang(&headers, Locale::Ko);
     let next = safe_next(form::value(&f, "next").map(str::to_owned).as_ref());
     let raw = form::value(&f, "api_key").unwrap_or("").trim().to_owned();
-    let invalid = |m: &str| login_form(&app, ko, &next, Some(m), StatusCode::UNAUTHORIZED);
+    let invalid = |m: &str| login_form(&app, l, &next, Some(m), StatusCode::UNAUTHORIZED);
     if raw.is_empty() {
-        return invalid(t(ko, "API 키를 입력하세요.", "Enter your API key."));
+        return invalid(l.t("API 키를 입력하세요.", "Enter your API key."));
     }
     let Ok(secret) = crate::domain::api_key::ApiKeySecret::parse(&raw) else {
-        return invalid(t(
-            ko,
+        return invalid(l.t(
             "API 키 형식이 아닙니다 (acc_로 시작).",
             "That is not an API key (they start with acc_).",
         ));
@@ -320,8 +318,7 @@ async fn login(
     let owner = match app.store.authenticate(&secret.hash()).await {
         Ok(Some(o)) => o,
         Ok(None) => {
-            return invalid(t(
-                ko,
+            return invalid(l.t(
                 "알 수 없거나 폐기된 API 키입니다.",
                 "This API key is unknown or revoked.",
             ))

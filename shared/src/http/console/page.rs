@@ -1,7 +1,7 @@
 //! Whole console answers shared by every area: the error pages.
 
 use super::ui::{bare, html_response};
-use crate::http::error::ApiError;
+use crate::{domain::locale::Locale, http::error::ApiError};
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::Response,
@@ -18,7 +18,7 @@ pub fn failed(e: impl Into<ApiError>) -> Response {
         let mut r = html_response(
             StatusCode::SERVICE_UNAVAILABLE,
             bare(
-                false,
+                Locale::En,
                 "Busy",
                 html! { h1 { "Too many requests / 요청이 많습니다" } p { "Please try again in a moment. / 잠시 후 다시 시도하세요." } },
             ),
@@ -32,7 +32,7 @@ pub fn failed(e: impl Into<ApiError>) -> Response {
     html_response(
         StatusCode::INTERNAL_SERVER_ERROR,
         bare(
-            false,
+            Locale::En,
             "Error",
             html! { h1 { "Something went wrong / 오류가 발생했습니다" } p { "It has been logged. Please try again." } },
         ),

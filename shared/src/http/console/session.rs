@@ -125,10 +125,6 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn ko(&self) -> bool {
-        self.lang == Locale::Ko
-    }
-
     /// Whether a submitted form or header token belongs to this session.
     pub fn csrf_ok(&self, token: Option<&str>) -> bool {
         token.is_some_and(|t| {

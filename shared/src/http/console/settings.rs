@@ -13,10 +13,10 @@ use axum::{
 };
 use maud::{html, Markup};
 use serde_json::Value;
-use ui::{checkbox, input, select, t, Field, FormError};
+use ui::{checkbox, input, select, Field, FormError};
 
 fn profile_form(s: &Session, v: &dyn Fn(&str) -> String, err: Option<&FormError>) -> Markup {
-    let ko = s.ko();
+    let l = s.lang;
     let locales = vec![
         ("ko".to_owned(), "한국어".to_owned()),
         ("en".to_owned(), "English".to_owned()),
@@ -27,23 +27,23 @@ fn profile_form(s: &Session, v: &dyn Fn(&str) -> String, err: Option<&FormError>
     };
     html! {
         form method="post" action="/console/settings" class="card" novalidate {
-            h2 { (t(ko, "기관 정보와 브랜딩", "Institution and branding")) }
+            h2 { (l.t("기관 정보와 브랜딩", "Institution and branding")) }
             (ui::csrf(s))
-            (input(Field::new("name", t(ko, "기관 이름", "Name"), &v("name")).required(), err))
-            (input(Field::new("url", t(ko, "웹사이트", "Website"), &v("url")).kind("url").required(), err))
-            (input(Field::new("email", t(ko, "대표 이메일", "Contact email"), &v("email")).kind("email").required(), err))
-            (input(Field::new("description", t(ko, "소개", "Description"), &v("description")).kind("textarea"), err))
-            (input(Field::new("logo_url", t(ko, "로고 URL", "Logo URL"), &v("logo_url")).kind("url"), err))
-            (input(Field::new("seal_url", t(ko, "직인/인장 URL", "Seal URL"), &v("seal_url")).kind("url"), err))
-            (input(Field::new("primary_color", t(ko, "주 색상", "Primary colour"), &v("primary_color")).hint("#1a4d8f"), err))
-            (input(Field::new("accent_color", t(ko, "보조 색상", "Accent colour"), &v("accent_color")).hint("#f2a900"), err))
-            (select("default_locale", t(ko, "기본 언어", "Default language"), &v("default_locale"), &locales, err))
-            (input(Field::new("time_zone", t(ko, "시간대 (IANA)", "Time zone (IANA)"), &v("time_zone")).hint("Asia/Seoul"), err))
-            (input(Field::new("linkedin_organization_id", t(ko, "LinkedIn 조직 ID (숫자)", "LinkedIn organization id (numeric)"), &v("linkedin_organization_id")), err))
-            (checkbox("mask_recipient_names", t(ko, "공개 페이지에서 이름 가리기 (김*수)", "Mask names on public pages (K*m)"), flag("mask_recipient_names", false)))
-            (checkbox("weekly_digest", t(ko, "주간 리포트 이메일 받기", "Send the weekly digest email"), flag("weekly_digest", true)))
-            (input(Field::new("digest_recipients:lines", t(ko, "주간 리포트 받는 사람 (쉼표로 구분, 비우면 대표 이메일)", "Digest recipients (comma-separated; empty: the contact email)"), &v("digest_recipients")), err))
-            button class="btn primary" type="submit" { (t(ko, "저장", "Save")) }
+            (input(Field::new("name", l.t("기관 이름", "Name"), &v("name")).required(), err))
+            (input(Field::new("url", l.t("웹사이트", "Website"), &v("url")).kind("url").required(), err))
+            (input(Field::new("email", l.t("대표 이메일", "Contact email"), &v("email")).kind("email").required(), err))
+            (input(Field::new("description", l.t("소개", "Description"), &v("description")).kind("textarea"), err))
+            (input(Field::new("logo_url", l.t("로고 URL", "Logo URL"), &v("logo_url")).kind("url"), err))
+            (input(Field::new("seal_url", l.t("직인/인장 URL", "Seal URL"), &v("seal_url")).kind("url"), err))
+            (input(Field::new("primary_color", l.t("주 색상", "Primary colour"), &v("primary_color")).hint("#1a4d8f"), err))
+            (input(Field::new("accent_color", l.t("보조 색상", "Accent colour"), &v("accent_color")).hint("#f2a900"), err))
+            (select("default_locale", l.t("기본 언어", "Default language"), &v("default_locale"), &locales, err))
+            (input(Field::new("time_zone", l.t("시간대 (IANA)", "Time zone (IANA)"), &v("time_zone")).hint("Asia/Seoul"), err))
+            (input(Field::new("linkedin_organization_id", l.t("LinkedIn 조직 ID (숫자)", "LinkedIn organization id (numeric)"), &v("linkedin_organization_id")), err))
+            (checkbox("mask_recipient_names", l.t("공개 페이지에서 이름 가리기 (김*수)", "Mask names on public pages (K*m)"), flag("mask_recipient_names", false)))
+            (checkbox("weekly_digest", l.t("주간 리포트 이메일 받기", "Send the weekly digest email"), flag("weekly_digest", true)))
+            (input(Field::new("digest_recipients:lines", l.t("주간 리포트 받는 사람 (쉼표로 구분, 비우면 대표 이메일)", "Digest recipients (comma-separated; empty: the contact email)"), &v("digest_recipients")), err))
+            button class="btn primary" type="submit" { (l.t("저장", "Save")) }
         }
     }
 }
@@ -57,7 +57,7 @@ async fn render(
     new_key: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let doc = v1::issuer_json(app, &s.issuer);
     let from_doc = |n: &str| form::text_of(doc.get(n));
     let v = |n: &str| match form_values {
@@ -70,28 +70,28 @@ async fn render(
     };
     let body = html! {
         @if let Some(n) = note { div class="ok" role="status" { (n) } }
-        (ui::summary(ko, err))
+        (ui::summary(l, err))
         (profile_form(s, &v, err))
         section class="card" aria-labelledby="keys-h" {
-            h2 id="keys-h" { (t(ko, "API 키", "API keys")) }
+            h2 id="keys-h" { (l.t("API 키", "API keys")) }
             @if let Some(k) = new_key {
                 div class="ok" role="status" {
-                    p { strong { (t(ko, "새 API 키입니다. 지금만 보여 드립니다 — 안전한 곳에 보관하세요.", "Your new API key. It is shown only now — keep it somewhere safe.")) } }
+                    p { strong { (l.t("새 API 키입니다. 지금만 보여 드립니다 — 안전한 곳에 보관하세요.", "Your new API key. It is shown only now — keep it somewhere safe.")) } }
                     code class="key" id="new-key" { (k) }
                 }
             }
             div class="table-wrap" { table {
-                caption class="visually-hidden" { (t(ko, "API 키", "API keys")) }
-                thead { tr { th scope="col" { (t(ko, "이름", "Name")) } th scope="col" { (t(ko, "끝자리", "Hint")) } th scope="col" { (t(ko, "상태", "State")) } th scope="col" { span class="visually-hidden" { (t(ko, "작업", "Actions")) } } } }
+                caption class="visually-hidden" { (l.t("API 키", "API keys")) }
+                thead { tr { th scope="col" { (l.t("이름", "Name")) } th scope="col" { (l.t("끝자리", "Hint")) } th scope="col" { (l.t("상태", "State")) } th scope="col" { span class="visually-hidden" { (l.t("작업", "Actions")) } } } }
                 tbody { @for k in &keys {
                     tr {
-                        th scope="row" { (k.name) @if k.id == s.caller.key_id { " " span class="muted" { (t(ko, "(지금 로그인한 키)", "(this session)")) } } }
+                        th scope="row" { (k.name) @if k.id == s.caller.key_id { " " span class="muted" { (l.t("(지금 로그인한 키)", "(this session)")) } } }
                         td { code { (k.hint) } }
-                        td { @if k.revoked_at.is_some() { (t(ko, "폐기됨", "Revoked")) } @else { (t(ko, "사용 중", "Active")) } }
+                        td { @if k.revoked_at.is_some() { (l.t("폐기됨", "Revoked")) } @else { (l.t("사용 중", "Active")) } }
                         td { @if k.revoked_at.is_none() {
                             form method="post" action={"/console/settings/keys/" (k.id) "/revoke"} {
                                 (ui::csrf(s))
-                                button class="btn danger" type="submit" aria-label=(format!("{} {}", t(ko, "폐기", "Revoke"), k.name)) { (t(ko, "폐기", "Revoke")) }
+                                button class="btn danger" type="submit" aria-label=(format!("{} {}", l.t("폐기", "Revoke"), k.name)) { (l.t("폐기", "Revoke")) }
                             }
                         } }
                     }
@@ -99,15 +99,15 @@ async fn render(
             } }
             form method="post" action="/console/settings/keys" class="search" {
                 (ui::csrf(s))
-                (input(Field::new("key_name", t(ko, "새 키 이름", "New key name"), ""), err.filter(|e| e.field.as_deref() == Some("key_name"))))
-                button class="btn" type="submit" { (t(ko, "API 키 만들기", "Create an API key")) }
+                (input(Field::new("key_name", l.t("새 키 이름", "New key name"), ""), err.filter(|e| e.field.as_deref() == Some("key_name"))))
+                button class="btn" type="submit" { (l.t("API 키 만들기", "Create an API key")) }
             }
         }
     };
     respond(
         app,
         status,
-        ui::page(s, "/console/settings", t(ko, "설정", "Settings"), body),
+        ui::page(s, "/console/settings", l.t("설정", "Settings"), body),
     )
 }
 
@@ -118,7 +118,7 @@ pub async fn page(
 ) -> Response {
     let note = q
         .contains_key("saved")
-        .then(|| t(s.ko(), "저장했습니다.", "Saved."));
+        .then(|| s.lang.t("저장했습니다.", "Saved."));
     render(&app, &s, None, None, note, None, StatusCode::OK).await
 }
 
@@ -137,7 +137,7 @@ pub async fn save(State(app): State<App>, Posted { s, f }: Posted) -> Response {
                 &app,
                 &s,
                 Some(&f),
-                Some(&FormError::from_api(&e, s.ko())),
+                Some(&FormError::from_api(&e, s.lang)),
                 None,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -169,7 +169,7 @@ pub async fn create_key(State(app): State<App>, Posted { s, f }: Posted) -> Resp
         }
         Err(e) => {
             // The API calls it `name`; on this page that input is `key_name`.
-            let mut err = FormError::from_api(&e, s.ko());
+            let mut err = FormError::from_api(&e, s.lang);
             if err.field.as_deref() == Some("name") {
                 err.field = Some("key_name".into());
             }
@@ -199,7 +199,7 @@ pub async fn revoke_key(
                 &app,
                 &s,
                 None,
-                Some(&FormError::from_api(&e, s.ko())),
+                Some(&FormError::from_api(&e, s.lang)),
                 None,
                 None,
                 StatusCode::NOT_FOUND,

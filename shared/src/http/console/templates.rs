@@ -21,7 +21,7 @@ use axum::{
 };
 use maud::{html, Markup};
 use serde_json::Value;
-use ui::{checkbox, input, select, t, Field, FormError};
+use ui::{checkbox, input, select, Field, FormError};
 
 /// Where a form's values come from: what was just submitted, or the stored template.
 enum Src<'a> {
@@ -54,22 +54,22 @@ async fn all(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
 }
 
 pub async fn list(State(app): State<App>, s: Session) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let list = match all(&app, &s).await {
         Ok(l) => l,
         Err(r) => return r,
     };
     let body = html! {
-        p { a class="btn primary" href="/console/templates/new" { (t(ko, "새 템플릿", "New template")) } }
+        p { a class="btn primary" href="/console/templates/new" { (l.t("새 템플릿", "New template")) } }
         @if list.is_empty() {
-            p { (t(ko, "아직 템플릿이 없습니다.", "No templates yet.")) }
+            p { (l.t("아직 템플릿이 없습니다.", "No templates yet.")) }
         } @else {
             div class="table-wrap" { table {
-                (ui::thead(t(ko, "배지 템플릿", "Badge templates"), &[t(ko, "이름", "Name"), t(ko, "상태", "Status"), t(ko, "추천", "Recommends"), t(ko, "수정", "Updated")]))
+                (ui::thead(l.t("배지 템플릿", "Badge templates"), &[l.t("이름", "Name"), l.t("상태", "Status"), l.t("추천", "Recommends"), l.t("수정", "Updated")]))
                 tbody { @for tp in &list {
                     tr {
                         th scope="row" { a href={"/console/templates/" (tp.id)} { (tp.spec.name) } }
-                        td { @if tp.is_active() { (t(ko, "사용 중", "Active")) } @else { (t(ko, "보관됨", "Archived")) } }
+                        td { @if tp.is_active() { (l.t("사용 중", "Active")) } @else { (l.t("보관됨", "Archived")) } }
                         td { (tp.spec.related.iter().filter(|r| r.enabled).count()) }
                         td { (tp.updated_at.with_timezone(&s.issuer.profile.time_zone.0).format("%Y-%m-%d %H:%M")) }
                     }
@@ -83,7 +83,7 @@ pub async fn list(State(app): State<App>, s: Session) -> Response {
         ui::page(
             &s,
             "/console/templates",
-            t(ko, "배지 템플릿", "Templates"),
+            l.t("배지 템플릿", "Templates"),
             body,
         ),
     )
@@ -105,7 +105,7 @@ fn editor(
     err: Option<&FormError>,
     saved: bool,
 ) -> Markup {
-    let ko = s.ko();
+    let l = s.lang;
     let action = match current {
         Some(c) => format!("/console/templates/{}", c.id),
         None => "/console/templates".into(),
@@ -122,10 +122,7 @@ fn editor(
         Src::Empty => 0,
     };
     let rows = (rows + 2).min(10);
-    let mut choices = vec![(
-        String::new(),
-        t(ko, "— 선택 안 함 —", "— none —").to_owned(),
-    )];
+    let mut choices = vec![(String::new(), l.t("— 선택 안 함 —", "— none —").to_owned())];
     choices.extend(
         others
             .iter()
@@ -136,13 +133,9 @@ fn editor(
         let mut k = opts(&[
             (
                 "generated",
-                t(
-                    ko,
-                    "자동 생성 (이름과 색상)",
-                    "Generated (name and colours)",
-                ),
+                l.t("자동 생성 (이름과 색상)", "Generated (name and colours)"),
             ),
-            ("url", t(ko, "이미지 URL", "Image URL")),
+            ("url", l.t("이미지 URL", "Image URL")),
         ]);
         if current.is_some_and(|c| {
             matches!(
@@ -152,8 +145,7 @@ fn editor(
         }) {
             k.push((
                 "uploaded".into(),
-                t(
-                    ko,
+                l.t(
                     "업로드한 이미지 (API로 교체)",
                     "Uploaded image (replace via the API)",
                 )
@@ -163,25 +155,18 @@ fn editor(
         k
     };
     let validity = opts(&[
-        ("never", t(ko, "만료 없음", "Never expires")),
-        (
-            "days_after_issue",
-            t(ko, "발급 후 N일", "N days after issue"),
-        ),
-        ("fixed_date", t(ko, "지정한 날짜", "On a fixed date")),
+        ("never", l.t("만료 없음", "Never expires")),
+        ("days_after_issue", l.t("발급 후 N일", "N days after issue")),
+        ("fixed_date", l.t("지정한 날짜", "On a fixed date")),
     ]);
     let policy = opts(&[
         (
             "allow_multiple",
-            t(ko, "여러 번 발급 허용", "Allow several per recipient"),
+            l.t("여러 번 발급 허용", "Allow several per recipient"),
         ),
         (
             "one_active_per_recipient",
-            t(
-                ko,
-                "수신자당 유효 배지 1개",
-                "One active badge per recipient",
-            ),
+            l.t("수신자당 유효 배지 1개", "One active badge per recipient"),
         ),
     ]);
     let image_kind = match v.get("image.kind").as_str() {
@@ -201,47 +186,47 @@ fn editor(
         _ => current.map(|c| c.version.to_string()).unwrap_or_default(),
     };
     html! {
-        @if saved { div class="ok" role="status" { (t(ko, "저장했습니다.", "Saved.")) } }
-        (ui::summary(ko, err))
+        @if saved { div class="ok" role="status" { (l.t("저장했습니다.", "Saved.")) } }
+        (ui::summary(l, err))
         div class="split" {
             form method="post" action=(action) data-preview novalidate {
                 (ui::csrf(s))
                 input type="hidden" name="_version" value=(version);
                 @if let Some(c) = current { input type="hidden" name="_id" value=(c.id); }
                 fieldset {
-                    legend { (t(ko, "기본 정보", "Basics")) }
-                    (input(Field::new("name", t(ko, "이름", "Name"), &v.get("name")).required(), err))
-                    (input(Field::new("description", t(ko, "설명", "Description"), &v.get("description")).kind("textarea").required(), err))
-                    (input(Field::new("criteria.narrative", t(ko, "취득 기준", "Criteria"), &v.get("criteria.narrative")).kind("textarea").hint(t(ko, "기준 설명이나 기준 URL 중 하나는 필요합니다.", "Give the criteria, a criteria URL, or both.")), err))
-                    (input(Field::new("criteria.url", t(ko, "기준 URL", "Criteria URL"), &v.get("criteria.url")).kind("url"), err))
-                    (input(Field::new("skills:lines", t(ko, "역량 (쉼표로 구분)", "Skills (comma-separated)"), &v.get("skills")), err))
+                    legend { (l.t("기본 정보", "Basics")) }
+                    (input(Field::new("name", l.t("이름", "Name"), &v.get("name")).required(), err))
+                    (input(Field::new("description", l.t("설명", "Description"), &v.get("description")).kind("textarea").required(), err))
+                    (input(Field::new("criteria.narrative", l.t("취득 기준", "Criteria"), &v.get("criteria.narrative")).kind("textarea").hint(l.t("기준 설명이나 기준 URL 중 하나는 필요합니다.", "Give the criteria, a criteria URL, or both.")), err))
+                    (input(Field::new("criteria.url", l.t("기준 URL", "Criteria URL"), &v.get("criteria.url")).kind("url"), err))
+                    (input(Field::new("skills:lines", l.t("역량 (쉼표로 구분)", "Skills (comma-separated)"), &v.get("skills")), err))
                 }
                 fieldset {
-                    legend { (t(ko, "이미지", "Image")) }
-                    (select("image.kind", t(ko, "배지 이미지", "Badge image"), &image_kind, &image_kinds, err))
-                    (input(Field::new("image.url", t(ko, "이미지 URL (URL 선택 시)", "Image URL (when URL is chosen)"), &v.get("image.url")).kind("url"), err))
+                    legend { (l.t("이미지", "Image")) }
+                    (select("image.kind", l.t("배지 이미지", "Badge image"), &image_kind, &image_kinds, err))
+                    (input(Field::new("image.url", l.t("이미지 URL (URL 선택 시)", "Image URL (when URL is chosen)"), &v.get("image.url")).kind("url"), err))
                 }
                 fieldset {
-                    legend { (t(ko, "유효기간과 재발급", "Validity and re-issue")) }
-                    (select("validity.kind", t(ko, "유효기간", "Validity"), &validity_kind, &validity, err))
-                    (input(Field::new("validity.days:int", t(ko, "일수 (발급 후 N일)", "Days (N days after issue)"), &v.get("validity.days")).kind("number"), err))
-                    (input(Field::new("validity.date", t(ko, "만료일 (지정한 날짜)", "Expiry date (fixed date)"), &v.get("validity.date")).kind("date"), err))
-                    (select("reissue_policy", t(ko, "재발급 정책", "Re-issue policy"), &policy_v, &policy, err))
+                    legend { (l.t("유효기간과 재발급", "Validity and re-issue")) }
+                    (select("validity.kind", l.t("유효기간", "Validity"), &validity_kind, &validity, err))
+                    (input(Field::new("validity.days:int", l.t("일수 (발급 후 N일)", "Days (N days after issue)"), &v.get("validity.days")).kind("number"), err))
+                    (input(Field::new("validity.date", l.t("만료일 (지정한 날짜)", "Expiry date (fixed date)"), &v.get("validity.date")).kind("date"), err))
+                    (select("reissue_policy", l.t("재발급 정책", "Re-issue policy"), &policy_v, &policy, err))
                 }
                 fieldset {
-                    legend { (t(ko, "추천 배지 (순서대로 표시)", "Recommended badges (shown in this order)")) }
+                    legend { (l.t("추천 배지 (순서대로 표시)", "Recommended badges (shown in this order)")) }
                     div class="related-list" {
                         @for i in 0..rows {
                             @let base = format!("related[{i}]");
                             div class="related-row" {
-                                (input(Field::new(&format!("{base}._order:int"), t(ko, "순서", "Order"), &(i + 1).to_string()).kind("number"), err))
-                                (select(&format!("{base}.template_id"), t(ko, "배지", "Badge"), &v.get(&format!("{base}.template_id")), &choices, err))
-                                (input(Field::new(&format!("{base}.label"), t(ko, "라벨 (선택)", "Label (optional)"), &v.get(&format!("{base}.label"))), err))
+                                (input(Field::new(&format!("{base}._order:int"), l.t("순서", "Order"), &(i + 1).to_string()).kind("number"), err))
+                                (select(&format!("{base}.template_id"), l.t("배지", "Badge"), &v.get(&format!("{base}.template_id")), &choices, err))
+                                (input(Field::new(&format!("{base}.label"), l.t("라벨 (선택)", "Label (optional)"), &v.get(&format!("{base}.label"))), err))
                                 div {
-                                    (checkbox(&format!("{base}.enabled"), t(ko, "표시", "Show"), v.flag(&format!("{base}.enabled"), true)))
+                                    (checkbox(&format!("{base}.enabled"), l.t("표시", "Show"), v.flag(&format!("{base}.enabled"), true)))
                                     div class="btns" {
-                                        button class="btn" type="button" data-move="up" aria-label=(format!("{} {}", t(ko, "위로", "Move up"), i + 1)) { "↑" }
-                                        button class="btn" type="button" data-move="down" aria-label=(format!("{} {}", t(ko, "아래로", "Move down"), i + 1)) { "↓" }
+                                        button class="btn" type="button" data-move="up" aria-label=(format!("{} {}", l.t("위로", "Move up"), i + 1)) { "↑" }
+                                        button class="btn" type="button" data-move="down" aria-label=(format!("{} {}", l.t("아래로", "Move down"), i + 1)) { "↓" }
                                     }
                                 }
                             }
@@ -249,46 +234,46 @@ fn editor(
                     }
                 }
                 fieldset {
-                    legend { (t(ko, "배너", "Banner")) }
-                    (input(Field::new("banner.image.url", t(ko, "배너 이미지 URL (https)", "Banner image URL (https)"), &v.get("banner.image.url")).kind("url"), err))
-                    (input(Field::new("banner.alt", t(ko, "대체 텍스트", "Alt text"), &v.get("banner.alt")), err))
-                    (input(Field::new("banner.target_url", t(ko, "클릭 시 이동할 URL", "Link target URL"), &v.get("banner.target_url")).kind("url"), err))
-                    (checkbox("banner.enabled", t(ko, "배너 표시", "Show the banner"), v.flag("banner.enabled", true)))
+                    legend { (l.t("배너", "Banner")) }
+                    (input(Field::new("banner.image.url", l.t("배너 이미지 URL (https)", "Banner image URL (https)"), &v.get("banner.image.url")).kind("url"), err))
+                    (input(Field::new("banner.alt", l.t("대체 텍스트", "Alt text"), &v.get("banner.alt")), err))
+                    (input(Field::new("banner.target_url", l.t("클릭 시 이동할 URL", "Link target URL"), &v.get("banner.target_url")).kind("url"), err))
+                    (checkbox("banner.enabled", l.t("배너 표시", "Show the banner"), v.flag("banner.enabled", true)))
                 }
                 fieldset {
-                    legend { (t(ko, "수강 신청 링크", "Enrolment link")) }
-                    (input(Field::new("enrolment.program_type", t(ko, "과정 유형", "Programme type"), &v.get("enrolment.program_type")), err))
-                    (input(Field::new("enrolment.program_name", t(ko, "과정 이름", "Programme name"), &v.get("enrolment.program_name")), err))
-                    (input(Field::new("enrolment.program_url", t(ko, "신청 URL", "Enrolment URL"), &v.get("enrolment.program_url")).kind("url"), err))
-                    (input(Field::new("enrolment.period", t(ko, "기간", "Period"), &v.get("enrolment.period")), err))
-                    (checkbox("enrolment.enabled", t(ko, "신청 링크 표시", "Show the enrolment link"), v.flag("enrolment.enabled", true)))
+                    legend { (l.t("수강 신청 링크", "Enrolment link")) }
+                    (input(Field::new("enrolment.program_type", l.t("과정 유형", "Programme type"), &v.get("enrolment.program_type")), err))
+                    (input(Field::new("enrolment.program_name", l.t("과정 이름", "Programme name"), &v.get("enrolment.program_name")), err))
+                    (input(Field::new("enrolment.program_url", l.t("신청 URL", "Enrolment URL"), &v.get("enrolment.program_url")).kind("url"), err))
+                    (input(Field::new("enrolment.period", l.t("기간", "Period"), &v.get("enrolment.period")), err))
+                    (checkbox("enrolment.enabled", l.t("신청 링크 표시", "Show the enrolment link"), v.flag("enrolment.enabled", true)))
                 }
                 fieldset {
-                    legend { (t(ko, "후속 이메일", "Follow-up emails")) }
-                    (checkbox("follow_ups.day3", t(ko, "3일 후 추천 이메일", "Day-3 recommendation email"), v.flag("follow_ups.day3", true)))
-                    (checkbox("follow_ups.day7", t(ko, "7일 후 리마인더", "Day-7 reminder"), v.flag("follow_ups.day7", true)))
-                    (input(Field::new("follow_ups.expiry_reminder_days:int", t(ko, "만료 며칠 전 알림 (비우면 없음)", "Expiry reminder, days before (empty: none)"), &v.get("follow_ups.expiry_reminder_days")).kind("number"), err))
+                    legend { (l.t("후속 이메일", "Follow-up emails")) }
+                    (checkbox("follow_ups.day3", l.t("3일 후 추천 이메일", "Day-3 recommendation email"), v.flag("follow_ups.day3", true)))
+                    (checkbox("follow_ups.day7", l.t("7일 후 리마인더", "Day-7 reminder"), v.flag("follow_ups.day7", true)))
+                    (input(Field::new("follow_ups.expiry_reminder_days:int", l.t("만료 며칠 전 알림 (비우면 없음)", "Expiry reminder, days before (empty: none)"), &v.get("follow_ups.expiry_reminder_days")).kind("number"), err))
                 }
                 div class="btns" {
-                    button class="btn primary" type="submit" { (t(ko, "저장", "Save")) }
-                    button class="btn" type="submit" formaction="/console/templates/preview" formtarget="preview" data-preview-button { (t(ko, "미리보기", "Preview")) }
+                    button class="btn primary" type="submit" { (l.t("저장", "Save")) }
+                    button class="btn" type="submit" formaction="/console/templates/preview" formtarget="preview" data-preview-button { (l.t("미리보기", "Preview")) }
                     @if let Some(c) = current {
-                        a class="btn" href=(format!("/templates/{}", c.id)) { (t(ko, "공개 페이지", "Public page")) }
+                        a class="btn" href=(format!("/templates/{}", c.id)) { (l.t("공개 페이지", "Public page")) }
                     }
                 }
             }
             div {
                 @if let Some(c) = current {
                     section class="card" aria-labelledby="files-h" {
-                        h2 id="files-h" { (t(ko, "이미지 업로드", "Upload images")) }
-                        p class="hint" { (t(ko, "PNG, JPEG, WebP, SVG · 최대 1MB. 올리면 바로 저장됩니다.", "PNG, JPEG, WebP or SVG, up to 1 MB. Saved as soon as it is uploaded.")) }
+                        h2 id="files-h" { (l.t("이미지 업로드", "Upload images")) }
+                        p class="hint" { (l.t("PNG, JPEG, WebP, SVG · 최대 1MB. 올리면 바로 저장됩니다.", "PNG, JPEG, WebP or SVG, up to 1 MB. Saved as soon as it is uploaded.")) }
                         div class="field" {
-                            label for="f-upload-image" { (t(ko, "배지 이미지 파일", "Badge image file")) }
+                            label for="f-upload-image" { (l.t("배지 이미지 파일", "Badge image file")) }
                             input id="f-upload-image" type="file" accept="image/png,image/jpeg,image/webp,image/svg+xml" data-upload={"/console/templates/" (c.id) "/files/image"} data-csrf=(s.csrf);
                         }
                         @if c.spec.banner.is_some() {
                             div class="field" {
-                                label for="f-upload-banner" { (t(ko, "배너 이미지 파일", "Banner image file")) }
+                                label for="f-upload-banner" { (l.t("배너 이미지 파일", "Banner image file")) }
                                 input id="f-upload-banner" type="file" accept="image/png,image/jpeg,image/webp,image/svg+xml" data-upload={"/console/templates/" (c.id) "/files/banner-image"} data-csrf=(s.csrf);
                             }
                         }
@@ -297,16 +282,16 @@ fn editor(
                     @if c.is_active() {
                         form method="post" action={"/console/templates/" (c.id) "/archive"} class="card" {
                             (ui::csrf(s))
-                            h2 { (t(ko, "보관", "Archive")) }
-                            p class="hint" { (t(ko, "보관하면 더 이상 발급할 수 없고, 이미 발급된 배지는 계속 검증됩니다.", "Archived templates issue no new badges; issued badges stay verifiable.")) }
-                            button class="btn danger" type="submit" { (t(ko, "보관하기", "Archive")) }
+                            h2 { (l.t("보관", "Archive")) }
+                            p class="hint" { (l.t("보관하면 더 이상 발급할 수 없고, 이미 발급된 배지는 계속 검증됩니다.", "Archived templates issue no new badges; issued badges stay verifiable.")) }
+                            button class="btn danger" type="submit" { (l.t("보관하기", "Archive")) }
                         }
                     } @else {
-                        p class="card" { (t(ko, "보관된 템플릿입니다.", "This template is archived.")) }
+                        p class="card" { (l.t("보관된 템플릿입니다.", "This template is archived.")) }
                     }
                 }
-                h2 { (t(ko, "배지 페이지 미리보기", "Badge page preview")) }
-                iframe name="preview" class="preview" title=(t(ko, "배지 페이지 미리보기", "Badge page preview")) src="about:blank" {}
+                h2 { (l.t("배지 페이지 미리보기", "Badge page preview")) }
+                iframe name="preview" class="preview" title=(l.t("배지 페이지 미리보기", "Badge page preview")) src="about:blank" {}
             }
         }
     }
@@ -317,14 +302,14 @@ pub async fn new_form(State(app): State<App>, s: Session) -> Response {
         Ok(l) => l,
         Err(r) => return r,
     };
-    let ko = s.ko();
+    let l = s.lang;
     respond(
         &app,
         StatusCode::OK,
         ui::page(
             &s,
             "/console/templates",
-            t(ko, "새 템플릿", "New template"),
+            l.t("새 템플릿", "New template"),
             editor(&s, None, &others, &Src::Empty, None, false),
         ),
     )
@@ -359,7 +344,7 @@ fn body(fields: &[(String, String)], patch: bool) -> serde_json::Map<String, Val
 }
 
 pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let res = api(v1::create(
         State(app.clone()),
         s.caller.clone(),
@@ -378,14 +363,14 @@ pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let err = FormError::from_api(&e, s.ko());
+            let err = FormError::from_api(&e, s.lang);
             respond(
                 &app,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ui::page(
                     &s,
                     "/console/templates",
-                    t(ko, "새 템플릿", "New template"),
+                    l.t("새 템플릿", "New template"),
                     editor(&s, None, &others, &Src::Form(&f), Some(&err), false),
                 ),
             )
@@ -395,11 +380,11 @@ pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response
 
 async fn load(app: &App, s: &Session, id: &str) -> Result<Template, Response> {
     let Ok(id) = TemplateId::parse(id) else {
-        return Err(not_found(app, s.ko()));
+        return Err(not_found(app, s.lang));
     };
     match app.store.get_template_of(&s.issuer.id, &id).await {
         Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(not_found(app, s.ko())),
+        Ok(None) => Err(not_found(app, s.lang)),
         Err(e) => Err(failed(e)),
     }
 }
@@ -463,9 +448,9 @@ pub async fn update(
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let mut err = FormError::from_api(&e, s.ko());
+            let mut err = FormError::from_api(&e, s.lang);
             if e.status == StatusCode::PRECONDITION_FAILED {
-                err.message = t(s.ko(), "다른 사람이 먼저 이 템플릿을 수정했습니다. 페이지를 새로 고쳐 최신 내용을 확인하세요.", "Someone else changed this template meanwhile. Reload to see their version.").into();
+                err.message = s.lang.t("다른 사람이 먼저 이 템플릿을 수정했습니다. 페이지를 새로 고쳐 최신 내용을 확인하세요.", "Someone else changed this template meanwhile. Reload to see their version.").into();
             }
             respond(
                 &app,
@@ -483,7 +468,7 @@ pub async fn update(
 
 /// The badge page as a sample recipient would see it with the form's values (nothing saved).
 pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Response {
-    let ko = s.ko();
+    let l = s.lang;
     let current = match form::value(&f, "_id") {
         Some(id) => match load(&app, &s, id).await {
             Ok(t) => Some(t),
@@ -496,10 +481,10 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
         Ok(spec) => spec,
         Err(e) => {
             let page = ui::bare(
-                ko,
+                l,
                 "Preview",
                 html! {
-                    p class="alert" { (t(ko, "미리보기를 만들 수 없습니다: ", "Cannot preview yet: ")) (e.field) " — " (e.message) }
+                    p class="alert" { (l.t("미리보기를 만들 수 없습니다: ", "Cannot preview yet: ")) (e.field) " — " (e.message) }
                 },
             );
             return super::respond(&app, StatusCode::OK, page);
@@ -518,7 +503,7 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
         identity: HashedIdentity::new(&email),
         recipient: Recipient {
             email,
-            name: t(ko, "홍길동", "Alex Kim").into(),
+            name: l.t("홍길동", "Alex Kim").into(),
         },
         issued_on: now,
         expires_on: tpl.spec.validity.expiry(now, s.issuer.profile.time_zone),
@@ -616,7 +601,7 @@ pub async fn upload(
         "banner-image" => {
             v1::upload_banner_image(State(app.clone()), s.caller.clone(), Path(id), req).await
         }
-        _ => return not_found(&app, s.ko()),
+        _ => return not_found(&app, s.lang),
     };
     match res {
         Ok(r) => r,

@@ -1,6 +1,7 @@
 //! The console's page shell and form widgets (maud: escaped by construction).
 
 use super::session::Session;
+use crate::domain::locale::Locale;
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -10,103 +11,94 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 pub const CSS: &str = include_str!("console.css");
 pub const JS: &str = include_str!("console.js");
 
-/// Korean or English.
-pub fn t(ko: bool, k: &'static str, e: &'static str) -> &'static str {
-    if ko {
-        k
-    } else {
-        e
+#[cfg(test)]
+mod tests {
+    use crate::domain::{color::Color, email::Email, issuer::LinkedInOrgId, template::Validity};
+    use crate::domain::{text, time, url::WebUrl, FieldError, Invalid};
+    use crate::{domain::json::Obj, http::error::ApiError};
+    use crate::{domain::locale::Locale, store::StoreError};
+
+    /// What a Korean console page shows for an API error.
+    fn shown(e: impl Into<ApiError>) -> String {
+        super::FormError::from_api(&e.into(), Locale::Ko).message
+    }
+
+    fn at(e: Invalid) -> String {
+        shown(e.at("f"))
+    }
+
+    #[test]
+    fn common_messages_read_in_korean() {
+        let body = serde_json::json!({"n": "x"});
+        let o = Obj::root(body.as_object().unwrap());
+        assert_eq!(shown(o.req_str("name").unwrap_err()), "필수 항목입니다.");
+        assert_eq!(shown(o.u64("n").unwrap_err()), "숫자를 입력하세요.");
+        assert_eq!(
+            at(text::line(&"가".repeat(500), 200).unwrap_err()),
+            "너무 깁니다 (최대 200자)."
+        );
+        assert_eq!(
+            at(text::line(" ", 9).unwrap_err()),
+            "비어 있을 수 없습니다."
+        );
+        assert_eq!(
+            at(text::line("a\u{7}", 9).unwrap_err()),
+            "제어 문자를 포함할 수 없습니다."
+        );
+        let days = Validity::DaysAfterIssue { days: 0 }.check().unwrap_err();
+        assert_eq!(at(days), "일수는 1에서 36500 사이여야 합니다.");
+        assert_eq!(
+            at(Email::parse("x").unwrap_err()),
+            "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr)."
+        );
+        assert_eq!(
+            at(WebUrl::parse("ftp://x").unwrap_err()),
+            "올바른 웹 주소가 아닙니다 (https://로 시작하는 주소를 입력하세요)."
+        );
+        assert_eq!(
+            at(WebUrl::parse(" ").unwrap_err()),
+            "비어 있을 수 없습니다."
+        );
+        let date = time::parse_date("soon").unwrap_err();
+        assert_eq!(at(date), "날짜 형식이 아닙니다 (예: 2026-03-01).");
+        assert_eq!(
+            at(Color::parse("blue").unwrap_err()),
+            "색상 형식이 아닙니다 (예: #1a4d8f)."
+        );
+        let zone = time::Zone::parse("Seoul").unwrap_err();
+        assert_eq!(at(zone), "시간대 이름이 아닙니다 (예: Asia/Seoul).");
+        assert!(at(LinkedInOrgId::parse("acme").unwrap_err()).starts_with("LinkedIn 조직 ID는"));
+        assert!(shown(ApiError::internal()).contains("다시 시도"));
+        assert!(shown(StoreError::Throttled).starts_with("요청이 많아"));
+    }
+
+    #[test]
+    fn other_messages_stay_as_the_api_wrote_them() {
+        let e = FieldError::new("template_id", "template x not found");
+        assert_eq!(shown(e.clone()), "template_id: template x not found");
+        let english = super::FormError::from_api(&ApiError::internal(), Locale::En).message;
+        assert_eq!(
+            english,
+            "something went wrong on our side; it has been logged"
+        );
     }
 }
 
 /// A form's error: the field (a JSON path, also the input's name) and what is wrong with it.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn common_messages_read_in_korean() {
-        use super::korean;
-        assert_eq!(korean("is required").as_deref(), Some("필수 항목입니다."));
-        assert_eq!(
-            korean("is 500 characters long; at most 200 are allowed").as_deref(),
-            Some("너무 깁니다 (최대 200자).")
-        );
-        assert_eq!(
-            korean("days must be between 1 and 36500").as_deref(),
-            Some("일수는 1에서 36500 사이여야 합니다.")
-        );
-        assert!(korean("`x` is not an email address (no @)").is_some());
-        assert_eq!(korean("something new"), None);
-        assert!(korean(&crate::http::error::ApiError::internal().message)
-            .is_some_and(|k| k.contains("다시 시도")));
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct FormError {
     pub field: Option<String>,
     pub message: String,
 }
 
-/// The API's English message in Korean, for the messages admins meet most; others stay as the
-/// API wrote them (they name the problem precisely).
-pub fn korean(message: &str) -> Option<String> {
-    let m = message;
-    let num_after = |key: &str| -> Option<String> {
-        let rest = &m[m.find(key)? + key.len()..];
-        Some(rest.chars().take_while(char::is_ascii_digit).collect())
-    };
-    Some(if m.starts_with("something went wrong on our side") {
-        "서버에서 문제가 생겼습니다. 기록되었으니 잠시 후 다시 시도하세요.".into()
-    } else if m.contains("throttling") || m.contains("try again") {
-        "요청이 많아 처리하지 못했습니다. 잠시 후 다시 시도하세요.".into()
-    } else if m == "is required" || m.starts_with("is required:") {
-        "필수 항목입니다.".into()
-    } else if m == "must not be empty" || m.ends_with(" is empty") {
-        "비어 있을 수 없습니다.".into()
-    } else if m.contains("is not an email address") {
-        "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr).".into()
-    } else if m.starts_with("URL") || m.contains("https URL") {
-        "올바른 웹 주소가 아닙니다 (https://로 시작하는 주소를 입력하세요).".into()
-    } else if m.contains("characters long; at most") {
-        format!("너무 깁니다 (최대 {}자).", num_after("at most ")?)
-    } else if m.contains("is not a date") {
-        "날짜 형식이 아닙니다 (예: 2026-03-01).".into()
-    } else if m.contains("is not a colour") {
-        "색상 형식이 아닙니다 (예: #1a4d8f).".into()
-    } else if m.contains("is not an IANA time zone") {
-        "시간대 이름이 아닙니다 (예: Asia/Seoul).".into()
-    } else if m.starts_with("must be a whole number") || m.starts_with("must be a number") {
-        "숫자를 입력하세요.".into()
-    } else if m.starts_with("days must be between") {
-        format!(
-            "일수는 1에서 {} 사이여야 합니다.",
-            num_after("between 1 and ")?
-        )
-    } else if m.starts_with("LinkedIn organization id") {
-        "LinkedIn 조직 ID는 숫자만 입력합니다 (회사 페이지 관리자 URL의 숫자).".into()
-    } else if m.contains("control characters") {
-        "제어 문자를 포함할 수 없습니다.".into()
-    } else {
-        return None;
-    })
-}
-
 impl FormError {
-    /// The API's error, in Korean where the console speaks Korean and a translation exists.
-    pub fn from_api(e: &crate::http::error::ApiError, ko: bool) -> Self {
-        let bare = e
-            .field
-            .as_deref()
-            .and_then(|f| e.message.strip_prefix(&format!("{f}: ")))
-            .unwrap_or(&e.message);
-        let message = if ko {
-            korean(bare).unwrap_or_else(|| e.message.clone())
-        } else {
-            e.message.clone()
-        };
+    /// The API's error: in Korean on Korean pages when the message carries its Korean (attached
+    /// where it was made), otherwise as the API wrote it.
+    pub fn from_api(e: &crate::http::error::ApiError, l: Locale) -> Self {
+        let korean = l.t(e.ko.as_deref(), None);
         FormError {
             field: e.field.clone(),
-            message,
+            message: korean.unwrap_or(&e.message).to_owned(),
         }
     }
     /// The message for the input named `name` (type suffix ignored); an error on an object
@@ -157,10 +149,10 @@ pub fn html_response(status: StatusCode, page: Markup, endpoint: Option<&str>) -
 }
 
 /// A bare page (sign-in, errors).
-pub fn bare(ko: bool, title: &str, body: Markup) -> Markup {
+pub fn bare(l: Locale, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang=(if ko { "ko" } else { "en" }) {
+        html lang=(l.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -174,21 +166,24 @@ pub fn bare(ko: bool, title: &str, body: Markup) -> Markup {
     }
 }
 
-pub const NAV: &[(&str, &str, &str)] = &[
-    ("/console", "대시보드", "Dashboard"),
-    ("/console/templates", "배지 템플릿", "Templates"),
-    ("/console/issue", "발급", "Issue"),
-    ("/console/bulk", "일괄 발급", "Bulk upload"),
-    ("/console/awards", "발급 내역", "Awards"),
-    ("/console/settings", "설정", "Settings"),
-];
+/// The main menu: each page's path and name.
+pub fn nav(l: Locale) -> [(&'static str, &'static str); 6] {
+    [
+        ("/console", l.t("대시보드", "Dashboard")),
+        ("/console/templates", l.t("배지 템플릿", "Templates")),
+        ("/console/issue", l.t("발급", "Issue")),
+        ("/console/bulk", l.t("일괄 발급", "Bulk upload")),
+        ("/console/awards", l.t("발급 내역", "Awards")),
+        ("/console/settings", l.t("설정", "Settings")),
+    ]
+}
 
 /// The signed-in page shell: skip link, navigation, language switch, sign-out.
 pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
-    let ko = s.ko();
+    let l = s.lang;
     html! {
         (DOCTYPE)
-        html lang=(if ko { "ko" } else { "en" }) {
+        html lang=(l.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -197,25 +192,21 @@ pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
                 script src="/console/assets/console.js" defer {}
             }
             body {
-                a class="skip" href="#main" { (t(ko, "본문으로 건너뛰기", "Skip to content")) }
+                a class="skip" href="#main" { (l.t("본문으로 건너뛰기", "Skip to content")) }
                 header class="top" {
                     div class="brand" { "Accolade" span class="org" { (s.issuer.profile.name) } }
-                    nav aria-label=(t(ko, "주 메뉴", "Main")) {
+                    nav aria-label=(l.t("주 메뉴", "Main")) {
                         ul {
-                            @for (href, k, e) in NAV {
-                                li { a href=(href) aria-current=[(*href == current).then_some("page")] { (t(ko, k, e)) } }
+                            @for (href, name) in nav(l) {
+                                li { a href=(href) aria-current=[(href == current).then_some("page")] { (name) } }
                             }
                         }
                     }
                     div class="tools" {
-                        @if ko {
-                            a href={"/console/lang/en?back=" (crate::urls::encode(&s.here))} lang="en" { "English" }
-                        } @else {
-                            a href={"/console/lang/ko?back=" (crate::urls::encode(&s.here))} lang="ko" { "한국어" }
-                        }
+                        a href={"/console/lang/" (l.other().as_str()) "?back=" (crate::urls::encode(&s.here))} lang=(l.other().as_str()) { (l.t("English", "한국어")) }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="_csrf" value=(s.csrf);
-                            button class="link" type="submit" { (t(ko, "로그아웃", "Sign out")) }
+                            button class="link" type="submit" { (l.t("로그아웃", "Sign out")) }
                         }
                     }
                 }
@@ -238,11 +229,11 @@ pub fn id_of(name: &str) -> String {
 }
 
 /// The error summary at the top of a form (focusable, announced).
-pub fn summary(ko: bool, err: Option<&FormError>) -> Markup {
+pub fn summary(l: Locale, err: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = err {
             div class="alert" role="alert" tabindex="-1" id="form-error" {
-                strong { (t(ko, "저장하지 못했습니다. ", "Not saved. ")) }
+                strong { (l.t("저장하지 못했습니다. ", "Not saved. ")) }
                 @if let Some(f) = &e.field {
                     a href={"#" (id_of(f))} { (e.message) }
                 } @else {

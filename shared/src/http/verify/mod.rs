@@ -13,7 +13,7 @@ use crate::{
         visitor,
     },
     openbadges,
-    render::{badge_image, badge_page, layout, qr, template_page},
+    render::{badge_image, badge_page, i18n, layout, qr, template_page},
     store::{counters::Counter, StoreError},
 };
 use axum::{
@@ -295,21 +295,23 @@ async fn unsubscribe_page(
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
     let (award, issuer) = award_and_issuer(&app, &raw, &headers).await?;
-    let ko = award.locale.unwrap_or(issuer.profile.default_locale) == Locale::Ko;
+    let l = award.locale.unwrap_or(issuer.profile.default_locale);
+    let name = &issuer.profile.name;
     let body = maud::html! {
         main id="main" { div class="card" {
-            h1 { @if ko { "광고성 이메일 수신 거부" } @else { "Unsubscribe from promotional emails" } }
-            p { @if ko { (issuer.profile.name) "의 과정 추천 이메일을 더 이상 받지 않습니다. 배지는 그대로 유효합니다." }
-                @else { "You will no longer receive course recommendations from " (issuer.profile.name) ". Your badge stays valid." } }
+            h1 { (l.t("광고성 이메일 수신 거부", "Unsubscribe from promotional emails")) }
+            p { (l.t(
+                format!("{name}의 과정 추천 이메일을 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
+                format!("You will no longer receive course recommendations from {name}. Your badge stays valid."),
+            )) }
             form method="post" {
-                button class="btn primary" type="submit" { @if ko { "수신 거부" } @else { "Unsubscribe" } }
+                button class="btn primary" type="submit" { (i18n::unsubscribe(l)) }
             }
         } }
     };
-    let lang = if ko { "ko" } else { "en" };
     Ok(html(
         StatusCode::OK,
-        layout::page(lang, "Unsubscribe", maud::html! {}, None, body).into_string(),
+        layout::page(l.as_str(), "Unsubscribe", maud::html! {}, None, body).into_string(),
         "no-store",
     ))
 }
@@ -329,18 +331,17 @@ async fn unsubscribe(
         )
         .await?;
     tracing::info!(award = %award.id, "recipient unsubscribed from promotional emails");
-    let ko = award.locale.unwrap_or(issuer.profile.default_locale) == Locale::Ko;
+    let l = award.locale.unwrap_or(issuer.profile.default_locale);
     let body = maud::html! {
         main id="main" { div class="card" role="status" {
-            h1 { @if ko { "수신 거부되었습니다" } @else { "You are unsubscribed" } }
-            p { @if ko { "더 이상 과정 추천 이메일을 보내지 않습니다." } @else { "We will not send you course recommendations any more." } }
-            p { a href=(app.urls().award_page(&award.id)) { @if ko { "배지 보기" } @else { "View your badge" } } }
+            h1 { (l.t("수신 거부되었습니다", "You are unsubscribed")) }
+            p { (l.t("더 이상 과정 추천 이메일을 보내지 않습니다.", "We will not send you course recommendations any more.")) }
+            p { a href=(app.urls().award_page(&award.id)) { (l.t("배지 보기", "View your badge")) } }
         } }
     };
-    let lang = if ko { "ko" } else { "en" };
     Ok(html(
         StatusCode::OK,
-        layout::page(lang, "Unsubscribed", maud::html! {}, None, body).into_string(),
+        layout::page(l.as_str(), "Unsubscribed", maud::html! {}, None, body).into_string(),
         "no-store",
     ))
 }
