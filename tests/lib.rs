@@ -2,6 +2,9 @@
 //! template.yaml) on the one emulator that `make test` starts, and its own HTTP listener, so tests
 //! run in parallel without seeing each other's data.
 
+// The test helpers: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
 pub use accolade::entry::FunctionName;
 use accolade::{app::App, domain::ids::IssuerId};
 use axum::{body::Body, http::Request, Router};

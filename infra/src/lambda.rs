@@ -357,7 +357,7 @@ impl LocalLambda {
             );
             self.failures
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(record);
         } else {
             tracing::error!(function = name.as_str(), record = %record, "event dropped: no on-failure destination in template.yaml");
@@ -368,7 +368,7 @@ impl LocalLambda {
     pub fn failures(&self) -> Vec<Value> {
         self.failures
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 

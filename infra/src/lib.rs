@@ -33,7 +33,8 @@ use std::path::PathBuf;
 
 /// The repository root (where template.yaml lives).
 pub fn repo_root() -> PathBuf {
-    std::env::var_os("ACCOLADE_REPO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+    std::env::var_os("ACCOLADE_REPO").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+        PathBuf::from,
+    )
 }

@@ -199,8 +199,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         })?;
     // ACCOLADE_STACK_DIR lets the browser tests run a stack without touching .local/.
     let dir: PathBuf = std::env::var_os("ACCOLADE_STACK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| infra::repo_root().join(".local"));
+        .map_or_else(|| infra::repo_root().join(".local"), PathBuf::from);
     let moto = Moto::start(None, &dir.join("moto.log")).await?;
     tracing::info!(endpoint = %moto.endpoint, "moto started");
     let spec = sam::load(&infra::repo_root().join("template.yaml"), "local")?;
@@ -295,8 +294,7 @@ fn peak_rss_mib() -> f64 {
                     .and_then(|k| k.parse::<f64>().ok())
             })
         })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(f64::NAN)
+        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> {

@@ -21,10 +21,16 @@ pub struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
 
 impl RequestCounter {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
     pub fn reset(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
     pub fn get(&self, op: &str) -> u64 {
         self.snapshot().get(op).copied().unwrap_or(0)
@@ -45,14 +51,14 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg
-            .load::<Metadata>()
-            .map(|m| format!("{}.{}", m.service().to_ascii_lowercase(), m.name()))
-            .unwrap_or_else(|| "unknown".into());
+        let op = cfg.load::<Metadata>().map_or_else(
+            || "unknown".into(),
+            |m| format!("{}.{}", m.service().to_ascii_lowercase(), m.name()),
+        );
         *self
             .0
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(op)
             .or_default() += 1;
         Ok(())
@@ -90,14 +96,14 @@ impl ThrottleAfterSend {
     pub fn arm(&self, operation: &str, count: u32) {
         self.plan
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(operation.to_owned(), count);
     }
     /// Throttles still to inject for `operation`.
     pub fn remaining(&self, operation: &str) -> u32 {
         self.plan
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(operation)
             .copied()
             .unwrap_or(0)
@@ -118,7 +124,10 @@ impl Intercept for ThrottleAfterSend {
         let Some(op) = cfg.load::<Metadata>().map(|m| m.name().to_owned()) else {
             return Ok(());
         };
-        let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let mut plan = self
+            .plan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match plan.get_mut(&op) {
             Some(left) if *left > 0 => *left -= 1,
             _ => return Ok(()),

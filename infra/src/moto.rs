@@ -113,8 +113,7 @@ pub fn free_port() -> Result<u16, std::io::Error> {
 fn command() -> (PathBuf, PathBuf) {
     let root = crate::repo_root();
     let python = std::env::var_os("MOTO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
+        .map_or_else(|| root.join(".venv/bin/python"), PathBuf::from);
     (python, root.join("infra/scripts/moto_server.py"))
 }
 

@@ -45,6 +45,7 @@ fn cron_field(field: &str, value: u32, names: &[&str]) -> bool {
 /// template.yaml uses (a unit test reads it).
 pub fn cron_matches(expr: &str, at: NaiveDateTime) -> bool {
     use chrono::{Datelike, Timelike};
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
     let Some(inner) = expr.strip_prefix("cron(").and_then(|e| e.strip_suffix(')')) else {
         return false;
     };
@@ -52,7 +53,6 @@ pub fn cron_matches(expr: &str, at: NaiveDateTime) -> bool {
     if f.len() != 6 {
         return false;
     }
-    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
     cron_field(f[0], at.minute(), &[])
         && cron_field(f[1], at.hour(), &[])
         && cron_field(f[2], at.day(), &[])
@@ -93,8 +93,7 @@ pub fn parse_at(expr: &str, zone: Option<&str>) -> Option<DateTime<Utc>> {
     let inner = expr.strip_prefix("at(")?.strip_suffix(')')?;
     let local = NaiveDateTime::parse_from_str(inner, "%Y-%m-%dT%H:%M:%S").ok()?;
     let tz: chrono_tz::Tz = zone.unwrap_or("UTC").parse().ok()?;
-    use chrono::TimeZone;
-    tz.from_local_datetime(&local)
+    chrono::TimeZone::from_local_datetime(&tz, &local)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
 }
@@ -225,7 +224,7 @@ impl Runner {
                     fired += 1;
                 }
                 None => {
-                    tracing::warn!(schedule = %r.name, target = %r.target, "no local function for this schedule's target")
+                    tracing::warn!(schedule = %r.name, target = %r.target, "no local function for this schedule's target");
                 }
             }
         }
@@ -266,7 +265,10 @@ impl Runner {
             for o in out.contents() {
                 let key = o.key().unwrap_or_default().to_owned();
                 let etag = o.e_tag().unwrap_or_default().to_owned();
-                let modified = o.last_modified().map(|t| t.to_string()).unwrap_or_default();
+                let modified = o
+                    .last_modified()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 if self
                     .seen_uploads
                     .insert((key.clone(), etag.clone(), modified))
@@ -414,7 +416,9 @@ impl Runner {
                 continue;
             }
             self.fired.insert(name.to_owned());
-            let created = got.creation_date().map(|d| d.secs()).unwrap_or(i64::MIN);
+            let created = got
+                .creation_date()
+                .map_or(i64::MIN, aws_smithy_types::DateTime::secs);
             if at.timestamp() + 60 < created {
                 tracing::error!(
                     schedule = name,
@@ -433,7 +437,11 @@ impl Runner {
             };
             let _ = self.lambda.invoke_async(target, input).await;
             fired += 1;
-            if got.action_after_completion().map(|a| a.as_str()) == Some("DELETE") {
+            if got
+                .action_after_completion()
+                .map(aws_sdk_scheduler::types::ActionAfterCompletion::as_str)
+                == Some("DELETE")
+            {
                 let _ = sched
                     .delete_schedule()
                     .group_name(&group)

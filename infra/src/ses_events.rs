@@ -38,7 +38,12 @@ pub struct SesOutbox(Arc<Mutex<Vec<Sent>>>);
 impl SesOutbox {
     /// Everything sent since the last call.
     pub fn take(&self) -> Vec<Sent> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }
 
@@ -138,7 +143,10 @@ impl Intercept for SesOutbox {
             return Ok(());
         };
         let sent = sent_from(request, out.message_id().unwrap_or_default());
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(sent);
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(sent);
         Ok(())
     }
 }

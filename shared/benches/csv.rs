@@ -1,6 +1,9 @@
 //! CSV parse + validate + award building, one core, no I/O:
 //! `cargo bench -p accolade --bench csv`. Reports rows/s for a 100,000-row file.
 
+// A benchmark is a tool: a failed unwrap stops it with its message.
+#![allow(clippy::unwrap_used)]
+
 use accolade::{
     csv_import::{file, rows},
     domain::{
@@ -88,7 +91,7 @@ fn bench(c: &mut Criterion) {
                 n += 1;
             }
             assert_eq!(n, ROWS);
-        })
+        });
     });
     g.finish();
 }

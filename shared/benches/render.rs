@@ -1,5 +1,8 @@
 //! Page and JSON rendering cost, one core, no I/O: `cargo bench -p accolade --bench render`.
 
+// A benchmark is a tool: a failed unwrap stops it with its message.
+#![allow(clippy::unwrap_used)]
+
 use accolade::{
     domain::{
         award::{Award, Evidence, HashedIdentity, Recipient},
@@ -94,10 +97,10 @@ fn bench(c: &mut Criterion) {
                 recommendations: &[],
             };
             black_box(badge_page::render(&page).into_string())
-        })
+        });
     });
     c.bench_function("ob2_assertion_json", |b| {
-        b.iter(|| black_box(openbadges::assertion(&urls, &award, now).to_string()))
+        b.iter(|| black_box(openbadges::assertion(&urls, &award, now).to_string()));
     });
     c.bench_function("generated_badge_svg", |b| {
         b.iter(|| {
@@ -106,14 +109,14 @@ fn bench(c: &mut Criterion) {
                 &issuer.profile.primary_color,
                 &issuer.profile.accent_color,
             ))
-        })
+        });
     });
     let page_url = urls.award_page(&award.id);
     c.bench_function("qr_svg", |b| {
-        b.iter(|| black_box(qr::svg(&page_url).unwrap()))
+        b.iter(|| black_box(qr::svg(&page_url).unwrap()));
     });
     c.bench_function("qr_png", |b| {
-        b.iter(|| black_box(qr::png(&page_url, 8).unwrap()))
+        b.iter(|| black_box(qr::png(&page_url, 8).unwrap()));
     });
 }
 

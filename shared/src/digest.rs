@@ -313,7 +313,7 @@ fn switch_off(l: Locale) -> &'static str {
 }
 
 /// Subject, plain text and HTML.
-pub fn render(d: &Digest) -> (String, String, String) {
+pub fn render(d: &Digest<'_>) -> (String, String, String) {
     let l = d.issuer.profile.default_locale;
     let range = l.t(
         format!(
@@ -347,7 +347,7 @@ pub fn render(d: &Digest) -> (String, String, String) {
     (subject, text, page.into_string())
 }
 
-fn html_part(d: &Digest, subject: &str, rows: &[Row], highlights: &[(&str, String)]) -> Markup {
+fn html_part(d: &Digest<'_>, subject: &str, rows: &[Row], highlights: &[(&str, String)]) -> Markup {
     let l = d.issuer.profile.default_locale;
     let (vs, off) = (compared(l), switch_off(l));
     let color = d.issuer.profile.primary_color.as_str();

@@ -20,7 +20,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 /// The image URL published for a template: ours, or the admin's own hosted image.
-pub fn image_url(urls: &PublicUrls, t: &Template) -> String {
+pub fn image_url(urls: &PublicUrls<'_>, t: &Template) -> String {
     match &t.spec.image {
         TemplateImage::Url { url } => url.to_string(),
         _ => urls.template_image(&t.id),
@@ -28,7 +28,7 @@ pub fn image_url(urls: &PublicUrls, t: &Template) -> String {
 }
 
 /// The hosted `Assertion`. Revoked and superseded awards answer the revocation document.
-pub fn assertion(urls: &PublicUrls, a: &Award, now: DateTime<Utc>) -> Value {
+pub fn assertion(urls: &PublicUrls<'_>, a: &Award, now: DateTime<Utc>) -> Value {
     let id = urls.award_json(&a.id);
     match a.status(now) {
         AwardStatus::Revoked { reason, .. } => {
@@ -90,7 +90,7 @@ pub fn assertion(urls: &PublicUrls, a: &Award, now: DateTime<Utc>) -> Value {
 }
 
 /// The `BadgeClass` of a template.
-pub fn badge_class(urls: &PublicUrls, t: &Template) -> Value {
+pub fn badge_class(urls: &PublicUrls<'_>, t: &Template) -> Value {
     let mut criteria = Map::new();
     if let Some(u) = &t.spec.criteria.url {
         criteria.insert("id".into(), json!(u.as_str()));
@@ -115,7 +115,7 @@ pub fn badge_class(urls: &PublicUrls, t: &Template) -> Value {
 }
 
 /// The issuer `Profile`.
-pub fn profile(urls: &PublicUrls, i: &Issuer) -> Value {
+pub fn profile(urls: &PublicUrls<'_>, i: &Issuer) -> Value {
     let p = &i.profile;
     let mut v = json!({
         "@context": CONTEXT_V2,

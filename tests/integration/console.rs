@@ -499,3 +499,62 @@ async fn a_throttled_store_is_503_in_the_console_as_in_the_api() {
         StatusCode::OK
     );
 }
+
+/// The page scripts' writes (batch creation, image uploads) take the CSRF token in
+/// `X-CSRF-Token`, checked by one extractor: missing or wrong is 403 with the API's error shape,
+/// in the session's language; the right one goes through.
+#[tokio::test]
+async fn script_writes_need_the_csrf_header() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("스크립트대학").await;
+    let tpl = t
+        .create_template(&key, template_body("스크립트 배지"))
+        .await;
+    let tid = tpl["id"].as_str().unwrap().to_owned();
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let send = |path: String, token: Option<String>, body: Vec<u8>, ct: &'static str| {
+        let mut b = Request::builder()
+            .method(if path.contains("/files/") {
+                "PUT"
+            } else {
+                "POST"
+            })
+            .uri(path)
+            .header("content-type", ct)
+            .header("cookie", cookie.as_str());
+        if let Some(tok) = token {
+            b = b.header("x-csrf-token", tok);
+        }
+        t.send(b.body(Body::from(body)).unwrap())
+    };
+    let batch = serde_json::to_vec(&serde_json::json!({"filename": "a.csv"})).unwrap();
+    let upload = format!("/console/templates/{tid}/files/image");
+    for token in [None, Some("AAAA".to_owned())] {
+        let r = send(
+            "/console/bulk/batches".into(),
+            token.clone(),
+            batch.clone(),
+            "application/json",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "batch, token {token:?}");
+        assert_eq!(r.json()["error"]["code"], "csrf");
+        let r = send(upload.clone(), token.clone(), png.clone(), "image/png").await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "upload, token {token:?}");
+        assert!(r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("새로 고친"));
+    }
+    let r = send(
+        "/console/bulk/batches".into(),
+        Some(csrf.clone()),
+        batch,
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = send(upload, Some(csrf), png, "image/png").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

@@ -1,6 +1,7 @@
 //! Issue #2: issuer, templates, API keys, isolation between issuers, errors, concurrency.
 
 use accolade_tests::{spawn_app, template_body, StatusCode};
+use axum::{body::Body, http::Request};
 use serde_json::json;
 
 #[tokio::test]
@@ -196,7 +197,6 @@ async fn template_validation_names_the_field() {
 async fn malformed_requests_get_clear_errors() {
     let t = spawn_app().await;
     let (_, key) = t.issuer("U").await;
-    use axum::{body::Body, http::Request};
     let raw = |body: &'static str, ct: &'static str| {
         Request::builder()
             .method("POST")
@@ -554,12 +554,12 @@ async fn futures_join(
         let (path, key, p) = (path.to_owned(), key.to_owned(), p.clone());
         set.spawn(async move {
             use tower::ServiceExt;
-            let req = axum::http::Request::builder()
+            let req = Request::builder()
                 .method("PATCH")
                 .uri(path)
                 .header("authorization", format!("Bearer {key}"))
                 .header("content-type", "application/json")
-                .body(axum::body::Body::from(p.to_string()))
+                .body(Body::from(p.to_string()))
                 .unwrap();
             router.oneshot(req).await.unwrap().status()
         });
@@ -578,7 +578,6 @@ async fn template_image_upload_sniffs_and_serves() {
     assert_eq!(img.status, StatusCode::OK);
     assert_eq!(img.header("content-type"), Some("image/svg+xml"));
     assert!(img.text().contains("Pic"));
-    use axum::{body::Body, http::Request};
     let put = |bytes: Vec<u8>| {
         Request::builder()
             .method("PUT")

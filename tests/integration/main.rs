@@ -1,5 +1,8 @@
 //! One integration-test binary: the real routers and AWS SDK against the moto emulator.
 
+// Test helpers may unwrap: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
 mod analytics;
 mod aws_faithful;
 mod bulk;

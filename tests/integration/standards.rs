@@ -5,9 +5,10 @@ use serde_json::json;
 use std::path::PathBuf;
 
 fn python(var: &str, venv: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| infra::repo_root().join(venv).join("bin/python"))
+    std::env::var_os(var).map_or_else(
+        || infra::repo_root().join(venv).join("bin/python"),
+        PathBuf::from,
+    )
 }
 
 fn script(name: &str) -> PathBuf {

@@ -1,5 +1,9 @@
 //! Issue #3, public side: the badge page, Open Badges JSON, status, privacy, escaping, views.
 
+use accolade::{
+    domain::ids::{AwardId, TemplateId},
+    store::counters::Counter,
+};
 use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -317,10 +321,6 @@ async fn page_views_and_bot_previews_are_counted_apart() {
     // JSON and QR fetches are not page views.
     t.browse(&format!("/b/{id}.json")).await;
     t.browse(&format!("/b/{id}/qr.svg")).await;
-    use accolade::{
-        domain::ids::{AwardId, TemplateId},
-        store::counters::Counter,
-    };
     let aid = AwardId::parse(id).unwrap();
     let tid = TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
     let store = &t.app.store;
@@ -373,11 +373,11 @@ async fn concurrent_views_are_counted_exactly() {
         });
     }
     assert!(set.join_all().await.iter().all(|s| *s == StatusCode::OK));
-    let aid = accolade::domain::ids::AwardId::parse(&id).unwrap();
+    let aid = AwardId::parse(&id).unwrap();
     assert_eq!(
         t.app
             .store
-            .award_counter(&aid, accolade::store::counters::Counter::Views)
+            .award_counter(&aid, Counter::Views)
             .await
             .unwrap(),
         25
@@ -399,9 +399,8 @@ async fn a_badge_page_costs_one_read_plus_counter_writes() {
     t.app.forget_issuer(
         &accolade::domain::ids::IssuerId::parse(tpl["issuer_id"].as_str().unwrap()).unwrap(),
     );
-    t.app.forget_template(
-        &accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap(),
-    );
+    t.app
+        .forget_template(&TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap());
     t.requests.reset();
     assert_eq!(t.browse(&path).await.status, StatusCode::OK);
     assert_eq!(

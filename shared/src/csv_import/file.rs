@@ -31,7 +31,7 @@ fn detect_delimiter(first_line: &str) -> u8 {
         if c == b'"' {
             quoted = !quoted;
         } else if !quoted {
-            for (d, n) in counts.iter_mut() {
+            for (d, n) in &mut counts {
                 if c == *d {
                     *n += 1;
                 }

@@ -68,6 +68,18 @@ pub fn check_shape(record: &csv::StringRecord, cols: &Columns, row: u64) -> Resu
     Ok(())
 }
 
+/// An optional cell: empty is `None`, anything else must parse.
+fn opt<T>(
+    v: &str,
+    f: impl FnOnce(&str) -> Result<T, crate::domain::Invalid>,
+) -> Result<Option<T>, String> {
+    if v.is_empty() {
+        Ok(None)
+    } else {
+        f(v).map(Some).map_err(|e| e.0)
+    }
+}
+
 pub fn validate(
     record: &csv::StringRecord,
     cols: &Columns,
@@ -81,20 +93,9 @@ pub fn validate(
             column: c.header().to_owned(),
             value: value.to_owned(),
             message,
-        })
+        });
     };
     let cell = |c: Column| cols.get(record, c).trim();
-    fn opt<T>(
-        v: &str,
-        f: impl FnOnce(&str) -> Result<T, crate::domain::Invalid>,
-    ) -> Result<Option<T>, String> {
-        if v.is_empty() {
-            Ok(None)
-        } else {
-            f(v).map(Some).map_err(|e| e.0)
-        }
-    }
-
     let email = match Email::parse(cell(Column::Email)) {
         Ok(e) => Some(e),
         Err(e) => {

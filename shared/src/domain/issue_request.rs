@@ -54,7 +54,7 @@ pub const MAX_EVIDENCE: usize = 20;
 impl IssueRequest {
     /// Parses the fields of `POST /v1/awards` other than `template_id`; bare dates are days in
     /// `zone` (the issuer's). Fields are read in [`FIELDS`] order; the first problem is the error.
-    pub fn parse(o: &Obj, zone: Zone) -> Result<Self, FieldError> {
+    pub fn parse(o: &Obj<'_>, zone: Zone) -> Result<Self, FieldError> {
         o.only(FIELDS)?;
         let (email, name) = recipient(o)?;
         Ok(Self {
@@ -75,7 +75,10 @@ impl IssueRequest {
 
 /// `expires_on`: left out, `None` (the template's rule); `null` or empty, `Some(None)` (no
 /// expiry); a date or date-time, `Some(Some(t))`. Re-issuing reads it the same way.
-pub fn parse_expires_on(o: &Obj, zone: Zone) -> Result<Option<Option<DateTime<Utc>>>, FieldError> {
+pub fn parse_expires_on(
+    o: &Obj<'_>,
+    zone: Zone,
+) -> Result<Option<Option<DateTime<Utc>>>, FieldError> {
     if o.present("expires_on") {
         Ok(Some(o.parse("expires_on", |s| parse_instant(s, zone))?))
     } else {
@@ -84,7 +87,7 @@ pub fn parse_expires_on(o: &Obj, zone: Zone) -> Result<Option<Option<DateTime<Ut
 }
 
 /// `recipient`: `{"email", "name"}`, both required.
-fn recipient(o: &Obj) -> Result<(Email, String), FieldError> {
+fn recipient(o: &Obj<'_>) -> Result<(Email, String), FieldError> {
     let r = o.obj("recipient")?.ok_or_else(|| {
         FieldError::new(o.path("recipient"), "is required: {\"email\", \"name\"}").ko(KO_REQUIRED)
     })?;
@@ -95,7 +98,7 @@ fn recipient(o: &Obj) -> Result<(Email, String), FieldError> {
 }
 
 /// `evidence`: each a URL, a narrative, or both.
-fn evidence(o: &Obj) -> Result<Vec<Evidence>, FieldError> {
+fn evidence(o: &Obj<'_>) -> Result<Vec<Evidence>, FieldError> {
     let mut evidence = Vec::new();
     for e in o.objects("evidence", MAX_EVIDENCE)? {
         e.only(&["url", "narrative"])?;

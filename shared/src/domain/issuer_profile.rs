@@ -37,7 +37,7 @@ pub const MAX_DIGEST_RECIPIENTS: usize = 10;
 impl IssuerProfile {
     /// Parses the editable issuer profile; what is left out takes [`IssuerProfile::new`]'s
     /// defaults. Fields are read in [`FIELDS`] order; the first problem is the error.
-    pub fn parse(o: &Obj) -> Result<Self, FieldError> {
+    pub fn parse(o: &Obj<'_>) -> Result<Self, FieldError> {
         o.only(FIELDS)?;
         let mut p = IssuerProfile::new(
             o.req("name", |s| text::line(s, text::NAME_MAX))?,
@@ -68,7 +68,7 @@ impl IssuerProfile {
 }
 
 /// `digest_recipients`: email addresses, each once.
-fn digest_recipients(o: &Obj) -> Result<Vec<Email>, FieldError> {
+fn digest_recipients(o: &Obj<'_>) -> Result<Vec<Email>, FieldError> {
     let mut out: Vec<Email> = Vec::new();
     let field = o.path("digest_recipients");
     for (i, raw) in o

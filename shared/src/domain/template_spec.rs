@@ -35,7 +35,7 @@ impl TemplateSpec {
     /// Parses the editable part of a template. `current` is the stored spec on update: an uploaded
     /// image can be kept but not invented. Parts are read in [`FIELDS`] order; the first problem
     /// is the error.
-    pub fn parse(o: &Obj, current: Option<&TemplateSpec>) -> Result<Self, FieldError> {
+    pub fn parse(o: &Obj<'_>, current: Option<&TemplateSpec>) -> Result<Self, FieldError> {
         o.only(FIELDS)?;
         Ok(Self {
             name: o.req("name", |s| text::line(s, text::NAME_MAX))?,
@@ -54,7 +54,7 @@ impl TemplateSpec {
 }
 
 /// `criteria`: a narrative, a URL, or both; one of them is required.
-fn criteria(o: &Obj) -> Result<Criteria, FieldError> {
+fn criteria(o: &Obj<'_>) -> Result<Criteria, FieldError> {
     let criteria = match o.obj("criteria")? {
         Some(c) => {
             c.only(&["narrative", "url"])?;
@@ -75,7 +75,7 @@ fn criteria(o: &Obj) -> Result<Criteria, FieldError> {
 }
 
 /// `skills`: short labels; a repeat (ignoring ASCII case) is dropped.
-fn skills(o: &Obj) -> Result<Vec<String>, FieldError> {
+fn skills(o: &Obj<'_>) -> Result<Vec<String>, FieldError> {
     let mut skills: Vec<String> = Vec::new();
     for (i, s) in o.strings("skills", MAX_SKILLS)?.into_iter().enumerate() {
         let s = text::line(s, text::LABEL_MAX)
@@ -96,7 +96,7 @@ fn kept_upload(stored: Option<&TemplateImage>) -> Option<TemplateImage> {
 }
 
 /// `image`: generated (the default), a URL, or the upload `current` already has.
-fn image(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateImage, FieldError> {
+fn image(o: &Obj<'_>, current: Option<&TemplateSpec>) -> Result<TemplateImage, FieldError> {
     let Some(img) = o.obj("image")? else {
         return Ok(TemplateImage::Generated);
     };
@@ -125,7 +125,7 @@ fn image(o: &Obj, current: Option<&TemplateSpec>) -> Result<TemplateImage, Field
 }
 
 /// `validity`: never (the default), a number of days after issue, or a fixed date.
-fn validity(o: &Obj) -> Result<Validity, FieldError> {
+fn validity(o: &Obj<'_>) -> Result<Validity, FieldError> {
     let Some(v) = o.obj("validity")? else {
         return Ok(Validity::Never);
     };
@@ -161,7 +161,7 @@ fn validity(o: &Obj) -> Result<Validity, FieldError> {
 }
 
 /// `reissue_policy`: `allow_multiple` (the default) or `one_active_per_recipient`.
-fn reissue_policy(o: &Obj) -> Result<ReissuePolicy, FieldError> {
+fn reissue_policy(o: &Obj<'_>) -> Result<ReissuePolicy, FieldError> {
     match o.str("reissue_policy")? {
         None | Some("allow_multiple") => Ok(ReissuePolicy::AllowMultiple),
         Some("one_active_per_recipient") => Ok(ReissuePolicy::OneActivePerRecipient),
@@ -174,7 +174,7 @@ fn reissue_policy(o: &Obj) -> Result<ReissuePolicy, FieldError> {
 
 /// `related`: recommended templates, in order, each at most once. Whether they are the
 /// issuer's own is checked against the store by the caller.
-fn related(o: &Obj) -> Result<Vec<RelatedBadge>, FieldError> {
+fn related(o: &Obj<'_>) -> Result<Vec<RelatedBadge>, FieldError> {
     let mut related: Vec<RelatedBadge> = Vec::new();
     for r in o.objects("related", MAX_RELATED)? {
         r.only(&["template_id", "label", "enabled"])?;
@@ -195,7 +195,7 @@ fn related(o: &Obj) -> Result<Vec<RelatedBadge>, FieldError> {
 }
 
 /// `banner`: the issuer's advertisement under the badge (none by default).
-fn banner(o: &Obj, current: Option<&TemplateSpec>) -> Result<Option<Banner>, FieldError> {
+fn banner(o: &Obj<'_>, current: Option<&TemplateSpec>) -> Result<Option<Banner>, FieldError> {
     let Some(b) = o.obj("banner")? else {
         return Ok(None);
     };
@@ -211,7 +211,7 @@ fn banner(o: &Obj, current: Option<&TemplateSpec>) -> Result<Option<Banner>, Fie
 
 /// `banner.image`: an https URL, or the upload the stored banner already has (also when the
 /// field is left out).
-fn banner_image(b: &Obj, stored: Option<&TemplateImage>) -> Result<TemplateImage, FieldError> {
+fn banner_image(b: &Obj<'_>, stored: Option<&TemplateImage>) -> Result<TemplateImage, FieldError> {
     let Some(img) = b.obj("image")? else {
         return kept_upload(stored).ok_or_else(|| {
             FieldError::new(
@@ -248,7 +248,7 @@ fn banner_image(b: &Obj, stored: Option<&TemplateImage>) -> Result<TemplateImage
 }
 
 /// `enrolment`: the next programme to enrol in (none by default).
-fn enrolment(o: &Obj) -> Result<Option<Enrolment>, FieldError> {
+fn enrolment(o: &Obj<'_>) -> Result<Option<Enrolment>, FieldError> {
     let Some(e) = o.obj("enrolment")? else {
         return Ok(None);
     };
@@ -270,7 +270,7 @@ fn enrolment(o: &Obj) -> Result<Option<Enrolment>, FieldError> {
 
 /// `follow_ups`: the day-3/day-7 emails, their texts and the expiry reminder; what is left out
 /// keeps [`FollowUps::default`].
-fn follow_ups(o: &Obj) -> Result<FollowUps, FieldError> {
+fn follow_ups(o: &Obj<'_>) -> Result<FollowUps, FieldError> {
     let Some(f) = o.obj("follow_ups")? else {
         return Ok(FollowUps::default());
     };
@@ -287,7 +287,7 @@ fn follow_ups(o: &Obj) -> Result<FollowUps, FieldError> {
 }
 
 /// `follow_ups.expiry_reminder_days`: 1 to 365; `null` for no reminder; left out, the default.
-fn expiry_reminder_days(f: &Obj, default: Option<u32>) -> Result<Option<u32>, FieldError> {
+fn expiry_reminder_days(f: &Obj<'_>, default: Option<u32>) -> Result<Option<u32>, FieldError> {
     if !f.present("expiry_reminder_days") {
         return Ok(default);
     }
@@ -302,7 +302,7 @@ fn expiry_reminder_days(f: &Obj, default: Option<u32>) -> Result<Option<u32>, Fi
 }
 
 /// A text per language (`ko`, `en`), each at most `max` characters.
-fn localized(f: &Obj, name: &str, max: usize) -> Result<Localized, FieldError> {
+fn localized(f: &Obj<'_>, name: &str, max: usize) -> Result<Localized, FieldError> {
     let Some(l) = f.obj(name)? else {
         return Ok(Localized::default());
     };

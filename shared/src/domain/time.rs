@@ -70,8 +70,8 @@ pub fn parse_instant(raw: &str, zone: Zone) -> Result<DateTime<Utc>, Invalid> {
     // `2026-03-01T09:00`, `2026/3/1 9:00`.
     if let Some((date, time)) = s.split_once([' ', 'T']) {
         let time = time.trim();
-        let t = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S")
-            .or_else(|_| chrono::NaiveTime::parse_from_str(time, "%H:%M"));
+        let t = NaiveTime::parse_from_str(time, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M"));
         if let (Ok(d), Ok(t)) = (parse_date(date), t) {
             let local = d.and_time(t);
             return Ok(match zone.0.from_local_datetime(&local) {

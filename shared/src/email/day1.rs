@@ -59,7 +59,12 @@ fn sentences(l: Locale, issuer: &str, badge: &str, name: &str) -> Sentences {
     }
 }
 
-pub fn render(award: &Award, template: &Template, issuer: &Issuer, urls: PublicUrls) -> Rendered {
+pub fn render(
+    award: &Award,
+    template: &Template,
+    issuer: &Issuer,
+    urls: PublicUrls<'_>,
+) -> Rendered {
     let locale = award.locale.unwrap_or(issuer.profile.default_locale);
     let p = &issuer.profile;
     let badge = &template.spec.name;

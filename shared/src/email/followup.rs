@@ -22,7 +22,7 @@ pub struct Rendered {
     pub html: String,
 }
 
-pub fn unsubscribe_url(urls: &PublicUrls, award: &Award) -> String {
+pub fn unsubscribe_url(urls: &PublicUrls<'_>, award: &Award) -> String {
     format!("{}/b/{}/unsubscribe", urls.base(), award.id)
 }
 
@@ -86,7 +86,7 @@ pub fn render(
     award: &Award,
     template: &Template,
     issuer: &Issuer,
-    urls: PublicUrls,
+    urls: PublicUrls<'_>,
     recs: &[Recommendation],
 ) -> Rendered {
     let l = award.locale.unwrap_or(issuer.profile.default_locale);
@@ -124,7 +124,7 @@ pub fn render(
     }
 }
 
-fn text_part(m: &Message, go: &dyn Fn(Slot) -> String) -> String {
+fn text_part(m: &Message<'_>, go: &dyn Fn(Slot) -> String) -> String {
     let mut text = format!("{}\n\n", m.intro);
     for r in m.recs {
         text.push_str(&format!(
@@ -152,7 +152,7 @@ fn text_part(m: &Message, go: &dyn Fn(Slot) -> String) -> String {
     text
 }
 
-fn html_part(m: &Message, go: &dyn Fn(Slot) -> String, urls: &PublicUrls) -> String {
+fn html_part(m: &Message<'_>, go: &dyn Fn(Slot) -> String, urls: &PublicUrls<'_>) -> String {
     let p = &m.issuer.profile;
     let primary = p.primary_color.as_str();
     let on_primary = p.primary_color.readable_text();

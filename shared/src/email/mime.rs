@@ -51,7 +51,7 @@ fn body_base64(text: &str) -> String {
         .join("\r\n")
 }
 
-pub fn build(m: &Message, date: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+pub fn build(m: &Message<'_>, date: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
     let boundary = format!("=_accolade_{}", crate::domain::ids::random_token());
     let mut out = String::new();
     let mut h = |k: &str, v: &str| {
@@ -185,7 +185,7 @@ pub fn parse(raw: &str) -> Parsed {
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
-    for (_, v) in headers.iter_mut() {
+    for (_, v) in &mut headers {
         *v = decode_header(v);
     }
     let part = |ct: &str| -> String {

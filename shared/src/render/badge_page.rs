@@ -61,7 +61,7 @@ fn status_word(s: &AwardStatus, l: Locale) -> &'static str {
     }
 }
 
-fn status_banner(p: &BadgePage) -> Markup {
+fn status_banner(p: &BadgePage<'_>) -> Markup {
     let zone = p.issuer.profile.time_zone;
     let l = p.locale();
     let status = p.award.status(p.now);
@@ -96,7 +96,7 @@ fn status_banner(p: &BadgePage) -> Markup {
     }
 }
 
-fn share(p: &BadgePage, title: &str) -> Markup {
+fn share(p: &BadgePage<'_>, title: &str) -> Markup {
     let l = p.locale();
     let page_url = p.urls.award_page(&p.award.id);
     let _ = title;
@@ -121,7 +121,7 @@ fn share(p: &BadgePage, title: &str) -> Markup {
 }
 
 /// "Recommended next", the banner, then the enrolment block: all through tracked links.
-fn recommendations(p: &BadgePage) -> Markup {
+fn recommendations(p: &BadgePage<'_>) -> Markup {
     let l = p.locale();
     let t = &p.template.spec;
     let banner = t.banner.as_ref().filter(|b| b.enabled);
@@ -180,7 +180,7 @@ fn recommendations(p: &BadgePage) -> Markup {
 }
 
 /// The badge image, its name, the recipient and the award's dates and status.
-fn hero(p: &BadgePage, image: &str) -> Markup {
+fn hero(p: &BadgePage<'_>, image: &str) -> Markup {
     let l = p.locale();
     let zone = p.issuer.profile.time_zone;
     let t = &p.template.spec;
@@ -208,7 +208,7 @@ fn hero(p: &BadgePage, image: &str) -> Markup {
 }
 
 /// What the badge is about, its criteria and skills, and the award's narrative and evidence.
-fn about(p: &BadgePage) -> Markup {
+fn about(p: &BadgePage<'_>) -> Markup {
     let l = p.locale();
     let t = &p.template.spec;
     html! {
@@ -236,7 +236,7 @@ fn about(p: &BadgePage) -> Markup {
     }
 }
 
-pub fn render(p: &BadgePage) -> Markup {
+pub fn render(p: &BadgePage<'_>) -> Markup {
     let l = p.locale();
     let t = &p.template.spec;
     let issuer = &p.issuer.profile;

@@ -83,7 +83,13 @@ pub struct Brand<'a> {
     pub on_primary: &'a str,
 }
 
-pub fn page(lang: &str, title: &str, head: Markup, brand: Option<Brand>, body: Markup) -> Markup {
+pub fn page(
+    lang: &str,
+    title: &str,
+    head: Markup,
+    brand: Option<Brand<'_>>,
+    body: Markup,
+) -> Markup {
     let style = brand
         .map(|b| {
             format!(

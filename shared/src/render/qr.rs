@@ -13,7 +13,7 @@ fn code(data: &str) -> Result<QrCode, QrError> {
 
 pub fn svg(data: &str) -> Result<String, QrError> {
     Ok(code(data)?
-        .render::<svg::Color>()
+        .render::<svg::Color<'_>>()
         .min_dimensions(240, 240)
         .quiet_zone(true)
         .dark_color(svg::Color("#000000"))

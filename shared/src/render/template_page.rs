@@ -12,7 +12,7 @@ use crate::{
 };
 use maud::html;
 
-pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls, l: Locale) -> maud::Markup {
+pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) -> maud::Markup {
     let s = &t.spec;
     let p = &issuer.profile;
     let image = openbadges::image_url(&urls, t);

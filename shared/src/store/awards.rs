@@ -243,9 +243,8 @@ impl Store {
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
-            let err = match res {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
+            let Err(err) = res else {
+                return Ok(());
             };
             // Another transaction on the same counter item (or throttling): try again.
             let contended = match err.as_service_error() {
@@ -253,19 +252,23 @@ impl Store {
                     c.cancellation_reasons().iter().all(|r| {
                         matches!(
                             r.code(),
-                            None | Some("None")
-                                | Some("TransactionConflict")
-                                | Some("ThrottlingError")
-                                | Some("ProvisionedThroughputExceeded")
+                            None | Some(
+                                "None"
+                                    | "TransactionConflict"
+                                    | "ThrottlingError"
+                                    | "ProvisionedThroughputExceeded"
+                            )
                         )
                     })
                 }
                 _ => matches!(
                     aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err),
-                    Some("ProvisionedThroughputExceededException")
-                        | Some("ThrottlingException")
-                        | Some("RequestLimitExceeded")
-                        | Some("TransactionConflictException")
+                    Some(
+                        "ProvisionedThroughputExceededException"
+                            | "ThrottlingException"
+                            | "RequestLimitExceeded"
+                            | "TransactionConflictException"
+                    )
                 ),
             };
             if contended && attempt < MAX_ATTEMPTS {
@@ -375,16 +378,13 @@ impl Store {
             for u in self.tally_updates(&tallies)? {
                 tx = tx.transact_items(TransactWriteItem::builder().update(u).build());
             }
-            let err = match tx.send().await {
-                Ok(_) => {
-                    for &i in &chunk {
-                        results[i] = Some(RowWritten::Written);
-                    }
-                    pending.retain(|i| !chunk.contains(i));
-                    attempt = 0;
-                    continue;
+            let Err(err) = tx.send().await else {
+                for &i in &chunk {
+                    results[i] = Some(RowWritten::Written);
                 }
-                Err(e) => e,
+                pending.retain(|i| !chunk.contains(i));
+                attempt = 0;
+                continue;
             };
             let reasons: Vec<Option<String>> = match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => c

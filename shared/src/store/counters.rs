@@ -90,9 +90,11 @@ impl Store {
                     Err(e) => {
                         let retry = matches!(
                             aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e),
-                            Some("TransactionConflictException")
-                                | Some("ProvisionedThroughputExceededException")
-                                | Some("ThrottlingException")
+                            Some(
+                                "TransactionConflictException"
+                                    | "ProvisionedThroughputExceededException"
+                                    | "ThrottlingException"
+                            )
                         );
                         if !retry || attempt >= 6 {
                             return Err(StoreError::from_sdk(e));
@@ -190,10 +192,7 @@ impl Store {
     }
 
     /// Every counter on the award (tests, exports).
-    pub async fn award_counters(
-        &self,
-        award: &AwardId,
-    ) -> Result<std::collections::BTreeMap<String, i64>> {
+    pub async fn award_counters(&self, award: &AwardId) -> Result<BTreeMap<String, i64>> {
         Ok(numbers(self.get(keys::award_counters(award)).await?))
     }
 
@@ -219,7 +218,7 @@ impl Store {
         &self,
         template: &TemplateId,
         day: NaiveDate,
-    ) -> Result<std::collections::BTreeMap<String, i64>> {
+    ) -> Result<BTreeMap<String, i64>> {
         Ok(numbers(self.get(keys::template_day(template, day)).await?))
     }
 

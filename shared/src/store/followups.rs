@@ -190,7 +190,7 @@ mod tests {
             stage,
             bucket: "2026112309".into(),
         };
-        let now = chrono::Utc::now();
+        let now = Utc::now();
         let items = vec![
             (due(Stage::Day3), now),
             (due(Stage::Day7), now),

@@ -48,9 +48,11 @@ impl StoreError {
         R: std::fmt::Debug,
     {
         match err.code() {
-            Some("ProvisionedThroughputExceededException")
-            | Some("ThrottlingException")
-            | Some("RequestLimitExceeded") => StoreError::Throttled,
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded",
+            ) => StoreError::Throttled,
             _ => StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()),
         }
     }
@@ -309,8 +311,8 @@ mod tests {
         let mut key = Item::new();
         key.insert("PK".into(), s("TEMPLATE#a"));
         key.insert("SK".into(), s("TEMPLATE"));
-        key.insert(keys::Index::Gsi1.pk().into(), s("ISSUER#x#TEMPLATES"));
-        key.insert(keys::Index::Gsi1.sk().into(), s("2026#a"));
+        key.insert(Index::Gsi1.pk().into(), s("ISSUER#x#TEMPLATES"));
+        key.insert(Index::Gsi1.sk().into(), s("2026#a"));
         let c = encode_cursor(&key);
         let back = decode_cursor(&c, Index::Gsi1, "ISSUER#x#TEMPLATES").unwrap();
         assert_eq!(back, key);

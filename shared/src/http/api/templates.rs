@@ -138,7 +138,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let status = match q.status.as_deref() {
-        None | Some("") | Some("all") => None,
+        None | Some("" | "all") => None,
         Some("active") => Some(TemplateStatus::Active),
         Some("archived") => Some(TemplateStatus::Archived),
         Some(_) => {

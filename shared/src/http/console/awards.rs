@@ -1,6 +1,12 @@
 //! Issue one badge; search awards; open one; revoke with a reason; re-issue.
 
-use super::{api, failed, form, json_of, not_found, respond, session::Session, ui, Posted};
+use super::{
+    form,
+    page::{api, failed, not_found, respond},
+    posted::{json_of, Posted},
+    session::Session,
+    ui,
+};
 use crate::{
     app::App,
     domain::{
@@ -174,7 +180,7 @@ pub async fn list(
         err = Some(FormError {
             field: Some(f.into()),
             message: m,
-        })
+        });
     };
     let email = match email {
         Some(Ok(e)) => Some(e.lookup_key()),

@@ -3,11 +3,16 @@
 //! end, with the counts and the error report. The JSON endpoints are the `/v1` batch handlers
 //! behind the session (and its CSRF token).
 
-use super::{api, failed, respond, session::Session, ui};
+use super::{
+    page::{api, failed, respond},
+    posted::Scripted,
+    session::Session,
+    ui,
+};
 use crate::{app::App, http::api::batches as v1};
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -120,21 +125,12 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
     )
 }
 
-/// Creates a batch (JSON in and out, CSRF token in `X-CSRF-Token`).
+/// Creates a batch (JSON in and out; the page's script sends the CSRF token).
 pub async fn create(
     State(app): State<App>,
-    s: Session,
-    headers: HeaderMap,
+    Scripted(s): Scripted,
     body: crate::http::body::JsonObject,
 ) -> Response {
-    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !s.csrf_ok(token) {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({"error": {"code": "csrf", "message": "reload the page and try again"}})),
-        )
-            .into_response();
-    }
     match api(v1::create(State(app.clone()), s.caller.clone(), body).await).await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => e.into_response(),

@@ -2,7 +2,11 @@
 //! small inline SVG charts per week, the top templates — the same numbers as `/v1/analytics`,
 //! from one issuer report.
 
-use super::{failed, respond, session::Session, ui};
+use super::{
+    page::{failed, respond},
+    session::Session,
+    ui,
+};
 use crate::{
     analytics::{self, Scope},
     app::App,

@@ -141,7 +141,7 @@ fn tidy(v: &mut Value, shadow: &Value) {
             if kept.iter().any(|x| x.get("_order").is_some()) {
                 let order = |x: &Value| x.get("_order").and_then(Value::as_i64).unwrap_or(i64::MAX);
                 kept.sort_by_key(order);
-                for x in kept.iter_mut() {
+                for x in &mut kept {
                     if let Some(m) = x.as_object_mut() {
                         m.remove("_order");
                     }

@@ -11,12 +11,13 @@ mod bulk;
 mod dashboard;
 pub mod form;
 mod page;
+mod posted;
 pub mod session;
 mod settings;
 mod templates;
 pub mod ui;
 
-use crate::{app::App, domain::locale::Locale, http::error::ApiError};
+use crate::{app::App, domain::locale::Locale};
 use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
@@ -27,7 +28,8 @@ use axum::{
 };
 use chrono::Utc;
 use maud::html;
-use serde_json::Value;
+use page::{failed, respond};
+use posted::Posted;
 use session::Session;
 use std::collections::HashMap;
 
@@ -115,86 +117,6 @@ fn public_origin(base_url: &str) -> &str {
         None => base_url,
     }
 }
-
-fn endpoint(app: &App) -> Option<&str> {
-    app.config.aws_endpoint_url.as_deref()
-}
-
-/// An HTML page answer with the console's security headers.
-pub(crate) fn respond(app: &App, status: StatusCode, page: maud::Markup) -> Response {
-    ui::html_response(status, page, endpoint(app))
-}
-
-/// Runs a `/v1` handler's result: its JSON on success, its error (with the field) otherwise.
-pub(crate) async fn api<R: IntoResponse>(r: Result<R, ApiError>) -> Result<Value, ApiError> {
-    let resp = r?.into_response();
-    let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024)
-        .await
-        .map_err(|_| ApiError::internal())?;
-    if bytes.is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())
-}
-
-/// A form posted by the signed-in admin, its CSRF token already checked: every state-changing
-/// console handler takes one, so none can forget the check. A missing or wrong token is the 403
-/// page; no session is the sign-in redirect.
-pub(crate) struct Posted {
-    pub s: Session,
-    pub f: Vec<(String, String)>,
-}
-
-impl axum::extract::FromRequest<App> for Posted {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
-        use axum::extract::FromRequestParts;
-        let (mut parts, body) = req.into_parts();
-        let s = Session::from_request_parts(&mut parts, app).await?;
-        let Form(f) =
-            Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), app)
-                .await
-                .map_err(IntoResponse::into_response)?;
-        if !s.csrf_ok(form::value(&f, "_csrf")) {
-            return Err(forbidden(app, s.lang));
-        }
-        Ok(Posted { s, f })
-    }
-}
-
-pub(crate) fn forbidden(app: &App, l: Locale) -> Response {
-    respond(
-        app,
-        StatusCode::FORBIDDEN,
-        ui::bare(
-            l,
-            l.t("요청이 만료되었습니다", "This form has expired"),
-            html! {
-                h1 { (l.t("요청이 만료되었습니다", "This form has expired")) }
-                p { (l.t("페이지를 새로 고친 뒤 다시 시도하세요.", "Reload the page and try again.")) }
-                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
-            },
-        ),
-    )
-}
-
-pub(crate) fn not_found(app: &App, l: Locale) -> Response {
-    respond(
-        app,
-        StatusCode::NOT_FOUND,
-        ui::bare(
-            l,
-            l.t("찾을 수 없습니다", "Not found"),
-            html! {
-                h1 { (l.t("찾을 수 없습니다", "Not found")) }
-                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
-            },
-        ),
-    )
-}
-
-pub(crate) use page::failed;
 
 /// The analytics export (every award with its counters) for the signed-in issuer.
 async fn export(
@@ -372,9 +294,4 @@ async fn set_lang(
         .expect("constant cookie"),
     );
     r
-}
-
-/// Builds the request body a `/v1` handler expects from a form.
-pub(crate) fn json_of(fields: &[(String, String)]) -> crate::http::body::JsonObject {
-    crate::http::body::JsonObject(form::to_json(fields))
 }

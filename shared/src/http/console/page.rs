@@ -1,12 +1,66 @@
-//! Whole console answers shared by every area: the error pages.
+//! Whole answers every area of the console shares: a page with the console's headers, the
+//! error pages (one mapping of failures to a status), and the JSON of a `/v1` handler's result.
 
 use super::ui::{bare, html_response};
-use crate::{domain::locale::Locale, http::error::ApiError};
+use crate::{app::App, domain::locale::Locale, http::error::ApiError};
 use axum::{
     http::{header, HeaderValue, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use maud::html;
+use serde_json::Value;
+
+fn endpoint(app: &App) -> Option<&str> {
+    app.config.aws_endpoint_url.as_deref()
+}
+
+/// An HTML page answer with the console's security headers.
+pub fn respond(app: &App, status: StatusCode, page: maud::Markup) -> Response {
+    html_response(status, page, endpoint(app))
+}
+
+/// Runs a `/v1` handler's result: its JSON on success, its error (with the field) otherwise.
+pub async fn api<R: IntoResponse>(r: Result<R, ApiError>) -> Result<Value, ApiError> {
+    let resp = r?.into_response();
+    let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024)
+        .await
+        .map_err(|_| ApiError::internal())?;
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())
+}
+
+pub fn forbidden(app: &App, l: Locale) -> Response {
+    respond(
+        app,
+        StatusCode::FORBIDDEN,
+        bare(
+            l,
+            l.t("요청이 만료되었습니다", "This form has expired"),
+            html! {
+                h1 { (l.t("요청이 만료되었습니다", "This form has expired")) }
+                p { (l.t("페이지를 새로 고친 뒤 다시 시도하세요.", "Reload the page and try again.")) }
+                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
+            },
+        ),
+    )
+}
+
+pub fn not_found(app: &App, l: Locale) -> Response {
+    respond(
+        app,
+        StatusCode::NOT_FOUND,
+        bare(
+            l,
+            l.t("찾을 수 없습니다", "Not found"),
+            html! {
+                h1 { (l.t("찾을 수 없습니다", "Not found")) }
+                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
+            },
+        ),
+    )
+}
 
 /// The console's one mapping of a failure that is not the admin's doing to a page, with the
 /// status the API gives the same error: throttling is 503 (try again shortly, `Retry-After`),

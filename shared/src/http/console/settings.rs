@@ -1,7 +1,13 @@
 //! Settings: the issuer's profile and branding (through `PATCH /v1/issuer`), and API keys
 //! (a new key is shown once; revoking one ends its sessions too).
 
-use super::{api, failed, form, json_of, respond, session::Session, ui, Posted};
+use super::{
+    form,
+    page::{api, failed, respond},
+    posted::{json_of, Posted},
+    session::Session,
+    ui,
+};
 use crate::{
     app::App,
     http::api::{api_keys, issuer as v1},

@@ -1,7 +1,13 @@
 //! Templates: list, create, edit (every field, related badges with order and switches, banner,
 //! enrolment, follow-ups) with a live preview of the badge page.
 
-use super::{api, failed, form, json_of, not_found, respond, session::Session, ui, Posted};
+use super::{
+    form,
+    page::{api, failed, not_found, respond},
+    posted::{json_of, Posted, Scripted},
+    session::Session,
+    ui,
+};
 use crate::{
     app::App,
     domain::{
@@ -101,7 +107,7 @@ fn editor(
     s: &Session,
     current: Option<&Template>,
     others: &[Template],
-    v: &Src,
+    v: &Src<'_>,
     err: Option<&FormError>,
     saved: bool,
 ) -> Markup {
@@ -487,7 +493,7 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
                     p class="alert" { (l.t("미리보기를 만들 수 없습니다: ", "Cannot preview yet: ")) (e.field) " — " (e.message) }
                 },
             );
-            return super::respond(&app, StatusCode::OK, page);
+            return respond(&app, StatusCode::OK, page);
         }
     };
     let now = chrono::Utc::now();
@@ -585,17 +591,10 @@ pub async fn archive(
 /// its CSRF token): the badge image or the banner's.
 pub async fn upload(
     State(app): State<App>,
-    s: Session,
+    Scripted(s): Scripted,
     Path((id, what)): Path<(String, String)>,
     req: axum::extract::Request,
 ) -> Response {
-    let token = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok());
-    if !s.csrf_ok(token) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
     let res = match what.as_str() {
         "image" => v1::upload_image(State(app.clone()), s.caller.clone(), Path(id), req).await,
         "banner-image" => {

@@ -290,7 +290,7 @@ fn described(id: &str, hint: bool, error: bool) -> Option<String> {
 }
 
 /// A labelled input with its hint and, when the API refused it, its error.
-pub fn input(f: Field, err: Option<&FormError>) -> Markup {
+pub fn input(f: Field<'_>, err: Option<&FormError>) -> Markup {
     let id = id_of(f.name);
     let error = err.and_then(|e| e.at(f.name));
     html! {
@@ -360,7 +360,7 @@ pub fn pct(r: Option<f64>) -> String {
 pub fn bars(title: &str, values: &[f64], labels: &[String], fmt: &dyn Fn(f64) -> String) -> Markup {
     let w = 320.0;
     let h = 120.0;
-    let max = values.iter().cloned().fold(0.0_f64, f64::max).max(1e-9);
+    let max = values.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
     let n = values.len().max(1) as f64;
     let bw = w / n;
     html! {
