@@ -310,6 +310,36 @@ impl TestApp {
         r.json()
     }
 
+    /// A fresh issuer ("한빛대학교") with one template ("데이터 분석 기초"): its API key and the
+    /// template's JSON.
+    pub async fn issuer_with_template(&self) -> (String, Value) {
+        let (_, key) = self.issuer("한빛대학교").await;
+        let tpl = self
+            .create_template(&key, template_body("데이터 분석 기초"))
+            .await;
+        (key, tpl)
+    }
+
+    /// [`TestApp::issuer_with_template`] and one award of it to a fresh address: the key, the
+    /// template's JSON and the award's JSON.
+    pub async fn one_award(&self) -> (String, Value, Value) {
+        let (key, tpl) = self.issuer_with_template().await;
+        let to = unique_email("learner");
+        let award = self
+            .issue(
+                &key,
+                serde_json::json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김민수"}}),
+            )
+            .await;
+        (key, tpl, award)
+    }
+
+    /// Number of templates the key's issuer has (to show bad input wrote nothing).
+    pub async fn template_count(&self, key: &str) -> usize {
+        let list = self.call("GET", "/v1/templates", Some(key), None).await;
+        list.json()["data"].as_array().map_or(0, Vec::len)
+    }
+
     /// Path part of a public URL this app made (its base is the test listener).
     pub fn path_of(&self, url: &str) -> String {
         url.strip_prefix(&self.base_url)
@@ -331,6 +361,17 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         r.json()
+    }
+
+    /// A batch of `tpl` with `file` uploaded (not yet ingested): the batch id and the S3 key of
+    /// its source, as its S3 event names it.
+    pub async fn uploaded_batch(&self, key: &str, batch: Value, file: &[u8]) -> (String, String) {
+        let b = self.create_batch(key, batch).await;
+        let id = b["id"].as_str().unwrap().to_owned();
+        self.upload(&id, file.to_vec()).await;
+        let parsed = accolade::domain::ids::BatchId::parse(&id).unwrap();
+        let stored = self.app.store.get_batch(&parsed).await.unwrap().unwrap();
+        (id, stored.source_key)
     }
 
     /// Puts the file where the batch's upload URL points (as the browser would).
@@ -416,18 +457,8 @@ impl Mail {
 impl TestApp {
     /// Every raw message the emulator's SES accepted for `to`.
     pub async fn mail_to(&self, to: &str) -> Vec<Mail> {
-        let out = tokio::process::Command::new("curl")
-            .args(["-sS", "-f"])
-            .arg(format!("{}/moto-api/data.json?service=ses", self.endpoint))
-            .output()
-            .await
-            .expect("curl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let url = format!("{}/moto-api/data.json?service=ses", self.endpoint);
+        let v: Value = serde_json::from_slice(&curl(&[url]).await).unwrap();
         v["ses"]["RawMessage"]
             .as_array()
             .cloned()
@@ -453,6 +484,28 @@ impl TestApp {
 }
 
 /// A CSV of `n` valid rows (UTF-8).
+/// Runs `curl -sS -f` with `args` (a real HTTP client, outside the SDK); answers the body and
+/// fails the test on an HTTP error.
+pub async fn curl(args: &[String]) -> Vec<u8> {
+    let out = tokio::process::Command::new("curl")
+        .args(["-sS", "-f"])
+        .args(args)
+        .output()
+        .await
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// An address no other test uses: `{prefix}.{uuid}@example.com`.
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}.{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
 pub fn csv_rows(n: usize, prefix: &str) -> Vec<u8> {
     let mut s = String::from("email,name,cohort\n");
     for i in 0..n {

@@ -1,6 +1,7 @@
 //! The layer order of ARCHITECTURE.md, checked: every `crate::…` / `super::…` path in the
-//! library's source (tests excluded) points at a module of the same or a lower layer, and no two
-//! modules import each other. It reads the source as text, so it runs with the unit tests.
+//! library's source (tests excluded) points at a module of the same or a lower layer, no two
+//! modules import each other, and the pure core names no I/O crate. It reads the source as text,
+//! so it runs with the unit tests.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ const LAYERS: &[&[&str]] = &[
     &["http"],
     &["entry"],
 ];
+
+/// The pure core (the first two layers) does no I/O: none of these crates appear in it.
+const IO_CRATES: &[&str] = &["axum", "tokio", "aws_", "lambda_", "hyper", "tower"];
 
 type Module = Vec<String>;
 
@@ -250,6 +254,25 @@ mod tests {
         );
         let found = violations(&edges);
         assert!(found.is_empty(), "layer violations:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn the_pure_core_uses_no_io_crate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        for (m, path) in modules(&root) {
+            if layer_of(&m).is_some_and(|l| l <= 1) {
+                let code = without_tests(&std::fs::read_to_string(&path).unwrap_or_default());
+                for krate in IO_CRATES {
+                    let used = code.contains(&format!("{krate}::"))
+                        || code.contains(&format!("use {krate}"));
+                    if used {
+                        found.push(format!("{} uses {krate}", m.join("::")));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "I/O in the pure core:\n{}", found.join("\n"));
     }
 
     #[test]

@@ -10,21 +10,6 @@ use accolade_tests::{
 };
 use serde_json::{json, Value};
 
-async fn one_award(t: &TestApp) -> (String, Value, Value) {
-    let (_, key) = t.issuer("한빛대학교").await;
-    let tpl = t
-        .create_template(&key, template_body("데이터 분석 기초"))
-        .await;
-    let to = format!("r.{}@example.com", uuid::Uuid::new_v4().simple());
-    let award = t
-        .issue(
-            &key,
-            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김"}}),
-        )
-        .await;
-    (key, tpl, award)
-}
-
 /// RFC 8058 one-click unsubscribe: the mail client's POST.
 async fn one_click(t: &TestApp, award: &str) -> accolade_tests::Response {
     let req = axum::http::Request::builder()
@@ -49,7 +34,7 @@ async fn unsubscribed(t: &TestApp, award: &Value) -> bool {
 #[tokio::test]
 async fn one_click_unsubscribe_needs_verifys_put_item_and_has_it() {
     let t = spawn_app().await;
-    let (_, _, award) = one_award(&t).await;
+    let (_, _, award) = t.one_award().await;
     let r = one_click(&t, award["id"].as_str().unwrap()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(unsubscribed(&t, &award).await);
@@ -60,7 +45,7 @@ async fn one_click_unsubscribe_needs_verifys_put_item_and_has_it() {
         "            - Effect: Allow\n              Action: dynamodb:DescribeLimits",
     );
     let t = spawn_app_with(without).await;
-    let (_, _, award) = one_award(&t).await;
+    let (_, _, award) = t.one_award().await;
     let r = one_click(&t, award["id"].as_str().unwrap()).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
     assert!(!unsubscribed(&t, &award).await, "nothing written");
@@ -69,7 +54,7 @@ async fn one_click_unsubscribe_needs_verifys_put_item_and_has_it() {
 #[tokio::test]
 async fn verify_reads_no_api_keys_and_no_session_secret() {
     let t = spawn_app().await;
-    let (key, _, _) = one_award(&t).await;
+    let (key, _, _) = t.one_award().await;
     let hash = accolade::domain::api_key::ApiKeySecret::parse(&key)
         .unwrap()
         .hash();
@@ -89,7 +74,7 @@ async fn verify_reads_no_api_keys_and_no_session_secret() {
 async fn follow_ups_need_notifys_batch_write_item_and_it_has_it() {
     // With the template's policy the day-1 stream batch queues follow-ups (BatchWriteItem).
     let t = spawn_app().await;
-    one_award(&t).await;
+    t.one_award().await;
     t.requests.reset();
     t.runner().deliver_stream().await.unwrap();
     assert_eq!(
@@ -106,7 +91,7 @@ async fn follow_ups_need_notifys_batch_write_item_and_it_has_it() {
         "                - dynamodb:DeleteItem\n",
     );
     let t = spawn_app_with(without).await;
-    one_award(&t).await;
+    t.one_award().await;
     t.runner().deliver_stream().await.unwrap();
     let failures = t.lambda.failures();
     assert_eq!(failures.len(), 1, "{failures:#?}");
@@ -127,19 +112,14 @@ async fn a_long_csv_needs_ingests_put_on_its_continuation_marker() {
     let t = spawn_app_with(without).await;
     let (_, key) = t.issuer("한빛대학교").await;
     let tpl = t.create_template(&key, template_body("긴 명단")).await;
-    let b = t
-        .create_batch(
+    let file = csv_rows(300, "long");
+    let (_, source) = t
+        .uploaded_batch(
             &key,
             json!({"filename": "long.csv", "template_id": tpl["id"]}),
+            &file,
         )
         .await;
-    let id = b["id"].as_str().unwrap();
-    let file = csv_rows(300, "long");
-    t.upload(id, file.clone()).await;
-    let source = format!(
-        "uploads/{}/{id}/source.csv",
-        tpl["issuer_id"].as_str().unwrap()
-    );
     let short = IngestOptions {
         chunk_rows: 100,
         time_budget: std::time::Duration::ZERO,
@@ -166,7 +146,7 @@ async fn a_missing_object_is_404_with_list_bucket_and_403_without() {
         ),
     ] {
         let t = spawn_app_with(template).await;
-        let (key, tpl, _) = one_award(&t).await;
+        let (key, tpl, _) = t.one_award().await;
         let id = tpl["id"].as_str().unwrap();
         let png = accolade::render::qr::png("x", 2).unwrap();
         let req = axum::http::Request::builder()
@@ -202,7 +182,7 @@ async fn a_missing_object_is_404_with_list_bucket_and_403_without() {
 #[tokio::test]
 async fn csv_downloads_keep_their_bom_through_api_gateway() {
     let t = spawn_app().await;
-    let (key, tpl, _) = one_award(&t).await;
+    let (key, tpl, _) = t.one_award().await;
     for path in [
         "/v1/batches/template.csv".to_owned(),
         format!(
@@ -224,7 +204,7 @@ async fn csv_downloads_keep_their_bom_through_api_gateway() {
 #[tokio::test]
 async fn an_error_while_streaming_an_export_fails_the_request_not_the_process() {
     let t = spawn_app().await;
-    let (key, tpl, _) = one_award(&t).await;
+    let (key, tpl, _) = t.one_award().await;
     let path = format!(
         "/v1/analytics/export?template={}",
         tpl["id"].as_str().unwrap()

@@ -1,20 +1,12 @@
 //! Issue #4: CSV bulk issuance from S3 — the case folder, never twice, never lost.
 
 use accolade::ingest::IngestOptions;
-use accolade_tests::{csv_rows, spawn_app, template_body, StatusCode, TestApp};
+use accolade_tests::{csv_rows, curl, spawn_app, template_body, StatusCode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
 fn cases_dir() -> PathBuf {
     infra::repo_root().join("tests/csv-cases")
-}
-
-async fn setup(t: &TestApp) -> (String, Value) {
-    let (_, key) = t.issuer("한빛대학교").await;
-    let tpl = t
-        .create_template(&key, template_body("데이터 분석 기초"))
-        .await;
-    (key, tpl)
 }
 
 #[tokio::test]
@@ -120,7 +112,7 @@ async fn every_case_in_the_folder() {
 #[tokio::test]
 async fn the_error_report_neutralises_formulas() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
+    let (key, tpl) = t.issuer_with_template().await;
     let b = t
         .create_batch(&key, json!({"filename": "x.csv", "template_id": tpl["id"]}))
         .await;
@@ -141,7 +133,7 @@ async fn the_error_report_neutralises_formulas() {
 #[tokio::test]
 async fn bad_files_fail_with_a_reason_and_issue_nothing() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
+    let (key, tpl) = t.issuer_with_template().await;
     let mut wide = String::from("email,name\n");
     wide.push_str(&vec!["x"; 10_000].join(","));
     wide.push('\n');
@@ -186,7 +178,7 @@ async fn bad_files_fail_with_a_reason_and_issue_nothing() {
 #[tokio::test]
 async fn uploads_that_match_no_batch_of_their_issuer_are_rejected() {
     let t = spawn_app().await;
-    let (key_a, tpl_a) = setup(&t).await;
+    let (key_a, tpl_a) = t.issuer_with_template().await;
     let (iid_b, key_b) = t.issuer("B").await;
     let tpl_b = t.create_template(&key_b, template_body("B's")).await;
     let batch_a = t
@@ -236,20 +228,16 @@ async fn uploads_that_match_no_batch_of_their_issuer_are_rejected() {
 #[tokio::test]
 async fn events_delivered_twice_issue_once_and_reuploads_issue_nothing_new() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let b = t
-        .create_batch(
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(300, "twice");
+    let (id, source) = t
+        .uploaded_batch(
             &key,
             json!({"filename": "cohort.csv", "template_id": tpl["id"], "notify": false}),
+            &file,
         )
         .await;
-    let id = b["id"].as_str().unwrap();
-    let file = csv_rows(300, "twice");
-    t.upload(id, file.clone()).await;
-    let source = format!(
-        "uploads/{}/{id}/source.csv",
-        tpl["issuer_id"].as_str().unwrap()
-    );
+    let id = id.as_str();
     let ev = t.s3_event(&source, file.len() as u64);
     // Two deliveries at the same time, then a late third.
     let opts = IngestOptions::default();
@@ -303,20 +291,16 @@ async fn events_delivered_twice_issue_once_and_reuploads_issue_nothing_new() {
 #[tokio::test]
 async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let b = t
-        .create_batch(
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(1_200, "crash");
+    let (id, source) = t
+        .uploaded_batch(
             &key,
             json!({"filename": "big.csv", "template_id": tpl["id"]}),
+            &file,
         )
         .await;
-    let id = b["id"].as_str().unwrap();
-    let file = csv_rows(1_200, "crash");
-    t.upload(id, file.clone()).await;
-    let source = format!(
-        "uploads/{}/{id}/source.csv",
-        tpl["issuer_id"].as_str().unwrap()
-    );
+    let id = id.as_str();
     let ev = t.s3_event(&source, file.len() as u64);
     let dying = IngestOptions {
         chunk_rows: 100,
@@ -361,20 +345,16 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
 #[tokio::test]
 async fn a_long_file_continues_in_a_new_invocation() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let b = t
-        .create_batch(
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(450, "long");
+    let (id, source) = t
+        .uploaded_batch(
             &key,
             json!({"filename": "long.csv", "template_id": tpl["id"]}),
+            &file,
         )
         .await;
-    let id = b["id"].as_str().unwrap();
-    let file = csv_rows(450, "long");
-    t.upload(id, file.clone()).await;
-    let source = format!(
-        "uploads/{}/{id}/source.csv",
-        tpl["issuer_id"].as_str().unwrap()
-    );
+    let id = id.as_str();
     let ev = t.s3_event(&source, file.len() as u64);
     let short = IngestOptions {
         chunk_rows: 200,
@@ -397,20 +377,19 @@ async fn a_long_file_continues_in_a_new_invocation() {
 #[tokio::test]
 async fn throttling_is_retried_and_counts_stay_exact() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let b = t
-        .create_batch(&key, json!({"filename": "t.csv", "template_id": tpl["id"]}))
-        .await;
-    let id = b["id"].as_str().unwrap();
+    let (key, tpl) = t.issuer_with_template().await;
     let file = csv_rows(400, "thr");
-    t.upload(id, file.clone()).await;
+    let (id, source) = t
+        .uploaded_batch(
+            &key,
+            json!({"filename": "t.csv", "template_id": tpl["id"]}),
+            &file,
+        )
+        .await;
+    let id = id.as_str();
     // The ingest function's DynamoDB client sees the next 4 TransactWriteItems answered
     // "throttled", although each write reached the table.
     t.faults().arm("TransactWriteItems", 4);
-    let source = format!(
-        "uploads/{}/{id}/source.csv",
-        tpl["issuer_id"].as_str().unwrap()
-    );
     let ev = t.s3_event(&source, file.len() as u64);
     let out = t.ingest_with(ev, IngestOptions::default()).await.unwrap();
     assert!(out.to_string().contains("Completed"), "{out}");
@@ -428,7 +407,7 @@ async fn throttling_is_retried_and_counts_stay_exact() {
 #[tokio::test]
 async fn dynamodb_requests_per_thousand_rows() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
+    let (key, tpl) = t.issuer_with_template().await;
     let b = t
         .create_batch(&key, json!({"filename": "k.csv", "template_id": tpl["id"]}))
         .await;
@@ -485,7 +464,7 @@ async fn one_active_per_recipient_applies_to_csv_rows() {
 #[tokio::test]
 async fn presigned_upload_url_and_sample_file() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
+    let (key, tpl) = t.issuer_with_template().await;
     let sample = t
         .call("GET", "/v1/batches/template.csv", Some(&key), None)
         .await;
@@ -510,26 +489,10 @@ async fn presigned_upload_url_and_sample_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("sample.csv");
     std::fs::write(&path, &sample.body).unwrap();
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-sS",
-            "-f",
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: text/csv",
-            "--data-binary",
-        ])
-        .arg(format!("@{}", path.display()))
-        .arg(url)
-        .output()
-        .await
-        .expect("curl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let put = ["-X", "PUT", "-H", "Content-Type: text/csv", "--data-binary"];
+    let mut args: Vec<String> = put.iter().map(|a| (*a).to_owned()).collect();
+    args.extend([format!("@{}", path.display()), url.to_owned()]);
+    curl(&args).await;
     t.runner().deliver_uploads().await.unwrap();
     let got = t.batch(&key, b["id"].as_str().unwrap()).await;
     assert_eq!(got["status"], "completed", "{got:#}");

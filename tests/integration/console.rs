@@ -203,15 +203,7 @@ async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
         .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "login from {site}");
     }
-    let list = t
-        .call("GET", "/v1/templates", Some(&key), None)
-        .await
-        .json();
-    assert_eq!(
-        list["data"].as_array().unwrap().len(),
-        0,
-        "nothing was written"
-    );
+    assert_eq!(t.template_count(&key).await, 0, "nothing was written");
     let r = post_form(
         &t,
         "/console/templates",

@@ -1,26 +1,14 @@
 //! Issue #6 (first part): the day-1 email from the DynamoDB stream, exactly once.
 
 use accolade::domain::ids::AwardId;
-use accolade_tests::{csv_rows, spawn_app, template_body, FunctionName, TestApp};
+use accolade_tests::{csv_rows, spawn_app, template_body, unique_email, FunctionName, TestApp};
 use serde_json::{json, Value};
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}.{}@example.com", uuid::Uuid::new_v4().simple())
-}
-
-async fn setup(t: &TestApp) -> (String, Value) {
-    let (_, key) = t.issuer("한빛대학교").await;
-    let tpl = t
-        .create_template(&key, template_body("데이터 분석 기초"))
-        .await;
-    (key, tpl)
-}
 
 #[tokio::test]
 async fn one_day1_email_per_award_even_when_records_repeat() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let to = unique("kim");
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email("kim");
     let a = t
         .issue(
             &key,
@@ -78,8 +66,8 @@ async fn one_day1_email_per_award_even_when_records_repeat() {
 #[tokio::test]
 async fn english_awards_get_english_mail_and_hostile_names_are_escaped() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let to = unique("jane");
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email("jane");
     t.issue(&key, json!({"template_id": tpl["id"], "locale": "en", "recipient": {"email": to, "name": "Jane <script>x</script>"}})).await;
     t.runner().deliver_stream().await.unwrap();
     let m = &t.mail_to(&to).await[0];
@@ -98,10 +86,10 @@ async fn english_awards_get_english_mail_and_hostile_names_are_escaped() {
 #[tokio::test]
 async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let quiet = unique("quiet");
+    let (key, tpl) = t.issuer_with_template().await;
+    let quiet = unique_email("quiet");
     t.issue(&key, json!({"template_id": tpl["id"], "notify": false, "recipient": {"email": quiet, "name": "Q"}})).await;
-    let bounced = unique("bounced");
+    let bounced = unique_email("bounced");
     let email = accolade::domain::email::Email::parse(&bounced).unwrap();
     t.app
         .store
@@ -130,7 +118,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     let mut config = (*t.app.config).clone();
     config.sender_email = Some("badges@not-verified.example".into());
     let app = accolade::app::App::new(config, &t.sdk);
-    let to = unique("rejected");
+    let to = unique_email("rejected");
     let r = t
         .issue(
             &key,
@@ -161,7 +149,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
 #[tokio::test]
 async fn csv_batches_send_one_email_per_row_unless_notify_is_off() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
+    let (key, tpl) = t.issuer_with_template().await;
     let prefix = format!("row{}.", uuid::Uuid::new_v4().simple());
     let on = t
         .create_batch(
@@ -202,8 +190,8 @@ async fn csv_batches_send_one_email_per_row_unless_notify_is_off() {
 #[tokio::test]
 async fn the_local_outbox_page_lists_received_mail() {
     let t = spawn_app().await;
-    let (key, tpl) = setup(&t).await;
-    let to = unique("outbox");
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email("outbox");
     t.issue(
         &key,
         json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "<b>Outbox</b>"}}),
@@ -255,7 +243,7 @@ async fn schedule_names(t: &TestApp) -> Vec<String> {
 async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let to = unique("follow");
+    let to = unique_email("follow");
     let a = t
         .issue(
             &key,
@@ -333,9 +321,9 @@ async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark()
 async fn follow_ups_respect_revocation_unsubscribe_conversion_and_settings() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let revoked = unique("revoked");
-    let unsub = unique("unsub");
-    let converted = unique("converted");
+    let revoked = unique_email("revoked");
+    let unsub = unique_email("unsub");
+    let converted = unique_email("converted");
     let ids: Vec<String> = {
         let mut v = Vec::new();
         for to in [&revoked, &unsub, &converted] {
@@ -408,8 +396,8 @@ async fn follow_ups_respect_revocation_unsubscribe_conversion_and_settings() {
     let bare = t
         .create_template(&key, template_body("추천 없는 배지"))
         .await;
-    let q = unique("quiet");
-    let b = unique("bare");
+    let q = unique_email("quiet");
+    let b = unique_email("bare");
     t.issue(
         &key,
         json!({"template_id": quiet["id"], "recipient": {"email": q, "name": "Q"}}),
@@ -499,7 +487,7 @@ fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: Value) -> V
 async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let to = unique("events");
+    let to = unique_email("events");
     let a = t
         .issue(
             &key,
@@ -601,7 +589,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
     runner.deliver_stream().await.unwrap();
     assert_eq!(t.mail_to(&to).await.len(), 1, "only the first day-1 email");
     // Complaints suppress too; events of other senders are ignored.
-    let other = unique("complaint");
+    let other = unique_email("complaint");
     let complaint = ses_event(
         "Complaint",
         &id,
@@ -628,7 +616,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
 async fn backdated_awards_get_follow_ups_counted_from_now_not_from_issued_on() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let to = unique("backfill");
+    let to = unique_email("backfill");
     t.issue(&key, json!({"template_id": tpl["id"], "issued_on": "2025-03-01", "recipient": {"email": to, "name": "B"}})).await;
     let mut runner = t.runner();
     runner.deliver_stream().await.unwrap();
@@ -654,7 +642,7 @@ async fn backdated_awards_get_follow_ups_counted_from_now_not_from_issued_on() {
 async fn expiry_reminders_go_out_before_the_badge_expires() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let to = unique("expiry");
+    let to = unique_email("expiry");
     let in_40_days = (chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339();
     t.issue(&key, json!({"template_id": tpl["id"], "locale": "en", "expires_on": in_40_days, "recipient": {"email": to, "name": "Exp"}})).await;
     let mut runner = t.runner();

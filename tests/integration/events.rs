@@ -3,7 +3,7 @@
 //! that only exist in a deployment are swapped for this stack's; the shape is the file's.
 
 use accolade::domain::email::Email;
-use accolade_tests::{csv_rows, spawn_app, template_body, FunctionName, TestApp};
+use accolade_tests::{csv_rows, spawn_app, FunctionName, TestApp};
 use base64::Engine;
 use serde_json::{json, Value};
 
@@ -27,21 +27,11 @@ struct World {
 }
 
 async fn world(t: &TestApp) -> World {
-    let (issuer, key) = t.issuer("한빛대학교").await;
-    let tpl = t
-        .create_template(&key, template_body("데이터 분석 기초"))
-        .await;
-    let to = format!("learner.{}@example.com", uuid::Uuid::new_v4().simple());
-    let award = t
-        .issue(
-            &key,
-            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "Kim"}}),
-        )
-        .await;
+    let (key, tpl, award) = t.one_award().await;
     World {
         key,
         template: tpl["id"].as_str().unwrap().to_owned(),
-        issuer: issuer.to_string(),
+        issuer: tpl["issuer_id"].as_str().unwrap().to_owned(),
         award: award["id"].as_str().unwrap().to_owned(),
     }
 }

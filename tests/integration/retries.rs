@@ -13,18 +13,17 @@ async fn a_batch_whose_attempts_all_fail_is_failed_visibly_not_left_issuing() {
     let tpl = t
         .create_template(&key, template_body("데이터 분석 기초"))
         .await;
-    let b = t
-        .create_batch(&key, json!({"filename": "a.csv", "template_id": tpl["id"]}))
-        .await;
-    let id = b["id"].as_str().unwrap();
     let file = csv_rows(20, "fail");
-    t.upload(id, file.clone()).await;
+    let (id, source) = t
+        .uploaded_batch(
+            &key,
+            json!({"filename": "a.csv", "template_id": tpl["id"]}),
+            &file,
+        )
+        .await;
+    let id = id.as_str();
     // Every read of the file fails, as S3 or the network might for a while.
     t.faults().arm("GetObject", 1_000);
-    let source = format!(
-        "uploads/{}/{id}/source.csv",
-        tpl["issuer_id"].as_str().unwrap()
-    );
     let out = t
         .lambda
         .invoke_async(FunctionName::Ingest, t.s3_event(&source, file.len() as u64))
