@@ -20,7 +20,16 @@ enum Seg {
     Index(usize),
 }
 
+/// The deepest input name the console's forms use is 3 segments (`follow_ups.subject.ko`,
+/// `related[2].label`); anything much longer or deeper is not one of ours and is ignored, so a
+/// hostile name cannot build a deep value (or a deep recursion).
+const MAX_NAME_LEN: usize = 120;
+const MAX_DEPTH: usize = 6;
+
 fn parse_path(name: &str) -> Option<Vec<Seg>> {
+    if name.len() > MAX_NAME_LEN {
+        return None;
+    }
     let mut out = Vec::new();
     for part in name.split('.') {
         let (key, rest) = match part.find('[') {
@@ -41,7 +50,7 @@ fn parse_path(name: &str) -> Option<Vec<Seg>> {
             out.push(Seg::Index(idx));
             rest = &r[end + 1..];
         }
-        if !rest.is_empty() {
+        if !rest.is_empty() || out.len() > MAX_DEPTH {
             return None;
         }
     }
@@ -284,6 +293,17 @@ mod tests {
         assert_eq!(m["validity"]["days"], "abc");
         assert!(parse_path("a[999]").is_none());
         assert!(parse_path("a..b").is_none());
+    }
+
+    #[test]
+    fn hostile_names_are_ignored_not_nested() {
+        let deep = "a.".repeat(200_000) + "a";
+        let brackets = "a".to_owned() + &"[0]".repeat(100_000);
+        let m = to_json(&f(&[(&deep, "x"), (&brackets, "y"), ("name", "ok")]));
+        assert_eq!(Value::Object(m), serde_json::json!({"name": "ok"}));
+        assert!(parse_path("a.b.c.d.e.f").is_some());
+        assert!(parse_path("a.b.c.d.e.f.g").is_none());
+        assert!(parse_path(&"x".repeat(121)).is_none());
     }
 
     #[test]
