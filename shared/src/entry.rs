@@ -75,7 +75,8 @@ impl Function {
             FunctionName::Verify => Some(crate::http::verify::router(app.clone())),
             FunctionName::Analytics => Some(crate::http::analytics::router(app.clone())),
             FunctionName::Ingest | FunctionName::Notify => None,
-        };
+        }
+        .map(crate::http::with_hsts);
         Self {
             name,
             app,

@@ -272,7 +272,11 @@ mod tests {
                 }
             }
         }
-        assert!(found.is_empty(), "I/O in the pure core:\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "I/O in the pure core:\n{}",
+            found.join("\n")
+        );
     }
 
     #[test]

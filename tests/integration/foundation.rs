@@ -600,6 +600,11 @@ async fn template_image_upload_sniffs_and_serves() {
         .await;
     assert_eq!(img.header("content-type"), Some("image/png"));
     assert_eq!(img.body, png);
+    let csp = img.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.ends_with("; sandbox"),
+        "an uploaded image is sandboxed: {csp}"
+    );
     let r = t.send(put(vec![0x89; 2 * 1024 * 1024])).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     // Keeping the uploaded image through a PATCH of other fields.

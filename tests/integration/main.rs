@@ -10,6 +10,7 @@ mod console;
 mod emails;
 mod events;
 mod foundation;
+mod hardening;
 mod issuing;
 mod recommendations;
 mod retries;

@@ -37,6 +37,10 @@ async fn valid_award_page_and_open_badges_documents() {
     );
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
     let html = page.text();
     assert!(html.contains("<html lang=\"ko\">"));
     assert!(html.contains("유효한 배지"), "status banner");

@@ -12,7 +12,26 @@ pub mod lambda;
 pub mod verify;
 pub(crate) mod versioned;
 
-use axum::http::{header, HeaderMap};
+use axum::{
+    http::{header, HeaderMap, HeaderValue},
+    response::Response,
+    Router,
+};
+
+/// Every answer of every HTTP function carries `Strict-Transport-Security`: a browser that has
+/// once reached the deployment over HTTPS never falls back to plain HTTP for it (a year; without
+/// `includeSubDomains`: the institution's other subdomains are its own business).
+pub fn with_hsts(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(hsts))
+}
+
+async fn hsts(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    r
+}
 
 /// Pagination query parameters shared by list routes.
 #[derive(Debug, serde::Deserialize, Default)]

@@ -458,8 +458,8 @@ async fn template_class(
     ))
 }
 
-/// Headers for served images. An uploaded SVG opened directly can run no script and load
-/// nothing.
+/// Headers for served images. An uploaded SVG opened directly can run no script, load nothing,
+/// and (`sandbox`) host no form or link that acts as this origin.
 fn image_response(content_type: String, bytes: impl IntoResponse) -> Response {
     (
         [
@@ -467,7 +467,7 @@ fn image_response(content_type: String, bytes: impl IntoResponse) -> Response {
             (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_owned(),
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox".to_owned(),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
