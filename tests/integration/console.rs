@@ -550,3 +550,38 @@ async fn script_writes_need_the_csrf_header() {
     let r = send(upload, Some(csrf), png, "image/png").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
+
+/// Signing out ends the session on the server: the cookie, copied before, no longer works; the
+/// key itself keeps working, and signing in again gives a working session.
+#[tokio::test]
+async fn signing_out_ends_the_session_even_for_a_copied_cookie() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("로그아웃대학").await;
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let copied = cookie.clone();
+    assert_eq!(get(&t, "/console", &copied).await.status, StatusCode::OK);
+    let r = post_form(
+        &t,
+        "/console/logout",
+        Some(&cookie),
+        &[("_csrf", &csrf)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/console/login"));
+    let after = get(&t, "/console", &copied).await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "a copied cookie is over"
+    );
+    assert!(after
+        .header("location")
+        .unwrap()
+        .starts_with("/console/login"));
+    let api = t.call("GET", "/v1/issuer", Some(&key), None).await;
+    assert_eq!(api.status, StatusCode::OK, "the key is not revoked");
+    let (again, _) = sign_in(&t, &key).await;
+    assert_eq!(get(&t, "/console", &again).await.status, StatusCode::OK);
+}

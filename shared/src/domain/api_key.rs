@@ -71,6 +71,10 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Console sessions signed in with this key before this time are over (set by signing out:
+    /// a copied cookie stops working too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_ended_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKey {
@@ -88,11 +92,17 @@ impl ApiKey {
             key_hash: secret.hash(),
             created_at: now,
             revoked_at: None,
+            sessions_ended_at: None,
         }
     }
 
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    /// Whether a console session signed in at `signed_in` with this key still holds.
+    pub fn admits_session(&self, signed_in: DateTime<Utc>) -> bool {
+        self.is_active() && self.sessions_ended_at.is_none_or(|ended| signed_in > ended)
     }
 }
 

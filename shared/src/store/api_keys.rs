@@ -110,6 +110,24 @@ impl Store {
             .transpose()
     }
 
+    /// Ends every console session signed in with the key until `at` (the listing item, which the
+    /// console reads on every request).
+    pub async fn end_sessions(&self, key: &ApiKey, at: DateTime<Utc>) -> Result<()> {
+        let (pk, sk) = keys::api_key(&key.issuer_id, &key.id);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET sessions_ended_at = :t")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":t", s(at.to_rfc3339()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
     /// Marks both items revoked. Revoking twice keeps the first time.
     pub async fn revoke_api_key(&self, key: &ApiKey, at: DateTime<Utc>) -> Result<()> {
         let update = |(pk, sk): (String, String)| {

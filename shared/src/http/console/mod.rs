@@ -251,10 +251,12 @@ async fn login(
         Ok(k) => k,
         Err(e) => return failed(e),
     };
+    let now = Utc::now();
     let claims = session::Claims {
         issuer_id: owner.issuer_id,
         key_id: owner.key_id,
-        expires: (Utc::now() + chrono::Duration::hours(session::LIFETIME_HOURS)).timestamp(),
+        expires: (now + chrono::Duration::hours(session::LIFETIME_HOURS)).timestamp(),
+        signed_in_ms: now.timestamp_millis(),
         nonce: session::new_nonce(),
     };
     tracing::info!(issuer = %claims.issuer_id, "console sign-in");
@@ -269,7 +271,21 @@ async fn login(
     r
 }
 
-async fn logout(_: Posted) -> Response {
+/// Signs out: ends the key's console sessions on the server (a copied cookie stops working
+/// too; other browsers signed in with the same key sign in again) and clears the cookie.
+async fn logout(State(app): State<App>, p: Posted) -> Response {
+    let key = app
+        .store
+        .get_api_key(&p.s.caller.issuer_id, &p.s.caller.key_id)
+        .await;
+    let ended = match key {
+        Ok(Some(k)) => app.store.end_sessions(&k, Utc::now()).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = ended {
+        return failed(e);
+    }
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,

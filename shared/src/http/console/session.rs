@@ -40,11 +40,22 @@ pub struct Claims {
     pub issuer_id: IssuerId,
     pub key_id: ApiKeyId,
     pub expires: i64,
+    /// When the admin signed in, in milliseconds (sessions end by sign-in time).
+    pub signed_in_ms: i64,
     pub nonce: String,
 }
 
+impl Claims {
+    pub fn signed_in(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.signed_in_ms).unwrap_or_default()
+    }
+}
+
 pub fn sign(key: &[u8], c: &Claims) -> String {
-    let payload = format!("v1|{}|{}|{}|{}", c.issuer_id, c.key_id, c.expires, c.nonce);
+    let payload = format!(
+        "v2|{}|{}|{}|{}|{}",
+        c.issuer_id, c.key_id, c.expires, c.signed_in_ms, c.nonce
+    );
     format!(
         "{}.{}",
         B64.encode(payload.as_bytes()),
@@ -61,13 +72,14 @@ pub fn verify(key: &[u8], value: &str, now: DateTime<Utc>) -> Option<Claims> {
     m.update(payload.as_bytes());
     m.verify_slice(&sig).ok()?;
     let mut parts = payload.split('|');
-    if parts.next()? != "v1" {
+    if parts.next()? != "v2" {
         return None;
     }
     let c = Claims {
         issuer_id: IssuerId::parse(parts.next()?).ok()?,
         key_id: ApiKeyId::parse(parts.next()?).ok()?,
         expires: parts.next()?.parse().ok()?,
+        signed_in_ms: parts.next()?.parse().ok()?,
         nonce: parts.next()?.to_owned(),
     };
     (c.expires > now.timestamp() && parts.next().is_none()).then_some(c)
@@ -163,7 +175,7 @@ impl FromRequestParts<App> for Session {
             .get_api_key(&claims.issuer_id, &claims.key_id)
             .await
             .map_err(super::page::failed)?
-            .is_some_and(|k| k.revoked_at.is_none());
+            .is_some_and(|k| k.admits_session(claims.signed_in()));
         if !active {
             return Err(to_login());
         }
@@ -207,6 +219,7 @@ mod tests {
             issuer_id: IssuerId::generate(),
             key_id: ApiKeyId::generate(),
             expires: now.timestamp() + 60,
+            signed_in_ms: now.timestamp_millis(),
             nonce: new_nonce(),
         };
         let v = sign(key, &c);
