@@ -11,7 +11,33 @@ pub struct Email(String);
 const KO_NOT_AN_EMAIL: &str = "이메일 주소 형식이 아닙니다 (예: name@example.ac.kr).";
 
 impl Email {
+    /// An address as a person or a file gives it. Mail goes out without SMTPUTF8 (SES and many
+    /// receivers do not take it), so the address must be ASCII: an internationalised domain is
+    /// written in its ASCII form (`대학교.한국` → `xn--…`), and a local part with other
+    /// characters is refused with a message that says so.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let stored = Self::checked(raw)?;
+        let (local, domain) = stored.0.rsplit_once('@').unwrap_or_default();
+        if !local.is_ascii() {
+            return Err(Invalid::new(format!(
+                "`{}` is not an address mail can be sent to without SMTPUTF8 (non-ASCII characters before `@`); use the recipient's ASCII address",
+                shorten(&stored.0)
+            ))
+            .ko(KO_NOT_AN_EMAIL));
+        }
+        let ascii = idna::domain_to_ascii(domain).map_err(|_| {
+            Invalid::new(format!(
+                "`{}` is not an email address (the domain is not a valid internationalised name)",
+                shorten(&stored.0)
+            ))
+            .ko(KO_NOT_AN_EMAIL)
+        })?;
+        Ok(Self(format!("{local}@{ascii}")))
+    }
+
+    /// The syntax checks, without the ASCII rule: what addresses stored before it must still
+    /// pass to be read back.
+    fn checked(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim();
         if s.is_empty() {
             return Err(Invalid::new("email address is empty").ko(KO_EMPTY));
@@ -94,8 +120,10 @@ impl fmt::Display for Email {
 
 impl TryFrom<String> for Email {
     type Error = String;
+    /// Reading a stored address: the syntax checks only (an award stored before the ASCII rule
+    /// stays readable).
     fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s).map_err(|e| e.0)
+        Self::checked(&s).map_err(|e| e.0)
     }
 }
 
@@ -117,9 +145,20 @@ mod tests {
     }
 
     #[test]
-    fn accepts_plus_and_idn() {
+    fn accepts_plus_and_writes_idn_domains_in_ascii() {
         assert!(Email::parse("a+tag@mail.example.com").is_ok());
-        assert!(Email::parse("학생@대학교.한국").is_ok());
+        let idn = Email::parse("student@대학교.한국").unwrap();
+        assert!(idn.as_str().is_ascii(), "{idn}");
+        assert!(idn.as_str().starts_with("student@xn--"), "{idn}");
+        assert_eq!(Email::parse(idn.as_str()).unwrap(), idn);
+    }
+
+    #[test]
+    fn refuses_non_ascii_before_the_at_but_reads_it_back_when_stored() {
+        let e = Email::parse("학생@example.ac.kr").unwrap_err();
+        assert!(e.0.contains("SMTPUTF8"), "{}", e.0);
+        let stored: Result<Email, _> = Email::try_from("학생@대학교.한국".to_owned());
+        assert!(stored.is_ok());
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub fn encode_header(text: &str) -> String {
     if text.is_ascii() && !text.contains(['\r', '\n']) {
         return text.to_owned();
     }
+    encoded_words(text)
+}
+
+/// `text` (CR/LF dropped) as `=?UTF-8?B?…?=` words of at most 45 bytes each, folded.
+fn encoded_words(text: &str) -> String {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in text.chars().filter(|c| *c != '\r' && *c != '\n') {
@@ -42,6 +47,32 @@ pub fn encode_header(text: &str) -> String {
         .join("\r\n ")
 }
 
+/// `name <address>` as RFC 5322 writes a mailbox, whatever the name holds: words of plain ASCII
+/// letters, digits and `!#$%&'*+-/=?^_`{|}~` as they are; other ASCII (`,` `<` `>` `"` `@` …)
+/// as a quoted string; anything non-ASCII, or text that looks like an encoded word, as RFC 2047
+/// encoded words. Control characters (a CR/LF could add a header) are dropped. An empty name
+/// leaves the bare address. So "University of California, Berkeley" stays one mailbox, and a
+/// name such as `Acme <ceo@bank.com>` cannot add one.
+pub fn mailbox(name: &str, address: &str) -> String {
+    let name: String = name.chars().filter(|c| !c.is_control()).collect();
+    let name = name.trim();
+    if name.is_empty() {
+        return address.to_owned();
+    }
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let phrase = if !name.is_ascii() || name.contains("=?") {
+        encoded_words(name)
+    } else if name
+        .split(' ')
+        .all(|w| !w.is_empty() && w.chars().all(atext))
+    {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    format!("{phrase} <{address}>")
+}
+
 fn body_base64(text: &str) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
     b64.as_bytes()
@@ -60,10 +91,7 @@ pub fn build(m: &Message<'_>, date: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
         out.push_str(v);
         out.push_str("\r\n");
     };
-    h(
-        "From",
-        &format!("{} <{}>", encode_header(m.from_name), m.from_address),
-    );
+    h("From", &mailbox(m.from_name, m.from_address));
     h("To", m.to);
     h("Subject", &encode_header(m.subject));
     h("Date", &date.to_rfc2822());
@@ -239,5 +267,95 @@ mod parse_tests {
         assert_eq!(p.header("List-Unsubscribe"), Some("<https://x.kr/u>"));
         assert_eq!(p.text, "본문");
         assert_eq!(p.html, "<p>본문</p>");
+    }
+}
+
+#[cfg(test)]
+mod mailbox_tests {
+    use super::*;
+
+    const HOSTILE: &[&str] = &[
+        "Hanbit University",
+        "University of California, Berkeley",
+        "Acme <ceo@bank.com>",
+        "\"Quoted\" \\ back\\slash",
+        "a\r\nBcc: evil@example.com",
+        "=?UTF-8?B?ZXZpbEBleGFtcGxlLmNvbQ==?=",
+        "O'Brien & Sons; (Ltd.) [x]: y@z",
+        "한빛대학교, 서울캠퍼스",
+        "김\"민수 <kim@evil.example>",
+        "  ",
+        "Ünïcödé, Inc.",
+    ];
+
+    #[test]
+    fn plain_names_stay_as_they_are() {
+        assert_eq!(
+            mailbox("Hanbit University", "b@x.kr"),
+            "Hanbit University <b@x.kr>"
+        );
+        assert_eq!(mailbox("", "b@x.kr"), "b@x.kr");
+        assert_eq!(
+            mailbox("University of California, Berkeley", "b@x.kr"),
+            "\"University of California, Berkeley\" <b@x.kr>"
+        );
+        assert!(mailbox("한빛대학교", "b@x.kr").starts_with("=?UTF-8?B?"));
+    }
+
+    /// Every From header parsed by Python's email package in strict mode (RFC 5322 with
+    /// RFC 2047 words) holds exactly one mailbox: the sender's address, with the intended name.
+    #[test]
+    fn a_strict_rfc5322_parser_finds_exactly_the_intended_mailbox() {
+        let messages: Vec<String> = HOSTILE
+            .iter()
+            .map(|name| {
+                let m = Message {
+                    from_name: name,
+                    from_address: "badges@hanbit.ac.kr",
+                    to: "kim@example.com",
+                    subject: "s",
+                    text: "t",
+                    html: "<p>t</p>",
+                    headers: vec![],
+                    message_id_domain: "hanbit.ac.kr",
+                };
+                String::from_utf8(build(&m, chrono::Utc::now())).unwrap()
+            })
+            .collect();
+        let script = r#"
+import email, email.policy, json, sys
+out = []
+for raw in json.load(sys.stdin):
+    msg = email.message_from_bytes(raw.encode(), policy=email.policy.strict)
+    frm = msg["From"]
+    out.append([[a.display_name, a.addr_spec] for a in frm.addresses]
+               + [[d.__class__.__name__] for d in frm.defects]
+               + [[str(len(msg.get_all("Bcc") or []))]])
+print(json.dumps(out))
+"#;
+        let python = std::env::var("TOOLS_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(python)
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (make test installs it)");
+        let input = serde_json::to_vec(&messages).unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let found: Vec<Vec<Vec<String>>> = serde_json::from_slice(&out.stdout).unwrap();
+        for (name, got) in HOSTILE.iter().zip(found) {
+            let clean: String = name.chars().filter(|c| !c.is_control()).collect();
+            let want = vec![
+                vec![clean.trim().to_owned(), "badges@hanbit.ac.kr".to_owned()],
+                vec!["0".to_owned()],
+            ];
+            assert_eq!(got, want, "From for {name:?}");
+        }
     }
 }
