@@ -222,6 +222,14 @@ pub async fn list(
             .await?
             .ok_or_else(|| ApiError::field("template", format!("template {t} not found")))?;
     }
+    // Another issuer's batch is not found, like every foreign id: its index partition would
+    // otherwise page (and its cursor reveal) that issuer's award ids and times.
+    if let Some(b) = &batch {
+        app.store
+            .get_batch_of(&caller.issuer_id, b)
+            .await?
+            .ok_or_else(|| ApiError::not_found("batch"))?;
+    }
     let lookup = recipient.as_ref().map(Email::lookup_key);
     let by = match (&lookup, &template, &batch) {
         (Some(r), _, _) => AwardsBy::Recipient(&caller.issuer_id, r),
