@@ -3,7 +3,7 @@
 
 use accolade::{
     domain::{
-        api_key::{ApiKey, ApiKeySecret},
+        api_key::{ApiKey, ApiKeySecret, Scope},
         email::Email,
         ids::IssuerId,
         issuer::{Issuer, IssuerProfile},
@@ -69,6 +69,7 @@ pub async fn create_key(
     let key = ApiKey::new(
         issuer.clone(),
         text::line(name, text::NAME_MAX).map_err(|e| e.at("name"))?,
+        Scope::Admin,
         &secret,
         Utc::now(),
     );

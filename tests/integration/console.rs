@@ -121,7 +121,7 @@ async fn sessions_are_signed_checked_against_the_key_and_end_with_it() {
             "POST",
             "/v1/api-keys",
             Some(&key),
-            Some(serde_json::json!({})),
+            Some(serde_json::json!({"scope": "admin"})),
         )
         .await
         .json();

@@ -64,6 +64,9 @@ impl std::fmt::Debug for ApiKeySecret {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {
     pub id: ApiKeyId,
+    /// What the key may do. Keys stored before scopes existed read as `admin` (full rights).
+    #[serde(default)]
+    pub scope: Scope,
     pub issuer_id: IssuerId,
     pub name: String,
     pub hint: String,
@@ -77,15 +80,47 @@ pub struct ApiKey {
     pub sessions_ended_at: Option<DateTime<Utc>>,
 }
 
+/// What a key may do. An `integration` key (an LMS, an HR system) issues, revokes and reads
+/// badges and manages templates; only an `admin` key also manages API keys and the issuer's
+/// settings, and signs in to the console.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    Admin,
+    Integration,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "admin" => Ok(Self::Admin),
+            "integration" => Ok(Self::Integration),
+            other => Err(Invalid::new(format!(
+                "`{other}` is not a key scope (integration, admin)"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Integration => "integration",
+        }
+    }
+}
+
 impl ApiKey {
     pub fn new(
         issuer_id: IssuerId,
         name: String,
+        scope: Scope,
         secret: &ApiKeySecret,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
             id: ApiKeyId::generate(),
+            scope,
             issuer_id,
             name,
             hint: secret.hint(),
@@ -102,7 +137,9 @@ impl ApiKey {
 
     /// Whether a console session signed in at `signed_in` with this key still holds.
     pub fn admits_session(&self, signed_in: DateTime<Utc>) -> bool {
-        self.is_active() && self.sessions_ended_at.is_none_or(|ended| signed_in > ended)
+        self.is_active()
+            && self.scope == Scope::Admin
+            && self.sessions_ended_at.is_none_or(|ended| signed_in > ended)
     }
 }
 

@@ -3,7 +3,11 @@
 use super::error::ApiError;
 use crate::{
     app::App,
-    domain::{api_key::ApiKeySecret, ids::ApiKeyId, ids::IssuerId},
+    domain::{
+        api_key::{ApiKeySecret, Scope},
+        ids::ApiKeyId,
+        ids::IssuerId,
+    },
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
 
@@ -13,6 +17,21 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 pub struct Caller {
     pub issuer_id: IssuerId,
     pub key_id: ApiKeyId,
+    pub scope: Scope,
+}
+
+impl Caller {
+    /// Managing API keys and the issuer's settings takes an admin key (403 otherwise).
+    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
+        match self.scope {
+            Scope::Admin => Ok(()),
+            Scope::Integration => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("an integration key cannot {what}; use an admin key"),
+            )),
+        }
+    }
 }
 
 impl FromRequestParts<App> for Caller {
@@ -44,6 +63,7 @@ impl FromRequestParts<App> for Caller {
         Ok(Caller {
             issuer_id: owner.issuer_id,
             key_id: owner.key_id,
+            scope: owner.scope,
         })
     }
 }

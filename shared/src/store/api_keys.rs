@@ -1,6 +1,6 @@
 use super::{from_item, get_s, keys, s, to_item, Result, Store, StoreError};
 use crate::domain::{
-    api_key::ApiKey,
+    api_key::{ApiKey, Scope},
     ids::{ApiKeyId, IssuerId},
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
@@ -14,6 +14,7 @@ const LOOKUP_KIND: &str = "api_key_lookup";
 pub struct KeyOwner {
     pub issuer_id: IssuerId,
     pub key_id: ApiKeyId,
+    pub scope: Scope,
 }
 
 impl Store {
@@ -27,6 +28,7 @@ impl Store {
         lookup.insert(keys::TYPE.into(), s(LOOKUP_KIND));
         lookup.insert("issuer_id".into(), s(key.issuer_id.as_str()));
         lookup.insert("key_id".into(), s(key.id.as_str()));
+        lookup.insert("scope".into(), s(key.scope.as_str()));
         let put = |item| {
             Put::builder()
                 .table_name(&self.table)
@@ -73,6 +75,10 @@ impl Store {
         Ok(Some(KeyOwner {
             issuer_id: IssuerId::parse(i).map_err(|e| StoreError::Corrupt(e.0))?,
             key_id: ApiKeyId::parse(k).map_err(|e| StoreError::Corrupt(e.0))?,
+            // Keys made before scopes have none: full rights, as before.
+            scope: get_s(&item, "scope")
+                .map_or(Ok(Scope::Admin), Scope::parse)
+                .map_err(|e| StoreError::Corrupt(e.0))?,
         }))
     }
 

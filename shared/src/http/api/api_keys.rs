@@ -1,7 +1,7 @@
 use crate::{
     app::App,
     domain::{
-        api_key::{ApiKey, ApiKeySecret},
+        api_key::{ApiKey, ApiKeySecret, Scope},
         ids::ApiKeyId,
         json::Obj,
         text,
@@ -20,6 +20,7 @@ fn key_json(k: &ApiKey) -> Value {
     json!({
         "id": k.id,
         "name": k.name,
+        "scope": k.scope.as_str(),
         "hint": k.hint,
         "created_at": k.created_at,
         "revoked_at": k.revoked_at,
@@ -34,13 +35,24 @@ pub async fn create(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin("manage API keys")?;
     let o = Obj::root(&body);
-    o.only(&["name"])?;
+    o.only(&["name", "scope"])?;
     let name = o
         .parse("name", |s| text::line(s, text::NAME_MAX))?
         .unwrap_or_else(|| "API key".to_owned());
+    // Least privilege: a new key is for an integration unless asked otherwise.
+    let scope = o
+        .parse("scope", Scope::parse)?
+        .unwrap_or(Scope::Integration);
     let secret = ApiKeySecret::generate();
-    let key = ApiKey::new(caller.issuer_id.clone(), name, &secret, chrono::Utc::now());
+    let key = ApiKey::new(
+        caller.issuer_id.clone(),
+        name,
+        scope,
+        &secret,
+        chrono::Utc::now(),
+    );
     app.store.create_api_key(&key).await?;
     tracing::info!(key = %key.id, "API key created");
     let mut v = key_json(&key);
@@ -49,6 +61,7 @@ pub async fn create(
 }
 
 pub async fn list(State(app): State<App>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin("manage API keys")?;
     let keys = app.store.list_api_keys(&caller.issuer_id).await?;
     Ok(Json(super::list_json(
         keys.iter().map(key_json).collect(),
@@ -62,6 +75,7 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin("manage API keys")?;
     let id = ApiKeyId::parse(&id).map_err(|_| ApiError::not_found("API key"))?;
     let key = app
         .store

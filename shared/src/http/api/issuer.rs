@@ -59,6 +59,7 @@ pub async fn patch_issuer(
     headers: HeaderMap,
     JsonObject(patch): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin("change the issuer's settings")?;
     reject_read_only(&patch, READ_ONLY)?;
     let expected = if_match(&headers)?;
     let patch = Value::Object(patch);

@@ -247,6 +247,13 @@ async fn login(
         }
         Err(e) => return failed(e),
     };
+    if owner.scope != crate::domain::api_key::Scope::Admin {
+        let m = l.t(
+            "연동용 API 키로는 콘솔에 로그인할 수 없습니다. 관리자 키를 사용하세요.",
+            "This key is for integrations; sign in to the console with an admin key.",
+        );
+        return login_form(&app, l, &next, Some(m), StatusCode::FORBIDDEN);
+    }
     let key = match app.session_key().await {
         Ok(k) => k,
         Err(e) => return failed(e),

@@ -7,6 +7,7 @@
 use crate::{
     app::App,
     domain::{
+        api_key::Scope,
         ids::{ApiKeyId, IssuerId},
         issuer::Issuer,
         locale::Locale,
@@ -187,9 +188,11 @@ impl FromRequestParts<App> for Session {
             .ok_or_else(to_login)?;
         let lang = lang(&parts.headers, issuer.profile.default_locale);
         Ok(Session {
+            // Only an admin key's session gets this far (`admits_session`).
             caller: Caller {
                 issuer_id: claims.issuer_id,
                 key_id: claims.key_id,
+                scope: Scope::Admin,
             },
             csrf: csrf_token(key, &claims.nonce),
             issuer,
