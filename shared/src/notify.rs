@@ -306,7 +306,8 @@ async fn send_claimed(
     raw: Vec<u8>,
 ) -> Result<Sent, NotifyError> {
     let id = &award.id;
-    let mut attempt = 0;
+    // Waits of 200 ms, 400 ms and 800 ms (plus jitter) between the four tries.
+    let mut retry = crate::store::Backoff::over(2..5);
     loop {
         match app
             .mailer
@@ -334,12 +335,10 @@ async fn send_claimed(
                 return Ok(Sent::Rejected(why));
             }
             Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
-                if attempt >= 3 {
+                if !retry.wait().await {
                     app.store.release_email(id, stage).await?;
                     return Err(NotifyError::Retry(e.to_string()));
                 }
-                crate::store::awards::backoff(attempt + 2).await;
-                attempt += 1;
             }
         }
     }
