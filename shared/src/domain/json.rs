@@ -137,10 +137,10 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// Objects in an array field, with `field[i]` paths.
-    pub fn objects(&self, name: &str, max: usize) -> Result<Vec<Obj<'a>>, FieldError> {
+    /// The entries of an optional array field (none when it is absent), at most `max`.
+    fn entries(&self, name: &str, max: usize) -> Result<&'a [Value], FieldError> {
         let Some(items) = self.array(name)? else {
-            return Ok(vec![]);
+            return Ok(&[]);
         };
         if items.len() > max {
             return Err(FieldError::new(
@@ -148,7 +148,12 @@ impl<'a> Obj<'a> {
                 format!("at most {max} entries"),
             ));
         }
-        items
+        Ok(items)
+    }
+
+    /// Objects in an array field, with `field[i]` paths.
+    pub fn objects(&self, name: &str, max: usize) -> Result<Vec<Obj<'a>>, FieldError> {
+        self.entries(name, max)?
             .iter()
             .enumerate()
             .map(|(i, v)| match v {
@@ -166,16 +171,7 @@ impl<'a> Obj<'a> {
 
     /// Strings in an array field.
     pub fn strings(&self, name: &str, max: usize) -> Result<Vec<&'a str>, FieldError> {
-        let Some(items) = self.array(name)? else {
-            return Ok(vec![]);
-        };
-        if items.len() > max {
-            return Err(FieldError::new(
-                self.path(name),
-                format!("at most {max} entries"),
-            ));
-        }
-        items
+        self.entries(name, max)?
             .iter()
             .enumerate()
             .map(|(i, v)| {
