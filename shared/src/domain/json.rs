@@ -233,6 +233,36 @@ pub fn reject_read_only(patch: &Map<String, Value>, read_only: &[&str]) -> Resul
     }
 }
 
+/// What the request parsers' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{FieldError, Invalid, Value};
+
+    /// `base` with the top-level `fields` set (`null` stays an explicit null).
+    pub fn with_fields(mut base: Value, fields: Value) -> Value {
+        for (k, f) in fields.as_object().unwrap() {
+            base[k] = f.clone();
+        }
+        base
+    }
+
+    pub fn fe(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError::new(field, message)
+    }
+
+    pub fn unknown(field: &str, name: &str, expected: &[&str]) -> FieldError {
+        let list = expected.join(", ");
+        fe(
+            field,
+            format!("unknown field `{name}`; expected one of: {list}"),
+        )
+    }
+
+    pub fn invalid(r: Result<impl std::fmt::Debug, Invalid>) -> String {
+        r.unwrap_err().0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
