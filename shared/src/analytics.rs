@@ -79,51 +79,9 @@ pub async fn report(
     granularity: Granularity,
     today: NaiveDate,
 ) -> Result<Report, StoreError> {
-    let mut templates = Vec::new();
-    let all: Days = match scope {
-        Scope::Template(t) => {
-            days_of(store, &Segment::Template(t.id.clone()), from, to, today).await?
-        }
-        Scope::Batch(b) => days_of(store, &Segment::Batch(b.clone()), from, to, today).await?,
-        Scope::Cohort(c) => {
-            days_of(
-                store,
-                &Segment::Cohort(issuer.id.clone(), c.clone()),
-                from,
-                to,
-                today,
-            )
-            .await?
-        }
-        Scope::Issuer => {
-            let list = store.all_templates(&issuer.id).await?;
-            // At most 8 queries in flight.
-            let per_template: Vec<(Template, Days)> = futures::stream::iter(list)
-                .map(|t| async move {
-                    let d =
-                        days_of(store, &Segment::Template(t.id.clone()), from, to, today).await?;
-                    Ok::<_, StoreError>((t, d))
-                })
-                .buffered(8)
-                .try_collect()
-                .await?;
-            let mut sum: Days = BTreeMap::new();
-            for (t, days) in per_template {
-                for (d, c) in &days {
-                    sum.entry(*d).or_default().add(c);
-                }
-                if !days.is_empty() {
-                    templates.push((t, Metrics::from_counts(&fold(&days, from, to))));
-                }
-            }
-            templates.sort_by(|a, b| {
-                b.1.issued
-                    .cmp(&a.1.issued)
-                    .then_with(|| b.1.views.cmp(&a.1.views))
-                    .then_with(|| a.0.spec.name.cmp(&b.0.spec.name))
-            });
-            sum
-        }
+    let (all, templates) = match segment_of(scope, issuer) {
+        Some(seg) => (days_of(store, &seg, from, to, today).await?, Vec::new()),
+        None => every_template(store, issuer, from, to, today).await?,
     };
     let series = periods(from, to, granularity)
         .into_iter()
@@ -141,6 +99,54 @@ pub async fn report(
         series,
         templates,
     })
+}
+
+/// The one segment a scope reads; `None` for the issuer, whose report reads every template.
+fn segment_of(scope: &Scope, issuer: &Issuer) -> Option<Segment> {
+    match scope {
+        Scope::Template(t) => Some(Segment::Template(t.id.clone())),
+        Scope::Batch(b) => Some(Segment::Batch(b.clone())),
+        Scope::Cohort(c) => Some(Segment::Cohort(issuer.id.clone(), c.clone())),
+        Scope::Issuer => None,
+    }
+}
+
+/// Every template of the issuer (at most 8 queries in flight): the days of all of them summed,
+/// and each template with activity in the range with its metrics, by issued and views (most
+/// first), then name.
+async fn every_template(
+    store: &Store,
+    issuer: &Issuer,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> Result<(Days, Vec<(Template, Metrics)>), StoreError> {
+    let list = store.all_templates(&issuer.id).await?;
+    let per_template: Vec<(Template, Days)> = futures::stream::iter(list)
+        .map(|t| async move {
+            let d = days_of(store, &Segment::Template(t.id.clone()), from, to, today).await?;
+            Ok::<_, StoreError>((t, d))
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let mut sum: Days = BTreeMap::new();
+    let mut templates = Vec::new();
+    for (t, days) in per_template {
+        for (d, c) in &days {
+            sum.entry(*d).or_default().add(c);
+        }
+        if !days.is_empty() {
+            templates.push((t, Metrics::from_counts(&fold(&days, from, to))));
+        }
+    }
+    templates.sort_by(|a, b| {
+        b.1.issued
+            .cmp(&a.1.issued)
+            .then_with(|| b.1.views.cmp(&a.1.views))
+            .then_with(|| a.0.spec.name.cmp(&b.0.spec.name))
+    });
+    Ok((sum, templates))
 }
 
 /// Which awards an export lists: one index query, paged.

@@ -1,6 +1,9 @@
 //! The S3 adapter: uploaded images (and, later, CSV uploads and error reports).
 
-use aws_sdk_s3::{primitives::ByteStream, Client};
+use aws_sdk_s3::{
+    operation::get_object::GetObjectOutput, presigning::PresigningConfig, primitives::ByteStream,
+    Client,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -45,12 +48,12 @@ impl Blobs {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .map_err(|e| BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(s3_error)?;
         Ok(())
     }
 
-    /// The object's body as a stream (never all in memory).
-    pub async fn stream(&self, key: &str) -> Result<Option<ByteStream>, BlobError> {
+    /// The object, or `None` when there is no such key.
+    async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>, BlobError> {
         match self
             .client
             .get_object()
@@ -59,12 +62,15 @@ impl Blobs {
             .send()
             .await
         {
-            Ok(o) => Ok(Some(o.body)),
+            Ok(o) => Ok(Some(o)),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(BlobError::Aws(
-                aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            )),
+            Err(e) => Err(s3_error(e)),
         }
+    }
+
+    /// The object's body as a stream (never all in memory).
+    pub async fn stream(&self, key: &str) -> Result<Option<ByteStream>, BlobError> {
+        Ok(self.get_object(key).await?.map(|o| o.body))
     }
 
     /// A URL that lets a browser PUT this one object until it expires.
@@ -73,16 +79,11 @@ impl Blobs {
         key: &str,
         valid_for: std::time::Duration,
     ) -> Result<String, BlobError> {
-        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for)
-            .map_err(|e| BlobError::Aws(e.to_string()))?;
-        let req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(cfg)
+        let put = self.client.put_object().bucket(&self.bucket).key(key);
+        let req = put
+            .presigned(presigning(valid_for)?)
             .await
-            .map_err(|e| BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(s3_error)?;
         Ok(req.uri().to_owned())
     }
 
@@ -93,9 +94,7 @@ impl Blobs {
         filename: &str,
         valid_for: std::time::Duration,
     ) -> Result<String, BlobError> {
-        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for)
-            .map_err(|e| BlobError::Aws(e.to_string()))?;
-        let req = self
+        let get = self
             .client
             .get_object()
             .bucket(&self.bucket)
@@ -108,29 +107,17 @@ impl Blobs {
                     .filter(char::is_ascii)
                     .collect::<String>(),
                 crate::urls::encode(filename)
-            ))
-            .presigned(cfg)
+            ));
+        let req = get
+            .presigned(presigning(valid_for)?)
             .await
-            .map_err(|e| BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(s3_error)?;
         Ok(req.uri().to_owned())
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                return Err(BlobError::Aws(
-                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-                ))
-            }
+        let Some(out) = self.get_object(key).await? else {
+            return Ok(None);
         };
         let content_type = out
             .content_type
@@ -148,4 +135,13 @@ impl Blobs {
             content_type,
         }))
     }
+}
+
+fn presigning(valid_for: std::time::Duration) -> Result<PresigningConfig, BlobError> {
+    PresigningConfig::expires_in(valid_for).map_err(|e| BlobError::Aws(e.to_string()))
+}
+
+/// A failed S3 request, with the SDK's whole error context.
+fn s3_error(e: impl std::error::Error) -> BlobError {
+    BlobError::Aws(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
 }

@@ -11,6 +11,7 @@ use crate::{
     analytics::{self, Scope},
     app::App,
     domain::{
+        email::Email,
         issuer::Issuer,
         locale::Locale,
         metrics::{week_start, Granularity, Metrics},
@@ -108,27 +109,7 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
     {
         return Ok(Outcome::AlreadySent { issuer: id });
     }
-    let today = issuer.profile.time_zone.date_of(now);
-    let week = analytics::report(
-        &app.store,
-        issuer,
-        &Scope::Issuer,
-        from,
-        to_day,
-        Granularity::Week,
-        today,
-    )
-    .await?;
-    let before = analytics::report(
-        &app.store,
-        issuer,
-        &Scope::Issuer,
-        from - Duration::days(7),
-        from - Duration::days(1),
-        Granularity::Week,
-        today,
-    )
-    .await?;
+    let (week, before) = two_weeks(app, issuer, from, to_day, now).await?;
     if !anything(&week.totals) && !anything(&before.totals) {
         app.store
             .finish_digest(&issuer.id, from, "quiet", Utc::now())
@@ -147,31 +128,7 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
             app.config.public_base_url.trim_end_matches('/')
         ),
     };
-    let (subject, text, html) = render(&digest);
-    let mut sent = 0;
-    for rcpt in &to {
-        let raw = mime::build(
-            &mime::Message {
-                from_name: "Accolade",
-                from_address: &sender,
-                to: rcpt.as_str(),
-                subject: &subject,
-                text: &text,
-                html: &html,
-                headers: vec![("X-Accolade-Digest", from.to_string())],
-                message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
-            },
-            now,
-        );
-        match app
-            .mailer
-            .send_raw(&sender, rcpt.as_str(), raw, &[("kind", "digest")])
-            .await
-        {
-            Ok(_) => sent += 1,
-            Err(e) => tracing::warn!(issuer = %id, error = %e, "digest not delivered to one admin"),
-        }
-    }
+    let sent = send_to_admins(app, &digest, &sender, &to, now).await;
     app.store
         .finish_digest(&issuer.id, from, "sent", Utc::now())
         .await?;
@@ -180,6 +137,71 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
         issuer: id,
         recipients: sent,
     })
+}
+
+/// The issuer's report of the week `from`–`to` and of the week before it.
+async fn two_weeks(
+    app: &App,
+    issuer: &Issuer,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(analytics::Report, analytics::Report), StoreError> {
+    let today = issuer.profile.time_zone.date_of(now);
+    let week = |from, to| {
+        analytics::report(
+            &app.store,
+            issuer,
+            &Scope::Issuer,
+            from,
+            to,
+            Granularity::Week,
+            today,
+        )
+    };
+    let this = week(from, to).await?;
+    let before = week(from - Duration::days(7), from - Duration::days(1)).await?;
+    Ok((this, before))
+}
+
+/// Sends the digest to each admin address; answers how many SES accepted (a failure is logged
+/// and the others still get theirs).
+async fn send_to_admins(
+    app: &App,
+    digest: &Digest<'_>,
+    sender: &str,
+    to: &[Email],
+    now: DateTime<Utc>,
+) -> usize {
+    let (subject, text, html) = render(digest);
+    let mut sent = 0;
+    for rcpt in to {
+        let raw = mime::build(
+            &mime::Message {
+                from_name: "Accolade",
+                from_address: sender,
+                to: rcpt.as_str(),
+                subject: &subject,
+                text: &text,
+                html: &html,
+                headers: vec![("X-Accolade-Digest", digest.from.to_string())],
+                message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
+            },
+            now,
+        );
+        match app
+            .mailer
+            .send_raw(sender, rcpt.as_str(), raw, &[("kind", "digest")])
+            .await
+        {
+            Ok(_) => sent += 1,
+            Err(e) => {
+                let issuer = &digest.issuer.id;
+                tracing::warn!(issuer = %issuer, error = %e, "digest not delivered to one admin");
+            }
+        }
+    }
+    sent
 }
 
 pub struct Digest<'a> {
@@ -245,44 +267,38 @@ pub fn best_and_worst(
 /// A label, this week's value, and its change since the week before.
 type Row = (&'static str, String, String);
 
+/// A count this week, and its change.
+fn count_row(label: &'static str, now: i64, before: i64) -> Row {
+    (label, now.to_string(), change(now, before))
+}
+
+/// A rate this week, and its change in percentage points.
+fn rate_row(label: &'static str, now: Option<f64>, before: Option<f64>) -> Row {
+    (label, pct(now), change_rate(now, before))
+}
+
 /// The week's numbers against the week before.
 fn rows(l: Locale, w: &Metrics, b: &Metrics) -> Vec<Row> {
     vec![
-        (
-            l.t("발급", "Issued"),
-            w.issued.to_string(),
-            change(w.issued, b.issued),
-        ),
-        (
+        count_row(l.t("발급", "Issued"), w.issued, b.issued),
+        rate_row(
             l.t("이메일 전달률", "Delivery rate"),
-            pct(w.delivery_rate),
-            change_rate(w.delivery_rate, b.delivery_rate),
+            w.delivery_rate,
+            b.delivery_rate,
         ),
-        (
-            l.t("공유율", "Share rate"),
-            pct(w.share_rate),
-            change_rate(w.share_rate, b.share_rate),
-        ),
-        (
-            l.t("검증 조회수", "Verification views"),
-            w.views.to_string(),
-            change(w.views, b.views),
-        ),
-        (
+        rate_row(l.t("공유율", "Share rate"), w.share_rate, b.share_rate),
+        count_row(l.t("검증 조회수", "Verification views"), w.views, b.views),
+        rate_row(
             l.t("클릭률(CTR)", "Click-through rate"),
-            pct(w.click_through_rate),
-            change_rate(w.click_through_rate, b.click_through_rate),
+            w.click_through_rate,
+            b.click_through_rate,
         ),
-        (
+        count_row(
             l.t("후속 이메일 전환", "Follow-up conversions"),
-            w.follow_up_conversions.to_string(),
-            change(w.follow_up_conversions, b.follow_up_conversions),
+            w.follow_up_conversions,
+            b.follow_up_conversions,
         ),
-        (
-            l.t("취소", "Revoked"),
-            w.revoked.to_string(),
-            change(w.revoked, b.revoked),
-        ),
+        count_row(l.t("취소", "Revoked"), w.revoked, b.revoked),
     ]
 }
 

@@ -33,6 +33,43 @@ fn tag<'a>(detail: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
+/// A permanent bounce or a complaint puts each address it names on the suppression list.
+async fn suppress_recipients(
+    app: &App,
+    detail: &Value,
+    event_type: &str,
+) -> Result<(), StoreError> {
+    let permanent_bounce = event_type == "Bounce"
+        && detail.pointer("/bounce/bounceType").and_then(Value::as_str) == Some("Permanent");
+    let list = if permanent_bounce {
+        "/bounce/bouncedRecipients"
+    } else if event_type == "Complaint" {
+        "/complaint/complainedRecipients"
+    } else {
+        return Ok(());
+    };
+    for r in detail
+        .pointer(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(addr) = r.get("emailAddress").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Ok(email) = crate::domain::email::Email::parse(addr) {
+            app.store
+                .suppress(
+                    &email.lookup_key(),
+                    &format!("SES {event_type}"),
+                    Utc::now(),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
     Ok(json!({ "outcome": record(&app, &event).await? }))
 }
@@ -55,33 +92,7 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
         return Ok("ignored: already counted".into());
     }
     // Suppress first: it matters even for mail we cannot tie to an award.
-    let permanent_bounce = event_type == "Bounce"
-        && detail.pointer("/bounce/bounceType").and_then(Value::as_str) == Some("Permanent");
-    if permanent_bounce || event_type == "Complaint" {
-        let list = if permanent_bounce {
-            "/bounce/bouncedRecipients"
-        } else {
-            "/complaint/complainedRecipients"
-        };
-        for r in detail
-            .pointer(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(addr) = r.get("emailAddress").and_then(Value::as_str) {
-                if let Ok(email) = crate::domain::email::Email::parse(addr) {
-                    app.store
-                        .suppress(
-                            &email.lookup_key(),
-                            &format!("SES {event_type}"),
-                            Utc::now(),
-                        )
-                        .await?;
-                }
-            }
-        }
-    }
+    suppress_recipients(app, detail, event_type).await?;
     let (Some(word), Some(award), Some(stage)) = (
         counter_word(event_type),
         tag(detail, TAG_AWARD).and_then(|a| AwardId::parse(a).ok()),

@@ -19,7 +19,7 @@ use crate::{
     csv_import::{self, report, FileError, RowError, ValidRow},
     domain::{
         batch::{self, Batch, BatchCounts, BatchMode, BatchStatus, RejectedRow, MAX_REJECTED_KEPT},
-        ids::TemplateId,
+        ids::{BatchId, TemplateId},
         issuer::Issuer,
         template::Template,
         time::Zone,
@@ -114,45 +114,15 @@ pub async fn ingest_object(
     size: u64,
     opts: &IngestOptions,
 ) -> Result<Outcome, IngestError> {
-    let Some((issuer_id, batch_id)) = batch::parse_source_key(key) else {
-        tracing::warn!(
-            key,
-            "upload rejected: not under uploads/{{issuer}}/{{batch}}/"
-        );
-        return Ok(Outcome::Rejected("not an upload key".into()));
+    let (batch_id, continuation) = match batch_of(app, key).await? {
+        Ok(found) => found,
+        Err(outcome) => return Ok(outcome),
     };
-    tracing::Span::current().record("batch", batch_id.as_str());
-    let Some(found) = app.store.get_batch(&batch_id).await? else {
-        tracing::warn!(key, "upload rejected: no such batch");
-        return Ok(Outcome::Rejected("no such batch".into()));
-    };
-    let continuation = key.starts_with(&format!("uploads/{issuer_id}/{batch_id}/continue/"));
-    if found.issuer_id != issuer_id || (found.source_key != key && !continuation) {
-        tracing::warn!(key, owner = %found.issuer_id, "upload rejected: the key does not match the batch's issuer and upload key");
-        return Ok(Outcome::Rejected("key does not match the batch".into()));
-    }
-    if found.status.is_final() {
-        tracing::info!(status = ?found.status, "batch already finished; event ignored");
-        return Ok(Outcome::AlreadyFinished);
-    }
     let worker = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
-    let mut batch = loop {
-        let now = Utc::now();
-        let until = now + chrono::Duration::from_std(opts.lease).unwrap_or_default();
-        if let Some(b) = app
-            .store
-            .claim_batch(&batch_id, &worker, until, now)
-            .await?
-        {
-            break b;
-        }
-        // Someone holds it: a live worker (then we leave), or one that died (its lease runs out).
-        if started.elapsed() > opts.lease + Duration::from_secs(5) {
-            tracing::info!("batch is being processed by another invocation");
-            return Ok(Outcome::Busy);
-        }
-        tokio::time::sleep(Duration::from_millis(500).min(opts.lease / 2)).await;
+    let Some(mut batch) = claim(app, &batch_id, &worker, opts, started).await? else {
+        tracing::info!("batch is being processed by another invocation");
+        return Ok(Outcome::Busy);
     };
     if batch.status.is_final() {
         return Ok(Outcome::AlreadyFinished);
@@ -170,6 +140,58 @@ pub async fn ingest_object(
     match outcome {
         Err(e) => give_up_or_retry(app, &mut batch, &worker, e).await,
         ok => ok,
+    }
+}
+
+/// The unfinished batch an object key belongs to, and whether the key is a continuation marker;
+/// or, for a key that is no upload of a known batch of the issuer it names, or a finished
+/// batch, what to answer.
+async fn batch_of(app: &App, key: &str) -> Result<Result<(BatchId, bool), Outcome>, IngestError> {
+    let Some((issuer_id, batch_id)) = batch::parse_source_key(key) else {
+        tracing::warn!(
+            key,
+            "upload rejected: not under uploads/{{issuer}}/{{batch}}/"
+        );
+        return Ok(Err(Outcome::Rejected("not an upload key".into())));
+    };
+    tracing::Span::current().record("batch", batch_id.as_str());
+    let Some(found) = app.store.get_batch(&batch_id).await? else {
+        tracing::warn!(key, "upload rejected: no such batch");
+        return Ok(Err(Outcome::Rejected("no such batch".into())));
+    };
+    let continuation = key.starts_with(&format!("uploads/{issuer_id}/{batch_id}/continue/"));
+    if found.issuer_id != issuer_id || (found.source_key != key && !continuation) {
+        tracing::warn!(key, owner = %found.issuer_id, "upload rejected: the key does not match the batch's issuer and upload key");
+        return Ok(Err(Outcome::Rejected(
+            "key does not match the batch".into(),
+        )));
+    }
+    if found.status.is_final() {
+        tracing::info!(status = ?found.status, "batch already finished; event ignored");
+        return Ok(Err(Outcome::AlreadyFinished));
+    }
+    Ok(Ok((batch_id, continuation)))
+}
+
+/// Takes the batch's lease for `worker`, waiting while another invocation's lease may still run
+/// out (a dead worker's does); `None` when a live worker keeps it.
+async fn claim(
+    app: &App,
+    batch_id: &BatchId,
+    worker: &str,
+    opts: &IngestOptions,
+    started: Instant,
+) -> Result<Option<Batch>, IngestError> {
+    loop {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(opts.lease).unwrap_or_default();
+        if let Some(b) = app.store.claim_batch(batch_id, worker, until, now).await? {
+            return Ok(Some(b));
+        }
+        if started.elapsed() > opts.lease + Duration::from_secs(5) {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(500).min(opts.lease / 2)).await;
     }
 }
 
@@ -437,40 +459,10 @@ impl<'a> Checker<'a> {
             Ok(v) => v,
             Err(errors) => return Ok(Checked::Invalid(errors)),
         };
-        let err = |column: &str, value: String, message: String| {
-            Checked::Invalid(vec![RowError {
-                row,
-                column: column.into(),
-                value,
-                message,
-            }])
+        let template = match self.row_template(row, v.template_id.clone()).await? {
+            Ok(t) => t,
+            Err(e) => return Ok(Checked::Invalid(vec![e])),
         };
-        let Some(tid) = v
-            .template_id
-            .clone()
-            .or_else(|| self.batch.template_id.clone())
-        else {
-            return Ok(err(
-                "template_id",
-                String::new(),
-                "no template: add a template_id column, or choose a template for the whole batch"
-                    .into(),
-            ));
-        };
-        let Some(template) = self.template(&tid).await? else {
-            return Ok(err(
-                "template_id",
-                tid.to_string(),
-                format!("template {tid} not found"),
-            ));
-        };
-        if !template.is_active() {
-            return Ok(err(
-                "template_id",
-                tid.to_string(),
-                format!("template {tid} is archived"),
-            ));
-        }
         let key = issuing::row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
         if let Some(first) = self.seen.get(&key) {
             return Ok(Checked::Duplicate(RowError {
@@ -485,20 +477,59 @@ impl<'a> Checker<'a> {
             row,
             template,
             row_key: key,
-            req: IssueRequest {
-                email: v.email,
-                name: v.name,
-                issued_on: v.issued_on,
-                expires_on: v.expires_on.map(Some),
-                narrative: v.narrative,
-                evidence: v.evidence,
-                external_id: v.external_id,
-                locale: v.locale,
-                notify: self.batch.notify,
-                cohort: v.cohort,
-                batch_id: Some(self.batch.id.clone()),
-            },
+            req: self.request(v),
         })))
+    }
+
+    /// The row's template (its own column, else the batch's): one of the issuer's, and active.
+    async fn row_template(
+        &mut self,
+        row: u64,
+        id: Option<TemplateId>,
+    ) -> Result<Result<Arc<Template>, RowError>, StoreError> {
+        let invalid = |value: String, message: String| RowError {
+            row,
+            column: "template_id".into(),
+            value,
+            message,
+        };
+        let Some(tid) = id.or_else(|| self.batch.template_id.clone()) else {
+            return Ok(Err(invalid(
+                String::new(),
+                "no template: add a template_id column, or choose a template for the whole batch"
+                    .into(),
+            )));
+        };
+        let Some(template) = self.template(&tid).await? else {
+            return Ok(Err(invalid(
+                tid.to_string(),
+                format!("template {tid} not found"),
+            )));
+        };
+        if !template.is_active() {
+            return Ok(Err(invalid(
+                tid.to_string(),
+                format!("template {tid} is archived"),
+            )));
+        }
+        Ok(Ok(template))
+    }
+
+    /// What a valid row asks to issue, in this batch.
+    fn request(&self, v: ValidRow) -> IssueRequest {
+        IssueRequest {
+            email: v.email,
+            name: v.name,
+            issued_on: v.issued_on,
+            expires_on: v.expires_on.map(Some),
+            narrative: v.narrative,
+            evidence: v.evidence,
+            external_id: v.external_id,
+            locale: v.locale,
+            notify: self.batch.notify,
+            cohort: v.cohort,
+            batch_id: Some(self.batch.id.clone()),
+        }
     }
 }
 
@@ -564,10 +595,17 @@ async fn issue_file(
     let snapshot = batch.clone();
     let mut rx = scan(app, &snapshot.source_key, issuer.profile.time_zone).await?;
     let mut checker = Checker::new(app, &snapshot);
+    let mut pass = IssuingPass {
+        app,
+        issuer,
+        worker,
+        opts,
+        started,
+        since_checkpoint: 0,
+        written_this_run: 0,
+    };
     let mut report: Vec<RowError> = Vec::new();
     let mut pending: Vec<RowRequest> = Vec::new();
-    let mut since_checkpoint = 0u64;
-    let mut written_this_run = 0u64;
     let mut finished = false;
     while let Some(msg) = rx.recv().await {
         let mut flush_now = false;
@@ -590,54 +628,8 @@ async fn issue_file(
         }
         if flush_now && !pending.is_empty() {
             let chunk = std::mem::take(&mut pending);
-            let outcomes =
-                issuing::issue_rows(&app.store, issuer, &batch.id, &chunk, Utc::now()).await?;
-            for (r, o) in chunk.iter().zip(outcomes) {
-                match o {
-                    RowOutcome::Issued => batch.counts.issued += 1,
-                    RowOutcome::Duplicate => batch.counts.duplicates += 1,
-                    RowOutcome::Rejected { column, message } => {
-                        batch.counts.invalid += 1;
-                        batch.counts.valid = batch.counts.valid.saturating_sub(1);
-                        if batch.rejected.len() < MAX_REJECTED_KEPT {
-                            batch.rejected.push(RejectedRow {
-                                row: r.row,
-                                column: column.into(),
-                                value: r.req.email.to_string(),
-                                message,
-                            });
-                        }
-                    }
-                }
-            }
-            let last_row = chunk.last().map(|r| r.row).unwrap_or(batch.checkpoint_row);
-            since_checkpoint += chunk.len() as u64;
-            written_this_run += chunk.len() as u64;
-            if opts.crash_after_rows.is_some_and(|n| written_this_run >= n) {
-                tracing::warn!(rows = written_this_run, "simulated crash (tests)");
-                return Ok(Outcome::Crashed);
-            }
-            let out_of_time = started.elapsed() > opts.time_budget;
-            if since_checkpoint >= opts.checkpoint_rows || out_of_time || finished {
-                batch.checkpoint_row = last_row;
-                batch.failed_attempts = 0; // progress: the next failure starts a new count
-                save(app, batch, worker, opts).await?;
-                since_checkpoint = 0;
-            }
-            if out_of_time && !finished {
-                tracing::info!(
-                    checkpoint = batch.checkpoint_row,
-                    "time budget used; continuing in a new invocation"
-                );
-                let marker = format!(
-                    "uploads/{}/{}/continue/{}-{}",
-                    batch.issuer_id,
-                    batch.id,
-                    batch.checkpoint_row,
-                    crate::domain::ids::random_token()
-                );
-                app.blobs.put(&marker, Vec::new(), "text/plain").await?;
-                return Ok(Outcome::Continued);
+            if let Some(outcome) = pass.flush(batch, &chunk, finished).await? {
+                return Ok(outcome);
             }
         }
         if finished {
@@ -645,27 +637,126 @@ async fn issue_file(
         }
     }
     if !finished {
-        return fail(
-            app,
-            batch,
-            worker,
-            "the file could not be read to the end".into(),
-        )
-        .await;
+        let reason = "the file could not be read to the end".into();
+        return fail(app, batch, worker, reason).await;
     }
-    report.extend(batch.rejected.iter().map(|r| RowError {
-        row: r.row,
-        column: r.column.clone(),
-        value: r.value.clone(),
-        message: r.message.clone(),
-    }));
-    report.sort_by_key(|e| e.row);
-    if !report.is_empty() {
-        write_report(app, batch, &report).await?;
+    pass.complete(batch, report).await
+}
+
+/// One invocation's issuing pass: who works, to which limits, and its progress since it began.
+struct IssuingPass<'a> {
+    app: &'a App,
+    issuer: &'a Issuer,
+    worker: &'a str,
+    opts: &'a IngestOptions,
+    started: Instant,
+    since_checkpoint: u64,
+    written_this_run: u64,
+}
+
+impl IssuingPass<'_> {
+    /// Issues a chunk of rows and counts what became of them; checkpoints when enough rows were
+    /// written, time is up or the file is `finished`. `Some` ends this invocation: out of time
+    /// (continued in a new one) or a simulated crash.
+    async fn flush(
+        &mut self,
+        batch: &mut Batch,
+        chunk: &[RowRequest],
+        finished: bool,
+    ) -> Result<Option<Outcome>, IngestError> {
+        let store = &self.app.store;
+        let outcomes =
+            issuing::issue_rows(store, self.issuer, &batch.id, chunk, Utc::now()).await?;
+        count_outcomes(batch, chunk, outcomes);
+        let last_row = chunk.last().map(|r| r.row).unwrap_or(batch.checkpoint_row);
+        self.since_checkpoint += chunk.len() as u64;
+        self.written_this_run += chunk.len() as u64;
+        if self
+            .opts
+            .crash_after_rows
+            .is_some_and(|n| self.written_this_run >= n)
+        {
+            tracing::warn!(rows = self.written_this_run, "simulated crash (tests)");
+            return Ok(Some(Outcome::Crashed));
+        }
+        let out_of_time = self.started.elapsed() > self.opts.time_budget;
+        if self.since_checkpoint >= self.opts.checkpoint_rows || out_of_time || finished {
+            batch.checkpoint_row = last_row;
+            batch.failed_attempts = 0; // progress: the next failure starts a new count
+            save(self.app, batch, self.worker, self.opts).await?;
+            self.since_checkpoint = 0;
+        }
+        if out_of_time && !finished {
+            return self.continue_later(batch).await.map(Some);
+        }
+        Ok(None)
     }
-    batch.status = BatchStatus::Completed;
-    batch.completed_at = Some(Utc::now());
-    save(app, batch, worker, opts).await?;
-    tracing::info!(counts = ?batch.counts, "batch completed");
-    Ok(Outcome::Completed)
+
+    /// Writes the continuation marker, whose S3 event starts the next invocation at the
+    /// checkpoint.
+    async fn continue_later(&self, batch: &Batch) -> Result<Outcome, IngestError> {
+        tracing::info!(
+            checkpoint = batch.checkpoint_row,
+            "time budget used; continuing in a new invocation"
+        );
+        let marker = format!(
+            "uploads/{}/{}/continue/{}-{}",
+            batch.issuer_id,
+            batch.id,
+            batch.checkpoint_row,
+            crate::domain::ids::random_token()
+        );
+        self.app
+            .blobs
+            .put(&marker, Vec::new(), "text/plain")
+            .await?;
+        Ok(Outcome::Continued)
+    }
+
+    /// The whole file is issued: the error report (this pass's notes and every rejected row, in
+    /// row order) and the completed batch.
+    async fn complete(
+        &self,
+        batch: &mut Batch,
+        mut report: Vec<RowError>,
+    ) -> Result<Outcome, IngestError> {
+        report.extend(batch.rejected.iter().map(|r| RowError {
+            row: r.row,
+            column: r.column.clone(),
+            value: r.value.clone(),
+            message: r.message.clone(),
+        }));
+        report.sort_by_key(|e| e.row);
+        if !report.is_empty() {
+            write_report(self.app, batch, &report).await?;
+        }
+        batch.status = BatchStatus::Completed;
+        batch.completed_at = Some(Utc::now());
+        save(self.app, batch, self.worker, self.opts).await?;
+        tracing::info!(counts = ?batch.counts, "batch completed");
+        Ok(Outcome::Completed)
+    }
+}
+
+/// Adds what became of a chunk's rows to the batch's counts; a rejected row (kept up to
+/// [`MAX_REJECTED_KEPT`]) no longer counts as valid.
+fn count_outcomes(batch: &mut Batch, chunk: &[RowRequest], outcomes: Vec<RowOutcome>) {
+    for (r, o) in chunk.iter().zip(outcomes) {
+        match o {
+            RowOutcome::Issued => batch.counts.issued += 1,
+            RowOutcome::Duplicate => batch.counts.duplicates += 1,
+            RowOutcome::Rejected { column, message } => {
+                batch.counts.invalid += 1;
+                batch.counts.valid = batch.counts.valid.saturating_sub(1);
+                if batch.rejected.len() < MAX_REJECTED_KEPT {
+                    batch.rejected.push(RejectedRow {
+                        row: r.row,
+                        column: column.into(),
+                        value: r.req.email.to_string(),
+                        message,
+                    });
+                }
+            }
+        }
+    }
 }

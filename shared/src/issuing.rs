@@ -11,7 +11,7 @@ use crate::{
         template::{ReissuePolicy, Template},
     },
     store::{
-        awards::{Guard, GuardKind, InsertError},
+        awards::{Guard, GuardKind, GuardTaken, InsertError, RowWrite, RowWritten},
         Store, StoreError,
     },
 };
@@ -104,6 +104,30 @@ pub fn build_award(
     })
 }
 
+/// The guards of one award: its idempotency key `(key, fingerprint)` if any, its external id if
+/// any, and the one-active-per-recipient slot when the template has one.
+fn guards(
+    idempotency: Option<(String, String)>,
+    req: &IssueRequest,
+    template: &Template,
+    replacing: Option<AwardId>,
+) -> Vec<Guard> {
+    let mut guards = Vec::new();
+    if let Some((key, fingerprint)) = idempotency {
+        guards.push(Guard::Idempotency { key, fingerprint });
+    }
+    if let Some(x) = &req.external_id {
+        guards.push(Guard::ExternalId {
+            external_id: x.clone(),
+            fingerprint: fingerprint(template, &req.email),
+        });
+    }
+    if template.spec.reissue_policy == ReissuePolicy::OneActivePerRecipient {
+        guards.push(Guard::ActivePerRecipient { replacing });
+    }
+    guards
+}
+
 /// Issues one award, exactly once per idempotency key / external id, honouring the re-issue policy.
 pub async fn issue(
     store: &Store,
@@ -117,61 +141,54 @@ pub async fn issue(
     let fp = fingerprint(template, &req.email);
     let mut replacing: Option<AwardId> = None;
     for _ in 0..4 {
-        let mut guards = Vec::new();
-        if let Some(k) = idempotency_key {
-            guards.push(Guard::Idempotency {
-                key: k.to_owned(),
-                fingerprint: fp.clone(),
-            });
-        }
-        if let Some(x) = &req.external_id {
-            guards.push(Guard::ExternalId {
-                external_id: x.clone(),
-                fingerprint: fp.clone(),
-            });
-        }
-        if template.spec.reissue_policy == ReissuePolicy::OneActivePerRecipient {
-            guards.push(Guard::ActivePerRecipient {
-                replacing: replacing.clone(),
-            });
-        }
+        let key = idempotency_key.map(|k| (k.to_owned(), fp.clone()));
+        let guards = guards(key, req, template, replacing.clone());
         let tallies = tally::issued(&award, issuer.profile.time_zone);
         match store.insert_award(&award, &guards, None, &tallies).await {
             Ok(()) => return Ok(Issued::Created(award)),
             Err(InsertError::Store(e)) => return Err(e.into()),
-            Err(InsertError::Taken(t)) => match t.kind {
-                GuardKind::Idempotency | GuardKind::ExternalId => {
-                    let what = if t.kind == GuardKind::Idempotency {
-                        "Idempotency-Key"
-                    } else {
-                        "external_id"
-                    };
-                    if t.fingerprint.as_deref() != Some(fp.as_str()) {
-                        return Err(IssueError::KeyReused {
-                            what,
-                            existing: t.existing,
-                        });
-                    }
-                    let existing = store
-                        .get_award(&t.existing)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    return Ok(Issued::Existing(existing));
-                }
-                GuardKind::ActivePerRecipient => {
-                    let holder = store.get_award(&t.existing).await?;
-                    match holder {
-                        Some(h) if h.status(now).is_valid() => {
-                            return Err(IssueError::AlreadyHolds { existing: h.id })
-                        }
-                        // Revoked, expired, superseded or gone: the slot is free; take it over.
-                        _ => replacing = Some(t.existing),
-                    }
-                }
-            },
+            Err(InsertError::Taken(t)) if t.kind == GuardKind::ActivePerRecipient => {
+                replacing = Some(stale_holder(store, t.existing, now).await?);
+            }
+            Err(InsertError::Taken(t)) => {
+                return earlier_award(store, &t, &fp).await.map(Issued::Existing)
+            }
         }
     }
     Err(StoreError::Throttled.into())
+}
+
+/// The award an idempotency key or external id made before, if it was made for the same
+/// request (`fp`); else the key was reused for a different request.
+async fn earlier_award(store: &Store, t: &GuardTaken, fp: &str) -> Result<Award, IssueError> {
+    if t.fingerprint.as_deref() != Some(fp) {
+        let what = if t.kind == GuardKind::Idempotency {
+            "Idempotency-Key"
+        } else {
+            "external_id"
+        };
+        return Err(IssueError::KeyReused {
+            what,
+            existing: t.existing.clone(),
+        });
+    }
+    Ok(store
+        .get_award(&t.existing)
+        .await?
+        .ok_or(StoreError::NotFound)?)
+}
+
+/// The holder of the one-active slot, if it no longer counts (revoked, expired, superseded or
+/// gone): its slot can be taken over. An active holder keeps it.
+async fn stale_holder(
+    store: &Store,
+    holder: AwardId,
+    now: DateTime<Utc>,
+) -> Result<AwardId, IssueError> {
+    match store.get_award(&holder).await? {
+        Some(h) if h.status(now).is_valid() => Err(IssueError::AlreadyHolds { existing: h.id }),
+        _ => Ok(holder),
+    }
 }
 
 /// Issues a new award that supersedes `old` (same recipient and template, fresh dates).
@@ -201,12 +218,8 @@ pub async fn reissue(
     };
     let mut award = build_award(issuer, template, &req, now)?;
     award.supersedes = Some(old.id.clone());
-    let mut guards = Vec::new();
-    if template.spec.reissue_policy == ReissuePolicy::OneActivePerRecipient {
-        guards.push(Guard::ActivePerRecipient {
-            replacing: Some(old.id.clone()),
-        });
-    }
+    // No idempotency key or external id: only the slot, taken over from `old`.
+    let guards = guards(None, &req, template, Some(old.id.clone()));
     let zone = issuer.profile.time_zone;
     let mut tallies = tally::issued(&award, zone);
     tallies.extend(tally::superseded(old, zone, now));
@@ -299,49 +312,13 @@ pub async fn issue_rows(
     rows: &[RowRequest],
     now: DateTime<Utc>,
 ) -> Result<Vec<RowOutcome>, StoreError> {
-    use crate::store::awards::{RowWrite, RowWritten};
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
     let mut writes: Vec<(usize, RowWrite)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let mut award = match build_award(issuer, &r.template, &r.req, now) {
-            Ok(a) => a,
-            Err(e) => {
-                let column = match e {
-                    IssueError::IssuedInFuture => "issued_on",
-                    IssueError::Rule(_) => "expires_on",
-                    _ => "template_id",
-                };
-                outcomes[i] = Some(RowOutcome::Rejected {
-                    column,
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        award.batch_id = Some(batch_id.clone());
-        let key = format!("csv|{}", r.row_key);
-        let mut guards = vec![Guard::Idempotency {
-            key: key.clone(),
-            fingerprint: key,
-        }];
-        if let Some(x) = &r.req.external_id {
-            guards.push(Guard::ExternalId {
-                external_id: x.clone(),
-                fingerprint: fingerprint(&r.template, &r.req.email),
-            });
+        match row_write(issuer, batch_id, r, now) {
+            Ok(w) => writes.push((i, w)),
+            Err(rejected) => outcomes[i] = Some(rejected),
         }
-        if r.template.spec.reissue_policy == ReissuePolicy::OneActivePerRecipient {
-            guards.push(Guard::ActivePerRecipient { replacing: None });
-        }
-        let tallies = tally::issued(&award, issuer.profile.time_zone);
-        writes.push((
-            i,
-            RowWrite {
-                award,
-                guards,
-                tallies,
-            },
-        ));
     }
     for _round in 0..4 {
         if writes.is_empty() {
@@ -349,65 +326,21 @@ pub async fn issue_rows(
         }
         let batch: Vec<RowWrite> = writes.iter().map(|(_, w)| w.clone()).collect();
         let results = store.insert_award_rows(&batch).await?;
-        let mut holders: Vec<(usize, RowWrite, AwardId)> = Vec::new();
+        let mut held: Vec<SlotHeld> = Vec::new();
         for ((i, w), res) in writes.drain(..).zip(results) {
-            let ours = |t: &crate::store::awards::GuardTaken| t.batch_id.as_ref() == Some(batch_id);
             outcomes[i] = Some(match res {
                 RowWritten::Written | RowWritten::AlreadyWritten => RowOutcome::Issued,
-                RowWritten::Taken(t) => match t.kind {
-                    GuardKind::Idempotency if ours(&t) => RowOutcome::Issued,
-                    GuardKind::Idempotency => RowOutcome::Duplicate,
-                    GuardKind::ExternalId => {
-                        if t.fingerprint.as_deref()
-                            != Some(fingerprint(&rows[i].template, &rows[i].req.email).as_str())
-                        {
-                            RowOutcome::Rejected {
-                                column: "external_id",
-                                message: format!(
-                                    "external_id was already used for award {} (another recipient or template)",
-                                    t.existing
-                                ),
-                            }
-                        } else if ours(&t) {
-                            RowOutcome::Issued
-                        } else {
-                            RowOutcome::Duplicate
-                        }
-                    }
-                    GuardKind::ActivePerRecipient => {
-                        holders.push((i, w, t.existing));
-                        continue;
-                    }
-                },
+                RowWritten::Taken(t) if t.kind == GuardKind::ActivePerRecipient => {
+                    held.push((i, w, t.existing));
+                    continue;
+                }
+                RowWritten::Taken(t) => key_taken(&rows[i], batch_id, &t),
             });
         }
-        if holders.is_empty() {
+        if held.is_empty() {
             break;
         }
-        let ids: Vec<AwardId> = holders.iter().map(|(_, _, id)| id.clone()).collect();
-        let found = store.get_awards(&ids).await?;
-        for (i, mut w, holder) in holders {
-            match found.iter().find(|a| a.id == holder) {
-                Some(h) if h.status(now).is_valid() => {
-                    outcomes[i] = Some(RowOutcome::Rejected {
-                        column: "email",
-                        message: format!(
-                            "this recipient already holds an active award {} of this template (one active award per recipient)",
-                            h.id
-                        ),
-                    });
-                }
-                // Revoked, expired, superseded or gone: take the slot over, in the next round.
-                _ => {
-                    for g in &mut w.guards {
-                        if let Guard::ActivePerRecipient { replacing } = g {
-                            *replacing = Some(holder.clone());
-                        }
-                    }
-                    writes.push((i, w));
-                }
-            }
-        }
+        writes = take_over_stale(store, held, now, &mut outcomes).await?;
     }
     Ok(outcomes
         .into_iter()
@@ -418,4 +351,96 @@ pub async fn issue_rows(
             })
         })
         .collect())
+}
+
+/// A row's award with its guards (row key, external id, one-active slot) and the counters it
+/// moves; or, when the row cannot be issued, its rejection.
+fn row_write(
+    issuer: &Issuer,
+    batch_id: &BatchId,
+    r: &RowRequest,
+    now: DateTime<Utc>,
+) -> Result<RowWrite, RowOutcome> {
+    let mut award = build_award(issuer, &r.template, &r.req, now).map_err(|e| {
+        let column = match e {
+            IssueError::IssuedInFuture => "issued_on",
+            IssueError::Rule(_) => "expires_on",
+            _ => "template_id",
+        };
+        RowOutcome::Rejected {
+            column,
+            message: e.to_string(),
+        }
+    })?;
+    award.batch_id = Some(batch_id.clone());
+    let key = format!("csv|{}", r.row_key);
+    let guards = guards(Some((key.clone(), key)), &r.req, &r.template, None);
+    let tallies = tally::issued(&award, issuer.profile.time_zone);
+    Ok(RowWrite {
+        award,
+        guards,
+        tallies,
+    })
+}
+
+/// A row whose row key or external id another award holds: issued already (by this batch, before
+/// a crash), a duplicate (an earlier upload), or, for an external id used for a different
+/// request, rejected.
+fn key_taken(row: &RowRequest, batch_id: &BatchId, t: &GuardTaken) -> RowOutcome {
+    if t.kind == GuardKind::ExternalId
+        && t.fingerprint.as_deref() != Some(fingerprint(&row.template, &row.req.email).as_str())
+    {
+        return RowOutcome::Rejected {
+            column: "external_id",
+            message: format!(
+                "external_id was already used for award {} (another recipient or template)",
+                t.existing
+            ),
+        };
+    }
+    if t.batch_id.as_ref() == Some(batch_id) {
+        RowOutcome::Issued
+    } else {
+        RowOutcome::Duplicate
+    }
+}
+
+/// A row whose one-active-per-recipient slot another award holds: `(row, write, holder)`.
+type SlotHeld = (usize, RowWrite, AwardId);
+
+/// Rows whose slot is held: rejected while the holder is active (their outcome set); otherwise
+/// answered with their write set to take the slot over, for the next round. The holders are
+/// read with one `BatchGetItem`.
+async fn take_over_stale(
+    store: &Store,
+    held: Vec<SlotHeld>,
+    now: DateTime<Utc>,
+    outcomes: &mut [Option<RowOutcome>],
+) -> Result<Vec<(usize, RowWrite)>, StoreError> {
+    let ids: Vec<AwardId> = held.iter().map(|(_, _, id)| id.clone()).collect();
+    let found = store.get_awards(&ids).await?;
+    let mut again = Vec::new();
+    for (i, mut w, holder) in held {
+        match found.iter().find(|a| a.id == holder) {
+            Some(h) if h.status(now).is_valid() => {
+                outcomes[i] = Some(RowOutcome::Rejected {
+                    column: "email",
+                    message: format!(
+                        "this recipient already holds an active award {} of this template (one active award per recipient)",
+                        h.id
+                    ),
+                });
+            }
+            // Revoked, expired, superseded or gone: take the slot over, in the next round.
+            _ => {
+                for g in &mut w.guards {
+                    if let Guard::ActivePerRecipient { replacing } = g {
+                        *replacing = Some(holder.clone());
+                    }
+                }
+                again.push((i, w));
+            }
+        }
+    }
+    Ok(again)
 }

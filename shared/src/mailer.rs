@@ -2,9 +2,10 @@
 //! whether a failure is worth retrying.
 
 use aws_sdk_sesv2::{
-    error::ProvideErrorMetadata,
+    error::{ProvideErrorMetadata, SdkError},
+    operation::send_email::SendEmailError,
     primitives::Blob,
-    types::{Destination, EmailContent, RawMessage},
+    types::{Destination, EmailContent, MessageTag, RawMessage},
     Client,
 };
 use std::{sync::Arc, time::Duration};
@@ -66,59 +67,52 @@ impl Mailer {
         tags: &[(&str, &str)],
     ) -> Result<String, SendError> {
         self.pace().await;
-        let content = EmailContent::builder()
-            .raw(
-                RawMessage::builder()
-                    .data(Blob::new(raw))
-                    .build()
-                    .map_err(|e| SendError::Other(e.to_string()))?,
-            )
-            .build();
+        let data = RawMessage::builder()
+            .data(Blob::new(raw))
+            .build()
+            .map_err(|e| SendError::Other(e.to_string()))?;
         let res = self
             .client
             .send_email()
             .from_email_address(from)
             .destination(Destination::builder().to_addresses(to).build())
-            .content(content)
+            .content(EmailContent::builder().raw(data).build())
             .set_configuration_set_name(self.configuration_set.clone())
-            .set_email_tags(Some(
-                tags.iter()
-                    .filter_map(|(k, v)| {
-                        aws_sdk_sesv2::types::MessageTag::builder()
-                            .name(*k)
-                            .value(*v)
-                            .build()
-                            .ok()
-                    })
-                    .collect(),
-            ))
+            .set_email_tags(Some(message_tags(tags)))
             .send()
             .await;
         match res {
             Ok(out) => Ok(out.message_id.unwrap_or_default()),
-            Err(e) => {
-                let detail = format!(
-                    "{}: {}",
-                    e.code().unwrap_or("error"),
-                    e.message().unwrap_or_default()
-                );
-                Err(match e.code() {
-                    Some(
-                        "TooManyRequestsException"
-                        | "LimitExceededException"
-                        | "ThrottlingException",
-                    ) => SendError::Throttled(detail),
-                    Some(
-                        "MessageRejected"
-                        | "MailFromDomainNotVerifiedException"
-                        | "AccountSuspendedException"
-                        | "SendingPausedException"
-                        | "BadRequestException"
-                        | "NotFoundException",
-                    ) => SendError::Rejected(detail),
-                    _ => SendError::Other(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()),
-                })
-            }
+            Err(e) => Err(classify(e)),
         }
+    }
+}
+
+fn message_tags(tags: &[(&str, &str)]) -> Vec<MessageTag> {
+    tags.iter()
+        .filter_map(|(k, v)| MessageTag::builder().name(*k).value(*v).build().ok())
+        .collect()
+}
+
+/// A failed send as throttled (retry later), rejected (never retry) or other.
+fn classify(e: SdkError<SendEmailError>) -> SendError {
+    let detail = format!(
+        "{}: {}",
+        e.code().unwrap_or("error"),
+        e.message().unwrap_or_default()
+    );
+    match e.code() {
+        Some("TooManyRequestsException" | "LimitExceededException" | "ThrottlingException") => {
+            SendError::Throttled(detail)
+        }
+        Some(
+            "MessageRejected"
+            | "MailFromDomainNotVerifiedException"
+            | "AccountSuspendedException"
+            | "SendingPausedException"
+            | "BadRequestException"
+            | "NotFoundException",
+        ) => SendError::Rejected(detail),
+        _ => SendError::Other(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()),
     }
 }

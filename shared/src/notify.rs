@@ -17,13 +17,14 @@ use crate::{
         award::Award,
         followup::{self, Stage},
         ids::AwardId,
+        template::Template,
     },
     email::{day1, followup as followup_mail, mime},
     events::BoxError,
     mailer::SendError,
-    store::StoreError,
+    store::{followups::Due, StoreError},
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 /// How long a claimed stage stays claimed if the sender dies before marking it.
@@ -48,12 +49,15 @@ pub enum NotifyError {
     Retry(String),
 }
 
+/// A follow-up to queue: the due item and when it is due.
+pub type Planned = (Due, DateTime<Utc>);
+
 /// The notify function: a stream batch of new awards, or a due hour bucket. `until`: when to stop
 /// starting new work (the invocation's deadline less a margin).
 pub async fn handle_event(
     app: App,
     event: Value,
-    until: Option<chrono::DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
 ) -> Result<Value, BoxError> {
     if event.get("kind").and_then(Value::as_str) == Some("due") {
         let bucket = event
@@ -63,7 +67,7 @@ pub async fn handle_event(
         let now = event
             .get("now")
             .and_then(Value::as_str)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(Utc::now);
         let report = Box::pin(handle_due(&app, bucket, now, until)).await?;
@@ -73,22 +77,10 @@ pub async fn handle_event(
         tracing::warn!(event = %event, "unknown invocation; ignored");
         return Ok(Value::Null);
     };
-    let mut planned: Vec<(crate::store::followups::Due, chrono::DateTime<Utc>)> = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
     let mut failures = Vec::new();
     for r in records {
-        let inserted_award = r.get("eventName").and_then(Value::as_str) == Some("INSERT")
-            && r.pointer("/dynamodb/NewImage/type/S")
-                .and_then(Value::as_str)
-                == Some("award");
-        if !inserted_award {
-            continue;
-        }
-        let Some(id) = r
-            .pointer("/dynamodb/NewImage/id/S")
-            .and_then(Value::as_str)
-            .and_then(|s| AwardId::parse(s).ok())
-        else {
-            tracing::warn!("award record without a readable id; skipped");
+        let Some(id) = inserted_award(r) else {
             continue;
         };
         match Box::pin(send_day1(&app, &id)).await {
@@ -114,11 +106,28 @@ pub async fn handle_event(
     Ok(json!({ "batchItemFailures": failures }))
 }
 
+/// The award a stream record inserted; `None` for any other record (one without a readable id
+/// is logged).
+fn inserted_award(r: &Value) -> Option<AwardId> {
+    let inserted_award = r.get("eventName").and_then(Value::as_str) == Some("INSERT")
+        && r.pointer("/dynamodb/NewImage/type/S")
+            .and_then(Value::as_str)
+            == Some("award");
+    if !inserted_award {
+        return None;
+    }
+    let id = r
+        .pointer("/dynamodb/NewImage/id/S")
+        .and_then(Value::as_str)
+        .and_then(|s| AwardId::parse(s).ok());
+    if id.is_none() {
+        tracing::warn!("award record without a readable id; skipped");
+    }
+    id
+}
+
 /// Writes the due items and makes sure each hour bucket's schedule exists.
-pub async fn queue_followups(
-    app: &App,
-    planned: &[(crate::store::followups::Due, chrono::DateTime<Utc>)],
-) -> Result<(), NotifyError> {
+pub async fn queue_followups(app: &App, planned: &[Planned]) -> Result<(), NotifyError> {
     if planned.is_empty() {
         return Ok(());
     }
@@ -142,8 +151,8 @@ pub async fn queue_followups(
 pub async fn handle_due(
     app: &App,
     bucket: &str,
-    now: chrono::DateTime<Utc>,
-    until: Option<chrono::DateTime<Utc>>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
 ) -> Result<Value, NotifyError> {
     let due = app.store.due_in(bucket).await?;
     let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
@@ -193,7 +202,7 @@ pub async fn send_followup(
     app: &App,
     id: &AwardId,
     stage: Stage,
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<String, NotifyError> {
     let Some(award) = app.store.get_award(id).await? else {
         return Ok("no award".into());
@@ -208,13 +217,7 @@ pub async fn send_followup(
     else {
         return Ok("no template".into());
     };
-    let f = &template.spec.follow_ups;
-    let switched_on = match stage {
-        Stage::Day3 => f.day3,
-        Stage::Day7 => f.day7,
-        Stage::Expiry => f.expiry_reminder_days.is_some(),
-    };
-    if !award.notify || !switched_on {
+    if !award.notify || !switched_on(&template, stage) {
         return Ok("not sent: switched off".into());
     }
     let recs = app.recommendations(&template).await?;
@@ -222,24 +225,8 @@ pub async fn send_followup(
     if stage != Stage::Expiry && recs.is_empty() && !enrol {
         return Ok("not sent: nothing to recommend".into());
     }
-    let lookup = award.recipient.email.lookup_key();
-    if app.store.is_unsubscribed(&award.issuer_id, &lookup).await? {
-        return Ok("not sent: unsubscribed".into());
-    }
-    if app.store.is_suppressed(&lookup).await? {
-        return Ok("not sent: suppressed".into());
-    }
-    if stage == Stage::Day7
-        && app
-            .store
-            .award_counters(&award.id)
-            .await?
-            .get("click:enrol")
-            .copied()
-            .unwrap_or(0)
-            > 0
-    {
-        return Ok("not sent: already clicked enrolment".into());
+    if let Some(why) = not_wanted(app, &award, stage).await? {
+        return Ok(why.into());
     }
     let Some(sender) = app.config.sender_email.clone() else {
         return Ok("not sent: no sender".into());
@@ -267,6 +254,45 @@ pub async fn send_followup(
     send_claimed(app, &award, stage.as_str(), &sender, raw)
         .await
         .map(|s| format!("{s:?}"))
+}
+
+/// Whether the template sends this follow-up stage.
+fn switched_on(template: &Template, stage: Stage) -> bool {
+    let f = &template.spec.follow_ups;
+    match stage {
+        Stage::Day3 => f.day3,
+        Stage::Day7 => f.day7,
+        Stage::Expiry => f.expiry_reminder_days.is_some(),
+    }
+}
+
+/// Why the recipient is not to get this follow-up, if so: unsubscribed from the issuer,
+/// suppressed, or (day 7) already clicked the enrolment link.
+async fn not_wanted(
+    app: &App,
+    award: &Award,
+    stage: Stage,
+) -> Result<Option<&'static str>, NotifyError> {
+    let lookup = award.recipient.email.lookup_key();
+    if app.store.is_unsubscribed(&award.issuer_id, &lookup).await? {
+        return Ok(Some("not sent: unsubscribed"));
+    }
+    if app.store.is_suppressed(&lookup).await? {
+        return Ok(Some("not sent: suppressed"));
+    }
+    if stage == Stage::Day7
+        && app
+            .store
+            .award_counters(&award.id)
+            .await?
+            .get("click:enrol")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    {
+        return Ok(Some("not sent: already clicked enrolment"));
+    }
+    Ok(None)
 }
 
 /// The raw MIME message of one stage for one award: from the issuer's name at the sender
@@ -306,7 +332,8 @@ async fn send_claimed(
     raw: Vec<u8>,
 ) -> Result<Sent, NotifyError> {
     let id = &award.id;
-    let mut attempt = 0;
+    // Waits of 200 ms, 400 ms and 800 ms (plus jitter) between the four tries.
+    let mut retry = crate::store::Backoff::over(2..5);
     loop {
         match app
             .mailer
@@ -334,12 +361,10 @@ async fn send_claimed(
                 return Ok(Sent::Rejected(why));
             }
             Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
-                if attempt >= 3 {
+                if !retry.wait().await {
                     app.store.release_email(id, stage).await?;
                     return Err(NotifyError::Retry(e.to_string()));
                 }
-                crate::store::awards::backoff(attempt + 2).await;
-                attempt += 1;
             }
         }
     }
@@ -347,16 +372,7 @@ async fn send_claimed(
 
 /// Sends the day-1 email of one award, at most once; answers what happened and the follow-ups
 /// the award is due.
-pub async fn send_day1(
-    app: &App,
-    id: &AwardId,
-) -> Result<
-    (
-        Sent,
-        Vec<(crate::store::followups::Due, chrono::DateTime<Utc>)>,
-    ),
-    NotifyError,
-> {
+pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), NotifyError> {
     const STAGE: &str = "day1";
     let Some(award) = app.store.get_award(id).await? else {
         return Ok((Sent::NoSuchAward, vec![]));
@@ -371,20 +387,7 @@ pub async fn send_day1(
     else {
         return Ok((Sent::NoSuchAward, vec![]));
     };
-    let plan: Vec<(crate::store::followups::Due, chrono::DateTime<Utc>)> =
-        followup::plan(&award, &template)
-            .into_iter()
-            .map(|(stage, at)| {
-                (
-                    crate::store::followups::Due {
-                        award: award.id.clone(),
-                        stage,
-                        bucket: followup::bucket_of(at),
-                    },
-                    at,
-                )
-            })
-            .collect();
+    let plan = followup_plan(&award, &template);
     let Some(sender) = app.config.sender_email.clone() else {
         tracing::error!("SENDER_EMAIL is not set; no email can be sent");
         return Ok((Sent::NoSender, plan));
@@ -398,14 +401,9 @@ pub async fn send_day1(
         .is_suppressed(&award.recipient.email.lookup_key())
         .await?
     {
+        let why = "address is on the suppression list";
         app.store
-            .finish_email(
-                id,
-                STAGE,
-                "suppressed",
-                "address is on the suppression list",
-                now,
-            )
+            .finish_email(id, STAGE, "suppressed", why, now)
             .await?;
         return Ok((Sent::Suppressed, plan));
     }
@@ -419,4 +417,21 @@ pub async fn send_day1(
         vec![],
     );
     Ok((send_claimed(app, &award, STAGE, &sender, raw).await?, plan))
+}
+
+/// The follow-ups an award is due, each with its hour bucket.
+fn followup_plan(award: &Award, template: &Template) -> Vec<Planned> {
+    followup::plan(award, template)
+        .into_iter()
+        .map(|(stage, at)| {
+            (
+                Due {
+                    award: award.id.clone(),
+                    stage,
+                    bucket: followup::bucket_of(at),
+                },
+                at,
+            )
+        })
+        .collect()
 }

@@ -59,38 +59,12 @@ fn csv_error(e: csv::Error, row: u64) -> FileError {
 }
 
 pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
-    let mut head = vec![0u8; SNIFF_BYTES];
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = source
-            .read(&mut head[filled..])
-            .map_err(|e| FileError::Encoding(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    head.truncate(filled);
+    let head = read_head(&mut source)?;
     if head.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FileError::Empty);
     }
     let encoding = sniff(&head)?;
-    let mut preview = String::new();
-    let _ = DecodingReader::new(Cursor::new(head.clone()), encoding)
-        .take(16 * 1024)
-        .read_to_string(&mut preview);
-    let first_line = preview
-        .trim_start_matches('\u{feff}')
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    // Excel writes (and honours) a first line `sep=;` naming the delimiter.
-    let hinted = first_line
-        .trim()
-        .strip_prefix("sep=")
-        .filter(|d| d.len() == 1)
-        .and_then(|d| d.bytes().next());
-    let delimiter = hinted.unwrap_or_else(|| detect_delimiter(first_line));
+    let (delimiter, hinted) = delimiter_of(&head, encoding);
     let decoded = DecodingReader::new(Cursor::new(head).chain(source), encoding);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -98,23 +72,7 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         .delimiter(delimiter)
         .from_reader(decoded);
     let mut record = csv::StringRecord::new();
-    let mut row = 0;
-    let headers = loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return Err(FileError::Empty),
-            Ok(true) => {
-                row += 1;
-                // The hint line itself (split by its own delimiter: `sep=` and an empty cell).
-                let sep_hint = hinted.is_some()
-                    && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
-                    && record.iter().skip(1).all(|c| c.trim().is_empty());
-                if !is_blank(&record) && !sep_hint {
-                    break record.iter().map(str::to_owned).collect::<Vec<_>>();
-                }
-            }
-            Err(e) => return Err(csv_error(e, row + 1)),
-        }
-    };
+    let (headers, row) = read_header(&mut reader, &mut record, hinted)?;
     if headers.len() > super::MAX_COLUMNS {
         return Err(FileError::TooManyColumns {
             row,
@@ -131,6 +89,73 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         data_rows: 0,
         record,
     })
+}
+
+/// The first [`SNIFF_BYTES`] of the source (fewer if it is shorter).
+fn read_head(source: &mut impl Read) -> Result<Vec<u8>, FileError> {
+    let mut head = vec![0u8; SNIFF_BYTES];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = source
+            .read(&mut head[filled..])
+            .map_err(|e| FileError::Encoding(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    head.truncate(filled);
+    Ok(head)
+}
+
+/// The delimiter, read from the first non-blank line of the decoded head, and whether that line
+/// is Excel's `sep=;` hint naming it (else it is detected).
+fn delimiter_of(head: &[u8], encoding: SourceEncoding) -> (u8, bool) {
+    let mut preview = String::new();
+    let _ = DecodingReader::new(Cursor::new(head.to_vec()), encoding)
+        .take(16 * 1024)
+        .read_to_string(&mut preview);
+    let first_line = preview
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    // Excel writes (and honours) a first line `sep=;` naming the delimiter.
+    let hinted = first_line
+        .trim()
+        .strip_prefix("sep=")
+        .filter(|d| d.len() == 1)
+        .and_then(|d| d.bytes().next());
+    match hinted {
+        Some(d) => (d, true),
+        None => (detect_delimiter(first_line), false),
+    }
+}
+
+/// The header: the first record that is neither blank nor the `sep=` hint line, with its
+/// spreadsheet row number.
+fn read_header(
+    reader: &mut csv::Reader<impl Read>,
+    record: &mut csv::StringRecord,
+    hinted: bool,
+) -> Result<(Vec<String>, u64), FileError> {
+    let mut row = 0;
+    loop {
+        match reader.read_record(record) {
+            Ok(false) => return Err(FileError::Empty),
+            Ok(true) => {
+                row += 1;
+                // The hint line itself (split by its own delimiter: `sep=` and an empty cell).
+                let sep_hint = hinted
+                    && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
+                    && record.iter().skip(1).all(|c| c.trim().is_empty());
+                if !is_blank(record) && !sep_hint {
+                    return Ok((record.iter().map(str::to_owned).collect(), row));
+                }
+            }
+            Err(e) => return Err(csv_error(e, row + 1)),
+        }
+    }
 }
 
 impl<R: Read> CsvFile<R> {

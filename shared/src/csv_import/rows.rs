@@ -68,15 +68,109 @@ pub fn check_shape(record: &csv::StringRecord, cols: &Columns, row: u64) -> Resu
     Ok(())
 }
 
-/// An optional cell: empty is `None`, anything else must parse.
-fn opt<T>(
-    v: &str,
-    f: impl FnOnce(&str) -> Result<T, crate::domain::Invalid>,
-) -> Result<Option<T>, String> {
-    if v.is_empty() {
-        Ok(None)
-    } else {
-        f(v).map(Some).map_err(|e| e.0)
+/// A row's cells being checked, with every problem found so far (in column check order).
+struct RowCheck<'a> {
+    record: &'a csv::StringRecord,
+    cols: &'a Columns,
+    row: u64,
+    errors: Vec<RowError>,
+}
+
+impl<'a> RowCheck<'a> {
+    fn cell(&self, c: Column) -> &'a str {
+        self.cols.get(self.record, c).trim()
+    }
+
+    fn fail(&mut self, c: Column, message: String) {
+        self.errors.push(RowError {
+            row: self.row,
+            column: c.header().to_owned(),
+            value: self.cell(c).to_owned(),
+            message,
+        });
+    }
+
+    /// A cell that must parse (empty included).
+    fn required<T>(
+        &mut self,
+        c: Column,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match parse(self.cell(c)) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.fail(c, message);
+                None
+            }
+        }
+    }
+
+    /// An optional cell: empty is `None`, anything else must parse.
+    fn optional<T>(
+        &mut self,
+        c: Column,
+        parse: impl FnOnce(&str) -> Result<T, crate::domain::Invalid>,
+    ) -> Option<T> {
+        if self.cell(c).is_empty() {
+            return None;
+        }
+        self.required(c, |s| parse(s).map_err(|e| e.0))
+    }
+
+    /// `issued_on` and `expires_on` in the issuer's zone: expiry after issue, issue not in the
+    /// future.
+    fn dates(&mut self, zone: Zone) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let issued_on = self.optional(Column::IssuedOn, |s| parse_instant(s, zone));
+        let expires_on = self.optional(Column::ExpiresOn, |s| parse_instant(s, zone));
+        if let (Some(i), Some(e)) = (issued_on, expires_on) {
+            if e <= i {
+                self.fail(
+                    Column::ExpiresOn,
+                    "expires_on must be after issued_on".into(),
+                );
+            }
+        }
+        if let Some(i) = issued_on {
+            if i > Utc::now() + chrono::Duration::days(1) {
+                self.fail(Column::IssuedOn, "issued_on is in the future".into());
+            }
+        }
+        (issued_on, expires_on)
+    }
+
+    /// One piece of evidence when the row has an evidence URL or narrative.
+    fn evidence(&mut self) -> Vec<Evidence> {
+        let url = self.optional(Column::EvidenceUrl, WebUrl::parse);
+        let narrative = self.optional(Column::EvidenceNarrative, |s| {
+            text::paragraph(s, text::NARRATIVE_MAX)
+        });
+        if url.is_some() || narrative.is_some() {
+            vec![Evidence { url, narrative }]
+        } else {
+            vec![]
+        }
+    }
+
+    /// Non-empty cells past the header's columns.
+    fn extra_cells(&mut self) {
+        let width = self.cols.width();
+        let extra = self
+            .record
+            .iter()
+            .skip(width)
+            .filter(|c| !c.trim().is_empty())
+            .count();
+        if extra > 0 {
+            self.errors.push(RowError {
+                row: self.row,
+                column: format!("#{}", width + 1),
+                value: self.record.iter().skip(width).collect::<Vec<_>>().join(","),
+                message: format!(
+                    "the row has {} cells but the header has {width}",
+                    self.record.len()
+                ),
+            });
+        }
     }
 }
 
@@ -86,138 +180,42 @@ pub fn validate(
     row: u64,
     zone: Zone,
 ) -> Result<ValidRow, Vec<RowError>> {
-    let mut errors = Vec::new();
-    let mut err = |c: Column, value: &str, message: String| {
-        errors.push(RowError {
-            row,
-            column: c.header().to_owned(),
-            value: value.to_owned(),
-            message,
-        });
+    let mut c = RowCheck {
+        record,
+        cols,
+        row,
+        errors: Vec::new(),
     };
-    let cell = |c: Column| cols.get(record, c).trim();
-    let email = match Email::parse(cell(Column::Email)) {
-        Ok(e) => Some(e),
-        Err(e) => {
-            err(Column::Email, cell(Column::Email), e.0);
-            None
-        }
-    };
-    let name = match text::line(cell(Column::Name), text::NAME_MAX) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            err(Column::Name, cell(Column::Name), format!("name {}", e.0));
-            None
-        }
-    };
-    let template_id = opt(cell(Column::TemplateId), TemplateId::parse).unwrap_or_else(|m| {
-        err(Column::TemplateId, cell(Column::TemplateId), m);
-        None
+    let email = c.required(Column::Email, |s| Email::parse(s).map_err(|e| e.0));
+    let name = c.required(Column::Name, |s| {
+        text::line(s, text::NAME_MAX).map_err(|e| format!("name {}", e.0))
     });
-    let issued_on = opt(cell(Column::IssuedOn), |s| parse_instant(s, zone)).unwrap_or_else(|m| {
-        err(Column::IssuedOn, cell(Column::IssuedOn), m);
-        None
-    });
-    let expires_on = opt(cell(Column::ExpiresOn), |s| parse_instant(s, zone)).unwrap_or_else(|m| {
-        err(Column::ExpiresOn, cell(Column::ExpiresOn), m);
-        None
-    });
-    if let (Some(i), Some(e)) = (issued_on, expires_on) {
-        if e <= i {
-            err(
-                Column::ExpiresOn,
-                cell(Column::ExpiresOn),
-                "expires_on must be after issued_on".into(),
-            );
-        }
-    }
-    if let Some(i) = issued_on {
-        if i > Utc::now() + chrono::Duration::days(1) {
-            err(
-                Column::IssuedOn,
-                cell(Column::IssuedOn),
-                "issued_on is in the future".into(),
-            );
-        }
-    }
-    let narrative = opt(cell(Column::Narrative), |s| {
+    let template_id = c.optional(Column::TemplateId, TemplateId::parse);
+    let (issued_on, expires_on) = c.dates(zone);
+    let narrative = c.optional(Column::Narrative, |s| {
         text::paragraph(s, text::NARRATIVE_MAX)
-    })
-    .unwrap_or_else(|m| {
-        err(Column::Narrative, cell(Column::Narrative), m);
-        None
     });
-    let ev_url = opt(cell(Column::EvidenceUrl), WebUrl::parse).unwrap_or_else(|m| {
-        err(Column::EvidenceUrl, cell(Column::EvidenceUrl), m);
-        None
-    });
-    let ev_narr = opt(cell(Column::EvidenceNarrative), |s| {
-        text::paragraph(s, text::NARRATIVE_MAX)
-    })
-    .unwrap_or_else(|m| {
-        err(
-            Column::EvidenceNarrative,
-            cell(Column::EvidenceNarrative),
-            m,
-        );
-        None
-    });
-    let external_id = opt(cell(Column::ExternalId), |s| text::line(s, 200)).unwrap_or_else(|m| {
-        err(Column::ExternalId, cell(Column::ExternalId), m);
-        None
-    });
-    let cohort = opt(cell(Column::Cohort), |s| text::line(s, 100)).unwrap_or_else(|m| {
-        err(Column::Cohort, cell(Column::Cohort), m);
-        None
-    });
-    let locale = opt(cell(Column::Locale), Locale::parse).unwrap_or_else(|m| {
-        err(Column::Locale, cell(Column::Locale), m);
-        None
-    });
-    let extra = record
-        .iter()
-        .skip(cols.width())
-        .filter(|c| !c.trim().is_empty())
-        .count();
-    if extra > 0 {
-        errors.push(RowError {
-            row,
-            column: format!("#{}", cols.width() + 1),
-            value: record
-                .iter()
-                .skip(cols.width())
-                .collect::<Vec<_>>()
-                .join(","),
-            message: format!(
-                "the row has {} cells but the header has {}",
-                record.len(),
-                cols.width()
-            ),
-        });
-    }
-    match (email, name, errors.is_empty()) {
+    let evidence = c.evidence();
+    let external_id = c.optional(Column::ExternalId, |s| text::line(s, 200));
+    let cohort = c.optional(Column::Cohort, |s| text::line(s, 100));
+    let locale = c.optional(Column::Locale, Locale::parse);
+    c.extra_cells();
+    match (email, name, c.errors.is_empty()) {
         (Some(email), Some(name), true) => Ok(ValidRow {
             row,
             template_id,
             email,
             name,
             issued_on,
-            issued_raw: cell(Column::IssuedOn).to_owned(),
+            issued_raw: c.cell(Column::IssuedOn).to_owned(),
             expires_on,
             narrative,
-            evidence: if ev_url.is_some() || ev_narr.is_some() {
-                vec![Evidence {
-                    url: ev_url,
-                    narrative: ev_narr,
-                }]
-            } else {
-                vec![]
-            },
+            evidence,
             external_id,
             cohort,
             locale,
         }),
-        _ => Err(errors),
+        _ => Err(c.errors),
     }
 }
 

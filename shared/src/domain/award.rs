@@ -158,14 +158,15 @@ pub fn check_dates(
     }
 }
 
+/// What the domain's tests share.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
-    use chrono::{Duration, TimeZone};
 
-    fn award() -> Award {
+    /// An award of fresh ids to `kim@example.ac.kr`, issued and recorded at `now`, valid ten
+    /// days, in no batch or cohort.
+    pub fn award(now: DateTime<Utc>) -> Award {
         let email = Email::parse("kim@example.ac.kr").unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         Award {
             id: AwardId::generate(),
             issuer_id: IssuerId::generate(),
@@ -176,7 +177,7 @@ mod tests {
                 name: "김민수".into(),
             },
             issued_on: now,
-            expires_on: Some(now + Duration::days(10)),
+            expires_on: Some(now + chrono::Duration::days(10)),
             narrative: None,
             evidence: vec![],
             external_id: None,
@@ -189,6 +190,16 @@ mod tests {
             cohort: None,
             created_at: now,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn award() -> Award {
+        test_support::award(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
     }
 
     #[test]

@@ -120,20 +120,22 @@ fn evidence(o: &Obj<'_>) -> Result<Vec<Evidence>, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{time::parse_date, Invalid};
+    use crate::domain::{
+        json::test_support::{fe, invalid, unknown, with_fields},
+        time::parse_date,
+    };
     use chrono::TimeZone;
     use serde_json::{json, Value};
 
-    /// A valid request with the top-level `fields` set (`null` stays an explicit null).
+    /// A valid request, with the top-level `fields` set.
     fn doc(fields: Value) -> Value {
-        let mut v = json!({
-            "template_id": "tpl_ignored_here",
-            "recipient": {"email": "minsu@example.com", "name": "김민수"},
-        });
-        for (k, f) in fields.as_object().unwrap() {
-            v[k] = f.clone();
-        }
-        v
+        with_fields(
+            json!({
+                "template_id": "tpl_ignored_here",
+                "recipient": {"email": "minsu@example.com", "name": "김민수"},
+            }),
+            fields,
+        )
     }
 
     fn parse(fields: Value) -> Result<IssueRequest, FieldError> {
@@ -149,22 +151,6 @@ mod tests {
 
     fn err(fields: Value) -> FieldError {
         parse(fields).unwrap_err()
-    }
-
-    fn fe(field: &str, message: impl Into<String>) -> FieldError {
-        FieldError::new(field, message)
-    }
-
-    fn invalid(r: Result<impl std::fmt::Debug, Invalid>) -> String {
-        r.unwrap_err().0
-    }
-
-    fn unknown(field: &str, name: &str, expected: &[&str]) -> FieldError {
-        let list = expected.join(", ");
-        fe(
-            field,
-            format!("unknown field `{name}`; expected one of: {list}"),
-        )
     }
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {

@@ -87,20 +87,19 @@ fn digest_recipients(o: &Obj<'_>) -> Result<Vec<Email>, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Invalid;
+    use crate::domain::json::test_support::{fe, invalid, with_fields};
     use serde_json::{json, Value};
 
-    /// A valid profile with the top-level `fields` set (`null` stays an explicit null).
+    /// A valid profile, with the top-level `fields` set.
     fn doc(fields: Value) -> Value {
-        let mut v = json!({
-            "name": "한국데이터대학",
-            "url": "https://example.ac.kr",
-            "email": "badges@example.ac.kr",
-        });
-        for (k, f) in fields.as_object().unwrap() {
-            v[k] = f.clone();
-        }
-        v
+        with_fields(
+            json!({
+                "name": "한국데이터대학",
+                "url": "https://example.ac.kr",
+                "email": "badges@example.ac.kr",
+            }),
+            fields,
+        )
     }
 
     fn parse(fields: Value) -> Result<IssuerProfile, FieldError> {
@@ -109,14 +108,6 @@ mod tests {
 
     fn err(fields: Value) -> FieldError {
         parse(fields).unwrap_err()
-    }
-
-    fn fe(field: &str, message: impl Into<String>) -> FieldError {
-        FieldError::new(field, message)
-    }
-
-    fn invalid(r: Result<impl std::fmt::Debug, Invalid>) -> String {
-        r.unwrap_err().0
     }
 
     fn email(s: &str) -> Email {

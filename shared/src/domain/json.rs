@@ -137,10 +137,10 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// Objects in an array field, with `field[i]` paths.
-    pub fn objects(&self, name: &str, max: usize) -> Result<Vec<Obj<'a>>, FieldError> {
+    /// The entries of an optional array field (none when it is absent), at most `max`.
+    fn entries(&self, name: &str, max: usize) -> Result<&'a [Value], FieldError> {
         let Some(items) = self.array(name)? else {
-            return Ok(vec![]);
+            return Ok(&[]);
         };
         if items.len() > max {
             return Err(FieldError::new(
@@ -148,7 +148,12 @@ impl<'a> Obj<'a> {
                 format!("at most {max} entries"),
             ));
         }
-        items
+        Ok(items)
+    }
+
+    /// Objects in an array field, with `field[i]` paths.
+    pub fn objects(&self, name: &str, max: usize) -> Result<Vec<Obj<'a>>, FieldError> {
+        self.entries(name, max)?
             .iter()
             .enumerate()
             .map(|(i, v)| match v {
@@ -166,16 +171,7 @@ impl<'a> Obj<'a> {
 
     /// Strings in an array field.
     pub fn strings(&self, name: &str, max: usize) -> Result<Vec<&'a str>, FieldError> {
-        let Some(items) = self.array(name)? else {
-            return Ok(vec![]);
-        };
-        if items.len() > max {
-            return Err(FieldError::new(
-                self.path(name),
-                format!("at most {max} entries"),
-            ));
-        }
-        items
+        self.entries(name, max)?
             .iter()
             .enumerate()
             .map(|(i, v)| {
@@ -234,6 +230,36 @@ pub fn reject_read_only(patch: &Map<String, Value>, read_only: &[&str]) -> Resul
     match read_only.iter().find(|f| patch.contains_key(**f)) {
         Some(f) => Err(FieldError::new(*f, format!("`{f}` is read-only"))),
         None => Ok(()),
+    }
+}
+
+/// What the request parsers' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{FieldError, Invalid, Value};
+
+    /// `base` with the top-level `fields` set (`null` stays an explicit null).
+    pub fn with_fields(mut base: Value, fields: Value) -> Value {
+        for (k, f) in fields.as_object().unwrap() {
+            base[k] = f.clone();
+        }
+        base
+    }
+
+    pub fn fe(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError::new(field, message)
+    }
+
+    pub fn unknown(field: &str, name: &str, expected: &[&str]) -> FieldError {
+        let list = expected.join(", ");
+        fe(
+            field,
+            format!("unknown field `{name}`; expected one of: {list}"),
+        )
+    }
+
+    pub fn invalid(r: Result<impl std::fmt::Debug, Invalid>) -> String {
+        r.unwrap_err().0
     }
 }
 

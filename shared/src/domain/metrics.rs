@@ -90,54 +90,18 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn from_counts(c: &Counts) -> Metrics {
-        let emails: Vec<StageEmails> = STAGES
-            .iter()
-            .map(|&stage| StageEmails {
-                stage,
-                events: EMAIL_EVENTS
-                    .iter()
-                    .map(|&e| (e, c.get(&format!("email:{stage}:{e}"))))
-                    .collect(),
-            })
-            .collect();
         let issued = c.get("issued");
         let awards_shared = c.get("awards_shared");
         let views = c.get("views");
-        let mut related: Vec<(String, i64)> =
-            c.0.iter()
-                .filter_map(|(k, v)| {
-                    let t = k.strip_prefix("click:related-")?;
-                    (!t.contains(':') && *v != 0).then(|| (t.to_owned(), *v))
-                })
-                .collect();
-        related.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let slot_total = |slot: &str| c.get(&format!("click:{slot}"));
-        let slot_email = |slot: &str| {
-            EMAIL_SOURCES
-                .iter()
-                .map(|src| c.get(&format!("click:{slot}:{src}")))
-                .sum::<i64>()
-        };
-        let mut slots = vec!["banner".to_owned(), "enrol".to_owned()];
-        slots.extend(related.iter().map(|(t, _)| format!("related-{t}")));
-        let all: i64 = slots.iter().map(|s| slot_total(s)).sum();
-        let email_clicks: i64 = slots.iter().map(|s| slot_email(s)).sum();
-        let page_clicks = all - email_clicks;
-        let conversions_by_stage: Vec<(&'static str, i64)> = CONVERTING
-            .iter()
-            .map(|src| {
-                (
-                    src.trim_start_matches("email-"),
-                    c.get(&format!("click:enrol:{src}")),
-                )
-            })
-            .collect();
+        let related = related_clicks(c);
+        let (page_clicks, email_clicks) = clicks(c, &related);
+        let conversions_by_stage = conversions_by_stage(c);
         Metrics {
             issued,
             revoked: c.get("revoked"),
             expired: c.get("expires"),
             delivery_rate: rate(c.get("email:day1:delivered"), c.get("email:day1:sent")),
-            emails,
+            emails: stage_emails(c),
             awards_shared,
             share_rate: rate(awards_shared, issued),
             shares: c.get("shares"),
@@ -149,8 +113,8 @@ impl Metrics {
             views,
             previews: c.get("previews"),
             awards_viewed: c.get("awards_viewed"),
-            banner_clicks: slot_total("banner"),
-            enrol_clicks: slot_total("enrol"),
+            banner_clicks: c.get("click:banner"),
+            enrol_clicks: c.get("click:enrol"),
             related_clicks: related,
             page_clicks,
             email_clicks,
@@ -159,6 +123,64 @@ impl Metrics {
             conversions_by_stage,
         }
     }
+}
+
+/// Every email event of every stage, in [`STAGES`] and [`EMAIL_EVENTS`] order.
+fn stage_emails(c: &Counts) -> Vec<StageEmails> {
+    STAGES
+        .iter()
+        .map(|&stage| StageEmails {
+            stage,
+            events: EMAIL_EVENTS
+                .iter()
+                .map(|&e| (e, c.get(&format!("email:{stage}:{e}"))))
+                .collect(),
+        })
+        .collect()
+}
+
+/// `(template id, clicks)` of each recommended badge clicked, most clicked first.
+fn related_clicks(c: &Counts) -> Vec<(String, i64)> {
+    let mut related: Vec<(String, i64)> =
+        c.0.iter()
+            .filter_map(|(k, v)| {
+                let t = k.strip_prefix("click:related-")?;
+                (!t.contains(':') && *v != 0).then(|| (t.to_owned(), *v))
+            })
+            .collect();
+    related.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    related
+}
+
+/// Clicks of the page's slots (banner, enrolment, the `related` badges): `(made on the badge
+/// page, made from a follow-up email)`.
+fn clicks(c: &Counts, related: &[(String, i64)]) -> (i64, i64) {
+    let mut slots = vec!["banner".to_owned(), "enrol".to_owned()];
+    slots.extend(related.iter().map(|(t, _)| format!("related-{t}")));
+    let all: i64 = slots.iter().map(|s| c.get(&format!("click:{s}"))).sum();
+    let email: i64 = slots
+        .iter()
+        .flat_map(|s| {
+            EMAIL_SOURCES
+                .iter()
+                .map(move |src| format!("click:{s}:{src}"))
+        })
+        .map(|k| c.get(&k))
+        .sum();
+    (all - email, email)
+}
+
+/// Enrolment clicks from each converting follow-up stage.
+fn conversions_by_stage(c: &Counts) -> Vec<(&'static str, i64)> {
+    CONVERTING
+        .iter()
+        .map(|src| {
+            (
+                src.trim_start_matches("email-"),
+                c.get(&format!("click:enrol:{src}")),
+            )
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

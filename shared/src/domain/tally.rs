@@ -145,39 +145,18 @@ pub fn group(tallies: &[Tally]) -> Vec<ItemDeltas> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        award::{HashedIdentity, Recipient},
-        email::Email,
-        ids::AwardId,
-    };
+    use crate::domain::award::test_support;
     use chrono::{Duration, TimeZone};
 
     fn award(batch: bool, cohort: Option<&str>) -> Award {
-        let email = Email::parse("kim@example.ac.kr").unwrap();
         // 2026-03-01 23:30 UTC = 2026-03-02 08:30 in Seoul.
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
         Award {
-            id: AwardId::generate(),
-            issuer_id: IssuerId::generate(),
-            template_id: TemplateId::generate(),
-            identity: HashedIdentity::new(&email),
-            recipient: Recipient {
-                email,
-                name: "김민수".into(),
-            },
             issued_on: now - Duration::days(400),
             expires_on: Some(now + Duration::days(30)),
-            narrative: None,
-            evidence: vec![],
-            external_id: None,
-            locale: None,
-            notify: true,
-            revocation: None,
-            superseded_by: None,
-            supersedes: None,
             batch_id: batch.then(BatchId::generate),
             cohort: cohort.map(str::to_owned),
-            created_at: now,
+            ..test_support::award(now)
         }
     }
 

@@ -316,20 +316,19 @@ fn localized(f: &Obj<'_>, name: &str, max: usize) -> Result<Localized, FieldErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Invalid;
+    use crate::domain::json::test_support::{fe, invalid, unknown, with_fields};
     use serde_json::{json, Value};
 
-    /// A valid spec with the top-level `fields` set (`null` stays an explicit null).
+    /// A valid spec, with the top-level `fields` set.
     fn doc(fields: Value) -> Value {
-        let mut v = json!({
-            "name": "Data Analysis",
-            "description": "Twelve weeks of projects.",
-            "criteria": {"narrative": "Pass the final project."},
-        });
-        for (k, f) in fields.as_object().unwrap() {
-            v[k] = f.clone();
-        }
-        v
+        with_fields(
+            json!({
+                "name": "Data Analysis",
+                "description": "Twelve weeks of projects.",
+                "criteria": {"narrative": "Pass the final project."},
+            }),
+            fields,
+        )
     }
 
     fn parse(fields: Value, current: Option<&TemplateSpec>) -> Result<TemplateSpec, FieldError> {
@@ -346,22 +345,6 @@ mod tests {
 
     fn err_with(fields: Value, current: &TemplateSpec) -> FieldError {
         parse(fields, Some(current)).unwrap_err()
-    }
-
-    fn fe(field: &str, message: impl Into<String>) -> FieldError {
-        FieldError::new(field, message)
-    }
-
-    fn unknown(field: &str, name: &str, expected: &[&str]) -> FieldError {
-        let list = expected.join(", ");
-        fe(
-            field,
-            format!("unknown field `{name}`; expected one of: {list}"),
-        )
-    }
-
-    fn invalid(r: Result<impl std::fmt::Debug, Invalid>) -> String {
-        r.unwrap_err().0
     }
 
     fn url(s: &str) -> WebUrl {

@@ -59,6 +59,32 @@ fn sentences(l: Locale, issuer: &str, badge: &str, name: &str) -> Sentences {
     }
 }
 
+/// Where the email's links and images point.
+struct Links {
+    page: String,
+    linkedin: String,
+    shares: [(&'static str, String); 3],
+    image: String,
+    qr: String,
+}
+
+impl Links {
+    fn of(award: &Award, template: &Template, urls: &PublicUrls<'_>) -> Links {
+        let go = |slot: Slot| urls.go(&award.id, &slot);
+        Links {
+            page: urls.award_page(&award.id),
+            linkedin: go(Slot::LinkedInAdd),
+            shares: [
+                ("LinkedIn", go(Slot::Share(Network::LinkedIn))),
+                ("X", go(Slot::Share(Network::X))),
+                ("Facebook", go(Slot::Share(Network::Facebook))),
+            ],
+            image: openbadges::image_url(urls, template),
+            qr: urls.award_qr_png(&award.id),
+        }
+    }
+}
+
 pub fn render(
     award: &Award,
     template: &Template,
@@ -66,33 +92,44 @@ pub fn render(
     urls: PublicUrls<'_>,
 ) -> Rendered {
     let locale = award.locale.unwrap_or(issuer.profile.default_locale);
-    let p = &issuer.profile;
     let badge = &template.spec.name;
-    let w = sentences(locale, &p.name, badge, &award.recipient.name);
-    let page = urls.award_page(&award.id);
-    let go = |slot: Slot| urls.go(&award.id, &slot);
-    let shares = [
-        ("LinkedIn", go(Slot::Share(Network::LinkedIn))),
-        ("X", go(Slot::Share(Network::X))),
-        ("Facebook", go(Slot::Share(Network::Facebook))),
-    ];
-    let text = format!(
+    let w = sentences(locale, &issuer.profile.name, badge, &award.recipient.name);
+    let links = Links::of(award, template, &urls);
+    Rendered {
+        text: text_part(&w, &links),
+        html: html_part(locale, &w, &links, issuer, badge),
+        subject: w.subject,
+    }
+}
+
+fn text_part(w: &Sentences, links: &Links) -> String {
+    format!(
         "{hello}\n\n{body}\n\n{view}: {page}\n{linkedin}: {li}\n\n{share}\n{shares}\n\n--\n{footer}\n",
         hello = w.hello,
         body = w.body,
         view = w.view,
+        page = links.page,
         linkedin = w.linkedin,
-        li = go(Slot::LinkedInAdd),
+        li = links.linkedin,
         share = w.share_intro,
-        shares = shares.iter().map(|(n, u)| format!("{n}: {u}")).collect::<Vec<_>>().join("\n"),
+        shares = links
+            .shares
+            .iter()
+            .map(|(n, u)| format!("{n}: {u}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
         footer = w.footer,
-    );
+    )
+}
+
+fn html_part(locale: Locale, w: &Sentences, links: &Links, issuer: &Issuer, badge: &str) -> String {
+    let p = &issuer.profile;
     let primary = p.primary_color.as_str();
     let on_primary = p.primary_color.readable_text();
     let button = format!(
         "display:inline-block;background:{primary};color:{on_primary};padding:12px 20px;border-radius:8px;text-decoration:none;font-weight:700"
     );
-    let html = html! {
+    html! {
         (DOCTYPE)
         html lang=(locale.as_str()) {
             head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { (w.subject) } }
@@ -102,14 +139,14 @@ pub fn render(
                     tr { td style="padding:24px" {
                         table role="presentation" width="100%" style="max-width:560px;margin:0 auto;background:#fff;border-radius:12px" cellpadding="24" {
                             tr { td align="center" {
-                                img src=(openbadges::image_url(&urls, template)) alt=(badge) width="160" height="160" style="display:block;margin:0 auto 12px";
+                                img src=(links.image) alt=(badge) width="160" height="160" style="display:block;margin:0 auto 12px";
                                 h1 style="font-size:22px;margin:0 0 8px" { (w.hello) }
                                 p style="margin:0 0 20px;line-height:1.5" { (w.body) }
-                                p { a href=(page) style=(button) { (w.view) } }
-                                p { a href=(go(Slot::LinkedInAdd)) style="color:#0a66c2;font-weight:700" { (w.linkedin) } }
+                                p { a href=(links.page) style=(button) { (w.view) } }
+                                p { a href=(links.linkedin) style="color:#0a66c2;font-weight:700" { (w.linkedin) } }
                                 p style="margin:20px 0 8px" { (w.share_intro) }
-                                p { @for (i, (n, u)) in shares.iter().enumerate() { @if i > 0 { " · " } a href=(u) { (n) } } }
-                                img src=(urls.award_qr_png(&award.id)) alt=(w.qr) width="120" height="120" style="display:block;margin:16px auto 0";
+                                p { @for (i, (n, u)) in links.shares.iter().enumerate() { @if i > 0 { " · " } a href=(u) { (n) } } }
+                                img src=(links.qr) alt=(w.qr) width="120" height="120" style="display:block;margin:16px auto 0";
                             } }
                         }
                     } }
@@ -118,10 +155,5 @@ pub fn render(
             }
         }
     }
-    .into_string();
-    Rendered {
-        subject: w.subject,
-        text,
-        html,
-    }
+    .into_string()
 }

@@ -83,28 +83,19 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, issuer: &IssuerId) -> Result<Vec<ApiKey>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
+            .expression_attribute_values(":pk", s(keys::issuer(issuer).0))
+            .expression_attribute_values(":sk", s(keys::api_key_prefix()));
         let mut keys_out = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
-                .expression_attribute_values(":pk", s(keys::issuer(issuer).0))
-                .expression_attribute_values(":sk", s(keys::api_key_prefix()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.items.unwrap_or_default() {
-                keys_out.push(from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        self.query_each(query, |item| {
+            keys_out.push(from_item(item)?);
+            Ok(())
+        })
+        .await?;
         Ok(keys_out)
     }
 

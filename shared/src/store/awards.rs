@@ -1,13 +1,15 @@
-use super::{from_item, get_s, keys, s, to_item, Item, Result, Store, StoreError};
+use super::{from_item, get_s, keys, s, to_item, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
     award::{Award, Revocation},
     ids::{AwardId, IssuerId},
     tally::Tally,
 };
 use aws_sdk_dynamodb::{
+    error::SdkError,
     operation::transact_write_items::TransactWriteItemsError,
-    types::{Put, TransactWriteItem, Update},
+    types::{KeysAndAttributes, Put, TransactWriteItem, Update},
 };
+use std::collections::{HashMap, HashSet};
 
 const KIND: &str = "award";
 const GUARD_KIND: &str = "guard";
@@ -96,13 +98,72 @@ pub enum RowWritten {
 
 /// DynamoDB's limit on actions in one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
-const MAX_ATTEMPTS: u32 = 10;
 
-/// Exponential back-off with jitter: 50 ms, 100 ms, … capped at 3.2 s.
-pub async fn backoff(attempt: u32) {
-    let base = 50u64 << attempt.min(6);
-    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % (base / 2 + 1);
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+/// The cancellation reason of an item whose condition failed.
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+type TransactError = SdkError<TransactWriteItemsError>;
+
+/// Where an item of a rows transaction comes from: `(row, item)`, where item 0 is the row's
+/// award and item `j` its guard `j - 1`.
+type Position = (usize, usize);
+
+/// Per item of a cancelled transaction, DynamoDB's reason code (`None` for a plain error).
+fn cancellation_reasons(err: &TransactError) -> Option<Vec<Option<String>>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// A single award's transaction failed only because of other writers (a concurrent transaction
+/// on the same counter item) or throttling: worth sending again.
+fn contended(err: &TransactError) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().iter().all(|r| {
+                matches!(
+                    r.code(),
+                    None | Some(
+                        "None"
+                            | "TransactionConflict"
+                            | "ThrottlingError"
+                            | "ProvisionedThroughputExceeded"
+                    )
+                )
+            })
+        }
+        _ => matches!(
+            aws_sdk_dynamodb::error::ProvideErrorMetadata::code(err),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "TransactionConflictException"
+            )
+        ),
+    }
+}
+
+/// For each row that failed a condition, its first failed item. `positions` holds the
+/// [`Position`] of each item of the transaction.
+fn failed_rows(reasons: &[Option<String>], positions: &[Position]) -> Vec<Position> {
+    let mut failed: Vec<Position> = Vec::new();
+    for (pos, code) in reasons.iter().enumerate() {
+        if code.as_deref() == Some(CONDITION_FAILED) {
+            if let Some(&(i, j)) = positions.get(pos) {
+                if !failed.iter().any(|(fi, _)| *fi == i) {
+                    failed.push((i, j));
+                }
+            }
+        }
+    }
+    failed
 }
 
 fn award_item(a: &Award) -> Result<Item> {
@@ -179,6 +240,54 @@ impl Store {
             .map_err(|e| StoreError::Aws(e.to_string()))
     }
 
+    /// The award's own item, written only if it does not exist yet.
+    fn award_put(&self, award: &Award) -> Result<TransactWriteItem> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(award_item(award)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .map_err(|e| StoreError::Aws(e.to_string()))
+    }
+
+    /// Marks `old` as replaced by `new`, provided it is still valid and not replaced.
+    fn supersede_update(&self, old: &AwardId, new: &AwardId) -> Result<TransactWriteItem> {
+        let (pk, sk) = keys::award(old);
+        Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET superseded_by = :new")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(revocation) AND attribute_not_exists(superseded_by)",
+            )
+            .expression_attribute_values(":new", s(new.as_str()))
+            .build()
+            .map(|u| TransactWriteItem::builder().update(u).build())
+            .map_err(|e| StoreError::Aws(e.to_string()))
+    }
+
+    /// The daily counters of `tallies` as transaction items, so they move exactly once with the
+    /// write they count.
+    fn tally_items(&self, tallies: &[Tally]) -> Result<Vec<TransactWriteItem>> {
+        Ok(self
+            .tally_updates(tallies)?
+            .into_iter()
+            .map(|u| TransactWriteItem::builder().update(u).build())
+            .collect())
+    }
+
+    /// One `TransactWriteItems` request.
+    async fn transact(&self, items: &[TransactWriteItem]) -> Result<(), TransactError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items.to_vec()))
+            .send()
+            .await
+            .map(drop)
+    }
+
     async fn read_guard(&self, key: (String, String), kind: GuardKind) -> Result<GuardTaken> {
         let item = self
             .client
@@ -206,109 +315,66 @@ impl Store {
         supersede: Option<&AwardId>,
         tallies: &[Tally],
     ) -> Result<(), InsertError> {
-        let put_award = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(award_item(award)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
-        let mut items = vec![TransactWriteItem::builder().put(put_award).build()];
+        let mut items = vec![self.award_put(award)?];
         for g in guards {
             items.push(self.guard_put(award, g)?);
         }
         if let Some(old) = supersede {
-            let (pk, sk) = keys::award(old);
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(sk))
-                .update_expression("SET superseded_by = :new")
-                .condition_expression(
-                    "attribute_exists(PK) AND attribute_not_exists(revocation) AND attribute_not_exists(superseded_by)",
-                )
-                .expression_attribute_values(":new", s(award.id.as_str()))
-                .build()
-                .map_err(|e| StoreError::Aws(e.to_string()))?;
-            items.push(TransactWriteItem::builder().update(update).build());
+            items.push(self.supersede_update(old, &award.id)?);
         }
-        // The daily counters move in the same transaction: exactly once per award.
-        for u in self.tally_updates(tallies)? {
-            items.push(TransactWriteItem::builder().update(u).build());
-        }
-        let mut attempt = 0;
+        items.extend(self.tally_items(tallies)?);
+        let mut retry = Backoff::default();
         let err = loop {
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let Err(err) = res else {
+            let Err(err) = self.transact(&items).await else {
                 return Ok(());
             };
             // Another transaction on the same counter item (or throttling): try again.
-            let contended = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    c.cancellation_reasons().iter().all(|r| {
-                        matches!(
-                            r.code(),
-                            None | Some(
-                                "None"
-                                    | "TransactionConflict"
-                                    | "ThrottlingError"
-                                    | "ProvisionedThroughputExceeded"
-                            )
-                        )
-                    })
-                }
-                _ => matches!(
-                    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err),
-                    Some(
-                        "ProvisionedThroughputExceededException"
-                            | "ThrottlingException"
-                            | "RequestLimitExceeded"
-                            | "TransactionConflictException"
-                    )
-                ),
-            };
-            if contended && attempt < MAX_ATTEMPTS {
-                backoff(attempt).await;
-                attempt += 1;
+            if contended(&err) && retry.wait().await {
                 continue;
             }
             break err;
         };
-        let reasons: Vec<Option<String>> = match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().map(str::to_owned))
-                .collect(),
-            _ => return Err(StoreError::from_sdk(err).into()),
+        let Some(reasons) = cancellation_reasons(&err) else {
+            return Err(StoreError::from_sdk(err).into());
         };
+        Err(self
+            .insert_refused(award, guards, supersede, &reasons)
+            .await)
+    }
+
+    /// Why a single award's transaction was cancelled: the first guard another award holds (read
+    /// back), a superseded award that changed meanwhile, or contention that outlasted the retries.
+    async fn insert_refused(
+        &self,
+        award: &Award,
+        guards: &[Guard],
+        supersede: Option<&AwardId>,
+        reasons: &[Option<String>],
+    ) -> InsertError {
         let failed = |i: usize| {
             reasons
                 .get(i)
                 .and_then(|c| c.as_deref())
-                .is_some_and(|c| c == "ConditionalCheckFailed")
+                .is_some_and(|c| c == CONDITION_FAILED)
         };
         for (i, g) in guards.iter().enumerate() {
             if failed(i + 1) {
-                return Err(InsertError::Taken(
-                    self.read_guard(self.guard_key(award, g), g.kind()).await?,
-                ));
+                return match self.read_guard(self.guard_key(award, g), g.kind()).await {
+                    Ok(taken) => InsertError::Taken(taken),
+                    Err(e) => e.into(),
+                };
             }
         }
         if supersede.is_some() && failed(guards.len() + 1) {
-            return Err(StoreError::VersionConflict { expected: 0 }.into());
+            return StoreError::VersionConflict { expected: 0 }.into();
         }
         if reasons
             .iter()
             .any(|r| r.as_deref() == Some("TransactionConflict"))
         {
-            return Err(StoreError::Throttled.into());
+            return StoreError::Throttled.into();
         }
-        Err(StoreError::Aws(format!("award write cancelled: {reasons:?}")).into())
+        StoreError::Aws(format!("award write cancelled: {reasons:?}")).into()
     }
 
     /// Writes many rows with as few requests as possible: rows are packed into transactions of
@@ -318,135 +384,134 @@ impl Store {
     pub async fn insert_award_rows(&self, rows: &[RowWrite]) -> Result<Vec<RowWritten>> {
         let mut results: Vec<Option<RowWritten>> = vec![None; rows.len()];
         let mut pending: Vec<usize> = (0..rows.len()).collect();
-        let mut attempt = 0u32;
+        let mut retry = Backoff::default();
         while !pending.is_empty() {
-            // DynamoDB refuses a transaction with two operations on one item, so rows whose
-            // guards collide (same recipient twice, same external id twice) go in later ones.
-            let mut chunk = Vec::new();
-            let mut items = 0;
-            let mut guard_keys = std::collections::HashSet::new();
-            let mut counter_keys = std::collections::HashSet::new();
-            for &i in &pending {
-                let new_counters: std::collections::HashSet<_> = rows[i]
-                    .tallies
-                    .iter()
-                    .map(|t| (t.segment.clone(), t.day))
-                    .filter(|k| !counter_keys.contains(k))
-                    .collect();
-                let k = 1 + rows[i].guards.len();
-                if items + k + counter_keys.len() + new_counters.len() > MAX_TRANSACTION_ITEMS
-                    && !chunk.is_empty()
-                {
-                    break;
-                }
-                let keys: Vec<_> = rows[i]
-                    .guards
-                    .iter()
-                    .map(|g| self.guard_key(&rows[i].award, g))
-                    .collect();
-                if keys.iter().any(|k| guard_keys.contains(k)) {
-                    continue;
-                }
-                guard_keys.extend(keys);
-                counter_keys.extend(new_counters);
-                chunk.push(i);
-                items += k;
-            }
-            // Which row and which of its items each transaction position holds.
-            let mut positions: Vec<(usize, usize)> = Vec::with_capacity(items);
-            let mut tx = self.client.transact_write_items();
-            for &i in &chunk {
-                let row = &rows[i];
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(award_item(&row.award)?))
-                    .condition_expression("attribute_not_exists(PK)")
-                    .build()
-                    .map_err(|e| StoreError::Aws(e.to_string()))?;
-                tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
-                positions.push((i, 0));
-                for (j, g) in row.guards.iter().enumerate() {
-                    tx = tx.transact_items(self.guard_put(&row.award, g)?);
-                    positions.push((i, j + 1));
-                }
-            }
-            // The chunk's daily counters, after every row's items (positions past the rows).
-            let tallies: Vec<Tally> = chunk
-                .iter()
-                .flat_map(|&i| rows[i].tallies.iter().cloned())
-                .collect();
-            for u in self.tally_updates(&tallies)? {
-                tx = tx.transact_items(TransactWriteItem::builder().update(u).build());
-            }
-            let Err(err) = tx.send().await else {
+            let chunk = self.next_chunk(rows, &pending);
+            let (items, positions) = self.chunk_items(rows, &chunk)?;
+            let Err(err) = self.transact(&items).await else {
                 for &i in &chunk {
                     results[i] = Some(RowWritten::Written);
                 }
                 pending.retain(|i| !chunk.contains(i));
-                attempt = 0;
+                retry = Backoff::default();
                 continue;
             };
-            let reasons: Vec<Option<String>> = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().map(str::to_owned))
-                    .collect(),
-                _ => {
-                    let e = StoreError::from_sdk(err);
-                    if e.is_retryable() && attempt < MAX_ATTEMPTS {
-                        backoff(attempt).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(e);
+            let Some(reasons) = cancellation_reasons(&err) else {
+                let e = StoreError::from_sdk(err);
+                if e.is_retryable() && retry.wait().await {
+                    continue;
                 }
+                return Err(e);
             };
-            // The first failed item of each failed row.
-            let mut failed: Vec<(usize, usize)> = Vec::new();
-            for (pos, code) in reasons.iter().enumerate() {
-                if code.as_deref() == Some("ConditionalCheckFailed") {
-                    if let Some(&(i, j)) = positions.get(pos) {
-                        if !failed.iter().any(|(fi, _)| *fi == i) {
-                            failed.push((i, j));
-                        }
-                    }
-                }
-            }
+            let failed = failed_rows(&reasons, &positions);
             if failed.is_empty() {
                 // Conflict with a concurrent transaction, or throttling inside it: retry.
-                if attempt >= MAX_ATTEMPTS {
+                if !retry.wait().await {
                     return Err(StoreError::Throttled);
                 }
-                backoff(attempt).await;
-                attempt += 1;
                 continue;
             }
-            let mut to_read = Vec::new();
-            for &(i, j) in &failed {
-                if j == 0 {
-                    results[i] = Some(RowWritten::AlreadyWritten);
-                } else {
-                    let g = &rows[i].guards[j - 1];
-                    to_read.push((i, g.kind(), self.guard_key(&rows[i].award, g)));
-                }
-            }
-            let found = self
-                .batch_get(to_read.iter().map(|(_, _, k)| k.clone()).collect())
-                .await?;
-            for (i, kind, key) in to_read {
-                match found.get(&key) {
-                    Some(item) => results[i] = Some(RowWritten::Taken(guard_taken(item, kind)?)),
-                    // The holder vanished in between (e.g. a revocation freed the slot): retry the row.
-                    None => continue,
-                }
-            }
+            self.resolve_failed(rows, &failed, &mut results).await?;
             pending.retain(|i| results[*i].is_none());
         }
         Ok(results
             .into_iter()
             .map(|r| r.unwrap_or(RowWritten::Written))
             .collect())
+    }
+
+    /// The pending rows that go into the next transaction, in order, as many as fit.
+    /// DynamoDB refuses a transaction with two operations on one item, so rows whose guards
+    /// collide (same recipient twice, same external id twice) go in later ones.
+    fn next_chunk(&self, rows: &[RowWrite], pending: &[usize]) -> Vec<usize> {
+        let mut chunk = Vec::new();
+        let mut items = 0;
+        let mut guard_keys = HashSet::new();
+        let mut counter_keys = HashSet::new();
+        for &i in pending {
+            let new_counters: HashSet<_> = rows[i]
+                .tallies
+                .iter()
+                .map(|t| (t.segment.clone(), t.day))
+                .filter(|k| !counter_keys.contains(k))
+                .collect();
+            let k = 1 + rows[i].guards.len();
+            if items + k + counter_keys.len() + new_counters.len() > MAX_TRANSACTION_ITEMS
+                && !chunk.is_empty()
+            {
+                break;
+            }
+            let keys: Vec<_> = rows[i]
+                .guards
+                .iter()
+                .map(|g| self.guard_key(&rows[i].award, g))
+                .collect();
+            if keys.iter().any(|k| guard_keys.contains(k)) {
+                continue;
+            }
+            guard_keys.extend(keys);
+            counter_keys.extend(new_counters);
+            chunk.push(i);
+            items += k;
+        }
+        chunk
+    }
+
+    /// The transaction of a chunk of rows: each row's award and guards, then the chunk's daily
+    /// counters (positions past the rows); and the [`Position`] of each row item.
+    fn chunk_items(
+        &self,
+        rows: &[RowWrite],
+        chunk: &[usize],
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Position>)> {
+        let mut items = Vec::new();
+        let mut positions: Vec<Position> = Vec::new();
+        for &i in chunk {
+            let row = &rows[i];
+            items.push(self.award_put(&row.award)?);
+            positions.push((i, 0));
+            for (j, g) in row.guards.iter().enumerate() {
+                items.push(self.guard_put(&row.award, g)?);
+                positions.push((i, j + 1));
+            }
+        }
+        let tallies: Vec<Tally> = chunk
+            .iter()
+            .flat_map(|&i| rows[i].tallies.iter().cloned())
+            .collect();
+        items.extend(self.tally_items(&tallies)?);
+        Ok((items, positions))
+    }
+
+    /// Records what became of rows whose item failed its condition: the award item itself
+    /// (written by an earlier attempt), or a guard, whose holder is read with one `BatchGetItem`.
+    /// A row whose guard vanished meanwhile stays unresolved, to be sent again.
+    async fn resolve_failed(
+        &self,
+        rows: &[RowWrite],
+        failed: &[Position],
+        results: &mut [Option<RowWritten>],
+    ) -> Result<()> {
+        let mut to_read = Vec::new();
+        for &(i, j) in failed {
+            if j == 0 {
+                results[i] = Some(RowWritten::AlreadyWritten);
+            } else {
+                let g = &rows[i].guards[j - 1];
+                to_read.push((i, g.kind(), self.guard_key(&rows[i].award, g)));
+            }
+        }
+        let found = self
+            .batch_get(to_read.iter().map(|(_, _, k)| k.clone()).collect())
+            .await?;
+        for (i, kind, key) in to_read {
+            // A holder that vanished in between (e.g. a revocation freed the slot) leaves the
+            // row unresolved: it is sent again.
+            if let Some(item) = found.get(&key) {
+                results[i] = Some(RowWritten::Taken(guard_taken(item, kind)?));
+            }
+        }
+        Ok(())
     }
 
     /// Many awards by id (missing ones are absent from the answer).
@@ -461,65 +526,58 @@ impl Store {
     pub(crate) async fn batch_get(
         &self,
         wanted: Vec<(String, String)>,
-    ) -> Result<std::collections::HashMap<(String, String), Item>> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let mut out = std::collections::HashMap::new();
+    ) -> Result<HashMap<(String, String), Item>> {
+        let mut out = HashMap::new();
         let mut unique = wanted;
         unique.sort();
         unique.dedup();
         for chunk in unique.chunks(100) {
-            let mut request = KeysAndAttributes::builder().consistent_read(true);
-            for (pk, sk) in chunk {
-                request = request.keys(
-                    [
-                        (keys::PK.to_owned(), s(pk.clone())),
-                        (keys::SK.to_owned(), s(sk.clone())),
-                    ]
-                    .into_iter()
-                    .collect(),
-                );
-            }
-            let mut request = Some(
-                request
-                    .build()
-                    .map_err(|e| StoreError::Aws(e.to_string()))?,
-            );
-            let mut attempt = 0;
-            while let Some(req) = request.take() {
-                let res = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                for item in res
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    let key = (
-                        get_s(&item, keys::PK).unwrap_or_default().to_owned(),
-                        get_s(&item, keys::SK).unwrap_or_default().to_owned(),
-                    );
-                    out.insert(key, item);
-                }
-                if let Some(next) = res
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Throttled);
-                    }
-                    backoff(attempt).await;
-                    attempt += 1;
-                    request = Some(next);
-                }
-            }
+            self.batch_get_chunk(keys_and_attributes(chunk)?, &mut out)
+                .await?;
         }
         Ok(out)
+    }
+
+    /// One `BatchGetItem` and its unprocessed keys, until every item is in `out`.
+    async fn batch_get_chunk(
+        &self,
+        request: KeysAndAttributes,
+        out: &mut HashMap<(String, String), Item>,
+    ) -> Result<()> {
+        let mut request = Some(request);
+        let mut retry = Backoff::default();
+        while let Some(req) = request.take() {
+            let res = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, req)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in res
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                let key = (
+                    get_s(&item, keys::PK).unwrap_or_default().to_owned(),
+                    get_s(&item, keys::SK).unwrap_or_default().to_owned(),
+                );
+                out.insert(key, item);
+            }
+            if let Some(next) = res
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty())
+            {
+                if !retry.wait().await {
+                    return Err(StoreError::Throttled);
+                }
+                request = Some(next);
+            }
+        }
+        Ok(())
     }
 
     pub async fn get_award(&self, id: &AwardId) -> Result<Option<Award>> {
@@ -540,6 +598,39 @@ impl Store {
         revocation: &Revocation,
         tallies: &[Tally],
     ) -> Result<(Award, bool)> {
+        let mut items = vec![self.revocation_update(award, revocation)?];
+        items.extend(self.tally_items(tallies)?);
+        let mut retry = Backoff::default();
+        while let Err(err) = self.transact(&items).await {
+            let Some(reasons) = cancellation_reasons(&err) else {
+                return Err(StoreError::from_sdk(err));
+            };
+            if reasons.first().and_then(Option::as_deref) == Some(CONDITION_FAILED) {
+                let fresh = self
+                    .get_award(&award.id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                return Ok((fresh, false));
+            }
+            if !retry.wait().await {
+                return Err(StoreError::Throttled);
+            }
+        }
+        let updated = Award {
+            revocation: Some(revocation.clone()),
+            ..award.clone()
+        };
+        self.free_active_slot(award).await;
+        Ok((updated, true))
+    }
+
+    /// Sets the revocation, provided the award exists, is not revoked, and is replaced or not
+    /// as it was read.
+    fn revocation_update(
+        &self,
+        award: &Award,
+        revocation: &Revocation,
+    ) -> Result<TransactWriteItem> {
         let value = serde_dynamo::to_attribute_value(revocation)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (pk, sk) = keys::award(&award.id);
@@ -548,7 +639,7 @@ impl Store {
         } else {
             "attribute_not_exists(superseded_by)"
         };
-        let update = Update::builder()
+        Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
@@ -558,47 +649,13 @@ impl Store {
             ))
             .expression_attribute_values(":r", value)
             .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        for u in self.tally_updates(tallies)? {
-            items.push(TransactWriteItem::builder().update(u).build());
-        }
-        let mut attempt = 0;
-        loop {
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let Err(err) = res else { break };
-            let first = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
-                    .cancellation_reasons()
-                    .first()
-                    .and_then(|r| r.code())
-                    .map(str::to_owned),
-                _ => return Err(StoreError::from_sdk(err)),
-            };
-            if first.as_deref() == Some("ConditionalCheckFailed") {
-                let fresh = self
-                    .get_award(&award.id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                return Ok((fresh, false));
-            }
-            if attempt >= MAX_ATTEMPTS {
-                return Err(StoreError::Throttled);
-            }
-            backoff(attempt).await;
-            attempt += 1;
-        }
-        let updated = Award {
-            revocation: Some(revocation.clone()),
-            ..award.clone()
-        };
-        // Free the one-active-per-recipient slot if this award holds it. Best effort: a stale
-        // guard is also recognised and replaced when the next award is issued.
+            .map(|u| TransactWriteItem::builder().update(u).build())
+            .map_err(|e| StoreError::Aws(e.to_string()))
+    }
+
+    /// Frees the one-active-per-recipient slot if this award holds it. Best effort: a stale
+    /// guard is also recognised and replaced when the next award is issued.
+    async fn free_active_slot(&self, award: &Award) {
         let (gpk, gsk) =
             keys::guard_active(&award.template_id, &award.recipient.email.lookup_key());
         let _ = self
@@ -611,7 +668,6 @@ impl Store {
             .expression_attribute_values(":a", s(award.id.as_str()))
             .send()
             .await;
-        Ok((updated, true))
     }
 
     /// Where a listing that starts at `cursor` stands after `count` awards: the cursor of the
@@ -650,6 +706,22 @@ impl Store {
         let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
         Ok((list, next))
     }
+}
+
+/// The strongly consistent read of `wanted` in one `BatchGetItem`.
+fn keys_and_attributes(wanted: &[(String, String)]) -> Result<KeysAndAttributes> {
+    let mut request = KeysAndAttributes::builder().consistent_read(true);
+    for (pk, sk) in wanted {
+        request = request.keys(
+            [
+                (keys::PK.to_owned(), s(pk.clone())),
+                (keys::SK.to_owned(), s(sk.clone())),
+            ]
+            .into_iter()
+            .collect(),
+        );
+    }
+    request.build().map_err(|e| StoreError::Aws(e.to_string()))
 }
 
 /// The index and partition that list awards `by`.

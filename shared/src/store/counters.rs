@@ -2,7 +2,7 @@
 //! cohort) per day in the issuer's time zone, so analytics read days × segments items, never
 //! awards. What lands where is decided by [`crate::domain::tally`].
 
-use super::{keys, n, s, Result, Store, StoreError};
+use super::{keys, n, s, Backoff, Result, Store, StoreError};
 use crate::domain::{
     award::Award,
     ids::{AwardId, TemplateId},
@@ -73,7 +73,7 @@ impl Store {
     pub async fn apply_tallies(&self, tallies: &[Tally]) -> Result<()> {
         let updates = self.tally_updates(tallies)?;
         let sends = updates.into_iter().map(|u| async move {
-            let mut attempt = 0;
+            let mut retry = Backoff::over(0..6);
             loop {
                 let res = self
                     .client
@@ -88,7 +88,7 @@ impl Store {
                 match res {
                     Ok(_) => return Ok(()),
                     Err(e) => {
-                        let retry = matches!(
+                        let retryable = matches!(
                             aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e),
                             Some(
                                 "TransactionConflictException"
@@ -96,11 +96,9 @@ impl Store {
                                     | "ThrottlingException"
                             )
                         );
-                        if !retry || attempt >= 6 {
+                        if !retryable || !retry.wait().await {
                             return Err(StoreError::from_sdk(e));
                         }
-                        super::awards::backoff(attempt).await;
-                        attempt += 1;
                     }
                 }
             }
@@ -160,34 +158,25 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(NaiveDate, BTreeMap<String, i64>)>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(keys::segment(seg)))
+            .expression_attribute_values(":a", s(format!("{}{from}", keys::DAY_PREFIX)))
+            .expression_attribute_values(":b", s(format!("{}{to}", keys::DAY_PREFIX)));
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let res = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
-                .expression_attribute_values(":pk", s(keys::segment(seg)))
-                .expression_attribute_values(":a", s(format!("{}{from}", keys::DAY_PREFIX)))
-                .expression_attribute_values(":b", s(format!("{}{to}", keys::DAY_PREFIX)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in res.items.unwrap_or_default() {
-                let day = super::get_s(&item, keys::SK)
-                    .and_then(|k| k.strip_prefix(keys::DAY_PREFIX))
-                    .and_then(|d| d.parse::<NaiveDate>().ok());
-                if let Some(day) = day {
-                    out.push((day, numbers(Some(item))));
-                }
+        self.query_each(query, |item| {
+            let day = super::get_s(&item, keys::SK)
+                .and_then(|k| k.strip_prefix(keys::DAY_PREFIX))
+                .and_then(|d| d.parse::<NaiveDate>().ok());
+            if let Some(day) = day {
+                out.push((day, numbers(Some(item))));
             }
-            match res.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 

@@ -1,6 +1,6 @@
 //! Follow-up due items in the sparse, sharded `DUE` index, and unsubscribes.
 
-use super::{get_s, keys, s, Item, Result, Store, StoreError};
+use super::{get_s, keys, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
     followup::{shard_of, Stage, SHARDS},
     ids::{AwardId, IssuerId},
@@ -53,7 +53,7 @@ impl Store {
                         .build(),
                 );
             }
-            let mut attempt = 0;
+            let mut retry = Backoff::default();
             while !requests.is_empty() {
                 let out = self
                     .client
@@ -66,12 +66,8 @@ impl Store {
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
-                if !requests.is_empty() {
-                    if attempt >= 10 {
-                        return Err(StoreError::Throttled);
-                    }
-                    super::awards::backoff(attempt).await;
-                    attempt += 1;
+                if !requests.is_empty() && !retry.wait().await {
+                    return Err(StoreError::Throttled);
                 }
             }
         }
@@ -81,39 +77,20 @@ impl Store {
     /// Everything still due in an hour bucket: one query per shard, run concurrently.
     pub async fn due_in(&self, bucket: &str) -> Result<Vec<Due>> {
         let queries = (0..SHARDS).map(|shard| async move {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::Index::Due.name())
+                .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
+                .expression_attribute_values(":pk", s(keys::due(bucket, shard)));
             let mut found = Vec::new();
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(keys::Index::Due.name())
-                    .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
-                    .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                for item in out.items.unwrap_or_default() {
-                    let Some((stage, award)) =
-                        get_s(&item, keys::Index::Due.sk()).and_then(|v| v.split_once('#'))
-                    else {
-                        continue;
-                    };
-                    if let (Some(stage), Ok(award)) = (Stage::parse(stage), AwardId::parse(award)) {
-                        found.push(Due {
-                            award,
-                            stage,
-                            bucket: bucket.to_owned(),
-                        });
-                    }
-                }
-                start = out.last_evaluated_key;
-                if start.is_none() {
-                    return Ok::<_, StoreError>(found);
-                }
-            }
+            self.query_each(query, |item| {
+                found.extend(due_of(&item, bucket));
+                Ok(())
+            })
+            .await?;
+            Ok::<_, StoreError>(found)
         });
         let mut all = Vec::new();
         for r in futures::future::join_all(queries).await {
@@ -168,6 +145,16 @@ impl Store {
             .await?
             .is_some())
     }
+}
+
+/// The follow-up a due item names (`{stage}#{award}` in the index's sort key), if readable.
+fn due_of(item: &Item, bucket: &str) -> Option<Due> {
+    let (stage, award) = get_s(item, keys::Index::Due.sk())?.split_once('#')?;
+    Some(Due {
+        award: AwardId::parse(award).ok()?,
+        stage: Stage::parse(stage)?,
+        bucket: bucket.to_owned(),
+    })
 }
 
 /// The first of each (award, stage), in order.

@@ -15,6 +15,7 @@ pub mod templates;
 
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
+    operation::query::builders::QueryFluentBuilder,
     types::AttributeValue,
     Client,
 };
@@ -63,6 +64,46 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How many times a throttled or contended DynamoDB write is tried again.
+pub(crate) const MAX_RETRIES: u32 = 10;
+
+/// Waits between tries: exponential back-off with jitter, 50 ms × 2^step (capped at 3.2 s), one
+/// wait per step of a range. The one way this crate waits before trying again.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    step: u32,
+    end: u32,
+}
+
+impl Default for Backoff {
+    /// Steps `0..MAX_RETRIES`: 50 ms, 100 ms, … 3.2 s.
+    fn default() -> Self {
+        Self::over(0..MAX_RETRIES)
+    }
+}
+
+impl Backoff {
+    /// One wait per step of `steps` (a later first step starts with a longer wait).
+    pub fn over(steps: std::ops::Range<u32>) -> Self {
+        Self {
+            step: steps.start,
+            end: steps.end,
+        }
+    }
+
+    /// Waits before the next try; `false`, without waiting, when every step is used.
+    pub async fn wait(&mut self) -> bool {
+        if self.step >= self.end {
+            return false;
+        }
+        let base = 50u64 << self.step.min(6);
+        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % (base / 2 + 1);
+        tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+        self.step += 1;
+        true
+    }
+}
 
 /// The table, through one SDK client built at start-up.
 #[derive(Clone, Debug)]
@@ -146,6 +187,30 @@ impl Store {
         match applied(res)? {
             true => Ok(()),
             false => Err(StoreError::VersionConflict { expected }),
+        }
+    }
+
+    /// Runs a query to its last page, handing each item to `each` as its page arrives.
+    pub(crate) async fn query_each(
+        &self,
+        query: QueryFluentBuilder,
+        mut each: impl FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                each(item)?;
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(()),
+            }
         }
     }
 
