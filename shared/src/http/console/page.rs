@@ -1,5 +1,6 @@
 //! Whole answers every area of the console shares: a page with the console's headers, the
-//! error pages (one mapping of failures to a status), and the JSON of a `/v1` handler's result.
+//! error pages (one mapping of failures to a status), the JSON of a `/v1` handler's result, and
+//! the issuer's templates (or the failure page).
 
 use super::{
     session::Session,
