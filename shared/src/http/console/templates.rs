@@ -61,10 +61,7 @@ impl Src<'_> {
         }
     }
     fn flag(&self, path: &str, default: bool) -> bool {
-        match self.get(path).as_str() {
-            "" => default,
-            v => v == "true" || v == "on",
-        }
+        form::flag(&self.get(path), default)
     }
     /// How many recommended badges there are.
     fn related_rows(&self) -> usize {
