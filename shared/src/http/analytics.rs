@@ -2,7 +2,7 @@
 //! the whole issuer, a per-template breakdown) and `GET /v1/analytics/export` (a CSV of awards
 //! with their counters, streamed page by page).
 
-use super::{auth::Caller, error::ApiError};
+use super::{auth::Caller, error::ApiError, param};
 use crate::{
     analytics::{self, Report, Scope},
     app::App,
@@ -56,10 +56,6 @@ pub struct Request {
     pub ranged: bool,
     pub granularity: Granularity,
     pub today: NaiveDate,
-}
-
-fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
 /// Parses the query (unknown parameters, bad ids and bad dates are errors naming the parameter)
@@ -591,13 +587,7 @@ fn next_page(q: &HashMap<String, String>, cursor: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::http::query;
 
     fn day(s: &str) -> NaiveDate {
         parse_date(s).unwrap()

@@ -13,6 +13,21 @@ pub mod verify;
 pub(crate) mod versioned;
 
 use axum::http::{header, HeaderMap};
+use std::collections::HashMap;
+
+/// A query parameter, trimmed; `None` when absent or blank.
+pub fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// Query parameters from `(name, value)` pairs.
+#[cfg(test)]
+pub(crate) fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
 
 /// Pagination query parameters shared by list routes.
 #[derive(Debug, serde::Deserialize, Default)]

@@ -2,7 +2,7 @@
 
 use super::{
     form,
-    page::{api, failed, not_found, respond, templates},
+    page::{api, failed, found, not_found, respond, templates},
     posted::{json_of, Posted},
     session::Session,
     ui,
@@ -16,7 +16,7 @@ use crate::{
         locale::Locale,
         template::Template,
     },
-    http::{api::awards as v1, error::ApiError},
+    http::{api::awards as v1, error::ApiError, param},
     store::awards::AwardsBy,
 };
 use axum::{
@@ -40,7 +40,7 @@ async fn issue_page(
     f: &[(String, String)],
     err: Option<&FormError>,
 ) -> Response {
-    let tpls = match templates(app, s).await {
+    let tpls = match templates(app, &s.issuer.id).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -128,13 +128,6 @@ fn status_label(l: Locale, code: &str) -> &'static str {
     }
 }
 
-/// A query parameter, trimmed; `None` when absent or blank.
-fn param(q: &HashMap<String, String>, k: &str) -> Option<String> {
-    q.get(k)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
 /// The list's filters: text with an `@` is an email (searched through its index), other text a
 /// name (looked for among the newest awards).
 struct Filters {
@@ -161,11 +154,7 @@ impl Filters {
             });
         };
         let text = param(q, "q");
-        let email = match text
-            .as_deref()
-            .filter(|x| x.contains('@'))
-            .map(Email::parse)
-        {
+        let email = match text.filter(|x| x.contains('@')).map(Email::parse) {
             Some(Ok(e)) => Some(e.lookup_key()),
             Some(Err(e)) => {
                 refuse("q", e.0);
@@ -173,7 +162,7 @@ impl Filters {
             }
             None => None,
         };
-        let template = match param(q, "template").map(|x| TemplateId::parse(&x)) {
+        let template = match param(q, "template").map(TemplateId::parse) {
             Some(Ok(x)) if names.contains_key(&x) => Some(x),
             Some(_) => {
                 let unknown = l.t("알 수 없는 템플릿입니다.", "Unknown template.");
@@ -182,7 +171,7 @@ impl Filters {
             }
             None => None,
         };
-        let batch = match param(q, "batch").map(|x| BatchId::parse(&x)) {
+        let batch = match param(q, "batch").map(BatchId::parse) {
             Some(Ok(b)) => Some(b),
             Some(Err(e)) => {
                 refuse("batch", e.0);
@@ -190,8 +179,8 @@ impl Filters {
             }
             None => None,
         };
-        let name = text.filter(|x| !x.contains('@')).map(|x| x.to_lowercase());
-        let status = param(q, "status");
+        let name = text.filter(|x| !x.contains('@')).map(str::to_lowercase);
+        let status = param(q, "status").map(str::to_owned);
         let filters = Filters {
             email,
             template,
@@ -275,7 +264,7 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let l = s.lang;
-    let tpls = match templates(&app, &s).await {
+    let tpls = match templates(&app, &s.issuer.id).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -286,7 +275,15 @@ pub async fn list(
     let (filters, err) = Filters::read(l, &q, &names);
     let now = Utc::now();
     let found = if err.is_none() {
-        match find(&app, &s, &filters, param(&q, "cursor"), now).await {
+        match find(
+            &app,
+            &s,
+            &filters,
+            param(&q, "cursor").map(str::to_owned),
+            now,
+        )
+        .await
+        {
             Ok(f) => f,
             Err(r) => return r,
         }
@@ -347,10 +344,10 @@ fn search_form(
     let keep = |k: &str| param(q, k).unwrap_or_default();
     html! {
         form method="get" action="/console/awards" class="card search" role="search" {
-            (input(Field::new("q", l.t("이름 또는 이메일", "Name or email"), &keep("q")).kind("search"), err))
-            (select("template", l.t("템플릿", "Template"), &keep("template"), &tchoices, err))
-            (input(Field::new("batch", l.t("일괄 발급 ID", "Batch id"), &keep("batch")), err))
-            (select("status", l.t("상태", "Status"), &keep("status"), &schoices, err))
+            (input(Field::new("q", l.t("이름 또는 이메일", "Name or email"), keep("q")).kind("search"), err))
+            (select("template", l.t("템플릿", "Template"), keep("template"), &tchoices, err))
+            (input(Field::new("batch", l.t("일괄 발급 ID", "Batch id"), keep("batch")), err))
+            (select("status", l.t("상태", "Status"), keep("status"), &schoices, err))
             button class="btn primary" type="submit" { (l.t("검색", "Search")) }
         }
     }
@@ -399,11 +396,7 @@ async fn load(app: &App, s: &Session, id: &str) -> Result<Award, Response> {
     let Ok(id) = AwardId::parse(id) else {
         return Err(not_found(app, s.lang));
     };
-    match app.store.get_award_of(&s.issuer.id, &id).await {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(not_found(app, s.lang)),
-        Err(e) => Err(failed(e)),
-    }
+    found(app, s.lang, app.store.get_award_of(&s.issuer.id, &id).await)
 }
 
 fn detail_page(
@@ -571,13 +564,7 @@ pub async fn reissue(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::http::query;
 
     #[test]
     fn filters_read_the_query() {

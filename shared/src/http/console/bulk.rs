@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 pub async fn page(State(app): State<App>, s: Session) -> Response {
     let l = s.lang;
-    let tpls = match templates(&app, &s).await {
+    let tpls = match templates(&app, &s.issuer.id).await {
         Ok(t) => t,
         Err(r) => return r,
     };

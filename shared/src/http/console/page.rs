@@ -2,14 +2,12 @@
 //! error pages (one mapping of failures to a status), the JSON of a `/v1` handler's result, and
 //! the issuer's templates (or the failure page).
 
-use super::{
-    session::Session,
-    ui::{bare, html_response},
-};
+use super::ui::{bare, html_response};
 use crate::{
     app::App,
-    domain::{locale::Locale, template::Template},
+    domain::{ids::IssuerId, locale::Locale, template::Template},
     http::error::ApiError,
+    store::StoreError,
 };
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -70,9 +68,18 @@ pub fn not_found(app: &App, l: Locale) -> Response {
     refusal(app, StatusCode::NOT_FOUND, l, title, None)
 }
 
+/// What a look-up of one of the issuer's items found: the item, or the not-found or failure page.
+pub fn found<T>(app: &App, l: Locale, r: Result<Option<T>, StoreError>) -> Result<T, Response> {
+    match r {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(not_found(app, l)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 /// The issuer's templates (for the pages that list or choose them), or the failure page.
-pub async fn templates(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
-    app.store.all_templates(&s.issuer.id).await.map_err(failed)
+pub async fn templates(app: &App, issuer: &IssuerId) -> Result<Vec<Template>, Response> {
+    app.store.all_templates(issuer).await.map_err(failed)
 }
 
 /// The console's one mapping of a failure that is not the admin's doing to a page, with the

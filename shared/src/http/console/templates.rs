@@ -3,7 +3,7 @@
 
 use super::{
     form,
-    page::{api, failed, not_found, respond, templates},
+    page::{api, failed, found, not_found, respond, templates},
     posted::{json_of, Posted, Scripted},
     session::Session,
     ui,
@@ -81,7 +81,7 @@ impl Src<'_> {
 
 pub async fn list(State(app): State<App>, s: Session) -> Response {
     let l = s.lang;
-    let list = match templates(&app, &s).await {
+    let list = match templates(&app, &s.issuer.id).await {
         Ok(l) => l,
         Err(r) => return r,
     };
@@ -126,7 +126,7 @@ struct Editor<'a> {
 
 /// The editor page with the issuer's other templates to recommend.
 async fn editor_page(app: &App, s: &Session, status: StatusCode, e: &Editor<'_>) -> Response {
-    let others = match templates(app, s).await {
+    let others = match templates(app, &s.issuer.id).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -454,11 +454,11 @@ async fn load(app: &App, s: &Session, id: &str) -> Result<Template, Response> {
     let Ok(id) = TemplateId::parse(id) else {
         return Err(not_found(app, s.lang));
     };
-    match app.store.get_template_of(&s.issuer.id, &id).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(not_found(app, s.lang)),
-        Err(e) => Err(failed(e)),
-    }
+    found(
+        app,
+        s.lang,
+        app.store.get_template_of(&s.issuer.id, &id).await,
+    )
 }
 
 pub async fn edit(
