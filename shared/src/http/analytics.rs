@@ -68,11 +68,7 @@ pub async fn parse(
     report: bool,
 ) -> Result<Request, ApiError> {
     known_params(q, report)?;
-    let issuer = app
-        .store
-        .get_issuer(&caller.issuer_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("issuer"))?;
+    let issuer = caller.issuer(app).await?;
     let today = issuer.profile.time_zone.date_of(Utc::now());
     let scope = scope(app, &issuer, q).await?;
     let granularity = granularity(q)?;

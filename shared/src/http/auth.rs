@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use crate::{
     app::App,
-    domain::{api_key::ApiKeySecret, ids::ApiKeyId, ids::IssuerId},
+    domain::{api_key::ApiKeySecret, ids::ApiKeyId, ids::IssuerId, issuer::Issuer},
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
 
@@ -13,6 +13,16 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 pub struct Caller {
     pub issuer_id: IssuerId,
     pub key_id: ApiKeyId,
+}
+
+impl Caller {
+    /// The calling issuer (404 if it is gone).
+    pub async fn issuer(&self, app: &App) -> Result<Issuer, ApiError> {
+        app.store
+            .get_issuer(&self.issuer_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("issuer"))
+    }
 }
 
 impl FromRequestParts<App> for Caller {
