@@ -2,7 +2,7 @@
 //! the whole issuer, a per-template breakdown) and `GET /v1/analytics/export` (a CSV of awards
 //! with their counters, streamed page by page).
 
-use super::{auth::Caller, error::ApiError};
+use super::{auth::Caller, error::ApiError, param};
 use crate::{
     analytics::{self, Report, Scope},
     app::App,
@@ -19,7 +19,7 @@ use crate::{
 use axum::{
     body::Body,
     extract::{Query, State},
-    http::{header, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -58,10 +58,6 @@ pub struct Request {
     pub today: NaiveDate,
 }
 
-fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
 /// Parses the query (unknown parameters, bad ids and bad dates are errors naming the parameter)
 /// and resolves the scope within the caller's issuer (another issuer's id is 404). `report`: the
 /// metrics report (range capped at [`MAX_DAYS`]); otherwise the export (`limit`, `cursor` allowed).
@@ -71,23 +67,40 @@ pub async fn parse(
     q: &HashMap<String, String>,
     report: bool,
 ) -> Result<Request, ApiError> {
+    known_params(q, report)?;
+    let issuer = caller.issuer(app).await?;
+    let today = issuer.profile.time_zone.date_of(Utc::now());
+    let scope = scope(app, &issuer, q).await?;
+    let granularity = granularity(q)?;
+    let (from, to, ranged) = range(q, granularity, today, report)?;
+    Ok(Request {
+        issuer,
+        scope,
+        from,
+        to,
+        ranged,
+        granularity,
+        today,
+    })
+}
+
+/// Refuses a parameter the request does not take, naming those it does.
+fn known_params(q: &HashMap<String, String>, report: bool) -> Result<(), ApiError> {
     let mut allowed = PARAMS.to_vec();
     if !report {
         allowed.extend(EXPORT_PARAMS);
     }
-    if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::field(
+    match q.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::field(
             k.clone(),
             format!("unknown parameter `{k}`; use {}", allowed.join(", ")),
-        ));
+        )),
+        None => Ok(()),
     }
-    let issuer = app
-        .store
-        .get_issuer(&caller.issuer_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("issuer"))?;
-    let zone: Zone = issuer.profile.time_zone;
-    let today = zone.date_of(Utc::now());
+}
+
+/// One of `template`, `batch` (either must be the issuer's) or `cohort`; none: the whole issuer.
+async fn scope(app: &App, issuer: &Issuer, q: &HashMap<String, String>) -> Result<Scope, ApiError> {
     let chosen: Vec<&str> = ["template", "batch", "cohort"]
         .into_iter()
         .filter(|k| param(q, k).is_some())
@@ -101,21 +114,21 @@ pub async fn parse(
             ),
         ));
     }
-    let scope = if let Some(raw) = param(q, "template") {
+    if let Some(raw) = param(q, "template") {
         let id = TemplateId::parse(raw).map_err(|e| ApiError::invalid("template", e))?;
         let t = app
             .store
             .get_template_of(&issuer.id, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("template"))?;
-        Scope::Template(Box::new(t))
+        Ok(Scope::Template(Box::new(t)))
     } else if let Some(raw) = param(q, "batch") {
         let id = BatchId::parse(raw).map_err(|e| ApiError::invalid("batch", e))?;
         app.store
             .get_batch_of(&issuer.id, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("batch"))?;
-        Scope::Batch(id)
+        Ok(Scope::Batch(id))
     } else if let Some(raw) = param(q, "cohort") {
         if raw.chars().count() > 100 {
             return Err(ApiError::field(
@@ -123,22 +136,35 @@ pub async fn parse(
                 "cohort is at most 100 characters",
             ));
         }
-        Scope::Cohort(raw.to_owned())
+        Ok(Scope::Cohort(raw.to_owned()))
     } else {
-        Scope::Issuer
-    };
-    let granularity = match param(q, "granularity") {
-        None => Granularity::Day,
+        Ok(Scope::Issuer)
+    }
+}
+
+fn granularity(q: &HashMap<String, String>) -> Result<Granularity, ApiError> {
+    match param(q, "granularity") {
+        None => Ok(Granularity::Day),
         Some(g) => Granularity::parse(g)
-            .ok_or_else(|| ApiError::field("granularity", "granularity must be `day` or `week`"))?,
-    };
+            .ok_or_else(|| ApiError::field("granularity", "granularity must be `day` or `week`")),
+    }
+}
+
+/// `from` and `to` (inclusive), and whether either was given. By default `to` is today and the
+/// range its last 28 days (by week: the 12 weeks up to `to`'s); a report covers at most
+/// [`MAX_DAYS`].
+fn range(
+    q: &HashMap<String, String>,
+    granularity: Granularity,
+    today: NaiveDate,
+    report: bool,
+) -> Result<(NaiveDate, NaiveDate, bool), ApiError> {
     let date = |name: &'static str| -> Result<Option<NaiveDate>, ApiError> {
         param(q, name)
             .map(|raw| parse_date(raw).map_err(|e| ApiError::invalid(name, e)))
             .transpose()
     };
     let (from_q, to_q) = (date("from")?, date("to")?);
-    let ranged = from_q.is_some() || to_q.is_some();
     let to = to_q.unwrap_or(today);
     let from = from_q.unwrap_or(match granularity {
         Granularity::Day => to - Duration::days(27),
@@ -156,15 +182,7 @@ pub async fn parse(
             format!("a report covers at most {MAX_DAYS} days; narrow from/to"),
         ));
     }
-    Ok(Request {
-        issuer,
-        scope,
-        from,
-        to,
-        ranged,
-        granularity,
-        today,
-    })
+    Ok((from, to, from_q.is_some() || to_q.is_some()))
 }
 
 fn scope_json(r: &Request) -> Value {
@@ -450,40 +468,10 @@ pub(crate) async fn export(
         ));
     }
     let r = parse(&app, &caller, &q, false).await?;
-    let limit = match q.get("limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => EXPORT_PAGE,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=EXPORT_PAGE).contains(&n) => n,
-            _ => {
-                return Err(ApiError::field(
-                    "limit",
-                    format!("limit must be a number from 1 to {EXPORT_PAGE}"),
-                ))
-            }
-        },
-    };
-    let cursor = q
-        .get("cursor")
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
+    let limit = export_limit(&q)?;
+    let cursor = param(&q, "cursor").map(str::to_owned);
     // Where this response ends, known before it streams: the next page's link goes in a header.
-    let next = match app
-        .store
-        .awards_boundary(
-            analytics::export_source(&r.scope, &r.issuer.id),
-            limit,
-            cursor.as_deref(),
-        )
-        .await
-    {
-        Err(StoreError::BadCursor) => {
-            return Err(ApiError::field(
-                "cursor",
-                "this cursor does not belong to this export; use the Link header's URL",
-            ))
-        }
-        other => other?,
-    };
+    let next = export_end(&app, &r, limit, cursor.as_deref()).await?;
     let names = app
         .store
         .all_templates(&r.issuer.id)
@@ -502,22 +490,70 @@ pub(crate) async fn export(
         started: false,
         done: false,
     };
-    let stream = futures::stream::unfold(state, |mut st| async move {
+    let mut resp = csv_attachment(Body::from_stream(chunks(state)));
+    if let Some(n) = next {
+        let link = format!("<{}>; rel=\"next\"", next_page(&q, &n));
+        if let (Ok(l), Ok(c)) = (HeaderValue::from_str(&link), HeaderValue::from_str(&n)) {
+            resp.headers_mut().insert(header::LINK, l);
+            resp.headers_mut().insert("x-next-cursor", c);
+        }
+    }
+    Ok(resp)
+}
+
+/// Awards in this response: `limit` (1 to [`EXPORT_PAGE`]), by default all it may hold.
+fn export_limit(q: &HashMap<String, String>) -> Result<usize, ApiError> {
+    match param(q, "limit") {
+        None => Ok(EXPORT_PAGE),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=EXPORT_PAGE).contains(&n) => Ok(n),
+            _ => Err(ApiError::field(
+                "limit",
+                format!("limit must be a number from 1 to {EXPORT_PAGE}"),
+            )),
+        },
+    }
+}
+
+/// The cursor of the page after this response's `limit` awards from `cursor` (None: the last).
+async fn export_end(
+    app: &App,
+    r: &Request,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let source = analytics::export_source(&r.scope, &r.issuer.id);
+    match app.store.awards_boundary(source, limit, cursor).await {
+        Err(StoreError::BadCursor) => Err(ApiError::field(
+            "cursor",
+            "this cursor does not belong to this export; use the Link header's URL",
+        )),
+        other => Ok(other?),
+    }
+}
+
+/// The export's chunks as they are read. A failure ends the body early: the status line has
+/// gone, and a cut-short body tells the client the export failed.
+fn chunks(state: ExportState) -> impl futures::Stream<Item = Result<Vec<u8>, StoreError>> {
+    futures::stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
         }
         match st.next_chunk().await {
             Ok(bytes) => Some((Ok::<_, StoreError>(bytes), st)),
             Err(e) => {
-                // The status line has gone; cutting the body short tells the client it failed.
                 tracing::error!(error = %e, "export stopped");
                 st.done = true;
                 Some((Err(e), st))
             }
         }
-    });
+    })
+}
+
+/// A CSV download named for today.
+fn csv_attachment(body: Body) -> Response {
     let filename = format!("accolade-awards-{}.csv", Utc::now().format("%Y%m%d"));
-    let mut resp = (
+    (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -527,25 +563,100 @@ pub(crate) async fn export(
             ),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
-        Body::from_stream(stream),
+        body,
     )
-        .into_response();
-    if let Some(n) = next {
-        let mut query: Vec<String> = q
-            .iter()
-            .filter(|(k, _)| k.as_str() != "cursor")
-            .map(|(k, v)| format!("{}={}", crate::urls::encode(k), crate::urls::encode(v)))
-            .collect();
-        query.sort();
-        query.push(format!("cursor={}", crate::urls::encode(&n)));
-        let link = format!("</v1/analytics/export?{}>; rel=\"next\"", query.join("&"));
-        if let (Ok(l), Ok(c)) = (
-            axum::http::HeaderValue::from_str(&link),
-            axum::http::HeaderValue::from_str(&n),
-        ) {
-            resp.headers_mut().insert(header::LINK, l);
-            resp.headers_mut().insert("x-next-cursor", c);
-        }
+        .into_response()
+}
+
+/// The same export from `cursor` on: the query's other parameters sorted, the cursor last.
+fn next_page(q: &HashMap<String, String>, cursor: &str) -> String {
+    let mut query: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k.as_str() != "cursor")
+        .map(|(k, v)| format!("{}={}", crate::urls::encode(k), crate::urls::encode(v)))
+        .collect();
+    query.sort();
+    query.push(format!("cursor={}", crate::urls::encode(cursor)));
+    format!("/v1/analytics/export?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::query;
+
+    fn day(s: &str) -> NaiveDate {
+        parse_date(s).unwrap()
     }
-    Ok(resp)
+
+    fn field(r: Result<impl Sized, ApiError>) -> Option<String> {
+        r.err().and_then(|e| e.field)
+    }
+
+    #[test]
+    fn parameters_are_those_of_the_request() {
+        assert!(known_params(&query(&[("from", "2026-01-01")]), true).is_ok());
+        assert_eq!(
+            field(known_params(&query(&[("limit", "5")]), true)).as_deref(),
+            Some("limit")
+        );
+        assert!(known_params(&query(&[("limit", "5"), ("cursor", "c")]), false).is_ok());
+        assert_eq!(granularity(&query(&[])).unwrap(), Granularity::Day);
+        assert_eq!(
+            granularity(&query(&[("granularity", " week ")])).unwrap(),
+            Granularity::Week
+        );
+        assert_eq!(
+            field(granularity(&query(&[("granularity", "month")]))).as_deref(),
+            Some("granularity")
+        );
+    }
+
+    #[test]
+    fn ranges_default_and_are_bounded() {
+        let today = day("2026-03-18"); // a Wednesday
+        let r = |pairs: &[(&str, &str)], g, report| range(&query(pairs), g, today, report);
+        assert_eq!(
+            r(&[], Granularity::Day, true).unwrap(),
+            (day("2026-02-19"), today, false)
+        );
+        let weeks = r(&[], Granularity::Week, true).unwrap();
+        assert_eq!(weeks.0, metrics::week_start(today) - Duration::weeks(11));
+        let given = r(&[("to", "2026-01-31")], Granularity::Day, true).unwrap();
+        assert_eq!(given, (day("2026-01-04"), day("2026-01-31"), true));
+        assert_eq!(
+            field(r(&[("from", "2026-04-01")], Granularity::Day, true)).as_deref(),
+            Some("from")
+        );
+        assert_eq!(
+            field(r(&[("to", "soon")], Granularity::Day, true)).as_deref(),
+            Some("to")
+        );
+        let long = [("from", "2020-01-01")];
+        assert_eq!(
+            field(r(&long, Granularity::Day, true)).as_deref(),
+            Some("from")
+        );
+        assert!(
+            r(&long, Granularity::Day, false).is_ok(),
+            "the export has no cap"
+        );
+    }
+
+    #[test]
+    fn export_limit_and_next_page() {
+        assert_eq!(export_limit(&query(&[])).unwrap(), EXPORT_PAGE);
+        assert_eq!(export_limit(&query(&[("limit", " 5 ")])).unwrap(), 5);
+        for bad in ["0", "x", "10001"] {
+            assert_eq!(
+                field(export_limit(&query(&[("limit", bad)]))).as_deref(),
+                Some("limit")
+            );
+        }
+        let q = query(&[("to", "2026-01-31"), ("cursor", "old"), ("cohort", "a b")]);
+        assert_eq!(
+            next_page(&q, "n/1"),
+            "/v1/analytics/export?cohort=a%20b&to=2026-01-31&cursor=n%2F1"
+        );
+    }
 }

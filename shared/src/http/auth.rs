@@ -7,6 +7,7 @@ use crate::{
         api_key::{ApiKeySecret, Scope},
         ids::ApiKeyId,
         ids::IssuerId,
+        issuer::Issuer,
     },
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
@@ -31,6 +32,16 @@ impl Caller {
                 format!("an integration key cannot {what}; use an admin key"),
             )),
         }
+    }
+}
+
+impl Caller {
+    /// The calling issuer (404 if it is gone).
+    pub async fn issuer(&self, app: &App) -> Result<Issuer, ApiError> {
+        app.store
+            .get_issuer(&self.issuer_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("issuer"))
     }
 }
 

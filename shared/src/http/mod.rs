@@ -17,6 +17,7 @@ use axum::{
     response::Response,
     Router,
 };
+use std::collections::HashMap;
 
 /// Every answer of every HTTP function carries `Strict-Transport-Security`: a browser that has
 /// once reached the deployment over HTTPS never falls back to plain HTTP for it (a year; without
@@ -31,6 +32,20 @@ async fn hsts(mut r: Response) -> Response {
         HeaderValue::from_static("max-age=31536000"),
     );
     r
+}
+
+/// A query parameter, trimmed; `None` when absent or blank.
+pub fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// Query parameters from `(name, value)` pairs.
+#[cfg(test)]
+pub(crate) fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 /// Pagination query parameters shared by list routes.

@@ -85,13 +85,6 @@ pub(crate) fn issue_error(e: IssueError) -> ApiError {
     }
 }
 
-async fn issuer_of(app: &App, caller: &Caller) -> Result<Issuer, ApiError> {
-    app.store
-        .get_issuer(&caller.issuer_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("issuer"))
-}
-
 /// Issues one award. 201 when created; 200 with the same award when the `Idempotency-Key` or
 /// `external_id` was used before for the same recipient and template.
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
@@ -117,7 +110,7 @@ pub async fn create(
             Some(s.to_owned())
         }
     };
-    let issuer = issuer_of(&app, &caller).await?;
+    let issuer = caller.issuer(&app).await?;
     let template = app
         .store
         .get_template_of(&caller.issuer_id, &template_id)
@@ -268,7 +261,7 @@ pub async fn revoke(
     o.only(&["reason"])?;
     let reason = o.req("reason", |s| text::paragraph(s, 500))?;
     let a = load(&app, &caller, &id).await?;
-    let issuer = issuer_of(&app, &caller).await?;
+    let issuer = caller.issuer(&app).await?;
     let revoked = issuing::revoke(&app.store, &issuer, &a, reason, Utc::now()).await?;
     tracing::info!("award revoked");
     Ok(Json(with_context(&app, &revoked).await?))
@@ -283,7 +276,7 @@ pub async fn reissue(
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
     let old = load(&app, &caller, &id).await?;
-    let issuer = issuer_of(&app, &caller).await?;
+    let issuer = caller.issuer(&app).await?;
     let o = Obj::root(&body);
     o.only(&["expires_on"])?;
     let expires_on = issue_request::parse_expires_on(&o, issuer.profile.time_zone)?;

@@ -33,19 +33,12 @@ pub fn issuer_json(app: &App, i: &Issuer) -> Value {
     v
 }
 
-async fn load(app: &App, caller: &Caller) -> Result<Issuer, ApiError> {
-    app.store
-        .get_issuer(&caller.issuer_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("issuer"))
-}
-
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
 pub async fn get_issuer(
     State(app): State<App>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
-    let i = load(&app, &caller).await?;
+    let i = caller.issuer(&app).await?;
     Ok((
         [(header::ETAG, etag(i.version))],
         Json(issuer_json(&app, &i)),

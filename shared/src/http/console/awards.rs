@@ -2,7 +2,7 @@
 
 use super::{
     form,
-    page::{api, failed, not_found, respond},
+    page::{api, failed, found, not_found, respond, templates},
     posted::{json_of, Posted},
     session::Session,
     ui,
@@ -12,11 +12,11 @@ use crate::{
     domain::{
         award::Award,
         email::Email,
-        ids::{AwardId, BatchId, TemplateId},
+        ids::{AwardId, BatchId, IssuerId, TemplateId},
         locale::Locale,
         template::Template,
     },
-    http::api::awards as v1,
+    http::{api::awards as v1, error::ApiError, param},
     store::awards::AwardsBy,
 };
 use axum::{
@@ -24,7 +24,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use std::collections::HashMap;
 use ui::{checkbox, input, select, Field, FormError};
@@ -32,11 +32,27 @@ use ui::{checkbox, input, select, Field, FormError};
 /// How many of the newest awards a name search looks through.
 pub const NAME_SEARCH_DEPTH: usize = 2000;
 
-async fn templates(app: &App, s: &Session) -> Result<Vec<Template>, Response> {
-    app.store.all_templates(&s.issuer.id).await.map_err(failed)
+/// The issue form page, with the issuer's active templates to choose from.
+async fn issue_page(
+    app: &App,
+    s: &Session,
+    status: StatusCode,
+    f: &[(String, String)],
+    err: Option<&FormError>,
+) -> Response {
+    let tpls = match templates(app, &s.issuer.id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let title = s.lang.t("배지 발급", "Issue a badge");
+    respond(
+        app,
+        status,
+        ui::page(s, "/console/issue", title, issue_body(s, &tpls, f, err)),
+    )
 }
 
-fn issue_page(
+fn issue_body(
     s: &Session,
     tpls: &[Template],
     f: &[(String, String)],
@@ -44,23 +60,15 @@ fn issue_page(
 ) -> Markup {
     let l = s.lang;
     let v = |n: &str| form::value(f, n).unwrap_or("").to_owned();
-    let mut choices = vec![(
-        String::new(),
-        l.t("— 템플릿 선택 —", "— choose a template —").to_owned(),
-    )];
-    choices.extend(
-        tpls.iter()
-            .filter(|x| x.is_active())
-            .map(|x| (x.id.to_string(), x.spec.name.clone())),
+    let choices = ui::template_options(
+        l.t("— 템플릿 선택 —", "— choose a template —"),
+        tpls.iter().filter(|x| x.is_active()),
     );
-    let locales = vec![
-        (
-            String::new(),
-            l.t("기관 기본값", "Issuer default").to_owned(),
-        ),
-        ("ko".into(), "한국어".into()),
-        ("en".into(), "English".into()),
-    ];
+    let locales = ui::options(&[
+        ("", l.t("기관 기본값", "Issuer default")),
+        ("ko", "한국어"),
+        ("en", "English"),
+    ]);
     let idem = form::value(f, "_idem")
         .map(str::to_owned)
         .unwrap_or_else(super::session::new_nonce);
@@ -87,21 +95,7 @@ fn issue_page(
 }
 
 pub async fn issue_form(State(app): State<App>, s: Session) -> Response {
-    let tpls = match templates(&app, &s).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let l = s.lang;
-    respond(
-        &app,
-        StatusCode::OK,
-        ui::page(
-            &s,
-            "/console/issue",
-            l.t("배지 발급", "Issue a badge"),
-            issue_page(&s, &tpls, &[], None),
-        ),
-    )
+    issue_page(&app, &s, StatusCode::OK, &[], None).await
 }
 
 pub async fn issue(State(app): State<App>, Posted { s, f }: Posted) -> Response {
@@ -119,22 +113,8 @@ pub async fn issue(State(app): State<App>, Posted { s, f }: Posted) -> Response 
         ))
         .into_response(),
         Err(e) => {
-            let tpls = match templates(&app, &s).await {
-                Ok(l) => l,
-                Err(r) => return r,
-            };
             let err = FormError::from_api(&e, s.lang);
-            let l = s.lang;
-            respond(
-                &app,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ui::page(
-                    &s,
-                    "/console/issue",
-                    l.t("배지 발급", "Issue a badge"),
-                    issue_page(&s, &tpls, &f, Some(&err)),
-                ),
-            )
+            issue_page(&app, &s, StatusCode::UNPROCESSABLE_ENTITY, &f, Some(&err)).await
         }
     }
 }
@@ -148,157 +128,173 @@ fn status_label(l: Locale, code: &str) -> &'static str {
     }
 }
 
+/// The list's filters: text with an `@` is an email (searched through its index), other text a
+/// name (looked for among the newest awards).
+struct Filters {
+    email: Option<String>,
+    template: Option<TemplateId>,
+    batch: Option<BatchId>,
+    status: Option<String>,
+    name: Option<String>,
+}
+
+impl Filters {
+    /// Reads the query. A filter that cannot be read is left out and is the error to show (the
+    /// last one when several are wrong).
+    fn read(
+        l: Locale,
+        q: &HashMap<String, String>,
+        names: &HashMap<TemplateId, String>,
+    ) -> (Self, Option<FormError>) {
+        let mut err = None;
+        let mut refuse = |f: &str, m: String| {
+            err = Some(FormError {
+                field: Some(f.into()),
+                message: m,
+            });
+        };
+        let text = param(q, "q");
+        let email = match text.filter(|x| x.contains('@')).map(Email::parse) {
+            Some(Ok(e)) => Some(e.lookup_key()),
+            Some(Err(e)) => {
+                refuse("q", e.0);
+                None
+            }
+            None => None,
+        };
+        let template = match param(q, "template").map(TemplateId::parse) {
+            Some(Ok(x)) if names.contains_key(&x) => Some(x),
+            Some(_) => {
+                let unknown = l.t("알 수 없는 템플릿입니다.", "Unknown template.");
+                refuse("template", unknown.into());
+                None
+            }
+            None => None,
+        };
+        let batch = match param(q, "batch").map(BatchId::parse) {
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => {
+                refuse("batch", e.0);
+                None
+            }
+            None => None,
+        };
+        let name = text.filter(|x| !x.contains('@')).map(str::to_lowercase);
+        let status = param(q, "status").map(str::to_owned);
+        let filters = Filters {
+            email,
+            template,
+            batch,
+            status,
+            name,
+        };
+        (filters, err)
+    }
+
+    /// The one index query: by recipient, template, batch, or the whole issuer.
+    fn by<'a>(&'a self, issuer: &'a IssuerId) -> AwardsBy<'a> {
+        match (&self.email, &self.template, &self.batch) {
+            (Some(e), _, _) => AwardsBy::Recipient(issuer, e),
+            (None, Some(x), _) => AwardsBy::Template(x),
+            (None, None, Some(b)) => AwardsBy::Batch(b),
+            _ => AwardsBy::Issuer(issuer),
+        }
+    }
+
+    fn matches(&self, a: &Award, issuer: &IssuerId, now: DateTime<Utc>) -> bool {
+        a.issuer_id == *issuer
+            && self.template.as_ref().is_none_or(|x| &a.template_id == x)
+            && self
+                .batch
+                .as_ref()
+                .is_none_or(|b| a.batch_id.as_ref() == Some(b))
+            && self
+                .status
+                .as_deref()
+                .is_none_or(|st| a.status(now).code() == st)
+            && self
+                .name
+                .as_deref()
+                .is_none_or(|nm| a.recipient.name.to_lowercase().contains(nm))
+    }
+}
+
+/// What a search found: up to 50 awards, newest first, and where the next page starts.
+struct Found {
+    awards: Vec<Award>,
+    next: Option<String>,
+    now: DateTime<Utc>,
+}
+
+/// Reads pages of 100 from `cursor` on until 50 match, the index ends, or
+/// [`NAME_SEARCH_DEPTH`] awards were looked through. A cursor that is not this query's finds
+/// nothing.
+async fn find(
+    app: &App,
+    s: &Session,
+    filters: &Filters,
+    mut cursor: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Found, Response> {
+    let by = filters.by(&s.issuer.id);
+    let mut awards: Vec<Award> = Vec::new();
+    let mut looked = 0usize;
+    loop {
+        let (page, next) = match app.store.list_awards(by, 100, cursor.as_deref()).await {
+            Ok(p) => p,
+            Err(crate::store::StoreError::BadCursor) => (Vec::new(), None),
+            Err(e) => return Err(failed(e)),
+        };
+        looked += page.len();
+        awards.extend(
+            page.into_iter()
+                .filter(|a| filters.matches(a, &s.issuer.id, now)),
+        );
+        if awards.len() >= 50 || next.is_none() || looked >= NAME_SEARCH_DEPTH {
+            awards.truncate(50);
+            return Ok(Found { awards, next, now });
+        }
+        cursor = next;
+    }
+}
+
 pub async fn list(
     State(app): State<App>,
     s: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let l = s.lang;
-    let get = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let tpls = match templates(&app, &s).await {
-        Ok(l) => l,
+    let tpls = match templates(&app, &s.issuer.id).await {
+        Ok(t) => t,
         Err(r) => return r,
     };
     let names: HashMap<TemplateId, String> = tpls
         .iter()
         .map(|x| (x.id.clone(), x.spec.name.clone()))
         .collect();
-    let mut err: Option<FormError> = None;
-    let text = get("q");
-    let email = text
-        .as_deref()
-        .filter(|x| x.contains('@'))
-        .map(Email::parse);
-    let template = get("template").map(|x| TemplateId::parse(&x));
-    let batch = get("batch").map(|x| BatchId::parse(&x));
-    let status = get("status");
-    let mut field_err = |f: &str, m: String| {
-        err = Some(FormError {
-            field: Some(f.into()),
-            message: m,
-        });
-    };
-    let email = match email {
-        Some(Ok(e)) => Some(e.lookup_key()),
-        Some(Err(e)) => {
-            field_err("q", e.0);
-            None
-        }
-        None => None,
-    };
-    let template = match template {
-        Some(Ok(x)) if names.contains_key(&x) => Some(x),
-        Some(_) => {
-            field_err(
-                "template",
-                l.t("알 수 없는 템플릿입니다.", "Unknown template.").into(),
-            );
-            None
-        }
-        None => None,
-    };
-    let batch = match batch {
-        Some(Ok(b)) => Some(b),
-        Some(Err(e)) => {
-            field_err("batch", e.0);
-            None
-        }
-        None => None,
-    };
-    let name = text
-        .as_deref()
-        .filter(|x| !x.contains('@'))
-        .map(str::to_lowercase);
-    let by = match (&email, &template, &batch) {
-        (Some(e), _, _) => AwardsBy::Recipient(&s.issuer.id, e),
-        (None, Some(x), _) => AwardsBy::Template(x),
-        (None, None, Some(b)) => AwardsBy::Batch(b),
-        _ => AwardsBy::Issuer(&s.issuer.id),
-    };
+    let (filters, err) = Filters::read(l, &q, &names);
     let now = Utc::now();
-    let mut found: Vec<Award> = Vec::new();
-    let mut cursor = get("cursor");
-    let mut next = None;
-    let mut looked = 0usize;
-    if err.is_none() {
-        loop {
-            let (page, n) = match app.store.list_awards(by, 100, cursor.as_deref()).await {
-                Ok(p) => p,
-                Err(crate::store::StoreError::BadCursor) => (Vec::new(), None),
-                Err(e) => return failed(e),
-            };
-            looked += page.len();
-            found.extend(page.into_iter().filter(|a| {
-                a.issuer_id == s.issuer.id
-                    && template.as_ref().is_none_or(|x| &a.template_id == x)
-                    && batch
-                        .as_ref()
-                        .is_none_or(|b| a.batch_id.as_ref() == Some(b))
-                    && status
-                        .as_deref()
-                        .is_none_or(|st| a.status(now).code() == st)
-                    && name
-                        .as_deref()
-                        .is_none_or(|nm| a.recipient.name.to_lowercase().contains(nm))
-            }));
-            next = n;
-            if found.len() >= 50 || next.is_none() || looked >= NAME_SEARCH_DEPTH {
-                break;
-            }
-            cursor = next.clone();
+    let found = if err.is_none() {
+        match find(
+            &app,
+            &s,
+            &filters,
+            param(&q, "cursor").map(str::to_owned),
+            now,
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(r) => return r,
         }
-    }
-    found.truncate(50);
-    let mut tchoices = vec![(
-        String::new(),
-        l.t("모든 템플릿", "All templates").to_owned(),
-    )];
-    tchoices.extend(tpls.iter().map(|x| (x.id.to_string(), x.spec.name.clone())));
-    let schoices: Vec<(String, String)> = [
-        ("", l.t("모든 상태", "Any status")),
-        ("valid", status_label(l, "valid")),
-        ("expired", status_label(l, "expired")),
-        ("revoked", status_label(l, "revoked")),
-        ("superseded", status_label(l, "superseded")),
-    ]
-    .iter()
-    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-    .collect();
-    let keep = |k: &str| get(k).unwrap_or_default();
-    let body = html! {
-        form method="get" action="/console/awards" class="card search" role="search" {
-            (input(Field::new("q", l.t("이름 또는 이메일", "Name or email"), &keep("q")).kind("search"), err.as_ref()))
-            (select("template", l.t("템플릿", "Template"), &keep("template"), &tchoices, err.as_ref()))
-            (input(Field::new("batch", l.t("일괄 발급 ID", "Batch id"), &keep("batch")), err.as_ref()))
-            (select("status", l.t("상태", "Status"), &keep("status"), &schoices, err.as_ref()))
-            button class="btn primary" type="submit" { (l.t("검색", "Search")) }
-        }
-        @if name.is_some() { p class="muted" { (l.t("이름 검색은 최근 발급된 배지 2,000개에서 찾습니다. 이메일로 검색하면 전체에서 찾습니다.", "A name search looks through the newest 2,000 badges; search by email to search them all.")) } }
-        @if found.is_empty() {
-            p { (l.t("찾은 배지가 없습니다.", "No badges found.")) }
-        } @else {
-            div class="table-wrap" { table {
-                (ui::thead(l.t("발급된 배지", "Issued badges"), &[l.t("수신자", "Recipient"), l.t("템플릿", "Template"), l.t("발급일", "Issued"), l.t("상태", "Status")]))
-                tbody { @for a in &found {
-                    @let code = a.status(now).code();
-                    tr {
-                        th scope="row" { a href={"/console/awards/" (a.id)} { (a.recipient.name) } br; span class="muted" { (a.recipient.email.as_str()) } }
-                        td { (names.get(&a.template_id).cloned().unwrap_or_default()) }
-                        td { (a.issued_on.with_timezone(&s.issuer.profile.time_zone.0).format("%Y-%m-%d")) }
-                        td { span class={"status st-" (code)} { (status_label(l, code)) } }
-                    }
-                } }
-            } }
-            @if let Some(n) = next.filter(|_| name.is_none()) {
-                @let qs: Vec<String> = q.iter().filter(|(k, _)| *k != "cursor").map(|(k, v)| format!("{}={}", k, crate::urls::encode(v))).chain(std::iter::once(format!("cursor={}", crate::urls::encode(&n)))).collect();
-                p { a class="btn" href={"/console/awards?" (qs.join("&"))} { (l.t("더 보기", "More")) } }
-            }
+    } else {
+        Found {
+            awards: Vec::new(),
+            next: None,
+            now,
         }
     };
+    let body = list_body(&s, &q, &tpls, &names, &filters, err.as_ref(), &found);
     respond(
         &app,
         StatusCode::OK,
@@ -306,15 +302,101 @@ pub async fn list(
     )
 }
 
+fn list_body(
+    s: &Session,
+    q: &HashMap<String, String>,
+    tpls: &[Template],
+    names: &HashMap<TemplateId, String>,
+    filters: &Filters,
+    err: Option<&FormError>,
+    found: &Found,
+) -> Markup {
+    let l = s.lang;
+    html! {
+        (search_form(l, q, tpls, err))
+        @if filters.name.is_some() { p class="muted" { (l.t("이름 검색은 최근 발급된 배지 2,000개에서 찾습니다. 이메일로 검색하면 전체에서 찾습니다.", "A name search looks through the newest 2,000 badges; search by email to search them all.")) } }
+        @if found.awards.is_empty() {
+            p { (l.t("찾은 배지가 없습니다.", "No badges found.")) }
+        } @else {
+            (awards_table(s, &found.awards, names, found.now))
+            @if let Some(n) = found.next.as_deref().filter(|_| filters.name.is_none()) {
+                (more_link(l, q, n))
+            }
+        }
+    }
+}
+
+/// The search form, keeping what was asked.
+fn search_form(
+    l: Locale,
+    q: &HashMap<String, String>,
+    tpls: &[Template],
+    err: Option<&FormError>,
+) -> Markup {
+    let tchoices = ui::template_options(l.t("모든 템플릿", "All templates"), tpls);
+    let schoices = ui::options(&[
+        ("", l.t("모든 상태", "Any status")),
+        ("valid", status_label(l, "valid")),
+        ("expired", status_label(l, "expired")),
+        ("revoked", status_label(l, "revoked")),
+        ("superseded", status_label(l, "superseded")),
+    ]);
+    let keep = |k: &str| param(q, k).unwrap_or_default();
+    html! {
+        form method="get" action="/console/awards" class="card search" role="search" {
+            (input(Field::new("q", l.t("이름 또는 이메일", "Name or email"), keep("q")).kind("search"), err))
+            (select("template", l.t("템플릿", "Template"), keep("template"), &tchoices, err))
+            (input(Field::new("batch", l.t("일괄 발급 ID", "Batch id"), keep("batch")), err))
+            (select("status", l.t("상태", "Status"), keep("status"), &schoices, err))
+            button class="btn primary" type="submit" { (l.t("검색", "Search")) }
+        }
+    }
+}
+
+fn awards_table(
+    s: &Session,
+    awards: &[Award],
+    names: &HashMap<TemplateId, String>,
+    now: DateTime<Utc>,
+) -> Markup {
+    let l = s.lang;
+    html! {
+        div class="table-wrap" { table {
+            (ui::thead(l.t("발급된 배지", "Issued badges"), &[l.t("수신자", "Recipient"), l.t("템플릿", "Template"), l.t("발급일", "Issued"), l.t("상태", "Status")]))
+            tbody { @for a in awards {
+                @let code = a.status(now).code();
+                tr {
+                    th scope="row" { a href={"/console/awards/" (a.id)} { (a.recipient.name) } br; span class="muted" { (a.recipient.email.as_str()) } }
+                    td { (names.get(&a.template_id).cloned().unwrap_or_default()) }
+                    td { (a.issued_on.with_timezone(&s.issuer.profile.time_zone.0).format("%Y-%m-%d")) }
+                    td { span class={"status st-" (code)} { (status_label(l, code)) } }
+                }
+            } }
+        } }
+    }
+}
+
+/// The same search from the next page on.
+fn more_link(l: Locale, q: &HashMap<String, String>, next: &str) -> Markup {
+    let qs: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| *k != "cursor")
+        .map(|(k, v)| format!("{}={}", k, crate::urls::encode(v)))
+        .chain(std::iter::once(format!(
+            "cursor={}",
+            crate::urls::encode(next)
+        )))
+        .collect();
+    html! {
+        p { a class="btn" href={"/console/awards?" (qs.join("&"))} { (l.t("더 보기", "More")) } }
+    }
+}
+
 async fn load(app: &App, s: &Session, id: &str) -> Result<Award, Response> {
     let Ok(id) = AwardId::parse(id) else {
         return Err(not_found(app, s.lang));
     };
-    match app.store.get_award_of(&s.issuer.id, &id).await {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(not_found(app, s.lang)),
-        Err(e) => Err(failed(e)),
-    }
+    found(app, s.lang, app.store.get_award_of(&s.issuer.id, &id).await)
 }
 
 fn detail_page(
@@ -329,7 +411,7 @@ fn detail_page(
     let now = Utc::now();
     let st = a.status(now);
     let zone = s.issuer.profile.time_zone;
-    let fmt = |d: chrono::DateTime<Utc>| {
+    let fmt = |d: DateTime<Utc>| {
         d.with_timezone(&zone.0)
             .format("%Y-%m-%d %H:%M")
             .to_string()
@@ -397,6 +479,19 @@ async fn show(
     )
 }
 
+/// The award's page with what the API refused.
+async fn refused(app: &App, s: &Session, a: &Award, e: &ApiError, status: StatusCode) -> Response {
+    show(
+        app,
+        s,
+        a,
+        None,
+        Some(&FormError::from_api(e, s.lang)),
+        status,
+    )
+    .await
+}
+
 pub async fn detail(
     State(app): State<App>,
     s: Session,
@@ -436,17 +531,7 @@ pub async fn revoke(
     match api(v1::revoke(State(app.clone()), s.caller.clone(), Path(id.clone()), body).await).await
     {
         Ok(_) => Redirect::to(&format!("/console/awards/{id}?revoked=1")).into_response(),
-        Err(e) => {
-            show(
-                &app,
-                &s,
-                &a,
-                None,
-                Some(&FormError::from_api(&e, s.lang)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => refused(&app, &s, &a, &e, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -473,16 +558,44 @@ pub async fn reissue(
             v["id"].as_str().unwrap_or(&id)
         ))
         .into_response(),
-        Err(e) => {
-            show(
-                &app,
-                &s,
-                &a,
-                None,
-                Some(&FormError::from_api(&e, s.lang)),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
+        Err(e) => refused(&app, &s, &a, &e, StatusCode::CONFLICT).await,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::query;
+
+    #[test]
+    fn filters_read_the_query() {
+        let known = TemplateId::generate();
+        let names = HashMap::from([(known.clone(), "Known".to_owned())]);
+        let read = |pairs: &[(&str, &str)]| Filters::read(Locale::En, &query(pairs), &names);
+
+        let (f, err) = read(&[("q", " Kim@Example.com "), ("template", known.as_str())]);
+        assert!(err.is_none());
+        assert_eq!(f.email.as_deref(), Some("kim@example.com"));
+        assert_eq!(f.template.as_ref(), Some(&known));
+        assert!(f.name.is_none());
+        assert!(matches!(
+            f.by(&IssuerId::generate()),
+            AwardsBy::Recipient(..)
+        ));
+
+        let (f, err) = read(&[("q", "Min Su"), ("status", "valid"), ("batch", " ")]);
+        assert!(err.is_none());
+        assert_eq!(
+            (f.name.as_deref(), f.status.as_deref()),
+            (Some("min su"), Some("valid"))
+        );
+        assert!(f.batch.is_none());
+
+        // Every unreadable filter is left out; the last one is the error shown.
+        let unknown = TemplateId::generate();
+        let (f, err) = read(&[("q", "x@"), ("template", unknown.as_str())]);
+        assert!(f.email.is_none() && f.template.is_none());
+        assert_eq!(err.and_then(|e| e.field).as_deref(), Some("template"));
+        let (_, err) = read(&[("q", "x@"), ("batch", "nope")]);
+        assert_eq!(err.and_then(|e| e.field).as_deref(), Some("batch"));
     }
 }

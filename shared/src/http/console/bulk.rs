@@ -4,32 +4,59 @@
 //! behind the session (and its CSRF token).
 
 use super::{
-    page::{api, failed, respond},
+    page::{api, failed, respond, templates},
     posted::Scripted,
     session::Session,
     ui,
 };
-use crate::{app::App, http::api::batches as v1};
+use crate::{
+    app::App,
+    domain::{batch::Batch, locale::Locale, template::Template},
+    http::api::batches as v1,
+};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
-use maud::{html, PreEscaped};
-use serde_json::json;
+use maud::{html, Markup, PreEscaped};
+use serde_json::{json, Value};
 
 pub async fn page(State(app): State<App>, s: Session) -> Response {
     let l = s.lang;
-    let tpls = match app.store.all_templates(&s.issuer.id).await {
-        Ok(l) => l,
-        Err(e) => return failed(e),
+    let tpls = match templates(&app, &s.issuer.id).await {
+        Ok(t) => t,
+        Err(r) => return r,
     };
     let recent = match app.store.list_batches(&s.issuer.id, 10, None).await {
         Ok((b, _)) => b,
         Err(e) => return failed(e),
     };
-    let words = json!({
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(
+            &s,
+            "/console/bulk",
+            l.t("CSV 일괄 발급", "Bulk upload"),
+            page_body(&s, &tpls, &recent),
+        ),
+    )
+}
+
+fn page_body(s: &Session, tpls: &[Template], recent: &[Batch]) -> Markup {
+    let words = words(s.lang).to_string().replace('<', "\\u003c");
+    html! {
+        (upload_form(s, tpls))
+        script type="application/json" id="bulk-words" { (PreEscaped(words)) }
+        (recent_batches(s.lang, recent))
+    }
+}
+
+/// What the page's script says while it uploads and follows the batch.
+fn words(l: Locale) -> Value {
+    json!({
         "creating": l.t("일괄 발급을 준비하는 중…", "Preparing the batch…"),
         "uploading": l.t("업로드 중", "Uploading"),
         "uploaded": l.t("업로드 완료. 처리를 기다리는 중…", "Uploaded. Waiting for processing…"),
@@ -40,39 +67,36 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
         "invalid": l.t("오류", "invalid"), "duplicates": l.t("중복", "duplicates"),
         "st_awaiting_upload": l.t("업로드 대기", "Awaiting upload"), "st_validating": l.t("검증 중", "Validating"),
         "st_issuing": l.t("발급 중", "Issuing"), "st_completed": l.t("완료", "Completed"), "st_failed": l.t("실패", "Failed"),
-    });
-    let mut choices = vec![(
-        String::new(),
+    })
+}
+
+/// The upload form: template and mode, the file (picked or dropped), progress and outcome.
+fn upload_form(s: &Session, tpls: &[Template]) -> Markup {
+    let l = s.lang;
+    let choices = ui::template_options(
         l.t(
             "— 파일의 template_id 열 사용 —",
             "— use the file's template_id column —",
-        )
-        .to_owned(),
-    )];
-    choices.extend(
-        tpls.iter()
-            .filter(|x| x.is_active())
-            .map(|x| (x.id.to_string(), x.spec.name.clone())),
+        ),
+        tpls.iter().filter(|x| x.is_active()),
     );
-    let modes = vec![
+    let modes = ui::options(&[
         (
-            "skip_invalid".to_owned(),
+            "skip_invalid",
             l.t(
                 "오류 행은 건너뛰고 나머지 발급",
                 "Skip invalid rows, issue the rest",
-            )
-            .to_owned(),
+            ),
         ),
         (
-            "all_or_nothing".to_owned(),
+            "all_or_nothing",
             l.t(
                 "오류가 하나라도 있으면 발급하지 않음",
                 "Issue nothing if any row is invalid",
-            )
-            .to_owned(),
+            ),
         ),
-    ];
-    let body = html! {
+    ]);
+    html! {
         form id="bulk-form" class="card" data-csrf=(s.csrf) novalidate {
             (ui::select("template_id", l.t("배지 템플릿", "Badge template"), "", &choices, None))
             (ui::select("mode", l.t("오류 처리", "Invalid rows"), "skip_invalid", &modes, None))
@@ -97,12 +121,16 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
             }
             button class="btn primary" type="submit" { (l.t("업로드하고 발급", "Upload and issue")) }
         }
-        script type="application/json" id="bulk-words" { (PreEscaped(words.to_string().replace('<', "\\u003c"))) }
+    }
+}
+
+fn recent_batches(l: Locale, recent: &[Batch]) -> Markup {
+    html! {
         h2 { (l.t("최근 일괄 발급", "Recent batches")) }
         @if recent.is_empty() { p { (l.t("아직 없습니다.", "None yet.")) } } @else {
             div class="table-wrap" { table {
                 (ui::thead(l.t("최근 일괄 발급", "Recent batches"), &[l.t("파일", "File"), l.t("상태", "Status"), l.t("행", "Rows"), l.t("발급", "Issued"), l.t("오류", "Invalid")]))
-                tbody { @for b in &recent {
+                tbody { @for b in recent {
                     @let st = serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                     tr {
                         th scope="row" { a href={"/console/awards?batch=" (b.id)} { (b.filename) } }
@@ -112,17 +140,7 @@ pub async fn page(State(app): State<App>, s: Session) -> Response {
                 } }
             } }
         }
-    };
-    respond(
-        &app,
-        StatusCode::OK,
-        ui::page(
-            &s,
-            "/console/bulk",
-            l.t("CSV 일괄 발급", "Bulk upload"),
-            body,
-        ),
-    )
+    }
 }
 
 /// Creates a batch (JSON in and out; the page's script sends the CSRF token).

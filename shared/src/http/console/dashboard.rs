@@ -8,17 +8,20 @@ use super::{
     ui,
 };
 use crate::{
-    analytics::{self, Scope},
+    analytics::{self, Report, Scope},
     app::App,
-    domain::metrics::{week_start, Granularity},
+    domain::{
+        locale::Locale,
+        metrics::{week_start, Granularity, Metrics},
+    },
 };
 use axum::{
     extract::{Query, State},
     http::StatusCode,
     response::Response,
 };
-use chrono::{Duration, Utc};
-use maud::html;
+use chrono::{Duration, NaiveDate, Utc};
+use maud::{html, Markup};
 use std::collections::HashMap;
 
 /// The periods the dashboard offers, in weeks.
@@ -52,27 +55,47 @@ pub async fn page(
         Ok(r) => r,
         Err(e) => return failed(e),
     };
-    let labels: Vec<String> = rep
-        .series
-        .iter()
-        .map(|p| p.start.format("%m/%d").to_string())
-        .collect();
-    let series = |f: &dyn Fn(&crate::domain::metrics::Metrics) -> f64| -> Vec<f64> {
-        rep.series.iter().map(|p| f(&p.metrics)).collect()
-    };
-    let count = |v: f64| format!("{v:.0}");
-    let pct = |v: f64| format!("{:.1}%", v * 100.0);
-    let m = &rep.totals;
+    let body = page_body(&s, weeks, from, today, &rep);
+    respond(
+        &app,
+        StatusCode::OK,
+        ui::page(&s, "/console", l.t("대시보드", "Dashboard"), body),
+    )
+}
+
+fn page_body(s: &Session, weeks: i64, from: NaiveDate, today: NaiveDate, rep: &Report) -> Markup {
+    let l = s.lang;
+    let zone = s.issuer.profile.time_zone;
+    html! {
+        (period_form(l, weeks))
+        p class="muted" { (from) " – " (today) " (" (zone.name()) ")" }
+        (totals(l, &rep.totals))
+        h2 { (l.t("주별 추이", "Week by week")) }
+        (weekly_charts(l, rep))
+        h2 { (l.t("상위 템플릿", "Top templates")) }
+        (top_templates(l, rep))
+        p {
+            a class="btn" href="/console/export.csv" download { (l.t("배지별 지표 CSV로 내보내기", "Export badges with their numbers (CSV)")) }
+            " " span class="muted" { (l.t("최근 발급된 10,000개까지. 전체는 API(/v1/analytics/export)로 페이지별로 받습니다.", "The newest 10,000; the API (/v1/analytics/export) pages through all of them.")) }
+        }
+    }
+}
+
+fn period_form(l: Locale, weeks: i64) -> Markup {
     let period: Vec<(String, String)> = WEEKS
         .iter()
         .map(|w| (w.to_string(), format!("{w} {}", l.t("주", "weeks"))))
         .collect();
-    let body = html! {
+    html! {
         form method="get" action="/console" class="search" {
             (ui::select("weeks", l.t("기간", "Period"), &weeks.to_string(), &period, None))
             button class="btn" type="submit" { (l.t("보기", "Show")) }
         }
-        p class="muted" { (from) " – " (today) " (" (zone.name()) ")" }
+    }
+}
+
+fn totals(l: Locale, m: &Metrics) -> Markup {
+    html! {
         div class="grid" {
             div class="kpi" { span class="n" { (m.issued) } span class="l" { (l.t("발급", "Issued")) } }
             div class="kpi" { span class="n" { (ui::pct(m.delivery_rate)) } span class="l" { (l.t("이메일 전달률", "Delivery rate")) } }
@@ -81,7 +104,21 @@ pub async fn page(
             div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (l.t("클릭률(CTR)", "Click-through rate")) } }
             div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (l.t("후속 이메일 전환", "Follow-up conversions")) } }
         }
-        h2 { (l.t("주별 추이", "Week by week")) }
+    }
+}
+
+fn weekly_charts(l: Locale, rep: &Report) -> Markup {
+    let labels: Vec<String> = rep
+        .series
+        .iter()
+        .map(|p| p.start.format("%m/%d").to_string())
+        .collect();
+    let series = |f: &dyn Fn(&Metrics) -> f64| -> Vec<f64> {
+        rep.series.iter().map(|p| f(&p.metrics)).collect()
+    };
+    let count = |v: f64| format!("{v:.0}");
+    let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    html! {
         div class="grid" {
             (ui::bars(l.t("발급", "Issued"), &series(&|m| m.issued as f64), &labels, &count))
             (ui::bars(l.t("이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate.unwrap_or(0.0)), &labels, &pct))
@@ -89,7 +126,12 @@ pub async fn page(
             (ui::bars(l.t("검증 조회", "Views"), &series(&|m| m.views as f64), &labels, &count))
             (ui::bars(l.t("클릭률", "Click-through"), &series(&|m| m.click_through_rate.unwrap_or(0.0)), &labels, &pct))
         }
-        h2 { (l.t("상위 템플릿", "Top templates")) }
+    }
+}
+
+/// The five templates with the most awards in the period.
+fn top_templates(l: Locale, rep: &Report) -> Markup {
+    html! {
         @if rep.templates.is_empty() {
             p { (l.t("아직 활동이 없습니다. ", "No activity yet. ")) a href="/console/templates/new" { (l.t("템플릿 만들기", "Create a template")) } }
         } @else {
@@ -111,14 +153,5 @@ pub async fn page(
                 }
             }
         }
-        p {
-            a class="btn" href="/console/export.csv" download { (l.t("배지별 지표 CSV로 내보내기", "Export badges with their numbers (CSV)")) }
-            " " span class="muted" { (l.t("최근 발급된 10,000개까지. 전체는 API(/v1/analytics/export)로 페이지별로 받습니다.", "The newest 10,000; the API (/v1/analytics/export) pages through all of them.")) }
-        }
-    };
-    respond(
-        &app,
-        StatusCode::OK,
-        ui::page(&s, "/console", l.t("대시보드", "Dashboard"), body),
-    )
+    }
 }

@@ -226,6 +226,14 @@ pub fn text_of(v: Option<&Value>) -> String {
     }
 }
 
+/// Whether a checkbox is on, from the value it was submitted or stored with; empty: `default`.
+pub fn flag(value: &str, default: bool) -> bool {
+    match value {
+        "" => default,
+        v => v == "true" || v == "on",
+    }
+}
+
 /// The value a form field had (for re-displaying what the admin typed).
 pub fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields

@@ -1,8 +1,14 @@
 //! Whole answers every area of the console shares: a page with the console's headers, the
-//! error pages (one mapping of failures to a status), and the JSON of a `/v1` handler's result.
+//! error pages (one mapping of failures to a status), the JSON of a `/v1` handler's result, and
+//! the issuer's templates (or the failure page).
 
 use super::ui::{bare, html_response};
-use crate::{app::App, domain::locale::Locale, http::error::ApiError};
+use crate::{
+    app::App,
+    domain::{ids::IssuerId, locale::Locale, template::Template},
+    http::error::ApiError,
+    store::StoreError,
+};
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -31,35 +37,49 @@ pub async fn api<R: IntoResponse>(r: Result<R, ApiError>) -> Result<Value, ApiEr
     serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())
 }
 
+/// A page for a request the console cannot serve: what happened, what to do (if anything), and
+/// the way back.
+fn refusal(
+    app: &App,
+    status: StatusCode,
+    l: Locale,
+    title: &str,
+    advice: Option<&str>,
+) -> Response {
+    let body = html! {
+        h1 { (title) }
+        @if let Some(a) = advice { p { (a) } }
+        p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
+    };
+    respond(app, status, bare(l, title, body))
+}
+
 pub fn forbidden(app: &App, l: Locale) -> Response {
-    respond(
-        app,
-        StatusCode::FORBIDDEN,
-        bare(
-            l,
-            l.t("요청이 만료되었습니다", "This form has expired"),
-            html! {
-                h1 { (l.t("요청이 만료되었습니다", "This form has expired")) }
-                p { (l.t("페이지를 새로 고친 뒤 다시 시도하세요.", "Reload the page and try again.")) }
-                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
-            },
-        ),
-    )
+    let advice = l.t(
+        "페이지를 새로 고친 뒤 다시 시도하세요.",
+        "Reload the page and try again.",
+    );
+    let title = l.t("요청이 만료되었습니다", "This form has expired");
+    refusal(app, StatusCode::FORBIDDEN, l, title, Some(advice))
 }
 
 pub fn not_found(app: &App, l: Locale) -> Response {
-    respond(
-        app,
-        StatusCode::NOT_FOUND,
-        bare(
-            l,
-            l.t("찾을 수 없습니다", "Not found"),
-            html! {
-                h1 { (l.t("찾을 수 없습니다", "Not found")) }
-                p { a href="/console" { (l.t("콘솔로", "Back to the console")) } }
-            },
-        ),
-    )
+    let title = l.t("찾을 수 없습니다", "Not found");
+    refusal(app, StatusCode::NOT_FOUND, l, title, None)
+}
+
+/// What a look-up of one of the issuer's items found: the item, or the not-found or failure page.
+pub fn found<T>(app: &App, l: Locale, r: Result<Option<T>, StoreError>) -> Result<T, Response> {
+    match r {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(not_found(app, l)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The issuer's templates (for the pages that list or choose them), or the failure page.
+pub async fn templates(app: &App, issuer: &IssuerId) -> Result<Vec<Template>, Response> {
+    app.store.all_templates(issuer).await.map_err(failed)
 }
 
 /// The console's one mapping of a failure that is not the admin's doing to a page, with the

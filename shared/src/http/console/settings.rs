@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     app::App,
+    domain::api_key::ApiKey,
     http::api::{api_keys, issuer as v1},
 };
 use axum::{
@@ -23,14 +24,8 @@ use ui::{checkbox, input, select, Field, FormError};
 
 fn profile_form(s: &Session, v: &dyn Fn(&str) -> String, err: Option<&FormError>) -> Markup {
     let l = s.lang;
-    let locales = vec![
-        ("ko".to_owned(), "한국어".to_owned()),
-        ("en".to_owned(), "English".to_owned()),
-    ];
-    let flag = |n: &str, d: bool| match v(n).as_str() {
-        "" => d,
-        x => x == "true" || x == "on",
-    };
+    let locales = ui::options(&[("ko", "한국어"), ("en", "English")]);
+    let flag = |n: &str, d: bool| form::flag(&v(n), d);
     html! {
         form method="post" action="/console/settings" class="card" novalidate {
             h2 { (l.t("기관 정보와 브랜딩", "Institution and branding")) }
@@ -54,67 +49,83 @@ fn profile_form(s: &Session, v: &dyn Fn(&str) -> String, err: Option<&FormError>
     }
 }
 
-async fn render(
-    app: &App,
-    s: &Session,
-    form_values: Option<&[(String, String)]>,
-    err: Option<&FormError>,
-    note: Option<&str>,
-    new_key: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let l = s.lang;
+/// What the page shows besides the stored profile: the form as submitted (instead of the stored
+/// values), the API's error, a note, and a key just created (shown once).
+#[derive(Default)]
+struct Shown<'a> {
+    form: Option<&'a [(String, String)]>,
+    err: Option<&'a FormError>,
+    note: Option<&'a str>,
+    new_key: Option<&'a str>,
+}
+
+async fn render(app: &App, s: &Session, shown: &Shown<'_>, status: StatusCode) -> Response {
     let doc = v1::issuer_json(app, &s.issuer);
-    let from_doc = |n: &str| form::text_of(doc.get(n));
-    let v = |n: &str| match form_values {
+    let v = |n: &str| match shown.form {
         Some(f) => form::value(f, n).unwrap_or("").to_owned(),
-        None => from_doc(n),
+        None => form::text_of(doc.get(n)),
     };
     let keys = match app.store.list_api_keys(&s.issuer.id).await {
         Ok(k) => k,
         Err(e) => return failed(e),
     };
-    let body = html! {
-        @if let Some(n) = note { div class="ok" role="status" { (n) } }
-        (ui::summary(l, err))
-        (profile_form(s, &v, err))
+    let title = s.lang.t("설정", "Settings");
+    let body = settings_body(s, &v, &keys, shown);
+    respond(app, status, ui::page(s, "/console/settings", title, body))
+}
+
+fn settings_body(
+    s: &Session,
+    v: &dyn Fn(&str) -> String,
+    keys: &[ApiKey],
+    shown: &Shown<'_>,
+) -> Markup {
+    let l = s.lang;
+    let key_err = shown.err.filter(|e| e.field.as_deref() == Some("key_name"));
+    html! {
+        @if let Some(n) = shown.note { div class="ok" role="status" { (n) } }
+        (ui::summary(l, shown.err))
+        (profile_form(s, v, shown.err))
         section class="card" aria-labelledby="keys-h" {
             h2 id="keys-h" { (l.t("API 키", "API keys")) }
-            @if let Some(k) = new_key {
+            @if let Some(k) = shown.new_key {
                 div class="ok" role="status" {
                     p { strong { (l.t("새 API 키입니다. 지금만 보여 드립니다 — 안전한 곳에 보관하세요.", "Your new API key. It is shown only now — keep it somewhere safe.")) } }
                     code class="key" id="new-key" { (k) }
                 }
             }
-            div class="table-wrap" { table {
-                caption class="visually-hidden" { (l.t("API 키", "API keys")) }
-                thead { tr { th scope="col" { (l.t("이름", "Name")) } th scope="col" { (l.t("끝자리", "Hint")) } th scope="col" { (l.t("상태", "State")) } th scope="col" { span class="visually-hidden" { (l.t("작업", "Actions")) } } } }
-                tbody { @for k in &keys {
-                    tr {
-                        th scope="row" { (k.name) @if k.id == s.caller.key_id { " " span class="muted" { (l.t("(지금 로그인한 키)", "(this session)")) } } }
-                        td { code { (k.hint) } }
-                        td { @if k.revoked_at.is_some() { (l.t("폐기됨", "Revoked")) } @else { (l.t("사용 중", "Active")) } }
-                        td { @if k.revoked_at.is_none() {
-                            form method="post" action={"/console/settings/keys/" (k.id) "/revoke"} {
-                                (ui::csrf(s))
-                                button class="btn danger" type="submit" aria-label=(format!("{} {}", l.t("폐기", "Revoke"), k.name)) { (l.t("폐기", "Revoke")) }
-                            }
-                        } }
-                    }
-                } }
-            } }
+            (keys_table(s, keys))
             form method="post" action="/console/settings/keys" class="search" {
                 (ui::csrf(s))
-                (input(Field::new("key_name", l.t("새 키 이름", "New key name"), ""), err.filter(|e| e.field.as_deref() == Some("key_name"))))
+                (input(Field::new("key_name", l.t("새 키 이름", "New key name"), ""), key_err))
                 button class="btn" type="submit" { (l.t("API 키 만들기", "Create an API key")) }
             }
         }
-    };
-    respond(
-        app,
-        status,
-        ui::page(s, "/console/settings", l.t("설정", "Settings"), body),
-    )
+    }
+}
+
+/// The issuer's keys, each active one with its revoke button.
+fn keys_table(s: &Session, keys: &[ApiKey]) -> Markup {
+    let l = s.lang;
+    html! {
+        div class="table-wrap" { table {
+            caption class="visually-hidden" { (l.t("API 키", "API keys")) }
+            thead { tr { th scope="col" { (l.t("이름", "Name")) } th scope="col" { (l.t("끝자리", "Hint")) } th scope="col" { (l.t("상태", "State")) } th scope="col" { span class="visually-hidden" { (l.t("작업", "Actions")) } } } }
+            tbody { @for k in keys {
+                tr {
+                    th scope="row" { (k.name) @if k.id == s.caller.key_id { " " span class="muted" { (l.t("(지금 로그인한 키)", "(this session)")) } } }
+                    td { code { (k.hint) } }
+                    td { @if k.revoked_at.is_some() { (l.t("폐기됨", "Revoked")) } @else { (l.t("사용 중", "Active")) } }
+                    td { @if k.revoked_at.is_none() {
+                        form method="post" action={"/console/settings/keys/" (k.id) "/revoke"} {
+                            (ui::csrf(s))
+                            button class="btn danger" type="submit" aria-label=(format!("{} {}", l.t("폐기", "Revoke"), k.name)) { (l.t("폐기", "Revoke")) }
+                        }
+                    } }
+                }
+            } }
+        } }
+    }
 }
 
 pub async fn page(
@@ -125,7 +136,11 @@ pub async fn page(
     let note = q
         .contains_key("saved")
         .then(|| s.lang.t("저장했습니다.", "Saved."));
-    render(&app, &s, None, None, note, None, StatusCode::OK).await
+    let shown = Shown {
+        note,
+        ..Shown::default()
+    };
+    render(&app, &s, &shown, StatusCode::OK).await
 }
 
 pub async fn save(State(app): State<App>, Posted { s, f }: Posted) -> Response {
@@ -139,16 +154,12 @@ pub async fn save(State(app): State<App>, Posted { s, f }: Posted) -> Response {
     {
         Ok(_) => Redirect::to("/console/settings?saved=1").into_response(),
         Err(e) => {
-            render(
-                &app,
-                &s,
-                Some(&f),
-                Some(&FormError::from_api(&e, s.lang)),
-                None,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let shown = Shown {
+                form: Some(&f),
+                err: Some(&FormError::from_api(&e, s.lang)),
+                ..Shown::default()
+            };
+            render(&app, &s, &shown, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -170,8 +181,11 @@ pub async fn create_key(State(app): State<App>, Posted { s, f }: Posted) -> Resp
     .await
     {
         Ok(v) => {
-            let key = v["key"].as_str().unwrap_or("").to_owned();
-            render(&app, &s, None, None, None, Some(&key), StatusCode::CREATED).await
+            let shown = Shown {
+                new_key: Some(v["key"].as_str().unwrap_or("")),
+                ..Shown::default()
+            };
+            render(&app, &s, &shown, StatusCode::CREATED).await
         }
         Err(e) => {
             // The API calls it `name`; on this page that input is `key_name`.
@@ -179,16 +193,7 @@ pub async fn create_key(State(app): State<App>, Posted { s, f }: Posted) -> Resp
             if err.field.as_deref() == Some("name") {
                 err.field = Some("key_name".into());
             }
-            render(
-                &app,
-                &s,
-                None,
-                Some(&err),
-                None,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused(&app, &s, &err, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -201,16 +206,17 @@ pub async fn revoke_key(
     match api(api_keys::revoke(State(app.clone()), s.caller.clone(), Path(id)).await).await {
         Ok(_) => Redirect::to("/console/settings").into_response(),
         Err(e) => {
-            render(
-                &app,
-                &s,
-                None,
-                Some(&FormError::from_api(&e, s.lang)),
-                None,
-                None,
-                StatusCode::NOT_FOUND,
-            )
-            .await
+            let err = FormError::from_api(&e, s.lang);
+            refused(&app, &s, &err, StatusCode::NOT_FOUND).await
         }
     }
+}
+
+/// The page with what the API refused about a key.
+async fn refused(app: &App, s: &Session, err: &FormError, status: StatusCode) -> Response {
+    let shown = Shown {
+        err: Some(err),
+        ..Shown::default()
+    };
+    render(app, s, &shown, status).await
 }

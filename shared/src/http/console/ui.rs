@@ -1,7 +1,7 @@
 //! The console's page shell and form widgets (maud: escaped by construction).
 
 use super::session::Session;
-use crate::domain::locale::Locale;
+use crate::domain::{locale::Locale, template::Template};
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -148,17 +148,26 @@ pub fn html_response(status: StatusCode, page: Markup, endpoint: Option<&str>) -
     r
 }
 
+/// Every console page's `<head>`: the title (" · Accolade" follows it), the stylesheet and, on
+/// signed-in pages, the script.
+fn head(title: &str, script: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Accolade" }
+            link rel="stylesheet" href="/console/assets/console.css";
+            @if script { script src="/console/assets/console.js" defer {} }
+        }
+    }
+}
+
 /// A bare page (sign-in, errors).
 pub fn bare(l: Locale, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(l.as_str()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Accolade" }
-                link rel="stylesheet" href="/console/assets/console.css";
-            }
+            (head(title, false))
             body class="bare" {
                 main id="main" { (body) }
             }
@@ -184,13 +193,7 @@ pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(l.as_str()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (s.issuer.profile.name) " · Accolade" }
-                link rel="stylesheet" href="/console/assets/console.css";
-                script src="/console/assets/console.js" defer {}
-            }
+            (head(&format!("{title} · {}", s.issuer.profile.name), true))
             body {
                 a class="skip" href="#main" { (l.t("본문으로 건너뛰기", "Skip to content")) }
                 header class="top" {
@@ -340,6 +343,28 @@ pub fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
             label for=(id) { (label) }
         }
     }
+}
+
+/// `(value, label)` pairs as a `<select>`'s options.
+pub fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+        .collect()
+}
+
+/// A template `<select>`'s options: `none` (the empty value) first, then each template by name.
+pub fn template_options<'a>(
+    none: &str,
+    templates: impl IntoIterator<Item = &'a Template>,
+) -> Vec<(String, String)> {
+    let mut choices = vec![(String::new(), none.to_owned())];
+    choices.extend(
+        templates
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.spec.name.clone())),
+    );
+    choices
 }
 
 /// A table's caption (for screen readers) and column headings.

@@ -174,17 +174,15 @@ async fn award(
         return Ok(ld_json(&openbadges::assertion(&app.urls(), &a, now)));
     }
     if method == Method::GET {
-        let ua = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok());
-        let counter = if visitor::is_bot(ua) {
+        let counter = if is_bot(&headers) {
             Counter::Previews
         } else {
             Counter::Views
         };
+        let counters = [counter.attr().to_owned()];
         if let Err(e) = app
             .store
-            .count_activity(&a, i.profile.time_zone, now, &[counter.attr().to_owned()])
+            .count_activity(&a, i.profile.time_zone, now, &counters)
             .await
         {
             tracing::warn!(error = %e, "view not counted");
@@ -230,48 +228,23 @@ async fn go(
     let Some((a, t, i)) = load(&app, &id).await? else {
         return Err(not_found);
     };
-    let urls = app.urls();
     let now = Utc::now();
     if !a.status(now).is_valid() {
-        return Ok(Redirect::to(&urls.award_page(&a.id)).into_response());
+        return Ok(Redirect::to(&app.urls().award_page(&a.id)).into_response());
     }
-    let target = match &slot {
-        Slot::Related(tid) => {
-            let listed = t
-                .spec
-                .related
-                .iter()
-                .any(|r| r.enabled && &r.template_id == tid);
-            match app.template_for_page(tid).await? {
-                Some(rt) if listed && rt.issuer_id == t.issuer_id && rt.is_active() => {
-                    urls.template_page(tid)
-                }
-                _ => return Err(not_found),
-            }
-        }
-        Slot::Banner => match t.spec.banner.as_ref().filter(|b| b.enabled) {
-            Some(b) => b.target_url.to_string(),
-            None => return Err(not_found),
-        },
-        Slot::Enrol => match t.spec.enrolment.as_ref().filter(|e| e.enabled) {
-            Some(e) => e.program_url.to_string(),
-            None => return Err(not_found),
-        },
-        Slot::LinkedInAdd => urls.linkedin_add(&a, &t, &i),
-        Slot::Share(n) => urls.share_target(*n, &a, &t),
+    let Some(target) = target(&app, &slot, &a, &t, &i).await? else {
+        return Err(not_found);
     };
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    if !visitor::is_bot(ua) {
+    if !is_bot(&headers) {
         let source = Source::parse(
             query
                 .as_deref()
                 .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("src="))),
         );
+        let counters = click_counters(&slot, source);
         if let Err(e) = app
             .store
-            .count_activity(&a, i.profile.time_zone, now, &click_counters(&slot, source))
+            .count_activity(&a, i.profile.time_zone, now, &counters)
             .await
         {
             tracing::warn!(error = %e, "click not counted");
@@ -285,6 +258,55 @@ async fn go(
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     Ok(resp)
+}
+
+/// Where a slot of this award leads, from the template's configuration only; `None` when the
+/// template does not offer it (a recommendation must be listed, switched on, and an active
+/// template of the same issuer).
+async fn target(
+    app: &App,
+    slot: &Slot,
+    a: &Award,
+    t: &Template,
+    i: &Issuer,
+) -> Result<Option<String>, StoreError> {
+    let urls = app.urls();
+    Ok(match slot {
+        Slot::Related(tid) => {
+            let listed = t
+                .spec
+                .related
+                .iter()
+                .any(|r| r.enabled && &r.template_id == tid);
+            match app.template_for_page(tid).await? {
+                Some(rt) if listed && rt.issuer_id == t.issuer_id && rt.is_active() => {
+                    Some(urls.template_page(tid))
+                }
+                _ => None,
+            }
+        }
+        Slot::Banner => t
+            .spec
+            .banner
+            .as_ref()
+            .filter(|b| b.enabled)
+            .map(|b| b.target_url.to_string()),
+        Slot::Enrol => t
+            .spec
+            .enrolment
+            .as_ref()
+            .filter(|e| e.enabled)
+            .map(|e| e.program_url.to_string()),
+        Slot::LinkedInAdd => Some(urls.linkedin_add(a, t, i)),
+        Slot::Share(n) => Some(urls.share_target(*n, a, t)),
+    })
+}
+
+fn is_bot(headers: &HeaderMap) -> bool {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    visitor::is_bot(ua)
 }
 
 /// The unsubscribe page linked from promotional emails: a button (no change on GET, so link
