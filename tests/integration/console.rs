@@ -585,3 +585,26 @@ async fn signing_out_ends_the_session_even_for_a_copied_cookie() {
     let (again, _) = sign_in(&t, &key).await;
     assert_eq!(get(&t, "/console", &again).await.status, StatusCode::OK);
 }
+
+/// The awards list filtered by another issuer's batch is the not-found page, as in the API.
+#[tokio::test]
+async fn another_issuers_batch_is_not_found_in_the_awards_list() {
+    let t = spawn_app().await;
+    let (key_a, tpl) = t.issuer_with_template().await;
+    let (_, key_b) = t.issuer("다른대학").await;
+    let batch = t
+        .create_batch(
+            &key_a,
+            serde_json::json!({"filename": "a.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let id = batch["id"].as_str().unwrap();
+    let (cookie_a, _) = sign_in(&t, &key_a).await;
+    let (cookie_b, _) = sign_in(&t, &key_b).await;
+    let path = format!("/console/awards?batch={id}");
+    assert_eq!(get(&t, &path, &cookie_a).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&t, &path, &cookie_b).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

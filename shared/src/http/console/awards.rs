@@ -236,6 +236,14 @@ async fn find(
     mut cursor: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Found, Response> {
+    // Another issuer's batch is not found, as in the API (its index would page their awards).
+    if let Some(b) = &filters.batch {
+        match app.store.get_batch_of(&s.issuer.id, b).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(not_found(app, s.lang)),
+            Err(e) => return Err(failed(e)),
+        }
+    }
     let by = filters.by(&s.issuer.id);
     let mut awards: Vec<Award> = Vec::new();
     let mut looked = 0usize;
