@@ -174,8 +174,23 @@ async fn send_to_admins(
     now: DateTime<Utc>,
 ) -> usize {
     let (subject, text, html) = render(digest);
+    // Where an admin can switch the digest off (their issuer's settings); there is no one-click
+    // opt-out for one admin alone, so no `List-Unsubscribe-Post`.
+    let settings = format!(
+        "<{}/console/settings>",
+        app.config.public_base_url.trim_end_matches('/')
+    );
     let mut sent = 0;
     for rcpt in to {
+        // An address that bounced hard or complained gets no more mail from us, digests included.
+        match app.store.is_suppressed(&rcpt.lookup_key()).await {
+            Ok(false) => {}
+            Ok(true) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "digest: suppression list unreadable; not sending");
+                continue;
+            }
+        }
         let raw = mime::build(
             &mime::Message {
                 from_name: "Accolade",
@@ -184,7 +199,10 @@ async fn send_to_admins(
                 subject: &subject,
                 text: &text,
                 html: &html,
-                headers: vec![("X-Accolade-Digest", digest.from.to_string())],
+                headers: vec![
+                    ("X-Accolade-Digest", digest.from.to_string()),
+                    ("List-Unsubscribe", settings.clone()),
+                ],
                 message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
             },
             now,

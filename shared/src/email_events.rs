@@ -88,10 +88,9 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let Some(id) = event.get("id").and_then(Value::as_str) else {
         return Ok("ignored: no event id".into());
     };
-    if !app.store.first_time_event(id, Utc::now()).await? {
-        return Ok("ignored: already counted".into());
-    }
-    // Suppress first: it matters even for mail we cannot tie to an award.
+    // Suppress first: it matters even for mail we cannot tie to an award. Putting an address on
+    // the list twice is harmless, so a retry (EventBridge delivers at least once, and again
+    // after a failure) always gets this far; only the counting below must happen once.
     suppress_recipients(app, detail, event_type).await?;
     let (Some(word), Some(award), Some(stage)) = (
         counter_word(event_type),
@@ -105,8 +104,14 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     };
     let issuer = app.issuer_for_page(&a.issuer_id).await?;
     let zone = issuer.map(|i| i.profile.time_zone).unwrap_or_default();
-    app.store
-        .count_activity(&a, zone, Utc::now(), &[format!("email:{stage}:{word}")])
+    let attr = format!("email:{stage}:{word}");
+    let counted = app
+        .store
+        .count_event_once(id, &a, zone, Utc::now(), std::slice::from_ref(&attr))
         .await?;
-    Ok(format!("counted email:{stage}:{word}"))
+    Ok(if counted {
+        format!("counted {attr}")
+    } else {
+        "ignored: already counted".into()
+    })
 }

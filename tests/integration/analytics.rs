@@ -699,12 +699,22 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
     let (iid, key) = t.issuer("디지털대학").await;
     let admin1 = format!("dean.{}@example.com", uuid::Uuid::new_v4().simple());
     let admin2 = format!("office.{}@example.com", uuid::Uuid::new_v4().simple());
+    // A third admin's address bounced hard once: the digest honours the suppression list.
+    let bounced = format!("gone.{}@example.com", uuid::Uuid::new_v4().simple());
+    let lookup = accolade::domain::email::Email::parse(&bounced)
+        .unwrap()
+        .lookup_key();
+    t.app
+        .store
+        .suppress(&lookup, "SES Bounce", Utc::now())
+        .await
+        .unwrap();
     let r = t
         .call(
             "PATCH",
             "/v1/issuer",
             Some(&key),
-            Some(json!({"digest_recipients": [admin1, admin2]})),
+            Some(json!({"digest_recipients": [admin1, admin2, bounced]})),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -773,10 +783,16 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
     assert!(out.contains(&digest::Outcome::AlreadySent {
         issuer: iid.to_string()
     }));
+    assert!(
+        t.mail_to(&bounced).await.is_empty(),
+        "a suppressed admin gets no digest"
+    );
     for admin in [&admin1, &admin2] {
         let mails = t.mail_to(admin).await;
         assert_eq!(mails.len(), 1, "{admin}");
         let m = &mails[0];
+        let unsubscribe = m.header("List-Unsubscribe").unwrap_or_default();
+        assert!(unsubscribe.ends_with("/console/settings>"), "{unsubscribe}");
         assert_eq!(
             m.subject(),
             "[디지털대학] 주간 배지 리포트 (11월 16일–11월 22일)"

@@ -730,3 +730,63 @@ async fn ten_thousand_awards_make_a_handful_of_schedules() {
     }
     assert_eq!(queued, 20_000);
 }
+
+/// An SES event whose handling failed part-way is handled in full when EventBridge delivers it
+/// again: the event is remembered only together with what it counts, so the retry is not
+/// skipped as "already counted" and a hard bounce still suppresses the address. A write that
+/// landed although its caller saw an error (the counting transaction) is not done twice.
+#[tokio::test]
+async fn an_ses_event_that_failed_part_way_is_handled_in_full_on_retry() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email("retry");
+    let a = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "R"}}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let hard = ses_event(
+        "Bounce",
+        &id,
+        "day1",
+        &to,
+        json!({"bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": to}]}}),
+    );
+    // Every attempt the SDK makes at the first write fails (after reaching the table).
+    t.faults().arm("PutItem", 3);
+    let first = t.invoke(FunctionName::Analytics, hard.clone()).await;
+    t.faults().arm("PutItem", 0);
+    assert!(first.is_err(), "the first delivery fails: {first:?}");
+    assert_eq!(t.ses_event(&hard).await, "counted email:day1:bounced");
+    let email = accolade::domain::email::Email::parse(&to).unwrap();
+    let suppressed = t.app.store.is_suppressed(&email.lookup_key()).await;
+    assert!(suppressed.unwrap(), "the retry suppressed the address");
+    // The counting transaction lands but its answer is lost: the retry counts nothing more.
+    let click = ses_event(
+        "Click",
+        &id,
+        "day1",
+        &to,
+        json!({"click": {"link": "https://x"}}),
+    );
+    // (The SDK's own retry of the transaction already finds the event counted.)
+    t.faults().arm("TransactWriteItems", 1);
+    let lost = t.invoke(FunctionName::Analytics, click.clone()).await;
+    t.faults().arm("TransactWriteItems", 0);
+    assert_eq!(
+        lost.ok().map(|v| v["outcome"].clone()),
+        Some(json!("ignored: already counted"))
+    );
+    assert_eq!(t.ses_event(&click).await, "ignored: already counted");
+    assert_eq!(t.ses_event(&hard).await, "ignored: already counted");
+    let c = t
+        .app
+        .store
+        .award_counters(&AwardId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(c.get("email:day1:bounced"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day1:clicked"), Some(&1), "{c:?}");
+}

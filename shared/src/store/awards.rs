@@ -109,7 +109,7 @@ type TransactError = SdkError<TransactWriteItemsError>;
 type Position = (usize, usize);
 
 /// Per item of a cancelled transaction, DynamoDB's reason code (`None` for a plain error).
-fn cancellation_reasons(err: &TransactError) -> Option<Vec<Option<String>>> {
+pub(super) fn cancellation_reasons(err: &TransactError) -> Option<Vec<Option<String>>> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => Some(
             c.cancellation_reasons()
@@ -123,7 +123,7 @@ fn cancellation_reasons(err: &TransactError) -> Option<Vec<Option<String>>> {
 
 /// A single award's transaction failed only because of other writers (a concurrent transaction
 /// on the same counter item) or throttling: worth sending again.
-fn contended(err: &TransactError) -> bool {
+pub(super) fn contended(err: &TransactError) -> bool {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
             c.cancellation_reasons().iter().all(|r| {
@@ -279,7 +279,7 @@ impl Store {
     }
 
     /// One `TransactWriteItems` request.
-    async fn transact(&self, items: &[TransactWriteItem]) -> Result<(), TransactError> {
+    pub(super) async fn transact(&self, items: &[TransactWriteItem]) -> Result<(), TransactError> {
         self.client
             .transact_write_items()
             .set_transact_items(Some(items.to_vec()))

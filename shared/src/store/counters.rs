@@ -9,7 +9,7 @@ use crate::domain::{
     tally::{self, Segment, Tally},
     time::Zone,
 };
-use aws_sdk_dynamodb::types::Update;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
@@ -48,22 +48,31 @@ impl Store {
         tally::group(tallies)
             .into_iter()
             .map(|((seg, day), attrs)| {
-                let (pk, sk) = keys::segment_day(&seg, day);
-                let mut b = Update::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(pk))
-                    .key(keys::SK, s(sk))
-                    .update_expression(add_expression(attrs.len()))
-                    .expression_attribute_names("#t", keys::TYPE)
-                    .expression_attribute_values(":kind", s("segment_day"));
-                for (i, (a, d)) in attrs.iter().enumerate() {
-                    b = b
-                        .expression_attribute_names(format!("#c{i}"), a)
-                        .expression_attribute_values(format!(":v{i}"), n(d));
-                }
-                b.build().map_err(|e| StoreError::Aws(e.to_string()))
+                self.adds(keys::segment_day(&seg, day), "segment_day", &attrs)
             })
             .collect()
+    }
+
+    /// An `Update` adding each `(attribute, delta)` to the item `key` (of kind `kind`).
+    fn adds(
+        &self,
+        (pk, sk): (String, String),
+        kind: &str,
+        attrs: &[(String, i64)],
+    ) -> Result<Update> {
+        let mut b = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(add_expression(attrs.len()))
+            .expression_attribute_names("#t", keys::TYPE)
+            .expression_attribute_values(":kind", s(kind));
+        for (i, (a, d)) in attrs.iter().enumerate() {
+            b = b
+                .expression_attribute_names(format!("#c{i}"), a)
+                .expression_attribute_values(format!(":v{i}"), n(d));
+        }
+        b.build().map_err(|e| StoreError::Aws(e.to_string()))
     }
 
     /// Applies tallies outside a transaction: one `UpdateItem` per (segment, day), concurrently.
@@ -148,6 +157,64 @@ impl Store {
             self.apply_tallies(&firsts).await?;
         }
         Ok(())
+    }
+
+    /// Counts an event delivered at least once (an SES event by its EventBridge id) exactly once:
+    /// the `EVENT#` item that remembers it is put in the same transaction as the counters it
+    /// moves, so a retry after a failure does the whole work, and a repeat does none. False
+    /// when the event was already counted.
+    pub async fn count_event_once(
+        &self,
+        event_id: &str,
+        award: &Award,
+        zone: Zone,
+        now: DateTime<Utc>,
+        attrs: &[String],
+    ) -> Result<bool> {
+        let mut items = vec![
+            self.event_seen_put(event_id, now)?,
+            self.award_adds(award, attrs)?,
+        ];
+        let daily = tally::activity(award, zone.date_of(now), attrs);
+        for u in self.tally_updates(&daily)? {
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
+        let mut retry = Backoff::over(0..6);
+        loop {
+            let Err(err) = self.transact(&items).await else {
+                return Ok(true);
+            };
+            let reasons = super::awards::cancellation_reasons(&err).unwrap_or_default();
+            if reasons.first().and_then(Option::as_deref) == Some("ConditionalCheckFailed") {
+                return Ok(false);
+            }
+            if !super::awards::contended(&err) || !retry.wait().await {
+                return Err(StoreError::from_sdk(err));
+            }
+        }
+    }
+
+    /// The put that remembers an event id for 14 days (EventBridge's retries end well before).
+    fn event_seen_put(&self, event_id: &str, now: DateTime<Utc>) -> Result<TransactWriteItem> {
+        let (pk, sk) = keys::event_seen(event_id);
+        let expires = (now + chrono::Duration::days(14)).timestamp();
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(keys::TYPE, s("event_seen"))
+            .item(keys::TTL, n(expires))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// `ADD` 1 to each attribute on the award's own counter item, as a transaction item.
+    fn award_adds(&self, award: &Award, attrs: &[String]) -> Result<TransactWriteItem> {
+        let ones: Vec<(String, i64)> = attrs.iter().map(|a| (a.clone(), 1)).collect();
+        let update = self.adds(keys::award_counters(&award.id), "award_counters", &ones)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// A segment's day items from `from` to `to` (inclusive), oldest first; days without any

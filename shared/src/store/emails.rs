@@ -117,22 +117,6 @@ impl Store {
             }))
     }
 
-    /// Records an EventBridge event id: true the first time, false for a repeat (kept 14 days).
-    pub async fn first_time_event(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let expires = (now + chrono::Duration::days(14)).timestamp();
-        let (pk, sk) = keys::event_seen(id);
-        self.put_new(
-            [
-                (keys::PK.to_owned(), s(pk)),
-                (keys::SK.to_owned(), s(sk)),
-                (keys::TYPE.to_owned(), s("event_seen")),
-                (keys::TTL.to_owned(), super::n(expires)),
-            ]
-            .into(),
-        )
-        .await
-    }
-
     /// Claims the weekly digest of `issuer` for the week starting `monday` until `until`: true
     /// when this invocation should send it. A digest that was sent (or found quiet) is never
     /// claimed again (kept 60 days); one whose sender died or timed out is claimed again once its

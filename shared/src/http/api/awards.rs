@@ -178,6 +178,30 @@ pub struct ListQuery {
     batch: Option<String>,
 }
 
+/// The list's template and batch filters must be the caller's. Another issuer's batch is not
+/// found, like every foreign id: its index partition would otherwise page (and its cursor
+/// reveal) that issuer's award ids and times.
+async fn filters_are_own(
+    app: &App,
+    caller: &Caller,
+    template: Option<&TemplateId>,
+    batch: Option<&BatchId>,
+) -> Result<(), ApiError> {
+    if let Some(t) = template {
+        app.store
+            .get_template_of(&caller.issuer_id, t)
+            .await?
+            .ok_or_else(|| ApiError::field("template", format!("template {t} not found")))?;
+    }
+    if let Some(b) = batch {
+        app.store
+            .get_batch_of(&caller.issuer_id, b)
+            .await?
+            .ok_or_else(|| ApiError::not_found("batch"))?;
+    }
+    Ok(())
+}
+
 /// Lists awards newest first. One index query per page: by recipient, template, batch or the
 /// whole issuer; other filters apply within the page (a page can then hold fewer than `limit`).
 pub async fn list(
@@ -209,20 +233,7 @@ pub async fn list(
             ));
         }
     }
-    if let Some(t) = &template {
-        app.store
-            .get_template_of(&caller.issuer_id, t)
-            .await?
-            .ok_or_else(|| ApiError::field("template", format!("template {t} not found")))?;
-    }
-    // Another issuer's batch is not found, like every foreign id: its index partition would
-    // otherwise page (and its cursor reveal) that issuer's award ids and times.
-    if let Some(b) = &batch {
-        app.store
-            .get_batch_of(&caller.issuer_id, b)
-            .await?
-            .ok_or_else(|| ApiError::not_found("batch"))?;
-    }
+    filters_are_own(&app, &caller, template.as_ref(), batch.as_ref()).await?;
     let lookup = recipient.as_ref().map(Email::lookup_key);
     let by = match (&lookup, &template, &batch) {
         (Some(r), _, _) => AwardsBy::Recipient(&caller.issuer_id, r),
