@@ -18,7 +18,7 @@ use crate::{
     app::App,
     csv_import::{self, report, FileError, RowError, ValidRow},
     domain::{
-        batch::{self, Batch, BatchCounts, BatchMode, BatchStatus, RejectedRow, MAX_REJECTED_KEPT},
+        batch::{self, Batch, BatchCounts, BatchMode, BatchStatus, RejectedRow},
         ids::{BatchId, TemplateId},
         issuer::Issuer,
         template::Template,
@@ -86,6 +86,9 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Blob(#[from] crate::blobs::BlobError),
+    /// A part of the batch's own bookkeeping in S3 could not be written or read back.
+    #[error("batch bookkeeping: {0}")]
+    Internal(String),
 }
 
 /// The Lambda handler: every created object in the event.
@@ -681,6 +684,7 @@ impl IssuingPass<'_> {
         }
         let out_of_time = self.started.elapsed() > self.opts.time_budget;
         if self.since_checkpoint >= self.opts.checkpoint_rows || out_of_time || finished {
+            park_rejected(self.app, batch).await?;
             batch.checkpoint_row = last_row;
             batch.failed_attempts = 0; // progress: the next failure starts a new count
             save(self.app, batch, self.worker, self.opts).await?;
@@ -720,12 +724,14 @@ impl IssuingPass<'_> {
         batch: &mut Batch,
         mut report: Vec<RowError>,
     ) -> Result<Outcome, IngestError> {
-        report.extend(batch.rejected.iter().map(|r| RowError {
-            row: r.row,
-            column: r.column.clone(),
-            value: r.value.clone(),
-            message: r.message.clone(),
-        }));
+        for r in parked_rejected(self.app, batch).await? {
+            report.push(RowError {
+                row: r.row,
+                column: r.column,
+                value: r.value,
+                message: r.message,
+            });
+        }
         report.sort_by_key(|e| e.row);
         if !report.is_empty() {
             write_report(self.app, batch, &report).await?;
@@ -738,8 +744,49 @@ impl IssuingPass<'_> {
     }
 }
 
-/// Adds what became of a chunk's rows to the batch's counts; a rejected row (kept up to
-/// [`MAX_REJECTED_KEPT`]) no longer counts as valid.
+/// Moves the rows refused since the last checkpoint to their own object in S3 (JSON lines),
+/// named by the range's first row: the batch item stays small whatever the file refuses, and a
+/// range redone after a crash overwrites its part instead of adding a second one.
+async fn park_rejected(app: &App, batch: &mut Batch) -> Result<(), IngestError> {
+    if batch.rejected.is_empty() {
+        return Ok(());
+    }
+    let from = batch.checkpoint_row + 1;
+    let mut lines = Vec::new();
+    for r in &batch.rejected {
+        serde_json::to_writer(&mut lines, r).map_err(|e| IngestError::Internal(e.to_string()))?;
+        lines.push(b'\n');
+    }
+    let key = batch::rejected_part_key(&batch.issuer_id, &batch.id, from);
+    app.blobs.put(&key, lines, "application/x-ndjson").await?;
+    batch.rejected.clear();
+    if !batch.rejected_parts.contains(&from) {
+        batch.rejected_parts.push(from);
+    }
+    Ok(())
+}
+
+/// Every refused row parked in S3 for this batch, part by part.
+async fn parked_rejected(app: &App, batch: &Batch) -> Result<Vec<RejectedRow>, IngestError> {
+    let mut rows = Vec::new();
+    for from in &batch.rejected_parts {
+        let key = batch::rejected_part_key(&batch.issuer_id, &batch.id, *from);
+        let Some(part) = app.blobs.get(&key).await? else {
+            return Err(IngestError::Internal(format!(
+                "the rejected-rows part {key} is missing"
+            )));
+        };
+        for line in part.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            rows.push(
+                serde_json::from_slice(line).map_err(|e| IngestError::Internal(e.to_string()))?,
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// Adds what became of a chunk's rows to the batch's counts; a rejected row (kept until the
+/// next checkpoint moves it to S3) no longer counts as valid.
 fn count_outcomes(batch: &mut Batch, chunk: &[RowRequest], outcomes: Vec<RowOutcome>) {
     for (r, o) in chunk.iter().zip(outcomes) {
         match o {
@@ -748,14 +795,12 @@ fn count_outcomes(batch: &mut Batch, chunk: &[RowRequest], outcomes: Vec<RowOutc
             RowOutcome::Rejected { column, message } => {
                 batch.counts.invalid += 1;
                 batch.counts.valid = batch.counts.valid.saturating_sub(1);
-                if batch.rejected.len() < MAX_REJECTED_KEPT {
-                    batch.rejected.push(RejectedRow {
-                        row: r.row,
-                        column: column.into(),
-                        value: r.req.email.to_string(),
-                        message,
-                    });
-                }
+                batch.rejected.push(RejectedRow {
+                    row: r.row,
+                    column: column.into(),
+                    value: r.req.email.to_string(),
+                    message,
+                });
             }
         }
     }

@@ -515,3 +515,62 @@ async fn presigned_upload_url_and_sample_file() {
     let list = t.call("GET", "/v1/batches", Some(&key), None).await.json();
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 }
+
+/// A roster imported twice into a one-active-per-recipient template refuses every row of the
+/// second import. Refused rows go to the error report through S3, never onto the batch item
+/// (a DynamoDB item holds 400 KB: about 1,000 refusals of long addresses filled it, the batch
+/// could not be saved, not even as failed, and stayed `issuing`).
+#[tokio::test]
+async fn a_reimported_roster_is_refused_row_by_row_and_completes() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한빛대학교").await;
+    let mut body = template_body("한 번만 받는 배지");
+    body["reissue_policy"] = serde_json::json!("one_active_per_recipient");
+    let tpl = t.create_template(&key, body).await;
+    // Long (valid) addresses: each refusal kept on the item would take ~400 bytes.
+    let domain = format!(
+        "{}.{}.{}.example.com",
+        "a".repeat(60),
+        "b".repeat(60),
+        "c".repeat(50)
+    );
+    let rows = 1_100;
+    // The same people again, for another term (another issue date: not the same row twice).
+    let roster = |issued_on: &str| {
+        let mut csv = String::from("email,name,issued_on\n");
+        for i in 0..rows {
+            csv.push_str(&format!("{i:0>64}@{domain},학습자 {i},{issued_on}\n"));
+        }
+        csv.into_bytes()
+    };
+    let mut ids = Vec::new();
+    for (name, issued_on) in [("first.csv", "2026-03-01"), ("again.csv", "2026-09-01")] {
+        let file = roster(issued_on);
+        let batch = json!({"filename": name, "template_id": tpl["id"], "notify": false});
+        let (id, source) = t.uploaded_batch(&key, batch, &file).await;
+        let out = t
+            .ingest_with(
+                t.s3_event(&source, file.len() as u64),
+                IngestOptions::default(),
+            )
+            .await;
+        assert!(out.is_ok(), "{out:?}");
+        ids.push(id);
+    }
+    let first = t.batch(&key, &ids[0]).await;
+    assert_eq!(first["counts"]["issued"], rows, "{first:#}");
+    let again = t.batch(&key, &ids[1]).await;
+    assert_eq!(again["status"], "completed", "{again:#}");
+    assert_eq!(again["counts"]["issued"], 0, "{again:#}");
+    assert_eq!(again["counts"]["invalid"], rows, "{again:#}");
+    let report = t.report(&ids[1]).await.expect("an error report");
+    assert_eq!(
+        report.len(),
+        rows,
+        "every refused row is in the report, once"
+    );
+    let refusals = report
+        .iter()
+        .filter(|r| r.iter().any(|c| c.contains("one active award")));
+    assert_eq!(refusals.count(), rows);
+}

@@ -82,10 +82,16 @@ pub struct Batch {
     pub report_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Rows refused while issuing (e.g. the recipient already holds an active award), kept for
-    /// the error report across invocations. At most [`MAX_REJECTED_KEPT`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Rows refused while issuing (e.g. the recipient already holds an active award) since the
+    /// last checkpoint, in this invocation only: never stored on the item (a DynamoDB item holds
+    /// at most 400 KB; a re-imported roster can refuse every row). Each checkpoint moves them to
+    /// an object of their own in S3 ([`rejected_part_key`]), which the error report gathers.
+    #[serde(skip)]
     pub rejected: Vec<RejectedRow>,
+    /// The first rows of the ranges whose refused rows are in S3, in order (one number per
+    /// checkpoint that refused any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_parts: Vec<u64>,
     /// The invocation working on the batch, and until when (a lease, so two deliveries of one
     /// S3 event never work on a batch at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,8 +108,6 @@ pub struct Batch {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failed_attempts: u32,
 }
-
-pub const MAX_REJECTED_KEPT: usize = 5_000;
 
 /// Lambda's attempts at one asynchronous event (1 + `MaximumRetryAttempts: 2` in template.yaml).
 pub const MAX_FAILED_ATTEMPTS: u32 = 3;
@@ -145,6 +149,7 @@ impl Batch {
             checkpoint_row: 0,
             report_key: None,
             rejected: vec![],
+            rejected_parts: vec![],
             lease_owner: None,
             lease_until: None,
             created_at: now,
@@ -164,6 +169,12 @@ pub fn source_key(issuer: &IssuerId, batch: &BatchId) -> String {
 
 pub fn report_key(issuer: &IssuerId, batch: &BatchId) -> String {
     format!("reports/{issuer}/{batch}/errors.csv")
+}
+
+/// Where the rows refused in the range starting at `from_row` wait for the error report: named
+/// by the range's first row, so a range redone after a crash overwrites its own part.
+pub fn rejected_part_key(issuer: &IssuerId, batch: &BatchId, from_row: u64) -> String {
+    format!("reports/{issuer}/{batch}/rejected/{from_row:012}.jsonl")
 }
 
 /// Reads `uploads/{issuer}/{batch}/…` back into ids.
