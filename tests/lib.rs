@@ -334,6 +334,16 @@ impl TestApp {
         (key, tpl, award)
     }
 
+    /// The path of an award's unsubscribe link with its token, as the recipient's mail has it.
+    pub async fn unsubscribe_path(&self, award_id: &str) -> String {
+        let id = accolade::domain::ids::AwardId::parse(award_id).unwrap();
+        let a = self.app.store.get_award(&id).await.unwrap().unwrap();
+        let token = a
+            .unsubscribe_token
+            .expect("new awards have an unsubscribe token");
+        format!("/b/{award_id}/unsubscribe?t={token}")
+    }
+
     /// Number of templates the key's issuer has (to show bad input wrote nothing).
     pub async fn template_count(&self, key: &str) -> usize {
         let list = self.call("GET", "/v1/templates", Some(key), None).await;

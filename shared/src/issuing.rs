@@ -101,6 +101,7 @@ pub fn build_award(
         batch_id: req.batch_id.clone(),
         cohort: req.cohort.clone(),
         created_at: now,
+        unsubscribe_token: Some(crate::domain::ids::random_token()),
     })
 }
 

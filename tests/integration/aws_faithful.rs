@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 async fn one_click(t: &TestApp, award: &str) -> accolade_tests::Response {
     let req = axum::http::Request::builder()
         .method("POST")
-        .uri(format!("/b/{award}/unsubscribe"))
+        .uri(t.unsubscribe_path(award).await)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(axum::body::Body::from("List-Unsubscribe=One-Click"))
         .unwrap();

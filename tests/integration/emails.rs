@@ -283,7 +283,7 @@ async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark()
         .find(|m| m.header("X-Accolade-Stage").as_deref() == Some("day3"))
         .unwrap();
     assert!(day3.subject().starts_with("(광고) "), "{}", day3.subject());
-    let unsubscribe = format!("<{}/b/{id}/unsubscribe>", t.base_url);
+    let unsubscribe = format!("<{}{}>", t.base_url, t.unsubscribe_path(&id).await);
     assert_eq!(day3.header("List-Unsubscribe"), Some(unsubscribe.clone()));
     assert_eq!(
         day3.header("List-Unsubscribe-Post").as_deref(),
@@ -294,7 +294,7 @@ async fn day3_and_day7_go_out_in_their_bucket_with_unsubscribe_and_the_ad_mark()
         .contains(&format!("/b/{id}/go/enrol?src=email-day3")));
     assert!(
         day3.html.contains("데이터 분석 심화")
-            && day3.html.contains(&format!("/b/{id}/unsubscribe"))
+            && day3.html.contains(&t.unsubscribe_path(&id).await)
     );
     // Fired schedules are deleted, as Scheduler does with ActionAfterCompletion DELETE.
     assert!(schedule_names(&t).await.len() < names.len());
@@ -346,11 +346,30 @@ async fn follow_ups_respect_revocation_unsubscribe_conversion_and_settings() {
         Some(json!({"reason": "error"})),
     )
     .await;
-    // One-click unsubscribe, as a mail provider posts it (RFC 8058).
+    // One-click unsubscribe, as a mail provider posts it (RFC 8058). Without the link's token
+    // (a badge link is public), nothing happens.
+    let bare = format!("/b/{}/unsubscribe", ids[1]);
+    let link = t.unsubscribe_path(&ids[1]).await;
+    for wrong in [bare.clone(), format!("{bare}?t=AAAAAAAAAAAAAAAAAAAAAA")] {
+        let r = t
+            .call_with(
+                "POST",
+                &wrong,
+                None,
+                None,
+                &[("content-type", "application/x-www-form-urlencoded")],
+            )
+            .await;
+        assert_eq!(r.status, accolade_tests::StatusCode::NOT_FOUND, "{wrong}");
+        assert_eq!(
+            t.browse(&wrong).await.status,
+            accolade_tests::StatusCode::NOT_FOUND
+        );
+    }
     let r = t
         .call_with(
             "POST",
-            &format!("/b/{}/unsubscribe", ids[1]),
+            &link,
             None,
             None,
             &[("content-type", "application/x-www-form-urlencoded")],
@@ -358,7 +377,7 @@ async fn follow_ups_respect_revocation_unsubscribe_conversion_and_settings() {
         .await;
     assert_eq!(r.status, accolade_tests::StatusCode::OK);
     assert!(r.text().contains("수신 거부되었습니다"));
-    let page = t.browse(&format!("/b/{}/unsubscribe", ids[1])).await;
+    let page = t.browse(&link).await;
     assert!(
         page.text().contains("<form method=\"post\""),
         "GET only shows the button"

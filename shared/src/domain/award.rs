@@ -85,6 +85,11 @@ pub struct Award {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cohort: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// A random secret in the award's unsubscribe links (email footer, `List-Unsubscribe`): only
+    /// the recipient's mail holds it, so a badge link alone cannot unsubscribe anyone. Never
+    /// published (not in the API's answers, the page or the Open Badges JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_token: Option<String>,
 }
 
 /// What a verifier sees.
@@ -120,6 +125,20 @@ impl AwardStatus {
 }
 
 impl Award {
+    /// Whether `token` is this award's unsubscribe secret (compared in constant time). An award
+    /// without one (issued before unsubscribe links carried it) accepts none.
+    pub fn unsubscribe_allowed(&self, token: Option<&str>) -> bool {
+        match (self.unsubscribe_token.as_deref(), token) {
+            (Some(mine), Some(given)) if mine.len() == given.len() => {
+                mine.bytes()
+                    .zip(given.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+            }
+            _ => false,
+        }
+    }
+
     /// Revocation outranks supersession, which outranks expiry.
     pub fn status(&self, now: DateTime<Utc>) -> AwardStatus {
         if let Some(r) = &self.revocation {
@@ -189,6 +208,7 @@ pub(crate) mod test_support {
             batch_id: None,
             cohort: None,
             created_at: now,
+            unsubscribe_token: None,
         }
     }
 }

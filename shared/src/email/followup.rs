@@ -23,7 +23,10 @@ pub struct Rendered {
 }
 
 pub fn unsubscribe_url(urls: &PublicUrls<'_>, award: &Award) -> String {
-    format!("{}/b/{}/unsubscribe", urls.base(), award.id)
+    match &award.unsubscribe_token {
+        Some(t) => format!("{}/b/{}/unsubscribe?t={t}", urls.base(), award.id),
+        None => format!("{}/b/{}/unsubscribe", urls.base(), award.id),
+    }
 }
 
 /// The stage's subject when the admin wrote none.

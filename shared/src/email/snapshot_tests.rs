@@ -91,6 +91,7 @@ fn fixture(locale: Locale) -> (Award, Template, Issuer, Vec<Recommendation>) {
         batch_id: None,
         cohort: None,
         created_at: t,
+        unsubscribe_token: Some("TOKEN-in-unsubscribe-links".into()),
     };
     let recs = vec![Recommendation {
         template: Arc::new(next),

@@ -594,6 +594,7 @@ fn sample_award(s: &Session, tpl: &Template, now: DateTime<Utc>) -> Award {
         batch_id: None,
         cohort: None,
         created_at: now,
+        unsubscribe_token: None,
     }
 }
 

@@ -17,14 +17,14 @@ use crate::{
     store::{counters::Counter, StoreError},
 };
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
     Router,
 };
 use chrono::Utc;
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 pub fn router(app: App) -> Router {
     Router::new()
@@ -314,9 +314,10 @@ fn is_bot(headers: &HeaderMap) -> bool {
 async fn unsubscribe_page(
     State(app): State<App>,
     Path(raw): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
-    let (award, issuer) = award_and_issuer(&app, &raw, &headers).await?;
+    let (award, issuer) = unsubscribing(&app, &raw, crate::http::param(&q, "t"), &headers).await?;
     let l = award.locale.unwrap_or(issuer.profile.default_locale);
     let name = &issuer.profile.name;
     let body = maud::html! {
@@ -342,9 +343,10 @@ async fn unsubscribe_page(
 async fn unsubscribe(
     State(app): State<App>,
     Path(raw): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
-    let (award, issuer) = award_and_issuer(&app, &raw, &headers).await?;
+    let (award, issuer) = unsubscribing(&app, &raw, crate::http::param(&q, "t"), &headers).await?;
     app.store
         .unsubscribe(
             &award.issuer_id,
@@ -368,9 +370,12 @@ async fn unsubscribe(
     ))
 }
 
-async fn award_and_issuer(
+/// The award an unsubscribe link is for, and its issuer — when the link's token is the award's
+/// (only the recipient's mail has it); anything else is not found.
+async fn unsubscribing(
     app: &App,
     raw: &str,
+    token: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<(Award, Arc<Issuer>), PublicError> {
     let not_found = || PublicError::NotFound {
@@ -379,6 +384,9 @@ async fn award_and_issuer(
     };
     let id = AwardId::parse(raw).map_err(|_| not_found())?;
     let award = app.store.get_award(&id).await?.ok_or_else(not_found)?;
+    if !award.unsubscribe_allowed(token) {
+        return Err(not_found());
+    }
     let issuer = app
         .issuer_for_page(&award.issuer_id)
         .await?
