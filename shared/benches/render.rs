@@ -78,6 +78,7 @@ fn fixture() -> (Award, Template, Issuer) {
         batch_id: None,
         cohort: None,
         created_at: now,
+        unsubscribe_token: None,
     };
     (award, template, issuer)
 }
