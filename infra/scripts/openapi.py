@@ -1,142 +1,404 @@
 #!/usr/bin/env python3
 """Writes shared/src/http/api/openapi.json. Edit the tables here, run `make openapi`, commit both.
-A Rust test checks the document lists exactly the router's routes."""
-import json, pathlib
+A Rust test checks the document lists exactly the router's routes; `make test` runs schemathesis
+against a local server with it (infra/scripts/api-conformance.sh), so every answer must match.
 
-ERR = {"$ref": "#/components/responses/Error"}
-def op(summary, tag, body=None, ok="200", ok_schema="Object", params=(), extra=None, desc=None):
-    o = {"summary": summary, "tags": [tag], "security": [{"bearer": []}],
-         "parameters": [{"$ref": f"#/components/parameters/{p}"} for p in params],
-         "responses": {ok: {"description": "OK", "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok_schema}"}}}} if ok != "204" else {"description": "No content"},
-                       "400": ERR, "401": ERR, "404": ERR, "413": ERR}}
-    if desc: o["description"] = desc
-    if body:
-        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
-    if extra: o["responses"].update({k: ERR for k in extra})
+Requests and responses have their own schemas: a request body is what the parser accepts (unknown
+fields are refused, so request objects are closed), a response is what the API answers (every
+field the handler writes, the ones always present marked required). Published response objects
+stay open, so a client generated today keeps working when a field is added; `--closed-responses
+PATH` writes a variant whose response objects forbid unlisted fields, which the conformance run
+uses, so an undocumented field fails `make test` all the same. `openapi.py PATH` writes the
+published document elsewhere (the conformance run compares it with what the server serves)."""
+import copy, json, pathlib, sys
+
+# ---- schema helpers ------------------------------------------------------------------------------
+S = lambda **kw: {"type": "string", **kw}
+I = lambda **kw: {"type": "integer", **kw}
+B = lambda **kw: {"type": "boolean", **kw}
+R = lambda name: {"$ref": f"#/components/schemas/{name}"}
+def arr(items, **kw): return {"type": "array", "items": items, **kw}
+def nullable(s):
+    """`s` or null (JSON Schema 2020-12, as OpenAPI 3.1 uses it)."""
+    if not isinstance(s, Resp) and "type" in s and "$ref" not in s and "enum" not in s and "const" not in s:
+        t = s["type"] if isinstance(s["type"], list) else [s["type"]]
+        return s if "null" in t else {**s, "type": t + ["null"]}
+    if {"type": "null"} in s.get("anyOf", []):
+        return s
+    return {"anyOf": [s, {"type": "null"}]}
+def req_obj(props, required=(), **kw):
+    """A request object: the parser refuses any other field."""
+    o = {"type": "object", "additionalProperties": False, "properties": props, **kw}
+    if required: o["required"] = list(required)
     return o
+class Resp(dict):
+    """A response object: `required` lists what every answer carries."""
+def resp_obj(props, required=(), **kw):
+    o = Resp(type="object", properties=props, **kw)
+    if required == "all": required = list(props)
+    if required: o["required"] = list(required)
+    return o
+
+def id_of(prefix, what): return S(pattern=f"^{prefix}[A-Za-z0-9_-]{{22}}$", description=f"{what} id")
+TEMPLATE_ID, AWARD_ID, BATCH_ID, KEY_ID, ISSUER_ID = (id_of("tpl_", "template"), id_of("", "award"),
+    id_of("bat_", "batch"), id_of("key_", "API key"), id_of("iss_", "issuer"))
+# What the parsers accept (shared/src/domain/text.rs, url.rs, …), as far as a pattern can say it:
+# a line is one line without control characters and not blank; a paragraph may hold line breaks
+# and tabs; a URL is http(s) with a host and nothing that must be percent-encoded.
+CC = "\\x00-\\x1f\\x7f-\\x9f"
+LINE_RE = f"^[^{CC}]*[^\\s{CC}][^{CC}]*$"
+PARA_CC = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"  # tab, LF and CR allowed
+PARA_RE = f"^[^{PARA_CC}]*[^\\s{CC}][^{PARA_CC}]*$"
+URL_TAIL = f"[^\\s{CC}<>\"\\\\`{{}}|^/?#@:.][^\\s{CC}<>\"\\\\`{{}}|^]*$"
+URL = S(maxLength=2048, pattern="^[hH][tT][tT][pP][sS]?://" + URL_TAIL, description="http or https URL")
+HTTPS_URL = S(maxLength=2048, pattern="^[hH][tT][tT][pP][sS]://" + URL_TAIL, description="https URL")
+OUT_URL = S(pattern="^https?://", description="http or https URL")  # as stored: scheme lower-cased
+INSTANT = S(format="date-time")
+COLOR_IN = S(pattern="^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$", description="#RRGGBB or #RGB")
+LOCALE = S(enum=["ko", "en"])
+SCOPE = S(enum=["integration", "admin"], default="integration",
+          description="integration: issue, revoke, read, templates; admin: also API keys, issuer settings and the console")
+SCOPE_OUT = S(enum=["integration", "admin"])
+LINE = lambda n: S(maxLength=n, pattern=LINE_RE, description=f"one line, at most {n} characters")
+TEXT = lambda n: S(maxLength=n, pattern=PARA_RE, description=f"text (line breaks allowed), at most {n} characters")
+EMAIL = S(format="email")
+DATE_OR_INSTANT = {"anyOf": [S(format="date"), S(format="date-time")], "description":
+    "`2026-03-01` (midnight in the issuer's time zone) or RFC 3339; `2026/3/1`, `2026년 3월 1일` and the CSV's other forms are accepted too"}
+
+# ---- request bodies ------------------------------------------------------------------------------
+def patch_of(schema):
+    """A JSON merge patch (RFC 7396) of `schema`: every field optional, null removes it, nested
+    objects are merged the same way. Fields the result needs are still needed after the merge."""
+    s = copy.deepcopy(schema)
+    def partial(x):
+        if not isinstance(x, dict): return x
+        x.pop("required", None)
+        for k in ("anyOf", "oneOf"):
+            if k in x: x[k] = [partial(v) for v in x[k]]
+        if "properties" in x:
+            x["properties"] = {k: nullable(partial(v)) for k, v in x["properties"].items()}
+        return x
+    return partial(s)
+
+issuer_profile = {
+    "name": LINE(200), "url": URL, "email": EMAIL, "description": TEXT(5000),
+    "logo_url": URL, "seal_url": URL, "primary_color": COLOR_IN, "accent_color": COLOR_IN,
+    "default_locale": LOCALE, "time_zone": S(description="IANA name, e.g. Asia/Seoul"),
+    "linkedin_organization_id": S(pattern="^\\s*[0-9]{1,20}\\s*$"), "mask_recipient_names": B(default=False),
+    "weekly_digest": B(default=True, description="email last week's analytics every Monday at 08:00 in the issuer's time zone"),
+    "digest_recipients": arr(EMAIL, maxItems=10, description="who gets the digest; empty = the issuer's email"),
+}
+image_in = {"anyOf": [
+    req_obj({"kind": S(const="generated")}, ["kind"], description="drawn from the name and the issuer's colours"),
+    req_obj({"kind": S(const="url"), "url": URL}, ["kind", "url"]),
+    req_obj({"kind": S(const="uploaded")}, ["kind"], description="keeps the uploaded image (PUT …/image uploads one)"),
+]}
+validity_in = {"anyOf": [
+    req_obj({"kind": S(const="never")}, ["kind"]),
+    req_obj({"kind": S(const="days_after_issue"), "days": I(minimum=1, maximum=36500)}, ["kind", "days"]),
+    req_obj({"kind": S(const="fixed_date"), "date": S(format="date")}, ["kind", "date"]),
+]}
+localized_in = req_obj({"ko": TEXT(200), "en": TEXT(200)})
+template_spec = {
+    "name": LINE(200), "description": TEXT(5000),
+    "criteria": req_obj({"narrative": TEXT(10000), "url": URL}, minProperties=1, description="at least one of narrative, url"),
+    "skills": arr(LINE(60), maxItems=30),
+    "image": image_in,
+    "validity": validity_in,
+    "reissue_policy": S(enum=["allow_multiple", "one_active_per_recipient"], default="allow_multiple"),
+    "related": arr(req_obj({"template_id": TEMPLATE_ID, "label": LINE(60), "enabled": B(default=True)}, ["template_id"]),
+                   maxItems=10, description="ordered recommendations: other templates of yours"),
+    "banner": req_obj({
+        "image": {"anyOf": [req_obj({"kind": S(const="url"), "url": HTTPS_URL}, ["kind", "url"]),
+                            req_obj({"kind": S(const="uploaded")}, ["kind"], description="keeps the uploaded banner (PUT …/banner-image uploads one)")]},
+        "alt": LINE(200), "target_url": URL, "enabled": B(default=True)}, ["alt", "target_url"],
+        description="image is required unless one was uploaded"),
+    "enrolment": req_obj({"program_type": LINE(60), "program_name": LINE(200), "program_url": URL, "period": LINE(60),
+                          "enabled": B(default=True)}, ["program_url"]),
+    "follow_ups": req_obj({"day3": B(default=True), "day7": B(default=True), "subject": localized_in, "intro": localized_in,
+                           "expiry_reminder_days": nullable(I(minimum=1, maximum=365, default=30))}),
+}
+EXAMPLES = {
+    "IssuerPatch": {"description": "한빛대학교 평생교육원의 디지털 배지", "primary_color": "#0b3d91", "weekly_digest": True},
+    "TemplateCreate": {"name": "SQL 기초", "description": "SQL로 데이터를 조회하고 집계합니다.",
+                       "criteria": {"narrative": "6주 과정 수료와 최종 과제 통과"}, "skills": ["SQL"],
+                       "validity": {"kind": "days_after_issue", "days": 365}, "reissue_policy": "one_active_per_recipient"},
+    "TemplatePatch": {"skills": ["SQL", "데이터 분석"], "enrolment": None},
+    "ApiKeyCreate": {"name": "LMS integration"},
+    "AwardCreate": {"template_id": "tpl_IDKFRo9dTAG2GIvXNeojdw", "recipient": {"email": "jiwoo.lee@example.com", "name": "이지우"},
+                    "issued_on": "2026-03-01", "external_id": "S2026-001", "cohort": "2026-봄"},
+    "Revoke": {"reason": "Issued in error"},
+    "Reissue": {"expires_on": "2028-03-01"},
+    "BatchCreate": {"filename": "cohort.csv", "mode": "skip_invalid"},
+}
+request_schemas = {
+    "IssuerPatch": patch_of(req_obj(issuer_profile, ["name", "url", "email"], description=
+        "JSON merge patch of the profile: only the fields to change; null removes an optional field (name, url and email stay required)")),
+    "TemplateCreate": req_obj(template_spec, ["name", "description", "criteria"]),
+    "TemplatePatch": {**patch_of(req_obj(template_spec, ["name", "description", "criteria"])), "description":
+        "JSON merge patch of the template: only the fields to change; null removes an optional field, nested objects are merged"},
+    "ApiKeyCreate": req_obj({"name": LINE(200), "scope": SCOPE}),
+    "AwardCreate": req_obj({
+        "template_id": TEMPLATE_ID, "recipient": req_obj({"email": EMAIL, "name": LINE(200)}, ["email", "name"]),
+        "issued_on": DATE_OR_INSTANT, "expires_on": nullable({**DATE_OR_INSTANT, "description": "defaults from the template's validity; null for never"}),
+        "narrative": TEXT(10000),
+        "evidence": arr(req_obj({"url": URL, "narrative": TEXT(10000)}, minProperties=1, description="a url, a narrative or both"), maxItems=20),
+        "external_id": LINE(200), "locale": LOCALE, "notify": B(default=True), "cohort": LINE(100)},
+        ["template_id", "recipient"]),
+    "Revoke": req_obj({"reason": TEXT(500)}, ["reason"]),
+    "Reissue": req_obj({"expires_on": nullable({**DATE_OR_INSTANT, "description": "defaults from the template's validity; null for never"})}),
+    "BatchCreate": req_obj({
+        "filename": S(maxLength=200, pattern=f"^[^{CC}]*\\.([cC][sS][vV]|[tT][xX][tT]|[tT][sS][vV])$", description="the file's name: .csv (or .txt, .tsv)"), "template_id": {**TEMPLATE_ID, "description": "for rows without a template_id column"},
+        "notify": B(default=True), "mode": S(enum=["skip_invalid", "all_or_nothing"], default="skip_invalid")}, ["filename"]),
+}
+
+for name, example in EXAMPLES.items():
+    request_schemas[name]["examples"] = [example]
+
+# ---- responses -----------------------------------------------------------------------------------
+def urls(*names): return resp_obj({n: OUT_URL for n in names}, names)
+image_out = resp_obj({"kind": S(enum=["generated", "url", "uploaded"]), "url": OUT_URL,
+                      "content_type": S(description="uploaded images: image/png, image/jpeg, image/webp or image/svg+xml")}, ["kind"])
+localized_out = resp_obj({"ko": S(), "en": S()})
+metrics_props = {
+    **{k: I() for k in ["issued", "revoked", "expired"]},
+    "emails": resp_obj({st: resp_obj({e: I() for e in ["sent", "delivered", "bounced", "complained", "opened", "clicked", "rejected"]}, "all")
+                        for st in ["day1", "day3", "day7", "expiry"]}, "all", description="per email stage: SES events"),
+    "delivery_rate": nullable({"type": "number", "minimum": 0}),
+    "awards_shared": I(), "share_rate": nullable({"type": "number", "minimum": 0}), "shares": I(),
+    "shares_by_network": resp_obj({n: I() for n in ["linkedin", "x", "facebook", "email"]}, "all"),
+    "linkedin_add_to_profile": I(), "views": I(), "previews": I(), "awards_viewed": I(),
+    "clicks": resp_obj({"banner": I(), "enrol": I(), "related": arr(resp_obj({"template_id": S(), "clicks": I()}, "all")),
+                        "from_page": I(), "from_email": I()}, "all"),
+    "click_through_rate": nullable({"type": "number", "minimum": 0}),
+    "follow_up_conversions": I(), "conversions_by_stage": resp_obj({"day3": I(), "day7": I()}, "all"),
+}
+response_schemas = {
+    "Error": resp_obj({"error": resp_obj({"code": S(), "message": S(), "field": S(description="the request field, parameter or header at fault")}, ["code", "message"])}, ["error"]),
+    "Issuer": resp_obj({
+        "id": ISSUER_ID, **{k: v for k, v in issuer_profile.items()},
+        "url": OUT_URL, "logo_url": OUT_URL, "seal_url": OUT_URL,
+        "primary_color": S(pattern="^#[0-9a-f]{6}$"), "accent_color": S(pattern="^#[0-9a-f]{6}$"),
+        "linkedin_organization_id": S(pattern="^[0-9]{1,20}$"),
+        "version": I(minimum=1), "created_at": INSTANT, "updated_at": INSTANT, "urls": urls("open_badges_profile")},
+        ["id", "name", "url", "email", "primary_color", "accent_color", "default_locale", "time_zone",
+         "mask_recipient_names", "weekly_digest", "version", "created_at", "updated_at", "urls"]),
+    "Template": resp_obj({
+        "id": TEMPLATE_ID, "issuer_id": ISSUER_ID, "name": S(), "description": S(),
+        "criteria": resp_obj({"narrative": S(), "url": OUT_URL}),
+        "skills": arr(S()), "image": image_out,
+        "validity": resp_obj({"kind": S(enum=["never", "days_after_issue", "fixed_date"]), "days": I(minimum=1), "date": S(format="date")}, ["kind"]),
+        "reissue_policy": S(enum=["allow_multiple", "one_active_per_recipient"]),
+        "related": arr(resp_obj({"template_id": TEMPLATE_ID, "label": S(), "enabled": B()}, ["template_id", "enabled"])),
+        "banner": resp_obj({"image": image_out, "alt": S(), "target_url": OUT_URL, "enabled": B()}, ["image", "alt", "target_url", "enabled"]),
+        "enrolment": resp_obj({"program_type": S(), "program_name": S(), "program_url": OUT_URL, "period": S(), "enabled": B()}, ["program_url", "enabled"]),
+        "follow_ups": resp_obj({"day3": B(), "day7": B(), "subject": localized_out, "intro": localized_out,
+                                "expiry_reminder_days": nullable(I(minimum=1))}, "all"),
+        "status": S(enum=["active", "archived"]), "version": I(minimum=1), "created_at": INSTANT, "updated_at": INSTANT,
+        "urls": urls("page", "open_badges_badge_class", "image")},
+        ["id", "issuer_id", "name", "description", "criteria", "skills", "image", "validity", "reissue_policy",
+         "related", "follow_ups", "status", "version", "created_at", "updated_at", "urls"]),
+    "ApiKey": resp_obj({"id": KEY_ID, "name": S(), "scope": SCOPE_OUT, "hint": S(description="the key's first characters"), "created_at": INSTANT,
+                        "revoked_at": nullable(INSTANT), "active": B()}, "all"),
+    "ApiKeyCreated": resp_obj({"id": KEY_ID, "name": S(), "scope": SCOPE_OUT, "hint": S(), "created_at": INSTANT, "revoked_at": {"type": "null"},
+                               "active": B(const=True), "key": S(pattern="^acc_", description="the key itself, shown once")}, "all"),
+    "Award": resp_obj({
+        "id": AWARD_ID, "issuer_id": ISSUER_ID, "template_id": TEMPLATE_ID,
+        "recipient": resp_obj({"email": EMAIL, "name": S()}, "all"),
+        "issued_on": INSTANT, "expires_on": nullable(INSTANT),
+        "status": S(enum=["valid", "expired", "revoked", "superseded"]),
+        "revocation": nullable(resp_obj({"reason": S(), "at": INSTANT}, "all")),
+        "superseded_by": nullable(AWARD_ID), "supersedes": nullable(AWARD_ID),
+        "narrative": nullable(S()), "evidence": arr(resp_obj({"url": OUT_URL, "narrative": S()})),
+        "external_id": nullable(S()), "locale": nullable(LOCALE), "notify": B(), "cohort": nullable(S()),
+        "batch_id": nullable(BATCH_ID), "created_at": INSTANT,
+        "urls": resp_obj({"page": OUT_URL, "open_badges_assertion": OUT_URL, "qr_svg": OUT_URL, "qr_png": OUT_URL,
+                          "linkedin_add_to_profile": S(pattern="^https://")}, ["page", "open_badges_assertion", "qr_svg", "qr_png"])},
+        "all"),
+}
+batch_props = {
+    "id": BATCH_ID, "template_id": nullable(TEMPLATE_ID), "filename": S(), "notify": B(),
+    "mode": S(enum=["skip_invalid", "all_or_nothing"]),
+    "status": S(enum=["awaiting_upload", "validating", "issuing", "completed", "failed"]),
+    "failure_reason": nullable(S()),
+    "counts": resp_obj({k: I(minimum=0) for k in ["rows", "valid", "issued", "skipped_duplicate", "invalid"]}, "all"),
+    "warnings": arr(S()), "progress_row": I(minimum=0, description="data rows issued so far"),
+    "created_at": INSTANT, "updated_at": INSTANT, "started_at": nullable(INSTANT), "completed_at": nullable(INSTANT),
+    "error_report_url": nullable(S(description="a 15-minute download link, when any row was rejected or skipped")),
+}
+response_schemas |= {
+    "Batch": resp_obj(batch_props, "all"),
+    "BatchCreated": resp_obj({**batch_props, "batch_id": BATCH_ID, "upload_url": S(description="presigned S3 URL, valid 15 minutes"),
+                              "upload_method": S(const="PUT"), "expires_at": INSTANT}, "all"),
+    "Metrics": resp_obj(metrics_props, "all", description="definitions in the README's Analytics section"),
+    "Analytics": resp_obj({
+        "scope": {"oneOf": [
+            resp_obj({"kind": S(const="issuer"), "issuer_id": ISSUER_ID}, "all"),
+            resp_obj({"kind": S(const="template"), "template_id": TEMPLATE_ID, "name": S()}, "all"),
+            resp_obj({"kind": S(const="batch"), "batch_id": BATCH_ID}, "all"),
+            resp_obj({"kind": S(const="cohort"), "cohort": S()}, "all")]},
+        "from": S(format="date"), "to": S(format="date"), "time_zone": S(), "granularity": S(enum=["day", "week"]),
+        "totals": R("Metrics"),
+        "series": arr(resp_obj({**metrics_props, "start": S(format="date"), "end": S(format="date")}, "all")),
+        "templates": arr(resp_obj({**metrics_props, "template_id": TEMPLATE_ID, "name": S()}, "all"), description="issuer scope only")},
+        ["scope", "from", "to", "time_zone", "granularity", "totals", "series"]),
+}
+for name, item in [("TemplateList", "Template"), ("AwardList", "Award"), ("BatchList", "Batch"), ("ApiKeyList", "ApiKey")]:
+    response_schemas[name] = resp_obj({"data": arr(R(item)), "next_cursor": nullable(S(description="pass as `cursor` for the next page"))}, "all")
+
+# ---- operations ----------------------------------------------------------------------------------
+ERROR_DOCS = {
+    "400": "A field, parameter or header is invalid (`field` names it)",
+    "401": "Missing, invalid or revoked API key",
+    "403": "The API key's scope does not allow this (an integration key cannot manage keys or settings)",
+    "404": "Not found (another issuer's objects are indistinguishable from absent ones)",
+    "409": "A rule conflict (the message says which)",
+    "412": "If-Match names a version that is no longer current",
+    "413": "The body is too large",
+    "415": "The body's type is not accepted",
+    "422": "The Idempotency-Key (or external_id) was used before for a different request",
+    "503": "Throttled by the database: retry later",
+}
+ETAG = {"ETag": {"description": "the version, for If-Match", "required": True, "schema": S(pattern='^"[0-9]+"$')}}
+def json_answer(schema, desc="OK", headers=None, links=None):
+    r = {"description": desc, "content": {"application/json": {"schema": R(schema)}}}
+    if headers: r["headers"] = headers
+    if links: r["links"] = links
+    return r
+def op(op_id, summary, tag, ok, errors, body=None, params=(), desc=None, security=True, body_required=True):
+    """`ok`: {status: response}; `errors`: the error statuses this operation can answer."""
+    o = {"operationId": op_id, "summary": summary, "tags": [tag]}
+    if desc: o["description"] = desc
+    o["security"] = [{"bearer": []}] if security else []
+    if params: o["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in params]
+    if body:
+        o["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": R(body)}}}
+    o["responses"] = {**ok, **{s: {"$ref": f"#/components/responses/E{s}"} for s in sorted(errors + ["401", "503"] * security)}}
+    return o
+def link(op_id, **kw):
+    """An OpenAPI link: parameters as `path.id=…`, `query.template=…`; `body` a requestBody."""
+    d = {"operationId": op_id}
+    body = kw.pop("body", None)
+    if kw: d["parameters"] = {k.replace("__", "."): v for k, v in kw.items()}
+    if body is not None: d["requestBody"] = body
+    return d
+ID = "$response.body#/id"
+template_links = {
+    "GetTemplate": link("getTemplate", path__id=ID), "UpdateTemplate": link("updateTemplate", path__id=ID),
+    "ArchiveTemplate": link("archiveTemplate", path__id=ID), "UploadTemplateImage": link("uploadTemplateImage", path__id=ID),
+    "UploadBannerImage": link("uploadTemplateBannerImage", path__id=ID),
+    "IssueAward": link("createAward", body={"template_id": ID}),
+    "ListAwards": link("listAwards", query__template=ID),
+    "CreateBatch": link("createBatch", body={"template_id": ID}),
+    "TemplateAnalytics": link("getAnalytics", query__template=ID),
+}
+award_links = {
+    "GetAward": link("getAward", path__id=ID), "RevokeAward": link("revokeAward", path__id=ID),
+    "ReissueAward": link("reissueAward", path__id=ID),
+}
+# From a list to its first item (none when the page is empty). There is deliberately no link from
+# listApiKeys to revokeApiKey: the list holds the caller's own key.
+FIRST = "$response.body#/data/0/id"
+first_template_links = {"GetTemplate": link("getTemplate", path__id=FIRST), "UpdateTemplate": link("updateTemplate", path__id=FIRST),
+                        "IssueAward": link("createAward", body={"template_id": FIRST})}
+first_award_links = {"GetAward": link("getAward", path__id=FIRST), "RevokeAward": link("revokeAward", path__id=FIRST),
+                     "ReissueAward": link("reissueAward", path__id=FIRST)}
+first_batch_links = {"GetBatch": link("getBatch", path__id=FIRST)}
+batch_links = {
+    "GetBatch": link("getBatch", path__id="$response.body#/batch_id"),
+    "ListAwards": link("listAwards", query__batch="$response.body#/batch_id"),
+    "BatchAnalytics": link("getAnalytics", query__batch="$response.body#/batch_id"),
+}
+IMAGE_BODY = {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ["image/png", "image/jpeg", "image/webp", "image/svg+xml"]}}
+CSV = lambda desc, headers=None: {"200": {"description": desc, **({"headers": headers} if headers else {}), "content": {"text/csv": {"schema": S()}}}}
 
 paths = {
   "/v1/issuer": {
-    "get": op("Your issuer profile", "issuer", ok_schema="Issuer"),
-    "patch": op("Update the profile (JSON merge patch; If-Match optional)", "issuer", body="IssuerPatch", ok_schema="Issuer", params=["IfMatch"], extra=["412"]),
+    "get": op("getIssuer", "Your issuer profile", "issuer", {"200": json_answer("Issuer", headers=ETAG)}, ["404"]),
+    "patch": op("updateIssuer", "Update the profile (JSON merge patch; If-Match optional)", "issuer",
+                {"200": json_answer("Issuer", headers=ETAG)}, ["400", "403", "404", "412", "413", "415"], body="IssuerPatch", params=["IfMatch"]),
   },
   "/v1/templates": {
-    "get": op("List templates, newest first", "templates", ok_schema="TemplateList", params=["Limit", "Cursor", "TemplateStatus"]),
-    "post": op("Create a template", "templates", body="TemplateSpec", ok="201", ok_schema="Template"),
+    "get": op("listTemplates", "List templates, newest first", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],
+              params=["Limit", "Cursor", "TemplateStatus"]),
+    "post": op("createTemplate", "Create a template", "templates",
+               {"201": json_answer("Template", "Created", headers=ETAG, links=template_links)}, ["400", "413", "415"], body="TemplateCreate"),
   },
   "/v1/templates/{id}": {
-    "get": op("One template (ETag = version)", "templates", ok_schema="Template", params=["Id"]),
-    "patch": op("Update (JSON merge patch). With If-Match a stale version gets 412; without, concurrent edits are merged", "templates", body="TemplatePatch", ok_schema="Template", params=["Id", "IfMatch"], extra=["412"]),
-    "delete": op("Archive: no new awards; issued awards stay verifiable", "templates", ok_schema="Template", params=["Id"]),
+    "get": op("getTemplate", "One template (ETag = version)", "templates", {"200": json_answer("Template", headers=ETAG)}, ["404"], params=["TemplateId"]),
+    "patch": op("updateTemplate", "Update (JSON merge patch). With If-Match a stale version gets 412; without, concurrent edits are merged", "templates",
+                {"200": json_answer("Template", headers=ETAG)}, ["400", "404", "412", "413", "415"], body="TemplatePatch", params=["TemplateId", "IfMatch"]),
+    "delete": op("archiveTemplate", "Archive: no new awards; issued awards stay verifiable", "templates",
+                 {"200": json_answer("Template", headers=ETAG)}, ["404"], params=["TemplateId"]),
   },
   "/v1/templates/{id}/image": {
-    "put": {**op("Upload the badge image (PNG, JPEG, WebP or SVG, at most 1 MiB) as the raw body", "templates", ok_schema="Template", params=["Id"], extra=["415"]),
-            "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ["image/png", "image/jpeg", "image/webp", "image/svg+xml"]}}},
+    "put": {**op("uploadTemplateImage", "Upload the badge image (PNG, JPEG, WebP or SVG, at most 1 MiB) as the raw body", "templates",
+                 {"200": json_answer("Template", headers=ETAG)}, ["404", "413", "415"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
   },
   "/v1/templates/{id}/banner-image": {
-    "put": {**op("Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB", "templates", ok_schema="Template", params=["Id"], extra=["409", "415"]),
-            "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ["image/png", "image/jpeg", "image/webp", "image/svg+xml"]}}},
+    "put": {**op("uploadTemplateBannerImage", "Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB", "templates",
+                 {"200": json_answer("Template", headers=ETAG)}, ["404", "409", "413", "415"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
   },
   "/v1/api-keys": {
-    "get": op("List API keys (never the secret)", "api-keys", ok_schema="ApiKeyList"),
-    "post": op("Create a key; the answer shows the key once", "api-keys", body="ApiKeyCreate", ok="201", ok_schema="ApiKeyCreated"),
+    "get": op("listApiKeys", "List API keys (never the secret); admin keys only", "api-keys", {"200": json_answer("ApiKeyList")}, ["403"]),
+    "post": op("createApiKey", "Create a key; the answer shows the key once", "api-keys",
+               {"201": json_answer("ApiKeyCreated", "Created", links={"RevokeApiKey": link("revokeApiKey", path__id=ID)})},
+               ["400", "403", "413", "415"], body="ApiKeyCreate", body_required=False),
   },
   "/v1/api-keys/{id}": {
-    "delete": op("Revoke a key; it stops working at once", "api-keys", ok="204", params=["Id"]),
+    "delete": op("revokeApiKey", "Revoke a key; it stops working at once (revoking it again is harmless)", "api-keys",
+                 {"204": {"description": "Revoked"}}, ["403", "404"], params=["ApiKeyId"]),
   },
   "/v1/awards": {
-    "get": op("List awards, newest first", "awards", ok_schema="AwardList", params=["Limit", "Cursor", "TemplateFilter", "RecipientFilter", "StatusFilter", "BatchFilter"]),
-    "post": op("Issue a badge. 201 created; 200 when the Idempotency-Key or external_id was used before for the same request", "awards", body="AwardCreate", ok="201", ok_schema="Award", params=["IdempotencyKey"], extra=["409", "422"]),
+    "get": op("listAwards", "List awards, newest first (filters apply within a page, which can then hold fewer than `limit`)", "awards",
+              {"200": json_answer("AwardList", links=first_award_links)}, ["400"], params=["Limit", "Cursor", "TemplateFilter", "RecipientFilter", "StatusFilter", "BatchFilter"]),
+    "post": op("createAward", "Issue a badge", "awards",
+               {"201": json_answer("Award", "Issued", links=award_links),
+                "200": json_answer("Award", "Issued before: the Idempotency-Key or external_id was used for the same request, and this is that award", links=award_links)},
+               ["400", "409", "413", "415", "422"], body="AwardCreate", params=["IdempotencyKey"],
+               desc="201 with the new award; 200 with the same award when the Idempotency-Key or external_id was used before for the same request; 422 when it was used for a different one."),
   },
-  "/v1/awards/{id}": {"get": op("One award", "awards", ok_schema="Award", params=["Id"])},
-  "/v1/awards/{id}/revoke": {"post": op("Revoke with a reason (idempotent)", "awards", body="Revoke", ok_schema="Award", params=["Id"])},
-  "/v1/awards/{id}/reissue": {"post": op("Issue a new award superseding this one", "awards", body="Reissue", ok="201", ok_schema="Award", params=["Id"], extra=["409"])},
+  "/v1/awards/{id}": {"get": op("getAward", "One award", "awards", {"200": json_answer("Award")}, ["404"], params=["AwardId"])},
+  "/v1/awards/{id}/revoke": {"post": op("revokeAward", "Revoke with a reason (revoking again answers the award unchanged)", "awards",
+                                        {"200": json_answer("Award")}, ["400", "404", "413", "415"], body="Revoke", params=["AwardId"])},
+  "/v1/awards/{id}/reissue": {"post": op("reissueAward", "Issue a new award superseding this one", "awards",
+                                         {"201": json_answer("Award", "Issued", links=award_links)}, ["400", "404", "409", "413", "415"], body="Reissue", params=["AwardId"], body_required=False)},
   "/v1/batches": {
-    "get": op("List CSV batches, newest first", "batches", ok_schema="BatchList", params=["Limit", "Cursor"]),
-    "post": op("Create a batch: answers a presigned PUT URL for the CSV; the upload starts ingest", "batches", body="BatchCreate", ok="201", ok_schema="BatchCreated"),
+    "get": op("listBatches", "List CSV batches, newest first", "batches", {"200": json_answer("BatchList", links=first_batch_links)}, ["400"], params=["Limit", "Cursor"]),
+    "post": op("createBatch", "Create a batch: answers a presigned PUT URL for the CSV; the upload starts ingest", "batches",
+               {"201": json_answer("BatchCreated", "Created", links=batch_links)}, ["400", "413", "415"], body="BatchCreate"),
   },
   "/v1/batches/template.csv": {
-    "get": {**op("The sample CSV with every documented column", "batches"), "responses": {"200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {"schema": {"type": "string"}}}}, "401": ERR}},
+    "get": op("getSampleCsv", "The sample CSV with every documented column", "batches", CSV("CSV (UTF-8 with BOM)"), []),
   },
   "/v1/batches/{id}": {
-    "get": op("Batch status, counts, and a link to the error report", "batches", ok_schema="Batch", params=["Id"]),
+    "get": op("getBatch", "Batch status, counts, and a link to the error report", "batches", {"200": json_answer("Batch")}, ["404"], params=["BatchId"]),
   },
   "/v1/analytics": {
-    "get": op("Metrics for the whole issuer (with a per-template breakdown), a template, a batch or a cohort: totals, rates (null when there is no denominator) and a day or week series in the issuer's time zone", "analytics", ok_schema="Analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "Granularity"]),
+    "get": op("getAnalytics", "Metrics for the whole issuer (with a per-template breakdown), a template, a batch or a cohort: totals, rates (null when there is no denominator) and a day or week series in the issuer's time zone", "analytics",
+              {"200": json_answer("Analytics")}, ["400", "404"], params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "Granularity"],
+              desc="Any other query parameter is refused (400 naming it)."),
   },
   "/v1/analytics/export": {
-    "get": {**op("Every award in scope with its counters, as CSV (UTF-8 with BOM), streamed, newest first, up to `limit` awards per response; a `Link: <…>; rel=\"next\"` header (and `X-Next-Cursor`) continues. from/to filter on the day each award was recorded", "analytics", params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "ExportLimit", "Cursor"]), "responses": {"200": {"description": "CSV", "headers": {"Link": {"schema": {"type": "string"}, "description": "the next page, when there is one"}}, "content": {"text/csv": {"schema": {"type": "string"}}}}, "400": ERR, "401": ERR, "404": ERR}},
+    "get": op("exportAnalytics", "Every award in scope with its counters, as CSV (UTF-8 with BOM), streamed, newest first, up to `limit` awards per response; a `Link: <…>; rel=\"next\"` header (and `X-Next-Cursor`) continues. from/to filter on the day each award was recorded", "analytics",
+              CSV("CSV", {"Link": {"schema": S(), "description": "the next page, when there is one"},
+                          "X-Next-Cursor": {"schema": S(), "description": "the next page's cursor, when there is one"}}),
+              ["400", "404"], params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "ExportLimit", "Cursor"],
+              desc="Any other query parameter is refused (400 naming it)."),
   },
-  "/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "security": [], "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+  "/v1/openapi.json": {"get": op("getOpenApiDocument", "This document", "meta",
+                                 {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, [], security=False)},
 }
 
-S = lambda **kw: {"type": "string", **kw}
-url = S(format="uri", maxLength=2048, description="http or https only")
-schemas = {
-  "Object": {"type": "object"},
-  "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": S(), "message": S(), "field": S()}}}},
-  "IssuerPatch": {"type": "object", "additionalProperties": False, "properties": {
-      "name": S(maxLength=200), "url": url, "email": S(format="email"), "description": S(maxLength=5000),
-      "logo_url": url, "seal_url": url, "primary_color": S(pattern="^#?[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$"),
-      "accent_color": S(pattern="^#?[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$"), "default_locale": S(enum=["ko", "en"]),
-      "time_zone": S(description="IANA name, e.g. Asia/Seoul"), "linkedin_organization_id": S(pattern="^[0-9]{1,20}$"),
-      "mask_recipient_names": {"type": "boolean"},
-      "weekly_digest": {"type": "boolean", "default": True, "description": "email last week's analytics every Monday at 08:00 in the issuer's time zone"},
-      "digest_recipients": {"type": "array", "maxItems": 10, "items": S(format="email"), "description": "who gets the digest; empty = the issuer's email"}}},
-  "Issuer": {"allOf": [{"$ref": "#/components/schemas/IssuerPatch"}, {"type": "object", "properties": {"id": S(), "version": {"type": "integer"}, "created_at": S(format="date-time"), "updated_at": S(format="date-time"), "urls": {"type": "object"}}}]},
-  "TemplateSpec": {"type": "object", "required": ["name", "description", "criteria"], "additionalProperties": False, "properties": {
-      "name": S(maxLength=200), "description": S(maxLength=5000),
-      "criteria": {"type": "object", "properties": {"narrative": S(maxLength=10000), "url": url}, "description": "at least one of narrative, url"},
-      "skills": {"type": "array", "maxItems": 30, "items": S(maxLength=60)},
-      "image": {"type": "object", "required": ["kind"], "properties": {"kind": S(enum=["generated", "url", "uploaded"]), "url": url}},
-      "validity": {"type": "object", "required": ["kind"], "properties": {"kind": S(enum=["never", "days_after_issue", "fixed_date"]), "days": {"type": "integer", "minimum": 1, "maximum": 36500}, "date": S(format="date")}},
-      "reissue_policy": S(enum=["allow_multiple", "one_active_per_recipient"]),
-      "related": {"type": "array", "maxItems": 10, "description": "ordered recommendations: other templates of yours", "items": {"type": "object", "required": ["template_id"], "properties": {"template_id": S(), "label": S(maxLength=60), "enabled": {"type": "boolean", "default": True}}}},
-      "banner": {"type": "object", "required": ["alt", "target_url"], "properties": {"image": {"type": "object", "properties": {"kind": S(enum=["url", "uploaded"]), "url": S(format="uri", description="https only")}}, "alt": S(maxLength=200), "target_url": url, "enabled": {"type": "boolean", "default": True}}},
-      "enrolment": {"type": "object", "required": ["program_url"], "properties": {"program_type": S(maxLength=60), "program_name": S(maxLength=200), "program_url": url, "period": S(maxLength=60), "enabled": {"type": "boolean", "default": True}}},
-      "follow_ups": {"type": "object", "properties": {"day3": {"type": "boolean", "default": True}, "day7": {"type": "boolean", "default": True}, "subject": {"type": "object", "properties": {"ko": S(), "en": S()}}, "intro": {"type": "object", "properties": {"ko": S(), "en": S()}}, "expiry_reminder_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 365, "default": 30}}}}},
-  "TemplatePatch": {"type": "object", "description": "Any subset of TemplateSpec; null removes an optional field"},
-  "Template": {"allOf": [{"$ref": "#/components/schemas/TemplateSpec"}, {"type": "object", "properties": {"id": S(), "issuer_id": S(), "status": S(enum=["active", "archived"]), "version": {"type": "integer"}, "urls": {"type": "object"}}}]},
-  "TemplateList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "next_cursor": {"type": ["string", "null"]}}},
-  "ApiKeyCreate": {"type": "object", "additionalProperties": False, "properties": {"name": S(maxLength=200)}},
-  "ApiKey": {"type": "object", "properties": {"id": S(), "name": S(), "hint": S(), "created_at": S(format="date-time"), "revoked_at": {"type": ["string", "null"]}, "active": {"type": "boolean"}}},
-  "ApiKeyCreated": {"allOf": [{"$ref": "#/components/schemas/ApiKey"}, {"type": "object", "properties": {"key": S(description="shown once")}}]},
-  "ApiKeyList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/ApiKey"}}, "next_cursor": {"type": ["string", "null"]}}},
-  "AwardCreate": {"type": "object", "required": ["template_id", "recipient"], "additionalProperties": False, "properties": {
-      "template_id": S(), "recipient": {"type": "object", "required": ["email", "name"], "properties": {"email": S(format="email"), "name": S(maxLength=200)}},
-      "issued_on": S(description="date or date-time; a date is midnight in the issuer's time zone"), "expires_on": {"type": ["string", "null"], "description": "defaults from the template's validity; null for never"},
-      "narrative": S(maxLength=10000), "evidence": {"type": "array", "maxItems": 20, "items": {"type": "object", "properties": {"url": url, "narrative": S()}}},
-      "external_id": S(maxLength=200), "locale": S(enum=["ko", "en"]), "notify": {"type": "boolean", "default": True}, "cohort": S(maxLength=100)}},
-  "Award": {"type": "object", "properties": {"id": S(), "template_id": S(), "issuer_id": S(), "recipient": {"type": "object"}, "issued_on": S(format="date-time"), "expires_on": {"type": ["string", "null"]}, "status": S(enum=["valid", "expired", "revoked", "superseded"]), "revocation": {"type": ["object", "null"]}, "superseded_by": {"type": ["string", "null"]}, "urls": {"type": "object", "properties": {"page": url, "open_badges_assertion": url, "qr_svg": url, "qr_png": url, "linkedin_add_to_profile": url}}}},
-  "AwardList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Award"}}, "next_cursor": {"type": ["string", "null"]}}},
-  "BatchCreate": {"type": "object", "required": ["filename"], "additionalProperties": False, "properties": {
-      "filename": S(maxLength=200, description=".csv"), "template_id": S(description="for rows without a template_id column"),
-      "notify": {"type": "boolean", "default": True}, "mode": S(enum=["skip_invalid", "all_or_nothing"], default="skip_invalid")}},
-  "Batch": {"type": "object", "properties": {"id": S(), "status": S(enum=["awaiting_upload", "validating", "issuing", "completed", "failed"]), "failure_reason": {"type": ["string", "null"]},
-      "counts": {"type": "object", "properties": {k: {"type": "integer"} for k in ["rows", "valid", "issued", "skipped_duplicate", "invalid"]}},
-      "warnings": {"type": "array", "items": S()}, "error_report_url": {"type": ["string", "null"]}}},
-  "BatchCreated": {"allOf": [{"$ref": "#/components/schemas/Batch"}, {"type": "object", "properties": {"batch_id": S(), "upload_url": url, "upload_method": S(enum=["PUT"]), "expires_at": S(format="date-time")}}]},
-  "BatchList": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Batch"}}, "next_cursor": {"type": ["string", "null"]}}},
-  "Metrics": {"type": "object", "description": "definitions in the README's Analytics section", "properties": {
-      **{k: {"type": "integer"} for k in ["issued", "revoked", "expired", "awards_shared", "shares", "linkedin_add_to_profile", "views", "previews", "awards_viewed", "follow_up_conversions"]},
-      **{k: {"type": ["number", "null"], "minimum": 0} for k in ["delivery_rate", "share_rate", "click_through_rate"]},
-      "emails": {"type": "object", "description": "per stage (day1, day3, day7, expiry): sent, delivered, bounced, complained, opened, clicked, rejected"},
-      "shares_by_network": {"type": "object"}, "clicks": {"type": "object"}, "conversions_by_stage": {"type": "object"}}},
-  "Analytics": {"type": "object", "properties": {"scope": {"type": "object"}, "from": S(format="date"), "to": S(format="date"), "time_zone": S(), "granularity": S(enum=["day", "week"]),
-      "totals": {"$ref": "#/components/schemas/Metrics"},
-      "series": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Metrics"}, {"type": "object", "properties": {"start": S(format="date"), "end": S(format="date")}}]}},
-      "templates": {"type": "array", "description": "issuer scope only", "items": {"allOf": [{"$ref": "#/components/schemas/Metrics"}, {"type": "object", "properties": {"template_id": S(), "name": S()}}]}}}},
-  "Revoke": {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {"reason": S(maxLength=500)}},
-  "Reissue": {"type": "object", "additionalProperties": False, "properties": {"expires_on": {"type": ["string", "null"]}}},
-}
 q = lambda name, desc, **kw: {"name": name, "in": "query", "required": False, "description": desc, "schema": S(**kw)}
+path_id = lambda schema: {"name": "id", "in": "path", "required": True, "schema": schema}
 params = {
-  "Id": {"name": "id", "in": "path", "required": True, "schema": S()},
-  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited", "schema": S()},
-  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "same key, same award", "schema": S(maxLength=255)},
-  "Limit": {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+  "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
+  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited", "schema": S(pattern='^(W/)?"?[0-9]+"?$')},
+  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "same key, same award", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
+  "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},
   "Cursor": q("cursor", "next_cursor from the previous page"),
-  "TemplateStatus": q("status", "filter", enum=["active", "archived", "all"]),
+  "TemplateStatus": q("status", "filter (default all)", enum=["active", "archived", "all"]),
   "TemplateFilter": q("template", "template id"),
   "RecipientFilter": q("recipient", "recipient email"),
   "StatusFilter": q("status", "filter", enum=["valid", "expired", "revoked", "superseded"]),
@@ -146,17 +408,41 @@ params = {
   "AnalyticsCohort": q("cohort", "the cohort label given when issuing", maxLength=100),
   "From": q("from", "first day, YYYY-MM-DD in the issuer's time zone (default: 4 weeks, or 12 weeks by week, before `to`)", format="date"),
   "To": q("to", "last day, inclusive (default: today)", format="date"),
-  "ExportLimit": {"name": "limit", "in": "query", "required": False, "description": "awards read per response (fewer rows when cohort/from/to filter some out)", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10000}},
+  "ExportLimit": {"name": "limit", "in": "query", "required": False, "description": "awards read per response (fewer rows when cohort/from/to filter some out)", "schema": I(minimum=1, maximum=10000, default=10000)},
   "Granularity": q("granularity", "series periods; weeks run Monday to Sunday", enum=["day", "week"], default="day"),
 }
-doc = {
-  "openapi": "3.1.0",
-  "info": {"title": "Accolade API", "version": "1", "description": "Issue and manage digital badges (Open Badges). Authenticate with `Authorization: Bearer acc_…`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."},
-  "paths": paths,
-  "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                 "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
-                 "parameters": params, "schemas": schemas},
-}
-out = pathlib.Path(__file__).resolve().parents[2] / "shared/src/http/api/openapi.json"
-out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-print(f"wrote {out}")
+error_responses = {f"E{s}": {"description": d, "content": {"application/json": {"schema": R("Error")}}} for s, d in ERROR_DOCS.items()}
+error_responses["E401"]["headers"] = {"WWW-Authenticate": {"description": "Bearer", "required": True, "schema": S(const="Bearer")}}
+
+def close_responses(schema):
+    """Response objects forbid unlisted fields (the conformance run's variant)."""
+    if isinstance(schema, Resp):
+        schema["additionalProperties"] = False
+    if isinstance(schema, dict):
+        for v in schema.values(): close_responses(v)
+    elif isinstance(schema, list):
+        for v in schema: close_responses(v)
+
+def document(closed):
+    schemas = {**request_schemas, **response_schemas}
+    if closed: close_responses(schemas)
+    return {
+      "openapi": "3.1.0",
+      "info": {"title": "Accolade API", "version": "1", "description": "Issue and manage digital badges (Open Badges). Authenticate with `Authorization: Bearer acc_…`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."},
+      "paths": paths,
+      "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                     "responses": error_responses, "parameters": params, "schemas": schemas},
+    }
+
+def write(path, doc):
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {path}")
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    closed = args[:1] == ["--closed-responses"]
+    args = args[1:] if closed else args
+    if len(args) > 1 or (closed and not args):
+        sys.exit("usage: openapi.py [PATH]  |  openapi.py --closed-responses PATH")
+    default = pathlib.Path(__file__).resolve().parents[2] / "shared/src/http/api/openapi.json"
+    write(pathlib.Path(args[0]) if args else default, document(closed))

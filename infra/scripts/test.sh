@@ -45,6 +45,9 @@ fi
 step "browser tests (console and badge page in Chromium; axe-core)"
 infra/scripts/browser-test.sh
 
+step "API conformance (schemathesis: every answer of a local server against the OpenAPI document)"
+infra/scripts/api-conformance.sh
+
 step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
 echo "cfn-lint: no errors"

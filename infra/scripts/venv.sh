@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the project-local virtualenvs:
-#   .venv             moto (the local AWS emulator), cfn-lint, the QR decoder used by tests
+#   .venv             moto (the local AWS emulator), cfn-lint, the QR decoder used by tests,
+#                     schemathesis (api-conformance.sh)
 #   .venv-openbadges  the 1EdTech Open Badges 2.0 validator (its pins clash with the above)
 # Idempotent: a venv is rebuilt only when its requirement files changed.
 set -euo pipefail

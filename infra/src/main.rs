@@ -21,7 +21,7 @@ struct Cli {
     /// Endpoint override (the local emulator). Unset in AWS.
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
     endpoint: Option<String>,
-    /// Use the running local stack (reads .local/stack.json).
+    /// Use the running local stack (reads .local/stack.json, or $ACCOLADE_STACK_DIR/stack.json).
     #[arg(long, global = true)]
     local: bool,
     #[command(subcommand)]
@@ -104,7 +104,7 @@ async fn main() {
 
 async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
     let (endpoint, table) = if cli.local {
-        let path = infra::repo_root().join(".local/stack.json");
+        let path = stack_dir().join("stack.json");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: {e} (is `make dev` running?)", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text)?;
@@ -191,15 +191,21 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Where `dev` writes `stack.json` and the emulator's log, and where `--local` reads them:
+/// `.local/`, or `ACCOLADE_STACK_DIR` (the browser and conformance tests run their own stacks
+/// without touching `.local/`).
+fn stack_dir() -> PathBuf {
+    std::env::var_os("ACCOLADE_STACK_DIR")
+        .map_or_else(|| infra::repo_root().join(".local"), PathBuf::from)
+}
+
 async fn dev(port: u16) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| {
             format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)")
         })?;
-    // ACCOLADE_STACK_DIR lets the browser tests run a stack without touching .local/.
-    let dir: PathBuf = std::env::var_os("ACCOLADE_STACK_DIR")
-        .map_or_else(|| infra::repo_root().join(".local"), PathBuf::from);
+    let dir = stack_dir();
     let moto = Moto::start(None, &dir.join("moto.log")).await?;
     tracing::info!(endpoint = %moto.endpoint, "moto started");
     let spec = sam::load(&infra::repo_root().join("template.yaml"), "local")?;

@@ -238,6 +238,18 @@ async fn malformed_requests_get_clear_errors() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["error"]["field"], "cursor");
+    // A parameter given twice is refused by name, in the API's JSON (never axum's plain text).
+    for path in [
+        "/v1/awards?status=valid&status=revoked",
+        "/v1/templates?limit=5&limit=6",
+        "/v1/analytics?from=2026-03-01&from=2026-03-02",
+    ] {
+        let r = t.call("GET", path, Some(&key), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(r.json()["error"]["code"], "invalid_field", "{path}");
+        let field = path.split(['?', '=']).nth(1).unwrap();
+        assert_eq!(r.json()["error"]["field"], field, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! the whole issuer, a per-template breakdown) and `GET /v1/analytics/export` (a CSV of awards
 //! with their counters, streamed page by page).
 
-use super::{auth::Caller, error::ApiError, param};
+use super::{auth::Caller, error::ApiError, param, query::ApiQuery};
 use crate::{
     analytics::{self, Report, Scope},
     app::App,
@@ -18,7 +18,7 @@ use crate::{
 };
 use axum::{
     body::Body,
-    extract::{Query, State},
+    extract::State,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -270,7 +270,7 @@ pub fn report_json(r: &Request, rep: &Report) -> Value {
 async fn report(
     State(app): State<App>,
     caller: Caller,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = parse(&app, &caller, &q, true).await?;
     let rep = analytics::report(
@@ -459,7 +459,7 @@ impl ExportState {
 pub(crate) async fn export(
     State(app): State<App>,
     caller: Caller,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if q.contains_key("granularity") {
         return Err(ApiError::field(

@@ -9,6 +9,7 @@ pub mod body;
 pub mod console;
 pub mod error;
 pub mod lambda;
+pub mod query;
 pub mod verify;
 pub(crate) mod versioned;
 

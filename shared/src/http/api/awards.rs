@@ -10,12 +10,12 @@ use crate::{
         template::Template,
         text,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, PageQuery},
+    http::{auth::Caller, body::JsonObject, error::ApiError, query::ApiQuery, PageQuery},
     issuing::{self, IssueError, Issued},
     store::awards::AwardsBy,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
     Json,
@@ -207,7 +207,7 @@ async fn filters_are_own(
 pub async fn list(
     State(app): State<App>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let nonempty = |s: &Option<String>| {
         s.as_deref()

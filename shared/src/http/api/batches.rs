@@ -6,10 +6,10 @@ use crate::{
         json::Obj,
         text,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, PageQuery},
+    http::{auth::Caller, body::JsonObject, error::ApiError, query::ApiQuery, PageQuery},
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{header, StatusCode},
     response::IntoResponse,
     Json,
@@ -130,7 +130,7 @@ pub async fn get_one(
 pub async fn list(
     State(app): State<App>,
     caller: Caller,
-    Query(q): Query<PageQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (items, next) = app
         .store

@@ -10,12 +10,13 @@ use crate::{
         body::{read_limited, JsonObject},
         error::ApiError,
         etag, if_match,
+        query::ApiQuery,
         versioned::{self, TemplateRecord},
         PageQuery,
     },
 };
 use axum::{
-    extract::{Path, Query, Request, State},
+    extract::{Path, Request, State},
     http::{header, HeaderMap, StatusCode},
     response::IntoResponse,
     Json,
@@ -135,7 +136,7 @@ pub struct ListQuery {
 pub async fn list(
     State(app): State<App>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let status = match q.status.as_deref() {
         None | Some("" | "all") => None,

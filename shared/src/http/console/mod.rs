@@ -124,7 +124,9 @@ async fn export(
     s: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match crate::http::analytics::export(State(app), s.caller, Query(q)).await {
+    match crate::http::analytics::export(State(app), s.caller, crate::http::query::ApiQuery(q))
+        .await
+    {
         Ok(mut r) => {
             // The next page of the same export, under the console's own path.
             if let Some(l) = r.headers().get(header::LINK).and_then(|v| v.to_str().ok()) {
