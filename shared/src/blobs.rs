@@ -9,6 +9,9 @@ use aws_sdk_s3::{
 pub enum BlobError {
     #[error("S3 request failed: {0}")]
     Aws(String),
+    /// A conditional read found the object replaced (its ETag no longer the one asked for).
+    #[error("the object was replaced")]
+    Changed,
 }
 
 #[derive(Clone, Debug)]
@@ -53,24 +56,37 @@ impl Blobs {
     }
 
     /// The object, or `None` when there is no such key.
-    async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>, BlobError> {
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
+    async fn get_object(
+        &self,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> Result<Option<GetObjectOutput>, BlobError> {
+        let get = self.client.get_object().bucket(&self.bucket).key(key);
+        match get.set_if_match(if_match.map(str::to_owned)).send().await {
             Ok(o) => Ok(Some(o)),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                Err(BlobError::Changed)
+            }
             Err(e) => Err(s3_error(e)),
         }
     }
 
     /// The object's body as a stream (never all in memory).
     pub async fn stream(&self, key: &str) -> Result<Option<ByteStream>, BlobError> {
-        Ok(self.get_object(key).await?.map(|o| o.body))
+        Ok(self.get_object(key, None).await?.map(|o| o.body))
+    }
+
+    /// The object's body as a stream and its ETag — only if its ETag is still `etag` when one
+    /// is given ([`BlobError::Changed`] otherwise): every pass over an upload reads the bytes
+    /// the first pass checked.
+    pub async fn stream_pinned(
+        &self,
+        key: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(ByteStream, Option<String>)>, BlobError> {
+        let found = self.get_object(key, etag).await?;
+        Ok(found.map(|o| (o.body, o.e_tag)))
     }
 
     /// A URL that lets a browser PUT this one object until it expires.
@@ -116,7 +132,7 @@ impl Blobs {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
-        let Some(out) = self.get_object(key).await? else {
+        let Some(out) = self.get_object(key, None).await? else {
             return Ok(None);
         };
         let content_type = out

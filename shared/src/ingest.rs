@@ -259,6 +259,7 @@ async fn run_claimed(
             invalid: v.invalid,
         };
         batch.warnings = v.warnings;
+        batch.source_etag = v.etag;
         if !v.report.is_empty() {
             write_report(app, batch, &v.report).await?;
         }
@@ -362,11 +363,29 @@ impl Read for ChannelReader {
     }
 }
 
-async fn scan(app: &App, key: &str, zone: Zone) -> Result<mpsc::Receiver<Scanned>, IngestError> {
+/// Reads the upload of `batch` row by row — the bytes with `batch.source_etag` when it is set
+/// (the validated file); answers the rows and the ETag read.
+async fn scan(
+    app: &App,
+    batch: &Batch,
+    zone: Zone,
+) -> Result<(mpsc::Receiver<Scanned>, Option<String>), IngestError> {
     let (tx, rx) = mpsc::channel(1024);
-    let Some(mut body) = app.blobs.stream(key).await? else {
+    let found = match app
+        .blobs
+        .stream_pinned(&batch.source_key, batch.source_etag.as_deref())
+        .await
+    {
+        Ok(found) => found,
+        Err(crate::blobs::BlobError::Changed) => {
+            let _ = tx.send(Scanned::Failed(FileError::Replaced)).await;
+            return Ok((rx, None));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some((mut body, etag)) = found else {
         let _ = tx.send(Scanned::Failed(FileError::Empty)).await;
-        return Ok(rx);
+        return Ok((rx, None));
     };
     let (btx, brx) = mpsc::channel::<Result<Vec<u8>, String>>(8);
     tokio::spawn(async move {
@@ -412,7 +431,7 @@ async fn scan(app: &App, key: &str, zone: Zone) -> Result<mpsc::Receiver<Scanned
             }
         }
     });
-    Ok(rx)
+    Ok((rx, etag))
 }
 
 /// The checks that need the store (templates) and the whole file (duplicates within it).
@@ -543,6 +562,8 @@ struct Validation {
     duplicates: u64,
     warnings: Vec<String>,
     report: Vec<RowError>,
+    /// The ETag of the object read: what the later passes must read too.
+    etag: Option<String>,
 }
 
 async fn validate_file(
@@ -550,9 +571,10 @@ async fn validate_file(
     batch: &Batch,
     issuer: &Issuer,
 ) -> Result<Result<Validation, FileError>, IngestError> {
-    let mut rx = scan(app, &batch.source_key, issuer.profile.time_zone).await?;
+    let (mut rx, etag) = scan(app, batch, issuer.profile.time_zone).await?;
     let mut checker = Checker::new(app, batch);
     let mut v = Validation {
+        etag,
         rows: 0,
         valid: 0,
         invalid: 0,
@@ -596,7 +618,7 @@ async fn issue_file(
     started: Instant,
 ) -> Result<Outcome, IngestError> {
     let snapshot = batch.clone();
-    let mut rx = scan(app, &snapshot.source_key, issuer.profile.time_zone).await?;
+    let (mut rx, _) = scan(app, &snapshot, issuer.profile.time_zone).await?;
     let mut checker = Checker::new(app, &snapshot);
     let mut pass = IssuingPass {
         app,

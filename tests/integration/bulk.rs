@@ -574,3 +574,53 @@ async fn a_reimported_roster_is_refused_row_by_row_and_completes() {
         .filter(|r| r.iter().any(|c| c.contains("one active award")));
     assert_eq!(refusals.count(), rows);
 }
+
+/// What is issued is what was checked: the upload's ETag is pinned by the validating pass, and
+/// a later pass (a retry, a continuation) that finds the object replaced issues nothing from
+/// the new bytes and fails the batch, saying why.
+#[tokio::test]
+async fn a_file_replaced_after_validation_is_not_issued() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let checked = csv_rows(300, "checked");
+    let (id, source) = t
+        .uploaded_batch(
+            &key,
+            json!({"filename": "a.csv", "template_id": tpl["id"]}),
+            &checked,
+        )
+        .await;
+    let ev = t.s3_event(&source, checked.len() as u64);
+    let dying = IngestOptions {
+        chunk_rows: 50,
+        checkpoint_rows: 100,
+        lease: std::time::Duration::from_secs(1),
+        crash_after_rows: Some(100),
+        ..IngestOptions::default()
+    };
+    let out = t.ingest_with(ev.clone(), dying).await.unwrap();
+    assert!(out.to_string().contains("Crashed"), "{out}");
+    // Someone with the upload URL swaps the file for one never checked.
+    t.upload(&id, csv_rows(300, "swapped")).await;
+    let out = t.ingest_with(ev, IngestOptions::default()).await;
+    assert!(out.is_ok(), "{out:?}");
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["status"], "failed", "{b:#}");
+    assert!(
+        b["failure_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("replaced"),
+        "{b:#}"
+    );
+    let awards = t.batch_awards(&key, &id).await;
+    assert_eq!(
+        awards.len(),
+        100,
+        "only rows of the checked file, written before the swap"
+    );
+    assert!(awards.iter().all(|a| a["recipient"]["email"]
+        .as_str()
+        .unwrap()
+        .starts_with("checked")));
+}

@@ -25,6 +25,8 @@ pub const MAX_ROWS: u64 = 1_000_000;
 pub enum FileError {
     #[error("the file is empty")]
     Empty,
+    #[error("the file was replaced after it was checked; nothing more is issued from it. Upload the new file as a new batch")]
+    Replaced,
     #[error("the file has a header row but no data rows")]
     HeaderOnly,
     #[error("the file is larger than 50 MB ({0} bytes); split it into several files")]

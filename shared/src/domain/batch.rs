@@ -80,6 +80,11 @@ pub struct Batch {
     pub source_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_key: Option<String>,
+    /// The ETag of the upload the validating pass read: every later pass (issuing,
+    /// continuations) reads the object only if it still has it, so what is issued is what was
+    /// checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_etag: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Rows refused while issuing (e.g. the recipient already holds an active award) since the
@@ -150,6 +155,7 @@ impl Batch {
             report_key: None,
             rejected: vec![],
             rejected_parts: vec![],
+            source_etag: None,
             lease_owner: None,
             lease_until: None,
             created_at: now,
