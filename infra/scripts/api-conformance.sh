@@ -33,7 +33,7 @@ if ! cmp -s "$out/served-openapi.json" "$out/openapi.json"; then
 fi
 
 # A key of its own: the run revokes the keys it creates, and nothing else may depend on this one.
-key=$(ACCOLADE_STACK_DIR="$out/stack" "$bin" --local api-key create --issuer "$(stack_value issuer_id)" --name api-conformance \
+key=$(ACCOLADE_STACK_DIR="$out/stack" "$local_stack_bin" --local api-key create --issuer "$(stack_value issuer_id)" --name api-conformance \
   | sed -n 's/^api_key: \(acc_[^ ]*\).*/\1/p')
 [ -n "$key" ] || { echo "could not create the run's API key"; exit 1; }
 key_works() { [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$base/v1/issuer")" = 200 ]; }
