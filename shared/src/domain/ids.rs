@@ -13,6 +13,17 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }
 
+/// Whether a presented secret (a CSRF token, an unsubscribe token) equals the expected one,
+/// comparing every byte whatever differs first, so timing does not reveal how much was right.
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 fn is_token(s: &str) -> bool {
     s.len() == TOKEN_LEN
         && s.bytes()
@@ -99,6 +110,17 @@ mod tests {
         let t = TemplateId::generate();
         assert!(t.as_str().starts_with("tpl_"));
         assert_eq!(TemplateId::parse(t.as_str()).unwrap(), t);
+    }
+
+    #[test]
+    fn secrets_match_only_in_full() {
+        let t = random_token();
+        assert!(same_secret(&t, &t.clone()));
+        assert!(!same_secret(&t, &t[..21]));
+        assert!(!same_secret(&t, ""));
+        let mut other = t.clone().into_bytes();
+        other[21] = if other[21] == b'A' { b'B' } else { b'A' };
+        assert!(!same_secret(&t, &String::from_utf8(other).unwrap()));
     }
 
     #[test]

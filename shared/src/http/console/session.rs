@@ -140,13 +140,7 @@ pub struct Session {
 impl Session {
     /// Whether a submitted form or header token belongs to this session.
     pub fn csrf_ok(&self, token: Option<&str>) -> bool {
-        token.is_some_and(|t| {
-            t.len() == self.csrf.len()
-                && t.bytes()
-                    .zip(self.csrf.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        })
+        token.is_some_and(|t| crate::domain::ids::same_secret(&self.csrf, t))
     }
 }
 
