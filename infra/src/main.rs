@@ -55,6 +55,11 @@ enum Command {
         /// runs (the whole file is read and checked, nothing is written).
         #[arg(long)]
         validate_only: bool,
+        /// What the rows hold: `roster` (valid rows with Korean names), `short` (the shortest
+        /// distinct valid rows: the most rows the limits allow), `invalid` (every cell of seven
+        /// columns wrong: the most row errors), `long-cells` (10,000-character narratives).
+        #[arg(long, default_value = "roster")]
+        shape: String,
     },
 }
 
@@ -186,7 +191,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::BenchIngest {
             rows,
             validate_only,
-        } => bench_ingest(*rows, *validate_only).await?,
+            shape,
+        } => bench_ingest(*rows, *validate_only, shape).await?,
     }
     Ok(())
 }
@@ -303,7 +309,7 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> {
+async fn bench_ingest(rows: usize, validate_only: bool, shape: &str) -> Result<(), BoxError> {
     use accolade::domain::{
         batch::{Batch, BatchMode},
         template::{Criteria, Template, TemplateSpec},
@@ -383,16 +389,7 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         now,
     );
     app.store.create_batch(&batch).await?;
-    let mut csv = String::from("email,name,issued_on,cohort\n");
-    for i in 0..rows {
-        if validate_only && i + 1 == rows {
-            csv.push_str("not-an-email,Last,,\n");
-        } else {
-            csv.push_str(&format!(
-                "learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄\n"
-            ));
-        }
-    }
+    let csv = bench_file(rows, validate_only, shape)?;
     let size = csv.len() as u64;
     app.blobs
         .put(&batch.source_key, csv.into_bytes(), "text/csv")
@@ -421,8 +418,8 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
         .sum();
     println!("outcome: {out}");
     println!(
-        "| {rows} rows{} | {:?} | {:.1} s | {:.0} rows/s | {} issued | {} DynamoDB requests ({:.1} per 1,000 issued) | {:?} | peak RSS {:.1} MiB (before ingest {:.1} MiB) | file {:.1} MiB |",
-        if validate_only { " (validation pass only)" } else { "" },
+        "| {rows} rows, {shape}{} | {:?} | {:.1} s | {:.0} rows/s | {} issued | {} DynamoDB requests ({:.1} per 1,000 issued) | {:?} | peak RSS {:.1} MiB (before ingest {:.1} MiB) | file {:.1} MiB |",
+        if validate_only { ", validation pass only" } else { "" },
         done.status,
         wall.as_secs_f64(),
         rows as f64 / wall.as_secs_f64(),
@@ -436,6 +433,34 @@ async fn bench_ingest(rows: usize, validate_only: bool) -> Result<(), BoxError> 
     );
     moto.stop().await;
     Ok(())
+}
+
+/// The CSV file of a benchmark run (see `BenchIngest`).
+fn bench_file(rows: usize, validate_only: bool, shape: &str) -> Result<String, BoxError> {
+    let (header, row): (&str, fn(usize) -> String) = match shape {
+        "roster" => ("email,name,issued_on,cohort", |i| {
+            format!("learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄")
+        }),
+        "short" => ("email,name", |i| format!("{i}@a.kr,{i}")),
+        "invalid" => (
+            "email,name,template_id,issued_on,expires_on,evidence_url,locale",
+            |_| "x,,x,x,x,x,x".into(),
+        ),
+        "long-cells" => ("email,name,narrative", |i| {
+            format!("l{i}@example.ac.kr,학습자 {i},{}", "가".repeat(9_990))
+        }),
+        other => return Err(format!("unknown shape {other}").into()),
+    };
+    let mut csv = format!("{header}\n");
+    for i in 0..rows {
+        if validate_only && i + 1 == rows {
+            csv.push_str("not-an-email,Last\n");
+        } else {
+            csv.push_str(&row(i));
+            csv.push('\n');
+        }
+    }
+    Ok(csv)
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,10 @@
-//! The S3 adapter: uploaded images (and, later, CSV uploads and error reports).
+//! The S3 adapter: uploaded images, CSV uploads and their error reports.
 
 use aws_sdk_s3::{
-    operation::get_object::GetObjectOutput, presigning::PresigningConfig, primitives::ByteStream,
+    operation::get_object::GetObjectOutput,
+    presigning::PresigningConfig,
+    primitives::ByteStream,
+    types::{CompletedMultipartUpload, CompletedPart},
     Client,
 };
 
@@ -150,6 +153,84 @@ impl Blobs {
             bytes,
             content_type,
         }))
+    }
+}
+
+/// An object written in parts (S3 multipart upload): memory holds one part at a time, whatever
+/// the object's size. Parts before the last must be at least 5 MiB (S3's rule). An upload left
+/// unfinished (the function died) is removed by the bucket's `AbortIncompleteMultipartUpload`
+/// rule.
+pub struct Upload {
+    client: Client,
+    bucket: String,
+    key: String,
+    id: String,
+    parts: Vec<CompletedPart>,
+}
+
+impl Blobs {
+    pub async fn start_upload(&self, key: &str, content_type: &str) -> Result<Upload, BlobError> {
+        let started = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let id = started
+            .upload_id
+            .ok_or_else(|| BlobError::Aws("CreateMultipartUpload answered no upload id".into()))?;
+        Ok(Upload {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            id,
+            parts: Vec::new(),
+        })
+    }
+}
+
+impl Upload {
+    pub async fn part(&mut self, bytes: Vec<u8>) -> Result<(), BlobError> {
+        let number = i32::try_from(self.parts.len() + 1)
+            .map_err(|_| BlobError::Aws("too many parts".into()))?;
+        let sent = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.id)
+            .part_number(number)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        self.parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(sent.e_tag)
+                .build(),
+        );
+        Ok(())
+    }
+
+    /// Makes the object of the parts sent so far (at least one).
+    pub async fn complete(self) -> Result<(), BlobError> {
+        let parts = CompletedMultipartUpload::builder()
+            .set_parts(Some(self.parts))
+            .build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.id)
+            .multipart_upload(parts)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(())
     }
 }
 

@@ -536,13 +536,19 @@ async fn a_reimported_roster_is_refused_row_by_row_and_completes() {
     );
     let rows = 1_100;
     // The same people again, for another term (another issue date: not the same row twice).
+    // The second upload also has an unreadable row every 100 rows: the check's findings and
+    // the refusals of issuing end up in one report, in row order.
     let roster = |issued_on: &str| {
         let mut csv = String::from("email,name,issued_on\n");
         for i in 0..rows {
             csv.push_str(&format!("{i:0>64}@{domain},학습자 {i},{issued_on}\n"));
+            if issued_on != "2026-03-01" && i % 100 == 50 {
+                csv.push_str(&format!("not-an-address-{i},학습자 {i},{issued_on}\n"));
+            }
         }
         csv.into_bytes()
     };
+    let unreadable = rows / 100;
     let mut ids = Vec::new();
     for (name, issued_on) in [("first.csv", "2026-03-01"), ("again.csv", "2026-09-01")] {
         let file = roster(issued_on);
@@ -562,17 +568,132 @@ async fn a_reimported_roster_is_refused_row_by_row_and_completes() {
     let again = t.batch(&key, &ids[1]).await;
     assert_eq!(again["status"], "completed", "{again:#}");
     assert_eq!(again["counts"]["issued"], 0, "{again:#}");
-    assert_eq!(again["counts"]["invalid"], rows, "{again:#}");
+    assert_eq!(again["counts"]["invalid"], rows + unreadable, "{again:#}");
     let report = t.report(&ids[1]).await.expect("an error report");
     assert_eq!(
         report.len(),
-        rows,
-        "every refused row is in the report, once"
+        rows + unreadable,
+        "every refused or unreadable row is in the report, once"
     );
     let refusals = report
         .iter()
         .filter(|r| r.iter().any(|c| c.contains("one active award")));
     assert_eq!(refusals.count(), rows);
+    let numbers: Vec<u64> = report.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "one line per row, in row order"
+    );
+}
+
+/// A report larger than one part (8 MiB) is streamed to S3 in parts, whole: memory holds a
+/// part, not the report (#14 item 2).
+#[tokio::test]
+async fn a_report_larger_than_a_part_is_written_whole() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let rows = 40_000;
+    let mut csv = String::from("email,name\n");
+    for i in 0..rows {
+        // ~250 bytes of report per row: 40,000 rows ≈ 10 MB, two parts.
+        csv.push_str(&format!("{}-{i:06},학습자 {i}\n", "x".repeat(200)));
+    }
+    csv.push_str("last@example.com,마지막\n");
+    let file = csv.into_bytes();
+    let batch = json!({"filename": "big.csv", "template_id": tpl["id"], "notify": false});
+    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
+    let out = t
+        .ingest_with(
+            t.s3_event(&source, file.len() as u64),
+            IngestOptions::default(),
+        )
+        .await;
+    assert!(out.is_ok(), "{out:?}");
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["status"], "completed", "{b:#}");
+    assert_eq!(b["counts"]["issued"], 1, "{b:#}");
+    assert_eq!(b["counts"]["invalid"], rows, "{b:#}");
+    let report = t.report(&id).await.expect("an error report");
+    assert_eq!(report.len(), rows, "every invalid row, once");
+    // Row numbers as a spreadsheet shows them (the header is row 1).
+    assert_eq!(report[0][0], "2");
+    assert_eq!(report[rows - 1][0], (rows + 1).to_string());
+}
+
+/// A template archived while its batch is issuing: its remaining rows are refused one by one,
+/// each once in the report and the counts, beside the rows the check had already refused.
+#[tokio::test]
+async fn rows_of_a_template_archived_while_issuing_are_refused_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..300 {
+        csv.push_str(&format!("arch{i}@example.com,학습자 {i}\n"));
+        if i % 100 == 0 {
+            csv.push_str(&format!("broken{i},학습자 {i}\n"));
+        }
+    }
+    let file = csv.into_bytes();
+    let batch = json!({"filename": "a.csv", "template_id": tpl["id"], "notify": false});
+    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
+    let ev = t.s3_event(&source, file.len() as u64);
+    let short = IngestOptions {
+        chunk_rows: 100,
+        time_budget: std::time::Duration::ZERO,
+        ..IngestOptions::default()
+    };
+    let out = t.ingest_with(ev, short).await.unwrap();
+    assert!(out.to_string().contains("Continued"), "{out}");
+    let tid = tpl["id"].as_str().unwrap();
+    t.call("DELETE", &format!("/v1/templates/{tid}"), Some(&key), None)
+        .await;
+    // The continuation marker's S3 event (and the upload's, again) through the local runner.
+    let mut runner = t.runner();
+    runner.deliver_uploads().await.unwrap();
+    runner.deliver_uploads().await.unwrap();
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["status"], "completed", "{b:#}");
+    assert_eq!(b["counts"]["issued"], 100, "{b:#}");
+    assert_eq!(b["counts"]["invalid"], 3 + 200, "{b:#}");
+    let report = t.report(&id).await.expect("an error report");
+    assert_eq!(report.len(), 203, "each refused row once");
+    let archived = report.iter().filter(|r| r[3].contains("archived")).count();
+    assert_eq!(archived, 200);
+    let numbers: Vec<u64> = report.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+}
+
+/// Each template a file names costs a read: a file may name at most 100.
+#[tokio::test]
+async fn a_file_names_at_most_a_hundred_templates() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let first = tpl["id"].as_str().unwrap();
+    let mut csv = format!("email,name,template_id\nfirst@example.com,A,{first}\n");
+    for i in 0..105 {
+        let other = accolade::domain::ids::TemplateId::generate();
+        csv.push_str(&format!("t{i}@example.com,B,{other}\n"));
+    }
+    let file = csv.into_bytes();
+    let batch = json!({"filename": "many.csv", "notify": false});
+    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
+    let out = t
+        .ingest_with(
+            t.s3_event(&source, file.len() as u64),
+            IngestOptions::default(),
+        )
+        .await;
+    assert!(out.is_ok(), "{out:?}");
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["counts"]["issued"], 1, "{b:#}");
+    let report = t.report(&id).await.expect("an error report");
+    assert_eq!(report.len(), 105);
+    let not_found = report.iter().filter(|r| r[3].contains("not found")).count();
+    let over = report
+        .iter()
+        .filter(|r| r[3].contains("at most 100"))
+        .count();
+    assert_eq!((not_found, over), (99, 6), "{report:?}");
 }
 
 /// What is issued is what was checked: the upload's ETag is pinned by the validating pass, and

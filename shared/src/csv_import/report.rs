@@ -12,25 +12,42 @@ pub fn neutralize(cell: &str) -> String {
     }
 }
 
-pub fn write(errors: &[RowError]) -> Vec<u8> {
+/// The report's first bytes: a UTF-8 BOM and the header line.
+pub fn header() -> Vec<u8> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        let _ = w.write_record(["row", "column", "value", "message"]);
-        for e in errors {
-            let value: String = e.value.chars().take(200).collect();
-            let _ = w.write_record([
-                e.row.to_string(),
-                neutralize(&e.column),
-                neutralize(&value),
-                neutralize(&e.message),
-            ]);
-        }
-        let _ = w.flush();
-    }
+    out.extend_from_slice(b"row,column,value,message\r\n");
     out
+}
+
+/// Appends one error as a CSV line; the value's cell is cut to 200 characters.
+pub fn write_line(out: &mut Vec<u8>, e: &RowError) {
+    let value: String = neutralize(&e.value).chars().take(200).collect();
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .has_headers(false)
+        .from_writer(out);
+    // Writing to a Vec cannot fail.
+    let _ = w.write_record([
+        e.row.to_string(),
+        neutralize(&e.column),
+        value,
+        neutralize(&e.message),
+    ]);
+    let _ = w.flush();
+}
+
+/// A line of a report read back (to merge it with rows refused later); `None` for anything
+/// that is not a line [`write_line`] wrote. Writing it again gives the same line.
+pub fn read_line(record: &csv::StringRecord) -> Option<RowError> {
+    match record.iter().collect::<Vec<_>>()[..] {
+        [row, column, value, message] => Some(RowError {
+            row: row.parse().ok()?,
+            column: column.to_owned(),
+            value: value.to_owned(),
+            message: message.to_owned(),
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -50,16 +67,41 @@ mod tests {
             assert!(neutralize(bad).starts_with('\''), "{bad:?}");
         }
         assert_eq!(neutralize("kim@example.com"), "kim@example.com");
-        let report = write(&[RowError {
-            row: 3,
-            column: "email".into(),
-            value: "=cmd|' /C calc'!A0".into(),
-            message: "not an email".into(),
-        }]);
+        let mut report = header();
+        write_line(
+            &mut report,
+            &RowError {
+                row: 3,
+                column: "email".into(),
+                value: "=cmd|' /C calc'!A0".into(),
+                message: "not an email".into(),
+            },
+        );
         let text = String::from_utf8(report[3..].to_vec()).unwrap();
         assert!(
             text.starts_with("row,column,value,message\r\n3,email,'=cmd"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_line_read_back_writes_the_same_line() {
+        let e = RowError {
+            row: 12,
+            column: "name".into(),
+            value: format!("=\"김, \"\r\n{}", "x".repeat(300)),
+            message: "+ a message, with \"quotes\"".into(),
+        };
+        let mut first = Vec::new();
+        write_line(&mut first, &e);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&first[..]);
+        let record = reader.records().next().unwrap().unwrap();
+        let back = read_line(&record).unwrap();
+        assert_eq!(back.row, 12);
+        let mut second = Vec::new();
+        write_line(&mut second, &back);
+        assert_eq!(first, second);
     }
 }

@@ -22,6 +22,17 @@ pub struct RowError {
     pub message: String,
 }
 
+impl From<crate::domain::batch::RejectedRow> for RowError {
+    fn from(r: crate::domain::batch::RejectedRow) -> Self {
+        Self {
+            row: r.row,
+            column: r.column,
+            value: r.value,
+            message: r.message,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidRow {
     pub row: u64,

@@ -85,6 +85,11 @@ pub struct Batch {
     /// checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_etag: Option<String>,
+    /// The templates the validating pass found usable (at most 100): the issuing pass reads only
+    /// these, and refuses, row by row, those of one archived since. `None` for a batch checked
+    /// before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_templates: Option<Vec<TemplateId>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Rows refused while issuing (e.g. the recipient already holds an active award) since the
@@ -156,6 +161,7 @@ impl Batch {
             rejected: vec![],
             rejected_parts: vec![],
             source_etag: None,
+            checked_templates: None,
             lease_owner: None,
             lease_until: None,
             created_at: now,
@@ -175,6 +181,12 @@ pub fn source_key(issuer: &IssuerId, batch: &BatchId) -> String {
 
 pub fn report_key(issuer: &IssuerId, batch: &BatchId) -> String {
     format!("reports/{issuer}/{batch}/errors.csv")
+}
+
+/// The validating pass's findings, in row order: the report itself unless issuing refuses rows,
+/// in which case both are merged into [`report_key`].
+pub fn checked_report_key(issuer: &IssuerId, batch: &BatchId) -> String {
+    format!("reports/{issuer}/{batch}/checked.csv")
 }
 
 /// Where the rows refused in the range starting at `from_row` wait for the error report: named

@@ -14,29 +14,32 @@
 //!    Close to the time limit, the run checkpoints and writes an empty marker object
 //!    `uploads/{issuer}/{batch}/continue/{row}-{random}`, whose S3 event starts the next run.
 
+mod check;
+mod report;
+mod scan;
+
+pub use check::MAX_TEMPLATES_PER_FILE;
+
+use self::{
+    check::{Checked, Checker, Pass},
+    report::{park_rejected, ReportWriter},
+    scan::{scan, Scanned},
+};
 use crate::{
     app::App,
-    csv_import::{self, report, FileError, RowError, ValidRow},
+    csv_import::{self, FileError},
     domain::{
         batch::{self, Batch, BatchCounts, BatchMode, BatchStatus, RejectedRow},
         ids::{BatchId, TemplateId},
         issuer::Issuer,
-        template::Template,
-        time::Zone,
     },
     events::{self, BoxError},
-    issuing::{self, IssueRequest, RowOutcome, RowRequest},
+    issuing::{self, RowOutcome, RowRequest},
     store::StoreError,
 };
 use chrono::Utc;
 use serde_json::Value;
-use std::{
-    collections::HashMap,
-    io::Read,
-    sync::Arc,
-    time::{Duration, Instant},
-};
-use tokio::sync::mpsc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -260,9 +263,8 @@ async fn run_claimed(
         };
         batch.warnings = v.warnings;
         batch.source_etag = v.etag;
-        if !v.report.is_empty() {
-            write_report(app, batch, &v.report).await?;
-        }
+        batch.report_key = v.report_key;
+        batch.checked_templates = Some(v.templates);
         if batch.mode == BatchMode::AllOrNothing && v.invalid > 0 {
             let reason = format!(
                 "{} of {} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report",
@@ -319,260 +321,30 @@ async fn fail(
     Ok(Outcome::Failed(reason))
 }
 
-async fn write_report(app: &App, batch: &mut Batch, rows: &[RowError]) -> Result<(), IngestError> {
-    let key = batch::report_key(&batch.issuer_id, &batch.id);
-    app.blobs
-        .put(&key, report::write(rows), "text/csv; charset=utf-8")
-        .await?;
-    batch.report_key = Some(key);
-    Ok(())
-}
-
-/// One data row, read and checked.
-enum Scanned {
-    Warnings(Vec<String>),
-    Row(u64, Box<Result<ValidRow, Vec<RowError>>>),
-    Done,
-    Failed(FileError),
-}
-
-/// Reads an S3 object as a byte stream on a blocking thread (the CSV reader is synchronous),
-/// bounded channels on both sides so memory stays flat whatever the file size.
-struct ChannelReader {
-    rx: mpsc::Receiver<Result<Vec<u8>, String>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => {
-                    self.buf = b;
-                    self.pos = 0;
-                }
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// Reads the upload of `batch` row by row — the bytes with `batch.source_etag` when it is set
-/// (the validated file); answers the rows and the ETag read.
-async fn scan(
-    app: &App,
-    batch: &Batch,
-    zone: Zone,
-) -> Result<(mpsc::Receiver<Scanned>, Option<String>), IngestError> {
-    let (tx, rx) = mpsc::channel(1024);
-    let found = match app
-        .blobs
-        .stream_pinned(&batch.source_key, batch.source_etag.as_deref())
-        .await
-    {
-        Ok(found) => found,
-        Err(crate::blobs::BlobError::Changed) => {
-            let _ = tx.send(Scanned::Failed(FileError::Replaced)).await;
-            return Ok((rx, None));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let Some((mut body, etag)) = found else {
-        let _ = tx.send(Scanned::Failed(FileError::Empty)).await;
-        return Ok((rx, None));
-    };
-    let (btx, brx) = mpsc::channel::<Result<Vec<u8>, String>>(8);
-    tokio::spawn(async move {
-        loop {
-            let next = match body.try_next().await {
-                Ok(Some(b)) => Ok(b.to_vec()),
-                Ok(None) => break,
-                Err(e) => Err(e.to_string()),
-            };
-            let stop = next.is_err();
-            if btx.send(next).await.is_err() || stop {
-                break;
-            }
-        }
-    });
-    tokio::task::spawn_blocking(move || {
-        let reader = ChannelReader {
-            rx: brx,
-            buf: Vec::new(),
-            pos: 0,
-        };
-        let mut file = match csv_import::file::open(reader) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = tx.blocking_send(Scanned::Failed(e));
-                return;
-            }
-        };
-        let _ = tx.blocking_send(Scanned::Warnings(file.columns.warnings.clone()));
-        let columns = file.columns.clone();
-        loop {
-            let msg = match file.next_record() {
-                Ok(Some((row, rec))) => Scanned::Row(
-                    row,
-                    Box::new(csv_import::rows::validate(rec, &columns, row, zone)),
-                ),
-                Ok(None) => Scanned::Done,
-                Err(e) => Scanned::Failed(e),
-            };
-            let last = !matches!(msg, Scanned::Row(..));
-            if tx.blocking_send(msg).is_err() || last {
-                return;
-            }
-        }
-    });
-    Ok((rx, etag))
-}
-
-/// The checks that need the store (templates) and the whole file (duplicates within it).
-struct Checker<'a> {
-    app: &'a App,
-    batch: &'a Batch,
-    templates: HashMap<TemplateId, Option<Arc<Template>>>,
-    seen: HashMap<String, u64>,
-}
-
-enum Checked {
-    Valid(Box<RowRequest>),
-    Invalid(Vec<RowError>),
-    Duplicate(RowError),
-}
-
-impl<'a> Checker<'a> {
-    fn new(app: &'a App, batch: &'a Batch) -> Self {
-        Self {
-            app,
-            batch,
-            templates: HashMap::new(),
-            seen: HashMap::new(),
-        }
-    }
-
-    async fn template(&mut self, id: &TemplateId) -> Result<Option<Arc<Template>>, StoreError> {
-        if let Some(t) = self.templates.get(id) {
-            return Ok(t.clone());
-        }
-        let t = self
-            .app
-            .store
-            .get_template_of(&self.batch.issuer_id, id)
-            .await?
-            .map(Arc::new);
-        self.templates.insert(id.clone(), t.clone());
-        Ok(t)
-    }
-
-    async fn check(
-        &mut self,
-        row: u64,
-        parsed: Result<ValidRow, Vec<RowError>>,
-    ) -> Result<Checked, StoreError> {
-        let v = match parsed {
-            Ok(v) => v,
-            Err(errors) => return Ok(Checked::Invalid(errors)),
-        };
-        let template = match self.row_template(row, v.template_id.clone()).await? {
-            Ok(t) => t,
-            Err(e) => return Ok(Checked::Invalid(vec![e])),
-        };
-        let key = issuing::row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
-        if let Some(first) = self.seen.get(&key) {
-            return Ok(Checked::Duplicate(RowError {
-                row,
-                column: "email".into(),
-                value: v.email.to_string(),
-                message: format!("same award as row {first}; skipped"),
-            }));
-        }
-        self.seen.insert(key.clone(), row);
-        Ok(Checked::Valid(Box::new(RowRequest {
-            row,
-            template,
-            row_key: key,
-            req: self.request(v),
-        })))
-    }
-
-    /// The row's template (its own column, else the batch's): one of the issuer's, and active.
-    async fn row_template(
-        &mut self,
-        row: u64,
-        id: Option<TemplateId>,
-    ) -> Result<Result<Arc<Template>, RowError>, StoreError> {
-        let invalid = |value: String, message: String| RowError {
-            row,
-            column: "template_id".into(),
-            value,
-            message,
-        };
-        let Some(tid) = id.or_else(|| self.batch.template_id.clone()) else {
-            return Ok(Err(invalid(
-                String::new(),
-                "no template: add a template_id column, or choose a template for the whole batch"
-                    .into(),
-            )));
-        };
-        let Some(template) = self.template(&tid).await? else {
-            return Ok(Err(invalid(
-                tid.to_string(),
-                format!("template {tid} not found"),
-            )));
-        };
-        if !template.is_active() {
-            return Ok(Err(invalid(
-                tid.to_string(),
-                format!("template {tid} is archived"),
-            )));
-        }
-        Ok(Ok(template))
-    }
-
-    /// What a valid row asks to issue, in this batch.
-    fn request(&self, v: ValidRow) -> IssueRequest {
-        IssueRequest {
-            email: v.email,
-            name: v.name,
-            issued_on: v.issued_on,
-            expires_on: v.expires_on.map(Some),
-            narrative: v.narrative,
-            evidence: v.evidence,
-            external_id: v.external_id,
-            locale: v.locale,
-            notify: self.batch.notify,
-            cohort: v.cohort,
-            batch_id: Some(self.batch.id.clone()),
-        }
-    }
-}
-
 struct Validation {
     rows: u64,
     valid: u64,
     invalid: u64,
     duplicates: u64,
     warnings: Vec<String>,
-    report: Vec<RowError>,
+    /// The report of what the check found, if it found anything.
+    report_key: Option<String>,
+    /// The templates the rows may use.
+    templates: Vec<TemplateId>,
     /// The ETag of the object read: what the later passes must read too.
     etag: Option<String>,
 }
 
+/// The validating pass: every row read and checked, findings streamed to the report.
 async fn validate_file(
     app: &App,
     batch: &Batch,
     issuer: &Issuer,
 ) -> Result<Result<Validation, FileError>, IngestError> {
     let (mut rx, etag) = scan(app, batch, issuer.profile.time_zone).await?;
-    let mut checker = Checker::new(app, batch);
+    let mut checker = Checker::new(app, batch, Pass::Validating);
+    let key = batch::checked_report_key(&batch.issuer_id, &batch.id);
+    let mut report = ReportWriter::new(&app.blobs, key);
     let mut v = Validation {
         etag,
         rows: 0,
@@ -580,25 +352,36 @@ async fn validate_file(
         invalid: 0,
         duplicates: 0,
         warnings: vec![],
-        report: vec![],
+        report_key: None,
+        templates: vec![],
     };
     while let Some(msg) = rx.recv().await {
         match msg {
             Scanned::Warnings(w) => v.warnings = w,
             Scanned::Failed(e) => return Ok(Err(e)),
-            Scanned::Done => return Ok(Ok(v)),
+            Scanned::Done => {
+                v.report_key = report.finish().await?;
+                v.templates = checker.usable_templates();
+                return Ok(Ok(v));
+            }
             Scanned::Row(row, parsed) => {
                 v.rows += 1;
-                match checker.check(row, *parsed).await? {
-                    Checked::Valid(_) => v.valid += 1,
+                let notes = match checker.check(row, *parsed).await? {
+                    Checked::Valid(_) => {
+                        v.valid += 1;
+                        continue;
+                    }
                     Checked::Invalid(errors) => {
                         v.invalid += 1;
-                        v.report.extend(errors);
+                        errors
                     }
                     Checked::Duplicate(note) => {
                         v.duplicates += 1;
-                        v.report.push(note);
+                        vec![note]
                     }
+                };
+                for note in &notes {
+                    report.push(note).await?;
                 }
             }
         }
@@ -619,7 +402,8 @@ async fn issue_file(
 ) -> Result<Outcome, IngestError> {
     let snapshot = batch.clone();
     let (mut rx, _) = scan(app, &snapshot, issuer.profile.time_zone).await?;
-    let mut checker = Checker::new(app, &snapshot);
+    let usable = snapshot.checked_templates.as_deref();
+    let mut checker = Checker::new(app, &snapshot, Pass::Issuing(usable));
     let mut pass = IssuingPass {
         app,
         issuer,
@@ -629,7 +413,6 @@ async fn issue_file(
         since_checkpoint: 0,
         written_this_run: 0,
     };
-    let mut report: Vec<RowError> = Vec::new();
     let mut pending: Vec<RowRequest> = Vec::new();
     let mut finished = false;
     while let Some(msg) = rx.recv().await {
@@ -646,9 +429,8 @@ async fn issue_file(
                     pending.push(*r);
                     flush_now = pending.len() >= opts.chunk_rows;
                 }
-                Checked::Valid(_) => {}
-                Checked::Invalid(errors) => report.extend(errors),
-                Checked::Duplicate(note) => report.push(note),
+                // Rows checkpointed already, and rows the validating pass reported.
+                Checked::Valid(_) | Checked::Invalid(_) | Checked::Duplicate(_) => {}
             },
         }
         if flush_now && !pending.is_empty() {
@@ -665,7 +447,7 @@ async fn issue_file(
         let reason = "the file could not be read to the end".into();
         return fail(app, batch, worker, reason).await;
     }
-    pass.complete(batch, report).await
+    pass.complete(batch).await
 }
 
 /// One invocation's issuing pass: who works, to which limits, and its progress since it began.
@@ -739,72 +521,17 @@ impl IssuingPass<'_> {
         Ok(Outcome::Continued)
     }
 
-    /// The whole file is issued: the error report (this pass's notes and every rejected row, in
-    /// row order) and the completed batch.
-    async fn complete(
-        &self,
-        batch: &mut Batch,
-        mut report: Vec<RowError>,
-    ) -> Result<Outcome, IngestError> {
-        for r in parked_rejected(self.app, batch).await? {
-            report.push(RowError {
-                row: r.row,
-                column: r.column,
-                value: r.value,
-                message: r.message,
-            });
-        }
-        report.sort_by_key(|e| e.row);
-        if !report.is_empty() {
-            write_report(self.app, batch, &report).await?;
-        }
+    /// The whole file is issued: the error report (the check's findings and every refused row,
+    /// in row order) and the completed batch.
+    async fn complete(&self, batch: &mut Batch) -> Result<Outcome, IngestError> {
+        park_rejected(self.app, batch).await?;
+        batch.report_key = report::final_report(self.app, batch).await?;
         batch.status = BatchStatus::Completed;
         batch.completed_at = Some(Utc::now());
         save(self.app, batch, self.worker, self.opts).await?;
         tracing::info!(counts = ?batch.counts, "batch completed");
         Ok(Outcome::Completed)
     }
-}
-
-/// Moves the rows refused since the last checkpoint to their own object in S3 (JSON lines),
-/// named by the range's first row: the batch item stays small whatever the file refuses, and a
-/// range redone after a crash overwrites its part instead of adding a second one.
-async fn park_rejected(app: &App, batch: &mut Batch) -> Result<(), IngestError> {
-    if batch.rejected.is_empty() {
-        return Ok(());
-    }
-    let from = batch.checkpoint_row + 1;
-    let mut lines = Vec::new();
-    for r in &batch.rejected {
-        serde_json::to_writer(&mut lines, r).map_err(|e| IngestError::Internal(e.to_string()))?;
-        lines.push(b'\n');
-    }
-    let key = batch::rejected_part_key(&batch.issuer_id, &batch.id, from);
-    app.blobs.put(&key, lines, "application/x-ndjson").await?;
-    batch.rejected.clear();
-    if !batch.rejected_parts.contains(&from) {
-        batch.rejected_parts.push(from);
-    }
-    Ok(())
-}
-
-/// Every refused row parked in S3 for this batch, part by part.
-async fn parked_rejected(app: &App, batch: &Batch) -> Result<Vec<RejectedRow>, IngestError> {
-    let mut rows = Vec::new();
-    for from in &batch.rejected_parts {
-        let key = batch::rejected_part_key(&batch.issuer_id, &batch.id, *from);
-        let Some(part) = app.blobs.get(&key).await? else {
-            return Err(IngestError::Internal(format!(
-                "the rejected-rows part {key} is missing"
-            )));
-        };
-        for line in part.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            rows.push(
-                serde_json::from_slice(line).map_err(|e| IngestError::Internal(e.to_string()))?,
-            );
-        }
-    }
-    Ok(rows)
 }
 
 /// Adds what became of a chunk's rows to the batch's counts; a rejected row (kept until the

@@ -1,0 +1,127 @@
+//! Reading an upload row by row: the S3 stream is copied into a bounded channel and read by the
+//! (synchronous) CSV reader on a blocking thread, whose rows come back through another bounded
+//! channel. Memory stays flat whatever the file size.
+
+use super::IngestError;
+use crate::{
+    app::App,
+    csv_import::{self, FileError, RowError, ValidRow},
+    domain::{batch::Batch, time::Zone},
+};
+use aws_sdk_s3::primitives::ByteStream;
+use std::io::Read;
+use tokio::sync::mpsc;
+
+/// One data row, read and checked.
+pub(super) enum Scanned {
+    Warnings(Vec<String>),
+    Row(u64, Box<Result<ValidRow, Vec<RowError>>>),
+    Done,
+    Failed(FileError),
+}
+
+/// Reads an S3 object as a byte stream on a blocking thread (the CSV reader is synchronous),
+/// bounded channels on both sides so memory stays flat whatever the file size.
+pub(super) struct ChannelReader {
+    rx: mpsc::Receiver<Result<Vec<u8>, String>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    /// A reader of `body`, fed by a task that copies the stream into a bounded channel.
+    pub(super) fn of(mut body: ByteStream) -> Self {
+        let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>(8);
+        tokio::spawn(async move {
+            loop {
+                let next = match body.try_next().await {
+                    Ok(Some(b)) => Ok(b.to_vec()),
+                    Ok(None) => break,
+                    Err(e) => Err(e.to_string()),
+                };
+                let stop = next.is_err();
+                if tx.send(next).await.is_err() || stop {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => {
+                    self.buf = b;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads the upload of `batch` row by row — the bytes with `batch.source_etag` when it is set
+/// (the validated file); answers the rows and the ETag read.
+pub(super) async fn scan(
+    app: &App,
+    batch: &Batch,
+    zone: Zone,
+) -> Result<(mpsc::Receiver<Scanned>, Option<String>), IngestError> {
+    // Small: a row can hold up to 100 cells of 10,000 characters.
+    let (tx, rx) = mpsc::channel(64);
+    let found = match app
+        .blobs
+        .stream_pinned(&batch.source_key, batch.source_etag.as_deref())
+        .await
+    {
+        Ok(found) => found,
+        Err(crate::blobs::BlobError::Changed) => {
+            let _ = tx.send(Scanned::Failed(FileError::Replaced)).await;
+            return Ok((rx, None));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some((body, etag)) = found else {
+        let _ = tx.send(Scanned::Failed(FileError::Empty)).await;
+        return Ok((rx, None));
+    };
+    let reader = ChannelReader::of(body);
+    tokio::task::spawn_blocking(move || {
+        let mut file = match csv_import::file::open(reader) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Scanned::Failed(e));
+                return;
+            }
+        };
+        let _ = tx.blocking_send(Scanned::Warnings(file.columns.warnings.clone()));
+        let columns = file.columns.clone();
+        loop {
+            let msg = match file.next_record() {
+                Ok(Some((row, rec))) => Scanned::Row(
+                    row,
+                    Box::new(csv_import::rows::validate(rec, &columns, row, zone)),
+                ),
+                Ok(None) => Scanned::Done,
+                Err(e) => Scanned::Failed(e),
+            };
+            let last = !matches!(msg, Scanned::Row(..));
+            if tx.blocking_send(msg).is_err() || last {
+                return;
+            }
+        }
+    });
+    Ok((rx, etag))
+}
