@@ -180,7 +180,8 @@ def _deny(environ, start_response):
 def _presigned(environ, start_response):
     """A presigned URL (query-string authentication): moto's IAM check reads only the
     Authorization header (KeyError without one), so the query's credential becomes that header,
-    and the signer's policy decides, as in S3. An expired URL is refused as S3 refuses it."""
+    and the signer's policy decides, as in S3. An expired URL, or one whose signature does not
+    match the request, is refused as S3 refuses it."""
     import datetime
 
     q = {k: v[0] for k, v in _parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -190,12 +191,56 @@ def _presigned(environ, start_response):
         body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
         start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
         return body
+    wrong = _signature_problem(environ, q)
+    if wrong:
+        body = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{wrong}</Code><Message>{wrong}</Message></Error>".encode()
+        sys.stderr.write(f"presigned request refused: {wrong}\n")
+        start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        return body
     environ["HTTP_AUTHORIZATION"] = (
         f"AWS4-HMAC-SHA256 Credential={q.get('X-Amz-Credential', '')}, "
         f"SignedHeaders={q.get('X-Amz-SignedHeaders', '')}, Signature={q.get('X-Amz-Signature', '')}"
     )
     environ.setdefault("HTTP_X_AMZ_DATE", q.get("X-Amz-Date", ""))
     return None
+
+
+def _signature_problem(environ, q):
+    """S3's check of a presigned URL's SigV4 signature (moto does none): the method, path, query
+    and every signed header — `content-length` included — must be what was signed, so a
+    tampered URL or an upload of another length is refused as S3 refuses it. Answers the S3
+    error code, or None."""
+    import hashlib
+    import hmac
+    from urllib.parse import parse_qsl, quote
+
+    key_id, date, region, service, _ = (q.get("X-Amz-Credential", "") + "////").split("/")[:5]
+    secret = ADMIN_SECRET if key_id == ADMIN_KEY_ID else None
+    for key in list(_iam_backend().access_keys.values()):
+        if key.access_key_id == key_id:
+            secret = key.secret_access_key
+    if secret is None:
+        return "InvalidAccessKeyId"
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "/"))
+    path = raw.split("?", 1)[0]
+    pairs = [(k, v) for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True) if k != "X-Amz-Signature"]
+    query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(pairs))
+    names = q.get("X-Amz-SignedHeaders", "").split(";")
+    def header(name):
+        if name == "content-length":
+            return environ.get("CONTENT_LENGTH") or "0"
+        if name == "content-type":
+            return environ.get("CONTENT_TYPE", "")
+        return environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+    headers = "".join(f"{n}:{' '.join(header(n).split())}\n" for n in names)
+    canonical = "\n".join([environ["REQUEST_METHOD"], path, query, headers, ";".join(names), "UNSIGNED-PAYLOAD"])
+    scope = f"{date}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", q.get("X-Amz-Date", ""), scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    return None if hmac.compare_digest(expected, q.get("X-Amz-Signature", "")) else "SignatureDoesNotMatch"
 
 
 def _preflight(environ, start_response):

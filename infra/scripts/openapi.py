@@ -129,7 +129,7 @@ EXAMPLES = {
                     "issued_on": "2026-03-01", "external_id": "S2026-001", "cohort": "2026-봄"},
     "Revoke": {"reason": "Issued in error"},
     "Reissue": {"expires_on": "2028-03-01"},
-    "BatchCreate": {"filename": "cohort.csv", "mode": "skip_invalid"},
+    "BatchCreate": {"filename": "cohort.csv", "mode": "skip_invalid", "size": 18342},
 }
 request_schemas = {
     "IssuerPatch": patch_of(req_obj(issuer_profile, ["name", "url", "email"], description=
@@ -149,7 +149,8 @@ request_schemas = {
     "Reissue": req_obj({"expires_on": nullable({**DATE_OR_INSTANT, "description": "defaults from the template's validity; null for never"})}),
     "BatchCreate": req_obj({
         "filename": S(maxLength=200, pattern=f"^[^{CC}]*\\.([cC][sS][vV]|[tT][xX][tT]|[tT][sS][vV])$", description="the file's name: .csv (or .txt, .tsv)"), "template_id": {**TEMPLATE_ID, "description": "for rows without a template_id column"},
-        "notify": B(default=True), "mode": S(enum=["skip_invalid", "all_or_nothing"], default="skip_invalid")}, ["filename"]),
+        "notify": B(default=True), "mode": S(enum=["skip_invalid", "all_or_nothing"], default="skip_invalid"),
+        "size": {"type": "integer", "minimum": 1, "maximum": 50 * 1024 * 1024, "description": "the file's size in bytes: the upload URL then accepts exactly this many (S3 refuses any other length). Send it; without it the URL takes any size and ingest refuses files over 50 MB after upload"}}, ["filename"]),
 }
 
 for name, example in EXAMPLES.items():
@@ -229,7 +230,8 @@ batch_props = {
 response_schemas |= {
     "Batch": resp_obj(batch_props, "all"),
     "BatchCreated": resp_obj({**batch_props, "batch_id": BATCH_ID, "upload_url": S(description="presigned S3 URL, valid 15 minutes"),
-                              "upload_method": S(const="PUT"), "expires_at": INSTANT}, "all"),
+                              "upload_method": S(const="PUT"), "upload_size": nullable({"type": "integer", "description": "the byte length the upload URL accepts (the request's size), or null for any"}),
+                              "expires_at": INSTANT}, "all"),
     "Metrics": resp_obj(metrics_props, "all", description="definitions in the README's Analytics section"),
     "Analytics": resp_obj({
         "scope": {"oneOf": [

@@ -92,13 +92,24 @@ impl Blobs {
         Ok(found.map(|o| (o.body, o.e_tag)))
     }
 
-    /// A URL that lets a browser PUT this one object until it expires.
+    /// A URL that lets a browser PUT this one object until it expires — of exactly `length`
+    /// bytes when one is given (the length is signed: S3 refuses any other).
     pub async fn presign_put(
         &self,
         key: &str,
         valid_for: std::time::Duration,
+        length: Option<u64>,
     ) -> Result<String, BlobError> {
-        let put = self.client.put_object().bucket(&self.bucket).key(key);
+        let length = length
+            .map(i64::try_from)
+            .transpose()
+            .map_err(|e| BlobError::Aws(e.to_string()))?;
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_content_length(length);
         let req = put
             .presigned(presigning(valid_for)?)
             .await

@@ -461,6 +461,64 @@ async fn one_active_per_recipient_applies_to_csv_rows() {
     );
 }
 
+/// The HTTP status of a PUT of `body` to a presigned URL, as a browser sends it.
+async fn put_status(url: &str, body: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("accolade-put-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, body).unwrap();
+    let out = tokio::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
+        .args(["-H", "Content-Type: text/csv", "--data-binary"])
+        .arg(format!("@{}", path.display()))
+        .arg(url)
+        .output()
+        .await
+        .expect("curl");
+    let _ = std::fs::remove_file(&path);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A batch created with its file's `size` gets an upload URL for exactly that many bytes: a
+/// leaked URL cannot store a larger (or any other) file (#14 item 5).
+#[tokio::test]
+async fn an_upload_url_takes_exactly_the_declared_size() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(3, "sized");
+    let body = json!({"filename": "s.csv", "template_id": tpl["id"], "size": file.len()});
+    let b = t.create_batch(&key, body).await;
+    assert_eq!(b["upload_size"], file.len(), "{b:#}");
+    let url = b["upload_url"].as_str().unwrap();
+    let mut bigger = file.clone();
+    bigger.extend_from_slice(&csv_rows(1_000, "extra")[11..]);
+    assert_eq!(
+        put_status(url, &bigger).await,
+        "403",
+        "a larger file is refused"
+    );
+    assert_eq!(put_status(url, &file[..file.len() - 1]).await, "403");
+    assert_eq!(put_status(url, &file).await, "200");
+    for (size, says) in [
+        (json!(0), "empty"),
+        (json!(50 * 1024 * 1024 + 1), "50 MB"),
+        (json!("12"), "number"),
+    ] {
+        let r = t
+            .call(
+                "POST",
+                "/v1/batches",
+                Some(&key),
+                Some(json!({"filename": "s.csv", "size": size})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(
+            r.text().contains("size") && r.text().contains(says),
+            "{}",
+            r.text()
+        );
+    }
+}
+
 #[tokio::test]
 async fn presigned_upload_url_and_sample_file() {
     let t = spawn_app().await;

@@ -1,5 +1,6 @@
 use crate::{
     app::App,
+    csv_import,
     domain::{
         batch::{Batch, BatchMode},
         ids::{BatchId, TemplateId},
@@ -65,7 +66,7 @@ pub async fn create(
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
     let o = Obj::root(&body);
-    o.only(&["template_id", "filename", "notify", "mode"])?;
+    o.only(&["template_id", "filename", "notify", "mode", "size"])?;
     let filename = o.req("filename", |s| text::line(s, 200))?;
     let lower = filename.to_lowercase();
     if !(lower.ends_with(".csv") || lower.ends_with(".txt") || lower.ends_with(".tsv")) {
@@ -88,6 +89,7 @@ pub async fn create(
             ));
         }
     }
+    let size = upload_size(&o)?;
     let mode = o.parse("mode", BatchMode::parse)?.unwrap_or_default();
     let notify = o.bool("notify")?.unwrap_or(true);
     let now = chrono::Utc::now();
@@ -102,15 +104,28 @@ pub async fn create(
     app.store.create_batch(&batch).await?;
     let upload_url = app
         .blobs
-        .presign_put(&batch.source_key, LINK_VALIDITY)
+        .presign_put(&batch.source_key, LINK_VALIDITY, size)
         .await?;
     tracing::info!(batch = %batch.id, "batch created");
     let mut v = batch_json(&app, &batch).await?;
     v["batch_id"] = json!(batch.id);
     v["upload_url"] = json!(upload_url);
     v["upload_method"] = json!("PUT");
+    v["upload_size"] = json!(size);
     v["expires_at"] = json!(now + chrono::Duration::from_std(LINK_VALIDITY).unwrap_or_default());
     Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// The file's size in bytes, if the client says it: the upload URL then takes exactly that many.
+fn upload_size(o: &Obj<'_>) -> Result<Option<u64>, ApiError> {
+    match o.u64("size")? {
+        Some(0) => Err(ApiError::field("size", "the file is empty")),
+        Some(n) if n > csv_import::MAX_FILE_BYTES => Err(ApiError::field(
+            "size",
+            format!("the file is larger than 50 MB ({n} bytes); split it into several files"),
+        )),
+        n => Ok(n),
+    }
 }
 
 pub async fn get_one(

@@ -118,6 +118,7 @@
     if (!f) { fileErr.textContent = t.choose; file.focus(); return; }
     var body = {
       filename: f.name,
+      size: f.size,
       notify: document.getElementById("f-notify").checked,
       mode: document.getElementById("f-mode").value
     };
