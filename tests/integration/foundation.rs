@@ -492,7 +492,9 @@ async fn another_issuers_objects_are_invisible_on_every_route() {
             None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // A filter by A's template is not found, like the template itself.
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "not_found");
     // A's objects are untouched.
     let still = t
         .call("GET", &format!("/v1/templates/{tid}"), Some(&key_a), None)
