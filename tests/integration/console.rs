@@ -40,7 +40,7 @@ async fn get(t: &TestApp, path: &str, cookie: &str) -> accolade_tests::Response 
 }
 
 /// Signs in; answers the session cookie and a CSRF token from a page.
-async fn sign_in(t: &TestApp, key: &str) -> (String, String) {
+pub(crate) async fn sign_in(t: &TestApp, key: &str) -> (String, String) {
     let r = post_form(
         t,
         "/console/login",

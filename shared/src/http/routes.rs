@@ -1,6 +1,7 @@
 //! A router declared once, route by route, as `.get(path, handler)`: the `axum::Router` and the
 //! list of its `(method, path)` both come from that one declaration, so the list cannot drift
-//! from what is served (the OpenAPI check reads the lists).
+//! from what is served. The OpenAPI check and the cross-tenant matrix
+//! (`tests/integration/tenancy.rs`) read the lists; a route added without a matrix case fails it.
 
 use axum::{
     handler::Handler,

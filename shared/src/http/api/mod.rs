@@ -17,7 +17,7 @@ use axum::Router;
 pub use awards::award_json;
 
 /// Every route of the `/v1` API, declared once: [`router`] is built from it and [`routes`] lists
-/// it (the OpenAPI document must list exactly these; a test checks).
+/// it (the OpenAPI document must list exactly these; the cross-tenant matrix covers each).
 fn declared() -> Routes<App> {
     Routes::new()
         .get("/v1/issuer", issuer::get_issuer)

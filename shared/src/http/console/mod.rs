@@ -36,7 +36,8 @@ use posted::Posted;
 use session::Session;
 use std::collections::HashMap;
 
-/// Every console route, declared once: [`router`] is built from it and [`routes`] lists it.
+/// Every console route, declared once: [`router`] is built from it and [`routes`] lists it (the
+/// cross-tenant matrix covers each).
 fn declared() -> Routes<App> {
     Routes::new()
         .get("/console", dashboard::page)

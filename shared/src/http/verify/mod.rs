@@ -26,7 +26,8 @@ use axum::{
 use chrono::Utc;
 use std::{collections::HashMap, sync::Arc};
 
-/// Every public route, declared once: [`router`] is built from it and [`routes`] lists it.
+/// Every public route, declared once: [`router`] is built from it and [`routes`] lists it (the
+/// cross-tenant matrix covers each).
 fn declared() -> Routes<App> {
     Routes::new()
         .get("/b/{id}", award)
