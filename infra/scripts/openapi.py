@@ -353,7 +353,7 @@ paths = {
   },
   "/v1/awards": {
     "get": op("listAwards", "List awards, newest first (filters apply within a page, which can then hold fewer than `limit`)", "awards",
-              {"200": json_answer("AwardList", links=first_award_links)}, ["400"], params=["Limit", "Cursor", "TemplateFilter", "RecipientFilter", "StatusFilter", "BatchFilter"]),
+              {"200": json_answer("AwardList", links=first_award_links)}, ["400", "404"], params=["Limit", "Cursor", "TemplateFilter", "RecipientFilter", "StatusFilter", "BatchFilter"]),
     "post": op("createAward", "Issue a badge", "awards",
                {"201": json_answer("Award", "Issued", links=award_links),
                 "200": json_answer("Award", "Issued before: the Idempotency-Key or external_id was used for the same request, and this is that award", links=award_links)},

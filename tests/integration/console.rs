@@ -40,7 +40,7 @@ async fn get(t: &TestApp, path: &str, cookie: &str) -> accolade_tests::Response 
 }
 
 /// Signs in; answers the session cookie and a CSRF token from a page.
-async fn sign_in(t: &TestApp, key: &str) -> (String, String) {
+pub(crate) async fn sign_in(t: &TestApp, key: &str) -> (String, String) {
     let r = post_form(
         t,
         "/console/login",
@@ -586,7 +586,8 @@ async fn signing_out_ends_the_session_even_for_a_copied_cookie() {
     assert_eq!(get(&t, "/console", &again).await.status, StatusCode::OK);
 }
 
-/// The awards list filtered by another issuer's batch is the not-found page, as in the API.
+/// The awards list filtered by another issuer's batch or template is the not-found page, as in
+/// the API.
 #[tokio::test]
 async fn another_issuers_batch_is_not_found_in_the_awards_list() {
     let t = spawn_app().await;
@@ -601,10 +602,16 @@ async fn another_issuers_batch_is_not_found_in_the_awards_list() {
     let id = batch["id"].as_str().unwrap();
     let (cookie_a, _) = sign_in(&t, &key_a).await;
     let (cookie_b, _) = sign_in(&t, &key_b).await;
-    let path = format!("/console/awards?batch={id}");
-    assert_eq!(get(&t, &path, &cookie_a).await.status, StatusCode::OK);
-    assert_eq!(
-        get(&t, &path, &cookie_b).await.status,
-        StatusCode::NOT_FOUND
-    );
+    let template = tpl["id"].as_str().unwrap();
+    for path in [
+        format!("/console/awards?batch={id}"),
+        format!("/console/awards?template={template}"),
+    ] {
+        assert_eq!(get(&t, &path, &cookie_a).await.status, StatusCode::OK);
+        assert_eq!(
+            get(&t, &path, &cookie_b).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
 }

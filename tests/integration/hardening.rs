@@ -33,7 +33,8 @@ async fn every_http_answer_carries_hsts() {
 }
 
 /// Another issuer's batch id in `?batch=` is not found (API, analytics), like every foreign id:
-/// its awards' ids, times and the cursor over them stay hidden.
+/// its awards' ids, times and the cursor over them stay hidden. So is its template in
+/// `?template=` (it was a 400 naming the field in the awards list).
 #[tokio::test]
 async fn another_issuers_batch_is_not_found_in_filters() {
     let t = spawn_app().await;
@@ -68,6 +69,7 @@ async fn another_issuers_batch_is_not_found_in_filters() {
         format!("/v1/awards?batch={batch}"),
         format!("/v1/awards?batch={batch}&limit=1"),
         format!("/v1/analytics?batch={batch}"),
+        format!("/v1/awards?template={}", tpl["id"].as_str().unwrap()),
     ] {
         let r = t.call("GET", &path, Some(&key_b), None).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text());

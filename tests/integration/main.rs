@@ -16,4 +16,5 @@ mod recommendations;
 mod retries;
 mod smoke;
 mod standards;
+mod tenancy;
 mod verification;

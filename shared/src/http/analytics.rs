@@ -2,7 +2,13 @@
 //! the whole issuer, a per-template breakdown) and `GET /v1/analytics/export` (a CSV of awards
 //! with their counters, streamed page by page).
 
-use super::{auth::Caller, error::ApiError, param, query::ApiQuery};
+use super::{
+    auth::Caller,
+    error::ApiError,
+    param,
+    query::ApiQuery,
+    routes::{Route, Routes},
+};
 use crate::{
     analytics::{self, Report, Scope},
     app::App,
@@ -21,21 +27,26 @@ use axum::{
     extract::State,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
     Json, Router,
 };
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
-/// This router's routes (listed in the OpenAPI document with the api's; a test checks).
-pub const ROUTES: &[(&str, &str)] = &[("GET", "/v1/analytics"), ("GET", "/v1/analytics/export")];
+/// This router's routes, declared once (listed in the OpenAPI document with the api's; a test
+/// checks).
+fn declared() -> Routes<App> {
+    Routes::new()
+        .get("/v1/analytics", report)
+        .get("/v1/analytics/export", export)
+}
+
+pub fn routes() -> Vec<Route> {
+    declared().table()
+}
 
 pub fn router(app: App) -> Router {
-    Router::new()
-        .route("/v1/analytics", get(report))
-        .route("/v1/analytics/export", get(export))
-        .with_state(app)
+    declared().router().with_state(app)
 }
 
 /// The longest range one request may ask for (cost is days × templates).

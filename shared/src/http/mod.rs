@@ -10,6 +10,7 @@ pub mod console;
 pub mod error;
 pub mod lambda;
 pub mod query;
+pub mod routes;
 pub mod verify;
 pub(crate) mod versioned;
 

@@ -178,9 +178,9 @@ pub struct ListQuery {
     batch: Option<String>,
 }
 
-/// The list's template and batch filters must be the caller's. Another issuer's batch is not
-/// found, like every foreign id: its index partition would otherwise page (and its cursor
-/// reveal) that issuer's award ids and times.
+/// The list's template and batch filters must be the caller's. Another issuer's template or
+/// batch is not found, like every foreign id: its index partition would otherwise page (and its
+/// cursor reveal) that issuer's award ids and times.
 async fn filters_are_own(
     app: &App,
     caller: &Caller,
@@ -191,7 +191,7 @@ async fn filters_are_own(
         app.store
             .get_template_of(&caller.issuer_id, t)
             .await?
-            .ok_or_else(|| ApiError::field("template", format!("template {t} not found")))?;
+            .ok_or_else(|| ApiError::not_found("template"))?;
     }
     if let Some(b) = batch {
         app.store

@@ -7,75 +7,54 @@ pub(crate) mod issuer;
 mod openapi;
 pub(crate) mod templates;
 
-use super::error::ApiError;
-use crate::app::App;
-use axum::{
-    routing::{get, post},
-    Router,
+use super::{
+    error::ApiError,
+    routes::{Route, Routes},
 };
+use crate::app::App;
+use axum::Router;
 
 pub use awards::award_json;
 
-/// Every route, as `(method, path)`. The OpenAPI document must list exactly these (a test checks).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/v1/issuer"),
-    ("PATCH", "/v1/issuer"),
-    ("GET", "/v1/templates"),
-    ("POST", "/v1/templates"),
-    ("GET", "/v1/templates/{id}"),
-    ("PATCH", "/v1/templates/{id}"),
-    ("DELETE", "/v1/templates/{id}"),
-    ("PUT", "/v1/templates/{id}/image"),
-    ("PUT", "/v1/templates/{id}/banner-image"),
-    ("GET", "/v1/api-keys"),
-    ("POST", "/v1/api-keys"),
-    ("DELETE", "/v1/api-keys/{id}"),
-    ("GET", "/v1/awards"),
-    ("POST", "/v1/awards"),
-    ("GET", "/v1/awards/{id}"),
-    ("POST", "/v1/awards/{id}/revoke"),
-    ("POST", "/v1/awards/{id}/reissue"),
-    ("GET", "/v1/batches"),
-    ("POST", "/v1/batches"),
-    ("GET", "/v1/batches/template.csv"),
-    ("GET", "/v1/batches/{id}"),
-    ("GET", "/v1/openapi.json"),
-];
+/// Every route of the `/v1` API, declared once: [`router`] is built from it and [`routes`] lists
+/// it (the OpenAPI document must list exactly these; the cross-tenant matrix covers each).
+fn declared() -> Routes<App> {
+    Routes::new()
+        .get("/v1/issuer", issuer::get_issuer)
+        .patch("/v1/issuer", issuer::patch_issuer)
+        .get("/v1/templates", templates::list)
+        .post("/v1/templates", templates::create)
+        .get("/v1/templates/{id}", templates::get_one)
+        .patch("/v1/templates/{id}", templates::patch)
+        .delete("/v1/templates/{id}", templates::archive)
+        .put("/v1/templates/{id}/image", templates::upload_image)
+        .put(
+            "/v1/templates/{id}/banner-image",
+            templates::upload_banner_image,
+        )
+        .get("/v1/api-keys", api_keys::list)
+        .post("/v1/api-keys", api_keys::create)
+        .delete("/v1/api-keys/{id}", api_keys::revoke)
+        .get("/v1/awards", awards::list)
+        .post("/v1/awards", awards::create)
+        .get("/v1/awards/{id}", awards::get_one)
+        .post("/v1/awards/{id}/revoke", awards::revoke)
+        .post("/v1/awards/{id}/reissue", awards::reissue)
+        .get("/v1/batches", batches::list)
+        .post("/v1/batches", batches::create)
+        .get("/v1/batches/template.csv", batches::sample)
+        .get("/v1/batches/{id}", batches::get_one)
+        .get("/v1/openapi.json", openapi::document)
+}
+
+/// Every route, as `(method, path)`.
+pub fn routes() -> Vec<Route> {
+    declared().table()
+}
 
 pub fn router(app: App) -> Router {
-    Router::new()
-        .route(
-            "/v1/issuer",
-            get(issuer::get_issuer).patch(issuer::patch_issuer),
-        )
-        .route(
-            "/v1/templates",
-            get(templates::list).post(templates::create),
-        )
-        .route(
-            "/v1/templates/{id}",
-            get(templates::get_one)
-                .patch(templates::patch)
-                .delete(templates::archive),
-        )
-        .route(
-            "/v1/templates/{id}/image",
-            axum::routing::put(templates::upload_image),
-        )
-        .route(
-            "/v1/templates/{id}/banner-image",
-            axum::routing::put(templates::upload_banner_image),
-        )
-        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
-        .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))
-        .route("/v1/awards", get(awards::list).post(awards::create))
-        .route("/v1/awards/{id}", get(awards::get_one))
-        .route("/v1/awards/{id}/revoke", post(awards::revoke))
-        .route("/v1/awards/{id}/reissue", post(awards::reissue))
-        .route("/v1/batches", get(batches::list).post(batches::create))
-        .route("/v1/batches/template.csv", get(batches::sample))
-        .route("/v1/batches/{id}", get(batches::get_one))
-        .route("/v1/openapi.json", get(openapi::document))
+    declared()
+        .router()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app.clone())

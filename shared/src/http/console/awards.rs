@@ -140,12 +140,8 @@ struct Filters {
 
 impl Filters {
     /// Reads the query. A filter that cannot be read is left out and is the error to show (the
-    /// last one when several are wrong).
-    fn read(
-        l: Locale,
-        q: &HashMap<String, String>,
-        names: &HashMap<TemplateId, String>,
-    ) -> (Self, Option<FormError>) {
+    /// last one when several are wrong). Whose template or batch it names is checked by the list.
+    fn read(l: Locale, q: &HashMap<String, String>) -> (Self, Option<FormError>) {
         let mut err = None;
         let mut refuse = |f: &str, m: String| {
             err = Some(FormError {
@@ -163,8 +159,8 @@ impl Filters {
             None => None,
         };
         let template = match param(q, "template").map(TemplateId::parse) {
-            Some(Ok(x)) if names.contains_key(&x) => Some(x),
-            Some(_) => {
+            Some(Ok(x)) => Some(x),
+            Some(Err(_)) => {
                 let unknown = l.t("알 수 없는 템플릿입니다.", "Unknown template.");
                 refuse("template", unknown.into());
                 None
@@ -280,7 +276,15 @@ pub async fn list(
         .iter()
         .map(|x| (x.id.clone(), x.spec.name.clone()))
         .collect();
-    let (filters, err) = Filters::read(l, &q, &names);
+    let (filters, err) = Filters::read(l, &q);
+    // Another issuer's template is not found, as in the API (and its batch, in `find`).
+    if filters
+        .template
+        .as_ref()
+        .is_some_and(|t| !names.contains_key(t))
+    {
+        return not_found(&app, l);
+    }
     let now = Utc::now();
     let found = if err.is_none() {
         match find(
@@ -577,8 +581,7 @@ mod tests {
     #[test]
     fn filters_read_the_query() {
         let known = TemplateId::generate();
-        let names = HashMap::from([(known.clone(), "Known".to_owned())]);
-        let read = |pairs: &[(&str, &str)]| Filters::read(Locale::En, &query(pairs), &names);
+        let read = |pairs: &[(&str, &str)]| Filters::read(Locale::En, &query(pairs));
 
         let (f, err) = read(&[("q", " Kim@Example.com "), ("template", known.as_str())]);
         assert!(err.is_none());
@@ -599,8 +602,7 @@ mod tests {
         assert!(f.batch.is_none());
 
         // Every unreadable filter is left out; the last one is the error shown.
-        let unknown = TemplateId::generate();
-        let (f, err) = read(&[("q", "x@"), ("template", unknown.as_str())]);
+        let (f, err) = read(&[("q", "x@"), ("template", "nope")]);
         assert!(f.email.is_none() && f.template.is_none());
         assert_eq!(err.and_then(|e| e.field).as_deref(), Some("template"));
         let (_, err) = read(&[("q", "x@"), ("batch", "nope")]);

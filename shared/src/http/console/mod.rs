@@ -17,13 +17,16 @@ mod settings;
 mod templates;
 pub mod ui;
 
-use crate::{app::App, domain::locale::Locale};
+use crate::{
+    app::App,
+    domain::locale::Locale,
+    http::routes::{Route, Routes},
+};
 use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
     Form, Router,
 };
 use chrono::Utc;
@@ -33,52 +36,51 @@ use posted::Posted;
 use session::Session;
 use std::collections::HashMap;
 
+/// Every console route, declared once: [`router`] is built from it and [`routes`] lists it (the
+/// cross-tenant matrix covers each).
+fn declared() -> Routes<App> {
+    Routes::new()
+        .get("/console", dashboard::page)
+        .get("/console/", || async { Redirect::to("/console") })
+        .get("/console/login", login_page)
+        .post("/console/login", login)
+        .post("/console/logout", logout)
+        .get("/console/lang/{lang}", set_lang)
+        .get("/console/assets/console.css", css)
+        .get("/console/assets/console.js", js)
+        .get("/console/templates", templates::list)
+        .post("/console/templates", templates::create)
+        .get("/console/templates/new", templates::new_form)
+        .post("/console/templates/preview", templates::preview)
+        .get("/console/templates/{id}", templates::edit)
+        .post("/console/templates/{id}", templates::update)
+        .post("/console/templates/{id}/archive", templates::archive)
+        .put("/console/templates/{id}/files/{what}", templates::upload)
+        .get("/console/export.csv", export)
+        .get("/console/issue", awards::issue_form)
+        .post("/console/issue", awards::issue)
+        .get("/console/bulk", bulk::page)
+        .get("/console/bulk/sample.csv", bulk::sample)
+        .post("/console/bulk/batches", bulk::create)
+        .get("/console/bulk/batches/{id}", bulk::status)
+        .get("/console/awards", awards::list)
+        .get("/console/awards/{id}", awards::detail)
+        .post("/console/awards/{id}/revoke", awards::revoke)
+        .post("/console/awards/{id}/reissue", awards::reissue)
+        .get("/console/settings", settings::page)
+        .post("/console/settings", settings::save)
+        .post("/console/settings/keys", settings::create_key)
+        .post("/console/settings/keys/{id}/revoke", settings::revoke_key)
+}
+
+/// Every route, as `(method, path)`.
+pub fn routes() -> Vec<Route> {
+    declared().table()
+}
+
 pub fn router(app: App) -> Router {
-    Router::new()
-        .route("/console", get(dashboard::page))
-        .route("/console/", get(|| async { Redirect::to("/console") }))
-        .route("/console/login", get(login_page).post(login))
-        .route("/console/logout", post(logout))
-        .route("/console/lang/{lang}", get(set_lang))
-        .route("/console/assets/console.css", get(css))
-        .route("/console/assets/console.js", get(js))
-        .route(
-            "/console/templates",
-            get(templates::list).post(templates::create),
-        )
-        .route("/console/templates/new", get(templates::new_form))
-        .route("/console/templates/preview", post(templates::preview))
-        .route(
-            "/console/templates/{id}",
-            get(templates::edit).post(templates::update),
-        )
-        .route("/console/templates/{id}/archive", post(templates::archive))
-        .route(
-            "/console/templates/{id}/files/{what}",
-            axum::routing::put(templates::upload),
-        )
-        .route("/console/export.csv", get(export))
-        .route(
-            "/console/issue",
-            get(awards::issue_form).post(awards::issue),
-        )
-        .route("/console/bulk", get(bulk::page))
-        .route("/console/bulk/sample.csv", get(bulk::sample))
-        .route("/console/bulk/batches", post(bulk::create))
-        .route("/console/bulk/batches/{id}", get(bulk::status))
-        .route("/console/awards", get(awards::list))
-        .route("/console/awards/{id}", get(awards::detail))
-        .route("/console/awards/{id}/revoke", post(awards::revoke))
-        .route("/console/awards/{id}/reissue", post(awards::reissue))
-        .route(
-            "/console/settings",
-            get(settings::page).post(settings::save),
-        )
-        .route("/console/settings/keys", post(settings::create_key))
-        .route(
-            "/console/settings/keys/{id}/revoke",
-            post(settings::revoke_key),
-        )
+    declared()
+        .router()
         .layer(middleware::from_fn_with_state(
             app.clone(),
             same_origin_posts,

@@ -12,6 +12,7 @@ use crate::{
         template::{Template, TemplateImage},
         visitor,
     },
+    http::routes::{Route, Routes},
     openbadges,
     render::{badge_image, badge_page, i18n, layout, qr, template_page},
     store::{counters::Counter, StoreError},
@@ -20,28 +21,34 @@ use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    routing::get,
     Router,
 };
 use chrono::Utc;
 use std::{collections::HashMap, sync::Arc};
 
+/// Every public route, declared once: [`router`] is built from it and [`routes`] lists it (the
+/// cross-tenant matrix covers each).
+fn declared() -> Routes<App> {
+    Routes::new()
+        .get("/b/{id}", award)
+        .get("/b/{id}/{file}", award_qr)
+        .get("/b/{id}/go/{slot}", go)
+        .get("/b/{id}/unsubscribe", unsubscribe_page)
+        .post("/b/{id}/unsubscribe", unsubscribe)
+        .get("/issuers/{file}", issuer_profile)
+        .get("/templates/{file}", template_class)
+        .get("/templates/{id}/image", template_image)
+        .get("/templates/{id}/banner-image", banner_image)
+        .get("/health", || async { "ok" })
+}
+
+/// Every route, as `(method, path)`.
+pub fn routes() -> Vec<Route> {
+    declared().table()
+}
+
 pub fn router(app: App) -> Router {
-    Router::new()
-        .route("/b/{id}", get(award))
-        .route("/b/{id}/{file}", get(award_qr))
-        .route("/b/{id}/go/{slot}", get(go))
-        .route(
-            "/b/{id}/unsubscribe",
-            get(unsubscribe_page).post(unsubscribe),
-        )
-        .route("/issuers/{file}", get(issuer_profile))
-        .route("/templates/{file}", get(template_class))
-        .route("/templates/{id}/image", get(template_image))
-        .route("/templates/{id}/banner-image", get(banner_image))
-        .route("/health", get(|| async { "ok" }))
-        .fallback(fallback)
-        .with_state(app)
+    declared().router().fallback(fallback).with_state(app)
 }
 
 const PAGE_CACHE: &str = "no-cache";
