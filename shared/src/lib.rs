@@ -27,3 +27,15 @@ pub mod urls;
 
 #[cfg(test)]
 mod layers;
+
+/// Settings of the property tests (issue #14, hostile input): `cases` generated inputs per
+/// property, and no failure files (a failure found is kept as a plain regression test beside its
+/// property).
+#[cfg(test)]
+pub(crate) fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}

@@ -209,6 +209,17 @@ const ALIASES: &[(Column, &[&str])] = &[
     (Column::Locale, &["locale", "language", "lang", "언어"]),
 ];
 
+/// A header as a warning quotes it: at most [`SHOWN_CHARS`] characters, so the warnings a batch
+/// keeps stay small whatever the header row holds (up to 100 cells of 10,000 characters).
+fn shown(h: &str) -> String {
+    match h.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{}…", &h[..end]),
+        None => h.to_owned(),
+    }
+}
+
+const SHOWN_CHARS: usize = 60;
+
 pub fn lookup(header: &str) -> Option<Column> {
     let n = normalize(header);
     ALIASES
@@ -245,7 +256,7 @@ impl Columns {
                 None if h.trim().is_empty() => {}
                 None => warnings.push(format!(
                     "column `{}` is not used (unknown header)",
-                    h.trim()
+                    shown(h.trim())
                 )),
             }
             positions.push(col);

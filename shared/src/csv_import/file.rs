@@ -4,13 +4,49 @@
 use super::{
     decode::{sniff, DecodingReader, SourceEncoding},
     rows::{check_shape, is_blank},
-    Columns, FileError, MAX_ROWS,
+    Columns, FileError, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
 };
 use std::io::{Chain, Cursor, Read};
 
 const SNIFF_BYTES: usize = 64 * 1024;
 
-type Inner<R> = DecodingReader<Chain<Cursor<Vec<u8>>, R>>;
+type Inner<R> = Metered<DecodingReader<Chain<Cursor<Vec<u8>>, R>>>;
+
+/// The decoded text on its way to the CSV parser, counted since the last record ended: past
+/// [`MAX_RECORD_BYTES`] (plus the parser's 8 KiB buffer) a read fails, so the record being
+/// parsed is never held longer than that.
+struct Metered<R> {
+    inner: R,
+    since_record: usize,
+}
+
+/// The error a [`Metered`] read fails with; [`csv_error`] turns it into `RecordTooLong`.
+#[derive(Debug)]
+struct RecordTooLong;
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a record longer than {MAX_RECORD_BYTES} bytes")
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.since_record > MAX_RECORD_BYTES {
+            return Err(std::io::Error::other(RecordTooLong));
+        }
+        let n = self.inner.read(buf)?;
+        self.since_record += n;
+        Ok(n)
+    }
+}
+
+/// A record was read whole: the next one is counted from here.
+fn record_ended<R: Read>(reader: &mut csv::Reader<Metered<R>>) {
+    reader.get_mut().since_record = 0;
+}
 
 pub struct CsvFile<R: Read> {
     reader: csv::Reader<Inner<R>>,
@@ -48,6 +84,9 @@ fn detect_delimiter(first_line: &str) -> u8 {
 
 fn csv_error(e: csv::Error, row: u64) -> FileError {
     match e.kind() {
+        csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<RecordTooLong>()) => {
+            FileError::RecordTooLong { row }
+        }
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
             FileError::Encoding(io.to_string())
         }
@@ -65,7 +104,10 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
     }
     let encoding = sniff(&head)?;
     let (delimiter, hinted) = delimiter_of(&head, encoding);
-    let decoded = DecodingReader::new(Cursor::new(head).chain(source), encoding);
+    let decoded = Metered {
+        inner: DecodingReader::new(Cursor::new(head).chain(source), encoding),
+        since_record: 0,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -77,6 +119,19 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         return Err(FileError::TooManyColumns {
             row,
             cells: headers.len(),
+        });
+    }
+    // Header cells are held (and unknown ones reported) like data cells: the same length limit.
+    if let Some((i, chars)) = headers
+        .iter()
+        .map(|h| h.chars().count())
+        .enumerate()
+        .find(|(_, chars)| *chars > MAX_FIELD_CHARS)
+    {
+        return Err(FileError::FieldTooLong {
+            row,
+            column: format!("#{}", i + 1),
+            chars,
         });
     }
     let columns = Columns::map(&headers)?;
@@ -135,7 +190,7 @@ fn delimiter_of(head: &[u8], encoding: SourceEncoding) -> (u8, bool) {
 /// The header: the first record that is neither blank nor the `sep=` hint line, with its
 /// spreadsheet row number.
 fn read_header(
-    reader: &mut csv::Reader<impl Read>,
+    reader: &mut csv::Reader<Metered<impl Read>>,
     record: &mut csv::StringRecord,
     hinted: bool,
 ) -> Result<(Vec<String>, u64), FileError> {
@@ -145,6 +200,7 @@ fn read_header(
             Ok(false) => return Err(FileError::Empty),
             Ok(true) => {
                 row += 1;
+                record_ended(reader);
                 // The hint line itself (split by its own delimiter: `sep=` and an empty cell).
                 let sep_hint = hinted
                     && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
@@ -173,6 +229,7 @@ impl<R: Read> CsvFile<R> {
                 }
                 Ok(true) => {
                     self.row += 1;
+                    record_ended(&mut self.reader);
                     if is_blank(&self.record) {
                         continue;
                     }

@@ -7,6 +7,9 @@ pub mod file;
 pub mod report;
 pub mod rows;
 
+#[cfg(test)]
+mod proptests;
+
 pub use columns::{Column, Columns};
 pub use decode::{DecodingReader, SourceEncoding};
 pub use rows::{RowError, ValidRow};
@@ -19,6 +22,11 @@ pub const MAX_COLUMNS: usize = 100;
 pub const MAX_FIELD_CHARS: usize = 10_000;
 /// More data rows than this fails the file.
 pub const MAX_ROWS: u64 = 1_000_000;
+/// A record (one row, line breaks in quoted cells included) whose decoded text passes this fails
+/// the file while it is being read, so no input is held whole in memory (an open quote, a file
+/// without line ends). Within the limits above a row is at most 100 cells of 10,000 characters of
+/// at most 4 bytes (4,000,301 bytes with quotes, delimiters and CRLF): no valid row is refused.
+pub const MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
 
 /// Why a whole file is refused. Nothing is issued from such a file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +55,8 @@ pub enum FileError {
         column: String,
         chars: usize,
     },
+    #[error("row {row} is longer than 4 MB (a quote left open, or no line ends?); a row has at most {MAX_COLUMNS} cells of at most {MAX_FIELD_CHARS} characters")]
+    RecordTooLong { row: u64 },
     #[error("the file has more than {MAX_ROWS} rows; split it into several files")]
     TooManyRows,
     #[error("the CSV could not be parsed near row {row}: {message}")]

@@ -364,3 +364,166 @@ mod tests {
         assert!(reject_read_only(v.as_object().unwrap(), &["id"]).is_ok());
     }
 }
+
+/// Property tests (issue #14, hostile input): RFC 7396's laws for [`merge_patch`], read-only
+/// fields, and nesting as deep as a body can be sent.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::{http::body::object_from, proptest_config};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Few names, so that patches and targets share keys.
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "b", "c", "id", "version", "이름", ""])
+            .prop_map(String::from)
+    }
+
+    fn object_of(inner: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+        prop::collection::btree_map(key(), inner, 0..5)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            2 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::from),
+            1 => any::<i64>().prop_map(Value::from),
+            2 => "[a-z가-힣]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 5, |inner| {
+            prop_oneof![
+                1 => prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                2 => object_of(inner),
+            ]
+        })
+    }
+
+    fn object() -> impl Strategy<Value = Value> {
+        object_of(json())
+    }
+
+    fn patched(target: &Value, patch: &Value) -> Value {
+        let mut t = target.clone();
+        merge_patch(&mut t, patch);
+        t
+    }
+
+    /// `v` with null object members removed at every depth (arrays as they are).
+    fn without_nulls(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(_, x)| !x.is_null())
+                    .map(|(k, x)| (k.clone(), without_nulls(x)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(1_000))]
+
+        /// `{}` changes no object.
+        #[test]
+        fn an_empty_patch_changes_no_object(t in object()) {
+            prop_assert_eq!(patched(&t, &json!({})), t);
+        }
+
+        /// Applying a patch twice is applying it once.
+        #[test]
+        fn a_patch_applied_twice_is_applied_once(t in json(), p in json()) {
+            let once = patched(&t, &p);
+            prop_assert_eq!(patched(&once, &p), once);
+        }
+
+        /// Member by member: `null` removes, an object merges, anything else replaces, members
+        /// the patch does not name stay, and no other member appears.
+        #[test]
+        fn null_removes_objects_merge_values_replace(t in object(), p in object()) {
+            let r = patched(&t, &p);
+            let (r, tm, pm) = (r.as_object().unwrap(), t.as_object().unwrap(), p.as_object().unwrap());
+            for (k, v) in pm {
+                if v.is_null() {
+                    prop_assert!(!r.contains_key(k));
+                } else {
+                    prop_assert_eq!(&r[k], &patched(tm.get(k).unwrap_or(&Value::Null), v));
+                }
+            }
+            for (k, v) in tm.iter().filter(|(k, _)| !pm.contains_key(*k)) {
+                prop_assert_eq!(&r[k], v);
+            }
+            prop_assert!(r.keys().all(|k| tm.contains_key(k) || pm.contains_key(k)));
+        }
+
+        /// On anything but an object, a patch is its own value without null members.
+        #[test]
+        fn a_patch_on_a_non_object_is_the_patch_without_nulls(
+            t in prop_oneof![
+                json().prop_map(|v| if v.is_object() { Value::Null } else { v }),
+                prop::collection::vec(json(), 0..3).prop_map(Value::Array),
+            ],
+            p in json(),
+        ) {
+            prop_assert!(!t.is_object());
+            prop_assert_eq!(patched(&t, &p), without_nulls(&p));
+        }
+
+        /// A patch is refused exactly when it names a read-only field, and the error names it.
+        #[test]
+        fn read_only_fields_are_refused_by_name(
+            p in object(),
+            read_only in prop::sample::subsequence(vec!["id", "version", "이름", "created_at"], 0..4),
+        ) {
+            let m = p.as_object().unwrap();
+            match reject_read_only(m, &read_only) {
+                Ok(()) => prop_assert!(read_only.iter().all(|f| !m.contains_key(*f))),
+                Err(e) => {
+                    prop_assert!(m.contains_key(&e.field));
+                    prop_assert!(read_only.contains(&e.field.as_str()));
+                    prop_assert!(e.message.contains(&e.field));
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(300))]
+
+        /// A body nested up to 10,000 deep (objects and arrays) is refused with a 400 naming the
+        /// recursion limit beyond depth 127, and patches without overflow up to it.
+        #[test]
+        fn deep_bodies_are_refused_or_patch_without_overflow(
+            levels in prop_oneof![
+                prop::collection::vec(any::<bool>(), 0..140),
+                prop::collection::vec(any::<bool>(), 0..10_000),
+            ],
+        ) {
+            let mut text = String::from("{\"a\":");
+            for object in &levels {
+                text.push_str(if *object { "{\"a\":" } else { "[" });
+            }
+            text.push('1');
+            for object in levels.iter().rev() {
+                text.push(if *object { '}' } else { ']' });
+            }
+            text.push('}');
+            let depth = levels.len() + 1;
+            match object_from(text.as_bytes()) {
+                Ok(m) => {
+                    prop_assert!(depth <= 127, "depth {} accepted", depth);
+                    let patch = Value::Object(m);
+                    let once = patched(&json!({"a": {"b": 1}, "c": 2}), &patch);
+                    prop_assert_eq!(patched(&once, &patch), once);
+                }
+                Err(e) => {
+                    prop_assert!(depth > 127, "depth {}: {}", depth, e.message);
+                    prop_assert_eq!(e.code, "malformed_json");
+                    prop_assert!(e.message.contains("recursion limit exceeded"), "{}", e.message);
+                }
+            }
+        }
+    }
+}

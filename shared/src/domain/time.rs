@@ -1,7 +1,7 @@
 //! Dates as admins and spreadsheets write them, and time zones.
 
 use super::{error::KO_EMPTY, Invalid};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 
 /// An IANA time zone name (`Asia/Seoul`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +33,15 @@ impl Zone {
         match self.0.from_local_datetime(&local) {
             chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
             chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-            // A DST gap at midnight: take the first instant that exists.
-            chrono::LocalResult::None => Utc.from_utc_datetime(&local),
+            // A DST gap at midnight (Chile, Brazil until 2019, Iran until 2022, …): the first
+            // instant that exists, i.e. midnight read with the offset in force before the gap.
+            chrono::LocalResult::None => {
+                let before = self
+                    .0
+                    .offset_from_utc_datetime(&(local - chrono::Duration::days(1)))
+                    .fix();
+                Utc.from_utc_datetime(&(local - before))
+            }
         }
     }
 }
@@ -164,5 +171,210 @@ mod tests {
         assert_eq!(at("2026-03-01 09:30").unwrap(), "2026-03-01T00:30:00+00:00");
         assert_eq!(at("2026/3/1 9:30:00").unwrap(), "2026-03-01T00:30:00+00:00");
         assert!(at("2026-03-01 25:00").is_err());
+    }
+}
+
+/// Property tests (issue #14, hostile input).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::{
+        csv_import::{rows, Columns},
+        domain::{issue_request::IssueRequest, json::Obj},
+        proptest_config,
+    };
+    use chrono::{Datelike, Duration};
+    use proptest::prelude::*;
+
+    fn zone() -> impl Strategy<Value = Zone> {
+        prop::sample::select(chrono_tz::TZ_VARIANTS.to_vec()).prop_map(Zone)
+    }
+
+    /// Zones whose clocks have jumped at midnight (a day without its 00:00), or skipped a day.
+    fn midnight_gap_zone() -> impl Strategy<Value = Zone> {
+        use chrono_tz::{Africa, America, Asia, Atlantic, Pacific};
+        prop::sample::select(vec![
+            America::Santiago,
+            America::Sao_Paulo,
+            America::Asuncion,
+            America::Havana,
+            America::Campo_Grande,
+            America::Scoresbysund,
+            Asia::Tehran,
+            Asia::Beirut,
+            Asia::Damascus,
+            Asia::Amman,
+            Asia::Gaza,
+            Africa::Cairo,
+            Atlantic::Azores,
+            Pacific::Apia,
+            Pacific::Kwajalein,
+        ])
+        .prop_map(Zone)
+    }
+
+    fn date() -> impl Strategy<Value = NaiveDate> {
+        (1i32..=9998, 1u32..=12, 1u32..=31)
+            .prop_filter_map("a real date", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+    }
+
+    /// Any string, and strings made of what dates are written with.
+    fn date_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9 ./\\-:T+Z년월일]{0,24}",
+            "[0-9]{1,9}[-/.][0-9]{1,12}[-/.][0-9]{1,9}( [0-9]{1,3}:[0-9]{1,3}(:[0-9]{1,3})?)?",
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?",
+        ]
+    }
+
+    /// Whether some quarter-hour of `d` exists on the clocks of `zone`.
+    fn day_exists(zone: Zone, d: NaiveDate) -> bool {
+        (0..24 * 4).any(|q| {
+            let t = d.and_hms_opt(q / 4, (q % 4) * 15, 0).unwrap();
+            zone.0.from_local_datetime(&t).earliest().is_some()
+        })
+    }
+
+    /// The forms the parser documents, each written from the date.
+    const FORMS: &[&str] = &[
+        "%Y-%m-%d",
+        "%Y/%-m/%-d",
+        "%Y.%m.%d",
+        "%Y. %-m. %-d.",
+        "%Y%m%d",
+        "%-m/%-d/%Y",
+        "%m/%d/%Y",
+        "%Y년 %-m월 %-d일",
+        " %Y-%m-%d ",
+    ];
+
+    proptest! {
+        #![proptest_config(proptest_config(2_000))]
+
+        /// No string panics either parser; a refusal has a message; a date is its day's start.
+        #[test]
+        fn no_string_panics_the_date_parsers(s in date_like(), zone in zone()) {
+            let date = parse_date(&s);
+            let instant = parse_instant(&s, zone);
+            if let Err(e) = &date {
+                prop_assert!(!e.0.is_empty());
+            }
+            if let Err(e) = &instant {
+                prop_assert!(!e.0.is_empty());
+            }
+            if let Ok(d) = date {
+                prop_assert_eq!(instant.ok(), Some(zone.start_of(d)), "{:?}", s);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(2_000))]
+
+        /// Every documented form of every date (years 1–9998, any IANA zone) reads back as that
+        /// date, starting in the zone on that day (unless the zone skipped the whole day); an
+        /// RFC 3339 time is that instant; a local date-time is on its own local date.
+        #[test]
+        fn canonical_dates_round_trip(d in date(), zone in zone(), secs in 0i64..86_400) {
+            for form in FORMS {
+                let s = d.format(form).to_string();
+                prop_assert_eq!(parse_date(&s).ok(), Some(d), "{:?}", s);
+                prop_assert_eq!(parse_instant(&s, zone).ok(), Some(zone.start_of(d)), "{:?}", s);
+            }
+            let start = zone.start_of(d);
+            if day_exists(zone, d) {
+                prop_assert_eq!(zone.date_of(start), d);
+            }
+            let t = start + Duration::seconds(secs);
+            prop_assert_eq!(parse_instant(&t.to_rfc3339(), zone).ok(), Some(t));
+            let local = t.with_timezone(&zone.0).naive_local();
+            for form in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y/%-m/%-d %-H:%M"] {
+                let s = local.format(form).to_string();
+                let parsed = parse_instant(&s, zone);
+                prop_assert!(parsed.is_ok(), "{:?}", s);
+                prop_assert_eq!(zone.date_of(parsed.unwrap()), local.date(), "{:?}", s);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(120))]
+
+        /// Every day of a year starts on that day in the zone, in zones whose clocks jump at
+        /// midnight too; a day the zone skipped starts on a later day.
+        #[test]
+        fn every_day_of_a_year_starts_on_that_day(
+            zone in prop_oneof![zone(), midnight_gap_zone()],
+            year in 1970i32..=2040,
+        ) {
+            let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+            while d.year() == year {
+                let got = zone.date_of(zone.start_of(d));
+                if got != d {
+                    prop_assert!(!day_exists(zone, d) && got > d, "{} in {}: {}", d, zone.name(), got);
+                }
+                d = d.succ_opt().unwrap();
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(1_000))]
+
+        /// A date either parser refuses is reported against its field: the CSV row error names the
+        /// column (with the value as written) and the API error names the JSON field.
+        #[test]
+        fn rejected_dates_name_their_field(s in date_like(), zone in zone()) {
+            prop_assume!(!s.trim().is_empty() && parse_instant(&s, zone).is_err());
+            let headers = ["email", "name", "issued_on", "expires_on"].map(String::from);
+            let cols = Columns::map(&headers).unwrap();
+            for (i, field) in [(2, "issued_on"), (3, "expires_on")] {
+                let mut cells = vec!["a@b.co".to_owned(), "Kim".to_owned(), String::new(), String::new()];
+                cells[i].clone_from(&s);
+                let errors = rows::validate(&csv::StringRecord::from(cells), &cols, 2, zone)
+                    .unwrap_err();
+                prop_assert!(
+                    errors.iter().any(|e| e.column == field
+                        && e.value == s.trim()
+                        && e.row == 2
+                        && !e.message.is_empty()),
+                    "{:?}", errors
+                );
+                let body = serde_json::json!({
+                    "recipient": {"email": "a@b.co", "name": "Kim"},
+                    field: s,
+                });
+                let e = IssueRequest::parse(&Obj::root(body.as_object().unwrap()), zone)
+                    .unwrap_err();
+                prop_assert_eq!(e.field, field);
+                prop_assert!(!e.message.is_empty());
+            }
+        }
+    }
+
+    /// Regression (found by `every_day_of_a_year_starts_on_that_day`): where clocks jump at
+    /// midnight, a bare date started on the day before (midnight read as UTC: 2024-09-07 20:00
+    /// in Santiago for "2024-09-08").
+    #[test]
+    fn a_date_whose_midnight_does_not_exist_starts_that_day() {
+        for (zone, day, start) in [
+            (
+                "America/Santiago",
+                "2024-09-08",
+                "2024-09-08T04:00:00+00:00",
+            ),
+            (
+                "America/Sao_Paulo",
+                "2018-11-04",
+                "2018-11-04T03:00:00+00:00",
+            ),
+            ("Asia/Tehran", "2021-03-22", "2021-03-21T20:30:00+00:00"),
+        ] {
+            let zone = Zone::parse(zone).unwrap();
+            let t = parse_instant(day, zone).unwrap();
+            assert_eq!(t.to_rfc3339(), start, "{}", zone.name());
+            assert_eq!(zone.date_of(t).to_string(), day, "{}", zone.name());
+        }
     }
 }

@@ -14,20 +14,27 @@ pub struct Message<'a> {
     pub message_id_domain: &'a str,
 }
 
-/// RFC 2047 encoded-word for non-ASCII header text (`=?UTF-8?B?…?=`), split to keep lines short.
+/// Header text (a subject): control characters (a CR/LF could add a header) dropped; ASCII as it
+/// is, non-ASCII or text that looks like an encoded word as RFC 2047 encoded words.
 pub fn encode_header(text: &str) -> String {
-    if text.is_ascii() && !text.contains(['\r', '\n']) {
-        return text.to_owned();
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    if text.is_ascii() && !text.contains("=?") {
+        return text;
     }
-    encoded_words(text)
+    encoded_words(&text)
 }
 
-/// `text` (CR/LF dropped) as `=?UTF-8?B?…?=` words of at most 45 bytes each, folded.
+/// Text bytes per encoded word: 52 base64 characters, a 64-character word, so a line holding one
+/// (`Subject: ` and the word) stays within RFC 2047's 76 characters.
+const WORD_BYTES: usize = 39;
+
+/// `text` (CR/LF dropped) as `=?UTF-8?B?…?=` words of at most [`WORD_BYTES`] bytes of whole
+/// characters each, one word a line.
 fn encoded_words(text: &str) -> String {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in text.chars().filter(|c| *c != '\r' && *c != '\n') {
-        if chunk.len() + c.len_utf8() > 45 {
+        if chunk.len() + c.len_utf8() > WORD_BYTES {
             words.push(std::mem::take(&mut chunk));
         }
         chunk.push(c);
@@ -50,7 +57,8 @@ fn encoded_words(text: &str) -> String {
 /// `name <address>` as RFC 5322 writes a mailbox, whatever the name holds: words of plain ASCII
 /// letters, digits and `!#$%&'*+-/=?^_`{|}~` as they are; other ASCII (`,` `<` `>` `"` `@` …)
 /// as a quoted string; anything non-ASCII, or text that looks like an encoded word, as RFC 2047
-/// encoded words. Control characters (a CR/LF could add a header) are dropped. An empty name
+/// encoded words, the address then on a line of its own (a line with an encoded word is at most
+/// 76 characters). Control characters (a CR/LF could add a header) are dropped. An empty name
 /// leaves the bare address. So "University of California, Berkeley" stays one mailbox, and a
 /// name such as `Acme <ceo@bank.com>` cannot add one.
 pub fn mailbox(name: &str, address: &str) -> String {
@@ -59,10 +67,11 @@ pub fn mailbox(name: &str, address: &str) -> String {
     if name.is_empty() {
         return address.to_owned();
     }
+    if !name.is_ascii() || name.contains("=?") {
+        return format!("{}\r\n <{address}>", encoded_words(name));
+    }
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let phrase = if !name.is_ascii() || name.contains("=?") {
-        encoded_words(name)
-    } else if name
+    let phrase = if name
         .split(' ')
         .all(|w| !w.is_empty() && w.chars().all(atext))
     {
@@ -306,11 +315,30 @@ mod mailbox_tests {
     /// RFC 2047 words) holds exactly one mailbox: the sender's address, with the intended name.
     #[test]
     fn a_strict_rfc5322_parser_finds_exactly_the_intended_mailbox() {
-        let messages: Vec<String> = HOSTILE
+        for (name, got) in HOSTILE.iter().zip(strict_from_headers(HOSTILE)) {
+            assert_eq!(got, intended(name), "From for {name:?}");
+        }
+    }
+
+    /// What the strict parser should find: the name without control characters, trimmed, the
+    /// sender's address, and no Bcc.
+    pub(super) fn intended(name: &str) -> Vec<Vec<String>> {
+        let clean: String = name.chars().filter(|c| !c.is_control()).collect();
+        vec![
+            vec![clean.trim().to_owned(), "badges@hanbit.ac.kr".to_owned()],
+            vec!["0".to_owned()],
+        ]
+    }
+
+    /// For each name, a message from `name <badges@hanbit.ac.kr>` as Python's email package in
+    /// strict mode reads its From: `[display name, address]` per mailbox, then each defect's
+    /// class, then the number of Bcc headers.
+    pub(super) fn strict_from_headers(names: &[impl AsRef<str>]) -> Vec<Vec<Vec<String>>> {
+        let messages: Vec<String> = names
             .iter()
             .map(|name| {
                 let m = Message {
-                    from_name: name,
+                    from_name: name.as_ref(),
                     from_address: "badges@hanbit.ac.kr",
                     to: "kim@example.com",
                     subject: "s",
@@ -348,14 +376,218 @@ print(json.dumps(out))
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let found: Vec<Vec<Vec<String>>> = serde_json::from_slice(&out.stdout).unwrap();
-        for (name, got) in HOSTILE.iter().zip(found) {
-            let clean: String = name.chars().filter(|c| !c.is_control()).collect();
-            let want = vec![
-                vec![clean.trim().to_owned(), "badges@hanbit.ac.kr".to_owned()],
-                vec!["0".to_owned()],
-            ];
-            assert_eq!(got, want, "From for {name:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Property tests (issue #14, hostile input): From and Subject header values for any text.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::proptest_config;
+    use base64::engine::general_purpose::STANDARD;
+    use proptest::{prelude::*, test_runner::TestCaseError};
+
+    /// Names people type and names built to break headers: Korean, quotes, backslashes, `<>`,
+    /// commas, encoded-word look-alikes, CR/LF, controls, Unicode spaces and marks.
+    fn display_name() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => "[a-zA-Z0-9]{1,6}",
+            3 => prop::char::range('가', '힣').prop_map(String::from),
+            3 => prop::sample::select(vec![
+                " ", "  ", "\"", "\\", "<", ">", ",", "@", ";", ":", "(", ")", ".", "[", "]",
+                "'", "=?", "?=", "=?utf-8?b?", "=?UTF-8?B?ZXZpbA==?=", "\r", "\n", "\r\n",
+                "\t", "\0", "\x1b", "\x7f", "\u{85}", "\u{a0}", "\u{3000}", "\u{2028}",
+                "\u{202e}", "\u{feff}", "😀", "é", "e\u{301}",
+            ])
+            .prop_map(String::from),
+            1 => any::<char>().prop_map(String::from),
+            1 => "[ -~]{1,8}",
+        ];
+        prop::collection::vec(piece, 0..30).prop_map(|p| p.concat())
+    }
+
+    fn address() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "badges@hanbit.ac.kr",
+            "a@b.co",
+            "no-reply+x@xn--3e0b707e.xn--3e0b707e",
+            "first.last@a-very-long-subdomain-name-for-testing.example.ac.kr",
+        ])
+        .prop_map(String::from)
+    }
+
+    /// `field: value` as [`build`] writes it: ASCII; CR only in CRLF before a folded line's space;
+    /// no other control character; a line with an encoded word at most 76 characters (RFC 2047),
+    /// every line at most 998 (RFC 5322); no line of white space alone.
+    fn check_field(field: &str, value: &str) -> Result<(), TestCaseError> {
+        let header = format!("{field}: {value}");
+        prop_assert!(header.is_ascii(), "{:?}", header);
+        for (i, line) in header.split("\r\n").enumerate() {
+            prop_assert!(
+                i == 0 || (line.starts_with(' ') && !line.trim().is_empty()),
+                "{:?}",
+                header
+            );
+            prop_assert!(!line.chars().any(char::is_control), "{:?}", header);
+            prop_assert!(!line.contains("=?") || line.len() <= 76, "{:?}", line);
+            prop_assert!(line.len() <= 998);
+        }
+        Ok(())
+    }
+
+    /// The text of encoded words (one a line), each whole characters of at most `WORD_BYTES`.
+    fn decode_words(value: &str) -> Result<String, TestCaseError> {
+        let mut out = String::new();
+        for word in value.split("\r\n ") {
+            let b64 = word
+                .strip_prefix("=?UTF-8?B?")
+                .and_then(|w| w.strip_suffix("?="));
+            let Some(b64) = b64 else {
+                return Err(TestCaseError::fail(format!(
+                    "not an encoded word: {word:?}"
+                )));
+            };
+            let bytes = STANDARD
+                .decode(b64)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(!bytes.is_empty() && bytes.len() <= WORD_BYTES, "{:?}", word);
+            let text = String::from_utf8(bytes);
+            prop_assert!(text.is_ok(), "a word cut inside a character: {:?}", word);
+            out.push_str(&text.unwrap());
+        }
+        Ok(out)
+    }
+
+    /// The text of a quoted string's inside: `\` quotes the next character; a bare `"`, or a `\`
+    /// quoting the closing quote, fails.
+    fn unquote(inside: &str) -> Result<String, TestCaseError> {
+        let mut out = String::new();
+        let mut chars = inside.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(quoted) => out.push(quoted),
+                    None => return Err(TestCaseError::fail(format!("unclosed: {inside:?}"))),
+                },
+                '"' => return Err(TestCaseError::fail(format!("a bare quote: {inside:?}"))),
+                c => out.push(c),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The display name a phrase holds: encoded words, a quoted string, or atoms (no specials).
+    fn phrase_text(phrase: &str) -> Result<String, TestCaseError> {
+        if phrase.starts_with("=?") {
+            return decode_words(phrase);
+        }
+        if let Some(inside) = phrase.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+            return unquote(inside);
+        }
+        let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+        prop_assert!(
+            phrase
+                .split(' ')
+                .all(|w| !w.is_empty() && w.chars().all(atext)),
+            "{:?}",
+            phrase
+        );
+        Ok(phrase.to_owned())
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(1_000))]
+
+        /// Any name: one ASCII From value without control characters; the address once, last,
+        /// in `<…>`; the phrase before it decodes to the name minus control characters, trimmed.
+        #[test]
+        fn a_mailbox_is_one_address_after_the_name_it_decodes_to(
+            name in display_name(),
+            address in address(),
+        ) {
+            let value = mailbox(&name, &address);
+            check_field("From", &value)?;
+            let want: String = name.chars().filter(|c| !c.is_control()).collect();
+            let want = want.trim();
+            if want.is_empty() {
+                prop_assert_eq!(value, address);
+                return Ok(());
+            }
+            let angle = format!("<{address}>");
+            let phrase = value
+                .strip_suffix(&angle)
+                .and_then(|p| p.strip_suffix(' '))
+                .map(|p| p.strip_suffix("\r\n").unwrap_or(p));
+            prop_assert!(phrase.is_some(), "{:?}", value);
+            prop_assert_eq!(phrase_text(phrase.unwrap())?, want);
+        }
+
+        /// Any subject: one ASCII header value without control characters; decoded (by this
+        /// test's decoder and by `decode_header`), the text minus control characters.
+        #[test]
+        fn a_subject_decodes_to_its_text(text in display_name()) {
+            let value = encode_header(&text);
+            check_field("Subject", &value)?;
+            let want: String = text.chars().filter(|c| !c.is_control()).collect();
+            let got = if value.starts_with("=?") { decode_words(&value)? } else { value.clone() };
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(decode_header(&value.replace("\r\n ", " ")), want);
+        }
+    }
+
+    /// A From as the strict parser's answer lists it, with white space removed from display
+    /// names: Python (3.11–3.13, CPython gh-128110) keeps the folding white space between two
+    /// encoded words of a display name (and merges spaces next to it), where RFC 2047 §6.2 says
+    /// to drop it. The exact text is checked by `a_mailbox_is_one_address_after_the_name_…`.
+    fn without_white_space(from: Vec<Vec<String>>) -> Vec<Vec<String>> {
+        let mut from = from;
+        if let Some(name) = from.first_mut().and_then(|mailbox| mailbox.first_mut()) {
+            name.retain(|c| !c.is_whitespace());
+        }
+        from
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(3))]
+
+        /// Python's strict RFC 5322 parser reads 200 generated names each time as exactly one
+        /// mailbox, the sender's, with the intended name (white space aside), no defect, no Bcc.
+        #[test]
+        fn a_strict_parser_agrees_on_generated_names(
+            names in prop::collection::vec(display_name(), 200),
+        ) {
+            let found = mailbox_tests::strict_from_headers(&names);
+            for (name, got) in names.iter().zip(found) {
+                prop_assert_eq!(
+                    without_white_space(got),
+                    without_white_space(mailbox_tests::intended(name)),
+                    "From for {:?}", name
+                );
+            }
+        }
+    }
+
+    /// Regressions (found by `a_subject_decodes_to_its_text`): ASCII controls other than CR/LF
+    /// went into the Subject as they were, and an ASCII encoded-word look-alike was left for mail
+    /// readers to decode into other text.
+    #[test]
+    fn subject_controls_are_dropped_and_look_alikes_encoded() {
+        assert_eq!(encode_header("a\u{0}b\u{1b}c\td"), "abcd");
+        let look_alike = "=?UTF-8?B?ZXZpbA==?=";
+        assert_eq!(decode_header(&encode_header(look_alike)), look_alike);
+    }
+
+    /// Regression (found by `a_mailbox_is_one_address_after_the_name_it_decodes_to`): lines with
+    /// encoded words were longer than RFC 2047's 76 characters (`Subject: ` and a 72-character
+    /// word; the last word with the address after it).
+    #[test]
+    fn lines_with_encoded_words_are_at_most_76() {
+        let name = "한빛대학교 평생교육원 데이터 분석 심화 과정";
+        let from = format!("From: {}", mailbox(name, "badges@hanbit.ac.kr"));
+        let subject = format!("Subject: {}", encode_header(name));
+        for line in from.split("\r\n").chain(subject.split("\r\n")) {
+            assert!(line.len() <= 76, "{line:?}");
         }
     }
 }

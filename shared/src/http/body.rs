@@ -34,19 +34,25 @@ impl FromRequest<App> for JsonObject {
                 format!("send the body as application/json, not `{ct}`"),
             ));
         }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => Ok(JsonObject(m)),
-            Ok(_) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                "the body must be a JSON object",
-            )),
-            Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {e}"),
-            )),
-        }
+        object_from(&bytes).map(JsonObject)
+    }
+}
+
+/// The body as a JSON object. Nesting deeper than 127 is refused by serde_json's recursion limit
+/// (`recursion limit exceeded`), so nothing downstream (merge patch, parsers) recurses deeper.
+pub(crate) fn object_from(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )),
     }
 }
 

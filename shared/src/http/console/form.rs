@@ -321,3 +321,123 @@ mod tests {
         assert_eq!(value(&fields, "name"), Some("x"));
     }
 }
+
+/// Property tests (issue #14, hostile input): urlencoded bodies through the extractor the console
+/// uses (`axum::Form`), then [`to_json`].
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::proptest_config;
+    use axum::{
+        body::Body,
+        extract::{Form, FromRequest, Request},
+        http::header,
+    };
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use proptest::prelude::*;
+    use std::{
+        future::Future,
+        pin::pin,
+        task::{Context, Poll, Waker},
+    };
+
+    /// The fields `Posted` reads from a body (the future is ready at once: the body is in memory).
+    fn fields_of(body: Vec<u8>) -> Option<Vec<(String, String)>> {
+        let req = Request::post("/")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let fut = pin!(Form::<Vec<(String, String)>>::from_request(req, &()));
+        match fut.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(r) => r.ok().map(|Form(f)| f),
+            Poll::Pending => panic!("an in-memory body is read at once"),
+        }
+    }
+
+    fn depth(v: &Value) -> usize {
+        match v {
+            Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+            Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Names like the console's and hostile ones: keys, `[i]` indices, dots, broken brackets,
+    /// `_` names, type suffixes, many segments.
+    fn name() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            4 => prop::sample::select(vec!["a", "name", "criteria", "related", "_order", "_csrf", "이름"])
+                .prop_map(String::from),
+            2 => "[a-z_]{0,4}",
+            2 => "[0-9]{1,3}".prop_map(|i| format!("[{i}]")),
+            1 => prop::sample::select(vec!["[", "]", "[]", "[x]", "[-1]", "[99999999999999999999]", ".", ":"])
+                .prop_map(String::from),
+        ];
+        let suffix = prop::sample::select(vec!["", "", ":bool", ":int", ":lines", ":x", "::"]);
+        (
+            prop::collection::vec((segment, any::<bool>()), 1..10),
+            suffix,
+        )
+            .prop_map(|(segs, suffix)| {
+                let mut n = String::new();
+                for (s, dot) in segs {
+                    if dot && !n.is_empty() && !s.starts_with('[') {
+                        n.push('.');
+                    }
+                    n.push_str(&s);
+                }
+                n + suffix
+            })
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9 ,\\n-]{0,12}",
+            prop::sample::select(vec!["", "on", "true", "false", "1", "-5", "a, b\nc"])
+                .prop_map(String::from),
+        ]
+    }
+
+    /// Bodies as browsers send them (percent-encoded, `+` for space) or raw, and any bytes.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let pair = (name(), value(), any::<bool>()).prop_map(|(n, v, encode)| {
+            if encode {
+                let v = v.replace(' ', "+");
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(&n, NON_ALPHANUMERIC),
+                    utf8_percent_encode(&v, NON_ALPHANUMERIC)
+                )
+            } else {
+                format!("{n}={v}")
+            }
+        });
+        prop_oneof![
+            3 => prop::collection::vec(pair, 0..12).prop_map(|p| p.join("&").into_bytes()),
+            1 => prop::collection::vec(any::<u8>(), 0..300),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(1_000))]
+
+        /// No body panics the reader; the JSON built is at most 6 bytes per body byte (+ 16: a
+        /// raw control byte becomes `\u00XX`, a bare name `"name":null`) and at most 7 deep (6
+        /// segments and the root object).
+        #[test]
+        fn urlencoded_bodies_never_panic_and_stay_small(body in body()) {
+            let len = body.len();
+            let Some(fields) = fields_of(body) else {
+                return Ok(());
+            };
+            let m = to_json(&fields);
+            let root = Value::Object(m.clone());
+            let size = serde_json::to_string(&root).unwrap().len();
+            prop_assert!(size <= 6 * len + 16, "{} bytes of JSON from {} bytes: {}", size, len, root);
+            prop_assert!(depth(&root) <= MAX_DEPTH + 1, "{}", root);
+            let created = Value::Object(without_nulls(m));
+            prop_assert!(serde_json::to_string(&created).unwrap().len() <= size);
+        }
+    }
+}
