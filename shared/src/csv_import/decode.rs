@@ -92,6 +92,10 @@ pub struct DecodingReader<R> {
     consumed: u64,
     eof: bool,
     done: bool,
+    /// UTF-8 was a guess from an all-ASCII head (no BOM) and only ASCII has come out so far:
+    /// the first byte that is not UTF-8 may still start CP949 (a Korean Excel file whose first
+    /// 64 KiB are English names), and decoding switches to it from there.
+    guessed_utf8: bool,
 }
 
 impl<R: Read> DecodingReader<R> {
@@ -108,6 +112,7 @@ impl<R: Read> DecodingReader<R> {
             consumed: 0,
             eof: false,
             done: false,
+            guessed_utf8: encoding == SourceEncoding::Utf8,
         }
     }
 
@@ -120,6 +125,9 @@ impl<R: Read> DecodingReader<R> {
                 self.in_start = 0;
                 self.in_end = n;
                 self.eof = n == 0;
+            }
+            if self.guessed_utf8 {
+                self.settle_guess()?;
             }
             let cap = self
                 .decoder
@@ -151,6 +159,46 @@ impl<R: Read> DecodingReader<R> {
             }
         }
         Ok(())
+    }
+}
+
+impl<R: Read> DecodingReader<R> {
+    /// While UTF-8 is only a guess (all ASCII so far): at the first byte that is not ASCII,
+    /// looks at what follows (reading up to 1 KiB more if needed) and keeps UTF-8 if it is
+    /// UTF-8, else switches to CP949 if it is that — everything before was ASCII, the same in
+    /// both. A file that is neither fails as UTF-8.
+    fn settle_guess(&mut self) -> io::Result<()> {
+        let Some(at) = self.in_buf[self.in_start..self.in_end]
+            .iter()
+            .position(|b| !b.is_ascii())
+        else {
+            return Ok(());
+        };
+        // Unread bytes to the front, then read until 1 KiB follows that byte or the file ends.
+        self.in_buf.copy_within(self.in_start..self.in_end, 0);
+        self.in_end -= self.in_start;
+        self.in_start = 0;
+        while self.in_end - at < 1024 && !self.eof && self.in_end < self.in_buf.len() {
+            let n = self.inner.read(&mut self.in_buf[self.in_end..])?;
+            self.in_end += n;
+            self.eof = n == 0;
+        }
+        self.settle_at(at);
+        Ok(())
+    }
+
+    fn settle_at(&mut self, from: usize) {
+        self.guessed_utf8 = false;
+        let window = &self.in_buf[from..self.in_end];
+        let utf8 = match std::str::from_utf8(window) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none() && !self.eof,
+        };
+        let cut = &window[..window.len().saturating_sub(1)];
+        if !utf8 && !EUC_KR.decode_without_bom_handling(cut).1 {
+            self.decoder = EUC_KR.new_decoder_without_bom_handling();
+            self.label = "CP949";
+        }
     }
 }
 
@@ -209,6 +257,49 @@ mod tests {
         let (cp949, _, _) = EUC_KR.encode(&text);
         assert!(cp949.len() > 64 * 1024 * 3);
         assert_eq!(decode(&cp949).unwrap(), text);
+    }
+
+    /// A reader answering one chunk per read.
+    struct Trickle(Vec<Vec<u8>>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(chunk) = self.0.get(self.1) else {
+                return Ok(0);
+            };
+            self.1 += 1;
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    #[test]
+    fn cp949_after_a_long_ascii_head_is_read() {
+        let english = "email,name\n".to_string() + &"lee@example.com,Lee Min\n".repeat(4_000);
+        assert!(english.len() > 64 * 1024);
+        let text = english + "kim@example.com,김민수\n";
+        let (cp949, _, _) = EUC_KR.encode(&text);
+        assert_eq!(decode(&cp949).unwrap(), text);
+        // A name whose first syllable's CP949 bytes happen to be valid UTF-8 (a Latin letter).
+        let tricky = ('가'..='힣')
+            .find(|c| {
+                let text = c.to_string();
+                let (b, _, _) = EUC_KR.encode(&text);
+                matches!(b[..], [0xC2..=0xDF, 0x80..=0xBF])
+            })
+            .unwrap();
+        let text = format!("{text}park@example.com,{tricky}민수\n");
+        let (cp949, _, _) = EUC_KR.encode(&text);
+        assert_eq!(decode(&cp949).unwrap(), text);
+        // Fed a few bytes at a time, the first Korean character split across reads.
+        for step in [1, 2, 3, 7] {
+            let chunks = cp949.chunks(step).map(<[u8]>::to_vec);
+            let mut out = String::new();
+            DecodingReader::new(Trickle(chunks.collect(), 0), SourceEncoding::Utf8)
+                .read_to_string(&mut out)
+                .unwrap();
+            assert_eq!(out, text, "{step}-byte reads");
+        }
     }
 
     #[test]
