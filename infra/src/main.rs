@@ -12,6 +12,8 @@ use infra::{
 };
 use std::path::PathBuf;
 
+mod bench;
+
 #[derive(Parser)]
 #[command(name = "infra", about = "Accolade operator tools and local stack")]
 struct Cli {
@@ -60,6 +62,16 @@ enum Command {
         /// columns wrong: the most row errors), `long-cells` (10,000-character narratives).
         #[arg(long, default_value = "roster")]
         shape: String,
+    },
+    /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
+    /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
+    /// `cargo build --release --workspace --bins`.
+    BenchColdStart {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Where the binaries are.
+        #[arg(long, default_value = "target/release")]
+        dir: PathBuf,
     },
 }
 
@@ -192,7 +204,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             rows,
             validate_only,
             shape,
-        } => bench_ingest(*rows, *validate_only, shape).await?,
+        } => bench::ingest(*rows, *validate_only, shape).await?,
+        Command::BenchColdStart { runs, dir } => bench::cold_start(*runs, dir).await?,
     }
     Ok(())
 }
@@ -293,174 +306,6 @@ fn print_banner(base_url: &str, demo: &seed::Demo, endpoint: &str) {
     println!("  Try: curl -s -H \"Authorization: Bearer $(jq -r .api_key .local/stack.json)\" {base_url}/v1/templates");
     println!("  Ctrl-C stops everything.");
     println!();
-}
-
-/// Peak resident set size of this process (Linux `VmHWM`), in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
-
-async fn bench_ingest(rows: usize, validate_only: bool, shape: &str) -> Result<(), BoxError> {
-    use accolade::domain::{
-        batch::{Batch, BatchMode},
-        template::{Criteria, Template, TemplateSpec},
-    };
-    let moto = Moto::start(None, &infra::repo_root().join("test-output/bench-moto.log")).await?;
-    let spec = sam::load(&infra::repo_root().join("template.yaml"), "bench")?;
-    let names = provision::Names {
-        table: "bench".into(),
-        bucket: spec.bucket_name.clone(),
-        schedule_group: spec.schedule_group.clone(),
-        configuration_set: "accolade-bench".into(),
-    };
-    let stack = Stack {
-        endpoint: moto.endpoint.clone(),
-        spec: std::sync::Arc::new(spec),
-        names: names.clone(),
-        stage: "bench".into(),
-        sender: "badges@bench.example".into(),
-        public_base_url: "http://127.0.0.1".into(),
-    };
-    let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-    provision::create_all(&admin, &stack.spec, &names, None, "http://127.0.0.1").await?;
-    let counter = infra::metering::RequestCounter::default();
-    let lambda = LocalLambda::deploy(
-        stack.clone(),
-        infra::lambda::Instruments {
-            requests: counter.clone(),
-            faults: Default::default(),
-        },
-    )
-    .await?;
-    let app = infra::lambda::admin_app(&stack, &admin);
-    let (issuer, _) = operator::create_issuer(
-        &app.store,
-        &operator::NewIssuer {
-            name: "Bench",
-            url: "https://bench.example",
-            email: "b@bench.example",
-            locale: None,
-            time_zone: None,
-        },
-    )
-    .await?;
-    let now = chrono::Utc::now();
-    let template = Template::new(
-        issuer.id.clone(),
-        TemplateSpec {
-            name: "Bench".into(),
-            description: "Bench".into(),
-            criteria: Criteria {
-                narrative: Some("n".into()),
-                url: None,
-            },
-            skills: vec![],
-            image: Default::default(),
-            validity: Default::default(),
-            reissue_policy: Default::default(),
-            related: vec![],
-            banner: None,
-            enrolment: None,
-            follow_ups: Default::default(),
-        },
-        now,
-    );
-    app.store.create_template(&template).await?;
-    let mode = if validate_only {
-        BatchMode::AllOrNothing
-    } else {
-        BatchMode::SkipInvalid
-    };
-    let batch = Batch::new(
-        issuer.id.clone(),
-        Some(template.id.clone()),
-        "bench.csv".into(),
-        false,
-        mode,
-        now,
-    );
-    app.store.create_batch(&batch).await?;
-    let csv = bench_file(rows, validate_only, shape)?;
-    let size = csv.len() as u64;
-    app.blobs
-        .put(&batch.source_key, csv.into_bytes(), "text/csv")
-        .await?;
-    counter.reset();
-    // Reset the high-water mark (Linux ≥ 4.0), so the peak is ingest's, not the file generator's.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let rss_before = peak_rss_mib();
-    let started = std::time::Instant::now();
-    let event = infra::runner::s3_event(&names.bucket, &batch.source_key, size, "");
-    let out = lambda
-        .invoke(accolade::entry::FunctionName::Ingest, event)
-        .await
-        .map_err(|e| e.to_string())?;
-    let wall = started.elapsed();
-    let done = app
-        .store
-        .get_batch(&batch.id)
-        .await?
-        .ok_or("batch vanished")?;
-    let ddb_total: u64 = counter
-        .snapshot()
-        .iter()
-        .filter(|(k, _)| k.starts_with("dynamodb."))
-        .map(|(_, v)| v)
-        .sum();
-    println!("outcome: {out}");
-    println!(
-        "| {rows} rows, {shape}{} | {:?} | {:.1} s | {:.0} rows/s | {} issued | {} DynamoDB requests ({:.1} per 1,000 issued) | {:?} | peak RSS {:.1} MiB (before ingest {:.1} MiB) | file {:.1} MiB |",
-        if validate_only { ", validation pass only" } else { "" },
-        done.status,
-        wall.as_secs_f64(),
-        rows as f64 / wall.as_secs_f64(),
-        done.counts.issued,
-        ddb_total,
-        if done.counts.issued > 0 { ddb_total as f64 * 1000.0 / done.counts.issued as f64 } else { f64::NAN },
-        counter.snapshot(),
-        peak_rss_mib(),
-        rss_before,
-        size as f64 / 1048576.0,
-    );
-    moto.stop().await;
-    Ok(())
-}
-
-/// The CSV file of a benchmark run (see `BenchIngest`).
-fn bench_file(rows: usize, validate_only: bool, shape: &str) -> Result<String, BoxError> {
-    let (header, row): (&str, fn(usize) -> String) = match shape {
-        "roster" => ("email,name,issued_on,cohort", |i| {
-            format!("learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄")
-        }),
-        "short" => ("email,name", |i| format!("{i}@a.kr,{i}")),
-        "invalid" => (
-            "email,name,template_id,issued_on,expires_on,evidence_url,locale",
-            |_| "x,,x,x,x,x,x".into(),
-        ),
-        "long-cells" => ("email,name,narrative", |i| {
-            format!("l{i}@example.ac.kr,학습자 {i},{}", "가".repeat(9_990))
-        }),
-        other => return Err(format!("unknown shape {other}").into()),
-    };
-    let mut csv = format!("{header}\n");
-    for i in 0..rows {
-        if validate_only && i + 1 == rows {
-            csv.push_str("not-an-email,Last\n");
-        } else {
-            csv.push_str(&row(i));
-            csv.push('\n');
-        }
-    }
-    Ok(csv)
 }
 
 async fn shutdown_signal() {

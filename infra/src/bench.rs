@@ -1,0 +1,392 @@
+//! Benchmarks on a private emulator: `infra bench-ingest` (CSV ingest end to end) and
+//! `infra bench-cold-start` (each built function binary started as Lambda starts it).
+
+use infra::{
+    lambda::{LocalLambda, Stack},
+    metering::RequestCounter,
+    moto::Moto,
+    operator, provision, sam,
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A provisioned emulator with the functions deployed as their principals.
+struct BenchStack {
+    moto: Moto,
+    stack: Stack,
+    names: provision::Names,
+    lambda: LocalLambda,
+    app: accolade::app::App,
+    counter: RequestCounter,
+}
+
+impl BenchStack {
+    async fn start() -> Result<Self, BoxError> {
+        let moto =
+            Moto::start(None, &infra::repo_root().join("test-output/bench-moto.log")).await?;
+        let spec = sam::load(&infra::repo_root().join("template.yaml"), "bench")?;
+        let names = provision::Names {
+            table: "bench".into(),
+            bucket: spec.bucket_name.clone(),
+            schedule_group: spec.schedule_group.clone(),
+            configuration_set: "accolade-bench".into(),
+        };
+        let stack = Stack {
+            endpoint: moto.endpoint.clone(),
+            spec: std::sync::Arc::new(spec),
+            names: names.clone(),
+            stage: "bench".into(),
+            sender: "badges@bench.example".into(),
+            public_base_url: "http://127.0.0.1".into(),
+        };
+        let admin = infra::moto::admin_sdk_config(&moto.endpoint);
+        provision::create_all(&admin, &stack.spec, &names, None, "http://127.0.0.1").await?;
+        let counter = RequestCounter::default();
+        let lambda = LocalLambda::deploy(
+            stack.clone(),
+            infra::lambda::Instruments {
+                requests: counter.clone(),
+                faults: Default::default(),
+            },
+        )
+        .await?;
+        let app = infra::lambda::admin_app(&stack, &admin);
+        Ok(Self {
+            moto,
+            stack,
+            names,
+            lambda,
+            app,
+            counter,
+        })
+    }
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+pub async fn ingest(rows: usize, validate_only: bool, shape: &str) -> Result<(), BoxError> {
+    use accolade::domain::{
+        batch::{Batch, BatchMode},
+        template::{Criteria, Template, TemplateSpec},
+    };
+    let BenchStack {
+        moto,
+        names,
+        lambda,
+        app,
+        counter,
+        ..
+    } = BenchStack::start().await?;
+    let (issuer, _) = operator::create_issuer(
+        &app.store,
+        &operator::NewIssuer {
+            name: "Bench",
+            url: "https://bench.example",
+            email: "b@bench.example",
+            locale: None,
+            time_zone: None,
+        },
+    )
+    .await?;
+    let now = chrono::Utc::now();
+    let template = Template::new(
+        issuer.id.clone(),
+        TemplateSpec {
+            name: "Bench".into(),
+            description: "Bench".into(),
+            criteria: Criteria {
+                narrative: Some("n".into()),
+                url: None,
+            },
+            skills: vec![],
+            image: Default::default(),
+            validity: Default::default(),
+            reissue_policy: Default::default(),
+            related: vec![],
+            banner: None,
+            enrolment: None,
+            follow_ups: Default::default(),
+        },
+        now,
+    );
+    app.store.create_template(&template).await?;
+    let mode = if validate_only {
+        BatchMode::AllOrNothing
+    } else {
+        BatchMode::SkipInvalid
+    };
+    let batch = Batch::new(
+        issuer.id.clone(),
+        Some(template.id.clone()),
+        "bench.csv".into(),
+        false,
+        mode,
+        now,
+    );
+    app.store.create_batch(&batch).await?;
+    let csv = bench_file(rows, validate_only, shape)?;
+    let size = csv.len() as u64;
+    app.blobs
+        .put(&batch.source_key, csv.into_bytes(), "text/csv")
+        .await?;
+    counter.reset();
+    // Reset the high-water mark (Linux ≥ 4.0), so the peak is ingest's, not the file generator's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let rss_before = peak_rss_mib();
+    let started = std::time::Instant::now();
+    let event = infra::runner::s3_event(&names.bucket, &batch.source_key, size, "");
+    let out = lambda
+        .invoke(accolade::entry::FunctionName::Ingest, event)
+        .await
+        .map_err(|e| e.to_string())?;
+    let wall = started.elapsed();
+    let done = app
+        .store
+        .get_batch(&batch.id)
+        .await?
+        .ok_or("batch vanished")?;
+    let ddb_total: u64 = counter
+        .snapshot()
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynamodb."))
+        .map(|(_, v)| v)
+        .sum();
+    println!("outcome: {out}");
+    println!(
+        "| {rows} rows, {shape}{} | {:?} | {:.1} s | {:.0} rows/s | {} issued | {} DynamoDB requests ({:.1} per 1,000 issued) | {:?} | peak RSS {:.1} MiB (before ingest {:.1} MiB) | file {:.1} MiB |",
+        if validate_only { ", validation pass only" } else { "" },
+        done.status,
+        wall.as_secs_f64(),
+        rows as f64 / wall.as_secs_f64(),
+        done.counts.issued,
+        ddb_total,
+        if done.counts.issued > 0 { ddb_total as f64 * 1000.0 / done.counts.issued as f64 } else { f64::NAN },
+        counter.snapshot(),
+        peak_rss_mib(),
+        rss_before,
+        size as f64 / 1048576.0,
+    );
+    moto.stop().await;
+    Ok(())
+}
+
+/// The CSV file of a benchmark run (see `BenchIngest`).
+fn bench_file(rows: usize, validate_only: bool, shape: &str) -> Result<String, BoxError> {
+    let (header, row): (&str, fn(usize) -> String) = match shape {
+        "roster" => ("email,name,issued_on,cohort", |i| {
+            format!("learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄")
+        }),
+        "short" => ("email,name", |i| format!("{i}@a.kr,{i}")),
+        "invalid" => (
+            "email,name,template_id,issued_on,expires_on,evidence_url,locale",
+            |_| "x,,x,x,x,x,x".into(),
+        ),
+        "long-cells" => ("email,name,narrative", |i| {
+            format!("l{i}@example.ac.kr,학습자 {i},{}", "가".repeat(9_990))
+        }),
+        other => return Err(format!("unknown shape {other}").into()),
+    };
+    let mut csv = format!("{header}\n");
+    for i in 0..rows {
+        if validate_only && i + 1 == rows {
+            csv.push_str("not-an-email,Last\n");
+        } else {
+            csv.push_str(&row(i));
+            csv.push('\n');
+        }
+    }
+    Ok(csv)
+}
+
+/// One binary of the cold-start benchmark: what it is given and what it must answer.
+struct ColdCase {
+    label: &'static str,
+    binary: &'static str,
+    env: Vec<(String, String)>,
+    event: serde_json::Value,
+}
+
+/// `infra bench-cold-start`: every function binary of `dir` (a release build) and the empty
+/// `hello` function, each started `runs` times as Lambda starts it (a Runtime API on 127.0.0.1,
+/// the environment template.yaml gives it, **no** `AWS_ENDPOINT_URL`: the SDK's default
+/// configuration path runs; only the service endpoints point at the emulator, through the SDK's
+/// own `AWS_ENDPOINT_URL_DYNAMODB`/`…_S3` variables), given one event cold and the same event
+/// warm. Prints a Markdown table of medians.
+pub async fn cold_start(runs: usize, dir: &std::path::Path) -> Result<(), BoxError> {
+    let b = BenchStack::start().await?;
+    let demo = infra::seed::seed(&b.app).await?;
+    let cases = cold_cases(&b, &demo)?;
+    let log = infra::repo_root().join("test-output/bench-cold-start.log");
+    println!("| Function | Binary | Init (start → first `next`) | × empty | Cold first response | Warm response | Answer |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut empty_init = None;
+    for case in cases {
+        let binary = dir.join(case.binary);
+        let size = std::fs::metadata(&binary)
+            .map_err(|e| {
+                format!(
+                    "{}: {e} (build it: cargo build --release --workspace --bins)",
+                    binary.display()
+                )
+            })?
+            .len();
+        let (mut init, mut first, mut warm, mut answer) = (vec![], vec![], vec![], String::new());
+        for _ in 0..runs {
+            let events = vec![case.event.clone(), case.event.clone()];
+            let (outs, t) =
+                infra::runtime_api::run_binary(&binary, case.binary, &case.env, events, &log)
+                    .await?;
+            answer = answer_of(&outs);
+            init.push(t.init.unwrap_or_default());
+            first.push(t.answered.first().copied().unwrap_or_default());
+            warm.push(
+                t.answered
+                    .get(1)
+                    .zip(t.handed.get(1))
+                    .map(|(a, h)| a.saturating_sub(*h))
+                    .unwrap_or_default(),
+            );
+        }
+        let init_ms = median_ms(&mut init);
+        let base = *empty_init.get_or_insert(init_ms);
+        println!(
+            "| {} | {:.1} MB | {init_ms:.2} ms | {:.2} | {:.2} ms | {:.2} ms | {answer} |",
+            case.label,
+            size as f64 / 1e6,
+            init_ms / base,
+            median_ms(&mut first),
+            median_ms(&mut warm),
+        );
+    }
+    b.moto.stop().await;
+    Ok(())
+}
+
+fn median_ms(xs: &mut [std::time::Duration]) -> f64 {
+    xs.sort_unstable();
+    xs.get(xs.len() / 2)
+        .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+}
+
+/// What the function answered, shortly: the HTTP status or the outcome.
+fn answer_of(outs: &[infra::runtime_api::Outcome]) -> String {
+    use infra::runtime_api::Outcome;
+    match outs.first() {
+        Some(Outcome::Response(v)) => v
+            .get("statusCode")
+            .map(|s| format!("HTTP {s}"))
+            .or_else(|| v.get("outcome").map(ToString::to_string))
+            .unwrap_or_else(|| "answered".into()),
+        Some(other) => format!("{other:?}").chars().take(80).collect(),
+        None => "nothing".into(),
+    }
+}
+
+/// The empty function first (the baseline), then the functions with real events: a badge page,
+/// an API read with a key, an empty stream batch, an SES event, an S3 event for a foreign key.
+fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>, BoxError> {
+    use accolade::entry::FunctionName as F;
+    let http =
+        |method: &str, path: &str, key: Option<&str>| -> Result<serde_json::Value, BoxError> {
+            http_event(&b.lambda, method, path, key)
+        };
+    let env = |f: F| -> Result<Vec<(String, String)>, BoxError> {
+        let mut env: Vec<(String, String)> = b
+            .lambda
+            .environment(f)?
+            .into_iter()
+            .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
+            .collect();
+        for service in ["DYNAMODB", "S3", "SESV2", "SCHEDULER"] {
+            env.push((
+                format!("AWS_ENDPOINT_URL_{service}"),
+                b.stack.endpoint.clone(),
+            ));
+        }
+        Ok(env)
+    };
+    let key = demo.api_key.expose().to_owned();
+    Ok(vec![
+        ColdCase {
+            label: "empty `lambda_runtime` function",
+            binary: "hello",
+            env: env(F::Notify)?,
+            event: serde_json::json!({"hello": "world"}),
+        },
+        ColdCase {
+            label: "verify (badge page)",
+            binary: "verify",
+            env: env(F::Verify)?,
+            event: http("GET", &format!("/b/{}", demo.award_id), None)?,
+        },
+        ColdCase {
+            label: "api (`GET /v1/templates`)",
+            binary: "api",
+            env: env(F::Api)?,
+            event: http("GET", "/v1/templates", Some(&key))?,
+        },
+        ColdCase {
+            label: "notify (empty stream batch)",
+            binary: "notify",
+            env: env(F::Notify)?,
+            event: serde_json::json!({"Records": []}),
+        },
+        ColdCase {
+            label: "analytics (SES event, unknown award)",
+            binary: "analytics",
+            env: env(F::Analytics)?,
+            event: ses_sample()?,
+        },
+        ColdCase {
+            label: "ingest (S3 event, not an upload)",
+            binary: "ingest",
+            env: env(F::Ingest)?,
+            event: infra::runner::s3_event(&b.names.bucket, "elsewhere/x.csv", 1, ""),
+        },
+    ])
+}
+
+/// The payload 2.0 event API Gateway sends for a request.
+fn http_event(
+    lambda: &LocalLambda,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+) -> Result<serde_json::Value, BoxError> {
+    let routes = infra::gateway::routes(lambda);
+    let matched = infra::gateway::route(&routes, method, path).ok_or("no route")?;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1");
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let (parts, ()) = req.body(())?.into_parts();
+    Ok(infra::gateway::request_event(
+        &parts,
+        b"",
+        &matched,
+        "127.0.0.1",
+        "203.0.113.7",
+    ))
+}
+
+fn ses_sample() -> Result<serde_json::Value, BoxError> {
+    let path = infra::repo_root().join("tests/events/eventbridge-ses-delivery.json");
+    let mut event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    event["id"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+    Ok(event)
+}
