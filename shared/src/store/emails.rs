@@ -27,6 +27,10 @@ impl Store {
 
     /// One lease item: put `state = sending` until `until` if the item is absent, or if it is a
     /// lease that ran out (its holder died). `Ok(false)`: finished already, or held right now.
+    ///
+    /// The put carries a token of this call: when its answer is lost (a throttle or a timeout
+    /// after the write landed) the SDK sends it again, and the second attempt fails its condition
+    /// on the first's item. A consistent read then tells our own lease from someone else's.
     async fn claim(
         &self,
         pk: String,
@@ -36,15 +40,17 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<bool> {
+        let holder = crate::domain::ids::random_token();
         let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(pk))
-            .item(keys::SK, s(sk))
+            .item(keys::PK, s(pk.clone()))
+            .item(keys::SK, s(sk.clone()))
             .item(keys::TYPE, s(kind))
             .item("state", s("sending"))
-            .item("until", s(keys::sortable(until)));
+            .item("until", s(keys::sortable(until)))
+            .item("holder", s(holder.clone()));
         if let Some(t) = expires_at {
             put = put.item(keys::TTL, super::n(t.timestamp()));
         }
@@ -56,7 +62,11 @@ impl Store {
             .expression_attribute_values(":now", s(keys::sortable(now)))
             .send()
             .await;
-        applied(res)
+        if applied(res)? {
+            return Ok(true);
+        }
+        let stored = self.get_consistent((pk, sk)).await?;
+        Ok(stored.is_some_and(|i| get_s(&i, "holder") == Some(holder.as_str())))
     }
 
     /// Records how the stage ended (`sent`, `rejected`, `suppressed`, `skipped`).
