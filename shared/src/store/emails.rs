@@ -69,7 +69,7 @@ impl Store {
         Ok(stored.is_some_and(|i| get_s(&i, "holder") == Some(holder.as_str())))
     }
 
-    /// Records how the stage ended (`sent`, `rejected`, `suppressed`, `skipped`).
+    /// Records how the stage ended (`sent`, `rejected`, `unknown`, `suppressed`, `skipped`).
     pub async fn finish_email(
         &self,
         award: &AwardId,

@@ -21,7 +21,7 @@
 //! | Follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard 00..15}` / `{stage}#{aid}` (sparse: removed once handled) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
-//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / suppressed |
+//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
 //! | Suppression | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 
 use crate::domain::{
