@@ -403,14 +403,16 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
         return Ok((Sent::NoSender, plan));
     };
     let now = Utc::now();
+    // Read before the claim: an invocation that dies between claiming and sending loses the
+    // email (at most once), so nothing but the claim comes between them.
+    let suppressed = app
+        .store
+        .is_suppressed(&award.recipient.email.lookup_key())
+        .await?;
     if !app.store.claim_email(id, STAGE, now + CLAIM, now).await? {
         return Ok((Sent::AlreadyHandled, plan));
     }
-    if app
-        .store
-        .is_suppressed(&award.recipient.email.lookup_key())
-        .await?
-    {
+    if suppressed {
         let why = "address is on the suppression list";
         app.store
             .finish_email(id, STAGE, "suppressed", why, now)
