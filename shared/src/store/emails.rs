@@ -143,6 +143,22 @@ impl Store {
         self.claim(pk, sk, "digest", until, now, Some(keep)).await
     }
 
+    /// Claims one admin's copy of the week's digest, for good: true once per issuer, week and
+    /// address, whatever is retried or run again, so no admin gets a week's digest twice. A run
+    /// that dies between this claim and SES's answer leaves that admin without it (at most once).
+    pub async fn claim_digest_copy(
+        &self,
+        issuer: &crate::domain::ids::IssuerId,
+        monday: chrono::NaiveDate,
+        email_lookup_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (pk, sk) = keys::digest_copy(issuer, monday, email_lookup_key);
+        let keep = now + chrono::Duration::days(60);
+        self.claim(pk, sk, "digest_copy", keep, now, Some(keep))
+            .await
+    }
+
     /// Records that the week's digest is done (`sent` or `quiet`): never claimed again.
     pub async fn finish_digest(
         &self,
