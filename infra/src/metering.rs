@@ -83,13 +83,50 @@ pub fn metered_clients(
     )
 }
 
-/// Makes the next `count` responses of an operation (e.g. `TransactWriteItems`) look throttled
-/// (HTTP 400 `ThrottlingException`) *after* the real request reached the emulator, the hardest
-/// case for a retry: the write may have landed although the caller saw an error. Installed on
-/// every function's clients; does nothing until armed.
+/// What goes wrong at one AWS call (see [`ThrottleAfterSend::arm_at`]). Each happens after the
+/// request reached the emulator: whatever it asked for was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// The answer is replaced by the service's throttling error (DynamoDB's
+    /// `ThrottlingException`, S3's `SlowDown`, a 429 from SESv2 or Scheduler); the SDK retries.
+    Throttle,
+    /// The answer never comes: the SDK sees a timeout (a dispatch failure, which its retry
+    /// classifier treats as transient) and retries.
+    Timeout,
+    /// The invocation dies at this call, as a process killed mid-request: nothing after it runs
+    /// (the unwinding skips the panic hook, so nothing is printed); Lambda reports the invocation
+    /// failed and its caller retries as AWS would.
+    Crash,
+}
+
+/// A fault placed at the k-th AWS call (counted from [`ThrottleAfterSend::arm_at`], across every
+/// client and function of the stack, each SDK attempt one call).
+#[derive(Debug, Default)]
+struct CallPlan {
+    /// Every call since arming, as `service.Operation`.
+    calls: Vec<String>,
+    at: Option<(usize, Fault)>,
+    /// The call the fault was injected at, once it was.
+    fired: Option<String>,
+}
+
+/// The fault this attempt carries, decided before it is sent.
+#[derive(Debug, Clone, Copy)]
+struct Injected(Option<Fault>);
+
+impl aws_smithy_types::config_bag::Storable for Injected {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// Fault injection, installed on every function's clients; does nothing until armed.
+/// [`arm`](Self::arm): the next `count` responses of an operation (e.g. `TransactWriteItems`)
+/// look throttled (HTTP 400 `ThrottlingException`) *after* the real request reached the
+/// emulator, the hardest case for a retry: the write may have landed although the caller saw an
+/// error. [`arm_at`](Self::arm_at): one [`Fault`] at the k-th call of a run.
 #[derive(Debug, Clone, Default)]
 pub struct ThrottleAfterSend {
     plan: Arc<Mutex<BTreeMap<String, u32>>>,
+    at_call: Arc<Mutex<CallPlan>>,
 }
 
 impl ThrottleAfterSend {
@@ -108,11 +145,104 @@ impl ThrottleAfterSend {
             .copied()
             .unwrap_or(0)
     }
+
+    fn call_plan(&self) -> std::sync::MutexGuard<'_, CallPlan> {
+        self.at_call
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts counting calls from 0; `fault` (if any) at call `k` (0-based), once.
+    pub fn arm_at(&self, k: usize, fault: Option<Fault>) {
+        *self.call_plan() = CallPlan {
+            at: fault.map(|f| (k, f)),
+            ..CallPlan::default()
+        };
+    }
+    /// The calls made since [`arm_at`](Self::arm_at), in order (`service.Operation`).
+    pub fn calls(&self) -> Vec<String> {
+        self.call_plan().calls.clone()
+    }
+    /// The call the armed fault was injected at (`None`: the run made fewer calls).
+    pub fn fired(&self) -> Option<String> {
+        self.call_plan().fired.clone()
+    }
+}
+
+/// `service.Operation` of the call being made.
+fn operation(cfg: &ConfigBag) -> (String, String) {
+    cfg.load::<Metadata>().map_or_else(
+        || ("unknown".into(), "unknown".into()),
+        |m| (m.service().to_ascii_lowercase(), m.name().to_owned()),
+    )
+}
+
+/// The service's own throttling answer, as the SDK parses it: DynamoDB's JSON error, S3's
+/// `SlowDown`, and for the REST-JSON services (SESv2, Scheduler) a 429 with the error type header.
+fn throttled(service: &str) -> Result<aws_smithy_runtime_api::http::Response, BoxError> {
+    let (status, content_type, body, error_type) = match service {
+        "dynamodb" => (
+            400u16,
+            "application/x-amz-json-1.0",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+            None,
+        ),
+        "s3" => (
+            503,
+            "application/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+            None,
+        ),
+        "sesv2" => (
+            429,
+            "application/json",
+            r#"{"message":"Maximum sending rate exceeded."}"#,
+            Some("TooManyRequestsException"),
+        ),
+        _ => (
+            429,
+            "application/json",
+            r#"{"message":"Rate exceeded"}"#,
+            Some("ThrottlingException"),
+        ),
+    };
+    let mut resp = aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status)?,
+        aws_smithy_types::body::SdkBody::from(body),
+    );
+    resp.headers_mut().insert("content-type", content_type);
+    if let Some(t) = error_type {
+        resp.headers_mut().insert("x-amzn-errortype", t);
+    }
+    Ok(resp)
 }
 
 impl Intercept for ThrottleAfterSend {
     fn name(&self) -> &'static str {
         "ThrottleAfterSend"
+    }
+
+    /// Numbers the call and decides whether the armed fault is for it.
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, op) = operation(cfg);
+        let name = format!("{service}.{op}");
+        let mut plan = self.call_plan();
+        let fault = match plan.at {
+            Some((k, f)) if k == plan.calls.len() => {
+                plan.fired = Some(name.clone());
+                Some(f)
+            }
+            _ => None,
+        };
+        plan.calls.push(name);
+        drop(plan);
+        cfg.interceptor_state().store_put(Injected(fault));
+        Ok(())
     }
 
     fn modify_before_deserialization(
@@ -121,9 +251,17 @@ impl Intercept for ThrottleAfterSend {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(op) = cfg.load::<Metadata>().map(|m| m.name().to_owned()) else {
-            return Ok(());
-        };
+        let (service, op) = operation(cfg);
+        match cfg.load::<Injected>().and_then(|i| i.0) {
+            Some(Fault::Crash) => {
+                std::panic::resume_unwind(Box::new(format!("injected crash at {service}.{op}")))
+            }
+            Some(Fault::Throttle) => {
+                *context.response_mut() = throttled(&service)?;
+                return Ok(());
+            }
+            _ => {}
+        }
         let mut plan = self
             .plan
             .lock()
@@ -132,14 +270,29 @@ impl Intercept for ThrottleAfterSend {
             Some(left) if *left > 0 => *left -= 1,
             _ => return Ok(()),
         }
-        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
-        let mut resp = aws_smithy_runtime_api::http::Response::new(
-            aws_smithy_runtime_api::http::StatusCode::try_from(400u16)?,
-            aws_smithy_types::body::SdkBody::from(body),
-        );
-        resp.headers_mut()
-            .insert("content-type", "application/x-amz-json-1.0");
-        *context.response_mut() = resp;
+        *context.response_mut() = throttled("dynamodb")?;
+        Ok(())
+    }
+
+    /// A timeout: the answer that came is dropped and the attempt ends as a dispatch failure.
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Fault::Timeout) = cfg.load::<Injected>().and_then(|i| i.0) {
+            if let Some(result) = context.output_or_error_mut() {
+                let timeout = aws_smithy_runtime_api::client::result::ConnectorError::timeout(
+                    "injected: no answer within the read timeout".into(),
+                );
+                *result = Err(
+                    aws_smithy_runtime_api::client::orchestrator::OrchestratorError::connector(
+                        timeout,
+                    ),
+                );
+            }
+        }
         Ok(())
     }
 }

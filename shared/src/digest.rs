@@ -4,8 +4,10 @@
 //! One Scheduler cron schedule (template.yaml) invokes the analytics function hourly on Sundays
 //! and Mondays (UTC), which covers every zone's Monday 08:00. Each run sends only to issuers whose
 //! local time is Monday 08:xx, after claiming `DIGEST#{monday}` with a conditional write, so a
-//! repeated or overlapping invocation sends nothing twice. Issuers switch it off with
-//! `weekly_digest: false`.
+//! repeated or overlapping invocation sends nothing twice. A later run takes over a claim whose
+//! run died; each admin's copy is claimed for good before it is sent, so the run that takes
+//! over sends only the copies the dead one had not (at most once per admin). Issuers switch it
+//! off with `weekly_digest: false`.
 
 use crate::{
     analytics::{self, Scope},
@@ -182,14 +184,8 @@ async fn send_to_admins(
     );
     let mut sent = 0;
     for rcpt in to {
-        // An address that bounced hard or complained gets no more mail from us, digests included.
-        match app.store.is_suppressed(&rcpt.lookup_key()).await {
-            Ok(false) => {}
-            Ok(true) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "digest: suppression list unreadable; not sending");
-                continue;
-            }
+        if !may_send(app, digest, rcpt).await {
+            continue;
         }
         let raw = mime::build(
             &mime::Message {
@@ -220,6 +216,26 @@ async fn send_to_admins(
         }
     }
     sent
+}
+
+/// Whether this admin is to get the digest now: not suppressed (an address that bounced hard or
+/// complained gets no more mail from us, digests included), and its copy claimed by this run (a
+/// run that died after sending it, or a repeated run, sends it no second time).
+async fn may_send(app: &App, digest: &Digest<'_>, rcpt: &Email) -> bool {
+    let lookup = rcpt.lookup_key();
+    let claimed = match app.store.is_suppressed(&lookup).await {
+        Ok(false) => {
+            app.store
+                .claim_digest_copy(&digest.issuer.id, digest.from, &lookup, Utc::now())
+                .await
+        }
+        Ok(true) => return false,
+        Err(e) => Err(e),
+    };
+    claimed.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "digest: suppression list or claim unreadable; not sending");
+        false
+    })
 }
 
 pub struct Digest<'a> {

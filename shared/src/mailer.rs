@@ -1,5 +1,10 @@
 //! The SESv2 adapter: sends raw MIME messages at no more than the configured rate, and says
 //! whether a failure is worth retrying.
+//!
+//! `SendEmail` is not idempotent: a request SES may have accepted (no answer in time, a dropped
+//! connection, a 5xx) is never sent again, by the SDK ([`OnlyRefusedSends`]) or by us
+//! ([`SendError::Unknown`]): a message goes out at most once. Only a throttle, which SES answers
+//! before accepting anything, is retried.
 
 use aws_sdk_sesv2::{
     error::{ProvideErrorMetadata, SdkError},
@@ -7,6 +12,10 @@ use aws_sdk_sesv2::{
     primitives::Blob,
     types::{Destination, EmailContent, MessageTag, RawMessage},
     Client,
+};
+use aws_smithy_runtime_api::client::{
+    interceptors::context::InterceptorContext,
+    retries::classifiers::{ClassifyRetry, RetryAction, RetryClassifierPriority},
 };
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::Mutex, time::Instant};
@@ -19,8 +28,50 @@ pub enum SendError {
     /// This message will never be accepted (bad address, unverified sender…): do not retry.
     #[error("SES rejected the message: {0}")]
     Rejected(String),
+    /// SES may or may not have accepted the message: sending it again could deliver it twice.
+    #[error("outcome unknown, not sent again: {0}")]
+    Unknown(String),
+    /// Refused before SES took it (the request could not be built, a 4xx): worth retrying.
     #[error("sending failed: {0}")]
     Other(String),
+}
+
+/// The SDK's retry policy for `SendEmail`: its classifiers would retry a timeout, a dispatch
+/// failure or a 5xx, each of which may follow a message SES accepted; this one, run last,
+/// forbids every retry but a throttle's.
+#[derive(Debug)]
+struct OnlyRefusedSends;
+
+impl ClassifyRetry for OnlyRefusedSends {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(e)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let code = e
+            .as_operation_error()
+            .and_then(|e| e.downcast_ref::<SendEmailError>())
+            .and_then(ProvideErrorMetadata::code);
+        if code.is_some_and(is_throttle) {
+            RetryAction::NoActionIndicated
+        } else {
+            RetryAction::RetryForbidden
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "OnlyRefusedSends"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+fn is_throttle(code: &str) -> bool {
+    matches!(
+        code,
+        "TooManyRequestsException" | "LimitExceededException" | "ThrottlingException"
+    )
 }
 
 #[derive(Clone)]
@@ -79,6 +130,10 @@ impl Mailer {
             .content(EmailContent::builder().raw(data).build())
             .set_configuration_set_name(self.configuration_set.clone())
             .set_email_tags(Some(message_tags(tags)))
+            .customize()
+            .config_override(
+                aws_sdk_sesv2::config::Builder::default().retry_classifier(OnlyRefusedSends),
+            )
             .send()
             .await;
         match res {
@@ -94,17 +149,17 @@ fn message_tags(tags: &[(&str, &str)]) -> Vec<MessageTag> {
         .collect()
 }
 
-/// A failed send as throttled (retry later), rejected (never retry) or other.
+/// A failed send as throttled (retry later), rejected (never retry), unknown (SES may have
+/// accepted it: never send again) or other (refused before SES took it).
 fn classify(e: SdkError<SendEmailError>) -> SendError {
     let detail = format!(
         "{}: {}",
         e.code().unwrap_or("error"),
         e.message().unwrap_or_default()
     );
+    let full = || aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
     match e.code() {
-        Some("TooManyRequestsException" | "LimitExceededException" | "ThrottlingException") => {
-            SendError::Throttled(detail)
-        }
+        Some(code) if is_throttle(code) => SendError::Throttled(detail),
         Some(
             "MessageRejected"
             | "MailFromDomainNotVerifiedException"
@@ -113,6 +168,12 @@ fn classify(e: SdkError<SendEmailError>) -> SendError {
             | "BadRequestException"
             | "NotFoundException",
         ) => SendError::Rejected(detail),
-        _ => SendError::Other(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()),
+        _ => match &e {
+            SdkError::ConstructionFailure(_) => SendError::Other(full()),
+            SdkError::ServiceError(s) if s.raw().status().is_client_error() => {
+                SendError::Other(full())
+            }
+            _ => SendError::Unknown(full()),
+        },
     }
 }

@@ -4,7 +4,8 @@
 //!   once: the stage is claimed with a conditional write before sending and marked `sent` after,
 //!   so duplicated stream records and retries send nothing twice. A throttled send gives the
 //!   claim back and reports the record as failed (the stream retries it); a permanent rejection
-//!   is recorded and not retried. Suppressed addresses get nothing.
+//!   is recorded and not retried, and so is a send SES may have accepted (no answer): at most
+//!   once. Suppressed addresses get nothing.
 //! - Follow-ups: each inserted award's day-3, day-7 and expiry stages are queued in the sparse,
 //!   sharded `DUE` index under their hour bucket, and the bucket's one-time schedule is created
 //!   (named by the hour, so a second create is a harmless conflict). When it fires, every due
@@ -37,6 +38,8 @@ pub enum Sent {
     NotRequested,
     Suppressed,
     Rejected(String),
+    /// SES may have accepted it (no answer): recorded, never sent again.
+    Unknown(String),
     NoSuchAward,
     NoSender,
 }
@@ -323,7 +326,8 @@ fn message(
     )
 }
 
-/// Sends a claimed stage: marks it sent or rejected; gives the claim back if worth retrying.
+/// Sends a claimed stage: marks it sent, rejected or unknown (SES may have accepted it: never
+/// sent again); gives the claim back if worth retrying.
 async fn send_claimed(
     app: &App,
     award: &Award,
@@ -360,6 +364,12 @@ async fn send_claimed(
                     .await?;
                 return Ok(Sent::Rejected(why));
             }
+            Err(SendError::Unknown(why)) => {
+                app.store
+                    .finish_email(id, stage, "unknown", &why, Utc::now())
+                    .await?;
+                return Ok(Sent::Unknown(why));
+            }
             Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
                 if !retry.wait().await {
                     app.store.release_email(id, stage).await?;
@@ -393,14 +403,16 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
         return Ok((Sent::NoSender, plan));
     };
     let now = Utc::now();
+    // Read before the claim: an invocation that dies between claiming and sending loses the
+    // email (at most once), so nothing but the claim comes between them.
+    let suppressed = app
+        .store
+        .is_suppressed(&award.recipient.email.lookup_key())
+        .await?;
     if !app.store.claim_email(id, STAGE, now + CLAIM, now).await? {
         return Ok((Sent::AlreadyHandled, plan));
     }
-    if app
-        .store
-        .is_suppressed(&award.recipient.email.lookup_key())
-        .await?
-    {
+    if suppressed {
         let why = "address is on the suppression list";
         app.store
             .finish_email(id, STAGE, "suppressed", why, now)

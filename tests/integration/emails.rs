@@ -491,7 +491,7 @@ async fn a_csv_batch_creates_a_handful_of_schedules_not_one_per_award() {
     );
 }
 
-fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: Value) -> Value {
+pub(crate) fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: Value) -> Value {
     let mut d = json!({
         "eventType": kind,
         "mail": {"messageId": "m-1", "destination": [to], "tags": {"award": [award], "stage": [stage]}},

@@ -9,6 +9,7 @@ mod bulk;
 mod console;
 mod emails;
 mod events;
+mod faults;
 mod foundation;
 mod hardening;
 mod issuing;

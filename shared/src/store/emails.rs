@@ -27,6 +27,10 @@ impl Store {
 
     /// One lease item: put `state = sending` until `until` if the item is absent, or if it is a
     /// lease that ran out (its holder died). `Ok(false)`: finished already, or held right now.
+    ///
+    /// The put carries a token of this call: when its answer is lost (a throttle or a timeout
+    /// after the write landed) the SDK sends it again, and the second attempt fails its condition
+    /// on the first's item. A consistent read then tells our own lease from someone else's.
     async fn claim(
         &self,
         pk: String,
@@ -36,15 +40,17 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<bool> {
+        let holder = crate::domain::ids::random_token();
         let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(pk))
-            .item(keys::SK, s(sk))
+            .item(keys::PK, s(pk.clone()))
+            .item(keys::SK, s(sk.clone()))
             .item(keys::TYPE, s(kind))
             .item("state", s("sending"))
-            .item("until", s(keys::sortable(until)));
+            .item("until", s(keys::sortable(until)))
+            .item("holder", s(holder.clone()));
         if let Some(t) = expires_at {
             put = put.item(keys::TTL, super::n(t.timestamp()));
         }
@@ -56,10 +62,14 @@ impl Store {
             .expression_attribute_values(":now", s(keys::sortable(now)))
             .send()
             .await;
-        applied(res)
+        if applied(res)? {
+            return Ok(true);
+        }
+        let stored = self.get_consistent((pk, sk)).await?;
+        Ok(stored.is_some_and(|i| get_s(&i, "holder") == Some(holder.as_str())))
     }
 
-    /// Records how the stage ended (`sent`, `rejected`, `suppressed`, `skipped`).
+    /// Records how the stage ended (`sent`, `rejected`, `unknown`, `suppressed`, `skipped`).
     pub async fn finish_email(
         &self,
         award: &AwardId,
@@ -131,6 +141,22 @@ impl Store {
         let (pk, sk) = keys::digest(issuer, monday);
         let keep = now + chrono::Duration::days(60);
         self.claim(pk, sk, "digest", until, now, Some(keep)).await
+    }
+
+    /// Claims one admin's copy of the week's digest, for good: true once per issuer, week and
+    /// address, whatever is retried or run again, so no admin gets a week's digest twice. A run
+    /// that dies between this claim and SES's answer leaves that admin without it (at most once).
+    pub async fn claim_digest_copy(
+        &self,
+        issuer: &crate::domain::ids::IssuerId,
+        monday: chrono::NaiveDate,
+        email_lookup_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (pk, sk) = keys::digest_copy(issuer, monday, email_lookup_key);
+        let keep = now + chrono::Duration::days(60);
+        self.claim(pk, sk, "digest_copy", keep, now, Some(keep))
+            .await
     }
 
     /// Records that the week's digest is done (`sent` or `quiet`): never claimed again.

@@ -11,6 +11,7 @@
 //! | Batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
 //! | Cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
 //! | Weekly digest claim | `ISSUER#{iid}` | `DIGEST#{monday}` | `state` = sending (with `until`) / sent / quiet (TTL 60 days) |
+//! | Weekly digest copy | `ISSUER#{iid}` | `DIGEST#{monday}#TO#{sha256(email)}` | claimed once per admin, never again (TTL 60 days) |
 //! | Console session-signing secret | `CONFIG` | `SESSION_SECRET` | (created once, conditional put) |
 //! | Award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{sha256(email)}`, GSI4 `BATCH#{bid}#AWARDS` (batch awards only); all sorted `{issued}#{aid}` |
 //! | Award counters | `AWARD#{aid}` | `COUNTERS` | |
@@ -21,7 +22,7 @@
 //! | Follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard 00..15}` / `{stage}#{aid}` (sparse: removed once handled) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
-//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / suppressed |
+//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
 //! | Suppression | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 
 use crate::domain::{
@@ -133,6 +134,18 @@ pub fn session_secret() -> (String, String) {
 /// A weekly digest sent (or being sent) to an issuer for the week starting on `monday`.
 pub fn digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {
     (format!("ISSUER#{issuer}"), format!("DIGEST#{monday}"))
+}
+
+/// One admin's copy of that digest.
+pub fn digest_copy(
+    issuer: &IssuerId,
+    monday: NaiveDate,
+    email_lookup_key: &str,
+) -> (String, String) {
+    (
+        format!("ISSUER#{issuer}"),
+        format!("DIGEST#{monday}#TO#{}", h(email_lookup_key)),
+    )
 }
 
 pub fn award(id: &AwardId) -> (String, String) {
