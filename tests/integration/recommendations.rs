@@ -473,13 +473,15 @@ async fn changes_reach_badge_pages_within_the_page_cache_ttl() {
     let html = t.browse(&format!("/b/{}", s.award)).await.text();
     assert!(html.contains("12주"));
     let path = format!("/v1/templates/{}", s.main["id"].as_str().unwrap());
-    t.call(
-        "PATCH",
-        &path,
-        Some(&s.key),
-        Some(json!({"enrolment": {"period": "10주"}})),
-    )
-    .await;
+    let patched = t
+        .call(
+            "PATCH",
+            &path,
+            Some(&s.key),
+            Some(json!({"enrolment": {"period": "10주"}})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
     // The api and verify functions are different Lambdas: verify sees the change when its
     // cached copy expires.
     let html = t
