@@ -365,23 +365,118 @@ fn http_event(
     path: &str,
     key: Option<&str>,
 ) -> Result<serde_json::Value, BoxError> {
+    http_event_with(lambda, method, path, key, None)
+}
+
+/// [`http_event`] with a JSON body.
+fn http_event_with(
+    lambda: &LocalLambda,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    json: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, BoxError> {
     let routes = infra::gateway::routes(lambda);
     let matched = infra::gateway::route(&routes, method, path).ok_or("no route")?;
     let mut req = axum::http::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", "127.0.0.1");
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json");
     if let Some(k) = key {
         req = req.header("authorization", format!("Bearer {k}"));
     }
+    let body = json.map(ToString::to_string).unwrap_or_default();
     let (parts, ()) = req.body(())?.into_parts();
     Ok(infra::gateway::request_event(
         &parts,
-        b"",
+        body.as_bytes(),
         &matched,
         "127.0.0.1",
         "203.0.113.7",
     ))
+}
+
+/// `infra bench-ingest --via-upload`: the whole path an admin's file takes — `POST /v1/batches`
+/// through the api function, a `PUT` of the file to the presigned URL (curl), and the S3 events
+/// (the upload's, then each continuation marker's) delivered by the local runner until the batch
+/// is finished.
+pub async fn ingest_via_upload(rows: usize) -> Result<(), BoxError> {
+    let b = BenchStack::start().await?;
+    let demo = infra::seed::seed(&b.app).await?;
+    let file = bench_file(rows, false, "roster")?.into_bytes();
+    let body = serde_json::json!({"filename": "bench.csv", "template_id": demo.template_id,
+        "size": file.len(), "notify": true});
+    let key = demo.api_key.expose().to_owned();
+    let event = http_event_with(&b.lambda, "POST", "/v1/batches", Some(&key), Some(&body))?;
+    let answer = b
+        .lambda
+        .invoke(accolade::entry::FunctionName::Api, event)
+        .await
+        .map_err(|e| e.to_string())?;
+    let created: serde_json::Value =
+        serde_json::from_str(answer["body"].as_str().ok_or("no body")?)?;
+    let url = created["upload_url"].as_str().ok_or("no upload_url")?;
+    let batch_id =
+        accolade::domain::ids::BatchId::parse(created["batch_id"].as_str().unwrap_or_default())?;
+    let path = infra::repo_root().join("test-output/bench-upload.csv");
+    std::fs::write(&path, &file)?;
+    let put = tokio::process::Command::new("curl")
+        .args([
+            "-sSf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: text/csv",
+            "--data-binary",
+        ])
+        .arg(format!("@{}", path.display()))
+        .arg(url)
+        .status()
+        .await?;
+    if !put.success() {
+        return Err("the presigned PUT failed".into());
+    }
+    b.counter.reset();
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let started = std::time::Instant::now();
+    let admin = infra::moto::admin_sdk_config(&b.stack.endpoint);
+    let mut runner = infra::runner::Runner::new(b.lambda.clone(), admin);
+    let mut events = 0;
+    let done = loop {
+        events += runner.deliver_uploads().await?;
+        let found = b.app.store.get_batch(&batch_id).await?;
+        let batch = found.ok_or("batch vanished")?;
+        if batch.status.is_final() {
+            break batch;
+        }
+    };
+    print_via_upload(rows, &done, events, started.elapsed(), &b.counter);
+    b.moto.stop().await;
+    Ok(())
+}
+
+fn print_via_upload(
+    rows: usize,
+    done: &accolade::domain::batch::Batch,
+    events: usize,
+    wall: std::time::Duration,
+    counter: &RequestCounter,
+) {
+    let snapshot = counter.snapshot();
+    let ddb: u64 = snapshot
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynamodb."))
+        .map(|(_, v)| v)
+        .sum();
+    println!(
+        "| {rows} rows via upload | {:?} | {} issued | {:.1} s | {events} S3 events | {ddb} DynamoDB requests ({:.1} per 1,000 rows) | {snapshot:?} | peak RSS {:.1} MiB |",
+        done.status,
+        done.counts.issued,
+        wall.as_secs_f64(),
+        ddb as f64 * 1000.0 / rows as f64,
+        peak_rss_mib(),
+    );
 }
 
 fn ses_sample() -> Result<serde_json::Value, BoxError> {

@@ -62,6 +62,10 @@ enum Command {
         /// columns wrong: the most row errors), `long-cells` (10,000-character narratives).
         #[arg(long, default_value = "roster")]
         shape: String,
+        /// The whole path instead: `POST /v1/batches`, a presigned `PUT`, the S3 events
+        /// delivered by the local runner until the batch is finished (roster rows).
+        #[arg(long)]
+        via_upload: bool,
     },
     /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
     /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
@@ -202,8 +206,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Dev { port } => dev(*port).await?,
         Command::BenchIngest {
             rows,
+            via_upload: true,
+            ..
+        } => bench::ingest_via_upload(*rows).await?,
+        Command::BenchIngest {
+            rows,
             validate_only,
             shape,
+            ..
         } => bench::ingest(*rows, *validate_only, shape).await?,
         Command::BenchColdStart { runs, dir } => bench::cold_start(*runs, dir).await?,
     }
