@@ -17,7 +17,14 @@ use std::collections::BTreeMap;
 
 const SHARE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 
+/// A report, once the stream has rolled every counted event up into the day items.
 async fn get(t: &TestApp, key: &str, query: &str) -> Value {
+    t.roll_up().await;
+    report(t, key, query).await
+}
+
+/// The report as it stands.
+async fn report(t: &TestApp, key: &str, query: &str) -> Value {
     let r = t
         .call("GET", &format!("/v1/analytics{query}"), Some(key), None)
         .await;
@@ -747,6 +754,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         )
         .await
         .unwrap();
+    t.roll_up().await;
     // The week before: 1 award.
     issue_at(
         &t,
@@ -870,7 +878,7 @@ async fn a_report_costs_days_times_templates_never_awards() {
         let key = w.key.clone();
         async move {
             t.requests.reset();
-            get(t, &key, &q).await;
+            report(t, &key, &q).await;
             t.requests.snapshot()
         }
     };
