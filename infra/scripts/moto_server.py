@@ -11,6 +11,11 @@ moto rolls a failed transaction back by restoring that snapshot, which also eras
 another request wrote to the table meanwhile (moto serves requests on several threads). Real
 DynamoDB isolates transactions, so here DynamoDB writes are serialised with one lock.
 
+The restored snapshot also brings a copy of the table's stream shard, while every shard iterator
+handed out before points at the shard object it was made from: a stream reader that kept its
+iterator (Lambda's poller, the local runner) saw no record after the first cancelled
+transaction. Here the shard readers hold stays, without the records of the failed transaction.
+
 With `--iam`, requests are authenticated and authorised, and one lock serves them one at a time
 (see the end of this file).
 
@@ -52,8 +57,21 @@ _write_lock = threading.RLock()
 def _transact_write_items(self, transact_items):
     with _write_lock:
         _local.cache = {}
+        shards = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if table.stream_shard is not None
+        }
         try:
             return _original(self, transact_items)
+        except Exception:
+            for name, (shard, length) in shards.items():
+                table = self.tables.get(name)
+                if table is not None and table.stream_shard is not shard:
+                    del shard.items[length:]
+                    shard.table = table
+                    table.stream_shard = shard
+            raise
         finally:
             _local.cache = None
 
