@@ -32,7 +32,7 @@ async fn report(t: &TestApp, key: &str, query: &str) -> Value {
     r.json()
 }
 
-async fn click(t: &TestApp, award: &str, slot: &str) {
+pub(crate) async fn click(t: &TestApp, award: &str, slot: &str) {
     let r = t
         .call_with(
             "GET",
@@ -45,24 +45,24 @@ async fn click(t: &TestApp, award: &str, slot: &str) {
     assert_eq!(r.status, StatusCode::FOUND, "{slot}: {}", r.text());
 }
 
-fn ses(kind: &str, award: &str, stage: &str) -> Value {
+pub(crate) fn ses(kind: &str, award: &str, stage: &str) -> Value {
     json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"),
            "source": "aws.ses", "detail": {"eventType": kind,
            "mail": {"messageId": "m", "destination": ["x@example.com"], "tags": {"award": [award], "stage": [stage]}},
            "bounce": {"bounceType": "Transient", "bouncedRecipients": []}}})
 }
 
-struct World {
-    key: String,
-    a: String,
-    b: String,
-    awards: Vec<String>,
-    batch: String,
+pub(crate) struct World {
+    pub key: String,
+    pub a: String,
+    pub b: String,
+    pub awards: Vec<String>,
+    pub batch: String,
 }
 
 /// Template A (recommends B, banner, enrolment) with 3 API awards (2 in cohort "2026-봄") and a
 /// CSV batch of 4 (cohort "2026-봄" from the file); template B with 1 award.
-async fn world(t: &TestApp) -> World {
+pub(crate) async fn world(t: &TestApp) -> World {
     let (_, key) = t.issuer("한빛대학교").await;
     let b = t.create_template(&key, template_body("심화 과정")).await;
     let b = b["id"].as_str().unwrap().to_owned();

@@ -14,6 +14,7 @@ mod hardening;
 mod issuing;
 mod recommendations;
 mod retries;
+mod rollup;
 mod smoke;
 mod standards;
 mod tenancy;
