@@ -34,6 +34,8 @@ pub struct TestApp {
     pub names: provision::Names,
     /// Every AWS request the functions made, by operation.
     pub requests: infra::metering::RequestCounter,
+    /// The stream's event source mapping, where it has read to (see [`TestApp::roll_up`]).
+    stream: tokio::sync::Mutex<infra::runner::Runner>,
 }
 
 pub struct Response {
@@ -132,6 +134,7 @@ pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     tokio::spawn(async move {
         let _ = axum::serve(listener, served).await;
     });
+    let stream = tokio::sync::Mutex::new(infra::runner::Runner::new(lambda.clone(), sdk.clone()));
     TestApp {
         app,
         lambda,
@@ -141,6 +144,7 @@ pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
         sdk,
         names,
         requests,
+        stream,
     }
 }
 
@@ -362,6 +366,13 @@ impl TestApp {
     /// The local runner over this app (delivers S3, stream and schedule events like AWS).
     pub fn runner(&self) -> infra::runner::Runner {
         infra::runner::Runner::new(self.lambda.clone(), self.sdk.clone())
+    }
+
+    /// Delivers the table's new stream records to notify, as its event source mapping would (one
+    /// reader that remembers where it is): afterwards the daily counter items have every event
+    /// counted so far, rolled up from the awards' counters. Answers how many records it delivered.
+    pub async fn roll_up(&self) -> usize {
+        self.stream.lock().await.deliver_stream().await.unwrap()
     }
 
     /// Creates a batch through the API; answers its JSON (with `upload_url`).

@@ -118,7 +118,7 @@ impl Function {
             }
             FunctionName::Notify => {
                 let until = stop_by(&context, Duration::from_secs(30));
-                Box::pin(crate::notify::handle_event(self.app.clone(), event, until)).await
+                Box::pin(notify(&self.app, event, until)).await
             }
             FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
                 let router = self
@@ -129,6 +129,27 @@ impl Function {
             }
         }
     }
+}
+
+/// The notify function's events: a batch of the table's stream (the counters rollup, then the
+/// day-1 emails, their batch item failures answered together), or a due hour bucket.
+async fn notify(
+    app: &App,
+    event: Value,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Value, BoxError> {
+    let failed = match event.get("Records").and_then(Value::as_array) {
+        Some(records) => crate::rollup::handle_records(app, records).await,
+        None => Vec::new(),
+    };
+    let mut answer = Box::pin(crate::notify::handle_event(app.clone(), event, until)).await?;
+    if let Some(list) = answer
+        .get_mut("batchItemFailures")
+        .and_then(Value::as_array_mut)
+    {
+        list.extend(failed);
+    }
+    Ok(answer)
 }
 
 /// An API Gateway request (HTTP API payload 2.0) rather than a Scheduler or EventBridge event.

@@ -26,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
         "issuing",
         "ingest",
         "notify",
+        "rollup",
         "analytics",
         "digest",
         "email_events",

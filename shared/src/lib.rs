@@ -20,6 +20,7 @@ pub mod mailer;
 pub mod notify;
 pub mod openbadges;
 pub mod render;
+pub mod rollup;
 pub mod schedules;
 pub mod store;
 pub mod telemetry;

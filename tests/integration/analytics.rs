@@ -17,7 +17,14 @@ use std::collections::BTreeMap;
 
 const SHARE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 
+/// A report, once the stream has rolled every counted event up into the day items.
 async fn get(t: &TestApp, key: &str, query: &str) -> Value {
+    t.roll_up().await;
+    report(t, key, query).await
+}
+
+/// The report as it stands.
+async fn report(t: &TestApp, key: &str, query: &str) -> Value {
     let r = t
         .call("GET", &format!("/v1/analytics{query}"), Some(key), None)
         .await;
@@ -25,7 +32,7 @@ async fn get(t: &TestApp, key: &str, query: &str) -> Value {
     r.json()
 }
 
-async fn click(t: &TestApp, award: &str, slot: &str) {
+pub(crate) async fn click(t: &TestApp, award: &str, slot: &str) {
     let r = t
         .call_with(
             "GET",
@@ -38,24 +45,24 @@ async fn click(t: &TestApp, award: &str, slot: &str) {
     assert_eq!(r.status, StatusCode::FOUND, "{slot}: {}", r.text());
 }
 
-fn ses(kind: &str, award: &str, stage: &str) -> Value {
+pub(crate) fn ses(kind: &str, award: &str, stage: &str) -> Value {
     json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"),
            "source": "aws.ses", "detail": {"eventType": kind,
            "mail": {"messageId": "m", "destination": ["x@example.com"], "tags": {"award": [award], "stage": [stage]}},
            "bounce": {"bounceType": "Transient", "bouncedRecipients": []}}})
 }
 
-struct World {
-    key: String,
-    a: String,
-    b: String,
-    awards: Vec<String>,
-    batch: String,
+pub(crate) struct World {
+    pub key: String,
+    pub a: String,
+    pub b: String,
+    pub awards: Vec<String>,
+    pub batch: String,
 }
 
 /// Template A (recommends B, banner, enrolment) with 3 API awards (2 in cohort "2026-봄") and a
 /// CSV batch of 4 (cohort "2026-봄" from the file); template B with 1 award.
-async fn world(t: &TestApp) -> World {
+pub(crate) async fn world(t: &TestApp) -> World {
     let (_, key) = t.issuer("한빛대학교").await;
     let b = t.create_template(&key, template_body("심화 과정")).await;
     let b = b["id"].as_str().unwrap().to_owned();
@@ -747,6 +754,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         )
         .await
         .unwrap();
+    t.roll_up().await;
     // The week before: 1 award.
     issue_at(
         &t,
@@ -870,7 +878,7 @@ async fn a_report_costs_days_times_templates_never_awards() {
         let key = w.key.clone();
         async move {
             t.requests.reset();
-            get(t, &key, &q).await;
+            report(t, &key, &q).await;
             t.requests.snapshot()
         }
     };

@@ -272,3 +272,63 @@ async fn the_uploads_bucket_lets_browsers_put_from_the_public_origin_only() {
         );
     }
 }
+
+/// Today's counters of the award's template (the rollup's day item).
+async fn template_day(t: &TestApp, template: &Value) -> std::collections::BTreeMap<String, i64> {
+    let tid = accolade::domain::ids::TemplateId::parse(template["id"].as_str().unwrap()).unwrap();
+    let today = accolade::domain::time::Zone::default().date_of(chrono::Utc::now());
+    t.app.store.daily_counters(&tid, today).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_rollup_needs_notifys_update_item_on_day_items_and_has_it() {
+    let t = spawn_app().await;
+    let (_, tpl, award) = t.one_award().await;
+    t.browse(&format!("/b/{}", award["id"].as_str().unwrap()))
+        .await;
+    t.roll_up().await;
+    assert_eq!(template_day(&t, &tpl).await.get("views"), Some(&1));
+    assert!(t.lambda.failures().is_empty());
+
+    // Without it: the rollup's transaction is refused on every delivery, the mapping retries
+    // (MaximumRetryAttempts: 10) and hands the batch on; no day item moves.
+    let without = edited_template(
+        "            - Effect: Allow\n              Action: dynamodb:UpdateItem\n              Resource: !GetAtt Table.Arn\n              Condition:\n                ForAllValues:StringLike:\n                  dynamodb:LeadingKeys: [\"TEMPLATE#*\", \"BATCH#*\", \"ISSUER#*#COHORT#*\"]\n",
+        "",
+    );
+    let t = spawn_app_with(without).await;
+    let (_, tpl, award) = t.one_award().await;
+    t.browse(&format!("/b/{}", award["id"].as_str().unwrap()))
+        .await;
+    t.roll_up().await;
+    assert_eq!(template_day(&t, &tpl).await.get("views"), None);
+    let failures = t.lambda.failures();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert_eq!(failures[0]["requestContext"]["approximateInvokeCount"], 11);
+}
+
+#[tokio::test]
+async fn a_stream_reader_keeps_its_place_across_a_cancelled_transaction() {
+    // moto restores a cancelled transaction's table from a copy; the shard a reader's iterator
+    // points at must stay the one new records go to (infra/scripts/moto_server.py).
+    let t = spawn_app().await;
+    let (_, tpl, award) = t.one_award().await;
+    let id = award["id"].as_str().unwrap();
+    assert!(t.roll_up().await > 0, "the award's insert");
+    let event = json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": "Email Sent",
+        "source": "aws.ses", "detail": {"eventType": "Send",
+        "mail": {"messageId": "m", "destination": ["x@example.com"], "tags": {"award": [id], "stage": ["day1"]}}}});
+    assert_eq!(t.ses_event(&event).await, "counted email:day1:sent");
+    assert_eq!(t.ses_event(&event).await, "ignored: already counted");
+    t.browse(&format!("/b/{id}")).await;
+    assert_eq!(
+        t.roll_up().await,
+        2,
+        "the event's and the view's counting writes"
+    );
+    let day = template_day(&t, &tpl).await;
+    assert_eq!(
+        (day.get("email:day1:sent"), day.get("views")),
+        (Some(&1), Some(&1))
+    );
+}

@@ -561,6 +561,7 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
     let day = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Seoul)
         .date_naive();
+    t.roll_up().await;
     assert_eq!(
         t.app
             .store

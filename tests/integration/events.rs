@@ -2,13 +2,19 @@
 //! through its function's real entry point, as that function's principal. Ids, keys and names
 //! that only exist in a deployment are swapped for this stack's; the shape is the file's.
 
-use accolade::domain::email::Email;
+use accolade::domain::{
+    email::Email,
+    ids::{IssuerId, TemplateId},
+    tally::Segment,
+};
 use accolade_tests::{csv_rows, spawn_app, FunctionName, TestApp};
 use base64::Engine;
+use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 const PLACEHOLDER_AWARD: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 const PLACEHOLDER_TEMPLATE: &str = "tpl_AAAAAAAAAAAAAAAAAAAAAA";
+const PLACEHOLDER_ISSUER: &str = "iss_AAAAAAAAAAAAAAAAAAAAAA";
 
 fn sample(name: &str) -> String {
     let path = infra::repo_root().join("tests/events").join(name);
@@ -143,6 +149,49 @@ async fn stream_records_and_schedules_reach_notify() {
         )
         .await;
     assert!(answer.is_ok(), "{answer:?}");
+}
+
+#[tokio::test]
+async fn counting_writes_on_the_stream_reach_the_rollup_once() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    // (The template's and issuer's placeholders first: they end in the award's.)
+    let text = sample("dynamodb-stream-counters.json")
+        .replace(PLACEHOLDER_TEMPLATE, &w.template)
+        .replace(PLACEHOLDER_ISSUER, &w.issuer)
+        .replace(PLACEHOLDER_AWARD, &w.award);
+    let e = event(&text);
+    // Both stream samples pass the filter of notify's mapping in template.yaml.
+    let trigger = t.lambda.spec(FunctionName::Notify).stream.clone().unwrap();
+    let insert = event(&sample("dynamodb-stream-insert.json"));
+    for r in [&e["Records"][0], &insert["Records"][0]] {
+        assert!(
+            trigger.filters.iter().any(|p| infra::sam::matches(p, r)),
+            "{r}"
+        );
+    }
+    // Delivered twice (Lambda delivers at least once): rolled up once.
+    for _ in 0..2 {
+        let answer = t.invoke(FunctionName::Notify, e.clone()).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    }
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let tid = TemplateId::parse(&w.template).unwrap();
+    let store = &t.app.store;
+    let on_17 = store.daily_counters(&tid, day(17)).await.unwrap();
+    for k in ["clicks", "click:share-linkedin", "shares", "share:linkedin"] {
+        assert_eq!(on_17.get(k), Some(&1), "{k}: {on_17:?}");
+    }
+    assert!(!on_17.contains_key("views"), "this write moved no views");
+    let on_16 = store.daily_counters(&tid, day(16)).await.unwrap();
+    assert_eq!(
+        on_16.get("awards_shared"),
+        Some(&1),
+        "the badge's first share, on the day it was recorded: {on_16:?}"
+    );
+    let cohort = Segment::Cohort(IssuerId::parse(&w.issuer).unwrap(), "2026-봄".into());
+    let days = store.segment_days(&cohort, day(16), day(17)).await.unwrap();
+    assert_eq!(days.len(), 2, "{days:?}");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod hardening;
 mod issuing;
 mod recommendations;
 mod retries;
+mod rollup;
 mod smoke;
 mod standards;
 mod tenancy;

@@ -19,6 +19,7 @@ pub mod json;
 pub mod locale;
 pub mod mask;
 pub mod metrics;
+pub mod rollup;
 pub mod tally;
 pub mod template;
 pub mod template_spec;

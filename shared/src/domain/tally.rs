@@ -13,6 +13,10 @@
 //!   share of the awards issued in a period that were ever shared (never above 100 %);
 //! - `expires`: the award's expiry day (a future day until then; reports count only days up to
 //!   today). Revoking or replacing an award before it expires takes it back out.
+//!
+//! Lifecycle counters (`issued`, `revoked`, `expires`) move in the transaction that makes the
+//! change. Activity reaches the day items through the rollup of the award's own counters
+//! (`domain::rollup`): the request writes only the award's counters item.
 
 use super::{
     award::Award,
@@ -32,12 +36,28 @@ pub enum Segment {
 impl Segment {
     /// The segments an award is counted in.
     pub fn of(award: &Award) -> Vec<Segment> {
-        let mut v = vec![Segment::Template(award.template_id.clone())];
-        if let Some(b) = &award.batch_id {
+        Segment::all(
+            &award.template_id,
+            award.batch_id.as_ref(),
+            &award.issuer_id,
+            award.cohort.as_deref(),
+        )
+    }
+
+    /// The segments of an award of `template` (of `issuer`), in `batch` and `cohort` if any (a
+    /// blank cohort is none).
+    pub fn all(
+        template: &TemplateId,
+        batch: Option<&BatchId>,
+        issuer: &IssuerId,
+        cohort: Option<&str>,
+    ) -> Vec<Segment> {
+        let mut v = vec![Segment::Template(template.clone())];
+        if let Some(b) = batch {
             v.push(Segment::Batch(b.clone()));
         }
-        if let Some(c) = award.cohort.as_deref().filter(|c| !c.is_empty()) {
-            v.push(Segment::Cohort(award.issuer_id.clone(), c.to_owned()));
+        if let Some(c) = cohort.filter(|c| !c.is_empty()) {
+            v.push(Segment::Cohort(issuer.clone(), c.to_owned()));
         }
         v
     }
@@ -98,25 +118,6 @@ fn no_longer_expiring(award: &Award, zone: Zone, now: DateTime<Utc>) -> Vec<Tall
         Some(e) if e > now => each(award, zone.date_of(e), "expires", -1),
         _ => Vec::new(),
     }
-}
-
-/// An activity (view, click, email event) on `day`: +1 to each attribute in each segment.
-pub fn activity(award: &Award, day: NaiveDate, attrs: &[String]) -> Vec<Tally> {
-    attrs.iter().flat_map(|a| each(award, day, a, 1)).collect()
-}
-
-/// The first human view / first share of an award (known from the award's own counter reaching
-/// 1 in an atomic `ADD`, so exactly one request sees it).
-pub fn firsts(award: &Award, zone: Zone, first_view: bool, first_share: bool) -> Vec<Tally> {
-    let day = recorded_day(award, zone);
-    let mut v = Vec::new();
-    if first_view {
-        v.extend(each(award, day, "awards_viewed", 1));
-    }
-    if first_share {
-        v.extend(each(award, day, "awards_shared", 1));
-    }
-    v
 }
 
 /// Tallies merged by (segment, day): one counter item update each, attributes summed.
@@ -208,9 +209,9 @@ mod tests {
     fn grouping_merges_one_item_per_segment_day() {
         let a = award(true, Some("c"));
         let day = recorded_day(&a, seoul());
-        let mut t = activity(&a, day, &["views".into()]);
-        t.extend(activity(&a, day, &["views".into()]));
-        t.extend(firsts(&a, seoul(), true, false));
+        let mut t = each(&a, day, "views", 1);
+        t.extend(each(&a, day, "views", 1));
+        t.extend(each(&a, day, "awards_viewed", 1));
         let g = group(&t);
         assert_eq!(g.len(), 3);
         for (_, attrs) in g {

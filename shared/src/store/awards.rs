@@ -102,7 +102,7 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// The cancellation reason of an item whose condition failed.
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 
-type TransactError = SdkError<TransactWriteItemsError>;
+pub(super) type TransactError = SdkError<TransactWriteItemsError>;
 
 /// Where an item of a rows transaction comes from: `(row, item)`, where item 0 is the row's
 /// award and item `j` its guard `j - 1`.

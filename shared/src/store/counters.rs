@@ -1,17 +1,115 @@
 //! Counters: atomic `ADD`s, never read-modify-write. Per award, and per segment (template, batch,
 //! cohort) per day in the issuer's time zone, so analytics read days × segments items, never
-//! awards. What lands where is decided by [`crate::domain::tally`].
+//! awards. What lands where is decided by [`crate::domain::tally`] and, for activity, by
+//! [`crate::domain::rollup`]: a counted event writes only the award's counters item, and its
+//! stream record ([`change_of`]) is what the rollup adds to the day items.
 
 use super::{keys, n, s, Backoff, Result, Store, StoreError};
 use crate::domain::{
     award::Award,
-    ids::{AwardId, TemplateId},
+    ids::{AwardId, BatchId, IssuerId, TemplateId},
+    rollup::{Change, Tags},
     tally::{self, Segment, Tally},
     time::Zone,
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// On the award counters item: +1 with every counting write, so each stream record of the item
+/// is one write the rollup can tell apart (and has or has not rolled up).
+const VERSION: &str = "version";
+/// The tags every counting write sets on the award counters item.
+const TEMPLATE: &str = "template_id";
+const ISSUER: &str = "issuer_id";
+const BATCH: &str = "batch_id";
+const COHORT: &str = "cohort";
+const DAY: &str = "day";
+const RECORDED: &str = "recorded_day";
+
+/// The tags as `(attribute, string)` pairs.
+fn tag_values(t: &Tags) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        (TEMPLATE, t.template.to_string()),
+        (ISSUER, t.issuer.to_string()),
+        (DAY, t.day.to_string()),
+        (RECORDED, t.recorded.to_string()),
+    ];
+    if let Some(b) = &t.batch {
+        v.push((BATCH, b.to_string()));
+    }
+    if let Some(c) = &t.cohort {
+        v.push((COHORT, c.clone()));
+    }
+    v
+}
+
+/// A string attribute of an item image in a stream record (DynamoDB JSON).
+fn image_s<'a>(image: &'a Value, name: &str) -> Option<&'a str> {
+    image.get(name)?.get("S")?.as_str()
+}
+
+/// Every number attribute of an image but `version`: the counters.
+fn image_counters(image: Option<&Value>) -> BTreeMap<String, i64> {
+    image
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != VERSION)
+        .filter_map(|(k, v)| Some((k.clone(), v.get("N")?.as_str()?.parse().ok()?)))
+        .collect()
+}
+
+fn image_version(image: Option<&Value>) -> u64 {
+    image
+        .and_then(|i| i.get(VERSION)?.get("N")?.as_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn image_tags(image: &Value) -> Option<Tags> {
+    Some(Tags {
+        template: TemplateId::parse(image_s(image, TEMPLATE)?).ok()?,
+        issuer: IssuerId::parse(image_s(image, ISSUER)?).ok()?,
+        batch: match image_s(image, BATCH) {
+            Some(b) => Some(BatchId::parse(b).ok()?),
+            None => None,
+        },
+        cohort: image_s(image, COHORT).map(str::to_owned),
+        day: image_s(image, DAY)?.parse().ok()?,
+        recorded: image_s(image, RECORDED)?.parse().ok()?,
+    })
+}
+
+/// The counting write a stream record (as Lambda delivers it) shows: a record of an award's
+/// counters item whose `version` moved. `None` for every other record — another item, or a
+/// write that counted nothing (an unreadable one is logged).
+pub fn change_of(record: &Value) -> Option<Change> {
+    let keys_of = record.pointer("/dynamodb/Keys")?;
+    let award = keys::award_of_counters(image_s(keys_of, keys::PK)?, image_s(keys_of, keys::SK)?)?;
+    let new = record.pointer("/dynamodb/NewImage")?;
+    let old = record.pointer("/dynamodb/OldImage");
+    let version = image_version(Some(new));
+    if version <= image_version(old) {
+        return None;
+    }
+    let seq = record
+        .pointer("/dynamodb/SequenceNumber")?
+        .as_str()?
+        .to_owned();
+    let Some(tags) = image_tags(new) else {
+        tracing::warn!(%award, %seq, "a counting write without readable tags; not rolled up");
+        return None;
+    };
+    Some(Change {
+        award,
+        seq,
+        version,
+        tags,
+        old: image_counters(old),
+        new: image_counters(Some(new)),
+    })
+}
 
 /// `ADD #c0 :v0, #c1 :v1 … SET #t = :kind`.
 fn add_expression(n: usize) -> String {
@@ -47,10 +145,18 @@ impl Store {
     pub(crate) fn tally_updates(&self, tallies: &[Tally]) -> Result<Vec<Update>> {
         tally::group(tallies)
             .into_iter()
-            .map(|((seg, day), attrs)| {
-                self.adds(keys::segment_day(&seg, day), "segment_day", &attrs)
-            })
+            .map(|((seg, day), attrs)| self.day_adds(&seg, day, &attrs))
             .collect()
+    }
+
+    /// An `Update` adding each `(attribute, delta)` to the day item of `seg`.
+    pub(crate) fn day_adds(
+        &self,
+        seg: &Segment,
+        day: NaiveDate,
+        attrs: &[(String, i64)],
+    ) -> Result<Update> {
+        self.adds(keys::segment_day(seg, day), "segment_day", attrs)
     }
 
     /// An `Update` adding each `(attribute, delta)` to the item `key` (of kind `kind`).
@@ -75,53 +181,68 @@ impl Store {
         b.build().map_err(|e| StoreError::Aws(e.to_string()))
     }
 
-    /// Applies tallies outside a transaction: one `UpdateItem` per (segment, day), concurrently.
-    /// A day item can be inside an issuing transaction at that moment (DynamoDB then refuses
-    /// the write with `TransactionConflictException`, which the SDK does not retry): such writes
-    /// are retried with back-off, so a view during a bulk upload is not lost.
-    pub async fn apply_tallies(&self, tallies: &[Tally]) -> Result<()> {
-        let updates = self.tally_updates(tallies)?;
-        let sends = updates.into_iter().map(|u| async move {
-            let mut retry = Backoff::over(0..6);
-            loop {
-                let res = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(u.key.clone()))
-                    .update_expression(u.update_expression.clone())
-                    .set_expression_attribute_names(u.expression_attribute_names.clone())
-                    .set_expression_attribute_values(u.expression_attribute_values.clone())
-                    .send()
-                    .await;
-                match res {
-                    Ok(_) => return Ok(()),
-                    Err(e) => {
-                        let retryable = matches!(
-                            aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e),
-                            Some(
-                                "TransactionConflictException"
-                                    | "ProvisionedThroughputExceededException"
-                                    | "ThrottlingException"
-                            )
-                        );
-                        if !retryable || !retry.wait().await {
-                            return Err(StoreError::from_sdk(e));
-                        }
-                    }
-                }
-            }
-        });
-        for r in futures::future::join_all(sends).await {
-            r?;
+    /// The one write of a counted event: `ADD` 1 to each attribute and to `version` on the
+    /// award's counters item, and `SET` the tags that tell the rollup where the event lands.
+    fn counting_update(&self, award: &AwardId, tags: &Tags, attrs: &[String]) -> Result<Update> {
+        let mut adds: Vec<(String, i64)> = attrs.iter().map(|a| (a.clone(), 1)).collect();
+        adds.push((VERSION.to_owned(), 1));
+        let mut b = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::award_counters(award).0))
+            .key(keys::SK, s(keys::award_counters(award).1))
+            .expression_attribute_names("#t", keys::TYPE)
+            .expression_attribute_values(":kind", s("award_counters"));
+        for (i, (a, d)) in adds.iter().enumerate() {
+            b = b
+                .expression_attribute_names(format!("#c{i}"), a)
+                .expression_attribute_values(format!(":v{i}"), n(d));
         }
-        Ok(())
+        let mut sets = vec!["#t = :kind".to_owned()];
+        for (i, (name, value)) in tag_values(tags).into_iter().enumerate() {
+            sets.push(format!("#g{i} = :g{i}"));
+            b = b
+                .expression_attribute_names(format!("#g{i}"), name)
+                .expression_attribute_values(format!(":g{i}"), s(value));
+        }
+        let adds: Vec<String> = (0..adds.len()).map(|i| format!("#c{i} :v{i}")).collect();
+        b.update_expression(format!("ADD {} SET {}", adds.join(", "), sets.join(", ")))
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))
     }
 
-    /// Counts an activity on an award: +1 to each attribute on the award's own counter item and
-    /// on today's item of each of its segments, concurrently. When this made the award's `views`
-    /// or `shares` reach 1 (an atomic `ADD` answers the new value, so exactly one request sees
-    /// it), its first view / first share is added to the day the award was recorded.
+    /// Sends one `UpdateItem`. The item can be inside a transaction at that moment (DynamoDB then
+    /// refuses the write with `TransactionConflictException`, which the SDK does not retry): such
+    /// writes are retried with back-off, as are throttled ones, so a view is not lost to them.
+    async fn update_retrying(&self, u: Update) -> Result<()> {
+        let mut retry = Backoff::over(0..6);
+        loop {
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(u.key.clone()))
+                .update_expression(u.update_expression.clone())
+                .set_expression_attribute_names(u.expression_attribute_names.clone())
+                .set_expression_attribute_values(u.expression_attribute_values.clone())
+                .send()
+                .await;
+            let Err(e) = res else { return Ok(()) };
+            let retryable = matches!(
+                aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e),
+                Some(
+                    "TransactionConflictException"
+                        | "ProvisionedThroughputExceededException"
+                        | "ThrottlingException"
+                )
+            );
+            if !retryable || !retry.wait().await {
+                return Err(StoreError::from_sdk(e));
+            }
+        }
+    }
+
+    /// Counts an activity on an award: one `UpdateItem` of its counters item (see
+    /// [`crate::domain::rollup`]); the day items of its segments follow from the table's stream.
     pub async fn count_activity(
         &self,
         award: &Award,
@@ -129,40 +250,16 @@ impl Store {
         now: DateTime<Utc>,
         attrs: &[String],
     ) -> Result<()> {
-        let (pk, sk) = keys::award_counters(&award.id);
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression(add_expression(attrs.len()))
-            .expression_attribute_names("#t", keys::TYPE)
-            .expression_attribute_values(":kind", s("award_counters"))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
-        for (i, a) in attrs.iter().enumerate() {
-            req = req
-                .expression_attribute_names(format!("#c{i}"), a)
-                .expression_attribute_values(format!(":v{i}"), n(1));
-        }
-        let daily = tally::activity(award, zone.date_of(now), attrs);
-        let (own, segments) = tokio::join!(req.send(), self.apply_tallies(&daily));
-        let own = own.map_err(StoreError::from_sdk)?;
-        segments?;
-        let new = own.attributes.unwrap_or_default();
-        let reached_one =
-            |attr: &str| attrs.iter().any(|a| a == attr) && super::get_n(&new, attr) == Some(1);
-        let firsts = tally::firsts(award, zone, reached_one("views"), reached_one("shares"));
-        if !firsts.is_empty() {
-            self.apply_tallies(&firsts).await?;
-        }
-        Ok(())
+        let tags = Tags::of(award, zone, now);
+        self.update_retrying(self.counting_update(&award.id, &tags, attrs)?)
+            .await
     }
 
     /// Counts an event delivered at least once (an SES event by its EventBridge id) exactly once:
-    /// the `EVENT#` item that remembers it is put in the same transaction as the counters it
-    /// moves, so a retry after a failure does the whole work, and a repeat does none. False
-    /// when the event was already counted.
+    /// the `EVENT#` item that remembers it is put in the same transaction as the award's counting
+    /// write, so a retry after a failure does the whole work, and a repeat does none (the
+    /// rollup then moves the day items once for that write). False when the event was already
+    /// counted.
     pub async fn count_event_once(
         &self,
         event_id: &str,
@@ -171,14 +268,11 @@ impl Store {
         now: DateTime<Utc>,
         attrs: &[String],
     ) -> Result<bool> {
-        let mut items = vec![
+        let counting = self.counting_update(&award.id, &Tags::of(award, zone, now), attrs)?;
+        let items = vec![
             self.event_seen_put(event_id, now)?,
-            self.award_adds(award, attrs)?,
+            TransactWriteItem::builder().update(counting).build(),
         ];
-        let daily = tally::activity(award, zone.date_of(now), attrs);
-        for u in self.tally_updates(&daily)? {
-            items.push(TransactWriteItem::builder().update(u).build());
-        }
         let mut retry = Backoff::over(0..6);
         loop {
             let Err(err) = self.transact(&items).await else {
@@ -208,13 +302,6 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Aws(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// `ADD` 1 to each attribute on the award's own counter item, as a transaction item.
-    fn award_adds(&self, award: &Award, attrs: &[String]) -> Result<TransactWriteItem> {
-        let ones: Vec<(String, i64)> = attrs.iter().map(|a| (a.clone(), 1)).collect();
-        let update = self.adds(keys::award_counters(&award.id), "award_counters", &ones)?;
-        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// A segment's day items from `from` to `to` (inclusive), oldest first; days without any
@@ -249,7 +336,7 @@ impl Store {
 
     /// Every counter on the award (tests, exports).
     pub async fn award_counters(&self, award: &AwardId) -> Result<BTreeMap<String, i64>> {
-        Ok(numbers(self.get(keys::award_counters(award)).await?))
+        Ok(award_numbers(self.get(keys::award_counters(award)).await?))
     }
 
     /// The counters of many awards (`BatchGetItem`s of 100); awards without any are absent.
@@ -264,7 +351,7 @@ impl Store {
             .iter()
             .filter_map(|id| {
                 let item = found.get(&keys::award_counters(id))?;
-                Some((id.clone(), numbers(Some(item.clone()))))
+                Some((id.clone(), award_numbers(Some(item.clone()))))
             })
             .collect())
     }
@@ -300,6 +387,13 @@ impl Store {
             .and_then(|i| super::get_n(&i, counter.attr()))
             .unwrap_or(0))
     }
+}
+
+/// An award's counters: its number attributes but `version`.
+fn award_numbers(item: Option<super::Item>) -> BTreeMap<String, i64> {
+    let mut m = numbers(item);
+    m.remove(VERSION);
+    m
 }
 
 fn numbers(item: Option<super::Item>) -> BTreeMap<String, i64> {

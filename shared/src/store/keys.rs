@@ -14,7 +14,8 @@
 //! | Weekly digest copy | `ISSUER#{iid}` | `DIGEST#{monday}#TO#{sha256(email)}` | claimed once per admin, never again (TTL 60 days) |
 //! | Console session-signing secret | `CONFIG` | `SESSION_SECRET` | (created once, conditional put) |
 //! | Award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{sha256(email)}`, GSI4 `BATCH#{bid}#AWARDS` (batch awards only); all sorted `{issued}#{aid}` |
-//! | Award counters | `AWARD#{aid}` | `COUNTERS` | |
+//! | Award counters | `AWARD#{aid}` | `COUNTERS` | counters, `version` (+1 per counting write), the tags of the last write (`template_id`, `issuer_id`, `batch_id`, `cohort`, `day`, `recorded_day`); its stream records feed the rollup |
+//! | Award rollup watermark | `AWARD#{aid}` | `ROLLUP` | `rolled`: the counters `version` up to which the day items have it |
 //! | Guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
@@ -154,6 +155,18 @@ pub fn award(id: &AwardId) -> (String, String) {
 pub fn award_counters(id: &AwardId) -> (String, String) {
     (format!("AWARD#{id}"), "COUNTERS".into())
 }
+/// The award whose counters item has these keys (a stream record's `Keys`); `None` for any
+/// other item.
+pub fn award_of_counters(pk: &str, sk: &str) -> Option<AwardId> {
+    if sk != "COUNTERS" {
+        return None;
+    }
+    AwardId::parse(pk.strip_prefix("AWARD#")?).ok()
+}
+/// How far the rollup has added an award's counters to the day items.
+pub fn award_rollup(id: &AwardId) -> (String, String) {
+    (format!("AWARD#{id}"), "ROLLUP".into())
+}
 pub fn awards_of_template(t: &TemplateId) -> String {
     format!("TEMPLATE#{t}#AWARDS")
 }
@@ -242,6 +255,16 @@ mod tests {
         let c = a + chrono::Duration::seconds(10);
         assert!(sortable(a) < sortable(b) && sortable(b) < sortable(c));
         assert_eq!(sortable(a).len(), sortable(b).len());
+    }
+
+    #[test]
+    fn counters_keys_name_their_award() {
+        let a = AwardId::generate();
+        let (pk, sk) = award_counters(&a);
+        assert_eq!(award_of_counters(&pk, &sk), Some(a.clone()));
+        let (pk, sk) = award(&a);
+        assert_eq!(award_of_counters(&pk, &sk), None);
+        assert_eq!(award_of_counters("TEMPLATE#x", "COUNTERS"), None);
     }
 
     #[test]

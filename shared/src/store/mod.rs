@@ -11,6 +11,7 @@ pub mod emails;
 pub mod followups;
 pub mod issuers;
 pub mod keys;
+pub mod rollup;
 pub mod templates;
 
 use aws_sdk_dynamodb::{
