@@ -647,6 +647,8 @@ async fn bounce_once(t: &TestApp, fault: Option<(usize, Fault)>) -> Run {
     }
     let tid = TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
     let awards = awards_of(t, AwardsBy::Template(&tid)).await;
+    // Day items are rolled up from the stream (notify), as in AWS: deliver it first.
+    t.roll_up().await;
     counters_agree(t, Segment::Template(tid), &awards, &mut run.problems).await;
     run
 }
