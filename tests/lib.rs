@@ -178,6 +178,18 @@ impl TestApp {
             .await
     }
 
+    /// A batch created with `batch`, `file` uploaded and ingested (one invocation with the
+    /// default options, through the entry point): the batch's JSON.
+    pub async fn ingested_batch(&self, key: &str, batch: Value, file: &[u8]) -> Value {
+        let (id, source) = self.uploaded_batch(key, batch, file).await;
+        let event = self.s3_event(&source, file.len() as u64);
+        let out = self
+            .ingest_with(event, accolade::ingest::IngestOptions::default())
+            .await;
+        assert!(out.is_ok(), "{out:?}");
+        self.batch(key, &id).await
+    }
+
     /// A function's state (its clients act as its principal): for the few tests that call a
     /// library function directly rather than through the entry point.
     pub fn app_of(&self, function: FunctionName) -> &App {

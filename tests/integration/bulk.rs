@@ -611,15 +611,8 @@ async fn a_reimported_roster_is_refused_row_by_row_and_completes() {
     for (name, issued_on) in [("first.csv", "2026-03-01"), ("again.csv", "2026-09-01")] {
         let file = roster(issued_on);
         let batch = json!({"filename": name, "template_id": tpl["id"], "notify": false});
-        let (id, source) = t.uploaded_batch(&key, batch, &file).await;
-        let out = t
-            .ingest_with(
-                t.s3_event(&source, file.len() as u64),
-                IngestOptions::default(),
-            )
-            .await;
-        assert!(out.is_ok(), "{out:?}");
-        ids.push(id);
+        let done = t.ingested_batch(&key, batch, &file).await;
+        ids.push(done["id"].as_str().unwrap().to_owned());
     }
     let first = t.batch(&key, &ids[0]).await;
     assert_eq!(first["counts"]["issued"], rows, "{first:#}");
@@ -659,15 +652,8 @@ async fn a_report_larger_than_a_part_is_written_whole() {
     csv.push_str("last@example.com,마지막\n");
     let file = csv.into_bytes();
     let batch = json!({"filename": "big.csv", "template_id": tpl["id"], "notify": false});
-    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
-    let out = t
-        .ingest_with(
-            t.s3_event(&source, file.len() as u64),
-            IngestOptions::default(),
-        )
-        .await;
-    assert!(out.is_ok(), "{out:?}");
-    let b = t.batch(&key, &id).await;
+    let b = t.ingested_batch(&key, batch, &file).await;
+    let id = b["id"].as_str().unwrap();
     assert_eq!(b["status"], "completed", "{b:#}");
     assert_eq!(b["counts"]["issued"], 1, "{b:#}");
     assert_eq!(b["counts"]["invalid"], rows, "{b:#}");
@@ -734,15 +720,8 @@ async fn a_file_names_at_most_a_hundred_templates() {
     }
     let file = csv.into_bytes();
     let batch = json!({"filename": "many.csv", "notify": false});
-    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
-    let out = t
-        .ingest_with(
-            t.s3_event(&source, file.len() as u64),
-            IngestOptions::default(),
-        )
-        .await;
-    assert!(out.is_ok(), "{out:?}");
-    let b = t.batch(&key, &id).await;
+    let b = t.ingested_batch(&key, batch, &file).await;
+    let id = b["id"].as_str().unwrap();
     assert_eq!(b["counts"]["issued"], 1, "{b:#}");
     let report = t.report(&id).await.expect("an error report");
     assert_eq!(report.len(), 105);
