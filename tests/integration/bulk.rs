@@ -657,7 +657,7 @@ async fn a_report_larger_than_a_part_is_written_whole() {
     assert_eq!(b["status"], "completed", "{b:#}");
     assert_eq!(b["counts"]["issued"], 1, "{b:#}");
     assert_eq!(b["counts"]["invalid"], rows, "{b:#}");
-    let report = t.report(&id).await.expect("an error report");
+    let report = t.report(id).await.expect("an error report");
     assert_eq!(report.len(), rows, "every invalid row, once");
     // Row numbers as a spreadsheet shows them (the header is row 1).
     assert_eq!(report[0][0], "2");
@@ -723,7 +723,7 @@ async fn a_file_names_at_most_a_hundred_templates() {
     let b = t.ingested_batch(&key, batch, &file).await;
     let id = b["id"].as_str().unwrap();
     assert_eq!(b["counts"]["issued"], 1, "{b:#}");
-    let report = t.report(&id).await.expect("an error report");
+    let report = t.report(id).await.expect("an error report");
     assert_eq!(report.len(), 105);
     let not_found = report.iter().filter(|r| r[3].contains("not found")).count();
     let over = report
