@@ -77,92 +77,48 @@ fn peak_rss_mib() -> f64 {
 }
 
 pub async fn ingest(rows: usize, validate_only: bool, shape: &str) -> Result<(), BoxError> {
-    use accolade::domain::{
-        batch::{Batch, BatchMode},
-        template::{Criteria, Template, TemplateSpec},
-    };
-    let BenchStack {
-        moto,
-        names,
-        lambda,
-        app,
-        counter,
-        ..
-    } = BenchStack::start().await?;
-    let (issuer, _) = operator::create_issuer(
-        &app.store,
-        &operator::NewIssuer {
-            name: "Bench",
-            url: "https://bench.example",
-            email: "b@bench.example",
-            locale: None,
-            time_zone: None,
-        },
-    )
-    .await?;
-    let now = chrono::Utc::now();
-    let template = Template::new(
-        issuer.id.clone(),
-        TemplateSpec {
-            name: "Bench".into(),
-            description: "Bench".into(),
-            criteria: Criteria {
-                narrative: Some("n".into()),
-                url: None,
-            },
-            skills: vec![],
-            image: Default::default(),
-            validity: Default::default(),
-            reissue_policy: Default::default(),
-            related: vec![],
-            banner: None,
-            enrolment: None,
-            follow_ups: Default::default(),
-        },
-        now,
-    );
-    app.store.create_template(&template).await?;
+    use accolade::domain::batch::{Batch, BatchMode};
+    let b = BenchStack::start().await?;
+    let (issuer, template) = plain_template(&b.app).await?;
     let mode = if validate_only {
         BatchMode::AllOrNothing
     } else {
         BatchMode::SkipInvalid
     };
     let batch = Batch::new(
-        issuer.id.clone(),
-        Some(template.id.clone()),
+        issuer,
+        Some(template),
         "bench.csv".into(),
         false,
         mode,
-        now,
+        chrono::Utc::now(),
     );
-    app.store.create_batch(&batch).await?;
+    b.app.store.create_batch(&batch).await?;
     let csv = bench_file(rows, validate_only, shape)?;
     let size = csv.len() as u64;
-    app.blobs
+    b.app
+        .blobs
         .put(&batch.source_key, csv.into_bytes(), "text/csv")
         .await?;
-    counter.reset();
+    b.counter.reset();
     // Reset the high-water mark (Linux ≥ 4.0), so the peak is ingest's, not the file generator's.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let rss_before = peak_rss_mib();
     let started = std::time::Instant::now();
-    let event = infra::runner::s3_event(&names.bucket, &batch.source_key, size, "");
-    let out = lambda
+    let event = infra::runner::s3_event(&b.names.bucket, &batch.source_key, size, "");
+    let out = b
+        .lambda
         .invoke(accolade::entry::FunctionName::Ingest, event)
         .await
         .map_err(|e| e.to_string())?;
     let wall = started.elapsed();
-    let done = app
+    let done = b
+        .app
         .store
         .get_batch(&batch.id)
         .await?
         .ok_or("batch vanished")?;
-    let ddb_total: u64 = counter
-        .snapshot()
-        .iter()
-        .filter(|(k, _)| k.starts_with("dynamodb."))
-        .map(|(_, v)| v)
-        .sum();
+    let ddb_total = dynamodb_requests(&b.counter);
     println!("outcome: {out}");
     println!(
         "| {rows} rows, {shape}{} | {:?} | {:.1} s | {:.0} rows/s | {} issued | {} DynamoDB requests ({:.1} per 1,000 issued) | {:?} | peak RSS {:.1} MiB (before ingest {:.1} MiB) | file {:.1} MiB |",
@@ -173,13 +129,63 @@ pub async fn ingest(rows: usize, validate_only: bool, shape: &str) -> Result<(),
         done.counts.issued,
         ddb_total,
         if done.counts.issued > 0 { ddb_total as f64 * 1000.0 / done.counts.issued as f64 } else { f64::NAN },
-        counter.snapshot(),
+        b.counter.snapshot(),
         peak_rss_mib(),
         rss_before,
         size as f64 / 1048576.0,
     );
-    moto.stop().await;
+    b.moto.stop().await;
     Ok(())
+}
+
+/// DynamoDB requests counted so far.
+fn dynamodb_requests(counter: &RequestCounter) -> u64 {
+    counter
+        .snapshot()
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynamodb."))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// An issuer and a template without rules (no one-active slot: two items a row).
+async fn plain_template(
+    app: &accolade::app::App,
+) -> Result<
+    (
+        accolade::domain::ids::IssuerId,
+        accolade::domain::ids::TemplateId,
+    ),
+    BoxError,
+> {
+    use accolade::domain::template::{Criteria, Template, TemplateSpec};
+    let new = operator::NewIssuer {
+        name: "Bench",
+        url: "https://bench.example",
+        email: "b@bench.example",
+        locale: None,
+        time_zone: None,
+    };
+    let (issuer, _) = operator::create_issuer(&app.store, &new).await?;
+    let spec = TemplateSpec {
+        name: "Bench".into(),
+        description: "Bench".into(),
+        criteria: Criteria {
+            narrative: Some("n".into()),
+            url: None,
+        },
+        skills: vec![],
+        image: Default::default(),
+        validity: Default::default(),
+        reissue_policy: Default::default(),
+        related: vec![],
+        banner: None,
+        enrolment: None,
+        follow_ups: Default::default(),
+    };
+    let template = Template::new(issuer.id.clone(), spec, chrono::Utc::now());
+    app.store.create_template(&template).await?;
+    Ok((issuer.id, template.id))
 }
 
 /// The CSV file of a benchmark run (see `BenchIngest`).
@@ -464,11 +470,7 @@ fn print_via_upload(
     counter: &RequestCounter,
 ) {
     let snapshot = counter.snapshot();
-    let ddb: u64 = snapshot
-        .iter()
-        .filter(|(k, _)| k.starts_with("dynamodb."))
-        .map(|(_, v)| v)
-        .sum();
+    let ddb = dynamodb_requests(counter);
     println!(
         "| {rows} rows via upload | {:?} | {} issued | {:.1} s | {events} S3 events | {ddb} DynamoDB requests ({:.1} per 1,000 rows) | {snapshot:?} | peak RSS {:.1} MiB |",
         done.status,
