@@ -47,12 +47,18 @@ undo must not erase another request's write), as DynamoDB isolates transactions;
 With `--iam`, requests are authenticated and authorised, and one lock serves them one at a time
 (see the end of this file).
 
+Every DynamoDB request is metered as DynamoDB would bill it (request units by item size, indexes,
+transactions): `GET /_accolade/capacity` answers the totals, `POST` resets them (capacity.py;
+checked by test_capacity.py, in `make test`).
+
 `GET /moto-api/data.json?service=ses` answers only the named services (moto's own dump walks every
 table and takes seconds once tests have written thousands of items).
 """
 import copy as _copy
 import sys
 import threading
+
+import capacity as _capacity_meter
 
 from moto.dynamodb import models as _models
 from moto.dynamodb.models.dynamo_type import DynamoType as _DynamoType
@@ -397,6 +403,43 @@ def _preflight(environ, start_response):
     return [body]
 
 
+def _capacity(environ, start_response):
+    """`GET`: the request units DynamoDB would have billed so far, by operation; `POST`: reset."""
+    if environ["REQUEST_METHOD"] == "POST":
+        _capacity_meter.METER.reset()
+    body = _json.dumps(_capacity_meter.METER.snapshot()).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _metered(inner, environ, start_response):
+    """One request; a DynamoDB one is metered (capacity.py)."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if not target.startswith("DynamoDB_20120810."):
+        return [b"".join(inner(environ, start_response))]
+    import io
+
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    answered = {}
+
+    def capture(status, headers, exc_info=None):
+        answered["status"] = int(status.split()[0])
+        return start_response(status, headers, exc_info)
+
+    def run():
+        body = b"".join(inner(environ, capture))
+        return answered.get("status", 500), body
+
+    try:
+        request = _json.loads(raw or b"{}")
+    except ValueError:
+        return [run()[1]]
+    _, body = _capacity_meter.METER.request(target.split(".", 1)[1], request, run)
+    return [body]
+
+
 def _app(inner):
     import traceback
 
@@ -420,10 +463,11 @@ def _app(inner):
             return [body]
         if environ.get("PATH_INFO") == "/_accolade/deny":
             return _deny(environ, start_response)
+        if environ.get("PATH_INFO") == "/_accolade/capacity":
+            return _capacity(environ, start_response)
         with _request_lock:
             try:
-                result = inner(environ, start_response)
-                return [b"".join(result)]
+                return _metered(inner, environ, start_response)
             except Exception:
                 sys.stderr.write(traceback.format_exc())
                 sys.stderr.flush()
