@@ -71,12 +71,11 @@ pub struct Function {
 impl Function {
     pub fn new(name: FunctionName, app: App) -> Self {
         let router = match name {
-            FunctionName::Api => Some(crate::http::api::router(app.clone())),
-            FunctionName::Verify => Some(crate::http::verify::router(app.clone())),
-            FunctionName::Analytics => Some(crate::http::analytics::router(app.clone())),
+            FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
+                Some(http_router(name, &app))
+            }
             FunctionName::Ingest | FunctionName::Notify => None,
-        }
-        .map(crate::http::with_hsts);
+        };
         Self {
             name,
             app,
@@ -100,46 +99,59 @@ impl Function {
     }
 
     /// One invocation: the event as AWS delivers it, the response as the runtime posts it back.
-    /// (Each handler's future is boxed: they are deep, and the runtime nests them further.)
     pub async fn invoke(&self, event: Value, context: Context) -> Result<Value, BoxError> {
+        let router = || self.router.as_ref().ok_or("an HTTP function without a router");
         match self.name {
-            FunctionName::Analytics if crate::digest::is_digest_event(&event) => {
-                Box::pin(crate::digest::handle_event(&self.app, &event)).await
-            }
-            FunctionName::Analytics if !is_http_event(&event) => {
-                Box::pin(crate::email_events::handle_event(self.app.clone(), event)).await
-            }
-            FunctionName::Ingest => {
-                let options = ingest_options_for(&self.ingest, &context);
-                Box::pin(crate::ingest::handle_event_with(
-                    &self.app, &event, &options,
-                ))
-                .await
-            }
-            FunctionName::Notify => {
-                let until = stop_by(&context, Duration::from_secs(30));
-                Box::pin(notify(&self.app, event, until)).await
-            }
-            FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
-                let router = self
-                    .router
-                    .as_ref()
-                    .ok_or("an HTTP function without a router")?;
-                Box::pin(crate::http::lambda::serve(router, event, context)).await
-            }
+            FunctionName::Api | FunctionName::Verify => http(router()?, event, context).await,
+            FunctionName::Analytics => analytics(&self.app, router()?, event, context).await,
+            FunctionName::Ingest => ingest(&self.app, &self.ingest, event, context).await,
+            FunctionName::Notify => notify(&self.app, event, context).await,
         }
     }
 }
 
+// Each function's handler. (Their futures are boxed: they are deep, and the runtime nests them
+// further.)
+
+/// The api and verify functions: API Gateway events through the function's router.
+async fn http(router: &axum::Router, event: Value, context: Context) -> Result<Value, BoxError> {
+    Box::pin(crate::http::lambda::serve(router, event, context)).await
+}
+
+/// The analytics function: the weekly digest's schedule, SES events from EventBridge, and the
+/// tracked links through its router.
+async fn analytics(
+    app: &App,
+    router: &axum::Router,
+    event: Value,
+    context: Context,
+) -> Result<Value, BoxError> {
+    if crate::digest::is_digest_event(&event) {
+        Box::pin(crate::digest::handle_event(app, &event)).await
+    } else if !is_http_event(&event) {
+        Box::pin(crate::email_events::handle_event(app.clone(), event)).await
+    } else {
+        http(router, event, context).await
+    }
+}
+
+/// The ingest function: S3 events and its own continuations.
+async fn ingest(
+    app: &App,
+    options: &IngestOptions,
+    event: Value,
+    context: Context,
+) -> Result<Value, BoxError> {
+    let options = ingest_options_for(options, &context);
+    Box::pin(crate::ingest::handle_event_with(app, &event, &options)).await
+}
+
 /// The notify function's events: a batch of the table's stream (the counters rollup, then the
 /// day-1 emails, their batch item failures answered together), or a due hour bucket.
-async fn notify(
-    app: &App,
-    event: Value,
-    until: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<Value, BoxError> {
+async fn notify(app: &App, event: Value, context: Context) -> Result<Value, BoxError> {
+    let until = stop_by(&context, Duration::from_secs(30));
     let failed = match event.get("Records").and_then(Value::as_array) {
-        Some(records) => crate::rollup::handle_records(app, records).await,
+        Some(records) => Box::pin(crate::rollup::handle_records(app, records)).await,
         None => Vec::new(),
     };
     let mut answer = Box::pin(crate::notify::handle_event(app.clone(), event, until)).await?;
@@ -150,6 +162,16 @@ async fn notify(
         list.extend(failed);
     }
     Ok(answer)
+}
+
+/// The router of an HTTP function (none for the others).
+fn http_router(name: FunctionName, app: &App) -> axum::Router {
+    let router = match name {
+        FunctionName::Verify => crate::http::verify::router(app.clone()),
+        FunctionName::Analytics => crate::http::analytics::router(app.clone()),
+        _ => crate::http::api::router(app.clone()),
+    };
+    crate::http::with_hsts(router)
 }
 
 /// An API Gateway request (HTTP API payload 2.0) rather than a Scheduler or EventBridge event.
@@ -176,20 +198,56 @@ fn ingest_options_for(options: &IngestOptions, context: &Context) -> IngestOptio
     options
 }
 
-/// Runs a function under the Lambda runtime (its `main`).
-pub async fn run(function: Function) -> Result<(), BoxError> {
-    let function = &function;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            function.invoke(event.payload, event.context).await
-        },
-    ))
-    .await
+/// Each binary's `main`: JSON logs, configuration and clients from the environment, then its own
+/// handler under the Lambda runtime. Each names only its function's handler, so the linker leaves
+/// the other functions' code (and the SDK operations only they call) out of its binary;
+/// [`Function`], which dispatches on the name and so links all five, is for the local stack and
+/// the tests.
+pub mod binary {
+    use super::{init, run, BoxError, IngestOptions};
+    use crate::http::{self, with_hsts};
+
+    pub async fn api() -> Result<(), BoxError> {
+        let router = with_hsts(http::api::router(init().await?));
+        run(|event, context| super::http(&router, event, context)).await
+    }
+
+    pub async fn verify() -> Result<(), BoxError> {
+        let router = with_hsts(http::verify::router(init().await?));
+        run(|event, context| super::http(&router, event, context)).await
+    }
+
+    pub async fn analytics() -> Result<(), BoxError> {
+        let app = init().await?;
+        let router = with_hsts(http::analytics::router(app.clone()));
+        run(|event, context| super::analytics(&app, &router, event, context)).await
+    }
+
+    pub async fn ingest() -> Result<(), BoxError> {
+        let (app, options) = (init().await?, IngestOptions::default());
+        run(|event, context| super::ingest(&app, &options, event, context)).await
+    }
+
+    pub async fn notify() -> Result<(), BoxError> {
+        let app = init().await?;
+        run(|event, context| super::notify(&app, event, context)).await
+    }
 }
 
-/// What every `main` does: JSON logs, configuration and clients from the environment, then run.
-pub async fn main(name: FunctionName) -> Result<(), BoxError> {
+async fn init() -> Result<App, BoxError> {
     crate::telemetry::init_lambda();
-    let app = App::from_env().await?;
-    run(Function::new(name, app)).await
+    Ok(App::from_env().await?)
+}
+
+/// Runs `handler` under the Lambda runtime.
+async fn run<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(Value, Context) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, BoxError>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| handler(event.payload, event.context),
+    ))
+    .await
 }

@@ -1,8 +1,8 @@
 //! The analytics Lambda: metrics API (HTTP), SES events (EventBridge), weekly digest (Scheduler).
 
-use accolade::entry::{self, FunctionName};
+use accolade::entry;
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    entry::main(FunctionName::Analytics).await
+    entry::binary::analytics().await
 }

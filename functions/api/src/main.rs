@@ -1,8 +1,8 @@
 //! The api Lambda: the authenticated `/v1` API and the admin console.
 
-use accolade::entry::{self, FunctionName};
+use accolade::entry;
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    entry::main(FunctionName::Api).await
+    entry::binary::api().await
 }

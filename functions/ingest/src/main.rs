@@ -1,8 +1,8 @@
 //! The ingest Lambda: S3 `ObjectCreated` under `uploads/` → CSV bulk issuance.
 
-use accolade::entry::{self, FunctionName};
+use accolade::entry;
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    entry::main(FunctionName::Ingest).await
+    entry::binary::ingest().await
 }

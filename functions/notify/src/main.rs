@@ -1,8 +1,8 @@
 //! The notify Lambda: DynamoDB stream (new awards) and Scheduler (follow-ups) → emails.
 
-use accolade::entry::{self, FunctionName};
+use accolade::entry;
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    entry::main(FunctionName::Notify).await
+    entry::binary::notify().await
 }

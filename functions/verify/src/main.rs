@@ -1,8 +1,8 @@
 //! The verify Lambda: public badge pages, Open Badges JSON, QR codes, unsubscribe.
 
-use accolade::entry::{self, FunctionName};
+use accolade::entry;
 
 #[tokio::main]
 async fn main() -> Result<(), entry::BoxError> {
-    entry::main(FunctionName::Verify).await
+    entry::binary::verify().await
 }
