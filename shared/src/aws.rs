@@ -2,6 +2,9 @@
 
 use aws_config::{retry::RetryConfig, BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use rustls_pki_types::{pem::PemObject, CertificateDer};
 
 /// The SDK configuration. In AWS (no endpoint override) the SDK's defaults: credentials of the
 /// function's role, the region Lambda sets, standard retries. With an endpoint (the local
@@ -16,7 +19,12 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
                 std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "testing".into());
             local_sdk_config(url, credentials(&key, &secret))
         }
-        None => aws_config::defaults(BehaviorVersion::latest()).load().await,
+        None => {
+            aws_config::defaults(BehaviorVersion::latest())
+                .http_client(https_client())
+                .load()
+                .await
+        }
     }
 }
 
@@ -43,7 +51,80 @@ pub fn local_sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
             aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
         )
         .retry_config(RetryConfig::standard())
+        .http_client(https_client())
         .build()
+}
+
+/// Single-file root bundles, the first found is used when `SSL_CERT_FILE` names a missing file:
+/// Amazon Linux 2023 (Lambda's `provided.al2023`), its compatibility link, Debian/Ubuntu.
+const ROOT_BUNDLES: [&str; 3] = [
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+];
+
+/// The HTTPS client every SDK client shares: the SDK's own (hyper, rustls with aws-lc, the
+/// system's roots). template.yaml sets `SSL_CERT_FILE` to Amazon Linux 2023's bundle, so the
+/// roots are read from that one file once per process; without it the SDK reads the bundle *and
+/// every file of the system's certificate directories* at each cold start (docs/performance.md).
+/// Should that file be missing (another runtime image), the roots come from the first bundle of
+/// [`ROOT_BUNDLES`] instead — slower to load (the SDK parses such a trust store for each
+/// connection pool it builds), but a function that cannot trust AWS's endpoints is no function.
+pub fn https_client() -> SharedHttpClient {
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::rustls(CryptoMode::AwsLc));
+    let context = fallback_trust_store()
+        .and_then(|store| TlsContext::builder().with_trust_store(store).build().ok());
+    match context {
+        Some(context) => builder.tls_context(context).build_https(),
+        None => builder.build_https(),
+    }
+}
+
+/// A trust store of its own when `SSL_CERT_FILE` names a file that is not there (None: the SDK's
+/// loading, which reads `SSL_CERT_FILE`).
+fn fallback_trust_store() -> Option<TrustStore> {
+    let configured = std::env::var_os("SSL_CERT_FILE")?;
+    if std::path::Path::new(&configured).is_file() {
+        return None;
+    }
+    let bundle = ROOT_BUNDLES
+        .iter()
+        .find_map(|path| std::fs::read(path).ok())
+        .map(|pem| certificates_only(&pem))
+        .filter(|pem| !pem.is_empty());
+    tracing::warn!(
+        ssl_cert_file = %configured.to_string_lossy(),
+        found = bundle.is_some(),
+        "SSL_CERT_FILE names no file: trusting the first system bundle found instead"
+    );
+    Some(TrustStore::empty().with_pem_certificate(bundle.unwrap_or_default()))
+}
+
+/// The `CERTIFICATE` blocks of a PEM file that rustls can use as roots (the SDK panics on a trust
+/// store with one bad block, so a damaged bundle costs its damaged certificates, not the process).
+fn certificates_only(pem: &[u8]) -> Vec<u8> {
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let mut out = Vec::with_capacity(pem.len());
+    let mut rest = pem;
+    while let Some(start) = find(rest, b"-----BEGIN CERTIFICATE-----") {
+        let Some(end) = find(&rest[start..], END).map(|e| start + e + END.len()) else {
+            break;
+        };
+        let block = &rest[start..end];
+        if CertificateDer::from_pem_slice(block)
+            .is_ok_and(|der| webpki::anchor_from_trusted_cert(&der).is_ok())
+        {
+            out.extend_from_slice(block);
+            out.push(b'\n');
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 pub fn dynamodb(cfg: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -56,4 +137,25 @@ pub fn s3(cfg: &SdkConfig) -> aws_sdk_s3::Client {
         .force_path_style(cfg.endpoint_url().is_some())
         .build();
     aws_sdk_s3::Client::from_conf(conf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Amazon Root CA 1 (https://www.amazontrust.com/repository/AmazonRootCA1.pem).
+    const ROOT: &str = include_str!("../testdata/amazon-root-ca-1.pem");
+
+    #[test]
+    fn a_bundle_keeps_the_roots_rustls_can_use_and_drops_the_rest() {
+        let root = ROOT.trim();
+        let not_base64 = "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----";
+        let not_a_certificate = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----";
+        let bundle = format!(
+            "# comment\n{root}\n{not_base64}\nLabel\n{not_a_certificate}\n{root}\n-----BEGIN CERTIFICATE-----\nMIIB"
+        );
+        let kept = String::from_utf8(certificates_only(bundle.as_bytes())).unwrap_or_default();
+        assert_eq!(kept, format!("{root}\n{root}\n"));
+        assert!(certificates_only(b"no certificates").is_empty());
+    }
 }
