@@ -380,6 +380,19 @@ impl TestApp {
         infra::runner::Runner::new(self.lambda.clone(), self.sdk.clone())
     }
 
+    /// The DynamoDB request units this test's table was billed (as DynamoDB bills them; see
+    /// `infra/scripts/capacity.py`) since the last call, by operation: `{"GetItem": {"requests",
+    /// "rru", "wru", "index_wru"}, …}`. Starts the count again.
+    pub async fn request_units(&self) -> Value {
+        let units = infra::moto::capacity(&self.endpoint, Some(&self.names.table), false)
+            .await
+            .expect("the emulator's capacity meter");
+        infra::moto::capacity(&self.endpoint, Some(&self.names.table), true)
+            .await
+            .expect("the emulator's capacity meter");
+        units
+    }
+
     /// Delivers the table's new stream records to notify, as its event source mapping would (one
     /// reader that remembers where it is): afterwards the daily counter items have every event
     /// counted so far, rolled up from the awards' counters. Answers how many records it delivered.

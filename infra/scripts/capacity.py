@@ -3,7 +3,8 @@
 moto answers `ConsumedCapacity` with fixed numbers, so the local server meters requests itself:
 `moto_server.py` hands every DynamoDB request to `Meter.request`, which reads the items the
 request touches before and after it runs and adds the request units DynamoDB would bill
-(on-demand mode). `GET /_accolade/capacity` answers the totals by operation, `POST` resets them;
+(on-demand mode). `GET /_accolade/capacity` answers the totals by operation (`?table=` one table's), `POST` resets
+them (`?table=`: one table's);
 `infra bench-cost` turns them into dollars (docs/performance.md).
 
 The rules (AWS, "Read/write capacity mode" and "Item sizes and formats" in the DynamoDB Developer
@@ -185,17 +186,31 @@ class Meter:
         self.totals = {}
         self.local = threading.local()  # .ran: this thread's request's answer, once it ran
 
-    def snapshot(self):
+    def snapshot(self, table=None):
+        """Totals by operation, of one table's requests or of all."""
         with self.lock:
-            return json.loads(json.dumps(self.totals))
+            out = {}
+            for name, actions in self.totals.items():
+                if table not in (None, name):
+                    continue
+                for action, t in actions.items():
+                    o = out.setdefault(action, {"requests": 0, "rru": 0.0, "wru": 0, "index_wru": 0})
+                    for k, v in t.items():
+                        o[k] = o.get(k, 0) + v
+            return out
 
-    def reset(self):
+    def reset(self, table=None):
         with self.lock:
-            self.totals = {}
+            if table is None:
+                self.totals = {}
+            else:
+                self.totals.pop(table, None)
 
-    def _add(self, action, rru=0.0, wru=0, index_wru=0):
+    def _add(self, table, action, rru=0.0, wru=0, index_wru=0):
         with self.lock:
-            t = self.totals.setdefault(action, {"requests": 0, "rru": 0.0, "wru": 0, "index_wru": 0})
+            t = self.totals.setdefault(table, {}).setdefault(
+                action, {"requests": 0, "rru": 0.0, "wru": 0, "index_wru": 0}
+            )
             t["requests"] += 1
             t["rru"] += rru
             t["wru"] += wru
@@ -208,8 +223,7 @@ class Meter:
             return self._request(action, body, run)
         except Exception as e:  # the meter must never change what the emulator answers
             sys.stderr.write(f"capacity: {action} not metered: {e!r}\n")
-            with self.lock:
-                self.totals.setdefault("unmetered", {"requests": 0})["requests"] += 1
+            self._add(body.get("TableName", "?") if isinstance(body, dict) else "?", "unmetered")
             ran = getattr(self.local, "ran", None)
             return ran if ran is not None else run()
 
@@ -219,29 +233,35 @@ class Meter:
             touched = [(_table(t), attrs, tx) for t, attrs, tx in _writes(action, body)]
             before = [(_State(table, _item(table, attrs)), table, attrs, tx) for table, attrs, tx in touched]
             status, response = self.local.ran = run()
-            wru = index_wru = 0
+            by_table = {}
             for old, table, attrs, tx in before:
                 new = _State(table, _item(table, attrs)) if status < 300 else old
-                wru += _kb(max(old.size, new.size)) * (2 if tx else 1)
-                index_wru += index_writes(old, new)
-            self._add(action, wru=wru, index_wru=index_wru)
+                units = by_table.setdefault(table.name, [0, 0])
+                units[0] += _kb(max(old.size, new.size)) * (2 if tx else 1)
+                units[1] += index_writes(old, new)
+            for name, (wru, index_wru) in by_table.items():
+                self._add(name, action, wru=wru, index_wru=index_wru)
             return status, response
         status, response = self.local.ran = run()
         if action in READ_ACTIONS and status < 300:
-            self._add(action, rru=self._reads(action, body, json.loads(response or b"{}")))
+            for name, rru in self._reads(action, body, json.loads(response or b"{}")).items():
+                self._add(name, action, rru=rru)
         return status, response
 
     def _reads(self, action, body, response):
+        """Read units by table."""
         if action == "GetItem":
-            return _read_units([_size_of(body["TableName"], body["Key"])], body.get("ConsistentRead"))
+            size = _size_of(body["TableName"], body["Key"])
+            return {body["TableName"]: _read_units([size], body.get("ConsistentRead"))}
         if action in ("BatchGetItem", "TransactGetItems"):
-            units = 0.0
+            units = {}
             for table, keys in body.get("RequestItems", {}).items():
                 for key in keys.get("Keys", []):
-                    units += _read_units([_size_of(table, key)], keys.get("ConsistentRead"))
+                    units[table] = units.get(table, 0.0) + _read_units([_size_of(table, key)], keys.get("ConsistentRead"))
             for t in body.get("TransactItems", []):
                 get = t["Get"]
-                units += 2 * _read_units([_size_of(get["TableName"], get["Key"])], True)
+                size = _size_of(get["TableName"], get["Key"])
+                units[get["TableName"]] = units.get(get["TableName"], 0.0) + 2 * _read_units([size], True)
             return units
         table = _table(body["TableName"])
         index = next((i for i in table.global_indexes if i.name == body.get("IndexName")), None)
@@ -253,7 +273,7 @@ class Meter:
                 names = [k["AttributeName"] for k in index.schema] + [table.hash_key_attr, table.range_key_attr]
                 stored = {n: stored[n] for n in names if n and n in stored}
             sizes.append(item_size(stored))
-        return _read_units([sum(sizes)], body.get("ConsistentRead"))
+        return {table.name: _read_units([sum(sizes)], body.get("ConsistentRead"))}
 
 
 def _size_of(table_name, key):

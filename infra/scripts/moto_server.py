@@ -405,9 +405,10 @@ def _preflight(environ, start_response):
 
 def _capacity(environ, start_response):
     """`GET`: the request units DynamoDB would have billed so far, by operation; `POST`: reset."""
+    table = (_parse_qs(environ.get("QUERY_STRING", "")).get("table") or [None])[0]
     if environ["REQUEST_METHOD"] == "POST":
-        _capacity_meter.METER.reset()
-    body = _json.dumps(_capacity_meter.METER.snapshot()).encode()
+        _capacity_meter.METER.reset(table)
+    body = _json.dumps(_capacity_meter.METER.snapshot(table)).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 

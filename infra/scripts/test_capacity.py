@@ -25,8 +25,9 @@ def S(v):
     return {"S": v}
 
 
-def meter(endpoint, reset=False):
-    request = urllib.request.Request(f"{endpoint}/_accolade/capacity", method="POST" if reset else "GET")
+def meter(endpoint, reset=False, table=None):
+    query = f"?table={table}" if table else ""
+    request = urllib.request.Request(f"{endpoint}/_accolade/capacity{query}", method="POST" if reset else "GET")
     with urllib.request.urlopen(request) as r:
         return json.loads(r.read())
 
@@ -121,6 +122,23 @@ def run(ddb, endpoint):
     expect(endpoint, "a query of 5 × 1 KB", "Query", rru=1.0)
     ddb.query(TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": S("nothing")})
     expect(endpoint, "an empty query", "Query", rru=0.5)
+    # Each table's units apart (every test of the suite has its own table).
+    ddb.create_table(
+        TableName="Other",
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="Other", Item={"PK": S("o")})
+    ddb.put_item(TableName=TABLE, Item=item("t1", 1))
+    ddb.put_item(TableName=TABLE, Item=item("t2", 1))
+    mine, other = meter(endpoint, table=TABLE), meter(endpoint, table="Other")
+    if mine.get("PutItem", {}).get("requests") != 2 or other.get("PutItem", {}).get("requests") != 1:
+        fail(f"per table: {mine} / {other}")
+    meter(endpoint, reset=True, table="Other")
+    if meter(endpoint, table="Other") or meter(endpoint).get("PutItem", {}).get("requests") != 2:
+        fail(f"resetting one table: {meter(endpoint)}")
+    ok("units by table, reset by table")
 
 
 def main():

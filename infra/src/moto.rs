@@ -82,6 +82,20 @@ pub async fn create_principal(
     ))
 }
 
+/// The request units the emulator's DynamoDB would have billed since the last reset, by
+/// operation (`infra/scripts/capacity.py`), of one table's requests or (None) all; `reset` starts
+/// that count again.
+pub async fn capacity(
+    endpoint: &str,
+    table: Option<&str>,
+    reset: bool,
+) -> Result<serde_json::Value, String> {
+    let method = if reset { "POST" } else { "GET" };
+    let query = table.map(|t| format!("?table={t}")).unwrap_or_default();
+    let out = request(endpoint, method, &format!("/_accolade/capacity{query}"), "").await?;
+    serde_json::from_str(&out).map_err(|e| e.to_string())
+}
+
 pub struct Moto {
     child: Child,
     pub endpoint: String,

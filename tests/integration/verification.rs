@@ -429,4 +429,13 @@ async fn a_badge_page_costs_one_read_and_one_write() {
     t.requests.reset();
     t.browse(&format!("{path}.json")).await;
     assert_eq!(t.requests.total(), 1, "{:?}", t.requests.snapshot());
+    // As DynamoDB bills them: half a read unit (an eventually consistent read of an award under
+    // 4 KB) and one write unit (the counters item stays under 1 KB, in no index).
+    t.request_units().await;
+    assert_eq!(t.browse(&path).await.status, StatusCode::OK);
+    let units = t.request_units().await;
+    assert_eq!(units["GetItem"]["rru"], 0.5, "{units}");
+    assert_eq!(units["UpdateItem"]["wru"], 1, "{units}");
+    assert_eq!(units["UpdateItem"]["index_wru"], 0, "{units}");
+    assert_eq!(units.as_object().map(|o| o.len()), Some(2), "{units}");
 }
