@@ -11,17 +11,17 @@ use infra::{
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A provisioned emulator with the functions deployed as their principals.
-struct BenchStack {
-    moto: Moto,
-    stack: Stack,
-    names: provision::Names,
-    lambda: LocalLambda,
-    app: accolade::app::App,
-    counter: RequestCounter,
+pub(crate) struct BenchStack {
+    pub(crate) moto: Moto,
+    pub(crate) stack: Stack,
+    pub(crate) names: provision::Names,
+    pub(crate) lambda: LocalLambda,
+    pub(crate) app: accolade::app::App,
+    pub(crate) counter: RequestCounter,
 }
 
 impl BenchStack {
-    async fn start() -> Result<Self, BoxError> {
+    pub(crate) async fn start() -> Result<Self, BoxError> {
         let moto =
             Moto::start(None, &infra::repo_root().join("test-output/bench-moto.log")).await?;
         let spec = sam::load(&infra::repo_root().join("template.yaml"), "bench")?;
@@ -40,13 +40,20 @@ impl BenchStack {
             public_base_url: "http://127.0.0.1".into(),
         };
         let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-        provision::create_all(&admin, &stack.spec, &names, None, "http://127.0.0.1").await?;
+        provision::create_all(
+            &admin,
+            &stack.spec,
+            &names,
+            Some(&stack.sender),
+            "http://127.0.0.1",
+        )
+        .await?;
         let counter = RequestCounter::default();
         let lambda = LocalLambda::deploy(
             stack.clone(),
             infra::lambda::Instruments {
                 requests: counter.clone(),
-                faults: Default::default(),
+                ..Default::default()
             },
         )
         .await?;
@@ -189,7 +196,7 @@ async fn plain_template(
 }
 
 /// The CSV file of a benchmark run (see `BenchIngest`).
-fn bench_file(rows: usize, validate_only: bool, shape: &str) -> Result<String, BoxError> {
+pub(crate) fn bench_file(rows: usize, validate_only: bool, shape: &str) -> Result<String, BoxError> {
     let (header, row): (&str, fn(usize) -> String) = match shape {
         "roster" => ("email,name,issued_on,cohort", |i| {
             format!("learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄")
@@ -315,6 +322,12 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
             .into_iter()
             .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
             .collect();
+        // Lambda's image has the bundle template.yaml names; this machine may keep it elsewhere.
+        for (k, v) in &mut env {
+            if k == "SSL_CERT_FILE" && !std::path::Path::new(v.as_str()).is_file() {
+                *v = "/etc/ssl/certs/ca-certificates.crt".into();
+            }
+        }
         for service in ["DYNAMODB", "S3", "SESV2", "SCHEDULER"] {
             env.push((
                 format!("AWS_ENDPOINT_URL_{service}"),
@@ -365,7 +378,7 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
 }
 
 /// The payload 2.0 event API Gateway sends for a request.
-fn http_event(
+pub(crate) fn http_event(
     lambda: &LocalLambda,
     method: &str,
     path: &str,
@@ -375,7 +388,7 @@ fn http_event(
 }
 
 /// [`http_event`] with a JSON body.
-fn http_event_with(
+pub(crate) fn http_event_with(
     lambda: &LocalLambda,
     method: &str,
     path: &str,
@@ -388,7 +401,12 @@ fn http_event_with(
         .method(method)
         .uri(path)
         .header("host", "127.0.0.1")
-        .header("content-type", "application/json");
+        .header("content-type", "application/json")
+        // A browser's (a request without one is counted as a bot's: not counted).
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        );
     if let Some(k) = key {
         req = req.header("authorization", format!("Bearer {k}"));
     }
@@ -411,38 +429,7 @@ pub async fn ingest_via_upload(rows: usize) -> Result<(), BoxError> {
     let b = BenchStack::start().await?;
     let demo = infra::seed::seed(&b.app).await?;
     let file = bench_file(rows, false, "roster")?.into_bytes();
-    let body = serde_json::json!({"filename": "bench.csv", "template_id": demo.template_id,
-        "size": file.len(), "notify": true});
-    let key = demo.api_key.expose().to_owned();
-    let event = http_event_with(&b.lambda, "POST", "/v1/batches", Some(&key), Some(&body))?;
-    let answer = b
-        .lambda
-        .invoke(accolade::entry::FunctionName::Api, event)
-        .await
-        .map_err(|e| e.to_string())?;
-    let created: serde_json::Value =
-        serde_json::from_str(answer["body"].as_str().ok_or("no body")?)?;
-    let url = created["upload_url"].as_str().ok_or("no upload_url")?;
-    let batch_id =
-        accolade::domain::ids::BatchId::parse(created["batch_id"].as_str().unwrap_or_default())?;
-    let path = infra::repo_root().join("test-output/bench-upload.csv");
-    std::fs::write(&path, &file)?;
-    let put = tokio::process::Command::new("curl")
-        .args([
-            "-sSf",
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: text/csv",
-            "--data-binary",
-        ])
-        .arg(format!("@{}", path.display()))
-        .arg(url)
-        .status()
-        .await?;
-    if !put.success() {
-        return Err("the presigned PUT failed".into());
-    }
+    let batch_id = create_and_upload(&b, &demo, &file).await?;
     b.counter.reset();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = std::time::Instant::now();
@@ -460,6 +447,48 @@ pub async fn ingest_via_upload(rows: usize) -> Result<(), BoxError> {
     print_via_upload(rows, &done, events, started.elapsed(), &b.counter);
     b.moto.stop().await;
     Ok(())
+}
+
+/// What the console does with an admin's file: `POST /v1/batches` (with its size) through the api
+/// function, then a `PUT` of the file to the presigned URL (curl). Answers the batch's id.
+pub(crate) async fn create_and_upload(
+    b: &BenchStack,
+    demo: &infra::seed::Demo,
+    file: &[u8],
+) -> Result<accolade::domain::ids::BatchId, BoxError> {
+    let body = serde_json::json!({"filename": "bench.csv", "template_id": demo.template_id,
+        "size": file.len(), "notify": true});
+    let key = demo.api_key.expose().to_owned();
+    let event = http_event_with(&b.lambda, "POST", "/v1/batches", Some(&key), Some(&body))?;
+    let answer = b
+        .lambda
+        .invoke(accolade::entry::FunctionName::Api, event)
+        .await
+        .map_err(|e| e.to_string())?;
+    let created: serde_json::Value =
+        serde_json::from_str(answer["body"].as_str().ok_or("no body")?)?;
+    let url = created["upload_url"].as_str().ok_or("no upload_url")?;
+    let batch_id =
+        accolade::domain::ids::BatchId::parse(created["batch_id"].as_str().unwrap_or_default())?;
+    let path = infra::repo_root().join("test-output/bench-upload.csv");
+    std::fs::write(&path, file)?;
+    let put = tokio::process::Command::new("curl")
+        .args([
+            "-sSf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: text/csv",
+            "--data-binary",
+        ])
+        .arg(format!("@{}", path.display()))
+        .arg(url)
+        .status()
+        .await?;
+    if !put.success() {
+        return Err("the presigned PUT failed".into());
+    }
+    Ok(batch_id)
 }
 
 fn print_via_upload(

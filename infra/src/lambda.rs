@@ -58,6 +58,8 @@ impl Stack {
 pub struct Instruments {
     pub requests: RequestCounter,
     pub faults: ThrottleAfterSend,
+    /// Every invocation and its duration, by function.
+    pub invocations: crate::metering::InvocationLog,
 }
 
 #[derive(Clone)]
@@ -275,6 +277,9 @@ impl LocalLambda {
         let result = self
             .run(function, event, context, timeout * LOCAL_TIME_FACTOR)
             .await;
+        self.instruments
+            .invocations
+            .record(name.as_str(), started.elapsed());
         if started.elapsed() > timeout {
             tracing::warn!(
                 function = name.as_str(),

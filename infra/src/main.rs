@@ -13,6 +13,7 @@ use infra::{
 use std::path::PathBuf;
 
 mod bench;
+mod cost;
 
 #[derive(Parser)]
 #[command(name = "infra", about = "Accolade operator tools and local stack")]
@@ -66,6 +67,15 @@ enum Command {
         /// delivered by the local runner until the batch is finished (roster rows).
         #[arg(long)]
         via_upload: bool,
+    },
+    /// What each operation costs in AWS (request units, invocations, dollars): docs/performance.md.
+    BenchCost {
+        /// Rows of the CSV file (the day-1 and follow-up phases are its badges').
+        #[arg(long, default_value_t = 1000)]
+        badges: usize,
+        /// Badge views, and as many tracked clicks, over 100 badges issued by API.
+        #[arg(long, default_value_t = 500)]
+        views: usize,
     },
     /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
     /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
@@ -216,6 +226,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             ..
         } => bench::ingest(*rows, *validate_only, shape).await?,
         Command::BenchColdStart { runs, dir } => bench::cold_start(*runs, dir).await?,
+        Command::BenchCost { badges, views } => cost::run(*badges, *views).await?,
     }
     Ok(())
 }

@@ -65,6 +65,34 @@ impl Intercept for RequestCounter {
     }
 }
 
+/// Lambda invocations, by function: how many, and their durations (wall time, as Lambda bills).
+#[derive(Debug, Clone, Default)]
+pub struct InvocationLog(Arc<Mutex<BTreeMap<&'static str, (u64, std::time::Duration)>>>);
+
+impl InvocationLog {
+    pub fn record(&self, function: &'static str, took: std::time::Duration) {
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = all.entry(function).or_default();
+        entry.0 += 1;
+        entry.1 += took;
+    }
+    pub fn snapshot(&self) -> BTreeMap<&'static str, (u64, std::time::Duration)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+    pub fn reset(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
 /// DynamoDB and S3 clients whose every request is counted.
 pub fn metered_clients(
     sdk: &aws_config::SdkConfig,
