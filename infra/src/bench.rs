@@ -196,7 +196,11 @@ async fn plain_template(
 }
 
 /// The CSV file of a benchmark run (see `BenchIngest`).
-pub(crate) fn bench_file(rows: usize, validate_only: bool, shape: &str) -> Result<String, BoxError> {
+pub(crate) fn bench_file(
+    rows: usize,
+    validate_only: bool,
+    shape: &str,
+) -> Result<String, BoxError> {
     let (header, row): (&str, fn(usize) -> String) = match shape {
         "roster" => ("email,name,issued_on,cohort", |i| {
             format!("learner{i}@example.ac.kr,학습자 {i},2026-03-01,2026-봄")

@@ -59,12 +59,18 @@ impl Usage {
             .sum();
         let invocations: u64 = self.lambda.values().map(|(n, _, _)| n).sum();
         [
-            ("DynamoDB", (self.wru + self.index_wru) * price::WRU + self.rru * price::RRU),
+            (
+                "DynamoDB",
+                (self.wru + self.index_wru) * price::WRU + self.rru * price::RRU,
+            ),
             (
                 "Lambda",
                 invocations as f64 * price::LAMBDA_REQUEST + gb_s * price::LAMBDA_GB_SECOND,
             ),
-            ("API Gateway", self.api_requests as f64 * price::HTTP_API_REQUEST),
+            (
+                "API Gateway",
+                self.api_requests as f64 * price::HTTP_API_REQUEST,
+            ),
             (
                 "S3",
                 self.s3_writes as f64 * price::S3_WRITE + self.s3_reads as f64 * price::S3_READ,
@@ -115,7 +121,10 @@ async fn end(
             .filter_map(|(_, t)| t[field].as_f64())
             .sum()
     };
-    eprintln!("{label}: request units by operation {units}; requests {:?}", b.counter.snapshot());
+    eprintln!(
+        "{label}: request units by operation {units}; requests {:?}",
+        b.counter.snapshot()
+    );
     if units.get("unmetered").is_some() {
         return Err(format!("{label}: requests the meter could not read: {units}").into());
     }
@@ -127,17 +136,7 @@ async fn end(
             .map(|(_, n)| n)
             .sum()
     };
-    let lambda = b
-        .lambda
-        .instruments
-        .invocations
-        .snapshot()
-        .into_iter()
-        .map(|(f, (n, d))| {
-            let mb = FunctionName::parse(f).map_or(256, |f| b.lambda.spec(f).memory_mb);
-            (f, (n, d, mb))
-        })
-        .collect();
+    let lambda = invocations(b);
     Ok(Usage {
         label,
         per,
@@ -162,6 +161,20 @@ async fn end(
     })
 }
 
+/// The invocations since [`begin`], by function: (count, total duration, memory in MB).
+fn invocations(b: &BenchStack) -> BTreeMap<&'static str, (u64, Duration, u64)> {
+    b.lambda
+        .instruments
+        .invocations
+        .snapshot()
+        .into_iter()
+        .map(|(f, (n, d))| {
+            let mb = FunctionName::parse(f).map_or(256, |f| b.lambda.spec(f).memory_mb);
+            (f, (n, d, mb))
+        })
+        .collect()
+}
+
 /// `infra bench-cost --badges N --views M`: every phase on one fresh emulator, then the table.
 pub async fn run(badges: usize, views: usize) -> Result<(), BoxError> {
     let b = BenchStack::start().await?;
@@ -177,12 +190,22 @@ pub async fn run(badges: usize, views: usize) -> Result<(), BoxError> {
     begin(&b).await?;
     runner.deliver_ses_events().await?;
     runner.deliver_stream().await?;
-    phases.push(end(&b, "SES events of those emails (EventBridge → analytics) + rollup", "badge", badges + 1, 0).await?);
+    phases.push(
+        end(
+            &b,
+            "SES events of those emails (EventBridge → analytics) + rollup",
+            "badge",
+            badges + 1,
+            0,
+        )
+        .await?,
+    );
     let (usage, awards) = issue_by_api(&b, &demo, 100).await?;
     phases.push(usage);
     runner.deliver_stream().await?;
-    phases.push(visits(&b, &mut runner, &awards, views, None).await?);
-    phases.push(visits(&b, &mut runner, &awards, views, Some("enrol")).await?);
+    phases.push(visits(&b, &mut runner, &awards, views, None, 1).await?);
+    phases.push(visits(&b, &mut runner, &awards, views, Some("enrol"), 1).await?);
+    phases.push(visits(&b, &mut runner, &awards, views, None, 5).await?);
     phases.push(reports(&b, &demo, 20).await?);
     print(&phases);
     b.moto.stop().await;
@@ -217,7 +240,14 @@ async fn issue_by_csv(
     if batch.counts.issued != rows as u64 {
         return Err(format!("the file issued {} of {rows}", batch.counts.issued).into());
     }
-    let mut usage = end(b, "issue by CSV (upload → S3 event → ingest)", "badge", rows, 1).await?;
+    let mut usage = end(
+        b,
+        "issue by CSV (upload → S3 event → ingest)",
+        "badge",
+        rows,
+        1,
+    )
+    .await?;
     usage.s3_writes += 1; // the browser's PUT to the presigned URL
     Ok(usage)
 }
@@ -236,7 +266,14 @@ async fn follow_ups(
             .fire_due_schedules(now + chrono::Duration::days(days))
             .await?;
     }
-    let mut usage = end(b, "day-3 + day-7 follow-ups (Scheduler → notify)", "badge", awards, 0).await?;
+    let mut usage = end(
+        b,
+        "day-3 + day-7 follow-ups (Scheduler → notify)",
+        "badge",
+        awards,
+        0,
+    )
+    .await?;
     usage.scheduler_invocations = fired as u64;
     Ok(usage)
 }
@@ -252,7 +289,8 @@ async fn issue_by_api(
     for i in 0..n {
         let body = serde_json::json!({"template_id": demo.template_id,
             "recipient": {"email": format!("api{i}@example.ac.kr"), "name": "김민수"}});
-        let event = bench::http_event_with(&b.lambda, "POST", "/v1/awards", Some(&key), Some(&body))?;
+        let event =
+            bench::http_event_with(&b.lambda, "POST", "/v1/awards", Some(&key), Some(&body))?;
         let answer = invoke_http(b, FunctionName::Api, event, 201).await?;
         ids.push(answer["id"].as_str().ok_or("no award id")?.to_owned());
     }
@@ -260,17 +298,19 @@ async fn issue_by_api(
     Ok((usage, ids))
 }
 
-/// `n` badge pages (or clicks on `slot`) over `awards`, then the stream's rollup of their counters.
+/// `n` badge pages (or clicks on `slot`) over `awards`, `run` in a row on each badge, then the
+/// stream's rollup of their counters.
 async fn visits(
     b: &BenchStack,
     runner: &mut infra::runner::Runner,
     awards: &[String],
     n: usize,
     slot: Option<&str>,
+    run: usize,
 ) -> Result<Usage, BoxError> {
     begin(b).await?;
     for i in 0..n {
-        let id = &awards[i % awards.len()];
+        let id = &awards[(i / run) % awards.len()];
         let (path, status) = match slot {
             Some(s) => (format!("/b/{id}/go/{s}"), 302),
             None => (format!("/b/{id}"), 200),
@@ -279,9 +319,10 @@ async fn visits(
         invoke_http(b, FunctionName::Verify, event, status).await?;
     }
     runner.deliver_stream().await?;
-    let (label, per) = match slot {
-        Some(_) => ("tracked click (`/b/{id}/go/enrol`) + its rollup", "click"),
-        None => ("badge view (`GET /b/{id}`) + its rollup", "view"),
+    let (label, per) = match (slot, run) {
+        (Some(_), _) => ("tracked click (`/b/{id}/go/enrol`) + its rollup", "click"),
+        (None, 1) => ("badge view (`GET /b/{id}`) + its rollup", "view"),
+        (None, _) => ("badge view, 5 in a row per badge, + its rollup", "view"),
     };
     end(b, label, per, n, n as u64).await
 }
@@ -293,7 +334,14 @@ async fn reports(b: &BenchStack, demo: &infra::seed::Demo, n: usize) -> Result<U
         let event = bench::http_event(&b.lambda, "GET", "/v1/analytics", Some(&key))?;
         invoke_http(b, FunctionName::Analytics, event, 200).await?;
     }
-    end(b, "analytics report (`GET /v1/analytics`, 12 weeks)", "report", n, n as u64).await
+    end(
+        b,
+        "analytics report (`GET /v1/analytics`, 12 weeks)",
+        "report",
+        n,
+        n as u64,
+    )
+    .await
 }
 
 /// One API Gateway event through `function`; its JSON body, if the status is `expected`.
@@ -324,7 +372,11 @@ fn print(phases: &[Usage]) {
             .lambda
             .iter()
             .map(|(f, (n, d, mb))| {
-                format!("{f} {:.3} ({:.4})", per(*n as f64), per(d.as_secs_f64() * *mb as f64 / 1024.0))
+                format!(
+                    "{f} {:.3} ({:.4})",
+                    per(*n as f64),
+                    per(d.as_secs_f64() * *mb as f64 / 1024.0)
+                )
             })
             .collect();
         let d = u.per_thousand();
@@ -339,12 +391,22 @@ fn print(phases: &[Usage]) {
             d[0].1, d[1].1, d[2].1, d[3].1 + d[4].1, d[5].1,
         );
         if u.emails > 0 {
-            println!("|   … and {:.2} emails per {} (SES, not counted above) | | | | | | | | | | | | |", per(u.emails as f64), u.per);
+            println!(
+                "|   … and {:.2} emails per {} (SES, not counted above) | | | | | | | | | | | | |",
+                per(u.emails as f64),
+                u.per
+            );
         }
     }
-    let total = |labels: &[usize]| -> f64 { labels.iter().map(|i| phases[*i].per_thousand()[5].1).sum() };
+    let total =
+        |labels: &[usize]| -> f64 { labels.iter().map(|i| phases[*i].per_thousand()[5].1).sum() };
     println!();
     println!("$ per 1,000 badges excluding SES (CSV issue + day-1 + follow-ups + their SES events): **{:.4}**", total(&[0, 1, 2, 3]));
     println!("$ per 1,000 badges excluding SES (API issue + day-1 + follow-ups + their SES events): **{:.4}**", total(&[4, 1, 2, 3]));
-    println!("$ per 1,000 views: **{:.4}**; per 1,000 clicks: **{:.4}**", total(&[5]), total(&[6]));
+    println!(
+        "$ per 1,000 views: **{:.4}** (5 in a row per badge: {:.4}); per 1,000 clicks: **{:.4}**",
+        total(&[5]),
+        total(&[7]),
+        total(&[6])
+    );
 }

@@ -15,22 +15,21 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+/// The guarded value, even if a panicking holder poisoned the lock (a tally is still a tally).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Requests sent, by `Service.Operation` (e.g. `dynamodb.GetItem`). Clones share one tally.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
 
 impl RequestCounter {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.0).clone()
     }
     pub fn reset(&self) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        lock(&self.0).clear();
     }
     pub fn get(&self, op: &str) -> u64 {
         self.snapshot().get(op).copied().unwrap_or(0)
@@ -55,12 +54,7 @@ impl Intercept for RequestCounter {
             || "unknown".into(),
             |m| format!("{}.{}", m.service().to_ascii_lowercase(), m.name()),
         );
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(op)
-            .or_default() += 1;
+        *lock(&self.0).entry(op).or_default() += 1;
         Ok(())
     }
 }
@@ -71,25 +65,16 @@ pub struct InvocationLog(Arc<Mutex<BTreeMap<&'static str, (u64, std::time::Durat
 
 impl InvocationLog {
     pub fn record(&self, function: &'static str, took: std::time::Duration) {
-        let mut all = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = lock(&self.0);
         let entry = all.entry(function).or_default();
         entry.0 += 1;
         entry.1 += took;
     }
     pub fn snapshot(&self) -> BTreeMap<&'static str, (u64, std::time::Duration)> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.0).clone()
     }
     pub fn reset(&self) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        lock(&self.0).clear();
     }
 }
 
@@ -159,25 +144,15 @@ pub struct ThrottleAfterSend {
 
 impl ThrottleAfterSend {
     pub fn arm(&self, operation: &str, count: u32) {
-        self.plan
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(operation.to_owned(), count);
+        lock(&self.plan).insert(operation.to_owned(), count);
     }
     /// Throttles still to inject for `operation`.
     pub fn remaining(&self, operation: &str) -> u32 {
-        self.plan
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(operation)
-            .copied()
-            .unwrap_or(0)
+        lock(&self.plan).get(operation).copied().unwrap_or(0)
     }
 
     fn call_plan(&self) -> std::sync::MutexGuard<'_, CallPlan> {
-        self.at_call
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.at_call)
     }
 
     /// Starts counting calls from 0; `fault` (if any) at call `k` (0-based), once.
@@ -290,10 +265,7 @@ impl Intercept for ThrottleAfterSend {
             }
             _ => {}
         }
-        let mut plan = self
-            .plan
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut plan = lock(&self.plan);
         match plan.get_mut(&op) {
             Some(left) if *left > 0 => *left -= 1,
             _ => return Ok(()),

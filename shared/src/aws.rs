@@ -150,7 +150,8 @@ mod tests {
     fn a_bundle_keeps_the_roots_rustls_can_use_and_drops_the_rest() {
         let root = ROOT.trim();
         let not_base64 = "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----";
-        let not_a_certificate = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----";
+        let not_a_certificate =
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----";
         let bundle = format!(
             "# comment\n{root}\n{not_base64}\nLabel\n{not_a_certificate}\n{root}\n-----BEGIN CERTIFICATE-----\nMIIB"
         );

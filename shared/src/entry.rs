@@ -100,7 +100,11 @@ impl Function {
 
     /// One invocation: the event as AWS delivers it, the response as the runtime posts it back.
     pub async fn invoke(&self, event: Value, context: Context) -> Result<Value, BoxError> {
-        let router = || self.router.as_ref().ok_or("an HTTP function without a router");
+        let router = || {
+            self.router
+                .as_ref()
+                .ok_or("an HTTP function without a router")
+        };
         match self.name {
             FunctionName::Api | FunctionName::Verify => http(router()?, event, context).await,
             FunctionName::Analytics => analytics(&self.app, router()?, event, context).await,
