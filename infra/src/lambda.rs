@@ -108,11 +108,13 @@ fn function_app(
         .build();
     App::from_clients(
         config,
-        aws_sdk_dynamodb::Client::from_conf(ddb),
-        aws_sdk_s3::Client::from_conf(s3),
+        accolade::app::Clients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ses: aws_sdk_sesv2::Client::from_conf(ses),
+            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler),
+        },
     )
-    .with_ses(aws_sdk_sesv2::Client::from_conf(ses))
-    .with_scheduler(aws_sdk_scheduler::Client::from_conf(scheduler))
 }
 
 /// The environment Lambda gives a deployed function: template.yaml's variables (Globals and the
@@ -174,13 +176,7 @@ fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, St
 /// The state the administrator sees (provisioning, seeding, tests that look inside): the same
 /// configuration, the emulator's administrator credentials, no policy check.
 pub fn admin_app(stack: &Stack, admin: &aws_config::SdkConfig) -> App {
-    App::from_clients(
-        stack.config(),
-        accolade::aws::dynamodb(admin),
-        accolade::aws::s3(admin),
-    )
-    .with_ses(aws_sdk_sesv2::Client::new(admin))
-    .with_scheduler(aws_sdk_scheduler::Client::new(admin))
+    App::new(stack.config(), admin)
 }
 
 impl LocalLambda {

@@ -32,17 +32,28 @@ pub struct App {
     session_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
+/// The SDK clients the adapters use, built once per process.
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            dynamodb: crate::aws::dynamodb(sdk),
+            s3: crate::aws::s3(sdk),
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            scheduler: aws_sdk_scheduler::Client::new(sdk),
+        }
+    }
+}
+
 impl App {
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
-        Self::from_clients(config, crate::aws::dynamodb(sdk), crate::aws::s3(sdk))
-            .with_ses(aws_sdk_sesv2::Client::new(sdk))
-            .with_scheduler(aws_sdk_scheduler::Client::new(sdk))
-    }
-
-    /// Replaces the Scheduler client.
-    pub fn with_scheduler(mut self, client: aws_sdk_scheduler::Client) -> Self {
-        self.schedules = Self::schedules(&self.config, client);
-        self
+        Self::from_clients(config, Clients::new(sdk))
     }
 
     fn schedules(
@@ -62,50 +73,19 @@ impl App {
         )
     }
 
-    /// Replaces the SES client (built from the environment by default).
-    pub fn with_ses(mut self, ses: aws_sdk_sesv2::Client) -> Self {
-        self.mailer = crate::mailer::Mailer::new(
-            ses,
-            self.config.ses_configuration_set.clone(),
-            self.config.max_send_rate,
-        );
-        self
-    }
-
-    /// With clients built elsewhere (tests and benchmarks count their requests).
-    pub fn from_clients(
-        config: Config,
-        dynamodb: aws_sdk_dynamodb::Client,
-        s3: aws_sdk_s3::Client,
-    ) -> Self {
-        let store = Store::new(dynamodb, config.table_name.clone());
-        let blobs = Blobs::new(s3, config.uploads_bucket.clone());
-        // A client without credentials until `with_ses`: sending is only for notify.
-        let ses = aws_sdk_sesv2::Client::from_conf(
-            aws_sdk_sesv2::config::Builder::new()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .build(),
-        );
+    /// With clients built elsewhere (the local stack's carry each function's credentials and the
+    /// test instruments).
+    pub fn from_clients(config: Config, clients: Clients) -> Self {
         let mailer = crate::mailer::Mailer::new(
-            ses,
+            clients.ses,
             config.ses_configuration_set.clone(),
             config.max_send_rate,
         );
-        let schedules = Self::schedules(
-            &config,
-            aws_sdk_scheduler::Client::from_conf(
-                aws_sdk_scheduler::config::Builder::new()
-                    .behavior_version(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new("us-east-1"))
-                    .build(),
-            ),
-        );
         Self {
-            store,
-            blobs,
+            store: Store::new(clients.dynamodb, config.table_name.clone()),
+            blobs: Blobs::new(clients.s3, config.uploads_bucket.clone()),
             mailer,
-            schedules,
+            schedules: Self::schedules(&config, clients.scheduler),
             config: Arc::new(config),
             issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
             templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
@@ -167,18 +147,26 @@ impl App {
     /// are active, in the admin's order: what the badge page and the follow-up emails show. From
     /// the warm cache: no reads on a warm Lambda.
     pub async fn recommendations(&self, t: &Template) -> Result<Vec<Recommendation>, StoreError> {
-        let mut out = Vec::new();
-        for r in t.spec.related.iter().filter(|r| r.enabled) {
-            if let Some(rt) = self.template_for_page(&r.template_id).await? {
-                if rt.issuer_id == t.issuer_id && rt.is_active() && rt.id != t.id {
-                    out.push(Recommendation {
-                        template: rt,
-                        label: r.label.clone(),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        let wanted: Vec<_> = t.spec.related.iter().filter(|r| r.enabled).collect();
+        // A cold Lambda reads them all at once (a template names a few at most).
+        let found = futures::future::try_join_all(
+            wanted
+                .iter()
+                .map(|r| self.template_for_page(&r.template_id)),
+        )
+        .await?;
+        Ok(wanted
+            .into_iter()
+            .zip(found)
+            .filter_map(|(r, rt)| {
+                let rt =
+                    rt.filter(|rt| rt.issuer_id == t.issuer_id && rt.is_active() && rt.id != t.id)?;
+                Some(Recommendation {
+                    template: rt,
+                    label: r.label.clone(),
+                })
+            })
+            .collect())
     }
 
     pub fn forget_template(&self, id: &TemplateId) {

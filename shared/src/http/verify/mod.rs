@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Router,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
 
 /// Every public route, declared once: [`router`] is built from it and [`routes`] lists it (the
@@ -180,26 +180,21 @@ async fn award(
     if json {
         return Ok(ld_json(&openbadges::assertion(&app.urls(), &a, now)));
     }
-    if method == Method::GET {
-        let counter = if is_bot(&headers) {
-            Counter::Previews
-        } else {
-            Counter::Views
-        };
-        let counters = [counter.attr().to_owned()];
-        if let Err(e) = app
-            .store
-            .count_activity(&a, i.profile.time_zone, now, &counters)
-            .await
-        {
-            tracing::warn!(error = %e, "view not counted");
+    // The view's counting write and (on a cold Lambda) the recommended templates' reads, at once.
+    let counting = async {
+        if method == Method::GET {
+            count_view(&app, &a, &i, &headers, now).await;
         }
-    }
-    let recommendations = if a.status(now).is_valid() {
-        app.recommendations(&t).await?
-    } else {
-        Vec::new()
     };
+    let recommending = async {
+        if a.status(now).is_valid() {
+            app.recommendations(&t).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let ((), recommendations) = tokio::join!(counting, recommending);
+    let recommendations = recommendations?;
     let page = badge_page::BadgePage {
         award: &a,
         template: &t,
@@ -213,6 +208,23 @@ async fn award(
         badge_page::render(&page).into_string(),
         PAGE_CACHE,
     ))
+}
+
+/// Counts a view (a preview when a bot asked); a failure is logged, the page is served anyway.
+async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: DateTime<Utc>) {
+    let counter = if is_bot(headers) {
+        Counter::Previews
+    } else {
+        Counter::Views
+    };
+    let counters = [counter.attr().to_owned()];
+    if let Err(e) = app
+        .store
+        .count_activity(a, i.profile.time_zone, now, &counters)
+        .await
+    {
+        tracing::warn!(error = %e, "view not counted");
+    }
 }
 
 /// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.
