@@ -50,11 +50,8 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg.load::<Metadata>().map_or_else(
-            || "unknown".into(),
-            |m| format!("{}.{}", m.service().to_ascii_lowercase(), m.name()),
-        );
-        *lock(&self.0).entry(op).or_default() += 1;
+        let (service, op) = operation(cfg);
+        *lock(&self.0).entry(format!("{service}.{op}")).or_default() += 1;
         Ok(())
     }
 }

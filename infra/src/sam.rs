@@ -388,6 +388,45 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
             tables.len()
         )));
     };
+    let table = table_spec(table)?;
+
+    let buckets = of_type("AWS::S3::Bucket");
+    let [bucket] = buckets.as_slice() else {
+        return Err(TemplateError::Shape(
+            "expected exactly one S3 bucket".into(),
+        ));
+    };
+    let bucket_name = evaluate(&bucket["Properties"]["BucketName"], &params)?;
+    let uploads_prefix = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+        [0]["Filter"]["S3Key"]["Rules"][0]["Value"]
+        .as_str()
+        .unwrap_or("uploads/")
+        .to_owned();
+
+    let groups = of_type("AWS::Scheduler::ScheduleGroup");
+    let [group] = groups.as_slice() else {
+        return Err(TemplateError::Shape(
+            "expected exactly one schedule group".into(),
+        ));
+    };
+    let schedule_group = evaluate(&group["Properties"]["Name"], &params)?;
+
+    let stream_filters = stream_filters(&of_type("AWS::Serverless::Function"))?;
+    let recurring = recurring_schedules(resources)?;
+    Ok(StackSpec {
+        table,
+        bucket_name,
+        schedule_group,
+        uploads_prefix,
+        stream_filters,
+        recurring,
+        functions: functions(&doc)?,
+        bucket_cors: cors_rules(bucket),
+    })
+}
+
+/// The table's keys, attributes, indexes, stream and TTL.
+fn table_spec(table: &Value) -> Result<TableSpec, TemplateError> {
     let p = &table["Properties"];
     let attributes = p["AttributeDefinitions"]
         .as_sequence()
@@ -413,7 +452,7 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
             })
             .collect::<Result<_, TemplateError>>()?,
     };
-    let table = TableSpec {
+    Ok(TableSpec {
         attributes,
         keys: key_schema(&p["KeySchema"])?,
         indexes,
@@ -423,31 +462,13 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
         ttl_attribute: p["TimeToLiveSpecification"]["AttributeName"]
             .as_str()
             .map(str::to_owned),
-    };
+    })
+}
 
-    let buckets = of_type("AWS::S3::Bucket");
-    let [bucket] = buckets.as_slice() else {
-        return Err(TemplateError::Shape(
-            "expected exactly one S3 bucket".into(),
-        ));
-    };
-    let bucket_name = evaluate(&bucket["Properties"]["BucketName"], &params)?;
-    let uploads_prefix = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
-        [0]["Filter"]["S3Key"]["Rules"][0]["Value"]
-        .as_str()
-        .unwrap_or("uploads/")
-        .to_owned();
-
-    let groups = of_type("AWS::Scheduler::ScheduleGroup");
-    let [group] = groups.as_slice() else {
-        return Err(TemplateError::Shape(
-            "expected exactly one schedule group".into(),
-        ));
-    };
-    let schedule_group = evaluate(&group["Properties"]["Name"], &params)?;
-
+/// The event filters of the functions' DynamoDB stream triggers.
+fn stream_filters(functions: &[&Value]) -> Result<Vec<serde_json::Value>, TemplateError> {
     let mut stream_filters = Vec::new();
-    for f in of_type("AWS::Serverless::Function") {
+    for f in functions {
         if let Some(events) = f["Properties"]["Events"].as_mapping() {
             for e in events
                 .values()
@@ -467,6 +488,11 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
             }
         }
     }
+    Ok(stream_filters)
+}
+
+/// The template's own recurring schedules (e.g. the weekly digest).
+fn recurring_schedules(resources: &Value) -> Result<Vec<RecurringSchedule>, TemplateError> {
     let mut recurring = Vec::new();
     if let Some(m) = resources.as_mapping() {
         for (name, r) in m {
@@ -500,16 +526,7 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
             });
         }
     }
-    Ok(StackSpec {
-        table,
-        bucket_name,
-        schedule_group,
-        uploads_prefix,
-        stream_filters,
-        recurring,
-        functions: functions(&doc)?,
-        bucket_cors: cors_rules(bucket),
-    })
+    Ok(recurring)
 }
 
 impl StackSpec {
