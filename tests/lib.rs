@@ -101,15 +101,16 @@ pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     let endpoint = endpoint();
     let sdk = infra::moto::admin_sdk_config(&endpoint);
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let names = provision::Names {
+    let mut names = provision::Names {
         table: format!("t-{id}"),
         bucket: format!("b-{id}"),
         schedule_group: format!("g-{id}"),
         configuration_set: format!("c-{id}"),
+        credential_key: String::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    provision::create_all(&sdk, spec(), &names, Some(SENDER), &base_url)
+    provision::create_all(&sdk, spec(), &mut names, Some(SENDER), &base_url)
         .await
         .expect("resources created in the emulator");
     let stack = Stack {

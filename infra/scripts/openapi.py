@@ -175,14 +175,18 @@ metrics_props = {
     "follow_up_conversions": I(), "conversions_by_stage": resp_obj({"day3": I(), "day7": I()}, "all"),
 }
 response_schemas = {
+    "RotatedKey": resp_obj({"key": S(pattern="^key-[0-9]+$"), "verification_method": S(pattern="^did:web:"),
+                            "did": S(pattern="^did:web:")}, ["key", "verification_method", "did"]),
     "Error": resp_obj({"error": resp_obj({"code": S(), "message": S(), "field": S(description="the request field, parameter or header at fault")}, ["code", "message"])}, ["error"]),
     "Issuer": resp_obj({
         "id": ISSUER_ID, **{k: v for k, v in issuer_profile.items()},
         "url": OUT_URL, "logo_url": OUT_URL, "seal_url": OUT_URL,
         "primary_color": S(pattern="^#[0-9a-f]{6}$"), "accent_color": S(pattern="^#[0-9a-f]{6}$"),
         "linkedin_organization_id": S(pattern="^[0-9]{1,20}$"),
-        "version": I(minimum=1), "created_at": INSTANT, "updated_at": INSTANT, "urls": urls("open_badges_profile")},
-        ["id", "name", "url", "email", "primary_color", "accent_color", "default_locale", "time_zone",
+        "version": I(minimum=1), "created_at": INSTANT, "updated_at": INSTANT,
+        "did": S(pattern="^did:web:", description="the issuer's did:web, the issuer id of its Open Badges 3.0 credentials"),
+        "urls": urls("open_badges_profile", "did_document")},
+        ["id", "did", "name", "url", "email", "primary_color", "accent_color", "default_locale", "time_zone",
          "mask_recipient_names", "weekly_digest", "version", "created_at", "updated_at", "urls"]),
     "Template": resp_obj({
         "id": TEMPLATE_ID, "issuer_id": ISSUER_ID, "name": S(), "description": S(),
@@ -214,7 +218,9 @@ response_schemas = {
         "external_id": nullable(S()), "locale": nullable(LOCALE), "notify": B(), "cohort": nullable(S()),
         "batch_id": nullable(BATCH_ID), "created_at": INSTANT,
         "urls": resp_obj({"page": OUT_URL, "open_badges_assertion": OUT_URL, "qr_svg": OUT_URL, "qr_png": OUT_URL,
-                          "linkedin_add_to_profile": S(pattern="^https://")}, ["page", "open_badges_assertion", "qr_svg", "qr_png"])},
+                          "verifiable_credential": OUT_URL, "baked_png": OUT_URL, "baked_svg": OUT_URL,
+                          "linkedin_add_to_profile": S(pattern="^https://")},
+                         ["page", "open_badges_assertion", "qr_svg", "qr_png", "verifiable_credential", "baked_png", "baked_svg"])},
         "all"),
 }
 batch_props = {
@@ -319,6 +325,11 @@ paths = {
     "get": op("getIssuer", "Your issuer profile", "issuer", {"200": json_answer("Issuer", headers=ETAG)}, ["404"]),
     "patch": op("updateIssuer", "Update the profile (JSON merge patch; If-Match optional)", "issuer",
                 {"200": json_answer("Issuer", headers=ETAG)}, ["400", "403", "404", "412", "413", "415"], body="IssuerPatch", params=["IfMatch"]),
+  },
+  "/v1/issuer/signing-keys/rotate": {
+    "post": op("rotateSigningKey", "Rotate the credential-signing key (admin keys only)", "issuer",
+               {"201": json_answer("RotatedKey", "Rotated")}, ["403"], body_required=False,
+               desc="A new Ed25519 key signs Open Badges 3.0 credentials from now on. Older keys stay in the issuer's DID document, so credentials signed before keep verifying."),
   },
   "/v1/templates": {
     "get": op("listTemplates", "List templates, newest first", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],

@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "tools (project-local virtualenvs)"
 infra/scripts/venv.sh
 
+step "the Open Badges 3.0 verifier harness (tests/verifier: npm ci, then it runs offline)"
+(cd tests/verifier && npm ci --no-audit --no-fund --loglevel=error)
+
 step "format"
 cargo fmt --all -- --check
 

@@ -30,8 +30,9 @@ impl BenchStack {
             bucket: spec.bucket_name.clone(),
             schedule_group: spec.schedule_group.clone(),
             configuration_set: "accolade-bench".into(),
+            credential_key: String::new(),
         };
-        let stack = Stack {
+        let mut stack = Stack {
             endpoint: moto.endpoint.clone(),
             spec: std::sync::Arc::new(spec),
             names: names.clone(),
@@ -40,10 +41,11 @@ impl BenchStack {
             public_base_url: "http://127.0.0.1".into(),
         };
         let admin = infra::moto::admin_sdk_config(&moto.endpoint);
+        let spec = stack.spec.clone();
         provision::create_all(
             &admin,
-            &stack.spec,
-            &names,
+            &spec,
+            &mut stack.names,
             Some(&stack.sender),
             "http://127.0.0.1",
         )

@@ -155,6 +155,7 @@ pub fn local_values(
         ),
         ("FollowUpScheduleGroup", names.schedule_group.clone()),
         ("EmailConfigurationSet", names.configuration_set.clone()),
+        ("CredentialKey.Arn", names.credential_key.clone()),
         (
             "SchedulerInvokeNotifyRole.Arn",
             format!("arn:aws:iam::{ACCOUNT}:role/accolade-{stage}-scheduler"),
@@ -434,6 +435,15 @@ impl PolicyCheck {
                 .map(|a| vec![a])
                 .collect(),
             "sesv2" if op == "SendEmail" => ses_accesses(body),
+            // The key named in the request (the code always names it, by ARN, even for Decrypt).
+            "kms" => vec![vec![Access {
+                action: format!("kms:{op}"),
+                resource: body["KeyId"]
+                    .as_str()
+                    .unwrap_or("(no key named)")
+                    .to_owned(),
+                facts: Facts::default(),
+            }]],
             "scheduler" => {
                 let name = uri.split("/schedules/").nth(1).unwrap_or_default();
                 let name = name.split(['?', '/']).next().unwrap_or_default();

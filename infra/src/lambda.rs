@@ -48,6 +48,7 @@ impl Stack {
         );
         c.sender_email = Some(self.sender.clone());
         c.schedule_group = Some(self.names.schedule_group.clone());
+        c.signing_key_arn = Some(self.names.credential_key.clone());
         c
     }
 }
@@ -102,6 +103,11 @@ fn function_app(
         .interceptor(outbox.clone())
         .build();
     let scheduler = aws_sdk_scheduler::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .interceptor(check.clone())
+        .interceptor(faults.clone())
+        .build();
+    let kms = aws_sdk_kms::config::Builder::from(sdk)
         .interceptor(counter)
         .interceptor(check)
         .interceptor(faults)
@@ -113,6 +119,7 @@ fn function_app(
             s3: aws_sdk_s3::Client::from_conf(s3),
             ses: aws_sdk_sesv2::Client::from_conf(ses),
             scheduler: aws_sdk_scheduler::Client::from_conf(scheduler),
+            kms: aws_sdk_kms::Client::from_conf(kms),
         },
     )
 }

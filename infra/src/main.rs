@@ -108,6 +108,18 @@ enum IssuerCommand {
     },
     /// List issuers.
     List,
+    /// Rotate an issuer's Open Badges 3.0 signing key: a new key (wrapped by the KMS key) signs
+    /// from now on; the old ones stay in its DID document, so earlier credentials still verify.
+    RotateSigningKey {
+        #[arg(long)]
+        issuer: String,
+        /// The stack's KMS key (template.yaml `CredentialKey`; with --local, from stack.json).
+        #[arg(long, env = "SIGNING_KEY_ARN")]
+        signing_key_arn: Option<String>,
+        /// The deployment's public URL, e.g. https://badges.example.ac.kr (for the DID printed).
+        #[arg(long, env = "PUBLIC_BASE_URL")]
+        public_base_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,12 +145,61 @@ async fn main() {
     }
 }
 
+/// The local stack's `stack.json`, when `--local`.
+fn local_stack() -> Result<serde_json::Value, BoxError> {
+    let path = stack_dir().join("stack.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {e} (is `make dev` running?)", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// An App for operator actions that sign or need KMS: the table, the KMS key and the public URL.
+async fn app_for(
+    cli: &Cli,
+    signing_key_arn: Option<&str>,
+    public_base_url: Option<&str>,
+) -> Result<accolade::app::App, BoxError> {
+    let local = if cli.local {
+        Some(local_stack()?)
+    } else {
+        None
+    };
+    let pick = |given: Option<&str>, key: &str| {
+        given.map(str::to_owned).or_else(|| {
+            local
+                .as_ref()
+                .and_then(|v| v[key].as_str().map(str::to_owned))
+        })
+    };
+    let vars: std::collections::HashMap<&str, Option<String>> = [
+        ("TABLE_NAME", pick(cli.table.as_deref(), "table_name")),
+        (
+            "UPLOADS_BUCKET",
+            pick(None, "uploads_bucket").or(Some("unused".into())),
+        ),
+        ("PUBLIC_BASE_URL", pick(public_base_url, "base_url")),
+        ("SIGNING_KEY_ARN", pick(signing_key_arn, "signing_key_arn")),
+        (
+            "AWS_ENDPOINT_URL",
+            pick(cli.endpoint.as_deref(), "endpoint_url"),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let config = accolade::config::Config::from_vars(&|n| vars.get(n).cloned().flatten())?;
+    if config.signing_key_arn.is_none() {
+        return Err("which KMS key? pass --signing-key-arn (or set SIGNING_KEY_ARN)".into());
+    }
+    let sdk = match (&config.aws_endpoint_url, cli.local) {
+        (Some(e), true) => infra::moto::admin_sdk_config(e),
+        _ => accolade::aws::sdk_config(config.aws_endpoint_url.as_deref()).await,
+    };
+    Ok(accolade::app::App::new(config, &sdk))
+}
+
 async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
     let (endpoint, table) = if cli.local {
-        let path = stack_dir().join("stack.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: {e} (is `make dev` running?)", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let v = local_stack()?;
         (
             v["endpoint_url"].as_str().map(str::to_owned),
             v["table_name"].as_str().map(str::to_owned),
@@ -185,6 +246,23 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 "api_key:   {}   (shown once; only its hash is stored)",
                 key.expose()
             );
+        }
+        Command::Issuer {
+            command:
+                IssuerCommand::RotateSigningKey {
+                    issuer,
+                    signing_key_arn,
+                    public_base_url,
+                },
+        } => {
+            let app = app_for(&cli, signing_key_arn.as_deref(), public_base_url.as_deref()).await?;
+            let id = IssuerId::parse(issuer).map_err(|e| format!("--issuer: {e}"))?;
+            if app.store.get_issuer(&id).await?.is_none() {
+                return Err(format!("issuer {issuer} does not exist").into());
+            }
+            let n = accolade::credentials::rotate_key(&app, &id).await?;
+            let method = accolade::ob3::verification_method(&app.urls(), &id, n);
+            println!("{}\tnow signs as {method}", n.fragment());
         }
         Command::Issuer {
             command: IssuerCommand::List,
@@ -254,9 +332,10 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         bucket: spec.bucket_name.clone(),
         schedule_group: spec.schedule_group.clone(),
         configuration_set: "accolade-local".into(),
+        credential_key: String::new(),
     };
     let base_url = format!("http://127.0.0.1:{port}");
-    let stack = Stack {
+    let mut stack = Stack {
         endpoint: moto.endpoint.clone(),
         spec: std::sync::Arc::new(spec),
         names: names.clone(),
@@ -265,7 +344,16 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         public_base_url: base_url.clone(),
     };
     let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-    provision::create_all(&admin, &stack.spec, &names, Some(&stack.sender), &base_url).await?;
+    let spec = stack.spec.clone();
+    provision::create_all(
+        &admin,
+        &spec,
+        &mut stack.names,
+        Some(&stack.sender),
+        &base_url,
+    )
+    .await?;
+    let names = stack.names.clone();
     let lambda = LocalLambda::deploy(stack.clone(), Default::default()).await?;
     let demo = seed::seed(&infra::lambda::admin_app(&stack, &admin)).await?;
 
@@ -278,6 +366,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         "endpoint_url": moto.endpoint,
         "table_name": names.table,
         "uploads_bucket": names.bucket,
+        "signing_key_arn": names.credential_key,
         "schedule_group": names.schedule_group,
         "emulator_log": dir.join("moto.log"),
         "admin_access_key_id": infra::moto::ADMIN_KEY_ID,

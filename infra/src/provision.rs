@@ -17,6 +17,9 @@ pub struct Names {
     /// The SES configuration set the functions send through (events are published only for
     /// mail sent through one).
     pub configuration_set: String,
+    /// The KMS key that wraps issuers' signing keys (its ARN; moto chooses the id, so this is
+    /// empty until [`create_all`] has made it).
+    pub credential_key: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,11 +158,20 @@ async fn put_cors(
 pub async fn create_all(
     sdk: &SdkConfig,
     spec: &StackSpec,
-    names: &Names,
+    names: &mut Names,
     sender: Option<&str>,
     public_origin: &str,
 ) -> Result<(), ProvisionError> {
     create_table(sdk, spec, &names.table).await?;
+    names.credential_key = aws_sdk_kms::Client::new(sdk)
+        .create_key()
+        .description("Accolade (local) - wraps issuers' signing keys")
+        .send()
+        .await
+        .map_err(|e| err("KMS key", aws_sdk_kms::error::DisplayErrorContext(e)))?
+        .key_metadata
+        .and_then(|m| m.arn)
+        .ok_or_else(|| err("KMS key", "no ARN in the answer"))?;
     accolade::aws::s3(sdk)
         .create_bucket()
         .bucket(&names.bucket)

@@ -26,7 +26,10 @@ pub struct App {
     pub blobs: Blobs,
     pub mailer: crate::mailer::Mailer,
     pub schedules: crate::schedules::Schedules,
+    pub kms: crate::kms::Kms,
     pub config: Arc<Config>,
+    /// Issuers' decrypted signing keys, by issuer and key number (see `credentials`).
+    pub(crate) signing_keys: Arc<std::sync::Mutex<crate::kms::KeyCache>>,
     issuers: Arc<TtlCache<IssuerId, Issuer>>,
     templates: Arc<TtlCache<TemplateId, Template>>,
     session_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
@@ -38,6 +41,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub scheduler: aws_sdk_scheduler::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl Clients {
@@ -47,6 +51,7 @@ impl Clients {
             s3: crate::aws::s3(sdk),
             ses: aws_sdk_sesv2::Client::new(sdk),
             scheduler: aws_sdk_scheduler::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
         }
     }
 }
@@ -86,6 +91,8 @@ impl App {
             blobs: Blobs::new(clients.s3, config.uploads_bucket.clone()),
             mailer,
             schedules: Self::schedules(&config, clients.scheduler),
+            kms: crate::kms::Kms::new(clients.kms, config.signing_key_arn.clone()),
+            signing_keys: Arc::default(),
             config: Arc::new(config),
             issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
             templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),

@@ -25,6 +25,8 @@ pub struct Config {
     pub scheduler_role_arn: Option<String>,
     /// `FAILURE_QUEUE_ARN`: where Scheduler puts follow-up invocations it could not deliver.
     pub failure_queue_arn: Option<String>,
+    /// `SIGNING_KEY_ARN`: the KMS key that wraps issuers' credential-signing keys.
+    pub signing_key_arn: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,7 @@ impl Config {
             notify_function_arn: optional("NOTIFY_FUNCTION_ARN"),
             scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
             failure_queue_arn: optional("FAILURE_QUEUE_ARN"),
+            signing_key_arn: optional("SIGNING_KEY_ARN"),
         })
     }
 
@@ -121,6 +124,7 @@ impl Config {
             notify_function_arn: None,
             scheduler_role_arn: None,
             failure_queue_arn: None,
+            signing_key_arn: None,
         }
     }
 }

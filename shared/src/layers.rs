@@ -9,7 +9,16 @@ use std::path::{Path, PathBuf};
 /// Layers from the bottom: a module may use modules of its own layer or the ones below.
 const LAYERS: &[&[&str]] = &[
     &["domain"],
-    &["urls", "openbadges", "render", "email", "csv_import"],
+    &[
+        "urls",
+        "openbadges",
+        "ld",
+        "ob3",
+        "baking",
+        "render",
+        "email",
+        "csv_import",
+    ],
     &[
         "store",
         "blobs",
@@ -20,6 +29,7 @@ const LAYERS: &[&[&str]] = &[
         "cache",
         "telemetry",
         "events",
+        "kms",
     ],
     &["app"],
     &[
@@ -30,6 +40,7 @@ const LAYERS: &[&[&str]] = &[
         "analytics",
         "digest",
         "email_events",
+        "credentials",
     ],
     &["http"],
     &["entry"],

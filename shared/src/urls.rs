@@ -58,6 +58,34 @@ impl<'a> PublicUrls<'a> {
         format!("{}/templates/{id}", self.base)
     }
 
+    /// The Open Badges 3.0 credential of an award, and the image with it baked in.
+    pub fn award_credential(&self, id: &AwardId) -> String {
+        format!("{}/b/{id}/credential.json", self.base)
+    }
+    pub fn award_baked(&self, id: &AwardId, extension: &str) -> String {
+        format!("{}/b/{id}/badge.{extension}", self.base)
+    }
+
+    /// The issuer's `did:web`: the public URL's host (a port as `%3A`), its path segments, then
+    /// `issuers:{iid}` — which did:web resolves to [`Self::did_document`].
+    pub fn issuer_did(&self, id: &IssuerId) -> String {
+        let rest = self.base.split_once("://").map_or(self.base, |(_, r)| r);
+        let mut parts: Vec<String> = rest
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.replace(':', "%3A"))
+            .collect();
+        parts.extend(["issuers".to_owned(), id.to_string()]);
+        format!("did:web:{}", parts.join(":"))
+    }
+    pub fn did_document(&self, id: &IssuerId) -> String {
+        format!("{}/issuers/{id}/did.json", self.base)
+    }
+    /// The issuer's revocation status list `list` (a `BitstringStatusListCredential`).
+    pub fn status_list(&self, id: &IssuerId, list: u32) -> String {
+        format!("{}/issuers/{id}/status/{list}", self.base)
+    }
+
     pub fn template_banner(&self, id: &TemplateId) -> String {
         format!("{}/templates/{id}/banner-image", self.base)
     }

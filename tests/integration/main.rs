@@ -7,6 +7,7 @@ mod analytics;
 mod aws_faithful;
 mod bulk;
 mod console;
+mod credentials;
 mod emails;
 mod events;
 mod faults;

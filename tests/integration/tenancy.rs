@@ -43,6 +43,7 @@ POST   /v1/awards/{revoke0}/revoke                       not-found    json {"rea
 POST   /v1/awards/{reissue0}/reissue                     not-found    json {}
 GET    /v1/issuer                                        own
 PATCH  /v1/issuer                                        own          json {"description": "B의 소개"}
+POST   /v1/issuer/signing-keys/rotate                    own
 GET    /v1/api-keys                                      own
 POST   /v1/api-keys                                      own          json {"name": "B의 새 키"}
 DELETE /v1/api-keys/{key0}                               not-found
@@ -118,6 +119,9 @@ GET    /b/{public-award}/go/related-{slot-template}      not-found
 GET    /b/{public-award}/unsubscribe?t={token}           not-found
 POST   /b/{public-award}/unsubscribe?t={token}           not-found
 GET    /issuers/{issuer}.json                            published
+GET    /issuers/{issuer}/did.json                        published
+GET    /issuers/{issuer}/status/1                        published
+GET    /b/{award}/credential.json                        published
 GET    /templates/{template}                             published
 GET    /templates/{template}.json                        published
 GET    /templates/{template}/image                       published

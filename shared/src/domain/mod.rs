@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod award;
 pub mod batch;
 pub mod color;
+pub mod credential;
 pub mod email;
 pub mod engagement;
 pub mod error;

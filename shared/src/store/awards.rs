@@ -321,6 +321,8 @@ impl Store {
         }
         if let Some(old) = supersede {
             items.push(self.supersede_update(old, &award.id)?);
+            // The replaced award's credential is revoked in its status list, in this transaction.
+            items.push(self.status_items(old, &award.issuer_id).await?);
         }
         items.extend(self.tally_items(tallies)?);
         let mut retry = Backoff::default();
@@ -365,7 +367,7 @@ impl Store {
                 };
             }
         }
-        if supersede.is_some() && failed(guards.len() + 1) {
+        if supersede.is_some() && (failed(guards.len() + 1) || failed(guards.len() + 2)) {
             return StoreError::VersionConflict { expected: 0 }.into();
         }
         if reasons
@@ -598,21 +600,31 @@ impl Store {
         revocation: &Revocation,
         tallies: &[Tally],
     ) -> Result<(Award, bool)> {
-        let mut items = vec![self.revocation_update(award, revocation)?];
-        items.extend(self.tally_items(tallies)?);
         let mut retry = Backoff::default();
-        while let Err(err) = self.transact(&items).await {
+        loop {
+            // The credential's revoked bit moves with the revocation, exactly once.
+            let mut items = vec![
+                self.revocation_update(award, revocation)?,
+                self.status_items(&award.id, &award.issuer_id).await?,
+            ];
+            items.extend(self.tally_items(tallies)?);
+            let Err(err) = self.transact(&items).await else {
+                break;
+            };
             let Some(reasons) = cancellation_reasons(&err) else {
                 return Err(StoreError::from_sdk(err));
             };
-            if reasons.first().and_then(Option::as_deref) == Some(CONDITION_FAILED) {
+            let failed =
+                |i: usize| reasons.get(i).and_then(Option::as_deref) == Some(CONDITION_FAILED);
+            if failed(0) {
                 let fresh = self
                     .get_award(&award.id)
                     .await?
                     .ok_or(StoreError::NotFound)?;
                 return Ok((fresh, false));
             }
-            if !retry.wait().await {
+            // A credential was signed meanwhile (its bit is added on the next try), or contention.
+            if !failed(1) && !retry.wait().await {
                 return Err(StoreError::Throttled);
             }
         }

@@ -25,6 +25,10 @@
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
 //! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
 //! | Suppression | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
+//! | Credential-signing key | `ISSUER#{iid}#SIGNKEY` | `KEY#{n:06}` | public key, KMS ciphertext of the seed (never the seed) |
+//! | Status index allocator | `ISSUER#{iid}#STATUS` | `NEXT` | `allocated`: indexes handed out so far (`ADD`, never reused) |
+//! | Status list chunk | `ISSUER#{iid}#STATUS#{list}` | `CHUNK#{index / 8192}` | `revoked`: number set of revoked indexes (`ADD`, so concurrent revocations never lose a bit) |
+//! | Signed credential | `CREDENTIAL#{aid}` | `CREDENTIAL` | the signed JSON, its status entry and key number (written once) |
 
 use crate::domain::{
     ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId},
@@ -101,6 +105,30 @@ pub fn api_key_prefix() -> &'static str {
 }
 pub fn api_key_lookup(key_hash: &str) -> (String, String) {
     (format!("APIKEY#{key_hash}"), "APIKEY".into())
+}
+
+pub fn signing_keys(issuer: &IssuerId) -> String {
+    format!("ISSUER#{issuer}#SIGNKEY")
+}
+pub fn signing_key(issuer: &IssuerId, n: u32) -> (String, String) {
+    (signing_keys(issuer), format!("KEY#{n:06}"))
+}
+pub fn status_allocator(issuer: &IssuerId) -> (String, String) {
+    (format!("ISSUER#{issuer}#STATUS"), "NEXT".into())
+}
+/// Indexes per status-list chunk item (a number set stays far below DynamoDB's 400 KB).
+pub const STATUS_CHUNK: u32 = 8192;
+pub fn status_list(issuer: &IssuerId, list: u32) -> String {
+    format!("ISSUER#{issuer}#STATUS#{list}")
+}
+pub fn status_chunk(issuer: &IssuerId, list: u32, index: u32) -> (String, String) {
+    (
+        status_list(issuer, list),
+        format!("CHUNK#{}", index / STATUS_CHUNK),
+    )
+}
+pub fn credential(award: &AwardId) -> (String, String) {
+    (format!("CREDENTIAL#{award}"), "CREDENTIAL".into())
 }
 
 pub fn template(id: &TemplateId) -> (String, String) {

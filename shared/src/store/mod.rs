@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod awards;
 pub mod batches;
 pub mod counters;
+pub mod credentials;
 pub mod emails;
 pub mod followups;
 pub mod issuers;

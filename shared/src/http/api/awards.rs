@@ -38,6 +38,9 @@ pub fn award_json(
         "open_badges_assertion": u.award_json(&a.id),
         "qr_svg": u.award_qr_svg(&a.id),
         "qr_png": u.award_qr_png(&a.id),
+        "verifiable_credential": u.award_credential(&a.id),
+        "baked_png": u.award_baked(&a.id, "png"),
+        "baked_svg": u.award_baked(&a.id, "svg"),
     });
     if let (Some(t), Some(i)) = (template, issuer) {
         urls["linkedin_add_to_profile"] = json!(u.linkedin_add(a, t, i));

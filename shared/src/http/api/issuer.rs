@@ -21,7 +21,7 @@ use axum::{
 use serde_json::{json, Value};
 
 /// Fields of the API's issuer that a PATCH cannot set.
-const READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "urls"];
+const READ_ONLY: &[&str] = &["id", "did", "version", "created_at", "updated_at", "urls"];
 
 pub fn issuer_json(app: &App, i: &Issuer) -> Value {
     let mut v = serde_json::to_value(&i.profile).unwrap_or_else(|_| json!({}));
@@ -29,7 +29,11 @@ pub fn issuer_json(app: &App, i: &Issuer) -> Value {
     v["version"] = json!(i.version);
     v["created_at"] = json!(i.created_at);
     v["updated_at"] = json!(i.updated_at);
-    v["urls"] = json!({ "open_badges_profile": app.urls().issuer_json(&i.id) });
+    v["did"] = json!(app.urls().issuer_did(&i.id));
+    v["urls"] = json!({
+        "open_badges_profile": app.urls().issuer_json(&i.id),
+        "did_document": app.urls().did_document(&i.id),
+    });
     v
 }
 
@@ -72,5 +76,34 @@ pub async fn patch_issuer(
     Ok((
         [(header::ETAG, etag(next.version))],
         Json(issuer_json(&app, &next)),
+    ))
+}
+
+/// `POST /v1/issuer/signing-keys/rotate`: a new Ed25519 key signs credentials from now on; the
+/// old keys stay in the DID document, so credentials signed with them keep verifying.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
+pub async fn rotate_signing_key(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin("rotate the issuer's signing key")?;
+    let n = crate::credentials::rotate_key(&app, &caller.issuer_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "key rotation failed");
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the signing key could not be rotated just now; retry",
+            )
+        })?;
+    let urls = app.urls();
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({
+            "key": n.fragment(),
+            "verification_method": crate::ob3::verification_method(&urls, &caller.issuer_id, n),
+            "did": urls.issuer_did(&caller.issuer_id),
+        })),
     ))
 }

@@ -22,6 +22,7 @@ fn declared() -> Routes<App> {
     Routes::new()
         .get("/v1/issuer", issuer::get_issuer)
         .patch("/v1/issuer", issuer::patch_issuer)
+        .post("/v1/issuer/signing-keys/rotate", issuer::rotate_signing_key)
         .get("/v1/templates", templates::list)
         .post("/v1/templates", templates::create)
         .get("/v1/templates/{id}", templates::get_one)

@@ -1,5 +1,8 @@
 //! Public verification routes (the verify Lambda): badge pages, Open Badges 2.0 JSON, QR codes,
-//! template images. No authentication; nothing here reveals a recipient's email.
+//! template images, Open Badges 3.0 credentials, DID documents and status lists. No
+//! authentication; nothing here reveals a recipient's email.
+
+mod credentials;
 
 use crate::{
     app::App,
@@ -31,11 +34,13 @@ use std::{collections::HashMap, sync::Arc};
 fn declared() -> Routes<App> {
     Routes::new()
         .get("/b/{id}", award)
-        .get("/b/{id}/{file}", award_qr)
+        .get("/b/{id}/{file}", award_file)
         .get("/b/{id}/go/{slot}", go)
         .get("/b/{id}/unsubscribe", unsubscribe_page)
         .post("/b/{id}/unsubscribe", unsubscribe)
         .get("/issuers/{file}", issuer_profile)
+        .get("/issuers/{id}/did.json", issuer_did)
+        .get("/issuers/{id}/status/{list}", issuer_status_list)
         .get("/templates/{file}", template_class)
         .get("/templates/{id}/image", template_image)
         .get("/templates/{id}/banner-image", banner_image)
@@ -413,27 +418,43 @@ async fn unsubscribing(
     Ok((award, issuer))
 }
 
-/// `/b/{id}/qr.svg` and `/b/{id}/qr.png`: the page URL as a QR code. The award must exist (so QR
-/// codes are not minted for made-up ids); the image never changes, so it is cached for a year.
-async fn award_qr(
+/// `/b/{id}/{file}`: the QR codes, the Open Badges 3.0 credential and the baked badge images.
+async fn award_file(
     State(app): State<App>,
     Path((raw, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
     let not_found = PublicError::NotFound {
-        json: false,
+        json: file.ends_with(".json"),
         locale: locale_of(&headers),
     };
     let Ok(id) = AwardId::parse(&raw) else {
         return Err(not_found);
     };
-    if file != "qr.svg" && file != "qr.png" {
+    match file.as_str() {
+        "qr.svg" | "qr.png" => award_qr(&app, &id, &file, not_found).await,
+        "credential.json" | "badge.png" | "badge.svg" | "badge-ob2.png" | "badge-ob2.svg" => {
+            let Some((a, t, i)) = load(&app, &id).await? else {
+                return Err(not_found);
+            };
+            credentials::serve(&app, &a, &t, &i, &file, not_found).await
+        }
+        _ => Err(not_found),
+    }
+}
+
+/// `/b/{id}/qr.svg` and `/b/{id}/qr.png`: the page URL as a QR code. The award must exist (so QR
+/// codes are not minted for made-up ids); the image never changes, so it is cached for a year.
+async fn award_qr(
+    app: &App,
+    id: &AwardId,
+    file: &str,
+    not_found: PublicError,
+) -> Result<Response, PublicError> {
+    if app.store.get_award(id).await?.is_none() {
         return Err(not_found);
     }
-    if app.store.get_award(&id).await?.is_none() {
-        return Err(not_found);
-    }
-    let url = app.urls().award_page(&id);
+    let url = app.urls().award_page(id);
     let rendered = if file == "qr.svg" {
         qr::svg(&url).map(|s| ("image/svg+xml", s.into_bytes()))
     } else {
@@ -451,6 +472,39 @@ async fn award_qr(
         bytes,
     )
         .into_response())
+}
+
+/// `/issuers/{id}/did.json`: the issuer's DID document (did:web resolves its DID here).
+async fn issuer_did(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+) -> Result<Response, PublicError> {
+    let i = issuer_of(&app, &raw).await?;
+    credentials::did_document(&app, &i.id).await
+}
+
+/// `/issuers/{id}/status/{list}`: the issuer's revocation status list, signed.
+async fn issuer_status_list(
+    State(app): State<App>,
+    Path((raw, list)): Path<(String, String)>,
+) -> Result<Response, PublicError> {
+    let i = issuer_of(&app, &raw).await?;
+    let Some(list) = list.parse::<u32>().ok().filter(|l| *l >= 1) else {
+        return Err(json_not_found());
+    };
+    credentials::status_list(&app, &i.id, list).await
+}
+
+fn json_not_found() -> PublicError {
+    PublicError::NotFound {
+        json: true,
+        locale: Locale::En,
+    }
+}
+
+async fn issuer_of(app: &App, raw: &str) -> Result<Arc<Issuer>, PublicError> {
+    let id = IssuerId::parse(raw).map_err(|_| json_not_found())?;
+    app.issuer_for_page(&id).await?.ok_or_else(json_not_found)
 }
 
 async fn issuer_profile(

@@ -1,0 +1,165 @@
+//! Open Badges 3.0 credentials, served by the verify Lambda: an award's credential is signed on
+//! its first request and stored, so a CSV of 100,000 rows costs no signing at all and only the
+//! credentials someone asks for are ever signed (ARCHITECTURE.md, "Verifiable credentials").
+//! Issuers' keys are created on first need and rotated on request; the private halves exist in
+//! the clear only in this process's memory ([`crate::kms`]).
+
+use crate::{
+    app::App,
+    domain::{
+        award::Award,
+        credential::{KeyNumber, SigningKeyRecord, StoredCredential},
+        ids::IssuerId,
+        issuer::Issuer,
+        template::Template,
+    },
+    kms::KmsError,
+    ld::{self, LdError, ProofOptions},
+    ob3,
+    store::{credentials::CredentialPut, StoreError},
+};
+use chrono::{SecondsFormat, Utc};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Kms(#[from] KmsError),
+    #[error("signing failed: {0}")]
+    Signing(#[from] LdError),
+    #[error("the award is revoked or replaced: no credential is issued for it")]
+    Gone,
+}
+
+/// The award's signed credential JSON: the stored one, or a new one signed, stored and returned.
+pub async fn credential(
+    app: &App,
+    a: &Award,
+    t: &Template,
+    i: &Issuer,
+) -> Result<String, CredentialError> {
+    if let Some(stored) = app.store.get_credential(&a.id).await? {
+        return Ok(stored.json);
+    }
+    if a.revocation.is_some() || a.superseded_by.is_some() {
+        return Err(CredentialError::Gone);
+    }
+    let (number, key) = current_key(app, &i.id).await?;
+    let status = app.store.allocate_status(&i.id).await?;
+    let urls = app.urls();
+    let mut doc = ob3::credential(&urls, a, t, i, status);
+    ld::sign(&mut doc, &key, &proof_options(app, &i.id, number))?;
+    let stored = StoredCredential {
+        json: doc.to_string(),
+        status,
+        key: number,
+    };
+    match app.store.put_credential(a, &stored).await? {
+        CredentialPut::Stored => Ok(stored.json),
+        CredentialPut::Exists(first) => Ok(first.json),
+        CredentialPut::AwardChanged => Err(CredentialError::Gone),
+    }
+}
+
+fn proof_options(app: &App, issuer: &IssuerId, n: KeyNumber) -> ProofOptions {
+    ProofOptions {
+        verification_method: ob3::verification_method(&app.urls(), issuer, n),
+        created: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+    }
+}
+
+/// The issuer's DID document, with every key it has (one is created if it has none yet).
+pub async fn did_document(app: &App, issuer: &IssuerId) -> Result<Value, CredentialError> {
+    let mut keys = app.store.signing_keys(issuer).await?;
+    if keys.is_empty() {
+        current_key(app, issuer).await?;
+        keys = app.store.signing_keys(issuer).await?;
+    }
+    let public: Vec<(KeyNumber, VerifyingKey)> = keys
+        .iter()
+        .filter_map(|k| Some((k.number, VerifyingKey::from_bytes(&k.public_key).ok()?)))
+        .collect();
+    Ok(ob3::did_document(&app.urls(), issuer, &public))
+}
+
+/// The issuer's status list `list`, signed now with its current key.
+pub async fn status_list(
+    app: &App,
+    issuer: &IssuerId,
+    list: u32,
+) -> Result<Value, CredentialError> {
+    let revoked = app.store.revoked_indexes(issuer, list).await?;
+    let (number, key) = current_key(app, issuer).await?;
+    let mut doc = ob3::status_list_credential(&app.urls(), issuer, list, revoked, Utc::now());
+    ld::sign(&mut doc, &key, &proof_options(app, issuer, number))?;
+    Ok(doc)
+}
+
+/// Adds the issuer's next key; credentials from now on are signed with it, and older ones keep
+/// verifying (their keys stay in the DID document).
+pub async fn rotate_key(app: &App, issuer: &IssuerId) -> Result<KeyNumber, CredentialError> {
+    loop {
+        let keys = app.store.signing_keys(issuer).await?;
+        let next = keys.last().map_or(KeyNumber(1), |k| k.number.next());
+        if create_key(app, issuer, next).await?.is_some() {
+            return Ok(next);
+        }
+    }
+}
+
+/// Creates key `n` unless another writer did: `None` when it exists already.
+async fn create_key(
+    app: &App,
+    issuer: &IssuerId,
+    n: KeyNumber,
+) -> Result<Option<SigningKey>, CredentialError> {
+    let (key, encrypted_seed) = app.kms.new_signing_key(issuer, n).await?;
+    let record = SigningKeyRecord {
+        number: n,
+        public_key: key.verifying_key().to_bytes(),
+        encrypted_seed,
+        created: Utc::now(),
+    };
+    if !app.store.put_signing_key(issuer, &record).await? {
+        return Ok(None);
+    }
+    tracing::info!(issuer = %issuer, key = n.0, "credential-signing key created");
+    Ok(Some(key))
+}
+
+/// The issuer's newest key, decrypted once per warm Lambda; key 1 is created on first need.
+async fn current_key(
+    app: &App,
+    issuer: &IssuerId,
+) -> Result<(KeyNumber, SigningKey), CredentialError> {
+    let keys = app.store.signing_keys(issuer).await?;
+    let Some(newest) = keys.last() else {
+        return match create_key(app, issuer, KeyNumber(1)).await? {
+            Some(key) => Ok((KeyNumber(1), key)),
+            // A concurrent first request created it: read it like any other.
+            None => Box::pin(current_key(app, issuer)).await,
+        };
+    };
+    let cached = app
+        .signing_keys
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(issuer.clone(), newest.number)).cloned());
+    if let Some(key) = cached {
+        return Ok((newest.number, key));
+    }
+    let key = app
+        .kms
+        .signing_key(issuer, newest.number, &newest.encrypted_seed)
+        .await?;
+    if key.verifying_key().to_bytes() != newest.public_key {
+        return Err(KmsError::BadKey.into());
+    }
+    if let Ok(mut c) = app.signing_keys.lock() {
+        c.insert((issuer.clone(), newest.number), key.clone());
+    }
+    Ok((newest.number, key))
+}

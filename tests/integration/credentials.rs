@@ -1,0 +1,242 @@
+//! Issue #16: Open Badges 3.0 credentials from the local server (the verify function, as its
+//! template.yaml principal), checked by outside tools: the 1EdTech JSON Schema (Python
+//! `jsonschema`) and the DCC verifier (`tests/verifier/verify.mjs`, npm verifier-core, offline;
+//! it resolves the issuer's did:web and fetches the status list from this server).
+
+use accolade_tests::{spawn_app, template_body, unique_email, StatusCode, TestApp};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = infra::repo_root().join("test-output/credentials");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-{name}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The DCC verifier's verdict: `{signature, expiration, revocation, errors, …}`.
+async fn verify(credential: &str) -> Value {
+    let path = write_temp("vc.json", credential.as_bytes());
+    let out = tokio::process::Command::new("node")
+        .arg(infra::repo_root().join("tests/verifier/verify.mjs"))
+        .arg(&path)
+        .output()
+        .await
+        .expect("node runs (make test installs tests/verifier with npm ci)");
+    assert!(
+        out.status.success(),
+        "verifier harness failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the harness prints one JSON object")
+}
+
+async fn schema_errors(credential: &str) -> Option<String> {
+    let path = write_temp("schema.json", credential.as_bytes());
+    let python = std::env::var_os("TOOLS_PYTHON").map_or_else(
+        || infra::repo_root().join(".venv/bin/python"),
+        PathBuf::from,
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(infra::repo_root().join("infra/scripts/ob3_schema.py"))
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn credential_of(t: &TestApp, award: &Value) -> String {
+    let path = t.path_of(award["urls"]["verifiable_credential"].as_str().unwrap());
+    let r = t.browse(&path).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/ld+json"));
+    r.text()
+}
+
+fn assert_verdict(v: &Value, signature: bool, expiration: bool, revocation: bool) {
+    assert_eq!(
+        (&v["signature"], &v["expiration"], &v["revocation"]),
+        (&json!(signature), &json!(expiration), &json!(revocation)),
+        "{v:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_is_schema_valid_verifies_fails_when_changed_and_is_revoked_by_status() {
+    let t = spawn_app().await;
+    let (key, _tpl, award) = t.one_award().await;
+    let vc = credential_of(&t, &award).await;
+    assert_eq!(schema_errors(&vc).await, None);
+    let doc: Value = serde_json::from_str(&vc).unwrap();
+    assert!(doc["issuer"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("did:web:127.0.0.1%3A"));
+    assert!(
+        !vc.contains('@') || !vc.contains("learner"),
+        "the email never appears: {vc}"
+    );
+    assert_eq!(doc["proof"][0]["cryptosuite"], "eddsa-rdfc-2022");
+    assert_verdict(&verify(&vc).await, true, true, true);
+    // the same credential on every request (signed once, stored)
+    assert_eq!(credential_of(&t, &award).await, vc);
+
+    // one byte of the signed credential changed
+    let changed = vc.replacen("데이터 분석 기초", "데이터 분석 기조", 1);
+    assert_ne!(changed, vc);
+    assert_eq!(verify(&changed).await["signature"], json!(false));
+
+    let id = award["id"].as_str().unwrap();
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{id}/revoke"),
+            Some(&key),
+            Some(json!({"reason": "issued in error"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_verdict(&verify(&vc).await, true, true, false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_award_verifies_as_expired_and_a_revoked_one_gets_no_new_credential() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let expired = t
+        .issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": unique_email("old"), "name": "Old"},
+                   "issued_on": "2024-01-02T00:00:00Z", "expires_on": "2025-01-02T00:00:00Z"}),
+        )
+        .await;
+    let vc = credential_of(&t, &expired).await;
+    assert_eq!(schema_errors(&vc).await, None);
+    assert_verdict(&verify(&vc).await, true, false, true);
+
+    let revoked = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("r"), "name": "R"}}))
+        .await;
+    let id = revoked["id"].as_str().unwrap();
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{id}/revoke"),
+            Some(&key),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t.browse(&format!("/b/{id}/credential.json")).await;
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "revoked");
+}
+
+/// The credential inside `<openbadges:credential><![CDATA[…]]>`.
+fn from_svg(svg: &str) -> String {
+    let start = svg.find("<openbadges:credential><![CDATA[").unwrap() + 32;
+    let end = svg[start..].find("]]></openbadges:credential>").unwrap();
+    svg[start..start + end].to_owned()
+}
+
+/// The `openbadgecredential` iTXt text of a PNG, read with the `png` crate's decoder.
+fn from_png(bytes: &[u8]) -> String {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let chunk = reader
+        .info()
+        .utf8_text
+        .iter()
+        .find(|c| c.keyword == "openbadgecredential")
+        .expect("an openbadgecredential iTXt chunk");
+    chunk.get_text().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baked_svg_and_png_carry_a_credential_that_verifies() {
+    let t = spawn_app().await;
+    let (key, _tpl, award) = t.one_award().await;
+    let id = award["id"].as_str().unwrap().to_owned();
+    let svg = t.browse(&format!("/b/{id}/badge.svg")).await;
+    assert_eq!(svg.status, StatusCode::OK, "{}", svg.text());
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    let baked = from_svg(&svg.text());
+    assert_eq!(baked, credential_of(&t, &award).await);
+    assert_verdict(&verify(&baked).await, true, true, true);
+    // the generated image is SVG: a PNG is refused with a reason
+    let png = t.browse(&format!("/b/{id}/badge.png")).await;
+    assert_eq!(png.status, StatusCode::NOT_FOUND);
+    assert_eq!(png.json()["error"]["code"], "other_format");
+
+    // a template with an uploaded PNG image
+    let tpl = t.create_template(&key, template_body("PNG badge")).await;
+    let tid = tpl["id"].as_str().unwrap();
+    let image = accolade::render::qr::png("https://example.org/badge", 4).unwrap();
+    let req = axum::http::Request::builder()
+        .method("PUT")
+        .uri(format!("/v1/templates/{tid}/image"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "image/png")
+        .body(axum::body::Body::from(image))
+        .unwrap();
+    assert_eq!(t.send(req).await.status, StatusCode::OK);
+    let award = t
+        .issue(
+            &key,
+            json!({"template_id": tid, "recipient": {"email": unique_email("png"), "name": "P"}}),
+        )
+        .await;
+    let pid = award["id"].as_str().unwrap();
+    let png = t.browse(&format!("/b/{pid}/badge.png")).await;
+    assert_eq!(png.status, StatusCode::OK, "{}", png.text());
+    let baked = from_png(&png.body);
+    assert_verdict(&verify(&baked).await, true, true, true);
+    let ob2 = t.browse(&format!("/b/{pid}/badge-ob2.png")).await;
+    assert_eq!(ob2.status, StatusCode::OK);
+    let reader = png::Decoder::new(std::io::Cursor::new(&ob2.body[..]))
+        .read_info()
+        .unwrap();
+    let text = reader
+        .info()
+        .utf8_text
+        .iter()
+        .find(|c| c.keyword == "openbadges")
+        .unwrap();
+    assert!(text
+        .get_text()
+        .unwrap()
+        .ends_with(&format!("/b/{pid}.json")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_rotation_old_credentials_verify_and_new_ones_use_the_new_key() {
+    let t = spawn_app().await;
+    let (key, tpl, before) = t.one_award().await;
+    let old = credential_of(&t, &before).await;
+    let r = t
+        .call("POST", "/v1/issuer/signing-keys/rotate", Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["key"], "key-2");
+    let after = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("n"), "name": "N"}}))
+        .await;
+    let new = credential_of(&t, &after).await;
+    let method = |vc: &str| {
+        serde_json::from_str::<Value>(vc).unwrap()["proof"][0]["verificationMethod"].clone()
+    };
+    assert!(method(&old).as_str().unwrap().ends_with("#key-1"));
+    assert!(method(&new).as_str().unwrap().ends_with("#key-2"));
+    assert_verdict(&verify(&old).await, true, true, true);
+    assert_verdict(&verify(&new).await, true, true, true);
+    let issuer = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    let did = t
+        .browse(&t.path_of(issuer["urls"]["did_document"].as_str().unwrap()))
+        .await
+        .json();
+    assert_eq!(did["id"], issuer["did"]);
+    assert_eq!(did["assertionMethod"].as_array().unwrap().len(), 2);
+}
