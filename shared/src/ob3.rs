@@ -1,6 +1,6 @@
 //! Open Badges 3.0 documents (W3C Verifiable Credentials 2.0), unsigned: the award's
 //! `OpenBadgeCredential`, the issuer's revocation `BitstringStatusListCredential` and its
-//! `did:web` DID document. [`crate::ld`] signs them; [`crate::credentials`] stores and serves.
+//! `did:web` DID document. `ld` signs them; the `credentials` service stores and serves them.
 //! Like [`crate::openbadges`], our wire format for a standard we do not own, built explicitly.
 
 use crate::{

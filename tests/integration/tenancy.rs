@@ -812,7 +812,9 @@ fn handler_not_found(r: &Response) -> bool {
 
 /// Routes an integration key may not use at all (403 whatever the id).
 fn admin_only(c: &Case) -> bool {
-    c.path.starts_with("/v1/api-keys") || (c.method == "PATCH" && c.path == "/v1/issuer")
+    c.path.starts_with("/v1/api-keys")
+        || (c.method == "PATCH" && c.path == "/v1/issuer")
+        || c.path == "/v1/issuer/signing-keys/rotate"
 }
 
 /// The answer to a case, as `tenant` made it: `Err` says what is wrong.
