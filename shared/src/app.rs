@@ -17,6 +17,10 @@ use crate::{
 use aws_config::SdkConfig;
 use std::{sync::Arc, time::Duration};
 
+/// A signed status list is reused for this long by a warm Lambda (then signed afresh): with the
+/// response's `max-age=60`, a revocation shows within about a minute and a quarter.
+pub const STATUS_LIST_TTL: Duration = Duration::from_secs(10);
+
 /// Public pages may show issuer/template data at most this old.
 pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
 
@@ -30,6 +34,8 @@ pub struct App {
     pub config: Arc<Config>,
     /// Issuers' decrypted signing keys, by issuer and key number (see `credentials`).
     pub(crate) signing_keys: Arc<std::sync::Mutex<crate::kms::KeyCache>>,
+    /// Signed status lists, by issuer and list number.
+    pub(crate) status_lists: Arc<TtlCache<(IssuerId, u32), String>>,
     issuers: Arc<TtlCache<IssuerId, Issuer>>,
     templates: Arc<TtlCache<TemplateId, Template>>,
     session_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
@@ -93,6 +99,7 @@ impl App {
             schedules: Self::schedules(&config, clients.scheduler),
             kms: crate::kms::Kms::new(clients.kms, config.signing_key_arn.clone()),
             signing_keys: Arc::default(),
+            status_lists: Arc::new(TtlCache::new(STATUS_LIST_TTL, 10_000)),
             config: Arc::new(config),
             issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
             templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),

@@ -14,6 +14,10 @@ pub enum BakeError {
     NotPng,
     #[error("the badge image is not an SVG document")]
     NotSvg,
+    #[error("the badge image is an SVG with a DOCTYPE (entity declarations can hide what a verifier reads): export it without one to bake it")]
+    SvgDoctype,
+    #[error("the badge image already carries Open Badges data: upload the plain image to bake it")]
+    AlreadyBaked,
 }
 
 /// A PNG chunk: its type and data.
@@ -88,14 +92,18 @@ pub fn bake_png(png: &[u8], keyword_name: &str, text: &str) -> Result<Vec<u8>, B
     Ok(out)
 }
 
-/// Where the root element starts: past the prolog (declaration, comments, doctype), which
-/// must be followed by `<svg`.
+/// Where the root element starts: past the prolog (XML declaration, processing instructions,
+/// comments), which must be followed by `<svg`. A DOCTYPE is refused: its internal subset can
+/// declare entities that change what an XML parser reads.
 fn svg_root_start(svg: &str) -> Result<usize, BakeError> {
     let mut i = 0;
     loop {
         let rest = svg[i..].trim_start();
         i = svg.len() - rest.len();
-        let skip = [("<?", "?>"), ("<!--", "-->"), ("<!", ">")]
+        if rest.starts_with("<!") && !rest.starts_with("<!--") {
+            return Err(BakeError::SvgDoctype);
+        }
+        let skip = [("<?", "?>"), ("<!--", "-->")]
             .iter()
             .find(|(open, _)| rest.starts_with(open))
             .map(|(_, close)| rest.find(close).map(|e| e + close.len()));
@@ -153,14 +161,20 @@ pub fn bake_svg_assertion(svg: &str, assertion_url: &str) -> Result<String, Bake
     )
 }
 
+/// Adds `element` as the root's first child and declares its `openbadges` prefix on the root. An
+/// image that already names Open Badges anywhere is refused rather than merged: its prefix could
+/// be bound to another namespace, and an older credential would sit beside ours.
 fn insert_in_svg(svg: &str, ns: &str, element: &str) -> Result<String, BakeError> {
     let end = svg_root_end(svg)?;
-    let declared = svg[..end].contains("xmlns:openbadges=");
+    if ["openbadges", OB3_SVG_NS, OB2_SVG_NS]
+        .iter()
+        .any(|marker| svg.contains(marker))
+    {
+        return Err(BakeError::AlreadyBaked);
+    }
     let mut out = String::with_capacity(svg.len() + element.len() + 64);
     out.push_str(&svg[..end]);
-    if !declared {
-        out.push_str(&format!(" xmlns:openbadges=\"{ns}\""));
-    }
+    out.push_str(&format!(" xmlns:openbadges=\"{ns}\""));
     out.push('>');
     out.push_str(element);
     out.push_str(&svg[end + 1..]);
@@ -215,6 +229,22 @@ mod tests {
         let baked = bake_svg_credential(svg, "{\"name\":\"x]]>y\"}").unwrap();
         assert!(baked.contains("data-x='a>b' xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\"><openbadges:credential><![CDATA[{\"name\":\"x]]\\u003ey\"}]]></openbadges:credential><rect/>"), "{baked}");
         assert_eq!(bake_svg_credential("<svg/>", "{}"), Err(BakeError::NotSvg));
+        // an entity could hide our element and show another: no DOCTYPE
+        let doctype = "<!DOCTYPE svg [<!ENTITY a 'xmlns:openbadges=><svg x>'>]><svg xmlns=\"http://www.w3.org/2000/svg\"><openbadges:credential><![CDATA[FAKE]]></openbadges:credential></svg>";
+        assert_eq!(
+            bake_svg_credential(doctype, "{}"),
+            Err(BakeError::SvgDoctype)
+        );
+        // an image baked before (or naming the prefix) is not merged into
+        let baked = bake_svg_assertion(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+            "https://x/b/1.json",
+        )
+        .unwrap();
+        assert_eq!(
+            bake_svg_credential(&baked, "{}"),
+            Err(BakeError::AlreadyBaked)
+        );
         assert_eq!(
             bake_svg_credential("<html></html>", "{}"),
             Err(BakeError::NotSvg)

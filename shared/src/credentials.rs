@@ -32,6 +32,10 @@ pub enum CredentialError {
     Signing(#[from] LdError),
     #[error("the award is revoked or replaced: no credential is issued for it")]
     Gone,
+    #[error("the issuer has no such status list")]
+    NoSuchList,
+    #[error("other key rotations are under way; retry")]
+    Busy,
 }
 
 /// The award's signed credential JSON: the stored one, or a new one signed, stored and returned.
@@ -85,29 +89,42 @@ pub async fn did_document(app: &App, issuer: &IssuerId) -> Result<Value, Credent
     Ok(ob3::did_document(&app.urls(), issuer, &public))
 }
 
-/// The issuer's status list `list`, signed now with its current key.
+/// The issuer's status list `list` (one it has started), signed with its current key. A warm
+/// Lambda keeps each signed list for [`crate::app::STATUS_LIST_TTL`], so a flood of requests
+/// costs one read and one signature per list per interval.
 pub async fn status_list(
     app: &App,
     issuer: &IssuerId,
     list: u32,
-) -> Result<Value, CredentialError> {
+) -> Result<String, CredentialError> {
+    let cache_key = (issuer.clone(), list);
+    if let Some(cached) = app.status_lists.get(&cache_key) {
+        return Ok(cached.as_ref().clone());
+    }
+    if list == 0 || list > app.store.status_lists_in_use(issuer).await? {
+        return Err(CredentialError::NoSuchList);
+    }
     let revoked = app.store.revoked_indexes(issuer, list).await?;
     let (number, key) = current_key(app, issuer).await?;
     let mut doc = ob3::status_list_credential(&app.urls(), issuer, list, revoked, Utc::now());
     ld::sign(&mut doc, &key, &proof_options(app, issuer, number))?;
-    Ok(doc)
+    let json = doc.to_string();
+    app.status_lists
+        .put(cache_key, std::sync::Arc::new(json.clone()));
+    Ok(json)
 }
 
 /// Adds the issuer's next key; credentials from now on are signed with it, and older ones keep
 /// verifying (their keys stay in the DID document).
 pub async fn rotate_key(app: &App, issuer: &IssuerId) -> Result<KeyNumber, CredentialError> {
-    loop {
-        let keys = app.store.signing_keys(issuer).await?;
-        let next = keys.last().map_or(KeyNumber(1), |k| k.number.next());
+    for _ in 0..3 {
+        let newest = app.store.newest_signing_key(issuer).await?;
+        let next = newest.map_or(KeyNumber(1), |k| k.number.next());
         if create_key(app, issuer, next).await?.is_some() {
             return Ok(next);
         }
     }
+    Err(CredentialError::Busy)
 }
 
 /// Creates key `n` unless another writer did: `None` when it exists already.
@@ -135,8 +152,7 @@ async fn current_key(
     app: &App,
     issuer: &IssuerId,
 ) -> Result<(KeyNumber, SigningKey), CredentialError> {
-    let keys = app.store.signing_keys(issuer).await?;
-    let Some(newest) = keys.last() else {
+    let Some(newest) = app.store.newest_signing_key(issuer).await? else {
         return match create_key(app, issuer, KeyNumber(1)).await? {
             Some(key) => Ok((KeyNumber(1), key)),
             // A concurrent first request created it: read it like any other.

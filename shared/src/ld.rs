@@ -178,9 +178,34 @@ fn hash_data(
     Ok(out)
 }
 
+/// Control characters other than line breaks become spaces in every string of `v`. RDFC-1.0
+/// writes them escaped (`\t`, `\u0001`), the N-Quads printer used here writes them raw, so a
+/// credential holding one would hash differently in every other verifier.
+fn plain_text(v: &mut Value) {
+    match v {
+        Value::String(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => {
+            *s = s
+                .chars()
+                .map(|c| {
+                    if c.is_control() && c != '\n' && c != '\r' {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+        }
+        Value::Array(a) => a.iter_mut().for_each(plain_text),
+        Value::Object(o) => o.values_mut().for_each(plain_text),
+        _ => {}
+    }
+}
+
 /// Adds an embedded `DataIntegrityProof` (`eddsa-rdfc-2022`, assertionMethod) to `doc`, as the
-/// one element of a `proof` array (the OB 3.0 JSON Schema wants an array).
+/// one element of a `proof` array (the OB 3.0 JSON Schema wants an array). Control characters
+/// in `doc`'s text become spaces first (see [`plain_text`]).
 pub fn sign(doc: &mut Value, key: &SigningKey, opts: &ProofOptions) -> Result<(), LdError> {
+    plain_text(doc);
     let obj = doc.as_object_mut().ok_or(LdError::Context)?;
     let mut proof = Map::new();
     proof.insert("type".into(), "DataIntegrityProof".into());
@@ -291,6 +316,19 @@ mod tests {
             verify(&changed, &key(7).verifying_key()),
             Err(LdError::Signature)
         ));
+    }
+
+    #[test]
+    fn control_characters_are_signed_as_spaces() {
+        let mut doc = credential();
+        doc["name"] = json!("탭\t이 있는\u{7f} 이름\n줄바꿈");
+        let opts = ProofOptions {
+            verification_method: "did:web:x:issuers:abc#key-1".into(),
+            created: "2026-11-30T00:00:00Z".into(),
+        };
+        sign(&mut doc, &key(7), &opts).unwrap();
+        assert_eq!(doc["name"], json!("탭 이 있는  이름\n줄바꿈"));
+        verify(&doc, &key(7).verifying_key()).unwrap();
     }
 
     #[test]

@@ -25,6 +25,35 @@ use std::io::Write;
 /// verifiers, and this one is what browsers and `jq` pipelines expect.
 pub const CONTENT_TYPE: &str = "application/ld+json";
 
+/// `url` as an IRI that JSON-LD keeps: a URL our parser accepts may still not be a valid IRI
+/// (`a[1]`, a stray `%`, a second `#`), and a node whose id is not an IRI is silently left out of
+/// the canonical form, so it would not be signed. Such characters are percent-encoded; what
+/// still is not an IRI (a non-numeric port) is `None`, and the caller leaves the id out.
+fn iri(url: &str) -> Option<String> {
+    let valid = |s: &str| json_ld::iref::Iri::new(s).is_ok();
+    if valid(url) {
+        return Some(url.to_owned());
+    }
+    let bytes = url.as_bytes();
+    let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let mut out = String::with_capacity(url.len() + 8);
+    let mut fragment = false;
+    for (i, c) in url.char_indices() {
+        match c {
+            '[' | ']' | '{' | '}' | '|' | '\\' | '^' | '`' | '<' | '>' | '"' | ' ' => {
+                out.push_str(&format!("%{:02X}", u32::from(c)));
+            }
+            '%' if !(hex(i + 1) && hex(i + 2)) => out.push_str("%25"),
+            '#' if fragment => out.push_str("%23"),
+            c => {
+                fragment |= c == '#';
+                out.push(c);
+            }
+        }
+    }
+    valid(&out).then_some(out)
+}
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -42,8 +71,8 @@ fn profile(urls: &PublicUrls<'_>, i: &Issuer) -> Value {
     if let Some(d) = &p.description {
         v["description"] = json!(d);
     }
-    if let Some(l) = &p.logo_url {
-        v["image"] = json!({"id": l.as_str(), "type": "Image"});
+    if let Some(l) = p.logo_url.as_ref().and_then(|l| iri(l.as_str())) {
+        v["image"] = json!({"id": l, "type": "Image"});
     }
     v
 }
@@ -52,8 +81,8 @@ fn profile(urls: &PublicUrls<'_>, i: &Issuer) -> Value {
 /// and name we do not have).
 fn achievement(urls: &PublicUrls<'_>, t: &Template) -> Value {
     let mut criteria = Map::new();
-    if let Some(u) = &t.spec.criteria.url {
-        criteria.insert("id".into(), json!(u.as_str()));
+    if let Some(u) = t.spec.criteria.url.as_ref().and_then(|u| iri(u.as_str())) {
+        criteria.insert("id".into(), json!(u));
     }
     if let Some(n) = &t.spec.criteria.narrative {
         criteria.insert("narrative".into(), json!(n));
@@ -64,8 +93,10 @@ fn achievement(urls: &PublicUrls<'_>, t: &Template) -> Value {
         "name": t.spec.name,
         "description": t.spec.description,
         "criteria": criteria,
-        "image": {"id": image_url(urls, t), "type": "Image"},
     });
+    if let Some(image) = iri(&image_url(urls, t)) {
+        v["image"] = json!({"id": image, "type": "Image"});
+    }
     if !t.spec.skills.is_empty() {
         v["tag"] = json!(t.spec.skills);
     }
@@ -80,8 +111,8 @@ fn evidence(a: &Award) -> Vec<Value> {
         .map(|e| {
             let mut o = Map::new();
             o.insert("type".into(), json!(["Evidence"]));
-            if let Some(u) = &e.url {
-                o.insert("id".into(), json!(u.as_str()));
+            if let Some(u) = e.url.as_ref().and_then(|u| iri(u.as_str())) {
+                o.insert("id".into(), json!(u));
             }
             if let Some(n) = &e.narrative {
                 o.insert("narrative".into(), json!(n));
@@ -254,6 +285,31 @@ mod tests {
                 .filter(|b| **b != 0)
                 .count(),
             0
+        );
+    }
+
+    #[test]
+    fn urls_that_are_not_iris_are_encoded_or_left_out() {
+        assert_eq!(
+            iri("https://e.example/a?b=1#c").as_deref(),
+            Some("https://e.example/a?b=1#c")
+        );
+        assert_eq!(
+            iri("https://e.example/a[1]").as_deref(),
+            Some("https://e.example/a%5B1%5D")
+        );
+        assert_eq!(
+            iri("https://e.example/r%zz").as_deref(),
+            Some("https://e.example/r%25zz")
+        );
+        assert_eq!(
+            iri("https://e.example/#a#b").as_deref(),
+            Some("https://e.example/#a%23b")
+        );
+        assert_eq!(iri("https://e.example:abc/"), None);
+        assert_eq!(
+            iri("https://한국.example/배지").as_deref(),
+            Some("https://한국.example/배지")
         );
     }
 

@@ -315,23 +315,24 @@ impl Store {
         supersede: Option<&AwardId>,
         tallies: &[Tally],
     ) -> Result<(), InsertError> {
-        let mut items = vec![self.award_put(award)?];
-        for g in guards {
-            items.push(self.guard_put(award, g)?);
-        }
-        if let Some(old) = supersede {
-            items.push(self.supersede_update(old, &award.id)?);
-            // The replaced award's credential is revoked in its status list, in this transaction.
-            items.push(self.status_items(old, &award.issuer_id).await?);
-        }
-        items.extend(self.tally_items(tallies)?);
         let mut retry = Backoff::default();
         let err = loop {
+            let items = self.insert_items(award, guards, supersede, tallies).await?;
             let Err(err) = self.transact(&items).await else {
                 return Ok(());
             };
-            // Another transaction on the same counter item (or throttling): try again.
-            if contended(&err) && retry.wait().await {
+            // Another transaction on the same counter item (or throttling), or the replaced
+            // award's credential was first downloaded meanwhile (its bit is set on the next
+            // try): try again.
+            let credential_appeared = supersede.is_some()
+                && cancellation_reasons(&err).is_some_and(|r| {
+                    r.get(guards.len() + 2).and_then(Option::as_deref) == Some(CONDITION_FAILED)
+                        && r.iter()
+                            .filter(|c| c.as_deref() == Some(CONDITION_FAILED))
+                            .count()
+                            == 1
+                });
+            if (contended(&err) || credential_appeared) && retry.wait().await {
                 continue;
             }
             break err;
@@ -342,6 +343,27 @@ impl Store {
         Err(self
             .insert_refused(award, guards, supersede, &reasons)
             .await)
+    }
+
+    /// The items of one award's transaction: the award, its guards, the replaced award's update
+    /// and its credential's revoked bit (or the check that it has none), the daily counters.
+    async fn insert_items(
+        &self,
+        award: &Award,
+        guards: &[Guard],
+        supersede: Option<&AwardId>,
+        tallies: &[Tally],
+    ) -> Result<Vec<TransactWriteItem>> {
+        let mut items = vec![self.award_put(award)?];
+        for g in guards {
+            items.push(self.guard_put(award, g)?);
+        }
+        if let Some(old) = supersede {
+            items.push(self.supersede_update(old, &award.id)?);
+            items.push(self.status_items(old, &award.issuer_id).await?);
+        }
+        items.extend(self.tally_items(tallies)?);
+        Ok(items)
     }
 
     /// Why a single award's transaction was cancelled: the first guard another award holds (read

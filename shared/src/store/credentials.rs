@@ -82,6 +82,37 @@ impl Store {
         Ok(out)
     }
 
+    /// The issuer's newest signing key (the one that signs), if it has any.
+    pub async fn newest_signing_key(&self, issuer: &IssuerId) -> Result<Option<SigningKeyRecord>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::signing_keys(issuer)))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.items().first().map(key_record).transpose()
+    }
+
+    /// How many status lists the issuer has started (at least 1): lists beyond are not served.
+    pub async fn status_lists_in_use(&self, issuer: &IssuerId) -> Result<u32> {
+        let allocated = self
+            .get(keys::status_allocator(issuer))
+            .await?
+            .and_then(|item| get_n(&item, "allocated"))
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let lists = allocated
+            .div_ceil(crate::domain::credential::STATUS_LIST_SIZE)
+            .max(1);
+        Ok(u32::try_from(lists).unwrap_or(u32::MAX))
+    }
+
     /// Stores a new signing key unless that number exists: false when another writer won.
     pub async fn put_signing_key(&self, issuer: &IssuerId, k: &SigningKeyRecord) -> Result<bool> {
         let (pk, sk) = keys::signing_key(issuer, k.number.0);

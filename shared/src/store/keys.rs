@@ -25,7 +25,7 @@
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
 //! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
 //! | Suppression | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
-//! | Credential-signing key | `ISSUER#{iid}#SIGNKEY` | `KEY#{n:06}` | public key, KMS ciphertext of the seed (never the seed) |
+//! | Credential-signing key | `ISSUER#{iid}#SIGNKEY` | `KEY#{n:010}` | public key, KMS ciphertext of the seed (never the seed) |
 //! | Status index allocator | `ISSUER#{iid}#STATUS` | `NEXT` | `allocated`: indexes handed out so far (`ADD`, never reused) |
 //! | Status list chunk | `ISSUER#{iid}#STATUS#{list}` | `CHUNK#{index / 8192}` | `revoked`: number set of revoked indexes (`ADD`, so concurrent revocations never lose a bit) |
 //! | Signed credential | `CREDENTIAL#{aid}` | `CREDENTIAL` | the signed JSON, its status entry and key number (written once) |
@@ -111,7 +111,7 @@ pub fn signing_keys(issuer: &IssuerId) -> String {
     format!("ISSUER#{issuer}#SIGNKEY")
 }
 pub fn signing_key(issuer: &IssuerId, n: u32) -> (String, String) {
-    (signing_keys(issuer), format!("KEY#{n:06}"))
+    (signing_keys(issuer), format!("KEY#{n:010}"))
 }
 pub fn status_allocator(issuer: &IssuerId) -> (String, String) {
     (format!("ISSUER#{issuer}#STATUS"), "NEXT".into())

@@ -42,6 +42,11 @@ fn failed(e: &CredentialError) -> Response {
             "revoked",
             "this badge was revoked or replaced: no verifiable credential is issued for it",
         ),
+        CredentialError::NoSuchList => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the issuer has no such status list",
+        ),
         other => {
             tracing::error!(error = %other, "credential unavailable");
             error(
@@ -171,7 +176,7 @@ pub(super) async fn status_list(
     list: u32,
 ) -> Result<Response, PublicError> {
     match credentials::status_list(app, issuer, list).await {
-        Ok(doc) => Ok(ld(doc.to_string(), STATUS_CACHE)),
+        Ok(json) => Ok(ld(json, STATUS_CACHE)),
         Err(e) => Ok(failed(&e)),
     }
 }

@@ -489,7 +489,8 @@ async fn issuer_status_list(
     Path((raw, list)): Path<(String, String)>,
 ) -> Result<Response, PublicError> {
     let i = issuer_of(&app, &raw).await?;
-    let Some(list) = list.parse::<u32>().ok().filter(|l| *l >= 1) else {
+    // One spelling per list (no `01`, no `+1`): each is its own cache entry.
+    let Some(list) = list.parse::<u32>().ok().filter(|l| l.to_string() == list) else {
         return Err(json_not_found());
     };
     credentials::status_list(&app, &i.id, list).await
