@@ -12,6 +12,7 @@ use json_ld::{
     syntax::{context::Context as LocalContext, Parse, TryFromJson},
     Expand, IriBuf, Process, RdfQuads, RemoteDocument,
 };
+use rdf_types::LexicalQuad;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::{
@@ -55,6 +56,8 @@ struct Contexts {
     loader: HashMap<IriBuf, RemoteDocument>,
     /// Processed active contexts, by the `@context` value's JSON text.
     processed: Mutex<HashMap<String, Arc<Active>>>,
+    /// The RDF of each document shape seen, with placeholders for its text (see [`Shape`]).
+    shapes: Mutex<HashMap<String, Arc<Vec<LexicalQuad>>>>,
 }
 
 static CONTEXTS: LazyLock<Contexts> = LazyLock::new(|| {
@@ -68,6 +71,7 @@ static CONTEXTS: LazyLock<Contexts> = LazyLock::new(|| {
     Contexts {
         loader,
         processed: Mutex::new(HashMap::new()),
+        shapes: Mutex::new(HashMap::new()),
     }
 });
 
@@ -113,7 +117,173 @@ fn active_context(context: &Value) -> Result<Arc<Active>, LdError> {
 }
 
 /// RDFC-1.0 canonical N-Quads of a JSON-LD document (its `@context` a list of bundled URLs).
+///
+/// JSON-LD expansion re-processes a type-scoped context at every typed node (≈ 2 ms for a
+/// credential), but its RDF depends on the document's *shape* — keys, types, array lengths,
+/// numbers and booleans — not on its text. So each shape is expanded once per process with a
+/// placeholder per string ([`Shape`]), and a document of a known shape gets that RDF with its
+/// own strings put back. Where a string's value could change the RDF (it lands in an IRI
+/// position and is not an absolute IRI of a scheme no context defines), the document is
+/// expanded in full instead; a property test checks both ways give the same N-Quads.
 pub fn canonical_nquads(doc: &Value) -> Result<String, LdError> {
+    let shape = Shape::of(doc);
+    let quads = match shape.quads()?.and_then(|q| shape.fill(&q)) {
+        Some(quads) => quads,
+        None => expanded_quads(doc)?,
+    };
+    Ok(normalize(quads))
+}
+
+/// RDFC-1.0 of a set of quads (duplicates dropped first: RDF datasets are sets).
+fn normalize(mut quads: Vec<LexicalQuad>) -> String {
+    let mut seen = std::collections::HashSet::new();
+    quads.retain(|q| seen.insert(q.to_string()));
+    ssi_rdf::urdna2015::normalize(quads.iter().map(|q| q.as_lexical_quad_ref())).into_nquads()
+}
+
+/// Placeholders are IRIs of the `urn` scheme, which neither bundled context defines as a term.
+const LEAF: &str = "urn:x-accolade-leaf:";
+
+/// Schemes a string may have to stand in an IRI position of a shape: absolute, and not a term
+/// of the bundled contexts (a test checks), so JSON-LD leaves them as they are.
+const IRI_SCHEMES: &[&str] = &["https", "http", "did", "urn"];
+
+/// Terms whose values are vocabulary terms (`"@type": "@vocab"` in a bundled context, such as
+/// `proofPurpose`): their values expand against the vocabulary, so they are part of a shape.
+static VOCAB_TERMS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => o.iter().for_each(|(k, x)| {
+                if x.get("@type").and_then(Value::as_str) == Some("@vocab") {
+                    out.push(k.clone());
+                }
+                walk(x, out);
+            }),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (_, text) in BUNDLED {
+        if let Ok(v) = serde_json::from_str::<Value>(text) {
+            walk(&v, &mut out);
+        }
+    }
+    out
+});
+
+/// A document with each string replaced by a numbered placeholder, and the strings.
+struct Shape {
+    skeleton: Value,
+    strings: Vec<String>,
+}
+
+impl Shape {
+    /// Keyword values (`type`, `@…`) and vocabulary terms stay: they choose contexts, node
+    /// kinds and IRIs.
+    fn of(doc: &Value) -> Self {
+        fn walk(v: &Value, strings: &mut Vec<String>) -> Value {
+            match v {
+                Value::String(s) => {
+                    strings.push(s.clone());
+                    Value::String(format!("{LEAF}{}", strings.len() - 1))
+                }
+                Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, strings)).collect()),
+                Value::Object(o) => Value::Object(
+                    o.iter()
+                        .map(|(k, x)| {
+                            let keep = k == "type"
+                                || k.starts_with('@')
+                                || VOCAB_TERMS.iter().any(|t| t == k);
+                            (k.clone(), if keep { x.clone() } else { walk(x, strings) })
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        }
+        let mut strings = Vec::new();
+        let skeleton = walk(doc, &mut strings);
+        Shape { skeleton, strings }
+    }
+
+    /// The RDF of this shape (placeholders in it), expanded once per process.
+    fn quads(&self) -> Result<Option<Arc<Vec<LexicalQuad>>>, LdError> {
+        let key = self.skeleton.to_string();
+        let shapes = &CONTEXTS.shapes;
+        if let Some(q) = shapes.lock().map_err(|_| LdError::Context)?.get(&key) {
+            return Ok(Some(q.clone()));
+        }
+        let quads = Arc::new(expanded_quads(&self.skeleton)?);
+        if let Ok(mut m) = shapes.lock() {
+            if m.len() < 1_000 {
+                m.insert(key, quads.clone());
+            }
+        }
+        Ok(Some(quads))
+    }
+
+    /// The string a placeholder stands for; `Err` when a placeholder is only part of a value.
+    fn string(&self, s: &str) -> Result<Option<&str>, ()> {
+        match s.strip_prefix(LEAF) {
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| self.strings.get(n))
+                .map(|v| Some(v.as_str()))
+                .ok_or(()),
+            None if s.contains(LEAF) => Err(()),
+            None => Ok(None),
+        }
+    }
+
+    fn iri(&self, iri: &IriBuf) -> Result<IriBuf, ()> {
+        match self.string(iri.as_str())? {
+            None => Ok(iri.clone()),
+            Some(v) => {
+                let scheme = v.split_once(':').map(|(s, _)| s);
+                if !scheme.is_some_and(|s| IRI_SCHEMES.contains(&s)) {
+                    return Err(());
+                }
+                IriBuf::new(v.to_owned()).map_err(|_| ())
+            }
+        }
+    }
+
+    fn id(&self, id: &rdf_types::Id) -> Result<rdf_types::Id, ()> {
+        match id {
+            rdf_types::Id::Iri(i) => self.iri(i).map(rdf_types::Id::Iri),
+            blank => Ok(blank.clone()),
+        }
+    }
+
+    /// The shape's RDF with this document's strings; `None` if a string could change it.
+    fn fill(&self, quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+        let object = |o: &rdf_types::Object| -> Result<rdf_types::Object, ()> {
+            match o {
+                rdf_types::Object::Id(id) => self.id(id).map(rdf_types::Object::Id),
+                rdf_types::Object::Literal(l) => {
+                    let value = self.string(&l.value)?.unwrap_or(&l.value).to_owned();
+                    Ok(rdf_types::Object::Literal(rdf_types::Literal::new(
+                        value,
+                        l.type_.clone(),
+                    )))
+                }
+            }
+        };
+        quads
+            .iter()
+            .map(|rdf_types::Quad(s, p, o, g)| {
+                let g = g.as_ref().map(|g| self.id(g)).transpose()?;
+                Ok(rdf_types::Quad(self.id(s)?, self.iri(p)?, object(o)?, g))
+            })
+            .collect::<Result<Vec<_>, ()>>()
+            .ok()
+    }
+}
+
+/// The RDF of a document by full JSON-LD expansion (with its processed context).
+fn expanded_quads(doc: &Value) -> Result<Vec<LexicalQuad>, LdError> {
     let obj = doc.as_object().ok_or(LdError::Context)?;
     let active = active_context(obj.get("@context").ok_or(LdError::Context)?)?;
     let mut body = obj.clone();
@@ -133,12 +303,11 @@ pub fn canonical_nquads(doc: &Value) -> Result<String, LdError> {
         .generate_node_map_with(&mut (), rdf_types::generator::Blank::new())
         .map_err(|e| LdError::Processing(format!("{e:?}")))?;
     let mut blanks = rdf_types::generator::Blank::new_with_prefix("r".into());
-    let quads: Vec<rdf_types::LexicalQuad> = node_map
+    Ok(node_map
         .rdf_quads(&mut blanks, None)
         .cloned()
         .filter_map(|rdf_types::Quad(s, p, o, g)| Some(rdf_types::Quad(s, p.into_iri()?, o, g)))
-        .collect();
-    Ok(ssi_rdf::urdna2015::normalize(quads.iter().map(|q| q.as_lexical_quad_ref())).into_nquads())
+        .collect())
 }
 
 /// `z` + base58btc: the multibase form of proof values and keys.
@@ -161,20 +330,23 @@ pub struct ProofOptions {
 }
 
 /// What eddsa-rdfc-2022 signs: `sha256(canon(proof config)) ‖ sha256(canon(document))`.
-fn hash_data(
-    doc: &Map<String, Value>,
-    proof_config: &Map<String, Value>,
-) -> Result<Vec<u8>, LdError> {
-    let mut unsigned = doc.clone();
-    unsigned.remove("proof");
+fn hash_data(doc: &Value, proof_config: &Map<String, Value>) -> Result<Vec<u8>, LdError> {
     let mut config = proof_config.clone();
     config.remove("proofValue");
     let context = doc.get("@context").cloned().ok_or(LdError::Context)?;
     config.insert("@context".into(), context);
     let mut out = Sha256::digest(canonical_nquads(&Value::Object(config))?.as_bytes()).to_vec();
-    out.extend(Sha256::digest(
-        canonical_nquads(&Value::Object(unsigned))?.as_bytes(),
-    ));
+    let document = match doc.get("proof") {
+        None => canonical_nquads(doc)?,
+        Some(_) => {
+            let mut unsigned = doc.clone();
+            if let Some(o) = unsigned.as_object_mut() {
+                o.remove("proof");
+            }
+            canonical_nquads(&unsigned)?
+        }
+    };
+    out.extend(Sha256::digest(document.as_bytes()));
     Ok(out)
 }
 
@@ -206,7 +378,6 @@ fn plain_text(v: &mut Value) {
 /// in `doc`'s text become spaces first (see [`plain_text`]).
 pub fn sign(doc: &mut Value, key: &SigningKey, opts: &ProofOptions) -> Result<(), LdError> {
     plain_text(doc);
-    let obj = doc.as_object_mut().ok_or(LdError::Context)?;
     let mut proof = Map::new();
     proof.insert("type".into(), "DataIntegrityProof".into());
     proof.insert("cryptosuite".into(), "eddsa-rdfc-2022".into());
@@ -216,11 +387,12 @@ pub fn sign(doc: &mut Value, key: &SigningKey, opts: &ProofOptions) -> Result<()
         opts.verification_method.clone().into(),
     );
     proof.insert("proofPurpose".into(), "assertionMethod".into());
-    let signature = key.sign(&hash_data(obj, &proof)?);
+    let signature = key.sign(&hash_data(doc, &proof)?);
     proof.insert(
         "proofValue".into(),
         multibase58(&signature.to_bytes()).into(),
     );
+    let obj = doc.as_object_mut().ok_or(LdError::Context)?;
     obj.insert("proof".into(), Value::Array(vec![Value::Object(proof)]));
     Ok(())
 }
@@ -248,7 +420,7 @@ pub fn verify(doc: &Value, key: &VerifyingKey) -> Result<(), LdError> {
         .and_then(|b| <[u8; 64]>::try_from(b).ok())
         .ok_or(LdError::Proof)?;
     let signature = ed25519_dalek::Signature::from_bytes(&bytes);
-    key.verify(&hash_data(obj, proof)?, &signature)
+    key.verify(&hash_data(doc, proof)?, &signature)
         .map_err(|_| LdError::Signature)
 }
 
@@ -338,6 +510,131 @@ mod tests {
         assert!(matches!(canonical_nquads(&doc), Err(LdError::Context)));
         doc["@context"] = json!("https://www.w3.org/ns/credentials/v2");
         assert!(matches!(canonical_nquads(&doc), Err(LdError::Context)));
+    }
+
+    #[test]
+    fn placeholder_and_iri_schemes_are_no_terms_of_the_bundled_contexts() {
+        fn keys(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(o) => o.iter().for_each(|(k, x)| {
+                    out.push(k.clone());
+                    keys(x, out);
+                }),
+                Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+                _ => {}
+            }
+        }
+        let mut terms = Vec::new();
+        for (_, text) in BUNDLED {
+            keys(&serde_json::from_str(text).unwrap(), &mut terms);
+        }
+        for scheme in IRI_SCHEMES {
+            assert!(!terms.iter().any(|t| t == scheme), "{scheme} is a term");
+        }
+    }
+
+    #[test]
+    fn proof_options_take_the_shape_path() {
+        assert!(VOCAB_TERMS.iter().any(|t| t == "proofPurpose"));
+        let config = json!({
+            "@context": [VC_V2, OB_V3],
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-11-30T00:00:00Z",
+            "verificationMethod": "did:web:x:issuers:abc#key-1",
+            "proofPurpose": "assertionMethod",
+        });
+        let shape = Shape::of(&config);
+        let quads = shape.quads().unwrap().unwrap();
+        let filled = shape.fill(&quads).unwrap();
+        assert_eq!(
+            normalize(filled),
+            normalize(expanded_quads(&config).unwrap())
+        );
+    }
+
+    #[test]
+    fn a_credential_takes_the_shape_path() {
+        let doc = credential();
+        let shape = Shape::of(&doc);
+        let quads = shape.quads().unwrap().unwrap();
+        assert!(shape.fill(&quads).is_some());
+        // a relative id could expand differently: the full path is taken
+        let mut odd = credential();
+        odd["credentialSubject"]["achievement"]["id"] = json!("relative/achievement");
+        let shape = Shape::of(&odd);
+        assert!(shape.fill(&shape.quads().unwrap().unwrap()).is_none());
+    }
+
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            proptest::string::string_regex("[a-z가-힣 \\\\\"'<>&#%:/._\\n-]{0,24}").unwrap(),
+            proptest::sample::select(vec![
+                "https://e.example/a".to_owned(),
+                "https://e.example/a".to_owned(),
+                "did:web:e.example".to_owned(),
+                "urn:uuid:1".to_owned(),
+                "mailto:a@b.c".to_owned(),
+                "relative".to_owned(),
+                "https://e.example/#a#b".to_owned(),
+                String::new(),
+                "true".to_owned(),
+                "SQL".to_owned(),
+            ]),
+        ]
+    }
+
+    /// Mostly IRIs of one role (often equal ones: merged nodes), sometimes what JSON-LD would
+    /// not keep. Roles get disjoint IRIs: where one id names nodes of two types (an image that
+    /// is also evidence), the `json-ld` crate's node map keeps one type where JSON-LD merges both
+    /// (the shape path, like jsonld.js, keeps both), so the two paths are compared elsewhere.
+    fn id(role: &'static str) -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            8 => proptest::sample::select(vec![
+                format!("https://e.example/{role}"),
+                format!("https://e.example/{role}?x=1#f"),
+                format!("https://한국.example/{role}/배지"),
+                format!("did:web:e.example:{role}:1"),
+                format!("urn:uuid:{role}"),
+            ]),
+            1 => text(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_config(48))]
+        /// The shape path gives exactly the N-Quads of full expansion, whatever the strings:
+        /// equal ids (merged nodes), equal skills (one triple), URLs that are not IRIs, text
+        /// that looks like an IRI or a boolean.
+        #[test]
+        fn the_shape_path_equals_full_expansion(
+            strings in proptest::collection::vec(text(), 12),
+            image in id("image"),
+            achievement in id("achievement"),
+            criteria in id("criteria"),
+            evidence_ids in proptest::collection::vec(id("evidence"), 2),
+            evidence in 0usize..3,
+            skills in 0usize..3,
+        ) {
+            let mut doc = credential();
+            let s = |i: usize| json!(strings[i]);
+            doc["name"] = s(0);
+            doc["issuer"]["name"] = s(1);
+            doc["issuer"]["url"] = s(2);
+            doc["issuer"]["image"] = json!({"id": image, "type": "Image"});
+            let a = &mut doc["credentialSubject"]["achievement"];
+            a["id"] = json!(achievement);
+            a["description"] = s(5);
+            a["criteria"] = json!({"id": criteria, "narrative": strings[7]});
+            a["image"] = json!({"id": image, "type": "Image"});
+            a["tag"] = json!(vec![strings[8].clone(); skills]);
+            doc["evidence"] = json!((0..evidence)
+                .map(|i| json!({"type": ["Evidence"], "id": evidence_ids[i % 2], "narrative": strings[11]}))
+                .collect::<Vec<_>>());
+            let fast = canonical_nquads(&doc).unwrap();
+            let full = normalize(expanded_quads(&doc).unwrap());
+            proptest::prop_assert_eq!(fast, full);
+        }
     }
 
     #[test]

@@ -99,7 +99,9 @@ async fn a_credential_is_schema_valid_verifies_fails_when_changed_and_is_revoked
             &key,
             json!({"template_id": tpl["id"], "recipient": {"email": unique_email("learner"), "name": "김민수"},
                    "evidence": [{"url": "https://e.example/a[1]?q=%zz", "narrative": "과제"},
-                                {"url": "https://e.example:abc/", "narrative": "포트"}]}),
+                                {"url": "https://e.example:abc/", "narrative": "포트"},
+                                // the achievement's own id: one node of two types
+                                {"url": tpl["urls"]["page"], "narrative": "과정 페이지"}]}),
         )
         .await;
     let vc = credential_of(&t, &award).await;
