@@ -197,6 +197,18 @@ async fn app_for(
     Ok(accolade::app::App::new(config, &sdk))
 }
 
+/// `infra issuer rotate-signing-key`: the issuer's next key; prints the verification method.
+async fn rotate_signing_key(app: &accolade::app::App, issuer: &str) -> Result<(), BoxError> {
+    let id = IssuerId::parse(issuer).map_err(|e| format!("--issuer: {e}"))?;
+    if app.store.get_issuer(&id).await?.is_none() {
+        return Err(format!("issuer {issuer} does not exist").into());
+    }
+    let n = accolade::credentials::rotate_key(app, &id).await?;
+    let method = accolade::ob3::verification_method(&app.urls(), &id, n);
+    println!("{}\tnow signs as {method}", n.fragment());
+    Ok(())
+}
+
 async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
     let (endpoint, table) = if cli.local {
         let v = local_stack()?;
@@ -256,13 +268,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 },
         } => {
             let app = app_for(&cli, signing_key_arn.as_deref(), public_base_url.as_deref()).await?;
-            let id = IssuerId::parse(issuer).map_err(|e| format!("--issuer: {e}"))?;
-            if app.store.get_issuer(&id).await?.is_none() {
-                return Err(format!("issuer {issuer} does not exist").into());
-            }
-            let n = accolade::credentials::rotate_key(&app, &id).await?;
-            let method = accolade::ob3::verification_method(&app.urls(), &id, n);
-            println!("{}\tnow signs as {method}", n.fragment());
+            rotate_signing_key(&app, issuer).await?;
         }
         Command::Issuer {
             command: IssuerCommand::List,

@@ -153,6 +153,19 @@ async fn put_cors(
     Ok(())
 }
 
+/// template.yaml's `CredentialKey`: its ARN (moto chooses the id).
+async fn create_credential_key(sdk: &SdkConfig) -> Result<String, ProvisionError> {
+    aws_sdk_kms::Client::new(sdk)
+        .create_key()
+        .description("Accolade (local) - wraps issuers' signing keys")
+        .send()
+        .await
+        .map_err(|e| err("KMS key", aws_sdk_kms::error::DisplayErrorContext(e)))?
+        .key_metadata
+        .and_then(|m| m.arn)
+        .ok_or_else(|| err("KMS key", "no ARN in the answer"))
+}
+
 /// Table, bucket (with its CORS rules for `public_origin`) and schedule group, plus the sender
 /// identity SES needs before it sends.
 pub async fn create_all(
@@ -163,15 +176,7 @@ pub async fn create_all(
     public_origin: &str,
 ) -> Result<(), ProvisionError> {
     create_table(sdk, spec, &names.table).await?;
-    names.credential_key = aws_sdk_kms::Client::new(sdk)
-        .create_key()
-        .description("Accolade (local) - wraps issuers' signing keys")
-        .send()
-        .await
-        .map_err(|e| err("KMS key", aws_sdk_kms::error::DisplayErrorContext(e)))?
-        .key_metadata
-        .and_then(|m| m.arn)
-        .ok_or_else(|| err("KMS key", "no ARN in the answer"))?;
+    names.credential_key = create_credential_key(sdk).await?;
     accolade::aws::s3(sdk)
         .create_bucket()
         .bucket(&names.bucket)

@@ -25,11 +25,19 @@ pub enum KmsError {
     BadKey,
 }
 
-fn context(issuer: &IssuerId, n: KeyNumber) -> [(String, String); 2] {
-    [
-        ("accolade:issuer".into(), issuer.to_string()),
-        ("accolade:key".into(), n.fragment()),
-    ]
+fn context(issuer: &IssuerId, n: KeyNumber) -> Option<std::collections::HashMap<String, String>> {
+    Some(
+        [
+            ("accolade:issuer".to_owned(), issuer.to_string()),
+            ("accolade:key".to_owned(), n.fragment()),
+        ]
+        .into_iter()
+        .collect(),
+    )
+}
+
+fn failed(e: impl std::error::Error) -> KmsError {
+    KmsError::Aws(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
 }
 
 fn seed(plaintext: Option<&Blob>) -> Result<SigningKey, KmsError> {
@@ -53,18 +61,15 @@ impl Kms {
         issuer: &IssuerId,
         n: KeyNumber,
     ) -> Result<(SigningKey, Vec<u8>), KmsError> {
-        let mut req = self
+        let out = self
             .client
             .generate_data_key()
             .key_id(self.key_id()?)
-            .key_spec(DataKeySpec::Aes256);
-        for (k, v) in context(issuer, n) {
-            req = req.encryption_context(k, v);
-        }
-        let out = req
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(context(issuer, n))
             .send()
             .await
-            .map_err(|e| KmsError::Aws(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(failed)?;
         let key = seed(out.plaintext())?;
         let blob = out.ciphertext_blob().ok_or(KmsError::BadKey)?;
         Ok((key, blob.as_ref().to_vec()))
@@ -77,18 +82,15 @@ impl Kms {
         n: KeyNumber,
         ciphertext: &[u8],
     ) -> Result<SigningKey, KmsError> {
-        let mut req = self
+        let out = self
             .client
             .decrypt()
             .key_id(self.key_id()?)
-            .ciphertext_blob(Blob::new(ciphertext));
-        for (k, v) in context(issuer, n) {
-            req = req.encryption_context(k, v);
-        }
-        let out = req
+            .ciphertext_blob(Blob::new(ciphertext))
+            .set_encryption_context(context(issuer, n))
             .send()
             .await
-            .map_err(|e| KmsError::Aws(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(failed)?;
         seed(out.plaintext())
     }
 }

@@ -215,6 +215,10 @@ async fn baked_svg_and_png_carry_a_credential_that_verifies() {
     let t = spawn_app().await;
     let (key, _tpl, award) = t.one_award().await;
     let id = award["id"].as_str().unwrap().to_owned();
+    // the badge page offers both downloads
+    let page = t.browse(&format!("/b/{id}")).await.text();
+    assert!(page.contains(&format!("/b/{id}/credential.json")), "{page}");
+    assert!(page.contains(&format!("/b/{id}/badge.svg")), "{page}");
     let svg = t.browse(&format!("/b/{id}/badge.svg")).await;
     assert_eq!(svg.status, StatusCode::OK, "{}", svg.text());
     assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
@@ -315,4 +319,50 @@ async fn reissuing_revokes_the_replaced_credential_in_the_status_list() {
     assert_verdict(&v, true, true, false);
     let new = credential_of(&t, &r.json()).await;
     assert_verdict(&verify(&new).await, true, true, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_cli_rotates_an_issuers_key() {
+    let t = spawn_app().await;
+    let (key, tpl, before) = t.one_award().await;
+    let old = credential_of(&t, &before).await;
+    let issuer = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    // `infra --local` reads the stack from $ACCOLADE_STACK_DIR/stack.json, as `make dev` writes it
+    let dir = write_temp("stack", b"").with_extension("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stack = json!({"endpoint_url": t.endpoint, "table_name": t.names.table,
+        "uploads_bucket": t.names.bucket, "signing_key_arn": t.names.credential_key,
+        "base_url": t.base_url});
+    std::fs::write(dir.join("stack.json"), stack.to_string()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let infra_bin = exe.parent().and_then(|d| d.parent()).unwrap().join("infra");
+    let out = tokio::process::Command::new(infra_bin)
+        .args(["--local", "issuer", "rotate-signing-key", "--issuer"])
+        .arg(issuer["id"].as_str().unwrap())
+        .env("ACCOLADE_STACK_DIR", &dir)
+        .output()
+        .await
+        .expect("the infra binary is built (make test builds every binary)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("key-2\tnow signs as did:web:")),
+        "{stdout}"
+    );
+    let after = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("c"), "name": "C"}}))
+        .await;
+    let new: Value = serde_json::from_str(&credential_of(&t, &after).await).unwrap();
+    assert!(new["proof"][0]["verificationMethod"]
+        .as_str()
+        .unwrap()
+        .ends_with("#key-2"));
+    assert_verdict(&verify(&old).await, true, true, true);
+    assert_verdict(&verify(&new.to_string()).await, true, true, true);
 }

@@ -279,6 +279,12 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
         }
         footer {
             a href=(p.urls.award_json(&p.award.id)) { (i18n::verify_json(l)) }
+            @if p.award.revocation.is_none() && p.award.superseded_by.is_none() {
+                " · " a href=(p.urls.award_credential(&p.award.id)) download { (i18n::download_credential(l)) }
+                @if let Some(ext) = baked_extension(&p.template.spec.image) {
+                    " · " a href=(p.urls.award_baked(&p.award.id, ext)) download { (i18n::download_baked(l)) }
+                }
+            }
             " · " span { (i18n::powered(l)) }
         }
     };
@@ -287,6 +293,20 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
         on_primary: issuer.primary_color.readable_text(),
     };
     page(l.as_str(), &title, head, Some(brand), body)
+}
+
+/// The baked image a template's picture allows: SVG for the generated one or an uploaded SVG,
+/// PNG for an uploaded PNG; none for other uploads or a hosted URL (not fetched).
+fn baked_extension(image: &crate::domain::template::TemplateImage) -> Option<&'static str> {
+    use crate::domain::template::TemplateImage;
+    match image {
+        TemplateImage::Generated => Some("svg"),
+        TemplateImage::Uploaded { content_type, .. } if content_type == "image/svg+xml" => {
+            Some("svg")
+        }
+        TemplateImage::Uploaded { content_type, .. } if content_type == "image/png" => Some("png"),
+        _ => None,
+    }
 }
 
 /// The friendly 404 page for unknown or malformed badge ids.

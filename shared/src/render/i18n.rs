@@ -40,10 +40,24 @@ pub fn verify_json(l: Locale) -> &'static str {
     l.t("Open Badges 데이터(JSON)", "Open Badges data (JSON)")
 }
 
+pub fn download_credential(l: Locale) -> &'static str {
+    l.t(
+        "검증 가능한 자격증명 다운로드 (Open Badges 3.0)",
+        "Download verifiable credential (Open Badges 3.0)",
+    )
+}
+
+pub fn download_baked(l: Locale) -> &'static str {
+    l.t(
+        "자격증명이 담긴 배지 이미지",
+        "Badge image with the credential",
+    )
+}
+
 pub fn powered(l: Locale) -> &'static str {
     l.t(
-        "Accolade로 발급 · Open Badges 2.0",
-        "Issued with Accolade · Open Badges 2.0",
+        "Accolade로 발급 · Open Badges 2.0 · 3.0",
+        "Issued with Accolade · Open Badges 2.0 · 3.0",
     )
 }
 
