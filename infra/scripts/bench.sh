@@ -6,5 +6,9 @@ echo "## cargo bench -p accolade --bench render"
 cargo bench -p accolade --bench render -- --warm-up-time 1 --measurement-time 3 2>/dev/null \
   | grep -E 'time:' | sed -E 's/^([a-z0-9_]+) +time: +\[([^ ]+ [^ ]+) ([^ ]+ [^ ]+) ([^ ]+ [^ ]+)\]/| \1 | \3 |/'
 echo
+echo "## cargo bench -p accolade --bench signing"
+cargo bench -p accolade --bench signing -- --warm-up-time 2 --measurement-time 8 2>/dev/null \
+  | grep -E 'time:' | sed -E 's/^([a-z0-9_]+) +time: +\[([^ ]+ [^ ]+) ([^ ]+ [^ ]+) ([^ ]+ [^ ]+)\]/| \1 | \3 |/'
+echo
 echo "## infra/scripts/latency.sh"
 infra/scripts/latency.sh "${REQUESTS:-500}"

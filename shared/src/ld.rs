@@ -127,18 +127,29 @@ fn active_context(context: &Value) -> Result<Arc<Active>, LdError> {
 /// expanded in full instead; a property test checks both ways give the same N-Quads.
 pub fn canonical_nquads(doc: &Value) -> Result<String, LdError> {
     let shape = Shape::of(doc);
-    let quads = match shape.quads()?.and_then(|q| shape.fill(&q)) {
-        Some(quads) => quads,
-        None => expanded_quads(doc)?,
+    let template = shape.quads()?;
+    let quads = match template.as_ref().and_then(|t| Some((t, shape.fill(t)?))) {
+        Some((template, filled)) => shape.without_duplicates(template, filled),
+        None => normalize_set(expanded_quads(doc)?),
     };
-    Ok(normalize(quads))
+    Ok(rdfc(&quads))
 }
 
-/// RDFC-1.0 of a set of quads (duplicates dropped first: RDF datasets are sets).
-fn normalize(mut quads: Vec<LexicalQuad>) -> String {
+/// Duplicates dropped: RDF datasets are sets.
+fn normalize_set(mut quads: Vec<LexicalQuad>) -> Vec<LexicalQuad> {
     let mut seen = std::collections::HashSet::new();
     quads.retain(|q| seen.insert(q.to_string()));
+    quads
+}
+
+/// RDFC-1.0 canonical N-Quads of a set of quads.
+fn rdfc(quads: &[LexicalQuad]) -> String {
     ssi_rdf::urdna2015::normalize(quads.iter().map(|q| q.as_lexical_quad_ref())).into_nquads()
+}
+
+#[cfg(test)]
+fn normalize(quads: Vec<LexicalQuad>) -> String {
+    rdfc(&normalize_set(quads))
 }
 
 /// Placeholders are IRIs of the `urn` scheme, which neither bundled context defines as a term.
@@ -255,6 +266,38 @@ impl Shape {
             rdf_types::Id::Iri(i) => self.iri(i).map(rdf_types::Id::Iri),
             blank => Ok(blank.clone()),
         }
+    }
+
+    /// `filled` (the shape's quads with this document's strings) as a set. Two distinct quads of
+    /// the shape can become equal only where both hold placeholders of equal strings, so only
+    /// those are compared (formatting every quad to compare costs as much as a tenth of signing).
+    fn without_duplicates(
+        &self,
+        template: &[LexicalQuad],
+        filled: Vec<LexicalQuad>,
+    ) -> Vec<LexicalQuad> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for s in &self.strings {
+            *counts.entry(s.as_str()).or_default() += 1;
+        }
+        let repeated = |text: &str| matches!(self.string(text), Ok(Some(v)) if counts.get(v).is_some_and(|n| *n > 1));
+        let id_repeated =
+            |id: &rdf_types::Id| matches!(id, rdf_types::Id::Iri(i) if repeated(i.as_str()));
+        let touches = |rdf_types::Quad(s, _, o, g): &LexicalQuad| {
+            id_repeated(s)
+                || g.as_ref().is_some_and(id_repeated)
+                || match o {
+                    rdf_types::Object::Id(id) => id_repeated(id),
+                    rdf_types::Object::Literal(l) => repeated(&l.value),
+                }
+        };
+        let mut seen = std::collections::HashSet::new();
+        filled
+            .into_iter()
+            .zip(template)
+            .filter(|(f, t)| !touches(t) || seen.insert(f.to_string()))
+            .map(|(f, _)| f)
+            .collect()
     }
 
     /// The shape's RDF with this document's strings; `None` if a string could change it.
