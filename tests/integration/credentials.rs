@@ -366,3 +366,33 @@ async fn the_operator_cli_rotates_an_issuers_key() {
     assert_verdict(&verify(&old).await, true, true, true);
     assert_verdict(&verify(&new.to_string()).await, true, true, true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_revocations_each_set_their_own_bit() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let mut credentials = Vec::new();
+    for i in 0..4 {
+        let a = t
+            .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email(&format!("c{i}")), "name": "C"}}))
+            .await;
+        credentials.push((
+            a["id"].as_str().unwrap().to_owned(),
+            credential_of(&t, &a).await,
+        ));
+    }
+    // three revoked at once (same status chunk item); the fourth stays valid
+    let (t, key) = (&t, &key);
+    let revocations = credentials[..3].iter().map(|(id, _)| async move {
+        let path = format!("/v1/awards/{id}/revoke");
+        let body = json!({"reason": "batch error"});
+        t.call("POST", &path, Some(key), Some(body)).await.status
+    });
+    let answers = futures::future::join_all(revocations).await;
+    assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+    for (_, vc) in &credentials[..3] {
+        let v = verify_until(vc, |v| v["revocation"] == json!(false)).await;
+        assert_verdict(&v, true, true, false);
+    }
+    assert_verdict(&verify(&credentials[3].1).await, true, true, true);
+}
