@@ -41,15 +41,7 @@ impl BenchStack {
             public_base_url: "http://127.0.0.1".into(),
         };
         let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-        let spec = stack.spec.clone();
-        provision::create_all(
-            &admin,
-            &spec,
-            &mut stack.names,
-            Some(&stack.sender),
-            "http://127.0.0.1",
-        )
-        .await?;
+        stack.provision(&admin).await?;
         let counter = RequestCounter::default();
         let lambda = LocalLambda::deploy(
             stack.clone(),

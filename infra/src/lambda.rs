@@ -38,6 +38,17 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Creates the stack's resources (template.yaml's) in the emulator, and records the names
+    /// the emulator chose (the KMS key's ARN).
+    pub async fn provision(
+        &mut self,
+        admin: &aws_config::SdkConfig,
+    ) -> Result<(), crate::provision::ProvisionError> {
+        let spec = self.spec.clone();
+        let (sender, url) = (self.sender.clone(), self.public_base_url.clone());
+        crate::provision::create_all(admin, &spec, &mut self.names, Some(&sender), &url).await
+    }
+
     /// The configuration a function of this stack reads (what template.yaml's environment gives it).
     pub fn config(&self) -> Config {
         let mut c = Config::local(

@@ -231,61 +231,7 @@ async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
     match &cli.command {
-        Command::Issuer {
-            command:
-                IssuerCommand::Create {
-                    name,
-                    url,
-                    email,
-                    locale,
-                    time_zone,
-                },
-        } => {
-            let store = store_for(&cli).await?;
-            let (issuer, key) = operator::create_issuer(
-                &store,
-                &operator::NewIssuer {
-                    name,
-                    url,
-                    email,
-                    locale: locale.as_deref(),
-                    time_zone: time_zone.as_deref(),
-                },
-            )
-            .await?;
-            println!("issuer_id: {}", issuer.id);
-            println!(
-                "api_key:   {}   (shown once; only its hash is stored)",
-                key.expose()
-            );
-        }
-        Command::Issuer {
-            command:
-                IssuerCommand::RotateSigningKey {
-                    issuer,
-                    signing_key_arn,
-                    public_base_url,
-                },
-        } => {
-            let app = app_for(&cli, signing_key_arn.as_deref(), public_base_url.as_deref()).await?;
-            rotate_signing_key(&app, issuer).await?;
-        }
-        Command::Issuer {
-            command: IssuerCommand::List,
-        } => {
-            let store = store_for(&cli).await?;
-            let mut cursor = None;
-            loop {
-                let (list, next) = store.list_issuers(100, cursor.as_deref()).await?;
-                for i in list {
-                    println!("{}\t{}\t{}", i.id, i.profile.name, i.profile.email);
-                }
-                match next {
-                    Some(n) => cursor = Some(n),
-                    None => break,
-                }
-            }
-        }
+        Command::Issuer { command } => issuer_command(&cli, command).await?,
         Command::ApiKey {
             command: KeyCommand::Create { issuer, name },
         } => {
@@ -311,6 +257,60 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         } => bench::ingest(*rows, *validate_only, shape).await?,
         Command::BenchColdStart { runs, dir } => bench::cold_start(*runs, dir).await?,
         Command::BenchCost { badges, views } => cost::run(*badges, *views).await?,
+    }
+    Ok(())
+}
+
+/// `infra issuer …`.
+async fn issuer_command(cli: &Cli, command: &IssuerCommand) -> Result<(), BoxError> {
+    match command {
+        IssuerCommand::Create {
+            name,
+            url,
+            email,
+            locale,
+            time_zone,
+        } => {
+            let store = store_for(cli).await?;
+            let (issuer, key) = operator::create_issuer(
+                &store,
+                &operator::NewIssuer {
+                    name,
+                    url,
+                    email,
+                    locale: locale.as_deref(),
+                    time_zone: time_zone.as_deref(),
+                },
+            )
+            .await?;
+            println!("issuer_id: {}", issuer.id);
+            println!(
+                "api_key:   {}   (shown once; only its hash is stored)",
+                key.expose()
+            );
+        }
+        IssuerCommand::RotateSigningKey {
+            issuer,
+            signing_key_arn,
+            public_base_url,
+        } => {
+            let app = app_for(cli, signing_key_arn.as_deref(), public_base_url.as_deref()).await?;
+            rotate_signing_key(&app, issuer).await?;
+        }
+        IssuerCommand::List => {
+            let store = store_for(cli).await?;
+            let mut cursor = None;
+            loop {
+                let (list, next) = store.list_issuers(100, cursor.as_deref()).await?;
+                for i in list {
+                    println!("{}\t{}\t{}", i.id, i.profile.name, i.profile.email);
+                }
+                match next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -350,16 +350,8 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         public_base_url: base_url.clone(),
     };
     let admin = infra::moto::admin_sdk_config(&moto.endpoint);
-    let spec = stack.spec.clone();
-    provision::create_all(
-        &admin,
-        &spec,
-        &mut stack.names,
-        Some(&stack.sender),
-        &base_url,
-    )
-    .await?;
-    let names = stack.names.clone();
+    stack.provision(&admin).await?;
+    let names = &stack.names;
     let lambda = LocalLambda::deploy(stack.clone(), Default::default()).await?;
     let demo = seed::seed(&infra::lambda::admin_app(&stack, &admin)).await?;
 
