@@ -117,8 +117,16 @@ async fn a_credential_is_schema_valid_verifies_fails_when_changed_and_is_revoked
     );
     assert_eq!(doc["proof"][0]["cryptosuite"], "eddsa-rdfc-2022");
     assert_verdict(&verify(&vc).await, true, true, true);
-    // the same credential on every request (signed once, stored)
+    // the same credential on every request (signed once, stored), at one read
+    t.requests.reset();
     assert_eq!(credential_of(&t, &award).await, vc);
+    assert_eq!(
+        t.requests.get("dynamodb.GetItem"),
+        1,
+        "{:?}",
+        t.requests.snapshot()
+    );
+    assert_eq!(t.requests.total(), 1, "{:?}", t.requests.snapshot());
 
     // one byte of the signed credential changed
     let changed = vc.replacen("데이터 분석 기초", "데이터 분석 기조", 1);

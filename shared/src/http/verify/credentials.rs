@@ -70,6 +70,11 @@ fn ld(body: String, cache: &'static str) -> Response {
         .into_response()
 }
 
+/// A credential already signed and stored.
+pub(super) fn stored(json: String) -> Response {
+    ld(json, CREDENTIAL_CACHE)
+}
+
 /// The credential JSON, or one of the baked images (`badge.png` / `badge.svg` with the OB 3.0
 /// credential, `badge-ob2.*` with the OB 2.0 assertion URL).
 pub(super) async fn serve(

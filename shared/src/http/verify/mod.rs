@@ -434,6 +434,12 @@ async fn award_file(
     match file.as_str() {
         "qr.svg" | "qr.png" => award_qr(&app, &id, &file, not_found).await,
         "credential.json" | "badge.png" | "badge.svg" | "badge-ob2.png" | "badge-ob2.svg" => {
+            // A credential once signed is served from its one item, without the award's read.
+            if file == "credential.json" {
+                if let Some(c) = app.store.get_credential(&id).await? {
+                    return Ok(credentials::stored(c.json));
+                }
+            }
             let Some((a, t, i)) = load(&app, &id).await? else {
                 return Err(not_found);
             };
