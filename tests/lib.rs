@@ -101,13 +101,7 @@ pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     let endpoint = endpoint();
     let sdk = infra::moto::admin_sdk_config(&endpoint);
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut names = provision::Names {
-        table: format!("t-{id}"),
-        bucket: format!("b-{id}"),
-        schedule_group: format!("g-{id}"),
-        configuration_set: format!("c-{id}"),
-        credential_key: String::new(),
-    };
+    let mut names = provision::Names::derived(&id);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     provision::create_all(&sdk, spec(), &mut names, Some(SENDER), &base_url)
@@ -399,6 +393,17 @@ impl TestApp {
     /// counted so far, rolled up from the awards' counters. Answers how many records it delivered.
     pub async fn roll_up(&self) -> usize {
         self.stream.lock().await.deliver_stream().await.unwrap()
+    }
+
+    /// Hands the webhook queue's messages to the webhooks function, as its SQS event source
+    /// mapping would, until the queue is empty: answers how many.
+    pub async fn deliver_webhooks(&self) -> usize {
+        self.runner().deliver_queue().await.unwrap()
+    }
+
+    /// Fires every schedule due at `at` (a test clock: Scheduler's `scheduled-time` is `at`).
+    pub async fn fire_schedules(&self, at: chrono::DateTime<chrono::Utc>) -> usize {
+        self.runner().fire_due_schedules(at).await.unwrap()
     }
 
     /// Creates a batch through the API; answers its JSON (with `upload_url`).

@@ -42,6 +42,9 @@ def resp_obj(props, required=(), **kw):
 def id_of(prefix, what): return S(pattern=f"^{prefix}[A-Za-z0-9_-]{{22}}$", description=f"{what} id")
 TEMPLATE_ID, AWARD_ID, BATCH_ID, KEY_ID, ISSUER_ID = (id_of("tpl_", "template"), id_of("", "award"),
     id_of("bat_", "batch"), id_of("key_", "API key"), id_of("iss_", "issuer"))
+WEBHOOK_ID, MESSAGE_ID = id_of("whk_", "webhook endpoint"), id_of("msg_", "message (webhook-id header)")
+EVENT_TYPES = ["award.issued", "award.revoked", "award.reissued", "award.expired", "award.shared", "award.viewed",
+               "batch.completed", "batch.failed", "email.bounced", "email.complained"]
 # What the parsers accept (shared/src/domain/text.rs, url.rs, …), as far as a pattern can say it:
 # a line is one line without control characters and not blank; a paragraph may hold line breaks
 # and tabs; a URL is http(s) with a host and nothing that must be percent-encoded.
@@ -130,6 +133,13 @@ EXAMPLES = {
     "Revoke": {"reason": "Issued in error"},
     "Reissue": {"expires_on": "2028-03-01"},
     "BatchCreate": {"filename": "cohort.csv", "mode": "skip_invalid", "size": 18342},
+    "WebhookCreate": {"url": "https://lms.example.ac.kr/hooks/accolade", "events": ["award.issued", "award.revoked"], "description": "LMS"},
+    "WebhookPatch": {"events": ["award.issued", "award.revoked", "award.shared"]},
+}
+webhook_spec = {
+    "url": {**HTTPS_URL, "description": "https on port 443, a public address (checked again at every send); no user name, password or #fragment"},
+    "events": arr(S(enum=EVENT_TYPES), minItems=1, maxItems=32, description="default: every type but award.viewed"),
+    "description": LINE(200), "enabled": B(default=True),
 }
 request_schemas = {
     "IssuerPatch": patch_of(req_obj(issuer_profile, ["name", "url", "email"], description=
@@ -147,6 +157,9 @@ request_schemas = {
         ["template_id", "recipient"]),
     "Revoke": req_obj({"reason": TEXT(500)}, ["reason"]),
     "Reissue": req_obj({"expires_on": nullable({**DATE_OR_INSTANT, "description": "defaults from the template's validity; null for never"})}),
+    "WebhookCreate": req_obj(webhook_spec, ["url"]),
+    "WebhookPatch": {**patch_of(req_obj(webhook_spec, ["url"])), "description":
+        "JSON merge patch of the endpoint: only the fields to change (url stays required); enabled: true switches an endpoint we switched off back on"},
     "BatchCreate": req_obj({
         "filename": S(maxLength=200, pattern=f"^[^{CC}]*\\.([cC][sS][vV]|[tT][xX][tT]|[tT][sS][vV])$", description="the file's name: .csv (or .txt, .tsv)"), "template_id": {**TEMPLATE_ID, "description": "for rows without a template_id column"},
         "notify": B(default=True), "mode": S(enum=["skip_invalid", "all_or_nothing"], default="skip_invalid"),
@@ -233,7 +246,27 @@ batch_props = {
     "created_at": INSTANT, "updated_at": INSTANT, "started_at": nullable(INSTANT), "completed_at": nullable(INSTANT),
     "error_report_url": nullable(S(description="a 15-minute download link, when any row was rejected or skipped")),
 }
+webhook_props = {
+    "id": WEBHOOK_ID, "url": OUT_URL, "events": arr(S(enum=EVENT_TYPES)), "description": S(), "enabled": B(),
+    "disabled_reason": nullable(S(description="why we switched it off (every delivery failed for 5 days)")),
+    "failing_since": nullable(INSTANT), "secret_hint": nullable(S(description="the current secret's first characters")),
+    "created_at": INSTANT, "version": I(minimum=1),
+}
+SECRET = S(pattern="^whsec_[A-Za-z0-9+/]+={0,2}$", description="the signing secret (Standard Webhooks), shown once")
 response_schemas |= {
+    "Webhook": resp_obj(webhook_props, "all"),
+    "WebhookCreated": resp_obj({**webhook_props, "secret": SECRET}, "all"),
+    "WebhookRotated": resp_obj({**webhook_props, "secret": SECRET,
+                                "previous_secret_expires_at": nullable({**INSTANT, "description": "until then both secrets sign"})}, "all"),
+    "WebhookDelivery": resp_obj({
+        "id": MESSAGE_ID, "webhook_id": WEBHOOK_ID, "event_type": S(enum=EVENT_TYPES + ["webhook.test"]),
+        "event": resp_obj({"type": S(), "timestamp": INSTANT, "data": {"type": "object"}}, "all", description="the body sent, as JSON"),
+        "state": S(enum=["pending", "sending", "succeeded", "failed", "cancelled"]), "attempts": I(minimum=0),
+        "created_at": INSTANT, "next_attempt_at": nullable(INSTANT),
+        "last_attempt": nullable(resp_obj({"number": I(minimum=1), "at": INSTANT, "status_code": I(), "latency_ms": I(minimum=0),
+                                           "response": S(description="the first 1 KB of the answer's body"),
+                                           "error": S(description="why there was no 2xx (no answer, refused address, redirect)")},
+                                          ["number", "at", "latency_ms", "response"]))}, "all"),
     "Batch": resp_obj(batch_props, "all"),
     "BatchCreated": resp_obj({**batch_props, "batch_id": BATCH_ID, "upload_url": S(description="presigned S3 URL, valid 15 minutes"),
                               "upload_method": S(const="PUT"), "upload_size": nullable({"type": "integer", "description": "the byte length the upload URL accepts (the request's size), or null for any"}),
@@ -251,7 +284,8 @@ response_schemas |= {
         "templates": arr(resp_obj({**metrics_props, "template_id": TEMPLATE_ID, "name": S()}, "all"), description="issuer scope only")},
         ["scope", "from", "to", "time_zone", "granularity", "totals", "series"]),
 }
-for name, item in [("TemplateList", "Template"), ("AwardList", "Award"), ("BatchList", "Batch"), ("ApiKeyList", "ApiKey")]:
+for name, item in [("TemplateList", "Template"), ("AwardList", "Award"), ("BatchList", "Batch"), ("ApiKeyList", "ApiKey"),
+                   ("WebhookList", "Webhook"), ("WebhookDeliveryList", "WebhookDelivery")]:
     response_schemas[name] = resp_obj({"data": arr(R(item)), "next_cursor": nullable(S(description="pass as `cursor` for the next page"))}, "all")
 
 # ---- operations ----------------------------------------------------------------------------------
@@ -312,6 +346,12 @@ first_template_links = {"GetTemplate": link("getTemplate", path__id=FIRST), "Upd
 first_award_links = {"GetAward": link("getAward", path__id=FIRST), "RevokeAward": link("revokeAward", path__id=FIRST),
                      "ReissueAward": link("reissueAward", path__id=FIRST)}
 first_batch_links = {"GetBatch": link("getBatch", path__id=FIRST)}
+webhook_links = {
+    "GetWebhook": link("getWebhook", path__id=ID), "UpdateWebhook": link("updateWebhook", path__id=ID),
+    "TestWebhook": link("testWebhook", path__id=ID), "ListDeliveries": link("listWebhookDeliveries", path__id=ID),
+    "RotateSecret": link("rotateWebhookSecret", path__id=ID),
+}
+delivery_links = {"RetryDelivery": link("retryWebhookDelivery", path__id="$response.body#/webhook_id", path__delivery_id=ID)}
 batch_links = {
     "GetBatch": link("getBatch", path__id="$response.body#/batch_id"),
     "ListAwards": link("listAwards", query__batch="$response.body#/batch_id"),
@@ -399,6 +439,35 @@ paths = {
               ["400", "404"], params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "ExportLimit", "Cursor"],
               desc="Any other query parameter is refused (400 naming it)."),
   },
+  "/v1/webhooks": {
+    "get": op("listWebhooks", "Your webhook endpoints (never their secrets); admin keys only", "webhooks", {"200": json_answer("WebhookList")}, ["403"]),
+    "post": op("createWebhook", "Register an endpoint; the answer shows its signing secret once", "webhooks",
+               {"201": json_answer("WebhookCreated", "Created", links=webhook_links)}, ["400", "403", "413", "415", "422"], body="WebhookCreate",
+               desc="422 when the issuer has 20 endpoints already. Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
+  },
+  "/v1/webhooks/{id}": {
+    "get": op("getWebhook", "One endpoint", "webhooks", {"200": json_answer("Webhook")}, ["403", "404"], params=["WebhookId"]),
+    "patch": op("updateWebhook", "Change the URL, the events, the description, or switch it on or off (JSON merge patch)", "webhooks",
+                {"200": json_answer("Webhook")}, ["400", "403", "404", "413", "415"], body="WebhookPatch", params=["WebhookId"]),
+    "delete": op("deleteWebhook", "Remove an endpoint; deliveries still waiting are not sent", "webhooks",
+                 {"204": {"description": "Removed"}}, ["403", "404"], params=["WebhookId"]),
+  },
+  "/v1/webhooks/{id}/rotate-secret": {
+    "post": op("rotateWebhookSecret", "A new signing secret; the previous one keeps signing beside it for 24 hours", "webhooks",
+               {"200": json_answer("WebhookRotated")}, ["403", "404"], params=["WebhookId"]),
+  },
+  "/v1/webhooks/{id}/test": {
+    "post": op("testWebhook", "Queue a webhook.test event to this endpoint; its delivery shows how it went", "webhooks",
+               {"202": json_answer("WebhookDelivery", "Queued", links=delivery_links)}, ["403", "404", "409"], params=["WebhookId"]),
+  },
+  "/v1/webhooks/{id}/deliveries": {
+    "get": op("listWebhookDeliveries", "Deliveries, newest first: event, attempts, the last answer (status, latency, first 1 KB), next retry", "webhooks",
+              {"200": json_answer("WebhookDeliveryList")}, ["400", "403", "404"], params=["WebhookId", "Limit", "Cursor"]),
+  },
+  "/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
+    "post": op("retryWebhookDelivery", "One more attempt of a finished delivery, now (same webhook-id, same body)", "webhooks",
+               {"202": json_answer("WebhookDelivery", "Queued")}, ["403", "404", "409"], params=["WebhookId", "DeliveryId"]),
+  },
   "/v1/openapi.json": {"get": op("getOpenApiDocument", "This document", "meta",
                                  {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, [], security=False)},
 }
@@ -407,6 +476,7 @@ q = lambda name, desc, **kw: {"name": name, "in": "query", "required": False, "d
 path_id = lambda schema: {"name": "id", "in": "path", "required": True, "schema": schema}
 params = {
   "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
+  "WebhookId": path_id(WEBHOOK_ID), "DeliveryId": {"name": "delivery_id", "in": "path", "required": True, "schema": MESSAGE_ID},
   "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited", "schema": S(pattern='^(W/)?"?[0-9]+"?$')},
   "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "same key, same award", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
   "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},

@@ -16,7 +16,7 @@ case "$arch" in
   arm64|aarch64) flag=--arm64 ;;
   *) echo "ARCH must be x86_64 or arm64" >&2; exit 2 ;;
 esac
-bins=(api verify ingest notify analytics)
+bins=(api verify ingest notify analytics webhooks)
 args=()
 for b in "${bins[@]}"; do args+=(--bin "$b"); done
 cargo lambda build --release "$flag" --output-format zip --lambda-dir dist/lambda "${args[@]}"

@@ -31,6 +31,8 @@ impl BenchStack {
             schedule_group: spec.schedule_group.clone(),
             configuration_set: "accolade-bench".into(),
             credential_key: String::new(),
+            webhook_queue: "accolade-bench-webhooks".into(),
+            webhook_queue_url: String::new(),
         };
         let mut stack = Stack {
             endpoint: moto.endpoint.clone(),
@@ -326,7 +328,7 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
                 *v = "/etc/ssl/certs/ca-certificates.crt".into();
             }
         }
-        for service in ["DYNAMODB", "S3", "SESV2", "SCHEDULER"] {
+        for service in ["DYNAMODB", "S3", "SESV2", "SCHEDULER", "SQS"] {
             env.push((
                 format!("AWS_ENDPOINT_URL_{service}"),
                 b.stack.endpoint.clone(),
@@ -365,6 +367,12 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
             binary: "analytics",
             env: env(F::Analytics)?,
             event: ses_sample()?,
+        },
+        ColdCase {
+            label: "webhooks (SQS message, unknown delivery)",
+            binary: "webhooks",
+            env: env(F::Webhooks)?,
+            event: sqs_sample()?,
         },
         ColdCase {
             label: "ingest (S3 event, not an upload)",
@@ -513,4 +521,10 @@ fn ses_sample() -> Result<serde_json::Value, BoxError> {
     let mut event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     event["id"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
     Ok(event)
+}
+
+/// The SQS sample (a message for a delivery that does not exist: one read, no request out).
+fn sqs_sample() -> Result<serde_json::Value, BoxError> {
+    let path = infra::repo_root().join("tests/events/sqs-webhook-attempts.json");
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
 }

@@ -9,6 +9,7 @@
 //! - [`PolicyCheck`], an SDK interceptor on each function's clients, checks what moto does not,
 //!   against the same statements: DynamoDB table and index ARNs, per-item actions of transactions
 //!   and `dynamodb:LeadingKeys`; SES identities and configuration sets; Scheduler schedule ARNs;
+//!   SQS queue ARNs;
 //!   and S3's rule that a missing object is `403 AccessDenied` to a caller without
 //!   `s3:ListBucket`. A refused request never reaches the emulator: it is sent to the launcher's
 //!   deny endpoint, which answers as AWS does (`AccessDeniedException`).
@@ -122,6 +123,12 @@ impl Policy {
                 {
                     actions.push("dynamodb:TransactWriteItems".into());
                 }
+                // moto checks the batch operation's own name; in IAM it is the single action.
+                for single in ["sqs:SendMessage", "sqs:DeleteMessage"] {
+                    if actions.iter().any(|a| a == single) {
+                        actions.push(format!("{single}Batch"));
+                    }
+                }
                 let resources = if s3 { json!(s.resources) } else { json!("*") };
                 json!({ "Effect": "Allow", "Action": actions, "Resource": resources })
             })
@@ -164,6 +171,8 @@ pub fn local_values(
             "FailureQueue.Arn",
             format!("arn:aws:sqs:{REGION}:{ACCOUNT}:accolade-{stage}-failures"),
         ),
+        ("WebhookQueue", names.webhook_queue_url.clone()),
+        ("WebhookQueue.Arn", queue_arn(&names.webhook_queue)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -178,6 +187,25 @@ pub fn local_values(
         );
     }
     v
+}
+
+pub fn queue_arn(name: &str) -> String {
+    format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")
+}
+
+/// The queue an SQS request names (`QueueUrl`, whose last segment is the queue's name).
+fn sqs_accesses(op: &str, body: &Json) -> Vec<Vec<Access>> {
+    let name = body["QueueUrl"]
+        .as_str()
+        .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
+        .unwrap_or("(no queue named)");
+    // One IAM action covers the batch form of each operation.
+    let action = op.trim_end_matches("Batch");
+    vec![vec![Access {
+        action: format!("sqs:{action}"),
+        resource: queue_arn(name),
+        facts: Facts::default(),
+    }]]
 }
 
 /// One template value, evaluated for a local stack (the template's bucket name is this stack's).
@@ -435,6 +463,7 @@ impl PolicyCheck {
                 .map(|a| vec![a])
                 .collect(),
             "sesv2" if op == "SendEmail" => ses_accesses(body),
+            "sqs" => sqs_accesses(op, body),
             // The key named in the request (the code always names it, by ARN, even for Decrypt).
             "kms" => vec![vec![Access {
                 action: format!("kms:{op}"),

@@ -60,9 +60,16 @@ impl Stack {
         c.sender_email = Some(self.sender.clone());
         c.schedule_group = Some(self.names.schedule_group.clone());
         c.signing_key_arn = Some(self.names.credential_key.clone());
+        c.webhook_queue_url = Some(self.names.webhook_queue_url.clone());
+        c.webhook_allowed_hosts =
+            accolade::domain::webhook::AllowedHosts::parse(LOCAL_WEBHOOK_HOSTS);
         c
     }
 }
+
+/// Locally, webhooks may go to `http://localhost:{any port}` (and only there: `127.0.0.1` and
+/// every other private address are refused as in AWS, which the tests check).
+pub const LOCAL_WEBHOOK_HOSTS: &str = "localhost";
 
 /// What is installed on every function's clients besides its policy: a request counter and
 /// (unarmed) fault injection.
@@ -119,6 +126,11 @@ fn function_app(
         .interceptor(faults.clone())
         .build();
     let kms = aws_sdk_kms::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .interceptor(check.clone())
+        .interceptor(faults.clone())
+        .build();
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk)
         .interceptor(counter)
         .interceptor(check)
         .interceptor(faults)
@@ -131,6 +143,7 @@ fn function_app(
             ses: aws_sdk_sesv2::Client::from_conf(ses),
             scheduler: aws_sdk_scheduler::Client::from_conf(scheduler),
             kms: aws_sdk_kms::Client::from_conf(kms),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
         },
     )
 }
@@ -180,11 +193,15 @@ pub fn environment(
 
 /// The function's configuration, read from that environment as its `main` reads it — except
 /// `PUBLIC_BASE_URL`, which is the local server's (`http://127.0.0.1:PORT`, where the template
-/// says `https://{PublicDomainName}`).
+/// says `https://{PublicDomainName}`), and `WEBHOOK_ALLOWED_HOSTS`, [`LOCAL_WEBHOOK_HOSTS`]
+/// (receivers on this machine; in AWS none is allowed).
 fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, String> {
     let lookup = |name: &str| {
         if name == "PUBLIC_BASE_URL" {
             return Some(stack.public_base_url.clone());
+        }
+        if name == "WEBHOOK_ALLOWED_HOSTS" {
+            return Some(LOCAL_WEBHOOK_HOSTS.to_owned());
         }
         env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     };
@@ -366,6 +383,15 @@ impl LocalLambda {
         });
         self.hand_on(name, self.spec(name).async_on_failure, record);
         Err(last)
+    }
+
+    /// A message SQS moved to the dead-letter queue (its redrive policy's `maxReceiveCount`).
+    pub fn dead_letter(&self, message: Value) {
+        tracing::error!(message = %message, "message moved to the queue's dead-letter queue");
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(message);
     }
 
     fn hand_on(&self, name: FunctionName, has_destination: bool, record: Value) {

@@ -339,6 +339,8 @@ async fn dev(port: u16) -> Result<(), BoxError> {
         schedule_group: spec.schedule_group.clone(),
         configuration_set: "accolade-local".into(),
         credential_key: String::new(),
+        webhook_queue: "accolade-local-webhooks".into(),
+        webhook_queue_url: String::new(),
     };
     let base_url = format!("http://127.0.0.1:{port}");
     let mut stack = Stack {

@@ -20,6 +20,24 @@ pub struct Names {
     /// The KMS key that wraps issuers' signing keys (its ARN; moto chooses the id, so this is
     /// empty until [`create_all`] has made it).
     pub credential_key: String,
+    /// template.yaml's `WebhookQueue`: its name, and its URL once [`create_all`] has made it.
+    pub webhook_queue: String,
+    pub webhook_queue_url: String,
+}
+
+impl Names {
+    /// A stack's names, all derived from one `id` (tests: a uuid; `make dev`: its stage).
+    pub fn derived(id: &str) -> Self {
+        Self {
+            table: format!("t-{id}"),
+            bucket: format!("b-{id}"),
+            schedule_group: format!("g-{id}"),
+            configuration_set: format!("c-{id}"),
+            credential_key: String::new(),
+            webhook_queue: format!("q-{id}"),
+            webhook_queue_url: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +184,33 @@ async fn create_credential_key(sdk: &SdkConfig) -> Result<String, ProvisionError
         .ok_or_else(|| err("KMS key", "no ARN in the answer"))
 }
 
+/// template.yaml's `WebhookQueue` (its visibility timeout; the runner applies its redrive
+/// policy): its URL.
+async fn create_webhook_queue(
+    sdk: &SdkConfig,
+    spec: &StackSpec,
+    name: &str,
+) -> Result<String, ProvisionError> {
+    let visibility = spec
+        .functions
+        .iter()
+        .filter_map(|f| f.queue.as_ref())
+        .find(|q| q.queue == "WebhookQueue")
+        .map_or(30, |q| q.visibility_timeout_secs);
+    aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            visibility.to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| err("webhook queue", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .queue_url
+        .ok_or_else(|| err("webhook queue", "no URL in the answer"))
+}
+
 /// Table, bucket (with its CORS rules for `public_origin`) and schedule group, plus the sender
 /// identity SES needs before it sends.
 pub async fn create_all(
@@ -177,6 +222,7 @@ pub async fn create_all(
 ) -> Result<(), ProvisionError> {
     create_table(sdk, spec, &names.table).await?;
     names.credential_key = create_credential_key(sdk).await?;
+    names.webhook_queue_url = create_webhook_queue(sdk, spec, &names.webhook_queue).await?;
     accolade::aws::s3(sdk)
         .create_bucket()
         .bucket(&names.bucket)

@@ -1,6 +1,7 @@
 //! What AWS would do that moto does not: deliver S3 notifications to ingest, DynamoDB stream
 //! records to notify (through the template's filter), due EventBridge schedules to their
-//! targets, and SES events to analytics — each in AWS's own event shape, through the local
+//! targets, SES events to analytics and SQS messages to the function their queue triggers —
+//! each in AWS's own event shape, through the local
 //! Lambda service (so through the functions' real entry points, as their principals, under
 //! Lambda's retry rules). The runner itself acts as those AWS services: it reads with the
 //! emulator's administrator credentials.
@@ -164,6 +165,33 @@ fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Value
         "dynamodb": Value::Object(dynamodb),
         "eventSourceARN": arn,
     })
+}
+
+/// An SQS event source mapping's event: the messages as Lambda's poller hands them over.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: Map<String, Value> = m
+                .attributes()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
+                .collect();
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": attributes,
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": crate::iam::REGION,
+            })
+        })
+        .collect();
+    json!({ "Records": records })
 }
 
 /// The function a Lambda ARN names (`…:function:accolade-{stage}-{binary}`).
@@ -426,10 +454,17 @@ impl Runner {
                 );
                 continue;
             }
+            // Scheduler's context attribute: the time the schedule was due.
             let input: Value = got
                 .target()
                 .and_then(|t| t.input())
-                .and_then(|i| serde_json::from_str(i).ok())
+                .map(|i| {
+                    i.replace(
+                        "<aws.scheduler.scheduled-time>",
+                        &at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    )
+                })
+                .and_then(|i| serde_json::from_str(&i).ok())
                 .unwrap_or(Value::Null);
             let Some(target) = got.target().and_then(|t| function_of_arn(t.arn())) else {
                 tracing::warn!(schedule = name, "schedule target is not a local function");
@@ -453,6 +488,93 @@ impl Runner {
         Ok(fired)
     }
 
+    /// Each SQS-triggered function's queue → that function, a batch (its `BatchSize`) at a time,
+    /// as Lambda's poller does: after the invocation the messages it did not name in
+    /// `batchItemFailures` are deleted (none, when the invocation failed: they come back after
+    /// the visibility timeout); a message received more than the redrive policy's
+    /// `maxReceiveCount` times goes to the dead-letter queue instead. Answers how many messages
+    /// it handed over.
+    pub async fn deliver_queue(&mut self) -> Result<usize, String> {
+        let mut delivered = 0;
+        for function in FunctionName::ALL {
+            let Some(trigger) = self.lambda.spec(function).queue.clone() else {
+                continue;
+            };
+            loop {
+                let n = self.deliver_queue_batch(function, &trigger).await?;
+                if n == 0 {
+                    break;
+                }
+                delivered += n;
+            }
+        }
+        Ok(delivered)
+    }
+
+    async fn deliver_queue_batch(
+        &self,
+        function: FunctionName,
+        trigger: &crate::sam::QueueTrigger,
+    ) -> Result<usize, String> {
+        use aws_sdk_sqs::types::MessageSystemAttributeName as Attr;
+        let sqs = aws_sdk_sqs::Client::new(&self.admin);
+        let names = &self.lambda.stack.names;
+        let url = names.webhook_queue_url.clone();
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(trigger.batch_size.clamp(1, 10) as i32)
+            .message_system_attribute_names(Attr::All)
+            .send()
+            .await
+            .map_err(|e| sdk_error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        let received = out.messages.unwrap_or_default();
+        let count = received.len();
+        let receives = |m: &aws_sdk_sqs::types::Message| {
+            m.attributes()
+                .and_then(|a| a.get(&Attr::ApproximateReceiveCount))
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(1)
+        };
+        let (dead, live): (Vec<_>, Vec<_>) = received.into_iter().partition(|m| {
+            trigger
+                .max_receive_count
+                .is_some_and(|max| receives(m) > max)
+        });
+        let mut done: Vec<&aws_sdk_sqs::types::Message> = dead.iter().collect();
+        for m in &dead {
+            self.lambda
+                .dead_letter(json!({ "queue": url, "body": m.body() }));
+        }
+        if !live.is_empty() {
+            let event = sqs_event(&live, &crate::iam::queue_arn(&names.webhook_queue));
+            let failed: HashSet<String> = match self.lambda.invoke(function, event).await {
+                Ok(answer) => answer["batchItemFailures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect(),
+                Err(_) => live.iter().filter_map(|m| m.message_id.clone()).collect(),
+            };
+            done.extend(
+                live.iter()
+                    .filter(|m| !m.message_id().is_some_and(|id| failed.contains(id))),
+            );
+        }
+        for m in done {
+            if let Some(handle) = m.receipt_handle() {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+        Ok(count)
+    }
+
     /// Polls every source once a second until `stop` fires.
     pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
@@ -464,6 +586,9 @@ impl Runner {
             }
             if let Err(e) = self.fire_due_schedules(Utc::now()).await {
                 tracing::warn!(error = %e, "schedule polling failed");
+            }
+            if let Err(e) = self.deliver_queue().await {
+                tracing::warn!(error = %e, "queue polling failed");
             }
             if let Err(e) = self.deliver_ses_events().await {
                 tracing::warn!(error = %e, "SES event delivery failed");

@@ -107,6 +107,8 @@ pub struct FunctionSpec {
     /// HttpApi events: (method, path) with `ANY` and `$default` as API Gateway reads them.
     pub routes: Vec<(String, String)>,
     pub stream: Option<StreamTrigger>,
+    /// An SQS event source mapping.
+    pub queue: Option<QueueTrigger>,
     /// `EventInvokeConfig.MaximumRetryAttempts` (Lambda's default for asynchronous invocations: 2).
     pub async_retries: u32,
     /// Whether asynchronous invocations that fail every attempt go to an on-failure destination.
@@ -123,6 +125,43 @@ pub struct StreamTrigger {
     pub report_item_failures: bool,
     pub filters: Vec<serde_json::Value>,
     pub on_failure: bool,
+}
+
+/// An SQS event source mapping, with what the local runner needs of its queue.
+#[derive(Debug, Clone)]
+pub struct QueueTrigger {
+    /// The queue's logical id (`Queue: !GetAtt X.Arn`).
+    pub queue: String,
+    pub batch_size: usize,
+    pub report_item_failures: bool,
+    /// The queue's `VisibilityTimeout` (SQS's default: 30 s).
+    pub visibility_timeout_secs: i32,
+    /// The queue's `RedrivePolicy.maxReceiveCount`: receives before a message goes to its
+    /// dead-letter queue (none: kept until it expires).
+    pub max_receive_count: Option<u32>,
+}
+
+fn reports_item_failures(p: &Value) -> bool {
+    p["FunctionResponseTypes"].as_sequence().is_some_and(|t| {
+        t.iter()
+            .any(|x| x.as_str() == Some("ReportBatchItemFailures"))
+    })
+}
+
+/// An SQS event of a function, its queue read from the template's resources.
+fn queue_trigger(e: &Value, resources: &Value) -> Result<QueueTrigger, TemplateError> {
+    let p = &e["Properties"];
+    let queue = tag_name(&p["Queue"])
+        .and_then(|(_, v)| v.as_str().map(|s| s.trim_end_matches(".Arn").to_owned()))
+        .ok_or_else(|| TemplateError::Shape("SQS event: `Queue: !GetAtt X.Arn` expected".into()))?;
+    let q = &resources[queue.as_str()]["Properties"];
+    Ok(QueueTrigger {
+        batch_size: num(&p["BatchSize"]).unwrap_or(10) as usize,
+        report_item_failures: reports_item_failures(p),
+        visibility_timeout_secs: num(&q["VisibilityTimeout"]).unwrap_or(30) as i32,
+        max_receive_count: num(&q["RedrivePolicy"]["maxReceiveCount"]).map(|n| n as u32),
+        queue,
+    })
 }
 
 fn num(v: &Value) -> Option<i64> {
@@ -159,16 +198,18 @@ fn stream_trigger(e: &Value) -> Result<StreamTrigger, TemplateError> {
         batch_size: num(&p["BatchSize"]).unwrap_or(100) as usize,
         max_retries: num(&p["MaximumRetryAttempts"]).unwrap_or(-1),
         bisect: p["BisectBatchOnFunctionError"].as_bool() == Some(true),
-        report_item_failures: p["FunctionResponseTypes"].as_sequence().is_some_and(|t| {
-            t.iter()
-                .any(|x| x.as_str() == Some("ReportBatchItemFailures"))
-        }),
+        report_item_failures: reports_item_failures(p),
         filters,
         on_failure: !p["DestinationConfig"]["OnFailure"].is_null(),
     })
 }
 
-fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, TemplateError> {
+fn function_spec(
+    id: &str,
+    f: &Value,
+    globals: &Value,
+    resources: &Value,
+) -> Result<FunctionSpec, TemplateError> {
     let p = &f["Properties"];
     let mut environment = env_of(&globals["Environment"]);
     for (k, v) in env_of(&p["Environment"]) {
@@ -185,7 +226,7 @@ fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, T
         statements.extend(list.iter().cloned());
     }
     let mut routes = Vec::new();
-    let mut stream = None;
+    let (mut stream, mut queue) = (None, None);
     for e in p["Events"]
         .as_mapping()
         .into_iter()
@@ -203,6 +244,7 @@ fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, T
                     .to_owned(),
             )),
             Some("DynamoDB") => stream = Some(stream_trigger(e)?),
+            Some("SQS") => queue = Some(queue_trigger(e, resources)?),
             _ => {}
         }
     }
@@ -220,6 +262,7 @@ fn function_spec(id: &str, f: &Value, globals: &Value) -> Result<FunctionSpec, T
         statements,
         routes,
         stream,
+        queue,
         async_retries: num(&invoke["MaximumRetryAttempts"]).unwrap_or(2) as u32,
         async_on_failure: !invoke["DestinationConfig"]["OnFailure"].is_null(),
     })
@@ -234,6 +277,7 @@ fn functions(doc: &Value) -> Result<Vec<FunctionSpec>, TemplateError> {
                 name.as_str().unwrap_or_default(),
                 r,
                 globals,
+                &doc["Resources"],
             )?);
         }
     }
@@ -536,14 +580,18 @@ impl StackSpec {
 }
 
 /// Lambda event filtering, for the patterns template.yaml uses: every key of the pattern must
-/// match; a list means "equals one of".
+/// match; a list means "equals one of", where `{"exists": true|false}` matches a leaf that is
+/// there or not (AWS: exists works on leaf nodes only).
 pub fn matches(pattern: &serde_json::Value, event: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match pattern {
         J::Object(m) => m
             .iter()
             .all(|(k, p)| matches(p, event.get(k).unwrap_or(&J::Null))),
-        J::Array(options) => options.iter().any(|o| o == event),
+        J::Array(options) => options.iter().any(|o| match o.get("exists") {
+            Some(J::Bool(wanted)) => *wanted != (event.is_null() || event.is_object()),
+            _ => o == event,
+        }),
         other => other == event,
     }
 }
@@ -593,5 +641,10 @@ mod tests {
         let no = serde_json::json!({"eventName": "MODIFY", "dynamodb": {"NewImage": {"type": {"S": "award"}}}});
         assert!(matches(&pat, &yes));
         assert!(!matches(&pat, &no));
+        let revoked = serde_json::json!({"dynamodb": {"NewImage": {"revocation": {"M": {"at": {"S": [{"exists": true}]}}}}}});
+        let with = serde_json::json!({"dynamodb": {"NewImage": {"revocation": {"M": {"at": {"S": "2026-11-30T00:00:00Z"}}}}}});
+        let without = serde_json::json!({"dynamodb": {"NewImage": {"type": {"S": "award"}}}});
+        assert!(matches(&revoked, &with));
+        assert!(!matches(&revoked, &without));
     }
 }

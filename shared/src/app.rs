@@ -31,6 +31,9 @@ pub struct App {
     pub mailer: crate::mailer::Mailer,
     pub schedules: crate::schedules::Schedules,
     pub kms: crate::kms::Kms,
+    /// The webhook queue, and outbound HTTP to webhook endpoints.
+    pub queue: crate::queue::Queue,
+    pub outbound: crate::outbound::Outbound,
     pub config: Arc<Config>,
     /// Issuers' decrypted signing keys, by issuer and key number (see `credentials`).
     pub(crate) signing_keys: Arc<std::sync::Mutex<crate::kms::KeyCache>>,
@@ -48,6 +51,7 @@ pub struct Clients {
     pub ses: aws_sdk_sesv2::Client,
     pub scheduler: aws_sdk_scheduler::Client,
     pub kms: aws_sdk_kms::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl Clients {
@@ -58,6 +62,7 @@ impl Clients {
             ses: aws_sdk_sesv2::Client::new(sdk),
             scheduler: aws_sdk_scheduler::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
         }
     }
 }
@@ -82,6 +87,7 @@ impl App {
             }),
             config.failure_queue_arn.clone(),
         )
+        .with_webhooks_target(config.webhooks_function_arn.clone())
     }
 
     /// With clients built elsewhere (the local stack's carry each function's credentials and the
@@ -98,6 +104,8 @@ impl App {
             mailer,
             schedules: Self::schedules(&config, clients.scheduler),
             kms: crate::kms::Kms::new(clients.kms, config.signing_key_arn.clone()),
+            queue: crate::queue::Queue::new(clients.sqs, config.webhook_queue_url.clone()),
+            outbound: crate::outbound::Outbound::new(config.webhook_allowed_hosts.clone()),
             signing_keys: Arc::default(),
             status_lists: Arc::new(TtlCache::new(STATUS_LIST_TTL, 10_000)),
             config: Arc::new(config),

@@ -101,6 +101,18 @@ fn fallback_trust_store() -> Option<TrustStore> {
     Some(TrustStore::empty().with_pem_certificate(bundle.unwrap_or_default()))
 }
 
+/// The roots other HTTPS clients trust (webhooks): `SSL_CERT_FILE`, or the first bundle of
+/// [`ROOT_BUNDLES`] found, as PEM; `None` when there is none.
+pub fn root_bundle() -> Option<Vec<u8>> {
+    let configured = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    configured
+        .into_iter()
+        .chain(ROOT_BUNDLES.iter().map(std::path::PathBuf::from))
+        .find_map(|path| std::fs::read(path).ok())
+        .map(|pem| certificates_only(&pem))
+        .filter(|pem| !pem.is_empty())
+}
+
 /// The `CERTIFICATE` blocks of a PEM file that rustls can use as roots (the SDK panics on a trust
 /// store with one bad block, so a damaged bundle costs its damaged certificates, not the process).
 fn certificates_only(pem: &[u8]) -> Vec<u8> {

@@ -1,5 +1,6 @@
 //! Configuration from environment variables (set by template.yaml), read once at start-up.
 
+use crate::domain::webhook::AllowedHosts;
 use std::env;
 
 #[derive(Debug, Clone)]
@@ -27,6 +28,13 @@ pub struct Config {
     pub failure_queue_arn: Option<String>,
     /// `SIGNING_KEY_ARN`: the KMS key that wraps issuers' credential-signing keys.
     pub signing_key_arn: Option<String>,
+    /// `WEBHOOK_QUEUE_URL`: the SQS queue of webhook attempts (the webhooks function reads it).
+    pub webhook_queue_url: Option<String>,
+    /// `WEBHOOKS_FUNCTION_ARN`: what webhook retry schedules invoke.
+    pub webhooks_function_arn: Option<String>,
+    /// `WEBHOOK_ALLOWED_HOSTS`: host names that may receive webhooks over `http`, on any port and
+    /// address. Empty in AWS; the local stack names its loopback receivers.
+    pub webhook_allowed_hosts: AllowedHosts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +108,11 @@ impl Config {
             scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
             failure_queue_arn: optional("FAILURE_QUEUE_ARN"),
             signing_key_arn: optional("SIGNING_KEY_ARN"),
+            webhook_queue_url: optional("WEBHOOK_QUEUE_URL"),
+            webhooks_function_arn: optional("WEBHOOKS_FUNCTION_ARN"),
+            webhook_allowed_hosts: AllowedHosts::parse(
+                &optional("WEBHOOK_ALLOWED_HOSTS").unwrap_or_default(),
+            ),
         })
     }
 
@@ -125,6 +138,9 @@ impl Config {
             scheduler_role_arn: None,
             failure_queue_arn: None,
             signing_key_arn: None,
+            webhook_queue_url: None,
+            webhooks_function_arn: None,
+            webhook_allowed_hosts: AllowedHosts::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 pub use crate::events::BoxError;
 pub use lambda_runtime::Context;
 
-/// The five functions of template.yaml.
+/// The six functions of template.yaml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FunctionName {
     Api,
@@ -21,15 +21,17 @@ pub enum FunctionName {
     Ingest,
     Notify,
     Analytics,
+    Webhooks,
 }
 
 impl FunctionName {
-    pub const ALL: [FunctionName; 5] = [
+    pub const ALL: [FunctionName; 6] = [
         Self::Api,
         Self::Verify,
         Self::Ingest,
         Self::Notify,
         Self::Analytics,
+        Self::Webhooks,
     ];
 
     /// The binary's name (`functions/{name}`), also the last part of the deployed function name.
@@ -40,6 +42,7 @@ impl FunctionName {
             Self::Ingest => "ingest",
             Self::Notify => "notify",
             Self::Analytics => "analytics",
+            Self::Webhooks => "webhooks",
         }
     }
 
@@ -51,6 +54,7 @@ impl FunctionName {
             Self::Ingest => "IngestFunction",
             Self::Notify => "NotifyFunction",
             Self::Analytics => "AnalyticsFunction",
+            Self::Webhooks => "WebhooksFunction",
         }
     }
 
@@ -74,7 +78,7 @@ impl Function {
             FunctionName::Api | FunctionName::Verify | FunctionName::Analytics => {
                 Some(http_router(name, &app))
             }
-            FunctionName::Ingest | FunctionName::Notify => None,
+            FunctionName::Ingest | FunctionName::Notify | FunctionName::Webhooks => None,
         };
         Self {
             name,
@@ -110,6 +114,7 @@ impl Function {
             FunctionName::Analytics => analytics(&self.app, router()?, event, context).await,
             FunctionName::Ingest => ingest(&self.app, &self.ingest, event, context).await,
             FunctionName::Notify => notify(&self.app, event, context).await,
+            FunctionName::Webhooks => webhooks(&self.app, event).await,
         }
     }
 }
@@ -150,14 +155,22 @@ async fn ingest(
     Box::pin(crate::ingest::handle_event_with(app, &event, &options)).await
 }
 
-/// The notify function's events: a batch of the table's stream (the counters rollup, then the
-/// day-1 emails, their batch item failures answered together), or a due hour bucket.
+/// The notify function's events: a batch of the table's stream (the counters rollup, the
+/// webhook deliveries, then the day-1 emails, their batch item failures answered together), or a
+/// due hour bucket.
 async fn notify(app: &App, event: Value, context: Context) -> Result<Value, BoxError> {
     let until = stop_by(&context, Duration::from_secs(30));
-    let failed = match event.get("Records").and_then(Value::as_array) {
-        Some(records) => Box::pin(crate::rollup::handle_records(app, records)).await,
-        None => Vec::new(),
-    };
+    let mut failed = Vec::new();
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        failed = Box::pin(crate::rollup::handle_records(app, records)).await;
+        let facts = crate::webhooks::facts::of_records(records);
+        let unqueued = Box::pin(crate::webhooks::enqueue(app, facts)).await;
+        failed.extend(
+            unqueued
+                .into_iter()
+                .map(|seq| serde_json::json!({ "itemIdentifier": seq })),
+        );
+    }
     let mut answer = Box::pin(crate::notify::handle_event(app.clone(), event, until)).await?;
     if let Some(list) = answer
         .get_mut("batchItemFailures")
@@ -166,6 +179,11 @@ async fn notify(app: &App, event: Value, context: Context) -> Result<Value, BoxE
         list.extend(failed);
     }
     Ok(answer)
+}
+
+/// The webhooks function: SQS batches of first attempts, and retry schedules.
+async fn webhooks(app: &App, event: Value) -> Result<Value, BoxError> {
+    Box::pin(crate::webhooks::send::handle_event(app, event)).await
 }
 
 /// The router of an HTTP function (none for the others).
@@ -235,6 +253,11 @@ pub mod binary {
     pub async fn notify() -> Result<(), BoxError> {
         let app = init().await?;
         run(|event, context| super::notify(&app, event, context)).await
+    }
+
+    pub async fn webhooks() -> Result<(), BoxError> {
+        let app = init().await?;
+        run(|event, _| super::webhooks(&app, event)).await
     }
 }
 

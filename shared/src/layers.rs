@@ -30,6 +30,8 @@ const LAYERS: &[&[&str]] = &[
         "telemetry",
         "events",
         "kms",
+        "queue",
+        "outbound",
     ],
     &["app"],
     &[
@@ -41,6 +43,7 @@ const LAYERS: &[&[&str]] = &[
         "digest",
         "email_events",
         "credentials",
+        "webhooks",
     ],
     &["http"],
     &["entry"],

@@ -24,12 +24,15 @@ pub mod mailer;
 pub mod notify;
 pub mod ob3;
 pub mod openbadges;
+pub mod outbound;
+pub mod queue;
 pub mod render;
 pub mod rollup;
 pub mod schedules;
 pub mod store;
 pub mod telemetry;
 pub mod urls;
+pub mod webhooks;
 
 #[cfg(test)]
 mod layers;

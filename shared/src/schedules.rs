@@ -20,6 +20,8 @@ pub struct Schedules {
     group: Option<String>,
     target_arn: String,
     role_arn: String,
+    /// What webhook retry schedules invoke (`WEBHOOKS_FUNCTION_ARN`).
+    webhooks_arn: Option<String>,
     /// Where Scheduler puts an invocation it could not deliver (`FAILURE_QUEUE_ARN`).
     failure_queue_arn: Option<String>,
     /// Buckets this process has made sure of (saves a call per stream batch).
@@ -34,6 +36,11 @@ pub fn not_before_next_minute(at: DateTime<Utc>) -> DateTime<Utc> {
     }
     let secs = soonest.timestamp();
     DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(soonest)
+}
+
+/// What a bucket's schedule hands notify.
+fn bucket_input(bucket: &str) -> String {
+    serde_json::json!({ "kind": "due", "bucket": bucket }).to_string()
 }
 
 pub fn schedule_name(bucket: &str) -> String {
@@ -54,8 +61,30 @@ impl Schedules {
             target_arn,
             role_arn,
             failure_queue_arn,
+            webhooks_arn: None,
             known: Arc::default(),
         }
+    }
+
+    /// Webhook retries invoke this function.
+    pub fn with_webhooks_target(mut self, arn: Option<String>) -> Self {
+        self.webhooks_arn = arn;
+        self
+    }
+
+    /// A one-time schedule invoking the webhooks function at `at` with `input`, in which
+    /// Scheduler fills in `<aws.scheduler.scheduled-time>`. A name that exists already is fine.
+    pub async fn webhook_retry(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        input: &serde_json::Value,
+    ) -> Result<bool, String> {
+        let target = self
+            .webhooks_arn
+            .as_deref()
+            .ok_or("WEBHOOKS_FUNCTION_ARN is not set")?;
+        self.create(name, at, target, input.to_string()).await
     }
 
     /// Makes sure the bucket's schedule exists. Answers whether this call created it. A bucket
@@ -73,7 +102,14 @@ impl Schedules {
         if self.known.lock().await.contains(bucket) {
             return Ok(false);
         }
-        let created = self.create(&schedule_name(bucket), at, bucket).await?;
+        let created = self
+            .create(
+                &schedule_name(bucket),
+                at,
+                &self.target_arn,
+                bucket_input(bucket),
+            )
+            .await?;
         self.known.lock().await.insert(bucket.to_owned());
         Ok(created)
     }
@@ -82,19 +118,25 @@ impl Schedules {
     /// minute from now (handled items have left the index, so it sends only the rest).
     pub async fn continue_bucket(&self, bucket: &str, now: DateTime<Utc>) -> Result<bool, String> {
         let name = format!("{}-{}", schedule_name(bucket), now.format("%d%H%M%S"));
-        self.create(&name, not_before_next_minute(now), bucket)
+        let at = not_before_next_minute(now);
+        self.create(&name, at, &self.target_arn, bucket_input(bucket))
             .await
     }
 
-    /// Creates a one-time schedule invoking notify for `bucket` at `at` (UTC). A name that
+    /// Creates a one-time schedule invoking `target` with `input` at `at` (UTC). A name that
     /// exists already is fine (`false`).
-    async fn create(&self, name: &str, at: DateTime<Utc>, bucket: &str) -> Result<bool, String> {
+    async fn create(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        target: &str,
+        input: String,
+    ) -> Result<bool, String> {
         let Some(group) = &self.group else {
             return Err("SCHEDULE_GROUP is not set".into());
         };
-        let input = serde_json::json!({ "kind": "due", "bucket": bucket }).to_string();
         let mut target = Target::builder()
-            .arn(&self.target_arn)
+            .arn(target)
             .role_arn(&self.role_arn)
             .input(input)
             .retry_policy(

@@ -21,3 +21,4 @@ mod smoke;
 mod standards;
 mod tenancy;
 mod verification;
+mod webhooks;

@@ -53,6 +53,12 @@ async fn every_function_binary_starts_and_answers_one_event() {
             "outcome",
             json!("ignored: unknown award"),
         ),
+        (
+            FunctionName::Webhooks,
+            sample("sqs-webhook-attempts.json"),
+            "batchItemFailures",
+            json!([]),
+        ),
     ];
     let dir = infra::repo_root().join("test-output");
     std::fs::create_dir_all(&dir).unwrap();

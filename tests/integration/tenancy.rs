@@ -11,7 +11,7 @@
 //! tables below fails `every_route_has_a_case`, and so does a case whose path is no route.
 
 use accolade::{
-    domain::ids::{random_token, ApiKeyId, AwardId, BatchId, IssuerId, TemplateId},
+    domain::ids::{random_token, ApiKeyId, AwardId, BatchId, IssuerId, TemplateId, WebhookId},
     http::routes::Route,
 };
 use accolade_tests::{csv_rows, spawn_app, template_body, unique_email, Response, TestApp};
@@ -53,6 +53,14 @@ POST   /v1/batches                                       like-missing json {"fil
 GET    /v1/batches/template.csv                          own
 GET    /v1/batches/{batch}                               not-found
 GET    /v1/openapi.json                                  own
+GET    /v1/webhooks                                      own
+POST   /v1/webhooks                                      own          json {"url": "https://lms.example.ac.kr/b-hook"}
+GET    /v1/webhooks/{webhook}                            not-found
+PATCH  /v1/webhooks/{webhook}                            not-found    json {"url": "https://attacker.example/h"}
+POST   /v1/webhooks/{webhook}/rotate-secret              not-found
+POST   /v1/webhooks/{webhook}/test                       not-found
+GET    /v1/webhooks/{webhook}/deliveries                 not-found
+POST   /v1/webhooks/{webhook}/deliveries/{delivery}/retry not-found
 GET    /v1/analytics                                     own
 GET    /v1/analytics?template={template}                 not-found
 GET    /v1/analytics?batch={batch}                       not-found
@@ -131,7 +139,10 @@ GET    /health                                           own
 
 /// Made last: archiving ends issuing from A's template (in the controls), and signing out ends
 /// B's session.
-const API_LAST: &str = "DELETE /v1/templates/{template} not-found";
+const API_LAST: &str = "
+DELETE /v1/templates/{template}                          not-found
+DELETE /v1/webhooks/{webhook}                            not-found
+";
 const CONSOLE_LAST: &str = "
 POST   /console/templates/{template}/archive             not-found    form
 POST   /console/logout                                   own          form
@@ -323,6 +334,9 @@ struct Ids {
     public_award: String,
     token: String,
     slot_template: String,
+    /// A webhook endpoint and one of its deliveries (finished, so it can be retried).
+    webhook: String,
+    delivery: String,
 }
 
 impl Ids {
@@ -354,6 +368,8 @@ impl Ids {
             public_award: public_award.to_owned(),
             token: random_token(),
             slot_template: tpl(),
+            webhook: WebhookId::generate().to_string(),
+            delivery: format!("msg_{}", random_token()),
         }
     }
 
@@ -386,6 +402,8 @@ impl Ids {
             ("public-award", &self.public_award),
             ("token", &self.token),
             ("slot-template", &self.slot_template),
+            ("webhook", &self.webhook),
+            ("delivery", &self.delivery),
         ]
         .into_iter()
         .map(|(n, v)| (n, v.clone()))
@@ -637,6 +655,26 @@ async fn token(t: &TestApp, award: &str) -> String {
     path.split("t=").nth(1).unwrap().to_owned()
 }
 
+/// A's webhook endpoint (a receiver of the test's own) and one delivery to it, delivered: the
+/// endpoint's id, the delivery's, and what only A may see (the secret, the URL).
+async fn a_webhook(t: &TestApp, key: &str) -> (String, String, Vec<String>) {
+    let (url, _inbox) = crate::webhooks::receiver(&[]).await;
+    let r = t
+        .call("POST", "/v1/webhooks", Some(key), Some(json!({"url": url})))
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text());
+    let w = r.json();
+    let id = id_of(&w);
+    let r = t
+        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(key), None)
+        .await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.text());
+    let delivery = id_of(&r.json());
+    t.deliver_webhooks().await;
+    let secret = w["secret"].as_str().unwrap().to_owned();
+    (id, delivery, vec![secret, url])
+}
+
 /// A with every kind of object; its ids as A's own requests use them (the controls).
 struct ASide {
     ids: Ids,
@@ -658,7 +696,10 @@ async fn a_side(t: &TestApp, tag: &str) -> ASide {
         new_key(t, &key, "A 키 2").await,
     ];
     let cursor = a_cursors(t, &key, &tpl2).await;
+    let (webhook, delivery, webhook_secrets) = a_webhook(t, &key).await;
     let mut private = vec![key.clone(), batch.clone(), waiting];
+    private.extend(webhook_secrets);
+    private.extend([webhook.clone(), delivery.clone()]);
     for a in &awards {
         private.push(token(t, a).await);
     }
@@ -691,6 +732,8 @@ async fn a_side(t: &TestApp, tag: &str) -> ASide {
         public_award: awards[0].clone(),
         token: token(t, &awards[0]).await,
         slot_template: tpl2,
+        webhook,
+        delivery,
     };
     ASide {
         ids,
@@ -815,6 +858,7 @@ fn admin_only(c: &Case) -> bool {
     c.path.starts_with("/v1/api-keys")
         || (c.method == "PATCH" && c.path == "/v1/issuer")
         || c.path == "/v1/issuer/signing-keys/rotate"
+        || c.path.starts_with("/v1/webhooks")
 }
 
 /// The answer to a case, as `tenant` made it: `Err` says what is wrong.
@@ -961,6 +1005,7 @@ async fn snapshot(t: &TestApp, w: &World) -> BTreeMap<String, String> {
         "/v1/api-keys",
         "/v1/analytics",
         "/v1/analytics/export",
+        "/v1/webhooks",
     ])
     .map(str::to_owned)
     .collect();
@@ -971,6 +1016,7 @@ async fn snapshot(t: &TestApp, w: &World) -> BTreeMap<String, String> {
         format!("/v1/analytics?template={}", c.template),
         format!("/v1/analytics?batch={}", c.batch),
         format!("/v1/analytics?cohort={}", enc(&c.cohort)),
+        format!("/v1/webhooks/{}/deliveries", c.webhook),
     ]);
     let mut snap = BTreeMap::new();
     for p in paths {

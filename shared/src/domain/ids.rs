@@ -93,6 +93,9 @@ id_type!(
     /// A CSV bulk-issuance batch.
     BatchId, "bat_", "batch id");
 id_type!(
+    /// A webhook endpoint.
+    WebhookId, "whk_", "webhook id");
+id_type!(
     /// An issued badge. No prefix: it appears in every public URL (`/b/{id}`), so it stays short.
     AwardId, "", "award id");
 

@@ -44,6 +44,12 @@ impl IssuerProfile {
         if !self.weekly_digest {
             return Vec::new();
         }
+        self.admins()
+    }
+
+    /// Who hears about the issuer's account (the digest, a webhook endpoint switched off): the
+    /// digest recipients, or the issuer's email when none are named.
+    pub fn admins(&self) -> Vec<Email> {
         if self.digest_recipients.is_empty() {
             vec![self.email.clone()]
         } else {

@@ -28,5 +28,6 @@ pub mod text;
 pub mod time;
 pub mod url;
 pub mod visitor;
+pub mod webhook;
 
 pub use error::{FieldError, Invalid};

@@ -4,6 +4,7 @@
 pub mod day1;
 pub mod followup;
 pub mod mime;
+pub mod webhook_disabled;
 
 #[cfg(test)]
 mod snapshot_tests;

@@ -29,9 +29,11 @@
 //! | Status index allocator | `ISSUER#{iid}#STATUS` | `NEXT` | `allocated`: indexes handed out so far (`ADD`, never reused) |
 //! | Status list chunk | `ISSUER#{iid}#STATUS#{list}` | `CHUNK#{index / 8192}` | `revoked`: number set of revoked indexes (`ADD`, so concurrent revocations never lose a bit) |
 //! | Signed credential | `CREDENTIAL#{aid}` | `CREDENTIAL` | the signed JSON, its status entry and key number (written once) |
+//! | Webhook endpoint | `ISSUER#{iid}#WEBHOOKS` | `WEBHOOK#{wid}` | URL, event types, signing secrets, `failing_since`, `version` |
+//! | Webhook delivery | `WEBHOOK#{wid}` | `DELIVERY#{msg}` | GSI1 `WEBHOOK#{wid}#DELIVERIES` / `{created}#{msg}`; the body, `state`, `attempts`, the last attempt (TTL 30 days) |
 
 use crate::domain::{
-    ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId},
+    ids::{ApiKeyId, AwardId, BatchId, IssuerId, TemplateId, WebhookId},
     tally::Segment,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -126,6 +128,23 @@ pub fn status_chunk(issuer: &IssuerId, list: u32, index: u32) -> (String, String
         status_list(issuer, list),
         format!("CHUNK#{}", index / STATUS_CHUNK),
     )
+}
+/// An issuer's endpoints have a partition of their own, so a policy can let a function write
+/// them (`ISSUER#*#WEBHOOKS`) and not the issuer or its API keys.
+pub fn webhooks_of(issuer: &IssuerId) -> String {
+    format!("ISSUER#{issuer}#WEBHOOKS")
+}
+pub fn webhook(issuer: &IssuerId, id: &WebhookId) -> (String, String) {
+    (webhooks_of(issuer), format!("WEBHOOK#{id}"))
+}
+pub fn delivery(webhook: &WebhookId, message_id: &str) -> (String, String) {
+    (
+        format!("WEBHOOK#{webhook}"),
+        format!("DELIVERY#{message_id}"),
+    )
+}
+pub fn deliveries_of(webhook: &WebhookId) -> String {
+    format!("WEBHOOK#{webhook}#DELIVERIES")
 }
 pub fn credential(award: &AwardId) -> (String, String) {
     (format!("CREDENTIAL#{award}"), "CREDENTIAL".into())

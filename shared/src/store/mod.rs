@@ -14,6 +14,7 @@ pub mod issuers;
 pub mod keys;
 pub mod rollup;
 pub mod templates;
+pub mod webhooks;
 
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},

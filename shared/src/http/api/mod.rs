@@ -6,6 +6,7 @@ pub(crate) mod batches;
 pub(crate) mod issuer;
 mod openapi;
 pub(crate) mod templates;
+pub(crate) mod webhooks;
 
 use super::{
     error::ApiError,
@@ -45,6 +46,18 @@ fn declared() -> Routes<App> {
         .post("/v1/batches", batches::create)
         .get("/v1/batches/template.csv", batches::sample)
         .get("/v1/batches/{id}", batches::get_one)
+        .get("/v1/webhooks", webhooks::list)
+        .post("/v1/webhooks", webhooks::create)
+        .get("/v1/webhooks/{id}", webhooks::get_one)
+        .patch("/v1/webhooks/{id}", webhooks::patch)
+        .delete("/v1/webhooks/{id}", webhooks::delete)
+        .post("/v1/webhooks/{id}/rotate-secret", webhooks::rotate_secret)
+        .post("/v1/webhooks/{id}/test", webhooks::test)
+        .get("/v1/webhooks/{id}/deliveries", webhooks::deliveries)
+        .post(
+            "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+            webhooks::retry,
+        )
         .get("/v1/openapi.json", openapi::document)
 }
 

@@ -1,0 +1,257 @@
+//! `/v1/webhooks`: an issuer's endpoints (admin keys only: they receive recipients' addresses),
+//! their deliveries, test events, manual retries and secret rotation. Another issuer's endpoint
+//! or delivery is a 404, as everywhere.
+
+use crate::{
+    app::App,
+    domain::{
+        ids::WebhookId,
+        json::{merge_patch, Obj},
+        webhook::{Delivery, Webhook, WebhookSpec},
+    },
+    http::{auth::Caller, body::JsonObject, error::ApiError, query::ApiQuery, PageQuery},
+    store::StoreError,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::IntoResponse,
+    Json,
+};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+/// At most this many endpoints per issuer (each event is one delivery per endpoint).
+pub const MAX_ENDPOINTS: usize = 20;
+
+const WHAT: &str = "manage webhooks";
+
+pub fn webhook_json(w: &Webhook) -> Value {
+    json!({
+        "id": w.id,
+        "url": w.url.as_str(),
+        "events": w.events,
+        "description": w.description,
+        "enabled": w.enabled,
+        "disabled_reason": w.disabled_reason,
+        "failing_since": w.failing_since,
+        "secret_hint": w.secrets.first().map(|s| format!("{}…", &s.secret.expose()[..10])),
+        "created_at": w.created_at,
+        "version": w.version,
+    })
+}
+
+pub fn delivery_json(d: &Delivery) -> Value {
+    json!({
+        "id": d.id,
+        "webhook_id": d.webhook_id,
+        "event_type": d.event_type,
+        "event": serde_json::from_str::<Value>(&d.body).unwrap_or(Value::Null),
+        "state": d.state,
+        "attempts": d.attempts,
+        "created_at": d.created_at,
+        "next_attempt_at": d.next_attempt_at,
+        "last_attempt": d.last,
+    })
+}
+
+/// The caller's endpoint, or 404 (also for a malformed id and another issuer's endpoint).
+async fn found(app: &App, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
+    let id = WebhookId::parse(id).map_err(|_| ApiError::not_found("webhook"))?;
+    app.store
+        .webhook(&caller.issuer_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))
+}
+
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
+pub async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let spec = WebhookSpec::parse(&Obj::root(&body), &app.config.webhook_allowed_hosts)?;
+    if app.store.webhooks_of(&caller.issuer_id).await?.len() >= MAX_ENDPOINTS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_webhooks",
+            format!("an issuer has at most {MAX_ENDPOINTS} webhook endpoints; remove one first"),
+        ));
+    }
+    let w = Webhook::new(caller.issuer_id.clone(), spec, Utc::now());
+    app.store.create_webhook(&w).await?;
+    tracing::info!(webhook = %w.id, "webhook endpoint created");
+    let mut v = webhook_json(&w);
+    v["secret"] = json!(w.secrets[0].secret.expose());
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+pub async fn list(State(app): State<App>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let all = app.store.webhooks_of(&caller.issuer_id).await?;
+    Ok(Json(super::list_json(
+        all.iter().map(webhook_json).collect(),
+        None,
+    )))
+}
+
+pub async fn get_one(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    Ok(Json(webhook_json(&found(&app, &caller, &id).await?)))
+}
+
+/// An edit: read, change, save at the version read; a concurrent change means read again.
+async fn edit<T>(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    change: impl Fn(&mut Webhook) -> Result<T, ApiError>,
+) -> Result<(Webhook, T), ApiError> {
+    for _ in 0..8 {
+        let mut w = found(app, caller, id).await?;
+        let out = change(&mut w)?;
+        w.version += 1;
+        match app.store.update_webhook(&w).await {
+            Ok(()) => return Ok((w, out)),
+            Err(StoreError::VersionConflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::from(StoreError::Throttled))
+}
+
+/// JSON merge patch of `url`, `events`, `description`, `enabled`.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
+pub async fn patch(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(patch): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let patch = Value::Object(patch);
+    let allowed = app.config.webhook_allowed_hosts.clone();
+    let (w, ()) = edit(&app, &caller, &id, |w| {
+        let mut doc = w.spec_json();
+        merge_patch(&mut doc, &patch);
+        let obj = doc.as_object().cloned().unwrap_or_default();
+        w.apply(WebhookSpec::parse(&Obj::root(&obj), &allowed)?);
+        Ok(())
+    })
+    .await?;
+    Ok(Json(webhook_json(&w)))
+}
+
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
+pub async fn delete(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let w = found(&app, &caller, &id).await?;
+    app.store.delete_webhook(&w.issuer_id, &w.id).await?;
+    tracing::info!("webhook endpoint removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new secret; the previous one keeps signing beside it for 24 hours.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
+pub async fn rotate_secret(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let now = Utc::now();
+    let (w, secret) = edit(&app, &caller, &id, |w| Ok(w.rotate(now))).await?;
+    let mut v = webhook_json(&w);
+    v["secret"] = json!(secret.expose());
+    v["previous_secret_expires_at"] = json!(w.secrets.get(1).and_then(|s| s.retires_at));
+    Ok(Json(v))
+}
+
+/// Queues a `webhook.test` event to this endpoint; its delivery shows how it went.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
+pub async fn test(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let w = found(&app, &caller, &id).await?;
+    if !w.enabled {
+        return Err(ApiError::conflict(
+            "webhook_disabled",
+            "this endpoint is switched off; switch it on (PATCH enabled: true) to send to it",
+        ));
+    }
+    let d = crate::webhooks::test_event(&app, &w)
+        .await
+        .map_err(queue_failed)?;
+    Ok((StatusCode::ACCEPTED, Json(delivery_json(&d))))
+}
+
+fn queue_failed(e: String) -> ApiError {
+    tracing::error!(error = %e, "webhook delivery not queued");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "queue_unavailable",
+        "the delivery could not be queued; retry shortly",
+    )
+}
+
+/// The endpoint's deliveries, newest first.
+pub async fn deliveries(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let w = found(&app, &caller, &id).await?;
+    let (items, next) = app.store.deliveries(&w.id, q.limit()?, q.cursor()).await?;
+    Ok(Json(super::list_json(
+        items.iter().map(delivery_json).collect(),
+        next,
+    )))
+}
+
+/// One more attempt of a finished delivery (succeeded, failed or cancelled), now.
+#[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
+pub async fn retry(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin(WHAT)?;
+    let w = found(&app, &caller, &id).await?;
+    let well_formed = delivery.len() == 26 && delivery.starts_with("msg_");
+    let d = match well_formed {
+        true => app.store.delivery(&w.id, &delivery).await?,
+        false => None,
+    }
+    .ok_or_else(|| ApiError::not_found("delivery"))?;
+    if !w.enabled {
+        return Err(ApiError::conflict(
+            "webhook_disabled",
+            "this endpoint is switched off; switch it on (PATCH enabled: true) before retrying",
+        ));
+    }
+    if !crate::webhooks::retry(&app, &d)
+        .await
+        .map_err(queue_failed)?
+    {
+        return Err(ApiError::conflict(
+            "delivery_in_progress",
+            "this delivery is waiting for an attempt already",
+        ));
+    }
+    let d = app.store.delivery(&w.id, &d.id).await?.unwrap_or(d);
+    Ok((StatusCode::ACCEPTED, Json(delivery_json(&d))))
+}

@@ -1,0 +1,236 @@
+//! Outbound HTTP to addresses admins chose (webhooks), without letting them reach inside: the
+//! host name is resolved here, *every* address it has is checked ([`forbidden_address`]) and the
+//! connection goes to a checked address (so a second lookup cannot swap in 127.0.0.1 — no DNS
+//! rebinding); `https` certificates are verified for the host name; redirects are never followed
+//! (a 3xx is the answer); the whole exchange has a deadline; at most [`KEEP`] bytes of the answer
+//! are read. Hosts on the local stack's allow-list skip the address check, nothing else.
+
+use crate::domain::webhook::{forbidden_address, AllowedHosts};
+use http_body_util::BodyExt;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// How much of a response body is read (and kept).
+pub const KEEP: usize = 1024;
+
+/// An answer: the status code, the start of the body and how long it took.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub latency: Duration,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OutboundError {
+    /// Refused before anything was sent (the address is not public, the URL cannot be used).
+    #[error("not sent: {0}")]
+    Refused(String),
+    /// Sent, or tried to, without an HTTP answer (DNS, connection, TLS, timeout).
+    #[error("{0}")]
+    Failed(String),
+}
+
+#[derive(Clone, Default)]
+pub struct Outbound {
+    allowed: AllowedHosts,
+    tls: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
+}
+
+impl Outbound {
+    pub fn new(allowed: AllowedHosts) -> Self {
+        Self {
+            allowed,
+            tls: Arc::default(),
+        }
+    }
+
+    pub fn allowed(&self) -> &AllowedHosts {
+        &self.allowed
+    }
+
+    /// POSTs `body` with `headers` to `url`, giving up after `deadline`.
+    pub async fn post(
+        &self,
+        url: &url::Url,
+        headers: &[(&str, String)],
+        body: String,
+        deadline: Duration,
+    ) -> Result<Answer, OutboundError> {
+        let started = Instant::now();
+        let exchange = async {
+            let addrs = self.addresses(url).await?;
+            let request = request(url, headers, body)?;
+            let tcp = connect(&addrs).await?;
+            if url.scheme() == "https" {
+                let tls = self.tls_connect(url, tcp).await?;
+                exchange(tls, request).await
+            } else {
+                exchange(tcp, request).await
+            }
+        };
+        let (status, body) = tokio::time::timeout(deadline, exchange)
+            .await
+            .map_err(|_| {
+                OutboundError::Failed(format!(
+                    "no answer within {} s",
+                    deadline.as_secs_f32().round()
+                ))
+            })??;
+        Ok(Answer {
+            status,
+            body,
+            latency: started.elapsed(),
+        })
+    }
+
+    /// The addresses to connect to: the host's, every one of them checked.
+    async fn addresses(&self, url: &url::Url) -> Result<Vec<SocketAddr>, OutboundError> {
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+            _ => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| OutboundError::Failed(format!("could not resolve {host}: {e}")))?
+                .collect(),
+        };
+        if !self.allowed.allows(host) {
+            if let Some((addr, why)) = addrs
+                .iter()
+                .find_map(|a| forbidden_address(a.ip()).map(|why| (a, why)))
+            {
+                let named = match url.host() {
+                    Some(url::Host::Domain(_)) => {
+                        format!("{host} resolves to {}, which is", addr.ip())
+                    }
+                    _ => format!("{} is", addr.ip()),
+                };
+                return Err(OutboundError::Refused(format!(
+                    "{named} {why}; webhooks are sent only to public addresses"
+                )));
+            }
+        }
+        if addrs.is_empty() {
+            return Err(OutboundError::Failed(format!("{host} has no address")));
+        }
+        Ok(addrs)
+    }
+
+    async fn tls_connect(
+        &self,
+        url: &url::Url,
+        tcp: tokio::net::TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, OutboundError> {
+        let host = url.host_str().unwrap_or_default();
+        let name = rustls::pki_types::ServerName::try_from(
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+        )
+        .map_err(|e| OutboundError::Refused(format!("{host} is not a usable TLS name: {e}")))?;
+        let config = self.tls.get_or_init(tls_config).clone();
+        tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| OutboundError::Failed(format!("TLS with {host} failed: {e}")))
+    }
+}
+
+/// A connection to the first of the (checked) addresses that takes one.
+async fn connect(addrs: &[SocketAddr]) -> Result<tokio::net::TcpStream, OutboundError> {
+    let mut last = String::new();
+    for addr in addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = format!("could not connect to {addr}: {e}"),
+        }
+    }
+    Err(OutboundError::Failed(last))
+}
+
+/// rustls with aws-lc and the system's roots (the same bundle the SDK trusts).
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(pem) = crate::aws::root_bundle() {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let certs = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok);
+        roots.add_parsable_certificates(certs);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|_| unreachable!("aws-lc supports the default protocol versions"))
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+fn request(
+    url: &url::Url,
+    headers: &[(&str, String)],
+    body: String,
+) -> Result<hyper::Request<String>, OutboundError> {
+    let mut target = url.path().to_owned();
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let host = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    let mut req = hyper::Request::post(target)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .header("user-agent", "Accolade-Webhooks/1");
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    req.body(body)
+        .map_err(|e| OutboundError::Refused(format!("request could not be built: {e}")))
+}
+
+/// One request on a fresh connection; the status and at most [`KEEP`] bytes of the body.
+async fn exchange<S>(
+    io: S,
+    request: hyper::Request<String>,
+) -> Result<(u16, Vec<u8>), OutboundError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let failed = |e: hyper::Error| OutboundError::Failed(format!("HTTP exchange failed: {e}"));
+    let (mut sender, connection) = http1::handshake(TokioIo::new(io)).await.map_err(failed)?;
+    let driver = tokio::spawn(connection);
+    let res = match sender.send_request(request).await {
+        Ok(res) => res,
+        Err(e) => {
+            driver.abort();
+            return Err(failed(e));
+        }
+    };
+    let status = res.status().as_u16();
+    let mut body = res.into_body();
+    let mut kept = Vec::new();
+    while kept.len() < KEEP {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    kept.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    kept.truncate(KEEP);
+    driver.abort();
+    Ok((status, kept))
+}

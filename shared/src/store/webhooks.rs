@@ -1,0 +1,279 @@
+//! Webhook endpoints (`ISSUER#{iid}#WEBHOOKS`/`WEBHOOK#{wid}`) and their deliveries
+//! (`WEBHOOK#{wid}`/`DELIVERY#{msg}`, listed newest first on GSI1).
+//!
+//! A delivery is made once per event and endpoint (`attribute_not_exists`: its id is derived
+//! from the event), and each attempt is claimed before it is sent: the claim moves `attempts` from
+//! the number the sender read to the next, so two invocations holding the same message (SQS
+//! delivers at least once; a manual retry beside a scheduled one) never send the same attempt
+//! twice. A claim whose sender died is taken over after [`CLAIM_SECS`].
+
+use super::{applied, from_item, keys, listed, n, s, to_item, Item, Result, Store, StoreError};
+use crate::domain::{
+    ids::{IssuerId, WebhookId},
+    webhook::{Attempt, Delivery, DeliveryState, Webhook},
+};
+use chrono::{DateTime, Utc};
+
+const KIND: &str = "webhook";
+const DELIVERY_KIND: &str = "webhook_delivery";
+/// Deliveries are kept this long (then DynamoDB's TTL removes them).
+const KEEP_DAYS: i64 = 30;
+/// How long a claimed attempt stays claimed: longer than the 10 s request and the writes
+/// around it, shorter than any retry.
+pub const CLAIM_SECS: i64 = 60;
+
+fn webhook_item(w: &Webhook) -> Result<Item> {
+    to_item(KIND, keys::webhook(&w.issuer_id, &w.id), w)
+}
+
+fn state_of(state: DeliveryState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl Store {
+    pub async fn create_webhook(&self, w: &Webhook) -> Result<()> {
+        self.create(webhook_item(w)?).await
+    }
+
+    /// One endpoint of an issuer (consistent: an edit is seen at once).
+    pub async fn webhook(&self, issuer: &IssuerId, id: &WebhookId) -> Result<Option<Webhook>> {
+        self.get_consistent(keys::webhook(issuer, id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Every endpoint of an issuer (one consistent Query of their partition).
+    pub async fn webhooks_of(&self, issuer: &IssuerId) -> Result<Vec<Webhook>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::webhooks_of(issuer)))
+            .consistent_read(true);
+        let mut out = Vec::new();
+        self.query_each(query, |item| {
+            out.push(from_item(item)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Writes `w` (its `version` already incremented) if the stored one is at `version - 1`.
+    pub async fn update_webhook(&self, w: &Webhook) -> Result<()> {
+        self.put_at_version(webhook_item(w)?, w.version - 1).await
+    }
+
+    pub async fn delete_webhook(&self, issuer: &IssuerId, id: &WebhookId) -> Result<bool> {
+        let (pk, sk) = keys::webhook(issuer, id);
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        applied(res)
+    }
+
+    /// Switches an enabled endpoint off, saying why. True for the one call that did it (so its
+    /// admins are told once).
+    pub async fn disable_webhook(&self, w: &Webhook, reason: &str) -> Result<bool> {
+        let (pk, sk) = keys::webhook(&w.issuer_id, &w.id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET enabled = :off, disabled_reason = :why ADD version :one")
+            .condition_expression("enabled = :on")
+            .expression_attribute_values(
+                ":off",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            )
+            .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(":why", s(reason))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        applied(res)
+    }
+
+    /// Records that the endpoint is failing (keeps the first time), or, with `None`, that it
+    /// answered (only when it was failing: a healthy endpoint costs no write).
+    pub async fn set_failing(&self, w: &Webhook, since: Option<DateTime<Utc>>) -> Result<()> {
+        let (pk, sk) = keys::webhook(&w.issuer_id, &w.id);
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk));
+        let req = match since {
+            Some(t) => req
+                .update_expression("SET failing_since = if_not_exists(failing_since, :t)")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":t", s(t.to_rfc3339())),
+            None => req
+                .update_expression("REMOVE failing_since")
+                .condition_expression("attribute_exists(failing_since)"),
+        };
+        applied(req.send().await).map(|_| ())
+    }
+
+    /// Makes a delivery unless it exists: true when this call made it.
+    pub async fn create_delivery(&self, d: &Delivery) -> Result<bool> {
+        let mut item = to_item(DELIVERY_KIND, keys::delivery(&d.webhook_id, &d.id), d)?;
+        item.insert(
+            keys::TTL.into(),
+            n((d.created_at + chrono::Duration::days(KEEP_DAYS)).timestamp()),
+        );
+        let item = listed(
+            item,
+            keys::Index::Gsi1,
+            keys::deliveries_of(&d.webhook_id),
+            d.created_at,
+            &d.id,
+        );
+        self.put_new(item).await
+    }
+
+    pub async fn delivery(&self, webhook: &WebhookId, id: &str) -> Result<Option<Delivery>> {
+        self.get_consistent(keys::delivery(webhook, id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// An endpoint's deliveries, newest first, a page at a time.
+    pub async fn deliveries(
+        &self,
+        webhook: &WebhookId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Delivery>, Option<String>)> {
+        let (items, next) = self
+            .query_index(
+                keys::Index::Gsi1,
+                &keys::deliveries_of(webhook),
+                limit,
+                cursor,
+            )
+            .await?;
+        let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
+        Ok((list, next))
+    }
+
+    /// Claims attempt `seen + 1`: the delivery must still be at `seen` attempts and waiting (or
+    /// held by a claim that has run out). True when this call holds it.
+    pub async fn claim_attempt(&self, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
+        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #st = :sending, claim_ends = :until, attempts = :next")
+            .condition_expression(
+                "attempts = :seen AND (#st = :pending OR (#st = :sending AND claim_ends < :now))",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sending", s(state_of(DeliveryState::Sending)))
+            .expression_attribute_values(":pending", s(state_of(DeliveryState::Pending)))
+            .expression_attribute_values(":seen", n(d.attempts))
+            .expression_attribute_values(":next", n(d.attempts + 1))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":until", n(now.timestamp() + CLAIM_SECS))
+            .send()
+            .await;
+        applied(res)
+    }
+
+    /// Records the claimed attempt's outcome and where the delivery goes next; only while the
+    /// claim is still this attempt's.
+    pub async fn finish_attempt(
+        &self,
+        d: &Delivery,
+        attempt: &Attempt,
+        state: DeliveryState,
+        next_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
+        let last = serde_dynamo::to_attribute_value(attempt)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attempts = :n")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":n", n(attempt.number))
+            .expression_attribute_values(":state", s(state_of(state)))
+            .expression_attribute_values(":last", last);
+        req = match next_at {
+            Some(t) => req
+                .update_expression(
+                    "SET #st = :state, #last = :last, next_attempt_at = :next REMOVE claim_ends",
+                )
+                .expression_attribute_values(":next", s(t.to_rfc3339())),
+            None => req.update_expression(
+                "SET #st = :state, #last = :last REMOVE claim_ends, next_attempt_at",
+            ),
+        };
+        applied(req.expression_attribute_names("#last", "last").send().await)
+    }
+
+    /// Ends a waiting delivery without sending it (its endpoint is off or gone).
+    pub async fn cancel_delivery(&self, d: &Delivery) -> Result<bool> {
+        self.set_state(d, DeliveryState::Cancelled, &[DeliveryState::Pending])
+            .await
+    }
+
+    /// A finished delivery waits again, for one more attempt (`POST …/retry`). False when it is
+    /// waiting or being sent already.
+    pub async fn reopen_delivery(&self, d: &Delivery) -> Result<bool> {
+        use DeliveryState::{Cancelled, Failed, Pending, Succeeded};
+        self.set_state(d, Pending, &[Failed, Succeeded, Cancelled])
+            .await
+    }
+
+    /// Moves a delivery still at its `attempts` and in one of `from` to `state`.
+    async fn set_state(
+        &self,
+        d: &Delivery,
+        state: DeliveryState,
+        from: &[DeliveryState],
+    ) -> Result<bool> {
+        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
+        let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #st = :state REMOVE next_attempt_at")
+            .condition_expression(format!(
+                "attempts = :seen AND #st IN ({})",
+                names.join(", ")
+            ))
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":state", s(state_of(state)))
+            .expression_attribute_values(":seen", n(d.attempts));
+        for (name, st) in names.iter().zip(from) {
+            req = req.expression_attribute_values(name, s(state_of(*st)));
+        }
+        applied(req.send().await)
+    }
+}

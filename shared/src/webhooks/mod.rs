@@ -1,0 +1,207 @@
+//! Outbound webhooks (Standard Webhooks): the facts of the table's stream become deliveries, one
+//! per fact and subscribed endpoint, and each delivery's attempts are made by the webhooks
+//! function (see ARCHITECTURE.md, "Webhooks").
+//!
+//! - [`enqueue`] (in notify, on its stream batch): facts → for each issuer with facts, its
+//!   endpoints (one Query) → a delivery per subscribed endpoint (a conditional put; its id is
+//!   derived from the fact, so a redelivered record makes nothing new) → one SQS message each.
+//! - [`send::handle_event`] (the webhooks function): an SQS batch of first attempts (and manual
+//!   retries), or a retry schedule; see [`send`].
+//! - [`test_event`] and [`retry`]: the API's "send a test event" and "retry this delivery".
+
+pub mod facts;
+pub mod send;
+
+use crate::{
+    app::App,
+    domain::{
+        award::Award,
+        batch::Batch,
+        ids::IssuerId,
+        webhook::{body, Delivery, DeliveryState, EventType, Webhook},
+    },
+    store::StoreError,
+};
+use chrono::{DateTime, Utc};
+use facts::{Fact, Subject};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// An SQS message: which delivery to attempt. `manual`: a retry an admin asked for (one
+/// attempt, no schedule after it).
+pub fn message(d: &Delivery, manual: bool) -> String {
+    json!({
+        "issuer_id": d.issuer_id,
+        "webhook_id": d.webhook_id,
+        "message_id": d.id,
+        "manual": manual,
+    })
+    .to_string()
+}
+
+/// Deliveries for the facts of a stream batch. Answers the sequence numbers of records whose
+/// deliveries could not all be made and queued (the batch's failed items: Lambda retries from
+/// the first, and everything done already is found done).
+pub async fn enqueue(app: &App, facts: Vec<Fact>) -> Vec<String> {
+    let mut by_issuer: BTreeMap<IssuerId, Vec<Fact>> = BTreeMap::new();
+    for f in facts {
+        by_issuer.entry(f.issuer.clone()).or_default().push(f);
+    }
+    let mut failed = Vec::new();
+    for (issuer, facts) in by_issuer {
+        if let Err(e) = enqueue_issuer(app, &issuer, &facts).await {
+            tracing::warn!(%issuer, error = %e, "webhook deliveries not queued; the records will be retried");
+            failed.extend(facts.into_iter().map(|f| f.seq));
+        }
+    }
+    failed
+}
+
+async fn enqueue_issuer(app: &App, issuer: &IssuerId, facts: &[Fact]) -> Result<(), String> {
+    let endpoints = app
+        .store
+        .webhooks_of(issuer)
+        .await
+        .map_err(|e| e.to_string())?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let mut messages = Vec::new();
+    for fact in facts {
+        let wanted: Vec<&Webhook> = endpoints.iter().filter(|w| w.wants(fact.kind)).collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let Some((at, data)) = data_of(app, fact).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let body = body(fact.kind, at, &data);
+        for w in wanted {
+            let d = new_delivery(w, fact.kind, &fact.key, body.clone());
+            messages.extend(create_or_find(app, d).await.map_err(|e| e.to_string())?);
+        }
+    }
+    app.queue.send_all(&messages).await
+}
+
+/// Makes the delivery, or finds it made: answers the message to queue when it still waits for
+/// its first attempt (a retried record whose message was lost queues it again).
+async fn create_or_find(app: &App, d: Delivery) -> Result<Option<String>, StoreError> {
+    if app.store.create_delivery(&d).await? {
+        return Ok(Some(message(&d, false)));
+    }
+    let existing = app.store.delivery(&d.webhook_id, &d.id).await?;
+    Ok(existing
+        .filter(|e| e.state == DeliveryState::Pending && e.attempts == 0)
+        .map(|e| message(&e, false)))
+}
+
+fn new_delivery(w: &Webhook, kind: EventType, key: &str, body: String) -> Delivery {
+    Delivery {
+        id: w.message_id(key),
+        webhook_id: w.id.clone(),
+        issuer_id: w.issuer_id.clone(),
+        event_type: kind,
+        body,
+        created_at: Utc::now(),
+        state: DeliveryState::Pending,
+        attempts: 0,
+        next_attempt_at: None,
+        last: None,
+    }
+}
+
+/// The event's time and `data`; `None` when what it is about is gone.
+async fn data_of(app: &App, fact: &Fact) -> Result<Option<(DateTime<Utc>, Value)>, StoreError> {
+    match &fact.subject {
+        Subject::Award(id) => {
+            let Some(a) = app.store.get_award(id).await? else {
+                return Ok(None);
+            };
+            let at = match (fact.kind, &a.revocation) {
+                (EventType::AwardRevoked, Some(r)) => r.at,
+                (EventType::AwardIssued | EventType::AwardReissued, _) => a.created_at,
+                _ => Utc::now(),
+            };
+            let mut data = award_data(app, &a);
+            if let (Some(extra), Some(map)) = (fact.extra.as_object(), data.as_object_mut()) {
+                map.extend(extra.clone());
+            }
+            Ok(Some((at, data)))
+        }
+        Subject::Batch(id) => Ok(app
+            .store
+            .get_batch(id)
+            .await?
+            .map(|b| (b.updated_at, batch_data(&b)))),
+    }
+}
+
+/// What a receiver needs about an award: ids, the recipient (as the API gives it to the issuer),
+/// dates, status and links. Never the unsubscribe token or the evidence.
+fn award_data(app: &App, a: &Award) -> Value {
+    let urls = app.urls();
+    json!({
+        "award_id": a.id,
+        "issuer_id": a.issuer_id,
+        "template_id": a.template_id,
+        "batch_id": a.batch_id,
+        "external_id": a.external_id,
+        "recipient": { "email": a.recipient.email.as_str(), "name": a.recipient.name },
+        "issued_on": a.issued_on,
+        "expires_on": a.expires_on,
+        "revocation": a.revocation.as_ref().map(|r| json!({ "reason": r.reason, "at": r.at })),
+        "replaces": a.supersedes,
+        "replaced_by": a.superseded_by,
+        "urls": {
+            "badge_page": urls.award_page(&a.id),
+            "assertion": urls.award_json(&a.id),
+        },
+    })
+}
+
+fn batch_data(b: &Batch) -> Value {
+    json!({
+        "batch_id": b.id,
+        "issuer_id": b.issuer_id,
+        "template_id": b.template_id,
+        "filename": b.filename,
+        "status": b.status,
+        "failure_reason": b.failure_reason,
+        "counts": b.counts,
+        "report_available": b.report_key.is_some(),
+    })
+}
+
+/// `POST /v1/webhooks/{id}/test`: a `webhook.test` delivery to this endpoint, queued.
+pub async fn test_event(app: &App, w: &Webhook) -> Result<Delivery, String> {
+    let now = Utc::now();
+    let data = json!({
+        "webhook_id": w.id,
+        "issuer_id": w.issuer_id,
+        "message": "A test event from Accolade. Verify its signature as you will verify every event.",
+    });
+    let key = format!("webhook.test:{}", crate::domain::ids::random_token());
+    let d = new_delivery(w, EventType::Test, &key, body(EventType::Test, now, &data));
+    app.store
+        .create_delivery(&d)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.queue.send_all(&[message(&d, false)]).await?;
+    Ok(d)
+}
+
+/// `POST …/deliveries/{id}/retry`: one more attempt of a finished delivery, now. False when it
+/// is waiting or being sent already.
+pub async fn retry(app: &App, d: &Delivery) -> Result<bool, String> {
+    if !app
+        .store
+        .reopen_delivery(d)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(false);
+    }
+    app.queue.send_all(&[message(d, true)]).await?;
+    Ok(true)
+}

@@ -1,0 +1,274 @@
+//! The webhooks function: attempts. Its events are an SQS batch (first attempts, manual retries)
+//! or one retry schedule. Each attempt of a delivery:
+//!
+//! 1. reads the delivery (consistent) and its endpoint: a delivery no longer waiting, or a
+//!    schedule of an attempt made already, is done; an endpoint switched off or removed cancels it;
+//! 2. claims the attempt (`attempts` n → n + 1, conditional): one sender per attempt;
+//! 3. POSTs the body, signed with every secret that signs now (`webhook-id`,
+//!    `webhook-timestamp`, `webhook-signature`), through [`crate::outbound`] (addresses checked,
+//!    no redirects, 10 s);
+//! 4. records the outcome. A 2xx ends it. Otherwise the next attempt is a one-time Scheduler
+//!    schedule ([`retry_after`]; created before the outcome is recorded, so a crash between them
+//!    leaves a schedule that finds the claim expired and tries again), and the endpoint is marked
+//!    failing since then; an endpoint failing for [`FAILING_LIMIT`] is switched off and its
+//!    admins are emailed once.
+//!
+//! The clock of the schedule (the retry times, how long the endpoint has been failing) is the
+//! time the attempt was due: the schedule's `<aws.scheduler.scheduled-time>`, or now for a queued
+//! attempt. `webhook-timestamp` is always the real time of sending, as receivers check it.
+
+use crate::{
+    app::App,
+    domain::{
+        ids::{IssuerId, WebhookId},
+        webhook::{
+            excerpt, retry_after, signature, Attempt, Delivery, DeliveryState, Webhook,
+            FAILING_LIMIT,
+        },
+    },
+    email::{mime, webhook_disabled},
+    events::BoxError,
+    outbound::KEEP,
+    store::StoreError,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A receiver has this long to answer with a 2xx.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// One attempt to make.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Job {
+    pub issuer_id: IssuerId,
+    pub webhook_id: WebhookId,
+    pub message_id: String,
+    /// From a retry schedule: the attempts the delivery had when it was scheduled.
+    #[serde(default)]
+    pub attempt: Option<u32>,
+    #[serde(default)]
+    pub manual: bool,
+    /// When the attempt was due (Scheduler's scheduled time).
+    #[serde(default)]
+    pub scheduled_time: Option<DateTime<Utc>>,
+}
+
+/// The function's events: `{"Records": [SQS messages]}` → `batchItemFailures` of the messages
+/// whose attempt could not be recorded; `{"kind": "webhook_retry", …}` → one attempt.
+pub async fn handle_event(app: &App, event: Value) -> Result<Value, BoxError> {
+    if event.get("kind").and_then(Value::as_str) == Some("webhook_retry") {
+        let job: Job = serde_json::from_value(event)?;
+        let outcome = attempt(app, &job).await?;
+        return Ok(json!({ "outcome": outcome }));
+    }
+    let records = event
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or("neither an SQS batch nor a webhook retry")?;
+    let runs = records.iter().map(|r| async move {
+        let id = r.get("messageId").and_then(Value::as_str).unwrap_or_default();
+        let job = r
+            .get("body")
+            .and_then(Value::as_str)
+            .and_then(|b| serde_json::from_str::<Job>(b).ok());
+        let Some(job) = job else {
+            tracing::error!(message = id, "unreadable webhook message; dropped");
+            return None;
+        };
+        match attempt(app, &job).await {
+            Ok(outcome) => {
+                tracing::info!(delivery = %job.message_id, outcome, "webhook attempt");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(delivery = %job.message_id, error = %e, "webhook attempt not recorded; SQS will retry");
+                Some(json!({ "itemIdentifier": id }))
+            }
+        }
+    });
+    // Every message of the batch at once: a slow endpoint holds only its own message.
+    let failures: Vec<Value> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+/// Makes the job's attempt if it is still due; answers what happened, in a word.
+pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
+    let Some(d) = app.store.delivery(&job.webhook_id, &job.message_id).await? else {
+        return Ok("no such delivery");
+    };
+    if d.issuer_id != job.issuer_id {
+        return Ok("no such delivery");
+    }
+    if job.attempt.is_some_and(|n| n != d.attempts) || d.state != DeliveryState::Pending {
+        return Ok("not due");
+    }
+    let endpoint = app.store.webhook(&job.issuer_id, &job.webhook_id).await?;
+    let Some(w) = endpoint.filter(|w| w.enabled) else {
+        app.store.cancel_delivery(&d).await?;
+        return Ok("cancelled: the endpoint is off or gone");
+    };
+    if !app.store.claim_attempt(&d, Utc::now()).await? {
+        return Ok("claimed by another sender");
+    }
+    let made = post(app, &w, &d).await;
+    let clock = job.scheduled_time.unwrap_or_else(Utc::now);
+    if made.succeeded() {
+        app.store
+            .finish_attempt(&d, &made, DeliveryState::Succeeded, None)
+            .await?;
+        if w.failing_since.is_some() {
+            app.store.set_failing(&w, None).await?;
+        }
+        return Ok("delivered");
+    }
+    Box::pin(after_failure(app, &w, &d, &made, job.manual, clock)).await
+}
+
+/// A failed attempt: the next one scheduled, or the delivery failed; the endpoint switched off
+/// when it has failed for [`FAILING_LIMIT`].
+async fn after_failure(
+    app: &App,
+    w: &Webhook,
+    d: &Delivery,
+    made: &Attempt,
+    manual: bool,
+    clock: DateTime<Utc>,
+) -> Result<&'static str, StoreError> {
+    app.store.set_failing(w, Some(clock)).await?;
+    let failing_since = w.failing_since.unwrap_or(clock);
+    if clock - failing_since >= FAILING_LIMIT {
+        app.store
+            .finish_attempt(d, made, DeliveryState::Failed, None)
+            .await?;
+        switch_off(app, w, made).await?;
+        return Ok("failed; the endpoint is switched off");
+    }
+    let jitter = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
+    let next = retry_after(made.number, jitter).filter(|_| !manual);
+    let Some(wait) = next else {
+        app.store
+            .finish_attempt(d, made, DeliveryState::Failed, None)
+            .await?;
+        return Ok("failed");
+    };
+    let at = clock + wait;
+    let input = json!({
+        "kind": "webhook_retry",
+        "issuer_id": d.issuer_id,
+        "webhook_id": d.webhook_id,
+        "message_id": d.id,
+        "attempt": made.number,
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    });
+    let name = format!("wh-{}-{}", d.id, made.number);
+    app.schedules
+        .webhook_retry(&name, at, &input)
+        .await
+        .map_err(StoreError::Aws)?;
+    app.store
+        .finish_attempt(d, made, DeliveryState::Pending, Some(at))
+        .await?;
+    Ok("failed; retry scheduled")
+}
+
+/// The request, signed; its outcome as an [`Attempt`] (number: the claimed one).
+async fn post(app: &App, w: &Webhook, d: &Delivery) -> Attempt {
+    let now = Utc::now();
+    let secrets = w.signing_secrets(now);
+    let headers = [
+        ("webhook-id", d.id.clone()),
+        ("webhook-timestamp", now.timestamp().to_string()),
+        (
+            "webhook-signature",
+            signature(&secrets, &d.id, now.timestamp(), &d.body),
+        ),
+    ];
+    let sent = app
+        .outbound
+        .post(&w.url.url(), &headers, d.body.clone(), DEADLINE)
+        .await;
+    let mut made = Attempt {
+        number: d.attempts + 1,
+        at: now,
+        status_code: None,
+        latency_ms: 0,
+        response: String::new(),
+        error: None,
+    };
+    match sent {
+        Ok(answer) => {
+            made.status_code = Some(answer.status);
+            made.latency_ms = u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX);
+            made.response = excerpt(&answer.body, KEEP);
+            if (300..400).contains(&answer.status) {
+                made.error = Some(format!(
+                    "HTTP {}: redirects are not followed",
+                    answer.status
+                ));
+            }
+        }
+        Err(e) => made.error = Some(e.to_string()),
+    }
+    made
+}
+
+/// Switches the endpoint off and, the one time that happens, emails the issuer's admins.
+async fn switch_off(app: &App, w: &Webhook, last: &Attempt) -> Result<(), StoreError> {
+    let reason = last
+        .error
+        .clone()
+        .or_else(|| last.status_code.map(|c| format!("HTTP {c}")))
+        .unwrap_or_else(|| "no answer".into());
+    let why = format!("every attempt failed for 5 days; last: {reason}");
+    if !app.store.disable_webhook(w, &why).await? {
+        return Ok(());
+    }
+    tracing::warn!(webhook = %w.id, issuer = %w.issuer_id, %reason, "webhook endpoint switched off");
+    let (Some(issuer), Some(sender)) = (
+        app.store.get_issuer(&w.issuer_id).await?,
+        app.config.sender_email.as_deref(),
+    ) else {
+        return Ok(());
+    };
+    let console_url = format!("{}/console/settings/webhooks", app.config.public_base_url);
+    let notice = webhook_disabled::Notice {
+        issuer_name: &issuer.profile.name,
+        url: w.url.as_str(),
+        reason: &reason,
+        console_url: &console_url,
+        locale: issuer.profile.default_locale,
+    };
+    let (subject, text, html) = webhook_disabled::render(&notice);
+    for admin in issuer.profile.admins() {
+        if app.store.is_suppressed(&admin.lookup_key()).await? {
+            continue;
+        }
+        let raw = mime::build(
+            &mime::Message {
+                from_name: "Accolade",
+                from_address: sender,
+                to: admin.as_str(),
+                subject: &subject,
+                text: &text,
+                html: &html,
+                headers: vec![("X-Accolade-Webhook", w.id.to_string())],
+                message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
+            },
+            Utc::now(),
+        );
+        let sent = app
+            .mailer
+            .send_raw(sender, admin.as_str(), raw, &[("kind", "webhook_disabled")])
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(webhook = %w.id, error = %e, "switch-off notice not delivered to one admin");
+        }
+    }
+    Ok(())
+}

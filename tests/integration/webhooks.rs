@@ -1,0 +1,641 @@
+//! Issue #17: outbound webhooks. A receiver on 127.0.0.1 (registered as `http://localhost:…`,
+//! the local stack's one allowed host) records what arrives; the Standard Webhooks reference
+//! library (PyPI `standardwebhooks`, `infra/scripts/webhook_verify.py`) checks every signature.
+//! Everything runs through the functions' entry points as their principals: notify turns stream
+//! records into deliveries, the webhooks function gets them from the queue (the runner is SQS's
+//! event source mapping) and from retry schedules (fired on a test clock).
+
+use accolade::domain::{
+    ids::{IssuerId, WebhookId},
+    webhook::{AllowedHosts, Webhook, WebhookSpec, WebhookUrl},
+};
+use accolade_tests::{csv_rows, spawn_app, unique_email, StatusCode, TestApp};
+use axum::{extract::State, http::HeaderMap, response::IntoResponse, routing::post, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::{
+    collections::VecDeque,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+use tokio::io::AsyncWriteExt;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub(crate) struct Got {
+    headers: Value,
+    body: String,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers[name].as_str().unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct Inbox {
+    got: Arc<Mutex<Vec<Got>>>,
+    /// Statuses to answer with, in order (then 200).
+    plan: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Inbox {
+    pub(crate) fn all(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+    fn of_type(&self, t: &str) -> Vec<Got> {
+        self.all()
+            .into_iter()
+            .filter(|g| g.json()["type"] == t)
+            .collect()
+    }
+}
+
+async fn hook(State(inbox): State<Inbox>, headers: HeaderMap, body: String) -> impl IntoResponse {
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or_default())))
+        .collect();
+    inbox.got.lock().unwrap().push(Got {
+        headers: Value::Object(headers),
+        body,
+    });
+    let status = inbox.plan.lock().unwrap().pop_front().unwrap_or(200);
+    let code = StatusCode::from_u16(status).unwrap();
+    (
+        code,
+        [("location", "http://localhost:1/elsewhere")],
+        "thanks; 고맙습니다",
+    )
+}
+
+/// A receiver on 127.0.0.1: its URL (through the allowed host name) and what it got.
+pub(crate) async fn receiver(plan: &[u16]) -> (String, Inbox) {
+    let inbox = Inbox::default();
+    inbox.plan.lock().unwrap().extend(plan);
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://localhost:{port}/hook"), inbox)
+}
+
+/// The reference library's verdict on each message, with `secret`.
+async fn verdicts(secret: &str, messages: &[Got]) -> Vec<String> {
+    let python = std::env::var_os("TOOLS_PYTHON").map_or_else(
+        || infra::repo_root().join(".venv/bin/python"),
+        PathBuf::from,
+    );
+    let job = json!({
+        "secret": secret,
+        "messages": messages.iter().map(|m| json!({"headers": m.headers, "body": m.body})).collect::<Vec<_>>(),
+    });
+    let mut child = tokio::process::Command::new(python)
+        .arg(infra::repo_root().join("infra/scripts/webhook_verify.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tools venv has standardwebhooks (make test installs it)");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(job.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "webhook_verify.py failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The same request with one byte of the body changed.
+fn tampered(g: &Got) -> Got {
+    let mut bytes = g.body.clone().into_bytes();
+    let i = bytes
+        .iter()
+        .position(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        .unwrap();
+    bytes[i] = if bytes[i] == b'1' { b'2' } else { b'1' };
+    Got {
+        headers: g.headers.clone(),
+        body: String::from_utf8(bytes).unwrap(),
+    }
+}
+
+async fn register(t: &TestApp, key: &str, body: Value) -> Value {
+    let r = t.call("POST", "/v1/webhooks", Some(key), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()
+}
+
+/// Stream → notify (deliveries queued) → queue → webhooks, until nothing moves.
+async fn settle(t: &TestApp) {
+    loop {
+        let moved = t.roll_up().await + t.deliver_webhooks().await;
+        if moved == 0 {
+            return;
+        }
+    }
+}
+
+async fn deliveries(t: &TestApp, key: &str, webhook: &str) -> Vec<Value> {
+    let r = t
+        .call(
+            "GET",
+            &format!("/v1/webhooks/{webhook}/deliveries"),
+            Some(key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_type_arrives_once_with_a_signature_the_reference_library_accepts() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let (url, inbox) = receiver(&[]).await;
+    let all = [
+        "award.issued",
+        "award.revoked",
+        "award.reissued",
+        "award.shared",
+        "award.viewed",
+        "batch.completed",
+        "batch.failed",
+        "email.bounced",
+        "email.complained",
+    ];
+    let w = register(
+        &t,
+        &key,
+        json!({"url": url, "events": all, "description": "LMS"}),
+    )
+    .await;
+    assert!(w["secret"].as_str().unwrap().starts_with("whsec_"));
+    let issue = |to: String| {
+        t.issue(
+            &key,
+            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김민수"}}),
+        )
+    };
+    let a = issue(unique_email("a")).await;
+    let b = issue(unique_email("b")).await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    // First human view and first share of `a`, twice each (the second is no new fact).
+    for _ in 0..2 {
+        t.browse(&format!("/b/{a_id}")).await;
+        t.browse(&format!("/b/{a_id}/go/share-linkedin")).await;
+    }
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{a_id}/revoke"),
+            Some(&key),
+            Some(json!({"reason": "오발급"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{b_id}/reissue"),
+            Some(&key),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // A batch that completes and one that fails (no email column).
+    let done = t
+        .ingested_batch(
+            &key,
+            json!({"filename": "명단.csv", "template_id": tpl["id"], "notify": false}),
+            &csv_rows(2, &format!("wh{}-", uuid::Uuid::new_v4().simple())),
+        )
+        .await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    let broke = t
+        .ingested_batch(
+            &key,
+            json!({"filename": "bad.csv", "template_id": tpl["id"]}),
+            b"name\nKim\n",
+        )
+        .await;
+    assert_eq!(broke["status"], "failed", "{broke:#}");
+    // SES says the day-1 email of `b` bounced, and a complaint about `a`'s.
+    for (award, kind) in [
+        (b_id, "eventbridge-ses-bounce.json"),
+        (a_id, "eventbridge-ses-complaint.json"),
+    ] {
+        let path = infra::repo_root().join("tests/events").join(kind);
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("AAAAAAAAAAAAAAAAAAAAAA", award);
+        let mut e: Value = serde_json::from_str(&text).unwrap();
+        e["id"] = json!(uuid::Uuid::new_v4().to_string());
+        t.ses_event(&e).await;
+    }
+    settle(&t).await;
+    for ty in all {
+        assert_eq!(
+            inbox.of_type(ty).len(),
+            if ty == "award.issued" { 4 } else { 1 },
+            "{ty}: {:#?}",
+            inbox.all()
+        );
+    }
+    let issued = inbox.of_type("award.issued");
+    let first = issued
+        .iter()
+        .find(|g| g.json()["data"]["award_id"] == a_id)
+        .unwrap()
+        .json();
+    assert_eq!(first["data"]["recipient"]["email"], a["recipient"]["email"]);
+    assert_eq!(
+        inbox.of_type("award.shared")[0].json()["data"]["network"],
+        "linkedin"
+    );
+    assert_eq!(
+        inbox.of_type("award.reissued")[0].json()["data"]["replaces"],
+        b_id
+    );
+    assert_eq!(
+        inbox.of_type("email.bounced")[0].json()["data"]["stage"],
+        "day1"
+    );
+    // Every request verifies with the reference library; none with one byte changed.
+    let got = inbox.all();
+    let secret = w["secret"].as_str().unwrap();
+    assert!(verdicts(secret, &got).await.iter().all(|v| v == "ok"));
+    let changed: Vec<Got> = got.iter().map(tampered).collect();
+    assert!(verdicts(secret, &changed)
+        .await
+        .iter()
+        .all(|v| v.starts_with("rejected")));
+    // The same stream records again (a retried batch) make no second event.
+    let before = got.len();
+    // A fresh mapping reads the stream from its start, as after a lost checkpoint.
+    t.runner().deliver_stream().await.unwrap();
+    t.deliver_webhooks().await;
+    assert_eq!(
+        inbox.all().len(),
+        before,
+        "a redelivered stream batch made new events"
+    );
+    let listed = deliveries(&t, &key, w["id"].as_str().unwrap()).await;
+    assert_eq!(listed.len(), before);
+    assert!(
+        listed
+            .iter()
+            .all(|d| d["state"] == "succeeded" && d["last_attempt"]["status_code"] == 200),
+        "{listed:#?}"
+    );
+    assert_eq!(listed[0]["last_attempt"]["response"], "thanks; 고맙습니다");
+}
+
+/// Retries are schedules; `clock` follows them as Scheduler would fire them.
+async fn next_attempt(t: &TestApp, key: &str, webhook: &str) -> Option<DateTime<Utc>> {
+    let d = &deliveries(t, key, webhook).await[0];
+    d["next_attempt_at"].as_str().map(|s| s.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_answering_500_twice_gets_the_event_on_the_third_attempt() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("재시도대학교").await;
+    let (url, inbox) = receiver(&[500, 503]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let r = t
+        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 1);
+    for expected in [2, 3] {
+        let at = next_attempt(&t, &key, id)
+            .await
+            .expect("a retry is scheduled");
+        assert!(at > Utc::now(), "retries wait");
+        assert_eq!(
+            t.fire_schedules(at - chrono::Duration::seconds(1)).await,
+            0,
+            "not before its time"
+        );
+        assert_eq!(t.fire_schedules(at).await, 1);
+        assert_eq!(inbox.all().len(), expected);
+    }
+    let d = &deliveries(&t, &key, id).await[0];
+    assert_eq!(d["state"], "succeeded", "{d:#}");
+    assert_eq!(d["attempts"], 3);
+    let ids: Vec<String> = inbox
+        .all()
+        .iter()
+        .map(|g| g.header("webhook-id").to_owned())
+        .collect();
+    assert!(
+        ids.iter().all(|i| i == &ids[0]),
+        "one message id across retries: {ids:?}"
+    );
+    let verdict = verdicts(w["secret"].as_str().unwrap(), &inbox.all()).await;
+    assert!(verdict.iter().all(|v| v == "ok"), "{verdict:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_rotation_both_secrets_verify_for_the_overlap() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("회전대학교").await;
+    let (url, inbox) = receiver(&[]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/webhooks/{id}/rotate-secret"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rotated = r.json();
+    assert_ne!(rotated["secret"], w["secret"]);
+    assert!(rotated["previous_secret_expires_at"].is_string());
+    t.call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    t.deliver_webhooks().await;
+    let got = inbox.all();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header("webhook-signature").split(' ').count(), 2);
+    for secret in [&w["secret"], &rotated["secret"]] {
+        assert_eq!(verdicts(secret.as_str().unwrap(), &got).await, vec!["ok"]);
+    }
+    // Secrets are shown once: never in a read.
+    let read = t
+        .call("GET", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await
+        .text();
+    assert!(
+        !read.contains(rotated["secret"].as_str().unwrap())
+            && !read.contains(w["secret"].as_str().unwrap())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_2xx_is_switched_off_after_the_schedule_and_admins_are_told()
+{
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("실패대학교").await;
+    let (url, inbox) = receiver(&[500; 12]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    t.call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    t.deliver_webhooks().await;
+    let mut clock = Utc::now();
+    while let Some(at) = next_attempt(&t, &key, id).await {
+        assert!(at > clock);
+        clock = at;
+        assert_eq!(t.fire_schedules(clock).await, 1);
+    }
+    assert_eq!(inbox.all().len(), 12, "the first attempt and 11 retries");
+    assert!(clock - Utc::now() >= accolade::domain::webhook::FAILING_LIMIT);
+    let d = &deliveries(&t, &key, id).await[0];
+    assert_eq!(d["state"], "failed", "{d:#}");
+    let now = t
+        .call("GET", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["enabled"], false, "{now:#}");
+    assert!(now["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 500"));
+    let mail: Vec<_> = t
+        .mail_to("badges@univ.example.ac.kr")
+        .await
+        .into_iter()
+        .filter(|m| m.header("X-Accolade-Webhook").as_deref() == Some(id))
+        .collect();
+    assert_eq!(mail.len(), 1, "the admins are told once");
+    assert!(mail[0].text.contains(&url));
+    // Switched off: a test event is refused; switching it on again clears the failure.
+    let r = t
+        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let on = t
+        .call(
+            "PATCH",
+            &format!("/v1/webhooks/{id}"),
+            Some(&key),
+            Some(json!({"enabled": true})),
+        )
+        .await
+        .json();
+    assert_eq!(on["enabled"], true);
+    assert!(on["disabled_reason"].is_null() && on["failing_since"].is_null());
+    // The failed delivery can be retried by hand, once, now.
+    let msg = d["id"].as_str().unwrap();
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/webhooks/{id}/deliveries/{msg}/retry"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 13);
+    assert_eq!(deliveries(&t, &key, id).await[0]["state"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssrf_targets_are_refused_at_registration_and_at_send() {
+    let t = spawn_app().await;
+    let (issuer, key) = t.issuer("보안대학교").await;
+    for (url, says) in [
+        ("https://127.0.0.1/hook", "loopback"),
+        ("https://10.0.0.1/hook", "private"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://[::1]/hook", "loopback"),
+        ("https://[fd00::1]/hook", "unique-local"),
+        ("http://lms.example.ac.kr/hook", "https://"),
+        ("https://lms.example.ac.kr:8443/hook", "port 443"),
+        ("http://127.0.0.1:9/hook", "https://"),
+    ] {
+        let r = t
+            .call(
+                "POST",
+                "/v1/webhooks",
+                Some(&key),
+                Some(json!({"url": url})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{url}: {}", r.text());
+        let e = r.json();
+        assert_eq!(e["error"]["field"], "url", "{e:#}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(says),
+            "{url}: {e:#}"
+        );
+    }
+    // An endpoint stored before the rules (or whose name now points inside) is checked again
+    // at send: nothing is sent, and the delivery says why.
+    let inside = stored_endpoint(&t, &issuer, "https://169.254.169.254/latest/meta-data/").await;
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/webhooks/{inside}/test"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    t.deliver_webhooks().await;
+    let d = &deliveries(&t, &key, inside.as_str()).await[0];
+    let error = d["last_attempt"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("not sent") && error.contains("link-local"),
+        "{d:#}"
+    );
+    // A redirect is an answer, not followed.
+    let (url, inbox) = receiver(&[302]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    t.call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 1);
+    let d = &deliveries(&t, &key, id).await[0];
+    assert_eq!(d["last_attempt"]["status_code"], 302);
+    assert!(d["last_attempt"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("redirects are not followed"));
+    assert_eq!(d["state"], "pending", "a redirect is a failure, retried");
+}
+
+/// An endpoint written straight to the table (as one stored under older rules would be).
+async fn stored_endpoint(t: &TestApp, issuer: &IssuerId, url: &str) -> WebhookId {
+    let ok = WebhookUrl::parse("https://lms.example.ac.kr/hook", &AllowedHosts::default()).unwrap();
+    let spec = WebhookSpec {
+        url: ok,
+        events: vec![],
+        description: String::new(),
+        enabled: true,
+    };
+    let mut w = Webhook::new(issuer.clone(), spec, Utc::now());
+    w.url = serde_json::from_value(json!(url)).unwrap();
+    t.app.store.create_webhook(&w).await.unwrap();
+    w.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_are_managed_by_admin_keys_and_checked_field_by_field() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("관리대학교").await;
+    let r = t.call("POST", "/v1/webhooks", Some(&key), Some(json!({"url": "https://lms.example.ac.kr/h", "events": ["award.issued", "award.sent"]}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["field"], "events[1]");
+    let w = register(&t, &key, json!({"url": "https://lms.example.ac.kr/h"})).await;
+    assert!(
+        !w["events"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("award.viewed")),
+        "award.viewed is chosen, not default"
+    );
+    let id = w["id"].as_str().unwrap();
+    let p = t
+        .call(
+            "PATCH",
+            &format!("/v1/webhooks/{id}"),
+            Some(&key),
+            Some(json!({"events": ["award.viewed"], "description": "CRM"})),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text());
+    assert_eq!(p.json()["events"], json!(["award.viewed"]));
+    assert_eq!(p.json()["url"], "https://lms.example.ac.kr/h");
+    let bad = t
+        .call(
+            "PATCH",
+            &format!("/v1/webhooks/{id}"),
+            Some(&key),
+            Some(json!({"url": "https://10.1.1.1/x"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // An integration key cannot see or change endpoints.
+    let k = t
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&key),
+            Some(json!({"name": "LMS"})),
+        )
+        .await
+        .json();
+    let integration = k["key"].as_str().unwrap();
+    let r = t.call("GET", "/v1/webhooks", Some(integration), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .call("DELETE", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = t
+        .call("GET", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_event_samples_reach_the_webhooks_function() {
+    let t = spawn_app().await;
+    let (issuer, key) = t.issuer("샘플대학교").await;
+    let (url, inbox) = receiver(&[500]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    // A delivery waiting for its first attempt (its queued message is left in the queue).
+    let d = t
+        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await
+        .json();
+    let msg = d["id"].as_str().unwrap();
+    let fill = |name: &str| -> Value {
+        let text =
+            std::fs::read_to_string(infra::repo_root().join("tests/events").join(name)).unwrap();
+        let text = text
+            .replace("iss_AAAAAAAAAAAAAAAAAAAAAA", issuer.as_str())
+            .replace("whk_AAAAAAAAAAAAAAAAAAAAAA", id)
+            .replace("msg_AAAAAAAAAAAAAAAAAAAAAA", msg);
+        serde_json::from_str(&text).unwrap()
+    };
+    let out = t
+        .invoke(
+            accolade_tests::FunctionName::Webhooks,
+            fill("sqs-webhook-attempts.json"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(inbox.all().len(), 1);
+    // The sample retry is of attempt 1, which failed: it is due, and makes attempt 2.
+    let out = t
+        .invoke(
+            accolade_tests::FunctionName::Webhooks,
+            fill("scheduler-webhook-retry.json"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["outcome"], "delivered", "{out}");
+    // The queued copy of the first message finds it done: nothing more is sent.
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 2);
+}
