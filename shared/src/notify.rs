@@ -15,7 +15,7 @@
 use crate::{
     app::App,
     domain::{
-        award::Award,
+        award::{Award, AwardStatus},
         followup::{self, Stage},
         ids::AwardId,
         template::Template,
@@ -175,7 +175,11 @@ pub async fn handle_due(
                 json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes, "continued": due.len() - i }),
             );
         }
-        match Box::pin(send_followup(app, &d.award, d.stage, now)).await {
+        let handled = match d.stage {
+            Stage::Expired => Box::pin(expired(app, &d.award, now)).await,
+            stage => Box::pin(send_followup(app, &d.award, stage, now)).await,
+        };
+        match handled {
             Ok(outcome) => {
                 *outcomes.entry(outcome).or_default() += 1;
                 app.store
@@ -198,6 +202,22 @@ pub async fn handle_due(
         Some(e) => Err(e),
         None => Ok(json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes })),
     }
+}
+
+/// An award's expiry time has come: its `award.expired` webhook event, if it did expire (not
+/// revoked or replaced meanwhile).
+async fn expired(app: &App, id: &AwardId, now: DateTime<Utc>) -> Result<String, NotifyError> {
+    let Some(award) = app.store.get_award(id).await? else {
+        return Ok("no award".into());
+    };
+    if !matches!(award.status(now), AwardStatus::Expired { .. }) {
+        return Ok(format!("no event: award {}", award.status(now).code()));
+    }
+    let fact = crate::webhooks::facts::expired(&award);
+    if !crate::webhooks::enqueue(app, vec![fact]).await.is_empty() {
+        return Err(NotifyError::Retry("award.expired not queued".into()));
+    }
+    Ok("award.expired".into())
 }
 
 /// One follow-up, if it is still wanted. Answers what happened, as a word for logs and tests.
@@ -266,6 +286,7 @@ fn switched_on(template: &Template, stage: Stage) -> bool {
         Stage::Day3 => f.day3,
         Stage::Day7 => f.day7,
         Stage::Expiry => f.expiry_reminder_days.is_some(),
+        Stage::Expired => false,
     }
 }
 
@@ -387,9 +408,6 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
     let Some(award) = app.store.get_award(id).await? else {
         return Ok((Sent::NoSuchAward, vec![]));
     };
-    if !award.notify {
-        return Ok((Sent::NotRequested, vec![]));
-    }
     let (Some(template), Some(issuer)) = tokio::try_join!(
         app.template_for_page(&award.template_id),
         app.issuer_for_page(&award.issuer_id)
@@ -398,6 +416,9 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
         return Ok((Sent::NoSuchAward, vec![]));
     };
     let plan = followup_plan(&award, &template);
+    if !award.notify {
+        return Ok((Sent::NotRequested, plan));
+    }
     let Some(sender) = app.config.sender_email.clone() else {
         tracing::error!("SENDER_EMAIL is not set; no email can be sent");
         return Ok((Sent::NoSender, plan));

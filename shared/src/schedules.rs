@@ -38,9 +38,11 @@ pub fn not_before_next_minute(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(soonest)
 }
 
-/// What a bucket's schedule hands notify.
+/// What a bucket's schedule hands notify: the bucket, and as `now` the time it was due
+/// (Scheduler fills in its context attribute), the moment its conditions are judged at.
 fn bucket_input(bucket: &str) -> String {
-    serde_json::json!({ "kind": "due", "bucket": bucket }).to_string()
+    serde_json::json!({ "kind": "due", "bucket": bucket, "now": "<aws.scheduler.scheduled-time>" })
+        .to_string()
 }
 
 pub fn schedule_name(bucket: &str) -> String {

@@ -639,3 +639,52 @@ async fn the_aws_event_samples_reach_the_webhooks_function() {
     t.deliver_webhooks().await;
     assert_eq!(inbox.all().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_award_that_expires_sends_award_expired_once_when_its_time_comes() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let (url, inbox) = receiver(&[]).await;
+    register(&t, &key, json!({"url": url, "events": ["award.expired"]})).await;
+    let expires = Utc::now() + chrono::Duration::minutes(2);
+    let issue = |notify: bool| {
+        t.issue(
+            &key,
+            json!({"template_id": tpl["id"], "notify": notify, "expires_on": expires.to_rfc3339(),
+            "recipient": {"email": unique_email("exp"), "name": "만료 예정"}}),
+        )
+    };
+    // One without emails (the event does not depend on them), one revoked before its time.
+    let a = issue(false).await;
+    let b = issue(true).await;
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{}/revoke", b["id"].as_str().unwrap()),
+            Some(&key),
+            Some(json!({"reason": "취소"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    settle(&t).await;
+    assert!(inbox.all().is_empty(), "nothing before the time");
+    // The expiry hour's bucket fires at the end of that hour (Scheduler's time, the test clock).
+    let bucket_end = accolade::domain::followup::bucket_fires_at(
+        &accolade::domain::followup::bucket_of(expires),
+    )
+    .unwrap();
+    assert!(t.fire_schedules(bucket_end).await >= 1);
+    t.deliver_webhooks().await;
+    let got = inbox.of_type("award.expired");
+    assert_eq!(got.len(), 1, "{:#?}", inbox.all());
+    let data = &got[0].json()["data"];
+    assert_eq!(data["award_id"], a["id"]);
+    assert_eq!(
+        got[0].json()["timestamp"].as_str().unwrap()[..16],
+        expires.to_rfc3339()[..16]
+    );
+    // The bucket again (Scheduler retrying it): no second event.
+    t.runner().fire_due_schedules(bucket_end).await.unwrap();
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 1);
+}

@@ -11,7 +11,11 @@ pub const SHARDS: u8 = 16;
 pub enum Stage {
     Day3,
     Day7,
+    /// The reminder email before the award expires.
     Expiry,
+    /// The moment it expires: no email, the `award.expired` webhook event (every award with an
+    /// expiry gets it, whether or not its recipient gets emails).
+    Expired,
 }
 
 impl Stage {
@@ -20,6 +24,7 @@ impl Stage {
             Stage::Day3 => "day3",
             Stage::Day7 => "day7",
             Stage::Expiry => "expiry",
+            Stage::Expired => "expired",
         }
     }
     pub fn parse(s: &str) -> Option<Stage> {
@@ -27,6 +32,7 @@ impl Stage {
             "day3" => Some(Stage::Day3),
             "day7" => Some(Stage::Day7),
             "expiry" => Some(Stage::Expiry),
+            "expired" => Some(Stage::Expired),
             _ => None,
         }
     }
@@ -35,7 +41,7 @@ impl Stage {
         match self {
             Stage::Day3 => "email-day3",
             Stage::Day7 => "email-day7",
-            Stage::Expiry => "email-expiry",
+            Stage::Expiry | Stage::Expired => "email-expiry",
         }
     }
 }
@@ -62,13 +68,18 @@ pub fn shard_of(id: &AwardId) -> u8 {
 
 /// The follow-ups an award is due (day 3 and day 7 after it was recorded; the expiry reminder
 /// before `expires_on`), by the template's settings (the conditions that depend on
-/// the moment of sending are checked again then).
+/// the moment of sending are checked again then); and, for every award that expires, the moment
+/// it does.
 pub fn plan(award: &Award, template: &Template) -> Vec<(Stage, DateTime<Utc>)> {
+    let mut out: Vec<(Stage, DateTime<Utc>)> = award
+        .expires_on
+        .map(|t| (Stage::Expired, t))
+        .into_iter()
+        .collect();
     if !award.notify {
-        return vec![];
+        return out;
     }
     let f = &template.spec.follow_ups;
-    let mut out = Vec::new();
     // Counted from when the award was recorded, not its `issued_on`: a back-dated CSV import
     // must not fire day 1, day 3 and day 7 at once.
     if f.day3 {

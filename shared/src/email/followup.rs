@@ -40,7 +40,8 @@ fn default_subject(stage: Stage, l: Locale, badge: &str, expires: &str) -> Strin
             format!("{badge} 다음 과정, 아직 늦지 않았어요"),
             format!("A reminder: your next step after {badge}"),
         ),
-        Stage::Expiry => l.t(
+        // `Expired` is no email (the award.expired webhook): never rendered.
+        Stage::Expiry | Stage::Expired => l.t(
             format!("{badge} 배지가 {expires}에 만료됩니다"),
             format!("Your {badge} badge expires on {expires}"),
         ),
@@ -65,7 +66,7 @@ fn default_intro(
             format!("{name}님, {badge} 이후의 다음 과정을 확인해 보세요."),
             format!("{name}, the next step after {badge} is still open."),
         ),
-        Stage::Expiry => l.t(
+        Stage::Expiry | Stage::Expired => l.t(
             format!("{name}님의 {badge} 배지가 {expires}에 만료됩니다. 갱신 과정을 확인해 보세요."),
             format!("{name}, your {badge} badge expires on {expires}. See how to renew it."),
         ),

@@ -10,9 +10,13 @@
 //! | a counting write on an award's counters: `views` 0 → ≥ 1 | `award.viewed` (first human view) |
 //! | … `shares` 0 → ≥ 1 | `award.shared` (first share, with its network) |
 //! | … `email:{stage}:bounced` / `complained` up | `email.bounced` / `email.complained` |
+//!
+//! And one that no write shows: `award.expired`, from the award's due item at its expiry time
+//! ([`expired`], in notify's due-bucket handling).
 
 use crate::{
     domain::{
+        award::Award,
         ids::{AwardId, BatchId, IssuerId},
         rollup::Change,
         webhook::EventType,
@@ -39,6 +43,19 @@ pub struct Fact {
     pub extra: Value,
     /// The stream record's sequence number (what a partial batch failure names).
     pub seq: String,
+}
+
+/// An award's expiry (from its due item at `expires_on`, not from the stream: nothing is written
+/// when time passes).
+pub fn expired(a: &Award) -> Fact {
+    Fact {
+        kind: EventType::AwardExpired,
+        issuer: a.issuer_id.clone(),
+        subject: Subject::Award(a.id.clone()),
+        key: format!("award.expired:{}", a.id),
+        extra: Value::Null,
+        seq: String::new(),
+    }
 }
 
 /// Every fact in a batch of stream records, in record order.

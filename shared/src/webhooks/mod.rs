@@ -118,9 +118,10 @@ async fn data_of(app: &App, fact: &Fact) -> Result<Option<(DateTime<Utc>, Value)
             let Some(a) = app.store.get_award(id).await? else {
                 return Ok(None);
             };
-            let at = match (fact.kind, &a.revocation) {
-                (EventType::AwardRevoked, Some(r)) => r.at,
-                (EventType::AwardIssued | EventType::AwardReissued, _) => a.created_at,
+            let at = match (fact.kind, &a.revocation, a.expires_on) {
+                (EventType::AwardRevoked, Some(r), _) => r.at,
+                (EventType::AwardIssued | EventType::AwardReissued, ..) => a.created_at,
+                (EventType::AwardExpired, _, Some(on)) => on,
                 _ => Utc::now(),
             };
             let mut data = award_data(app, &a);
