@@ -249,7 +249,7 @@ batch_props = {
 webhook_props = {
     "id": WEBHOOK_ID, "url": OUT_URL, "events": arr(S(enum=EVENT_TYPES)), "description": S(), "enabled": B(),
     "disabled_reason": nullable(S(description="why we switched it off (every delivery failed for 5 days)")),
-    "failing_since": nullable(INSTANT), "secret_hint": nullable(S(description="the current secret's first characters")),
+    "failing_since": nullable(INSTANT), "secret_fingerprint": nullable(S(pattern="^[0-9a-f]{8}$", description="the first 8 hex digits of the current secret's SHA-256, to tell secrets apart (never part of the secret)")),
     "created_at": INSTANT, "version": I(minimum=1),
 }
 SECRET = S(pattern="^whsec_[A-Za-z0-9+/]+={0,2}$", description="the signing secret (Standard Webhooks), shown once")
@@ -465,7 +465,7 @@ paths = {
               {"200": json_answer("WebhookDeliveryList")}, ["400", "403", "404"], params=["WebhookId", "Limit", "Cursor"]),
   },
   "/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
-    "post": op("retryWebhookDelivery", "One more attempt of a finished delivery, now (same webhook-id, same body)", "webhooks",
+    "post": op("retryWebhookDelivery", "One more attempt, now (same webhook-id, same body): of a finished delivery, or of one waiting for its next retry; 409 while an attempt is in flight", "webhooks",
                {"202": json_answer("WebhookDelivery", "Queued")}, ["403", "404", "409"], params=["WebhookId", "DeliveryId"]),
   },
   "/v1/openapi.json": {"get": op("getOpenApiDocument", "This document", "meta",

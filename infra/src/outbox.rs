@@ -1,6 +1,7 @@
 //! The local server's own pages: `/_local/outbox`, every email the emulator's SES accepted, newest
 //! first, with its headers, plain-text part, and HTML part rendered in a sandboxed frame; and
-//! `/_local/failures`, what reached the on-failure destinations (events Lambda gave up on).
+//! `/_local/failures`, what reached the on-failure destinations (events Lambda gave up on); and
+//! `/_local/webhooks`, every webhook delivery of the local table with its last attempt.
 
 use accolade::email::mime;
 use maud::{html, DOCTYPE};
@@ -70,9 +71,80 @@ pub fn render(mails: &[Received]) -> String {
     .into_string()
 }
 
-/// `/_local/outbox` and `/_local/failures`, to sit beside the local API Gateway.
+/// Every webhook delivery in the table (the administrator's Scan: local only), newest first.
+pub async fn deliveries(
+    endpoint: &str,
+    table: &str,
+) -> Result<Vec<accolade::domain::webhook::Delivery>, String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let ddb = aws_sdk_dynamodb::Client::new(&crate::moto::admin_sdk_config(endpoint));
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(table)
+            .filter_expression("#t = :d")
+            .expression_attribute_names("#t", "type")
+            .expression_attribute_values(":d", AttributeValue::S("webhook_delivery".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+        for item in page.items.unwrap_or_default() {
+            if let Ok(d) = serde_dynamo::from_item(item) {
+                out.push(d);
+            }
+        }
+        start = page.last_evaluated_key.filter(|k| !k.is_empty());
+        if start.is_none() {
+            break;
+        }
+    }
+    out.sort_by_key(|d: &accolade::domain::webhook::Delivery| std::cmp::Reverse(d.created_at));
+    Ok(out)
+}
+
+pub fn render_deliveries(list: &[accolade::domain::webhook::Delivery]) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Webhooks (local)" }
+                style { "body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:1100px;color:#1b1b1f}table{border-collapse:collapse;width:100%;font-size:.85rem}td,th{border-bottom:1px solid #e4e4e7;padding:.4rem;text-align:left;vertical-align:top}pre{white-space:pre-wrap;margin:0}" }
+            }
+            body {
+                h1 { "Webhooks — " (list.len()) " deliveries" }
+                p { "Newest first: what the webhooks function sent (or tried to), signed as Standard Webhooks." }
+                table {
+                    thead { tr { th { "Created" } th { "Event" } th { "Endpoint" } th { "State" } th { "Attempts" } th { "Last answer" } th { "Body" } } }
+                    tbody { @for d in list {
+                        tr {
+                            td { (d.created_at.to_rfc3339()) }
+                            td { code { (d.event_type.as_str()) } br; code { (d.id) } }
+                            td { code { (d.webhook_id) } }
+                            td { (format!("{:?}", d.state)) @if let Some(t) = d.next_attempt_at { br; "next " (t.to_rfc3339()) } }
+                            td { (d.attempts) }
+                            td { @if let Some(a) = &d.last {
+                                @if let Some(c) = a.status_code { "HTTP " (c) " · " (a.latency_ms) " ms" }
+                                @if let Some(e) = &a.error { br; (e) }
+                                @if !a.response.is_empty() { pre { (a.response) } }
+                            } }
+                            td { details { summary { "JSON" } pre { (d.body) } } }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// `/_local/outbox`, `/_local/failures` and `/_local/webhooks`, beside the local API Gateway.
 pub fn routes(endpoint: String, lambda: crate::lambda::LocalLambda) -> axum::Router {
     use axum::response::IntoResponse;
+    let endpoint2 = endpoint.clone();
     let outbox = axum::routing::get(move || {
         let endpoint = endpoint.clone();
         async move {
@@ -82,11 +154,22 @@ pub fn routes(endpoint: String, lambda: crate::lambda::LocalLambda) -> axum::Rou
             }
         }
     });
+    let table = lambda.stack.names.table.clone();
     let failures = axum::routing::get(move || {
         let lambda = lambda.clone();
         async move { axum::Json(lambda.failures()) }
     });
+    let webhooks = axum::routing::get(move || {
+        let (endpoint, table) = (endpoint2.clone(), table.clone());
+        async move {
+            match deliveries(&endpoint, &table).await {
+                Ok(list) => axum::response::Html(render_deliveries(&list)).into_response(),
+                Err(err) => (axum::http::StatusCode::BAD_GATEWAY, err).into_response(),
+            }
+        }
+    });
     axum::Router::new()
         .route("/_local/outbox", outbox)
         .route("/_local/failures", failures)
+        .route("/_local/webhooks", webhooks)
 }

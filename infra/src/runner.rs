@@ -466,26 +466,59 @@ impl Runner {
                 })
                 .and_then(|i| serde_json::from_str(&i).ok())
                 .unwrap_or(Value::Null);
-            let Some(target) = got.target().and_then(|t| function_of_arn(t.arn())) else {
-                tracing::warn!(schedule = name, "schedule target is not a local function");
+            let arn = got.target().map(|t| t.arn().to_owned()).unwrap_or_default();
+            if arn == crate::iam::queue_arn(&self.lambda.stack.names.webhook_queue) {
+                // An SQS target: the input is the message (the queue's mapping delivers it).
+                self.enqueue(&input).await?;
+                fired += 1;
+                self.delete_if_done(&sched, &group, name, &got).await;
+                continue;
+            }
+            let Some(target) = function_of_arn(&arn) else {
+                tracing::warn!(
+                    schedule = name,
+                    "schedule target is not a local function or queue"
+                );
                 continue;
             };
             let _ = self.lambda.invoke_async(target, input).await;
             fired += 1;
-            if got
-                .action_after_completion()
-                .map(aws_sdk_scheduler::types::ActionAfterCompletion::as_str)
-                == Some("DELETE")
-            {
-                let _ = sched
-                    .delete_schedule()
-                    .group_name(&group)
-                    .name(name)
-                    .send()
-                    .await;
-            }
+            self.delete_if_done(&sched, &group, name, &got).await;
         }
         Ok(fired)
+    }
+
+    /// `ActionAfterCompletion: DELETE`: the schedule goes once it has fired.
+    async fn delete_if_done(
+        &self,
+        sched: &aws_sdk_scheduler::Client,
+        group: &str,
+        name: &str,
+        got: &aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput,
+    ) {
+        let action = got
+            .action_after_completion()
+            .map(aws_sdk_scheduler::types::ActionAfterCompletion::as_str);
+        if action == Some("DELETE") {
+            let _ = sched
+                .delete_schedule()
+                .group_name(group)
+                .name(name)
+                .send()
+                .await;
+        }
+    }
+
+    /// Scheduler's SQS target: the input as one message on the webhook queue.
+    async fn enqueue(&self, input: &Value) -> Result<(), String> {
+        aws_sdk_sqs::Client::new(&self.admin)
+            .send_message()
+            .queue_url(&self.lambda.stack.names.webhook_queue_url)
+            .message_body(input.to_string())
+            .send()
+            .await
+            .map_err(|e| sdk_error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        Ok(())
     }
 
     /// Each SQS-triggered function's queue → that function, a batch (its `BatchSize`) at a time,

@@ -30,8 +30,8 @@ pub struct Config {
     pub signing_key_arn: Option<String>,
     /// `WEBHOOK_QUEUE_URL`: the SQS queue of webhook attempts (the webhooks function reads it).
     pub webhook_queue_url: Option<String>,
-    /// `WEBHOOKS_FUNCTION_ARN`: what webhook retry schedules invoke.
-    pub webhooks_function_arn: Option<String>,
+    /// `WEBHOOK_QUEUE_ARN`: where webhook retry schedules put their message (the same queue).
+    pub webhook_queue_arn: Option<String>,
     /// `WEBHOOK_ALLOWED_HOSTS`: host names that may receive webhooks over `http`, on any port and
     /// address. Empty in AWS; the local stack names its loopback receivers.
     pub webhook_allowed_hosts: AllowedHosts,
@@ -109,7 +109,7 @@ impl Config {
             failure_queue_arn: optional("FAILURE_QUEUE_ARN"),
             signing_key_arn: optional("SIGNING_KEY_ARN"),
             webhook_queue_url: optional("WEBHOOK_QUEUE_URL"),
-            webhooks_function_arn: optional("WEBHOOKS_FUNCTION_ARN"),
+            webhook_queue_arn: optional("WEBHOOK_QUEUE_ARN"),
             webhook_allowed_hosts: AllowedHosts::parse(
                 &optional("WEBHOOK_ALLOWED_HOSTS").unwrap_or_default(),
             ),
@@ -139,7 +139,7 @@ impl Config {
             failure_queue_arn: None,
             signing_key_arn: None,
             webhook_queue_url: None,
-            webhooks_function_arn: None,
+            webhook_queue_arn: None,
             webhook_allowed_hosts: AllowedHosts::default(),
         }
     }

@@ -55,7 +55,8 @@ impl Outbound {
         &self.allowed
     }
 
-    /// POSTs `body` with `headers` to `url`, giving up after `deadline`.
+    /// POSTs `body` with `headers` to `url`. The answer's status must come within `deadline`
+    /// (else it is a failure); its body is read until then, and what came is kept.
     pub async fn post(
         &self,
         url: &url::Url,
@@ -64,25 +65,31 @@ impl Outbound {
         deadline: Duration,
     ) -> Result<Answer, OutboundError> {
         let started = Instant::now();
-        let exchange = async {
-            let addrs = self.addresses(url).await?;
-            let request = request(url, headers, body)?;
-            let tcp = connect(&addrs).await?;
-            if url.scheme() == "https" {
-                let tls = self.tls_connect(url, tcp).await?;
-                exchange(tls, request).await
-            } else {
-                exchange(tcp, request).await
-            }
+        let until = tokio::time::Instant::now() + deadline;
+        let no_answer = || {
+            let secs = deadline.as_secs_f32().round();
+            OutboundError::Failed(format!("no answer within {secs} s"))
         };
-        let (status, body) = tokio::time::timeout(deadline, exchange)
+        let late = |_: tokio::time::error::Elapsed| no_answer();
+        let addrs = tokio::time::timeout_at(until, self.addresses(url))
             .await
-            .map_err(|_| {
-                OutboundError::Failed(format!(
-                    "no answer within {} s",
-                    deadline.as_secs_f32().round()
-                ))
-            })??;
+            .map_err(late)??;
+        let request = request(url, headers, body)?;
+        let tcp = tokio::time::timeout_at(until, connect(&addrs))
+            .await
+            .map_err(late)??;
+        let (status, body) = if url.scheme() == "https" {
+            let tls = tokio::time::timeout_at(until, self.tls_connect(url, tcp))
+                .await
+                .map_err(late)??;
+            exchange(tls, request, until)
+                .await
+                .map_err(|e| e.unwrap_or_else(no_answer))?
+        } else {
+            exchange(tcp, request, until)
+                .await
+                .map_err(|e| e.unwrap_or_else(no_answer))?
+        };
         Ok(Answer {
             status,
             body,
@@ -199,38 +206,52 @@ fn request(
         .map_err(|e| OutboundError::Refused(format!("request could not be built: {e}")))
 }
 
-/// One request on a fresh connection; the status and at most [`KEEP`] bytes of the body.
+/// Stops the connection's task when the exchange ends, however it ends (a dropped `JoinHandle`
+/// alone would leave it running).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One request on a fresh connection: the status (by `until`; `Err(None)` when it did not come)
+/// and at most [`KEEP`] bytes of the body, as much as came by `until`.
 async fn exchange<S>(
     io: S,
     request: hyper::Request<String>,
-) -> Result<(u16, Vec<u8>), OutboundError>
+    until: tokio::time::Instant,
+) -> Result<(u16, Vec<u8>), Option<OutboundError>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let failed = |e: hyper::Error| OutboundError::Failed(format!("HTTP exchange failed: {e}"));
-    let (mut sender, connection) = http1::handshake(TokioIo::new(io)).await.map_err(failed)?;
-    let driver = tokio::spawn(connection);
-    let res = match sender.send_request(request).await {
-        Ok(res) => res,
-        Err(e) => {
-            driver.abort();
-            return Err(failed(e));
-        }
-    };
+    let failed =
+        |e: hyper::Error| Some(OutboundError::Failed(format!("HTTP exchange failed: {e}")));
+    let (mut sender, connection) =
+        tokio::time::timeout_at(until, http1::handshake(TokioIo::new(io)))
+            .await
+            .map_err(|_| None)?
+            .map_err(failed)?;
+    let _driver = AbortOnDrop(tokio::spawn(connection));
+    let res = tokio::time::timeout_at(until, sender.send_request(request))
+        .await
+        .map_err(|_| None)?
+        .map_err(failed)?;
     let status = res.status().as_u16();
     let mut body = res.into_body();
     let mut kept = Vec::new();
+    // The status is the answer: a body that is slow, endless or broken only ends the reading.
     while kept.len() < KEEP {
-        match body.frame().await {
-            Some(Ok(frame)) => {
+        match tokio::time::timeout_at(until, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
                     kept.extend_from_slice(&data);
                 }
             }
-            Some(Err(_)) | None => break,
+            _ => break,
         }
     }
     kept.truncate(KEEP);
-    driver.abort();
     Ok((status, kept))
 }

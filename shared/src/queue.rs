@@ -2,7 +2,8 @@
 //! function for one delivery's next attempt. Sent with `SendMessageBatch`, ten at most per call
 //! (SQS's limit); a message SQS did not take is an error naming it, so the caller's event is
 //! retried (the deliveries exist already, and a second message for one is harmless: attempts are
-//! claimed).
+//! claimed). Each message names its tenant (`MessageGroupId`: SQS fair queues), so an issuer with a
+//! backlog — thousands of events for a slow endpoint — does not hold up the others' messages.
 
 use aws_sdk_sqs::{types::SendMessageBatchRequestEntry, Client};
 
@@ -20,8 +21,8 @@ impl Queue {
         Self { client, url }
     }
 
-    /// Sends every body, ten per request.
-    pub async fn send_all(&self, bodies: &[String]) -> Result<(), String> {
+    /// Sends every `(tenant, body)`, ten per request.
+    pub async fn send_all(&self, bodies: &[(String, String)]) -> Result<(), String> {
         if bodies.is_empty() {
             return Ok(());
         }
@@ -30,9 +31,10 @@ impl Queue {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, body)| {
+                .map(|(i, (tenant, body))| {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
+                        .message_group_id(tenant)
                         .message_body(body)
                         .build()
                         .map_err(|e| e.to_string())

@@ -20,7 +20,7 @@ pub struct Schedules {
     group: Option<String>,
     target_arn: String,
     role_arn: String,
-    /// What webhook retry schedules invoke (`WEBHOOKS_FUNCTION_ARN`).
+    /// Where webhook retry schedules put their message (`WEBHOOK_QUEUE_ARN`).
     webhooks_arn: Option<String>,
     /// Where Scheduler puts an invocation it could not deliver (`FAILURE_QUEUE_ARN`).
     failure_queue_arn: Option<String>,
@@ -68,14 +68,15 @@ impl Schedules {
         }
     }
 
-    /// Webhook retries invoke this function.
+    /// Webhook retries are messages to this queue.
     pub fn with_webhooks_target(mut self, arn: Option<String>) -> Self {
         self.webhooks_arn = arn;
         self
     }
 
-    /// A one-time schedule invoking the webhooks function at `at` with `input`, in which
-    /// Scheduler fills in `<aws.scheduler.scheduled-time>`. A name that exists already is fine.
+    /// A one-time schedule that puts `input` (Scheduler fills in
+    /// `<aws.scheduler.scheduled-time>`) on the webhook queue at `at`, so a retry passes the same
+    /// concurrency cap as every attempt. A name that exists already is fine.
     pub async fn webhook_retry(
         &self,
         name: &str,
@@ -85,7 +86,7 @@ impl Schedules {
         let target = self
             .webhooks_arn
             .as_deref()
-            .ok_or("WEBHOOKS_FUNCTION_ARN is not set")?;
+            .ok_or("WEBHOOK_QUEUE_ARN is not set")?;
         self.create(name, at, target, input.to_string()).await
     }
 

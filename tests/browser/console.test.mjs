@@ -229,6 +229,29 @@ try {
   await page.goto(`${base}/console/settings`);
   assert.equal(await page.locator("#new-key").count(), 0, "shown once");
 
+  // --- Webhooks: a private address is refused next to the URL; an endpoint is added (its
+  // secret shown once), a test event sent, and its delivery listed with the receiver's answer.
+  await page.goto(`${base}/console/settings/webhooks`);
+  await check("webhooks");
+  await page.fill("#f-url", "https://10.0.0.1/hook");
+  await page.click("form[action='/console/settings/webhooks'] button.primary");
+  await fieldError("f-url").waitFor();
+  assert.match(await fieldError("f-url").innerText(), /10\.0\.0\.1/);
+  await check("webhooks-refused");
+  // The local server itself receives it (GET-only there, so the attempt fails with a 405).
+  const receiver = `${base.replace("127.0.0.1", "localhost")}/health`;
+  await page.fill("#f-url", receiver);
+  await page.click("form[action='/console/settings/webhooks'] button.primary");
+  assert.match(await text("#new-secret"), /^whsec_/);
+  await page.click(`a:has-text("${receiver}")`);
+  await page.click("form[action$='/test'] button");
+  for (let i = 0; (await page.locator("td:has-text('HTTP 405')").count()) === 0; i++) {
+    assert.ok(i < 60, "the test delivery shows its answer");
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  await check("webhook-deliveries");
+
   // --- English, remembered; mobile layout without sideways scrolling.
   await page.click("text=English");
   await page.waitForURL(/\/console\/settings/);

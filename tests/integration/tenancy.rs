@@ -112,6 +112,11 @@ GET    /console/settings                                 own
 POST   /console/settings                                 own          form description=B의 소개
 POST   /console/settings/keys                            own          form key_name=B의 새 키
 POST   /console/settings/keys/{key1}/revoke              not-found    form
+GET    /console/settings/webhooks                        own
+POST   /console/settings/webhooks                        own          form url=https://lms.example.ac.kr/b-console&events=award.issued
+GET    /console/settings/webhooks/{webhook}              not-found
+POST   /console/settings/webhooks/{webhook}/test         not-found    form
+POST   /console/settings/webhooks/{webhook}/deliveries/{delivery}/retry not-found form
 "#;
 
 /// The public paths (no credentials). A's pages are public; what varies is what is presented

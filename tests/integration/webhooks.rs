@@ -88,7 +88,9 @@ pub(crate) async fn receiver(plan: &[u16]) -> (String, Inbox) {
     (format!("http://localhost:{port}/hook"), inbox)
 }
 
-/// The reference library's verdict on each message, with `secret`.
+/// The reference libraries' verdict on each message, with `secret`: Python's (PyPI
+/// `standardwebhooks`) and Node's (npm `standardwebhooks`, as the README's snippet uses it), which
+/// must agree.
 async fn verdicts(secret: &str, messages: &[Got]) -> Vec<String> {
     let python = std::env::var_os("TOOLS_PYTHON").map_or_else(
         || infra::repo_root().join(".venv/bin/python"),
@@ -98,18 +100,73 @@ async fn verdicts(secret: &str, messages: &[Got]) -> Vec<String> {
         "secret": secret,
         "messages": messages.iter().map(|m| json!({"headers": m.headers, "body": m.body})).collect::<Vec<_>>(),
     });
-    let mut child = tokio::process::Command::new(python)
-        .arg(infra::repo_root().join("infra/scripts/webhook_verify.py"))
+    let scripts = infra::repo_root();
+    let py = run_checker(
+        python.into_os_string(),
+        scripts.join("infra/scripts/webhook_verify.py"),
+        &job,
+    )
+    .await;
+    let node = run_checker(
+        "node".into(),
+        scripts.join("tests/verifier/webhook.mjs"),
+        &job,
+    )
+    .await;
+    let ok = |v: &[String]| v.iter().map(|x| x == "ok").collect::<Vec<_>>();
+    assert_eq!(ok(&py), ok(&node), "Python says {py:?}, Node says {node:?}");
+    py
+}
+
+async fn run_checker(program: std::ffi::OsString, script: PathBuf, job: &Value) -> Vec<String> {
+    let mut child = tokio::process::Command::new(&program)
+        .arg(&script)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("the tools venv has standardwebhooks (make test installs it)");
+        .unwrap_or_else(|e| {
+            panic!(
+                "{program:?} {}: {e} (make test installs both)",
+                script.display()
+            )
+        });
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(job.to_string().as_bytes()).await.unwrap();
     drop(stdin);
     let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success(), "webhook_verify.py failed");
+    assert!(out.status.success(), "{} failed", script.display());
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The README's shell recipe (openssl) for one request: `v1,{signature}`.
+async fn shell_signature(secret: &str, g: &Got) -> String {
+    const RECIPE: &str = r#"key=$(printf %s "${SECRET#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \n')
+printf '%s.%s.%s' "$WEBHOOK_ID" "$WEBHOOK_TIMESTAMP" "$(cat body.json)" \
+  | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64"#;
+    let readme = std::fs::read_to_string(infra::repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(RECIPE),
+        "the README's recipe is the one tested"
+    );
+    let dir = std::env::temp_dir().join(format!("webhook-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("body.json"), &g.body).unwrap();
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", RECIPE])
+        .current_dir(&dir)
+        .env("SECRET", secret)
+        .env("WEBHOOK_ID", g.header("webhook-id"))
+        .env("WEBHOOK_TIMESTAMP", g.header("webhook-timestamp"))
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("v1,{}", String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// The same request with one byte of the body changed.
@@ -268,7 +325,7 @@ async fn every_event_type_arrives_once_with_a_signature_the_reference_library_ac
         inbox.of_type("email.bounced")[0].json()["data"]["stage"],
         "day1"
     );
-    // Every request verifies with the reference library; none with one byte changed.
+    // Every request verifies with the reference libraries; none with one byte changed.
     let got = inbox.all();
     let secret = w["secret"].as_str().unwrap();
     assert!(verdicts(secret, &got).await.iter().all(|v| v == "ok"));
@@ -277,6 +334,18 @@ async fn every_event_type_arrives_once_with_a_signature_the_reference_library_ac
         .await
         .iter()
         .all(|v| v.starts_with("rejected")));
+    // And the README's shell recipe agrees, both ways.
+    for (g, c) in got.iter().zip(&changed).take(3) {
+        let listed = |sig: &str| g.header("webhook-signature").split(' ').any(|s| s == sig);
+        assert!(
+            listed(&shell_signature(secret, g).await),
+            "the shell recipe agrees"
+        );
+        assert!(
+            !listed(&shell_signature(secret, c).await),
+            "not with a changed byte"
+        );
+    }
     // The same stream records again (a retried batch) make no second event.
     let before = got.len();
     // A fresh mapping reads the stream from its start, as after a lost checkpoint.
@@ -328,6 +397,11 @@ async fn a_receiver_answering_500_twice_gets_the_event_on_the_third_attempt() {
             "not before its time"
         );
         assert_eq!(t.fire_schedules(at).await, 1);
+        assert_eq!(
+            t.deliver_webhooks().await,
+            1,
+            "the retry's schedule queued it"
+        );
         assert_eq!(inbox.all().len(), expected);
     }
     let d = &deliveries(&t, &key, id).await[0];
@@ -401,6 +475,7 @@ async fn a_receiver_that_never_answers_2xx_is_switched_off_after_the_schedule_an
         assert!(at > clock);
         clock = at;
         assert_eq!(t.fire_schedules(clock).await, 1);
+        assert_eq!(t.deliver_webhooks().await, 1);
     }
     assert_eq!(inbox.all().len(), 12, "the first attempt and 11 retries");
     assert!(clock - Utc::now() >= accolade::domain::webhook::FAILING_LIMIT);
@@ -630,11 +705,15 @@ async fn the_aws_event_samples_reach_the_webhooks_function() {
     let out = t
         .invoke(
             accolade_tests::FunctionName::Webhooks,
-            fill("scheduler-webhook-retry.json"),
+            fill("sqs-webhook-retry.json"),
         )
         .await
         .unwrap();
-    assert_eq!(out["outcome"], "delivered", "{out}");
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(inbox.all().len(), 2);
+    let d = &deliveries(&t, &key, id).await[0];
+    let done = (d["state"].as_str(), d["attempts"].as_u64());
+    assert_eq!(done, (Some("succeeded"), Some(2)), "{d:#}");
     // The queued copy of the first message finds it done: nothing more is sent.
     t.deliver_webhooks().await;
     assert_eq!(inbox.all().len(), 2);
@@ -687,4 +766,79 @@ async fn an_award_that_expires_sends_award_expired_once_when_its_time_comes() {
     t.runner().fire_due_schedules(bucket_end).await.unwrap();
     t.deliver_webhooks().await;
     assert_eq!(inbox.all().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_whose_sender_died_is_taken_over_and_a_live_one_is_not_doubled() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("중단대학교").await;
+    let (url, inbox) = receiver(&[]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let webhook = WebhookId::parse(id).unwrap();
+    // A sender claimed the first attempt and is still at it: its queued copy sends nothing, and
+    // a manual retry is refused.
+    let live = test_event(&t, &key, id).await;
+    let d = t
+        .app
+        .store
+        .delivery(&webhook, &live)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(t.app.store.claim_attempt(&d, Utc::now()).await.unwrap());
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/webhooks/{id}/deliveries/{live}/retry"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    t.deliver_webhooks().await;
+    assert!(
+        inbox.all().is_empty(),
+        "the attempt in flight is not sent twice"
+    );
+    // A sender that claimed an attempt and died: once its claim has run out, the next message
+    // takes the attempt over and sends it, once.
+    let dead = test_event(&t, &key, id).await;
+    let d = t
+        .app
+        .store
+        .delivery(&webhook, &dead)
+        .await
+        .unwrap()
+        .unwrap();
+    let then = Utc::now() - chrono::Duration::seconds(accolade::store::webhooks::CLAIM_SECS + 5);
+    assert!(t.app.store.claim_attempt(&d, then).await.unwrap());
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 1);
+    assert_eq!(inbox.all()[0].header("webhook-id"), dead);
+    let d = t
+        .app
+        .store
+        .delivery(&webhook, &dead)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (d.state, d.attempts),
+        (accolade::domain::webhook::DeliveryState::Succeeded, 2)
+    );
+}
+
+/// A queued `webhook.test` delivery's id.
+async fn test_event(t: &TestApp, key: &str, webhook: &str) -> String {
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/webhooks/{webhook}/test"),
+            Some(key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
 }

@@ -122,7 +122,9 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         (127, ..) => "a loopback address (127.0.0.0/8)",
         (169, 254, _) => "a link-local address (169.254.0.0/16, where instance metadata lives)",
         (172, 16..=31, _) => "a private address (172.16.0.0/12)",
-        (192, 0, 0 | 2) | (198, 51, 100) | (203, 0, 113) => "a reserved or documentation address",
+        (192, 0, 0 | 2) | (192, 88, 99) | (198, 51, 100) | (203, 0, 113) => {
+            "a reserved or documentation address"
+        }
         (192, 168, _) => "a private address (192.168.0.0/16)",
         (198, 18 | 19, _) => "a benchmarking address (198.18.0.0/15)",
         (224..=239, ..) => "a multicast address",
@@ -133,22 +135,27 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return forbidden_v4(v4);
-    }
     let s = ip.segments();
     let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
     match s {
         [0, 0, 0, 0, 0, 0, 0, 0] => Some("an unspecified address (::)"),
         [0, 0, 0, 0, 0, 0, 0, 1] => Some("a loopback address (::1)"),
-        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => forbidden_v4(embedded(hi, lo)),
-        [0x2002, hi, lo, ..] => forbidden_v4(embedded(hi, lo)),
-        [0x0100, 0, 0, 0, ..] => Some("a discard address (100::/64)"),
+        // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d): judged as IPv4.
+        [0, 0, 0, 0, 0, 0 | 0xffff, hi, lo] => forbidden_v4(embedded(hi, lo)),
+        // NAT64 (64:ff9b::/96) reaches the embedded IPv4 address; 6to4 (2002::/16) too.
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] | [0x2002, hi, lo, ..] => forbidden_v4(embedded(hi, lo)),
         [0x2001, 0x0db8, ..] => Some("a documentation address (2001:db8::/32)"),
-        [x, ..] if x & 0xfe00 == 0xfc00 => Some("a unique-local address (fc00::/7)"),
-        [x, ..] if x & 0xffc0 == 0xfe80 => Some("a link-local address (fe80::/10)"),
-        [x, ..] if x & 0xffc0 == 0xfec0 => Some("a site-local address (fec0::/10)"),
-        [x, ..] if x & 0xff00 == 0xff00 => Some("a multicast address (ff00::/8)"),
+        [0x2001, 0, ..] => Some("a Teredo tunnel address (2001::/32)"),
+        [0x2001, x, ..] if x < 0x0200 => Some("a special-purpose address (2001::/23)"),
+        // Only global unicast (2000::/3) is public: everything else (unique-local fc00::/7,
+        // link-local fe80::/10, multicast ff00::/8, discard 100::/64, local-use NAT64
+        // 64:ff9b:1::/48, the rest of ::/8) is not.
+        [x, ..] if x & 0xe000 != 0x2000 => Some(match x {
+            _ if x & 0xfe00 == 0xfc00 => "a unique-local address (fc00::/7)",
+            _ if x & 0xffc0 == 0xfe80 => "a link-local address (fe80::/10)",
+            _ if x & 0xff00 == 0xff00 => "a multicast address (ff00::/8)",
+            _ => "not a global unicast address (outside 2000::/3)",
+        }),
         _ => None,
     }
 }
@@ -471,9 +478,10 @@ impl Webhook {
         })
     }
 
-    /// Applies an edit. Switching an endpoint back on clears why we had switched it off.
+    /// Applies an edit. Switching an endpoint back on, or pointing it elsewhere, clears why we
+    /// had switched it off and since when it failed.
     pub fn apply(&mut self, spec: WebhookSpec) {
-        if spec.enabled && !self.enabled {
+        if (spec.enabled && !self.enabled) || spec.url != self.url {
             self.disabled_reason = None;
             self.failing_since = None;
         }
@@ -516,6 +524,14 @@ impl Webhook {
             },
         );
         fresh
+    }
+
+    /// What lists show of the current secret: a fingerprint (never any of its key bytes).
+    pub fn secret_fingerprint(&self) -> Option<String> {
+        let s = self.secrets.first()?;
+        Some(hex::encode(
+            &Sha256::digest(s.secret.expose().as_bytes())[..4],
+        ))
     }
 
     /// The message id of an event at this endpoint: `msg_` + 22 characters of
@@ -584,6 +600,10 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// Attempts made (or started) so far.
     pub attempts: u32,
+    /// While an attempt is in flight: until when (Unix seconds) its claim holds; a claim that has
+    /// run out (its sender died) is taken over by the next message or retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_ends: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -723,8 +743,12 @@ mod tests {
         let new = w.rotate(t0);
         assert_eq!(w.signing_secrets(t0), vec![&new, &old]);
         assert_eq!(w.signing_secrets(t0 + Duration::hours(25)), vec![&new]);
-        w.rotate(t0 + Duration::hours(25));
-        assert_eq!(w.secrets.len(), 2, "the retired secret is dropped");
+        let newer = w.rotate(t0 + Duration::hours(1));
+        assert_eq!(
+            w.signing_secrets(t0 + Duration::hours(1)),
+            vec![&newer, &new],
+            "the oldest stops at once"
+        );
         assert_ne!(
             w.message_id("award.issued:a"),
             w.message_id("award.issued:b")

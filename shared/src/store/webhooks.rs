@@ -57,7 +57,11 @@ impl Store {
             .consistent_read(true);
         let mut out = Vec::new();
         self.query_each(query, |item| {
-            out.push(from_item(item)?);
+            // One unreadable endpoint must not hold up the others' events (or the stream).
+            match from_item::<Webhook>(item) {
+                Ok(w) => out.push(w),
+                Err(e) => tracing::error!(%issuer, error = %e, "an unreadable webhook endpoint is skipped"),
+            }
             Ok(())
         })
         .await?;
@@ -117,15 +121,22 @@ impl Store {
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk));
+        // `version` moves too, so an edit saved from an older read cannot bring back a stale
+        // `failing_since` (and switch a healthy endpoint off).
         let req = match since {
             Some(t) => req
-                .update_expression("SET failing_since = if_not_exists(failing_since, :t)")
-                .condition_expression("attribute_exists(PK)")
+                .update_expression(
+                    "SET failing_since = if_not_exists(failing_since, :t) ADD version :one",
+                )
+                .condition_expression(
+                    "attribute_exists(PK) AND attribute_not_exists(failing_since)",
+                )
                 .expression_attribute_values(":t", s(t.to_rfc3339())),
             None => req
-                .update_expression("REMOVE failing_since")
+                .update_expression("REMOVE failing_since ADD version :one")
                 .condition_expression("attribute_exists(failing_since)"),
         };
+        let req = req.expression_attribute_values(":one", n(1));
         applied(req.send().await).map(|_| ())
     }
 
@@ -236,16 +247,30 @@ impl Store {
 
     /// Ends a waiting delivery without sending it (its endpoint is off or gone).
     pub async fn cancel_delivery(&self, d: &Delivery) -> Result<bool> {
-        self.set_state(d, DeliveryState::Cancelled, &[DeliveryState::Pending])
-            .await
+        use DeliveryState::{Cancelled, Pending, Sending};
+        self.set_state(d, Cancelled, &[Pending, Sending]).await
     }
 
-    /// A finished delivery waits again, for one more attempt (`POST …/retry`). False when it is
-    /// waiting or being sent already.
-    pub async fn reopen_delivery(&self, d: &Delivery) -> Result<bool> {
-        use DeliveryState::{Cancelled, Failed, Pending, Succeeded};
-        self.set_state(d, Pending, &[Failed, Succeeded, Cancelled])
-            .await
+    /// The delivery waits for one more attempt, now (`POST …/retry`): whatever its state, unless
+    /// an attempt is in flight (claimed, and the claim has not run out).
+    pub async fn reopen_delivery(&self, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
+        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #st = :pending REMOVE next_attempt_at")
+            .condition_expression("attempts = :seen AND (#st <> :sending OR claim_ends < :now)")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s(state_of(DeliveryState::Pending)))
+            .expression_attribute_values(":sending", s(state_of(DeliveryState::Sending)))
+            .expression_attribute_values(":seen", n(d.attempts))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        applied(res)
     }
 
     /// Moves a delivery still at its `attempts` and in one of `from` to `state`.

@@ -27,16 +27,14 @@ use facts::{Fact, Subject};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// An SQS message: which delivery to attempt. `manual`: a retry an admin asked for (one
-/// attempt, no schedule after it).
-pub fn message(d: &Delivery, manual: bool) -> String {
-    json!({
+/// An SQS message: which delivery to attempt (now), with its tenant (the issuer).
+pub fn message(d: &Delivery) -> (String, String) {
+    let body = json!({
         "issuer_id": d.issuer_id,
         "webhook_id": d.webhook_id,
         "message_id": d.id,
-        "manual": manual,
-    })
-    .to_string()
+    });
+    (d.issuer_id.to_string(), body.to_string())
 }
 
 /// Deliveries for the facts of a stream batch. Answers the sequence numbers of records whose
@@ -86,14 +84,14 @@ async fn enqueue_issuer(app: &App, issuer: &IssuerId, facts: &[Fact]) -> Result<
 
 /// Makes the delivery, or finds it made: answers the message to queue when it still waits for
 /// its first attempt (a retried record whose message was lost queues it again).
-async fn create_or_find(app: &App, d: Delivery) -> Result<Option<String>, StoreError> {
+async fn create_or_find(app: &App, d: Delivery) -> Result<Option<(String, String)>, StoreError> {
     if app.store.create_delivery(&d).await? {
-        return Ok(Some(message(&d, false)));
+        return Ok(Some(message(&d)));
     }
     let existing = app.store.delivery(&d.webhook_id, &d.id).await?;
     Ok(existing
         .filter(|e| e.state == DeliveryState::Pending && e.attempts == 0)
-        .map(|e| message(&e, false)))
+        .map(|e| message(&e)))
 }
 
 fn new_delivery(w: &Webhook, kind: EventType, key: &str, body: String) -> Delivery {
@@ -106,6 +104,7 @@ fn new_delivery(w: &Webhook, kind: EventType, key: &str, body: String) -> Delive
         created_at: Utc::now(),
         state: DeliveryState::Pending,
         attempts: 0,
+        claim_ends: None,
         next_attempt_at: None,
         last: None,
     }
@@ -188,21 +187,21 @@ pub async fn test_event(app: &App, w: &Webhook) -> Result<Delivery, String> {
         .create_delivery(&d)
         .await
         .map_err(|e| e.to_string())?;
-    app.queue.send_all(&[message(&d, false)]).await?;
+    app.queue.send_all(&[message(&d)]).await?;
     Ok(d)
 }
 
-/// `POST …/deliveries/{id}/retry`: one more attempt of a finished delivery, now. False when it
-/// is waiting or being sent already.
+/// `POST …/deliveries/{id}/retry`: one more attempt, now (a finished delivery, or one waiting
+/// for its next retry, which that attempt replaces). False while an attempt is in flight.
 pub async fn retry(app: &App, d: &Delivery) -> Result<bool, String> {
     if !app
         .store
-        .reopen_delivery(d)
+        .reopen_delivery(d, Utc::now())
         .await
         .map_err(|e| e.to_string())?
     {
         return Ok(false);
     }
-    app.queue.send_all(&[message(d, true)]).await?;
+    app.queue.send_all(&[message(d)]).await?;
     Ok(true)
 }

@@ -1,8 +1,10 @@
-//! The webhooks function: attempts. Its events are an SQS batch (first attempts, manual retries)
-//! or one retry schedule. Each attempt of a delivery:
+//! The webhooks function: attempts. Its event is an SQS batch of the webhook queue: first
+//! attempts (queued by notify and the API) and retries (put there by their Scheduler schedules),
+//! so every attempt passes the event source mapping's concurrency cap. Each attempt of a delivery:
 //!
 //! 1. reads the delivery (consistent) and its endpoint: a delivery no longer waiting, or a
-//!    schedule of an attempt made already, is done; an endpoint switched off or removed cancels it;
+//!    retry of an attempt made already, is done (a claim that ran out — its sender died — is
+//!    taken over); an endpoint switched off or removed cancels it;
 //! 2. claims the attempt (`attempts` n → n + 1, conditional): one sender per attempt;
 //! 3. POSTs the body, signed with every secret that signs now (`webhook-id`,
 //!    `webhook-timestamp`, `webhook-signature`), through [`crate::outbound`] (addresses checked,
@@ -14,8 +16,8 @@
 //!    admins are emailed once.
 //!
 //! The clock of the schedule (the retry times, how long the endpoint has been failing) is the
-//! time the attempt was due: the schedule's `<aws.scheduler.scheduled-time>`, or now for a queued
-//! attempt. `webhook-timestamp` is always the real time of sending, as receivers check it.
+//! time the attempt was due: the schedule's `<aws.scheduler.scheduled-time>` (in the message it
+//! queued), or now for a first attempt. `webhook-timestamp` is always the real time of sending, as receivers check it.
 
 use crate::{
     app::App,
@@ -29,6 +31,7 @@ use crate::{
     email::{mime, webhook_disabled},
     events::BoxError,
     outbound::KEEP,
+    schedules::not_before_next_minute,
     store::StoreError,
 };
 use chrono::{DateTime, Utc};
@@ -48,25 +51,18 @@ pub struct Job {
     /// From a retry schedule: the attempts the delivery had when it was scheduled.
     #[serde(default)]
     pub attempt: Option<u32>,
-    #[serde(default)]
-    pub manual: bool,
     /// When the attempt was due (Scheduler's scheduled time).
     #[serde(default)]
     pub scheduled_time: Option<DateTime<Utc>>,
 }
 
-/// The function's events: `{"Records": [SQS messages]}` → `batchItemFailures` of the messages
-/// whose attempt could not be recorded; `{"kind": "webhook_retry", …}` → one attempt.
+/// The function's event: `{"Records": [SQS messages]}` → `batchItemFailures` of the messages
+/// whose attempt could not be recorded (SQS gives them again after the visibility timeout).
 pub async fn handle_event(app: &App, event: Value) -> Result<Value, BoxError> {
-    if event.get("kind").and_then(Value::as_str) == Some("webhook_retry") {
-        let job: Job = serde_json::from_value(event)?;
-        let outcome = attempt(app, &job).await?;
-        return Ok(json!({ "outcome": outcome }));
-    }
     let records = event
         .get("Records")
         .and_then(Value::as_array)
-        .ok_or("neither an SQS batch nor a webhook retry")?;
+        .ok_or("not an SQS batch")?;
     let runs = records.iter().map(|r| async move {
         let id = r.get("messageId").and_then(Value::as_str).unwrap_or_default();
         let job = r
@@ -105,7 +101,13 @@ pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
     if d.issuer_id != job.issuer_id {
         return Ok("no such delivery");
     }
-    if job.attempt.is_some_and(|n| n != d.attempts) || d.state != DeliveryState::Pending {
+    let now = Utc::now();
+    let due = match d.state {
+        DeliveryState::Pending => true,
+        DeliveryState::Sending => d.claim_ends.is_some_and(|t| t < now.timestamp()),
+        _ => false,
+    };
+    if job.attempt.is_some_and(|n| n != d.attempts) || !due {
         return Ok("not due");
     }
     let endpoint = app.store.webhook(&job.issuer_id, &job.webhook_id).await?;
@@ -113,7 +115,7 @@ pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
         app.store.cancel_delivery(&d).await?;
         return Ok("cancelled: the endpoint is off or gone");
     };
-    if !app.store.claim_attempt(&d, Utc::now()).await? {
+    if !app.store.claim_attempt(&d, now).await? {
         return Ok("claimed by another sender");
     }
     let made = post(app, &w, &d).await;
@@ -127,7 +129,7 @@ pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
         }
         return Ok("delivered");
     }
-    Box::pin(after_failure(app, &w, &d, &made, job.manual, clock)).await
+    Box::pin(after_failure(app, &w, &d, &made, clock)).await
 }
 
 /// A failed attempt: the next one scheduled, or the delivery failed; the endpoint switched off
@@ -137,10 +139,11 @@ async fn after_failure(
     w: &Webhook,
     d: &Delivery,
     made: &Attempt,
-    manual: bool,
     clock: DateTime<Utc>,
 ) -> Result<&'static str, StoreError> {
-    app.store.set_failing(w, Some(clock)).await?;
+    if w.failing_since.is_none() {
+        app.store.set_failing(w, Some(clock)).await?;
+    }
     let failing_since = w.failing_since.unwrap_or(clock);
     if clock - failing_since >= FAILING_LIMIT {
         app.store
@@ -150,16 +153,16 @@ async fn after_failure(
         return Ok("failed; the endpoint is switched off");
     }
     let jitter = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
-    let next = retry_after(made.number, jitter).filter(|_| !manual);
-    let Some(wait) = next else {
+    let Some(wait) = retry_after(made.number, jitter) else {
         app.store
             .finish_attempt(d, made, DeliveryState::Failed, None)
             .await?;
         return Ok("failed");
     };
-    let at = clock + wait;
+    // Late (a throttled or retried invocation), the retry is still in the future: Scheduler
+    // never fires a one-time schedule created after its time.
+    let at = not_before_next_minute(clock + wait);
     let input = json!({
-        "kind": "webhook_retry",
         "issuer_id": d.issuer_id,
         "webhook_id": d.webhook_id,
         "message_id": d.id,

@@ -35,7 +35,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "enabled": w.enabled,
         "disabled_reason": w.disabled_reason,
         "failing_since": w.failing_since,
-        "secret_hint": w.secrets.first().map(|s| format!("{}…", &s.secret.expose()[..10])),
+        "secret_fingerprint": w.secret_fingerprint(),
         "created_at": w.created_at,
         "version": w.version,
     })
@@ -222,7 +222,8 @@ pub async fn deliveries(
     )))
 }
 
-/// One more attempt of a finished delivery (succeeded, failed or cancelled), now.
+/// One more attempt, now: of a finished delivery (succeeded, failed or cancelled) or of one
+/// waiting for its next retry.
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
 pub async fn retry(
     State(app): State<App>,
@@ -249,7 +250,7 @@ pub async fn retry(
     {
         return Err(ApiError::conflict(
             "delivery_in_progress",
-            "this delivery is waiting for an attempt already",
+            "an attempt of this delivery is in flight; look again in a minute",
         ));
     }
     let d = app.store.delivery(&w.id, &d.id).await?.unwrap_or(d);

@@ -16,6 +16,7 @@ pub mod session;
 mod settings;
 mod templates;
 pub mod ui;
+mod webhooks;
 
 use crate::{
     app::App,
@@ -71,6 +72,14 @@ fn declared() -> Routes<App> {
         .post("/console/settings", settings::save)
         .post("/console/settings/keys", settings::create_key)
         .post("/console/settings/keys/{id}/revoke", settings::revoke_key)
+        .get("/console/settings/webhooks", webhooks::page)
+        .post("/console/settings/webhooks", webhooks::create)
+        .get("/console/settings/webhooks/{id}", webhooks::endpoint)
+        .post("/console/settings/webhooks/{id}/{action}", webhooks::act)
+        .post(
+            "/console/settings/webhooks/{id}/deliveries/{delivery_id}/retry",
+            webhooks::retry,
+        )
 }
 
 /// Every route, as `(method, path)`.

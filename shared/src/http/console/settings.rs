@@ -85,6 +85,7 @@ fn settings_body(
     html! {
         @if let Some(n) = shown.note { div class="ok" role="status" { (n) } }
         (ui::summary(l, shown.err))
+        p { a href="/console/settings/webhooks" { (l.t("웹훅 (LMS·CRM 연동 알림) →", "Webhooks (notify your LMS or CRM) →")) } }
         (profile_form(s, v, shown.err))
         section class="card" aria-labelledby="keys-h" {
             h2 id="keys-h" { (l.t("API 키", "API keys")) }

@@ -1,0 +1,386 @@
+//! Settings → Webhooks: add an endpoint (its secret shown once), see each endpoint's deliveries,
+//! send a test event, retry a delivery, rotate the secret, switch it on or off, remove it. Every
+//! write calls the `/v1/webhooks` handlers with the session's caller.
+
+use super::{
+    page::{api, failed, respond},
+    posted::Posted,
+    session::Session,
+    ui::{self, input, Field, FormError},
+};
+use crate::{
+    app::App,
+    domain::webhook::EventType,
+    http::{api::webhooks as v1, body::JsonObject, query::ApiQuery, PageQuery},
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::{html, Markup};
+use serde_json::{json, Value};
+
+const PATH: &str = "/console/settings/webhooks";
+
+/// What a type means, for admins.
+fn describe(l: crate::domain::locale::Locale, t: EventType) -> &'static str {
+    match t {
+        EventType::AwardIssued => l.t("배지 발급", "Badge issued"),
+        EventType::AwardRevoked => l.t("배지 폐기", "Badge revoked"),
+        EventType::AwardReissued => l.t("배지 재발급", "Badge re-issued"),
+        EventType::AwardExpired => l.t("배지 만료", "Badge expired"),
+        EventType::AwardShared => l.t("첫 공유", "First share"),
+        EventType::AwardViewed => l.t("첫 조회 (많을 수 있음)", "First view (can be many)"),
+        EventType::BatchCompleted => l.t("일괄 발급 완료", "Bulk upload completed"),
+        EventType::BatchFailed => l.t("일괄 발급 실패", "Bulk upload failed"),
+        EventType::EmailBounced => l.t("이메일 반송", "Email bounced"),
+        EventType::EmailComplained => l.t("스팸 신고", "Email marked as spam"),
+        EventType::Test => l.t("테스트", "Test"),
+    }
+}
+
+/// The add form: URL, description, the event types (all but `award.viewed` ticked).
+fn add_form(s: &Session, fields: Option<&[(String, String)]>, err: Option<&FormError>) -> Markup {
+    let l = s.lang;
+    let v = |n: &str| fields.and_then(|f| super::form::value(f, n)).unwrap_or("");
+    let ticked = |t: EventType| match fields {
+        Some(f) => f.iter().any(|(k, v)| k == "events" && v == t.as_str()),
+        None => t != EventType::AwardViewed,
+    };
+    html! {
+        form method="post" action=(PATH) class="card" novalidate {
+            h2 { (l.t("엔드포인트 추가", "Add an endpoint")) }
+            (ui::csrf(s))
+            (input(Field::new("url", l.t("받을 주소 (https)", "Receiver URL (https)"), v("url")).kind("url").required(), err))
+            (input(Field::new("description", l.t("설명", "Description"), v("description")), err))
+            fieldset {
+                legend { (l.t("보낼 이벤트", "Events to send")) }
+                @for t in EventType::ALL {
+                    div class="check" {
+                        input type="checkbox" id={"ev-" (t.as_str())} name="events" value=(t.as_str()) checked[ticked(t)];
+                        label for={"ev-" (t.as_str())} { (describe(l, t)) " " code { (t.as_str()) } }
+                    }
+                }
+            }
+            button class="btn primary" type="submit" { (l.t("추가", "Add")) }
+        }
+    }
+}
+
+fn endpoints_table(s: &Session, list: &[Value]) -> Markup {
+    let l = s.lang;
+    html! {
+        div class="table-wrap" { table {
+            caption class="visually-hidden" { (l.t("웹훅 엔드포인트", "Webhook endpoints")) }
+            thead { tr { th scope="col" { "URL" } th scope="col" { (l.t("설명", "Description")) } th scope="col" { (l.t("상태", "State")) } th scope="col" { (l.t("이벤트", "Events")) } } }
+            tbody { @for w in list {
+                tr {
+                    th scope="row" { a href={(PATH) "/" (w["id"].as_str().unwrap_or(""))} { (w["url"].as_str().unwrap_or("")) } }
+                    td { (w["description"].as_str().unwrap_or("")) }
+                    td { (state_of(s, w)) }
+                    td { (w["events"].as_array().map_or(0, Vec::len)) }
+                }
+            } }
+        } }
+    }
+}
+
+fn state_of(s: &Session, w: &Value) -> Markup {
+    let l = s.lang;
+    html! {
+        @if w["enabled"] == true { (l.t("사용 중", "On")) } @else { strong { (l.t("꺼짐", "Off")) } }
+        @if let Some(why) = w["disabled_reason"].as_str() { br; span class="muted" { (why) } }
+    }
+}
+
+/// The secret just made, shown once.
+fn secret_note(l: crate::domain::locale::Locale, secret: Option<&str>) -> Markup {
+    html! {
+        @if let Some(k) = secret {
+            div class="ok" role="status" {
+                p { strong { (l.t("서명 비밀키입니다. 지금만 보여 드립니다 — 수신 서버에 저장하세요.", "The signing secret. It is shown only now — store it with your receiver.")) } }
+                code class="key" id="new-secret" { (k) }
+            }
+        }
+    }
+}
+
+async fn list_page(app: &App, s: &Session, shown: Shown<'_>, status: StatusCode) -> Response {
+    let l = s.lang;
+    let list = match api(v1::list(State(app.clone()), s.caller.clone()).await).await {
+        Ok(v) => v["data"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return failed(e),
+    };
+    let body = html! {
+        p { a href="/console/settings" { (l.t("← 설정", "← Settings")) } }
+        (secret_note(l, shown.secret))
+        (ui::summary(l, shown.err))
+        section class="card" {
+            h2 { (l.t("엔드포인트", "Endpoints")) }
+            p class="muted" { (l.t("이벤트는 Standard Webhooks 방식으로 서명됩니다 (README의 확인 방법 참고).", "Events are signed the Standard Webhooks way (see the README for how to verify).")) }
+            @if list.is_empty() { p { (l.t("아직 없습니다.", "None yet.")) } } @else { (endpoints_table(s, &list)) }
+        }
+        (add_form(s, shown.form, shown.err))
+    };
+    respond(
+        app,
+        status,
+        ui::page(s, "/console/settings", l.t("웹훅", "Webhooks"), body),
+    )
+}
+
+#[derive(Default)]
+struct Shown<'a> {
+    form: Option<&'a [(String, String)]>,
+    err: Option<&'a FormError>,
+    secret: Option<&'a str>,
+    note: Option<&'a str>,
+}
+
+pub async fn page(State(app): State<App>, s: Session) -> Response {
+    list_page(&app, &s, Shown::default(), StatusCode::OK).await
+}
+
+pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response {
+    let mut m = serde_json::Map::new();
+    for name in ["url", "description"] {
+        if let Some(v) = super::form::value(&f, name).filter(|v| !v.trim().is_empty()) {
+            m.insert(name.into(), json!(v));
+        }
+    }
+    let events: Vec<&str> = f
+        .iter()
+        .filter(|(k, _)| k == "events")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    m.insert("events".into(), json!(events));
+    match api(v1::create(State(app.clone()), s.caller.clone(), JsonObject(m)).await).await {
+        Ok(v) => {
+            let shown = Shown {
+                secret: v["secret"].as_str(),
+                ..Shown::default()
+            };
+            list_page(&app, &s, shown, StatusCode::CREATED).await
+        }
+        Err(e) => {
+            let err = FormError::from_api(&e, s.lang);
+            let shown = Shown {
+                form: Some(&f),
+                err: Some(&err),
+                ..Shown::default()
+            };
+            list_page(&app, &s, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
+    let l = s.lang;
+    html! {
+        div class="table-wrap" { table {
+            caption class="visually-hidden" { (l.t("전송 내역", "Deliveries")) }
+            thead { tr {
+                th scope="col" { (l.t("시각", "Time")) } th scope="col" { (l.t("이벤트", "Event")) }
+                th scope="col" { (l.t("상태", "State")) } th scope="col" { (l.t("시도", "Attempts")) }
+                th scope="col" { (l.t("마지막 응답", "Last answer")) } th scope="col" { (l.t("다음 재시도", "Next retry")) }
+                th scope="col" { span class="visually-hidden" { (l.t("작업", "Actions")) } }
+            } }
+            tbody { @for d in list {
+                @let last = &d["last_attempt"];
+                tr {
+                    th scope="row" { (d["created_at"].as_str().unwrap_or("")) }
+                    td { code { (d["event_type"].as_str().unwrap_or("")) } }
+                    td { (d["state"].as_str().unwrap_or("")) }
+                    td { (d["attempts"]) }
+                    td {
+                        @if let Some(c) = last["status_code"].as_u64() { "HTTP " (c) " · " (last["latency_ms"]) " ms" }
+                        @if let Some(e) = last["error"].as_str() { br; span class="muted" { (e) } }
+                        @if let Some(r) = last["response"].as_str().filter(|r| !r.is_empty()) { br; code { (r) } }
+                    }
+                    td { (d["next_attempt_at"].as_str().unwrap_or("")) }
+                    td { @if matches!(d["state"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                        form method="post" action={(PATH) "/" (id) "/deliveries/" (d["id"].as_str().unwrap_or("")) "/retry"} {
+                            (ui::csrf(s))
+                            button class="btn" type="submit" { (l.t("재시도", "Retry")) }
+                        }
+                    } }
+                }
+            } }
+        } }
+    }
+}
+
+/// One action button (a form posting to `{PATH}/{id}/{action}`).
+fn action(s: &Session, id: &str, what: &str, label: &str, class: &str) -> Markup {
+    html! {
+        form method="post" action={(PATH) "/" (id) "/" (what)} class="inline" {
+            (ui::csrf(s))
+            button class=(class) type="submit" { (label) }
+        }
+    }
+}
+
+async fn endpoint_page(app: &App, s: &Session, id: &str, shown: Shown<'_>) -> Response {
+    let l = s.lang;
+    let one =
+        api(v1::get_one(State(app.clone()), s.caller.clone(), Path(id.to_owned())).await).await;
+    let Ok(w) = one else {
+        return super::page::not_found(app, l);
+    };
+    let page = PageQuery {
+        limit: Some("50".into()),
+        cursor: None,
+    };
+    let list = match api(v1::deliveries(
+        State(app.clone()),
+        s.caller.clone(),
+        Path(id.to_owned()),
+        ApiQuery(page),
+    )
+    .await)
+    .await
+    {
+        Ok(v) => v["data"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return failed(e),
+    };
+    let on = w["enabled"] == true;
+    let body = html! {
+        p { a href=(PATH) { (l.t("← 웹훅", "← Webhooks")) } }
+        (secret_note(l, shown.secret))
+        @if let Some(n) = shown.note { div class="ok" role="status" { (n) } }
+        section class="card" {
+            h2 { code { (w["url"].as_str().unwrap_or("")) } }
+            p { (state_of(s, &w)) }
+            p { @for t in w["events"].as_array().into_iter().flatten() { code { (t.as_str().unwrap_or("")) } " " } }
+            div class="actions" {
+                (action(s, id, "test", l.t("테스트 이벤트 보내기", "Send a test event"), "btn"))
+                (action(s, id, "rotate", l.t("비밀키 교체 (24시간 동안 둘 다 유효)", "Rotate the secret (both sign for 24 h)"), "btn"))
+                @if on { (action(s, id, "off", l.t("끄기", "Switch off"), "btn")) } @else { (action(s, id, "on", l.t("켜기", "Switch on"), "btn primary")) }
+                (action(s, id, "delete", l.t("삭제", "Remove"), "btn danger"))
+            }
+        }
+        section class="card" {
+            h2 { (l.t("전송 내역 (최근 50건)", "Deliveries (latest 50)")) }
+            @if list.is_empty() { p { (l.t("아직 없습니다.", "None yet.")) } } @else { (deliveries_table(s, id, &list)) }
+        }
+    };
+    respond(
+        app,
+        StatusCode::OK,
+        ui::page(
+            s,
+            "/console/settings",
+            l.t("웹훅 엔드포인트", "Webhook endpoint"),
+            body,
+        ),
+    )
+}
+
+pub async fn endpoint(State(app): State<App>, Path(id): Path<String>, s: Session) -> Response {
+    endpoint_page(&app, &s, &id, Shown::default()).await
+}
+
+/// Test, rotate, on, off, delete.
+pub async fn act(
+    State(app): State<App>,
+    Path((id, what)): Path<(String, String)>,
+    Posted { s, .. }: Posted,
+) -> Response {
+    let l = s.lang;
+    let (app2, caller, path) = (app.clone(), s.caller.clone(), Path(id.clone()));
+    let switch = |on: bool| {
+        let body = json!({ "enabled": on })
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        v1::patch(
+            State(app2.clone()),
+            caller.clone(),
+            Path(id.clone()),
+            JsonObject(body),
+        )
+    };
+    let (done, note) = match what.as_str() {
+        "test" => (
+            api(v1::test(State(app.clone()), caller.clone(), path).await).await,
+            l.t(
+                "테스트 이벤트를 보냈습니다. 아래 내역에서 결과를 확인하세요.",
+                "Test event queued; see the result below.",
+            ),
+        ),
+        "rotate" => (
+            api(v1::rotate_secret(State(app.clone()), caller.clone(), path).await).await,
+            "",
+        ),
+        "on" => (
+            api(switch(true).await).await,
+            l.t("켰습니다.", "Switched on."),
+        ),
+        "off" => (
+            api(switch(false).await).await,
+            l.t("껐습니다.", "Switched off."),
+        ),
+        "delete" => {
+            return match api(v1::delete(State(app.clone()), caller, path).await).await {
+                Ok(_) => Redirect::to(PATH).into_response(),
+                Err(_) => super::page::not_found(&app, l),
+            }
+        }
+        _ => return super::page::not_found(&app, l),
+    };
+    match done {
+        Ok(v) => {
+            let shown = Shown {
+                secret: v["secret"].as_str(),
+                note: Some(note).filter(|n| !n.is_empty()),
+                ..Shown::default()
+            };
+            endpoint_page(&app, &s, &id, shown).await
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => super::page::not_found(&app, l),
+        Err(e) => {
+            let msg = FormError::from_api(&e, l).message;
+            endpoint_page(
+                &app,
+                &s,
+                &id,
+                Shown {
+                    note: Some(&msg),
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+pub async fn retry(
+    State(app): State<App>,
+    Path((id, delivery)): Path<(String, String)>,
+    Posted { s, .. }: Posted,
+) -> Response {
+    let l = s.lang;
+    let r = api(v1::retry(
+        State(app.clone()),
+        s.caller.clone(),
+        Path((id.clone(), delivery)),
+    )
+    .await)
+    .await;
+    let note = match r {
+        Ok(_) => l.t("다시 보냅니다.", "Retrying now.").to_owned(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => return super::page::not_found(&app, l),
+        Err(e) => FormError::from_api(&e, l).message,
+    };
+    endpoint_page(
+        &app,
+        &s,
+        &id,
+        Shown {
+            note: Some(&note),
+            ..Shown::default()
+        },
+    )
+    .await
+}
