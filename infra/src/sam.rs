@@ -613,7 +613,7 @@ mod tests {
         assert!(spec.bucket_name.starts_with("accolade-local-uploads-"));
         assert_eq!(spec.schedule_group, "accolade-local-followups");
         assert_eq!(spec.uploads_prefix, "uploads/");
-        assert_eq!(spec.stream_filters.len(), 2);
+        assert_eq!(spec.stream_filters.len(), 4);
         let digest = spec
             .recurring
             .iter()

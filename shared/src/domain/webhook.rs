@@ -505,16 +505,14 @@ impl Webhook {
             .collect()
     }
 
-    /// A new current secret; the old one signs too for [`ROTATION_OVERLAP`]. Secrets already
-    /// retired are dropped. Answers the new secret.
+    /// A new current secret; the one it replaces signs too for [`ROTATION_OVERLAP`], and any
+    /// older one stops at once (so rotating twice in a row ends a leaked secret). Answers the
+    /// new secret.
     pub fn rotate(&mut self, now: DateTime<Utc>) -> Secret {
         let fresh = Secret::generate();
-        self.secrets
-            .retain(|s| s.retires_at.is_none_or(|t| t > now));
+        self.secrets.retain(|s| s.retires_at.is_none());
         for s in &mut self.secrets {
-            if s.retires_at.is_none() {
-                s.retires_at = Some(now + ROTATION_OVERLAP);
-            }
+            s.retires_at = Some(now + ROTATION_OVERLAP);
         }
         self.secrets.insert(
             0,
