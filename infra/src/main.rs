@@ -410,6 +410,7 @@ fn print_banner(base_url: &str, demo: &seed::Demo, endpoint: &str) {
     println!("  Template       {}", demo.template_id);
     println!("  Outbox         {base_url}/_local/outbox   (emails the local SES received)");
     println!("  Failures       {base_url}/_local/failures   (events Lambda gave up on: the on-failure destinations)");
+    println!("  Webhooks       {base_url}/_local/webhooks   (every webhook delivery and its last attempt)");
     println!("  Emulator       {endpoint}  (moto, IAM enforced; log in .local/moto.log)");
     println!("  Written to     .local/stack.json");
     println!();

@@ -148,10 +148,11 @@ fn reports_item_failures(p: &Value) -> bool {
     })
 }
 
-/// An SQS event of a function, its queue read from the template's resources.
-fn queue_trigger(e: &Value, resources: &Value) -> Result<QueueTrigger, TemplateError> {
-    let p = &e["Properties"];
+/// An SQS event source mapping of a function (a SAM `SQS` event's `Properties`, or an
+/// `AWS::Lambda::EventSourceMapping`'s), its queue read from the template's resources.
+fn queue_trigger(p: &Value, resources: &Value) -> Result<QueueTrigger, TemplateError> {
     let queue = tag_name(&p["Queue"])
+        .or_else(|| tag_name(&p["EventSourceArn"]))
         .and_then(|(_, v)| v.as_str().map(|s| s.trim_end_matches(".Arn").to_owned()))
         .ok_or_else(|| TemplateError::Shape("SQS event: `Queue: !GetAtt X.Arn` expected".into()))?;
     let q = &resources[queue.as_str()]["Properties"];
@@ -244,7 +245,7 @@ fn function_spec(
                     .to_owned(),
             )),
             Some("DynamoDB") => stream = Some(stream_trigger(e)?),
-            Some("SQS") => queue = Some(queue_trigger(e, resources)?),
+            Some("SQS") => queue = Some(queue_trigger(&e["Properties"], resources)?),
             _ => {}
         }
     }
@@ -268,17 +269,38 @@ fn function_spec(
     })
 }
 
+/// `AWS::Lambda::EventSourceMapping` resources from an SQS queue: (function logical id, trigger).
+fn queue_mappings(resources: &Value) -> Result<Vec<(String, QueueTrigger)>, TemplateError> {
+    let mut out = Vec::new();
+    for r in resources.as_mapping().into_iter().flat_map(|m| m.values()) {
+        if r["Type"].as_str() != Some("AWS::Lambda::EventSourceMapping") {
+            continue;
+        }
+        let p = &r["Properties"];
+        let function = tag_name(&p["FunctionName"])
+            .and_then(|(_, v)| v.as_str().map(|s| s.trim_end_matches(".Arn").to_owned()));
+        let from_queue = tag_name(&p["EventSourceArn"])
+            .and_then(|(_, v)| v.as_str().map(|s| s.trim_end_matches(".Arn").to_owned()))
+            .is_some_and(|q| resources[q.as_str()]["Type"].as_str() == Some("AWS::SQS::Queue"));
+        if let (Some(f), true) = (function, from_queue) {
+            out.push((f, queue_trigger(p, resources)?));
+        }
+    }
+    Ok(out)
+}
+
 fn functions(doc: &Value) -> Result<Vec<FunctionSpec>, TemplateError> {
     let globals = &doc["Globals"]["Function"];
+    let mappings = queue_mappings(&doc["Resources"])?;
     let mut out = Vec::new();
     for (name, r) in doc["Resources"].as_mapping().into_iter().flatten() {
         if r["Type"].as_str() == Some("AWS::Serverless::Function") {
-            out.push(function_spec(
-                name.as_str().unwrap_or_default(),
-                r,
-                globals,
-                &doc["Resources"],
-            )?);
+            let id = name.as_str().unwrap_or_default();
+            let mut spec = function_spec(id, r, globals, &doc["Resources"])?;
+            if let Some((_, q)) = mappings.iter().find(|(f, _)| f == id) {
+                spec.queue = Some(q.clone());
+            }
+            out.push(spec);
         }
     }
     Ok(out)
@@ -614,6 +636,16 @@ mod tests {
         assert_eq!(spec.schedule_group, "accolade-local-followups");
         assert_eq!(spec.uploads_prefix, "uploads/");
         assert_eq!(spec.stream_filters.len(), 4);
+        let webhooks = spec.function("webhooks").unwrap().queue.clone().unwrap();
+        assert_eq!(
+            (webhooks.queue.as_str(), webhooks.batch_size),
+            ("WebhookQueue", 10)
+        );
+        assert!(webhooks.report_item_failures);
+        assert_eq!(
+            (webhooks.visibility_timeout_secs, webhooks.max_receive_count),
+            (360, Some(5))
+        );
         let digest = spec
             .recurring
             .iter()

@@ -245,12 +245,14 @@ try {
   assert.match(await text("#new-secret"), /^whsec_/);
   await page.click(`a:has-text("${receiver}")`);
   await page.click("form[action$='/test'] button");
+  await page.waitForURL(/done=test/);
   for (let i = 0; (await page.locator("td:has-text('HTTP 405')").count()) === 0; i++) {
     assert.ok(i < 60, "the test delivery shows its answer");
     await page.waitForTimeout(500);
     await page.reload();
   }
   await check("webhook-deliveries");
+  await page.goto(`${base}/console/settings`);
 
   // --- English, remembered; mobile layout without sideways scrolling.
   await page.click("text=English");

@@ -842,3 +842,44 @@ async fn test_event(t: &TestApp, key: &str, webhook: &str) -> String {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     r.json()["id"].as_str().unwrap().to_owned()
 }
+
+/// What a webhook costs, in requests (asserted) and in the request units DynamoDB would bill
+/// (printed; docs/performance.md): the stream batch that makes the delivery, then its attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_an_event_and_its_delivery_cost() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let (url, inbox) = receiver(&[]).await;
+    register(&t, &key, json!({"url": url, "events": ["award.issued"]})).await;
+    let to = unique_email("cost");
+    t.issue(&key, json!({"template_id": tpl["id"], "notify": false, "recipient": {"email": to, "name": "비용"}})).await;
+    t.request_units().await;
+    t.requests.reset();
+    t.roll_up().await;
+    let made = t.requests.snapshot();
+    let units = t.request_units().await;
+    eprintln!("webhooks: the stream batch with one award.issued for one endpoint: requests {made:?}, units {units}");
+    assert_eq!(
+        made.get("dynamodb.Query"),
+        Some(&1),
+        "the issuer's endpoints: {made:?}"
+    );
+    assert_eq!(
+        made.get("dynamodb.PutItem"),
+        Some(&1),
+        "the delivery: {made:?}"
+    );
+    assert_eq!(made.get("sqs.SendMessageBatch"), Some(&1), "{made:?}");
+    t.requests.reset();
+    t.deliver_webhooks().await;
+    let attempt = t.requests.snapshot();
+    let units = t.request_units().await;
+    eprintln!("webhooks: one delivered attempt: requests {attempt:?}, units {units}");
+    assert_eq!(inbox.all().len(), 1);
+    let want: std::collections::BTreeMap<String, u64> = [
+        ("dynamodb.GetItem".to_owned(), 2),
+        ("dynamodb.UpdateItem".to_owned(), 2),
+    ]
+    .into();
+    assert_eq!(attempt, want);
+}

@@ -202,10 +202,14 @@ impl WebhookUrl {
                 "webhooks are sent only to https:// URLs, not {}://",
                 url.scheme()
             ))
-            .ko(KO_URL));
+            .ko(format!(
+                "웹훅은 https:// 주소로만 보냅니다 ({}://는 안 됩니다).",
+                url.scheme()
+            )));
         }
         if url.port().is_some_and(|p| p != 443) {
-            return Err(Invalid::new("webhooks are sent only to port 443").ko(KO_URL));
+            return Err(Invalid::new("webhooks are sent only to port 443")
+                .ko("웹훅은 443 포트로만 보냅니다."));
         }
         match url.host() {
             Some(url::Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip))?,
@@ -260,7 +264,9 @@ fn check_ip(ip: IpAddr) -> Result<(), Invalid> {
         Some(why) => Err(Invalid::new(format!(
             "{ip} is {why}; webhooks are sent only to public addresses"
         ))
-        .ko(KO_URL)),
+        .ko(format!(
+            "{ip}은(는) 공개 주소가 아닙니다 ({why}). 웹훅은 공개 주소로만 보냅니다."
+        ))),
         None => Ok(()),
     }
 }

@@ -189,16 +189,16 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
             tbody { @for d in list {
                 @let last = &d["last_attempt"];
                 tr {
-                    th scope="row" { (d["created_at"].as_str().unwrap_or("")) }
+                    th scope="row" { (when(&d["created_at"])) }
                     td { code { (d["event_type"].as_str().unwrap_or("")) } }
-                    td { (d["state"].as_str().unwrap_or("")) }
+                    td { (state_word(l, d["state"].as_str().unwrap_or(""))) }
                     td { (d["attempts"]) }
                     td {
                         @if let Some(c) = last["status_code"].as_u64() { "HTTP " (c) " · " (last["latency_ms"]) " ms" }
                         @if let Some(e) = last["error"].as_str() { br; span class="muted" { (e) } }
                         @if let Some(r) = last["response"].as_str().filter(|r| !r.is_empty()) { br; code { (r) } }
                     }
-                    td { (d["next_attempt_at"].as_str().unwrap_or("")) }
+                    td { (when(&d["next_attempt_at"])) }
                     td { @if matches!(d["state"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
                         form method="post" action={(PATH) "/" (id) "/deliveries/" (d["id"].as_str().unwrap_or("")) "/retry"} {
                             (ui::csrf(s))
@@ -208,6 +208,25 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
                 }
             } }
         } }
+    }
+}
+
+/// A time from the API's JSON, to the second, in UTC.
+fn when(v: &Value) -> String {
+    v.as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+fn state_word(l: crate::domain::locale::Locale, state: &str) -> &str {
+    match state {
+        "pending" => l.t("대기", "Waiting"),
+        "sending" => l.t("보내는 중", "Sending"),
+        "succeeded" => l.t("성공", "Delivered"),
+        "failed" => l.t("실패", "Failed"),
+        "cancelled" => l.t("취소됨", "Cancelled"),
+        other => other,
     }
 }
 
@@ -277,8 +296,42 @@ async fn endpoint_page(app: &App, s: &Session, id: &str, shown: Shown<'_>) -> Re
     )
 }
 
-pub async fn endpoint(State(app): State<App>, Path(id): Path<String>, s: Session) -> Response {
-    endpoint_page(&app, &s, &id, Shown::default()).await
+/// What a write that ends on the endpoint's page says there (`?done=…`, after the redirect).
+fn done_note(l: crate::domain::locale::Locale, done: &str) -> Option<&'static str> {
+    Some(match done {
+        "test" => l.t(
+            "테스트 이벤트를 보냈습니다. 아래 내역에서 결과를 확인하세요.",
+            "Test event queued; see the result below.",
+        ),
+        "on" => l.t("켰습니다.", "Switched on."),
+        "off" => l.t("껐습니다.", "Switched off."),
+        "retry" => l.t("다시 보냅니다.", "Retrying now."),
+        _ => return None,
+    })
+}
+
+pub async fn endpoint(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    s: Session,
+) -> Response {
+    let note = q.get("done").and_then(|d| done_note(s.lang, d));
+    endpoint_page(
+        &app,
+        &s,
+        &id,
+        Shown {
+            note,
+            ..Shown::default()
+        },
+    )
+    .await
+}
+
+/// After a write: the endpoint's page, by GET (reloading it repeats nothing).
+fn back_to(id: &str, done: &str) -> Response {
+    Redirect::to(&format!("{PATH}/{}?done={done}", crate::urls::encode(id))).into_response()
 }
 
 /// Test, rotate, on, off, delete.
@@ -301,26 +354,11 @@ pub async fn act(
             JsonObject(body),
         )
     };
-    let (done, note) = match what.as_str() {
-        "test" => (
-            api(v1::test(State(app.clone()), caller.clone(), path).await).await,
-            l.t(
-                "테스트 이벤트를 보냈습니다. 아래 내역에서 결과를 확인하세요.",
-                "Test event queued; see the result below.",
-            ),
-        ),
-        "rotate" => (
-            api(v1::rotate_secret(State(app.clone()), caller.clone(), path).await).await,
-            "",
-        ),
-        "on" => (
-            api(switch(true).await).await,
-            l.t("켰습니다.", "Switched on."),
-        ),
-        "off" => (
-            api(switch(false).await).await,
-            l.t("껐습니다.", "Switched off."),
-        ),
+    let done = match what.as_str() {
+        "test" => api(v1::test(State(app.clone()), caller.clone(), path).await).await,
+        "rotate" => api(v1::rotate_secret(State(app.clone()), caller.clone(), path).await).await,
+        "on" => api(switch(true).await).await,
+        "off" => api(switch(false).await).await,
         "delete" => {
             return match api(v1::delete(State(app.clone()), caller, path).await).await {
                 Ok(_) => Redirect::to(PATH).into_response(),
@@ -330,14 +368,15 @@ pub async fn act(
         _ => return super::page::not_found(&app, l),
     };
     match done {
-        Ok(v) => {
+        // The new secret is shown on this answer only (never in a URL).
+        Ok(v) if what == "rotate" => {
             let shown = Shown {
                 secret: v["secret"].as_str(),
-                note: Some(note).filter(|n| !n.is_empty()),
                 ..Shown::default()
             };
             endpoint_page(&app, &s, &id, shown).await
         }
+        Ok(_) => back_to(&id, &what),
         Err(e) if e.status == StatusCode::NOT_FOUND => super::page::not_found(&app, l),
         Err(e) => {
             let msg = FormError::from_api(&e, l).message;
