@@ -454,38 +454,44 @@ impl Runner {
                 );
                 continue;
             }
-            // Scheduler's context attribute: the time the schedule was due.
-            let input: Value = got
-                .target()
-                .and_then(|t| t.input())
-                .map(|i| {
-                    i.replace(
-                        "<aws.scheduler.scheduled-time>",
-                        &at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    )
-                })
-                .and_then(|i| serde_json::from_str(&i).ok())
-                .unwrap_or(Value::Null);
-            let arn = got.target().map(|t| t.arn().to_owned()).unwrap_or_default();
-            if arn == crate::iam::queue_arn(&self.lambda.stack.names.webhook_queue) {
-                // An SQS target: the input is the message (the queue's mapping delivers it).
-                self.enqueue(&input).await?;
+            if self.fire(name, at, &got).await? {
                 fired += 1;
-                self.delete_if_done(&sched, &group, name, &got).await;
-                continue;
             }
-            let Some(target) = function_of_arn(&arn) else {
-                tracing::warn!(
-                    schedule = name,
-                    "schedule target is not a local function or queue"
-                );
-                continue;
-            };
-            let _ = self.lambda.invoke_async(target, input).await;
-            fired += 1;
             self.delete_if_done(&sched, &group, name, &got).await;
         }
         Ok(fired)
+    }
+
+    /// One due schedule's target, as Scheduler delivers it: `<aws.scheduler.scheduled-time>` in
+    /// its input filled in with `at`; a function invoked asynchronously, or the input sent as a
+    /// message to the webhook queue (an SQS target). False when the target is neither.
+    async fn fire(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        got: &aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput,
+    ) -> Result<bool, String> {
+        let scheduled = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let input: Value = got
+            .target()
+            .and_then(|t| t.input())
+            .map(|i| i.replace("<aws.scheduler.scheduled-time>", &scheduled))
+            .and_then(|i| serde_json::from_str(&i).ok())
+            .unwrap_or(Value::Null);
+        let arn = got.target().map(|t| t.arn().to_owned()).unwrap_or_default();
+        if arn == crate::iam::queue_arn(&self.lambda.stack.names.webhook_queue) {
+            self.enqueue(&input).await?;
+            return Ok(true);
+        }
+        let Some(target) = function_of_arn(&arn) else {
+            tracing::warn!(
+                schedule = name,
+                "schedule target is not a local function or queue"
+            );
+            return Ok(false);
+        };
+        let _ = self.lambda.invoke_async(target, input).await;
+        Ok(true)
     }
 
     /// `ActionAfterCompletion: DELETE`: the schedule goes once it has fired.

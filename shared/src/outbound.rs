@@ -97,10 +97,17 @@ impl Outbound {
         })
     }
 
-    /// The addresses to connect to: the host's, every one of them checked.
+    /// The addresses to connect to: the host's, every one of them checked (and, but for an
+    /// allowed host, only `https` on 443: a URL stored under older rules is checked again).
     async fn addresses(&self, url: &url::Url) -> Result<Vec<SocketAddr>, OutboundError> {
         let host = url.host_str().unwrap_or_default();
         let port = url.port_or_known_default().unwrap_or(443);
+        if !self.allowed.allows(host) && (url.scheme() != "https" || port != 443) {
+            return Err(OutboundError::Refused(format!(
+                "{}://…:{port} is not https on port 443",
+                url.scheme()
+            )));
+        }
         let addrs: Vec<SocketAddr> = match url.host() {
             Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
             Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],

@@ -212,6 +212,99 @@ async fn deliveries(t: &TestApp, key: &str, webhook: &str) -> Vec<Value> {
     r.json()["data"].as_array().unwrap().clone()
 }
 
+/// Makes one fact of every kind but `award.expired`: two awards (`a`, `b`), a first view and a
+/// first share of `a` (each twice: the second is no new fact), `a` revoked, `b` re-issued, a batch
+/// of two that completes and one that fails, a bounce of `b`'s day-1 email and a complaint about
+/// `a`'s. Answers `a` and `b`'s id.
+async fn every_fact(t: &TestApp, key: &str, tpl: &Value) -> (Value, String) {
+    let issue = |to: String| {
+        t.issue(
+            key,
+            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김민수"}}),
+        )
+    };
+    let a = issue(unique_email("a")).await;
+    let b = issue(unique_email("b")).await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    // First human view and first share of `a`, twice each (the second is no new fact).
+    for _ in 0..2 {
+        t.browse(&format!("/b/{a_id}")).await;
+        t.browse(&format!("/b/{a_id}/go/share-linkedin")).await;
+    }
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{a_id}/revoke"),
+            Some(key),
+            Some(json!({"reason": "오발급"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{b_id}/reissue"),
+            Some(key),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // A batch that completes and one that fails (no email column).
+    let done = t
+        .ingested_batch(
+            key,
+            json!({"filename": "명단.csv", "template_id": tpl["id"], "notify": false}),
+            &csv_rows(2, &format!("wh{}-", uuid::Uuid::new_v4().simple())),
+        )
+        .await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    let broke = t
+        .ingested_batch(
+            key,
+            json!({"filename": "bad.csv", "template_id": tpl["id"]}),
+            b"name\nKim\n",
+        )
+        .await;
+    assert_eq!(broke["status"], "failed", "{broke:#}");
+    // SES says the day-1 email of `b` bounced, and a complaint about `a`'s.
+    for (award, kind) in [
+        (b_id, "eventbridge-ses-bounce.json"),
+        (a_id, "eventbridge-ses-complaint.json"),
+    ] {
+        let path = infra::repo_root().join("tests/events").join(kind);
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("AAAAAAAAAAAAAAAAAAAAAA", award);
+        let mut e: Value = serde_json::from_str(&text).unwrap();
+        e["id"] = json!(uuid::Uuid::new_v4().to_string());
+        t.ses_event(&e).await;
+    }
+    (a, b_id.to_owned())
+}
+
+/// Every request verifies with both reference libraries and the README's shell recipe; none does
+/// with one byte of its body changed.
+async fn assert_signed(secret: &str, got: &[Got]) {
+    assert!(verdicts(secret, got).await.iter().all(|v| v == "ok"));
+    let changed: Vec<Got> = got.iter().map(tampered).collect();
+    let refused = verdicts(secret, &changed).await;
+    assert!(
+        refused.iter().all(|v| v.starts_with("rejected")),
+        "{refused:?}"
+    );
+    for (g, c) in got.iter().zip(&changed).take(3) {
+        let listed = |sig: &str| g.header("webhook-signature").split(' ').any(|s| s == sig);
+        assert!(
+            listed(&shell_signature(secret, g).await),
+            "the shell recipe agrees"
+        );
+        assert!(
+            !listed(&shell_signature(secret, c).await),
+            "not with a changed byte"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_type_arrives_once_with_a_signature_the_reference_library_accepts() {
     let t = spawn_app().await;
@@ -235,68 +328,8 @@ async fn every_event_type_arrives_once_with_a_signature_the_reference_library_ac
     )
     .await;
     assert!(w["secret"].as_str().unwrap().starts_with("whsec_"));
-    let issue = |to: String| {
-        t.issue(
-            &key,
-            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "김민수"}}),
-        )
-    };
-    let a = issue(unique_email("a")).await;
-    let b = issue(unique_email("b")).await;
-    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
-    // First human view and first share of `a`, twice each (the second is no new fact).
-    for _ in 0..2 {
-        t.browse(&format!("/b/{a_id}")).await;
-        t.browse(&format!("/b/{a_id}/go/share-linkedin")).await;
-    }
-    let r = t
-        .call(
-            "POST",
-            &format!("/v1/awards/{a_id}/revoke"),
-            Some(&key),
-            Some(json!({"reason": "오발급"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = t
-        .call(
-            "POST",
-            &format!("/v1/awards/{b_id}/reissue"),
-            Some(&key),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    // A batch that completes and one that fails (no email column).
-    let done = t
-        .ingested_batch(
-            &key,
-            json!({"filename": "명단.csv", "template_id": tpl["id"], "notify": false}),
-            &csv_rows(2, &format!("wh{}-", uuid::Uuid::new_v4().simple())),
-        )
-        .await;
-    assert_eq!(done["status"], "completed", "{done:#}");
-    let broke = t
-        .ingested_batch(
-            &key,
-            json!({"filename": "bad.csv", "template_id": tpl["id"]}),
-            b"name\nKim\n",
-        )
-        .await;
-    assert_eq!(broke["status"], "failed", "{broke:#}");
-    // SES says the day-1 email of `b` bounced, and a complaint about `a`'s.
-    for (award, kind) in [
-        (b_id, "eventbridge-ses-bounce.json"),
-        (a_id, "eventbridge-ses-complaint.json"),
-    ] {
-        let path = infra::repo_root().join("tests/events").join(kind);
-        let text = std::fs::read_to_string(path)
-            .unwrap()
-            .replace("AAAAAAAAAAAAAAAAAAAAAA", award);
-        let mut e: Value = serde_json::from_str(&text).unwrap();
-        e["id"] = json!(uuid::Uuid::new_v4().to_string());
-        t.ses_event(&e).await;
-    }
+    let (a, b_id) = every_fact(&t, &key, &tpl).await;
+    let a_id = a["id"].as_str().unwrap();
     settle(&t).await;
     for ty in all {
         assert_eq!(
@@ -325,27 +358,9 @@ async fn every_event_type_arrives_once_with_a_signature_the_reference_library_ac
         inbox.of_type("email.bounced")[0].json()["data"]["stage"],
         "day1"
     );
-    // Every request verifies with the reference libraries; none with one byte changed.
     let got = inbox.all();
     let secret = w["secret"].as_str().unwrap();
-    assert!(verdicts(secret, &got).await.iter().all(|v| v == "ok"));
-    let changed: Vec<Got> = got.iter().map(tampered).collect();
-    assert!(verdicts(secret, &changed)
-        .await
-        .iter()
-        .all(|v| v.starts_with("rejected")));
-    // And the README's shell recipe agrees, both ways.
-    for (g, c) in got.iter().zip(&changed).take(3) {
-        let listed = |sig: &str| g.header("webhook-signature").split(' ').any(|s| s == sig);
-        assert!(
-            listed(&shell_signature(secret, g).await),
-            "the shell recipe agrees"
-        );
-        assert!(
-            !listed(&shell_signature(secret, c).await),
-            "not with a changed byte"
-        );
-    }
+    assert_signed(secret, &got).await;
     // The same stream records again (a retried batch) make no second event.
     let before = got.len();
     // A fresh mapping reads the stream from its start, as after a lost checkpoint.
@@ -562,23 +577,26 @@ async fn ssrf_targets_are_refused_at_registration_and_at_send() {
     }
     // An endpoint stored before the rules (or whose name now points inside) is checked again
     // at send: nothing is sent, and the delivery says why.
-    let inside = stored_endpoint(&t, &issuer, "https://169.254.169.254/latest/meta-data/").await;
-    let r = t
-        .call(
-            "POST",
-            &format!("/v1/webhooks/{inside}/test"),
-            Some(&key),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
-    t.deliver_webhooks().await;
-    let d = &deliveries(&t, &key, inside.as_str()).await[0];
-    let error = d["last_attempt"]["error"].as_str().unwrap();
-    assert!(
-        error.starts_with("not sent") && error.contains("link-local"),
-        "{d:#}"
-    );
+    for (url, says) in [
+        ("https://127.0.0.1/hook", "loopback"),
+        ("https://10.0.0.1/hook", "private"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://lms.example.ac.kr/hook", "not https"),
+        (
+            "https://lms.example.ac.kr:8443/hook",
+            "not https on port 443",
+        ),
+    ] {
+        let inside = stored_endpoint(&t, &issuer, url).await;
+        test_event(&t, &key, inside.as_str()).await;
+        t.deliver_webhooks().await;
+        let d = &deliveries(&t, &key, inside.as_str()).await[0];
+        let error = d["last_attempt"]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("not sent") && error.contains(says),
+            "{url}: {d:#}"
+        );
+    }
     // A redirect is an answer, not followed.
     let (url, inbox) = receiver(&[302]).await;
     let w = register(&t, &key, json!({"url": url})).await;

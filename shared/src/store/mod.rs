@@ -151,6 +151,18 @@ impl Store {
         Ok(out.item)
     }
 
+    /// An UpdateItem of the item at `key`, to which the caller adds its expressions.
+    pub(crate) fn update_at(
+        &self,
+        (pk, sk): (String, String),
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+    }
+
     /// Puts an item unless its key exists: true when this call created it.
     pub(crate) async fn put_new(&self, item: Item) -> Result<bool> {
         let res = self

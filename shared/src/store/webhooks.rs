@@ -90,13 +90,8 @@ impl Store {
     /// Switches an enabled endpoint off, saying why. True for the one call that did it (so its
     /// admins are told once).
     pub async fn disable_webhook(&self, w: &Webhook, reason: &str) -> Result<bool> {
-        let (pk, sk) = keys::webhook(&w.issuer_id, &w.id);
         let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::webhook(&w.issuer_id, &w.id))
             .update_expression("SET enabled = :off, disabled_reason = :why ADD version :one")
             .condition_expression("enabled = :on")
             .expression_attribute_values(
@@ -114,13 +109,7 @@ impl Store {
     /// Records that the endpoint is failing (keeps the first time), or, with `None`, that it
     /// answered (only when it was failing: a healthy endpoint costs no write).
     pub async fn set_failing(&self, w: &Webhook, since: Option<DateTime<Utc>>) -> Result<()> {
-        let (pk, sk) = keys::webhook(&w.issuer_id, &w.id);
-        let req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk));
+        let req = self.update_at(keys::webhook(&w.issuer_id, &w.id));
         // `version` moves too, so an edit saved from an older read cannot bring back a stale
         // `failing_since` (and switch a healthy endpoint off).
         let req = match since {
@@ -186,13 +175,8 @@ impl Store {
     /// Claims attempt `seen + 1`: the delivery must still be at `seen` attempts and waiting (or
     /// held by a claim that has run out). True when this call holds it.
     pub async fn claim_attempt(&self, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
-        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
         let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::delivery(&d.webhook_id, &d.id))
             .update_expression("SET #st = :sending, claim_ends = :until, attempts = :next")
             .condition_expression(
                 "attempts = :seen AND (#st = :pending OR (#st = :sending AND claim_ends < :now))",
@@ -218,15 +202,10 @@ impl Store {
         state: DeliveryState,
         next_at: Option<DateTime<Utc>>,
     ) -> Result<bool> {
-        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
         let last = serde_dynamo::to_attribute_value(attempt)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::delivery(&d.webhook_id, &d.id))
             .condition_expression("attempts = :n")
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":n", n(attempt.number))
@@ -254,13 +233,8 @@ impl Store {
     /// The delivery waits for one more attempt, now (`POST …/retry`): whatever its state, unless
     /// an attempt is in flight (claimed, and the claim has not run out).
     pub async fn reopen_delivery(&self, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
-        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
         let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::delivery(&d.webhook_id, &d.id))
             .update_expression("SET #st = :pending REMOVE next_attempt_at")
             .condition_expression("attempts = :seen AND (#st <> :sending OR claim_ends < :now)")
             .expression_attribute_names("#st", "state")
@@ -280,14 +254,9 @@ impl Store {
         state: DeliveryState,
         from: &[DeliveryState],
     ) -> Result<bool> {
-        let (pk, sk) = keys::delivery(&d.webhook_id, &d.id);
         let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
         let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::delivery(&d.webhook_id, &d.id))
             .update_expression("SET #st = :state REMOVE next_attempt_at")
             .condition_expression(format!(
                 "attempts = :seen AND #st IN ({})",
