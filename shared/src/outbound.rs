@@ -262,3 +262,100 @@ where
     kept.truncate(KEEP);
     Ok((status, kept))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn local() -> Outbound {
+        Outbound::new(AllowedHosts::parse("localhost"))
+    }
+
+    async fn listener() -> (tokio::net::TcpListener, u16) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        (l, port)
+    }
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap()
+    }
+
+    async fn post(o: &Outbound, to: &str, secs: u64) -> Result<Answer, OutboundError> {
+        o.post(&url(to), &[], "{}".into(), Duration::from_secs(secs))
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_certificate_no_root_trusts_is_refused() {
+        use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+        let certs =
+            vec![CertificateDer::from_pem_slice(include_bytes!("testdata/localhost.crt")).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("testdata/localhost.key")).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let (l, port) = listener().await;
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = l.accept().await {
+                let _ = acceptor.accept(tcp).await;
+            }
+        });
+        let e = post(&local(), &format!("https://localhost:{port}/h"), 5)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("TLS with localhost failed"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_inside_is_refused_before_connecting() {
+        let e = post(&Outbound::default(), "https://localhost/h", 5)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OutboundError::Refused(_)), "{e}");
+        assert!(
+            e.to_string().contains("resolves to") && e.to_string().contains("loopback"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_never_answers_is_a_failure_at_the_deadline() {
+        let (l, port) = listener().await;
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((tcp, _)) = l.accept().await {
+                held.push(tcp);
+            }
+        });
+        let e = post(&local(), &format!("http://localhost:{port}/h"), 1)
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "no answer within 1 s");
+    }
+
+    #[tokio::test]
+    async fn the_status_counts_and_at_most_a_kilobyte_of_an_endless_body_is_read() {
+        let (l, port) = listener().await;
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = l.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n";
+                let _ = tcp.write_all(head.as_bytes()).await;
+                let _ = tcp.write_all(&[b'x'; 3000]).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+        });
+        let a = post(&local(), &format!("http://localhost:{port}/h"), 2)
+            .await
+            .unwrap();
+        assert_eq!((a.status, a.body.len()), (200, KEEP));
+    }
+}
