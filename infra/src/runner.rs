@@ -479,8 +479,8 @@ impl Runner {
             .and_then(|i| serde_json::from_str(&i).ok())
             .unwrap_or(Value::Null);
         let arn = got.target().map(|t| t.arn().to_owned()).unwrap_or_default();
-        if arn == crate::iam::queue_arn(&self.lambda.stack.names.webhook_queue) {
-            self.enqueue(&input).await?;
+        if arn == accolade::schedules::SQS_SEND_MESSAGE {
+            self.send_message(&input).await?;
             return Ok(true);
         }
         let Some(target) = function_of_arn(&arn) else {
@@ -515,12 +515,14 @@ impl Runner {
         }
     }
 
-    /// Scheduler's SQS target: the input as one message on the webhook queue.
-    async fn enqueue(&self, input: &Value) -> Result<(), String> {
+    /// Scheduler's universal target for SQS `SendMessage`: the input is the request.
+    async fn send_message(&self, input: &Value) -> Result<(), String> {
+        let field = |k: &str| input[k].as_str().map(str::to_owned);
         aws_sdk_sqs::Client::new(&self.admin)
             .send_message()
-            .queue_url(&self.lambda.stack.names.webhook_queue_url)
-            .message_body(input.to_string())
+            .set_queue_url(field("QueueUrl"))
+            .set_message_body(field("MessageBody"))
+            .set_message_group_id(field("MessageGroupId"))
             .send()
             .await
             .map_err(|e| sdk_error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;

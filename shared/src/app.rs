@@ -87,7 +87,7 @@ impl App {
             }),
             config.failure_queue_arn.clone(),
         )
-        .with_webhooks_target(config.webhook_queue_arn.clone())
+        .with_webhook_queue(config.webhook_queue_url.clone())
     }
 
     /// With clients built elsewhere (the local stack's carry each function's credentials and the

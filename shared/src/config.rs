@@ -28,10 +28,9 @@ pub struct Config {
     pub failure_queue_arn: Option<String>,
     /// `SIGNING_KEY_ARN`: the KMS key that wraps issuers' credential-signing keys.
     pub signing_key_arn: Option<String>,
-    /// `WEBHOOK_QUEUE_URL`: the SQS queue of webhook attempts (the webhooks function reads it).
+    /// `WEBHOOK_QUEUE_URL`: the SQS queue of webhook attempts (the webhooks function reads it;
+    /// notify and the api queue first attempts, the webhooks function's retry schedules the rest).
     pub webhook_queue_url: Option<String>,
-    /// `WEBHOOK_QUEUE_ARN`: where webhook retry schedules put their message (the same queue).
-    pub webhook_queue_arn: Option<String>,
     /// `WEBHOOK_ALLOWED_HOSTS`: host names that may receive webhooks over `http`, on any port and
     /// address. Empty in AWS; the local stack names its loopback receivers.
     pub webhook_allowed_hosts: AllowedHosts,
@@ -109,7 +108,6 @@ impl Config {
             failure_queue_arn: optional("FAILURE_QUEUE_ARN"),
             signing_key_arn: optional("SIGNING_KEY_ARN"),
             webhook_queue_url: optional("WEBHOOK_QUEUE_URL"),
-            webhook_queue_arn: optional("WEBHOOK_QUEUE_ARN"),
             webhook_allowed_hosts: AllowedHosts::parse(
                 &optional("WEBHOOK_ALLOWED_HOSTS").unwrap_or_default(),
             ),
@@ -139,7 +137,6 @@ impl Config {
             failure_queue_arn: None,
             signing_key_arn: None,
             webhook_queue_url: None,
-            webhook_queue_arn: None,
             webhook_allowed_hosts: AllowedHosts::default(),
         }
     }

@@ -20,13 +20,16 @@ pub struct Schedules {
     group: Option<String>,
     target_arn: String,
     role_arn: String,
-    /// Where webhook retry schedules put their message (`WEBHOOK_QUEUE_ARN`).
-    webhooks_arn: Option<String>,
+    /// Where webhook retry schedules put their message (`WEBHOOK_QUEUE_URL`).
+    webhook_queue: Option<String>,
     /// Where Scheduler puts an invocation it could not deliver (`FAILURE_QUEUE_ARN`).
     failure_queue_arn: Option<String>,
     /// Buckets this process has made sure of (saves a call per stream batch).
     known: Arc<Mutex<HashSet<String>>>,
 }
+
+/// Scheduler's universal target for SQS `SendMessage`: the input is the request.
+pub const SQS_SEND_MESSAGE: &str = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage";
 
 /// `at`, or the start of the next minute if `at` is not at least a minute away.
 pub fn not_before_next_minute(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -63,31 +66,40 @@ impl Schedules {
             target_arn,
             role_arn,
             failure_queue_arn,
-            webhooks_arn: None,
+            webhook_queue: None,
             known: Arc::default(),
         }
     }
 
-    /// Webhook retries are messages to this queue.
-    pub fn with_webhooks_target(mut self, arn: Option<String>) -> Self {
-        self.webhooks_arn = arn;
+    /// Webhook retries are messages to this queue (its URL).
+    pub fn with_webhook_queue(mut self, url: Option<String>) -> Self {
+        self.webhook_queue = url;
         self
     }
 
-    /// A one-time schedule that puts `input` (Scheduler fills in
-    /// `<aws.scheduler.scheduled-time>`) on the webhook queue at `at`, so a retry passes the same
-    /// concurrency cap as every attempt. A name that exists already is fine.
+    /// A one-time schedule that sends `body` (Scheduler fills in `<aws.scheduler.scheduled-time>`)
+    /// to the webhook queue at `at`, with `group` as its `MessageGroupId` (SQS fair queues): a
+    /// retry passes the same concurrency cap, and the same fairness, as every attempt. Scheduler's
+    /// universal target for SQS `SendMessage` (its templated SQS target sets a group only for FIFO
+    /// queues). A name that exists already is fine.
     pub async fn webhook_retry(
         &self,
         name: &str,
         at: DateTime<Utc>,
-        input: &serde_json::Value,
+        body: &serde_json::Value,
+        group: &str,
     ) -> Result<bool, String> {
-        let target = self
-            .webhooks_arn
+        let queue = self
+            .webhook_queue
             .as_deref()
-            .ok_or("WEBHOOK_QUEUE_ARN is not set")?;
-        self.create(name, at, target, input.to_string()).await
+            .ok_or("WEBHOOK_QUEUE_URL is not set")?;
+        let input = serde_json::json!({
+            "QueueUrl": queue,
+            "MessageBody": body.to_string(),
+            "MessageGroupId": group,
+        });
+        self.create(name, at, SQS_SEND_MESSAGE, input.to_string())
+            .await
     }
 
     /// Makes sure the bucket's schedule exists. Answers whether this call created it. A bucket

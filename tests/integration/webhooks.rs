@@ -901,3 +901,31 @@ async fn what_an_event_and_its_delivery_cost() {
     .into();
     assert_eq!(attempt, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_whose_sender_died_after_claiming_is_taken_over_by_its_redelivered_message() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("재시도중단대학교").await;
+    let (url, inbox) = receiver(&[500]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let msg = test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    let at = next_attempt(&t, &key, id)
+        .await
+        .expect("a retry is scheduled");
+    // The retry's sender claims attempt 2 and dies before sending or scheduling anything; its
+    // message (naming attempt 1) comes back once the claim has run out.
+    let webhook = WebhookId::parse(id).unwrap();
+    let d = t.app.store.delivery(&webhook, &msg).await.unwrap().unwrap();
+    let then = Utc::now() - chrono::Duration::seconds(accolade::store::webhooks::CLAIM_SECS + 5);
+    assert!(t.app.store.claim_attempt(&d, then).await.unwrap());
+    assert_eq!(t.fire_schedules(at).await, 1);
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 2, "taken over and sent");
+    let d = t.app.store.delivery(&webhook, &msg).await.unwrap().unwrap();
+    assert_eq!(
+        (d.state, d.attempts),
+        (accolade::domain::webhook::DeliveryState::Succeeded, 3)
+    );
+}

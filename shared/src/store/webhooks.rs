@@ -87,13 +87,15 @@ impl Store {
         applied(res)
     }
 
-    /// Switches an enabled endpoint off, saying why. True for the one call that did it (so its
-    /// admins are told once).
+    /// Switches an enabled endpoint off, saying why, if it is still as `w` was read (an edit or a
+    /// success since — a fixed URL, an answer — moved `version`). True for the one call that did
+    /// it (so its admins are told once).
     pub async fn disable_webhook(&self, w: &Webhook, reason: &str) -> Result<bool> {
         let res = self
             .update_at(keys::webhook(&w.issuer_id, &w.id))
             .update_expression("SET enabled = :off, disabled_reason = :why ADD version :one")
-            .condition_expression("enabled = :on")
+            .condition_expression("enabled = :on AND version = :v")
+            .expression_attribute_values(":v", n(w.version))
             .expression_attribute_values(
                 ":off",
                 aws_sdk_dynamodb::types::AttributeValue::Bool(false),

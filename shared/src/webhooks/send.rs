@@ -51,9 +51,19 @@ pub struct Job {
     /// From a retry schedule: the attempts the delivery had when it was scheduled.
     #[serde(default)]
     pub attempt: Option<u32>,
-    /// When the attempt was due (Scheduler's scheduled time).
-    #[serde(default)]
+    /// When the attempt was due (Scheduler's scheduled time); unreadable is as absent (now),
+    /// never a reason to drop the message.
+    #[serde(default, deserialize_with = "lenient_time")]
     pub scheduled_time: Option<DateTime<Utc>>,
+}
+
+fn lenient_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let raw = Option::<Value>::deserialize(d)?;
+    Ok(raw
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc)))
 }
 
 /// The function's event: `{"Records": [SQS messages]}` → `batchItemFailures` of the messages
@@ -102,12 +112,15 @@ pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
         return Ok("no such delivery");
     }
     let now = Utc::now();
+    // Waiting, and this message is for the attempt it waits for (a retry's message names the
+    // attempts it follows; an older one is stale) — or held by a claim that ran out, whatever
+    // message finds it (its sender died before scheduling anything).
     let due = match d.state {
-        DeliveryState::Pending => true,
+        DeliveryState::Pending => job.attempt.is_none_or(|n| n == d.attempts),
         DeliveryState::Sending => d.claim_ends.is_some_and(|t| t < now.timestamp()),
         _ => false,
     };
-    if job.attempt.is_some_and(|n| n != d.attempts) || !due {
+    if !due {
         return Ok("not due");
     }
     let endpoint = app.store.webhook(&job.issuer_id, &job.webhook_id).await?;
@@ -171,7 +184,7 @@ async fn after_failure(
     });
     let name = format!("wh-{}-{}", d.id, made.number);
     app.schedules
-        .webhook_retry(&name, at, &input)
+        .webhook_retry(&name, at, &input, d.issuer_id.as_str())
         .await
         .map_err(StoreError::Aws)?;
     app.store

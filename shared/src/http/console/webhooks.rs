@@ -199,7 +199,8 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
                         @if let Some(r) = last["response"].as_str().filter(|r| !r.is_empty()) { br; code { (r) } }
                     }
                     td { (when(&d["next_attempt_at"])) }
-                    td { @if matches!(d["state"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                    // Any delivery without an attempt in flight can be tried again now.
+                    td { @if d["state"].as_str() != Some("sending") {
                         form method="post" action={(PATH) "/" (id) "/deliveries/" (d["id"].as_str().unwrap_or("")) "/retry"} {
                             (ui::csrf(s))
                             button class="btn" type="submit" { (l.t("재시도", "Retry")) }
@@ -227,6 +228,19 @@ fn state_word(l: crate::domain::locale::Locale, state: &str) -> &str {
         "failed" => l.t("실패", "Failed"),
         "cancelled" => l.t("취소됨", "Cancelled"),
         other => other,
+    }
+}
+
+/// Rotate, naming the secret it replaces: a resubmitted form (a reload of its answer) finds
+/// that secret gone and rotates nothing, so the secret the receiver just stored stays.
+fn rotate_form(s: &Session, id: &str, fingerprint: &str) -> Markup {
+    let l = s.lang;
+    html! {
+        form method="post" action={(PATH) "/" (id) "/rotate"} class="inline" {
+            (ui::csrf(s))
+            input type="hidden" name="replaces" value=(fingerprint);
+            button class="btn" type="submit" { (l.t("비밀키 교체 (24시간 동안 둘 다 유효)", "Rotate the secret (both sign for 24 h)")) }
+        }
     }
 }
 
@@ -274,7 +288,7 @@ async fn endpoint_page(app: &App, s: &Session, id: &str, shown: Shown<'_>) -> Re
             p { @for t in w["events"].as_array().into_iter().flatten() { code { (t.as_str().unwrap_or("")) } " " } }
             div class="actions" {
                 (action(s, id, "test", l.t("테스트 이벤트 보내기", "Send a test event"), "btn"))
-                (action(s, id, "rotate", l.t("비밀키 교체 (24시간 동안 둘 다 유효)", "Rotate the secret (both sign for 24 h)"), "btn"))
+                (rotate_form(s, id, w["secret_fingerprint"].as_str().unwrap_or("")))
                 @if on { (action(s, id, "off", l.t("끄기", "Switch off"), "btn")) } @else { (action(s, id, "on", l.t("켜기", "Switch on"), "btn primary")) }
                 (action(s, id, "delete", l.t("삭제", "Remove"), "btn danger"))
             }
@@ -329,6 +343,16 @@ pub async fn endpoint(
     .await
 }
 
+/// Whether the rotate form names the secret that is current now.
+async fn replaces_current(app: &App, s: &Session, id: &str, f: &[(String, String)]) -> bool {
+    let one =
+        api(v1::get_one(State(app.clone()), s.caller.clone(), Path(id.to_owned())).await).await;
+    let current = one
+        .ok()
+        .and_then(|w| w["secret_fingerprint"].as_str().map(str::to_owned));
+    current.is_some() && current.as_deref() == super::form::value(f, "replaces")
+}
+
 /// After a write: the endpoint's page, by GET (reloading it repeats nothing).
 fn back_to(id: &str, done: &str) -> Response {
     Redirect::to(&format!("{PATH}/{}?done={done}", crate::urls::encode(id))).into_response()
@@ -338,9 +362,25 @@ fn back_to(id: &str, done: &str) -> Response {
 pub async fn act(
     State(app): State<App>,
     Path((id, what)): Path<(String, String)>,
-    Posted { s, .. }: Posted,
+    Posted { s, f }: Posted,
 ) -> Response {
     let l = s.lang;
+    if what == "rotate" && !replaces_current(&app, &s, &id, &f).await {
+        let note = l.t(
+            "이미 교체했습니다 (다시 교체하지 않았습니다).",
+            "Already rotated (not rotated again).",
+        );
+        return endpoint_page(
+            &app,
+            &s,
+            &id,
+            Shown {
+                note: Some(note),
+                ..Shown::default()
+            },
+        )
+        .await;
+    }
     let (app2, caller, path) = (app.clone(), s.caller.clone(), Path(id.clone()));
     let switch = |on: bool| {
         let body = json!({ "enabled": on })
