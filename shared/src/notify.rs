@@ -175,17 +175,8 @@ pub async fn handle_due(
                 json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes, "continued": due.len() - i }),
             );
         }
-        let handled = match d.stage {
-            Stage::Expired => Box::pin(expired(app, &d.award, now)).await,
-            stage => Box::pin(send_followup(app, &d.award, stage, now)).await,
-        };
-        match handled {
-            Ok(outcome) => {
-                *outcomes.entry(outcome).or_default() += 1;
-                app.store
-                    .followup_done(&d.award, d.stage, "handled")
-                    .await?;
-            }
+        match Box::pin(handle_one(app, d, bucket, now)).await {
+            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
             Err(e) => {
                 tracing::warn!(award = %d.award, stage = d.stage.as_str(), error = %e, "follow-up failed");
                 retry = Some(e);
@@ -204,20 +195,59 @@ pub async fn handle_due(
     }
 }
 
-/// An award's expiry time has come: its `award.expired` webhook event, if it did expire (not
-/// revoked or replaced meanwhile).
-async fn expired(app: &App, id: &AwardId, now: DateTime<Utc>) -> Result<String, NotifyError> {
-    let Some(award) = app.store.get_award(id).await? else {
-        return Ok("no award".into());
+/// One due item: handled, then out of the index — or, for an expiry its bucket reached early
+/// (a bucket due within minutes runs a minute after its first item is queued), left in the
+/// index for a run at the expiry time.
+async fn handle_one(
+    app: &App,
+    d: &Due,
+    bucket: &str,
+    now: DateTime<Utc>,
+) -> Result<String, NotifyError> {
+    let outcome = match d.stage {
+        Stage::Expired => match Box::pin(expired(app, &d.award, bucket, now)).await? {
+            Some(outcome) => outcome,
+            None => return Ok("award.expired: not yet, run again at the expiry".into()),
+        },
+        stage => Box::pin(send_followup(app, &d.award, stage, now)).await?,
     };
-    if !matches!(award.status(now), AwardStatus::Expired { .. }) {
-        return Ok(format!("no event: award {}", award.status(now).code()));
+    app.store
+        .followup_done(&d.award, d.stage, "handled")
+        .await?;
+    Ok(outcome)
+}
+
+/// An award's expiry time has come: its `award.expired` webhook event, if it did expire (not
+/// revoked or replaced meanwhile). `None` when it has not expired yet: the bucket runs again at
+/// the expiry time (a schedule of its own).
+async fn expired(
+    app: &App,
+    id: &AwardId,
+    bucket: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, NotifyError> {
+    let Some(award) = app.store.get_award(id).await? else {
+        return Ok(Some("no award".into()));
+    };
+    match award.status(now) {
+        AwardStatus::Expired { .. } => {}
+        AwardStatus::Valid => {
+            let Some(on) = award.expires_on.filter(|on| *on > now) else {
+                return Ok(Some("no event: no expiry".into()));
+            };
+            app.schedules
+                .continue_bucket(bucket, on)
+                .await
+                .map_err(NotifyError::Retry)?;
+            return Ok(None);
+        }
+        other => return Ok(Some(format!("no event: award {}", other.code()))),
     }
     let fact = crate::webhooks::facts::expired(&award);
     if !crate::webhooks::enqueue(app, vec![fact]).await.is_empty() {
         return Err(NotifyError::Retry("award.expired not queued".into()));
     }
-    Ok("award.expired".into())
+    Ok(Some("award.expired".into()))
 }
 
 /// One follow-up, if it is still wanted. Answers what happened, as a word for logs and tests.

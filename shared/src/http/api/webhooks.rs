@@ -55,8 +55,10 @@ pub fn delivery_json(d: &Delivery) -> Value {
     })
 }
 
-/// The caller's endpoint, or 404 (also for a malformed id and another issuer's endpoint).
+/// The caller's endpoint, or 404 (also for a malformed id and another issuer's endpoint); 403
+/// first for a key that may not manage webhooks.
 async fn found(app: &App, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
+    caller.require_admin(WHAT)?;
     let id = WebhookId::parse(id).map_err(|_| ApiError::not_found("webhook"))?;
     app.store
         .webhook(&caller.issuer_id, &id)
@@ -101,7 +103,6 @@ pub async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     Ok(Json(webhook_json(&found(&app, &caller, &id).await?)))
 }
 
@@ -133,7 +134,6 @@ pub async fn patch(
     Path(id): Path<String>,
     JsonObject(patch): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     let patch = Value::Object(patch);
     let allowed = app.config.webhook_allowed_hosts.clone();
     let (w, ()) = edit(&app, &caller, &id, |w| {
@@ -153,7 +153,6 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     let w = found(&app, &caller, &id).await?;
     app.store.delete_webhook(&w.issuer_id, &w.id).await?;
     tracing::info!("webhook endpoint removed");
@@ -167,7 +166,6 @@ pub async fn rotate_secret(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     let now = Utc::now();
     let (w, secret) = edit(&app, &caller, &id, |w| Ok(w.rotate(now))).await?;
     let mut v = webhook_json(&w);
@@ -183,7 +181,6 @@ pub async fn test(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     let w = found(&app, &caller, &id).await?;
     if !w.enabled {
         return Err(ApiError::conflict(
@@ -213,7 +210,6 @@ pub async fn deliveries(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     let w = found(&app, &caller, &id).await?;
     let (items, next) = app.store.deliveries(&w.id, q.limit()?, q.cursor()).await?;
     Ok(Json(super::list_json(
@@ -230,7 +226,6 @@ pub async fn retry(
     caller: Caller,
     Path((id, delivery)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin(WHAT)?;
     let w = found(&app, &caller, &id).await?;
     let well_formed = delivery.len() == 26 && delivery.starts_with("msg_");
     let d = match well_formed {
