@@ -87,6 +87,8 @@ pub struct LocalLambda {
     specs: Arc<HashMap<FunctionName, FunctionSpec>>,
     failures: Arc<Mutex<Vec<Value>>>,
     credentials: Arc<HashMap<FunctionName, aws_credential_types::Credentials>>,
+    /// Each function's template.yaml policy (what its role may do, event source mappings included).
+    policies: Arc<HashMap<FunctionName, Arc<iam::Policy>>>,
     /// Every AWS request the functions made, by operation; faults to inject.
     pub instruments: Instruments,
     /// What the functions sent through SES, for the SES events the runner publishes.
@@ -221,6 +223,7 @@ impl LocalLambda {
         let mut functions = HashMap::new();
         let mut specs = HashMap::new();
         let mut credentials = HashMap::new();
+        let mut policies = HashMap::new();
         for name in FunctionName::ALL {
             let spec = stack
                 .spec
@@ -243,7 +246,7 @@ impl LocalLambda {
             let sdk = accolade::aws::local_sdk_config(&stack.endpoint, creds);
             let check = PolicyCheck {
                 principal: format!("accolade-{}-{}", stack.stage, name.as_str()),
-                policy: Arc::new(policy),
+                policy: policies.entry(name).or_insert(Arc::new(policy)).clone(),
                 spec: stack.spec.clone(),
                 deny_url: format!("{}/_accolade/deny", stack.endpoint),
             };
@@ -256,6 +259,7 @@ impl LocalLambda {
             specs: Arc::new(specs),
             failures: Arc::default(),
             credentials: Arc::new(credentials),
+            policies: Arc::new(policies),
             instruments,
             outbox,
             stack,
@@ -277,6 +281,11 @@ impl LocalLambda {
     /// The environment Lambda gives the deployed function (see [`environment`]).
     pub fn environment(&self, name: FunctionName) -> Result<Vec<(String, String)>, String> {
         environment(&self.stack, self.spec(name), &self.credentials[&name])
+    }
+
+    /// The function's policy, as its role has it.
+    pub fn policy(&self, name: FunctionName) -> &iam::Policy {
+        &self.policies[&name]
     }
 
     pub fn spec(&self, name: FunctionName) -> &FunctionSpec {

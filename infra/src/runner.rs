@@ -541,6 +541,7 @@ impl Runner {
             let Some(trigger) = self.lambda.spec(function).queue.clone() else {
                 continue;
             };
+            self.mapping_may_read(function)?;
             loop {
                 let n = self.deliver_queue_batch(function, &trigger).await?;
                 if n == 0 {
@@ -550,6 +551,26 @@ impl Runner {
             }
         }
         Ok(delivered)
+    }
+
+    /// Lambda's SQS event source mapping reads the queue as the function's role: without these
+    /// actions on the queue it cannot poll (AWS refuses to create or run the mapping).
+    fn mapping_may_read(&self, function: FunctionName) -> Result<(), String> {
+        let queue = crate::iam::queue_arn(&self.lambda.stack.names.webhook_queue);
+        let policy = self.lambda.policy(function);
+        for action in [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ] {
+            if !policy.allows(action, &queue, &crate::iam::Facts::default()) {
+                return Err(format!(
+                    "{}'s role may not {action} on {queue}: its SQS event source mapping cannot poll",
+                    function.as_str()
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn deliver_queue_batch(

@@ -332,3 +332,16 @@ async fn a_stream_reader_keeps_its_place_across_a_cancelled_transaction() {
         (Some(&1), Some(&1))
     );
 }
+
+/// The webhook queue's event source mapping polls as the webhooks function's role, and only its
+/// own statement grants that (the template declares the mapping itself, so SAM attaches no
+/// managed policy reaching every queue): without it, nothing is delivered.
+#[tokio::test]
+async fn the_webhook_queues_mapping_needs_the_functions_own_sqs_statement() {
+    let t = spawn_app().await;
+    assert_eq!(t.runner().deliver_queue().await, Ok(0));
+    let without = edited_template("                - sqs:ReceiveMessage\n", "");
+    let t = spawn_app_with(without).await;
+    let e = t.runner().deliver_queue().await.unwrap_err();
+    assert!(e.contains("sqs:ReceiveMessage"), "{e}");
+}

@@ -678,6 +678,23 @@ async fn endpoints_are_managed_by_admin_keys_and_checked_field_by_field() {
     let integration = k["key"].as_str().unwrap();
     let r = t.call("GET", "/v1/webhooks", Some(integration), None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Switched off with an event waiting: it is cancelled, not sent.
+    let (url, inbox) = receiver(&[]).await;
+    let p = json!({"url": url, "enabled": true});
+    t.call("PATCH", &format!("/v1/webhooks/{id}"), Some(&key), Some(p))
+        .await;
+    test_event(&t, &key, id).await;
+    let off = json!({"enabled": false});
+    t.call(
+        "PATCH",
+        &format!("/v1/webhooks/{id}"),
+        Some(&key),
+        Some(off),
+    )
+    .await;
+    t.deliver_webhooks().await;
+    assert!(inbox.all().is_empty());
+    assert_eq!(deliveries(&t, &key, id).await[0]["state"], "cancelled");
     let r = t
         .call("DELETE", &format!("/v1/webhooks/{id}"), Some(&key), None)
         .await;
