@@ -298,7 +298,7 @@ ERROR_DOCS = {
     "412": "If-Match names a version that is no longer current",
     "413": "The body is too large",
     "415": "The body's type is not accepted",
-    "422": "The Idempotency-Key (or external_id) was used before for a different request",
+    "422": "Awards: the Idempotency-Key (or external_id) was used before for a different request; images: larger than 4096 pixels on a side",
     "503": "Throttled by the database: retry later",
 }
 ETAG = {"ETag": {"description": "the version, for If-Match", "required": True, "schema": S(pattern='^"[0-9]+"$')}}
@@ -385,12 +385,12 @@ paths = {
                  {"200": json_answer("Template", headers=ETAG)}, ["404"], params=["TemplateId"]),
   },
   "/v1/templates/{id}/image": {
-    "put": {**op("uploadTemplateImage", "Upload the badge image (PNG, JPEG, WebP or SVG, at most 1 MiB) as the raw body", "templates",
-                 {"200": json_answer("Template", headers=ETAG)}, ["404", "413", "415"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
+    "put": {**op("uploadTemplateImage", "Upload the badge image (PNG, JPEG, WebP or SVG, at most 1 MiB; a raster image at most 4096 pixels on a side) as the raw body", "templates",
+                 {"200": json_answer("Template", headers=ETAG)}, ["404", "413", "415", "422"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
   },
   "/v1/templates/{id}/banner-image": {
-    "put": {**op("uploadTemplateBannerImage", "Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB", "templates",
-                 {"200": json_answer("Template", headers=ETAG)}, ["404", "409", "413", "415"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
+    "put": {**op("uploadTemplateBannerImage", "Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB; a raster image at most 4096 pixels on a side", "templates",
+                 {"200": json_answer("Template", headers=ETAG)}, ["404", "409", "413", "415", "422"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
   },
   "/v1/api-keys": {
     "get": op("listApiKeys", "List API keys (never the secret); admin keys only", "api-keys", {"200": json_answer("ApiKeyList")}, ["403"]),

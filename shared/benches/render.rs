@@ -7,7 +7,7 @@ mod common;
 
 use accolade::{
     openbadges,
-    render::{badge_image, badge_page, qr},
+    render::{badge_image, badge_page, card, qr, raster},
     urls::PublicUrls,
 };
 use chrono::Utc;
@@ -42,6 +42,35 @@ fn bench(c: &mut Criterion) {
                 &issuer.profile.accent_color,
             ))
         });
+    });
+    let badge_svg = badge_image::svg(
+        &template.spec.name,
+        &issuer.profile.primary_color,
+        &issuer.profile.accent_color,
+    );
+    c.bench_function("template_png_from_generated_svg", |b| {
+        b.iter(|| {
+            black_box(raster::image_to_png(
+                badge_svg.as_bytes(),
+                "image/svg+xml",
+                600,
+            ))
+        });
+    });
+    let badge_png = raster::image_to_png(badge_svg.as_bytes(), "image/svg+xml", 600).unwrap();
+    let inlined = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&badge_png);
+        format!("data:image/png;base64,{b64}")
+    };
+    c.bench_function("share_card_png", |b| {
+        b.iter(|| {
+            let svg = card::Card::of(&award, &template, &issuer, now).svg(&inlined);
+            black_box(raster::svg_to_png(svg.as_bytes(), card::WIDTH, card::HEIGHT).unwrap())
+        });
+    });
+    c.bench_function("share_card_version", |b| {
+        b.iter(|| black_box(card::version_of(&award, &template, &issuer, now)));
     });
     let page_url = urls.award_page(&award.id);
     c.bench_function("qr_svg", |b| {

@@ -44,6 +44,7 @@ const LAYERS: &[&[&str]] = &[
         "email_events",
         "credentials",
         "webhooks",
+        "cards",
     ],
     &["http"],
     &["entry"],

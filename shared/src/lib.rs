@@ -6,6 +6,7 @@ pub mod aws;
 pub mod baking;
 pub mod blobs;
 pub mod cache;
+pub mod cards;
 pub mod config;
 pub mod credentials;
 pub mod csv_import;

@@ -19,8 +19,18 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The image URL published for a template: ours, or the admin's own hosted image.
+/// The image URL published for a template (Open Badges documents, e-mail, link previews): our
+/// PNG, or the admin's own hosted image.
 pub fn image_url(urls: &PublicUrls<'_>, t: &Template) -> String {
+    match &t.spec.image {
+        TemplateImage::Url { url } => url.to_string(),
+        _ => urls.template_png(&t.id),
+    }
+}
+
+/// The image shown on our own pages (browsers read SVG and WebP): the file as uploaded or
+/// generated, or the hosted one.
+pub fn page_image_url(urls: &PublicUrls<'_>, t: &Template) -> String {
     match &t.spec.image {
         TemplateImage::Url { url } => url.to_string(),
         _ => urls.template_image(&t.id),

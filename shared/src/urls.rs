@@ -54,6 +54,14 @@ impl<'a> PublicUrls<'a> {
     pub fn template_image(&self, id: &TemplateId) -> String {
         format!("{}/templates/{id}/image", self.base)
     }
+    /// The template's image as PNG (for e-mail, previews and Open Badges consumers).
+    pub fn template_png(&self, id: &TemplateId) -> String {
+        format!("{}/templates/{id}/image.png", self.base)
+    }
+    /// The award's share card, at the version the card has now.
+    pub fn award_card(&self, id: &AwardId, version: &str) -> String {
+        format!("{}/b/{id}/card.png?v={version}", self.base)
+    }
     pub fn template_page(&self, id: &TemplateId) -> String {
         format!("{}/templates/{id}", self.base)
     }
@@ -95,16 +103,17 @@ impl<'a> PublicUrls<'a> {
         format!("{}/b/{id}/go/{}", self.base, slot.name())
     }
 
-    /// Where a share button sends people.
+    /// Where a share button sends people; `None` for the shares the page's script reports (the
+    /// device's share sheet, "copy link"), which lead nowhere.
     pub fn share_target(
         &self,
         network: crate::domain::engagement::Network,
         award: &Award,
         template: &Template,
-    ) -> String {
+    ) -> Option<String> {
         use crate::domain::engagement::Network;
         let page = self.award_page(&award.id);
-        match network {
+        Some(match network {
             Network::LinkedIn => format!(
                 "https://www.linkedin.com/sharing/share-offsite/?url={}",
                 encode(&page)
@@ -123,7 +132,8 @@ impl<'a> PublicUrls<'a> {
                 encode(&template.spec.name),
                 encode(&format!("{}\n{page}", template.spec.name))
             ),
-        }
+            Network::Native | Network::Copy => return None,
+        })
     }
 
     /// LinkedIn "Add to profile" (certification). Empty values are left out; every value encoded.

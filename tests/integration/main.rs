@@ -17,6 +17,7 @@ mod issuing;
 mod recommendations;
 mod retries;
 mod rollup;
+mod share_cards;
 mod smoke;
 mod standards;
 mod tenancy;

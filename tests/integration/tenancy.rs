@@ -127,6 +127,7 @@ GET    /b/{award}.json                                   published
 GET    /b/{revoked}                                      published
 GET    /b/{award}/qr.svg                                 published
 GET    /b/{award}/qr.png                                 published
+GET    /b/{award}/card.png                               published
 GET    /b/{award}/go/banner                              published
 GET    /b/{public-award}/go/related-{slot-template}      not-found
 GET    /b/{public-award}/unsubscribe?t={token}           not-found
@@ -138,6 +139,7 @@ GET    /b/{award}/credential.json                        published
 GET    /templates/{template}                             published
 GET    /templates/{template}.json                        published
 GET    /templates/{template}/image                       published
+GET    /templates/{template}/image.png                   published
 GET    /templates/{template}/banner-image                published
 GET    /health                                           own
 "#;
@@ -153,7 +155,7 @@ POST   /console/templates/{template}/archive             not-found    form
 POST   /console/logout                                   own          form
 ";
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\x9c\x63\xf8\xb4\x92\xe1\x3f\x00\x06\xc7\x02\x9b\xcd\xce\xdf\x4b\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
 const BROWSER: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 /// The `/v1` router's own 404 (no such route), as opposed to a handler's.
 const NO_SUCH_ROUTE: &str = "no such route; see /v1/openapi.json";

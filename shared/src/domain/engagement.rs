@@ -10,6 +10,10 @@ pub enum Network {
     X,
     Facebook,
     Email,
+    /// The device's own share sheet (Web Share API), reported by the page's script.
+    Native,
+    /// "Copy link", reported by the page's script.
+    Copy,
 }
 
 impl Network {
@@ -19,6 +23,8 @@ impl Network {
             Network::X => "x",
             Network::Facebook => "facebook",
             Network::Email => "email",
+            Network::Native => "native",
+            Network::Copy => "copy",
         }
     }
 }
@@ -44,6 +50,8 @@ impl Slot {
             "share-x" => Slot::Share(Network::X),
             "share-facebook" => Slot::Share(Network::Facebook),
             "share-email" => Slot::Share(Network::Email),
+            "share-native" => Slot::Share(Network::Native),
+            "share-copy" => Slot::Share(Network::Copy),
             other => Slot::Related(TemplateId::parse(other.strip_prefix("related-")?).ok()?),
         })
     }
@@ -121,7 +129,15 @@ mod tests {
     #[test]
     fn slots_round_trip_and_reject_junk() {
         let t = TemplateId::generate();
-        for s in ["banner", "enrol", "linkedin-add", "share-x", "share-email"] {
+        for s in [
+            "banner",
+            "enrol",
+            "linkedin-add",
+            "share-x",
+            "share-email",
+            "share-native",
+            "share-copy",
+        ] {
             assert_eq!(Slot::parse(s).unwrap().name(), s);
         }
         assert_eq!(Slot::parse(&format!("related-{t}")), Some(Slot::Related(t)));

@@ -1,7 +1,7 @@
 //! The public badge page (`/b/{id}`): what recruiters and learners see.
 
 use super::{
-    i18n,
+    card, i18n,
     layout::{issuer_bar, page, Brand},
 };
 use crate::domain::engagement::{Network, Slot};
@@ -99,7 +99,6 @@ fn status_banner(p: &BadgePage<'_>) -> Markup {
 fn share(p: &BadgePage<'_>, title: &str) -> Markup {
     let l = p.locale();
     let page_url = p.urls.award_page(&p.award.id);
-    let _ = title;
     let go = |slot: Slot| p.urls.go(&p.award.id, &slot);
     let share_on = |network: &str| l.t(format!("{network}에 공유"), format!("Share on {network}"));
     html! {
@@ -107,12 +106,13 @@ fn share(p: &BadgePage<'_>, title: &str) -> Markup {
             h2 id="share-h" { (l.t("공유하기", "Share")) }
             div class="share-grid" {
                 div class="btns" {
+                    button class="btn primary" type="button" hidden data-share=(page_url) data-title=(title) data-count=(go(Slot::Share(Network::Native))) { (l.t("공유…", "Share…")) }
                     a class="btn primary" href=(go(Slot::LinkedInAdd)) rel="noopener" target="_blank" { (i18n::add_to_linkedin(l)) }
                     a class="btn" href=(go(Slot::Share(Network::LinkedIn))) rel="noopener" target="_blank" { (share_on("LinkedIn")) }
                     a class="btn" href=(go(Slot::Share(Network::X))) rel="noopener" target="_blank" { (share_on("X")) }
                     a class="btn" href=(go(Slot::Share(Network::Facebook))) rel="noopener" target="_blank" { (share_on("Facebook")) }
                     a class="btn" href=(go(Slot::Share(Network::Email))) { (l.t("이메일로 보내기", "Email")) }
-                    button class="btn" type="button" data-copy=(page_url) data-done=(l.t("복사되었습니다", "Copied")) { (l.t("링크 복사", "Copy link")) }
+                    button class="btn" type="button" data-copy=(page_url) data-done=(l.t("복사되었습니다", "Copied")) data-count=(go(Slot::Share(Network::Copy))) { (l.t("링크 복사", "Copy link")) }
                 }
                 img class="qr" src=(p.urls.award_qr_svg(&p.award.id)) alt=(l.t("이 배지 확인 페이지로 연결되는 QR 코드", "QR code linking to this verification page")) width="160" height="160";
             }
@@ -136,7 +136,7 @@ fn recommendations(p: &BadgePage<'_>) -> Markup {
                     @for r in p.recommendations {
                         li {
                             a href=(go(Slot::Related(r.template.id.clone()))) {
-                                img src=(openbadges::image_url(&p.urls, &r.template)) alt="" width="56" height="56";
+                                img src=(openbadges::page_image_url(&p.urls, &r.template)) alt="" width="56" height="56";
                                 span {
                                     @if let Some(label) = &r.label { span class="label" { (label) } }
                                     strong { (r.template.spec.name) }
@@ -242,7 +242,11 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
     let issuer = &p.issuer.profile;
     let name = p.display_name();
     let title = format!("{} — {}", t.name, name);
-    let image = openbadges::image_url(&p.urls, p.template);
+    let image = openbadges::page_image_url(&p.urls, p.template);
+    let card = p.urls.award_card(
+        &p.award.id,
+        &card::version_of(p.award, p.template, p.issuer, p.now),
+    );
     let page_url = p.urls.award_page(&p.award.id);
     let description: String = t.description.chars().take(200).collect();
     let valid = p.award.status(p.now).is_valid();
@@ -253,15 +257,19 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
         meta property="og:type" content="website";
         meta property="og:title" content=(title);
         meta property="og:description" content=(description);
-        meta property="og:image" content=(image);
-        meta property="og:image:alt" content=(format!("{} {}", t.name, i18n::badge_alt(l)));
+        meta property="og:image" content=(card);
+        meta property="og:image:type" content="image/png";
+        meta property="og:image:width" content=(card::WIDTH);
+        meta property="og:image:height" content=(card::HEIGHT);
+        meta property="og:image:alt" content=(format!("{} — {name}", t.name));
         meta property="og:url" content=(page_url);
         meta property="og:site_name" content=(issuer.name);
         meta property="og:locale" content=(l.t("ko_KR", "en_US"));
         meta name="twitter:card" content="summary_large_image";
         meta name="twitter:title" content=(title);
         meta name="twitter:description" content=(description);
-        meta name="twitter:image" content=(image);
+        meta name="twitter:image" content=(card);
+        meta name="twitter:image:alt" content=(format!("{} — {name}", t.name));
         meta name="robots" content="noindex";
     };
     let body = html! {

@@ -5,11 +5,15 @@ use base64::Engine;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
 
-/// The only script on public pages: the copy-link button. Allowed by hash in the CSP.
-pub const COPY_SCRIPT: &str = "document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',function(){var d=b.getAttribute('data-done');navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function(){b.textContent=d;});});});";
+/// The only script on public pages, allowed by hash in the CSP: the "Share…" button (shown only
+/// where the browser has the Web Share API: it opens the device's share sheet, KakaoTalk
+/// included, with no third-party script) and "Copy link". Each reports a done share through its
+/// `data-count` link, requested as an image (no `connect-src` needed; the answer is a 204).
+pub const PAGE_SCRIPT: &str = "(function(){function count(b){var u=b.getAttribute('data-count');if(u){new Image().src=u;}}document.querySelectorAll('[data-share]').forEach(function(b){if(!navigator.share){return;}b.hidden=false;b.addEventListener('click',function(){navigator.share({title:b.getAttribute('data-title'),url:b.getAttribute('data-share')}).then(function(){count(b);},function(){});});});document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',function(){var d=b.getAttribute('data-done');navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function(){b.textContent=d;count(b);});});});})();";
 
 const CSS: &str = r#"
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 body{margin:0;font-family:system-ui,-apple-system,"Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR","Segoe UI",Roboto,sans-serif;color:#1b1b1f;background:#f5f6f8;line-height:1.55;-webkit-text-size-adjust:100%}
 a{color:var(--link,#1a4d8f)}
 a:focus,button:focus{outline:3px solid #ffbf47;outline-offset:2px}
@@ -54,10 +58,10 @@ footer{max-width:960px;margin:0 auto;padding:1rem;color:#52525b;font-size:.9rem}
 .enrol dl{margin:0}
 "#;
 
-/// The hash that lets [`COPY_SCRIPT`] run under the page's Content-Security-Policy.
+/// The hash that lets [`PAGE_SCRIPT`] run under the page's Content-Security-Policy.
 pub fn csp() -> String {
     let h =
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(COPY_SCRIPT.as_bytes()));
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(PAGE_SCRIPT.as_bytes()));
     format!(
         "default-src 'none'; img-src 'self' https: http: data:; style-src 'unsafe-inline'; script-src 'sha256-{h}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
@@ -110,7 +114,7 @@ pub fn page(
             }
             body style=(style) {
                 (body)
-                script { (PreEscaped(COPY_SCRIPT)) }
+                script { (PreEscaped(PAGE_SCRIPT)) }
             }
         }
     }

@@ -2,7 +2,9 @@
 
 pub mod badge_image;
 pub mod badge_page;
+pub mod card;
 pub mod i18n;
 pub mod layout;
 pub mod qr;
+pub mod raster;
 pub mod template_page;

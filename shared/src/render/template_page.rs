@@ -15,7 +15,7 @@ use maud::html;
 pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) -> maud::Markup {
     let s = &t.spec;
     let p = &issuer.profile;
-    let image = openbadges::image_url(&urls, t);
+    let image = openbadges::page_image_url(&urls, t);
     let description: String = s.description.chars().take(200).collect();
     let enrol = s.enrolment.as_ref().filter(|e| e.enabled);
     let head = html! {
@@ -25,9 +25,11 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) ->
         meta property="og:type" content="website";
         meta property="og:title" content=(s.name);
         meta property="og:description" content=(description);
-        meta property="og:image" content=(image);
+        meta property="og:image" content=(openbadges::image_url(&urls, t));
+        meta property="og:url" content=(urls.template_page(&t.id));
         meta property="og:site_name" content=(p.name);
-        meta name="twitter:card" content="summary_large_image";
+        // The picture is square: the small card, not the 2:1 one (which would crop it).
+        meta name="twitter:card" content="summary";
     };
     let body = html! {
         (issuer_bar(issuer, l))

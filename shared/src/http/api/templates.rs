@@ -14,6 +14,7 @@ use crate::{
         versioned::{self, TemplateRecord},
         PageQuery,
     },
+    render::raster::RasterError,
 };
 use axum::{
     extract::{Path, Request, State},
@@ -297,6 +298,21 @@ async fn upload(
             "the body is not a PNG, JPEG, WebP or SVG image",
         )
     })?;
+    // A raster image must say how big it is, and be small enough to be drawn as PNG.
+    if content_type != "image/svg+xml" {
+        crate::render::raster::dimensions(&bytes).map_err(|e| match e {
+            RasterError::TooLarge { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "image_too_large",
+                e.to_string(),
+            ),
+            _ => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unreadable_image",
+                e.to_string(),
+            ),
+        })?;
+    }
     let key = format!(
         "images/{}/{}/{}",
         caller.issuer_id,

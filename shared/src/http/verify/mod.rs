@@ -6,6 +6,7 @@ mod credentials;
 
 use crate::{
     app::App,
+    cards,
     domain::{
         award::Award,
         engagement::{click_counters, Slot, Source},
@@ -43,6 +44,7 @@ fn declared() -> Routes<App> {
         .get("/issuers/{id}/status/{list}", issuer_status_list)
         .get("/templates/{file}", template_class)
         .get("/templates/{id}/image", template_image)
+        .get("/templates/{id}/image.png", template_png)
         .get("/templates/{id}/banner-image", banner_image)
         .get("/health", || async { "ok" })
 }
@@ -234,7 +236,8 @@ async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: 
 
 /// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.
 /// The target never comes from the request; an unknown or switched-off slot is 404. On an award
-/// that is no longer valid, the visitor is sent back to its page (where the status is shown).
+/// that is no longer valid, the visitor is sent back to its page (where the status is shown). A
+/// share the page's script reports (share sheet, copy link) is counted and answered 204.
 #[tracing::instrument(skip_all, fields(award = %raw, slot = %slot_raw))]
 async fn go(
     State(app): State<App>,
@@ -274,7 +277,10 @@ async fn go(
             tracing::warn!(error = %e, "click not counted");
         }
     }
-    let mut resp = (StatusCode::FOUND, [(header::LOCATION, target)]).into_response();
+    let mut resp = match target {
+        Go::To(target) => (StatusCode::FOUND, [(header::LOCATION, target)]).into_response(),
+        Go::Counted => StatusCode::NO_CONTENT.into_response(),
+    };
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp.headers_mut().insert(
@@ -282,6 +288,12 @@ async fn go(
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     Ok(resp)
+}
+
+/// What following a slot does: go somewhere, or (a share the page reports) only count.
+enum Go {
+    To(String),
+    Counted,
 }
 
 /// Where a slot of this award leads, from the template's configuration only; `None` when the
@@ -293,9 +305,9 @@ async fn target(
     a: &Award,
     t: &Template,
     i: &Issuer,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<Go>, StoreError> {
     let urls = app.urls();
-    Ok(match slot {
+    let to = match slot {
         Slot::Related(tid) => {
             let listed = t
                 .spec
@@ -322,8 +334,13 @@ async fn target(
             .filter(|e| e.enabled)
             .map(|e| e.program_url.to_string()),
         Slot::LinkedInAdd => Some(urls.linkedin_add(a, t, i)),
-        Slot::Share(n) => Some(urls.share_target(*n, a, t)),
-    })
+        Slot::Share(n) => {
+            return Ok(Some(
+                urls.share_target(*n, a, t).map_or(Go::Counted, Go::To),
+            ))
+        }
+    };
+    Ok(to.map(Go::To))
 }
 
 fn is_bot(headers: &HeaderMap) -> bool {
@@ -422,6 +439,7 @@ async fn unsubscribing(
 async fn award_file(
     State(app): State<App>,
     Path((raw, file)): Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
     let not_found = PublicError::NotFound {
@@ -433,6 +451,7 @@ async fn award_file(
     };
     match file.as_str() {
         "qr.svg" | "qr.png" => award_qr(&app, &id, &file, not_found).await,
+        "card.png" => award_card(&app, &id, query.as_deref(), not_found).await,
         "credential.json" | "badge.png" | "badge.svg" | "badge-ob2.png" | "badge-ob2.svg" => {
             // A credential once signed is served from its one item, without the award's read.
             if file == "credential.json" {
@@ -478,6 +497,45 @@ async fn award_qr(
         bytes,
     )
         .into_response())
+}
+
+/// `/b/{id}/card.png`: the share card. Its URL on the page carries `?v=` with the card's version;
+/// asked for that version, the answer is cached for good (a new version is a new URL), otherwise
+/// (no `v`, or an older one) for five minutes. Drawn on the first request of each version.
+async fn award_card(
+    app: &App,
+    id: &AwardId,
+    query: Option<&str>,
+    not_found: PublicError,
+) -> Result<Response, PublicError> {
+    let Some((a, t, i)) = load(app, id).await? else {
+        return Err(not_found);
+    };
+    let (version, png) = cards::card_png(app, &a, &t, &i, Utc::now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, award = %a.id, "share card failed");
+            PublicError::Unavailable
+        })?;
+    let asked = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("v=")));
+    let cache = if asked == Some(version.as_str()) {
+        IMMUTABLE
+    } else {
+        "public, max-age=300"
+    };
+    Ok(png_response(png, cache))
+}
+
+fn png_response(png: Vec<u8>, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, cache),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        png,
+    )
+        .into_response()
 }
 
 /// `/issuers/{id}/did.json`: the issuer's DID document (did:web resolves its DID here).
@@ -640,6 +698,25 @@ async fn template_image(
         return Ok(image_response("image/svg+xml".into(), svg));
     }
     stored_image(&app, &t.spec.image, not_found).await
+}
+
+/// `/templates/{id}/image.png`: the template's image as PNG, for what cannot show SVG or WebP
+/// (e-mail, link previews, Open Badges consumers). A hosted image is the admin's: it redirects.
+async fn template_png(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let (t, not_found) = template_for_image(&app, &raw, &headers).await?;
+    if let TemplateImage::Url { url } = &t.spec.image {
+        return Ok(Redirect::temporary(url.as_str()).into_response());
+    }
+    let i = app.issuer_for_page(&t.issuer_id).await?.ok_or(not_found)?;
+    let png = cards::template_png(&app, &t, &i).await.map_err(|e| {
+        tracing::error!(error = %e, template = %t.id, "template PNG failed");
+        PublicError::Unavailable
+    })?;
+    Ok(png_response(png, "public, max-age=300"))
 }
 
 /// The banner's image (uploaded; a hosted one redirects).

@@ -1,0 +1,116 @@
+//! PNG pictures made from what the admin gave (served by the verify Lambda): each template's
+//! image as PNG, and each award's share card. Both are drawn on their first request and kept in
+//! the uploads bucket under `derived/`, at keys that name what was drawn (a hash of the inputs),
+//! so a change of image, name, colours or status draws a new one and nothing is ever drawn twice.
+//! A hosted image (the admin's URL) is never fetched: its PNG is not ours to make (the route
+//! redirects) and its card shows the generated design. Drawing runs on a blocking thread; pages
+//! never wait for it (they only compute the version).
+
+use crate::{
+    app::App,
+    blobs::BlobError,
+    domain::{
+        award::Award,
+        issuer::Issuer,
+        template::{Template, TemplateImage},
+    },
+    render::{
+        badge_image,
+        card::{self, Card},
+        raster::{self, RasterError},
+    },
+};
+use chrono::{DateTime, Utc};
+
+/// The largest side of a template's PNG.
+pub const BADGE_SIDE: u32 = 600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("the template's image is missing from the bucket")]
+    MissingImage,
+    #[error("the template's image cannot be converted: {0}")]
+    Raster(#[from] RasterError),
+    #[error("drawing stopped: {0}")]
+    Panicked(String),
+}
+
+/// The bucket key of a template's PNG (see [`card::art_version`]).
+pub fn template_png_key(t: &Template, i: &Issuer) -> String {
+    format!("derived/templates/{}/{}.png", t.id, card::art_version(t, i))
+}
+
+/// A template's picture as PNG (drawn once, then read from the bucket).
+pub async fn template_png(app: &App, t: &Template, i: &Issuer) -> Result<Vec<u8>, CardError> {
+    let key = template_png_key(t, i);
+    if let Some(b) = app.blobs.get(&key).await? {
+        return Ok(b.bytes);
+    }
+    let (bytes, content_type) = match &t.spec.image {
+        TemplateImage::Uploaded { key, content_type } => {
+            let b = app.blobs.get(key).await?.ok_or(CardError::MissingImage)?;
+            (b.bytes, content_type.clone())
+        }
+        _ => (generated(t, i).into_bytes(), "image/svg+xml".to_owned()),
+    };
+    let png = match draw(move || raster::image_to_png(&bytes, &content_type, BADGE_SIDE)).await {
+        // An upload resvg cannot read (stored before uploads were checked) gets the design.
+        Err(CardError::Raster(e)) => {
+            tracing::warn!(template = %t.id, error = %e, "PNG drawn from the generated design");
+            let svg = generated(t, i);
+            draw(move || raster::image_to_png(svg.as_bytes(), "image/svg+xml", BADGE_SIDE)).await?
+        }
+        other => other?,
+    };
+    app.blobs.put(&key, png.clone(), "image/png").await?;
+    Ok(png)
+}
+
+fn generated(t: &Template, i: &Issuer) -> String {
+    let p = &i.profile;
+    badge_image::svg(&t.spec.name, &p.primary_color, &p.accent_color)
+}
+
+/// The award's share card as PNG, with its version (drawn once per version).
+pub async fn card_png(
+    app: &App,
+    a: &Award,
+    t: &Template,
+    i: &Issuer,
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<u8>), CardError> {
+    let card = Card::of(a, t, i, now);
+    let version = card.version(&card::art_version(t, i));
+    let key = format!("derived/cards/{}/{version}.png", a.id);
+    if let Some(b) = app.blobs.get(&key).await? {
+        return Ok((version, b.bytes));
+    }
+    let image = template_png(app, t, i).await?;
+    let png = draw(move || {
+        let svg = card.svg(&data_url(&image));
+        raster::svg_to_png(svg.as_bytes(), card::WIDTH, card::HEIGHT)
+    })
+    .await?;
+    app.blobs.put(&key, png.clone(), "image/png").await?;
+    Ok((version, png))
+}
+
+fn data_url(png: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
+}
+
+/// Runs a drawing off the async threads.
+async fn draw(
+    f: impl FnOnce() -> Result<Vec<u8>, RasterError> + Send + 'static,
+) -> Result<Vec<u8>, CardError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CardError::Panicked(e.to_string()))?
+        .map_err(CardError::from)
+}

@@ -1,0 +1,251 @@
+//! SVG and raster images to PNG, in pure Rust (resvg): the share cards and the PNG copy of every
+//! template image. Text is set only in the embedded "Accolade Card Sans" (a Hangul + Latin subset
+//! of NanumSquare, `shared/assets/fonts`); no system font is ever looked up. An SVG may use only
+//! images inlined as `data:` URLs (never a file or a URL), and no image is decoded whose header
+//! says it is larger than [`MAX_SIDE`] on a side (a small file can claim a huge picture).
+
+use resvg::{
+    tiny_skia,
+    usvg::{self, fontdb},
+};
+use std::{
+    io::Read,
+    sync::{Arc, OnceLock},
+};
+
+/// The family name every rendered text uses.
+pub const FONT_FAMILY: &str = "Accolade Card Sans";
+/// The largest width or height of a raster image we decode.
+pub const MAX_SIDE: usize = 4096;
+
+const REGULAR: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardSans-Regular.ttf.gz");
+const BOLD: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardSans-Bold.ttf.gz");
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RasterError {
+    #[error("the file is not an image we can read ({0})")]
+    NotAnImage(String),
+    #[error("the image is {width}×{height} pixels; at most {MAX_SIDE} on a side can be converted")]
+    TooLarge { width: usize, height: usize },
+    #[error("the image could not be drawn")]
+    Render,
+}
+
+/// The embedded fonts, inflated once per process (on the first render, not at start).
+pub fn fonts() -> Arc<fontdb::Database> {
+    static DB: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = fontdb::Database::new();
+        for gz in [REGULAR, BOLD] {
+            let mut ttf = Vec::new();
+            flate2::read::GzDecoder::new(gz)
+                .read_to_end(&mut ttf)
+                .unwrap_or_else(|e| unreachable!("the embedded font inflates: {e}"));
+            db.load_font_data(ttf);
+        }
+        db.set_sans_serif_family(FONT_FAMILY);
+        Arc::new(db)
+    })
+    .clone()
+}
+
+/// Parsing options: our fonts only; `data:` images only, each checked for size first.
+fn options(fonts: Arc<fontdb::Database>) -> usvg::Options<'static> {
+    let data = usvg::ImageHrefResolver::default_data_resolver();
+    usvg::Options {
+        resources_dir: None,
+        font_family: FONT_FAMILY.to_owned(),
+        fontdb: fonts,
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: Box::new(move |mime, bytes, opts| {
+                let raster = mime != "image/svg+xml";
+                if raster && dimensions(&bytes).is_err() {
+                    return None;
+                }
+                data(mime, bytes, opts)
+            }),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..usvg::Options::default()
+    }
+}
+
+/// A raster image's dimensions from its header, refused above [`MAX_SIDE`].
+pub fn dimensions(bytes: &[u8]) -> Result<(usize, usize), RasterError> {
+    let size = imagesize::blob_size(bytes).map_err(|e| RasterError::NotAnImage(e.to_string()))?;
+    if size.width > MAX_SIDE || size.height > MAX_SIDE || size.width == 0 || size.height == 0 {
+        return Err(RasterError::TooLarge {
+            width: size.width,
+            height: size.height,
+        });
+    }
+    Ok((size.width, size.height))
+}
+
+/// `svg` drawn into a `width`×`height` PNG, scaled to fit and centred.
+pub fn svg_to_png(svg: &[u8], width: u32, height: u32) -> Result<Vec<u8>, RasterError> {
+    svg_to_png_with(svg, width, height, fonts())
+}
+
+/// As [`svg_to_png`], with other fonts (the tests draw without any, to see text disappear).
+pub fn svg_to_png_with(
+    svg: &[u8],
+    width: u32,
+    height: u32,
+    fonts: Arc<fontdb::Database>,
+) -> Result<Vec<u8>, RasterError> {
+    draw(&parse(svg, fonts)?, width, height)
+}
+
+fn parse(svg: &[u8], fonts: Arc<fontdb::Database>) -> Result<usvg::Tree, RasterError> {
+    usvg::Tree::from_data(svg, &options(fonts)).map_err(|e| RasterError::NotAnImage(e.to_string()))
+}
+
+fn draw(tree: &usvg::Tree, width: u32, height: u32) -> Result<Vec<u8>, RasterError> {
+    let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or(RasterError::Render)?;
+    let size = tree.size();
+    let scale = (width as f32 / size.width()).min(height as f32 / size.height());
+    let dx = (width as f32 - size.width() * scale) / 2.0;
+    let dy = (height as f32 - size.height() * scale) / 2.0;
+    let transform = tiny_skia::Transform::from_row(scale, 0.0, 0.0, scale, dx, dy);
+    resvg::render(tree, transform, &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|_| RasterError::Render)
+}
+
+/// Any template image (PNG, JPEG, WebP, GIF or SVG) as a PNG at most `max` pixels on a side,
+/// in its own proportions; a raster image is never enlarged. A raster image is placed into an
+/// SVG as a `data:` URL, so one path (resvg's decoders) reads every format.
+pub fn image_to_png(bytes: &[u8], content_type: &str, max: u32) -> Result<Vec<u8>, RasterError> {
+    let (tree, largest) = if content_type == "image/svg+xml" {
+        (parse(bytes, fonts())?, f32::INFINITY)
+    } else {
+        let (w, h) = dimensions(bytes)?;
+        let svg = wrapped(bytes, content_type, w, h);
+        (parse(svg.as_bytes(), fonts())?, 1.0)
+    };
+    let size = tree.size();
+    let max = max as f32;
+    let scale = (max / size.width()).min(max / size.height()).min(largest);
+    let side = |s: f32| ((s * scale).round() as u32).clamp(1, max as u32);
+    draw(&tree, side(size.width()), side(size.height()))
+}
+
+/// A raster image as the only thing in an SVG of its own size.
+pub fn wrapped(bytes: &[u8], content_type: &str, width: usize, height: usize) -> String {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><image width="{width}" height="{height}" href="data:{content_type};base64,{data}"/></svg>"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut r = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
+        let info = r.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    /// Pixels that are not fully transparent.
+    fn inked(rgba: &[u8]) -> usize {
+        rgba.chunks(4).filter(|p| p[3] > 0).count()
+    }
+
+    fn text_svg(text: &str) -> String {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="100"><text x="10" y="70" font-size="48" font-weight="700">{text}</text></svg>"#
+        )
+    }
+
+    #[test]
+    fn hangul_is_drawn_with_the_embedded_font_and_not_without_it() {
+        let svg = text_svg("한국어 배지");
+        let (w, h, with) = decode(&svg_to_png(svg.as_bytes(), 400, 100).unwrap());
+        assert_eq!((w, h), (400, 100));
+        let none = Arc::new(fontdb::Database::new());
+        let (_, _, without) = decode(&svg_to_png_with(svg.as_bytes(), 400, 100, none).unwrap());
+        assert!(inked(&with) > 2_000, "glyphs drawn: {}", inked(&with));
+        assert_eq!(inked(&without), 0, "no font, no text");
+    }
+
+    #[test]
+    fn both_weights_have_every_hangul_syllable_and_printable_ascii() {
+        let db = fonts();
+        let faces: Vec<_> = db.faces().collect();
+        assert_eq!(faces.len(), 2);
+        for face in faces {
+            assert_eq!(face.families[0].0, FONT_FAMILY);
+            let missing = db
+                .with_face_data(face.id, |data, index| {
+                    let f = ttf_parser::Face::parse(data, index).unwrap();
+                    let wanted = (0xAC00..=0xD7A3).chain(0x20..=0x7E).chain(0x3131..=0x318E);
+                    wanted
+                        .filter_map(char::from_u32)
+                        .filter(|&c| f.glyph_index(c).is_none())
+                        .collect::<String>()
+                })
+                .unwrap();
+            assert_eq!(
+                missing, "",
+                "{:?} has no glyph for these",
+                face.post_script_name
+            );
+        }
+    }
+
+    #[test]
+    fn files_and_urls_are_never_read() {
+        for href in [
+            "/etc/passwd",
+            "file:///etc/hostname",
+            "https://example.org/a.png",
+        ] {
+            let svg = format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image width="10" height="10" href="{href}"/></svg>"#
+            );
+            let (_, _, px) = decode(&svg_to_png(svg.as_bytes(), 10, 10).unwrap());
+            assert_eq!(inked(&px), 0, "{href}");
+        }
+    }
+
+    #[test]
+    fn a_raster_image_claiming_a_huge_size_is_refused_before_decoding() {
+        // A PNG header that says 100,000 × 100,000 (40 GB of pixels), with no data.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend(100_000u32.to_be_bytes());
+        png.extend(100_000u32.to_be_bytes());
+        png.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            image_to_png(&png, "image/png", 512),
+            Err(RasterError::TooLarge {
+                width: 100_000,
+                height: 100_000
+            })
+        );
+        let svg = wrapped(&png, "image/png", 10, 10);
+        let (_, _, px) = decode(&svg_to_png(svg.as_bytes(), 10, 10).unwrap());
+        assert_eq!(inked(&px), 0, "inlined in an SVG, it is skipped too");
+    }
+
+    #[test]
+    fn raster_images_keep_their_proportions_and_are_not_enlarged() {
+        let qr = crate::render::qr::png("https://example.org", 4).unwrap();
+        let (w, h, _) = decode(&qr);
+        let (w2, h2, px) = decode(&image_to_png(&qr, "image/png", 4096).unwrap());
+        assert_eq!((w2, h2), (w, h));
+        assert!(inked(&px) > 0);
+        let (w3, _, _) = decode(&image_to_png(&qr, "image/png", 50).unwrap());
+        assert_eq!(w3, 50);
+        assert!(matches!(
+            image_to_png(b"not an image", "image/png", 50),
+            Err(RasterError::NotAnImage(_))
+        ));
+    }
+}
