@@ -180,7 +180,7 @@ metrics_props = {
                         for st in ["day1", "day3", "day7", "expiry"]}, "all", description="per email stage: SES events"),
     "delivery_rate": nullable({"type": "number", "minimum": 0}),
     "awards_shared": I(), "share_rate": nullable({"type": "number", "minimum": 0}), "shares": I(),
-    "shares_by_network": resp_obj({n: I() for n in ["linkedin", "x", "facebook", "email"]}, "all"),
+    "shares_by_network": resp_obj({n: I() for n in ["linkedin", "x", "facebook", "email", "native", "copy"]}, "all"),
     "linkedin_add_to_profile": I(), "views": I(), "previews": I(), "awards_viewed": I(),
     "clicks": resp_obj({"banner": I(), "enrol": I(), "related": arr(resp_obj({"template_id": S(), "clicks": I()}, "all")),
                         "from_page": I(), "from_email": I()}, "all"),
@@ -389,8 +389,8 @@ paths = {
                  {"200": json_answer("Template", headers=ETAG)}, ["404", "413", "415", "422"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
   },
   "/v1/templates/{id}/banner-image": {
-    "put": {**op("uploadTemplateBannerImage", "Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB; a raster image at most 4096 pixels on a side", "templates",
-                 {"200": json_answer("Template", headers=ETAG)}, ["404", "409", "413", "415", "422"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
+    "put": {**op("uploadTemplateBannerImage", "Upload the banner's image (set banner.alt and banner.target_url first); PNG, JPEG, WebP or SVG, at most 1 MiB", "templates",
+                 {"200": json_answer("Template", headers=ETAG)}, ["404", "409", "413", "415"], params=["TemplateId"]), "requestBody": IMAGE_BODY},
   },
   "/v1/api-keys": {
     "get": op("listApiKeys", "List API keys (never the secret); admin keys only", "api-keys", {"200": json_answer("ApiKeyList")}, ["403"]),

@@ -48,24 +48,33 @@ pub async fn template_png(app: &App, t: &Template, i: &Issuer) -> Result<Vec<u8>
     if let Some(b) = app.blobs.get(&key).await? {
         return Ok(b.bytes);
     }
-    let (bytes, content_type) = match &t.spec.image {
+    let drawn = match &t.spec.image {
         TemplateImage::Uploaded { key, content_type } => {
-            let b = app.blobs.get(key).await?.ok_or(CardError::MissingImage)?;
-            (b.bytes, content_type.clone())
+            Some(draw_upload(app, key, content_type.clone()).await)
         }
-        _ => (generated(t, i).into_bytes(), "image/svg+xml".to_owned()),
+        _ => None,
     };
-    let png = match draw(move || raster::image_to_png(&bytes, &content_type, BADGE_SIDE)).await {
-        // An upload resvg cannot read (stored before uploads were checked) gets the design.
-        Err(CardError::Raster(e)) => {
-            tracing::warn!(template = %t.id, error = %e, "PNG drawn from the generated design");
+    // The generated design stands in for an upload that cannot be drawn (too complex, gone) and
+    // is kept under the upload's key, so a bad file costs one attempt, not one per request. A
+    // failed S3 read is no verdict on the file: it is an error, and nothing is kept.
+    let png = match drawn {
+        Some(Ok(png)) => png,
+        Some(Err(CardError::Blob(e))) => return Err(CardError::Blob(e)),
+        other => {
+            if let Some(Err(e)) = other {
+                tracing::warn!(template = %t.id, error = %e, "PNG drawn from the generated design");
+            }
             let svg = generated(t, i);
             draw(move || raster::image_to_png(svg.as_bytes(), "image/svg+xml", BADGE_SIDE)).await?
         }
-        other => other?,
     };
     app.blobs.put(&key, png.clone(), "image/png").await?;
     Ok(png)
+}
+
+async fn draw_upload(app: &App, key: &str, content_type: String) -> Result<Vec<u8>, CardError> {
+    let upload = app.blobs.get(key).await?.ok_or(CardError::MissingImage)?;
+    draw(move || raster::image_to_png(&upload.bytes, &content_type, BADGE_SIDE)).await
 }
 
 fn generated(t: &Template, i: &Issuer) -> String {

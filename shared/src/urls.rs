@@ -60,7 +60,7 @@ impl<'a> PublicUrls<'a> {
     }
     /// The award's share card, at the version the card has now.
     pub fn award_card(&self, id: &AwardId, version: &str) -> String {
-        format!("{}/b/{id}/card.png?v={version}", self.base)
+        format!("{}/b/{id}/card/{version}.png", self.base)
     }
     pub fn template_page(&self, id: &TemplateId) -> String {
         format!("{}/templates/{id}", self.base)

@@ -193,6 +193,39 @@ try {
   assert.ok(await page.locator(`a[href$="/go/enrol"]`).count() === 1, "enrolment link shown");
   await check("public-badge");
 
+  // --- Sharing: without the Web Share API (desktop Chromium on Linux) the "Share…" button stays
+  // hidden and "Copy link" is the way; the copy is counted (a 204 from its share-copy link).
+  assert.equal(await page.locator("button[data-share]").isHidden(), true, "no share sheet here");
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  const copied = page.waitForResponse((r) => r.url().endsWith("/go/share-copy"));
+  await page.click("button[data-copy]");
+  assert.equal((await copied).status(), 204, "the copy is counted");
+  await page.locator("button[data-copy]:has-text('복사되었습니다')").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), publicHref);
+  // With the Web Share API (a phone's browser, stubbed here) the button opens the share sheet
+  // with the page's URL, and a completed share is counted as share-native.
+  const phone = await context.newPage();
+  phone.on("pageerror", (e) => problems.push(`script error on ${phone.url()}: ${e.message}`));
+  await phone.addInitScript(() => {
+    navigator.share = (data) => { window.__shared = data; return Promise.resolve(); };
+  });
+  await phone.goto(publicHref);
+  await phone.locator("button[data-share]").waitFor({ state: "visible" });
+  const shared = phone.waitForResponse((r) => r.url().endsWith("/go/share-native"));
+  await phone.click("button[data-share]");
+  assert.equal((await shared).status(), 204, "the share is counted");
+  assert.equal((await phone.evaluate(() => window.__shared)).url, publicHref);
+  const phoneAxe = await new AxeBuilder({ page: phone }).analyze();
+  const phoneBad = phoneAxe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  axeResults.push({ page: "public-badge-share-sheet", url: phone.url(), serious_or_critical: phoneBad.map((v) => ({ id: v.id, impact: v.impact })) });
+  assert.deepEqual(phoneBad.map((v) => v.id), [], "axe on the page with its Share… button");
+  await phone.close();
+  // The link preview: og:image is the share card, a 1200×630 PNG.
+  const card = await page.getAttribute("meta[property='og:image']", "content");
+  const cardImage = await page.request.get(card);
+  assert.equal(cardImage.status(), 200);
+  assert.equal(cardImage.headers()["content-type"], "image/png");
+
   // --- Revoke: a reason is required; then the public page says revoked.
   await page.goto(awardUrl);
   await page.click("form[action$=revoke] button");

@@ -191,7 +191,7 @@ async fn every_metric_for_a_template_a_batch_a_cohort_and_the_issuer() {
     assert_eq!(m["share_rate"], json!(0.4286)); // 3 / 7
     assert_eq!(
         m["shares_by_network"],
-        json!({"linkedin": 3, "x": 1, "facebook": 0, "email": 0})
+        json!({"linkedin": 3, "x": 1, "facebook": 0, "email": 0, "native": 0, "copy": 0})
     );
     assert_eq!(m["linkedin_add_to_profile"], 1);
     assert_eq!(m["emails"]["day1"]["sent"], 3);

@@ -180,6 +180,21 @@ async fn a_missing_object_is_404_with_list_bucket_and_403_without() {
 }
 
 #[tokio::test]
+async fn a_share_card_needs_verifys_put_on_derived() {
+    let without = edited_template(
+        "                - s3:GetObject\n                - s3:PutObject\n              Resource: !Sub \"arn:${AWS::Partition}:s3:::accolade-${Stage}-uploads-${AWS::AccountId}-${AWS::Region}/derived/*\"",
+        "                - s3:GetObject\n              Resource: !Sub \"arn:${AWS::Partition}:s3:::accolade-${Stage}-uploads-${AWS::AccountId}-${AWS::Region}/derived/*\"",
+    );
+    let t = spawn_app_with(without).await;
+    let (_, _, award) = t.one_award().await;
+    let r = t
+        .browse(&format!("/b/{}/card.png", award["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    // (With the template's policy the card is drawn and kept: share_cards.)
+}
+
+#[tokio::test]
 async fn csv_downloads_keep_their_bom_through_api_gateway() {
     let t = spawn_app().await;
     let (key, tpl, _) = t.one_award().await;

@@ -233,10 +233,10 @@ async fn baked_svg_and_png_carry_a_credential_that_verifies() {
     let baked = from_svg(&svg.text());
     assert_eq!(baked, credential_of(&t, &award).await);
     assert_verdict(&verify(&baked).await, true, true, true);
-    // the generated image is SVG: a PNG is refused with a reason
+    // the generated image is SVG; its PNG copy carries the credential as well
     let png = t.browse(&format!("/b/{id}/badge.png")).await;
-    assert_eq!(png.status, StatusCode::NOT_FOUND);
-    assert_eq!(png.json()["error"]["code"], "other_format");
+    assert_eq!(png.status, StatusCode::OK, "{}", png.text());
+    assert_verdict(&verify(&from_png(&png.body)).await, true, true, true);
 
     // a template with an uploaded PNG image
     let tpl = t.create_template(&key, template_body("PNG badge")).await;
@@ -261,6 +261,10 @@ async fn baked_svg_and_png_carry_a_credential_that_verifies() {
     assert_eq!(png.status, StatusCode::OK, "{}", png.text());
     let baked = from_png(&png.body);
     assert_verdict(&verify(&baked).await, true, true, true);
+    // an uploaded PNG is no SVG: that is refused with a reason
+    let svg = t.browse(&format!("/b/{pid}/badge.svg")).await;
+    assert_eq!(svg.status, StatusCode::NOT_FOUND);
+    assert_eq!(svg.json()["error"]["code"], "other_format");
     let ob2 = t.browse(&format!("/b/{pid}/badge-ob2.png")).await;
     assert_eq!(ob2.status, StatusCode::OK);
     let reader = png::Decoder::new(std::io::Cursor::new(&ob2.body[..]))

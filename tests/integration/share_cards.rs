@@ -64,7 +64,7 @@ async fn the_badge_page_unfurls_as_a_1200_by_630_png_card_with_hangul_drawn() {
     let html = t.browse(&format!("/b/{id}")).await.text();
     let url = meta(&html, "property", "og:image").unwrap();
     assert!(
-        url.starts_with(&format!("{}/b/{id}/card.png?v=", t.base_url)),
+        url.starts_with(&format!("{}/b/{id}/card/", t.base_url)) && url.ends_with(".png"),
         "absolute, versioned: {url}"
     );
     assert_eq!(meta(&html, "name", "twitter:image"), Some(url.clone()));
@@ -107,6 +107,15 @@ async fn the_badge_page_unfurls_as_a_1200_by_630_png_card_with_hangul_drawn() {
         "the name's glyphs are drawn ({name_box} px)"
     );
     assert_eq!(white_in(500, 0, 1200, 60), 0, "nothing above the text");
+    // Kept in the bucket, at a key named by the card's version.
+    let version = url.rsplit('/').next().unwrap().trim_end_matches(".png");
+    let kept = accolade::aws::s3(&t.sdk)
+        .head_object()
+        .bucket(&t.names.bucket)
+        .key(format!("derived/cards/{id}/{version}.png"))
+        .send()
+        .await;
+    assert!(kept.is_ok(), "the card is kept: {kept:?}");
     // Asked again (or without the version): the same picture, now from the bucket.
     let again = t.browse(&format!("/b/{id}/card.png")).await;
     assert_eq!(again.body, card.body);
@@ -124,11 +133,8 @@ async fn a_masked_name_never_shows_in_full_on_the_card() {
     let (ub, cb) = card_of(&t, &b).await;
     assert_eq!(ca.status, StatusCode::OK);
     assert_eq!(ca.body, cb.body, "only the masked name is drawn");
-    assert_eq!(
-        ua.split("?v=").nth(1),
-        ub.split("?v=").nth(1),
-        "the same version"
-    );
+    let version = |url: &str| url.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(version(&ua), version(&ub), "the same version");
     // Unmasked, the same two names make two different cards (the comparison can fail).
     let (key, tpl) = issuer(&t, json!({"mask_recipient_names": false})).await;
     let a = award(&t, &key, &tpl, "김민수").await;

@@ -128,6 +128,7 @@ GET    /b/{revoked}                                      published
 GET    /b/{award}/qr.svg                                 published
 GET    /b/{award}/qr.png                                 published
 GET    /b/{award}/card.png                               published
+GET    /b/{award}/card/0123456789abcdef.png              published
 GET    /b/{award}/go/banner                              published
 GET    /b/{public-award}/go/related-{slot-template}      not-found
 GET    /b/{public-award}/unsubscribe?t={token}           not-found

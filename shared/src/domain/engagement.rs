@@ -17,6 +17,15 @@ pub enum Network {
 }
 
 impl Network {
+    pub const ALL: [Network; 6] = [
+        Network::LinkedIn,
+        Network::X,
+        Network::Facebook,
+        Network::Email,
+        Network::Native,
+        Network::Copy,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Network::LinkedIn => "linkedin",
@@ -152,6 +161,14 @@ mod tests {
         ] {
             assert_eq!(Slot::parse(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn the_metrics_name_every_network() {
+        assert_eq!(
+            Network::ALL.map(Network::as_str),
+            crate::domain::metrics::NETWORKS
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub const EMAIL_EVENTS: [&str; 7] = [
     "clicked",
     "rejected",
 ];
-pub const NETWORKS: [&str; 4] = ["linkedin", "x", "facebook", "email"];
+/// Every [`Network`](super::engagement::Network)'s name (a unit test keeps the two equal).
+pub const NETWORKS: [&str; 6] = ["linkedin", "x", "facebook", "email", "native", "copy"];
 /// Follow-up email sources whose enrolment clicks are conversions.
 pub const CONVERTING: [&str; 2] = ["email-day3", "email-day7"];
 const EMAIL_SOURCES: [&str; 3] = ["email-day3", "email-day7", "email-expiry"];

@@ -304,7 +304,7 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
 }
 
 /// The baked image a template's picture allows: SVG for the generated one or an uploaded SVG,
-/// PNG for an uploaded PNG; none for other uploads or a hosted URL (not fetched).
+/// PNG (its PNG copy) for other uploads; none for a hosted URL (not fetched).
 fn baked_extension(image: &crate::domain::template::TemplateImage) -> Option<&'static str> {
     use crate::domain::template::TemplateImage;
     match image {
@@ -312,8 +312,8 @@ fn baked_extension(image: &crate::domain::template::TemplateImage) -> Option<&'s
         TemplateImage::Uploaded { content_type, .. } if content_type == "image/svg+xml" => {
             Some("svg")
         }
-        TemplateImage::Uploaded { content_type, .. } if content_type == "image/png" => Some("png"),
-        _ => None,
+        TemplateImage::Uploaded { .. } => Some("png"),
+        TemplateImage::Url { .. } => None,
     }
 }
 

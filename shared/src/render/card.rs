@@ -43,7 +43,7 @@ pub fn art_version(t: &Template, i: &Issuer) -> String {
     short_hash(&[DRAWING, &source])
 }
 
-/// The version of an award's card at `now` (what `card.png?v=` carries).
+/// The version of an award's card at `now` (what `card/{version}.png` names).
 pub fn version_of(a: &Award, t: &Template, i: &Issuer, now: DateTime<Utc>) -> String {
     Card::of(a, t, i, now).version(&art_version(t, i))
 }

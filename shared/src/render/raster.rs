@@ -1,8 +1,12 @@
 //! SVG and raster images to PNG, in pure Rust (resvg): the share cards and the PNG copy of every
 //! template image. Text is set only in the embedded "Accolade Card Sans" (a Hangul + Latin subset
 //! of NanumSquare, `shared/assets/fonts`); no system font is ever looked up. An SVG may use only
-//! images inlined as `data:` URLs (never a file or a URL), and no image is decoded whose header
-//! says it is larger than [`MAX_SIDE`] on a side (a small file can claim a huge picture).
+//! raster images inlined as `data:` URLs (never a file, a URL or another SVG, which could be
+//! gzip-compressed), no image is decoded whose header says it is larger than [`MAX_SIDE`] on a side
+//! (a small file can claim a huge picture), and the work one SVG can ask for is bounded: at most
+//! [`MAX_IMAGES`] images and [`MAX_SIDE`]² pixels of them in all (`<use>` copies count), at most
+//! [`MAX_NODES`] elements, and at most [`MAX_LAYERS`] groups drawn in layers of their own (opacity,
+//! masks, clips, filters) inside each other (each layer may be 25 times the canvas).
 
 use resvg::{
     tiny_skia,
@@ -17,6 +21,12 @@ use std::{
 pub const FONT_FAMILY: &str = "Accolade Card Sans";
 /// The largest width or height of a raster image we decode.
 pub const MAX_SIDE: usize = 4096;
+/// The most images one SVG may draw.
+pub const MAX_IMAGES: usize = 16;
+/// The most elements one SVG may have (after `<use>` copies).
+pub const MAX_NODES: usize = 20_000;
+/// The most layers within layers one SVG may need.
+pub const MAX_LAYERS: usize = 3;
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardSans-Regular.ttf.gz");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardSans-Bold.ttf.gz");
@@ -27,6 +37,8 @@ pub enum RasterError {
     NotAnImage(String),
     #[error("the image is {width}×{height} pixels; at most {MAX_SIDE} on a side can be converted")]
     TooLarge { width: usize, height: usize },
+    #[error("the SVG is too complex to draw: {0}")]
+    TooComplex(String),
     #[error("the image could not be drawn")]
     Render,
 }
@@ -49,19 +61,25 @@ pub fn fonts() -> Arc<fontdb::Database> {
     .clone()
 }
 
-/// Parsing options: our fonts only; `data:` images only, each checked for size first.
+/// Parsing options: our fonts only; `data:` raster images only, each checked for size first,
+/// within one budget of images and pixels for the whole SVG.
 fn options(fonts: Arc<fontdb::Database>) -> usvg::Options<'static> {
     let data = usvg::ImageHrefResolver::default_data_resolver();
+    let spent = std::sync::Mutex::new((0usize, 0usize));
     usvg::Options {
         resources_dir: None,
         font_family: FONT_FAMILY.to_owned(),
         fontdb: fonts,
         image_href_resolver: usvg::ImageHrefResolver {
             resolve_data: Box::new(move |mime, bytes, opts| {
-                let raster = mime != "image/svg+xml";
-                if raster && dimensions(&bytes).is_err() {
+                // Only raster formats have dimensions here: an SVG (or svgz) is refused.
+                let (w, h) = dimensions(&bytes).ok()?;
+                let mut spent = spent.lock().unwrap_or_else(|e| e.into_inner());
+                let (images, pixels) = (spent.0 + 1, spent.1 + w * h);
+                if images > MAX_IMAGES || pixels > MAX_SIDE * MAX_SIDE {
                     return None;
                 }
+                *spent = (images, pixels);
                 data(mime, bytes, opts)
             }),
             resolve_string: Box::new(|_, _| None),
@@ -70,16 +88,53 @@ fn options(fonts: Arc<fontdb::Database>) -> usvg::Options<'static> {
     }
 }
 
-/// A raster image's dimensions from its header, refused above [`MAX_SIDE`].
+/// A raster image's dimensions from its header, refused above [`MAX_SIDE`]. A JPEG's are read by
+/// the decoder that will decode it (zune-jpeg): a file can carry two frame headers, and another
+/// reader might take the small one.
 pub fn dimensions(bytes: &[u8]) -> Result<(usize, usize), RasterError> {
-    let size = imagesize::blob_size(bytes).map_err(|e| RasterError::NotAnImage(e.to_string()))?;
-    if size.width > MAX_SIDE || size.height > MAX_SIDE || size.width == 0 || size.height == 0 {
-        return Err(RasterError::TooLarge {
-            width: size.width,
-            height: size.height,
-        });
+    let unreadable = |e: String| RasterError::NotAnImage(e);
+    let (width, height) = if bytes.starts_with(&[0xFF, 0xD8]) {
+        let mut jpeg = zune_jpeg::JpegDecoder::new(bytes);
+        jpeg.decode_headers()
+            .map_err(|e| unreadable(format!("{e:?}")))?;
+        jpeg.dimensions()
+            .ok_or_else(|| unreadable("no JPEG frame".into()))?
+    } else {
+        let size = imagesize::blob_size(bytes).map_err(|e| unreadable(e.to_string()))?;
+        (size.width, size.height)
+    };
+    if width > MAX_SIDE || height > MAX_SIDE || width == 0 || height == 0 {
+        return Err(RasterError::TooLarge { width, height });
     }
-    Ok((size.width, size.height))
+    Ok((width, height))
+}
+
+/// The bounds on elements and nested layers (see the module's note).
+fn bounded(tree: &usvg::Tree) -> Result<(), RasterError> {
+    fn walk(g: &usvg::Group, layers: usize, nodes: &mut usize) -> Result<(), RasterError> {
+        let layers = layers + usize::from(g.should_isolate());
+        if layers > MAX_LAYERS {
+            let why = format!("more than {MAX_LAYERS} layered groups inside each other");
+            return Err(RasterError::TooComplex(why));
+        }
+        let masks = g.mask().map(|m| m.root()).into_iter();
+        let clips = g.clip_path().map(|c| c.root()).into_iter();
+        for inner in masks.chain(clips) {
+            walk(inner, layers, nodes)?;
+        }
+        for node in g.children() {
+            *nodes += 1;
+            if *nodes > MAX_NODES {
+                let why = format!("more than {MAX_NODES} elements");
+                return Err(RasterError::TooComplex(why));
+            }
+            if let usvg::Node::Group(child) = node {
+                walk(child, layers, nodes)?;
+            }
+        }
+        Ok(())
+    }
+    walk(tree.root(), 0, &mut 0)
 }
 
 /// `svg` drawn into a `width`×`height` PNG, scaled to fit and centred.
@@ -98,7 +153,13 @@ pub fn svg_to_png_with(
 }
 
 fn parse(svg: &[u8], fonts: Arc<fontdb::Database>) -> Result<usvg::Tree, RasterError> {
-    usvg::Tree::from_data(svg, &options(fonts)).map_err(|e| RasterError::NotAnImage(e.to_string()))
+    if svg.starts_with(&[0x1F, 0x8B]) {
+        return Err(RasterError::NotAnImage("a compressed SVG (svgz)".into()));
+    }
+    let tree = usvg::Tree::from_data(svg, &options(fonts))
+        .map_err(|e| RasterError::NotAnImage(e.to_string()))?;
+    bounded(&tree)?;
+    Ok(tree)
 }
 
 fn draw(tree: &usvg::Tree, width: u32, height: u32) -> Result<Vec<u8>, RasterError> {
@@ -232,6 +293,68 @@ mod tests {
         let svg = wrapped(&png, "image/png", 10, 10);
         let (_, _, px) = decode(&svg_to_png(svg.as_bytes(), 10, 10).unwrap());
         assert_eq!(inked(&px), 0, "inlined in an SVG, it is skipped too");
+    }
+
+    fn svg(body: &str) -> String {
+        format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="10">{body}</svg>"#)
+    }
+
+    #[test]
+    fn one_svg_draws_at_most_max_images_however_often_it_uses_one() {
+        use base64::Engine;
+        let png = crate::render::qr::png("x", 1).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+        let uses: String = (1..40)
+            .map(|n| format!(r##"<use href="#i" x="{}"/>"##, n * 10))
+            .collect();
+        let body = format!(
+            r##"<defs><image id="i" width="10" height="10" href="data:image/png;base64,{b64}"/></defs><use href="#i"/>{uses}"##
+        );
+        let (_, _, px) = decode(&svg_to_png(svg(&body).as_bytes(), 400, 10).unwrap());
+        assert_eq!(
+            inked(&px),
+            MAX_IMAGES * 100,
+            "40 copies asked, {MAX_IMAGES} drawn"
+        );
+    }
+
+    #[test]
+    fn nested_and_compressed_svgs_are_not_drawn() {
+        use base64::Engine;
+        let inner = svg(r#"<rect width="400" height="10" fill="red"/>"#);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(inner.as_bytes());
+        let body =
+            format!(r#"<image width="400" height="10" href="data:image/svg+xml;base64,{b64}"/>"#);
+        let (_, _, px) = decode(&svg_to_png(svg(&body).as_bytes(), 400, 10).unwrap());
+        assert_eq!(inked(&px), 0);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, inner.as_bytes()).unwrap();
+        let svgz = gz.finish().unwrap();
+        assert!(matches!(
+            svg_to_png(&svgz, 10, 10),
+            Err(RasterError::NotAnImage(_))
+        ));
+    }
+
+    #[test]
+    fn layers_within_layers_and_element_counts_are_bounded() {
+        let nested = |n: usize| {
+            let open = r#"<g opacity="0.9">"#.repeat(n);
+            svg(&format!(
+                r#"{open}<rect width="9" height="9"/>{}"#,
+                "</g>".repeat(n)
+            ))
+        };
+        assert!(svg_to_png(nested(MAX_LAYERS).as_bytes(), 40, 10).is_ok());
+        assert!(matches!(
+            svg_to_png(nested(MAX_LAYERS + 1).as_bytes(), 40, 10),
+            Err(RasterError::TooComplex(_))
+        ));
+        let many = svg(&r#"<rect width="1" height="1"/>"#.repeat(MAX_NODES + 1));
+        assert!(matches!(
+            svg_to_png(many.as_bytes(), 40, 10),
+            Err(RasterError::TooComplex(_))
+        ));
     }
 
     #[test]

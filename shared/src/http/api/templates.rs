@@ -298,8 +298,8 @@ async fn upload(
             "the body is not a PNG, JPEG, WebP or SVG image",
         )
     })?;
-    // A raster image must say how big it is, and be small enough to be drawn as PNG.
-    if content_type != "image/svg+xml" {
+    // A raster badge image must say how big it is, and be small enough to be drawn as PNG.
+    if asset == Asset::BadgeImage && content_type != "image/svg+xml" {
         crate::render::raster::dimensions(&bytes).map_err(|e| match e {
             RasterError::TooLarge { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,6 +5,7 @@ use super::PublicError;
 use crate::{
     app::App,
     baking::{self, BakeError},
+    cards,
     credentials::{self, CredentialError},
     domain::{
         award::Award,
@@ -96,9 +97,17 @@ pub(super) async fn serve(
     if file == "credential.json" {
         return Ok(ld(text, CREDENTIAL_CACHE));
     }
-    let Some((content_type, image)) = badge_bytes(app, t, i).await? else {
+    let Some((mut content_type, mut image)) = badge_bytes(app, t, i).await? else {
         return Err(not_found);
     };
+    // A PNG is baked into the template's PNG copy whatever was uploaded (or generated).
+    if file.ends_with(".png") && content_type != "image/png" {
+        image = cards::template_png(app, t, i).await.map_err(|e| {
+            tracing::error!(error = %e, template = %t.id, "template PNG failed");
+            PublicError::Unavailable
+        })?;
+        content_type = "image/png".into();
+    }
     let baked = match (file.ends_with(".png"), content_type.as_str(), ob3) {
         (true, "image/png", true) => baking::bake_png(&image, baking::OB3_KEYWORD, &text),
         (true, "image/png", false) => baking::bake_png(&image, baking::OB2_KEYWORD, &text),

@@ -36,6 +36,7 @@ fn declared() -> Routes<App> {
     Routes::new()
         .get("/b/{id}", award)
         .get("/b/{id}/{file}", award_file)
+        .get("/b/{id}/card/{file}", award_card_at)
         .get("/b/{id}/go/{slot}", go)
         .get("/b/{id}/unsubscribe", unsubscribe_page)
         .post("/b/{id}/unsubscribe", unsubscribe)
@@ -439,7 +440,6 @@ async fn unsubscribing(
 async fn award_file(
     State(app): State<App>,
     Path((raw, file)): Path<(String, String)>,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
     let not_found = PublicError::NotFound {
@@ -451,7 +451,7 @@ async fn award_file(
     };
     match file.as_str() {
         "qr.svg" | "qr.png" => award_qr(&app, &id, &file, not_found).await,
-        "card.png" => award_card(&app, &id, query.as_deref(), not_found).await,
+        "card.png" => award_card(&app, &id, None, not_found).await,
         "credential.json" | "badge.png" | "badge.svg" | "badge-ob2.png" | "badge-ob2.svg" => {
             // A credential once signed is served from its one item, without the award's read.
             if file == "credential.json" {
@@ -499,13 +499,30 @@ async fn award_qr(
         .into_response())
 }
 
-/// `/b/{id}/card.png`: the share card. Its URL on the page carries `?v=` with the card's version;
-/// asked for that version, the answer is cached for good (a new version is a new URL), otherwise
-/// (no `v`, or an older one) for five minutes. Drawn on the first request of each version.
+/// `/b/{id}/card/{version}.png`: the share card as the page's `og:image` names it (the version in
+/// the path, so no cache can drop it as a query string).
+async fn award_card_at(
+    State(app): State<App>,
+    Path((raw, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, PublicError> {
+    let not_found = PublicError::NotFound {
+        json: false,
+        locale: locale_of(&headers),
+    };
+    let (Ok(id), Some(version)) = (AwardId::parse(&raw), file.strip_suffix(".png")) else {
+        return Err(not_found);
+    };
+    award_card(&app, &id, Some(version), not_found).await
+}
+
+/// The award's share card as it is now. Asked for at its current version, the answer is cached
+/// for good (a new version is a new URL); otherwise (`/b/{id}/card.png`, or an older version)
+/// for five minutes. Drawn on the first request of each version.
 async fn award_card(
     app: &App,
     id: &AwardId,
-    query: Option<&str>,
+    asked: Option<&str>,
     not_found: PublicError,
 ) -> Result<Response, PublicError> {
     let Some((a, t, i)) = load(app, id).await? else {
@@ -517,7 +534,6 @@ async fn award_card(
             tracing::error!(error = %e, award = %a.id, "share card failed");
             PublicError::Unavailable
         })?;
-    let asked = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("v=")));
     let cache = if asked == Some(version.as_str()) {
         IMMUTABLE
     } else {
