@@ -4,46 +4,9 @@
 use crate::domain::color::Color;
 use maud::{html, PreEscaped};
 
-/// Splits a name into at most three short lines for the medallion.
+/// A name in at most three lines that fit inside the medallion's circle (280 px at 38 px type).
 fn lines(name: &str) -> Vec<String> {
-    let max = if name.chars().any(|c| (c as u32) > 0x2E80) {
-        8
-    } else {
-        14
-    };
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for word in name.split_whitespace() {
-        let candidate = if cur.is_empty() {
-            word.to_owned()
-        } else {
-            format!("{cur} {word}")
-        };
-        if candidate.chars().count() > max && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-            cur = word.to_owned();
-        } else {
-            cur = candidate;
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    if out.len() > 3 {
-        out.truncate(3);
-        if let Some(last) = out.last_mut() {
-            last.push('…');
-        }
-    }
-    out.into_iter()
-        .map(|l| {
-            if l.chars().count() > max + 2 {
-                format!("{}…", l.chars().take(max).collect::<String>())
-            } else {
-                l
-            }
-        })
-        .collect()
+    super::text::wrap(name, 280.0, 38.0, 3)
 }
 
 pub fn svg(name: &str, primary: &Color, accent: &Color) -> String {

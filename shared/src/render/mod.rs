@@ -8,3 +8,4 @@ pub mod layout;
 pub mod qr;
 pub mod raster;
 pub mod template_page;
+mod text;
