@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("share_card_png", |b| {
         b.iter(|| {
-            let svg = card::Card::of(&award, &template, &issuer, now).svg(&inlined);
+            let svg = card::Card::of(&award, &template, &issuer, now).svg(&inlined, None);
             black_box(raster::svg_to_png(svg.as_bytes(), card::WIDTH, card::HEIGHT).unwrap())
         });
     });

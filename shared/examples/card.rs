@@ -27,6 +27,8 @@ fn main() {
         ms(started),
         badge.len() / 1024
     );
+    let logo_svg = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle cx="32" cy="32" r="30" fill="#1a4d8f"/><text x="32" y="42" text-anchor="middle" font-size="28" font-weight="700" fill="#f2a900">한빛</text></svg>"##;
+    let logo = raster::image_to_png(logo_svg.as_bytes(), "image/svg+xml", 160).unwrap();
     for (name, locale, status) in [
         ("card-ko", Locale::Ko, CardStatus::Valid),
         ("card-en-revoked", Locale::En, CardStatus::Revoked),
@@ -35,6 +37,7 @@ fn main() {
             badge_name: "데이터 분석 기초 과정 (Data Analysis Foundations)".into(),
             recipient: "김*수".into(),
             issuer_name: "한빛대학교 평생교육원".into(),
+            logo: Some("https://example.ac.kr/logo.svg".into()),
             issued: "2026년 3월 1일".into(),
             status,
             primary: primary.clone(),
@@ -42,8 +45,13 @@ fn main() {
             locale,
         };
         let started = Instant::now();
-        let png =
-            raster::svg_to_png(card.svg(&data_url(&badge)).as_bytes(), WIDTH, HEIGHT).unwrap();
+        let png = raster::svg_to_png(
+            card.svg(&data_url(&badge), Some(&data_url(&logo)))
+                .as_bytes(),
+            WIDTH,
+            HEIGHT,
+        )
+        .unwrap();
         println!(
             "| {name}.png (1200×630) | {:.1} ms | {} KB |",
             ms(started),

@@ -2,15 +2,18 @@
 //! image as PNG, and each award's share card. Both are drawn on their first request and kept in
 //! the uploads bucket under `derived/`, at keys that name what was drawn (a hash of the inputs),
 //! so a change of image, name, colours or status draws a new one and nothing is ever drawn twice.
-//! A hosted image (the admin's URL) is never fetched: its PNG is not ours to make (the route
-//! redirects) and its card shows the generated design. Drawing runs on a blocking thread; pages
-//! never wait for it (they only compute the version).
+//! A hosted badge image (the admin's URL) is never fetched: its PNG is not ours to make (the route
+//! redirects) and its card shows the generated design. The issuer's logo, which is always a URL,
+//! is fetched for the card through [`crate::outbound`] (public addresses only, no redirects, 5 s,
+//! 1 MiB), drawn once and kept. Drawing runs on a blocking thread; pages never wait for it (they
+//! only compute the version).
 
 use crate::{
     app::App,
     blobs::BlobError,
     domain::{
         award::Award,
+        ids::IssuerId,
         issuer::Issuer,
         template::{Template, TemplateImage},
     },
@@ -21,9 +24,14 @@ use crate::{
     },
 };
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 /// The largest side of a template's PNG.
 pub const BADGE_SIDE: u32 = 600;
+/// The largest side of the logo drawn on a card.
+const LOGO_SIDE: u32 = 160;
+/// The most of a logo that is read.
+const LOGO_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
@@ -97,13 +105,54 @@ pub async fn card_png(
         return Ok((version, b.bytes));
     }
     let image = template_png(app, t, i).await?;
+    let logo = match card.logo.as_deref() {
+        Some(url) => logo_png(app, &i.id, url).await.map(|png| data_url(&png)),
+        None => None,
+    };
     let png = draw(move || {
-        let svg = card.svg(&data_url(&image));
+        let svg = card.svg(&data_url(&image), logo.as_deref());
         raster::svg_to_png(svg.as_bytes(), card::WIDTH, card::HEIGHT)
     })
     .await?;
     app.blobs.put(&key, png.clone(), "image/png").await?;
     Ok((version, png))
+}
+
+/// The issuer's logo as PNG (kept under the URL's hash), or `None` — a card without a logo — when
+/// it cannot be had: not a public address, not a 200, over 1 MiB, not an image we draw. A
+/// failure is logged, not kept: the card's next version tries again.
+async fn logo_png(app: &App, issuer: &IssuerId, url: &str) -> Option<Vec<u8>> {
+    let key = format!("derived/logos/{issuer}/{}.png", card::short_hash(&[url]));
+    let no_logo = |why: String| {
+        tracing::warn!(issuer = %issuer, url, why, "card drawn without the logo");
+        None
+    };
+    match app.blobs.get(&key).await {
+        Ok(Some(b)) => return Some(b.bytes),
+        Ok(None) => {}
+        Err(e) => return no_logo(e.to_string()),
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    let body = match app
+        .outbound
+        .get(&parsed, Duration::from_secs(5), LOGO_BYTES + 1)
+        .await
+    {
+        Ok(a) if a.status == 200 && a.body.len() <= LOGO_BYTES => a.body,
+        Ok(a) => return no_logo(format!("HTTP {} with {} bytes", a.status, a.body.len())),
+        Err(e) => return no_logo(e.to_string()),
+    };
+    let Some(content_type) = raster::sniff(&body) else {
+        return no_logo("not a PNG, JPEG, WebP or SVG image".into());
+    };
+    let png = match draw(move || raster::image_to_png(&body, content_type, LOGO_SIDE)).await {
+        Ok(png) => png,
+        Err(e) => return no_logo(e.to_string()),
+    };
+    if let Err(e) = app.blobs.put(&key, png.clone(), "image/png").await {
+        tracing::warn!(issuer = %issuer, error = %e, "logo not kept");
+    }
+    Some(png)
 }
 
 fn data_url(png: &[u8]) -> String {

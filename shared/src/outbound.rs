@@ -1,4 +1,5 @@
-//! Outbound HTTP to addresses admins chose (webhooks), without letting them reach inside: the
+//! Outbound HTTP to addresses admins chose (webhooks, the issuer's logo on share cards), without
+//! letting them reach inside: the
 //! host name is resolved here, *every* address it has is checked ([`forbidden_address`]) and the
 //! connection goes to a checked address (so a second lookup cannot swap in 127.0.0.1 — no DNS
 //! rebinding); `https` certificates are verified for the host name; redirects are never followed
@@ -56,13 +57,36 @@ impl Outbound {
     }
 
     /// POSTs `body` with `headers` to `url`. The answer's status must come within `deadline`
-    /// (else it is a failure); its body is read until then, and what came is kept.
+    /// (else it is a failure); its body is read until then, and what came is kept (at most
+    /// [`KEEP`] bytes).
     pub async fn post(
         &self,
         url: &url::Url,
         headers: &[(&str, String)],
         body: String,
         deadline: Duration,
+    ) -> Result<Answer, OutboundError> {
+        let post = request(hyper::Method::POST, url, headers, body)?;
+        self.send(url, post, deadline, KEEP).await
+    }
+
+    /// GETs `url` under the same rules, keeping at most `keep` bytes of the body.
+    pub async fn get(
+        &self,
+        url: &url::Url,
+        deadline: Duration,
+        keep: usize,
+    ) -> Result<Answer, OutboundError> {
+        let get = request(hyper::Method::GET, url, &[], String::new())?;
+        self.send(url, get, deadline, keep).await
+    }
+
+    async fn send(
+        &self,
+        url: &url::Url,
+        request: hyper::Request<String>,
+        deadline: Duration,
+        keep: usize,
     ) -> Result<Answer, OutboundError> {
         let started = Instant::now();
         let until = tokio::time::Instant::now() + deadline;
@@ -74,7 +98,6 @@ impl Outbound {
         let addrs = tokio::time::timeout_at(until, self.addresses(url))
             .await
             .map_err(late)??;
-        let request = request(url, headers, body)?;
         let tcp = tokio::time::timeout_at(until, connect(&addrs))
             .await
             .map_err(late)??;
@@ -82,11 +105,11 @@ impl Outbound {
             let tls = tokio::time::timeout_at(until, self.tls_connect(url, tcp))
                 .await
                 .map_err(late)??;
-            exchange(tls, request, until)
+            exchange(tls, request, until, keep)
                 .await
                 .map_err(|e| e.unwrap_or_else(no_answer))?
         } else {
-            exchange(tcp, request, until)
+            exchange(tcp, request, until, keep)
                 .await
                 .map_err(|e| e.unwrap_or_else(no_answer))?
         };
@@ -128,7 +151,7 @@ impl Outbound {
                     _ => format!("{} is", addr.ip()),
                 };
                 return Err(OutboundError::Refused(format!(
-                    "{named} {why}; webhooks are sent only to public addresses"
+                    "{named} {why}; only public addresses are reached"
                 )));
             }
         }
@@ -189,6 +212,7 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
 }
 
 fn request(
+    method: hyper::Method,
     url: &url::Url,
     headers: &[(&str, String)],
     body: String,
@@ -202,10 +226,20 @@ fn request(
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
     };
-    let mut req = hyper::Request::post(target)
+    let json = method == hyper::Method::POST;
+    let agent = if json {
+        "Accolade-Webhooks/1"
+    } else {
+        "Accolade/1"
+    };
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(target)
         .header("host", host)
-        .header("content-type", "application/json")
-        .header("user-agent", "Accolade-Webhooks/1");
+        .header("user-agent", agent);
+    if json {
+        req = req.header("content-type", "application/json");
+    }
     for (name, value) in headers {
         req = req.header(*name, value);
     }
@@ -224,11 +258,12 @@ impl Drop for AbortOnDrop {
 }
 
 /// One request on a fresh connection: the status (by `until`; `Err(None)` when it did not come)
-/// and at most [`KEEP`] bytes of the body, as much as came by `until`.
+/// and at most `keep` bytes of the body, as much as came by `until`.
 async fn exchange<S>(
     io: S,
     request: hyper::Request<String>,
     until: tokio::time::Instant,
+    keep: usize,
 ) -> Result<(u16, Vec<u8>), Option<OutboundError>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -249,7 +284,7 @@ where
     let mut body = res.into_body();
     let mut kept = Vec::new();
     // The status is the answer: a body that is slow, endless or broken only ends the reading.
-    while kept.len() < KEEP {
+    while kept.len() < keep {
         match tokio::time::timeout_at(until, body.frame()).await {
             Ok(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
@@ -259,7 +294,7 @@ where
             _ => break,
         }
     }
-    kept.truncate(KEEP);
+    kept.truncate(keep);
     Ok((status, kept))
 }
 

@@ -176,6 +176,62 @@ async fn a_revoked_badge_gets_a_new_card_at_a_new_url() {
     assert_eq!(old.header("cache-control"), Some("public, max-age=300"));
 }
 
+/// A web server on this machine that answers every request with `body` (a PNG), counting them.
+async fn logo_server(body: Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = tcp.write_all(head.as_bytes()).await;
+            let _ = tcp.write_all(&body).await;
+        }
+    });
+    (port, served)
+}
+
+#[tokio::test]
+async fn the_issuers_logo_is_drawn_when_it_can_be_fetched_and_left_out_when_not() {
+    let t = spawn_app().await;
+    let images = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("images");
+    let (port, served) = logo_server(std::fs::read(images.join("badge.png")).unwrap()).await;
+    // The logo box's middle: orange (the logo) with a logo, the primary colour without.
+    let middle = |png: &[u8]| {
+        let (w, _, px) = decode(png);
+        px[(92 * w + 576) as usize]
+    };
+    let orange = |p: [u8; 4]| p[0] > 200 && p[1] > 120 && p[1] < 200 && p[2] < 80;
+    let logo = format!("http://localhost:{port}/logo.png");
+    let (key, tpl) = issuer(&t, json!({"logo_url": logo})).await;
+    let id = award(&t, &key, &tpl, "김민수").await;
+    let (_, card) = card_of(&t, &id).await;
+    assert_eq!(card.status, StatusCode::OK, "{}", card.text());
+    assert!(orange(middle(&card.body)), "{:?}", middle(&card.body));
+    // The logo is kept: another award's card does not fetch it again.
+    let fetched = served.load(std::sync::atomic::Ordering::SeqCst);
+    let other = award(&t, &key, &tpl, "이영희").await;
+    assert!(orange(middle(&card_of(&t, &other).await.1.body)));
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), fetched);
+    // Inside addresses are never fetched (127.0.0.1 is not the local stack's allowed host):
+    // the card comes without the logo.
+    let inside = format!("http://127.0.0.1:{port}/logo.png");
+    let (key, tpl) = issuer(&t, json!({"logo_url": inside})).await;
+    let id = award(&t, &key, &tpl, "김민수").await;
+    let (_, card) = card_of(&t, &id).await;
+    assert_eq!(card.status, StatusCode::OK);
+    assert!(!orange(middle(&card.body)), "{:?}", middle(&card.body));
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), fetched);
+}
+
 fn upload(id: &str, key: &str, content_type: &str, bytes: Vec<u8>) -> Request<Body> {
     Request::builder()
         .method("PUT")

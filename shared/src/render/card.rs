@@ -27,6 +27,8 @@ pub const WIDTH: u32 = 1200;
 pub const HEIGHT: u32 = 630;
 /// Where the badge image's URL goes in [`Card::svg`].
 pub const IMAGE_SLOT: &str = "accolade:badge-image";
+/// Where the issuer logo's URL goes in [`Card::svg`].
+pub const LOGO_SLOT: &str = "accolade:logo";
 
 /// Bumped when drawing changes in a way the inputs do not show (a new font, a new decoder).
 const DRAWING: &str = "1";
@@ -51,7 +53,8 @@ pub fn version_of(a: &Award, t: &Template, i: &Issuer, now: DateTime<Utc>) -> St
     Card::of(a, t, i, now).version(&art_version(t, i))
 }
 
-fn short_hash(parts: &[&str]) -> String {
+/// A short hash (hex, 16 characters) of `parts`.
+pub fn short_hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -67,6 +70,8 @@ pub struct Card {
     /// The public name: masked when the issuer masks names.
     pub recipient: String,
     pub issuer_name: String,
+    /// The issuer's logo (its URL as the issuer gave it), drawn when it could be fetched.
+    pub logo: Option<String>,
     pub issued: String,
     pub status: CardStatus,
     pub primary: Color,
@@ -103,6 +108,7 @@ impl Card {
             badge_name: t.spec.name.clone(),
             recipient,
             issuer_name: p.name.clone(),
+            logo: p.logo_url.as_ref().map(|u| u.as_str().to_owned()),
             issued: i18n::date(locale, a.issued_on, p.time_zone),
             status,
             primary: p.primary_color.clone(),
@@ -113,11 +119,14 @@ impl Card {
 
     /// A short hash of the card as drawn with the picture `art` ([`art_version`]).
     pub fn version(&self, art: &str) -> String {
-        short_hash(&[DRAWING, &self.svg(IMAGE_SLOT), art])
+        let logo = self.logo.as_deref();
+        let svg = self.svg(IMAGE_SLOT, logo.map(|_| LOGO_SLOT));
+        short_hash(&[DRAWING, &svg, art, logo.unwrap_or_default()])
     }
 
-    /// The card as SVG, the badge image taken from `image_href` (a `data:` URL when drawn).
-    pub fn svg(&self, image_href: &str) -> String {
+    /// The card as SVG, the badge image taken from `image_href` and the logo from `logo_href`
+    /// (`data:` URLs when drawn; no logo, no logo box).
+    pub fn svg(&self, image_href: &str, logo_href: Option<&str>) -> String {
         let l = self.locale;
         let valid = self.status == CardStatus::Valid;
         let ink = self.primary.readable_text();
@@ -130,7 +139,13 @@ impl Card {
                 rect x="0" y="600" width="1200" height="30" fill=(self.accent.as_str()) {}
                 rect x="60" y="95" width="420" height="420" rx="36" fill="#ffffff" {}
                 image x="80" y="115" width="380" height="380" href=(image_href) opacity=(if valid { "1" } else { "0.35" }) {}
-                text x="540" y="120" font-size="30" fill=(ink) { (fit(&self.issuer_name, 600.0, 30.0)) }
+                @if let Some(logo) = logo_href {
+                    rect x="540" y="56" width="72" height="72" rx="12" fill="#ffffff" {}
+                    image x="544" y="60" width="64" height="64" href=(logo) {}
+                    text x="628" y="104" font-size="30" fill=(ink) { (fit(&self.issuer_name, 512.0, 30.0)) }
+                } @else {
+                    text x="540" y="120" font-size="30" fill=(ink) { (fit(&self.issuer_name, 600.0, 30.0)) }
+                }
                 @for (n, line) in names.iter().enumerate() {
                     text x="540" y=(name_top + n as i32 * 64) font-size="54" font-weight="700" fill=(ink) { (line) }
                 }
@@ -171,6 +186,7 @@ mod tests {
             badge_name: "데이터 분석 기초 <과정> & 실습".into(),
             recipient: "김*수".into(),
             issuer_name: "한빛대학교 평생교육원".into(),
+            logo: None,
             issued: "2026년 3월 1일".into(),
             status,
             primary: Color::parse("#1a4d8f").unwrap(),
@@ -181,7 +197,7 @@ mod tests {
 
     #[test]
     fn the_svg_escapes_text_and_has_the_image_slot() {
-        let s = card(CardStatus::Valid).svg(IMAGE_SLOT);
+        let s = card(CardStatus::Valid).svg(IMAGE_SLOT, None);
         assert!(s.contains("&lt;과정&gt;") && s.contains("&amp;") && !s.contains("<과정>"));
         assert!(s.contains(r#"href="accolade:badge-image""#));
         assert!(s.contains("유효한 배지"));
@@ -209,7 +225,7 @@ mod tests {
     fn the_card_draws_at_1200_by_630() {
         let png = super::super::raster::svg_to_png(
             card(CardStatus::Expired("2027년 3월 1일".into()))
-                .svg("data:,")
+                .svg("data:,", Some("data:,"))
                 .as_bytes(),
             WIDTH,
             HEIGHT,

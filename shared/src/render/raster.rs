@@ -88,6 +88,25 @@ fn options(fonts: Arc<fontdb::Database>) -> usvg::Options<'static> {
     }
 }
 
+/// What an uploaded image really is, from its first bytes (the Content-Type header is not trusted).
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Some("image/jpeg");
+    }
+    if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Some("image/webp");
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    if (head.starts_with("<svg") || head.starts_with("<?xml")) && head.contains("<svg") {
+        return Some("image/svg+xml");
+    }
+    None
+}
+
 /// A raster image's dimensions from its header, refused above [`MAX_SIDE`]. A JPEG's are read by
 /// the decoder that will decode it (zune-jpeg): a file can carry two frame headers, and another
 /// reader might take the small one.

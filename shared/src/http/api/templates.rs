@@ -14,7 +14,7 @@ use crate::{
         versioned::{self, TemplateRecord},
         PageQuery,
     },
-    render::raster::RasterError,
+    render::raster::{self, RasterError},
 };
 use axum::{
     extract::{Path, Request, State},
@@ -229,25 +229,6 @@ pub async fn archive(
     Ok(with_etag(&app, &next, StatusCode::OK))
 }
 
-/// What an uploaded image really is, from its first bytes (the Content-Type header is not trusted).
-pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Some("image/png");
-    }
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Some("image/jpeg");
-    }
-    if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        return Some("image/webp");
-    }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
-    let head = head.trim_start_matches('\u{feff}').trim_start();
-    if (head.starts_with("<svg") || head.starts_with("<?xml")) && head.contains("<svg") {
-        return Some("image/svg+xml");
-    }
-    None
-}
-
 /// `PUT /v1/templates/{id}/image` with the image as the body (PNG, JPEG, WebP or SVG, ≤ 1 MiB).
 pub async fn upload_image(
     State(app): State<App>,
@@ -291,7 +272,7 @@ async fn upload(
         ));
     }
     let bytes = read_limited(req, MAX_IMAGE_BYTES).await?;
-    let content_type = sniff_image(&bytes).ok_or_else(|| {
+    let content_type = raster::sniff(&bytes).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_image",
@@ -300,7 +281,7 @@ async fn upload(
     })?;
     // A raster badge image must say how big it is, and be small enough to be drawn as PNG.
     if asset == Asset::BadgeImage && content_type != "image/svg+xml" {
-        crate::render::raster::dimensions(&bytes).map_err(|e| match e {
+        raster::dimensions(&bytes).map_err(|e| match e {
             RasterError::TooLarge { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "image_too_large",
