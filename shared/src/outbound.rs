@@ -1,10 +1,10 @@
 //! Outbound HTTP to addresses admins chose (webhooks, the issuer's logo on share cards), without
-//! letting them reach inside: the
-//! host name is resolved here, *every* address it has is checked ([`forbidden_address`]) and the
-//! connection goes to a checked address (so a second lookup cannot swap in 127.0.0.1 — no DNS
-//! rebinding); `https` certificates are verified for the host name; redirects are never followed
-//! (a 3xx is the answer); the whole exchange has a deadline; at most [`KEEP`] bytes of the answer
-//! are read. Hosts on the local stack's allow-list skip the address check, nothing else.
+//! letting them reach inside: the host name is resolved here, *every* address it has is checked
+//! ([`forbidden_address`]) and the connection goes to a checked address (so a second lookup cannot
+//! swap in 127.0.0.1 — no DNS rebinding); `https` certificates are verified for the host name;
+//! redirects are never followed (a 3xx is the answer); the whole exchange has a deadline; at most
+//! [`KEEP`] bytes of a webhook's answer are read (a GET says how many). Hosts on the local stack's
+//! allow-list skip the address check, nothing else.
 
 use crate::domain::webhook::{forbidden_address, AllowedHosts};
 use http_body_util::BodyExt;
