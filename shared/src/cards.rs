@@ -135,11 +135,18 @@ async fn logo_png(app: &App, issuer: &IssuerId, url: &str) -> Option<Vec<u8>> {
     let parsed = url::Url::parse(url).ok()?;
     let body = match app
         .outbound
-        .get(&parsed, Duration::from_secs(5), LOGO_BYTES + 1)
+        .get(&parsed, Duration::from_secs(5), LOGO_BYTES)
         .await
     {
-        Ok(a) if a.status == 200 && a.body.len() <= LOGO_BYTES => a.body,
-        Ok(a) => return no_logo(format!("HTTP {} with {} bytes", a.status, a.body.len())),
+        Ok(a) if a.status == 200 && a.complete => a.body,
+        Ok(a) => {
+            let whole = if a.complete { "" } else { " (not all of it)" };
+            return no_logo(format!(
+                "HTTP {} with {} bytes{whole}",
+                a.status,
+                a.body.len()
+            ));
+        }
         Err(e) => return no_logo(e.to_string()),
     };
     let Some(content_type) = raster::sniff(&body) else {

@@ -25,6 +25,8 @@ pub const KEEP: usize = 1024;
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The whole body came (it ended before the deadline and within what is kept).
+    pub complete: bool,
     pub latency: Duration,
 }
 
@@ -101,7 +103,7 @@ impl Outbound {
         let tcp = tokio::time::timeout_at(until, connect(&addrs))
             .await
             .map_err(late)??;
-        let (status, body) = if url.scheme() == "https" {
+        let (status, body, complete) = if url.scheme() == "https" {
             let tls = tokio::time::timeout_at(until, self.tls_connect(url, tcp))
                 .await
                 .map_err(late)??;
@@ -116,6 +118,7 @@ impl Outbound {
         Ok(Answer {
             status,
             body,
+            complete,
             latency: started.elapsed(),
         })
     }
@@ -257,14 +260,14 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One request on a fresh connection: the status (by `until`; `Err(None)` when it did not come)
-/// and at most `keep` bytes of the body, as much as came by `until`.
+/// One request on a fresh connection: the status (by `until`; `Err(None)` when it did not come),
+/// at most `keep` bytes of the body, as much as came by `until`, and whether that was all of it.
 async fn exchange<S>(
     io: S,
     request: hyper::Request<String>,
     until: tokio::time::Instant,
     keep: usize,
-) -> Result<(u16, Vec<u8>), Option<OutboundError>>
+) -> Result<(u16, Vec<u8>, bool), Option<OutboundError>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -283,19 +286,24 @@ where
     let status = res.status().as_u16();
     let mut body = res.into_body();
     let mut kept = Vec::new();
+    let mut complete = false;
     // The status is the answer: a body that is slow, endless or broken only ends the reading.
-    while kept.len() < keep {
+    while kept.len() <= keep {
         match tokio::time::timeout_at(until, body.frame()).await {
             Ok(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
                     kept.extend_from_slice(&data);
                 }
             }
+            Ok(None) => {
+                complete = kept.len() <= keep;
+                break;
+            }
             _ => break,
         }
     }
     kept.truncate(keep);
-    Ok((status, kept))
+    Ok((status, kept, complete))
 }
 
 #[cfg(test)]
@@ -391,6 +399,40 @@ mod tests {
         let a = post(&local(), &format!("http://localhost:{port}/h"), 2)
             .await
             .unwrap();
-        assert_eq!((a.status, a.body.len()), (200, KEEP));
+        assert_eq!((a.status, a.body.len(), a.complete), (200, KEEP, false));
+    }
+
+    #[tokio::test]
+    async fn a_get_keeps_what_it_asks_for_and_says_whether_that_was_all() {
+        let (l, port) = listener().await;
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = l.accept().await {
+                let mut buf = [0u8; 4096];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let short = String::from_utf8_lossy(&buf[..n]).starts_with("GET /short ");
+                let (len, sent) = if short { (10, 10) } else { (5000, 3000) };
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+                let _ = tcp.write_all(head.as_bytes()).await;
+                let _ = tcp.write_all(&vec![b'x'; sent]).await;
+                if !short {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            }
+        });
+        let get = |path: &'static str| {
+            let o = local();
+            async move {
+                let u = url(&format!("http://localhost:{port}{path}"));
+                o.get(&u, Duration::from_secs(2), 4000).await.unwrap()
+            }
+        };
+        let a = get("/short").await;
+        assert_eq!((a.status, a.body.len(), a.complete), (200, 10, true));
+        let a = get("/cut").await;
+        assert_eq!(
+            (a.body.len(), a.complete),
+            (3000, false),
+            "cut at the deadline"
+        );
     }
 }
