@@ -30,6 +30,10 @@ pub const MAX_LAYERS: usize = 3;
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardSans-Regular.ttf.gz");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardSans-Bold.ttf.gz");
+/// The Latin NanumSquare lacks (é, ü, ñ, ễ …), from Noto Sans: drawn by resvg's per-character
+/// fallback.
+const LATIN_REGULAR: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardLatin-Regular.ttf.gz");
+const LATIN_BOLD: &[u8] = include_bytes!("../../assets/fonts/AccoladeCardLatin-Bold.ttf.gz");
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RasterError {
@@ -48,7 +52,7 @@ pub fn fonts() -> Arc<fontdb::Database> {
     static DB: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
     DB.get_or_init(|| {
         let mut db = fontdb::Database::new();
-        for gz in [REGULAR, BOLD] {
+        for gz in [REGULAR, BOLD, LATIN_REGULAR, LATIN_BOLD] {
             let mut ttf = Vec::new();
             flate2::read::GzDecoder::new(gz)
                 .read_to_end(&mut ttf)
@@ -84,6 +88,10 @@ fn options(fonts: Arc<fontdb::Database>) -> usvg::Options<'static> {
             }),
             resolve_string: Box::new(|_, _| None),
         },
+        font_resolver: usvg::FontResolver {
+            select_font: usvg::FontResolver::default_font_selector(),
+            select_fallback: Box::new(fallback),
+        },
         ..usvg::Options::default()
     }
 }
@@ -105,6 +113,22 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         return Some("image/svg+xml");
     }
     None
+}
+
+/// The face for a character the text's font lacks: of the faces that have it, the one whose
+/// weight is nearest (resvg's own choice ignores the weight, so a bold name got regular é).
+fn fallback(c: char, used: &[fontdb::ID], db: &mut Arc<fontdb::Database>) -> Option<fontdb::ID> {
+    let base = db.face(*used.first()?)?.weight.0;
+    let has = |id| {
+        db.with_face_data(id, |data, index| {
+            ttf_parser::Face::parse(data, index).is_ok_and(|f| f.glyph_index(c).is_some())
+        })
+        .unwrap_or(false)
+    };
+    db.faces()
+        .filter(|f| !used.contains(&f.id) && has(f.id))
+        .min_by_key(|f| f.weight.0.abs_diff(base))
+        .map(|f| f.id)
 }
 
 /// A raster image's dimensions from its header, refused above [`MAX_SIDE`]. A JPEG's are read by
@@ -256,28 +280,65 @@ mod tests {
     }
 
     #[test]
-    fn both_weights_have_every_hangul_syllable_and_printable_ascii() {
+    fn both_weights_have_every_hangul_syllable_and_every_latin_letter() {
         let db = fonts();
         let faces: Vec<_> = db.faces().collect();
-        assert_eq!(faces.len(), 2);
-        for face in faces {
-            assert_eq!(face.families[0].0, FONT_FAMILY);
-            let missing = db
-                .with_face_data(face.id, |data, index| {
-                    let f = ttf_parser::Face::parse(data, index).unwrap();
-                    let wanted = (0xAC00..=0xD7A3).chain(0x20..=0x7E).chain(0x3131..=0x318E);
-                    wanted
-                        .filter_map(char::from_u32)
-                        .filter(|&c| f.glyph_index(c).is_none())
-                        .collect::<String>()
-                })
+        assert_eq!(faces.len(), 4);
+        let has = |face: &fontdb::FaceInfo, c: char| {
+            db.with_face_data(face.id, |data, index| {
+                ttf_parser::Face::parse(data, index)
+                    .unwrap()
+                    .glyph_index(c)
+                    .is_some()
+            })
+            .unwrap()
+        };
+        let hangul = (0xAC00..=0xD7A3).chain(0x20..=0x7E).chain(0x3131..=0x318E);
+        // Latin-1 and Latin Extended-A letters (not the × ÷ signs), and Vietnamese.
+        let latin = (0xC0..=0x17F)
+            .chain(0x1EA0..=0x1EF9)
+            .filter(|&c| c != 0xD7 && c != 0xF7);
+        for weight in [fontdb::Weight::NORMAL, fontdb::Weight::BOLD] {
+            let of_weight: Vec<_> = faces.iter().filter(|f| f.weight == weight).collect();
+            let sans = of_weight
+                .iter()
+                .find(|f| f.families[0].0 == FONT_FAMILY)
                 .unwrap();
+            let missing: String = hangul
+                .clone()
+                .filter_map(char::from_u32)
+                .filter(|&c| !has(sans, c))
+                .collect();
             assert_eq!(
                 missing, "",
-                "{:?} has no glyph for these",
-                face.post_script_name
+                "{weight:?}: no Hangul or ASCII glyph for these"
             );
+            let missing: String = latin
+                .clone()
+                .filter_map(char::from_u32)
+                .filter(|&c| !of_weight.iter().any(|f| has(f, c)))
+                .collect();
+            assert_eq!(missing, "", "{weight:?}: no Latin glyph for these");
         }
+    }
+
+    #[test]
+    fn accented_latin_is_drawn_by_the_fallback() {
+        let ink = |text: &str| {
+            let svg = text_svg(text);
+            inked(&decode(&svg_to_png(svg.as_bytes(), 400, 100).unwrap()).2)
+        };
+        assert!(
+            ink("Müller José") > ink("Muller Jose"),
+            "the accents are drawn too"
+        );
+    }
+
+    #[test]
+    fn characters_no_font_has_leave_a_gap_and_stop_nothing() {
+        let svg = text_svg("金民洙 😀 日本語 한글");
+        let (_, _, px) = decode(&svg_to_png(svg.as_bytes(), 400, 100).unwrap());
+        assert!(inked(&px) > 0, "what the fonts have is still drawn");
     }
 
     #[test]
