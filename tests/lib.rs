@@ -355,6 +355,19 @@ impl TestApp {
         format!("/b/{award_id}/unsubscribe?t={token}")
     }
 
+    /// Switches KakaoTalk on for the key's issuer with `settings` (see [`kakao_settings`]).
+    pub async fn kakao_on(&self, key: &str, settings: Value) {
+        let r = self
+            .call("PUT", "/v1/issuer/kakao", Some(key), Some(settings))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+
+    /// The KakaoTalk/SMS provider's stand-in: the messages and requests it received.
+    pub fn sens(&self) -> &infra::sens::StandIn {
+        &self.lambda.sens
+    }
+
     /// Number of templates the key's issuer has (to show bad input wrote nothing).
     pub async fn template_count(&self, key: &str) -> usize {
         let list = self.call("GET", "/v1/templates", Some(key), None).await;
@@ -564,6 +577,21 @@ pub fn csv_rows(n: usize, prefix: &str) -> Vec<u8> {
         s.push_str(&format!("{prefix}{i}@example.com,학습자 {i},2026-봄\n"));
     }
     s.into_bytes()
+}
+
+/// KakaoTalk settings for the local provider stand-in's account (`infra::sens`).
+pub fn kakao_settings() -> Value {
+    use infra::sens;
+    serde_json::json!({
+        "channel_id": sens::CHANNEL,
+        "alimtalk_service_id": sens::ALIMTALK_SERVICE,
+        "sms_service_id": sens::SMS_SERVICE,
+        "day1_template_code": sens::TEMPLATE_CODE,
+        "sms_sender": sens::SENDER,
+        "opt_out_number": "080-123-4567",
+        "access_key": sens::ACCESS_KEY,
+        "secret_key": sens::SECRET_KEY,
+    })
 }
 
 /// A minimal valid template body.

@@ -50,6 +50,8 @@ pub struct Facts {
     pub leading_keys: Vec<String>,
     /// The object key asked for (`s3:prefix`, as S3 uses it to choose between 403 and 404).
     pub prefix: Option<String>,
+    /// A KMS request's encryption context (`kms:EncryptionContext:{key}`).
+    pub encryption_context: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,6 +86,15 @@ fn condition_holds(op: &str, key: &str, values: &[String], facts: &Facts) -> boo
     let asked: Vec<&str> = match key {
         "dynamodb:LeadingKeys" => facts.leading_keys.iter().map(String::as_str).collect(),
         "s3:prefix" => facts.prefix.iter().map(String::as_str).collect(),
+        k if k.starts_with("kms:EncryptionContext:") => {
+            let name = &k["kms:EncryptionContext:".len()..];
+            facts
+                .encryption_context
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        }
         _ => return false, // a condition this checker does not model never grants
     };
     match set_op {
@@ -296,7 +307,7 @@ fn access(action: &str, table: &str, leading_keys: Vec<String>) -> Access {
         resource: table_arn(table),
         facts: Facts {
             leading_keys,
-            prefix: None,
+            ..Facts::default()
         },
     }
 }
@@ -362,7 +373,7 @@ fn query_access(body: &Json, spec: &StackSpec, table: &str) -> Access {
         resource,
         facts: Facts {
             leading_keys: query_leading_key(body, &key),
-            prefix: None,
+            ..Facts::default()
         },
     }
 }
@@ -471,7 +482,15 @@ impl PolicyCheck {
                     .as_str()
                     .unwrap_or("(no key named)")
                     .to_owned(),
-                facts: Facts::default(),
+                facts: Facts {
+                    encryption_context: body["EncryptionContext"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect(),
+                    ..Facts::default()
+                },
             }]],
             "scheduler" => {
                 let name = uri.split("/schedules/").nth(1).unwrap_or_default();
@@ -588,8 +607,8 @@ impl Intercept for PolicyCheck {
             return Ok(());
         };
         let facts = Facts {
-            leading_keys: vec![],
             prefix: Some(key),
+            ..Facts::default()
         };
         if !self
             .policy

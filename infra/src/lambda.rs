@@ -93,6 +93,8 @@ pub struct LocalLambda {
     pub instruments: Instruments,
     /// What the functions sent through SES, for the SES events the runner publishes.
     pub outbox: SesOutbox,
+    /// The KakaoTalk/SMS provider's stand-in (`/_local/sens`), and what it received.
+    pub sens: crate::sens::StandIn,
     pub stack: Stack,
 }
 
@@ -166,6 +168,10 @@ pub fn environment(
         .unwrap_or("localhost");
     values.insert("PublicDomainName".into(), host.trim_end_matches('/').into());
     values.insert("MaxSendRatePerSecond".into(), "50".into());
+    values.insert(
+        "KakaoApiUrl".into(),
+        crate::sens::local_url(&stack.public_base_url),
+    );
     let mut env = Vec::new();
     for (k, v) in &spec.environment {
         env.push((
@@ -262,6 +268,7 @@ impl LocalLambda {
             policies: Arc::new(policies),
             instruments,
             outbox,
+            sens: crate::sens::StandIn::default(),
             stack,
         })
     }

@@ -27,6 +27,7 @@ pub mod runner;
 pub mod runtime_api;
 pub mod sam;
 pub mod seed;
+pub mod sens;
 pub mod ses_events;
 
 use std::path::PathBuf;

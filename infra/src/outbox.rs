@@ -141,6 +141,30 @@ pub fn render_deliveries(list: &[accolade::domain::webhook::Delivery]) -> String
     .into_string()
 }
 
+/// `/_local/outbox/kakao`: every KakaoTalk/SMS message the provider's stand-in accepted, newest
+/// first.
+fn render_texts(messages: &[crate::sens::Message]) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="ko" {
+            head { meta charset="utf-8"; title { "KakaoTalk / SMS outbox" } }
+            body style="font-family:sans-serif;max-width:60rem;margin:2rem auto" {
+                h1 { "KakaoTalk / SMS (" (messages.len()) ")" }
+                p { a href="/_local/outbox" { "Emails" } }
+                @for m in messages.iter().rev() {
+                    article style="border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0" {
+                        p { strong { (m.kind) } " → " (m.to) " · " (m.at.to_rfc3339()) @if m.advertising { " · AD" } }
+                        @if let Some(s) = &m.subject { p { strong { (s) } } }
+                        pre style="white-space:pre-wrap" { (m.content) }
+                        @if let Some(b) = &m.button { p { "Button: " a href=(b) { (b) } } }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
 /// `/_local/outbox`, `/_local/failures` and `/_local/webhooks`, beside the local API Gateway.
 pub fn routes(endpoint: String, lambda: crate::lambda::LocalLambda) -> axum::Router {
     use axum::response::IntoResponse;
@@ -155,6 +179,8 @@ pub fn routes(endpoint: String, lambda: crate::lambda::LocalLambda) -> axum::Rou
         }
     });
     let table = lambda.stack.names.table.clone();
+    let sens = lambda.sens.clone();
+    let texts = lambda.sens.clone();
     let failures = axum::routing::get(move || {
         let lambda = lambda.clone();
         async move { axum::Json(lambda.failures()) }
@@ -168,7 +194,13 @@ pub fn routes(endpoint: String, lambda: crate::lambda::LocalLambda) -> axum::Rou
             }
         }
     });
+    let messages = axum::routing::get(move || {
+        let texts = texts.clone();
+        async move { axum::response::Html(render_texts(&texts.messages())) }
+    });
     axum::Router::new()
+        .nest("/_local/sens", sens.router())
+        .route("/_local/outbox/kakao", messages)
         .route("/_local/outbox", outbox)
         .route("/_local/failures", failures)
         .route("/_local/webhooks", webhooks)

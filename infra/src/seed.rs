@@ -129,6 +129,7 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
     let req = IssueRequest {
         email: Email::parse("jiyoung.park@example.com")?,
         name: "박지영".into(),
+        phone: None,
         issued_on: None,
         expires_on: None,
         narrative: Some("최종 프로젝트: 서울시 공공자전거 이용 분석".into()),

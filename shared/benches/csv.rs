@@ -76,6 +76,7 @@ fn bench(c: &mut Criterion) {
                 let req = IssueRequest {
                     email: v.email,
                     name: v.name,
+                    phone: v.phone,
                     issued_on: v.issued_on,
                     expires_on: None,
                     narrative: v.narrative,

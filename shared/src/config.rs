@@ -34,6 +34,9 @@ pub struct Config {
     /// `WEBHOOK_ALLOWED_HOSTS`: host names that may receive webhooks over `http`, on any port and
     /// address. Empty in AWS; the local stack names its loopback receivers.
     pub webhook_allowed_hosts: AllowedHosts,
+    /// `KAKAO_API_URL`: the KakaoTalk/SMS provider's API (NAVER Cloud SENS by default; the
+    /// stand-in on the local stack).
+    pub kakao_api_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +114,8 @@ impl Config {
             webhook_allowed_hosts: AllowedHosts::parse(
                 &optional("WEBHOOK_ALLOWED_HOSTS").unwrap_or_default(),
             ),
+            kakao_api_url: optional("KAKAO_API_URL")
+                .unwrap_or_else(|| crate::messaging::sens::BASE_URL.into()),
         })
     }
 
@@ -138,6 +143,7 @@ impl Config {
             signing_key_arn: None,
             webhook_queue_url: None,
             webhook_allowed_hosts: AllowedHosts::default(),
+            kakao_api_url: crate::messaging::sens::BASE_URL.into(),
         }
     }
 }

@@ -87,6 +87,7 @@ pub fn build_award(
         recipient: Recipient {
             email: req.email.clone(),
             name: req.name.clone(),
+            phone: req.phone.clone(),
         },
         issued_on: issued,
         expires_on: expires,
@@ -207,6 +208,7 @@ pub async fn reissue(
     let req = IssueRequest {
         email: old.recipient.email.clone(),
         name: old.recipient.name.clone(),
+        phone: old.recipient.phone.clone(),
         issued_on: None,
         expires_on,
         narrative: old.narrative.clone(),

@@ -95,5 +95,64 @@ impl Kms {
     }
 }
 
+/// The encryption context of an issuer's secret other than a signing key (`purpose`: `kakao`).
+fn secret_context(
+    issuer: &IssuerId,
+    purpose: &str,
+) -> Option<std::collections::HashMap<String, String>> {
+    Some(
+        [
+            ("accolade:issuer".to_owned(), issuer.to_string()),
+            ("accolade:purpose".to_owned(), purpose.to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+    )
+}
+
+impl Kms {
+    /// Encrypts a small secret of `issuer` (at most 4 KB), bound to it and to `purpose`.
+    pub async fn encrypt_secret(
+        &self,
+        issuer: &IssuerId,
+        purpose: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        let out = self
+            .client
+            .encrypt()
+            .key_id(self.key_id()?)
+            .plaintext(Blob::new(plaintext))
+            .set_encryption_context(secret_context(issuer, purpose))
+            .send()
+            .await
+            .map_err(failed)?;
+        let blob = out.ciphertext_blob().ok_or(KmsError::BadKey)?;
+        Ok(blob.as_ref().to_vec())
+    }
+
+    /// The secret `ciphertext` holds, if it was encrypted for `issuer` and `purpose`.
+    pub async fn decrypt_secret(
+        &self,
+        issuer: &IssuerId,
+        purpose: &str,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        let out = self
+            .client
+            .decrypt()
+            .key_id(self.key_id()?)
+            .ciphertext_blob(Blob::new(ciphertext))
+            .set_encryption_context(secret_context(issuer, purpose))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(out
+            .plaintext()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default())
+    }
+}
+
 /// Decrypted signing keys, kept for the life of a warm Lambda (one `Decrypt` per key).
 pub type KeyCache = std::collections::HashMap<(IssuerId, KeyNumber), SigningKey>;

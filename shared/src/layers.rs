@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "render",
         "email",
         "csv_import",
+        "messaging",
     ],
     &[
         "store",

@@ -22,6 +22,7 @@ pub mod issuing;
 pub mod kms;
 pub mod ld;
 pub mod mailer;
+pub mod messaging;
 pub mod notify;
 pub mod ob3;
 pub mod openbadges;

@@ -72,6 +72,20 @@ impl Outbound {
         self.send(url, post, deadline, KEEP).await
     }
 
+    /// [`Outbound::post`], keeping at most `keep` bytes of the answer (a provider's answer about
+    /// 100 messages is longer than a webhook's).
+    pub async fn post_keeping(
+        &self,
+        url: &url::Url,
+        headers: &[(&str, String)],
+        body: String,
+        deadline: Duration,
+        keep: usize,
+    ) -> Result<Answer, OutboundError> {
+        let post = request(hyper::Method::POST, url, headers, body)?;
+        self.send(url, post, deadline, keep).await
+    }
+
     /// GETs `url` under the same rules, keeping at most `keep` bytes of the body.
     pub async fn get(
         &self,

@@ -552,6 +552,7 @@ async fn issue_at(
         ))
         .unwrap(),
         name: "주간".into(),
+        phone: None,
         issued_on: None,
         expires_on: Some(expires_days.map(|d| at + chrono::Duration::days(d))),
         narrative: None,

@@ -14,6 +14,7 @@ mod faults;
 mod foundation;
 mod hardening;
 mod issuing;
+mod kakao;
 mod recommendations;
 mod retries;
 mod rollup;

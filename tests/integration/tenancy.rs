@@ -44,6 +44,8 @@ POST   /v1/awards/{reissue0}/reissue                     not-found    json {}
 GET    /v1/issuer                                        own
 PATCH  /v1/issuer                                        own          json {"description": "B의 소개"}
 POST   /v1/issuer/signing-keys/rotate                    own
+GET    /v1/issuer/kakao                                  not-found
+PUT    /v1/issuer/kakao                                  own          json {"channel_id": "@b-channel", "alimtalk_service_id": "ncp:kkobizmsg:kr:2:b", "sms_service_id": "ncp:sms:kr:2:b", "day1_template_code": "B_DAY1", "sms_sender": "0311234567", "access_key": "B-ACCESS", "secret_key": "B-SECRET"}
 GET    /v1/api-keys                                      own
 POST   /v1/api-keys                                      own          json {"name": "B의 새 키"}
 DELETE /v1/api-keys/{key0}                               not-found
@@ -705,7 +707,16 @@ async fn a_side(t: &TestApp, tag: &str) -> ASide {
     ];
     let cursor = a_cursors(t, &key, &tpl2).await;
     let (webhook, delivery, webhook_secrets) = a_webhook(t, &key).await;
-    let mut private = vec![key.clone(), batch.clone(), waiting];
+    // A's KakaoTalk channel and keys: B's own settings never show them.
+    let mut kakao = accolade_tests::kakao_settings();
+    let channel = format!("@a-channel-{tag}");
+    kakao["channel_id"] = json!(channel);
+    t.kakao_on(&key, kakao).await;
+    let mut private = vec![key.clone(), batch.clone(), waiting, channel];
+    private.extend([
+        infra::sens::ACCESS_KEY.to_owned(),
+        infra::sens::SECRET_KEY.to_owned(),
+    ]);
     private.extend(webhook_secrets);
     private.extend([webhook.clone(), delivery.clone()]);
     for a in &awards {
@@ -866,6 +877,7 @@ fn admin_only(c: &Case) -> bool {
     c.path.starts_with("/v1/api-keys")
         || (c.method == "PATCH" && c.path == "/v1/issuer")
         || c.path == "/v1/issuer/signing-keys/rotate"
+        || c.path == "/v1/issuer/kakao"
         || c.path.starts_with("/v1/webhooks")
 }
 
@@ -1004,6 +1016,7 @@ async fn snapshot(t: &TestApp, w: &World) -> BTreeMap<String, String> {
     let c = &w.control;
     let mut paths: Vec<String> = [
         "/v1/issuer",
+        "/v1/issuer/kakao",
         "/v1/templates?limit=200",
         "/v1/awards?limit=200",
     ]

@@ -52,6 +52,7 @@ pub fn fixture() -> (Award, Template, Issuer) {
         recipient: Recipient {
             email,
             name: "김민수".into(),
+            phone: None,
         },
         issued_on: now,
         expires_on: Some(now + Duration::days(365)),

@@ -6,6 +6,7 @@ use super::FileError;
 pub enum Column {
     Email,
     Name,
+    Phone,
     TemplateId,
     IssuedOn,
     ExpiresOn,
@@ -23,6 +24,7 @@ impl Column {
         match self {
             Column::Email => "email",
             Column::Name => "name",
+            Column::Phone => "phone",
             Column::TemplateId => "template_id",
             Column::IssuedOn => "issued_on",
             Column::ExpiresOn => "expires_on",
@@ -35,9 +37,10 @@ impl Column {
         }
     }
 
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 12] = [
         Column::Email,
         Column::Name,
+        Column::Phone,
         Column::TemplateId,
         Column::IssuedOn,
         Column::ExpiresOn,
@@ -99,6 +102,26 @@ const ALIASES: &[(Column, &[&str])] = &[
             "학생명",
             "학습자",
             "학습자명",
+        ],
+    ),
+    (
+        Column::Phone,
+        &[
+            "phone",
+            "phonenumber",
+            "mobile",
+            "mobilephone",
+            "mobilenumber",
+            "cellphone",
+            "recipientphone",
+            "휴대폰",
+            "휴대폰번호",
+            "휴대전화",
+            "휴대전화번호",
+            "핸드폰",
+            "핸드폰번호",
+            "전화번호",
+            "연락처",
         ],
     ),
     (
@@ -311,6 +334,17 @@ mod tests {
         assert_eq!(lookup("ISSUED_ON"), Some(Column::IssuedOn));
         assert_eq!(lookup("Evidence URL"), Some(Column::EvidenceUrl));
         assert_eq!(lookup("학번"), Some(Column::ExternalId));
+        for h in [
+            "phone",
+            "Phone number",
+            "Mobile",
+            "휴대폰",
+            "휴대전화",
+            "전화번호",
+            "연락처",
+        ] {
+            assert_eq!(lookup(h), Some(Column::Phone), "{h}");
+        }
         assert_eq!(lookup("shoe size"), None);
     }
 
@@ -322,7 +356,7 @@ mod tests {
             vec!["column `shoe size` is not used (unknown header)"]
         );
         assert_eq!(
-            Columns::map(&h(&["name", "phone"])).unwrap_err(),
+            Columns::map(&h(&["name", "shoe size"])).unwrap_err(),
             FileError::MissingColumn("email", "email, E-mail, Email Address, 이메일")
         );
         assert!(matches!(

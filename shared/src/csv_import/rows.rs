@@ -7,6 +7,7 @@ use crate::domain::{
     email::Email,
     ids::TemplateId,
     locale::Locale,
+    phone::Phone,
     text,
     time::{parse_instant, Zone},
     url::WebUrl,
@@ -39,6 +40,7 @@ pub struct ValidRow {
     pub template_id: Option<TemplateId>,
     pub email: Email,
     pub name: String,
+    pub phone: Option<Phone>,
     pub issued_on: Option<DateTime<Utc>>,
     /// As written, for the row's identity (re-uploading the same file issues nothing new).
     pub issued_raw: String,
@@ -201,6 +203,7 @@ pub fn validate(
     let name = c.required(Column::Name, |s| {
         text::line(s, text::NAME_MAX).map_err(|e| format!("name {}", e.0))
     });
+    let phone = c.optional(Column::Phone, Phone::parse);
     let template_id = c.optional(Column::TemplateId, TemplateId::parse);
     let (issued_on, expires_on) = c.dates(zone);
     let narrative = c.optional(Column::Narrative, |s| {
@@ -217,6 +220,7 @@ pub fn validate(
             template_id,
             email,
             name,
+            phone,
             issued_on,
             issued_raw: c.cell(Column::IssuedOn).to_owned(),
             expires_on,

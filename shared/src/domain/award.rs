@@ -21,6 +21,9 @@ pub struct Evidence {
 pub struct Recipient {
     pub email: Email,
     pub name: String,
+    /// For KakaoTalk and SMS. Like the email, it is on no public page or document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<super::phone::Phone>,
 }
 
 /// The recipient's identity as published in Open Badges: `sha256$hex(sha256(email + salt))`.
@@ -189,6 +192,7 @@ pub(crate) mod test_support {
             recipient: Recipient {
                 email,
                 name: "김민수".into(),
+                phone: None,
             },
             issued_on: now,
             expires_on: Some(now + chrono::Duration::days(10)),

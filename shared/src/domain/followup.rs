@@ -16,6 +16,12 @@ pub enum Stage {
     /// The moment it expires: no email, the `award.expired` webhook event (every award with an
     /// expiry gets it, whether or not its recipient gets emails).
     Expired,
+    /// The day-1 AlimTalk of an award issued by CSV: its batch's bucket, run when the batch ends,
+    /// so a file's messages go 100 to a request.
+    KakaoDay1,
+    /// The promotional day-3 and day-7 KakaoTalk/SMS messages (held out of the night).
+    KakaoDay3,
+    KakaoDay7,
 }
 
 impl Stage {
@@ -25,7 +31,15 @@ impl Stage {
             Stage::Day7 => "day7",
             Stage::Expiry => "expiry",
             Stage::Expired => "expired",
+            Stage::KakaoDay1 => "kakao-day1",
+            Stage::KakaoDay3 => "kakao-day3",
+            Stage::KakaoDay7 => "kakao-day7",
         }
+    }
+
+    /// A KakaoTalk/SMS stage (sent by `crate::kakao`, a bucket's worth at a time).
+    pub fn is_kakao(self) -> bool {
+        matches!(self, Stage::KakaoDay1 | Stage::KakaoDay3 | Stage::KakaoDay7)
     }
     pub fn parse(s: &str) -> Option<Stage> {
         match s {
@@ -33,6 +47,9 @@ impl Stage {
             "day7" => Some(Stage::Day7),
             "expiry" => Some(Stage::Expiry),
             "expired" => Some(Stage::Expired),
+            "kakao-day1" => Some(Stage::KakaoDay1),
+            "kakao-day3" => Some(Stage::KakaoDay3),
+            "kakao-day7" => Some(Stage::KakaoDay7),
             _ => None,
         }
     }
@@ -42,6 +59,9 @@ impl Stage {
             Stage::Day3 => "email-day3",
             Stage::Day7 => "email-day7",
             Stage::Expiry | Stage::Expired => "email-expiry",
+            Stage::KakaoDay1 => "kakao-day1",
+            Stage::KakaoDay3 => "sms-day3",
+            Stage::KakaoDay7 => "sms-day7",
         }
     }
 }

@@ -9,6 +9,7 @@ use super::{
     ids::BatchId,
     json::Obj,
     locale::Locale,
+    phone::Phone,
     text,
     time::{parse_instant, Zone},
     url::WebUrl,
@@ -21,6 +22,7 @@ use chrono::{DateTime, Utc};
 pub struct IssueRequest {
     pub email: Email,
     pub name: String,
+    pub phone: Option<Phone>,
     pub issued_on: Option<DateTime<Utc>>,
     /// `Some(None)`: explicitly no expiry; `None`: the template's rule.
     pub expires_on: Option<Option<DateTime<Utc>>>,
@@ -56,10 +58,11 @@ impl IssueRequest {
     /// `zone` (the issuer's). Fields are read in [`FIELDS`] order; the first problem is the error.
     pub fn parse(o: &Obj<'_>, zone: Zone) -> Result<Self, FieldError> {
         o.only(FIELDS)?;
-        let (email, name) = recipient(o)?;
+        let (email, name, phone) = recipient(o)?;
         Ok(Self {
             email,
             name,
+            phone,
             issued_on: o.parse("issued_on", |s| parse_instant(s, zone))?,
             expires_on: parse_expires_on(o, zone)?,
             evidence: evidence(o)?,
@@ -86,15 +89,17 @@ pub fn parse_expires_on(
     }
 }
 
-/// `recipient`: `{"email", "name"}`, both required.
-fn recipient(o: &Obj<'_>) -> Result<(Email, String), FieldError> {
+/// `recipient`: `{"email", "name"}`, both required, and an optional `phone` (a Korean mobile
+/// number, for KakaoTalk and SMS).
+fn recipient(o: &Obj<'_>) -> Result<(Email, String, Option<Phone>), FieldError> {
     let r = o.obj("recipient")?.ok_or_else(|| {
         FieldError::new(o.path("recipient"), "is required: {\"email\", \"name\"}").ko(KO_REQUIRED)
     })?;
-    r.only(&["email", "name"])?;
+    r.only(&["email", "name", "phone"])?;
     let email = r.req("email", Email::parse)?;
     let name = r.req("name", |s| text::line(s, text::NAME_MAX))?;
-    Ok((email, name))
+    let phone = r.parse("phone", Phone::parse)?;
+    Ok((email, name, phone))
 }
 
 /// `evidence`: each a URL, a narrative, or both.
@@ -230,7 +235,7 @@ mod tests {
         );
         assert_eq!(
             err(json!({"recipient": {"email": "a@x.kr", "name": "A", "id": 1}})),
-            unknown("recipient.id", "id", &["email", "name"])
+            unknown("recipient.id", "id", &["email", "name", "phone"])
         );
         assert_eq!(
             err(json!({"recipient": {"name": "A"}})),

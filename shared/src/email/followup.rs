@@ -41,7 +41,7 @@ fn default_subject(stage: Stage, l: Locale, badge: &str, expires: &str) -> Strin
             format!("A reminder: your next step after {badge}"),
         ),
         // `Expired` is no email (the award.expired webhook): never rendered.
-        Stage::Expiry | Stage::Expired => l.t(
+        _ => l.t(
             format!("{badge} 배지가 {expires}에 만료됩니다"),
             format!("Your {badge} badge expires on {expires}"),
         ),
@@ -66,7 +66,7 @@ fn default_intro(
             format!("{name}님, {badge} 이후의 다음 과정을 확인해 보세요."),
             format!("{name}, the next step after {badge} is still open."),
         ),
-        Stage::Expiry | Stage::Expired => l.t(
+        _ => l.t(
             format!("{name}님의 {badge} 배지가 {expires}에 만료됩니다. 갱신 과정을 확인해 보세요."),
             format!("{name}, your {badge} badge expires on {expires}. See how to renew it."),
         ),

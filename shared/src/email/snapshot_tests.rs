@@ -77,6 +77,7 @@ fn fixture(locale: Locale) -> (Award, Template, Issuer, Vec<Recommendation>) {
         recipient: Recipient {
             email,
             name: "김민수".into(),
+            phone: None,
         },
         issued_on: t,
         expires_on: Some(Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap()),

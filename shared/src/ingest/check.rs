@@ -169,6 +169,7 @@ impl<'a> Checker<'a> {
         IssueRequest {
             email: v.email,
             name: v.name,
+            phone: v.phone,
             issued_on: v.issued_on,
             expires_on: v.expires_on.map(Some),
             narrative: v.narrative,

@@ -99,6 +99,11 @@ pub fn issuer(id: &IssuerId) -> (String, String) {
 }
 pub const ISSUERS_LIST: &str = "ISSUERS";
 
+/// An issuer's KakaoTalk settings and encrypted provider credentials.
+pub fn kakao(id: &IssuerId) -> (String, String) {
+    (format!("ISSUER#{id}"), "KAKAO".into())
+}
+
 pub fn api_key(issuer: &IssuerId, id: &ApiKeyId) -> (String, String) {
     (format!("ISSUER#{issuer}"), format!("KEY#{id}"))
 }

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod emails;
 pub mod followups;
 pub mod issuers;
+pub mod kakao;
 pub mod keys;
 pub mod rollup;
 pub mod templates;

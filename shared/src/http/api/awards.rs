@@ -49,7 +49,7 @@ pub fn award_json(
         "id": a.id,
         "issuer_id": a.issuer_id,
         "template_id": a.template_id,
-        "recipient": { "email": a.recipient.email, "name": a.recipient.name },
+        "recipient": { "email": a.recipient.email, "name": a.recipient.name, "phone": a.recipient.phone },
         "issued_on": a.issued_on,
         "expires_on": a.expires_on,
         "status": status.code(),

@@ -4,6 +4,7 @@ pub(crate) mod api_keys;
 pub(crate) mod awards;
 pub(crate) mod batches;
 pub(crate) mod issuer;
+pub(crate) mod kakao;
 mod openapi;
 pub(crate) mod templates;
 pub(crate) mod webhooks;
@@ -24,6 +25,8 @@ fn declared() -> Routes<App> {
         .get("/v1/issuer", issuer::get_issuer)
         .patch("/v1/issuer", issuer::patch_issuer)
         .post("/v1/issuer/signing-keys/rotate", issuer::rotate_signing_key)
+        .get("/v1/issuer/kakao", kakao::get)
+        .put("/v1/issuer/kakao", kakao::put)
         .get("/v1/templates", templates::list)
         .post("/v1/templates", templates::create)
         .get("/v1/templates/{id}", templates::get_one)

@@ -580,6 +580,7 @@ fn sample_award(s: &Session, tpl: &Template, now: DateTime<Utc>) -> Award {
         recipient: Recipient {
             email,
             name: s.lang.t("홍길동", "Alex Kim").into(),
+            phone: None,
         },
         issued_on: now,
         expires_on: tpl.spec.validity.expiry(now, s.issuer.profile.time_zone),

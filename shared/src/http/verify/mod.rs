@@ -362,13 +362,22 @@ async fn unsubscribe_page(
     let (award, issuer) = unsubscribing(&app, &raw, crate::http::param(&q, "t"), &headers).await?;
     let l = award.locale.unwrap_or(issuer.profile.default_locale);
     let name = &issuer.profile.name;
+    let sms = by_sms(&q);
     let body = maud::html! {
         main id="main" { div class="card" {
+            @if sms {
+                h1 { (l.t("광고성 카카오톡·문자 수신 거부", "Stop promotional KakaoTalk and SMS messages")) }
+                p { (l.t(
+                    format!("{name}의 과정 추천 카카오톡·문자를 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
+                    format!("You will no longer receive course recommendations from {name} by KakaoTalk or SMS. Your badge stays valid."),
+                )) }
+            } @else {
             h1 { (l.t("광고성 이메일 수신 거부", "Unsubscribe from promotional emails")) }
             p { (l.t(
                 format!("{name}의 과정 추천 이메일을 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
                 format!("You will no longer receive course recommendations from {name}. Your badge stays valid."),
             )) }
+            }
             form method="post" {
                 button class="btn primary" type="submit" { (i18n::unsubscribe(l)) }
             }
@@ -389,14 +398,15 @@ async fn unsubscribe(
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
     let (award, issuer) = unsubscribing(&app, &raw, crate::http::param(&q, "t"), &headers).await?;
+    // KakaoTalk/SMS and email opt-outs are apart: each link stops its own channel.
+    let key = match (&award.recipient.phone, by_sms(&q)) {
+        (Some(phone), true) => phone.lookup_key(),
+        _ => award.recipient.email.lookup_key(),
+    };
     app.store
-        .unsubscribe(
-            &award.issuer_id,
-            &award.recipient.email.lookup_key(),
-            Utc::now(),
-        )
+        .unsubscribe(&award.issuer_id, &key, Utc::now())
         .await?;
-    tracing::info!(award = %award.id, "recipient unsubscribed from promotional emails");
+    tracing::info!(award = %award.id, sms = by_sms(&q), "recipient opted out of promotional messages");
     let l = award.locale.unwrap_or(issuer.profile.default_locale);
     let body = maud::html! {
         main id="main" { div class="card" role="status" {
@@ -410,6 +420,11 @@ async fn unsubscribe(
         layout::page(l.as_str(), "Unsubscribed", maud::html! {}, None, body).into_string(),
         "no-store",
     ))
+}
+
+/// Whether an opt-out link is the one in KakaoTalk/SMS texts (`c=sms`).
+fn by_sms(q: &HashMap<String, String>) -> bool {
+    crate::http::param(q, "c") == Some("sms")
 }
 
 /// The award an unsubscribe link is for, and its issuer — when the link's token is the award's

@@ -11,6 +11,9 @@
 //!   (named by the hour, so a second create is a harmless conflict). When it fires, every due
 //!   stage in the bucket is checked again (award still valid, follow-ups on, something to
 //!   recommend, not unsubscribed or suppressed, and for day 7 no enrolment click yet) and sent.
+//! - KakaoTalk and SMS beside them: [`kakao`].
+
+pub mod kakao;
 
 use crate::{
     app::App,
@@ -106,6 +109,10 @@ pub async fn handle_event(
         tracing::error!(error = %e, "follow-ups not queued; the batch will be retried");
         return Err(e.into());
     }
+    if let Err(e) = Box::pin(kakao::on_stream(&app, records)).await {
+        tracing::error!(error = %e, "KakaoTalk messages not handled; the batch will be retried");
+        return Err(e.into());
+    }
     Ok(json!({ "batchItemFailures": failures }))
 }
 
@@ -157,8 +164,17 @@ pub async fn handle_due(
     now: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
 ) -> Result<Value, NotifyError> {
-    let due = app.store.due_in(bucket).await?;
-    let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
+    let (kakao, due): (Vec<Due>, Vec<Due>) = app
+        .store
+        .due_in(bucket)
+        .await?
+        .into_iter()
+        .partition(|d| d.stage.is_kakao());
+    let mut outcomes = if kakao.is_empty() {
+        Default::default()
+    } else {
+        Box::pin(kakao::handle_due(app, &kakao, now, until)).await?
+    };
     let mut retry = None;
     for (i, d) in due.iter().enumerate() {
         if until.is_some_and(|u| Utc::now() >= u) {
@@ -316,7 +332,7 @@ fn switched_on(template: &Template, stage: Stage) -> bool {
         Stage::Day3 => f.day3,
         Stage::Day7 => f.day7,
         Stage::Expiry => f.expiry_reminder_days.is_some(),
-        Stage::Expired => false,
+        Stage::Expired | Stage::KakaoDay1 | Stage::KakaoDay3 | Stage::KakaoDay7 => false,
     }
 }
 

@@ -1,0 +1,88 @@
+//! KakaoTalk and SMS through a Korean Biz Message provider, pure: the messages ([`text`]), and
+//! each provider as the HTTP requests it documents and the answers it gives ([`Provider`]; NAVER
+//! Cloud SENS in [`sens`]). Another provider (Solapi, NHN Cloud, Aligo) is one more file here;
+//! the sending itself (claims, HTTP, counting) is `crate::kakao`.
+
+pub mod sens;
+pub mod text;
+
+use crate::domain::{
+    kakao::{Credentials, KakaoSettings},
+    phone::Phone,
+};
+
+/// Recipients per request: SENS and its peers take at most 100.
+pub const MAX_PER_REQUEST: usize = 100;
+
+/// A day-1 AlimTalk, with the SMS/LMS the provider sends instead when KakaoTalk cannot deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlimTalk {
+    pub to: Phone,
+    pub content: String,
+    /// The web-link button: its name and URL.
+    pub button: (String, String),
+    pub fallback_subject: String,
+    pub fallback: String,
+}
+
+/// A promotional SMS/LMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sms {
+    pub to: Phone,
+    pub subject: String,
+    pub content: String,
+}
+
+/// An HTTP request to make, signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+/// What the provider took: its request id, and each message's id (in the order sent) where it
+/// gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub request_id: String,
+    pub message_ids: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Refused for good (bad credentials, a template that does not match, a bad number): sending
+    /// again changes nothing.
+    #[error("refused by the provider: {0}")]
+    Refused(String),
+    /// Throttled or failing: worth another try later.
+    #[error("provider unavailable: {0}")]
+    Retry(String),
+}
+
+/// The account a request is made for.
+pub struct Account<'a> {
+    pub settings: &'a KakaoSettings,
+    pub credentials: &'a Credentials,
+    /// The API's base URL (`https://sens.apigw.ntruss.com`; the stand-in on the local stack).
+    pub base_url: &'a str,
+}
+
+/// One provider's API: requests built and answers read, no I/O.
+pub trait Provider: Send + Sync {
+    /// Day-1 AlimTalks (at most [`MAX_PER_REQUEST`]) with SMS fallback, signed at `now_ms`.
+    fn alimtalk(&self, a: &Account<'_>, messages: &[AlimTalk], now_ms: i64) -> Request;
+    /// Promotional SMS/LMS (at most [`MAX_PER_REQUEST`]), signed at `now_ms`.
+    fn promotions(&self, a: &Account<'_>, messages: &[Sms], now_ms: i64) -> Request;
+    /// Reads the answer to a send of `n` messages.
+    fn accepted(&self, status: u16, body: &[u8], n: usize) -> Result<Accepted, ProviderError>;
+}
+
+/// The provider an issuer's settings name.
+pub fn provider(name: &str) -> Option<&'static dyn Provider> {
+    match name {
+        "sens" => Some(&sens::Sens),
+        _ => None,
+    }
+}

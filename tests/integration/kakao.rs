@@ -1,0 +1,351 @@
+//! KakaoTalk and SMS (issue #18): settings with encrypted credentials, day 1 as AlimTalk exactly
+//! once with the SMS fallback, promotional day 3/day 7 (광고, opt-out, never at night), a CSV's
+//! messages 100 to a request, bad numbers refused — against the provider's stand-in, which
+//! checks every request as NAVER Cloud SENS documents it.
+
+use accolade::domain::{followup::bucket_fires_at, kakao::korea};
+use accolade_tests::{
+    kakao_settings, spawn_app, template_body, unique_email, FunctionName, TestApp,
+};
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+
+/// An issuer with KakaoTalk on and a template that recommends something.
+async fn kakao_storefront(t: &TestApp) -> (String, Value) {
+    let (_, key) = t.issuer("한빛대학교").await;
+    t.kakao_on(&key, kakao_settings()).await;
+    let next = t
+        .create_template(&key, template_body("데이터 분석 심화"))
+        .await;
+    let mut body = template_body("데이터 분석 기초");
+    body["related"] = json!([{"template_id": next["id"], "label": "다음 단계"}]);
+    body["enrolment"] = json!({"program_name": "심화 과정", "program_url": "https://univ.example.ac.kr/enrol", "period": "12주"});
+    (key.clone(), t.create_template(&key, body).await)
+}
+
+fn kinds(t: &TestApp, to: &str, kind: &str) -> Vec<infra::sens::Message> {
+    t.sens()
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == to && m.kind == kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn settings_keep_credentials_secret_and_bad_numbers_are_refused() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한빛대학교").await;
+    let none = t.call("GET", "/v1/issuer/kakao", Some(&key), None).await;
+    assert_eq!(none.status, 404);
+    let mut without_keys = kakao_settings();
+    without_keys.as_object_mut().unwrap().remove("secret_key");
+    let r = t
+        .call("PUT", "/v1/issuer/kakao", Some(&key), Some(without_keys))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("access_key") || r.text().contains("secret_key"),
+        "{}",
+        r.text()
+    );
+    let r = t
+        .call(
+            "PUT",
+            "/v1/issuer/kakao",
+            Some(&key),
+            Some(kakao_settings()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = t.call("GET", "/v1/issuer/kakao", Some(&key), None).await;
+    for answer in [r.text(), got.text()] {
+        assert!(answer.contains("\"credentials\":\"set\""), "{answer}");
+        assert!(
+            !answer.contains(infra::sens::SECRET_KEY) && !answer.contains(infra::sens::ACCESS_KEY),
+            "{answer}"
+        );
+    }
+    // Saving again without keys keeps the stored ones; the table holds only ciphertext.
+    let mut again = kakao_settings();
+    again.as_object_mut().unwrap().remove("access_key");
+    again.as_object_mut().unwrap().remove("secret_key");
+    again["stages"] = json!({"day7": false});
+    let r = t
+        .call("PUT", "/v1/issuer/kakao", Some(&key), Some(again))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["stages"]["day7"], false);
+    assert_eq!(r.json()["credentials"], "set");
+    let me = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    let issuer = accolade::domain::ids::IssuerId::parse(me["id"].as_str().unwrap()).unwrap();
+    let (_, ciphertext) = t.app.store.get_kakao(&issuer).await.unwrap().unwrap();
+    let stored = String::from_utf8_lossy(&ciphertext.unwrap()).to_string();
+    assert!(!stored.contains(infra::sens::SECRET_KEY));
+
+    let tpl = t.create_template(&key, template_body("SQL")).await;
+    for (phone, why) in [
+        ("02-123-4567", "not a mobile"),
+        ("+1 212 555 0100", "not a Korean number"),
+    ] {
+        let r = t
+            .call("POST", "/v1/awards", Some(&key), Some(json!({"template_id": tpl["id"], "recipient": {"email": unique_email("p"), "name": "A", "phone": phone}})))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(
+            r.text().contains("recipient.phone") && r.text().contains(why),
+            "{}",
+            r.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn day1_is_one_alimtalk_even_when_records_repeat_and_falls_back_to_sms_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("k"), "name": "김민수", "phone": "010-1234-5678"}}))
+        .await;
+    assert_eq!(a["recipient"]["phone"], "+821012345678");
+    let b = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("k"), "name": "이서연", "phone": "010 5555 0000"}}))
+        .await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    let sent = kinds(&t, "01012345678", "alimtalk");
+    assert_eq!(sent.len(), 1, "{:?}", t.sens().requests());
+    assert!(
+        sent[0]
+            .content
+            .starts_with("김민수님, 한빛대학교에서 배지를 발급했습니다."),
+        "{}",
+        sent[0].content
+    );
+    assert!(sent[0].content.contains("배지: 데이터 분석 기초"));
+    assert_eq!(sent[0].button.as_deref(), a["urls"]["page"].as_str());
+    // No KakaoTalk on that number: the provider's SMS fallback, once, with the link.
+    let fallback = kinds(&t, "01055550000", "fallback");
+    assert_eq!(fallback.len(), 1);
+    assert!(fallback[0]
+        .content
+        .contains(b["urls"]["page"].as_str().unwrap()));
+    assert!(kinds(&t, "01055550000", "alimtalk").is_empty());
+
+    // The same records again (Lambda retries, duplicated delivery).
+    let id = a["id"].as_str().unwrap();
+    let record = json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"S": "award"}, "id": {"S": id}, "recipient": {"M": {"phone": {"S": "+821012345678"}}}}, "SequenceNumber": "1"}});
+    let event = json!({"Records": [record.clone(), record]});
+    let (r1, r2) = tokio::join!(
+        t.invoke(FunctionName::Notify, event.clone()),
+        t.invoke(FunctionName::Notify, event)
+    );
+    assert_eq!(r1.unwrap()["batchItemFailures"], json!([]));
+    assert_eq!(r2.unwrap()["batchItemFailures"], json!([]));
+    assert_eq!(
+        kinds(&t, "01012345678", "alimtalk").len(),
+        1,
+        "still exactly one"
+    );
+    let rec = t
+        .app
+        .store
+        .email_record(
+            &accolade::domain::ids::AwardId::parse(id).unwrap(),
+            "kakao-day1",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, "sent");
+    t.roll_up().await;
+    let counters = t
+        .app
+        .store
+        .award_counters(&accolade::domain::ids::AwardId::parse(id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(counters.get("kakao:day1:sent"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_by_the_provider_and_recorded() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한빛대학교").await;
+    let mut s = kakao_settings();
+    s["secret_key"] = json!("not-the-secret");
+    t.kakao_on(&key, s).await;
+    let tpl = t.create_template(&key, template_body("SQL")).await;
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("w"), "name": "A", "phone": "01011112222"}}))
+        .await;
+    t.runner().deliver_stream().await.unwrap();
+    let requests = t.sens().requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        requests[0].2, 401,
+        "the stand-in checks the signature as SENS does"
+    );
+    assert!(t.sens().messages().is_empty());
+    let id = accolade::domain::ids::AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+    let rec = t
+        .app
+        .store
+        .email_record(&id, "kakao-day1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, "rejected");
+    assert!(rec.detail.unwrap().contains("Authentication Failed"));
+}
+
+#[tokio::test]
+async fn promotions_carry_the_ad_mark_and_opt_out_wait_for_morning_and_stop_on_opt_out() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let email = unique_email("promo");
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": email, "name": "김민수", "phone": "010-2222-3333"}}))
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    assert_eq!(kinds(&t, "01022223333", "alimtalk").len(), 1);
+
+    // Day 3's bucket never fires at night in Korea; run late, at 23:30 KST, it holds to 08:00.
+    let day3 = accolade::notify::kakao::promotion_bucket(Utc::now() + Duration::days(3));
+    let fires = bucket_fires_at(&day3).unwrap();
+    assert!(
+        !accolade::domain::kakao::is_night(fires),
+        "{day3} fires at {fires}"
+    );
+    let local = fires.with_timezone(&korea()).date_naive();
+    let night = korea()
+        .from_local_datetime(&local.and_hms_opt(23, 30, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    t.sens().set_clock(night);
+    let out = accolade::notify::handle_due(t.app_of(FunctionName::Notify), &day3, night, None)
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("held to 08:00"), "{out}");
+    assert!(
+        kinds(&t, "01022223333", "sms").is_empty(),
+        "nothing at night"
+    );
+    let morning = korea()
+        .from_local_datetime(&(local + Duration::days(1)).and_hms_opt(8, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    t.sens().set_clock(morning);
+    runner.fire_due_schedules(morning).await.unwrap();
+    let sms = kinds(&t, "01022223333", "sms");
+    assert_eq!(sms.len(), 1, "{:?}", t.sens().requests());
+    let m = &sms[0];
+    assert!(m.advertising);
+    assert!(m.content.starts_with("(광고) 한빛대학교"), "{}", m.content);
+    assert!(
+        m.content.contains("무료수신거부 080-123-4567"),
+        "{}",
+        m.content
+    );
+    assert!(
+        m.content
+            .contains(&format!("/b/{id}/go/enrol?src=sms-day3")),
+        "{}",
+        m.content
+    );
+    assert!(m.content.contains("데이터 분석 심화") || m.content.contains("다음 단계"));
+
+    // Opted out by the SMS link: no day-7 text; the email opt-out is apart (day 7 email still goes).
+    let path = t.unsubscribe_path(&id).await.replace("?t=", "?c=sms&t=");
+    let r = t
+        .call_with(
+            "POST",
+            &path,
+            None,
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let day7 = Utc::now() + Duration::days(8);
+    t.sens().set_clock(day7);
+    runner.fire_due_schedules(day7).await.unwrap();
+    assert_eq!(kinds(&t, "01022223333", "sms").len(), 1, "opted out of SMS");
+    let mails = t.mail_to(&email).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.header("X-Accolade-Stage").as_deref() == Some("day7")),
+        "email day 7 still sent"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_row_csv_sends_ten_requests_per_stage_and_refuses_bad_numbers_by_row() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let mut csv = String::from("email,name,휴대폰\n");
+    for i in 0..1_000 {
+        csv.push_str(&format!(
+            "row{i}@example.com,학습자 {i},010-{:04}-{:04}\n",
+            1000 + i / 100,
+            1000 + i
+        ));
+    }
+    csv.push_str("bad1@example.com,틀린 번호,02-123-4567\n");
+    csv.push_str("bad2@example.com,틀린 번호,1.01235E+10\n");
+    let b = t
+        .create_batch(
+            &key,
+            json!({"filename": "kakao.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    let batch = b["id"].as_str().unwrap().to_owned();
+    t.upload(&batch, csv.into_bytes()).await;
+    let mut runner = t.runner();
+    runner.deliver_uploads().await.unwrap();
+    let got = t.batch(&key, &batch).await;
+    assert_eq!(got["counts"]["issued"], 1_000, "{got:#}");
+    let report = t.report(&batch).await.expect("an error report");
+    let text = format!("{report:?}");
+    assert!(
+        text.contains("not a mobile") && text.contains("scientific notation"),
+        "{text}"
+    );
+    // The awards' records, then the batch's end: one run of its bucket.
+    runner.deliver_stream().await.unwrap();
+    runner.deliver_stream().await.unwrap();
+    runner
+        .fire_due_schedules(Utc::now() + Duration::minutes(2))
+        .await
+        .unwrap();
+    let alimtalk: Vec<_> = t
+        .sens()
+        .requests()
+        .into_iter()
+        .filter(|r| r.0.contains("/alimtalk/"))
+        .collect();
+    assert_eq!(
+        alimtalk.iter().map(|r| r.1).sum::<usize>(),
+        1_000,
+        "{alimtalk:?}"
+    );
+    assert!(alimtalk.len() <= 10, "{} requests", alimtalk.len());
+    assert!(alimtalk.iter().all(|r| r.2 == 202));
+    // Day 3: one bucket for the whole file, fired at its time (never at night in Korea).
+    let day3 = bucket_fires_at(&accolade::notify::kakao::promotion_bucket(
+        Utc::now() + Duration::days(3),
+    ))
+    .unwrap();
+    t.sens().set_clock(day3);
+    runner.fire_due_schedules(day3).await.unwrap();
+    let sms: Vec<_> = t
+        .sens()
+        .requests()
+        .into_iter()
+        .filter(|r| r.0.contains("/sms/"))
+        .collect();
+    assert_eq!(sms.iter().map(|r| r.1).sum::<usize>(), 1_000, "{sms:?}");
+    assert!(sms.len() <= 10, "{} requests", sms.len());
+}
