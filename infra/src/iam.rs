@@ -97,6 +97,10 @@ fn condition_holds(op: &str, key: &str, values: &[String], facts: &Facts) -> boo
         }
         _ => return false, // a condition this checker does not model never grants
     };
+    if op == "Null" {
+        // `"true"`: the key is absent from the request; `"false"`: present.
+        return values.iter().any(|v| (v == "true") == asked.is_empty());
+    }
     match set_op {
         // True for an empty set too, as in AWS (why no statement here grants Scan).
         Some("ForAllValues") => asked.iter().all(|v| matches(v)),

@@ -46,6 +46,40 @@ async fn banner_image(
     })
 }
 
+/// KakaoTalk on, with the local SENS stand-in's account (`/_local/outbox/kakao` shows what goes).
+async fn kakao(
+    app: &App,
+    issuer: &IssuerId,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use crate::sens;
+    use accolade::domain::kakao::{Credentials, KakaoSettings};
+    let settings = KakaoSettings {
+        enabled: true,
+        provider: "sens".into(),
+        channel_id: sens::CHANNEL.into(),
+        alimtalk_service_id: sens::ALIMTALK_SERVICE.into(),
+        sms_service_id: sens::SMS_SERVICE.into(),
+        day1_template_code: sens::TEMPLATE_CODE.into(),
+        sms_sender: sens::SENDER.into(),
+        opt_out_number: None,
+        day1: true,
+        day3: true,
+        day7: true,
+    };
+    let keys = serde_json::to_vec(&Credentials {
+        access_key: sens::ACCESS_KEY.into(),
+        secret_key: sens::SECRET_KEY.into(),
+    })?;
+    let sealed = app
+        .kms
+        .encrypt_secret(issuer, accolade::notify::kakao::PURPOSE, &keys)
+        .await?;
+    app.store
+        .put_kakao(issuer, &settings, Some(&sealed))
+        .await?;
+    Ok(())
+}
+
 pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + Sync>> {
     let (mut issuer, api_key) = operator::create_issuer(
         &app.store,
@@ -125,11 +159,12 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
         now,
     );
     app.store.create_template(&basics).await?;
+    kakao(app, &issuer.id).await?;
 
     let req = IssueRequest {
         email: Email::parse("jiyoung.park@example.com")?,
         name: "박지영".into(),
-        phone: None,
+        phone: Some(accolade::domain::phone::Phone::parse("010-2345-6789")?),
         issued_on: None,
         expires_on: None,
         narrative: Some("최종 프로젝트: 서울시 공공자전거 이용 분석".into()),

@@ -285,6 +285,28 @@ try {
     await page.reload();
   }
   await check("webhook-deliveries");
+
+  // --- KakaoTalk: a bad channel id is refused next to it; the local provider stand-in's account
+  // is saved, and its keys are never shown again (only "saved").
+  await page.goto(`${base}/console/settings/kakao`);
+  await check("kakao");
+  const kakao = {
+    channel_id: "accolade-local", alimtalk_service_id: "ncp:kkobizmsg:kr:0000001:accolade-local",
+    sms_service_id: "ncp:sms:kr:0000001:accolade-local", day1_template_code: "ACCOLADE_DAY1",
+    sms_sender: "02-1234-5678", access_key: "LOCALACCESSKEY0000001", secret_key: "local-sens-secret-key-0000000000000001",
+  };
+  for (const [k, v] of Object.entries(kakao)) await page.fill(`#f-${k}`, v);
+  await page.click("form[action='/console/settings/kakao'] button.primary");
+  await fieldError("f-channel_id").waitFor();
+  assert.match(await fieldError("f-channel_id").innerText(), /@/);
+  await page.fill("#f-channel_id", "@accolade-local");
+  await page.fill("#f-access_key", kakao.access_key);
+  await page.fill("#f-secret_key", kakao.secret_key);
+  await page.click("form[action='/console/settings/kakao'] button.primary");
+  await page.waitForURL(/saved=1/);
+  assert.equal(await page.inputValue("#f-channel_id"), "@accolade-local");
+  assert.ok(!(await page.content()).includes(kakao.secret_key), "the secret key is never shown");
+  await check("kakao-saved");
   await page.goto(`${base}/console/settings`);
 
   // --- English, remembered; mobile layout without sideways scrolling.

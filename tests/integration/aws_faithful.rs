@@ -360,3 +360,33 @@ async fn the_webhook_queues_mapping_needs_the_functions_own_sqs_statement() {
     let e = t.runner().deliver_queue().await.unwrap_err();
     assert!(e.contains("sqs:ReceiveMessage"), "{e}");
 }
+
+#[tokio::test]
+async fn kakao_keys_decrypt_only_in_notify_and_signing_keys_never_there() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("키 분리 대학").await;
+    // The api encrypts (kms:Encrypt with the `kakao` purpose: its own statement).
+    t.kakao_on(&key, accolade_tests::kakao_settings()).await;
+    let me = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    let issuer = accolade::domain::ids::IssuerId::parse(me["id"].as_str().unwrap()).unwrap();
+    let (_, sealed) = t.app.store.get_kakao(&issuer).await.unwrap().unwrap();
+    let sealed = sealed.unwrap();
+    let purpose = accolade::notify::kakao::PURPOSE;
+    let notify = &t.app_of(FunctionName::Notify).kms;
+    let plain = notify
+        .decrypt_secret(&issuer, purpose, &sealed)
+        .await
+        .unwrap();
+    assert!(String::from_utf8(plain)
+        .unwrap()
+        .contains(infra::sens::SECRET_KEY));
+    // The public verify function decrypts signing keys, never a KakaoTalk key.
+    let verify = &t.app_of(FunctionName::Verify).kms;
+    let refused = verify.decrypt_secret(&issuer, purpose, &sealed).await;
+    assert!(refused.is_err(), "verify decrypted a KakaoTalk key");
+    // And notify decrypts no signing key (a ciphertext without the purpose).
+    let n = accolade::domain::credential::KeyNumber(1);
+    let (_, wrapped) = t.app.kms.new_signing_key(&issuer, n).await.unwrap();
+    assert!(notify.signing_key(&issuer, n, &wrapped).await.is_err());
+    assert!(verify.signing_key(&issuer, n, &wrapped).await.is_ok());
+}

@@ -114,6 +114,8 @@ GET    /console/settings                                 own
 POST   /console/settings                                 own          form description=B의 소개
 POST   /console/settings/keys                            own          form key_name=B의 새 키
 POST   /console/settings/keys/{key1}/revoke              not-found    form
+GET    /console/settings/kakao                           own
+POST   /console/settings/kakao                           own          form channel_id=@b-console&alimtalk_service_id=ncp:kkobizmsg:kr:3:b&sms_service_id=ncp:sms:kr:3:b&day1_template_code=B_CONSOLE&sms_sender=0311234567&access_key=B-CONSOLE-ACCESS&secret_key=B-CONSOLE-SECRET
 GET    /console/settings/webhooks                        own
 POST   /console/settings/webhooks                        own          form url=https://lms.example.ac.kr/b-console&events=award.issued
 GET    /console/settings/webhooks/{webhook}              not-found

@@ -172,7 +172,8 @@ fn channel_id(s: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "must be the KakaoTalk channel's search id, starting with @ (for example @accolade)",
-        ))
+        )
+        .ko("카카오톡 채널의 검색용 ID를 @로 시작해 입력하세요 (예: @accolade)."))
     }
 }
 
@@ -187,6 +188,9 @@ fn service_id(s: &str, kind: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(format!(
             "must be the SENS service id shown in the console, `ncp:{kind}:kr:…`"
+        ))
+        .ko(format!(
+            "SENS 콘솔에 표시된 서비스 ID(ncp:{kind}:kr:…)를 입력하세요."
         )))
     }
 }
@@ -202,7 +206,8 @@ fn template_code(s: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "must be the approved template's code (letters, digits, - and _; at most 30)",
-        ))
+        )
+        .ko("승인된 템플릿 코드를 입력하세요 (영문·숫자·-·_, 30자 이하)."))
     }
 }
 
@@ -214,7 +219,8 @@ fn sender_number(s: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "must be the sender number registered with the provider (for example 02-1234-5678)",
-        ))
+        )
+        .ko("사전 등록된 발신번호를 입력하세요 (예: 02-1234-5678)."))
     }
 }
 
@@ -233,7 +239,8 @@ fn opt_out_number(s: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "must be a free 080 number (for example 080-123-4567), or left out to use a link",
-        ))
+        )
+        .ko("무료 수신거부 080 번호를 입력하거나 비워 두세요 (비우면 링크로 안내합니다)."))
     }
 }
 

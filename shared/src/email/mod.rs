@@ -7,4 +7,4 @@ pub mod mime;
 pub mod webhook_disabled;
 
 #[cfg(test)]
-mod snapshot_tests;
+pub(crate) mod snapshot_tests;

@@ -53,7 +53,7 @@ fn template(id: &str, name: &str, issuer: &IssuerId) -> Template {
     }
 }
 
-fn fixture(locale: Locale) -> (Award, Template, Issuer, Vec<Recommendation>) {
+pub(crate) fn fixture(locale: Locale) -> (Award, Template, Issuer, Vec<Recommendation>) {
     let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     let issuer = Issuer {
         id: IssuerId::parse("iss_AAAAAAAAAAAAAAAAAAAAAA").unwrap(),

@@ -42,12 +42,12 @@ pub struct Request {
     pub body: String,
 }
 
-/// What the provider took: its request id, and each message's id (in the order sent) where it
-/// gives one.
+/// What the provider took: its request id, and for each message (in the order sent) its id where
+/// it gives one, or why it refused that message alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub request_id: String,
-    pub message_ids: Vec<Option<String>>,
+    pub messages: Vec<Result<Option<String>, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,9 +56,13 @@ pub enum ProviderError {
     /// again changes nothing.
     #[error("refused by the provider: {0}")]
     Refused(String),
-    /// Throttled or failing: worth another try later.
+    /// Throttled or unavailable before taking anything (429, 503): worth another try later.
     #[error("provider unavailable: {0}")]
     Retry(String),
+    /// No clear answer (a timeout, a 500 or 504): the provider may have taken the messages, so
+    /// they are never sent again.
+    #[error("no clear answer from the provider: {0}")]
+    Unknown(String),
 }
 
 /// The account a request is made for.

@@ -60,6 +60,13 @@ impl Provider for Sens {
         let messages: Vec<Value> = messages
             .iter()
             .map(|m| {
+                // A subject only for LMS: SENS documents none for SMS.
+                let mut failover =
+                    json!({"type": "SMS", "from": s.sms_sender, "content": m.fallback});
+                if euc_kr_len(&m.fallback) > 90 {
+                    failover["type"] = json!("LMS");
+                    failover["subject"] = json!(m.fallback_subject);
+                }
                 json!({
                     "countryCode": "82",
                     "to": m.to.national(),
@@ -71,12 +78,7 @@ impl Provider for Sens {
                         "linkPc": m.button.1,
                     }],
                     "useSmsFailover": true,
-                    "failoverConfig": {
-                        "type": if euc_kr_len(&m.fallback) > 90 { "LMS" } else { "SMS" },
-                        "from": s.sms_sender,
-                        "subject": m.fallback_subject,
-                        "content": m.fallback,
-                    },
+                    "failoverConfig": failover,
                 })
             })
             .collect();
@@ -91,20 +93,27 @@ impl Provider for Sens {
 
     fn promotions(&self, a: &Account<'_>, messages: &[Sms], now_ms: i64) -> Request {
         let s = a.settings;
+        // One type for the request: LMS when any message is over an SMS's 90 bytes; subjects
+        // only then (SENS documents none for SMS).
         let long = messages.iter().any(|m| euc_kr_len(&m.content) > 90);
-        let body = json!({
+        let subject = |m: &Sms| long.then(|| m.subject.clone());
+        let mut body = json!({
             "type": if long { "LMS" } else { "SMS" },
             "contentType": "AD",
             "countryCode": "82",
             "from": s.sms_sender,
-            "subject": messages.first().map(|m| m.subject.as_str()).unwrap_or_default(),
             "content": messages.first().map(|m| m.content.as_str()).unwrap_or_default(),
-            "messages": messages.iter().map(|m| json!({
-                "to": m.to.national(),
-                "subject": m.subject,
-                "content": m.content,
-            })).collect::<Vec<_>>(),
+            "messages": messages.iter().map(|m| {
+                let mut one = json!({"to": m.to.national(), "content": m.content});
+                if let Some(s) = subject(m) {
+                    one["subject"] = json!(s);
+                }
+                one
+            }).collect::<Vec<_>>(),
         });
+        if let Some(s) = messages.first().and_then(subject) {
+            body["subject"] = json!(s);
+        }
         let uri = format!("/sms/v2/services/{}/messages", s.sms_service_id);
         signed(a, uri, body, now_ms)
     }
@@ -123,26 +132,39 @@ impl Provider for Sens {
             )
         };
         match status {
-            202 | 200 => {}
-            429 | 500..=599 => return Err(ProviderError::Retry(said())),
+            200..=299 => {}
+            // Throttled, or not taken: the gateway answered before the service had it.
+            429 | 503 => return Err(ProviderError::Retry(said())),
+            // A 500 or 504 (Endpoint Timeout) may come after the service took the messages.
+            500..=599 => return Err(ProviderError::Unknown(said())),
             _ => return Err(ProviderError::Refused(said())),
         }
+        // Any 2xx took the request, even one without a readable body.
         let request_id = v["requestId"]
             .as_str()
-            .ok_or_else(|| ProviderError::Retry(format!("HTTP {status} without a requestId")))?
+            .unwrap_or("(no requestId)")
             .to_owned();
-        let ids = v["messages"].as_array().cloned().unwrap_or_default();
-        let message_ids = (0..n)
-            .map(|i| {
-                ids.get(i)
-                    .and_then(|m| m["messageId"].as_str())
-                    .map(str::to_owned)
-            })
-            .collect();
+        let listed = v["messages"].as_array().cloned().unwrap_or_default();
+        let messages = (0..n).map(|i| message(listed.get(i))).collect();
         Ok(Accepted {
             request_id,
-            message_ids,
+            messages,
         })
+    }
+}
+
+/// One message of an AlimTalk answer: taken (`requestStatusCode` `A000`, or none given), with
+/// its id; or refused alone, with SENS's reason.
+fn message(m: Option<&Value>) -> Result<Option<String>, String> {
+    let Some(m) = m else {
+        return Ok(None);
+    };
+    match m["requestStatusCode"].as_str() {
+        None | Some("A000") => Ok(m["messageId"].as_str().map(str::to_owned)),
+        Some(code) => Err(format!(
+            "refused by the provider: {code} {}",
+            m["requestStatusDesc"].as_str().unwrap_or_default()
+        )),
     }
 }
 
@@ -180,7 +202,25 @@ mod tests {
         let ok = br#"{"requestId":"R1","statusCode":"202","messages":[{"messageId":"M1"},{"messageId":"M2"}]}"#;
         let a = Sens.accepted(202, ok, 2).unwrap();
         assert_eq!(a.request_id, "R1");
-        assert_eq!(a.message_ids, vec![Some("M1".into()), Some("M2".into())]);
+        assert_eq!(
+            a.messages,
+            vec![Ok(Some("M1".into())), Ok(Some("M2".into()))]
+        );
+        let one_refused = br#"{"requestId":"R2","messages":[{"messageId":"M1","requestStatusCode":"A000"},{"requestStatusCode":"E104","requestStatusDesc":"invalid number"}]}"#;
+        let a = Sens.accepted(202, one_refused, 2).unwrap();
+        assert!(matches!(&a.messages[1], Err(why) if why.contains("E104")));
+        assert!(
+            Sens.accepted(202, b"", 1).unwrap().messages[0].is_ok(),
+            "a 2xx took it"
+        );
+        assert!(matches!(
+            Sens.accepted(504, b"{}", 1),
+            Err(ProviderError::Unknown(_))
+        ));
+        assert!(matches!(
+            Sens.accepted(503, b"{}", 1),
+            Err(ProviderError::Retry(_))
+        ));
         let denied = br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#;
         assert!(
             matches!(Sens.accepted(401, denied, 1), Err(ProviderError::Refused(m)) if m.contains("Authentication Failed"))

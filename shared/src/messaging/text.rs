@@ -72,13 +72,15 @@ pub fn day1(to: &To<'_>, urls: PublicUrls<'_>) -> AlimTalk {
             ),
         ],
     );
-    let fallback = euc_kr_safe(&format!("[{}]\n{content}\n{page}", p.name));
+    // The link last and whole: the text is cut to make room for it.
+    let text = euc_kr_safe(&format!("[{}]\n{content}", value(&p.name)));
+    let fallback = format!("{}\n{page}", cut(&text, LMS_BYTES - euc_kr_len(&page) - 1));
     AlimTalk {
         to: phone.clone(),
         content,
         button: (DAY1_BUTTON.to_owned(), page),
-        fallback_subject: subject(&p.name, ""),
-        fallback: cut(&fallback, LMS_BYTES),
+        fallback_subject: subject(&value(&p.name), ""),
+        fallback,
     }
 }
 
@@ -114,7 +116,7 @@ pub fn promotion(
     };
     let tag = sms_tag(stage);
     let go = |slot: Slot| format!("{}?src={tag}", urls.go(&award.id, &slot));
-    let mut lines = vec![format!("(광고) {}", p.name), intro];
+    let mut lines = vec![format!("(광고) {}", value(&p.name)), intro];
     for r in recs {
         let title = r
             .label
@@ -140,7 +142,7 @@ pub fn promotion(
     );
     Sms {
         to: phone.clone(),
-        subject: subject(&p.name, "(광고) "),
+        subject: subject(&value(&p.name), "(광고) "),
         content: format!("{body}\n{footer}"),
     }
 }
@@ -183,6 +185,83 @@ mod tests {
             "김민수님 SQL #{없음}"
         );
         assert_eq!(value("a\n  b #{x}"), "a b # {x}");
+    }
+
+    fn urls() -> PublicUrls<'static> {
+        PublicUrls::new("https://badges.example.ac.kr")
+    }
+
+    #[test]
+    fn day1_is_the_approved_template_filled_and_its_fallback_keeps_the_link() {
+        let (mut award, template, issuer, _) = crate::email::snapshot_tests::fixture(Locale::Ko);
+        let phone = Phone::parse("010-1234-5678").unwrap();
+        let to = To {
+            award: &award,
+            phone: &phone,
+            template: &template,
+            issuer: &issuer,
+        };
+        let m = day1(&to, urls());
+        assert!(m.content.starts_with("김민수님, "), "{}", m.content);
+        assert!(
+            !m.content.contains("#{"),
+            "every variable filled: {}",
+            m.content
+        );
+        assert_eq!(
+            m.button.1,
+            format!("https://badges.example.ac.kr/b/{}", award.id)
+        );
+        assert!(m.fallback.ends_with(&m.button.1));
+        // A name full of line breaks stays on its line; a huge one still leaves the link whole.
+        award.recipient.name = format!(
+            "김
+민수{}",
+            "가".repeat(3000)
+        );
+        let to = To {
+            award: &award,
+            phone: &phone,
+            template: &template,
+            issuer: &issuer,
+        };
+        let m = day1(&to, urls());
+        assert!(m.content.starts_with("김 민수"));
+        assert!(euc_kr_len(&m.fallback) <= LMS_BYTES);
+        assert!(m.fallback.ends_with(&m.button.1));
+    }
+
+    #[test]
+    fn promotions_start_with_the_ad_mark_and_end_with_a_free_opt_out() {
+        let (award, template, issuer, recs) = crate::email::snapshot_tests::fixture(Locale::Ko);
+        let phone = Phone::parse("010-1234-5678").unwrap();
+        let to = To {
+            award: &award,
+            phone: &phone,
+            template: &template,
+            issuer: &issuer,
+        };
+        let number = OptOut::Number("080-123-4567".into());
+        let m = promotion(Stage::Day3, &to, urls(), &recs, &number);
+        assert!(
+            m.content
+                .starts_with(&format!("(광고) {}", issuer.profile.name)),
+            "{}",
+            m.content
+        );
+        assert!(
+            m.content.ends_with("무료수신거부 080-123-4567"),
+            "{}",
+            m.content
+        );
+        assert!(m.content.contains("?src=sms-day3"));
+        assert!(m.subject.starts_with("(광고) "));
+        let link = OptOut::Link("https://badges.example.ac.kr/b/x/unsubscribe?c=sms&t=T".into());
+        let m = promotion(Stage::Day7, &to, urls(), &recs, &link);
+        assert!(m
+            .content
+            .ends_with("무료수신거부: https://badges.example.ac.kr/b/x/unsubscribe?c=sms&t=T"));
+        assert!(euc_kr_len(&m.content) <= LMS_BYTES && euc_kr_len(&m.subject) <= SUBJECT_BYTES);
     }
 
     #[test]

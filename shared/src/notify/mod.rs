@@ -173,7 +173,7 @@ pub async fn handle_due(
     let mut outcomes = if kakao.is_empty() {
         Default::default()
     } else {
-        Box::pin(kakao::handle_due(app, &kakao, now, until)).await?
+        Box::pin(kakao::handle_due(app, bucket, kakao, now, until)).await?
     };
     let mut retry = None;
     for (i, d) in due.iter().enumerate() {

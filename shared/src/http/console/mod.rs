@@ -10,6 +10,7 @@ mod awards;
 mod bulk;
 mod dashboard;
 pub mod form;
+pub(crate) mod kakao;
 mod page;
 mod posted;
 pub mod session;
@@ -72,6 +73,8 @@ fn declared() -> Routes<App> {
         .post("/console/settings", settings::save)
         .post("/console/settings/keys", settings::create_key)
         .post("/console/settings/keys/{id}/revoke", settings::revoke_key)
+        .get("/console/settings/kakao", kakao::page)
+        .post("/console/settings/kakao", kakao::save)
         .get("/console/settings/webhooks", webhooks::page)
         .post("/console/settings/webhooks", webhooks::create)
         .get("/console/settings/webhooks/{id}", webhooks::endpoint)

@@ -86,6 +86,7 @@ fn settings_body(
         @if let Some(n) = shown.note { div class="ok" role="status" { (n) } }
         (ui::summary(l, shown.err))
         p { a href="/console/settings/webhooks" { (l.t("웹훅 (LMS·CRM 연동 알림) →", "Webhooks (notify your LMS or CRM) →")) } }
+        p { a href="/console/settings/kakao" { (l.t("카카오톡·문자 알림 →", "KakaoTalk and SMS →")) } }
         (profile_form(s, v, shown.err))
         section class="card" aria-labelledby="keys-h" {
             h2 id="keys-h" { (l.t("API 키", "API keys")) }

@@ -401,7 +401,14 @@ async fn unsubscribe(
     // KakaoTalk/SMS and email opt-outs are apart: each link stops its own channel.
     let key = match (&award.recipient.phone, by_sms(&q)) {
         (Some(phone), true) => phone.lookup_key(),
-        _ => award.recipient.email.lookup_key(),
+        // No phone: no text ever carried this link.
+        (None, true) => {
+            return Err(PublicError::NotFound {
+                json: false,
+                locale: award.locale.unwrap_or(issuer.profile.default_locale),
+            })
+        }
+        (_, false) => award.recipient.email.lookup_key(),
     };
     app.store
         .unsubscribe(&award.issuer_id, &key, Utc::now())

@@ -1,0 +1,643 @@
+//! KakaoTalk and SMS notifications (the notify function), beside the emails:
+//!
+//! - Day 1 as AlimTalk, with the provider's SMS fallback. An award issued by the API is sent from
+//!   the stream batch that inserted it (its batch's awards grouped per issuer, 100 to a request).
+//!   An award issued by CSV waits in its batch's bucket (`batch-{id}` in the `DUE` index) and the
+//!   whole file goes when the batch ends, 100 to a request.
+//! - Day 3 and day 7 are advertising: SMS/LMS with `contentType: AD`, `(광고)` and a free opt-out,
+//!   planned from the day-1 send in hour buckets that never fire between 21:00 and 08:00 in Korea
+//!   (a bucket run at night puts its messages off to 08:00). Revoked, opted out (by SMS/KakaoTalk:
+//!   apart from email) or, for day 7, already enrolled: nothing.
+//! - Exactly once per award and stage, as the emails: claimed (`EMAIL#kakao-day1` items) before
+//!   the request, marked `sent` with the provider's message id after; counted on the award as
+//!   `kakao:{stage}:{sent|failed}`. One issuer's trouble (its keys, its provider's quota) holds
+//!   back only its own messages: they wait in a bucket and go again, the others go.
+
+mod send;
+
+use crate::{
+    app::App,
+    domain::{
+        award::Award,
+        followup::{bucket_fires_at, bucket_of, Stage},
+        ids::{BatchId, IssuerId},
+        issuer::Issuer,
+        kakao::{is_night, not_at_night, Credentials, KakaoSettings},
+        phone::Phone,
+        template::Template,
+    },
+    messaging::{self, text, Account, Provider},
+    notify::{queue_followups, NotifyError, Planned},
+    render::badge_page::Recommendation,
+    store::followups::Due,
+};
+use chrono::{DateTime, Duration, Utc};
+use send::clock;
+use serde_json::Value;
+use std::{collections::BTreeMap, sync::Arc};
+
+/// The KMS encryption context's purpose of the provider credentials.
+pub const PURPOSE: &str = "kakao";
+
+/// An issuer's provider account, ready to send: its settings and decrypted credentials.
+pub struct Ready {
+    pub settings: KakaoSettings,
+    pub credentials: Credentials,
+    pub provider: &'static dyn Provider,
+}
+
+/// The issuer's account if KakaoTalk is on and complete; `None` otherwise (logged).
+pub async fn account(app: &App, issuer: &IssuerId) -> Result<Option<Ready>, NotifyError> {
+    let Some((settings, Some(ciphertext))) = app.store.get_kakao(issuer).await? else {
+        return Ok(None);
+    };
+    let Some(provider) = messaging::provider(&settings.provider).filter(|_| settings.enabled)
+    else {
+        return Ok(None);
+    };
+    let plain = app
+        .kms
+        .decrypt_secret(issuer, PURPOSE, &ciphertext)
+        .await
+        .map_err(|e| NotifyError::Retry(e.to_string()))?;
+    let credentials = serde_json::from_slice(&plain)
+        .map_err(|_| NotifyError::Retry("stored KakaoTalk credentials are unreadable".into()))?;
+    Ok(Some(Ready {
+        settings,
+        credentials,
+        provider,
+    }))
+}
+
+/// The bucket of a CSV batch's day-1 messages.
+pub fn batch_bucket(b: &BatchId) -> String {
+    format!("batch-{b}")
+}
+
+/// The hour bucket of a promotional message due at `t`: its own, unless that fires at night;
+/// then the one that fires at the next 08:00 in Korea.
+pub fn promotion_bucket(t: DateTime<Utc>) -> String {
+    let b = bucket_of(t);
+    match bucket_fires_at(&b) {
+        Some(fires) if is_night(fires) => bucket_of(not_at_night(fires) - Duration::seconds(1)),
+        _ => b,
+    }
+}
+
+/// The KakaoTalk work of a stream batch: day 1 for inserted awards with a phone number, and
+/// the day-1 bucket of each CSV batch that ended.
+pub async fn on_stream(app: &App, records: &[Value]) -> Result<(), NotifyError> {
+    let now = Utc::now();
+    for r in records {
+        if let Some(b) = ended_batch(r) {
+            app.schedules
+                .continue_bucket(&batch_bucket(&b), now)
+                .await
+                .map_err(NotifyError::Retry)?;
+        }
+    }
+    let mut direct = Vec::new();
+    let mut queued: Vec<Planned> = Vec::new();
+    for id in records.iter().filter_map(inserted_with_phone) {
+        let Some(award) = app.store.get_award(&id).await? else {
+            continue;
+        };
+        match &award.batch_id {
+            Some(b) => queued.push((
+                Due {
+                    award: award.id.clone(),
+                    stage: Stage::KakaoDay1,
+                    bucket: batch_bucket(b),
+                },
+                now,
+            )),
+            None => direct.push(award),
+        }
+    }
+    if !queued.is_empty() {
+        app.store.put_followups(&queued).await?;
+        run_ended_batches(app, &queued, now).await?;
+    }
+    let run = day1(
+        app,
+        direct.into_iter().map(|a| (a, None)).collect(),
+        now,
+        None,
+    )
+    .await?;
+    // An issuer whose messages could not go: into the next bucket, sent from there.
+    let later = now + Duration::minutes(15);
+    let retry: Vec<Planned> = run
+        .failed_awards
+        .into_iter()
+        .map(|a| {
+            (
+                Due {
+                    award: a,
+                    stage: Stage::KakaoDay1,
+                    bucket: bucket_of(later),
+                },
+                later,
+            )
+        })
+        .collect();
+    queue_followups(app, &retry).await
+}
+
+/// A batch bucket filled after its batch ended (its stream record came first) runs again.
+async fn run_ended_batches(
+    app: &App,
+    queued: &[Planned],
+    now: DateTime<Utc>,
+) -> Result<(), NotifyError> {
+    let mut buckets: Vec<&str> = queued.iter().map(|(d, _)| d.bucket.as_str()).collect();
+    buckets.dedup();
+    for bucket in buckets {
+        let Some(id) = bucket
+            .strip_prefix("batch-")
+            .and_then(|b| BatchId::parse(b).ok())
+        else {
+            continue;
+        };
+        if app
+            .store
+            .get_batch(&id)
+            .await?
+            .is_some_and(|b| b.status.is_final())
+        {
+            app.schedules
+                .continue_bucket(bucket, now)
+                .await
+                .map_err(NotifyError::Retry)?;
+        }
+    }
+    Ok(())
+}
+
+/// An inserted award whose recipient has a phone number.
+fn inserted_with_phone(r: &Value) -> Option<crate::domain::ids::AwardId> {
+    let img = r.pointer("/dynamodb/NewImage")?;
+    let ok = r.get("eventName").and_then(Value::as_str) == Some("INSERT")
+        && img.pointer("/type/S").and_then(Value::as_str) == Some("award")
+        && img.pointer("/recipient/M/phone/S").is_some();
+    ok.then(|| img.pointer("/id/S")?.as_str())
+        .flatten()
+        .and_then(|s| crate::domain::ids::AwardId::parse(s).ok())
+}
+
+/// A batch that just ended (completed or failed).
+fn ended_batch(r: &Value) -> Option<BatchId> {
+    let img = r.pointer("/dynamodb/NewImage")?;
+    let ended = r.get("eventName").and_then(Value::as_str) == Some("MODIFY")
+        && img.pointer("/type/S").and_then(Value::as_str) == Some("batch")
+        && matches!(
+            img.pointer("/status/S").and_then(Value::as_str),
+            Some("completed" | "failed")
+        );
+    ended
+        .then(|| img.pointer("/id/S")?.as_str())
+        .flatten()
+        .and_then(|s| BatchId::parse(s).ok())
+}
+
+/// What one award's message needs.
+#[derive(Clone)]
+struct Context {
+    award: Award,
+    phone: Phone,
+    template: Arc<Template>,
+    issuer: Arc<Issuer>,
+}
+
+impl Context {
+    fn to(&self) -> text::To<'_> {
+        text::To {
+            award: &self.award,
+            phone: &self.phone,
+            template: &self.template,
+            issuer: &self.issuer,
+        }
+    }
+}
+
+async fn context(app: &App, award: Award) -> Result<Option<Context>, NotifyError> {
+    let Some(phone) = award.recipient.phone.clone() else {
+        return Ok(None);
+    };
+    let (Some(template), Some(issuer)) = tokio::try_join!(
+        app.template_for_page(&award.template_id),
+        app.issuer_for_page(&award.issuer_id)
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Context {
+        award,
+        phone,
+        template,
+        issuer,
+    }))
+}
+
+/// A message to send: for whom, the recommendations (promotions), and the due item it came from
+/// (none for a day 1 sent from the stream).
+struct Item {
+    c: Context,
+    recs: Vec<Recommendation>,
+    due: Option<Due>,
+}
+
+/// Why a run stopped before the end: out of the invocation's time, or night fell in Korea.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    OutOfTime,
+    Night,
+}
+
+/// What a run did: messages sent, where it stopped (and the due items left), the issuers that
+/// failed (their items left in the index; from the stream, their awards).
+#[derive(Default)]
+pub struct Run {
+    pub sent: usize,
+    stop: Option<Stop>,
+    rest: Vec<Due>,
+    failed: Vec<String>,
+    failed_awards: Vec<crate::domain::ids::AwardId>,
+    outcomes: BTreeMap<String, u64>,
+}
+
+impl Run {
+    fn skipped(&mut self, why: &str) {
+        *self.outcomes.entry(why.to_owned()).or_default() += 1;
+    }
+}
+
+/// Sends `items` of one issuer and stage, 100 to a request: before each request, stops when out
+/// of time or (promotions) when it is night in Korea, leaving the rest in the index; each due
+/// item leaves it once its message is handled.
+async fn send_items(
+    app: &App,
+    ready: &Ready,
+    stage: Stage,
+    mut items: Vec<Item>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    run: &mut Run,
+) -> Result<(), NotifyError> {
+    while !items.is_empty() {
+        let stop = if until.is_some_and(|u| Utc::now() >= u) {
+            Some(Stop::OutOfTime)
+        } else if stage != Stage::KakaoDay1 && is_night(clock(now)) {
+            Some(Stop::Night)
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            run.stop = Some(stop);
+            run.rest.extend(items.into_iter().filter_map(|i| i.due));
+            return Ok(());
+        }
+        let chunk: Vec<Item> = items
+            .drain(..items.len().min(messaging::MAX_PER_REQUEST))
+            .collect();
+        let dues: Vec<Due> = chunk.iter().filter_map(|i| i.due.clone()).collect();
+        let claimed = send::claim(app, chunk, stage, now).await?;
+        if !claimed.is_empty() {
+            let req = request_of(app, ready, stage, &claimed);
+            let contexts: Vec<Context> = claimed.into_iter().map(|i| i.c).collect();
+            run.sent += send::request(app, ready, req, &contexts, stage).await?;
+        }
+        done(app, &dues).await?;
+    }
+    Ok(())
+}
+
+/// The provider's request for claimed messages of `stage`.
+fn request_of(app: &App, ready: &Ready, stage: Stage, items: &[Item]) -> messaging::Request {
+    let account = account_of(app, ready);
+    let now_ms = Utc::now().timestamp_millis();
+    if stage == Stage::KakaoDay1 {
+        let msgs: Vec<_> = items
+            .iter()
+            .map(|i| text::day1(&i.c.to(), app.urls()))
+            .collect();
+        return ready.provider.alimtalk(&account, &msgs, now_ms);
+    }
+    let email_stage = if stage == Stage::KakaoDay7 {
+        Stage::Day7
+    } else {
+        Stage::Day3
+    };
+    let msgs: Vec<_> = items
+        .iter()
+        .map(|i| {
+            let opt_out = match &ready.settings.opt_out_number {
+                Some(n) => text::OptOut::Number(n.clone()),
+                None => text::OptOut::Link(opt_out_url(app, &i.c.award)),
+            };
+            text::promotion(email_stage, &i.c.to(), app.urls(), &i.recs, &opt_out)
+        })
+        .collect();
+    ready.provider.promotions(&account, &msgs, now_ms)
+}
+
+fn account_of<'a>(app: &'a App, r: &'a Ready) -> Account<'a> {
+    Account {
+        settings: &r.settings,
+        credentials: &r.credentials,
+        base_url: &app.config.kakao_api_url,
+    }
+}
+
+/// Day-1 AlimTalks for `awards` (of any issuers; each with its due item when it waited in a
+/// bucket), 100 to a request, and their promotional follow-ups planned. An issuer that fails is
+/// noted in the run and the others go on.
+pub async fn day1(
+    app: &App,
+    awards: Vec<(Award, Option<Due>)>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Result<Run, NotifyError> {
+    let mut run = Run::default();
+    for (issuer, list) in by_issuer(awards) {
+        let ids: Vec<_> = list.iter().map(|(a, _)| a.id.clone()).collect();
+        let dues: Vec<Due> = list.iter().filter_map(|(_, d)| d.clone()).collect();
+        if run.stop.is_some() {
+            run.rest.extend(dues);
+            continue;
+        }
+        if let Err(e) = day1_of(app, &issuer, list, now, until, &mut run).await {
+            tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk day 1 failed; it goes again later");
+            run.failed.push(e.to_string());
+            run.failed_awards.extend(ids);
+        }
+    }
+    Ok(run)
+}
+
+async fn day1_of(
+    app: &App,
+    issuer: &IssuerId,
+    list: Vec<(Award, Option<Due>)>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    run: &mut Run,
+) -> Result<(), NotifyError> {
+    let Some(ready) = account(app, issuer).await? else {
+        run.skipped("not sent: KakaoTalk off");
+        return done(
+            app,
+            &list.into_iter().filter_map(|(_, d)| d).collect::<Vec<_>>(),
+        )
+        .await;
+    };
+    let (mut items, mut planned, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for (award, due) in list {
+        let wanted = award.notify && award.status(clock(now)).is_valid();
+        let Some(c) = context(app, award).await?.filter(|_| wanted) else {
+            skipped.extend(due);
+            continue;
+        };
+        planned.extend(promotions_planned(&c, &ready.settings, clock(now)));
+        if ready.settings.day1 {
+            items.push(Item {
+                c,
+                recs: vec![],
+                due,
+            });
+        } else {
+            skipped.extend(due);
+        }
+    }
+    queue_followups(app, &planned).await?;
+    done(app, &skipped).await?;
+    send_items(app, &ready, Stage::KakaoDay1, items, now, until, run).await
+}
+
+/// The day-3 and day-7 messages an award sent its day 1 at `now` is due, if switched on.
+fn promotions_planned(c: &Context, s: &KakaoSettings, now: DateTime<Utc>) -> Vec<Planned> {
+    let f = &c.template.spec.follow_ups;
+    [
+        (Stage::KakaoDay3, s.day3 && f.day3, 3),
+        (Stage::KakaoDay7, s.day7 && f.day7, 7),
+    ]
+    .into_iter()
+    .filter(|(_, on, _)| *on)
+    .map(|(stage, _, days)| {
+        let at = now + Duration::days(days);
+        let due = Due {
+            award: c.award.id.clone(),
+            stage,
+            bucket: promotion_bucket(at),
+        };
+        (due, at)
+    })
+    .collect()
+}
+
+fn by_issuer<T>(list: Vec<(Award, T)>) -> BTreeMap<IssuerId, Vec<(Award, T)>> {
+    let mut m: BTreeMap<IssuerId, Vec<(Award, T)>> = BTreeMap::new();
+    for (a, t) in list {
+        m.entry(a.issuer_id.clone()).or_default().push((a, t));
+    }
+    m
+}
+
+/// The KakaoTalk items of a due bucket: a CSV batch's day-1 messages, and promotional messages.
+/// Out of time, the rest continues in a new schedule; at night in Korea, promotions wait for the
+/// bucket that fires at 08:00. An issuer that failed makes the run fail (Scheduler retries it;
+/// what was handled left the index) after the others went.
+pub async fn handle_due(
+    app: &App,
+    bucket: &str,
+    due: Vec<Due>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Result<BTreeMap<String, u64>, NotifyError> {
+    let (day1s, promos): (Vec<Due>, Vec<Due>) =
+        due.into_iter().partition(|d| d.stage == Stage::KakaoDay1);
+    let mut run = day1(app, awards_of(app, day1s).await?, now, until).await?;
+    promotions(app, promos, now, until, &mut run).await?;
+    match run.stop {
+        Some(Stop::OutOfTime) => {
+            app.schedules
+                .continue_bucket(bucket, Utc::now())
+                .await
+                .map_err(NotifyError::Retry)?;
+        }
+        Some(Stop::Night) => {
+            // The bucket of the hour before 08:00 fires at 08:00.
+            let later = not_at_night(clock(now));
+            let to = bucket_of(later - Duration::seconds(1));
+            let moved: Vec<Planned> = run
+                .rest
+                .iter()
+                .map(|d| {
+                    (
+                        Due {
+                            bucket: to.clone(),
+                            ..d.clone()
+                        },
+                        later,
+                    )
+                })
+                .collect();
+            queue_followups(app, &moved).await?;
+            run.skipped("kakao promotions held to 08:00");
+        }
+        None => {}
+    }
+    let mut outcomes = run.outcomes;
+    outcomes.insert("kakao sent".into(), run.sent as u64);
+    match run.failed.first() {
+        Some(e) => Err(NotifyError::Retry(e.clone())),
+        None => Ok(outcomes),
+    }
+}
+
+/// The awards of due items (an item whose award is gone leaves the index).
+async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>, NotifyError> {
+    let mut out = Vec::with_capacity(due.len());
+    let mut gone = Vec::new();
+    for d in due {
+        match app.store.get_award(&d.award).await? {
+            Some(a) => out.push((a, Some(d))),
+            None => gone.push(d),
+        }
+    }
+    done(app, &gone).await?;
+    Ok(out)
+}
+
+async fn done(app: &App, due: &[Due]) -> Result<(), NotifyError> {
+    for d in due {
+        app.store
+            .followup_done(&d.award, d.stage, "handled")
+            .await?;
+    }
+    Ok(())
+}
+
+/// The promotional messages still wanted, 100 to a request per issuer and stage.
+async fn promotions(
+    app: &App,
+    due: Vec<Due>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    run: &mut Run,
+) -> Result<(), NotifyError> {
+    let mut groups: BTreeMap<(IssuerId, &'static str), Vec<(Award, Due)>> = BTreeMap::new();
+    for (a, d) in awards_of(app, due).await? {
+        let Some(d) = d else { continue };
+        groups
+            .entry((a.issuer_id.clone(), d.stage.as_str()))
+            .or_default()
+            .push((a, d));
+    }
+    for ((issuer, stage), list) in groups {
+        let stage = Stage::parse(stage).unwrap_or(Stage::KakaoDay3);
+        if run.stop.is_some() {
+            run.rest.extend(list.into_iter().map(|(_, d)| d));
+            continue;
+        }
+        if let Err(e) = promotions_of(app, &issuer, stage, list, now, until, run).await {
+            tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk promotions failed; they go again later");
+            run.failed.push(e.to_string());
+        }
+    }
+    Ok(())
+}
+
+async fn promotions_of(
+    app: &App,
+    issuer: &IssuerId,
+    stage: Stage,
+    list: Vec<(Award, Due)>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    run: &mut Run,
+) -> Result<(), NotifyError> {
+    let Some(ready) = account(app, issuer).await? else {
+        run.skipped("not sent: KakaoTalk off");
+        return done(app, &list.into_iter().map(|(_, d)| d).collect::<Vec<_>>()).await;
+    };
+    let (mut items, mut skipped) = (Vec::new(), Vec::new());
+    for (award, due) in list {
+        match wanted(app, &ready, award, stage, clock(now)).await? {
+            Ok((c, recs)) => items.push(Item {
+                c,
+                recs,
+                due: Some(due),
+            }),
+            Err(why) => {
+                run.skipped(why);
+                skipped.push(due);
+            }
+        }
+    }
+    done(app, &skipped).await?;
+    send_items(app, &ready, stage, items, now, until, run).await
+}
+
+/// The free opt-out link of promotional texts (SMS/KakaoTalk only; email has its own).
+pub fn opt_out_url(app: &App, award: &Award) -> String {
+    let base = app.urls().award_page(&award.id);
+    match &award.unsubscribe_token {
+        Some(t) => format!("{base}/unsubscribe?c=sms&t={t}"),
+        None => format!("{base}/unsubscribe?c=sms"),
+    }
+}
+
+/// The award's message context and recommendations if the promotion is still wanted, else why
+/// not: as the emails (valid, switched on, something to recommend, day 7 not enrolled yet),
+/// and not opted out of SMS/KakaoTalk.
+async fn wanted(
+    app: &App,
+    ready: &Ready,
+    award: Award,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<Result<(Context, Vec<Recommendation>), &'static str>, NotifyError> {
+    if !award.notify || !award.status(now).is_valid() {
+        return Ok(Err("not sent: award not valid or notifications off"));
+    }
+    let Some(c) = context(app, award).await? else {
+        return Ok(Err("not sent: no template"));
+    };
+    let f = &c.template.spec.follow_ups;
+    let on = match stage {
+        Stage::KakaoDay7 => ready.settings.day7 && f.day7,
+        _ => ready.settings.day3 && f.day3,
+    };
+    if !on {
+        return Ok(Err("not sent: switched off"));
+    };
+    let recs = app.recommendations(&c.template).await?;
+    let enrol = c
+        .template
+        .spec
+        .enrolment
+        .as_ref()
+        .is_some_and(|e| e.enabled);
+    if recs.is_empty() && !enrol {
+        return Ok(Err("not sent: nothing to recommend"));
+    }
+    if app
+        .store
+        .is_unsubscribed(&c.award.issuer_id, &c.phone.lookup_key())
+        .await?
+    {
+        return Ok(Err("not sent: opted out of SMS/KakaoTalk"));
+    }
+    if stage == Stage::KakaoDay7
+        && app
+            .store
+            .award_counters(&c.award.id)
+            .await?
+            .get("click:enrol")
+            .is_some_and(|n| *n > 0)
+    {
+        return Ok(Err("not sent: already clicked enrolment"));
+    }
+    Ok(Ok((c, recs)))
+}
