@@ -91,8 +91,14 @@ impl StandIn {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/alimtalk/v2/services/{service}/messages", post(alimtalk))
-            .route("/sms/v2/services/{service}/messages", post(sms))
+            .route(
+                "/alimtalk/v2/services/{service}/messages",
+                post(alimtalk).get(results),
+            )
+            .route(
+                "/sms/v2/services/{service}/messages",
+                post(sms).get(results),
+            )
             .with_state(self.clone())
     }
 }
@@ -114,8 +120,14 @@ fn bad(message: impl Into<String>) -> Answer {
     )
 }
 
+/// The path and query as signed (below the stand-in's own prefix).
+fn signed_path(uri: &OriginalUri) -> String {
+    let pq = uri.0.path_and_query().map_or("", |p| p.as_str());
+    pq.trim_start_matches("/_local/sens").to_owned()
+}
+
 /// The gateway's checks: the signature over the path as received, and the timestamp.
-fn authenticate(headers: &HeaderMap, path: &str) -> Result<(), Answer> {
+fn authenticate(headers: &HeaderMap, method: &str, path: &str) -> Result<(), Answer> {
     let h = |n: &str| {
         headers
             .get(n)
@@ -130,7 +142,7 @@ fn authenticate(headers: &HeaderMap, path: &str) -> Result<(), Answer> {
     if h("x-ncp-iam-access-key") != ACCESS_KEY {
         return Err(denied());
     }
-    let expected = accolade::messaging::sens::signature(SECRET_KEY, "POST", path, ts, ACCESS_KEY);
+    let expected = accolade::messaging::sens::signature(SECRET_KEY, method, path, ts, ACCESS_KEY);
     if h("x-ncp-apigw-signature-v2") != expected {
         return Err(denied());
     }
@@ -145,7 +157,7 @@ fn admit(
     service: &str,
     body: &str,
 ) -> Result<(Value, Vec<Value>), Answer> {
-    let path = uri.0.path().trim_start_matches("/_local/sens").to_owned();
+    let path = signed_path(uri);
     if let Some(status) = {
         let mut i = s.lock();
         (!i.faults.is_empty()).then(|| i.faults.remove(0))
@@ -153,7 +165,7 @@ fn admit(
         let st = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Err(error(st, "410", "Throttle Limited"));
     }
-    authenticate(headers, &path)?;
+    authenticate(headers, "POST", &path)?;
     let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("body is not JSON: {e}")))?;
     let ours = if path.starts_with("/alimtalk/") {
         ALIMTALK_SERVICE
@@ -286,6 +298,45 @@ fn handle_alimtalk(
             "requestId": request_id, "requestTime": Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
             "statusCode": "202", "statusName": "success", "messages": answers,
         })),
+    )
+}
+
+/// `GET …/messages?requestId=`: what became of a request's messages. An AlimTalk to a number
+/// without KakaoTalk failed and went as SMS (`useSmsFailover`); everything else was delivered.
+async fn results(
+    State(s): State<StandIn>,
+    axum::extract::Path(service): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let path = signed_path(&uri);
+    if let Err(denied) = authenticate(&headers, "GET", &path) {
+        return denied;
+    }
+    let sms = path.starts_with("/sms/");
+    if service != if sms { SMS_SERVICE } else { ALIMTALK_SERVICE } {
+        return error(StatusCode::NOT_FOUND, "300", "Not Found Exception");
+    }
+    let Some(id) = q.get("requestId") else {
+        return bad("requestId is required");
+    };
+    let list: Vec<Value> = s
+        .messages()
+        .into_iter()
+        .filter(|m| &m.request_id == id)
+        .map(|m| match (sms, m.kind) {
+            (true, _) => json!({"to": m.to, "status": "COMPLETED", "statusCode": "0", "statusName": "success"}),
+            (false, "fallback") => json!({"to": m.to, "messageStatusCode": "3019", "messageStatusName": "fail",
+                "messageStatusDesc": "not a KakaoTalk user", "useSmsFailover": true}),
+            (false, _) => json!({"to": m.to, "messageStatusCode": "0000", "messageStatusName": "success", "useSmsFailover": true}),
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        Json(
+            json!({"requestId": id, "statusCode": "202", "statusName": "success", "messages": list}),
+        ),
     )
 }
 

@@ -72,18 +72,24 @@ impl Outbound {
         self.send(url, post, deadline, KEEP).await
     }
 
-    /// [`Outbound::post`], keeping at most `keep` bytes of the answer (a provider's answer about
-    /// 100 messages is longer than a webhook's).
-    pub async fn post_keeping(
+    /// A `GET` or `POST` with `headers`, keeping at most `keep` bytes of the answer (a
+    /// provider's answer about 100 messages is longer than a webhook's).
+    pub async fn call(
         &self,
+        method: &str,
         url: &url::Url,
         headers: &[(&str, String)],
         body: String,
         deadline: Duration,
         keep: usize,
     ) -> Result<Answer, OutboundError> {
-        let post = request(hyper::Method::POST, url, headers, body)?;
-        self.send(url, post, deadline, keep).await
+        let method = match method {
+            "GET" => hyper::Method::GET,
+            "POST" => hyper::Method::POST,
+            other => return Err(OutboundError::Refused(format!("method {other}"))),
+        };
+        let req = request(method, url, headers, body)?;
+        self.send(url, req, deadline, keep).await
     }
 
     /// GETs `url` under the same rules, keeping at most `keep` bytes of the body.
@@ -254,7 +260,10 @@ fn request(
         .uri(target)
         .header("host", host)
         .header("user-agent", agent);
-    if json {
+    let typed = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    if json && !typed {
         req = req.header("content-type", "application/json");
     }
     for (name, value) in headers {

@@ -49,7 +49,14 @@ fn bucket_input(bucket: &str) -> String {
 }
 
 pub fn schedule_name(bucket: &str) -> String {
-    format!("due-{}", bucket.replace(['-', 'T'], ""))
+    let name = format!("due-{}", bucket.replace(['-', 'T'], ""));
+    // Scheduler names hold at most 64 characters, and a continuation adds 9: a long bucket (a
+    // provider's request id in it) is named by its hash.
+    if name.len() <= 50 {
+        return name;
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(bucket.as_bytes());
+    format!("due-h{}", &hex::encode(digest)[..32])
 }
 
 impl Schedules {

@@ -157,14 +157,45 @@ async fn day1_is_one_alimtalk_even_when_records_repeat_and_falls_back_to_sms_onc
         .unwrap()
         .unwrap();
     assert_eq!(rec.state, "sent");
-    t.roll_up().await;
-    let counters = t
-        .app
-        .store
-        .award_counters(&accolade::domain::ids::AwardId::parse(id).unwrap())
+    // Minutes later the provider is asked what became of them: delivered, and fell back to SMS.
+    runner
+        .fire_due_schedules(Utc::now() + Duration::minutes(6))
         .await
         .unwrap();
-    assert_eq!(counters.get("kakao:day1:sent"), Some(&1));
+    let a_counts = counters(&t, &a).await;
+    assert_eq!(a_counts.get("kakao:day1:sent"), Some(&1));
+    assert_eq!(
+        a_counts.get("kakao:day1:delivered"),
+        Some(&1),
+        "{a_counts:?}"
+    );
+    let b_counts = counters(&t, &b).await;
+    assert_eq!(
+        b_counts.get("kakao:day1:fallback_sms"),
+        Some(&1),
+        "{b_counts:?}"
+    );
+    assert_eq!(b_counts.get("kakao:day1:delivered"), None);
+    // A result counted again (a retried run that got past its index): refused by its marker.
+    let store = &t.app_of(FunctionName::Notify).store;
+    let award = store
+        .get_award(&accolade::domain::ids::AwardId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let attr = ["kakao:day1:delivered".to_owned()];
+    let zone = Default::default();
+    let again = store
+        .count_result_once(&award, "kakao-day1", "delivered", zone, Utc::now(), &attr)
+        .await
+        .unwrap();
+    assert!(!again, "counted once");
+    assert_eq!(counters(&t, &a).await, a_counts);
+}
+
+async fn counters(t: &TestApp, award: &Value) -> std::collections::BTreeMap<String, i64> {
+    let id = accolade::domain::ids::AwardId::parse(award["id"].as_str().unwrap()).unwrap();
+    t.app.store.award_counters(&id).await.unwrap()
 }
 
 #[tokio::test]
@@ -255,6 +286,13 @@ async fn promotions_carry_the_ad_mark_and_opt_out_wait_for_morning_and_stop_on_o
         m.content
     );
     assert!(m.content.contains("데이터 분석 심화") || m.content.contains("다음 단계"));
+    runner
+        .fire_due_schedules(morning + Duration::minutes(6))
+        .await
+        .unwrap();
+    let counts = counters(&t, &a).await;
+    assert_eq!(counts.get("kakao:day3:sent"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("kakao:day3:delivered"), Some(&1), "{counts:?}");
 
     // Opted out by the SMS link: no day-7 text; the email opt-out is apart (day 7 email still goes).
     let path = t.unsubscribe_path(&id).await.replace("?t=", "?c=sms&t=");

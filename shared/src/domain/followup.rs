@@ -22,6 +22,9 @@ pub enum Stage {
     /// The promotional day-3 and day-7 KakaoTalk/SMS messages (held out of the night).
     KakaoDay3,
     KakaoDay7,
+    /// Asking the provider what became of a KakaoTalk/SMS request's messages (delivered, fell
+    /// back to SMS, failed), minutes after it, in the request's own bucket.
+    KakaoResult,
 }
 
 impl Stage {
@@ -34,12 +37,16 @@ impl Stage {
             Stage::KakaoDay1 => "kakao-day1",
             Stage::KakaoDay3 => "kakao-day3",
             Stage::KakaoDay7 => "kakao-day7",
+            Stage::KakaoResult => "kakao-result",
         }
     }
 
     /// A KakaoTalk/SMS stage (sent by `crate::kakao`, a bucket's worth at a time).
     pub fn is_kakao(self) -> bool {
-        matches!(self, Stage::KakaoDay1 | Stage::KakaoDay3 | Stage::KakaoDay7)
+        matches!(
+            self,
+            Stage::KakaoDay1 | Stage::KakaoDay3 | Stage::KakaoDay7 | Stage::KakaoResult
+        )
     }
     pub fn parse(s: &str) -> Option<Stage> {
         match s {
@@ -50,6 +57,7 @@ impl Stage {
             "kakao-day1" => Some(Stage::KakaoDay1),
             "kakao-day3" => Some(Stage::KakaoDay3),
             "kakao-day7" => Some(Stage::KakaoDay7),
+            "kakao-result" => Some(Stage::KakaoResult),
             _ => None,
         }
     }
@@ -59,7 +67,7 @@ impl Stage {
             Stage::Day3 => "email-day3",
             Stage::Day7 => "email-day7",
             Stage::Expiry | Stage::Expired => "email-expiry",
-            Stage::KakaoDay1 => "kakao-day1",
+            Stage::KakaoDay1 | Stage::KakaoResult => "kakao-day1",
             Stage::KakaoDay3 => "sms-day3",
             Stage::KakaoDay7 => "sms-day7",
         }

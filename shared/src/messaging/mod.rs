@@ -65,6 +65,35 @@ pub enum ProviderError {
     Unknown(String),
 }
 
+/// The two kinds of request a provider gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    AlimTalk,
+    Sms,
+}
+
+/// What became of one message, as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Pending,
+    Delivered,
+    /// KakaoTalk could not deliver it; the provider sent the SMS/LMS fallback.
+    FellBack,
+    Failed(String),
+}
+
+impl Delivery {
+    /// The counter word: `delivered`, `fallback_sms`, `failed` (none while pending).
+    pub fn word(&self) -> Option<&'static str> {
+        match self {
+            Delivery::Pending => None,
+            Delivery::Delivered => Some("delivered"),
+            Delivery::FellBack => Some("fallback_sms"),
+            Delivery::Failed(_) => Some("failed"),
+        }
+    }
+}
+
 /// The account a request is made for.
 pub struct Account<'a> {
     pub settings: &'a KakaoSettings,
@@ -81,6 +110,16 @@ pub trait Provider: Send + Sync {
     fn promotions(&self, a: &Account<'_>, messages: &[Sms], now_ms: i64) -> Request;
     /// Reads the answer to a send of `n` messages.
     fn accepted(&self, status: u16, body: &[u8], n: usize) -> Result<Accepted, ProviderError>;
+    /// The request for what became of the messages of one send (`request_id`).
+    fn results(&self, a: &Account<'_>, channel: Channel, request_id: &str, now_ms: i64) -> Request;
+    /// Reads its answer: each message's number (as [`crate::domain::phone::Phone::national`])
+    /// and what became of it.
+    fn deliveries(
+        &self,
+        channel: Channel,
+        status: u16,
+        body: &[u8],
+    ) -> Result<Vec<(String, Delivery)>, ProviderError>;
 }
 
 /// The provider an issuer's settings name.

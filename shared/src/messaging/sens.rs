@@ -10,7 +10,9 @@
 //! - both answer 202 with a `requestId` (AlimTalk also a `messageId` per message); 401 for a bad
 //!   signature, 429 when throttled.
 
-use super::{Accepted, Account, AlimTalk, Provider, ProviderError, Request, Sms};
+use super::{
+    Accepted, Account, AlimTalk, Channel, Delivery, Provider, ProviderError, Request, Sms,
+};
 use crate::domain::kakao::euc_kr_len;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -37,9 +39,19 @@ pub fn signature(
 }
 
 fn signed(a: &Account<'_>, uri: String, body: Value, now_ms: i64) -> Request {
+    signed_as("POST", a, uri, body.to_string(), now_ms)
+}
+
+fn signed_as(
+    method: &'static str,
+    a: &Account<'_>,
+    uri: String,
+    body: String,
+    now_ms: i64,
+) -> Request {
     let c = a.credentials;
     Request {
-        method: "POST",
+        method,
         url: format!("{}{uri}", a.base_url.trim_end_matches('/')),
         headers: vec![
             ("content-type", "application/json; charset=utf-8".into()),
@@ -47,10 +59,56 @@ fn signed(a: &Account<'_>, uri: String, body: Value, now_ms: i64) -> Request {
             ("x-ncp-iam-access-key", c.access_key.clone()),
             (
                 "x-ncp-apigw-signature-v2",
-                signature(&c.secret_key, "POST", &uri, now_ms, &c.access_key),
+                signature(&c.secret_key, method, &uri, now_ms, &c.access_key),
             ),
         ],
-        body: body.to_string(),
+        body,
+    }
+}
+
+/// Reads an error answer (or nothing) as SENS words it.
+fn refusal(status: u16, v: &Value) -> ProviderError {
+    let e = &v["error"];
+    let text = e["message"]
+        .as_str()
+        .or(v["statusName"].as_str())
+        .unwrap_or("no readable answer");
+    let said = format!(
+        "HTTP {status}: {} {text}",
+        e["errorCode"].as_str().unwrap_or_default()
+    );
+    match status {
+        // Throttled, or not taken: the gateway answered before the service had it.
+        429 | 503 => ProviderError::Retry(said),
+        // A 500 or 504 (Endpoint Timeout) may come after the service took the messages.
+        500..=599 => ProviderError::Unknown(said),
+        _ => ProviderError::Refused(said),
+    }
+}
+
+/// One message of a result list: AlimTalk's `messageStatusName` (`success`, `processing`,
+/// `fail`; a failed one with `useSmsFailover` went as SMS), or SMS's `status` (`READY`,
+/// `PROCESSING`, `COMPLETED`) with `statusName` (`success`, `fail`).
+fn delivery(channel: Channel, m: &Value) -> Delivery {
+    let why = || {
+        m["messageStatusDesc"]
+            .as_str()
+            .or(m["statusMessage"].as_str())
+            .unwrap_or("failed")
+            .to_owned()
+    };
+    match channel {
+        Channel::AlimTalk => match m["messageStatusName"].as_str() {
+            Some("success") => Delivery::Delivered,
+            Some("fail") if m["useSmsFailover"] == true => Delivery::FellBack,
+            Some("fail") => Delivery::Failed(why()),
+            _ => Delivery::Pending,
+        },
+        Channel::Sms => match (m["status"].as_str(), m["statusName"].as_str()) {
+            (Some("COMPLETED"), Some("success")) => Delivery::Delivered,
+            (Some("COMPLETED"), _) => Delivery::Failed(why()),
+            _ => Delivery::Pending,
+        },
     }
 }
 
@@ -118,26 +176,44 @@ impl Provider for Sens {
         signed(a, uri, body, now_ms)
     }
 
+    fn results(&self, a: &Account<'_>, channel: Channel, request_id: &str, now_ms: i64) -> Request {
+        let s = a.settings;
+        let id = crate::urls::encode(request_id);
+        let uri = match channel {
+            Channel::AlimTalk => format!(
+                "/alimtalk/v2/services/{}/messages?requestId={id}&pageSize=100",
+                s.alimtalk_service_id
+            ),
+            Channel::Sms => format!(
+                "/sms/v2/services/{}/messages?requestId={id}&pageSize=100",
+                s.sms_service_id
+            ),
+        };
+        signed_as("GET", a, uri, String::new(), now_ms)
+    }
+
+    fn deliveries(
+        &self,
+        channel: Channel,
+        status: u16,
+        body: &[u8],
+    ) -> Result<Vec<(String, Delivery)>, ProviderError> {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, &v));
+        }
+        Ok(v["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| Some((m["to"].as_str()?.to_owned(), delivery(channel, m))))
+            .collect())
+    }
+
     fn accepted(&self, status: u16, body: &[u8], n: usize) -> Result<Accepted, ProviderError> {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let said = || {
-            let e = &v["error"];
-            let text = e["message"]
-                .as_str()
-                .or(v["statusName"].as_str())
-                .unwrap_or("no readable answer");
-            format!(
-                "HTTP {status}: {} {text}",
-                e["errorCode"].as_str().unwrap_or_default()
-            )
-        };
-        match status {
-            200..=299 => {}
-            // Throttled, or not taken: the gateway answered before the service had it.
-            429 | 503 => return Err(ProviderError::Retry(said())),
-            // A 500 or 504 (Endpoint Timeout) may come after the service took the messages.
-            500..=599 => return Err(ProviderError::Unknown(said())),
-            _ => return Err(ProviderError::Refused(said())),
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, &v));
         }
         // Any 2xx took the request, even one without a readable body.
         let request_id = v["requestId"]
@@ -221,6 +297,21 @@ mod tests {
             Sens.accepted(503, b"{}", 1),
             Err(ProviderError::Retry(_))
         ));
+        let list = br#"{"messages":[{"to":"01011112222","messageStatusName":"success"},{"to":"01033334444","messageStatusName":"fail","useSmsFailover":true},{"to":"01055556666","messageStatusName":"fail","messageStatusDesc":"blocked"},{"to":"01077778888","messageStatusName":"processing"}]}"#;
+        let d = Sens.deliveries(Channel::AlimTalk, 200, list).unwrap();
+        assert_eq!(
+            d.iter().map(|(_, x)| x.word()).collect::<Vec<_>>(),
+            vec![
+                Some("delivered"),
+                Some("fallback_sms"),
+                Some("failed"),
+                None
+            ]
+        );
+        let sms = br#"{"messages":[{"to":"01011112222","status":"COMPLETED","statusName":"success"},{"to":"01033334444","status":"READY"}]}"#;
+        let d = Sens.deliveries(Channel::Sms, 200, sms).unwrap();
+        assert_eq!(d[0].1, Delivery::Delivered);
+        assert_eq!(d[1].1, Delivery::Pending);
         let denied = br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#;
         assert!(
             matches!(Sens.accepted(401, denied, 1), Err(ProviderError::Refused(m)) if m.contains("Authentication Failed"))

@@ -332,7 +332,8 @@ fn switched_on(template: &Template, stage: Stage) -> bool {
         Stage::Day3 => f.day3,
         Stage::Day7 => f.day7,
         Stage::Expiry => f.expiry_reminder_days.is_some(),
-        Stage::Expired | Stage::KakaoDay1 | Stage::KakaoDay3 | Stage::KakaoDay7 => false,
+        // Not emails: the expiry event, and the KakaoTalk stages (`kakao`).
+        _ => false,
     }
 }
 

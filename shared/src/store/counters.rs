@@ -268,9 +268,50 @@ impl Store {
         now: DateTime<Utc>,
         attrs: &[String],
     ) -> Result<bool> {
+        let marker = self.event_seen_put(event_id, now)?;
+        self.count_once(marker, award, zone, now, attrs).await
+    }
+
+    /// Counts the delivery result of a KakaoTalk/SMS stage exactly once: `result` is set on the
+    /// stage's item (`EMAIL#{stage}` of the award) in the same transaction as the counting write,
+    /// on the condition that it has none yet. False when it was counted already.
+    pub async fn count_result_once(
+        &self,
+        award: &Award,
+        stage: &str,
+        result: &str,
+        zone: Zone,
+        now: DateTime<Utc>,
+        attrs: &[String],
+    ) -> Result<bool> {
+        let (pk, sk) = keys::email_stage(&award.id, stage);
+        let marker = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #r = :r")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#r)")
+            .expression_attribute_names("#r", "result")
+            .expression_attribute_values(":r", s(result))
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        let marker = TransactWriteItem::builder().update(marker).build();
+        self.count_once(marker, award, zone, now, attrs).await
+    }
+
+    /// The counting write and `marker` (whose condition fails when it was done before) in one
+    /// transaction: true when counted now, false when the marker says it was counted already.
+    async fn count_once(
+        &self,
+        marker: TransactWriteItem,
+        award: &Award,
+        zone: Zone,
+        now: DateTime<Utc>,
+        attrs: &[String],
+    ) -> Result<bool> {
         let counting = self.counting_update(&award.id, &Tags::of(award, zone, now), attrs)?;
         let items = vec![
-            self.event_seen_put(event_id, now)?,
+            marker,
             TransactWriteItem::builder().update(counting).build(),
         ];
         let mut retry = Backoff::over(0..6);

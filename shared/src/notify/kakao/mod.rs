@@ -13,6 +13,7 @@
 //!   `kakao:{stage}:{sent|failed}`. One issuer's trouble (its keys, its provider's quota) holds
 //!   back only its own messages: they wait in a bucket and go again, the others go.
 
+mod results;
 mod send;
 
 use crate::{
@@ -98,10 +99,8 @@ pub async fn on_stream(app: &App, records: &[Value]) -> Result<(), NotifyError> 
     }
     let mut direct = Vec::new();
     let mut queued: Vec<Planned> = Vec::new();
-    for id in records.iter().filter_map(inserted_with_phone) {
-        let Some(award) = app.store.get_award(&id).await? else {
-            continue;
-        };
+    let ids: Vec<_> = records.iter().filter_map(inserted_with_phone).collect();
+    for award in app.store.get_awards(&ids).await? {
         match &award.batch_id {
             Some(b) => queued.push((
                 Due {
@@ -305,7 +304,10 @@ async fn send_items(
         if !claimed.is_empty() {
             let req = request_of(app, ready, stage, &claimed);
             let contexts: Vec<Context> = claimed.into_iter().map(|i| i.c).collect();
-            run.sent += send::request(app, ready, req, &contexts, stage).await?;
+            let sent = send::request(app, ready, req, &contexts, stage).await?;
+            run.sent += sent.taken.len();
+            let taken: Vec<&Context> = sent.taken.iter().map(|i| &contexts[*i]).collect();
+            results::ask_later(app, stage, &sent.request_id, &taken, clock(now)).await?;
         }
         done(app, &dues).await?;
     }
@@ -454,6 +456,9 @@ pub async fn handle_due(
     now: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
 ) -> Result<BTreeMap<String, u64>, NotifyError> {
+    if results::is_results(bucket) {
+        return results::handle(app, bucket, due, now).await;
+    }
     let (day1s, promos): (Vec<Due>, Vec<Due>) =
         due.into_iter().partition(|d| d.stage == Stage::KakaoDay1);
     let mut run = day1(app, awards_of(app, day1s).await?, now, until).await?;
@@ -497,10 +502,19 @@ pub async fn handle_due(
 
 /// The awards of due items (an item whose award is gone leaves the index).
 async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>, NotifyError> {
+    // BatchGetItem, 100 to a request.
+    let ids: Vec<_> = due.iter().map(|d| d.award.clone()).collect();
+    let mut found: std::collections::HashMap<_, Award> = app
+        .store
+        .get_awards(&ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
     let mut out = Vec::with_capacity(due.len());
     let mut gone = Vec::new();
     for d in due {
-        match app.store.get_award(&d.award).await? {
+        match found.remove(&d.award) {
             Some(a) => out.push((a, Some(d))),
             None => gone.push(d),
         }

@@ -54,13 +54,20 @@ struct Ended {
 /// message id; `rejected` when the provider refused it; `unknown` (never sent again: the
 /// provider may have taken it) when no clear answer came. When the provider asks to try later
 /// (429, 503) past the retries, the claims are given back and the error returned.
+/// What a request sent: the provider's request id, and the messages it took (by index in the
+/// chunk).
+pub struct Sent {
+    pub request_id: String,
+    pub taken: Vec<usize>,
+}
+
 pub async fn request(
     app: &App,
     ready: &Ready,
     req: messaging::Request,
     chunk: &[Context],
     stage: Stage,
-) -> Result<usize, NotifyError> {
+) -> Result<Sent, NotifyError> {
     let mut retry = crate::store::Backoff::over(2..5);
     let answer = loop {
         match post(app, &req).await {
@@ -76,16 +83,22 @@ pub async fn request(
             Err(why) => break Err(ProviderError::Unknown(why)),
         }
     };
+    let request_id = answer
+        .as_ref()
+        .map(|a| a.request_id.clone())
+        .unwrap_or_default();
     let ended = endings(answer, chunk.len());
-    let sent = ended.iter().filter(|e| e.state == "sent").count();
+    let taken: Vec<usize> = (0..ended.len())
+        .filter(|i| ended[*i].state == "sent")
+        .collect();
     mark(app, chunk, stage, ended).await?;
     tracing::info!(
         stage = stage.as_str(),
         messages = chunk.len(),
-        sent,
+        sent = taken.len(),
         "KakaoTalk/SMS request"
     );
-    Ok(sent)
+    Ok(Sent { request_id, taken })
 }
 
 /// Each message's ending from the provider's answer.
@@ -143,12 +156,13 @@ pub async fn release(app: &App, chunk: &[Context], stage: Stage) -> Result<(), N
 
 /// The request made: the answer's status and body, or why none came (the credentials and the
 /// message texts are never logged).
-async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), String> {
+pub async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), String> {
     let url = url::Url::parse(&req.url).map_err(|e| format!("bad provider URL: {e}"))?;
     let headers: Vec<(&str, String)> = req.headers.iter().map(|(k, v)| (*k, v.clone())).collect();
     let answer = app
         .outbound
-        .post_keeping(
+        .call(
+            req.method,
             &url,
             &headers,
             req.body.clone(),

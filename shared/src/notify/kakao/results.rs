@@ -1,0 +1,200 @@
+//! What became of the messages. Minutes after a request, the messages it took wait in a bucket
+//! of their own (`poll{1|3|7}-{yymmddHHMM}-{request id}`); when it runs, one request lists them
+//! at the provider, and each final one is counted exactly once on its award
+//! (`kakao:{stage}:{delivered|fallback_sms|failed}`, set with the stage's `result` in one
+//! transaction). Pending ones are asked about again every 10 minutes, for a day.
+
+use super::{account, account_of, awards_of, clock, done, send, Context};
+use crate::{
+    app::App,
+    domain::followup::Stage,
+    messaging::Channel,
+    notify::{NotifyError, Planned},
+    store::followups::Due,
+};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+const FIRST_ASK: Duration = Duration::minutes(5);
+const AGAIN: Duration = Duration::minutes(10);
+const GIVE_UP: Duration = Duration::hours(24);
+
+fn digit(stage: Stage) -> char {
+    match stage {
+        Stage::KakaoDay7 => '7',
+        Stage::KakaoDay3 => '3',
+        _ => '1',
+    }
+}
+
+/// A result bucket's stage, send time and request id.
+fn parse(bucket: &str) -> Option<(Stage, DateTime<Utc>, &str)> {
+    let rest = bucket.strip_prefix("poll")?;
+    let (d, rest) = rest.split_at_checked(1)?;
+    let stage = match d {
+        "1" => Stage::KakaoDay1,
+        "3" => Stage::KakaoDay3,
+        "7" => Stage::KakaoDay7,
+        _ => return None,
+    };
+    let (when, id) = rest.strip_prefix('-')?.split_once('-')?;
+    let at = NaiveDateTime::parse_from_str(when, "%y%m%d%H%M")
+        .ok()?
+        .and_utc();
+    Some((stage, at, id))
+}
+
+/// Whether a due bucket is one of these.
+pub fn is_results(bucket: &str) -> bool {
+    parse(bucket).is_some()
+}
+
+/// Puts the messages a request took in its result bucket, asked about in 5 minutes.
+pub async fn ask_later(
+    app: &App,
+    stage: Stage,
+    request_id: &str,
+    taken: &[&Context],
+    now: DateTime<Utc>,
+) -> Result<(), NotifyError> {
+    if taken.is_empty() || request_id.is_empty() || request_id.starts_with('(') {
+        return Ok(());
+    }
+    let bucket = format!(
+        "poll{}-{}-{request_id}",
+        digit(stage),
+        now.format("%y%m%d%H%M")
+    );
+    let at = now + FIRST_ASK;
+    let planned: Vec<Planned> = taken
+        .iter()
+        .map(|c| {
+            let due = Due {
+                award: c.award.id.clone(),
+                stage: Stage::KakaoResult,
+                bucket: bucket.clone(),
+            };
+            (due, at)
+        })
+        .collect();
+    app.store.put_followups(&planned).await?;
+    app.schedules
+        .continue_bucket(&bucket, at)
+        .await
+        .map_err(NotifyError::Retry)?;
+    Ok(())
+}
+
+/// Asks the provider about a result bucket's messages and counts the final ones.
+pub async fn handle(
+    app: &App,
+    bucket: &str,
+    due: Vec<Due>,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, u64>, NotifyError> {
+    let mut outcomes = BTreeMap::new();
+    let awards = awards_of(app, due).await?;
+    let (Some((stage, sent_at, request_id)), Some((first, _))) = (parse(bucket), awards.first())
+    else {
+        done(
+            app,
+            &awards
+                .into_iter()
+                .filter_map(|(_, d)| d)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        return Ok(outcomes);
+    };
+    let Some(ready) = account(app, &first.issuer_id).await? else {
+        done(
+            app,
+            &awards
+                .into_iter()
+                .filter_map(|(_, d)| d)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        return Ok(outcomes);
+    };
+    let channel = if stage == Stage::KakaoDay1 {
+        Channel::AlimTalk
+    } else {
+        Channel::Sms
+    };
+    let now_ms = Utc::now().timestamp_millis();
+    let req = ready
+        .provider
+        .results(&account_of(app, &ready), channel, request_id, now_ms);
+    let (status, body) = send::post(app, &req).await.map_err(NotifyError::Retry)?;
+    let found: HashMap<String, _> = ready
+        .provider
+        .deliveries(channel, status, &body)
+        .map_err(|e| NotifyError::Retry(e.to_string()))?
+        .into_iter()
+        .collect();
+    let mut pending = Vec::new();
+    let name = stage.as_str().trim_start_matches("kakao-");
+    for (award, due) in awards {
+        let Some(due) = due else { continue };
+        let word = award
+            .recipient
+            .phone
+            .as_ref()
+            .and_then(|p| found.get(&p.national()))
+            .and_then(|d| d.word());
+        let Some(word) = word else {
+            pending.push(due);
+            continue;
+        };
+        let zone = app
+            .issuer_for_page(&award.issuer_id)
+            .await?
+            .map(|i| i.profile.time_zone)
+            .unwrap_or_default();
+        let attr = format!("kakao:{name}:{word}");
+        app.store
+            .count_result_once(&award, stage.as_str(), word, zone, clock(now), &[attr])
+            .await?;
+        done(app, std::slice::from_ref(&due)).await?;
+        *outcomes.entry(word.to_owned()).or_default() += 1;
+    }
+    if !pending.is_empty() {
+        if clock(now) - sent_at < GIVE_UP {
+            app.schedules
+                .continue_bucket(bucket, clock(now) + AGAIN)
+                .await
+                .map_err(NotifyError::Retry)?;
+        } else {
+            done(app, &pending).await?;
+        }
+        outcomes.insert("pending".into(), pending.len() as u64);
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_buckets_name_their_request() {
+        let (stage, at, id) = parse("poll3-2612011430-RSSA-1700000000000-4236-abc").unwrap();
+        assert_eq!(stage, Stage::KakaoDay3);
+        assert_eq!(at.format("%Y-%m-%d %H:%M").to_string(), "2026-12-01 14:30");
+        assert_eq!(id, "RSSA-1700000000000-4236-abc");
+        // Scheduler's 64 characters, with a continuation's 9 more: a long bucket is hashed.
+        let long = format!("poll1-2612011430-{}", "R".repeat(60));
+        let name = crate::schedules::schedule_name(&long);
+        assert!(name.len() + 9 <= 64, "{name}");
+        assert_ne!(name, crate::schedules::schedule_name(&format!("{long}X")));
+        for not in [
+            "2026-12-01T14",
+            "batch-bat_x",
+            "poll9-2612011430-x",
+            "poll1-junk-x",
+        ] {
+            assert!(!is_results(not), "{not}");
+        }
+    }
+}
