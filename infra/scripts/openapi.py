@@ -192,6 +192,9 @@ metrics_props = {
     "emails": resp_obj({st: resp_obj({e: I() for e in ["sent", "delivered", "bounced", "complained", "opened", "clicked", "rejected"]}, "all")
                         for st in ["day1", "day3", "day7", "expiry"]}, "all", description="per email stage: SES events"),
     "delivery_rate": nullable({"type": "number", "minimum": 0}),
+    "kakao": resp_obj({st: resp_obj({e: I() for e in ["sent", "delivered", "fallback_sms", "failed"]}, "all")
+                       for st in ["day1", "day3", "day7"]}, "all", description="per KakaoTalk/SMS stage: sent by the provider, then delivered, fell back to SMS, or failed"),
+    "kakao_delivery_rate": nullable({"type": "number", "minimum": 0, "description": "day-1 KakaoTalk messages delivered (or by their SMS fallback) ÷ sent"}),
     "awards_shared": I(), "share_rate": nullable({"type": "number", "minimum": 0}), "shares": I(),
     "shares_by_network": resp_obj({n: I() for n in ["linkedin", "x", "facebook", "email", "native", "copy"]}, "all"),
     "linkedin_add_to_profile": I(), "views": I(), "previews": I(), "awards_viewed": I(),

@@ -191,6 +191,15 @@ async fn day1_is_one_alimtalk_even_when_records_repeat_and_falls_back_to_sms_onc
         .unwrap();
     assert!(!again, "counted once");
     assert_eq!(counters(&t, &a).await, a_counts);
+    // The template's report, rolled up from the stream: next to the emails.
+    t.roll_up().await;
+    let q = format!("/v1/analytics?template={}", tpl["id"].as_str().unwrap());
+    let r = t.call("GET", &q, Some(&key), None).await.json();
+    let day1 = &r["totals"]["kakao"]["day1"];
+    assert_eq!(day1["sent"], 2, "{r:#}");
+    assert_eq!(day1["delivered"], 1);
+    assert_eq!(day1["fallback_sms"], 1);
+    assert_eq!(r["totals"]["kakao_delivery_rate"], 1.0);
 }
 
 async fn counters(t: &TestApp, award: &Value) -> std::collections::BTreeMap<String, i64> {

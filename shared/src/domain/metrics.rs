@@ -16,6 +16,10 @@ pub const EMAIL_EVENTS: [&str; 7] = [
     "clicked",
     "rejected",
 ];
+/// KakaoTalk/SMS stages, and what is counted of each message (`kakao:{stage}:{event}`): sent
+/// (the provider took it), then delivered, fallback_sms (AlimTalk could not, SMS went) or failed.
+pub const KAKAO_STAGES: [&str; 3] = ["day1", "day3", "day7"];
+pub const KAKAO_EVENTS: [&str; 4] = ["sent", "delivered", "fallback_sms", "failed"];
 /// Every [`Network`](super::engagement::Network)'s name (a unit test keeps the two equal).
 pub const NETWORKS: [&str; 6] = ["linkedin", "x", "facebook", "email", "native", "copy"];
 /// Follow-up email sources whose enrolment clicks are conversions.
@@ -68,6 +72,10 @@ pub struct Metrics {
     pub expired: i64,
     pub emails: Vec<StageEmails>,
     pub delivery_rate: Option<f64>,
+    /// KakaoTalk/SMS per stage, in [`KAKAO_STAGES`] and [`KAKAO_EVENTS`] order.
+    pub kakao: Vec<StageEmails>,
+    /// Day-1 messages that reached the recipient (by KakaoTalk or its SMS fallback) ÷ sent.
+    pub kakao_delivery_rate: Option<f64>,
     pub awards_shared: i64,
     pub share_rate: Option<f64>,
     pub shares: i64,
@@ -103,6 +111,11 @@ impl Metrics {
             expired: c.get("expires"),
             delivery_rate: rate(c.get("email:day1:delivered"), c.get("email:day1:sent")),
             emails: stage_emails(c),
+            kakao: stage_events(c, "kakao", &KAKAO_STAGES, &KAKAO_EVENTS),
+            kakao_delivery_rate: rate(
+                c.get("kakao:day1:delivered") + c.get("kakao:day1:fallback_sms"),
+                c.get("kakao:day1:sent"),
+            ),
             awards_shared,
             share_rate: rate(awards_shared, issued),
             shares: c.get("shares"),
@@ -128,13 +141,23 @@ impl Metrics {
 
 /// Every email event of every stage, in [`STAGES`] and [`EMAIL_EVENTS`] order.
 fn stage_emails(c: &Counts) -> Vec<StageEmails> {
-    STAGES
+    stage_events(c, "email", &STAGES, &EMAIL_EVENTS)
+}
+
+/// `{channel}:{stage}:{event}` of every stage and event, in their order.
+fn stage_events(
+    c: &Counts,
+    channel: &str,
+    stages: &[&'static str],
+    events: &[&'static str],
+) -> Vec<StageEmails> {
+    stages
         .iter()
         .map(|&stage| StageEmails {
             stage,
-            events: EMAIL_EVENTS
+            events: events
                 .iter()
-                .map(|&e| (e, c.get(&format!("email:{stage}:{e}"))))
+                .map(|&e| (e, c.get(&format!("{channel}:{stage}:{e}"))))
                 .collect(),
         })
         .collect()

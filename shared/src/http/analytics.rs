@@ -17,7 +17,7 @@ use crate::{
         award::Award,
         ids::{AwardId, BatchId, TemplateId},
         issuer::Issuer,
-        metrics::{self, Granularity, Metrics},
+        metrics::{self, Granularity, Metrics, StageEmails},
         time::{parse_date, Zone},
     },
     store::{awards::AwardsBy, StoreError},
@@ -213,17 +213,20 @@ fn pairs(v: &[(&str, i64)]) -> Value {
 
 /// One [`Metrics`] as JSON (the README's "Analytics" section documents every field).
 pub fn metrics_json(m: &Metrics) -> Value {
-    let emails: Map<String, Value> = m
-        .emails
-        .iter()
-        .map(|s| (s.stage.to_owned(), pairs(&s.events)))
-        .collect();
+    let by_stage = |list: &[StageEmails]| -> Map<String, Value> {
+        list.iter()
+            .map(|s| (s.stage.to_owned(), pairs(&s.events)))
+            .collect()
+    };
+    let emails = by_stage(&m.emails);
     json!({
         "issued": m.issued,
         "revoked": m.revoked,
         "expired": m.expired,
         "emails": emails,
         "delivery_rate": m.delivery_rate,
+        "kakao": by_stage(&m.kakao),
+        "kakao_delivery_rate": m.kakao_delivery_rate,
         "awards_shared": m.awards_shared,
         "share_rate": m.share_rate,
         "shares": m.shares,

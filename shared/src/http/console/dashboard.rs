@@ -99,6 +99,7 @@ fn totals(l: Locale, m: &Metrics) -> Markup {
         div class="grid" {
             div class="kpi" { span class="n" { (m.issued) } span class="l" { (l.t("발급", "Issued")) } }
             div class="kpi" { span class="n" { (ui::pct(m.delivery_rate)) } span class="l" { (l.t("이메일 전달률", "Delivery rate")) } }
+            div class="kpi" { span class="n" { (ui::pct(m.kakao_delivery_rate)) } span class="l" { (l.t("카카오톡 전달률", "KakaoTalk delivery")) } }
             div class="kpi" { span class="n" { (ui::pct(m.share_rate)) } span class="l" { (l.t("공유율", "Share rate")) } }
             div class="kpi" { span class="n" { (m.views) } span class="l" { (l.t("검증 조회", "Verification views")) } }
             div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (l.t("클릭률(CTR)", "Click-through rate")) } }
