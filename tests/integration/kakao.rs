@@ -363,10 +363,18 @@ async fn a_thousand_row_csv_sends_ten_requests_per_stage_and_refuses_bad_numbers
     // The awards' records, then the batch's end: one run of its bucket.
     runner.deliver_stream().await.unwrap();
     runner.deliver_stream().await.unwrap();
+    t.requests.reset();
     runner
         .fire_due_schedules(Utc::now() + Duration::minutes(2))
         .await
         .unwrap();
+    let seen = t.requests.snapshot();
+    let dynamodb: u64 = seen
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynamodb."))
+        .map(|(_, v)| v)
+        .sum();
+    println!("The batch's day-1 bucket, 1,000 AlimTalks: {dynamodb} DynamoDB requests {seen:?}");
     let alimtalk: Vec<_> = t
         .sens()
         .requests()
