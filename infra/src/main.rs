@@ -409,6 +409,7 @@ fn print_banner(base_url: &str, demo: &seed::Demo, endpoint: &str) {
     println!("  Issuer         {}", demo.issuer_id);
     println!("  Template       {}", demo.template_id);
     println!("  Outbox         {base_url}/_local/outbox   (emails the local SES received)");
+    println!("  KakaoTalk/SMS  {base_url}/_local/outbox/kakao   (messages the local NAVER SENS stand-in accepted)");
     println!("  Failures       {base_url}/_local/failures   (events Lambda gave up on: the on-failure destinations)");
     println!("  Webhooks       {base_url}/_local/webhooks   (every webhook delivery and its last attempt)");
     println!("  Emulator       {endpoint}  (moto, IAM enforced; log in .local/moto.log)");

@@ -197,6 +197,26 @@ fn log(s: &StandIn, path: &str, n: usize, status: StatusCode) {
         .push((path.to_owned(), n, status.as_u16()));
 }
 
+/// A send request, as either API: handled by `handle`, then logged with its recipients.
+type Handler = fn(&StandIn, &str, &OriginalUri, &HeaderMap, &str) -> Answer;
+
+fn logged(
+    handle: Handler,
+    s: &StandIn,
+    service: &str,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &str,
+) -> Answer {
+    let answer = handle(s, service, uri, headers, body);
+    let n = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["messages"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    log(s, uri.0.path(), n, answer.0);
+    answer
+}
+
 async fn alimtalk(
     State(s): State<StandIn>,
     axum::extract::Path(service): axum::extract::Path<String>,
@@ -204,14 +224,7 @@ async fn alimtalk(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
-    let path = uri.0.path().to_owned();
-    let answer = handle_alimtalk(&s, &service, &uri, &headers, &body);
-    let n = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["messages"].as_array().map(Vec::len))
-        .unwrap_or(0);
-    log(&s, &path, n, answer.0);
-    answer
+    logged(handle_alimtalk, &s, &service, &uri, &headers, &body)
 }
 
 fn handle_alimtalk(
@@ -374,14 +387,7 @@ async fn sms(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
-    let path = uri.0.path().to_owned();
-    let answer = handle_sms(&s, &service, &uri, &headers, &body);
-    let n = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["messages"].as_array().map(Vec::len))
-        .unwrap_or(0);
-    log(&s, &path, n, answer.0);
-    answer
+    logged(handle_sms, &s, &service, &uri, &headers, &body)
 }
 
 fn handle_sms(

@@ -136,6 +136,16 @@ impl Schedules {
         Ok(created)
     }
 
+    /// Runs a bucket at the start of the next minute, once however many ask within this minute
+    /// (the schedule is named by that minute: a second create is a harmless conflict). What the
+    /// stream's records of one CSV batch ask for its day-1 KakaoTalk bucket.
+    pub async fn run_bucket_soon(&self, bucket: &str, now: DateTime<Utc>) -> Result<bool, String> {
+        let at = not_before_next_minute(now);
+        let name = format!("{}-{}", schedule_name(bucket), at.format("%d%H%M"));
+        self.create(&name, at, &self.target_arn, bucket_input(bucket))
+            .await
+    }
+
     /// What is left of a bucket an invocation could not finish in its time: a new schedule a
     /// minute from now (handled items have left the index, so it sends only the rest).
     pub async fn continue_bucket(&self, bucket: &str, now: DateTime<Utc>) -> Result<bool, String> {

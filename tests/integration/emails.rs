@@ -214,7 +214,7 @@ async fn the_local_outbox_page_lists_received_mail() {
 }
 
 /// A template that recommends something (follow-ups need something to recommend).
-async fn storefront(t: &TestApp) -> (String, Value) {
+pub(crate) async fn storefront(t: &TestApp) -> (String, Value) {
     let (_, key) = t.issuer("한빛대학교").await;
     let next = t
         .create_template(&key, template_body("데이터 분석 심화"))

@@ -418,7 +418,11 @@ async fn unsubscribe(
     let body = maud::html! {
         main id="main" { div class="card" role="status" {
             h1 { (l.t("수신 거부되었습니다", "You are unsubscribed")) }
-            p { (l.t("더 이상 과정 추천 이메일을 보내지 않습니다.", "We will not send you course recommendations any more.")) }
+            @if by_sms(&q) {
+                p { (l.t("더 이상 과정 추천 카카오톡·문자를 보내지 않습니다.", "We will not send you course recommendations by KakaoTalk or SMS any more.")) }
+            } @else {
+                p { (l.t("더 이상 과정 추천 이메일을 보내지 않습니다.", "We will not send you course recommendations any more.")) }
+            }
             p { a href=(app.urls().award_page(&award.id)) { (l.t("배지 보기", "View your badge")) } }
         } }
     };

@@ -92,7 +92,7 @@ pub async fn on_stream(app: &App, records: &[Value]) -> Result<(), NotifyError> 
     for r in records {
         if let Some(b) = ended_batch(r) {
             app.schedules
-                .continue_bucket(&batch_bucket(&b), now)
+                .run_bucket_soon(&batch_bucket(&b), now)
                 .await
                 .map_err(NotifyError::Retry)?;
         }
@@ -165,7 +165,7 @@ async fn run_ended_batches(
             .is_some_and(|b| b.status.is_final())
         {
             app.schedules
-                .continue_bucket(bucket, now)
+                .run_bucket_soon(bucket, now)
                 .await
                 .map_err(NotifyError::Retry)?;
         }
@@ -387,11 +387,7 @@ async fn day1_of(
 ) -> Result<(), NotifyError> {
     let Some(ready) = account(app, issuer).await? else {
         run.skipped("not sent: KakaoTalk off");
-        return done(
-            app,
-            &list.into_iter().filter_map(|(_, d)| d).collect::<Vec<_>>(),
-        )
-        .await;
+        return done(app, &dues_of(list)).await;
     };
     let (mut items, mut planned, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for (award, due) in list {
@@ -523,6 +519,11 @@ async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>
     Ok(out)
 }
 
+/// The due items of a list of awards.
+fn dues_of<T>(list: impl IntoIterator<Item = (T, Option<Due>)>) -> Vec<Due> {
+    list.into_iter().filter_map(|(_, d)| d).collect()
+}
+
 async fn done(app: &App, due: &[Due]) -> Result<(), NotifyError> {
     for d in due {
         app.store
@@ -573,7 +574,7 @@ async fn promotions_of(
 ) -> Result<(), NotifyError> {
     let Some(ready) = account(app, issuer).await? else {
         run.skipped("not sent: KakaoTalk off");
-        return done(app, &list.into_iter().map(|(_, d)| d).collect::<Vec<_>>()).await;
+        return done(app, &dues_of(list.into_iter().map(|(a, d)| (a, Some(d))))).await;
     };
     let (mut items, mut skipped) = (Vec::new(), Vec::new());
     for (award, due) in list {

@@ -4,7 +4,7 @@
 //! (`kakao:{stage}:{delivered|fallback_sms|failed}`, set with the stage's `result` in one
 //! transaction). Pending ones are asked about again every 10 minutes, for a day.
 
-use super::{account, account_of, awards_of, clock, done, send, Context};
+use super::{account, account_of, awards_of, clock, done, dues_of, send, Context};
 use crate::{
     app::App,
     domain::followup::Stage,
@@ -94,27 +94,13 @@ pub async fn handle(
 ) -> Result<BTreeMap<String, u64>, NotifyError> {
     let mut outcomes = BTreeMap::new();
     let awards = awards_of(app, due).await?;
-    let (Some((stage, sent_at, request_id)), Some((first, _))) = (parse(bucket), awards.first())
-    else {
-        done(
-            app,
-            &awards
-                .into_iter()
-                .filter_map(|(_, d)| d)
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-        return Ok(outcomes);
+    // One request's messages: one issuer's.
+    let found = match (parse(bucket), awards.first()) {
+        (Some(p), Some((first, _))) => account(app, &first.issuer_id).await?.map(|r| (p, r)),
+        _ => None,
     };
-    let Some(ready) = account(app, &first.issuer_id).await? else {
-        done(
-            app,
-            &awards
-                .into_iter()
-                .filter_map(|(_, d)| d)
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let Some(((stage, sent_at, request_id), ready)) = found else {
+        done(app, &dues_of(awards)).await?;
         return Ok(outcomes);
     };
     let channel = if stage == Stage::KakaoDay1 {
