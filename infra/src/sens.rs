@@ -197,8 +197,9 @@ fn log(s: &StandIn, path: &str, n: usize, status: StatusCode) {
         .push((path.to_owned(), n, status.as_u16()));
 }
 
-/// A send request, as either API: handled by `handle`, then logged with its recipients.
-type Handler = fn(&StandIn, &str, &OriginalUri, &HeaderMap, &str) -> Answer;
+/// A send request, as either API: admitted (signature, service, 1–100 recipients), handled by
+/// `handle` (the body and its messages), then logged with its recipients.
+type Handler = fn(&StandIn, Value, Vec<Value>) -> Answer;
 
 fn logged(
     handle: Handler,
@@ -208,7 +209,10 @@ fn logged(
     headers: &HeaderMap,
     body: &str,
 ) -> Answer {
-    let answer = handle(s, service, uri, headers, body);
+    let answer = match admit(s, headers, uri, service, body) {
+        Ok((v, messages)) => handle(s, v, messages),
+        Err(refused) => refused,
+    };
     let n = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["messages"].as_array().map(Vec::len))
@@ -227,17 +231,7 @@ async fn alimtalk(
     logged(handle_alimtalk, &s, &service, &uri, &headers, &body)
 }
 
-fn handle_alimtalk(
-    s: &StandIn,
-    service: &str,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: &str,
-) -> Answer {
-    let (v, messages) = match admit(s, headers, uri, service, body) {
-        Ok(x) => x,
-        Err(a) => return a,
-    };
+fn handle_alimtalk(s: &StandIn, v: Value, messages: Vec<Value>) -> Answer {
     if v["plusFriendId"] != CHANNEL {
         return bad("plusFriendId: not a channel of this account");
     }
@@ -390,17 +384,7 @@ async fn sms(
     logged(handle_sms, &s, &service, &uri, &headers, &body)
 }
 
-fn handle_sms(
-    s: &StandIn,
-    service: &str,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: &str,
-) -> Answer {
-    let (v, messages) = match admit(s, headers, uri, service, body) {
-        Ok(x) => x,
-        Err(a) => return a,
-    };
+fn handle_sms(s: &StandIn, v: Value, messages: Vec<Value>) -> Answer {
     if v["from"] != SENDER {
         return bad("from: not a registered sender number");
     }
