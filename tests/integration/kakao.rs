@@ -410,3 +410,38 @@ async fn a_thousand_row_csv_sends_ten_requests_per_stage_and_refuses_bad_numbers
     assert_eq!(sms.iter().map(|r| r.1).sum::<usize>(), 1_000, "{sms:?}");
     assert!(sms.len() <= 10, "{} requests", sms.len());
 }
+
+#[tokio::test]
+async fn a_throttled_provider_holds_back_only_its_issuer_and_the_message_goes_later_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    // Four answers of 429: the first try and its three retries.
+    t.sens().fail_next(&[429, 429, 429, 429]);
+    t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("busy"), "name": "김민수", "phone": "010-4444-5555"}}))
+        .await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    assert!(
+        kinds(&t, "01044445555", "alimtalk").is_empty(),
+        "throttled: nothing taken yet"
+    );
+    // The stream batch did not fail for it (no retry of the batch); the message waits in a bucket.
+    runner
+        .fire_due_schedules(Utc::now() + Duration::minutes(80))
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&t, "01044445555", "alimtalk").len(),
+        1,
+        "{:?}",
+        t.sens().requests()
+    );
+    let statuses: Vec<u16> = t
+        .sens()
+        .requests()
+        .iter()
+        .map(|r| r.2)
+        .filter(|s| *s != 200)
+        .collect();
+    assert_eq!(statuses, vec![429, 429, 429, 429, 202]);
+}

@@ -34,13 +34,21 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 }
 
 /// A variable's value: one line (AlimTalk variables are inline), without `#{` that would read as
-/// another variable.
+/// another variable, and at most [`VALUE_CHARS`] characters (an AlimTalk is at most 1,000, and
+/// one long name must not make the provider refuse a whole request).
 fn value(s: &str) -> String {
-    s.split_whitespace()
+    let line = s
+        .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .replace("#{", "# {")
+        .replace("#{", "# {");
+    match line.char_indices().nth(VALUE_CHARS) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line,
+    }
 }
+
+const VALUE_CHARS: usize = 60;
 
 /// Whom a message is for and what about.
 pub struct To<'a> {
@@ -227,6 +235,10 @@ mod tests {
         };
         let m = day1(&to, urls());
         assert!(m.content.starts_with("김 민수"));
+        assert!(
+            m.content.chars().count() < 1_000,
+            "within AlimTalk's 1,000 characters"
+        );
         assert!(euc_kr_len(&m.fallback) <= LMS_BYTES);
         assert!(m.fallback.ends_with(&m.button.1));
     }

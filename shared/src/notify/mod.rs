@@ -170,12 +170,19 @@ pub async fn handle_due(
         .await?
         .into_iter()
         .partition(|d| d.stage.is_kakao());
+    // KakaoTalk's trouble never holds back the emails of the bucket.
+    let mut retry = None;
     let mut outcomes = if kakao.is_empty() {
         Default::default()
     } else {
-        Box::pin(kakao::handle_due(app, bucket, kakao, now, until)).await?
+        Box::pin(kakao::handle_due(app, bucket, kakao, now, until))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(bucket, error = %e, "KakaoTalk part of the bucket failed");
+                retry = Some(e);
+                Default::default()
+            })
     };
-    let mut retry = None;
     for (i, d) in due.iter().enumerate() {
         if until.is_some_and(|u| Utc::now() >= u) {
             app.schedules

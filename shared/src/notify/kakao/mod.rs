@@ -262,6 +262,8 @@ pub struct Run {
     rest: Vec<Due>,
     failed: Vec<String>,
     failed_awards: Vec<crate::domain::ids::AwardId>,
+    /// The due items of issuers that failed: they go again from a later bucket.
+    failed_dues: Vec<Due>,
     outcomes: BTreeMap<String, u64>,
 }
 
@@ -299,17 +301,16 @@ async fn send_items(
         let chunk: Vec<Item> = items
             .drain(..items.len().min(messaging::MAX_PER_REQUEST))
             .collect();
-        let dues: Vec<Due> = chunk.iter().filter_map(|i| i.due.clone()).collect();
-        let claimed = send::claim(app, chunk, stage, now).await?;
+        let (claimed, finished) = send::claim(app, chunk, stage, now).await?;
+        done(app, &finished).await?;
         if !claimed.is_empty() {
+            let dues: Vec<Due> = claimed.iter().filter_map(|i| i.due.clone()).collect();
             let req = request_of(app, ready, stage, &claimed);
             let contexts: Vec<Context> = claimed.into_iter().map(|i| i.c).collect();
-            let sent = send::request(app, ready, req, &contexts, stage).await?;
-            run.sent += sent.taken.len();
-            let taken: Vec<&Context> = sent.taken.iter().map(|i| &contexts[*i]).collect();
-            results::ask_later(app, stage, &sent.request_id, &taken, clock(now)).await?;
+            let sent = send::request(app, ready, req, &contexts, stage, now).await?;
+            run.sent += sent;
+            done(app, &dues).await?;
         }
-        done(app, &dues).await?;
     }
     Ok(())
 }
@@ -372,6 +373,7 @@ pub async fn day1(
             tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk day 1 failed; it goes again later");
             run.failed.push(e.to_string());
             run.failed_awards.extend(ids);
+            run.failed_dues.extend(dues);
         }
     }
     Ok(run)
@@ -443,8 +445,8 @@ fn by_issuer<T>(list: Vec<(Award, T)>) -> BTreeMap<IssuerId, Vec<(Award, T)>> {
 
 /// The KakaoTalk items of a due bucket: a CSV batch's day-1 messages, and promotional messages.
 /// Out of time, the rest continues in a new schedule; at night in Korea, promotions wait for the
-/// bucket that fires at 08:00. An issuer that failed makes the run fail (Scheduler retries it;
-/// what was handled left the index) after the others went.
+/// bucket that fires at 08:00. The items of an issuer that failed go again from a bucket 15
+/// minutes later, after the others went.
 pub async fn handle_due(
     app: &App,
     bucket: &str,
@@ -488,12 +490,41 @@ pub async fn handle_due(
         }
         None => {}
     }
+    again_later(app, &run.failed_dues, clock(now)).await?;
     let mut outcomes = run.outcomes;
     outcomes.insert("kakao sent".into(), run.sent as u64);
-    match run.failed.first() {
-        Some(e) => Err(NotifyError::Retry(e.clone())),
-        None => Ok(outcomes),
+    if !run.failed_dues.is_empty() {
+        outcomes.insert(
+            "kakao failed, again in 15 minutes".into(),
+            run.failed_dues.len() as u64,
+        );
     }
+    Ok(outcomes)
+}
+
+/// The due items of issuers that failed (their provider, keys or KMS), in the bucket of 15
+/// minutes from now (promotions: one that does not fire at night). Lambda retries a failed run
+/// only twice; this keeps them going for as long as the trouble lasts.
+async fn again_later(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<(), NotifyError> {
+    let at = now + Duration::minutes(15);
+    let moved: Vec<Planned> = dues
+        .iter()
+        .map(|d| {
+            let bucket = if d.stage == Stage::KakaoDay1 {
+                bucket_of(at)
+            } else {
+                promotion_bucket(at)
+            };
+            (
+                Due {
+                    bucket,
+                    ..d.clone()
+                },
+                at,
+            )
+        })
+        .collect();
+    queue_followups(app, &moved).await
 }
 
 /// The awards of due items (an item whose award is gone leaves the index).
@@ -555,9 +586,11 @@ async fn promotions(
             run.rest.extend(list.into_iter().map(|(_, d)| d));
             continue;
         }
+        let dues: Vec<Due> = list.iter().map(|(_, d)| d.clone()).collect();
         if let Err(e) = promotions_of(app, &issuer, stage, list, now, until, run).await {
             tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk promotions failed; they go again later");
             run.failed.push(e.to_string());
+            run.failed_dues.extend(dues);
         }
     }
     Ok(())
@@ -655,4 +688,24 @@ async fn wanted(
         return Ok(Err("not sent: already clicked enrolment"));
     }
     Ok(Ok((c, recs)))
+}
+
+/// The request made: the answer's status and body, or why none came (the credentials and the
+/// message texts are never logged).
+async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), String> {
+    let url = url::Url::parse(&req.url).map_err(|e| format!("bad provider URL: {e}"))?;
+    let headers: Vec<(&str, String)> = req.headers.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let answer = app
+        .outbound
+        .call(
+            req.method,
+            &url,
+            &headers,
+            req.body.clone(),
+            std::time::Duration::from_secs(10),
+            256 * 1024,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((answer.status, answer.body))
 }

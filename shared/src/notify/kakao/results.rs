@@ -4,7 +4,7 @@
 //! (`kakao:{stage}:{delivered|fallback_sms|failed}`, set with the stage's `result` in one
 //! transaction). Pending ones are asked about again every 10 minutes, for a day.
 
-use super::{account, account_of, awards_of, clock, done, dues_of, send, Context};
+use super::{account, account_of, awards_of, clock, done, dues_of, post, Context};
 use crate::{
     app::App,
     domain::followup::Stage,
@@ -112,11 +112,19 @@ pub async fn handle(
     let req = ready
         .provider
         .results(&account_of(app, &ready), channel, request_id, now_ms);
-    let (status, body) = send::post(app, &req).await.map_err(NotifyError::Retry)?;
-    let found: HashMap<String, _> = ready
-        .provider
-        .deliveries(channel, status, &body)
-        .map_err(|e| NotifyError::Retry(e.to_string()))?
+    // The provider's trouble (or a list not ready yet) only means: ask again later.
+    let listed = match post(app, &req).await {
+        Ok((status, body)) => ready
+            .provider
+            .deliveries(channel, status, &body)
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    let found: HashMap<String, _> = listed
+        .unwrap_or_else(|why| {
+            tracing::warn!(bucket, error = %why, "KakaoTalk results not read; asked again later");
+            Vec::new()
+        })
         .into_iter()
         .collect();
     let mut pending = Vec::new();

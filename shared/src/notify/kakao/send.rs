@@ -3,6 +3,7 @@
 //! claim for a dead one), and marked after it by what the provider answered.
 
 use super::{Context, Item, Ready};
+use crate::store::followups::Due;
 use crate::{
     app::App,
     domain::followup::Stage,
@@ -21,25 +22,36 @@ pub fn clock(now: DateTime<Utc>) -> DateTime<Utc> {
     now.max(Utc::now())
 }
 
-/// Claims the messages of `chunk` not sent yet: the ones this invocation may send.
+/// Claims the messages of `chunk` not sent yet: the ones this invocation may send; and the due
+/// items of the others that are finished (a message another invocation is sending right now
+/// keeps its due item: that invocation ends it, or a later run finds the claim run out).
 pub async fn claim(
     app: &App,
     chunk: Vec<Item>,
     stage: Stage,
     now: DateTime<Utc>,
-) -> Result<Vec<Item>, NotifyError> {
+) -> Result<(Vec<Item>, Vec<Due>), NotifyError> {
     let mut claimed = Vec::with_capacity(chunk.len());
+    let mut finished = Vec::new();
     for item in chunk {
         let at = clock(now);
+        let id = &item.c.award.id;
         if app
             .store
-            .claim_email(&item.c.award.id, stage.as_str(), at + CLAIM, at)
+            .claim_email(id, stage.as_str(), at + CLAIM, at)
             .await?
         {
             claimed.push(item);
+        } else if app
+            .store
+            .email_record(id, stage.as_str())
+            .await?
+            .is_some_and(|r| r.state != "sending")
+        {
+            finished.extend(item.due);
         }
     }
-    Ok(claimed)
+    Ok((claimed, finished))
 }
 
 /// How a message ended: its state on the award's `EMAIL#{stage}` item, the detail kept there, and
@@ -54,23 +66,17 @@ struct Ended {
 /// message id; `rejected` when the provider refused it; `unknown` (never sent again: the
 /// provider may have taken it) when no clear answer came. When the provider asks to try later
 /// (429, 503) past the retries, the claims are given back and the error returned.
-/// What a request sent: the provider's request id, and the messages it took (by index in the
-/// chunk).
-pub struct Sent {
-    pub request_id: String,
-    pub taken: Vec<usize>,
-}
-
 pub async fn request(
     app: &App,
     ready: &Ready,
     req: messaging::Request,
     chunk: &[Context],
     stage: Stage,
-) -> Result<Sent, NotifyError> {
+    now: DateTime<Utc>,
+) -> Result<usize, NotifyError> {
     let mut retry = crate::store::Backoff::over(2..5);
     let answer = loop {
-        match post(app, &req).await {
+        match super::post(app, &req).await {
             Ok((status, body)) => match ready.provider.accepted(status, &body, chunk.len()) {
                 Err(ProviderError::Retry(why)) => {
                     if !retry.wait().await {
@@ -91,6 +97,9 @@ pub async fn request(
     let taken: Vec<usize> = (0..ended.len())
         .filter(|i| ended[*i].state == "sent")
         .collect();
+    // The results are asked for first: a mark that fails half-way still leaves them counted.
+    let taken_contexts: Vec<&Context> = taken.iter().map(|i| &chunk[*i]).collect();
+    super::results::ask_later(app, stage, &request_id, &taken_contexts, clock(now)).await?;
     mark(app, chunk, stage, ended).await?;
     tracing::info!(
         stage = stage.as_str(),
@@ -98,7 +107,7 @@ pub async fn request(
         sent = taken.len(),
         "KakaoTalk/SMS request"
     );
-    Ok(Sent { request_id, taken })
+    Ok(taken.len())
 }
 
 /// Each message's ending from the provider's answer.
@@ -152,24 +161,4 @@ pub async fn release(app: &App, chunk: &[Context], stage: Stage) -> Result<(), N
         app.store.release_email(&c.award.id, stage.as_str()).await?;
     }
     Ok(())
-}
-
-/// The request made: the answer's status and body, or why none came (the credentials and the
-/// message texts are never logged).
-pub async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), String> {
-    let url = url::Url::parse(&req.url).map_err(|e| format!("bad provider URL: {e}"))?;
-    let headers: Vec<(&str, String)> = req.headers.iter().map(|(k, v)| (*k, v.clone())).collect();
-    let answer = app
-        .outbound
-        .call(
-            req.method,
-            &url,
-            &headers,
-            req.body.clone(),
-            std::time::Duration::from_secs(10),
-            256 * 1024,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((answer.status, answer.body))
 }
