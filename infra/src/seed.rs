@@ -5,10 +5,11 @@ use accolade::{
     app::App,
     domain::{
         api_key::ApiKeySecret,
+        award::Award,
         color::Color,
         email::Email,
         ids::{AwardId, IssuerId, TemplateId},
-        issuer::LinkedInOrgId,
+        issuer::{Issuer, LinkedInOrgId},
         template::{
             Banner, Criteria, Enrolment, ReissuePolicy, RelatedBadge, Template, TemplateImage,
             TemplateSpec, Validity,
@@ -80,7 +81,23 @@ async fn kakao(
     Ok(())
 }
 
-pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + Sync>> {
+type SeedResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+pub async fn seed(app: &App) -> SeedResult<Demo> {
+    let (issuer, api_key) = demo_issuer(app).await?;
+    let basics = demo_templates(app, &issuer).await?;
+    kakao(app, &issuer.id).await?;
+    let award = demo_award(app, &issuer, &basics).await?;
+    Ok(Demo {
+        issuer_id: issuer.id,
+        api_key,
+        template_id: basics.id,
+        award_id: award.id,
+    })
+}
+
+/// The demo institution, with its colours and LinkedIn page, and its API key.
+async fn demo_issuer(app: &App) -> SeedResult<(Issuer, ApiKeySecret)> {
     let (mut issuer, api_key) = operator::create_issuer(
         &app.store,
         &NewIssuer {
@@ -98,7 +115,12 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
     issuer.profile.linkedin_organization_id = Some(LinkedInOrgId::parse("1234567")?);
     issuer.version += 1;
     app.store.update_issuer(&issuer).await?;
+    Ok((issuer, api_key))
+}
 
+/// "데이터 분석 심화", and "데이터 분석 기초" that recommends it (with a banner and enrolment):
+/// the latter, which the demo badge is of.
+async fn demo_templates(app: &App, issuer: &Issuer) -> SeedResult<Template> {
     let now = Utc::now();
     let advanced = Template::new(
         issuer.id.clone(),
@@ -159,8 +181,12 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
         now,
     );
     app.store.create_template(&basics).await?;
-    kakao(app, &issuer.id).await?;
+    Ok(basics)
+}
 
+/// The demo badge (with a phone number: its day-1 AlimTalk goes to the local SENS stand-in).
+async fn demo_award(app: &App, issuer: &Issuer, basics: &Template) -> SeedResult<Award> {
+    let now = Utc::now();
     let req = IssueRequest {
         email: Email::parse("jiyoung.park@example.com")?,
         name: "박지영".into(),
@@ -175,13 +201,9 @@ pub async fn seed(app: &App) -> Result<Demo, Box<dyn std::error::Error + Send + 
         cohort: Some("2026-가을".into()),
         batch_id: None,
     };
-    let award = match issuing::issue(&app.store, &issuer, &basics, &req, None, now).await? {
-        Issued::Created(a) | Issued::Existing(a) => a,
-    };
-    Ok(Demo {
-        issuer_id: issuer.id,
-        api_key,
-        template_id: basics.id,
-        award_id: award.id,
-    })
+    Ok(
+        match issuing::issue(&app.store, issuer, basics, &req, None, now).await? {
+            Issued::Created(a) | Issued::Existing(a) => a,
+        },
+    )
 }
