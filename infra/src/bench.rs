@@ -351,6 +351,12 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
             event: http("GET", &format!("/b/{}", demo.award_id), None)?,
         },
         ColdCase {
+            label: "verify, the system's roots (`SDK_TRUST_STORE=system`)",
+            binary: "verify",
+            env: with_var(env(F::Verify)?, "SDK_TRUST_STORE", "system"),
+            event: http("GET", &format!("/b/{}", demo.award_id), None)?,
+        },
+        ColdCase {
             label: "api (`GET /v1/templates`)",
             binary: "api",
             env: env(F::Api)?,
@@ -381,6 +387,13 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
             event: infra::runner::s3_event(&b.names.bucket, "elsewhere/x.csv", 1, ""),
         },
     ])
+}
+
+/// `env` with `name` set to `value`.
+fn with_var(mut env: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+    env.retain(|(k, _)| k != name);
+    env.push((name.to_owned(), value.to_owned()));
+    env
 }
 
 /// The payload 2.0 event API Gateway sends for a request.

@@ -168,6 +168,7 @@ pub fn environment(
         .unwrap_or("localhost");
     values.insert("PublicDomainName".into(), host.trim_end_matches('/').into());
     values.insert("MaxSendRatePerSecond".into(), "50".into());
+    values.insert("SdkTrustStore".into(), "amazon".into()); // template.yaml's default
     values.insert(
         "KakaoApiUrl".into(),
         crate::sens::local_url(&stack.public_base_url),

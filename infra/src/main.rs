@@ -1,6 +1,6 @@
 //! `cargo run -p infra -- <command>`: the operator CLI and the local stack (`dev`).
 
-use accolade::{domain::ids::IssuerId, store::Store};
+use accolade::{aws::SdkRoots, domain::ids::IssuerId, store::Store};
 use clap::{Parser, Subcommand};
 use infra::{
     gateway,
@@ -192,7 +192,11 @@ async fn app_for(
     }
     let sdk = match (&config.aws_endpoint_url, cli.local) {
         (Some(e), true) => infra::moto::admin_sdk_config(e),
-        _ => accolade::aws::sdk_config(config.aws_endpoint_url.as_deref()).await,
+        // An operator's machine: its own roots (a proxy or a VPN may stand in front of AWS).
+        _ => {
+            let endpoint = config.aws_endpoint_url.as_deref();
+            accolade::aws::sdk_config(endpoint, SdkRoots::System).await
+        }
     };
     Ok(accolade::app::App::new(config, &sdk))
 }
@@ -224,7 +228,7 @@ async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
     let sdk = match (&endpoint, cli.local) {
         // The local stack's emulator enforces IAM: the operator acts as its administrator.
         (Some(e), true) => infra::moto::admin_sdk_config(e),
-        _ => accolade::aws::sdk_config(endpoint.as_deref()).await,
+        _ => accolade::aws::sdk_config(endpoint.as_deref(), SdkRoots::System).await,
     };
     Ok(Store::new(accolade::aws::dynamodb(&sdk), table))
 }

@@ -127,7 +127,8 @@ impl App {
     /// Reads the configuration from the environment and builds the SDK clients.
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = Config::from_env()?;
-        let sdk = crate::aws::sdk_config(config.aws_endpoint_url.as_deref()).await;
+        let sdk =
+            crate::aws::sdk_config(config.aws_endpoint_url.as_deref(), config.sdk_roots).await;
         Ok(Self::new(config, &sdk))
     }
 

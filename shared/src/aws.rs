@@ -7,11 +7,11 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use rustls_pki_types::{pem::PemObject, CertificateDer};
 
 /// The SDK configuration. In AWS (no endpoint override) the SDK's defaults: credentials of the
-/// function's role, the region Lambda sets, standard retries. With an endpoint (the local
-/// emulator): that endpoint, region us-east-1, and the credentials in `AWS_ACCESS_KEY_ID` /
-/// `AWS_SECRET_ACCESS_KEY` (the local stack gives each function its own principal), so the default
-/// chain never looks for instance metadata.
-pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
+/// function's role, the region Lambda sets, standard retries, and the `roots` to trust. With an
+/// endpoint (the local emulator): that endpoint, region us-east-1, and the credentials in
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (the local stack gives each function its own
+/// principal), so the default chain never looks for instance metadata.
+pub async fn sdk_config(endpoint: Option<&str>, roots: SdkRoots) -> SdkConfig {
     match endpoint {
         Some(url) => {
             let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "testing".into());
@@ -21,7 +21,7 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
         }
         None => {
             aws_config::defaults(BehaviorVersion::latest())
-                .http_client(https_client())
+                .http_client(https_client(roots))
                 .load()
                 .await
         }
@@ -51,9 +51,40 @@ pub fn local_sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
             aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
         )
         .retry_config(RetryConfig::standard())
-        .http_client(https_client())
+        .http_client(https_client(SdkRoots::System))
         .build()
 }
+
+/// The roots the SDK trusts (`SDK_TRUST_STORE` in template.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SdkRoots {
+    /// `amazon` (the default): only the roots AWS's endpoints chain to, compiled in
+    /// ([`AMAZON_TRUST_SERVICES`]). No file is read and five roots are parsed per connection
+    /// pool instead of a system bundle's ~150: about a millisecond less of every cold start
+    /// (docs/performance.md, cold starts).
+    #[default]
+    Amazon,
+    /// `system`: the system's roots (`SSL_CERT_FILE`), for an endpoint behind another CA (a TLS
+    /// inspecting proxy, a partition whose endpoints chain elsewhere).
+    System,
+}
+
+impl SdkRoots {
+    /// `amazon` or `system`; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "amazon" => Some(Self::Amazon),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+/// Amazon Trust Services' roots, which every AWS service endpoint's certificate chains to:
+/// Amazon Root CA 1–4, and Starfield Services Root Certificate Authority – G2, which
+/// cross-signs them (<https://www.amazontrust.com/repository/>). Taken from Debian's
+/// ca-certificates (Mozilla's root store); their SHA-256 fingerprints are checked by a test.
+pub const AMAZON_TRUST_SERVICES: &str = include_str!("../certs/amazon-trust-services.pem");
 
 /// Single-file root bundles, the first found is used when `SSL_CERT_FILE` names a missing file:
 /// Amazon Linux 2023 (Lambda's `provided.al2023`), its compatibility link, Debian/Ubuntu.
@@ -63,18 +94,22 @@ const ROOT_BUNDLES: [&str; 3] = [
     "/etc/ssl/certs/ca-certificates.crt",
 ];
 
-/// The HTTPS client every SDK client shares: the SDK's own (hyper, rustls with aws-lc, the
-/// system's roots). template.yaml sets `SSL_CERT_FILE` to Amazon Linux 2023's bundle, so the
-/// roots are read from that one file once per process; without it the SDK reads the bundle *and
-/// every file of the system's certificate directories* at each cold start (docs/performance.md).
-/// Should that file be missing (another runtime image), the roots come from the first bundle of
-/// [`ROOT_BUNDLES`] instead — slower to load (the SDK parses such a trust store for each
-/// connection pool it builds), but a function that cannot trust AWS's endpoints is no function.
-pub fn https_client() -> SharedHttpClient {
+/// The HTTPS client every SDK client shares: the SDK's own (hyper, rustls with aws-lc) with
+/// `roots`. With [`SdkRoots::System`] the SDK reads `SSL_CERT_FILE` (template.yaml names Amazon
+/// Linux 2023's bundle: without it the SDK reads the bundle *and every file of the system's
+/// certificate directories* at each cold start); should that file be missing (another runtime
+/// image), the roots come from the first bundle of [`ROOT_BUNDLES`] instead — slower to load
+/// (the SDK parses such a trust store for each connection pool it builds), but a function that
+/// cannot trust AWS's endpoints is no function.
+pub fn https_client(roots: SdkRoots) -> SharedHttpClient {
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::rustls(CryptoMode::AwsLc));
-    let context = fallback_trust_store()
-        .and_then(|store| TlsContext::builder().with_trust_store(store).build().ok());
+    let store = match roots {
+        SdkRoots::Amazon => Some(TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES)),
+        SdkRoots::System => fallback_trust_store(),
+    };
+    let context =
+        store.and_then(|store| TlsContext::builder().with_trust_store(store).build().ok());
     match context {
         Some(context) => builder.tls_context(context).build_https(),
         None => builder.build_https(),
@@ -170,5 +205,56 @@ mod tests {
         let kept = String::from_utf8(certificates_only(bundle.as_bytes())).unwrap_or_default();
         assert_eq!(kept, format!("{root}\n{root}\n"));
         assert!(certificates_only(b"no certificates").is_empty());
+    }
+
+    /// The compiled-in roots are exactly Amazon Trust Services' five, by the SHA-256
+    /// fingerprints amazontrust.com publishes, each usable by rustls as a trust anchor; and the
+    /// file holds nothing but their PEM blocks (the SDK panics on anything else).
+    #[test]
+    fn the_sdk_trusts_exactly_amazon_trust_services_roots() {
+        use sha2::{Digest, Sha256};
+        let published = [
+            "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
+            "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
+            "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
+            "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
+            "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
+        ];
+        let found: Vec<String> = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES.as_bytes())
+            .map(|der| {
+                let der = der.expect("a PEM certificate");
+                assert!(webpki::anchor_from_trusted_cert(&der).is_ok());
+                hex::encode(Sha256::digest(der.as_ref()))
+            })
+            .collect();
+        assert_eq!(found, published);
+        assert_eq!(
+            certificates_only(AMAZON_TRUST_SERVICES.as_bytes()),
+            AMAZON_TRUST_SERVICES.as_bytes()
+        );
+    }
+
+    /// A client built on the compiled-in roots: the SDK parses them when it builds the client's
+    /// connection pool (and would panic on a bad one).
+    #[tokio::test]
+    async fn a_client_builds_on_the_amazon_roots() {
+        let cfg = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(https_client(SdkRoots::Amazon))
+            .build();
+        let client = dynamodb(&cfg);
+        assert_eq!(
+            client.config().region().map(|r| r.as_ref()),
+            Some("us-east-1")
+        );
+    }
+
+    #[test]
+    fn the_trust_store_setting_is_amazon_or_system() {
+        assert_eq!(SdkRoots::parse("amazon"), Some(SdkRoots::Amazon));
+        assert_eq!(SdkRoots::parse("system"), Some(SdkRoots::System));
+        assert_eq!(SdkRoots::parse("Amazon"), None);
+        assert_eq!(SdkRoots::default(), SdkRoots::Amazon);
     }
 }

@@ -1,6 +1,6 @@
 //! Configuration from environment variables (set by template.yaml), read once at start-up.
 
-use crate::domain::webhook::AllowedHosts;
+use crate::{aws::SdkRoots, domain::webhook::AllowedHosts};
 use std::env;
 
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct Config {
     /// `KAKAO_API_URL`: the KakaoTalk/SMS provider's API (NAVER Cloud SENS by default; the
     /// stand-in on the local stack).
     pub kakao_api_url: String,
+    /// `SDK_TRUST_STORE`: `amazon` (default) or `system`, the roots the SDK trusts.
+    pub sdk_roots: SdkRoots,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +118,13 @@ impl Config {
             ),
             kakao_api_url: optional("KAKAO_API_URL")
                 .unwrap_or_else(|| crate::messaging::sens::BASE_URL.into()),
+            sdk_roots: match optional("SDK_TRUST_STORE") {
+                None => SdkRoots::default(),
+                Some(v) => SdkRoots::parse(&v).ok_or(ConfigError {
+                    name: "SDK_TRUST_STORE",
+                    problem: "neither amazon nor system",
+                })?,
+            },
         })
     }
 
@@ -144,6 +153,54 @@ impl Config {
             webhook_queue_url: None,
             webhook_allowed_hosts: AllowedHosts::default(),
             kakao_api_url: crate::messaging::sens::BASE_URL.into(),
+            sdk_roots: SdkRoots::System,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("TABLE_NAME", "t"),
+            ("UPLOADS_BUCKET", "b"),
+            ("PUBLIC_BASE_URL", "https://badges.example.ac.kr/"),
+        ];
+        vars.extend_from_slice(extra);
+        Config::from_vars(&|name| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_sdk_trusts_amazon_roots_unless_told_system() {
+        let default = with(&[]).map(|c| c.sdk_roots).ok();
+        assert_eq!(default, Some(SdkRoots::Amazon));
+        let system = with(&[("SDK_TRUST_STORE", " system ")]).map(|c| c.sdk_roots);
+        assert_eq!(system.ok(), Some(SdkRoots::System));
+        let wrong = with(&[("SDK_TRUST_STORE", "/etc/ssl/cert.pem")]).err();
+        assert_eq!(wrong.map(|e| e.name), Some("SDK_TRUST_STORE"));
+    }
+
+    #[test]
+    fn a_bad_or_missing_variable_is_named() {
+        let e = with(&[("PUBLIC_BASE_URL", "badges.example.ac.kr")]).err();
+        assert_eq!(e.map(|e| e.to_string()).unwrap_or_default(), "environment variable PUBLIC_BASE_URL is not an http(s) URL; template.yaml (or the local stack) must set it");
+        let e = with(&[("MAX_SEND_RATE", "-1")]).err();
+        assert_eq!(e.map(|e| e.name), Some("MAX_SEND_RATE"));
+        let e = with(&[("TABLE_NAME", " ")]).err();
+        assert_eq!(
+            e.map(|e| (e.name, e.problem)),
+            Some(("TABLE_NAME", "empty"))
+        );
+        assert_eq!(
+            with(&[]).map(|c| c.public_base_url).ok().as_deref(),
+            Some("https://badges.example.ac.kr")
+        );
     }
 }

@@ -216,7 +216,7 @@ async fn connect(addrs: &[SocketAddr]) -> Result<tokio::net::TcpStream, Outbound
     Err(OutboundError::Failed(last))
 }
 
-/// rustls with aws-lc and the system's roots (the same bundle the SDK trusts).
+/// rustls with aws-lc and the system's roots (`SSL_CERT_FILE`: a receiver may use any public CA).
 fn tls_config() -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(pem) = crate::aws::root_bundle() {

@@ -125,22 +125,16 @@ pub async fn on_stream(app: &App, records: &[Value]) -> Result<(), NotifyError> 
     )
     .await?;
     // An issuer whose messages could not go: into the next bucket, sent from there.
-    let later = now + Duration::minutes(15);
-    let retry: Vec<Planned> = run
+    let retry: Vec<Due> = run
         .failed_awards
         .into_iter()
-        .map(|a| {
-            (
-                Due {
-                    award: a,
-                    stage: Stage::KakaoDay1,
-                    bucket: bucket_of(later),
-                },
-                later,
-            )
+        .map(|award| Due {
+            award,
+            stage: Stage::KakaoDay1,
+            bucket: String::new(), // again_later names it
         })
         .collect();
-    queue_followups(app, &retry).await
+    again_later(app, &retry, now).await
 }
 
 /// A batch bucket filled after its batch ended (its stream record came first) runs again.
