@@ -143,11 +143,11 @@ fn function_app(
         config,
         accolade::app::Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            ses: aws_sdk_sesv2::Client::from_conf(ses),
-            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler),
-            kms: aws_sdk_kms::Client::from_conf(kms),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            s3: accolade::aws::Lazy::ready(aws_sdk_s3::Client::from_conf(s3)),
+            ses: accolade::aws::Lazy::ready(aws_sdk_sesv2::Client::from_conf(ses)),
+            scheduler: accolade::aws::Lazy::ready(aws_sdk_scheduler::Client::from_conf(scheduler)),
+            kms: accolade::aws::Lazy::ready(aws_sdk_kms::Client::from_conf(kms)),
+            sqs: accolade::aws::Lazy::ready(aws_sdk_sqs::Client::from_conf(sqs)),
         },
     )
 }

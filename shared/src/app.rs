@@ -1,6 +1,7 @@
 //! The state every entry point shares: configuration, the adapters, and the warm-Lambda caches.
 //! Built once per process (Lambda init or local server start).
 
+use crate::aws::Lazy;
 use crate::{
     blobs::Blobs,
     cache::TtlCache,
@@ -44,27 +45,35 @@ pub struct App {
     session_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
-/// The SDK clients the adapters use, built once per process.
+/// The SDK clients the adapters use, built once per process: DynamoDB's at start-up (every
+/// function's every request reads the table), the others on first use
+/// ([`crate::aws::Lazy`]).
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub ses: aws_sdk_sesv2::Client,
-    pub scheduler: aws_sdk_scheduler::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub sqs: aws_sdk_sqs::Client,
+    pub s3: Lazy<aws_sdk_s3::Client>,
+    pub ses: Lazy<aws_sdk_sesv2::Client>,
+    pub scheduler: Lazy<aws_sdk_scheduler::Client>,
+    pub kms: Lazy<aws_sdk_kms::Client>,
+    pub sqs: Lazy<aws_sdk_sqs::Client>,
 }
 
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
         Self {
             dynamodb: crate::aws::dynamodb(sdk),
-            s3: crate::aws::s3(sdk),
-            ses: aws_sdk_sesv2::Client::new(sdk),
-            scheduler: aws_sdk_scheduler::Client::new(sdk),
-            kms: aws_sdk_kms::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            s3: lazy(sdk, crate::aws::s3),
+            ses: lazy(sdk, aws_sdk_sesv2::Client::new),
+            scheduler: lazy(sdk, aws_sdk_scheduler::Client::new),
+            kms: lazy(sdk, aws_sdk_kms::Client::new),
+            sqs: lazy(sdk, aws_sdk_sqs::Client::new),
         }
     }
+}
+
+/// A client `make` builds from (a copy of) `sdk` on first use.
+fn lazy<C: 'static>(sdk: &SdkConfig, make: fn(&SdkConfig) -> C) -> Lazy<C> {
+    let sdk = sdk.clone();
+    Lazy::new(move || make(&sdk))
 }
 
 impl App {
@@ -74,7 +83,7 @@ impl App {
 
     fn schedules(
         config: &Config,
-        client: aws_sdk_scheduler::Client,
+        client: Lazy<aws_sdk_scheduler::Client>,
     ) -> crate::schedules::Schedules {
         crate::schedules::Schedules::new(
             client,

@@ -5,6 +5,7 @@ use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use rustls_pki_types::{pem::PemObject, CertificateDer};
+use std::sync::{Arc, OnceLock};
 
 /// The SDK configuration. In AWS (no endpoint override) the SDK's defaults: credentials of the
 /// function's role, the region Lambda sets, standard retries, and the `roots` to trust. With an
@@ -20,12 +21,31 @@ pub async fn sdk_config(endpoint: Option<&str>, roots: SdkRoots) -> SdkConfig {
             local_sdk_config(url, credentials(&key, &secret))
         }
         None => {
-            aws_config::defaults(BehaviorVersion::latest())
-                .http_client(https_client(roots))
-                .load()
-                .await
+            let loader =
+                aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(roots));
+            from_lambda_environment(loader).load().await
         }
     }
+}
+
+/// Lambda hands every function its region (`AWS_REGION`) and its role's credentials
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) in the environment, which is
+/// where the SDK's default chains look first. Read from there directly, the SDK does not build
+/// those chains at all: the region chain's instance-metadata client, and the credentials chain's
+/// profile, SSO, web-identity (with an STS client of its own), container and instance-metadata
+/// providers — about a fifth of a cold start's init (docs/performance.md, cold starts). Outside
+/// Lambda (no such variables) the default chains stay.
+fn from_lambda_environment(mut loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    if std::env::var_os("AWS_REGION").is_some() {
+        loader = loader.region(EnvironmentVariableRegionProvider::new());
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    loader
 }
 
 /// Static credentials (the local emulator's principals).
@@ -174,6 +194,54 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// An SDK client built on its first use. Each function builds the clients its own requests
+/// use and no other: a cold badge page builds DynamoDB's alone, not all six (each one is a
+/// configuration, runtime plugins and a validation pass: docs/performance.md, cold starts).
+/// Clones share the one client.
+#[derive(Clone)]
+pub struct Lazy<C> {
+    client: Arc<OnceLock<C>>,
+    make: Arc<dyn Fn() -> C + Send + Sync>,
+}
+
+impl<C> Lazy<C> {
+    pub fn new(make: impl Fn() -> C + Send + Sync + 'static) -> Self {
+        Self {
+            client: Arc::new(OnceLock::new()),
+            make: Arc::new(make),
+        }
+    }
+
+    /// A client built already (the local stack's, instrumented).
+    pub fn ready(client: C) -> Self
+    where
+        C: Clone + Send + Sync + 'static,
+    {
+        let lazy = Self::new(move || client.clone());
+        let _ = lazy.client.set((lazy.make)());
+        lazy
+    }
+}
+
+impl<C> std::ops::Deref for Lazy<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.client.get_or_init(|| (self.make)())
+    }
+}
+
+impl<C> std::fmt::Debug for Lazy<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.client.get().is_some() {
+            "built"
+        } else {
+            "not built yet"
+        };
+        write!(f, "Lazy({state})")
+    }
+}
+
 pub fn dynamodb(cfg: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(cfg)
 }
@@ -248,6 +316,21 @@ mod tests {
             client.config().region().map(|r| r.as_ref()),
             Some("us-east-1")
         );
+    }
+
+    #[test]
+    fn a_lazy_client_is_built_once_on_first_use_and_shared_by_clones() {
+        let built = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = built.clone();
+        let lazy =
+            Lazy::new(move || counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 100);
+        let clone = lazy.clone();
+        assert_eq!(format!("{lazy:?}"), "Lazy(not built yet)");
+        assert_eq!(built.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!((*clone, *lazy, *lazy), (100, 100, 100));
+        assert_eq!(built.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(format!("{lazy:?}"), "Lazy(built)");
+        assert_eq!(*Lazy::ready(7), 7);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The S3 adapter: uploaded images, CSV uploads and their error reports.
 
+use crate::aws::Lazy;
 use aws_sdk_s3::{
     operation::get_object::GetObjectOutput,
     presigning::PresigningConfig,
@@ -19,7 +20,7 @@ pub enum BlobError {
 
 #[derive(Clone, Debug)]
 pub struct Blobs {
-    client: Client,
+    client: Lazy<Client>,
     bucket: String,
 }
 
@@ -29,7 +30,7 @@ pub struct Blob {
 }
 
 impl Blobs {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(client: Lazy<Client>, bucket: impl Into<String>) -> Self {
         Self {
             client,
             bucket: bucket.into(),
@@ -194,7 +195,7 @@ impl Blobs {
             .upload_id
             .ok_or_else(|| BlobError::Aws("CreateMultipartUpload answered no upload id".into()))?;
         Ok(Upload {
-            client: self.client.clone(),
+            client: Client::clone(&self.client),
             bucket: self.bucket.clone(),
             key: key.to_owned(),
             id,

@@ -4,13 +4,14 @@
 //! ciphertext to its issuer and key number, so a ciphertext copied to another issuer's item does
 //! not decrypt.
 
+use crate::aws::Lazy;
 use crate::domain::{credential::KeyNumber, ids::IssuerId};
 use aws_sdk_kms::{primitives::Blob, types::DataKeySpec, Client};
 use ed25519_dalek::SigningKey;
 
 #[derive(Clone)]
 pub struct Kms {
-    client: Client,
+    client: Lazy<Client>,
     /// `SIGNING_KEY_ARN`: the KMS key that wraps every issuer's signing key.
     key_id: Option<String>,
 }
@@ -47,7 +48,7 @@ fn seed(plaintext: Option<&Blob>) -> Result<SigningKey, KmsError> {
 }
 
 impl Kms {
-    pub fn new(client: Client, key_id: Option<String>) -> Self {
+    pub fn new(client: Lazy<Client>, key_id: Option<String>) -> Self {
         Self { client, key_id }
     }
 

@@ -6,6 +6,7 @@
 //! ([`SendError::Unknown`]): a message goes out at most once. Only a throttle, which SES answers
 //! before accepting anything, is retried.
 
+use crate::aws::Lazy;
 use aws_sdk_sesv2::{
     error::{ProvideErrorMetadata, SdkError},
     operation::send_email::SendEmailError,
@@ -76,14 +77,18 @@ fn is_throttle(code: &str) -> bool {
 
 #[derive(Clone)]
 pub struct Mailer {
-    client: Client,
+    client: Lazy<Client>,
     configuration_set: Option<String>,
     min_interval: Duration,
     next_slot: Arc<Mutex<Instant>>,
 }
 
 impl Mailer {
-    pub fn new(client: Client, configuration_set: Option<String>, max_per_second: f64) -> Self {
+    pub fn new(
+        client: Lazy<Client>,
+        configuration_set: Option<String>,
+        max_per_second: f64,
+    ) -> Self {
         let rate = if max_per_second.is_finite() && max_per_second > 0.0 {
             max_per_second
         } else {

@@ -5,6 +5,7 @@
 //! claimed). Each message names its tenant (`MessageGroupId`: SQS fair queues), so an issuer with a
 //! backlog — thousands of events for a slow endpoint — does not hold up the others' messages.
 
+use crate::aws::Lazy;
 use aws_sdk_sqs::{types::SendMessageBatchRequestEntry, Client};
 
 /// SQS takes at most ten messages per `SendMessageBatch`.
@@ -12,12 +13,12 @@ pub const BATCH: usize = 10;
 
 #[derive(Clone, Debug)]
 pub struct Queue {
-    client: Client,
+    client: Lazy<Client>,
     url: Option<String>,
 }
 
 impl Queue {
-    pub fn new(client: Client, url: Option<String>) -> Self {
+    pub fn new(client: Lazy<Client>, url: Option<String>) -> Self {
         Self { client, url }
     }
 

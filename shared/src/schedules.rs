@@ -1,6 +1,7 @@
 //! The EventBridge Scheduler adapter: one one-time `at()` schedule per hour bucket, named
 //! deterministically (`due-YYYYMMDDHH`), so creating it again is a harmless `ConflictException`.
 
+use crate::aws::Lazy;
 use crate::domain::followup::bucket_fires_at;
 use aws_sdk_scheduler::{
     error::ProvideErrorMetadata,
@@ -16,7 +17,7 @@ use tokio::sync::Mutex;
 
 #[derive(Clone)]
 pub struct Schedules {
-    client: Client,
+    client: Lazy<Client>,
     group: Option<String>,
     target_arn: String,
     role_arn: String,
@@ -61,7 +62,7 @@ pub fn schedule_name(bucket: &str) -> String {
 
 impl Schedules {
     pub fn new(
-        client: Client,
+        client: Lazy<Client>,
         group: Option<String>,
         target_arn: String,
         role_arn: String,
