@@ -11,7 +11,6 @@
 //! Only the binaries: the library and proc-macro crates stay position-independent (they must).
 
 fn main() {
-    println!("cargo:rerun-if-changed={}", file!());
     println!("cargo:rerun-if-env-changed=ACCOLADE_PIE");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
     let keep_pie = std::env::var("ACCOLADE_PIE").as_deref() == Ok("1");

@@ -21,6 +21,7 @@ pub async fn sdk_config(endpoint: Option<&str>, roots: SdkRoots) -> SdkConfig {
             local_sdk_config(url, credentials(&key, &secret))
         }
         None => {
+            let roots = roots.in_region(std::env::var("AWS_REGION").ok().as_deref());
             let loader =
                 aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(roots));
             from_lambda_environment(loader).load().await
@@ -34,15 +35,20 @@ pub async fn sdk_config(endpoint: Option<&str>, roots: SdkRoots) -> SdkConfig {
 /// those chains at all: the region chain's instance-metadata client, and the credentials chain's
 /// profile, SSO, web-identity (with an STS client of its own), container and instance-metadata
 /// providers — about a fifth of a cold start's init (docs/performance.md, cold starts). Outside
-/// Lambda (no such variables) the default chains stay.
+/// Lambda (no `AWS_LAMBDA_FUNCTION_NAME`: the operator CLI on a laptop) or with any of those
+/// variables empty, the default chains stay.
 fn from_lambda_environment(mut loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
     use aws_config::environment::{
         EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
     };
-    if std::env::var_os("AWS_REGION").is_some() {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    if !set("AWS_LAMBDA_FUNCTION_NAME") {
+        return loader;
+    }
+    if set("AWS_REGION") {
         loader = loader.region(EnvironmentVariableRegionProvider::new());
     }
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
     loader
@@ -78,7 +84,8 @@ pub fn local_sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
 /// The roots the SDK trusts (`SDK_TRUST_STORE` in template.yaml).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SdkRoots {
-    /// `amazon` (the default): only the roots AWS's endpoints chain to, compiled in
+    /// `amazon` (the default): only the roots AWS's endpoints in the commercial partition chain
+    /// to, compiled in
     /// ([`AMAZON_TRUST_SERVICES`]). No file is read and five roots are parsed per connection
     /// pool instead of a system bundle's ~150: about a millisecond less of every cold start
     /// (docs/performance.md, cold starts).
@@ -90,6 +97,17 @@ pub enum SdkRoots {
 }
 
 impl SdkRoots {
+    /// What holds in `region`: Amazon Trust Services' roots are documented for the commercial
+    /// partition (`aws`) only; in GovCloud, China and the ISO partitions, or with no region
+    /// known, the system's roots.
+    pub fn in_region(self, region: Option<&str>) -> Self {
+        const ELSEWHERE: [&str; 4] = ["us-gov-", "cn-", "us-iso", "eu-iso"];
+        match region {
+            Some(r) if !ELSEWHERE.iter().any(|p| r.starts_with(p)) => self,
+            _ => Self::System,
+        }
+    }
+
     /// `amazon` or `system`; `None` for anything else.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
@@ -100,7 +118,7 @@ impl SdkRoots {
     }
 }
 
-/// Amazon Trust Services' roots, which every AWS service endpoint's certificate chains to:
+/// Amazon Trust Services' roots, which the commercial partition's service endpoints chain to:
 /// Amazon Root CA 1–4, and Starfield Services Root Certificate Authority – G2, which
 /// cross-signs them (<https://www.amazontrust.com/repository/>). Taken from Debian's
 /// ca-certificates (Mozilla's root store); their SHA-256 fingerprints are checked by a test.
@@ -339,5 +357,23 @@ mod tests {
         assert_eq!(SdkRoots::parse("system"), Some(SdkRoots::System));
         assert_eq!(SdkRoots::parse("Amazon"), None);
         assert_eq!(SdkRoots::default(), SdkRoots::Amazon);
+        let amazon = SdkRoots::Amazon;
+        assert_eq!(amazon.in_region(Some("ap-northeast-2")), SdkRoots::Amazon);
+        for elsewhere in [
+            Some("us-gov-west-1"),
+            Some("cn-north-1"),
+            Some("us-isob-east-1"),
+            None,
+        ] {
+            assert_eq!(
+                amazon.in_region(elsewhere),
+                SdkRoots::System,
+                "{elsewhere:?}"
+            );
+        }
+        assert_eq!(
+            SdkRoots::System.in_region(Some("us-east-1")),
+            SdkRoots::System
+        );
     }
 }

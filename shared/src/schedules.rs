@@ -42,6 +42,19 @@ pub fn not_before_next_minute(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(soonest)
 }
 
+/// A one-time schedule's expression for `at`, rounded *up* to the whole second: `at()` takes
+/// seconds and Scheduler hands the target that time, so a schedule for 06:59:17.29 written as
+/// `at(06:59:17)` would judge an expiry at 06:59:17.29 not yet come, and its rerun (the same
+/// schedule name) would never be created.
+pub fn at_expression(at: DateTime<Utc>) -> String {
+    let whole = if at.timestamp_subsec_nanos() > 0 {
+        DateTime::from_timestamp(at.timestamp() + 1, 0).unwrap_or(at)
+    } else {
+        at
+    };
+    format!("at({})", whole.format("%Y-%m-%dT%H:%M:%S"))
+}
+
 /// What a bucket's schedule hands notify: the bucket, and as `now` the time it was due
 /// (Scheduler fills in its context attribute), the moment its conditions are judged at.
 fn bucket_input(bucket: &str) -> String {
@@ -186,7 +199,7 @@ impl Schedules {
             .create_schedule()
             .group_name(group)
             .name(name)
-            .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
+            .schedule_expression(at_expression(at))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(
                 FlexibleTimeWindow::builder()
@@ -203,5 +216,29 @@ impl Schedules {
             Err(e) if e.code() == Some("ConflictException") => Ok(false),
             Err(e) => Err(aws_sdk_scheduler::error::DisplayErrorContext(e).to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schedule never fires before the time it was asked for: Scheduler's `at()` takes whole
+    /// seconds, so a fraction rounds up (the award.expired rerun at an expiry of 06:59:17.29).
+    #[test]
+    fn a_one_time_schedule_rounds_up_to_the_whole_second() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            at_expression(at("2026-12-01T06:59:17.290Z")),
+            "at(2026-12-01T06:59:18)"
+        );
+        assert_eq!(
+            at_expression(at("2026-12-01T06:59:59.000000001Z")),
+            "at(2026-12-01T07:00:00)"
+        );
+        assert_eq!(
+            at_expression(at("2026-12-01T07:00:00Z")),
+            "at(2026-12-01T07:00:00)"
+        );
     }
 }

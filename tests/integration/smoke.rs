@@ -121,3 +121,25 @@ async fn a_function_without_its_configuration_reports_an_init_error() {
         Err(e) => assert!(e.contains("exited"), "{e}"),
     }
 }
+
+/// `functions/link.rs`: on Linux every function binary is a position-dependent executable
+/// (`ET_EXEC`), so the loader applies no relocations at a cold start; the empty baseline is
+/// linked the same way.
+#[test]
+#[cfg(target_os = "linux")]
+fn function_binaries_are_linked_position_dependent() {
+    if std::env::var("ACCOLADE_PIE").as_deref() == Ok("1") {
+        return; // built as PIE on purpose
+    }
+    let names = FunctionName::ALL.map(FunctionName::as_str);
+    for name in names.into_iter().chain(["hello"]) {
+        let bytes = std::fs::read(binary(name)).unwrap();
+        assert_eq!(&bytes[..4], b"\x7fELF", "{name}");
+        // e_type, little-endian at offset 16: 2 = ET_EXEC, 3 = ET_DYN (PIE)
+        assert_eq!(
+            u16::from_le_bytes([bytes[16], bytes[17]]),
+            2,
+            "{name} is a PIE"
+        );
+    }
+}
