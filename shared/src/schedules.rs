@@ -42,17 +42,15 @@ pub fn not_before_next_minute(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(soonest)
 }
 
-/// A one-time schedule's expression for `at`, rounded *up* to the whole second: `at()` takes
-/// seconds and Scheduler hands the target that time, so a schedule for 06:59:17.29 written as
-/// `at(06:59:17)` would judge an expiry at 06:59:17.29 not yet come, and its rerun (the same
-/// schedule name) would never be created.
-pub fn at_expression(at: DateTime<Utc>) -> String {
-    let whole = if at.timestamp_subsec_nanos() > 0 {
-        DateTime::from_timestamp(at.timestamp() + 1, 0).unwrap_or(at)
-    } else {
-        at
-    };
-    format!("at({})", whole.format("%Y-%m-%dT%H:%M:%S"))
+/// `at` rounded *up* to the whole second. A one-time schedule's `at()` takes whole seconds and
+/// Scheduler hands the target that time back: a run that must not come before `at` (an
+/// expiry at 06:59:17.29 written as `at(06:59:17)` is judged not yet come, and its rerun, under
+/// the same schedule name, is never created) is scheduled at this.
+pub fn whole_second_up(at: DateTime<Utc>) -> DateTime<Utc> {
+    if at.timestamp_subsec_nanos() == 0 {
+        return at;
+    }
+    DateTime::from_timestamp(at.timestamp() + 1, 0).unwrap_or(at)
 }
 
 /// What a bucket's schedule hands notify: the bucket, and as `now` the time it was due
@@ -199,7 +197,7 @@ impl Schedules {
             .create_schedule()
             .group_name(group)
             .name(name)
-            .schedule_expression(at_expression(at))
+            .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(
                 FlexibleTimeWindow::builder()
@@ -223,22 +221,17 @@ impl Schedules {
 mod tests {
     use super::*;
 
-    /// A schedule never fires before the time it was asked for: Scheduler's `at()` takes whole
-    /// seconds, so a fraction rounds up (the award.expired rerun at an expiry of 06:59:17.29).
+    /// A run that must not come before its time is scheduled at the next whole second
+    /// (the award.expired rerun at an expiry of 06:59:17.29).
     #[test]
-    fn a_one_time_schedule_rounds_up_to_the_whole_second() {
+    fn a_time_rounds_up_to_the_whole_second() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let up = |s: &str| whole_second_up(at(s)).to_rfc3339();
+        assert_eq!(up("2026-12-01T06:59:17.290Z"), "2026-12-01T06:59:18+00:00");
         assert_eq!(
-            at_expression(at("2026-12-01T06:59:17.290Z")),
-            "at(2026-12-01T06:59:18)"
+            up("2026-12-01T06:59:59.000000001Z"),
+            "2026-12-01T07:00:00+00:00"
         );
-        assert_eq!(
-            at_expression(at("2026-12-01T06:59:59.000000001Z")),
-            "at(2026-12-01T07:00:00)"
-        );
-        assert_eq!(
-            at_expression(at("2026-12-01T07:00:00Z")),
-            "at(2026-12-01T07:00:00)"
-        );
+        assert_eq!(up("2026-12-01T07:00:00Z"), "2026-12-01T07:00:00+00:00");
     }
 }

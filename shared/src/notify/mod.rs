@@ -258,8 +258,10 @@ async fn expired(
             let Some(on) = award.expires_on.filter(|on| *on > now) else {
                 return Ok(Some("no event: no expiry".into()));
             };
+            // Not before the expiry: `at()` takes whole seconds.
+            let at = crate::schedules::whole_second_up(on);
             app.schedules
-                .continue_bucket(bucket, on)
+                .continue_bucket(bucket, at)
                 .await
                 .map_err(NotifyError::Retry)?;
             return Ok(None);
