@@ -7,6 +7,7 @@ use crate::{
     cache::TtlCache,
     config::Config,
     domain::{
+        award::Award,
         ids::{IssuerId, TemplateId},
         issuer::Issuer,
         template::Template,
@@ -147,15 +148,7 @@ impl App {
 
     /// Issuer data for public pages: from the warm cache, or one read.
     pub async fn issuer_for_page(&self, id: &IssuerId) -> Result<Option<Arc<Issuer>>, StoreError> {
-        if let Some(i) = self.issuers.get(id) {
-            return Ok(Some(i));
-        }
-        let Some(i) = self.store.get_issuer(id).await? else {
-            return Ok(None);
-        };
-        let i = Arc::new(i);
-        self.issuers.put(id.clone(), i.clone());
-        Ok(Some(i))
+        Ok(self.page_data(Some(id), &[]).await?.0)
     }
 
     /// Template data for public pages: from the warm cache, or one read.
@@ -163,30 +156,70 @@ impl App {
         &self,
         id: &TemplateId,
     ) -> Result<Option<Arc<Template>>, StoreError> {
-        if let Some(t) = self.templates.get(id) {
-            return Ok(Some(t));
-        }
-        let Some(t) = self.store.get_template(id).await? else {
-            return Ok(None);
-        };
-        let t = Arc::new(t);
-        self.templates.put(id.clone(), t.clone());
-        Ok(Some(t))
+        let (_, mut found) = self.page_data(None, std::slice::from_ref(id)).await?;
+        Ok(found.pop().flatten())
     }
 
-    /// Drops cached copies after this process changed them (other processes expire by TTL).
+    /// The award's template and issuer (`None` when either is gone): from the warm cache, or
+    /// one read for both.
+    pub async fn template_and_issuer(
+        &self,
+        award: &Award,
+    ) -> Result<Option<(Arc<Template>, Arc<Issuer>)>, StoreError> {
+        let (i, mut t) = self
+            .page_data(
+                Some(&award.issuer_id),
+                std::slice::from_ref(&award.template_id),
+            )
+            .await?;
+        Ok(t.pop().flatten().zip(i))
+    }
+
+    /// An issuer and templates for public pages, in the order asked: from the warm cache, and
+    /// whatever it lacks in one read (`Store::get_page_data`), kept for `PAGE_DATA_TTL`.
+    pub async fn page_data(
+        &self,
+        issuer: Option<&IssuerId>,
+        templates: &[TemplateId],
+    ) -> Result<(Option<Arc<Issuer>>, Vec<Option<Arc<Template>>>), StoreError> {
+        let mut i = issuer.and_then(|id| self.issuers.get(id));
+        let mut ts: Vec<_> = templates.iter().map(|id| self.templates.get(id)).collect();
+        let missing: Vec<TemplateId> = templates
+            .iter()
+            .zip(&ts)
+            .filter(|(_, t)| t.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let issuer_missing = issuer.filter(|_| i.is_none());
+        if missing.is_empty() && issuer_missing.is_none() {
+            return Ok((i, ts));
+        }
+        let (read_issuer, read) = self.store.get_page_data(issuer_missing, &missing).await?;
+        if let Some(read_issuer) = read_issuer {
+            let read_issuer = Arc::new(read_issuer);
+            self.issuers
+                .put(read_issuer.id.clone(), read_issuer.clone());
+            i = Some(read_issuer);
+        }
+        for t in read.into_iter().flatten() {
+            let t = Arc::new(t);
+            self.templates.put(t.id.clone(), t.clone());
+            for (id, slot) in templates.iter().zip(ts.iter_mut()) {
+                if slot.is_none() && id == &t.id {
+                    *slot = Some(t.clone());
+                }
+            }
+        }
+        Ok((i, ts))
+    }
+
     /// The template's enabled recommendations that still exist, belong to the same issuer and
     /// are active, in the admin's order: what the badge page and the follow-up emails show. From
-    /// the warm cache: no reads on a warm Lambda.
+    /// the warm cache: no reads on a warm Lambda, one on a cold one.
     pub async fn recommendations(&self, t: &Template) -> Result<Vec<Recommendation>, StoreError> {
         let wanted: Vec<_> = t.spec.related.iter().filter(|r| r.enabled).collect();
-        // A cold Lambda reads them all at once (a template names a few at most).
-        let found = futures::future::try_join_all(
-            wanted
-                .iter()
-                .map(|r| self.template_for_page(&r.template_id)),
-        )
-        .await?;
+        let ids: Vec<_> = wanted.iter().map(|r| r.template_id.clone()).collect();
+        let (_, found) = self.page_data(None, &ids).await?;
         Ok(wanted
             .into_iter()
             .zip(found)
@@ -201,6 +234,7 @@ impl App {
             .collect())
     }
 
+    /// Drops cached copies after this process changed them (other processes expire by TTL).
     pub fn forget_template(&self, id: &TemplateId) {
         self.templates.forget(id);
     }

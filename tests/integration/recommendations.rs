@@ -1,7 +1,7 @@
 //! Issue #5: recommendations, banner and enrolment on the badge page; tracked clicks; no open
 //! redirect.
 
-use accolade::domain::ids::{AwardId, TemplateId};
+use accolade::domain::ids::{AwardId, IssuerId, TemplateId};
 use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
 use serde_json::{json, Value};
 
@@ -131,6 +131,36 @@ async fn recommendations_banner_and_enrolment_render_in_order_and_state() {
     assert!(!html.contains(&other_link));
     assert!(!html.contains("다음 추천 과정"));
     assert_eq!(t.browse(&other_link).await.status, StatusCode::NOT_FOUND);
+}
+
+/// A cold Lambda's badge page with two recommendations: the award, its issuer and template in
+/// one read, the recommended templates in one read (beside the counting write): four requests,
+/// where a warm page makes two (issue #15).
+#[tokio::test]
+async fn a_cold_badge_page_reads_its_page_data_in_two_requests() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let id = |v: &Value| TemplateId::parse(v["id"].as_str().unwrap()).unwrap();
+    t.app
+        .forget_issuer(&IssuerId::parse(s.main["issuer_id"].as_str().unwrap()).unwrap());
+    for tpl in [&s.main, &s.next, &s.other] {
+        t.app.forget_template(&id(tpl));
+    }
+    t.requests.reset();
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    let seen = t.requests.snapshot();
+    for rec in [&s.next, &s.other] {
+        let link = format!("/b/{}/go/related-{}", s.award, rec["id"].as_str().unwrap());
+        assert!(html.contains(&link), "{link} on the cold page");
+    }
+    assert_eq!(t.requests.get("dynamodb.GetItem"), 1, "{seen:?}");
+    assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 2, "{seen:?}");
+    assert_eq!(t.requests.get("dynamodb.UpdateItem"), 1, "{seen:?}");
+    assert_eq!(t.requests.total(), 4, "{seen:?}");
+    // Then warm: the award and the counting write.
+    t.requests.reset();
+    t.browse(&format!("/b/{}", s.award)).await;
+    assert_eq!(t.requests.total(), 2, "{:?}", t.requests.snapshot());
 }
 
 #[tokio::test]

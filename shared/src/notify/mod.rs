@@ -288,11 +288,7 @@ pub async fn send_followup(
     if !award.status(now).is_valid() {
         return Ok(format!("not sent: award {}", award.status(now).code()));
     }
-    let (Some(template), Some(issuer)) = tokio::try_join!(
-        app.template_for_page(&award.template_id),
-        app.issuer_for_page(&award.issuer_id)
-    )?
-    else {
+    let Some((template, issuer)) = app.template_and_issuer(&award).await? else {
         return Ok("no template".into());
     };
     if !award.notify || !switched_on(&template, stage) {
@@ -464,11 +460,7 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
     let Some(award) = app.store.get_award(id).await? else {
         return Ok((Sent::NoSuchAward, vec![]));
     };
-    let (Some(template), Some(issuer)) = tokio::try_join!(
-        app.template_for_page(&award.template_id),
-        app.issuer_for_page(&award.issuer_id)
-    )?
-    else {
+    let Some((template, issuer)) = app.template_and_issuer(&award).await? else {
         return Ok((Sent::NoSuchAward, vec![]));
     };
     let plan = followup_plan(&award, &template);

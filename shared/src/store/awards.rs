@@ -526,7 +526,7 @@ impl Store {
             }
         }
         let found = self
-            .batch_get(to_read.iter().map(|(_, _, k)| k.clone()).collect())
+            .batch_get(to_read.iter().map(|(_, _, k)| k.clone()).collect(), true)
             .await?;
         for (i, kind, key) in to_read {
             // A holder that vanished in between (e.g. a revocation freed the slot) leaves the
@@ -541,22 +541,24 @@ impl Store {
     /// Many awards by id (missing ones are absent from the answer).
     pub async fn get_awards(&self, ids: &[AwardId]) -> Result<Vec<Award>> {
         let found = self
-            .batch_get(ids.iter().map(keys::award).collect())
+            .batch_get(ids.iter().map(keys::award).collect(), true)
             .await?;
         found.into_values().map(from_item).collect()
     }
 
-    /// Strongly consistent `BatchGetItem`s of at most 100 keys, unprocessed keys retried.
+    /// `BatchGetItem`s of at most 100 keys (strongly consistent when `consistent`), unprocessed
+    /// keys retried.
     pub(crate) async fn batch_get(
         &self,
         wanted: Vec<(String, String)>,
+        consistent: bool,
     ) -> Result<HashMap<(String, String), Item>> {
         let mut out = HashMap::new();
         let mut unique = wanted;
         unique.sort();
         unique.dedup();
         for chunk in unique.chunks(100) {
-            self.batch_get_chunk(keys_and_attributes(chunk)?, &mut out)
+            self.batch_get_chunk(keys_and_attributes(chunk, consistent)?, &mut out)
                 .await?;
         }
         Ok(out)
@@ -743,8 +745,8 @@ impl Store {
 }
 
 /// The strongly consistent read of `wanted` in one `BatchGetItem`.
-fn keys_and_attributes(wanted: &[(String, String)]) -> Result<KeysAndAttributes> {
-    let mut request = KeysAndAttributes::builder().consistent_read(true);
+fn keys_and_attributes(wanted: &[(String, String)], consistent: bool) -> Result<KeysAndAttributes> {
+    let mut request = KeysAndAttributes::builder().consistent_read(consistent);
     for (pk, sk) in wanted {
         request = request.keys(
             [

@@ -386,7 +386,7 @@ impl Store {
         ids: &[AwardId],
     ) -> Result<std::collections::HashMap<AwardId, BTreeMap<String, i64>>> {
         let found = self
-            .batch_get(ids.iter().map(keys::award_counters).collect())
+            .batch_get(ids.iter().map(keys::award_counters).collect(), true)
             .await?;
         Ok(ids
             .iter()

@@ -109,7 +109,7 @@ impl Store {
     /// The watermarks of these awards (0 for one never rolled up), read consistently.
     pub async fn rollup_marks(&self, awards: &[AwardId]) -> Result<Vec<(AwardId, u64)>> {
         let found = self
-            .batch_get(awards.iter().map(keys::award_rollup).collect())
+            .batch_get(awards.iter().map(keys::award_rollup).collect(), true)
             .await?;
         Ok(awards
             .iter()

@@ -1,6 +1,7 @@
 use super::{from_item, keys, listed, to_item, Item, Result, Store};
 use crate::domain::{
     ids::{IssuerId, TemplateId},
+    issuer::Issuer,
     template::Template,
 };
 
@@ -22,6 +23,43 @@ impl Store {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    /// An issuer and templates for public pages, eventually consistent, in one request: a
+    /// GetItem for one item, a `BatchGetItem` for more (so a cold badge page reads its issuer
+    /// and template in one round trip, on one connection). Absent items are `None`.
+    pub async fn get_page_data(
+        &self,
+        issuer: Option<&IssuerId>,
+        templates: &[TemplateId],
+    ) -> Result<(Option<Issuer>, Vec<Option<Template>>)> {
+        let mut wanted: Vec<_> = templates.iter().map(keys::template).collect();
+        wanted.extend(issuer.map(keys::issuer));
+        let found = match wanted.as_slice() {
+            [] => Default::default(),
+            [one] => self
+                .get(one.clone())
+                .await?
+                .map(|item| (one.clone(), item))
+                .into_iter()
+                .collect(),
+            _ => self.batch_get(wanted, false).await?,
+        };
+        let issuer = issuer
+            .and_then(|i| found.get(&keys::issuer(i)).cloned())
+            .map(from_item)
+            .transpose()?;
+        let templates = templates
+            .iter()
+            .map(|t| {
+                found
+                    .get(&keys::template(t))
+                    .cloned()
+                    .map(from_item)
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        Ok((issuer, templates))
     }
 
     /// A template of this issuer; another issuer's template is reported as absent.

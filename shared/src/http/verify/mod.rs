@@ -145,7 +145,8 @@ fn ld_json(value: &serde_json::Value) -> Response {
         .into_response()
 }
 
-/// Award, template and issuer: one read for the award, the rest from the warm cache.
+/// Award, template and issuer: one read for the award, the rest from the warm cache (or, on a
+/// cold Lambda, one more read for both).
 async fn load(
     app: &App,
     id: &AwardId,
@@ -153,14 +154,7 @@ async fn load(
     let Some(a) = app.store.get_award(id).await? else {
         return Ok(None);
     };
-    let (t, i) = tokio::try_join!(
-        app.template_for_page(&a.template_id),
-        app.issuer_for_page(&a.issuer_id)
-    )?;
-    match (t, i) {
-        (Some(t), Some(i)) => Ok(Some((a, t, i))),
-        _ => Ok(None),
-    }
+    Ok(app.template_and_issuer(&a).await?.map(|(t, i)| (a, t, i)))
 }
 
 #[tracing::instrument(skip_all, fields(award = %raw))]

@@ -217,11 +217,7 @@ async fn context(app: &App, award: Award) -> Result<Option<Context>, NotifyError
     let Some(phone) = award.recipient.phone.clone() else {
         return Ok(None);
     };
-    let (Some(template), Some(issuer)) = tokio::try_join!(
-        app.template_for_page(&award.template_id),
-        app.issuer_for_page(&award.issuer_id)
-    )?
-    else {
+    let Some((template, issuer)) = app.template_and_issuer(&award).await? else {
         return Ok(None);
     };
     Ok(Some(Context {
