@@ -37,13 +37,28 @@ pub async fn sdk_config(endpoint: Option<&str>, roots: SdkRoots) -> SdkConfig {
 /// providers — about a fifth of a cold start's init (docs/performance.md, cold starts). Outside
 /// Lambda (no `AWS_LAMBDA_FUNCTION_NAME`: the operator CLI on a laptop) or with any of those
 /// variables empty, the default chains stay.
+///
+/// A Lambda function has no shared config files either (no home directory; `~/.aws/config` is
+/// looked up literally): unless `AWS_CONFIG_FILE` or `AWS_SHARED_CREDENTIALS_FILE` names one,
+/// the loader is given an empty profile instead of looking for both files on a blocking thread
+/// at the cold start.
 fn from_lambda_environment(mut loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
     use aws_config::environment::{
         EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
     };
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
     let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     if !set("AWS_LAMBDA_FUNCTION_NAME") {
         return loader;
+    }
+    if !set("AWS_CONFIG_FILE") && !set("AWS_SHARED_CREDENTIALS_FILE") {
+        loader = loader.profile_files(
+            EnvConfigFiles::builder()
+                .include_default_config_file(false)
+                .include_default_credentials_file(false)
+                .with_contents(EnvConfigFileKind::Config, "")
+                .build(),
+        );
     }
     if set("AWS_REGION") {
         loader = loader.region(EnvironmentVariableRegionProvider::new());
