@@ -26,8 +26,22 @@ pub const STATUS_LIST_TTL: Duration = Duration::from_secs(10);
 /// Public pages may show issuer/template data at most this old.
 pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
 
+/// The shared state: one allocation per process, so a clone (axum clones its state into every
+/// route's handler and layer when the router is built — about 600 times for the api's — and
+/// into every request) is one reference count, not a copy of every adapter's names and URLs.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppParts>);
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What an [`App`] holds.
+pub struct AppParts {
     pub store: Store,
     pub blobs: Blobs,
     pub mailer: crate::mailer::Mailer,
@@ -38,12 +52,12 @@ pub struct App {
     pub outbound: crate::outbound::Outbound,
     pub config: Arc<Config>,
     /// Issuers' decrypted signing keys, by issuer and key number (see `credentials`).
-    pub(crate) signing_keys: Arc<std::sync::Mutex<crate::kms::KeyCache>>,
+    pub(crate) signing_keys: std::sync::Mutex<crate::kms::KeyCache>,
     /// Signed status lists, by issuer and list number.
-    pub(crate) status_lists: Arc<TtlCache<(IssuerId, u32), String>>,
-    issuers: Arc<TtlCache<IssuerId, Issuer>>,
-    templates: Arc<TtlCache<TemplateId, Template>>,
-    session_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    pub(crate) status_lists: TtlCache<(IssuerId, u32), String>,
+    issuers: TtlCache<IssuerId, Issuer>,
+    templates: TtlCache<TemplateId, Template>,
+    session_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 /// The SDK clients the adapters use, built once per process: DynamoDB's at start-up (every
@@ -108,7 +122,7 @@ impl App {
             config.ses_configuration_set.clone(),
             config.max_send_rate,
         );
-        Self {
+        Self(Arc::new(AppParts {
             store: Store::new(clients.dynamodb, config.table_name.clone()),
             blobs: Blobs::new(clients.s3, config.uploads_bucket.clone()),
             mailer,
@@ -116,13 +130,13 @@ impl App {
             kms: crate::kms::Kms::new(clients.kms, config.signing_key_arn.clone()),
             queue: crate::queue::Queue::new(clients.sqs, config.webhook_queue_url.clone()),
             outbound: crate::outbound::Outbound::new(config.webhook_allowed_hosts.clone()),
-            signing_keys: Arc::default(),
-            status_lists: Arc::new(TtlCache::new(STATUS_LIST_TTL, 10_000)),
+            signing_keys: Default::default(),
+            status_lists: TtlCache::new(STATUS_LIST_TTL, 10_000),
             config: Arc::new(config),
-            issuers: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
-            templates: Arc::new(TtlCache::new(PAGE_DATA_TTL, 10_000)),
-            session_key: Arc::new(tokio::sync::OnceCell::new()),
-        }
+            issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
+            templates: TtlCache::new(PAGE_DATA_TTL, 10_000),
+            session_key: tokio::sync::OnceCell::new(),
+        }))
     }
 
     /// The key that signs console sessions: 32 random bytes created once per deployment in the
