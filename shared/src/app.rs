@@ -50,7 +50,7 @@ pub struct AppParts {
     /// The webhook queue, and outbound HTTP to webhook endpoints.
     pub queue: crate::queue::Queue,
     pub outbound: crate::outbound::Outbound,
-    pub config: Arc<Config>,
+    pub config: Config,
     /// Issuers' decrypted signing keys, by issuer and key number (see `credentials`).
     pub(crate) signing_keys: std::sync::Mutex<crate::kms::KeyCache>,
     /// Signed status lists, by issuer and list number.
@@ -132,7 +132,7 @@ impl App {
             outbound: crate::outbound::Outbound::new(config.webhook_allowed_hosts.clone()),
             signing_keys: Default::default(),
             status_lists: TtlCache::new(STATUS_LIST_TTL, 10_000),
-            config: Arc::new(config),
+            config,
             issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
             templates: TtlCache::new(PAGE_DATA_TTL, 10_000),
             session_key: tokio::sync::OnceCell::new(),

@@ -115,7 +115,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     assert_eq!(rec.state, "suppressed");
 
     // A sender SES does not know: a permanent rejection, recorded, not retried.
-    let mut config = (*t.app.config).clone();
+    let mut config = t.app.config.clone();
     config.sender_email = Some("badges@not-verified.example".into());
     let app = accolade::app::App::new(config, &t.sdk);
     let to = unique_email("rejected");
