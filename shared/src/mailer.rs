@@ -83,6 +83,10 @@ pub struct Mailer {
     next_slot: Arc<Mutex<Instant>>,
 }
 
+/// What one message's work (its reads, claim, `SendEmail` and mark) is planned to take, for
+/// [`Mailer::in_flight`].
+const SEND_LATENCY: Duration = Duration::from_millis(250);
+
 impl Mailer {
     pub fn new(
         client: Lazy<Client>,
@@ -100,6 +104,15 @@ impl Mailer {
             min_interval: Duration::from_secs_f64(1.0 / rate),
             next_slot: Arc::new(Mutex::new(Instant::now())),
         }
+    }
+
+    /// How many messages a caller may prepare and send at once: enough to keep the configured
+    /// rate when a send and the reads and writes around it take up to [`SEND_LATENCY`] (a
+    /// sequential loop manages about one over that latency, ~10 a second, whatever the rate), and
+    /// few enough that a claimed message never waits long for its slot: at most 16.
+    pub fn in_flight(&self) -> usize {
+        let n = (SEND_LATENCY.as_secs_f64() / self.min_interval.as_secs_f64()).ceil();
+        (n as usize).clamp(1, 16)
     }
 
     /// Waits for the next free send slot (shared by every send in this process).
@@ -180,5 +193,23 @@ fn classify(e: SdkError<SendEmailError>) -> SendError {
             }
             _ => SendError::Unknown(full()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(rate: f64) -> usize {
+        Mailer::new(Lazy::new(|| unreachable!("no send")), None, rate).in_flight()
+    }
+
+    #[test]
+    fn sends_in_flight_follow_the_rate_within_bounds() {
+        assert_eq!(at(1.0), 1);
+        assert_eq!(at(10.0), 3);
+        assert_eq!(at(50.0), 13, "template.yaml's default rate");
+        assert_eq!(at(1000.0), 16);
+        assert_eq!(at(0.0), 1, "an unusable rate is one a second");
     }
 }

@@ -810,3 +810,75 @@ async fn an_ses_event_that_failed_part_way_is_handled_in_full_on_retry() {
     assert_eq!(c.get("email:day1:bounced"), Some(&1), "{c:?}");
     assert_eq!(c.get("email:day1:clicked"), Some(&1), "{c:?}");
 }
+
+/// A CSV batch of `rows` uploaded and ingested (its stream records not delivered yet); answers
+/// the addresses' prefix.
+async fn ingested_batch(t: &TestApp, key: &str, tpl: &Value, rows: usize) -> String {
+    let prefix = format!("par{}.", uuid::Uuid::new_v4().simple());
+    let b = t
+        .create_batch(
+            key,
+            json!({"filename": "par.csv", "template_id": tpl["id"]}),
+        )
+        .await;
+    t.upload(b["id"].as_str().unwrap(), csv_rows(rows, &prefix))
+        .await;
+    t.runner().deliver_uploads().await.unwrap();
+    prefix
+}
+
+/// Emails received by each of `rows` addresses.
+async fn received(t: &TestApp, prefix: &str, rows: usize) -> Vec<usize> {
+    let mut n = Vec::new();
+    for i in 0..rows {
+        n.push(t.mail_to(&format!("{prefix}{i}@example.com")).await.len());
+    }
+    n
+}
+
+/// Issue #15: a stream batch's day-1 emails are prepared and sent several at once (one at a time,
+/// each email's round trips capped a large batch at ~10 a second whatever the send rate), and
+/// an invocation that dies in the middle of such a batch sends nothing twice when the batch is
+/// retried; it loses at most the emails it had claimed and not yet handed to SES.
+#[tokio::test]
+async fn a_batch_of_day1_emails_goes_out_in_parallel_and_a_crash_sends_nothing_twice() {
+    const ROWS: usize = 40;
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+
+    let clean = ingested_batch(&t, &key, &tpl, ROWS).await;
+    t.faults().arm_at(0, None);
+    runner.deliver_stream().await.unwrap();
+    let calls = t.faults().calls();
+    assert_eq!(received(&t, &clean, ROWS).await, vec![1; ROWS]);
+    let first_send = calls.iter().position(|c| c == "sesv2.SendEmail").unwrap();
+    let reads_before = calls[..first_send]
+        .iter()
+        .filter(|c| *c == "dynamodb.GetItem")
+        .count();
+    assert!(
+        reads_before >= 3,
+        "several awards read before the first send: {:?}",
+        &calls[..first_send]
+    );
+
+    // The same shape again, the invocation killed at the 20th send.
+    let crashed = ingested_batch(&t, &key, &tpl, ROWS).await;
+    let k = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| *c == "sesv2.SendEmail")
+        .nth(19)
+        .unwrap()
+        .0;
+    t.faults().arm_at(k, Some(infra::metering::Fault::Crash));
+    runner.deliver_stream().await.unwrap();
+    assert!(t.faults().fired().is_some(), "the crash was injected");
+    t.faults().arm_at(0, None);
+    let got = received(&t, &crashed, ROWS).await;
+    assert!(got.iter().all(|n| *n <= 1), "an email sent twice: {got:?}");
+    let lost = got.iter().filter(|n| **n == 0).count();
+    assert!(lost <= 16, "{lost} emails lost to one crash: {got:?}");
+}

@@ -29,7 +29,9 @@ use crate::{
     store::{followups::Due, StoreError},
 };
 use chrono::{DateTime, Utc};
+use futures::{stream::FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// How long a claimed stage stays claimed if the sender dies before marking it.
 const CLAIM: chrono::Duration = chrono::Duration::minutes(5);
@@ -85,11 +87,22 @@ pub async fn handle_event(
     };
     let mut planned: Vec<Planned> = Vec::new();
     let mut failures = Vec::new();
-    for r in records {
-        let Some(id) = inserted_award(r) else {
-            continue;
-        };
-        match Box::pin(send_day1(&app, &id)).await {
+    let awards: Vec<(AwardId, &Value)> = records
+        .iter()
+        .filter_map(|r| Some((inserted_award(r)?, r)))
+        .collect();
+    // Several at once (the mailer's pace holds the rate): one at a time, the round trips of each
+    // email, not the send rate, would set how fast a large batch goes out.
+    let sends: Vec<_> = awards
+        .iter()
+        .map(|(id, _)| Box::pin(send_day1(&app, id)))
+        .collect();
+    let results: Vec<_> = futures::stream::iter(sends)
+        .buffered(app.mailer.in_flight())
+        .collect()
+        .await;
+    for ((id, r), result) in awards.iter().zip(results) {
+        match result {
             Ok((outcome, plan)) => {
                 tracing::info!(award = %id, ?outcome, "day-1 email");
                 planned.extend(plan);
@@ -183,28 +196,22 @@ pub async fn handle_due(
                 Default::default()
             })
     };
-    for (i, d) in due.iter().enumerate() {
-        if until.is_some_and(|u| Utc::now() >= u) {
-            app.schedules
-                .continue_bucket(bucket, Utc::now())
-                .await
-                .map_err(NotifyError::Retry)?;
-            tracing::info!(
-                bucket,
-                left = due.len() - i,
-                "out of time; the rest of the bucket continues in a new schedule"
-            );
-            return Ok(
-                json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes, "continued": due.len() - i }),
-            );
-        }
-        match Box::pin(handle_one(app, d, bucket, now)).await {
-            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
-            Err(e) => {
-                tracing::warn!(award = %d.award, stage = d.stage.as_str(), error = %e, "follow-up failed");
-                retry = Some(e);
-            }
-        }
+    let handled =
+        handle_while_time(app, &due, bucket, (now, until), &mut outcomes, &mut retry).await;
+    if handled < due.len() {
+        app.schedules
+            .continue_bucket(bucket, Utc::now())
+            .await
+            .map_err(NotifyError::Retry)?;
+        let left = due.len() - handled;
+        tracing::info!(
+            bucket,
+            left,
+            "out of time; the rest of the bucket continues in a new schedule"
+        );
+        return Ok(
+            json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes, "continued": left }),
+        );
     }
     tracing::info!(
         bucket,
@@ -215,6 +222,38 @@ pub async fn handle_due(
     match retry {
         Some(e) => Err(e),
         None => Ok(json!({ "bucket": bucket, "due": due.len(), "outcomes": outcomes })),
+    }
+}
+
+/// Handles `due` several at once, as day 1 does, starting each only while there is time left
+/// (`until`): answers how many were handled, counting each outcome and keeping the last failure
+/// worth retrying in `retry`.
+async fn handle_while_time(
+    app: &App,
+    due: &[Due],
+    bucket: &str,
+    (now, until): (DateTime<Utc>, Option<DateTime<Utc>>),
+    outcomes: &mut BTreeMap<String, u64>,
+    retry: &mut Option<NotifyError>,
+) -> usize {
+    let (mut next, mut running) = (due.iter(), FuturesUnordered::new());
+    let mut handled = 0;
+    loop {
+        while running.len() < app.mailer.in_flight() && until.is_none_or(|u| Utc::now() < u) {
+            let Some(d) = next.next() else { break };
+            running.push(async move { (d, Box::pin(handle_one(app, d, bucket, now)).await) });
+        }
+        let Some((d, result)) = running.next().await else {
+            return handled;
+        };
+        handled += 1;
+        match result {
+            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
+            Err(e) => {
+                tracing::warn!(award = %d.award, stage = d.stage.as_str(), error = %e, "follow-up failed");
+                *retry = Some(e);
+            }
+        }
     }
 }
 
