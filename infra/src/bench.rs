@@ -495,17 +495,18 @@ pub(crate) fn http_event_with(
 /// `infra bench-ingest --via-upload`: the whole path an admin's file takes — `POST /v1/batches`
 /// through the api function, a `PUT` of the file to the presigned URL (curl), and the S3 events
 /// (the upload's, then each continuation marker's) delivered by the local runner until the batch
-/// is finished.
-pub async fn ingest_via_upload(rows: usize) -> Result<(), BoxError> {
+/// is finished; with `then_notify`, then the day-1 path ([`day_one`]).
+pub async fn ingest_via_upload(rows: usize, then_notify: bool) -> Result<(), BoxError> {
     let b = BenchStack::start().await?;
     let demo = infra::seed::seed(&b.app).await?;
+    let admin = infra::moto::admin_sdk_config(&b.stack.endpoint);
+    let mut runner = infra::runner::Runner::new(b.lambda.clone(), admin);
+    runner.deliver_stream().await?; // the demo's own badges, before the file's
     let file = bench_file(rows, false, "roster")?.into_bytes();
     let batch_id = create_and_upload(&b, &demo, &file).await?;
     b.counter.reset();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = std::time::Instant::now();
-    let admin = infra::moto::admin_sdk_config(&b.stack.endpoint);
-    let mut runner = infra::runner::Runner::new(b.lambda.clone(), admin);
     let mut events = 0;
     let done = loop {
         events += runner.deliver_uploads().await?;
@@ -516,8 +517,67 @@ pub async fn ingest_via_upload(rows: usize) -> Result<(), BoxError> {
         }
     };
     print_via_upload(rows, &done, events, started.elapsed(), &b.counter);
+    if then_notify {
+        day_one(&b, &mut runner, done.counts.issued).await?;
+    }
     b.moto.stop().await;
     Ok(())
+}
+
+/// The day-1 path of `issued` new badges as AWS runs it: the table's stream delivered to notify
+/// (its filters, batches of 100, retries) until a read finds no more records. Prints one Markdown
+/// row: wall time, records delivered, emails sent, the follow-up schedules in the group and the
+/// due items they will read, the AWS requests, the process's peak RSS.
+async fn day_one(
+    b: &BenchStack,
+    runner: &mut infra::runner::Runner,
+    issued: u64,
+) -> Result<(), BoxError> {
+    b.counter.reset();
+    b.lambda.instruments.invocations.reset();
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let started = std::time::Instant::now();
+    let delivered = runner.deliver_stream().await?;
+    let wall = started.elapsed();
+    let emails = b.counter.get("sesv2.SendEmail");
+    let schedules = schedule_names(b).await?;
+    let ddb = dynamodb_requests(&b.counter);
+    let notify = b.lambda.instruments.invocations.snapshot();
+    println!(
+        "| day-1 of {issued} badges | {:.1} s | {delivered} stream records to notify ({:?} invocations) | {emails} emails ({:.1} a second) | {} follow-up schedules: {schedules:?} | {ddb} DynamoDB requests ({:.2} a badge) | {:?} | peak RSS {:.1} MiB |",
+        wall.as_secs_f64(),
+        notify.get("notify").map(|(n, _)| *n),
+        emails as f64 / wall.as_secs_f64(),
+        schedules.len(),
+        ddb as f64 / issued.max(1) as f64,
+        b.counter.snapshot(),
+        peak_rss_mib(),
+    );
+    if emails != issued {
+        return Err(format!("{emails} day-1 emails for {issued} badges").into());
+    }
+    Ok(())
+}
+
+/// The names of the schedules in the stack's group (every page).
+async fn schedule_names(b: &BenchStack) -> Result<Vec<String>, BoxError> {
+    let admin = infra::moto::admin_sdk_config(&b.stack.endpoint);
+    let client = aws_sdk_scheduler::Client::new(&admin);
+    let mut pages = client
+        .list_schedules()
+        .group_name(&b.names.schedule_group)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        names.extend(
+            page?
+                .schedules()
+                .iter()
+                .filter_map(|s| s.name().map(str::to_owned)),
+        );
+    }
+    Ok(names)
 }
 
 /// What the console does with an admin's file: `POST /v1/batches` (with its size) through the api

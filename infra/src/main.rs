@@ -67,6 +67,10 @@ enum Command {
         /// delivered by the local runner until the batch is finished (roster rows).
         #[arg(long)]
         via_upload: bool,
+        /// With `--via-upload`: then the table's stream delivered to notify until it is drained
+        /// (each badge's day-1 email and its follow-up scheduling), at template.yaml's send rate.
+        #[arg(long, requires = "via_upload")]
+        then_notify: bool,
     },
     /// What each operation costs in AWS (request units, invocations, dollars): docs/performance.md.
     BenchCost {
@@ -251,8 +255,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::BenchIngest {
             rows,
             via_upload: true,
+            then_notify,
             ..
-        } => bench::ingest_via_upload(*rows).await?,
+        } => bench::ingest_via_upload(*rows, *then_notify).await?,
         Command::BenchIngest {
             rows,
             validate_only,
