@@ -5,7 +5,8 @@
 //!   so duplicated stream records and retries send nothing twice. A throttled send gives the
 //!   claim back and reports the record as failed (the stream retries it); a permanent rejection
 //!   is recorded and not retried, and so is a send SES may have accepted (no answer): at most
-//!   once. Suppressed addresses get nothing.
+//!   once. Suppressed addresses get nothing. A batch's emails go out several at once
+//!   ([`crate::mailer::Mailer::in_flight`]), the mailer's pace holding the send rate.
 //! - Follow-ups: each inserted award's day-3, day-7 and expiry stages are queued in the sparse,
 //!   sharded `DUE` index under their hour bucket, and the bucket's one-time schedule is created
 //!   (named by the hour, so a second create is a harmless conflict). When it fires, every due
