@@ -2,9 +2,11 @@
 //! per-template-day counters for every stage, and the suppression list.
 //!
 //! Counters: `email:{stage}:{sent|delivered|bounced|complained|opened|clicked|rejected}`. An
-//! EventBridge event can arrive twice: its id is recorded with a conditional write first, so a
-//! repeat counts nothing. A permanent bounce or a complaint suppresses the address for every
-//! later send.
+//! EventBridge event can arrive twice, and a repeat counts nothing. What happens to an email
+//! once (sent, delivered, bounced, complained, rejected) is counted by one conditional write of
+//! the award's counters item: the counter is 1 or absent, and is its own mark. Opens and clicks
+//! repeat: each one's event id is recorded in the same transaction as its counting write. A
+//! permanent bounce or a complaint suppresses the address for every later send.
 
 use crate::{app::App, domain::ids::AwardId, events::BoxError, store::StoreError};
 use chrono::Utc;
@@ -25,6 +27,13 @@ fn counter_word(event_type: &str) -> Option<&'static str> {
         "Reject" => "rejected",
         _ => return None,
     })
+}
+
+/// What happens to an email at most once (it is sent, delivered or bounced once; a badge gets one
+/// email per stage): counted on the award's counters item alone, whose counter is its own mark.
+/// Opens and clicks can repeat: each is counted once by its event id.
+fn once_per_email(word: &str) -> bool {
+    !matches!(word, "opened" | "clicked")
 }
 
 fn tag<'a>(detail: &'a Value, name: &str) -> Option<&'a str> {
@@ -105,10 +114,13 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let issuer = app.issuer_for_page(&a.issuer_id).await?;
     let zone = issuer.map(|i| i.profile.time_zone).unwrap_or_default();
     let attr = format!("email:{stage}:{word}");
-    let counted = app
-        .store
-        .count_event_once(id, &a, zone, Utc::now(), std::slice::from_ref(&attr))
-        .await?;
+    let now = Utc::now();
+    let counted = if once_per_email(word) {
+        app.store.count_first(&a, zone, now, &attr).await?
+    } else {
+        let attrs = std::slice::from_ref(&attr);
+        app.store.count_event_once(id, &a, zone, now, attrs).await?
+    };
     Ok(if counted {
         format!("counted {attr}")
     } else {

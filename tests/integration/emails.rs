@@ -502,6 +502,60 @@ pub(crate) fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: 
     json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"), "source": "aws.ses", "detail": d})
 }
 
+/// What happens to an email once (here its delivery) is counted once per email by one
+/// conditional write of the award's counters item — no `EVENT#` item, no transaction — even when
+/// SES reports it again under another event id; opens repeat and each counts.
+#[tokio::test]
+async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email("once");
+    let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "O"}});
+    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
+    t.runner().deliver_stream().await.unwrap();
+    let delivery = || {
+        let d = json!({"delivery": {"recipients": [to]}});
+        ses_event("Delivery", &id, "day1", &to, d)
+    };
+    t.ses_event(&delivery()).await; // the first event warms the function's caches
+    let again = delivery();
+    t.request_units().await;
+    assert_eq!(t.ses_event(&again).await, "ignored: already counted");
+    let units = t.request_units().await;
+    assert_eq!(units["UpdateItem"]["requests"], 1, "{units}");
+    // (DynamoDB bills a refused condition as the write would have been.)
+    assert_eq!(units["UpdateItem"]["wru"], 1, "{units}");
+    assert!(units.get("TransactWriteItems").is_none(), "{units}");
+    assert!(units.get("PutItem").is_none(), "{units}");
+    let sent = ses_event("Send", &id, "day1", &to, json!({}));
+    assert_eq!(t.ses_event(&sent).await, "counted email:day1:sent");
+    let units = t.request_units().await;
+    assert_eq!(units["UpdateItem"]["wru"], 1, "{units}");
+    assert!(units.get("TransactWriteItems").is_none(), "{units}");
+    for _ in 0..2 {
+        let open = ses_event("Open", &id, "day1", &to, json!({"open": {}}));
+        assert_eq!(t.ses_event(&open).await, "counted email:day1:opened");
+        assert_eq!(t.ses_event(&open).await, "ignored: already counted");
+    }
+    let c = t
+        .app
+        .store
+        .award_counters(&AwardId::parse(&id).unwrap())
+        .await;
+    let c = c.unwrap();
+    assert_eq!(c.get("email:day1:delivered"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day1:sent"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day1:opened"), Some(&2), "{c:?}");
+    t.roll_up().await;
+    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .date_naive();
+    let daily = t.app.store.daily_counters(&tid, day).await.unwrap();
+    assert_eq!(daily.get("email:day1:delivered"), Some(&1), "{daily:?}");
+    assert_eq!(daily.get("email:day1:opened"), Some(&2), "{daily:?}");
+}
+
 #[tokio::test]
 async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
     let t = spawn_app().await;

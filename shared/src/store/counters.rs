@@ -213,7 +213,8 @@ impl Store {
     /// Sends one `UpdateItem`. The item can be inside a transaction at that moment (DynamoDB then
     /// refuses the write with `TransactionConflictException`, which the SDK does not retry): such
     /// writes are retried with back-off, as are throttled ones, so a view is not lost to them.
-    async fn update_retrying(&self, u: Update) -> Result<()> {
+    /// False when the update's condition failed (nothing was written).
+    async fn update_retrying(&self, u: Update) -> Result<bool> {
         let mut retry = Backoff::over(0..6);
         loop {
             let res = self
@@ -222,13 +223,18 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(u.key.clone()))
                 .update_expression(u.update_expression.clone())
+                .set_condition_expression(u.condition_expression.clone())
                 .set_expression_attribute_names(u.expression_attribute_names.clone())
                 .set_expression_attribute_values(u.expression_attribute_values.clone())
                 .send()
                 .await;
-            let Err(e) = res else { return Ok(()) };
+            let Err(e) = res else { return Ok(true) };
+            let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e);
+            if code == Some("ConditionalCheckFailedException") {
+                return Ok(false);
+            }
             let retryable = matches!(
-                aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e),
+                code,
                 Some(
                     "TransactionConflictException"
                         | "ProvisionedThroughputExceededException"
@@ -253,6 +259,25 @@ impl Store {
         let tags = Tags::of(award, zone, now);
         self.update_retrying(self.counting_update(&award.id, &tags, attrs)?)
             .await
+            .map(drop)
+    }
+
+    /// Counts `attr` on an award once ever: one `UpdateItem` of its counters item, on the
+    /// condition that the counter is not there yet — the counter is its own mark, so no second
+    /// item and no transaction. For what happens at most once per badge (an email stage's send,
+    /// delivery, bounce…), however often it is reported. False when it was counted already.
+    pub async fn count_first(
+        &self,
+        award: &Award,
+        zone: Zone,
+        now: DateTime<Utc>,
+        attr: &str,
+    ) -> Result<bool> {
+        let tags = Tags::of(award, zone, now);
+        let mut u = self.counting_update(&award.id, &tags, &[attr.to_owned()])?;
+        // `#c0` is `attr` (counting_update names the attributes in order).
+        u.condition_expression = Some("attribute_not_exists(#c0)".into());
+        self.update_retrying(u).await
     }
 
     /// Counts an event delivered at least once (an SES event by its EventBridge id) exactly once:
