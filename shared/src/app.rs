@@ -40,6 +40,14 @@ impl std::ops::Deref for App {
     }
 }
 
+/// An issuer and templates, in the order asked (`None`: not there).
+pub type PageData = (Option<Arc<Issuer>>, Vec<Option<Arc<Template>>>);
+
+/// Whether `data` has the issuer (if one was asked for) and every template.
+fn is_complete((i, ts): &PageData, issuer: Option<&IssuerId>) -> bool {
+    (issuer.is_none() || i.is_some()) && ts.iter().all(Option::is_some)
+}
+
 /// What an [`App`] holds.
 pub struct AppParts {
     pub store: Store,
@@ -57,6 +65,8 @@ pub struct AppParts {
     pub(crate) status_lists: TtlCache<(IssuerId, u32), String>,
     issuers: TtlCache<IssuerId, Issuer>,
     templates: TtlCache<TemplateId, Template>,
+    /// Held while the page data the caches lack is read (see [`App::page_data`]).
+    page_reads: tokio::sync::Mutex<()>,
     session_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
@@ -135,6 +145,7 @@ impl App {
             config,
             issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
             templates: TtlCache::new(PAGE_DATA_TTL, 10_000),
+            page_reads: tokio::sync::Mutex::new(()),
             session_key: tokio::sync::OnceCell::new(),
         }))
     }
@@ -190,14 +201,42 @@ impl App {
     }
 
     /// An issuer and templates for public pages, in the order asked: from the warm cache, and
-    /// whatever it lacks in one read (`Store::get_page_data`), kept for `PAGE_DATA_TTL`.
+    /// whatever it lacks in one read (`Store::get_page_data`), kept for `PAGE_DATA_TTL`. One
+    /// read at a time per process: callers that miss together (a stream batch's emails, sent
+    /// several at once, when the entries expire) wait for the first one's read and find its
+    /// result cached, instead of each reading the same items.
     pub async fn page_data(
         &self,
         issuer: Option<&IssuerId>,
         templates: &[TemplateId],
-    ) -> Result<(Option<Arc<Issuer>>, Vec<Option<Arc<Template>>>), StoreError> {
-        let mut i = issuer.and_then(|id| self.issuers.get(id));
-        let mut ts: Vec<_> = templates.iter().map(|id| self.templates.get(id)).collect();
+    ) -> Result<PageData, StoreError> {
+        let cached = self.cached_page_data(issuer, templates);
+        if is_complete(&cached, issuer) {
+            return Ok(cached);
+        }
+        let _one_read = self.page_reads.lock().await;
+        let cached = self.cached_page_data(issuer, templates);
+        if is_complete(&cached, issuer) {
+            return Ok(cached);
+        }
+        self.read_page_data(issuer, templates, cached).await
+    }
+
+    fn cached_page_data(&self, issuer: Option<&IssuerId>, templates: &[TemplateId]) -> PageData {
+        let i = issuer.and_then(|id| self.issuers.get(id));
+        (
+            i,
+            templates.iter().map(|id| self.templates.get(id)).collect(),
+        )
+    }
+
+    /// Reads what `cached` lacks, and keeps it.
+    async fn read_page_data(
+        &self,
+        issuer: Option<&IssuerId>,
+        templates: &[TemplateId],
+        (mut i, mut ts): PageData,
+    ) -> Result<PageData, StoreError> {
         let missing: Vec<TemplateId> = templates
             .iter()
             .zip(&ts)
@@ -205,9 +244,6 @@ impl App {
             .map(|(id, _)| id.clone())
             .collect();
         let issuer_missing = issuer.filter(|_| i.is_none());
-        if missing.is_empty() && issuer_missing.is_none() {
-            return Ok((i, ts));
-        }
         let (read_issuer, read) = self.store.get_page_data(issuer_missing, &missing).await?;
         if let Some(read_issuer) = read_issuer {
             let read_issuer = Arc::new(read_issuer);

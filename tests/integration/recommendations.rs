@@ -2,7 +2,7 @@
 //! redirect.
 
 use accolade::domain::ids::{AwardId, IssuerId, TemplateId};
-use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
+use accolade_tests::{spawn_app, template_body, FunctionName, StatusCode, TestApp};
 use serde_json::{json, Value};
 
 struct Shop {
@@ -161,6 +161,29 @@ async fn a_cold_badge_page_reads_its_page_data_in_two_requests() {
     t.requests.reset();
     t.browse(&format!("/b/{}", s.award)).await;
     assert_eq!(t.requests.total(), 2, "{:?}", t.requests.snapshot());
+}
+
+/// Callers that miss the page-data cache together (notify sends a batch's emails several at
+/// once, and the entries expire for all of them at the same moment) make one read between them.
+#[tokio::test]
+async fn callers_that_miss_the_page_cache_together_make_one_read() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let app = t.app_of(FunctionName::Notify);
+    let award = app
+        .store
+        .get_award(&AwardId::parse(&s.award).unwrap())
+        .await;
+    let award = award.unwrap().expect("the award");
+    app.forget_issuer(&award.issuer_id);
+    app.forget_template(&award.template_id);
+    t.requests.reset();
+    let reads = (0..8).map(|_| app.template_and_issuer(&award));
+    let found = futures::future::join_all(reads).await;
+    let seen = t.requests.snapshot();
+    assert!(found.iter().all(|f| matches!(f, Ok(Some(_)))), "{found:?}");
+    assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 1, "{seen:?}");
+    assert_eq!(t.requests.total(), 1, "{seen:?}");
 }
 
 #[tokio::test]
