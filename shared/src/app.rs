@@ -43,9 +43,28 @@ impl std::ops::Deref for App {
 /// An issuer and templates, in the order asked (`None`: not there).
 pub type PageData = (Option<Arc<Issuer>>, Vec<Option<Arc<Template>>>);
 
-/// Whether `data` has the issuer (if one was asked for) and every template.
-fn is_complete((i, ts): &PageData, issuer: Option<&IssuerId>) -> bool {
-    (issuer.is_none() || i.is_some()) && ts.iter().all(Option::is_some)
+/// Read locks of page data: misses of ids in one stripe wait for each other.
+const PAGE_READ_STRIPES: usize = 32;
+
+fn page_read_stripe(id: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    (h.finish() % PAGE_READ_STRIPES as u64) as usize
+}
+
+/// The ids of what `data` lacks of the issuer and templates asked for.
+fn missing_ids<'a>(
+    (i, ts): &PageData,
+    issuer: Option<&'a IssuerId>,
+    templates: &'a [TemplateId],
+) -> Vec<&'a str> {
+    let issuer = issuer.filter(|_| i.is_none()).map(IssuerId::as_str);
+    let missing = templates.iter().zip(ts).filter(|(_, t)| t.is_none());
+    issuer
+        .into_iter()
+        .chain(missing.map(|(id, _)| id.as_str()))
+        .collect()
 }
 
 /// What an [`App`] holds.
@@ -65,8 +84,9 @@ pub struct AppParts {
     pub(crate) status_lists: TtlCache<(IssuerId, u32), String>,
     issuers: TtlCache<IssuerId, Issuer>,
     templates: TtlCache<TemplateId, Template>,
-    /// Held while the page data the caches lack is read (see [`App::page_data`]).
-    page_reads: tokio::sync::Mutex<()>,
+    /// Held while page data the caches lack is read, one lock per stripe of item ids (see
+    /// [`App::page_data`]).
+    page_reads: [tokio::sync::Mutex<()>; PAGE_READ_STRIPES],
     session_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
@@ -145,7 +165,7 @@ impl App {
             config,
             issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
             templates: TtlCache::new(PAGE_DATA_TTL, 10_000),
-            page_reads: tokio::sync::Mutex::new(()),
+            page_reads: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             session_key: tokio::sync::OnceCell::new(),
         }))
     }
@@ -202,24 +222,37 @@ impl App {
 
     /// An issuer and templates for public pages, in the order asked: from the warm cache, and
     /// whatever it lacks in one read (`Store::get_page_data`), kept for `PAGE_DATA_TTL`. One
-    /// read at a time per process: callers that miss together (a stream batch's emails, sent
+    /// read at a time per item: callers that miss together (a stream batch's emails, sent
     /// several at once, when the entries expire) wait for the first one's read and find its
-    /// result cached, instead of each reading the same items.
+    /// result cached, instead of each reading the same items; misses of other items go on.
     pub async fn page_data(
         &self,
         issuer: Option<&IssuerId>,
         templates: &[TemplateId],
     ) -> Result<PageData, StoreError> {
         let cached = self.cached_page_data(issuer, templates);
-        if is_complete(&cached, issuer) {
+        let missing = missing_ids(&cached, issuer, templates);
+        if missing.is_empty() {
             return Ok(cached);
         }
-        let _one_read = self.page_reads.lock().await;
+        let _reading = self.lock_page_reads(missing).await;
         let cached = self.cached_page_data(issuer, templates);
-        if is_complete(&cached, issuer) {
+        if missing_ids(&cached, issuer, templates).is_empty() {
             return Ok(cached);
         }
         self.read_page_data(issuer, templates, cached).await
+    }
+
+    /// The read locks of these ids' stripes, taken in ascending order (so no two callers can
+    /// each hold a lock the other waits for).
+    async fn lock_page_reads(&self, ids: Vec<&str>) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let stripes: std::collections::BTreeSet<usize> =
+            ids.into_iter().map(page_read_stripe).collect();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for s in stripes {
+            guards.push(self.page_reads[s].lock().await);
+        }
+        guards
     }
 
     fn cached_page_data(&self, issuer: Option<&IssuerId>, templates: &[TemplateId]) -> PageData {

@@ -865,6 +865,37 @@ async fn an_ses_event_that_failed_part_way_is_handled_in_full_on_retry() {
     assert_eq!(c.get("email:day1:clicked"), Some(&1), "{c:?}");
 }
 
+/// The conditional counting write of a delivery lands but its answer is lost (it looks
+/// throttled): the SDK's retry finds the counter there and counts nothing more, and so does a
+/// redelivery of the event. (The retry cannot tell its own landed write from another's, so the
+/// outcome says "already counted", as for a transaction.)
+#[tokio::test]
+async fn a_lost_answer_to_the_counting_write_of_a_delivery_counts_it_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email("lost");
+    let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "L"}});
+    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
+    let d = json!({"delivery": {"recipients": [to]}});
+    let delivery = ses_event("Delivery", &id, "day1", &to, d);
+    t.faults().arm("UpdateItem", 1);
+    let first = t.invoke(FunctionName::Analytics, delivery.clone()).await;
+    let left = t.faults().remaining("UpdateItem");
+    t.faults().arm("UpdateItem", 0);
+    assert_eq!(left, 0, "the counting write was answered with a fault");
+    assert_eq!(
+        first.ok().map(|v| v["outcome"].clone()),
+        Some(json!("ignored: already counted"))
+    );
+    assert_eq!(t.ses_event(&delivery).await, "ignored: already counted");
+    let c = t
+        .app
+        .store
+        .award_counters(&AwardId::parse(&id).unwrap())
+        .await;
+    assert_eq!(c.unwrap().get("email:day1:delivered"), Some(&1));
+}
+
 /// A CSV batch of `rows` uploaded and ingested (its stream records not delivered yet); answers
 /// the addresses' prefix.
 async fn ingested_batch(t: &TestApp, key: &str, tpl: &Value, rows: usize) -> String {

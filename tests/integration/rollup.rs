@@ -114,8 +114,18 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     );
     assert_eq!(
         t.requests.snapshot(),
+        one_write,
+        "an SES delivery: the award, then its counting write, on the condition that it is the first"
+    );
+    t.requests.reset();
+    assert_eq!(
+        t.ses_event(&ses("Open", a0, "day1")).await,
+        "counted email:day1:opened"
+    );
+    assert_eq!(
+        t.requests.snapshot(),
         ops(&[("dynamodb.GetItem", 1), ("dynamodb.TransactWriteItems", 1)]),
-        "an SES event: the award, then its counting write and the event's mark together"
+        "an SES open (opens repeat): the award, then its counting write and the event's mark together"
     );
     t.requests.reset();
     t.browse(&format!("/b/{a0}.json")).await;
@@ -171,6 +181,10 @@ async fn activity(t: &TestApp, id: &str, i: usize, recommends: bool) {
     t.ses_event(&ses("Send", id, "day1")).await;
     if i % 3 != 1 {
         t.ses_event(&ses("Delivery", id, "day1")).await;
+        t.ses_event(&ses("Delivery", id, "day1")).await; // reported twice: counted once
+    }
+    for _ in 0..(i % 3) {
+        t.ses_event(&ses("Open", id, "day1")).await;
     }
 }
 
