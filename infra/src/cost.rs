@@ -251,22 +251,33 @@ async fn follow_ups(
     runner: &mut infra::runner::Runner,
     awards: usize,
 ) -> Result<Usage, BoxError> {
+    let label = "day-3 + day-7 follow-ups (Scheduler → notify)";
+    scheduled(b, runner, label, awards, [4, 8]).await
+}
+
+/// The schedules due `days` days from now, for each in turn, fired (each again while a run
+/// continues the rest of its bucket in a new schedule, out of time) as one phase.
+async fn scheduled(
+    b: &BenchStack,
+    runner: &mut infra::runner::Runner,
+    label: &'static str,
+    awards: usize,
+    days: [i64; 2],
+) -> Result<Usage, BoxError> {
     begin(b).await?;
     let now = chrono::Utc::now();
     let mut fired = 0;
-    for days in [4, 8] {
-        fired += runner
-            .fire_due_schedules(now + chrono::Duration::days(days))
-            .await?;
+    for d in days {
+        let at = now + chrono::Duration::days(d);
+        loop {
+            let n = runner.fire_due_schedules(at).await?;
+            fired += n;
+            if n == 0 {
+                break;
+            }
+        }
     }
-    let mut usage = end(
-        b,
-        "day-3 + day-7 follow-ups (Scheduler → notify)",
-        "badge",
-        awards,
-        0,
-    )
-    .await?;
+    let mut usage = end(b, label, "badge", awards, 0).await?;
     usage.scheduler_invocations = fired as u64;
     Ok(usage)
 }
@@ -291,24 +302,8 @@ async fn expiry_stages(
     runner: &mut infra::runner::Runner,
     awards: usize,
 ) -> Result<Usage, BoxError> {
-    begin(b).await?;
-    let now = chrono::Utc::now();
-    let mut fired = 0;
-    for days in [701, 731] {
-        // Again while a run continues the rest of a bucket in a new schedule (out of time).
-        loop {
-            let at = now + chrono::Duration::days(days);
-            let n = runner.fire_due_schedules(at).await?;
-            fired += n;
-            if n == 0 {
-                break;
-            }
-        }
-    }
     let label = "expiry reminder + `award.expired` (Scheduler → notify, ~2 years later)";
-    let mut usage = end(b, label, "badge", awards, 0).await?;
-    usage.scheduler_invocations = fired as u64;
-    Ok(usage)
+    scheduled(b, runner, label, awards, [701, 731]).await
 }
 
 async fn issue_by_api(
