@@ -827,6 +827,52 @@ async fn an_award_that_expires_sends_award_expired_once_when_its_time_comes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_of_expiries_reads_the_issuers_endpoints_once_and_sends_each_event() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let (url, inbox) = receiver(&[]).await;
+    register(&t, &key, json!({"url": url, "events": ["award.expired"]})).await;
+    let expires = Utc::now() + chrono::Duration::minutes(5);
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let a = t
+            .issue(
+                &key,
+                json!({"template_id": tpl["id"], "notify": false, "expires_on": expires.to_rfc3339(),
+                "recipient": {"email": unique_email(&format!("exp{i}")), "name": "만료"}}),
+            )
+            .await;
+        ids.push(a["id"].as_str().unwrap().to_owned());
+    }
+    settle(&t).await;
+    let bucket = accolade::domain::followup::bucket_of(expires);
+    let after = (expires + chrono::Duration::seconds(1)).to_rfc3339();
+    t.requests.reset();
+    let out = t
+        .invoke(
+            accolade_tests::FunctionName::Notify,
+            json!({"kind": "due", "bucket": bucket, "now": after}),
+        )
+        .await
+        .unwrap();
+    let seen = t.requests.snapshot();
+    assert_eq!(out["outcomes"]["award.expired"], 4, "{out:#}");
+    // The bucket's due items (one Query per shard of the index), then one for the issuer's
+    // endpoints: once for the bucket, not once an award.
+    let shards = u64::from(accolade::domain::followup::SHARDS);
+    assert_eq!(t.requests.get("dynamodb.Query"), shards + 1, "{seen:?}");
+    t.deliver_webhooks().await;
+    let mut got: Vec<String> = inbox
+        .of_type("award.expired")
+        .iter()
+        .map(|m| m.json()["data"]["award_id"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attempt_whose_sender_died_is_taken_over_and_a_live_one_is_not_doubled() {
     let t = spawn_app().await;
     let (_, key) = t.issuer("중단대학교").await;

@@ -237,12 +237,18 @@ async fn handle_while_time(
     outcomes: &mut BTreeMap<String, u64>,
     retry: &mut Option<NotifyError>,
 ) -> usize {
+    let endpoints = &crate::webhooks::Endpoints::default();
     let (mut next, mut running) = (due.iter(), FuturesUnordered::new());
     let mut handled = 0;
     loop {
         while running.len() < app.mailer.in_flight() && until.is_none_or(|u| Utc::now() < u) {
             let Some(d) = next.next() else { break };
-            running.push(async move { (d, Box::pin(handle_one(app, d, bucket, now)).await) });
+            let run = Run {
+                bucket,
+                now,
+                endpoints,
+            };
+            running.push(async move { (d, Box::pin(handle_one(app, d, run)).await) });
         }
         let Some((d, result)) = running.next().await else {
             return handled;
@@ -258,21 +264,25 @@ async fn handle_while_time(
     }
 }
 
+/// One run of a due bucket: its name, its time, and the issuers' webhook endpoints as this run
+/// read them (once per issuer, however many of its awards expire in the bucket).
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    bucket: &'a str,
+    now: DateTime<Utc>,
+    endpoints: &'a crate::webhooks::Endpoints,
+}
+
 /// One due item: handled, then out of the index — or, for an expiry its bucket reached early
 /// (a bucket due within minutes runs a minute after its first item is queued), left in the
 /// index for a run at the expiry time.
-async fn handle_one(
-    app: &App,
-    d: &Due,
-    bucket: &str,
-    now: DateTime<Utc>,
-) -> Result<String, NotifyError> {
+async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyError> {
     let outcome = match d.stage {
-        Stage::Expired => match Box::pin(expired(app, &d.award, bucket, now)).await? {
+        Stage::Expired => match Box::pin(expired(app, &d.award, run)).await? {
             Some(outcome) => outcome,
             None => return Ok("award.expired: not yet, run again at the expiry".into()),
         },
-        stage => Box::pin(send_followup(app, &d.award, stage, now)).await?,
+        stage => Box::pin(send_followup(app, &d.award, stage, run.now)).await?,
     };
     app.store
         .followup_done(&d.award, d.stage, "handled")
@@ -283,12 +293,8 @@ async fn handle_one(
 /// An award's expiry time has come: its `award.expired` webhook event, if it did expire (not
 /// revoked or replaced meanwhile). `None` when it has not expired yet: the bucket runs again at
 /// the expiry time (a schedule of its own).
-async fn expired(
-    app: &App,
-    id: &AwardId,
-    bucket: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<String>, NotifyError> {
+async fn expired(app: &App, id: &AwardId, run: Run<'_>) -> Result<Option<String>, NotifyError> {
+    let Run { bucket, now, .. } = run;
     let Some(award) = app.store.get_award(id).await? else {
         return Ok(Some("no award".into()));
     };
@@ -309,7 +315,10 @@ async fn expired(
         other => return Ok(Some(format!("no event: award {}", other.code()))),
     }
     let fact = crate::webhooks::facts::expired(&award);
-    if !crate::webhooks::enqueue(app, vec![fact]).await.is_empty() {
+    if !crate::webhooks::enqueue_with(app, run.endpoints, vec![fact])
+        .await
+        .is_empty()
+    {
         return Err(NotifyError::Retry("award.expired not queued".into()));
     }
     Ok(Some("award.expired".into()))

@@ -2,7 +2,8 @@
 //! per fact and subscribed endpoint, and each delivery's attempts are made by the webhooks
 //! function (see ARCHITECTURE.md, "Webhooks").
 //!
-//! - [`enqueue`] (in notify, on its stream batch): facts → for each issuer with facts, its
+//! - [`enqueue`] (in notify, on its stream batch; [`enqueue_with`] in a due bucket's run, whose
+//!   `award.expired` facts share one [`Endpoints`]): facts → for each issuer with facts, its
 //!   endpoints (one Query) → a delivery per subscribed endpoint (a conditional put; its id is
 //!   derived from the fact, so a redelivered record makes nothing new) → one SQS message each.
 //! - [`send::handle_event`] (the webhooks function): an SQS batch of first attempts (and manual
@@ -25,7 +26,11 @@ use crate::{
 use chrono::{DateTime, Utc};
 use facts::{Fact, Subject};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
+use tokio::sync::OnceCell;
 
 /// An SQS message: which delivery to attempt (now), with its tenant (the issuer).
 pub fn message(d: &Delivery) -> (String, String) {
@@ -41,13 +46,38 @@ pub fn message(d: &Delivery) -> (String, String) {
 /// deliveries could not all be made and queued (the batch's failed items: Lambda retries from
 /// the first, and everything done already is found done).
 pub async fn enqueue(app: &App, facts: Vec<Fact>) -> Vec<String> {
+    enqueue_with(app, &Endpoints::default(), facts).await
+}
+
+/// The webhook endpoints of each issuer, read once (one consistent Query) for as long as this
+/// lives: one stream batch, or one run of a due bucket, whose `award.expired` events all happened
+/// before the run began. Callers that miss together wait for the one read.
+#[derive(Default)]
+pub struct Endpoints(Mutex<HashMap<IssuerId, Read>>);
+
+/// One issuer's endpoints, read once.
+type Read = Arc<OnceCell<Vec<Webhook>>>;
+
+impl Endpoints {
+    async fn of(&self, app: &App, issuer: &IssuerId) -> Result<Vec<Webhook>, StoreError> {
+        let cell = {
+            let mut cells = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(cells.entry(issuer.clone()).or_default())
+        };
+        let read = || app.store.webhooks_of(issuer);
+        cell.get_or_try_init(read).await.cloned()
+    }
+}
+
+/// [`enqueue`], with the endpoints read through `endpoints`.
+pub async fn enqueue_with(app: &App, endpoints: &Endpoints, facts: Vec<Fact>) -> Vec<String> {
     let mut by_issuer: BTreeMap<IssuerId, Vec<Fact>> = BTreeMap::new();
     for f in facts {
         by_issuer.entry(f.issuer.clone()).or_default().push(f);
     }
     let mut failed = Vec::new();
     for (issuer, facts) in by_issuer {
-        if let Err(e) = enqueue_issuer(app, &issuer, &facts).await {
+        if let Err(e) = enqueue_issuer(app, endpoints, &issuer, &facts).await {
             tracing::warn!(%issuer, error = %e, "webhook deliveries not queued; the records will be retried");
             failed.extend(facts.into_iter().map(|f| f.seq));
         }
@@ -55,12 +85,13 @@ pub async fn enqueue(app: &App, facts: Vec<Fact>) -> Vec<String> {
     failed
 }
 
-async fn enqueue_issuer(app: &App, issuer: &IssuerId, facts: &[Fact]) -> Result<(), String> {
-    let endpoints = app
-        .store
-        .webhooks_of(issuer)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn enqueue_issuer(
+    app: &App,
+    endpoints: &Endpoints,
+    issuer: &IssuerId,
+    facts: &[Fact],
+) -> Result<(), String> {
+    let endpoints = endpoints.of(app, issuer).await.map_err(|e| e.to_string())?;
     if endpoints.is_empty() {
         return Ok(());
     }
