@@ -754,34 +754,70 @@ async fn the_aws_event_samples_reach_the_webhooks_function() {
     assert_eq!(inbox.all().len(), 2);
 }
 
+/// An issuer whose endpoint (`webhook`) wants `award.expired`, and a time minutes ahead, with a
+/// fraction of a second (as an API client may send it), for its awards to expire `at`.
+struct Expiry {
+    t: TestApp,
+    key: String,
+    tpl: Value,
+    inbox: Inbox,
+    webhook: String,
+    at: DateTime<Utc>,
+}
+
+impl Expiry {
+    async fn new() -> Self {
+        let t = spawn_app().await;
+        let (key, tpl) = t.issuer_with_template().await;
+        let (url, inbox) = receiver(&[]).await;
+        let w = register(&t, &key, json!({"url": url, "events": ["award.expired"]})).await;
+        let webhook = w["id"].as_str().unwrap().to_owned();
+        let at = Utc::now() + chrono::Duration::minutes(5);
+        Expiry {
+            t,
+            key,
+            tpl,
+            inbox,
+            webhook,
+            at,
+        }
+    }
+
+    /// An award that expires `at`; its emails sent or not.
+    async fn award(&self, notify: bool) -> Value {
+        let to = unique_email("exp");
+        let body = json!({"template_id": self.tpl["id"], "notify": notify,
+            "expires_on": self.at.to_rfc3339(), "recipient": {"email": to, "name": "만료 예정"}});
+        self.t.issue(&self.key, body).await
+    }
+
+    /// The expiry's bucket, run (as Scheduler runs it) a second after the awards expired.
+    async fn run_bucket(&self) -> Value {
+        let bucket = accolade::domain::followup::bucket_of(self.at);
+        let after = (self.at + chrono::Duration::seconds(1)).to_rfc3339();
+        let due = json!({"kind": "due", "bucket": bucket, "now": after});
+        let notify = accolade_tests::FunctionName::Notify;
+        self.t.invoke(notify, due).await.unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_award_that_expires_sends_award_expired_once_when_its_time_comes() {
-    let t = spawn_app().await;
-    let (key, tpl) = t.issuer_with_template().await;
-    let (url, inbox) = receiver(&[]).await;
-    register(&t, &key, json!({"url": url, "events": ["award.expired"]})).await;
-    // Minutes ahead, with a fraction of a second (as an API client may send it).
-    let expires = Utc::now() + chrono::Duration::minutes(5);
-    let issue = |notify: bool| {
-        t.issue(
-            &key,
-            json!({"template_id": tpl["id"], "notify": notify, "expires_on": expires.to_rfc3339(),
-            "recipient": {"email": unique_email("exp"), "name": "만료 예정"}}),
-        )
-    };
+    let e = Expiry::new().await;
+    let (t, key, inbox, expires) = (&e.t, &e.key, &e.inbox, e.at);
     // One without emails (the event does not depend on them), one revoked before its time.
-    let a = issue(false).await;
-    let b = issue(true).await;
+    let a = e.award(false).await;
+    let b = e.award(true).await;
     let r = t
         .call(
             "POST",
             &format!("/v1/awards/{}/revoke", b["id"].as_str().unwrap()),
-            Some(&key),
+            Some(key),
             Some(json!({"reason": "취소"})),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    settle(&t).await;
+    settle(t).await;
     assert!(inbox.all().is_empty(), "nothing before the time");
     // The expiry hour's bucket fires at the end of that hour (Scheduler's time, the test clock).
     let bucket_end = accolade::domain::followup::bucket_fires_at(
@@ -828,48 +864,48 @@ async fn an_award_that_expires_sends_award_expired_once_when_its_time_comes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bucket_of_expiries_reads_the_issuers_endpoints_once_and_sends_each_event() {
-    let t = spawn_app().await;
-    let (key, tpl) = t.issuer_with_template().await;
-    let (url, inbox) = receiver(&[]).await;
-    register(&t, &key, json!({"url": url, "events": ["award.expired"]})).await;
-    let expires = Utc::now() + chrono::Duration::minutes(5);
+    let e = Expiry::new().await;
     let mut ids = Vec::new();
-    for i in 0..4 {
-        let a = t
-            .issue(
-                &key,
-                json!({"template_id": tpl["id"], "notify": false, "expires_on": expires.to_rfc3339(),
-                "recipient": {"email": unique_email(&format!("exp{i}")), "name": "만료"}}),
-            )
-            .await;
-        ids.push(a["id"].as_str().unwrap().to_owned());
+    for _ in 0..4 {
+        ids.push(e.award(false).await["id"].as_str().unwrap().to_owned());
     }
-    settle(&t).await;
-    let bucket = accolade::domain::followup::bucket_of(expires);
-    let after = (expires + chrono::Duration::seconds(1)).to_rfc3339();
-    t.requests.reset();
-    let out = t
-        .invoke(
-            accolade_tests::FunctionName::Notify,
-            json!({"kind": "due", "bucket": bucket, "now": after}),
-        )
-        .await
-        .unwrap();
-    let seen = t.requests.snapshot();
+    settle(&e.t).await;
+    e.t.requests.reset();
+    let out = e.run_bucket().await;
+    let seen = e.t.requests.snapshot();
     assert_eq!(out["outcomes"]["award.expired"], 4, "{out:#}");
     // The bucket's due items (one Query per shard of the index), then one for the issuer's
     // endpoints: once for the bucket, not once an award.
     let shards = u64::from(accolade::domain::followup::SHARDS);
-    assert_eq!(t.requests.get("dynamodb.Query"), shards + 1, "{seen:?}");
-    t.deliver_webhooks().await;
-    let mut got: Vec<String> = inbox
-        .of_type("award.expired")
-        .iter()
+    assert_eq!(e.t.requests.get("dynamodb.Query"), shards + 1, "{seen:?}");
+    e.t.deliver_webhooks().await;
+    let mut got: Vec<String> = (e.inbox.of_type("award.expired").iter())
         .map(|m| m.json()["data"]["award_id"].as_str().unwrap().to_owned())
         .collect();
     got.sort();
     ids.sort();
     assert_eq!(got, ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_endpoint_unsubscribed_from_before_its_attempt_is_cancelled_not_sent() {
+    let e = Expiry::new().await;
+    e.award(false).await;
+    settle(&e.t).await;
+    let out = e.run_bucket().await;
+    assert_eq!(out["outcomes"]["award.expired"], 1, "{out:#}");
+    // The delivery is made and queued; before its attempt, the endpoint drops the event type.
+    let only_revoked = json!({"events": ["award.revoked"]});
+    let path = format!("/v1/webhooks/{}", e.webhook);
+    let r =
+        e.t.call("PATCH", &path, Some(&e.key), Some(only_revoked))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    e.t.deliver_webhooks().await;
+    assert!(e.inbox.all().is_empty(), "{:#?}", e.inbox.all());
+    let d = &deliveries(&e.t, &e.key, &e.webhook).await[0];
+    let got = (d["event_type"].as_str(), d["state"].as_str());
+    assert_eq!(got, (Some("award.expired"), Some("cancelled")), "{d:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

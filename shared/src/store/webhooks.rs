@@ -226,7 +226,7 @@ impl Store {
         applied(req.expression_attribute_names("#last", "last").send().await)
     }
 
-    /// Ends a waiting delivery without sending it (its endpoint is off or gone).
+    /// Ends a waiting delivery without sending it (its endpoint is off, gone or unsubscribed).
     pub async fn cancel_delivery(&self, d: &Delivery) -> Result<bool> {
         use DeliveryState::{Cancelled, Pending, Sending};
         self.set_state(d, Cancelled, &[Pending, Sending]).await

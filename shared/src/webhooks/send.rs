@@ -123,10 +123,13 @@ pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
     if !due {
         return Ok("not due");
     }
+    // The endpoint as it is now: switched off, deleted, or no longer subscribed to this event
+    // type since the delivery was made (a retry can come days later; a due bucket's run reads the
+    // endpoints once), it gets nothing more.
     let endpoint = app.store.webhook(&job.issuer_id, &job.webhook_id).await?;
-    let Some(w) = endpoint.filter(|w| w.enabled) else {
+    let Some(w) = endpoint.filter(|w| w.wants(d.event_type)) else {
         app.store.cancel_delivery(&d).await?;
-        return Ok("cancelled: the endpoint is off or gone");
+        return Ok("cancelled: the endpoint is off, gone or no longer subscribed");
     };
     if !app.store.claim_attempt(&d, now).await? {
         return Ok("claimed by another sender");
