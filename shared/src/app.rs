@@ -222,7 +222,7 @@ impl App {
 
     /// An issuer and templates for public pages, in the order asked: from the warm cache, and
     /// whatever it lacks in one read (`Store::get_page_data`), kept for `PAGE_DATA_TTL`. One
-    /// read at a time per item: callers that miss together (a stream batch's emails, sent
+    /// read at a time per stripe of items (32, by id): callers that miss together (a stream batch's emails, sent
     /// several at once, when the entries expire) wait for the first one's read and find its
     /// result cached, instead of each reading the same items; misses of other items go on.
     pub async fn page_data(

@@ -32,8 +32,12 @@ fn counter_word(event_type: &str) -> Option<&'static str> {
 /// What happens to an email at most once (it is sent, delivered or bounced once; a badge gets one
 /// email per stage): counted on the award's counters item alone, whose counter is its own mark.
 /// Opens and clicks can repeat: each is counted once by its event id.
+/// Listed, not excluded: a new kind of event is counted per event until it is known to happen once.
 fn once_per_email(word: &str) -> bool {
-    !matches!(word, "opened" | "clicked")
+    matches!(
+        word,
+        "sent" | "delivered" | "bounced" | "complained" | "rejected"
+    )
 }
 
 fn tag<'a>(detail: &'a Value, name: &str) -> Option<&'a str> {

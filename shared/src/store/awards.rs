@@ -138,15 +138,7 @@ pub(super) fn contended(err: &TransactError) -> bool {
                 )
             })
         }
-        _ => matches!(
-            aws_sdk_dynamodb::error::ProvideErrorMetadata::code(err),
-            Some(
-                "ProvisionedThroughputExceededException"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "TransactionConflictException"
-            )
-        ),
+        _ => super::worth_retrying(aws_sdk_dynamodb::error::ProvideErrorMetadata::code(err)),
     }
 }
 

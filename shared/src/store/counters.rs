@@ -233,15 +233,7 @@ impl Store {
             if code == Some("ConditionalCheckFailedException") {
                 return Ok(false);
             }
-            let retryable = matches!(
-                code,
-                Some(
-                    "TransactionConflictException"
-                        | "ProvisionedThroughputExceededException"
-                        | "ThrottlingException"
-                )
-            );
-            if !retryable || !retry.wait().await {
+            if !super::worth_retrying(code) || !retry.wait().await {
                 return Err(StoreError::from_sdk(e));
             }
         }

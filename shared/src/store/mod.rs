@@ -52,14 +52,10 @@ impl StoreError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        match err.code() {
-            Some(
-                "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded",
-            ) => StoreError::Throttled,
-            _ => StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()),
+        if throttled(err.code()) {
+            return StoreError::Throttled;
         }
+        StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
     }
 
     pub fn is_retryable(&self) -> bool {
@@ -68,6 +64,24 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// DynamoDB refused a request for load (the SDK's own retries of it having run out).
+fn throttled(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
+/// A write refused for load or contention, not for what it asks: worth sending again after a
+/// wait ([`Backoff`]).
+pub(crate) fn worth_retrying(code: Option<&str>) -> bool {
+    throttled(code) || code == Some("TransactionConflictException")
+}
 
 /// How many times a throttled or contended DynamoDB write is tried again.
 pub(crate) const MAX_RETRIES: u32 = 10;
