@@ -878,6 +878,8 @@ async fn a_bucket_of_expiries_reads_the_issuers_endpoints_once_and_sends_each_ev
     // endpoints: once for the bucket, not once an award.
     let shards = u64::from(accolade::domain::followup::SHARDS);
     assert_eq!(e.t.requests.get("dynamodb.Query"), shards + 1, "{seen:?}");
+    // One read an award: the one that finds it expired also gives the event its data.
+    assert_eq!(e.t.requests.get("dynamodb.GetItem"), 4, "{seen:?}");
     e.t.deliver_webhooks().await;
     let mut got: Vec<String> = (e.inbox.of_type("award.expired").iter())
         .map(|m| m.json()["data"]["award_id"].as_str().unwrap().to_owned())

@@ -26,13 +26,17 @@ use crate::{
 use serde_json::Value;
 
 /// What a fact is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Subject {
+    /// An award, read when its deliveries are made (a stream record says what changed, not all
+    /// of what a receiver gets).
     Award(AwardId),
+    /// An award as it was just read to decide the fact (an expiry): not read again.
+    Read(Box<Award>),
     Batch(BatchId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Fact {
     pub kind: EventType,
     pub issuer: IssuerId,
@@ -51,7 +55,7 @@ pub fn expired(a: &Award) -> Fact {
     Fact {
         kind: EventType::AwardExpired,
         issuer: a.issuer_id.clone(),
-        subject: Subject::Award(a.id.clone()),
+        subject: Subject::Read(Box::new(a.clone())),
         key: format!("award.expired:{}", a.id),
         extra: Value::Null,
         seq: String::new(),

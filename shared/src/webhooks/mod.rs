@@ -144,28 +144,33 @@ fn new_delivery(w: &Webhook, kind: EventType, key: &str, body: String) -> Delive
 /// The event's time and `data`; `None` when what it is about is gone.
 async fn data_of(app: &App, fact: &Fact) -> Result<Option<(DateTime<Utc>, Value)>, StoreError> {
     match &fact.subject {
-        Subject::Award(id) => {
-            let Some(a) = app.store.get_award(id).await? else {
-                return Ok(None);
-            };
-            let at = match (fact.kind, &a.revocation, a.expires_on) {
-                (EventType::AwardRevoked, Some(r), _) => r.at,
-                (EventType::AwardIssued | EventType::AwardReissued, ..) => a.created_at,
-                (EventType::AwardExpired, _, Some(on)) => on,
-                _ => Utc::now(),
-            };
-            let mut data = award_data(app, &a);
-            if let (Some(extra), Some(map)) = (fact.extra.as_object(), data.as_object_mut()) {
-                map.extend(extra.clone());
-            }
-            Ok(Some((at, data)))
-        }
+        Subject::Award(id) => Ok(app
+            .store
+            .get_award(id)
+            .await?
+            .map(|a| award_event(app, fact, &a))),
+        Subject::Read(a) => Ok(Some(award_event(app, fact, a))),
         Subject::Batch(id) => Ok(app
             .store
             .get_batch(id)
             .await?
             .map(|b| (b.updated_at, batch_data(&b)))),
     }
+}
+
+/// An award fact's time and `data`.
+fn award_event(app: &App, fact: &Fact, a: &Award) -> (DateTime<Utc>, Value) {
+    let at = match (fact.kind, &a.revocation, a.expires_on) {
+        (EventType::AwardRevoked, Some(r), _) => r.at,
+        (EventType::AwardIssued | EventType::AwardReissued, ..) => a.created_at,
+        (EventType::AwardExpired, _, Some(on)) => on,
+        _ => Utc::now(),
+    };
+    let mut data = award_data(app, a);
+    if let (Some(extra), Some(map)) = (fact.extra.as_object(), data.as_object_mut()) {
+        map.extend(extra.clone());
+    }
+    (at, data)
 }
 
 /// What a receiver needs about an award: ids, the recipient (as the API gives it to the issuer),
