@@ -53,6 +53,18 @@ fn page_read_stripe(id: &str) -> usize {
     (h.finish() % PAGE_READ_STRIPES as u64) as usize
 }
 
+/// The templates asked for that `found` (in the same order) lacks.
+fn missing_templates<'a: 'b, 'b, T>(
+    templates: &'a [TemplateId],
+    found: &'b [Option<T>],
+) -> impl Iterator<Item = &'a TemplateId> + 'b {
+    templates
+        .iter()
+        .zip(found)
+        .filter(|(_, t)| t.is_none())
+        .map(|(id, _)| id)
+}
+
 /// The ids of what `data` lacks of the issuer and templates asked for.
 fn missing_ids<'a>(
     (i, ts): &PageData,
@@ -60,11 +72,8 @@ fn missing_ids<'a>(
     templates: &'a [TemplateId],
 ) -> Vec<&'a str> {
     let issuer = issuer.filter(|_| i.is_none()).map(IssuerId::as_str);
-    let missing = templates.iter().zip(ts).filter(|(_, t)| t.is_none());
-    issuer
-        .into_iter()
-        .chain(missing.map(|(id, _)| id.as_str()))
-        .collect()
+    let missing = missing_templates(templates, ts).map(TemplateId::as_str);
+    issuer.into_iter().chain(missing).collect()
 }
 
 /// What an [`App`] holds.
@@ -222,9 +231,10 @@ impl App {
 
     /// An issuer and templates for public pages, in the order asked: from the warm cache, and
     /// whatever it lacks in one read (`Store::get_page_data`), kept for `PAGE_DATA_TTL`. One
-    /// read at a time per stripe of items (32, by id): callers that miss together (a stream batch's emails, sent
-    /// several at once, when the entries expire) wait for the first one's read and find its
-    /// result cached, instead of each reading the same items; misses of other items go on.
+    /// read at a time per stripe of items (32, by id): callers that miss together (a stream
+    /// batch's emails, sent several at once, when the entries expire) wait for the first one's
+    /// read and find its result cached, instead of each reading the same items; misses of items
+    /// in other stripes go on.
     pub async fn page_data(
         &self,
         issuer: Option<&IssuerId>,
@@ -270,12 +280,7 @@ impl App {
         templates: &[TemplateId],
         (mut i, mut ts): PageData,
     ) -> Result<PageData, StoreError> {
-        let missing: Vec<TemplateId> = templates
-            .iter()
-            .zip(&ts)
-            .filter(|(_, t)| t.is_none())
-            .map(|(id, _)| id.clone())
-            .collect();
+        let missing: Vec<TemplateId> = missing_templates(templates, &ts).cloned().collect();
         let issuer_missing = issuer.filter(|_| i.is_none());
         let (read_issuer, read) = self.store.get_page_data(issuer_missing, &missing).await?;
         if let Some(read_issuer) = read_issuer {
