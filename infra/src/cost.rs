@@ -187,10 +187,15 @@ pub async fn run(badges: usize, views: usize) -> Result<(), BoxError> {
     begin(&b).await?;
     runner.deliver_stream().await?;
     phases.push(end(&b, "day-1 email (stream → notify)", "badge", badges, 0).await?);
-    phases.push(follow_ups(&b, &mut runner, badges + 1).await?);
+    // Both follow-ups of every award so far: the hour buckets due 3 days and then 7 days on.
+    let label = "day-3 + day-7 follow-ups (Scheduler → notify)";
+    phases.push(scheduled(&b, &mut runner, label, badges + 1, [4, 8]).await?);
     let label = "SES events of those emails (EventBridge → analytics) + rollup";
     phases.push(ses_events(&b, &mut runner, label, badges + 1).await?);
-    phases.push(expiry_stages(&b, &mut runner, badges).await?);
+    // The expiry reminder and `award.expired` of every award (the demo template's badges
+    // expire 730 days after issue, with a reminder 30 days before): the buckets due then.
+    let label = "expiry reminder + `award.expired` (Scheduler → notify, ~2 years later)";
+    phases.push(scheduled(&b, &mut runner, label, badges, [701, 731]).await?);
     let label = "SES events of the reminders (EventBridge → analytics) + rollup";
     phases.push(ses_events(&b, &mut runner, label, badges).await?);
     let (usage, awards) = issue_by_api(&b, &demo, 100).await?;
@@ -245,16 +250,6 @@ async fn issue_by_csv(
     Ok(usage)
 }
 
-/// Both follow-ups of every award so far: the hour buckets due 3 days and then 7 days from now.
-async fn follow_ups(
-    b: &BenchStack,
-    runner: &mut infra::runner::Runner,
-    awards: usize,
-) -> Result<Usage, BoxError> {
-    let label = "day-3 + day-7 follow-ups (Scheduler → notify)";
-    scheduled(b, runner, label, awards, [4, 8]).await
-}
-
 /// The schedules due `days` days from now, for each in turn, fired (each again while a run
 /// continues the rest of its bucket in a new schedule, out of time) as one phase.
 async fn scheduled(
@@ -293,17 +288,6 @@ async fn ses_events(
     runner.deliver_ses_events().await?;
     runner.deliver_stream().await?;
     end(b, label, "badge", awards, 0).await
-}
-
-/// The expiry reminder and `award.expired` of every award that expires (the demo template's
-/// badges expire 730 days after issue, with a reminder 30 days before): the buckets due then.
-async fn expiry_stages(
-    b: &BenchStack,
-    runner: &mut infra::runner::Runner,
-    awards: usize,
-) -> Result<Usage, BoxError> {
-    let label = "expiry reminder + `award.expired` (Scheduler → notify, ~2 years later)";
-    scheduled(b, runner, label, awards, [701, 731]).await
 }
 
 async fn issue_by_api(

@@ -502,16 +502,29 @@ pub(crate) fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: 
     json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"), "source": "aws.ses", "detail": d})
 }
 
+/// A badge of a new issuer's template, issued to a new address (`tag` in it): its id, the
+/// address and the template.
+async fn issued_to_new_recipient(t: &TestApp, tag: &str) -> (String, String, Value) {
+    let (key, tpl) = t.issuer_with_template().await;
+    let to = unique_email(tag);
+    let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "수신자"}});
+    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
+    (id, to, tpl)
+}
+
+/// The counters item of award `id`.
+async fn counters_of(t: &TestApp, id: &str) -> std::collections::BTreeMap<String, i64> {
+    let id = AwardId::parse(id).unwrap();
+    t.app.store.award_counters(&id).await.unwrap()
+}
+
 /// What happens to an email once (here its delivery) is counted once per email by one
 /// conditional write of the award's counters item — no `EVENT#` item, no transaction — even when
 /// SES reports it again under another event id; opens repeat and each counts.
 #[tokio::test]
 async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() {
     let t = spawn_app().await;
-    let (key, tpl) = t.issuer_with_template().await;
-    let to = unique_email("once");
-    let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "O"}});
-    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
+    let (id, to, tpl) = issued_to_new_recipient(&t, "once").await;
     t.runner().deliver_stream().await.unwrap();
     let delivery = || {
         let d = json!({"delivery": {"recipients": [to]}});
@@ -537,12 +550,7 @@ async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() 
         assert_eq!(t.ses_event(&open).await, "counted email:day1:opened");
         assert_eq!(t.ses_event(&open).await, "ignored: already counted");
     }
-    let c = t
-        .app
-        .store
-        .award_counters(&AwardId::parse(&id).unwrap())
-        .await;
-    let c = c.unwrap();
+    let c = counters_of(&t, &id).await;
     assert_eq!(c.get("email:day1:delivered"), Some(&1), "{c:?}");
     assert_eq!(c.get("email:day1:sent"), Some(&1), "{c:?}");
     assert_eq!(c.get("email:day1:opened"), Some(&2), "{c:?}");
@@ -855,12 +863,7 @@ async fn an_ses_event_that_failed_part_way_is_handled_in_full_on_retry() {
     );
     assert_eq!(t.ses_event(&click).await, "ignored: already counted");
     assert_eq!(t.ses_event(&hard).await, "ignored: already counted");
-    let c = t
-        .app
-        .store
-        .award_counters(&AwardId::parse(&id).unwrap())
-        .await
-        .unwrap();
+    let c = counters_of(&t, &id).await;
     assert_eq!(c.get("email:day1:bounced"), Some(&1), "{c:?}");
     assert_eq!(c.get("email:day1:clicked"), Some(&1), "{c:?}");
 }
@@ -872,10 +875,7 @@ async fn an_ses_event_that_failed_part_way_is_handled_in_full_on_retry() {
 #[tokio::test]
 async fn a_lost_answer_to_the_counting_write_of_a_delivery_counts_it_once() {
     let t = spawn_app().await;
-    let (key, tpl) = t.issuer_with_template().await;
-    let to = unique_email("lost");
-    let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "L"}});
-    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
+    let (id, to, _) = issued_to_new_recipient(&t, "lost").await;
     let d = json!({"delivery": {"recipients": [to]}});
     let delivery = ses_event("Delivery", &id, "day1", &to, d);
     t.faults().arm("UpdateItem", 1);
@@ -888,12 +888,8 @@ async fn a_lost_answer_to_the_counting_write_of_a_delivery_counts_it_once() {
         Some(json!("ignored: already counted"))
     );
     assert_eq!(t.ses_event(&delivery).await, "ignored: already counted");
-    let c = t
-        .app
-        .store
-        .award_counters(&AwardId::parse(&id).unwrap())
-        .await;
-    assert_eq!(c.unwrap().get("email:day1:delivered"), Some(&1));
+    let c = counters_of(&t, &id).await;
+    assert_eq!(c.get("email:day1:delivered"), Some(&1));
 }
 
 /// A CSV batch of `rows` uploaded and ingested (its stream records not delivered yet); answers
