@@ -87,7 +87,7 @@ async fn follow_ups_need_notifys_batch_write_item_and_it_has_it() {
     // Without it: every attempt fails, the stream mapping retries (MaximumRetryAttempts: 10)
     // and hands the batch to the on-failure destination; nothing is queued.
     let without = edited_template(
-        "                - dynamodb:DeleteItem\n                - dynamodb:BatchWriteItem\n",
+        "                - dynamodb:BatchWriteItem\n                - dynamodb:DeleteItem\n",
         "                - dynamodb:DeleteItem\n",
     );
     let t = spawn_app_with(without).await;

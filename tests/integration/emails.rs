@@ -963,3 +963,84 @@ async fn a_batch_of_day1_emails_goes_out_in_parallel_and_a_crash_sends_nothing_t
     let lost = got.iter().filter(|n| **n == 0).count();
     assert!(lost <= 16, "{lost} emails lost to one crash: {got:?}");
 }
+
+/// A day-3 follow-up queued by the layout before 2026-12-03 (an item of its award in the sparse
+/// `DUE` index), as a deployment upgraded from it still holds: its bucket's run moves it into
+/// the bucket's partition and sends it once, also when a run died between moving it and taking
+/// it out of the index (then it is in both).
+#[tokio::test]
+async fn a_follow_up_queued_by_the_old_layout_is_moved_and_sent_once() {
+    use accolade::domain::followup::{bucket_of, shard_of, Stage};
+    use accolade::store::keys;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let at = chrono::Utc::now() + chrono::Duration::days(40);
+    let bucket = bucket_of(at);
+    let db = aws_sdk_dynamodb::Client::new(&t.sdk);
+    let mut awards = Vec::new();
+    for both in [false, true] {
+        let to = unique_email("legacy");
+        let a = t
+            .issue(
+                &key,
+                json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "K"}}),
+            )
+            .await;
+        let aid = AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+        let (pk, sk) = keys::legacy_followup(&aid, "day3");
+        db.put_item()
+            .table_name(&t.names.table)
+            .item("PK", Av::S(pk.clone()))
+            .item("SK", Av::S(sk.clone()))
+            .item("type", Av::S("followup".into()))
+            .item(
+                keys::Index::Due.pk(),
+                Av::S(keys::due(&bucket, shard_of(&aid))),
+            )
+            .item(keys::Index::Due.sk(), Av::S(format!("day3#{aid}")))
+            .send()
+            .await
+            .unwrap();
+        if both {
+            let due = accolade::store::followups::Due {
+                award: aid.clone(),
+                stage: Stage::Day3,
+                bucket: bucket.clone(),
+            };
+            t.app.store.put_followups(&[(due, at)]).await.unwrap();
+        }
+        awards.push((aid, to, (pk, sk)));
+    }
+    let after = (at + chrono::Duration::hours(1)).to_rfc3339();
+    let due = json!({"kind": "due", "bucket": bucket, "now": after});
+    for _ in 0..2 {
+        t.lambda
+            .invoke_async(FunctionName::Notify, due.clone())
+            .await
+            .unwrap();
+    }
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    for (aid, to, (pk, sk)) in &awards {
+        let mails = t.mail_to(to).await;
+        assert_eq!(mails.len(), 1, "one day-3 email to {to}");
+        assert_eq!(mails[0].header("X-Accolade-Stage").as_deref(), Some("day3"));
+        let old = db
+            .get_item()
+            .table_name(&t.names.table)
+            .key("PK", Av::S(pk.clone()))
+            .key("SK", Av::S(sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        assert!(
+            !old.contains_key(keys::Index::Due.pk()),
+            "{aid} left the index"
+        );
+        assert_eq!(old.get("outcome"), Some(&Av::S("moved".into())));
+    }
+    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+}

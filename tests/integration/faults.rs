@@ -358,10 +358,12 @@ async fn sent_to(t: &TestApp, to: &[&str]) -> Vec<usize> {
     to.iter().map(|a| to_one(a)).collect()
 }
 
-/// Whether the award's follow-up of `stage` is queued (in the sparse `DUE` index).
-async fn queued(t: &TestApp, aid: &AwardId, stage: Stage) -> bool {
+/// Whether the award's follow-up of `stage` is queued in `bucket` (its item in the bucket's
+/// partition, read consistently).
+async fn queued(t: &TestApp, aid: &AwardId, stage: Stage, bucket: &str) -> bool {
     use aws_sdk_dynamodb::types::AttributeValue as Av;
-    let (pk, sk) = accolade::store::keys::followup(aid, stage.as_str());
+    let shard = accolade::domain::followup::shard_of(aid);
+    let (pk, sk) = accolade::store::keys::due_item(bucket, shard, stage.as_str(), aid);
     let got = aws_sdk_dynamodb::Client::new(&t.sdk)
         .get_item()
         .table_name(&t.names.table)
@@ -371,8 +373,7 @@ async fn queued(t: &TestApp, aid: &AwardId, stage: Stage) -> bool {
         .send()
         .await
         .unwrap();
-    got.item
-        .is_some_and(|i| i.contains_key(accolade::store::keys::Index::Due.pk()))
+    got.item.is_some()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,7 +528,16 @@ async fn day1_once(
     let mut run = disarm(t);
     let window = in_window(&clean.lock().unwrap(), &run, fault);
     one_email(t, &to, &aid, "day1", window, &mut run).await;
-    if !queued(t, &aid, Stage::Day3).await {
+    let created = t
+        .app
+        .store
+        .get_award(&aid)
+        .await
+        .unwrap()
+        .unwrap()
+        .created_at;
+    let day3 = accolade::domain::followup::bucket_of(created + Duration::days(3));
+    if !queued(t, &aid, Stage::Day3, &day3).await {
         run.problems.push("day-3 follow-up not queued".into());
     }
     if fault.is_none() {
@@ -589,7 +599,7 @@ async fn day3_once(
     let mut run = disarm(t);
     let window = in_window(&clean.lock().unwrap(), &run, fault);
     one_email(t, &to, &aid, "day3", window, &mut run).await;
-    if queued(t, &aid, Stage::Day3).await {
+    if queued(t, &aid, Stage::Day3, &bucket).await {
         run.problems.push("the day-3 item is still due".into());
     }
     if fault.is_none() {

@@ -270,6 +270,15 @@ async fn promotions_carry_the_ad_mark_and_opt_out_wait_for_morning_and_stop_on_o
         .from_local_datetime(&(local + Duration::days(1)).and_hms_opt(8, 0, 0).unwrap())
         .unwrap()
         .with_timezone(&Utc);
+    // Moved, not copied: due in the bucket that fires at 08:00, no longer in its own.
+    let kakao_day3 = |due: Vec<accolade::store::followups::Due>| {
+        due.iter()
+            .filter(|d| d.stage == accolade::domain::followup::Stage::KakaoDay3)
+            .count()
+    };
+    let at_eight = accolade::domain::followup::bucket_of(morning - Duration::seconds(1));
+    assert_eq!(kakao_day3(t.app.store.due_in(&day3).await.unwrap()), 0);
+    assert_eq!(kakao_day3(t.app.store.due_in(&at_eight).await.unwrap()), 1);
     t.sens().set_clock(morning);
     runner.fire_due_schedules(morning).await.unwrap();
     let sms = kinds(&t, "01022223333", "sms");

@@ -874,10 +874,15 @@ async fn a_bucket_of_expiries_reads_the_issuers_endpoints_once_and_sends_each_ev
     let out = e.run_bucket().await;
     let seen = e.t.requests.snapshot();
     assert_eq!(out["outcomes"]["award.expired"], 4, "{out:#}");
-    // The bucket's due items (one Query per shard of the index), then one for the issuer's
-    // endpoints: once for the bucket, not once an award.
+    // The bucket's due items (one Query per shard of its partitions, and one per shard of the
+    // old layout's index), then one for the issuer's endpoints: once for the bucket, not once
+    // an award.
     let shards = u64::from(accolade::domain::followup::SHARDS);
-    assert_eq!(e.t.requests.get("dynamodb.Query"), shards + 1, "{seen:?}");
+    assert_eq!(
+        e.t.requests.get("dynamodb.Query"),
+        2 * shards + 1,
+        "{seen:?}"
+    );
     // One read an award: the one that finds it expired also gives the event its data.
     assert_eq!(e.t.requests.get("dynamodb.GetItem"), 4, "{seen:?}");
     e.t.deliver_webhooks().await;

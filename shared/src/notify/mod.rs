@@ -169,7 +169,7 @@ pub async fn queue_followups(app: &App, planned: &[Planned]) -> Result<(), Notif
 }
 
 /// Sends every follow-up due in an hour bucket. Failures worth retrying make the invocation
-/// fail (Scheduler retries it); handled stages have left the index, so a retry only redoes the rest.
+/// fail (Scheduler retries it); handled stages have left the bucket, so a retry only redoes the rest.
 /// A bucket larger than one invocation can send (at the send rate, before `until`) schedules its
 /// remainder a minute later and stops.
 pub async fn handle_due(
@@ -273,9 +273,9 @@ struct Run<'a> {
     endpoints: &'a crate::webhooks::Endpoints,
 }
 
-/// One due item: handled, then out of the index — or, for an expiry its bucket reached early
-/// (a bucket due within minutes runs a minute after its first item is queued), left in the
-/// index for a run at the expiry time.
+/// One due item: handled, then deleted — or, for an expiry its bucket reached early (a bucket
+/// due within minutes runs a minute after its first item is queued), left in its bucket for a
+/// run at the expiry time.
 async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyError> {
     let outcome = match d.stage {
         Stage::Expired => match Box::pin(expired(app, &d.award, run)).await? {
@@ -284,9 +284,7 @@ async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyEr
         },
         stage => Box::pin(send_followup(app, &d.award, stage, run.now)).await?,
     };
-    app.store
-        .followup_done(&d.award, d.stage, "handled")
-        .await?;
+    app.store.followup_done(d).await?;
     Ok(outcome)
 }
 

@@ -1,10 +1,16 @@
-//! Follow-up due items in the sparse, sharded `DUE` index, and unsubscribes.
+//! Follow-up due items, one partition per shard of an hour bucket, and unsubscribes.
+//!
+//! A due item is written once (1 WRU) and deleted once handled (1 WRU); a bucket's run queries
+//! its shards' partitions. Before 2026-12-03 a due item was an item of its award in the sparse
+//! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run first moves what
+//! that index still holds for it into the partitions ([`Store::due_in`]).
 
-use super::{get_s, keys, s, Backoff, Item, Result, Store, StoreError};
+use super::{applied, get_s, keys, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
-    followup::{shard_of, Stage, SHARDS},
+    followup::{bucket_fires_at, shard_of, Stage, SHARDS},
     ids::{AwardId, IssuerId},
 };
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 
@@ -18,79 +24,90 @@ pub struct Due {
     pub bucket: String,
 }
 
+impl Due {
+    fn key(&self) -> (String, String) {
+        keys::due_item(
+            &self.bucket,
+            shard_of(&self.award),
+            self.stage.as_str(),
+            &self.award,
+        )
+    }
+}
+
 impl Store {
     /// Queues follow-ups (award, stage, due time, bucket), 25 per `BatchWriteItem`, unprocessed
     /// items retried with back-off. Writing one twice is harmless: sending is claimed per stage.
-    /// The same (award, stage) twice in one call — a stream batch that repeats a record — is
-    /// written once: DynamoDB refuses a `BatchWriteItem` that names one key twice.
+    /// The same item twice in one call — a stream batch that repeats a record — is written once:
+    /// DynamoDB refuses a `BatchWriteItem` that names one key twice.
     pub async fn put_followups(&self, items: &[(Due, DateTime<Utc>)]) -> Result<()> {
-        let items = unique_followups(items);
-        for chunk in items.chunks(MAX_BATCH_WRITE) {
-            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
-            for (d, at) in chunk {
-                let (pk, sk) = keys::followup(&d.award, d.stage.as_str());
-                let mut item = Item::new();
-                item.insert(keys::PK.into(), s(pk));
-                item.insert(keys::SK.into(), s(sk));
-                item.insert(keys::TYPE.into(), s("followup"));
-                item.insert("due_at".into(), s(keys::sortable(*at)));
-                item.insert(
-                    keys::Index::Due.pk().into(),
-                    s(keys::due(&d.bucket, shard_of(&d.award))),
-                );
-                item.insert(
-                    keys::Index::Due.sk().into(),
-                    s(keys::due_sort(d.stage.as_str(), &d.award)),
-                );
-                requests.push(
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item))
-                                .build()
-                                .map_err(|e| StoreError::Aws(e.to_string()))?,
-                        )
-                        .build(),
-                );
-            }
-            let mut retry = Backoff::default();
-            while !requests.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut requests))
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() && !retry.wait().await {
-                    return Err(StoreError::Throttled);
-                }
+        for chunk in unique_followups(items).chunks(MAX_BATCH_WRITE) {
+            let requests = chunk
+                .iter()
+                .map(|(d, at)| due_put(d, *at))
+                .collect::<Result<Vec<_>>>()?;
+            self.batch_write(requests).await?;
+        }
+        Ok(())
+    }
+
+    /// One `BatchWriteItem` of at most 25 requests, its unprocessed items sent again with back-off.
+    async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> Result<()> {
+        let mut retry = Backoff::default();
+        while !requests.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut requests))
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if !requests.is_empty() && !retry.wait().await {
+                return Err(StoreError::Throttled);
             }
         }
         Ok(())
     }
 
-    /// Everything still due in an hour bucket: one query per shard, run concurrently.
+    /// Everything still due in a bucket: one strongly consistent query per shard, run
+    /// concurrently (a run that follows another sees what that one deleted). What the layout
+    /// before 2026-12-03 still holds for the bucket is moved first.
     pub async fn due_in(&self, bucket: &str) -> Result<Vec<Due>> {
-        let queries = (0..SHARDS).map(|shard| async move {
-            let query = self
-                .client
+        self.move_legacy_due(bucket).await?;
+        self.due_in_shards(bucket, keys::SK, |shard| {
+            self.client
                 .query()
                 .table_name(&self.table)
-                .index_name(keys::Index::Due.name())
-                .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
-                .expression_attribute_values(":pk", s(keys::due(bucket, shard)));
-            let mut found = Vec::new();
-            self.query_each(query, |item| {
-                found.extend(due_of(&item, bucket));
-                Ok(())
-            })
-            .await?;
-            Ok::<_, StoreError>(found)
+                .consistent_read(true)
+                .key_condition_expression(format!("{} = :pk", keys::PK))
+                .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
+        })
+        .await
+    }
+
+    /// The follow-ups of `bucket` that `query` (of one shard) finds, reading each from its
+    /// `{stage}#{award}` attribute `sort`.
+    async fn due_in_shards(
+        &self,
+        bucket: &str,
+        sort: &str,
+        query: impl Fn(u8) -> QueryFluentBuilder,
+    ) -> Result<Vec<Due>> {
+        let queries = (0..SHARDS).map(|shard| {
+            let query = query(shard);
+            async move {
+                let mut found = Vec::new();
+                self.query_each(query, |item| {
+                    found.extend(due_of(&item, sort, bucket));
+                    Ok(())
+                })
+                .await?;
+                Ok::<_, StoreError>(found)
+            }
         });
         let mut all = Vec::new();
         for r in futures::future::join_all(queries).await {
@@ -99,20 +116,62 @@ impl Store {
         Ok(all)
     }
 
-    /// Takes a handled follow-up out of the index (the sparse index only holds what is due).
-    pub async fn followup_done(&self, award: &AwardId, stage: Stage, outcome: &str) -> Result<()> {
-        let (pk, sk) = keys::followup(award, stage.as_str());
+    /// Moves the bucket's due items of the layout before 2026-12-03 (items of their award in the
+    /// sparse `DUE` index) into the bucket's partitions: each is written there first, then taken
+    /// out of the index, so a crash in between leaves it in both (moved again by the next run;
+    /// its sending is claimed once), never in neither.
+    async fn move_legacy_due(&self, bucket: &str) -> Result<()> {
+        let legacy = self
+            .due_in_shards(bucket, keys::Index::Due.sk(), |shard| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(keys::Index::Due.name())
+                    .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
+                    .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
+            })
+            .await?;
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        let at = bucket_fires_at(bucket).unwrap_or_else(Utc::now);
+        let planned: Vec<(Due, DateTime<Utc>)> = legacy.into_iter().map(|d| (d, at)).collect();
+        self.put_followups(&planned).await?;
+        for (d, _) in &planned {
+            let (pk, sk) = keys::legacy_followup(&d.award, d.stage.as_str());
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk))
+                .update_expression(format!(
+                    "REMOVE {}, {} SET outcome = :o",
+                    keys::Index::Due.pk(),
+                    keys::Index::Due.sk()
+                ))
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":o", s("moved"))
+                .send()
+                .await;
+            applied(res)?;
+        }
+        tracing::info!(
+            bucket,
+            moved = planned.len(),
+            "follow-ups of the old layout moved"
+        );
+        Ok(())
+    }
+
+    /// A handled follow-up leaves its bucket.
+    pub async fn followup_done(&self, due: &Due) -> Result<()> {
+        let (pk, sk) = due.key();
         self.client
-            .update_item()
+            .delete_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .update_expression(format!(
-                "REMOVE {}, {} SET outcome = :o",
-                keys::Index::Due.pk(),
-                keys::Index::Due.sk()
-            ))
-            .expression_attribute_values(":o", s(outcome))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
@@ -147,9 +206,9 @@ impl Store {
     }
 }
 
-/// The follow-up a due item names (`{stage}#{award}` in the index's sort key), if readable.
-fn due_of(item: &Item, bucket: &str) -> Option<Due> {
-    let (stage, award) = get_s(item, keys::Index::Due.sk())?.split_once('#')?;
+/// The follow-up a due item names in its attribute `sort` (`{stage}#{award}`), if readable.
+fn due_of(item: &Item, sort: &str, bucket: &str) -> Option<Due> {
+    let (stage, award) = get_s(item, sort)?.split_once('#')?;
     Some(Due {
         award: AwardId::parse(award).ok()?,
         stage: Stage::parse(stage)?,
@@ -157,13 +216,25 @@ fn due_of(item: &Item, bucket: &str) -> Option<Due> {
     })
 }
 
-/// The first of each (award, stage), in order.
+/// The `BatchWriteItem` request that queues `d`, due at `at`.
+fn due_put(d: &Due, at: DateTime<Utc>) -> Result<WriteRequest> {
+    let (pk, sk) = d.key();
+    let mut item = Item::new();
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert(keys::TYPE.into(), s("followup"));
+    item.insert("due_at".into(), s(keys::sortable(at)));
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| StoreError::Aws(e.to_string()))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+/// The first of each due item (bucket, award, stage), in order.
 fn unique_followups(items: &[(Due, DateTime<Utc>)]) -> Vec<&(Due, DateTime<Utc>)> {
     let mut seen = std::collections::HashSet::new();
-    items
-        .iter()
-        .filter(|(d, _)| seen.insert((d.award.clone(), d.stage.as_str())))
-        .collect()
+    items.iter().filter(|(d, _)| seen.insert(d.key())).collect()
 }
 
 #[cfg(test)]
@@ -187,6 +258,13 @@ mod tests {
         assert_eq!(u.len(), 2);
         assert_eq!(u[0].0.stage, Stage::Day3);
         assert_eq!(u[1].0.stage, Stage::Day7);
+        // The same stage in another bucket is another item (a KakaoTalk message moved on).
+        let mut elsewhere = due(Stage::Day3);
+        elsewhere.bucket = "2026112310".into();
+        assert_eq!(
+            unique_followups(&[items[0].clone(), (elsewhere, now)]).len(),
+            2
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
-//! | Follow-up due | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{yyyy-mm-ddThh}#{shard 00..15}` / `{stage}#{aid}` (sparse: removed once handled) |
+//! | Follow-up due | `DUE#{bucket}#{shard 00..15}` | `{stage}#{aid}` | (deleted once handled; `bucket` is an hour `yyyy-mm-ddThh` or a KakaoTalk batch or result bucket) |
+//! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; only read, to move what is left into the row above) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
 //! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
@@ -45,7 +46,8 @@ pub const TYPE: &str = "type";
 pub const TTL: &str = "expires_at";
 
 /// The secondary indexes, by the names template.yaml gives them: four overloaded GSIs and the
-/// sparse, keys-only `DUE` index of follow-ups.
+/// sparse, keys-only `DUE` index of the follow-ups written before 2026-12-03 (read only, to move
+/// them into their own partitions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
     Gsi1,
@@ -254,18 +256,21 @@ pub fn email_stage(award: &AwardId, stage: &str) -> (String, String) {
     (format!("AWARD#{award}"), format!("EMAIL#{stage}"))
 }
 
-pub fn followup(award: &AwardId, stage: &str) -> (String, String) {
-    (format!("AWARD#{award}"), format!("FOLLOWUP#{stage}"))
+/// A follow-up due in `bucket`: the bucket's shard is its partition, `{stage}#{award}` its sort key.
+pub fn due_item(bucket: &str, shard: u8, stage: &str, award: &AwardId) -> (String, String) {
+    (due(bucket, shard), format!("{stage}#{award}"))
 }
 
-/// The `DUE` index partition of an hour bucket and shard.
-/// The `DUE` index's sort key of a follow-up: `{stage}#{award}`.
-pub fn due_sort(stage: &str, award: &AwardId) -> String {
-    format!("{stage}#{award}")
-}
-
+/// The partition of one shard of a bucket's due follow-ups (also the `DUE` index's partition
+/// key in the layout before 2026-12-03).
 pub fn due(bucket: &str, shard: u8) -> String {
     format!("DUE#{bucket}#{shard:02}")
+}
+
+/// A follow-up due item as written before 2026-12-03: an item of the award, in the sparse `DUE`
+/// index until handled.
+pub fn legacy_followup(award: &AwardId, stage: &str) -> (String, String) {
+    (format!("AWARD#{award}"), format!("FOLLOWUP#{stage}"))
 }
 
 /// A recipient who unsubscribed from an issuer's promotional emails.

@@ -462,20 +462,7 @@ pub async fn handle_due(
             // The bucket of the hour before 08:00 fires at 08:00.
             let later = not_at_night(clock(now));
             let to = bucket_of(later - Duration::seconds(1));
-            let moved: Vec<Planned> = run
-                .rest
-                .iter()
-                .map(|d| {
-                    (
-                        Due {
-                            bucket: to.clone(),
-                            ..d.clone()
-                        },
-                        later,
-                    )
-                })
-                .collect();
-            queue_followups(app, &moved).await?;
+            requeue(app, &run.rest, |_| (to.clone(), later)).await?;
             run.skipped("kakao promotions held to 08:00");
         }
         None => {}
@@ -497,14 +484,29 @@ pub async fn handle_due(
 /// only twice; this keeps them going for as long as the trouble lasts.
 async fn again_later(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<(), NotifyError> {
     let at = now + Duration::minutes(15);
+    requeue(app, dues, |d| {
+        let bucket = if d.stage == Stage::KakaoDay1 {
+            bucket_of(at)
+        } else {
+            promotion_bucket(at)
+        };
+        (bucket, at)
+    })
+    .await
+}
+
+/// Moves `dues` to the bucket and time `to` gives each: queued there first, then deleted from
+/// the bucket they were in (if any), so a crash in between leaves one due twice (its message
+/// is claimed once), never lost.
+async fn requeue(
+    app: &App,
+    dues: &[Due],
+    to: impl Fn(&Due) -> (String, DateTime<Utc>),
+) -> Result<(), NotifyError> {
     let moved: Vec<Planned> = dues
         .iter()
         .map(|d| {
-            let bucket = if d.stage == Stage::KakaoDay1 {
-                bucket_of(at)
-            } else {
-                promotion_bucket(at)
-            };
+            let (bucket, at) = to(d);
             (
                 Due {
                     bucket,
@@ -514,7 +516,14 @@ async fn again_later(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<(), 
             )
         })
         .collect();
-    queue_followups(app, &moved).await
+    queue_followups(app, &moved).await?;
+    let left: Vec<Due> = dues
+        .iter()
+        .zip(&moved)
+        .filter(|(d, (m, _))| !d.bucket.is_empty() && d.bucket != m.bucket)
+        .map(|(d, _)| d.clone())
+        .collect();
+    done(app, &left).await
 }
 
 /// The awards of due items (an item whose award is gone leaves the index).
@@ -547,9 +556,7 @@ fn dues_of<T>(list: impl IntoIterator<Item = (T, Option<Due>)>) -> Vec<Due> {
 
 async fn done(app: &App, due: &[Due]) -> Result<(), NotifyError> {
     for d in due {
-        app.store
-            .followup_done(&d.award, d.stage, "handled")
-            .await?;
+        app.store.followup_done(d).await?;
     }
     Ok(())
 }
