@@ -127,7 +127,7 @@ impl Schedules {
     ///
     /// An overdue bucket gets a schedule of its own each time (never remembered): its first
     /// schedule may already have fired, and an item written after that would otherwise wait for
-    /// nobody. Handled items leave the index, so extra schedules send nothing twice.
+    /// nobody. Handled items leave their bucket, so extra schedules send nothing twice.
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<bool, String> {
         let at = bucket_fires_at(bucket).ok_or_else(|| format!("bad bucket {bucket}"))?;
         if at < Utc::now() + chrono::Duration::minutes(5) {
@@ -159,7 +159,7 @@ impl Schedules {
     }
 
     /// What is left of a bucket an invocation could not finish in its time: a new schedule a
-    /// minute from now (handled items have left the index, so it sends only the rest).
+    /// minute from now (handled items have left the bucket, so it sends only the rest).
     pub async fn continue_bucket(&self, bucket: &str, now: DateTime<Utc>) -> Result<bool, String> {
         let name = format!("{}-{}", schedule_name(bucket), now.format("%d%H%M%S"));
         let at = not_before_next_minute(now);

@@ -775,14 +775,7 @@ async fn ten_thousand_awards_make_a_handful_of_schedules() {
             let award = AwardId::generate();
             [(followup::Stage::Day3, 3), (followup::Stage::Day7, 7)].map(|(stage, days)| {
                 let at = created + chrono::Duration::days(days);
-                (
-                    Due {
-                        award: award.clone(),
-                        stage,
-                        bucket: followup::bucket_of(at),
-                    },
-                    at,
-                )
+                (Due::new(award.clone(), stage, followup::bucket_of(at)), at)
             })
         })
         .collect();
@@ -965,13 +958,13 @@ async fn a_batch_of_day1_emails_goes_out_in_parallel_and_a_crash_sends_nothing_t
 }
 
 /// A day-3 follow-up queued by the layout before 2026-12-03 (an item of its award in the sparse
-/// `DUE` index), as a deployment upgraded from it still holds: its bucket's run moves it into
-/// the bucket's partition and sends it once, also when a run died between moving it and taking
-/// it out of the index (then it is in both).
+/// `DUE` index), as a deployment upgraded from it still holds: its bucket's run sends it once and
+/// takes it out of the index, also when the same follow-up is queued in both layouts (the old
+/// code, running during the deployment, queued it again).
 #[tokio::test]
-async fn a_follow_up_queued_by_the_old_layout_is_moved_and_sent_once() {
+async fn a_follow_up_queued_by_the_old_layout_is_sent_once_and_leaves_the_index() {
     use accolade::domain::followup::{bucket_of, shard_of, Stage};
-    use accolade::store::keys;
+    use accolade::store::{followups::Due, keys};
     use aws_sdk_dynamodb::types::AttributeValue as Av;
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
@@ -1003,23 +996,36 @@ async fn a_follow_up_queued_by_the_old_layout_is_moved_and_sent_once() {
             .await
             .unwrap();
         if both {
-            let due = accolade::store::followups::Due {
-                award: aid.clone(),
-                stage: Stage::Day3,
-                bucket: bucket.clone(),
-            };
+            let due = Due::new(aid.clone(), Stage::Day3, bucket.clone());
             t.app.store.put_followups(&[(due, at)]).await.unwrap();
+            // Kept at most 30 days after it is due (a copy no run comes back for).
+            let (pk, sk) = keys::due_item(&bucket, shard_of(&aid), "day3", &aid);
+            let item = db
+                .get_item()
+                .table_name(&t.names.table)
+                .key("PK", Av::S(pk))
+                .key("SK", Av::S(sk))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap();
+            let ttl = (at + chrono::Duration::days(30)).timestamp().to_string();
+            assert_eq!(item.get(keys::TTL), Some(&Av::N(ttl)));
         }
         awards.push((aid, to, (pk, sk)));
     }
+    let found = t.app.store.due_in(&bucket).await.unwrap();
+    assert_eq!(found.iter().filter(|d| d.legacy).count(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     let after = (at + chrono::Duration::hours(1)).to_rfc3339();
-    let due = json!({"kind": "due", "bucket": bucket, "now": after});
-    for _ in 0..2 {
-        t.lambda
-            .invoke_async(FunctionName::Notify, due.clone())
-            .await
-            .unwrap();
-    }
+    t.lambda
+        .invoke_async(
+            FunctionName::Notify,
+            json!({"kind": "due", "bucket": bucket, "now": after}),
+        )
+        .await
+        .unwrap();
     assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
     for (aid, to, (pk, sk)) in &awards {
         let mails = t.mail_to(to).await;
@@ -1040,7 +1046,7 @@ async fn a_follow_up_queued_by_the_old_layout_is_moved_and_sent_once() {
             !old.contains_key(keys::Index::Due.pk()),
             "{aid} left the index"
         );
-        assert_eq!(old.get("outcome"), Some(&Av::S("moved".into())));
+        assert_eq!(old.get("outcome"), Some(&Av::S("handled".into())));
     }
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }

@@ -586,11 +586,7 @@ async fn day3_once(
     let at = Utc.with_ymd_and_hms(2031, 1, 1, 0, 0, 0).unwrap()
         + Duration::hours(hour.fetch_add(1, Ordering::SeqCst));
     let bucket = accolade::domain::followup::bucket_of(at);
-    let due = Due {
-        award: aid.clone(),
-        stage: Stage::Day3,
-        bucket: bucket.clone(),
-    };
+    let due = Due::new(aid.clone(), Stage::Day3, bucket.clone());
     t.app.store.put_followups(&[(due, at)]).await.unwrap();
     let now = Utc::now() + Duration::days(3) + Duration::hours(1);
     let event = json!({"kind": "due", "bucket": bucket, "now": now.to_rfc3339()});

@@ -7,8 +7,8 @@
 //!   is recorded and not retried, and so is a send SES may have accepted (no answer): at most
 //!   once. Suppressed addresses get nothing. A batch's emails go out several at once
 //!   ([`crate::mailer::Mailer::in_flight`]), the mailer's pace holding the send rate.
-//! - Follow-ups: each inserted award's day-3, day-7 and expiry stages are queued in the sparse,
-//!   sharded `DUE` index under their hour bucket, and the bucket's one-time schedule is created
+//! - Follow-ups: each inserted award's day-3, day-7 and expiry stages are queued in their
+//!   hour bucket's partitions (sharded 16 ways), and the bucket's one-time schedule is created
 //!   (named by the hour, so a second create is a harmless conflict). When it fires, every due
 //!   stage in the bucket is checked again (award still valid, follow-ups on, something to
 //!   recommend, not unsubscribed or suppressed, and for day 7 no enrolment click yet) and sent.
@@ -553,11 +553,7 @@ fn followup_plan(award: &Award, template: &Template) -> Vec<Planned> {
         .into_iter()
         .map(|(stage, at)| {
             (
-                Due {
-                    award: award.id.clone(),
-                    stage,
-                    bucket: followup::bucket_of(at),
-                },
+                Due::new(award.id.clone(), stage, followup::bucket_of(at)),
                 at,
             )
         })

@@ -2,29 +2,47 @@
 //!
 //! A due item is written once (1 WRU) and deleted once handled (1 WRU); a bucket's run queries
 //! its shards' partitions. Before 2026-12-03 a due item was an item of its award in the sparse
-//! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run first moves what
-//! that index still holds for it into the partitions ([`Store::due_in`]).
+//! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run also queries
+//! that index, and what it still holds is handled as before, in place ([`Due::legacy`]).
 
-use super::{applied, get_s, keys, s, Backoff, Item, Result, Store, StoreError};
+use super::{applied, get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
-    followup::{bucket_fires_at, shard_of, Stage, SHARDS},
+    followup::{shard_of, Stage, SHARDS},
     ids::{AwardId, IssuerId},
 };
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 /// DynamoDB's limit on items in one `BatchWriteItem` (moto accepts more; we never send more).
 pub const MAX_BATCH_WRITE: usize = 25;
+
+/// How long after its due time a due item is kept at most (DynamoDB's TTL deletes it, without
+/// charging a write): a copy left behind — a move whose deletion never ran, a message another
+/// run had claimed — must not stay forever. Longer than a failed run can wait to be redriven
+/// (its failure queue keeps messages 14 days).
+const DUE_KEPT: Duration = Duration::days(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
     pub award: AwardId,
     pub stage: Stage,
     pub bucket: String,
+    /// Queued by the layout before 2026-12-03: an item of its award in the sparse `DUE` index,
+    /// taken out of the index once handled rather than deleted.
+    pub legacy: bool,
 }
 
 impl Due {
+    pub fn new(award: AwardId, stage: Stage, bucket: String) -> Self {
+        Due {
+            award,
+            stage,
+            bucket,
+            legacy: false,
+        }
+    }
+
     fn key(&self) -> (String, String) {
         keys::due_item(
             &self.bucket,
@@ -73,20 +91,29 @@ impl Store {
         Ok(())
     }
 
-    /// Everything still due in a bucket: one strongly consistent query per shard, run
-    /// concurrently (a run that follows another sees what that one deleted). What the layout
-    /// before 2026-12-03 still holds for the bucket is moved first.
+    /// Everything still due in a bucket: one strongly consistent query per shard (a run that
+    /// follows another sees what that one deleted), and one per shard of the old layout's index,
+    /// all concurrently.
     pub async fn due_in(&self, bucket: &str) -> Result<Vec<Due>> {
-        self.move_legacy_due(bucket).await?;
-        self.due_in_shards(bucket, keys::SK, |shard| {
+        let table = self.due_in_shards(bucket, keys::SK, |shard| {
             self.client
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
                 .key_condition_expression(format!("{} = :pk", keys::PK))
                 .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
-        })
-        .await
+        });
+        let index = self.due_in_shards(bucket, keys::Index::Due.sk(), |shard| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::Index::Due.name())
+                .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
+                .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
+        });
+        let (due, legacy) = futures::try_join!(table, index)?;
+        let legacy = legacy.into_iter().map(|d| Due { legacy: true, ..d });
+        Ok(due.into_iter().chain(legacy).collect())
     }
 
     /// The follow-ups of `bucket` that `query` (of one shard) finds, reading each from its
@@ -116,56 +143,11 @@ impl Store {
         Ok(all)
     }
 
-    /// Moves the bucket's due items of the layout before 2026-12-03 (items of their award in the
-    /// sparse `DUE` index) into the bucket's partitions: each is written there first, then taken
-    /// out of the index, so a crash in between leaves it in both (moved again by the next run;
-    /// its sending is claimed once), never in neither.
-    async fn move_legacy_due(&self, bucket: &str) -> Result<()> {
-        let legacy = self
-            .due_in_shards(bucket, keys::Index::Due.sk(), |shard| {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(keys::Index::Due.name())
-                    .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
-                    .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
-            })
-            .await?;
-        if legacy.is_empty() {
-            return Ok(());
-        }
-        let at = bucket_fires_at(bucket).unwrap_or_else(Utc::now);
-        let planned: Vec<(Due, DateTime<Utc>)> = legacy.into_iter().map(|d| (d, at)).collect();
-        self.put_followups(&planned).await?;
-        for (d, _) in &planned {
-            let (pk, sk) = keys::legacy_followup(&d.award, d.stage.as_str());
-            let res = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(sk))
-                .update_expression(format!(
-                    "REMOVE {}, {} SET outcome = :o",
-                    keys::Index::Due.pk(),
-                    keys::Index::Due.sk()
-                ))
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":o", s("moved"))
-                .send()
-                .await;
-            applied(res)?;
-        }
-        tracing::info!(
-            bucket,
-            moved = planned.len(),
-            "follow-ups of the old layout moved"
-        );
-        Ok(())
-    }
-
     /// A handled follow-up leaves its bucket.
     pub async fn followup_done(&self, due: &Due) -> Result<()> {
+        if due.legacy {
+            return self.legacy_followup_done(due).await;
+        }
         let (pk, sk) = due.key();
         self.client
             .delete_item()
@@ -175,6 +157,30 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// A handled follow-up of the old layout leaves the `DUE` index, if it is still in this
+    /// bucket's (the old code, during a deployment, may have queued it again elsewhere).
+    async fn legacy_followup_done(&self, due: &Due) -> Result<()> {
+        let (pk, sk) = keys::legacy_followup(&due.award, due.stage.as_str());
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(format!(
+                "REMOVE {}, {} SET outcome = :o",
+                keys::Index::Due.pk(),
+                keys::Index::Due.sk()
+            ))
+            .condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
+            .expression_attribute_values(":pk", s(keys::due(&due.bucket, shard_of(&due.award))))
+            .expression_attribute_values(":o", s("handled"))
+            .send()
+            .await;
+        applied(res)?;
         Ok(())
     }
 
@@ -209,11 +215,11 @@ impl Store {
 /// The follow-up a due item names in its attribute `sort` (`{stage}#{award}`), if readable.
 fn due_of(item: &Item, sort: &str, bucket: &str) -> Option<Due> {
     let (stage, award) = get_s(item, sort)?.split_once('#')?;
-    Some(Due {
-        award: AwardId::parse(award).ok()?,
-        stage: Stage::parse(stage)?,
-        bucket: bucket.to_owned(),
-    })
+    Some(Due::new(
+        AwardId::parse(award).ok()?,
+        Stage::parse(stage)?,
+        bucket.to_owned(),
+    ))
 }
 
 /// The `BatchWriteItem` request that queues `d`, due at `at`.
@@ -224,6 +230,7 @@ fn due_put(d: &Due, at: DateTime<Utc>) -> Result<WriteRequest> {
     item.insert(keys::SK.into(), s(sk));
     item.insert(keys::TYPE.into(), s("followup"));
     item.insert("due_at".into(), s(keys::sortable(at)));
+    item.insert(keys::TTL.into(), n((at + DUE_KEPT).timestamp()));
     let put = PutRequest::builder()
         .set_item(Some(item))
         .build()
@@ -243,11 +250,7 @@ mod tests {
     fn a_repeated_followup_is_written_once() {
         use super::*;
         let a = AwardId::generate();
-        let due = |stage| Due {
-            award: a.clone(),
-            stage,
-            bucket: "2026112309".into(),
-        };
+        let due = |stage| Due::new(a.clone(), stage, "2026112309".into());
         let now = Utc::now();
         let items = vec![
             (due(Stage::Day3), now),

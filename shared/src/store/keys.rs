@@ -20,8 +20,8 @@
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
-//! | Follow-up due | `DUE#{bucket}#{shard 00..15}` | `{stage}#{aid}` | (deleted once handled; `bucket` is an hour `yyyy-mm-ddThh` or a KakaoTalk batch or result bucket) |
-//! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; only read, to move what is left into the row above) |
+//! | Follow-up due | `DUE#{bucket}#{shard 00..15}` | `{stage}#{aid}` | `due_at`; deleted once handled (TTL 30 days after `due_at`); `bucket` is an hour `yyyy-mm-ddThh` or a KakaoTalk batch or result bucket |
+//! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; no longer written: what is left is handled and taken out of the index) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
 //! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
@@ -46,8 +46,8 @@ pub const TYPE: &str = "type";
 pub const TTL: &str = "expires_at";
 
 /// The secondary indexes, by the names template.yaml gives them: four overloaded GSIs and the
-/// sparse, keys-only `DUE` index of the follow-ups written before 2026-12-03 (read only, to move
-/// them into their own partitions).
+/// sparse, keys-only `DUE` index of the follow-ups written before 2026-12-03 (read and emptied,
+/// no longer written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
     Gsi1,

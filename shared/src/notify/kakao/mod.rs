@@ -2,7 +2,7 @@
 //!
 //! - Day 1 as AlimTalk, with the provider's SMS fallback. An award issued by the API is sent from
 //!   the stream batch that inserted it (its batch's awards grouped per issuer, 100 to a request).
-//!   An award issued by CSV waits in its batch's bucket (`batch-{id}` in the `DUE` index) and the
+//!   An award issued by CSV waits in its batch's bucket (`batch-{id}`, a due bucket of its own) and the
 //!   whole file goes when the batch ends, 100 to a request.
 //! - Day 3 and day 7 are advertising: SMS/LMS with `contentType: AD`, `(광고)` and a free opt-out,
 //!   planned from the day-1 send in hour buckets that never fire between 21:00 and 08:00 in Korea
@@ -103,11 +103,7 @@ pub async fn on_stream(app: &App, records: &[Value]) -> Result<(), NotifyError> 
     for award in app.store.get_awards(&ids).await? {
         match &award.batch_id {
             Some(b) => queued.push((
-                Due {
-                    award: award.id.clone(),
-                    stage: Stage::KakaoDay1,
-                    bucket: batch_bucket(b),
-                },
+                Due::new(award.id.clone(), Stage::KakaoDay1, batch_bucket(b)),
                 now,
             )),
             None => direct.push(award),
@@ -128,11 +124,8 @@ pub async fn on_stream(app: &App, records: &[Value]) -> Result<(), NotifyError> 
     let retry: Vec<Due> = run
         .failed_awards
         .into_iter()
-        .map(|award| Due {
-            award,
-            stage: Stage::KakaoDay1,
-            bucket: String::new(), // again_later names it
-        })
+        // In no bucket yet: again_later names it.
+        .map(|award| Due::new(award, Stage::KakaoDay1, String::new()))
         .collect();
     again_later(app, &retry, now).await
 }
@@ -244,7 +237,7 @@ enum Stop {
 }
 
 /// What a run did: messages sent, where it stopped (and the due items left), the issuers that
-/// failed (their items left in the index; from the stream, their awards).
+/// failed (their items left in their bucket; from the stream, their awards).
 #[derive(Default)]
 pub struct Run {
     pub sent: usize,
@@ -264,7 +257,7 @@ impl Run {
 }
 
 /// Sends `items` of one issuer and stage, 100 to a request: before each request, stops when out
-/// of time or (promotions) when it is night in Korea, leaving the rest in the index; each due
+/// of time or (promotions) when it is night in Korea, leaving the rest in their bucket; each due
 /// item leaves it once its message is handled.
 async fn send_items(
     app: &App,
@@ -415,11 +408,7 @@ fn promotions_planned(c: &Context, s: &KakaoSettings, now: DateTime<Utc>) -> Vec
     .filter(|(_, on, _)| *on)
     .map(|(stage, _, days)| {
         let at = now + Duration::days(days);
-        let due = Due {
-            award: c.award.id.clone(),
-            stage,
-            bucket: promotion_bucket(at),
-        };
+        let due = Due::new(c.award.id.clone(), stage, promotion_bucket(at));
         (due, at)
     })
     .collect()
@@ -507,26 +496,21 @@ async fn requeue(
         .iter()
         .map(|d| {
             let (bucket, at) = to(d);
-            (
-                Due {
-                    bucket,
-                    ..d.clone()
-                },
-                at,
-            )
+            (Due::new(d.award.clone(), d.stage, bucket), at)
         })
         .collect();
     queue_followups(app, &moved).await?;
     let left: Vec<Due> = dues
         .iter()
         .zip(&moved)
-        .filter(|(d, (m, _))| !d.bucket.is_empty() && d.bucket != m.bucket)
+        // Not the item just written (same bucket), unless it was in the old layout.
+        .filter(|(d, (m, _))| !d.bucket.is_empty() && (d.legacy || d.bucket != m.bucket))
         .map(|(d, _)| d.clone())
         .collect();
     done(app, &left).await
 }
 
-/// The awards of due items (an item whose award is gone leaves the index).
+/// The awards of due items (an item whose award is gone leaves its bucket).
 async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>, NotifyError> {
     // BatchGetItem, 100 to a request.
     let ids: Vec<_> = due.iter().map(|d| d.award.clone()).collect();

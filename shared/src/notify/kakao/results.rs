@@ -69,11 +69,7 @@ pub async fn ask_later(
     let planned: Vec<Planned> = taken
         .iter()
         .map(|c| {
-            let due = Due {
-                award: c.award.id.clone(),
-                stage: Stage::KakaoResult,
-                bucket: bucket.clone(),
-            };
+            let due = Due::new(c.award.id.clone(), Stage::KakaoResult, bucket.clone());
             (due, at)
         })
         .collect();

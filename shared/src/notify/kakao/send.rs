@@ -24,7 +24,8 @@ pub fn clock(now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Claims the messages of `chunk` not sent yet: the ones this invocation may send; and the due
 /// items of the others that are finished (a message another invocation is sending right now
-/// keeps its due item: that invocation ends it, or a later run finds the claim run out).
+/// keeps its due item: a later run of the bucket finds it finished, or its claim run out; a
+/// copy no run comes back for is deleted by its TTL, 30 days after it was due).
 pub async fn claim(
     app: &App,
     chunk: Vec<Item>,
