@@ -115,9 +115,18 @@ pub enum Fault {
 struct CallPlan {
     /// Every call since arming, as `service.Operation`.
     calls: Vec<String>,
-    at: Option<(usize, Fault)>,
+    at: Option<(At, Fault)>,
     /// The call the fault was injected at, once it was.
     fired: Option<String>,
+}
+
+/// Which call a fault is placed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum At {
+    /// The k-th call (0-based), whatever it is.
+    Call(usize),
+    /// The n-th call (0-based) of one operation (`service.Operation`).
+    Nth(String, usize),
 }
 
 /// The fault this attempt carries, decided before it is sent.
@@ -155,7 +164,15 @@ impl ThrottleAfterSend {
     /// Starts counting calls from 0; `fault` (if any) at call `k` (0-based), once.
     pub fn arm_at(&self, k: usize, fault: Option<Fault>) {
         *self.call_plan() = CallPlan {
-            at: fault.map(|f| (k, f)),
+            at: fault.map(|f| (At::Call(k), f)),
+            ..CallPlan::default()
+        };
+    }
+    /// Starts counting calls from 0; `fault` at the `n`-th call (0-based) of `operation`
+    /// (`service.Operation`, e.g. `dynamodb.Query`), once.
+    pub fn arm_at_nth(&self, operation: &str, n: usize, fault: Fault) {
+        *self.call_plan() = CallPlan {
+            at: Some((At::Nth(operation.to_owned(), n), fault)),
             ..CallPlan::default()
         };
     }
@@ -232,8 +249,15 @@ impl Intercept for ThrottleAfterSend {
         let (service, op) = operation(cfg);
         let name = format!("{service}.{op}");
         let mut plan = self.call_plan();
+        let due = match &plan.at {
+            Some((At::Call(k), _)) => *k == plan.calls.len(),
+            Some((At::Nth(op, n), _)) => {
+                *op == name && plan.calls.iter().filter(|c| **c == name).count() == *n
+            }
+            None => false,
+        };
         let fault = match plan.at {
-            Some((k, f)) if k == plan.calls.len() => {
+            Some((_, f)) if due && plan.fired.is_none() => {
                 plan.fired = Some(name.clone());
                 Some(f)
             }

@@ -118,14 +118,7 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     let mut config = t.app.config.clone();
     config.sender_email = Some("badges@not-verified.example".into());
     let app = accolade::app::App::new(config, &t.sdk);
-    let to = unique_email("rejected");
-    let r = t
-        .issue(
-            &key,
-            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "R"}}),
-        )
-        .await;
-    let rid = AwardId::parse(r["id"].as_str().unwrap()).unwrap();
+    let (rid, _) = issue_to_new(&t, &key, &tpl, "rejected").await;
     let (out, _) = accolade::notify::send_day1(&app, &rid).await.unwrap();
     assert!(
         matches!(out, accolade::notify::Sent::Rejected(_)),
@@ -506,10 +499,16 @@ pub(crate) fn ses_event(kind: &str, award: &str, stage: &str, to: &str, detail: 
 /// address and the template.
 async fn issued_to_new_recipient(t: &TestApp, tag: &str) -> (String, String, Value) {
     let (key, tpl) = t.issuer_with_template().await;
+    let (id, to) = issue_to_new(t, &key, &tpl, tag).await;
+    (id.to_string(), to, tpl)
+}
+
+/// Issues an award of `tpl` to a new address (with `tag` in it): the award's id and the address.
+async fn issue_to_new(t: &TestApp, key: &str, tpl: &Value, tag: &str) -> (AwardId, String) {
     let to = unique_email(tag);
     let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "수신자"}});
-    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
-    (id, to, tpl)
+    let id = AwardId::parse(t.issue(key, body).await["id"].as_str().unwrap()).unwrap();
+    (id, to)
 }
 
 /// The counters item of award `id`.
@@ -568,14 +567,8 @@ async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() 
 async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let to = unique_email("events");
-    let a = t
-        .issue(
-            &key,
-            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "E"}}),
-        )
-        .await;
-    let id = a["id"].as_str().unwrap().to_owned();
+    let (id, to) = issue_to_new(&t, &key, &tpl, "events").await;
+    let id = id.to_string();
     t.runner().deliver_stream().await.unwrap();
     let events = [
         ses_event("Send", &id, "day1", &to, json!({})),
@@ -814,14 +807,8 @@ async fn ten_thousand_awards_make_a_handful_of_schedules() {
 async fn an_ses_event_that_failed_part_way_is_handled_in_full_on_retry() {
     let t = spawn_app().await;
     let (key, tpl) = t.issuer_with_template().await;
-    let to = unique_email("retry");
-    let a = t
-        .issue(
-            &key,
-            json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "R"}}),
-        )
-        .await;
-    let id = a["id"].as_str().unwrap().to_owned();
+    let (id, to) = issue_to_new(&t, &key, &tpl, "retry").await;
+    let id = id.to_string();
     let hard = ses_event(
         "Bounce",
         &id,
@@ -973,14 +960,7 @@ async fn a_follow_up_queued_by_the_old_layout_is_sent_once_and_leaves_the_index(
     let db = aws_sdk_dynamodb::Client::new(&t.sdk);
     let mut awards = Vec::new();
     for both in [false, true] {
-        let to = unique_email("legacy");
-        let a = t
-            .issue(
-                &key,
-                json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "K"}}),
-            )
-            .await;
-        let aid = AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+        let (aid, to) = issue_to_new(&t, &key, &tpl, "legacy").await;
         let (pk, sk) = keys::legacy_followup(&aid, "day3");
         db.put_item()
             .table_name(&t.names.table)

@@ -791,6 +791,15 @@ impl Expiry {
         self.t.issue(&self.key, body).await
     }
 
+    /// The award ids of the `award.expired` events the receiver got, sorted.
+    fn expired_events(&self) -> Vec<String> {
+        sorted(
+            (self.inbox.of_type("award.expired").iter())
+                .map(|m| m.json()["data"]["award_id"].as_str().unwrap().to_owned())
+                .collect(),
+        )
+    }
+
     /// The expiry's bucket, run (as Scheduler runs it) a second after the awards expired.
     async fn run_bucket(&self) -> Value {
         let bucket = accolade::domain::followup::bucket_of(self.at);
@@ -799,6 +808,11 @@ impl Expiry {
         let notify = accolade_tests::FunctionName::Notify;
         self.t.invoke(notify, due).await.unwrap()
     }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -886,12 +900,39 @@ async fn a_bucket_of_expiries_reads_the_issuers_endpoints_once_and_sends_each_ev
     // One read an award: the one that finds it expired also gives the event its data.
     assert_eq!(e.t.requests.get("dynamodb.GetItem"), 4, "{seen:?}");
     e.t.deliver_webhooks().await;
-    let mut got: Vec<String> = (e.inbox.of_type("award.expired").iter())
-        .map(|m| m.json()["data"]["award_id"].as_str().unwrap().to_owned())
-        .collect();
-    got.sort();
-    ids.sort();
-    assert_eq!(got, ids);
+    assert_eq!(e.expired_events(), sorted(ids));
+}
+
+/// The one read of the issuer's endpoints that a bucket's expiries share fails: throttled or
+/// timed out (the SDK retries it), or the run dies there (Lambda's asynchronous retry runs the
+/// bucket again). Each `award.expired` is still sent once, and the bucket is left empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_endpoints_read_in_a_bucket_of_expiries_loses_and_doubles_nothing() {
+    use infra::metering::Fault;
+    let shards = usize::from(accolade::domain::followup::SHARDS);
+    for fault in [Fault::Throttle, Fault::Timeout, Fault::Crash] {
+        let e = Expiry::new().await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(e.award(false).await["id"].as_str().unwrap().to_owned());
+        }
+        settle(&e.t).await;
+        // The bucket's due items come first (16 shards, and 16 of the old layout's index): the
+        // next Query is the endpoints read.
+        e.t.faults().arm_at_nth("dynamodb.Query", 2 * shards, fault);
+        let bucket = accolade::domain::followup::bucket_of(e.at);
+        let after = (e.at + chrono::Duration::seconds(1)).to_rfc3339();
+        let due = json!({"kind": "due", "bucket": bucket, "now": after});
+        let notify = accolade_tests::FunctionName::Notify;
+        e.t.lambda.invoke_async(notify, due).await.unwrap();
+        let fired = e.t.faults().fired();
+        assert_eq!(fired.as_deref(), Some("dynamodb.Query"), "{fault:?}");
+        assert!(e.t.lambda.failures().is_empty(), "{fault:?}");
+        e.t.deliver_webhooks().await;
+        assert_eq!(e.expired_events(), sorted(ids.clone()), "{fault:?}");
+        let left = e.t.app.store.due_in(&bucket).await.unwrap();
+        assert!(left.is_empty(), "{fault:?}: {left:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
