@@ -81,6 +81,10 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         views: usize,
     },
+    /// Once after upgrading from a release before 2026-12-03: moves the follow-ups still due in
+    /// the old `DUE` index into their buckets' partitions (safe beside running functions, and to
+    /// run again). Prints how many it moved.
+    MoveDueItems,
     /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
     /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
     /// `cargo build --release --workspace --bins`.
@@ -252,6 +256,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             );
         }
         Command::Dev { port } => dev(*port).await?,
+        Command::MoveDueItems => {
+            let moved = store_for(&cli).await?.move_legacy_due_items().await?;
+            println!("moved {moved} follow-ups out of the DUE index; it holds none now");
+        }
         Command::BenchIngest {
             rows,
             via_upload: true,

@@ -961,20 +961,7 @@ async fn a_follow_up_queued_by_the_old_layout_is_sent_once_and_leaves_the_index(
     let mut awards = Vec::new();
     for both in [false, true] {
         let (aid, to) = issue_to_new(&t, &key, &tpl, "legacy").await;
-        let (pk, sk) = keys::legacy_followup(&aid, "day3");
-        db.put_item()
-            .table_name(&t.names.table)
-            .item("PK", Av::S(pk.clone()))
-            .item("SK", Av::S(sk.clone()))
-            .item("type", Av::S("followup".into()))
-            .item(
-                keys::Index::Due.pk(),
-                Av::S(keys::due(&bucket, shard_of(&aid))),
-            )
-            .item(keys::Index::Due.sk(), Av::S(format!("day3#{aid}")))
-            .send()
-            .await
-            .unwrap();
+        let (pk, sk) = queue_day3_the_old_way(&t, &aid, &bucket).await;
         if both {
             let due = Due::new(aid.clone(), Stage::Day3, bucket.clone());
             t.app.store.put_followups(&[(due, at)]).await.unwrap();
@@ -1027,6 +1014,65 @@ async fn a_follow_up_queued_by_the_old_layout_is_sent_once_and_leaves_the_index(
             "{aid} left the index"
         );
         assert_eq!(old.get("outcome"), Some(&Av::S("handled".into())));
+    }
+    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+}
+
+/// Queues the award's day-3 follow-up in `bucket` as the layout before 2026-12-03 did: an item of
+/// the award in the sparse `DUE` index. Answers the item's key.
+async fn queue_day3_the_old_way(t: &TestApp, aid: &AwardId, bucket: &str) -> (String, String) {
+    use accolade::store::keys;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let shard = accolade::domain::followup::shard_of(aid);
+    let (pk, sk) = keys::legacy_followup(aid, "day3");
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.names.table)
+        .item("PK", Av::S(pk.clone()))
+        .item("SK", Av::S(sk.clone()))
+        .item("type", Av::S("followup".into()))
+        .item(keys::Index::Due.pk(), Av::S(keys::due(bucket, shard)))
+        .item(keys::Index::Due.sk(), Av::S(format!("day3#{aid}")))
+        .send()
+        .await
+        .unwrap();
+    (pk, sk)
+}
+
+/// `infra move-due-items`, run once after an upgrade: every follow-up the old layout's index
+/// still holds moves into its bucket's partition and out of the index (a second run finds
+/// nothing), and its bucket then sends it once.
+#[tokio::test]
+async fn moving_the_old_layouts_follow_ups_empties_its_index_and_each_still_goes_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let at = chrono::Utc::now() + chrono::Duration::days(40);
+    let bucket = accolade::domain::followup::bucket_of(at);
+    let mut to = Vec::new();
+    for _ in 0..2 {
+        let (aid, address) = issue_to_new(&t, &key, &tpl, "moved").await;
+        queue_day3_the_old_way(&t, &aid, &bucket).await;
+        to.push(address);
+    }
+    assert_eq!(t.app.store.move_legacy_due_items().await.unwrap(), 2);
+    assert_eq!(t.app.store.move_legacy_due_items().await.unwrap(), 0);
+    let due = t.app.store.due_in(&bucket).await.unwrap();
+    assert_eq!(due.len(), 2, "{due:?}");
+    assert!(due.iter().all(|d| !d.legacy), "{due:?}");
+    let after = (at + chrono::Duration::hours(1)).to_rfc3339();
+    t.lambda
+        .invoke_async(
+            FunctionName::Notify,
+            json!({"kind": "due", "bucket": bucket, "now": after}),
+        )
+        .await
+        .unwrap();
+    for address in &to {
+        assert_eq!(
+            t.mail_to(address).await.len(),
+            1,
+            "one day-3 email to {address}"
+        );
     }
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }

@@ -7,7 +7,7 @@
 
 use super::{applied, get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
-    followup::{shard_of, Stage, SHARDS},
+    followup::{bucket_fires_at, shard_of, Stage, SHARDS},
     ids::{AwardId, IssuerId},
 };
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -163,6 +163,50 @@ impl Store {
     /// A handled follow-up of the old layout leaves the `DUE` index, if it is still in this
     /// bucket's (the old code, during a deployment, may have queued it again elsewhere).
     async fn legacy_followup_done(&self, due: &Due) -> Result<()> {
+        self.out_of_legacy_index(due, "handled").await
+    }
+
+    /// Moves every follow-up the layout before 2026-12-03 still holds (a Scan of the keys-only
+    /// `DUE` index) into its bucket's partition, then out of the index: what `infra
+    /// move-due-items` runs once after an upgrade, so that a later release can drop the index
+    /// and the read of it. Answers how many it moved. Safe beside running functions (an item is
+    /// written in its new place before it leaves the old one; sending is claimed once) and safe
+    /// to run again.
+    pub async fn move_legacy_due_items(&self) -> Result<usize> {
+        let (mut start, mut moved) = (None, 0);
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .index_name(keys::Index::Due.name())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            let due: Vec<Due> = out.items().iter().filter_map(legacy_due_of).collect();
+            let planned: Vec<(Due, DateTime<Utc>)> = due
+                .iter()
+                .map(|d| {
+                    let at = bucket_fires_at(&d.bucket).unwrap_or_else(Utc::now);
+                    (Due::new(d.award.clone(), d.stage, d.bucket.clone()), at)
+                })
+                .collect();
+            self.put_followups(&planned).await?;
+            for d in &due {
+                self.out_of_legacy_index(d, "moved").await?;
+            }
+            moved += due.len();
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(moved),
+            }
+        }
+    }
+
+    /// Takes an old-layout follow-up out of the `DUE` index if it is still in `due`'s bucket,
+    /// noting why (`outcome`).
+    async fn out_of_legacy_index(&self, due: &Due, outcome: &str) -> Result<()> {
         let (pk, sk) = keys::legacy_followup(&due.award, due.stage.as_str());
         let res = self
             .client
@@ -177,7 +221,7 @@ impl Store {
             ))
             .condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
             .expression_attribute_values(":pk", s(keys::due(&due.bucket, shard_of(&due.award))))
-            .expression_attribute_values(":o", s("handled"))
+            .expression_attribute_values(":o", s(outcome))
             .send()
             .await;
         applied(res)?;
@@ -220,6 +264,17 @@ fn due_of(item: &Item, sort: &str, bucket: &str) -> Option<Due> {
         Stage::parse(stage)?,
         bucket.to_owned(),
     ))
+}
+
+/// An item of the old layout's `DUE` index as the follow-up it names, its bucket read from the
+/// index's partition key (`DUE#{bucket}#{shard}`).
+fn legacy_due_of(item: &Item) -> Option<Due> {
+    let bucket = keys::bucket_of_due(get_s(item, keys::Index::Due.pk())?)?;
+    let due = due_of(item, keys::Index::Due.sk(), bucket)?;
+    Some(Due {
+        legacy: true,
+        ..due
+    })
 }
 
 /// The `BatchWriteItem` request that queues `d`, due at `at`.
@@ -268,6 +323,31 @@ mod tests {
             unique_followups(&[items[0].clone(), (elsewhere, now)]).len(),
             2
         );
+    }
+
+    #[test]
+    fn an_old_layout_item_names_its_bucket() {
+        use super::*;
+        let a = AwardId::generate();
+        for bucket in [
+            "2026-11-26T10",
+            "batch-bat_x",
+            "poll1-2612011430-RSSA-1-2-abc",
+        ] {
+            let mut item = Item::new();
+            item.insert(
+                keys::Index::Due.pk().into(),
+                s(keys::due(bucket, shard_of(&a))),
+            );
+            item.insert(keys::Index::Due.sk().into(), s(format!("day3#{a}")));
+            let due = legacy_due_of(&item).unwrap();
+            assert_eq!((due.bucket.as_str(), due.legacy), (bucket, true));
+            assert_eq!((due.award.clone(), due.stage), (a.clone(), Stage::Day3));
+        }
+        let mut junk = Item::new();
+        junk.insert(keys::Index::Due.pk().into(), s("NOTDUE#x#01"));
+        junk.insert(keys::Index::Due.sk().into(), s(format!("day3#{a}")));
+        assert!(legacy_due_of(&junk).is_none());
     }
 
     #[test]

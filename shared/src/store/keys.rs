@@ -267,6 +267,11 @@ pub fn due(bucket: &str, shard: u8) -> String {
     format!("DUE#{bucket}#{shard:02}")
 }
 
+/// The bucket a due partition (`DUE#{bucket}#{shard}`) is of.
+pub fn bucket_of_due(partition: &str) -> Option<&str> {
+    Some(partition.strip_prefix("DUE#")?.rsplit_once('#')?.0)
+}
+
 /// A follow-up due item as written before 2026-12-03: an item of the award, in the sparse `DUE`
 /// index until handled.
 pub fn legacy_followup(award: &AwardId, stage: &str) -> (String, String) {
