@@ -985,14 +985,7 @@ async fn a_follow_up_queued_by_the_old_layout_is_sent_once_and_leaves_the_index(
     let found = t.app.store.due_in(&bucket).await.unwrap();
     assert_eq!(found.iter().filter(|d| d.legacy).count(), 2, "{found:?}");
     assert_eq!(found.len(), 3, "{found:?}");
-    let after = (at + chrono::Duration::hours(1)).to_rfc3339();
-    t.lambda
-        .invoke_async(
-            FunctionName::Notify,
-            json!({"kind": "due", "bucket": bucket, "now": after}),
-        )
-        .await
-        .unwrap();
+    run_bucket_after(&t, &bucket, at).await;
     assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
     for (aid, to, (pk, sk)) in &awards {
         let mails = t.mail_to(to).await;
@@ -1059,14 +1052,7 @@ async fn moving_the_old_layouts_follow_ups_empties_its_index_and_each_still_goes
     let due = t.app.store.due_in(&bucket).await.unwrap();
     assert_eq!(due.len(), 2, "{due:?}");
     assert!(due.iter().all(|d| !d.legacy), "{due:?}");
-    let after = (at + chrono::Duration::hours(1)).to_rfc3339();
-    t.lambda
-        .invoke_async(
-            FunctionName::Notify,
-            json!({"kind": "due", "bucket": bucket, "now": after}),
-        )
-        .await
-        .unwrap();
+    run_bucket_after(&t, &bucket, at).await;
     for address in &to {
         assert_eq!(
             t.mail_to(address).await.len(),
@@ -1075,4 +1061,15 @@ async fn moving_the_old_layouts_follow_ups_empties_its_index_and_each_still_goes
         );
     }
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+}
+
+/// Runs `bucket` as its schedule does, an hour after `at`, through notify's entry point with
+/// Lambda's asynchronous retries.
+async fn run_bucket_after(t: &TestApp, bucket: &str, at: chrono::DateTime<chrono::Utc>) {
+    let after = (at + chrono::Duration::hours(1)).to_rfc3339();
+    let due = json!({"kind": "due", "bucket": bucket, "now": after});
+    t.lambda
+        .invoke_async(FunctionName::Notify, due)
+        .await
+        .unwrap();
 }
