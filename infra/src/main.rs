@@ -257,8 +257,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Dev { port } => dev(*port).await?,
         Command::MoveDueItems => {
-            let moved = store_for(&cli).await?.move_legacy_due_items().await?;
-            println!("moved {moved} follow-ups out of the DUE index; it holds none now");
+            let done = store_for(&cli).await?.move_legacy_due_items().await?;
+            println!(
+                "moved {} follow-ups out of the DUE index; it holds {} now{}",
+                done.moved,
+                done.left,
+                if done.left > 0 { " (run it again)" } else { "" }
+            );
         }
         Command::BenchIngest {
             rows,

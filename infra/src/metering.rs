@@ -109,8 +109,9 @@ pub enum Fault {
     Crash,
 }
 
-/// A fault placed at the k-th AWS call (counted from [`ThrottleAfterSend::arm_at`], across every
-/// client and function of the stack, each SDK attempt one call).
+/// A fault placed at the k-th AWS call, or at calls of one operation (counted from
+/// [`ThrottleAfterSend::arm_at`] or [`ThrottleAfterSend::arm_at_nth`], across every client and
+/// function of the stack, each SDK attempt one call).
 #[derive(Debug, Default)]
 struct CallPlan {
     /// Every call since arming, as `service.Operation`.
@@ -125,8 +126,9 @@ struct CallPlan {
 enum At {
     /// The k-th call (0-based), whatever it is.
     Call(usize),
-    /// The n-th call (0-based) of one operation (`service.Operation`).
-    Nth(String, usize),
+    /// The calls of one operation (`service.Operation`) numbered (0-based, each SDK attempt one
+    /// call) in this range.
+    Nth(String, std::ops::Range<usize>),
 }
 
 /// The fault this attempt carries, decided before it is sent.
@@ -168,11 +170,12 @@ impl ThrottleAfterSend {
             ..CallPlan::default()
         };
     }
-    /// Starts counting calls from 0; `fault` at the `n`-th call (0-based) of `operation`
-    /// (`service.Operation`, e.g. `dynamodb.Query`), once.
-    pub fn arm_at_nth(&self, operation: &str, n: usize, fault: Fault) {
+    /// Starts counting calls from 0; `fault` at `times` calls of `operation` (`service.Operation`,
+    /// e.g. `dynamodb.Query`) in a row from its `n`-th (0-based; each SDK attempt is one call, so
+    /// 3 throttles in a row outlast the SDK's standard retries).
+    pub fn arm_at_nth(&self, operation: &str, n: usize, times: usize, fault: Fault) {
         *self.call_plan() = CallPlan {
-            at: Some((At::Nth(operation.to_owned(), n), fault)),
+            at: Some((At::Nth(operation.to_owned(), n..n + times), fault)),
             ..CallPlan::default()
         };
     }
@@ -249,20 +252,15 @@ impl Intercept for ThrottleAfterSend {
         let (service, op) = operation(cfg);
         let name = format!("{service}.{op}");
         let mut plan = self.call_plan();
-        let due = match &plan.at {
-            Some((At::Call(k), _)) => *k == plan.calls.len(),
-            Some((At::Nth(op, n), _)) => {
-                *op == name && plan.calls.iter().filter(|c| **c == name).count() == *n
-            }
-            None => false,
-        };
-        let fault = match plan.at {
-            Some((_, f)) if due && plan.fired.is_none() => {
-                plan.fired = Some(name.clone());
-                Some(f)
-            }
+        let of_op = || plan.calls.iter().filter(|c| **c == name).count();
+        let fault = match &plan.at {
+            Some((At::Call(k), f)) if *k == plan.calls.len() => Some(*f),
+            Some((At::Nth(op, range), f)) if *op == name && range.contains(&of_op()) => Some(*f),
             _ => None,
         };
+        if fault.is_some() {
+            plan.fired = Some(name.clone());
+        }
         plan.calls.push(name);
         drop(plan);
         cfg.interceptor_state().store_put(Injected(fault));

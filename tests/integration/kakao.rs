@@ -454,3 +454,31 @@ async fn a_throttled_provider_holds_back_only_its_issuer_and_the_message_goes_la
         .collect();
     assert_eq!(statuses, vec![429, 429, 429, 429, 202]);
 }
+
+/// One award's day-3 and day-7 texts can meet in one bucket (both moved on while its issuer's
+/// provider failed for days): each goes, neither is taken for a copy of the other.
+#[tokio::test]
+async fn an_awards_day3_and_day7_in_one_bucket_both_go() {
+    use accolade::{domain::followup::Stage, store::followups::Due};
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("both"), "name": "김민수", "phone": "010-6666-7777"}}))
+        .await;
+    t.runner().deliver_stream().await.unwrap();
+    let aid = accolade::domain::ids::AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+    let bucket = accolade::notify::kakao::promotion_bucket(Utc::now() + Duration::days(10));
+    let fires = bucket_fires_at(&bucket).unwrap();
+    let both: Vec<_> = [Stage::KakaoDay3, Stage::KakaoDay7]
+        .into_iter()
+        .map(|stage| (Due::new(aid.clone(), stage, bucket.clone()), fires))
+        .collect();
+    t.app.store.put_followups(&both).await.unwrap();
+    t.sens().set_clock(fires);
+    accolade::notify::handle_due(t.app_of(FunctionName::Notify), &bucket, fires, None)
+        .await
+        .unwrap();
+    let sms = kinds(&t, "01066667777", "sms");
+    assert_eq!(sms.len(), 2, "{:?}", t.sens().requests());
+    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+}

@@ -903,35 +903,53 @@ async fn a_bucket_of_expiries_reads_the_issuers_endpoints_once_and_sends_each_ev
     assert_eq!(e.expired_events(), sorted(ids));
 }
 
-/// The one read of the issuer's endpoints that a bucket's expiries share fails: throttled or
-/// timed out (the SDK retries it), or the run dies there (Lambda's asynchronous retry runs the
-/// bucket again). Each `award.expired` is still sent once, and the bucket is left empty.
+/// The one read of the issuer's endpoints that a bucket's expiries share fails: throttled once
+/// (the SDK retries it); throttled or timed out three times in a row, more than the SDK tries,
+/// so the read fails for the award that made it — the next award's read is made again, not
+/// the failure shared, and the failed award's run fails and Lambda's asynchronous retry runs
+/// the bucket again; or the run dies there. Each `award.expired` is still sent once (none lost
+/// to a failure taken for "no endpoints"), and the bucket is left empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_endpoints_read_in_a_bucket_of_expiries_loses_and_doubles_nothing() {
     use infra::metering::Fault;
     let shards = usize::from(accolade::domain::followup::SHARDS);
-    for fault in [Fault::Throttle, Fault::Timeout, Fault::Crash] {
+    let plans = [
+        (Fault::Throttle, 1),
+        (Fault::Throttle, 3),
+        (Fault::Timeout, 3),
+        (Fault::Crash, 1),
+    ];
+    for (fault, times) in plans {
         let e = Expiry::new().await;
         let mut ids = Vec::new();
         for _ in 0..3 {
             ids.push(e.award(false).await["id"].as_str().unwrap().to_owned());
         }
         settle(&e.t).await;
-        // The bucket's due items come first (16 shards, and 16 of the old layout's index): the
-        // next Query is the endpoints read.
-        e.t.faults().arm_at_nth("dynamodb.Query", 2 * shards, fault);
+        // The bucket's due items come first (16 shards, and 16 of the old layout's index), and
+        // nothing else the run does is a Query: the next one is the endpoints read.
+        e.t.faults()
+            .arm_at_nth("dynamodb.Query", 2 * shards, times, fault);
         let bucket = accolade::domain::followup::bucket_of(e.at);
         let after = (e.at + chrono::Duration::seconds(1)).to_rfc3339();
         let due = json!({"kind": "due", "bucket": bucket, "now": after});
         let notify = accolade_tests::FunctionName::Notify;
         e.t.lambda.invoke_async(notify, due).await.unwrap();
         let fired = e.t.faults().fired();
-        assert_eq!(fired.as_deref(), Some("dynamodb.Query"), "{fault:?}");
-        assert!(e.t.lambda.failures().is_empty(), "{fault:?}");
+        assert_eq!(
+            fired.as_deref(),
+            Some("dynamodb.Query"),
+            "{fault:?} ×{times}"
+        );
+        assert!(e.t.lambda.failures().is_empty(), "{fault:?} ×{times}");
         e.t.deliver_webhooks().await;
-        assert_eq!(e.expired_events(), sorted(ids.clone()), "{fault:?}");
+        assert_eq!(
+            e.expired_events(),
+            sorted(ids.clone()),
+            "{fault:?} ×{times}"
+        );
         let left = e.t.app.store.due_in(&bucket).await.unwrap();
-        assert!(left.is_empty(), "{fault:?}: {left:?}");
+        assert!(left.is_empty(), "{fault:?} ×{times}: {left:?}");
     }
 }
 

@@ -3,15 +3,18 @@
 //! A due item is written once (1 WRU) and deleted once handled (1 WRU); a bucket's run queries
 //! its shards' partitions. Before 2026-12-03 a due item was an item of its award in the sparse
 //! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run also queries
-//! that index, and what it still holds is handled as before, in place ([`Due::legacy`]).
+//! that index, and what it still holds is handled in place and then deleted ([`Due::legacy`]);
+//! `infra move-due-items` moves all of it at once ([`Store::move_legacy_due_items`]).
 
 use super::{applied, get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
     followup::{bucket_fires_at, shard_of, Stage, SHARDS},
     ids::{AwardId, IssuerId},
 };
-use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_dynamodb::operation::{
+    query::builders::QueryFluentBuilder, scan::builders::ScanFluentBuilder,
+};
+use aws_sdk_dynamodb::types::{PutRequest, Select, WriteRequest};
 use chrono::{DateTime, Duration, Utc};
 
 /// DynamoDB's limit on items in one `BatchWriteItem` (moto accepts more; we never send more).
@@ -23,13 +26,22 @@ pub const MAX_BATCH_WRITE: usize = 25;
 /// (its failure queue keeps messages 14 days).
 const DUE_KEPT: Duration = Duration::days(30);
 
+/// What [`Store::move_legacy_due_items`] did: the follow-ups it moved out of the old `DUE` index,
+/// and how many items the index holds after it (run it again until none; one that names no
+/// follow-up is logged and stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyMove {
+    pub moved: usize,
+    pub left: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
     pub award: AwardId,
     pub stage: Stage,
     pub bucket: String,
     /// Queued by the layout before 2026-12-03: an item of its award in the sparse `DUE` index,
-    /// taken out of the index once handled rather than deleted.
+    /// deleted by that key once handled.
     pub legacy: bool,
 }
 
@@ -95,15 +107,18 @@ impl Store {
     /// follows another sees what that one deleted), and one per shard of the old layout's index,
     /// all concurrently.
     pub async fn due_in(&self, bucket: &str) -> Result<Vec<Due>> {
-        let table = self.due_in_shards(bucket, keys::SK, |shard| {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression(format!("{} = :pk", keys::PK))
-                .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
-        });
-        let index = self.due_in_shards(bucket, keys::Index::Due.sk(), |shard| {
+        let table = self.due_in_shards(
+            |i| due_of(i, keys::SK, bucket),
+            |shard| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .consistent_read(true)
+                    .key_condition_expression(format!("{} = :pk", keys::PK))
+                    .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
+            },
+        );
+        let index = self.due_in_shards(legacy_due_of, |shard| {
             self.client
                 .query()
                 .table_name(&self.table)
@@ -112,16 +127,13 @@ impl Store {
                 .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
         });
         let (due, legacy) = futures::try_join!(table, index)?;
-        let legacy = legacy.into_iter().map(|d| Due { legacy: true, ..d });
         Ok(due.into_iter().chain(legacy).collect())
     }
 
-    /// The follow-ups of `bucket` that `query` (of one shard) finds, reading each from its
-    /// `{stage}#{award}` attribute `sort`.
+    /// The follow-ups that `query` (of one shard) finds in each shard, each item read by `parse`.
     async fn due_in_shards(
         &self,
-        bucket: &str,
-        sort: &str,
+        parse: impl Fn(&Item) -> Option<Due> + Copy,
         query: impl Fn(u8) -> QueryFluentBuilder,
     ) -> Result<Vec<Due>> {
         let queries = (0..SHARDS).map(|shard| {
@@ -129,7 +141,7 @@ impl Store {
             async move {
                 let mut found = Vec::new();
                 self.query_each(query, |item| {
-                    found.extend(due_of(&item, sort, bucket));
+                    found.extend(parse(&item));
                     Ok(())
                 })
                 .await?;
@@ -143,10 +155,12 @@ impl Store {
         Ok(all)
     }
 
-    /// A handled follow-up leaves its bucket.
+    /// A handled follow-up leaves its bucket. One of the old layout is deleted if it is still in
+    /// this bucket's part of the `DUE` index (old code, during a deployment, may have queued it
+    /// again elsewhere).
     pub async fn followup_done(&self, due: &Due) -> Result<()> {
         if due.legacy {
-            return self.legacy_followup_done(due).await;
+            return self.out_of_legacy_index(due).await.map(drop);
         }
         let (pk, sk) = due.key();
         self.client
@@ -160,72 +174,93 @@ impl Store {
         Ok(())
     }
 
-    /// A handled follow-up of the old layout leaves the `DUE` index, if it is still in this
-    /// bucket's (the old code, during a deployment, may have queued it again elsewhere).
-    async fn legacy_followup_done(&self, due: &Due) -> Result<()> {
-        self.out_of_legacy_index(due, "handled").await
-    }
-
     /// Moves every follow-up the layout before 2026-12-03 still holds (a Scan of the keys-only
     /// `DUE` index) into its bucket's partition, then out of the index: what `infra
-    /// move-due-items` runs once after an upgrade, so that a later release can drop the index
-    /// and the read of it. Answers how many it moved. Safe beside running functions (an item is
-    /// written in its new place before it leaves the old one; sending is claimed once) and safe
-    /// to run again.
-    pub async fn move_legacy_due_items(&self) -> Result<usize> {
+    /// move-due-items` runs after an upgrade, so that a later release can drop the index and the
+    /// read of it. Safe beside running functions (an item is written in its new place before it
+    /// leaves the old one; sending is claimed once) and safe to run again. A Scan of an index is
+    /// eventually consistent, and old code may still queue items while it runs: the answer
+    /// counts what the index holds afterwards.
+    pub async fn move_legacy_due_items(&self) -> Result<LegacyMove> {
         let (mut start, mut moved) = (None, 0);
         loop {
             let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .index_name(keys::Index::Due.name())
-                .set_exclusive_start_key(start.take())
+                .legacy_index_scan(start.take())
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            let due: Vec<Due> = out.items().iter().filter_map(legacy_due_of).collect();
-            let planned: Vec<(Due, DateTime<Utc>)> = due
-                .iter()
-                .map(|d| {
-                    let at = bucket_fires_at(&d.bucket).unwrap_or_else(Utc::now);
-                    (Due::new(d.award.clone(), d.stage, d.bucket.clone()), at)
-                })
-                .collect();
-            self.put_followups(&planned).await?;
-            for d in &due {
-                self.out_of_legacy_index(d, "moved").await?;
-            }
-            moved += due.len();
+            moved += self.move_legacy_items(out.items()).await?;
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(moved),
+                _ => break,
             }
         }
+        let mut left = 0;
+        let mut pages = self
+            .legacy_index_scan(None)
+            .select(Select::Count)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            left += page.map_err(StoreError::from_sdk)?.count();
+        }
+        Ok(LegacyMove {
+            moved,
+            left: usize::try_from(left).unwrap_or(usize::MAX),
+        })
     }
 
-    /// Takes an old-layout follow-up out of the `DUE` index if it is still in `due`'s bucket,
-    /// noting why (`outcome`).
-    async fn out_of_legacy_index(&self, due: &Due, outcome: &str) -> Result<()> {
+    /// A Scan of the old layout's `DUE` index from `start`.
+    fn legacy_index_scan(&self, start: Option<Item>) -> ScanFluentBuilder {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .index_name(keys::Index::Due.name())
+            .set_exclusive_start_key(start)
+    }
+
+    /// Moves one Scan page of the old layout's index: answers how many left the index (not one
+    /// that names no follow-up, nor one old code queued elsewhere meanwhile).
+    async fn move_legacy_items(&self, items: &[Item]) -> Result<usize> {
+        let mut due = Vec::with_capacity(items.len());
+        for item in items {
+            match legacy_due_of(item) {
+                Some(d) => due.push(d),
+                None => tracing::warn!(?item, "an item of the DUE index names no follow-up; left"),
+            }
+        }
+        let planned: Vec<(Due, DateTime<Utc>)> = due
+            .iter()
+            .map(|d| {
+                let at = bucket_fires_at(&d.bucket).unwrap_or_else(Utc::now);
+                (Due::new(d.award.clone(), d.stage, d.bucket.clone()), at)
+            })
+            .collect();
+        self.put_followups(&planned).await?;
+        let mut moved = 0;
+        for d in &due {
+            if self.out_of_legacy_index(d).await? {
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Deletes an old-layout follow-up (handled, or moved) if it is still in `due`'s bucket of
+    /// the `DUE` index; answers whether it was.
+    async fn out_of_legacy_index(&self, due: &Due) -> Result<bool> {
         let (pk, sk) = keys::legacy_followup(&due.award, due.stage.as_str());
         let res = self
             .client
-            .update_item()
+            .delete_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .update_expression(format!(
-                "REMOVE {}, {} SET outcome = :o",
-                keys::Index::Due.pk(),
-                keys::Index::Due.sk()
-            ))
             .condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
             .expression_attribute_values(":pk", s(keys::due(&due.bucket, shard_of(&due.award))))
-            .expression_attribute_values(":o", s(outcome))
             .send()
             .await;
-        applied(res)?;
-        Ok(())
+        applied(res)
     }
 
     pub async fn unsubscribe(
@@ -285,7 +320,10 @@ fn due_put(d: &Due, at: DateTime<Utc>) -> Result<WriteRequest> {
     item.insert(keys::SK.into(), s(sk));
     item.insert(keys::TYPE.into(), s("followup"));
     item.insert("due_at".into(), s(keys::sortable(at)));
-    item.insert(keys::TTL.into(), n((at + DUE_KEPT).timestamp()));
+    // From now at the earliest: an item due in the past (a back-dated expiry, a reminder whose
+    // day has gone) is run a minute from now and must not be deleted first.
+    let kept_until = at.max(Utc::now()) + DUE_KEPT;
+    item.insert(keys::TTL.into(), n(kept_until.timestamp()));
     let put = PutRequest::builder()
         .set_item(Some(item))
         .build()
@@ -323,6 +361,20 @@ mod tests {
             unique_followups(&[items[0].clone(), (elsewhere, now)]).len(),
             2
         );
+    }
+
+    #[test]
+    fn a_due_item_is_kept_30_days_after_it_is_due_and_never_less_than_30_days_from_now() {
+        use super::*;
+        let d = Due::new(AwardId::generate(), Stage::Expired, "2026-11-01T10".into());
+        let ttl = |at: DateTime<Utc>| {
+            let item = due_put(&d, at).unwrap().put_request.unwrap().item;
+            item[keys::TTL].as_n().unwrap().parse::<i64>().unwrap()
+        };
+        let later = Utc::now() + Duration::days(400);
+        assert_eq!(ttl(later), (later + DUE_KEPT).timestamp());
+        let past = Utc::now() - Duration::days(40);
+        assert!(ttl(past) >= (Utc::now() + DUE_KEPT - Duration::minutes(1)).timestamp());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
 //! | Follow-up due | `DUE#{bucket}#{shard 00..15}` | `{stage}#{aid}` | `due_at`; deleted once handled (TTL 30 days after `due_at`); `bucket` is an hour `yyyy-mm-ddThh` or a KakaoTalk batch or result bucket |
-//! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; no longer written: what is left is handled and taken out of the index) |
+//! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; no longer written: what is left is handled and deleted by its bucket's run, or moved into the row above by `infra move-due-items`) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
 //! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |

@@ -510,11 +510,13 @@ async fn requeue(
     done(app, &left).await
 }
 
-/// The awards of due items (an item whose award is gone leaves its bucket).
+/// The awards of due items. An item whose award is gone leaves its bucket, and so does a second
+/// item of one message (award and stage) — its copy in the old layout, or one a move left
+/// behind — while the first is handled. One award's several stages in one bucket each stay.
 async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>, NotifyError> {
     // BatchGetItem, 100 to a request.
     let ids: Vec<_> = due.iter().map(|d| d.award.clone()).collect();
-    let mut found: std::collections::HashMap<_, Award> = app
+    let found: std::collections::HashMap<_, Award> = app
         .store
         .get_awards(&ids)
         .await?
@@ -522,11 +524,11 @@ async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>
         .map(|a| (a.id.clone(), a))
         .collect();
     let mut out = Vec::with_capacity(due.len());
-    let mut gone = Vec::new();
+    let (mut gone, mut seen) = (Vec::new(), std::collections::HashSet::new());
     for d in due {
-        match found.remove(&d.award) {
-            Some(a) => out.push((a, Some(d))),
-            None => gone.push(d),
+        match found.get(&d.award) {
+            Some(a) if seen.insert((d.award.clone(), d.stage)) => out.push((a.clone(), Some(d))),
+            _ => gone.push(d),
         }
     }
     done(app, &gone).await?;
