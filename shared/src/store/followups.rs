@@ -6,7 +6,7 @@
 //! that index, and what it still holds is handled in place and then deleted ([`Due::legacy`]);
 //! `infra move-due-items` moves all of it at once ([`Store::move_legacy_due_items`]).
 
-use super::{applied, get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
+use super::{get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
     followup::{bucket_fires_at, shard_of, Stage, SHARDS},
     ids::{AwardId, IssuerId},
@@ -249,18 +249,13 @@ impl Store {
     /// Deletes an old-layout follow-up (handled, or moved) if it is still in `due`'s bucket of
     /// the `DUE` index; answers whether it was.
     async fn out_of_legacy_index(&self, due: &Due) -> Result<bool> {
-        let (pk, sk) = keys::legacy_followup(&due.award, due.stage.as_str());
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
-            .expression_attribute_values(":pk", s(keys::due(&due.bucket, shard_of(&due.award))))
-            .send()
-            .await;
-        applied(res)
+        let partition = keys::due(&due.bucket, shard_of(&due.award));
+        self.delete_if(
+            keys::legacy_followup(&due.award, due.stage.as_str()),
+            &format!("{} = :v", keys::Index::Due.pk()),
+            Some(s(partition)),
+        )
+        .await
     }
 
     pub async fn unsubscribe(

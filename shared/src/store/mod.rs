@@ -146,6 +146,26 @@ impl Store {
         self.read(key, false).await
     }
 
+    /// Deletes the item at `key` if `condition` holds (`value` is its `:v`): whether it did.
+    pub(crate) async fn delete_if(
+        &self,
+        key: (String, String),
+        condition: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<bool> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.0))
+            .key(keys::SK, s(key.1))
+            .condition_expression(condition)
+            .set_expression_attribute_values(value.map(|v| HashMap::from([(":v".to_owned(), v)])))
+            .send()
+            .await;
+        applied(res)
+    }
+
     /// A strongly consistent GetItem (for checks that must see the latest write, such as a
     /// revoked key).
     pub(crate) async fn get_consistent(&self, key: (String, String)) -> Result<Option<Item>> {

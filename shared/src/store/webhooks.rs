@@ -74,17 +74,8 @@ impl Store {
     }
 
     pub async fn delete_webhook(&self, issuer: &IssuerId, id: &WebhookId) -> Result<bool> {
-        let (pk, sk) = keys::webhook(issuer, id);
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .condition_expression("attribute_exists(PK)")
-            .send()
-            .await;
-        applied(res)
+        self.delete_if(keys::webhook(issuer, id), "attribute_exists(PK)", None)
+            .await
     }
 
     /// Switches an enabled endpoint off, saying why, if it is still as `w` was read (an edit or a
