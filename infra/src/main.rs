@@ -85,6 +85,10 @@ enum Command {
     /// the old `DUE` index into their buckets' partitions (safe beside running functions, and to
     /// run again). Prints how many it moved.
     MoveDueItems,
+    /// Once after upgrading from a release before 2026-12-04: adds the issuers and templates
+    /// written before the `CATALOGUE` index existed to it (safe beside running functions, and to
+    /// run again). Prints how many it added.
+    IndexCatalogue,
     /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
     /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
     /// `cargo build --release --workspace --bins`.
@@ -263,6 +267,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 done.moved,
                 done.left,
                 if done.left > 0 { " (run it again)" } else { "" }
+            );
+        }
+        Command::IndexCatalogue => {
+            let done = store_for(&cli).await?.index_catalogue().await?;
+            println!(
+                "added {} issuers and templates to the catalogue; {} were in it",
+                done.added, done.present
             );
         }
         Command::BenchIngest {

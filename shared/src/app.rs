@@ -25,6 +25,9 @@ pub const STATUS_LIST_TTL: Duration = Duration::from_secs(10);
 
 /// Public pages may show issuer/template data at most this old.
 pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
+/// Items of the catalogue a cold process reads at once (issuers and templates: a typical
+/// institution's whole catalogue, at most 1 MB, the most one Query returns).
+pub const CATALOGUE_PAGE: i32 = 200;
 
 /// The shared state: one allocation per process, so a clone (axum clones its state into every
 /// route's handler and layer when the router is built — about 600 times for the api's — and
@@ -96,6 +99,8 @@ pub struct AppParts {
     /// Held while page data the caches lack is read, one lock per stripe of item ids (see
     /// [`App::page_data`]).
     page_reads: [tokio::sync::Mutex<()>; PAGE_READ_STRIPES],
+    /// Set once this process has read the catalogue (see [`App::read_catalogue_once`]).
+    catalogue: tokio::sync::OnceCell<()>,
     session_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
@@ -175,6 +180,7 @@ impl App {
             issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
             templates: TtlCache::new(PAGE_DATA_TTL, 10_000),
             page_reads: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
+            catalogue: tokio::sync::OnceCell::new(),
             session_key: tokio::sync::OnceCell::new(),
         }))
     }
@@ -299,6 +305,38 @@ impl App {
             }
         }
         Ok((i, ts))
+    }
+
+    /// On a process's first call (a cold Lambda), one read of the catalogue's first page (every
+    /// issuer and template, up to `CATALOGUE_PAGE` items) into the page-data caches; later calls,
+    /// and calls while that read is under way, wait for it and return. Run beside the award's read,
+    /// it leaves a cold badge page nothing more to read (in DynamoDB the two reads overlap: no
+    /// round trip over a warm page). A failed read is logged and not repeated: page data is then
+    /// read by key as it is needed, as it is on a warm Lambda once entries expire.
+    pub async fn read_catalogue_once(&self) {
+        self.catalogue
+            .get_or_init(|| async {
+                match self.store.get_catalogue(CATALOGUE_PAGE).await {
+                    Ok(found) => self.keep_catalogue(found),
+                    Err(e) => tracing::warn!(error = %e, "catalogue not read"),
+                }
+            })
+            .await;
+    }
+
+    fn keep_catalogue(&self, found: crate::store::catalogue::Catalogue) {
+        for i in found.issuers {
+            self.issuers.put(i.id.clone(), Arc::new(i));
+        }
+        for t in found.templates {
+            self.templates.put(t.id.clone(), Arc::new(t));
+        }
+        if !found.complete {
+            tracing::info!(
+                kept = CATALOGUE_PAGE,
+                "the catalogue has more items than one read keeps; the rest are read as needed"
+            );
+        }
     }
 
     /// The template's enabled recommendations that still exist, belong to the same issuer and

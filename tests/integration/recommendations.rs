@@ -1,7 +1,7 @@
 //! Issue #5: recommendations, banner and enrolment on the badge page; tracked clicks; no open
 //! redirect.
 
-use accolade::domain::ids::{AwardId, IssuerId, TemplateId};
+use accolade::domain::ids::{AwardId, TemplateId};
 use accolade_tests::{spawn_app, template_body, FunctionName, StatusCode, TestApp};
 use serde_json::{json, Value};
 
@@ -133,34 +133,115 @@ async fn recommendations_banner_and_enrolment_render_in_order_and_state() {
     assert_eq!(t.browse(&other_link).await.status, StatusCode::NOT_FOUND);
 }
 
-/// A cold Lambda's badge page with two recommendations: the award, its issuer and template in
-/// one read, the recommended templates in one read (beside the counting write): four requests,
-/// where a warm page makes two (issue #15).
+/// A cold Lambda's badge page with two recommendations: the award and the catalogue (every
+/// issuer and template) in two reads made at once, then only the counting write: three requests,
+/// where a warm page makes two (issue #15). In DynamoDB the two reads overlap.
 #[tokio::test]
-async fn a_cold_badge_page_reads_its_page_data_in_two_requests() {
+async fn a_cold_badge_page_reads_the_catalogue_beside_the_award_and_nothing_after() {
     let t = spawn_app().await;
     let s = shop(&t).await;
-    let id = |v: &Value| TemplateId::parse(v["id"].as_str().unwrap()).unwrap();
-    t.app
-        .forget_issuer(&IssuerId::parse(s.main["issuer_id"].as_str().unwrap()).unwrap());
-    for tpl in [&s.main, &s.next, &s.other] {
-        t.app.forget_template(&id(tpl));
-    }
     t.requests.reset();
     let html = t.browse(&format!("/b/{}", s.award)).await.text();
     let seen = t.requests.snapshot();
+    assert_recommends(&html, &s);
+    assert_eq!(t.requests.get("dynamodb.GetItem"), 1, "{seen:?}");
+    assert_eq!(t.requests.get("dynamodb.Query"), 1, "{seen:?}");
+    assert_eq!(t.requests.get("dynamodb.UpdateItem"), 1, "{seen:?}");
+    assert_eq!(t.requests.total(), 3, "{seen:?}");
+    // Then warm: the award and the counting write; the catalogue is not read again.
+    t.requests.reset();
+    t.browse(&format!("/b/{}", s.award)).await;
+    assert_eq!(t.requests.total(), 2, "{:?}", t.requests.snapshot());
+}
+
+fn assert_recommends(html: &str, s: &Shop) {
     for rec in [&s.next, &s.other] {
         let link = format!("/b/{}/go/related-{}", s.award, rec["id"].as_str().unwrap());
         assert!(html.contains(&link), "{link} on the cold page");
     }
-    assert_eq!(t.requests.get("dynamodb.GetItem"), 1, "{seen:?}");
-    assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 2, "{seen:?}");
-    assert_eq!(t.requests.get("dynamodb.UpdateItem"), 1, "{seen:?}");
-    assert_eq!(t.requests.total(), 4, "{seen:?}");
-    // Then warm: the award and the counting write.
+}
+
+/// The catalogue read is only a saving: when it fails (throttled: it is made once, not retried
+/// while the page waits), the cold page reads its issuer and template, then its recommended
+/// templates, by key, as a warm Lambda does once its cache entries expire.
+#[tokio::test]
+async fn a_cold_page_whose_catalogue_read_fails_reads_its_page_data_by_key() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    t.faults().arm("Query", 1);
     t.requests.reset();
-    t.browse(&format!("/b/{}", s.award)).await;
-    assert_eq!(t.requests.total(), 2, "{:?}", t.requests.snapshot());
+    let r = t.browse(&format!("/b/{}", s.award)).await;
+    let seen = t.requests.snapshot();
+    assert_eq!(r.status, StatusCode::OK);
+    assert_recommends(&r.text(), &s);
+    assert_eq!(t.faults().remaining("Query"), 0, "the catalogue was read");
+    assert_eq!(t.requests.get("dynamodb.Query"), 1, "not retried: {seen:?}");
+    assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 2, "{seen:?}");
+    assert_eq!(t.requests.total(), 5, "{seen:?}");
+}
+
+/// A template the catalogue does not hold (written before the index existed, and not since) is
+/// read by its key: the page is the same.
+#[tokio::test]
+async fn a_template_missing_from_the_catalogue_is_read_by_key() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let pk = format!("TEMPLATE#{}", s.next["id"].as_str().unwrap());
+    remove_catalogue_keys(&t, pk, "TEMPLATE").await;
+    t.requests.reset();
+    let html = t.browse(&format!("/b/{}", s.award)).await.text();
+    let seen = t.requests.snapshot();
+    assert_recommends(&html, &s);
+    assert_eq!(t.requests.get("dynamodb.Query"), 1, "{seen:?}");
+    assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 0, "{seen:?}");
+    assert_eq!(
+        t.requests.get("dynamodb.GetItem"),
+        2,
+        "the award, then the template: {seen:?}"
+    );
+    assert_eq!(t.requests.total(), 4, "{seen:?}");
+}
+
+/// After an upgrade, `infra index-catalogue` adds what older releases wrote (no catalogue keys)
+/// and leaves what is there; run again, it adds nothing. A cold page then finds it all in the
+/// catalogue.
+#[tokio::test]
+async fn indexing_the_catalogue_adds_what_older_releases_wrote_once() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    let issuer = s.main["issuer_id"].as_str().unwrap();
+    let next = s.next["id"].as_str().unwrap();
+    for (pk, sk) in [
+        (format!("ISSUER#{issuer}"), "ISSUER"),
+        (format!("TEMPLATE#{next}"), "TEMPLATE"),
+    ] {
+        remove_catalogue_keys(&t, pk, sk).await;
+    }
+    let before = t.app.store.get_catalogue(100).await.unwrap();
+    assert_eq!((before.issuers.len(), before.templates.len()), (0, 2));
+    let done = t.app.store.index_catalogue().await.unwrap();
+    assert_eq!((done.added, done.present), (2, 2));
+    let again = t.app.store.index_catalogue().await.unwrap();
+    assert_eq!((again.added, again.present), (0, 4));
+    let after = t.app.store.get_catalogue(100).await.unwrap();
+    assert_eq!((after.issuers.len(), after.templates.len()), (1, 3));
+    assert!(after.complete);
+    t.requests.reset();
+    assert_recommends(&t.browse(&format!("/b/{}", s.award)).await.text(), &s);
+    assert_eq!(t.requests.total(), 3, "{:?}", t.requests.snapshot());
+}
+
+async fn remove_catalogue_keys(t: &TestApp, pk: String, sk: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", S(pk))
+        .key("SK", S(sk.into()))
+        .update_expression("REMOVE CATPK, CATSK")
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Callers that miss the page-data cache together (notify sends a batch's emails several at

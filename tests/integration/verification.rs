@@ -401,18 +401,13 @@ async fn a_badge_page_costs_one_read_and_one_write() {
         )
         .await;
     let path = format!("/b/{}", a["id"].as_str().unwrap());
-    // Cold (fresh process): the award, then issuer and template in one read into the warm
-    // cache, then the counting write.
-    t.app.forget_issuer(
-        &accolade::domain::ids::IssuerId::parse(tpl["issuer_id"].as_str().unwrap()).unwrap(),
-    );
-    t.app
-        .forget_template(&TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap());
+    // Cold (verify's first request): the award and, at the same time, the catalogue (issuer and
+    // template among it) into the warm cache, then the counting write.
     t.requests.reset();
     assert_eq!(t.browse(&path).await.status, StatusCode::OK);
     let seen = t.requests.snapshot();
     assert_eq!(t.requests.get("dynamodb.GetItem"), 1, "{seen:?}");
-    assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 1, "{seen:?}");
+    assert_eq!(t.requests.get("dynamodb.Query"), 1, "{seen:?}");
     assert_eq!(t.requests.get("dynamodb.UpdateItem"), 1, "{seen:?}");
     assert_eq!(t.requests.total(), 3, "{seen:?}");
     // Warm: exactly one read and one write (the award's counters; the day items follow from

@@ -1,10 +1,13 @@
-use super::{from_item, keys, listed, s, to_item, Item, Result, Store, StoreError};
+use super::{
+    catalogue::catalogued, from_item, keys, listed, s, to_item, Item, Result, Store, StoreError,
+};
 use crate::domain::{ids::IssuerId, issuer::Issuer};
 
-const KIND: &str = "issuer";
+pub(crate) const KIND: &str = "issuer";
 
 fn item(issuer: &Issuer) -> Result<Item> {
     let item = to_item(KIND, keys::issuer(&issuer.id), issuer)?;
+    let item = catalogued(item, keys::catalogued_issuer(&issuer.id));
     let list = keys::ISSUERS_LIST.to_owned();
     Ok(listed(
         item,

@@ -3,10 +3,10 @@
 //!
 //! | Item | PK | SK | Index keys |
 //! |---|---|---|---|
-//! | Issuer | `ISSUER#{iid}` | `ISSUER` | GSI1 `ISSUERS` / `{created}#{iid}` |
+//! | Issuer | `ISSUER#{iid}` | `ISSUER` | GSI1 `ISSUERS` / `{created}#{iid}`; CATALOGUE `CATALOGUE` / `I#{iid}` |
 //! | API key (listing) | `ISSUER#{iid}` | `KEY#{kid}` | |
 //! | API key (look-up) | `APIKEY#{sha256(key)}` | `APIKEY` | |
-//! | Template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / `{created}#{tid}` |
+//! | Template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / `{created}#{tid}`; CATALOGUE `CATALOGUE` / `T#{tid}` |
 //! | Template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` (issuer's time zone) | |
 //! | Batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
 //! | Cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
@@ -45,15 +45,17 @@ pub const SK: &str = "SK";
 pub const TYPE: &str = "type";
 pub const TTL: &str = "expires_at";
 
-/// The secondary indexes, by the names template.yaml gives them: four overloaded GSIs and the
-/// sparse, keys-only `DUE` index of the follow-ups written before 2026-12-03 (read and emptied,
-/// no longer written).
+/// The secondary indexes, by the names template.yaml gives them: four overloaded GSIs, the
+/// sparse `CATALOGUE` index of every issuer and template (public page data only, so the badge
+/// page's function may read it whole) and the sparse, keys-only `DUE` index of the follow-ups
+/// written before 2026-12-03 (read and emptied, no longer written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,
     Gsi4,
+    Catalogue,
     Due,
 }
 
@@ -64,6 +66,7 @@ impl Index {
             Index::Gsi2 => "GSI2",
             Index::Gsi3 => "GSI3",
             Index::Gsi4 => "GSI4",
+            Index::Catalogue => "CATALOGUE",
             Index::Due => "DUE",
         }
     }
@@ -73,6 +76,7 @@ impl Index {
             Index::Gsi2 => "GSI2PK",
             Index::Gsi3 => "GSI3PK",
             Index::Gsi4 => "GSI4PK",
+            Index::Catalogue => "CATPK",
             Index::Due => "DUEPK",
         }
     }
@@ -82,6 +86,7 @@ impl Index {
             Index::Gsi2 => "GSI2SK",
             Index::Gsi3 => "GSI3SK",
             Index::Gsi4 => "GSI4SK",
+            Index::Catalogue => "CATSK",
             Index::Due => "DUESK",
         }
     }
@@ -100,6 +105,15 @@ pub fn issuer(id: &IssuerId) -> (String, String) {
     (format!("ISSUER#{id}"), "ISSUER".into())
 }
 pub const ISSUERS_LIST: &str = "ISSUERS";
+
+/// The one partition of the `CATALOGUE` index: every issuer (sorted first) and template.
+pub const CATALOGUE: &str = "CATALOGUE";
+pub fn catalogued_issuer(id: &IssuerId) -> String {
+    format!("I#{id}")
+}
+pub fn catalogued_template(id: &TemplateId) -> String {
+    format!("T#{id}")
+}
 
 /// An issuer's KakaoTalk settings and encrypted provider credentials.
 pub fn kakao(id: &IssuerId) -> (String, String) {

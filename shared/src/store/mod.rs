@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod awards;
 pub mod batches;
+pub mod catalogue;
 pub mod counters;
 pub mod credentials;
 pub mod emails;

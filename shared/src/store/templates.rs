@@ -1,14 +1,15 @@
-use super::{from_item, keys, listed, to_item, Item, Result, Store};
+use super::{catalogue::catalogued, from_item, keys, listed, to_item, Item, Result, Store};
 use crate::domain::{
     ids::{IssuerId, TemplateId},
     issuer::Issuer,
     template::Template,
 };
 
-const KIND: &str = "template";
+pub(crate) const KIND: &str = "template";
 
 fn item(t: &Template) -> Result<Item> {
     let item = to_item(KIND, keys::template(&t.id), t)?;
+    let item = catalogued(item, keys::catalogued_template(&t.id));
     let list = keys::templates_of(&t.issuer_id);
     Ok(listed(item, keys::Index::Gsi1, list, t.created_at, &t.id))
 }

@@ -145,13 +145,16 @@ fn ld_json(value: &serde_json::Value) -> Response {
         .into_response()
 }
 
-/// Award, template and issuer: one read for the award, the rest from the warm cache (or, on a
-/// cold Lambda, one more read for both).
+/// Award, template and issuer: one read for the award, the rest from the warm cache. A cold
+/// Lambda reads the catalogue (every issuer and template) beside the award, so it finds them
+/// there too, and the page's recommended templates with them; what the catalogue lacked is read
+/// by key.
 async fn load(
     app: &App,
     id: &AwardId,
 ) -> Result<Option<(Award, Arc<Template>, Arc<Issuer>)>, StoreError> {
-    let Some(a) = app.store.get_award(id).await? else {
+    let (a, ()) = tokio::join!(app.store.get_award(id), app.read_catalogue_once());
+    let Some(a) = a? else {
         return Ok(None);
     };
     Ok(app.template_and_issuer(&a).await?.map(|(t, i)| (a, t, i)))
@@ -182,7 +185,8 @@ async fn award(
     if json {
         return Ok(ld_json(&openbadges::assertion(&app.urls(), &a, now)));
     }
-    // The view's counting write and (on a cold Lambda) the recommended templates' reads, at once.
+    // The view's counting write and (when the caches lack them) the recommended templates' read,
+    // at once.
     let counting = async {
         if method == Method::GET {
             count_view(&app, &a, &i, &headers, now).await;
