@@ -202,8 +202,9 @@ pub fn environment(
 
 /// The function's configuration, read from that environment as its `main` reads it — except
 /// `PUBLIC_BASE_URL`, which is the local server's (`http://127.0.0.1:PORT`, where the template
-/// says `https://{PublicDomainName}`), and `WEBHOOK_ALLOWED_HOSTS`, [`LOCAL_WEBHOOK_HOSTS`]
-/// (receivers on this machine; in AWS none is allowed).
+/// says `https://{PublicDomainName}`), `WEBHOOK_ALLOWED_HOSTS`, [`LOCAL_WEBHOOK_HOSTS`]
+/// (receivers on this machine; in AWS none is allowed), and `CATALOGUE_WAIT_MS`, 30 s (see
+/// [`Config::catalogue_wait`]).
 fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, String> {
     let lookup = |name: &str| {
         if name == "PUBLIC_BASE_URL" {
@@ -211,6 +212,10 @@ fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, St
         }
         if name == "WEBHOOK_ALLOWED_HOSTS" {
             return Some(LOCAL_WEBHOOK_HOSTS.to_owned());
+        }
+        if name == "CATALOGUE_WAIT_MS" {
+            let wait = accolade::config::LOCAL_CATALOGUE_WAIT.as_millis();
+            return Some(wait.to_string());
         }
         env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     };

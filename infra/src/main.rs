@@ -272,8 +272,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::IndexCatalogue => {
             let done = store_for(&cli).await?.index_catalogue().await?;
             println!(
-                "added {} issuers and templates to the catalogue; {} were in it",
-                done.added, done.present
+                "added {} issuers and templates to the catalogue; {} were in it{}",
+                done.added,
+                done.present,
+                match done.unreadable {
+                    0 => String::new(),
+                    n => format!("; {n} listed items named no readable id (logged)"),
+                }
             );
         }
         Command::BenchIngest {

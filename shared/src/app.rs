@@ -311,31 +311,38 @@ impl App {
     /// issuer and template, up to `CATALOGUE_PAGE` items) into the page-data caches; later calls,
     /// and calls while that read is under way, wait for it and return. Run beside the award's read,
     /// it leaves a cold badge page nothing more to read (in DynamoDB the two reads overlap: no
-    /// round trip over a warm page). A failed read is logged and not repeated: page data is then
-    /// read by key as it is needed, as it is on a warm Lambda once entries expire.
+    /// round trip over a warm page). A read that fails, or takes longer than
+    /// `config.catalogue_wait`, is logged and not repeated: page data is then read by key as it
+    /// is needed, as it is on a warm Lambda once entries expire.
     pub async fn read_catalogue_once(&self) {
+        let wait = self.config.catalogue_wait;
         self.catalogue
             .get_or_init(|| async {
-                match self.store.get_catalogue(CATALOGUE_PAGE).await {
-                    Ok(found) => self.keep_catalogue(found),
-                    Err(e) => tracing::warn!(error = %e, "catalogue not read"),
+                let read = self.store.get_catalogue(CATALOGUE_PAGE);
+                match tokio::time::timeout(wait, read).await {
+                    Ok(Ok(found)) => self.keep_catalogue(found),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "catalogue not read"),
+                    Err(_) => tracing::warn!(?wait, "catalogue read given up: too slow"),
                 }
             })
             .await;
     }
 
+    /// Keeps what the catalogue read found, except what a request of this process has already
+    /// read by key meanwhile (that may be newer: the index follows the table with a lag).
     fn keep_catalogue(&self, found: crate::store::catalogue::Catalogue) {
         for i in found.issuers {
-            self.issuers.put(i.id.clone(), Arc::new(i));
+            if self.issuers.get(&i.id).is_none() {
+                self.issuers.put(i.id.clone(), Arc::new(i));
+            }
         }
         for t in found.templates {
-            self.templates.put(t.id.clone(), Arc::new(t));
+            if self.templates.get(&t.id).is_none() {
+                self.templates.put(t.id.clone(), Arc::new(t));
+            }
         }
         if !found.complete {
-            tracing::info!(
-                kept = CATALOGUE_PAGE,
-                "the catalogue has more items than one read keeps; the rest are read as needed"
-            );
+            tracing::info!("the catalogue holds more than one read returned; the rest are read by key as needed");
         }
     }
 

@@ -39,7 +39,19 @@ pub struct Config {
     pub kakao_api_url: String,
     /// `SDK_TRUST_STORE`: `amazon` (default) or `system`, the roots the SDK trusts.
     pub sdk_roots: SdkRoots,
+    /// `CATALOGUE_WAIT_MS`: how long a cold Lambda's first page waits for the catalogue read
+    /// before reading its page data by key instead (default 250 ms; template.yaml leaves it
+    /// unset). The local stack waits 30 s: its emulator answers one request at a time, and on a
+    /// busy machine a request can take longer than that bound without anything being wrong.
+    pub catalogue_wait: std::time::Duration,
 }
+
+/// [`Config::catalogue_wait`] on the local stack.
+pub const LOCAL_CATALOGUE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The default of [`Config::catalogue_wait`]: far above a Query's time in DynamoDB (a cold
+/// connection's handshake included), far below what a visitor notices.
+pub const CATALOGUE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {name} is {problem}; template.yaml (or the local stack) must set it")]
@@ -125,6 +137,16 @@ impl Config {
                     problem: "neither amazon nor system",
                 })?,
             },
+            catalogue_wait: match optional("CATALOGUE_WAIT_MS") {
+                None => CATALOGUE_WAIT,
+                Some(v) => v
+                    .parse::<u64>()
+                    .map(std::time::Duration::from_millis)
+                    .map_err(|_| ConfigError {
+                        name: "CATALOGUE_WAIT_MS",
+                        problem: "not a whole number of milliseconds",
+                    })?,
+            },
         })
     }
 
@@ -154,6 +176,7 @@ impl Config {
             webhook_allowed_hosts: AllowedHosts::default(),
             kakao_api_url: crate::messaging::sens::BASE_URL.into(),
             sdk_roots: SdkRoots::System,
+            catalogue_wait: LOCAL_CATALOGUE_WAIT,
         }
     }
 }
@@ -185,6 +208,15 @@ mod tests {
         assert_eq!(system.ok(), Some(SdkRoots::System));
         let wrong = with(&[("SDK_TRUST_STORE", "/etc/ssl/cert.pem")]).err();
         assert_eq!(wrong.map(|e| e.name), Some("SDK_TRUST_STORE"));
+    }
+
+    #[test]
+    fn a_cold_page_waits_250_ms_for_the_catalogue_unless_told_otherwise() {
+        let wait = |extra: &[(&str, &str)]| with(extra).map(|c| c.catalogue_wait.as_millis());
+        assert_eq!(wait(&[]).ok(), Some(250));
+        assert_eq!(wait(&[("CATALOGUE_WAIT_MS", "30000")]).ok(), Some(30_000));
+        let wrong = wait(&[("CATALOGUE_WAIT_MS", "0.5s")]).err();
+        assert_eq!(wrong.map(|e| e.name), Some("CATALOGUE_WAIT_MS"));
     }
 
     #[test]

@@ -220,9 +220,9 @@ async fn indexing_the_catalogue_adds_what_older_releases_wrote_once() {
     let before = t.app.store.get_catalogue(100).await.unwrap();
     assert_eq!((before.issuers.len(), before.templates.len()), (0, 2));
     let done = t.app.store.index_catalogue().await.unwrap();
-    assert_eq!((done.added, done.present), (2, 2));
+    assert_eq!((done.added, done.present, done.unreadable), (2, 2, 0));
     let again = t.app.store.index_catalogue().await.unwrap();
-    assert_eq!((again.added, again.present), (0, 4));
+    assert_eq!((again.added, again.present, again.unreadable), (0, 4, 0));
     let after = t.app.store.get_catalogue(100).await.unwrap();
     assert_eq!((after.issuers.len(), after.templates.len()), (1, 3));
     assert!(after.complete);

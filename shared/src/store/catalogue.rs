@@ -1,10 +1,16 @@
 //! The catalogue: every issuer and template in the sparse `CATALOGUE` index, one partition, so a
 //! cold badge page can read the page data it will need (issuer, template, recommended templates)
-//! beside the award instead of after it. The index holds only these two kinds of items (public
-//! page data), so verify may read it whole without a key condition in its policy.
+//! beside the award instead of after it. The index holds only these two kinds of items, which
+//! verify may read by key anyway (`ISSUER#*`, `TEMPLATE#*`), so it may read the index whole
+//! without a key condition in its policy; it learns no item it could not already read, only
+//! their ids without being given them.
 
 use super::{from_item, get_s, keys, s, Item, Result, Store, StoreError};
-use crate::domain::{issuer::Issuer, template::Template};
+use crate::domain::{
+    ids::{IssuerId, TemplateId},
+    issuer::Issuer,
+    template::Template,
+};
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 
 /// What one read of the catalogue found. `complete` is false when the catalogue has more items
@@ -76,11 +82,13 @@ impl Catalogue {
     }
 }
 
-/// What [`Store::index_catalogue`] did: items it added to the catalogue, items already there.
+/// What [`Store::index_catalogue`] did: items it added to the catalogue, items that had their
+/// keys already (or were deleted meanwhile), listed items naming no id it could read (logged).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct CatalogueBackfill {
     pub added: usize,
     pub present: usize,
+    pub unreadable: usize,
 }
 
 impl Store {
@@ -91,15 +99,18 @@ impl Store {
     pub async fn index_catalogue(&self) -> Result<CatalogueBackfill> {
         let mut done = CatalogueBackfill::default();
         for issuer in self.listed_items(keys::ISSUERS_LIST).await? {
-            let issuer: Issuer = from_item(issuer)?;
-            let key = keys::issuer(&issuer.id);
-            self.catalogue_item(key, keys::catalogued_issuer(&issuer.id), &mut done)
+            let Some(id) = listed_id(&issuer, IssuerId::parse, &mut done) else {
+                continue;
+            };
+            let sk = keys::catalogued_issuer(&id);
+            self.catalogue_item(keys::issuer(&id), sk, &mut done)
                 .await?;
-            for t in self.listed_items(&keys::templates_of(&issuer.id)).await? {
-                let t: Template = from_item(t)?;
-                let key = keys::template(&t.id);
-                self.catalogue_item(key, keys::catalogued_template(&t.id), &mut done)
-                    .await?;
+            for t in self.listed_items(&keys::templates_of(&id)).await? {
+                if let Some(t) = listed_id(&t, TemplateId::parse, &mut done) {
+                    let sk = keys::catalogued_template(&t);
+                    self.catalogue_item(keys::template(&t), sk, &mut done)
+                        .await?;
+                }
             }
         }
         Ok(done)
@@ -150,6 +161,20 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The `id` of a listed item, or `None` (logged and counted) when it has none that parses.
+fn listed_id<T, E>(
+    item: &Item,
+    parse: impl Fn(&str) -> std::result::Result<T, E>,
+    done: &mut CatalogueBackfill,
+) -> Option<T> {
+    let id = get_s(item, "id").and_then(|v| parse(v).ok());
+    if id.is_none() {
+        done.unreadable += 1;
+        tracing::warn!(pk = ?get_s(item, keys::PK), "a listed item names no readable id; skipped");
+    }
+    id
 }
 
 #[cfg(test)]
