@@ -37,15 +37,8 @@ impl Store {
     /// once rather than retried while a page waits. An item that cannot be read is skipped
     /// (and logged): it is read by its key when asked for.
     pub async fn get_catalogue(&self, limit: i32) -> Result<Catalogue> {
-        let index = keys::Index::Catalogue;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.pk())
-            .expression_attribute_values(":pk", s(keys::CATALOGUE))
+            .index_query(keys::Index::Catalogue, keys::CATALOGUE)
             .limit(limit)
             .customize()
             .config_override(

@@ -119,12 +119,7 @@ impl Store {
             },
         );
         let index = self.due_in_shards(legacy_due_of, |shard| {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::Index::Due.name())
-                .key_condition_expression(format!("{} = :pk", keys::Index::Due.pk()))
-                .expression_attribute_values(":pk", s(keys::due(bucket, shard)))
+            self.index_query(keys::Index::Due, &keys::due(bucket, shard))
         });
         let (due, legacy) = futures::try_join!(table, index)?;
         Ok(due.into_iter().chain(legacy).collect())

@@ -289,6 +289,17 @@ impl Store {
         Ok((items.len(), next))
     }
 
+    /// A Query of one partition of an index.
+    pub(crate) fn index_query(&self, index: Index, pk: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.pk())
+            .expression_attribute_values(":pk", s(pk))
+    }
+
     async fn index_page(
         &self,
         index: Index,
@@ -299,13 +310,7 @@ impl Store {
     ) -> Result<(Vec<Item>, Option<String>)> {
         let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
         let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.pk())
-            .expression_attribute_values(":pk", s(pk))
+            .index_query(index, pk)
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
