@@ -348,7 +348,8 @@ impl App {
 
     /// The template's enabled recommendations that still exist, belong to the same issuer and
     /// are active, in the admin's order: what the badge page and the follow-up emails show. From
-    /// the warm cache: no reads on a warm Lambda, one on a cold one.
+    /// the warm cache: no reads on a warm Lambda, one when the cache lacks them (a cold verify
+    /// usually finds them there, from the catalogue).
     pub async fn recommendations(&self, t: &Template) -> Result<Vec<Recommendation>, StoreError> {
         let wanted: Vec<_> = t.spec.related.iter().filter(|r| r.enabled).collect();
         let ids: Vec<_> = wanted.iter().map(|r| r.template_id.clone()).collect();

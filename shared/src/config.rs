@@ -41,8 +41,10 @@ pub struct Config {
     pub sdk_roots: SdkRoots,
     /// `CATALOGUE_WAIT_MS`: how long a cold Lambda's first page waits for the catalogue read
     /// before reading its page data by key instead (default 250 ms; template.yaml leaves it
-    /// unset). The local stack waits 30 s: its emulator answers one request at a time, and on a
-    /// busy machine a request can take longer than that bound without anything being wrong.
+    /// unset). The local stack's in-process functions wait 30 s (`lambda::function_config`):
+    /// its emulator answers one request at a time, and on a busy machine a request can take
+    /// longer than that bound without anything being wrong. Binaries started as Lambda starts
+    /// them (`infra bench-cold-start`, the smoke test) get template.yaml's environment: 250 ms.
     pub catalogue_wait: std::time::Duration,
 }
 

@@ -14,7 +14,8 @@ use crate::domain::{
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 
 /// What one read of the catalogue found. `complete` is false when the catalogue has more items
-/// than one page (those are read one by one when asked for, as without the catalogue).
+/// than one page (those are read by key when asked for, a GetItem or BatchGetItem per page, as
+/// without the catalogue).
 #[derive(Debug, Default)]
 pub struct Catalogue {
     pub issuers: Vec<Issuer>,

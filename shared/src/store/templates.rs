@@ -27,8 +27,8 @@ impl Store {
     }
 
     /// An issuer and templates for public pages, eventually consistent, in one request: a
-    /// GetItem for one item, a `BatchGetItem` for more (so a cold badge page reads its issuer
-    /// and template in one round trip, on one connection). Absent items are `None`.
+    /// GetItem for one item, a `BatchGetItem` for more (so page data that the cache and the
+    /// catalogue lack is read in one round trip, on one connection). Absent items are `None`.
     pub async fn get_page_data(
         &self,
         issuer: Option<&IssuerId>,
