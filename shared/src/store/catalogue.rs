@@ -23,15 +23,6 @@ pub struct Catalogue {
     pub complete: bool,
 }
 
-/// `item` with its place in the catalogue (`sk`: [`keys::catalogued_issuer`] or
-/// [`keys::catalogued_template`]).
-pub(crate) fn catalogued(mut item: Item, sk: String) -> Item {
-    let index = keys::Index::Catalogue;
-    item.insert(index.pk().into(), s(keys::CATALOGUE));
-    item.insert(index.sk().into(), s(sk));
-    item
-}
-
 impl Store {
     /// The first `limit` items of the catalogue (issuers first), in one Query and one attempt:
     /// the caller is only saving a later read, so a throttled or failed read is reported at
@@ -174,6 +165,7 @@ fn listed_id<T, E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::catalogued;
 
     #[test]
     fn an_item_of_another_kind_in_the_catalogue_is_refused_by_name() {

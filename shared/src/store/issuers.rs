@@ -1,6 +1,4 @@
-use super::{
-    catalogue::catalogued, from_item, keys, listed, s, to_item, Item, Result, Store, StoreError,
-};
+use super::{catalogued, from_item, keys, listed, s, to_item, Item, Result, Store, StoreError};
 use crate::domain::{ids::IssuerId, issuer::Issuer};
 
 pub(crate) const KIND: &str = "issuer";

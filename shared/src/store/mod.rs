@@ -341,6 +341,15 @@ where
     }
 }
 
+/// `item` with its place in the `CATALOGUE` index (`sk`: [`keys::catalogued_issuer`] or
+/// [`keys::catalogued_template`]; see `catalogue`).
+pub(crate) fn catalogued(mut item: Item, sk: String) -> Item {
+    let index = Index::Catalogue;
+    item.insert(index.pk().into(), s(keys::CATALOGUE));
+    item.insert(index.sk().into(), s(sk));
+    item
+}
+
 /// Adds an item's place in a listing: `index` partition `pk`, sorted by creation time.
 pub(crate) fn listed(
     mut item: Item,

@@ -1,4 +1,4 @@
-use super::{catalogue::catalogued, from_item, keys, listed, to_item, Item, Result, Store};
+use super::{catalogued, from_item, keys, listed, to_item, Item, Result, Store};
 use crate::domain::{
     ids::{IssuerId, TemplateId},
     issuer::Issuer,
