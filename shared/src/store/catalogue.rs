@@ -119,17 +119,13 @@ impl Store {
     /// Sets an item's catalogue keys unless it has them (or is gone).
     async fn catalogue_item(
         &self,
-        (pk, sk): (String, String),
+        key: (String, String),
         catalogue_sk: String,
         done: &mut CatalogueBackfill,
     ) -> Result<()> {
         let index = keys::Index::Catalogue;
         let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(key)
             .update_expression("SET #cpk = :cpk, #csk = :csk")
             .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#cpk)")
             .expression_attribute_names("#pk", keys::PK)

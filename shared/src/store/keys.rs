@@ -47,8 +47,8 @@ pub const TTL: &str = "expires_at";
 
 /// The secondary indexes, by the names template.yaml gives them: four overloaded GSIs, the
 /// sparse `CATALOGUE` index of every issuer and template (nothing else: items the badge page's
-/// function may read by key anyway, so it may read the index whole) and the sparse, keys-only `DUE` index of the follow-ups
-/// written before 2026-12-03 (read and emptied, no longer written).
+/// function may read by key anyway, so it may read the index whole) and the sparse, keys-only
+/// `DUE` index of the follow-ups written before 2026-12-03 (read and emptied, no longer written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
     Gsi1,
