@@ -615,3 +615,65 @@ async fn another_issuers_batch_is_not_found_in_the_awards_list() {
         );
     }
 }
+
+/// The endpoint page's buttons: rotate (once per secret, the new one shown on that answer only),
+/// off and on, delete; another word is not found.
+#[tokio::test]
+async fn a_webhook_endpoint_is_rotated_switched_and_deleted_from_the_console() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("웹훅대학").await;
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let body = serde_json::json!({"url": "https://lms.example.ac.kr/h"});
+    let r = t.call("POST", "/v1/webhooks", Some(&key), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let one = || {
+        let (path, key, t) = (format!("/v1/webhooks/{id}"), key.clone(), &t);
+        async move { t.call("GET", &path, Some(&key), None).await.json() }
+    };
+    let before = one().await;
+    let fp = before["secret_fingerprint"].as_str().unwrap().to_owned();
+    let act = |what: &'static str, extra: Vec<(&'static str, String)>| {
+        let (path, cookie, csrf) = (
+            format!("/console/settings/webhooks/{id}/{what}"),
+            cookie.clone(),
+            csrf.clone(),
+        );
+        let t = &t;
+        async move {
+            let mut f: Vec<(&str, &str)> = vec![("_csrf", &csrf)];
+            f.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+            post_form(t, &path, Some(&cookie), &f, &[]).await
+        }
+    };
+    let r = act("rotate", vec![("replaces", fp.clone())]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rotated = one().await;
+    let new_fp = rotated["secret_fingerprint"].as_str().unwrap().to_owned();
+    assert_ne!(new_fp, fp);
+    assert!(r.text().contains("whsec_"), "the new secret is shown once");
+    // The same form sent again (a reload) names the old secret: nothing rotates.
+    let r = act("rotate", vec![("replaces", fp.clone())]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text().contains("whsec_"));
+    assert_eq!(one().await["secret_fingerprint"], new_fp.as_str());
+    for (what, enabled) in [("off", false), ("on", true)] {
+        let r = act(what, vec![]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{what}: {}", r.text());
+        let to = format!("/console/settings/webhooks/{id}?done={what}");
+        assert_eq!(r.header("location"), Some(to.as_str()));
+        assert_eq!(one().await["enabled"], enabled, "{what}");
+    }
+    assert_eq!(act("explode", vec![]).await.status, StatusCode::NOT_FOUND);
+    let r = act("delete", vec![]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/console/settings/webhooks"));
+    let path = format!("/v1/webhooks/{id}");
+    let r = t.call("GET", &path, Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        act("on", vec![]).await.status,
+        StatusCode::NOT_FOUND,
+        "gone"
+    );
+}

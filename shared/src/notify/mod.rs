@@ -86,6 +86,21 @@ pub async fn handle_event(
         tracing::warn!(event = %event, "unknown invocation; ignored");
         return Ok(Value::Null);
     };
+    let (planned, failures) = send_day1s(&app, records).await;
+    if let Err(e) = queue_followups(&app, &planned).await {
+        tracing::error!(error = %e, "follow-ups not queued; the batch will be retried");
+        return Err(e.into());
+    }
+    if let Err(e) = Box::pin(kakao::on_stream(&app, records)).await {
+        tracing::error!(error = %e, "KakaoTalk messages not handled; the batch will be retried");
+        return Err(e.into());
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+/// The day-1 emails of the awards a stream batch inserted: the follow-ups they plan, and the
+/// batch item failures (`itemIdentifier`: the sequence number) of the records to deliver again.
+async fn send_day1s(app: &App, records: &[Value]) -> (Vec<Planned>, Vec<Value>) {
     let mut planned: Vec<Planned> = Vec::new();
     let mut failures = Vec::new();
     let awards: Vec<(AwardId, &Value)> = records
@@ -96,7 +111,7 @@ pub async fn handle_event(
     // email, not the send rate, would set how fast a large batch goes out.
     let sends: Vec<_> = awards
         .iter()
-        .map(|(id, _)| Box::pin(send_day1(&app, id)))
+        .map(|(id, _)| Box::pin(send_day1(app, id)))
         .collect();
     let results: Vec<_> = futures::stream::iter(sends)
         .buffered(app.mailer.in_flight())
@@ -119,15 +134,7 @@ pub async fn handle_event(
             }
         }
     }
-    if let Err(e) = queue_followups(&app, &planned).await {
-        tracing::error!(error = %e, "follow-ups not queued; the batch will be retried");
-        return Err(e.into());
-    }
-    if let Err(e) = Box::pin(kakao::on_stream(&app, records)).await {
-        tracing::error!(error = %e, "KakaoTalk messages not handled; the batch will be retried");
-        return Err(e.into());
-    }
-    Ok(json!({ "batchItemFailures": failures }))
+    (planned, failures)
 }
 
 /// The award a stream record inserted; `None` for any other record (one without a readable id

@@ -255,6 +255,33 @@ enum Asset {
     Banner,
 }
 
+/// The uploaded image's media type, if it is one a template takes: PNG, JPEG, WebP or SVG; a
+/// raster badge image must also say how big it is, and be small enough to be drawn as PNG.
+fn image_type(bytes: &[u8], asset: Asset) -> Result<&'static str, ApiError> {
+    let content_type = raster::sniff(bytes).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_image",
+            "the body is not a PNG, JPEG, WebP or SVG image",
+        )
+    })?;
+    if asset == Asset::BadgeImage && content_type != "image/svg+xml" {
+        raster::dimensions(bytes).map_err(|e| match e {
+            RasterError::TooLarge { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "image_too_large",
+                e.to_string(),
+            ),
+            _ => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unreadable_image",
+                e.to_string(),
+            ),
+        })?;
+    }
+    Ok(content_type)
+}
+
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, template = %id))]
 async fn upload(
     app: App,
@@ -272,28 +299,7 @@ async fn upload(
         ));
     }
     let bytes = read_limited(req, MAX_IMAGE_BYTES).await?;
-    let content_type = raster::sniff(&bytes).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_image",
-            "the body is not a PNG, JPEG, WebP or SVG image",
-        )
-    })?;
-    // A raster badge image must say how big it is, and be small enough to be drawn as PNG.
-    if asset == Asset::BadgeImage && content_type != "image/svg+xml" {
-        raster::dimensions(&bytes).map_err(|e| match e {
-            RasterError::TooLarge { .. } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "image_too_large",
-                e.to_string(),
-            ),
-            _ => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unreadable_image",
-                e.to_string(),
-            ),
-        })?;
-    }
+    let content_type = image_type(&bytes, asset)?;
     let key = format!(
         "images/{}/{}/{}",
         caller.issuer_id,

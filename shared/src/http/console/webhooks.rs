@@ -370,42 +370,17 @@ pub async fn act(
             "이미 교체했습니다 (다시 교체하지 않았습니다).",
             "Already rotated (not rotated again).",
         );
-        return endpoint_page(
-            &app,
-            &s,
-            &id,
-            Shown {
-                note: Some(note),
-                ..Shown::default()
-            },
-        )
-        .await;
+        return endpoint_note(&app, &s, &id, note).await;
     }
-    let (app2, caller, path) = (app.clone(), s.caller.clone(), Path(id.clone()));
-    let switch = |on: bool| {
-        let body = json!({ "enabled": on })
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        v1::patch(
-            State(app2.clone()),
-            caller.clone(),
-            Path(id.clone()),
-            JsonObject(body),
-        )
-    };
-    let done = match what.as_str() {
-        "test" => api(v1::test(State(app.clone()), caller.clone(), path).await).await,
-        "rotate" => api(v1::rotate_secret(State(app.clone()), caller.clone(), path).await).await,
-        "on" => api(switch(true).await).await,
-        "off" => api(switch(false).await).await,
-        "delete" => {
-            return match api(v1::delete(State(app.clone()), caller, path).await).await {
-                Ok(_) => Redirect::to(PATH).into_response(),
-                Err(_) => super::page::not_found(&app, l),
-            }
-        }
-        _ => return super::page::not_found(&app, l),
+    if what == "delete" {
+        let path = Path(id.clone());
+        return match api(v1::delete(State(app.clone()), s.caller.clone(), path).await).await {
+            Ok(_) => Redirect::to(PATH).into_response(),
+            Err(_) => super::page::not_found(&app, l),
+        };
+    }
+    let Some(done) = call_api(&app, &s, &id, &what).await else {
+        return super::page::not_found(&app, l);
     };
     match done {
         // The new secret is shown on this answer only (never in a URL).
@@ -418,20 +393,42 @@ pub async fn act(
         }
         Ok(_) => back_to(&id, &what),
         Err(e) if e.status == StatusCode::NOT_FOUND => super::page::not_found(&app, l),
-        Err(e) => {
-            let msg = FormError::from_api(&e, l).message;
-            endpoint_page(
-                &app,
-                &s,
-                &id,
-                Shown {
-                    note: Some(&msg),
-                    ..Shown::default()
-                },
-            )
-            .await
-        }
+        Err(e) => endpoint_note(&app, &s, &id, &FormError::from_api(&e, l).message).await,
     }
+}
+
+/// The API's answer to test, rotate, on or off; `None` for another word.
+async fn call_api(
+    app: &App,
+    s: &Session,
+    id: &str,
+    what: &str,
+) -> Option<Result<Value, crate::http::error::ApiError>> {
+    let (state, caller, path) = (State(app.clone()), s.caller.clone(), Path(id.to_owned()));
+    let enabled = |on: bool| {
+        JsonObject(
+            json!({ "enabled": on })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )
+    };
+    Some(match what {
+        "test" => api(v1::test(state, caller, path).await).await,
+        "rotate" => api(v1::rotate_secret(state, caller, path).await).await,
+        "on" => api(v1::patch(state, caller, path, enabled(true)).await).await,
+        "off" => api(v1::patch(state, caller, path, enabled(false)).await).await,
+        _ => return None,
+    })
+}
+
+/// The endpoint's page with a note above it.
+async fn endpoint_note(app: &App, s: &Session, id: &str, note: &str) -> Response {
+    let shown = Shown {
+        note: Some(note),
+        ..Shown::default()
+    };
+    endpoint_page(app, s, id, shown).await
 }
 
 pub async fn retry(
@@ -452,14 +449,5 @@ pub async fn retry(
         Err(e) if e.status == StatusCode::NOT_FOUND => return super::page::not_found(&app, l),
         Err(e) => FormError::from_api(&e, l).message,
     };
-    endpoint_page(
-        &app,
-        &s,
-        &id,
-        Shown {
-            note: Some(&note),
-            ..Shown::default()
-        },
-    )
-    .await
+    endpoint_note(&app, &s, &id, &note).await
 }

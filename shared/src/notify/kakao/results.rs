@@ -4,11 +4,11 @@
 //! (`kakao:{stage}:{delivered|fallback_sms|failed}`, set with the stage's `result` in one
 //! transaction). Pending ones are asked about again every 10 minutes, for a day.
 
-use super::{account, account_of, awards_of, clock, done, dues_of, post, Context};
+use super::{account, account_of, awards_of, clock, done, dues_of, post, Context, Ready};
 use crate::{
     app::App,
-    domain::followup::Stage,
-    messaging::Channel,
+    domain::{award::Award, followup::Stage},
+    messaging::{Channel, Delivery},
     notify::{NotifyError, Planned},
     store::followups::Due,
 };
@@ -99,6 +99,31 @@ pub async fn handle(
         done(app, &dues_of(awards)).await?;
         return Ok(outcomes);
     };
+    let found = listed(app, &ready, stage, request_id, bucket).await;
+    let pending = count_final(app, stage, awards, &found, now, &mut outcomes).await?;
+    if !pending.is_empty() {
+        if clock(now) - sent_at < GIVE_UP {
+            app.schedules
+                .continue_bucket(bucket, clock(now) + AGAIN)
+                .await
+                .map_err(NotifyError::Retry)?;
+        } else {
+            done(app, &pending).await?;
+        }
+        outcomes.insert("pending".into(), pending.len() as u64);
+    }
+    Ok(outcomes)
+}
+
+/// The provider's list of a request's messages, by national phone number. The provider's
+/// trouble (or a list not ready yet) only means: ask again later, so it is an empty list.
+async fn listed(
+    app: &App,
+    ready: &Ready,
+    stage: Stage,
+    request_id: &str,
+    bucket: &str,
+) -> HashMap<String, Delivery> {
     let channel = if stage == Stage::KakaoDay1 {
         Channel::AlimTalk
     } else {
@@ -107,8 +132,7 @@ pub async fn handle(
     let now_ms = Utc::now().timestamp_millis();
     let req = ready
         .provider
-        .results(&account_of(app, &ready), channel, request_id, now_ms);
-    // The provider's trouble (or a list not ready yet) only means: ask again later.
+        .results(&account_of(app, ready), channel, request_id, now_ms);
     let listed = match post(app, &req).await {
         Ok((status, body)) => ready
             .provider
@@ -116,13 +140,25 @@ pub async fn handle(
             .map_err(|e| e.to_string()),
         Err(why) => Err(why),
     };
-    let found: HashMap<String, _> = listed
+    listed
         .unwrap_or_else(|why| {
             tracing::warn!(bucket, error = %why, "KakaoTalk results not read; asked again later");
             Vec::new()
         })
         .into_iter()
-        .collect();
+        .collect()
+}
+
+/// Counts each message the list says is final, once, and takes its due item out; answers the
+/// due items of the messages still pending.
+async fn count_final(
+    app: &App,
+    stage: Stage,
+    awards: Vec<(Award, Option<Due>)>,
+    found: &HashMap<String, Delivery>,
+    now: DateTime<Utc>,
+    outcomes: &mut BTreeMap<String, u64>,
+) -> Result<Vec<Due>, NotifyError> {
     let mut pending = Vec::new();
     let name = stage.as_str().trim_start_matches("kakao-");
     for (award, due) in awards {
@@ -149,18 +185,7 @@ pub async fn handle(
         done(app, std::slice::from_ref(&due)).await?;
         *outcomes.entry(word.to_owned()).or_default() += 1;
     }
-    if !pending.is_empty() {
-        if clock(now) - sent_at < GIVE_UP {
-            app.schedules
-                .continue_bucket(bucket, clock(now) + AGAIN)
-                .await
-                .map_err(NotifyError::Retry)?;
-        } else {
-            done(app, &pending).await?;
-        }
-        outcomes.insert("pending".into(), pending.len() as u64);
-    }
-    Ok(outcomes)
+    Ok(pending)
 }
 
 #[cfg(test)]
