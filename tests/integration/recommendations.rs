@@ -408,6 +408,21 @@ async fn every_slot_redirects_to_its_target_and_moves_exactly_its_counters() {
         t.app.store.award_counters(&aid).await.unwrap()["click:enrol"],
         2
     );
+    // Nor do HEAD requests (link checkers probing where it leads): same answer, uncounted.
+    let safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
+    let enrol = format!("/b/{}/go/enrol", s.award);
+    let r = t
+        .call_with("HEAD", &enrol, None, None, &[("user-agent", safari)])
+        .await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    assert_eq!(
+        r.header("location"),
+        Some("https://univ.example.ac.kr/enrol")
+    );
+    assert_eq!(
+        t.app.store.award_counters(&aid).await.unwrap()["click:enrol"],
+        2
+    );
 
     // A warm redirect costs one read and one write (the award's counters).
     t.requests.reset();

@@ -236,12 +236,15 @@ async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: 
 /// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.
 /// The target never comes from the request; an unknown or switched-off slot is 404. On an award
 /// that is no longer valid, the visitor is sent back to its page (where the status is shown). A
-/// share the page's script reports (share sheet, copy link) is counted and answered 204.
+/// share the page's script reports (share sheet, copy link) is counted and answered 204. Only a
+/// GET from a person counts: a HEAD (link checkers, mail scanners probing the redirect) and a
+/// known bot get the same answer uncounted.
 #[tracing::instrument(skip_all, fields(award = %raw, slot = %slot_raw))]
 async fn go(
     State(app): State<App>,
     Path((raw, slot_raw)): Path<(String, String)>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
     let not_found = PublicError::NotFound {
@@ -261,7 +264,7 @@ async fn go(
     let Some(target) = target(&app, &slot, &a, &t, &i).await? else {
         return Err(not_found);
     };
-    if !is_bot(&headers) {
+    if method == Method::GET && !is_bot(&headers) {
         let source = Source::parse(
             query
                 .as_deref()
