@@ -149,6 +149,11 @@ impl TestApp {
         &self.lambda.instruments.faults
     }
 
+    /// DynamoDB operations whose requests wait until the test releases them.
+    pub fn holds(&self) -> &infra::holds::Holds {
+        &self.lambda.instruments.holds
+    }
+
     /// The S3 notification S3 would send for an object of this stack's bucket.
     pub fn s3_event(&self, key: &str, size: u64) -> Value {
         infra::runner::s3_event(&self.names.bucket, key, size, "")

@@ -77,6 +77,8 @@ pub const LOCAL_WEBHOOK_HOSTS: &str = "localhost";
 pub struct Instruments {
     pub requests: RequestCounter,
     pub faults: ThrottleAfterSend,
+    /// DynamoDB operations whose requests wait until released (none unless a test holds one).
+    pub holds: crate::holds::Holds,
     /// Every invocation and its duration, by function.
     pub invocations: crate::metering::InvocationLog,
 }
@@ -107,7 +109,12 @@ fn function_app(
     outbox: &SesOutbox,
 ) -> App {
     let (counter, faults) = (tools.requests.clone(), tools.faults.clone());
-    let ddb = aws_sdk_dynamodb::config::Builder::from(sdk)
+    let mut ddb = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(http) = sdk.http_client() {
+        let holding = crate::holds::HoldingClient::wrap(http, tools.holds.clone());
+        ddb = ddb.http_client(holding);
+    }
+    let ddb = ddb
         .interceptor(counter.clone())
         .interceptor(check.clone())
         .interceptor(faults.clone())
@@ -203,8 +210,8 @@ pub fn environment(
 /// The function's configuration, read from that environment as its `main` reads it — except
 /// `PUBLIC_BASE_URL`, which is the local server's (`http://127.0.0.1:PORT`, where the template
 /// says `https://{PublicDomainName}`), `WEBHOOK_ALLOWED_HOSTS`, [`LOCAL_WEBHOOK_HOSTS`]
-/// (receivers on this machine; in AWS none is allowed), and `CATALOGUE_WAIT_MS`, 30 s (see
-/// [`Config::catalogue_wait`]).
+/// (receivers on this machine; in AWS none is allowed), and `CATALOGUE_WAIT_MS`, 30 s unless the
+/// template sets it (see [`Config::catalogue_wait`]).
 fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, String> {
     let lookup = |name: &str| {
         if name == "PUBLIC_BASE_URL" {
@@ -213,11 +220,12 @@ fn function_config(stack: &Stack, env: &[(String, String)]) -> Result<Config, St
         if name == "WEBHOOK_ALLOWED_HOSTS" {
             return Some(LOCAL_WEBHOOK_HOSTS.to_owned());
         }
-        if name == "CATALOGUE_WAIT_MS" {
+        let set = env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if name == "CATALOGUE_WAIT_MS" && set.is_none() {
             let wait = accolade::config::LOCAL_CATALOGUE_WAIT.as_millis();
             return Some(wait.to_string());
         }
-        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        set
     };
     Config::from_vars(&lookup).map_err(|e| e.to_string())
 }

@@ -13,9 +13,11 @@
 //! - [`seed`]: demo data
 //! - [`outbox`]: `/_local/outbox`, every email the emulator received
 //! - [`metering`]: AWS requests counted by operation (tests, benchmarks)
+//! - [`holds`]: DynamoDB requests of one operation held until a test releases them
 //! - [`operator`]: issuer and key commands for operators (locally or in AWS)
 
 pub mod gateway;
+pub mod holds;
 pub mod iam;
 pub mod lambda;
 pub mod metering;

@@ -23,10 +23,11 @@ use std::{sync::Arc, time::Duration};
 /// response's `max-age=60`, a revocation shows within about a minute and a quarter.
 pub const STATUS_LIST_TTL: Duration = Duration::from_secs(10);
 
-/// Public pages may show issuer/template data at most this old.
+/// Public pages may show issuer/template data at most this old (entries from the catalogue: this
+/// plus the index's lag behind the table, which DynamoDB keeps normally well under a second).
 pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
-/// Items of the catalogue a cold process reads at once (issuers and templates: a typical
-/// institution's whole catalogue, at most 1 MB, the most one Query returns).
+/// Items of the catalogue a cold process reads at once: the issuers and templates of a
+/// deployment (one institution's) up to this many, or up to 1 MB, the most one Query returns.
 pub const CATALOGUE_PAGE: i32 = 200;
 
 /// The shared state: one allocation per process, so a clone (axum clones its state into every
@@ -99,8 +100,9 @@ pub struct AppParts {
     /// Held while page data the caches lack is read, one lock per stripe of item ids (see
     /// [`App::page_data`]).
     page_reads: [tokio::sync::Mutex<()>; PAGE_READ_STRIPES],
-    /// Set once this process has read the catalogue (see [`App::read_catalogue_once`]).
-    catalogue: tokio::sync::OnceCell<()>,
+    /// Set when this process starts its one read of the catalogue; true once that read is over
+    /// (see [`App::catalogue_read`]).
+    catalogue: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
     session_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
@@ -180,7 +182,7 @@ impl App {
             issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
             templates: TtlCache::new(PAGE_DATA_TTL, 10_000),
             page_reads: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
-            catalogue: tokio::sync::OnceCell::new(),
+            catalogue: std::sync::OnceLock::new(),
             session_key: tokio::sync::OnceCell::new(),
         }))
     }
@@ -307,25 +309,37 @@ impl App {
         Ok((i, ts))
     }
 
-    /// On a process's first call (a cold Lambda), one read of the catalogue's first page (every
-    /// issuer and template, up to `CATALOGUE_PAGE` items) into the page-data caches; later calls,
-    /// and calls while that read is under way, wait for it and return. Run beside the award's read,
-    /// it leaves a cold badge page nothing more to read (in DynamoDB the two reads overlap: no
-    /// round trip over a warm page). A read that fails, or takes longer than
-    /// `config.catalogue_wait`, is logged and not repeated: page data is then read by key as it
-    /// is needed, as it is on a warm Lambda once entries expire.
-    pub async fn read_catalogue_once(&self) {
-        let wait = self.config.catalogue_wait;
-        self.catalogue
-            .get_or_init(|| async {
-                let read = self.store.get_catalogue(CATALOGUE_PAGE);
-                match tokio::time::timeout(wait, read).await {
-                    Ok(Ok(found)) => self.keep_catalogue(found),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "catalogue not read"),
-                    Err(_) => tracing::warn!(?wait, "catalogue read given up: too slow"),
-                }
-            })
-            .await;
+    /// On a process's first call (a cold Lambda), starts one read of the catalogue's first page
+    /// (every issuer and template, up to `CATALOGUE_PAGE` items) into the page-data caches, in a
+    /// task of its own; answers a future that is ready when that read is over (at once on a
+    /// warm Lambda). Started beside the award's read, it leaves a cold badge page nothing more to
+    /// read (in DynamoDB the two reads overlap). A page waits for it only briefly after its award
+    /// arrived (`config.catalogue_wait`, see `http::verify::load`), then reads by key what it
+    /// lacks; the read goes on regardless and fills the caches for the pages after. A read that
+    /// fails is logged and not repeated: page data is then read by key as it is needed, as it is
+    /// on a warm Lambda once entries expire.
+    pub fn catalogue_read(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut over = self
+            .catalogue
+            .get_or_init(|| self.start_catalogue_read())
+            .clone();
+        async move {
+            // An error means the read's task ended without saying so (it panicked): over too.
+            let _ = over.wait_for(|over| *over).await;
+        }
+    }
+
+    fn start_catalogue_read(&self) -> tokio::sync::watch::Receiver<bool> {
+        let (over, read) = tokio::sync::watch::channel(false);
+        let app = self.clone();
+        tokio::spawn(async move {
+            match app.store.get_catalogue(CATALOGUE_PAGE).await {
+                Ok(found) => app.keep_catalogue(found),
+                Err(e) => tracing::warn!(error = %e, "catalogue not read"),
+            }
+            let _ = over.send(true);
+        });
+        read
     }
 
     /// Keeps what the catalogue read found, except what a request of this process has already

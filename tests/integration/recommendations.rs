@@ -2,7 +2,9 @@
 //! redirect.
 
 use accolade::domain::ids::{AwardId, TemplateId};
-use accolade_tests::{spawn_app, template_body, FunctionName, StatusCode, TestApp};
+use accolade_tests::{
+    edited_template, spawn_app, spawn_app_with, template_body, FunctionName, StatusCode, TestApp,
+};
 use serde_json::{json, Value};
 
 struct Shop {
@@ -178,6 +180,49 @@ async fn a_cold_page_whose_catalogue_read_fails_reads_its_page_data_by_key() {
     assert_eq!(t.requests.get("dynamodb.Query"), 1, "not retried: {seen:?}");
     assert_eq!(t.requests.get("dynamodb.BatchGetItem"), 2, "{seen:?}");
     assert_eq!(t.requests.total(), 5, "{seen:?}");
+}
+
+/// A slow catalogue does not hold a cold page: once its award is here the page waits for the
+/// catalogue only `CATALOGUE_WAIT_MS` more (here 50 ms; the Query is held until the page is
+/// served), then reads its page data by key. The catalogue read goes on, is not made again, and
+/// fills the caches: a page of another template after it reads only its award.
+#[tokio::test]
+async fn a_slow_catalogue_does_not_hold_a_cold_page_and_fills_the_caches_when_it_comes() {
+    let verify = "unsubscribe (no auth)\n      Environment:\n        Variables:\n";
+    let edited = format!("{verify}          CATALOGUE_WAIT_MS: \"50\"\n");
+    let t = spawn_app_with(edited_template(verify, &edited)).await;
+    let s = shop(&t).await;
+    // A template page A neither shows nor recommends (so only the catalogue brings it).
+    let alone = t.create_template(&s.key, template_body("경영 기초")).await;
+    let other = t.issue(&s.key, json!({"template_id": alone["id"], "recipient": {"email": "o@example.com", "name": "O"}})).await;
+    t.holds().hold("Query");
+    t.requests.reset();
+    let r = t.browse(&format!("/b/{}", s.award)).await;
+    let seen = t.requests.snapshot();
+    assert_eq!(r.status, StatusCode::OK);
+    assert_recommends(&r.text(), &s);
+    assert_eq!(t.requests.get("dynamodb.Query"), 1, "{seen:?}");
+    assert_eq!(
+        t.requests.get("dynamodb.BatchGetItem"),
+        2,
+        "by key: {seen:?}"
+    );
+    assert_eq!(t.requests.total(), 5, "{seen:?}");
+    t.holds().release("Query");
+    let verify = t.lambda.function(FunctionName::Verify).app().clone();
+    verify.catalogue_read().await;
+    t.requests.reset();
+    let r = t
+        .browse(&format!("/b/{}", other["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let seen = t.requests.snapshot();
+    assert_eq!(t.requests.get("dynamodb.Query"), 0, "read once: {seen:?}");
+    assert_eq!(
+        t.requests.total(),
+        2,
+        "the award and the counting write: {seen:?}"
+    );
 }
 
 /// A template the catalogue does not hold (written before the index existed, and not since) is

@@ -147,16 +147,24 @@ fn ld_json(value: &serde_json::Value) -> Response {
 
 /// Award, template and issuer: one read for the award, the rest from the warm cache. A cold
 /// Lambda reads the catalogue (every issuer and template) beside the award, so it finds them
-/// there too, and the page's recommended templates with them; what the catalogue lacked is read
-/// by key.
+/// there too, and the page's recommended templates with them. Once the award is here the page
+/// waits for the catalogue at most `config.catalogue_wait` more (a large or slow catalogue does
+/// not hold it: it goes on filling the caches for later pages); what the page still lacks is
+/// read by key.
 async fn load(
     app: &App,
     id: &AwardId,
 ) -> Result<Option<(Award, Arc<Template>, Arc<Issuer>)>, StoreError> {
-    let (a, ()) = tokio::join!(app.store.get_award(id), app.read_catalogue_once());
-    let Some(a) = a? else {
+    let catalogue = app.catalogue_read();
+    let Some(a) = app.store.get_award(id).await? else {
         return Ok(None);
     };
+    if tokio::time::timeout(app.config.catalogue_wait, catalogue)
+        .await
+        .is_err()
+    {
+        tracing::info!(wait = ?app.config.catalogue_wait, "page data read by key: the catalogue is still being read");
+    }
     Ok(app.template_and_issuer(&a).await?.map(|(t, i)| (a, t, i)))
 }
 
