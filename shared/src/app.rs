@@ -23,12 +23,17 @@ use std::{sync::Arc, time::Duration};
 /// response's `max-age=60`, a revocation shows within about a minute and a quarter.
 pub const STATUS_LIST_TTL: Duration = Duration::from_secs(10);
 
-/// Public pages may show issuer/template data at most this old (entries from the catalogue: this
-/// plus the index's lag behind the table, which DynamoDB keeps normally well under a second).
+/// Public pages may show issuer/template data at most this old (entries from the catalogue count
+/// from when their Query was sent, so: this plus the index's lag behind the table, which
+/// DynamoDB keeps normally well under a second).
 pub const PAGE_DATA_TTL: Duration = Duration::from_secs(30);
 /// Items of the catalogue a cold process reads at once: the issuers and templates of a
 /// deployment (one institution's) up to this many, or up to 1 MB, the most one Query returns.
 pub const CATALOGUE_PAGE: i32 = 200;
+/// How long the catalogue read may take before its task gives up (and the pages waiting for it
+/// stop waiting): far beyond any answer DynamoDB gives, short enough that a read lost with its
+/// connection (a Lambda frozen mid-read) does not leave the process's pages waiting.
+pub const CATALOGUE_READ_LIMIT: Duration = Duration::from_secs(3);
 
 /// The shared state: one allocation per process, so a clone (axum clones its state into every
 /// route's handler and layer when the router is built — about 600 times for the api's — and
@@ -333,31 +338,40 @@ impl App {
         let (over, read) = tokio::sync::watch::channel(false);
         let app = self.clone();
         tokio::spawn(async move {
-            match app.store.get_catalogue(CATALOGUE_PAGE).await {
-                Ok(found) => app.keep_catalogue(found),
-                Err(e) => tracing::warn!(error = %e, "catalogue not read"),
+            let sent = std::time::Instant::now();
+            let read = app.store.get_catalogue(CATALOGUE_PAGE);
+            match tokio::time::timeout(CATALOGUE_READ_LIMIT, read).await {
+                Ok(Ok(found)) => app.keep_catalogue(found, sent),
+                Ok(Err(e)) => tracing::warn!(error = %e, "catalogue not read"),
+                Err(_) => tracing::warn!("catalogue read given up: no answer"),
             }
             let _ = over.send(true);
         });
         read
     }
 
-    /// Keeps what the catalogue read found, except what a request of this process has already
-    /// read by key meanwhile (that may be newer: the index follows the table with a lag).
-    fn keep_catalogue(&self, found: crate::store::catalogue::Catalogue) {
+    /// Keeps what the catalogue read found, as read when its Query was `sent` (so it expires as
+    /// a read made then would, however long the answer took or the Lambda was frozen), except
+    /// what a request of this process has read by key meanwhile (that may be newer: the index
+    /// follows the table with a lag).
+    fn keep_catalogue(&self, found: crate::store::catalogue::Catalogue, sent: std::time::Instant) {
         for i in found.issuers {
-            if self.issuers.get(&i.id).is_none() {
-                self.issuers.put(i.id.clone(), Arc::new(i));
-            }
+            self.issuers
+                .put_if_absent_at(i.id.clone(), Arc::new(i), sent);
         }
         for t in found.templates {
-            if self.templates.get(&t.id).is_none() {
-                self.templates.put(t.id.clone(), Arc::new(t));
-            }
+            self.templates
+                .put_if_absent_at(t.id.clone(), Arc::new(t), sent);
         }
         if !found.complete {
             tracing::info!("the catalogue holds more than one read returned; the rest are read by key as needed");
         }
+    }
+
+    /// Whether the caches hold the award's issuer and template now (a page then has nothing to
+    /// wait for).
+    pub fn has_page_data(&self, a: &Award) -> bool {
+        self.issuers.get(&a.issuer_id).is_some() && self.templates.get(&a.template_id).is_some()
     }
 
     /// The template's enabled recommendations that still exist, belong to the same issuer and

@@ -197,7 +197,12 @@ async fn a_slow_catalogue_does_not_hold_a_cold_page_and_fills_the_caches_when_it
     let other = t.issue(&s.key, json!({"template_id": alone["id"], "recipient": {"email": "o@example.com", "name": "O"}})).await;
     t.holds().hold("Query");
     t.requests.reset();
-    let r = t.browse(&format!("/b/{}", s.award)).await;
+    // Were the page to wait for the held read, it would never answer: fail instead of hanging.
+    let path = format!("/b/{}", s.award);
+    let page = t.browse(&path);
+    let r = tokio::time::timeout(std::time::Duration::from_secs(120), page)
+        .await
+        .expect("the page does not wait for the catalogue");
     let seen = t.requests.snapshot();
     assert_eq!(r.status, StatusCode::OK);
     assert_recommends(&r.text(), &s);

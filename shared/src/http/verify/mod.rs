@@ -147,10 +147,10 @@ fn ld_json(value: &serde_json::Value) -> Response {
 
 /// Award, template and issuer: one read for the award, the rest from the warm cache. A cold
 /// Lambda reads the catalogue (every issuer and template) beside the award, so it finds them
-/// there too, and the page's recommended templates with them. Once the award is here the page
-/// waits for the catalogue at most `config.catalogue_wait` more (a large or slow catalogue does
-/// not hold it: it goes on filling the caches for later pages); what the page still lacks is
-/// read by key.
+/// there too, and the page's recommended templates with them. Once the award is here, a page
+/// whose issuer or template is not cached waits for the catalogue at most
+/// `config.catalogue_wait` more (a large or slow catalogue does not hold it: it goes on filling
+/// the caches for later pages); what the page still lacks is read by key.
 async fn load(
     app: &App,
     id: &AwardId,
@@ -159,9 +159,10 @@ async fn load(
     let Some(a) = app.store.get_award(id).await? else {
         return Ok(None);
     };
-    if tokio::time::timeout(app.config.catalogue_wait, catalogue)
-        .await
-        .is_err()
+    if !app.has_page_data(&a)
+        && tokio::time::timeout(app.config.catalogue_wait, catalogue)
+            .await
+            .is_err()
     {
         tracing::info!(wait = ?app.config.catalogue_wait, "page data read by key: the catalogue is still being read");
     }
