@@ -666,6 +666,91 @@ mod tests {
         ));
     }
 
+    /// The operator's alarms watch this stack's own resources: the backlog alarm the function
+    /// that reads the table's stream, the failure alarm the queue every on-failure destination
+    /// and dead-letter queue names; both notify the alarm topic.
+    #[test]
+    fn the_alarms_watch_the_stream_reader_and_the_failure_queue() {
+        let text = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let resources = doc["Resources"].as_mapping().unwrap();
+        let named = |ty: &str| -> Vec<String> {
+            let of = |r: &Value| r["Type"].as_str() == Some(ty);
+            resources
+                .iter()
+                .filter(|(_, r)| of(r))
+                .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                .collect()
+        };
+        let reader: Vec<String> = named("AWS::Serverless::Function")
+            .into_iter()
+            .filter(|f| {
+                let events = resources[f.as_str()]["Properties"]["Events"].as_mapping();
+                events.is_some_and(|e| e.values().any(|e| e["Type"].as_str() == Some("DynamoDB")))
+            })
+            .collect();
+        assert_eq!(reader, ["NotifyFunction"]);
+        // Every on-failure destination and dead-letter queue is the one queue.
+        let mut given_up = Vec::new();
+        failure_targets(&doc["Resources"], &mut given_up);
+        given_up.sort();
+        given_up.dedup();
+        assert_eq!(given_up, ["FailureQueue.Arn"]);
+        let alarm = |metric: &str| -> &Value {
+            let alarms = named("AWS::CloudWatch::Alarm");
+            let found = alarms
+                .iter()
+                .map(|a| &resources[a.as_str()]["Properties"])
+                .find(|p| p["MetricName"].as_str() == Some(metric));
+            found.unwrap_or_else(|| panic!("no alarm on {metric}"))
+        };
+        let watched = |a: &Value, dimension: &str| -> (String, String) {
+            let dims = a["Dimensions"].as_sequence().unwrap();
+            let d = dims
+                .iter()
+                .find(|d| d["Name"].as_str() == Some(dimension))
+                .unwrap();
+            let (tag, v) = tag_name(&d["Value"]).unwrap();
+            (tag, v.as_str().unwrap().to_owned())
+        };
+        let backlog = alarm("IteratorAge");
+        assert_eq!(backlog["Namespace"].as_str(), Some("AWS/Lambda"));
+        assert_eq!(
+            watched(backlog, "FunctionName"),
+            ("Ref".into(), "NotifyFunction".into())
+        );
+        let failures = alarm("ApproximateNumberOfMessagesVisible");
+        assert_eq!(failures["Namespace"].as_str(), Some("AWS/SQS"));
+        assert_eq!(
+            watched(failures, "QueueName"),
+            ("GetAtt".into(), "FailureQueue.QueueName".into())
+        );
+        for a in [backlog, failures] {
+            let action = a["AlarmActions"][0].clone();
+            let (tag, topic) = tag_name(&action).unwrap();
+            assert_eq!((tag.as_str(), topic.as_str()), ("Ref", Some("AlarmTopic")));
+            assert_eq!(
+                resources["AlarmTopic"]["Type"].as_str(),
+                Some("AWS::SNS::Topic")
+            );
+        }
+    }
+
+    /// The `!GetAtt` targets of every `OnFailure.Destination` and `DeadLetterConfig.Arn` under `v`.
+    fn failure_targets(v: &Value, out: &mut Vec<String>) {
+        let target = |v: &Value| tag_name(v).and_then(|(_, t)| t.as_str().map(str::to_owned));
+        match v {
+            Value::Mapping(m) => {
+                out.extend(target(&v["OnFailure"]["Destination"]));
+                out.extend(target(&v["DeadLetterConfig"]["Arn"]));
+                m.values().for_each(|v| failure_targets(v, out));
+            }
+            Value::Sequence(s) => s.iter().for_each(|v| failure_targets(v, out)),
+            Value::Tagged(t) => failure_targets(&t.value, out),
+            _ => {}
+        }
+    }
+
     #[test]
     fn filter_matching() {
         let pat = serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["award"]}}}});
