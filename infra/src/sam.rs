@@ -666,9 +666,9 @@ mod tests {
         ));
     }
 
-    /// The operator's alarms watch this stack's own resources: the backlog alarm the function
-    /// that reads the table's stream, the failure alarm the queue every on-failure destination
-    /// and dead-letter queue names; both notify the alarm topic.
+    /// The operator's alarms watch this stack's own resources: the backlog and throttle alarms the
+    /// function that reads the table's stream, the failure alarm the queue every on-failure
+    /// destination and dead-letter queue names (messages in flight too); all notify the topic.
     #[test]
     fn the_alarms_watch_the_stream_reader_and_the_failure_queue() {
         let text = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
@@ -696,36 +696,24 @@ mod tests {
         given_up.sort();
         given_up.dedup();
         assert_eq!(given_up, ["FailureQueue.Arn"]);
-        let alarm = |metric: &str| -> &Value {
-            let alarms = named("AWS::CloudWatch::Alarm");
-            let found = alarms
-                .iter()
-                .map(|a| &resources[a.as_str()]["Properties"])
-                .find(|p| p["MetricName"].as_str() == Some(metric));
-            found.unwrap_or_else(|| panic!("no alarm on {metric}"))
-        };
-        let watched = |a: &Value, dimension: &str| -> (String, String) {
-            let dims = a["Dimensions"].as_sequence().unwrap();
-            let d = dims
-                .iter()
-                .find(|d| d["Name"].as_str() == Some(dimension))
-                .unwrap();
-            let (tag, v) = tag_name(&d["Value"]).unwrap();
-            (tag, v.as_str().unwrap().to_owned())
-        };
-        let backlog = alarm("IteratorAge");
-        assert_eq!(backlog["Namespace"].as_str(), Some("AWS/Lambda"));
-        assert_eq!(
-            watched(backlog, "FunctionName"),
-            ("Ref".into(), "NotifyFunction".into())
-        );
-        let failures = alarm("ApproximateNumberOfMessagesVisible");
-        assert_eq!(failures["Namespace"].as_str(), Some("AWS/SQS"));
-        assert_eq!(
-            watched(failures, "QueueName"),
-            ("GetAtt".into(), "FailureQueue.QueueName".into())
-        );
-        for a in [backlog, failures] {
+        let alarms: Vec<&Value> = named("AWS::CloudWatch::Alarm")
+            .iter()
+            .map(|a| &resources[a.as_str()]["Properties"])
+            .collect();
+        let backlog = watched(&alarms, "AWS/Lambda", "IteratorAge");
+        assert_eq!(backlog, ["FunctionName = !Ref NotifyFunction"]);
+        let throttled = watched(&alarms, "AWS/Lambda", "Throttles");
+        assert_eq!(throttled, ["FunctionName = !Ref NotifyFunction"]);
+        // A message being read still counts: reading the queue does not clear the alarm.
+        for metric in [
+            "ApproximateNumberOfMessagesVisible",
+            "ApproximateNumberOfMessagesNotVisible",
+        ] {
+            let queue = watched(&alarms, "AWS/SQS", metric);
+            assert_eq!(queue, ["QueueName = !GetAtt FailureQueue.QueueName"]);
+        }
+        assert_eq!(alarms.len(), 3);
+        for a in alarms {
             let action = a["AlarmActions"][0].clone();
             let (tag, topic) = tag_name(&action).unwrap();
             assert_eq!((tag.as_str(), topic.as_str()), ("Ref", Some("AlarmTopic")));
@@ -734,6 +722,31 @@ mod tests {
                 Some("AWS::SNS::Topic")
             );
         }
+    }
+
+    /// The dimensions (`Name = !Tag target`) of `namespace`/`metric` in the alarms that watch it,
+    /// whether an alarm names one metric or sums several (`Metrics`).
+    fn watched(alarms: &[&Value], namespace: &str, metric: &str) -> Vec<String> {
+        let metrics = alarms.iter().flat_map(|a| {
+            let math = a["Metrics"].as_sequence().into_iter().flatten();
+            std::iter::once(*a).chain(math.map(|m| &m["MetricStat"]["Metric"]))
+        });
+        let dims = metrics
+            .filter(|m| m["Namespace"].as_str() == Some(namespace))
+            .filter(|m| m["MetricName"].as_str() == Some(metric))
+            .flat_map(|m| m["Dimensions"].as_sequence().into_iter().flatten());
+        let found: Vec<_> = dims
+            .map(|d| {
+                let (tag, v) = tag_name(&d["Value"]).unwrap();
+                format!(
+                    "{} = !{tag} {}",
+                    d["Name"].as_str().unwrap(),
+                    v.as_str().unwrap()
+                )
+            })
+            .collect();
+        assert!(!found.is_empty(), "no alarm on {metric}");
+        found
     }
 
     /// The `!GetAtt` targets of every `OnFailure.Destination` and `DeadLetterConfig.Arn` under `v`.
