@@ -25,15 +25,7 @@ impl BenchStack {
         let moto =
             Moto::start(None, &infra::repo_root().join("test-output/bench-moto.log")).await?;
         let spec = sam::load(&infra::repo_root().join("template.yaml"), "bench")?;
-        let names = provision::Names {
-            table: "bench".into(),
-            bucket: spec.bucket_name.clone(),
-            schedule_group: spec.schedule_group.clone(),
-            configuration_set: "accolade-bench".into(),
-            credential_key: String::new(),
-            webhook_queue: "accolade-bench-webhooks".into(),
-            webhook_queue_url: String::new(),
-        };
+        let names = provision::Names::of_stage("bench", &spec);
         let mut stack = Stack {
             endpoint: moto.endpoint.clone(),
             spec: std::sync::Arc::new(spec),
@@ -161,7 +153,7 @@ async fn plain_template(
     ),
     BoxError,
 > {
-    use accolade::domain::template::{Criteria, Template, TemplateSpec};
+    use accolade::domain::template::Template;
     let new = operator::NewIssuer {
         name: "Bench",
         url: "https://bench.example",
@@ -170,9 +162,21 @@ async fn plain_template(
         time_zone: None,
     };
     let (issuer, _) = operator::create_issuer(&app.store, &new).await?;
-    let spec = TemplateSpec {
-        name: "Bench".into(),
-        description: "Bench".into(),
+    let template = Template::new(
+        issuer.id.clone(),
+        bench_spec("Bench".into(), "Bench".into()),
+        chrono::Utc::now(),
+    );
+    app.store.create_template(&template).await?;
+    Ok((issuer.id, template.id))
+}
+
+/// A template without rules, images or recommendations.
+fn bench_spec(name: String, description: String) -> accolade::domain::template::TemplateSpec {
+    use accolade::domain::template::{Criteria, TemplateSpec};
+    TemplateSpec {
+        name,
+        description,
         criteria: Criteria {
             narrative: Some("n".into()),
             url: None,
@@ -185,10 +189,26 @@ async fn plain_template(
         banner: None,
         enrolment: None,
         follow_ups: Default::default(),
-    };
-    let template = Template::new(issuer.id.clone(), spec, chrono::Utc::now());
-    app.store.create_template(&template).await?;
-    Ok((issuer.id, template.id))
+    }
+}
+
+/// `count` more templates of the demo issuer, each with a Korean description of about `kb` KB
+/// (3 bytes a character; at most the 5,000 characters an admin may write): a catalogue of a
+/// deployment with many templates, for the cold badge page.
+async fn grow_catalogue(
+    app: &accolade::app::App,
+    issuer: &accolade::domain::ids::IssuerId,
+    count: usize,
+    kb: usize,
+) -> Result<(), BoxError> {
+    use accolade::domain::template::Template;
+    let description = "가".repeat((kb * 1024 / 3).min(5_000));
+    for i in 0..count {
+        let spec = bench_spec(format!("과정 {i}"), description.clone());
+        let template = Template::new(issuer.clone(), spec, chrono::Utc::now());
+        app.store.create_template(&template).await?;
+    }
+    Ok(())
 }
 
 /// The CSV file of a benchmark run (see `BenchIngest`).
@@ -223,6 +243,25 @@ pub(crate) fn bench_file(
     Ok(csv)
 }
 
+/// What `infra bench-cold-start` runs.
+#[derive(clap::Args)]
+pub struct ColdOptions {
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// Where the binaries are.
+    #[arg(long, default_value = "target/release")]
+    pub dir: std::path::PathBuf,
+    /// Templates added to the demo issuer first: a large catalogue for the cold badge page.
+    #[arg(long, default_value_t = 0)]
+    pub catalogue: usize,
+    /// The size of each added template, in KB (its description; at most ~15).
+    #[arg(long, default_value_t = 4)]
+    pub template_kb: usize,
+    /// Only these binaries (comma-separated, e.g. `verify`) beside the empty function.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
 /// One binary of the cold-start benchmark: what it is given and what it must answer.
 struct ColdCase {
     label: &'static str,
@@ -237,11 +276,17 @@ struct ColdCase {
 /// configuration path runs; only the service endpoints point at the emulator, through the SDK's
 /// own `AWS_ENDPOINT_URL_DYNAMODB`/`…_S3` variables), given one event cold and the same event
 /// warm. Prints a Markdown table of medians.
-pub async fn cold_start(runs: usize, dir: &std::path::Path) -> Result<(), BoxError> {
+pub async fn cold_start(o: &ColdOptions) -> Result<(), BoxError> {
+    let (runs, dir) = (o.runs, o.dir.as_path());
     let b = BenchStack::start().await?;
     let demo = infra::seed::seed(&b.app).await?;
-    let cases = cold_cases(&b, &demo)?;
-    let log = infra::repo_root().join("test-output/bench-cold-start.log");
+    grow_catalogue(&b.app, &demo.issuer_id, o.catalogue, o.template_kb).await?;
+    let mut cases = cold_cases(&b, &demo)?;
+    // The empty function (the baseline) always runs.
+    let baseline = cases.first().map(|c| c.binary);
+    cases.retain(|c| {
+        o.only.is_empty() || Some(c.binary) == baseline || o.only.iter().any(|f| f == c.binary)
+    });
     let mut sizes = Vec::new();
     for case in &cases {
         let binary = dir.join(case.binary);
@@ -253,23 +298,7 @@ pub async fn cold_start(runs: usize, dir: &std::path::Path) -> Result<(), BoxErr
         })?;
         sizes.push(size.len());
     }
-    // Round-robin: run r starts every case once, so a change in the machine's load moves all
-    // of them alike, and each ratio is taken within one round (the empty function is case 0).
-    let mut samples: Vec<Vec<ColdSample>> = cases.iter().map(|_| Vec::new()).collect();
-    for _ in 0..runs {
-        for (case, out) in cases.iter().zip(samples.iter_mut()) {
-            let events = vec![case.event.clone(), case.event.clone()];
-            let (outs, t) = infra::runtime_api::run_binary(
-                &dir.join(case.binary),
-                case.binary,
-                &case.env,
-                events,
-                &log,
-            )
-            .await?;
-            out.push(ColdSample::of(answer_of(&outs), &t));
-        }
-    }
+    let samples = cold_rounds(&cases, runs, dir).await?;
     print_cold_table(&cases, &sizes, &samples);
     // What "a moto round trip" is on this machine now: a GetItem of the demo award.
     let mut trips = Vec::new();
@@ -286,12 +315,45 @@ pub async fn cold_start(runs: usize, dir: &std::path::Path) -> Result<(), BoxErr
     Ok(())
 }
 
+/// What verify logs when a cold page stopped waiting for the catalogue and read by key.
+const READ_BY_KEY: &str = "page data read by key";
+
+/// `runs` rounds; round r starts every case once, so a change in the machine's load moves all of
+/// them alike, and each ratio is taken within one round (the empty function is case 0).
+async fn cold_rounds(
+    cases: &[ColdCase],
+    runs: usize,
+    dir: &std::path::Path,
+) -> Result<Vec<Vec<ColdSample>>, BoxError> {
+    let log = infra::repo_root().join("test-output/bench-cold-start.log");
+    let mut samples: Vec<Vec<ColdSample>> = cases.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (case, out) in cases.iter().zip(samples.iter_mut()) {
+            let events = vec![case.event.clone(), case.event.clone()];
+            let (outs, t) = infra::runtime_api::run_binary(
+                &dir.join(case.binary),
+                case.binary,
+                &case.env,
+                events,
+                &log,
+            )
+            .await?;
+            let mut sample = ColdSample::of(answer_of(&outs), &t);
+            sample.by_key = std::fs::read_to_string(&log)?.contains(READ_BY_KEY);
+            out.push(sample);
+        }
+    }
+    Ok(samples)
+}
+
 /// One start of one binary: init, first (cold) response, second (warm) response.
 struct ColdSample {
     init: std::time::Duration,
     first: std::time::Duration,
     warm: std::time::Duration,
     answer: String,
+    /// The log says the page read its page data by key (it stopped waiting for the catalogue).
+    by_key: bool,
 }
 
 impl ColdSample {
@@ -306,6 +368,7 @@ impl ColdSample {
                 .map(|(a, h)| a.saturating_sub(*h))
                 .unwrap_or_default(),
             answer,
+            by_key: false,
         }
     }
 }
@@ -337,6 +400,16 @@ fn print_cold_table(cases: &[ColdCase], sizes: &[u64], samples: &[Vec<ColdSample
             s.last().map_or("", |x| x.answer.as_str()),
         );
     }
+    for (case, s) in cases.iter().zip(samples) {
+        if case.binary == "verify" {
+            let by_key = s.iter().filter(|x| x.by_key).count();
+            println!(
+                "\n{}: {by_key} of {} cold pages stopped waiting for the catalogue and read by key",
+                case.label,
+                s.len()
+            );
+        }
+    }
 }
 
 fn median_ms(xs: &mut [std::time::Duration]) -> f64 {
@@ -367,27 +440,7 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
         |method: &str, path: &str, key: Option<&str>| -> Result<serde_json::Value, BoxError> {
             http_event(&b.lambda, method, path, key)
         };
-    let env = |f: F| -> Result<Vec<(String, String)>, BoxError> {
-        let mut env: Vec<(String, String)> = b
-            .lambda
-            .environment(f)?
-            .into_iter()
-            .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
-            .collect();
-        // Lambda's image has the bundle template.yaml names; this machine may keep it elsewhere.
-        for (k, v) in &mut env {
-            if k == "SSL_CERT_FILE" && !std::path::Path::new(v.as_str()).is_file() {
-                *v = "/etc/ssl/certs/ca-certificates.crt".into();
-            }
-        }
-        for service in ["DYNAMODB", "S3", "SESV2", "SCHEDULER", "SQS"] {
-            env.push((
-                format!("AWS_ENDPOINT_URL_{service}"),
-                b.stack.endpoint.clone(),
-            ));
-        }
-        Ok(env)
-    };
+    let env = |f: F| cold_env(b, f);
     let key = demo.api_key.expose().to_owned();
     Ok(vec![
         ColdCase {
@@ -439,6 +492,33 @@ fn cold_cases(b: &BenchStack, demo: &infra::seed::Demo) -> Result<Vec<ColdCase>,
             event: infra::runner::s3_event(&b.names.bucket, "elsewhere/x.csv", 1, ""),
         },
     ])
+}
+
+/// What template.yaml gives function `f`, without `AWS_ENDPOINT_URL` (the SDK's default
+/// configuration path runs): each service's own endpoint variable points it at the emulator.
+fn cold_env(
+    b: &BenchStack,
+    f: accolade::entry::FunctionName,
+) -> Result<Vec<(String, String)>, BoxError> {
+    let mut env: Vec<(String, String)> = b
+        .lambda
+        .environment(f)?
+        .into_iter()
+        .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
+        .collect();
+    // Lambda's image has the bundle template.yaml names; this machine may keep it elsewhere.
+    for (k, v) in &mut env {
+        if k == "SSL_CERT_FILE" && !std::path::Path::new(v.as_str()).is_file() {
+            *v = "/etc/ssl/certs/ca-certificates.crt".into();
+        }
+    }
+    for service in ["DYNAMODB", "S3", "SESV2", "SCHEDULER", "SQS"] {
+        env.push((
+            format!("AWS_ENDPOINT_URL_{service}"),
+            b.stack.endpoint.clone(),
+        ));
+    }
+    Ok(env)
 }
 
 /// `env` with `name` set to `value`.

@@ -309,6 +309,17 @@ impl LocalLambda {
         &self.policies[&name]
     }
 
+    /// The deployed function's ARN (`…:function:accolade-{stage}-{binary}`).
+    pub fn function_arn(&self, name: FunctionName) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:accolade-{}-{}",
+            iam::REGION,
+            iam::ACCOUNT,
+            self.stack.stage,
+            name.as_str()
+        )
+    }
+
     pub fn spec(&self, name: FunctionName) -> &FunctionSpec {
         &self.specs[&name]
     }
@@ -327,13 +338,7 @@ impl LocalLambda {
         let mut context = Context::default();
         context.request_id = uuid::Uuid::new_v4().to_string();
         context.deadline = deadline.timestamp_millis().max(0) as u64;
-        context.invoked_function_arn = format!(
-            "arn:aws:lambda:{}:{}:function:accolade-{}-{}",
-            iam::REGION,
-            iam::ACCOUNT,
-            self.stack.stage,
-            name.as_str()
-        );
+        context.invoked_function_arn = self.function_arn(name);
         let started = std::time::Instant::now();
         let result = self
             .run(function, event, context, timeout * LOCAL_TIME_FACTOR)
@@ -403,7 +408,7 @@ impl LocalLambda {
             "timestamp": chrono::Utc::now().to_rfc3339(),
             "requestContext": {
                 "requestId": uuid::Uuid::new_v4().to_string(),
-                "functionArn": format!("arn:aws:lambda:{}:{}:function:accolade-{}-{}:$LATEST", iam::REGION, iam::ACCOUNT, self.stack.stage, name.as_str()),
+                "functionArn": format!("{}:$LATEST", self.function_arn(name)),
                 "condition": "RetriesExhausted",
                 "approximateInvokeCount": attempts,
             },
@@ -411,31 +416,46 @@ impl LocalLambda {
             "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
             "responsePayload": last,
         });
-        self.hand_on(name, self.spec(name).async_on_failure, record);
+        self.hand_on(name, self.spec(name).async_on_failure, record)
+            .await;
         Err(last)
     }
 
-    /// A message SQS moved to the dead-letter queue (its redrive policy's `maxReceiveCount`).
-    pub fn dead_letter(&self, message: Value) {
+    /// A message SQS moved to the dead-letter queue (its redrive policy's `maxReceiveCount`):
+    /// its body, as SQS moves it.
+    pub async fn dead_letter(&self, queue: &str, body: &str) {
+        let message = json!({ "queue": queue, "body": body });
         tracing::error!(message = %message, "message moved to the queue's dead-letter queue");
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(message);
+        self.to_failure_queue(message, body.to_owned()).await;
     }
 
-    fn hand_on(&self, name: FunctionName, has_destination: bool, record: Value) {
+    async fn hand_on(&self, name: FunctionName, has_destination: bool, record: Value) {
         if has_destination {
             tracing::error!(
                 function = name.as_str(),
                 "event sent to the on-failure destination"
             );
-            self.failures
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(record);
+            let body = record.to_string();
+            self.to_failure_queue(record, body).await;
         } else {
             tracing::error!(function = name.as_str(), record = %record, "event dropped: no on-failure destination in template.yaml");
+        }
+    }
+
+    /// Keeps `record` in [`Self::failures`] and sends `body` to the stack's failure queue (a send
+    /// that fails is logged: the record is kept here regardless).
+    async fn to_failure_queue(&self, record: Value, body: String) {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(record);
+        let url = &self.stack.names.failure_queue_url;
+        if url.is_empty() {
+            return;
+        }
+        let admin = crate::moto::admin_sdk_config(&self.stack.endpoint);
+        if let Err(e) = crate::replay::send_to_queue(&admin, url, &body).await {
+            tracing::error!(error = %e, "could not send to the failure queue");
         }
     }
 
@@ -447,9 +467,15 @@ impl LocalLambda {
             .clone()
     }
 
-    /// Stream records (already through the mapping's filter, in order) in batches of the
-    /// mapping's size, retried as its settings say. Answers how many batches were handed on.
-    pub async fn deliver_stream(&self, name: FunctionName, records: Vec<Value>) -> usize {
+    /// Stream records of one shard (already through the mapping's filter, in order) in batches
+    /// of the mapping's size, retried as its settings say. Answers how many batches were handed
+    /// on.
+    pub async fn deliver_stream(
+        &self,
+        name: FunctionName,
+        shard: &str,
+        records: Vec<Value>,
+    ) -> usize {
         let Some(trigger) = self.spec(name).stream.clone() else {
             return 0;
         };
@@ -466,7 +492,8 @@ impl LocalLambda {
             let rest = batch[from..].to_vec();
             if exhausted(&trigger, tries) {
                 handed_on += 1;
-                self.hand_on(name, trigger.on_failure, stream_failure(&rest, tries + 1));
+                let record = stream_failure(&self.function_arn(name), shard, &rest, tries + 1);
+                self.hand_on(name, trigger.on_failure, record).await;
                 continue;
             }
             if result.is_err() && trigger.bisect && rest.len() > 1 {
@@ -529,20 +556,38 @@ fn retry_from(
     lowest
 }
 
-fn stream_failure(batch: &[Value], invokes: i64) -> Value {
+/// What Lambda sends the on-failure destination of a stream mapping when it gives up on a
+/// batch (`tests/events/dynamodb-stream-on-failure.json` is AWS's sample): where the records
+/// are, not the records.
+fn stream_failure(function_arn: &str, shard: &str, batch: &[Value], invokes: i64) -> Value {
     let seq = |r: Option<&Value>| {
         r.and_then(|r| r.pointer("/dynamodb/SequenceNumber"))
             .cloned()
     };
+    let arrived = |r: Option<&Value>| {
+        let secs = r.and_then(|r| r.pointer("/dynamodb/ApproximateCreationDateTime"));
+        let at = secs
+            .and_then(Value::as_f64)
+            .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0));
+        at.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
     json!({
         "version": "1.0",
         "timestamp": chrono::Utc::now().to_rfc3339(),
-        "requestContext": { "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invokes },
+        "requestContext": {
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "functionArn": function_arn,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": invokes,
+        },
         "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
         "DDBStreamBatchInfo": {
+            "shardId": shard,
             "batchSize": batch.len(),
             "startSequenceNumber": seq(batch.first()),
             "endSequenceNumber": seq(batch.last()),
+            "approximateArrivalOfFirstRecord": arrived(batch.first()),
+            "approximateArrivalOfLastRecord": arrived(batch.last()),
             "streamArn": batch.first().and_then(|r| r.get("eventSourceARN")).cloned(),
         },
     })

@@ -15,6 +15,7 @@
 //! - [`metering`]: AWS requests counted by operation (tests, benchmarks)
 //! - [`holds`]: DynamoDB requests of one operation held until a test releases them
 //! - [`operator`]: issuer and key commands for operators (locally or in AWS)
+//! - [`replay`]: `infra replay-failures`: what Lambda gave up on, handed to its function again
 
 pub mod gateway;
 pub mod holds;
@@ -25,6 +26,7 @@ pub mod moto;
 pub mod operator;
 pub mod outbox;
 pub mod provision;
+pub mod replay;
 pub mod runner;
 pub mod runtime_api;
 pub mod sam;

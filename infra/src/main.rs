@@ -89,16 +89,23 @@ enum Command {
     /// written before the `CATALOGUE` index existed to it (safe beside running functions, and to
     /// run again). Prints how many it added.
     IndexCatalogue,
+    /// Hands what Lambda gave up on (the failure queue's messages: stream batches, asynchronous
+    /// invocations) to its function again, once the cause is mended; deletes each message its
+    /// function then handled, and says why it left any other. Runs as the operator (README,
+    /// "When something fails"): `sqs:ReceiveMessage`/`DeleteMessage`/`ChangeMessageVisibility`,
+    /// `dynamodb:GetShardIterator`/`GetRecords` on the table's stream, `lambda:InvokeFunction`.
+    ReplayFailures {
+        /// The stack's `FailureQueueUrl` output.
+        #[arg(long, env = "FAILURE_QUEUE_URL")]
+        queue_url: String,
+        /// Only say what each message is: replay nothing, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
     /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
     /// `cargo build --release --workspace --bins`.
-    BenchColdStart {
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
-        /// Where the binaries are.
-        #[arg(long, default_value = "target/release")]
-        dir: PathBuf,
-    },
+    BenchColdStart(bench::ColdOptions),
 }
 
 #[derive(Subcommand)]
@@ -225,6 +232,32 @@ async fn rotate_signing_key(app: &accolade::app::App, issuer: &str) -> Result<()
     Ok(())
 }
 
+/// `infra replay-failures` against AWS (the local stack's failures are at `/_local/failures`, and
+/// the tests replay them with the local Lambda service).
+async fn replay_failures(cli: &Cli, queue_url: &str, dry_run: bool) -> Result<(), BoxError> {
+    if cli.local {
+        return Err("replay-failures runs against AWS; locally, see /_local/failures".into());
+    }
+    let sdk = accolade::aws::sdk_config(cli.endpoint.as_deref(), SdkRoots::System).await;
+    let spec = sam::load(&infra::repo_root().join("template.yaml"), "replay")?;
+    let invoker = infra::replay::Invoker::Aws(aws_sdk_lambda::Client::new(&sdk));
+    let mut replay = infra::replay::Replay::new(&sdk, queue_url, &spec, invoker);
+    replay.dry_run = dry_run;
+    let outcomes = replay.run().await?;
+    for o in &outcomes {
+        println!("{}\t{}", o.message_id, o.note);
+    }
+    let left = outcomes.iter().filter(|o| !o.replayed).count();
+    println!(
+        "{} replayed and deleted, {left} left in the queue",
+        outcomes.len() - left
+    );
+    if left > 0 && !dry_run {
+        return Err(format!("{left} messages left in the failure queue (see above)").into());
+    }
+    Ok(())
+}
+
 async fn store_for(cli: &Cli) -> Result<Store, BoxError> {
     let (endpoint, table) = if cli.local {
         let v = local_stack()?;
@@ -293,7 +326,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             shape,
             ..
         } => bench::ingest(*rows, *validate_only, shape).await?,
-        Command::BenchColdStart { runs, dir } => bench::cold_start(*runs, dir).await?,
+        Command::BenchColdStart(options) => bench::cold_start(options).await?,
+        Command::ReplayFailures { queue_url, dry_run } => {
+            replay_failures(&cli, queue_url, *dry_run).await?;
+        }
         Command::BenchCost { badges, views } => cost::run(*badges, *views).await?,
     }
     Ok(())
@@ -371,15 +407,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     let moto = Moto::start(None, &dir.join("moto.log")).await?;
     tracing::info!(endpoint = %moto.endpoint, "moto started");
     let spec = sam::load(&infra::repo_root().join("template.yaml"), "local")?;
-    let names = provision::Names {
-        table: "accolade-local".into(),
-        bucket: spec.bucket_name.clone(),
-        schedule_group: spec.schedule_group.clone(),
-        configuration_set: "accolade-local".into(),
-        credential_key: String::new(),
-        webhook_queue: "accolade-local-webhooks".into(),
-        webhook_queue_url: String::new(),
-    };
+    let names = provision::Names::of_stage("local", &spec);
     let base_url = format!("http://127.0.0.1:{port}");
     let mut stack = Stack {
         endpoint: moto.endpoint.clone(),
@@ -395,26 +423,7 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     let lambda = LocalLambda::deploy(stack.clone(), Default::default()).await?;
     let demo = seed::seed(&infra::lambda::admin_app(&stack, &admin)).await?;
 
-    let json = serde_json::json!({
-        "base_url": base_url,
-        "api_key": demo.api_key.expose(),
-        "issuer_id": demo.issuer_id,
-        "template_id": demo.template_id,
-        "award_id": demo.award_id,
-        "endpoint_url": moto.endpoint,
-        "table_name": names.table,
-        "uploads_bucket": names.bucket,
-        "signing_key_arn": names.credential_key,
-        "schedule_group": names.schedule_group,
-        "emulator_log": dir.join("moto.log"),
-        "admin_access_key_id": infra::moto::ADMIN_KEY_ID,
-        "admin_secret_access_key": infra::moto::ADMIN_SECRET,
-    });
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(
-        dir.join("stack.json"),
-        serde_json::to_string_pretty(&json)? + "\n",
-    )?;
+    write_stack_json(&dir, &base_url, &demo, &moto.endpoint, names)?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(Runner::new(lambda.clone(), admin).run(stop_rx));
@@ -431,6 +440,38 @@ async fn dev(port: u16) -> Result<(), BoxError> {
     moto.stop().await;
     let _ = std::fs::remove_file(dir.join("stack.json"));
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `.local/stack.json`: what `--local` and the scripts read of the running local stack.
+fn write_stack_json(
+    dir: &std::path::Path,
+    base_url: &str,
+    demo: &seed::Demo,
+    endpoint: &str,
+    names: &provision::Names,
+) -> Result<(), BoxError> {
+    let json = serde_json::json!({
+        "base_url": base_url,
+        "api_key": demo.api_key.expose(),
+        "issuer_id": demo.issuer_id,
+        "template_id": demo.template_id,
+        "award_id": demo.award_id,
+        "endpoint_url": endpoint,
+        "table_name": names.table,
+        "uploads_bucket": names.bucket,
+        "signing_key_arn": names.credential_key,
+        "schedule_group": names.schedule_group,
+        "failure_queue_url": names.failure_queue_url,
+        "emulator_log": dir.join("moto.log"),
+        "admin_access_key_id": infra::moto::ADMIN_KEY_ID,
+        "admin_secret_access_key": infra::moto::ADMIN_SECRET,
+    });
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join("stack.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
     Ok(())
 }
 

@@ -23,6 +23,10 @@ pub struct Names {
     /// template.yaml's `WebhookQueue`: its name, and its URL once [`create_all`] has made it.
     pub webhook_queue: String,
     pub webhook_queue_url: String,
+    /// template.yaml's `FailureQueue` (every on-failure destination and dead-letter queue): its
+    /// name, and its URL once [`create_all`] has made it.
+    pub failure_queue: String,
+    pub failure_queue_url: String,
 }
 
 impl Names {
@@ -36,6 +40,24 @@ impl Names {
             credential_key: String::new(),
             webhook_queue: format!("q-{id}"),
             webhook_queue_url: String::new(),
+            failure_queue: format!("f-{id}"),
+            failure_queue_url: String::new(),
+        }
+    }
+
+    /// A stage's names (`make dev`: `local`; the benchmarks: `bench`): template.yaml's bucket and
+    /// schedule group, the rest `accolade-{stage}…`.
+    pub fn of_stage(stage: &str, spec: &StackSpec) -> Self {
+        Self {
+            table: format!("accolade-{stage}"),
+            bucket: spec.bucket_name.clone(),
+            schedule_group: spec.schedule_group.clone(),
+            configuration_set: format!("accolade-{stage}"),
+            credential_key: String::new(),
+            webhook_queue: format!("accolade-{stage}-webhooks"),
+            webhook_queue_url: String::new(),
+            failure_queue: format!("accolade-{stage}-failures"),
+            failure_queue_url: String::new(),
         }
     }
 }
@@ -197,18 +219,27 @@ async fn create_webhook_queue(
         .filter_map(|f| f.queue.as_ref())
         .find(|q| q.queue == "WebhookQueue")
         .map_or(30, |q| q.visibility_timeout_secs);
+    create_queue(sdk, name, visibility).await
+}
+
+/// An SQS queue with this visibility timeout: its URL.
+async fn create_queue(
+    sdk: &SdkConfig,
+    name: &str,
+    visibility_secs: i32,
+) -> Result<String, ProvisionError> {
     aws_sdk_sqs::Client::new(sdk)
         .create_queue()
         .queue_name(name)
         .attributes(
             aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            visibility.to_string(),
+            visibility_secs.to_string(),
         )
         .send()
         .await
-        .map_err(|e| err("webhook queue", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .map_err(|e| err(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
         .queue_url
-        .ok_or_else(|| err("webhook queue", "no URL in the answer"))
+        .ok_or_else(|| err(name, "no URL in the answer"))
 }
 
 /// Table, bucket (with its CORS rules for `public_origin`) and schedule group, plus the sender
@@ -223,6 +254,7 @@ pub async fn create_all(
     create_table(sdk, spec, &names.table).await?;
     names.credential_key = create_credential_key(sdk).await?;
     names.webhook_queue_url = create_webhook_queue(sdk, spec, &names.webhook_queue).await?;
+    names.failure_queue_url = create_queue(sdk, &names.failure_queue, 30).await?;
     accolade::aws::s3(sdk)
         .create_bucket()
         .bucket(&names.bucket)

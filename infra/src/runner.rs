@@ -131,7 +131,7 @@ pub fn s3_event(bucket: &str, key: &str, size: u64, etag: &str) -> Value {
 }
 
 /// A stream record as Lambda's event source mapping delivers it.
-fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Value {
+pub(crate) fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Value {
     let mut dynamodb = Map::new();
     if let Some(d) = r.dynamodb.as_ref() {
         if let Some(t) = d.approximate_creation_date_time {
@@ -195,7 +195,7 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> V
 }
 
 /// The function a Lambda ARN names (`…:function:accolade-{stage}-{binary}`).
-fn function_of_arn(arn: &str) -> Option<FunctionName> {
+pub(crate) fn function_of_arn(arn: &str) -> Option<FunctionName> {
     let name = arn.split(":function:").nth(1)?.split(':').next()?;
     FunctionName::parse(name.rsplit('-').next()?)
 }
@@ -402,7 +402,7 @@ impl Runner {
                     })
                     .collect();
                 delivered += records.len();
-                self.lambda.deliver_stream(function, records).await;
+                self.lambda.deliver_stream(function, &shard, records).await;
             }
         }
         Ok((delivered, read))
@@ -606,7 +606,8 @@ impl Runner {
         let mut done: Vec<&aws_sdk_sqs::types::Message> = dead.iter().collect();
         for m in &dead {
             self.lambda
-                .dead_letter(json!({ "queue": url, "body": m.body() }));
+                .dead_letter(&url, m.body().unwrap_or_default())
+                .await;
         }
         if !live.is_empty() {
             let event = sqs_event(&live, &crate::iam::queue_arn(&names.webhook_queue));

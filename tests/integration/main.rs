@@ -16,6 +16,7 @@ mod hardening;
 mod issuing;
 mod kakao;
 mod recommendations;
+mod replay;
 mod retries;
 mod rollup;
 mod share_cards;
