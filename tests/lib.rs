@@ -86,6 +86,15 @@ pub fn edited_template(from: &str, to: &str) -> sam::StackSpec {
     sam::parse(&text.replacen(from, to, 1), "test").expect("the edited template parses")
 }
 
+/// template.yaml without notify's `dynamodb:BatchWriteItem`: notify cannot queue follow-ups, so
+/// every attempt at a day-1 stream batch fails and Lambda gives it up to the failure queue.
+pub fn notify_without_batch_write() -> sam::StackSpec {
+    edited_template(
+        "                - dynamodb:BatchWriteItem\n                - dynamodb:DeleteItem\n",
+        "                - dynamodb:DeleteItem\n",
+    )
+}
+
 /// A stack from this (possibly edited) template.
 pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     // The functions' and the local services' warnings, in the failing test's output.

@@ -193,6 +193,25 @@ _models.DynamoDBBackend.transact_write_items = _transact_write_items
 for _name in ("put_item", "update_item", "delete_item", "batch_write_item"):
     setattr(_models.DynamoDBBackend, _name, _serialised(getattr(_models.DynamoDBBackend, _name)))
 
+# DynamoDB Streams: reading from a sequence number before a shard's first record (one trimmed
+# after 24 hours) is a TrimmedDataAccessException in AWS; moto fails an assertion (a 500).
+from moto.core.exceptions import JsonRESTError as _JsonRESTError  # noqa: E402
+from moto.dynamodb.models.table import StreamShard as _StreamShard  # noqa: E402
+
+_original_shard_get = _StreamShard.get
+
+
+def _shard_get(self, start, quantity):
+    if start < self.starting_sequence_number:
+        raise _JsonRESTError(
+            "TrimmedDataAccessException",
+            "The operation attempted to read past the oldest stream record in a shard.",
+        )
+    return _original_shard_get(self, start, quantity)
+
+
+_StreamShard.get = _shard_get
+
 import json as _json  # noqa: E402
 from urllib.parse import parse_qs as _parse_qs, urlparse as _urlparse  # noqa: E402
 

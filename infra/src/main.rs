@@ -101,6 +101,10 @@ enum Command {
         /// Only say what each message is: replay nothing, delete nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Delete this message (by its id, as a run prints it) without replaying it: one you
+        /// have dealt with by hand, or one past replaying. Repeatable.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        discard: Vec<String>,
     },
     /// Cold starts: each built function binary (and an empty `lambda_runtime` function) started
     /// as Lambda starts it, `--runs` times; medians of init, cold and warm response. Build first:
@@ -234,15 +238,26 @@ async fn rotate_signing_key(app: &accolade::app::App, issuer: &str) -> Result<()
 
 /// `infra replay-failures` against AWS (the local stack's failures are at `/_local/failures`, and
 /// the tests replay them with the local Lambda service).
-async fn replay_failures(cli: &Cli, queue_url: &str, dry_run: bool) -> Result<(), BoxError> {
+async fn replay_failures(
+    cli: &Cli,
+    queue_url: &str,
+    dry_run: bool,
+    discard: &[String],
+) -> Result<(), BoxError> {
     if cli.local {
         return Err("replay-failures runs against AWS; locally, see /_local/failures".into());
     }
+    let table = cli
+        .table
+        .as_deref()
+        .ok_or("--table (the stack's TableName output) is needed: only its stream is read")?;
+    let scope = infra::replay::Scope::of_queue_url(queue_url, table)?;
     let sdk = accolade::aws::sdk_config(cli.endpoint.as_deref(), SdkRoots::System).await;
-    let spec = sam::load(&infra::repo_root().join("template.yaml"), "replay")?;
+    let spec = sam::load(&infra::repo_root().join("template.yaml"), &scope.stage)?;
     let invoker = infra::replay::Invoker::Aws(aws_sdk_lambda::Client::new(&sdk));
-    let mut replay = infra::replay::Replay::new(&sdk, queue_url, &spec, invoker);
+    let mut replay = infra::replay::Replay::new(&sdk, queue_url, &spec, scope, invoker);
     replay.dry_run = dry_run;
+    replay.discard = discard.to_vec();
     let outcomes = replay.run().await?;
     for o in &outcomes {
         println!("{}\t{}", o.message_id, o.note);
@@ -327,8 +342,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             ..
         } => bench::ingest(*rows, *validate_only, shape).await?,
         Command::BenchColdStart(options) => bench::cold_start(options).await?,
-        Command::ReplayFailures { queue_url, dry_run } => {
-            replay_failures(&cli, queue_url, *dry_run).await?;
+        Command::ReplayFailures {
+            queue_url,
+            dry_run,
+            discard,
+        } => {
+            replay_failures(&cli, queue_url, *dry_run, discard).await?;
         }
         Command::BenchCost { badges, views } => cost::run(*badges, *views).await?,
     }

@@ -1,5 +1,6 @@
-//! `infra replay-failures`: what Lambda gave up on, handed to its function again once the cause
-//! is mended. The stack's failure queue (`FailureQueueUrl`) receives three kinds of message:
+//! `infra replay-failures`: what Lambda, Scheduler or EventBridge gave up on, handed to its
+//! function again once the cause is mended. The stack's failure queue (`FailureQueueUrl`)
+//! receives four kinds of message:
 //!
 //! - a **stream batch** given up on (`DDBStreamBatchInfo`): Lambda sends where the records are,
 //!   not the records. They are read back from the table's stream (which keeps them 24 hours),
@@ -7,8 +8,13 @@
 //!   mapping's size, as the mapping would have;
 //! - an **asynchronous invocation** given up on (`requestPayload`: a follow-up bucket's run, an
 //!   SES event, a CSV's S3 event): the same payload, invoked again;
-//! - a **dead letter** of the webhook queue (a bare message body): not replayed here; SQS's own
-//!   redrive ("Start DLQ redrive" in the console) moves it back to its queue.
+//! - a **dead-letter event** of Scheduler or of an EventBridge rule (the event as the body, the
+//!   target in the message attribute `TARGET_ARN`): the event, given to its target;
+//! - a **dead letter of the webhook queue** (a delivery the webhooks function gave up on): not
+//!   replayed; the note says which delivery to retry through the API.
+//!
+//! Only the stack's own functions are invoked and only its table's stream is read ([`Scope`]),
+//! whatever a message names. Messages are taken one at a time, hidden while one is handled.
 //!
 //! Replaying is safe because every handler is idempotent on redelivery (ARCHITECTURE.md,
 //! "Invariants"): a day-1 email is claimed once, due items and webhook deliveries have fixed keys,
@@ -16,7 +22,74 @@
 //! function has answered without error; anything else is left in the queue, and said why.
 
 use crate::sam::StackSpec;
+use accolade::entry::FunctionName;
 use serde_json::{json, Value};
+
+/// The stack whose failures are replayed: only its functions are invoked, only its table's
+/// stream is read, whatever a message names (anything that can send to the queue could write
+/// one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Functions are `accolade-{stage}-{binary}`.
+    pub stage: String,
+    /// The stack's table (its `TableName` output).
+    pub table: String,
+}
+
+impl Scope {
+    /// The stack of failure queue `url` (`…/accolade-{stage}-failures`) and its table.
+    pub fn of_queue_url(url: &str, table: &str) -> Result<Scope, String> {
+        let name = url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let stage = name
+            .strip_prefix("accolade-")
+            .and_then(|n| n.strip_suffix("-failures"))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                format!("{url} is not a stack's failure queue (accolade-{{Stage}}-failures)")
+            })?;
+        Ok(Scope {
+            stage: stage.to_owned(),
+            table: table.to_owned(),
+        })
+    }
+
+    /// The stack's function that `arn` names (`…:function:accolade-{stage}-{binary}`, with or
+    /// without a qualifier).
+    pub fn function(&self, arn: &str) -> Result<FunctionName, String> {
+        let name = arn
+            .split(":function:")
+            .nth(1)
+            .and_then(|n| n.split(':').next())
+            .unwrap_or(arn);
+        name.strip_prefix(&format!("accolade-{}-", self.stage))
+            .and_then(FunctionName::parse)
+            .ok_or_else(|| {
+                format!(
+                    "{arn} is not a function of stage {}: not invoked",
+                    self.stage
+                )
+            })
+    }
+
+    /// Whether `arn` is a stream of the stack's table (`…:table/{table}/stream/{label}`).
+    fn stream(&self, arn: &str) -> Result<(), String> {
+        let table = arn
+            .split(":table/")
+            .nth(1)
+            .and_then(|t| t.split('/').next());
+        match table {
+            Some(t) if t == self.table => Ok(()),
+            _ => Err(format!(
+                "{arn} is not a stream of table {}: not read",
+                self.table
+            )),
+        }
+    }
+}
 
 /// Who runs a function: the deployed one in AWS (`lambda:InvokeFunction`), or the local stack's.
 pub enum Invoker {
@@ -25,18 +98,22 @@ pub enum Invoker {
 }
 
 impl Invoker {
-    /// One synchronous invocation of `function` (an ARN or name): its answer, or its error.
-    async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, String> {
+    /// One synchronous invocation of the stack's function `name`: its answer, or its error.
+    async fn invoke(
+        &self,
+        scope: &Scope,
+        name: FunctionName,
+        payload: &Value,
+    ) -> Result<Value, String> {
         match self {
-            Invoker::Local(lambda) => {
-                let name = crate::runner::function_of_arn(function)
-                    .ok_or_else(|| format!("{function} is not a function of this stack"))?;
-                lambda
-                    .invoke(name, payload.clone())
-                    .await
-                    .map_err(|e| e.to_string())
+            Invoker::Local(lambda) => lambda
+                .invoke(name, payload.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Invoker::Aws(client) => {
+                let function = format!("accolade-{}-{}", scope.stage, name.as_str());
+                invoke_aws(client, &function, payload).await
             }
-            Invoker::Aws(client) => invoke_aws(client, function, payload).await,
         }
     }
 }
@@ -84,9 +161,21 @@ pub struct StreamBatch {
 }
 
 impl Given {
-    /// Reads one message body of the failure queue.
-    pub fn of(body: &str) -> Given {
-        let Ok(v) = serde_json::from_str::<Value>(body) else {
+    /// Reads one message of the failure queue: its body, and the target its sender names in the
+    /// message attribute `TARGET_ARN` (the dead-letter events of EventBridge Scheduler and of an
+    /// EventBridge rule, whose body is the event the target did not get).
+    pub fn of(body: &str, target: Option<&str>) -> Given {
+        let parsed = serde_json::from_str::<Value>(body);
+        if let Some(target) = target {
+            return match parsed {
+                Ok(payload) => Given::Async {
+                    function: target.to_owned(),
+                    payload,
+                },
+                Err(_) => Given::Other(format!("a dead-letter event for {target}, not JSON")),
+            };
+        }
+        let Ok(v) = parsed else {
             return Given::Other("not JSON: a dead letter of the webhook queue?".into());
         };
         let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
@@ -112,9 +201,27 @@ impl Given {
                 function,
                 payload: payload.clone(),
             },
-            _ => Given::Other("a message body (a dead letter of the webhook queue?)".into()),
+            _ => Given::Other(webhook_dead_letter(&v).unwrap_or_else(|| {
+                "neither a Lambda record, a dead-letter event nor a webhook delivery".into()
+            })),
         }
     }
+}
+
+/// What to do with a dead letter of the webhook queue (`webhooks::message`: the delivery its
+/// function gave up on): retry it as the issuer would, then discard the message.
+fn webhook_dead_letter(v: &Value) -> Option<String> {
+    let field = |k: &str| v.get(k).and_then(Value::as_str);
+    let (issuer, webhook, delivery) = (
+        field("issuer_id")?,
+        field("webhook_id")?,
+        field("message_id")?,
+    );
+    Some(format!(
+        "a webhook delivery given up on: retry it (issuer {issuer}'s API key) with POST \
+         /v1/webhooks/{webhook}/deliveries/{delivery}/retry, or in the console's webhook \
+         settings, then --discard this message"
+    ))
 }
 
 /// The clients and settings of one run.
@@ -123,9 +230,16 @@ pub struct Replay<'a> {
     streams: aws_sdk_dynamodbstreams::Client,
     queue_url: String,
     spec: &'a StackSpec,
+    scope: Scope,
     invoker: Invoker,
     /// Only say what each message is: replay nothing, delete nothing.
     pub dry_run: bool,
+    /// Messages (by id) to delete without replaying: dealt with by hand, or past replaying.
+    pub discard: Vec<String>,
+    /// Each receive's long poll, in seconds. A short poll (0) samples some of SQS's servers and
+    /// may answer empty while messages wait, so in AWS the run ends only on a long poll's empty
+    /// answer; the emulator is one server.
+    pub poll_seconds: i32,
 }
 
 /// What became of one message.
@@ -136,17 +250,18 @@ pub struct Outcome {
     pub note: String,
 }
 
-/// How long a message this run is working on stays hidden from others (a stream batch's day-1
-/// emails go at the configured send rate: 100 at 50 a second take 2 s).
-const WORKING_SECS: i32 = 300;
+/// How long the message this run is working on stays hidden from others: longer than a
+/// function may run (900 s at most), so that it cannot reappear while being replayed.
+const WORKING_SECS: i32 = 960;
 
 impl<'a> Replay<'a> {
-    /// A run as `sdk`'s principal over the failure queue `queue_url`, with the mappings' settings
-    /// of `spec` (template.yaml), handing events to `invoker`.
+    /// A run as `sdk`'s principal over the failure queue `queue_url` of the stack `scope`, with
+    /// the mappings' settings of `spec` (template.yaml), handing events to `invoker`.
     pub fn new(
         sdk: &aws_config::SdkConfig,
         queue_url: &str,
         spec: &'a StackSpec,
+        scope: Scope,
         invoker: Invoker,
     ) -> Self {
         Self {
@@ -154,94 +269,122 @@ impl<'a> Replay<'a> {
             streams: aws_sdk_dynamodbstreams::Client::new(sdk),
             queue_url: queue_url.to_owned(),
             spec,
+            scope,
             invoker,
             dry_run: false,
+            discard: Vec::new(),
+            poll_seconds: 1,
         }
     }
 
-    /// Every message the queue holds now, once each: replayed and deleted, or left (visible
-    /// again at once, for the next run) with why.
+    /// Every message the queue holds now, once each, one at a time: replayed and deleted, or
+    /// left (visible again at the end, for the next run) with why.
     pub async fn run(&self) -> Result<Vec<Outcome>, String> {
-        let mut seen = std::collections::HashSet::new();
-        let (mut outcomes, mut left) = (Vec::new(), Vec::new());
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(WORKING_SECS)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
-            let fresh: Vec<_> = received
-                .messages
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_owned()))
-                .collect();
-            if fresh.is_empty() {
-                break;
+        let mut seen = std::collections::HashMap::new();
+        let mut outcomes = Vec::new();
+        while let Some(m) = self.receive().await? {
+            let id = m.message_id().unwrap_or_default().to_owned();
+            let handle = m.receipt_handle().unwrap_or_default().to_owned();
+            if seen.insert(id, handle).is_some() {
+                break; // Round again: a message left earlier in this run came back.
             }
-            for m in fresh {
-                let outcome = self.one(&m).await?;
-                if !outcome.replayed {
-                    left.push(m.receipt_handle().unwrap_or_default().to_owned());
-                }
-                outcomes.push(outcome);
+            let outcome = self.one(&m).await;
+            if outcome.replayed {
+                seen.remove(&outcome.message_id);
             }
+            outcomes.push(outcome);
         }
-        for handle in left {
-            self.sqs
+        // What was left is visible again at once. Should that fail, it is in a few minutes.
+        for handle in seen.into_values() {
+            let _ = self
+                .sqs
                 .change_message_visibility()
                 .queue_url(&self.queue_url)
                 .receipt_handle(handle)
                 .visibility_timeout(0)
                 .send()
-                .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+                .await;
         }
         Ok(outcomes)
     }
 
-    async fn one(&self, m: &aws_sdk_sqs::types::Message) -> Result<Outcome, String> {
-        let given = Given::of(m.body().unwrap_or_default());
-        let outcome = |replayed: bool, note: String| Outcome {
-            message_id: m.message_id().unwrap_or_default().to_owned(),
+    /// The next message, hidden from others while this run works on it.
+    async fn receive(&self) -> Result<Option<aws_sdk_sqs::types::Message>, String> {
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(1)
+            .visibility_timeout(WORKING_SECS)
+            .wait_time_seconds(self.poll_seconds)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+        Ok(received.messages.unwrap_or_default().into_iter().next())
+    }
+
+    /// One message: replayed, discarded or left. Never an error: an error is why it is left.
+    async fn one(&self, m: &aws_sdk_sqs::types::Message) -> Outcome {
+        let target = m
+            .message_attributes()
+            .and_then(|a| a.get("TARGET_ARN"))
+            .and_then(|v| v.string_value());
+        let given = Given::of(m.body().unwrap_or_default(), target);
+        let id = m.message_id().unwrap_or_default().to_owned();
+        let result = if self.dry_run {
+            Err(format!("dry run: {}", describe(&given)))
+        } else if self.discard.contains(&id) {
+            Ok(format!("discarded: {}", describe(&given)))
+        } else {
+            self.hand_on(&given).await.map_err(|e| format!("left: {e}"))
+        };
+        let (replayed, note) = match result {
+            Ok(note) => match self.delete(m).await {
+                Ok(()) => (true, note),
+                Err(e) => (
+                    false,
+                    format!("left: handled, but not deleted ({e}): {note}"),
+                ),
+            },
+            Err(note) => (false, note),
+        };
+        Outcome {
+            message_id: id,
             replayed,
             note,
-        };
-        if self.dry_run {
-            return Ok(outcome(false, format!("dry run: {}", describe(&given))));
         }
-        let result = match &given {
+    }
+
+    async fn hand_on(&self, given: &Given) -> Result<String, String> {
+        match given {
             Given::Stream(batch) => self.stream(batch).await,
-            Given::Async { function, payload } => self
-                .invoker
-                .invoke(function, payload)
-                .await
-                .map(|_| format!("{function}: invoked again, answered")),
-            Given::Other(what) => return Ok(outcome(false, format!("left: {what}"))),
-        };
-        match result {
-            Ok(note) => {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
+            Given::Async { function, payload } => {
+                let name = self.scope.function(function)?;
+                self.invoker
+                    .invoke(&self.scope, name, payload)
                     .await
-                    .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
-                Ok(outcome(true, note))
+                    .map(|_| format!("{}: invoked again, answered", name.as_str()))
             }
-            Err(e) => Ok(outcome(false, format!("left: {e}"))),
+            Given::Other(what) => Err(what.clone()),
         }
+    }
+
+    async fn delete(&self, m: &aws_sdk_sqs::types::Message) -> Result<(), String> {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(m.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
     }
 
     /// Reads the batch's records back and hands them on as the mapping would.
     async fn stream(&self, batch: &StreamBatch) -> Result<String, String> {
-        let name = crate::runner::function_of_arn(&batch.function)
-            .ok_or_else(|| format!("{} is not a function of this stack", batch.function))?;
+        let name = self.scope.function(&batch.function)?;
+        self.scope.stream(&batch.stream_arn)?;
         let trigger = self
             .spec
             .function(name.as_str())
@@ -257,10 +400,8 @@ impl<'a> Replay<'a> {
             .cloned()
             .collect();
         for chunk in records.chunks(trigger.batch_size.max(1)) {
-            let answer = self
-                .invoker
-                .invoke(&batch.function, &json!({ "Records": chunk }))
-                .await?;
+            let event = json!({ "Records": chunk });
+            let answer = self.invoker.invoke(&self.scope, name, &event).await?;
             let failed = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
             if failed > 0 {
                 return Err(format!(
@@ -308,13 +449,13 @@ fn describe(given: &Given) -> String {
 }
 
 /// The records of `batch`'s range, as Lambda delivers them. Fails when the stream no longer
-/// holds them (older than 24 hours, or the table's stream was replaced).
+/// holds them all (older than 24 hours, the shard closed before the range's end, or the table's
+/// stream replaced).
 async fn stream_records(
     streams: &aws_sdk_dynamodbstreams::Client,
     batch: &StreamBatch,
 ) -> Result<Vec<Value>, String> {
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-    let gone = |e: String| format!("the stream no longer holds these records ({e})");
     let mut iterator = streams
         .get_shard_iterator()
         .stream_arn(&batch.stream_arn)
@@ -323,10 +464,9 @@ async fn stream_records(
         .sequence_number(&batch.start)
         .send()
         .await
-        .map_err(|e| gone(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string()))?
+        .map_err(stream_error)?
         .shard_iterator;
-    let mut out = Vec::new();
-    let mut empty_pages = 0;
+    let (mut out, mut empty_pages) = (Vec::new(), 0);
     while let Some(it) = iterator.take() {
         let page = streams
             .get_records()
@@ -334,43 +474,82 @@ async fn stream_records(
             .limit(1000)
             .send()
             .await
-            .map_err(|e| {
-                gone(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(stream_error)?;
         let records = page.records.unwrap_or_default();
+        for r in &records {
+            let seq = r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone());
+            let seq = seq.unwrap_or_default();
+            // The range's first record is where the iterator starts, and its last is in the
+            // shard: anything else means records of the range are gone.
+            if out.is_empty() && !same_sequence(&seq, &batch.start)
+                || !sequence_le(&seq, &batch.end)
+            {
+                return Err(format!(
+                    "the stream no longer holds records {} to {} of shard {} (read {seq} after {} of them)",
+                    batch.start,
+                    batch.end,
+                    batch.shard,
+                    out.len()
+                ));
+            }
+            out.push(crate::runner::stream_record(r, &batch.stream_arn));
+            if same_sequence(&seq, &batch.end) {
+                return Ok(out);
+            }
+        }
         empty_pages = if records.is_empty() {
             empty_pages + 1
         } else {
             0
         };
-        for r in &records {
-            let seq = r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone());
-            let seq = seq.unwrap_or_default();
-            if !sequence_le(&seq, &batch.end) {
-                return Ok(out);
-            }
-            out.push(crate::runner::stream_record(r, &batch.stream_arn));
-            if seq == batch.end {
-                return Ok(out);
-            }
-        }
         if empty_pages >= MAX_EMPTY_PAGES {
-            return Err(format!(
-                "record {} not found in shard {}: {} records read",
-                batch.end,
-                batch.shard,
-                out.len()
-            ));
+            break;
+        }
+        if records.is_empty() {
+            // Within GetRecords' five calls a second per shard, beside the mapping's own reads.
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
         iterator = page.next_shard_iterator;
     }
-    Ok(out)
+    Err(format!(
+        "record {} not found in shard {} ({} records of the range read): the stream no longer \
+         holds the rest",
+        batch.end,
+        batch.shard,
+        out.len()
+    ))
+}
+
+/// A stream read's error, saying when it means the records are gone.
+fn stream_error<E, R>(e: aws_sdk_dynamodbstreams::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodbstreams::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata as _;
+    let gone = matches!(
+        e.code(),
+        Some(
+            "TrimmedDataAccessException" | "ExpiredIteratorException" | "ResourceNotFoundException"
+        )
+    );
+    let detail = aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string();
+    if gone {
+        format!("the stream no longer holds these records ({detail})")
+    } else {
+        format!("the stream could not be read: {detail}")
+    }
 }
 
 /// Empty `GetRecords` pages in a row before the end of a range is taken as not there (a shard
 /// may take several calls to reach the part that holds records; DynamoDB Streams documents no
 /// bound).
 const MAX_EMPTY_PAGES: usize = 100;
+
+/// Whether `a` and `b` are the same stream sequence number.
+fn same_sequence(a: &str, b: &str) -> bool {
+    sequence_le(a, b) && sequence_le(b, a)
+}
 
 /// Whether stream sequence number `a` comes at or before `b` (decimal strings of any length).
 fn sequence_le(a: &str, b: &str) -> bool {
@@ -389,7 +568,7 @@ mod tests {
 
     #[test]
     fn awss_own_samples_read_as_what_they_ask_for() {
-        let Given::Stream(b) = Given::of(&sample("dynamodb-stream-on-failure.json")) else {
+        let Given::Stream(b) = Given::of(&sample("dynamodb-stream-on-failure.json"), None) else {
             panic!("not a stream batch");
         };
         assert_eq!(b.shard, "shardId-00000001573689847184-864758bb");
@@ -398,16 +577,61 @@ mod tests {
             ("800000000003126276362", "800000000003126276362")
         );
         assert!(b.function.ends_with(":function:myfunction"));
-        let Given::Async { function, payload } = Given::of(&sample("lambda-async-on-failure.json"))
+        let Given::Async { function, payload } =
+            Given::of(&sample("lambda-async-on-failure.json"), None)
         else {
             panic!("not an asynchronous invocation");
         };
         assert!(function.contains(":function:"));
         assert!(payload.is_object());
-        assert!(matches!(Given::of("{\"delivery\":\"x\"}"), Given::Other(_)));
-        assert!(matches!(Given::of("plain text"), Given::Other(_)));
+        assert!(matches!(
+            Given::of("{\"delivery\":\"x\"}", None),
+            Given::Other(_)
+        ));
+        assert!(matches!(Given::of("plain text", None), Given::Other(_)));
         let no_shard = r#"{"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:1:function:f"},"DDBStreamBatchInfo":{}}"#;
-        assert!(matches!(Given::of(no_shard), Given::Other(_)));
+        assert!(matches!(Given::of(no_shard, None), Given::Other(_)));
+    }
+
+    #[test]
+    fn a_dead_letter_event_is_its_targets_event() {
+        let target = "arn:aws:lambda:ap-northeast-2:111122223333:function:accolade-prod-analytics";
+        let event = r#"{"source":"aws.ses","detail-type":"Email Delivered","detail":{}}"#;
+        let Given::Async { function, payload } = Given::of(event, Some(target)) else {
+            panic!("not replayable");
+        };
+        assert_eq!(function, target);
+        assert_eq!(payload["source"], "aws.ses");
+        assert!(matches!(
+            Given::of("not json", Some(target)),
+            Given::Other(_)
+        ));
+    }
+
+    #[test]
+    fn only_the_stacks_own_functions_and_stream_are_used() {
+        let url = "https://sqs.ap-northeast-2.amazonaws.com/111122223333/accolade-prod-failures";
+        let scope = Scope::of_queue_url(url, "accolade-prod-Table-1ABC").unwrap();
+        assert_eq!(scope.stage, "prod");
+        let own = "arn:aws:lambda:ap-northeast-2:111122223333:function:accolade-prod-notify";
+        assert_eq!(scope.function(own), Ok(FunctionName::Notify));
+        assert_eq!(
+            scope.function(&format!("{own}:$LATEST")),
+            Ok(FunctionName::Notify)
+        );
+        for other in [
+            "arn:aws:lambda:ap-northeast-2:999999999999:function:evil-notify",
+            "arn:aws:lambda:ap-northeast-2:111122223333:function:accolade-dev-notify",
+            "arn:aws:lambda:ap-northeast-2:111122223333:function:accolade-prod-notify-x",
+        ] {
+            assert!(scope.function(other).is_err(), "{other}");
+        }
+        let stream = "arn:aws:dynamodb:ap-northeast-2:111122223333:table/accolade-prod-Table-1ABC/stream/2026-01-01T00:00:00.000";
+        assert!(scope.stream(stream).is_ok());
+        assert!(scope
+            .stream("arn:aws:dynamodb:ap-northeast-2:1:table/other/stream/2026-01-01T00:00:00.000")
+            .is_err());
+        assert!(Scope::of_queue_url("https://sqs.x/1/some-queue", "t").is_err());
     }
 
     #[test]

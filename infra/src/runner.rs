@@ -161,7 +161,7 @@ pub(crate) fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, arn: &st
         "eventName": r.event_name.as_ref().map(|e| e.as_str().to_owned()),
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
-        "awsRegion": crate::iam::REGION,
+        "awsRegion": arn.split(':').nth(3).filter(|r| !r.is_empty()).unwrap_or(crate::iam::REGION),
         "dynamodb": Value::Object(dynamodb),
         "eventSourceARN": arn,
     })

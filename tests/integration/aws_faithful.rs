@@ -86,10 +86,7 @@ async fn follow_ups_need_notifys_batch_write_item_and_it_has_it() {
 
     // Without it: every attempt fails, the stream mapping retries (MaximumRetryAttempts: 10)
     // and hands the batch to the on-failure destination; nothing is queued.
-    let without = edited_template(
-        "                - dynamodb:BatchWriteItem\n                - dynamodb:DeleteItem\n",
-        "                - dynamodb:DeleteItem\n",
-    );
+    let without = accolade_tests::notify_without_batch_write();
     let t = spawn_app_with(without).await;
     t.one_award().await;
     t.runner().deliver_stream().await.unwrap();

@@ -4,7 +4,7 @@
 
 use accolade_tests::{edited_template, spawn_app_with, spec, template_body, TestApp};
 use infra::lambda::{Instruments, LocalLambda};
-use infra::replay::{Invoker, Outcome, Replay};
+use infra::replay::{Invoker, Outcome, Replay, Scope};
 use serde_json::json;
 
 /// The functions deployed again with template.yaml as it is (the operator's fix, deployed).
@@ -18,20 +18,40 @@ async fn mended(t: &TestApp) -> LocalLambda {
 
 /// One run of the replay over the test stack's failure queue.
 async fn replay(t: &TestApp, lambda: &LocalLambda, dry_run: bool) -> Vec<Outcome> {
+    replay_discarding(t, lambda, dry_run, &[]).await
+}
+
+async fn replay_discarding(
+    t: &TestApp,
+    lambda: &LocalLambda,
+    dry_run: bool,
+    discard: &[String],
+) -> Vec<Outcome> {
     let invoker = Invoker::Local(Box::new(lambda.clone()));
-    let mut r = Replay::new(&t.sdk, &t.names.failure_queue_url, spec(), invoker);
+    let mut r = Replay::new(
+        &t.sdk,
+        &t.names.failure_queue_url,
+        spec(),
+        scope(t),
+        invoker,
+    );
     r.dry_run = dry_run;
+    r.discard = discard.to_vec();
+    r.poll_seconds = 0; // The emulator is one server: a short poll sees every message.
     r.run().await.expect("the replay ran")
+}
+
+/// The test stack: its stage's functions, its table's stream.
+fn scope(t: &TestApp) -> Scope {
+    Scope {
+        stage: t.lambda.stack.stage.clone(),
+        table: t.names.table.clone(),
+    }
 }
 
 #[tokio::test]
 async fn a_stream_batch_given_up_on_is_handed_on_again_once_mended_and_only_once() {
-    // Without BatchWriteItem notify cannot queue the follow-ups: every attempt at the day-1
-    // batch fails, and Lambda gives it up to the failure queue.
-    let broken = edited_template(
-        "                - dynamodb:BatchWriteItem\n                - dynamodb:DeleteItem\n",
-        "                - dynamodb:DeleteItem\n",
-    );
+    let broken = accolade_tests::notify_without_batch_write();
     let t = spawn_app_with(broken).await;
     let (_, key) = t.issuer("한빛대학교").await;
     let tpl = t
@@ -109,28 +129,131 @@ async fn what_cannot_be_replayed_is_left_in_the_queue_with_why() {
     let t = spawn_app_with(spec().clone()).await;
     t.one_award().await;
     t.runner().deliver_stream().await.unwrap();
-    // A range the stream never held, and a dead letter of the webhook queue.
-    let gone = json!({
-        "requestContext": {"functionArn": t.lambda.function_arn(accolade_tests::FunctionName::Notify), "condition": "RetryAttemptsExhausted"},
-        "DDBStreamBatchInfo": {"shardId": "shardId-00000000000000000000-00000000", "startSequenceNumber": "1", "endSequenceNumber": "2", "batchSize": 2,
-            "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/gone/stream/2026-01-01T00:00:00.000"}
+    let notify = t.lambda.function_arn(accolade_tests::FunctionName::Notify);
+    let (stream, shard) = table_stream(&t).await;
+    // A range before the shard's first record: what a range older than 24 hours is.
+    let batch = |function: &str, stream: &str| {
+        json!({
+            "requestContext": {"functionArn": function, "condition": "RetryAttemptsExhausted"},
+            "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": "1", "endSequenceNumber": "2", "batchSize": 2, "streamArn": stream}
+        })
+        .to_string()
+    };
+    let foreign_stream =
+        "arn:aws:dynamodb:us-east-1:123456789012:table/other/stream/2026-01-01T00:00:00.000";
+    let outsider = json!({
+        "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:999999999999:function:evil-notify:$LATEST", "condition": "RetriesExhausted"},
+        "requestPayload": {"Records": []}
     });
-    aws_sdk_sqs_send(&t, &gone.to_string()).await;
-    aws_sdk_sqs_send(&t, "{\"delivery\":\"dlv_x\"}").await;
+    for body in [
+        batch(&notify, &stream),        // records the stream no longer holds
+        batch(&notify, foreign_stream), // another table's stream
+        outsider.to_string(),           // a function outside the stack
+        json!({"issuer_id": "iss_x", "webhook_id": "whk_x", "message_id": "msg_x"}).to_string(), // a webhook dead letter
+    ] {
+        aws_sdk_sqs_send(&t, &body).await;
+    }
     let lambda = t.lambda.clone();
+    let invoked = |l: &LocalLambda| -> u64 {
+        l.instruments
+            .invocations
+            .snapshot()
+            .values()
+            .map(|(n, _)| n)
+            .sum()
+    };
+    let before = invoked(&lambda);
     let out = replay(&t, &lambda, false).await;
-    assert_eq!(out.len(), 2, "{out:#?}");
+    assert_eq!(out.len(), 4, "{out:#?}");
     assert!(
         out.iter()
             .all(|o| !o.replayed && o.note.starts_with("left: ")),
         "{out:#?}"
     );
+    for why in [
+        "no longer holds",
+        "is not a stream of table",
+        "is not a function of stage",
+        "/v1/webhooks/whk_x/deliveries/msg_x/retry",
+    ] {
+        assert!(out.iter().any(|o| o.note.contains(why)), "{why}: {out:#?}");
+    }
+    assert_eq!(invoked(&lambda), before, "nothing invoked");
+    // Left visible at once: the next run sees them again; one discarded by id goes.
+    let dead_letter = out.iter().find(|o| o.note.contains("/retry")).unwrap();
+    let again = replay_discarding(
+        &t,
+        &lambda,
+        false,
+        std::slice::from_ref(&dead_letter.message_id),
+    )
+    .await;
+    assert_eq!(again.len(), 4, "{again:#?}");
+    assert_eq!(again.iter().filter(|o| o.replayed).count(), 1, "{again:#?}");
+    assert_eq!(replay(&t, &lambda, true).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_dead_letter_event_of_eventbridge_is_given_to_its_target_function() {
+    let t = spawn_app_with(spec().clone()).await;
+    let analytics = t
+        .lambda
+        .function_arn(accolade_tests::FunctionName::Analytics);
+    let event = std::fs::read_to_string(
+        infra::repo_root().join("tests/events/eventbridge-ses-delivery.json"),
+    )
+    .unwrap();
+    aws_sdk_sqs::Client::new(&t.sdk)
+        .send_message()
+        .queue_url(&t.names.failure_queue_url)
+        .message_body(event)
+        .message_attributes(
+            "TARGET_ARN",
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(&analytics)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let lambda = t.lambda.clone();
+    let out = replay(&t, &lambda, false).await;
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(out[0].replayed, "{out:#?}");
     assert!(
-        out.iter().any(|o| o.note.contains("no longer holds")),
+        out[0].note.starts_with("analytics: invoked again"),
         "{out:#?}"
     );
-    // Left visible at once: the next run sees them again.
-    assert_eq!(replay(&t, &lambda, true).await.len(), 2);
+    let runs = lambda.instruments.invocations.snapshot();
+    assert_eq!(runs.get("analytics").map(|r| r.0), Some(1), "{runs:?}");
+    assert!(replay(&t, &lambda, true).await.is_empty(), "deleted");
+}
+
+/// The test stack's table's stream, and its first shard.
+async fn table_stream(t: &TestApp) -> (String, String) {
+    let arn = aws_sdk_dynamodb::Client::new(&t.sdk)
+        .describe_table()
+        .table_name(&t.names.table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .and_then(|d| d.latest_stream_arn)
+        .expect("the table has a stream");
+    let shard = aws_sdk_dynamodbstreams::Client::new(&t.sdk)
+        .describe_stream()
+        .stream_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .and_then(|d| d.shards)
+        .and_then(|s| s.into_iter().next())
+        .and_then(|s| s.shard_id)
+        .expect("the stream has a shard");
+    (arn, shard)
 }
 
 /// Puts `body` in the test stack's failure queue, as Lambda or SQS would.
