@@ -95,6 +95,15 @@ pub fn notify_without_batch_write() -> sam::StackSpec {
     )
 }
 
+/// template.yaml without notify's `dynamodb:UpdateItem` on the day items: the rollup's
+/// transaction is refused, so every attempt at a counting stream batch fails.
+pub fn notify_without_rollup_update() -> sam::StackSpec {
+    edited_template(
+        "            - Effect: Allow\n              Action: dynamodb:UpdateItem\n              Resource: !GetAtt Table.Arn\n              Condition:\n                ForAllValues:StringLike:\n                  dynamodb:LeadingKeys: [\"TEMPLATE#*\", \"BATCH#*\", \"ISSUER#*#COHORT#*\"]\n",
+        "",
+    )
+}
+
 /// A stack from this (possibly edited) template.
 pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     // The functions' and the local services' warnings, in the failing test's output.

@@ -476,26 +476,8 @@ async fn stream_records(
             .await
             .map_err(stream_error)?;
         let records = page.records.unwrap_or_default();
-        for r in &records {
-            let seq = r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone());
-            let seq = seq.unwrap_or_default();
-            // The range's first record is where the iterator starts, and its last is in the
-            // shard: anything else means records of the range are gone.
-            if out.is_empty() && !same_sequence(&seq, &batch.start)
-                || !sequence_le(&seq, &batch.end)
-            {
-                return Err(format!(
-                    "the stream no longer holds records {} to {} of shard {} (read {seq} after {} of them)",
-                    batch.start,
-                    batch.end,
-                    batch.shard,
-                    out.len()
-                ));
-            }
-            out.push(crate::runner::stream_record(r, &batch.stream_arn));
-            if same_sequence(&seq, &batch.end) {
-                return Ok(out);
-            }
+        if take_range(&records, batch, &mut out)? {
+            return Ok(out);
         }
         empty_pages = if records.is_empty() {
             empty_pages + 1
@@ -518,6 +500,34 @@ async fn stream_records(
         batch.shard,
         out.len()
     ))
+}
+
+/// Adds `records` (one page, in order) to `out` while they are in `batch`'s range: whether its
+/// last record was reached. The range's first record is where the iterator starts, and its last
+/// is in the shard: anything else means records of the range are gone.
+fn take_range(
+    records: &[aws_sdk_dynamodbstreams::types::Record],
+    batch: &StreamBatch,
+    out: &mut Vec<Value>,
+) -> Result<bool, String> {
+    for r in records {
+        let seq = r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone());
+        let seq = seq.unwrap_or_default();
+        if out.is_empty() && !same_sequence(&seq, &batch.start) || !sequence_le(&seq, &batch.end) {
+            return Err(format!(
+                "the stream no longer holds records {} to {} of shard {} (read {seq} after {} of them)",
+                batch.start,
+                batch.end,
+                batch.shard,
+                out.len()
+            ));
+        }
+        out.push(crate::runner::stream_record(r, &batch.stream_arn));
+        if same_sequence(&seq, &batch.end) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A stream read's error, saying when it means the records are gone.

@@ -304,10 +304,7 @@ async fn the_rollup_needs_notifys_update_item_on_day_items_and_has_it() {
 
     // Without it: the rollup's transaction is refused on every delivery, the mapping retries
     // (MaximumRetryAttempts: 10) and hands the batch on; no day item moves.
-    let without = edited_template(
-        "            - Effect: Allow\n              Action: dynamodb:UpdateItem\n              Resource: !GetAtt Table.Arn\n              Condition:\n                ForAllValues:StringLike:\n                  dynamodb:LeadingKeys: [\"TEMPLATE#*\", \"BATCH#*\", \"ISSUER#*#COHORT#*\"]\n",
-        "",
-    );
+    let without = accolade_tests::notify_without_rollup_update();
     let t = spawn_app_with(without).await;
     let (_, tpl, award) = t.one_award().await;
     t.browse(&format!("/b/{}", award["id"].as_str().unwrap()))

@@ -2,7 +2,7 @@
 //! once the cause is mended (here: the missing permission deployed), the replay hands it to the
 //! function again and nothing is lost or done twice.
 
-use accolade_tests::{edited_template, spawn_app_with, spec, template_body, TestApp};
+use accolade_tests::{spawn_app_with, spec, template_body, TestApp};
 use infra::lambda::{Instruments, LocalLambda};
 use infra::replay::{Invoker, Outcome, Replay, Scope};
 use serde_json::json;
@@ -97,10 +97,7 @@ async fn a_stream_batch_given_up_on_is_handed_on_again_once_mended_and_only_once
 
 #[tokio::test]
 async fn a_counting_record_given_up_on_reaches_the_daily_counters_once_mended() {
-    let without = edited_template(
-        "            - Effect: Allow\n              Action: dynamodb:UpdateItem\n              Resource: !GetAtt Table.Arn\n              Condition:\n                ForAllValues:StringLike:\n                  dynamodb:LeadingKeys: [\"TEMPLATE#*\", \"BATCH#*\", \"ISSUER#*#COHORT#*\"]\n",
-        "",
-    );
+    let without = accolade_tests::notify_without_rollup_update();
     let t = spawn_app_with(without).await;
     let (_, tpl, award) = t.one_award().await;
     t.browse(&format!("/b/{}", award["id"].as_str().unwrap()))
