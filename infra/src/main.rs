@@ -251,8 +251,9 @@ async fn replay_failures(
         .table
         .as_deref()
         .ok_or("--table (the stack's TableName output) is needed: only its stream is read")?;
-    let scope = infra::replay::Scope::of_queue_url(queue_url, table)?;
     let sdk = accolade::aws::sdk_config(cli.endpoint.as_deref(), SdkRoots::System).await;
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let scope = infra::replay::Scope::of_queue_url(queue_url, table, &region)?;
     let spec = sam::load(&infra::repo_root().join("template.yaml"), &scope.stage)?;
     let invoker = infra::replay::Invoker::Aws(aws_sdk_lambda::Client::new(&sdk));
     let mut replay = infra::replay::Replay::new(&sdk, queue_url, &spec, scope, invoker);

@@ -34,26 +34,32 @@ pub struct Scope {
     pub stage: String,
     /// The stack's table (its `TableName` output).
     pub table: String,
+    /// The stack's account and region: a stream is read only there.
+    pub account: String,
+    pub region: String,
 }
 
 impl Scope {
-    /// The stack of failure queue `url` (`…/accolade-{stage}-failures`) and its table.
-    pub fn of_queue_url(url: &str, table: &str) -> Result<Scope, String> {
-        let name = url
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
+    /// The stack of failure queue `url` (`https://sqs.{region}.amazonaws.com/{account}/accolade-
+    /// {stage}-failures`) in `region`, and its table.
+    pub fn of_queue_url(url: &str, table: &str, region: &str) -> Result<Scope, String> {
+        let mut path = url.trim_end_matches('/').rsplit('/');
+        let (name, account) = (
+            path.next().unwrap_or_default(),
+            path.next().unwrap_or_default(),
+        );
         let stage = name
             .strip_prefix("accolade-")
             .and_then(|n| n.strip_suffix("-failures"))
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && account.len() == 12)
             .ok_or_else(|| {
-                format!("{url} is not a stack's failure queue (accolade-{{Stage}}-failures)")
+                format!("{url} is not a stack's failure queue (…/{{account}}/accolade-{{Stage}}-failures)")
             })?;
         Ok(Scope {
             stage: stage.to_owned(),
             table: table.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
         })
     }
 
@@ -75,17 +81,19 @@ impl Scope {
             })
     }
 
-    /// Whether `arn` is a stream of the stack's table (`…:table/{table}/stream/{label}`).
+    /// Whether `arn` is a stream of the stack's table, in its account and region
+    /// (`arn:{partition}:dynamodb:{region}:{account}:table/{table}/stream/{label}`).
     fn stream(&self, arn: &str) -> Result<(), String> {
-        let table = arn
-            .split(":table/")
-            .nth(1)
-            .and_then(|t| t.split('/').next());
-        match table {
-            Some(t) if t == self.table => Ok(()),
+        let own = format!(
+            ":dynamodb:{}:{}:table/{}/stream/",
+            self.region, self.account, self.table
+        );
+        let partition = arn.strip_prefix("arn:").and_then(|a| a.split_once(':'));
+        match partition {
+            Some((p, rest)) if !p.is_empty() && format!(":{rest}").starts_with(&own) => Ok(()),
             _ => Err(format!(
-                "{arn} is not a stream of table {}: not read",
-                self.table
+                "{arn} is not a stream of table {} in {} {}: not read",
+                self.table, self.account, self.region
             )),
         }
     }
@@ -164,16 +172,10 @@ impl Given {
     /// Reads one message of the failure queue: its body, and the target its sender names in the
     /// message attribute `TARGET_ARN` (the dead-letter events of EventBridge Scheduler and of an
     /// EventBridge rule, whose body is the event the target did not get).
-    pub fn of(body: &str, target: Option<&str>) -> Given {
+    pub fn of(body: &str, target: Option<&str>, truncated: bool) -> Given {
         let parsed = serde_json::from_str::<Value>(body);
         if let Some(target) = target {
-            return match parsed {
-                Ok(payload) => Given::Async {
-                    function: target.to_owned(),
-                    payload,
-                },
-                Err(_) => Given::Other(format!("a dead-letter event for {target}, not JSON")),
-            };
+            return dead_letter_event(target, parsed.ok(), truncated);
         }
         let Ok(v) = parsed else {
             return Given::Other("not JSON: a dead letter of the webhook queue?".into());
@@ -205,6 +207,34 @@ impl Given {
                 "neither a Lambda record, a dead-letter event nor a webhook delivery".into()
             })),
         }
+    }
+}
+
+/// A dead-letter event of Scheduler or EventBridge for `target`: the event it did not deliver
+/// (`IS_PAYLOAD_TRUNCATED`: Scheduler cut it short, so it cannot be given as it was).
+fn dead_letter_event(target: &str, payload: Option<Value>, truncated: bool) -> Given {
+    match payload {
+        _ if truncated => Given::Other(format!("a dead-letter event for {target}, truncated")),
+        // A webhook retry's schedule sends its message to the webhook queue (Scheduler's
+        // universal target `aws-sdk:sqs:sendMessage`): the delivery is retried through the API.
+        Some(p) if p.get("MessageBody").is_some() => {
+            let message: Option<Value> = p["MessageBody"]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok());
+            Given::Other(
+                message
+                    .as_ref()
+                    .and_then(webhook_dead_letter)
+                    .unwrap_or_else(|| format!("a message Scheduler could not send ({target})")),
+            )
+        }
+        Some(payload) if payload.is_object() => Given::Async {
+            function: target.to_owned(),
+            payload,
+        },
+        _ => Given::Other(format!(
+            "a dead-letter event for {target}, not a JSON object"
+        )),
     }
 }
 
@@ -282,7 +312,15 @@ impl<'a> Replay<'a> {
     pub async fn run(&self) -> Result<Vec<Outcome>, String> {
         let mut seen = std::collections::HashMap::new();
         let mut outcomes = Vec::new();
-        while let Some(m) = self.receive().await? {
+        loop {
+            let m = match self.receive().await {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    self.show_again(seen.into_values()).await;
+                    return Err(e);
+                }
+            };
             let id = m.message_id().unwrap_or_default().to_owned();
             let handle = m.receipt_handle().unwrap_or_default().to_owned();
             if seen.insert(id, handle).is_some() {
@@ -294,8 +332,14 @@ impl<'a> Replay<'a> {
             }
             outcomes.push(outcome);
         }
-        // What was left is visible again at once. Should that fail, it is in a few minutes.
-        for handle in seen.into_values() {
+        self.show_again(seen.into_values()).await;
+        Ok(outcomes)
+    }
+
+    /// Makes the messages of `handles` visible again at once. Should that fail, they are when
+    /// their visibility timeout ends.
+    async fn show_again(&self, handles: impl Iterator<Item = String>) {
+        for handle in handles {
             let _ = self
                 .sqs
                 .change_message_visibility()
@@ -305,7 +349,6 @@ impl<'a> Replay<'a> {
                 .send()
                 .await;
         }
-        Ok(outcomes)
     }
 
     /// The next message, hidden from others while this run works on it.
@@ -326,11 +369,17 @@ impl<'a> Replay<'a> {
 
     /// One message: replayed, discarded or left. Never an error: an error is why it is left.
     async fn one(&self, m: &aws_sdk_sqs::types::Message) -> Outcome {
-        let target = m
-            .message_attributes()
-            .and_then(|a| a.get("TARGET_ARN"))
-            .and_then(|v| v.string_value());
-        let given = Given::of(m.body().unwrap_or_default(), target);
+        let attribute = |name: &str| {
+            m.message_attributes()
+                .and_then(|a| a.get(name))
+                .and_then(|v| v.string_value())
+        };
+        let truncated = attribute("IS_PAYLOAD_TRUNCATED") == Some("true");
+        let given = Given::of(
+            m.body().unwrap_or_default(),
+            attribute("TARGET_ARN"),
+            truncated,
+        );
         let id = m.message_id().unwrap_or_default().to_owned();
         let result = if self.dry_run {
             Err(format!("dry run: {}", describe(&given)))
@@ -361,6 +410,15 @@ impl<'a> Replay<'a> {
             Given::Stream(batch) => self.stream(batch).await,
             Given::Async { function, payload } => {
                 let name = self.scope.function(function)?;
+                // Only what template.yaml invokes asynchronously (S3, Scheduler, EventBridge)
+                // and sends to this queue: never the API's functions.
+                if !self
+                    .spec
+                    .function(name.as_str())
+                    .is_some_and(|f| f.async_on_failure)
+                {
+                    return Err(format!("{} is not invoked asynchronously", name.as_str()));
+                }
                 self.invoker
                     .invoke(&self.scope, name, payload)
                     .await
@@ -578,7 +636,8 @@ mod tests {
 
     #[test]
     fn awss_own_samples_read_as_what_they_ask_for() {
-        let Given::Stream(b) = Given::of(&sample("dynamodb-stream-on-failure.json"), None) else {
+        let Given::Stream(b) = Given::of(&sample("dynamodb-stream-on-failure.json"), None, false)
+        else {
             panic!("not a stream batch");
         };
         assert_eq!(b.shard, "shardId-00000001573689847184-864758bb");
@@ -588,40 +647,60 @@ mod tests {
         );
         assert!(b.function.ends_with(":function:myfunction"));
         let Given::Async { function, payload } =
-            Given::of(&sample("lambda-async-on-failure.json"), None)
+            Given::of(&sample("lambda-async-on-failure.json"), None, false)
         else {
             panic!("not an asynchronous invocation");
         };
         assert!(function.contains(":function:"));
         assert!(payload.is_object());
         assert!(matches!(
-            Given::of("{\"delivery\":\"x\"}", None),
+            Given::of("{\"delivery\":\"x\"}", None, false),
             Given::Other(_)
         ));
-        assert!(matches!(Given::of("plain text", None), Given::Other(_)));
+        assert!(matches!(
+            Given::of("plain text", None, false),
+            Given::Other(_)
+        ));
         let no_shard = r#"{"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:1:function:f"},"DDBStreamBatchInfo":{}}"#;
-        assert!(matches!(Given::of(no_shard, None), Given::Other(_)));
+        assert!(matches!(Given::of(no_shard, None, false), Given::Other(_)));
     }
 
     #[test]
     fn a_dead_letter_event_is_its_targets_event() {
         let target = "arn:aws:lambda:ap-northeast-2:111122223333:function:accolade-prod-analytics";
         let event = r#"{"source":"aws.ses","detail-type":"Email Delivered","detail":{}}"#;
-        let Given::Async { function, payload } = Given::of(event, Some(target)) else {
+        let Given::Async { function, payload } = Given::of(event, Some(target), false) else {
             panic!("not replayable");
         };
         assert_eq!(function, target);
         assert_eq!(payload["source"], "aws.ses");
         assert!(matches!(
-            Given::of("not json", Some(target)),
+            Given::of("not json", Some(target), false),
             Given::Other(_)
         ));
+        assert!(matches!(
+            Given::of(event, Some(target), true),
+            Given::Other(_)
+        ));
+        // A webhook retry Scheduler could not send: the delivery to retry, not an invocation.
+        let sqs = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage";
+        let retry = json!({"QueueUrl": "https://sqs.ap-northeast-2.amazonaws.com/111122223333/accolade-prod-webhooks",
+            "MessageGroupId": "iss_1",
+            "MessageBody": r#"{"issuer_id":"iss_1","webhook_id":"whk_2","message_id":"msg_3"}"#});
+        let Given::Other(why) = Given::of(&retry.to_string(), Some(sqs), false) else {
+            panic!("a webhook retry is not invoked");
+        };
+        assert!(
+            why.contains("/v1/webhooks/whk_2/deliveries/msg_3/retry"),
+            "{why}"
+        );
     }
 
     #[test]
     fn only_the_stacks_own_functions_and_stream_are_used() {
         let url = "https://sqs.ap-northeast-2.amazonaws.com/111122223333/accolade-prod-failures";
-        let scope = Scope::of_queue_url(url, "accolade-prod-Table-1ABC").unwrap();
+        let scope = Scope::of_queue_url(url, "accolade-prod-Table-1ABC", "ap-northeast-2").unwrap();
+        assert_eq!(scope.account, "111122223333");
         assert_eq!(scope.stage, "prod");
         let own = "arn:aws:lambda:ap-northeast-2:111122223333:function:accolade-prod-notify";
         assert_eq!(scope.function(own), Ok(FunctionName::Notify));
@@ -638,10 +717,16 @@ mod tests {
         }
         let stream = "arn:aws:dynamodb:ap-northeast-2:111122223333:table/accolade-prod-Table-1ABC/stream/2026-01-01T00:00:00.000";
         assert!(scope.stream(stream).is_ok());
-        assert!(scope
-            .stream("arn:aws:dynamodb:ap-northeast-2:1:table/other/stream/2026-01-01T00:00:00.000")
-            .is_err());
-        assert!(Scope::of_queue_url("https://sqs.x/1/some-queue", "t").is_err());
+        for other in [
+            "arn:aws:dynamodb:ap-northeast-2:111122223333:table/other/stream/2026-01-01T00:00:00.000",
+            "arn:aws:dynamodb:ap-northeast-2:999999999999:table/accolade-prod-Table-1ABC/stream/2026-01-01T00:00:00.000",
+            "arn:aws:dynamodb:us-east-1:111122223333:table/accolade-prod-Table-1ABC/stream/2026-01-01T00:00:00.000",
+            "arn:aws:dynamodb:ap-northeast-2:111122223333:table/accolade-prod-Table-1ABCD/stream/2026-01-01T00:00:00.000",
+        ] {
+            assert!(scope.stream(other).is_err(), "{other}");
+        }
+        assert!(Scope::of_queue_url("https://sqs.x/111122223333/some-queue", "t", "r").is_err());
+        assert!(Scope::of_queue_url("accolade-prod-failures", "t", "r").is_err());
     }
 
     #[test]

@@ -46,6 +46,8 @@ fn scope(t: &TestApp) -> Scope {
     Scope {
         stage: t.lambda.stack.stage.clone(),
         table: t.names.table.clone(),
+        account: infra::iam::ACCOUNT.into(),
+        region: infra::iam::REGION.into(),
     }
 }
 
@@ -142,7 +144,12 @@ async fn what_cannot_be_replayed_is_left_in_the_queue_with_why() {
         "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:999999999999:function:evil-notify:$LATEST", "condition": "RetriesExhausted"},
         "requestPayload": {"Records": []}
     });
+    let api = json!({
+        "requestContext": {"functionArn": t.lambda.function_arn(accolade_tests::FunctionName::Api), "condition": "RetriesExhausted"},
+        "requestPayload": {"version": "2.0", "rawPath": "/v1/awards"}
+    });
     for body in [
+        api.to_string(),                // a function nothing invokes asynchronously
         batch(&notify, &stream),        // records the stream no longer holds
         batch(&notify, foreign_stream), // another table's stream
         outsider.to_string(),           // a function outside the stack
@@ -161,7 +168,7 @@ async fn what_cannot_be_replayed_is_left_in_the_queue_with_why() {
     };
     let before = invoked(&lambda);
     let out = replay(&t, &lambda, false).await;
-    assert_eq!(out.len(), 4, "{out:#?}");
+    assert_eq!(out.len(), 5, "{out:#?}");
     assert!(
         out.iter()
             .all(|o| !o.replayed && o.note.starts_with("left: ")),
@@ -171,6 +178,7 @@ async fn what_cannot_be_replayed_is_left_in_the_queue_with_why() {
         "no longer holds",
         "is not a stream of table",
         "is not a function of stage",
+        "api is not invoked asynchronously",
         "/v1/webhooks/whk_x/deliveries/msg_x/retry",
     ] {
         assert!(out.iter().any(|o| o.note.contains(why)), "{why}: {out:#?}");
@@ -185,9 +193,9 @@ async fn what_cannot_be_replayed_is_left_in_the_queue_with_why() {
         std::slice::from_ref(&dead_letter.message_id),
     )
     .await;
-    assert_eq!(again.len(), 4, "{again:#?}");
+    assert_eq!(again.len(), 5, "{again:#?}");
     assert_eq!(again.iter().filter(|o| o.replayed).count(), 1, "{again:#?}");
-    assert_eq!(replay(&t, &lambda, true).await.len(), 3);
+    assert_eq!(replay(&t, &lambda, true).await.len(), 4);
 }
 
 #[tokio::test]
