@@ -697,6 +697,22 @@ mod tests {
     }
 
     #[test]
+    fn schedulers_dead_letter_sample_is_its_schedules_input_for_notify() {
+        let m: Value = serde_json::from_str(&sample("sqs-scheduler-dead-letter.json")).unwrap();
+        let attribute = |k: &str| m["MessageAttributes"][k]["StringValue"].as_str();
+        let given = Given::of(
+            m["Body"].as_str().unwrap(),
+            attribute("TARGET_ARN"),
+            attribute("IS_PAYLOAD_TRUNCATED") == Some("true"),
+        );
+        let Given::Async { function, payload } = given else {
+            panic!("not replayable: {given:?}");
+        };
+        assert!(function.ends_with(":function:accolade-prod-notify"));
+        assert_eq!(payload["kind"], "due");
+    }
+
+    #[test]
     fn only_the_stacks_own_functions_and_stream_are_used() {
         let url = "https://sqs.ap-northeast-2.amazonaws.com/111122223333/accolade-prod-failures";
         let scope = Scope::of_queue_url(url, "accolade-prod-Table-1ABC", "ap-northeast-2").unwrap();
