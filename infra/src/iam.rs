@@ -182,10 +182,7 @@ pub fn local_values(
             "SchedulerInvokeNotifyRole.Arn",
             format!("arn:aws:iam::{ACCOUNT}:role/accolade-{stage}-scheduler"),
         ),
-        (
-            "FailureQueue.Arn",
-            format!("arn:aws:sqs:{REGION}:{ACCOUNT}:accolade-{stage}-failures"),
-        ),
+        ("FailureQueue.Arn", queue_arn(&names.failure_queue)),
         ("WebhookQueue", names.webhook_queue_url.clone()),
         ("WebhookQueue.Arn", queue_arn(&names.webhook_queue)),
     ]

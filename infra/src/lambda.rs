@@ -100,6 +100,16 @@ pub struct LocalLambda {
     pub stack: Stack,
 }
 
+/// What checks function `name`'s requests against its `policy` (as its principal).
+fn policy_check(stack: &Stack, name: FunctionName, policy: Arc<iam::Policy>) -> PolicyCheck {
+    PolicyCheck {
+        principal: format!("accolade-{}-{}", stack.stage, name.as_str()),
+        policy,
+        spec: stack.spec.clone(),
+        deny_url: format!("{}/_accolade/deny", stack.endpoint),
+    }
+}
+
 /// A function's clients: its own credentials, its policy checked, its requests counted.
 fn function_app(
     config: Config,
@@ -264,12 +274,8 @@ impl LocalLambda {
             let config = function_config(&stack, &environment(&stack, &spec, &creds)?)?;
             credentials.insert(name, creds.clone());
             let sdk = accolade::aws::local_sdk_config(&stack.endpoint, creds);
-            let check = PolicyCheck {
-                principal: format!("accolade-{}-{}", stack.stage, name.as_str()),
-                policy: policies.entry(name).or_insert(Arc::new(policy)).clone(),
-                spec: stack.spec.clone(),
-                deny_url: format!("{}/_accolade/deny", stack.endpoint),
-            };
+            let policy = policies.entry(name).or_insert(Arc::new(policy)).clone();
+            let check = policy_check(&stack, name, policy);
             let app = function_app(config, &sdk, check, &instruments, &outbox);
             functions.insert(name, Function::new(name, app));
             specs.insert(name, spec);
@@ -426,7 +432,10 @@ impl LocalLambda {
     pub async fn dead_letter(&self, queue: &str, body: &str) {
         let message = json!({ "queue": queue, "body": body });
         tracing::error!(message = %message, "message moved to the queue's dead-letter queue");
-        self.to_failure_queue(message, body.to_owned()).await;
+        // SQS moves it itself: no function's role is involved.
+        let admin = crate::moto::admin_sdk_config(&self.stack.endpoint);
+        self.to_failure_queue(aws_sdk_sqs::Client::new(&admin), message, body.to_owned())
+            .await;
     }
 
     async fn hand_on(&self, name: FunctionName, has_destination: bool, record: Value) {
@@ -436,15 +445,27 @@ impl LocalLambda {
                 "event sent to the on-failure destination"
             );
             let body = record.to_string();
-            self.to_failure_queue(record, body).await;
+            self.to_failure_queue(self.sqs_as(name), record, body).await;
         } else {
             tracing::error!(function = name.as_str(), record = %record, "event dropped: no on-failure destination in template.yaml");
         }
     }
 
-    /// Keeps `record` in [`Self::failures`] and sends `body` to the stack's failure queue (a send
-    /// that fails is logged: the record is kept here regardless).
-    async fn to_failure_queue(&self, record: Value, body: String) {
+    /// An SQS client as function `name`, its policy checked: Lambda sends to an on-failure
+    /// destination with the function's role (SAM grants it `sqs:SendMessage` on the queue).
+    fn sqs_as(&self, name: FunctionName) -> aws_sdk_sqs::Client {
+        let sdk =
+            accolade::aws::local_sdk_config(&self.stack.endpoint, self.credentials[&name].clone());
+        let check = policy_check(&self.stack, name, self.policies[&name].clone());
+        let config = aws_sdk_sqs::config::Builder::from(&sdk)
+            .interceptor(check)
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+
+    /// Keeps `record` in [`Self::failures`] and sends `body` to the stack's failure queue with
+    /// `sqs` (a send that fails is logged: the record is kept here regardless).
+    async fn to_failure_queue(&self, sqs: aws_sdk_sqs::Client, record: Value, body: String) {
         self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -453,8 +474,9 @@ impl LocalLambda {
         if url.is_empty() {
             return;
         }
-        let admin = crate::moto::admin_sdk_config(&self.stack.endpoint);
-        if let Err(e) = crate::replay::send_to_queue(&admin, url, &body).await {
+        let sent = sqs.send_message().queue_url(url).message_body(body).send();
+        if let Err(e) = sent.await {
+            let e = aws_sdk_sqs::error::DisplayErrorContext(e);
             tracing::error!(error = %e, "could not send to the failure queue");
         }
     }

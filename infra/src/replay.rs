@@ -478,23 +478,6 @@ impl<'a> Replay<'a> {
     }
 }
 
-/// Sends `body` to the queue at `url`, as Lambda sends an invocation record to its on-failure
-/// destination (the local stack's Lambda service does, and the tests).
-pub async fn send_to_queue(
-    sdk: &aws_config::SdkConfig,
-    url: &str,
-    body: &str,
-) -> Result<(), String> {
-    aws_sdk_sqs::Client::new(sdk)
-        .send_message()
-        .queue_url(url)
-        .message_body(body)
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-}
-
 fn describe(given: &Given) -> String {
     match given {
         Given::Stream(b) => format!(

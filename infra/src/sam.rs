@@ -250,6 +250,16 @@ fn function_spec(
         }
     }
     let invoke = &p["EventInvokeConfig"];
+    // Lambda sends what it gives up on to an on-failure destination as the function.
+    let stream_destination = p["Events"]
+        .as_mapping()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(|e| e["Type"].as_str() == Some("DynamoDB"))
+        .map(|e| &e["Properties"]["DestinationConfig"]);
+    for config in stream_destination.chain([&invoke["DestinationConfig"]]) {
+        statements.extend(implied_destination_statement(config));
+    }
     let pick = |k: &str, default: i64| num(&p[k]).or_else(|| num(&globals[k])).unwrap_or(default);
     Ok(FunctionSpec {
         logical_id: id.to_owned(),
@@ -267,6 +277,21 @@ fn function_spec(
         async_retries: num(&invoke["MaximumRetryAttempts"]).unwrap_or(2) as u32,
         async_on_failure: !invoke["DestinationConfig"]["OnFailure"].is_null(),
     })
+}
+
+/// The statement SAM adds to the function's role for an `OnFailure` destination of `Type: SQS`
+/// (SAM developer guide, "OnFailure": "SAM will add any necessary permissions to the
+/// auto-generated IAM Role associated with this function"): `sqs:SendMessage` on the queue.
+fn implied_destination_statement(destination_config: &Value) -> Option<Value> {
+    let on_failure = &destination_config["OnFailure"];
+    if on_failure["Type"].as_str() != Some("SQS") || on_failure["Destination"].is_null() {
+        return None;
+    }
+    let mut statement = serde_yaml::Mapping::new();
+    statement.insert("Effect".into(), "Allow".into());
+    statement.insert("Action".into(), "sqs:SendMessage".into());
+    statement.insert("Resource".into(), on_failure["Destination"].clone());
+    Some(Value::Mapping(statement))
 }
 
 /// `AWS::Lambda::EventSourceMapping` resources from an SQS queue: (function logical id, trigger).
@@ -667,6 +692,27 @@ mod tests {
     }
 
     /// The operator's alarms watch this stack's own resources: the backlog and throttle alarms the
+    /// SAM grants each function with an SQS on-failure destination `sqs:SendMessage` on it:
+    /// the local stack's policies hold that statement, and only those functions'.
+    #[test]
+    fn an_sqs_on_failure_destination_implies_send_message_on_it() {
+        let spec = load(&crate::repo_root().join("template.yaml"), "local").unwrap();
+        for f in &spec.functions {
+            let sends = f.statements.iter().any(|st| {
+                st["Action"].as_str() == Some("sqs:SendMessage")
+                    && tag_name(&st["Resource"]).is_some_and(|(t, v)| {
+                        t == "GetAtt" && v.as_str() == Some("FailureQueue.Arn")
+                    })
+            });
+            let has_destination =
+                f.async_on_failure || f.stream.as_ref().is_some_and(|s| s.on_failure);
+            assert_eq!(sends, has_destination, "{}", f.binary);
+        }
+        for binary in ["notify", "ingest", "analytics"] {
+            assert!(spec.function(binary).unwrap().async_on_failure, "{binary}");
+        }
+    }
+
     /// function that reads the table's stream, the failure alarm the queue every on-failure
     /// destination and dead-letter queue names (messages in flight too); all notify the topic.
     #[test]

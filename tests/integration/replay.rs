@@ -263,7 +263,11 @@ async fn table_stream(t: &TestApp) -> (String, String) {
 
 /// Puts `body` in the test stack's failure queue, as Lambda or SQS would.
 async fn aws_sdk_sqs_send(t: &TestApp, body: &str) {
-    infra::replay::send_to_queue(&t.sdk, &t.names.failure_queue_url, body)
+    aws_sdk_sqs::Client::new(&t.sdk)
+        .send_message()
+        .queue_url(&t.names.failure_queue_url)
+        .message_body(body)
+        .send()
         .await
         .unwrap();
 }
