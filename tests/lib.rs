@@ -356,6 +356,15 @@ impl TestApp {
 
     /// [`TestApp::issuer_with_template`] and one award of it to a fresh address: the key, the
     /// template's JSON and the award's JSON.
+    /// [`Self::one_award`], its page viewed once and the stream rolled up.
+    pub async fn one_award_viewed_and_rolled_up(&self) -> (String, Value, Value) {
+        let (key, tpl, award) = self.one_award().await;
+        self.browse(&format!("/b/{}", award["id"].as_str().unwrap()))
+            .await;
+        self.roll_up().await;
+        (key, tpl, award)
+    }
+
     pub async fn one_award(&self) -> (String, Value, Value) {
         let (key, tpl) = self.issuer_with_template().await;
         let to = unique_email("learner");

@@ -89,9 +89,10 @@ enum Command {
     /// written before the `CATALOGUE` index existed to it (safe beside running functions, and to
     /// run again). Prints how many it added.
     IndexCatalogue,
-    /// Hands what Lambda gave up on (the failure queue's messages: stream batches, asynchronous
-    /// invocations) to its function again, once the cause is mended; deletes each message its
-    /// function then handled, and says why it left any other. Runs as the operator (README,
+    /// Hands what Lambda, Scheduler or EventBridge gave up on (the failure queue's messages:
+    /// stream batches, asynchronous invocations, dead-letter events) to its function again, once
+    /// the cause is mended; deletes each message its function then handled, and says why it left
+    /// any other. Runs as the operator (README,
     /// "When something fails"): `sqs:ReceiveMessage`/`DeleteMessage`/`ChangeMessageVisibility`,
     /// `dynamodb:GetShardIterator`/`GetRecords` on the table's stream, `lambda:InvokeFunction`.
     ReplayFailures {

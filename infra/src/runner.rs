@@ -195,7 +195,7 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> V
 }
 
 /// The function a Lambda ARN names (`…:function:accolade-{stage}-{binary}`).
-pub(crate) fn function_of_arn(arn: &str) -> Option<FunctionName> {
+fn function_of_arn(arn: &str) -> Option<FunctionName> {
     let name = arn.split(":function:").nth(1)?.split(':').next()?;
     FunctionName::parse(name.rsplit('-').next()?)
 }

@@ -306,10 +306,7 @@ async fn the_rollup_needs_notifys_update_item_on_day_items_and_has_it() {
     // (MaximumRetryAttempts: 10) and hands the batch on; no day item moves.
     let without = accolade_tests::notify_without_rollup_update();
     let t = spawn_app_with(without).await;
-    let (_, tpl, award) = t.one_award().await;
-    t.browse(&format!("/b/{}", award["id"].as_str().unwrap()))
-        .await;
-    t.roll_up().await;
+    let (_, tpl, _) = t.one_award_viewed_and_rolled_up().await;
     assert_eq!(template_day(&t, &tpl).await.get("views"), None);
     let failures = t.lambda.failures();
     assert_eq!(failures.len(), 1, "{failures:#?}");

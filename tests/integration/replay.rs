@@ -101,10 +101,7 @@ async fn a_stream_batch_given_up_on_is_handed_on_again_once_mended_and_only_once
 async fn a_counting_record_given_up_on_reaches_the_daily_counters_once_mended() {
     let without = accolade_tests::notify_without_rollup_update();
     let t = spawn_app_with(without).await;
-    let (_, tpl, award) = t.one_award().await;
-    t.browse(&format!("/b/{}", award["id"].as_str().unwrap()))
-        .await;
-    t.roll_up().await;
+    let (_, tpl, _) = t.one_award_viewed_and_rolled_up().await;
     let failures = t.lambda.failures();
     assert_eq!(failures.len(), 1, "{failures:#?}");
     let fixed = mended(&t).await;
