@@ -104,6 +104,15 @@ pub fn notify_without_rollup_update() -> sam::StackSpec {
     )
 }
 
+/// template.yaml without analytics's writes of awards' items: every attempt at counting an SES
+/// event is refused, so EventBridge's asynchronous invocation is given up to the failure queue.
+pub fn analytics_without_award_writes() -> sam::StackSpec {
+    edited_template(
+        r#"dynamodb:LeadingKeys: ["AWARD#*", "ISSUER#*", "SUPPRESS#*", "EVENT#*"]"#,
+        r#"dynamodb:LeadingKeys: ["ISSUER#*", "SUPPRESS#*", "EVENT#*"]"#,
+    )
+}
+
 /// A stack from this (possibly edited) template.
 pub async fn spawn_app_with(template: sam::StackSpec) -> TestApp {
     // The functions' and the local services' warnings, in the failing test's output.

@@ -120,6 +120,75 @@ async fn a_counting_record_given_up_on_reaches_the_daily_counters_once_mended() 
     assert_eq!(day.get("views"), Some(&1), "{day:?}");
 }
 
+/// An SES event whose three attempts all failed (here analytics may not write awards' counters)
+/// reaches the failure queue as Lambda's on-failure record of an asynchronous invocation, sent as
+/// analytics; once mended, the replay hands the event to analytics again and it is counted once,
+/// and a second copy of the record counts nothing more.
+#[tokio::test]
+async fn an_asynchronous_event_given_up_on_is_counted_once_mended() {
+    let t = spawn_app_with(accolade_tests::analytics_without_award_writes()).await;
+    let (_, _, award) = t.one_award().await;
+    let id = award["id"].as_str().unwrap();
+    let to = award["recipient"]["email"].as_str().unwrap();
+    let delivery = crate::emails::ses_event(
+        "Delivery",
+        id,
+        "day1",
+        to,
+        json!({"delivery": {"recipients": [to]}}),
+    );
+    let analytics = accolade_tests::FunctionName::Analytics;
+    let out = t.lambda.invoke_async(analytics, delivery.clone()).await;
+    assert!(out.is_err(), "every attempt is refused: {out:?}");
+
+    // What Lambda sends: the record of the invocation, the event as it was given.
+    let record = queued_record(&t).await;
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    let arn = record["requestContext"]["functionArn"].as_str().unwrap();
+    assert!(arn.starts_with(&t.lambda.function_arn(analytics)), "{arn}");
+    assert_eq!(record["requestPayload"], delivery);
+    let counted = || async {
+        let aid = accolade::domain::ids::AwardId::parse(id).unwrap();
+        let c = t.app.store.award_counters(&aid).await.unwrap();
+        c.get("email:day1:delivered").copied()
+    };
+    assert_eq!(counted().await, None, "no attempt counted it");
+
+    let fixed = mended(&t).await;
+    let done = replay(&t, &fixed, false).await;
+    assert_eq!(done.len(), 1, "{done:#?}");
+    assert!(done[0].replayed, "{done:#?}");
+    assert!(
+        done[0].note.starts_with("analytics: invoked again"),
+        "{done:#?}"
+    );
+    assert_eq!(counted().await, Some(1));
+    // The same record again (SQS delivers at least once): nothing counted twice.
+    aws_sdk_sqs_send(&t, &record.to_string()).await;
+    let again = replay(&t, &fixed, false).await;
+    assert!(again.len() == 1 && again[0].replayed, "{again:#?}");
+    assert_eq!(counted().await, Some(1));
+    assert!(replay(&t, &fixed, true).await.is_empty(), "deleted");
+}
+
+/// The one message in the test stack's failure queue, read and left there (visible again at
+/// once), as JSON.
+async fn queued_record(t: &TestApp) -> serde_json::Value {
+    let sqs = aws_sdk_sqs::Client::new(&t.sdk);
+    let got = sqs
+        .receive_message()
+        .queue_url(&t.names.failure_queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let messages = got.messages();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    serde_json::from_str(messages[0].body().unwrap_or_default()).unwrap()
+}
+
 #[tokio::test]
 async fn what_cannot_be_replayed_is_left_in_the_queue_with_why() {
     let t = spawn_app_with(spec().clone()).await;
