@@ -108,8 +108,8 @@ pub fn notify_without_rollup_update() -> sam::StackSpec {
 /// event is refused, so EventBridge's asynchronous invocation is given up to the failure queue.
 pub fn analytics_without_award_writes() -> sam::StackSpec {
     edited_template(
-        r#"dynamodb:LeadingKeys: ["AWARD#*", "ISSUER#*", "SUPPRESS#*", "EVENT#*"]"#,
-        r#"dynamodb:LeadingKeys: ["ISSUER#*", "SUPPRESS#*", "EVENT#*"]"#,
+        r#"dynamodb:LeadingKeys: ["AWARD#*", "ISSUER#iss_??????????????????????", "SUPPRESS#*", "EVENT#*"]"#,
+        r#"dynamodb:LeadingKeys: ["ISSUER#iss_??????????????????????", "SUPPRESS#*", "EVENT#*"]"#,
     )
 }
 

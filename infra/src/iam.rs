@@ -584,7 +584,7 @@ impl Intercept for PolicyCheck {
                 accolade::urls::encode(&refused.action),
                 accolade::urls::encode(&refused.resource)
             );
-            tracing::warn!(principal = %self.principal, action = %refused.action, resource = %refused.resource, "denied by the function's policy in template.yaml");
+            tracing::warn!(principal = %self.principal, action = %refused.action, resource = %refused.resource, keys = ?refused.facts.leading_keys, "denied by the function's policy in template.yaml");
             request.set_uri(format!("{}{query}", self.deny_url))?;
         }
         Ok(())
@@ -643,6 +643,51 @@ mod tests {
         ));
         assert!(glob("ISSUER#*#UNSUB#*", "ISSUER#abc#UNSUB#def"));
         assert!(!glob("ISSUER#*#UNSUB#*", "ISSUER#abc"));
+    }
+
+    /// An issuer's webhook endpoints (their signing secrets) and its credential-signing keys are
+    /// partitions of their own: only the functions that manage them may touch them, though every
+    /// function that reads an issuer's profile still may read that ("ISSUER#*" would match all).
+    #[test]
+    fn only_their_managers_touch_an_issuers_webhooks_and_signing_keys() {
+        use accolade::{domain::ids::IssuerId, store::keys};
+        let spec = crate::sam::load(&crate::repo_root().join("template.yaml"), "local").unwrap();
+        let names = Names::derived("iam");
+        let iid = IssuerId::generate();
+        let actions = [
+            "GetItem",
+            "BatchGetItem",
+            "Query",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "ConditionCheckItem",
+        ];
+        let may = |binary: &str, pk: &str| -> Vec<&str> {
+            let policy = policy_of(&spec, &names, "local", "s@example.com", binary).unwrap();
+            let facts = Facts {
+                leading_keys: vec![pk.to_owned()],
+                ..Facts::default()
+            };
+            let table = table_arn(&names.table);
+            let allowed = |a: &&&str| policy.allows(&format!("dynamodb:{a}"), &table, &facts);
+            actions.iter().filter(allowed).copied().collect()
+        };
+        let hooks = keys::webhooks_of(&iid);
+        let signing = keys::signing_keys(&iid);
+        for (binary, on_hooks, on_signing) in [
+            ("api", &actions[..], &actions[..]),
+            ("verify", &[][..], &["Query", "PutItem"][..]),
+            ("ingest", &[], &[]),
+            ("notify", &["Query"], &[]),
+            ("analytics", &[], &[]),
+            ("webhooks", &["GetItem", "UpdateItem"], &[]),
+        ] {
+            assert_eq!(may(binary, &hooks), on_hooks, "{binary} on {hooks}");
+            assert_eq!(may(binary, &signing), on_signing, "{binary} on {signing}");
+            let profile = keys::issuer(&iid).0;
+            assert!(may(binary, &profile).contains(&"GetItem"), "{binary}");
+        }
     }
 
     #[test]
