@@ -1,5 +1,13 @@
 //! Accolade: everything the Lambdas share. See ARCHITECTURE.md for the map.
 
+// A panic fails one invocation, not the process: lambda_runtime's panic layer answers the
+// Runtime API with an error and the environment stays warm, and a drawing that panics falls back
+// to the generated design (`cards::draw`). Both need unwinding; with `panic = "abort"` every
+// panic would kill the process (Runtime.ExitError, then a cold start), in release builds only,
+// since tests build with unwinding.
+#[cfg(panic = "abort")]
+compile_error!("build Accolade with panic = \"unwind\" (see shared/src/lib.rs)");
+
 pub mod analytics;
 pub mod app;
 pub mod aws;
