@@ -365,11 +365,20 @@ async fn a_long_file_continues_in_a_new_invocation() {
     assert!(out.to_string().contains("Continued"), "{out}");
     assert_eq!(t.batch(&key, id).await["counts"]["issued"], 200);
     // The marker object's S3 event starts the next run, through the local runner as in AWS.
+    let updates = || t.lambda.instruments.requests.get("dynamodb.UpdateItem");
+    let before = updates();
     let mut runner = t.runner();
     runner.deliver_uploads().await.unwrap();
     runner.deliver_uploads().await.unwrap();
     let done = t.batch(&key, id).await;
     assert_eq!(done["status"], "completed", "{done:#}");
+    // It took the lease the first run released, at once: one claim, not one every 0.5 s until a
+    // 90-second lease ran out.
+    assert_eq!(
+        updates() - before,
+        1,
+        "UpdateItem requests of the continuation"
+    );
     assert_eq!(done["counts"]["issued"], 450);
     assert_eq!(t.batch_awards(&key, id).await.len(), 450);
 }

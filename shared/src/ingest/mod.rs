@@ -249,7 +249,7 @@ async fn run_claimed(
     ) {
         batch.status = BatchStatus::Validating;
         batch.started_at.get_or_insert(Utc::now());
-        save(app, batch, worker, opts).await?;
+        save(app, batch, worker, opts.lease).await?;
         let v = match validate_file(app, batch, &issuer).await? {
             Err(e) => return fail(app, batch, worker, e.to_string()).await,
             Ok(v) => v,
@@ -280,21 +280,23 @@ async fn run_claimed(
             return fail(app, batch, worker, reason).await;
         }
         batch.status = BatchStatus::Issuing;
-        save(app, batch, worker, opts).await?;
+        save(app, batch, worker, opts.lease).await?;
     }
     issue_file(app, batch, &issuer, worker, opts, started).await
 }
 
+/// Saves the batch as `worker`'s, its lease renewed for `lease` (zero: released, for the next
+/// invocation to take at once).
 async fn save(
     app: &App,
     batch: &mut Batch,
     worker: &str,
-    opts: &IngestOptions,
+    lease: Duration,
 ) -> Result<(), IngestError> {
     batch.updated_at = Utc::now();
     batch.lease_owner = Some(worker.to_owned());
     batch.lease_until =
-        Some(batch.updated_at + chrono::Duration::from_std(opts.lease).unwrap_or_default());
+        Some(batch.updated_at + chrono::Duration::from_std(lease).unwrap_or_default());
     if !app.store.save_batch(batch, worker).await? {
         tracing::warn!("lost the batch lease to another invocation");
         return Err(StoreError::VersionConflict {
@@ -487,14 +489,21 @@ impl IssuingPass<'_> {
             return Ok(Some(Outcome::Crashed));
         }
         let out_of_time = self.started.elapsed() > self.opts.time_budget;
+        let continuing = out_of_time && !finished;
         if self.since_checkpoint >= self.opts.checkpoint_rows || out_of_time || finished {
             park_rejected(self.app, batch).await?;
             batch.checkpoint_row = last_row;
             batch.failed_attempts = 0; // progress: the next failure starts a new count
-            save(self.app, batch, self.worker, self.opts).await?;
+                                       // The lease is released for the continuation, which would otherwise wait it out.
+            let lease = if continuing {
+                Duration::ZERO
+            } else {
+                self.opts.lease
+            };
+            save(self.app, batch, self.worker, lease).await?;
             self.since_checkpoint = 0;
         }
-        if out_of_time && !finished {
+        if continuing {
             return self.continue_later(batch).await.map(Some);
         }
         Ok(None)
@@ -528,7 +537,7 @@ impl IssuingPass<'_> {
         batch.report_key = report::final_report(self.app, batch).await?;
         batch.status = BatchStatus::Completed;
         batch.completed_at = Some(Utc::now());
-        save(self.app, batch, self.worker, self.opts).await?;
+        save(self.app, batch, self.worker, self.opts.lease).await?;
         tracing::info!(counts = ?batch.counts, "batch completed");
         Ok(Outcome::Completed)
     }
