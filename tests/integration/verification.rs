@@ -353,6 +353,73 @@ async fn page_views_and_bot_previews_are_counted_apart() {
     );
 }
 
+/// What another site or the browser's speculation makes a visitor's browser fetch is not a view,
+/// a click or a share: another site's `<img>` of the page or of a tracked link, a prefetch (a
+/// preview at most), a share "reported" from another site. A link followed from another site is
+/// a view, and the page's own share report counts.
+#[tokio::test]
+async fn only_a_persons_own_visits_count() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let to = accolade_tests::unique_email("fetch");
+    let body = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "V"}});
+    let id = t.issue(&key, body).await["id"].as_str().unwrap().to_owned();
+    let ua = (
+        "user-agent",
+        "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0 Safari/537.36",
+    );
+    let get = |path: String, headers: Vec<(&'static str, &'static str)>| {
+        let t = &t;
+        async move {
+            let mut all = vec![ua];
+            all.extend(headers);
+            t.call_with("GET", &path, None, None, &all).await.status
+        }
+    };
+    let from_img = vec![
+        ("sec-fetch-dest", "image"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    let prefetch = vec![("sec-purpose", "prefetch"), ("sec-fetch-dest", "document")];
+    let followed = vec![
+        ("sec-fetch-dest", "document"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    let own_report = vec![
+        ("sec-fetch-dest", "image"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    assert_eq!(
+        get(format!("/b/{id}"), from_img.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(format!("/b/{id}"), prefetch.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(format!("/b/{id}"), followed.clone()).await,
+        StatusCode::OK
+    );
+    let share = format!("/b/{id}/go/share-copy");
+    assert_eq!(
+        get(share.clone(), from_img.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(get(share, own_report).await, StatusCode::NO_CONTENT);
+    let linkedin = format!("/b/{id}/go/share-linkedin");
+    assert_eq!(get(linkedin.clone(), from_img).await, StatusCode::FOUND);
+    assert_eq!(get(linkedin.clone(), prefetch).await, StatusCode::FOUND);
+    assert_eq!(get(linkedin, followed).await, StatusCode::FOUND);
+    let aid = AwardId::parse(&id).unwrap();
+    let c = t.app.store.award_counters(&aid).await.unwrap();
+    assert_eq!(c.get("views"), Some(&1), "{c:?}");
+    assert_eq!(c.get("previews"), Some(&1), "{c:?}");
+    assert_eq!(c.get("share:copy"), Some(&1), "{c:?}");
+    assert_eq!(c.get("share:linkedin"), Some(&1), "{c:?}");
+    assert_eq!(c.get("clicks"), Some(&2), "{c:?}");
+}
+
 #[tokio::test]
 async fn concurrent_views_are_counted_exactly() {
     let t = spawn_app().await;

@@ -1,4 +1,6 @@
-//! Telling people from link-preview bots and crawlers, by User-Agent.
+//! Telling people from link-preview bots and crawlers, by User-Agent, and a person's own visit
+//! from what another site or the browser's speculation makes their browser fetch, by the Fetch
+//! Metadata (`Sec-Fetch-*`) and purpose headers.
 
 /// Fragments of the User-Agents of link unfurlers (LinkedIn, Slack, Facebook, X, KakaoTalk, …)
 /// and crawlers (Google, Naver, Daum, Bing, …), lower-cased.
@@ -61,6 +63,39 @@ pub fn is_bot(user_agent: Option<&str>) -> bool {
         || ua.contains("google-read-aloud")
 }
 
+/// What a browser says about why it fetches a counted URL (the headers' values, as sent).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fetch<'a> {
+    /// `Sec-Purpose` (Chromium: `prefetch`, `prefetch;prerender`).
+    pub sec_purpose: Option<&'a str>,
+    /// `Purpose` or `X-Moz` (older Chromium, Safari, Firefox: `prefetch`).
+    pub purpose: Option<&'a str>,
+    /// `Sec-Fetch-Dest` (`document` for a navigation, `image` for an `<img>`, …).
+    pub dest: Option<&'a str>,
+    /// `Sec-Fetch-Site` (`same-origin`, `same-site`, `cross-site`, `none`).
+    pub site: Option<&'a str>,
+}
+
+impl Fetch<'_> {
+    /// Fetched ahead of a person asking (prefetch, prerender): at most a preview.
+    pub fn is_speculative(&self) -> bool {
+        let has = |v: Option<&str>| v.is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"));
+        has(self.sec_purpose) || has(self.purpose)
+    }
+
+    /// A top-level navigation (a page view, a followed link). Another site's `<img>` or
+    /// `<iframe>` pointing here is not; a browser without Fetch Metadata is taken at its word.
+    pub fn is_navigation(&self) -> bool {
+        self.dest.is_none_or(|d| d.eq_ignore_ascii_case("document"))
+    }
+
+    /// Sent by one of this site's own pages (as the badge page's script reports a share).
+    pub fn is_same_origin(&self) -> bool {
+        self.site
+            .is_none_or(|s| s.eq_ignore_ascii_case("same-origin"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +123,40 @@ mod tests {
             assert!(is_bot(Some(bot)), "{bot}");
         }
         assert!(is_bot(None));
+    }
+
+    #[test]
+    fn fetch_metadata_tells_a_visit_from_what_other_sites_and_speculation_fetch() {
+        let none = Fetch::default();
+        assert!(!none.is_speculative() && none.is_navigation() && none.is_same_origin());
+        let prefetch = Fetch {
+            sec_purpose: Some("prefetch;prerender"),
+            dest: Some("document"),
+            ..none
+        };
+        assert!(prefetch.is_speculative() && prefetch.is_navigation());
+        let old = Fetch {
+            purpose: Some("prefetch"),
+            ..none
+        };
+        assert!(old.is_speculative());
+        let img = Fetch {
+            dest: Some("image"),
+            site: Some("cross-site"),
+            ..none
+        };
+        assert!(!img.is_navigation() && !img.is_same_origin());
+        let own = Fetch {
+            dest: Some("image"),
+            site: Some("same-origin"),
+            ..none
+        };
+        assert!(own.is_same_origin());
+        let link = Fetch {
+            dest: Some("Document"),
+            site: Some("cross-site"),
+            ..none
+        };
+        assert!(link.is_navigation() && !link.is_speculative());
     }
 }

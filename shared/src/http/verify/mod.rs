@@ -225,12 +225,16 @@ async fn award(
     ))
 }
 
-/// Counts a view (a preview when a bot asked); a failure is logged, the page is served anyway.
+/// Counts a view (a preview when a bot or the browser's prefetch asked; nothing when another
+/// site's `<img>` or `<iframe>` did); a failure is logged, the page is served anyway.
 async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: DateTime<Utc>) {
-    let counter = if is_bot(headers) {
+    let fetch = fetch_of(headers);
+    let counter = if is_bot(headers) || fetch.is_speculative() {
         Counter::Previews
-    } else {
+    } else if fetch.is_navigation() {
         Counter::Views
+    } else {
+        return;
     };
     let counters = [counter.attr().to_owned()];
     if let Err(e) = app
@@ -246,8 +250,9 @@ async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: 
 /// The target never comes from the request; an unknown or switched-off slot is 404. On an award
 /// that is no longer valid, the visitor is sent back to its page (where the status is shown). A
 /// share the page's script reports (share sheet, copy link) is counted and answered 204. Only a
-/// GET from a person counts: a HEAD (link checkers, mail scanners probing the redirect) and a
-/// known bot get the same answer uncounted.
+/// GET from a person counts: a HEAD (link checkers, mail scanners probing the redirect), a known
+/// bot, a prefetch, a link followed by anything but a navigation (another site's `<img>`) and a
+/// share reported from another site get the same answer uncounted.
 #[tracing::instrument(skip_all, fields(award = %raw, slot = %slot_raw))]
 async fn go(
     State(app): State<App>,
@@ -273,7 +278,12 @@ async fn go(
     let Some(target) = target(&app, &slot, &a, &t, &i).await? else {
         return Err(not_found);
     };
-    if method == Method::GET && !is_bot(&headers) {
+    let fetch = fetch_of(&headers);
+    let by_person = match target {
+        Go::To(_) => fetch.is_navigation(),
+        Go::Counted => fetch.is_same_origin(),
+    };
+    if method == Method::GET && !is_bot(&headers) && !fetch.is_speculative() && by_person {
         let source = Source::parse(
             query
                 .as_deref()
@@ -352,6 +362,17 @@ async fn target(
         }
     };
     Ok(to.map(Go::To))
+}
+
+/// The request's Fetch Metadata and purpose headers.
+fn fetch_of(headers: &HeaderMap) -> visitor::Fetch<'_> {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    visitor::Fetch {
+        sec_purpose: h("sec-purpose"),
+        purpose: h("purpose").or_else(|| h("x-moz")),
+        dest: h("sec-fetch-dest"),
+        site: h("sec-fetch-site"),
+    }
 }
 
 fn is_bot(headers: &HeaderMap) -> bool {
