@@ -20,7 +20,8 @@ use serde_json::{json, Map, Value};
 use tower::ServiceExt;
 
 /// One API Gateway event through `router`: the response as the JSON API Gateway reads.
-pub async fn serve(router: &Router, event: Value, context: Context) -> Result<Value, BoxError> {
+pub async fn serve(router: &Router, mut event: Value, context: Context) -> Result<Value, BoxError> {
+    encode_raw_url(&mut event);
     let request: LambdaRequest = serde_json::from_value(event)?;
     let request: lambda_http::Request = request.into();
     let (parts, body) = request.with_lambda_context(context).into_parts();
@@ -30,6 +31,34 @@ pub async fn serve(router: &Router, event: Value, context: Context) -> Result<Va
         Err(never) => match never {},
     };
     response_json(response).await
+}
+
+/// Bytes a URI may not hold as they are (controls, space, non-ASCII, and the characters the URL
+/// standard encodes in a query, `#` among them); `%` stays, so what was encoded stays so.
+const NOT_IN_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// API Gateway passes `rawPath` and `rawQueryString` as the client sent them, and a client that
+/// does not percent-encode (curl, some HTTP libraries) can send a quote, a space or Korean text
+/// as is; lambda_http builds the request's URI from them and panics on such bytes. They are
+/// percent-encoded here first, which the router decodes back to what was sent.
+fn encode_raw_url(event: &mut Value) {
+    for key in ["rawPath", "rawQueryString"] {
+        if let Some(Value::String(raw)) = event.get_mut(key) {
+            let encoded = percent_encoding::utf8_percent_encode(raw, NOT_IN_URI).to_string();
+            *raw = encoded;
+        }
+    }
 }
 
 /// A content type API Gateway and lambda_http treat as text (else a body is base64).
@@ -120,6 +149,39 @@ mod tests {
             .header(header::SET_COOKIE, "b=2; Path=/")
             .body(Body::from(body))
             .unwrap()
+    }
+
+    /// What a client that does not percent-encode sends (curl, some HTTP libraries): API Gateway
+    /// passes `rawPath` and `rawQueryString` as received, and lambda_http would panic building
+    /// the URI from them. Here they reach the router encoded, and decode back to what was sent.
+    #[tokio::test]
+    async fn raw_quotes_spaces_and_korean_in_the_url_are_served() {
+        let router = Router::new().route(
+            "/b/{id}",
+            axum::routing::get(
+                |axum::extract::Path(id): axum::extract::Path<String>,
+                 axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+                    let q = q.unwrap_or_default();
+                    let decoded = percent_encoding::percent_decode_str(&q).decode_utf8_lossy();
+                    format!("{id}|{decoded}")
+                },
+            ),
+        );
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/b/한 \"x\"",
+            "rawQueryString": "src=\"<a b>\"&c={|}^`\\&k=봄학기%20A&h=#x",
+            "headers": {"host": "badges.example.ac.kr"},
+            "requestContext": {"http": {"method": "GET", "path": "/b/x"}, "stage": "$default"},
+            "isBase64Encoded": false
+        });
+        let v = serve(&router, event, Context::default()).await.unwrap();
+        assert_eq!(v["statusCode"], 200, "{v}");
+        assert_eq!(
+            v["body"],
+            "한 \"x\"|src=\"<a b>\"&c={|}^`\\&k=봄학기 A&h=#x"
+        );
     }
 
     #[tokio::test]
