@@ -29,6 +29,13 @@ pub struct Blob {
     pub content_type: String,
 }
 
+/// An object being read: its body, its ETag and its length, as S3 answered the GET.
+pub struct Pinned {
+    pub body: ByteStream,
+    pub etag: Option<String>,
+    pub length: Option<u64>,
+}
+
 impl Blobs {
     pub fn new(client: Lazy<Client>, bucket: impl Into<String>) -> Self {
         Self {
@@ -81,16 +88,20 @@ impl Blobs {
         Ok(self.get_object(key, None).await?.map(|o| o.body))
     }
 
-    /// The object's body as a stream and its ETag — only if its ETag is still `etag` when one
-    /// is given ([`BlobError::Changed`] otherwise): every pass over an upload reads the bytes
-    /// the first pass checked.
+    /// The object's body as a stream, its ETag and its length — only if its ETag is still
+    /// `etag` when one is given ([`BlobError::Changed`] otherwise): every pass over an upload
+    /// reads the bytes the first pass checked.
     pub async fn stream_pinned(
         &self,
         key: &str,
         etag: Option<&str>,
-    ) -> Result<Option<(ByteStream, Option<String>)>, BlobError> {
+    ) -> Result<Option<Pinned>, BlobError> {
         let found = self.get_object(key, etag).await?;
-        Ok(found.map(|o| (o.body, o.e_tag)))
+        Ok(found.map(|o| Pinned {
+            length: o.content_length.and_then(|n| u64::try_from(n).ok()),
+            etag: o.e_tag,
+            body: o.body,
+        }))
     }
 
     /// A URL that lets a browser PUT this one object until it expires — of exactly `length`

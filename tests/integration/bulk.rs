@@ -745,6 +745,34 @@ async fn a_file_names_at_most_a_hundred_templates() {
 /// What is issued is what was checked: the upload's ETag is pinned by the validating pass, and
 /// a later pass (a retry, a continuation) that finds the object replaced issues nothing from
 /// the new bytes and fails the batch, saying why.
+/// The event's size is checked, but the object read is the one there when the read starts: a
+/// small file replaced at once by one over the 50 MiB limit (an upload link signed without a
+/// size takes any length) is refused by the length S3 gives the read, not read to its end.
+#[tokio::test]
+async fn a_file_replaced_by_one_over_the_limit_before_its_event_is_refused() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let small = csv_rows(3, "small");
+    let (id, source) = t
+        .uploaded_batch(
+            &key,
+            json!({"filename": "a.csv", "template_id": tpl["id"]}),
+            &small,
+        )
+        .await;
+    let ev = t.s3_event(&source, small.len() as u64);
+    let mut big = small.clone();
+    big.resize(accolade::csv_import::MAX_FILE_BYTES as usize + 1, b'\n');
+    t.upload(&id, big).await;
+    let out = t.ingest_with(ev, IngestOptions::default()).await;
+    assert!(out.is_ok(), "{out:?}");
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["status"], "failed", "{b:#}");
+    let reason = b["failure_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("52428801"), "{reason}");
+    assert_eq!(b["counts"]["issued"], 0, "{b:#}");
+}
+
 #[tokio::test]
 async fn a_file_replaced_after_validation_is_not_issued() {
     let t = spawn_app().await;

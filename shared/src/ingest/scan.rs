@@ -93,10 +93,16 @@ pub(super) async fn scan(
         }
         Err(e) => return Err(e.into()),
     };
-    let Some((body, etag)) = found else {
+    let Some(crate::blobs::Pinned { body, etag, length }) = found else {
         let _ = tx.send(Scanned::Failed(FileError::Empty)).await;
         return Ok((rx, None));
     };
+    // The event's size was checked, but the object read is the one there now: an upload link
+    // signed without a size takes any length, and a second PUT can replace the checked file.
+    if let Some(n) = length.filter(|n| *n > csv_import::MAX_FILE_BYTES) {
+        let _ = tx.send(Scanned::Failed(FileError::TooLarge(n))).await;
+        return Ok((rx, None));
+    }
     let reader = ChannelReader::of(body);
     tokio::task::spawn_blocking(move || {
         let mut file = match csv_import::file::open(reader) {
