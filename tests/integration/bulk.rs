@@ -383,6 +383,36 @@ async fn a_long_file_continues_in_a_new_invocation() {
     assert_eq!(t.batch_awards(&key, id).await.len(), 450);
 }
 
+/// A long check of a file keeps the batch's lease — renewed once a third of it has passed, here
+/// (a zero lease) at every row — so a second delivery of the event cannot take the batch over
+/// while a large file is checked on a small Lambda.
+#[tokio::test]
+async fn the_check_of_a_file_keeps_the_batchs_lease() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(30, "kept");
+    let (id, source) = t
+        .uploaded_batch(
+            &key,
+            json!({"filename": "k.csv", "template_id": tpl["id"]}),
+            &file,
+        )
+        .await;
+    let updates = || t.lambda.instruments.requests.get("dynamodb.UpdateItem");
+    let before = updates();
+    let zero = IngestOptions {
+        lease: std::time::Duration::ZERO,
+        ..IngestOptions::default()
+    };
+    let ev = t.s3_event(&source, file.len() as u64);
+    let out = t.ingest_with(ev, zero).await.unwrap();
+    assert!(out.to_string().contains("Completed"), "{out}");
+    assert_eq!(t.batch(&key, &id).await["counts"]["issued"], 30);
+    // The claim, then one renewal per row checked.
+    let renewals = updates() - before;
+    assert!(renewals > 30, "{renewals} UpdateItem requests");
+}
+
 #[tokio::test]
 async fn throttling_is_retried_and_counts_stay_exact() {
     let t = spawn_app().await;

@@ -250,7 +250,8 @@ async fn run_claimed(
         batch.status = BatchStatus::Validating;
         batch.started_at.get_or_insert(Utc::now());
         save(app, batch, worker, opts.lease).await?;
-        let v = match validate_file(app, batch, &issuer).await? {
+        let lease = Lease::new(worker, opts.lease);
+        let v = match validate_file(app, batch, &issuer, lease).await? {
             Err(e) => return fail(app, batch, worker, e.to_string()).await,
             Ok(v) => v,
         };
@@ -338,10 +339,49 @@ struct Validation {
 }
 
 /// The validating pass: every row read and checked, findings streamed to the report.
+/// The batch's lease as the validating pass keeps it: renewed once a third of it has passed, so
+/// a long check (a large file on a small Lambda) is not taken over by a second delivery of the
+/// event while it runs; a renewal refused (another invocation holds it) stops the pass.
+struct Lease<'a> {
+    worker: &'a str,
+    length: Duration,
+    renewed: Instant,
+}
+
+impl<'a> Lease<'a> {
+    fn new(worker: &'a str, length: Duration) -> Self {
+        Self {
+            worker,
+            length,
+            renewed: Instant::now(),
+        }
+    }
+
+    async fn keep(&mut self, app: &App, batch: &BatchId) -> Result<(), IngestError> {
+        if self.renewed.elapsed() < self.length / 3 {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(self.length).unwrap_or_default();
+        self.renewed = Instant::now();
+        match app
+            .store
+            .claim_batch(batch, self.worker, until, now)
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(IngestError::Internal(
+                "another invocation took the batch's lease while the file was checked".into(),
+            )),
+        }
+    }
+}
+
 async fn validate_file(
     app: &App,
     batch: &Batch,
     issuer: &Issuer,
+    mut lease: Lease<'_>,
 ) -> Result<Result<Validation, FileError>, IngestError> {
     let (mut rx, etag) = scan(app, batch, issuer.profile.time_zone).await?;
     let mut checker = Checker::new(app, batch, Pass::Validating);
@@ -368,6 +408,7 @@ async fn validate_file(
             }
             Scanned::Row(row, parsed) => {
                 v.rows += 1;
+                lease.keep(app, &batch.id).await?;
                 let notes = match checker.check(row, *parsed).await? {
                     Checked::Valid(_) => {
                         v.valid += 1;
