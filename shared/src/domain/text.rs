@@ -17,6 +17,7 @@ pub fn line(raw: &str, max: usize) -> Result<String, Invalid> {
                 .ko(KO_CONTROL_CHARACTERS),
         );
     }
+    no_direction_overrides(s)?;
     check_len(s, max)?;
     Ok(s.to_owned())
 }
@@ -33,8 +34,28 @@ pub fn paragraph(raw: &str, max: usize) -> Result<String, Invalid> {
     {
         return Err(Invalid::new("contains control characters").ko(KO_CONTROL_CHARACTERS));
     }
+    no_direction_overrides(s)?;
     check_len(s, max)?;
     Ok(s.replace("\r\n", "\n"))
+}
+
+/// Refuses the invisible bidirectional embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069): they make a name shown on a badge page, a card or an email read otherwise
+/// than it is written ("Trojan Source"). The marks U+200E and U+200F stay allowed.
+fn no_direction_overrides(s: &str) -> Result<(), Invalid> {
+    let found = s
+        .chars()
+        .find(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'));
+    match found {
+        None => Ok(()),
+        Some(c) => {
+            let code = format!("U+{:04X}", u32::from(c));
+            Err(Invalid::new(format!(
+                "contains an invisible text-direction control ({code}), which makes text read otherwise than it is written"
+            ))
+            .ko(format!("보이지 않는 텍스트 방향 제어 문자({code})가 들어 있습니다.")))
+        }
+    }
 }
 
 fn check_len(s: &str, max: usize) -> Result<(), Invalid> {
@@ -69,5 +90,18 @@ mod tests {
             .contains("11 characters"));
         assert_eq!(paragraph("a\r\nb", 10).unwrap(), "a\nb");
         assert!(paragraph("a\u{7}", 10).is_err());
+    }
+
+    #[test]
+    fn direction_overrides_are_refused_by_name() {
+        for bad in ["김민\u{202E}수", "a\u{2066}b\u{2069}", "\u{202A}x"] {
+            let e = line(bad, NAME_MAX).unwrap_err();
+            assert!(e.0.contains("text-direction control (U+20"), "{}", e.0);
+            assert!(paragraph(bad, NARRATIVE_MAX).is_err());
+        }
+        assert_eq!(
+            line("עברית\u{200F} 김민수", NAME_MAX).unwrap(),
+            "עברית\u{200F} 김민수"
+        );
     }
 }
