@@ -647,7 +647,8 @@ mod tests {
 
     /// An issuer's webhook endpoints (their signing secrets) and its credential-signing keys are
     /// partitions of their own: only the functions that manage them may touch them, though every
-    /// function that reads an issuer's profile still may read that ("ISSUER#*" would match all).
+    /// function that reads an issuer's profile still may read that ("ISSUER#*" would match all),
+    /// and only api and analytics (its digest claims) may write the issuer's own partition.
     #[test]
     fn only_their_managers_touch_an_issuers_webhooks_and_signing_keys() {
         use accolade::{domain::ids::IssuerId, store::keys};
@@ -686,7 +687,16 @@ mod tests {
             assert_eq!(may(binary, &hooks), on_hooks, "{binary} on {hooks}");
             assert_eq!(may(binary, &signing), on_signing, "{binary} on {signing}");
             let profile = keys::issuer(&iid).0;
-            assert!(may(binary, &profile).contains(&"GetItem"), "{binary}");
+            let on_profile = may(binary, &profile);
+            assert!(on_profile.contains(&"GetItem"), "{binary}");
+            // Only api writes an issuer's own items, and analytics its weekly digest claims.
+            let reads = ["GetItem", "BatchGetItem", "Query"];
+            if !matches!(binary, "api" | "analytics") {
+                assert!(
+                    on_profile.iter().all(|a| reads.contains(a)),
+                    "{binary}: {on_profile:?}"
+                );
+            }
         }
     }
 

@@ -383,9 +383,9 @@ async fn a_long_file_continues_in_a_new_invocation() {
     assert_eq!(t.batch_awards(&key, id).await.len(), 450);
 }
 
-/// A long check of a file keeps the batch's lease — renewed once a third of it has passed, here
+/// A long pass over a file keeps the batch's lease — renewed once a third of it has passed, here
 /// (a zero lease) at every row — so a second delivery of the event cannot take the batch over
-/// while a large file is checked on a small Lambda.
+/// while a large file is checked on a small Lambda, or read up to a continuation's checkpoint.
 #[tokio::test]
 async fn the_check_of_a_file_keeps_the_batchs_lease() {
     let t = spawn_app().await;
@@ -408,9 +408,40 @@ async fn the_check_of_a_file_keeps_the_batchs_lease() {
     let out = t.ingest_with(ev, zero).await.unwrap();
     assert!(out.to_string().contains("Completed"), "{out}");
     assert_eq!(t.batch(&key, &id).await["counts"]["issued"], 30);
-    // The claim, then one renewal per row checked.
+    // The claim, then one renewal per row in each pass: the check, and the issuing pass (which
+    // a continuation starts by reading up to its checkpoint).
     let renewals = updates() - before;
-    assert!(renewals > 30, "{renewals} UpdateItem requests");
+    assert!(renewals > 2 * 30, "{renewals} UpdateItem requests");
+}
+
+/// A renewal of the batch's lease never takes back a batch another invocation has taken since
+/// (that one may have failed or finished it); a claim takes a lapsed lease. As ingest.
+#[tokio::test]
+async fn a_lease_renewal_does_not_take_back_a_batch_taken_since() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let b = t
+        .create_batch(&key, json!({"filename": "r.csv", "template_id": tpl["id"]}))
+        .await;
+    let id = accolade::domain::ids::BatchId::parse(b["batch_id"].as_str().unwrap()).unwrap();
+    let store = &t.app_of(accolade_tests::FunctionName::Ingest).store;
+    let now = chrono::Utc::now();
+    let later = |s: i64| now + chrono::Duration::seconds(s);
+    assert!(store
+        .claim_batch(&id, "a", now, now)
+        .await
+        .unwrap()
+        .is_some());
+    // a's lease lapses; b takes the batch.
+    assert!(store
+        .claim_batch(&id, "b", later(90), later(1))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(!store.renew_batch(&id, "a", later(90)).await.unwrap());
+    assert!(store.renew_batch(&id, "b", later(180)).await.unwrap());
+    let got = t.app.store.get_batch(&id).await.unwrap().unwrap();
+    assert_eq!(got.lease_owner.as_deref(), Some("b"));
 }
 
 #[tokio::test]
@@ -772,9 +803,6 @@ async fn a_file_names_at_most_a_hundred_templates() {
     assert_eq!((not_found, over), (99, 6), "{report:?}");
 }
 
-/// What is issued is what was checked: the upload's ETag is pinned by the validating pass, and
-/// a later pass (a retry, a continuation) that finds the object replaced issues nothing from
-/// the new bytes and fails the batch, saying why.
 /// The event's size is checked, but the object read is the one there when the read starts: a
 /// small file replaced at once by one over the 50 MiB limit (an upload link signed without a
 /// size takes any length) is refused by the length S3 gives the read, not read to its end.
@@ -803,6 +831,9 @@ async fn a_file_replaced_by_one_over_the_limit_before_its_event_is_refused() {
     assert_eq!(b["counts"]["issued"], 0, "{b:#}");
 }
 
+/// What is issued is what was checked: the upload's ETag is pinned by the validating pass, and
+/// a later pass (a retry, a continuation) that finds the object replaced issues nothing from
+/// the new bytes and fails the batch, saying why.
 #[tokio::test]
 async fn a_file_replaced_after_validation_is_not_issued() {
     let t = spawn_app().await;

@@ -338,10 +338,10 @@ struct Validation {
     etag: Option<String>,
 }
 
-/// The validating pass: every row read and checked, findings streamed to the report.
-/// The batch's lease as the validating pass keeps it: renewed once a third of it has passed, so
-/// a long check (a large file on a small Lambda) is not taken over by a second delivery of the
-/// event while it runs; a renewal refused (another invocation holds it) stops the pass.
+/// The batch's lease as a pass over the file keeps it: renewed once a third of it has passed, so
+/// a long check (a large file on a small Lambda, or a continuation reading up to its checkpoint)
+/// is not taken over by a second delivery of the event while it runs; a renewal refused (another
+/// invocation took the batch) stops the pass.
 struct Lease<'a> {
     worker: &'a str,
     length: Duration,
@@ -361,22 +361,19 @@ impl<'a> Lease<'a> {
         if self.renewed.elapsed() < self.length / 3 {
             return Ok(());
         }
-        let now = Utc::now();
-        let until = now + chrono::Duration::from_std(self.length).unwrap_or_default();
+        let until = Utc::now() + chrono::Duration::from_std(self.length).unwrap_or_default();
         self.renewed = Instant::now();
-        match app
-            .store
-            .claim_batch(batch, self.worker, until, now)
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => Err(IngestError::Internal(
-                "another invocation took the batch's lease while the file was checked".into(),
-            )),
+        if app.store.renew_batch(batch, self.worker, until).await? {
+            Ok(())
+        } else {
+            Err(IngestError::Internal(
+                "another invocation took the batch's lease while the file was read".into(),
+            ))
         }
     }
 }
 
+/// The validating pass: every row read and checked, findings streamed to the report.
 async fn validate_file(
     app: &App,
     batch: &Batch,
@@ -458,6 +455,7 @@ async fn issue_file(
     };
     let mut pending: Vec<RowRequest> = Vec::new();
     let mut finished = false;
+    let mut lease = Lease::new(worker, opts.lease);
     while let Some(msg) = rx.recv().await {
         let mut flush_now = false;
         match msg {
@@ -467,14 +465,17 @@ async fn issue_file(
                 finished = true;
                 flush_now = true;
             }
-            Scanned::Row(row, parsed) => match checker.check(row, *parsed).await? {
-                Checked::Valid(r) if r.row > snapshot.checkpoint_row => {
-                    pending.push(*r);
-                    flush_now = pending.len() >= opts.chunk_rows;
+            Scanned::Row(row, parsed) => {
+                lease.keep(app, &snapshot.id).await?;
+                match checker.check(row, *parsed).await? {
+                    Checked::Valid(r) if r.row > snapshot.checkpoint_row => {
+                        pending.push(*r);
+                        flush_now = pending.len() >= opts.chunk_rows;
+                    }
+                    // Rows checkpointed already, and rows the validating pass reported.
+                    Checked::Valid(_) | Checked::Invalid(_) | Checked::Duplicate(_) => {}
                 }
-                // Rows checkpointed already, and rows the validating pass reported.
-                Checked::Valid(_) | Checked::Invalid(_) | Checked::Duplicate(_) => {}
-            },
+            }
         }
         if flush_now && !pending.is_empty() {
             let chunk = std::mem::take(&mut pending);
@@ -534,8 +535,9 @@ impl IssuingPass<'_> {
         if self.since_checkpoint >= self.opts.checkpoint_rows || out_of_time || finished {
             park_rejected(self.app, batch).await?;
             batch.checkpoint_row = last_row;
-            batch.failed_attempts = 0; // progress: the next failure starts a new count
-                                       // The lease is released for the continuation, which would otherwise wait it out.
+            // Progress: the next failure starts a new count.
+            batch.failed_attempts = 0;
+            // The lease is released for the continuation, which would otherwise wait it out.
             let lease = if continuing {
                 Duration::ZERO
             } else {

@@ -44,6 +44,34 @@ impl Store {
         ))
     }
 
+    /// Extends `worker`'s lease on the batch to `until`; `false` when another worker has taken
+    /// the batch since (a lapsed lease is not taken back, unlike [`Self::claim_batch`]).
+    pub async fn renew_batch(
+        &self,
+        id: &BatchId,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (pk, sk) = keys::batch(id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET lease_until = :u")
+            .condition_expression("lease_owner = :w")
+            .expression_attribute_values(":w", s(worker))
+            .expression_attribute_values(":u", s(keys::sortable(until)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     /// Takes the batch's lease for `worker` until `until`, if nobody else holds a live one.
     /// Returns the batch as stored after the claim, or `None` when another worker holds it.
     pub async fn claim_batch(
