@@ -52,13 +52,8 @@ impl Store {
         worker: &str,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let (pk, sk) = keys::batch(id);
         let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::batch(id))
             .update_expression("SET lease_until = :u")
             .condition_expression("lease_owner = :w")
             .expression_attribute_values(":w", s(worker))
@@ -81,13 +76,8 @@ impl Store {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<Batch>> {
-        let (pk, sk) = keys::batch(id);
         let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .update_at(keys::batch(id))
             .update_expression("SET lease_owner = :w, lease_until = :u")
             .condition_expression(
                 "attribute_exists(PK) AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :w)",
