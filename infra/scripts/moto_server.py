@@ -267,6 +267,64 @@ ADMIN_SECRET = "accolade-local-administrator-secret-key0"
 _request_lock = threading.Lock()
 
 
+# The IAM action AWS checks for an S3 operation, where the two names differ ("Required
+# permissions for Amazon S3 API operations", Amazon S3 User Guide). moto up to 5.2.5 checked
+# these IAM names; 5.2.6 checks the operation's own name (`s3:CreateMultipartUpload`, which is
+# not an IAM action: no policy can grant it), so a function allowed `s3:PutObject` could not
+# upload a file in parts. Operations whose IAM action has their own name are not listed.
+S3_IAM_ACTIONS = {
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "UploadPartCopy": "PutObject",
+    "CopyObject": "PutObject",
+    "ListParts": "ListMultipartUploadParts",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "HeadObject": "GetObject",
+    "HeadBucket": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "DeleteObjects": "DeleteObject",
+    "ListBuckets": "ListAllMyBuckets",
+    "GetBucketCors": "GetBucketCORS",
+    "PutBucketCors": "PutBucketCORS",
+    "DeleteBucketCors": "PutBucketCORS",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+    "GetBucketNotificationConfiguration": "GetBucketNotification",
+    "PutBucketNotificationConfiguration": "PutBucketNotification",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
+    "GetBucketAccelerateConfiguration": "GetAccelerateConfiguration",
+    "PutBucketAccelerateConfiguration": "PutAccelerateConfiguration",
+    "DeleteBucketTagging": "PutBucketTagging",
+    "GetBucketReplication": "GetReplicationConfiguration",
+    "PutBucketReplication": "PutReplicationConfiguration",
+    "DeleteBucketReplication": "PutReplicationConfiguration",
+}
+
+
+def _check_s3_as_iam_does():
+    """S3 requests are authorised on the IAM action AWS checks (S3_IAM_ACTIONS), whatever name
+    the installed moto gives the operation."""
+    from moto.iam.access_control import S3IAMRequest
+
+    checked = S3IAMRequest.check_action_permitted
+
+    def check_action_permitted(self, resource):
+        service, _, operation = self._action.partition(":")
+        self._action = f"{service}:{S3_IAM_ACTIONS.get(operation, operation)}"
+        return checked(self, resource)
+
+    S3IAMRequest.check_action_permitted = check_action_permitted
+
+
 def _iam_backend():
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.iam.models import iam_backends
@@ -523,6 +581,7 @@ def main():
         from moto.iam.access_control import IAMRequestBase
 
         IAMRequestBase.check_signature = lambda self: None
+        _check_s3_as_iam_does()
         _create_principal(
             "accolade-admin",
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},

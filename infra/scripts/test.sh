@@ -23,9 +23,10 @@ step "build tests and the function binaries (the smoke test starts them)"
 cargo test --workspace --no-run --quiet
 cargo build --workspace --bins --quiet
 
-step "the emulator: transactions (the launcher's undo log against moto's own rollback), the capacity meter"
+step "the emulator: transactions (the launcher's undo log against moto's own rollback), the capacity meter, S3's IAM actions"
 .venv/bin/python infra/scripts/test_moto_transactions.py
 .venv/bin/python infra/scripts/test_capacity.py
+.venv/bin/python infra/scripts/test_moto_s3_iam.py
 
 step "start the emulator (IAM enforced; its log, tracebacks included, in test-output/moto.log)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')

@@ -50,6 +50,7 @@ def ok(message):
 class Backend:
     def __init__(self, name, **client_args):
         self.name = name
+        self.client_args = client_args  # endpoint and credentials, for clients of other services
         config = Config(retries={"max_attempts": 1, "mode": "standard"})
         self.ddb = boto3.client("dynamodb", region_name="us-east-1", config=config, **client_args)
         self.streams = boto3.client("dynamodbstreams", region_name="us-east-1", config=config, **client_args)
