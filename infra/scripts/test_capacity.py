@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from test_moto_transactions import fail, ok, start_launcher  # noqa: E402
+from test_moto_transactions import fail, ok, with_launcher  # noqa: E402
 
 TABLE = "Metered"
 
@@ -142,13 +142,7 @@ def run(ddb, endpoint):
 
 
 def main():
-    (HERE.parent.parent / "test-output").mkdir(exist_ok=True)
-    proc, launcher = start_launcher(str(HERE / "moto_server.py"))
-    try:
-        run(launcher.ddb, launcher.ddb.meta.endpoint_url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with_launcher(lambda launcher: run(launcher.ddb, launcher.ddb.meta.endpoint_url))
     print("capacity meter: all checks passed")
 
 

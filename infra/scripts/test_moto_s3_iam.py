@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from test_moto_transactions import fail, ok, start_launcher  # noqa: E402
+from test_moto_transactions import fail, ok, with_launcher  # noqa: E402
 
 BUCKET = "accolade-s3-iam-check"
 PART = 5 * 1024 * 1024  # S3's smallest part but the last
@@ -119,13 +119,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--launcher", default=str(HERE / "moto_server.py"))
     args = parser.parse_args()
-    (HERE.parent.parent / "test-output").mkdir(exist_ok=True)
-    proc, launcher = start_launcher(args.launcher)
-    try:
-        run(launcher)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with_launcher(run, args.launcher)
     print("the launcher authorises S3 requests on the IAM actions AWS checks")
 
 

@@ -153,6 +153,17 @@ def start_launcher(launcher):
     return proc, backend
 
 
+def with_launcher(checks, launcher=str(HERE / "moto_server.py")):
+    """`checks(backend)` against a launcher started for it, stopped afterwards whatever happens."""
+    (HERE.parent.parent / "test-output").mkdir(exist_ok=True)
+    proc, backend = start_launcher(launcher)
+    try:
+        checks(backend)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # ---------------------------------------------------------------- the requests
 
 
