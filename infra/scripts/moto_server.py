@@ -36,6 +36,8 @@ skipped (`copy.deepcopy` of a Table answers the table itself while a transaction
   moto's restore replaced the Table object and so its stream shard, and a shard iterator already
   handed out (the local stream runner keeps one) went on reading the old shard, which held the
   cancelled transaction's records and never received another one.
+- A transaction whose items come to more than 4 MB is refused before it starts, as DynamoDB
+  refuses it (`ValidationException`; moto took any size).
 - A transaction that fails for any other reason (moto raises TransactWriteSingleOpException
   without restoring what it had already written) is undone too: in DynamoDB a rejected
   transaction writes nothing.
@@ -61,6 +63,7 @@ import threading
 import capacity as _capacity_meter
 
 from moto.dynamodb import models as _models
+from moto.dynamodb.exceptions import MockValidationException as _MockValidationException
 from moto.dynamodb.models.dynamo_type import DynamoType as _DynamoType
 from moto.dynamodb.models.table import Table as _Table
 
@@ -166,7 +169,27 @@ _original = _models.DynamoDBBackend.transact_write_items
 _write_lock = threading.RLock()
 
 
+# DynamoDB refuses a transaction whose items come to more than 4 MB, before any condition;
+# moto takes any size. "4 MB" is read as 4,000,000 bytes, the stricter of its two readings, so
+# nothing passes here that AWS could refuse.
+TRANSACTION_BYTES = 4_000_000
+
+
+def _transaction_bytes(transact_items):
+    """The aggregate size of a transaction's items, as DynamoDB sizes items (capacity.py): a
+    Put's item; for the other actions their key and the values they carry. (An Update's whole
+    resulting item is not counted: our transactions' updates are of small counter items.)"""
+    total = 0
+    for item in transact_items:
+        op = next(iter(item.values()), None) or {}
+        total += _capacity_meter.item_size(op.get("Item") or op.get("Key") or {})
+        total += sum(_capacity_meter.value_size(v) for v in (op.get("ExpressionAttributeValues") or {}).values())
+    return total
+
+
 def _transact_write_items(self, transact_items):
+    if _transaction_bytes(transact_items) > TRANSACTION_BYTES:
+        raise _MockValidationException("Transaction request cannot be larger than 4 MB")
     with _write_lock:
         log = _UndoLog()
         _local.undo = log

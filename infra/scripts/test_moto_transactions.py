@@ -14,7 +14,9 @@ times). It also checks, on the launcher only, what DynamoDB does and moto did no
   does see the next successful write (moto replaced the table object on rollback, so such an
   iterator read the cancelled records and then nothing more);
 - a request that moto rejects without rolling back (two operations in one TransactItem) writes
-  nothing.
+  nothing;
+- a transaction whose items come to more than 4 MB is refused (ValidationException) and writes
+  nothing, where moto took any size; one just under is written.
 
 Usage: .venv/bin/python infra/scripts/test_moto_transactions.py [--launcher PATH]
 Prints one line per check; exits 1 on the first failure.
@@ -407,7 +409,30 @@ def run(launcher, reference):
     if launcher.state() != before:
         fail("two operations in one TransactItem: the first operation's write was left in place")
     ok(f"rejected: two operations in one TransactItem ({got[1]}), nothing changed (moto kept the first write)")
-    print(f"ok: {len(STEPS) + 1} transactions checked in {time.monotonic() - started:.1f} s")
+    check_size_limit(launcher)
+    print(f"ok: {len(STEPS) + 3} transactions checked in {time.monotonic() - started:.1f} s")
+
+
+def check_size_limit(launcher):
+    """DynamoDB refuses a transaction whose items come to more than 4 MB and writes nothing of
+    it (read as 4,000,000 bytes, the stricter reading); one just under is written. moto takes
+    any size, so only the launcher is run."""
+    big = "\U0001D11E" * 100_000  # 400,000 bytes
+    # Ten items (23 bytes of names and keys each): 9 × 400,000 + 399,000 + 230 = 3,999,230 bytes.
+    under = [put({**key("ISSUER#7", f"AWARD#{i}"), "text": S(big if i < 9 else big[:99_750])}) for i in range(10)]
+    # One more of 1,024 bytes: 4,000,254, over 4,000,000 (and under 4 MiB).
+    over = under + [put({**key("ISSUER#7", "AWARD#10"), "text": S(big[:250])})]
+    before = launcher.state()
+    got = launcher.transact(over)
+    if got == "ok" or got[0] != "ValidationException" or "4 MB" not in got[1]:
+        fail(f"a transaction of {len(over)} items, 4,000,254 bytes: expected ValidationException, got {got!r}")
+    if launcher.state() != before:
+        fail("a transaction over 4 MB: something was written")
+    ok(f"rejected: a transaction whose items come to 4,000,254 bytes ({got[1]}), nothing changed")
+    got = launcher.transact(under)
+    if got != "ok":
+        fail(f"a transaction of 3,999,230 bytes (under 4 MB): got {got!r}")
+    ok("a transaction of 10 items, 3,999,230 bytes, is written")
 
 
 if __name__ == "__main__":

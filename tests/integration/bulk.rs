@@ -734,6 +734,41 @@ async fn a_report_larger_than_a_part_is_written_whole() {
     assert_eq!(report[rows - 1][0], (rows + 1).to_string());
 }
 
+/// DynamoDB refuses a transaction whose items come to more than 4 MB (so does the local
+/// DynamoDB): rows with every cell at its longest, in four-byte characters (about 84 KB an
+/// award), are packed into transactions by bytes as well as by items, and every one is issued
+/// whole. Packed by items alone, 49 of them went into one transaction of 4,055,497 bytes, over
+/// 4 MB read as 4,000,000 bytes (the emulator's reading, the stricter one), and ingest failed.
+#[tokio::test]
+async fn rows_with_every_cell_at_its_longest_are_issued_in_transactions_under_4_mb() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let wide = |n: usize| "𝄞".repeat(n);
+    let url = format!("https://e.example/{}", "a".repeat(2048 - 18));
+    let rows = 120;
+    let mut csv = String::from("email,name,narrative,evidence_url,evidence_narrative,cohort\n");
+    for i in 0..rows {
+        let cells = [
+            wide(200),
+            wide(10_000),
+            url.clone(),
+            wide(10_000),
+            wide(100),
+        ];
+        csv.push_str(&format!("long{i}@example.com,{}\n", cells.join(",")));
+    }
+    let batch = json!({"filename": "long.csv", "template_id": tpl["id"], "notify": false});
+    let b = t.ingested_batch(&key, batch, csv.as_bytes()).await;
+    assert_eq!(b["status"], "completed", "{b:#}");
+    assert_eq!(b["counts"]["issued"], rows, "{b:#}");
+    let awards = t.batch_awards(&key, b["id"].as_str().unwrap()).await;
+    assert_eq!(awards.len(), rows);
+    for a in &awards {
+        assert_eq!(a["narrative"], wide(10_000).as_str(), "stored whole");
+        assert_eq!(a["evidence"][0]["narrative"], wide(10_000).as_str());
+    }
+}
+
 /// A template archived while its batch is issuing: its remaining rows are refused one by one,
 /// each once in the report and the counts, beside the rows the check had already refused.
 #[tokio::test]

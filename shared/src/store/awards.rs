@@ -1,4 +1,4 @@
-use super::{from_item, get_s, keys, s, to_item, Backoff, Item, Result, Store, StoreError};
+use super::{from_item, get_s, keys, s, size, to_item, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
     award::{Award, Revocation},
     ids::{AwardId, IssuerId},
@@ -98,6 +98,17 @@ pub enum RowWritten {
 
 /// DynamoDB's limit on actions in one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// How many bytes of rows (awards and guards, sized as DynamoDB sizes items) go into one
+/// transaction. DynamoDB refuses a transaction whose items come to more than 4 MB; the rest is
+/// left for the daily counters and for any difference in how the service measures.
+pub const ROWS_TRANSACTION_BYTES: usize = 3 * 1024 * 1024;
+
+/// A row's transaction items (its award, then its guards), built once, and their size.
+struct RowItems {
+    items: Vec<TransactWriteItem>,
+    bytes: usize,
+}
 
 /// The cancellation reason of an item whose condition failed.
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
@@ -398,12 +409,16 @@ impl Store {
     /// which rows hit a guard (resolved with one `BatchGetItem`) and the others are sent again.
     /// Throttling and transaction conflicts are retried with back-off.
     pub async fn insert_award_rows(&self, rows: &[RowWrite]) -> Result<Vec<RowWritten>> {
+        let built = rows
+            .iter()
+            .map(|r| self.row_items(r))
+            .collect::<Result<Vec<_>>>()?;
         let mut results: Vec<Option<RowWritten>> = vec![None; rows.len()];
         let mut pending: Vec<usize> = (0..rows.len()).collect();
         let mut retry = Backoff::default();
         while !pending.is_empty() {
-            let chunk = self.next_chunk(rows, &pending);
-            let (items, positions) = self.chunk_items(rows, &chunk)?;
+            let chunk = self.next_chunk(rows, &built, &pending);
+            let (items, positions) = self.chunk_items(rows, &built, &chunk)?;
             let Err(err) = self.transact(&items).await else {
                 for &i in &chunk {
                     results[i] = Some(RowWritten::Written);
@@ -436,12 +451,23 @@ impl Store {
             .collect())
     }
 
-    /// The pending rows that go into the next transaction, in order, as many as fit.
+    /// A row's award and guards as transaction items.
+    fn row_items(&self, row: &RowWrite) -> Result<RowItems> {
+        let mut items = vec![self.award_put(&row.award)?];
+        for g in &row.guards {
+            items.push(self.guard_put(&row.award, g)?);
+        }
+        let bytes = items.iter().map(size::put_bytes).sum();
+        Ok(RowItems { items, bytes })
+    }
+
+    /// The pending rows that go into the next transaction, in order, as many as fit in
+    /// [`MAX_TRANSACTION_ITEMS`] items and [`ROWS_TRANSACTION_BYTES`] (a row alone always goes).
     /// DynamoDB refuses a transaction with two operations on one item, so rows whose guards
     /// collide (same recipient twice, same external id twice) go in later ones.
-    fn next_chunk(&self, rows: &[RowWrite], pending: &[usize]) -> Vec<usize> {
+    fn next_chunk(&self, rows: &[RowWrite], built: &[RowItems], pending: &[usize]) -> Vec<usize> {
         let mut chunk = Vec::new();
-        let mut items = 0;
+        let (mut items, mut bytes) = (0, 0);
         let mut guard_keys = HashSet::new();
         let mut counter_keys = HashSet::new();
         for &i in pending {
@@ -451,10 +477,10 @@ impl Store {
                 .map(|t| (t.segment.clone(), t.day))
                 .filter(|k| !counter_keys.contains(k))
                 .collect();
-            let k = 1 + rows[i].guards.len();
-            if items + k + counter_keys.len() + new_counters.len() > MAX_TRANSACTION_ITEMS
-                && !chunk.is_empty()
-            {
+            let k = built[i].items.len();
+            let full = items + k + counter_keys.len() + new_counters.len() > MAX_TRANSACTION_ITEMS
+                || bytes + built[i].bytes > ROWS_TRANSACTION_BYTES;
+            if full && !chunk.is_empty() {
                 break;
             }
             let keys: Vec<_> = rows[i]
@@ -469,6 +495,7 @@ impl Store {
             counter_keys.extend(new_counters);
             chunk.push(i);
             items += k;
+            bytes += built[i].bytes;
         }
         chunk
     }
@@ -478,18 +505,14 @@ impl Store {
     fn chunk_items(
         &self,
         rows: &[RowWrite],
+        built: &[RowItems],
         chunk: &[usize],
     ) -> Result<(Vec<TransactWriteItem>, Vec<Position>)> {
         let mut items = Vec::new();
         let mut positions: Vec<Position> = Vec::new();
         for &i in chunk {
-            let row = &rows[i];
-            items.push(self.award_put(&row.award)?);
-            positions.push((i, 0));
-            for (j, g) in row.guards.iter().enumerate() {
-                items.push(self.guard_put(&row.award, g)?);
-                positions.push((i, j + 1));
-            }
+            items.extend(built[i].items.iter().cloned());
+            positions.extend((0..built[i].items.len()).map(|j| (i, j)));
         }
         let tallies: Vec<Tally> = chunk
             .iter()

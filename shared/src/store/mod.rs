@@ -15,6 +15,7 @@ pub mod issuers;
 pub mod kakao;
 pub mod keys;
 pub mod rollup;
+pub mod size;
 pub mod templates;
 pub mod webhooks;
 
