@@ -398,6 +398,7 @@ async fn validate_file(
         match msg {
             Scanned::Warnings(w) => v.warnings = w,
             Scanned::Failed(e) => return Ok(Err(e)),
+            Scanned::Panicked(m) => return Err(reader_panicked(m)),
             Scanned::Done => {
                 v.report_key = report.finish().await?;
                 v.templates = checker.usable_templates();
@@ -461,6 +462,7 @@ async fn issue_file(
         match msg {
             Scanned::Warnings(_) => {}
             Scanned::Failed(e) => return fail(app, batch, worker, e.to_string()).await,
+            Scanned::Panicked(m) => return Err(reader_panicked(m)),
             Scanned::Done => {
                 finished = true;
                 flush_now = true;
@@ -492,6 +494,12 @@ async fn issue_file(
         return fail(app, batch, worker, reason).await;
     }
     pass.complete(batch).await
+}
+
+/// The invocation's error when the CSV reader panicked: a bug, not the file's fault, so the
+/// invocation fails (a failed attempt; Lambda retries it) instead of failing the batch.
+fn reader_panicked(message: String) -> IngestError {
+    IngestError::Internal(format!("the CSV reader panicked: {message}"))
 }
 
 /// One invocation's issuing pass: who works, to which limits, and its progress since it began.

@@ -4,7 +4,10 @@
 //! parked per checkpoint range; the last run merges both, in row order, into
 //! [`batch::report_key`].
 
-use super::{scan::ChannelReader, IngestError};
+use super::{
+    scan::{spawn_reader, ChannelReader},
+    IngestError,
+};
 use crate::{
     app::App,
     blobs::{BlobError, Blobs, Upload},
@@ -135,7 +138,12 @@ async fn checked_lines(
         )));
     };
     let reader = ChannelReader::of(body);
-    tokio::task::spawn_blocking(move || {
+    let panicked = |m: String| {
+        Err(IngestError::Internal(format!(
+            "reading the report back panicked: {m}"
+        )))
+    };
+    spawn_reader(tx, panicked, move |tx| {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(reader);

@@ -18,6 +18,34 @@ pub(super) enum Scanned {
     Row(u64, Box<Result<ValidRow, Vec<RowError>>>),
     Done,
     Failed(FileError),
+    /// The reader's thread panicked (a bug, logged): the invocation fails and Lambda retries
+    /// it, where a closed channel would have read as a short file.
+    Panicked(String),
+}
+
+/// Runs `read`, a synchronous reader feeding `tx`, on a blocking thread. If it panics, the
+/// panic is logged and `panicked(message)` follows whatever it had sent, so the consumer sees
+/// a failure, never an early end.
+pub(super) fn spawn_reader<T: Send + 'static>(
+    tx: mpsc::Sender<T>,
+    panicked: fn(String) -> T,
+    read: impl FnOnce(mpsc::Sender<T>) + Send + 'static,
+) {
+    let watch = tx.clone();
+    let thread = tokio::task::spawn_blocking(move || read(tx));
+    tokio::spawn(async move {
+        let Err(e) = thread.await else { return };
+        let message = match e.try_into_panic() {
+            Ok(p) => p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into()),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(panic = %message, "a file reader's thread panicked");
+        let _ = watch.send(panicked(message)).await;
+    });
 }
 
 /// Reads an S3 object as a byte stream on a blocking thread (the CSV reader is synchronous),
@@ -104,30 +132,70 @@ pub(super) async fn scan(
         return Ok((rx, None));
     }
     let reader = ChannelReader::of(body);
-    tokio::task::spawn_blocking(move || {
-        let mut file = match csv_import::file::open(reader) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = tx.blocking_send(Scanned::Failed(e));
-                return;
-            }
-        };
-        let _ = tx.blocking_send(Scanned::Warnings(file.columns.warnings.clone()));
-        let columns = file.columns.clone();
-        loop {
-            let msg = match file.next_record() {
-                Ok(Some((row, rec))) => Scanned::Row(
-                    row,
-                    Box::new(csv_import::rows::validate(rec, &columns, row, zone)),
-                ),
-                Ok(None) => Scanned::Done,
-                Err(e) => Scanned::Failed(e),
-            };
-            let last = !matches!(msg, Scanned::Row(..));
-            if tx.blocking_send(msg).is_err() || last {
-                return;
-            }
-        }
+    spawn_reader(tx, Scanned::Panicked, move |tx| {
+        read_rows(reader, &tx, zone);
     });
     Ok((rx, etag))
+}
+
+/// The blocking half of [`scan`]: the file's warnings, each row read and checked, then `Done`
+/// or the failure that stopped the read.
+fn read_rows(reader: ChannelReader, tx: &mpsc::Sender<Scanned>, zone: Zone) {
+    let mut file = match csv_import::file::open(reader) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = tx.blocking_send(Scanned::Failed(e));
+            return;
+        }
+    };
+    let _ = tx.blocking_send(Scanned::Warnings(file.columns.warnings.clone()));
+    let columns = file.columns.clone();
+    loop {
+        let msg = match file.next_record() {
+            Ok(Some((row, rec))) => Scanned::Row(
+                row,
+                Box::new(csv_import::rows::validate(rec, &columns, row, zone)),
+            ),
+            Ok(None) => Scanned::Done,
+            Err(e) => Scanned::Failed(e),
+        };
+        let last = !matches!(msg, Scanned::Row(..));
+        if tx.blocking_send(msg).is_err() || last {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that panics after two rows: the two rows, then the panic's message, then the
+    /// end. Without the watch, the channel closed after the rows, which read as a short file.
+    #[tokio::test]
+    async fn a_panicking_reader_ends_with_its_panic_not_a_short_read() {
+        let (tx, mut rx) = mpsc::channel(1);
+        spawn_reader(tx, Err, |tx| {
+            for i in 0..2 {
+                tx.blocking_send(Ok(i)).unwrap();
+            }
+            panic!("row {} broke the reader", 3);
+        });
+        let mut got = Vec::new();
+        while let Some(m) = rx.recv().await {
+            got.push(m);
+        }
+        assert_eq!(
+            got,
+            [Ok(0), Ok(1), Err("row 3 broke the reader".to_owned())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_finishes_sends_nothing_more() {
+        let (tx, mut rx) = mpsc::channel::<Result<u8, String>>(1);
+        spawn_reader(tx, Err, |tx| tx.blocking_send(Ok(7)).unwrap());
+        assert_eq!(rx.recv().await, Some(Ok(7)));
+        assert_eq!(rx.recv().await, None);
+    }
 }
