@@ -381,3 +381,17 @@ async fn kakao_keys_decrypt_only_in_notify_and_signing_keys_never_there() {
     assert!(notify.signing_key(&issuer, n, &wrapped).await.is_err());
     assert!(verify.signing_key(&issuer, n, &wrapped).await.is_ok());
 }
+
+#[tokio::test]
+async fn analytics_claims_digests_in_their_partition_and_writes_no_issuer_profile() {
+    let t = spawn_app().await;
+    let (iid, _) = t.issuer("권한대학").await;
+    let store = &t.app_of(FunctionName::Analytics).store;
+    let issuer = store.get_issuer(&iid).await.unwrap().unwrap();
+    let err = store.update_issuer(&issuer).await.unwrap_err();
+    assert!(err.to_string().contains("AccessDenied"), "{err}");
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::minutes(15);
+    assert!(store.claim_digest(&iid, monday, until, now).await.unwrap());
+}

@@ -189,3 +189,46 @@ async fn a_digest_claimed_by_a_run_that_died_is_sent_by_a_later_run() {
         "{out:?}"
     );
 }
+
+/// Releases before 2026-12-05 claimed a week's digest in the issuer's own partition; the claims
+/// moved to a partition of their own (analytics may not write the issuer's). A week claimed
+/// the old way is not claimed, nor sent, again.
+#[tokio::test]
+async fn a_digest_claimed_where_older_releases_claimed_it_is_not_sent_again() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let t = spawn_app().await;
+    let (iid, _) = t.issuer("이전판대학").await;
+    let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
+    let monday_nine = Utc.with_ymd_and_hms(2026, 11, 23, 0, 10, 0).unwrap();
+    let (from, _) = digest::last_week(&issuer, monday_nine);
+    let (pk, sk) = accolade::store::keys::legacy_digest(&iid, from);
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.names.table)
+        .item("PK", S(pk))
+        .item("SK", S(sk))
+        .item("type", S("digest".into()))
+        .item("state", S("sent".into()))
+        .send()
+        .await
+        .unwrap();
+    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false)
+        .await
+        .unwrap();
+    let already = digest::Outcome::AlreadySent {
+        issuer: iid.to_string(),
+    };
+    assert!(out.contains(&already), "{out:?}");
+    // The week of another issuer, never claimed, is claimed in the new partition.
+    let (other, _) = t.issuer("새판대학").await;
+    let store = &t.app_of(FunctionName::Analytics).store;
+    let later = Utc::now() + chrono::Duration::minutes(5);
+    assert!(store
+        .claim_digest(&other, from, later, Utc::now())
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_digest(&other, from, later, Utc::now())
+        .await
+        .unwrap());
+}

@@ -138,6 +138,13 @@ impl Store {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        if self
+            .get_consistent(keys::legacy_digest(issuer, monday))
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
         let (pk, sk) = keys::digest(issuer, monday);
         let keep = now + chrono::Duration::days(60);
         self.claim(pk, sk, "digest", until, now, Some(keep)).await

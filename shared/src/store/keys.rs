@@ -10,8 +10,8 @@
 //! | Template daily counters | `TEMPLATE#{tid}` | `DAY#{yyyy-mm-dd}` (issuer's time zone) | |
 //! | Batch daily counters | `BATCH#{bid}` | `DAY#{yyyy-mm-dd}` | |
 //! | Cohort daily counters | `ISSUER#{iid}#COHORT#{sha256(cohort)}` | `DAY#{yyyy-mm-dd}` | |
-//! | Weekly digest claim | `ISSUER#{iid}` | `DIGEST#{monday}` | `state` = sending (with `until`) / sent / quiet (TTL 60 days) |
-//! | Weekly digest copy | `ISSUER#{iid}` | `DIGEST#{monday}#TO#{sha256(email)}` | claimed once per admin, never again (TTL 60 days) |
+//! | Weekly digest claim | `ISSUER#{iid}#DIGEST` | `{monday}` | `state` = sending (with `until`) / sent / quiet (TTL 60 days) |
+//! | Weekly digest copy | `ISSUER#{iid}#DIGEST` | `{monday}#TO#{sha256(email)}` | claimed once per admin, never again (TTL 60 days) |
 //! | Console session-signing secret | `CONFIG` | `SESSION_SECRET` | (created once, conditional put) |
 //! | Award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{sha256(email)}`, GSI4 `BATCH#{bid}#AWARDS` (batch awards only); all sorted `{issued}#{aid}` |
 //! | Award counters | `AWARD#{aid}` | `COUNTERS` | counters, `version` (+1 per counting write), the tags of the last write (`template_id`, `issuer_id`, `batch_id`, `cohort`, `day`, `recorded_day`); its stream records feed the rollup |
@@ -200,8 +200,16 @@ pub fn session_secret() -> (String, String) {
     ("CONFIG".into(), "SESSION_SECRET".into())
 }
 
-/// A weekly digest sent (or being sent) to an issuer for the week starting on `monday`.
+/// A weekly digest sent (or being sent) to an issuer for the week starting on `monday`. In a
+/// partition of its own, so the function that sends digests writes no issuer's profile.
 pub fn digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {
+    (format!("ISSUER#{issuer}#DIGEST"), monday.to_string())
+}
+
+/// Where releases before 2026-12-05 claimed that digest, in the issuer's own partition: read
+/// before a claim so a week claimed there is not sent again. (Such items have a 60-day TTL; the
+/// read can go once none is left.)
+pub fn legacy_digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {
     (format!("ISSUER#{issuer}"), format!("DIGEST#{monday}"))
 }
 
@@ -212,8 +220,8 @@ pub fn digest_copy(
     email_lookup_key: &str,
 ) -> (String, String) {
     (
-        format!("ISSUER#{issuer}"),
-        format!("DIGEST#{monday}#TO#{}", h(email_lookup_key)),
+        format!("ISSUER#{issuer}#DIGEST"),
+        format!("{monday}#TO#{}", h(email_lookup_key)),
     )
 }
 
