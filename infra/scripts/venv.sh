@@ -9,8 +9,8 @@ cd "$(dirname "$0")/../.."
 
 make_venv() { # dir, requirement files...
   local dir=$1; shift
-  # constraints.txt (pulled in by requirements.txt with -c) counts as one of them.
-  local want; want=$(cat "$@" infra/scripts/constraints.txt | sha256sum | cut -d' ' -f1)
+  # The constraints files (pulled in by the requirement files with -c) count as ones of them.
+  local want; want=$(cat "$@" infra/scripts/constraints*.txt | sha256sum | cut -d' ' -f1)
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
