@@ -219,16 +219,38 @@ async fn a_digest_claimed_where_older_releases_claimed_it_is_not_sent_again() {
         issuer: iid.to_string(),
     };
     assert!(out.contains(&already), "{out:?}");
-    // The week of another issuer, never claimed, is claimed in the new partition.
-    let (other, _) = t.issuer("새판대학").await;
+    // An old release's run that died mid-send: its claim, once run out, is taken over in the
+    // new partition (while live, it is not), and the admins it had claimed get no second copy.
     let store = &t.app_of(FunctionName::Analytics).store;
-    let later = Utc::now() + chrono::Duration::minutes(5);
-    assert!(store
-        .claim_digest(&other, from, later, Utc::now())
-        .await
-        .unwrap());
-    assert!(!store
-        .claim_digest(&other, from, later, Utc::now())
-        .await
-        .unwrap());
+    let (other, _) = t.issuer("새판대학").await;
+    let legacy = |key: (String, String), until: Option<chrono::DateTime<Utc>>| {
+        let mut put = aws_sdk_dynamodb::Client::new(&t.sdk)
+            .put_item()
+            .table_name(&t.names.table)
+            .item("PK", S(key.0))
+            .item("SK", S(key.1))
+            .item("state", S("sending".into()));
+        if let Some(u) = until {
+            put = put.item("until", S(accolade::store::keys::sortable(u)));
+        }
+        async move { put.send().await.unwrap() }
+    };
+    let now = Utc::now();
+    let later = now + chrono::Duration::minutes(5);
+    let old = accolade::store::keys::legacy_digest(&other, from);
+    legacy(old.clone(), Some(later)).await;
+    let claimed = store.claim_digest(&other, from, later, now).await.unwrap();
+    assert!(!claimed, "a live old claim is left to its run");
+    legacy(old, Some(now - chrono::Duration::minutes(1))).await;
+    assert!(store.claim_digest(&other, from, later, now).await.unwrap());
+    assert!(!store.claim_digest(&other, from, later, now).await.unwrap());
+    let sent = accolade::store::keys::legacy_digest_copy(&other, from, "a@example.com");
+    legacy(sent, None).await;
+    let copy = |who: &'static str| store.claim_digest_copy(&other, from, who, now);
+    assert!(
+        !copy("a@example.com").await.unwrap(),
+        "claimed by the old run"
+    );
+    assert!(copy("b@example.com").await.unwrap());
+    assert!(!copy("b@example.com").await.unwrap());
 }

@@ -51,32 +51,46 @@ pub(super) fn spawn_reader<T: Send + 'static>(
 /// Reads an S3 object as a byte stream on a blocking thread (the CSV reader is synchronous),
 /// bounded channels on both sides so memory stays flat whatever the file size.
 pub(super) struct ChannelReader {
-    rx: mpsc::Receiver<Result<Vec<u8>, String>>,
+    rx: mpsc::Receiver<Piece>,
     buf: Vec<u8>,
     pos: usize,
+    ended: bool,
+}
+
+/// What the task copying the stream sends: the end is said, so a channel that closes without
+/// it (the task panicked) is an error, never a short file read as whole.
+enum Piece {
+    Bytes(Vec<u8>),
+    End,
+    Failed(String),
 }
 
 impl ChannelReader {
     /// A reader of `body`, fed by a task that copies the stream into a bounded channel.
     pub(super) fn of(mut body: ByteStream) -> Self {
-        let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>(8);
+        let (tx, rx) = mpsc::channel(8);
         tokio::spawn(async move {
             loop {
                 let next = match body.try_next().await {
-                    Ok(Some(b)) => Ok(b.to_vec()),
-                    Ok(None) => break,
-                    Err(e) => Err(e.to_string()),
+                    Ok(Some(b)) => Piece::Bytes(b.to_vec()),
+                    Ok(None) => Piece::End,
+                    Err(e) => Piece::Failed(e.to_string()),
                 };
-                let stop = next.is_err();
+                let stop = !matches!(next, Piece::Bytes(_));
                 if tx.send(next).await.is_err() || stop {
                     break;
                 }
             }
         });
+        Self::fed_by(rx)
+    }
+
+    fn fed_by(rx: mpsc::Receiver<Piece>) -> Self {
         Self {
             rx,
             buf: Vec::new(),
             pos: 0,
+            ended: false,
         }
     }
 }
@@ -84,13 +98,21 @@ impl ChannelReader {
 impl Read for ChannelReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
+            if self.ended {
+                return Ok(0);
+            }
             match self.rx.blocking_recv() {
-                Some(Ok(b)) => {
+                Some(Piece::Bytes(b)) => {
                     self.buf = b;
                     self.pos = 0;
                 }
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
+                Some(Piece::End) => self.ended = true,
+                Some(Piece::Failed(e)) => return Err(std::io::Error::other(e)),
+                None => {
+                    return Err(std::io::Error::other(
+                        "the object's stream stopped before its end",
+                    ))
+                }
             }
         }
         let n = out.len().min(self.buf.len() - self.pos);
@@ -189,6 +211,27 @@ mod tests {
             got,
             [Ok(0), Ok(1), Err("row 3 broke the reader".to_owned())]
         );
+    }
+
+    /// The task copying the S3 stream panicked after two pieces (its sender dropped): the read
+    /// fails. Before, a closed channel read as the end, and a file cut short was taken whole.
+    #[test]
+    fn a_stream_that_stops_without_its_end_is_an_error_not_a_short_file() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Piece::Bytes(b"email,name\n".to_vec())).unwrap();
+        tx.try_send(Piece::Bytes(b"a@b.co,Kim\n".to_vec())).unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        let err = ChannelReader::fed_by(rx).read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().contains("before its end"), "{err}");
+        assert_eq!(out, b"email,name\na@b.co,Kim\n");
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Piece::Bytes(b"x".to_vec())).unwrap();
+        tx.try_send(Piece::End).unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        ChannelReader::fed_by(rx).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"x");
     }
 
     #[tokio::test]

@@ -104,12 +104,6 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// left for the daily counters and for any difference in how the service measures.
 pub const ROWS_TRANSACTION_BYTES: usize = 3 * 1024 * 1024;
 
-/// A row's transaction items (its award, then its guards), built once, and their size.
-struct RowItems {
-    items: Vec<TransactWriteItem>,
-    bytes: usize,
-}
-
 /// The cancellation reason of an item whose condition failed.
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 
@@ -357,10 +351,7 @@ impl Store {
         supersede: Option<&AwardId>,
         tallies: &[Tally],
     ) -> Result<Vec<TransactWriteItem>> {
-        let mut items = vec![self.award_put(award)?];
-        for g in guards {
-            items.push(self.guard_put(award, g)?);
-        }
+        let mut items = self.award_items(award, guards)?;
         if let Some(old) = supersede {
             items.push(self.supersede_update(old, &award.id)?);
             items.push(self.status_items(old, &award.issuer_id).await?);
@@ -405,20 +396,28 @@ impl Store {
     }
 
     /// Writes many rows with as few requests as possible: rows are packed into transactions of
-    /// at most [`MAX_TRANSACTION_ITEMS`] items; when one is cancelled, the per-item reasons say
+    /// at most [`MAX_TRANSACTION_ITEMS`] items and [`ROWS_TRANSACTION_BYTES`] of rows; when one is cancelled, the per-item reasons say
     /// which rows hit a guard (resolved with one `BatchGetItem`) and the others are sent again.
     /// Throttling and transaction conflicts are retried with back-off.
     pub async fn insert_award_rows(&self, rows: &[RowWrite]) -> Result<Vec<RowWritten>> {
-        let built = rows
+        // Sizes only: the items are built again per transaction, so a flush of wide rows
+        // never holds them all at once.
+        let bytes = rows
             .iter()
-            .map(|r| self.row_items(r))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|r| {
+                Ok(self
+                    .award_items(&r.award, &r.guards)?
+                    .iter()
+                    .map(size::put_bytes)
+                    .sum())
+            })
+            .collect::<Result<Vec<usize>>>()?;
         let mut results: Vec<Option<RowWritten>> = vec![None; rows.len()];
         let mut pending: Vec<usize> = (0..rows.len()).collect();
         let mut retry = Backoff::default();
         while !pending.is_empty() {
-            let chunk = self.next_chunk(rows, &built, &pending);
-            let (items, positions) = self.chunk_items(rows, &built, &chunk)?;
+            let chunk = self.next_chunk(rows, &bytes, &pending);
+            let (items, positions) = self.chunk_items(rows, &chunk)?;
             let Err(err) = self.transact(&items).await else {
                 for &i in &chunk {
                     results[i] = Some(RowWritten::Written);
@@ -451,21 +450,20 @@ impl Store {
             .collect())
     }
 
-    /// A row's award and guards as transaction items.
-    fn row_items(&self, row: &RowWrite) -> Result<RowItems> {
-        let mut items = vec![self.award_put(&row.award)?];
-        for g in &row.guards {
-            items.push(self.guard_put(&row.award, g)?);
+    /// An award and its guards as transaction items (the award first).
+    fn award_items(&self, award: &Award, guards: &[Guard]) -> Result<Vec<TransactWriteItem>> {
+        let mut items = vec![self.award_put(award)?];
+        for g in guards {
+            items.push(self.guard_put(award, g)?);
         }
-        let bytes = items.iter().map(size::put_bytes).sum();
-        Ok(RowItems { items, bytes })
+        Ok(items)
     }
 
     /// The pending rows that go into the next transaction, in order, as many as fit in
     /// [`MAX_TRANSACTION_ITEMS`] items and [`ROWS_TRANSACTION_BYTES`] (a row alone always goes).
     /// DynamoDB refuses a transaction with two operations on one item, so rows whose guards
     /// collide (same recipient twice, same external id twice) go in later ones.
-    fn next_chunk(&self, rows: &[RowWrite], built: &[RowItems], pending: &[usize]) -> Vec<usize> {
+    fn next_chunk(&self, rows: &[RowWrite], row_bytes: &[usize], pending: &[usize]) -> Vec<usize> {
         let mut chunk = Vec::new();
         let (mut items, mut bytes) = (0, 0);
         let mut guard_keys = HashSet::new();
@@ -477,9 +475,9 @@ impl Store {
                 .map(|t| (t.segment.clone(), t.day))
                 .filter(|k| !counter_keys.contains(k))
                 .collect();
-            let k = built[i].items.len();
+            let k = 1 + rows[i].guards.len();
             let full = items + k + counter_keys.len() + new_counters.len() > MAX_TRANSACTION_ITEMS
-                || bytes + built[i].bytes > ROWS_TRANSACTION_BYTES;
+                || bytes + row_bytes[i] > ROWS_TRANSACTION_BYTES;
             if full && !chunk.is_empty() {
                 break;
             }
@@ -495,7 +493,7 @@ impl Store {
             counter_keys.extend(new_counters);
             chunk.push(i);
             items += k;
-            bytes += built[i].bytes;
+            bytes += row_bytes[i];
         }
         chunk
     }
@@ -505,14 +503,14 @@ impl Store {
     fn chunk_items(
         &self,
         rows: &[RowWrite],
-        built: &[RowItems],
         chunk: &[usize],
     ) -> Result<(Vec<TransactWriteItem>, Vec<Position>)> {
         let mut items = Vec::new();
         let mut positions: Vec<Position> = Vec::new();
         for &i in chunk {
-            items.extend(built[i].items.iter().cloned());
-            positions.extend((0..built[i].items.len()).map(|j| (i, j)));
+            let row = self.award_items(&rows[i].award, &rows[i].guards)?;
+            positions.extend((0..row.len()).map(|j| (i, j)));
+            items.extend(row);
         }
         let tallies: Vec<Tally> = chunk
             .iter()

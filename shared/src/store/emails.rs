@@ -138,12 +138,16 @@ impl Store {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        if self
+        // Claimed by a release before 2026-12-05 (in the issuer's partition): done, or being
+        // sent; a claim of it that ran out is taken over here, in the new partition.
+        if let Some(old) = self
             .get_consistent(keys::legacy_digest(issuer, monday))
             .await?
-            .is_some()
         {
-            return Ok(false);
+            let live = get_s(&old, "until").is_some_and(|u| u >= keys::sortable(now).as_str());
+            if get_s(&old, "state") != Some("sending") || live {
+                return Ok(false);
+            }
         }
         let (pk, sk) = keys::digest(issuer, monday);
         let keep = now + chrono::Duration::days(60);
@@ -160,6 +164,10 @@ impl Store {
         email_lookup_key: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let legacy = keys::legacy_digest_copy(issuer, monday, email_lookup_key);
+        if self.get_consistent(legacy).await?.is_some() {
+            return Ok(false);
+        }
         let (pk, sk) = keys::digest_copy(issuer, monday, email_lookup_key);
         let keep = now + chrono::Duration::days(60);
         self.claim(pk, sk, "digest_copy", keep, now, Some(keep))

@@ -207,10 +207,22 @@ pub fn digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {
 }
 
 /// Where releases before 2026-12-05 claimed that digest, in the issuer's own partition: read
-/// before a claim so a week claimed there is not sent again. (Such items have a 60-day TTL; the
-/// read can go once none is left.)
+/// before a claim so a week claimed there is not sent twice. (Such items have a 60-day TTL; the
+/// reads of both legacy keys can go once none is left.)
 pub fn legacy_digest(issuer: &IssuerId, monday: NaiveDate) -> (String, String) {
     (format!("ISSUER#{issuer}"), format!("DIGEST#{monday}"))
+}
+
+/// Where releases before 2026-12-05 claimed one admin's copy (see [`legacy_digest`]).
+pub fn legacy_digest_copy(
+    issuer: &IssuerId,
+    monday: NaiveDate,
+    email_lookup_key: &str,
+) -> (String, String) {
+    (
+        format!("ISSUER#{issuer}"),
+        format!("DIGEST#{monday}#TO#{}", h(email_lookup_key)),
+    )
 }
 
 /// One admin's copy of that digest.
