@@ -3,8 +3,8 @@
 //!
 //! One Scheduler cron schedule (template.yaml) invokes the analytics function hourly on Sundays
 //! and Mondays (UTC), which covers every zone's Monday 08:00. Each run sends only to issuers whose
-//! local time is Monday 08:xx, after claiming `ISSUER#{iid}#DIGEST`/`{monday}` with a conditional write, so a
-//! repeated or overlapping invocation sends nothing twice. A later run takes over a claim whose
+//! local time is Monday 08:xx, after claiming `ISSUER#{iid}#DIGEST`/`{monday}` with a
+//! conditional write, so a repeated or overlapping invocation sends nothing twice. A later run takes over a claim whose
 //! run died; each admin's copy is claimed for good before it is sent, so the run that takes
 //! over sends only the copies the dead one had not (at most once per admin). Issuers switch it
 //! off with `weekly_digest: false`.

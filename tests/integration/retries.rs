@@ -1,8 +1,11 @@
 //! Issue #12: AWS's retry and time rules. Work that does not fit one invocation continues;
 //! work whose retries run out fails visibly; nothing is scheduled in the past.
 
-use accolade::{digest, domain::followup};
-use accolade_tests::{csv_rows, spawn_app, template_body, FunctionName};
+use accolade::{
+    digest,
+    domain::{followup, ids::IssuerId},
+};
+use accolade_tests::{csv_rows, spawn_app, template_body, FunctionName, TestApp};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
@@ -123,14 +126,23 @@ fn schedules_are_never_created_in_the_past() {
     assert_eq!(accolade::schedules::not_before_next_minute(later), later);
 }
 
+/// Monday 23 Nov 2026, 09:10 in Seoul: an hour after the digest's first run.
+fn monday_nine() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 0, 10, 0).unwrap()
+}
+
+/// A new issuer and the Monday of the week its digest at [`monday_nine`] reports.
+async fn issuer_and_week(t: &TestApp, name: &str) -> (IssuerId, chrono::NaiveDate) {
+    let (iid, _) = t.issuer(name).await;
+    let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
+    (iid, digest::last_week(&issuer, monday_nine()).0)
+}
+
 #[tokio::test]
 async fn a_digest_claimed_by_a_run_that_died_is_sent_by_a_later_run() {
     let t = spawn_app().await;
-    let (iid, _) = t.issuer("다이제스트대학").await;
-    let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
-    // Monday 23 Nov 2026, 09:10 in Seoul: an hour after the first run.
-    let monday_nine = Utc.with_ymd_and_hms(2026, 11, 23, 0, 10, 0).unwrap();
-    let (from, _) = digest::last_week(&issuer, monday_nine);
+    let (iid, from) = issuer_and_week(&t, "다이제스트대학").await;
+    let monday_nine = monday_nine();
     let store = &t.app_of(FunctionName::Analytics).store;
     // The 08:00 run claimed it and timed out; its claim is still live: nobody else sends.
     assert!(store
@@ -190,29 +202,36 @@ async fn a_digest_claimed_by_a_run_that_died_is_sent_by_a_later_run() {
     );
 }
 
+/// An item where releases before 2026-12-05 kept digest claims: `state`, and `until` if given.
+async fn put_legacy(
+    t: &TestApp,
+    key: (String, String),
+    state: &str,
+    until: Option<chrono::DateTime<Utc>>,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let mut put = aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.names.table)
+        .item("PK", S(key.0))
+        .item("SK", S(key.1))
+        .item("state", S(state.into()));
+    if let Some(u) = until {
+        put = put.item("until", S(accolade::store::keys::sortable(u)));
+    }
+    put.send().await.unwrap();
+}
+
 /// Releases before 2026-12-05 claimed a week's digest in the issuer's own partition; the claims
 /// moved to a partition of their own (analytics may not write the issuer's). A week claimed
 /// the old way is not claimed, nor sent, again.
 #[tokio::test]
 async fn a_digest_claimed_where_older_releases_claimed_it_is_not_sent_again() {
-    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use accolade::store::keys::{legacy_digest, legacy_digest_copy};
     let t = spawn_app().await;
-    let (iid, _) = t.issuer("이전판대학").await;
-    let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
-    let monday_nine = Utc.with_ymd_and_hms(2026, 11, 23, 0, 10, 0).unwrap();
-    let (from, _) = digest::last_week(&issuer, monday_nine);
-    let (pk, sk) = accolade::store::keys::legacy_digest(&iid, from);
-    aws_sdk_dynamodb::Client::new(&t.sdk)
-        .put_item()
-        .table_name(&t.names.table)
-        .item("PK", S(pk))
-        .item("SK", S(sk))
-        .item("type", S("digest".into()))
-        .item("state", S("sent".into()))
-        .send()
-        .await
-        .unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false)
+    let (iid, from) = issuer_and_week(&t, "이전판대학").await;
+    put_legacy(&t, legacy_digest(&iid, from), "sent", None).await;
+    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine(), false)
         .await
         .unwrap();
     let already = digest::Outcome::AlreadySent {
@@ -222,30 +241,18 @@ async fn a_digest_claimed_where_older_releases_claimed_it_is_not_sent_again() {
     // An old release's run that died mid-send: its claim, once run out, is taken over in the
     // new partition (while live, it is not), and the admins it had claimed get no second copy.
     let store = &t.app_of(FunctionName::Analytics).store;
-    let (other, _) = t.issuer("새판대학").await;
-    let legacy = |key: (String, String), until: Option<chrono::DateTime<Utc>>| {
-        let mut put = aws_sdk_dynamodb::Client::new(&t.sdk)
-            .put_item()
-            .table_name(&t.names.table)
-            .item("PK", S(key.0))
-            .item("SK", S(key.1))
-            .item("state", S("sending".into()));
-        if let Some(u) = until {
-            put = put.item("until", S(accolade::store::keys::sortable(u)));
-        }
-        async move { put.send().await.unwrap() }
-    };
+    let (other, from) = issuer_and_week(&t, "새판대학").await;
     let now = Utc::now();
     let later = now + chrono::Duration::minutes(5);
-    let old = accolade::store::keys::legacy_digest(&other, from);
-    legacy(old.clone(), Some(later)).await;
+    put_legacy(&t, legacy_digest(&other, from), "sending", Some(later)).await;
     let claimed = store.claim_digest(&other, from, later, now).await.unwrap();
     assert!(!claimed, "a live old claim is left to its run");
-    legacy(old, Some(now - chrono::Duration::minutes(1))).await;
+    let ran_out = Some(now - chrono::Duration::minutes(1));
+    put_legacy(&t, legacy_digest(&other, from), "sending", ran_out).await;
     assert!(store.claim_digest(&other, from, later, now).await.unwrap());
     assert!(!store.claim_digest(&other, from, later, now).await.unwrap());
-    let sent = accolade::store::keys::legacy_digest_copy(&other, from, "a@example.com");
-    legacy(sent, None).await;
+    let sent = legacy_digest_copy(&other, from, "a@example.com");
+    put_legacy(&t, sent, "sending", None).await;
     let copy = |who: &'static str| store.claim_digest_copy(&other, from, who, now);
     assert!(
         !copy("a@example.com").await.unwrap(),

@@ -396,8 +396,9 @@ impl Store {
     }
 
     /// Writes many rows with as few requests as possible: rows are packed into transactions of
-    /// at most [`MAX_TRANSACTION_ITEMS`] items and [`ROWS_TRANSACTION_BYTES`] of rows; when one is cancelled, the per-item reasons say
-    /// which rows hit a guard (resolved with one `BatchGetItem`) and the others are sent again.
+    /// at most [`MAX_TRANSACTION_ITEMS`] items and [`ROWS_TRANSACTION_BYTES`] of rows; when one
+    /// is cancelled, the per-item reasons say which rows hit a guard (resolved with one
+    /// `BatchGetItem`) and the others are sent again.
     /// Throttling and transaction conflicts are retried with back-off.
     pub async fn insert_award_rows(&self, rows: &[RowWrite]) -> Result<Vec<RowWritten>> {
         // Sizes only: the items are built again per transaction, so a flush of wide rows

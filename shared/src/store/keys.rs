@@ -219,22 +219,20 @@ pub fn legacy_digest_copy(
     monday: NaiveDate,
     email_lookup_key: &str,
 ) -> (String, String) {
-    (
-        format!("ISSUER#{issuer}"),
-        format!("DIGEST#{monday}#TO#{}", h(email_lookup_key)),
-    )
+    copy_of(legacy_digest(issuer, monday), email_lookup_key)
 }
 
-/// One admin's copy of that digest.
+/// One admin's copy of that digest: beside its claim.
 pub fn digest_copy(
     issuer: &IssuerId,
     monday: NaiveDate,
     email_lookup_key: &str,
 ) -> (String, String) {
-    (
-        format!("ISSUER#{issuer}#DIGEST"),
-        format!("{monday}#TO#{}", h(email_lookup_key)),
-    )
+    copy_of(digest(issuer, monday), email_lookup_key)
+}
+
+fn copy_of((pk, sk): (String, String), email_lookup_key: &str) -> (String, String) {
+    (pk, format!("{sk}#TO#{}", h(email_lookup_key)))
 }
 
 pub fn award(id: &AwardId) -> (String, String) {
