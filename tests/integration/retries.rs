@@ -103,7 +103,7 @@ async fn a_bucket_that_runs_out_of_time_continues_in_a_new_schedule() {
     }
 }
 
-async fn schedule_names(t: &accolade_tests::TestApp) -> Vec<String> {
+async fn schedule_names(t: &TestApp) -> Vec<String> {
     aws_sdk_scheduler::Client::new(&t.sdk)
         .list_schedules()
         .group_name(&t.names.schedule_group)
