@@ -507,7 +507,9 @@ impl LocalLambda {
             .collect();
         let mut handed_on = 0;
         while let Some((batch, tries)) = pending.pop_front() {
-            let result = self.invoke(name, json!({ "Records": batch })).await;
+            let result = self
+                .invoke(name, stream_event(&trigger, shard, &batch))
+                .await;
             let Some(from) = retry_from(&trigger, &batch, &result) else {
                 continue;
             };
@@ -555,6 +557,7 @@ fn retry_from(
 ) -> Option<usize> {
     let response = match result {
         Err(_) => return Some(0),
+        Ok(r) if trigger.tumbling_window_secs > 0 && !r["state"].is_object() => return Some(0),
         Ok(r) if trigger.report_item_failures => r,
         Ok(_) => return None,
     };
@@ -576,6 +579,39 @@ fn retry_from(
         lowest = Some(lowest.map_or(at, |l| l.min(at)));
     }
     lowest
+}
+
+/// The event Lambda invokes a stream mapping's function with: the batch's records, and with a
+/// tumbling window (`DynamodbTimeWindowEvent`, `tests/events/dynamodb-stream-window.json`) the
+/// shard, the stream's ARN, the window the first record falls in and the `state` the function
+/// answered last (always empty here: the functions keep none). Locally a window never ends
+/// while records remain, so no invocation is the window's final one.
+pub fn stream_event(trigger: &StreamTrigger, shard: &str, batch: &[Value]) -> Value {
+    if trigger.tumbling_window_secs == 0 {
+        return json!({ "Records": batch });
+    }
+    let secs = i64::try_from(trigger.tumbling_window_secs).unwrap_or(i64::MAX);
+    let arrived = batch
+        .first()
+        .and_then(|r| r.pointer("/dynamodb/ApproximateCreationDateTime"))
+        .and_then(Value::as_f64)
+        .map_or_else(|| chrono::Utc::now().timestamp(), |s| s as i64);
+    let start = arrived - arrived.rem_euclid(secs);
+    let at = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    json!({
+        "Records": batch,
+        "window": { "start": at(start), "end": at(start + secs) },
+        "state": {},
+        "shardId": shard,
+        "eventSourceARN": batch.first().and_then(|r| r.get("eventSourceARN")).cloned(),
+        "isFinalInvokeForWindow": false,
+        "isWindowTerminatedEarly": false,
+    })
 }
 
 /// What Lambda sends the on-failure destination of a stream mapping when it gives up on a
@@ -632,6 +668,7 @@ mod tests {
             report_item_failures: true,
             filters: vec![],
             on_failure: true,
+            tumbling_window_secs: 0,
         };
         let batch = vec![record("1"), record("2"), record("3")];
         let ok = Ok(json!({ "batchItemFailures": [] }));

@@ -18,12 +18,14 @@
 //!
 //! Replaying is safe because every handler is idempotent on redelivery (ARCHITECTURE.md,
 //! "Invariants"): a day-1 email is claimed once, due items and webhook deliveries have fixed keys,
-//! and the rollup skips records its watermarks already hold. A message is deleted only once its
-//! function has answered without error; anything else is left in the queue, and said why.
+//! and the rollup skips records its spans already hold (and adds those it never added). A
+//! message is deleted only once its function has answered without error; anything else is left
+//! in the queue, and said why. Stream records are handed on in the event the mapping sends
+//! (with its tumbling window: the shard named, as the rollup needs).
 
 use crate::sam::StackSpec;
 use accolade::entry::FunctionName;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The stack whose failures are replayed: only its functions are invoked, only its table's
 /// stream is read, whatever a message names (anything that can send to the queue could write
@@ -458,7 +460,7 @@ impl<'a> Replay<'a> {
             .cloned()
             .collect();
         for chunk in records.chunks(trigger.batch_size.max(1)) {
-            let event = json!({ "Records": chunk });
+            let event = crate::lambda::stream_event(&trigger, &batch.shard, chunk);
             let answer = self.invoker.invoke(&self.scope, name, &event).await?;
             let failed = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
             if failed > 0 {
@@ -667,7 +669,7 @@ mod tests {
         ));
         // A webhook retry Scheduler could not send: the delivery to retry, not an invocation.
         let sqs = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage";
-        let retry = json!({"QueueUrl": "https://sqs.ap-northeast-2.amazonaws.com/111122223333/accolade-prod-webhooks",
+        let retry = serde_json::json!({"QueueUrl": "https://sqs.ap-northeast-2.amazonaws.com/111122223333/accolade-prod-webhooks",
             "MessageGroupId": "iss_1",
             "MessageBody": r#"{"issuer_id":"iss_1","webhook_id":"whk_2","message_id":"msg_3"}"#});
         let Given::Other(why) = Given::of(&retry.to_string(), Some(sqs), false) else {

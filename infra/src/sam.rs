@@ -125,6 +125,9 @@ pub struct StreamTrigger {
     pub report_item_failures: bool,
     pub filters: Vec<serde_json::Value>,
     pub on_failure: bool,
+    /// `TumblingWindowInSeconds` (0: none). With a window, Lambda's event names the shard and
+    /// the window, and a response without `state` is a failed invocation.
+    pub tumbling_window_secs: u64,
 }
 
 /// An SQS event source mapping, with what the local runner needs of its queue.
@@ -195,6 +198,13 @@ fn stream_trigger(e: &Value) -> Result<StreamTrigger, TemplateError> {
                 .map_err(|e| TemplateError::Shape(format!("stream filter: {e}")))?,
         );
     }
+    if num(&p["ParallelizationFactor"]).unwrap_or(1) != 1 {
+        return Err(TemplateError::Shape(
+            "a stream mapping's ParallelizationFactor must stay 1: the counters rollup keeps \
+             exactly once per shard, one batch at a time (and the local runner delivers so)"
+                .into(),
+        ));
+    }
     Ok(StreamTrigger {
         batch_size: num(&p["BatchSize"]).unwrap_or(100) as usize,
         max_retries: num(&p["MaximumRetryAttempts"]).unwrap_or(-1),
@@ -202,6 +212,7 @@ fn stream_trigger(e: &Value) -> Result<StreamTrigger, TemplateError> {
         report_item_failures: reports_item_failures(p),
         filters,
         on_failure: !p["DestinationConfig"]["OnFailure"].is_null(),
+        tumbling_window_secs: num(&p["TumblingWindowInSeconds"]).unwrap_or(0).max(0) as u64,
     })
 }
 
@@ -661,6 +672,10 @@ mod tests {
         assert_eq!(spec.schedule_group, "accolade-local-followups");
         assert_eq!(spec.uploads_prefix, "uploads/");
         assert_eq!(spec.stream_filters.len(), 4);
+        // The rollup's spans need each batch to name its shard (a tumbling window) and one batch
+        // of a shard at a time (no ParallelizationFactor: a larger one is refused below).
+        let notify = spec.function("notify").unwrap().stream.clone().unwrap();
+        assert!(notify.tumbling_window_secs > 0);
         let webhooks = spec.function("webhooks").unwrap().queue.clone().unwrap();
         assert_eq!(
             (webhooks.queue.as_str(), webhooks.batch_size),
@@ -808,6 +823,21 @@ mod tests {
             Value::Tagged(t) => failure_targets(&t.value, out),
             _ => {}
         }
+    }
+
+    #[test]
+    fn a_stream_read_by_several_batches_of_a_shard_at_once_is_refused() {
+        let mapping = |factor: &str| -> Value {
+            serde_yaml::from_str(&format!(
+                "Properties: {{BatchSize: 100, TumblingWindowInSeconds: 900{factor}}}"
+            ))
+            .unwrap()
+        };
+        let t = stream_trigger(&mapping("")).unwrap();
+        assert_eq!((t.batch_size, t.tumbling_window_secs), (100, 900));
+        assert!(stream_trigger(&mapping(", ParallelizationFactor: 1")).is_ok());
+        let e = stream_trigger(&mapping(", ParallelizationFactor: 2")).unwrap_err();
+        assert!(e.to_string().contains("ParallelizationFactor"), "{e}");
     }
 
     #[test]

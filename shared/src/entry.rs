@@ -156,13 +156,15 @@ async fn ingest(
 }
 
 /// The notify function's events: a batch of the table's stream (the counters rollup, the
-/// webhook deliveries, then the day-1 emails, their batch item failures answered together), or a
-/// due hour bucket.
+/// webhook deliveries, then the day-1 emails, their batch item failures answered together, with
+/// the tumbling window's `state`, which Lambda requires and nothing here uses), or a due hour
+/// bucket.
 async fn notify(app: &App, event: Value, context: Context) -> Result<Value, BoxError> {
     let until = stop_by(&context, Duration::from_secs(30));
     let mut failed = Vec::new();
-    if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        failed = Box::pin(crate::rollup::handle_records(app, records)).await;
+    let stream = event.get("Records").and_then(Value::as_array);
+    if let Some(records) = stream {
+        failed = Box::pin(crate::rollup::handle_records(app, &event, records)).await;
         let facts = crate::webhooks::facts::of_records(records);
         let unqueued = Box::pin(crate::webhooks::enqueue(app, facts)).await;
         failed.extend(
@@ -171,12 +173,19 @@ async fn notify(app: &App, event: Value, context: Context) -> Result<Value, BoxE
                 .map(|seq| serde_json::json!({ "itemIdentifier": seq })),
         );
     }
+    let windowed = event.get("window").is_some();
     let mut answer = Box::pin(crate::notify::handle_event(app.clone(), event, until)).await?;
     if let Some(list) = answer
         .get_mut("batchItemFailures")
         .and_then(Value::as_array_mut)
     {
         list.extend(failed);
+    }
+    if windowed {
+        if !answer.is_object() {
+            answer = serde_json::json!({ "batchItemFailures": [] });
+        }
+        answer["state"] = serde_json::json!({});
     }
     Ok(answer)
 }

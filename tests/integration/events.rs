@@ -195,6 +195,46 @@ async fn counting_writes_on_the_stream_reach_the_rollup_once() {
 }
 
 #[tokio::test]
+async fn a_windows_last_invocation_is_answered_with_a_state_and_a_batch_without_its_shard_is_refused(
+) {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    // Without `state` in the answer Lambda counts the invocation as failed.
+    let last = event(&sample("dynamodb-stream-window-final.json"));
+    let answer = t.invoke(FunctionName::Notify, last).await.unwrap();
+    assert_eq!(answer["state"], json!({}), "{answer}");
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    // A mapping without its tumbling window sends no `shardId`: the rollup cannot keep exactly
+    // once, so the counting write is reported failed rather than added (or added twice).
+    let text = sample("dynamodb-stream-counters.json")
+        .replace(PLACEHOLDER_TEMPLATE, &w.template)
+        .replace(PLACEHOLDER_ISSUER, &w.issuer)
+        .replace(PLACEHOLDER_AWARD, &w.award);
+    let mut e = event(&text);
+    for k in [
+        "window",
+        "state",
+        "shardId",
+        "isFinalInvokeForWindow",
+        "isWindowTerminatedEarly",
+    ] {
+        e.as_object_mut().unwrap().remove(k);
+    }
+    let answer = t.invoke(FunctionName::Notify, e).await.unwrap();
+    let seq = &event(&text)["Records"][0]["dynamodb"]["SequenceNumber"];
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{ "itemIdentifier": seq }]),
+        "{answer}"
+    );
+    assert!(answer.get("state").is_none(), "{answer}");
+    let tid = TemplateId::parse(&w.template).unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    let on_17 = t.app.store.daily_counters(&tid, day).await.unwrap();
+    assert!(!on_17.contains_key("clicks"), "{on_17:?}");
+}
+
+#[tokio::test]
 async fn schedules_and_ses_events_reach_analytics() {
     let t = spawn_app().await;
     let w = world(&t).await;

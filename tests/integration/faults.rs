@@ -732,13 +732,17 @@ async fn digest_once(
         attr: "issued".into(),
         delta: 1,
     };
-    // Written as the rollup writes day items (one chunk, no watermark to move).
+    // Written as the rollup writes day items (one chunk, no span recorded).
     let chunk = accolade::domain::rollup::Chunk {
         consumed: 0,
-        marks: vec![],
+        span: None,
         adds: accolade::domain::tally::group(&[busy]),
     };
-    t.app.store.write_rollup(&chunk).await.unwrap();
+    t.app
+        .store
+        .write_rollup("test#shard", &chunk)
+        .await
+        .unwrap();
     let run_at =
         |at: DateTime<Utc>| json!({"kind": "weekly_digest", "scheduled_time": at.to_rfc3339()});
     arm(t, fault);

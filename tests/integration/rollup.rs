@@ -136,9 +136,10 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     );
 
     // Twenty more views of three badges, at once; then one stream batch rolls all of it up in
-    // one transaction: three watermarks, and today's template and cohort items (a2 has no
-    // cohort), each once however many events it sums. a2's first view is a webhook fact
-    // (`award.viewed`): one Query of the issuer's endpoints (it has none) for the whole batch.
+    // one transaction: the span of records it covers, and today's template and cohort items
+    // (a2 has no cohort), each once however many events it sums, after one Query of the
+    // shard's spans around the batch. a2's first view is a webhook fact (`award.viewed`): one
+    // Query of the issuer's endpoints (it has none) for the whole batch.
     let views = (0..20).map(|i| {
         let (t, id) = (&t, [a0, a1, a2][i % 3]);
         async move { t.browse(&format!("/b/{id}")).await.status }
@@ -149,7 +150,7 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     t.roll_up().await;
     assert_eq!(
         t.requests.snapshot(),
-        ops(&[("dynamodb.Query", 1), ("dynamodb.TransactWriteItems", 1)])
+        ops(&[("dynamodb.Query", 2), ("dynamodb.TransactWriteItems", 1)])
     );
     assert_days_equal_award_sums(&t, &w.awards).await;
     // Nothing new on the stream: nothing written.
@@ -223,8 +224,8 @@ async fn day_items_equal_the_sum_of_award_counters_whatever_the_stream_redeliver
     t.roll_up().await;
     assert_days_equal_award_sums(&t, &awards).await;
 
-    // A rollup transaction lands but its answer is lost; the SDK's retry finds the watermarks
-    // moved, reads them and writes nothing more.
+    // A rollup transaction lands but its answer is lost; the SDK's retry finds its span there,
+    // the rollup reads the spans again and writes nothing more.
     let paths: Vec<String> = awards.iter().map(|id| format!("/b/{id}")).collect();
     futures::future::join_all(paths.iter().map(|p| t.browse(p))).await;
     t.faults().arm("TransactWriteItems", 1);
@@ -233,7 +234,7 @@ async fn day_items_equal_the_sum_of_award_counters_whatever_the_stream_redeliver
     assert_days_equal_award_sums(&t, &awards).await;
 
     // Every try the SDK makes fails after the first landed: the batch reports its first record
-    // failed, and Lambda delivers it again; the watermarks make that a no-op.
+    // failed, and Lambda delivers it again; the span written makes that a no-op.
     for id in &awards {
         click(&t, id, "share-facebook").await;
     }
@@ -241,15 +242,12 @@ async fn day_items_equal_the_sum_of_award_counters_whatever_the_stream_redeliver
     t.requests.reset();
     t.roll_up().await;
     assert_eq!(t.faults().remaining("TransactWriteItems"), 0);
-    assert!(
-        t.requests.get("dynamodb.TransactWriteItems") > 3,
-        "delivered again: {:?}",
-        t.requests.snapshot()
-    );
-    assert!(
-        t.requests.get("dynamodb.BatchGetItem") >= 1,
-        "the redelivery read the moved watermarks: {:?}",
-        t.requests.snapshot()
+    assert_eq!(
+        t.requests.snapshot(),
+        ops(&[("dynamodb.Query", 4), ("dynamodb.TransactWriteItems", 3)]),
+        "delivered twice, each time one Query of the spans and one of the issuer's webhook \
+         endpoints; the SDK's three tries of the one transaction, and none on the redelivery, \
+         which found its records in the span that landed"
     );
     assert_days_equal_award_sums(&t, &awards).await;
 
@@ -273,4 +271,52 @@ async fn day_items_equal_the_sum_of_award_counters_whatever_the_stream_redeliver
         "nothing given up on: {:?}",
         t.lambda.failures()
     );
+}
+
+/// Releases before 2026-12-05 kept a watermark per award (`AWARD#{aid}`/`ROLLUP`). A batch they
+/// had rolled up in part and that comes back after the upgrade (the first of its shard, so no
+/// span precedes it) skips what they had rolled up; after it, the shard's spans decide.
+#[tokio::test]
+async fn what_older_releases_rolled_up_by_award_watermarks_is_not_rolled_up_again() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let t = spawn_app().await;
+    let (_, tpl, award) = t.one_award().await;
+    let id = award["id"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(t.browse(&format!("/b/{id}")).await.status, StatusCode::OK);
+    }
+    // An older release had rolled up the first two views (the counters' versions 1 and 2).
+    let (pk, sk) = accolade::store::keys::award_rollup(&AwardId::parse(id).unwrap());
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.names.table)
+        .item("PK", S(pk))
+        .item("SK", S(sk))
+        .item("rolled", N("2".into()))
+        .item("type", S("award_rollup".into()))
+        .send()
+        .await
+        .unwrap();
+    t.roll_up().await;
+    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let today = Zone::default().date_of(Utc::now());
+    let day = t.app.store.daily_counters(&tid, today).await.unwrap();
+    assert_eq!(day.get("views"), Some(&1), "the third view only: {day:?}");
+    assert_eq!(
+        day.get("awards_viewed"),
+        None,
+        "the first view was rolled up before: {day:?}"
+    );
+    // The next batch follows the span just written; the old watermark is not read again.
+    t.browse(&format!("/b/{id}")).await;
+    t.requests.reset();
+    t.roll_up().await;
+    assert_eq!(
+        t.requests.get("dynamodb.BatchGetItem"),
+        0,
+        "{:?}",
+        t.requests.snapshot()
+    );
+    let day = t.app.store.daily_counters(&tid, today).await.unwrap();
+    assert_eq!(day.get("views"), Some(&2), "{day:?}");
 }

@@ -8,7 +8,7 @@ use super::{keys, n, s, Backoff, Result, Store, StoreError};
 use crate::domain::{
     award::Award,
     ids::{AwardId, BatchId, IssuerId, TemplateId},
-    rollup::{Change, Tags},
+    rollup::{seq_key, Change, Tags},
     tally::{self, Segment, Tally},
     time::Zone,
 };
@@ -97,6 +97,10 @@ pub fn change_of(record: &Value) -> Option<Change> {
         .pointer("/dynamodb/SequenceNumber")?
         .as_str()?
         .to_owned();
+    if seq_key(&seq).is_none() {
+        tracing::warn!(%award, %seq, "a counting write whose sequence number is not 1 to 40 digits; not rolled up");
+        return None;
+    }
     let Some(tags) = image_tags(new) else {
         tracing::warn!(%award, %seq, "a counting write without readable tags; not rolled up");
         return None;

@@ -15,7 +15,8 @@
 //! | Console session-signing secret | `CONFIG` | `SESSION_SECRET` | (created once, conditional put) |
 //! | Award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{sha256(email)}`, GSI4 `BATCH#{bid}#AWARDS` (batch awards only); all sorted `{issued}#{aid}` |
 //! | Award counters | `AWARD#{aid}` | `COUNTERS` | counters, `version` (+1 per counting write), the tags of the last write (`template_id`, `issuer_id`, `batch_id`, `cohort`, `day`, `recorded_day`); its stream records feed the rollup |
-//! | Award rollup watermark | `AWARD#{aid}` | `ROLLUP` | `rolled`: the counters `version` up to which the day items have it |
+//! | Award rollup watermark (before 2026-12-05; read, never written) | `AWARD#{aid}` | `ROLLUP` | `rolled`: the counters `version` up to which the day items have it |
+//! | Rollup span | `ROLLUP#{stream label}#{shard id}` | `{first}` (the sequence number, 40 digits) | `last`: the records from `first` to `last` are in the day items (TTL 2 days) |
 //! | Guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
@@ -249,7 +250,12 @@ pub fn award_of_counters(pk: &str, sk: &str) -> Option<AwardId> {
     }
     AwardId::parse(pk.strip_prefix("AWARD#")?).ok()
 }
-/// How far the rollup has added an award's counters to the day items.
+/// A span of a stream shard's records the rollup has added to the day items, by its first
+/// record's sequence key (`shard`: the stream's label and the shard's id).
+pub fn rollup_span(shard: &str, first: &str) -> (String, String) {
+    (format!("ROLLUP#{shard}"), first.to_owned())
+}
+/// How far releases before 2026-12-05 had added an award's counters to the day items.
 pub fn award_rollup(id: &AwardId) -> (String, String) {
     (format!("AWARD#{id}"), "ROLLUP".into())
 }

@@ -1,37 +1,52 @@
-//! The rollup's writes: each award's watermark (`AWARD#{aid}` / `ROLLUP`, `rolled`: the counters
-//! `version` up to which the day items have the award's writes) and the one transaction per
-//! chunk that moves watermarks and day items together. What goes into a chunk is decided by
+//! The rollup's writes: the spans of a shard's records rolled up (`ROLLUP#{stream}#{shard}` /
+//! `{first}`, `last`: sequence keys), and the one transaction per chunk that records a span and
+//! adds to the day items together. What goes into a chunk is decided by
 //! [`crate::domain::rollup`].
 //!
-//! The watermark is an item of its own rather than an attribute of the counters item, so the
-//! rollup never writes the item that views write (no `TransactionConflict` on the request path)
-//! and its own writes are not stream records the rollup is sent (the stream filter passes only
-//! `award_counters` items).
+//! A span is an item of its own, put only if absent, so the rollup never writes the item that
+//! views write (no `TransactionConflict` on the request path), its writes are not stream records
+//! the rollup is sent (the stream filter passes only `award_counters` items), and a chunk whose
+//! transaction landed before (its answer lost, or the batch redelivered) is refused whole. Spans
+//! expire two days after they are written: the stream keeps a record 24 hours, so no record a
+//! span holds can come back after it.
+//!
+//! Releases before 2026-12-05 kept a watermark per award instead (`AWARD#{aid}` / `ROLLUP`,
+//! `rolled`: the counters `version` rolled up); they are read, never written, for a batch no span
+//! of whose shard precedes it.
 
 use super::{
     awards::{cancellation_reasons, TransactError},
-    get_n, keys, n, s, Backoff, Result, Store, StoreError,
+    get_n, get_s, keys, n, s, Backoff, Result, Store, StoreError,
 };
 use crate::domain::{
     ids::AwardId,
-    rollup::{Chunk, Mark},
+    rollup::{Chunk, Known, Span},
 };
 use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
     operation::transact_write_items::TransactWriteItemsError,
-    types::{TransactWriteItem, Update},
+    types::{Put, TransactWriteItem},
 };
+use chrono::{Duration, Utc};
+use std::collections::BTreeMap;
 
 const ROLLED: &str = "rolled";
+const LAST: &str = "last";
+
+/// How long a span is kept: longer than the stream keeps a record (24 hours).
+const SPAN_KEPT_DAYS: i64 = 2;
+
+/// How many spans one page of the read around a batch asks for.
+const SPANS_PAGE: i32 = 10;
 
 /// What writing a chunk came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
-    /// The watermarks moved and the day items have the chunk's adds.
+    /// The span is recorded and the day items have the chunk's adds.
     Done,
-    /// Nothing was written: these awards' watermarks were not where the chunk expected them
-    /// (their writes were rolled up before, in part or in full).
-    Stale(Vec<AwardId>),
+    /// Nothing was written: a span starting at the chunk's first record is there already (the
+    /// chunk, or part of it, was rolled up before).
+    Stale,
 }
 
 /// The transaction lost only to another writer of one of its items (an issuing transaction on
@@ -48,16 +63,16 @@ fn conflicted(err: &TransactError) -> bool {
 }
 
 impl Store {
-    /// Writes one chunk in one transaction: every watermark moves on the condition that it is
-    /// where the chunk expects it, and the day items get the chunk's adds, all or nothing.
-    pub async fn write_rollup(&self, chunk: &Chunk) -> Result<Written> {
+    /// Writes one chunk of `shard`'s rollup in one transaction: its span, on the condition that
+    /// no span starts at the same record, and the day items' adds, all or nothing.
+    pub async fn write_rollup(&self, shard: &str, chunk: &Chunk) -> Result<Written> {
         let mut items = Vec::with_capacity(chunk.items());
-        for m in &chunk.marks {
-            items.push(
-                TransactWriteItem::builder()
-                    .update(self.mark_update(m)?)
-                    .build(),
-            );
+        if let Some(span) = &chunk.span {
+            let put = self.span_put(shard, span)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if items.is_empty() && chunk.adds.is_empty() {
+            return Ok(Written::Done);
         }
         for ((seg, day), attrs) in &chunk.adds {
             let u = self.day_adds(seg, *day, attrs)?;
@@ -69,15 +84,10 @@ impl Store {
                 return Ok(Written::Done);
             };
             let reasons = cancellation_reasons(&err).unwrap_or_default();
-            let stale: Vec<AwardId> = chunk
-                .marks
-                .iter()
-                .zip(&reasons)
-                .filter(|(_, r)| r.as_deref() == Some("ConditionalCheckFailed"))
-                .map(|(m, _)| m.award.clone())
-                .collect();
-            if !stale.is_empty() {
-                return Ok(Written::Stale(stale));
+            let span_refused = chunk.span.is_some()
+                && reasons.first().and_then(Option::as_deref) == Some("ConditionalCheckFailed");
+            if span_refused {
+                return Ok(Written::Stale);
             }
             if !conflicted(&err) || !retry.wait().await {
                 return Err(StoreError::from_sdk(err));
@@ -85,34 +95,91 @@ impl Store {
         }
     }
 
-    /// `SET rolled = to`, on the condition that it is `from` (absent when `from` is 0).
-    fn mark_update(&self, m: &Mark) -> Result<Update> {
-        let (pk, sk) = keys::award_rollup(&m.award);
-        let b = Update::builder()
+    fn span_put(&self, shard: &str, span: &Span) -> Result<Put> {
+        let (pk, sk) = keys::rollup_span(shard, &span.first);
+        let expires = Utc::now() + Duration::days(SPAN_KEPT_DAYS);
+        Put::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression("SET #r = :to, #t = :kind")
-            .expression_attribute_names("#r", ROLLED)
-            .expression_attribute_names("#t", keys::TYPE)
-            .expression_attribute_values(":to", n(m.to))
-            .expression_attribute_values(":kind", s("award_rollup"));
-        let b = if m.from == 0 {
-            b.condition_expression("attribute_not_exists(#r)")
-        } else {
-            b.condition_expression("#r = :from")
-                .expression_attribute_values(":from", n(m.from))
-        };
-        b.build().map_err(|e| StoreError::Aws(e.to_string()))
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(LAST, s(span.last.clone()))
+            .item(keys::TYPE, s("rollup_span"))
+            .item(keys::TTL, n(expires.timestamp()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))
     }
 
-    /// The watermarks of these awards (0 for one never rolled up), read consistently.
-    pub async fn rollup_marks(&self, awards: &[AwardId]) -> Result<Vec<(AwardId, u64)>> {
+    /// What `shard`'s rollup holds of the records from sequence key `first` to `last` (read
+    /// consistently): its spans up to `last`, newest first, down to the first one that ends
+    /// before `first`; and when none does, the older releases' watermarks of `awards`.
+    pub async fn rollup_known(
+        &self,
+        shard: &str,
+        (first, last): (&str, &str),
+        awards: &[AwardId],
+    ) -> Result<Known> {
+        let spans = self.spans_back_from(shard, first, last).await?;
+        let legacy = if spans.is_empty() {
+            Some(self.legacy_rollup_marks(awards).await?)
+        } else {
+            None
+        };
+        Ok(Known { spans, legacy })
+    }
+
+    async fn spans_back_from(&self, shard: &str, first: &str, last: &str) -> Result<Vec<Span>> {
+        let (pk, upto) = keys::rollup_span(shard, last);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk <= :upto")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":upto", s(upto))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(SPANS_PAGE);
+        let mut spans = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                let span = Span {
+                    first: get_s(&item, keys::SK).unwrap_or_default().to_owned(),
+                    last: get_s(&item, LAST).unwrap_or_default().to_owned(),
+                };
+                let before = span.last.as_str() < first;
+                spans.push(span);
+                if before {
+                    return Ok(spans);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(spans),
+            }
+        }
+    }
+
+    /// The older releases' watermarks of these awards (0 for one never rolled up by them).
+    async fn legacy_rollup_marks(&self, awards: &[AwardId]) -> Result<BTreeMap<AwardId, u64>> {
+        let mut unique: Vec<&AwardId> = awards.iter().collect();
+        unique.sort();
+        unique.dedup();
         let found = self
-            .batch_get(awards.iter().map(keys::award_rollup).collect(), true)
+            .batch_get(unique.iter().map(|a| keys::award_rollup(a)).collect(), true)
             .await?;
-        Ok(awards
-            .iter()
+        Ok(unique
+            .into_iter()
             .map(|a| {
                 let rolled = found
                     .get(&keys::award_rollup(a))
