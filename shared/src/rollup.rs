@@ -15,7 +15,7 @@
 
 use crate::{
     app::App,
-    domain::rollup::{Change, Known, Progress},
+    domain::rollup::{seq_key, Change, Known, Progress},
     store::{counters, rollup::Written, Store, StoreError},
 };
 use serde_json::{json, Value};
@@ -37,7 +37,9 @@ pub fn shard_of(event: &Value) -> Option<String> {
 /// Rolls up the counting writes among a stream batch's records. Answers the batch item failures
 /// (`{"itemIdentifier": sequence number}`): none, or the first record to retry from.
 pub async fn handle_records(app: &App, event: &Value, records: &[Value]) -> Vec<Value> {
-    let changes: Vec<Change> = records.iter().filter_map(counters::change_of).collect();
+    let mut changes: Vec<Change> = records.iter().filter_map(counters::change_of).collect();
+    // In sequence order, whatever order a redelivery hands them in (spans are ranges of it).
+    changes.sort_by_key(|c| seq_key(&c.seq));
     let Some(first) = changes.first() else {
         return Vec::new();
     };
