@@ -248,6 +248,16 @@ impl Store {
         query: QueryFluentBuilder,
         mut each: impl FnMut(Item) -> Result<()>,
     ) -> Result<()> {
+        self.query_while(query, |item| each(item).map(|()| true))
+            .await
+    }
+
+    /// Like [`Store::query_each`], but stops (reading no further page) once `each` answers false.
+    pub(crate) async fn query_while(
+        &self,
+        query: QueryFluentBuilder,
+        mut each: impl FnMut(Item) -> Result<bool>,
+    ) -> Result<()> {
         let mut start = None;
         loop {
             let out = query
@@ -257,7 +267,9 @@ impl Store {
                 .await
                 .map_err(StoreError::from_sdk)?;
             for item in out.items.unwrap_or_default() {
-                each(item)?;
+                if !each(item)? {
+                    return Ok(());
+                }
             }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

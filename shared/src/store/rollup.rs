@@ -66,13 +66,13 @@ impl Store {
     /// Writes one chunk of `shard`'s rollup in one transaction: its span, on the condition that
     /// no span starts at the same record, and the day items' adds, all or nothing.
     pub async fn write_rollup(&self, shard: &str, chunk: &Chunk) -> Result<Written> {
+        if chunk.items() == 0 {
+            return Ok(Written::Done);
+        }
         let mut items = Vec::with_capacity(chunk.items());
         if let Some(span) = &chunk.span {
             let put = self.span_put(shard, span)?;
             items.push(TransactWriteItem::builder().put(put).build());
-        }
-        if items.is_empty() && chunk.adds.is_empty() {
-            return Ok(Written::Done);
         }
         for ((seg, day), attrs) in &chunk.adds {
             let u = self.day_adds(seg, *day, attrs)?;
@@ -144,30 +144,17 @@ impl Store {
             .consistent_read(true)
             .limit(SPANS_PAGE);
         let mut spans = Vec::new();
-        let mut start = None;
-        loop {
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.items.unwrap_or_default() {
-                let span = Span {
-                    first: get_s(&item, keys::SK).unwrap_or_default().to_owned(),
-                    last: get_s(&item, LAST).unwrap_or_default().to_owned(),
-                };
-                let before = span.last.as_str() < first;
-                spans.push(span);
-                if before {
-                    return Ok(spans);
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(spans),
-            }
-        }
+        self.query_while(query, |item| {
+            let span = Span {
+                first: get_s(&item, keys::SK).unwrap_or_default().to_owned(),
+                last: get_s(&item, LAST).unwrap_or_default().to_owned(),
+            };
+            let before = span.last.as_str() < first;
+            spans.push(span);
+            Ok(!before)
+        })
+        .await?;
+        Ok(spans)
     }
 
     /// The older releases' watermarks of these awards (0 for one never rolled up by them).
