@@ -6,8 +6,11 @@
 //!
 //! Spans are kept per shard, and a stream batch names its shard only when the mapping has a
 //! tumbling window (`TumblingWindowInSeconds` in template.yaml; the window's `state` is not
-//! used). A batch with counting writes and no `shardId` is refused: without its shard the rollup
-//! cannot keep exactly once.
+//! used). A batch that names none — while a deploy has updated the function and not yet its
+//! mapping (README, "Upgrading") — is rolled up award by award, each award a shard of its own
+//! (an item's records are in one shard, in order): one transaction per award instead of one per
+//! batch. The stream is marked first, so that a batch that comes back with its shard once the
+//! window is there reads those awards' spans too (ARCHITECTURE.md, "Counters").
 //!
 //! A failure answers the first record not known to be rolled up as the batch's failed item
 //! (`ReportBatchItemFailures`), so Lambda retries from there; the spans make whatever the retry
@@ -15,7 +18,7 @@
 
 use crate::{
     app::App,
-    domain::rollup::{seq_key, Change, Known, Progress},
+    domain::rollup::{by_award, retry_from, seq_key, Change, Known, Progress, Shard},
     store::{counters, rollup::Written, Store, StoreError},
 };
 use serde_json::{json, Value};
@@ -24,14 +27,28 @@ use serde_json::{json, Value};
 /// read back (one is enough unless another rollup of the same shard runs at the same time).
 const MAX_REFUSALS: u32 = 5;
 
-/// The shard a stream batch came from, as its spans are keyed: the stream's label (the end of
-/// its ARN) and the shard's id. `None` when the event does not say (no tumbling window).
-pub fn shard_of(event: &Value) -> Option<String> {
+/// Whether `s` can be a part of a span's key.
+fn key_safe(s: &str) -> bool {
+    !s.is_empty() && !s.contains('#')
+}
+
+/// The stream a batch came from, by its label (the end of its ARN,
+/// `…/stream/2026-11-30T00:00:00.000`): the event's ARN, or else its first record's.
+fn stream_of<'a>(event: &'a Value, records: &'a [Value]) -> Option<&'a str> {
+    let arn = event
+        .get("eventSourceARN")
+        .or_else(|| records.first()?.get("eventSourceARN"));
+    let label = arn?.as_str()?.rsplit_once("/stream/")?.1;
+    key_safe(label).then_some(label)
+}
+
+/// The shard a stream batch came from. `None` when the event does not say (no tumbling window).
+pub fn shard_of(event: &Value, stream: &str) -> Option<Shard> {
     let id = event.get("shardId").and_then(Value::as_str)?;
-    let arn = event.get("eventSourceARN").and_then(Value::as_str)?;
-    let label = arn.rsplit_once("/stream/")?.1;
-    let safe = |s: &str| !s.is_empty() && !s.contains('#');
-    (safe(id) && safe(label)).then(|| format!("{label}#{id}"))
+    key_safe(id).then(|| Shard::Stream {
+        stream: stream.to_owned(),
+        id: id.to_owned(),
+    })
 }
 
 /// Rolls up the counting writes among a stream batch's records. Answers the batch item failures
@@ -43,14 +60,20 @@ pub async fn handle_records(app: &App, event: &Value, records: &[Value]) -> Vec<
     let Some(first) = changes.first() else {
         return Vec::new();
     };
-    let Some(shard) = shard_of(event) else {
-        tracing::error!(
-            "a stream batch with counting writes names no shard (shardId, eventSourceARN): the \
-             mapping needs its tumbling window (TumblingWindowInSeconds, template.yaml); not rolled up"
-        );
+    let Some(stream) = stream_of(event, records) else {
+        tracing::error!("a stream batch with counting writes names no stream; not rolled up");
         return vec![json!({ "itemIdentifier": first.seq })];
     };
-    match roll_up(&app.store, &shard, &changes).await {
+    let rolled = if let Some(shard) = shard_of(event, stream) {
+        roll_up(&app.store, &shard, &changes).await
+    } else {
+        tracing::warn!(
+            "a stream batch names no shard (the mapping's tumbling window, template.yaml, is not \
+             there yet): rolled up award by award"
+        );
+        roll_up_by_award(&app.store, stream, &changes).await
+    };
+    match rolled {
         Ok(chunks) => {
             tracing::info!(writes = changes.len(), chunks, "counters rolled up");
             Vec::new()
@@ -66,7 +89,7 @@ pub async fn handle_records(app: &App, event: &Value, records: &[Value]) -> Vec<
 /// were written. On failure: the sequence number of the first change not known to be rolled up.
 pub async fn roll_up(
     store: &Store,
-    shard: &str,
+    shard: &Shard,
     changes: &[Change],
 ) -> Result<usize, (String, StoreError)> {
     let fail = |p: &Progress<'_>, e| (p.first_pending().unwrap_or_default().to_owned(), e);
@@ -95,15 +118,54 @@ pub async fn roll_up(
     Ok(written)
 }
 
-/// What the table holds of the changes still pending.
+/// Rolls `changes` (in stream order) up with each award as a shard of its own, the stream
+/// marked first. On failure: the first change not known to be rolled up, which may be an
+/// award's not reached yet.
+async fn roll_up_by_award(
+    store: &Store,
+    stream: &str,
+    changes: &[Change],
+) -> Result<usize, (String, StoreError)> {
+    let groups = by_award(changes);
+    if let Err(e) = store.mark_rolled_by_award(stream).await {
+        return Err((changes[0].seq.clone(), e));
+    }
+    let mut written = 0;
+    for (i, (award, group)) in groups.iter().enumerate() {
+        let shard = Shard::Award {
+            stream: stream.to_owned(),
+            award: award.clone(),
+        };
+        match roll_up(store, &shard, group).await {
+            Ok(n) => written += n,
+            Err((seq, e)) => return Err((retry_from(&groups, i, seq), e)),
+        }
+    }
+    Ok(written)
+}
+
+/// How much later than the stream was last rolled up by award a record may say it was made
+/// and still have been rolled up then (the record's time is DynamoDB's, rounded down; the
+/// mark's is the function's clock).
+const CLOCK_SLACK_SECS: i64 = 300;
+
+/// What the table holds of the changes still pending: the shard's spans (and the older
+/// releases' watermarks), and, while its stream's mark says records of it were rolled up by
+/// award, the spans of the pending awards whose records were made by then.
 async fn read_known(
     store: &Store,
-    shard: &str,
+    shard: &Shard,
     progress: &Progress<'_>,
 ) -> Result<Known, StoreError> {
     let Some((first, last)) = progress.pending_keys() else {
         return Ok(Known::default());
     };
     let awards = progress.pending_awards();
-    store.rollup_known(shard, (&first, &last), &awards).await
+    let keys = (first.as_str(), last.as_str());
+    let (mut known, by_award_at) = store.rollup_known(shard, keys, &awards).await?;
+    if let Some(at) = by_award_at {
+        let old = progress.awards_made_by(at + CLOCK_SLACK_SECS);
+        known.by_award = store.award_spans(shard.stream(), &old, keys).await?;
+    }
+    Ok(known)
 }

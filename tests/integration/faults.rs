@@ -740,7 +740,13 @@ async fn digest_once(
     };
     t.app
         .store
-        .write_rollup("test#shard", &chunk)
+        .write_rollup(
+            &accolade::domain::rollup::Shard::Stream {
+                stream: "test".into(),
+                id: "shard".into(),
+            },
+            &chunk,
+        )
         .await
         .unwrap();
     let run_at =

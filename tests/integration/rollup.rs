@@ -138,7 +138,8 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     // Twenty more views of three badges, at once; then one stream batch rolls all of it up in
     // one transaction: the span of records it covers, and today's template and cohort items
     // (a2 has no cohort), each once however many events it sums, after one Query of the
-    // shard's spans around the batch. a2's first view is a webhook fact (`award.viewed`): one
+    // shard's spans around the batch and, beside it, one GetItem of the stream's mark (was it
+    // rolled up by award lately? no). a2's first view is a webhook fact (`award.viewed`): one
     // Query of the issuer's endpoints (it has none) for the whole batch.
     let views = (0..20).map(|i| {
         let (t, id) = (&t, [a0, a1, a2][i % 3]);
@@ -150,7 +151,11 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     t.roll_up().await;
     assert_eq!(
         t.requests.snapshot(),
-        ops(&[("dynamodb.Query", 2), ("dynamodb.TransactWriteItems", 1)])
+        ops(&[
+            ("dynamodb.GetItem", 1),
+            ("dynamodb.Query", 2),
+            ("dynamodb.TransactWriteItems", 1)
+        ])
     );
     assert_days_equal_award_sums(&t, &w.awards).await;
     // Nothing new on the stream: nothing written.
@@ -244,10 +249,14 @@ async fn day_items_equal_the_sum_of_award_counters_whatever_the_stream_redeliver
     assert_eq!(t.faults().remaining("TransactWriteItems"), 0);
     assert_eq!(
         t.requests.snapshot(),
-        ops(&[("dynamodb.Query", 4), ("dynamodb.TransactWriteItems", 3)]),
-        "delivered twice, each time one Query of the spans and one of the issuer's webhook \
-         endpoints; the SDK's three tries of the one transaction, and none on the redelivery, \
-         which found its records in the span that landed"
+        ops(&[
+            ("dynamodb.GetItem", 2),
+            ("dynamodb.Query", 4),
+            ("dynamodb.TransactWriteItems", 3)
+        ]),
+        "delivered twice, each time one Query of the spans, one GetItem of the stream's mark and \
+         one Query of the issuer's webhook endpoints; the SDK's three tries of the one \
+         transaction, and none on the redelivery, which found its records in the span that landed"
     );
     assert_days_equal_award_sums(&t, &awards).await;
 

@@ -77,6 +77,8 @@ pub struct Change {
     pub seq: String,
     /// The item's `version` after this write (every counting write adds 1).
     pub version: u64,
+    /// When the stream record was made (epoch seconds, rounded down), if it says.
+    pub created: Option<i64>,
     /// The tags this write set.
     pub tags: Tags,
     /// The counters before and after the write (absent = 0).
@@ -140,13 +142,42 @@ impl Span {
     }
 }
 
+/// Where a batch's spans are kept: a shard of the table's stream, or — for a batch that names
+/// no shard (the mapping without its tumbling window) — one award, as a shard of its own (an
+/// item's records are in one shard, in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shard {
+    Stream { stream: String, id: String },
+    Award { stream: String, award: AwardId },
+}
+
+impl Shard {
+    /// The name its spans are kept under: `{stream}#{shard id}` or `{stream}#award#{award}` (a
+    /// shard id holds no `#`, so the two never meet).
+    pub fn name(&self) -> String {
+        match self {
+            Shard::Stream { stream, id } => format!("{stream}#{id}"),
+            Shard::Award { stream, award } => format!("{stream}#award#{award}"),
+        }
+    }
+
+    /// The stream's label (the end of its ARN).
+    pub fn stream(&self) -> &str {
+        match self {
+            Shard::Stream { stream, .. } | Shard::Award { stream, .. } => stream,
+        }
+    }
+}
+
 /// What is known to be rolled up already: the shard's spans around the batch, and, for a shard
-/// no span of which precedes the batch, the per-award watermarks releases before 2026-12-05
-/// kept (`version` rolled up; they may have rolled up part of a batch redelivered now).
+/// no span of which precedes the batch, what was rolled up there by other means: the per-award
+/// watermarks releases before 2026-12-05 kept (`version` rolled up), and the awards' own spans
+/// of batches that named no shard (both may hold part of a batch redelivered now).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
     pub spans: Vec<Span>,
     pub legacy: Option<BTreeMap<AwardId, u64>>,
+    pub by_award: BTreeMap<AwardId, Vec<Span>>,
 }
 
 impl Known {
@@ -154,9 +185,12 @@ impl Known {
         self.spans.iter().any(|s| s.holds(key))
     }
 
-    fn in_legacy(&self, c: &Change) -> bool {
+    /// Rolled up outside this shard's spans (an older release's watermark, the award's spans).
+    fn held_elsewhere(&self, c: &Change, key: &str) -> bool {
         let mark = |m: &BTreeMap<AwardId, u64>| m.get(&c.award).copied().unwrap_or(0);
+        let by_award = self.by_award.get(&c.award);
         self.legacy.as_ref().is_some_and(|m| c.version <= mark(m))
+            || by_award.is_some_and(|spans| spans.iter().any(|s| s.holds(key)))
     }
 }
 
@@ -180,8 +214,8 @@ impl Chunk {
 /// The next transaction's worth of `pending` (changes of one shard, in stream order) given what
 /// is `known`. Changes in a span are skipped while the chunk is empty and end it otherwise (so
 /// spans never overlap); the rest are taken in order while the span item and the distinct day
-/// items stay within one transaction. A change the legacy watermarks hold is taken without its
-/// adds, so that the span records it too.
+/// items stay within one transaction. A change rolled up by other means (an older release's
+/// watermark, its award's own span) is taken without its adds, so that the span records it too.
 pub fn next_chunk(pending: &[Change], known: &Known) -> Chunk {
     let mut tallies = Vec::new();
     let mut days: BTreeSet<(Segment, NaiveDate)> = BTreeSet::new();
@@ -196,7 +230,7 @@ pub fn next_chunk(pending: &[Change], known: &Known) -> Chunk {
             consumed += 1;
             continue;
         }
-        let t = if known.in_legacy(c) {
+        let t = if known.held_elsewhere(c, &key) {
             Vec::new()
         } else {
             c.tallies()
@@ -222,6 +256,33 @@ pub fn next_chunk(pending: &[Change], known: &Known) -> Chunk {
         consumed,
         span,
         adds: tally::group(&tallies),
+    }
+}
+
+/// `changes` (in stream order) by award, the awards in the order of their first change: what a
+/// batch that names no shard is rolled up as — each award a shard of its own, since an item's
+/// records are in one shard, in order.
+pub fn by_award(changes: &[Change]) -> Vec<(AwardId, Vec<Change>)> {
+    let mut groups: Vec<(AwardId, Vec<Change>)> = Vec::new();
+    let mut at: BTreeMap<&AwardId, usize> = BTreeMap::new();
+    for c in changes {
+        let i = *at.entry(&c.award).or_insert_with(|| {
+            groups.push((c.award.clone(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(c.clone());
+    }
+    groups
+}
+
+/// Where a batch rolled up by award must be retried from when the rollup of `groups[failed]`
+/// ([`by_award`]) stopped at its change `seq`: that change, or the next award's first if it
+/// comes before (the awards before are rolled up; every later award starts after the next one).
+pub fn retry_from(groups: &[(AwardId, Vec<Change>)], failed: usize, seq: String) -> String {
+    let next = groups.get(failed + 1).and_then(|(_, g)| g.first());
+    match next {
+        Some(c) if seq_key(&c.seq) < seq_key(&seq) => c.seq.clone(),
+        _ => seq,
     }
 }
 
@@ -275,6 +336,15 @@ impl<'a> Progress<'a> {
     pub fn pending_awards(&self) -> Vec<AwardId> {
         let rest = self.pending.get(self.at..).unwrap_or_default();
         rest.iter().map(|c| c.award.clone()).collect()
+    }
+
+    /// The awards of the changes not yet rolled up whose records were made by `at` (epoch
+    /// seconds; a record that does not say counts as made by then), each once.
+    pub fn awards_made_by(&self, at: i64) -> Vec<AwardId> {
+        let rest = self.pending.get(self.at..).unwrap_or_default();
+        let old = rest.iter().filter(|c| c.created.is_none_or(|t| t <= at));
+        let awards: BTreeSet<&AwardId> = old.map(|c| &c.award).collect();
+        awards.into_iter().cloned().collect()
     }
 
     /// The sequence keys of the first and the last change not yet rolled up.
@@ -332,6 +402,7 @@ mod tests {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 .to_string(),
             version,
+            created: None,
             tags: tags.clone(),
             old,
             new,
@@ -418,6 +489,90 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_by_award_keeps_each_awards_changes_in_order_and_the_awards_in_first_seen_order() {
+        let (a, b, c) = (
+            AwardId::generate(),
+            AwardId::generate(),
+            AwardId::generate(),
+        );
+        let t = tags(None);
+        let changes = vec![
+            write(&b, &t, 1, &[], &["views"]),
+            write(&a, &t, 1, &[], &["views"]),
+            write(&b, &t, 2, &[("views", 1)], &["views"]),
+            write(&c, &t, 1, &[], &["clicks"]),
+            write(&a, &t, 2, &[("views", 1)], &["views"]),
+        ];
+        let groups = by_award(&changes);
+        let order: Vec<&AwardId> = groups.iter().map(|(award, _)| award).collect();
+        assert_eq!(order, [&b, &a, &c]);
+        let seqs = |i: usize| -> Vec<&str> { groups[i].1.iter().map(|c| c.seq.as_str()).collect() };
+        assert_eq!(seqs(0), [&changes[0].seq, &changes[2].seq]);
+        assert_eq!(seqs(1), [&changes[1].seq, &changes[4].seq]);
+        assert_eq!(seqs(2), [&changes[3].seq]);
+        assert!(by_award(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_batch_by_award_is_retried_from_the_first_record_not_rolled_up() {
+        let (a, b, c) = (
+            AwardId::generate(),
+            AwardId::generate(),
+            AwardId::generate(),
+        );
+        let t = tags(None);
+        // Stream order: a1 b1 a2 c1 b2.
+        let changes = vec![
+            write(&a, &t, 1, &[], &["views"]),
+            write(&b, &t, 1, &[], &["views"]),
+            write(&a, &t, 2, &[("views", 1)], &["views"]),
+            write(&c, &t, 1, &[], &["views"]),
+            write(&b, &t, 2, &[("views", 1)], &["views"]),
+        ];
+        let groups = by_award(&changes);
+        let seq = |i: usize| changes[i].seq.clone();
+        // a stopped at a2: b1 comes before it and was not reached.
+        assert_eq!(retry_from(&groups, 0, seq(2)), seq(1));
+        // a stopped at a1: nothing before it.
+        assert_eq!(retry_from(&groups, 0, seq(0)), seq(0));
+        // b stopped at b2 (a is rolled up): c1 comes first.
+        assert_eq!(retry_from(&groups, 1, seq(4)), seq(3));
+        // The last award: its own record.
+        assert_eq!(retry_from(&groups, 2, seq(3)), seq(3));
+    }
+
+    #[test]
+    fn only_awards_with_records_made_by_a_time_are_looked_up_by_award() {
+        let (a, b, c) = (
+            AwardId::generate(),
+            AwardId::generate(),
+            AwardId::generate(),
+        );
+        let t = tags(None);
+        let made = |award: &AwardId, at: Option<i64>| {
+            let mut w = write(award, &t, 1, &[], &["views"]);
+            w.created = at;
+            w
+        };
+        let changes = vec![
+            made(&a, Some(100)),
+            made(&b, Some(101)),
+            made(&c, None),
+            made(&a, Some(200)),
+        ];
+        let p = Progress::new(&changes, Known::default());
+        let mut want = vec![a.clone(), c.clone()];
+        want.sort();
+        assert_eq!(
+            p.awards_made_by(100),
+            want,
+            "a's first record; c's says no time"
+        );
+        assert_eq!(p.awards_made_by(99), vec![c.clone()]);
+        assert_eq!(p.awards_made_by(200).len(), 3);
+    }
+
+    #[test]
     fn a_chunk_skips_what_a_span_holds_and_records_the_span_it_adds() {
         let (a, b) = (AwardId::generate(), AwardId::generate());
         let t = tags(None);
@@ -437,6 +592,7 @@ mod tests {
         let known = Known {
             spans: vec![span(&changes[0], &changes[0])],
             legacy: None,
+            ..Known::default()
         };
         let chunk = next_chunk(&changes, &known);
         assert_eq!(chunk.span, Some(span(&changes[1], &changes[2])));
@@ -448,6 +604,7 @@ mod tests {
         let known = Known {
             spans: vec![span(&changes[1], &changes[1])],
             legacy: None,
+            ..Known::default()
         };
         let mut p = Progress::new(&changes, known);
         let first = p.next_chunk().unwrap();
@@ -464,6 +621,7 @@ mod tests {
         let known = Known {
             spans: vec![span(&changes[0], &changes[2])],
             legacy: None,
+            ..Known::default()
         };
         let chunk = next_chunk(&changes, &known);
         assert_eq!((chunk.consumed, chunk.items()), (3, 0));
@@ -482,6 +640,7 @@ mod tests {
         let known = Known {
             spans: Vec::new(),
             legacy: Some(BTreeMap::from([(a.clone(), 4), (b.clone(), 7)])),
+            ..Known::default()
         };
         let chunk = next_chunk(&changes, &known);
         assert_eq!(
@@ -496,6 +655,7 @@ mod tests {
         let known = Known {
             spans: Vec::new(),
             legacy: Some(BTreeMap::from([(a, 5), (b, 7)])),
+            ..Known::default()
         };
         let chunk = next_chunk(&changes, &known);
         assert_eq!((chunk.items(), chunk.adds.len()), (1, 0));
@@ -520,22 +680,32 @@ mod tests {
         assert_eq!(progress.first_pending(), None);
     }
 
-    /// The table as the rollup sees it: one shard's spans and the day items, a chunk written all
-    /// or nothing.
+    /// The table as the rollup sees it: the spans of the stream's one shard and of its awards,
+    /// whether the stream was rolled up by award, and the day items; a chunk written all or
+    /// nothing.
     #[derive(Default)]
     struct Table {
-        spans: BTreeMap<String, String>,
+        spans: BTreeMap<String, BTreeMap<String, String>>,
+        by_award_marked: bool,
         days: BTreeMap<(Segment, NaiveDate, String), i64>,
+    }
+
+    fn the_shard() -> Shard {
+        Shard::Stream {
+            stream: "s".into(),
+            id: "shardId-1".into(),
+        }
     }
 
     impl Table {
         /// Writes the chunk unless its span is there already.
-        fn write(&mut self, chunk: &Chunk) -> Result<(), ()> {
+        fn write(&mut self, shard: &Shard, chunk: &Chunk) -> Result<(), ()> {
             let span = chunk.span.clone().expect("a chunk to write");
-            if self.spans.contains_key(&span.first) {
+            let spans = self.spans.entry(shard.name()).or_default();
+            if spans.contains_key(&span.first) {
                 return Err(());
             }
-            self.spans.insert(span.first, span.last);
+            spans.insert(span.first, span.last);
             for ((seg, d), attrs) in &chunk.adds {
                 for (attr, n) in attrs {
                     *self
@@ -547,56 +717,110 @@ mod tests {
             Ok(())
         }
 
-        /// What the store reads for a batch: the spans up to its last change, newest first,
-        /// down to the first that ends before its first change.
-        fn known(&self, p: &Progress<'_>) -> Known {
-            let Some((first, last)) = p.pending_keys() else {
-                return Known::default();
+        /// The store's read of a shard's spans: up to `last`, newest first, down to the first
+        /// that ends before `first`.
+        fn spans_back_from(&self, shard: &Shard, first: &str, last: &str) -> Vec<Span> {
+            let mut out = Vec::new();
+            let Some(spans) = self.spans.get(&shard.name()) else {
+                return out;
             };
-            let mut spans = Vec::new();
-            for (f, l) in self.spans.range(..=last).rev() {
-                spans.push(Span {
+            for (f, l) in spans.range(..=last.to_owned()).rev() {
+                out.push(Span {
                     first: f.clone(),
                     last: l.clone(),
                 });
-                if *l < first {
+                if l.as_str() < first {
                     break;
                 }
             }
+            out
+        }
+
+        /// What the store reads for a batch (`Store::rollup_known`).
+        fn known(&self, shard: &Shard, p: &Progress<'_>) -> Known {
+            let Some((first, last)) = p.pending_keys() else {
+                return Known::default();
+            };
+            let spans = self.spans_back_from(shard, &first, &last);
+            let mut by_award = BTreeMap::new();
+            if matches!(shard, Shard::Stream { .. }) && self.by_award_marked {
+                for award in p.awards_made_by(0) {
+                    let own = Shard::Award {
+                        stream: "s".into(),
+                        award: award.clone(),
+                    };
+                    by_award.insert(award, self.spans_back_from(&own, &first, &last));
+                }
+            }
+            let legacy = spans.is_empty().then(BTreeMap::new);
             Known {
-                legacy: spans.is_empty().then(BTreeMap::new),
                 spans,
+                legacy,
+                by_award,
             }
         }
 
-        /// One delivery of `batch`, as the rollup handles it. `fault` says how each write
-        /// goes: 0, it fails before it lands; 1, it lands and its answer is lost (the caller
-        /// saw an error and gives up); either way the batch fails from its first pending
-        /// change. Answers that index, if any.
-        fn deliver(&mut self, batch: &[Change], fault: &mut impl FnMut() -> u8) -> Option<usize> {
+        /// One delivery of `batch`, as the rollup handles it: with its shard when `windowed`,
+        /// else award by award. `fault` says how each write goes: 0, it fails before it lands;
+        /// 1, it lands and its answer is lost (the caller saw an error and gives up); either
+        /// way the batch fails from its first pending change. Answers that index, if any.
+        fn deliver(
+            &mut self,
+            batch: &[Change],
+            windowed: bool,
+            fault: &mut impl FnMut() -> u8,
+        ) -> Option<usize> {
+            if windowed {
+                let from = self.deliver_to(&the_shard(), batch, fault)?;
+                return Some(from);
+            }
+            self.by_award_marked = true;
+            let groups = by_award(batch);
+            for (i, (award, group)) in groups.iter().enumerate() {
+                let own = Shard::Award {
+                    stream: "s".into(),
+                    award: award.clone(),
+                };
+                if let Some(at) = self.deliver_to(&own, group, fault) {
+                    let seq = retry_from(&groups, i, group[at].seq.clone());
+                    return batch.iter().position(|c| c.seq == seq);
+                }
+            }
+            None
+        }
+
+        fn deliver_to(
+            &mut self,
+            shard: &Shard,
+            batch: &[Change],
+            fault: &mut impl FnMut() -> u8,
+        ) -> Option<usize> {
             let mut p = Progress::new(batch, Known::default());
-            p.found(self.known(&p));
+            p.found(self.known(shard, &p));
             while let Some(chunk) = p.next_chunk() {
                 let f = fault();
                 if f == 0 {
                     let seq = p.first_pending()?;
                     return batch.iter().position(|c| c.seq == seq);
                 }
-                match self.write(&chunk) {
+                match self.write(shard, &chunk) {
                     Ok(()) if f == 1 => {
                         let seq = p.first_pending()?;
                         return batch.iter().position(|c| c.seq == seq);
                     }
                     Ok(()) => p.written(&chunk),
-                    Err(()) => p.found(self.known(&p)),
+                    Err(()) => p.found(self.known(shard, &p)),
                 }
             }
             None
         }
 
+        /// Every shard's spans (the stream's and each award's) are disjoint.
         fn disjoint(&self) -> bool {
-            let spans: Vec<(&String, &String)> = self.spans.iter().collect();
-            spans.windows(2).all(|w| w[0].1 < w[1].0) && spans.iter().all(|(f, l)| f <= l)
+            self.spans.values().all(|spans| {
+                let spans: Vec<(&String, &String)> = spans.iter().collect();
+                spans.windows(2).all(|w| w[0].1 < w[1].0) && spans.iter().all(|(f, l)| f <= l)
+            })
         }
     }
 
@@ -605,7 +829,9 @@ mod tests {
 
         /// However the stream's batches are cut, redelivered, bisected or half-written, and
         /// whatever Lambda gives up on and is handed over again later, the day items end up as
-        /// if every write had been rolled up once.
+        /// if every write had been rolled up once — also when the first `windowless`
+        /// deliveries name no shard (the deploy before the mapping has its window) and are
+        /// rolled up by award.
         #[test]
         fn every_write_is_rolled_up_exactly_once(
             events in proptest::collection::vec((0usize..6, 0usize..4), 1..160),
@@ -613,6 +839,7 @@ mod tests {
             batch_size in 1usize..40,
             retries in 0usize..4,
             replay_alone: bool,
+            windowless in proptest::prop_oneof![proptest::strategy::Just(0usize), 0usize..12],
         ) {
             let awards: Vec<(AwardId, Tags)> = (0..6)
                 .map(|i| (AwardId::generate(), tags((i % 2 == 0).then_some("c"))))
@@ -645,7 +872,8 @@ mod tests {
             while let Some((batch, tries)) = queue.pop_front() {
                 rounds += 1;
                 proptest::prop_assert!(rounds < 10_000);
-                let Some(from) = got.deliver(&batch, &mut fault) else { continue };
+                let windowed = rounds > windowless;
+                let Some(from) = got.deliver(&batch, windowed, &mut fault) else { continue };
                 let rest = batch[from..].to_vec();
                 if tries >= retries {
                     // Lambda gives up on the rest and goes on with the next batch.
@@ -663,12 +891,12 @@ mod tests {
             // faults: each range alone, or within the whole stream (gaps between spans); then
             // the whole stream once more, which changes nothing.
             if !replay_alone {
-                got.deliver(&stream, &mut || 7);
+                got.deliver(&stream, true, &mut || 7);
             }
             for batch in given_up {
-                got.deliver(&batch, &mut || 7);
+                got.deliver(&batch, true, &mut || 7);
             }
-            got.deliver(&stream, &mut || 7);
+            got.deliver(&stream, true, &mut || 7);
             proptest::prop_assert!(got.disjoint());
             proptest::prop_assert_eq!(&got.days, &want);
         }

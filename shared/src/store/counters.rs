@@ -105,10 +105,15 @@ pub fn change_of(record: &Value) -> Option<Change> {
         tracing::warn!(%award, %seq, "a counting write without readable tags; not rolled up");
         return None;
     };
+    let created = record
+        .pointer("/dynamodb/ApproximateCreationDateTime")
+        .and_then(Value::as_f64)
+        .map(|t| t.floor() as i64);
     Some(Change {
         award,
         seq,
         version,
+        created,
         tags,
         old: image_counters(old),
         new: image_counters(Some(new)),

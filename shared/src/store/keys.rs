@@ -255,6 +255,10 @@ pub fn award_of_counters(pk: &str, sk: &str) -> Option<AwardId> {
 pub fn rollup_span(shard: &str, first: &str) -> (String, String) {
     (format!("ROLLUP#{shard}"), first.to_owned())
 }
+/// Says until when a stream may have spans kept by award (batches that named no shard).
+pub fn rolled_by_award(stream: &str) -> (String, String) {
+    (format!("ROLLUP#{stream}#award"), "MARK".into())
+}
 /// How far releases before 2026-12-05 had added an award's counters to the day items.
 pub fn award_rollup(id: &AwardId) -> (String, String) {
     (format!("AWARD#{id}"), "ROLLUP".into())

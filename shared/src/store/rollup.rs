@@ -12,7 +12,10 @@
 //!
 //! Releases before 2026-12-05 kept a watermark per award instead (`AWARD#{aid}` / `ROLLUP`,
 //! `rolled`: the counters `version` rolled up); they are read, never written, for a batch no span
-//! of whose shard precedes it.
+//! of whose shard precedes it. Batches that named no shard were rolled up by award
+//! ([`Shard::Award`]); the stream's mark (`ROLLUP#{stream}#award` / `MARK`, `at`: when that last
+//! began) is read beside each stream shard's spans, so that a record those rolled up is known
+//! when it comes back with its shard.
 
 use super::{
     awards::{cancellation_reasons, TransactError},
@@ -20,7 +23,7 @@ use super::{
 };
 use crate::domain::{
     ids::AwardId,
-    rollup::{Chunk, Known, Span},
+    rollup::{Chunk, Known, Shard, Span},
 };
 use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
@@ -32,6 +35,7 @@ use std::collections::BTreeMap;
 
 const ROLLED: &str = "rolled";
 const LAST: &str = "last";
+const AT: &str = "at";
 
 /// How long a span is kept: longer than the stream keeps a record (24 hours).
 const SPAN_KEPT_DAYS: i64 = 2;
@@ -65,7 +69,7 @@ fn conflicted(err: &TransactError) -> bool {
 impl Store {
     /// Writes one chunk of `shard`'s rollup in one transaction: its span, on the condition that
     /// no span starts at the same record, and the day items' adds, all or nothing.
-    pub async fn write_rollup(&self, shard: &str, chunk: &Chunk) -> Result<Written> {
+    pub async fn write_rollup(&self, shard: &Shard, chunk: &Chunk) -> Result<Written> {
         if chunk.items() == 0 {
             return Ok(Written::Done);
         }
@@ -95,8 +99,8 @@ impl Store {
         }
     }
 
-    fn span_put(&self, shard: &str, span: &Span) -> Result<Put> {
-        let (pk, sk) = keys::rollup_span(shard, &span.first);
+    fn span_put(&self, shard: &Shard, span: &Span) -> Result<Put> {
+        let (pk, sk) = keys::rollup_span(&shard.name(), &span.first);
         let expires = Utc::now() + Duration::days(SPAN_KEPT_DAYS);
         Put::builder()
             .table_name(&self.table)
@@ -113,20 +117,87 @@ impl Store {
 
     /// What `shard`'s rollup holds of the records from sequence key `first` to `last` (read
     /// consistently): its spans up to `last`, newest first, down to the first one that ends
-    /// before `first`; and when none does, the older releases' watermarks of `awards`.
+    /// before `first`; when none does, the older releases' watermarks of `awards`. For a stream
+    /// shard, also when its stream was last rolled up by award, if that can still matter (the
+    /// awards' spans of it are read by [`Store::award_spans`]).
     pub async fn rollup_known(
         &self,
-        shard: &str,
+        shard: &Shard,
         (first, last): (&str, &str),
         awards: &[AwardId],
-    ) -> Result<Known> {
-        let spans = self.spans_back_from(shard, first, last).await?;
+    ) -> Result<(Known, Option<i64>)> {
+        let name = shard.name();
+        let spans = self.spans_back_from(&name, first, last);
+        let by_award = async {
+            match shard {
+                Shard::Stream { stream, .. } => self.rolled_by_award_at(stream).await,
+                Shard::Award { .. } => Ok(None),
+            }
+        };
+        let (spans, by_award_at) = futures::future::join(spans, by_award).await;
+        let spans = spans?;
         let legacy = if spans.is_empty() {
             Some(self.legacy_rollup_marks(awards).await?)
         } else {
             None
         };
-        Ok(Known { spans, legacy })
+        let known = Known {
+            spans,
+            legacy,
+            by_award: BTreeMap::new(),
+        };
+        Ok((known, by_award_at?))
+    }
+
+    /// The spans of these awards, each rolled up as a shard of its own in `stream`, around the
+    /// records from `first` to `last` (as [`Store::rollup_known`] reads a shard's).
+    pub async fn award_spans(
+        &self,
+        stream: &str,
+        awards: &[AwardId],
+        (first, last): (&str, &str),
+    ) -> Result<BTreeMap<AwardId, Vec<Span>>> {
+        let reads = awards.iter().map(|award| async move {
+            let own = Shard::Award {
+                stream: stream.to_owned(),
+                award: award.clone(),
+            };
+            let spans = self.spans_back_from(&own.name(), first, last).await?;
+            Ok::<_, StoreError>((award.clone(), spans))
+        });
+        futures::future::join_all(reads).await.into_iter().collect()
+    }
+
+    /// Records that `stream` is being rolled up by award (a batch that names no shard), before
+    /// any of those awards' spans is written: `at` now, kept two days (as the spans).
+    pub async fn mark_rolled_by_award(&self, stream: &str) -> Result<()> {
+        let (pk, sk) = keys::rolled_by_award(stream);
+        let now = Utc::now();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item(AT, n(now.timestamp()))
+            .item(keys::TYPE, s("rollup_by_award"))
+            .item(
+                keys::TTL,
+                n((now + Duration::days(SPAN_KEPT_DAYS)).timestamp()),
+            )
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// When `stream` was last rolled up by award, unless that was over two days ago (read
+    /// consistently: it is written before the awards' spans).
+    async fn rolled_by_award_at(&self, stream: &str) -> Result<Option<i64>> {
+        let Some(item) = self.get_consistent(keys::rolled_by_award(stream)).await? else {
+            return Ok(None);
+        };
+        let kept = get_n(&item, keys::TTL).is_some_and(|t| t > Utc::now().timestamp());
+        Ok(get_n(&item, AT).filter(|_| kept))
     }
 
     async fn spans_back_from(&self, shard: &str, first: &str, last: &str) -> Result<Vec<Span>> {
