@@ -99,7 +99,7 @@ pub fn notify_without_batch_write() -> sam::StackSpec {
 /// transaction is refused, so every attempt at a counting stream batch fails.
 pub fn notify_without_rollup_update() -> sam::StackSpec {
     edited_template(
-        "            - Effect: Allow\n              Action: dynamodb:UpdateItem\n              Resource: !GetAtt Table.Arn\n              Condition:\n                ForAllValues:StringLike:\n                  dynamodb:LeadingKeys: [\"TEMPLATE#*\", \"BATCH#*\", \"ISSUER#*#COHORT#*\"]\n",
+        "            - Effect: Allow\n              Action: dynamodb:UpdateItem\n              Resource: !GetAtt Table.Arn\n              Condition:\n                ForAllValues:StringLike:\n                  dynamodb:LeadingKeys: [\"TEMPLATE#tpl_??????????????????????\", \"BATCH#bat_??????????????????????\", \"ISSUER#iss_??????????????????????#COHORT#*\"]\n",
         "",
     )
 }
