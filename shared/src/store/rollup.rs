@@ -40,6 +40,9 @@ const AT: &str = "at";
 /// How long a span is kept: longer than the stream keeps a record (24 hours).
 const SPAN_KEPT_DAYS: i64 = 2;
 
+/// How many awards' spans are read at once (a batch has up to 100 awards).
+const AWARD_READS_AT_ONCE: usize = 16;
+
 /// How many spans one page of the read around a batch asks for.
 const SPANS_PAGE: i32 = 10;
 
@@ -157,15 +160,30 @@ impl Store {
         awards: &[AwardId],
         (first, last): (&str, &str),
     ) -> Result<BTreeMap<AwardId, Vec<Span>>> {
-        let reads = awards.iter().map(|award| async move {
-            let own = Shard::Award {
-                stream: stream.to_owned(),
-                award: award.clone(),
-            };
-            let spans = self.spans_back_from(&own.name(), first, last).await?;
-            Ok::<_, StoreError>((award.clone(), spans))
-        });
-        futures::future::join_all(reads).await.into_iter().collect()
+        use futures::{StreamExt, TryStreamExt};
+        let reads: Vec<_> = awards
+            .iter()
+            .map(|award| self.award_spans_of(stream, award, first, last))
+            .collect();
+        futures::stream::iter(reads)
+            .buffer_unordered(AWARD_READS_AT_ONCE)
+            .try_collect()
+            .await
+    }
+
+    async fn award_spans_of(
+        &self,
+        stream: &str,
+        award: &AwardId,
+        first: &str,
+        last: &str,
+    ) -> Result<(AwardId, Vec<Span>)> {
+        let own = Shard::Award {
+            stream: stream.to_owned(),
+            award: award.clone(),
+        };
+        let spans = self.spans_back_from(&own.name(), first, last).await?;
+        Ok((award.clone(), spans))
     }
 
     /// Records that `stream` is being rolled up by award (a batch that names no shard), before
