@@ -103,6 +103,10 @@ pub enum Fault {
     /// The answer never comes: the SDK sees a timeout (a dispatch failure, which its retry
     /// classifier treats as transient) and retries.
     Timeout,
+    /// DynamoDB's answer to a transaction that met another one on an item: the answer is
+    /// replaced by `TransactionCanceledException`, `TransactionConflict` on its first item (the
+    /// request reached the emulator all the same). The SDK does not retry it.
+    Conflict,
     /// The invocation dies at this call, as a process killed mid-request: nothing after it runs
     /// (the unwinding skips the panic hook, so nothing is printed); Lambda reports the invocation
     /// failed and its caller retries as AWS would.
@@ -237,6 +241,18 @@ fn throttled(service: &str) -> Result<aws_smithy_runtime_api::http::Response, Bo
     Ok(resp)
 }
 
+/// DynamoDB's cancellation of a transaction for a conflict on its first item.
+fn transaction_conflict() -> Result<aws_smithy_runtime_api::http::Response, BoxError> {
+    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}]}"#;
+    let mut resp = aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(400u16)?,
+        aws_smithy_types::body::SdkBody::from(body),
+    );
+    resp.headers_mut()
+        .insert("content-type", "application/x-amz-json-1.0");
+    Ok(resp)
+}
+
 impl Intercept for ThrottleAfterSend {
     fn name(&self) -> &'static str {
         "ThrottleAfterSend"
@@ -280,6 +296,10 @@ impl Intercept for ThrottleAfterSend {
             }
             Some(Fault::Throttle) => {
                 *context.response_mut() = throttled(&service)?;
+                return Ok(());
+            }
+            Some(Fault::Conflict) => {
+                *context.response_mut() = transaction_conflict()?;
                 return Ok(());
             }
             _ => {}

@@ -197,6 +197,27 @@ async fn an_expired_award_verifies_as_expired_and_a_revoked_one_gets_no_new_cred
     assert_eq!(r.json()["error"]["code"], "revoked");
 }
 
+/// Two first requests for one credential at once: in DynamoDB the later transaction may be
+/// cancelled for the conflict (`TransactionConflict`), not by the put's condition. That request
+/// serves the credential stored, as the other did, rather than a 503.
+#[tokio::test]
+async fn a_first_request_whose_store_meets_a_conflict_serves_the_stored_credential() {
+    let t = spawn_app().await;
+    let (_, _, award) = t.one_award().await;
+    t.faults().arm_at_nth(
+        "dynamodb.TransactWriteItems",
+        0,
+        1,
+        infra::metering::Fault::Conflict,
+    );
+    let first = credential_of(&t, &award).await;
+    assert_eq!(
+        t.faults().fired().as_deref(),
+        Some("dynamodb.TransactWriteItems")
+    );
+    assert_eq!(credential_of(&t, &award).await, first, "one credential");
+}
+
 /// The credential inside `<openbadges:credential><![CDATA[…]]>`.
 fn from_svg(svg: &str) -> String {
     let start = svg.find("<openbadges:credential><![CDATA[").unwrap() + 32;

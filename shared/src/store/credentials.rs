@@ -1,7 +1,7 @@
 //! Open Badges 3.0 state: issuers' signing keys (public key + KMS ciphertext), status-list index
 //! allocation and revoked bits, and each award's signed credential.
 
-use super::{get_n, get_s, keys, n, s, Item, Result, Store, StoreError};
+use super::{get_n, get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
     award::Award,
     credential::{KeyNumber, SigningKeyRecord, StatusEntry, StoredCredential},
@@ -170,12 +170,48 @@ impl Store {
 
     /// Stores a signed credential once, in one transaction with a check that the award is still
     /// valid as issued (neither revoked nor replaced): a revocation either comes after and sets
-    /// the credential's bit, or came before and no credential exists.
+    /// the credential's bit, or came before and no credential exists. A transaction cancelled
+    /// for a conflict (another first request storing its credential at the same moment) is
+    /// answered by the credential stored, or sent again.
     pub async fn put_credential(
         &self,
         award: &Award,
         c: &StoredCredential,
     ) -> Result<CredentialPut> {
+        let items = self.credential_put_items(award, c)?;
+        let mut retry = Backoff::over(0..3);
+        loop {
+            let Err(err) = self.transact(&items).await else {
+                return Ok(CredentialPut::Stored);
+            };
+            let reasons = super::awards::cancellation_reasons(&err)
+                .ok_or_else(|| StoreError::from_sdk(err))?;
+            let failed = |i: usize| {
+                reasons.get(i).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
+            };
+            if let Some(stored) = self.get_credential(&award.id).await? {
+                return Ok(CredentialPut::Exists(stored));
+            }
+            if failed(1) {
+                return Ok(CredentialPut::AwardChanged);
+            }
+            if failed(0) {
+                return Err(StoreError::NotFound);
+            }
+            if !retry.wait().await {
+                return Err(StoreError::Aws(
+                    "storing the credential was cancelled; retry".into(),
+                ));
+            }
+        }
+    }
+
+    /// The credential's put (if absent) and the award's check, one transaction.
+    fn credential_put_items(
+        &self,
+        award: &Award,
+        c: &StoredCredential,
+    ) -> Result<[TransactWriteItem; 2]> {
         let (pk, sk) = keys::credential(&award.id);
         let item: Item = [
             (keys::PK.to_owned(), s(pk)),
@@ -204,30 +240,10 @@ impl Store {
             )
             .build()
             .map_err(|e| StoreError::Aws(e.to_string()))?;
-        let items = [
+        Ok([
             TransactWriteItem::builder().put(put).build(),
             TransactWriteItem::builder().condition_check(check).build(),
-        ];
-        let Err(err) = self.transact(&items).await else {
-            return Ok(CredentialPut::Stored);
-        };
-        let reasons =
-            super::awards::cancellation_reasons(&err).ok_or_else(|| StoreError::from_sdk(err))?;
-        let failed =
-            |i: usize| reasons.get(i).and_then(Option::as_deref) == Some("ConditionalCheckFailed");
-        if failed(0) {
-            let stored = self
-                .get_credential(&award.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            return Ok(CredentialPut::Exists(stored));
-        }
-        if failed(1) {
-            return Ok(CredentialPut::AwardChanged);
-        }
-        Err(StoreError::Aws(
-            "storing the credential was cancelled; retry".into(),
-        ))
+        ])
     }
 
     /// The revoked indexes of an issuer's status list.
