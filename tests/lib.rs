@@ -424,6 +424,20 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The first of `buckets` that holds due items. Work done around a full hour may have
+    /// queued its items in the hour after the one the test started in: a test names each hour
+    /// bucket they may be due in, never the one of "now" alone.
+    pub async fn bucket_holding(&self, buckets: impl IntoIterator<Item = String>) -> String {
+        let mut tried = Vec::new();
+        for bucket in buckets {
+            if !self.app.store.due_in(&bucket).await.unwrap().is_empty() {
+                return bucket;
+            }
+            tried.push(bucket);
+        }
+        panic!("no due items in {tried:?}");
+    }
+
     /// The local runner over this app (delivers S3, stream and schedule events like AWS).
     pub fn runner(&self) -> infra::runner::Runner {
         infra::runner::Runner::new(self.lambda.clone(), self.sdk.clone())

@@ -50,6 +50,7 @@ async fn a_bucket_that_runs_out_of_time_continues_in_a_new_schedule() {
     let tpl = t
         .create_template(&key, template_body("데이터 분석 기초"))
         .await;
+    let issued_from = Utc::now();
     let mut emails = Vec::new();
     for i in 0..3 {
         let to = format!("due{i}.{}@example.com", uuid::Uuid::new_v4().simple());
@@ -63,7 +64,11 @@ async fn a_bucket_that_runs_out_of_time_continues_in_a_new_schedule() {
     let mut runner = t.runner();
     runner.deliver_stream().await.unwrap(); // day-1 emails; day-3 items queued
     let day3 = Utc::now() + chrono::Duration::days(3);
-    let bucket = followup::bucket_of(day3);
+    let bucket = t
+        .bucket_holding(
+            [issued_from, Utc::now()].map(|at| followup::bucket_of(at + chrono::Duration::days(3))),
+        )
+        .await;
     // The invocation's time is up before it starts: nothing sent, the rest rescheduled.
     let notify = t.app_of(FunctionName::Notify);
     let report = accolade::notify::handle_due(notify, &bucket, day3, Some(Utc::now()))
