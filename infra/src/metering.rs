@@ -103,9 +103,10 @@ pub enum Fault {
     /// The answer never comes: the SDK sees a timeout (a dispatch failure, which its retry
     /// classifier treats as transient) and retries.
     Timeout,
-    /// DynamoDB's answer to a transaction that met another one on an item: the answer is
-    /// replaced by `TransactionCanceledException`, `TransactionConflict` on its first item (the
-    /// request reached the emulator all the same). The SDK does not retry it.
+    /// DynamoDB's answer to a write that met a transaction on an item: the answer is replaced
+    /// by `TransactionCanceledException` with `TransactionConflict` on its first item (a
+    /// transaction) or by `TransactionConflictException` (any other write); the request reached
+    /// the emulator all the same. The SDK retries neither.
     Conflict,
     /// The invocation dies at this call, as a process killed mid-request: nothing after it runs
     /// (the unwinding skips the panic hook, so nothing is printed); Lambda reports the invocation
@@ -241,9 +242,14 @@ fn throttled(service: &str) -> Result<aws_smithy_runtime_api::http::Response, Bo
     Ok(resp)
 }
 
-/// DynamoDB's cancellation of a transaction for a conflict on its first item.
-fn transaction_conflict() -> Result<aws_smithy_runtime_api::http::Response, BoxError> {
-    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}]}"#;
+/// DynamoDB's answer to `op` when it met a transaction: a transaction's cancellation for a
+/// conflict on its first item, any other write's `TransactionConflictException`.
+fn transaction_conflict(op: &str) -> Result<aws_smithy_runtime_api::http::Response, BoxError> {
+    let body = if op == "TransactWriteItems" {
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}]}"#
+    } else {
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#
+    };
     let mut resp = aws_smithy_runtime_api::http::Response::new(
         aws_smithy_runtime_api::http::StatusCode::try_from(400u16)?,
         aws_smithy_types::body::SdkBody::from(body),
@@ -299,7 +305,7 @@ impl Intercept for ThrottleAfterSend {
                 return Ok(());
             }
             Some(Fault::Conflict) => {
-                *context.response_mut() = transaction_conflict()?;
+                *context.response_mut() = transaction_conflict(&op)?;
                 return Ok(());
             }
             _ => {}

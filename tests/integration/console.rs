@@ -34,7 +34,7 @@ async fn post_form(
     t.send(b.body(Body::from(body)).unwrap()).await
 }
 
-async fn get(t: &TestApp, path: &str, cookie: &str) -> accolade_tests::Response {
+pub(crate) async fn get(t: &TestApp, path: &str, cookie: &str) -> accolade_tests::Response {
     t.call_with("GET", path, None, None, &[("cookie", cookie)])
         .await
 }
@@ -584,6 +584,55 @@ async fn signing_out_ends_the_session_even_for_a_copied_cookie() {
     assert_eq!(api.status, StatusCode::OK, "the key is not revoked");
     let (again, _) = sign_in(&t, &key).await;
     assert_eq!(get(&t, "/console", &again).await.status, StatusCode::OK);
+}
+
+/// In DynamoDB a write can meet a transaction on the same item: signing out (one UpdateItem of
+/// the key's listing item, which a revocation's transaction also writes) gets
+/// `TransactionConflictException`, and a revocation's transaction is cancelled for the conflict.
+/// Neither is retried by the SDK; both are by the store, so neither fails.
+#[tokio::test]
+async fn signing_out_and_revoking_a_key_survive_a_transaction_conflict() {
+    use infra::metering::Fault::Conflict;
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("충돌대학").await;
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    t.faults().arm_at_nth("dynamodb.UpdateItem", 0, 1, Conflict);
+    let r = post_form(
+        &t,
+        "/console/logout",
+        Some(&cookie),
+        &[("_csrf", &csrf)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(t.faults().fired().as_deref(), Some("dynamodb.UpdateItem"));
+    let after = get(&t, "/console", &cookie).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the session is over");
+
+    let created = t
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&key),
+            Some(serde_json::json!({"name": "lms"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let (id, second) = (created.json()["id"].clone(), created.json()["key"].clone());
+    t.faults()
+        .arm_at_nth("dynamodb.TransactWriteItems", 0, 1, Conflict);
+    let path = format!("/v1/api-keys/{}", id.as_str().unwrap());
+    let r = t.call("DELETE", &path, Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(
+        t.faults().fired().as_deref(),
+        Some("dynamodb.TransactWriteItems")
+    );
+    let r = t
+        .call("GET", "/v1/issuer", Some(second.as_str().unwrap()), None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "revoked");
 }
 
 /// The awards list filtered by another issuer's batch or template is the not-found page, as in

@@ -1,4 +1,4 @@
-use super::{from_item, get_s, keys, s, to_item, Result, Store, StoreError};
+use super::{from_item, get_s, keys, s, to_item, Backoff, Result, Store, StoreError};
 use crate::domain::{
     api_key::{ApiKey, Scope},
     ids::{ApiKeyId, IssuerId},
@@ -108,24 +108,24 @@ impl Store {
     }
 
     /// Ends every console session signed in with the key until `at` (the listing item, which the
-    /// console reads on every request).
+    /// console reads on every request). A key gone meanwhile has no sessions left to end.
     pub async fn end_sessions(&self, key: &ApiKey, at: DateTime<Utc>) -> Result<()> {
         let (pk, sk) = keys::api_key(&key.issuer_id, &key.id);
-        self.client
-            .update_item()
+        let u = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .update_expression("SET sessions_ended_at = :t")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":t", s(at.to_rfc3339()))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        self.update_retrying(u).await.map(drop)
     }
 
-    /// Marks both items revoked. Revoking twice keeps the first time.
+    /// Marks both items revoked. Revoking twice keeps the first time. A transaction cancelled
+    /// for a conflict (a sign-out or another revocation of the key at the same moment) is sent
+    /// again after a back-off; then the answer is `Throttled`.
     pub async fn revoke_api_key(&self, key: &ApiKey, at: DateTime<Utc>) -> Result<()> {
         let update = |(pk, sk): (String, String)| {
             Update::builder()
@@ -139,13 +139,21 @@ impl Store {
                 .map(|u| TransactWriteItem::builder().update(u).build())
                 .map_err(|e| StoreError::Aws(e.to_string()))
         };
-        self.client
-            .transact_write_items()
-            .transact_items(update(keys::api_key(&key.issuer_id, &key.id))?)
-            .transact_items(update(keys::api_key_lookup(&key.key_hash))?)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        let items = [
+            update(keys::api_key(&key.issuer_id, &key.id))?,
+            update(keys::api_key_lookup(&key.key_hash))?,
+        ];
+        let mut retry = Backoff::over(0..6);
+        loop {
+            let Err(err) = self.transact(&items).await else {
+                return Ok(());
+            };
+            if !super::awards::contended(&err) {
+                return Err(StoreError::from_sdk(err));
+            }
+            if !retry.wait().await {
+                return Err(StoreError::Throttled);
+            }
+        }
     }
 }

@@ -219,35 +219,6 @@ impl Store {
             .map_err(|e| StoreError::Aws(e.to_string()))
     }
 
-    /// Sends one `UpdateItem`. The item can be inside a transaction at that moment (DynamoDB then
-    /// refuses the write with `TransactionConflictException`, which the SDK does not retry): such
-    /// writes are retried with back-off, as are throttled ones, so a view is not lost to them.
-    /// False when the update's condition failed (nothing was written).
-    async fn update_retrying(&self, u: Update) -> Result<bool> {
-        let mut retry = Backoff::over(0..6);
-        loop {
-            let res = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(u.key.clone()))
-                .update_expression(u.update_expression.clone())
-                .set_condition_expression(u.condition_expression.clone())
-                .set_expression_attribute_names(u.expression_attribute_names.clone())
-                .set_expression_attribute_values(u.expression_attribute_values.clone())
-                .send()
-                .await;
-            let Err(e) = res else { return Ok(true) };
-            let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e);
-            if code == Some("ConditionalCheckFailedException") {
-                return Ok(false);
-            }
-            if !super::worth_retrying(code) || !retry.wait().await {
-                return Err(StoreError::from_sdk(e));
-            }
-        }
-    }
-
     /// Counts an activity on an award: one `UpdateItem` of its counters item (see
     /// [`crate::domain::rollup`]); the day items of its segments follow from the table's stream.
     pub async fn count_activity(

@@ -22,7 +22,7 @@ pub mod webhooks;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::query::builders::QueryFluentBuilder,
-    types::AttributeValue,
+    types::{AttributeValue, Update},
     Client,
 };
 use base64::Engine;
@@ -186,6 +186,36 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(out.item)
+    }
+
+    /// Sends one `UpdateItem`. The item can be inside a transaction at that moment (DynamoDB then
+    /// refuses the write with `TransactionConflictException`, which the SDK does not retry): such
+    /// writes are retried with back-off, as are throttled ones (a view is not lost to them, a
+    /// sign-out does not fail on them). False when the update's condition failed (nothing was
+    /// written).
+    pub(crate) async fn update_retrying(&self, u: Update) -> Result<bool> {
+        let mut retry = Backoff::over(0..6);
+        loop {
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(u.key.clone()))
+                .update_expression(u.update_expression.clone())
+                .set_condition_expression(u.condition_expression.clone())
+                .set_expression_attribute_names(u.expression_attribute_names.clone())
+                .set_expression_attribute_values(u.expression_attribute_values.clone())
+                .send()
+                .await;
+            let Err(e) = res else { return Ok(true) };
+            let code = ProvideErrorMetadata::code(&e);
+            if code == Some("ConditionalCheckFailedException") {
+                return Ok(false);
+            }
+            if !worth_retrying(code) || !retry.wait().await {
+                return Err(StoreError::from_sdk(e));
+            }
+        }
     }
 
     /// An UpdateItem of the item at `key`, to which the caller adds its expressions.
