@@ -915,3 +915,61 @@ async fn a_file_replaced_after_validation_is_not_issued() {
         .unwrap()
         .starts_with("checked")));
 }
+
+/// Ingest dying on every try (a timeout, out of memory) leaves a batch `issuing` with nobody at
+/// work on it: 15 minutes after the last lease lapsed the API and the console say it stalled.
+#[tokio::test]
+async fn a_batch_nobody_works_on_is_reported_stalled() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let b = t
+        .create_batch(&key, json!({"filename": "a.csv", "template_id": tpl["id"]}))
+        .await;
+    let id = b["id"].as_str().unwrap();
+    assert_eq!(b["stalled_since"], Value::Null, "{b}");
+    let set = |status: &str, lapsed: chrono::DateTime<chrono::Utc>| {
+        let (pk, sk) =
+            accolade::store::keys::batch(&accolade::domain::ids::BatchId::parse(id).unwrap());
+        aws_sdk_dynamodb::Client::new(&t.sdk)
+            .update_item()
+            .table_name(&t.names.table)
+            .key("PK", S(pk))
+            .key("SK", S(sk))
+            .update_expression("SET #s = :s, lease_until = :l, lease_owner = :o")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":s", S(status.into()))
+            .expression_attribute_values(":l", S(lapsed.to_rfc3339()))
+            .expression_attribute_values(":o", S("dead".into()))
+            .send()
+    };
+    let now = chrono::Utc::now();
+    let path = format!("/v1/batches/{id}");
+    // The last invocation let go 10 minutes ago: Lambda may still be retrying.
+    set("issuing", now - chrono::Duration::minutes(10))
+        .await
+        .unwrap();
+    let got = t.call("GET", &path, Some(&key), None).await.json();
+    assert_eq!(got["stalled_since"], Value::Null, "{got}");
+    let lapsed = now - chrono::Duration::minutes(16);
+    set("issuing", lapsed).await.unwrap();
+    let got = t.call("GET", &path, Some(&key), None).await.json();
+    let since = chrono::DateTime::parse_from_rfc3339(got["stalled_since"].as_str().unwrap());
+    assert_eq!(since.unwrap().timestamp(), lapsed.timestamp(), "{got}");
+    let stalled = |page: &str| {
+        page.contains(r#"<span class="status st-failed">멈춤</span>"#)
+            || page.contains(r#"<span class="status st-failed">stalled</span>"#)
+    };
+    let (cookie, _) = crate::console::sign_in(&t, &key).await;
+    let page = crate::console::get(&t, "/console/bulk", &cookie)
+        .await
+        .text();
+    assert!(stalled(&page), "{page}");
+    set("issuing", now - chrono::Duration::minutes(10))
+        .await
+        .unwrap();
+    let page = crate::console::get(&t, "/console/bulk", &cookie)
+        .await
+        .text();
+    assert!(!stalled(&page), "{page}");
+}

@@ -122,6 +122,11 @@ pub struct Batch {
 /// Lambda's attempts at one asynchronous event (1 + `MaximumRetryAttempts: 2` in template.yaml).
 pub const MAX_FAILED_ATTEMPTS: u32 = 3;
 
+/// How long after the last lease on a batch still at work lapsed it is reported stalled: well
+/// past Lambda's retries of an S3 event (about 1 and 2 minutes apart) and a continuation's
+/// hand-over (seconds).
+pub const STALLED_AFTER_MINUTES: i64 = 15;
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -173,6 +178,19 @@ impl Batch {
     }
 }
 
+impl Batch {
+    /// When the last lease on the batch lapsed, if the batch is still `validating` or `issuing`
+    /// and that was over [`STALLED_AFTER_MINUTES`] ago: no invocation is working on it. Ingest
+    /// dying (a timeout, out of memory) on all three of Lambda's tries of the S3 event leaves a
+    /// batch so, where errors would have failed it; `infra replay-failures` runs it again.
+    pub fn stalled_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let working = matches!(self.status, BatchStatus::Validating | BatchStatus::Issuing);
+        let lapsed =
+            |t: &DateTime<Utc>| *t + chrono::Duration::minutes(STALLED_AFTER_MINUTES) < now;
+        self.lease_until.filter(|t| working && lapsed(t))
+    }
+}
+
 /// Where a batch's upload lands: `uploads/{issuer}/{batch}/source.csv`. The issuer and batch in
 /// the key let ingest reject an object that does not belong to the batch it names.
 pub fn source_key(issuer: &IssuerId, batch: &BatchId) -> String {
@@ -209,6 +227,35 @@ pub fn parse_source_key(key: &str) -> Option<(IssuerId, BatchId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_at_work_whose_lease_lapsed_long_ago_is_stalled() {
+        let now = Utc::now();
+        let mut b = Batch::new(
+            IssuerId::generate(),
+            None,
+            "a.csv".into(),
+            true,
+            BatchMode::default(),
+            now,
+        );
+        let long_ago = now - chrono::Duration::minutes(STALLED_AFTER_MINUTES + 1);
+        b.lease_until = Some(long_ago);
+        assert_eq!(b.stalled_since(now), None, "awaiting its upload");
+        for status in [BatchStatus::Validating, BatchStatus::Issuing] {
+            b.status = status;
+            assert_eq!(b.stalled_since(now), Some(long_ago), "{status:?}");
+        }
+        b.lease_until = Some(now - chrono::Duration::minutes(STALLED_AFTER_MINUTES - 1));
+        assert_eq!(b.stalled_since(now), None, "Lambda may still be retrying");
+        b.lease_until = None;
+        assert_eq!(b.stalled_since(now), None, "never taken");
+        b.lease_until = Some(long_ago);
+        for status in [BatchStatus::Completed, BatchStatus::Failed] {
+            b.status = status;
+            assert_eq!(b.stalled_since(now), None, "{status:?}");
+        }
+    }
 
     #[test]
     fn keys_round_trip() {

@@ -48,6 +48,7 @@ async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
         "updated_at": b.updated_at,
         "started_at": b.started_at,
         "completed_at": b.completed_at,
+        "stalled_since": b.stalled_since(chrono::Utc::now()),
         "error_report_url": Value::Null,
     });
     if let Some(key) = &b.report_key {

@@ -54,6 +54,12 @@ fn page_body(s: &Session, tpls: &[Template], recent: &[Batch]) -> Markup {
     }
 }
 
+/// What a stalled batch ([`Batch::stalled_since`]) tells its admin (Korean, English).
+const STALLED: (&str, &str) = (
+    "멈춤: 15분 넘게 처리하는 작업이 없습니다. 운영자에게 재개를 요청하거나 파일을 새 일괄 발급으로 다시 올리세요(이미 발급된 행은 건너뜁니다).",
+    "Stalled: nothing has worked on it for over 15 minutes. Ask your operator to resume it, or upload the file again as a new batch (rows already issued are skipped).",
+);
+
 /// What the page's script says while it uploads and follows the batch.
 fn words(l: Locale) -> Value {
     json!({
@@ -62,6 +68,7 @@ fn words(l: Locale) -> Value {
         "uploaded": l.t("업로드 완료. 처리를 기다리는 중…", "Uploaded. Waiting for processing…"),
         "failed": l.t("업로드하지 못했습니다", "The upload failed"),
         "choose": l.t("CSV 파일을 선택하세요.", "Choose a CSV file."),
+        "stalled": l.t(STALLED.0, STALLED.1),
         "signin": l.t("세션이 끝났습니다. 다시 로그인하면 진행 상황을 볼 수 있습니다 (일괄 발급은 계속됩니다).", "Your session ended. Sign in again to see the progress (the batch carries on)."),
         "rows": l.t("행", "rows"), "valid": l.t("유효", "valid"), "issued": l.t("발급", "issued"),
         "invalid": l.t("오류", "invalid"), "duplicates": l.t("중복", "duplicates"),
@@ -125,6 +132,7 @@ fn upload_form(s: &Session, tpls: &[Template]) -> Markup {
 }
 
 fn recent_batches(l: Locale, recent: &[Batch]) -> Markup {
+    let now = chrono::Utc::now();
     html! {
         h2 { (l.t("최근 일괄 발급", "Recent batches")) }
         @if recent.is_empty() { p { (l.t("아직 없습니다.", "None yet.")) } } @else {
@@ -134,7 +142,13 @@ fn recent_batches(l: Locale, recent: &[Batch]) -> Markup {
                     @let st = serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                     tr {
                         th scope="row" { a href={"/console/awards?batch=" (b.id)} { (b.filename) } }
-                        td { span class={"status st-" (st)} { (st) } }
+                        td {
+                            span class={"status st-" (st)} { (st) }
+                            @if b.stalled_since(now).is_some() {
+                                " " span class="status st-failed" { (l.t("멈춤", "stalled")) }
+                                p class="hint" { (l.t(STALLED.0, STALLED.1)) }
+                            }
+                        }
                         td { (b.counts.rows) } td { (b.counts.issued) } td { (b.counts.invalid) }
                     }
                 } }

@@ -95,6 +95,7 @@
         say(t["st_" + b.status] + " · " + t.rows + " " + (c.rows || 0) + " · " + t.valid + " " + (c.valid || 0) +
             " · " + t.issued + " " + (c.issued || 0) + " · " + t.invalid + " " + (c.invalid || 0) +
             (c.skipped_duplicate ? " · " + t.duplicates + " " + c.skipped_duplicate : ""));
+        if (b.stalled_since) { say(status.textContent + " · " + t.stalled); }
         status.setAttribute("data-status", b.status);
         if (b.status === "completed" || b.status === "failed") {
           if (b.failure_reason) { say(status.textContent + " · " + b.failure_reason); }
