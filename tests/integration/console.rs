@@ -551,6 +551,10 @@ async fn script_writes_need_the_csrf_header() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
+async fn sign_out(t: &TestApp, cookie: &str, csrf: &str) -> accolade_tests::Response {
+    post_form(t, "/console/logout", Some(cookie), &[("_csrf", csrf)], &[]).await
+}
+
 /// Signing out ends the session on the server: the cookie, copied before, no longer works; the
 /// key itself keeps working, and signing in again gives a working session.
 #[tokio::test]
@@ -560,14 +564,7 @@ async fn signing_out_ends_the_session_even_for_a_copied_cookie() {
     let (cookie, csrf) = sign_in(&t, &key).await;
     let copied = cookie.clone();
     assert_eq!(get(&t, "/console", &copied).await.status, StatusCode::OK);
-    let r = post_form(
-        &t,
-        "/console/logout",
-        Some(&cookie),
-        &[("_csrf", &csrf)],
-        &[],
-    )
-    .await;
+    let r = sign_out(&t, &cookie, &csrf).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(r.header("location"), Some("/console/login"));
     let after = get(&t, "/console", &copied).await;
@@ -597,14 +594,7 @@ async fn signing_out_and_revoking_a_key_survive_a_transaction_conflict() {
     let (_, key) = t.issuer("충돌대학").await;
     let (cookie, csrf) = sign_in(&t, &key).await;
     t.faults().arm_at_nth("dynamodb.UpdateItem", 0, 1, Conflict);
-    let r = post_form(
-        &t,
-        "/console/logout",
-        Some(&cookie),
-        &[("_csrf", &csrf)],
-        &[],
-    )
-    .await;
+    let r = sign_out(&t, &cookie, &csrf).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(t.faults().fired().as_deref(), Some("dynamodb.UpdateItem"));
     let after = get(&t, "/console", &cookie).await;

@@ -176,9 +176,7 @@ impl Batch {
             failed_attempts: 0,
         }
     }
-}
 
-impl Batch {
     /// When the last lease on the batch lapsed, if the batch is still `validating` or `issuing`
     /// and that was over [`STALLED_AFTER_MINUTES`] ago: no invocation is working on it. Ingest
     /// dying (a timeout, out of memory) on all three of Lambda's tries of the S3 event leaves a

@@ -488,8 +488,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_batch_by_award_keeps_each_awards_changes_in_order_and_the_awards_in_first_seen_order() {
+    /// Three awards' writes in the stream order a1 b1 a2 c1 b2.
+    fn interleaved() -> ([AwardId; 3], Vec<Change>) {
         let (a, b, c) = (
             AwardId::generate(),
             AwardId::generate(),
@@ -497,15 +497,21 @@ mod tests {
         );
         let t = tags(None);
         let changes = vec![
-            write(&b, &t, 1, &[], &["views"]),
             write(&a, &t, 1, &[], &["views"]),
-            write(&b, &t, 2, &[("views", 1)], &["views"]),
-            write(&c, &t, 1, &[], &["clicks"]),
+            write(&b, &t, 1, &[], &["views"]),
             write(&a, &t, 2, &[("views", 1)], &["views"]),
+            write(&c, &t, 1, &[], &["clicks"]),
+            write(&b, &t, 2, &[("views", 1)], &["views"]),
         ];
+        ([a, b, c], changes)
+    }
+
+    #[test]
+    fn a_batch_by_award_keeps_each_awards_changes_in_order_and_the_awards_in_first_seen_order() {
+        let ([a, b, c], changes) = interleaved();
         let groups = by_award(&changes);
         let order: Vec<&AwardId> = groups.iter().map(|(award, _)| award).collect();
-        assert_eq!(order, [&b, &a, &c]);
+        assert_eq!(order, [&a, &b, &c]);
         let seqs = |i: usize| -> Vec<&str> { groups[i].1.iter().map(|c| c.seq.as_str()).collect() };
         assert_eq!(seqs(0), [&changes[0].seq, &changes[2].seq]);
         assert_eq!(seqs(1), [&changes[1].seq, &changes[4].seq]);
@@ -515,20 +521,7 @@ mod tests {
 
     #[test]
     fn a_batch_by_award_is_retried_from_the_first_record_not_rolled_up() {
-        let (a, b, c) = (
-            AwardId::generate(),
-            AwardId::generate(),
-            AwardId::generate(),
-        );
-        let t = tags(None);
-        // Stream order: a1 b1 a2 c1 b2.
-        let changes = vec![
-            write(&a, &t, 1, &[], &["views"]),
-            write(&b, &t, 1, &[], &["views"]),
-            write(&a, &t, 2, &[("views", 1)], &["views"]),
-            write(&c, &t, 1, &[], &["views"]),
-            write(&b, &t, 2, &[("views", 1)], &["views"]),
-        ];
+        let (_, changes) = interleaved();
         let groups = by_award(&changes);
         let seq = |i: usize| changes[i].seq.clone();
         // a stopped at a2: b1 comes before it and was not reached.
