@@ -265,7 +265,7 @@ batch_props = {
     "counts": resp_obj({k: I(minimum=0) for k in ["rows", "valid", "issued", "skipped_duplicate", "invalid"]}, "all"),
     "warnings": arr(S()), "progress_row": I(minimum=0, description="data rows issued so far"),
     "created_at": INSTANT, "updated_at": INSTANT, "started_at": nullable(INSTANT), "completed_at": nullable(INSTANT),
-    "stalled_since": nullable(S(format="date-time", description="set while the batch is validating or issuing and no worker has held it for 15 minutes (from when the last one let go): the import stopped and is not retrying by itself; the operator can resume it (infra replay-failures), or upload the file again as a new batch (rows already issued are skipped)")),
+    "stalled_since": nullable(S(format="date-time", description="set while the batch is validating or issuing and no worker has held it for 15 minutes (from when the last one let go): the import may have stopped (a worker that died on every try leaves no error behind; a throttled one may still come back); if it stays so, the operator can resume it (infra replay-failures), or the file can be uploaded again as a new batch (rows already issued are skipped)")),
     "error_report_url": nullable(S(description="a 15-minute download link, when any row was rejected or skipped")),
 }
 webhook_props = {

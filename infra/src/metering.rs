@@ -93,8 +93,8 @@ pub fn metered_clients(
     )
 }
 
-/// What goes wrong at one AWS call (see [`ThrottleAfterSend::arm_at`]). Each happens after the
-/// request reached the emulator: whatever it asked for was done.
+/// What goes wrong at one AWS call (see [`ThrottleAfterSend::arm_at`]). Each but a conflict
+/// happens after the request reached the emulator: whatever it asked for was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
     /// The answer is replaced by the service's throttling error (DynamoDB's
@@ -103,10 +103,10 @@ pub enum Fault {
     /// The answer never comes: the SDK sees a timeout (a dispatch failure, which its retry
     /// classifier treats as transient) and retries.
     Timeout,
-    /// DynamoDB's answer to a write that met a transaction on an item: the answer is replaced
-    /// by `TransactionCanceledException` with `TransactionConflict` on its first item (a
-    /// transaction) or by `TransactionConflictException` (any other write); the request reached
-    /// the emulator all the same. The SDK retries neither.
+    /// DynamoDB's answer to a write that met a transaction on an item:
+    /// `TransactionCanceledException` with `TransactionConflict` on its first item (a
+    /// transaction) or `TransactionConflictException` (any other write). Nothing is written (the
+    /// request goes out emptied). The SDK retries neither.
     Conflict,
     /// The invocation dies at this call, as a process killed mid-request: nothing after it runs
     /// (the unwinding skips the panic hook, so nothing is printed); Lambda reports the invocation
@@ -264,10 +264,12 @@ impl Intercept for ThrottleAfterSend {
         "ThrottleAfterSend"
     }
 
-    /// Numbers the call and decides whether the armed fault is for it.
-    fn read_before_transmit(
+    /// Numbers the call and decides whether the armed fault is for it. A conflict writes
+    /// nothing, as in DynamoDB: its request goes out with an empty body, which the emulator
+    /// refuses (its answer is replaced below).
+    fn modify_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
@@ -285,6 +287,11 @@ impl Intercept for ThrottleAfterSend {
         }
         plan.calls.push(name);
         drop(plan);
+        if fault == Some(Fault::Conflict) {
+            let request = context.request_mut();
+            *request.body_mut() = aws_smithy_types::body::SdkBody::from("{}");
+            request.headers_mut().insert("content-length", "2");
+        }
         cfg.interceptor_state().store_put(Injected(fault));
         Ok(())
     }

@@ -210,10 +210,17 @@ async fn a_first_request_whose_store_meets_a_conflict_serves_the_stored_credenti
         1,
         infra::metering::Fault::Conflict,
     );
+    t.requests.reset();
     let first = credential_of(&t, &award).await;
     assert_eq!(
         t.faults().fired().as_deref(),
         Some("dynamodb.TransactWriteItems")
+    );
+    assert_eq!(
+        t.requests.get("dynamodb.TransactWriteItems"),
+        2,
+        "the cancelled transaction wrote nothing, and was sent again: {:?}",
+        t.requests.snapshot()
     );
     assert_eq!(credential_of(&t, &award).await, first, "one credential");
 }

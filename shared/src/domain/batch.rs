@@ -178,9 +178,11 @@ impl Batch {
     }
 
     /// When the last lease on the batch lapsed, if the batch is still `validating` or `issuing`
-    /// and that was over [`STALLED_AFTER_MINUTES`] ago: no invocation is working on it. Ingest
-    /// dying (a timeout, out of memory) on all three of Lambda's tries of the S3 event leaves a
-    /// batch so, where errors would have failed it; `infra replay-failures` runs it again.
+    /// and that was over [`STALLED_AFTER_MINUTES`] ago: no invocation is working on it, and it
+    /// may have stopped. Ingest dying (a timeout, out of memory) on all three of Lambda's tries
+    /// of the S3 event leaves a batch so, where errors would have failed it (`infra
+    /// replay-failures` runs it again); so, for a while, may ingest throttled (Lambda keeps an
+    /// asynchronous event up to 6 hours).
     pub fn stalled_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let working = matches!(self.status, BatchStatus::Validating | BatchStatus::Issuing);
         let lapsed =

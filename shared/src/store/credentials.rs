@@ -172,7 +172,7 @@ impl Store {
     /// valid as issued (neither revoked nor replaced): a revocation either comes after and sets
     /// the credential's bit, or came before and no credential exists. A transaction cancelled
     /// for a conflict (another first request storing its credential at the same moment) is
-    /// answered by the credential stored, or sent again.
+    /// answered by the credential stored, or sent again (then `Throttled`).
     pub async fn put_credential(
         &self,
         award: &Award,
@@ -184,8 +184,9 @@ impl Store {
             let Err(err) = self.transact(&items).await else {
                 return Ok(CredentialPut::Stored);
             };
-            let reasons = super::awards::cancellation_reasons(&err)
-                .ok_or_else(|| StoreError::from_sdk(err))?;
+            let Some(reasons) = super::awards::cancellation_reasons(&err) else {
+                return Err(StoreError::from_sdk(err));
+            };
             let failed = |i: usize| {
                 reasons.get(i).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
@@ -198,10 +199,11 @@ impl Store {
             if failed(0) {
                 return Err(StoreError::NotFound);
             }
+            if !super::awards::contended(&err) {
+                return Err(StoreError::from_sdk(err));
+            }
             if !retry.wait().await {
-                return Err(StoreError::Aws(
-                    "storing the credential was cancelled; retry".into(),
-                ));
+                return Err(StoreError::Throttled);
             }
         }
     }

@@ -191,8 +191,8 @@ impl Store {
     /// Sends one `UpdateItem`. The item can be inside a transaction at that moment (DynamoDB then
     /// refuses the write with `TransactionConflictException`, which the SDK does not retry): such
     /// writes are retried with back-off, as are throttled ones (a view is not lost to them, a
-    /// sign-out does not fail on them). False when the update's condition failed (nothing was
-    /// written).
+    /// sign-out does not fail on them); `Throttled` when they last. False when the update's
+    /// condition failed (nothing was written).
     pub(crate) async fn update_retrying(&self, u: Update) -> Result<bool> {
         let mut retry = Backoff::over(0..6);
         loop {
@@ -212,8 +212,11 @@ impl Store {
             if code == Some("ConditionalCheckFailedException") {
                 return Ok(false);
             }
-            if !worth_retrying(code) || !retry.wait().await {
+            if !worth_retrying(code) {
                 return Err(StoreError::from_sdk(e));
+            }
+            if !retry.wait().await {
+                return Err(StoreError::Throttled);
             }
         }
     }

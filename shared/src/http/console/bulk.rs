@@ -56,8 +56,8 @@ fn page_body(s: &Session, tpls: &[Template], recent: &[Batch]) -> Markup {
 
 /// What a stalled batch ([`Batch::stalled_since`]) tells its admin (Korean, English).
 const STALLED: (&str, &str) = (
-    "멈춤: 15분 넘게 처리하는 작업이 없습니다. 운영자에게 재개를 요청하거나 파일을 새 일괄 발급으로 다시 올리세요(이미 발급된 행은 건너뜁니다).",
-    "Stalled: nothing has worked on it for over 15 minutes. Ask your operator to resume it, or upload the file again as a new batch (rows already issued are skipped).",
+    "멈춤: 15분 넘게 처리하는 작업이 없어 멈췄을 수 있습니다. 계속 이 상태라면 운영자에게 재개를 요청하거나 파일을 새 일괄 발급으로 다시 올리세요(이미 발급된 행은 건너뜁니다).",
+    "Stalled: nothing has worked on it for over 15 minutes, so it may have stopped. If it stays so, ask your operator to resume it, or upload the file again as a new batch (rows already issued are skipped).",
 );
 
 /// What the page's script says while it uploads and follows the batch.
