@@ -235,6 +235,47 @@ def _shard_get(self, start, quantity):
 
 _StreamShard.get = _shard_get
 
+# Query at DynamoDB's cost. moto's `Table.query` starts from `Table.all_items()`, every item of
+# the table sorted by key, and keeps those of the partition (or, on an index, those whose index
+# keys match): each Query sorted the whole table, so on a table of 100,000 awards (~600,000 items)
+# one took about a second, where DynamoDB reads one partition. While a Query runs, `all_items`
+# answers only what the Query can match: on the table, the one partition (a dict lookup; the
+# Query sorts it by sort key itself), on an index every item unsorted (the Query sorts its matches
+# by the index's keys and the table's, which are unique). What the Query answers is unchanged;
+# `test_moto_transactions.py` checks it against moto's own on both paths.
+_original_query = _Table.query
+_original_all_items = _Table.all_items
+
+
+def _query(self, hash_key, *args, **kwargs):
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    _local.query = ("index", None) if index_name else ("table", hash_key)
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        _local.query = None
+
+
+def _all_items(self):
+    query = getattr(_local, "query", None)
+    if query is None:
+        return _original_all_items(self)
+    _local.query = None  # only the Query's own first call
+    kind, hash_key = query
+    if kind == "table" and hash_key is not None:
+        partition = self.items.get(hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]
+    items = []
+    for partition in list(self.items.values()):
+        items.extend(partition.values() if self.range_key_attr else [partition])
+    return items
+
+
+_Table.query = _query
+_Table.all_items = _all_items
+
 import json as _json  # noqa: E402
 from urllib.parse import parse_qs as _parse_qs, urlparse as _urlparse  # noqa: E402
 

@@ -79,7 +79,19 @@ class Backend:
             ExpressionAttributeValues={":p": {"S": "BY-ISSUER"}},
         )["Items"]
         out["stream"] = [strip(r) for r in self.read_stream(self.iterator())]
+        for i, query in enumerate(QUERIES):
+            out[f"query {i}"] = self.query_pages(query)
         return out
+
+    def query_pages(self, query):
+        """Every page of a Query (2 items a page), each page's items and where it stopped."""
+        pages, start = [], {}
+        while True:
+            out = self.ddb.query(Limit=2, **query, **start)
+            pages.append((out["Items"], out.get("LastEvaluatedKey")))
+            if "LastEvaluatedKey" not in out:
+                return pages
+            start = {"ExclusiveStartKey": out["LastEvaluatedKey"]}
 
     def stream_arn(self):
         return self.ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
@@ -179,6 +191,27 @@ def N(v):
 
 def key(pk, sk):
     return {"PK": S(pk), "SK": S(sk)}
+
+
+# Queries whose answers must not change with the launcher's Query (it reads the one partition, or
+# the index's items unsorted, instead of the whole table sorted): the table and an index, forward
+# and backward, with a sort-key condition, a filter, and a partition that does not exist.
+QUERIES = [
+    {"TableName": TABLE, "KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": S(f"ISSUER#{i}")}}
+    for i in (0, 1, 2, 3, "NEW")
+] + [
+    {"TableName": TABLE, "KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": S("ISSUER#2")},
+     "ScanIndexForward": False, "ConsistentRead": True},
+    {"TableName": TABLE, "KeyConditionExpression": "PK = :p AND SK >= :s",
+     "ExpressionAttributeValues": {":p": S("ISSUER#0"), ":s": S("AWARD#1")}},
+    {"TableName": TABLE, "KeyConditionExpression": "PK = :p AND begins_with(SK, :s)",
+     "FilterExpression": "#c > :n", "ExpressionAttributeNames": {"#c": "count"},
+     "ExpressionAttributeValues": {":p": S("ISSUER#3"), ":s": S("AWARD#"), ":n": N(30)}},
+    {"TableName": TABLE, "KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": S("NOBODY")}},
+    {"TableName": PLAIN, "KeyConditionExpression": "id = :p", "ExpressionAttributeValues": {":p": S("p1")}},
+    {"TableName": TABLE, "IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :p AND GSI1SK > :s",
+     "ExpressionAttributeValues": {":p": S("BY-ISSUER"), ":s": S("1")}, "ScanIndexForward": False},
+]
 
 
 def setup(b):
