@@ -49,6 +49,9 @@ undo must not erase another request's write), as DynamoDB isolates transactions;
 With `--iam`, requests are authenticated and authorised, and one lock serves them one at a time
 (see the end of this file).
 
+A Query reads the one partition it names (on an index, the table's items unsorted) instead of
+moto's sort of the whole table for each Query (see `_all_items`).
+
 Every DynamoDB request is metered as DynamoDB would bill it (request units by item size, indexes,
 transactions): `GET /_accolade/capacity` answers the totals, `POST` resets them (capacity.py;
 checked by test_capacity.py, in `make test`).
@@ -262,7 +265,9 @@ def _all_items(self):
         return _original_all_items(self)
     _local.query = None  # only the Query's own first call
     kind, hash_key = query
-    if kind == "table" and hash_key is not None:
+    if kind == "table":
+        if hash_key is None:
+            return _original_all_items(self)
         partition = self.items.get(hash_key)
         if partition is None:
             return []
