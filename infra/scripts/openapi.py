@@ -462,7 +462,7 @@ paths = {
               desc="Any other query parameter is refused (400 naming it)."),
   },
   "/v1/analytics/export": {
-    "get": op("exportAnalytics", "Every award in scope with its counters, as CSV (UTF-8 with BOM), streamed, newest first, up to `limit` awards per response; a `Link: <…>; rel=\"next\"` header (and `X-Next-Cursor`) continues. from/to filter on the day each award was recorded", "analytics",
+    "get": op("exportAnalytics", "Every award in scope with its counters, as CSV (UTF-8 with BOM), newest first, up to `limit` awards per response (fewer when the body would pass 5 MB); a `Link: <…>; rel=\"next\"` header (and `X-Next-Cursor`) continues. from/to filter on the day each award was recorded", "analytics",
               CSV("CSV", {"Link": {"schema": S(), "description": "the next page, when there is one"},
                           "X-Next-Cursor": {"schema": S(), "description": "the next page's cursor, when there is one"}}),
               ["400", "404"], params=["AnalyticsTemplate", "AnalyticsBatch", "AnalyticsCohort", "From", "To", "ExportLimit", "Cursor"],

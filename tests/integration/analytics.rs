@@ -1011,3 +1011,100 @@ async fn the_local_runner_fires_the_weekly_digest_schedule_from_template_yaml() 
     let tue = Utc.with_ymd_and_hms(2026, 12, 1, 23, 0, 0).unwrap();
     assert_eq!(runner.fire_recurring(tue).await.unwrap(), 0);
 }
+
+/// DynamoDB ends a Query page at 1 MB read, whatever its `Limit`: awards of ~110 KB fill a page
+/// at 9. The export still sends every award once, whole file or page by page, because each
+/// response reads up to its boundary's key rather than counting the items it asked for.
+#[tokio::test]
+async fn the_export_of_large_awards_sends_each_once_across_pages_cut_at_one_megabyte() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let long = "가".repeat(9_000);
+    let evidence: Vec<Value> = (0..3).map(|_| json!({"narrative": long})).collect();
+    let mut issued = std::collections::HashSet::new();
+    for i in 0..14 {
+        let body = json!({"template_id": tpl["id"], "narrative": long, "evidence": evidence,
+            "recipient": {"email": format!("big{i}.{}@example.com", uuid::Uuid::new_v4().simple()), "name": "큰 배지"}});
+        issued.insert(t.issue(&key, body).await["id"].as_str().unwrap().to_owned());
+    }
+    for limit in [None, Some(10), Some(4)] {
+        let mut path = match limit {
+            Some(n) => format!("/v1/analytics/export?limit={n}"),
+            None => "/v1/analytics/export".to_owned(),
+        };
+        let mut ids = Vec::new();
+        loop {
+            let r = t.call("GET", &path, Some(&key), None).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+            let body = r.text();
+            let mut rd = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+            let rows: Vec<String> = rd.records().map(|r| r.unwrap()[0].to_owned()).collect();
+            assert!(
+                rows.len() <= limit.unwrap_or(usize::MAX),
+                "{limit:?}: {}",
+                rows.len()
+            );
+            ids.extend(rows);
+            match next_link(&r) {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        let unique: std::collections::HashSet<String> = ids.iter().cloned().collect();
+        assert_eq!(ids.len(), 14, "{limit:?}: {ids:?}");
+        assert_eq!(unique, issued, "{limit:?}");
+    }
+}
+
+/// Lambda answers at most 6 MB. Awards whose names, cohorts and external ids are as long as
+/// allowed make ~1.9 KB rows: the export's first response ends before 5 MB as Lambda writes it
+/// (a JSON string), its Link goes on, and the pages together hold every award once.
+#[tokio::test]
+async fn an_export_of_long_rows_stays_inside_lambdas_response_limit_and_loses_none() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let tid = tpl["id"].as_str().unwrap();
+    let (name, cohort, ext) = ("가".repeat(200), "나".repeat(100), "다".repeat(190));
+    let mut file = String::from("email,name,template_id,cohort,external_id\r\n");
+    let rows = 3_000;
+    for i in 0..rows {
+        let local = format!("{}{i:05}", "a".repeat(59));
+        file += &format!(
+            "{local}@{}.example.com,{name},{tid},{cohort},{ext}{i:05}\r\n",
+            "b".repeat(60)
+        );
+    }
+    let batch = t
+        .ingested_batch(
+            &key,
+            json!({"filename": "long.csv", "template_id": tid}),
+            file.as_bytes(),
+        )
+        .await;
+    assert_eq!(batch["counts"]["issued"], rows, "{batch}");
+    let mut path = "/v1/analytics/export".to_owned();
+    let (mut ids, mut pages) = (Vec::new(), 0);
+    loop {
+        let r = t.call("GET", &path, Some(&key), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let body = r.text();
+        let as_lambda_writes_it = serde_json::to_string(&body).unwrap().len();
+        assert!(as_lambda_writes_it <= 5_000_000, "{as_lambda_writes_it}");
+        let mut rd = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+        ids.extend(rd.records().map(|r| r.unwrap()[0].to_owned()));
+        pages += 1;
+        match next_link(&r) {
+            Some(next) => path = next,
+            None => break,
+        }
+    }
+    assert!(pages >= 2, "the body limit ended the first page");
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (rows, rows));
+}
+
+/// The path of an export response's `Link: <…>; rel="next"`, if it has one.
+fn next_link(r: &accolade_tests::Response) -> Option<String> {
+    let l = r.header("link")?;
+    Some(l.trim_start_matches('<').split('>').next()?.to_owned())
+}

@@ -20,7 +20,7 @@ use crate::{
         metrics::{self, Granularity, Metrics, StageEmails},
         time::{parse_date, Zone},
     },
-    store::{awards::AwardsBy, StoreError},
+    store::{awards::AwardsBy, Store, StoreError},
 };
 use axum::{
     body::Body,
@@ -53,8 +53,9 @@ pub fn router(app: App) -> Router {
 pub const MAX_DAYS: i64 = 400;
 const PARAMS: &[&str] = &["template", "batch", "cohort", "from", "to", "granularity"];
 const EXPORT_PARAMS: &[&str] = &["limit", "cursor"];
-/// Awards per export response by default, and at most: about 4–5 MB of CSV, inside API
-/// Gateway's 6 MB response limit. The `Link: rel="next"` header continues.
+/// Awards per export response by default, and at most; a response also ends before its body
+/// outgrows [`EXPORT_BYTES`] (Lambda's 6 MB response limit). The `Link: rel="next"` header
+/// continues.
 pub const EXPORT_PAGE: usize = 10_000;
 
 /// A parsed, authorised analytics request.
@@ -410,63 +411,91 @@ fn csv_line(cells: &[String]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-struct ExportState {
-    app: App,
-    issuer: Issuer,
-    scope: Scope,
-    range: Option<(NaiveDate, NaiveDate)>,
+/// What one export response reads and writes.
+struct Export<'a> {
+    app: &'a App,
+    r: &'a Request,
     names: HashMap<TemplateId, String>,
-    cursor: Option<String>,
-    /// Index items still to read in this response.
-    remaining: usize,
-    started: bool,
-    done: bool,
+    /// Index items this response may read (`limit`).
+    limit: usize,
 }
 
-impl ExportState {
-    /// The next chunk: the header first, then one page of awards (≤ 100) with their counters.
-    async fn next_chunk(&mut self) -> Result<Vec<u8>, StoreError> {
-        if !self.started {
-            self.started = true;
-            let mut out = b"\xEF\xBB\xBF".to_vec();
-            out.extend(csv_line(&export_header()));
-            return Ok(out);
+/// The longest body an export response may have, counted as Lambda carries it (a JSON string,
+/// [`json_len`]): its response limit is 6 MB in all, headers and the rest of the JSON included.
+const EXPORT_BYTES: usize = 5_000_000;
+
+impl Export<'_> {
+    /// The CSV of up to `limit` awards from `cursor` on, and the cursor after the last award it
+    /// read (None: the listing ended). It counts the awards DynamoDB answered, not the ones it
+    /// asked for (a page ends at 1 MB read whatever its `Limit`), and stops early when the body
+    /// would outgrow [`EXPORT_BYTES`]; the cursor is then the last written award's own.
+    async fn page(
+        &self,
+        mut cursor: Option<String>,
+    ) -> Result<(Vec<u8>, Option<String>), StoreError> {
+        let by: AwardsBy<'_> = analytics::export_source(&self.r.scope, &self.r.issuer.id);
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend(csv_line(&export_header()));
+        let mut size = json_len(&body);
+        let mut read = 0;
+        loop {
+            let want = (self.limit - read).min(100) as i32;
+            let (page, next) = self
+                .app
+                .store
+                .list_awards(by, want, cursor.as_deref())
+                .await?;
+            read += page.len();
+            let keep: Vec<&Award> = page.iter().filter(|a| self.wanted(a)).collect();
+            let ids: Vec<AwardId> = keep.iter().map(|a| a.id.clone()).collect();
+            let counters = self.app.store.award_counters_many(&ids).await?;
+            let empty = BTreeMap::new();
+            for a in &page {
+                if self.wanted(a) {
+                    let c = counters.get(&a.id).unwrap_or(&empty);
+                    let zone = self.r.issuer.profile.time_zone;
+                    let line = csv_line(&export_row(self.app, a, &self.names, c, zone));
+                    size += json_len(&line);
+                    if size > EXPORT_BYTES {
+                        return Ok((body, cursor));
+                    }
+                    body.extend(line);
+                }
+                cursor = Some(Store::award_cursor(by, a));
+            }
+            match next {
+                Some(c) if read < self.limit => cursor = Some(c),
+                Some(c) => return Ok((body, Some(c))),
+                None => return Ok((body, None)),
+            }
         }
-        let by: AwardsBy<'_> = analytics::export_source(&self.scope, &self.issuer.id);
-        let want = self.remaining.min(100);
-        let (page, next) = self
-            .app
-            .store
-            .list_awards(by, want as i32, self.cursor.as_deref())
-            .await?;
-        self.remaining = self.remaining.saturating_sub(want);
-        self.done = next.is_none() || self.remaining == 0;
-        self.cursor = next;
-        let zone = self.issuer.profile.time_zone;
-        let keep: Vec<Award> = page
-            .into_iter()
-            .filter(|a| a.issuer_id == self.issuer.id)
-            .filter(|a| match &self.scope {
+    }
+
+    /// Whether the listing's award belongs in this export (its cohort, its date range).
+    fn wanted(&self, a: &Award) -> bool {
+        let r = self.r;
+        let zone = r.issuer.profile.time_zone;
+        let d = zone.date_of(a.created_at);
+        a.issuer_id == r.issuer.id
+            && match &r.scope {
                 Scope::Cohort(c) => a.cohort.as_deref() == Some(c.as_str()),
                 _ => true,
-            })
-            .filter(|a| {
-                self.range.is_none_or(|(f, t)| {
-                    let d = zone.date_of(a.created_at);
-                    f <= d && d <= t
-                })
-            })
-            .collect();
-        let ids: Vec<AwardId> = keep.iter().map(|a| a.id.clone()).collect();
-        let counters = self.app.store.award_counters_many(&ids).await?;
-        let empty = BTreeMap::new();
-        let mut out = Vec::new();
-        for a in &keep {
-            let c = counters.get(&a.id).unwrap_or(&empty);
-            out.extend(csv_line(&export_row(&self.app, a, &self.names, c, zone)));
-        }
-        Ok(out)
+            }
+            && (!r.ranged || (r.from <= d && d <= r.to))
     }
+}
+
+/// How many bytes `bytes` take as a JSON string (serde_json escapes `"`, `\` and control
+/// characters): what Lambda's response limit counts.
+fn json_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
@@ -484,8 +513,6 @@ pub(crate) async fn export(
     let r = parse(&app, &caller, &q, false).await?;
     let limit = export_limit(&q)?;
     let cursor = param(&q, "cursor").map(str::to_owned);
-    // Where this response ends, known before it streams: the next page's link goes in a header.
-    let next = export_end(&app, &r, limit, cursor.as_deref()).await?;
     let names = app
         .store
         .all_templates(&r.issuer.id)
@@ -493,18 +520,20 @@ pub(crate) async fn export(
         .into_iter()
         .map(|t| (t.id, t.spec.name))
         .collect();
-    let state = ExportState {
-        app: app.clone(),
-        scope: r.scope,
-        range: r.ranged.then_some((r.from, r.to)),
-        issuer: r.issuer,
+    let export = Export {
+        app: &app,
+        r: &r,
         names,
-        cursor,
-        remaining: limit,
-        started: false,
-        done: false,
+        limit,
     };
-    let mut resp = csv_attachment(Body::from_stream(chunks(state)));
+    let (body, next) = match export.page(cursor).await {
+        Err(StoreError::BadCursor) => Err(ApiError::field(
+            "cursor",
+            "this cursor does not belong to this export; use the Link header's URL",
+        )),
+        other => other.map_err(ApiError::from),
+    }?;
+    let mut resp = csv_attachment(Body::from(body));
     if let Some(n) = next {
         let link = format!("<{}>; rel=\"next\"", next_page(&q, &n));
         if let (Ok(l), Ok(c)) = (HeaderValue::from_str(&link), HeaderValue::from_str(&n)) {
@@ -527,41 +556,6 @@ fn export_limit(q: &HashMap<String, String>) -> Result<usize, ApiError> {
             )),
         },
     }
-}
-
-/// The cursor of the page after this response's `limit` awards from `cursor` (None: the last).
-async fn export_end(
-    app: &App,
-    r: &Request,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<Option<String>, ApiError> {
-    let source = analytics::export_source(&r.scope, &r.issuer.id);
-    match app.store.awards_boundary(source, limit, cursor).await {
-        Err(StoreError::BadCursor) => Err(ApiError::field(
-            "cursor",
-            "this cursor does not belong to this export; use the Link header's URL",
-        )),
-        other => Ok(other?),
-    }
-}
-
-/// The export's chunks as they are read. A failure ends the body early: the status line has
-/// gone, and a cut-short body tells the client the export failed.
-fn chunks(state: ExportState) -> impl futures::Stream<Item = Result<Vec<u8>, StoreError>> {
-    futures::stream::unfold(state, |mut st| async move {
-        if st.done {
-            return None;
-        }
-        match st.next_chunk().await {
-            Ok(bytes) => Some((Ok::<_, StoreError>(bytes), st)),
-            Err(e) => {
-                tracing::error!(error = %e, "export stopped");
-                st.done = true;
-                Some((Err(e), st))
-            }
-        }
-    })
 }
 
 /// A CSV download named for today.

@@ -720,31 +720,6 @@ impl Store {
             .await;
     }
 
-    /// Where a listing that starts at `cursor` stands after `count` awards: the cursor of the
-    /// next page (None when nothing follows). Reads keys only (`ProjectionExpression`), paged, so
-    /// an export can announce its next page before it streams this one.
-    pub async fn awards_boundary(
-        &self,
-        by: AwardsBy<'_>,
-        count: usize,
-        cursor: Option<&str>,
-    ) -> Result<Option<String>> {
-        let (index, pk) = awards_index(by);
-        let mut remaining = count;
-        let mut cursor = cursor.map(str::to_owned);
-        while remaining > 0 {
-            let (n, next) = self
-                .query_index_keys(index, &pk, remaining.min(10_000) as i32, cursor.as_deref())
-                .await?;
-            remaining = remaining.saturating_sub(n);
-            match next {
-                Some(c) => cursor = Some(c),
-                None => return Ok(None),
-            }
-        }
-        Ok(cursor)
-    }
-
     pub async fn list_awards(
         &self,
         by: AwardsBy<'_>,
@@ -755,6 +730,25 @@ impl Store {
         let (items, next) = self.query_index(index, &pk, limit, cursor).await?;
         let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
         Ok((list, next))
+    }
+
+    /// The cursor of a listing that goes on after `award` (as DynamoDB's `LastEvaluatedKey`
+    /// would be had the page ended there): for a page that keeps fewer awards than it read.
+    pub fn award_cursor(by: AwardsBy<'_>, award: &Award) -> String {
+        let (index, pk) = awards_index(by);
+        let (apk, ask) = keys::award(&award.id);
+        let key: Item = [
+            (keys::PK.to_owned(), s(apk)),
+            (keys::SK.to_owned(), s(ask)),
+            (index.pk().to_owned(), s(pk)),
+            (
+                index.sk().to_owned(),
+                s(keys::award_sort(award.issued_on, &award.id)),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        super::encode_cursor(&key)
     }
 }
 

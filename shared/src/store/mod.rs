@@ -319,20 +319,18 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<(Vec<Item>, Option<String>)> {
-        self.index_page(index, pk, limit, cursor, false).await
-    }
-
-    /// Like [`Store::query_index`] but reading only keys: how many items the page held and the
-    /// cursor after them.
-    pub(crate) async fn query_index_keys(
-        &self,
-        index: Index,
-        pk: &str,
-        limit: i32,
-        cursor: Option<&str>,
-    ) -> Result<(usize, Option<String>)> {
-        let (items, next) = self.index_page(index, pk, limit, cursor, true).await?;
-        Ok((items.len(), next))
+        let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
+        let q = self
+            .index_query(index, pk)
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        let out = q.send().await.map_err(|e| match e.code() {
+            Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
+            _ => StoreError::from_sdk(e),
+        })?;
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok((out.items.unwrap_or_default(), next))
     }
 
     /// A Query of one partition of an index.
@@ -344,33 +342,6 @@ impl Store {
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", index.pk())
             .expression_attribute_values(":pk", s(pk))
-    }
-
-    async fn index_page(
-        &self,
-        index: Index,
-        pk: &str,
-        limit: i32,
-        cursor: Option<&str>,
-        keys_only: bool,
-    ) -> Result<(Vec<Item>, Option<String>)> {
-        let start = cursor.map(|c| decode_cursor(c, index, pk)).transpose()?;
-        let mut q = self
-            .index_query(index, pk)
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        if keys_only {
-            q = q
-                .projection_expression("#pk, #sk, PK, SK")
-                .expression_attribute_names("#sk", index.sk());
-        }
-        let out = q.send().await.map_err(|e| match e.code() {
-            Some("ValidationException") if cursor.is_some() => StoreError::BadCursor,
-            _ => StoreError::from_sdk(e),
-        })?;
-        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
-        Ok((out.items.unwrap_or_default(), next))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{
         template::Template,
     },
     http::{api::awards as v1, error::ApiError, param},
-    store::awards::AwardsBy,
+    store::{awards::AwardsBy, Store},
 };
 use axum::{
     extract::{Path, Query, State},
@@ -254,8 +254,13 @@ async fn find(
             page.into_iter()
                 .filter(|a| filters.matches(a, &s.issuer.id, now)),
         );
-        if awards.len() >= 50 || next.is_none() || looked >= NAME_SEARCH_DEPTH {
+        if awards.len() > 50 {
+            // The page read past the 50th match: the next one starts right after it.
             awards.truncate(50);
+            let next = awards.last().map(|a| Store::award_cursor(by, a));
+            return Ok(Found { awards, next, now });
+        }
+        if awards.len() == 50 || next.is_none() || looked >= NAME_SEARCH_DEPTH {
             return Ok(Found { awards, next, now });
         }
         cursor = next;
