@@ -52,9 +52,13 @@ pub(crate) async fn sign_in(t: &TestApp, key: &str) -> (String, String) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(r.header("location"), Some("/console/templates"));
     let set = r.header("set-cookie").unwrap().to_owned();
-    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
-        assert!(set.contains(attr), "{set}");
+    // `__Host-`: browsers take the name only with `Secure`, `Path=/` and no `Domain`.
+    assert!(set.starts_with("__Host-accolade_session="), "{set}");
+    let attrs: Vec<&str> = set.split(';').skip(1).map(str::trim).collect();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(attrs.contains(&attr), "{set}");
     }
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
     let cookie = set.split(';').next().unwrap().to_owned();
     let page = get(t, "/console/templates/new", &cookie).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -106,6 +110,14 @@ async fn sessions_are_signed_checked_against_the_key_and_end_with_it() {
 
     let (cookie, _) = sign_in(&t, &key).await;
     assert_eq!(get(&t, "/console", &cookie).await.status, StatusCode::OK);
+    // The same signed value under a name a sibling subdomain can set (the cookie's name before
+    // `__Host-`) is no session.
+    let planted = cookie.replacen("__Host-", "", 1);
+    assert!(planted.starts_with("accolade_session="));
+    assert_eq!(
+        get(&t, "/console", &planted).await.status,
+        StatusCode::SEE_OTHER
+    );
     // A tampered cookie is no session.
     let mut forged = cookie.clone();
     forged.insert(forged.find('=').unwrap() + 3, 'x');
@@ -715,4 +727,45 @@ async fn a_webhook_endpoint_is_rotated_switched_and_deleted_from_the_console() {
         StatusCode::NOT_FOUND,
         "gone"
     );
+}
+
+/// The awards list shows 50 a page from reads of 100: "More" goes on after the 50th shown, so
+/// browsing page by page reaches every award once.
+#[tokio::test]
+async fn paging_the_awards_list_shows_every_award_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let mut issued = std::collections::HashSet::new();
+    for i in 0..120 {
+        let body = serde_json::json!({"template_id": tpl["id"],
+            "recipient": {"email": format!("p{i}.{}@example.com", uuid::Uuid::new_v4().simple()), "name": format!("학생{i}")}});
+        issued.insert(t.issue(&key, body).await["id"].as_str().unwrap().to_owned());
+    }
+    let (cookie, _) = sign_in(&t, &key).await;
+    let mut path = "/console/awards".to_owned();
+    let mut seen = Vec::new();
+    for page in 0.. {
+        assert!(page < 5, "{path}");
+        let r = get(&t, &path, &cookie).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let html = r.text();
+        let ids: Vec<String> = html
+            .split("href=\"/console/awards/")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .filter(|id| issued.contains(id))
+            .collect();
+        assert!(ids.len() <= 50, "{}", ids.len());
+        seen.extend(ids);
+        match html.split("href=\"/console/awards?").nth(1) {
+            Some(rest) => {
+                let q = rest.split('"').next().unwrap().replace("&amp;", "&");
+                path = format!("/console/awards?{q}");
+            }
+            None => break,
+        }
+    }
+    let unique: std::collections::HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), 120, "each award once");
+    assert_eq!(unique, issued);
 }

@@ -285,7 +285,6 @@ async fn login(
     tracing::info!(issuer = %claims.issuer_id, "console sign-in");
     let mut r = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
-        session::COOKIE,
         &session::sign(key, &claims),
         session::LIFETIME_HOURS * 3600,
     )) {
@@ -312,8 +311,7 @@ async fn logout(State(app): State<App>, p: Posted) -> Response {
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_str(&session::set_cookie(session::COOKIE, "", 0))
-            .expect("constant cookie"),
+        HeaderValue::from_str(&session::set_cookie("", 0)).expect("constant cookie"),
     );
     r
 }

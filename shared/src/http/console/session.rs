@@ -1,5 +1,7 @@
 //! Console sessions: an API key is exchanged once for a signed, expiring cookie
-//! (`HttpOnly; Secure; SameSite=Strict; Path=/console`). The cookie holds the issuer, the key id,
+//! (`__Host-accolade_session`: `HttpOnly; Secure; SameSite=Strict; Path=/`, no `Domain`; the
+//! `__Host-` prefix makes browsers refuse the name from any other host, so a sibling subdomain
+//! cannot plant its own session under it: RFC 6265bis §4.1.3.2). The cookie holds the issuer, the key id,
 //! the expiry and a random nonce, signed with HMAC-SHA-256; every request re-checks that the key
 //! is still active, so revoking the key ends its sessions. Forms carry a CSRF token derived from
 //! the nonce (and `POST`s from another origin are refused before any handler runs).
@@ -24,7 +26,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-pub const COOKIE: &str = "accolade_session";
+pub const COOKIE: &str = "__Host-accolade_session";
 pub const LANG_COOKIE: &str = "accolade_lang";
 /// How long a sign-in lasts.
 pub const LIFETIME_HOURS: i64 = 8;
@@ -107,8 +109,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-pub fn set_cookie(name: &str, value: &str, max_age: i64) -> String {
-    format!("{name}={value}; Path=/console; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict")
+/// The session cookie: `__Host-` asks for exactly these attributes (`Secure`, `Path=/`, no
+/// `Domain`).
+pub fn set_cookie(value: &str, max_age: i64) -> String {
+    format!("{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict")
 }
 
 /// The console language: the remembered choice, else the browser's, else the issuer's default.
