@@ -498,3 +498,59 @@ async fn an_awards_day3_and_day7_in_one_bucket_both_go() {
     assert_eq!(sms.len(), 2, "{:?}", t.sens().requests());
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }
+
+/// Without a free opt-out number, a promotional text's opt-out is the award's unsubscribe link;
+/// an award stored before that link carried a token (2026-11-30) has none that works, so it gets
+/// no day-3 or day-7 text, while an award with a token gets both.
+#[tokio::test]
+async fn no_promotional_text_without_a_working_opt_out() {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let t = spawn_app().await;
+    let (key, tpl) = crate::emails::storefront(&t).await;
+    let mut settings = kakao_settings();
+    settings.as_object_mut().unwrap().remove("opt_out_number");
+    t.kakao_on(&key, settings).await;
+    let mut ids = Vec::new();
+    for phone in ["010-4444-0001", "010-4444-0002"] {
+        let body = json!({"template_id": tpl["id"], "recipient": {"email": unique_email("optout"), "name": "이서연", "phone": phone}});
+        ids.push(t.issue(&key, body).await["id"].as_str().unwrap().to_owned());
+    }
+    let old = accolade::domain::ids::AwardId::parse(&ids[0]).unwrap();
+    let (pk, sk) = accolade::store::keys::award(&old);
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", Av::S(pk))
+        .key("SK", Av::S(sk))
+        .update_expression("REMOVE unsubscribe_token")
+        .send()
+        .await
+        .unwrap();
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    // Ten in the morning in Korea, eight days on: every day-3 and day-7 bucket is due.
+    let day = (Utc::now() + Duration::days(8))
+        .with_timezone(&korea())
+        .date_naive();
+    let morning = korea()
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    t.sens().set_clock(morning);
+    runner.fire_due_schedules(morning).await.unwrap();
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    assert_eq!(
+        kinds(&t, "01044440002", "sms").len(),
+        2,
+        "{:?}",
+        t.sens().requests()
+    );
+    assert!(kinds(&t, "01044440002", "sms")[0]
+        .content
+        .contains("/unsubscribe?c=sms&t="));
+    assert_eq!(
+        kinds(&t, "01044440001", "sms").len(),
+        0,
+        "no working opt-out: no promotion"
+    );
+}

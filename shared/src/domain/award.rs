@@ -137,6 +137,12 @@ impl Award {
         }
     }
 
+    /// Whether its recipient can be given a working unsubscribe link: awards issued before
+    /// 2026-11-30 have no token, so promotional messages skip them.
+    pub fn can_unsubscribe(&self) -> bool {
+        self.unsubscribe_token.is_some()
+    }
+
     /// Revocation outranks supersession, which outranks expiry.
     pub fn status(&self, now: DateTime<Utc>) -> AwardStatus {
         if let Some(r) = &self.revocation {

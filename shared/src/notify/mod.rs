@@ -330,6 +330,12 @@ async fn expired(app: &App, id: &AwardId, run: Run<'_>) -> Result<Option<String>
     Ok(Some("award.expired".into()))
 }
 
+/// Why a promotional message is not sent to an award issued before its unsubscribe link carried a
+/// token (2026-11-30): that link would answer 404, and a promotion needs a working opt-out (RFC
+/// 8058's one-click POST; Korea's 정보통신망법 §50).
+pub const NO_UNSUBSCRIBE_LINK: &str =
+    "not sent: no working unsubscribe link (issued before 2026-11-30)";
+
 /// One follow-up, if it is still wanted. Answers what happened, as a word for logs and tests.
 pub async fn send_followup(
     app: &App,
@@ -348,6 +354,9 @@ pub async fn send_followup(
     };
     if !award.notify || !switched_on(&template, stage) {
         return Ok("not sent: switched off".into());
+    }
+    if !award.can_unsubscribe() {
+        return Ok(NO_UNSUBSCRIBE_LINK.into());
     }
     let recs = app.recommendations(&template).await?;
     let enrol = template.spec.enrolment.as_ref().is_some_and(|e| e.enabled);

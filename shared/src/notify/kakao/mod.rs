@@ -643,6 +643,9 @@ async fn wanted(
     if !on {
         return Ok(Err("not sent: switched off"));
     };
+    if ready.settings.opt_out_number.is_none() && !c.award.can_unsubscribe() {
+        return Ok(Err(crate::notify::NO_UNSUBSCRIBE_LINK));
+    }
     let recs = app.recommendations(&c.template).await?;
     let enrol = c
         .template
