@@ -108,6 +108,10 @@ pub enum Fault {
     /// transaction) or `TransactionConflictException` (any other write). Nothing is written (the
     /// request goes out emptied). The SDK retries neither.
     Conflict,
+    /// SESv2's answer while the account's sending is paused (SES pauses an account whose bounce
+    /// or complaint rate is too high): `SendingPausedException`, 400. Nothing is sent (the
+    /// request goes out emptied). The SDK does not retry it.
+    SendingPaused,
     /// The invocation dies at this call, as a process killed mid-request: nothing after it runs
     /// (the unwinding skips the panic hook, so nothing is printed); Lambda reports the invocation
     /// failed and its caller retries as AWS would.
@@ -259,14 +263,28 @@ fn transaction_conflict(op: &str) -> Result<aws_smithy_runtime_api::http::Respon
     Ok(resp)
 }
 
+/// SESv2's refusal of any message while the account's sending is paused.
+fn sending_paused() -> Result<aws_smithy_runtime_api::http::Response, BoxError> {
+    let body = r#"{"message":"Sending is paused for this account."}"#;
+    let mut resp = aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(400u16)?,
+        aws_smithy_types::body::SdkBody::from(body),
+    );
+    resp.headers_mut()
+        .insert("content-type", "application/json");
+    resp.headers_mut()
+        .insert("x-amzn-errortype", "SendingPausedException");
+    Ok(resp)
+}
+
 impl Intercept for ThrottleAfterSend {
     fn name(&self) -> &'static str {
         "ThrottleAfterSend"
     }
 
     /// Numbers the call and decides whether the armed fault is for it. A conflict writes
-    /// nothing, as in DynamoDB: its request goes out with an empty body, which the emulator
-    /// refuses (its answer is replaced below).
+    /// nothing, as in DynamoDB, and a paused account sends nothing, as in SES: the request goes
+    /// out with an empty body, which the emulator refuses (its answer is replaced below).
     fn modify_before_transmit(
         &self,
         context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
@@ -287,7 +305,7 @@ impl Intercept for ThrottleAfterSend {
         }
         plan.calls.push(name);
         drop(plan);
-        if fault == Some(Fault::Conflict) {
+        if matches!(fault, Some(Fault::Conflict | Fault::SendingPaused)) {
             let request = context.request_mut();
             *request.body_mut() = aws_smithy_types::body::SdkBody::from("{}");
             request.headers_mut().insert("content-length", "2");
@@ -313,6 +331,10 @@ impl Intercept for ThrottleAfterSend {
             }
             Some(Fault::Conflict) => {
                 *context.response_mut() = transaction_conflict(&op)?;
+                return Ok(());
+            }
+            Some(Fault::SendingPaused) => {
+                *context.response_mut() = sending_paused()?;
                 return Ok(());
             }
             _ => {}

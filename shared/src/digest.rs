@@ -6,7 +6,9 @@
 //! local time is Monday 08:xx, after claiming `ISSUER#{iid}#DIGEST`/`{monday}` with a
 //! conditional write, so a repeated or overlapping invocation sends nothing twice. A later run takes over a claim whose
 //! run died; each admin's copy is claimed for good before it is sent, so the run that takes
-//! over sends only the copies the dead one had not (at most once per admin). Issuers switch it
+//! over sends only the copies the dead one had not (at most once per admin). A copy SES refuses
+//! for now (throttled, the account's sending paused) is given back and the week left unfinished,
+//! so the next hourly run (until Monday ends in the issuer's zone) sends it. Issuers switch it
 //! off with `weekly_digest: false`.
 
 use crate::{
@@ -21,6 +23,7 @@ use crate::{
     },
     email::mime,
     events::BoxError,
+    mailer::SendError,
     store::StoreError,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
@@ -45,6 +48,12 @@ pub enum Outcome {
     /// Nothing happened in either week: no email (an inactive programme gets no noise).
     Quiet {
         issuer: String,
+    },
+    /// SES took some copies but not all (throttled, or the account's sending paused): the week
+    /// stays claimed until its claim lapses, and the next hourly run sends the rest.
+    Unfinished {
+        issuer: String,
+        recipients: usize,
     },
 }
 
@@ -130,7 +139,14 @@ async fn send_one(app: &App, issuer: &Issuer, now: DateTime<Utc>) -> Result<Outc
             app.config.public_base_url.trim_end_matches('/')
         ),
     };
-    let sent = send_to_admins(app, &digest, &sender, &to, now).await;
+    let (sent, later) = send_to_admins(app, &digest, &sender, &to, now).await;
+    if later {
+        tracing::warn!(issuer = %id, recipients = sent, week = %from, "weekly digest unfinished: the next run sends the rest");
+        return Ok(Outcome::Unfinished {
+            issuer: id,
+            recipients: sent,
+        });
+    }
     app.store
         .finish_digest(&issuer.id, from, "sent", Utc::now())
         .await?;
@@ -166,56 +182,79 @@ async fn two_weeks(
     Ok((this, before))
 }
 
-/// Sends the digest to each admin address; answers how many SES accepted (a failure is logged
-/// and the others still get theirs).
+/// Sends the digest to each admin address; answers how many SES accepted, and whether some are
+/// left for a later run: a copy SES refused for now (throttled, the account's sending paused)
+/// is given back. A copy SES rejected, or whose outcome is unknown, is not sent again.
 async fn send_to_admins(
     app: &App,
     digest: &Digest<'_>,
     sender: &str,
     to: &[Email],
     now: DateTime<Utc>,
-) -> usize {
-    let (subject, text, html) = render(digest);
-    // Where an admin can switch the digest off (their issuer's settings); there is no one-click
-    // opt-out for one admin alone, so no `List-Unsubscribe-Post`.
-    let settings = format!(
-        "<{}/console/settings>",
-        app.config.public_base_url.trim_end_matches('/')
-    );
-    let mut sent = 0;
+) -> (usize, bool) {
+    let rendered = render(digest);
+    let (mut sent, mut later) = (0, false);
     for rcpt in to {
         if !may_send(app, digest, rcpt).await {
             continue;
         }
-        let raw = mime::build(
-            &mime::Message {
-                from_name: "Accolade",
-                from_address: sender,
-                to: rcpt.as_str(),
-                subject: &subject,
-                text: &text,
-                html: &html,
-                headers: vec![
-                    ("X-Accolade-Digest", digest.from.to_string()),
-                    ("List-Unsubscribe", settings.clone()),
-                ],
-                message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
-            },
-            now,
-        );
+        let raw = message(app, digest, &rendered, sender, rcpt, now);
+        let issuer = &digest.issuer.id;
         match app
             .mailer
             .send_raw(sender, rcpt.as_str(), raw, &[("kind", "digest")])
             .await
         {
             Ok(_) => sent += 1,
+            Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
+                tracing::warn!(issuer = %issuer, error = %e, "digest copy not taken; a later run sends it");
+                let back = app
+                    .store
+                    .release_digest_copy(issuer, digest.from, &rcpt.lookup_key())
+                    .await;
+                // A copy not given back stays claimed: that admin misses this week's (at most once).
+                later |= back.is_ok();
+            }
             Err(e) => {
-                let issuer = &digest.issuer.id;
                 tracing::warn!(issuer = %issuer, error = %e, "digest not delivered to one admin");
             }
         }
     }
-    sent
+    (sent, later)
+}
+
+/// One admin's copy of the digest (`rendered`: subject, text, HTML).
+fn message(
+    app: &App,
+    digest: &Digest<'_>,
+    rendered: &(String, String, String),
+    sender: &str,
+    rcpt: &Email,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
+    let (subject, text, html) = rendered;
+    // Where an admin can switch the digest off (their issuer's settings); there is no one-click
+    // opt-out for one admin alone, so no `List-Unsubscribe-Post`.
+    let settings = format!(
+        "<{}/console/settings>",
+        app.config.public_base_url.trim_end_matches('/')
+    );
+    mime::build(
+        &mime::Message {
+            from_name: "Accolade",
+            from_address: sender,
+            to: rcpt.as_str(),
+            subject,
+            text,
+            html,
+            headers: vec![
+                ("X-Accolade-Digest", digest.from.to_string()),
+                ("List-Unsubscribe", settings),
+            ],
+            message_id_domain: sender.rsplit('@').next().unwrap_or("accolade.invalid"),
+        },
+        now,
+    )
 }
 
 /// Whether this admin is to get the digest now: not suppressed (an address that bounced hard or

@@ -32,7 +32,8 @@ pub enum SendError {
     /// SES may or may not have accepted the message: sending it again could deliver it twice.
     #[error("outcome unknown, not sent again: {0}")]
     Unknown(String),
-    /// Refused before SES took it (the request could not be built, a 4xx): worth retrying.
+    /// Refused before SES took it (the request could not be built, a 4xx, an account that may
+    /// not send now): worth retrying.
     #[error("sending failed: {0}")]
     Other(String),
 }
@@ -178,14 +179,19 @@ fn classify(e: SdkError<SendEmailError>) -> SendError {
     let full = || aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
     match e.code() {
         Some(code) if is_throttle(code) => SendError::Throttled(detail),
+        // This message: SES will never take it.
+        Some("MessageRejected" | "BadRequestException") => SendError::Rejected(detail),
+        // The account or the deployment, not the message: sending paused (SES pauses an account
+        // whose bounce or complaint rate is too high, and resumes it), suspended, the MAIL FROM
+        // domain's records or the configuration set missing. Each refuses every message until an
+        // operator fixes it; marking the emails rejected would drop them all for good. Retried,
+        // they fail their records into the failure queue, and `infra replay-failures` sends them.
         Some(
-            "MessageRejected"
-            | "MailFromDomainNotVerifiedException"
+            "SendingPausedException"
             | "AccountSuspendedException"
-            | "SendingPausedException"
-            | "BadRequestException"
+            | "MailFromDomainNotVerifiedException"
             | "NotFoundException",
-        ) => SendError::Rejected(detail),
+        ) => SendError::Other(detail),
         _ => match &e {
             SdkError::ConstructionFailure(_) => SendError::Other(full()),
             SdkError::ServiceError(s) if s.raw().status().is_client_error() => {
@@ -202,6 +208,33 @@ mod tests {
 
     fn at(rate: f64) -> usize {
         Mailer::new(Lazy::new(|| unreachable!("no send")), None, rate).in_flight()
+    }
+
+    fn refused(code: &str) -> SendError {
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::{body::SdkBody, error::ErrorMetadata};
+        let err = SendEmailError::generic(ErrorMetadata::builder().code(code).build());
+        let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        classify(SdkError::service_error(err, raw))
+    }
+
+    #[test]
+    fn the_message_is_rejected_for_good_but_the_account_or_deployment_is_retried() {
+        for code in ["MessageRejected", "BadRequestException"] {
+            assert!(matches!(refused(code), SendError::Rejected(_)), "{code}");
+        }
+        for code in [
+            "SendingPausedException",
+            "AccountSuspendedException",
+            "MailFromDomainNotVerifiedException",
+            "NotFoundException",
+        ] {
+            assert!(matches!(refused(code), SendError::Other(_)), "{code}");
+        }
+        assert!(matches!(
+            refused("TooManyRequestsException"),
+            SendError::Throttled(_)
+        ));
     }
 
     #[test]

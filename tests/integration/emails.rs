@@ -1084,3 +1084,84 @@ async fn run_bucket_after(t: &TestApp, bucket: &str, at: chrono::DateTime<chrono
         .await
         .unwrap();
 }
+
+/// An award stored before unsubscribe links carried a token (2026-11-30) has no working
+/// unsubscribe link: its day-3 and day-7 promotions are not sent (they would carry a link that
+/// answers 404), while an award with a token gets both, and nothing is left to retry.
+#[tokio::test]
+async fn follow_ups_are_not_sent_to_an_award_without_a_working_unsubscribe_link() {
+    use accolade::store::keys;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let (old, old_to) = issue_to_new(&t, &key, &tpl, "tokenless").await;
+    let (_, new_to) = issue_to_new(&t, &key, &tpl, "tokened").await;
+    let (pk, sk) = keys::award(&old);
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", Av::S(pk))
+        .key("SK", Av::S(sk))
+        .update_expression("REMOVE unsubscribe_token")
+        .send()
+        .await
+        .unwrap();
+    assert!(t
+        .app
+        .store
+        .get_award(&old)
+        .await
+        .unwrap()
+        .unwrap()
+        .unsubscribe_token
+        .is_none());
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    runner
+        .fire_due_schedules(chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    let stages = |mails: Vec<accolade_tests::Mail>| -> Vec<String> {
+        let mut s: Vec<String> = mails
+            .iter()
+            .filter_map(|m| m.header("X-Accolade-Stage"))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(stages(t.mail_to(&new_to).await), ["day1", "day3", "day7"]);
+    assert_eq!(
+        stages(t.mail_to(&old_to).await),
+        ["day1"],
+        "no promotion without a working link"
+    );
+}
+
+/// SES refuses the day-1 email while the account's sending is paused: it is not marked rejected
+/// (that would drop it for good) but given back and tried again, and sent once when SES takes it.
+#[tokio::test]
+async fn a_day1_email_refused_while_sending_is_paused_is_sent_once_when_it_resumes() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let (id, to) = issue_to_new(&t, &key, &tpl, "paused").await;
+    t.faults().arm_at_nth(
+        "sesv2.SendEmail",
+        0,
+        2,
+        infra::metering::Fault::SendingPaused,
+    );
+    t.runner().deliver_stream().await.unwrap();
+    assert_eq!(t.faults().fired().as_deref(), Some("sesv2.SendEmail"));
+    t.faults().arm_at(0, None);
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    let rec = t
+        .app
+        .store
+        .email_record(&id, "day1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, "sent", "{:?}", rec.detail);
+    assert_eq!(t.mail_to(&to).await.len(), 1);
+}

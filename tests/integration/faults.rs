@@ -695,16 +695,14 @@ async fn expire_digest_claim(t: &TestApp, issuer: &IssuerId, monday: NaiveDate) 
         .await;
 }
 
-/// One week's digest to two fresh admins: the 08:00 run (asynchronous: 1 + 2 attempts), then,
-/// an hour later, the 09:00 run, which picks up a digest whose run died.
-async fn digest_once(
+/// A week with something in it (an award on its Thursday) and two fresh admins to get its digest:
+/// the admins, the issuer, the week's Monday and its Monday 08:05 run.
+async fn busy_week(
     t: &TestApp,
     key: &str,
     tid: &TemplateId,
     week: &AtomicI64,
-    clean: &std::sync::Mutex<Vec<String>>,
-    fault: Option<(usize, Fault)>,
-) -> Run {
+) -> ([String; 2], IssuerId, NaiveDate, DateTime<Utc>) {
     let admins = [unique_email("dean"), unique_email("office")];
     let r = t
         .call(
@@ -725,7 +723,6 @@ async fn digest_once(
         .0
         .remove(0);
     let (from, _) = accolade::digest::last_week(&issuer, at);
-    // Something happened that week: an award on its Thursday.
     let busy = Tally {
         segment: Segment::Template(tid.clone()),
         day: from + Duration::days(3),
@@ -749,17 +746,37 @@ async fn digest_once(
         )
         .await
         .unwrap();
-    let run_at =
-        |at: DateTime<Utc>| json!({"kind": "weekly_digest", "scheduled_time": at.to_rfc3339()});
+    (admins, issuer.id, from, at)
+}
+
+/// The analytics function's event for the digest run of hour `at`.
+fn digest_run_at(at: DateTime<Utc>) -> Value {
+    json!({"kind": "weekly_digest", "scheduled_time": at.to_rfc3339()})
+}
+
+/// One week's digest to two fresh admins: the 08:00 run (asynchronous: 1 + 2 attempts), then,
+/// an hour later, the 09:00 run, which picks up a digest whose run died.
+async fn digest_once(
+    t: &TestApp,
+    key: &str,
+    tid: &TemplateId,
+    week: &AtomicI64,
+    clean: &std::sync::Mutex<Vec<String>>,
+    fault: Option<(usize, Fault)>,
+) -> Run {
+    let (admins, issuer, from, at) = busy_week(t, key, tid, week).await;
     arm(t, fault);
     let _ = t
         .lambda
-        .invoke_async(FunctionName::Analytics, run_at(at))
+        .invoke_async(FunctionName::Analytics, digest_run_at(at))
         .await;
-    expire_digest_claim(t, &issuer.id, from).await;
+    expire_digest_claim(t, &issuer, from).await;
     let _ = t
         .lambda
-        .invoke_async(FunctionName::Analytics, run_at(at + Duration::hours(1)))
+        .invoke_async(
+            FunctionName::Analytics,
+            digest_run_at(at + Duration::hours(1)),
+        )
         .await;
     let mut run = disarm(t);
     // A crash at an admin's claim leaves that admin without the digest (at most once).
@@ -776,6 +793,46 @@ async fn digest_once(
         *clean.lock().unwrap() = run.calls.clone();
     }
     run
+}
+
+/// SES refuses every digest copy for now (the account's sending paused): the copies are given
+/// back and the week left unfinished, and the next hourly run sends each admin theirs, once.
+#[tokio::test]
+async fn a_digest_ses_refused_for_now_is_sent_by_the_next_run() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("일시중지대학").await;
+    let tpl = t.create_template(&key, template_body("주간")).await;
+    let tid = TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let (admins, issuer, from, at) = busy_week(&t, &key, &tid, &AtomicI64::new(0)).await;
+    t.faults().arm_at_nth(SEND, 0, 100, Fault::SendingPaused);
+    let out = t
+        .invoke(FunctionName::Analytics, digest_run_at(at))
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Unfinished"), "{out}");
+    assert_eq!(t.faults().fired().as_deref(), Some(SEND));
+    t.faults().arm_at(0, None);
+    assert_eq!(sent_to(&t, &[&admins[0], &admins[1]]).await, [0, 0]);
+    // An hour on, the week's claim has lapsed: the 09:00 run sends both.
+    expire_digest_claim(&t, &issuer, from).await;
+    let out = t
+        .invoke(
+            FunctionName::Analytics,
+            digest_run_at(at + Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Sent"), "{out}");
+    assert_eq!(sent_to(&t, &[&admins[0], &admins[1]]).await, [1, 1]);
+    // Finished: the 10:00 run sends nothing more.
+    expire_digest_claim(&t, &issuer, from).await;
+    t.invoke(
+        FunctionName::Analytics,
+        digest_run_at(at + Duration::hours(2)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent_to(&t, &[&admins[0], &admins[1]]).await, [1, 1]);
 }
 
 #[tokio::test]

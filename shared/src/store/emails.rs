@@ -174,6 +174,32 @@ impl Store {
             .await
     }
 
+    /// Gives back one admin's copy that SES did not take (throttled, or the account paused): the
+    /// copy's claim lapses at once, so the run that takes the week over claims and sends it.
+    pub async fn release_digest_copy(
+        &self,
+        issuer: &crate::domain::ids::IssuerId,
+        monday: chrono::NaiveDate,
+        email_lookup_key: &str,
+    ) -> Result<()> {
+        let (pk, sk) = keys::digest_copy(issuer, monday, email_lookup_key);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #u = :lapsed")
+            .condition_expression("#st = :sending")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":lapsed", s(keys::sortable(DateTime::UNIX_EPOCH)))
+            .expression_attribute_values(":sending", s("sending"))
+            .send()
+            .await;
+        applied(res).map(|_| ())
+    }
+
     /// Records that the week's digest is done (`sent` or `quiet`): never claimed again.
     pub async fn finish_digest(
         &self,
