@@ -259,12 +259,18 @@ impl Runner {
         Ok(fired)
     }
 
-    /// What SES publishes through the configuration set for each message the functions sent
-    /// (see [`crate::ses_events`]), to the analytics function as EventBridge delivers it.
+    /// What SES publishes through a configuration set for each message sent (see
+    /// [`crate::ses_events`]), to the analytics function as EventBridge delivers it: the events
+    /// its rules in template.yaml match (this stack's configuration set's), each once. Answers
+    /// how many were delivered.
     pub async fn deliver_ses_events(&mut self) -> Result<usize, String> {
+        let rules = self.event_rules(FunctionName::Analytics)?;
         let mut delivered = 0;
         for sent in self.lambda.outbox.take() {
             for event in crate::ses_events::events(&sent, crate::iam::ACCOUNT, crate::iam::REGION) {
+                if !rules.iter().any(|r| crate::sam::matches(r, &event)) {
+                    continue;
+                }
                 let _ = self
                     .lambda
                     .invoke_async(FunctionName::Analytics, event)
@@ -273,6 +279,19 @@ impl Runner {
             }
         }
         Ok(delivered)
+    }
+
+    /// The patterns of `function`'s EventBridge rules, as deployed in this stack.
+    fn event_rules(&self, function: FunctionName) -> Result<Vec<Value>, String> {
+        let stack = &self.lambda.stack;
+        let values =
+            crate::iam::local_values(&stack.spec, &stack.names, &stack.stage, &stack.sender);
+        self.lambda
+            .spec(function)
+            .event_rules
+            .iter()
+            .map(|p| crate::sam::evaluate_tree(p, &values).map_err(|e| e.to_string()))
+            .collect()
     }
 
     /// New objects under the uploads prefix → one S3 event each to ingest. Returns how many.

@@ -113,6 +113,9 @@ pub struct FunctionSpec {
     pub async_retries: u32,
     /// Whether asynchronous invocations that fail every attempt go to an on-failure destination.
     pub async_on_failure: bool,
+    /// The `Pattern`s of its EventBridge rules (`Type: EventBridgeRule`), intrinsics unevaluated
+    /// ([`evaluate_tree`] evaluates them).
+    pub event_rules: Vec<Value>,
 }
 
 /// A DynamoDB stream event source mapping.
@@ -238,7 +241,7 @@ fn function_spec(
         statements.extend(list.iter().cloned());
     }
     let mut routes = Vec::new();
-    let (mut stream, mut queue) = (None, None);
+    let (mut stream, mut queue, mut event_rules) = (None, None, Vec::new());
     for e in p["Events"]
         .as_mapping()
         .into_iter()
@@ -257,6 +260,7 @@ fn function_spec(
             )),
             Some("DynamoDB") => stream = Some(stream_trigger(e)?),
             Some("SQS") => queue = Some(queue_trigger(&e["Properties"], resources)?),
+            Some("EventBridgeRule") => event_rules.push(e["Properties"]["Pattern"].clone()),
             _ => {}
         }
     }
@@ -287,6 +291,7 @@ fn function_spec(
         queue,
         async_retries: num(&invoke["MaximumRetryAttempts"]).unwrap_or(2) as u32,
         async_on_failure: !invoke["DestinationConfig"]["OnFailure"].is_null(),
+        event_rules,
     })
 }
 
@@ -637,17 +642,44 @@ impl StackSpec {
     }
 }
 
-/// Lambda event filtering, for the patterns template.yaml uses: every key of the pattern must
-/// match; a list means "equals one of", where `{"exists": true|false}` matches a leaf that is
-/// there or not (AWS: exists works on leaf nodes only).
+/// A YAML tree as JSON, each intrinsic (`!Ref`, `!Sub`, …) evaluated to its string: an
+/// EventBridge rule's `Pattern` as the rule holds it once deployed.
+pub fn evaluate_tree(
+    v: &Value,
+    params: &HashMap<String, String>,
+) -> Result<serde_json::Value, TemplateError> {
+    use serde_json::Value as J;
+    Ok(match v {
+        Value::Tagged(_) => J::String(evaluate(v, params)?),
+        Value::Mapping(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| Ok((s(k, "pattern key")?, evaluate_tree(v, params)?)))
+                .collect::<Result<_, TemplateError>>()?,
+        ),
+        Value::Sequence(items) => J::Array(
+            items
+                .iter()
+                .map(|v| evaluate_tree(v, params))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => serde_json::to_value(other)
+            .map_err(|e| TemplateError::Shape(format!("pattern value: {e}")))?,
+    })
+}
+
+/// Lambda event filtering and EventBridge rules, for the patterns template.yaml uses: every key
+/// of the pattern must match; a list means "equals one of", where `{"exists": true|false}`
+/// matches a leaf that is there or not (AWS: exists works on leaf nodes only); where the event
+/// holds a list (SES's `mail.tags`), one of its values matching is enough.
 pub fn matches(pattern: &serde_json::Value, event: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match pattern {
         J::Object(m) => m
             .iter()
             .all(|(k, p)| matches(p, event.get(k).unwrap_or(&J::Null))),
-        J::Array(options) => options.iter().any(|o| match o.get("exists") {
-            Some(J::Bool(wanted)) => *wanted != (event.is_null() || event.is_object()),
+        J::Array(options) => options.iter().any(|o| match (o.get("exists"), event) {
+            (Some(J::Bool(wanted)), _) => *wanted != (event.is_null() || event.is_object()),
+            (_, J::Array(values)) => values.contains(o),
             _ => o == event,
         }),
         other => other == event,
@@ -657,6 +689,41 @@ pub fn matches(pattern: &serde_json::Value, event: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The analytics function's SES events rule, as deployed with configuration set
+    /// `accolade-local`, takes that set's events and no other's (another stage's or
+    /// application's in the same account), nor other sources'.
+    #[test]
+    fn the_ses_events_rule_takes_only_this_stacks_configuration_sets_events() {
+        let spec = load(&crate::repo_root().join("template.yaml"), "local").unwrap();
+        let rules = &spec.function("analytics").unwrap().event_rules;
+        assert_eq!(rules.len(), 1);
+        let params: HashMap<String, String> = [(
+            "EmailConfigurationSet".to_owned(),
+            "accolade-local".to_owned(),
+        )]
+        .into();
+        let rule = evaluate_tree(&rules[0], &params).unwrap();
+        let events = |set: &str| {
+            let sent = crate::ses_events::Sent {
+                message_id: "m".into(),
+                source: "badges@example.ac.kr".into(),
+                destination: vec!["a@example.com".into()],
+                tags: vec![("award".into(), "x".into())],
+                configuration_set: Some(set.into()),
+                subject: "s".into(),
+                at: chrono::Utc::now(),
+            };
+            crate::ses_events::events(&sent, "123456789012", "us-east-1")
+        };
+        let ours = events("accolade-local");
+        assert_eq!(ours.len(), 2);
+        assert!(ours.iter().all(|e| matches(&rule, e)), "{rule}");
+        assert!(events("accolade-prod").iter().all(|e| !matches(&rule, e)));
+        let mut other_source = ours[0].clone();
+        other_source["source"] = "aws.other".into();
+        assert!(!matches(&rule, &other_source));
+    }
 
     #[test]
     fn reads_the_real_template() {
