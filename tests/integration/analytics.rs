@@ -919,10 +919,14 @@ async fn the_local_runner_publishes_ses_events_for_what_the_local_ses_accepted()
     let w = world(&t).await;
     let mut runner = t.runner();
     runner.deliver_stream().await.unwrap(); // day-1 emails for every award
-    // Send and Delivery of each of the 8 day-1 emails (7 of template A, 1 of B), matched by
-    // template.yaml's rule (this stack's configuration set).
+                                            // Send and Delivery of each of the 8 day-1 emails (7 of template A, 1 of B), matched by
+                                            // template.yaml's rule (this stack's configuration set).
     assert_eq!(runner.deliver_ses_events().await.unwrap(), 16);
-    assert_eq!(runner.deliver_ses_events().await.unwrap(), 0, "nothing twice");
+    assert_eq!(
+        runner.deliver_ses_events().await.unwrap(),
+        0,
+        "nothing twice"
+    );
     let m = get(&t, &w.key, &format!("?template={}", w.a)).await["totals"].clone();
     assert_eq!(m["emails"]["day1"]["sent"], 7, "{m}");
     assert_eq!(m["emails"]["day1"]["delivered"], 7);

@@ -1090,22 +1090,11 @@ async fn run_bucket_after(t: &TestApp, bucket: &str, at: chrono::DateTime<chrono
 /// answers 404), while an award with a token gets both, and nothing is left to retry.
 #[tokio::test]
 async fn follow_ups_are_not_sent_to_an_award_without_a_working_unsubscribe_link() {
-    use accolade::store::keys;
-    use aws_sdk_dynamodb::types::AttributeValue as Av;
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
     let (old, old_to) = issue_to_new(&t, &key, &tpl, "tokenless").await;
     let (_, new_to) = issue_to_new(&t, &key, &tpl, "tokened").await;
-    let (pk, sk) = keys::award(&old);
-    aws_sdk_dynamodb::Client::new(&t.sdk)
-        .update_item()
-        .table_name(&t.names.table)
-        .key("PK", Av::S(pk))
-        .key("SK", Av::S(sk))
-        .update_expression("REMOVE unsubscribe_token")
-        .send()
-        .await
-        .unwrap();
+    stored_without_unsubscribe_token(&t, &old).await;
     assert!(t
         .app
         .store
@@ -1164,4 +1153,19 @@ async fn a_day1_email_refused_while_sending_is_paused_is_sent_once_when_it_resum
         .unwrap();
     assert_eq!(rec.state, "sent", "{:?}", rec.detail);
     assert_eq!(t.mail_to(&to).await.len(), 1);
+}
+
+/// Award `id` as awards were stored before unsubscribe links carried a token (2026-11-30).
+pub(crate) async fn stored_without_unsubscribe_token(t: &TestApp, id: &AwardId) {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let (pk, sk) = accolade::store::keys::award(id);
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", Av::S(pk))
+        .key("SK", Av::S(sk))
+        .update_expression("REMOVE unsubscribe_token")
+        .send()
+        .await
+        .unwrap();
 }

@@ -504,7 +504,6 @@ async fn an_awards_day3_and_day7_in_one_bucket_both_go() {
 /// no day-3 or day-7 text, while an award with a token gets both.
 #[tokio::test]
 async fn no_promotional_text_without_a_working_opt_out() {
-    use aws_sdk_dynamodb::types::AttributeValue as Av;
     let t = spawn_app().await;
     let (key, tpl) = crate::emails::storefront(&t).await;
     let mut settings = kakao_settings();
@@ -516,16 +515,7 @@ async fn no_promotional_text_without_a_working_opt_out() {
         ids.push(t.issue(&key, body).await["id"].as_str().unwrap().to_owned());
     }
     let old = accolade::domain::ids::AwardId::parse(&ids[0]).unwrap();
-    let (pk, sk) = accolade::store::keys::award(&old);
-    aws_sdk_dynamodb::Client::new(&t.sdk)
-        .update_item()
-        .table_name(&t.names.table)
-        .key("PK", Av::S(pk))
-        .key("SK", Av::S(sk))
-        .update_expression("REMOVE unsubscribe_token")
-        .send()
-        .await
-        .unwrap();
+    crate::emails::stored_without_unsubscribe_token(&t, &old).await;
     let mut runner = t.runner();
     runner.deliver_stream().await.unwrap();
     // Ten in the morning in Korea, eight days on: every day-3 and day-7 bucket is due.
