@@ -174,14 +174,11 @@ const ALIASES: &[(Column, &[&str])] = &[
         Column::Narrative,
         &[
             "narrative",
-            "note",
-            "notes",
-            "comment",
-            "comments",
-            "description",
-            "비고",
-            "설명",
-            "메모",
+            "badgenarrative",
+            "awardnarrative",
+            "achievement",
+            "성취내용",
+            "수여사유",
         ],
     ),
     (
@@ -207,22 +204,7 @@ const ALIASES: &[(Column, &[&str])] = &[
             "증빙설명",
         ],
     ),
-    (
-        Column::ExternalId,
-        &[
-            "externalid",
-            "studentid",
-            "studentnumber",
-            "employeeid",
-            "memberid",
-            "learnerid",
-            "학번",
-            "사번",
-            "회원번호",
-            "수험번호",
-            "외부id",
-        ],
-    ),
+    (Column::ExternalId, &["externalid", "awardid", "외부id"]),
     (
         Column::Cohort,
         &[
@@ -242,6 +224,40 @@ fn shown(h: &str) -> String {
 }
 
 const SHOWN_CHARS: usize = 60;
+
+/// Headers a roster often has that must not be read as a column of the badge: a person's id is
+/// not an id of one award (`external_id` makes a second award with the same id a duplicate, so a
+/// student could get one badge), and remarks are internal (a narrative is published on the badge
+/// page and in its Open Badges JSON). Each is left out with a warning saying why.
+const NOT_READ: &[(&[&str], &str)] = &[
+    (
+        &[
+            "studentid",
+            "studentnumber",
+            "employeeid",
+            "memberid",
+            "learnerid",
+            "학번",
+            "사번",
+            "회원번호",
+            "수험번호",
+        ],
+        "a person's id, not one badge's: not used (name a column `external_id` for your own id of each badge)",
+    ),
+    (
+        &["note", "notes", "comment", "comments", "remarks", "description", "비고", "설명", "메모"],
+        "remarks are not published: not used (name a column `narrative` for the text the badge page shows)",
+    ),
+];
+
+/// Why a header that is no column is left out, when it is one [`NOT_READ`] names.
+fn not_read(header: &str) -> Option<&'static str> {
+    let n = normalize(header);
+    NOT_READ
+        .iter()
+        .find(|(names, _)| names.contains(&n.as_str()))
+        .map(|(_, why)| *why)
+}
 
 pub fn lookup(header: &str) -> Option<Column> {
     let n = normalize(header);
@@ -277,10 +293,10 @@ impl Columns {
                     seen.push((c, h.trim().to_owned()));
                 }
                 None if h.trim().is_empty() => {}
-                None => warnings.push(format!(
-                    "column `{}` is not used (unknown header)",
-                    shown(h.trim())
-                )),
+                None => warnings.push(match not_read(h) {
+                    Some(why) => format!("column `{}`: {why}", shown(h.trim())),
+                    None => format!("column `{}` is not used (unknown header)", shown(h.trim())),
+                }),
             }
             positions.push(col);
         }
@@ -333,7 +349,8 @@ mod tests {
         assert_eq!(lookup("Full name"), Some(Column::Name));
         assert_eq!(lookup("ISSUED_ON"), Some(Column::IssuedOn));
         assert_eq!(lookup("Evidence URL"), Some(Column::EvidenceUrl));
-        assert_eq!(lookup("학번"), Some(Column::ExternalId));
+        assert_eq!(lookup("External ID"), Some(Column::ExternalId));
+        assert_eq!(lookup("수여사유"), Some(Column::Narrative));
         for h in [
             "phone",
             "Phone number",
@@ -346,6 +363,39 @@ mod tests {
             assert_eq!(lookup(h), Some(Column::Phone), "{h}");
         }
         assert_eq!(lookup("shoe size"), None);
+    }
+
+    /// A roster's student number and remarks are not read as the badge's external id and
+    /// narrative (one badge per student; remarks published): left out, each saying why.
+    #[test]
+    fn a_persons_id_and_remarks_are_left_out_saying_why() {
+        let c = Columns::map(&h(&[
+            "이메일",
+            "이름",
+            "학번",
+            "Student ID",
+            "비고",
+            "Notes",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.positions,
+            [
+                Some(Column::Email),
+                Some(Column::Name),
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+        assert_eq!(c.warnings.len(), 4);
+        assert!(
+            c.warnings[0].starts_with("column `학번`: a person's id"),
+            "{:?}",
+            c.warnings
+        );
+        assert!(c.warnings[2].starts_with("column `비고`: remarks are not published"));
     }
 
     #[test]

@@ -387,7 +387,7 @@ proptest! {
         // Korean Excel's CP949 files have Korean headers; ASCII alone cannot tell CP949 from
         // UTF-8 (and a few Hangul syllables in CP949 happen to be valid UTF-8).
         if korean_header || matches!(enc, Enc::Cp949) {
-            w.write_record(["이메일", "이름", "비고"]).unwrap();
+            w.write_record(["이메일", "이름", "수여사유"]).unwrap();
         } else {
             w.write_record(["email", "name", "narrative"]).unwrap();
         }

@@ -123,9 +123,12 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, Invalid> {
         return Err(err());
     }
     let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
-    // Year first (ISO, Korean) or year last (US spreadsheets: M/D/YYYY).
+    // Year first (ISO, Korean); year last with dots is day first everywhere dots are written
+    // (02.03.2026: German, Russian, …), with slashes month first (US spreadsheets: M/D/YYYY).
     let (y, m, d) = if parts[0].len() == 4 {
         (n[0] as i32, n[1], n[2])
+    } else if parts[2].len() == 4 && cleaned.contains('.') {
+        (n[2] as i32, n[1], n[0])
     } else if parts[2].len() == 4 {
         (n[2] as i32, n[0], n[1])
     } else {
@@ -148,6 +151,8 @@ mod tests {
             "2026. 3. 1.",
             "20260301",
             "3/1/2026",
+            "01.03.2026",
+            "1.3.2026",
             "2026년 3월 1일",
         ] {
             assert_eq!(parse_date(s).unwrap(), want, "{s}");
