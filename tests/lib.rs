@@ -443,6 +443,15 @@ impl TestApp {
         infra::runner::Runner::new(self.lambda.clone(), self.sdk.clone())
     }
 
+    /// With `on`, from now on an eventually consistent GetItem of this test's table misses the
+    /// items written after this call, as a lagging DynamoDB replica may (strongly consistent
+    /// reads see them): what moto, with one copy of each item, never does. `false` ends it.
+    pub async fn lagging_reads(&self, on: bool) {
+        infra::moto::lagging_reads(&self.endpoint, &self.names.table, on)
+            .await
+            .expect("the emulator's lagging reads");
+    }
+
     /// The DynamoDB request units this test's table was billed (as DynamoDB bills them; see
     /// `infra/scripts/capacity.py`) since the last call, by operation: `{"GetItem": {"requests",
     /// "rru", "wru", "index_wru"}, …}`. Starts the count again.

@@ -56,6 +56,9 @@ Every DynamoDB request is metered as DynamoDB would bill it (request units by it
 transactions): `GET /_accolade/capacity` answers the totals, `POST` resets them (capacity.py;
 checked by test_capacity.py, in `make test`).
 
+`POST /_accolade/lag?table=…` makes that table's eventually consistent GetItem miss the items
+written since, as a replica that has not caught up may (see `_lagged_read`); `DELETE` ends it.
+
 `GET /moto-api/data.json?service=ses` answers only the named services (moto's own dump walks every
 table and takes seconds once tests have written thousands of items).
 """
@@ -559,6 +562,46 @@ def _capacity(environ, start_response):
     return [body]
 
 
+# Eventually consistent reads, as DynamoDB may answer them: "An eventually consistent read
+# might not reflect the results of a recently completed write" (Developer Guide, "Read
+# consistency"). moto answers every read from the one copy it has. For a table a test names in
+# `POST /_accolade/lag?table=…` (`DELETE`: stop), an eventually consistent GetItem of an item
+# written after that answers as a replica that has not caught up: no item. Strongly consistent
+# reads see it. Only GetItem is modelled (the reads that decide on an item just written).
+_lagging = {}  # table name -> set of written keys (canonical JSON of the key attributes)
+
+
+def _key_of(table_name, attrs):
+    table = _capacity_meter._table(table_name)
+    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    return _json.dumps({n: attrs.get(n) for n in names}, sort_keys=True)
+
+
+def _lag(environ, start_response):
+    table = (_parse_qs(environ.get("QUERY_STRING", "")).get("table") or [""])[0]
+    if environ["REQUEST_METHOD"] == "POST":
+        _lagging[table] = set()
+    else:
+        _lagging.pop(table, None)
+    start_response("204 No Content", [])
+    return [b""]
+
+
+def _lagged_read(action, request):
+    """The answer of a replica that has not seen the item yet, or None to run the request."""
+    if action == "GetItem" and not request.get("ConsistentRead"):
+        written = _lagging.get(request.get("TableName"))
+        if written is not None and _key_of(request["TableName"], request["Key"]) in written:
+            return b"{}"
+    return None
+
+
+def _note_writes(action, request):
+    for table, attrs, _tx in _capacity_meter._writes(action, request):
+        if table in _lagging and attrs:
+            _lagging[table].add(_key_of(table, attrs))
+
+
 def _metered(inner, environ, start_response):
     """One request; a DynamoDB one is metered (capacity.py)."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -583,7 +626,15 @@ def _metered(inner, environ, start_response):
         request = _json.loads(raw or b"{}")
     except ValueError:
         return [run()[1]]
-    _, body = _capacity_meter.METER.request(target.split(".", 1)[1], request, run)
+    action = target.split(".", 1)[1]
+    if _lagging:
+        lagged = _lagged_read(action, request)
+        if lagged is not None:
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(lagged)))])
+            return [lagged]
+    status, body = _capacity_meter.METER.request(action, request, run)
+    if _lagging and status < 300 and action in _capacity_meter.WRITE_ACTIONS:
+        _note_writes(action, request)
     return [body]
 
 
@@ -612,6 +663,9 @@ def _app(inner):
             return _deny(environ, start_response)
         if environ.get("PATH_INFO") == "/_accolade/capacity":
             return _capacity(environ, start_response)
+        if environ.get("PATH_INFO") == "/_accolade/lag":
+            with _request_lock:
+                return _lag(environ, start_response)
         with _request_lock:
             try:
                 return _metered(inner, environ, start_response)

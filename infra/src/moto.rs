@@ -96,6 +96,21 @@ pub async fn capacity(
     serde_json::from_str(&out).map_err(|e| e.to_string())
 }
 
+/// From now on, an eventually consistent GetItem of `table` misses the items written after this
+/// call, as a DynamoDB replica that has not caught up may answer (`moto_server.py`'s
+/// `_lagged_read`); strongly consistent reads see them. `false` ends it.
+pub async fn lagging_reads(endpoint: &str, table: &str, on: bool) -> Result<(), String> {
+    let method = if on { "POST" } else { "DELETE" };
+    request(
+        endpoint,
+        method,
+        &format!("/_accolade/lag?table={table}"),
+        "",
+    )
+    .await
+    .map(|_| ())
+}
+
 pub struct Moto {
     child: Child,
     pub endpoint: String,

@@ -175,7 +175,7 @@ async fn earlier_award(store: &Store, t: &GuardTaken, fp: &str) -> Result<Award,
         });
     }
     Ok(store
-        .get_award(&t.existing)
+        .get_award_consistent(&t.existing)
         .await?
         .ok_or(StoreError::NotFound)?)
 }
@@ -187,7 +187,8 @@ async fn stale_holder(
     holder: AwardId,
     now: DateTime<Utc>,
 ) -> Result<AwardId, IssueError> {
-    match store.get_award(&holder).await? {
+    // Consistent: a holder written a moment ago, missed, would read as gone and lose its slot.
+    match store.get_award_consistent(&holder).await? {
         Some(h) if h.status(now).is_valid() => Err(IssueError::AlreadyHolds { existing: h.id }),
         _ => Ok(holder),
     }

@@ -1169,3 +1169,43 @@ pub(crate) async fn stored_without_unsubscribe_token(t: &TestApp, id: &AwardId) 
         .await
         .unwrap();
 }
+
+/// The day-1 email reads its award consistently: its stream record can come before an
+/// eventually consistent read sees the award (`TestApp::lagging_reads`), and a missed award lost
+/// its email, follow-ups and expiry for good, with nothing failed.
+#[tokio::test]
+async fn the_day1_email_goes_out_even_when_a_replica_has_not_seen_the_award_yet() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    t.lagging_reads(true).await;
+    let (id, to) = issue_to_new(&t, &key, &tpl, "lagging").await;
+    t.runner().deliver_stream().await.unwrap();
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    assert_eq!(t.mail_to(&to).await.len(), 1);
+    t.lagging_reads(false).await;
+    let rec = t.app.store.email_record(&id, "day1").await.unwrap();
+    assert_eq!(rec.map(|r| r.state).as_deref(), Some("sent"));
+}
+
+/// A badge revoked before its day-1 email went (a backlog behind a large CSV batch, and the
+/// admin revoked it meanwhile) gets no "your badge is here".
+#[tokio::test]
+async fn no_day1_email_for_a_badge_revoked_before_it_went() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let (id, to) = issue_to_new(&t, &key, &tpl, "revoked-early").await;
+    let (_, kept_to) = issue_to_new(&t, &key, &tpl, "kept").await;
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{id}/revoke"),
+            Some(&key),
+            Some(json!({"reason": "wrong file"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    t.runner().deliver_stream().await.unwrap();
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    assert_eq!(t.mail_to(&kept_to).await.len(), 1);
+    assert_eq!(t.mail_to(&to).await.len(), 0, "revoked before its email");
+}

@@ -481,3 +481,41 @@ async fn awards_list_by_template_recipient_and_status() {
         .json();
     assert_eq!(p2["data"][0]["id"], ids[0].as_str());
 }
+
+/// DynamoDB's eventually consistent reads may miss a write of a moment ago (moto's never do;
+/// `TestApp::lagging_reads` makes them). Decisions about an award just written read it
+/// consistently: a second award for the holder of the one-active slot is still refused (an
+/// eventually consistent read of the holder found nothing, took it for gone and issued a second
+/// active award), and a retried request with the same Idempotency-Key answers the same award.
+#[tokio::test]
+async fn awards_written_a_moment_ago_are_seen_where_issuing_decides_on_them() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let mut body = template_body("Certified");
+    body["reissue_policy"] = json!("one_active_per_recipient");
+    let tpl = t.create_template(&key, body).await;
+    t.lagging_reads(true).await;
+    let req =
+        json!({"template_id": tpl["id"], "recipient": {"email": "lee@example.com", "name": "Lee"}});
+    let first = t.issue(&key, req.clone()).await;
+    let r = t.call("POST", "/v1/awards", Some(&key), Some(req)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "already_awarded");
+    let idem = json!({"template_id": tpl["id"], "recipient": {"email": "park@example.com", "name": "Park"}});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let r = t
+            .call_with(
+                "POST",
+                "/v1/awards",
+                Some(&key),
+                Some(idem.clone()),
+                &[("idempotency-key", "lms-lag-1")],
+            )
+            .await;
+        assert!(r.status.is_success(), "{}: {}", r.status, r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[0], first["id"].as_str().unwrap());
+}

@@ -48,6 +48,9 @@ pub enum Sent {
     Unknown(String),
     NoSuchAward,
     NoSender,
+    /// Revoked or replaced before its email went (a backlog of day-1 emails behind a large CSV
+    /// batch, and the admin revoked or re-issued meanwhile): no "your badge is here".
+    NoLongerValid,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -521,7 +524,9 @@ async fn send_claimed(
 /// the award is due.
 pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), NotifyError> {
     const STAGE: &str = "day1";
-    let Some(award) = app.store.get_award(id).await? else {
+    // Consistent: its stream record may come before an eventually consistent read sees it, and
+    // a missed award would lose its email, follow-ups and expiry for good.
+    let Some(award) = app.store.get_award_consistent(id).await? else {
         return Ok((Sent::NoSuchAward, vec![]));
     };
     let Some((template, issuer)) = app.template_and_issuer(&award).await? else {
@@ -530,6 +535,12 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
     let plan = followup_plan(&award, &template);
     if !award.notify {
         return Ok((Sent::NotRequested, plan));
+    }
+    if matches!(
+        award.status(Utc::now()),
+        AwardStatus::Revoked { .. } | AwardStatus::Superseded { .. }
+    ) {
+        return Ok((Sent::NoLongerValid, plan));
     }
     let Some(sender) = app.config.sender_email.clone() else {
         tracing::error!("SENDER_EMAIL is not set; no email can be sent");

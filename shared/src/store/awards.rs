@@ -624,6 +624,15 @@ impl Store {
         self.get(keys::award(id)).await?.map(from_item).transpose()
     }
 
+    /// Strongly consistent: for an award written a moment ago (its stream record, a guard its
+    /// write took), which an eventually consistent read may not see yet.
+    pub async fn get_award_consistent(&self, id: &AwardId) -> Result<Option<Award>> {
+        self.get_consistent(keys::award(id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
     pub async fn get_award_of(&self, issuer: &IssuerId, id: &AwardId) -> Result<Option<Award>> {
         Ok(self.get_award(id).await?.filter(|a| &a.issuer_id == issuer))
     }

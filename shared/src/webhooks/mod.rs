@@ -144,9 +144,10 @@ fn new_delivery(w: &Webhook, kind: EventType, key: &str, body: String) -> Delive
 /// The event's time and `data`; `None` when what it is about is gone.
 async fn data_of(app: &App, fact: &Fact) -> Result<Option<(DateTime<Utc>, Value)>, StoreError> {
     match &fact.subject {
+        // Consistent: the fact comes from the write's stream record, a moment after it.
         Subject::Award(id) => Ok(app
             .store
-            .get_award(id)
+            .get_award_consistent(id)
             .await?
             .map(|a| award_event(app, fact, &a))),
         Subject::Read(a) => Ok(Some(award_event(app, fact, a))),
