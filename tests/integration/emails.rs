@@ -1209,3 +1209,48 @@ async fn no_day1_email_for_a_badge_revoked_before_it_went() {
     assert_eq!(t.mail_to(&kept_to).await.len(), 1);
     assert_eq!(t.mail_to(&to).await.len(), 0, "revoked before its email");
 }
+
+/// SES took a day-3 email but DynamoDB refused its mark (a conflict, three times): the mark is
+/// tried again in place, so the claim never lapses unmarked, and a later run of the bucket
+/// (a continuation, a retry) finds it sent instead of taking it over and sending it again.
+#[tokio::test]
+async fn a_follow_up_whose_mark_is_refused_after_ses_took_it_is_sent_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let before = chrono::Utc::now();
+    let (id, to) = issue_to_new(&t, &key, &tpl, "mark-refused").await;
+    t.runner().deliver_stream().await.unwrap();
+    let day3 = |at: chrono::DateTime<chrono::Utc>| {
+        accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
+    };
+    let bucket = t
+        .bucket_holding([day3(before), day3(chrono::Utc::now())])
+        .await;
+    let at = chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2);
+    let notify = t.app_of(FunctionName::Notify);
+    // The bucket's first PutItem claims the email, its second marks it sent.
+    t.faults()
+        .arm_at_nth("dynamodb.PutItem", 1, 3, infra::metering::Fault::Conflict);
+    let first = accolade::notify::handle_due(notify, &bucket, at, None).await;
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(t.faults().fired().as_deref(), Some("dynamodb.PutItem"));
+    t.faults().arm_at(0, None);
+    let rec = t
+        .app
+        .store
+        .email_record(&id, "day3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, "sent");
+    // Ten minutes on, past the claim's five.
+    let _ = accolade::notify::handle_due(notify, &bucket, at + chrono::Duration::minutes(10), None)
+        .await;
+    let day3 = t
+        .mail_to(&to)
+        .await
+        .iter()
+        .filter(|m| m.header("X-Accolade-Stage").as_deref() == Some("day3"))
+        .count();
+    assert_eq!(day3, 1);
+}

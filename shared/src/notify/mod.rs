@@ -372,9 +372,12 @@ pub async fn send_followup(
     let Some(sender) = app.config.sender_email.clone() else {
         return Ok("not sent: no sender".into());
     };
+    // Claimed from the real time when the schedule's is past (a retry, a continuation, an
+    // overdue bucket): a claim counted from an old `now` could lapse before it was written.
+    let at = now.max(Utc::now());
     if !app
         .store
-        .claim_email(id, stage.as_str(), now + CLAIM, now)
+        .claim_email(id, stage.as_str(), at + CLAIM, at)
         .await?
     {
         return Ok("already handled".into());

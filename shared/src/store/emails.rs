@@ -2,7 +2,7 @@
 
 use super::{applied, get_s, keys, s, Result, Store, StoreError};
 use crate::domain::ids::AwardId;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,10 @@ impl Store {
     }
 
     /// Records how the stage ended (`sent`, `rejected`, `unknown`, `suppressed`, `skipped`).
+    /// Marks how a claimed stage ended (`sent`, `rejected`, …). The mark follows SES's answer,
+    /// so it is tried again in place while DynamoDB refuses it for load or contention, or fails
+    /// on its side (a plain put: the same mark twice is one): a claim left unmarked would lapse,
+    /// and the email be sent a second time by whichever run takes it over.
     pub async fn finish_email(
         &self,
         award: &AwardId,
@@ -79,19 +83,33 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<()> {
         let (pk, sk) = keys::email_stage(award, stage);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(pk))
-            .item(keys::SK, s(sk))
-            .item(keys::TYPE, s("email"))
-            .item("state", s(state))
-            .item("detail", s(detail))
-            .item("at", s(keys::sortable(at)))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        let mut retry = super::Backoff::default();
+        loop {
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item(keys::PK, s(pk.clone()))
+                .item(keys::SK, s(sk.clone()))
+                .item(keys::TYPE, s("email"))
+                .item("state", s(state))
+                .item("detail", s(detail))
+                .item("at", s(keys::sortable(at)))
+                .send()
+                .await;
+            let Err(e) = res else { return Ok(()) };
+            let transient = super::worth_retrying(e.code())
+                || e.code() == Some("InternalServerError")
+                || matches!(
+                    e,
+                    SdkError::DispatchFailure(_)
+                        | SdkError::TimeoutError(_)
+                        | SdkError::ResponseError(_)
+                );
+            if !transient || !retry.wait().await {
+                return Err(StoreError::from_sdk(e));
+            }
+        }
     }
 
     /// Gives a claim back (the send failed in a way worth retrying).
