@@ -342,6 +342,51 @@ async fn a_crash_mid_file_resumes_from_the_checkpoint_without_duplicates() {
     assert_eq!(emails.len(), 1_200, "exactly one award per row");
 }
 
+/// An invocation that fails after a chunk it issued but before its checkpoint (DynamoDB kept
+/// refusing the next chunk's transactions): its failed attempt is recorded on the batch as
+/// stored, so the retry, which issues again from the checkpoint, counts those rows once.
+#[tokio::test]
+async fn a_failed_attempt_after_an_unsaved_chunk_counts_its_rows_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(300, "unsaved");
+    let (id, source) = t
+        .uploaded_batch(
+            &key,
+            json!({"filename": "unsaved.csv", "template_id": tpl["id"]}),
+            &file,
+        )
+        .await;
+    let ev = t.s3_event(&source, file.len() as u64);
+    let opts = IngestOptions {
+        chunk_rows: 100,
+        ..IngestOptions::default()
+    };
+    // The first chunk (100 rows: 2 or 3 transactions, with the day counters) goes through; the
+    // second's are refused from the fourth transaction on, until the back-off gives up.
+    t.faults().arm_at_nth(
+        "dynamodb.TransactWriteItems",
+        3,
+        100,
+        infra::metering::Fault::Conflict,
+    );
+    let out = t.ingest_with(ev.clone(), opts.clone()).await;
+    assert!(out.is_err(), "{out:?}");
+    t.faults().arm_at(0, None);
+    let mid = t.batch(&key, &id).await;
+    assert_eq!(mid["status"], "issuing", "{mid:#}");
+    assert_eq!(
+        mid["counts"]["issued"], 0,
+        "only what was checkpointed: {mid:#}"
+    );
+    let out = t.ingest_with(ev, opts).await.unwrap();
+    assert!(out.to_string().contains("Completed"), "{out}");
+    let done = t.batch(&key, &id).await;
+    assert_eq!(done["counts"]["issued"], 300, "{done:#}");
+    assert_eq!(done["counts"]["valid"], 300, "{done:#}");
+    assert_eq!(t.batch_awards(&key, &id).await.len(), 300);
+}
+
 #[tokio::test]
 async fn a_long_file_continues_in_a_new_invocation() {
     let t = spawn_app().await;

@@ -83,6 +83,11 @@ fn detect_delimiter(first_line: &str) -> u8 {
 }
 
 fn csv_error(e: csv::Error, row: u64) -> FileError {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        if let Some(unreadable) = super::read_failed(io) {
+            return unreadable;
+        }
+    }
     match e.kind() {
         csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<RecordTooLong>()) => {
             FileError::RecordTooLong { row }
@@ -153,7 +158,7 @@ fn read_head(source: &mut impl Read) -> Result<Vec<u8>, FileError> {
     while filled < head.len() {
         let n = source
             .read(&mut head[filled..])
-            .map_err(|e| FileError::Encoding(e.to_string()))?;
+            .map_err(|e| super::read_failed(&e).unwrap_or(FileError::Encoding(e.to_string())))?;
         if n == 0 {
             break;
         }

@@ -61,4 +61,21 @@ pub enum FileError {
     TooManyRows,
     #[error("the CSV could not be parsed near row {row}: {message}")]
     Malformed { row: u64, message: String },
+    /// The bytes stopped coming (a connection reset, the stream stalled): not the file's fault,
+    /// and worth reading again.
+    #[error("the file could not be read to its end ({0}); it is read again")]
+    Unreadable(String),
+}
+
+/// What a reader of the upload answers when the object's bytes stop coming: an I/O failure, not
+/// something in the file ([`FileError::Unreadable`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadFailed(pub String);
+
+/// The read failure inside `e`, if that is what it is.
+pub(crate) fn read_failed(e: &std::io::Error) -> Option<FileError> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<ReadFailed>())
+        .map(|r| FileError::Unreadable(r.0.clone()))
 }

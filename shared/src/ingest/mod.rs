@@ -219,6 +219,16 @@ async fn give_up_or_retry(
         );
         return fail(app, batch, worker, reason).await;
     }
+    // The retry goes on from the last checkpoint: what the store holds, not this invocation's
+    // counts of the rows since, which the retry counts again.
+    if let Ok(Some(stored)) = app.store.get_batch(&batch.id).await {
+        if stored.lease_owner.as_deref() == Some(worker) {
+            *batch = Batch {
+                failed_attempts: batch.failed_attempts,
+                ..stored
+            };
+        }
+    }
     // Best effort: if the store is what failed, this fails too, and the count stays lower.
     batch.lease_until = Some(Utc::now());
     if let Err(e) = app.store.save_batch(batch, worker).await {
@@ -397,6 +407,7 @@ async fn validate_file(
     while let Some(msg) = rx.recv().await {
         match msg {
             Scanned::Warnings(w) => v.warnings = w,
+            Scanned::Failed(FileError::Unreadable(e)) => return Err(unreadable(e)),
             Scanned::Failed(e) => return Ok(Err(e)),
             Scanned::Panicked(m) => return Err(reader_panicked(m)),
             Scanned::Done => {
@@ -461,6 +472,7 @@ async fn issue_file(
         let mut flush_now = false;
         match msg {
             Scanned::Warnings(_) => {}
+            Scanned::Failed(FileError::Unreadable(e)) => return Err(unreadable(e)),
             Scanned::Failed(e) => return fail(app, batch, worker, e.to_string()).await,
             Scanned::Panicked(m) => return Err(reader_panicked(m)),
             Scanned::Done => {
@@ -494,6 +506,14 @@ async fn issue_file(
         return fail(app, batch, worker, reason).await;
     }
     pass.complete(batch).await
+}
+
+/// The upload's bytes stopped coming: the invocation fails and Lambda tries it again (the batch
+/// fails only after [`batch::MAX_FAILED_ATTEMPTS`] such tries), where the file is not to blame.
+fn unreadable(message: String) -> IngestError {
+    IngestError::Internal(format!(
+        "the upload could not be read to its end: {message}"
+    ))
 }
 
 /// The invocation's error when the CSV reader panicked: a bug, not the file's fault, so the

@@ -107,11 +107,13 @@ impl Read for ChannelReader {
                     self.pos = 0;
                 }
                 Some(Piece::End) => self.ended = true,
-                Some(Piece::Failed(e)) => return Err(std::io::Error::other(e)),
+                Some(Piece::Failed(e)) => {
+                    return Err(std::io::Error::other(csv_import::ReadFailed(e)))
+                }
                 None => {
-                    return Err(std::io::Error::other(
-                        "the object's stream stopped before its end",
-                    ))
+                    return Err(std::io::Error::other(csv_import::ReadFailed(
+                        "the object's stream stopped before its end".into(),
+                    )))
                 }
             }
         }
@@ -232,6 +234,37 @@ mod tests {
         let mut out = Vec::new();
         ChannelReader::fed_by(rx).read_to_end(&mut out).unwrap();
         assert_eq!(out, b"x");
+    }
+
+    /// The object's bytes stop coming (a connection reset) at the start or after two rows: the
+    /// read ends with `Unreadable` — retried by ingest — never as a malformed or mis-encoded file
+    /// (a failed batch that blamed the spreadsheet).
+    #[tokio::test]
+    async fn a_stream_that_fails_is_unreadable_not_a_bad_file() {
+        for before in [&b""[..], b"email,name\na@b.co,Kim\nc@d.co,Lee\n"] {
+            let (ptx, prx) = mpsc::channel(4);
+            if !before.is_empty() {
+                ptx.try_send(Piece::Bytes(before.to_vec())).unwrap();
+            }
+            ptx.try_send(Piece::Failed("connection reset by peer".into()))
+                .unwrap();
+            let (tx, mut rx) = mpsc::channel(16);
+            let reader = ChannelReader::fed_by(prx);
+            tokio::task::spawn_blocking(move || read_rows(reader, &tx, Zone::default()))
+                .await
+                .unwrap();
+            let mut last = None;
+            while let Some(m) = rx.recv().await {
+                last = Some(m);
+            }
+            match last {
+                Some(Scanned::Failed(FileError::Unreadable(e))) => {
+                    assert!(e.contains("connection reset"), "{e}")
+                }
+                Some(Scanned::Failed(e)) => panic!("{} bytes before: {e:?}", before.len()),
+                _ => panic!("{} bytes before: no failure", before.len()),
+            }
+        }
     }
 
     #[tokio::test]
