@@ -259,7 +259,7 @@ mod tests {
             }
             match last {
                 Some(Scanned::Failed(FileError::Unreadable(e))) => {
-                    assert!(e.contains("connection reset"), "{e}")
+                    assert!(e.contains("connection reset"), "{e}");
                 }
                 Some(Scanned::Failed(e)) => panic!("{} bytes before: {e:?}", before.len()),
                 _ => panic!("{} bytes before: no failure", before.len()),
