@@ -204,13 +204,18 @@ fn read_header(
         match reader.read_record(record) {
             Ok(false) => return Err(FileError::Empty),
             Ok(true) => {
-                row += 1;
                 record_ended(reader);
                 // The hint line itself (split by its own delimiter: `sep=` and an empty cell).
+                // Excel reads it as a setting and shows no row for it, so it is not counted.
                 let sep_hint = hinted
+                    && row == 0
                     && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
                     && record.iter().skip(1).all(|c| c.trim().is_empty());
-                if !is_blank(record) && !sep_hint {
+                if sep_hint {
+                    continue;
+                }
+                row += 1;
+                if !is_blank(record) {
                     return Ok((record.iter().map(str::to_owned).collect(), row));
                 }
             }
@@ -287,7 +292,8 @@ mod tests {
         let f = "sep=;\r\nemail;name\r\na@b.co;Kim, Minsu\r\n";
         assert_eq!(
             all(f.as_bytes()).unwrap(),
-            vec![(3, vec!["a@b.co".into(), "Kim, Minsu".into()])]
+            vec![(2, vec!["a@b.co".into(), "Kim, Minsu".into()])],
+            "Excel shows no row for the hint: the header is row 1"
         );
     }
 
