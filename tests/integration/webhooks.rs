@@ -1117,3 +1117,33 @@ async fn a_retry_whose_sender_died_after_claiming_is_taken_over_by_its_redeliver
         (accolade::domain::webhook::DeliveryState::Succeeded, 3)
     );
 }
+
+/// The claim of an attempt was written but its answer lost (DynamoDB throttled the answer; the
+/// SDK sends the same request again): the resent claim finds its own token and the attempt goes
+/// on. Before, the resend failed its condition, the attempt took the delivery for another
+/// sender's, and the message was deleted with the delivery left `sending` for good.
+#[tokio::test]
+async fn an_attempt_whose_claims_answer_was_lost_is_sent_once() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("응답유실대학").await;
+    let (url, inbox) = receiver(&[]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let r = t
+        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    t.faults().arm_at_nth(
+        "dynamodb.UpdateItem",
+        0,
+        1,
+        infra::metering::Fault::Throttle,
+    );
+    t.deliver_webhooks().await;
+    assert_eq!(t.faults().fired().as_deref(), Some("dynamodb.UpdateItem"));
+    t.faults().arm_at(0, None);
+    assert_eq!(inbox.all().len(), 1);
+    let d = &deliveries(&t, &key, id).await[0];
+    assert_eq!(d["state"], "succeeded", "{d:#}");
+    assert_eq!(d["attempts"], 1, "{d:#}");
+}

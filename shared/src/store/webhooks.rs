@@ -166,14 +166,21 @@ impl Store {
     }
 
     /// Claims attempt `seen + 1`: the delivery must still be at `seen` attempts and waiting (or
-    /// held by a claim that has run out). True when this call holds it.
+    /// held by a claim that has run out). True when this call holds it. The claim carries a
+    /// token of this call, so the SDK sending the same request again (its answer lost, the
+    /// write made) finds its own claim and holds it, where the condition alone would refuse it
+    /// and leave the delivery `sending` with nobody to send it.
     pub async fn claim_attempt(&self, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
         let res = self
             .update_at(keys::delivery(&d.webhook_id, &d.id))
-            .update_expression("SET #st = :sending, claim_ends = :until, attempts = :next")
-            .condition_expression(
-                "attempts = :seen AND (#st = :pending OR (#st = :sending AND claim_ends < :now))",
+            .update_expression(
+                "SET #st = :sending, claim_ends = :until, attempts = :next, claim_token = :token",
             )
+            .condition_expression(
+                "(attempts = :seen AND (#st = :pending OR (#st = :sending AND claim_ends < :now))) \
+                 OR claim_token = :token",
+            )
+            .expression_attribute_values(":token", s(crate::domain::ids::random_token()))
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":sending", s(state_of(DeliveryState::Sending)))
             .expression_attribute_values(":pending", s(state_of(DeliveryState::Pending)))
