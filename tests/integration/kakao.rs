@@ -544,3 +544,40 @@ async fn no_promotional_text_without_a_working_opt_out() {
         "no working opt-out: no promotion"
     );
 }
+
+/// The provider took a day-1 AlimTalk, then asking for its result failed (the result bucket's
+/// schedule could not be made): the message is not queued again for the issuer — its claim
+/// would have lapsed by then — so it goes once.
+#[tokio::test]
+async fn a_message_the_provider_took_is_not_sent_again_when_what_follows_fails() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("k"), "name": "김민수", "phone": "010-7777-0001"}}))
+        .await;
+    // The batch's fifth CreateSchedule is the result bucket's (after the email follow-ups' two
+    // and the KakaoTalk ones' two): its answers are lost, the SDK's three tries.
+    t.faults().arm_at_nth(
+        "scheduler.CreateSchedule",
+        4,
+        3,
+        infra::metering::Fault::Throttle,
+    );
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    assert_eq!(
+        t.faults().fired().as_deref(),
+        Some("scheduler.CreateSchedule")
+    );
+    t.faults().arm_at(0, None);
+    assert_eq!(kinds(&t, "01077770001", "alimtalk").len(), 1);
+    // An hour on, every schedule due has fired: still one.
+    let later = Utc::now() + Duration::hours(1);
+    t.sens().set_clock(later);
+    runner.fire_due_schedules(later).await.unwrap();
+    assert_eq!(
+        kinds(&t, "01077770001", "alimtalk").len(),
+        1,
+        "{:?}",
+        t.sens().requests()
+    );
+}

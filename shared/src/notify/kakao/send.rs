@@ -99,9 +99,18 @@ pub async fn request(
         .filter(|i| ended[*i].state == "sent")
         .collect();
     // The results are asked for first: a mark that fails half-way still leaves them counted.
+    // Past the provider's answer nothing may send these messages again, so neither failure is
+    // returned: returned, the issuer's messages would be queued again 15 minutes on, where
+    // their claims (unmarked) would have lapsed, and sent a second time. Logged instead; an
+    // unmarked message stays `sending` and its due item is done.
     let taken_contexts: Vec<&Context> = taken.iter().map(|i| &chunk[*i]).collect();
-    super::results::ask_later(app, stage, &request_id, &taken_contexts, clock(now)).await?;
-    mark(app, chunk, stage, ended).await?;
+    let asked = super::results::ask_later(app, stage, &request_id, &taken_contexts, clock(now));
+    if let Err(e) = asked.await {
+        tracing::error!(stage = stage.as_str(), request_id, error = %e, "the provider took the messages; their results will not be asked for");
+    }
+    if let Err(e) = mark(app, chunk, stage, ended).await {
+        tracing::error!(stage = stage.as_str(), request_id, error = %e, "the provider took the messages; not all are marked");
+    }
     tracing::info!(
         stage = stage.as_str(),
         messages = chunk.len(),
