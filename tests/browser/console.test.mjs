@@ -55,8 +55,9 @@ try {
   await page.click("button[type=submit]");
   await page.waitForURL(`${base}/console`);
   const cookies = await context.cookies();
-  const session = cookies.find((c) => c.name === "accolade_session");
-  assert.ok(session && session.httpOnly && session.secure && session.sameSite === "Strict", "session cookie is HttpOnly, Secure, SameSite=Strict");
+  // `__Host-`: Chromium keeps it only as Secure, Path=/ and host-only (no Domain).
+  const session = cookies.find((c) => c.name === "__Host-accolade_session");
+  assert.ok(session && session.httpOnly && session.secure && session.sameSite === "Strict" && session.path === "/", "session cookie is __Host-, HttpOnly, Secure, SameSite=Strict, Path=/");
   await check("dashboard");
   assert.ok(await page.locator("svg[role=img]").count() >= 3, "inline SVG charts");
   assert.equal(await page.locator("svg[role=img]").first().locator("rect.bar").count(), 8, "8 weeks by default");

@@ -1129,10 +1129,7 @@ async fn an_attempt_whose_claims_answer_was_lost_is_sent_once() {
     let (url, inbox) = receiver(&[]).await;
     let w = register(&t, &key, json!({"url": url})).await;
     let id = w["id"].as_str().unwrap();
-    let r = t
-        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    test_event(&t, &key, id).await;
     t.faults().arm_at_nth(
         "dynamodb.UpdateItem",
         0,
