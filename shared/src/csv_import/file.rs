@@ -4,8 +4,9 @@
 use super::{
     decode::{sniff, DecodingReader, SourceEncoding},
     rows::{check_shape, is_blank},
-    Columns, FileError, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
+    Column, Columns, FileError, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
 };
+use crate::domain::time::{order_hint, DateOrder, OrderHint};
 use std::io::{Chain, Cursor, Read};
 
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -55,8 +56,103 @@ pub struct CsvFile<R: Read> {
     pub delimiter: u8,
     /// Spreadsheet row number of the last record read (header = 1).
     row: u64,
+    /// The CSV reader's line count after the last record read.
+    line: u64,
     data_rows: u64,
     record: csv::StringRecord,
+    dates: DateReading,
+}
+
+/// How the file's year-last dates with slashes are read (`3/1/2026`: 1 March month first,
+/// 3 January day first). The first date that reads one way only decides (`13/3/2026`: day
+/// first), looked for in the file's head before any row is read and then row by row; without
+/// one, month first. A file whose first such date comes after a date that read either way is
+/// refused: that earlier date may have been read the wrong way. Decided from the file's own
+/// bytes in order, so every read of a file (checking, issuing, a resumed run) reads it alike.
+#[derive(Debug, Clone, Default)]
+struct DateReading {
+    order: DateOrder,
+    decided: bool,
+    /// The first date that read either way while the order was not decided: row and cell.
+    either: Option<(u64, String)>,
+}
+
+impl DateReading {
+    /// Decided by the head's dates when they read one way only, all the same way.
+    fn from_head(hints: impl Iterator<Item = OrderHint>) -> Self {
+        let only: Vec<DateOrder> = hints
+            .filter_map(|h| match h {
+                OrderHint::Only(o) => Some(o),
+                _ => None,
+            })
+            .collect();
+        match only.first() {
+            Some(&o) if only.iter().all(|x| *x == o) => Self {
+                order: o,
+                decided: true,
+                either: None,
+            },
+            _ => Self::default(),
+        }
+    }
+
+    fn see(&mut self, row: u64, value: &str) -> Result<(), FileError> {
+        match order_hint(value) {
+            OrderHint::Either if !self.decided && self.either.is_none() => {
+                self.either = Some((row, value.trim().to_owned()));
+            }
+            OrderHint::Only(o) if !self.decided => {
+                if let Some((earlier_row, earlier)) = self.either.take().filter(|_| o != self.order)
+                {
+                    return Err(FileError::AmbiguousDates {
+                        row,
+                        value: value.trim().to_owned(),
+                        earlier_row,
+                        earlier,
+                    });
+                }
+                self.order = o;
+                self.decided = true;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The date cells of `record` (issued and expiry dates).
+fn date_cells<'r>(
+    columns: &'r Columns,
+    record: &'r csv::StringRecord,
+) -> impl Iterator<Item = &'r str> + 'r {
+    [Column::IssuedOn, Column::ExpiresOn]
+        .into_iter()
+        .filter(|c| columns.has(*c))
+        .map(move |c| columns.get(record, c))
+}
+
+/// The date order the records in the decoded head of the file show (the header and a record cut
+/// by the head's end show none).
+fn head_dates(
+    head: &[u8],
+    encoding: SourceEncoding,
+    delimiter: u8,
+    columns: &Columns,
+) -> DateReading {
+    let mut text = Vec::new();
+    let _ = DecodingReader::new(Cursor::new(head), encoding).read_to_end(&mut text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(&text[..]);
+    let records: Vec<csv::StringRecord> = reader.records().map_while(Result::ok).collect();
+    DateReading::from_head(
+        records
+            .iter()
+            .flat_map(|r| date_cells(columns, r))
+            .map(order_hint),
+    )
 }
 
 /// The delimiter that splits the header line into the most cells (outside quotes).
@@ -109,6 +205,7 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
     }
     let encoding = sniff(&head)?;
     let (delimiter, hinted) = delimiter_of(&head, encoding);
+    let head_copy = head.clone();
     let decoded = Metered {
         inner: DecodingReader::new(Cursor::new(head).chain(source), encoding),
         since_record: 0,
@@ -140,14 +237,18 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         });
     }
     let columns = Columns::map(&headers)?;
+    let dates = head_dates(&head_copy, encoding, delimiter, &columns);
+    let line = reader.position().line();
     Ok(CsvFile {
         reader,
         columns,
         encoding,
         delimiter,
         row,
+        line,
         data_rows: 0,
         record,
+        dates,
     })
 }
 
@@ -225,9 +326,25 @@ fn read_header(
 }
 
 impl<R: Read> CsvFile<R> {
-    /// The next non-blank data record with its spreadsheet row number; `Ok(None)` at the end
-    /// (`HeaderOnly` if there was no data row at all).
-    pub fn next_record(&mut self) -> Result<Option<(u64, &csv::StringRecord)>, FileError> {
+    /// Empty lines just before the record read last, which the CSV reader skips without a
+    /// record but a spreadsheet shows as rows. Reading a record moves the reader's line count by
+    /// one line end (its own, or with CRLF the one before it), the line ends inside its quoted
+    /// cells, and one for each empty line before it. (Old Macintosh files, CR only, count no
+    /// lines: their empty lines are not seen.)
+    fn blank_lines_before(&mut self) -> u64 {
+        let line = self.reader.position().line();
+        let moved = line.saturating_sub(self.line);
+        self.line = line;
+        let inside: usize = self.record.iter().map(|c| c.matches('\n').count()).sum();
+        moved.saturating_sub(inside as u64 + 1)
+    }
+
+    /// The next non-blank data record with its spreadsheet row number and the order its
+    /// year-last dates are read in; `Ok(None)` at the end (`HeaderOnly` if there was no data row
+    /// at all).
+    pub fn next_record(
+        &mut self,
+    ) -> Result<Option<(u64, &csv::StringRecord, DateOrder)>, FileError> {
         loop {
             match self.reader.read_record(&mut self.record) {
                 Ok(false) => {
@@ -238,7 +355,7 @@ impl<R: Read> CsvFile<R> {
                     }
                 }
                 Ok(true) => {
-                    self.row += 1;
+                    self.row += 1 + self.blank_lines_before();
                     record_ended(&mut self.reader);
                     if is_blank(&self.record) {
                         continue;
@@ -248,7 +365,10 @@ impl<R: Read> CsvFile<R> {
                         return Err(FileError::TooManyRows);
                     }
                     check_shape(&self.record, &self.columns, self.row)?;
-                    return Ok(Some((self.row, &self.record)));
+                    for cell in date_cells(&self.columns, &self.record) {
+                        self.dates.see(self.row, cell)?;
+                    }
+                    return Ok(Some((self.row, &self.record, self.dates.order)));
                 }
                 Err(e) => return Err(csv_error(e, self.row + 1)),
             }
@@ -263,7 +383,7 @@ mod tests {
     fn all(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, FileError> {
         let mut f = open(bytes)?;
         let mut out = vec![];
-        while let Some((row, r)) = f.next_record()? {
+        while let Some((row, r, _)) = f.next_record()? {
             out.push((row, r.iter().map(str::to_owned).collect()));
         }
         Ok(out)
@@ -280,11 +400,94 @@ mod tests {
         let rows = all(tab.as_bytes()).unwrap();
         assert_eq!(rows[0].1[0], "Lee \"JJ\"\nJun");
         let after_multiline = "name,email\n\"a\nb\",a@b.co\nc,c@d.co\n";
+        for blank in [
+            "email,name\na@b.co,A\n\n\nc@d.co,C\n",
+            "email,name\r\na@b.co,A\r\n\r\n\r\nc@d.co,C\r\n",
+        ] {
+            let rows: Vec<u64> = all(blank.as_bytes()).unwrap().iter().map(|r| r.0).collect();
+            assert_eq!(
+                rows,
+                [2, 5],
+                "empty lines are rows in a spreadsheet: {blank:?}"
+            );
+        }
+        let quoted_then_blank = "email,name\r\na@b.co,\"A\r\nB\"\r\n\r\nc@d.co,C";
+        let rows: Vec<u64> = all(quoted_then_blank.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(rows, [2, 4]);
         assert_eq!(
             all(after_multiline.as_bytes()).unwrap()[1].0,
             3,
             "spreadsheet row numbers count records, not lines"
         );
+    }
+
+    /// The issued dates of a file, as read with the order its reader gives each row.
+    fn issued(text: &str) -> Result<Vec<String>, FileError> {
+        let mut f = open(text.as_bytes())?;
+        let cols = f.columns.clone();
+        let mut out = vec![];
+        while let Some((row, r, order)) = f.next_record()? {
+            let v = super::super::rows::validate(r, &cols, row, Default::default(), order);
+            out.push(match v {
+                Ok(v) => v
+                    .issued_on
+                    .map(|t| t.to_rfc3339()[..10].to_owned())
+                    .unwrap_or_default(),
+                Err(e) => format!("error: {}", e[0].message),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A UK export (day first) is read day first when a date that reads one way only is in the
+    /// file's head, even after dates that read either way; a US one month first; a file of
+    /// dates that all read either way month first.
+    #[test]
+    fn year_last_dates_are_read_in_the_files_order() {
+        let uk = "email,name,issued_on\na@b.co,A,02/03/2026\nb@b.co,B,25/12/2025\n";
+        // Seoul's midnight of 2 March is 1 March in UTC.
+        assert_eq!(issued(uk).unwrap(), ["2026-03-01", "2025-12-24"]);
+        let us = "email,name,issued_on\na@b.co,A,03/02/2026\nb@b.co,B,12/25/2025\n";
+        assert_eq!(issued(us).unwrap(), ["2026-03-01", "2025-12-24"]);
+        let either = "email,name,issued_on\na@b.co,A,03/02/2026\n";
+        assert_eq!(issued(either).unwrap(), ["2026-03-01"]);
+        let expiry = "email,name,issued_on,expires_on\na@b.co,A,02/03/2026,31/12/2026\n";
+        assert_eq!(issued(expiry).unwrap(), ["2026-03-01"]);
+        // Both orders in the head: a mixed file, read month first; the day-first row is refused
+        // by name.
+        let mixed = "email,name,issued_on\na@b.co,A,12/25/2025\nb@b.co,B,25/12/2025\n";
+        let got = issued(mixed).unwrap();
+        assert_eq!(got[0], "2025-12-24");
+        assert!(got[1].contains("read as M/D/YYYY"), "{}", got[1]);
+    }
+
+    /// A day-first date past the head, after a date that read either way (taken month first):
+    /// the file is refused, naming both rows, before anything is issued from it.
+    #[test]
+    fn a_day_first_date_after_ambiguous_ones_refuses_the_file() {
+        let mut f = String::from("email,name,issued_on\na@b.co,A,02/03/2026\n");
+        let filler = format!("b@b.co,{},2026-01-01\n", "x".repeat(100));
+        while f.len() < SNIFF_BYTES + 1_000 {
+            f.push_str(&filler);
+        }
+        let rows = f.lines().count() as u64;
+        f.push_str("c@b.co,C,25/12/2025\n");
+        assert_eq!(
+            all(f.as_bytes()).unwrap_err(),
+            FileError::AmbiguousDates {
+                row: rows + 1,
+                value: "25/12/2025".into(),
+                earlier_row: 2,
+                earlier: "02/03/2026".into(),
+            }
+        );
+        // The same late date with no ambiguous one before it decides the order there.
+        let late = f.replacen("02/03/2026", "2026-03-02", 1);
+        assert_eq!(issued(&late).unwrap().last().unwrap(), "2025-12-24");
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub enum FileError {
     RecordTooLong { row: u64 },
     #[error("the file has more than {MAX_ROWS} rows; split it into several files")]
     TooManyRows,
+    #[error("row {row}: the date `{value}` can only be read day first (D/M/YYYY), but row {earlier_row}'s `{earlier}` was already read month first (M/D/YYYY, as US spreadsheets write dates), so the file's dates are ambiguous; write them as YYYY-MM-DD (in Excel: Format Cells → Custom → yyyy-mm-dd) and upload the file again")]
+    AmbiguousDates {
+        row: u64,
+        value: String,
+        earlier_row: u64,
+        earlier: String,
+    },
     #[error("the CSV could not be parsed near row {row}: {message}")]
     Malformed { row: u64, message: String },
     /// The bytes stopped coming (a connection reset, the stream stalled): not the file's fault,

@@ -39,8 +39,8 @@ fn read_all(source: impl Read) -> Outcome {
     let columns = f.columns.clone();
     loop {
         match f.next_record() {
-            Ok(Some((row, record))) => {
-                match rows::validate(record, &columns, row, Zone::default()) {
+            Ok(Some((row, record, order))) => {
+                match rows::validate(record, &columns, row, Zone::default(), order) {
                     Ok(v) => out.valid.push(v),
                     Err(errors) => {
                         out.row_errors_name_their_row &= !errors.is_empty()

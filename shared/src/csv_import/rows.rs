@@ -9,7 +9,7 @@ use crate::domain::{
     locale::Locale,
     phone::Phone,
     text,
-    time::{parse_instant, Zone},
+    time::{parse_instant_in, DateOrder, Zone},
     url::WebUrl,
 };
 use chrono::{DateTime, Utc};
@@ -130,11 +130,15 @@ impl<'a> RowCheck<'a> {
         self.required(c, |s| parse(s).map_err(|e| e.0))
     }
 
-    /// `issued_on` and `expires_on` in the issuer's zone: expiry after issue, issue not in the
-    /// future.
-    fn dates(&mut self, zone: Zone) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let issued_on = self.optional(Column::IssuedOn, |s| parse_instant(s, zone));
-        let expires_on = self.optional(Column::ExpiresOn, |s| parse_instant(s, zone));
+    /// `issued_on` and `expires_on` in the issuer's zone, year-last dates read in the file's
+    /// `order`: expiry after issue, issue not in the future.
+    fn dates(
+        &mut self,
+        zone: Zone,
+        order: DateOrder,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let issued_on = self.optional(Column::IssuedOn, |s| parse_instant_in(s, zone, order));
+        let expires_on = self.optional(Column::ExpiresOn, |s| parse_instant_in(s, zone, order));
         if let (Some(i), Some(e)) = (issued_on, expires_on) {
             if e <= i {
                 self.fail(
@@ -192,6 +196,7 @@ pub fn validate(
     cols: &Columns,
     row: u64,
     zone: Zone,
+    order: DateOrder,
 ) -> Result<ValidRow, Vec<RowError>> {
     let mut c = RowCheck {
         record,
@@ -205,7 +210,7 @@ pub fn validate(
     });
     let phone = c.optional(Column::Phone, Phone::parse);
     let template_id = c.optional(Column::TemplateId, TemplateId::parse);
-    let (issued_on, expires_on) = c.dates(zone);
+    let (issued_on, expires_on) = c.dates(zone, order);
     let narrative = c.optional(Column::Narrative, |s| {
         text::paragraph(s, text::NARRATIVE_MAX)
     });
@@ -260,6 +265,7 @@ mod tests {
             &c,
             1,
             Zone::default(),
+            DateOrder::MonthFirst,
         )
         .unwrap();
         assert_eq!(r.email.as_str(), "Kim@example.com");
@@ -291,6 +297,7 @@ mod tests {
             &c,
             7,
             Zone::default(),
+            DateOrder::MonthFirst,
         )
         .unwrap_err();
         let columns: Vec<&str> = errs.iter().map(|e| e.column.as_str()).collect();
@@ -304,6 +311,7 @@ mod tests {
             &c,
             1,
             Zone::default(),
+            DateOrder::MonthFirst,
         )
         .unwrap_err();
         assert_eq!(e[0].column, "expires_on");

@@ -65,10 +65,54 @@ impl<'de> serde::Deserialize<'de> for Zone {
     }
 }
 
+/// How a date written with the year last and slashes or dashes is read: `3/1/2026` is 1 March
+/// month first (US spreadsheets), 3 January day first (UK, Europe, Australia). Dots (`1.3.2026`)
+/// are day first everywhere they are written, and year-first dates have one reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateOrder {
+    #[default]
+    MonthFirst,
+    DayFirst,
+}
+
+impl DateOrder {
+    pub fn pattern(self) -> &'static str {
+        match self {
+            DateOrder::MonthFirst => "M/D/YYYY",
+            DateOrder::DayFirst => "D/M/YYYY",
+        }
+    }
+
+    fn other(self) -> Self {
+        match self {
+            DateOrder::MonthFirst => DateOrder::DayFirst,
+            DateOrder::DayFirst => DateOrder::MonthFirst,
+        }
+    }
+}
+
+/// What one written date says about the [`DateOrder`] of its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderHint {
+    /// Not a year-last date with slashes or dashes, or one that reads the same both ways
+    /// (`3/3/2026`), or not a date at all.
+    None,
+    /// Reads as two different dates (`3/1/2026`).
+    Either,
+    /// Reads as a date one way only (`13/3/2026` is day first).
+    Only(DateOrder),
+}
+
 /// A date or a date-time as people and spreadsheets write them: `2026-03-01`, `2026/3/1`,
 /// `2026.03.01`, `20260301`, `2026-03-01T09:00:00+09:00`, `2026년 3월 1일`. A bare date means the
-/// start of that day in `zone`.
+/// start of that day in `zone`. Year-last dates with slashes are read month first
+/// ([`parse_instant_in`] takes the order).
 pub fn parse_instant(raw: &str, zone: Zone) -> Result<DateTime<Utc>, Invalid> {
+    parse_instant_in(raw, zone, DateOrder::MonthFirst)
+}
+
+/// [`parse_instant`], reading year-last dates with slashes in `order`.
+pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateTime<Utc>, Invalid> {
     let s = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -79,7 +123,7 @@ pub fn parse_instant(raw: &str, zone: Zone) -> Result<DateTime<Utc>, Invalid> {
         let time = time.trim();
         let t = NaiveTime::parse_from_str(time, "%H:%M:%S")
             .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M"));
-        if let (Ok(d), Ok(t)) = (parse_date(date), t) {
+        if let (Ok(d), Ok(t)) = (parse_date_in(date, order), t) {
             let local = d.and_time(t);
             return Ok(match zone.0.from_local_datetime(&local) {
                 chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
@@ -89,10 +133,83 @@ pub fn parse_instant(raw: &str, zone: Zone) -> Result<DateTime<Utc>, Invalid> {
             });
         }
     }
-    parse_date(s).map(|d| zone.start_of(d))
+    parse_date_in(s, order).map(|d| zone.start_of(d))
 }
 
+/// A calendar date; year-last dates with slashes are read month first.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, Invalid> {
+    parse_date_in(raw, DateOrder::MonthFirst)
+}
+
+/// The forms [`parse_date_in`] reads, split into their three numbers.
+enum Written {
+    /// `2026-03-01`, `2026. 3. 1.`, `2026년 3월 1일`, `20260301`: year, month, day.
+    YearFirst(i32, u32, u32),
+    /// `01.03.2026`: day, month, year.
+    Dotted(u32, u32, i32),
+    /// `3/1/2026`, `3-1-2026`: two numbers whose order the file decides, then the year.
+    YearLast(u32, u32, i32),
+}
+
+fn written(raw: &str) -> Option<Written> {
+    // Korean long form: 2026년 3월 1일
+    let cleaned: String = raw
+        .trim()
+        .replace(['년', '월'], "-")
+        .replace('일', "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let cleaned = cleaned.trim_end_matches(['-', '.']);
+    let number = |p: &str| p.parse::<u32>().ok();
+    if cleaned.len() == 8 && cleaned.bytes().all(|b| b.is_ascii_digit()) {
+        let (y, md) = cleaned.split_at(4);
+        let (m, d) = md.split_at(2);
+        return Some(Written::YearFirst(
+            number(y)? as i32,
+            number(m)?,
+            number(d)?,
+        ));
+    }
+    let parts: Vec<&str> = cleaned.split(['-', '/', '.']).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let [a, b, c] = [number(parts[0])?, number(parts[1])?, number(parts[2])?];
+    if parts[0].len() == 4 {
+        Some(Written::YearFirst(a as i32, b, c))
+    } else if parts[2].len() != 4 {
+        None
+    } else if cleaned.contains('.') {
+        Some(Written::Dotted(a, b, c as i32))
+    } else {
+        Some(Written::YearLast(a, b, c as i32))
+    }
+}
+
+/// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
+pub fn order_hint(raw: &str) -> OrderHint {
+    let s = raw.trim();
+    let date = s.split_once([' ', 'T']).map_or(s, |(d, _)| d);
+    let Some(Written::YearLast(a, b, y)) = written(date) else {
+        return OrderHint::None;
+    };
+    let month_first = NaiveDate::from_ymd_opt(y, a, b).is_some();
+    let day_first = NaiveDate::from_ymd_opt(y, b, a).is_some();
+    match (month_first, day_first) {
+        (true, true) if a != b => OrderHint::Either,
+        (true, false) => OrderHint::Only(DateOrder::MonthFirst),
+        (false, true) => OrderHint::Only(DateOrder::DayFirst),
+        _ => OrderHint::None,
+    }
+}
+
+/// A calendar date, year-last dates with slashes or dashes read in `order`.
+pub fn parse_date_in(raw: &str, order: DateOrder) -> Result<NaiveDate, Invalid> {
     let s = raw.trim();
     let err = || {
         Invalid::new(format!(
@@ -103,38 +220,28 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, Invalid> {
     if s.is_empty() {
         return Err(Invalid::new("date is empty").ko(KO_EMPTY));
     }
-    // Korean long form: 2026년 3월 1일
-    let cleaned: String = s
-        .replace(['년', '월'], "-")
-        .replace('일', "")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let cleaned = cleaned.trim_end_matches(['-', '.']).to_string();
-    if cleaned.len() == 8 && cleaned.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(&cleaned, "%Y%m%d").map_err(|_| err());
-    }
-    let parts: Vec<&str> = cleaned.split(['-', '/', '.']).collect();
-    if parts.len() != 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(err());
-    }
-    let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
-    // Year first (ISO, Korean); year last with dots is day first everywhere dots are written
-    // (02.03.2026: German, Russian, …), with slashes month first (US spreadsheets: M/D/YYYY).
-    let (y, m, d) = if parts[0].len() == 4 {
-        (n[0] as i32, n[1], n[2])
-    } else if parts[2].len() == 4 && cleaned.contains('.') {
-        (n[2] as i32, n[1], n[0])
-    } else if parts[2].len() == 4 {
-        (n[2] as i32, n[0], n[1])
-    } else {
-        return Err(err());
+    let date = match written(s).ok_or_else(err)? {
+        Written::YearFirst(y, m, d) => NaiveDate::from_ymd_opt(y, m, d),
+        Written::Dotted(d, m, y) => NaiveDate::from_ymd_opt(y, m, d),
+        Written::YearLast(a, b, y) => {
+            let read = |o| match o {
+                DateOrder::MonthFirst => NaiveDate::from_ymd_opt(y, a, b),
+                DateOrder::DayFirst => NaiveDate::from_ymd_opt(y, b, a),
+            };
+            if read(order).is_none() && read(order.other()).is_some() {
+                return Err(Invalid::new(format!(
+                    "`{s}` is not a date read as {}; write dates as YYYY-MM-DD (e.g. 2026-03-01)",
+                    order.pattern()
+                ))
+                .ko(format!(
+                    "`{s}`: {} 순서로 읽으면 날짜가 아닙니다. 날짜를 YYYY-MM-DD 형식으로 적어 주세요.",
+                    order.pattern()
+                )));
+            }
+            read(order)
+        }
     };
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(err)
+    date.ok_or_else(err)
 }
 
 #[cfg(test)]
@@ -159,6 +266,56 @@ mod tests {
         }
         for bad in ["2026-02-30", "yesterday", "1/2/26", "", "2026-13-01"] {
             assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Year-last dates with slashes (or dashes) read in the order given; dots are day first
+    /// and year-first dates one way whatever the order.
+    #[test]
+    fn year_last_dates_in_either_order() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let day_first = |s| parse_date_in(s, DateOrder::DayFirst);
+        assert_eq!(day_first("02/03/2026").unwrap(), d(2026, 3, 2));
+        assert_eq!(day_first("13/3/2026").unwrap(), d(2026, 3, 13));
+        assert_eq!(day_first("2-3-2026").unwrap(), d(2026, 3, 2));
+        assert_eq!(parse_date("02/03/2026").unwrap(), d(2026, 2, 3));
+        for s in ["2026/3/2", "02.03.2026", "20260302", "2026년 3월 2일"] {
+            assert_eq!(day_first(s).unwrap(), d(2026, 3, 2), "{s}");
+            assert_eq!(parse_date(s).unwrap(), d(2026, 3, 2), "{s}");
+        }
+        let wrong_way = parse_date("13/3/2026").unwrap_err().0;
+        assert!(wrong_way.contains("read as M/D/YYYY"), "{wrong_way}");
+        assert!(day_first("3/13/2026").unwrap_err().0.contains("D/M/YYYY"));
+        assert!(day_first("31/2/2026")
+            .unwrap_err()
+            .0
+            .contains("is not a date (use"));
+        let seoul = Zone::default();
+        assert_eq!(
+            parse_instant_in("02/03/2026 09:30", seoul, DateOrder::DayFirst)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-03-02T00:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn what_a_date_says_about_its_order() {
+        use OrderHint::*;
+        for (s, hint) in [
+            ("3/1/2026", Either),
+            ("03-01-2026 09:00", Either),
+            ("13/1/2026", Only(DateOrder::DayFirst)),
+            ("1/13/2026", Only(DateOrder::MonthFirst)),
+            ("29/2/2028 10:00", Only(DateOrder::DayFirst)),
+            ("3/3/2026", None),
+            ("13/13/2026", None),
+            ("13.1.2026", None),
+            ("2026/1/13", None),
+            ("soon", None),
+            ("", None),
+        ] {
+            assert_eq!(order_hint(s), hint, "{s}");
         }
     }
 
@@ -337,7 +494,7 @@ mod proptests {
             for (i, field) in [(2, "issued_on"), (3, "expires_on")] {
                 let mut cells = vec!["a@b.co".to_owned(), "Kim".to_owned(), String::new(), String::new()];
                 cells[i].clone_from(&s);
-                let errors = rows::validate(&csv::StringRecord::from(cells), &cols, 2, zone)
+                let errors = rows::validate(&csv::StringRecord::from(cells), &cols, 2, zone, DateOrder::MonthFirst)
                     .unwrap_err();
                 prop_assert!(
                     errors.iter().any(|e| e.column == field

@@ -176,9 +176,9 @@ fn read_rows(reader: ChannelReader, tx: &mpsc::Sender<Scanned>, zone: Zone) {
     let columns = file.columns.clone();
     loop {
         let msg = match file.next_record() {
-            Ok(Some((row, rec))) => Scanned::Row(
+            Ok(Some((row, rec, order))) => Scanned::Row(
                 row,
-                Box::new(csv_import::rows::validate(rec, &columns, row, zone)),
+                Box::new(csv_import::rows::validate(rec, &columns, row, zone, order)),
             ),
             Ok(None) => Scanned::Done,
             Err(e) => Scanned::Failed(e),
