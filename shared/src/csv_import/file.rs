@@ -3,7 +3,7 @@
 
 use super::{
     decode::{sniff, DecodingReader, SourceEncoding},
-    rows::{check_shape, is_blank},
+    rows::{check_shape, is_blank, width_used},
     Column, Columns, FileError, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
 };
 use crate::domain::time::{order_hint, DateOrder, OrderHint};
@@ -15,11 +15,53 @@ type Inner<R> = Metered<DecodingReader<Chain<Cursor<Vec<u8>>, R>>>;
 
 /// The decoded text on its way to the CSV parser, counted since the last record ended: past
 /// [`MAX_RECORD_BYTES`] (plus the parser's 8 KiB buffer) a read fails, so the record being
-/// parsed is never held longer than that.
+/// parsed is never held longer than that. It also follows the quoting: the CSV parser ends a
+/// file inside a quoted cell without an error, the rest of the file read into that cell (every
+/// row after a stray `"` lost, and their addresses published in one badge's narrative), so
+/// such an end fails the read.
 struct Metered<R> {
     inner: R,
     since_record: usize,
+    quoting: Quoting,
+    delimiter: u8,
 }
+
+/// Where the text read so far stands in the quoting the `csv` crate reads (RFC 4180): a `"`
+/// that begins a cell opens it, `""` inside is a quote, a `"` not followed by another closes it.
+/// A `"` elsewhere in a cell is text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    CellStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl Quoting {
+    fn after(self, b: u8, delimiter: u8) -> Self {
+        let ends_cell = b == delimiter || b == b'\n' || b == b'\r';
+        match self {
+            Quoting::Quoted if b == b'"' => Quoting::QuoteInQuoted,
+            Quoting::Quoted => Quoting::Quoted,
+            Quoting::QuoteInQuoted if b == b'"' => Quoting::Quoted,
+            Quoting::CellStart if b == b'"' => Quoting::Quoted,
+            _ if ends_cell => Quoting::CellStart,
+            _ => Quoting::Unquoted,
+        }
+    }
+}
+
+/// The error a [`Metered`] read fails with at the end of a file that ends inside a quoted cell.
+#[derive(Debug)]
+struct QuoteNeverClosed;
+
+impl std::fmt::Display for QuoteNeverClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a quote (\") that begins a cell in this row is never closed, so the rest of the file would be read into that one cell; close the quote or remove it")
+    }
+}
+
+impl std::error::Error for QuoteNeverClosed {}
 
 /// The error a [`Metered`] read fails with; [`csv_error`] turns it into `RecordTooLong`.
 #[derive(Debug)]
@@ -39,7 +81,13 @@ impl<R: Read> Read for Metered<R> {
             return Err(std::io::Error::other(RecordTooLong));
         }
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.quoting == Quoting::Quoted {
+            return Err(std::io::Error::other(QuoteNeverClosed));
+        }
         self.since_record += n;
+        for &b in &buf[..n] {
+            self.quoting = self.quoting.after(b, self.delimiter);
+        }
         Ok(n)
     }
 }
@@ -188,6 +236,12 @@ fn csv_error(e: csv::Error, row: u64) -> FileError {
         csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<RecordTooLong>()) => {
             FileError::RecordTooLong { row }
         }
+        csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<QuoteNeverClosed>()) => {
+            FileError::Malformed {
+                row,
+                message: QuoteNeverClosed.to_string(),
+            }
+        }
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
             FileError::Encoding(io.to_string())
         }
@@ -209,6 +263,8 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
     let decoded = Metered {
         inner: DecodingReader::new(Cursor::new(head).chain(source), encoding),
         since_record: 0,
+        quoting: Quoting::CellStart,
+        delimiter,
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -217,11 +273,9 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         .from_reader(decoded);
     let mut record = csv::StringRecord::new();
     let (headers, row) = read_header(&mut reader, &mut record, hinted)?;
-    if headers.len() > super::MAX_COLUMNS {
-        return Err(FileError::TooManyColumns {
-            row,
-            cells: headers.len(),
-        });
+    let cells = width_used(headers.iter().map(String::as_str));
+    if cells > super::MAX_COLUMNS {
+        return Err(FileError::TooManyColumns { row, cells });
     }
     // Header cells are held (and unknown ones reported) like data cells: the same length limit.
     if let Some((i, chars)) = headers
@@ -272,10 +326,13 @@ fn read_head(source: &mut impl Read) -> Result<Vec<u8>, FileError> {
 /// The delimiter, read from the first non-blank line of the decoded head, and whether that line
 /// is Excel's `sep=;` hint naming it (else it is detected).
 fn delimiter_of(head: &[u8], encoding: SourceEncoding) -> (u8, bool) {
-    let mut preview = String::new();
+    // Bytes, not `read_to_string`: 16 KiB may end inside a character, and `read_to_string`
+    // then gives nothing at all (a tab-separated Korean file was read as comma-separated).
+    let mut bytes = Vec::new();
     let _ = DecodingReader::new(Cursor::new(head.to_vec()), encoding)
         .take(16 * 1024)
-        .read_to_string(&mut preview);
+        .read_to_end(&mut bytes);
+    let preview = String::from_utf8_lossy(&bytes);
     let first_line = preview
         .trim_start_matches('\u{feff}')
         .lines()
@@ -490,6 +547,49 @@ mod tests {
         assert_eq!(issued(&late).unwrap().last().unwrap(), "2025-12-24");
     }
 
+    /// A quote that opens a cell and is never closed: the CSV parser would end the file inside
+    /// that cell (the rows after it lost, their addresses in the cell); the file is refused at
+    /// the quote's row. A quoted cell closed at the very end of the file is fine.
+    #[test]
+    fn a_quote_never_closed_refuses_the_file() {
+        let stray = "email,name,narrative\r\na@x.kr,Kim,\"Top of class\r\nb@x.kr,Lee,Done\r\nc@x.kr,Park,Done\r\n";
+        match all(stray.as_bytes()).unwrap_err() {
+            FileError::Malformed { row: 2, message } => {
+                assert!(message.contains("never closed"), "{message}")
+            }
+            e => panic!("{e:?}"),
+        }
+        let closed = "email,name,narrative\na@x.kr,Kim,\"Top \"\"A\"\"\nof class\"";
+        assert_eq!(
+            all(closed.as_bytes()).unwrap()[0].1[2],
+            "Top \"A\"\nof class"
+        );
+        let text_quote = "email,name\na@x.kr,5\" floppy\nb@x.kr,Lee\n";
+        assert_eq!(all(text_quote.as_bytes()).unwrap().len(), 2);
+    }
+
+    /// A tab-separated Korean file whose 16,384th byte falls inside a character: its delimiter
+    /// is still read from its first line (the preview was empty, the file read as commas).
+    #[test]
+    fn the_delimiter_of_a_file_whose_preview_ends_inside_a_character() {
+        for pad in 0..3 {
+            let mut f = format!("이메일\t이름\r\n{}", "x".repeat(pad));
+            let mut i = 0;
+            while f.len() < 20_000 {
+                f.push_str(&format!("kim{i:04}@ex.kr\t김민수\r\n"));
+                i += 1;
+            }
+            if f.is_char_boundary(16 * 1024) {
+                continue;
+            }
+            let rows = all(f.as_bytes()).unwrap();
+            assert_eq!(rows.len(), i, "pad {pad}");
+            assert_eq!(rows[1].1, ["kim0001@ex.kr", "김민수"]);
+            return;
+        }
+        panic!("no padding put byte 16,384 inside a character");
+    }
+
     #[test]
     fn excel_sep_hint_line() {
         let f = "sep=;\r\nemail;name\r\na@b.co;Kim, Minsu\r\n";
@@ -510,6 +610,16 @@ mod tests {
             all(b"phone,name\n1,a\n").unwrap_err(),
             FileError::MissingColumn("email", _)
         ));
+        let ghost = format!(
+            "email,name{}\na@b.co,A{}\n",
+            ",".repeat(150),
+            ",".repeat(150)
+        );
+        assert_eq!(
+            all(ghost.as_bytes()).unwrap().len(),
+            1,
+            "Excel's empty used range"
+        );
         let wide = format!("email,name\n{}\n", vec!["x"; 10_000].join(","));
         assert!(matches!(
             all(wide.as_bytes()).unwrap_err(),

@@ -220,7 +220,7 @@ proptest! {
         for (row, cells) in &out.records {
             prop_assert!(*row > last && *row <= line_ends + 1, "row {row} after {last}");
             last = *row;
-            prop_assert!(cells.len() <= MAX_COLUMNS);
+            prop_assert!(rows::width_used(cells.iter().map(String::as_str)) <= MAX_COLUMNS);
             prop_assert!(cells.iter().all(|c| c.chars().count() <= MAX_FIELD_CHARS));
         }
         prop_assert!(out.row_errors_name_their_row);

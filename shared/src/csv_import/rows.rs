@@ -57,13 +57,22 @@ pub fn is_blank(record: &csv::StringRecord) -> bool {
     record.iter().all(|c| c.trim().is_empty())
 }
 
+/// Cells of `record` up to its last non-empty one: Excel writes every row as wide as the
+/// sheet's used range, which a cell once typed far to the right widens with empty cells.
+pub fn width_used<'r>(record: impl IntoIterator<Item = &'r str>) -> usize {
+    record
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| !c.trim().is_empty())
+        .last()
+        .map_or(0, |(i, _)| i + 1)
+}
+
 /// Structural limits that fail the whole file.
 pub fn check_shape(record: &csv::StringRecord, cols: &Columns, row: u64) -> Result<(), FileError> {
-    if record.len() > MAX_COLUMNS {
-        return Err(FileError::TooManyColumns {
-            row,
-            cells: record.len(),
-        });
+    let cells = width_used(record);
+    if cells > MAX_COLUMNS {
+        return Err(FileError::TooManyColumns { row, cells });
     }
     for (i, cell) in record.iter().enumerate() {
         if cell.len() > MAX_FIELD_CHARS {
