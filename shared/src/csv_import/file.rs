@@ -555,7 +555,7 @@ mod tests {
         let stray = "email,name,narrative\r\na@x.kr,Kim,\"Top of class\r\nb@x.kr,Lee,Done\r\nc@x.kr,Park,Done\r\n";
         match all(stray.as_bytes()).unwrap_err() {
             FileError::Malformed { row: 2, message } => {
-                assert!(message.contains("never closed"), "{message}")
+                assert!(message.contains("never closed"), "{message}");
             }
             e => panic!("{e:?}"),
         }
