@@ -179,6 +179,15 @@ fn classify(e: SdkError<SendEmailError>) -> SendError {
     let full = || aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
     match e.code() {
         Some(code) if is_throttle(code) => SendError::Throttled(detail),
+        // SES answers an unverified sender identity, and any recipient not verified while the
+        // account is in the sandbox, with `MessageRejected` "Email address is not verified. The
+        // following identities failed the check …": the deployment, not the message.
+        Some("MessageRejected")
+            if e.message()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("not verified")) =>
+        {
+            SendError::Other(detail)
+        }
         // This message: SES will never take it.
         Some("MessageRejected" | "BadRequestException") => SendError::Rejected(detail),
         // The account or the deployment, not the message: sending paused (SES pauses an account
@@ -211,9 +220,14 @@ mod tests {
     }
 
     fn refused(code: &str) -> SendError {
+        refused_saying(code, "")
+    }
+
+    fn refused_saying(code: &str, message: &str) -> SendError {
         use aws_smithy_runtime_api::http::{Response, StatusCode};
         use aws_smithy_types::{body::SdkBody, error::ErrorMetadata};
-        let err = SendEmailError::generic(ErrorMetadata::builder().code(code).build());
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let err = SendEmailError::generic(meta);
         let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
         classify(SdkError::service_error(err, raw))
     }
@@ -234,6 +248,16 @@ mod tests {
         assert!(matches!(
             refused("TooManyRequestsException"),
             SendError::Throttled(_)
+        ));
+        // An unverified sender, or the sandbox: every message would be refused alike.
+        let unverified = "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-2: badges@example.ac.kr";
+        assert!(matches!(
+            refused_saying("MessageRejected", unverified),
+            SendError::Other(_)
+        ));
+        assert!(matches!(
+            refused_saying("MessageRejected", "Illegal address"),
+            SendError::Rejected(_)
         ));
     }
 

@@ -21,7 +21,7 @@ use crate::{
     domain::{
         award::Award,
         followup::{bucket_fires_at, bucket_of, Stage},
-        ids::{BatchId, IssuerId},
+        ids::{AwardId, BatchId, IssuerId},
         issuer::Issuer,
         kakao::{is_night, not_at_night, Credentials, KakaoSettings},
         phone::Phone,
@@ -35,7 +35,10 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use send::clock;
 use serde_json::Value;
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+};
 
 /// The KMS encryption context's purpose of the provider credentials.
 pub const PURPOSE: &str = "kakao";
@@ -161,14 +164,14 @@ async fn run_ended_batches(
 }
 
 /// An inserted award whose recipient has a phone number.
-fn inserted_with_phone(r: &Value) -> Option<crate::domain::ids::AwardId> {
+fn inserted_with_phone(r: &Value) -> Option<AwardId> {
     let img = r.pointer("/dynamodb/NewImage")?;
     let ok = r.get("eventName").and_then(Value::as_str) == Some("INSERT")
         && img.pointer("/type/S").and_then(Value::as_str) == Some("award")
         && img.pointer("/recipient/M/phone/S").is_some();
     ok.then(|| img.pointer("/id/S")?.as_str())
         .flatten()
-        .and_then(|s| crate::domain::ids::AwardId::parse(s).ok())
+        .and_then(|s| AwardId::parse(s).ok())
 }
 
 /// A batch that just ended (completed or failed).
@@ -244,15 +247,29 @@ pub struct Run {
     stop: Option<Stop>,
     rest: Vec<Due>,
     failed: Vec<String>,
-    failed_awards: Vec<crate::domain::ids::AwardId>,
+    failed_awards: Vec<AwardId>,
     /// The due items of issuers that failed: they go again from a later bucket.
     failed_dues: Vec<Due>,
+    /// The messages the provider answered for in this run: never queued again, whatever fails
+    /// after (their claims, left unmarked by a failed mark, would have lapsed by then).
+    handed_over: HashSet<(AwardId, Stage)>,
     outcomes: BTreeMap<String, u64>,
 }
 
 impl Run {
     fn skipped(&mut self, why: &str) {
         *self.outcomes.entry(why.to_owned()).or_default() += 1;
+    }
+
+    /// An issuer's run of `stage` failed: its messages the provider was not asked to send go
+    /// again later.
+    fn failed(&mut self, e: &NotifyError, stage: Stage, awards: Vec<AwardId>, dues: Vec<Due>) {
+        self.failed.push(e.to_string());
+        let handed = |a: &AwardId| self.handed_over.contains(&(a.clone(), stage));
+        let awards: Vec<AwardId> = awards.into_iter().filter(|a| !handed(a)).collect();
+        let dues: Vec<Due> = dues.into_iter().filter(|d| !handed(&d.award)).collect();
+        self.failed_awards.extend(awards);
+        self.failed_dues.extend(dues);
     }
 }
 
@@ -291,6 +308,8 @@ async fn send_items(
             let req = request_of(app, ready, stage, &claimed);
             let contexts: Vec<Context> = claimed.into_iter().map(|i| i.c).collect();
             let sent = send::request(app, ready, req, &contexts, stage, now).await?;
+            run.handed_over
+                .extend(contexts.iter().map(|c| (c.award.id.clone(), stage)));
             run.sent += sent;
             done(app, &dues).await?;
         }
@@ -354,9 +373,7 @@ pub async fn day1(
         }
         if let Err(e) = day1_of(app, &issuer, list, now, until, &mut run).await {
             tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk day 1 failed; it goes again later");
-            run.failed.push(e.to_string());
-            run.failed_awards.extend(ids);
-            run.failed_dues.extend(dues);
+            run.failed(&e, Stage::KakaoDay1, ids, dues);
         }
     }
     Ok(run)
@@ -524,7 +541,7 @@ async fn awards_of(app: &App, due: Vec<Due>) -> Result<Vec<(Award, Option<Due>)>
         .map(|a| (a.id.clone(), a))
         .collect();
     let mut out = Vec::with_capacity(due.len());
-    let (mut gone, mut seen) = (Vec::new(), std::collections::HashSet::new());
+    let (mut gone, mut seen) = (Vec::new(), HashSet::new());
     for d in due {
         match found.get(&d.award) {
             Some(a) if seen.insert((d.award.clone(), d.stage)) => out.push((a.clone(), Some(d))),
@@ -572,8 +589,7 @@ async fn promotions(
         let dues: Vec<Due> = list.iter().map(|(_, d)| d.clone()).collect();
         if let Err(e) = promotions_of(app, &issuer, stage, list, now, until, run).await {
             tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk promotions failed; they go again later");
-            run.failed.push(e.to_string());
-            run.failed_dues.extend(dues);
+            run.failed(&e, stage, vec![], dues);
         }
     }
     Ok(())
@@ -694,4 +710,35 @@ async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), Str
         .await
         .map_err(|e| e.to_string())?;
     Ok((answer.status, answer.body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An issuer's run fails after the provider answered for some of its messages (a mark and
+    /// then the next chunk's claim failing): only the others go again later. Queued again, the
+    /// first ones' claims — unmarked, lapsed by then — would have sent them a second time.
+    #[test]
+    fn a_failed_run_queues_again_only_what_the_provider_was_not_asked_to_send() {
+        let (taken, other) = (AwardId::generate(), AwardId::generate());
+        let due = |a: &AwardId, stage| Due::new(a.clone(), stage, "b".into());
+        let mut run = Run::default();
+        run.handed_over.insert((taken.clone(), Stage::KakaoDay1));
+        run.handed_over.insert((other.clone(), Stage::KakaoDay7));
+        let e = NotifyError::Retry("the next chunk's claim failed".into());
+        let day1 = [due(&taken, Stage::KakaoDay1), due(&other, Stage::KakaoDay1)];
+        run.failed(
+            &e,
+            Stage::KakaoDay1,
+            vec![taken.clone(), other.clone()],
+            day1.to_vec(),
+        );
+        assert_eq!(run.failed_awards, std::slice::from_ref(&other));
+        assert_eq!(run.failed_dues, [due(&other, Stage::KakaoDay1)]);
+        let day3 = [due(&taken, Stage::KakaoDay3)];
+        run.failed(&e, Stage::KakaoDay3, vec![], day3.to_vec());
+        assert_eq!(run.failed_dues.len(), 2, "{:?}", run.failed_dues);
+        assert_eq!(run.failed.len(), 2);
+    }
 }

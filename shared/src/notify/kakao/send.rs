@@ -153,16 +153,27 @@ async fn mark(
 ) -> Result<(), NotifyError> {
     let now = Utc::now();
     let name = stage.as_str().trim_start_matches("kakao-");
-    for (c, e) in chunk.iter().zip(ended) {
-        app.store
-            .finish_email(&c.award.id, stage.as_str(), e.state, &e.detail, now)
-            .await?;
-        let attr = format!("kakao:{name}:{}", e.counter);
-        app.store
-            .count_activity(&c.award, c.issuer.profile.time_zone, now, &[attr])
-            .await?;
+    // Every message is marked before any is counted, and one failure stops neither: a message
+    // left unmarked stays `sending`, a claim that lapses.
+    let mut first_error = None;
+    for (c, e) in chunk.iter().zip(&ended) {
+        let marked = app
+            .store
+            .finish_email(&c.award.id, stage.as_str(), e.state, &e.detail, now);
+        if let Err(e) = marked.await {
+            first_error.get_or_insert(NotifyError::from(e));
+        }
     }
-    Ok(())
+    for (c, e) in chunk.iter().zip(&ended) {
+        let attr = [format!("kakao:{name}:{}", e.counter)];
+        let counted = app
+            .store
+            .count_activity(&c.award, c.issuer.profile.time_zone, now, &attr);
+        if let Err(e) = counted.await {
+            first_error.get_or_insert(NotifyError::from(e));
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Gives the claims of `chunk` back (nothing was sent).
