@@ -92,6 +92,20 @@ impl<R: Read> Read for Metered<R> {
     }
 }
 
+/// Characters that show as nothing, pasted into cells from web pages and chats: zero-width
+/// space, word joiner, byte order mark, left-to-right and right-to-left marks, soft hyphen. Left
+/// in, a cell that shows `kim@x.kr` is not that address, and a header that shows `email` is not
+/// that column.
+const INVISIBLE: [char; 6] = [
+    '\u{200B}', '\u{2060}', '\u{FEFF}', '\u{200E}', '\u{200F}', '\u{00AD}',
+];
+
+fn without_invisible(record: &mut csv::StringRecord) {
+    if record.iter().any(|c| c.contains(INVISIBLE)) {
+        *record = record.iter().map(|c| c.replace(INVISIBLE, "")).collect();
+    }
+}
+
 /// A record was read whole: the next one is counted from here.
 fn record_ended<R: Read>(reader: &mut csv::Reader<Metered<R>>) {
     reader.get_mut().since_record = 0;
@@ -272,25 +286,7 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         .delimiter(delimiter)
         .from_reader(decoded);
     let mut record = csv::StringRecord::new();
-    let (headers, row) = read_header(&mut reader, &mut record, hinted)?;
-    let cells = width_used(headers.iter().map(String::as_str));
-    if cells > super::MAX_COLUMNS {
-        return Err(FileError::TooManyColumns { row, cells });
-    }
-    // Header cells are held (and unknown ones reported) like data cells: the same length limit.
-    if let Some((i, chars)) = headers
-        .iter()
-        .map(|h| h.chars().count())
-        .enumerate()
-        .find(|(_, chars)| *chars > MAX_FIELD_CHARS)
-    {
-        return Err(FileError::FieldTooLong {
-            row,
-            column: format!("#{}", i + 1),
-            chars,
-        });
-    }
-    let columns = Columns::map(&headers)?;
+    let (columns, row) = find_header(&mut reader, &mut record, hinted)?;
     let dates = head_dates(&head_copy, encoding, delimiter, &columns);
     let line = reader.position().line();
     Ok(CsvFile {
@@ -333,31 +329,115 @@ fn delimiter_of(head: &[u8], encoding: SourceEncoding) -> (u8, bool) {
         .take(16 * 1024)
         .read_to_end(&mut bytes);
     let preview = String::from_utf8_lossy(&bytes);
-    let first_line = preview
+    let mut lines = preview
         .trim_start_matches('\u{feff}')
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
+        .filter(|l| !l.trim().is_empty());
+    let first_line = lines.next().unwrap_or("");
     // Excel writes (and honours) a first line `sep=;` naming the delimiter.
+    // Not trimmed at its end: `sep=\t` names the tab.
     let hinted = first_line
-        .trim()
+        .trim_start()
         .strip_prefix("sep=")
+        .map(|d| d.trim_end_matches([' ', '\r']))
         .filter(|d| d.len() == 1)
         .and_then(|d| d.bytes().next());
+    // A title row above the header may hold no delimiter: the first line that holds one.
+    let delimited = std::iter::once(first_line)
+        .chain(lines.take(TITLE_ROWS as usize))
+        .find(|l| l.contains([',', ';', '\t', '|']))
+        .unwrap_or(first_line);
     match hinted {
         Some(d) => (d, true),
-        None => (detect_delimiter(first_line), false),
+        None => (detect_delimiter(delimited), false),
     }
 }
 
-/// The header: the first record that is neither blank nor the `sep=` hint line, with its
-/// spreadsheet row number.
+/// Rows above the header that may be a title (`2026년 1기 수료자 명단` in a merged cell), looked
+/// past when they name no column the reader knows.
+const TITLE_ROWS: u64 = 5;
+
+/// The header row's columns and its spreadsheet row number. A title row above it, one whose
+/// cells name no known column, is looked past (a warning says so) within the first
+/// [`TITLE_ROWS`] rows; without a header there, the first row's error.
+fn find_header(
+    reader: &mut csv::Reader<Metered<impl Read>>,
+    record: &mut csv::StringRecord,
+    hinted: bool,
+) -> Result<(Columns, u64), FileError> {
+    let (mut row, mut titles, mut first_error) = (0, Vec::new(), None);
+    loop {
+        let (headers, at) = match read_header(reader, record, hinted, row) {
+            Ok(found) => found,
+            // Past what looked like a title, the file ended: the first row's error.
+            Err(FileError::Empty) => return Err(first_error.unwrap_or(FileError::Empty)),
+            Err(e) => return Err(e),
+        };
+        row = at;
+        header_limits(&headers, row)?;
+        match Columns::map(&headers) {
+            Ok(mut columns) => {
+                if !titles.is_empty() {
+                    let shown: Vec<String> = titles.iter().map(|t| format!("`{t}`")).collect();
+                    columns.warnings.insert(
+                        0,
+                        format!(
+                            "{} row(s) above the header (row {row}) were not read: {}",
+                            titles.len(),
+                            shown.join(", ")
+                        ),
+                    );
+                }
+                return Ok((columns, row));
+            }
+            Err(e) => {
+                let title = headers.iter().all(|h| super::columns::lookup(h).is_none());
+                let e = first_error.take().unwrap_or(e);
+                if !title || row >= TITLE_ROWS {
+                    return Err(e);
+                }
+                first_error = Some(e);
+                let text: Vec<&str> = headers
+                    .iter()
+                    .map(|h| h.trim())
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                titles.push(text.join(" ").chars().take(80).collect::<String>());
+            }
+        }
+    }
+}
+
+/// The limits a header row is held to, like a data row's: at most 100 cells, each at most
+/// 10,000 characters (unknown ones are quoted in warnings).
+fn header_limits(headers: &[String], row: u64) -> Result<(), FileError> {
+    let cells = width_used(headers.iter().map(String::as_str));
+    if cells > super::MAX_COLUMNS {
+        return Err(FileError::TooManyColumns { row, cells });
+    }
+    match headers
+        .iter()
+        .map(|h| h.chars().count())
+        .enumerate()
+        .find(|(_, n)| *n > MAX_FIELD_CHARS)
+    {
+        Some((i, chars)) => Err(FileError::FieldTooLong {
+            row,
+            column: format!("#{}", i + 1),
+            chars,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The first record after spreadsheet row `row` that is neither blank nor the `sep=` hint line,
+/// with its spreadsheet row number.
 fn read_header(
     reader: &mut csv::Reader<Metered<impl Read>>,
     record: &mut csv::StringRecord,
     hinted: bool,
+    mut row: u64,
 ) -> Result<(Vec<String>, u64), FileError> {
-    let mut row = 0;
     loop {
         match reader.read_record(record) {
             Ok(false) => return Err(FileError::Empty),
@@ -373,6 +453,7 @@ fn read_header(
                     continue;
                 }
                 row += 1;
+                without_invisible(record);
                 if !is_blank(record) {
                     return Ok((record.iter().map(str::to_owned).collect(), row));
                 }
@@ -414,6 +495,7 @@ impl<R: Read> CsvFile<R> {
                 Ok(true) => {
                     self.row += 1 + self.blank_lines_before();
                     record_ended(&mut self.reader);
+                    without_invisible(&mut self.record);
                     if is_blank(&self.record) {
                         continue;
                     }
@@ -590,8 +672,52 @@ mod tests {
         panic!("no padding put byte 16,384 inside a character");
     }
 
+    /// A title row above the header (Korean rosters: a merged cell) is looked past with a
+    /// warning, whether it holds delimiters or not; a file with no header in its first rows is
+    /// refused with the first row's error.
+    #[test]
+    fn a_title_row_above_the_header() {
+        for f in [
+            "2026년 1기 수료자 명단,,\r\n이메일,이름,발급일\r\na@b.co,김민수,2026-03-01\r\n",
+            "수료자 명단\n\n이메일\t이름\t발급일\na@b.co\t김민수\t2026-03-01\n",
+        ] {
+            let file = open(f.as_bytes()).unwrap();
+            assert!(
+                file.columns.warnings[0].contains("above the header"),
+                "{:?}",
+                file.columns.warnings
+            );
+            assert!(file.columns.warnings[0].contains("수료자 명단"));
+            let rows = all(f.as_bytes()).unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].1[1], "김민수");
+        }
+        let no_header = "a@b.co,Kim\nb@b.co,Lee\n";
+        assert!(matches!(
+            all(no_header.as_bytes()).unwrap_err(),
+            FileError::MissingColumn("email", _)
+        ));
+        let half_header = "email,full\na@b.co,Kim\n";
+        assert!(matches!(
+            all(half_header.as_bytes()).unwrap_err(),
+            FileError::MissingColumn("name", _)
+        ));
+    }
+
+    /// Zero-width spaces and marks pasted into a header or a cell are taken out.
+    #[test]
+    fn invisible_characters_are_taken_out() {
+        let f = "\u{200B}email,name\u{200E}\n\u{200B}kim@x.kr\u{2060},Kim\u{00AD}\n";
+        assert_eq!(
+            all(f.as_bytes()).unwrap(),
+            vec![(2, vec!["kim@x.kr".to_owned(), "Kim".to_owned()])]
+        );
+    }
+
     #[test]
     fn excel_sep_hint_line() {
+        let tab = "sep=\t\r\nemail\tname\r\na@b.co\tKim, Minsu\r\n";
+        assert_eq!(all(tab.as_bytes()).unwrap()[0].1, ["a@b.co", "Kim, Minsu"]);
         let f = "sep=;\r\nemail;name\r\na@b.co;Kim, Minsu\r\n";
         assert_eq!(
             all(f.as_bytes()).unwrap(),

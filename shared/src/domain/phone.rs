@@ -50,8 +50,14 @@ impl Phone {
             rest.to_owned()
         } else if digits.starts_with('0') {
             digits
-        } else if digits.len() == 10 && digits.starts_with("10") {
-            // 010-1234-5678 stored as a number by a spreadsheet: 1012345678.
+        } else if let Some(rest) = digits
+            .strip_prefix("82")
+            .filter(|r| r.starts_with('1') && matches!(r.len(), 9 | 10))
+        {
+            // +821012345678 typed into a spreadsheet, stored as a number: 821012345678.
+            rest.to_owned()
+        } else if digits.starts_with('1') && matches!(digits.len(), 9 | 10) {
+            // 010-1234-5678 (or 011-123-4567) stored as a number: the leading 0 lost.
             format!("0{digits}")
         } else {
             return Err(not_a_phone(&shown, "it does not start with 0 or +82"));
@@ -157,6 +163,8 @@ mod tests {
             "１０１２３４５６７８",
             "０１０－１２３４－５６７８",
             "1012345678",
+            "821012345678",
+            "82-10-1234-5678",
         ] {
             assert_eq!(
                 Phone::parse(raw).map(|p| p.0),
@@ -168,6 +176,7 @@ mod tests {
             Phone::parse("011-234-5678").unwrap().as_str(),
             "+82112345678"
         );
+        assert_eq!(Phone::parse("112345678").unwrap().as_str(), "+82112345678");
         let p = Phone::parse("010-1234-5678").unwrap();
         assert_eq!(p.national(), "01012345678");
         assert_eq!(p.display(), "010-1234-5678");

@@ -1,7 +1,7 @@
 //! Dates as admins and spreadsheets write them, and time zones.
 
 use super::{error::KO_EMPTY, Invalid};
-use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeZone, Timelike, Utc};
 
 /// An IANA time zone name (`Asia/Seoul`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,13 +117,8 @@ pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateT
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    // A local date-time without a zone, as spreadsheets export them: `2026-03-01 09:00(:00)`,
-    // `2026-03-01T09:00`, `2026/3/1 9:00`.
-    if let Some((date, time)) = s.split_once([' ', 'T']) {
-        let time = time.trim();
-        let t = NaiveTime::parse_from_str(time, "%H:%M:%S")
-            .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M"));
-        if let (Ok(d), Ok(t)) = (parse_date_in(date, order), t) {
+    if let Some((date, t)) = split_time(s) {
+        if let Ok(d) = parse_date_in(&date, order) {
             let local = d.and_time(t);
             return Ok(match zone.0.from_local_datetime(&local) {
                 chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
@@ -134,6 +129,57 @@ pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateT
         }
     }
     parse_date_in(s, order).map(|d| zone.start_of(d))
+}
+
+/// `s` as a date and the time of day it ends with, if it ends with one: a local date-time
+/// without a zone, as spreadsheets export them — `2026-03-01 09:00(:00)`, `2026-03-01T09:00`,
+/// `2026-03-01 09:00:00.000`, `3/1/2026 2:30 PM`, and Korean Google Sheets' and Excel's
+/// `2026. 3. 1 오후 2:30:00`.
+fn split_time(s: &str) -> Option<(String, NaiveTime)> {
+    if let Some((date, time)) = s.split_once('T') {
+        return Some((date.to_owned(), time_of_day(time.trim(), None)?));
+    }
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let marker = |w: &str| match w.to_ascii_uppercase().as_str() {
+        "AM" | "오전" => Some(false),
+        "PM" | "오후" => Some(true),
+        _ => None,
+    };
+    let n = words.len();
+    let (date_words, clock, pm) = match words.as_slice() {
+        [.., m, c] if c.contains(':') && marker(m).is_some() => (n - 2, *c, marker(m)),
+        [.., c, m] if c.contains(':') && marker(m).is_some() => (n - 2, *c, marker(m)),
+        [.., c] if c.contains(':') => (n - 1, *c, None),
+        _ => return None,
+    };
+    let date = words[..date_words].join(" ");
+    Some((date, time_of_day(clock, pm)?))
+}
+
+/// `09:30`, `9:30:00`, `09:30:00.000`; with `pm` given (a 12-hour clock), 1 to 12.
+fn time_of_day(clock: &str, pm: Option<bool>) -> Option<NaiveTime> {
+    let t = NaiveTime::parse_from_str(clock, "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(clock, "%H:%M"))
+        .ok()?;
+    let Some(pm) = pm else { return Some(t) };
+    let hour = match t.hour() {
+        0 | 13.. => return None,
+        12 => {
+            if pm {
+                12
+            } else {
+                0
+            }
+        }
+        h => {
+            if pm {
+                h + 12
+            } else {
+                h
+            }
+        }
+    };
+    t.with_hour(hour)
 }
 
 /// A calendar date; year-last dates with slashes are read month first.
@@ -219,6 +265,14 @@ pub fn parse_date_in(raw: &str, order: DateOrder) -> Result<NaiveDate, Invalid> 
     };
     if s.is_empty() {
         return Err(Invalid::new("date is empty").ko(KO_EMPTY));
+    }
+    let serial = s.split_once('.').map_or(s, |(whole, _)| whole);
+    if serial.len() == 5 && serial.bytes().all(|b| b.is_ascii_digit()) {
+        // Excel's day count (from 1900, or 1904 on old Macs: four years apart, so not guessed).
+        return Err(Invalid::new(format!(
+            "`{s}` is an Excel date serial number, not a date: format the column as a date (yyyy-mm-dd) and export again"
+        ))
+        .ko("엑셀의 날짜 일련번호입니다. 열 서식을 날짜(yyyy-mm-dd)로 바꾸어 다시 내보내세요."));
     }
     let date = match written(s).ok_or_else(err)? {
         Written::YearFirst(y, m, d) => NaiveDate::from_ymd_opt(y, m, d),
@@ -333,6 +387,30 @@ mod tests {
         assert_eq!(at("2026-03-01 09:30").unwrap(), "2026-03-01T00:30:00+00:00");
         assert_eq!(at("2026/3/1 9:30:00").unwrap(), "2026-03-01T00:30:00+00:00");
         assert!(at("2026-03-01 25:00").is_err());
+        for (written, want) in [
+            ("2026. 3. 1 오후 2:30:00", "2026-03-01T05:30:00+00:00"),
+            ("2026. 3. 1. 오전 9:30:00", "2026-03-01T00:30:00+00:00"),
+            ("2026. 3. 1 오전 12:10:00", "2026-02-28T15:10:00+00:00"),
+            ("2026. 3. 1. 9:30", "2026-03-01T00:30:00+00:00"),
+            ("3/1/2026 2:30 PM", "2026-03-01T05:30:00+00:00"),
+            ("3/1/2026 12:30 pm", "2026-03-01T03:30:00+00:00"),
+            ("2026-03-01 09:30:00.000", "2026-03-01T00:30:00+00:00"),
+            ("2026-03-01T09:30:00", "2026-03-01T00:30:00+00:00"),
+            ("2026년 3월 1일 9:30", "2026-03-01T00:30:00+00:00"),
+        ] {
+            assert_eq!(at(written).unwrap(), want, "{written}");
+        }
+        for bad in [
+            "3/1/2026 13:30 PM",
+            "3/1/2026 0:30 AM",
+            "2026-03-01 오후",
+            "2026-03-01 9시",
+        ] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+        let serial = at("46082").unwrap_err().0;
+        assert!(serial.contains("Excel date serial"), "{serial}");
+        assert!(at("46082.5").unwrap_err().0.contains("Excel date serial"));
     }
 }
 
