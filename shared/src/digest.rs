@@ -206,7 +206,7 @@ async fn send_to_admins(
             .await
         {
             Ok(_) => sent += 1,
-            Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
+            Err(e @ (SendError::Throttled(_) | SendError::Other(_) | SendError::Paused(_))) => {
                 tracing::warn!(issuer = %issuer, error = %e, "digest copy not taken; a later run sends it");
                 let back = app
                     .store

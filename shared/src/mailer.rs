@@ -32,10 +32,16 @@ pub enum SendError {
     /// SES may or may not have accepted the message: sending it again could deliver it twice.
     #[error("outcome unknown, not sent again: {0}")]
     Unknown(String),
-    /// Refused before SES took it (the request could not be built, a 4xx, an account that may
-    /// not send now): worth retrying.
+    /// Refused before SES took it (the request could not be built, an unexpected 4xx): worth
+    /// retrying.
     #[error("sending failed: {0}")]
     Other(String),
+    /// The account or the deployment refuses every message until an operator acts (sending
+    /// paused for a bounce rate, an account suspended, the sender or MAIL FROM domain not
+    /// verified, the configuration set missing): nothing sent; worth trying again in hours, not
+    /// seconds.
+    #[error("SES refuses every message for now: {0}")]
+    Paused(String),
 }
 
 /// The SDK's retry policy for `SendEmail`: its classifiers would retry a timeout, a dispatch
@@ -186,21 +192,22 @@ fn classify(e: SdkError<SendEmailError>) -> SendError {
             if e.message()
                 .is_some_and(|m| m.to_ascii_lowercase().contains("not verified")) =>
         {
-            SendError::Other(detail)
+            SendError::Paused(detail)
         }
         // This message: SES will never take it.
         Some("MessageRejected" | "BadRequestException") => SendError::Rejected(detail),
         // The account or the deployment, not the message: sending paused (SES pauses an account
         // whose bounce or complaint rate is too high, and resumes it), suspended, the MAIL FROM
         // domain's records or the configuration set missing. Each refuses every message until an
-        // operator fixes it; marking the emails rejected would drop them all for good. Retried,
-        // they fail their records into the failure queue, and `infra replay-failures` sends them.
+        // operator fixes it; marking the emails rejected would drop them all for good. Day-1
+        // emails wait in an hour bucket and are tried again each hour; follow-ups fail their
+        // bucket's run into the failure queue, their due items kept.
         Some(
             "SendingPausedException"
             | "AccountSuspendedException"
             | "MailFromDomainNotVerifiedException"
             | "NotFoundException",
-        ) => SendError::Other(detail),
+        ) => SendError::Paused(detail),
         _ => match &e {
             SdkError::ConstructionFailure(_) => SendError::Other(full()),
             SdkError::ServiceError(s) if s.raw().status().is_client_error() => {
@@ -243,7 +250,7 @@ mod tests {
             "MailFromDomainNotVerifiedException",
             "NotFoundException",
         ] {
-            assert!(matches!(refused(code), SendError::Other(_)), "{code}");
+            assert!(matches!(refused(code), SendError::Paused(_)), "{code}");
         }
         assert!(matches!(
             refused("TooManyRequestsException"),
@@ -253,7 +260,7 @@ mod tests {
         let unverified = "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-2: badges@example.ac.kr";
         assert!(matches!(
             refused_saying("MessageRejected", unverified),
-            SendError::Other(_)
+            SendError::Paused(_)
         ));
         assert!(matches!(
             refused_saying("MessageRejected", "Illegal address"),

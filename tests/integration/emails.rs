@@ -1127,22 +1127,50 @@ async fn follow_ups_are_not_sent_to_an_award_without_a_working_unsubscribe_link(
     );
 }
 
-/// SES refuses the day-1 email while the account's sending is paused: it is not marked rejected
-/// (that would drop it for good) but given back and tried again, and sent once when SES takes it.
+/// SES refuses the day-1 email while the account's sending is paused (a bounce rate, a review:
+/// often days): it is not marked rejected (that would drop it for good), nor left to the stream
+/// (whose records last 24 hours, after which the email and its follow-ups were lost). It waits in
+/// the hour bucket an hour on, again each hour while SES still refuses, and goes once when SES
+/// takes it; its follow-ups are queued at once.
 #[tokio::test]
-async fn a_day1_email_refused_while_sending_is_paused_is_sent_once_when_it_resumes() {
+async fn a_day1_email_refused_while_sending_is_paused_waits_in_a_bucket_and_goes_once() {
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
+    let before = chrono::Utc::now();
     let (id, to) = issue_to_new(&t, &key, &tpl, "paused").await;
+    // Refused from the stream, and again from the first bucket.
     t.faults().arm_at_nth(
         "sesv2.SendEmail",
         0,
         2,
         infra::metering::Fault::SendingPaused,
     );
-    t.runner().deliver_stream().await.unwrap();
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
     assert_eq!(t.faults().fired().as_deref(), Some("sesv2.SendEmail"));
-    t.faults().arm_at(0, None);
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    assert_eq!(t.mail_to(&to).await.len(), 0);
+    let day1 = |h| accolade::domain::followup::bucket_of(before + chrono::Duration::hours(h));
+    let first = t.bucket_holding([day1(0), day1(1)]).await;
+    let day3 = |at: chrono::DateTime<chrono::Utc>| {
+        accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
+    };
+    t.bucket_holding([day3(before), day3(chrono::Utc::now())])
+        .await;
+    // The first bucket's hour: SES still refuses; into the next hour's bucket.
+    let fires = |b: &str| accolade::domain::followup::bucket_fires_at(b).unwrap();
+    runner.fire_due_schedules(fires(&first)).await.unwrap();
+    assert_eq!(t.mail_to(&to).await.len(), 0);
+    let next = accolade::domain::followup::bucket_of(fires(&first) + chrono::Duration::minutes(1));
+    let second = t.bucket_holding([next]).await;
+    assert_ne!(first, second);
+    assert!(t.app.store.due_in(&first).await.unwrap().is_empty());
+    // SES takes it: sent once, and no later run sends it again.
+    runner.fire_due_schedules(fires(&second)).await.unwrap();
+    runner
+        .fire_due_schedules(fires(&second) + chrono::Duration::hours(3))
+        .await
+        .unwrap();
     assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
     let rec = t
         .app

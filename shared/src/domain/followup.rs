@@ -9,6 +9,9 @@ pub const SHARDS: u8 = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
+    /// A day-1 email SES refused while the account could send nothing (sending paused, an
+    /// unverified sender): tried again from an hour bucket, each hour, until SES takes it.
+    Day1,
     Day3,
     Day7,
     /// The reminder email before the award expires.
@@ -30,6 +33,7 @@ pub enum Stage {
 impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
+            Stage::Day1 => "day1",
             Stage::Day3 => "day3",
             Stage::Day7 => "day7",
             Stage::Expiry => "expiry",
@@ -50,6 +54,7 @@ impl Stage {
     }
     pub fn parse(s: &str) -> Option<Stage> {
         match s {
+            "day1" => Some(Stage::Day1),
             "day3" => Some(Stage::Day3),
             "day7" => Some(Stage::Day7),
             "expiry" => Some(Stage::Expiry),
@@ -64,6 +69,7 @@ impl Stage {
     /// The `?src=` tag of links in this email.
     pub fn source_tag(self) -> &'static str {
         match self {
+            Stage::Day1 => "email-day1",
             Stage::Day3 => "email-day3",
             Stage::Day7 => "email-day7",
             Stage::Expiry | Stage::Expired => "email-expiry",

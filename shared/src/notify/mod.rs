@@ -51,6 +51,9 @@ pub enum Sent {
     /// Revoked or replaced before its email went (a backlog of day-1 emails behind a large CSV
     /// batch, and the admin revoked or re-issued meanwhile): no "your badge is here".
     NoLongerValid,
+    /// SES refused it as it refuses every email for now ([`SendError::Paused`]): it waits in
+    /// the bucket an hour on (`Stage::Day1`), not in the stream, whose records last 24 hours.
+    Deferred(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,21 @@ pub enum NotifyError {
     Store(#[from] StoreError),
     #[error("send failed, to be retried: {0}")]
     Retry(String),
+    /// SES refuses every email for now (sending paused, an unverified sender): nothing sent,
+    /// the claim given back.
+    #[error("SES refuses every email for now: {0}")]
+    Paused(String),
+}
+
+/// Where a day-1 email SES refused for the account waits: the hour bucket of a minute after
+/// `after` (a bucket runs at the end of its hour, so within the hour; from a bucket's run, the
+/// next hour's).
+fn day1_waits(id: &AwardId, after: DateTime<Utc>) -> Planned {
+    let at = after + chrono::Duration::minutes(1);
+    (
+        Due::new(id.clone(), Stage::Day1, followup::bucket_of(at)),
+        at,
+    )
 }
 
 /// A follow-up to queue: the due item and when it is due.
@@ -124,6 +142,9 @@ async fn send_day1s(app: &App, records: &[Value]) -> (Vec<Planned>, Vec<Value>) 
         match result {
             Ok((outcome, plan)) => {
                 tracing::info!(award = %id, ?outcome, "day-1 email");
+                if matches!(outcome, Sent::Deferred(_)) {
+                    planned.push(day1_waits(id, Utc::now()));
+                }
                 planned.extend(plan);
             }
             Err(e) => {
@@ -293,6 +314,7 @@ async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyEr
             Some(outcome) => outcome,
             None => return Ok("award.expired: not yet, run again at the expiry".into()),
         },
+        Stage::Day1 => Box::pin(day1_again(app, d, run.now)).await?,
         stage => Box::pin(send_followup(app, &d.award, stage, run.now)).await?,
     };
     app.store.followup_done(d).await?;
@@ -513,6 +535,11 @@ async fn send_claimed(
                     .await?;
                 return Ok(Sent::Unknown(why));
             }
+            // Not again in seconds: an operator has to act first.
+            Err(SendError::Paused(why)) => {
+                app.store.release_email(id, stage).await?;
+                return Err(NotifyError::Paused(why));
+            }
             Err(e @ (SendError::Throttled(_) | SendError::Other(_))) => {
                 if !retry.wait().await {
                     app.store.release_email(id, stage).await?;
@@ -575,7 +602,23 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
         (&r.subject, &r.text, &r.html),
         vec![],
     );
-    Ok((send_claimed(app, &award, STAGE, &sender, raw).await?, plan))
+    let sent = match send_claimed(app, &award, STAGE, &sender, raw).await {
+        Err(NotifyError::Paused(why)) => Sent::Deferred(why),
+        sent => sent?,
+    };
+    Ok((sent, plan))
+}
+
+/// A day-1 email that waited in bucket `d`: sent now, or (SES still refusing every email) into
+/// the next hour's bucket. Its follow-ups were queued when it first waited.
+async fn day1_again(app: &App, d: &Due, now: DateTime<Utc>) -> Result<String, NotifyError> {
+    let (sent, _) = send_day1(app, &d.award).await?;
+    if matches!(sent, Sent::Deferred(_)) {
+        let ran = followup::bucket_fires_at(&d.bucket).unwrap_or(now);
+        let after = now.max(ran).max(Utc::now());
+        queue_followups(app, &[day1_waits(&d.award, after)]).await?;
+    }
+    Ok(format!("day1 {sent:?}"))
 }
 
 /// The follow-ups an award is due, each with its hour bucket.
