@@ -581,3 +581,54 @@ async fn a_message_the_provider_took_is_not_sent_again_when_what_follows_fails()
         t.sens().requests()
     );
 }
+
+/// The provider took a day-3 promotion, its mark failed (left `sending`, a claim that lapses),
+/// and then deleting its due item failed too, which fails the issuer's run: before, every
+/// message of that run was queued again 15 minutes on, where the lapsed claim let this one go a
+/// second time. Only what the provider was not asked to send goes again.
+#[tokio::test]
+async fn a_promotion_the_provider_took_is_not_queued_again_when_its_run_fails_after() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("taken"), "name": "김민수", "phone": "010-4444-5555"}}))
+        .await;
+    let mut runner = t.runner();
+    let sent_from = Utc::now();
+    runner.deliver_stream().await.unwrap();
+    let sent_to = Utc::now();
+    let day3 = t
+        .bucket_holding(
+            [sent_from, sent_to]
+                .map(|at| accolade::notify::kakao::promotion_bucket(at + Duration::days(3))),
+        )
+        .await;
+    let fires = bucket_fires_at(&day3).unwrap();
+    let at = fires;
+    t.sens().set_clock(at);
+    // The run's calls: PutItem (claim), BatchWriteItem + CreateSchedule (its results asked for
+    // later), PutItem (mark), UpdateItem (count), DeleteItem (its due item). The mark is refused
+    // on every try; the due item's deletion lands but its answers are lost, the SDK's 3 tries.
+    t.faults()
+        .arm_at_nth("dynamodb.PutItem", 1, 11, infra::metering::Fault::Conflict);
+    t.faults().arm("DeleteItem", 3);
+    let notify = t.app_of(FunctionName::Notify);
+    let out = accolade::notify::handle_due(notify, &day3, at, None)
+        .await
+        .unwrap();
+    assert_eq!(t.faults().fired().as_deref(), Some("dynamodb.PutItem"));
+    assert_eq!(t.faults().remaining("DeleteItem"), 0);
+    t.faults().arm_at(0, None);
+    assert!(!out.to_string().contains("again in 15 minutes"), "{out}");
+    assert_eq!(kinds(&t, "01044445555", "sms").len(), 1);
+    // Hours on, every schedule due has fired (a run 15 minutes on, where the message's claim
+    // has lapsed, among them before the fix): still one.
+    let later = at + Duration::hours(3);
+    t.sens().set_clock(later);
+    runner.fire_due_schedules(later).await.unwrap();
+    assert_eq!(
+        kinds(&t, "01044445555", "sms").len(),
+        1,
+        "{:?}",
+        t.sens().requests()
+    );
+}
