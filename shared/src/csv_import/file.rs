@@ -3,7 +3,7 @@
 
 use super::{
     decode::{sniff, DecodingReader, SourceEncoding},
-    rows::{check_shape, is_blank, width_used},
+    rows::{check_shape, is_blank, width_used, MAX_CELLS},
     Column, Columns, FileError, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
 };
 use crate::domain::time::{order_hint, DateOrder, OrderHint};
@@ -24,6 +24,43 @@ struct Metered<R> {
     since_record: usize,
     quoting: Quoting,
     delimiter: u8,
+    rows: RowStarts,
+}
+
+/// The spreadsheet row each record of the text starts on, found as the text goes by (ahead of
+/// the parser, in order). A line end outside quotes ends a row — CRLF one, CR alone or LF alone
+/// one each, as the `csv` crate reads them — and a row with nothing on it is a row a spreadsheet
+/// shows but the parser skips without a record. Counting the parser's records would number every
+/// row after an empty line one too low; its line count moves differently for LF, CRLF and CR
+/// files and for a last line without its end.
+#[derive(Debug, Default)]
+struct RowStarts {
+    /// Rows ended so far.
+    ended: u64,
+    /// The current row has a record.
+    in_row: bool,
+    /// The last byte was a CR that ended a row (a LF after it is the same line end).
+    after_cr: bool,
+    starts: std::collections::VecDeque<u64>,
+}
+
+impl RowStarts {
+    /// Byte `b` of the text, `quoted` when it is inside a quoted cell.
+    fn see(&mut self, b: u8, quoted: bool) {
+        if (b == b'\n' || b == b'\r') && !quoted {
+            if !(b == b'\n' && self.after_cr) {
+                self.ended += 1;
+                self.in_row = false;
+            }
+            self.after_cr = b == b'\r';
+            return;
+        }
+        self.after_cr = false;
+        if !self.in_row {
+            self.in_row = true;
+            self.starts.push_back(self.ended + 1);
+        }
+    }
 }
 
 /// Where the text read so far stands in the quoting the `csv` crate reads (RFC 4180): a `"`
@@ -86,6 +123,7 @@ impl<R: Read> Read for Metered<R> {
         }
         self.since_record += n;
         for &b in &buf[..n] {
+            self.rows.see(b, self.quoting == Quoting::Quoted);
             self.quoting = self.quoting.after(b, self.delimiter);
         }
         Ok(n)
@@ -106,9 +144,12 @@ fn without_invisible(record: &mut csv::StringRecord) {
     }
 }
 
-/// A record was read whole: the next one is counted from here.
-fn record_ended<R: Read>(reader: &mut csv::Reader<Metered<R>>) {
-    reader.get_mut().since_record = 0;
+/// A record was read whole: the next one is counted from here. Answers the spreadsheet row it
+/// started on (`after`, the row before, + 1 should the count ever run dry).
+fn record_ended<R: Read>(reader: &mut csv::Reader<Metered<R>>, after: u64) -> u64 {
+    let metered = reader.get_mut();
+    metered.since_record = 0;
+    metered.rows.starts.pop_front().unwrap_or(after + 1)
 }
 
 pub struct CsvFile<R: Read> {
@@ -118,8 +159,8 @@ pub struct CsvFile<R: Read> {
     pub delimiter: u8,
     /// Spreadsheet row number of the last record read (header = 1).
     row: u64,
-    /// The CSV reader's line count after the last record read.
-    line: u64,
+    /// Rows of the text not shown by a spreadsheet: Excel's `sep=` line.
+    hidden: u64,
     data_rows: u64,
     record: csv::StringRecord,
     dates: DateReading,
@@ -158,8 +199,21 @@ impl DateReading {
         }
     }
 
-    fn see(&mut self, row: u64, value: &str) -> Result<(), FileError> {
-        match order_hint(value) {
+    /// The date cells of one row: a cell that reads one way only decides before one of the
+    /// same row that reads either way is held against it.
+    fn see_row(&mut self, row: u64, cells: &[&str]) -> Result<(), FileError> {
+        let hints: Vec<(OrderHint, &str)> = cells.iter().map(|c| (order_hint(c), *c)).collect();
+        let (only, rest): (Vec<_>, Vec<_>) = hints
+            .into_iter()
+            .partition(|(h, _)| matches!(h, OrderHint::Only(_)));
+        for (hint, cell) in only.into_iter().chain(rest) {
+            self.see(row, hint, cell)?;
+        }
+        Ok(())
+    }
+
+    fn see(&mut self, row: u64, hint: OrderHint, value: &str) -> Result<(), FileError> {
+        match hint {
             OrderHint::Either if !self.decided && self.either.is_none() => {
                 self.either = Some((row, value.trim().to_owned()));
             }
@@ -193,13 +247,14 @@ fn date_cells<'r>(
         .map(move |c| columns.get(record, c))
 }
 
-/// The date order the records in the decoded head of the file show (the header and a record cut
-/// by the head's end show none).
+/// The date order the data records in the decoded head of the file show, read as the rows will
+/// be: past the `skip` records before the first data row (the `sep=` line, titles, the header),
+/// invisible characters taken out (a record cut by the head's end shows none).
 fn head_dates(
     head: &[u8],
-    encoding: SourceEncoding,
-    delimiter: u8,
+    (encoding, delimiter): (SourceEncoding, u8),
     columns: &Columns,
+    skip: u64,
 ) -> DateReading {
     let mut text = Vec::new();
     let _ = DecodingReader::new(Cursor::new(head), encoding).read_to_end(&mut text);
@@ -208,7 +263,12 @@ fn head_dates(
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(&text[..]);
-    let records: Vec<csv::StringRecord> = reader.records().map_while(Result::ok).collect();
+    let mut records: Vec<csv::StringRecord> = reader
+        .records()
+        .map_while(Result::ok)
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .collect();
+    records.iter_mut().for_each(without_invisible);
     DateReading::from_head(
         records
             .iter()
@@ -279,6 +339,7 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         since_record: 0,
         quoting: Quoting::CellStart,
         delimiter,
+        rows: RowStarts::default(),
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -286,16 +347,16 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         .delimiter(delimiter)
         .from_reader(decoded);
     let mut record = csv::StringRecord::new();
-    let (columns, row) = find_header(&mut reader, &mut record, hinted)?;
-    let dates = head_dates(&head_copy, encoding, delimiter, &columns);
-    let line = reader.position().line();
+    let (columns, row, hidden) = find_header(&mut reader, &mut record, hinted)?;
+    let before_data = reader.position().record();
+    let dates = head_dates(&head_copy, (encoding, delimiter), &columns, before_data);
     Ok(CsvFile {
         reader,
         columns,
         encoding,
         delimiter,
         row,
-        line,
+        hidden,
         data_rows: 0,
         record,
         dates,
@@ -364,10 +425,11 @@ fn find_header(
     reader: &mut csv::Reader<Metered<impl Read>>,
     record: &mut csv::StringRecord,
     hinted: bool,
-) -> Result<(Columns, u64), FileError> {
+) -> Result<(Columns, u64, u64), FileError> {
     let (mut row, mut titles, mut first_error) = (0, Vec::new(), None);
+    let mut hidden = 0;
     loop {
-        let (headers, at) = match read_header(reader, record, hinted, row) {
+        let (mut headers, at) = match read_header(reader, record, hinted, row, &mut hidden) {
             Ok(found) => found,
             // Past what looked like a title, the file ended: the first row's error.
             Err(FileError::Empty) => return Err(first_error.unwrap_or(FileError::Empty)),
@@ -375,6 +437,8 @@ fn find_header(
         };
         row = at;
         header_limits(&headers, row)?;
+        // Cells past the last named one are not columns (Excel pads rows to the used range).
+        headers.truncate(width_used(headers.iter().map(String::as_str)));
         match Columns::map(&headers) {
             Ok(mut columns) => {
                 if !titles.is_empty() {
@@ -388,7 +452,7 @@ fn find_header(
                         ),
                     );
                 }
-                return Ok((columns, row));
+                return Ok((columns, row, hidden));
             }
             Err(e) => {
                 let title = headers.iter().all(|h| super::columns::lookup(h).is_none());
@@ -411,7 +475,11 @@ fn find_header(
 /// The limits a header row is held to, like a data row's: at most 100 cells, each at most
 /// 10,000 characters (unknown ones are quoted in warnings).
 fn header_limits(headers: &[String], row: u64) -> Result<(), FileError> {
-    let cells = width_used(headers.iter().map(String::as_str));
+    let cells = if headers.len() > MAX_CELLS {
+        headers.len()
+    } else {
+        width_used(headers.iter().map(String::as_str))
+    };
     if cells > super::MAX_COLUMNS {
         return Err(FileError::TooManyColumns { row, cells });
     }
@@ -431,28 +499,30 @@ fn header_limits(headers: &[String], row: u64) -> Result<(), FileError> {
 }
 
 /// The first record after spreadsheet row `row` that is neither blank nor the `sep=` hint line,
-/// with its spreadsheet row number.
+/// with its spreadsheet row number (`hidden`: rows of the text a spreadsheet does not show).
 fn read_header(
     reader: &mut csv::Reader<Metered<impl Read>>,
     record: &mut csv::StringRecord,
     hinted: bool,
     mut row: u64,
+    hidden: &mut u64,
 ) -> Result<(Vec<String>, u64), FileError> {
     loop {
         match reader.read_record(record) {
             Ok(false) => return Err(FileError::Empty),
             Ok(true) => {
-                record_ended(reader);
+                let first = reader.position().record() == 1;
+                row = record_ended(reader, row + *hidden) - *hidden;
                 // The hint line itself (split by its own delimiter: `sep=` and an empty cell).
                 // Excel reads it as a setting and shows no row for it, so it is not counted.
                 let sep_hint = hinted
-                    && row == 0
+                    && first
                     && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
                     && record.iter().skip(1).all(|c| c.trim().is_empty());
                 if sep_hint {
+                    *hidden = row;
                     continue;
                 }
-                row += 1;
                 without_invisible(record);
                 if !is_blank(record) {
                     return Ok((record.iter().map(str::to_owned).collect(), row));
@@ -464,19 +534,6 @@ fn read_header(
 }
 
 impl<R: Read> CsvFile<R> {
-    /// Empty lines just before the record read last, which the CSV reader skips without a
-    /// record but a spreadsheet shows as rows. Reading a record moves the reader's line count by
-    /// one line end (its own, or with CRLF the one before it), the line ends inside its quoted
-    /// cells, and one for each empty line before it. (Old Macintosh files, CR only, count no
-    /// lines: their empty lines are not seen.)
-    fn blank_lines_before(&mut self) -> u64 {
-        let line = self.reader.position().line();
-        let moved = line.saturating_sub(self.line);
-        self.line = line;
-        let inside: usize = self.record.iter().map(|c| c.matches('\n').count()).sum();
-        moved.saturating_sub(inside as u64 + 1)
-    }
-
     /// The next non-blank data record with its spreadsheet row number and the order its
     /// year-last dates are read in; `Ok(None)` at the end (`HeaderOnly` if there was no data row
     /// at all).
@@ -493,8 +550,7 @@ impl<R: Read> CsvFile<R> {
                     }
                 }
                 Ok(true) => {
-                    self.row += 1 + self.blank_lines_before();
-                    record_ended(&mut self.reader);
+                    self.row = record_ended(&mut self.reader, self.row + self.hidden) - self.hidden;
                     without_invisible(&mut self.record);
                     if is_blank(&self.record) {
                         continue;
@@ -504,9 +560,8 @@ impl<R: Read> CsvFile<R> {
                         return Err(FileError::TooManyRows);
                     }
                     check_shape(&self.record, &self.columns, self.row)?;
-                    for cell in date_cells(&self.columns, &self.record) {
-                        self.dates.see(self.row, cell)?;
-                    }
+                    let cells: Vec<&str> = date_cells(&self.columns, &self.record).collect();
+                    self.dates.see_row(self.row, &cells)?;
                     return Ok(Some((self.row, &self.record, self.dates.order)));
                 }
                 Err(e) => return Err(csv_error(e, self.row + 1)),
@@ -627,6 +682,71 @@ mod tests {
         // The same late date with no ambiguous one before it decides the order there.
         let late = f.replacen("02/03/2026", "2026-03-02", 1);
         assert_eq!(issued(&late).unwrap().last().unwrap(), "2025-12-24");
+    }
+
+    /// Row numbers as a spreadsheet shows them, whatever the line ends: empty lines above the
+    /// header and between a title and the header count, a last line without its end, CR-only
+    /// files (old Macintosh Excel), a quoted line break inside one row.
+    #[test]
+    fn row_numbers_are_the_spreadsheets() {
+        let rows =
+            |f: &str| -> Vec<u64> { all(f.as_bytes()).unwrap().iter().map(|r| r.0).collect() };
+        assert_eq!(rows("\n\nemail,name\na@b.co,A\n"), [4]);
+        assert_eq!(rows("\r\n\r\nemail,name\r\na@b.co,A\r\n"), [4]);
+        assert_eq!(rows("수료자 명단\n\n이메일\t이름\na@b.co\t김\n"), [4]);
+        assert_eq!(rows("email,name\na@b.co,A\n\nc@d.co,C"), [2, 4]);
+        assert_eq!(rows("email,name\na@b.co,A\n\nc@d.co,\"C\nD\""), [2, 4]);
+        assert_eq!(rows("email,name\ra@b.co,A\r\rc@d.co,C\r"), [2, 4]);
+        assert_eq!(rows("sep=,\n\nemail,name\na@b.co,A\n"), [3]);
+        let file = open("t\n\n이메일,이름\na@b.co,김\n".as_bytes()).unwrap();
+        assert!(
+            file.columns.warnings[0].contains("(row 3)"),
+            "{:?}",
+            file.columns.warnings
+        );
+    }
+
+    /// The head's dates are read as the rows are: a title cell does not decide the order, an
+    /// invisible character does not hide a date that does; two dates of one row decide
+    /// together.
+    #[test]
+    fn the_heads_dates_are_read_as_the_rows_are() {
+        let title = "title,,13/03/2026\nemail,name,issued_on\na@b.co,A,03/02/2026\n";
+        assert_eq!(
+            issued(title).unwrap(),
+            ["2026-03-01"],
+            "month first: 2 March"
+        );
+        let hidden = "email,name,issued_on\na@b.co,A,02/03/2026\nb@b.co,B,\u{200B}25/12/2025\n";
+        assert_eq!(issued(hidden).unwrap(), ["2026-03-01", "2025-12-24"]);
+        let mut late = String::from("email,name,issued_on,expires_on\n");
+        while late.len() < SNIFF_BYTES + 1_000 {
+            late.push_str(&format!("b@b.co,{},2026-01-01,\n", "x".repeat(100)));
+        }
+        late.push_str("c@b.co,C,02/03/2026,31/12/2026\n");
+        assert_eq!(
+            issued(&late).unwrap().last().unwrap(),
+            "2026-03-01",
+            "2 March"
+        );
+    }
+
+    /// A row of empty cells past Excel's widest sheet (16,384) is refused; the header's empty
+    /// cells past its last name are not columns.
+    #[test]
+    fn endless_empty_cells_are_refused() {
+        let wide_header = format!("email,name{}\na@b.co,A\n", ",".repeat(20_000));
+        assert!(matches!(
+            all(wide_header.as_bytes()).unwrap_err(),
+            FileError::TooManyColumns { row: 1, .. }
+        ));
+        let wide_row = format!("email,name\na@b.co,A{}\n", ",".repeat(20_000));
+        assert!(matches!(
+            all(wide_row.as_bytes()).unwrap_err(),
+            FileError::TooManyColumns { row: 2, .. }
+        ));
+        let padded = format!("email,name{}\na@b.co,A\n", ",".repeat(500));
+        assert_eq!(open(padded.as_bytes()).unwrap().columns.width(), 2);
     }
 
     /// A quote that opens a cell and is never closed: the CSV parser would end the file inside

@@ -68,9 +68,16 @@ pub fn width_used<'r>(record: impl IntoIterator<Item = &'r str>) -> usize {
         .map_or(0, |(i, _)| i + 1)
 }
 
+/// The most cells a row may have at all, empty ones included: Excel's widest sheet.
+pub const MAX_CELLS: usize = 16_384;
+
 /// Structural limits that fail the whole file.
 pub fn check_shape(record: &csv::StringRecord, cols: &Columns, row: u64) -> Result<(), FileError> {
-    let cells = width_used(record);
+    let cells = if record.len() > MAX_CELLS {
+        record.len()
+    } else {
+        width_used(record)
+    };
     if cells > MAX_COLUMNS {
         return Err(FileError::TooManyColumns { row, cells });
     }

@@ -240,8 +240,9 @@ fn written(raw: &str) -> Option<Written> {
 /// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
 pub fn order_hint(raw: &str) -> OrderHint {
     let s = raw.trim();
-    let date = s.split_once([' ', 'T']).map_or(s, |(d, _)| d);
-    let Some(Written::YearLast(a, b, y)) = written(date) else {
+    // The date as the parser takes it: without a time of day, spaces and all.
+    let date = split_time(s).map_or_else(|| s.to_owned(), |(d, _)| d);
+    let Some(Written::YearLast(a, b, y)) = written(&date) else {
         return OrderHint::None;
     };
     let month_first = NaiveDate::from_ymd_opt(y, a, b).is_some();
@@ -359,6 +360,9 @@ mod tests {
         for (s, hint) in [
             ("3/1/2026", Either),
             ("03-01-2026 09:00", Either),
+            ("3 / 1 / 2026", Either),
+            ("3월 1일 2026년", None),
+            ("13/1/2026 2:30 PM", Only(DateOrder::DayFirst)),
             ("13/1/2026", Only(DateOrder::DayFirst)),
             ("1/13/2026", Only(DateOrder::MonthFirst)),
             ("29/2/2028 10:00", Only(DateOrder::DayFirst)),
