@@ -327,6 +327,16 @@ impl Columns {
             .unwrap_or("")
     }
 
+    /// Whether every cell of a column this reader uses is empty in `record`: a row a template
+    /// pre-numbered (`연번`) or a checkbox column dragged down (`FALSE`) filled only elsewhere,
+    /// which holds no badge.
+    pub fn nothing_read(&self, record: &csv::StringRecord) -> bool {
+        self.positions
+            .iter()
+            .zip(record.iter())
+            .all(|(p, c)| p.is_none() || c.trim().is_empty())
+    }
+
     pub fn width(&self) -> usize {
         self.positions.len()
     }

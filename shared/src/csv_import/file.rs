@@ -552,7 +552,8 @@ impl<R: Read> CsvFile<R> {
                 Ok(true) => {
                     self.row = record_ended(&mut self.reader, self.row + self.hidden) - self.hidden;
                     without_invisible(&mut self.record);
-                    if is_blank(&self.record) {
+                    // Blank, or filled only in columns not read (a pre-numbered `연번`).
+                    if self.columns.nothing_read(&self.record) {
                         continue;
                     }
                     self.data_rows += 1;
@@ -747,6 +748,32 @@ mod tests {
         ));
         let padded = format!("email,name{}\na@b.co,A\n", ",".repeat(500));
         assert_eq!(open(padded.as_bytes()).unwrap().columns.width(), 2);
+    }
+
+    /// Rows filled only in columns the reader does not use (a roster's `연번` numbered down
+    /// past its last learner, a checkbox column's `FALSE`) hold no badge: skipped like blank
+    /// rows, not refused as "email empty" (which failed an all-or-nothing batch).
+    #[test]
+    fn rows_filled_only_in_unread_columns_are_skipped() {
+        let f = "연번,이메일,이름,수료여부\n1,a@b.co,김민수,TRUE\n2,,,FALSE\n3,,,FALSE\n";
+        assert_eq!(
+            all(f.as_bytes()).unwrap(),
+            vec![(
+                2,
+                vec![
+                    "1".to_owned(),
+                    "a@b.co".into(),
+                    "김민수".into(),
+                    "TRUE".into()
+                ]
+            )]
+        );
+        let half = "연번,이메일,이름\n1,,김민수\n";
+        assert_eq!(
+            all(half.as_bytes()).unwrap().len(),
+            1,
+            "a row with a name is read"
+        );
     }
 
     /// A quote that opens a cell and is never closed: the CSV parser would end the file inside
