@@ -754,6 +754,54 @@ async fn expiry_reminders_go_out_before_the_badge_expires() {
     assert!(expiry.html.contains("?src=email-expiry"));
 }
 
+/// An award stored before unsubscribe links carried a token (2026-11-30) still gets its expiry
+/// reminder, as a plain notice: no `(광고)`, no recommendations or enrolment link, no
+/// unsubscribe link or header (it would answer 404).
+#[tokio::test]
+async fn an_award_without_a_working_unsubscribe_link_gets_its_expiry_reminder_as_a_plain_notice() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let to = unique_email("expiry-notice");
+    let in_40_days = (chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339();
+    let a = t.issue(&key, json!({"template_id": tpl["id"], "expires_on": in_40_days, "recipient": {"email": to, "name": "김민수"}})).await;
+    let id = AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+    stored_without_unsubscribe_token(&t, &id).await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    runner
+        .fire_due_schedules(
+            chrono::Utc::now() + chrono::Duration::days(10) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    let mails = t.mail_to(&to).await;
+    let stages: Vec<String> = mails
+        .iter()
+        .filter_map(|m| m.header("X-Accolade-Stage"))
+        .collect();
+    assert_eq!(
+        stages.iter().filter(|s| *s == "expiry").count(),
+        1,
+        "{stages:?}"
+    );
+    assert!(
+        !stages.iter().any(|s| s == "day3" || s == "day7"),
+        "{stages:?}"
+    );
+    let expiry = mails
+        .iter()
+        .find(|m| m.header("X-Accolade-Stage").as_deref() == Some("expiry"))
+        .unwrap();
+    assert!(!expiry.subject().contains("(광고)"), "{}", expiry.subject());
+    assert!(expiry.header("List-Unsubscribe").is_none());
+    assert!(!expiry.html.contains("unsubscribe"), "no opt-out link");
+    assert!(
+        !expiry.html.contains("/go/"),
+        "no tracked recommendation or enrolment link"
+    );
+}
+
 #[tokio::test]
 async fn ten_thousand_awards_make_a_handful_of_schedules() {
     use accolade::{domain::followup, store::followups::Due};

@@ -78,7 +78,8 @@ struct Message<'a> {
     subject: String,
     intro: String,
     why: String,
-    unsubscribe: String,
+    /// `None` for a notice, which has no opt-out to offer.
+    unsubscribe: Option<String>,
     locale: Locale,
     issuer: &'a Issuer,
     enrol: Option<&'a Enrolment>,
@@ -101,22 +102,35 @@ pub fn render(
         .expires_on
         .map(|e| i18n::date(l, e, p.time_zone))
         .unwrap_or_default();
+    // An award without an unsubscribe token (issued before 2026-11-30) has no working opt-out:
+    // its expiry reminder is a plain notice — no `(광고)`, recommendations or enrolment link.
+    // (Its day-3 and day-7 emails, which are nothing but promotion, are not sent at all.)
+    let notice = !award.can_unsubscribe();
+    let recs = if notice { &[][..] } else { recs };
     let custom_subject = f.subject.get(l).map(str::to_owned);
     let subject = custom_subject.unwrap_or_else(|| default_subject(stage, l, badge, &expires));
     let intro = f.intro.get(l).map(str::to_owned).unwrap_or_else(|| {
         default_intro(stage, l, &award.recipient.name, badge, &p.name, &expires)
     });
     let message = Message {
-        subject: format!("{}{subject}", l.t("(광고) ", "")),
+        subject: if notice {
+            subject
+        } else {
+            format!("{}{subject}", l.t("(광고) ", ""))
+        },
         intro,
         why: l.t(
             format!("{}에서 배지를 받으신 분께 보내는 안내입니다.", p.name),
             format!("You receive this because {} issued you a badge.", p.name),
         ),
-        unsubscribe: unsubscribe_url(&urls, award),
+        unsubscribe: (!notice).then(|| unsubscribe_url(&urls, award)),
         locale: l,
         issuer,
-        enrol: template.spec.enrolment.as_ref().filter(|e| e.enabled),
+        enrol: template
+            .spec
+            .enrolment
+            .as_ref()
+            .filter(|e| e.enabled && !notice),
         recs,
     };
     let tag = stage.source_tag();
@@ -148,11 +162,10 @@ fn text_part(m: &Message<'_>, go: &dyn Fn(Slot) -> String) -> String {
             go(Slot::Enrol)
         ));
     }
-    let unsub_word = i18n::unsubscribe(m.locale);
-    text.push_str(&format!(
-        "\n--\n{}\n{unsub_word}: {}\n",
-        m.why, m.unsubscribe
-    ));
+    text.push_str(&format!("\n--\n{}\n", m.why));
+    if let Some(u) = &m.unsubscribe {
+        text.push_str(&format!("{}: {u}\n", i18n::unsubscribe(m.locale)));
+    }
     text
 }
 
@@ -182,7 +195,10 @@ fn html_part(m: &Message<'_>, go: &dyn Fn(Slot) -> String, urls: &PublicUrls<'_>
                         p { a href=(go(Slot::Enrol)) style=(format!("display:inline-block;background:{primary};color:{on_primary};padding:12px 20px;border-radius:8px;text-decoration:none;font-weight:700")) { (i18n::enrol(m.locale)) } }
                     }
                 }
-                p style="text-align:center;color:#52525b;font-size:12px" { (m.why) " " a href=(m.unsubscribe) { (i18n::unsubscribe(m.locale)) } }
+                p style="text-align:center;color:#52525b;font-size:12px" {
+                    (m.why)
+                    @if let Some(u) = &m.unsubscribe { " " a href=(u) { (i18n::unsubscribe(m.locale)) } }
+                }
             }
         }
     }

@@ -380,10 +380,17 @@ pub async fn send_followup(
     if !award.notify || !switched_on(&template, stage) {
         return Ok("not sent: switched off".into());
     }
-    if !award.can_unsubscribe() {
+    // Without a working opt-out only the expiry reminder goes, as a plain notice
+    // (`followup_mail::render`).
+    let notice = !award.can_unsubscribe();
+    if notice && stage != Stage::Expiry {
         return Ok(NO_UNSUBSCRIBE_LINK.into());
     }
-    let recs = app.recommendations(&template).await?;
+    let recs = if notice {
+        vec![]
+    } else {
+        app.recommendations(&template).await?
+    };
     let enrol = template.spec.enrolment.as_ref().is_some_and(|e| e.enabled);
     if stage != Stage::Expiry && recs.is_empty() && !enrol {
         return Ok("not sent: nothing to recommend".into());
@@ -406,16 +413,21 @@ pub async fn send_followup(
     }
     let r = followup_mail::render(stage, &award, &template, &issuer, app.urls(), &recs);
     let unsubscribe = followup_mail::unsubscribe_url(&app.urls(), &award);
+    let headers = if notice {
+        vec![]
+    } else {
+        vec![
+            ("List-Unsubscribe", format!("<{unsubscribe}>")),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
+        ]
+    };
     let raw = message(
         &award,
         &issuer,
         &sender,
         stage.as_str(),
         (&r.subject, &r.text, &r.html),
-        vec![
-            ("List-Unsubscribe", format!("<{unsubscribe}>")),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
-        ],
+        headers,
     );
     send_claimed(app, &award, stage.as_str(), &sender, raw)
         .await
