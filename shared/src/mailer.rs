@@ -183,17 +183,19 @@ fn classify(e: SdkError<SendEmailError>) -> SendError {
         e.message().unwrap_or_default()
     );
     let full = || aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
+    let says = |words: &str| {
+        e.message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains(words))
+    };
     match e.code() {
+        // The account's 24-hour sending quota used up ("Daily message quota exceeded", with a
+        // throttling code): nothing goes until the window moves on — hours, not seconds.
+        Some(code) if is_throttle(code) && says("daily message quota") => SendError::Paused(detail),
         Some(code) if is_throttle(code) => SendError::Throttled(detail),
         // SES answers an unverified sender identity, and any recipient not verified while the
         // account is in the sandbox, with `MessageRejected` "Email address is not verified. The
         // following identities failed the check …": the deployment, not the message.
-        Some("MessageRejected")
-            if e.message()
-                .is_some_and(|m| m.to_ascii_lowercase().contains("not verified")) =>
-        {
-            SendError::Paused(detail)
-        }
+        Some("MessageRejected") if says("not verified") => SendError::Paused(detail),
         // This message: SES will never take it.
         Some("MessageRejected" | "BadRequestException") => SendError::Rejected(detail),
         // The account or the deployment, not the message: sending paused (SES pauses an account
@@ -266,6 +268,17 @@ mod tests {
             refused_saying("MessageRejected", "Illegal address"),
             SendError::Rejected(_)
         ));
+        let quota = "Daily message quota exceeded.";
+        for code in [
+            "ThrottlingException",
+            "TooManyRequestsException",
+            "LimitExceededException",
+        ] {
+            assert!(
+                matches!(refused_saying(code, quota), SendError::Paused(_)),
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -119,7 +119,9 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     config.sender_email = Some("badges@not-verified.example".into());
     let app = accolade::app::App::new(config, &t.sdk);
     let (rid, _) = issue_to_new(&t, &key, &tpl, "rejected").await;
-    let (out, _) = accolade::notify::send_day1(&app, &rid).await.unwrap();
+    let (out, _) = accolade::notify::send_day1(&app, &rid, chrono::Utc::now())
+        .await
+        .unwrap();
     assert!(
         matches!(out, accolade::notify::Sent::Rejected(_)),
         "{out:?}"
@@ -134,7 +136,10 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
     assert_eq!(rec.state, "rejected");
     assert!(rec.detail.unwrap().contains("MessageRejected"));
     assert_eq!(
-        accolade::notify::send_day1(&app, &rid).await.unwrap().0,
+        accolade::notify::send_day1(&app, &rid, chrono::Utc::now())
+            .await
+            .unwrap()
+            .0,
         accolade::notify::Sent::AlreadyHandled
     );
 }
@@ -1229,6 +1234,63 @@ async fn a_day1_email_refused_while_sending_is_paused_waits_in_a_bucket_and_goes
         .unwrap();
     assert_eq!(rec.state, "sent", "{:?}", rec.detail);
     assert_eq!(t.mail_to(&to).await.len(), 1);
+}
+
+/// A day-1 email waiting out SES refusing every email gives up after 14 days (a suspended
+/// account, a sandbox never left): recorded as rejected, not moved on every hour for good; and
+/// one whose badge expired meanwhile is not sent at all.
+#[tokio::test]
+async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badge() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let before = chrono::Utc::now();
+    let (id, to) = issue_to_new(&t, &key, &tpl, "paused-long").await;
+    let soon = (before + chrono::Duration::hours(3)).to_rfc3339();
+    let short = t.issue(&key, json!({"template_id": tpl["id"], "expires_on": soon, "recipient": {"email": unique_email("paused-short"), "name": "Short"}})).await;
+    let short = AwardId::parse(short["id"].as_str().unwrap()).unwrap();
+    t.faults().arm_at_nth(
+        "sesv2.SendEmail",
+        0,
+        3,
+        infra::metering::Fault::SendingPaused,
+    );
+    t.runner().deliver_stream().await.unwrap();
+    let day1 = |h| accolade::domain::followup::bucket_of(before + chrono::Duration::hours(h));
+    let bucket = t.bucket_holding([day1(0), day1(1)]).await;
+    let notify = t.app_of(FunctionName::Notify);
+    let later = before + chrono::Duration::days(15);
+    let out = accolade::notify::handle_due(notify, &bucket, later, None)
+        .await
+        .unwrap();
+    t.faults().arm_at(0, None);
+    assert!(out.to_string().contains("NoLongerValid"), "{out}");
+    let rec = t
+        .app
+        .store
+        .email_record(&id, "day1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, "rejected");
+    assert!(
+        rec.detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("14 days"),
+        "{:?}",
+        rec.detail
+    );
+    assert!(t
+        .app
+        .store
+        .email_record(&short, "day1")
+        .await
+        .unwrap()
+        .is_none());
+    let next = accolade::domain::followup::bucket_of(later + chrono::Duration::minutes(1));
+    assert!(t.app.store.due_in(&next).await.unwrap().is_empty());
+    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+    assert_eq!(t.mail_to(&to).await.len(), 0);
 }
 
 /// Award `id` as awards were stored before unsubscribe links carried a token (2026-11-30).

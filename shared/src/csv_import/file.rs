@@ -41,12 +41,23 @@ struct RowStarts {
     in_row: bool,
     /// The last byte was a CR that ended a row (a LF after it is the same line end).
     after_cr: bool,
+    /// Bytes seen: the `csv` crate drops a byte order mark at the very start (a second one,
+    /// the decoder having dropped the first), so this does too.
+    seen: u64,
     starts: std::collections::VecDeque<u64>,
 }
 
 impl RowStarts {
     /// Byte `b` of the text, `quoted` when it is inside a quoted cell.
     fn see(&mut self, b: u8, quoted: bool) {
+        self.seen += 1;
+        if self.seen <= 3
+            && !self.in_row
+            && self.ended == 0
+            && b == [0xEF, 0xBB, 0xBF][self.seen as usize - 1]
+        {
+            return;
+        }
         if (b == b'\n' || b == b'\r') && !quoted {
             if !(b == b'\n' && self.after_cr) {
                 self.ended += 1;
@@ -142,6 +153,18 @@ fn without_invisible(record: &mut csv::StringRecord) {
     if record.iter().any(|c| c.contains(INVISIBLE)) {
         *record = record.iter().map(|c| c.replace(INVISIBLE, "")).collect();
     }
+}
+
+/// The spreadsheet row the record being read starts on (`after`, the row before, + 1 should
+/// the count run dry): where a read that fails mid-record failed.
+fn upcoming_row<R: Read>(reader: &mut csv::Reader<Metered<R>>, after: u64) -> u64 {
+    reader
+        .get_mut()
+        .rows
+        .starts
+        .front()
+        .copied()
+        .unwrap_or(after + 1)
 }
 
 /// A record was read whole: the next one is counted from here. Answers the spreadsheet row it
@@ -520,7 +543,8 @@ fn read_header(
                     && record.get(0).is_some_and(|c| c.trim().starts_with("sep="))
                     && record.iter().skip(1).all(|c| c.trim().is_empty());
                 if sep_hint {
-                    *hidden = row;
+                    *hidden += 1;
+                    row -= 1;
                     continue;
                 }
                 without_invisible(record);
@@ -528,7 +552,10 @@ fn read_header(
                     return Ok((record.iter().map(str::to_owned).collect(), row));
                 }
             }
-            Err(e) => return Err(csv_error(e, row + 1)),
+            Err(e) => {
+                let at = upcoming_row(reader, row + *hidden) - *hidden;
+                return Err(csv_error(e, at));
+            }
         }
     }
 }
@@ -565,7 +592,10 @@ impl<R: Read> CsvFile<R> {
                     self.dates.see_row(self.row, &cells)?;
                     return Ok(Some((self.row, &self.record, self.dates.order)));
                 }
-                Err(e) => return Err(csv_error(e, self.row + 1)),
+                Err(e) => {
+                    let at = upcoming_row(&mut self.reader, self.row + self.hidden) - self.hidden;
+                    return Err(csv_error(e, at));
+                }
             }
         }
     }
@@ -699,6 +729,16 @@ mod tests {
         assert_eq!(rows("email,name\na@b.co,A\n\nc@d.co,\"C\nD\""), [2, 4]);
         assert_eq!(rows("email,name\ra@b.co,A\r\rc@d.co,C\r"), [2, 4]);
         assert_eq!(rows("sep=,\n\nemail,name\na@b.co,A\n"), [3]);
+        assert_eq!(
+            rows("\u{FEFF}\u{FEFF}\nemail,name\na@b.co,A\n"),
+            [3],
+            "a second byte order mark"
+        );
+        let never_closed = "email,name\na@b.co,A\n\n\n\"x,B\nc@d.co,C\n";
+        assert!(matches!(
+            all(never_closed.as_bytes()).unwrap_err(),
+            FileError::Malformed { row: 5, .. }
+        ));
         let file = open("t\n\n이메일,이름\na@b.co,김\n".as_bytes()).unwrap();
         assert!(
             file.columns.warnings[0].contains("(row 3)"),

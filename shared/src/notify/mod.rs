@@ -132,7 +132,7 @@ async fn send_day1s(app: &App, records: &[Value]) -> (Vec<Planned>, Vec<Value>) 
     // email, not the send rate, would set how fast a large batch goes out.
     let sends: Vec<_> = awards
         .iter()
-        .map(|(id, _)| Box::pin(send_day1(app, id)))
+        .map(|(id, _)| Box::pin(send_day1(app, id, Utc::now())))
         .collect();
     let results: Vec<_> = futures::stream::iter(sends)
         .buffered(app.mailer.in_flight())
@@ -564,7 +564,13 @@ async fn send_claimed(
 
 /// Sends the day-1 email of one award, at most once; answers what happened and the follow-ups
 /// the award is due.
-pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), NotifyError> {
+/// The day-1 email of award `id`, at `now` (a bucket's run: its time; the clock's when later).
+pub async fn send_day1(
+    app: &App,
+    id: &AwardId,
+    now: DateTime<Utc>,
+) -> Result<(Sent, Vec<Planned>), NotifyError> {
+    let now = now.max(Utc::now());
     const STAGE: &str = "day1";
     // Consistent: its stream record may come before an eventually consistent read sees it, and
     // a missed award would lose its email, follow-ups and expiry for good.
@@ -578,9 +584,11 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
     if !award.notify {
         return Ok((Sent::NotRequested, plan));
     }
+    // Revoked, replaced or expired before its email went (a backlog behind a large batch, a
+    // day-1 email that waited out an SES pause): no "your badge is here".
     if matches!(
-        award.status(Utc::now()),
-        AwardStatus::Revoked { .. } | AwardStatus::Superseded { .. }
+        award.status(now),
+        AwardStatus::Revoked { .. } | AwardStatus::Superseded { .. } | AwardStatus::Expired { .. }
     ) {
         return Ok((Sent::NoLongerValid, plan));
     }
@@ -588,7 +596,6 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
         tracing::error!("SENDER_EMAIL is not set; no email can be sent");
         return Ok((Sent::NoSender, plan));
     };
-    let now = Utc::now();
     // Read before the claim: an invocation that dies between claiming and sending loses the
     // email (at most once), so nothing but the claim comes between them.
     let suppressed = app
@@ -615,17 +622,45 @@ pub async fn send_day1(app: &App, id: &AwardId) -> Result<(Sent, Vec<Planned>), 
         vec![],
     );
     let sent = match send_claimed(app, &award, STAGE, &sender, raw).await {
+        Err(NotifyError::Paused(why)) if now - award.created_at > DAY1_WAITS_AT_MOST => {
+            let why = format!(
+                "SES refused every email for {} days: {why}",
+                DAY1_WAITS_AT_MOST.num_days()
+            );
+            let claimed = app
+                .store
+                .claim_email(id, STAGE, Utc::now() + CLAIM, Utc::now());
+            if claimed.await? {
+                app.store
+                    .finish_email(id, STAGE, "rejected", &why, Utc::now())
+                    .await?;
+            }
+            Sent::Rejected(why)
+        }
         Err(NotifyError::Paused(why)) => Sent::Deferred(why),
         sent => sent?,
     };
     Ok((sent, plan))
 }
 
+/// How long a day-1 email waits out SES refusing every email (a suspended account, a sandbox
+/// that is never left) before it is recorded as rejected.
+const DAY1_WAITS_AT_MOST: chrono::Duration = chrono::Duration::days(14);
+
 /// A day-1 email that waited in bucket `d`: sent now, or (SES still refusing every email) into
 /// the next hour's bucket. Its follow-ups were queued when it first waited.
 async fn day1_again(app: &App, d: &Due, now: DateTime<Utc>) -> Result<String, NotifyError> {
-    let (sent, _) = send_day1(app, &d.award).await?;
-    if matches!(sent, Sent::Deferred(_)) {
+    let (sent, _) = send_day1(app, &d.award, now).await?;
+    // Held by another run right now (a retried stream batch): it may be refused and wait again,
+    // and the item this run deletes would be the one it waits in; so this one waits too (the
+    // claim still sends it at most once).
+    let held = matches!(sent, Sent::AlreadyHandled)
+        && app
+            .store
+            .email_record(&d.award, "day1")
+            .await?
+            .is_some_and(|r| r.state == "sending");
+    if matches!(sent, Sent::Deferred(_)) || held {
         let ran = followup::bucket_fires_at(&d.bucket).unwrap_or(now);
         let after = now.max(ran).max(Utc::now());
         queue_followups(app, &[day1_waits(&d.award, after)]).await?;
