@@ -564,14 +564,14 @@ async fn send_claimed(
 
 /// Sends the day-1 email of one award, at most once; answers what happened and the follow-ups
 /// the award is due.
-/// The day-1 email of award `id`, at `now` (a bucket's run: its time; the clock's when later).
+/// At `now`: a bucket's run passes its time (the clock's when later).
 pub async fn send_day1(
     app: &App,
     id: &AwardId,
     now: DateTime<Utc>,
 ) -> Result<(Sent, Vec<Planned>), NotifyError> {
-    let now = now.max(Utc::now());
     const STAGE: &str = "day1";
+    let now = now.max(Utc::now());
     // Consistent: its stream record may come before an eventually consistent read sees it, and
     // a missed award would lose its email, follow-ups and expiry for good.
     let Some(award) = app.store.get_award_consistent(id).await? else {
