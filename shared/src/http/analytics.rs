@@ -446,22 +446,29 @@ impl Export<'_> {
                 .list_awards(by, want, cursor.as_deref())
                 .await?;
             read += page.len();
-            let keep: Vec<&Award> = page.iter().filter(|a| self.wanted(a)).collect();
-            let ids: Vec<AwardId> = keep.iter().map(|a| a.id.clone()).collect();
+            let wanted: Vec<bool> = page.iter().map(|a| self.wanted(a)).collect();
+            let ids: Vec<AwardId> = page
+                .iter()
+                .zip(&wanted)
+                .filter(|(_, w)| **w)
+                .map(|(a, _)| a.id.clone())
+                .collect();
             let counters = self.app.store.award_counters_many(&ids).await?;
             let empty = BTreeMap::new();
-            for a in &page {
-                if self.wanted(a) {
-                    let c = counters.get(&a.id).unwrap_or(&empty);
-                    let zone = self.r.issuer.profile.time_zone;
-                    let line = csv_line(&export_row(self.app, a, &self.names, c, zone));
-                    size += json_len(&line);
-                    if size > EXPORT_BYTES {
-                        return Ok((body, cursor));
-                    }
-                    body.extend(line);
+            let zone = self.r.issuer.profile.time_zone;
+            // The last award of this page written: the cursor if the body fills (the ones not
+            // wanted after it are read again on the next page, and left out again).
+            let mut last: Option<&Award> = None;
+            for (a, _) in page.iter().zip(&wanted).filter(|(_, w)| **w) {
+                let c = counters.get(&a.id).unwrap_or(&empty);
+                let line = csv_line(&export_row(self.app, a, &self.names, c, zone));
+                size += json_len(&line);
+                if size > EXPORT_BYTES {
+                    let at = last.map(|l| Store::award_cursor(by, l)).or(cursor);
+                    return Ok((body, at));
                 }
-                cursor = Some(Store::award_cursor(by, a));
+                body.extend(line);
+                last = Some(a);
             }
             match next {
                 Some(c) if read < self.limit => cursor = Some(c),
