@@ -1192,12 +1192,7 @@ async fn a_day1_email_refused_while_sending_is_paused_waits_in_a_bucket_and_goes
     let before = chrono::Utc::now();
     let (id, to) = issue_to_new(&t, &key, &tpl, "paused").await;
     // Refused from the stream, and again from the first bucket.
-    t.faults().arm_at_nth(
-        "sesv2.SendEmail",
-        0,
-        2,
-        infra::metering::Fault::SendingPaused,
-    );
+    sending_paused_for(&t, 2);
     let mut runner = t.runner();
     runner.deliver_stream().await.unwrap();
     assert_eq!(t.faults().fired().as_deref(), Some("sesv2.SendEmail"));
@@ -1225,13 +1220,7 @@ async fn a_day1_email_refused_while_sending_is_paused_waits_in_a_bucket_and_goes
         .await
         .unwrap();
     assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
-    let rec = t
-        .app
-        .store
-        .email_record(&id, "day1")
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = day1_record(&t, &id).await;
     assert_eq!(rec.state, "sent", "{:?}", rec.detail);
     assert_eq!(t.mail_to(&to).await.len(), 1);
 }
@@ -1248,12 +1237,7 @@ async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badg
     let soon = (before + chrono::Duration::hours(3)).to_rfc3339();
     let short = t.issue(&key, json!({"template_id": tpl["id"], "expires_on": soon, "recipient": {"email": unique_email("paused-short"), "name": "Short"}})).await;
     let short = AwardId::parse(short["id"].as_str().unwrap()).unwrap();
-    t.faults().arm_at_nth(
-        "sesv2.SendEmail",
-        0,
-        3,
-        infra::metering::Fault::SendingPaused,
-    );
+    sending_paused_for(&t, 3);
     t.runner().deliver_stream().await.unwrap();
     let day1 = |h| accolade::domain::followup::bucket_of(before + chrono::Duration::hours(h));
     let bucket = t.bucket_holding([day1(0), day1(1)]).await;
@@ -1264,13 +1248,7 @@ async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badg
         .unwrap();
     t.faults().arm_at(0, None);
     assert!(out.to_string().contains("NoLongerValid"), "{out}");
-    let rec = t
-        .app
-        .store
-        .email_record(&id, "day1")
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = day1_record(&t, &id).await;
     assert_eq!(rec.state, "rejected");
     assert!(
         rec.detail
@@ -1291,6 +1269,21 @@ async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badg
     assert!(t.app.store.due_in(&next).await.unwrap().is_empty());
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
     assert_eq!(t.mail_to(&to).await.len(), 0);
+}
+
+/// SES refuses the next `sends` emails as it does while the account's sending is paused.
+fn sending_paused_for(t: &TestApp, sends: usize) {
+    t.faults().arm_at_nth(
+        "sesv2.SendEmail",
+        0,
+        sends,
+        infra::metering::Fault::SendingPaused,
+    );
+}
+
+/// The day-1 email record of award `id` (it must exist).
+async fn day1_record(t: &TestApp, id: &AwardId) -> accolade::store::emails::EmailRecord {
+    t.app.store.email_record(id, "day1").await.unwrap().unwrap()
 }
 
 /// Award `id` as awards were stored before unsubscribe links carried a token (2026-11-30).

@@ -17,6 +17,18 @@ async fn kakao_storefront(t: &TestApp) -> (String, Value) {
     (key, tpl)
 }
 
+/// The day-3 promotion bucket holding the awards whose day 1 went between `from` and `to`.
+async fn day3_bucket(
+    t: &TestApp,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+) -> String {
+    t.bucket_holding(
+        [from, to].map(|at| accolade::notify::kakao::promotion_bucket(at + Duration::days(3))),
+    )
+    .await
+}
+
 fn kinds(t: &TestApp, to: &str, kind: &str) -> Vec<infra::sens::Message> {
     t.sens()
         .messages()
@@ -248,12 +260,7 @@ async fn promotions_carry_the_ad_mark_and_opt_out_wait_for_morning_and_stop_on_o
     assert_eq!(kinds(&t, "01022223333", "alimtalk").len(), 1);
 
     // Day 3's bucket never fires at night in Korea; run late, at 23:30 KST, it holds to 08:00.
-    let day3 = t
-        .bucket_holding(
-            [sent_from, sent_to]
-                .map(|at| accolade::notify::kakao::promotion_bucket(at + Duration::days(3))),
-        )
-        .await;
+    let day3 = day3_bucket(&t, sent_from, sent_to).await;
     let fires = bucket_fires_at(&day3).unwrap();
     assert!(
         !accolade::domain::kakao::is_night(fires),
@@ -596,14 +603,8 @@ async fn a_promotion_the_provider_took_is_not_queued_again_when_its_run_fails_af
     let sent_from = Utc::now();
     runner.deliver_stream().await.unwrap();
     let sent_to = Utc::now();
-    let day3 = t
-        .bucket_holding(
-            [sent_from, sent_to]
-                .map(|at| accolade::notify::kakao::promotion_bucket(at + Duration::days(3))),
-        )
-        .await;
-    let fires = bucket_fires_at(&day3).unwrap();
-    let at = fires;
+    let day3 = day3_bucket(&t, sent_from, sent_to).await;
+    let at = bucket_fires_at(&day3).unwrap();
     t.sens().set_clock(at);
     // The run's calls: PutItem (claim), BatchWriteItem + CreateSchedule (its results asked for
     // later), PutItem (mark), UpdateItem (count), DeleteItem (its due item). The mark is refused
