@@ -199,7 +199,7 @@ metrics_props = {
     "shares_by_network": resp_obj({n: I() for n in ["linkedin", "x", "facebook", "email", "native", "copy"]}, "all"),
     "linkedin_add_to_profile": I(), "views": I(), "previews": I(), "awards_viewed": I(),
     "clicks": resp_obj({"banner": I(), "enrol": I(), "related": arr(resp_obj({"template_id": S(), "clicks": I()}, "all")),
-                        "from_page": I(), "from_email": I()}, "all"),
+                        "from_page": I(), "from_email": I(), "from_text": I()}, "all"),
     "click_through_rate": nullable({"type": "number", "minimum": 0}),
     "follow_up_conversions": I(), "conversions_by_stage": resp_obj({"day3": I(), "day7": I()}, "all"),
 }

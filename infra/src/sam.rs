@@ -725,6 +725,20 @@ mod tests {
         assert!(!matches(&rule, &other_source));
     }
 
+    /// Every function sees paths as routed: lambda_http would put a named stage in front of
+    /// them (`/prod/b/…`) unless told not to.
+    #[test]
+    fn no_function_sees_the_api_stage_in_its_paths() {
+        let spec = load(&crate::repo_root().join("template.yaml"), "local").unwrap();
+        for name in ["api", "verify"] {
+            let f = spec.function(name).unwrap();
+            let set = f.environment.iter().any(|(k, v)| {
+                k == "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH" && v.as_str() == Some("true")
+            });
+            assert!(set, "{name}: {:?}", f.environment);
+        }
+    }
+
     #[test]
     fn reads_the_real_template() {
         let spec = load(&crate::repo_root().join("template.yaml"), "local").unwrap();

@@ -46,15 +46,28 @@ fn tag<'a>(detail: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
+/// What an event says of the address, when it is not what its type says: a bounce that is not
+/// permanent (a full mailbox, an auto-reply: `Transient`, `Undetermined`; the email is often
+/// delivered after all) is not a bounce, and a complaint whose feedback says `not-spam` is not a
+/// complaint. Neither is counted, announced or suppresses.
+fn not_what_it_says(detail: &Value, event_type: &str) -> Option<&'static str> {
+    let at = |p: &str| detail.pointer(p).and_then(Value::as_str);
+    match event_type {
+        "Bounce" if at("/bounce/bounceType") != Some("Permanent") => Some("not a permanent bounce"),
+        "Complaint" if at("/complaint/complaintFeedbackType") == Some("not-spam") => {
+            Some("feedback says not spam")
+        }
+        _ => None,
+    }
+}
+
 /// A permanent bounce or a complaint puts each address it names on the suppression list.
 async fn suppress_recipients(
     app: &App,
     detail: &Value,
     event_type: &str,
 ) -> Result<(), StoreError> {
-    let permanent_bounce = event_type == "Bounce"
-        && detail.pointer("/bounce/bounceType").and_then(Value::as_str) == Some("Permanent");
-    let list = if permanent_bounce {
+    let list = if event_type == "Bounce" {
         "/bounce/bouncedRecipients"
     } else if event_type == "Complaint" {
         "/complaint/complainedRecipients"
@@ -101,6 +114,9 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let Some(id) = event.get("id").and_then(Value::as_str) else {
         return Ok("ignored: no event id".into());
     };
+    if let Some(why) = not_what_it_says(detail, event_type) {
+        return Ok(format!("{event_type}: not counted, {why}"));
+    }
     // Suppress first: it matters even for mail we cannot tie to an award. Putting an address on
     // the list twice is harmless, so a retry (EventBridge delivers at least once, and again
     // after a failure) always gets this far; only the counting below must happen once.

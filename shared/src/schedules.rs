@@ -221,6 +221,36 @@ impl Schedules {
 mod tests {
     use super::*;
 
+    /// The samples under tests/events/ are what a bucket's schedule sends: its input as notify
+    /// creates it, with the time Scheduler fills in, and its schedule's name in the group.
+    #[test]
+    fn the_scheduler_samples_are_what_a_bucket_schedule_sends() {
+        let sent = bucket_input("2026-12-03T06")
+            .replace("<aws.scheduler.scheduled-time>", "2026-12-03T07:00:00Z");
+        let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+        let due: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/events/scheduler-followups-due.json"
+        ))
+        .unwrap();
+        assert_eq!(sent, due);
+        let dead: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/events/sqs-scheduler-dead-letter.json"
+        ))
+        .unwrap();
+        let body: serde_json::Value = serde_json::from_str(dead["Body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, due);
+        let arn = dead["MessageAttributes"]["SCHEDULE_ARN"]["StringValue"]
+            .as_str()
+            .unwrap();
+        assert!(
+            arn.ends_with(&format!(
+                "schedule/accolade-prod-followups/{}",
+                schedule_name("2026-12-03T06")
+            )),
+            "{arn}"
+        );
+    }
+
     /// A run that must not come before its time is scheduled at the next whole second
     /// (the award.expired rerun at an expiry of 06:59:17.29).
     #[test]

@@ -10,7 +10,9 @@ use accolade::{
     },
     issuing::{self, IssueRequest},
 };
-use accolade_tests::{csv_rows, spawn_app, template_body, FunctionName, StatusCode, TestApp};
+use accolade_tests::{
+    csv_rows, spawn_app, template_body, unique_email, FunctionName, StatusCode, TestApp,
+};
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -49,7 +51,7 @@ pub(crate) fn ses(kind: &str, award: &str, stage: &str) -> Value {
     json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": format!("Email {kind}"),
            "source": "aws.ses", "detail": {"eventType": kind,
            "mail": {"messageId": "m", "destination": ["x@example.com"], "tags": {"award": [award], "stage": [stage]}},
-           "bounce": {"bounceType": "Transient", "bouncedRecipients": []}}})
+           "bounce": {"bounceType": "Permanent", "bouncedRecipients": []}}})
 }
 
 pub(crate) struct World {
@@ -151,7 +153,7 @@ async fn every_metric_for_a_template_a_batch_a_cohort_and_the_issuer() {
     click(&t, a0, &format!("related-{}", w.b)).await;
     click(&t, a1, "enrol?src=email-day3").await;
     click(&t, c0, "enrol").await;
-    // Email events: day 1 sent to a0, a1, c0; delivered to a0 and c0; a1 bounced (transient).
+    // Email events: day 1 sent to a0, a1, c0; delivered to a0 and c0; a1 bounced (permanent).
     for e in [
         ses("Send", a0, "day1"),
         ses("Send", a1, "day1"),
@@ -1120,4 +1122,31 @@ fn next_link(r: &accolade_tests::Response) -> Option<String> {
 /// advice), which a program reading the file strips.
 fn award_id_cell(row: &csv::StringRecord) -> String {
     row[0].strip_prefix('\'').unwrap_or(&row[0]).to_owned()
+}
+
+/// Clicks from a promotional KakaoTalk/SMS text (`?src=sms-day3`, `sms-day7`) are counted apart
+/// from the page's and the emails' (before, they counted as page clicks and raised the click-
+/// through rate), and an enrolment from a day-3 text is a day-3 conversion.
+#[tokio::test]
+async fn clicks_from_texts_are_counted_apart_and_convert() {
+    let t = spawn_app().await;
+    let (key, tpl) = crate::emails::storefront(&t).await;
+    let a = t
+        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("text-click"), "name": "T"}}))
+        .await;
+    let id = a["id"].as_str().unwrap();
+    click(&t, id, "enrol?src=sms-day3").await;
+    click(&t, id, "enrol?src=sms-day7").await;
+    click(&t, id, "enrol").await;
+    let rep = get(
+        &t,
+        &key,
+        &format!("?template={}", tpl["id"].as_str().unwrap()),
+    )
+    .await;
+    let m = &rep["totals"];
+    assert_eq!(m["clicks"]["from_text"], 2, "{m}");
+    assert_eq!(m["clicks"]["from_page"], 1, "{m}");
+    assert_eq!(m["clicks"]["from_email"], 0, "{m}");
+    assert_eq!(m["conversions_by_stage"], json!({"day3": 1, "day7": 1}));
 }

@@ -592,18 +592,24 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
             &to,
             json!({"click": {"link": "https://x"}}),
         ),
-        ses_event(
-            "Bounce",
-            &id,
-            "day1",
-            &to,
-            json!({"bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": to}]}}),
-        ),
     ];
     for e in &events {
         let out = t.ses_event(e).await;
         assert!(out.starts_with("counted"), "{out}");
     }
+    // A transient bounce (a full mailbox, an auto-reply; often delivered after all) is not a
+    // bounce: not counted, not announced, no suppression.
+    let soft = ses_event(
+        "Bounce",
+        &id,
+        "day1",
+        &to,
+        json!({"bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": to}]}}),
+    );
+    assert_eq!(
+        t.ses_event(&soft).await,
+        "Bounce: not counted, not a permanent bounce"
+    );
     // EventBridge delivers at least once: the same event again counts nothing.
     assert_eq!(t.ses_event(&events[1]).await, "ignored: already counted");
     let aid = AwardId::parse(&id).unwrap();
@@ -613,10 +619,10 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         "email:day1:delivered",
         "email:day1:opened",
         "email:day1:clicked",
-        "email:day1:bounced",
     ] {
         assert_eq!(c.get(k), Some(&1), "{k}: {c:?}");
     }
+    assert_eq!(c.get("email:day1:bounced"), None, "{c:?}");
     let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
     let day = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Seoul)
@@ -688,6 +694,18 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         )
         .await
         .unwrap());
+    // A complaint whose feedback says "not-spam" is no complaint.
+    let fine = unique_email("not-spam");
+    let not_spam = ses_event(
+        "Complaint",
+        &id,
+        "day1",
+        &fine,
+        json!({"complaint": {"complaintFeedbackType": "not-spam", "complainedRecipients": [{"emailAddress": fine}]}}),
+    );
+    assert!(t.ses_event(&not_spam).await.contains("not counted"));
+    let fine = accolade::domain::email::Email::parse(&fine).unwrap();
+    assert!(!t.app.store.is_suppressed(&fine.lookup_key()).await.unwrap());
     let foreign = json!({"id": "x", "source": "aws.ec2", "detail": {}});
     assert!(t.ses_event(&foreign).await.starts_with("ignored"));
 }

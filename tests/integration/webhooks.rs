@@ -1144,3 +1144,23 @@ async fn an_attempt_whose_claims_answer_was_lost_is_sent_once() {
     assert_eq!(d["state"], "succeeded", "{d:#}");
     assert_eq!(d["attempts"], 1, "{d:#}");
 }
+
+/// A message the function cannot read (a body that is not a delivery job) is reported failed,
+/// not dropped: after the queue's receive limit it lands in the failure queue, where its alarm
+/// and `infra replay-failures` see it. Before, it was deleted without a trace but a log line.
+#[tokio::test]
+async fn an_unreadable_webhook_message_is_failed_for_the_failure_queue_not_dropped() {
+    let t = spawn_app().await;
+    let event = serde_json::json!({"Records": [
+        {"messageId": "m-unreadable", "body": "not a delivery job", "eventSource": "aws:sqs"}
+    ]});
+    let app = t.app_of(accolade_tests::FunctionName::Webhooks);
+    let out = accolade::webhooks::send::handle_event(app, event)
+        .await
+        .unwrap();
+    assert_eq!(
+        out["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": "m-unreadable"}]),
+        "{out}"
+    );
+}

@@ -85,13 +85,16 @@ impl Slot {
     }
 }
 
-/// Where a click came from: the page itself, or a follow-up email (`?src=`).
+/// Where a click came from: the page itself, a follow-up email, or a promotional KakaoTalk/SMS
+/// text (`?src=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Page,
     EmailDay3,
     EmailDay7,
     EmailExpiry,
+    TextDay3,
+    TextDay7,
 }
 
 impl Source {
@@ -101,6 +104,8 @@ impl Source {
             Some("email-day3") => Source::EmailDay3,
             Some("email-day7") => Source::EmailDay7,
             Some("email-expiry") => Source::EmailExpiry,
+            Some("sms-day3") => Source::TextDay3,
+            Some("sms-day7") => Source::TextDay7,
             _ => Source::Page,
         }
     }
@@ -111,21 +116,33 @@ impl Source {
             Source::EmailDay3 => Some("email-day3"),
             Source::EmailDay7 => Some("email-day7"),
             Source::EmailExpiry => Some("email-expiry"),
+            Source::TextDay3 => Some("sms-day3"),
+            Source::TextDay7 => Some("sms-day7"),
+        }
+    }
+
+    /// The counter of every click from this kind of message.
+    fn counter(self) -> Option<&'static str> {
+        match self {
+            Source::Page => None,
+            Source::EmailDay3 | Source::EmailDay7 | Source::EmailExpiry => Some("email_clicks"),
+            Source::TextDay3 | Source::TextDay7 => Some("text_clicks"),
         }
     }
 }
 
 /// The counter attributes one click adds 1 to (the same on the award's and the template-day's
 /// counter items): `clicks`, `click:{slot}`; for shares `shares`, `share:{network}`; for
-/// email-driven clicks `email_clicks`, `click:{slot}:{source}`.
+/// clicks from a follow-up email or text `email_clicks` or `text_clicks`, and
+/// `click:{slot}:{source}`.
 pub fn click_counters(slot: &Slot, source: Source) -> Vec<String> {
     let mut v = vec!["clicks".to_owned(), format!("click:{}", slot.name())];
     if let Some(n) = slot.network() {
         v.push("shares".into());
         v.push(format!("share:{}", n.as_str()));
     }
-    if let Some(tag) = source.tag() {
-        v.push("email_clicks".into());
+    if let (Some(tag), Some(counter)) = (source.tag(), source.counter()) {
+        v.push(counter.into());
         v.push(format!("click:{}:{tag}", slot.name()));
     }
     v

@@ -22,9 +22,13 @@ pub const KAKAO_STAGES: [&str; 3] = ["day1", "day3", "day7"];
 pub const KAKAO_EVENTS: [&str; 4] = ["sent", "delivered", "fallback_sms", "failed"];
 /// Every [`Network`](super::engagement::Network)'s name (a unit test keeps the two equal).
 pub const NETWORKS: [&str; 6] = ["linkedin", "x", "facebook", "email", "native", "copy"];
-/// Follow-up email sources whose enrolment clicks are conversions.
-pub const CONVERTING: [&str; 2] = ["email-day3", "email-day7"];
+/// Follow-up sources whose enrolment clicks are conversions: each stage's email and text.
+pub const CONVERTING: [(&str, [&str; 2]); 2] = [
+    ("day3", ["email-day3", "sms-day3"]),
+    ("day7", ["email-day7", "sms-day7"]),
+];
 const EMAIL_SOURCES: [&str; 3] = ["email-day3", "email-day7", "email-expiry"];
+const TEXT_SOURCES: [&str; 2] = ["sms-day3", "sms-day7"];
 
 /// Summed counters of any number of day items.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,6 +96,8 @@ pub struct Metrics {
     pub page_clicks: i64,
     /// The same slots clicked from a follow-up email.
     pub email_clicks: i64,
+    /// The same slots clicked from a promotional KakaoTalk/SMS text.
+    pub text_clicks: i64,
     pub click_through_rate: Option<f64>,
     pub follow_up_conversions: i64,
     pub conversions_by_stage: Vec<(&'static str, i64)>,
@@ -103,7 +109,7 @@ impl Metrics {
         let awards_shared = c.get("awards_shared");
         let views = c.get("views");
         let related = related_clicks(c);
-        let (page_clicks, email_clicks) = clicks(c, &related);
+        let (page_clicks, email_clicks, text_clicks) = clicks(c, &related);
         let conversions_by_stage = conversions_by_stage(c);
         Metrics {
             issued,
@@ -132,6 +138,7 @@ impl Metrics {
             related_clicks: related,
             page_clicks,
             email_clicks,
+            text_clicks,
             click_through_rate: rate(page_clicks, views),
             follow_up_conversions: conversions_by_stage.iter().map(|(_, n)| n).sum(),
             conversions_by_stage,
@@ -177,32 +184,31 @@ fn related_clicks(c: &Counts) -> Vec<(String, i64)> {
 }
 
 /// Clicks of the page's slots (banner, enrolment, the `related` badges): `(made on the badge
-/// page, made from a follow-up email)`.
-fn clicks(c: &Counts, related: &[(String, i64)]) -> (i64, i64) {
+/// page, made from a follow-up email, made from a promotional text)`.
+fn clicks(c: &Counts, related: &[(String, i64)]) -> (i64, i64, i64) {
     let mut slots = vec!["banner".to_owned(), "enrol".to_owned()];
     slots.extend(related.iter().map(|(t, _)| format!("related-{t}")));
     let all: i64 = slots.iter().map(|s| c.get(&format!("click:{s}"))).sum();
-    let email: i64 = slots
-        .iter()
-        .flat_map(|s| {
-            EMAIL_SOURCES
-                .iter()
-                .map(move |src| format!("click:{s}:{src}"))
-        })
-        .map(|k| c.get(&k))
-        .sum();
-    (all - email, email)
+    let from = |sources: &[&str]| -> i64 {
+        slots
+            .iter()
+            .flat_map(|s| sources.iter().map(move |src| format!("click:{s}:{src}")))
+            .map(|k| c.get(&k))
+            .sum()
+    };
+    let (email, text) = (from(&EMAIL_SOURCES), from(&TEXT_SOURCES));
+    (all - email - text, email, text)
 }
 
 /// Enrolment clicks from each converting follow-up stage.
 fn conversions_by_stage(c: &Counts) -> Vec<(&'static str, i64)> {
     CONVERTING
         .iter()
-        .map(|src| {
-            (
-                src.trim_start_matches("email-"),
-                c.get(&format!("click:enrol:{src}")),
-            )
+        .map(|(stage, sources)| {
+            let n = sources
+                .iter()
+                .map(|src| c.get(&format!("click:enrol:{src}")));
+            (*stage, n.sum())
         })
         .collect()
 }
@@ -284,6 +290,8 @@ mod tests {
             ("click:enrol:email-day7", 1),
             ("click:related-tpl_a", 2),
             ("click:related-tpl_a:email-day3", 0),
+            ("click:banner:sms-day7", 1),
+            ("click:enrol:sms-day3", 1),
             ("shares", 6),
             ("share:linkedin", 4),
             ("share:x", 2),
@@ -292,10 +300,12 @@ mod tests {
         ]));
         assert_eq!(m.delivery_rate, Some(0.9));
         assert_eq!(m.share_rate, Some(0.4));
-        assert_eq!(m.page_clicks, 3 + 5 + 2 - 3);
+        assert_eq!(m.page_clicks, 3 + 5 + 2 - 3 - 2);
         assert_eq!(m.email_clicks, 3);
-        assert_eq!(m.click_through_rate, Some(0.35));
-        assert_eq!(m.follow_up_conversions, 3);
+        assert_eq!(m.text_clicks, 2);
+        assert_eq!(m.click_through_rate, Some(0.25));
+        assert_eq!(m.follow_up_conversions, 4);
+        assert_eq!(m.conversions_by_stage, [("day3", 3), ("day7", 1)]);
         assert_eq!(m.related_clicks, vec![("tpl_a".to_owned(), 2)]);
         assert_eq!(m.expired, 2);
         assert_eq!(m.shares_by_network[0], ("linkedin", 4));

@@ -244,6 +244,7 @@ pub fn metrics_json(m: &Metrics) -> Value {
                 .collect::<Vec<_>>(),
             "from_page": m.page_clicks,
             "from_email": m.email_clicks,
+            "from_text": m.text_clicks,
         },
         "click_through_rate": m.click_through_rate,
         "follow_up_conversions": m.follow_up_conversions,

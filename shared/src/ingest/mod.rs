@@ -104,13 +104,23 @@ pub async fn handle_event_with(
     event: &Value,
     opts: &IngestOptions,
 ) -> Result<Value, BoxError> {
-    let mut outcomes = Vec::new();
+    let (mut outcomes, mut failed) = (Vec::new(), None);
+    // Every object of the event, each on its own: one that fails does not hold back the others
+    // (the invocation then fails, and Lambda's retry finds those already finished).
     for o in events::s3_created(event)? {
         // Boxed: the state machine is deep, and Lambda's runtime nests it further.
-        let outcome = Box::pin(ingest_object(app, &o.key, o.size, opts)).await?;
-        outcomes.push(format!("{outcome:?}"));
+        match Box::pin(ingest_object(app, &o.key, o.size, opts)).await {
+            Ok(outcome) => outcomes.push(format!("{outcome:?}")),
+            Err(e) => {
+                tracing::error!(key = o.key, error = %e, "upload not handled; the event is retried");
+                failed.get_or_insert(e);
+            }
+        }
     }
-    Ok(serde_json::json!({ "outcomes": outcomes }))
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(serde_json::json!({ "outcomes": outcomes })),
+    }
 }
 
 #[tracing::instrument(skip(app, opts), fields(batch))]

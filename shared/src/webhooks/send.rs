@@ -80,8 +80,10 @@ pub async fn handle_event(app: &App, event: Value) -> Result<Value, BoxError> {
             .and_then(Value::as_str)
             .and_then(|b| serde_json::from_str::<Job>(b).ok());
         let Some(job) = job else {
-            tracing::error!(message = id, "unreadable webhook message; dropped");
-            return None;
+            // Failed, not dropped: after the queue's receive limit it lands in the failure queue,
+            // where its alarm and `infra replay-failures` see it.
+            tracing::error!(message = id, "unreadable webhook message; left to the failure queue");
+            return Some(json!({ "itemIdentifier": id }));
         };
         match attempt(app, &job).await {
             Ok(outcome) => {
