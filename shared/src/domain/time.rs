@@ -240,6 +240,12 @@ fn written(raw: &str) -> Option<Written> {
 /// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
 pub fn order_hint(raw: &str) -> OrderHint {
     let s = raw.trim();
+    // Only a date that starts with a day or a month (one or two digits) can read either way:
+    // the common `2026-03-01` is answered without parsing.
+    let lead = s.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&lead) {
+        return OrderHint::None;
+    }
     // The date as the parser takes it: without a time of day, spaces and all.
     let date = split_time(s).map_or_else(|| s.to_owned(), |(d, _)| d);
     let Some(Written::YearLast(a, b, y)) = written(&date) else {
