@@ -561,11 +561,24 @@ async fn a_message_the_provider_took_is_not_sent_again_when_what_follows_fails()
     let (key, tpl) = kakao_storefront(&t).await;
     t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("k"), "name": "김민수", "phone": "010-7777-0001"}}))
         .await;
-    // The batch's fifth CreateSchedule is the result bucket's (after the email follow-ups' two
-    // and the KakaoTalk ones' two): its answers are lost, the SDK's three tries.
+    // The result bucket's CreateSchedule comes after one for each distinct bucket of the email
+    // follow-ups and the KakaoTalk promotions (day 3 and day 7; a promotion is held out of the
+    // Korean night, so at some hours of the day it shares the email's bucket): its answers are
+    // lost, the SDK's three tries. (A fixed fifth call failed the test from 22:00 to 23:00 UTC.)
+    let now = Utc::now();
+    let buckets: std::collections::BTreeSet<String> = [3, 7]
+        .into_iter()
+        .flat_map(|days| {
+            let at = now + Duration::days(days);
+            [
+                accolade::domain::followup::bucket_of(at),
+                accolade::notify::kakao::promotion_bucket(at),
+            ]
+        })
+        .collect();
     t.faults().arm_at_nth(
         "scheduler.CreateSchedule",
-        4,
+        buckets.len(),
         3,
         infra::metering::Fault::Throttle,
     );
