@@ -591,8 +591,11 @@ impl<R: Read> CsvFile<R> {
                         return Err(FileError::TooManyRows);
                     }
                     check_shape(&self.record, &self.columns, self.row)?;
-                    let cells: Vec<&str> = date_cells(&self.columns, &self.record).collect();
-                    self.dates.see_row(self.row, &cells)?;
+                    // Once decided, no row changes the order: no date is looked at again.
+                    if !self.dates.decided {
+                        let cells: Vec<&str> = date_cells(&self.columns, &self.record).collect();
+                        self.dates.see_row(self.row, &cells)?;
+                    }
                     return Ok(Some((self.row, &self.record, self.dates.order)));
                 }
                 Err(e) => {
