@@ -1289,6 +1289,81 @@ async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badg
     assert_eq!(t.mail_to(&to).await.len(), 0);
 }
 
+/// SES refuses a day-3 email while the account's sending is paused: it waits in the next hour's
+/// bucket, as day 1 does, instead of failing its bucket's run (Lambda's two retries, then the
+/// failure queue, where it waited for an operator), and goes once when SES takes it. A follow-up
+/// still refused 14 days after it was due is recorded as rejected.
+#[tokio::test]
+async fn a_follow_up_refused_while_sending_is_paused_waits_an_hour_and_goes_once() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let before = chrono::Utc::now();
+    let (id, to) = issue_to_new(&t, &key, &tpl, "paused-day3").await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    let stage_bucket = |days| {
+        let at = |t: chrono::DateTime<chrono::Utc>| t + chrono::Duration::days(days);
+        let b = |t| accolade::domain::followup::bucket_of(at(t));
+        [b(before), b(chrono::Utc::now())]
+    };
+    let day3 = t.bucket_holding(stage_bucket(3)).await;
+    let fires = |b: &str| accolade::domain::followup::bucket_fires_at(b).unwrap();
+    sending_paused_for(&t, 1);
+    runner.fire_due_schedules(fires(&day3)).await.unwrap();
+    assert_eq!(t.faults().fired().as_deref(), Some("sesv2.SendEmail"));
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    assert_eq!(t.mail_to(&to).await.len(), 1, "day 1 only");
+    assert!(t.app.store.due_in(&day3).await.unwrap().is_empty());
+    let next = accolade::domain::followup::bucket_of(fires(&day3) + chrono::Duration::minutes(1));
+    assert_eq!(t.app.store.due_in(&next).await.unwrap().len(), 1);
+    assert!(t
+        .app
+        .store
+        .email_record(&id, "day3")
+        .await
+        .unwrap()
+        .is_none());
+    runner.fire_due_schedules(fires(&next)).await.unwrap();
+    runner
+        .fire_due_schedules(fires(&next) + chrono::Duration::hours(3))
+        .await
+        .unwrap();
+    assert!(t.lambda.failures().is_empty(), "{:?}", t.lambda.failures());
+    assert_eq!(
+        t.app
+            .store
+            .email_record(&id, "day3")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "sent"
+    );
+    assert_eq!(t.mail_to(&to).await.len(), 2, "day 1 and day 3, once each");
+    // Day 7, still refused 15 days after it was due: rejected, not moved on.
+    let day7 = t.bucket_holding(stage_bucket(7)).await;
+    sending_paused_for(&t, 1);
+    let notify = t.app_of(FunctionName::Notify);
+    let later = fires(&day7) + chrono::Duration::days(15);
+    let out = accolade::notify::handle_due(notify, &day7, later, None)
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("Rejected"), "{out}");
+    let rec = t
+        .app
+        .store
+        .email_record(&id, "day7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, "rejected");
+    assert!(rec.detail.unwrap_or_default().contains("14 days"));
+    let after = accolade::domain::followup::bucket_of(later + chrono::Duration::minutes(1));
+    assert!(t.app.store.due_in(&after).await.unwrap().is_empty());
+    assert!(t.app.store.due_in(&day7).await.unwrap().is_empty());
+    assert_eq!(t.mail_to(&to).await.len(), 2);
+}
+
 /// SES refuses the next `sends` emails as it does while the account's sending is paused.
 fn sending_paused_for(t: &TestApp, sends: usize) {
     t.faults().arm_at_nth(

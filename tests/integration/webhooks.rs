@@ -1164,3 +1164,110 @@ async fn an_unreadable_webhook_message_is_failed_for_the_failure_queue_not_dropp
         "{out}"
     );
 }
+
+/// A second copy of a first attempt's message (a retried stream batch queues it again while the
+/// first still waits in the queue) that comes after that attempt failed is stale: it sends
+/// nothing, and the retry keeps its back-off. Before, a message without an attempt number was due
+/// whenever the delivery waited: the copy made attempt 2 at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_first_attempts_message_after_it_failed_sends_nothing() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("중복메시지대학교").await;
+    let (url, inbox) = receiver(&[500]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let msg = test_event(&t, &key, id).await;
+    let webhook = WebhookId::parse(id).unwrap();
+    let queued = t.app.store.delivery(&webhook, &msg).await.unwrap().unwrap();
+    assert_eq!(t.deliver_webhooks().await, 1);
+    let retry_at = next_attempt(&t, &key, id)
+        .await
+        .expect("a retry is scheduled");
+    // The same message again, as `enqueue` makes it for a delivery still at 0 attempts.
+    let copy = accolade::webhooks::message(&queued);
+    t.app.queue.send_all(&[copy]).await.unwrap();
+    assert_eq!(t.deliver_webhooks().await, 1);
+    assert_eq!(inbox.all().len(), 1, "the copy found attempt 1 made");
+    assert_eq!(next_attempt(&t, &key, id).await, Some(retry_at));
+    assert_eq!(t.fire_schedules(retry_at).await, 1);
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 2);
+    assert_eq!(deliveries(&t, &key, id).await[0]["state"], "succeeded");
+}
+
+/// A receiver answering 410 Gone is switched off at once (Standard Webhooks: "the sender should
+/// disable the webhook endpoint"), not retried for 5 days; the admins are told why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_answering_410_gone_is_switched_off_at_once() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("사라진대학교").await;
+    let (url, inbox) = receiver(&[410]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 1);
+    let d = &deliveries(&t, &key, id).await[0];
+    assert_eq!(d["state"], "failed", "{d:#}");
+    assert!(d["next_attempt_at"].is_null());
+    let now = t
+        .call("GET", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["enabled"], false, "{now:#}");
+    assert!(now["disabled_reason"].as_str().unwrap().contains("410"));
+    let mail: Vec<_> = t
+        .mail_to("badges@univ.example.ac.kr")
+        .await
+        .into_iter()
+        .filter(|m| m.header("X-Accolade-Webhook").as_deref() == Some(id))
+        .collect();
+    assert_eq!(mail.len(), 1, "the admins are told once");
+    assert!(mail[0].text.contains("410"), "{}", mail[0].text);
+}
+
+/// An endpoint's failing mark can outlive a success (the write that clears it lost, or a failure
+/// racing the success marked it again): a single failure days later must not switch a healthy
+/// endpoint off. A delivery that succeeded since the mark restarts the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_failing_mark_does_not_switch_a_healthy_endpoint_off() {
+    let t = spawn_app().await;
+    let (issuer, key) = t.issuer("건강한대학교").await;
+    let (url, inbox) = receiver(&[200, 502]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    // The success's clear lost: the mark says failing since 6 days before that success.
+    let webhook = WebhookId::parse(id).unwrap();
+    let stored = t
+        .app
+        .store
+        .webhook(&issuer, &webhook)
+        .await
+        .unwrap()
+        .unwrap();
+    let long_ago = Utc::now() - chrono::Duration::days(6);
+    t.app
+        .store
+        .set_failing(&stored, Some(long_ago))
+        .await
+        .unwrap();
+    test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 2);
+    let now = t
+        .call("GET", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["enabled"], true, "{now:#}");
+    let since: DateTime<Utc> = now["failing_since"].as_str().unwrap().parse().unwrap();
+    assert!(
+        Utc::now() - since < chrono::Duration::hours(1),
+        "counted from now: {since}"
+    );
+    assert!(
+        next_attempt(&t, &key, id).await.is_some(),
+        "retried as usual"
+    );
+}

@@ -589,6 +589,14 @@ impl Attempt {
     pub fn succeeded(&self) -> bool {
         self.error.is_none() && self.status_code.is_some_and(|c| (200..300).contains(&c))
     }
+
+    /// What went wrong, in a few words: the error, or the status code.
+    pub fn failure(&self) -> String {
+        self.error
+            .clone()
+            .or_else(|| self.status_code.map(|c| format!("HTTP {c}")))
+            .unwrap_or_else(|| "no answer".into())
+    }
 }
 
 /// One event for one endpoint (the item `WEBHOOK#{wid}`/`DELIVERY#{msg}`): the body is fixed

@@ -68,15 +68,19 @@ pub enum NotifyError {
     Paused(String),
 }
 
-/// Where a day-1 email SES refused for the account waits: the hour bucket of a minute after
-/// `after` (a bucket runs at the end of its hour, so within the hour; from a bucket's run, the
-/// next hour's).
-fn day1_waits(id: &AwardId, after: DateTime<Utc>) -> Planned {
+/// Where an email SES refused for the account waits: the hour bucket of a minute after `after`
+/// (a bucket runs at the end of its hour, so within the hour; from a bucket's run, the next
+/// hour's).
+fn waits(id: &AwardId, stage: Stage, after: DateTime<Utc>) -> Planned {
     let at = after + chrono::Duration::minutes(1);
-    (
-        Due::new(id.clone(), Stage::Day1, followup::bucket_of(at)),
-        at,
-    )
+    (Due::new(id.clone(), stage, followup::bucket_of(at)), at)
+}
+
+/// When a bucket's run that found `d` ran, for what it moves on: after the bucket's hour and
+/// after `now`, whichever is later.
+fn after_run(d: &Due, now: DateTime<Utc>) -> DateTime<Utc> {
+    let ran = followup::bucket_fires_at(&d.bucket).unwrap_or(now);
+    now.max(ran).max(Utc::now())
 }
 
 /// A follow-up to queue: the due item and when it is due.
@@ -143,7 +147,7 @@ async fn send_day1s(app: &App, records: &[Value]) -> (Vec<Planned>, Vec<Value>) 
             Ok((outcome, plan)) => {
                 tracing::info!(award = %id, ?outcome, "day-1 email");
                 if matches!(outcome, Sent::Deferred(_)) {
-                    planned.push(day1_waits(id, Utc::now()));
+                    planned.push(waits(id, Stage::Day1, Utc::now()));
                 }
                 planned.extend(plan);
             }
@@ -315,7 +319,14 @@ async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyEr
             None => return Ok("award.expired: not yet, run again at the expiry".into()),
         },
         Stage::Day1 => Box::pin(day1_again(app, d, run.now)).await?,
-        stage => Box::pin(send_followup(app, &d.award, stage, run.now)).await?,
+        stage => match Box::pin(send_followup(app, &d.award, stage, run.now)).await {
+            // SES refuses every email for now: it waits in the next hour's bucket, as day 1 does.
+            Err(NotifyError::Paused(why)) => {
+                queue_followups(app, &[waits(&d.award, stage, after_run(d, run.now))]).await?;
+                format!("waits: {why}")
+            }
+            outcome => outcome?,
+        },
     };
     app.store.followup_done(d).await?;
     Ok(outcome)
@@ -429,9 +440,39 @@ pub async fn send_followup(
         (&r.subject, &r.text, &r.html),
         headers,
     );
-    send_claimed(app, &award, stage.as_str(), &sender, raw)
-        .await
-        .map(|s| format!("{s:?}"))
+    let planned = followup::plan(&award, &template)
+        .into_iter()
+        .find_map(|(s, at)| (s == stage).then_some(at))
+        .unwrap_or(award.created_at);
+    match send_claimed(app, &award, stage.as_str(), &sender, raw).await {
+        Err(NotifyError::Paused(why)) if now - planned > WAITS_AT_MOST => Ok(format!(
+            "{:?}",
+            give_up(app, id, stage.as_str(), &why).await?
+        )),
+        sent => sent.map(|s| format!("{s:?}")),
+    }
+}
+
+/// How long an email waits out SES refusing every email (a suspended account, a sandbox that is
+/// never left) before it is recorded as rejected: counted from when it was due (day 1: issued).
+const WAITS_AT_MOST: chrono::Duration = chrono::Duration::days(14);
+
+/// Records `stage` of award `id` as rejected after waiting out SES refusing every email for
+/// [`WAITS_AT_MOST`] (unless another run holds or finished it meanwhile).
+async fn give_up(app: &App, id: &AwardId, stage: &str, why: &str) -> Result<Sent, NotifyError> {
+    let why = format!(
+        "SES refused every email for {} days: {why}",
+        WAITS_AT_MOST.num_days()
+    );
+    let claimed = app
+        .store
+        .claim_email(id, stage, Utc::now() + CLAIM, Utc::now());
+    if claimed.await? {
+        app.store
+            .finish_email(id, stage, "rejected", &why, Utc::now())
+            .await?;
+    }
+    Ok(Sent::Rejected(why))
 }
 
 /// Whether the template sends this follow-up stage.
@@ -622,30 +663,14 @@ pub async fn send_day1(
         vec![],
     );
     let sent = match send_claimed(app, &award, STAGE, &sender, raw).await {
-        Err(NotifyError::Paused(why)) if now - award.created_at > DAY1_WAITS_AT_MOST => {
-            let why = format!(
-                "SES refused every email for {} days: {why}",
-                DAY1_WAITS_AT_MOST.num_days()
-            );
-            let claimed = app
-                .store
-                .claim_email(id, STAGE, Utc::now() + CLAIM, Utc::now());
-            if claimed.await? {
-                app.store
-                    .finish_email(id, STAGE, "rejected", &why, Utc::now())
-                    .await?;
-            }
-            Sent::Rejected(why)
+        Err(NotifyError::Paused(why)) if now - award.created_at > WAITS_AT_MOST => {
+            give_up(app, id, STAGE, &why).await?
         }
         Err(NotifyError::Paused(why)) => Sent::Deferred(why),
         sent => sent?,
     };
     Ok((sent, plan))
 }
-
-/// How long a day-1 email waits out SES refusing every email (a suspended account, a sandbox
-/// that is never left) before it is recorded as rejected.
-const DAY1_WAITS_AT_MOST: chrono::Duration = chrono::Duration::days(14);
 
 /// A day-1 email that waited in bucket `d`: sent now, or (SES still refusing every email) into
 /// the next hour's bucket. Its follow-ups were queued when it first waited.
@@ -661,9 +686,7 @@ async fn day1_again(app: &App, d: &Due, now: DateTime<Utc>) -> Result<String, No
             .await?
             .is_some_and(|r| r.state == "sending");
     if matches!(sent, Sent::Deferred(_)) || held {
-        let ran = followup::bucket_fires_at(&d.bucket).unwrap_or(now);
-        let after = now.max(ran).max(Utc::now());
-        queue_followups(app, &[day1_waits(&d.award, after)]).await?;
+        queue_followups(app, &[waits(&d.award, Stage::Day1, after_run(d, now))]).await?;
     }
     Ok(format!("day1 {sent:?}"))
 }

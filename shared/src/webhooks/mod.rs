@@ -32,12 +32,15 @@ use std::{
 };
 use tokio::sync::OnceCell;
 
-/// An SQS message: which delivery to attempt (now), with its tenant (the issuer).
+/// An SQS message: which delivery to attempt (now), with its tenant (the issuer), and the
+/// attempts it has had (a copy of the message, or a second copy queued by a retried stream
+/// batch, finds that attempt made and sends nothing).
 pub fn message(d: &Delivery) -> (String, String) {
     let body = json!({
         "issuer_id": d.issuer_id,
         "webhook_id": d.webhook_id,
         "message_id": d.id,
+        "attempt": d.attempts,
     });
     (d.issuer_id.to_string(), body.to_string())
 }

@@ -8,7 +8,7 @@
 //! 2. claims the attempt (`attempts` n → n + 1, conditional): one sender per attempt;
 //! 3. POSTs the body, signed with every secret that signs now (`webhook-id`,
 //!    `webhook-timestamp`, `webhook-signature`), through [`crate::outbound`] (addresses checked,
-//!    no redirects, 10 s);
+//!    no redirects, 15 s);
 //! 4. records the outcome. A 2xx ends it. Otherwise the next attempt is a one-time Scheduler
 //!    schedule ([`retry_after`]; created before the outcome is recorded, so a crash between them
 //!    leaves a schedule that finds the claim expired and tries again), and the endpoint is marked
@@ -39,8 +39,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// A receiver has this long to answer with a 2xx.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+/// A receiver has this long to answer with a 2xx, connection included (Standard Webhooks
+/// recommends 15–30 s; the claim, [`crate::store::webhooks::CLAIM_SECS`], outlasts it).
+pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// One attempt to make.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,7 +49,10 @@ pub struct Job {
     pub issuer_id: IssuerId,
     pub webhook_id: WebhookId,
     pub message_id: String,
-    /// From a retry schedule: the attempts the delivery had when it was scheduled.
+    /// The attempts the delivery had when this message was queued (a first attempt's: 0; a
+    /// manual retry's: those it was reopened at; a retry schedule's: those when it was
+    /// scheduled). A copy of a message whose attempt was made is stale. Absent in messages
+    /// queued before 2026-12-07: due whenever the delivery waits.
     #[serde(default)]
     pub attempt: Option<u32>,
     /// When the attempt was due (Scheduler's scheduled time); unreadable is as absent (now),
@@ -143,6 +147,7 @@ pub async fn attempt(app: &App, job: &Job) -> Result<&'static str, StoreError> {
             .finish_attempt(&d, &made, DeliveryState::Succeeded, None)
             .await?;
         if w.failing_since.is_some() {
+            // Lost, this write leaves a stale mark; `still_failing` sees through it.
             app.store.set_failing(&w, None).await?;
         }
         return Ok("delivered");
@@ -159,11 +164,18 @@ async fn after_failure(
     made: &Attempt,
     clock: DateTime<Utc>,
 ) -> Result<&'static str, StoreError> {
+    if made.status_code == Some(410) {
+        // Standard Webhooks: "410 Gone … the sender should disable the webhook endpoint".
+        app.store
+            .finish_attempt(d, made, DeliveryState::Failed, None)
+            .await?;
+        switch_off(app, w, made).await?;
+        return Ok("failed: 410 Gone; the endpoint is switched off");
+    }
     if w.failing_since.is_none() {
         app.store.set_failing(w, Some(clock)).await?;
     }
-    let failing_since = w.failing_since.unwrap_or(clock);
-    if clock - failing_since >= FAILING_LIMIT {
+    if still_failing(app, w, clock).await? {
         app.store
             .finish_attempt(d, made, DeliveryState::Failed, None)
             .await?;
@@ -197,6 +209,29 @@ async fn after_failure(
         .await?;
     Ok("failed; retry scheduled")
 }
+
+/// Whether the endpoint has failed every attempt for [`FAILING_LIMIT`] by `clock`. Its mark
+/// (`failing_since`) can be stale: the write that clears it after a success lost, or a failure
+/// racing a success marked it again. So before switching off, its newest deliveries are read
+/// (one Query, only then): one that succeeded since the mark restarts the count from `clock`.
+async fn still_failing(app: &App, w: &Webhook, clock: DateTime<Utc>) -> Result<bool, StoreError> {
+    let Some(since) = w.failing_since.filter(|t| clock - *t >= FAILING_LIMIT) else {
+        return Ok(false);
+    };
+    let (recent, _) = app.store.deliveries(&w.id, RECENT, None).await?;
+    let answered = recent.iter().any(|d| {
+        d.state == DeliveryState::Succeeded && d.last.as_ref().is_some_and(|a| a.at > since)
+    });
+    if answered {
+        tracing::info!(webhook = %w.id, %since, "stale failing mark; counted again from now");
+        app.store.set_failing(w, None).await?;
+        app.store.set_failing(w, Some(clock)).await?;
+    }
+    Ok(!answered)
+}
+
+/// How many of an endpoint's newest deliveries [`still_failing`] reads.
+const RECENT: i32 = 50;
 
 /// The request, signed; its outcome as an [`Attempt`] (number: the claimed one).
 async fn post(app: &App, w: &Webhook, d: &Delivery) -> Attempt {
@@ -239,18 +274,19 @@ async fn post(app: &App, w: &Webhook, d: &Delivery) -> Attempt {
     made
 }
 
-/// Switches the endpoint off and, the one time that happens, emails the issuer's admins.
+/// Switches the endpoint off after attempt `last` (a 410, or failing for [`FAILING_LIMIT`]) and,
+/// the one time that happens, emails the issuer's admins.
 async fn switch_off(app: &App, w: &Webhook, last: &Attempt) -> Result<(), StoreError> {
-    let reason = last
-        .error
-        .clone()
-        .or_else(|| last.status_code.map(|c| format!("HTTP {c}")))
-        .unwrap_or_else(|| "no answer".into());
-    let why = format!("every attempt failed for 5 days; last: {reason}");
+    let gone = last.status_code == Some(410);
+    let why = if gone {
+        "the receiver answered HTTP 410 Gone".to_owned()
+    } else {
+        format!("every attempt failed for 5 days; last: {}", last.failure())
+    };
     if !app.store.disable_webhook(w, &why).await? {
         return Ok(());
     }
-    tracing::warn!(webhook = %w.id, issuer = %w.issuer_id, %reason, "webhook endpoint switched off");
+    tracing::warn!(webhook = %w.id, issuer = %w.issuer_id, %why, "webhook endpoint switched off");
     let (Some(issuer), Some(sender)) = (
         app.store.get_issuer(&w.issuer_id).await?,
         app.config.sender_email.as_deref(),
@@ -261,7 +297,8 @@ async fn switch_off(app: &App, w: &Webhook, last: &Attempt) -> Result<(), StoreE
     let notice = webhook_disabled::Notice {
         issuer_name: &issuer.profile.name,
         url: w.url.as_str(),
-        reason: &reason,
+        reason: &last.failure(),
+        gone,
         console_url: &console_url,
         locale: issuer.profile.default_locale,
     };
