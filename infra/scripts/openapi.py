@@ -205,7 +205,9 @@ metrics_props = {
 }
 response_schemas = {
     "RotatedKey": resp_obj({"key": S(pattern="^key-[0-9]+$"), "verification_method": S(pattern="^did:web:"),
-                            "did": S(pattern="^did:web:")}, ["key", "verification_method", "did"]),
+                            "did": S(pattern="^did:web:"),
+                            "retired": arr(S(pattern="^key-[0-9]+$"), description="keys this rotation retired (with retire_previous)")},
+                           ["key", "verification_method", "did", "retired"]),
     "Error": resp_obj({"error": resp_obj({"code": S(), "message": S(), "field": S(description="the request field, parameter or header at fault")}, ["code", "message"])}, ["error"]),
     "Issuer": resp_obj({
         "id": ISSUER_ID, **{k: v for k, v in issuer_profile.items()},
@@ -397,8 +399,8 @@ paths = {
   },
   "/v1/issuer/signing-keys/rotate": {
     "post": op("rotateSigningKey", "Rotate the credential-signing key (admin keys only)", "issuer",
-               {"201": json_answer("RotatedKey", "Rotated")}, ["403"], body_required=False,
-               desc="A new Ed25519 key signs Open Badges 3.0 credentials from now on. Older keys stay in the issuer's DID document, so credentials signed before keep verifying."),
+               {"201": json_answer("RotatedKey", "Rotated")}, ["400", "403"], body_required=False, params=["RetirePrevious"],
+               desc="A new Ed25519 key signs Open Badges 3.0 credentials from now on. Older keys stay in the issuer's DID document, so credentials signed before keep verifying — unless retire_previous=true (after a suspected leak): then the older keys leave the DID document, nothing signed with them verifies any more, and each credential they signed is signed again with the new key the next time it is requested (baked images downloaded before carry the old proof)."),
   },
   "/v1/templates": {
     "get": op("listTemplates", "List templates, newest first", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],
@@ -521,6 +523,7 @@ params = {
   "From": q("from", "first day, YYYY-MM-DD in the issuer's time zone (default: 4 weeks, or 12 weeks by week, before `to`)", format="date"),
   "To": q("to", "last day, inclusive (default: today)", format="date"),
   "ExportLimit": {"name": "limit", "in": "query", "required": False, "description": "awards read per response (fewer rows when cohort/from/to filter some out)", "schema": I(minimum=1, maximum=10000, default=10000)},
+  "RetirePrevious": q("retire_previous", "true: retire every older key (a suspected leak)", type="boolean", default=False),
   "Granularity": q("granularity", "series periods; weeks run Monday to Sunday", enum=["day", "week"], default="day"),
 }
 error_responses = {f"E{s}": {"description": d, "content": {"application/json": {"schema": R("Error")}}} for s, d in ERROR_DOCS.items()}

@@ -137,6 +137,10 @@ enum IssuerCommand {
     RotateSigningKey {
         #[arg(long)]
         issuer: String,
+        /// After a suspected leak: every older key leaves the DID document (nothing it signs
+        /// verifies any more); the credentials it signed are signed again when next requested.
+        #[arg(long)]
+        retire_previous: bool,
         /// The stack's KMS key (template.yaml `CredentialKey`; with --local, from stack.json).
         #[arg(long, env = "SIGNING_KEY_ARN")]
         signing_key_arn: Option<String>,
@@ -225,15 +229,24 @@ async fn app_for(
     Ok(accolade::app::App::new(config, &sdk))
 }
 
-/// `infra issuer rotate-signing-key`: the issuer's next key; prints the verification method.
-async fn rotate_signing_key(app: &accolade::app::App, issuer: &str) -> Result<(), BoxError> {
+/// `infra issuer rotate-signing-key`: the issuer's next key; prints the verification method (and
+/// the keys retired).
+async fn rotate_signing_key(
+    app: &accolade::app::App,
+    issuer: &str,
+    retire_previous: bool,
+) -> Result<(), BoxError> {
     let id = IssuerId::parse(issuer).map_err(|e| format!("--issuer: {e}"))?;
     if app.store.get_issuer(&id).await?.is_none() {
         return Err(format!("issuer {issuer} does not exist").into());
     }
-    let n = accolade::credentials::rotate_key(app, &id).await?;
+    let rotated = accolade::credentials::rotate_key(app, &id, retire_previous).await?;
+    let n = rotated.key;
     let method = accolade::ob3::verification_method(&app.urls(), &id, n);
     println!("{}\tnow signs as {method}", n.fragment());
+    for k in rotated.retired {
+        println!("{}\tretired", k.fragment());
+    }
     Ok(())
 }
 
@@ -386,11 +399,12 @@ async fn issuer_command(cli: &Cli, command: &IssuerCommand) -> Result<(), BoxErr
         }
         IssuerCommand::RotateSigningKey {
             issuer,
+            retire_previous,
             signing_key_arn,
             public_base_url,
         } => {
             let app = app_for(cli, signing_key_arn.as_deref(), public_base_url.as_deref()).await?;
-            rotate_signing_key(&app, issuer).await?;
+            rotate_signing_key(&app, issuer, *retire_previous).await?;
         }
         IssuerCommand::List => {
             let store = store_for(cli).await?;

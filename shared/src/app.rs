@@ -99,7 +99,11 @@ pub struct AppParts {
     /// Issuers' decrypted signing keys, by issuer and key number (see `credentials`).
     pub(crate) signing_keys: std::sync::Mutex<crate::kms::KeyCache>,
     /// Signed status lists, by issuer and list number.
-    pub(crate) status_lists: TtlCache<(IssuerId, u32), String>,
+    pub(crate) status_lists:
+        TtlCache<(IssuerId, u32), (crate::domain::credential::KeyNumber, String)>,
+    /// Issuers' retired signing keys (`credentials`: a stored credential they signed is signed
+    /// again), read once per [`PAGE_DATA_TTL`].
+    pub(crate) retired_keys: TtlCache<IssuerId, Vec<crate::domain::credential::KeyNumber>>,
     issuers: TtlCache<IssuerId, Issuer>,
     templates: TtlCache<TemplateId, Template>,
     /// Held while page data the caches lack is read, one lock per stripe of item ids (see
@@ -183,6 +187,7 @@ impl App {
             outbound: crate::outbound::Outbound::new(config.webhook_allowed_hosts.clone()),
             signing_keys: Default::default(),
             status_lists: TtlCache::new(STATUS_LIST_TTL, 10_000),
+            retired_keys: TtlCache::new(PAGE_DATA_TTL, 10_000),
             config,
             issuers: TtlCache::new(PAGE_DATA_TTL, 10_000),
             templates: TtlCache::new(PAGE_DATA_TTL, 10_000),

@@ -9,7 +9,7 @@ use crate::{
     domain::{
         award::Award,
         credential::{KeyNumber, SigningKeyRecord, StoredCredential},
-        ids::IssuerId,
+        ids::{AwardId, IssuerId},
         issuer::Issuer,
         template::Template,
     },
@@ -46,7 +46,10 @@ pub async fn credential(
     i: &Issuer,
 ) -> Result<String, CredentialError> {
     if let Some(stored) = app.store.get_credential(&a.id).await? {
-        return Ok(stored.json);
+        if !retired_keys(app, &i.id).await?.contains(&stored.key) {
+            return Ok(stored.json);
+        }
+        return resign(app, &a.id, &i.id, stored).await;
     }
     if a.revocation.is_some() || a.superseded_by.is_some() {
         return Err(CredentialError::Gone);
@@ -60,12 +63,85 @@ pub async fn credential(
         json: doc.to_string(),
         status,
         key: number,
+        issuer: Some(i.id.clone()),
     };
     match app.store.put_credential(a, &stored).await? {
         CredentialPut::Stored => Ok(stored.json),
         CredentialPut::Exists(first) => Ok(first.json),
         CredentialPut::AwardChanged => Err(CredentialError::Gone),
     }
+}
+
+/// Whether a stored credential may be served as it is: its issuer known and its key not retired
+/// (otherwise [`credential`] serves it, signed again if its key was retired).
+pub async fn servable(app: &App, c: &StoredCredential) -> Result<bool, CredentialError> {
+    match &c.issuer {
+        Some(issuer) => Ok(!retired_keys(app, issuer).await?.contains(&c.key)),
+        None => Ok(false),
+    }
+}
+
+/// The issuer's retired keys, read at most once per [`crate::app::PAGE_DATA_TTL`] by a warm
+/// Lambda (a retirement reaches every credential within that time).
+async fn retired_keys(
+    app: &App,
+    issuer: &IssuerId,
+) -> Result<std::sync::Arc<Vec<KeyNumber>>, CredentialError> {
+    if let Some(cached) = app.retired_keys.get(issuer) {
+        return Ok(cached);
+    }
+    let keys = app.store.signing_keys(issuer).await?;
+    Ok(remember_retired(app, issuer, &keys))
+}
+
+/// Caches which of the issuer's `keys` (all of them, as just read) are retired.
+fn remember_retired(
+    app: &App,
+    issuer: &IssuerId,
+    keys: &[SigningKeyRecord],
+) -> std::sync::Arc<Vec<KeyNumber>> {
+    let retired: Vec<KeyNumber> = keys
+        .iter()
+        .filter(|k| k.retired.is_some())
+        .map(|k| k.number)
+        .collect();
+    let retired = std::sync::Arc::new(retired);
+    app.retired_keys
+        .put(issuer.clone(), std::sync::Arc::clone(&retired));
+    retired
+}
+
+/// A stored credential whose key was retired, signed again with the current key: the same
+/// document (subject, dates, status entry), a new proof. Stored unless another request did so
+/// first (then that one is served).
+async fn resign(
+    app: &App,
+    award: &AwardId,
+    issuer: &IssuerId,
+    old: StoredCredential,
+) -> Result<String, CredentialError> {
+    let mut doc: Value = serde_json::from_str(&old.json)
+        .map_err(|e| StoreError::Corrupt(format!("stored credential: {e}")))?;
+    if let Some(fields) = doc.as_object_mut() {
+        fields.remove("proof");
+    }
+    let (number, key) = current_key(app, issuer).await?;
+    ld::sign(&mut doc, &key, &proof_options(app, issuer, number))?;
+    let new = StoredCredential {
+        json: doc.to_string(),
+        status: old.status,
+        key: number,
+        issuer: Some(issuer.clone()),
+    };
+    if app.store.resign_credential(award, old.key, &new).await? {
+        tracing::info!(%award, from = old.key.0, to = number.0, "credential signed again: its key was retired");
+        return Ok(new.json);
+    }
+    Ok(app
+        .store
+        .get_credential(award)
+        .await?
+        .map_or(new.json, |c| c.json))
 }
 
 fn proof_options(app: &App, issuer: &IssuerId, n: KeyNumber) -> ProofOptions {
@@ -75,7 +151,8 @@ fn proof_options(app: &App, issuer: &IssuerId, n: KeyNumber) -> ProofOptions {
     }
 }
 
-/// The issuer's DID document, with every key it has (one is created if it has none yet).
+/// The issuer's DID document, with every key it has not retired (one is created if it has none
+/// yet).
 pub async fn did_document(app: &App, issuer: &IssuerId) -> Result<Value, CredentialError> {
     let mut keys = app.store.signing_keys(issuer).await?;
     if keys.is_empty() {
@@ -84,6 +161,7 @@ pub async fn did_document(app: &App, issuer: &IssuerId) -> Result<Value, Credent
     }
     let public: Vec<(KeyNumber, VerifyingKey)> = keys
         .iter()
+        .filter(|k| k.retired.is_none())
         .filter_map(|k| Some((k.number, VerifyingKey::from_bytes(&k.public_key).ok()?)))
         .collect();
     Ok(ob3::did_document(&app.urls(), issuer, &public))
@@ -99,7 +177,10 @@ pub async fn status_list(
 ) -> Result<String, CredentialError> {
     let cache_key = (issuer.clone(), list);
     if let Some(cached) = app.status_lists.get(&cache_key) {
-        return Ok(cached.as_ref().clone());
+        let (signed_with, json) = cached.as_ref();
+        if !retired_keys(app, issuer).await?.contains(signed_with) {
+            return Ok(json.clone());
+        }
     }
     if list == 0 || list > app.store.status_lists_in_use(issuer).await? {
         return Err(CredentialError::NoSuchList);
@@ -110,19 +191,41 @@ pub async fn status_list(
     ld::sign(&mut doc, &key, &proof_options(app, issuer, number))?;
     let json = doc.to_string();
     app.status_lists
-        .put(cache_key, std::sync::Arc::new(json.clone()));
+        .put(cache_key, std::sync::Arc::new((number, json.clone())));
     Ok(json)
 }
 
-/// Adds the issuer's next key; credentials from now on are signed with it, and older ones keep
-/// verifying (their keys stay in the DID document).
-pub async fn rotate_key(app: &App, issuer: &IssuerId) -> Result<KeyNumber, CredentialError> {
+/// A rotation: the key that signs from now on, and the keys it retired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub key: KeyNumber,
+    pub retired: Vec<KeyNumber>,
+}
+
+/// Adds the issuer's next key; credentials from now on are signed with it. Older keys stay in the
+/// DID document, so what they signed keeps verifying — unless `retire_previous` (a suspected
+/// leak): then they leave it, nothing they sign verifies any more, and each credential they
+/// signed is signed again with the new key when it is next asked for.
+pub async fn rotate_key(
+    app: &App,
+    issuer: &IssuerId,
+    retire_previous: bool,
+) -> Result<Rotated, CredentialError> {
     for _ in 0..3 {
         let newest = app.store.newest_signing_key(issuer).await?;
         let next = newest.map_or(KeyNumber(1), |k| k.number.next());
-        if create_key(app, issuer, next).await?.is_some() {
-            return Ok(next);
+        if create_key(app, issuer, next).await?.is_none() {
+            continue;
         }
+        let retired = if retire_previous {
+            app.store
+                .retire_signing_keys(issuer, next, Utc::now())
+                .await?
+        } else {
+            vec![]
+        };
+        app.retired_keys.forget(issuer);
+        return Ok(Rotated { key: next, retired });
     }
     Err(CredentialError::Busy)
 }
@@ -139,6 +242,7 @@ async fn create_key(
         public_key: key.verifying_key().to_bytes(),
         encrypted_seed,
         created: Utc::now(),
+        retired: None,
     };
     if !app.store.put_signing_key(issuer, &record).await? {
         return Ok(None);
@@ -152,7 +256,11 @@ async fn current_key(
     app: &App,
     issuer: &IssuerId,
 ) -> Result<(KeyNumber, SigningKey), CredentialError> {
-    let Some(newest) = app.store.newest_signing_key(issuer).await? else {
+    // Every key (a handful of items, one Query as the newest alone would be): the retired ones
+    // are remembered for the stored credentials served next.
+    let keys = app.store.signing_keys(issuer).await?;
+    remember_retired(app, issuer, &keys);
+    let Some(newest) = keys.into_iter().last() else {
         return match create_key(app, issuer, KeyNumber(1)).await? {
             Some(key) => Ok((KeyNumber(1), key)),
             // A concurrent first request created it: read it like any other.

@@ -340,6 +340,59 @@ async fn after_rotation_old_credentials_verify_and_new_ones_use_the_new_key() {
     assert_eq!(did["assertionMethod"].as_array().unwrap().len(), 2);
 }
 
+/// After a suspected leak the old key is retired: it leaves the DID document, so a credential a
+/// thief signs with it fails verification, and the credentials it signed are signed again with
+/// the new key when next asked for (same document and status entry, a new proof).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_after_a_leak_retires_the_old_key_and_its_credentials_are_signed_again() {
+    let t = spawn_app().await;
+    let (key, _tpl, award) = t.one_award().await;
+    let old = credential_of(&t, &award).await;
+    assert_verdict(&verify(&old).await, true, true, true);
+    let r = t
+        .call(
+            "POST",
+            "/v1/issuer/signing-keys/rotate?retire_previous=true",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["key"], "key-2");
+    assert_eq!(r.json()["retired"], json!(["key-1"]));
+    let issuer = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    let did = t
+        .browse(&t.path_of(issuer["urls"]["did_document"].as_str().unwrap()))
+        .await
+        .json();
+    let methods = did["assertionMethod"].as_array().unwrap();
+    assert_eq!(methods.len(), 1, "{did:#}");
+    assert!(methods[0].as_str().unwrap().ends_with("#key-2"));
+    // What key 1 signed (the credential as downloaded before, or a thief's) no longer verifies.
+    let v = verify(&old).await;
+    assert_eq!(v["signature"], json!(false), "{v:#}");
+    // The credential asked for again: the same document, signed with key 2 (verify, not the api
+    // function that rotated, reads the retirement once its cached key list expires).
+    let path = t.path_of(award["urls"]["verifiable_credential"].as_str().unwrap());
+    let again = t
+        .browse_until(&path, |r| r.text().contains("#key-2"))
+        .await
+        .text();
+    let doc = |vc: &str| {
+        let mut v: Value = serde_json::from_str(vc).unwrap();
+        v.as_object_mut().unwrap().remove("proof");
+        v
+    };
+    assert_eq!(doc(&again), doc(&old), "the same document");
+    assert!(again.contains("#key-2"), "{again}");
+    assert_verdict(&verify(&again).await, true, true, true);
+    assert_eq!(
+        credential_of(&t, &award).await,
+        again,
+        "stored once, then served"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reissuing_revokes_the_replaced_credential_in_the_status_list() {
     let t = spawn_app().await;

@@ -47,6 +47,9 @@ pub struct SigningKeyRecord {
     pub public_key: [u8; 32],
     pub encrypted_seed: Vec<u8>,
     pub created: DateTime<Utc>,
+    /// Retired (a rotation after a suspected leak): out of the DID document, so nothing it signs
+    /// verifies; the credentials it signed are signed again with the current key when asked for.
+    pub retired: Option<DateTime<Utc>>,
 }
 
 /// A signed credential as stored with its award (signed once, on first request).
@@ -55,6 +58,8 @@ pub struct StoredCredential {
     pub json: String,
     pub status: StatusEntry,
     pub key: KeyNumber,
+    /// Whose key signed it (absent in credentials stored before 2026-12-07).
+    pub issuer: Option<crate::domain::ids::IssuerId>,
 }
 
 #[cfg(test)]

@@ -32,18 +32,49 @@ fn key_record(item: &Item) -> Result<SigningKeyRecord> {
     let corrupt = || StoreError::Corrupt("signing key item".into());
     let number = get_n(item, "number").and_then(|v| u32::try_from(v).ok());
     let public_key = b(item, "public_key").and_then(|v| <[u8; 32]>::try_from(v).ok());
-    let created = get_s(item, "created").and_then(|v| DateTime::parse_from_rfc3339(v).ok());
-    match (number, public_key, b(item, "encrypted_seed"), created) {
+    let time = |a: &str| {
+        get_s(item, a)
+            .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    match (
+        number,
+        public_key,
+        b(item, "encrypted_seed"),
+        time("created"),
+    ) {
         (Some(number), Some(public_key), Some(encrypted_seed), Some(created)) => {
             Ok(SigningKeyRecord {
                 number: KeyNumber(number),
                 public_key,
                 encrypted_seed,
-                created: created.with_timezone(&Utc),
+                created,
+                retired: time("retired"),
             })
         }
         _ => Err(corrupt()),
     }
+}
+
+/// A stored credential's item.
+fn credential_item(award: &AwardId, c: &StoredCredential) -> Item {
+    let (pk, sk) = keys::credential(award);
+    let issuer = c
+        .issuer
+        .as_ref()
+        .map(|i| ("issuer_id".to_owned(), s(i.as_str())));
+    [
+        (keys::PK.to_owned(), s(pk)),
+        (keys::SK.to_owned(), s(sk)),
+        (keys::TYPE.to_owned(), s("credential")),
+        ("json".to_owned(), s(c.json.clone())),
+        ("status_list".to_owned(), n(c.status.list)),
+        ("status_index".to_owned(), n(c.status.index)),
+        ("key".to_owned(), n(c.key.0)),
+    ]
+    .into_iter()
+    .chain(issuer)
+    .collect()
 }
 
 fn credential_of(item: &Item) -> Result<StoredCredential> {
@@ -58,6 +89,7 @@ fn credential_of(item: &Item) -> Result<StoredCredential> {
             json: json.to_owned(),
             status: StatusEntry { list, index },
             key: KeyNumber(key),
+            issuer: get_s(item, "issuer_id").and_then(|i| IssuerId::parse(i).ok()),
         }),
         _ => Err(StoreError::Corrupt("credential item".into())),
     }
@@ -134,6 +166,51 @@ impl Store {
         .into_iter()
         .collect();
         self.put_new(item).await
+    }
+
+    /// Retires every key of the issuer below `newest` not retired yet: answers their numbers.
+    pub async fn retire_signing_keys(
+        &self,
+        issuer: &IssuerId,
+        newest: KeyNumber,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<KeyNumber>> {
+        let mut retired = Vec::new();
+        for k in self.signing_keys(issuer).await? {
+            if k.number >= newest || k.retired.is_some() {
+                continue;
+            }
+            self.update_at(keys::signing_key(issuer, k.number.0))
+                .update_expression("SET retired = :at")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":at", s(at.to_rfc3339()))
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            retired.push(k.number);
+        }
+        Ok(retired)
+    }
+
+    /// Replaces a stored credential signed with key `old` by `c` (the same document signed again):
+    /// false when it is no longer the one signed with `old` (another request replaced it first).
+    pub async fn resign_credential(
+        &self,
+        award: &AwardId,
+        old: KeyNumber,
+        c: &StoredCredential,
+    ) -> Result<bool> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(credential_item(award, c)))
+            .condition_expression("#k = :old")
+            .expression_attribute_names("#k", "key")
+            .expression_attribute_values(":old", n(old.0))
+            .send()
+            .await;
+        super::applied(res)
     }
 
     /// The issuer's next status-list index: one atomic `ADD`, so no index is handed out twice.
@@ -214,21 +291,9 @@ impl Store {
         award: &Award,
         c: &StoredCredential,
     ) -> Result<[TransactWriteItem; 2]> {
-        let (pk, sk) = keys::credential(&award.id);
-        let item: Item = [
-            (keys::PK.to_owned(), s(pk)),
-            (keys::SK.to_owned(), s(sk)),
-            (keys::TYPE.to_owned(), s("credential")),
-            ("json".to_owned(), s(c.json.clone())),
-            ("status_list".to_owned(), n(c.status.list)),
-            ("status_index".to_owned(), n(c.status.index)),
-            ("key".to_owned(), n(c.key.0)),
-        ]
-        .into_iter()
-        .collect();
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(credential_item(&award.id, c)))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Aws(e.to_string()))?;

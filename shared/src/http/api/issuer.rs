@@ -79,15 +79,26 @@ pub async fn patch_issuer(
     ))
 }
 
+/// `?retire_previous=true` on a rotation.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateQuery {
+    #[serde(default)]
+    retire_previous: bool,
+}
+
 /// `POST /v1/issuer/signing-keys/rotate`: a new Ed25519 key signs credentials from now on; the
-/// old keys stay in the DID document, so credentials signed with them keep verifying.
+/// old keys stay in the DID document, so credentials signed with them keep verifying — unless
+/// `?retire_previous=true` (a suspected leak): then they leave it, and each credential they signed
+/// is signed again with the new key when next asked for.
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
 pub async fn rotate_signing_key(
     State(app): State<App>,
     caller: Caller,
+    crate::http::query::ApiQuery(q): crate::http::query::ApiQuery<RotateQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin("rotate the issuer's signing key")?;
-    let n = crate::credentials::rotate_key(&app, &caller.issuer_id)
+    let rotated = crate::credentials::rotate_key(&app, &caller.issuer_id, q.retire_previous)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "key rotation failed");
@@ -98,12 +109,14 @@ pub async fn rotate_signing_key(
             )
         })?;
     let urls = app.urls();
+    let n = rotated.key;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({
             "key": n.fragment(),
             "verification_method": crate::ob3::verification_method(&urls, &caller.issuer_id, n),
             "did": urls.issuer_did(&caller.issuer_id),
+            "retired": rotated.retired.iter().map(|k| k.fragment()).collect::<Vec<_>>(),
         })),
     ))
 }

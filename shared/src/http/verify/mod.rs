@@ -510,10 +510,16 @@ async fn award_file(
         "qr.svg" | "qr.png" => award_qr(&app, &id, &file, not_found).await,
         "card.png" => award_card(&app, &id, None, not_found).await,
         "credential.json" | "badge.png" | "badge.svg" | "badge-ob2.png" | "badge-ob2.svg" => {
-            // A credential once signed is served from its one item, without the award's read.
+            // A credential once signed is served from its one item, without the award's read
+            // (unless its key was retired: then signed again, below).
             if file == "credential.json" {
                 if let Some(c) = app.store.get_credential(&id).await? {
-                    return Ok(credentials::stored(c.json));
+                    if crate::credentials::servable(&app, &c)
+                        .await
+                        .unwrap_or(false)
+                    {
+                        return Ok(credentials::stored(c.json));
+                    }
                 }
             }
             let Some((a, t, i)) = load(&app, &id).await? else {
