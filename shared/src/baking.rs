@@ -98,7 +98,8 @@ pub fn bake_png(png: &[u8], keyword_name: &str, text: &str) -> Result<Vec<u8>, B
 fn svg_root_start(svg: &str) -> Result<usize, BakeError> {
     let mut i = 0;
     loop {
-        let rest = svg[i..].trim_start();
+        // A byte order mark is no whitespace to `trim_start`, but uploads may begin with one.
+        let rest = svg[i..].trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         i = svg.len() - rest.len();
         if rest.starts_with("<!") && !rest.starts_with("<!--") {
             return Err(BakeError::SvgDoctype);
@@ -162,11 +163,13 @@ pub fn bake_svg_assertion(svg: &str, assertion_url: &str) -> Result<String, Bake
 }
 
 /// Adds `element` as the root's first child and declares its `openbadges` prefix on the root. An
-/// image that already names Open Badges anywhere is refused rather than merged: its prefix could
-/// be bound to another namespace, and an older credential would sit beside ours.
+/// image that already declares the prefix, holds an `openbadges:` element or names an Open
+/// Badges namespace is refused rather than merged: its prefix could be bound to another
+/// namespace, and an older credential would sit beside ours. The word alone (a template named
+/// "OpenBadges 입문" in the image's title) is no such mark.
 fn insert_in_svg(svg: &str, ns: &str, element: &str) -> Result<String, BakeError> {
     let end = svg_root_end(svg)?;
-    if ["openbadges", OB3_SVG_NS, OB2_SVG_NS]
+    if ["xmlns:openbadges", "<openbadges:", OB3_SVG_NS, OB2_SVG_NS]
         .iter()
         .any(|marker| svg.contains(marker))
     {
@@ -248,6 +251,21 @@ mod tests {
         assert_eq!(
             bake_svg_credential("<html></html>", "{}"),
             Err(BakeError::NotSvg)
+        );
+    }
+
+    #[test]
+    fn an_svg_with_a_byte_order_mark_or_the_word_openbadges_in_its_text_is_baked() {
+        let bom = "\u{feff}<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>";
+        assert!(bake_svg_credential(bom, "{}").is_ok());
+        let titled = "<svg xmlns=\"http://www.w3.org/2000/svg\" aria-label=\"OpenBadges 입문\"><title>openbadges 입문</title></svg>";
+        let baked = bake_svg_credential(titled, "{}").unwrap();
+        assert!(baked.contains("<openbadges:credential>"), "{baked}");
+        let prefixed =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:openbadges=\"urn:other\"></svg>";
+        assert_eq!(
+            bake_svg_credential(prefixed, "{}"),
+            Err(BakeError::AlreadyBaked)
         );
     }
 }

@@ -187,7 +187,11 @@ pub async fn status_list(
     }
     let revoked = app.store.revoked_indexes(issuer, list).await?;
     let (number, key) = current_key(app, issuer).await?;
-    let mut doc = ob3::status_list_credential(&app.urls(), issuer, list, revoked, Utc::now());
+    // `validFrom` an hour back: a list is signed again every few seconds, and a verifier whose
+    // clock is a little slow (DCC's checks `validFrom` of the status list too) would otherwise
+    // refuse a list "not valid yet" — and with it every credential's revocation check.
+    let valid_from = Utc::now() - chrono::Duration::hours(1);
+    let mut doc = ob3::status_list_credential(&app.urls(), issuer, list, revoked, valid_from);
     ld::sign(&mut doc, &key, &proof_options(app, issuer, number))?;
     let json = doc.to_string();
     app.status_lists

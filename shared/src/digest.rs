@@ -55,6 +55,11 @@ pub enum Outcome {
         issuer: String,
         recipients: usize,
     },
+    /// Not started: the run was out of time (the function's 29 s, shared with the API). The next
+    /// hourly run sends it.
+    Later {
+        issuer: String,
+    },
 }
 
 fn anything(m: &Metrics) -> bool {
@@ -70,8 +75,15 @@ fn anything(m: &Metrics) -> bool {
 }
 
 /// Runs the digest for every issuer due at `now` (all issuers when `force`, e.g. the operator
-/// re-sending after an outage; the per-week claim still prevents a second copy).
-pub async fn run(app: &App, now: DateTime<Utc>, force: bool) -> Result<Vec<Outcome>, StoreError> {
+/// re-sending after an outage; the per-week claim still prevents a second copy). No issuer is
+/// started after `until` (the invocation's deadline less a margin): a copy claimed and then cut
+/// off by the timeout would be lost for the week, where one not started is the next run's.
+pub async fn run(
+    app: &App,
+    now: DateTime<Utc>,
+    force: bool,
+    until: Option<DateTime<Utc>>,
+) -> Result<Vec<Outcome>, StoreError> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -81,7 +93,14 @@ pub async fn run(app: &App, now: DateTime<Utc>, force: bool) -> Result<Vec<Outco
             // From 08:00 on Monday: the hourly runs after the first pick up a digest whose run
             // timed out or failed (the per-week claim keeps it to one copy).
             let due = local.weekday() == Weekday::Mon && local.hour() >= SEND_HOUR;
-            if due || force {
+            if !(due || force) {
+                continue;
+            }
+            if until.is_some_and(|u| Utc::now() >= u) {
+                out.push(Outcome::Later {
+                    issuer: issuer.id.to_string(),
+                });
+            } else {
                 out.push(send_one(app, &issuer, now).await?);
             }
         }
@@ -474,7 +493,11 @@ pub fn is_digest_event(event: &Value) -> bool {
 }
 
 /// The weekly digest schedule's event: every issuer due at the scheduled hour.
-pub async fn handle_event(app: &App, event: &Value) -> Result<Value, BoxError> {
+pub async fn handle_event(
+    app: &App,
+    event: &Value,
+    until: Option<DateTime<Utc>>,
+) -> Result<Value, BoxError> {
     let force = event.get("force").and_then(Value::as_bool) == Some(true);
     // Scheduler fills in `<aws.scheduler.scheduled-time>`: the hour the run is for, even when
     // the flexible window starts it a few minutes later.
@@ -483,7 +506,7 @@ pub async fn handle_event(app: &App, event: &Value) -> Result<Value, BoxError> {
         .and_then(Value::as_str)
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
-    let outcomes = run(app, at, force).await?;
+    let outcomes = run(app, at, force, until).await?;
     Ok(serde_json::json!({ "digests": format!("{outcomes:?}") }))
 }
 

@@ -15,7 +15,7 @@ use crate::{
         Store, StoreError,
     },
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 /// What to issue; parsed in the domain, named here too because every caller of `issue` needs it.
@@ -34,7 +34,7 @@ pub enum IssueError {
     TemplateArchived(String),
     #[error(transparent)]
     Rule(#[from] IssueRuleError),
-    #[error("issued_on is in the future")]
+    #[error("issued_on is in the future: Open Badges verifiers refuse a badge before its issue date (a date without a time is midnight in the issuer's time zone)")]
     IssuedInFuture,
     #[error("the template allows one active award per recipient, and award {existing} is active for this recipient")]
     AlreadyHolds { existing: AwardId },
@@ -68,7 +68,7 @@ pub fn build_award(
         return Err(IssueError::TemplateArchived(template.id.to_string()));
     }
     let issued = req.issued_on.unwrap_or(now);
-    if issued > now + Duration::days(1) {
+    if issued > now + crate::domain::time::CLOCK_SKEW {
         return Err(IssueError::IssuedInFuture);
     }
     let expires = match req.expires_on {

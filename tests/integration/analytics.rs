@@ -771,7 +771,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
 
     // Monday 23 Nov 07:10 in Seoul: not yet.
     let early = Utc.with_ymd_and_hms(2026, 11, 22, 22, 10, 0).unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), early, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), early, false, None)
         .await
         .unwrap();
     assert!(!out
@@ -779,7 +779,19 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         .any(|o| matches!(o, digest::Outcome::Sent { issuer, .. } if issuer == iid.as_str())));
     // 08:10: sent to both admins, once.
     let due = Utc.with_ymd_and_hms(2026, 11, 22, 23, 10, 0).unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), due, false)
+    // A run out of time starts no issuer (a copy claimed, then cut off by the function's
+    // timeout, would be lost for the week): left to the next run, nothing claimed or sent.
+    let spent = Some(Utc::now());
+    let out = digest::run(t.app_of(FunctionName::Analytics), due, false, spent)
+        .await
+        .unwrap();
+    assert!(
+        out.contains(&digest::Outcome::Later {
+            issuer: iid.to_string()
+        }),
+        "{out:?}"
+    );
+    let out = digest::run(t.app_of(FunctionName::Analytics), due, false, None)
         .await
         .unwrap();
     assert!(
@@ -789,7 +801,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         }),
         "{out:?}"
     );
-    let out = digest::run(t.app_of(FunctionName::Analytics), due, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), due, false, None)
         .await
         .unwrap();
     assert!(out.contains(&digest::Outcome::AlreadySent {
@@ -834,7 +846,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let next = due + chrono::Duration::days(7);
-    let out = digest::run(t.app_of(FunctionName::Analytics), next, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), next, false, None)
         .await
         .unwrap();
     assert!(out.contains(&digest::Outcome::Off {
@@ -975,7 +987,7 @@ async fn the_local_runner_fires_the_weekly_digest_schedule_from_template_yaml() 
     let tpl = t.create_template(&key, template_body("스케줄 배지")).await;
     // Nothing happened yet: Monday 08:00 brings no email.
     let quiet = Utc.with_ymd_and_hms(2026, 11, 22, 23, 0, 0).unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), quiet, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), quiet, false, None)
         .await
         .unwrap();
     assert!(

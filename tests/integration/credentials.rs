@@ -195,6 +195,7 @@ async fn an_expired_award_verifies_as_expired_and_a_revoked_one_gets_no_new_cred
     let r = t.browse(&format!("/b/{id}/credential.json")).await;
     assert_eq!(r.status, StatusCode::GONE, "{}", r.text());
     assert_eq!(r.json()["error"]["code"], "revoked");
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
 /// Two first requests for one credential at once: in DynamoDB the later transaction may be

@@ -159,7 +159,7 @@ async fn a_digest_claimed_by_a_run_that_died_is_sent_by_a_later_run() {
         )
         .await
         .unwrap());
-    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false, None)
         .await
         .unwrap();
     assert!(
@@ -186,7 +186,7 @@ async fn a_digest_claimed_by_a_run_that_died_is_sent_by_a_later_run() {
         .send()
         .await
         .unwrap();
-    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false, None)
         .await
         .unwrap();
     assert!(
@@ -196,7 +196,7 @@ async fn a_digest_claimed_by_a_run_that_died_is_sent_by_a_later_run() {
         "{out:?}"
     );
     // Finished: never again.
-    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false)
+    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine, false, None)
         .await
         .unwrap();
     assert!(
@@ -236,9 +236,14 @@ async fn a_digest_claimed_where_older_releases_claimed_it_is_not_sent_again() {
     let t = spawn_app().await;
     let (iid, from) = issuer_and_week(&t, "이전판대학").await;
     put_legacy(&t, legacy_digest(&iid, from), "sent", None).await;
-    let out = digest::run(t.app_of(FunctionName::Analytics), monday_nine(), false)
-        .await
-        .unwrap();
+    let out = digest::run(
+        t.app_of(FunctionName::Analytics),
+        monday_nine(),
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     let already = digest::Outcome::AlreadySent {
         issuer: iid.to_string(),
     };

@@ -292,6 +292,8 @@ async fn unknown_and_malformed_ids_get_friendly_404s() {
         let r = t.browse(path).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(r.json()["error"]["code"], "not_found", "{path}");
+        // A browser-based verifier reads the error, not a CORS failure.
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{path}");
     }
 }
 

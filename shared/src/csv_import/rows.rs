@@ -164,8 +164,11 @@ impl<'a> RowCheck<'a> {
             }
         }
         if let Some(i) = issued_on {
-            if i > Utc::now() + chrono::Duration::days(1) {
-                self.fail(Column::IssuedOn, "issued_on is in the future".into());
+            if i > Utc::now() + crate::domain::time::CLOCK_SKEW {
+                self.fail(
+                    Column::IssuedOn,
+                    "issued_on is in the future: Open Badges verifiers refuse a badge before its issue date (a date without a time is midnight in the issuer's time zone)".into(),
+                );
             }
         }
         (issued_on, expires_on)
@@ -288,6 +291,43 @@ mod tests {
         assert_eq!(r.issued_raw, "2026. 3. 1.");
         assert_eq!(r.evidence.len(), 1);
         assert_eq!(r.cohort.as_deref(), Some("1기"));
+    }
+
+    /// Verifiers refuse a badge before its issue date, so a row dated later than now (beyond a
+    /// few minutes of clock difference) is refused; today's date (local midnight) is not.
+    #[test]
+    fn an_issue_date_later_than_now_is_refused_and_today_is_not() {
+        let c = cols(&["email", "name", "issued_on"]);
+        let zone = Zone::default();
+        let at = |t: DateTime<Utc>| {
+            let local = t
+                .with_timezone(&zone.0)
+                .format("%Y-%m-%d %H:%M")
+                .to_string();
+            validate(
+                &rec(&["a@b.co", "A", &local]),
+                &c,
+                2,
+                zone,
+                DateOrder::MonthFirst,
+            )
+        };
+        let today = Utc::now()
+            .with_timezone(&zone.0)
+            .format("%Y-%m-%d")
+            .to_string();
+        assert!(validate(
+            &rec(&["a@b.co", "A", &today]),
+            &c,
+            2,
+            zone,
+            DateOrder::MonthFirst
+        )
+        .is_ok());
+        assert!(at(Utc::now() + chrono::Duration::hours(2)).is_err());
+        let e = at(Utc::now() + chrono::Duration::hours(2)).unwrap_err();
+        assert!(e[0].message.contains("in the future"), "{e:?}");
+        assert!(at(Utc::now() - chrono::Duration::hours(2)).is_ok());
     }
 
     #[test]

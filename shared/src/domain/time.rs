@@ -3,6 +3,11 @@
 use super::{error::KO_EMPTY, Invalid};
 use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeZone, Timelike, Utc};
 
+/// How far ahead of now an issue date may be (clocks differ by this much at most): Open Badges
+/// verifiers (the 2.0 validator, DCC's `validFrom` check) refuse a badge issued in the future,
+/// so a later one would be emailed and then fail verification until its time came.
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// An IANA time zone name (`Asia/Seoul`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Zone(pub chrono_tz::Tz);

@@ -25,6 +25,10 @@ enum Seg {
 /// hostile name cannot build a deep value (or a deep recursion).
 const MAX_NAME_LEN: usize = 120;
 const MAX_DEPTH: usize = 6;
+/// The most fields a form is read for (the template editor, the largest, has under 200): each
+/// field may pad an array per level with up to 99 nulls, so without a bound a 2 MB body of
+/// `x1[99][99][99][99][99]=`… would build millions of values (and a copy of them).
+const MAX_FIELDS: usize = 1_000;
 
 fn parse_path(name: &str) -> Option<Vec<Seg>> {
     if name.len() > MAX_NAME_LEN {
@@ -162,11 +166,12 @@ fn tidy(v: &mut Value, shadow: &Value) {
     }
 }
 
-/// Builds the JSON object the form describes. Fields with an unreadable name are ignored.
+/// Builds the JSON object the form describes. Fields with an unreadable name, and fields past
+/// the first [`MAX_FIELDS`], are ignored.
 pub fn to_json(fields: &[(String, String)]) -> Map<String, Value> {
     let mut root = Value::Object(Map::new());
     let mut shadow = Value::Object(Map::new());
-    for (name, raw) in fields {
+    for (name, raw) in fields.iter().take(MAX_FIELDS) {
         if name.starts_with('_') {
             continue;
         }
@@ -253,6 +258,16 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_form_is_read_for_its_first_thousand_fields_only() {
+        let hostile: Vec<(String, String)> = (0..5_000)
+            .map(|i| (format!("x{i}[99][99][99][99][99]"), "v".to_owned()))
+            .collect();
+        let m = to_json(&hostile);
+        assert_eq!(m.len(), MAX_FIELDS);
+        assert!(m.contains_key("x999") && !m.contains_key("x1000"));
     }
 
     #[test]

@@ -26,11 +26,16 @@ const STATUS_CACHE: &str = "public, max-age=60";
 /// A stored credential never changes (its status lives in the status list).
 const CREDENTIAL_CACHE: &str = "public, max-age=300";
 
+/// An error in JSON, readable by a verifier in a browser (CORS, as the documents themselves): a
+/// revoked badge's 410 must reach it as "revoked", not as a network error.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     (
         status,
-        [(header::CONTENT_TYPE, "application/json")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
         body.to_string(),
     )
         .into_response()

@@ -79,9 +79,13 @@ impl From<StoreError> for PublicError {
 impl IntoResponse for PublicError {
     fn into_response(self) -> Response {
         match self {
+            // Readable by browser-based verifiers, as the JSON documents are (CORS).
             PublicError::NotFound { json: true, .. } => (
                 StatusCode::NOT_FOUND,
-                [(header::CONTENT_TYPE, "application/json")],
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                ],
                 r#"{"error":{"code":"not_found","message":"no such badge, template or issuer"}}"#,
             )
                 .into_response(),
@@ -95,7 +99,10 @@ impl IntoResponse for PublicError {
             ),
             PublicError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
+                [
+                    (header::RETRY_AFTER, "5"),
+                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                ],
                 "Temporarily unavailable; please retry in a few seconds.",
             )
                 .into_response(),
