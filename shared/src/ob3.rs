@@ -12,7 +12,7 @@ use crate::{
         template::Template,
     },
     ld::{public_key_multibase, DID_V1, MULTIKEY_V1, OB_V3, VC_V2},
-    openbadges::image_url,
+    openbadges::{image_url, iri},
     urls::PublicUrls,
 };
 use base64::Engine;
@@ -24,35 +24,6 @@ use std::io::Write;
 /// `application/vc+ld+json` is not yet understood by every client; both are accepted by
 /// verifiers, and this one is what browsers and `jq` pipelines expect.
 pub const CONTENT_TYPE: &str = "application/ld+json";
-
-/// `url` as an IRI that JSON-LD keeps: a URL our parser accepts may still not be a valid IRI
-/// (`a[1]`, a stray `%`, a second `#`), and a node whose id is not an IRI is silently left out of
-/// the canonical form, so it would not be signed. Such characters are percent-encoded; what
-/// still is not an IRI (a non-numeric port) is `None`, and the caller leaves the id out.
-fn iri(url: &str) -> Option<String> {
-    let valid = |s: &str| json_ld::iref::Iri::new(s).is_ok();
-    if valid(url) {
-        return Some(url.to_owned());
-    }
-    let bytes = url.as_bytes();
-    let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
-    let mut out = String::with_capacity(url.len() + 8);
-    let mut fragment = false;
-    for (i, c) in url.char_indices() {
-        match c {
-            '[' | ']' | '{' | '}' | '|' | '\\' | '^' | '`' | '<' | '>' | '"' | ' ' => {
-                out.push_str(&format!("%{:02X}", u32::from(c)));
-            }
-            '%' if !(hex(i + 1) && hex(i + 2)) => out.push_str("%25"),
-            '#' if fragment => out.push_str("%23"),
-            c => {
-                fragment |= c == '#';
-                out.push(c);
-            }
-        }
-    }
-    valid(&out).then_some(out)
-}
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)

@@ -28,6 +28,59 @@ pub fn image_url(urls: &PublicUrls<'_>, t: &Template) -> String {
     }
 }
 
+/// `url` as an IRI that JSON-LD keeps: a URL our parser accepts may still not be a valid IRI
+/// (`a[1]`, a stray `%`, a second `#`), and a node whose id is not an IRI is silently left out of
+/// the canonical form, so it would not be signed. Such characters are percent-encoded; what
+/// still is not an IRI (a non-numeric port) is `None`, and the caller leaves the id out.
+pub fn iri(url: &str) -> Option<String> {
+    let valid = |s: &str| json_ld::iref::Iri::new(s).is_ok();
+    if valid(url) {
+        return Some(url.to_owned());
+    }
+    let bytes = url.as_bytes();
+    let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let mut out = String::with_capacity(url.len() + 8);
+    let mut fragment = false;
+    for (i, c) in url.char_indices() {
+        match c {
+            '[' | ']' | '{' | '}' | '|' | '\\' | '^' | '`' | '<' | '>' | '"' | ' ' => {
+                out.push_str(&format!("%{:02X}", u32::from(c)));
+            }
+            '%' if !(hex(i + 1) && hex(i + 2)) => out.push_str("%25"),
+            '#' if fragment => out.push_str("%23"),
+            c => {
+                fragment |= c == '#';
+                out.push(c);
+            }
+        }
+    }
+    valid(&out).then_some(out)
+}
+
+/// An admin's URL as the 2.0 validator accepts it (an RFC 3986 URI: `tags[]=rust` encoded as
+/// `tags%5B%5D=rust`; `WebUrl` has already percent-encoded anything not ASCII): [`iri`], or the
+/// URL as given when it cannot be mended.
+fn uri(url: &str) -> String {
+    iri(url).unwrap_or_else(|| url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn admin_urls_are_published_as_uris() {
+        assert_eq!(
+            uri("https://lms.example.ac.kr/course?tags[]=rust"),
+            "https://lms.example.ac.kr/course?tags%5B%5D=rust"
+        );
+        assert_eq!(
+            uri("https://e.example/a?b=1#c"),
+            "https://e.example/a?b=1#c"
+        );
+    }
+}
+
 /// The image shown on our own pages (browsers read SVG and WebP): the file as uploaded or
 /// generated, or the hosted one.
 pub fn page_image_url(urls: &PublicUrls<'_>, t: &Template) -> String {
@@ -86,7 +139,7 @@ pub fn assertion(urls: &PublicUrls<'_>, a: &Award, now: DateTime<Utc>) -> Value 
                 let mut o = Map::new();
                 o.insert("type".into(), json!("Evidence"));
                 if let Some(u) = &e.url {
-                    o.insert("id".into(), json!(u.as_str()));
+                    o.insert("id".into(), json!(uri(u.as_str())));
                 }
                 if let Some(n) = &e.narrative {
                     o.insert("narrative".into(), json!(n));
@@ -103,7 +156,7 @@ pub fn assertion(urls: &PublicUrls<'_>, a: &Award, now: DateTime<Utc>) -> Value 
 pub fn badge_class(urls: &PublicUrls<'_>, t: &Template) -> Value {
     let mut criteria = Map::new();
     if let Some(u) = &t.spec.criteria.url {
-        criteria.insert("id".into(), json!(u.as_str()));
+        criteria.insert("id".into(), json!(uri(u.as_str())));
     }
     if let Some(n) = &t.spec.criteria.narrative {
         criteria.insert("narrative".into(), json!(n));
@@ -114,7 +167,7 @@ pub fn badge_class(urls: &PublicUrls<'_>, t: &Template) -> Value {
         "id": urls.template_json(&t.id),
         "name": t.spec.name,
         "description": t.spec.description,
-        "image": image_url(urls, t),
+        "image": uri(&image_url(urls, t)),
         "criteria": Value::Object(criteria),
         "issuer": urls.issuer_json(&t.issuer_id),
     });
@@ -132,14 +185,14 @@ pub fn profile(urls: &PublicUrls<'_>, i: &Issuer) -> Value {
         "type": "Issuer",
         "id": urls.issuer_json(&i.id),
         "name": p.name,
-        "url": p.url.as_str(),
+        "url": uri(p.url.as_str()),
         "email": p.email.as_str(),
     });
     if let Some(d) = &p.description {
         v["description"] = json!(d);
     }
     if let Some(l) = &p.logo_url {
-        v["image"] = json!(l.as_str());
+        v["image"] = json!(uri(l.as_str()));
     }
     v
 }

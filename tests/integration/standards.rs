@@ -21,14 +21,15 @@ async fn openbadges_validator_accepts_the_hosted_assertion() {
     let (_, key) = t.issuer("Hanbit University").await;
     let mut body = template_body("Data Analysis Foundations");
     body["validity"] = json!({"kind": "days_after_issue", "days": 365});
-    body["criteria"]["url"] = json!("https://univ.example.ac.kr/criteria/data");
+    // Brackets as LMSs write query arrays: published percent-encoded (the validator wants URIs).
+    body["criteria"]["url"] = json!("https://univ.example.ac.kr/criteria/data?tags[]=sql");
     let tpl = t.create_template(&key, body).await;
     let email = "Validator.Test@Example.com";
     let a = t
         .issue(
             &key,
             json!({"template_id": tpl["id"], "recipient": {"email": email, "name": "Val Idator"},
-                   "narrative": "Final project", "evidence": [{"url": "https://github.com/example/project", "narrative": "Repository"}]}),
+                   "narrative": "Final project", "evidence": [{"url": "https://github.com/example/project?files[]=a", "narrative": "Repository"}]}),
         )
         .await;
     let url = a["urls"]["open_badges_assertion"]
