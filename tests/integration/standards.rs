@@ -58,6 +58,35 @@ async fn openbadges_validator_accepts_the_hosted_assertion() {
     assert_eq!(report["valid"], true, "{report:#}");
     assert_eq!(report["errorCount"], 0, "{report:#}");
 
+    // The link the learner was given (email, LinkedIn, share buttons) pasted into the validator:
+    // it asks for JSON-LD, and the page's URL answers with the assertion (no view counted).
+    let page = a["urls"]["page"].as_str().unwrap();
+    let out = tokio::process::Command::new(python("OPENBADGES_PYTHON", ".venv-openbadges"))
+        .arg(script("ob2_validate.py"))
+        .arg(page)
+        .arg(a["recipient"]["email"].as_str().unwrap())
+        .output()
+        .await
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!("{}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(report["valid"], true, "by the page's URL: {report:#}");
+    let id = a["id"].as_str().unwrap();
+    let counters = t
+        .app
+        .store
+        .award_counters(&accolade::domain::ids::AwardId::parse(id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(counters.get("views"), None, "{counters:?}");
+    let browser = t.browse(&t.path_of(page)).await;
+    assert!(browser
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(browser.header("vary"), Some("Accept"));
+
     // The validator checks the hash only with the right address: a wrong one must fail.
     let out = tokio::process::Command::new(python("OPENBADGES_PYTHON", ".venv-openbadges"))
         .arg(script("ob2_validate.py"))

@@ -183,9 +183,11 @@ async fn award(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, PublicError> {
+    // `/b/{id}.json`, or the page's own URL asked for JSON (a validator or backpack importing
+    // the badge by the link it was given: they send `Accept: application/ld+json, …`).
     let (id_str, json) = match raw.strip_suffix(".json") {
         Some(s) => (s, true),
-        None => (raw.as_str(), false),
+        None => (raw.as_str(), wants_json(&headers)),
     };
     let not_found = PublicError::NotFound {
         json,
@@ -199,7 +201,12 @@ async fn award(
     };
     let now = Utc::now();
     if json {
-        return Ok(ld_json(&openbadges::assertion(&app.urls(), &a, now)));
+        let mut r = ld_json(&openbadges::assertion(&app.urls(), &a, now));
+        if !raw.ends_with(".json") {
+            r.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("Accept"));
+        }
+        return Ok(r);
     }
     // The view's counting write and (when the caches lack them) the recommended templates' read,
     // at once.
@@ -225,11 +232,41 @@ async fn award(
         now,
         recommendations: &recommendations,
     };
-    Ok(html(
+    let mut r = html(
         StatusCode::OK,
         badge_page::render(&page).into_string(),
         PAGE_CACHE,
-    ))
+    );
+    // The same URL answers JSON to a client that prefers it: caches must keep them apart.
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(r)
+}
+
+/// Whether `Accept` ranks a JSON type (`application/ld+json`, `application/json`) above HTML
+/// (`text/html`, `application/xhtml+xml`, `text/*`, `*/*`). Browsers rank HTML first; without
+/// `Accept`, HTML.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let (mut json, mut page) = (0.0_f32, 0.0_f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "application/ld+json" | "application/json" => json = json.max(q),
+            "text/html" | "application/xhtml+xml" | "text/*" | "*/*" => page = page.max(q),
+            _ => {}
+        }
+    }
+    json > 0.0 && json > page
 }
 
 /// Counts a view (a preview when a bot or the browser's prefetch asked; nothing when another
