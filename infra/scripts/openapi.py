@@ -473,8 +473,8 @@ paths = {
   "/v1/webhooks": {
     "get": op("listWebhooks", "Your webhook endpoints (never their secrets); admin keys only", "webhooks", {"200": json_answer("WebhookList")}, ["403"]),
     "post": op("createWebhook", "Register an endpoint; the answer shows its signing secret once", "webhooks",
-               {"201": json_answer("WebhookCreated", "Created", links=webhook_links)}, ["400", "403", "413", "415", "422"], body="WebhookCreate",
-               desc="422 when the issuer has 20 endpoints already. Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
+               {"201": json_answer("WebhookCreated", "Created", links=webhook_links)}, ["400", "403", "409", "413", "415", "422"], body="WebhookCreate",
+               desc="409 when an endpoint of yours has this URL already (change its events instead); 422 when the issuer has 20 endpoints already. Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
   },
   "/v1/webhooks/{id}": {
     "get": op("getWebhook", "One endpoint", "webhooks", {"200": json_answer("Webhook")}, ["403", "404"], params=["WebhookId"]),

@@ -637,6 +637,21 @@ async fn endpoints_are_managed_by_admin_keys_and_checked_field_by_field() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["error"]["field"], "events[1]");
     let w = register(&t, &key, json!({"url": "https://lms.example.ac.kr/h"})).await;
+    // The same URL again (a reloaded form, a retried request): refused, not a second endpoint
+    // sending every event twice under other ids.
+    let again = t
+        .call(
+            "POST",
+            "/v1/webhooks",
+            Some(&key),
+            Some(json!({"url": "https://lms.example.ac.kr/h"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+    assert_eq!(again.json()["error"]["code"], "webhook_exists");
+    assert_eq!(again.json()["error"]["field"], "url");
+    let listed = t.call("GET", "/v1/webhooks", Some(&key), None).await.json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     assert!(
         !w["events"]
             .as_array()

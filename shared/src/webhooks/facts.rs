@@ -23,6 +23,7 @@ use crate::{
     },
     store::counters::change_of,
 };
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// What a fact is about.
@@ -47,6 +48,14 @@ pub struct Fact {
     pub extra: Value,
     /// The stream record's sequence number (what a partial batch failure names).
     pub seq: String,
+    /// When it happened: the stream record's `ApproximateCreationDateTime` (not when notify read
+    /// it, which can be minutes later, or days for a replay). `None`: the event's own time.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A stream record's `ApproximateCreationDateTime` (epoch seconds).
+fn record_time(seconds: Option<i64>) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(seconds?, 0)
 }
 
 /// An award's expiry (from its due item at `expires_on`, not from the stream: nothing is written
@@ -59,6 +68,7 @@ pub fn expired(a: &Award) -> Fact {
         key: format!("award.expired:{}", a.id),
         extra: Value::Null,
         seq: String::new(),
+        at: a.expires_on,
     }
 }
 
@@ -78,6 +88,11 @@ fn of_record(r: &Value) -> Vec<Fact> {
         .unwrap_or_default()
         .to_owned();
     let event = r.get("eventName").and_then(Value::as_str).unwrap_or("");
+    let at = record_time(
+        r.pointer("/dynamodb/ApproximateCreationDateTime")
+            .and_then(Value::as_f64)
+            .map(|t| t.floor() as i64),
+    );
     let (Some(new), old) = (
         r.pointer("/dynamodb/NewImage"),
         r.pointer("/dynamodb/OldImage"),
@@ -100,6 +115,7 @@ fn of_record(r: &Value) -> Vec<Fact> {
             key,
             extra: Value::Null,
             seq,
+            at,
         })
         .into_iter()
         .collect()
@@ -153,6 +169,7 @@ fn counter_facts(c: &Change) -> Vec<Fact> {
         key,
         extra,
         seq: c.seq.clone(),
+        at: record_time(c.created),
     };
     let mut out = Vec::new();
     if first("views") {
@@ -249,5 +266,19 @@ mod tests {
         assert!(of_records(&[record("MODIFY", b("issuing"), Some(b("validating")))]).is_empty());
         let f = of_records(&[record("MODIFY", b("failed"), Some(b("validating")))]);
         assert_eq!(f[0].kind, EventType::BatchFailed);
+    }
+
+    /// A fact's time is its stream record's (`ApproximateCreationDateTime`, seconds as a number),
+    /// not the moment notify reads it.
+    #[test]
+    fn a_fact_happened_when_its_record_was_made() {
+        let mut r = record("INSERT", award(json!({})), None);
+        r["dynamodb"]["ApproximateCreationDateTime"] = json!(1_796_000_000.0);
+        let f = of_records(&[r]);
+        assert_eq!(f[0].at, DateTime::from_timestamp(1_796_000_000, 0));
+        assert_eq!(
+            of_records(&[record("INSERT", award(json!({})), None)])[0].at,
+            None
+        );
     }
 }

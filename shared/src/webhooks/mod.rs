@@ -154,11 +154,12 @@ async fn data_of(app: &App, fact: &Fact) -> Result<Option<(DateTime<Utc>, Value)
             .await?
             .map(|a| award_event(app, fact, &a))),
         Subject::Read(a) => Ok(Some(award_event(app, fact, a))),
+        // The record's time: `updated_at` moves with any later write to the batch.
         Subject::Batch(id) => Ok(app
             .store
             .get_batch(id)
             .await?
-            .map(|b| (b.updated_at, batch_data(&b)))),
+            .map(|b| (fact.at.unwrap_or(b.updated_at), batch_data(&b)))),
     }
 }
 
@@ -168,7 +169,8 @@ fn award_event(app: &App, fact: &Fact, a: &Award) -> (DateTime<Utc>, Value) {
         (EventType::AwardRevoked, Some(r), _) => r.at,
         (EventType::AwardIssued | EventType::AwardReissued, ..) => a.created_at,
         (EventType::AwardExpired, _, Some(on)) => on,
-        _ => Utc::now(),
+        // A view, a share, an email event: when its stream record was made.
+        _ => fact.at.unwrap_or_else(Utc::now),
     };
     let mut data = award_data(app, a);
     if let (Some(extra), Some(map)) = (fact.extra.as_object(), data.as_object_mut()) {

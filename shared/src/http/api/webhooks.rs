@@ -74,7 +74,22 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin(WHAT)?;
     let spec = WebhookSpec::parse(&Obj::root(&body), &app.config.webhook_allowed_hosts)?;
-    if app.store.webhooks_of(&caller.issuer_id).await?.len() >= MAX_ENDPOINTS {
+    let existing = app.store.webhooks_of(&caller.issuer_id).await?;
+    // A create sent twice (a reloaded console page, a client's retry after a lost answer) would
+    // make a second endpoint whose copies of every event carry other ids and another secret.
+    if let Some(same) = existing.iter().find(|w| w.url == spec.url) {
+        let mut e = ApiError::conflict(
+            "webhook_exists",
+            format!(
+                "endpoint {} already receives at this URL; change its events with PATCH /v1/webhooks/{}",
+                same.id, same.id
+            ),
+        )
+        .ko("이 URL로 받는 엔드포인트가 이미 있습니다. 그 엔드포인트의 이벤트를 수정하세요.");
+        e.field = Some("url".into());
+        return Err(e);
+    }
+    if existing.len() >= MAX_ENDPOINTS {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too_many_webhooks",
