@@ -698,11 +698,12 @@ mod tests {
                 .and_hms_opt(h, m, 0)
                 .unwrap()
         };
-        let e = "cron(0 * ? * SUN,MON *)";
+        let e = "cron(0 * ? * SUN,MON,TUE *)";
         assert!(cron_matches(e, at(22, 23, 0))); // Sunday
         assert!(cron_matches(e, at(23, 8, 0))); // Monday
         assert!(!cron_matches(e, at(23, 8, 1)));
-        assert!(!cron_matches(e, at(24, 8, 0))); // Tuesday
+        assert!(cron_matches(e, at(24, 8, 0))); // Tuesday
+        assert!(!cron_matches(e, at(25, 8, 0))); // Wednesday
         assert!(cron_matches("cron(0 8 ? * 2 *)", at(23, 8, 0)));
         assert!(!cron_matches("rate(1 hour)", at(23, 8, 0)));
     }

@@ -46,10 +46,17 @@ pub async fn credential(
     i: &Issuer,
 ) -> Result<String, CredentialError> {
     if let Some(stored) = app.store.get_credential(&a.id).await? {
-        if !retired_keys(app, &i.id).await?.contains(&stored.key) {
-            return Ok(stored.json);
+        if retired_keys(app, &i.id).await?.contains(&stored.key) {
+            // No fresh proof for a revoked or replaced badge: its old one fails with the key.
+            if a.revocation.is_some() || a.superseded_by.is_some() {
+                return Err(CredentialError::Gone);
+            }
+            return resign(app, &a.id, &i.id, stored).await;
         }
-        return resign(app, &a.id, &i.id, stored).await;
+        if stored.issuer.is_none() {
+            remember_issuer(app, a, i, &stored).await;
+        }
+        return Ok(stored.json);
     }
     if a.revocation.is_some() || a.superseded_by.is_some() {
         return Err(CredentialError::Gone);
@@ -69,6 +76,22 @@ pub async fn credential(
         CredentialPut::Stored => Ok(stored.json),
         CredentialPut::Exists(first) => Ok(first.json),
         CredentialPut::AwardChanged => Err(CredentialError::Gone),
+    }
+}
+
+/// Adds the issuer to a credential stored before credentials carried it (2026-12-07), so its
+/// next requests take the one-read path again. Best effort: a failure costs only that path.
+async fn remember_issuer(app: &App, a: &Award, i: &Issuer, stored: &StoredCredential) {
+    let with_issuer = StoredCredential {
+        issuer: Some(i.id.clone()),
+        ..stored.clone()
+    };
+    if let Err(e) = app
+        .store
+        .replace_credential(&a.id, stored.key, &with_issuer)
+        .await
+    {
+        tracing::warn!(award = %a.id, error = %e, "credential's issuer not recorded");
     }
 }
 
@@ -133,7 +156,7 @@ async fn resign(
         key: number,
         issuer: Some(issuer.clone()),
     };
-    if app.store.resign_credential(award, old.key, &new).await? {
+    if app.store.replace_credential(award, old.key, &new).await? {
         tracing::info!(%award, from = old.key.0, to = number.0, "credential signed again: its key was retired");
         return Ok(new.json);
     }

@@ -92,7 +92,13 @@ pub async fn run(
             let local = now.with_timezone(&issuer.profile.time_zone.0);
             // From 08:00 on Monday: the hourly runs after the first pick up a digest whose run
             // timed out or failed (the per-week claim keeps it to one copy).
-            let due = local.weekday() == Weekday::Mon && local.hour() >= SEND_HOUR;
+            // Through Tuesday 07:xx: a week left unfinished by Monday's last run (out of time,
+            // SES refusing) is still sent, in every zone (the schedule runs Sunday to Tuesday UTC).
+            let due = match local.weekday() {
+                Weekday::Mon => local.hour() >= SEND_HOUR,
+                Weekday::Tue => local.hour() < SEND_HOUR,
+                _ => false,
+            };
             if !(due || force) {
                 continue;
             }

@@ -34,7 +34,7 @@ pub enum IssueError {
     TemplateArchived(String),
     #[error(transparent)]
     Rule(#[from] IssueRuleError),
-    #[error("issued_on is in the future: Open Badges verifiers refuse a badge before its issue date (a date without a time is midnight in the issuer's time zone)")]
+    #[error("issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date (a date without a time is midnight in that zone; later today counts as now)")]
     IssuedInFuture,
     #[error("the template allows one active award per recipient, and award {existing} is active for this recipient")]
     AlreadyHolds { existing: AwardId },
@@ -67,10 +67,9 @@ pub fn build_award(
     if !template.is_active() {
         return Err(IssueError::TemplateArchived(template.id.to_string()));
     }
-    let issued = req.issued_on.unwrap_or(now);
-    if issued > now + crate::domain::time::CLOCK_SKEW {
-        return Err(IssueError::IssuedInFuture);
-    }
+    let zone = issuer.profile.time_zone;
+    let issued = crate::domain::time::issue_instant(req.issued_on.unwrap_or(now), now, zone)
+        .ok_or(IssueError::IssuedInFuture)?;
     let expires = match req.expires_on {
         Some(explicit) => explicit,
         None => template

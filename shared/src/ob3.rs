@@ -195,8 +195,9 @@ pub fn verification_method(urls: &PublicUrls<'_>, issuer: &IssuerId, n: KeyNumbe
     format!("{}#{}", urls.issuer_did(issuer), n.fragment())
 }
 
-/// The issuer's DID document: every key it ever signed with, as `Multikey`s usable for
-/// `assertionMethod` (old keys stay, so credentials signed before a rotation still verify).
+/// The issuer's DID document: the `keys` given (every key it signed with but the retired ones),
+/// as `Multikey`s usable for `assertionMethod`, so credentials signed before a rotation still
+/// verify.
 pub fn did_document(
     urls: &PublicUrls<'_>,
     issuer: &IssuerId,

@@ -64,23 +64,6 @@ fn uri(url: &str) -> String {
     iri(url).unwrap_or_else(|| url.to_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::uri;
-
-    #[test]
-    fn admin_urls_are_published_as_uris() {
-        assert_eq!(
-            uri("https://lms.example.ac.kr/course?tags[]=rust"),
-            "https://lms.example.ac.kr/course?tags%5B%5D=rust"
-        );
-        assert_eq!(
-            uri("https://e.example/a?b=1#c"),
-            "https://e.example/a?b=1#c"
-        );
-    }
-}
-
 /// The image shown on our own pages (browsers read SVG and WebP): the file as uploaded or
 /// generated, or the hosted one.
 pub fn page_image_url(urls: &PublicUrls<'_>, t: &Template) -> String {
@@ -195,4 +178,21 @@ pub fn profile(urls: &PublicUrls<'_>, i: &Issuer) -> Value {
         v["image"] = json!(uri(l.as_str()));
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn admin_urls_are_published_as_uris() {
+        assert_eq!(
+            uri("https://lms.example.ac.kr/course?tags[]=rust"),
+            "https://lms.example.ac.kr/course?tags%5B%5D=rust"
+        );
+        assert_eq!(
+            uri("https://e.example/a?b=1#c"),
+            "https://e.example/a?b=1#c"
+        );
+    }
 }

@@ -1027,9 +1027,13 @@ async fn the_local_runner_fires_the_weekly_digest_schedule_from_template_yaml() 
         "{}",
         mails[0].subject()
     );
-    // Tuesday: no run.
+    // Tuesday (UTC) runs too (what Monday's runs left, until Tuesday 08:00 local); Wednesday
+    // no run.
     let tue = Utc.with_ymd_and_hms(2026, 12, 1, 23, 0, 0).unwrap();
-    assert_eq!(runner.fire_recurring(tue).await.unwrap(), 0);
+    assert_eq!(runner.fire_recurring(tue).await.unwrap(), 1);
+    assert_eq!(t.mail_to(&admin).await.len(), 1, "sent once");
+    let wed = Utc.with_ymd_and_hms(2026, 12, 2, 23, 0, 0).unwrap();
+    assert_eq!(runner.fire_recurring(wed).await.unwrap(), 0);
 }
 
 /// DynamoDB ends a Query page at 1 MB read, whatever its `Limit`: awards of ~110 KB fill a page

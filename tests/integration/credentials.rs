@@ -117,6 +117,23 @@ async fn a_credential_is_schema_valid_verifies_fails_when_changed_and_is_revoked
     );
     assert_eq!(doc["proof"][0]["cryptosuite"], "eddsa-rdfc-2022");
     assert_verdict(&verify(&vc).await, true, true, true);
+    // The status list is valid from well before now: a verifier whose clock is a little slow
+    // still accepts it (DCC checks the list's `validFrom`).
+    let list = t
+        .browse(
+            &t.path_of(
+                doc["credentialStatus"]["statusListCredential"]
+                    .as_str()
+                    .unwrap(),
+            ),
+        )
+        .await
+        .json();
+    let from: chrono::DateTime<chrono::Utc> = list["validFrom"].as_str().unwrap().parse().unwrap();
+    assert!(
+        chrono::Utc::now() - from > chrono::Duration::minutes(59),
+        "{from}"
+    );
     // the same credential on every request (signed once, stored), at one read
     t.requests.reset();
     assert_eq!(credential_of(&t, &award).await, vc);

@@ -1026,7 +1026,8 @@ async fn a_follow_up_queued_by_the_old_layout_is_sent_once_and_deleted() {
     use aws_sdk_dynamodb::types::AttributeValue as Av;
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let at = chrono::Utc::now() + chrono::Duration::days(40);
+    // Day 3's time (a day-3 email is not sent once day 7's has come).
+    let at = chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2);
     let bucket = bucket_of(at);
     let db = aws_sdk_dynamodb::Client::new(&t.sdk);
     let mut awards = Vec::new();
@@ -1106,7 +1107,8 @@ async fn moving_the_old_layouts_follow_ups_empties_its_index_and_each_still_goes
     use aws_sdk_dynamodb::types::AttributeValue as Av;
     let t = spawn_app().await;
     let (key, tpl) = storefront(&t).await;
-    let at = chrono::Utc::now() + chrono::Duration::days(40);
+    // Day 3's time (a day-3 email is not sent once day 7's has come).
+    let at = chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2);
     let bucket = accolade::domain::followup::bucket_of(at);
     let mut to = Vec::new();
     for _ in 0..2 {
@@ -1362,6 +1364,31 @@ async fn a_follow_up_refused_while_sending_is_paused_waits_an_hour_and_goes_once
     assert!(t.app.store.due_in(&after).await.unwrap().is_empty());
     assert!(t.app.store.due_in(&day7).await.unwrap().is_empty());
     assert_eq!(t.mail_to(&to).await.len(), 2);
+}
+
+/// A day-3 email whose bucket runs only after day 7's time (it waited out an SES pause, or the
+/// bucket ran days late) is not sent: day 7 follows it in the same hour otherwise, two
+/// promotions at once.
+#[tokio::test]
+async fn a_day3_email_overtaken_by_day_7_is_not_sent() {
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let before = chrono::Utc::now();
+    let (id, to) = issue_to_new(&t, &key, &tpl, "overtaken").await;
+    t.runner().deliver_stream().await.unwrap();
+    let day3 = |at: chrono::DateTime<chrono::Utc>| {
+        accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
+    };
+    let bucket = t.bucket_holding([day3(before), day3(chrono::Utc::now())]).await;
+    let notify = t.app_of(FunctionName::Notify);
+    let late = chrono::Utc::now() + chrono::Duration::days(8);
+    let out = accolade::notify::handle_due(notify, &bucket, late, None)
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("day 7's time has come"), "{out}");
+    assert!(t.app.store.email_record(&id, "day3").await.unwrap().is_none());
+    assert_eq!(t.mail_to(&to).await.len(), 1, "day 1 only");
+    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }
 
 /// SES refuses the next `sends` emails as it does while the account's sending is paused.

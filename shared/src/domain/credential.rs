@@ -26,7 +26,8 @@ impl StatusEntry {
 }
 
 /// `key-1`, `key-2`, …: the fragment of a verification method in the issuer's DID document.
-/// Key numbers only grow: a rotation adds the next one, and old keys stay published.
+/// Key numbers only grow: a rotation adds the next one, and old keys stay published unless
+/// retired (after a suspected leak).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyNumber(pub u32);
 

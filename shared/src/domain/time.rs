@@ -3,10 +3,27 @@
 use super::{error::KO_EMPTY, Invalid};
 use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeZone, Timelike, Utc};
 
-/// How far ahead of now an issue date may be (clocks differ by this much at most): Open Badges
-/// verifiers (the 2.0 validator, DCC's `validFrom` check) refuse a badge issued in the future,
-/// so a later one would be emailed and then fail verification until its time came.
+/// How far ahead of now an issue date may be (clocks differ by this much at most).
 pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The issue time to record for `issued`, as Open Badges verifiers accept it (the 2.0 validator
+/// and DCC's `validFrom` check refuse a badge issued in the future): `issued` when it is not
+/// later than now (give or take [`CLOCK_SKEW`]); `now` when it is later *today* in the issuer's
+/// zone (a completion date sent as UTC midnight, `2026-12-07T00:00:00Z` from Korea at 08:00 on
+/// the 7th); `None` for a later day.
+pub fn issue_instant(
+    issued: DateTime<Utc>,
+    now: DateTime<Utc>,
+    zone: Zone,
+) -> Option<DateTime<Utc>> {
+    if issued <= now + CLOCK_SKEW {
+        Some(issued)
+    } else if zone.date_of(issued) == zone.date_of(now) {
+        Some(now)
+    } else {
+        None
+    }
+}
 
 /// An IANA time zone name (`Asia/Seoul`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +330,25 @@ pub fn parse_date_in(raw: &str, order: DateOrder) -> Result<NaiveDate, Invalid> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_issue_time_later_today_is_now_and_a_later_day_is_refused() {
+        let seoul = Zone::parse("Asia/Seoul").unwrap();
+        // 2026-12-07 08:00 in Seoul.
+        let now = DateTime::parse_from_rfc3339("2026-12-06T23:00:00Z")
+            .unwrap()
+            .to_utc();
+        let utc_midnight = DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(issue_instant(utc_midnight, now, seoul), Some(now));
+        let skew = now + chrono::Duration::minutes(4);
+        assert_eq!(issue_instant(skew, now, seoul), Some(skew));
+        let yesterday = now - chrono::Duration::days(1);
+        assert_eq!(issue_instant(yesterday, now, seoul), Some(yesterday));
+        let tomorrow = seoul.start_of(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap());
+        assert_eq!(issue_instant(tomorrow, now, seoul), None);
+    }
 
     #[test]
     fn dates_in_common_forms() {

@@ -391,6 +391,14 @@ pub async fn send_followup(
     if !award.notify || !switched_on(&template, stage) {
         return Ok("not sent: switched off".into());
     }
+    // A day-3 email held back (an SES pause, a bucket run days late) until day 7's time is
+    // overtaken by day 7: one promotion, not two in an hour.
+    if stage == Stage::Day3
+        && template.spec.follow_ups.day7
+        && now >= award.created_at + chrono::Duration::days(7)
+    {
+        return Ok("not sent: day 7's time has come".into());
+    }
     // Without a working opt-out only the expiry reminder goes, as a plain notice
     // (`followup_mail::render`).
     let notice = !award.can_unsubscribe();
@@ -422,34 +430,61 @@ pub async fn send_followup(
     {
         return Ok("already handled".into());
     }
-    let r = followup_mail::render(stage, &award, &template, &issuer, app.urls(), &recs);
-    let unsubscribe = followup_mail::unsubscribe_url(&app.urls(), &award);
-    let headers = if notice {
-        vec![]
-    } else {
+    let raw = followup_message(app, (&award, &template, &issuer), stage, &recs, &sender);
+    let due = followup::plan(&award, &template)
+        .into_iter()
+        .find_map(|(s, at)| (s == stage).then_some(at))
+        .unwrap_or(award.created_at);
+    let sent = send_claimed(app, &award, stage.as_str(), &sender, raw).await;
+    paused_too_long(app, id, stage.as_str(), (due, now), sent)
+        .await
+        .map(|s| format!("{s:?}"))
+}
+
+/// The raw message of follow-up `stage`: a promotion with its one-click unsubscribe headers, or,
+/// for an award without a working opt-out, a plain notice (`followup_mail::render` decides the
+/// body the same way).
+fn followup_message(
+    app: &App,
+    (award, template, issuer): (&Award, &Template, &crate::domain::issuer::Issuer),
+    stage: Stage,
+    recs: &[crate::render::badge_page::Recommendation],
+    sender: &str,
+) -> Vec<u8> {
+    let r = followup_mail::render(stage, award, template, issuer, app.urls(), recs);
+    let unsubscribe = followup_mail::unsubscribe_url(&app.urls(), award);
+    let headers = if award.can_unsubscribe() {
         vec![
             ("List-Unsubscribe", format!("<{unsubscribe}>")),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
         ]
+    } else {
+        vec![]
     };
-    let raw = message(
-        &award,
-        &issuer,
-        &sender,
+    message(
+        award,
+        issuer,
+        sender,
         stage.as_str(),
         (&r.subject, &r.text, &r.html),
         headers,
-    );
-    let planned = followup::plan(&award, &template)
-        .into_iter()
-        .find_map(|(s, at)| (s == stage).then_some(at))
-        .unwrap_or(award.created_at);
-    match send_claimed(app, &award, stage.as_str(), &sender, raw).await {
-        Err(NotifyError::Paused(why)) if now - planned > WAITS_AT_MOST => Ok(format!(
-            "{:?}",
-            give_up(app, id, stage.as_str(), &why).await?
-        )),
-        sent => sent.map(|s| format!("{s:?}")),
+    )
+}
+
+/// A send's result, except that SES refusing every email more than [`WAITS_AT_MOST`] after the
+/// email was `due` gives it up (recorded rejected) instead of letting it wait again.
+async fn paused_too_long(
+    app: &App,
+    id: &AwardId,
+    stage: &str,
+    (due, now): (DateTime<Utc>, DateTime<Utc>),
+    sent: Result<Sent, NotifyError>,
+) -> Result<Sent, NotifyError> {
+    match sent {
+        Err(NotifyError::Paused(why)) if now - due > WAITS_AT_MOST => {
+            give_up(app, id, stage, &why).await
+        }
+        other => other,
     }
 }
 
@@ -467,11 +502,12 @@ async fn give_up(app: &App, id: &AwardId, stage: &str, why: &str) -> Result<Sent
     let claimed = app
         .store
         .claim_email(id, stage, Utc::now() + CLAIM, Utc::now());
-    if claimed.await? {
-        app.store
-            .finish_email(id, stage, "rejected", &why, Utc::now())
-            .await?;
+    if !claimed.await? {
+        return Ok(Sent::AlreadyHandled);
     }
+    app.store
+        .finish_email(id, stage, "rejected", &why, Utc::now())
+        .await?;
     Ok(Sent::Rejected(why))
 }
 
@@ -662,10 +698,8 @@ pub async fn send_day1(
         (&r.subject, &r.text, &r.html),
         vec![],
     );
-    let sent = match send_claimed(app, &award, STAGE, &sender, raw).await {
-        Err(NotifyError::Paused(why)) if now - award.created_at > WAITS_AT_MOST => {
-            give_up(app, id, STAGE, &why).await?
-        }
+    let sent = send_claimed(app, &award, STAGE, &sender, raw).await;
+    let sent = match paused_too_long(app, id, STAGE, (award.created_at, now), sent).await {
         Err(NotifyError::Paused(why)) => Sent::Deferred(why),
         sent => sent?,
     };

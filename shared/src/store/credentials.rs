@@ -192,9 +192,10 @@ impl Store {
         Ok(retired)
     }
 
-    /// Replaces a stored credential signed with key `old` by `c` (the same document signed again):
-    /// false when it is no longer the one signed with `old` (another request replaced it first).
-    pub async fn resign_credential(
+    /// Replaces a stored credential signed with key `old` by `c` (the same document signed again,
+    /// or the same credential with its issuer recorded): false when it is no longer the one
+    /// signed with `old` (another request replaced it first).
+    pub async fn replace_credential(
         &self,
         award: &AwardId,
         old: KeyNumber,

@@ -219,8 +219,13 @@ async fn still_failing(app: &App, w: &Webhook, clock: DateTime<Utc>) -> Result<b
         return Ok(false);
     };
     let (recent, _) = app.store.deliveries(&w.id, RECENT, None).await?;
+    // A success that overlapped the failure which set the mark started before it (the mark is
+    // that failure's clock, taken after its request of up to `DEADLINE`).
+    let overlap =
+        chrono::Duration::from_std(DEADLINE).unwrap_or_default() + chrono::Duration::seconds(5);
     let answered = recent.iter().any(|d| {
-        d.state == DeliveryState::Succeeded && d.last.as_ref().is_some_and(|a| a.at > since)
+        d.state == DeliveryState::Succeeded
+            && d.last.as_ref().is_some_and(|a| a.at > since - overlap)
     });
     if answered {
         tracing::info!(webhook = %w.id, %since, "stale failing mark; counted again from now");

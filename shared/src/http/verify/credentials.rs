@@ -23,7 +23,8 @@ use axum::{
 
 /// Verifiers fetch status lists fresh; a minute of caching keeps a revocation visible quickly.
 const STATUS_CACHE: &str = "public, max-age=60";
-/// A stored credential never changes (its status lives in the status list).
+/// A stored credential changes only when its key is retired (signed again); its status lives in
+/// the status list.
 const CREDENTIAL_CACHE: &str = "public, max-age=300";
 
 /// An error in JSON, readable by a verifier in a browser (CORS, as the documents themselves): a
