@@ -1379,14 +1379,22 @@ async fn a_day3_email_overtaken_by_day_7_is_not_sent() {
     let day3 = |at: chrono::DateTime<chrono::Utc>| {
         accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
     };
-    let bucket = t.bucket_holding([day3(before), day3(chrono::Utc::now())]).await;
+    let bucket = t
+        .bucket_holding([day3(before), day3(chrono::Utc::now())])
+        .await;
     let notify = t.app_of(FunctionName::Notify);
     let late = chrono::Utc::now() + chrono::Duration::days(8);
     let out = accolade::notify::handle_due(notify, &bucket, late, None)
         .await
         .unwrap();
     assert!(out.to_string().contains("day 7's time has come"), "{out}");
-    assert!(t.app.store.email_record(&id, "day3").await.unwrap().is_none());
+    assert!(t
+        .app
+        .store
+        .email_record(&id, "day3")
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(t.mail_to(&to).await.len(), 1, "day 1 only");
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }
