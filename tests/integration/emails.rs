@@ -1268,8 +1268,28 @@ async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badg
         .unwrap();
     t.faults().arm_at(0, None);
     assert!(out.to_string().contains("NoLongerValid"), "{out}");
-    let rec = day1_record(&t, &id).await;
-    assert_eq!(rec.state, "rejected");
+    gave_up(&t, &id, "day1", &bucket, later).await;
+    assert!(t
+        .app
+        .store
+        .email_record(&short, "day1")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(t.mail_to(&to).await.len(), 0);
+}
+
+/// Stage `stage` of award `id` was given up on after waiting out an SES pause: recorded rejected
+/// after 14 days, and waiting in neither its bucket nor the next hour's (its run was at `later`).
+async fn gave_up(
+    t: &TestApp,
+    id: &AwardId,
+    stage: &str,
+    bucket: &str,
+    later: chrono::DateTime<chrono::Utc>,
+) {
+    let rec = t.app.store.email_record(id, stage).await.unwrap().unwrap();
+    assert_eq!(rec.state, "rejected", "{:?}", rec.detail);
     assert!(
         rec.detail
             .as_deref()
@@ -1278,17 +1298,9 @@ async fn a_waiting_day1_email_gives_up_after_two_weeks_and_skips_an_expired_badg
         "{:?}",
         rec.detail
     );
-    assert!(t
-        .app
-        .store
-        .email_record(&short, "day1")
-        .await
-        .unwrap()
-        .is_none());
     let next = accolade::domain::followup::bucket_of(later + chrono::Duration::minutes(1));
     assert!(t.app.store.due_in(&next).await.unwrap().is_empty());
-    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
-    assert_eq!(t.mail_to(&to).await.len(), 0);
+    assert!(t.app.store.due_in(bucket).await.unwrap().is_empty());
 }
 
 /// SES refuses a day-3 email while the account's sending is paused: it waits in the next hour's
@@ -1351,18 +1363,7 @@ async fn a_follow_up_refused_while_sending_is_paused_waits_an_hour_and_goes_once
         .await
         .unwrap();
     assert!(out.to_string().contains("Rejected"), "{out}");
-    let rec = t
-        .app
-        .store
-        .email_record(&id, "day7")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(rec.state, "rejected");
-    assert!(rec.detail.unwrap_or_default().contains("14 days"));
-    let after = accolade::domain::followup::bucket_of(later + chrono::Duration::minutes(1));
-    assert!(t.app.store.due_in(&after).await.unwrap().is_empty());
-    assert!(t.app.store.due_in(&day7).await.unwrap().is_empty());
+    gave_up(&t, &id, "day7", &day7, later).await;
     assert_eq!(t.mail_to(&to).await.len(), 2);
 }
 
@@ -1372,16 +1373,7 @@ async fn a_follow_up_refused_while_sending_is_paused_waits_an_hour_and_goes_once
 #[tokio::test]
 async fn a_day3_email_overtaken_by_day_7_is_not_sent() {
     let t = spawn_app().await;
-    let (key, tpl) = storefront(&t).await;
-    let before = chrono::Utc::now();
-    let (id, to) = issue_to_new(&t, &key, &tpl, "overtaken").await;
-    t.runner().deliver_stream().await.unwrap();
-    let day3 = |at: chrono::DateTime<chrono::Utc>| {
-        accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
-    };
-    let bucket = t
-        .bucket_holding([day3(before), day3(chrono::Utc::now())])
-        .await;
+    let (id, to, bucket) = issued_with_day3_due(&t, "overtaken").await;
     let notify = t.app_of(FunctionName::Notify);
     let late = chrono::Utc::now() + chrono::Duration::days(8);
     let out = accolade::notify::handle_due(notify, &bucket, late, None)
@@ -1397,6 +1389,22 @@ async fn a_day3_email_overtaken_by_day_7_is_not_sent() {
         .is_none());
     assert_eq!(t.mail_to(&to).await.len(), 1, "day 1 only");
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+}
+
+/// An award issued to a new address from the storefront template, its day-1 email sent: its
+/// id, its address and the bucket its day-3 email waits in.
+async fn issued_with_day3_due(t: &TestApp, tag: &str) -> (AwardId, String, String) {
+    let (key, tpl) = storefront(t).await;
+    let before = chrono::Utc::now();
+    let (id, to) = issue_to_new(t, &key, &tpl, tag).await;
+    t.runner().deliver_stream().await.unwrap();
+    let day3 = |at: chrono::DateTime<chrono::Utc>| {
+        accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
+    };
+    let bucket = t
+        .bucket_holding([day3(before), day3(chrono::Utc::now())])
+        .await;
+    (id, to, bucket)
 }
 
 /// SES refuses the next `sends` emails as it does while the account's sending is paused.
@@ -1475,16 +1483,7 @@ async fn no_day1_email_for_a_badge_revoked_before_it_went() {
 #[tokio::test]
 async fn a_follow_up_whose_mark_is_refused_after_ses_took_it_is_sent_once() {
     let t = spawn_app().await;
-    let (key, tpl) = storefront(&t).await;
-    let before = chrono::Utc::now();
-    let (id, to) = issue_to_new(&t, &key, &tpl, "mark-refused").await;
-    t.runner().deliver_stream().await.unwrap();
-    let day3 = |at: chrono::DateTime<chrono::Utc>| {
-        accolade::domain::followup::bucket_of(at + chrono::Duration::days(3))
-    };
-    let bucket = t
-        .bucket_holding([day3(before), day3(chrono::Utc::now())])
-        .await;
+    let (id, to, bucket) = issued_with_day3_due(&t, "mark-refused").await;
     let at = chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(2);
     let notify = t.app_of(FunctionName::Notify);
     // The bucket's first PutItem claims the email, its second marks it sent.

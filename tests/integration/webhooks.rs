@@ -505,13 +505,7 @@ async fn a_receiver_that_never_answers_2xx_is_switched_off_after_the_schedule_an
         .as_str()
         .unwrap()
         .contains("HTTP 500"));
-    let mail: Vec<_> = t
-        .mail_to("badges@univ.example.ac.kr")
-        .await
-        .into_iter()
-        .filter(|m| m.header("X-Accolade-Webhook").as_deref() == Some(id))
-        .collect();
-    assert_eq!(mail.len(), 1, "the admins are told once");
+    let mail = admins_told_once(&t, id).await;
     assert!(mail[0].text.contains(&url));
     // Switched off: a test event is refused; switching it on again clears the failure.
     let r = t
@@ -1210,6 +1204,18 @@ async fn a_copy_of_a_first_attempts_message_after_it_failed_sends_nothing() {
     assert_eq!(deliveries(&t, &key, id).await[0]["state"], "succeeded");
 }
 
+/// The one email telling the issuer's admins that endpoint `id` was switched off.
+async fn admins_told_once(t: &TestApp, id: &str) -> Vec<accolade_tests::Mail> {
+    let mail: Vec<_> = t
+        .mail_to("badges@univ.example.ac.kr")
+        .await
+        .into_iter()
+        .filter(|m| m.header("X-Accolade-Webhook").as_deref() == Some(id))
+        .collect();
+    assert_eq!(mail.len(), 1, "the admins are told once");
+    mail
+}
+
 /// A receiver answering 410 Gone is switched off at once (Standard Webhooks: "the sender should
 /// disable the webhook endpoint"), not retried for 5 days; the admins are told why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1231,13 +1237,7 @@ async fn a_receiver_answering_410_gone_is_switched_off_at_once() {
         .json();
     assert_eq!(now["enabled"], false, "{now:#}");
     assert!(now["disabled_reason"].as_str().unwrap().contains("410"));
-    let mail: Vec<_> = t
-        .mail_to("badges@univ.example.ac.kr")
-        .await
-        .into_iter()
-        .filter(|m| m.header("X-Accolade-Webhook").as_deref() == Some(id))
-        .collect();
-    assert_eq!(mail.len(), 1, "the admins are told once");
+    let mail = admins_told_once(&t, id).await;
     assert!(mail[0].text.contains("410"), "{}", mail[0].text);
 }
 
