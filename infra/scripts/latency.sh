@@ -17,7 +17,7 @@ award=$(grep "Demo badge" "$log" | sed 's#.*/b/##')
 base="http://127.0.0.1:$port"
 key=$(grep -E '^ +API key ' "$log" | awk '{print $3}')
 jar=$(mktemp)
-curl -s -o /dev/null -c "$jar" --data-urlencode "api_key=$key" "$base/console/login"
+curl -s -o /dev/null -c "$jar" -H "Sec-Fetch-Site: same-origin" --data-urlencode "api_key=$key" "$base/console/login"
 measure() { # path label [curl args…]
   local path=$1 label=$2
   shift 2

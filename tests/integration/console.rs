@@ -28,7 +28,17 @@ async fn post_form(
     if let Some(c) = cookie {
         b = b.header("cookie", c);
     }
-    for (h, v) in extra {
+    // What a current browser says of a form posted from the console's own page, unless the
+    // test says otherwise (or, with `("sec-fetch-site", "")`, nothing at all).
+    let says_where =
+        |h: &&str| h.eq_ignore_ascii_case("origin") || h.eq_ignore_ascii_case("sec-fetch-site");
+    if !extra.iter().any(|(h, _)| says_where(h)) {
+        b = b.header("sec-fetch-site", "same-origin");
+    }
+    for (h, v) in extra
+        .iter()
+        .filter(|(h, v)| !(says_where(h) && v.is_empty()))
+    {
         b = b.header(*h, *v);
     }
     t.send(b.body(Body::from(body)).unwrap()).await
@@ -215,6 +225,29 @@ async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
         .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "login from {site}");
     }
+    // Neither header (no current browser posts so): refused, sign-in included, saying why.
+    let none = [("sec-fetch-site", "")];
+    let r = post_form(&t, "/console/templates", Some(&cookie), &good, &none).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "neither header");
+    assert!(
+        r.text().contains("neither an Origin nor a Sec-Fetch-Site"),
+        "{}",
+        r.text()
+    );
+    let r = post_form(
+        &t,
+        "/console/login",
+        None,
+        &[("api_key", key.as_str())],
+        &none,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "sign-in with neither header"
+    );
+    assert!(r.header("set-cookie").is_none());
     assert_eq!(t.template_count(&key).await, 0, "nothing was written");
     let r = post_form(
         &t,
@@ -235,6 +268,34 @@ async fn forms_need_the_sessions_csrf_token_and_the_same_origin() {
         .await
         .json();
     assert_eq!(list["data"][0]["name"], "CSRF 배지");
+}
+
+/// A form of more fields than any console page has is refused whole, not read in part.
+#[tokio::test]
+async fn a_form_of_more_than_a_thousand_fields_is_refused_and_writes_nothing() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("콘솔대학").await;
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let names: Vec<String> = (0..1_000).map(|i| format!("tags[{}]", i % 50)).collect();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("_csrf", &csrf),
+        ("name", "많은 항목"),
+        ("description", "d"),
+        ("criteria.narrative", "c"),
+    ];
+    fields.extend(names.iter().map(|n| (n.as_str(), "x")));
+    let r = post_form(&t, "/console/templates", Some(&cookie), &fields, &[]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert!(r.text().contains("1,000"), "{}", r.text());
+    assert_eq!(t.template_count(&key).await, 0, "nothing was written");
+    fields.truncate(4);
+    let r = post_form(&t, "/console/templates", Some(&cookie), &fields, &[]).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "the same form within the limit: {}",
+        r.text()
+    );
 }
 
 #[tokio::test]
@@ -526,7 +587,8 @@ async fn script_writes_need_the_csrf_header() {
             })
             .uri(path)
             .header("content-type", ct)
-            .header("cookie", cookie.as_str());
+            .header("cookie", cookie.as_str())
+            .header("sec-fetch-site", "same-origin");
         if let Some(tok) = token {
             b = b.header("x-csrf-token", tok);
         }

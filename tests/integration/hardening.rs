@@ -141,6 +141,7 @@ async fn integration_keys_issue_and_read_but_do_not_manage() {
             .method("POST")
             .uri("/console/login")
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
             .body(axum::body::Body::from(body))
             .unwrap();
         t.send(req)

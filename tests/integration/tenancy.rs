@@ -822,6 +822,10 @@ async fn send(t: &TestApp, w: &World, tenant: Tenant, c: &Case) -> Response {
     if let Some(k) = key {
         b = b.header("authorization", format!("Bearer {k}"));
     }
+    if c.surface == Surface::Console {
+        // A browser's form or script on the console's own page says so.
+        b = b.header("sec-fetch-site", "same-origin");
+    }
     if let Some((cookie, csrf)) = session {
         b = b.header("cookie", cookie).header("x-csrf-token", csrf);
     }

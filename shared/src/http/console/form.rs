@@ -28,7 +28,7 @@ const MAX_DEPTH: usize = 6;
 /// The most fields a form is read for (the template editor, the largest, has under 200): each
 /// field may pad an array per level with up to 99 nulls, so without a bound a 2 MB body of
 /// `x1[99][99][99][99][99]=`… would build millions of values (and a copy of them).
-const MAX_FIELDS: usize = 1_000;
+pub const MAX_FIELDS: usize = 1_000;
 
 fn parse_path(name: &str) -> Option<Vec<Seg>> {
     if name.len() > MAX_NAME_LEN {

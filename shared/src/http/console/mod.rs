@@ -105,19 +105,29 @@ pub fn router(app: App) -> Router {
 /// `Origin` must be the deployment's public origin — from `PUBLIC_BASE_URL`, not from `Host`:
 /// behind CloudFront or a custom domain, API Gateway sees another host than the browser does —
 /// and, where a browser sends no `Origin`, its `Sec-Fetch-Site` must say same-origin (a sibling
-/// subdomain is "same-site", not same-origin).
+/// subdomain is "same-site", not same-origin). A request with neither says nothing of where it
+/// came from and is refused too: every current browser sends `Origin` on a POST, and the sign-in
+/// form has no token to fall back on (a login CSRF signs the victim in as the attacker).
 async fn same_origin_posts(State(app): State<App>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let public = public_origin(&app.config.public_base_url);
         let header_of = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let cross_site = match (header_of("origin"), header_of("sec-fetch-site")) {
+        let refused = match (header_of("origin"), header_of("sec-fetch-site")) {
             // `null` (sandboxed frames, some redirects) is not this site either.
-            (Some(origin), _) => !origin.eq_ignore_ascii_case(public),
-            (None, Some(site)) => !matches!(site, "same-origin" | "none"),
-            (None, None) => false,
+            (Some(origin), _) if !origin.eq_ignore_ascii_case(public) => {
+                Some("cross-site request refused")
+            }
+            (None, Some(site)) if !matches!(site, "same-origin" | "none") => {
+                Some("cross-site request refused")
+            }
+            (None, None) => Some(
+                "refused: the request has neither an Origin nor a Sec-Fetch-Site header; \
+                 use a current browser",
+            ),
+            _ => None,
         };
-        if cross_site {
-            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+        if let Some(why) = refused {
+            return (StatusCode::FORBIDDEN, why).into_response();
         }
     }
     next.run(req).await

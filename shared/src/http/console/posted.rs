@@ -33,6 +33,14 @@ impl FromRequest<App> for Posted {
         if !s.csrf_ok(form::value(&f, "_csrf")) {
             return Err(forbidden(app, s.lang));
         }
+        if f.len() > form::MAX_FIELDS {
+            // No console form comes near; reading only part of one would save part of it.
+            let message = s.lang.t(
+                "양식의 항목이 너무 많습니다 (최대 1,000개).",
+                "the form has too many fields (at most 1,000)",
+            );
+            return Err((StatusCode::PAYLOAD_TOO_LARGE, message).into_response());
+        }
         Ok(Posted { s, f })
     }
 }
