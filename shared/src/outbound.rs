@@ -24,6 +24,8 @@ pub const KEEP: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
+    /// The `Retry-After` header, as sent (a receiver asking to be left alone for a while).
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
     /// The whole body came (it ended before the deadline and within what is kept).
     pub complete: bool,
@@ -123,7 +125,7 @@ impl Outbound {
         let tcp = tokio::time::timeout_at(until, connect(&addrs))
             .await
             .map_err(late)??;
-        let (status, body, complete) = if url.scheme() == "https" {
+        let (head, body, complete) = if url.scheme() == "https" {
             let tls = tokio::time::timeout_at(until, self.tls_connect(url, tcp))
                 .await
                 .map_err(late)??;
@@ -136,7 +138,8 @@ impl Outbound {
                 .map_err(|e| e.unwrap_or_else(no_answer))?
         };
         Ok(Answer {
-            status,
+            status: head.0,
+            retry_after: head.1,
             body,
             complete,
             latency: started.elapsed(),
@@ -283,6 +286,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// What an answer's head says: its status and its `Retry-After`.
+type Head = (u16, Option<String>);
+
 /// One request on a fresh connection: the status (by `until`; `Err(None)` when it did not come),
 /// at most `keep` bytes of the body, as much as came by `until`, and whether that was all of it.
 async fn exchange<S>(
@@ -290,7 +296,7 @@ async fn exchange<S>(
     request: hyper::Request<String>,
     until: tokio::time::Instant,
     keep: usize,
-) -> Result<(u16, Vec<u8>, bool), Option<OutboundError>>
+) -> Result<(Head, Vec<u8>, bool), Option<OutboundError>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -306,7 +312,12 @@ where
         .await
         .map_err(|_| None)?
         .map_err(failed)?;
-    let status = res.status().as_u16();
+    let retry_after = res
+        .headers()
+        .get(hyper::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let head = (res.status().as_u16(), retry_after);
     let mut body = res.into_body();
     let mut kept = Vec::new();
     let mut complete = false;
@@ -326,7 +337,7 @@ where
         }
     }
     kept.truncate(keep);
-    Ok((status, kept, complete))
+    Ok((head, kept, complete))
 }
 
 #[cfg(test)]

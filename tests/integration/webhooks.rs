@@ -66,9 +66,14 @@ async fn hook(State(inbox): State<Inbox>, headers: HeaderMap, body: String) -> i
     });
     let status = inbox.plan.lock().unwrap().pop_front().unwrap_or(200);
     let code = StatusCode::from_u16(status).unwrap();
+    // A receiver that is rate-limiting asks for an hour.
+    let wait = if status == 429 { "3600" } else { "" };
     (
         code,
-        [("location", "http://localhost:1/elsewhere")],
+        [
+            ("location", "http://localhost:1/elsewhere"),
+            ("retry-after", wait),
+        ],
         "thanks; 고맙습니다",
     )
 }
@@ -386,6 +391,39 @@ async fn every_event_type_arrives_once_with_a_signature_the_reference_library_ac
 async fn next_attempt(t: &TestApp, key: &str, webhook: &str) -> Option<DateTime<Utc>> {
     let d = &deliveries(t, key, webhook).await[0];
     d["next_attempt_at"].as_str().map(|s| s.parse().unwrap())
+}
+
+/// `429` with `Retry-After: 3600`: the next attempt waits the hour asked for, not the schedule's
+/// minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_asking_for_an_hour_with_retry_after_is_left_alone_for_it() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한도대학교").await;
+    let (url, inbox) = receiver(&[429]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let sent = Utc::now();
+    let r = t
+        .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 1);
+    let at = next_attempt(&t, &key, id).await.expect("a retry");
+    assert!(
+        at >= sent + chrono::Duration::seconds(3600),
+        "the hour asked for, not the schedule's first minute: {at}"
+    );
+    // Up to 10 % jitter, so that endpoints throttled together are not retried together.
+    assert!(
+        at <= Utc::now() + chrono::Duration::seconds(3960 + 120),
+        "{at}"
+    );
+    assert_eq!(t.fire_schedules(at - chrono::Duration::seconds(1)).await, 0);
+    assert_eq!(t.fire_schedules(at).await, 1);
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 2, "then sent, and answered 200");
+    assert!(next_attempt(&t, &key, id).await.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1239,6 +1277,63 @@ async fn a_receiver_answering_410_gone_is_switched_off_at_once() {
     assert!(now["disabled_reason"].as_str().unwrap().contains("410"));
     let mail = admins_told_once(&t, id).await;
     assert!(mail[0].text.contains("410"), "{}", mail[0].text);
+}
+
+/// The success that shows a mark stale may have overlapped the failure that set it: started
+/// before the mark (a failure's mark is its clock, taken after a request of up to the deadline)
+/// and answered while that failure waited. It still counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_overlapping_the_failure_that_set_the_mark_keeps_the_endpoint_on() {
+    let t = spawn_app().await;
+    let (issuer, key) = t.issuer("겹친대학교").await;
+    let (url, inbox) = receiver(&[200, 502]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let first = test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    let webhook = WebhookId::parse(id).unwrap();
+    // Six days ago: the success started 10 s before the failure that set the mark.
+    let long_ago = Utc::now() - chrono::Duration::days(6);
+    let d = t
+        .app
+        .store
+        .delivery(&webhook, &first)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut success = d.last.clone().expect("its attempt");
+    success.at = long_ago - chrono::Duration::seconds(10);
+    let state = accolade::domain::webhook::DeliveryState::Succeeded;
+    assert!(t
+        .app
+        .store
+        .finish_attempt(&d, &success, state, None)
+        .await
+        .unwrap());
+    let stored = t
+        .app
+        .store
+        .webhook(&issuer, &webhook)
+        .await
+        .unwrap()
+        .unwrap();
+    t.app
+        .store
+        .set_failing(&stored, Some(long_ago))
+        .await
+        .unwrap();
+    test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    assert_eq!(inbox.all().len(), 2);
+    let now = t
+        .call("GET", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["enabled"], true, "{now:#}");
+    assert!(
+        next_attempt(&t, &key, id).await.is_some(),
+        "retried as usual"
+    );
 }
 
 /// An endpoint's failing mark can outlive a success (the write that clears it lost, or a failure

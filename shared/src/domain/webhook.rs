@@ -361,10 +361,39 @@ pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
 pub fn retry_after(attempt: u32, jitter: f64) -> Option<Duration> {
     const MINUTES: [i64; 11] = [1, 5, 30, 120, 300, 600, 840, 1440, 1440, 1440, 1440];
     let base = *MINUTES.get(usize::try_from(attempt.checked_sub(1)?).ok()?)?;
-    let base_secs = base * 60;
-    #[allow(clippy::cast_possible_truncation)]
-    let extra = (base_secs as f64 * 0.1 * jitter.clamp(0.0, 1.0)) as i64;
-    Some(Duration::seconds(base_secs + extra))
+    Some(jittered(Duration::minutes(base), jitter))
+}
+
+/// `wait` and up to 10 % more (`jitter` in 0..=1), to the second.
+pub fn jittered(wait: Duration, jitter: f64) -> Duration {
+    let secs = wait.num_seconds();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let extra = (secs as f64 * 0.1 * jitter.clamp(0.0, 1.0)) as i64;
+    Duration::seconds(secs + extra)
+}
+
+/// The longest wait a receiver's `Retry-After` can add: the schedule's longest gap.
+pub const ASKED_WAIT_MAX: Duration = Duration::hours(24);
+
+/// How long a receiver answering `429 Too Many Requests` or `503 Service Unavailable` asked to be
+/// left alone by its `Retry-After` (seconds, or an HTTP date; RFC 9110 §10.2.3), at most
+/// [`ASKED_WAIT_MAX`]. `None` for any other answer, or a header that says nothing readable.
+/// The next attempt waits for the longer of this and the schedule ([`retry_after`]).
+pub fn asked_wait(status: u16, retry_after: Option<&str>, now: DateTime<Utc>) -> Option<Duration> {
+    if status != 429 && status != 503 {
+        return None;
+    }
+    let raw = retry_after?.trim();
+    let wait = if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        Duration::seconds(
+            raw.parse::<i64>()
+                .unwrap_or(i64::MAX)
+                .min(ASKED_WAIT_MAX.num_seconds()),
+        )
+    } else {
+        DateTime::parse_from_rfc2822(raw).ok()?.with_timezone(&Utc) - now
+    };
+    (wait > Duration::zero()).then(|| wait.min(ASKED_WAIT_MAX))
 }
 
 /// An endpoint that has failed every attempt for this long is switched off, and its admins
@@ -582,6 +611,9 @@ pub struct Attempt {
     /// Why it failed, when it did not get an HTTP answer or was refused before sending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How long the receiver asked to be left alone ([`asked_wait`]); not stored.
+    #[serde(skip)]
+    pub asked_wait: Option<Duration>,
 }
 
 impl Attempt {
@@ -769,6 +801,38 @@ mod tests {
             w.message_id("award.issued:a"),
             w.message_id("award.issued:a")
         );
+    }
+
+    #[test]
+    fn a_receiver_asking_to_wait_is_heard_on_429_and_503_within_a_day() {
+        let now = DateTime::parse_from_rfc3339("2026-12-07T03:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let asked = |status, h: &str| asked_wait(status, Some(h), now);
+        assert_eq!(asked(429, "120"), Some(Duration::seconds(120)));
+        assert_eq!(asked(503, " 3600 "), Some(Duration::hours(1)));
+        assert_eq!(
+            asked(503, "Mon, 07 Dec 2026 05:30:00 GMT"),
+            Some(Duration::minutes(150)),
+            "an HTTP date"
+        );
+        assert_eq!(asked(429, "99999999999999999999999"), Some(ASKED_WAIT_MAX));
+        assert_eq!(
+            asked(429, "Tue, 15 Dec 2026 00:00:00 GMT"),
+            Some(ASKED_WAIT_MAX)
+        );
+        for nothing in [
+            "",
+            "0",
+            "-5",
+            "soon",
+            "1.5",
+            "Sun, 06 Dec 2026 00:00:00 GMT",
+        ] {
+            assert_eq!(asked(429, nothing), None, "{nothing:?}");
+        }
+        assert_eq!(asked(500, "120"), None, "only 429 and 503 ask");
+        assert_eq!(asked_wait(429, None, now), None);
     }
 
     #[test]

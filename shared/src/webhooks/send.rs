@@ -10,7 +10,8 @@
 //!    `webhook-timestamp`, `webhook-signature`), through [`crate::outbound`] (addresses checked,
 //!    no redirects, 15 s);
 //! 4. records the outcome. A 2xx ends it. Otherwise the next attempt is a one-time Scheduler
-//!    schedule ([`retry_after`]; created before the outcome is recorded, so a crash between them
+//!    schedule ([`retry_after`], or later when a 429 or 503 asked for longer with `Retry-After`,
+//!    up to a day: [`asked_wait`]; created before the outcome is recorded, so a crash between them
 //!    leaves a schedule that finds the claim expired and tries again), and the endpoint is marked
 //!    failing since then; an endpoint failing for [`FAILING_LIMIT`] is switched off and its
 //!    admins are emailed once.
@@ -24,8 +25,8 @@ use crate::{
     domain::{
         ids::{IssuerId, WebhookId},
         webhook::{
-            excerpt, retry_after, signature, Attempt, Delivery, DeliveryState, Webhook,
-            FAILING_LIMIT,
+            asked_wait, excerpt, jittered, retry_after, signature, Attempt, Delivery,
+            DeliveryState, Webhook, FAILING_LIMIT,
         },
     },
     email::{mime, webhook_disabled},
@@ -183,15 +184,22 @@ async fn after_failure(
         return Ok("failed; the endpoint is switched off");
     }
     let jitter = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
-    let Some(wait) = retry_after(made.number, jitter) else {
+    let Some(scheduled) = retry_after(made.number, jitter) else {
         app.store
             .finish_attempt(d, made, DeliveryState::Failed, None)
             .await?;
         return Ok("failed");
     };
+    // A receiver that asked for time (429 or 503 with `Retry-After`, up to a day) gets it,
+    // counted from its answer (the clock may be a late retry's), with the schedule's jitter.
+    let latency = chrono::Duration::milliseconds(i64::try_from(made.latency_ms).unwrap_or(0));
+    let asked_until = made
+        .asked_wait
+        .map(|w| made.at + latency + jittered(w, jitter));
+    let due = asked_until.map_or(clock + scheduled, |u| u.max(clock + scheduled));
     // Late (a throttled or retried invocation), the retry is still in the future: Scheduler
     // never fires a one-time schedule created after its time.
-    let at = not_before_next_minute(clock + wait);
+    let at = not_before_next_minute(due);
     let input = json!({
         "issuer_id": d.issuer_id,
         "webhook_id": d.webhook_id,
@@ -261,12 +269,14 @@ async fn post(app: &App, w: &Webhook, d: &Delivery) -> Attempt {
         latency_ms: 0,
         response: String::new(),
         error: None,
+        asked_wait: None,
     };
     match sent {
         Ok(answer) => {
             made.status_code = Some(answer.status);
             made.latency_ms = u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX);
             made.response = excerpt(&answer.body, KEEP);
+            made.asked_wait = asked_wait(answer.status, answer.retry_after.as_deref(), now);
             if (300..400).contains(&answer.status) {
                 made.error = Some(format!(
                     "HTTP {}: redirects are not followed",
