@@ -206,8 +206,9 @@ metrics_props = {
 response_schemas = {
     "RotatedKey": resp_obj({"key": S(pattern="^key-[0-9]+$"), "verification_method": S(pattern="^did:web:"),
                             "did": S(pattern="^did:web:"),
+                            "signs_from": S(format="date-time", description="when the new key starts signing: two minutes on, so that verifiers' cached copies of the DID document (max-age 60 s) list it first; at once with retire_previous"),
                             "retired": arr(S(pattern="^key-[0-9]+$"), description="keys this rotation retired (with retire_previous)")},
-                           ["key", "verification_method", "did", "retired"]),
+                           ["key", "verification_method", "did", "signs_from", "retired"]),
     "Error": resp_obj({"error": resp_obj({"code": S(), "message": S(), "field": S(description="the request field, parameter or header at fault")}, ["code", "message"])}, ["error"]),
     "Issuer": resp_obj({
         "id": ISSUER_ID, **{k: v for k, v in issuer_profile.items()},
@@ -400,7 +401,7 @@ paths = {
   "/v1/issuer/signing-keys/rotate": {
     "post": op("rotateSigningKey", "Rotate the credential-signing key (admin keys only)", "issuer",
                {"201": json_answer("RotatedKey", "Rotated")}, ["400", "403"], body_required=False, params=["RetirePrevious"],
-               desc="A new Ed25519 key signs Open Badges 3.0 credentials from now on. Older keys stay in the issuer's DID document, so credentials signed before keep verifying — unless retire_previous=true (after a suspected leak): then the older keys leave the DID document, nothing signed with them verifies any more, and each credential they signed is signed again with the new key the next time it is requested (baked images downloaded before carry the old proof)."),
+               desc="A new Ed25519 key joins the issuer's DID document at once and signs Open Badges 3.0 credentials from signs_from, two minutes later (verifiers may hold the DID document for its 60 s max-age; until then the previous key signs). Older keys stay in the issuer's DID document, so credentials signed before keep verifying — unless retire_previous=true (after a suspected leak): then the older keys leave the DID document, the new key signs at once, nothing signed with them verifies any more, and each credential they signed is signed again with the new key the next time it is requested (baked images downloaded before carry the old proof)."),
   },
   "/v1/templates": {
     "get": op("listTemplates", "List templates, newest first", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],

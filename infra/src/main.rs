@@ -132,13 +132,15 @@ enum IssuerCommand {
     },
     /// List issuers.
     List,
-    /// Rotate an issuer's Open Badges 3.0 signing key: a new key (wrapped by the KMS key) signs
-    /// from now on; the old ones stay in its DID document, so earlier credentials still verify.
+    /// Rotate an issuer's Open Badges 3.0 signing key: a new key (wrapped by the KMS key) joins
+    /// its DID document and signs from two minutes later (verifiers cache the document for
+    /// 60 s); the old ones stay in it, so earlier credentials still verify.
     RotateSigningKey {
         #[arg(long)]
         issuer: String,
-        /// After a suspected leak: every older key leaves the DID document (nothing it signs
-        /// verifies any more); the credentials it signed are signed again when next requested.
+        /// After a suspected leak: the new key signs at once, and every older key leaves the DID
+        /// document (nothing it signs verifies any more); the credentials it signed are signed
+        /// again when next requested.
         #[arg(long)]
         retire_previous: bool,
         /// The stack's KMS key (template.yaml `CredentialKey`; with --local, from stack.json).
@@ -243,7 +245,14 @@ async fn rotate_signing_key(
     let rotated = accolade::credentials::rotate_key(app, &id, retire_previous).await?;
     let n = rotated.key;
     let method = accolade::ob3::verification_method(&app.urls(), &id, n);
-    println!("{}\tnow signs as {method}", n.fragment());
+    if rotated.signs_from <= chrono::Utc::now() {
+        println!("{}\tnow signs as {method}", n.fragment());
+    } else {
+        let at = rotated
+            .signs_from
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        println!("{}\tsigns from {at} as {method}", n.fragment());
+    }
     for k in rotated.retired {
         println!("{}\tretired", k.fragment());
     }

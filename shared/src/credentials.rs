@@ -8,7 +8,7 @@ use crate::{
     app::App,
     domain::{
         award::Award,
-        credential::{KeyNumber, SigningKeyRecord, StoredCredential},
+        credential::{signer, KeyNumber, SigningKeyRecord, StoredCredential, KEY_PUBLISHED_FOR},
         ids::{AwardId, IssuerId},
         issuer::Issuer,
         template::Template,
@@ -18,7 +18,7 @@ use crate::{
     ob3,
     store::{credentials::CredentialPut, StoreError},
 };
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde_json::Value;
 
@@ -222,17 +222,19 @@ pub async fn status_list(
     Ok(json)
 }
 
-/// A rotation: the key that signs from now on, and the keys it retired.
+/// A rotation: the new key, when it starts signing, and the keys it retired.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotated {
     pub key: KeyNumber,
+    pub signs_from: DateTime<Utc>,
     pub retired: Vec<KeyNumber>,
 }
 
-/// Adds the issuer's next key; credentials from now on are signed with it. Older keys stay in the
-/// DID document, so what they signed keeps verifying — unless `retire_previous` (a suspected
-/// leak): then they leave it, nothing they sign verifies any more, and each credential they
-/// signed is signed again with the new key when it is next asked for.
+/// Adds the issuer's next key to its DID document; it signs once it has been published for
+/// [`KEY_PUBLISHED_FOR`] (until then the key that signed before it does). Older keys stay in the DID
+/// document, so what they signed keeps verifying — unless `retire_previous` (a suspected leak):
+/// then they leave it, the new key signs at once, nothing they sign verifies any more, and each
+/// credential they signed is signed again with the new key when it is next asked for.
 pub async fn rotate_key(
     app: &App,
     issuer: &IssuerId,
@@ -241,9 +243,12 @@ pub async fn rotate_key(
     for _ in 0..3 {
         let newest = app.store.newest_signing_key(issuer).await?;
         let next = newest.map_or(KeyNumber(1), |k| k.number.next());
-        if create_key(app, issuer, next).await?.is_none() {
+        // After a leak the new key signs at once: the suspected one must not sign again, even
+        // while its retirement is being written (or if that fails part-way).
+        let at_once = retire_previous || next == KeyNumber(1);
+        let Some((_, record)) = create_key(app, issuer, next, at_once).await? else {
             continue;
-        }
+        };
         let retired = if retire_previous {
             app.store
                 .retire_signing_keys(issuer, next, Utc::now())
@@ -252,33 +257,47 @@ pub async fn rotate_key(
             vec![]
         };
         app.retired_keys.forget(issuer);
-        return Ok(Rotated { key: next, retired });
+        return Ok(Rotated {
+            key: next,
+            signs_from: record.signs_from,
+            retired,
+        });
     }
     Err(CredentialError::Busy)
 }
 
-/// Creates key `n` unless another writer did: `None` when it exists already.
+/// Creates key `n` unless another writer did: `None` when it exists already. It signs at once,
+/// or once it has been in the DID document for [`KEY_PUBLISHED_FOR`]. (The time is this
+/// machine's: the operator CLI's clock must be right, as the functions' is.)
 async fn create_key(
     app: &App,
     issuer: &IssuerId,
     n: KeyNumber,
-) -> Result<Option<SigningKey>, CredentialError> {
+    at_once: bool,
+) -> Result<Option<(SigningKey, SigningKeyRecord)>, CredentialError> {
     let (key, encrypted_seed) = app.kms.new_signing_key(issuer, n).await?;
+    let created = Utc::now();
     let record = SigningKeyRecord {
         number: n,
         public_key: key.verifying_key().to_bytes(),
         encrypted_seed,
-        created: Utc::now(),
+        created,
+        signs_from: if at_once {
+            created
+        } else {
+            created + KEY_PUBLISHED_FOR
+        },
         retired: None,
     };
     if !app.store.put_signing_key(issuer, &record).await? {
         return Ok(None);
     }
     tracing::info!(issuer = %issuer, key = n.0, "credential-signing key created");
-    Ok(Some(key))
+    Ok(Some((key, record)))
 }
 
-/// The issuer's newest key, decrypted once per warm Lambda; key 1 is created on first need.
+/// The key that signs now ([`signer`]: the newest whose time has come),
+/// decrypted once per warm Lambda; key 1 is created on first need.
 async fn current_key(
     app: &App,
     issuer: &IssuerId,
@@ -287,9 +306,9 @@ async fn current_key(
     // are remembered for the stored credentials served next.
     let keys = app.store.signing_keys(issuer).await?;
     remember_retired(app, issuer, &keys);
-    let Some(newest) = keys.into_iter().last() else {
-        return match create_key(app, issuer, KeyNumber(1)).await? {
-            Some(key) => Ok((KeyNumber(1), key)),
+    let Some(signing) = signer(&keys, Utc::now()).cloned() else {
+        return match create_key(app, issuer, KeyNumber(1), true).await? {
+            Some((key, _)) => Ok((KeyNumber(1), key)),
             // A concurrent first request created it: read it like any other.
             None => Box::pin(current_key(app, issuer)).await,
         };
@@ -298,19 +317,19 @@ async fn current_key(
         .signing_keys
         .lock()
         .ok()
-        .and_then(|c| c.get(&(issuer.clone(), newest.number)).cloned());
+        .and_then(|c| c.get(&(issuer.clone(), signing.number)).cloned());
     if let Some(key) = cached {
-        return Ok((newest.number, key));
+        return Ok((signing.number, key));
     }
     let key = app
         .kms
-        .signing_key(issuer, newest.number, &newest.encrypted_seed)
+        .signing_key(issuer, signing.number, &signing.encrypted_seed)
         .await?;
-    if key.verifying_key().to_bytes() != newest.public_key {
+    if key.verifying_key().to_bytes() != signing.public_key {
         return Err(KmsError::BadKey.into());
     }
     if let Ok(mut c) = app.signing_keys.lock() {
-        c.insert((issuer.clone(), newest.number), key.clone());
+        c.insert((issuer.clone(), signing.number), key.clone());
     }
-    Ok((newest.number, key))
+    Ok((signing.number, key))
 }

@@ -55,6 +55,33 @@ async fn credential_of(t: &TestApp, award: &Value) -> String {
     r.text()
 }
 
+/// Key `n` of the issuer signing from now, as the two minutes a new key waits would make it.
+async fn published(t: &TestApp, issuer: &str, n: u32) {
+    let id = accolade::domain::ids::IssuerId::parse(issuer).unwrap();
+    let (pk, sk) = accolade::store::keys::signing_key(&id, n);
+    let now = chrono::Utc::now();
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+        .update_expression("SET signs_from = :c")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(
+            ":c",
+            aws_sdk_dynamodb::types::AttributeValue::S(now.to_rfc3339()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn signed_with(vc: &str) -> String {
+    let v: Value = serde_json::from_str(vc).unwrap();
+    let method = v["proof"][0]["verificationMethod"].as_str().unwrap();
+    method.rsplit('#').next().unwrap().to_owned()
+}
+
 /// The verifier's verdict; its own check of the 1EdTech schema must pass too.
 fn assert_verdict(v: &Value, signature: bool, expiration: bool, revocation: bool) {
     assert_eq!(
@@ -338,18 +365,27 @@ async fn after_rotation_old_credentials_verify_and_new_ones_use_the_new_key() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["key"], "key-2");
-    let after = t
-        .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("n"), "name": "N"}}))
-        .await;
-    let new = credential_of(&t, &after).await;
-    let method = |vc: &str| {
-        serde_json::from_str::<Value>(vc).unwrap()["proof"][0]["verificationMethod"].clone()
+    let signs_from: chrono::DateTime<chrono::Utc> =
+        r.json()["signs_from"].as_str().unwrap().parse().unwrap();
+    assert!(
+        signs_from > chrono::Utc::now() + chrono::Duration::seconds(100),
+        "two minutes on: {signs_from}"
+    );
+    let issue = |who: &'static str| {
+        t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email(who), "name": "N"}}))
     };
-    assert!(method(&old).as_str().unwrap().ends_with("#key-1"));
-    assert!(method(&new).as_str().unwrap().ends_with("#key-2"));
-    assert_verdict(&verify(&old).await, true, true, true);
-    assert_verdict(&verify(&new).await, true, true, true);
+    // Key 2 is in the DID document at once (below) but does not sign while verifiers may hold
+    // a copy of the document without it.
+    let during = credential_of(&t, &issue("d").await).await;
+    assert_eq!(signed_with(&during), "key-1");
     let issuer = t.call("GET", "/v1/issuer", Some(&key), None).await.json();
+    published(&t, issuer["id"].as_str().unwrap(), 2).await;
+    let new = credential_of(&t, &issue("n").await).await;
+    assert_eq!(signed_with(&old), "key-1");
+    assert_eq!(signed_with(&new), "key-2");
+    assert_verdict(&verify(&old).await, true, true, true);
+    assert_verdict(&verify(&during).await, true, true, true);
+    assert_verdict(&verify(&new).await, true, true, true);
     let did = t
         .browse(&t.path_of(issuer["urls"]["did_document"].as_str().unwrap()))
         .await
@@ -411,6 +447,75 @@ async fn a_rotation_after_a_leak_retires_the_old_key_and_its_credentials_are_sig
     );
 }
 
+/// A revoked badge whose key is then retired gets no fresh proof: its stored credential, served
+/// until the retirement reaches the verify function, is `410` after it, and nothing is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_badge_whose_key_is_retired_is_gone_and_not_signed_again() {
+    let t = spawn_app().await;
+    let (key, _tpl, award) = t.one_award().await;
+    let old = credential_of(&t, &award).await;
+    let id = award["id"].as_str().unwrap();
+    let r = t
+        .call(
+            "POST",
+            &format!("/v1/awards/{id}/revoke"),
+            Some(&key),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t
+        .call(
+            "POST",
+            "/v1/issuer/signing-keys/rotate?retire_previous=true",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let path = t.path_of(award["urls"]["verifiable_credential"].as_str().unwrap());
+    let r = t.browse_until(&path, |r| r.status != StatusCode::OK).await;
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "revoked");
+    let stored = t
+        .app
+        .store
+        .get_credential(&accolade::domain::ids::AwardId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.json, old, "not signed again");
+}
+
+/// A credential stored before credentials recorded their issuer (2026-12-07) is served as it is
+/// and, on that request, rewritten with its issuer (the same document), so the verify function's
+/// one-read path serves it from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_stored_without_its_issuer_is_served_and_given_it() {
+    let t = spawn_app().await;
+    let (_key, _tpl, award) = t.one_award().await;
+    let first = credential_of(&t, &award).await;
+    let id = accolade::domain::ids::AwardId::parse(award["id"].as_str().unwrap()).unwrap();
+    let stored = || async { t.app.store.get_credential(&id).await.unwrap().unwrap() };
+    let issuer = stored().await.issuer.expect("stored with its issuer");
+    let (pk, sk) = accolade::store::keys::credential(&id);
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+        .update_expression("REMOVE issuer_id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored().await.issuer, None, "as stored before 2026-12-07");
+    assert_eq!(credential_of(&t, &award).await, first, "served as it was");
+    let again = stored().await;
+    assert_eq!(again.issuer, Some(issuer), "rewritten with its issuer");
+    assert_eq!(again.json, first, "the same document");
+    assert_eq!(credential_of(&t, &award).await, first);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reissuing_revokes_the_replaced_credential_in_the_status_list() {
     let t = spawn_app().await;
@@ -463,9 +568,10 @@ async fn the_operator_cli_rotates_an_issuers_key() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("key-2\tnow signs as did:web:")),
+            .any(|l| l.starts_with("key-2\tsigns from ") && l.contains(" as did:web:")),
         "{stdout}"
     );
+    published(&t, issuer["id"].as_str().unwrap(), 2).await;
     let after = t
         .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("c"), "name": "C"}}))
         .await;

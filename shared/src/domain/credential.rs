@@ -1,7 +1,7 @@
 //! Open Badges 3.0 credentials: the issuer's signing keys and each award's place in the
 //! revocation status list. See ARCHITECTURE.md ("Verifiable credentials").
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 /// Entries per status list: the W3C Bitstring Status List minimum (16 KB of bits), so one list
 /// hides each credential among 131,072.
@@ -48,9 +48,31 @@ pub struct SigningKeyRecord {
     pub public_key: [u8; 32],
     pub encrypted_seed: Vec<u8>,
     pub created: DateTime<Utc>,
+    /// From when it may sign ([`KEY_PUBLISHED_FOR`] after `created`, or at once for an issuer's
+    /// first key and a rotation that retires the others). Keys stored before 2026-12-07: `created`.
+    pub signs_from: DateTime<Utc>,
     /// Retired (a rotation after a suspected leak): out of the DID document, so nothing it signs
     /// verifies; the credentials it signed are signed again with the current key when asked for.
     pub retired: Option<DateTime<Utc>>,
+}
+
+/// How long a new key is published before it signs: verifiers, browsers and caches in front
+/// may hold the issuer's DID document for its `max-age` (60 s), and a credential signed with a
+/// key their copy does not list fails to verify. Twice that, for caches and clocks.
+pub const KEY_PUBLISHED_FOR: Duration = Duration::seconds(120);
+
+/// The key that signs at `now`, of the issuer's `keys`: the newest one not retired whose
+/// `signs_from` has come. A rotation's new key waits [`KEY_PUBLISHED_FOR`], so every cached
+/// DID document lists it first; a rotation after a leak makes a key that signs at once, so the
+/// suspected key never signs again, even while its retirement is still being written. (Were no
+/// key's time to have come — a clock set back —, the one whose time is nearest.)
+pub fn signer(keys: &[SigningKeyRecord], now: DateTime<Utc>) -> Option<&SigningKeyRecord> {
+    let live = || keys.iter().filter(|k| k.retired.is_none());
+    live()
+        .filter(|k| k.signs_from <= now)
+        .max_by_key(|k| k.number)
+        .or_else(|| live().min_by_key(|k| k.signs_from))
+        .or_else(|| keys.iter().max_by_key(|k| k.number))
 }
 
 /// A signed credential as stored with its award (signed once, on first request).
@@ -66,6 +88,68 @@ pub struct StoredCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Key `number`, made `ago` before now, signing at once or after [`KEY_PUBLISHED_FOR`].
+    fn key(number: u32, ago: Duration, at_once: bool, retired: bool) -> SigningKeyRecord {
+        let created = Utc::now() - ago;
+        SigningKeyRecord {
+            number: KeyNumber(number),
+            public_key: [0; 32],
+            encrypted_seed: vec![],
+            created,
+            signs_from: if at_once {
+                created
+            } else {
+                created + KEY_PUBLISHED_FOR
+            },
+            retired: retired.then_some(created),
+        }
+    }
+
+    #[test]
+    fn a_new_key_signs_once_published_long_enough_unless_made_to_sign_at_once() {
+        let old = Duration::days(30);
+        let new = Duration::seconds(10);
+        let signs = |keys: &[SigningKeyRecord]| signer(keys, Utc::now()).map(|k| k.number.0);
+        assert_eq!(signs(&[]), None);
+        assert_eq!(signs(&[key(1, new, true, false)]), Some(1), "the first key");
+        let rotated = [key(1, old, true, false), key(2, new, false, false)];
+        assert_eq!(
+            signs(&rotated),
+            Some(1),
+            "key 2 waits for cached DID documents"
+        );
+        let later = Duration::seconds(KEY_PUBLISHED_FOR.num_seconds() + 1);
+        assert_eq!(
+            signs(&[key(1, old, true, false), key(2, later, false, false)]),
+            Some(2)
+        );
+        // After a leak: key 2 signs at once, before key 1's retirement is written, and after.
+        assert_eq!(
+            signs(&[key(1, old, true, false), key(2, new, true, false)]),
+            Some(2)
+        );
+        assert_eq!(
+            signs(&[key(1, old, true, true), key(2, new, true, false)]),
+            Some(2)
+        );
+        // A routine rotation 30 s after a leak's: the leak's key signs until key 3's time.
+        let both = [
+            key(1, old, true, true),
+            key(2, Duration::seconds(40), true, false),
+            key(3, new, false, false),
+        ];
+        assert_eq!(signs(&both), Some(2));
+        // No key's time has come (a clock set back): the nearest, not the newest.
+        let ahead = Duration::seconds(-300);
+        assert_eq!(
+            signs(&[
+                key(1, ahead, false, false),
+                key(2, ahead + ahead, false, false)
+            ]),
+            Some(1)
+        );
+    }
 
     #[test]
     fn allocations_fill_list_one_then_list_two() {

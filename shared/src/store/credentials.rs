@@ -49,6 +49,7 @@ fn key_record(item: &Item) -> Result<SigningKeyRecord> {
                 public_key,
                 encrypted_seed,
                 created,
+                signs_from: time("signs_from").unwrap_or(created),
                 retired: time("retired"),
             })
         }
@@ -96,7 +97,7 @@ fn credential_of(item: &Item) -> Result<StoredCredential> {
 }
 
 impl Store {
-    /// Every signing key of an issuer, oldest first (the last one signs).
+    /// Every signing key of an issuer, oldest first (`domain::credential::signer` says which signs).
     pub async fn signing_keys(&self, issuer: &IssuerId) -> Result<Vec<SigningKeyRecord>> {
         let q = self
             .client
@@ -114,7 +115,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The issuer's newest signing key (the one that signs), if it has any.
+    /// The issuer's newest signing key (the last one made), if it has any.
     pub async fn newest_signing_key(&self, issuer: &IssuerId) -> Result<Option<SigningKeyRecord>> {
         let out = self
             .client
@@ -162,6 +163,7 @@ impl Store {
                 AttributeValue::B(k.encrypted_seed.clone().into()),
             ),
             ("created".to_owned(), s(k.created.to_rfc3339())),
+            ("signs_from".to_owned(), s(k.signs_from.to_rfc3339())),
         ]
         .into_iter()
         .collect();

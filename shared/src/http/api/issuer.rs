@@ -87,10 +87,11 @@ pub struct RotateQuery {
     retire_previous: bool,
 }
 
-/// `POST /v1/issuer/signing-keys/rotate`: a new Ed25519 key signs credentials from now on; the
+/// `POST /v1/issuer/signing-keys/rotate`: a new Ed25519 key joins the DID document and signs
+/// credentials from `signs_from` (two minutes on, once verifiers' cached copies list it); the
 /// old keys stay in the DID document, so credentials signed with them keep verifying — unless
-/// `?retire_previous=true` (a suspected leak): then they leave it, and each credential they signed
-/// is signed again with the new key when next asked for.
+/// `?retire_previous=true` (a suspected leak): then they leave it, the new key signs at once, and
+/// each credential they signed is signed again with the new key when next asked for.
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
 pub async fn rotate_signing_key(
     State(app): State<App>,
@@ -116,6 +117,7 @@ pub async fn rotate_signing_key(
             "key": n.fragment(),
             "verification_method": crate::ob3::verification_method(&urls, &caller.issuer_id, n),
             "did": urls.issuer_did(&caller.issuer_id),
+            "signs_from": rotated.signs_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "retired": rotated.retired.iter().map(|k| k.fragment()).collect::<Vec<_>>(),
         })),
     ))
