@@ -1279,6 +1279,52 @@ async fn a_receiver_answering_410_gone_is_switched_off_at_once() {
     assert!(mail[0].text.contains("410"), "{}", mail[0].text);
 }
 
+/// An endpoint answering 410, with a test event waiting for it: its id.
+async fn gone(t: &TestApp, key: &str) -> String {
+    let (url, _) = receiver(&[410]).await;
+    let w = register(t, key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    test_event(t, key, &id).await;
+    id
+}
+
+/// The switch-off's answer lost (a timeout after the write landed: the SDK sends it again, and
+/// that copy finds the endpoint off already): the admins are still told, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_off_whose_answer_was_lost_still_tells_the_admins_once() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("끊긴대학교").await;
+    // A clean run: the switch-off is the attempt's last UpdateItem.
+    let first = gone(&t, &key).await;
+    t.faults().arm_at(0, None);
+    t.deliver_webhooks().await;
+    let updates = t
+        .faults()
+        .calls()
+        .iter()
+        .filter(|c| *c == "dynamodb.UpdateItem")
+        .count();
+    admins_told_once(&t, &first).await;
+    let second = gone(&t, &key).await;
+    t.faults().arm_at_nth(
+        "dynamodb.UpdateItem",
+        updates - 1,
+        1,
+        infra::metering::Fault::Timeout,
+    );
+    t.deliver_webhooks().await;
+    assert!(
+        t.faults().fired().is_some(),
+        "the switch-off's answer was lost"
+    );
+    let now = t
+        .call("GET", &format!("/v1/webhooks/{second}"), Some(&key), None)
+        .await
+        .json();
+    assert_eq!(now["enabled"], false, "{now:#}");
+    admins_told_once(&t, &second).await;
+}
+
 /// The success that shows a mark stale may have overlapped the failure that set it: started
 /// before the mark (a failure's mark is its clock, taken after a request of up to the deadline)
 /// and answered while that failure waited. It still counts.

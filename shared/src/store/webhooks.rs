@@ -7,7 +7,9 @@
 //! delivers at least once; a manual retry beside a scheduled one) never send the same attempt
 //! twice. A claim whose sender died is taken over after [`CLAIM_SECS`].
 
-use super::{applied, from_item, keys, listed, n, s, to_item, Item, Result, Store, StoreError};
+use super::{
+    applied, from_item, get_s, keys, listed, n, s, to_item, Item, Result, Store, StoreError,
+};
 use crate::domain::{
     ids::{IssuerId, WebhookId},
     webhook::{Attempt, Delivery, DeliveryState, Webhook},
@@ -81,11 +83,19 @@ impl Store {
     /// Switches an enabled endpoint off, saying why, if it is still as `w` was read (an edit or a
     /// success since — a fixed URL, an answer — moved `version`). True for the one call that did
     /// it (so its admins are told once).
+    ///
+    /// The write carries a token of this call: when its answer is lost (a throttle or a timeout
+    /// after it landed) the SDK sends it again, and that copy fails its condition on the first's
+    /// write; a consistent read then tells our own switch-off from another's.
     pub async fn disable_webhook(&self, w: &Webhook, reason: &str) -> Result<bool> {
+        let token = crate::domain::ids::random_token();
         let res = self
             .update_at(keys::webhook(&w.issuer_id, &w.id))
-            .update_expression("SET enabled = :off, disabled_reason = :why ADD version :one")
+            .update_expression(
+                "SET enabled = :off, disabled_reason = :why, disabled_by = :token ADD version :one",
+            )
             .condition_expression("enabled = :on AND version = :v")
+            .expression_attribute_values(":token", s(token.clone()))
             .expression_attribute_values(":v", n(w.version))
             .expression_attribute_values(
                 ":off",
@@ -96,7 +106,13 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        applied(res)
+        if applied(res)? {
+            return Ok(true);
+        }
+        let stored = self
+            .get_consistent(keys::webhook(&w.issuer_id, &w.id))
+            .await?;
+        Ok(stored.is_some_and(|i| get_s(&i, "disabled_by") == Some(token.as_str())))
     }
 
     /// Records that the endpoint is failing (keeps the first time), or, with `None`, that it
