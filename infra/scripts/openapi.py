@@ -486,7 +486,8 @@ paths = {
   },
   "/v1/webhooks/{id}/rotate-secret": {
     "post": op("rotateWebhookSecret", "A new signing secret; the previous one keeps signing beside it for 24 hours", "webhooks",
-               {"200": json_answer("WebhookRotated")}, ["403", "404"], params=["WebhookId"]),
+               {"200": json_answer("WebhookRotated")}, ["400", "403", "404"], params=["WebhookId", "IdempotencyKey"],
+               desc="Rotating again drops the oldest secret at once (to end a leaked one). A request sent again with the same Idempotency-Key within 24 hours, while the secret it made is current (its answer lost), answers that secret again and rotates nothing."),
   },
   "/v1/webhooks/{id}/test": {
     "post": op("testWebhook", "Queue a webhook.test event to this endpoint; its delivery shows how it went", "webhooks",
@@ -510,7 +511,7 @@ params = {
   "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
   "WebhookId": path_id(WEBHOOK_ID), "DeliveryId": {"name": "delivery_id", "in": "path", "required": True, "schema": MESSAGE_ID},
   "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited", "schema": S(pattern='^(W/)?"?[0-9]+"?$')},
-  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "same key, same award", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
+  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award; the same rotated secret)", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
   "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},
   "Cursor": q("cursor", "next_cursor from the previous page"),
   "TemplateStatus": q("status", "filter (default all)", enum=["active", "archived", "all"]),

@@ -512,6 +512,62 @@ async fn after_rotation_both_secrets_verify_for_the_overlap() {
     );
 }
 
+/// A rotation sent again with its `Idempotency-Key` (its answer lost) answers the same secret and
+/// rotates nothing: the secret the receiver still uses keeps signing for its 24 hours. Another key
+/// rotates again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_sent_again_with_its_idempotency_key_rotates_once() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한번대학교").await;
+    let (url, inbox) = receiver(&[]).await;
+    let w = register(&t, &key, json!({"url": url})).await;
+    let id = w["id"].as_str().unwrap();
+    let rotate = |idem: &'static str| {
+        let path = format!("/v1/webhooks/{id}/rotate-secret");
+        let key = key.clone();
+        let t = &t;
+        async move {
+            let r = t
+                .call_with(
+                    "POST",
+                    &path,
+                    Some(&key),
+                    None,
+                    &[("idempotency-key", idem)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            r.json()
+        }
+    };
+    let first = rotate("rotation-2026-12-07").await;
+    let again = rotate("rotation-2026-12-07").await;
+    assert_eq!(again["secret"], first["secret"], "the same secret again");
+    assert_eq!(
+        again["previous_secret_expires_at"], first["previous_secret_expires_at"],
+        "the first secret still signs for its 24 hours"
+    );
+    test_event(&t, &key, id).await;
+    t.deliver_webhooks().await;
+    let got = inbox.all();
+    for secret in [&w["secret"], &first["secret"]] {
+        assert_eq!(verdicts(secret.as_str().unwrap(), &got).await, vec!["ok"]);
+    }
+    let other = rotate("rotation-2026-12-08").await;
+    assert_ne!(other["secret"], first["secret"], "another key rotates");
+    let r = t
+        .call_with(
+            "POST",
+            &format!("/v1/webhooks/{id}/rotate-secret"),
+            Some(&key),
+            None,
+            &[("idempotency-key", "   ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["error"]["field"], "Idempotency-Key");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_never_answers_2xx_is_switched_off_after_the_schedule_and_admins_are_told()
 {

@@ -457,6 +457,13 @@ fn event_types(o: &Obj<'_>) -> Result<Vec<EventType>, FieldError> {
     Ok(out)
 }
 
+/// A secret rotation requested with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub key: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A registered endpoint (the item `ISSUER#{iid}#WEBHOOKS`/`WEBHOOK#{wid}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Webhook {
@@ -478,6 +485,9 @@ pub struct Webhook {
     /// Why it was switched off by us (not by an admin), and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// The rotation that made the current secret, when its request had an `Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
     pub created_at: DateTime<Utc>,
     pub version: u64,
 }
@@ -498,6 +508,7 @@ impl Webhook {
             salt: random_token(),
             failing_since: None,
             disabled_reason: None,
+            rotation: None,
             created_at: now,
             version: 1,
         }
@@ -540,10 +551,22 @@ impl Webhook {
             .collect()
     }
 
+    /// The secret the rotation requested with `key` made, while it is the current one and for
+    /// [`ROTATION_OVERLAP`]: a request sent again (its answer lost) gets it instead of rotating
+    /// twice, which would end the secret the receiver still uses at once.
+    pub fn rotated_with(&self, key: &str, now: DateTime<Utc>) -> Option<&Secret> {
+        let r = self.rotation.as_ref()?;
+        (r.key == key && now < r.at + ROTATION_OVERLAP)
+            .then(|| self.secrets.first().map(|s| &s.secret))
+            .flatten()
+    }
+
     /// A new current secret; the one it replaces signs too for [`ROTATION_OVERLAP`], and any
-    /// older one stops at once (so rotating twice in a row ends a leaked secret). Answers the
-    /// new secret.
-    pub fn rotate(&mut self, now: DateTime<Utc>) -> Secret {
+    /// older one stops at once (so rotating twice in a row ends a leaked secret). `key`: the
+    /// request's `Idempotency-Key`, remembered for [`Webhook::rotated_with`]. Answers the new
+    /// secret.
+    pub fn rotate(&mut self, now: DateTime<Utc>, key: Option<String>) -> Secret {
+        self.rotation = key.map(|key| Rotation { key, at: now });
         let fresh = Secret::generate();
         self.secrets.retain(|s| s.retires_at.is_none());
         for s in &mut self.secrets {
@@ -784,14 +807,24 @@ mod tests {
         };
         let mut w = Webhook::new(IssuerId::generate(), spec, t0);
         let old = w.secrets[0].secret.clone();
-        let new = w.rotate(t0);
+        let new = w.rotate(t0, None);
         assert_eq!(w.signing_secrets(t0), vec![&new, &old]);
         assert_eq!(w.signing_secrets(t0 + Duration::hours(25)), vec![&new]);
-        let newer = w.rotate(t0 + Duration::hours(1));
+        let newer = w.rotate(t0 + Duration::hours(1), Some("k".into()));
         assert_eq!(
             w.signing_secrets(t0 + Duration::hours(1)),
             vec![&newer, &new],
             "the oldest stops at once"
+        );
+        // The request sent again with its key finds the secret it made, for a day.
+        assert_eq!(w.rotated_with("k", t0 + Duration::hours(2)), Some(&newer));
+        assert_eq!(w.rotated_with("other", t0 + Duration::hours(2)), None);
+        assert_eq!(w.rotated_with("k", t0 + Duration::hours(25)), None);
+        let latest = w.rotate(t0 + Duration::hours(3), None);
+        assert_eq!(
+            w.rotated_with("k", t0 + Duration::hours(3)),
+            None,
+            "{latest:?}"
         );
         assert_ne!(
             w.message_id("award.issued:a"),

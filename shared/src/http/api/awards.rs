@@ -100,19 +100,7 @@ pub async fn create(
     let o = Obj::root(&body);
     o.only(issue_request::FIELDS)?;
     let template_id = o.req("template_id", TemplateId::parse)?;
-    let idem = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let s = v.to_str().unwrap_or("").trim();
-            if s.is_empty() || s.len() > 255 {
-                return Err(ApiError::field(
-                    "Idempotency-Key",
-                    "must be 1 to 255 visible characters",
-                ));
-            }
-            Some(s.to_owned())
-        }
-    };
+    let idem = super::idempotency_key(&headers)?;
     let issuer = caller.issuer(&app).await?;
     let template = app
         .store

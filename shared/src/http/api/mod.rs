@@ -94,6 +94,21 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// The request's `Idempotency-Key`, if it has one: 1 to 255 visible characters.
+pub(crate) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim();
+    if s.is_empty() || s.len() > 255 {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible characters",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
 pub(crate) fn list_json(data: Vec<serde_json::Value>, next: Option<String>) -> serde_json::Value {
     serde_json::json!({ "data": data, "next_cursor": next })
 }

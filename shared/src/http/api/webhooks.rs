@@ -121,16 +121,27 @@ pub async fn get_one(
     Ok(Json(webhook_json(&found(&app, &caller, &id).await?)))
 }
 
+/// What an edit did to the endpoint it read.
+enum Edited<T> {
+    /// Changed it: save.
+    Changed(T),
+    /// Nothing to change (a request repeated): nothing is written.
+    Unchanged(T),
+}
+
 /// An edit: read, change, save at the version read; a concurrent change means read again.
 async fn edit<T>(
     app: &App,
     caller: &Caller,
     id: &str,
-    change: impl Fn(&mut Webhook) -> Result<T, ApiError>,
+    change: impl Fn(&mut Webhook) -> Result<Edited<T>, ApiError>,
 ) -> Result<(Webhook, T), ApiError> {
     for _ in 0..8 {
         let mut w = found(app, caller, id).await?;
-        let out = change(&mut w)?;
+        let out = match change(&mut w)? {
+            Edited::Changed(out) => out,
+            Edited::Unchanged(out) => return Ok((w, out)),
+        };
         w.version += 1;
         match app.store.update_webhook(&w).await {
             Ok(()) => return Ok((w, out)),
@@ -156,7 +167,7 @@ pub async fn patch(
         merge_patch(&mut doc, &patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
         w.apply(WebhookSpec::parse(&Obj::root(&obj), &allowed)?);
-        Ok(())
+        Ok(Edited::Changed(()))
     })
     .await?;
     Ok(Json(webhook_json(&w)))
@@ -174,15 +185,25 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A new secret; the previous one keeps signing beside it for 24 hours.
+/// A new secret; the previous one keeps signing beside it for 24 hours. With an
+/// `Idempotency-Key`, the same request sent again (its answer lost) gets the same secret
+/// instead of a second rotation, which would end the previous secret at once.
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, webhook = %id))]
 pub async fn rotate_secret(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
+    let key = super::idempotency_key(&headers)?;
     let now = Utc::now();
-    let (w, secret) = edit(&app, &caller, &id, |w| Ok(w.rotate(now))).await?;
+    let (w, secret) = edit(&app, &caller, &id, |w| {
+        match key.as_deref().and_then(|k| w.rotated_with(k, now)) {
+            Some(made) => Ok(Edited::Unchanged(made.clone())),
+            None => Ok(Edited::Changed(w.rotate(now, key.clone()))),
+        }
+    })
+    .await?;
     let mut v = webhook_json(&w);
     v["secret"] = json!(secret.expose());
     v["previous_secret_expires_at"] = json!(w.secrets.get(1).and_then(|s| s.retires_at));

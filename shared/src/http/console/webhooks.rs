@@ -415,7 +415,10 @@ async fn call_api(
     };
     Some(match what {
         "test" => api(v1::test(state, caller, path).await).await,
-        "rotate" => api(v1::rotate_secret(state, caller, path).await).await,
+        "rotate" => {
+            let headers = axum::http::HeaderMap::new();
+            api(v1::rotate_secret(state, caller, path, headers).await).await
+        }
         "on" => api(v1::patch(state, caller, path, enabled(true)).await).await,
         "off" => api(v1::patch(state, caller, path, enabled(false)).await).await,
         _ => return None,
