@@ -90,6 +90,15 @@ fn generated(t: &Template, i: &Issuer) -> String {
     badge_image::svg(&t.spec.name, &p.primary_color, &p.accent_color)
 }
 
+/// An award's share card, drawn.
+pub struct DrawnCard {
+    pub version: String,
+    pub png: Vec<u8>,
+    /// Kept for its version: all of it was drawn. A card whose issuer's logo could not be
+    /// fetched just now is not kept, so a later request draws it with the logo.
+    pub whole: bool,
+}
+
 /// The award's share card as PNG, with its version (drawn once per version).
 pub async fn card_png(
     app: &App,
@@ -97,30 +106,42 @@ pub async fn card_png(
     t: &Template,
     i: &Issuer,
     now: DateTime<Utc>,
-) -> Result<(String, Vec<u8>), CardError> {
+) -> Result<DrawnCard, CardError> {
     let card = Card::of(a, t, i, now);
     let version = card.version(&card::art_version(t, i));
     let key = format!("derived/cards/{}/{version}.png", a.id);
     if let Some(b) = app.blobs.get(&key).await? {
-        return Ok((version, b.bytes));
+        let png = b.bytes;
+        return Ok(DrawnCard {
+            version,
+            png,
+            whole: true,
+        });
     }
     let image = template_png(app, t, i).await?;
     let logo = match card.logo.as_deref() {
         Some(url) => logo_png(app, &i.id, url).await.map(|png| data_url(&png)),
         None => None,
     };
+    let whole = card.logo.is_none() || logo.is_some();
     let png = draw(move || {
         let svg = card.svg(&data_url(&image), logo.as_deref());
         raster::svg_to_png(svg.as_bytes(), card::WIDTH, card::HEIGHT)
     })
     .await?;
-    app.blobs.put(&key, png.clone(), "image/png").await?;
-    Ok((version, png))
+    if whole {
+        app.blobs.put(&key, png.clone(), "image/png").await?;
+    }
+    Ok(DrawnCard {
+        version,
+        png,
+        whole,
+    })
 }
 
 /// The issuer's logo as PNG (kept under the URL's hash), or `None` — a card without a logo — when
 /// it cannot be had: not a public address, not a 200, over 1 MiB, not an image we draw. A
-/// failure is logged, not kept: the card's next version tries again.
+/// failure is logged, not kept: the card's next request tries again.
 async fn logo_png(app: &App, issuer: &IssuerId, url: &str) -> Option<Vec<u8>> {
     let key = format!("derived/logos/{issuer}/{}.png", card::short_hash(&[url]));
     let no_logo = |why: String| {

@@ -182,6 +182,29 @@ async fn a_cold_page_whose_catalogue_read_fails_reads_its_page_data_by_key() {
     assert_eq!(t.requests.total(), 5, "{seen:?}");
 }
 
+/// The recommended templates' read failing past the SDK's retries (3 throttles in a row) leaves
+/// them off the page; the badge and its status, what a recruiter came for, are served.
+#[tokio::test]
+async fn a_page_whose_recommendations_cannot_be_read_is_served_without_them() {
+    let t = spawn_app().await;
+    let s = shop(&t).await;
+    // The catalogue read fails, so the page reads by key: its award's issuer and template, then
+    // the recommended templates (the second BatchGetItem), throttled three times.
+    t.faults().arm("Query", 1);
+    t.faults().arm_at_nth(
+        "dynamodb.BatchGetItem",
+        1,
+        3,
+        infra::metering::Fault::Throttle,
+    );
+    let r = t.browse(&format!("/b/{}", s.award)).await;
+    assert!(t.faults().fired().is_some(), "{:?}", t.faults().calls());
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    assert!(!html.contains("/go/related-"), "no recommendations");
+    assert!(html.contains(s.award.as_str()), "the badge's page");
+}
+
 /// A slow catalogue does not hold a cold page: once its award is here the page waits for the
 /// catalogue only `CATALOGUE_WAIT_MS` more (here 50 ms; the Query is held until the page is
 /// served), then reads its page data by key. The catalogue read goes on, is not made again, and

@@ -178,6 +178,14 @@ async fn a_revoked_badge_gets_a_new_card_at_a_new_url() {
 
 /// A web server on this machine that answers every request with `body` (a PNG), counting them.
 async fn logo_server(body: Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    logo_server_down_for(body, 0).await
+}
+
+/// A logo server answering 503 to its first `down` requests.
+async fn logo_server_down_for(
+    body: Vec<u8>,
+    down: usize,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -185,9 +193,15 @@ async fn logo_server(body: Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic::A
     let count = served.clone();
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {
-            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut buf = [0u8; 4096];
             let _ = tcp.read(&mut buf).await;
+            if n < down {
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+                continue;
+            }
             let head = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                 body.len()
@@ -230,6 +244,35 @@ async fn the_issuers_logo_is_drawn_when_it_can_be_fetched_and_left_out_when_not(
     assert_eq!(card.status, StatusCode::OK);
     assert!(!orange(middle(&card.body)), "{:?}", middle(&card.body));
     assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), fetched);
+}
+
+/// A logo that could not be fetched once (its host briefly down) is not left off the card for
+/// good: that card is served for five minutes and not kept, and the next request draws it with
+/// the logo, cached for good.
+#[tokio::test]
+async fn a_card_drawn_without_its_logo_is_not_kept_and_the_next_request_draws_it() {
+    let t = spawn_app().await;
+    let images = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("images");
+    let logo = std::fs::read(images.join("badge.png")).unwrap();
+    let (port, _) = logo_server_down_for(logo, 1).await;
+    let middle = |png: &[u8]| {
+        let (w, _, px) = decode(png);
+        px[(92 * w + 576) as usize]
+    };
+    let orange = |p: [u8; 4]| p[0] > 200 && p[1] > 120 && p[1] < 200 && p[2] < 80;
+    let url = format!("http://localhost:{port}/logo.png");
+    let (key, tpl) = issuer(&t, json!({"logo_url": url})).await;
+    let id = award(&t, &key, &tpl, "김민수").await;
+    let (card_url, first) = card_of(&t, &id).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(!orange(middle(&first.body)), "drawn without the logo");
+    assert_eq!(first.header("cache-control"), Some("public, max-age=300"));
+    let again = t.browse(&t.path_of(&card_url)).await;
+    assert!(orange(middle(&again.body)), "{:?}", middle(&again.body));
+    assert_eq!(
+        again.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
 }
 
 fn upload(id: &str, key: &str, content_type: &str, bytes: Vec<u8>) -> Request<Body> {

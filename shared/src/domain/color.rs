@@ -44,6 +44,17 @@ impl Color {
         0.2126 * r + 0.7152 * g + 0.0722 * b
     }
 
+    /// This colour where it is text or a border on white (links, outline buttons): itself when
+    /// it contrasts 4.5:1 with white (WCAG 1.4.3), else the default dark blue (a light brand
+    /// colour, such as a yellow, is only a background).
+    pub fn on_white(&self) -> &str {
+        if 1.05 / (self.luminance() + 0.05) >= 4.5 {
+            self.as_str()
+        } else {
+            "#1a4d8f"
+        }
+    }
+
     /// Black or white, whichever contrasts more with this colour as a background.
     pub fn readable_text(&self) -> &'static str {
         let l = self.luminance();
@@ -81,5 +92,16 @@ mod tests {
         assert!(Color::parse("red;}</style>").is_err());
         assert_eq!(Color::parse("#1a4d8f").unwrap().readable_text(), "#ffffff");
         assert_eq!(Color::parse("#ffe066").unwrap().readable_text(), "#111111");
+        assert_eq!(Color::parse("#1a4d8f").unwrap().on_white(), "#1a4d8f");
+        assert_eq!(
+            Color::parse("#f2a900").unwrap().on_white(),
+            "#1a4d8f",
+            "amber: 2.1:1"
+        );
+        assert_eq!(
+            Color::parse("#767676").unwrap().on_white(),
+            "#767676",
+            "4.54:1"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{
     card, i18n,
-    layout::{issuer_bar, page, Brand},
+    layout::{self, issuer_bar, page, Brand},
 };
 use crate::domain::engagement::{Network, Slot};
 use crate::{
@@ -83,7 +83,7 @@ fn status_banner(p: &BadgePage<'_>) -> Markup {
             AwardStatus::Revoked { reason, at } => {
                 div class="status s-revoked" role="status" {
                     span aria-hidden="true" { "✖" }
-                    span { (word) ": " (reason) small { (i18n::date(l, *at, zone)) } }
+                    span { (word) ": " (reason) small { (l.t("취소일", "Revoked on")) " " (i18n::date(l, *at, zone)) } }
                 }
             }
             AwardStatus::Superseded { by } => {
@@ -112,7 +112,7 @@ fn share(p: &BadgePage<'_>, title: &str) -> Markup {
                     a class="btn" href=(go(Slot::Share(Network::X))) rel="noopener" target="_blank" { (share_on("X")) }
                     a class="btn" href=(go(Slot::Share(Network::Facebook))) rel="noopener" target="_blank" { (share_on("Facebook")) }
                     a class="btn" href=(go(Slot::Share(Network::Email))) { (l.t("이메일로 보내기", "Email")) }
-                    button class="btn" type="button" data-copy=(page_url) data-done=(l.t("복사되었습니다", "Copied")) data-count=(go(Slot::Share(Network::Copy))) { (l.t("링크 복사", "Copy link")) }
+                    button class="btn" type="button" hidden data-copy=(page_url) data-done=(l.t("복사되었습니다", "Copied")) data-failed=(l.t("복사하지 못했습니다. 주소를 직접 복사하세요.", "Could not copy; copy the address yourself.")) data-count=(go(Slot::Share(Network::Copy))) { (l.t("링크 복사", "Copy link")) }
                 }
                 img class="qr" src=(p.urls.award_qr_svg(&p.award.id)) alt=(l.t("이 배지 확인 페이지로 연결되는 QR 코드", "QR code linking to this verification page")) width="160" height="160";
             }
@@ -127,7 +127,6 @@ fn recommendations(p: &BadgePage<'_>) -> Markup {
     let banner = t.banner.as_ref().filter(|b| b.enabled);
     let enrol = t.enrolment.as_ref().filter(|e| e.enabled);
     let go = |slot: Slot| p.urls.go(&p.award.id, &slot);
-    let programme = l.t("과정", "Programme");
     html! {
         @if !p.recommendations.is_empty() {
             section class="card" aria-labelledby="recs-h" {
@@ -161,17 +160,7 @@ fn recommendations(p: &BadgePage<'_>) -> Markup {
             section class="card" aria-labelledby="enrol-h" {
                 h2 id="enrol-h" { (i18n::next_step(l)) }
                 div class="enrol" {
-                    dl class="meta" {
-                        // Every dd has its dt (the programme type, or the word "programme").
-                        @if let Some(n) = &e.program_name {
-                            dt { (e.program_type.as_deref().unwrap_or(programme)) }
-                            dd { (n) }
-                        } @else if let Some(ty) = &e.program_type {
-                            dt { (programme) }
-                            dd { (ty) }
-                        }
-                        @if let Some(d) = &e.period { dt { (i18n::period(l)) } dd { (d) } }
-                    }
+                    (layout::programme_meta(e, l))
                     a class="btn primary" href=(go(Slot::Enrol)) rel="noopener" { (i18n::enrol(l)) }
                 }
             }
@@ -296,10 +285,7 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
             " · " span { (i18n::powered(l)) }
         }
     };
-    let brand = Brand {
-        primary: issuer.primary_color.as_str(),
-        on_primary: issuer.primary_color.readable_text(),
-    };
+    let brand = Brand::of(&issuer.primary_color);
     page(l.as_str(), &title, head, Some(brand), body)
 }
 

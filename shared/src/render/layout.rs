@@ -7,16 +7,17 @@ use sha2::{Digest, Sha256};
 
 /// The only script on public pages, allowed by hash in the CSP: the "Share…" button (shown only
 /// where the browser has the Web Share API: it opens the device's share sheet, KakaoTalk
-/// included, with no third-party script) and "Copy link". Each reports a done share through its
+/// included, with no third-party script) and "Copy link" (shown only where the browser has a
+/// clipboard the page may write; without script, neither shows). Each reports a done share through its
 /// `data-count` link, requested as an image (no `connect-src` needed; the answer is a 204).
-pub const PAGE_SCRIPT: &str = "(function(){function count(b){var u=b.getAttribute('data-count');if(u){new Image().src=u;}}document.querySelectorAll('[data-share]').forEach(function(b){if(!navigator.share){return;}b.hidden=false;b.addEventListener('click',function(){navigator.share({title:b.getAttribute('data-title'),url:b.getAttribute('data-share')}).then(function(){count(b);},function(){});});});document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',function(){var d=b.getAttribute('data-done');navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function(){b.textContent=d;count(b);});});});})();";
+pub const PAGE_SCRIPT: &str = "(function(){function count(b){var u=b.getAttribute('data-count');if(u){new Image().src=u;}}document.querySelectorAll('[data-share]').forEach(function(b){if(!navigator.share){return;}b.hidden=false;b.addEventListener('click',function(){navigator.share({title:b.getAttribute('data-title'),url:b.getAttribute('data-share')}).then(function(){count(b);},function(){});});});document.querySelectorAll('[data-copy]').forEach(function(b){if(!navigator.clipboard){return;}b.hidden=false;b.addEventListener('click',function(){navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function(){b.textContent=b.getAttribute('data-done');count(b);},function(){b.textContent=b.getAttribute('data-failed');});});});})();";
 
 const CSS: &str = r#"
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 body{margin:0;font-family:system-ui,-apple-system,"Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR","Segoe UI",Roboto,sans-serif;color:#1b1b1f;background:#f5f6f8;line-height:1.55;-webkit-text-size-adjust:100%}
 a{color:var(--link,#1a4d8f)}
-a:focus,button:focus{outline:3px solid #ffbf47;outline-offset:2px}
+a:focus,button:focus{outline:3px solid #1b1b1f;outline-offset:2px;box-shadow:0 0 0 6px #ffbf47}
 .bar{background:var(--primary,#1a4d8f);color:var(--on-primary,#fff);padding:.75rem 1rem}
 .bar-in{max-width:960px;margin:0 auto;display:flex;align-items:center;gap:.75rem}
 .bar img{height:40px;width:auto;background:#fff;border-radius:6px;padding:2px}
@@ -43,7 +44,7 @@ ul.chips li{background:#eef1f6;border-radius:999px;padding:.2rem .75rem;font-siz
 .share-grid{display:grid;grid-template-columns:1fr;gap:1rem}
 @media(min-width:720px){.share-grid{grid-template-columns:1fr 180px}}
 .btns{display:flex;flex-wrap:wrap;gap:.5rem}
-.btn{display:inline-flex;align-items:center;border:2px solid var(--primary,#1a4d8f);color:var(--primary,#1a4d8f);background:#fff;border-radius:8px;padding:.5rem .85rem;font:inherit;font-weight:600;text-decoration:none;cursor:pointer;min-height:44px}
+.btn{display:inline-flex;align-items:center;border:2px solid var(--link,#1a4d8f);color:var(--link,#1a4d8f);background:#fff;border-radius:8px;padding:.5rem .85rem;font:inherit;font-weight:600;text-decoration:none;cursor:pointer;min-height:44px}
 .btn.primary{background:var(--primary,#1a4d8f);color:var(--on-primary,#fff)}
 .qr{width:160px;height:160px;display:block;margin:0 auto;background:#fff}
 .seal{width:84px;height:auto;float:right;margin-left:1rem}
@@ -67,6 +68,24 @@ pub fn csp() -> String {
     )
 }
 
+/// The enrolment's programme, type and period as a definition list: every `dd` has its `dt`
+/// (the programme's type, or the word "programme").
+pub fn programme_meta(e: &crate::domain::template::Enrolment, l: Locale) -> Markup {
+    let programme = l.t("과정", "Programme");
+    html! {
+        dl class="meta" {
+            @if let Some(n) = &e.program_name {
+                dt { (e.program_type.as_deref().unwrap_or(programme)) }
+                dd { (n) }
+            } @else if let Some(ty) = &e.program_type {
+                dt { (programme) }
+                dd { (ty) }
+            }
+            @if let Some(d) = &e.period { dt { (super::i18n::period(l)) } dd { (d) } }
+        }
+    }
+}
+
 /// The issuer's coloured bar with logo and name, at the top of public pages.
 pub fn issuer_bar(issuer: &crate::domain::issuer::Issuer, l: Locale) -> Markup {
     let p = &issuer.profile;
@@ -82,9 +101,22 @@ pub fn issuer_bar(issuer: &crate::domain::issuer::Issuer, l: Locale) -> Markup {
     }
 }
 
+/// The issuer's colour on its pages: as the bar's and primary buttons' background (with black or
+/// white text on it), and as links and outline buttons on white where it contrasts enough.
 pub struct Brand<'a> {
     pub primary: &'a str,
     pub on_primary: &'a str,
+    pub on_white: &'a str,
+}
+
+impl<'a> Brand<'a> {
+    pub fn of(c: &'a crate::domain::color::Color) -> Self {
+        Self {
+            primary: c.as_str(),
+            on_primary: c.readable_text(),
+            on_white: c.on_white(),
+        }
+    }
 }
 
 pub fn page(
@@ -98,7 +130,7 @@ pub fn page(
         .map(|b| {
             format!(
                 "--primary:{};--on-primary:{};--link:{}",
-                b.primary, b.on_primary, b.primary
+                b.primary, b.on_primary, b.on_white
             )
         })
         .unwrap_or_default();

@@ -3,7 +3,7 @@
 
 use super::{
     i18n,
-    layout::{issuer_bar, page, Brand},
+    layout::{self, issuer_bar, page, Brand},
 };
 use crate::{
     domain::{issuer::Issuer, locale::Locale, template::Template},
@@ -17,7 +17,8 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) ->
     let p = &issuer.profile;
     let image = openbadges::page_image_url(&urls, t);
     let description: String = s.description.chars().take(200).collect();
-    let enrol = s.enrolment.as_ref().filter(|e| e.enabled);
+    // An archived template is no longer offered: its page says what it was, without enrolment.
+    let enrol = s.enrolment.as_ref().filter(|e| e.enabled && t.is_active());
     let head = html! {
         meta name="description" content=(description);
         link rel="canonical" href=(urls.template_page(&t.id));
@@ -43,6 +44,9 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) ->
                         p class="pre" { (s.description) }
                     }
                 }
+                @if !t.is_active() {
+                    p class="status s-expired" role="status" { (l.t("이 배지는 더 이상 발급되지 않습니다.", "This badge is no longer offered.")) }
+                }
                 h2 { (l.t("취득 방법", "How to earn it")) }
                 @if let Some(n) = &s.criteria.narrative { p class="pre" { (n) } }
                 @if let Some(u) = &s.criteria.url { p { a href=(u.as_str()) rel="noopener" { (i18n::criteria_link(l)) } } }
@@ -55,11 +59,7 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) ->
                 section class="card" aria-labelledby="enrol-h" {
                     h2 id="enrol-h" { (i18n::next_step(l)) }
                     div class="enrol" {
-                        dl class="meta" {
-                            @if let Some(ty) = &e.program_type { dt { (ty) } }
-                            @if let Some(n) = &e.program_name { dd { (n) } }
-                            @if let Some(d) = &e.period { dt { (i18n::period(l)) } dd { (d) } }
-                        }
+                        (layout::programme_meta(e, l))
                         a class="btn primary" href=(e.program_url.as_str()) rel="noopener" { (i18n::enrol(l)) }
                     }
                 }
@@ -67,9 +67,6 @@ pub fn render(t: &Template, issuer: &Issuer, urls: PublicUrls<'_>, l: Locale) ->
         }
         footer { a href=(urls.template_json(&t.id)) { (i18n::verify_json(l)) } " · " span { (i18n::powered(l)) } }
     };
-    let brand = Brand {
-        primary: p.primary_color.as_str(),
-        on_primary: p.primary_color.readable_text(),
-    };
+    let brand = Brand::of(&p.primary_color);
     page(l.as_str(), &s.name, head, Some(brand), body)
 }

@@ -92,18 +92,19 @@ impl IntoResponse for PublicError {
             PublicError::NotFound {
                 json: false,
                 locale,
-            } => html(
+            } => with_vary_language(html(
                 StatusCode::NOT_FOUND,
                 badge_page::not_found(locale).into_string(),
                 PAGE_CACHE,
-            ),
+            )),
             PublicError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [
                     (header::RETRY_AFTER, "5"),
                     (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
                 ],
-                "Temporarily unavailable; please retry in a few seconds.",
+                // Both languages: the failure may come before anything says which one to use.
+                "일시적으로 사용할 수 없습니다. 잠시 후 다시 시도하세요. / Temporarily unavailable; please retry in a few seconds.",
             )
                 .into_response(),
         }
@@ -116,6 +117,13 @@ fn locale_of(headers: &HeaderMap) -> Locale {
         .and_then(|v| v.to_str().ok())
         .and_then(Locale::from_accept_language)
         .unwrap_or(Locale::Ko)
+}
+
+/// A page whose language follows the visitor's `Accept-Language`.
+fn with_vary_language(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    r
 }
 
 fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
@@ -203,8 +211,11 @@ async fn award(
     if json {
         let mut r = ld_json(&openbadges::assertion(&app.urls(), &a, now));
         if !raw.ends_with(".json") {
-            r.headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("Accept"));
+            // A shared cache that keys on the URL alone (CloudFront ignores `Vary: Accept`)
+            // must not keep this answer for the browsers asking for the page.
+            let h = r.headers_mut();
+            h.insert(header::VARY, HeaderValue::from_static("Accept"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(PAGE_CACHE));
         }
         return Ok(r);
     }
@@ -223,7 +234,12 @@ async fn award(
         }
     };
     let ((), recommendations) = tokio::join!(counting, recommending);
-    let recommendations = recommendations?;
+    // What the visitor came for is the badge and its status: without its recommendations (their
+    // read failed past its retries), the page is still served.
+    let recommendations = recommendations.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "recommended templates not read; the page goes without them");
+        Vec::new()
+    });
     let page = badge_page::BadgePage {
         award: &a,
         template: &t,
@@ -460,7 +476,14 @@ async fn unsubscribe_page(
     };
     Ok(html(
         StatusCode::OK,
-        layout::page(l.as_str(), "Unsubscribe", maud::html! {}, None, body).into_string(),
+        layout::page(
+            l.as_str(),
+            l.t("수신 거부", "Unsubscribe"),
+            maud::html! {},
+            None,
+            body,
+        )
+        .into_string(),
         "no-store",
     ))
 }
@@ -503,7 +526,14 @@ async fn unsubscribe(
     };
     Ok(html(
         StatusCode::OK,
-        layout::page(l.as_str(), "Unsubscribed", maud::html! {}, None, body).into_string(),
+        layout::page(
+            l.as_str(),
+            l.t("수신 거부됨", "Unsubscribed"),
+            maud::html! {},
+            None,
+            body,
+        )
+        .into_string(),
         "no-store",
     ))
 }
@@ -624,8 +654,9 @@ async fn award_card_at(
 }
 
 /// The award's share card as it is now. Asked for at its current version, the answer is cached
-/// for good (a new version is a new URL); otherwise (`/b/{id}/card.png`, or an older version)
-/// for five minutes. Drawn on the first request of each version.
+/// for good (a new version is a new URL); otherwise (`/b/{id}/card.png`, or an older version),
+/// or when the issuer's logo could not be fetched for it, for five minutes. Drawn on the first
+/// request of each version (and again while its logo cannot be had).
 async fn award_card(
     app: &App,
     id: &AwardId,
@@ -635,18 +666,18 @@ async fn award_card(
     let Some((a, t, i)) = load(app, id).await? else {
         return Err(not_found);
     };
-    let (version, png) = cards::card_png(app, &a, &t, &i, Utc::now())
+    let card = cards::card_png(app, &a, &t, &i, Utc::now())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, award = %a.id, "share card failed");
             PublicError::Unavailable
         })?;
-    let cache = if asked == Some(version.as_str()) {
+    let cache = if card.whole && asked == Some(card.version.as_str()) {
         IMMUTABLE
     } else {
         "public, max-age=300"
     };
-    Ok(png_response(png, cache))
+    Ok(png_response(card.png, cache))
 }
 
 fn png_response(png: Vec<u8>, cache: &'static str) -> Response {
@@ -742,11 +773,11 @@ async fn template_class(
         .and_then(|v| v.to_str().ok())
         .and_then(Locale::from_accept_language)
         .unwrap_or(i.profile.default_locale);
-    Ok(html(
+    Ok(with_vary_language(html(
         StatusCode::OK,
         template_page::render(&t, &i, app.urls(), locale).into_string(),
         PAGE_CACHE,
-    ))
+    )))
 }
 
 /// Headers for served images. An uploaded SVG opened directly can run no script, load nothing,
