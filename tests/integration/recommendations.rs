@@ -705,6 +705,33 @@ async fn hostile_labels_and_names_are_escaped_and_the_template_page_works() {
     );
 }
 
+/// An archived template's public page (where recommendations and old links lead) says it is no
+/// longer offered and has no Enrol button; every `dd` of its programme has its `dt`.
+#[tokio::test]
+async fn an_archived_templates_page_offers_no_enrolment() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("보관대학교").await;
+    let mut body = template_body("Old course");
+    body["enrolment"] = json!({"program_url": "https://x.example/e", "program_name": "Data 101"});
+    let tpl = t.create_template(&key, body).await;
+    let id = tpl["id"].as_str().unwrap();
+    let open = t.browse(&format!("/templates/{id}")).await.text();
+    assert!(open.contains("https://x.example/e"));
+    assert!(open.contains("<dt>과정</dt><dd>Data 101</dd>"), "{open}");
+    let r = t
+        .call("DELETE", &format!("/v1/templates/{id}"), Some(&key), None)
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let archived = t
+        .browse_until(&format!("/templates/{id}"), |r| {
+            !r.text().contains("https://x.example/e")
+        })
+        .await
+        .text();
+    assert!(!archived.contains("https://x.example/e"), "no Enrol button");
+    assert!(archived.contains("더 이상 발급되지 않습니다"), "{archived}");
+}
+
 #[tokio::test]
 async fn changes_reach_badge_pages_within_the_page_cache_ttl() {
     let t = spawn_app().await;
