@@ -37,7 +37,12 @@ pub enum OutboundError {
     /// Refused before anything was sent (the address is not public, the URL cannot be used).
     #[error("not sent: {0}")]
     Refused(String),
-    /// Sent, or tried to, without an HTTP answer (DNS, connection, TLS, timeout).
+    /// Not sent: no connection could be made (DNS, connection, TLS, or the deadline before
+    /// any of the request was written). The receiver has certainly not got it.
+    #[error("not sent: {0}")]
+    Unreached(String),
+    /// Sent, or being sent, without an HTTP answer (the exchange failed or the deadline came):
+    /// the receiver may have got it.
     #[error("{0}")]
     Failed(String),
 }
@@ -118,17 +123,20 @@ impl Outbound {
             let secs = deadline.as_secs_f32().round();
             OutboundError::Failed(format!("no answer within {secs} s"))
         };
-        let late = |_: tokio::time::error::Elapsed| no_answer();
+        let unreached = |_: tokio::time::error::Elapsed| {
+            let secs = deadline.as_secs_f32().round();
+            OutboundError::Unreached(format!("no connection within {secs} s"))
+        };
         let addrs = tokio::time::timeout_at(until, self.addresses(url))
             .await
-            .map_err(late)??;
+            .map_err(unreached)??;
         let tcp = tokio::time::timeout_at(until, connect(&addrs))
             .await
-            .map_err(late)??;
+            .map_err(unreached)??;
         let (head, body, complete) = if url.scheme() == "https" {
             let tls = tokio::time::timeout_at(until, self.tls_connect(url, tcp))
                 .await
-                .map_err(late)??;
+                .map_err(unreached)??;
             exchange(tls, request, until, keep)
                 .await
                 .map_err(|e| e.unwrap_or_else(no_answer))?
@@ -162,7 +170,7 @@ impl Outbound {
             Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
             _ => tokio::net::lookup_host((host, port))
                 .await
-                .map_err(|e| OutboundError::Failed(format!("could not resolve {host}: {e}")))?
+                .map_err(|e| OutboundError::Unreached(format!("could not resolve {host}: {e}")))?
                 .collect(),
         };
         if !self.allowed.allows(host) {
@@ -182,7 +190,7 @@ impl Outbound {
             }
         }
         if addrs.is_empty() {
-            return Err(OutboundError::Failed(format!("{host} has no address")));
+            return Err(OutboundError::Unreached(format!("{host} has no address")));
         }
         Ok(addrs)
     }
@@ -203,7 +211,7 @@ impl Outbound {
         tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| OutboundError::Failed(format!("TLS with {host} failed: {e}")))
+            .map_err(|e| OutboundError::Unreached(format!("TLS with {host} failed: {e}")))
     }
 }
 
@@ -216,7 +224,7 @@ async fn connect(addrs: &[SocketAddr]) -> Result<tokio::net::TcpStream, Outbound
             Err(e) => last = format!("could not connect to {addr}: {e}"),
         }
     }
-    Err(OutboundError::Failed(last))
+    Err(OutboundError::Unreached(last))
 }
 
 /// rustls with aws-lc and the system's roots (`SSL_CERT_FILE`: a receiver may use any public CA).
@@ -388,6 +396,33 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("TLS with localhost failed"), "{e}");
+        assert!(
+            matches!(e, OutboundError::Unreached(_)),
+            "nothing was sent: {e}"
+        );
+    }
+
+    /// Told apart for those who must not send twice (KakaoTalk): a port nobody listens on is
+    /// "not sent"; a receiver that took the request and never answered may have got it.
+    #[tokio::test]
+    async fn an_unreachable_receiver_is_unreached_and_a_silent_one_failed() {
+        let (l, port) = listener().await;
+        drop(l);
+        let e = post(&local(), &format!("http://localhost:{port}/h"), 5)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OutboundError::Unreached(_)), "{e}");
+        let (l, port) = listener().await;
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((tcp, _)) = l.accept().await {
+                held.push(tcp);
+            }
+        });
+        let e = post(&local(), &format!("http://localhost:{port}/h"), 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OutboundError::Failed(_)), "{e}");
     }
 
     #[tokio::test]

@@ -66,11 +66,14 @@ fn signed_as(
     }
 }
 
-/// Reads an error answer (or nothing) as SENS words it.
+/// Reads an error answer (or nothing) as SENS words it: the API gateway's `error` object, or
+/// the service's own `errorMessage` / `statusMessage` / `statusName`.
 fn refusal(status: u16, v: &Value) -> ProviderError {
     let e = &v["error"];
     let text = e["message"]
         .as_str()
+        .or(v["errorMessage"].as_str())
+        .or(v["statusMessage"].as_str())
         .or(v["statusName"].as_str())
         .unwrap_or("no readable answer");
     let said = format!(
@@ -78,8 +81,10 @@ fn refusal(status: u16, v: &Value) -> ProviderError {
         e["errorCode"].as_str().unwrap_or_default()
     );
     match status {
-        // Throttled, or not taken: the gateway answered before the service had it.
-        429 | 503 => ProviderError::Retry(said),
+        // Throttled, or not taken: the gateway answered before the service had it. And the
+        // issuer's keys refused (wrong, rotated, or the project without the channel): nothing
+        // was taken, and once an admin fixes the settings the same messages go.
+        401 | 403 | 429 | 503 => ProviderError::Retry(said),
         // A 500 or 504 (Endpoint Timeout) may come after the service took the messages.
         500..=599 => ProviderError::Unknown(said),
         _ => ProviderError::Refused(said),
@@ -249,6 +254,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refusal_says_what_sens_said_and_keys_trouble_waits() {
+        let said = |status, v: Value| refusal(status, &v);
+        let bad_template =
+            json!({"status": 400, "errorMessage": "템플릿 내용이 일치하지 않습니다"});
+        match said(400, bad_template) {
+            ProviderError::Refused(why) => assert!(why.contains("템플릿 내용이"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let gateway = json!({"error": {"errorCode": "200", "message": "Authentication Failed"}});
+        match said(401, gateway) {
+            ProviderError::Retry(why) => assert!(why.contains("Authentication Failed"), "{why}"),
+            other => panic!("keys trouble waits: {other:?}"),
+        }
+        assert!(matches!(said(403, json!({})), ProviderError::Retry(_)));
+        assert!(matches!(said(429, json!({})), ProviderError::Retry(_)));
+        assert!(matches!(said(504, json!({})), ProviderError::Unknown(_)));
+    }
+
+    #[test]
     fn the_documented_signature() {
         // The string signed is `POST /sms/v2/services/ncp:sms:kr:1:x/messages\n1700000000000\nAK`;
         // its HMAC-SHA256 under `SK`, base64 (computed with `openssl dgst -sha256 -hmac SK -binary
@@ -314,7 +338,7 @@ mod tests {
         assert_eq!(d[1].1, Delivery::Pending);
         let denied = br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#;
         assert!(
-            matches!(Sens.accepted(401, denied, 1), Err(ProviderError::Refused(m)) if m.contains("Authentication Failed"))
+            matches!(Sens.accepted(401, denied, 1), Err(ProviderError::Retry(m)) if m.contains("Authentication Failed"))
         );
         assert!(matches!(
             Sens.accepted(429, b"{}", 1),

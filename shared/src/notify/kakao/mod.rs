@@ -693,9 +693,17 @@ async fn wanted(
 }
 
 /// The request made: the answer's status and body, or why none came (the credentials and the
-/// message texts are never logged).
-async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), String> {
-    let url = url::Url::parse(&req.url).map_err(|e| format!("bad provider URL: {e}"))?;
+/// message texts are never logged): `Retry` when the provider was never reached (DNS, connection,
+/// TLS: it has certainly not got the messages), `Unknown` when the request may have reached it,
+/// `Refused` when it could not be made at all (the provider URL).
+async fn post(
+    app: &App,
+    req: &messaging::Request,
+) -> Result<(u16, Vec<u8>), messaging::ProviderError> {
+    use crate::outbound::OutboundError;
+    use messaging::ProviderError;
+    let url = url::Url::parse(&req.url)
+        .map_err(|e| ProviderError::Refused(format!("bad provider URL: {e}")))?;
     let headers: Vec<(&str, String)> = req.headers.iter().map(|(k, v)| (*k, v.clone())).collect();
     let answer = app
         .outbound
@@ -708,7 +716,11 @@ async fn post(app: &App, req: &messaging::Request) -> Result<(u16, Vec<u8>), Str
             256 * 1024,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            OutboundError::Unreached(_) => ProviderError::Retry(e.to_string()),
+            OutboundError::Refused(_) => ProviderError::Refused(e.to_string()),
+            OutboundError::Failed(_) => ProviderError::Unknown(e.to_string()),
+        })?;
     Ok((answer.status, answer.body))
 }
 

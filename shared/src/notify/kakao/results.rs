@@ -138,7 +138,7 @@ async fn listed(
             .provider
             .deliveries(channel, status, &body)
             .map_err(|e| e.to_string()),
-        Err(why) => Err(why),
+        Err(e) => Err(e.to_string()),
     };
     listed
         .unwrap_or_else(|why| {

@@ -66,7 +66,8 @@ struct Ended {
 /// Makes the request for `chunk` (claimed) and marks each message: `sent` with the provider's
 /// message id; `rejected` when the provider refused it; `unknown` (never sent again: the
 /// provider may have taken it) when no clear answer came. When the provider asks to try later
-/// (429, 503) past the retries, the claims are given back and the error returned.
+/// (429, 503), refuses the issuer's keys (401, 403: fixed, they work again), or was never
+/// reached, past the retries, the claims are given back and the error returned.
 pub async fn request(
     app: &App,
     ready: &Ready,
@@ -77,17 +78,19 @@ pub async fn request(
 ) -> Result<usize, NotifyError> {
     let mut retry = crate::store::Backoff::over(2..5);
     let answer = loop {
-        match super::post(app, &req).await {
-            Ok((status, body)) => match ready.provider.accepted(status, &body, chunk.len()) {
-                Err(ProviderError::Retry(why)) => {
-                    if !retry.wait().await {
-                        release(app, chunk, stage).await?;
-                        return Err(NotifyError::Retry(why));
-                    }
+        let tried = match super::post(app, &req).await {
+            Ok((status, body)) => ready.provider.accepted(status, &body, chunk.len()),
+            Err(e) => Err(e),
+        };
+        match tried {
+            // Throttled, or never reached: nothing was taken.
+            Err(ProviderError::Retry(why)) => {
+                if !retry.wait().await {
+                    release(app, chunk, stage).await?;
+                    return Err(NotifyError::Retry(why));
                 }
-                other => break other,
-            },
-            Err(why) => break Err(ProviderError::Unknown(why)),
+            }
+            other => break other,
         }
     };
     let request_id = answer
