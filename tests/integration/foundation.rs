@@ -83,6 +83,18 @@ async fn template_crud_round_trip() {
         )
         .await;
     assert_eq!(fresh.status, StatusCode::OK);
+    // A patch that changes a tagged field's kind replaces it (the old kind's fields would be
+    // refused as unknown): a validity of 365 days becomes "never".
+    let never = t
+        .call(
+            "PATCH",
+            &format!("/v1/templates/{id}"),
+            Some(&key),
+            Some(json!({"validity": {"kind": "never"}})),
+        )
+        .await;
+    assert_eq!(never.status, StatusCode::OK, "{}", never.text());
+    assert_eq!(never.json()["validity"], json!({"kind": "never"}));
 
     // List with pagination.
     for i in 0..4 {
@@ -631,4 +643,55 @@ async fn template_image_upload_sniffs_and_serves() {
         )
         .await;
     assert_eq!(r.json()["image"]["kind"], "uploaded");
+}
+
+/// What real clients send: the `Bearer` scheme in any case and spacing, a JSON body with a byte
+/// order mark (PowerShell, Windows tools), `If-Match: *`, and a weak tag, which If-Match never
+/// matches (it compares strongly).
+#[tokio::test]
+async fn clients_in_the_wild_are_understood() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("Hanbit University").await;
+    let raw = |method: &str, path: &str, auth: String, body: Vec<u8>, extra: &[(&str, &str)]| {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", auth)
+            .header("content-type", "application/json");
+        for (h, v) in extra {
+            b = b.header(*h, *v);
+        }
+        t.send(b.body(Body::from(body)).unwrap())
+    };
+    for auth in [
+        format!("BEARER {key}"),
+        format!("Bearer\t{key}"),
+        format!("bearer  {key} "),
+    ] {
+        let r = raw("GET", "/v1/templates", auth.clone(), vec![], &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{auth:?}: {}", r.text());
+    }
+    let r = raw("GET", "/v1/templates", format!("Basic {key}"), vec![], &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(template_body("BOM").to_string().into_bytes());
+    let r = raw("POST", "/v1/templates", format!("Bearer {key}"), body, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/templates/{id}");
+    let patch = |v: &str| serde_json::to_vec(&json!({"name": v})).unwrap();
+    let weak = [("if-match", "W/\"1\"")];
+    let r = raw(
+        "PATCH",
+        &path,
+        format!("Bearer {key}"),
+        patch("weak"),
+        &weak,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text());
+    let any = [("if-match", "*")];
+    let r = raw("PATCH", &path, format!("Bearer {key}"), patch("any"), &any).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["name"], "any");
 }

@@ -209,7 +209,13 @@ impl<'a> Obj<'a> {
 pub fn merge_patch(target: &mut Value, patch: &Value) {
     match patch {
         Value::Object(p) => {
-            if !target.is_object() {
+            // A tagged object (`{"kind": …}`: an image, a validity) whose kind the patch changes
+            // is another variant: its fields replace the old ones, none of which may linger.
+            let other_kind = match (target.get("kind"), p.get("kind")) {
+                (Some(old), Some(new)) => !new.is_null() && old != new,
+                _ => false,
+            };
+            if !target.is_object() || other_kind {
                 *target = Value::Object(Map::new());
             }
             let t = target.as_object_mut().expect("just made an object");
@@ -273,6 +279,28 @@ mod tests {
         let mut t = json!({"a": "b", "c": {"d": "e", "f": "g"}});
         merge_patch(&mut t, &json!({"a": "z", "c": {"f": null}}));
         assert_eq!(t, json!({"a": "z", "c": {"d": "e"}}));
+    }
+
+    #[test]
+    fn a_patch_that_changes_a_kind_replaces_the_variant() {
+        let mut t = json!({"image": {"kind": "uploaded", "key": "k", "content_type": "image/png"},
+                           "validity": {"kind": "days_after_issue", "days": 30}});
+        merge_patch(
+            &mut t,
+            &json!({"image": {"kind": "url", "url": "https://x.example/a.png"},
+                    "validity": {"kind": "never"}}),
+        );
+        assert_eq!(
+            t,
+            json!({"image": {"kind": "url", "url": "https://x.example/a.png"},
+                   "validity": {"kind": "never"}})
+        );
+        // The same kind merges as before.
+        merge_patch(
+            &mut t,
+            &json!({"image": {"kind": "url", "url": "https://y.example/b.png"}}),
+        );
+        assert_eq!(t["image"]["url"], "https://y.example/b.png");
     }
 
     #[test]

@@ -57,9 +57,12 @@ impl FromRequestParts<App> for Caller {
             })?
             .to_str()
             .map_err(|_| ApiError::unauthorized("the Authorization header is not readable text"))?;
+        // The scheme is case-insensitive (RFC 9110 §11.1), separated by spaces or tabs.
         let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
+            .trim()
+            .split_once([' ', '\t'])
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer acc_…`")
             })?;

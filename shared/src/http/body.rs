@@ -41,6 +41,8 @@ impl FromRequest<App> for JsonObject {
 /// The body as a JSON object. Nesting deeper than 127 is refused by serde_json's recursion limit
 /// (`recursion limit exceeded`), so nothing downstream (merge patch, parsers) recurses deeper.
 pub(crate) fn object_from(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    // A UTF-8 byte order mark (Windows tools, PowerShell) may be ignored (RFC 8259 §8.1).
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ApiError::new(

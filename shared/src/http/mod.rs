@@ -75,18 +75,20 @@ impl PageQuery {
     }
 }
 
-/// `If-Match: "3"` → 3.
+/// `If-Match: "3"` → 3. `*` (any current version) is no condition. A weak tag (`W/"3"`) never
+/// matches, as If-Match compares strongly (RFC 9110 §13.1.1): version 0, which no item has.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, error::ApiError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let s = v
-        .to_str()
-        .unwrap_or("")
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"');
-    s.parse::<u64>().map(Some).map_err(|_| {
+    let raw = v.to_str().unwrap_or("").trim();
+    if raw == "*" {
+        return Ok(None);
+    }
+    if raw.starts_with("W/") {
+        return Ok(Some(0));
+    }
+    raw.trim_matches('"').parse::<u64>().map(Some).map_err(|_| {
         error::ApiError::field(
             "If-Match",
             "If-Match must be the ETag from a previous GET, e.g. \"3\"",
