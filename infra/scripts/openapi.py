@@ -447,7 +447,9 @@ paths = {
   "/v1/awards/{id}/revoke": {"post": op("revokeAward", "Revoke with a reason (revoking again answers the award unchanged)", "awards",
                                         {"200": json_answer("Award")}, ["400", "404", "413", "415"], body="Revoke", params=["AwardId"])},
   "/v1/awards/{id}/reissue": {"post": op("reissueAward", "Issue a new award superseding this one", "awards",
-                                         {"201": json_answer("Award", "Issued", links=award_links)}, ["400", "404", "409", "413", "415"], body="Reissue", params=["AwardId"], body_required=False)},
+                                         {"201": json_answer("Award", "Issued", links=award_links),
+                                          "200": json_answer("Award", "Re-issued already: the award that replaced this one (a retry gets what the first call made)", links=award_links)},
+                                         ["400", "404", "409", "413", "415"], body="Reissue", params=["AwardId"], body_required=False)},
   "/v1/batches": {
     "get": op("listBatches", "List CSV batches, newest first", "batches", {"200": json_answer("BatchList", links=first_batch_links)}, ["400"], params=["Limit", "Cursor"]),
     "post": op("createBatch", "Create a batch: answers a presigned PUT URL for the CSV; the upload starts ingest", "batches",

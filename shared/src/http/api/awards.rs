@@ -269,7 +269,9 @@ pub async fn revoke(
     Ok(Json(with_context(&app, &revoked).await?))
 }
 
-/// Issues a new award replacing this one; the old page says so and links to the new one.
+/// Issues a new award replacing this one; the old page says so and links to the new one. An
+/// award re-issued already answers 200 with the award that replaced it (a client retrying after
+/// a lost answer gets what its first call made).
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id, award = %id))]
 pub async fn reissue(
     State(app): State<App>,
@@ -282,6 +284,10 @@ pub async fn reissue(
     let o = Obj::root(&body);
     o.only(&["expires_on"])?;
     let expires_on = issue_request::parse_expires_on(&o, issuer.profile.time_zone)?;
+    if let Some(by) = &old.superseded_by {
+        let replaced = load(&app, &caller, by.as_str()).await?;
+        return Ok((StatusCode::OK, Json(with_context(&app, &replaced).await?)));
+    }
     let template = app
         .store
         .get_template(&old.template_id)
