@@ -1,14 +1,15 @@
 //! The weekly digest: every Monday at 08:00 in each issuer's time zone, last week's numbers
 //! against the week before, with the best and worst templates by share rate and click-through.
 //!
-//! One Scheduler cron schedule (template.yaml) invokes the analytics function hourly on Sundays
-//! and Mondays (UTC), which covers every zone's Monday 08:00. Each run sends only to issuers whose
-//! local time is Monday 08:xx, after claiming `ISSUER#{iid}#DIGEST`/`{monday}` with a
+//! One Scheduler cron schedule (template.yaml) invokes the analytics function hourly from Sunday
+//! to Tuesday (UTC), which covers every zone's Monday 08:00 to Tuesday 08:00. Each run sends only
+//! to issuers whose local time is in that window, after claiming `ISSUER#{iid}#DIGEST`/`{monday}` with a
 //! conditional write, so a repeated or overlapping invocation sends nothing twice. A later run takes over a claim whose
 //! run died; each admin's copy is claimed for good before it is sent, so the run that takes
 //! over sends only the copies the dead one had not (at most once per admin). A copy SES refuses
 //! for now (throttled, the account's sending paused) is given back and the week left unfinished,
-//! so the next hourly run (until Monday ends in the issuer's zone) sends it. Issuers switch it
+//! so the next hourly run (until Tuesday 08:00 in the issuer's zone) sends it. One issuer whose
+//! digest fails does not hold back the others: they are sent, then the run fails for a retry. Issuers switch it
 //! off with `weekly_digest: false`.
 
 use crate::{
@@ -85,6 +86,7 @@ pub async fn run(
     until: Option<DateTime<Utc>>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut out = Vec::new();
+    let mut failed = None;
     let mut cursor: Option<String> = None;
     loop {
         let (page, next) = app.store.list_issuers(200, cursor.as_deref()).await?;
@@ -107,12 +109,25 @@ pub async fn run(
                     issuer: issuer.id.to_string(),
                 });
             } else {
-                out.push(send_one(app, &issuer, now).await?);
+                // One issuer's failure (a read that keeps failing) must not cost the issuers
+                // after it their week: the others go on, and the run then fails, so that Lambda's
+                // retries and the next hourly run try that issuer again (the claims skip the rest).
+                match send_one(app, &issuer, now).await {
+                    Ok(o) => out.push(o),
+                    Err(e) => {
+                        tracing::error!(issuer = %issuer.id, error = %e, "weekly digest failed for one issuer; the others go on");
+                        failed.get_or_insert(e);
+                    }
+                }
             }
         }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
+        match (next, failed) {
+            (Some(c), f) => {
+                cursor = Some(c);
+                failed = f;
+            }
+            (None, Some(e)) => return Err(e),
+            (None, None) => return Ok(out),
         }
     }
 }

@@ -704,6 +704,69 @@ async fn weeks_are_cut_in_the_issuers_time_zone_and_expiries_count_when_they_hap
     assert_eq!(total, 2);
 }
 
+/// One issuer whose digest fails (its week's claim refused by DynamoDB) does not
+/// cost the issuers after it their week: they are sent, the run fails (for Lambda's retries),
+/// and the next run sends the one that failed.
+#[tokio::test]
+async fn one_issuers_failing_digest_does_not_hold_back_the_others() {
+    let t = spawn_app().await;
+    let tue = Utc.with_ymd_and_hms(2026, 11, 17, 3, 0, 0).unwrap();
+    let mut admins = Vec::new();
+    for name in ["가대학", "나대학"] {
+        let (iid, key) = t.issuer(name).await;
+        let admin = format!("dean.{}@example.com", uuid::Uuid::new_v4().simple());
+        let r = t
+            .call(
+                "PATCH",
+                "/v1/issuer",
+                Some(&key),
+                Some(json!({"digest_recipients": [admin]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let issuer = t.app.store.get_issuer(&iid).await.unwrap().unwrap();
+        let tpl = t.create_template(&key, template_body("배지")).await;
+        issue_at(&t, &issuer, tpl["id"].as_str().unwrap(), tue, None).await;
+        admins.push(admin);
+    }
+    t.roll_up().await;
+    let due = Utc.with_ymd_and_hms(2026, 11, 22, 23, 10, 0).unwrap();
+    let analytics = t.app_of(FunctionName::Analytics);
+    // The first issuer's claim of its week refused by DynamoDB (a conflicting transaction on
+    // the item: not retried by the SDK; nothing written).
+    t.faults()
+        .arm_at_nth("dynamodb.PutItem", 0, 1, infra::metering::Fault::Conflict);
+    let first = digest::run(analytics, due, false, None).await;
+    assert!(
+        first.is_err(),
+        "the run fails, for a retry: {first:?} {:?}",
+        t.faults().calls()
+    );
+    assert!(t.faults().fired().is_some());
+    let mut got = Vec::new();
+    for a in &admins {
+        got.push(t.mail_to(a).await.len());
+    }
+    assert_eq!(
+        got.iter().sum::<usize>(),
+        1,
+        "the other issuer's digest went: {got:?} {:?}",
+        t.faults().calls()
+    );
+    let again = digest::run(analytics, due, false, None).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .filter(|o| matches!(o, digest::Outcome::Sent { .. }))
+            .count(),
+        1,
+        "{again:?}"
+    );
+    for a in &admins {
+        assert_eq!(t.mail_to(a).await.len(), 1, "{a}: once");
+    }
+}
+
 #[tokio::test]
 async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
     let t = spawn_app().await;
