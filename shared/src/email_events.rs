@@ -9,7 +9,7 @@
 //! permanent bounce or a complaint suppresses the address for every later send.
 
 use crate::{app::App, domain::ids::AwardId, events::BoxError, store::StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 /// Our tags on every message (SESv2 `EmailTags`), read back from the event.
@@ -96,6 +96,24 @@ async fn suppress_recipients(
     Ok(())
 }
 
+/// The day an event is counted on: what happens to an email once (sent, delivered, bounced, …)
+/// on the day it was sent (`mail.timestamp`), so a week's delivery rate divides the deliveries
+/// of its own sends (an email sent Sunday 23:59 and delivered Monday counts in Sunday's week);
+/// an open or a click when it happened (the event's `time`). Never when it was processed:
+/// EventBridge retries for up to a day, and a replay comes later still.
+fn happened_at(event: &Value, word: &str) -> DateTime<Utc> {
+    let pointer = if once_per_email(word) {
+        "/detail/mail/timestamp"
+    } else {
+        "/time"
+    };
+    event
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(Utc::now, |t| t.with_timezone(&Utc))
+}
+
 pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
     Ok(json!({ "outcome": record(&app, &event).await? }))
 }
@@ -134,7 +152,7 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let issuer = app.issuer_for_page(&a.issuer_id).await?;
     let zone = issuer.map(|i| i.profile.time_zone).unwrap_or_default();
     let attr = format!("email:{stage}:{word}");
-    let now = Utc::now();
+    let now = happened_at(event, word);
     let counted = if once_per_email(word) {
         app.store.count_first(&a, zone, now, &attr).await?
     } else {
@@ -146,4 +164,24 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     } else {
         "ignored: already counted".into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_email_is_counted_on_the_day_it_was_sent_and_an_open_when_it_happened() {
+        let event = json!({
+            "time": "2026-11-23T00:05:00Z",
+            "detail": {"mail": {"timestamp": "2026-11-22T14:59:00.000Z"}},
+        });
+        let day = |word| happened_at(&event, word).to_rfc3339();
+        assert_eq!(day("delivered"), "2026-11-22T14:59:00+00:00");
+        assert_eq!(day("bounced"), "2026-11-22T14:59:00+00:00");
+        assert_eq!(day("opened"), "2026-11-23T00:05:00+00:00");
+        let bare = json!({});
+        let before = Utc::now();
+        assert!(happened_at(&bare, "delivered") >= before, "unreadable: now");
+    }
 }

@@ -142,6 +142,13 @@ async fn no_mail_when_not_wanted_suppressed_or_rejected() {
             .0,
         accolade::notify::Sent::AlreadyHandled
     );
+    // Counted for analytics, once (SES publishes no event for a send it refused).
+    let counters = t.app.store.award_counters(&rid).await.unwrap();
+    assert_eq!(
+        counters.get("email:day1:rejected"),
+        Some(&1),
+        "{counters:?}"
+    );
 }
 
 #[tokio::test]

@@ -580,6 +580,20 @@ fn message(
     )
 }
 
+/// Counts an email SES refused outright (`email:{stage}:rejected`, as its rare Reject event
+/// would): SES publishes no event for a send it refused, so analytics would never see it. Once
+/// (`count_first`); best effort, the stage is marked already.
+async fn count_rejected(app: &App, award: &Award, stage: &str) {
+    let zone = match app.issuer_for_page(&award.issuer_id).await {
+        Ok(i) => i.map(|i| i.profile.time_zone).unwrap_or_default(),
+        Err(_) => Default::default(),
+    };
+    let attr = format!("email:{stage}:rejected");
+    if let Err(e) = app.store.count_first(award, zone, Utc::now(), &attr).await {
+        tracing::warn!(award = %award.id, error = %e, "rejected email not counted");
+    }
+}
+
 /// Sends a claimed stage: marks it sent, rejected or unknown (SES may have accepted it: never
 /// sent again); gives the claim back if worth retrying.
 async fn send_claimed(
@@ -616,6 +630,7 @@ async fn send_claimed(
                 app.store
                     .finish_email(id, stage, "rejected", &why, Utc::now())
                     .await?;
+                count_rejected(app, award, stage).await;
                 return Ok(Sent::Rejected(why));
             }
             Err(SendError::Unknown(why)) => {
