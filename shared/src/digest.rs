@@ -407,7 +407,7 @@ fn rows(l: Locale, w: &Metrics, b: &Metrics) -> Vec<Row> {
             b.click_through_rate,
         ),
         count_row(
-            l.t("후속 이메일 전환", "Follow-up conversions"),
+            l.t("후속 메시지 전환", "Follow-up conversions"),
             w.follow_up_conversions,
             b.follow_up_conversions,
         ),

@@ -103,7 +103,7 @@ fn totals(l: Locale, m: &Metrics) -> Markup {
             div class="kpi" { span class="n" { (ui::pct(m.share_rate)) } span class="l" { (l.t("공유율", "Share rate")) } }
             div class="kpi" { span class="n" { (m.views) } span class="l" { (l.t("검증 조회", "Verification views")) } }
             div class="kpi" { span class="n" { (ui::pct(m.click_through_rate)) } span class="l" { (l.t("클릭률(CTR)", "Click-through rate")) } }
-            div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (l.t("후속 이메일 전환", "Follow-up conversions")) } }
+            div class="kpi" { span class="n" { (m.follow_up_conversions) } span class="l" { (l.t("후속 메시지 전환", "Follow-up conversions")) } }
         }
     }
 }
@@ -114,18 +114,18 @@ fn weekly_charts(l: Locale, rep: &Report) -> Markup {
         .iter()
         .map(|p| p.start.format("%m/%d").to_string())
         .collect();
-    let series = |f: &dyn Fn(&Metrics) -> f64| -> Vec<f64> {
+    let series = |f: &dyn Fn(&Metrics) -> Option<f64>| -> Vec<Option<f64>> {
         rep.series.iter().map(|p| f(&p.metrics)).collect()
     };
     let count = |v: f64| format!("{v:.0}");
     let pct = |v: f64| format!("{:.1}%", v * 100.0);
     html! {
         div class="grid" {
-            (ui::bars(l.t("발급", "Issued"), &series(&|m| m.issued as f64), &labels, &count))
-            (ui::bars(l.t("이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate.unwrap_or(0.0)), &labels, &pct))
-            (ui::bars(l.t("공유율", "Share rate"), &series(&|m| m.share_rate.unwrap_or(0.0)), &labels, &pct))
-            (ui::bars(l.t("검증 조회", "Views"), &series(&|m| m.views as f64), &labels, &count))
-            (ui::bars(l.t("클릭률", "Click-through"), &series(&|m| m.click_through_rate.unwrap_or(0.0)), &labels, &pct))
+            (ui::bars(l.t("발급", "Issued"), &series(&|m| Some(m.issued as f64)), &labels, &count))
+            (ui::bars(l.t("이메일 전달률", "Delivery rate"), &series(&|m| m.delivery_rate), &labels, &pct))
+            (ui::bars(l.t("공유율", "Share rate"), &series(&|m| m.share_rate), &labels, &pct))
+            (ui::bars(l.t("검증 조회", "Views"), &series(&|m| Some(m.views as f64)), &labels, &count))
+            (ui::bars(l.t("클릭률", "Click-through"), &series(&|m| m.click_through_rate), &labels, &pct))
         }
     }
 }

@@ -382,20 +382,41 @@ pub fn pct(r: Option<f64>) -> String {
 
 /// A small inline SVG bar chart of `values` with `labels` (accessible: a title and a table
 /// fallback are given by the caller).
-pub fn bars(title: &str, values: &[f64], labels: &[String], fmt: &dyn Fn(f64) -> String) -> Markup {
+/// A bar per week; a week without a value (a rate with nothing to divide by) has no bar and
+/// reads "–", never 0.
+pub fn bars(
+    title: &str,
+    values: &[Option<f64>],
+    labels: &[String],
+    fmt: &dyn Fn(f64) -> String,
+) -> Markup {
     let w = 320.0;
     let h = 120.0;
-    let max = values.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
+    let max = values
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
     let n = values.len().max(1) as f64;
     let bw = w / n;
+    let shown = |v: &Option<f64>| v.map_or_else(|| "–".to_owned(), fmt);
+    let said = values
+        .iter()
+        .zip(labels)
+        .map(|(v, l)| format!("{l} {}", shown(v)))
+        .collect::<Vec<_>>()
+        .join(", ");
     html! {
         figure class="chart" {
             figcaption { (title) }
-            svg viewBox={"0 0 " (w) " " (h + 18.0)} role="img" aria-label=(format!("{title}: {}", values.iter().zip(labels).map(|(v, l)| format!("{l} {}", fmt(*v))).collect::<Vec<_>>().join(", "))) {
+            svg viewBox={"0 0 " (w) " " (h + 18.0)} role="img" aria-label=(format!("{title}: {said}")) {
                 @for (i, v) in values.iter().enumerate() {
-                    @let bh = if max > 0.0 { v / max * h } else { 0.0 };
-                    rect x=(format!("{:.1}", i as f64 * bw + 2.0)) y=(format!("{:.1}", h - bh)) width=(format!("{:.1}", (bw - 4.0).max(1.0))) height=(format!("{:.1}", bh)) class="bar" {
-                        title { (labels.get(i).cloned().unwrap_or_default()) ": " (fmt(*v)) }
+                    @if let Some(v) = v {
+                        @let bh = v / max * h;
+                        rect x=(format!("{:.1}", i as f64 * bw + 2.0)) y=(format!("{:.1}", h - bh)) width=(format!("{:.1}", (bw - 4.0).max(1.0))) height=(format!("{:.1}", bh)) class="bar" {
+                            title { (labels.get(i).cloned().unwrap_or_default()) ": " (fmt(*v)) }
+                        }
                     }
                 }
                 @if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
