@@ -49,12 +49,21 @@ pub enum IssueError {
     Store(#[from] StoreError),
 }
 
+/// What an `external_id` stands for: this recipient of this template (the same id sent with
+/// other details is the same badge).
 fn fingerprint(template: &Template, email: &Email) -> String {
     hex::encode(Sha256::digest(format!(
         "{}|{}",
         template.id,
         email.lookup_key()
     )))
+}
+
+/// What an `Idempotency-Key` stands for: the whole request as parsed (recipient, dates,
+/// narrative, evidence, …), so the same key sent with another request is refused (422), not
+/// answered with the first request's badge. A retry sends the same request.
+fn request_fingerprint(template: &Template, req: &IssueRequest) -> String {
+    hex::encode(Sha256::digest(format!("request|{}|{req:?}", template.id)))
 }
 
 /// Builds the award a request describes (no I/O).
@@ -139,10 +148,13 @@ pub async fn issue(
     now: DateTime<Utc>,
 ) -> Result<Issued, IssueError> {
     let award = build_award(issuer, template, req, now)?;
-    let fp = fingerprint(template, &req.email);
+    let fp = Fingerprints {
+        request: request_fingerprint(template, req),
+        recipient: fingerprint(template, &req.email),
+    };
     let mut replacing: Option<AwardId> = None;
     for _ in 0..4 {
-        let key = idempotency_key.map(|k| (k.to_owned(), fp.clone()));
+        let key = idempotency_key.map(|k| (k.to_owned(), fp.request.clone()));
         let guards = guards(key, req, template, replacing.clone());
         let tallies = tally::issued(&award, issuer.profile.time_zone);
         match store.insert_award(&award, &guards, None, &tallies).await {
@@ -159,10 +171,25 @@ pub async fn issue(
     Err(StoreError::Throttled.into())
 }
 
+/// A request's two fingerprints: for its `Idempotency-Key` and for its `external_id`.
+struct Fingerprints {
+    request: String,
+    recipient: String,
+}
+
 /// The award an idempotency key or external id made before, if it was made for the same
-/// request (`fp`); else the key was reused for a different request.
-async fn earlier_award(store: &Store, t: &GuardTaken, fp: &str) -> Result<Award, IssueError> {
-    if t.fingerprint.as_deref() != Some(fp) {
+/// request (an `external_id`: for the same recipient and template); else the key was reused for
+/// a different request. (An `Idempotency-Key` stored before 2026-12-07 carries the recipient's
+/// fingerprint: accepted as before.)
+async fn earlier_award(
+    store: &Store,
+    t: &GuardTaken,
+    fp: &Fingerprints,
+) -> Result<Award, IssueError> {
+    let stored = t.fingerprint.as_deref();
+    let same = stored == Some(fp.recipient.as_str())
+        || (t.kind == GuardKind::Idempotency && stored == Some(fp.request.as_str()));
+    if !same {
         let what = if t.kind == GuardKind::Idempotency {
             "Idempotency-Key"
         } else {

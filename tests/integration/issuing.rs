@@ -173,6 +173,19 @@ async fn idempotency_key_and_external_id_never_make_a_second_award() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Same key and recipient, another request (a narrative added): refused too, as documented.
+    let mut changed = body.clone();
+    changed["narrative"] = json!("Capstone: 우수");
+    let r = t
+        .call_with(
+            "POST",
+            "/v1/awards",
+            Some(&key),
+            Some(changed),
+            &[("idempotency-key", "lms-42")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 
     let mut with_ext = body.clone();
     with_ext["external_id"] = json!("HR-2026-0001");
