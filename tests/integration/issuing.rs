@@ -438,6 +438,12 @@ async fn awards_list_by_template_recipient_and_status() {
         count(t.call("GET", "/v1/awards", Some(&key), None).await.json()),
         3
     );
+    // A filter misspelt (the body's field name) is refused, naming it, not ignored (which would
+    // list every award).
+    let path = format!("/v1/awards?template_id={}", t1["id"].as_str().unwrap());
+    let r = t.call("GET", &path, Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["error"]["field"], "template_id");
     assert_eq!(
         count(
             t.call(

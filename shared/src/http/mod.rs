@@ -50,8 +50,10 @@ pub(crate) fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-/// Pagination query parameters shared by list routes.
+/// Pagination query parameters shared by list routes; any other parameter is refused, naming
+/// it (a filter misspelt would otherwise list everything).
 #[derive(Debug, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub limit: Option<String>,
     pub cursor: Option<String>,

@@ -38,12 +38,26 @@ fn repeated(pairs: &[(String, String)]) -> Option<&str> {
     })
 }
 
+/// The query's 400; a parameter the route does not take is named, as the analytics routes do
+/// (`deny_unknown_fields` says "unknown field `x`, expected …").
 fn unreadable(e: QueryRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        format!("the query string cannot be read: {}", e.body_text()),
-    )
+    let text = e.body_text();
+    let unknown = text.split_once("unknown field `").and_then(|(_, rest)| {
+        let (name, tail) = rest.split_once('`')?;
+        let expected = tail.split_once("expected ").map_or("", |(_, e)| e);
+        Some((name.to_owned(), expected.replace('`', "")))
+    });
+    match unknown {
+        Some((name, expected)) => {
+            let message = format!("unknown parameter `{name}`; use {expected}");
+            ApiError::field(name, message)
+        }
+        None => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("the query string cannot be read: {text}"),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -65,6 +79,27 @@ mod tests {
         ApiQuery::<T>::from_request_parts(&mut parts, &())
             .await
             .map(|ApiQuery(v)| v)
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        limit: Option<String>,
+        template: Option<String>,
+    }
+
+    #[tokio::test]
+    async fn a_parameter_the_route_does_not_take_is_named() {
+        let e = read::<Strict>("/v1/awards?template_id=tpl_x")
+            .await
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("template_id"));
+        assert!(
+            e.message.ends_with("use limit or template"),
+            "{}",
+            e.message
+        );
     }
 
     #[tokio::test]

@@ -159,10 +159,12 @@ pub async fn get_one(
     Ok(Json(with_context(&app, &a).await?))
 }
 
+/// `deny_unknown_fields` does not work through `flatten`: the page's two fields are here too.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    #[serde(flatten)]
-    page: PageQuery,
+    limit: Option<String>,
+    cursor: Option<String>,
     template: Option<String>,
     recipient: Option<String>,
     status: Option<String>,
@@ -200,6 +202,10 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let page = PageQuery {
+        limit: q.limit.clone(),
+        cursor: q.cursor.clone(),
+    };
     let nonempty = |s: &Option<String>| {
         s.as_deref()
             .map(str::trim)
@@ -234,7 +240,7 @@ pub async fn list(
     };
     let (items, next) = app
         .store
-        .list_awards(by, q.page.limit()?, q.page.cursor())
+        .list_awards(by, page.limit()?, page.cursor())
         .await?;
     let now = Utc::now();
     let mut data = Vec::new();

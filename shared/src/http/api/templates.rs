@@ -127,10 +127,12 @@ pub async fn create(
     Ok(with_etag(&app, &t, StatusCode::CREATED))
 }
 
+/// `deny_unknown_fields` does not work through `flatten`: the page's two fields are here too.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    #[serde(flatten)]
-    page: PageQuery,
+    limit: Option<String>,
+    cursor: Option<String>,
     status: Option<String>,
 }
 
@@ -139,6 +141,10 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let status = match q.status.as_deref() {
         None | Some("" | "all") => None,
         Some("active") => Some(TemplateStatus::Active),
@@ -152,7 +158,7 @@ pub async fn list(
     };
     let (items, next) = app
         .store
-        .list_templates(&caller.issuer_id, q.page.limit()?, q.page.cursor())
+        .list_templates(&caller.issuer_id, page.limit()?, page.cursor())
         .await?;
     let data = items
         .iter()
