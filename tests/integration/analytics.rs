@@ -435,6 +435,27 @@ async fn export_lists_every_award_with_its_counters() {
         )
         .await;
     assert_eq!(r.text().lines().count(), 1, "nothing recorded in 2020");
+    // `to` alone is open on the other side: every award up to that day (not its last 28 days).
+    let r = t
+        .call(
+            "GET",
+            "/v1/analytics/export?to=2099-12-31",
+            Some(&w.key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.text().lines().count(), 1 + 9);
+    // Named for the issuer's today.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .format("%Y%m%d")
+        .to_string();
+    assert!(
+        r.header("content-disposition").unwrap().contains(&today),
+        "{:?}",
+        r.header("content-disposition")
+    );
 }
 
 #[tokio::test]

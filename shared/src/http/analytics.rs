@@ -177,6 +177,21 @@ fn range(
             .transpose()
     };
     let (from_q, to_q) = (date("from")?, date("to")?);
+    // The export filters on each award's day: a bound not given is open (`to` alone: every award
+    // up to that day). A report's period has a default length.
+    if !report {
+        let (from, to) = (
+            from_q.unwrap_or(NaiveDate::MIN),
+            to_q.unwrap_or(NaiveDate::MAX),
+        );
+        if from > to {
+            return Err(ApiError::field(
+                "from",
+                format!("from ({from}) is after to ({to})"),
+            ));
+        }
+        return Ok((from, to, from_q.is_some() || to_q.is_some()));
+    }
     let to = to_q.unwrap_or(today);
     let from = from_q.unwrap_or(match granularity {
         Granularity::Day => to - Duration::days(27),
@@ -344,6 +359,18 @@ pub fn export_header() -> Vec<String> {
             h.push(format!("email_{s}_{e}"));
         }
     }
+    // Added later, after the columns above (whose places do not move).
+    h.extend(
+        metrics::STAGES
+            .iter()
+            .map(|s| format!("email_{s}_{}", metrics::EMAIL_EVENTS[6])),
+    );
+    for s in metrics::KAKAO_STAGES {
+        for e in metrics::KAKAO_EVENTS {
+            h.push(format!("kakao_{s}_{e}"));
+        }
+    }
+    h.push("text_clicks".into());
     h
 }
 
@@ -400,6 +427,17 @@ fn export_row(
             row.push(c(&format!("email:{s}:{e}")));
         }
     }
+    row.extend(
+        metrics::STAGES
+            .iter()
+            .map(|s| c(&format!("email:{s}:{}", metrics::EMAIL_EVENTS[6]))),
+    );
+    for s in metrics::KAKAO_STAGES {
+        for e in metrics::KAKAO_EVENTS {
+            row.push(c(&format!("kakao:{s}:{e}")));
+        }
+    }
+    row.push(m.text_clicks.to_string());
     row.into_iter().map(|v| neutralize(&v)).collect()
 }
 
@@ -541,7 +579,7 @@ pub(crate) async fn export(
         )),
         other => other.map_err(ApiError::from),
     }?;
-    let mut resp = csv_attachment(Body::from(body));
+    let mut resp = csv_attachment(Body::from(body), r.today);
     if let Some(n) = next {
         let link = format!("<{}>; rel=\"next\"", next_page(&q, &n));
         if let (Ok(l), Ok(c)) = (HeaderValue::from_str(&link), HeaderValue::from_str(&n)) {
@@ -566,9 +604,10 @@ fn export_limit(q: &HashMap<String, String>) -> Result<usize, ApiError> {
     }
 }
 
-/// A CSV download named for today.
-fn csv_attachment(body: Body) -> Response {
-    let filename = format!("accolade-awards-{}.csv", Utc::now().format("%Y%m%d"));
+/// A CSV download named for `today` (in the issuer's zone: a download in Seoul before 09:00 is
+/// named for that day, not yesterday's UTC date).
+fn csv_attachment(body: Body, today: NaiveDate) -> Response {
+    let filename = format!("accolade-awards-{}.csv", today.format("%Y%m%d"));
     (
         StatusCode::OK,
         [
