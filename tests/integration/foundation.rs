@@ -673,6 +673,23 @@ async fn clients_in_the_wild_are_understood() {
     }
     let r = raw("GET", "/v1/templates", format!("Basic {key}"), vec![], &[]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A path that is not UTF-8 once decoded: the API's JSON error, not axum's plain text.
+    let r = raw(
+        "GET",
+        "/v1/awards/%FF%FE",
+        format!("Bearer {key}"),
+        vec![],
+        &[],
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.json()["error"]["code"], "invalid_request", "{}", r.text());
     let mut body = b"\xEF\xBB\xBF".to_vec();
     body.extend(template_body("BOM").to_string().into_bytes());
     let r = raw("POST", "/v1/templates", format!("Bearer {key}"), body, &[]).await;

@@ -74,8 +74,29 @@ pub fn router(app: App) -> Router {
         .router()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(json_rejections))
         .with_state(app.clone())
         .merge(crate::http::console::router(app))
+}
+
+/// An extractor's own rejection — axum answers those in plain text (a path segment that is not
+/// UTF-8 once decoded, …) — in the API's JSON error shape, as every other answer of `/v1`.
+async fn json_rejections(r: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let plain = r
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain"));
+    if !plain || !r.status().is_client_error() {
+        return r;
+    }
+    let status = r.status();
+    let bytes = axum::body::to_bytes(r.into_body(), 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    ApiError::new(status, "invalid_request", text.trim()).into_response()
 }
 
 async fn not_found() -> ApiError {
