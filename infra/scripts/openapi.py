@@ -66,7 +66,7 @@ LINE = lambda n: S(maxLength=n, pattern=LINE_RE, description=f"one line, at most
 TEXT = lambda n: S(maxLength=n, pattern=PARA_RE, description=f"text (line breaks allowed), at most {n} characters")
 EMAIL = S(format="email")
 DATE_OR_INSTANT = {"anyOf": [S(format="date"), S(format="date-time")], "description":
-    "`2026-03-01` (midnight in the issuer's time zone) or RFC 3339; `2026/3/1`, `2026년 3월 1일` and the CSV's other forms are accepted too"}
+    "`2026-03-01` (midnight in the issuer's time zone) or RFC 3339; `2026/3/1`, `2026년 3월 1일` and the CSV's other forms are accepted too, except a year-last date that reads as two different dates (`01/03/2026`), which is refused"}
 
 # ---- request bodies ------------------------------------------------------------------------------
 def patch_of(schema):

@@ -11,7 +11,7 @@ use super::{
     locale::Locale,
     phone::Phone,
     text,
-    time::{parse_instant, Zone},
+    time::{order_hint, parse_instant, OrderHint, Zone},
     url::WebUrl,
     FieldError,
 };
@@ -63,7 +63,7 @@ impl IssueRequest {
             email,
             name,
             phone,
-            issued_on: o.parse("issued_on", |s| parse_instant(s, zone))?,
+            issued_on: o.parse("issued_on", |s| instant(s, zone))?,
             expires_on: parse_expires_on(o, zone)?,
             evidence: evidence(o)?,
             narrative: o.parse("narrative", |s| text::paragraph(s, text::NARRATIVE_MAX))?,
@@ -76,6 +76,20 @@ impl IssueRequest {
     }
 }
 
+/// A date or date-time of a request. One that reads as two different dates (`01/03/2026`: 3
+/// January or 1 March) is refused: a file's other dates can settle its order (CSV), a single
+/// request's cannot.
+fn instant(s: &str, zone: Zone) -> Result<DateTime<Utc>, super::Invalid> {
+    if order_hint(s) == OrderHint::Either {
+        return Err(super::Invalid::new(format!(
+            "`{}` reads as two different dates (month first or day first); write YYYY-MM-DD",
+            s.trim()
+        ))
+        .ko("월과 일 중 어느 쪽이 먼저인지 알 수 없습니다. YYYY-MM-DD 형식으로 적어 주세요."));
+    }
+    parse_instant(s, zone)
+}
+
 /// `expires_on`: left out, `None` (the template's rule); `null` or empty, `Some(None)` (no
 /// expiry); a date or date-time, `Some(Some(t))`. Re-issuing reads it the same way.
 pub fn parse_expires_on(
@@ -83,7 +97,7 @@ pub fn parse_expires_on(
     zone: Zone,
 ) -> Result<Option<Option<DateTime<Utc>>>, FieldError> {
     if o.present("expires_on") {
-        Ok(Some(o.parse("expires_on", |s| parse_instant(s, zone))?))
+        Ok(Some(o.parse("expires_on", |s| instant(s, zone))?))
     } else {
         Ok(None)
     }
@@ -156,6 +170,17 @@ mod tests {
 
     fn err(fields: Value) -> FieldError {
         parse(fields).unwrap_err()
+    }
+
+    #[test]
+    fn a_date_that_reads_two_ways_is_refused_and_one_way_is_read() {
+        let e = err(json!({"issued_on": "01/03/2026"}));
+        assert_eq!(e.field, "issued_on");
+        assert!(e.message.contains("YYYY-MM-DD"), "{}", e.message);
+        assert_eq!(err(json!({"expires_on": "3/1/2027"})).field, "expires_on");
+        // The same day both ways, and ISO: read.
+        assert!(ok(json!({"expires_on": "3/3/2027"})).expires_on.is_some());
+        assert!(ok(json!({"expires_on": "2027-03-01"})).expires_on.is_some());
     }
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
