@@ -186,6 +186,8 @@ async fn idempotency_key_and_external_id_never_make_a_second_award() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "idempotency_key_reused");
+    assert_eq!(r.json()["error"]["field"], "Idempotency-Key");
 
     let mut with_ext = body.clone();
     with_ext["external_id"] = json!("HR-2026-0001");
@@ -198,6 +200,13 @@ async fn idempotency_key_and_external_id_never_make_a_second_award() {
         .await;
     assert_eq!(e2.status, StatusCode::OK);
     assert_eq!(e1.json()["id"], e2.json()["id"]);
+    // The same external id for another recipient: its own code, naming the field.
+    let mut clash = with_ext.clone();
+    clash["recipient"] = json!({"email": "c@example.com", "name": "C"});
+    let r = t.call("POST", "/v1/awards", Some(&key), Some(clash)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "external_id_reused");
+    assert_eq!(r.json()["error"]["field"], "external_id");
 
     // Ten concurrent retries of one request: exactly one award.
     let mut set = tokio::task::JoinSet::new();

@@ -78,11 +78,16 @@ pub(crate) fn issue_error(e: IssueError) -> ApiError {
             err.field = Some(format!("existing_award:{existing}"));
             err
         }
-        IssueError::KeyReused { .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            e.to_string(),
-        ),
+        IssueError::KeyReused { what, .. } => {
+            let (code, field) = if what == "external_id" {
+                ("external_id_reused", "external_id")
+            } else {
+                ("idempotency_key_reused", "Idempotency-Key")
+            };
+            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
+            err.field = Some(field.into());
+            err
+        }
         IssueError::NotReissuable(_) => ApiError::conflict("not_reissuable", e.to_string()),
         IssueError::Store(s) => s.into(),
     }
