@@ -512,7 +512,7 @@ path_id = lambda schema: {"name": "id", "in": "path", "required": True, "schema"
 params = {
   "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
   "WebhookId": path_id(WEBHOOK_ID), "DeliveryId": {"name": "delivery_id", "in": "path", "required": True, "schema": MESSAGE_ID},
-  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited", "schema": S(pattern='^(W/)?"?[0-9]+"?$')},
+  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited (a weak `W/` form, as a compressing proxy hands it on, is the same version), or `*` for no condition", "schema": S(pattern='^((W/)?"?[0-9]+"?|[*])$')},
   "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award; the same rotated secret)", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
   "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},
   "Cursor": q("cursor", "next_cursor from the previous page"),

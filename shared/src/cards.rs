@@ -94,8 +94,9 @@ fn generated(t: &Template, i: &Issuer) -> String {
 pub struct DrawnCard {
     pub version: String,
     pub png: Vec<u8>,
-    /// Kept for its version: all of it was drawn. A card whose issuer's logo could not be
-    /// fetched just now is not kept, so a later request draws it with the logo.
+    /// Kept for its version: all of it was drawn, or what is missing cannot be had (a logo at an
+    /// inside address, a 404, not an image). A card whose issuer's logo failed for now (a
+    /// timeout, a 5xx) is not kept, so a later request draws it with the logo.
     pub whole: bool,
 }
 
@@ -119,11 +120,16 @@ pub async fn card_png(
         });
     }
     let image = template_png(app, t, i).await?;
-    let logo = match card.logo.as_deref() {
-        Some(url) => logo_png(app, &i.id, url).await.map(|png| data_url(&png)),
-        None => None,
+    let (logo, whole) = match card.logo.as_deref() {
+        None => (None, true),
+        Some(url) => match logo_png(app, &i.id, url).await {
+            Ok(png) => (Some(data_url(&png)), true),
+            // A logo that cannot be had for good (an inside address, a 404, not an image, too
+            // large) leaves the card without it, kept; one that failed for now (a timeout, a 5xx)
+            // leaves this drawing unkept, so a later request draws it with the logo.
+            Err(Missing { for_now }) => (None, !for_now),
+        },
     };
-    let whole = card.logo.is_none() || logo.is_some();
     let png = draw(move || {
         let svg = card.svg(&data_url(&image), logo.as_deref());
         raster::svg_to_png(svg.as_bytes(), card::WIDTH, card::HEIGHT)
@@ -139,21 +145,28 @@ pub async fn card_png(
     })
 }
 
-/// The issuer's logo as PNG (kept under the URL's hash), or `None` — a card without a logo — when
-/// it cannot be had: not a public address, not a 200, over 1 MiB, not an image we draw. A
-/// failure is logged, not kept: the card's next request tries again.
-async fn logo_png(app: &App, issuer: &IssuerId, url: &str) -> Option<Vec<u8>> {
+/// Why a card goes without its logo: for now (a timeout, a 5xx, storage failing) or for good.
+struct Missing {
+    for_now: bool,
+}
+
+/// The issuer's logo as PNG (kept under the URL's hash), or why not — a card without a logo —
+/// when it cannot be had: not a public address, not a 200, over 1 MiB, not an image we draw. A
+/// failure is logged, not kept.
+async fn logo_png(app: &App, issuer: &IssuerId, url: &str) -> Result<Vec<u8>, Missing> {
     let key = format!("derived/logos/{issuer}/{}.png", card::short_hash(&[url]));
-    let no_logo = |why: String| {
-        tracing::warn!(issuer = %issuer, url, why, "card drawn without the logo");
-        None
+    let no_logo = |why: String, for_now: bool| {
+        tracing::warn!(issuer = %issuer, url, why, for_now, "card drawn without the logo");
+        Err(Missing { for_now })
     };
     match app.blobs.get(&key).await {
-        Ok(Some(b)) => return Some(b.bytes),
+        Ok(Some(b)) => return Ok(b.bytes),
         Ok(None) => {}
-        Err(e) => return no_logo(e.to_string()),
+        Err(e) => return no_logo(e.to_string(), true),
     }
-    let parsed = url::Url::parse(url).ok()?;
+    let Ok(parsed) = url::Url::parse(url) else {
+        return no_logo("not a URL".into(), false);
+    };
     let body = match app
         .outbound
         .get(&parsed, Duration::from_secs(5), LOGO_BYTES)
@@ -161,26 +174,28 @@ async fn logo_png(app: &App, issuer: &IssuerId, url: &str) -> Option<Vec<u8>> {
     {
         Ok(a) if a.status == 200 && a.complete => a.body,
         Ok(a) => {
+            let too_large = a.body.len() >= LOGO_BYTES;
+            let for_now = a.status == 429 || a.status >= 500 || (a.status == 200 && !too_large);
             let whole = if a.complete { "" } else { " (not all of it)" };
-            return no_logo(format!(
-                "HTTP {} with {} bytes{whole}",
-                a.status,
-                a.body.len()
-            ));
+            let why = format!("HTTP {} with {} bytes{whole}", a.status, a.body.len());
+            return no_logo(why, for_now);
         }
-        Err(e) => return no_logo(e.to_string()),
+        Err(e) => {
+            let for_now = !matches!(e, crate::outbound::OutboundError::Refused(_));
+            return no_logo(e.to_string(), for_now);
+        }
     };
     let Some(content_type) = raster::sniff(&body) else {
-        return no_logo("not a PNG, JPEG, WebP or SVG image".into());
+        return no_logo("not a PNG, JPEG, WebP or SVG image".into(), false);
     };
     let png = match draw(move || raster::image_to_png(&body, content_type, LOGO_SIDE)).await {
         Ok(png) => png,
-        Err(e) => return no_logo(e.to_string()),
+        Err(e) => return no_logo(e.to_string(), false),
     };
     if let Err(e) = app.blobs.put(&key, png.clone(), "image/png").await {
         tracing::warn!(issuer = %issuer, error = %e, "logo not kept");
     }
-    Some(png)
+    Ok(png)
 }
 
 fn data_url(png: &[u8]) -> String {

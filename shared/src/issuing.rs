@@ -63,7 +63,30 @@ fn fingerprint(template: &Template, email: &Email) -> String {
 /// narrative, evidence, …), so the same key sent with another request is refused (422), not
 /// answered with the first request's badge. A retry sends the same request.
 fn request_fingerprint(template: &Template, req: &IssueRequest) -> String {
-    hex::encode(Sha256::digest(format!("request|{}|{req:?}", template.id)))
+    // Written out field by field (not `Debug`, whose text may change with a release), so a retry
+    // across an upgrade still matches. A new field of the request belongs here too.
+    let time = |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+    let evidence: Vec<_> = req
+        .evidence
+        .iter()
+        .map(|e| (e.url.as_ref().map(|u| u.as_str()), e.narrative.as_deref()))
+        .collect();
+    let doc = serde_json::json!({
+        "v": 1,
+        "template": template.id.as_str(),
+        "email": req.email.as_str(),
+        "name": req.name,
+        "phone": req.phone.as_ref().map(|p| p.as_str()),
+        "issued_on": time(&req.issued_on),
+        "expires_on": req.expires_on.as_ref().map(time),
+        "narrative": req.narrative,
+        "evidence": evidence,
+        "external_id": req.external_id,
+        "locale": req.locale.map(|l| l.as_str()),
+        "notify": req.notify,
+        "cohort": req.cohort,
+    });
+    hex::encode(Sha256::digest(doc.to_string()))
 }
 
 /// Builds the award a request describes (no I/O).

@@ -834,3 +834,54 @@ async fn paging_the_awards_list_shows_every_award_once() {
     assert_eq!(seen.len(), 120, "each award once");
     assert_eq!(unique, issued);
 }
+
+/// The issue form sent, its answer lost, then changed and sent again: the first send issued an
+/// award; the page says so (in Korean on a Korean page) and gives the form a new key, so sending
+/// it once more issues the award now typed — never stuck on "key reused".
+#[tokio::test]
+async fn an_issue_form_sent_again_with_other_values_is_not_stuck() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("콘솔대학").await;
+    let tpl = t.create_template(&key, template_body("양식 배지")).await;
+    let tid = tpl["id"].as_str().unwrap();
+    let (cookie, csrf) = sign_in(&t, &key).await;
+    let send = |name: &'static str, idem: String| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        let t = &t;
+        async move {
+            let fields = [
+                ("_csrf", csrf.as_str()),
+                ("_idem", idem.as_str()),
+                ("template_id", tid),
+                ("recipient.email", "form@example.com"),
+                ("recipient.name", name),
+            ];
+            post_form(t, "/console/issue", Some(&cookie), &fields, &[]).await
+        }
+    };
+    let first = send("김민수", "form-1".into()).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.text());
+    let changed = send("김민수 (수정)", "form-1".into()).await;
+    assert_eq!(changed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = changed.text();
+    assert!(page.contains("이미 발급되었습니다"), "{page}");
+    let fresh = page
+        .split("name=\"_idem\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_ne!(fresh, "form-1", "a new key");
+    let again = send("김민수 (수정)", fresh).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text());
+    let listed = t
+        .call(
+            "GET",
+            "/v1/awards?recipient=form@example.com",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2, "{listed:#}");
+}

@@ -504,9 +504,10 @@ async fn a_throttled_provider_holds_back_only_its_issuer_and_the_message_goes_la
 }
 
 /// One award's day-3 and day-7 texts can meet in one bucket (both moved on while its issuer's
-/// provider failed for days): each goes, neither is taken for a copy of the other.
+/// provider failed for days): the day-7 text goes, once (two advertising texts at once would be
+/// noise; the emails do the same), and both due items are done.
 #[tokio::test]
-async fn an_awards_day3_and_day7_in_one_bucket_both_go() {
+async fn an_awards_day3_and_day7_in_one_bucket_send_the_day7_text_only() {
     use accolade::{domain::followup::Stage, store::followups::Due};
     let t = spawn_app().await;
     let (key, tpl) = kakao_storefront(&t).await;
@@ -527,7 +528,11 @@ async fn an_awards_day3_and_day7_in_one_bucket_both_go() {
         .await
         .unwrap();
     let sms = kinds(&t, "01066667777", "sms");
-    assert_eq!(sms.len(), 2, "{:?}", t.sens().requests());
+    assert_eq!(sms.len(), 1, "{:?}", t.sens().requests());
+    let day7 = t.app.store.email_record(&aid, "kakao-day7").await.unwrap();
+    assert_eq!(day7.map(|r| r.state).as_deref(), Some("sent"));
+    let day3 = t.app.store.email_record(&aid, "kakao-day3").await.unwrap();
+    assert!(day3.as_ref().is_none_or(|r| r.state != "sent"), "{day3:?}");
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }
 

@@ -244,6 +244,11 @@ async fn the_issuers_logo_is_drawn_when_it_can_be_fetched_and_left_out_when_not(
     assert_eq!(card.status, StatusCode::OK);
     assert!(!orange(middle(&card.body)), "{:?}", middle(&card.body));
     assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), fetched);
+    // Never to be had, that logo: the card without it is kept and cached for good (drawn once).
+    assert_eq!(
+        card.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
 }
 
 /// A logo that could not be fetched once (its host briefly down) is not left off the card for

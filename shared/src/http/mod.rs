@@ -77,8 +77,9 @@ impl PageQuery {
     }
 }
 
-/// `If-Match: "3"` → 3. `*` (any current version) is no condition. A weak tag (`W/"3"`) never
-/// matches, as If-Match compares strongly (RFC 9110 §13.1.1): version 0, which no item has.
+/// `If-Match: "3"` → 3. `*` (any current version) is no condition. `W/"3"` is taken as `"3"`:
+/// the tag is the item's version whatever the bytes, and proxies that compress an answer
+/// (nginx, CloudFront) weaken its ETag, which a client then echoes.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, error::ApiError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -87,10 +88,8 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, error::ApiError> {
     if raw == "*" {
         return Ok(None);
     }
-    if raw.starts_with("W/") {
-        return Ok(Some(0));
-    }
-    raw.trim_matches('"').parse::<u64>().map(Some).map_err(|_| {
+    let tag = raw.strip_prefix("W/").unwrap_or(raw);
+    tag.trim_matches('"').parse::<u64>().map(Some).map_err(|_| {
         error::ApiError::field(
             "If-Match",
             "If-Match must be the ETag from a previous GET, e.g. \"3\"",

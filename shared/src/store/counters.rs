@@ -265,7 +265,7 @@ impl Store {
         now: DateTime<Utc>,
         attrs: &[String],
     ) -> Result<bool> {
-        let marker = self.event_seen_put(event_id, now)?;
+        let marker = self.event_seen_put(event_id)?;
         self.count_once(marker, award, zone, now, attrs).await
     }
 
@@ -326,10 +326,12 @@ impl Store {
         }
     }
 
-    /// The put that remembers an event id for 14 days (EventBridge's retries end well before).
-    fn event_seen_put(&self, event_id: &str, now: DateTime<Utc>) -> Result<TransactWriteItem> {
+    /// The put that remembers an event id for 14 days from now (EventBridge's retries end well
+    /// before; counted from now, not from the event's own time, which a replay of the failure
+    /// queue may bring days later).
+    fn event_seen_put(&self, event_id: &str) -> Result<TransactWriteItem> {
         let (pk, sk) = keys::event_seen(event_id);
-        let expires = (now + chrono::Duration::days(14)).timestamp();
+        let expires = (Utc::now() + chrono::Duration::days(14)).timestamp();
         let put = Put::builder()
             .table_name(&self.table)
             .item(keys::PK, s(pk))

@@ -78,13 +78,26 @@ pub(crate) fn issue_error(e: IssueError) -> ApiError {
             err.field = Some(format!("existing_award:{existing}"));
             err
         }
-        IssueError::KeyReused { what, .. } => {
-            let (code, field) = if what == "external_id" {
-                ("external_id_reused", "external_id")
+        IssueError::KeyReused { what, ref existing } => {
+            let (code, field, ko) = if what == "external_id" {
+                (
+                    "external_id_reused",
+                    "external_id",
+                    format!(
+                        "이 외부 ID는 다른 수신자나 템플릿의 배지 {existing}에 이미 쓰였습니다."
+                    ),
+                )
             } else {
-                ("idempotency_key_reused", "Idempotency-Key")
+                (
+                    "idempotency_key_reused",
+                    "Idempotency-Key",
+                    format!(
+                        "이 요청은 앞서 다른 내용으로 보내져 배지 {existing}가 발급되었습니다."
+                    ),
+                )
             };
-            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
+            let mut err =
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).ko(ko);
             err.field = Some(field.into());
             err
         }

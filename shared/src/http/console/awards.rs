@@ -112,6 +112,26 @@ pub async fn issue(State(app): State<App>, Posted { s, f }: Posted) -> Response 
             v["id"].as_str().unwrap_or("")
         ))
         .into_response(),
+        Err(e) if e.code == "idempotency_key_reused" => {
+            // This form was sent before (its answer lost) and then changed: that send issued an
+            // award. The form gets a new key, so sending it again issues the one now typed.
+            let mut err = FormError::from_api(&e, s.lang);
+            err.field = None;
+            err.message = s.lang.t(
+                "이 양식은 앞서 다른 내용으로 보내져 배지가 이미 발급되었습니다(배지 목록에서 확인하세요). 이 내용으로 새로 발급하려면 다시 보내세요.".to_owned(),
+                "This form was sent before with other values, and that award was issued (see the awards list). Send it again to issue one with these values.".to_owned(),
+            );
+            let fresh: Vec<(String, String)> =
+                f.into_iter().filter(|(k, _)| k != "_idem").collect();
+            issue_page(
+                &app,
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &fresh,
+                Some(&err),
+            )
+            .await
+        }
         Err(e) => {
             let err = FormError::from_api(&e, s.lang);
             issue_page(&app, &s, StatusCode::UNPROCESSABLE_ENTITY, &f, Some(&err)).await

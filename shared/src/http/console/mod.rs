@@ -115,13 +115,14 @@ async fn same_origin_posts(State(app): State<App>, req: Request, next: Next) -> 
         let refused = match (header_of("origin"), header_of("sec-fetch-site")) {
             // `null` (sandboxed frames, some redirects) is not this site either.
             (Some(origin), _) if !origin.eq_ignore_ascii_case(public) => {
-                Some("cross-site request refused")
+                Some("다른 사이트에서 온 요청을 거부했습니다. / cross-site request refused")
             }
             (None, Some(site)) if !matches!(site, "same-origin" | "none") => {
-                Some("cross-site request refused")
+                Some("다른 사이트에서 온 요청을 거부했습니다. / cross-site request refused")
             }
             (None, None) => Some(
-                "refused: the request has neither an Origin nor a Sec-Fetch-Site header; \
+                "요청을 거부했습니다: Origin도 Sec-Fetch-Site 헤더도 없습니다. 최신 브라우저를 쓰세요. / \
+                 refused: the request has neither an Origin nor a Sec-Fetch-Site header; \
                  use a current browser",
             ),
             _ => None,

@@ -40,6 +40,10 @@ use std::{
     sync::Arc,
 };
 
+/// How long a message waits for its issuer's provider (keys refused, unreachable) past its day
+/// before it is not sent at all, as the emails wait for SES.
+const GIVE_UP_AFTER: Duration = Duration::days(14);
+
 /// The KMS encryption context's purpose of the provider credentials.
 pub const PURPOSE: &str = "kakao";
 
@@ -393,7 +397,10 @@ async fn day1_of(
     };
     let (mut items, mut planned, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for (award, due) in list {
-        let wanted = award.notify && award.status(clock(now)).is_valid();
+        // A day-1 message that has waited this long (the issuer's keys refused for two weeks)
+        // is news no more.
+        let fresh = clock(now) - award.created_at <= GIVE_UP_AFTER;
+        let wanted = award.notify && award.status(clock(now)).is_valid() && fresh;
         let Some(c) = context(app, award).await?.filter(|_| wanted) else {
             skipped.extend(due);
             continue;
@@ -580,8 +587,31 @@ async fn promotions(
             .or_default()
             .push((a, d));
     }
-    for ((issuer, stage), list) in groups {
+    // An award whose day-7 text is due in this run (both waited while its issuer's provider
+    // refused) gets that one only: two advertising texts at once would be noise.
+    let day7: HashSet<AwardId> = groups
+        .iter()
+        .filter(|((_, s), _)| *s == Stage::KakaoDay7.as_str())
+        .flat_map(|(_, l)| l.iter().map(|(a, _)| a.id.clone()))
+        .collect();
+    for ((issuer, stage), mut list) in groups {
         let stage = Stage::parse(stage).unwrap_or(Stage::KakaoDay3);
+        if stage == Stage::KakaoDay3 && run.stop.is_none() {
+            let (overtaken, rest): (Vec<_>, Vec<_>) =
+                list.into_iter().partition(|(a, _)| day7.contains(&a.id));
+            list = rest;
+            for _ in &overtaken {
+                run.skipped("not sent: the day-7 text goes in the same run");
+            }
+            done(
+                app,
+                &dues_of(overtaken.into_iter().map(|(a, d)| (a, Some(d)))),
+            )
+            .await?;
+        }
+        if list.is_empty() {
+            continue;
+        }
         if run.stop.is_some() {
             run.rest.extend(list.into_iter().map(|(_, d)| d));
             continue;
@@ -647,6 +677,10 @@ async fn wanted(
 ) -> Result<Result<(Context, Vec<Recommendation>), &'static str>, NotifyError> {
     if !award.notify || !award.status(now).is_valid() {
         return Ok(Err("not sent: award not valid or notifications off"));
+    }
+    let days = if stage == Stage::KakaoDay7 { 7 } else { 3 };
+    if now - award.created_at > Duration::days(days) + GIVE_UP_AFTER {
+        return Ok(Err("not sent: waited more than 14 days past its day"));
     }
     let Some(c) = context(app, award).await? else {
         return Ok(Err("not sent: no template"));
