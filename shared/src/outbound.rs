@@ -412,13 +412,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, OutboundError::Unreached(_)), "{e}");
-        let (l, port) = listener().await;
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((tcp, _)) = l.accept().await {
-                held.push(tcp);
-            }
-        });
+        let port = silent_receiver().await;
         let e = post(&local(), &format!("http://localhost:{port}/h"), 1)
             .await
             .unwrap_err();
@@ -437,8 +431,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_receiver_that_never_answers_is_a_failure_at_the_deadline() {
+    /// A receiver that takes connections and never answers: its port.
+    async fn silent_receiver() -> u16 {
         let (l, port) = listener().await;
         tokio::spawn(async move {
             let mut held = Vec::new();
@@ -446,6 +440,12 @@ mod tests {
                 held.push(tcp);
             }
         });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_never_answers_is_a_failure_at_the_deadline() {
+        let port = silent_receiver().await;
         let e = post(&local(), &format!("http://localhost:{port}/h"), 1)
             .await
             .unwrap_err();
