@@ -126,6 +126,12 @@ fn with_vary_language(mut r: Response) -> Response {
     r
 }
 
+/// An unsubscribe page (the question, or its answer): never cached.
+fn unsubscribe_html(l: Locale, title: &str, body: maud::Markup) -> Response {
+    let page = layout::page(l.as_str(), title, maud::html! {}, None, body);
+    html(StatusCode::OK, page.into_string(), "no-store")
+}
+
 fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
@@ -474,18 +480,7 @@ async fn unsubscribe_page(
             }
         } }
     };
-    Ok(html(
-        StatusCode::OK,
-        layout::page(
-            l.as_str(),
-            l.t("수신 거부", "Unsubscribe"),
-            maud::html! {},
-            None,
-            body,
-        )
-        .into_string(),
-        "no-store",
-    ))
+    Ok(unsubscribe_html(l, l.t("수신 거부", "Unsubscribe"), body))
 }
 
 /// Records the unsubscribe. Also the target of RFC 8058 one-click (`List-Unsubscribe=One-Click`).
@@ -524,17 +519,10 @@ async fn unsubscribe(
             p { a href=(app.urls().award_page(&award.id)) { (l.t("배지 보기", "View your badge")) } }
         } }
     };
-    Ok(html(
-        StatusCode::OK,
-        layout::page(
-            l.as_str(),
-            l.t("수신 거부됨", "Unsubscribed"),
-            maud::html! {},
-            None,
-            body,
-        )
-        .into_string(),
-        "no-store",
+    Ok(unsubscribe_html(
+        l,
+        l.t("수신 거부됨", "Unsubscribed"),
+        body,
     ))
 }
 
