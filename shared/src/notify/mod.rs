@@ -490,7 +490,8 @@ async fn paused_too_long(
 
 /// How long an email waits out SES refusing every email (a suspended account, a sandbox that is
 /// never left) before it is recorded as rejected: counted from when it was due (day 1: issued).
-const WAITS_AT_MOST: chrono::Duration = chrono::Duration::days(14);
+/// KakaoTalk messages wait their provider out as long.
+pub(crate) const WAITS_AT_MOST: chrono::Duration = chrono::Duration::days(14);
 
 /// Records `stage` of award `id` as rejected after waiting out SES refusing every email for
 /// [`WAITS_AT_MOST`] (unless another run holds or finished it meanwhile).

@@ -40,9 +40,9 @@ use std::{
     sync::Arc,
 };
 
-/// How long a message waits for its issuer's provider (keys refused, unreachable) past its day
-/// before it is not sent at all, as the emails wait for SES.
-const GIVE_UP_AFTER: Duration = Duration::days(14);
+// How long a message waits for its issuer's provider (keys refused, unreachable) past its day
+// before it is not sent at all: as long as the emails wait for SES.
+use crate::notify::WAITS_AT_MOST as GIVE_UP_AFTER;
 
 /// The KMS encryption context's purpose of the provider credentials.
 pub const PURPOSE: &str = "kakao";
