@@ -293,9 +293,9 @@ response_schemas |= {
                                            "error": S(description="why there was no 2xx (no answer, refused address, redirect)")},
                                           ["number", "at", "latency_ms", "response"]))}, "all"),
     "Batch": resp_obj(batch_props, "all"),
-    "BatchCreated": resp_obj({**batch_props, "batch_id": BATCH_ID, "upload_url": S(description="presigned S3 URL, valid 15 minutes"),
+    "BatchCreated": resp_obj({**batch_props, "batch_id": BATCH_ID, "upload_url": nullable(S(description="presigned S3 URL, valid 15 minutes; null when the batch is not waiting for its file (a create sent again after the upload)")),
                               "upload_method": S(const="PUT"), "upload_size": nullable({"type": "integer", "description": "the byte length the upload URL accepts (the request's size), or null for any"}),
-                              "expires_at": INSTANT}, "all"),
+                              "expires_at": nullable({**INSTANT, "description": "when upload_url stops working"})}, "all"),
     "Metrics": resp_obj(metrics_props, "all", description="definitions in the README's Analytics section"),
     "Analytics": resp_obj({
         "scope": {"oneOf": [
@@ -323,9 +323,10 @@ ERROR_DOCS = {
     "412": "If-Match names a version that is no longer current",
     "413": "The body is too large",
     "415": "The body's type is not accepted",
-    "422": "Awards: the Idempotency-Key (or external_id) was used before for a different request; images: larger than 4096 pixels on a side",
+    "422": "Creates: the Idempotency-Key (or an award's external_id) was used before for a different request; images: larger than 4096 pixels on a side",
     "503": "Throttled by the database: retry later",
 }
+ONCE = "With an Idempotency-Key, the same request sent again within 24 hours (its answer lost) answers 200 with what the first one made instead of making a second; the key with a different request is 422 idempotency_key_reused."
 ETAG = {"ETag": {"description": "the version, for If-Match", "required": True, "schema": S(pattern='^"[0-9]+"$')}}
 def json_answer(schema, desc="OK", headers=None, links=None):
     r = {"description": desc, "content": {"application/json": {"schema": R(schema)}}}
@@ -407,11 +408,13 @@ paths = {
     "get": op("listTemplates", "List templates, newest first", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],
               params=["Limit", "Cursor", "TemplateStatus"]),
     "post": op("createTemplate", "Create a template", "templates",
-               {"201": json_answer("Template", "Created", headers=ETAG, links=template_links)}, ["400", "413", "415"], body="TemplateCreate"),
+               {"201": json_answer("Template", "Created", headers=ETAG, links=template_links),
+                "200": json_answer("Template", "Created before with this Idempotency-Key: that template as it is now", headers=ETAG, links=template_links)},
+               ["400", "413", "415", "422"], body="TemplateCreate", params=["IdempotencyKey"], desc=ONCE),
   },
   "/v1/templates/{id}": {
     "get": op("getTemplate", "One template (ETag = version)", "templates", {"200": json_answer("Template", headers=ETAG)}, ["404"], params=["TemplateId"]),
-    "patch": op("updateTemplate", "Update (JSON merge patch). With If-Match a stale version gets 412; without, concurrent edits are merged", "templates",
+    "patch": op("updateTemplate", "Update (JSON merge patch). With If-Match a stale version gets 412; without, concurrent edits are merged. A patch that changes nothing keeps the version", "templates",
                 {"200": json_answer("Template", headers=ETAG)}, ["400", "404", "412", "413", "415"], body="TemplatePatch", params=["TemplateId", "IfMatch"]),
     "delete": op("archiveTemplate", "Archive: no new awards; issued awards stay verifiable", "templates",
                  {"200": json_answer("Template", headers=ETAG)}, ["404"], params=["TemplateId"]),
@@ -453,7 +456,9 @@ paths = {
   "/v1/batches": {
     "get": op("listBatches", "List CSV batches, newest first", "batches", {"200": json_answer("BatchList", links=first_batch_links)}, ["400"], params=["Limit", "Cursor"]),
     "post": op("createBatch", "Create a batch: answers a presigned PUT URL for the CSV; the upload starts ingest", "batches",
-               {"201": json_answer("BatchCreated", "Created", links=batch_links)}, ["400", "413", "415"], body="BatchCreate"),
+               {"201": json_answer("BatchCreated", "Created", links=batch_links),
+                "200": json_answer("BatchCreated", "Created before with this Idempotency-Key: that batch as it is now (a fresh upload URL while it waits for its file)", links=batch_links)},
+               ["400", "413", "415", "422"], body="BatchCreate", params=["IdempotencyKey"], desc=ONCE),
   },
   "/v1/batches/template.csv": {
     "get": op("getSampleCsv", "The sample CSV with every documented column", "batches", CSV("CSV (UTF-8 with BOM)"), []),
@@ -476,8 +481,10 @@ paths = {
   "/v1/webhooks": {
     "get": op("listWebhooks", "Your webhook endpoints (never their secrets); admin keys only", "webhooks", {"200": json_answer("WebhookList")}, ["403"]),
     "post": op("createWebhook", "Register an endpoint; the answer shows its signing secret once", "webhooks",
-               {"201": json_answer("WebhookCreated", "Created", links=webhook_links)}, ["400", "403", "409", "413", "415", "422"], body="WebhookCreate",
-               desc="409 when an endpoint of yours has this URL already (change its events instead); 422 when the issuer has 20 endpoints already. Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
+               {"201": json_answer("WebhookCreated", "Created", links=webhook_links),
+                "200": json_answer("WebhookCreated", "Created before with this Idempotency-Key: that endpoint and its current secret", links=webhook_links)},
+               ["400", "403", "409", "413", "415", "422"], body="WebhookCreate", params=["IdempotencyKey"],
+               desc="409 when an endpoint of yours has this URL already (change its events instead; send the create with an Idempotency-Key so that a retry gets the secret again), or (idempotency_key_used) when the endpoint this Idempotency-Key made has been removed since; 422 when the issuer has 20 endpoints already. " + ONCE + " Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
   },
   "/v1/webhooks/{id}": {
     "get": op("getWebhook", "One endpoint", "webhooks", {"200": json_answer("Webhook")}, ["403", "404"], params=["WebhookId"]),
@@ -512,8 +519,8 @@ path_id = lambda schema: {"name": "id", "in": "path", "required": True, "schema"
 params = {
   "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
   "WebhookId": path_id(WEBHOOK_ID), "DeliveryId": {"name": "delivery_id", "in": "path", "required": True, "schema": MESSAGE_ID},
-  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited (a weak `W/` form, as a compressing proxy hands it on, is the same version), or `*` for no condition", "schema": S(pattern='^((W/)?"?[0-9]+"?|[*])$')},
-  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award; the same rotated secret)", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
+  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited, or a comma-separated list of them (any one current will do; a weak `W/` form, as a compressing proxy hands it on, is the same version), or `*` for no condition", "schema": S(pattern='^[*]$|^(W/)?"?[0-9]+"?( *, *(W/)?"?[0-9]+"?)*$')},
+  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award, template, batch or webhook endpoint; the same rotated secret). Awards remember a key for good; templates, batches and webhook endpoints for 24 hours", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
   "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},
   "Cursor": q("cursor", "next_cursor from the previous page"),
   "TemplateStatus": q("status", "filter (default all)", enum=["active", "archived", "all"]),

@@ -88,7 +88,7 @@ pub async fn ingest(rows: usize, validate_only: bool, shape: &str) -> Result<(),
         mode,
         chrono::Utc::now(),
     );
-    b.app.store.create_batch(&batch).await?;
+    b.app.store.create_batch(&batch, None).await?;
     let csv = bench_file(rows, validate_only, shape)?;
     let size = csv.len() as u64;
     b.app
@@ -167,7 +167,7 @@ async fn plain_template(
         bench_spec("Bench".into(), "Bench".into()),
         chrono::Utc::now(),
     );
-    app.store.create_template(&template).await?;
+    app.store.create_template(&template, None).await?;
     Ok((issuer.id, template.id))
 }
 
@@ -206,7 +206,7 @@ async fn grow_catalogue(
     for i in 0..count {
         let spec = bench_spec(format!("과정 {i}"), description.clone());
         let template = Template::new(issuer.clone(), spec, chrono::Utc::now());
-        app.store.create_template(&template).await?;
+        app.store.create_template(&template, None).await?;
     }
     Ok(())
 }

@@ -143,7 +143,7 @@ async fn demo_templates(app: &App, issuer: &Issuer) -> SeedResult<Template> {
         },
         now,
     );
-    app.store.create_template(&advanced).await?;
+    app.store.create_template(&advanced, None).await?;
     let basics = Template::new(
         issuer.id.clone(),
         TemplateSpec {
@@ -180,7 +180,7 @@ async fn demo_templates(app: &App, issuer: &Issuer) -> SeedResult<Template> {
         },
         now,
     );
-    app.store.create_template(&basics).await?;
+    app.store.create_template(&basics, None).await?;
     Ok(basics)
 }
 

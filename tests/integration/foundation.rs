@@ -2,7 +2,7 @@
 
 use accolade_tests::{spawn_app, template_body, StatusCode};
 use axum::{body::Body, http::Request};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn template_crud_round_trip() {
@@ -568,7 +568,7 @@ async fn futures_join(
     t: &accolade_tests::TestApp,
     path: &str,
     key: &str,
-    patches: &[serde_json::Value],
+    patches: &[Value],
 ) -> Vec<StatusCode> {
     let mut set = tokio::task::JoinSet::new();
     for p in patches {
@@ -708,4 +708,103 @@ async fn clients_in_the_wild_are_understood() {
     let r = raw("PATCH", &path, format!("Bearer {key}"), patch("any"), &any).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["name"], "any");
+    // A list of tags (RFC 9110): any of them; none current is 412.
+    assert_eq!(r.header("etag"), Some("\"3\""));
+    let listed = [("if-match", "\"1\", W/\"3\"")];
+    let r = raw(
+        "PATCH",
+        &path,
+        format!("Bearer {key}"),
+        patch("listed"),
+        &listed,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = raw(
+        "PATCH",
+        &path,
+        format!("Bearer {key}"),
+        patch("again"),
+        &listed,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text());
+    let bad = [("if-match", "\"4\", 5")];
+    let r = raw("PATCH", &path, format!("Bearer {key}"), patch("bad"), &bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // A PATCH that changes nothing writes nothing: the version (and ETag) stay.
+    let r = raw(
+        "PATCH",
+        &path,
+        format!("Bearer {key}"),
+        patch("listed"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["version"], 4, "{}", r.text());
+    assert_eq!(r.header("etag"), Some("\"4\""));
+}
+
+/// Templates and batches created with an `Idempotency-Key`: the same request sent again (its
+/// answer lost) answers what the first made, 200; another request with the key is refused.
+#[tokio::test]
+async fn a_template_or_batch_created_again_with_its_idempotency_key_is_made_once() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("한번만대학교").await;
+    let post = |path: &'static str, body: Value, idem: &'static str| {
+        let key = key.clone();
+        let t = &t;
+        async move {
+            let h = [("idempotency-key", idem)];
+            t.call_with("POST", path, Some(&key), Some(body), &h).await
+        }
+    };
+    let body = template_body("한 번만 만드는 배지");
+    let first = post("/v1/templates", body.clone(), "tpl-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let again = post("/v1/templates", body.clone(), "tpl-1").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    let list = t
+        .call("GET", "/v1/templates", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list:#}");
+    let other = post("/v1/templates", template_body("다른 배지"), "tpl-1").await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text()
+    );
+    assert_eq!(other.json()["error"]["code"], "idempotency_key_reused");
+    // Without a key, the same request makes a second template, as before.
+    let plain = t
+        .call("POST", "/v1/templates", Some(&key), Some(body))
+        .await;
+    assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.text());
+    assert_ne!(plain.json()["id"], first.json()["id"]);
+
+    let tpl = first.json()["id"].clone();
+    let batch = json!({"filename": "봄학기.csv", "template_id": tpl});
+    let b1 = post("/v1/batches", batch.clone(), "batch-1").await;
+    assert_eq!(b1.status, StatusCode::CREATED, "{}", b1.text());
+    let b2 = post("/v1/batches", batch.clone(), "batch-1").await;
+    assert_eq!(b2.status, StatusCode::OK, "{}", b2.text());
+    assert_eq!(b2.json()["id"], b1.json()["id"]);
+    assert!(
+        b2.json()["upload_url"].as_str().is_some(),
+        "still waiting for its file: a fresh upload URL {}",
+        b2.text()
+    );
+    let b3 = post(
+        "/v1/batches",
+        json!({"filename": "가을학기.csv"}),
+        "batch-1",
+    )
+    .await;
+    assert_eq!(b3.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", b3.text());
+    let list = t.call("GET", "/v1/batches", Some(&key), None).await.json();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list:#}");
 }

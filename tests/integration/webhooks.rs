@@ -568,6 +568,62 @@ async fn a_rotation_sent_again_with_its_idempotency_key_rotates_once() {
     assert_eq!(r.json()["error"]["field"], "Idempotency-Key");
 }
 
+/// A create whose answer was lost, sent again with its `Idempotency-Key`, gets the endpoint and
+/// secret it made (without the key it would be refused as `webhook_exists`: the secret lost).
+#[tokio::test]
+async fn a_create_sent_again_with_its_idempotency_key_answers_the_same_endpoint_and_secret() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("재시도대학교").await;
+    let (url, _inbox) = receiver(&[]).await;
+    let create = |body: Value, idem: &'static str| {
+        let key = key.clone();
+        let t = &t;
+        async move {
+            let h = [("idempotency-key", idem)];
+            t.call_with("POST", "/v1/webhooks", Some(&key), Some(body), &h)
+                .await
+        }
+    };
+    let body = json!({"url": url, "events": ["award.issued", "award.revoked"]});
+    let first = create(body.clone(), "create-hook-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    // The same request, its fields in another order: the same endpoint and secret, 200.
+    let reordered = json!({"events": ["award.revoked", "award.issued"], "url": url});
+    let again = create(reordered, "create-hook-1").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    assert_eq!(again.json()["secret"], first.json()["secret"]);
+    let all = t.call("GET", "/v1/webhooks", Some(&key), None).await.json();
+    assert_eq!(all["data"].as_array().unwrap().len(), 1, "{all:#}");
+    // The key with another request is refused, naming what it made.
+    let other = create(
+        json!({"url": url, "events": ["award.issued"]}),
+        "create-hook-1",
+    )
+    .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text()
+    );
+    assert_eq!(other.json()["error"]["code"], "idempotency_key_reused");
+    let id = first.json()["id"].as_str().unwrap().to_owned();
+    assert!(other.text().contains(&id), "{}", other.text());
+    // A PATCH that changes nothing writes nothing: the version stays.
+    let same = json!({"events": ["award.revoked", "award.issued"]});
+    let path = format!("/v1/webhooks/{id}");
+    let r = t.call("PATCH", &path, Some(&key), Some(same)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["version"], 1, "{}", r.text());
+    // Once the endpoint is removed, its key says so instead of making another.
+    t.call("DELETE", &format!("/v1/webhooks/{id}"), Some(&key), None)
+        .await;
+    let gone = create(body, "create-hook-1").await;
+    assert_eq!(gone.status, StatusCode::CONFLICT, "{}", gone.text());
+    assert_eq!(gone.json()["error"]["code"], "idempotency_key_used");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_never_answers_2xx_is_switched_off_after_the_schedule_and_admins_are_told()
 {
@@ -713,7 +769,7 @@ async fn stored_endpoint(t: &TestApp, issuer: &IssuerId, url: &str) -> WebhookId
     };
     let mut w = Webhook::new(issuer.clone(), spec, Utc::now());
     w.url = serde_json::from_value(json!(url)).unwrap();
-    t.app.store.create_webhook(&w).await.unwrap();
+    t.app.store.create_webhook(&w, None).await.unwrap();
     w.id
 }
 

@@ -77,10 +77,11 @@ impl PageQuery {
     }
 }
 
-/// `If-Match: "3"` → 3. `*` (any current version) is no condition. `W/"3"` is taken as `"3"`:
-/// the tag is the item's version whatever the bytes, and proxies that compress an answer
-/// (nginx, CloudFront) weaken its ETag, which a client then echoes.
-pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, error::ApiError> {
+/// The versions `If-Match` accepts: `"3"` → [3], `"3", "4"` → [3, 4] (RFC 9110: any of them).
+/// `*` (any current version) is no condition. `W/"3"` is taken as `"3"`: the tag is the item's
+/// version whatever the bytes, and proxies that compress an answer (nginx, CloudFront) weaken
+/// its ETag, which a client then echoes.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<Vec<u64>>, error::ApiError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -88,15 +89,51 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, error::ApiError> {
     if raw == "*" {
         return Ok(None);
     }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw);
-    tag.trim_matches('"').parse::<u64>().map(Some).map_err(|_| {
-        error::ApiError::field(
-            "If-Match",
-            "If-Match must be the ETag from a previous GET, e.g. \"3\"",
-        )
-    })
+    let tag = |t: &str| {
+        let t = t.trim();
+        let t = t.strip_prefix("W/").unwrap_or(t);
+        let digits = t.trim_matches('"');
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse::<u64>().ok())
+            .flatten()
+    };
+    raw.split(',')
+        .map(tag)
+        .collect::<Option<Vec<u64>>>()
+        .filter(|v| !v.is_empty())
+        .map(Some)
+        .ok_or_else(|| {
+            error::ApiError::field(
+                "If-Match",
+                "If-Match must be the ETag from a previous GET, e.g. \"3\"",
+            )
+        })
 }
 
 pub fn etag(version: u64) -> String {
     format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(v: &str) -> Result<Option<Vec<u64>>, error::ApiError> {
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MATCH, v.parse().unwrap());
+        if_match(&h)
+    }
+
+    #[test]
+    fn if_match_takes_a_tag_a_weak_tag_a_list_or_any() {
+        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(with("*").unwrap(), None);
+        assert_eq!(with("\"3\"").unwrap(), Some(vec![3]));
+        assert_eq!(with("W/\"3\"").unwrap(), Some(vec![3]));
+        assert_eq!(with("\"3\", W/\"5\" ,\"7\"").unwrap(), Some(vec![3, 5, 7]));
+        for bad in ["", "\"\"", "\"3\",", "\"x\"", "\"-1\"", "\"3\" \"4\""] {
+            let e = with(bad).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("If-Match"), "{bad:?}");
+        }
+    }
 }

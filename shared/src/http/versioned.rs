@@ -18,7 +18,7 @@ use std::future::Future;
 pub(crate) const ATTEMPTS: usize = 8;
 
 /// A resource whose writes are conditional on its version.
-pub(crate) trait Versioned: Clone {
+pub(crate) trait Versioned: Clone + PartialEq {
     fn version(&self) -> u64;
     /// The next version, changed at `now`.
     fn advance(&mut self, now: DateTime<Utc>);
@@ -52,12 +52,14 @@ pub(crate) trait Record {
     async fn save(&self, next: &Self::Value) -> Result<(), StoreError>;
 }
 
-/// Loads the resource, checks `expected` (from `If-Match`), applies `change` to a copy of it
-/// (which returns the changed value, or `None` when there is nothing to write) and saves it
-/// conditionally; on a conflict without `expected`, starts again. Returns the value as stored.
+/// Loads the resource, checks it is at one of the `expected` versions (from `If-Match`), applies
+/// `change` to a copy of it (which returns the changed value, or `None` when there is nothing to
+/// write) and saves it conditionally; on a conflict without `expected`, starts again. A change
+/// that leaves the value as it was writes nothing and keeps the version. Returns the value as
+/// stored.
 pub(crate) async fn update<R, F, Fut>(
     record: &R,
-    expected: Option<u64>,
+    expected: Option<&[u64]>,
     mut change: F,
 ) -> Result<R::Value, ApiError>
 where
@@ -67,12 +69,16 @@ where
 {
     for _ in 0..ATTEMPTS {
         let current = record.load().await?;
-        if let Some(v) = expected.filter(|v| *v != current.version()) {
-            return Err(StoreError::VersionConflict { expected: v }.into());
+        if let Some(v) = expected.filter(|v| !v.contains(&current.version())) {
+            let expected = v.first().copied().unwrap_or_default();
+            return Err(StoreError::VersionConflict { expected }.into());
         }
         let Some(mut next) = change(current.clone()).await? else {
             return Ok(current);
         };
+        if next == current {
+            return Ok(current);
+        }
         next.advance(Utc::now());
         match record.save(&next).await {
             Ok(()) => return Ok(next),

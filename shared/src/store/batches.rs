@@ -15,8 +15,14 @@ fn item(b: &Batch) -> Result<Item> {
 }
 
 impl Store {
-    pub async fn create_batch(&self, b: &Batch) -> Result<()> {
-        self.create(item(b)?).await
+    /// Creates it; with `once`, the record of its `Idempotency-Key` too (`Some`: what the key
+    /// had made already, and nothing is written).
+    pub async fn create_batch(
+        &self,
+        b: &Batch,
+        once: Option<&super::creations::Creation>,
+    ) -> Result<Option<super::creations::Creation>> {
+        self.create_once(item(b)?, &b.issuer_id, once).await
     }
 
     /// Strongly consistent: ingest decides what to do from it.

@@ -8,6 +8,7 @@ pub mod awards;
 pub mod batches;
 pub mod catalogue;
 pub mod counters;
+pub mod creations;
 pub mod credentials;
 pub mod emails;
 pub mod followups;

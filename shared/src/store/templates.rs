@@ -15,8 +15,14 @@ fn item(t: &Template) -> Result<Item> {
 }
 
 impl Store {
-    pub async fn create_template(&self, t: &Template) -> Result<()> {
-        self.create(item(t)?).await
+    /// Creates it; with `once`, the record of its `Idempotency-Key` too (`Some`: what the key
+    /// had made already, and nothing is written).
+    pub async fn create_template(
+        &self,
+        t: &Template,
+        once: Option<&super::creations::Creation>,
+    ) -> Result<Option<super::creations::Creation>> {
+        self.create_once(item(t)?, &t.issuer_id, once).await
     }
 
     pub async fn get_template(&self, id: &TemplateId) -> Result<Option<Template>> {

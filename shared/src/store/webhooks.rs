@@ -36,8 +36,14 @@ fn state_of(state: DeliveryState) -> String {
 }
 
 impl Store {
-    pub async fn create_webhook(&self, w: &Webhook) -> Result<()> {
-        self.create(webhook_item(w)?).await
+    /// Creates it; with `once`, the record of its `Idempotency-Key` too (`Some`: what the key
+    /// had made already, and nothing is written).
+    pub async fn create_webhook(
+        &self,
+        w: &Webhook,
+        once: Option<&super::creations::Creation>,
+    ) -> Result<Option<super::creations::Creation>> {
+        self.create_once(webhook_item(w)?, &w.issuer_id, once).await
     }
 
     /// One endpoint of an issuer (consistent: an edit is seen at once).

@@ -1,8 +1,9 @@
+use super::once::{self, once, Once};
 use crate::{
     app::App,
     csv_import,
     domain::{
-        batch::{Batch, BatchMode},
+        batch::{Batch, BatchMode, BatchStatus},
         ids::{BatchId, TemplateId},
         json::Obj,
         text,
@@ -11,7 +12,7 @@ use crate::{
 };
 use axum::{
     extract::{Path, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::IntoResponse,
     Json,
 };
@@ -59,13 +60,15 @@ async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
 }
 
 /// Creates a batch and answers a presigned PUT URL: the browser uploads the CSV straight to S3,
-/// and the S3 event starts ingest.
+/// and the S3 event starts ingest. With an `Idempotency-Key`, the same request sent again within
+/// 24 hours answers the batch it made, 200 (with a fresh upload URL while it awaits its file).
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
 pub async fn create(
     State(app): State<App>,
     caller: Caller,
+    headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let o = Obj::root(&body);
     o.only(&["template_id", "filename", "notify", "mode", "size"])?;
     let filename = o.req("filename", |s| text::line(s, 200))?;
@@ -77,22 +80,18 @@ pub async fn create(
         ));
     }
     let template_id = o.parse("template_id", TemplateId::parse)?;
-    if let Some(t) = &template_id {
-        let template = app
-            .store
-            .get_template_of(&caller.issuer_id, t)
-            .await?
-            .ok_or_else(|| ApiError::field("template_id", format!("template {t} not found")))?;
-        if !template.is_active() {
-            return Err(ApiError::field(
-                "template_id",
-                format!("template {t} is archived"),
-            ));
-        }
-    }
     let size = upload_size(&o)?;
     let mode = o.parse("mode", BatchMode::parse)?.unwrap_or_default();
     let notify = o.bool("notify")?.unwrap_or(true);
+    let asked = json!({"template_id": template_id, "filename": filename, "notify": notify,
+        "mode": mode, "size": size});
+    let pending = match once(&app, &caller, &headers, "batch", &asked).await? {
+        Once::Made(id) => return made_before(&app, &caller, &id, size).await,
+        Once::Create(pending) => pending,
+    };
+    if let Some(t) = &template_id {
+        template_takes_batches(&app, &caller, t).await?;
+    }
     let now = chrono::Utc::now();
     let batch = Batch::new(
         caller.issuer_id.clone(),
@@ -102,19 +101,72 @@ pub async fn create(
         mode,
         now,
     );
-    app.store.create_batch(&batch).await?;
-    let upload_url = app
-        .blobs
-        .presign_put(&batch.source_key, LINK_VALIDITY, size)
-        .await?;
+    let record = pending.map(|p| p.of(&batch.id));
+    if let Some(earlier) = app.store.create_batch(&batch, record.as_ref()).await? {
+        let id = once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
+        return made_before(&app, &caller, &id, size).await;
+    }
     tracing::info!(batch = %batch.id, "batch created");
-    let mut v = batch_json(&app, &batch).await?;
+    let v = with_upload(&app, &batch, size).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// A batch's template must be the caller's and active.
+async fn template_takes_batches(
+    app: &App,
+    caller: &Caller,
+    t: &TemplateId,
+) -> Result<(), ApiError> {
+    let template = app
+        .store
+        .get_template_of(&caller.issuer_id, t)
+        .await?
+        .ok_or_else(|| ApiError::field("template_id", format!("template {t} not found")))?;
+    if !template.is_active() {
+        return Err(ApiError::field(
+            "template_id",
+            format!("template {t} is archived"),
+        ));
+    }
+    Ok(())
+}
+
+/// The batch and, while it awaits its file, a presigned PUT URL for it (`upload_url` null once
+/// the file has come).
+async fn with_upload(app: &App, batch: &Batch, size: Option<u64>) -> Result<Value, ApiError> {
+    let mut v = batch_json(app, batch).await?;
     v["batch_id"] = json!(batch.id);
-    v["upload_url"] = json!(upload_url);
     v["upload_method"] = json!("PUT");
     v["upload_size"] = json!(size);
-    v["expires_at"] = json!(now + chrono::Duration::from_std(LINK_VALIDITY).unwrap_or_default());
-    Ok((StatusCode::CREATED, Json(v)))
+    v["upload_url"] = Value::Null;
+    v["expires_at"] = Value::Null;
+    if batch.status == BatchStatus::AwaitingUpload {
+        let now = chrono::Utc::now();
+        let url = app
+            .blobs
+            .presign_put(&batch.source_key, LINK_VALIDITY, size)
+            .await?;
+        v["upload_url"] = json!(url);
+        v["expires_at"] =
+            json!(now + chrono::Duration::from_std(LINK_VALIDITY).unwrap_or_default());
+    }
+    Ok(v)
+}
+
+/// The answer to a create sent again: the batch its key made, as it is now.
+async fn made_before(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    size: Option<u64>,
+) -> Result<axum::response::Response, ApiError> {
+    let id = BatchId::parse(id).map_err(|_| ApiError::internal())?;
+    let b = app
+        .store
+        .get_batch_of(&caller.issuer_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch"))?;
+    Ok(Json(with_upload(app, &b, size).await?).into_response())
 }
 
 /// The file's size in bytes, if the client says it: the upload URL then takes exactly that many.

@@ -65,13 +65,18 @@ pub async fn patch_issuer(
         issuer: &caller.issuer_id,
     };
     let patch = &patch;
-    let next = versioned::update(&record, expected, |mut issuer: Issuer| async move {
-        let mut doc = serde_json::to_value(&issuer.profile).map_err(|_| ApiError::internal())?;
-        merge_patch(&mut doc, patch);
-        let obj = doc.as_object().cloned().unwrap_or_default();
-        issuer.profile = IssuerProfile::parse(&Obj::root(&obj))?;
-        Ok(Some(issuer))
-    })
+    let next = versioned::update(
+        &record,
+        expected.as_deref(),
+        |mut issuer: Issuer| async move {
+            let mut doc =
+                serde_json::to_value(&issuer.profile).map_err(|_| ApiError::internal())?;
+            merge_patch(&mut doc, patch);
+            let obj = doc.as_object().cloned().unwrap_or_default();
+            issuer.profile = IssuerProfile::parse(&Obj::root(&obj))?;
+            Ok(Some(issuer))
+        },
+    )
     .await?;
     Ok((
         [(header::ETAG, etag(next.version))],

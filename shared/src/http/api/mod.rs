@@ -5,6 +5,7 @@ pub(crate) mod awards;
 pub(crate) mod batches;
 pub(crate) mod issuer;
 pub(crate) mod kakao;
+pub(crate) mod once;
 mod openapi;
 pub(crate) mod templates;
 pub(crate) mod webhooks;

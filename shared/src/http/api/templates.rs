@@ -1,3 +1,4 @@
+use super::once::{self, once, Once};
 use crate::{
     app::App,
     domain::{
@@ -113,18 +114,39 @@ fn with_etag(app: &App, t: &Template, status: StatusCode) -> impl IntoResponse {
     )
 }
 
+/// Creates a template, 201. With an `Idempotency-Key`, the same request sent again within 24
+/// hours answers the template it made, 200.
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
 pub async fn create(
     State(app): State<App>,
     caller: Caller,
+    headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let spec = TemplateSpec::parse(&Obj::root(&body), None)?;
+    let pending = match once(&app, &caller, &headers, "template", &spec_doc(&spec)).await? {
+        Once::Made(id) => return made_before(&app, &caller, &id).await,
+        Once::Create(pending) => pending,
+    };
     check_related(&app, &caller, None, &spec).await?;
     let t = Template::new(caller.issuer_id.clone(), spec, chrono::Utc::now());
-    app.store.create_template(&t).await?;
+    let record = pending.map(|p| p.of(&t.id));
+    if let Some(earlier) = app.store.create_template(&t, record.as_ref()).await? {
+        let id = once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
+        return made_before(&app, &caller, &id).await;
+    }
     tracing::info!(template = %t.id, "template created");
-    Ok(with_etag(&app, &t, StatusCode::CREATED))
+    Ok(with_etag(&app, &t, StatusCode::CREATED).into_response())
+}
+
+/// The answer to a create sent again: the template its key made, as it is now.
+async fn made_before(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let t = load(app, caller, &parse_id(id)?).await?;
+    Ok(with_etag(app, &t, StatusCode::OK).into_response())
 }
 
 /// `deny_unknown_fields` does not work through `flatten`: the page's two fields are here too.
@@ -197,7 +219,7 @@ pub async fn patch(
         id: &id,
     };
     let (app, caller, patch) = (&app, &caller, &patch);
-    let next = versioned::update(&record, expected, |mut t: Template| async move {
+    let next = versioned::update(&record, expected.as_deref(), |mut t: Template| async move {
         let mut doc = spec_doc(&t.spec);
         merge_patch(&mut doc, patch);
         let obj = doc.as_object().cloned().unwrap_or_default();

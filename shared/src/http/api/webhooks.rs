@@ -2,6 +2,7 @@
 //! their deliveries, test events, manual retries and secret rotation. Another issuer's endpoint
 //! or delivery is a 404, as everywhere.
 
+use super::once::{self, once, Once};
 use crate::{
     app::App,
     domain::{
@@ -66,14 +67,24 @@ async fn found(app: &App, caller: &Caller, id: &str) -> Result<Webhook, ApiError
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
+/// Creates an endpoint and answers its signing secret (shown here and on a rotation only). With
+/// an `Idempotency-Key`, the same request sent again within 24 hours answers the same endpoint
+/// and secret, 200 (without one it is refused as `webhook_exists`: the secret would be lost).
 #[tracing::instrument(skip_all, fields(issuer = %caller.issuer_id))]
 pub async fn create(
     State(app): State<App>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     caller.require_admin(WHAT)?;
     let spec = WebhookSpec::parse(&Obj::root(&body), &app.config.webhook_allowed_hosts)?;
+    let asked = json!({"url": spec.url.as_str(), "events": spec.events,
+        "description": spec.description, "enabled": spec.enabled});
+    let pending = match once(&app, &caller, &headers, "webhook", &asked).await? {
+        Once::Made(id) => return made_before(&app, &caller, &id).await,
+        Once::Create(pending) => pending,
+    };
     let existing = app.store.webhooks_of(&caller.issuer_id).await?;
     // A create sent twice (a reloaded console page, a client's retry after a lost answer) would
     // make a second endpoint whose copies of every event carry other ids and another secret.
@@ -97,11 +108,33 @@ pub async fn create(
         ));
     }
     let w = Webhook::new(caller.issuer_id.clone(), spec, Utc::now());
-    app.store.create_webhook(&w).await?;
+    let record = pending.map(|p| p.of(&w.id));
+    if let Some(earlier) = app.store.create_webhook(&w, record.as_ref()).await? {
+        let id = once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
+        return made_before(&app, &caller, &id).await;
+    }
     tracing::info!(webhook = %w.id, "webhook endpoint created");
-    let mut v = webhook_json(&w);
+    Ok((StatusCode::CREATED, Json(with_secret(&w))).into_response())
+}
+
+/// The endpoint and its current secret.
+fn with_secret(w: &Webhook) -> Value {
+    let mut v = webhook_json(w);
     v["secret"] = json!(w.secrets[0].secret.expose());
-    Ok((StatusCode::CREATED, Json(v)))
+    v
+}
+
+/// The answer to a create sent again: the endpoint its key made, as it is now.
+async fn made_before(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let w = found(app, caller, id).await.map_err(|e| match e.status {
+        StatusCode::NOT_FOUND => once::gone("webhook endpoint", id),
+        _ => e,
+    })?;
+    Ok(Json(with_secret(&w)).into_response())
 }
 
 pub async fn list(State(app): State<App>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
@@ -166,8 +199,13 @@ pub async fn patch(
         let mut doc = w.spec_json();
         merge_patch(&mut doc, &patch);
         let obj = doc.as_object().cloned().unwrap_or_default();
+        let before = w.clone();
         w.apply(WebhookSpec::parse(&Obj::root(&obj), &allowed)?);
-        Ok(Edited::Changed(()))
+        // A PATCH that changes nothing writes nothing (its version stays).
+        Ok(match *w == before {
+            true => Edited::Unchanged(()),
+            false => Edited::Changed(()),
+        })
     })
     .await?;
     Ok(Json(webhook_json(&w)))

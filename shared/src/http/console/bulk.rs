@@ -163,7 +163,15 @@ pub async fn create(
     Scripted(s): Scripted,
     body: crate::http::body::JsonObject,
 ) -> Response {
-    match api(v1::create(State(app.clone()), s.caller.clone(), body).await).await {
+    match api(v1::create(
+        State(app.clone()),
+        s.caller.clone(),
+        Default::default(),
+        body,
+    )
+    .await)
+    .await
+    {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => e.into_response(),
     }

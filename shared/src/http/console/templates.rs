@@ -428,6 +428,7 @@ pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response
     let res = api(v1::create(
         State(app.clone()),
         s.caller.clone(),
+        Default::default(),
         crate::http::body::JsonObject(body(&f, false)),
     )
     .await)

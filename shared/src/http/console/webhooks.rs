@@ -155,7 +155,15 @@ pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response
         .map(|(_, v)| v.as_str())
         .collect();
     m.insert("events".into(), json!(events));
-    match api(v1::create(State(app.clone()), s.caller.clone(), JsonObject(m)).await).await {
+    match api(v1::create(
+        State(app.clone()),
+        s.caller.clone(),
+        Default::default(),
+        JsonObject(m),
+    )
+    .await)
+    .await
+    {
         Ok(v) => {
             let shown = Shown {
                 secret: v["secret"].as_str(),

@@ -1,0 +1,122 @@
+//! Creates sent with an `Idempotency-Key` (templates, batches, webhook endpoints): the new item
+//! and a record of the key are written in one transaction, so a key makes at most one resource.
+//! The record names what the key made and what the request asked (its fingerprint), and lasts
+//! [`KEPT_FOR`]; after that the key is free again. (Awards have their own, lasting guards:
+//! `store::awards`.)
+
+use super::{get_s, keys, n, s, Item, Result, Store, StoreError};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use chrono::{DateTime, Duration, Utc};
+
+/// How long a create's `Idempotency-Key` is remembered.
+pub const KEPT_FOR: Duration = Duration::hours(24);
+
+/// What one `Idempotency-Key` of an issuer made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creation {
+    pub key: String,
+    /// `template`, `batch` or `webhook`.
+    pub kind: String,
+    /// What the request asked, as [`crate::http::api::once`] digests it.
+    pub fingerprint: String,
+    /// The id of what it made.
+    pub id: String,
+}
+
+impl Store {
+    /// What `key` made for `issuer` within [`KEPT_FOR`], if anything (a consistent read).
+    pub async fn creation(
+        &self,
+        issuer: &crate::domain::ids::IssuerId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Creation>> {
+        let Some(item) = self.get_consistent(keys::creation(issuer, key)).await? else {
+            return Ok(None);
+        };
+        let expires = super::get_n(&item, "expires_at").unwrap_or(0);
+        if expires <= now.timestamp() {
+            return Ok(None);
+        }
+        let field = |name| {
+            get_s(&item, name)
+                .map(str::to_owned)
+                .ok_or_else(|| StoreError::Corrupt(format!("creation record without {name}")))
+        };
+        Ok(Some(Creation {
+            key: key.to_owned(),
+            kind: field("kind")?,
+            fingerprint: field("fingerprint")?,
+            id: field("id")?,
+        }))
+    }
+
+    /// Puts the new `item` and, with `once`, the record of its key, together. `Ok(None)`: made.
+    /// `Ok(Some(earlier))`: the key had made something already (a request sent twice at once):
+    /// nothing is written.
+    pub(crate) async fn create_once(
+        &self,
+        item: Item,
+        issuer: &crate::domain::ids::IssuerId,
+        once: Option<&Creation>,
+    ) -> Result<Option<Creation>> {
+        let Some(c) = once else {
+            return self.create(item).await.map(|()| None);
+        };
+        let now = Utc::now();
+        let (pk, sk) = keys::creation(issuer, &c.key);
+        let record = Item::from([
+            (keys::PK.into(), s(pk)),
+            (keys::SK.into(), s(sk)),
+            (keys::TYPE.into(), s("creation")),
+            ("kind".into(), s(c.kind.as_str())),
+            ("fingerprint".into(), s(c.fingerprint.as_str())),
+            ("id".into(), s(c.id.as_str())),
+            ("expires_at".into(), n((now + KEPT_FOR).timestamp())),
+        ]);
+        let item = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)");
+        // An expired record that DynamoDB's TTL has not removed yet frees its key all the same.
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(PK) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now.timestamp()));
+        let built = |p: aws_sdk_dynamodb::types::builders::PutBuilder| {
+            p.build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(|e| StoreError::Aws(e.to_string()))
+        };
+        let (item, record) = (built(item)?, built(record)?);
+        for _ in 0..4 {
+            let res = self
+                .client
+                .transact_write_items()
+                .transact_items(item.clone())
+                .transact_items(record.clone())
+                .send()
+                .await;
+            let Err(err) = res else { return Ok(None) };
+            if super::awards::contended(&err) {
+                continue;
+            }
+            let key_taken = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+                r.get(1)
+                    .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+            });
+            if !key_taken {
+                return Err(StoreError::from_sdk(err));
+            }
+            return self
+                .creation(issuer, &c.key, now)
+                .await?
+                .map(Some)
+                .ok_or_else(|| {
+                    StoreError::Aws("an Idempotency-Key's record was taken, then gone".into())
+                });
+        }
+        Err(StoreError::Throttled)
+    }
+}
