@@ -405,7 +405,7 @@ paths = {
                desc="A new Ed25519 key joins the issuer's DID document at once and signs Open Badges 3.0 credentials from signs_from, two minutes later (verifiers may hold the DID document for its 60 s max-age; until then the previous key signs). Older keys stay in the issuer's DID document, so credentials signed before keep verifying — unless retire_previous=true (after a suspected leak): then the older keys leave the DID document, the new key signs at once, nothing signed with them verifies any more, and each credential they signed is signed again with the new key the next time it is requested (baked images downloaded before carry the old proof)."),
   },
   "/v1/templates": {
-    "get": op("listTemplates", "List templates, newest first", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],
+    "get": op("listTemplates", "List templates, newest first; with `status`, the page is filled from as many reads as it takes, up to five (then it holds fewer and next_cursor goes on)", "templates", {"200": json_answer("TemplateList", links=first_template_links)}, ["400"],
               params=["Limit", "Cursor", "TemplateStatus"]),
     "post": op("createTemplate", "Create a template", "templates",
                {"201": json_answer("Template", "Created", headers=ETAG, links=template_links),
@@ -438,7 +438,7 @@ paths = {
                  {"204": {"description": "Revoked"}}, ["403", "404"], params=["ApiKeyId"]),
   },
   "/v1/awards": {
-    "get": op("listAwards", "List awards, newest first (filters apply within a page, which can then hold fewer than `limit`)", "awards",
+    "get": op("listAwards", "List awards, newest first. One index is read (by recipient, template, batch or the whole issuer) and the other filters applied as it is read, until the page holds `limit` awards or five reads were made (then it holds fewer, even none, and next_cursor goes on): page on while next_cursor is not null", "awards",
               {"200": json_answer("AwardList", links=first_award_links)}, ["400", "404"], params=["Limit", "Cursor", "TemplateFilter", "RecipientFilter", "StatusFilter", "BatchFilter"]),
     "post": op("createAward", "Issue a badge", "awards",
                {"201": json_answer("Award", "Issued", links=award_links),
@@ -484,7 +484,7 @@ paths = {
                {"201": json_answer("WebhookCreated", "Created", links=webhook_links),
                 "200": json_answer("WebhookCreated", "Created before with this Idempotency-Key: that endpoint and its current secret", links=webhook_links)},
                ["400", "403", "409", "413", "415", "422"], body="WebhookCreate", params=["IdempotencyKey"],
-               desc="409 when an endpoint of yours has this URL already (change its events instead; send the create with an Idempotency-Key so that a retry gets the secret again), or (idempotency_key_used) when the endpoint this Idempotency-Key made has been removed since; 422 when the issuer has 20 endpoints already. " + ONCE + " Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
+               desc="409 when an endpoint of yours has this URL already (change its events instead; send the create with an Idempotency-Key so that a retry gets the secret again), or (idempotency_key_used) when the endpoint this Idempotency-Key made has been removed or its secret rotated since (a replay shows the secret the endpoint was made with, never a rotation's); 422 when the issuer has 20 endpoints already. " + ONCE + " Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see the README."),
   },
   "/v1/webhooks/{id}": {
     "get": op("getWebhook", "One endpoint", "webhooks", {"200": json_answer("Webhook")}, ["403", "404"], params=["WebhookId"]),
@@ -519,8 +519,8 @@ path_id = lambda schema: {"name": "id", "in": "path", "required": True, "schema"
 params = {
   "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
   "WebhookId": path_id(WEBHOOK_ID), "DeliveryId": {"name": "delivery_id", "in": "path", "required": True, "schema": MESSAGE_ID},
-  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited, or a comma-separated list of them (any one current will do; a weak `W/` form, as a compressing proxy hands it on, is the same version), or `*` for no condition", "schema": S(pattern='^[*]$|^(W/)?"?[0-9]+"?( *, *(W/)?"?[0-9]+"?)*$')},
-  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award, template, batch or webhook endpoint; the same rotated secret). Awards remember a key for good; templates, batches and webhook endpoints for 24 hours", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
+  "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited, or a comma-separated list of them (any one current will do; a weak `W/` form, as a compressing proxy hands it on, is the same version; a tag that is no version of ours matches none), or `*` for no condition", "schema": S(pattern='^[*]$|^(W/)?("[!#-~]*"|[0-9]{1,18})( *, *(W/)?("[!#-~]*"|[0-9]{1,18}))*$')},
+  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award, template, batch or webhook endpoint; the same rotated secret). A key is its route's own. Awards remember a key for good; templates, batches and webhook endpoints for 24 hours", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
   "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},
   "Cursor": q("cursor", "next_cursor from the previous page"),
   "TemplateStatus": q("status", "filter (default all)", enum=["active", "archived", "all"]),

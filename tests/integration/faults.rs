@@ -218,7 +218,12 @@ const PUT: &str = "dynamodb.PutItem";
 // Invariants.
 
 async fn awards_of(t: &TestApp, by: AwardsBy<'_>) -> Vec<Award> {
-    t.app.store.list_awards(by, 1_000, None).await.unwrap().0
+    t.app
+        .store
+        .list_awards(by, 1_000, None, |_| true)
+        .await
+        .unwrap()
+        .0
 }
 
 /// Exactly one award per expected address, and none for anybody else.

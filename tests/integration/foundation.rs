@@ -137,6 +137,24 @@ async fn template_crud_round_trip() {
         .unwrap()
         .iter()
         .any(|x| x["id"] == id.as_str()));
+    // A filter fills the page: the one archived template (the oldest, behind four active ones)
+    // is the first page, not an empty page with a cursor.
+    let archived = t
+        .call(
+            "GET",
+            "/v1/templates?status=archived&limit=1",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        archived["data"].as_array().unwrap().len(),
+        1,
+        "{archived:#}"
+    );
+    assert_eq!(archived["data"][0]["id"], id.as_str());
+    assert_eq!(archived["next_cursor"], Value::Null);
     assert_eq!(
         t.browse(&format!("/templates/{id}.json")).await.status,
         StatusCode::OK
@@ -729,7 +747,7 @@ async fn clients_in_the_wild_are_understood() {
     )
     .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text());
-    let bad = [("if-match", "\"4\", 5")];
+    let bad = [("if-match", "\"4\", x")];
     let r = raw("PATCH", &path, format!("Bearer {key}"), patch("bad"), &bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     // A PATCH that changes nothing writes nothing: the version (and ETag) stay.
@@ -807,4 +825,7 @@ async fn a_template_or_batch_created_again_with_its_idempotency_key_is_made_once
     assert_eq!(b3.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", b3.text());
     let list = t.call("GET", "/v1/batches", Some(&key), None).await.json();
     assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list:#}");
+    // A key is its route's own: the template's key makes a batch.
+    let b4 = post("/v1/batches", batch, "tpl-1").await;
+    assert_eq!(b4.status, StatusCode::CREATED, "{}", b4.text());
 }

@@ -487,6 +487,29 @@ async fn awards_list_by_template_recipient_and_status() {
         ),
         1
     );
+    // The filter fills the page: the revoked award (the oldest) is the first page of one, not
+    // an empty page with a cursor.
+    let one = t
+        .call("GET", "/v1/awards?status=revoked&limit=1", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(one["data"][0]["id"], ids[0].as_str(), "{one:#}");
+    assert_eq!(one["next_cursor"], serde_json::Value::Null, "{one:#}");
+    // A page cut inside a read goes on after its last award: valid ones, one per page.
+    let mut cursor = String::new();
+    let mut valid = vec![];
+    loop {
+        let path = format!("/v1/awards?status=valid&limit=1&cursor={cursor}");
+        let page = t.call("GET", &path, Some(&key), None).await.json();
+        for a in page["data"].as_array().unwrap() {
+            valid.push(a["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(valid, vec![ids[2].clone(), ids[1].clone()]);
     assert_eq!(
         count(
             t.call("GET", "/v1/awards?status=valid", Some(&key), None)

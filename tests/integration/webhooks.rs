@@ -616,6 +616,18 @@ async fn a_create_sent_again_with_its_idempotency_key_answers_the_same_endpoint_
     let r = t.call("PATCH", &path, Some(&key), Some(same)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["version"], 1, "{}", r.text());
+    // After a rotation the create's key no longer shows a secret: the new one is the
+    // rotation's to show.
+    let rotated = t
+        .call("POST", &format!("{path}/rotate-secret"), Some(&key), None)
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+    let late = create(body.clone(), "create-hook-1").await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text());
+    assert_eq!(late.json()["error"]["code"], "idempotency_key_used");
+    assert!(!late
+        .text()
+        .contains(rotated.json()["secret"].as_str().unwrap()));
     // Once the endpoint is removed, its key says so instead of making another.
     t.call("DELETE", &format!("/v1/webhooks/{id}"), Some(&key), None)
         .await;

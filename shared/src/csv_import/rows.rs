@@ -235,7 +235,7 @@ pub fn validate(
     });
     let evidence = c.evidence();
     let external_id = c.optional(Column::ExternalId, |s| text::line(s, 200));
-    let cohort = c.optional(Column::Cohort, |s| text::line(s, 100));
+    let cohort = c.optional(Column::Cohort, |s| text::label(s, 100));
     let locale = c.optional(Column::Locale, Locale::parse);
     c.extra_cells();
     match (email, name, c.errors.is_empty()) {

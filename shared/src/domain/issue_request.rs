@@ -70,7 +70,7 @@ impl IssueRequest {
             external_id: o.parse("external_id", |s| text::line(s, 200))?,
             locale: o.parse("locale", Locale::parse)?,
             notify: o.bool("notify")?.unwrap_or(true),
-            cohort: o.parse("cohort", |s| text::line(s, 100))?,
+            cohort: o.parse("cohort", |s| text::label(s, 100))?,
             batch_id: None,
         })
     }

@@ -22,6 +22,13 @@ pub fn line(raw: &str, max: usize) -> Result<String, Invalid> {
     Ok(s.to_owned())
 }
 
+/// A label that groups things (a cohort): [`line`], in Unicode NFC, so the same words typed on
+/// macOS (whose files may hold Hangul decomposed into jamo) and on Windows are one label.
+pub fn label(raw: &str, max: usize) -> Result<String, Invalid> {
+    let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(raw);
+    line(&nfc, max)
+}
+
 /// Several lines of text (descriptions, narratives): required, trimmed, at most `max`
 /// characters; newlines and tabs are kept, other control characters refused.
 pub fn paragraph(raw: &str, max: usize) -> Result<String, Invalid> {
@@ -77,6 +84,18 @@ pub const LABEL_MAX: usize = 60;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_typed_on_macos_is_the_label_typed_on_windows() {
+        // "2026-봄" as macOS files may hold it: 봄 decomposed into its three jamo.
+        let decomposed = "2026-\u{1107}\u{1169}\u{11B7}";
+        assert_ne!(decomposed, "2026-봄");
+        assert_eq!(label(decomposed, 100).unwrap(), "2026-봄");
+        assert_eq!(label(" 2026-봄 ", 100).unwrap(), "2026-봄");
+        assert!(label("a\u{0007}", 100).is_err());
+        // Identifiers are not labels: `line` keeps what was sent.
+        assert_eq!(line(decomposed, 100).unwrap(), decomposed);
+    }
 
     #[test]
     fn lines_and_paragraphs() {

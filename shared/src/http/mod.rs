@@ -77,37 +77,45 @@ impl PageQuery {
     }
 }
 
-/// The versions `If-Match` accepts: `"3"` → [3], `"3", "4"` → [3, 4] (RFC 9110: any of them).
-/// `*` (any current version) is no condition. `W/"3"` is taken as `"3"`: the tag is the item's
+/// The versions `If-Match` accepts (RFC 9110 §13.1.1): `"3"` → [3]; a list, across header
+/// lines too, `"3", "4"` → [3, 4] (any of them; empty elements ignored). `*` (any current
+/// version) is no condition. `W/"3"` and a bare `3` are taken as `"3"`: the tag is the item's
 /// version whatever the bytes, and proxies that compress an answer (nginx, CloudFront) weaken
-/// its ETag, which a client then echoes.
+/// its ETag, which a client then echoes. A well-formed tag that is no version (`"abc"`) matches
+/// nothing (412); a malformed one is 400.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<Vec<u64>>, error::ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
+    let bad = || {
+        error::ApiError::field(
+            "If-Match",
+            "If-Match must be the ETag from a previous GET, e.g. \"3\"",
+        )
     };
-    let raw = v.to_str().unwrap_or("").trim();
-    if raw == "*" {
+    let lines = headers.get_all(header::IF_MATCH);
+    if lines.iter().next().is_none() {
         return Ok(None);
     }
-    let tag = |t: &str| {
-        let t = t.trim();
-        let t = t.strip_prefix("W/").unwrap_or(t);
-        let digits = t.trim_matches('"');
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| digits.parse::<u64>().ok())
-            .flatten()
-    };
-    raw.split(',')
-        .map(tag)
-        .collect::<Option<Vec<u64>>>()
-        .filter(|v| !v.is_empty())
-        .map(Some)
-        .ok_or_else(|| {
-            error::ApiError::field(
-                "If-Match",
-                "If-Match must be the ETag from a previous GET, e.g. \"3\"",
-            )
-        })
+    let mut elements = Vec::new();
+    for line in lines {
+        let line = line.to_str().map_err(|_| bad())?;
+        elements.extend(line.split(',').map(str::trim).filter(|e| !e.is_empty()));
+    }
+    if elements == ["*"] {
+        return Ok(None);
+    }
+    let mut versions = Vec::new();
+    for e in &elements {
+        let tag = e.strip_prefix("W/").unwrap_or(e);
+        let opaque = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+        match (opaque, opaque.unwrap_or(tag).parse::<u64>()) {
+            (_, Ok(n)) => versions.push(n),
+            (Some(o), Err(_)) if !o.contains(['"', ' ']) => {}
+            _ => return Err(bad()),
+        }
+    }
+    match elements.is_empty() {
+        true => Err(bad()),
+        false => Ok(Some(versions)),
+    }
 }
 
 pub fn etag(version: u64) -> String {
@@ -130,10 +138,21 @@ mod tests {
         assert_eq!(with("*").unwrap(), None);
         assert_eq!(with("\"3\"").unwrap(), Some(vec![3]));
         assert_eq!(with("W/\"3\"").unwrap(), Some(vec![3]));
+        assert_eq!(with("3").unwrap(), Some(vec![3]));
         assert_eq!(with("\"3\", W/\"5\" ,\"7\"").unwrap(), Some(vec![3, 5, 7]));
-        for bad in ["", "\"\"", "\"3\",", "\"x\"", "\"-1\"", "\"3\" \"4\""] {
+        // RFC 9110 §5.6.1: empty list elements are ignored.
+        assert_eq!(with("\"3\",, \"4\",").unwrap(), Some(vec![3, 4]));
+        // A well-formed tag that is no version matches nothing: 412, not 400.
+        assert_eq!(with("\"abc\"").unwrap(), Some(vec![]));
+        assert_eq!(with("\"abc\", \"2\"").unwrap(), Some(vec![2]));
+        for bad in ["", ",", "abc", "\"-1", "\"3\" \"4\"", "\"a\"b\""] {
             let e = with(bad).unwrap_err();
             assert_eq!(e.field.as_deref(), Some("If-Match"), "{bad:?}");
         }
+        // Several header lines are one list.
+        let mut h = HeaderMap::new();
+        h.append(header::IF_MATCH, "\"1\"".parse().unwrap());
+        h.append(header::IF_MATCH, "\"2\"".parse().unwrap());
+        assert_eq!(if_match(&h).unwrap(), Some(vec![1, 2]));
     }
 }

@@ -47,6 +47,8 @@ impl Versioned for Issuer {
 /// Where one versioned resource is read and conditionally written.
 pub(crate) trait Record {
     type Value: Versioned;
+    /// A strongly consistent read: a stale copy would make a change look like no change (which
+    /// writes nothing), or let a stale `If-Match` through.
     async fn load(&self) -> Result<Self::Value, ApiError>;
     /// Writes `next` if the stored version is still `next.version() - 1`.
     async fn save(&self, next: &Self::Value) -> Result<(), StoreError>;
@@ -98,7 +100,7 @@ pub(crate) struct IssuerRecord<'a> {
 impl Record for IssuerRecord<'_> {
     type Value = Issuer;
     async fn load(&self) -> Result<Issuer, ApiError> {
-        let found = self.app.store.get_issuer(self.issuer).await?;
+        let found = self.app.store.get_issuer_consistent(self.issuer).await?;
         found.ok_or_else(|| ApiError::not_found("issuer"))
     }
     async fn save(&self, next: &Issuer) -> Result<(), StoreError> {
@@ -118,7 +120,11 @@ pub(crate) struct TemplateRecord<'a> {
 impl Record for TemplateRecord<'_> {
     type Value = Template;
     async fn load(&self) -> Result<Template, ApiError> {
-        let found = self.app.store.get_template_of(self.issuer, self.id).await?;
+        let found = self
+            .app
+            .store
+            .get_template_consistent_of(self.issuer, self.id)
+            .await?;
         found.ok_or_else(|| ApiError::not_found("template"))
     }
     async fn save(&self, next: &Template) -> Result<(), StoreError> {

@@ -729,16 +729,18 @@ impl Store {
             .await;
     }
 
+    /// A page of awards, newest first, holding those `keep` accepts
+    /// ([`Store::query_index_where`]).
     pub async fn list_awards(
         &self,
         by: AwardsBy<'_>,
         limit: i32,
         cursor: Option<&str>,
+        keep: impl Fn(&Award) -> bool,
     ) -> Result<(Vec<Award>, Option<String>)> {
         let (index, pk) = awards_index(by);
-        let (items, next) = self.query_index(index, &pk, limit, cursor).await?;
-        let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
-        Ok((list, next))
+        self.query_index_where(index, &pk, limit, cursor, keep)
+            .await
     }
 
     /// The cursor of a listing that goes on after `award` (as DynamoDB's `LastEvaluatedKey`

@@ -11,27 +11,35 @@ use chrono::{DateTime, Duration, Utc};
 /// How long a create's `Idempotency-Key` is remembered.
 pub const KEPT_FOR: Duration = Duration::hours(24);
 
-/// What one `Idempotency-Key` of an issuer made.
+/// What one `Idempotency-Key` of an issuer made on one route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Creation {
     pub key: String,
-    /// `template`, `batch` or `webhook`.
+    /// What the route creates: `template`, `batch` or `webhook` (a key is the route's own).
     pub kind: String,
     /// What the request asked, as [`crate::http::api::once`] digests it.
     pub fingerprint: String,
     /// The id of what it made.
     pub id: String,
+    /// A webhook endpoint's: the fingerprint of the secret it was made with. A replay shows the
+    /// secret only while it is still that one (never one a rotation made since).
+    pub secret: Option<String>,
 }
 
 impl Store {
-    /// What `key` made for `issuer` within [`KEPT_FOR`], if anything (a consistent read).
+    /// What `key` made for `issuer` on the route that creates `kind`, within [`KEPT_FOR`], if
+    /// anything (a consistent read).
     pub async fn creation(
         &self,
         issuer: &crate::domain::ids::IssuerId,
+        kind: &str,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Creation>> {
-        let Some(item) = self.get_consistent(keys::creation(issuer, key)).await? else {
+        let Some(item) = self
+            .get_consistent(keys::creation(issuer, kind, key))
+            .await?
+        else {
             return Ok(None);
         };
         let expires = super::get_n(&item, "expires_at").unwrap_or(0);
@@ -45,9 +53,10 @@ impl Store {
         };
         Ok(Some(Creation {
             key: key.to_owned(),
-            kind: field("kind")?,
+            kind: kind.to_owned(),
             fingerprint: field("fingerprint")?,
             id: field("id")?,
+            secret: get_s(&item, "secret").map(str::to_owned),
         }))
     }
 
@@ -64,16 +73,18 @@ impl Store {
             return self.create(item).await.map(|()| None);
         };
         let now = Utc::now();
-        let (pk, sk) = keys::creation(issuer, &c.key);
-        let record = Item::from([
+        let (pk, sk) = keys::creation(issuer, &c.kind, &c.key);
+        let mut record = Item::from([
             (keys::PK.into(), s(pk)),
             (keys::SK.into(), s(sk)),
             (keys::TYPE.into(), s("creation")),
-            ("kind".into(), s(c.kind.as_str())),
             ("fingerprint".into(), s(c.fingerprint.as_str())),
             ("id".into(), s(c.id.as_str())),
             ("expires_at".into(), n((now + KEPT_FOR).timestamp())),
         ]);
+        if let Some(secret) = &c.secret {
+            record.insert("secret".into(), s(secret.as_str()));
+        }
         let item = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -90,7 +101,8 @@ impl Store {
                 .map_err(|e| StoreError::Aws(e.to_string()))
         };
         let (item, record) = (built(item)?, built(record)?);
-        for _ in 0..4 {
+        let mut backoff = super::Backoff::over(0..4);
+        loop {
             let res = self
                 .client
                 .transact_write_items()
@@ -100,23 +112,23 @@ impl Store {
                 .await;
             let Err(err) = res else { return Ok(None) };
             if super::awards::contended(&err) {
-                continue;
+                match backoff.wait().await {
+                    true => continue,
+                    false => return Err(StoreError::Throttled),
+                }
             }
             let key_taken = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+                // Reasons come in the transaction's order: 1 is the key's record.
                 r.get(1)
                     .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
             });
             if !key_taken {
                 return Err(StoreError::from_sdk(err));
             }
-            return self
-                .creation(issuer, &c.key, now)
-                .await?
-                .map(Some)
-                .ok_or_else(|| {
-                    StoreError::Aws("an Idempotency-Key's record was taken, then gone".into())
-                });
+            let earlier = self.creation(issuer, &c.kind, &c.key, now).await?;
+            return earlier.map(Some).ok_or_else(|| {
+                StoreError::Aws("an Idempotency-Key's record was taken, then gone".into())
+            });
         }
-        Err(StoreError::Throttled)
     }
 }

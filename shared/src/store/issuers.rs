@@ -25,6 +25,12 @@ impl Store {
         self.get(keys::issuer(id)).await?.map(from_item).transpose()
     }
 
+    /// Strongly consistent: for a change decided on what is stored (`http::versioned`).
+    pub async fn get_issuer_consistent(&self, id: &IssuerId) -> Result<Option<Issuer>> {
+        let item = self.get_consistent(keys::issuer(id)).await?;
+        item.map(from_item).transpose()
+    }
+
     /// Writes `issuer` (whose `version` is already incremented) if the stored one is still at
     /// `issuer.version - 1`.
     pub async fn update_issuer(&self, issuer: &Issuer) -> Result<()> {

@@ -18,7 +18,7 @@
 //! | Award rollup watermark (before 2026-12-05; read, never written) | `AWARD#{aid}` | `ROLLUP` | `rolled`: the counters `version` up to which the day items have it |
 //! | Rollup span | `ROLLUP#{stream label}#{shard id}` | `{first}` (the sequence number, 40 digits) | `last`: the records from `first` to `last` are in the day items (TTL 2 days) |
 //! | Guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
-//! | Created with an idempotency key (template, batch, webhook endpoint) | `ISSUER#{iid}#IDEM#{sha256(key)}` | `CREATED` | `kind`, `id`, `fingerprint` (TTL 24 hours) |
+//! | Created with an idempotency key (template, batch, webhook endpoint) | `ISSUER#{iid}#IDEM#{sha256(key)}` | `CREATED#{kind}` | `id`, `fingerprint`, a webhook endpoint's `secret` fingerprint (TTL 24 hours) |
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
@@ -284,9 +284,13 @@ pub fn award_sort(issued: DateTime<Utc>, id: &AwardId) -> String {
 pub fn guard_idempotency(i: &IssuerId, key: &str) -> (String, String) {
     (format!("ISSUER#{i}#IDEM#{}", h(key)), "GUARD".into())
 }
-/// The record of a create's `Idempotency-Key` (`store::creations`).
-pub fn creation(i: &IssuerId, key: &str) -> (String, String) {
-    (format!("ISSUER#{i}#IDEM#{}", h(key)), "CREATED".into())
+/// The record of a create's `Idempotency-Key` (`store::creations`); `kind`: what the route
+/// creates (a key is the route's own).
+pub fn creation(i: &IssuerId, kind: &str, key: &str) -> (String, String) {
+    (
+        format!("ISSUER#{i}#IDEM#{}", h(key)),
+        format!("CREATED#{kind}"),
+    )
 }
 pub fn guard_external_id(i: &IssuerId, external_id: &str) -> (String, String) {
     (format!("ISSUER#{i}#EXT#{}", h(external_id)), "GUARD".into())

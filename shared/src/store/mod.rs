@@ -334,6 +334,44 @@ impl Store {
         Ok((out.items.unwrap_or_default(), next))
     }
 
+    /// A page of one partition of an index, newest first, holding the values `keep` accepts:
+    /// reads on until `limit` are kept, the partition ends, or [`FILTERED_QUERIES`] Queries were
+    /// made (then the page holds fewer, and its cursor goes on after the last item read). A
+    /// cursor that stops inside a Query's answer is that item's key, as DynamoDB's own would be.
+    pub(crate) async fn query_index_where<T: DeserializeOwned>(
+        &self,
+        index: Index,
+        pk: &str,
+        limit: i32,
+        cursor: Option<&str>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<(Vec<T>, Option<String>)> {
+        let wanted = usize::try_from(limit).unwrap_or(0).max(1);
+        let mut kept = Vec::new();
+        let mut cursor = cursor.map(str::to_owned);
+        for n in 0..FILTERED_QUERIES {
+            // The first Query reads what an unfiltered page would; the next ones read more.
+            let size = if n == 0 { limit } else { 200 };
+            let (items, next) = self.query_index(index, pk, size, cursor.as_deref()).await?;
+            let count = items.len();
+            for (i, item) in items.into_iter().enumerate() {
+                let key = index_key(&item, index);
+                let value: T = from_item(item)?;
+                if keep(&value) {
+                    kept.push(value);
+                }
+                if kept.len() == wanted && i + 1 < count {
+                    return Ok((kept, Some(encode_cursor(&key))));
+                }
+            }
+            cursor = next;
+            if kept.len() == wanted || cursor.is_none() {
+                break;
+            }
+        }
+        Ok((kept, cursor))
+    }
+
     /// A Query of one partition of an index.
     pub(crate) fn index_query(&self, index: Index, pk: &str) -> QueryFluentBuilder {
         self.client
@@ -423,6 +461,17 @@ pub(crate) fn get_n(item: &Item, attr: &str) -> Option<i64> {
 }
 
 /// A page position: the last evaluated key's string attributes, base64url JSON. Opaque to clients.
+/// How many Queries one filtered page makes at most ([`Store::query_index_where`]).
+pub(crate) const FILTERED_QUERIES: usize = 5;
+
+/// An item's key in `index`: the table's and the index's key attributes, as a cursor holds them.
+fn index_key(item: &Item, index: Index) -> Item {
+    [keys::PK, keys::SK, index.pk(), index.sk()]
+        .into_iter()
+        .filter_map(|k| item.get(k).map(|v| (k.to_owned(), v.clone())))
+        .collect()
+}
+
 fn encode_cursor(key: &Item) -> String {
     let map: HashMap<&str, &str> = key
         .iter()

@@ -70,6 +70,18 @@ impl Store {
     }
 
     /// A template of this issuer; another issuer's template is reported as absent.
+    /// Strongly consistent, and only the issuer's: for a change decided on what is stored
+    /// (`http::versioned`), and a template made a moment ago.
+    pub async fn get_template_consistent_of(
+        &self,
+        issuer: &IssuerId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>> {
+        let item = self.get_consistent(keys::template(id)).await?;
+        let t: Option<Template> = item.map(from_item).transpose()?;
+        Ok(t.filter(|t| &t.issuer_id == issuer))
+    }
+
     pub async fn get_template_of(
         &self,
         issuer: &IssuerId,
@@ -91,7 +103,9 @@ impl Store {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let (page, next) = self.list_templates(issuer, 200, cursor.as_deref()).await?;
+            let (page, next) = self
+                .list_templates(issuer, 200, cursor.as_deref(), |_| true)
+                .await?;
             out.extend(page);
             match next {
                 Some(c) => cursor = Some(c),
@@ -100,21 +114,17 @@ impl Store {
         }
     }
 
+    /// A page of the issuer's templates, newest first, holding those `keep` accepts
+    /// ([`Store::query_index_where`]).
     pub async fn list_templates(
         &self,
         issuer: &IssuerId,
         limit: i32,
         cursor: Option<&str>,
+        keep: impl Fn(&Template) -> bool,
     ) -> Result<(Vec<Template>, Option<String>)> {
-        let (items, next) = self
-            .query_index(
-                keys::Index::Gsi1,
-                &keys::templates_of(issuer),
-                limit,
-                cursor,
-            )
-            .await?;
-        let list = items.into_iter().map(from_item).collect::<Result<_>>()?;
-        Ok((list, next))
+        let list = keys::templates_of(issuer);
+        self.query_index_where(keys::Index::Gsi1, &list, limit, cursor, keep)
+            .await
     }
 }

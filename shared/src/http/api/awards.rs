@@ -213,8 +213,9 @@ async fn filters_are_own(
     Ok(())
 }
 
-/// Lists awards newest first. One index query per page: by recipient, template, batch or the
-/// whole issuer; other filters apply within the page (a page can then hold fewer than `limit`).
+/// Lists awards newest first, from one index: by recipient, template, batch or the whole issuer.
+/// The other filters are applied as the index is read, which goes on until the page is full (at
+/// most `store::FILTERED_QUERIES` Queries: a page can then hold fewer, its cursor going on).
 pub async fn list(
     State(app): State<App>,
     caller: Caller,
@@ -256,20 +257,21 @@ pub async fn list(
         (None, None, Some(b)) => AwardsBy::Batch(b),
         (None, None, None) => AwardsBy::Issuer(&caller.issuer_id),
     };
-    let (items, next) = app
-        .store
-        .list_awards(by, page.limit()?, page.cursor())
-        .await?;
     let now = Utc::now();
-    let mut data = Vec::new();
-    for a in items.iter().filter(|a| {
+    let keep = |a: &Award| {
         a.issuer_id == caller.issuer_id
             && template.as_ref().is_none_or(|t| &a.template_id == t)
             && batch
                 .as_ref()
                 .is_none_or(|b| a.batch_id.as_ref() == Some(b))
             && status.as_deref().is_none_or(|s| a.status(now).code() == s)
-    }) {
+    };
+    let (items, next) = app
+        .store
+        .list_awards(by, page.limit()?, page.cursor(), keep)
+        .await?;
+    let mut data = Vec::new();
+    for a in &items {
         data.push(with_context(&app, a).await?);
     }
     Ok(Json(super::list_json(data, next)))

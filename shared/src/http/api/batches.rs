@@ -86,7 +86,7 @@ pub async fn create(
     let asked = json!({"template_id": template_id, "filename": filename, "notify": notify,
         "mode": mode, "size": size});
     let pending = match once(&app, &caller, &headers, "batch", &asked).await? {
-        Once::Made(id) => return made_before(&app, &caller, &id, size).await,
+        Once::Made(earlier) => return made_before(&app, &caller, &earlier.id, size).await,
         Once::Create(pending) => pending,
     };
     if let Some(t) = &template_id {
@@ -103,8 +103,8 @@ pub async fn create(
     );
     let record = pending.map(|p| p.of(&batch.id));
     if let Some(earlier) = app.store.create_batch(&batch, record.as_ref()).await? {
-        let id = once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
-        return made_before(&app, &caller, &id, size).await;
+        once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
+        return made_before(&app, &caller, &earlier.id, size).await;
     }
     tracing::info!(batch = %batch.id, "batch created");
     let v = with_upload(&app, &batch, size).await?;

@@ -5,6 +5,7 @@
 
 use crate::{
     app::App,
+    domain::ids::IssuerId,
     http::{auth::Caller, error::ApiError},
     store::creations::Creation,
 };
@@ -17,24 +18,44 @@ pub(crate) enum Once {
     /// Make it; with a key, write this record (its `id` named by [`Pending::of`]) beside it.
     Create(Option<Pending>),
     /// The key made this resource already: answer it.
-    Made(String),
+    Made(Creation),
 }
 
 /// The record of a key not used yet: what it is for and what the request asked.
-pub(crate) struct Pending(Creation);
+pub(crate) struct Pending {
+    record: Creation,
+    issuer: IssuerId,
+}
 
 impl Pending {
     /// The record, naming what the create made.
-    pub(crate) fn of(self, id: impl ToString) -> Creation {
+    pub(crate) fn of(&self, id: impl ToString) -> Creation {
         Creation {
             id: id.to_string(),
-            ..self.0
+            ..self.record.clone()
+        }
+    }
+
+    /// A create refused by a rule (a webhook endpoint's URL taken): when the key's record has
+    /// appeared since the look-up — the first send, still running when this one came (API
+    /// Gateway gives up after 30 s, Lambda goes on), made it — what it made.
+    pub(crate) async fn made_meanwhile(&self, app: &App) -> Result<Option<Creation>, ApiError> {
+        let c = &self.record;
+        let now = chrono::Utc::now();
+        match app
+            .store
+            .creation(&self.issuer, &c.kind, &c.key, now)
+            .await?
+        {
+            Some(earlier) => made(&earlier, c).map(|()| Some(earlier)),
+            None => Ok(None),
         }
     }
 }
 
-/// Looks the request's `Idempotency-Key` up. `request`: what the request asks for, as parsed
-/// (so the same request spelt otherwise is the same), for the fingerprint.
+/// Looks the request's `Idempotency-Key` up. `kind`: what the route creates (a key is the
+/// route's own). `request`: what the request asks for, as parsed (so the same request spelt
+/// otherwise is the same), for the fingerprint.
 pub(crate) async fn once(
     app: &App,
     caller: &Caller,
@@ -45,27 +66,28 @@ pub(crate) async fn once(
     let Some(key) = super::idempotency_key(headers)? else {
         return Ok(Once::Create(None));
     };
-    let ours = Creation {
+    let record = Creation {
         key,
         kind: kind.to_owned(),
         fingerprint: fingerprint(kind, request),
         id: String::new(),
+        secret: None,
     };
     let now = chrono::Utc::now();
-    match app
-        .store
-        .creation(&caller.issuer_id, &ours.key, now)
-        .await?
-    {
-        Some(earlier) => made(&earlier, &ours).map(Once::Made),
-        None => Ok(Once::Create(Some(Pending(ours)))),
+    let issuer = &caller.issuer_id;
+    match app.store.creation(issuer, kind, &record.key, now).await? {
+        Some(earlier) => made(&earlier, &record).map(|()| Once::Made(earlier)),
+        None => Ok(Once::Create(Some(Pending {
+            record,
+            issuer: issuer.clone(),
+        }))),
     }
 }
 
-/// The id of what `earlier` made, when it was made for the same request as `ours`.
-pub(crate) fn made(earlier: &Creation, ours: &Creation) -> Result<String, ApiError> {
+/// Whether `earlier` was made for the same request as `ours`; else 422.
+pub(crate) fn made(earlier: &Creation, ours: &Creation) -> Result<(), ApiError> {
     if earlier.kind == ours.kind && earlier.fingerprint == ours.fingerprint {
-        return Ok(earlier.id.clone());
+        return Ok(());
     }
     let mut e = ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,6 +154,7 @@ mod tests {
             kind: kind.into(),
             fingerprint: fingerprint(kind, request),
             id: "wh_1".into(),
+            secret: None,
         }
     }
 
@@ -140,7 +163,7 @@ mod tests {
         let a = json!({"url": "https://x.example/h", "events": ["a", "b"], "enabled": true});
         let b = json!({"enabled": true, "events": ["a", "b"], "url": "https://x.example/h"});
         let earlier = creation("webhook", &a);
-        assert_eq!(made(&earlier, &creation("webhook", &b)).unwrap(), "wh_1");
+        made(&earlier, &creation("webhook", &b)).unwrap();
         let other = json!({"url": "https://x.example/h", "events": ["b", "a"], "enabled": true});
         let e = made(&earlier, &creation("webhook", &other)).unwrap_err();
         assert_eq!(e.code, "idempotency_key_reused");

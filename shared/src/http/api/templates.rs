@@ -125,15 +125,15 @@ pub async fn create(
 ) -> Result<axum::response::Response, ApiError> {
     let spec = TemplateSpec::parse(&Obj::root(&body), None)?;
     let pending = match once(&app, &caller, &headers, "template", &spec_doc(&spec)).await? {
-        Once::Made(id) => return made_before(&app, &caller, &id).await,
+        Once::Made(earlier) => return made_before(&app, &caller, &earlier.id).await,
         Once::Create(pending) => pending,
     };
     check_related(&app, &caller, None, &spec).await?;
     let t = Template::new(caller.issuer_id.clone(), spec, chrono::Utc::now());
     let record = pending.map(|p| p.of(&t.id));
     if let Some(earlier) = app.store.create_template(&t, record.as_ref()).await? {
-        let id = once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
-        return made_before(&app, &caller, &id).await;
+        once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
+        return made_before(&app, &caller, &earlier.id).await;
     }
     tracing::info!(template = %t.id, "template created");
     Ok(with_etag(&app, &t, StatusCode::CREATED).into_response())
@@ -145,7 +145,11 @@ async fn made_before(
     caller: &Caller,
     id: &str,
 ) -> Result<axum::response::Response, ApiError> {
-    let t = load(app, caller, &parse_id(id)?).await?;
+    let t = app
+        .store
+        .get_template_consistent_of(&caller.issuer_id, &parse_id(id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("template"))?;
     Ok(with_etag(app, &t, StatusCode::OK).into_response())
 }
 
@@ -180,13 +184,11 @@ pub async fn list(
     };
     let (items, next) = app
         .store
-        .list_templates(&caller.issuer_id, page.limit()?, page.cursor())
+        .list_templates(&caller.issuer_id, page.limit()?, page.cursor(), |t| {
+            status.is_none_or(|s| t.status == s)
+        })
         .await?;
-    let data = items
-        .iter()
-        .filter(|t| status.is_none_or(|s| t.status == s))
-        .map(|t| template_json(&app, t))
-        .collect();
+    let data = items.iter().map(|t| template_json(&app, t)).collect();
     Ok(Json(super::list_json(data, next)))
 }
 

@@ -11,7 +11,7 @@ use crate::{
         webhook::{Delivery, Webhook, WebhookSpec},
     },
     http::{auth::Caller, body::JsonObject, error::ApiError, query::ApiQuery, PageQuery},
-    store::StoreError,
+    store::{creations::Creation, StoreError},
 };
 use axum::{
     extract::{Path, State},
@@ -82,12 +82,36 @@ pub async fn create(
     let asked = json!({"url": spec.url.as_str(), "events": spec.events,
         "description": spec.description, "enabled": spec.enabled});
     let pending = match once(&app, &caller, &headers, "webhook", &asked).await? {
-        Once::Made(id) => return made_before(&app, &caller, &id).await,
+        Once::Made(earlier) => return made_before(&app, &caller, &earlier).await,
         Once::Create(pending) => pending,
     };
+    if let Err(refused) = room_for(&app, &caller, &spec).await {
+        return match &pending {
+            Some(p) => match p.made_meanwhile(&app).await? {
+                Some(earlier) => made_before(&app, &caller, &earlier).await,
+                None => Err(refused),
+            },
+            None => Err(refused),
+        };
+    }
+    let w = Webhook::new(caller.issuer_id.clone(), spec, Utc::now());
+    let record = pending.map(|p| Creation {
+        secret: w.secret_fingerprint(),
+        ..p.of(&w.id)
+    });
+    if let Some(earlier) = app.store.create_webhook(&w, record.as_ref()).await? {
+        once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
+        return made_before(&app, &caller, &earlier).await;
+    }
+    tracing::info!(webhook = %w.id, "webhook endpoint created");
+    Ok((StatusCode::CREATED, Json(with_secret(&w))).into_response())
+}
+
+/// An issuer has at most [`MAX_ENDPOINTS`] endpoints, one per URL: a create sent twice (a
+/// reloaded console page, a client's retry) would make a second endpoint whose copies of every
+/// event carry other ids and another secret.
+async fn room_for(app: &App, caller: &Caller, spec: &WebhookSpec) -> Result<(), ApiError> {
     let existing = app.store.webhooks_of(&caller.issuer_id).await?;
-    // A create sent twice (a reloaded console page, a client's retry after a lost answer) would
-    // make a second endpoint whose copies of every event carry other ids and another secret.
     if let Some(same) = existing.iter().find(|w| w.url == spec.url) {
         let mut e = ApiError::conflict(
             "webhook_exists",
@@ -107,14 +131,7 @@ pub async fn create(
             format!("an issuer has at most {MAX_ENDPOINTS} webhook endpoints; remove one first"),
         ));
     }
-    let w = Webhook::new(caller.issuer_id.clone(), spec, Utc::now());
-    let record = pending.map(|p| p.of(&w.id));
-    if let Some(earlier) = app.store.create_webhook(&w, record.as_ref()).await? {
-        let id = once::made(&earlier, record.as_ref().unwrap_or(&earlier))?;
-        return made_before(&app, &caller, &id).await;
-    }
-    tracing::info!(webhook = %w.id, "webhook endpoint created");
-    Ok((StatusCode::CREATED, Json(with_secret(&w))).into_response())
+    Ok(())
 }
 
 /// The endpoint and its current secret.
@@ -124,16 +141,25 @@ fn with_secret(w: &Webhook) -> Value {
     v
 }
 
-/// The answer to a create sent again: the endpoint its key made, as it is now.
+/// The answer to a create sent again: the endpoint its key made, with the secret it was made
+/// with — while that is still its secret (a rotation's secret is shown by the rotation only).
 async fn made_before(
     app: &App,
     caller: &Caller,
-    id: &str,
+    earlier: &Creation,
 ) -> Result<axum::response::Response, ApiError> {
+    let id = &earlier.id;
     let w = found(app, caller, id).await.map_err(|e| match e.status {
         StatusCode::NOT_FOUND => once::gone("webhook endpoint", id),
         _ => e,
     })?;
+    if earlier.secret.is_some() && w.secret_fingerprint() != earlier.secret {
+        return Err(ApiError::conflict(
+            "idempotency_key_used",
+            format!("the webhook endpoint this Idempotency-Key made ({id}) has had its secret rotated since; a rotation's secret is shown by the rotation only"),
+        )
+        .ko(format!("이 Idempotency-Key로 만든 엔드포인트 {id}의 서명 비밀값은 그 뒤 교체되었습니다. 새 비밀값은 교체할 때만 보여 줍니다.")));
+    }
     Ok(Json(with_secret(&w)).into_response())
 }
 

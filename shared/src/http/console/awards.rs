@@ -264,7 +264,11 @@ async fn find(
     let mut awards: Vec<Award> = Vec::new();
     let mut looked = 0usize;
     loop {
-        let (page, next) = match app.store.list_awards(by, 100, cursor.as_deref()).await {
+        let (page, next) = match app
+            .store
+            .list_awards(by, 100, cursor.as_deref(), |_| true)
+            .await
+        {
             Ok(p) => p,
             Err(crate::store::StoreError::BadCursor) => (Vec::new(), None),
             Err(e) => return Err(failed(e)),
