@@ -55,6 +55,12 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+    /// Asserts the answer is an API error of this status and code.
+    #[track_caller]
+    pub fn assert_refused(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.json()["error"]["code"], code, "{}", self.text());
+    }
 }
 
 fn endpoint() -> String {

@@ -354,17 +354,24 @@ fn change_rate(now: Option<f64>, before: Option<f64>) -> String {
     }
 }
 
-/// Best and worst template by a rate (templates without a denominator are left out; the worst
-/// is only named when it differs from the best).
 /// A template's name and its rate.
 pub type Rated<'a> = Option<(&'a str, f64)>;
 
+/// A template is ranked by a rate only over at least this many of its denominator (badges
+/// issued for the share rate, views for the click-through): one badge shared is not "the best
+/// share rate, 100 %".
+pub const RANKED_FROM: i64 = 10;
+
+/// Best and worst template by a rate, among templates with at least [`RANKED_FROM`] of the
+/// rate's `base` (its denominator); the worst is only named when it differs from the best.
 pub fn best_and_worst(
     templates: &[(Template, Metrics)],
     rate: impl Fn(&Metrics) -> Option<f64>,
+    base: impl Fn(&Metrics) -> i64,
 ) -> (Rated<'_>, Rated<'_>) {
     let mut rated: Vec<(&str, f64)> = templates
         .iter()
+        .filter(|(_, m)| base(m) >= RANKED_FROM)
         .filter_map(|(t, m)| rate(m).map(|r| (t.spec.name.as_str(), r)))
         .collect();
     rated.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
@@ -417,8 +424,8 @@ fn rows(l: Locale, w: &Metrics, b: &Metrics) -> Vec<Row> {
 
 /// The best and worst templates by share rate and click-through, as `(label, "name (rate)")`.
 fn highlights(l: Locale, templates: &[(Template, Metrics)]) -> Vec<(&'static str, String)> {
-    let (share_best, share_worst) = best_and_worst(templates, |m| m.share_rate);
-    let (ctr_best, ctr_worst) = best_and_worst(templates, |m| m.click_through_rate);
+    let (share_best, share_worst) = best_and_worst(templates, |m| m.share_rate, |m| m.issued);
+    let (ctr_best, ctr_worst) = best_and_worst(templates, |m| m.click_through_rate, |m| m.views);
     [
         (l.t("공유율 최고", "Best share rate"), share_best),
         (l.t("공유율 최저", "Lowest share rate"), share_worst),
@@ -565,5 +572,39 @@ mod tests {
         assert_eq!(pct(None), "–");
         assert_eq!(change_rate(Some(0.5), None), "–");
         assert_eq!(change_rate(Some(0.5), Some(0.25)), "+25.0pp");
+    }
+}
+
+#[cfg(test)]
+mod ranking_tests {
+    use super::*;
+    use crate::domain::{ids::IssuerId, json::Obj, metrics::Counts, template::TemplateSpec};
+    use serde_json::json;
+
+    fn template(name: &str, issued: i64, shared: i64) -> (Template, Metrics) {
+        let doc = json!({"name": name, "description": "d", "criteria": {"narrative": "n"}});
+        let spec = TemplateSpec::parse(&Obj::root(doc.as_object().unwrap()), None).unwrap();
+        let t = Template::new(IssuerId::generate(), spec, Utc::now());
+        let counts = Counts(
+            [("issued".into(), issued), ("awards_shared".into(), shared)]
+                .into_iter()
+                .collect(),
+        );
+        (t, Metrics::from_counts(&counts))
+    }
+
+    #[test]
+    fn templates_with_too_few_badges_are_not_ranked() {
+        let templates = vec![
+            template("한 장", 1, 1),
+            template("잘 나가는", 10, 5),
+            template("조용한", 12, 0),
+        ];
+        let (best, worst) = best_and_worst(&templates, |m| m.share_rate, |m| m.issued);
+        assert_eq!(best, Some(("잘 나가는", 0.5)));
+        assert_eq!(worst, Some(("조용한", 0.0)));
+        let few = vec![template("한 장", 1, 1), template("두 장", 2, 0)];
+        let (best, worst) = best_and_worst(&few, |m| m.share_rate, |m| m.issued);
+        assert_eq!((best, worst), (None, None));
     }
 }

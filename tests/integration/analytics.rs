@@ -77,7 +77,9 @@ pub(crate) async fn world(t: &TestApp) -> World {
         .unwrap()
         .to_owned();
     let mut awards = Vec::new();
-    for (i, cohort) in [Some("2026-봄"), Some("2026-봄"), None].iter().enumerate() {
+    // The second award's cohort as a macOS file holds it (봄 decomposed): the same cohort.
+    let decomposed = "2026-\u{1107}\u{1169}\u{11B7}";
+    for (i, cohort) in [Some("2026-봄"), Some(decomposed), None].iter().enumerate() {
         let mut req = json!({"template_id": a, "recipient": {"email": format!("api{i}.{}@example.com", uuid::Uuid::new_v4().simple()), "name": format!("학생{i}")}});
         if let Some(c) = cohort {
             req["cohort"] = json!(c);
@@ -827,21 +829,29 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         .create_template(&key, template_body("잘 나가는 배지"))
         .await;
     let quiet = t.create_template(&key, template_body("조용한 배지")).await;
-    // Last week (16–22 Nov, Seoul): 2 + 1 awards; the good one shared.
+    let single = t.create_template(&key, template_body("한 장 배지")).await;
+    // Last week (16–22 Nov, Seoul): 10 + 10 + 1 awards; half the good ones shared, and the
+    // single one (too few to be ranked, though 100 %).
     let tue = Utc.with_ymd_and_hms(2026, 11, 17, 3, 0, 0).unwrap();
-    let g1 = issue_at(&t, &issuer, good["id"].as_str().unwrap(), tue, None).await;
-    issue_at(&t, &issuer, good["id"].as_str().unwrap(), tue, None).await;
-    issue_at(&t, &issuer, quiet["id"].as_str().unwrap(), tue, None).await;
-    t.app
-        .store
-        .count_activity(
-            &g1,
-            issuer.profile.time_zone,
-            tue,
-            &["views".into(), "shares".into(), "share:linkedin".into()],
-        )
-        .await
-        .unwrap();
+    let mut shared = Vec::new();
+    for i in 0..10 {
+        let g = issue_at(&t, &issuer, good["id"].as_str().unwrap(), tue, None).await;
+        if i < 5 {
+            shared.push(g);
+        }
+        issue_at(&t, &issuer, quiet["id"].as_str().unwrap(), tue, None).await;
+    }
+    shared.push(issue_at(&t, &issuer, single["id"].as_str().unwrap(), tue, None).await);
+    let g1 = shared[0].clone();
+    for a in &shared {
+        let what = ["views".into(), "shares".into(), "share:linkedin".into()];
+        let zone = issuer.profile.time_zone;
+        t.app
+            .store
+            .count_activity(a, zone, tue, &what)
+            .await
+            .unwrap();
+    }
     t.roll_up().await;
     // The week before: 1 award.
     issue_at(
@@ -905,8 +915,13 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
             m.subject(),
             "[디지털대학] 주간 배지 리포트 (11월 16일–11월 22일)"
         );
-        assert!(m.text.contains("발급: 3 (지난주 대비 +2)"), "{}", m.text);
-        assert!(m.text.contains("공유율: 33.3%"), "{}", m.text);
+        assert!(m.text.contains("발급: 21 (지난주 대비 +20)"), "{}", m.text);
+        assert!(m.text.contains("공유율: 28.6%"), "{}", m.text);
+        assert!(
+            !m.text.contains("한 장 배지"),
+            "too few to rank: {}",
+            m.text
+        );
         assert!(
             m.text.contains("공유율 최고: 잘 나가는 배지 (50.0%)"),
             "{}",
@@ -965,7 +980,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
     )
     .await
     .unwrap();
-    assert_eq!(rep.totals.issued, 3);
+    assert_eq!(rep.totals.issued, 21);
 }
 
 #[tokio::test]

@@ -790,13 +790,7 @@ async fn a_template_or_batch_created_again_with_its_idempotency_key_is_made_once
         .json();
     assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list:#}");
     let other = post("/v1/templates", template_body("다른 배지"), "tpl-1").await;
-    assert_eq!(
-        other.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        other.text()
-    );
-    assert_eq!(other.json()["error"]["code"], "idempotency_key_reused");
+    other.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     // Without a key, the same request makes a second template, as before.
     let plain = t
         .call("POST", "/v1/templates", Some(&key), Some(body))
@@ -822,7 +816,7 @@ async fn a_template_or_batch_created_again_with_its_idempotency_key_is_made_once
         "batch-1",
     )
     .await;
-    assert_eq!(b3.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", b3.text());
+    b3.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     let list = t.call("GET", "/v1/batches", Some(&key), None).await.json();
     assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list:#}");
     // A key is its route's own: the template's key makes a batch.

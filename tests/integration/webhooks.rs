@@ -601,13 +601,7 @@ async fn a_create_sent_again_with_its_idempotency_key_answers_the_same_endpoint_
         "create-hook-1",
     )
     .await;
-    assert_eq!(
-        other.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        other.text()
-    );
-    assert_eq!(other.json()["error"]["code"], "idempotency_key_reused");
+    other.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     let id = first.json()["id"].as_str().unwrap().to_owned();
     assert!(other.text().contains(&id), "{}", other.text());
     // A PATCH that changes nothing writes nothing: the version stays.
@@ -623,8 +617,7 @@ async fn a_create_sent_again_with_its_idempotency_key_answers_the_same_endpoint_
         .await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
     let late = create(body.clone(), "create-hook-1").await;
-    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text());
-    assert_eq!(late.json()["error"]["code"], "idempotency_key_used");
+    late.assert_refused(StatusCode::CONFLICT, "idempotency_key_used");
     assert!(!late
         .text()
         .contains(rotated.json()["secret"].as_str().unwrap()));
@@ -632,8 +625,7 @@ async fn a_create_sent_again_with_its_idempotency_key_answers_the_same_endpoint_
     t.call("DELETE", &format!("/v1/webhooks/{id}"), Some(&key), None)
         .await;
     let gone = create(body, "create-hook-1").await;
-    assert_eq!(gone.status, StatusCode::CONFLICT, "{}", gone.text());
-    assert_eq!(gone.json()["error"]["code"], "idempotency_key_used");
+    gone.assert_refused(StatusCode::CONFLICT, "idempotency_key_used");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,8 +143,8 @@ async fn scope(app: &App, issuer: &Issuer, q: &HashMap<String, String>) -> Resul
         Ok(Scope::Batch(id))
     } else if let Some(raw) = param(q, "cohort") {
         // As awards store it: NFC (a cohort typed on macOS is the same cohort).
-        let cohort = crate::domain::text::label(raw, 100)
-            .map_err(|e| ApiError::invalid("cohort", e))?;
+        let cohort =
+            crate::domain::text::label(raw, 100).map_err(|e| ApiError::invalid("cohort", e))?;
         Ok(Scope::Cohort(cohort))
     } else {
         Ok(Scope::Issuer)

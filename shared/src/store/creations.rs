@@ -17,7 +17,7 @@ pub struct Creation {
     pub key: String,
     /// What the route creates: `template`, `batch` or `webhook` (a key is the route's own).
     pub kind: String,
-    /// What the request asked, as [`crate::http::api::once`] digests it.
+    /// What the request asked, digested (`http/api/once.rs`).
     pub fingerprint: String,
     /// The id of what it made.
     pub id: String,
