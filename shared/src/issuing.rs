@@ -9,6 +9,7 @@ use crate::{
         issuer::Issuer,
         tally,
         template::{ReissuePolicy, Template},
+        text,
     },
     store::{
         awards::{Guard, GuardKind, GuardTaken, InsertError, RowWrite, RowWritten},
@@ -266,7 +267,8 @@ pub async fn reissue(
         external_id: None,
         locale: old.locale,
         notify: old.notify,
-        cohort: old.cohort.clone(),
+        // The label as labels are stored now (NFC), whenever the old award was made.
+        cohort: old.cohort.as_deref().map(|c| text::nfc(c).into_owned()),
         batch_id: None,
     };
     let mut award = build_award(issuer, template, &req, now)?;

@@ -9,6 +9,7 @@ use accolade::{
         metrics::Granularity,
     },
     issuing::{self, IssueRequest},
+    store::Patience,
 };
 use accolade_tests::{
     csv_rows, spawn_app, template_body, unique_email, FunctionName, StatusCode, TestApp,
@@ -848,7 +849,7 @@ async fn weekly_digest_goes_to_the_admins_once_and_can_be_switched_off() {
         let zone = issuer.profile.time_zone;
         t.app
             .store
-            .count_activity(a, zone, tue, &what)
+            .count_activity(a, zone, tue, &what, Patience::Work)
             .await
             .unwrap();
     }

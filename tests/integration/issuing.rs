@@ -487,10 +487,10 @@ async fn awards_list_by_template_recipient_and_status() {
         ),
         1
     );
-    // The filter fills the page: the revoked award (the oldest) is the first page of one, not
-    // an empty page with a cursor.
+    // The filter fills the page: the revoked award (the oldest) is in the first page, not
+    // behind an empty page with a cursor.
     let one = t
-        .call("GET", "/v1/awards?status=revoked&limit=1", Some(&key), None)
+        .call("GET", "/v1/awards?status=revoked&limit=2", Some(&key), None)
         .await
         .json();
     assert_eq!(one["data"][0]["id"], ids[0].as_str(), "{one:#}");

@@ -459,6 +459,35 @@ async fn concurrent_views_are_counted_exactly() {
     );
 }
 
+/// A view whose counting write DynamoDB keeps refusing (one hot badge throttled) does not hold
+/// the page for seconds: one attempt and one retry, none by the SDK, then the page is served
+/// uncounted.
+#[tokio::test]
+async fn a_view_count_throttled_for_good_gives_up_after_one_retry_and_serves_the_page() {
+    let t = spawn_app().await;
+    let (_, _, a) = t.one_award().await;
+    let path = format!("/b/{}", a["id"].as_str().unwrap());
+    assert_eq!(t.browse(&path).await.status, StatusCode::OK);
+    t.faults().arm_at_nth(
+        "dynamodb.UpdateItem",
+        0,
+        1_000,
+        infra::metering::Fault::Throttle,
+    );
+    t.requests.reset();
+    assert_eq!(t.browse(&path).await.status, StatusCode::OK);
+    let seen = t.requests.snapshot();
+    assert_eq!(t.requests.get("dynamodb.UpdateItem"), 2, "{seen:?}");
+    t.faults().arm_at(0, None);
+    t.requests.reset();
+    assert_eq!(t.browse(&path).await.status, StatusCode::OK);
+    assert_eq!(
+        t.requests.get("dynamodb.UpdateItem"),
+        1,
+        "counted again once it can be"
+    );
+}
+
 #[tokio::test]
 async fn a_badge_page_costs_one_read_and_one_write() {
     let t = spawn_app().await;

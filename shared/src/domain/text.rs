@@ -23,10 +23,18 @@ pub fn line(raw: &str, max: usize) -> Result<String, Invalid> {
 }
 
 /// A label that groups things (a cohort): [`line`], in Unicode NFC, so the same words typed on
-/// macOS (whose files may hold Hangul decomposed into jamo) and on Windows are one label.
+/// macOS (whose files may hold Hangul decomposed into jamo) and on Windows are one label. `max`
+/// holds for what was sent or for its NFC form (decomposed Hangul is three times as long; a
+/// few scripts' characters grow under NFC).
 pub fn label(raw: &str, max: usize) -> Result<String, Invalid> {
-    let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(raw);
-    line(&nfc, max)
+    let composed = nfc(raw);
+    let fits_as_sent = raw.trim().chars().count() <= max;
+    line(&composed, if fits_as_sent { 3 * max } else { max })
+}
+
+/// `s` in Unicode NFC (what [`label`] stores), to compare with a label stored before labels were.
+pub fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s)
 }
 
 /// Several lines of text (descriptions, narratives): required, trimmed, at most `max`
@@ -93,6 +101,15 @@ mod tests {
         assert_eq!(label(decomposed, 100).unwrap(), "2026-봄");
         assert_eq!(label(" 2026-봄 ", 100).unwrap(), "2026-봄");
         assert!(label("a\u{0007}", 100).is_err());
+        // The limit holds for what was sent or its NFC form: 100 decomposed syllables (300
+        // characters as sent) are 100 once composed; 100 characters that grow under NFC
+        // (U+0958 is two once normalised) still fit.
+        assert_eq!(
+            label(&"\u{1107}\u{1169}\u{11B7}".repeat(100), 100).unwrap(),
+            "봄".repeat(100)
+        );
+        assert!(label(&"\u{0958}".repeat(100), 100).is_ok());
+        assert!(label(&"a".repeat(101), 100).is_err());
         // Identifiers are not labels: `line` keeps what was sent.
         assert_eq!(line(decomposed, 100).unwrap(), decomposed);
     }

@@ -582,6 +582,13 @@ impl Webhook {
         fresh
     }
 
+    /// The SHA-256 of the current secret, in hex: what a create's `Idempotency-Key` record
+    /// keeps to tell, later, whether the endpoint still has the secret it was made with.
+    pub fn secret_digest(&self) -> Option<String> {
+        let s = self.secrets.first()?;
+        Some(hex::encode(Sha256::digest(s.secret.expose().as_bytes())))
+    }
+
     /// What lists show of the current secret: a fingerprint (never any of its key bytes).
     pub fn secret_fingerprint(&self) -> Option<String> {
         let s = self.secrets.first()?;

@@ -18,6 +18,7 @@ use crate::{
         ids::{AwardId, BatchId, TemplateId},
         issuer::Issuer,
         metrics::{self, Granularity, Metrics, StageEmails},
+        text,
         time::{parse_date, Zone},
     },
     store::{awards::AwardsBy, Store, StoreError},
@@ -143,8 +144,7 @@ async fn scope(app: &App, issuer: &Issuer, q: &HashMap<String, String>) -> Resul
         Ok(Scope::Batch(id))
     } else if let Some(raw) = param(q, "cohort") {
         // As awards store it: NFC (a cohort typed on macOS is the same cohort).
-        let cohort =
-            crate::domain::text::label(raw, 100).map_err(|e| ApiError::invalid("cohort", e))?;
+        let cohort = text::label(raw, 100).map_err(|e| ApiError::invalid("cohort", e))?;
         Ok(Scope::Cohort(cohort))
     } else {
         Ok(Scope::Issuer)
@@ -521,7 +521,8 @@ impl Export<'_> {
         let d = zone.date_of(a.created_at);
         a.issuer_id == r.issuer.id
             && match &r.scope {
-                Scope::Cohort(c) => a.cohort.as_deref() == Some(c.as_str()),
+                // An award stored before cohorts were NFC is in the cohort all the same.
+                Scope::Cohort(c) => a.cohort.as_deref().map(text::nfc).as_deref() == Some(c),
                 _ => true,
             }
             && (!r.ranged || (r.from <= d && d <= r.to))

@@ -221,15 +221,17 @@ impl Store {
 
     /// Counts an activity on an award: one `UpdateItem` of its counters item (see
     /// [`crate::domain::rollup`]); the day items of its segments follow from the table's stream.
+    /// `patience`: how long the caller may wait while DynamoDB refuses the write for now.
     pub async fn count_activity(
         &self,
         award: &Award,
         zone: Zone,
         now: DateTime<Utc>,
         attrs: &[String],
+        patience: super::Patience,
     ) -> Result<()> {
         let tags = Tags::of(award, zone, now);
-        self.update_retrying(self.counting_update(&award.id, &tags, attrs)?)
+        self.update_with(self.counting_update(&award.id, &tags, attrs)?, patience)
             .await
             .map(drop)
     }

@@ -21,7 +21,7 @@ pub struct Creation {
     pub fingerprint: String,
     /// The id of what it made.
     pub id: String,
-    /// A webhook endpoint's: the fingerprint of the secret it was made with. A replay shows the
+    /// A webhook endpoint's: the SHA-256 of the secret it was made with. A replay shows the
     /// secret only while it is still that one (never one a rotation made since).
     pub secret: Option<String>,
 }

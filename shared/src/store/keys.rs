@@ -18,7 +18,7 @@
 //! | Award rollup watermark (before 2026-12-05; read, never written) | `AWARD#{aid}` | `ROLLUP` | `rolled`: the counters `version` up to which the day items have it |
 //! | Rollup span | `ROLLUP#{stream label}#{shard id}` | `{first}` (the sequence number, 40 digits) | `last`: the records from `first` to `last` are in the day items (TTL 2 days) |
 //! | Guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
-//! | Created with an idempotency key (template, batch, webhook endpoint) | `ISSUER#{iid}#IDEM#{sha256(key)}` | `CREATED#{kind}` | `id`, `fingerprint`, a webhook endpoint's `secret` fingerprint (TTL 24 hours) |
+//! | Created with an idempotency key (template, batch, webhook endpoint) | `ISSUER#{iid}#IDEM#{sha256(key)}` | `CREATED#{kind}` | `id`, `fingerprint`, a webhook endpoint's `secret` digest (TTL 24 hours) |
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |

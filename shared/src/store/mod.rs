@@ -126,6 +126,28 @@ impl Backoff {
     }
 }
 
+/// How long a write may keep its caller waiting while DynamoDB refuses it for now (throttled,
+/// or its item inside a transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// Work nobody waits on (a stream batch, a sign-out): the SDK's retries, then ours, up to
+    /// seconds.
+    Work,
+    /// A page someone waits for (a view or click counted on the way): one attempt and one retry
+    /// 50–75 ms later, without the SDK's own retries, so a throttled hot badge does not hold
+    /// the page for seconds; the count is then given up (and logged by the caller).
+    Page,
+}
+
+impl Patience {
+    fn backoff(self) -> Backoff {
+        match self {
+            Patience::Work => Backoff::over(0..6),
+            Patience::Page => Backoff::over(0..1),
+        }
+    }
+}
+
 /// The table, through one SDK client built at start-up.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -195,9 +217,14 @@ impl Store {
     /// sign-out does not fail on them); `Throttled` when they last. False when the update's
     /// condition failed (nothing was written).
     pub(crate) async fn update_retrying(&self, u: Update) -> Result<bool> {
-        let mut retry = Backoff::over(0..6);
+        self.update_with(u, Patience::Work).await
+    }
+
+    /// [`Store::update_retrying`] with `patience`.
+    pub(crate) async fn update_with(&self, u: Update, patience: Patience) -> Result<bool> {
+        let mut retry = patience.backoff();
         loop {
-            let res = self
+            let mut send = self
                 .client
                 .update_item()
                 .table_name(&self.table)
@@ -206,9 +233,15 @@ impl Store {
                 .set_condition_expression(u.condition_expression.clone())
                 .set_expression_attribute_names(u.expression_attribute_names.clone())
                 .set_expression_attribute_values(u.expression_attribute_values.clone())
-                .send()
-                .await;
-            let Err(e) = res else { return Ok(true) };
+                .customize();
+            if patience == Patience::Page {
+                let once = aws_sdk_dynamodb::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled());
+                send = send.config_override(once);
+            }
+            let Err(e) = send.send().await else {
+                return Ok(true);
+            };
             let code = ProvideErrorMetadata::code(&e);
             if code == Some("ConditionalCheckFailedException") {
                 return Ok(false);
@@ -335,8 +368,9 @@ impl Store {
     }
 
     /// A page of one partition of an index, newest first, holding the values `keep` accepts:
-    /// reads on until `limit` are kept, the partition ends, or [`FILTERED_QUERIES`] Queries were
-    /// made (then the page holds fewer, and its cursor goes on after the last item read). A
+    /// reads on, a page's worth a Query, until `limit` are kept, the partition ends, or
+    /// [`FILTERED_QUERIES`] Queries were made (then the page holds fewer, and its cursor goes
+    /// on after the last item read). A
     /// cursor that stops inside a Query's answer is that item's key, as DynamoDB's own would be.
     pub(crate) async fn query_index_where<T: DeserializeOwned>(
         &self,
@@ -349,9 +383,10 @@ impl Store {
         let wanted = usize::try_from(limit).unwrap_or(0).max(1);
         let mut kept = Vec::new();
         let mut cursor = cursor.map(str::to_owned);
-        for n in 0..FILTERED_QUERIES {
-            // The first Query reads what an unfiltered page would; the next ones read more.
-            let size = if n == 0 { limit } else { 200 };
+        for _ in 0..FILTERED_QUERIES {
+            // Each Query reads a page's worth: an unfiltered page whose first answer DynamoDB
+            // cut at 1 MB reads one answer more, no further.
+            let size = i32::try_from(wanted).unwrap_or(limit);
             let (items, next) = self.query_index(index, pk, size, cursor.as_deref()).await?;
             let count = items.len();
             for (i, item) in items.into_iter().enumerate() {
@@ -460,7 +495,6 @@ pub(crate) fn get_n(item: &Item, attr: &str) -> Option<i64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// A page position: the last evaluated key's string attributes, base64url JSON. Opaque to clients.
 /// How many Queries one filtered page makes at most ([`Store::query_index_where`]).
 pub(crate) const FILTERED_QUERIES: usize = 5;
 
@@ -472,6 +506,7 @@ fn index_key(item: &Item, index: Index) -> Item {
         .collect()
 }
 
+/// A page position: the last evaluated key's string attributes, base64url JSON. Opaque to clients.
 fn encode_cursor(key: &Item) -> String {
     let map: HashMap<&str, &str> = key
         .iter()

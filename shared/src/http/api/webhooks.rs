@@ -96,7 +96,7 @@ pub async fn create(
     }
     let w = Webhook::new(caller.issuer_id.clone(), spec, Utc::now());
     let record = pending.map(|p| Creation {
-        secret: w.secret_fingerprint(),
+        secret: w.secret_digest(),
         ..p.of(&w.id)
     });
     if let Some(earlier) = app.store.create_webhook(&w, record.as_ref()).await? {
@@ -153,7 +153,7 @@ async fn made_before(
         StatusCode::NOT_FOUND => once::gone("webhook endpoint", id),
         _ => e,
     })?;
-    if earlier.secret.is_some() && w.secret_fingerprint() != earlier.secret {
+    if earlier.secret.is_some() && w.secret_digest() != earlier.secret {
         return Err(ApiError::conflict(
             "idempotency_key_used",
             format!("the webhook endpoint this Idempotency-Key made ({id}) has had its secret rotated since; a rotation's secret is shown by the rotation only"),

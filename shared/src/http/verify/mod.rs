@@ -19,7 +19,7 @@ use crate::{
     http::routes::{Route, Routes},
     openbadges,
     render::{badge_image, badge_page, i18n, layout, qr, template_page},
-    store::{counters::Counter, StoreError},
+    store::{counters::Counter, Patience, StoreError},
 };
 use axum::{
     extract::{Path, Query, State},
@@ -305,7 +305,7 @@ async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: 
     let counters = [counter.attr().to_owned()];
     if let Err(e) = app
         .store
-        .count_activity(a, i.profile.time_zone, now, &counters)
+        .count_activity(a, i.profile.time_zone, now, &counters, Patience::Page)
         .await
     {
         tracing::warn!(error = %e, "view not counted");
@@ -358,7 +358,7 @@ async fn go(
         let counters = click_counters(&slot, source);
         if let Err(e) = app
             .store
-            .count_activity(&a, i.profile.time_zone, now, &counters)
+            .count_activity(&a, i.profile.time_zone, now, &counters, Patience::Page)
             .await
         {
             tracing::warn!(error = %e, "click not counted");

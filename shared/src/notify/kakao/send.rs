@@ -169,9 +169,13 @@ async fn mark(
     }
     for (c, e) in chunk.iter().zip(&ended) {
         let attr = [format!("kakao:{name}:{}", e.counter)];
-        let counted = app
-            .store
-            .count_activity(&c.award, c.issuer.profile.time_zone, now, &attr);
+        let counted = app.store.count_activity(
+            &c.award,
+            c.issuer.profile.time_zone,
+            now,
+            &attr,
+            crate::store::Patience::Work,
+        );
         if let Err(e) = counted.await {
             first_error.get_or_insert(NotifyError::from(e));
         }
