@@ -208,6 +208,33 @@ async fn day1_is_one_alimtalk_even_when_records_repeat_and_falls_back_to_sms_onc
     assert_eq!(r["totals"]["kakao_delivery_rate"], 1.0);
 }
 
+/// Two badges to one phone number (a learner who finished two courses) are never in one
+/// request: the provider's results name messages by number, so each goes in its own request and
+/// each award is counted with its own message's result.
+#[tokio::test]
+async fn two_badges_to_one_number_go_in_two_requests_and_each_is_counted() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let mut awards = Vec::new();
+    for name in ["김민수", "김민수"] {
+        let body = json!({"template_id": tpl["id"], "recipient": {"email": unique_email("two"), "name": name, "phone": "010-7777-8888"}});
+        awards.push(t.issue(&key, body).await);
+    }
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    let sent = kinds(&t, "01077778888", "alimtalk");
+    assert_eq!(sent.len(), 2, "{:?}", t.sens().requests());
+    assert_ne!(sent[0].request_id, sent[1].request_id, "one request each");
+    runner
+        .fire_due_schedules(Utc::now() + Duration::minutes(6))
+        .await
+        .unwrap();
+    for a in &awards {
+        let c = counters(&t, a).await;
+        assert_eq!(c.get("kakao:day1:delivered"), Some(&1), "{c:?}");
+    }
+}
+
 async fn counters(t: &TestApp, award: &Value) -> std::collections::BTreeMap<String, i64> {
     let id = accolade::domain::ids::AwardId::parse(award["id"].as_str().unwrap()).unwrap();
     t.app.store.award_counters(&id).await.unwrap()

@@ -302,9 +302,7 @@ async fn send_items(
             run.rest.extend(items.into_iter().filter_map(|i| i.due));
             return Ok(());
         }
-        let chunk: Vec<Item> = items
-            .drain(..items.len().min(messaging::MAX_PER_REQUEST))
-            .collect();
+        let chunk = one_per_number(&mut items, |i| i.c.phone.national());
         let (claimed, finished) = send::claim(app, chunk, stage, now).await?;
         done(app, &finished).await?;
         if !claimed.is_empty() {
@@ -319,6 +317,25 @@ async fn send_items(
         }
     }
     Ok(())
+}
+
+/// The next request's messages, taken from `items` in order: up to
+/// [`messaging::MAX_PER_REQUEST`], and one per phone number — the provider's results name a
+/// message by its number, so two to one number in one request could not be told apart (one
+/// award would be counted with the other's result). A second message to a number waits for the
+/// next request.
+fn one_per_number<T>(items: &mut Vec<T>, number: impl Fn(&T) -> String) -> Vec<T> {
+    let mut numbers = HashSet::new();
+    let (mut chunk, mut rest) = (Vec::new(), Vec::new());
+    for item in items.drain(..) {
+        if chunk.len() < messaging::MAX_PER_REQUEST && numbers.insert(number(&item)) {
+            chunk.push(item);
+        } else {
+            rest.push(item);
+        }
+    }
+    *items = rest;
+    chunk
 }
 
 /// The provider's request for claimed messages of `stage`.
@@ -761,6 +778,22 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_holds_one_message_per_number_and_at_most_a_hundred() {
+        let mut items: Vec<String> = ["010-1", "010-2", "010-1", "010-3", "010-2"]
+            .map(String::from)
+            .to_vec();
+        let first = one_per_number(&mut items, Clone::clone);
+        assert_eq!(first, ["010-1", "010-2", "010-3"]);
+        assert_eq!(items, ["010-1", "010-2"], "the repeats wait, in order");
+        assert_eq!(one_per_number(&mut items, Clone::clone), ["010-1", "010-2"]);
+        assert!(items.is_empty());
+        let mut many: Vec<String> = (0..250).map(|i| format!("010-{i}")).collect();
+        assert_eq!(one_per_number(&mut many, Clone::clone).len(), 100);
+        assert_eq!(many.len(), 150);
+        assert_eq!(many[0], "010-100");
+    }
 
     /// An issuer's run fails after the provider answered for some of its messages (a mark and
     /// then the next chunk's claim failing): only the others go again later. Queued again, the
