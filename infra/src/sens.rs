@@ -63,6 +63,9 @@ struct Inner {
     clock: Option<DateTime<Utc>>,
     /// Answers to give next instead of handling (status codes), for fault tests.
     faults: Vec<u16>,
+    /// Numbers whose message makes SENS refuse the whole request (400), as a message it will
+    /// not take does.
+    refused: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -82,6 +85,11 @@ impl StandIn {
     /// The next requests are answered with these statuses (429, 500…) before any check.
     pub fn fail_next(&self, statuses: &[u16]) {
         self.lock().faults.extend_from_slice(statuses);
+    }
+    /// A request with a message to `number` (digits) is refused whole with 400, as SENS
+    /// refuses a request for one message it will not take.
+    pub fn refuse_requests_to(&self, number: &str) {
+        self.lock().refused.push(number.to_owned());
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.0
@@ -186,6 +194,11 @@ fn admit(
         let to = m["to"].as_str().unwrap_or_default();
         if to.is_empty() || !to.chars().all(|c| c.is_ascii_digit()) {
             return Err(bad(format!("messages[].to must be digits only: `{to}`")));
+        }
+        if s.lock().refused.iter().any(|r| r == to) {
+            return Err(bad(format!(
+                "messages[].to: `{to}` cannot receive messages"
+            )));
         }
     }
     Ok((v, messages))

@@ -235,6 +235,48 @@ async fn two_badges_to_one_number_go_in_two_requests_and_each_is_counted() {
     }
 }
 
+/// One message the provider will not take (SENS refuses the whole request, 400) costs only
+/// itself: the request is sent again in halves until that message is alone; the others go.
+#[tokio::test]
+async fn a_message_the_provider_refuses_does_not_take_the_others_with_it() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    t.sens().refuse_requests_to("01099990003");
+    let mut awards = Vec::new();
+    for i in 0..6 {
+        let body = json!({"template_id": tpl["id"], "recipient": {"email": unique_email("r"), "name": "학습자", "phone": format!("010-9999-000{i}")}});
+        awards.push(t.issue(&key, body).await);
+    }
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    let requests = t.sens().requests();
+    assert_eq!(
+        (requests[0].1, requests[0].2),
+        (6, 400),
+        "one request for the six, refused whole: {requests:?}"
+    );
+    for (i, a) in awards.iter().enumerate() {
+        let number = format!("01099990{i:03}");
+        let id = accolade::domain::ids::AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+        let rec = t
+            .app
+            .store
+            .email_record(&id, "kakao-day1")
+            .await
+            .unwrap()
+            .unwrap();
+        // (A number without KakaoTalk gets the SMS fallback: either way, one message.)
+        let got = t.sens().messages().into_iter().filter(|m| m.to == number);
+        if i == 3 {
+            assert_eq!(got.count(), 0);
+            assert_eq!(rec.state, "rejected", "{rec:?}");
+        } else {
+            assert_eq!(got.count(), 1, "{number}: {requests:?}");
+            assert_eq!(rec.state, "sent", "{rec:?}");
+        }
+    }
+}
+
 async fn counters(t: &TestApp, award: &Value) -> std::collections::BTreeMap<String, i64> {
     let id = accolade::domain::ids::AwardId::parse(award["id"].as_str().unwrap()).unwrap();
     t.app.store.award_counters(&id).await.unwrap()

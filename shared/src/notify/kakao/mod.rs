@@ -307,13 +307,47 @@ async fn send_items(
         done(app, &finished).await?;
         if !claimed.is_empty() {
             let dues: Vec<Due> = claimed.iter().filter_map(|i| i.due.clone()).collect();
-            let req = request_of(app, ready, stage, &claimed);
-            let contexts: Vec<Context> = claimed.into_iter().map(|i| i.c).collect();
-            let sent = send::request(app, ready, req, &contexts, stage, now).await?;
+            let mut splits = SPLITS;
+            send_claimed(app, ready, stage, claimed, now, run, &mut splits).await?;
+            done(app, &dues).await?;
+        }
+    }
+    Ok(())
+}
+
+/// How many more requests one refused request may cost while its refused message is looked
+/// for: enough to find one among 100 (two halves at each of 7 levels).
+const SPLITS: usize = 14;
+
+/// Sends claimed messages in one request. A request the provider refused whole (a 400 for a
+/// message it would not take — or for all of them) is sent again as two halves, and a half
+/// refused whole is split again, until the refused message is alone (rejected by itself) or
+/// `splits` more requests were made (what is refused then is rejected): one message the
+/// provider will not take no longer costs the 99 beside it.
+async fn send_claimed(
+    app: &App,
+    ready: &Ready,
+    stage: Stage,
+    items: Vec<Item>,
+    now: DateTime<Utc>,
+    run: &mut Run,
+    splits: &mut usize,
+) -> Result<(), NotifyError> {
+    let req = request_of(app, ready, stage, &items);
+    let contexts: Vec<Context> = items.iter().map(|i| i.c.clone()).collect();
+    let split = items.len() > 1 && *splits >= 2;
+    match send::request(app, ready, req, &contexts, stage, now, split).await? {
+        send::Sent::Answered(sent) => {
             run.handed_over
                 .extend(contexts.iter().map(|c| (c.award.id.clone(), stage)));
             run.sent += sent;
-            done(app, &dues).await?;
+        }
+        send::Sent::RefusedWhole => {
+            *splits -= 2;
+            let mut first = items;
+            let second = first.split_off(first.len() / 2);
+            Box::pin(send_claimed(app, ready, stage, first, now, run, splits)).await?;
+            Box::pin(send_claimed(app, ready, stage, second, now, run, splits)).await?;
         }
     }
     Ok(())

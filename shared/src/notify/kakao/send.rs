@@ -63,11 +63,21 @@ struct Ended {
     counter: &'static str,
 }
 
+/// What became of a request.
+pub enum Sent {
+    /// The provider answered for each message (`n` taken), and each is marked.
+    Answered(usize),
+    /// The provider refused the request whole (a 400: one message it would not take, or all),
+    /// and the caller asked to be told: nothing is marked, the claims are still held.
+    RefusedWhole,
+}
+
 /// Makes the request for `chunk` (claimed) and marks each message: `sent` with the provider's
 /// message id; `rejected` when the provider refused it; `unknown` (never sent again: the
 /// provider may have taken it) when no clear answer came. When the provider asks to try later
 /// (429, 503), refuses the issuer's keys (401, 403: fixed, they work again), or was never
-/// reached, past the retries, the claims are given back and the error returned.
+/// reached, past the retries, the claims are given back and the error returned. With `split`,
+/// a request refused whole is [`Sent::RefusedWhole`] instead of every message rejected.
 pub async fn request(
     app: &App,
     ready: &Ready,
@@ -75,7 +85,8 @@ pub async fn request(
     chunk: &[Context],
     stage: Stage,
     now: DateTime<Utc>,
-) -> Result<usize, NotifyError> {
+    split: bool,
+) -> Result<Sent, NotifyError> {
     let mut retry = crate::store::Backoff::over(2..5);
     let answer = loop {
         let tried = match super::post(app, &req).await {
@@ -93,6 +104,9 @@ pub async fn request(
             other => break other,
         }
     };
+    if split && matches!(answer, Err(ProviderError::Refused(_))) {
+        return Ok(Sent::RefusedWhole);
+    }
     let request_id = answer
         .as_ref()
         .map(|a| a.request_id.clone())
@@ -120,7 +134,7 @@ pub async fn request(
         sent = taken.len(),
         "KakaoTalk/SMS request"
     );
-    Ok(taken.len())
+    Ok(Sent::Answered(taken.len()))
 }
 
 /// Each message's ending from the provider's answer.
