@@ -71,7 +71,8 @@ fn bench(c: &mut Criterion) {
             let cols = f.columns.clone();
             let mut n = 0usize;
             while let Some((row, rec, order)) = f.next_record().unwrap() {
-                let v = rows::validate(rec, &cols, row, Zone::default(), order).unwrap();
+                let v =
+                    rows::validate(rec, &cols, row, (Zone::default(), Utc::now()), order).unwrap();
                 let key = row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
                 let req = IssueRequest {
                     email: v.email,

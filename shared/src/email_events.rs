@@ -16,7 +16,15 @@ use serde_json::{json, Value};
 pub const TAG_AWARD: &str = "award";
 pub const TAG_STAGE: &str = "stage";
 
-fn counter_word(event_type: &str) -> Option<&'static str> {
+/// The counter an event adds to. A "complaint" SES raises because the address is on the AWS
+/// account's suppression list (`complaintSubType: OnAccountSuppressionList`: SES accepted the
+/// email and never tried to send it) is no recipient's complaint: the email was not sent, which
+/// is what `rejected` counts.
+fn counter_word(event_type: &str, detail: &Value) -> Option<&'static str> {
+    let subtype = detail.pointer("/complaint/complaintSubType");
+    if event_type == "Complaint" && subtype == Some(&json!("OnAccountSuppressionList")) {
+        return Some("rejected");
+    }
     Some(match event_type {
         "Send" => "sent",
         "Delivery" => "delivered",
@@ -140,7 +148,7 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     // after a failure) always gets this far; only the counting below must happen once.
     suppress_recipients(app, detail, event_type).await?;
     let (Some(word), Some(award), Some(stage)) = (
-        counter_word(event_type),
+        counter_word(event_type, detail),
         tag(detail, TAG_AWARD).and_then(|a| AwardId::parse(a).ok()),
         tag(detail, TAG_STAGE).filter(|s| ["day1", "day3", "day7", "expiry"].contains(s)),
     ) else {
@@ -169,6 +177,16 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_complaint_raised_by_the_accounts_suppression_list_counts_as_not_sent() {
+        let listed = json!({"complaint": {"complaintSubType": "OnAccountSuppressionList"}});
+        assert_eq!(counter_word("Complaint", &listed), Some("rejected"));
+        let real =
+            json!({"complaint": {"complaintSubType": null, "complaintFeedbackType": "abuse"}});
+        assert_eq!(counter_word("Complaint", &real), Some("complained"));
+        assert_eq!(counter_word("Delivery", &listed), Some("delivered"));
+    }
 
     #[test]
     fn an_email_is_counted_on_the_day_it_was_sent_and_an_open_when_it_happened() {

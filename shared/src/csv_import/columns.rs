@@ -53,15 +53,53 @@ impl Column {
     ];
 }
 
-/// Lower-cased, without spaces, `_`, `-`, `.`, `(`, `)`, `*`, `:` and a BOM.
+impl Column {
+    /// A column about one person and badge, which a sheet never fills down: a row with none of
+    /// them names nobody.
+    fn is_personal(self) -> bool {
+        !matches!(
+            self,
+            Column::TemplateId
+                | Column::IssuedOn
+                | Column::ExpiresOn
+                | Column::Cohort
+                | Column::Locale
+        )
+    }
+}
+
+/// In Unicode NFKC (full-width letters and brackets as ASCII, Hangul composed), without what
+/// is in brackets (`발급일(YYYY-MM-DD)`, `휴대폰 번호 [선택]`: a hint for whoever fills the sheet,
+/// unless it is all the header holds), lower-cased, without spaces, `_`, `-`, `.`, `*`, `:`,
+/// `/` and a BOM.
 pub fn normalize(h: &str) -> String {
-    h.trim_start_matches('\u{feff}')
+    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(h);
+    let bare = without_brackets(&nfkc);
+    let kept: &str = if bare.trim().is_empty() { &nfkc } else { &bare };
+    kept.trim_start_matches('\u{feff}')
         .chars()
         .filter(|c| {
-            !c.is_whitespace() && !matches!(c, '_' | '-' | '.' | '(' | ')' | '*' | ':' | '/')
+            !c.is_whitespace()
+                && !matches!(c, '_' | '-' | '.' | '(' | ')' | '[' | ']' | '*' | ':' | '/')
         })
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// `h` without its `(…)` and `[…]` parts (an unclosed bracket keeps the rest).
+fn without_brackets(h: &str) -> String {
+    let mut out = String::new();
+    let mut closing: Option<char> = None;
+    for c in h.chars() {
+        match (closing, c) {
+            (None, '(') => closing = Some(')'),
+            (None, '[') => closing = Some(']'),
+            (Some(close), c) if c == close => closing = None,
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    out
 }
 
 /// Normalized aliases for each column.
@@ -151,9 +189,18 @@ const ALIASES: &[(Column, &[&str])] = &[
             "completiondate",
             "발급일",
             "발급일자",
+            "발급날짜",
+            "발행일",
+            "발행일자",
             "수료일",
             "수료일자",
+            "수료날짜",
+            "이수일",
+            "이수일자",
+            "수여일",
+            "수여일자",
             "취득일",
+            "취득일자",
         ],
     ),
     (
@@ -167,6 +214,7 @@ const ALIASES: &[(Column, &[&str])] = &[
             "validuntil",
             "만료일",
             "만료일자",
+            "만료날짜",
             "유효기간",
         ],
     ),
@@ -327,14 +375,15 @@ impl Columns {
             .unwrap_or("")
     }
 
-    /// Whether every cell of a column this reader uses is empty in `record`: a row a template
-    /// pre-numbered (`연번`) or a checkbox column dragged down (`FALSE`) filled only elsewhere,
-    /// which holds no badge.
+    /// Whether `record` names nobody: every cell of the columns about one person (address,
+    /// name, phone, the badge's text and evidence, its external id) is empty. A row a template
+    /// pre-numbered (`연번`), a checkbox column dragged down (`FALSE`), or a date, template or
+    /// cohort filled down past the last learner holds no badge.
     pub fn nothing_read(&self, record: &csv::StringRecord) -> bool {
         self.positions
             .iter()
             .zip(record.iter())
-            .all(|(p, c)| p.is_none() || c.trim().is_empty())
+            .all(|(p, c)| !p.is_some_and(Column::is_personal) || c.trim().is_empty())
     }
 
     pub fn width(&self) -> usize {
@@ -373,6 +422,35 @@ mod tests {
             assert_eq!(lookup(h), Some(Column::Phone), "{h}");
         }
         assert_eq!(lookup("shoe size"), None);
+    }
+
+    /// What Korean sheets put in their headers: a hint in brackets (full-width too), a line
+    /// break typed in the cell, decomposed Hangul from a Mac, and the many words for the date.
+    #[test]
+    fn headers_with_hints_line_breaks_and_full_width_brackets_are_read() {
+        for (h, c) in [
+            ("발급일(YYYY-MM-DD)", Column::IssuedOn),
+            ("수료일 (YYYY.MM.DD)", Column::IssuedOn),
+            ("만료일(yyyy-mm-dd)", Column::ExpiresOn),
+            ("휴대폰 번호(선택)", Column::Phone),
+            ("휴대폰 번호 [선택]", Column::Phone),
+            ("이메일\n(필수)", Column::Email),
+            ("이메일（필수）", Column::Email),
+            ("(이메일)", Column::Email),
+            ("Ｅｍａｉｌ", Column::Email),
+            (
+                "\u{110b}\u{1175}\u{1106}\u{1166}\u{110b}\u{1175}\u{11af}",
+                Column::Email,
+            ),
+            ("이수일", Column::IssuedOn),
+            ("수여일자", Column::IssuedOn),
+            ("취득일자", Column::IssuedOn),
+            ("발급날짜", Column::IssuedOn),
+            ("Template (ID)", Column::TemplateId),
+        ] {
+            assert_eq!(lookup(h), Some(c), "{h:?}");
+        }
+        assert_eq!(lookup("(선택)"), None);
     }
 
     /// A roster's student number and remarks are not read as the badge's external id and

@@ -481,9 +481,10 @@ fn find_header(
                 return Ok((columns, row, hidden));
             }
             Err(e) => {
-                let title = headers.iter().all(|h| super::columns::lookup(h).is_none());
+                // Not a header: a title, or a cover sheet's `기수,3기` (a column's name beside
+                // its value) above the real header. Past the first rows, the first row's error.
                 let e = first_error.take().unwrap_or(e);
-                if !title || row >= TITLE_ROWS {
+                if row >= TITLE_ROWS {
                     return Err(e);
                 }
                 first_error = Some(e);
@@ -662,7 +663,13 @@ mod tests {
         let cols = f.columns.clone();
         let mut out = vec![];
         while let Some((row, r, order)) = f.next_record()? {
-            let v = super::super::rows::validate(r, &cols, row, Default::default(), order);
+            let v = super::super::rows::validate(
+                r,
+                &cols,
+                row,
+                (Default::default(), chrono::Utc::now()),
+                order,
+            );
             out.push(match v {
                 Ok(v) => v
                     .issued_on
@@ -814,6 +821,9 @@ mod tests {
                 ]
             )]
         );
+        // A date, cohort or template filled down past the last learner names nobody either.
+        let filled = "이메일,이름,발급일,기수\na@b.co,김민수,2026-03-02,3기\n,,2026-03-02,3기\n,,2026-03-02,\n";
+        assert_eq!(all(filled.as_bytes()).unwrap().len(), 1);
         let half = "연번,이메일,이름\n1,,김민수\n";
         assert_eq!(
             all(half.as_bytes()).unwrap().len(),
@@ -895,6 +905,13 @@ mod tests {
             all(half_header.as_bytes()).unwrap_err(),
             FileError::MissingColumn("name", _)
         ));
+        // A cover sheet: column names beside their values above the real header.
+        let cover = "기수,3기\r\n발급일,2026-03-02\r\n\r\n이메일,이름\r\na@b.co,김민수\r\n";
+        let rows = all(cover.as_bytes()).unwrap();
+        assert_eq!(
+            rows,
+            vec![(5, vec!["a@b.co".to_owned(), "김민수".to_owned()])]
+        );
     }
 
     /// Zero-width spaces and marks pasted into a header or a cell are taken out.

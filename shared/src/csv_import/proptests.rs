@@ -40,7 +40,13 @@ fn read_all(source: impl Read) -> Outcome {
     loop {
         match f.next_record() {
             Ok(Some((row, record, order))) => {
-                match rows::validate(record, &columns, row, Zone::default(), order) {
+                match rows::validate(
+                    record,
+                    &columns,
+                    row,
+                    (Zone::default(), chrono::Utc::now()),
+                    order,
+                ) {
                     Ok(v) => out.valid.push(v),
                     Err(errors) => {
                         out.row_errors_name_their_row &= !errors.is_empty()

@@ -147,11 +147,12 @@ impl<'a> RowCheck<'a> {
     }
 
     /// `issued_on` and `expires_on` in the issuer's zone, year-last dates read in the file's
-    /// `order`: expiry after issue, issue not in the future.
+    /// `order`: expiry after issue, issue not a later day than `at`'s (the file's check).
     fn dates(
         &mut self,
         zone: Zone,
         order: DateOrder,
+        at: DateTime<Utc>,
     ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         let issued_on = self.optional(Column::IssuedOn, |s| parse_instant_in(s, zone, order));
         let expires_on = self.optional(Column::ExpiresOn, |s| parse_instant_in(s, zone, order));
@@ -164,7 +165,7 @@ impl<'a> RowCheck<'a> {
             }
         }
         if let Some(i) = issued_on {
-            if crate::domain::time::issue_instant(i, Utc::now(), zone).is_none() {
+            if crate::domain::time::issue_instant(i, at, zone).is_none() {
                 self.fail(
                     Column::IssuedOn,
                     "issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date".into(),
@@ -184,6 +185,33 @@ impl<'a> RowCheck<'a> {
             vec![Evidence { url, narrative }]
         } else {
             vec![]
+        }
+    }
+
+    /// A cell that spans lines, one of them holding a delimiter and an address after it: rows
+    /// of the file read into this cell because a quote (`"`) typed at its start closes only
+    /// further down. Issued, those rows would be lost (counted nowhere) and their addresses
+    /// published in this badge's text; refused, the report names them.
+    fn no_swallowed_rows(&mut self) {
+        let looks_like_a_row = |line: &str| {
+            line.contains([',', ';', '\t'])
+                && line
+                    .split([',', ';', '\t'])
+                    .any(|piece| Email::parse(piece.trim().trim_matches('"')).is_ok())
+        };
+        let swallowed = Column::ALL.iter().copied().find(|c| {
+            let cell = self.cell(*c);
+            cell.contains(['\n', '\r']) && cell.lines().skip(1).any(looks_like_a_row)
+        });
+        if let Some(c) = swallowed {
+            let lines = self.cell(c).lines().count();
+            self.fail(
+                c,
+                format!(
+                    "this cell runs over {lines} lines and holds what look like rows of the file (an address after a delimiter): a quote (\") at the start of the cell closes only {} line(s) further down, so the rows in between were read into it; remove the stray quote, or put the text in quotes that close in this row",
+                    lines - 1
+                ),
+            );
         }
     }
 
@@ -210,11 +238,14 @@ impl<'a> RowCheck<'a> {
     }
 }
 
+/// Checks one row. `at`: the instant the batch's check began (`Batch::started_at`), which
+/// every pass over the file judges "today" by — a row refused as a later day when the file was
+/// checked stays refused when issuing runs after midnight.
 pub fn validate(
     record: &csv::StringRecord,
     cols: &Columns,
     row: u64,
-    zone: Zone,
+    (zone, at): (Zone, DateTime<Utc>),
     order: DateOrder,
 ) -> Result<ValidRow, Vec<RowError>> {
     let mut c = RowCheck {
@@ -229,7 +260,7 @@ pub fn validate(
     });
     let phone = c.optional(Column::Phone, Phone::parse);
     let template_id = c.optional(Column::TemplateId, TemplateId::parse);
-    let (issued_on, expires_on) = c.dates(zone, order);
+    let (issued_on, expires_on) = c.dates(zone, order, at);
     let narrative = c.optional(Column::Narrative, |s| {
         text::paragraph(s, text::NARRATIVE_MAX)
     });
@@ -237,6 +268,7 @@ pub fn validate(
     let external_id = c.optional(Column::ExternalId, |s| text::line(s, 200));
     let cohort = c.optional(Column::Cohort, |s| text::label(s, 100));
     let locale = c.optional(Column::Locale, Locale::parse);
+    c.no_swallowed_rows();
     c.extra_cells();
     match (email, name, c.errors.is_empty()) {
         (Some(email), Some(name), true) => Ok(ValidRow {
@@ -283,7 +315,7 @@ mod tests {
             ]),
             &c,
             1,
-            Zone::default(),
+            (Zone::default(), Utc::now()),
             DateOrder::MonthFirst,
         )
         .unwrap();
@@ -308,7 +340,7 @@ mod tests {
                 &rec(&["a@b.co", "A", &local]),
                 &c,
                 2,
-                zone,
+                (zone, Utc::now()),
                 DateOrder::MonthFirst,
             )
         };
@@ -320,13 +352,50 @@ mod tests {
             &rec(&["a@b.co", "A", &today]),
             &c,
             2,
-            zone,
+            (zone, Utc::now()),
             DateOrder::MonthFirst
         )
         .is_ok());
         let e = at(Utc::now() + chrono::Duration::days(2)).unwrap_err();
         assert!(e[0].message.contains("later day"), "{e:?}");
         assert!(at(Utc::now() - chrono::Duration::hours(2)).is_ok());
+        // "Today" is the day of `at` (the batch's check), not of the clock: every pass over the
+        // file (`ingest::scan`) gives the same `at`, so a row refused when the file was checked
+        // is refused by an issuing pass after midnight too.
+        let tomorrow = (Utc::now() + chrono::Duration::days(1))
+            .with_timezone(&zone.0)
+            .format("%Y-%m-%d")
+            .to_string();
+        let judged = |at| {
+            let r = rec(&["a@b.co", "A", &tomorrow]);
+            validate(&r, &c, 2, (zone, at), DateOrder::MonthFirst).is_ok()
+        };
+        assert!(!judged(Utc::now()));
+        assert!(judged(Utc::now() + chrono::Duration::days(2)));
+    }
+
+    /// A stray quote typed at the start of a cell, closed by a quote further down: the rows in
+    /// between are read into the cell. The row is refused, naming it, instead of issued with
+    /// the other rows' addresses in its text (and those rows lost).
+    #[test]
+    fn rows_read_into_a_cell_by_a_stray_quote_are_refused_not_published() {
+        let c = cols(&["email", "name", "narrative"]);
+        let check = |narrative: &str| {
+            let r = rec(&["a@x.kr", "Kim", narrative]);
+            validate(
+                &r,
+                &c,
+                2,
+                (Zone::default(), Utc::now()),
+                DateOrder::MonthFirst,
+            )
+        };
+        let e = check("Top of class\nc@x.kr,Lee,Done\ne@f.co,Park,Great work").unwrap_err();
+        assert_eq!(e[0].column, "narrative");
+        assert!(e[0].message.contains("stray quote"), "{e:?}");
+        assert!(e[0].message.contains("3 lines"), "{e:?}");
+        // Text that merely runs over lines (commas, even an address with no delimiter) is text.
+        assert!(check("1등 수료\n최종 프로젝트, 데이터 분석\n문의: help@x.kr").is_ok());
     }
 
     #[test]
@@ -351,7 +420,7 @@ mod tests {
             ]),
             &c,
             7,
-            Zone::default(),
+            (Zone::default(), Utc::now()),
             DateOrder::MonthFirst,
         )
         .unwrap_err();
@@ -365,7 +434,7 @@ mod tests {
             &rec(&["a@b.co", "A", "2026-01-02", "2026-01-01", "", ""]),
             &c,
             1,
-            Zone::default(),
+            (Zone::default(), Utc::now()),
             DateOrder::MonthFirst,
         )
         .unwrap_err();

@@ -623,7 +623,7 @@ mod proptests {
             for (i, field) in [(2, "issued_on"), (3, "expires_on")] {
                 let mut cells = vec!["a@b.co".to_owned(), "Kim".to_owned(), String::new(), String::new()];
                 cells[i].clone_from(&s);
-                let errors = rows::validate(&csv::StringRecord::from(cells), &cols, 2, zone, DateOrder::MonthFirst)
+                let errors = rows::validate(&csv::StringRecord::from(cells), &cols, 2, (zone, Utc::now()), DateOrder::MonthFirst)
                     .unwrap_err();
                 prop_assert!(
                     errors.iter().any(|e| e.column == field

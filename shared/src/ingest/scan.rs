@@ -156,15 +156,22 @@ pub(super) async fn scan(
         return Ok((rx, None));
     }
     let reader = ChannelReader::of(body);
+    // Every pass judges "today" by when the batch's check began (a row refused as a later day
+    // then is refused by an issuing pass after midnight too).
+    let judged = (zone, batch.started_at.unwrap_or(batch.created_at));
     spawn_reader(tx, Scanned::Panicked, move |tx| {
-        read_rows(reader, &tx, zone);
+        read_rows(reader, &tx, judged);
     });
     Ok((rx, etag))
 }
 
 /// The blocking half of [`scan`]: the file's warnings, each row read and checked, then `Done`
 /// or the failure that stopped the read.
-fn read_rows(reader: ChannelReader, tx: &mpsc::Sender<Scanned>, zone: Zone) {
+fn read_rows(
+    reader: ChannelReader,
+    tx: &mpsc::Sender<Scanned>,
+    judged: (Zone, chrono::DateTime<chrono::Utc>),
+) {
     let mut file = match csv_import::file::open(reader) {
         Ok(f) => f,
         Err(e) => {
@@ -178,7 +185,9 @@ fn read_rows(reader: ChannelReader, tx: &mpsc::Sender<Scanned>, zone: Zone) {
         let msg = match file.next_record() {
             Ok(Some((row, rec, order))) => Scanned::Row(
                 row,
-                Box::new(csv_import::rows::validate(rec, &columns, row, zone, order)),
+                Box::new(csv_import::rows::validate(
+                    rec, &columns, row, judged, order,
+                )),
             ),
             Ok(None) => Scanned::Done,
             Err(e) => Scanned::Failed(e),
@@ -250,9 +259,11 @@ mod tests {
                 .unwrap();
             let (tx, mut rx) = mpsc::channel(16);
             let reader = ChannelReader::fed_by(prx);
-            tokio::task::spawn_blocking(move || read_rows(reader, &tx, Zone::default()))
-                .await
-                .unwrap();
+            tokio::task::spawn_blocking(move || {
+                read_rows(reader, &tx, (Zone::default(), chrono::Utc::now()));
+            })
+            .await
+            .unwrap();
             let mut last = None;
             while let Some(m) = rx.recv().await {
                 last = Some(m);

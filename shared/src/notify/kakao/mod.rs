@@ -178,15 +178,18 @@ fn inserted_with_phone(r: &Value) -> Option<AwardId> {
         .and_then(|s| AwardId::parse(s).ok())
 }
 
-/// A batch that just ended (completed or failed).
+/// A batch that just ended (completed or failed): not one written again after it had (a
+/// second S3 event's lease on a finished batch), which would only ask its bucket to run again.
 fn ended_batch(r: &Value) -> Option<BatchId> {
     let img = r.pointer("/dynamodb/NewImage")?;
+    let now = img.pointer("/status/S").and_then(Value::as_str);
+    let before = r
+        .pointer("/dynamodb/OldImage/status/S")
+        .and_then(Value::as_str);
     let ended = r.get("eventName").and_then(Value::as_str) == Some("MODIFY")
         && img.pointer("/type/S").and_then(Value::as_str) == Some("batch")
-        && matches!(
-            img.pointer("/status/S").and_then(Value::as_str),
-            Some("completed" | "failed")
-        );
+        && matches!(now, Some("completed" | "failed"))
+        && before != now;
     ended
         .then(|| img.pointer("/id/S")?.as_str())
         .flatten()
@@ -812,6 +815,26 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_ends_once_not_on_each_later_write() {
+        let id = BatchId::generate();
+        let record = |old: &str, new: &str| {
+            serde_json::json!({"eventName": "MODIFY", "dynamodb": {
+                "OldImage": {"type": {"S": "batch"}, "id": {"S": id.as_str()}, "status": {"S": old}},
+                "NewImage": {"type": {"S": "batch"}, "id": {"S": id.as_str()}, "status": {"S": new}}}})
+        };
+        assert_eq!(
+            ended_batch(&record("issuing", "completed")),
+            Some(id.clone())
+        );
+        assert_eq!(
+            ended_batch(&record("validating", "failed")),
+            Some(id.clone())
+        );
+        assert_eq!(ended_batch(&record("completed", "completed")), None);
+        assert_eq!(ended_batch(&record("validating", "issuing")), None);
+    }
 
     #[test]
     fn a_request_holds_one_message_per_number_and_at_most_a_hundred() {
