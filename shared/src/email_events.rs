@@ -16,13 +16,19 @@ use serde_json::{json, Value};
 pub const TAG_AWARD: &str = "award";
 pub const TAG_STAGE: &str = "stage";
 
-/// The counter an event adds to. A "complaint" SES raises because the address is on the AWS
-/// account's suppression list (`complaintSubType: OnAccountSuppressionList`: SES accepted the
-/// email and never tried to send it) is no recipient's complaint: the email was not sent, which
-/// is what `rejected` counts.
+/// The counter an event adds to. A bounce or "complaint" SES raises because the address is on
+/// the AWS account's suppression list (`bounceSubType` / `complaintSubType`
+/// `OnAccountSuppressionList`: SES accepted the email and never tried to send it) is neither a
+/// mailbox's bounce nor a recipient's complaint: the email was not sent, which is what
+/// `rejected` counts.
 fn counter_word(event_type: &str, detail: &Value) -> Option<&'static str> {
-    let subtype = detail.pointer("/complaint/complaintSubType");
-    if event_type == "Complaint" && subtype == Some(&json!("OnAccountSuppressionList")) {
+    let listed = Some(&json!("OnAccountSuppressionList"));
+    let on_the_list = match event_type {
+        "Bounce" => detail.pointer("/bounce/bounceSubType") == listed,
+        "Complaint" => detail.pointer("/complaint/complaintSubType") == listed,
+        _ => false,
+    };
+    if on_the_list {
         return Some("rejected");
     }
     Some(match event_type {
@@ -179,13 +185,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_complaint_raised_by_the_accounts_suppression_list_counts_as_not_sent() {
+    fn a_bounce_or_complaint_raised_by_the_accounts_suppression_list_counts_as_not_sent() {
         let listed = json!({"complaint": {"complaintSubType": "OnAccountSuppressionList"}});
         assert_eq!(counter_word("Complaint", &listed), Some("rejected"));
         let real =
             json!({"complaint": {"complaintSubType": null, "complaintFeedbackType": "abuse"}});
         assert_eq!(counter_word("Complaint", &real), Some("complained"));
         assert_eq!(counter_word("Delivery", &listed), Some("delivered"));
+        let bounce = json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "OnAccountSuppressionList"}});
+        assert_eq!(counter_word("Bounce", &bounce), Some("rejected"));
+        let mailbox = json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "General"}});
+        assert_eq!(counter_word("Bounce", &mailbox), Some("bounced"));
     }
 
     #[test]

@@ -68,13 +68,13 @@ impl Column {
     }
 }
 
-/// In Unicode NFKC (full-width letters and brackets as ASCII, Hangul composed), without what
-/// is in brackets (`발급일(YYYY-MM-DD)`, `휴대폰 번호 [선택]`: a hint for whoever fills the sheet,
-/// unless it is all the header holds), lower-cased, without spaces, `_`, `-`, `.`, `*`, `:`,
-/// `/` and a BOM.
+/// In Unicode NFKC (full-width letters and brackets as ASCII, Hangul composed), without a hint
+/// in brackets for whoever fills the sheet (`발급일(YYYY-MM-DD)`, `휴대폰 번호 [선택]`, `(필수)`;
+/// other brackets stay: `성명(영문)` beside `성명` is another column, `이메일(담당자)` no
+/// recipient's), lower-cased, without spaces, `_`, `-`, `.`, `(`, `)`, `*`, `:`, `/` and a BOM.
 pub fn normalize(h: &str) -> String {
     let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(h);
-    let bare = without_brackets(&nfkc);
+    let bare = without_hints(&nfkc);
     let kept: &str = if bare.trim().is_empty() { &nfkc } else { &bare };
     kept.trim_start_matches('\u{feff}')
         .chars()
@@ -86,19 +86,35 @@ pub fn normalize(h: &str) -> String {
         .collect()
 }
 
-/// `h` without its `(…)` and `[…]` parts (an unclosed bracket keeps the rest).
-fn without_brackets(h: &str) -> String {
+/// Words that make a bracketed part of a header a hint: a date format, "required", "optional",
+/// an example.
+const HINTS: &[&str] = &[
+    "yyyy", "yy", "mm", "dd", "선택", "필수", "optional", "required", "예:", "예시", "e.g", "형식",
+    "format",
+];
+
+/// `h` without its `(…)` and `[…]` parts that are hints ([`HINTS`]); other brackets and an
+/// unclosed one are kept as they are.
+fn without_hints(h: &str) -> String {
     let mut out = String::new();
-    let mut closing: Option<char> = None;
-    for c in h.chars() {
-        match (closing, c) {
-            (None, '(') => closing = Some(')'),
-            (None, '[') => closing = Some(']'),
-            (Some(close), c) if c == close => closing = None,
-            (Some(_), _) => {}
-            (None, c) => out.push(c),
+    let mut rest = h;
+    while let Some(open) = rest.find(['(', '[']) {
+        let close = if rest[open..].starts_with('(') {
+            ')'
+        } else {
+            ']'
+        };
+        let Some(len) = rest[open..].find(close) else {
+            break;
+        };
+        let inside = rest[open + 1..open + len].to_lowercase();
+        out.push_str(&rest[..open]);
+        if !HINTS.iter().any(|w| inside.contains(w)) {
+            out.push_str(&rest[open..=open + len]);
         }
+        rest = &rest[open + len + 1..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -366,6 +382,16 @@ impl Columns {
         self.positions.contains(&Some(c))
     }
 
+    /// Where column `c` is in a row, if the header has it.
+    pub fn position(&self, c: Column) -> Option<usize> {
+        self.positions.iter().position(|p| *p == Some(c))
+    }
+
+    /// The column at `i`, if the header named one there.
+    pub fn at(&self, i: usize) -> Option<Column> {
+        self.positions.get(i).copied().flatten()
+    }
+
     /// The cell of column `c` in this record (empty when the row is short).
     pub fn get<'r>(&self, record: &'r csv::StringRecord, c: Column) -> &'r str {
         self.positions
@@ -451,6 +477,11 @@ mod tests {
             assert_eq!(lookup(h), Some(c), "{h:?}");
         }
         assert_eq!(lookup("(선택)"), None);
+        // A bracket that is no hint makes another column: a bilingual roster's `성명(영문)`
+        // beside `성명`, a contact's `이메일(담당자)`.
+        assert_eq!(lookup("성명(영문)"), None);
+        assert_eq!(lookup("이메일(담당자)"), None);
+        assert_eq!(lookup("연락처(보호자)"), None);
     }
 
     /// A roster's student number and remarks are not read as the badge's external id and

@@ -188,31 +188,43 @@ impl<'a> RowCheck<'a> {
         }
     }
 
-    /// A cell that spans lines, one of them holding a delimiter and an address after it: rows
-    /// of the file read into this cell because a quote (`"`) typed at its start closes only
-    /// further down. Issued, those rows would be lost (counted nowhere) and their addresses
-    /// published in this badge's text; refused, the report names them.
+    /// A cell that spans lines, a later one of which reads as a row of this file (split at a
+    /// delimiter, an address where the file has its `email` column): rows read into this cell
+    /// because a quote (`"`) typed at its start closes only further down. Issued, those rows
+    /// would be lost (counted nowhere) and, in a published column, their addresses shown in
+    /// this badge's text; refused, the report names them. Any cell: a stray quote in a remarks
+    /// column not read swallows rows all the same.
     fn no_swallowed_rows(&mut self) {
-        let looks_like_a_row = |line: &str| {
-            line.contains([',', ';', '\t'])
-                && line
-                    .split([',', ';', '\t'])
-                    .any(|piece| Email::parse(piece.trim().trim_matches('"')).is_ok())
+        let Some(at) = self.cols.position(Column::Email) else {
+            return;
         };
-        let swallowed = Column::ALL.iter().copied().find(|c| {
-            let cell = self.cell(*c);
-            cell.contains(['\n', '\r']) && cell.lines().skip(1).any(looks_like_a_row)
+        let looks_like_a_row = |line: &str| {
+            line.split([',', ';', '\t', '|'])
+                .nth(at)
+                .is_some_and(|piece| Email::parse(piece.trim().trim_matches('"')).is_ok())
+        };
+        let record = self.record;
+        let swallowed = record.iter().enumerate().find(|(_, cell)| {
+            let mut lines = cell.split(['\n', '\r']).filter(|l| !l.trim().is_empty());
+            lines.next().is_some() && lines.any(looks_like_a_row)
         });
-        if let Some(c) = swallowed {
-            let lines = self.cell(c).lines().count();
-            self.fail(
-                c,
-                format!(
-                    "this cell runs over {lines} lines and holds what look like rows of the file (an address after a delimiter): a quote (\") at the start of the cell closes only {} line(s) further down, so the rows in between were read into it; remove the stray quote, or put the text in quotes that close in this row",
-                    lines - 1
-                ),
-            );
-        }
+        let Some((i, cell)) = swallowed else { return };
+        let lines = cell
+            .split(['\n', '\r'])
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        self.errors.push(RowError {
+            row: self.row,
+            column: self
+                .cols
+                .at(i)
+                .map_or_else(|| format!("#{}", i + 1), |c| c.header().to_owned()),
+            value: cell.to_owned(),
+            message: format!(
+                "this cell runs over {lines} lines and holds what look like rows of the file (an address where the file has its email column): a quote (\") at the start of the cell closes only {} line(s) further down, so the rows in between were read into it; remove the stray quote, or put the text in quotes that close in this row",
+                lines - 1
+            ),
+        });
     }
 
     /// Non-empty cells past the header's columns.
@@ -394,8 +406,23 @@ mod tests {
         assert_eq!(e[0].column, "narrative");
         assert!(e[0].message.contains("stray quote"), "{e:?}");
         assert!(e[0].message.contains("3 lines"), "{e:?}");
-        // Text that merely runs over lines (commas, even an address with no delimiter) is text.
+        // CR-only line ends (old Mac exports) and `|` files too.
+        assert!(check("Top\rc@x.kr|Lee|Done").is_err());
+        // Text that merely runs over lines is text: commas, and addresses not where the file
+        // has its email column.
         assert!(check("1등 수료\n최종 프로젝트, 데이터 분석\n문의: help@x.kr").is_ok());
+        assert!(check("팀 프로젝트\n팀원: a@x.kr, b@y.kr\n문의: 교육팀, edu@x.kr").is_ok());
+        // A remarks column the file does not read swallows rows all the same.
+        let c = cols(&["email", "name", "비고"]);
+        let r = rec(&["a@x.kr", "Kim", "우수\nc@x.kr,Lee,"]);
+        let e = validate(
+            &r,
+            &c,
+            2,
+            (Zone::default(), Utc::now()),
+            DateOrder::MonthFirst,
+        );
+        assert_eq!(e.unwrap_err()[0].column, "#3");
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub enum ProviderError {
     /// again changes nothing.
     #[error("refused by the provider: {0}")]
     Refused(String),
+    /// The request refused as a whole for what it holds (HTTP 400): one message the provider will
+    /// not take, or all of them. Nothing was taken; sent apart, the others may go.
+    #[error("refused by the provider: {0}")]
+    Invalid(String),
     /// Throttled or unavailable before taking anything (429, 503): worth another try later.
     #[error("provider unavailable: {0}")]
     Retry(String),

@@ -87,6 +87,7 @@ fn refusal(status: u16, v: &Value) -> ProviderError {
         401 | 403 | 429 | 503 => ProviderError::Retry(said),
         // A 500 or 504 (Endpoint Timeout) may come after the service took the messages.
         500..=599 => ProviderError::Unknown(said),
+        400 => ProviderError::Invalid(said),
         _ => ProviderError::Refused(said),
     }
 }
@@ -259,7 +260,7 @@ mod tests {
         let bad_template =
             json!({"status": 400, "errorMessage": "템플릿 내용이 일치하지 않습니다"});
         match said(400, bad_template) {
-            ProviderError::Refused(why) => assert!(why.contains("템플릿 내용이"), "{why}"),
+            ProviderError::Invalid(why) => assert!(why.contains("템플릿 내용이"), "{why}"),
             other => panic!("{other:?}"),
         }
         let gateway = json!({"error": {"errorCode": "200", "message": "Authentication Failed"}});

@@ -309,10 +309,8 @@ async fn send_items(
         let (claimed, finished) = send::claim(app, chunk, stage, now).await?;
         done(app, &finished).await?;
         if !claimed.is_empty() {
-            let dues: Vec<Due> = claimed.iter().filter_map(|i| i.due.clone()).collect();
             let mut splits = SPLITS;
             send_claimed(app, ready, stage, claimed, now, run, &mut splits).await?;
-            done(app, &dues).await?;
         }
     }
     Ok(())
@@ -344,12 +342,23 @@ async fn send_claimed(
             run.handed_over
                 .extend(contexts.iter().map(|c| (c.award.id.clone(), stage)));
             run.sent += sent;
+            // Done as each request is answered: a later half's failure must not leave these
+            // due, for a later run of the bucket to find (and, a mark lost, send again).
+            let dues: Vec<Due> = items.into_iter().filter_map(|i| i.due).collect();
+            done(app, &dues).await?;
         }
         send::Sent::RefusedWhole => {
             *splits -= 2;
             let mut first = items;
             let second = first.split_off(first.len() / 2);
-            Box::pin(send_claimed(app, ready, stage, first, now, run, splits)).await?;
+            let tried = Box::pin(send_claimed(app, ready, stage, first, now, run, splits)).await;
+            if let Err(e) = tried {
+                // The second half was never tried: its claims go back with the error, as the
+                // failed half's did, so the messages go with the issuer's next try.
+                let untried: Vec<Context> = second.into_iter().map(|i| i.c).collect();
+                send::release(app, &untried, stage).await?;
+                return Err(e);
+            }
             Box::pin(send_claimed(app, ready, stage, second, now, run, splits)).await?;
         }
     }

@@ -67,8 +67,9 @@ struct Ended {
 pub enum Sent {
     /// The provider answered for each message (`n` taken), and each is marked.
     Answered(usize),
-    /// The provider refused the request whole (a 400: one message it would not take, or all),
-    /// and the caller asked to be told: nothing is marked, the claims are still held.
+    /// The provider refused the request whole as invalid (HTTP 400: one message it would not
+    /// take, or all), and the caller asked to be told: nothing is marked, the claims are still
+    /// held. (Other refusals — a wrong service id, 404 — are every message's: not split.)
     RefusedWhole,
 }
 
@@ -104,7 +105,7 @@ pub async fn request(
             other => break other,
         }
     };
-    if split && matches!(answer, Err(ProviderError::Refused(_))) {
+    if split && matches!(answer, Err(ProviderError::Invalid(_))) {
         return Ok(Sent::RefusedWhole);
     }
     let request_id = answer
