@@ -66,6 +66,8 @@ struct Inner {
     /// Numbers whose message makes SENS refuse the whole request (400), as a message it will
     /// not take does.
     refused: Vec<String>,
+    /// Answers are held until this instant has passed (a run's deadline passing mid-request).
+    hold: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Default)]
@@ -90,6 +92,17 @@ impl StandIn {
     /// refuses a request for one message it will not take.
     pub fn refuse_requests_to(&self, number: &str) {
         self.lock().refused.push(number.to_owned());
+    }
+    /// Each answer is held until `at` has passed on the clock, as a slow provider's answer
+    /// arrives after a run's deadline; `None` answers at once again.
+    pub fn hold_answers_until(&self, at: Option<DateTime<Utc>>) {
+        self.lock().hold = at;
+    }
+    async fn held(&self) {
+        let hold = self.lock().hold;
+        while hold.is_some_and(|h| Utc::now() <= h) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.0
@@ -241,6 +254,7 @@ async fn alimtalk(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
+    s.held().await;
     logged(handle_alimtalk, &s, &service, &uri, &headers, &body)
 }
 
@@ -394,6 +408,7 @@ async fn sms(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
+    s.held().await;
     logged(handle_sms, &s, &service, &uri, &headers, &body)
 }
 

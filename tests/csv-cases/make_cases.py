@@ -50,4 +50,15 @@ w("header_only.csv", "email,name\r\n")
 w("excel_sep_hint_semicolon.csv", "sep=;\r\nE-mail;Name;Issued on\r\nmin.kim@example.com;Kim, Minsu;01/03/2026\r\nlee@example.com;Lee;2026-03-01 09:30\r\n")
 w("datetimes_without_zone.csv", "email,name,issued_on,expires_on\n"
   "a@example.com,A,2026-03-01 09:00,2031-03-01 09:00:00\nb@example.com,B,2026/3/1 9:00,\n")
+# A Korean roster as typed: a hint in the date header, full-width characters (an input method
+# left in full-width mode), LibreOffice's two-digit Korean short date, and the numbering, date
+# and cohort filled down past the last learner (those rows name nobody: skipped, and said so).
+w("korean_roster_filled_down.csv",
+  "연번,성명,이메일,발급일(YYYY-MM-DD),기수\r\n"
+  "1,김민수,ｍｉｎｓｕ＠ｅｘａｍｐｌｅ．ｋｒ,26. 3. 2.,3기\r\n"
+  "2,이지우,jiwoo@example.kr,２０２６－０３－０２,3기\r\n"
+  "3,박서연,seoyeon@example.kr,26-03-02,3기\r\n"
+  "4,,,26. 3. 2.,3기\r\n"
+  "5,,,26. 3. 2.,3기\r\n"
+  ",,,,\r\n")
 print("written")

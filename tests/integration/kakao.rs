@@ -605,6 +605,76 @@ async fn an_awards_day3_and_day7_in_one_bucket_send_the_day7_text_only() {
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }
 
+/// A request refused whole whose answer comes after the run's deadline is not split then: the
+/// claims go back, the due items stay in their bucket and the bucket continues in a new
+/// schedule, whose run splits it — the refused text rejected alone, the others sent once.
+#[tokio::test]
+async fn a_split_that_would_outlast_the_run_is_left_to_its_continuation() {
+    use accolade::{domain::followup::Stage, store::followups::Due};
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let mut awards = Vec::new();
+    for i in 0..6 {
+        let body = json!({"template_id": tpl["id"], "recipient": {"email": unique_email("late"), "name": "학습자", "phone": format!("010-8888-000{i}")}});
+        let a = t.issue(&key, body).await;
+        awards.push(accolade::domain::ids::AwardId::parse(a["id"].as_str().unwrap()).unwrap());
+    }
+    t.runner().deliver_stream().await.unwrap();
+    let bucket = accolade::notify::kakao::promotion_bucket(Utc::now() + Duration::days(10));
+    let fires = bucket_fires_at(&bucket).unwrap();
+    let dues: Vec<_> = awards
+        .iter()
+        .map(|a| (Due::new(a.clone(), Stage::KakaoDay7, bucket.clone()), fires))
+        .collect();
+    t.app.store.put_followups(&dues).await.unwrap();
+    t.sens().set_clock(fires);
+    t.sens().refuse_requests_to("01088880003");
+    // The deadline passes while the provider answers the first request (refused whole).
+    // (8 s: time enough to reach the request on a busy machine, and the client waits 10 s.)
+    let until = Utc::now() + Duration::seconds(8);
+    t.sens().hold_answers_until(Some(until));
+    let before = t.sens().requests().len();
+    let notify = t.app_of(FunctionName::Notify);
+    let due = t.app.store.due_in(&bucket).await.unwrap();
+    accolade::notify::kakao::handle_due(notify, &bucket, due, fires, Some(until))
+        .await
+        .unwrap();
+    let requests = t.sens().requests()[before..].to_vec();
+    assert_eq!(
+        requests.len(),
+        1,
+        "no half sent after the deadline: {requests:?}"
+    );
+    assert_eq!((requests[0].1, requests[0].2), (6, 400));
+    for a in &awards {
+        let rec = t.app.store.email_record(a, "kakao-day7").await.unwrap();
+        assert!(rec.is_none(), "the claim went back: {rec:?}");
+    }
+    assert_eq!(t.app.store.due_in(&bucket).await.unwrap().len(), 6);
+    // The continuation's run, with time: the split finds the one refused text.
+    t.sens().hold_answers_until(None);
+    let due = t.app.store.due_in(&bucket).await.unwrap();
+    accolade::notify::kakao::handle_due(notify, &bucket, due, fires, None)
+        .await
+        .unwrap();
+    for (i, a) in awards.iter().enumerate() {
+        let rec = t
+            .app
+            .store
+            .email_record(a, "kakao-day7")
+            .await
+            .unwrap()
+            .unwrap();
+        let texts = kinds(&t, &format!("01088880{i:03}"), "sms");
+        if i == 3 {
+            assert_eq!((rec.state.as_str(), texts.len()), ("rejected", 0));
+        } else {
+            assert_eq!((rec.state.as_str(), texts.len()), ("sent", 1), "{i}");
+        }
+    }
+    assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+}
+
 /// Without a free opt-out number, a promotional text's opt-out is the award's unsubscribe link;
 /// an award stored before that link carried a token (2026-11-30) has none that works, so it gets
 /// no day-3 or day-7 text, while an award with a token gets both.

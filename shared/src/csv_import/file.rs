@@ -188,9 +188,22 @@ pub struct CsvFile<R: Read> {
     /// Rows of the text not shown by a spreadsheet: Excel's `sep=` line.
     hidden: u64,
     data_rows: u64,
+    /// Rows skipped because they name nobody though some cell is filled.
+    skipped: Skipped,
     record: csv::StringRecord,
     dates: DateReading,
 }
+
+/// Rows filled only in columns not about a person (a date, template or cohort filled down past
+/// the last learner, a pre-numbered `연번`): how many, and the first few row numbers.
+#[derive(Debug, Clone, Default)]
+struct Skipped {
+    count: u64,
+    first: Vec<u64>,
+}
+
+/// How many skipped rows a warning names by number.
+const SKIPPED_SHOWN: usize = 10;
 
 /// How the file's year-last dates with slashes are read (`3/1/2026`: 1 March month first,
 /// 3 January day first). The first date that reads one way only decides (`13/3/2026`: day
@@ -384,6 +397,7 @@ pub fn open<R: Read>(mut source: R) -> Result<CsvFile<R>, FileError> {
         row,
         hidden,
         data_rows: 0,
+        skipped: Skipped::default(),
         record,
         dates,
     })
@@ -565,6 +579,33 @@ fn read_header(
 }
 
 impl<R: Read> CsvFile<R> {
+    fn skip(&mut self, row: u64) {
+        self.skipped.count += 1;
+        if self.skipped.first.len() < SKIPPED_SHOWN {
+            self.skipped.first.push(row);
+        }
+    }
+
+    /// The warning for rows read so far that were skipped as naming nobody, if any: the admin
+    /// sees that a row with only a date or a cohort held no badge, rather than a count that
+    /// silently falls short of the sheet's.
+    pub fn skipped_warning(&self) -> Option<String> {
+        let Skipped { count, first } = &self.skipped;
+        if *count == 0 {
+            return None;
+        }
+        let rows: Vec<String> = first.iter().map(u64::to_string).collect();
+        let more = if *count > first.len() as u64 {
+            ", …"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{count} row(s) were skipped because they name nobody (no email, name, phone, narrative, evidence or external id; only other columns filled): row(s) {}{more}",
+            rows.join(", ")
+        ))
+    }
+
     /// The next non-blank data record with its spreadsheet row number and the order its
     /// year-last dates are read in; `Ok(None)` at the end (`HeaderOnly` if there was no data row
     /// at all).
@@ -583,8 +624,11 @@ impl<R: Read> CsvFile<R> {
                 Ok(true) => {
                     self.row = record_ended(&mut self.reader, self.row + self.hidden) - self.hidden;
                     without_invisible(&mut self.record);
-                    // Blank, or filled only in columns not read (a pre-numbered `연번`).
+                    // Blank, or naming nobody (a pre-numbered `연번`, a date filled down).
                     if self.columns.nothing_read(&self.record) {
+                        if !is_blank(&self.record) {
+                            self.skip(self.row);
+                        }
                         continue;
                     }
                     self.data_rows += 1;
@@ -824,6 +868,27 @@ mod tests {
         // A date, cohort or template filled down past the last learner names nobody either.
         let filled = "이메일,이름,발급일,기수\na@b.co,김민수,2026-03-02,3기\n,,2026-03-02,3기\n,,2026-03-02,\n";
         assert_eq!(all(filled.as_bytes()).unwrap().len(), 1);
+        // … and the file says so, naming the rows, where a blank row goes unmentioned.
+        let with_blanks = format!("{filled},,,\n\n");
+        let mut file = open(with_blanks.as_bytes()).unwrap();
+        while file.next_record().unwrap().is_some() {}
+        let w = file.skipped_warning().unwrap();
+        assert!(w.starts_with("2 row(s) were skipped"), "{w}");
+        assert!(w.ends_with("row(s) 3, 4"), "{w}");
+        let mut many = String::from("연번,이메일,이름\n1,a@b.co,김민수\n");
+        for i in 2..=30 {
+            many.push_str(&format!("{i},,\n"));
+        }
+        let mut file = open(many.as_bytes()).unwrap();
+        while file.next_record().unwrap().is_some() {}
+        let w = file.skipped_warning().unwrap();
+        assert!(
+            w.starts_with("29 row(s)") && w.ends_with("row(s) 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, …"),
+            "{w}"
+        );
+        let mut clean = open("이메일,이름\na@b.co,Kim\n,\n".as_bytes()).unwrap();
+        while clean.next_record().unwrap().is_some() {}
+        assert_eq!(clean.skipped_warning(), None);
         let half = "연번,이메일,이름\n1,,김민수\n";
         assert_eq!(
             all(half.as_bytes()).unwrap().len(),

@@ -14,9 +14,10 @@ impl Email {
     /// An address as a person or a file gives it. Mail goes out without SMTPUTF8 (SES and many
     /// receivers do not take it), so the address must be ASCII: an internationalised domain is
     /// written in its ASCII form (`대학교.한국` → `xn--…`), and a local part with other
-    /// characters is refused with a message that says so.
+    /// characters is refused with a message that says so. Full-width characters (`ｋｉｍ＠…`,
+    /// typed with a Korean input method in full-width mode) are read as their ASCII forms.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let stored = Self::checked(raw)?;
+        let stored = Self::checked(&super::text::half_width(raw))?;
         let (local, domain) = stored.0.rsplit_once('@').unwrap_or_default();
         if !local.is_ascii() {
             return Err(Invalid::new(format!(
@@ -142,6 +143,17 @@ mod tests {
         let e = Email::parse("  Kim.MinSu@Example.AC.KR ").unwrap();
         assert_eq!(e.as_str(), "Kim.MinSu@example.ac.kr");
         assert_eq!(e.lookup_key(), "kim.minsu@example.ac.kr");
+    }
+
+    /// An address typed with a Korean input method in full-width mode reads as its ASCII form.
+    #[test]
+    fn full_width_addresses_read_as_ascii() {
+        let e = Email::parse("ｋｉｍ．ｍｓ＠ｅｘａｍｐｌｅ．ａｃ．ｋｒ　").unwrap();
+        assert_eq!(e.as_str(), "kim.ms@example.ac.kr");
+        assert_eq!(
+            Email::parse("kim＠example.com").unwrap().as_str(),
+            "kim@example.com"
+        );
     }
 
     #[test]

@@ -37,6 +37,23 @@ pub fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
     icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s)
 }
 
+/// `s` with full-width ASCII (`０`–`９`, `＠`, `Ａ`–`ｚ`, `－`, `／`, `．`…, what a Korean or
+/// Japanese input method types in full-width mode) and the ideographic space as their ASCII
+/// forms: how addresses and dates are read, as phone numbers are. Nothing else changes.
+pub fn half_width(s: &str) -> std::borrow::Cow<'_, str> {
+    let wide = |c: char| matches!(c, '\u{ff01}'..='\u{ff5e}' | '\u{3000}');
+    if !s.contains(wide) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| match c {
+            '\u{3000}' => ' ',
+            c if wide(c) => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
 /// Several lines of text (descriptions, narratives): required, trimmed, at most `max`
 /// characters; newlines and tabs are kept, other control characters refused.
 pub fn paragraph(raw: &str, max: usize) -> Result<String, Invalid> {

@@ -135,6 +135,7 @@ pub fn parse_instant(raw: &str, zone: Zone) -> Result<DateTime<Utc>, Invalid> {
 
 /// [`parse_instant`], reading year-last dates with slashes in `order`.
 pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateTime<Utc>, Invalid> {
+    let raw = super::text::half_width(raw);
     let s = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -217,9 +218,21 @@ enum Written {
     Dotted(u32, u32, i32),
     /// `3/1/2026`, `3-1-2026`: two numbers whose order the file decides, then the year.
     YearLast(u32, u32, i32),
+    /// Three numbers of one or two digits that no rule places: `26-03-02`, `02.03.26` (the year
+    /// could be first or last).
+    ShortYear,
 }
 
+/// The year a two-digit year means: this century's (a badge's dates are this century's).
+const fn full_year(yy: u32) -> i32 {
+    2000 + yy as i32
+}
+
+/// Two-digit years are read where the form says where the year is: Korean short dates
+/// (`26. 3. 2.`, LibreOffice's and Google Sheets' Korean display; `26년 3월 2일`) year first, and
+/// slashed year-last dates (`3/2/26`, the US short date) year last — both as 20YY.
 fn written(raw: &str) -> Option<Written> {
+    let korean_short = raw.contains(". ") || raw.contains('년');
     // Korean long form: 2026년 3월 1일
     let cleaned: String = raw
         .trim()
@@ -248,6 +261,15 @@ fn written(raw: &str) -> Option<Written> {
         return None;
     }
     let [a, b, c] = [number(parts[0])?, number(parts[1])?, number(parts[2])?];
+    if parts.iter().all(|p| p.len() <= 2) {
+        return Some(if korean_short && parts[0].len() == 2 {
+            Written::YearFirst(full_year(a), b, c)
+        } else if !korean_short && cleaned.contains('/') && parts[2].len() == 2 {
+            Written::YearLast(a, b, full_year(c))
+        } else {
+            Written::ShortYear
+        });
+    }
     if parts[0].len() == 4 {
         Some(Written::YearFirst(a as i32, b, c))
     } else if parts[2].len() != 4 {
@@ -261,6 +283,7 @@ fn written(raw: &str) -> Option<Written> {
 
 /// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
 pub fn order_hint(raw: &str) -> OrderHint {
+    let raw = super::text::half_width(raw);
     let s = raw.trim();
     // Only a date that starts with a day or a month (one or two digits) can read either way:
     // the common `2026-03-01` is answered without parsing.
@@ -285,6 +308,7 @@ pub fn order_hint(raw: &str) -> OrderHint {
 
 /// A calendar date, year-last dates with slashes or dashes read in `order`.
 pub fn parse_date_in(raw: &str, order: DateOrder) -> Result<NaiveDate, Invalid> {
+    let raw = super::text::half_width(raw);
     let s = raw.trim();
     let err = || {
         Invalid::new(format!(
@@ -304,6 +328,14 @@ pub fn parse_date_in(raw: &str, order: DateOrder) -> Result<NaiveDate, Invalid> 
         .ko("엑셀의 날짜 일련번호입니다. 열 서식을 날짜(yyyy-mm-dd)로 바꾸어 다시 내보내세요."));
     }
     let date = match written(s).ok_or_else(err)? {
+        Written::ShortYear => {
+            return Err(Invalid::new(format!(
+                "`{s}` has a two-digit year that could be its first or its last number: write the year in full (YYYY-MM-DD, e.g. 2026-03-01)"
+            ))
+            .ko(format!(
+                "`{s}`: 두 자리 연도는 앞의 숫자인지 뒤의 숫자인지 알 수 없습니다. 연도를 네 자리로 적어 주세요 (예: 2026-03-01)."
+            )))
+        }
         Written::YearFirst(y, m, d) => NaiveDate::from_ymd_opt(y, m, d),
         Written::Dotted(d, m, y) => NaiveDate::from_ymd_opt(y, m, d),
         Written::YearLast(a, b, y) => {
@@ -366,9 +398,56 @@ mod tests {
         ] {
             assert_eq!(parse_date(s).unwrap(), want, "{s}");
         }
-        for bad in ["2026-02-30", "yesterday", "1/2/26", "", "2026-13-01"] {
+        for bad in ["2026-02-30", "yesterday", "", "2026-13-01"] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Full-width digits and signs (a Korean input method in full-width mode) read as ASCII.
+    #[test]
+    fn full_width_dates_read_as_ascii() {
+        let want = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        for s in [
+            "２０２６－０３－０１",
+            "２０２６．３．１．",
+            "２０２６년　３월　１일",
+            "３／１／２０２６",
+        ] {
+            assert_eq!(parse_date(s).unwrap(), want, "{s}");
+        }
+        assert_eq!(
+            order_hint("１３／３／２０２６"),
+            OrderHint::Only(DateOrder::DayFirst)
+        );
+    }
+
+    /// A two-digit year is read as 20YY where the form places it — Korean short dates first
+    /// (`26. 3. 2.`), slashed dates last (`3/2/26`, in the file's order) — and otherwise
+    /// refused, saying so.
+    #[test]
+    fn two_digit_years_where_the_form_says_where_the_year_is() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        for s in ["26. 3. 2.", "26. 03. 02", "26년 3월 2일"] {
+            assert_eq!(parse_date(s).unwrap(), d(2026, 3, 2), "{s}");
+        }
+        assert_eq!(parse_date("3/2/26").unwrap(), d(2026, 3, 2));
+        assert_eq!(
+            parse_date_in("2/3/26", DateOrder::DayFirst).unwrap(),
+            d(2026, 3, 2)
+        );
+        assert_eq!(order_hint("13/3/26"), OrderHint::Only(DateOrder::DayFirst));
+        let at = parse_instant_in(
+            "26. 3. 2. 오후 2:30:00",
+            Zone::default(),
+            DateOrder::MonthFirst,
+        );
+        assert!(at.is_ok(), "{at:?}");
+        for ambiguous in ["26-03-02", "02.03.26", "26.3.2", "3-2-26"] {
+            let e = parse_date(ambiguous).unwrap_err();
+            assert!(e.0.contains("two-digit year"), "{ambiguous}: {}", e.0);
+            assert!(e.korean().unwrap().contains("두 자리 연도"), "{ambiguous}");
+        }
+        assert!(parse_date("26. 2. 30.").is_err());
     }
 
     /// Year-last dates with slashes (or dashes) read in the order given; dots are day first

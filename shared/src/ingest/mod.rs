@@ -416,7 +416,7 @@ async fn validate_file(
     };
     while let Some(msg) = rx.recv().await {
         match msg {
-            Scanned::Warnings(w) => v.warnings = w,
+            Scanned::Warnings(w) => v.warnings.extend(w),
             Scanned::Failed(FileError::Unreadable(e)) => return Err(unreadable(e)),
             Scanned::Failed(e) => return Ok(Err(e)),
             Scanned::Panicked(m) => return Err(reader_panicked(m)),

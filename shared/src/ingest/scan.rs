@@ -189,7 +189,12 @@ fn read_rows(
                     rec, &columns, row, judged, order,
                 )),
             ),
-            Ok(None) => Scanned::Done,
+            Ok(None) => {
+                if let Some(w) = file.skipped_warning() {
+                    let _ = tx.blocking_send(Scanned::Warnings(vec![w]));
+                }
+                Scanned::Done
+            }
             Err(e) => Scanned::Failed(e),
         };
         let last = !matches!(msg, Scanned::Row(..));

@@ -251,6 +251,8 @@ enum Stop {
 #[derive(Default)]
 pub struct Run {
     pub sent: usize,
+    /// When the run stops sending (before Lambda's timeout): none from the stream.
+    until: Option<DateTime<Utc>>,
     stop: Option<Stop>,
     rest: Vec<Due>,
     failed: Vec<String>,
@@ -264,6 +266,10 @@ pub struct Run {
 }
 
 impl Run {
+    fn out_of_time(&self) -> bool {
+        self.until.is_some_and(|u| Utc::now() >= u)
+    }
+
     fn skipped(&mut self, why: &str) {
         *self.outcomes.entry(why.to_owned()).or_default() += 1;
     }
@@ -289,11 +295,10 @@ async fn send_items(
     stage: Stage,
     mut items: Vec<Item>,
     now: DateTime<Utc>,
-    until: Option<DateTime<Utc>>,
     run: &mut Run,
 ) -> Result<(), NotifyError> {
     while !items.is_empty() {
-        let stop = if until.is_some_and(|u| Utc::now() >= u) {
+        let stop = if run.out_of_time() {
             Some(Stop::OutOfTime)
         } else if stage != Stage::KakaoDay1 && is_night(clock(now)) {
             Some(Stop::Night)
@@ -347,6 +352,9 @@ async fn send_claimed(
             let dues: Vec<Due> = items.into_iter().filter_map(|i| i.due).collect();
             done(app, &dues).await?;
         }
+        send::Sent::RefusedWhole if run.out_of_time() => {
+            give_back(app, items, stage, run).await?;
+        }
         send::Sent::RefusedWhole => {
             *splits -= 2;
             let mut first = items;
@@ -359,9 +367,27 @@ async fn send_claimed(
                 send::release(app, &untried, stage).await?;
                 return Err(e);
             }
+            if run.out_of_time() {
+                return give_back(app, second, stage, run).await;
+            }
             Box::pin(send_claimed(app, ready, stage, second, now, run, splits)).await?;
         }
     }
+    Ok(())
+}
+
+/// Out of time between the halves of a split request: the claims go back and the due items
+/// stay in their bucket, for the run that continues it (the stream's day 1 has no deadline).
+async fn give_back(
+    app: &App,
+    items: Vec<Item>,
+    stage: Stage,
+    run: &mut Run,
+) -> Result<(), NotifyError> {
+    let contexts: Vec<Context> = items.iter().map(|i| i.c.clone()).collect();
+    send::release(app, &contexts, stage).await?;
+    run.stop = Some(Stop::OutOfTime);
+    run.rest.extend(items.into_iter().filter_map(|i| i.due));
     Ok(())
 }
 
@@ -430,7 +456,10 @@ pub async fn day1(
     now: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
 ) -> Result<Run, NotifyError> {
-    let mut run = Run::default();
+    let mut run = Run {
+        until,
+        ..Run::default()
+    };
     for (issuer, list) in by_issuer(awards) {
         let ids: Vec<_> = list.iter().map(|(a, _)| a.id.clone()).collect();
         let dues: Vec<Due> = list.iter().filter_map(|(_, d)| d.clone()).collect();
@@ -438,7 +467,7 @@ pub async fn day1(
             run.rest.extend(dues);
             continue;
         }
-        if let Err(e) = day1_of(app, &issuer, list, now, until, &mut run).await {
+        if let Err(e) = day1_of(app, &issuer, list, now, &mut run).await {
             tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk day 1 failed; it goes again later");
             run.failed(&e, Stage::KakaoDay1, ids, dues);
         }
@@ -451,7 +480,6 @@ async fn day1_of(
     issuer: &IssuerId,
     list: Vec<(Award, Option<Due>)>,
     now: DateTime<Utc>,
-    until: Option<DateTime<Utc>>,
     run: &mut Run,
 ) -> Result<(), NotifyError> {
     let Some(ready) = account(app, issuer).await? else {
@@ -481,7 +509,7 @@ async fn day1_of(
     }
     queue_followups(app, &planned).await?;
     done(app, &skipped).await?;
-    send_items(app, &ready, Stage::KakaoDay1, items, now, until, run).await
+    send_items(app, &ready, Stage::KakaoDay1, items, now, run).await
 }
 
 /// The day-3 and day-7 messages an award sent its day 1 at `now` is due, if switched on.
@@ -526,7 +554,7 @@ pub async fn handle_due(
     let (day1s, promos): (Vec<Due>, Vec<Due>) =
         due.into_iter().partition(|d| d.stage == Stage::KakaoDay1);
     let mut run = day1(app, awards_of(app, day1s).await?, now, until).await?;
-    promotions(app, promos, now, until, &mut run).await?;
+    promotions(app, promos, now, &mut run).await?;
     match run.stop {
         Some(Stop::OutOfTime) => {
             app.schedules
@@ -639,7 +667,6 @@ async fn promotions(
     app: &App,
     due: Vec<Due>,
     now: DateTime<Utc>,
-    until: Option<DateTime<Utc>>,
     run: &mut Run,
 ) -> Result<(), NotifyError> {
     let mut groups: BTreeMap<(IssuerId, &'static str), Vec<(Award, Due)>> = BTreeMap::new();
@@ -680,7 +707,7 @@ async fn promotions(
             continue;
         }
         let dues: Vec<Due> = list.iter().map(|(_, d)| d.clone()).collect();
-        if let Err(e) = promotions_of(app, &issuer, stage, list, now, until, run).await {
+        if let Err(e) = promotions_of(app, &issuer, stage, list, now, run).await {
             tracing::warn!(issuer = %issuer, error = %e, "KakaoTalk promotions failed; they go again later");
             run.failed(&e, stage, vec![], dues);
         }
@@ -694,7 +721,6 @@ async fn promotions_of(
     stage: Stage,
     list: Vec<(Award, Due)>,
     now: DateTime<Utc>,
-    until: Option<DateTime<Utc>>,
     run: &mut Run,
 ) -> Result<(), NotifyError> {
     let Some(ready) = account(app, issuer).await? else {
@@ -716,7 +742,7 @@ async fn promotions_of(
         }
     }
     done(app, &skipped).await?;
-    send_items(app, &ready, stage, items, now, until, run).await
+    send_items(app, &ready, stage, items, now, run).await
 }
 
 /// The free opt-out link of promotional texts (SMS/KakaoTalk only; email has its own).
