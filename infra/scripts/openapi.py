@@ -265,6 +265,7 @@ batch_props = {
     "mode": S(enum=["skip_invalid", "all_or_nothing"]),
     "status": S(enum=["awaiting_upload", "validating", "issuing", "completed", "failed"]),
     "failure_reason": nullable(S()),
+    "failure_reason_ko": nullable(S(description="the failure reason in Korean (null for batches failed before 2026-12-07)")),
     "counts": resp_obj({k: I(minimum=0) for k in ["rows", "valid", "issued", "skipped_duplicate", "invalid"]}, "all"),
     "warnings": arr(S()), "progress_row": I(minimum=0, description="data rows issued so far"),
     "created_at": INSTANT, "updated_at": INSTANT, "started_at": nullable(INSTANT), "completed_at": nullable(INSTANT),

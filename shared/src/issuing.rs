@@ -9,7 +9,7 @@ use crate::{
         issuer::Issuer,
         tally,
         template::{ReissuePolicy, Template},
-        text,
+        text, Invalid,
     },
     store::{
         awards::{Guard, GuardKind, GuardTaken, InsertError, RowWrite, RowWritten},
@@ -48,6 +48,25 @@ pub enum IssueError {
     NotReissuable(AwardId),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl IssueError {
+    /// The error as a row's refusal: its message in English and, but for the store's failures,
+    /// Korean.
+    pub fn invalid(&self) -> Invalid {
+        let ko = match self {
+            Self::TemplateArchived(t) => format!("템플릿 {t}은(는) 보관되어 있습니다. 복원하거나 다른 템플릿을 쓰세요."),
+            Self::Rule(IssueRuleError::ExpiresBeforeIssued { .. }) => {
+                "만료일(expires_on)은 발급일(issued_on)보다 뒤여야 합니다.".into()
+            }
+            Self::IssuedInFuture => "발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다.".into(),
+            Self::AlreadyHolds { existing } => format!("이 템플릿은 수신자당 유효한 배지를 하나만 허용하며, 이 수신자에게는 유효한 배지 {existing}가 있습니다."),
+            Self::KeyReused { what, existing } => format!("{what}는 다른 요청으로 배지 {existing}에 이미 쓰였습니다."),
+            Self::NotReissuable(a) => format!("배지 {a}는 이미 취소되었거나 재발급되었습니다."),
+            Self::Store(_) => return Invalid::new(self.to_string()),
+        };
+        Invalid::new(self.to_string()).ko(ko)
+    }
 }
 
 /// What an `external_id` stands for: this recipient of this template (the same id sent with
@@ -337,7 +356,7 @@ pub enum RowOutcome {
     Duplicate,
     Rejected {
         column: &'static str,
-        message: String,
+        why: Invalid,
     },
 }
 
@@ -402,7 +421,8 @@ pub async fn issue_rows(
         .map(|o| {
             o.unwrap_or(RowOutcome::Rejected {
                 column: "email",
-                message: "could not be issued; upload the row again".into(),
+                why: Invalid::new("could not be issued; upload the row again")
+                    .ko("발급하지 못했습니다. 이 행을 다시 올려 주세요."),
             })
         })
         .collect())
@@ -424,7 +444,7 @@ fn row_write(
         };
         RowOutcome::Rejected {
             column,
-            message: e.to_string(),
+            why: e.invalid(),
         }
     })?;
     award.batch_id = Some(batch_id.clone());
@@ -447,10 +467,14 @@ fn key_taken(row: &RowRequest, batch_id: &BatchId, t: &GuardTaken) -> RowOutcome
     {
         return RowOutcome::Rejected {
             column: "external_id",
-            message: format!(
+            why: Invalid::new(format!(
                 "external_id was already used for award {} (another recipient or template)",
                 t.existing
-            ),
+            ))
+            .ko(format!(
+                "이 외부 ID(external_id)는 다른 수신자나 템플릿의 배지 {}에 이미 쓰였습니다.",
+                t.existing
+            )),
         };
     }
     if t.batch_id.as_ref() == Some(batch_id) {
@@ -480,10 +504,14 @@ async fn take_over_stale(
             Some(h) if h.status(now).is_valid() => {
                 outcomes[i] = Some(RowOutcome::Rejected {
                     column: "email",
-                    message: format!(
+                    why: Invalid::new(format!(
                         "this recipient already holds an active award {} of this template (one active award per recipient)",
                         h.id
-                    ),
+                    ))
+                    .ko(format!(
+                        "이 수신자는 이 템플릿의 유효한 배지 {}를 이미 가지고 있습니다 (수신자당 유효한 배지 하나).",
+                        h.id
+                    )),
                 });
             }
             // Revoked, expired, superseded or gone: take the slot over, in the next round.

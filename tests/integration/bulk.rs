@@ -64,6 +64,9 @@ async fn every_case_in_the_folder() {
                 b["failure_reason"].as_str().unwrap_or("").contains(s),
                 "{ctx}"
             );
+            // … and in Korean.
+            let ko = b["failure_reason_ko"].as_str().unwrap_or("");
+            assert!(ko.chars().any(|c| ('가'..='힣').contains(&c)), "{ctx}");
         }
         if let Some(s) = want["warning_contains"].as_str() {
             assert!(b["warnings"].to_string().contains(s), "{ctx}");
@@ -98,6 +101,14 @@ async fn every_case_in_the_folder() {
                 .map(|e| (e[0].as_u64().unwrap(), e[1].as_str().unwrap().to_owned()))
                 .collect();
             assert_eq!(got, want, "{ctx}");
+            // Each refusal in English and Korean (`message`, `message_ko`).
+            for line in &report {
+                assert!(line.len() == 5 && !line[4].is_empty(), "{line:?} — {ctx}");
+                assert!(
+                    line[4].chars().any(|c| ('가'..='힣').contains(&c)),
+                    "{line:?}"
+                );
+            }
             assert!(
                 b["error_report_url"]
                     .as_str()

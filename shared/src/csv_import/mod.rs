@@ -74,6 +74,33 @@ pub enum FileError {
     Unreadable(String),
 }
 
+impl FileError {
+    /// The refusal in English and Korean (a batch's `failure_reason` and `failure_reason_ko`).
+    pub fn invalid(&self) -> crate::domain::Invalid {
+        crate::domain::Invalid::new(self.to_string()).ko(self.korean())
+    }
+
+    fn korean(&self) -> String {
+        match self {
+            Self::Empty => "파일이 비어 있습니다.".into(),
+            Self::Replaced => "확인한 뒤 파일이 바뀌어 더는 발급하지 않습니다. 새 파일은 새 일괄 발급으로 올리세요.".into(),
+            Self::HeaderOnly => "머리글 행만 있고 데이터 행이 없습니다.".into(),
+            Self::TooLarge(n) => format!("파일이 50 MB보다 큽니다 ({n}바이트). 여러 파일로 나누세요."),
+            Self::Binary => "CSV 파일이 아닌 것 같습니다 (이진 데이터가 있습니다). 엑셀에서 파일 → 다른 이름으로 저장 → CSV를 쓰세요.".into(),
+            Self::Encoding(e) => format!("파일의 문자 인코딩을 읽을 수 없습니다: {e}. \"CSV UTF-8\"(또는 한국어 엑셀의 CSV)로 저장하세요."),
+            Self::MissingColumn(c, accepted) => format!("필수 열 `{c}`이(가) 없습니다 (쓸 수 있는 머리글: {accepted})."),
+            Self::DuplicateColumn(a, b, c) => format!("{a} 열과 {b} 열이 모두 `{c}`입니다. 하나만 남기세요."),
+            Self::TooManyColumns { row, cells } => format!("{row}행에 셀이 {cells}개 있습니다. 최대 {MAX_COLUMNS}개까지입니다."),
+            Self::FieldTooLong { row, column, chars } => format!("{row}행 {column} 열의 셀이 {chars}자입니다. 최대 {MAX_FIELD_CHARS}자까지입니다."),
+            Self::RecordTooLong { row } => format!("{row}행이 4 MB보다 깁니다 (닫히지 않은 따옴표나 줄바꿈 없는 파일?). 한 행은 최대 {MAX_COLUMNS}개 셀, 셀당 {MAX_FIELD_CHARS}자입니다."),
+            Self::TooManyRows => format!("행이 {MAX_ROWS}개보다 많습니다. 여러 파일로 나누세요."),
+            Self::AmbiguousDates { row, value, earlier_row, earlier } => format!("{row}행의 날짜 `{value}`는 일/월/연 순서로만 읽히는데, {earlier_row}행의 `{earlier}`는 이미 월/일/연 순서로 읽혀 파일의 날짜를 확정할 수 없습니다. 날짜를 YYYY-MM-DD로 적고(엑셀: 셀 서식 → 사용자 지정 → yyyy-mm-dd) 다시 올리세요."),
+            Self::Malformed { row, message } => format!("{row}행 근처에서 CSV를 읽을 수 없습니다: {message}"),
+            Self::Unreadable(e) => format!("파일을 끝까지 읽지 못했습니다 ({e}). 다시 읽습니다."),
+        }
+    }
+}
+
 /// What a reader of the upload answers when the object's bytes stop coming: an I/O failure, not
 /// something in the file ([`FileError::Unreadable`]).
 #[derive(Debug, thiserror::Error)]
@@ -85,4 +112,68 @@ pub(crate) fn read_failed(e: &std::io::Error) -> Option<FileError> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<ReadFailed>())
         .map(|r| FileError::Unreadable(r.0.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileError;
+
+    /// Every refusal of a whole file says it in Korean too, with the same particulars.
+    #[test]
+    fn every_file_error_has_its_korean() {
+        let all = [
+            FileError::Empty,
+            FileError::Replaced,
+            FileError::HeaderOnly,
+            FileError::TooLarge(60_000_000),
+            FileError::Binary,
+            FileError::Encoding("bad byte 0x80".into()),
+            FileError::MissingColumn("email", "email, 이메일"),
+            FileError::DuplicateColumn("`email`".into(), "`이메일`".into(), "email"),
+            FileError::TooManyColumns { row: 7, cells: 120 },
+            FileError::FieldTooLong {
+                row: 7,
+                column: "narrative".into(),
+                chars: 12_000,
+            },
+            FileError::RecordTooLong { row: 7 },
+            FileError::TooManyRows,
+            FileError::AmbiguousDates {
+                row: 9,
+                value: "13/3/2026".into(),
+                earlier_row: 7,
+                earlier: "3/1/2026".into(),
+            },
+            FileError::Malformed {
+                row: 7,
+                message: "found record with 3 fields".into(),
+            },
+            FileError::Unreadable("connection reset".into()),
+        ];
+        for e in all {
+            let i = e.invalid();
+            let ko = i.korean().unwrap();
+            assert!(
+                ko.chars().any(|c| ('가'..='힣').contains(&c)),
+                "{e:?}: {ko}"
+            );
+            assert_eq!(i.0, e.to_string());
+            for particular in [
+                "60000000",
+                "0x80",
+                "이메일",
+                "12000",
+                "13/3/2026",
+                "3 fields",
+                "reset",
+            ] {
+                if i.0.contains(particular) {
+                    assert!(ko.contains(particular), "{e:?}: {ko}");
+                }
+            }
+            if i.0.contains("row 7") {
+                assert!(ko.contains("7행"), "{e:?}: {ko}");
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! The row-by-row error report: `row,column,value,message`, UTF-8 with a BOM (so Excel shows
-//! Korean correctly), every cell neutralised against spreadsheet formula injection.
+//! The row-by-row error report: `row,column,value,message,message_ko` (the message in English
+//! and, where it has one, Korean), UTF-8 with a BOM (so Excel shows Korean correctly), every cell
+//! neutralised against spreadsheet formula injection.
 
 use super::rows::RowError;
 
@@ -15,7 +16,7 @@ pub fn neutralize(cell: &str) -> String {
 /// The report's first bytes: a UTF-8 BOM and the header line.
 pub fn header() -> Vec<u8> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
-    out.extend_from_slice(b"row,column,value,message\r\n");
+    out.extend_from_slice(b"row,column,value,message,message_ko\r\n");
     out
 }
 
@@ -32,22 +33,27 @@ pub fn write_line(out: &mut Vec<u8>, e: &RowError) {
         neutralize(&e.column),
         value,
         neutralize(&e.message),
+        neutralize(e.message_ko.as_deref().unwrap_or_default()),
     ]);
     let _ = w.flush();
 }
 
 /// A line of a report read back (to merge it with rows refused later); `None` for anything
-/// that is not a line [`write_line`] wrote. Writing it again gives the same line.
+/// that is not a line [`write_line`] wrote (a report written before `message_ko`, 2026-12-07,
+/// has four cells). Writing it again gives the same line.
 pub fn read_line(record: &csv::StringRecord) -> Option<RowError> {
-    match record.iter().collect::<Vec<_>>()[..] {
-        [row, column, value, message] => Some(RowError {
-            row: row.parse().ok()?,
-            column: column.to_owned(),
-            value: value.to_owned(),
-            message: message.to_owned(),
-        }),
-        _ => None,
-    }
+    let (row, column, value, message, ko) = match record.iter().collect::<Vec<_>>()[..] {
+        [row, column, value, message] => (row, column, value, message, ""),
+        [row, column, value, message, ko] => (row, column, value, message, ko),
+        _ => return None,
+    };
+    Some(RowError {
+        row: row.parse().ok()?,
+        column: column.to_owned(),
+        value: value.to_owned(),
+        message: message.to_owned(),
+        message_ko: Some(ko.to_owned()).filter(|k| !k.is_empty()),
+    })
 }
 
 #[cfg(test)]
@@ -75,11 +81,16 @@ mod tests {
                 column: "email".into(),
                 value: "=cmd|' /C calc'!A0".into(),
                 message: "not an email".into(),
+                message_ko: Some("-이메일 주소 형식이 아닙니다.".into()),
             },
         );
         let text = String::from_utf8(report[3..].to_vec()).unwrap();
         assert!(
-            text.starts_with("row,column,value,message\r\n3,email,'=cmd"),
+            text.starts_with("row,column,value,message,message_ko\r\n3,email,'=cmd"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(",not an email,'-이메일 주소 형식이 아닙니다.\r\n"),
             "{text}"
         );
     }
@@ -91,6 +102,7 @@ mod tests {
             column: "name".into(),
             value: format!("=\"김, \"\r\n{}", "x".repeat(300)),
             message: "+ a message, with \"quotes\"".into(),
+            message_ko: Some("따옴표(\")가 든 메시지".into()),
         };
         let mut first = Vec::new();
         write_line(&mut first, &e);
@@ -100,6 +112,7 @@ mod tests {
         let record = reader.records().next().unwrap().unwrap();
         let back = read_line(&record).unwrap();
         assert_eq!(back.row, 12);
+        assert_eq!(back.message_ko, e.message_ko);
         let mut second = Vec::new();
         write_line(&mut second, &back);
         assert_eq!(first, second);

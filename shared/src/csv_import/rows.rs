@@ -11,16 +11,38 @@ use crate::domain::{
     text,
     time::{parse_instant_in, DateOrder, Zone},
     url::WebUrl,
+    Invalid,
 };
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
-    /// 1-based data row number (the header is row 0; row 1 is the first data row).
+    /// The spreadsheet's row number (the header's row is 1 in a file without a title).
     pub row: u64,
     pub column: String,
     pub value: String,
     pub message: String,
+    /// The message in Korean, for the report's `message_ko` column.
+    pub message_ko: Option<String>,
+}
+
+impl RowError {
+    /// Row `row`'s cell in `column`, holding `value`, refused for `why` (in English and, where
+    /// it has one, Korean).
+    pub fn new(
+        row: u64,
+        column: impl Into<String>,
+        value: impl Into<String>,
+        why: Invalid,
+    ) -> Self {
+        Self {
+            row,
+            column: column.into(),
+            value: value.into(),
+            message_ko: why.korean().map(str::to_owned),
+            message: why.0,
+        }
+    }
 }
 
 impl From<crate::domain::batch::RejectedRow> for RowError {
@@ -30,6 +52,7 @@ impl From<crate::domain::batch::RejectedRow> for RowError {
             column: r.column,
             value: r.value,
             message: r.message,
+            message_ko: r.message_ko,
         }
     }
 }
@@ -110,25 +133,21 @@ impl<'a> RowCheck<'a> {
         self.cols.get(self.record, c).trim()
     }
 
-    fn fail(&mut self, c: Column, message: String) {
-        self.errors.push(RowError {
-            row: self.row,
-            column: c.header().to_owned(),
-            value: self.cell(c).to_owned(),
-            message,
-        });
+    fn fail(&mut self, c: Column, why: Invalid) {
+        let e = RowError::new(self.row, c.header(), self.cell(c), why);
+        self.errors.push(e);
     }
 
     /// A cell that must parse (empty included).
     fn required<T>(
         &mut self,
         c: Column,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
         match parse(self.cell(c)) {
             Ok(v) => Some(v),
-            Err(message) => {
-                self.fail(c, message);
+            Err(why) => {
+                self.fail(c, why);
                 None
             }
         }
@@ -138,12 +157,12 @@ impl<'a> RowCheck<'a> {
     fn optional<T>(
         &mut self,
         c: Column,
-        parse: impl FnOnce(&str) -> Result<T, crate::domain::Invalid>,
+        parse: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
         if self.cell(c).is_empty() {
             return None;
         }
-        self.required(c, |s| parse(s).map_err(|e| e.0))
+        self.required(c, parse)
     }
 
     /// `issued_on` and `expires_on` in the issuer's zone, year-last dates read in the file's
@@ -160,7 +179,8 @@ impl<'a> RowCheck<'a> {
             if e <= i {
                 self.fail(
                     Column::ExpiresOn,
-                    "expires_on must be after issued_on".into(),
+                    Invalid::new("expires_on must be after issued_on")
+                        .ko("만료일(expires_on)은 발급일(issued_on)보다 뒤여야 합니다."),
                 );
             }
         }
@@ -168,7 +188,8 @@ impl<'a> RowCheck<'a> {
             if crate::domain::time::issue_instant(i, at, zone).is_none() {
                 self.fail(
                     Column::IssuedOn,
-                    "issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date".into(),
+                    Invalid::new("issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date")
+                        .ko("발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다."),
                 );
             }
         }
@@ -213,18 +234,19 @@ impl<'a> RowCheck<'a> {
             .split(['\n', '\r'])
             .filter(|l| !l.trim().is_empty())
             .count();
-        self.errors.push(RowError {
-            row: self.row,
-            column: self
-                .cols
-                .at(i)
-                .map_or_else(|| format!("#{}", i + 1), |c| c.header().to_owned()),
-            value: cell.to_owned(),
-            message: format!(
-                "this cell runs over {lines} lines and holds what look like rows of the file (an address where the file has its email column): a quote (\") at the start of the cell closes only {} line(s) further down, so the rows in between were read into it; remove the stray quote, or put the text in quotes that close in this row",
-                lines - 1
-            ),
-        });
+        let column = self
+            .cols
+            .at(i)
+            .map_or_else(|| format!("#{}", i + 1), |c| c.header().to_owned());
+        let why = Invalid::new(format!(
+            "this cell runs over {lines} lines and holds what look like rows of the file (an address where the file has its email column): a quote (\") at the start of the cell closes only {} line(s) further down, so the rows in between were read into it; remove the stray quote, or put the text in quotes that close in this row",
+            lines - 1
+        ))
+        .ko(format!(
+            "이 셀은 {lines}줄에 걸쳐 있고 파일의 행으로 보이는 줄(이메일 열 자리에 주소)을 담고 있습니다. 셀 앞의 따옴표(\")가 {}줄 아래에서야 닫혀 그 사이 행들이 이 셀로 읽혔습니다. 잘못 들어간 따옴표를 지우거나, 이 행 안에서 닫히는 따옴표로 텍스트를 감싸 주세요.",
+            lines - 1
+        ));
+        self.errors.push(RowError::new(self.row, column, cell, why));
     }
 
     /// Non-empty cells past the header's columns.
@@ -237,15 +259,17 @@ impl<'a> RowCheck<'a> {
             .filter(|c| !c.trim().is_empty())
             .count();
         if extra > 0 {
-            self.errors.push(RowError {
-                row: self.row,
-                column: format!("#{}", width + 1),
-                value: self.record.iter().skip(width).collect::<Vec<_>>().join(","),
-                message: format!(
-                    "the row has {} cells but the header has {width}",
-                    self.record.len()
-                ),
-            });
+            let cells = self.record.len();
+            let why = Invalid::new(format!(
+                "the row has {cells} cells but the header has {width}"
+            ))
+            .ko(format!(
+                "이 행에는 셀이 {cells}개 있지만 머리글 행에는 {width}개뿐입니다."
+            ));
+            let extra = self.record.iter().skip(width).collect::<Vec<_>>().join(",");
+            let column = format!("#{}", width + 1);
+            self.errors
+                .push(RowError::new(self.row, column, extra, why));
         }
     }
 }
@@ -266,9 +290,9 @@ pub fn validate(
         row,
         errors: Vec::new(),
     };
-    let email = c.required(Column::Email, |s| Email::parse(s).map_err(|e| e.0));
+    let email = c.required(Column::Email, Email::parse);
     let name = c.required(Column::Name, |s| {
-        text::line(s, text::NAME_MAX).map_err(|e| format!("name {}", e.0))
+        text::line(s, text::NAME_MAX).map_err(|e| e.about("name", "이름"))
     });
     let phone = c.optional(Column::Phone, Phone::parse);
     let template_id = c.optional(Column::TemplateId, TemplateId::parse);
@@ -312,6 +336,65 @@ mod tests {
 
     fn rec(v: &[&str]) -> csv::StringRecord {
         csv::StringRecord::from(v.to_vec())
+    }
+
+    /// Every refusal of a row's cells has its Korean, for the report's `message_ko`.
+    #[test]
+    fn every_row_error_is_in_korean_too() {
+        let c = cols(&[
+            "email",
+            "name",
+            "phone",
+            "template_id",
+            "issued_on",
+            "expires_on",
+            "evidence_url",
+            "locale",
+        ]);
+        let bad = [
+            "not-an-email",
+            "",
+            "02-123-4567",
+            "nonsense",
+            "26-03-02",
+            "2020-01-01",
+            "javascript:x",
+            "fr",
+            "extra",
+        ];
+        let e = validate(
+            &rec(&bad),
+            &c,
+            2,
+            (Zone::default(), Utc::now()),
+            DateOrder::MonthFirst,
+        )
+        .unwrap_err();
+        let columns: Vec<&str> = e.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(
+            columns,
+            [
+                "email",
+                "name",
+                "phone",
+                "template_id",
+                "issued_on",
+                "evidence_url",
+                "locale",
+                "#9"
+            ]
+        );
+        for e in &e {
+            assert!(
+                e.message_ko.as_deref().is_some_and(|k| !k.is_empty()),
+                "{e:?}"
+            );
+        }
+        assert_eq!(e[1].message, "name must not be empty");
+        assert_eq!(
+            e[1].message_ko.as_deref(),
+            Some("이름: 비어 있을 수 없습니다.")
+        );
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct Batch {
     pub status: BatchStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// The failure reason in Korean (batches failed before 2026-12-07 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason_ko: Option<String>,
     pub counts: BatchCounts,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -137,6 +140,9 @@ pub struct RejectedRow {
     pub column: String,
     pub value: String,
     pub message: String,
+    /// The message in Korean (rows refused before 2026-12-07 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_ko: Option<String>,
 }
 
 impl Batch {
@@ -159,6 +165,7 @@ impl Batch {
             mode,
             status: BatchStatus::AwaitingUpload,
             failure_reason: None,
+            failure_reason_ko: None,
             counts: BatchCounts::default(),
             warnings: vec![],
             checkpoint_row: 0,

@@ -44,7 +44,8 @@ impl Email {
             return Err(Invalid::new("email address is empty").ko(KO_EMPTY));
         }
         if s.len() > 254 {
-            return Err(Invalid::new("email address is longer than 254 characters"));
+            return Err(Invalid::new("email address is longer than 254 characters")
+                .ko("이메일 주소는 254자를 넘을 수 없습니다."));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Invalid::new(format!(

@@ -28,6 +28,14 @@ impl Invalid {
         self.1.as_deref()
     }
 
+    /// The message said of a named value: `name must not be empty`, `이름: 비어 있을 수 없습니다.`
+    pub fn about(self, what: &str, korean: &str) -> Self {
+        Self(
+            format!("{what} {}", self.0),
+            self.1.map(|k| format!("{korean}: {k}")),
+        )
+    }
+
     /// Attach the name of the field the value came from.
     pub fn at(self, field: impl Into<String>) -> FieldError {
         FieldError {

@@ -50,6 +50,10 @@ macro_rules! id_type {
                     _ => Err(Invalid::new(format!(
                         concat!("not a valid ", $what, " (expected `", $prefix, "` followed by {} letters, digits, `-` or `_`)"),
                         TOKEN_LEN
+                    ))
+                    .ko(format!(
+                        concat!("올바른 ID가 아닙니다 (`", $prefix, "` 뒤에 영문·숫자·`-`·`_` {}자)."),
+                        TOKEN_LEN
                     ))),
                 }
             }

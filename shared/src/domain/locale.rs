@@ -22,7 +22,8 @@ impl Locale {
             _ => Err(Invalid::new(format!(
                 "`{}` is not a supported language (use `ko` or `en`)",
                 raw.trim()
-            ))),
+            ))
+            .ko("지원하지 않는 언어입니다 (ko 또는 en을 쓰세요).")),
         }
     }
 

@@ -159,7 +159,8 @@ pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateT
 /// `2026-03-01 09:00:00.000`, `3/1/2026 2:30 PM`, and Korean Google Sheets' and Excel's
 /// `2026. 3. 1 오후 2:30:00`.
 fn split_time(s: &str) -> Option<(String, NaiveTime)> {
-    if let Some((date, time)) = s.split_once('T') {
+    let iso = |(date, _): &(&str, &str)| date.starts_with(|c: char| c.is_ascii_digit());
+    if let Some((date, time)) = s.split_once('T').filter(iso) {
         return Some((date.to_owned(), time_of_day(time.trim(), None)?));
     }
     let words: Vec<&str> = s.split_whitespace().collect();
@@ -228,10 +229,94 @@ const fn full_year(yy: u32) -> i32 {
     2000 + yy as i32
 }
 
+/// `raw` without the day of the week a long date format adds: Korean Excel's `2026년 3월 2일
+/// 월요일`, `2026. 3. 2. (월)`, and English `Monday, March 2, 2026` / `Mon 2 Mar 2026`.
+fn without_weekday(raw: &str) -> &str {
+    const KO: [&str; 7] = ["월", "화", "수", "목", "금", "토", "일"];
+    let s = raw.trim();
+    for d in KO {
+        for form in [format!("{d}요일"), format!("({d})")] {
+            if let Some(rest) = s.strip_suffix(form.as_str()) {
+                return rest.trim_end();
+            }
+        }
+    }
+    let (first, rest) = s.split_once([' ', ',']).unwrap_or((s, ""));
+    let day = first.trim_end_matches([',', '.']).to_ascii_lowercase();
+    let en = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let weekday = day.len() >= 3
+        && en.iter().any(|w| day.starts_with(w))
+        && day.chars().all(|c| c.is_ascii_alphabetic())
+        && !rest.is_empty()
+        && month_of(&day).is_none();
+    if weekday {
+        rest.trim_start_matches([' ', ','])
+    } else {
+        s
+    }
+}
+
+/// The month an English month name (or its first three letters or more: `Mar`, `Sept`) means.
+fn month_of(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| m.starts_with(&w))
+        .map(|i| i as u32 + 1)
+}
+
+/// A date with its month named in English, the year last: `Mar 2, 2026` and `March 2, 2026`
+/// (US long and medium dates), `2 March 2026` and `2 Mar 2026` (British), Excel's `2-Mar-26` and
+/// `02-Mar-2026` — a two-digit year, last by the form, as 20YY.
+fn month_named(raw: &str) -> Option<Written> {
+    let words: Vec<&str> = raw
+        .split([' ', ',', '-', '/', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let [a, b, year] = words[..] else { return None };
+    let (month, day) = match (month_of(a), month_of(b)) {
+        (Some(m), None) => (m, b),
+        (None, Some(m)) => (m, a),
+        _ => return None,
+    };
+    let digits = |w: &str| (1..=4).contains(&w.len()) && w.bytes().all(|c| c.is_ascii_digit());
+    if !digits(day) || day.len() > 2 || !digits(year) || ![2, 4].contains(&year.len()) {
+        return None;
+    }
+    let (day, y): (u32, u32) = (day.parse().ok()?, year.parse().ok()?);
+    let y = if year.len() == 2 {
+        full_year(y)
+    } else {
+        y as i32
+    };
+    Some(Written::YearFirst(y, month, day))
+}
+
 /// Two-digit years are read where the form says where the year is: Korean short dates
 /// (`26. 3. 2.`, LibreOffice's and Google Sheets' Korean display; `26년 3월 2일`) year first, and
 /// slashed year-last dates (`3/2/26`, the US short date) year last — both as 20YY.
 fn written(raw: &str) -> Option<Written> {
+    let raw = without_weekday(raw);
+    if let Some(named) = month_named(raw) {
+        return Some(named);
+    }
     let korean_short = raw.contains(". ") || raw.contains('년');
     // Korean long form: 2026년 3월 1일
     let cleaned: String = raw
@@ -401,6 +486,53 @@ mod tests {
         for bad in ["2026-02-30", "yesterday", "", "2026-13-01"] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Months named in English (US, British, Excel's `d-mmm-yy`) and a day of the week that
+    /// long date formats add (Korean Excel's `… 월요일`, `(월)`; `Monday, …`) are read.
+    #[test]
+    fn named_months_and_weekdays() {
+        let want = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        for s in [
+            "Mar 2, 2026",
+            "March 2, 2026",
+            "2 March 2026",
+            "2 Mar 2026",
+            "2-Mar-26",
+            "02-Mar-2026",
+            "Monday, March 2, 2026",
+            "Mon 2 Mar 2026",
+            "2026년 3월 2일 월요일",
+            "2026. 3. 2. (월)",
+            "sept 2 2026",
+        ]
+        .map(|s| s.replace("sept", "Mar"))
+        {
+            assert_eq!(parse_date(&s).unwrap(), want, "{s}");
+        }
+        assert_eq!(
+            parse_date("Sept 2, 2026").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 9, 2).unwrap()
+        );
+        for s in [
+            "Mar 2, 2026 2:30 PM",
+            "Tuesday, March 3, 2026 14:30",
+            "2-Mar-26 9:00",
+        ] {
+            let at = parse_instant_in(s, Zone::default(), DateOrder::MonthFirst);
+            assert!(at.is_ok(), "{s}: {at:?}");
+        }
+        for bad in [
+            "Mar 32, 2026",
+            "Ma 2, 2026",
+            "Mar 2",
+            "March",
+            "Mon, 2026",
+            "2 Mar 202",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert_eq!(order_hint("2 Mar 2026"), OrderHint::None);
     }
 
     /// Full-width digits and signs (a Korean input method in full-width mode) read as ASCII.

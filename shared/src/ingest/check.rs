@@ -5,7 +5,7 @@
 use crate::{
     app::App,
     csv_import::{RowError, ValidRow},
-    domain::{batch::Batch, ids::TemplateId, template::Template},
+    domain::{batch::Batch, ids::TemplateId, template::Template, Invalid},
     issuing::{self, IssueRequest, RowRequest},
     store::StoreError,
 };
@@ -84,12 +84,10 @@ impl<'a> Checker<'a> {
         let key = issuing::row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
         let row32 = u32::try_from(row).unwrap_or(u32::MAX);
         if let Some(first) = self.seen.get(&key_prefix(&key)) {
-            return Ok(Checked::Duplicate(RowError {
-                row,
-                column: "email".into(),
-                value: v.email.to_string(),
-                message: format!("same award as row {first}; skipped"),
-            }));
+            let why = Invalid::new(format!("same award as row {first}; skipped"))
+                .ko(format!("{first}행과 같은 배지라 건너뜁니다."));
+            let e = RowError::new(row, "email", v.email.to_string(), why);
+            return Ok(Checked::Duplicate(e));
         }
         self.seen.insert(key_prefix(&key), row32);
         Ok(Checked::Valid(Box::new(RowRequest {
@@ -107,34 +105,30 @@ impl<'a> Checker<'a> {
         row: u64,
         id: Option<TemplateId>,
     ) -> Result<Result<Arc<Template>, RowError>, StoreError> {
-        let invalid = |value: String, message: String| RowError {
-            row,
-            column: "template_id".into(),
-            value,
-            message,
-        };
+        let invalid = |value: String, why: Invalid| RowError::new(row, "template_id", value, why);
         let Some(tid) = id.or_else(|| self.batch.template_id.clone()) else {
-            return Ok(Err(invalid(
-                String::new(),
-                "no template: add a template_id column, or choose a template for the whole batch"
-                    .into(),
-            )));
+            let why = Invalid::new(
+                "no template: add a template_id column, or choose a template for the whole batch",
+            )
+            .ko("템플릿이 없습니다. template_id 열을 넣거나, 일괄 발급 전체의 템플릿을 고르세요.");
+            return Ok(Err(invalid(String::new(), why)));
         };
         let over_limit =
             !self.templates.contains_key(&tid) && self.templates.len() >= MAX_TEMPLATES_PER_FILE;
         let Some(template) = self.template(&tid).await? else {
-            let message = if over_limit {
-                format!("a file can name at most {MAX_TEMPLATES_PER_FILE} different templates; put the rest in another file")
+            let why = if over_limit {
+                Invalid::new(format!("a file can name at most {MAX_TEMPLATES_PER_FILE} different templates; put the rest in another file"))
+                    .ko(format!("한 파일에는 템플릿을 {MAX_TEMPLATES_PER_FILE}개까지 쓸 수 있습니다. 나머지는 다른 파일로 올리세요."))
             } else {
-                format!("template {tid} not found")
+                Invalid::new(format!("template {tid} not found"))
+                    .ko(format!("템플릿 {tid}을(를) 찾을 수 없습니다."))
             };
-            return Ok(Err(invalid(tid.to_string(), message)));
+            return Ok(Err(invalid(tid.to_string(), why)));
         };
         if matches!(self.pass, Pass::Validating) && !template.is_active() {
-            return Ok(Err(invalid(
-                tid.to_string(),
-                format!("template {tid} is archived"),
-            )));
+            let why = Invalid::new(format!("template {tid} is archived"))
+                .ko(format!("템플릿 {tid}은(는) 보관되어 발급할 수 없습니다."));
+            return Ok(Err(invalid(tid.to_string(), why)));
         }
         Ok(Ok(template))
     }

@@ -32,6 +32,7 @@ use crate::{
         batch::{self, Batch, BatchCounts, BatchMode, BatchStatus, RejectedRow},
         ids::{BatchId, TemplateId},
         issuer::Issuer,
+        Invalid,
     },
     events::{self, BoxError},
     issuing::{self, RowOutcome, RowRequest},
@@ -223,11 +224,14 @@ async fn give_up_or_retry(
 ) -> Result<Outcome, IngestError> {
     batch.failed_attempts += 1;
     if batch.failed_attempts >= batch::MAX_FAILED_ATTEMPTS {
-        let reason = format!(
-            "stopped after {} attempts in a row failed ({error}); {} rows were issued; upload the file again as a new batch to issue the rest (rows already issued are skipped)",
-            batch.failed_attempts, batch.counts.issued
-        );
-        return fail(app, batch, worker, reason).await;
+        let (n, issued) = (batch.failed_attempts, batch.counts.issued);
+        let why = Invalid::new(format!(
+            "stopped after {n} attempts in a row failed ({error}); {issued} rows were issued; upload the file again as a new batch to issue the rest (rows already issued are skipped)"
+        ))
+        .ko(format!(
+            "연속 {n}번 실패해 멈췄습니다 ({error}). {issued}행이 발급되었습니다. 나머지를 발급하려면 파일을 새 일괄 발급으로 다시 올리세요 (이미 발급된 행은 건너뜁니다)."
+        ));
+        return fail(app, batch, worker, why).await;
     }
     // The retry goes on from the last checkpoint: what the store holds, not this invocation's
     // counts of the rows since, which the retry counts again.
@@ -258,10 +262,11 @@ async fn run_claimed(
     started: Instant,
 ) -> Result<Outcome, IngestError> {
     let Some(issuer) = app.store.get_issuer(&batch.issuer_id).await? else {
-        return fail(app, batch, worker, "the issuer no longer exists".into()).await;
+        let why = Invalid::new("the issuer no longer exists").ko("발급 기관이 더 이상 없습니다.");
+        return fail(app, batch, worker, why).await;
     };
     if !continuation && size > csv_import::MAX_FILE_BYTES {
-        return fail(app, batch, worker, FileError::TooLarge(size).to_string()).await;
+        return fail(app, batch, worker, FileError::TooLarge(size).invalid()).await;
     }
     if matches!(
         batch.status,
@@ -272,7 +277,7 @@ async fn run_claimed(
         save(app, batch, worker, opts.lease).await?;
         let lease = Lease::new(worker, opts.lease);
         let v = match validate_file(app, batch, &issuer, lease).await? {
-            Err(e) => return fail(app, batch, worker, e.to_string()).await,
+            Err(e) => return fail(app, batch, worker, e.invalid()).await,
             Ok(v) => v,
         };
         batch.counts = BatchCounts {
@@ -287,18 +292,24 @@ async fn run_claimed(
         batch.report_key = v.report_key;
         batch.checked_templates = Some(v.templates);
         if batch.mode == BatchMode::AllOrNothing && v.invalid > 0 {
-            let reason = format!(
-                "{} of {} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report",
-                v.invalid, v.rows
-            );
-            return fail(app, batch, worker, reason).await;
+            let (invalid, rows) = (v.invalid, v.rows);
+            let why = Invalid::new(format!(
+                "{invalid} of {rows} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report"
+            ))
+            .ko(format!(
+                "{rows}행 중 {invalid}행이 올바르지 않아 아무것도 발급하지 않았습니다 (all_or_nothing 방식). 오류 보고서를 확인하세요."
+            ));
+            return fail(app, batch, worker, why).await;
         }
         if v.valid == 0 && v.duplicates == 0 {
-            let reason = format!(
-                "none of the {} rows can be issued; see the error report",
-                v.rows
-            );
-            return fail(app, batch, worker, reason).await;
+            let rows = v.rows;
+            let why = Invalid::new(format!(
+                "none of the {rows} rows can be issued; see the error report"
+            ))
+            .ko(format!(
+                "{rows}행 가운데 발급할 수 있는 행이 없습니다. 오류 보고서를 확인하세요."
+            ));
+            return fail(app, batch, worker, why).await;
         }
         batch.status = BatchStatus::Issuing;
         save(app, batch, worker, opts.lease).await?;
@@ -332,11 +343,13 @@ async fn fail(
     app: &App,
     batch: &mut Batch,
     worker: &str,
-    reason: String,
+    why: Invalid,
 ) -> Result<Outcome, IngestError> {
+    let reason = why.0.clone();
     tracing::warn!(reason = %reason, "batch failed");
     batch.status = BatchStatus::Failed;
     batch.failure_reason = Some(reason.clone());
+    batch.failure_reason_ko = why.korean().map(str::to_owned);
     batch.completed_at = Some(Utc::now());
     batch.updated_at = Utc::now();
     batch.lease_until = Some(Utc::now());
@@ -483,7 +496,7 @@ async fn issue_file(
         match msg {
             Scanned::Warnings(_) => {}
             Scanned::Failed(FileError::Unreadable(e)) => return Err(unreadable(e)),
-            Scanned::Failed(e) => return fail(app, batch, worker, e.to_string()).await,
+            Scanned::Failed(e) => return fail(app, batch, worker, e.invalid()).await,
             Scanned::Panicked(m) => return Err(reader_panicked(m)),
             Scanned::Done => {
                 finished = true;
@@ -512,8 +525,9 @@ async fn issue_file(
         }
     }
     if !finished {
-        let reason = "the file could not be read to the end".into();
-        return fail(app, batch, worker, reason).await;
+        let why = Invalid::new("the file could not be read to the end")
+            .ko("파일을 끝까지 읽지 못했습니다.");
+        return fail(app, batch, worker, why).await;
     }
     pass.complete(batch).await
 }
@@ -631,14 +645,15 @@ fn count_outcomes(batch: &mut Batch, chunk: &[RowRequest], outcomes: Vec<RowOutc
         match o {
             RowOutcome::Issued => batch.counts.issued += 1,
             RowOutcome::Duplicate => batch.counts.duplicates += 1,
-            RowOutcome::Rejected { column, message } => {
+            RowOutcome::Rejected { column, why } => {
                 batch.counts.invalid += 1;
                 batch.counts.valid = batch.counts.valid.saturating_sub(1);
                 batch.rejected.push(RejectedRow {
                     row: r.row,
                     column: column.into(),
                     value: r.req.email.to_string(),
-                    message,
+                    message_ko: why.korean().map(str::to_owned),
+                    message: why.0,
                 });
             }
         }

@@ -36,6 +36,7 @@ async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
         "mode": b.mode,
         "status": b.status,
         "failure_reason": b.failure_reason,
+        "failure_reason_ko": b.failure_reason_ko,
         "counts": {
             "rows": b.counts.rows,
             "valid": b.counts.valid,

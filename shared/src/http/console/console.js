@@ -98,7 +98,8 @@
         if (b.stalled_since) { say(status.textContent + " · " + t.stalled); }
         status.setAttribute("data-status", b.status);
         if (b.status === "completed" || b.status === "failed") {
-          if (b.failure_reason) { say(status.textContent + " · " + b.failure_reason); }
+          var reason = document.documentElement.lang === "ko" && b.failure_reason_ko || b.failure_reason;
+          if (reason) { say(status.textContent + " · " + reason); }
           if (b.error_report_url) {
             var a = document.getElementById("report-link");
             a.href = b.error_report_url; a.hidden = false;
