@@ -92,6 +92,9 @@ pub struct DecodingReader<R> {
     consumed: u64,
     eof: bool,
     done: bool,
+    /// Malformed input met after some good text: the good text is handed out first (so the
+    /// reader above can tell which row the bad bytes are in), this error on the next read.
+    failed: Option<String>,
     /// UTF-8 was a guess from an all-ASCII head (no BOM) and only ASCII has come out so far:
     /// the first byte that is not UTF-8 may still start CP949 (a Korean Excel file whose first
     /// 64 KiB are English names), and decoding switches to it from there.
@@ -112,11 +115,15 @@ impl<R: Read> DecodingReader<R> {
             consumed: 0,
             eof: false,
             done: false,
+            failed: None,
             guessed_utf8: encoding == SourceEncoding::Utf8,
         }
     }
 
     fn fill(&mut self) -> io::Result<()> {
+        if let Some(m) = self.failed.take() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, m));
+        }
         self.out.clear();
         self.out_pos = 0;
         while self.out.is_empty() && !self.done {
@@ -151,10 +158,12 @@ impl<R: Read> DecodingReader<R> {
                 }
                 DecoderResult::OutputFull => {}
                 DecoderResult::Malformed(_, _) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("not valid {} near byte {}", self.label, self.consumed),
-                    ));
+                    let m = format!("not valid {} near byte {}", self.label, self.consumed);
+                    if self.out.is_empty() {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, m));
+                    }
+                    self.done = true;
+                    self.failed = Some(m);
                 }
             }
         }

@@ -48,6 +48,11 @@ struct RowStarts {
 }
 
 impl RowStarts {
+    /// The spreadsheet row of the last byte seen (the next row's, after a line end).
+    fn current(&self) -> u64 {
+        self.ended + 1
+    }
+
     /// Byte `b` of the text, `quoted` when it is inside a quoted cell.
     fn see(&mut self, b: u8, quoted: bool) {
         self.seen += 1;
@@ -128,7 +133,18 @@ impl<R: Read> Read for Metered<R> {
         if self.since_record > MAX_RECORD_BYTES {
             return Err(std::io::Error::other(RecordTooLong));
         }
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).map_err(|e| {
+            if e.kind() != std::io::ErrorKind::InvalidData {
+                return e;
+            }
+            // Text that stops decoding: every good byte before it has gone by, so the row it
+            // is in is the last one started.
+            let at = BrokenText {
+                row: self.rows.current(),
+                detail: e.to_string(),
+            };
+            std::io::Error::new(std::io::ErrorKind::InvalidData, at)
+        })?;
         if n == 0 && !buf.is_empty() && self.quoting == Quoting::Quoted {
             return Err(std::io::Error::other(QuoteNeverClosed));
         }
@@ -339,7 +355,18 @@ fn detect_delimiter(first_line: &str) -> u8 {
         .unwrap_or(b',')
 }
 
-fn csv_error(e: csv::Error, row: u64) -> FileError {
+/// Bytes that are not text in the file's encoding, and the row (counted with hidden lines) they
+/// are in.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail} (row {row})")]
+struct BrokenText {
+    row: u64,
+    detail: String,
+}
+
+/// What a `csv` error means for the file: `row`, the row the parser was at; `hidden`, lines of
+/// the text a spreadsheet does not show as rows (a `sep=` line).
+fn csv_error(e: csv::Error, row: u64, hidden: u64) -> FileError {
     if let csv::ErrorKind::Io(io) = e.kind() {
         if let Some(unreadable) = super::read_failed(io) {
             return unreadable;
@@ -356,7 +383,13 @@ fn csv_error(e: csv::Error, row: u64) -> FileError {
             }
         }
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            FileError::Encoding(io.to_string())
+            match io.get_ref().and_then(|e| e.downcast_ref::<BrokenText>()) {
+                Some(b) => FileError::BrokenText {
+                    row: b.row.saturating_sub(hidden),
+                    detail: b.detail.clone(),
+                },
+                None => FileError::Encoding(io.to_string()),
+            }
         }
         _ => FileError::Malformed {
             row,
@@ -572,7 +605,7 @@ fn read_header(
             }
             Err(e) => {
                 let at = upcoming_row(reader, row + *hidden) - *hidden;
-                return Err(csv_error(e, at));
+                return Err(csv_error(e, at, *hidden));
             }
         }
     }
@@ -645,7 +678,7 @@ impl<R: Read> CsvFile<R> {
                 }
                 Err(e) => {
                     let at = upcoming_row(&mut self.reader, self.row + self.hidden) - self.hidden;
-                    return Err(csv_error(e, at));
+                    return Err(csv_error(e, at, self.hidden));
                 }
             }
         }
@@ -894,6 +927,46 @@ mod tests {
             all(half.as_bytes()).unwrap().len(),
             1,
             "a row with a name is read"
+        );
+    }
+
+    /// Bytes that stop being UTF-8 far into a UTF-8 file (text pasted in from a CP949 sheet)
+    /// fail the file naming the row they are in as a spreadsheet numbers it — line breaks in
+    /// quoted cells and a `sep=` line included — not a byte offset alone.
+    #[test]
+    fn text_that_stops_decoding_is_named_by_its_row() {
+        let rows_before = |f: &str| {
+            let mut bytes = f.as_bytes().to_vec();
+            bytes.extend_from_slice(&[0xC3, 0x28]);
+            bytes.extend_from_slice(b",x\nlast@example.com,Last\n");
+            let mut file = open(&bytes[..]).unwrap();
+            loop {
+                match file.next_record() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("read to the end"),
+                    Err(e) => return e,
+                }
+            }
+        };
+        let plain = format!("email,name\n{}", "ok@example.com,OK\n".repeat(5000));
+        let e = rows_before(&plain);
+        assert!(
+            matches!(&e, FileError::BrokenText { row: 5002, detail } if detail.contains("not valid UTF-8")),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("row 5002: the text is not valid UTF-8"),
+            "{e}"
+        );
+        let quoted = format!(
+            "sep=,\nemail,name,narrative\n{}a@x.kr,A,\"two\nlines ",
+            "ok@example.com,OK,\"one\nline\"\n".repeat(4000)
+        );
+        let e = rows_before(&quoted);
+        assert!(
+            matches!(e, FileError::BrokenText { row: 4002, .. }),
+            "{e:?}"
         );
     }
 

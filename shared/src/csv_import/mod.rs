@@ -43,6 +43,9 @@ pub enum FileError {
     Binary,
     #[error("the file's text encoding could not be read: {0}. Save it as \"CSV UTF-8\" (or CSV in Korean Excel)")]
     Encoding(String),
+    /// Bytes past the file's start that are not text in the encoding it began in.
+    #[error("row {row}: the text is {detail}: part of the file is in another encoding (text pasted in from elsewhere?); save it again as \"CSV UTF-8\" and upload it")]
+    BrokenText { row: u64, detail: String },
     #[error("required column `{0}` is missing (accepted headers: {1})")]
     MissingColumn(&'static str, &'static str),
     #[error("columns {0} and {1} both mean `{2}`; keep only one")]
@@ -88,6 +91,7 @@ impl FileError {
             Self::TooLarge(n) => format!("파일이 50 MB보다 큽니다 ({n}바이트). 여러 파일로 나누세요."),
             Self::Binary => "CSV 파일이 아닌 것 같습니다 (이진 데이터가 있습니다). 엑셀에서 파일 → 다른 이름으로 저장 → CSV를 쓰세요.".into(),
             Self::Encoding(e) => format!("파일의 문자 인코딩을 읽을 수 없습니다: {e}. \"CSV UTF-8\"(또는 한국어 엑셀의 CSV)로 저장하세요."),
+            Self::BrokenText { row, detail } => format!("{row}행: 텍스트가 {detail}입니다. 파일 일부가 다른 문자 인코딩입니다 (다른 곳에서 붙여 넣은 내용?). \"CSV UTF-8\"로 다시 저장해 올리세요."),
             Self::MissingColumn(c, accepted) => format!("필수 열 `{c}`이(가) 없습니다 (쓸 수 있는 머리글: {accepted})."),
             Self::DuplicateColumn(a, b, c) => format!("{a} 열과 {b} 열이 모두 `{c}`입니다. 하나만 남기세요."),
             Self::TooManyColumns { row, cells } => format!("{row}행에 셀이 {cells}개 있습니다. 최대 {MAX_COLUMNS}개까지입니다."),
@@ -128,6 +132,10 @@ mod tests {
             FileError::TooLarge(60_000_000),
             FileError::Binary,
             FileError::Encoding("bad byte 0x80".into()),
+            FileError::BrokenText {
+                row: 7,
+                detail: "not valid UTF-8 near byte 0x80".into(),
+            },
             FileError::MissingColumn("email", "email, 이메일"),
             FileError::DuplicateColumn("`email`".into(), "`이메일`".into(), "email"),
             FileError::TooManyColumns { row: 7, cells: 120 },
