@@ -71,6 +71,15 @@ async fn every_case_in_the_folder() {
         if let Some(s) = want["warning_contains"].as_str() {
             assert!(b["warnings"].to_string().contains(s), "{ctx}");
         }
+        // Each warning in Korean too, one for one.
+        let (en, ko) = (b["warnings"].as_array(), b["warnings_ko"].as_array());
+        assert_eq!(en.map(Vec::len), ko.map(Vec::len), "{ctx}");
+        for w in ko.into_iter().flatten() {
+            let hangul = w
+                .as_str()
+                .is_some_and(|w| w.chars().any(|c| ('가'..='힣').contains(&c)));
+            assert!(hangul, "{w} — {ctx}");
+        }
         let awards = t.batch_awards(&key, id).await;
         assert_eq!(
             awards.len() as u64,

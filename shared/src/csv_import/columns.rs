@@ -1,6 +1,6 @@
 //! Header names → columns, case- and space-insensitively, with the aliases people really use.
 
-use super::FileError;
+use super::{FileError, Warning};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
@@ -293,7 +293,7 @@ const SHOWN_CHARS: usize = 60;
 /// not an id of one award (`external_id` makes a second award with the same id a duplicate, so a
 /// student could get one badge), and remarks are internal (a narrative is published on the badge
 /// page and in its Open Badges JSON). Each is left out with a warning saying why.
-const NOT_READ: &[(&[&str], &str)] = &[
+const NOT_READ: &[(&[&str], &str, &str)] = &[
     (
         &[
             "studentid",
@@ -307,20 +307,23 @@ const NOT_READ: &[(&[&str], &str)] = &[
             "수험번호",
         ],
         "a person's id, not one badge's: not used (name a column `external_id` for your own id of each badge)",
+        "배지 하나가 아니라 사람의 ID라 쓰지 않습니다 (배지마다의 ID는 `external_id` 열에 적으세요).",
     ),
     (
         &["note", "notes", "comment", "comments", "remarks", "description", "비고", "설명", "메모"],
         "remarks are not published: not used (name a column `narrative` for the text the badge page shows)",
+        "비고는 공개하지 않아 쓰지 않습니다 (배지 페이지에 보일 글은 `narrative` 열에 적으세요).",
     ),
 ];
 
-/// Why a header that is no column is left out, when it is one [`NOT_READ`] names.
-fn not_read(header: &str) -> Option<&'static str> {
+/// Why a header that is no column is left out, when it is one [`NOT_READ`] names: in English
+/// and Korean.
+fn not_read(header: &str) -> Option<(&'static str, &'static str)> {
     let n = normalize(header);
     NOT_READ
         .iter()
-        .find(|(names, _)| names.contains(&n.as_str()))
-        .map(|(_, why)| *why)
+        .find(|(names, ..)| names.contains(&n.as_str()))
+        .map(|(_, en, ko)| (*en, *ko))
 }
 
 pub fn lookup(header: &str) -> Option<Column> {
@@ -335,7 +338,7 @@ pub fn lookup(header: &str) -> Option<Column> {
 #[derive(Debug, Clone)]
 pub struct Columns {
     positions: Vec<Option<Column>>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Columns {
@@ -357,10 +360,19 @@ impl Columns {
                     seen.push((c, h.trim().to_owned()));
                 }
                 None if h.trim().is_empty() => {}
-                None => warnings.push(match not_read(h) {
-                    Some(why) => format!("column `{}`: {why}", shown(h.trim())),
-                    None => format!("column `{}` is not used (unknown header)", shown(h.trim())),
-                }),
+                None => {
+                    let quoted = shown(h.trim());
+                    warnings.push(match not_read(h) {
+                        Some((en, ko)) => Warning::new(
+                            format!("column `{quoted}`: {en}"),
+                            format!("`{quoted}` 열: {ko}"),
+                        ),
+                        None => Warning::new(
+                            format!("column `{quoted}` is not used (unknown header)"),
+                            format!("`{quoted}` 열은 알 수 없는 머리글이라 쓰지 않습니다."),
+                        ),
+                    });
+                }
             }
             positions.push(col);
         }
@@ -510,11 +522,16 @@ mod tests {
         );
         assert_eq!(c.warnings.len(), 4);
         assert!(
-            c.warnings[0].starts_with("column `학번`: a person's id"),
+            c.warnings[0].en.starts_with("column `학번`: a person's id"),
             "{:?}",
             c.warnings
         );
-        assert!(c.warnings[2].starts_with("column `비고`: remarks are not published"));
+        assert!(c.warnings[0]
+            .ko
+            .starts_with("`학번` 열: 배지 하나가 아니라 사람의 ID"));
+        assert!(c.warnings[2]
+            .en
+            .starts_with("column `비고`: remarks are not published"));
     }
 
     #[test]
@@ -522,7 +539,10 @@ mod tests {
         let c = Columns::map(&h(&["이름", "이메일", "shoe size"])).unwrap();
         assert_eq!(
             c.warnings,
-            vec!["column `shoe size` is not used (unknown header)"]
+            vec![Warning::new(
+                "column `shoe size` is not used (unknown header)",
+                "`shoe size` 열은 알 수 없는 머리글이라 쓰지 않습니다."
+            )]
         );
         assert_eq!(
             Columns::map(&h(&["name", "shoe size"])).unwrap_err(),

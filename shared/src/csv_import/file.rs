@@ -4,7 +4,7 @@
 use super::{
     decode::{sniff, DecodingReader, SourceEncoding},
     rows::{check_shape, is_blank, width_used, MAX_CELLS},
-    Column, Columns, FileError, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
+    Column, Columns, FileError, Warning, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
 };
 use crate::domain::time::{order_hint, DateOrder, OrderHint};
 use std::io::{Chain, Cursor, Read};
@@ -516,14 +516,12 @@ fn find_header(
             Ok(mut columns) => {
                 if !titles.is_empty() {
                     let shown: Vec<String> = titles.iter().map(|t| format!("`{t}`")).collect();
-                    columns.warnings.insert(
-                        0,
-                        format!(
-                            "{} row(s) above the header (row {row}) were not read: {}",
-                            titles.len(),
-                            shown.join(", ")
-                        ),
+                    let (n, shown) = (titles.len(), shown.join(", "));
+                    let w = Warning::new(
+                        format!("{n} row(s) above the header (row {row}) were not read: {shown}"),
+                        format!("머리글 행({row}행) 위의 {n}개 행은 읽지 않았습니다: {shown}"),
                     );
+                    columns.warnings.insert(0, w);
                 }
                 return Ok((columns, row, hidden));
             }
@@ -622,7 +620,7 @@ impl<R: Read> CsvFile<R> {
     /// The warning for rows read so far that were skipped as naming nobody, if any: the admin
     /// sees that a row with only a date or a cohort held no badge, rather than a count that
     /// silently falls short of the sheet's.
-    pub fn skipped_warning(&self) -> Option<String> {
+    pub fn skipped_warning(&self) -> Option<Warning> {
         let Skipped { count, first } = &self.skipped;
         if *count == 0 {
             return None;
@@ -633,9 +631,10 @@ impl<R: Read> CsvFile<R> {
         } else {
             ""
         };
-        Some(format!(
-            "{count} row(s) were skipped because they name nobody (no email, name, phone, narrative, evidence or external id; only other columns filled): row(s) {}{more}",
-            rows.join(", ")
+        let rows = format!("{}{more}", rows.join(", "));
+        Some(Warning::new(
+            format!("{count} row(s) were skipped because they name nobody (no email, name, phone, narrative, evidence or external id; only other columns filled): row(s) {rows}"),
+            format!("{count}개 행은 사람을 가리키지 않아 건너뛰었습니다 (이메일·이름·전화번호·설명·증빙·외부 ID가 없고 다른 열만 채워짐): {rows}행"),
         ))
     }
 
@@ -831,7 +830,7 @@ mod tests {
         ));
         let file = open("t\n\n이메일,이름\na@b.co,김\n".as_bytes()).unwrap();
         assert!(
-            file.columns.warnings[0].contains("(row 3)"),
+            file.columns.warnings[0].en.contains("(row 3)"),
             "{:?}",
             file.columns.warnings
         );
@@ -906,15 +905,19 @@ mod tests {
         let mut file = open(with_blanks.as_bytes()).unwrap();
         while file.next_record().unwrap().is_some() {}
         let w = file.skipped_warning().unwrap();
-        assert!(w.starts_with("2 row(s) were skipped"), "{w}");
-        assert!(w.ends_with("row(s) 3, 4"), "{w}");
+        assert!(w.en.starts_with("2 row(s) were skipped"), "{w:?}");
+        assert!(w.en.ends_with("row(s) 3, 4"), "{w:?}");
+        assert!(
+            w.ko.starts_with("2개 행은") && w.ko.ends_with(": 3, 4행"),
+            "{w:?}"
+        );
         let mut many = String::from("연번,이메일,이름\n1,a@b.co,김민수\n");
         for i in 2..=30 {
             many.push_str(&format!("{i},,\n"));
         }
         let mut file = open(many.as_bytes()).unwrap();
         while file.next_record().unwrap().is_some() {}
-        let w = file.skipped_warning().unwrap();
+        let w = file.skipped_warning().unwrap().en;
         assert!(
             w.starts_with("29 row(s)") && w.ends_with("row(s) 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, …"),
             "{w}"
@@ -1024,11 +1027,14 @@ mod tests {
         ] {
             let file = open(f.as_bytes()).unwrap();
             assert!(
-                file.columns.warnings[0].contains("above the header"),
+                file.columns.warnings[0].en.contains("above the header"),
                 "{:?}",
                 file.columns.warnings
             );
-            assert!(file.columns.warnings[0].contains("수료자 명단"));
+            assert!(file.columns.warnings[0].en.contains("수료자 명단"));
+            assert!(file.columns.warnings[0]
+                .ko
+                .contains("위의 1개 행은 읽지 않았습니다"));
             let rows = all(f.as_bytes()).unwrap();
             assert_eq!(rows.len(), 1);
             assert_eq!(rows[0].1[1], "김민수");

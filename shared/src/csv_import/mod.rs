@@ -28,6 +28,23 @@ pub const MAX_ROWS: u64 = 1_000_000;
 /// at most 4 bytes (4,000,301 bytes with quotes, delimiters and CRLF): no valid row is refused.
 pub const MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
 
+/// Something about a file the admin should know that refuses nothing (a column not read, a
+/// title row passed over, rows skipped), in English and Korean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub en: String,
+    pub ko: String,
+}
+
+impl Warning {
+    pub fn new(en: impl Into<String>, ko: impl Into<String>) -> Self {
+        Self {
+            en: en.into(),
+            ko: ko.into(),
+        }
+    }
+}
+
 /// Why a whole file is refused. Nothing is issued from such a file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {

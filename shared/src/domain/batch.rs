@@ -77,6 +77,9 @@ pub struct Batch {
     pub counts: BatchCounts,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The warnings in Korean, one for each (batches checked before 2026-12-07 have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings_ko: Vec<String>,
     /// Rows (1-based data row numbers) already issued; a resumed run starts after it.
     #[serde(default)]
     pub checkpoint_row: u64,
@@ -168,6 +171,7 @@ impl Batch {
             failure_reason_ko: None,
             counts: BatchCounts::default(),
             warnings: vec![],
+            warnings_ko: vec![],
             checkpoint_row: 0,
             report_key: None,
             rejected: vec![],

@@ -287,7 +287,8 @@ async fn run_claimed(
             duplicates: v.duplicates,
             invalid: v.invalid,
         };
-        batch.warnings = v.warnings;
+        batch.warnings = v.warnings.iter().map(|w| w.en.clone()).collect();
+        batch.warnings_ko = v.warnings.into_iter().map(|w| w.ko).collect();
         batch.source_etag = v.etag;
         batch.report_key = v.report_key;
         batch.checked_templates = Some(v.templates);
@@ -362,7 +363,7 @@ struct Validation {
     valid: u64,
     invalid: u64,
     duplicates: u64,
-    warnings: Vec<String>,
+    warnings: Vec<csv_import::Warning>,
     /// The report of what the check found, if it found anything.
     report_key: Option<String>,
     /// The templates the rows may use.

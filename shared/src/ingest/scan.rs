@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 /// One data row, read and checked.
 pub(super) enum Scanned {
-    Warnings(Vec<String>),
+    Warnings(Vec<csv_import::Warning>),
     Row(u64, Box<Result<ValidRow, Vec<RowError>>>),
     Done,
     Failed(FileError),

@@ -45,6 +45,7 @@ async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
             "invalid": b.counts.invalid,
         },
         "warnings": b.warnings,
+        "warnings_ko": b.warnings_ko,
         "progress_row": b.checkpoint_row,
         "created_at": b.created_at,
         "updated_at": b.updated_at,
