@@ -56,10 +56,10 @@ impl IssueError {
     pub fn invalid(&self) -> Invalid {
         let ko = match self {
             Self::TemplateArchived(t) => format!("템플릿 {t}은(는) 보관되어 있습니다. 복원하거나 다른 템플릿을 쓰세요."),
-            Self::Rule(IssueRuleError::ExpiresBeforeIssued { .. }) => {
-                "만료일(expires_on)은 발급일(issued_on)보다 뒤여야 합니다.".into()
-            }
-            Self::IssuedInFuture => "발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다.".into(),
+            Self::Rule(IssueRuleError::ExpiresBeforeIssued { issued, expires }) => format!(
+                "만료일(expires_on, {expires})이 발급일(issued_on, {issued})보다 뒤가 아닙니다."
+            ),
+            Self::IssuedInFuture => "발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다 (시각 없는 날짜는 그 시간대의 자정이고, 오늘 중 나중 시각은 지금으로 기록됩니다).".into(),
             Self::AlreadyHolds { existing } => format!("이 템플릿은 수신자당 유효한 배지를 하나만 허용하며, 이 수신자에게는 유효한 배지 {existing}가 있습니다."),
             Self::KeyReused { what, existing } => format!("{what}는 다른 요청으로 배지 {existing}에 이미 쓰였습니다."),
             Self::NotReissuable(a) => format!("배지 {a}는 이미 취소되었거나 재발급되었습니다."),

@@ -3,7 +3,7 @@
 
 use super::{
     decode::{sniff, DecodingReader, SourceEncoding},
-    rows::{check_shape, is_blank, width_used, MAX_CELLS},
+    rows::{check_shape, is_blank, may_hold_swallowed_rows, width_used, MAX_CELLS},
     Column, Columns, FileError, Warning, MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_ROWS,
 };
 use crate::domain::time::{order_hint, DateOrder, OrderHint};
@@ -656,8 +656,11 @@ impl<R: Read> CsvFile<R> {
                 Ok(true) => {
                     self.row = record_ended(&mut self.reader, self.row + self.hidden) - self.hidden;
                     without_invisible(&mut self.record);
-                    // Blank, or naming nobody (a pre-numbered `연번`, a date filled down).
-                    if self.columns.nothing_read(&self.record) {
+                    // Blank, or naming nobody (a pre-numbered `연번`, a date filled down) — unless
+                    // a stray quote in it swallowed the rows below.
+                    if self.columns.nothing_read(&self.record)
+                        && !may_hold_swallowed_rows(&self.record)
+                    {
                         if !is_blank(&self.record) {
                             self.skip(self.row);
                         }
@@ -992,6 +995,31 @@ mod tests {
         );
         let text_quote = "email,name\na@x.kr,5\" floppy\nb@x.kr,Lee\n";
         assert_eq!(all(text_quote.as_bytes()).unwrap().len(), 2);
+    }
+
+    /// A row that names nobody but whose unread remarks cell opened a quote that swallowed the
+    /// learners below (`,,"2반`) is not skipped: it is read, and its check refuses it naming
+    /// the stray quote, where a skip would have lost the learners with a warning that the row
+    /// named nobody.
+    #[test]
+    fn a_row_naming_nobody_that_swallowed_rows_is_read_to_be_refused() {
+        let f = "이메일,이름,비고\n,,\"2반\nb@x.kr,Lee,\nc@x.kr,Park,끝\"\nd@x.kr,Choi,\n";
+        let mut file = open(f.as_bytes()).unwrap();
+        let cols = file.columns.clone();
+        let (row, rec, order) = file.next_record().unwrap().unwrap();
+        assert_eq!(row, 2);
+        let at = (crate::domain::time::Zone::default(), chrono::Utc::now());
+        let errors = super::super::rows::validate(rec, &cols, row, at, order).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.column == "#3" && e.message.contains("stray quote")),
+            "{errors:?}"
+        );
+        // (The spreadsheet shows the swallowed lines inside that cell: the next row is 3.)
+        assert_eq!(file.next_record().unwrap().unwrap().0, 3);
+        assert!(file.next_record().unwrap().is_none());
+        assert_eq!(file.skipped_warning(), None);
     }
 
     /// A tab-separated Korean file whose 16,384th byte falls inside a character: its delimiter

@@ -20,9 +20,15 @@ pub fn header() -> Vec<u8> {
     out
 }
 
-/// Appends one error as a CSV line; the value's cell is cut to 200 characters.
+/// How many characters of a message a report line keeps (a message may quote the whole cell,
+/// up to 10,000 characters, in both languages).
+const MESSAGE_CHARS: usize = 1_000;
+
+/// Appends one error as a CSV line; the value's cell is cut to 200 characters, each message to
+/// [`MESSAGE_CHARS`].
 pub fn write_line(out: &mut Vec<u8>, e: &RowError) {
     let value: String = neutralize(&e.value).chars().take(200).collect();
+    let cut = |m: &str| -> String { neutralize(m).chars().take(MESSAGE_CHARS).collect() };
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .has_headers(false)
@@ -32,8 +38,8 @@ pub fn write_line(out: &mut Vec<u8>, e: &RowError) {
         e.row.to_string(),
         neutralize(&e.column),
         value,
-        neutralize(&e.message),
-        neutralize(e.message_ko.as_deref().unwrap_or_default()),
+        cut(&e.message),
+        cut(e.message_ko.as_deref().unwrap_or_default()),
     ]);
     let _ = w.flush();
 }
@@ -93,6 +99,22 @@ mod tests {
             text.ends_with(",not an email,'-이메일 주소 형식이 아닙니다.\r\n"),
             "{text}"
         );
+    }
+
+    /// A message that quotes a 10,000-character cell (in two languages) stays a short line.
+    #[test]
+    fn long_messages_are_cut() {
+        let cell = "가".repeat(10_000);
+        let mut line = Vec::new();
+        let e = RowError {
+            row: 2,
+            column: "issued_on".into(),
+            value: cell.clone(),
+            message: format!("`{cell}` is not a date"),
+            message_ko: Some(format!("`{cell}`: 날짜 형식이 아닙니다.")),
+        };
+        write_line(&mut line, &e);
+        assert!(String::from_utf8(line).unwrap().chars().count() < 2_300);
     }
 
     #[test]

@@ -80,6 +80,16 @@ pub fn is_blank(record: &csv::StringRecord) -> bool {
     record.iter().all(|c| c.trim().is_empty())
 }
 
+/// Whether a cell of `record` runs over lines and a later one holds an `@`: rows of the file
+/// may have been read into it by a stray quote. Such a record is checked (and refused by
+/// [`RowCheck::no_swallowed_rows`] if it did) even when it names nobody, never skipped.
+pub fn may_hold_swallowed_rows(record: &csv::StringRecord) -> bool {
+    record.iter().any(|cell| {
+        let mut lines = cell.split(['\n', '\r']).filter(|l| !l.trim().is_empty());
+        lines.next().is_some() && lines.any(|l| l.contains('@'))
+    })
+}
+
 /// Cells of `record` up to its last non-empty one: Excel writes every row as wide as the
 /// sheet's used range, which a cell once typed far to the right widens with empty cells.
 pub fn width_used<'r>(record: impl IntoIterator<Item = &'r str>) -> usize {

@@ -161,9 +161,13 @@ pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateT
 fn split_time(s: &str) -> Option<(String, NaiveTime)> {
     let iso = |(date, _): &(&str, &str)| date.starts_with(|c: char| c.is_ascii_digit());
     if let Some((date, time)) = s.split_once('T').filter(iso) {
-        return Some((date.to_owned(), time_of_day(time.trim(), None)?));
+        // Not ISO 8601's after all when no time follows (`02-OCT-26 14:30`).
+        if let Some(t) = time_of_day(time.trim(), None) {
+            return Some((date.to_owned(), t));
+        }
     }
-    let words: Vec<&str> = s.split_whitespace().collect();
+    // Numbers writes `Mar 2, 2026 at 2:30 PM`.
+    let words: Vec<&str> = s.split_whitespace().filter(|w| *w != "at").collect();
     let marker = |w: &str| match w.to_ascii_uppercase().as_str() {
         "AM" | "오전" => Some(false),
         "PM" | "오후" => Some(true),
@@ -232,6 +236,25 @@ const fn full_year(yy: u32) -> i32 {
 /// `raw` without the day of the week a long date format adds: Korean Excel's `2026년 3월 2일
 /// 월요일`, `2026. 3. 2. (월)`, and English `Monday, March 2, 2026` / `Mon 2 Mar 2026`.
 fn without_weekday(raw: &str) -> &str {
+    const EN: [&str; 17] = [
+        "monday",
+        "mon",
+        "tuesday",
+        "tue",
+        "tues",
+        "wednesday",
+        "wed",
+        "thursday",
+        "thu",
+        "thur",
+        "thurs",
+        "friday",
+        "fri",
+        "saturday",
+        "sat",
+        "sunday",
+        "sun",
+    ];
     const KO: [&str; 7] = ["월", "화", "수", "목", "금", "토", "일"];
     let s = raw.trim();
     for d in KO {
@@ -243,13 +266,7 @@ fn without_weekday(raw: &str) -> &str {
     }
     let (first, rest) = s.split_once([' ', ',']).unwrap_or((s, ""));
     let day = first.trim_end_matches([',', '.']).to_ascii_lowercase();
-    let en = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let weekday = day.len() >= 3
-        && en.iter().any(|w| day.starts_with(w))
-        && day.chars().all(|c| c.is_ascii_alphabetic())
-        && !rest.is_empty()
-        && month_of(&day).is_none();
-    if weekday {
+    if !rest.is_empty() && EN.contains(&day.as_str()) {
         rest.trim_start_matches([' ', ','])
     } else {
         s
@@ -309,15 +326,23 @@ fn month_named(raw: &str) -> Option<Written> {
     Some(Written::YearFirst(y, month, day))
 }
 
+/// The parts of the US short date, `M/D/YY` (`3/2/26`, `12/31/26`): a month first, no leading
+/// zeros, a two-digit year. `26/03/02` (yy/mm/dd) and `02/03/26` (dd/mm/yy) are not it.
+fn us_short(parts: &[&str]) -> bool {
+    let month = parts[0].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+    month && !parts[0].starts_with('0') && !parts[1].starts_with('0') && parts[2].len() == 2
+}
+
 /// Two-digit years are read where the form says where the year is: Korean short dates
-/// (`26. 3. 2.`, LibreOffice's and Google Sheets' Korean display; `26년 3월 2일`) year first, and
-/// slashed year-last dates (`3/2/26`, the US short date) year last — both as 20YY.
+/// (`26. 3. 2.`, LibreOffice's Korean display; `26년 3월 2일`) year first, and the US short date
+/// (`3/2/26`, [`us_short`]) year last — both as 20YY.
 fn written(raw: &str) -> Option<Written> {
     let raw = without_weekday(raw);
     if let Some(named) = month_named(raw) {
         return Some(named);
     }
-    let korean_short = raw.contains(". ") || raw.contains('년');
+    // `26. 3. 2.` (with its last dot, as Korean locales write it) or `26년 3월 2일`.
+    let korean_short = (raw.contains(". ") && raw.trim_end().ends_with('.')) || raw.contains('년');
     // Korean long form: 2026년 3월 1일
     let cleaned: String = raw
         .trim()
@@ -349,7 +374,7 @@ fn written(raw: &str) -> Option<Written> {
     if parts.iter().all(|p| p.len() <= 2) {
         return Some(if korean_short && parts[0].len() == 2 {
             Written::YearFirst(full_year(a), b, c)
-        } else if !korean_short && cleaned.contains('/') && parts[2].len() == 2 {
+        } else if !korean_short && us_short(&parts) && cleaned.contains('/') {
             Written::YearLast(a, b, full_year(c))
         } else {
             Written::ShortYear
@@ -369,7 +394,8 @@ fn written(raw: &str) -> Option<Written> {
 /// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
 pub fn order_hint(raw: &str) -> OrderHint {
     let raw = super::text::half_width(raw);
-    let s = raw.trim();
+    // A day of the week first (`Mon 2/3/2026`) is passed over, as the parser passes it over.
+    let s = without_weekday(&raw);
     // Only a date that starts with a day or a month (one or two digits) can read either way:
     // the common `2026-03-01` is answered without parsing.
     let lead = s.bytes().take_while(u8::is_ascii_digit).count();
@@ -518,6 +544,9 @@ mod tests {
             "Mar 2, 2026 2:30 PM",
             "Tuesday, March 3, 2026 14:30",
             "2-Mar-26 9:00",
+            "Mar 2, 2026 at 2:30 PM",
+            "02-OCT-26 14:30",
+            "2 SEPT 2026 9:00",
         ] {
             let at = parse_instant_in(s, Zone::default(), DateOrder::MonthFirst);
             assert!(at.is_ok(), "{s}: {at:?}");
@@ -529,10 +558,17 @@ mod tests {
             "March",
             "Mon, 2026",
             "2 Mar 202",
+            "Sunset 2 Mar 2026",
         ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
         assert_eq!(order_hint("2 Mar 2026"), OrderHint::None);
+        // A day of the week first does not hide the date's order from the file's reading.
+        assert_eq!(
+            order_hint("Fri 13/3/2026"),
+            OrderHint::Only(DateOrder::DayFirst)
+        );
+        assert_eq!(order_hint("Monday 2/3/2026 9:00"), OrderHint::Either);
     }
 
     /// Full-width digits and signs (a Korean input method in full-width mode) read as ASCII.
@@ -559,7 +595,7 @@ mod tests {
     #[test]
     fn two_digit_years_where_the_form_says_where_the_year_is() {
         let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        for s in ["26. 3. 2.", "26. 03. 02", "26년 3월 2일"] {
+        for s in ["26. 3. 2.", "26. 03. 02.", "26년 3월 2일"] {
             assert_eq!(parse_date(s).unwrap(), d(2026, 3, 2), "{s}");
         }
         assert_eq!(parse_date("3/2/26").unwrap(), d(2026, 3, 2));
@@ -567,7 +603,17 @@ mod tests {
             parse_date_in("2/3/26", DateOrder::DayFirst).unwrap(),
             d(2026, 3, 2)
         );
-        assert_eq!(order_hint("13/3/26"), OrderHint::Only(DateOrder::DayFirst));
+        // Only the US short date's two-digit year is read year last: yy/mm/dd (`26/03/02`,
+        // which read year last would be 26 March 2002), dd/mm/yy and anything zero-padded are
+        // refused, and decide nothing about the file's order.
+        assert_eq!(parse_date("12/31/26").unwrap(), d(2026, 12, 31));
+        for s in ["26/03/02", "13/3/26", "02/03/26", "26/12/31", "12. 3. 26"] {
+            assert!(
+                parse_date(s).unwrap_err().0.contains("two-digit year"),
+                "{s}"
+            );
+            assert_eq!(order_hint(s), OrderHint::None, "{s}");
+        }
         let at = parse_instant_in(
             "26. 3. 2. 오후 2:30:00",
             Zone::default(),
