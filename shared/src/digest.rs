@@ -354,14 +354,16 @@ fn change(now: i64, before: i64) -> String {
     }
 }
 
-fn change_rate(now: Option<f64>, before: Option<f64>) -> String {
+/// A change in percentage points: `pp` in English, `%p` as Korean writes it.
+fn change_rate(l: Locale, now: Option<f64>, before: Option<f64>) -> String {
+    let unit = l.t("%p", "pp");
     match (now, before) {
         (Some(a), Some(b)) => {
             let d = (a - b) * 100.0;
             if d.abs() < 0.05 {
-                "±0.0pp".into()
+                format!("±0.0{unit}")
             } else {
-                format!("{d:+.1}pp")
+                format!("{d:+.1}{unit}")
             }
         }
         _ => "–".into(),
@@ -407,8 +409,8 @@ fn count_row(label: &'static str, now: i64, before: i64) -> Row {
 }
 
 /// A rate this week, and its change in percentage points.
-fn rate_row(label: &'static str, now: Option<f64>, before: Option<f64>) -> Row {
-    (label, pct(now), change_rate(now, before))
+fn rate_row(l: Locale, label: &'static str, now: Option<f64>, before: Option<f64>) -> Row {
+    (label, pct(now), change_rate(l, now, before))
 }
 
 /// The week's numbers against the week before.
@@ -416,13 +418,15 @@ fn rows(l: Locale, w: &Metrics, b: &Metrics) -> Vec<Row> {
     vec![
         count_row(l.t("발급", "Issued"), w.issued, b.issued),
         rate_row(
+            l,
             l.t("이메일 전달률", "Delivery rate"),
             w.delivery_rate,
             b.delivery_rate,
         ),
-        rate_row(l.t("공유율", "Share rate"), w.share_rate, b.share_rate),
+        rate_row(l, l.t("공유율", "Share rate"), w.share_rate, b.share_rate),
         count_row(l.t("검증 조회수", "Verification views"), w.views, b.views),
         rate_row(
+            l,
             l.t("클릭률(CTR)", "Click-through rate"),
             w.click_through_rate,
             b.click_through_rate,
@@ -584,8 +588,9 @@ mod tests {
         assert_eq!(change(3, 5), "-2");
         assert_eq!(change(3, 3), "±0");
         assert_eq!(pct(None), "–");
-        assert_eq!(change_rate(Some(0.5), None), "–");
-        assert_eq!(change_rate(Some(0.5), Some(0.25)), "+25.0pp");
+        assert_eq!(change_rate(Locale::En, Some(0.5), None), "–");
+        assert_eq!(change_rate(Locale::En, Some(0.5), Some(0.25)), "+25.0pp");
+        assert_eq!(change_rate(Locale::Ko, Some(0.25), Some(0.5)), "-25.0%p");
     }
 }
 

@@ -527,3 +527,42 @@ async fn take_over_stale(
     }
     Ok(again)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every refusal of an issue (the API's, the console's, a CSV row's) has its Korean; only a
+    /// store failure, which is no one's input, has none.
+    #[test]
+    fn every_issue_refusal_is_in_korean_too() {
+        let a = AwardId::generate();
+        let now = Utc::now();
+        let refusals = [
+            IssueError::TemplateArchived("tpl_x".into()),
+            IssueError::Rule(IssueRuleError::ExpiresBeforeIssued {
+                issued: now,
+                expires: now,
+            }),
+            IssueError::IssuedInFuture,
+            IssueError::AlreadyHolds {
+                existing: a.clone(),
+            },
+            IssueError::KeyReused {
+                what: "external_id",
+                existing: a.clone(),
+            },
+            IssueError::NotReissuable(a),
+        ];
+        for e in refusals {
+            let i = e.invalid();
+            assert_eq!(i.0, e.to_string());
+            let ko = i.korean().unwrap_or_default();
+            assert!(ko.chars().any(|c| ('가'..='힣').contains(&c)), "{e:?}");
+        }
+        assert!(IssueError::Store(StoreError::NotFound)
+            .invalid()
+            .korean()
+            .is_none());
+    }
+}

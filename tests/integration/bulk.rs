@@ -666,6 +666,22 @@ async fn presigned_upload_url_and_sample_file() {
         .header("content-type")
         .unwrap()
         .starts_with("text/csv"));
+    // "A sample file with every column" (README): each column the reader knows, once.
+    let text = String::from_utf8_lossy(&sample.body);
+    let mut header: Vec<&str> = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .collect();
+    let mut every: Vec<&str> = accolade::csv_import::Column::ALL
+        .iter()
+        .map(|c| c.header())
+        .collect();
+    header.sort_unstable();
+    every.sort_unstable();
+    assert_eq!(header, every);
     let b = t
         .create_batch(
             &key,

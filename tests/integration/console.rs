@@ -624,8 +624,37 @@ async fn script_writes_need_the_csrf_header() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let r = send(upload, Some(csrf), png, "image/png").await;
+    let r = send(upload.clone(), Some(csrf.clone()), png, "image/png").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // What the API refuses, the script shows in the page's language (this session's: Korean).
+    let xlsx = serde_json::to_vec(&serde_json::json!({"filename": "명단.xlsx"})).unwrap();
+    let r = send(
+        "/console/bulk/batches".into(),
+        Some(csrf.clone()),
+        xlsx,
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["field"], "filename");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("CSV 파일(.csv)을 올리세요"),
+        "{}",
+        r.text()
+    );
+    let r = send(upload, Some(csrf), b"not an image".to_vec(), "image/png").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("이미지만"),
+        "{}",
+        r.text()
+    );
 }
 
 async fn sign_out(t: &TestApp, cookie: &str, csrf: &str) -> accolade_tests::Response {

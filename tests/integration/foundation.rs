@@ -280,6 +280,15 @@ async fn malformed_requests_get_clear_errors() {
         let field = path.split(['?', '=']).nth(1).unwrap();
         assert_eq!(r.json()["error"]["field"], field, "{path}");
     }
+    // The lists that take no parameters refuse one by name (README), not list everything.
+    for path in ["/v1/webhooks?limit=5", "/v1/api-keys?status=active"] {
+        let r = t.call("GET", path, Some(&key), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+        let field = path.split(['?', '=']).nth(1).unwrap();
+        assert_eq!(r.json()["error"]["field"], field, "{path}");
+        let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.ends_with("this route takes none"), "{message}");
+    }
 }
 
 #[tokio::test]

@@ -29,6 +29,16 @@ async fn day3_bucket(
     .await
 }
 
+/// The record of award `id`'s `stage` message, which must exist.
+async fn record(
+    t: &TestApp,
+    id: &accolade::domain::ids::AwardId,
+    stage: &str,
+) -> accolade::store::emails::EmailRecord {
+    let rec = t.app.store.email_record(id, stage).await.unwrap();
+    rec.unwrap_or_else(|| panic!("no {stage} record of {id}"))
+}
+
 fn kinds(t: &TestApp, to: &str, kind: &str) -> Vec<infra::sens::Message> {
     t.sens()
         .messages()
@@ -258,13 +268,7 @@ async fn a_message_the_provider_refuses_does_not_take_the_others_with_it() {
     for (i, a) in awards.iter().enumerate() {
         let number = format!("01099990{i:03}");
         let id = accolade::domain::ids::AwardId::parse(a["id"].as_str().unwrap()).unwrap();
-        let rec = t
-            .app
-            .store
-            .email_record(&id, "kakao-day1")
-            .await
-            .unwrap()
-            .unwrap();
+        let rec = record(&t, &id, "kakao-day1").await;
         // (A number without KakaoTalk gets the SMS fallback: either way, one message.)
         let got = t.sens().messages().into_iter().filter(|m| m.to == number);
         if i == 3 {
@@ -325,14 +329,7 @@ async fn a_wrong_secret_holds_the_messages_until_the_settings_are_fixed() {
         .await
         .unwrap();
     assert_eq!(kinds(&t, "01011112222", "alimtalk").len(), 1);
-    let rec = t
-        .app
-        .store
-        .email_record(&id, "kakao-day1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(rec.state, "sent");
+    assert_eq!(record(&t, &id, "kakao-day1").await.state, "sent");
 }
 
 #[tokio::test]
@@ -658,13 +655,7 @@ async fn a_split_that_would_outlast_the_run_is_left_to_its_continuation() {
         .await
         .unwrap();
     for (i, a) in awards.iter().enumerate() {
-        let rec = t
-            .app
-            .store
-            .email_record(a, "kakao-day7")
-            .await
-            .unwrap()
-            .unwrap();
+        let rec = record(&t, a, "kakao-day7").await;
         let texts = kinds(&t, &format!("01088880{i:03}"), "sms");
         if i == 3 {
             assert_eq!((rec.state.as_str(), texts.len()), ("rejected", 0));

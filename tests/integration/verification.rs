@@ -151,7 +151,7 @@ async fn expired_award_says_so_in_both_languages() {
         .browse(&format!("/b/{}", ko["id"].as_str().unwrap()))
         .await
         .text();
-    assert!(ko_html.contains("만료됨 2021년 1월 1일"), "{ko_html}");
+    assert!(ko_html.contains("2021년 1월 1일에 만료됨"), "{ko_html}");
     let en_html = t
         .browse(&format!("/b/{}", en["id"].as_str().unwrap()))
         .await

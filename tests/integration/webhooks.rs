@@ -363,6 +363,15 @@ async fn every_event_type_arrives_once_with_a_signature_the_reference_library_ac
         inbox.of_type("email.bounced")[0].json()["data"]["stage"],
         "day1"
     );
+    // A batch's counts as the API shows them (README: `skipped_duplicate`, not the stored name).
+    let done = inbox.of_type("batch.completed")[0].json();
+    let counts = done["data"]["counts"].as_object().unwrap();
+    let mut keys: Vec<&str> = counts.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["invalid", "issued", "rows", "skipped_duplicate", "valid"]
+    );
     let got = inbox.all();
     let secret = w["secret"].as_str().unwrap();
     assert_signed(secret, &got).await;

@@ -59,6 +59,19 @@ pub struct BatchCounts {
     pub invalid: u64,
 }
 
+impl BatchCounts {
+    /// The counts as the API and the webhooks show them (`duplicates` is `skipped_duplicate`).
+    pub fn public(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rows": self.rows,
+            "valid": self.valid,
+            "issued": self.issued,
+            "skipped_duplicate": self.duplicates,
+            "invalid": self.invalid,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     pub id: BatchId,

@@ -127,7 +127,8 @@ pub fn credentials_of(o: &Obj<'_>) -> Result<Option<Credentials>, FieldError> {
     let key = |s: &str| -> Result<String, Invalid> {
         let s = s.trim();
         if s.is_empty() || s.len() > 200 || !s.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(Invalid::new("must be the provider's key as shown in its console (printable ASCII, at most 200 characters)"));
+            return Err(Invalid::new("must be the provider's key as shown in its console (printable ASCII, at most 200 characters)")
+                .ko("제공자 콘솔에 표시된 키를 그대로 입력하세요 (영문·숫자·기호, 200자 이하)."));
         }
         Ok(s.to_owned())
     };
@@ -142,11 +143,13 @@ pub fn credentials_of(o: &Obj<'_>) -> Result<Option<Credentials>, FieldError> {
         (Some(_), None) => Err(FieldError::new(
             o.path("secret_key"),
             "is required with access_key",
-        )),
+        )
+        .ko("Access Key ID와 함께 Secret Key도 입력하세요.")),
         (None, Some(_)) => Err(FieldError::new(
             o.path("access_key"),
             "is required with secret_key",
-        )),
+        )
+        .ko("Secret Key와 함께 Access Key ID도 입력하세요.")),
     }
 }
 

@@ -69,7 +69,8 @@ fn criteria(o: &Obj<'_>) -> Result<Criteria, FieldError> {
         return Err(FieldError::new(
             o.path("criteria"),
             "describe how the badge is earned: give criteria.narrative, criteria.url, or both",
-        ));
+        )
+        .ko("배지를 받는 기준을 설명하거나 기준 URL을 입력하세요 (둘 다 입력해도 됩니다)."));
     }
     Ok(criteria)
 }
@@ -183,7 +184,8 @@ fn related(o: &Obj<'_>) -> Result<Vec<RelatedBadge>, FieldError> {
             return Err(FieldError::new(
                 r.path("template_id"),
                 format!("template {template_id} is listed twice"),
-            ));
+            )
+            .ko("같은 템플릿을 두 번 추천할 수 없습니다."));
         }
         related.push(RelatedBadge {
             template_id,
@@ -297,7 +299,8 @@ fn expiry_reminder_days(f: &Obj<'_>, default: Option<u32>) -> Result<Option<u32>
         Some(_) => Err(FieldError::new(
             f.path("expiry_reminder_days"),
             "must be 1 to 365 days, or null for no reminder",
-        )),
+        )
+        .ko("1에서 365 사이의 일수를 입력하거나, 알림을 보내지 않으려면 비워 두세요.")),
     }
 }
 

@@ -226,7 +226,8 @@ impl WebhookUrl {
     fn read(raw: &str) -> Result<url::Url, Invalid> {
         let raw = raw.trim();
         if raw.len() > super::url::MAX_URL_LEN {
-            return Err(Invalid::new("URL is longer than 2,048 characters"));
+            return Err(Invalid::new("URL is longer than 2,048 characters")
+                .ko("URL은 2,048자를 넘을 수 없습니다."));
         }
         let url = url::Url::parse(raw)
             .map_err(|e| Invalid::new(format!("not a valid URL ({e})")).ko(KO_URL))?;
@@ -236,10 +237,14 @@ impl WebhookUrl {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Invalid::new(
                 "URL must not carry a user name or password (use the signature to authenticate us)",
+            )
+            .ko(
+                "URL에 사용자 이름이나 비밀번호를 넣을 수 없습니다 (요청은 서명으로 확인하세요).",
             ));
         }
         if url.fragment().is_some() {
-            return Err(Invalid::new("URL must not have a #fragment"));
+            return Err(Invalid::new("URL must not have a #fragment")
+                .ko("URL에 #으로 시작하는 부분을 넣을 수 없습니다."));
         }
         Ok(url)
     }
@@ -451,7 +456,8 @@ fn event_types(o: &Obj<'_>) -> Result<Vec<EventType>, FieldError> {
         }
     }
     if out.is_empty() {
-        return Err(FieldError::new(field, "name at least one event type"));
+        return Err(FieldError::new(field, "name at least one event type")
+            .ko("보낼 이벤트를 하나 이상 고르세요."));
     }
     out.sort();
     Ok(out)

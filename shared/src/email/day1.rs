@@ -45,7 +45,7 @@ fn sentences(l: Locale, issuer: &str, badge: &str, name: &str) -> Sentences {
             format!("Congratulations, {name}!"),
         ),
         body: l.t(
-            format!("{issuer}에서 {badge} 배지를 발급했습니다. 아래 버튼으로 배지를 확인하고 공유해 보세요."),
+            format!("{issuer}에서 {badge} 배지를 발급했습니다. 아래에서 배지를 확인하고 공유해 보세요."),
             format!("{issuer} has awarded you the {badge} badge. View it, and share it with your network."),
         ),
         view: l.t("배지 확인하기", "View your badge"),

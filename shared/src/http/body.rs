@@ -66,6 +66,7 @@ pub async fn read_limited(req: Request, limit: usize) -> Result<axum::body::Byte
             "payload_too_large",
             format!("the body is larger than {limit} bytes"),
         )
+        .ko(format!("보낸 내용이 {limit}바이트를 넘습니다."))
     };
     if let Some(len) = req
         .headers()

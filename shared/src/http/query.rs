@@ -29,6 +29,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// The query of a list that takes no parameters: any one given is refused by name (a client's
+/// `?limit=5` silently ignored would look like a short list).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 fn repeated(pairs: &[(String, String)]) -> Option<&str> {
     pairs.iter().enumerate().find_map(|(i, (k, _))| {
         pairs[..i]
@@ -49,7 +55,11 @@ fn unreadable(e: QueryRejection) -> ApiError {
     });
     match unknown {
         Some((name, expected)) => {
-            let message = format!("unknown parameter `{name}`; use {expected}");
+            let message = if expected.is_empty() {
+                format!("unknown parameter `{name}`; this route takes none")
+            } else {
+                format!("unknown parameter `{name}`; use {expected}")
+            };
             ApiError::field(name, message)
         }
         None => ApiError::new(

@@ -80,8 +80,10 @@ pub fn day1(to: &To<'_>, urls: PublicUrls<'_>) -> AlimTalk {
             ),
         ],
     );
-    // The link last and whole: the text is cut to make room for it.
-    let text = euc_kr_safe(&format!("[{}]\n{content}", value(&p.name)));
+    // The link last and whole: the text is cut to make room for it. A text message has no
+    // button: the template's "press the button below" becomes "at the link below".
+    let words = content.replace("아래 버튼을 눌러", "아래 링크에서");
+    let text = euc_kr_safe(&format!("[{}]\n{words}", value(&p.name)));
     let fallback = format!("{}\n{page}", cut(&text, LMS_BYTES - euc_kr_len(&page) - 1));
     AlimTalk {
         to: phone.clone(),
@@ -221,6 +223,13 @@ mod tests {
             format!("https://badges.example.ac.kr/b/{}", award.id)
         );
         assert!(m.fallback.ends_with(&m.button.1));
+        // The text message has no button: it points at the link.
+        assert!(m.content.contains("아래 버튼을 눌러"));
+        assert!(
+            m.fallback.contains("아래 링크에서") && !m.fallback.contains("버튼"),
+            "{}",
+            m.fallback
+        );
         // A name full of line breaks stays on its line; a huge one still leaves the link whole.
         award.recipient.name = format!(
             "김

@@ -77,7 +77,7 @@ fn status_banner(p: &BadgePage<'_>) -> Markup {
             AwardStatus::Expired { on } => {
                 div class="status s-expired" role="status" {
                     span aria-hidden="true" { "⏱" }
-                    span { (l.t("만료됨", "Expired on")) " " (i18n::date(l, *on, zone)) }
+                    span { @if l == Locale::Ko { (i18n::date(l, *on, zone)) "에 만료됨" } @else { "Expired on " (i18n::date(l, *on, zone)) } }
                 }
             }
             AwardStatus::Revoked { reason, at } => {
@@ -308,7 +308,7 @@ pub fn not_found(l: Locale) -> Markup {
     let title = |l: Locale| l.t("배지를 찾을 수 없습니다", "Badge not found");
     let text = |l: Locale| {
         l.t(
-            "주소가 정확한지 확인해 주세요. 배지가 삭제되었거나 잘못된 링크일 수 있습니다.",
+            "주소가 정확한지 확인해 주세요. 잘못 입력되었거나 없는 페이지의 링크일 수 있습니다.",
             "Check the address. The link may be mistyped, or the badge does not exist.",
         )
     };

@@ -164,7 +164,7 @@ impl Card {
         match &self.status {
             CardStatus::Valid => (l.t("유효한 배지", "Verified badge").into(), "#1b7f3b"),
             CardStatus::Expired(on) => (
-                l.t(format!("만료됨 {on}"), format!("Expired {on}")),
+                l.t(format!("{on}에 만료됨"), format!("Expired {on}")),
                 "#8a5a00",
             ),
             CardStatus::Revoked => (l.t("취소된 배지", "Revoked").into(), "#b3261e"),

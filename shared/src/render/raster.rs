@@ -47,6 +47,20 @@ pub enum RasterError {
     Render,
 }
 
+impl RasterError {
+    /// The same in Korean (what the console shows on Korean pages).
+    pub fn korean(&self) -> String {
+        match self {
+            Self::NotAnImage(e) => format!("읽을 수 있는 이미지 파일이 아닙니다 ({e})."),
+            Self::TooLarge { width, height } => format!(
+                "이미지가 {width}×{height}픽셀입니다. 한 변이 {MAX_SIDE}픽셀 이하여야 변환할 수 있습니다."
+            ),
+            Self::TooComplex(e) => format!("SVG가 너무 복잡해 그릴 수 없습니다: {e}"),
+            Self::Render => "이미지를 그리지 못했습니다.".into(),
+        }
+    }
+}
+
 /// The embedded fonts, inflated once per process (on the first render, not at start).
 pub fn fonts() -> Arc<fontdb::Database> {
     static DB: OnceLock<Arc<fontdb::Database>> = OnceLock::new();

@@ -210,7 +210,7 @@ fn batch_data(b: &Batch) -> Value {
         "filename": b.filename,
         "status": b.status,
         "failure_reason": b.failure_reason,
-        "counts": b.counts,
+        "counts": b.counts.public(),
         "report_available": b.report_key.is_some(),
     })
 }

@@ -289,14 +289,19 @@ async fn post(app: &App, w: &Webhook, d: &Delivery) -> Attempt {
     made
 }
 
+/// Why an endpoint was switched off, as stored (the console says it in Korean too): the
+/// receiver's 410, or this prefix and the last attempt's failure.
+pub const OFF_GONE: &str = "the receiver answered HTTP 410 Gone";
+pub const OFF_FAILING: &str = "every attempt failed for 5 days; last: ";
+
 /// Switches the endpoint off after attempt `last` (a 410, or failing for [`FAILING_LIMIT`]) and,
 /// the one time that happens, emails the issuer's admins.
 async fn switch_off(app: &App, w: &Webhook, last: &Attempt) -> Result<(), StoreError> {
     let gone = last.status_code == Some(410);
     let why = if gone {
-        "the receiver answered HTTP 410 Gone".to_owned()
+        OFF_GONE.to_owned()
     } else {
-        format!("every attempt failed for 5 days; last: {}", last.failure())
+        format!("{OFF_FAILING}{}", last.failure())
     };
     if !app.store.disable_webhook(w, &why).await? {
         return Ok(());

@@ -6,7 +6,12 @@ use crate::{
         json::Obj,
         text,
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError},
+    http::{
+        auth::Caller,
+        body::JsonObject,
+        error::ApiError,
+        query::{ApiQuery, NoParams},
+    },
 };
 use axum::{
     extract::{Path, State},
@@ -60,7 +65,11 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-pub async fn list(State(app): State<App>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    _: ApiQuery<NoParams>,
+) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin("manage API keys")?;
     let keys = app.store.list_api_keys(&caller.issuer_id).await?;
     Ok(Json(super::list_json(

@@ -69,12 +69,17 @@ pub fn award_json(
 }
 
 pub(crate) fn issue_error(e: IssueError) -> ApiError {
+    let ko = e.invalid().korean().map(str::to_owned);
+    let with_ko = |err: ApiError| ApiError {
+        ko: ko.clone(),
+        ..err
+    };
     match e {
-        IssueError::TemplateArchived(_) => ApiError::field("template_id", e.to_string()),
-        IssueError::Rule(_) => ApiError::field("expires_on", e.to_string()),
-        IssueError::IssuedInFuture => ApiError::field("issued_on", e.to_string()),
+        IssueError::TemplateArchived(_) => with_ko(ApiError::field("template_id", e.to_string())),
+        IssueError::Rule(_) => with_ko(ApiError::field("expires_on", e.to_string())),
+        IssueError::IssuedInFuture => with_ko(ApiError::field("issued_on", e.to_string())),
         IssueError::AlreadyHolds { ref existing } => {
-            let mut err = ApiError::conflict("already_awarded", e.to_string());
+            let mut err = with_ko(ApiError::conflict("already_awarded", e.to_string()));
             err.field = Some(format!("existing_award:{existing}"));
             err
         }
@@ -101,7 +106,9 @@ pub(crate) fn issue_error(e: IssueError) -> ApiError {
             err.field = Some(field.into());
             err
         }
-        IssueError::NotReissuable(_) => ApiError::conflict("not_reissuable", e.to_string()),
+        IssueError::NotReissuable(_) => {
+            with_ko(ApiError::conflict("not_reissuable", e.to_string()))
+        }
         IssueError::Store(s) => s.into(),
     }
 }

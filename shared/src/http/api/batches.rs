@@ -1,7 +1,7 @@
 use super::once::{self, once, Once};
 use crate::{
     app::App,
-    csv_import,
+    csv_import::{self, FileError},
     domain::{
         batch::{Batch, BatchMode, BatchStatus},
         ids::{BatchId, TemplateId},
@@ -23,9 +23,9 @@ use std::time::Duration;
 const LINK_VALIDITY: Duration = Duration::from_secs(15 * 60);
 
 /// The documented columns, with two example rows (Korean and English).
-pub const SAMPLE_CSV: &str = "email,name,template_id,issued_on,expires_on,narrative,evidence_url,evidence_narrative,external_id,cohort,locale\r\n\
-minsu.kim@example.com,김민수,,2026-03-01,,최종 프로젝트: 공공데이터 분석,https://example.com/portfolio/minsu,발표 자료,S2026-001,2026-봄,ko\r\n\
-jane.smith@example.com,Jane Smith,,2026-03-01,2028-03-01,,,,S2026-002,2026-spring,en\r\n";
+pub const SAMPLE_CSV: &str = "email,name,phone,template_id,issued_on,expires_on,narrative,evidence_url,evidence_narrative,external_id,cohort,locale\r\n\
+minsu.kim@example.com,김민수,010-1234-5678,,2026-03-01,,최종 프로젝트: 공공데이터 분석,https://example.com/portfolio/minsu,발표 자료,S2026-001,2026-봄,ko\r\n\
+jane.smith@example.com,Jane Smith,,,2026-03-01,2028-03-01,,,,S2026-002,2026-spring,en\r\n";
 
 async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
     let mut v = json!({
@@ -37,13 +37,7 @@ async fn batch_json(app: &App, b: &Batch) -> Result<Value, ApiError> {
         "status": b.status,
         "failure_reason": b.failure_reason,
         "failure_reason_ko": b.failure_reason_ko,
-        "counts": {
-            "rows": b.counts.rows,
-            "valid": b.counts.valid,
-            "issued": b.counts.issued,
-            "skipped_duplicate": b.counts.duplicates,
-            "invalid": b.counts.invalid,
-        },
+        "counts": b.counts.public(),
         "warnings": b.warnings,
         "warnings_ko": b.warnings_ko,
         "progress_row": b.checkpoint_row,
@@ -79,7 +73,8 @@ pub async fn create(
         return Err(ApiError::field(
             "filename",
             "upload a CSV file (.csv); in Excel use File → Save As → CSV UTF-8",
-        ));
+        )
+        .ko("CSV 파일(.csv)을 올리세요. 엑셀에서는 파일 → 다른 이름으로 저장 → CSV UTF-8(쉼표로 분리)을 고르세요."));
     }
     let template_id = o.parse("template_id", TemplateId::parse)?;
     let size = upload_size(&o)?;
@@ -123,12 +118,15 @@ async fn template_takes_batches(
         .store
         .get_template_of(&caller.issuer_id, t)
         .await?
-        .ok_or_else(|| ApiError::field("template_id", format!("template {t} not found")))?;
+        .ok_or_else(|| {
+            ApiError::field("template_id", format!("template {t} not found"))
+                .ko(format!("템플릿 {t}을(를) 찾을 수 없습니다."))
+        })?;
     if !template.is_active() {
-        return Err(ApiError::field(
-            "template_id",
-            format!("template {t} is archived"),
-        ));
+        return Err(
+            ApiError::field("template_id", format!("template {t} is archived"))
+                .ko(format!("템플릿 {t}은(는) 보관되어 발급할 수 없습니다.")),
+        );
     }
     Ok(())
 }
@@ -174,11 +172,10 @@ async fn made_before(
 /// The file's size in bytes, if the client says it: the upload URL then takes exactly that many.
 fn upload_size(o: &Obj<'_>) -> Result<Option<u64>, ApiError> {
     match o.u64("size")? {
-        Some(0) => Err(ApiError::field("size", "the file is empty")),
-        Some(n) if n > csv_import::MAX_FILE_BYTES => Err(ApiError::field(
-            "size",
-            format!("the file is larger than 50 MB ({n} bytes); split it into several files"),
-        )),
+        Some(0) => Err(FileError::Empty.invalid().at("size").into()),
+        Some(n) if n > csv_import::MAX_FILE_BYTES => {
+            Err(FileError::TooLarge(n).invalid().at("size").into())
+        }
         n => Ok(n),
     }
 }

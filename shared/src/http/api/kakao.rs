@@ -61,6 +61,7 @@ pub async fn save(
                         "unavailable",
                         "the credentials could not be encrypted just now; retry",
                     )
+                    .ko("지금은 키를 암호화하지 못했습니다. 잠시 후 다시 저장하세요.")
                 })?
         }
         (None, Some(c)) => c,
@@ -69,6 +70,7 @@ pub async fn save(
                 "access_key",
                 "is required the first time (with secret_key): the provider's API keys",
             )
+            .ko("처음 저장할 때는 Access Key ID와 Secret Key를 모두 입력하세요.")
             .into())
         }
     };

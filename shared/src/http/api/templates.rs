@@ -294,6 +294,7 @@ fn image_type(bytes: &[u8], asset: Asset) -> Result<&'static str, ApiError> {
             "unsupported_image",
             "the body is not a PNG, JPEG, WebP or SVG image",
         )
+        .ko("PNG, JPEG, WebP, SVG 이미지만 올릴 수 있습니다.")
     })?;
     if asset == Asset::BadgeImage && content_type != "image/svg+xml" {
         raster::dimensions(bytes).map_err(|e| match e {
@@ -301,12 +302,14 @@ fn image_type(bytes: &[u8], asset: Asset) -> Result<&'static str, ApiError> {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "image_too_large",
                 e.to_string(),
-            ),
+            )
+            .ko(e.korean()),
             _ => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unreadable_image",
                 e.to_string(),
-            ),
+            )
+            .ko(e.korean()),
         })?;
     }
     Ok(content_type)
@@ -325,8 +328,9 @@ async fn upload(
     if asset == Asset::Banner && existing.spec.banner.is_none() {
         return Err(ApiError::conflict(
             "no_banner",
-            "set the banner first (PATCH the template with banner.alt and banner.target_url), then upload its image",
-        ));
+            "set the banner first (PATCH the template with banner.alt, banner.target_url and an image URL, banner.image {kind: url}), then upload its image, which replaces that one",
+        )
+        .ko("먼저 배너를 설정하세요 (배너의 대체 텍스트, 링크, 이미지 URL). 그다음 올린 이미지가 그 이미지를 대신합니다."));
     }
     let bytes = read_limited(req, MAX_IMAGE_BYTES).await?;
     let content_type = image_type(&bytes, asset)?;

@@ -10,7 +10,13 @@ use crate::{
         json::{merge_patch, Obj},
         webhook::{Delivery, Webhook, WebhookSpec},
     },
-    http::{auth::Caller, body::JsonObject, error::ApiError, query::ApiQuery, PageQuery},
+    http::{
+        auth::Caller,
+        body::JsonObject,
+        error::ApiError,
+        query::{ApiQuery, NoParams},
+        PageQuery,
+    },
     store::{creations::Creation, StoreError},
 };
 use axum::{
@@ -129,7 +135,10 @@ async fn room_for(app: &App, caller: &Caller, spec: &WebhookSpec) -> Result<(), 
             StatusCode::UNPROCESSABLE_ENTITY,
             "too_many_webhooks",
             format!("an issuer has at most {MAX_ENDPOINTS} webhook endpoints; remove one first"),
-        ));
+        )
+        .ko(format!(
+            "웹훅 엔드포인트는 {MAX_ENDPOINTS}개까지 만들 수 있습니다. 먼저 하나를 지우세요."
+        )));
     }
     Ok(())
 }
@@ -163,7 +172,11 @@ async fn made_before(
     Ok(Json(with_secret(&w)).into_response())
 }
 
-pub async fn list(State(app): State<App>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    _: ApiQuery<NoParams>,
+) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin(WHAT)?;
     let all = app.store.webhooks_of(&caller.issuer_id).await?;
     Ok(Json(super::list_json(
@@ -286,7 +299,8 @@ pub async fn test(
         return Err(ApiError::conflict(
             "webhook_disabled",
             "this endpoint is switched off; switch it on (PATCH enabled: true) to send to it",
-        ));
+        )
+        .ko("이 엔드포인트는 꺼져 있습니다. 켠 뒤에 보내세요."));
     }
     let d = crate::webhooks::test_event(&app, &w)
         .await
@@ -301,6 +315,7 @@ fn queue_failed(e: String) -> ApiError {
         "queue_unavailable",
         "the delivery could not be queued; retry shortly",
     )
+    .ko("지금은 전송을 대기열에 넣지 못했습니다. 잠시 후 다시 시도하세요.")
 }
 
 /// The endpoint's deliveries, newest first.
@@ -337,7 +352,8 @@ pub async fn retry(
         return Err(ApiError::conflict(
             "webhook_disabled",
             "this endpoint is switched off; switch it on (PATCH enabled: true) before retrying",
-        ));
+        )
+        .ko("이 엔드포인트는 꺼져 있습니다. 켠 뒤에 다시 보내세요."));
     }
     if !crate::webhooks::retry(&app, &d)
         .await
@@ -346,7 +362,8 @@ pub async fn retry(
         return Err(ApiError::conflict(
             "delivery_in_progress",
             "an attempt of this delivery is in flight; look again in a minute",
-        ));
+        )
+        .ko("이 전송을 지금 보내는 중입니다. 1분 뒤에 다시 확인하세요."));
     }
     let d = app.store.delivery(&w.id, &d.id).await?.unwrap_or(d);
     Ok((StatusCode::ACCEPTED, Json(delivery_json(&d))))

@@ -173,7 +173,7 @@ impl Filters {
         let email = match text.filter(|x| x.contains('@')).map(Email::parse) {
             Some(Ok(e)) => Some(e.lookup_key()),
             Some(Err(e)) => {
-                refuse("q", e.0);
+                refuse("q", l.t(e.korean(), None).unwrap_or(&e.0).to_owned());
                 None
             }
             None => None,
@@ -190,7 +190,7 @@ impl Filters {
         let batch = match param(q, "batch").map(BatchId::parse) {
             Some(Ok(b)) => Some(b),
             Some(Err(e)) => {
-                refuse("batch", e.0);
+                refuse("batch", l.t(e.korean(), None).unwrap_or(&e.0).to_owned());
                 None
             }
             None => None,
@@ -481,7 +481,7 @@ fn detail_page(
                 h2 { (l.t("배지 취소", "Revoke")) }
                 (ui::csrf(s))
                 (input(Field::new("reason", l.t("취소 사유 (공개 페이지에 표시)", "Reason (shown on the public page)"), "").kind("textarea").required(), err))
-                button class="btn danger" type="submit" { (l.t("취소하기", "Revoke")) }
+                button class="btn danger" type="submit" { (l.t("발급 취소하기", "Revoke")) }
             }
         }
         @if a.revocation.is_none() && a.superseded_by.is_none() {

@@ -4,7 +4,7 @@
 //! behind the session (and its CSRF token).
 
 use super::{
-    page::{api, failed, respond, templates},
+    page::{api, failed, respond, script_error, templates},
     posted::Scripted,
     session::Session,
     ui,
@@ -72,8 +72,8 @@ fn words(l: Locale) -> Value {
         "signin": l.t("세션이 끝났습니다. 다시 로그인하면 진행 상황을 볼 수 있습니다 (일괄 발급은 계속됩니다).", "Your session ended. Sign in again to see the progress (the batch carries on)."),
         "rows": l.t("행", "rows"), "valid": l.t("유효", "valid"), "issued": l.t("발급", "issued"),
         "invalid": l.t("오류", "invalid"), "duplicates": l.t("중복", "duplicates"),
-        "st_awaiting_upload": l.t("업로드 대기", "Awaiting upload"), "st_validating": l.t("검증 중", "Validating"),
-        "st_issuing": l.t("발급 중", "Issuing"), "st_completed": l.t("완료", "Completed"), "st_failed": l.t("실패", "Failed"),
+        "st_awaiting_upload": status_word(l, "awaiting_upload"), "st_validating": status_word(l, "validating"),
+        "st_issuing": status_word(l, "issuing"), "st_completed": status_word(l, "completed"), "st_failed": status_word(l, "failed"),
     })
 }
 
@@ -122,12 +122,25 @@ fn upload_form(s: &Session, tpls: &[Template]) -> Markup {
                 progress id="upload-progress" max="1" value="0" {}
             }
             p id="batch-status" role="status" aria-live="polite" {}
+            ul id="batch-warnings" class="hint" hidden {}
             p class="btns" {
                 a id="report-link" class="btn" hidden href="#" { (l.t("오류 보고서 내려받기", "Download the error report")) }
                 a id="batch-link" class="btn" hidden href="#" { (l.t("발급된 배지 보기", "See the issued badges")) }
             }
             button class="btn primary" type="submit" { (l.t("업로드하고 발급", "Upload and issue")) }
         }
+    }
+}
+
+/// A batch's status as the page says it (the API's word is its class).
+fn status_word(l: Locale, status: &str) -> &str {
+    match status {
+        "awaiting_upload" => l.t("업로드 대기", "Awaiting upload"),
+        "validating" => l.t("검증 중", "Validating"),
+        "issuing" => l.t("발급 중", "Issuing"),
+        "completed" => l.t("완료", "Completed"),
+        "failed" => l.t("실패", "Failed"),
+        other => other,
     }
 }
 
@@ -143,7 +156,7 @@ fn recent_batches(l: Locale, recent: &[Batch]) -> Markup {
                     tr {
                         th scope="row" { a href={"/console/awards?batch=" (b.id)} { (b.filename) } }
                         td {
-                            span class={"status st-" (st)} { (st) }
+                            span class={"status st-" (st)} { (status_word(l, &st)) }
                             @if b.stalled_since(now).is_some() {
                                 " " span class="status st-failed" { (l.t("멈춤", "stalled")) }
                                 p class="hint" { (l.t(STALLED.0, STALLED.1)) }
@@ -173,14 +186,14 @@ pub async fn create(
     .await
     {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => script_error(s.lang, e),
     }
 }
 
 pub async fn status(State(app): State<App>, s: Session, Path(id): Path<String>) -> Response {
     match api(v1::get_one(State(app.clone()), s.caller.clone(), Path(id)).await).await {
         Ok(v) => ([(axum::http::header::CACHE_CONTROL, "no-store")], Json(v)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => script_error(s.lang, e),
     }
 }
 

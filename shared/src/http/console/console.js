@@ -100,6 +100,12 @@
         if (b.status === "completed" || b.status === "failed") {
           var reason = document.documentElement.lang === "ko" && b.failure_reason_ko || b.failure_reason;
           if (reason) { say(status.textContent + " · " + reason); }
+          // The file's warnings (columns not read, rows skipped), in the page's language.
+          var warnings = document.documentElement.lang === "ko" && (b.warnings_ko || []).length ? b.warnings_ko : (b.warnings || []);
+          var list = document.getElementById("batch-warnings");
+          list.textContent = "";
+          warnings.forEach(function (w) { var li = document.createElement("li"); li.textContent = w; list.appendChild(li); });
+          list.hidden = warnings.length === 0;
           if (b.error_report_url) {
             var a = document.getElementById("report-link");
             a.href = b.error_report_url; a.hidden = false;

@@ -149,8 +149,12 @@ async fn export(
     s: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match crate::http::analytics::export(State(app), s.caller, crate::http::query::ApiQuery(q))
-        .await
+    match crate::http::analytics::export(
+        State(app.clone()),
+        s.caller,
+        crate::http::query::ApiQuery(q),
+    )
+    .await
     {
         Ok(mut r) => {
             // The next page of the same export, under the console's own path.
@@ -163,7 +167,7 @@ async fn export(
             }
             r
         }
-        Err(e) => e.into_response(),
+        Err(e) => page::refused(&app, s.lang, e),
     }
 }
 

@@ -37,6 +37,32 @@ pub async fn api<R: IntoResponse>(r: Result<R, ApiError>) -> Result<Value, ApiEr
     serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())
 }
 
+/// A `/v1` error for the console's own scripts, which show its `message`: in the page's
+/// language when the error has its Korean.
+pub fn script_error(l: Locale, mut e: ApiError) -> Response {
+    if l == Locale::Ko {
+        if let Some(k) = e.ko.take() {
+            e.message = k;
+        }
+    }
+    e.into_response()
+}
+
+/// A `/v1` error met by a form or a link (not a script): a page saying it, in the page's
+/// language; a failure that is not the admin's doing is [`failed`]'s page.
+pub fn refused(app: &App, l: Locale, e: ApiError) -> Response {
+    if e.status.is_server_error() {
+        return failed(e);
+    }
+    let said = if l == Locale::Ko {
+        e.ko.as_deref()
+    } else {
+        None
+    };
+    let title = said.unwrap_or(&e.message).to_owned();
+    refusal(app, e.status, l, &title, None)
+}
+
 /// A page for a request the console cannot serve: what happened, what to do (if anything), and
 /// the way back.
 fn refusal(
@@ -108,7 +134,7 @@ pub fn failed(e: impl Into<ApiError>) -> Response {
         bare(
             Locale::En,
             "Error",
-            html! { h1 { "Something went wrong / 오류가 발생했습니다" } p { "It has been logged. Please try again." } },
+            html! { h1 { "Something went wrong / 오류가 발생했습니다" } p { "It has been logged. Please try again. / 기록되었습니다. 잠시 후 다시 시도하세요." } },
         ),
         None,
     )

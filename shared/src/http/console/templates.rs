@@ -3,7 +3,7 @@
 
 use super::{
     form,
-    page::{api, failed, found, not_found, respond, templates},
+    page::{api, failed, found, not_found, refused, respond, script_error, templates},
     posted::{json_of, Posted, Scripted},
     session::Session,
     ui,
@@ -560,11 +560,12 @@ pub async fn preview(State(app): State<App>, Posted { s, f }: Posted) -> Respons
 
 /// What stops the form's values from making a template yet.
 fn cannot_preview(app: &App, l: Locale, e: &FieldError) -> Response {
+    let said = l.t(e.ko.as_deref(), None).unwrap_or(&e.message);
     let page = ui::bare(
         l,
-        "Preview",
+        l.t("미리보기", "Preview"),
         html! {
-            p class="alert" { (l.t("미리보기를 만들 수 없습니다: ", "Cannot preview yet: ")) (e.field) " — " (e.message) }
+            p class="alert" { (l.t("미리보기를 만들 수 없습니다: ", "Cannot preview yet: ")) (e.field) " — " (said) }
         },
     );
     respond(app, StatusCode::OK, page)
@@ -645,7 +646,7 @@ pub async fn archive(
     }
     match api(v1::archive(State(app.clone()), s.caller.clone(), Path(id.clone())).await).await {
         Ok(_) => Redirect::to(&format!("/console/templates/{id}?saved=1")).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => refused(&app, s.lang, e),
     }
 }
 
@@ -666,6 +667,6 @@ pub async fn upload(
     };
     match res {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => script_error(s.lang, e),
     }
 }

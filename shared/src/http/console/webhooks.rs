@@ -11,7 +11,13 @@ use super::{
 use crate::{
     app::App,
     domain::webhook::EventType,
-    http::{api::webhooks as v1, body::JsonObject, query::ApiQuery, PageQuery},
+    http::{
+        api::webhooks as v1,
+        body::JsonObject,
+        query::{ApiQuery, NoParams},
+        PageQuery,
+    },
+    webhooks::send::{OFF_FAILING, OFF_GONE},
 };
 use axum::{
     extract::{Path, State},
@@ -90,7 +96,20 @@ fn state_of(s: &Session, w: &Value) -> Markup {
     let l = s.lang;
     html! {
         @if w["enabled"] == true { (l.t("사용 중", "On")) } @else { strong { (l.t("꺼짐", "Off")) } }
-        @if let Some(why) = w["disabled_reason"].as_str() { br; span class="muted" { (why) } }
+        @if let Some(why) = w["disabled_reason"].as_str() { br; span class="muted" { (switched_off(l, why)) } }
+    }
+}
+
+/// Why the endpoint was switched off (`webhooks::send::switch_off` writes it in English), in the
+/// page's language.
+fn switched_off(l: crate::domain::locale::Locale, why: &str) -> String {
+    if l == crate::domain::locale::Locale::En {
+        return why.to_owned();
+    }
+    match why.strip_prefix(OFF_FAILING) {
+        Some(last) => format!("5일 동안 모든 전송이 실패했습니다. 마지막 오류: {last}"),
+        None if why == OFF_GONE => "수신 서버가 HTTP 410 Gone으로 응답했습니다.".to_owned(),
+        None => why.to_owned(),
     }
 }
 
@@ -108,7 +127,8 @@ fn secret_note(l: crate::domain::locale::Locale, secret: Option<&str>) -> Markup
 
 async fn list_page(app: &App, s: &Session, shown: Shown<'_>, status: StatusCode) -> Response {
     let l = s.lang;
-    let list = match api(v1::list(State(app.clone()), s.caller.clone()).await).await {
+    let none = ApiQuery(NoParams {});
+    let list = match api(v1::list(State(app.clone()), s.caller.clone(), none).await).await {
         Ok(v) => v["data"].as_array().cloned().unwrap_or_default(),
         Err(e) => return failed(e),
     };
@@ -136,6 +156,8 @@ struct Shown<'a> {
     err: Option<&'a FormError>,
     secret: Option<&'a str>,
     note: Option<&'a str>,
+    /// What the API refused (an action on the endpoint), shown as an alert, not a note.
+    problem: Option<&'a str>,
 }
 
 pub async fn page(State(app): State<App>, s: Session) -> Response {
@@ -290,6 +312,7 @@ async fn endpoint_page(app: &App, s: &Session, id: &str, shown: Shown<'_>) -> Re
         p { a href=(PATH) { (l.t("← 웹훅", "← Webhooks")) } }
         (secret_note(l, shown.secret))
         @if let Some(n) = shown.note { div class="ok" role="status" { (n) } }
+        @if let Some(p) = shown.problem { div class="alert" role="alert" { (p) } }
         section class="card" {
             h2 { code { (w["url"].as_str().unwrap_or("")) } }
             p { (state_of(s, &w)) }
@@ -401,7 +424,7 @@ pub async fn act(
         }
         Ok(_) => back_to(&id, &what),
         Err(e) if e.status == StatusCode::NOT_FOUND => super::page::not_found(&app, l),
-        Err(e) => endpoint_note(&app, &s, &id, &FormError::from_api(&e, l).message).await,
+        Err(e) => endpoint_problem(&app, &s, &id, &FormError::from_api(&e, l).message).await,
     }
 }
 
@@ -442,6 +465,15 @@ async fn endpoint_note(app: &App, s: &Session, id: &str, note: &str) -> Response
     endpoint_page(app, s, id, shown).await
 }
 
+/// The endpoint's page with what the API refused above it.
+async fn endpoint_problem(app: &App, s: &Session, id: &str, problem: &str) -> Response {
+    let shown = Shown {
+        problem: Some(problem),
+        ..Shown::default()
+    };
+    endpoint_page(app, s, id, shown).await
+}
+
 pub async fn retry(
     State(app): State<App>,
     Path((id, delivery)): Path<(String, String)>,
@@ -455,10 +487,9 @@ pub async fn retry(
     )
     .await)
     .await;
-    let note = match r {
-        Ok(_) => l.t("다시 보냅니다.", "Retrying now.").to_owned(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => return super::page::not_found(&app, l),
-        Err(e) => FormError::from_api(&e, l).message,
-    };
-    endpoint_note(&app, &s, &id, &note).await
+    match r {
+        Ok(_) => endpoint_note(&app, &s, &id, l.t("다시 보냅니다.", "Retrying now.")).await,
+        Err(e) if e.status == StatusCode::NOT_FOUND => super::page::not_found(&app, l),
+        Err(e) => endpoint_problem(&app, &s, &id, &FormError::from_api(&e, l).message).await,
+    }
 }

@@ -465,14 +465,14 @@ async fn unsubscribe_page(
             @if sms {
                 h1 { (l.t("광고성 카카오톡·문자 수신 거부", "Stop promotional KakaoTalk and SMS messages")) }
                 p { (l.t(
-                    format!("{name}의 과정 추천 카카오톡·문자를 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
-                    format!("You will no longer receive course recommendations from {name} by KakaoTalk or SMS. Your badge stays valid."),
+                    format!("아래 버튼을 누르면 {name}의 과정 추천 카카오톡·문자를 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
+                    format!("Press the button below to stop course recommendations from {name} by KakaoTalk or SMS. Your badge stays valid."),
                 )) }
             } @else {
             h1 { (l.t("광고성 이메일 수신 거부", "Unsubscribe from promotional emails")) }
             p { (l.t(
-                format!("{name}의 과정 추천 이메일을 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
-                format!("You will no longer receive course recommendations from {name}. Your badge stays valid."),
+                format!("아래 버튼을 누르면 {name}의 과정 추천 이메일을 더 이상 받지 않습니다. 배지는 그대로 유효합니다."),
+                format!("Press the button below to stop course recommendations from {name}. Your badge stays valid."),
             )) }
             }
             form method="post" {
