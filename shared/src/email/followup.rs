@@ -119,9 +119,17 @@ pub fn render(
             format!("{}{subject}", l.t("(광고) ", ""))
         },
         intro,
+        // Who sent it and how to reach them, as the Korean law on advertising messages asks
+        // of every promotional one (정보통신망법 제50조 제4항: the sender's name and contact).
         why: l.t(
-            format!("{}에서 배지를 받으신 분께 보내는 안내입니다.", p.name),
-            format!("You receive this because {} issued you a badge.", p.name),
+            format!(
+                "{}에서 배지를 받으신 분께 보내는 안내입니다. 보낸 곳: {} ({})",
+                p.name, p.name, p.email
+            ),
+            format!(
+                "You receive this because {} issued you a badge. Sender: {} ({})",
+                p.name, p.name, p.email
+            ),
         ),
         unsubscribe: (!notice).then(|| unsubscribe_url(&urls, award)),
         locale: l,
