@@ -209,7 +209,7 @@ response_schemas = {
                             "signs_from": S(format="date-time", description="when the new key starts signing: two minutes on, so that verifiers' cached copies of the DID document (max-age 60 s) list it first; at once with retire_previous"),
                             "retired": arr(S(pattern="^key-[0-9]+$"), description="keys this rotation retired (with retire_previous)")},
                            ["key", "verification_method", "did", "signs_from", "retired"]),
-    "Error": resp_obj({"error": resp_obj({"code": S(), "message": S(), "field": S(description="the request field, parameter or header at fault")}, ["code", "message"])}, ["error"]),
+    "Error": resp_obj({"error": resp_obj({"code": S(), "message": S(), "field": S(description="the request field, parameter or header at fault"), "existing_award_id": S(description="already_awarded: the recipient's active award of this template")}, ["code", "message"])}, ["error"]),
     "Issuer": resp_obj({
         "id": ISSUER_ID, **{k: v for k, v in issuer_profile.items()},
         "url": OUT_URL, "logo_url": OUT_URL, "seal_url": OUT_URL,

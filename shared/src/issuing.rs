@@ -31,12 +31,8 @@ pub enum Issued {
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    #[error("template {0} is archived; restore it or use another template")]
-    TemplateArchived(String),
     #[error(transparent)]
     Rule(#[from] IssueRuleError),
-    #[error("issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date (a date without a time is midnight in that zone; later today counts as now)")]
-    IssuedInFuture,
     #[error("the template allows one active award per recipient, and award {existing} is active for this recipient")]
     AlreadyHolds { existing: AwardId },
     #[error("{what} was already used for award {existing}, for a different request")]
@@ -55,11 +51,7 @@ impl IssueError {
     /// Korean.
     pub fn invalid(&self) -> Invalid {
         let ko = match self {
-            Self::TemplateArchived(t) => format!("템플릿 {t}은(는) 보관되어 있습니다. 복원하거나 다른 템플릿을 쓰세요."),
-            Self::Rule(IssueRuleError::ExpiresBeforeIssued { issued, expires }) => format!(
-                "만료일(expires_on, {expires})이 발급일(issued_on, {issued})보다 뒤가 아닙니다."
-            ),
-            Self::IssuedInFuture => "발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다 (시각 없는 날짜는 그 시간대의 자정이고, 오늘 중 나중 시각은 지금으로 기록됩니다).".into(),
+            Self::Rule(r) => return r.invalid(),
             Self::AlreadyHolds { existing } => format!("이 템플릿은 수신자당 유효한 배지를 하나만 허용하며, 이 수신자에게는 유효한 배지 {existing}가 있습니다."),
             Self::KeyReused { what, existing } => format!("{what}는 다른 요청으로 배지 {existing}에 이미 쓰였습니다."),
             Self::NotReissuable(a) => format!("배지 {a}는 이미 취소되었거나 재발급되었습니다."),
@@ -117,11 +109,11 @@ pub fn build_award(
     now: DateTime<Utc>,
 ) -> Result<Award, IssueError> {
     if !template.is_active() {
-        return Err(IssueError::TemplateArchived(template.id.to_string()));
+        return Err(IssueRuleError::TemplateArchived(template.id.clone()).into());
     }
     let zone = issuer.profile.time_zone;
     let issued = crate::domain::time::issue_instant(req.issued_on.unwrap_or(now), now, zone)
-        .ok_or(IssueError::IssuedInFuture)?;
+        .ok_or(IssueRuleError::IssuedInFuture)?;
     let expires = match req.expires_on {
         Some(explicit) => explicit,
         None => template
@@ -388,11 +380,18 @@ pub async fn issue_rows(
 ) -> Result<Vec<RowOutcome>, StoreError> {
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
     let mut writes: Vec<(usize, RowWrite)> = Vec::new();
+    let mut archived = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         match row_write(issuer, batch_id, r, now) {
             Ok(w) => writes.push((i, w)),
-            Err(rejected) => outcomes[i] = Some(rejected),
+            Err(e @ IssueError::Rule(IssueRuleError::TemplateArchived(_))) => {
+                archived.push((i, e));
+            }
+            Err(e) => outcomes[i] = Some(rejected(&e)),
         }
+    }
+    if !archived.is_empty() {
+        written_before(store, issuer, batch_id, rows, archived, &mut outcomes).await?;
     }
     for _round in 0..4 {
         if writes.is_empty() {
@@ -429,26 +428,16 @@ pub async fn issue_rows(
 }
 
 /// A row's award with its guards (row key, external id, one-active slot) and the counters it
-/// moves; or, when the row cannot be issued, its rejection.
+/// moves; or why the row cannot be issued.
 fn row_write(
     issuer: &Issuer,
     batch_id: &BatchId,
     r: &RowRequest,
     now: DateTime<Utc>,
-) -> Result<RowWrite, RowOutcome> {
-    let mut award = build_award(issuer, &r.template, &r.req, now).map_err(|e| {
-        let column = match e {
-            IssueError::IssuedInFuture => "issued_on",
-            IssueError::Rule(_) => "expires_on",
-            _ => "template_id",
-        };
-        RowOutcome::Rejected {
-            column,
-            why: e.invalid(),
-        }
-    })?;
+) -> Result<RowWrite, IssueError> {
+    let mut award = build_award(issuer, &r.template, &r.req, now)?;
     award.batch_id = Some(batch_id.clone());
-    let key = format!("csv|{}", r.row_key);
+    let key = row_guard_key(r);
     let guards = guards(Some((key.clone(), key)), &r.req, &r.template, None);
     let tallies = tally::issued(&award, issuer.profile.time_zone);
     Ok(RowWrite {
@@ -456,6 +445,49 @@ fn row_write(
         guards,
         tallies,
     })
+}
+
+/// The key of a row's `Guard::Idempotency` (its identity, [`row_key`]).
+fn row_guard_key(r: &RowRequest) -> String {
+    format!("csv|{}", r.row_key)
+}
+
+/// A row that cannot be issued, refused.
+fn rejected(e: &IssueError) -> RowOutcome {
+    let column = match e {
+        IssueError::Rule(r) => r.field(),
+        _ => "template_id",
+    };
+    RowOutcome::Rejected {
+        column,
+        why: e.invalid(),
+    }
+}
+
+/// Rows of a template archived since the file's check: refused — unless their award exists
+/// already (a run of this batch wrote it before a crash, after its last checkpoint; or an
+/// earlier upload did), which counts as it would had the template stayed: issued, or a
+/// duplicate. One strongly consistent `BatchGetItem` of their row keys.
+async fn written_before(
+    store: &Store,
+    issuer: &Issuer,
+    batch_id: &BatchId,
+    rows: &[RowRequest],
+    archived: Vec<(usize, IssueError)>,
+    outcomes: &mut [Option<RowOutcome>],
+) -> Result<(), StoreError> {
+    let keys: Vec<String> = archived
+        .iter()
+        .map(|(i, _)| row_guard_key(&rows[*i]))
+        .collect();
+    let holders = store.row_key_holders(&issuer.id, &keys).await?;
+    for ((i, e), holder) in archived.into_iter().zip(holders) {
+        outcomes[i] = Some(match holder {
+            Some(t) => key_taken(&rows[i], batch_id, &t),
+            None => rejected(&e),
+        });
+    }
+    Ok(())
 }
 
 /// A row whose row key or external id another award holds: issued already (by this batch, before
@@ -531,6 +563,7 @@ async fn take_over_stale(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::TemplateId;
 
     /// Every refusal of an issue (the API's, the console's, a CSV row's) has its Korean; only a
     /// store failure, which is no one's input, has none.
@@ -539,12 +572,13 @@ mod tests {
         let a = AwardId::generate();
         let now = Utc::now();
         let refusals = [
-            IssueError::TemplateArchived("tpl_x".into()),
+            IssueError::Rule(IssueRuleError::TemplateArchived(TemplateId::generate())),
+            IssueError::Rule(IssueRuleError::TemplateNotFound(TemplateId::generate())),
             IssueError::Rule(IssueRuleError::ExpiresBeforeIssued {
                 issued: now,
                 expires: now,
             }),
-            IssueError::IssuedInFuture,
+            IssueError::Rule(IssueRuleError::IssuedInFuture),
             IssueError::AlreadyHolds {
                 existing: a.clone(),
             },

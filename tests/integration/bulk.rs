@@ -893,6 +893,53 @@ async fn rows_of_a_template_archived_while_issuing_are_refused_once() {
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
 }
 
+/// A run in chunks of 50 rows, a checkpoint every 100 and a 1 s lease, that dies once `rows`
+/// rows are written.
+fn dying_after(rows: u64) -> IngestOptions {
+    IngestOptions {
+        chunk_rows: 50,
+        checkpoint_rows: 100,
+        lease: std::time::Duration::from_secs(1),
+        crash_after_rows: Some(rows),
+        ..IngestOptions::default()
+    }
+}
+
+/// A run that wrote rows past its last checkpoint and died, then the template archived before
+/// the retry: the rows whose awards exist count as issued (not refused as archived, which the
+/// report would say of badges that exist), the rest are refused, each once.
+#[tokio::test]
+async fn rows_written_before_a_crash_count_as_issued_though_the_template_was_archived_since() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = csv_rows(300, "archcrash");
+    let batch = json!({"filename": "a.csv", "template_id": tpl["id"], "notify": false});
+    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
+    let ev = t.s3_event(&source, file.len() as u64);
+    let dying = dying_after(200);
+    let out = t.ingest_with(ev.clone(), dying).await.unwrap();
+    assert!(out.to_string().contains("Crashed"), "{out}");
+    assert_eq!(t.batch(&key, &id).await["counts"]["issued"], 100);
+    assert_eq!(t.batch_awards(&key, &id).await.len(), 200);
+    let tid = tpl["id"].as_str().unwrap();
+    let r = t
+        .call("DELETE", &format!("/v1/templates/{tid}"), Some(&key), None)
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let out = t.ingest_with(ev, IngestOptions::default()).await.unwrap();
+    assert!(out.to_string().contains("Completed"), "{out}");
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["counts"]["issued"], 200, "{b:#}");
+    assert_eq!(b["counts"]["invalid"], 100, "{b:#}");
+    assert_eq!(t.batch_awards(&key, &id).await.len(), 200);
+    let report = t.report(&id).await.expect("an error report");
+    assert_eq!(report.len(), 100, "each refused row once");
+    assert!(
+        report.iter().all(|r| r[3].contains("archived")),
+        "{report:?}"
+    );
+}
+
 /// Each template a file names costs a read: a file may name at most 100.
 #[tokio::test]
 async fn a_file_names_at_most_a_hundred_templates() {
@@ -963,13 +1010,7 @@ async fn a_file_replaced_after_validation_is_not_issued() {
         )
         .await;
     let ev = t.s3_event(&source, checked.len() as u64);
-    let dying = IngestOptions {
-        chunk_rows: 50,
-        checkpoint_rows: 100,
-        lease: std::time::Duration::from_secs(1),
-        crash_after_rows: Some(100),
-        ..IngestOptions::default()
-    };
+    let dying = dying_after(100);
     let out = t.ingest_with(ev.clone(), dying).await.unwrap();
     assert!(out.to_string().contains("Crashed"), "{out}");
     // Someone with the upload URL swaps the file for one never checked.

@@ -278,6 +278,9 @@ async fn one_active_award_per_recipient_is_enforced() {
         .as_str()
         .unwrap()
         .contains(first["id"].as_str().unwrap()));
+    // The field at fault, and the holder's award by id.
+    assert_eq!(r.json()["error"]["field"], "recipient.email");
+    assert_eq!(r.json()["error"]["existing_award_id"], first["id"]);
     // After revocation the slot is free.
     let id = first["id"].as_str().unwrap();
     t.call(

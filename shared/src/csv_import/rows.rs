@@ -3,7 +3,7 @@
 
 use super::{columns::Column, Columns, FileError, MAX_COLUMNS, MAX_FIELD_CHARS};
 use crate::domain::{
-    award::Evidence,
+    award::{check_dates, Evidence, IssueRuleError},
     email::Email,
     ids::TemplateId,
     locale::Locale,
@@ -185,22 +185,12 @@ impl<'a> RowCheck<'a> {
     ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         let issued_on = self.optional(Column::IssuedOn, |s| parse_instant_in(s, zone, order));
         let expires_on = self.optional(Column::ExpiresOn, |s| parse_instant_in(s, zone, order));
-        if let (Some(i), Some(e)) = (issued_on, expires_on) {
-            if e <= i {
-                self.fail(
-                    Column::ExpiresOn,
-                    Invalid::new("expires_on must be after issued_on")
-                        .ko("만료일(expires_on)은 발급일(issued_on)보다 뒤여야 합니다."),
-                );
-            }
-        }
         if let Some(i) = issued_on {
+            if let Err(e) = check_dates(i, expires_on) {
+                self.fail(Column::ExpiresOn, e.invalid());
+            }
             if crate::domain::time::issue_instant(i, at, zone).is_none() {
-                self.fail(
-                    Column::IssuedOn,
-                    Invalid::new("issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date")
-                        .ko("발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다."),
-                );
+                self.fail(Column::IssuedOn, IssueRuleError::IssuedInFuture.invalid());
             }
         }
         (issued_on, expires_on)

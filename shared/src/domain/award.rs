@@ -3,6 +3,7 @@ use super::{
     ids::{AwardId, BatchId, IssuerId, TemplateId},
     locale::Locale,
     url::WebUrl,
+    Invalid,
 };
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -161,14 +162,48 @@ impl Award {
     }
 }
 
-/// Why an award could not be issued, before any storage is touched.
+/// Why an award could not be issued, before any storage is touched: the one wording of each
+/// refusal, in English and Korean, for the API, the console and a CSV row alike.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IssueRuleError {
+    /// Not the issuer's template (another issuer's is not found either).
+    #[error("template {0} not found")]
+    TemplateNotFound(TemplateId),
+    #[error("template {0} is archived; restore it or use another template")]
+    TemplateArchived(TemplateId),
     #[error("expires_on ({expires}) is not after issued_on ({issued})")]
     ExpiresBeforeIssued {
         issued: DateTime<Utc>,
         expires: DateTime<Utc>,
     },
+    #[error("issued_on is a later day than today in the issuer's time zone: Open Badges verifiers refuse a badge before its issue date (a date without a time is midnight in that zone; later today counts as now)")]
+    IssuedInFuture,
+}
+
+impl IssueRuleError {
+    /// The field the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::TemplateNotFound(_) | Self::TemplateArchived(_) => "template_id",
+            Self::ExpiresBeforeIssued { .. } => "expires_on",
+            Self::IssuedInFuture => "issued_on",
+        }
+    }
+
+    /// The refusal in English and Korean.
+    pub fn invalid(&self) -> Invalid {
+        let ko = match self {
+            Self::TemplateNotFound(t) => format!("템플릿 {t}을(를) 찾을 수 없습니다."),
+            Self::TemplateArchived(t) => {
+                format!("템플릿 {t}은(는) 보관되어 있습니다. 복원하거나 다른 템플릿을 쓰세요.")
+            }
+            Self::ExpiresBeforeIssued { issued, expires } => format!(
+                "만료일(expires_on, {expires})이 발급일(issued_on, {issued})보다 뒤가 아닙니다."
+            ),
+            Self::IssuedInFuture => "발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다 (시각 없는 날짜는 그 시간대의 자정이고, 오늘 중 나중 시각은 지금으로 기록됩니다).".into(),
+        };
+        Invalid::new(self.to_string()).ko(ko)
+    }
 }
 
 pub fn check_dates(

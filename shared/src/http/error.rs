@@ -20,6 +20,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// The message in Korean, for the console's Korean pages; never sent (the API speaks English).
     pub ko: Option<String>,
+    /// The id of what the request ran into (`existing_award_id` of an `already_awarded`).
+    pub related: Option<Box<(&'static str, String)>>,
 }
 
 impl ApiError {
@@ -30,15 +32,13 @@ impl ApiError {
             message: message.into(),
             field: None,
             ko: None,
+            related: None,
         }
     }
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_field",
-            message: message.into(),
             field: Some(field.into()),
-            ko: None,
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_field", message)
         }
     }
     /// A rejected value named by `field`, with the parser's own message (no field prefix).
@@ -48,6 +48,11 @@ impl ApiError {
             ko,
             ..Self::field(field, e.0)
         }
+    }
+    /// The id of what the request ran into, under `key` beside the message.
+    pub fn related(mut self, key: &'static str, id: impl Into<String>) -> Self {
+        self.related = Some(Box::new((key, id.into())));
+        self
     }
     /// The same message in Korean.
     pub fn ko(mut self, korean: impl Into<String>) -> Self {
@@ -82,6 +87,10 @@ impl IntoResponse for ApiError {
         let mut err = json!({ "code": self.code, "message": self.message });
         if let Some(f) = self.field {
             err["field"] = json!(f);
+        }
+        if let Some(related) = self.related {
+            let (key, id) = *related;
+            err[key] = json!(id);
         }
         let mut resp = (self.status, Json(json!({ "error": err }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -5,7 +5,7 @@
 use crate::{
     app::App,
     csv_import::{RowError, ValidRow},
-    domain::{batch::Batch, ids::TemplateId, template::Template, Invalid},
+    domain::{award::IssueRuleError, batch::Batch, ids::TemplateId, template::Template, Invalid},
     issuing::{self, IssueRequest, RowRequest},
     store::StoreError,
 };
@@ -120,14 +120,12 @@ impl<'a> Checker<'a> {
                 Invalid::new(format!("a file can name at most {MAX_TEMPLATES_PER_FILE} different templates; put the rest in another file"))
                     .ko(format!("한 파일에는 템플릿을 {MAX_TEMPLATES_PER_FILE}개까지 쓸 수 있습니다. 나머지는 다른 파일로 올리세요."))
             } else {
-                Invalid::new(format!("template {tid} not found"))
-                    .ko(format!("템플릿 {tid}을(를) 찾을 수 없습니다."))
+                IssueRuleError::TemplateNotFound(tid.clone()).invalid()
             };
             return Ok(Err(invalid(tid.to_string(), why)));
         };
         if matches!(self.pass, Pass::Validating) && !template.is_active() {
-            let why = Invalid::new(format!("template {tid} is archived"))
-                .ko(format!("템플릿 {tid}은(는) 보관되어 발급할 수 없습니다."));
+            let why = IssueRuleError::TemplateArchived(tid.clone()).invalid();
             return Ok(Err(invalid(tid.to_string(), why)));
         }
         Ok(Ok(template))

@@ -553,6 +553,29 @@ impl Store {
     }
 
     /// Many awards by id (missing ones are absent from the answer).
+    /// The awards holding these CSV row keys (`Guard::Idempotency` keys of `issuer`), in order;
+    /// `None` where no award holds one. Strongly consistent: a row written just before sees it.
+    pub async fn row_key_holders(
+        &self,
+        issuer: &IssuerId,
+        row_keys: &[String],
+    ) -> Result<Vec<Option<GuardTaken>>> {
+        let wanted: Vec<_> = row_keys
+            .iter()
+            .map(|k| keys::guard_idempotency(issuer, k))
+            .collect();
+        let found = self.batch_get(wanted.clone(), true).await?;
+        wanted
+            .iter()
+            .map(|k| {
+                found
+                    .get(k)
+                    .map(|item| guard_taken(item, GuardKind::Idempotency))
+                    .transpose()
+            })
+            .collect()
+    }
+
     pub async fn get_awards(&self, ids: &[AwardId]) -> Result<Vec<Award>> {
         let found = self
             .batch_get(ids.iter().map(keys::award).collect(), true)

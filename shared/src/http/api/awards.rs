@@ -1,7 +1,7 @@
 use crate::{
     app::App,
     domain::{
-        award::Award,
+        award::{Award, IssueRuleError},
         email::Email,
         ids::{AwardId, BatchId, TemplateId},
         issue_request::{self, IssueRequest},
@@ -68,6 +68,12 @@ pub fn award_json(
     })
 }
 
+/// The caller has no template of this id (another issuer's is not found either).
+pub(crate) fn template_not_found(t: &TemplateId) -> ApiError {
+    let e = IssueRuleError::TemplateNotFound(t.clone());
+    ApiError::invalid(e.field(), e.invalid())
+}
+
 pub(crate) fn issue_error(e: IssueError) -> ApiError {
     let ko = e.invalid().korean().map(str::to_owned);
     let with_ko = |err: ApiError| ApiError {
@@ -75,13 +81,13 @@ pub(crate) fn issue_error(e: IssueError) -> ApiError {
         ..err
     };
     match e {
-        IssueError::TemplateArchived(_) => with_ko(ApiError::field("template_id", e.to_string())),
-        IssueError::Rule(_) => with_ko(ApiError::field("expires_on", e.to_string())),
-        IssueError::IssuedInFuture => with_ko(ApiError::field("issued_on", e.to_string())),
+        IssueError::Rule(ref r) => with_ko(ApiError::field(r.field(), e.to_string())),
         IssueError::AlreadyHolds { ref existing } => {
-            let mut err = with_ko(ApiError::conflict("already_awarded", e.to_string()));
-            err.field = Some(format!("existing_award:{existing}"));
-            err
+            let err = with_ko(ApiError::conflict("already_awarded", e.to_string()));
+            ApiError {
+                field: Some("recipient.email".into()),
+                ..err.related("existing_award_id", existing.to_string())
+            }
         }
         IssueError::KeyReused { what, ref existing } => {
             let (code, field, ko) = if what == "external_id" {
@@ -131,9 +137,7 @@ pub async fn create(
         .store
         .get_template_of(&caller.issuer_id, &template_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::field("template_id", format!("template {template_id} not found"))
-        })?;
+        .ok_or_else(|| template_not_found(&template_id))?;
     let req = IssueRequest::parse(&o, issuer.profile.time_zone)?;
     let outcome = issuing::issue(
         &app.store,

@@ -3,6 +3,7 @@ use crate::{
     app::App,
     csv_import::{self, FileError},
     domain::{
+        award::IssueRuleError,
         batch::{Batch, BatchMode, BatchStatus},
         ids::{BatchId, TemplateId},
         json::Obj,
@@ -118,15 +119,10 @@ async fn template_takes_batches(
         .store
         .get_template_of(&caller.issuer_id, t)
         .await?
-        .ok_or_else(|| {
-            ApiError::field("template_id", format!("template {t} not found"))
-                .ko(format!("템플릿 {t}을(를) 찾을 수 없습니다."))
-        })?;
+        .ok_or_else(|| super::awards::template_not_found(t))?;
     if !template.is_active() {
-        return Err(
-            ApiError::field("template_id", format!("template {t} is archived"))
-                .ko(format!("템플릿 {t}은(는) 보관되어 발급할 수 없습니다.")),
-        );
+        let e = IssueRuleError::TemplateArchived(t.clone());
+        return Err(ApiError::invalid(e.field(), e.invalid()));
     }
     Ok(())
 }
