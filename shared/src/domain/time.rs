@@ -1,7 +1,7 @@
 //! Dates as admins and spreadsheets write them, and time zones.
 
 use super::{error::KO_EMPTY, Invalid};
-use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Offset, TimeZone, Timelike, Utc, Weekday};
 
 /// How far ahead of now an issue date may be (clocks differ by this much at most).
 pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
@@ -140,18 +140,21 @@ pub fn parse_instant_in(raw: &str, zone: Zone, order: DateOrder) -> Result<DateT
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    if let Some((date, t)) = split_time(s) {
-        if let Ok(d) = parse_date_in(&date, order) {
-            let local = d.and_time(t);
-            return Ok(match zone.0.from_local_datetime(&local) {
-                chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
-                    x.with_timezone(&Utc)
-                }
-                chrono::LocalResult::None => zone.start_of(d),
-            });
-        }
+    let Some((date, t)) = split_time(s) else {
+        return parse_date_in(s, order).map(|d| zone.start_of(d));
+    };
+    match parse_date_in(&date, order) {
+        Ok(d) => Ok(match zone.0.from_local_datetime(&d.and_time(t)) {
+            chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
+                x.with_timezone(&Utc)
+            }
+            chrono::LocalResult::None => zone.start_of(d),
+        }),
+        // Not a date and a time after all, or a date whose error says more than the whole's.
+        Err(e) => parse_date_in(s, order)
+            .map(|d| zone.start_of(d))
+            .map_err(|_| e),
     }
-    parse_date_in(s, order).map(|d| zone.start_of(d))
 }
 
 /// `s` as a date and the time of day it ends with, if it ends with one: a local date-time
@@ -233,44 +236,71 @@ const fn full_year(yy: u32) -> i32 {
     2000 + yy as i32
 }
 
-/// `raw` without the day of the week a long date format adds: Korean Excel's `2026년 3월 2일
-/// 월요일`, `2026. 3. 2. (월)`, and English `Monday, March 2, 2026` / `Mon 2 Mar 2026`.
-fn without_weekday(raw: &str) -> &str {
-    const EN: [&str; 17] = [
-        "monday",
-        "mon",
-        "tuesday",
-        "tue",
-        "tues",
-        "wednesday",
-        "wed",
-        "thursday",
-        "thu",
-        "thur",
-        "thurs",
-        "friday",
-        "fri",
-        "saturday",
-        "sat",
-        "sunday",
-        "sun",
-    ];
-    const KO: [&str; 7] = ["월", "화", "수", "목", "금", "토", "일"];
+/// The days of the week Monday first: the Korean syllable and the English names a long date
+/// format writes (the name and its usual abbreviations).
+const WEEKDAYS: [(Weekday, &str, &[&str]); 7] = [
+    (Weekday::Mon, "월", &["monday", "mon"]),
+    (Weekday::Tue, "화", &["tuesday", "tue", "tues"]),
+    (Weekday::Wed, "수", &["wednesday", "wed"]),
+    (Weekday::Thu, "목", &["thursday", "thu", "thur", "thurs"]),
+    (Weekday::Fri, "금", &["friday", "fri"]),
+    (Weekday::Sat, "토", &["saturday", "sat"]),
+    (Weekday::Sun, "일", &["sunday", "sun"]),
+];
+
+/// `raw` without the day of the week a long date format adds (Korean Excel's `2026년 3월 2일
+/// 월요일`, `2026. 3. 2. (월)`, English `Monday, March 2, 2026` / `Mon 2 Mar 2026`), and that day.
+fn weekday_split(raw: &str) -> (&str, Option<Weekday>) {
     let s = raw.trim();
-    for d in KO {
-        for form in [format!("{d}요일"), format!("({d})")] {
+    for (day, ko, _) in WEEKDAYS {
+        for form in [format!("{ko}요일"), format!("({ko})")] {
             if let Some(rest) = s.strip_suffix(form.as_str()) {
-                return rest.trim_end();
+                return (rest.trim_end(), Some(day));
             }
         }
     }
     let (first, rest) = s.split_once([' ', ',']).unwrap_or((s, ""));
-    let day = first.trim_end_matches([',', '.']).to_ascii_lowercase();
-    if !rest.is_empty() && EN.contains(&day.as_str()) {
-        rest.trim_start_matches([' ', ','])
-    } else {
-        s
+    let word = first.trim_end_matches([',', '.']).to_ascii_lowercase();
+    let named = WEEKDAYS
+        .iter()
+        .find(|(_, _, en)| en.contains(&word.as_str()));
+    match named {
+        Some((day, _, _)) if !rest.is_empty() => (rest.trim_start_matches([' ', ',']), Some(*day)),
+        _ => (s, None),
     }
+}
+
+/// `raw` without the day of the week a long date format adds ([`weekday_split`]).
+fn without_weekday(raw: &str) -> &str {
+    weekday_split(raw).0
+}
+
+/// A date whose written day of the week is another day's is a typo in one or the other: which,
+/// nothing says, so it is refused naming both.
+fn weekday_agrees(s: &str, date: NaiveDate) -> Result<NaiveDate, Invalid> {
+    match weekday_split(s).1 {
+        Some(written) if written != date.weekday() => {
+            let name = |d: Weekday| WEEKDAYS[d.num_days_from_monday() as usize];
+            let (is, said) = (name(date.weekday()), name(written));
+            Err(Invalid::new(format!(
+                "`{s}`: {date} is a {}, not a {}; correct the date or the day of the week",
+                capitalised(is.2[0]),
+                capitalised(said.2[0])
+            ))
+            .ko(format!(
+                "`{s}`: {date}은(는) {}요일입니다 ({}요일이 아닙니다). 날짜나 요일을 고쳐 주세요.",
+                is.1, said.1
+            )))
+        }
+        _ => Ok(date),
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// The month an English month name (or its first three letters or more: `Mar`, `Sept`) means.
@@ -394,8 +424,9 @@ fn written(raw: &str) -> Option<Written> {
 /// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
 pub fn order_hint(raw: &str) -> OrderHint {
     let raw = super::text::half_width(raw);
-    // A day of the week first (`Mon 2/3/2026`) is passed over, as the parser passes it over.
-    let s = without_weekday(&raw);
+    // A day of the week first (`Mon 2/3/2026`) is passed over, as the parser passes it over,
+    // and rules out the reading it is not the day of.
+    let (s, weekday) = weekday_split(&raw);
     // Only a date that starts with a day or a month (one or two digits) can read either way:
     // the common `2026-03-01` is answered without parsing.
     let lead = s.bytes().take_while(u8::is_ascii_digit).count();
@@ -407,8 +438,9 @@ pub fn order_hint(raw: &str) -> OrderHint {
     let Some(Written::YearLast(a, b, y)) = written(&date) else {
         return OrderHint::None;
     };
-    let month_first = NaiveDate::from_ymd_opt(y, a, b).is_some();
-    let day_first = NaiveDate::from_ymd_opt(y, b, a).is_some();
+    let is = |d: Option<NaiveDate>| d.is_some_and(|d| weekday.is_none_or(|w| d.weekday() == w));
+    let month_first = is(NaiveDate::from_ymd_opt(y, a, b));
+    let day_first = is(NaiveDate::from_ymd_opt(y, b, a));
     match (month_first, day_first) {
         (true, true) if a != b => OrderHint::Either,
         (true, false) => OrderHint::Only(DateOrder::MonthFirst),
@@ -467,7 +499,7 @@ pub fn parse_date_in(raw: &str, order: DateOrder) -> Result<NaiveDate, Invalid> 
             read(order)
         }
     };
-    date.ok_or_else(err)
+    weekday_agrees(s, date.ok_or_else(err)?)
 }
 
 #[cfg(test)]
@@ -543,6 +575,7 @@ mod tests {
         for s in [
             "Mar 2, 2026 2:30 PM",
             "Tuesday, March 3, 2026 14:30",
+            "2026. 3. 2. (월) 오후 2:30:00",
             "2-Mar-26 9:00",
             "Mar 2, 2026 at 2:30 PM",
             "02-OCT-26 14:30",
@@ -568,7 +601,43 @@ mod tests {
             order_hint("Fri 13/3/2026"),
             OrderHint::Only(DateOrder::DayFirst)
         );
-        assert_eq!(order_hint("Monday 2/3/2026 9:00"), OrderHint::Either);
+        // … and tells the two readings apart: 2 March 2026 is a Monday, 3 February a Tuesday.
+        assert_eq!(
+            order_hint("Monday 2/3/2026 9:00"),
+            OrderHint::Only(DateOrder::DayFirst)
+        );
+        assert_eq!(order_hint("2/3/2026 9:00"), OrderHint::Either);
+    }
+
+    /// A day of the week that is not the date's is a typo in one of them: refused, naming both,
+    /// in English and Korean, in every form that carries one.
+    #[test]
+    fn a_weekday_that_is_not_the_dates_is_refused() {
+        // 3 March 2026 is a Tuesday.
+        for s in [
+            "2026년 3월 3일 월요일",
+            "2026. 3. 3. (월)",
+            "Monday, March 3, 2026",
+            "Mon 3 Mar 2026",
+        ] {
+            let e = parse_date(s).unwrap_err();
+            assert!(
+                e.0.contains("2026-03-03 is a Tuesday, not a Monday"),
+                "{s}: {e}"
+            );
+            let ko = e.korean().unwrap();
+            assert!(ko.contains("화요일입니다 (월요일이 아닙니다)"), "{s}: {ko}");
+        }
+        let e = parse_instant_in(
+            "Mon 3 Mar 2026 14:30",
+            Zone::default(),
+            DateOrder::MonthFirst,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("not a Monday"), "{e}");
+        // Read month first, `Monday 2/3/2026` is 3 February, a Tuesday.
+        assert!(parse_date("Monday 2/3/2026").is_err());
+        assert!(parse_date_in("Monday 2/3/2026", DateOrder::DayFirst).is_ok());
     }
 
     /// Full-width digits and signs (a Korean input method in full-width mode) read as ASCII.
