@@ -257,13 +257,16 @@ async fn hostile_text_comes_out_escaped() {
 #[tokio::test]
 async fn unknown_and_malformed_ids_get_friendly_404s() {
     let t = spawn_app().await;
-    for path in [
-        "/b/AAAAAAAAAAAAAAAAAAAAAA",
-        "/b/short",
-        "/b/..%2F..%2Fetc",
-        "/b/%3Cscript%3E",
-        "/nothing",
-        "/templates/tpl_x/image",
+    let (badge, page) = ("배지를 찾을 수 없습니다", "페이지를 찾을 수 없습니다");
+    for (path, title) in [
+        ("/b/AAAAAAAAAAAAAAAAAAAAAA", badge),
+        ("/b/short", badge),
+        ("/b/..%2F..%2Fetc", badge),
+        ("/b/%3Cscript%3E", badge),
+        ("/templates/tpl_x/image", badge),
+        // A path that is no route does not speak of a badge.
+        ("/nothing", page),
+        ("/b", page),
     ] {
         let r = t.browse(path).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
@@ -271,7 +274,9 @@ async fn unknown_and_malformed_ids_get_friendly_404s() {
             r.header("content-type").unwrap().starts_with("text/html"),
             "{path}"
         );
-        assert!(r.text().contains("배지를 찾을 수 없습니다"), "{path}");
+        let text = r.text();
+        assert!(text.contains(title), "{path}");
+        assert!(title == badge || !text.contains(badge), "{path}");
     }
     let r = t
         .call_with(

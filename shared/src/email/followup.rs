@@ -33,11 +33,11 @@ pub fn unsubscribe_url(urls: &PublicUrls<'_>, award: &Award) -> String {
 fn default_subject(stage: Stage, l: Locale, badge: &str, expires: &str) -> String {
     match stage {
         Stage::Day3 => l.t(
-            format!("{badge} 다음 단계를 소개합니다"),
+            format!("{badge} 배지 취득 후 다음 과정을 소개합니다"),
             format!("Your next step after {badge}"),
         ),
         Stage::Day7 => l.t(
-            format!("{badge} 다음 과정, 아직 늦지 않았어요"),
+            format!("{badge} 배지 다음 과정을 다시 안내해 드립니다"),
             format!("A reminder: your next step after {badge}"),
         ),
         // `Expired` is no email (the award.expired webhook): never rendered.

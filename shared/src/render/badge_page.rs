@@ -305,13 +305,38 @@ fn baked_extension(image: &crate::domain::template::TemplateImage) -> Option<&'s
 
 /// The friendly 404 page for unknown or malformed badge ids.
 pub fn not_found(l: Locale) -> Markup {
-    let title = |l: Locale| l.t("배지를 찾을 수 없습니다", "Badge not found");
-    let text = |l: Locale| {
-        l.t(
-            "주소가 정확한지 확인해 주세요. 잘못 입력되었거나 없는 페이지의 링크일 수 있습니다.",
-            "Check the address. The link may be mistyped, or the badge does not exist.",
-        )
-    };
+    missing(
+        l,
+        |l| l.t("배지를 찾을 수 없습니다", "Badge not found"),
+        |l| {
+            l.t(
+                "주소가 정확한지 확인해 주세요. 잘못 입력되었거나 없는 페이지의 링크일 수 있습니다.",
+                "Check the address. The link may be mistyped, or the badge does not exist.",
+            )
+        },
+    )
+}
+
+/// The friendly 404 page for a path that is no page of this site (no badge is named).
+pub fn page_not_found(l: Locale) -> Markup {
+    missing(
+        l,
+        |l| l.t("페이지를 찾을 수 없습니다", "Page not found"),
+        |l| {
+            l.t(
+                "주소가 정확한지 확인해 주세요. 잘못 입력된 링크일 수 있습니다.",
+                "Check the address. The link may be mistyped.",
+            )
+        },
+    )
+}
+
+/// A 404 page: its title and text in the visitor's language, then both in the other.
+fn missing(
+    l: Locale,
+    title: fn(Locale) -> &'static str,
+    text: fn(Locale) -> &'static str,
+) -> Markup {
     let other = l.other();
     page(
         l.as_str(),

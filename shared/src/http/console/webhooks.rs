@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     app::App,
-    domain::webhook::EventType,
+    domain::{time::Zone, webhook::EventType},
     http::{
         api::webhooks as v1,
         body::JsonObject,
@@ -33,7 +33,7 @@ const PATH: &str = "/console/settings/webhooks";
 fn describe(l: crate::domain::locale::Locale, t: EventType) -> &'static str {
     match t {
         EventType::AwardIssued => l.t("배지 발급", "Badge issued"),
-        EventType::AwardRevoked => l.t("배지 폐기", "Badge revoked"),
+        EventType::AwardRevoked => l.t("배지 발급 취소", "Badge revoked"),
         EventType::AwardReissued => l.t("배지 재발급", "Badge re-issued"),
         EventType::AwardExpired => l.t("배지 만료", "Badge expired"),
         EventType::AwardShared => l.t("첫 공유", "First share"),
@@ -206,7 +206,7 @@ pub async fn create(State(app): State<App>, Posted { s, f }: Posted) -> Response
 }
 
 fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
-    let l = s.lang;
+    let (l, zone) = (s.lang, s.issuer.profile.time_zone);
     html! {
         div class="table-wrap" { table {
             caption class="visually-hidden" { (l.t("전송 내역", "Deliveries")) }
@@ -219,7 +219,7 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
             tbody { @for d in list {
                 @let last = &d["last_attempt"];
                 tr {
-                    th scope="row" { (when(&d["created_at"])) }
+                    th scope="row" { (when(zone, &d["created_at"])) }
                     td { code { (d["event_type"].as_str().unwrap_or("")) } }
                     td { (state_word(l, d["state"].as_str().unwrap_or(""))) }
                     td { (d["attempts"]) }
@@ -228,7 +228,7 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
                         @if let Some(e) = last["error"].as_str() { br; span class="muted" { (e) } }
                         @if let Some(r) = last["response"].as_str().filter(|r| !r.is_empty()) { br; code { (r) } }
                     }
-                    td { (when(&d["next_attempt_at"])) }
+                    td { (when(zone, &d["next_attempt_at"])) }
                     // Any delivery without an attempt in flight can be tried again now.
                     td { @if d["state"].as_str() != Some("sending") {
                         form method="post" action={(PATH) "/" (id) "/deliveries/" (d["id"].as_str().unwrap_or("")) "/retry"} {
@@ -242,11 +242,16 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
     }
 }
 
-/// A time from the API's JSON, to the second, in UTC.
-fn when(v: &Value) -> String {
+/// A time from the API's JSON, to the second, in the issuer's time zone (named: `KST`), as the
+/// console's other pages show times.
+fn when(zone: Zone, v: &Value) -> String {
     v.as_str()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map(|t| {
+            t.with_timezone(&zone.0)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 

@@ -62,10 +62,21 @@ pub fn router(app: App) -> Router {
 const PAGE_CACHE: &str = "no-cache";
 const JSON_CACHE: &str = "public, max-age=60";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A share card at its current version: kept a day, not for good, so a cache in front (a CDN)
+/// asks again and gets the card as it is now once the issuer masks a name or revokes the badge
+/// (an older version answers the current card).
+const CARD_CACHE: &str = "public, max-age=86400";
 
 /// Failures on public routes: a friendly page or JSON, never a stack trace.
 enum PublicError {
-    NotFound { json: bool, locale: Locale },
+    NotFound {
+        json: bool,
+        locale: Locale,
+    },
+    /// A path that is no route: not said to be a badge.
+    NoPage {
+        locale: Locale,
+    },
     Unavailable,
 }
 
@@ -95,6 +106,11 @@ impl IntoResponse for PublicError {
             } => with_vary_language(html(
                 StatusCode::NOT_FOUND,
                 badge_page::not_found(locale).into_string(),
+                PAGE_CACHE,
+            )),
+            PublicError::NoPage { locale } => with_vary_language(html(
+                StatusCode::NOT_FOUND,
+                badge_page::page_not_found(locale).into_string(),
                 PAGE_CACHE,
             )),
             PublicError::Unavailable => (
@@ -642,7 +658,7 @@ async fn award_card_at(
 }
 
 /// The award's share card as it is now. Asked for at its current version, the answer is cached
-/// for good (a new version is a new URL); otherwise (`/b/{id}/card.png`, or an older version),
+/// for a day ([`CARD_CACHE`]); otherwise (`/b/{id}/card.png`, or an older version),
 /// or when the issuer's logo could not be fetched for it, for five minutes. Drawn on the first
 /// request of each version (and again while its logo cannot be had).
 async fn award_card(
@@ -661,7 +677,7 @@ async fn award_card(
             PublicError::Unavailable
         })?;
     let cache = if card.whole && asked == Some(card.version.as_str()) {
-        IMMUTABLE
+        CARD_CACHE
     } else {
         "public, max-age=300"
     };
@@ -875,8 +891,7 @@ async fn banner_image(
 }
 
 async fn fallback(headers: HeaderMap) -> Response {
-    PublicError::NotFound {
-        json: false,
+    PublicError::NoPage {
         locale: locale_of(&headers),
     }
     .into_response()
