@@ -338,6 +338,9 @@ pub struct RowRequest {
     pub template: std::sync::Arc<Template>,
     pub req: IssueRequest,
     pub row_key: String,
+    /// The row's identity as releases before 2026-12-07 made it (its issue date as written),
+    /// when that differs: an award of an earlier upload may hold it.
+    pub legacy_row_key: Option<String>,
 }
 
 /// What became of a CSV row.
@@ -352,8 +355,9 @@ pub enum RowOutcome {
     },
 }
 
-/// The identity of a CSV row: the same template, recipient, issue date (as written) and external
-/// id always mean the same award, so re-uploading a file issues nothing new.
+/// The identity of a CSV row: the same template, recipient, issue date (`issued`: as
+/// `time::identity_text` holds it, so one date written two ways is one) and external id always
+/// mean the same award, so re-uploading a file issues nothing new.
 pub fn row_key(
     template: &Template,
     email: &Email,
@@ -380,19 +384,23 @@ pub async fn issue_rows(
 ) -> Result<Vec<RowOutcome>, StoreError> {
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
     let mut writes: Vec<(usize, RowWrite)> = Vec::new();
-    let mut archived = Vec::new();
+    let mut refused = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         match row_write(issuer, batch_id, r, now) {
             Ok(w) => writes.push((i, w)),
-            Err(e @ IssueError::Rule(IssueRuleError::TemplateArchived(_))) => {
-                archived.push((i, e));
-            }
-            Err(e) => outcomes[i] = Some(rejected(&e)),
+            Err(e) => refused.push((i, e)),
         }
     }
-    if !archived.is_empty() {
-        written_before(store, issuer, batch_id, rows, archived, &mut outcomes).await?;
-    }
+    held_already(
+        store,
+        issuer,
+        batch_id,
+        rows,
+        &mut writes,
+        refused,
+        &mut outcomes,
+    )
+    .await?;
     for _round in 0..4 {
         if writes.is_empty() {
             break;
@@ -437,7 +445,7 @@ fn row_write(
 ) -> Result<RowWrite, IssueError> {
     let mut award = build_award(issuer, &r.template, &r.req, now)?;
     award.batch_id = Some(batch_id.clone());
-    let key = row_guard_key(r);
+    let key = row_guard_key(&r.row_key);
     let guards = guards(Some((key.clone(), key)), &r.req, &r.template, None);
     let tallies = tally::issued(&award, issuer.profile.time_zone);
     Ok(RowWrite {
@@ -447,9 +455,9 @@ fn row_write(
     })
 }
 
-/// The key of a row's `Guard::Idempotency` (its identity, [`row_key`]).
-fn row_guard_key(r: &RowRequest) -> String {
-    format!("csv|{}", r.row_key)
+/// The key of the `Guard::Idempotency` of a row of this identity ([`row_key`]).
+fn row_guard_key(row_key: &str) -> String {
+    format!("csv|{row_key}")
 }
 
 /// A row that cannot be issued, refused.
@@ -464,28 +472,42 @@ fn rejected(e: &IssueError) -> RowOutcome {
     }
 }
 
-/// Rows of a template archived since the file's check: refused — unless their award exists
-/// already (a run of this batch wrote it before a crash, after its last checkpoint; or an
-/// earlier upload did), which counts as it would had the template stayed: issued, or a
-/// duplicate. One strongly consistent `BatchGetItem` of their row keys.
-async fn written_before(
+/// Rows an award may hold already under a key no write of theirs checks: rows refused now that
+/// the file's check passed (their template archived since, or changed so that a fixed expiry
+/// has passed — when a run of this batch wrote them before a crash, after its last checkpoint,
+/// or an earlier upload did, their award exists), and rows whose identity a release before
+/// 2026-12-07 took from the date as written (`RowRequest::legacy_row_key`). One strongly
+/// consistent `BatchGetItem` of those keys; a row held counts as a taken row key does —
+/// issued by this batch, else a duplicate — and is not written; the refused rows left are
+/// refused.
+async fn held_already(
     store: &Store,
     issuer: &Issuer,
     batch_id: &BatchId,
     rows: &[RowRequest],
-    archived: Vec<(usize, IssueError)>,
+    writes: &mut Vec<(usize, RowWrite)>,
+    refused: Vec<(usize, IssueError)>,
     outcomes: &mut [Option<RowOutcome>],
 ) -> Result<(), StoreError> {
-    let keys: Vec<String> = archived
+    let current = refused
         .iter()
-        .map(|(i, _)| row_guard_key(&rows[*i]))
-        .collect();
-    let holders = store.row_key_holders(&issuer.id, &keys).await?;
-    for ((i, e), holder) in archived.into_iter().zip(holders) {
-        outcomes[i] = Some(match holder {
-            Some(t) => key_taken(&rows[i], batch_id, &t),
-            None => rejected(&e),
-        });
+        .map(|(i, _)| (*i, row_guard_key(&rows[*i].row_key)));
+    let legacy = (refused.iter().map(|(i, _)| *i))
+        .chain(writes.iter().map(|(i, _)| *i))
+        .filter_map(|i| Some((i, row_guard_key(rows[i].legacy_row_key.as_ref()?))));
+    let asked: Vec<(usize, String)> = current.chain(legacy).collect();
+    if !asked.is_empty() {
+        let keys: Vec<String> = asked.iter().map(|(_, k)| k.clone()).collect();
+        let holders = store.row_key_holders(&issuer.id, &keys).await?;
+        for ((i, _), holder) in asked.iter().zip(holders) {
+            if let (Some(t), None) = (holder, &outcomes[*i]) {
+                outcomes[*i] = Some(key_taken(&rows[*i], batch_id, &t));
+            }
+        }
+    }
+    writes.retain(|(i, _)| outcomes[*i].is_none());
+    for (i, e) in refused {
+        outcomes[i].get_or_insert_with(|| rejected(&e));
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Issue #4: CSV bulk issuance from S3 — the case folder, never twice, never lost.
 
 use accolade::ingest::IngestOptions;
-use accolade_tests::{csv_rows, curl, spawn_app, template_body, StatusCode};
+use accolade_tests::{csv_rows, curl, spawn_app, template_body, StatusCode, TestApp};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -891,6 +891,115 @@ async fn rows_of_a_template_archived_while_issuing_are_refused_once() {
     assert_eq!(archived, 200);
     let numbers: Vec<u64> = report.iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+}
+
+/// One date written two ways is one award: a file uploaded again after a spreadsheet re-saved
+/// it with its dates rewritten (`2026. 3. 2.` → `2026-03-02`) issues nothing new; and an award
+/// that a release before 2026-12-07 keyed by the date as written is still found.
+#[tokio::test]
+async fn a_file_saved_again_with_its_dates_rewritten_issues_nothing_new() {
+    let t = spawn_app().await;
+    let (key, tpl) = t.issuer_with_template().await;
+    let file = |date: &str| {
+        format!(
+            "email,name,issued_on
+re1@example.com,가,{date}
+re2@example.com,나,{date}
+"
+        )
+        .into_bytes()
+    };
+    let batch = json!({"filename": "a.csv", "template_id": tpl["id"], "notify": false});
+    let first = t
+        .ingested_batch(&key, batch.clone(), &file("2026. 3. 2."))
+        .await;
+    assert_eq!(first["counts"]["issued"], 2, "{first:#}");
+    let again = t
+        .ingested_batch(&key, batch.clone(), &file("2026-03-02"))
+        .await;
+    assert_eq!(again["counts"]["issued"], 0, "{again:#}");
+    assert_eq!(again["counts"]["skipped_duplicate"], 2, "{again:#}");
+    // The guards moved to where the earlier release put them: the date as written.
+    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let template = t.app.store.get_template(&tid).await.unwrap().unwrap();
+    for email in ["re1@example.com", "re2@example.com"] {
+        let email = accolade::domain::email::Email::parse(email).unwrap();
+        let guard = |date: &str| {
+            let row = accolade::issuing::row_key(&template, &email, date, None);
+            accolade::store::keys::guard_idempotency(&template.issuer_id, &format!("csv|{row}"))
+        };
+        move_item(&t, guard("2026-03-02"), guard("2026. 3. 2.")).await;
+    }
+    let legacy = t.ingested_batch(&key, batch, &file("2026. 3. 2.")).await;
+    assert_eq!(legacy["counts"]["issued"], 0, "{legacy:#}");
+    assert_eq!(legacy["counts"]["skipped_duplicate"], 2, "{legacy:#}");
+    let all = t
+        .call(
+            "GET",
+            &format!("/v1/awards?template={tid}"),
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(all["data"].as_array().unwrap().len(), 2, "{all:#}");
+}
+
+/// Moves a table item to another key (its attributes kept).
+async fn move_item(t: &TestApp, from: (String, String), to: (String, String)) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let ddb = aws_sdk_dynamodb::Client::new(&t.sdk);
+    let table = &t.names.table;
+    let got = ddb
+        .get_item()
+        .table_name(table)
+        .key("PK", S(from.0.clone()))
+        .key("SK", S(from.1.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let mut item = got.item.expect("the item to move");
+    item.insert("PK".into(), S(to.0));
+    item.insert("SK".into(), S(to.1));
+    ddb.put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    ddb.delete_item()
+        .table_name(table)
+        .key("PK", S(from.0))
+        .key("SK", S(from.1))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A crash after rows written past the checkpoint, under a one-active-per-recipient template:
+/// the retry finds each such row's key and its recipient's slot both held by the award it wrote
+/// and counts it issued — not refused as "already holds an active award" (its own).
+#[tokio::test]
+async fn a_crash_under_a_one_active_template_counts_the_rows_it_wrote_as_issued() {
+    let t = spawn_app().await;
+    let (_, key) = t.issuer("U").await;
+    let mut body = template_body("Licence");
+    body["reissue_policy"] = json!("one_active_per_recipient");
+    let tpl = t.create_template(&key, body).await;
+    let file = csv_rows(300, "onecrash");
+    let batch = json!({"filename": "a.csv", "template_id": tpl["id"], "notify": false});
+    let (id, source) = t.uploaded_batch(&key, batch, &file).await;
+    let ev = t.s3_event(&source, file.len() as u64);
+    let out = t.ingest_with(ev.clone(), dying_after(200)).await.unwrap();
+    assert!(out.to_string().contains("Crashed"), "{out}");
+    assert_eq!(t.batch_awards(&key, &id).await.len(), 200);
+    let out = t.ingest_with(ev, IngestOptions::default()).await.unwrap();
+    assert!(out.to_string().contains("Completed"), "{out}");
+    let b = t.batch(&key, &id).await;
+    assert_eq!(b["counts"]["issued"], 300, "{b:#}");
+    assert_eq!(b["counts"]["invalid"], 0, "{b:#}");
+    assert_eq!(t.batch_awards(&key, &id).await.len(), 300);
 }
 
 /// A run in chunks of 50 rows, a checkpoint every 100 and a 1 s lease, that dies once `rows`

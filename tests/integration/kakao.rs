@@ -602,6 +602,48 @@ async fn an_awards_day3_and_day7_in_one_bucket_send_the_day7_text_only() {
     assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
 }
 
+/// A promotion that waited more than 14 days past its day (the issuer's KakaoTalk settings
+/// broken for weeks, say) is not sent: a day-3 text due 18 days after its badge is dropped with
+/// its due item, one due 16 days after is sent.
+#[tokio::test]
+async fn a_promotion_more_than_fourteen_days_past_its_day_is_dropped() {
+    use accolade::{domain::followup::Stage, store::followups::Due};
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let mut awards = Vec::new();
+    for (days, phone) in [(18, "010-1212-3434"), (16, "010-5656-7878")] {
+        let a = t
+            .issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("late"), "name": "김민수", "phone": phone}}))
+            .await;
+        let aid = accolade::domain::ids::AwardId::parse(a["id"].as_str().unwrap()).unwrap();
+        awards.push((aid, days));
+    }
+    t.runner().deliver_stream().await.unwrap();
+    for (aid, days) in awards {
+        let bucket = accolade::notify::kakao::promotion_bucket(Utc::now() + Duration::days(days));
+        let fires = bucket_fires_at(&bucket).unwrap();
+        let due = Due::new(aid.clone(), Stage::KakaoDay3, bucket.clone());
+        t.app.store.put_followups(&[(due, fires)]).await.unwrap();
+        t.sens().set_clock(fires);
+        accolade::notify::handle_due(t.app_of(FunctionName::Notify), &bucket, fires, None)
+            .await
+            .unwrap();
+        assert!(t.app.store.due_in(&bucket).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        kinds(&t, "01012123434", "sms").len(),
+        0,
+        "{:?}",
+        t.sens().requests()
+    );
+    assert_eq!(
+        kinds(&t, "01056567878", "sms").len(),
+        1,
+        "{:?}",
+        t.sens().requests()
+    );
+}
+
 /// A request refused whole whose answer comes after the run's deadline is not split then: the
 /// claims go back, the due items stay in their bucket and the bucket continues in a new
 /// schedule, whose run splits it — the refused text rejected alone, the others sent once.

@@ -9,7 +9,7 @@ use crate::domain::{
     locale::Locale,
     phone::Phone,
     text,
-    time::{parse_instant_in, DateOrder, Zone},
+    time::{identity_text, parse_instant_in, DateOrder, Zone},
     url::WebUrl,
     Invalid,
 };
@@ -65,7 +65,11 @@ pub struct ValidRow {
     pub name: String,
     pub phone: Option<Phone>,
     pub issued_on: Option<DateTime<Utc>>,
-    /// As written, for the row's identity (re-uploading the same file issues nothing new).
+    /// As the row's identity holds it (`time::identity_text`: one date written two ways is one
+    /// award, so re-uploading the file, even re-saved with its dates rewritten, issues nothing
+    /// new); empty when the row has no issue date.
+    pub issued_key: String,
+    /// As written: the identity releases before 2026-12-07 gave the row, still looked up.
     pub issued_raw: String,
     pub expires_on: Option<DateTime<Utc>>,
     pub narrative: Option<String>,
@@ -314,6 +318,9 @@ pub fn validate(
             name,
             phone,
             issued_on,
+            issued_key: issued_on
+                .map(|i| identity_text(i, zone))
+                .unwrap_or_default(),
             issued_raw: c.cell(Column::IssuedOn).to_owned(),
             expires_on,
             narrative,
@@ -416,6 +423,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.email.as_str(), "Kim@example.com");
         assert_eq!(r.issued_raw, "2026. 3. 1.");
+        assert_eq!(r.issued_key, "2026-03-01");
         assert_eq!(r.evidence.len(), 1);
         assert_eq!(r.cohort.as_deref(), Some("1기"));
     }

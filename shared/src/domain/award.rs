@@ -171,7 +171,9 @@ pub enum IssueRuleError {
     TemplateNotFound(TemplateId),
     #[error("template {0} is archived; restore it or use another template")]
     TemplateArchived(TemplateId),
-    #[error("expires_on ({expires}) is not after issued_on ({issued})")]
+    /// Said without the instants, which would be UTC: a Seoul admin's `2026-03-01` is
+    /// `2026-02-28 15:00:00 UTC`.
+    #[error("expires_on must be later than issued_on (now when not given; a date without a time is midnight in the issuer's time zone)")]
     ExpiresBeforeIssued {
         issued: DateTime<Utc>,
         expires: DateTime<Utc>,
@@ -197,9 +199,7 @@ impl IssueRuleError {
             Self::TemplateArchived(t) => {
                 format!("템플릿 {t}은(는) 보관되어 있습니다. 복원하거나 다른 템플릿을 쓰세요.")
             }
-            Self::ExpiresBeforeIssued { issued, expires } => format!(
-                "만료일(expires_on, {expires})이 발급일(issued_on, {issued})보다 뒤가 아닙니다."
-            ),
+            Self::ExpiresBeforeIssued { .. } => "만료일(expires_on)은 발급일(issued_on, 없으면 지금)보다 뒤여야 합니다 (시각 없는 날짜는 발급 기관 시간대의 자정입니다).".into(),
             Self::IssuedInFuture => "발급일이 발급 기관 시간대의 오늘보다 뒤입니다. Open Badges 검증기는 발급일 전의 배지를 유효하지 않다고 봅니다 (시각 없는 날짜는 그 시간대의 자정이고, 오늘 중 나중 시각은 지금으로 기록됩니다).".into(),
         };
         Invalid::new(self.to_string()).ko(ko)

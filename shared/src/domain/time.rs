@@ -25,6 +25,19 @@ pub fn issue_instant(
     }
 }
 
+/// An issue date as a CSV row's identity holds it, so that one date written two ways is one
+/// award: the day (`2026-03-02`) when it is midnight in `zone` — however the cell wrote it
+/// (`2026. 3. 2.`, `3/2/2026`, `2026년 3월 2일`, `2026-03-02 00:00`) — else the instant (RFC 3339,
+/// UTC).
+pub fn identity_text(at: DateTime<Utc>, zone: Zone) -> String {
+    let day = zone.date_of(at);
+    if zone.start_of(day) == at {
+        day.format("%Y-%m-%d").to_string()
+    } else {
+        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+}
+
 /// An IANA time zone name (`Asia/Seoul`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Zone(pub chrono_tz::Tz);
@@ -424,9 +437,10 @@ fn written(raw: &str) -> Option<Written> {
 /// What `raw` (a date, or a date and a time) says about its file's [`DateOrder`].
 pub fn order_hint(raw: &str) -> OrderHint {
     let raw = super::text::half_width(raw);
-    // A day of the week first (`Mon 2/3/2026`) is passed over, as the parser passes it over,
-    // and rules out the reading it is not the day of.
-    let (s, weekday) = weekday_split(&raw);
+    // A day of the week first (`Mon 2/3/2026`) is passed over, as the parser passes it over.
+    // It does not decide the file's order: a hand-typed wrong one would then set the reading of
+    // every date after it; read in the file's order, a date it disagrees with is refused.
+    let s = without_weekday(&raw);
     // Only a date that starts with a day or a month (one or two digits) can read either way:
     // the common `2026-03-01` is answered without parsing.
     let lead = s.bytes().take_while(u8::is_ascii_digit).count();
@@ -438,9 +452,8 @@ pub fn order_hint(raw: &str) -> OrderHint {
     let Some(Written::YearLast(a, b, y)) = written(&date) else {
         return OrderHint::None;
     };
-    let is = |d: Option<NaiveDate>| d.is_some_and(|d| weekday.is_none_or(|w| d.weekday() == w));
-    let month_first = is(NaiveDate::from_ymd_opt(y, a, b));
-    let day_first = is(NaiveDate::from_ymd_opt(y, b, a));
+    let month_first = NaiveDate::from_ymd_opt(y, a, b).is_some();
+    let day_first = NaiveDate::from_ymd_opt(y, b, a).is_some();
     match (month_first, day_first) {
         (true, true) if a != b => OrderHint::Either,
         (true, false) => OrderHint::Only(DateOrder::MonthFirst),
@@ -601,12 +614,33 @@ mod tests {
             order_hint("Fri 13/3/2026"),
             OrderHint::Only(DateOrder::DayFirst)
         );
-        // … and tells the two readings apart: 2 March 2026 is a Monday, 3 February a Tuesday.
-        assert_eq!(
-            order_hint("Monday 2/3/2026 9:00"),
-            OrderHint::Only(DateOrder::DayFirst)
-        );
-        assert_eq!(order_hint("2/3/2026 9:00"), OrderHint::Either);
+        // … nor decides it: a weekday typed wrong would set the reading of the whole file.
+        assert_eq!(order_hint("Monday 2/3/2026 9:00"), OrderHint::Either);
+    }
+
+    /// One date written in several forms is one identity; a time of day is part of it.
+    #[test]
+    fn a_date_written_two_ways_is_one_identity() {
+        let seoul = Zone::parse("Asia/Seoul").unwrap();
+        let read = |s: &str| {
+            identity_text(
+                parse_instant_in(s, seoul, DateOrder::MonthFirst).unwrap(),
+                seoul,
+            )
+        };
+        for s in [
+            "2026-03-02",
+            "2026. 3. 2.",
+            "3/2/2026",
+            "2026년 3월 2일 월요일",
+            "2026-03-02 00:00",
+            "Mar 2, 2026",
+        ] {
+            assert_eq!(read(s), "2026-03-02", "{s}");
+        }
+        assert_eq!(read("2026-03-02 09:30"), "2026-03-02T00:30:00Z");
+        assert_eq!(read("2026. 3. 2 오전 9:30:00"), "2026-03-02T00:30:00Z");
+        assert_eq!(read("2026-03-02T00:00:00Z"), "2026-03-02T00:00:00Z");
     }
 
     /// A day of the week that is not the date's is a typo in one of them: refused, naming both,

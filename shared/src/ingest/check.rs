@@ -81,7 +81,11 @@ impl<'a> Checker<'a> {
             Ok(t) => t,
             Err(e) => return Ok(Checked::Invalid(vec![e])),
         };
-        let key = issuing::row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
+        let ext = v.external_id.as_deref();
+        let key = issuing::row_key(&template, &v.email, &v.issued_key, ext);
+        // The identity a release before 2026-12-07 gave the row: its date as written.
+        let legacy = (v.issued_raw.trim() != v.issued_key)
+            .then(|| issuing::row_key(&template, &v.email, &v.issued_raw, ext));
         let row32 = u32::try_from(row).unwrap_or(u32::MAX);
         if let Some(first) = self.seen.get(&key_prefix(&key)) {
             let why = Invalid::new(format!("same award as row {first}; skipped"))
@@ -94,6 +98,7 @@ impl<'a> Checker<'a> {
             row,
             template,
             row_key: key,
+            legacy_row_key: legacy,
             req: self.request(v),
         })))
     }

@@ -552,7 +552,6 @@ impl Store {
         Ok(())
     }
 
-    /// Many awards by id (missing ones are absent from the answer).
     /// The awards holding these CSV row keys (`Guard::Idempotency` keys of `issuer`), in order;
     /// `None` where no award holds one. Strongly consistent: a row written just before sees it.
     pub async fn row_key_holders(
@@ -576,6 +575,7 @@ impl Store {
             .collect()
     }
 
+    /// Many awards by id (missing ones are absent from the answer).
     pub async fn get_awards(&self, ids: &[AwardId]) -> Result<Vec<Award>> {
         let found = self
             .batch_get(ids.iter().map(keys::award).collect(), true)
