@@ -369,6 +369,16 @@ impl TestApp {
         (key, tpl)
     }
 
+    /// A fresh issuer named `issuer` with one template named `template` that allows one active
+    /// award per recipient: its API key and the template's JSON.
+    pub async fn one_active_template(&self, issuer: &str, template: &str) -> (String, Value) {
+        let (_, key) = self.issuer(issuer).await;
+        let mut body = template_body(template);
+        body["reissue_policy"] = serde_json::json!("one_active_per_recipient");
+        let tpl = self.create_template(&key, body).await;
+        (key, tpl)
+    }
+
     /// [`TestApp::issuer_with_template`] and one award of it to a fresh address: the key, the
     /// template's JSON and the award's JSON.
     /// [`Self::one_award`], its page viewed once and the stream rolled up.

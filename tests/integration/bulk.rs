@@ -567,10 +567,7 @@ async fn dynamodb_requests_per_thousand_rows() {
 #[tokio::test]
 async fn one_active_per_recipient_applies_to_csv_rows() {
     let t = spawn_app().await;
-    let (_, key) = t.issuer("U").await;
-    let mut body = template_body("Licence");
-    body["reissue_policy"] = json!("one_active_per_recipient");
-    let tpl = t.create_template(&key, body).await;
+    let (key, tpl) = t.one_active_template("U", "Licence").await;
     t.issue(
         &key,
         json!({"template_id": tpl["id"], "recipient": {"email": "held@example.com", "name": "H"}}),
@@ -732,10 +729,9 @@ async fn presigned_upload_url_and_sample_file() {
 #[tokio::test]
 async fn a_reimported_roster_is_refused_row_by_row_and_completes() {
     let t = spawn_app().await;
-    let (_, key) = t.issuer("한빛대학교").await;
-    let mut body = template_body("한 번만 받는 배지");
-    body["reissue_policy"] = serde_json::json!("one_active_per_recipient");
-    let tpl = t.create_template(&key, body).await;
+    let (key, tpl) = t
+        .one_active_template("한빛대학교", "한 번만 받는 배지")
+        .await;
     // Long (valid) addresses: each refusal kept on the item would take ~400 bytes.
     let domain = format!(
         "{}.{}.{}.example.com",
@@ -983,10 +979,7 @@ async fn move_item(t: &TestApp, from: (String, String), to: (String, String)) {
 #[tokio::test]
 async fn a_crash_under_a_one_active_template_counts_the_rows_it_wrote_as_issued() {
     let t = spawn_app().await;
-    let (_, key) = t.issuer("U").await;
-    let mut body = template_body("Licence");
-    body["reissue_policy"] = json!("one_active_per_recipient");
-    let tpl = t.create_template(&key, body).await;
+    let (key, tpl) = t.one_active_template("U", "Licence").await;
     let file = csv_rows(300, "onecrash");
     let batch = json!({"filename": "a.csv", "template_id": tpl["id"], "notify": false});
     let (id, source) = t.uploaded_batch(&key, batch, &file).await;

@@ -386,10 +386,7 @@ async fn queued(t: &TestApp, aid: &AwardId, stage: Stage, bucket: &str) -> bool 
 
 /// An integrator issuing one award, retrying a failed request with the same `Idempotency-Key`.
 async fn api_once(t: &TestApp, fault: Option<(usize, Fault)>) -> Run {
-    let (_, key) = t.issuer("결함대학").await;
-    let mut body = template_body("API 발급");
-    body["reissue_policy"] = json!("one_active_per_recipient");
-    let tpl = t.create_template(&key, body).await;
+    let (key, tpl) = t.one_active_template("결함대학", "API 발급").await;
     let to = unique_email("api");
     let req = json!({"template_id": tpl["id"], "recipient": {"email": to, "name": "K"}});
     let idem = uuid::Uuid::new_v4().to_string();

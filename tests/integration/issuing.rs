@@ -261,10 +261,7 @@ async fn idempotency_key_and_external_id_never_make_a_second_award() {
 #[tokio::test]
 async fn one_active_award_per_recipient_is_enforced() {
     let t = spawn_app().await;
-    let (_, key) = t.issuer("U").await;
-    let mut body = template_body("Certified");
-    body["reissue_policy"] = json!("one_active_per_recipient");
-    let tpl = t.create_template(&key, body).await;
+    let (key, tpl) = t.one_active_template("U", "Certified").await;
     let req =
         json!({"template_id": tpl["id"], "recipient": {"email": "kim@example.com", "name": "Kim"}});
     let first = t.issue(&key, req.clone()).await;
@@ -556,10 +553,7 @@ async fn awards_list_by_template_recipient_and_status() {
 #[tokio::test]
 async fn awards_written_a_moment_ago_are_seen_where_issuing_decides_on_them() {
     let t = spawn_app().await;
-    let (_, key) = t.issuer("U").await;
-    let mut body = template_body("Certified");
-    body["reissue_policy"] = json!("one_active_per_recipient");
-    let tpl = t.create_template(&key, body).await;
+    let (key, tpl) = t.one_active_template("U", "Certified").await;
     t.lagging_reads(true).await;
     let req =
         json!({"template_id": tpl["id"], "recipient": {"email": "lee@example.com", "name": "Lee"}});

@@ -67,7 +67,8 @@ pub struct ValidRow {
     pub issued_on: Option<DateTime<Utc>>,
     /// As the row's identity holds it (`time::identity_text`: one date written two ways is one
     /// award, so re-uploading the file, even re-saved with its dates rewritten, issues nothing
-    /// new); empty when the row has no issue date.
+    /// new; in no time zone, so every pass reads the same); empty when the row has no issue
+    /// date.
     pub issued_key: String,
     /// As written: the identity releases before 2026-12-07 gave the row, still looked up.
     pub issued_raw: String,
@@ -318,9 +319,7 @@ pub fn validate(
             name,
             phone,
             issued_on,
-            issued_key: issued_on
-                .map(|i| identity_text(i, zone))
-                .unwrap_or_default(),
+            issued_key: identity_text(c.cell(Column::IssuedOn), order),
             issued_raw: c.cell(Column::IssuedOn).to_owned(),
             expires_on,
             narrative,

@@ -26,15 +26,16 @@ pub fn issue_instant(
 }
 
 /// An issue date as a CSV row's identity holds it, so that one date written two ways is one
-/// award: the day (`2026-03-02`) when it is midnight in `zone` — however the cell wrote it
-/// (`2026. 3. 2.`, `3/2/2026`, `2026년 3월 2일`, `2026-03-02 00:00`) — else the instant (RFC 3339,
-/// UTC).
-pub fn identity_text(at: DateTime<Utc>, zone: Zone) -> String {
-    let day = zone.date_of(at);
-    if zone.start_of(day) == at {
-        day.format("%Y-%m-%d").to_string()
-    } else {
-        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+/// award: the date and time as read, in no time zone — so neither a change of the issuer's zone
+/// between two passes over a file nor a DST gap moves it — printed as the day (`2026-03-02`)
+/// when there is no time of day (`2026. 3. 2.`, `3/2/2026`, `2026년 3월 2일`, `2026-03-02 00:00`),
+/// else in RFC 3339 (a value written with an offset: its instant). Empty for an empty cell, or
+/// one that is no date (its row is refused).
+pub fn identity_text(raw: &str, order: DateOrder) -> String {
+    match parse_instant_in(raw, Zone(chrono_tz::UTC), order) {
+        Ok(t) if t.time() == NaiveTime::MIN => t.date_naive().format("%Y-%m-%d").to_string(),
+        Ok(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        Err(_) => String::new(),
     }
 }
 
@@ -621,13 +622,7 @@ mod tests {
     /// One date written in several forms is one identity; a time of day is part of it.
     #[test]
     fn a_date_written_two_ways_is_one_identity() {
-        let seoul = Zone::parse("Asia/Seoul").unwrap();
-        let read = |s: &str| {
-            identity_text(
-                parse_instant_in(s, seoul, DateOrder::MonthFirst).unwrap(),
-                seoul,
-            )
-        };
+        let read = |s: &str| identity_text(s, DateOrder::MonthFirst);
         for s in [
             "2026-03-02",
             "2026. 3. 2.",
@@ -638,9 +633,14 @@ mod tests {
         ] {
             assert_eq!(read(s), "2026-03-02", "{s}");
         }
-        assert_eq!(read("2026-03-02 09:30"), "2026-03-02T00:30:00Z");
-        assert_eq!(read("2026. 3. 2 오전 9:30:00"), "2026-03-02T00:30:00Z");
-        assert_eq!(read("2026-03-02T00:00:00Z"), "2026-03-02T00:00:00Z");
+        // A time of day as written, in no zone: no issuer's zone or DST gap moves it.
+        assert_eq!(read("2026-03-02 09:30"), "2026-03-02T09:30:00Z");
+        assert_eq!(read("2026. 3. 2 오전 9:30:00"), "2026-03-02T09:30:00Z");
+        assert_eq!(read("3/8/2026 2:30 AM"), "2026-03-08T02:30:00Z");
+        // An offset written is an instant.
+        assert_eq!(read("2026-03-02T09:30:00+09:00"), "2026-03-02T00:30:00Z");
+        assert_eq!(read(""), "");
+        assert_eq!(read("not a date"), "");
     }
 
     /// A day of the week that is not the date's is a typo in one of them: refused, naming both,
