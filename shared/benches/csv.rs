@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
             while let Some((row, rec, order)) = f.next_record().unwrap() {
                 let v =
                     rows::validate(rec, &cols, row, (Zone::default(), Utc::now()), order).unwrap();
-                let key = row_key(&template, &v.email, &v.issued_raw, v.external_id.as_deref());
+                let key = row_key(&template, &v.email, &v.issued_key, v.external_id.as_deref());
                 let req = IssueRequest {
                     email: v.email,
                     name: v.name,

@@ -32,7 +32,20 @@ pub fn issue_instant(
 /// else in RFC 3339 (a value written with an offset: its instant). Empty for an empty cell, or
 /// one that is no date (its row is refused).
 pub fn identity_text(raw: &str, order: DateOrder) -> String {
-    match parse_instant_in(raw, Zone(chrono_tz::UTC), order) {
+    let s = raw.trim();
+    // The common `2026-03-02`, as it is: no second parse of every row's date.
+    let b = s.as_bytes();
+    let iso = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && [0, 1, 2, 3, 5, 6, 8, 9]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit())
+        && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok();
+    if iso {
+        return s.to_owned();
+    }
+    match parse_instant_in(s, Zone(chrono_tz::UTC), order) {
         Ok(t) if t.time() == NaiveTime::MIN => t.date_naive().format("%Y-%m-%d").to_string(),
         Ok(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         Err(_) => String::new(),
@@ -266,22 +279,38 @@ const WEEKDAYS: [(Weekday, &str, &[&str]); 7] = [
 /// 월요일`, `2026. 3. 2. (월)`, English `Monday, March 2, 2026` / `Mon 2 Mar 2026`), and that day.
 fn weekday_split(raw: &str) -> (&str, Option<Weekday>) {
     let s = raw.trim();
-    for (day, ko, _) in WEEKDAYS {
-        for form in [format!("{ko}요일"), format!("({ko})")] {
-            if let Some(rest) = s.strip_suffix(form.as_str()) {
-                return (rest.trim_end(), Some(day));
-            }
-        }
+    if let Some((head, day)) = korean_weekday(s) {
+        return (head.trim_end(), Some(day));
     }
     let (first, rest) = s.split_once([' ', ',']).unwrap_or((s, ""));
-    let word = first.trim_end_matches([',', '.']).to_ascii_lowercase();
+    let word = first.trim_end_matches([',', '.']);
     let named = WEEKDAYS
         .iter()
-        .find(|(_, _, en)| en.contains(&word.as_str()));
+        .find(|(_, _, en)| en.iter().any(|n| n.eq_ignore_ascii_case(word)));
     match named {
         Some((day, _, _)) if !rest.is_empty() => (rest.trim_start_matches([' ', ',']), Some(*day)),
         _ => (s, None),
     }
+}
+
+/// `s` without a Korean day of the week at its end (`월요일`, `(월)`), and that day. Read
+/// without allocating: every date cell of a file passes here.
+fn korean_weekday(s: &str) -> Option<(&str, Weekday)> {
+    let (head, bracketed) = match s.strip_suffix("요일") {
+        Some(h) => (h, false),
+        None => (s.strip_suffix(')')?, true),
+    };
+    let syllable = head.chars().next_back()?;
+    let head = &head[..head.len() - syllable.len_utf8()];
+    let head = if bracketed {
+        head.strip_suffix('(')?
+    } else {
+        head
+    };
+    let (day, _, _) = WEEKDAYS
+        .iter()
+        .find(|(_, ko, _)| ko.starts_with(syllable))?;
+    Some((head, *day))
 }
 
 /// `raw` without the day of the week a long date format adds ([`weekday_split`]).
@@ -641,6 +670,8 @@ mod tests {
         assert_eq!(read("2026-03-02T09:30:00+09:00"), "2026-03-02T00:30:00Z");
         assert_eq!(read(""), "");
         assert_eq!(read("not a date"), "");
+        assert_eq!(read("2026-02-30"), "", "the fast path checks the date too");
+        assert_eq!(read(" 2026-03-02 "), "2026-03-02");
     }
 
     /// A day of the week that is not the date's is a typo in one of them: refused, naming both,
