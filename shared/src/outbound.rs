@@ -396,6 +396,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("TLS with localhost failed"), "{e}");
+        said_in_korean(&e);
         assert!(
             matches!(e, OutboundError::Unreached(_)),
             "nothing was sent: {e}"
@@ -412,11 +413,22 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, OutboundError::Unreached(_)), "{e}");
+        said_in_korean(&e);
         let port = silent_receiver().await;
         let e = post(&local(), &format!("http://localhost:{port}/h"), 1)
             .await
             .unwrap_err();
         assert!(matches!(e, OutboundError::Failed(_)), "{e}");
+        said_in_korean(&e);
+    }
+
+    /// The console and the switch-off notice say each failure in Korean by its words.
+    fn said_in_korean(e: &OutboundError) {
+        let ko = crate::domain::webhook::failure_ko(&e.to_string());
+        assert!(
+            ko.ends_with(&format!("({e})")) && !ko.starts_with("보내지 않았습니다"),
+            "{ko}"
+        );
     }
 
     #[tokio::test]
@@ -425,6 +437,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, OutboundError::Refused(_)), "{e}");
+        said_in_korean(&e);
         assert!(
             e.to_string().contains("resolves to") && e.to_string().contains("loopback"),
             "{e}"

@@ -776,7 +776,7 @@ async fn expiry_reminders_go_out_before_the_badge_expires() {
     assert!(
         expiry
             .subject()
-            .starts_with("Your 데이터 분석 기초 badge expires on "),
+            .starts_with("(광고) [Ad] Your 데이터 분석 기초 badge expires on "),
         "{}",
         expiry.subject()
     );

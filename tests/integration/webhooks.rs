@@ -670,6 +670,9 @@ async fn a_receiver_that_never_answers_2xx_is_switched_off_after_the_schedule_an
         .contains("HTTP 500"));
     let mail = admins_told_once(&t, id).await;
     assert!(mail[0].text.contains(&url));
+    // A Korean issuer is told the failure in Korean, the receiver's words kept.
+    let said = "마지막 오류: 수신 서버가 HTTP 500 오류로 응답했습니다";
+    assert!(mail[0].text.contains(said), "{}", mail[0].text);
     // Switched off: a test event is refused; switching it on again clears the failure.
     let r = t
         .call("POST", &format!("/v1/webhooks/{id}/test"), Some(&key), None)

@@ -667,6 +667,59 @@ impl Attempt {
     }
 }
 
+/// A failure as [`Attempt::failure`] words it, said in Korean for the console's Korean pages
+/// and a Korean admin's switch-off notice: what happened, then the words as recorded (the
+/// network's or the receiver's, which stay as they came). `outbound`'s tests hold its texts to
+/// these patterns.
+pub fn failure_ko(failure: &str) -> String {
+    let code = failure.strip_prefix("HTTP ");
+    if let Some(code) = code.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())) {
+        return format!("수신 서버가 HTTP {code} 오류로 응답했습니다");
+    }
+    match failure_gist_ko(failure) {
+        Some(gist) => format!("{gist} ({failure})"),
+        None => failure.to_owned(),
+    }
+}
+
+fn failure_gist_ko(f: &str) -> Option<String> {
+    const NOT_SENT: [(&str, &str); 7] = [
+        (
+            "is not https on port 443",
+            "https(443 포트) 주소가 아니어서",
+        ),
+        ("only public addresses are reached", "공개 주소가 아니어서"),
+        ("no connection within", "정해진 시간 안에 연결되지 않아"),
+        ("could not resolve", "도메인 주소(DNS)를 찾지 못해"),
+        ("has no address", "도메인에 IP 주소가 없어"),
+        ("could not connect to", "수신 서버에 연결하지 못해"),
+        ("TLS with", "TLS(HTTPS) 연결에 실패해 (인증서를 확인하세요)"),
+    ];
+    if let Some(rest) = f.strip_prefix("not sent: ") {
+        let why = NOT_SENT.iter().find(|(en, _)| rest.contains(en));
+        return Some(
+            format!("{} 보내지 않았습니다", why.map_or("", |(_, ko)| *ko))
+                .trim_start()
+                .to_owned(),
+        );
+    }
+    if f.ends_with("redirects are not followed") {
+        return Some(
+            "리디렉션 응답은 따라가지 않습니다. 최종 주소를 엔드포인트로 등록하세요".into(),
+        );
+    }
+    if let Some(secs) = f
+        .strip_prefix("no answer within ")
+        .and_then(|s| s.strip_suffix(" s"))
+    {
+        return Some(format!("{secs}초 안에 응답이 없었습니다"));
+    }
+    if f.starts_with("HTTP exchange failed") {
+        return Some("보내는 중 연결이 끊겨 응답을 받지 못했습니다".into());
+    }
+    (f == "no answer").then(|| "응답이 없었습니다".into())
+}
+
 /// One event for one endpoint (the item `WEBHOOK#{wid}`/`DELIVERY#{msg}`): the body is fixed
 /// when it is made, so every attempt sends the same bytes under the same `webhook-id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -712,6 +765,25 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_failure_is_said_in_korean_with_its_words_as_recorded() {
+        let cases = [
+            ("HTTP 503", "수신 서버가 HTTP 503 오류로 응답했습니다"),
+            ("HTTP 302: redirects are not followed", "리디렉션 응답은 따라가지 않습니다. 최종 주소를 엔드포인트로 등록하세요 (HTTP 302: redirects are not followed)"),
+            ("no answer within 15 s", "15초 안에 응답이 없었습니다 (no answer within 15 s)"),
+            ("not sent: no connection within 15 s", "정해진 시간 안에 연결되지 않아 보내지 않았습니다 (not sent: no connection within 15 s)"),
+            ("not sent: could not resolve hooks.example: no such host", "도메인 주소(DNS)를 찾지 못해 보내지 않았습니다 (not sent: could not resolve hooks.example: no such host)"),
+            ("not sent: 10.0.0.1 is private; only public addresses are reached", "공개 주소가 아니어서 보내지 않았습니다 (not sent: 10.0.0.1 is private; only public addresses are reached)"),
+            ("not sent: method GET", "보내지 않았습니다 (not sent: method GET)"),
+            ("HTTP exchange failed: connection reset", "보내는 중 연결이 끊겨 응답을 받지 못했습니다 (HTTP exchange failed: connection reset)"),
+            ("no answer", "응답이 없었습니다 (no answer)"),
+            ("something new", "something new"),
+        ];
+        for (en, ko) in cases {
+            assert_eq!(failure_ko(en), ko, "{en}");
+        }
+    }
+
     use super::*;
 
     fn none() -> AllowedHosts {

@@ -1,5 +1,7 @@
-//! Day-3, day-7 and expiry emails: advertising under Korean law, so Korean subjects start with
-//! `(광고)`, and every one carries one-click unsubscribe (RFC 8058) and a footer link.
+//! Day-3, day-7 and expiry emails: advertising under Korean law (정보통신망법 제50조), so every
+//! subject starts with `(광고)` — English ones too, followed by `[Ad]`: the marker must be written
+//! so, in Korean, whatever the message's language — and every one carries one-click unsubscribe
+//! (RFC 8058) and a footer link (in both languages for readers of English).
 
 use crate::{
     domain::{
@@ -15,6 +17,11 @@ use crate::{
     urls::PublicUrls,
 };
 use maud::{html, DOCTYPE};
+
+/// The advertising marker a promotional subject starts with: Korean law's `(광고)` in every
+/// language, and `[Ad]` beside it for readers of English.
+const AD_KO: &str = "(광고) ";
+const AD_EN: &str = "(광고) [Ad] ";
 
 pub struct Rendered {
     pub subject: String,
@@ -116,7 +123,7 @@ pub fn render(
         subject: if notice {
             subject
         } else {
-            format!("{}{subject}", l.t("(광고) ", ""))
+            format!("{}{subject}", l.t(AD_KO, AD_EN))
         },
         intro,
         // Who sent it and how to reach them, as the Korean law on advertising messages asks
@@ -172,7 +179,7 @@ fn text_part(m: &Message<'_>, go: &dyn Fn(Slot) -> String) -> String {
     }
     text.push_str(&format!("\n--\n{}\n", m.why));
     if let Some(u) = &m.unsubscribe {
-        text.push_str(&format!("{}: {u}\n", i18n::unsubscribe(m.locale)));
+        text.push_str(&format!("{}: {u}\n", i18n::unsubscribe_notice(m.locale)));
     }
     text
 }
@@ -205,7 +212,7 @@ fn html_part(m: &Message<'_>, go: &dyn Fn(Slot) -> String, urls: &PublicUrls<'_>
                 }
                 p style="text-align:center;color:#52525b;font-size:12px" {
                     (m.why)
-                    @if let Some(u) = &m.unsubscribe { " " a href=(u) { (i18n::unsubscribe(m.locale)) } }
+                    @if let Some(u) = &m.unsubscribe { " " a href=(u) { (i18n::unsubscribe_notice(m.locale)) } }
                 }
             }
         }

@@ -137,3 +137,26 @@ fn emails_in_both_languages() {
         }
     }
 }
+
+/// Korean law's advertising marker opens every promotional subject, in Korean whatever the
+/// language, and readers of English get the opt-out in both languages.
+#[test]
+fn every_promotional_subject_starts_with_the_korean_marker() {
+    let urls = PublicUrls::new("https://badges.hanbit.example.ac.kr");
+    for locale in [Locale::Ko, Locale::En] {
+        let (award, template, issuer, recs) = fixture(locale);
+        for stage in [Stage::Day3, Stage::Day7, Stage::Expiry] {
+            let f = super::followup::render(stage, &award, &template, &issuer, urls, &recs);
+            assert!(f.subject.starts_with("(광고) "), "{}", f.subject);
+            assert!(f.text.contains("수신 거부"), "{}", f.text);
+            if locale == Locale::En {
+                assert!(f.subject.starts_with("(광고) [Ad] "), "{}", f.subject);
+                assert!(
+                    f.html.contains(">Unsubscribe (수신 거부)</a>"),
+                    "{}",
+                    f.html
+                );
+            }
+        }
+    }
+}

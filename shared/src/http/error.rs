@@ -2,7 +2,7 @@
 
 use crate::{
     blobs::BlobError,
-    domain::{FieldError, Invalid},
+    domain::{award::IssueRuleError, FieldError, Invalid},
     store::{awards::InsertError, StoreError},
 };
 use axum::{
@@ -110,6 +110,13 @@ impl From<FieldError> for ApiError {
             ko: e.ko,
             ..ApiError::field(e.field, message)
         }
+    }
+}
+
+/// A refusal of the issue rules: 400 on its field, in both languages.
+impl From<IssueRuleError> for ApiError {
+    fn from(e: IssueRuleError) -> Self {
+        ApiError::invalid(e.field(), e.invalid())
     }
 }
 

@@ -388,23 +388,10 @@ pub async fn send_followup(
     let Some((template, issuer)) = app.template_and_issuer(&award).await? else {
         return Ok("no template".into());
     };
-    if !award.notify || !switched_on(&template, stage) {
-        return Ok("not sent: switched off".into());
+    if let Some(why) = not_for_now(&award, &template, stage, now) {
+        return Ok(why.into());
     }
-    // A day-3 email held back (an SES pause, a bucket run days late) until day 7's time is
-    // overtaken by day 7: one promotion, not two in an hour.
-    if stage == Stage::Day3
-        && template.spec.follow_ups.day7
-        && now >= award.created_at + chrono::Duration::days(7)
-    {
-        return Ok("not sent: day 7's time has come".into());
-    }
-    // Without a working opt-out only the expiry reminder goes, as a plain notice
-    // (`followup_mail::render`).
     let notice = !award.can_unsubscribe();
-    if notice && stage != Stage::Expiry {
-        return Ok(NO_UNSUBSCRIBE_LINK.into());
-    }
     let recs = if notice {
         vec![]
     } else {
@@ -439,6 +426,29 @@ pub async fn send_followup(
     paused_too_long(app, id, stage.as_str(), (due, now), sent)
         .await
         .map(|s| format!("{s:?}"))
+}
+
+/// Why follow-up `stage` of a valid `award` is not sent, by the award and its template alone.
+fn not_for_now(
+    award: &Award,
+    template: &Template,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    if !award.notify || !switched_on(template, stage) {
+        return Some("not sent: switched off");
+    }
+    // A day-3 email held back (an SES pause, a bucket run days late) until day 7's time is
+    // overtaken by day 7: one promotion, not two in an hour.
+    if stage == Stage::Day3
+        && template.spec.follow_ups.day7
+        && now >= award.created_at + chrono::Duration::days(7)
+    {
+        return Some("not sent: day 7's time has come");
+    }
+    // Without a working opt-out only the expiry reminder goes, as a plain notice
+    // (`followup_mail::render`).
+    (!award.can_unsubscribe() && stage != Stage::Expiry).then_some(NO_UNSUBSCRIBE_LINK)
 }
 
 /// The raw message of follow-up `stage`: a promotion with its one-click unsubscribe headers, or,

@@ -32,6 +32,12 @@ pub fn unsubscribe(l: Locale) -> &'static str {
     l.t("수신 거부", "Unsubscribe")
 }
 
+/// The opt-out link of a promotional message: in Korean, and for readers of English in both
+/// languages, as the Korean guidance on advertising messages asks of messages to foreigners.
+pub fn unsubscribe_notice(l: Locale) -> &'static str {
+    l.t("수신 거부", "Unsubscribe (수신 거부)")
+}
+
 pub fn add_to_linkedin(l: Locale) -> &'static str {
     l.t("LinkedIn 프로필에 추가", "Add to LinkedIn profile")
 }

@@ -73,18 +73,6 @@ impl Store {
             return self.create(item).await.map(|()| None);
         };
         let now = Utc::now();
-        let (pk, sk) = keys::creation(issuer, &c.kind, &c.key);
-        let mut record = Item::from([
-            (keys::PK.into(), s(pk)),
-            (keys::SK.into(), s(sk)),
-            (keys::TYPE.into(), s("creation")),
-            ("fingerprint".into(), s(c.fingerprint.as_str())),
-            ("id".into(), s(c.id.as_str())),
-            ("expires_at".into(), n((now + KEPT_FOR).timestamp())),
-        ]);
-        if let Some(secret) = &c.secret {
-            record.insert("secret".into(), s(secret.as_str()));
-        }
         let item = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -92,7 +80,7 @@ impl Store {
         // An expired record that DynamoDB's TTL has not removed yet frees its key all the same.
         let record = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(record))
+            .set_item(Some(record(issuer, c, now)))
             .condition_expression("attribute_not_exists(PK) OR expires_at <= :now")
             .expression_attribute_values(":now", n(now.timestamp()));
         let built = |p: aws_sdk_dynamodb::types::builders::PutBuilder| {
@@ -131,4 +119,21 @@ impl Store {
             });
         }
     }
+}
+
+/// The record of key `c` made at `now`, kept [`KEPT_FOR`].
+fn record(issuer: &crate::domain::ids::IssuerId, c: &Creation, now: DateTime<Utc>) -> Item {
+    let (pk, sk) = keys::creation(issuer, &c.kind, &c.key);
+    let mut record = Item::from([
+        (keys::PK.into(), s(pk)),
+        (keys::SK.into(), s(sk)),
+        (keys::TYPE.into(), s("creation")),
+        ("fingerprint".into(), s(c.fingerprint.as_str())),
+        ("id".into(), s(c.id.as_str())),
+        ("expires_at".into(), n((now + KEPT_FOR).timestamp())),
+    ]);
+    if let Some(secret) = &c.secret {
+        record.insert("secret".into(), s(secret.as_str()));
+    }
+    record
 }

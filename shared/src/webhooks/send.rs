@@ -25,7 +25,7 @@ use crate::{
     domain::{
         ids::{IssuerId, WebhookId},
         webhook::{
-            asked_wait, excerpt, jittered, retry_after, signature, Attempt, Delivery,
+            asked_wait, excerpt, failure_ko, jittered, retry_after, signature, Attempt, Delivery,
             DeliveryState, Webhook, FAILING_LIMIT,
         },
     },
@@ -314,13 +314,14 @@ async fn switch_off(app: &App, w: &Webhook, last: &Attempt) -> Result<(), StoreE
         return Ok(());
     };
     let console_url = format!("{}/console/settings/webhooks", app.config.public_base_url);
+    let locale = issuer.profile.default_locale;
     let notice = webhook_disabled::Notice {
         issuer_name: &issuer.profile.name,
         url: w.url.as_str(),
-        reason: &last.failure(),
+        reason: &locale.t(failure_ko(&last.failure()), last.failure()),
         gone,
         console_url: &console_url,
-        locale: issuer.profile.default_locale,
+        locale,
     };
     let (subject, text, html) = webhook_disabled::render(&notice);
     for admin in issuer.profile.admins() {

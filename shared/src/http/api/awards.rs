@@ -70,8 +70,7 @@ pub fn award_json(
 
 /// The caller has no template of this id (another issuer's is not found either).
 pub(crate) fn template_not_found(t: &TemplateId) -> ApiError {
-    let e = IssueRuleError::TemplateNotFound(t.clone());
-    ApiError::invalid(e.field(), e.invalid())
+    IssueRuleError::TemplateNotFound(t.clone()).into()
 }
 
 pub(crate) fn issue_error(e: IssueError) -> ApiError {
@@ -81,7 +80,7 @@ pub(crate) fn issue_error(e: IssueError) -> ApiError {
         ..err
     };
     match e {
-        IssueError::Rule(ref r) => with_ko(ApiError::field(r.field(), e.to_string())),
+        IssueError::Rule(r) => r.into(),
         IssueError::AlreadyHolds { ref existing } => {
             let err = with_ko(ApiError::conflict("already_awarded", e.to_string()));
             ApiError {

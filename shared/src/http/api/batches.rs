@@ -121,8 +121,7 @@ async fn template_takes_batches(
         .await?
         .ok_or_else(|| super::awards::template_not_found(t))?;
     if !template.is_active() {
-        let e = IssueRuleError::TemplateArchived(t.clone());
-        return Err(ApiError::invalid(e.field(), e.invalid()));
+        return Err(IssueRuleError::TemplateArchived(t.clone()).into());
     }
     Ok(())
 }

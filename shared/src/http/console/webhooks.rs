@@ -107,7 +107,10 @@ fn switched_off(l: crate::domain::locale::Locale, why: &str) -> String {
         return why.to_owned();
     }
     match why.strip_prefix(OFF_FAILING) {
-        Some(last) => format!("5일 동안 모든 전송이 실패했습니다. 마지막 오류: {last}"),
+        Some(last) => format!(
+            "5일 동안 모든 전송이 실패했습니다. 마지막 오류: {}",
+            crate::domain::webhook::failure_ko(last)
+        ),
         None if why == OFF_GONE => "수신 서버가 HTTP 410 Gone으로 응답했습니다.".to_owned(),
         None => why.to_owned(),
     }
@@ -225,7 +228,7 @@ fn deliveries_table(s: &Session, id: &str, list: &[Value]) -> Markup {
                     td { (d["attempts"]) }
                     td {
                         @if let Some(c) = last["status_code"].as_u64() { "HTTP " (c) " · " (last["latency_ms"]) " ms" }
-                        @if let Some(e) = last["error"].as_str() { br; span class="muted" { (e) } }
+                        @if let Some(e) = last["error"].as_str() { br; span class="muted" { (l.t(crate::domain::webhook::failure_ko(e), e.to_owned())) } }
                         @if let Some(r) = last["response"].as_str().filter(|r| !r.is_empty()) { br; code { (r) } }
                     }
                     td { (when(zone, &d["next_attempt_at"])) }

@@ -229,28 +229,44 @@ async fn award(
     let Some((a, t, i)) = load(&app, &id).await? else {
         return Err(not_found);
     };
-    let now = Utc::now();
     if json {
-        let mut r = ld_json(&openbadges::assertion(&app.urls(), &a, now));
-        if !raw.ends_with(".json") {
-            // A shared cache that keys on the URL alone (CloudFront ignores `Vary: Accept`)
-            // must not keep this answer for the browsers asking for the page.
-            let h = r.headers_mut();
-            h.insert(header::VARY, HeaderValue::from_static("Accept"));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(PAGE_CACHE));
-        }
-        return Ok(r);
+        return Ok(assertion(&app, &a, !raw.ends_with(".json")));
     }
+    Ok(page(&app, (&a, &t, &i), method == Method::GET, &headers).await)
+}
+
+/// The award's Open Badges 2.0 assertion; `negotiated` when the page's own URL was asked for
+/// JSON.
+fn assertion(app: &App, a: &Award, negotiated: bool) -> Response {
+    let mut r = ld_json(&openbadges::assertion(&app.urls(), a, Utc::now()));
+    if negotiated {
+        // A shared cache that keys on the URL alone (CloudFront ignores `Vary: Accept`)
+        // must not keep this answer for the browsers asking for the page.
+        let h = r.headers_mut();
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(PAGE_CACHE));
+    }
+    r
+}
+
+/// The badge page, its view counted when `counted` (a GET, not a HEAD).
+async fn page(
+    app: &App,
+    (a, t, i): (&Award, &Template, &Issuer),
+    counted: bool,
+    headers: &HeaderMap,
+) -> Response {
+    let now = Utc::now();
     // The view's counting write and (when the caches lack them) the recommended templates' read,
     // at once.
     let counting = async {
-        if method == Method::GET {
-            count_view(&app, &a, &i, &headers, now).await;
+        if counted {
+            count_view(app, a, i, headers, now).await;
         }
     };
     let recommending = async {
         if a.status(now).is_valid() {
-            app.recommendations(&t).await
+            app.recommendations(t).await
         } else {
             Ok(Vec::new())
         }
@@ -263,9 +279,9 @@ async fn award(
         Vec::new()
     });
     let page = badge_page::BadgePage {
-        award: &a,
-        template: &t,
-        issuer: &i,
+        award: a,
+        template: t,
+        issuer: i,
         urls: app.urls(),
         now,
         recommendations: &recommendations,
@@ -278,7 +294,7 @@ async fn award(
     // The same URL answers JSON to a client that prefers it: caches must keep them apart.
     r.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
-    Ok(r)
+    r
 }
 
 /// Whether `Accept` ranks a JSON type (`application/ld+json`, `application/json`) above HTML
