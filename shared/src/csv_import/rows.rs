@@ -195,7 +195,9 @@ impl<'a> RowCheck<'a> {
                 self.fail(Column::ExpiresOn, e.invalid());
             }
             if crate::domain::time::issue_instant(i, at, zone).is_none() {
-                self.fail(Column::IssuedOn, IssueRuleError::IssuedInFuture.invalid());
+                let why = IssueRuleError::IssuedInFuture.invalid();
+                let why = read_as_20yy(self.cell(Column::IssuedOn), i, zone, why);
+                self.fail(Column::IssuedOn, why);
             }
         }
         (issued_on, expires_on)
@@ -330,6 +332,23 @@ pub fn validate(
         }),
         _ => Err(c.errors),
     }
+}
+
+/// A later issue date written with a two-digit year says how it was read: a spreadsheet's
+/// `12/31/99` is 2099-12-31 here, where the sheet meant 1999.
+fn read_as_20yy(cell: &str, read: DateTime<Utc>, zone: Zone, why: Invalid) -> Invalid {
+    if !crate::domain::time::two_digit_year(cell) {
+        return why;
+    }
+    let day = read.with_timezone(&zone.0).format("%Y-%m-%d");
+    let ko = why.korean().unwrap_or_default().to_owned();
+    Invalid::new(format!(
+        "`{cell}` was read as {day}: a two-digit year is read as 20YY, so write the year in full (e.g. 1999-12-31). {}",
+        why.0
+    ))
+    .ko(format!(
+        "`{cell}`은(는) {day}로 읽혔습니다. 두 자리 연도는 20YY로 읽으니 연도를 네 자리로 쓰세요 (예: 1999-12-31). {ko}"
+    ))
 }
 
 #[cfg(test)]
@@ -474,6 +493,27 @@ mod tests {
         };
         assert!(!judged(Utc::now()));
         assert!(judged(Utc::now() + chrono::Duration::days(2)));
+    }
+
+    /// A spreadsheet's `12/31/99` meant 1999; read as 2099 it is refused, and the refusal says
+    /// how it was read and to write the year in full. A later date with its year in full does
+    /// not get that hint.
+    #[test]
+    fn a_later_issue_date_with_a_two_digit_year_says_how_it_was_read() {
+        let c = cols(&["email", "name", "issued_on"]);
+        let check = |date: &str| {
+            let r = rec(&["a@b.co", "A", date]);
+            let zone = Zone::default();
+            validate(&r, &c, 2, (zone, Utc::now()), DateOrder::MonthFirst).unwrap_err()
+        };
+        for date in ["12/31/99", "99. 12. 31.", "31-Dec-99"] {
+            let e = &check(date)[0];
+            assert!(e.message.contains("was read as 2099-12-31"), "{e:?}");
+            assert!(e.message.contains("later day"), "{e:?}");
+            assert!(e.message_ko.as_deref().unwrap().contains("네 자리"), "{e:?}");
+        }
+        let e = &check("2099-12-31")[0];
+        assert!(!e.message.contains("two-digit"), "{e:?}");
     }
 
     /// A stray quote typed at the start of a cell, closed by a quote further down: the rows in

@@ -263,6 +263,16 @@ const fn full_year(yy: u32) -> i32 {
     2000 + yy as i32
 }
 
+/// Whether a date that was read was written with a two-digit year (read as 20YY): no run of four
+/// digits in it (full-width ones included).
+pub fn two_digit_year(s: &str) -> bool {
+    let mut run = 0;
+    !s.chars().any(|c| {
+        run = if c.is_numeric() { run + 1 } else { 0 };
+        run >= 4
+    })
+}
+
 /// The days of the week Monday first: the Korean syllable and the English names a long date
 /// format writes (the name and its usual abbreviations).
 const WEEKDAYS: [(Weekday, &str, &[&str]); 7] = [
