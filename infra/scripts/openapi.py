@@ -433,8 +433,10 @@ paths = {
   "/v1/api-keys": {
     "get": op("listApiKeys", "List API keys (never the secret); admin keys only", "api-keys", {"200": json_answer("ApiKeyList")}, ["403"]),
     "post": op("createApiKey", "Create a key; the answer shows the key once", "api-keys",
-               {"201": json_answer("ApiKeyCreated", "Created", links={"RevokeApiKey": link("revokeApiKey", path__id=ID)})},
-               ["400", "403", "413", "415"], body="ApiKeyCreate", body_required=False),
+               {"201": json_answer("ApiKeyCreated", "Created", links={"RevokeApiKey": link("revokeApiKey", path__id=ID)}),
+                "200": json_answer("ApiKeyCreated", "Created before with this Idempotency-Key: that key, with a new secret (the earlier answer's secret stops working)", links={"RevokeApiKey": link("revokeApiKey", path__id=ID)})},
+               ["400", "403", "409", "413", "415", "422"], body="ApiKeyCreate", body_required=False, params=["IdempotencyKey"],
+               desc="With an Idempotency-Key, the same request sent again within 24 hours (its answer lost) answers 200 with the key the first one made and a new secret in place of the lost one — a key's secret is never stored, so it cannot be shown again; the secret of the earlier answer stops working. One key is made, and the caller holds its only working secret. The key with a different request is 422 idempotency_key_reused; 409 idempotency_key_used when that key has been revoked since, idempotency_key_in_use when another send with the key changed it at the same moment."),
   },
   "/v1/api-keys/{id}": {
     "delete": op("revokeApiKey", "Revoke a key; it stops working at once (revoking it again is harmless)", "api-keys",
@@ -523,7 +525,7 @@ params = {
   "TemplateId": path_id(TEMPLATE_ID), "AwardId": path_id(AWARD_ID), "BatchId": path_id(BATCH_ID), "ApiKeyId": path_id(KEY_ID),
   "WebhookId": path_id(WEBHOOK_ID), "DeliveryId": {"name": "delivery_id", "in": "path", "required": True, "schema": MESSAGE_ID},
   "IfMatch": {"name": "If-Match", "in": "header", "required": False, "description": "the ETag of the version you edited, or a comma-separated list of them (any one current will do; a weak `W/` form, as a compressing proxy hands it on, is the same version; a tag that is no version of ours matches none), or `*` for no condition", "schema": S(pattern='^[*]$|^(W/)?("[!#-~]*"|[0-9]{1,18})( *, *(W/)?("[!#-~]*"|[0-9]{1,18}))*$')},
-  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award, template, batch or webhook endpoint; the same rotated secret). A key is its route's own. Awards remember a key for good; templates, batches and webhook endpoints for 24 hours", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
+  "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False, "description": "the same request sent again with the same key does it once (the same award, template, batch, webhook endpoint or API key; the same rotated secret). A key is its route's own. Awards remember a key for good; templates, batches, webhook endpoints and API keys for 24 hours", "schema": S(pattern="^[!-~]([ -~]{0,253}[!-~])?$", description="1 to 255 visible ASCII characters")},
   "Limit": {"name": "limit", "in": "query", "required": False, "schema": I(minimum=1, maximum=200, default=50)},
   "Cursor": q("cursor", "next_cursor from the previous page"),
   "TemplateStatus": q("status", "filter (default all)", enum=["active", "archived", "all"]),

@@ -73,6 +73,6 @@ pub async fn create_key(
         &secret,
         Utc::now(),
     );
-    store.create_api_key(&key).await?;
+    store.create_api_key(&key, None).await?;
     Ok(secret)
 }

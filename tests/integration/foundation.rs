@@ -832,3 +832,67 @@ async fn a_template_or_batch_created_again_with_its_idempotency_key_is_made_once
     let b4 = post("/v1/batches", batch, "tpl-1").await;
     assert_eq!(b4.status, StatusCode::CREATED, "{}", b4.text());
 }
+
+/// An API key created again with its `Idempotency-Key` (the answer lost): still one key, and the
+/// answer holds a working secret — a new one, since a key's secret is never stored; the lost
+/// answer's stops working. Another request under the key is 422; a revoked key's key is 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_created_again_with_its_idempotency_key_is_one_key_with_a_working_secret() {
+    let t = spawn_app().await;
+    let (_, admin) = t.issuer("열쇠대학교").await;
+    let create = |body: Value, idem: &'static str| {
+        let (t, admin) = (&t, admin.clone());
+        async move {
+            let h = [("idempotency-key", idem)];
+            t.call_with("POST", "/v1/api-keys", Some(&admin), Some(body), &h)
+                .await
+        }
+    };
+    let body = json!({"name": "LMS 연동", "scope": "integration"});
+    let first = create(body.clone(), "key-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let again = create(body.clone(), "key-1").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    let (first, again) = (first.json(), again.json());
+    assert_eq!(again["id"], first["id"]);
+    let (lost, kept) = (
+        first["key"].as_str().unwrap(),
+        again["key"].as_str().unwrap(),
+    );
+    assert_ne!(lost, kept);
+    let works = |secret: &str| {
+        let (t, secret) = (&t, secret.to_owned());
+        async move {
+            t.call("GET", "/v1/templates", Some(&secret), None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(works(kept).await, StatusCode::OK);
+    assert_eq!(works(lost).await, StatusCode::UNAUTHORIZED);
+    let keys = t
+        .call("GET", "/v1/api-keys", Some(&admin), None)
+        .await
+        .json();
+    let named: Vec<_> = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["name"] == "LMS 연동")
+        .collect();
+    assert_eq!(named.len(), 1, "{keys:#}");
+    assert_eq!(
+        named[0]["hint"].as_str().unwrap(),
+        format!("{}…", &kept[..10])
+    );
+    let other = create(json!({"name": "HR 연동"}), "key-1").await;
+    other.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    let id = first["id"].as_str().unwrap();
+    let r = t
+        .call("DELETE", &format!("/v1/api-keys/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let revoked = create(body, "key-1").await;
+    revoked.assert_refused(StatusCode::CONFLICT, "idempotency_key_used");
+    assert_eq!(works(kept).await, StatusCode::UNAUTHORIZED);
+}

@@ -510,7 +510,10 @@ mod tests {
             let e = &check(date)[0];
             assert!(e.message.contains("was read as 2099-12-31"), "{e:?}");
             assert!(e.message.contains("later day"), "{e:?}");
-            assert!(e.message_ko.as_deref().unwrap().contains("네 자리"), "{e:?}");
+            assert!(
+                e.message_ko.as_deref().unwrap().contains("네 자리"),
+                "{e:?}"
+            );
         }
         let e = &check("2099-12-31")[0];
         assert!(!e.message.contains("two-digit"), "{e:?}");

@@ -1,9 +1,12 @@
-use super::{from_item, get_s, keys, s, to_item, Backoff, Result, Store, StoreError};
+use super::{
+    creations::Creation, from_item, get_s, keys, s, to_item, Backoff, Item, Result, Store,
+    StoreError,
+};
 use crate::domain::{
     api_key::{ApiKey, Scope},
     ids::{ApiKeyId, IssuerId},
 };
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 const KIND: &str = "api_key";
@@ -17,35 +20,79 @@ pub struct KeyOwner {
     pub scope: Scope,
 }
 
+/// The look-up-by-hash item of `key`'s secret.
+fn lookup_item(key: &ApiKey) -> Item {
+    let (pk, sk) = keys::api_key_lookup(&key.key_hash);
+    Item::from([
+        (keys::PK.into(), s(pk)),
+        (keys::SK.into(), s(sk)),
+        (keys::TYPE.into(), s(LOOKUP_KIND)),
+        ("issuer_id".into(), s(key.issuer_id.as_str())),
+        ("key_id".into(), s(key.id.as_str())),
+        ("scope".into(), s(key.scope.as_str())),
+    ])
+}
+
 impl Store {
-    /// Writes the key's listing item and its look-up-by-hash item together.
-    pub async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+    /// Writes the key's listing item and its look-up-by-hash item together, and with `once` the
+    /// record of its `Idempotency-Key` (`Ok(Some(earlier))`: that key made one already; nothing
+    /// is written).
+    pub async fn create_api_key(
+        &self,
+        key: &ApiKey,
+        once: Option<&Creation>,
+    ) -> Result<Option<Creation>> {
         let listing = to_item(KIND, keys::api_key(&key.issuer_id, &key.id), key)?;
-        let (pk, sk) = keys::api_key_lookup(&key.key_hash);
-        let mut lookup = super::Item::new();
-        lookup.insert(keys::PK.into(), s(pk));
-        lookup.insert(keys::SK.into(), s(sk));
-        lookup.insert(keys::TYPE.into(), s(LOOKUP_KIND));
-        lookup.insert("issuer_id".into(), s(key.issuer_id.as_str()));
-        lookup.insert("key_id".into(), s(key.id.as_str()));
-        lookup.insert("scope".into(), s(key.scope.as_str()));
-        let put = |item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(|e| StoreError::Aws(e.to_string()))
-        };
-        self.client
-            .transact_write_items()
-            .transact_items(put(listing)?)
-            .transact_items(put(lookup)?)
-            .send()
+        self.create_once(vec![listing, lookup_item(key)], &key.issuer_id, once)
             .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+    }
+
+    /// Gives active key `key` the secret whose hash and hint `now` has, in place of the one it
+    /// had: the listing changes, the old look-up goes and the new one comes, together.
+    /// `Ok(false)`: the key was revoked or given another secret meanwhile (nothing written).
+    pub async fn reissue_api_key(&self, key: &ApiKey, now: &ApiKey) -> Result<bool> {
+        let (pk, sk) = keys::api_key(&key.issuer_id, &key.id);
+        let listing = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET key_hash = :new, hint = :hint")
+            .condition_expression("key_hash = :old AND attribute_not_exists(revoked_at)")
+            .expression_attribute_values(":new", s(&now.key_hash))
+            .expression_attribute_values(":hint", s(&now.hint))
+            .expression_attribute_values(":old", s(&key.key_hash))
+            .build()
+            .map(|u| TransactWriteItem::builder().update(u).build());
+        let (pk, sk) = keys::api_key_lookup(&key.key_hash);
+        let old = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(revoked_at)")
+            .build()
+            .map(|d| TransactWriteItem::builder().delete(d).build());
+        let new = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(lookup_item(now)))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build());
+        let items = [listing, old, new].map(|i| i.map_err(|e| StoreError::Aws(e.to_string())));
+        let items = items.into_iter().collect::<Result<Vec<_>>>()?;
+        match self.transact(&items).await {
+            Ok(_) => Ok(true),
+            // Another writer of the key at this moment (a revocation, another replay).
+            Err(e) if super::awards::contended(&e) => Ok(false),
+            Err(e)
+                if super::awards::cancellation_reasons(&e).is_some_and(|r| {
+                    r.iter()
+                        .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+                }) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
     }
 
     /// The owner of an active key with this hash. One strongly consistent read, so a revoked key

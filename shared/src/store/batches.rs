@@ -22,7 +22,7 @@ impl Store {
         b: &Batch,
         once: Option<&super::creations::Creation>,
     ) -> Result<Option<super::creations::Creation>> {
-        self.create_once(item(b)?, &b.issuer_id, once).await
+        self.create_once(vec![item(b)?], &b.issuer_id, once).await
     }
 
     /// Strongly consistent: ingest decides what to do from it.

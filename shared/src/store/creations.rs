@@ -1,4 +1,4 @@
-//! Creates sent with an `Idempotency-Key` (templates, batches, webhook endpoints): the new item
+//! Creates sent with an `Idempotency-Key` (templates, batches, webhook endpoints, API keys): the new items
 //! and a record of the key are written in one transaction, so a key makes at most one resource.
 //! The record names what the key made and what the request asked (its fingerprint), and lasts
 //! [`KEPT_FOR`]; after that the key is free again. (Awards have their own, lasting guards:
@@ -60,42 +60,53 @@ impl Store {
         }))
     }
 
-    /// Puts the new `item` and, with `once`, the record of its key, together. `Ok(None)`: made.
-    /// `Ok(Some(earlier))`: the key had made something already (a request sent twice at once):
-    /// nothing is written.
+    /// Puts the new `items` (none there yet) and, with `once`, the record of its key, together.
+    /// `Ok(None)`: made. `Ok(Some(earlier))`: the key had made something already (a request
+    /// sent twice at once): nothing is written.
     pub(crate) async fn create_once(
         &self,
-        item: Item,
+        mut items: Vec<Item>,
         issuer: &crate::domain::ids::IssuerId,
         once: Option<&Creation>,
     ) -> Result<Option<Creation>> {
-        let Some(c) = once else {
-            return self.create(item).await.map(|()| None);
-        };
+        if once.is_none() && items.len() == 1 {
+            return self.create(items.remove(0)).await.map(|()| None);
+        }
         let now = Utc::now();
-        let item = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)");
-        // An expired record that DynamoDB's TTL has not removed yet frees its key all the same.
-        let record = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(record(issuer, c, now)))
-            .condition_expression("attribute_not_exists(PK) OR expires_at <= :now")
-            .expression_attribute_values(":now", n(now.timestamp()));
         let built = |p: aws_sdk_dynamodb::types::builders::PutBuilder| {
             p.build()
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(|e| StoreError::Aws(e.to_string()))
         };
-        let (item, record) = (built(item)?, built(record)?);
+        let mut puts = items
+            .into_iter()
+            .map(|item| {
+                built(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(PK)"),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(c) = once {
+            // An expired record that DynamoDB's TTL has not removed yet frees its key all the
+            // same.
+            puts.push(built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(record(issuer, c, now)))
+                    .condition_expression("attribute_not_exists(PK) OR expires_at <= :now")
+                    .expression_attribute_values(":now", n(now.timestamp())),
+            )?);
+        }
+        let record_at = puts.len() - 1;
         let mut backoff = super::Backoff::over(0..4);
         loop {
             let res = self
                 .client
                 .transact_write_items()
-                .transact_items(item.clone())
-                .transact_items(record.clone())
+                .set_transact_items(Some(puts.clone()))
                 .send()
                 .await;
             let Err(err) = res else { return Ok(None) };
@@ -106,13 +117,13 @@ impl Store {
                 }
             }
             let key_taken = super::awards::cancellation_reasons(&err).is_some_and(|r| {
-                // Reasons come in the transaction's order: 1 is the key's record.
-                r.get(1)
+                // Reasons come in the transaction's order: the key's record is last.
+                r.get(record_at)
                     .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
             });
-            if !key_taken {
+            let Some(c) = once.filter(|_| key_taken) else {
                 return Err(StoreError::from_sdk(err));
-            }
+            };
             let earlier = self.creation(issuer, &c.kind, &c.key, now).await?;
             return earlier.map(Some).ok_or_else(|| {
                 StoreError::Aws("an Idempotency-Key's record was taken, then gone".into())

@@ -22,7 +22,7 @@ impl Store {
         t: &Template,
         once: Option<&super::creations::Creation>,
     ) -> Result<Option<super::creations::Creation>> {
-        self.create_once(item(t)?, &t.issuer_id, once).await
+        self.create_once(vec![item(t)?], &t.issuer_id, once).await
     }
 
     pub async fn get_template(&self, id: &TemplateId) -> Result<Option<Template>> {

@@ -43,7 +43,8 @@ impl Store {
         w: &Webhook,
         once: Option<&super::creations::Creation>,
     ) -> Result<Option<super::creations::Creation>> {
-        self.create_once(webhook_item(w)?, &w.issuer_id, once).await
+        self.create_once(vec![webhook_item(w)?], &w.issuer_id, once)
+            .await
     }
 
     /// One endpoint of an issuer (consistent: an edit is seen at once).

@@ -1,4 +1,4 @@
-//! A create's `Idempotency-Key` (templates, batches, webhook endpoints; awards have their own,
+//! A create's `Idempotency-Key` (templates, batches, webhook endpoints, API keys; awards have their own,
 //! lasting guards). The same request sent again within 24 hours — its answer lost to a timeout —
 //! answers what the first one made, 200, instead of making a second; the key sent with another
 //! request is refused (422 `idempotency_key_reused`).
@@ -105,13 +105,13 @@ pub(crate) fn made(earlier: &Creation, ours: &Creation) -> Result<(), ApiError> 
     Err(e)
 }
 
-/// What the key made is gone since (a removed webhook endpoint).
+/// What the key made is gone since (a removed webhook endpoint, a revoked API key).
 pub(crate) fn gone(c: &str, id: &str) -> ApiError {
     ApiError::conflict(
         "idempotency_key_used",
-        format!("the {c} this Idempotency-Key made ({id}) has been removed since; send the request again with a new key"),
+        format!("the {c} this Idempotency-Key made ({id}) has been removed or revoked since; send the request again with a new key"),
     )
-    .ko(format!("이 Idempotency-Key로 만든 {id}는 그 뒤 삭제되었습니다. 새 키로 다시 보내세요."))
+    .ko(format!("이 Idempotency-Key로 만든 {id}는 그 뒤 삭제되었거나 폐기되었습니다. 새 키로 다시 보내세요."))
 }
 
 /// sha256 of the kind and the request in canonical JSON (object keys sorted), versioned.

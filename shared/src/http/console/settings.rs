@@ -177,6 +177,7 @@ pub async fn create_key(State(app): State<App>, Posted { s, f }: Posted) -> Resp
     match api(api_keys::create(
         State(app.clone()),
         s.caller.clone(),
+        HeaderMap::new(),
         crate::http::body::JsonObject(m),
     )
     .await)
