@@ -1,6 +1,6 @@
 //! Issue #2: issuer, templates, API keys, isolation between issuers, errors, concurrency.
 
-use accolade_tests::{spawn_app, template_body, StatusCode};
+use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
 use axum::{body::Body, http::Request};
 use serde_json::{json, Value};
 
@@ -592,7 +592,7 @@ async fn concurrent_template_edits_do_not_lose_updates() {
 }
 
 async fn futures_join(
-    t: &accolade_tests::TestApp,
+    t: &TestApp,
     path: &str,
     key: &str,
     patches: &[Value],
@@ -835,31 +835,25 @@ async fn a_template_or_batch_created_again_with_its_idempotency_key_is_made_once
 
 /// An API key created again with its `Idempotency-Key` (the answer lost): still one key, and the
 /// answer holds a working secret — a new one, since a key's secret is never stored; the lost
-/// answer's stops working. Another request under the key is 422; a revoked key's key is 409.
+/// answer's stops working, and the sessions signed in with it end. Not while the first send may
+/// still be answering (a minute): 409. Another request, or the same from another key, under the
+/// key is 422; a revoked key's key is 409.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_created_again_with_its_idempotency_key_is_one_key_with_a_working_secret() {
     let t = spawn_app().await;
-    let (_, admin) = t.issuer("열쇠대학교").await;
-    let create = |body: Value, idem: &'static str| {
-        let (t, admin) = (&t, admin.clone());
+    let (iid, admin) = t.issuer("열쇠대학교").await;
+    let create = |by: String, body: Value, idem: &'static str| {
+        let t = &t;
         async move {
             let h = [("idempotency-key", idem)];
-            t.call_with("POST", "/v1/api-keys", Some(&admin), Some(body), &h)
+            t.call_with("POST", "/v1/api-keys", Some(&by), Some(body), &h)
                 .await
         }
     };
     let body = json!({"name": "LMS 연동", "scope": "integration"});
-    let first = create(body.clone(), "key-1").await;
+    let first = create(admin.clone(), body.clone(), "key-1").await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
-    let again = create(body.clone(), "key-1").await;
-    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
-    let (first, again) = (first.json(), again.json());
-    assert_eq!(again["id"], first["id"]);
-    let (lost, kept) = (
-        first["key"].as_str().unwrap(),
-        again["key"].as_str().unwrap(),
-    );
-    assert_ne!(lost, kept);
+    let first = first.json();
     let works = |secret: &str| {
         let (t, secret) = (&t, secret.to_owned());
         async move {
@@ -868,8 +862,25 @@ async fn an_api_key_created_again_with_its_idempotency_key_is_one_key_with_a_wor
                 .status
         }
     };
+    // At once: the first send may still be answering; its secret is left alone.
+    let soon = create(admin.clone(), body.clone(), "key-1").await;
+    soon.assert_refused(StatusCode::CONFLICT, "idempotency_key_in_use");
+    let lost = first["key"].as_str().unwrap();
+    assert_eq!(works(lost).await, StatusCode::OK);
+    // A minute on, as if: the answer was lost, and the retry gets the key with a new secret.
+    let id = first["id"].as_str().unwrap();
+    age_api_key(&t, &iid, id).await;
+    let again = create(admin.clone(), body.clone(), "key-1").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    let again = again.json();
+    assert_eq!(again["id"], first["id"]);
+    let kept = again["key"].as_str().unwrap();
+    assert_ne!(lost, kept);
     assert_eq!(works(kept).await, StatusCode::OK);
     assert_eq!(works(lost).await, StatusCode::UNAUTHORIZED);
+    let kid = accolade::domain::ids::ApiKeyId::parse(id).unwrap();
+    let stored = t.app.store.get_api_key(&iid, &kid).await.unwrap().unwrap();
+    assert!(stored.sessions_ended_at.is_some(), "{stored:?}");
     let keys = t
         .call("GET", "/v1/api-keys", Some(&admin), None)
         .await
@@ -885,14 +896,48 @@ async fn an_api_key_created_again_with_its_idempotency_key_is_one_key_with_a_wor
         named[0]["hint"].as_str().unwrap(),
         format!("{}…", &kept[..10])
     );
-    let other = create(json!({"name": "HR 연동"}), "key-1").await;
+    let other = create(admin.clone(), json!({"name": "HR 연동"}), "key-1").await;
     other.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
-    let id = first["id"].as_str().unwrap();
+    // Another admin key sending the same request under the same key is another request.
+    let second = t
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"scope": "admin"})),
+        )
+        .await
+        .json();
+    let by_other = create(
+        second["key"].as_str().unwrap().to_owned(),
+        body.clone(),
+        "key-1",
+    )
+    .await;
+    by_other.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     let r = t
         .call("DELETE", &format!("/v1/api-keys/{id}"), Some(&admin), None)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let revoked = create(body, "key-1").await;
+    let revoked = create(admin.clone(), body, "key-1").await;
     revoked.assert_refused(StatusCode::CONFLICT, "idempotency_key_used");
     assert_eq!(works(kept).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Moves API key `id`'s making two minutes back (what a minute's wait would do).
+async fn age_api_key(t: &TestApp, iid: &accolade::domain::ids::IssuerId, id: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let (pk, sk) =
+        accolade::store::keys::api_key(iid, &accolade::domain::ids::ApiKeyId::parse(id).unwrap());
+    let then = chrono::Utc::now() - chrono::Duration::minutes(2);
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .update_item()
+        .table_name(&t.names.table)
+        .key("PK", S(pk))
+        .key("SK", S(sk))
+        .update_expression("SET created_at = :t")
+        .expression_attribute_values(":t", S(then.to_rfc3339()))
+        .send()
+        .await
+        .unwrap();
 }

@@ -78,7 +78,16 @@ pub struct ApiKey {
     /// a copied cookie stops working too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_ended_at: Option<DateTime<Utc>>,
+    /// When the secret was last replaced by a create sent again with its `Idempotency-Key`
+    /// (none: the secret is the one it was made with, at `created_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_set_at: Option<DateTime<Utc>>,
 }
+
+/// How long a key's secret is safe from a create sent again with its `Idempotency-Key`: longer
+/// than the api function's 29 s, so a send still running when its retry was answered (or a
+/// duplicate of it) cannot replace the secret that answer gave.
+pub const SECRET_HELD_FOR: chrono::Duration = chrono::Duration::seconds(60);
 
 /// What a key may do. An `integration` key (an LMS, an HR system) issues, revokes and reads
 /// badges and manages templates; only an `admin` key also manages API keys and the issuer's
@@ -128,7 +137,15 @@ impl ApiKey {
             created_at: now,
             revoked_at: None,
             sessions_ended_at: None,
+            secret_set_at: None,
         }
+    }
+
+    /// How long before a create sent again may replace this key's secret at `now` (zero: it
+    /// may now).
+    pub fn secret_held(&self, now: DateTime<Utc>) -> chrono::Duration {
+        let since = self.secret_set_at.unwrap_or(self.created_at);
+        (since + SECRET_HELD_FOR - now).max(chrono::Duration::zero())
     }
 
     pub fn is_active(&self) -> bool {

@@ -48,50 +48,44 @@ impl Store {
     }
 
     /// Gives active key `key` the secret whose hash and hint `now` has, in place of the one it
-    /// had: the listing changes, the old look-up goes and the new one comes, together.
-    /// `Ok(false)`: the key was revoked or given another secret meanwhile (nothing written).
-    pub async fn reissue_api_key(&self, key: &ApiKey, now: &ApiKey) -> Result<bool> {
-        let (pk, sk) = keys::api_key(&key.issuer_id, &key.id);
-        let listing = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression("SET key_hash = :new, hint = :hint")
-            .condition_expression("key_hash = :old AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(":new", s(&now.key_hash))
-            .expression_attribute_values(":hint", s(&now.hint))
-            .expression_attribute_values(":old", s(&key.key_hash))
-            .build()
-            .map(|u| TransactWriteItem::builder().update(u).build());
-        let (pk, sk) = keys::api_key_lookup(&key.key_hash);
-        let old = Delete::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(revoked_at)")
-            .build()
-            .map(|d| TransactWriteItem::builder().delete(d).build());
-        let new = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(lookup_item(now)))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map(|p| TransactWriteItem::builder().put(p).build());
-        let items = [listing, old, new].map(|i| i.map_err(|e| StoreError::Aws(e.to_string())));
-        let items = items.into_iter().collect::<Result<Vec<_>>>()?;
-        match self.transact(&items).await {
-            Ok(_) => Ok(true),
-            // Another writer of the key at this moment (a revocation, another replay).
-            Err(e) if super::awards::contended(&e) => Ok(false),
-            Err(e)
-                if super::awards::cancellation_reasons(&e).is_some_and(|r| {
-                    r.iter()
-                        .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
-                }) =>
-            {
-                Ok(false)
+    /// had, at `at`: the listing changes (and every console session signed in before ends), the
+    /// old look-up goes and the new one comes, together. `Ok(false)`: the key was revoked or
+    /// given another secret meanwhile (nothing written). Sent with one client request token, so
+    /// an SDK retry of a write that landed is answered as done, not refused by its condition.
+    pub async fn reissue_api_key(
+        &self,
+        key: &ApiKey,
+        now: &ApiKey,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let items = reissue_items(&self.table, key, now, at)?;
+        // ClientRequestToken: at most 36 characters; a UUID's text is that.
+        let token = uuid::Uuid::new_v4().to_string();
+        let mut retry = Backoff::over(0..6);
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let Err(err) = sent else { return Ok(true) };
+            if super::awards::contended(&err) {
+                match retry.wait().await {
+                    true => continue,
+                    false => return Err(StoreError::Throttled),
+                }
             }
-            Err(e) => Err(StoreError::from_sdk(e)),
+            let refused = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+                r.iter()
+                    .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+            });
+            return if refused {
+                Ok(false)
+            } else {
+                Err(StoreError::from_sdk(err))
+            };
         }
     }
 
@@ -172,8 +166,9 @@ impl Store {
 
     /// Marks both items revoked. Revoking twice keeps the first time. A transaction cancelled
     /// for a conflict (a sign-out or another revocation of the key at the same moment) is sent
-    /// again after a back-off; then the answer is `Throttled`.
-    pub async fn revoke_api_key(&self, key: &ApiKey, at: DateTime<Utc>) -> Result<()> {
+    /// again after a back-off; then the answer is `Throttled`. `Ok(false)`: the key's secret
+    /// was replaced since it was read (its look-up is another item now): read it again.
+    pub async fn revoke_api_key(&self, key: &ApiKey, at: DateTime<Utc>) -> Result<bool> {
         let update = |(pk, sk): (String, String)| {
             Update::builder()
                 .table_name(&self.table)
@@ -193,8 +188,15 @@ impl Store {
         let mut retry = Backoff::over(0..6);
         loop {
             let Err(err) = self.transact(&items).await else {
-                return Ok(());
+                return Ok(true);
             };
+            let changed = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+                r.get(1)
+                    .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+            });
+            if changed {
+                return Ok(false);
+            }
             if !super::awards::contended(&err) {
                 return Err(StoreError::from_sdk(err));
             }
@@ -203,4 +205,46 @@ impl Store {
             }
         }
     }
+}
+
+/// The three writes of a re-issue ([`Store::reissue_api_key`]).
+fn reissue_items(
+    table: &str,
+    key: &ApiKey,
+    now: &ApiKey,
+    at: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>> {
+    let (pk, sk) = keys::api_key(&key.issuer_id, &key.id);
+    let listing = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .update_expression(
+            "SET key_hash = :new, hint = :hint, secret_set_at = :at, sessions_ended_at = :at",
+        )
+        .condition_expression("key_hash = :old AND attribute_not_exists(revoked_at)")
+        .expression_attribute_values(":new", s(&now.key_hash))
+        .expression_attribute_values(":hint", s(&now.hint))
+        .expression_attribute_values(":at", s(at.to_rfc3339()))
+        .expression_attribute_values(":old", s(&key.key_hash))
+        .build()
+        .map(|u| TransactWriteItem::builder().update(u).build());
+    let (pk, sk) = keys::api_key_lookup(&key.key_hash);
+    let old = Delete::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .condition_expression("attribute_exists(PK) AND attribute_not_exists(revoked_at)")
+        .build()
+        .map(|d| TransactWriteItem::builder().delete(d).build());
+    let new = Put::builder()
+        .table_name(table)
+        .set_item(Some(lookup_item(now)))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map(|p| TransactWriteItem::builder().put(p).build());
+    [listing, old, new]
+        .into_iter()
+        .map(|i| i.map_err(|e| StoreError::Aws(e.to_string())))
+        .collect()
 }

@@ -15,7 +15,8 @@ pub const KEPT_FOR: Duration = Duration::hours(24);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Creation {
     pub key: String,
-    /// What the route creates: `template`, `batch` or `webhook` (a key is the route's own).
+    /// What the route creates: `template`, `batch`, `webhook` or `api_key` (a key is the route's
+    /// own).
     pub kind: String,
     /// What the request asked, digested (`http/api/once.rs`).
     pub fingerprint: String,
@@ -100,7 +101,7 @@ impl Store {
                     .expression_attribute_values(":now", n(now.timestamp())),
             )?);
         }
-        let record_at = puts.len() - 1;
+        let record_at = puts.len().saturating_sub(1);
         let mut backoff = super::Backoff::over(0..4);
         loop {
             let res = self

@@ -105,13 +105,14 @@ pub(crate) fn made(earlier: &Creation, ours: &Creation) -> Result<(), ApiError> 
     Err(e)
 }
 
-/// What the key made is gone since (a removed webhook endpoint, a revoked API key).
-pub(crate) fn gone(c: &str, id: &str) -> ApiError {
+/// What the key made is gone since: `(en, ko)` says how (a removed webhook endpoint, a revoked
+/// API key).
+pub(crate) fn gone(c: &str, id: &str, (en, ko): (&str, &str)) -> ApiError {
     ApiError::conflict(
         "idempotency_key_used",
-        format!("the {c} this Idempotency-Key made ({id}) has been removed or revoked since; send the request again with a new key"),
+        format!("the {c} this Idempotency-Key made ({id}) has been {en} since; send the request again with a new key"),
     )
-    .ko(format!("이 Idempotency-Key로 만든 {id}는 그 뒤 삭제되었거나 폐기되었습니다. 새 키로 다시 보내세요."))
+    .ko(format!("이 Idempotency-Key로 만든 {id}는 그 뒤 {ko}. 새 키로 다시 보내세요."))
 }
 
 /// sha256 of the kind and the request in canonical JSON (object keys sorted), versioned.

@@ -159,7 +159,7 @@ async fn made_before(
 ) -> Result<axum::response::Response, ApiError> {
     let id = &earlier.id;
     let w = found(app, caller, id).await.map_err(|e| match e.status {
-        StatusCode::NOT_FOUND => once::gone("webhook endpoint", id),
+        StatusCode::NOT_FOUND => once::gone("webhook endpoint", id, ("removed", "삭제되었습니다")),
         _ => e,
     })?;
     if earlier.secret.is_some() && w.secret_digest() != earlier.secret {
