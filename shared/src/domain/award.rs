@@ -27,8 +27,11 @@ pub struct Recipient {
     pub phone: Option<super::phone::Phone>,
 }
 
-/// The recipient's identity as published in Open Badges: `sha256$hex(sha256(email + salt))`.
-/// The email itself never leaves the API.
+/// The recipient's identity as published in Open Badges: `sha256$hex(sha256(email + salt))`,
+/// the address lower-cased as Badgr (Canvas Credentials) hashes it when it issues and matches
+/// its users' addresses on import: `Kim.Minsu@…` on a roster and `kim.minsu@…` in a backpack
+/// are one person. (Awards issued before 2026-12-07 keep the hash they were issued with: the
+/// address as written, its domain lower-cased.) The email itself never leaves the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HashedIdentity {
     pub salt: String,
@@ -44,7 +47,8 @@ impl HashedIdentity {
     }
 
     pub fn with_salt(email: &Email, salt: String) -> Self {
-        let digest = Sha256::digest(format!("{}{}", email.as_str(), salt).as_bytes());
+        let address = email.as_str().to_ascii_lowercase();
+        let digest = Sha256::digest(format!("{address}{salt}").as_bytes());
         Self {
             hash: format!("sha256${}", hex::encode(digest)),
             salt,
@@ -291,6 +295,11 @@ mod tests {
             HashedIdentity::new(&email).salt,
             HashedIdentity::new(&email).salt
         );
+        // A roster's capitals are hashed as a backpack holds the address: lower-cased.
+        let roster = Email::parse("Kim.Minsu@Hanbit.AC.kr").unwrap();
+        let id = HashedIdentity::with_salt(&roster, "salt".into());
+        let want = hex::encode(Sha256::digest(b"kim.minsu@hanbit.ac.krsalt"));
+        assert_eq!(id.hash, format!("sha256${want}"));
     }
 
     #[test]
