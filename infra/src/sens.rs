@@ -14,7 +14,7 @@ use axum::{
     extract::{OriginalUri, State},
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use chrono::{DateTime, Utc};
@@ -119,6 +119,10 @@ impl StandIn {
             .route(
                 "/sms/v2/services/{service}/messages",
                 post(sms).get(results),
+            )
+            .route(
+                "/sms/v2/services/{service}/messages/{message}",
+                get(sms_result),
             )
             .with_state(self.clone())
     }
@@ -359,8 +363,11 @@ async fn results(
         .messages()
         .into_iter()
         .filter(|m| &m.request_id == id)
-        .map(|m| match (sms, m.kind) {
-            (true, _) => json!({"to": m.to, "status": "COMPLETED", "statusCode": "0", "statusName": "success"}),
+        .enumerate()
+        .map(|(i, m)| match (sms, m.kind) {
+            // As SENS lists an SMS request: its messages' ids, not what became of them.
+            (true, _) => json!({"messageId": format!("{id}-{i}"), "to": m.to, "from": SENDER,
+                "countryCode": "82", "contentType": if m.advertising { "AD" } else { "COMM" }}),
             (false, "fallback") => json!({"to": m.to, "messageStatusCode": "3019", "messageStatusName": "fail",
                 "messageStatusDesc": "not a KakaoTalk user", "useSmsFailover": true}),
             (false, _) => json!({"to": m.to, "messageStatusCode": "0000", "messageStatusName": "success", "useSmsFailover": true}),
@@ -371,6 +378,39 @@ async fn results(
         Json(
             json!({"requestId": id, "statusCode": "202", "statusName": "success", "messages": list}),
         ),
+    )
+}
+
+/// `GET /sms/v2/services/{service}/messages/{messageId}`: what became of one SMS/LMS (a
+/// message id is `{requestId}-{its place in the request}`, as the list names it).
+async fn sms_result(
+    State(s): State<StandIn>,
+    axum::extract::Path((service, message)): axum::extract::Path<(String, String)>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let path = signed_path(&uri);
+    if let Err(denied) = authenticate(&headers, "GET", &path) {
+        return denied;
+    }
+    if service != SMS_SERVICE {
+        return error(StatusCode::NOT_FOUND, "300", "Not Found Exception");
+    }
+    let found = message.rsplit_once('-').and_then(|(request, i)| {
+        let i: usize = i.parse().ok()?;
+        s.messages()
+            .into_iter()
+            .filter(|m| m.request_id == request)
+            .nth(i)
+    });
+    let Some(m) = found else {
+        return error(StatusCode::NOT_FOUND, "300", "Not Found Exception");
+    };
+    let one = json!({"to": m.to, "from": SENDER, "countryCode": "82", "content": m.content,
+        "status": "COMPLETED", "statusCode": "0", "statusName": "success", "statusMessage": "성공"});
+    (
+        StatusCode::OK,
+        Json(json!({"statusCode": "202", "statusName": "success", "messages": [one]})),
     )
 }
 

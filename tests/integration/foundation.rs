@@ -591,12 +591,7 @@ async fn concurrent_template_edits_do_not_lose_updates() {
     assert_eq!(v["version"], 1 + patches.len() as u64);
 }
 
-async fn futures_join(
-    t: &TestApp,
-    path: &str,
-    key: &str,
-    patches: &[Value],
-) -> Vec<StatusCode> {
+async fn futures_join(t: &TestApp, path: &str, key: &str, patches: &[Value]) -> Vec<StatusCode> {
     let mut set = tokio::task::JoinSet::new();
     for p in patches {
         let router = t.router.clone();

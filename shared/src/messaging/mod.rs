@@ -112,18 +112,45 @@ pub trait Provider: Send + Sync {
     fn alimtalk(&self, a: &Account<'_>, messages: &[AlimTalk], now_ms: i64) -> Request;
     /// Promotional SMS/LMS (at most [`MAX_PER_REQUEST`]), signed at `now_ms`.
     fn promotions(&self, a: &Account<'_>, messages: &[Sms], now_ms: i64) -> Request;
-    /// Reads the answer to a send of `n` messages.
-    fn accepted(&self, status: u16, body: &[u8], n: usize) -> Result<Accepted, ProviderError>;
+    /// Reads the answer to a send of messages to `sent` (their numbers as
+    /// [`crate::domain::phone::Phone::national`], in the order sent; one message a number):
+    /// [`Accepted::messages`] in that order.
+    fn accepted(
+        &self,
+        status: u16,
+        body: &[u8],
+        sent: &[String],
+    ) -> Result<Accepted, ProviderError>;
     /// The request for what became of the messages of one send (`request_id`).
     fn results(&self, a: &Account<'_>, channel: Channel, request_id: &str, now_ms: i64) -> Request;
-    /// Reads its answer: each message's number (as [`crate::domain::phone::Phone::national`])
-    /// and what became of it.
+    /// Reads its answer.
     fn deliveries(
         &self,
         channel: Channel,
         status: u16,
         body: &[u8],
-    ) -> Result<Vec<(String, Delivery)>, ProviderError>;
+    ) -> Result<Listed, ProviderError>;
+    /// The request for what became of one message the list named without saying
+    /// ([`Listed::ask`]).
+    fn result(&self, a: &Account<'_>, channel: Channel, message_id: &str, now_ms: i64) -> Request;
+    /// Reads its answer: what became of the message (pending when the answer says nothing).
+    fn delivery(
+        &self,
+        channel: Channel,
+        status: u16,
+        body: &[u8],
+    ) -> Result<Delivery, ProviderError>;
+}
+
+/// A request's messages as the provider lists them, by number (as
+/// [`crate::domain::phone::Phone::national`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listed {
+    /// What became of each message the list says it of.
+    pub known: Vec<(String, Delivery)>,
+    /// The messages it names without saying (SENS lists an SMS request's message ids only):
+    /// number and message id, each asked for with [`Provider::result`].
+    pub ask: Vec<(String, String)>,
 }
 
 /// The provider an issuer's settings name.

@@ -11,7 +11,7 @@
 //!   signature, 429 when throttled.
 
 use super::{
-    Accepted, Account, AlimTalk, Channel, Delivery, Provider, ProviderError, Request, Sms,
+    Accepted, Account, AlimTalk, Channel, Delivery, Listed, Provider, ProviderError, Request, Sms,
 };
 use crate::domain::kakao::euc_kr_len;
 use base64::Engine;
@@ -76,10 +76,13 @@ fn refusal(status: u16, v: &Value) -> ProviderError {
         .or(v["statusMessage"].as_str())
         .or(v["statusName"].as_str())
         .unwrap_or("no readable answer");
-    let said = format!(
-        "HTTP {status}: {} {text}",
-        e["errorCode"].as_str().unwrap_or_default()
-    );
+    // The gateway's table types `errorCode` as an integer; examples show strings.
+    let code = match &e["errorCode"] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let said = format!("HTTP {status}: {code} {text}");
     match status {
         // Throttled, or not taken: the gateway answered before the service had it. And the
         // issuer's keys refused (wrong, rotated, or the project without the channel): nothing
@@ -198,25 +201,69 @@ impl Provider for Sens {
         signed_as("GET", a, uri, String::new(), now_ms)
     }
 
+    /// SENS's request list: AlimTalk's items say what became of each message; an SMS
+    /// request's list names its messages (`messageId`, `to`) and says nothing more — each is
+    /// asked for at `…/messages/{messageId}`.
     fn deliveries(
         &self,
         channel: Channel,
         status: u16,
         body: &[u8],
-    ) -> Result<Vec<(String, Delivery)>, ProviderError> {
+    ) -> Result<Listed, ProviderError> {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, &v));
+        }
+        let mut listed = Listed::default();
+        for m in v["messages"].as_array().into_iter().flatten() {
+            let Some(to) = m["to"].as_str().map(digits) else {
+                continue;
+            };
+            let said = channel == Channel::AlimTalk || m["status"].is_string();
+            match m["messageId"].as_str() {
+                Some(id) if !said => listed.ask.push((to, id.to_owned())),
+                _ => listed.known.push((to, delivery(channel, m))),
+            }
+        }
+        Ok(listed)
+    }
+
+    fn result(&self, a: &Account<'_>, channel: Channel, message_id: &str, now_ms: i64) -> Request {
+        let s = a.settings;
+        let id = crate::urls::encode(message_id);
+        let uri = match channel {
+            Channel::AlimTalk => format!(
+                "/alimtalk/v2/services/{}/messages/{id}",
+                s.alimtalk_service_id
+            ),
+            Channel::Sms => format!("/sms/v2/services/{}/messages/{id}", s.sms_service_id),
+        };
+        signed_as("GET", a, uri, String::new(), now_ms)
+    }
+
+    /// `GET …/messages/{messageId}`: its one message, as a list item.
+    fn delivery(
+        &self,
+        channel: Channel,
+        status: u16,
+        body: &[u8],
+    ) -> Result<Delivery, ProviderError> {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         if !(200..300).contains(&status) {
             return Err(refusal(status, &v));
         }
         Ok(v["messages"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| Some((m["to"].as_str()?.to_owned(), delivery(channel, m))))
-            .collect())
+            .and_then(|m| m.first())
+            .map_or(Delivery::Pending, |m| delivery(channel, m)))
     }
 
-    fn accepted(&self, status: u16, body: &[u8], n: usize) -> Result<Accepted, ProviderError> {
+    fn accepted(
+        &self,
+        status: u16,
+        body: &[u8],
+        sent: &[String],
+    ) -> Result<Accepted, ProviderError> {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         if !(200..300).contains(&status) {
             return Err(refusal(status, &v));
@@ -227,12 +274,29 @@ impl Provider for Sens {
             .unwrap_or("(no requestId)")
             .to_owned();
         let listed = v["messages"].as_array().cloned().unwrap_or_default();
-        let messages = (0..n).map(|i| message(listed.get(i))).collect();
+        // SENS does not promise its answer lists the messages in the order sent: each is found
+        // by its number (`to`), by its place only in an answer that names none.
+        let by_number = |to: &str| {
+            listed
+                .iter()
+                .find(|m| m["to"].as_str().is_some_and(|n| digits(n) == digits(to)))
+        };
+        let named = listed.iter().any(|m| m["to"].is_string());
+        let messages = sent
+            .iter()
+            .enumerate()
+            .map(|(i, to)| message(if named { by_number(to) } else { listed.get(i) }))
+            .collect();
         Ok(Accepted {
             request_id,
             messages,
         })
     }
+}
+
+/// A phone number's digits (`010-1234-5678` and `01012345678` alike).
+fn digits(n: &str) -> String {
+    n.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// One message of an AlimTalk answer: taken (`requestStatusCode` `A000`, or none given), with
@@ -300,30 +364,36 @@ mod tests {
 
     #[test]
     fn answers() {
+        let two = ["01011112222".to_owned(), "01033334444".to_owned()];
         let ok = br#"{"requestId":"R1","statusCode":"202","messages":[{"messageId":"M1"},{"messageId":"M2"}]}"#;
-        let a = Sens.accepted(202, ok, 2).unwrap();
+        let a = Sens.accepted(202, ok, &two).unwrap();
         assert_eq!(a.request_id, "R1");
         assert_eq!(
             a.messages,
             vec![Ok(Some("M1".into())), Ok(Some("M2".into()))]
         );
         let one_refused = br#"{"requestId":"R2","messages":[{"messageId":"M1","requestStatusCode":"A000"},{"requestStatusCode":"E104","requestStatusDesc":"invalid number"}]}"#;
-        let a = Sens.accepted(202, one_refused, 2).unwrap();
+        let a = Sens.accepted(202, one_refused, &two).unwrap();
+        assert!(matches!(&a.messages[1], Err(why) if why.contains("E104")));
+        // Listed in another order than sent: each is its number's.
+        let reordered = br#"{"requestId":"R3","messages":[{"to":"010-3333-4444","requestStatusCode":"E104","requestStatusDesc":"invalid number"},{"to":"01011112222","messageId":"M1","requestStatusCode":"A000"}]}"#;
+        let a = Sens.accepted(202, reordered, &two).unwrap();
+        assert_eq!(a.messages[0], Ok(Some("M1".into())));
         assert!(matches!(&a.messages[1], Err(why) if why.contains("E104")));
         assert!(
-            Sens.accepted(202, b"", 1).unwrap().messages[0].is_ok(),
+            Sens.accepted(202, b"", &two[..1]).unwrap().messages[0].is_ok(),
             "a 2xx took it"
         );
         assert!(matches!(
-            Sens.accepted(504, b"{}", 1),
+            Sens.accepted(504, b"{}", &two),
             Err(ProviderError::Unknown(_))
         ));
         assert!(matches!(
-            Sens.accepted(503, b"{}", 1),
+            Sens.accepted(503, b"{}", &two),
             Err(ProviderError::Retry(_))
         ));
         let list = br#"{"messages":[{"to":"01011112222","messageStatusName":"success"},{"to":"01033334444","messageStatusName":"fail","useSmsFailover":true},{"to":"01055556666","messageStatusName":"fail","messageStatusDesc":"blocked"},{"to":"01077778888","messageStatusName":"processing"}]}"#;
-        let d = Sens.deliveries(Channel::AlimTalk, 200, list).unwrap();
+        let d = Sens.deliveries(Channel::AlimTalk, 200, list).unwrap().known;
         assert_eq!(
             d.iter().map(|(_, x)| x.word()).collect::<Vec<_>>(),
             vec![
@@ -334,15 +404,33 @@ mod tests {
             ]
         );
         let sms = br#"{"messages":[{"to":"01011112222","status":"COMPLETED","statusName":"success"},{"to":"01033334444","status":"READY"}]}"#;
-        let d = Sens.deliveries(Channel::Sms, 200, sms).unwrap();
+        let d = Sens.deliveries(Channel::Sms, 200, sms).unwrap().known;
         assert_eq!(d[0].1, Delivery::Delivered);
         assert_eq!(d[1].1, Delivery::Pending);
+        // SENS's SMS request list names the messages only: each is asked for by its id.
+        let ids = br#"{"requestId":"R","statusCode":"202","messages":[{"messageId":"M-1","to":"01011112222","from":"0212345678"}]}"#;
+        let l = Sens.deliveries(Channel::Sms, 200, ids).unwrap();
+        assert_eq!(l.ask, vec![("01011112222".to_owned(), "M-1".to_owned())]);
+        assert!(l.known.is_empty());
+        let one = br#"{"statusCode":"202","messages":[{"to":"01011112222","status":"COMPLETED","statusCode":"3015","statusName":"fail","statusMessage":"no such number"}]}"#;
+        assert_eq!(
+            Sens.delivery(Channel::Sms, 200, one).unwrap(),
+            Delivery::Failed("no such number".into())
+        );
+        assert_eq!(
+            Sens.delivery(Channel::Sms, 200, b"{}").unwrap(),
+            Delivery::Pending
+        );
         let denied = br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#;
+        let numeric = br#"{"error":{"errorCode":210,"message":"Permission Denied"}}"#;
         assert!(
-            matches!(Sens.accepted(401, denied, 1), Err(ProviderError::Retry(m)) if m.contains("Authentication Failed"))
+            matches!(Sens.accepted(401, numeric, &two), Err(ProviderError::Retry(m)) if m.contains("210 Permission Denied"))
+        );
+        assert!(
+            matches!(Sens.accepted(401, denied, &two), Err(ProviderError::Retry(m)) if m.contains("Authentication Failed"))
         );
         assert!(matches!(
-            Sens.accepted(429, b"{}", 1),
+            Sens.accepted(429, b"{}", &two),
             Err(ProviderError::Retry(_))
         ));
     }

@@ -8,11 +8,12 @@ use super::{account, account_of, awards_of, clock, done, dues_of, post, Context,
 use crate::{
     app::App,
     domain::{award::Award, followup::Stage},
-    messaging::{Channel, Delivery},
+    messaging::{Channel, Delivery, Listed},
     notify::{NotifyError, Planned},
     store::followups::Due,
 };
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
 const FIRST_ASK: Duration = Duration::minutes(5);
@@ -115,8 +116,9 @@ pub async fn handle(
     Ok(outcomes)
 }
 
-/// The provider's list of a request's messages, by national phone number. The provider's
-/// trouble (or a list not ready yet) only means: ask again later, so it is an empty list.
+/// The provider's list of a request's messages, by national phone number, with what became of
+/// the ones it names without saying asked for one by one (a few at once). The provider's
+/// trouble (or a list not ready yet) only means: ask again later, so it is left out.
 async fn listed(
     app: &App,
     ready: &Ready,
@@ -129,10 +131,11 @@ async fn listed(
     } else {
         Channel::Sms
     };
+    let account = account_of(app, ready);
     let now_ms = Utc::now().timestamp_millis();
     let req = ready
         .provider
-        .results(&account_of(app, ready), channel, request_id, now_ms);
+        .results(&account, channel, request_id, now_ms);
     let listed = match post(app, &req).await {
         Ok((status, body)) => ready
             .provider
@@ -140,14 +143,35 @@ async fn listed(
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    listed
-        .unwrap_or_else(|why| {
-            tracing::warn!(bucket, error = %why, "KakaoTalk results not read; asked again later");
-            Vec::new()
+    let listed = listed.unwrap_or_else(|why| {
+        tracing::warn!(bucket, error = %why, "KakaoTalk results not read; asked again later");
+        Listed::default()
+    });
+    let asked = futures::stream::iter(listed.ask)
+        .map(|(to, id)| {
+            let req = ready.provider.result(&account, channel, &id, now_ms);
+            async move {
+                let answer = post(app, &req).await.map_err(|e| e.to_string());
+                let read = answer.and_then(|(status, body)| {
+                    ready
+                        .provider
+                        .delivery(channel, status, &body)
+                        .map_err(|e| e.to_string())
+                });
+                read.map(|d| (to, d)).map_err(|why| {
+                    tracing::warn!(bucket, message = %id, error = %why, "KakaoTalk result not read; asked again later");
+                })
+            }
         })
-        .into_iter()
-        .collect()
+        .buffer_unordered(ASKED_AT_ONCE)
+        .filter_map(|r| async move { r.ok() })
+        .collect::<Vec<_>>()
+        .await;
+    listed.known.into_iter().chain(asked).collect()
 }
+
+/// How many of a request's messages are asked about at once.
+const ASKED_AT_ONCE: usize = 8;
 
 /// Counts each message the list says is final, once, and takes its due item out; answers the
 /// due items of the messages still pending.

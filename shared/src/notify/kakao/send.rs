@@ -88,10 +88,11 @@ pub async fn request(
     now: DateTime<Utc>,
     split: bool,
 ) -> Result<Sent, NotifyError> {
+    let numbers: Vec<String> = chunk.iter().map(|c| c.phone.national()).collect();
     let mut retry = crate::store::Backoff::over(2..5);
     let answer = loop {
         let tried = match super::post(app, &req).await {
-            Ok((status, body)) => ready.provider.accepted(status, &body, chunk.len()),
+            Ok((status, body)) => ready.provider.accepted(status, &body, &numbers),
             Err(e) => Err(e),
         };
         match tried {
