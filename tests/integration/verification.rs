@@ -536,4 +536,107 @@ async fn a_badge_page_costs_one_read_and_one_write() {
     assert_eq!(units["UpdateItem"]["wru"], 1, "{units}");
     assert_eq!(units["UpdateItem"]["index_wru"], 0, "{units}");
     assert_eq!(units.as_object().map(|o| o.len()), Some(2), "{units}");
+    // The same browser again today (its `seen` cookie): one read, nothing written.
+    let first = t.browse(&path).await;
+    let seen = first
+        .header("set-cookie")
+        .expect("a counted view leaves its day")
+        .to_owned();
+    let cookie = seen.split(';').next().unwrap().to_owned();
+    t.requests.reset();
+    let again = t
+        .call_with(
+            "GET",
+            &path,
+            None,
+            None,
+            &[("user-agent", BROWSER), ("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.header("set-cookie"), None);
+    assert_eq!(t.requests.total(), 1, "{:?}", t.requests.snapshot());
+}
+
+const BROWSER: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
+
+/// A person's view counts once a day per browser: a reload or a second look the same day brings
+/// back the `seen` cookie the first left (the day, in the issuer's zone; the badge's path only);
+/// another day's, or another browser, counts again.
+#[tokio::test]
+async fn a_browser_counts_one_view_a_day_of_a_badge() {
+    let t = spawn_app().await;
+    let (key, tpl) = setup(&t, None).await;
+    let issue = |email: &'static str| {
+        let (t, key, tpl) = (&t, key.clone(), tpl["id"].clone());
+        async move {
+            let body = json!({"template_id": tpl, "recipient": {"email": email, "name": "S"}});
+            t.issue(&key, body).await["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (id, other) = (
+        issue("seen1@example.com").await,
+        issue("seen2@example.com").await,
+    );
+    let view = |path: String, cookie: Option<String>| {
+        let t = &t;
+        async move {
+            let mut h = vec![("user-agent", BROWSER.to_owned())];
+            h.extend(cookie.map(|c| ("cookie", c)));
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            t.call_with("GET", &path, None, None, &h).await
+        }
+    };
+    let seoul = || {
+        chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Seoul)
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let before = seoul();
+    let first = view(format!("/b/{id}"), None).await;
+    let set = first
+        .header("set-cookie")
+        .expect("the day it was counted")
+        .to_owned();
+    let today = set
+        .strip_prefix("seen=")
+        .and_then(|s| s.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(today == before || today == seoul(), "{set}");
+    assert!(
+        set.starts_with(&format!("seen={today}; Path=/b/{id};")),
+        "{set}"
+    );
+    assert!(set.contains("HttpOnly") && set.contains("Secure"), "{set}");
+    assert_eq!(first.header("cache-control"), Some("private, no-cache"));
+    let cookie = format!("lang=ko; seen={today}");
+    for _ in 0..3 {
+        assert_eq!(
+            view(format!("/b/{id}"), Some(cookie.clone())).await.status,
+            StatusCode::OK
+        );
+    }
+    view(format!("/b/{id}"), Some("seen=2020-01-01".into())).await;
+    view(format!("/b/{id}"), None).await;
+    // Another badge's page is another count (a browser sends the cookie only on its path).
+    view(format!("/b/{other}"), None).await;
+    let views = |id: String| {
+        let t = &t;
+        async move {
+            let aid = AwardId::parse(&id).unwrap();
+            t.app
+                .store
+                .award_counter(&aid, Counter::Views)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        views(id).await,
+        3,
+        "the first, yesterday's cookie, no cookie"
+    );
+    assert_eq!(views(other).await, 1);
 }

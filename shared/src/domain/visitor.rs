@@ -96,9 +96,35 @@ impl Fetch<'_> {
     }
 }
 
+/// The cookie a counted view leaves on the badge's page (its path): the day it was counted on,
+/// in the issuer's zone. A view that brings back that day's is the same person again (a
+/// reload, a second look): not counted again that day. It names nobody and nothing else.
+pub const SEEN_COOKIE: &str = "seen";
+
+/// Whether the request's cookies (each `Cookie` header; API Gateway's `cookies` joined into
+/// one) hold [`SEEN_COOKIE`] set to `day`.
+pub fn seen_on<'a>(cookie_headers: impl IntoIterator<Item = &'a str>, day: &str) -> bool {
+    cookie_headers
+        .into_iter()
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .any(|(name, value)| name == SEEN_COOKIE && value.trim_matches('"') == day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_brings_back_the_day_it_was_counted_on() {
+        let today = "2026-12-07";
+        assert!(seen_on(["lang=ko; seen=2026-12-07"], today));
+        assert!(seen_on(["lang=ko", "seen=2026-12-07"], today));
+        assert!(seen_on(["lang=ko;seen=\"2026-12-07\""], today));
+        assert!(!seen_on(["seen=2026-12-06"], today), "yesterday's");
+        assert!(!seen_on(["unseen=2026-12-07; xseen=2026-12-07"], today));
+        assert!(!seen_on(std::iter::empty(), today));
+    }
 
     #[test]
     fn people_and_bots() {

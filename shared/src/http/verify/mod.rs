@@ -260,8 +260,9 @@ async fn page(
     // The view's counting write and (when the caches lack them) the recommended templates' read,
     // at once.
     let counting = async {
-        if counted {
-            count_view(app, a, i, headers, now).await;
+        match counted {
+            true => count_view(app, a, i, headers, now).await,
+            false => None,
         }
     };
     let recommending = async {
@@ -271,7 +272,7 @@ async fn page(
             Ok(Vec::new())
         }
     };
-    let ((), recommendations) = tokio::join!(counting, recommending);
+    let (seen, recommendations) = tokio::join!(counting, recommending);
     // What the visitor came for is the badge and its status: without its recommendations (their
     // read failed past its retries), the page is still served.
     let recommendations = recommendations.unwrap_or_else(|e| {
@@ -292,8 +293,15 @@ async fn page(
         PAGE_CACHE,
     );
     // The same URL answers JSON to a client that prefers it: caches must keep them apart.
-    r.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    let h = r.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    if let Some(seen) = seen {
+        h.insert(header::SET_COOKIE, seen);
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
     r
 }
 
@@ -325,23 +333,53 @@ fn wants_json(headers: &HeaderMap) -> bool {
 
 /// Counts a view (a preview when a bot or the browser's prefetch asked; nothing when another
 /// site's `<img>` or `<iframe>` did); a failure is logged, the page is served anyway.
-async fn count_view(app: &App, a: &Award, i: &Issuer, headers: &HeaderMap, now: DateTime<Utc>) {
+/// Counts a view of `a`'s page: a person's once a day per browser (the `seen` cookie it answers
+/// with, to set), a link preview's or prefetch's as a preview.
+async fn count_view(
+    app: &App,
+    a: &Award,
+    i: &Issuer,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Option<HeaderValue> {
     let fetch = fetch_of(headers);
+    let zone = i.profile.time_zone;
+    let day = now.with_timezone(&zone.0).format("%Y-%m-%d").to_string();
     let counter = if is_bot(headers) || fetch.is_speculative() {
         Counter::Previews
-    } else if fetch.is_navigation() {
-        Counter::Views
+    } else if !fetch.is_navigation() {
+        return None;
+    } else if visitor::seen_on(cookies(headers), &day) {
+        // The same browser again today: nothing to count, nothing written.
+        return None;
     } else {
-        return;
+        Counter::Views
     };
     let counters = [counter.attr().to_owned()];
     if let Err(e) = app
         .store
-        .count_activity(a, i.profile.time_zone, now, &counters, Patience::Page)
+        .count_activity(a, zone, now, &counters, Patience::Page)
         .await
     {
         tracing::warn!(error = %e, "view not counted");
+        return None;
     }
+    let seen = format!(
+        "{}={day}; Path=/b/{}; Max-Age=86400; Secure; HttpOnly; SameSite=Lax",
+        visitor::SEEN_COOKIE,
+        a.id
+    );
+    (counter == Counter::Views)
+        .then(|| HeaderValue::from_str(&seen).ok())
+        .flatten()
+}
+
+/// The request's `Cookie` headers.
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
 }
 
 /// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.
