@@ -184,6 +184,33 @@ mod tests {
         );
     }
 
+    /// API Gateway's `cookies` reach the handler as one `Cookie` header, which the badge page
+    /// reads for its `seen` cookie — a cookie of UTF-8 bytes beside it included.
+    #[tokio::test]
+    async fn the_events_cookies_reach_the_page_as_one_header() {
+        let router = Router::new().route(
+            "/b/{id}",
+            axum::routing::get(|headers: axum::http::HeaderMap| async move {
+                let all = crate::http::verify::cookies(&headers);
+                let seen =
+                    crate::domain::visitor::seen_on(all.iter().map(|c| c.as_ref()), "2026-12-07");
+                format!("{seen}")
+            }),
+        );
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/b/x",
+            "rawQueryString": "",
+            "cookies": ["name=김민수", "seen=2026-12-07"],
+            "headers": {"host": "badges.example.ac.kr"},
+            "requestContext": {"http": {"method": "GET", "path": "/b/x"}, "stage": "$default"},
+            "isBase64Encoded": false
+        });
+        let v = serve(&router, event, Context::default()).await.unwrap();
+        assert_eq!(v["body"], "true", "{v}");
+    }
+
     #[tokio::test]
     async fn csv_with_a_bom_stays_byte_for_byte() {
         let v = response_json(response("text/csv; charset=utf-8", b"\xEF\xBB\xBFa,b\n"))

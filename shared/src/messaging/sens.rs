@@ -216,7 +216,7 @@ impl Provider for Sens {
         }
         let mut listed = Listed::default();
         for m in v["messages"].as_array().into_iter().flatten() {
-            let Some(to) = m["to"].as_str().map(digits) else {
+            let Some(to) = m["to"].as_str().map(national) else {
                 continue;
             };
             let said = channel == Channel::AlimTalk || m["status"].is_string();
@@ -275,17 +275,24 @@ impl Provider for Sens {
             .to_owned();
         let listed = v["messages"].as_array().cloned().unwrap_or_default();
         // SENS does not promise its answer lists the messages in the order sent: each is found
-        // by its number (`to`), by its place only in an answer that names none.
+        // by its number (`to`); one it does not name takes the next item that names none, and
+        // in an answer that names none, its place.
         let by_number = |to: &str| {
-            listed
-                .iter()
-                .find(|m| m["to"].as_str().is_some_and(|n| digits(n) == digits(to)))
+            listed.iter().find(|m| {
+                m["to"]
+                    .as_str()
+                    .is_some_and(|n| national(n) == national(to))
+            })
         };
         let named = listed.iter().any(|m| m["to"].is_string());
+        let mut unnamed = listed.iter().filter(|m| !m["to"].is_string());
         let messages = sent
             .iter()
             .enumerate()
-            .map(|(i, to)| message(if named { by_number(to) } else { listed.get(i) }))
+            .map(|(i, to)| match named {
+                true => message(by_number(to).or_else(|| unnamed.next())),
+                false => message(listed.get(i)),
+            })
             .collect();
         Ok(Accepted {
             request_id,
@@ -297,6 +304,15 @@ impl Provider for Sens {
 /// A phone number's digits (`010-1234-5678` and `01012345678` alike).
 fn digits(n: &str) -> String {
     n.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// A number as SENS may write it back, national: digits only, `+82 10…` as `010…`.
+fn national(n: &str) -> String {
+    let d = digits(n);
+    match d.strip_prefix("82") {
+        Some(rest) if !d.starts_with('0') => format!("0{rest}"),
+        _ => d,
+    }
 }
 
 /// One message of an AlimTalk answer: taken (`requestStatusCode` `A000`, or none given), with
@@ -378,6 +394,11 @@ mod tests {
         // Listed in another order than sent: each is its number's.
         let reordered = br#"{"requestId":"R3","messages":[{"to":"010-3333-4444","requestStatusCode":"E104","requestStatusDesc":"invalid number"},{"to":"01011112222","messageId":"M1","requestStatusCode":"A000"}]}"#;
         let a = Sens.accepted(202, reordered, &two).unwrap();
+        assert_eq!(a.messages[0], Ok(Some("M1".into())));
+        assert!(matches!(&a.messages[1], Err(why) if why.contains("E104")));
+        // Written back internationally, or one item without its number.
+        let partly = br#"{"messages":[{"requestStatusCode":"E104","requestStatusDesc":"invalid number"},{"to":"821011112222","messageId":"M1"}]}"#;
+        let a = Sens.accepted(202, partly, &two).unwrap();
         assert_eq!(a.messages[0], Ok(Some("M1".into())));
         assert!(matches!(&a.messages[1], Err(why) if why.contains("E104")));
         assert!(

@@ -349,7 +349,7 @@ async fn count_view(
         Counter::Previews
     } else if !fetch.is_navigation() {
         return None;
-    } else if visitor::seen_on(cookies(headers), &day) {
+    } else if visitor::seen_on(cookies(headers).iter().map(|c| c.as_ref()), &day) {
         // The same browser again today: nothing to count, nothing written.
         return None;
     } else {
@@ -374,12 +374,14 @@ async fn count_view(
         .flatten()
 }
 
-/// The request's `Cookie` headers.
-fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+/// The request's `Cookie` headers, as text (API Gateway joins every cookie into one header: one
+/// cookie of UTF-8 bytes, which `to_str` refuses, must not hide the others).
+pub(crate) fn cookies(headers: &HeaderMap) -> Vec<std::borrow::Cow<'_, str>> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .collect()
 }
 
 /// `/b/{id}/go/{slot}`: counts the click and redirects (302) to the slot's configured target.

@@ -14,7 +14,7 @@ use crate::{
 };
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 const FIRST_ASK: Duration = Duration::minutes(5);
 const AGAIN: Duration = Duration::minutes(10);
@@ -100,7 +100,13 @@ pub async fn handle(
         done(app, &dues_of(awards)).await?;
         return Ok(outcomes);
     };
-    let found = listed(app, &ready, stage, request_id, bucket).await;
+    // Only the messages still waiting for a result are asked about one by one.
+    let waiting: HashSet<String> = awards
+        .iter()
+        .filter(|(_, due)| due.is_some())
+        .filter_map(|(a, _)| a.recipient.phone.as_ref().map(|p| p.national()))
+        .collect();
+    let found = listed(app, &ready, (stage, request_id, bucket), &waiting).await;
     let pending = count_final(app, stage, awards, &found, now, &mut outcomes).await?;
     if !pending.is_empty() {
         if clock(now) - sent_at < GIVE_UP {
@@ -122,9 +128,8 @@ pub async fn handle(
 async fn listed(
     app: &App,
     ready: &Ready,
-    stage: Stage,
-    request_id: &str,
-    bucket: &str,
+    (stage, request_id, bucket): (Stage, &str, &str),
+    waiting: &HashSet<String>,
 ) -> HashMap<String, Delivery> {
     let channel = if stage == Stage::KakaoDay1 {
         Channel::AlimTalk
@@ -147,8 +152,13 @@ async fn listed(
         tracing::warn!(bucket, error = %why, "KakaoTalk results not read; asked again later");
         Listed::default()
     });
-    let asked = futures::stream::iter(listed.ask)
+    let ask = listed
+        .ask
+        .into_iter()
+        .filter(|(to, _)| waiting.contains(to));
+    let asked = futures::stream::iter(ask)
         .map(|(to, id)| {
+            let now_ms = Utc::now().timestamp_millis();
             let req = ready.provider.result(&account, channel, &id, now_ms);
             async move {
                 let answer = post(app, &req).await.map_err(|e| e.to_string());
