@@ -205,6 +205,7 @@ pub async fn run(badges: usize, views: usize) -> Result<(), BoxError> {
     phases.push(visits(&b, &mut runner, &awards, views, Some("enrol"), 1).await?);
     phases.push(visits(&b, &mut runner, &awards, views, None, 5).await?);
     phases.push(reports(&b, &demo, 20).await?);
+    phases.push(one_browser(&b, &mut runner, &awards, views).await?);
     print(&phases);
     b.moto.stop().await;
     Ok(())
@@ -339,6 +340,32 @@ async fn visits(
     end(b, label, per, n, n as u64).await
 }
 
+/// `n` badge pages over `awards`, 5 in a row on each from one browser: the first counted, the
+/// next four bringing back its `seen` cookie (the day in the demo issuer's zone, Seoul).
+async fn one_browser(
+    b: &BenchStack,
+    runner: &mut infra::runner::Runner,
+    awards: &[String],
+    n: usize,
+) -> Result<Usage, BoxError> {
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .format("%Y-%m-%d");
+    begin(b).await?;
+    for i in 0..n {
+        let id = &awards[(i / 5) % awards.len()];
+        let mut event = bench::http_event(&b.lambda, "GET", &format!("/b/{id}"), None)?;
+        if i % 5 != 0 {
+            event["cookies"] = serde_json::json!([format!("seen={day}")]);
+        }
+        invoke_http(b, FunctionName::Verify, event, 200).await?;
+    }
+    runner.deliver_stream().await?;
+    let label =
+        "badge view, 5 in a row per badge from one browser (its `seen` cookie), + its rollup";
+    end(b, label, "view", n, n as u64).await
+}
+
 async fn reports(b: &BenchStack, demo: &infra::seed::Demo, n: usize) -> Result<Usage, BoxError> {
     let key = demo.api_key.expose().to_owned();
     begin(b).await?;
@@ -417,9 +444,10 @@ fn print(phases: &[Usage]) {
     println!("$ per 1,000 badges excluding SES (API issue + day-1 + follow-ups + their SES events): **{:.4}**", total(&[6, 1, 2, 3]));
     println!("… with the expiry reminder and `award.expired` (CSV issue + every stage + their SES events): **{:.4}**", total(&[0, 1, 2, 3, 4, 5]));
     println!(
-        "$ per 1,000 views: **{:.4}** (5 in a row per badge: {:.4}); per 1,000 clicks: **{:.4}**",
+        "$ per 1,000 views: **{:.4}** (5 in a row per badge: {:.4}; 5 in a row from one browser: {:.4}); per 1,000 clicks: **{:.4}**",
         total(&[7]),
         total(&[9]),
+        total(&[11]),
         total(&[8])
     );
 }

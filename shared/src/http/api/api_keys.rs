@@ -92,11 +92,7 @@ fn with_secret(key: &ApiKey, secret: &ApiKeySecret, status: StatusCode) -> Respo
 /// The answer to a create sent again: the key its `Idempotency-Key` made, with a new secret
 /// (the first answer's is never stored, so it cannot be shown again; it stops working now).
 async fn made_before(app: &App, caller: &Caller, id: &str) -> Result<Response, ApiError> {
-    let key = match ApiKeyId::parse(id) {
-        Ok(made) => app.store.get_api_key(&caller.issuer_id, &made).await?,
-        Err(_) => None,
-    };
-    let Some(key) = key.filter(ApiKey::is_active) else {
+    let Some(key) = active_key(app, caller, id).await? else {
         return Err(once::gone("API key", id, ("revoked", "폐기되었습니다")));
     };
     if key.id == caller.key_id {
@@ -119,10 +115,23 @@ async fn made_before(app: &App, caller: &Caller, id: &str) -> Result<Response, A
         ..key.clone()
     };
     if !app.store.reissue_api_key(&key, &now, at).await? {
-        return Err(in_use(SECRET_HELD_FOR));
+        // Revoked meanwhile, or given its secret by another send at this moment.
+        return Err(match active_key(app, caller, id).await? {
+            None => once::gone("API key", id, ("revoked", "폐기되었습니다")),
+            Some(_) => in_use(SECRET_HELD_FOR),
+        });
     }
     tracing::info!(key = %key.id, "API key's create sent again: a new secret answered");
     Ok(with_secret(&now, &secret, StatusCode::OK))
+}
+
+/// The caller's issuer's key `id`, unless it is gone or revoked.
+async fn active_key(app: &App, caller: &Caller, id: &str) -> Result<Option<ApiKey>, ApiError> {
+    let Ok(id) = ApiKeyId::parse(id) else {
+        return Ok(None);
+    };
+    let key = app.store.get_api_key(&caller.issuer_id, &id).await?;
+    Ok(key.filter(ApiKey::is_active))
 }
 
 /// 409: the key's secret was made or answered moments ago (its send may still be running, or be
