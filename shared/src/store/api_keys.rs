@@ -50,8 +50,9 @@ impl Store {
     /// Gives active key `key` the secret whose hash and hint `now` has, in place of the one it
     /// had, at `at`: the listing changes (and every console session signed in before ends), the
     /// old look-up goes and the new one comes, together. `Ok(false)`: the key was revoked or
-    /// given another secret meanwhile (nothing written). Sent with one client request token, so
-    /// an SDK retry of a write that landed is answered as done, not refused by its condition.
+    /// given another secret meanwhile (nothing written). The SDK gives each send a client request
+    /// token and keeps it through its own retries, so a retry of a write that landed is answered
+    /// as done, not refused by its condition; a send again after a conflict is a new request.
     pub async fn reissue_api_key(
         &self,
         key: &ApiKey,
@@ -59,15 +60,12 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool> {
         let items = reissue_items(&self.table, key, now, at)?;
-        // ClientRequestToken: at most 36 characters; a UUID's text is that.
-        let token = uuid::Uuid::new_v4().to_string();
         let mut retry = Backoff::over(0..6);
         loop {
             let sent = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .client_request_token(&token)
                 .send()
                 .await;
             let Err(err) = sent else { return Ok(true) };

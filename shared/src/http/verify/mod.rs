@@ -331,10 +331,9 @@ fn wants_json(headers: &HeaderMap) -> bool {
     json > 0.0 && json > page
 }
 
-/// Counts a view (a preview when a bot or the browser's prefetch asked; nothing when another
-/// site's `<img>` or `<iframe>` did); a failure is logged, the page is served anyway.
-/// Counts a view of `a`'s page: a person's once a day per browser (the `seen` cookie it answers
-/// with, to set), a link preview's or prefetch's as a preview.
+/// Counts a view of `a`'s page: a person's once a day per browser (answering the `seen` cookie
+/// to set), a link preview's or the browser's prefetch as a preview, nothing when another site's
+/// `<img>` or `<iframe>` asked. A failure is logged and the page served anyway (no cookie).
 async fn count_view(
     app: &App,
     a: &Award,
