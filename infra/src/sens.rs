@@ -60,6 +60,10 @@ struct Inner {
     messages: Vec<Message>,
     /// Requests answered, refused ones included: `(path, recipients, status)`.
     requests: Vec<(String, usize, u16)>,
+    /// Queries (`GET`) answered, refused ones included: `(path and query, status)`.
+    queries: Vec<(String, u16)>,
+    /// Answers to give the next queries instead of handling them (status codes).
+    query_faults: Vec<u16>,
     clock: Option<DateTime<Utc>>,
     /// Answers to give next instead of handling (status codes), for fault tests.
     faults: Vec<u16>,
@@ -79,6 +83,15 @@ impl StandIn {
     }
     pub fn requests(&self) -> Vec<(String, usize, u16)> {
         self.lock().requests.clone()
+    }
+    /// The result queries answered: `(path and query, status)`.
+    pub fn queries(&self) -> Vec<(String, u16)> {
+        self.lock().queries.clone()
+    }
+    /// The next per-message result queries (`…/messages/{messageId}`) are answered with these
+    /// statuses (429…) before any check.
+    pub fn fail_next_queries(&self, statuses: &[u16]) {
+        self.lock().query_faults.extend_from_slice(statuses);
     }
     /// The provider's "now" for the night rule (a test that fires schedules at a time sets it).
     pub fn set_clock(&self, at: DateTime<Utc>) {
@@ -183,12 +196,8 @@ fn admit(
     body: &str,
 ) -> Result<(Value, Vec<Value>), Answer> {
     let path = signed_path(uri);
-    if let Some(status) = {
-        let mut i = s.lock();
-        (!i.faults.is_empty()).then(|| i.faults.remove(0))
-    } {
-        let st = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Err(error(st, "410", "Throttle Limited"));
+    if let Some(fault) = next_fault(&mut s.lock().faults) {
+        return Err(fault);
     }
     authenticate(headers, "POST", &path)?;
     let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("body is not JSON: {e}")))?;
@@ -339,6 +348,38 @@ fn handle_alimtalk(s: &StandIn, v: Value, messages: Vec<Value>) -> Answer {
     )
 }
 
+/// The first of `faults` (status codes a test asked for), taken, as the gateway's refusal.
+fn next_fault(faults: &mut Vec<u16>) -> Option<Answer> {
+    if faults.is_empty() {
+        return None;
+    }
+    let st = StatusCode::from_u16(faults.remove(0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(error(st, "410", "Throttle Limited"))
+}
+
+/// The gateway's checks of a query (`GET`): the signature and timestamp, then the path's
+/// service id, which must be the API's own (SMS or AlimTalk, by the path). Answers the signed
+/// path.
+fn admit_get(uri: &OriginalUri, headers: &HeaderMap, service: &str) -> Result<String, Answer> {
+    let path = signed_path(uri);
+    authenticate(headers, "GET", &path)?;
+    let ours = if path.starts_with("/sms/") {
+        SMS_SERVICE
+    } else {
+        ALIMTALK_SERVICE
+    };
+    if service != ours {
+        return Err(error(StatusCode::NOT_FOUND, "300", "Not Found Exception"));
+    }
+    Ok(path)
+}
+
+/// `answer`, logged as the answer to query `uri`.
+fn queried(s: &StandIn, uri: &OriginalUri, answer: Answer) -> Answer {
+    s.lock().queries.push((signed_path(uri), answer.0.as_u16()));
+    answer
+}
+
 /// `GET …/messages?requestId=`: what became of a request's messages. An AlimTalk to a number
 /// without KakaoTalk failed and went as SMS (`useSmsFailover`); everything else was delivered.
 async fn results(
@@ -348,14 +389,11 @@ async fn results(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> impl IntoResponse {
-    let path = signed_path(&uri);
-    if let Err(denied) = authenticate(&headers, "GET", &path) {
-        return denied;
-    }
+    let path = match admit_get(&uri, &headers, &service) {
+        Ok(path) => path,
+        Err(denied) => return queried(&s, &uri, denied),
+    };
     let sms = path.starts_with("/sms/");
-    if service != if sms { SMS_SERVICE } else { ALIMTALK_SERVICE } {
-        return error(StatusCode::NOT_FOUND, "300", "Not Found Exception");
-    }
     let Some(id) = q.get("requestId") else {
         return bad("requestId is required");
     };
@@ -373,12 +411,9 @@ async fn results(
             (false, _) => json!({"to": m.to, "messageStatusCode": "0000", "messageStatusName": "success", "useSmsFailover": true}),
         })
         .collect();
-    (
-        StatusCode::OK,
-        Json(
-            json!({"requestId": id, "statusCode": "202", "statusName": "success", "messages": list}),
-        ),
-    )
+    let list =
+        json!({"requestId": id, "statusCode": "202", "statusName": "success", "messages": list});
+    queried(&s, &uri, (StatusCode::OK, Json(list)))
 }
 
 /// `GET /sms/v2/services/{service}/messages/{messageId}`: what became of one SMS/LMS (a
@@ -389,12 +424,9 @@ async fn sms_result(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> impl IntoResponse {
-    let path = signed_path(&uri);
-    if let Err(denied) = authenticate(&headers, "GET", &path) {
-        return denied;
-    }
-    if service != SMS_SERVICE {
-        return error(StatusCode::NOT_FOUND, "300", "Not Found Exception");
+    let fault = next_fault(&mut s.lock().query_faults);
+    if let Some(denied) = fault.map_or_else(|| admit_get(&uri, &headers, &service).err(), Some) {
+        return queried(&s, &uri, denied);
     }
     let found = message.rsplit_once('-').and_then(|(request, i)| {
         let i: usize = i.parse().ok()?;
@@ -404,14 +436,16 @@ async fn sms_result(
             .nth(i)
     });
     let Some(m) = found else {
-        return error(StatusCode::NOT_FOUND, "300", "Not Found Exception");
+        return queried(
+            &s,
+            &uri,
+            error(StatusCode::NOT_FOUND, "300", "Not Found Exception"),
+        );
     };
     let one = json!({"to": m.to, "from": SENDER, "countryCode": "82", "content": m.content,
         "status": "COMPLETED", "statusCode": "0", "statusName": "success", "statusMessage": "성공"});
-    (
-        StatusCode::OK,
-        Json(json!({"statusCode": "202", "statusName": "success", "messages": [one]})),
-    )
+    let answer = json!({"statusCode": "202", "statusName": "success", "messages": [one]});
+    queried(&s, &uri, (StatusCode::OK, Json(answer)))
 }
 
 /// Whether `content` is `template` with each `#{…}` replaced by some one-line text.

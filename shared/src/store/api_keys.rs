@@ -60,30 +60,16 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool> {
         let items = reissue_items(&self.table, key, now, at)?;
-        let mut retry = Backoff::over(0..6);
-        loop {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let Err(err) = sent else { return Ok(true) };
-            if super::awards::contended(&err) {
-                match retry.wait().await {
-                    true => continue,
-                    false => return Err(StoreError::Throttled),
-                }
-            }
-            let refused = super::awards::cancellation_reasons(&err).is_some_and(|r| {
-                r.iter()
-                    .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
-            });
-            return if refused {
-                Ok(false)
-            } else {
-                Err(StoreError::from_sdk(err))
-            };
+        let Err(err) = self.transact_retrying(&items, Backoff::over(0..6)).await? else {
+            return Ok(true);
+        };
+        let refused = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+            r.iter()
+                .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+        });
+        match refused {
+            true => Ok(false),
+            false => Err(StoreError::from_sdk(err)),
         }
     }
 
@@ -183,24 +169,16 @@ impl Store {
             update(keys::api_key(&key.issuer_id, &key.id))?,
             update(keys::api_key_lookup(&key.key_hash))?,
         ];
-        let mut retry = Backoff::over(0..6);
-        loop {
-            let Err(err) = self.transact(&items).await else {
-                return Ok(true);
-            };
-            let changed = super::awards::cancellation_reasons(&err).is_some_and(|r| {
-                r.get(1)
-                    .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
-            });
-            if changed {
-                return Ok(false);
-            }
-            if !super::awards::contended(&err) {
-                return Err(StoreError::from_sdk(err));
-            }
-            if !retry.wait().await {
-                return Err(StoreError::Throttled);
-            }
+        let Err(err) = self.transact_retrying(&items, Backoff::over(0..6)).await? else {
+            return Ok(true);
+        };
+        let changed = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+            r.get(1)
+                .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+        });
+        match changed {
+            true => Ok(false),
+            false => Err(StoreError::from_sdk(err)),
         }
     }
 }

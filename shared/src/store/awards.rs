@@ -285,6 +285,29 @@ impl Store {
             .map(drop)
     }
 
+    /// Sends `items` as one transaction, and again after each of `retry`'s waits while only
+    /// contention or throttling cancels it. `Ok(Ok(()))`: written; `Ok(Err(e))`: refused for
+    /// another reason, the caller's to read ([`cancellation_reasons`]); `Err(Throttled)`: still
+    /// contended after the last wait. The SDK gives each send its own client request token and
+    /// keeps it through its own retries, so a send after a cancellation is a new request.
+    pub(super) async fn transact_retrying(
+        &self,
+        items: &[TransactWriteItem],
+        mut retry: Backoff,
+    ) -> Result<Result<(), TransactError>> {
+        loop {
+            let Err(err) = self.transact(items).await else {
+                return Ok(Ok(()));
+            };
+            if !contended(&err) {
+                return Ok(Err(err));
+            }
+            if !retry.wait().await {
+                return Err(StoreError::Throttled);
+            }
+        }
+    }
+
     async fn read_guard(&self, key: (String, String), kind: GuardKind) -> Result<GuardTaken> {
         let item = self
             .client

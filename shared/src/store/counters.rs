@@ -313,18 +313,13 @@ impl Store {
             marker,
             TransactWriteItem::builder().update(counting).build(),
         ];
-        let mut retry = Backoff::over(0..6);
-        loop {
-            let Err(err) = self.transact(&items).await else {
-                return Ok(true);
-            };
-            let reasons = super::awards::cancellation_reasons(&err).unwrap_or_default();
-            if reasons.first().and_then(Option::as_deref) == Some("ConditionalCheckFailed") {
-                return Ok(false);
-            }
-            if !super::awards::contended(&err) || !retry.wait().await {
-                return Err(StoreError::from_sdk(err));
-            }
+        let Err(err) = self.transact_retrying(&items, Backoff::over(0..6)).await? else {
+            return Ok(true);
+        };
+        let reasons = super::awards::cancellation_reasons(&err).unwrap_or_default();
+        match reasons.first().and_then(Option::as_deref) {
+            Some("ConditionalCheckFailed") => Ok(false),
+            _ => Err(StoreError::from_sdk(err)),
         }
     }
 

@@ -102,34 +102,22 @@ impl Store {
             )?);
         }
         let record_at = puts.len().saturating_sub(1);
-        let mut backoff = super::Backoff::over(0..4);
-        loop {
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(puts.clone()))
-                .send()
-                .await;
-            let Err(err) = res else { return Ok(None) };
-            if super::awards::contended(&err) {
-                match backoff.wait().await {
-                    true => continue,
-                    false => return Err(StoreError::Throttled),
-                }
-            }
-            let key_taken = super::awards::cancellation_reasons(&err).is_some_and(|r| {
-                // Reasons come in the transaction's order: the key's record is last.
-                r.get(record_at)
-                    .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
-            });
-            let Some(c) = once.filter(|_| key_taken) else {
-                return Err(StoreError::from_sdk(err));
-            };
-            let earlier = self.creation(issuer, &c.kind, &c.key, now).await?;
-            return earlier.map(Some).ok_or_else(|| {
-                StoreError::Aws("an Idempotency-Key's record was taken, then gone".into())
-            });
-        }
+        let retry = super::Backoff::over(0..4);
+        let Err(err) = self.transact_retrying(&puts, retry).await? else {
+            return Ok(None);
+        };
+        let key_taken = super::awards::cancellation_reasons(&err).is_some_and(|r| {
+            // Reasons come in the transaction's order: the key's record is last.
+            r.get(record_at)
+                .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+        });
+        let Some(c) = once.filter(|_| key_taken) else {
+            return Err(StoreError::from_sdk(err));
+        };
+        let earlier = self.creation(issuer, &c.kind, &c.key, now).await?;
+        earlier.map(Some).ok_or_else(|| {
+            StoreError::Aws("an Idempotency-Key's record was taken, then gone".into())
+        })
     }
 }
 
