@@ -848,3 +848,89 @@ async fn a_promotion_the_provider_took_is_not_queued_again_when_its_run_fails_af
         t.sens().requests()
     );
 }
+
+/// A result round asks for each SMS's result one by one; once SENS throttles those queries, the
+/// round stops asking (the rest would meet the same 429) and the next poll asks again.
+#[tokio::test]
+async fn a_result_round_stops_asking_once_the_provider_throttles_and_the_next_poll_counts_all() {
+    let t = spawn_app().await;
+    let (key, tpl) = kakao_storefront(&t).await;
+    let phones: Vec<String> = (0..12).map(|i| format!("0105555{:04}", 1000 + i)).collect();
+    let mut awards = Vec::new();
+    for p in &phones {
+        awards.push(t.issue(&key, json!({"template_id": tpl["id"], "recipient": {"email": unique_email("round"), "name": "김민수", "phone": p}}))
+            .await);
+    }
+    let mut runner = t.runner();
+    let sent_from = Utc::now();
+    runner.deliver_stream().await.unwrap();
+    let day3 = day3_bucket(&t, sent_from, Utc::now()).await;
+    // Held to 08:00 by a run at night, so the day-3 texts go at a known time.
+    let local = bucket_fires_at(&day3)
+        .unwrap()
+        .with_timezone(&korea())
+        .date_naive();
+    let at = |day: chrono::NaiveDate, h, m| {
+        let local = day.and_hms_opt(h, m, 0).unwrap();
+        korea()
+            .from_local_datetime(&local)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let night = at(local, 23, 30);
+    t.sens().set_clock(night);
+    accolade::notify::handle_due(t.app_of(FunctionName::Notify), &day3, night, None)
+        .await
+        .unwrap();
+    let morning = at(local + Duration::days(1), 8, 0);
+    t.sens().set_clock(morning);
+    runner.fire_due_schedules(morning).await.unwrap();
+    let texts = phones
+        .iter()
+        .map(|p| kinds(&t, p, "sms").len())
+        .sum::<usize>();
+    assert_eq!(texts, 12, "{:?}", t.sens().requests());
+    let per_message = |t: &TestApp| -> Vec<u16> {
+        let q = t.sens().queries();
+        q.iter()
+            .filter(|(path, _)| path.starts_with("/sms/") && path.contains("/messages/"))
+            .map(|(_, status)| *status)
+            .collect()
+    };
+    let delivered = |counts: Vec<std::collections::BTreeMap<String, i64>>| {
+        counts
+            .iter()
+            .filter(|c| c.get("kakao:day3:delivered") == Some(&1))
+            .count()
+    };
+
+    // The first poll: the first eight queries (all in flight at once) are throttled, and no
+    // more are made.
+    t.sens().fail_next_queries(&[429; 8]);
+    let first = morning + Duration::minutes(6);
+    t.sens().set_clock(first);
+    runner.fire_due_schedules(first).await.unwrap();
+    assert_eq!(
+        per_message(&t),
+        vec![429; 8],
+        "the round stops at the throttle"
+    );
+    let mut counts = Vec::new();
+    for a in &awards {
+        counts.push(counters(&t, a).await);
+    }
+    assert_eq!(delivered(counts), 0);
+
+    // The next poll asks for all twelve and counts each once.
+    let next = morning + Duration::minutes(17);
+    t.sens().set_clock(next);
+    runner.fire_due_schedules(next).await.unwrap();
+    let statuses = per_message(&t);
+    assert_eq!(statuses.len(), 20, "{statuses:?}");
+    assert!(statuses[8..].iter().all(|s| *s == 200), "{statuses:?}");
+    let mut counts = Vec::new();
+    for a in &awards {
+        counts.push(counters(&t, a).await);
+    }
+    assert_eq!(delivered(counts), 12);
+}

@@ -8,13 +8,16 @@ use super::{account, account_of, awards_of, clock, done, dues_of, post, Context,
 use crate::{
     app::App,
     domain::{award::Award, followup::Stage},
-    messaging::{Channel, Delivery, Listed},
+    messaging::{Account, Channel, Delivery, Listed, ProviderError},
     notify::{NotifyError, Planned},
     store::followups::Due,
 };
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 const FIRST_ASK: Duration = Duration::minutes(5);
 const AGAIN: Duration = Duration::minutes(10);
@@ -156,28 +159,48 @@ async fn listed(
         .ask
         .into_iter()
         .filter(|(to, _)| waiting.contains(to));
-    let asked = futures::stream::iter(ask)
-        .map(|(to, id)| {
-            let now_ms = Utc::now().timestamp_millis();
-            let req = ready.provider.result(&account, channel, &id, now_ms);
-            async move {
-                let answer = post(app, &req).await.map_err(|e| e.to_string());
-                let read = answer.and_then(|(status, body)| {
-                    ready
-                        .provider
-                        .delivery(channel, status, &body)
-                        .map_err(|e| e.to_string())
-                });
-                read.map(|d| (to, d)).map_err(|why| {
+    let asked = ask_each(app, ready, (&account, channel), ask, bucket).await;
+    listed.known.into_iter().chain(asked).collect()
+}
+
+/// What became of each message of `ask` (national number, message id), asked for one by one,
+/// [`ASKED_AT_ONCE`] at a time. Once the provider answers one with "not now" (throttled,
+/// unavailable: [`ProviderError::Retry`]) or not clearly, the round stops asking: the messages
+/// not asked yet wait for the next poll instead of meeting the same answer.
+async fn ask_each(
+    app: &App,
+    ready: &Ready,
+    (account, channel): (&Account<'_>, Channel),
+    ask: impl Iterator<Item = (String, String)>,
+    bucket: &str,
+) -> Vec<(String, Delivery)> {
+    let stopped = AtomicBool::new(false);
+    let stopped = &stopped;
+    futures::stream::iter(ask)
+        .map(|(to, id)| async move {
+            if stopped.load(Ordering::Relaxed) {
+                return None;
+            }
+            let req = (ready.provider).result(account, channel, &id, Utc::now().timestamp_millis());
+            let read = match post(app, &req).await {
+                Ok((status, body)) => ready.provider.delivery(channel, status, &body),
+                Err(e) => Err(e),
+            };
+            match read {
+                Ok(d) => Some((to, d)),
+                Err(why) => {
+                    if matches!(why, ProviderError::Retry(_) | ProviderError::Unknown(_)) {
+                        stopped.store(true, Ordering::Relaxed);
+                    }
                     tracing::warn!(bucket, message = %id, error = %why, "KakaoTalk result not read; asked again later");
-                })
+                    None
+                }
             }
         })
         .buffer_unordered(ASKED_AT_ONCE)
-        .filter_map(|r| async move { r.ok() })
-        .collect::<Vec<_>>()
-        .await;
-    listed.known.into_iter().chain(asked).collect()
+        .filter_map(|r| async move { r })
+        .collect()
+        .await
 }
 
 /// How many of a request's messages are asked about at once.
