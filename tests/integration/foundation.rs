@@ -1,6 +1,6 @@
 //! Issue #2: issuer, templates, API keys, isolation between issuers, errors, concurrency.
 
-use accolade_tests::{spawn_app, template_body, StatusCode, TestApp};
+use accolade_tests::{spawn_app, template_body, FunctionName, StatusCode, TestApp};
 use axum::{body::Body, http::Request};
 use serde_json::{json, Value};
 
@@ -917,6 +917,78 @@ async fn an_api_key_created_again_with_its_idempotency_key_is_one_key_with_a_wor
     let revoked = create(admin.clone(), body, "key-1").await;
     revoked.assert_refused(StatusCode::CONFLICT, "idempotency_key_used");
     assert_eq!(works(kept).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Two sends of one API key create at once (a client that timed out and retried while its first
+/// send still ran, or two workers): one key, one secret that works. On the emulator the second
+/// send may meet the first's record before or after its write lands; either way it must not
+/// make a second key or replace the secret the other answer gave.
+#[tokio::test]
+async fn two_sends_of_one_api_key_create_at_once_make_one_key_whose_answered_secret_works() {
+    let t = spawn_app().await;
+    let (_iid, admin) = t.issuer("동시대학교").await;
+    let body = json!({"name": "동시 연동", "scope": "integration"});
+    let h = [("idempotency-key", "at-once")];
+    let send = || t.call_with("POST", "/v1/api-keys", Some(&admin), Some(body.clone()), &h);
+    let (a, b) = tokio::join!(send(), send());
+    let (made, other) = match (a.status, b.status) {
+        (StatusCode::CREATED, _) => (a, b),
+        _ => (b, a),
+    };
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    other.assert_refused(StatusCode::CONFLICT, "idempotency_key_in_use");
+    let secret = made.json()["key"].as_str().unwrap().to_owned();
+    let r = t.call("GET", "/v1/templates", Some(&secret), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let keys = t
+        .call("GET", "/v1/api-keys", Some(&admin), None)
+        .await
+        .json();
+    let named = keys["data"].as_array().unwrap().iter();
+    assert_eq!(
+        named.filter(|k| k["name"] == "동시 연동").count(),
+        1,
+        "{keys:#}"
+    );
+}
+
+/// A revocation that read the key before a create sent again gave it a new secret: its write
+/// (the old look-up is gone) writes nothing and says so, as the api function; the route reads
+/// the key again and revokes it with its new secret.
+#[tokio::test]
+async fn a_revocation_that_read_the_key_before_its_new_secret_writes_nothing_and_reads_again() {
+    let t = spawn_app().await;
+    let (iid, admin) = t.issuer("경합대학교").await;
+    let h = [("idempotency-key", "race")];
+    let body = json!({"name": "경합 연동"});
+    let create = || t.call_with("POST", "/v1/api-keys", Some(&admin), Some(body.clone()), &h);
+    let first = create().await.json();
+    let id = first["id"].as_str().unwrap();
+    let kid = accolade::domain::ids::ApiKeyId::parse(id).unwrap();
+    let api = &t.app_of(FunctionName::Api).store;
+    let read_before = api.get_api_key(&iid, &kid).await.unwrap().unwrap();
+    age_api_key(&t, &iid, id).await;
+    let again = create().await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    let secret = again.json()["key"].as_str().unwrap().to_owned();
+    let revoked = api.revoke_api_key(&read_before, chrono::Utc::now()).await;
+    assert!(
+        !revoked.unwrap(),
+        "the old look-up is gone: nothing revoked"
+    );
+    let now = api.get_api_key(&iid, &kid).await.unwrap().unwrap();
+    assert_eq!(now.revoked_at, None, "all or nothing: {now:?}");
+    let works = |s: String| {
+        let t = &t;
+        async move { t.call("GET", "/v1/templates", Some(&s), None).await.status }
+    };
+    assert_eq!(works(secret.clone()).await, StatusCode::OK);
+    let path = format!("/v1/api-keys/{id}");
+    let r = t.call("DELETE", &path, Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(works(secret).await, StatusCode::UNAUTHORIZED);
+    let old = first["key"].as_str().unwrap().to_owned();
+    assert_eq!(works(old).await, StatusCode::UNAUTHORIZED);
 }
 
 /// Moves API key `id`'s making two minutes back (what a minute's wait would do).
