@@ -4,6 +4,8 @@
 //! | Item | PK | SK | Index keys |
 //! |---|---|---|---|
 //! | Issuer | `ISSUER#{iid}` | `ISSUER` | GSI1 `ISSUERS` / `{created}#{iid}`; CATALOGUE `CATALOGUE` / `I#{iid}` |
+//! | KakaoTalk settings | `ISSUER#{iid}` | `KAKAO` | the settings as attributes, the provider credentials as a KMS ciphertext (`credentials`) |
+//! | Weekly digest claim and copy, before 2026-12-05 (read, never written) | `ISSUER#{iid}` | `DIGEST#{monday}`, `DIGEST#{monday}#TO#{sha256(email)}` | |
 //! | API key (listing) | `ISSUER#{iid}` | `KEY#{kid}` | |
 //! | API key (look-up) | `APIKEY#{sha256(key)}` | `APIKEY` | |
 //! | Template | `TEMPLATE#{tid}` | `TEMPLATE` | GSI1 `ISSUER#{iid}#TEMPLATES` / `{created}#{tid}`; CATALOGUE `CATALOGUE` / `T#{tid}` |
@@ -16,9 +18,10 @@
 //! | Award | `AWARD#{aid}` | `AWARD` | GSI1 `TEMPLATE#{tid}#AWARDS`, GSI2 `ISSUER#{iid}#AWARDS`, GSI3 `ISSUER#{iid}#RCPT#{sha256(email)}`, GSI4 `BATCH#{bid}#AWARDS` (batch awards only); all sorted `{issued}#{aid}` |
 //! | Award counters | `AWARD#{aid}` | `COUNTERS` | counters, `version` (+1 per counting write), the tags of the last write (`template_id`, `issuer_id`, `batch_id`, `cohort`, `day`, `recorded_day`); its stream records feed the rollup |
 //! | Award rollup watermark (before 2026-12-05; read, never written) | `AWARD#{aid}` | `ROLLUP` | `rolled`: the counters `version` up to which the day items have it |
-//! | Rollup span | `ROLLUP#{stream label}#{shard id}` | `{first}` (the sequence number, 40 digits) | `last`: the records from `first` to `last` are in the day items (TTL 2 days) |
+//! | Rollup span | `ROLLUP#{stream label}#{shard id}`, or `ROLLUP#{stream label}#award#{aid}` (spans kept by award) | `{first}` (the sequence number, 40 digits) | `last`: the records from `first` to `last` are in the day items (TTL 2 days) |
+//! | Rollup by-award mark | `ROLLUP#{stream label}#award` | `MARK` | `at`: until when the stream may have spans kept by award |
 //! | Guard: idempotency key | `ISSUER#{iid}#IDEM#{sha256(key)}` | `GUARD` | |
-//! | Created with an idempotency key (template, batch, webhook endpoint) | `ISSUER#{iid}#IDEM#{sha256(key)}` | `CREATED#{kind}` | `id`, `fingerprint`, a webhook endpoint's `secret` digest (TTL 24 hours) |
+//! | Created with an idempotency key (template, batch, webhook endpoint, API key) | `ISSUER#{iid}#IDEM#{sha256(key)}` | `CREATED#{kind}` | `id`, `fingerprint`, a webhook endpoint's `secret` digest (TTL 24 hours) |
 //! | Guard: external id | `ISSUER#{iid}#EXT#{sha256(id)}` | `GUARD` | |
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
@@ -31,7 +34,7 @@
 //! | Credential-signing key | `ISSUER#{iid}#SIGNKEY` | `KEY#{n:010}` | public key, KMS ciphertext of the seed (never the seed) |
 //! | Status index allocator | `ISSUER#{iid}#STATUS` | `NEXT` | `allocated`: indexes handed out so far (`ADD`, never reused) |
 //! | Status list chunk | `ISSUER#{iid}#STATUS#{list}` | `CHUNK#{index / 8192}` | `revoked`: number set of revoked indexes (`ADD`, so concurrent revocations never lose a bit) |
-//! | Signed credential | `CREDENTIAL#{aid}` | `CREDENTIAL` | the signed JSON, its status entry and key number (written once) |
+//! | Signed credential | `CREDENTIAL#{aid}` | `CREDENTIAL` | the signed JSON, its status entry and key number (written once; replaced only when signed again after its key's retirement, or to record its issuer) |
 //! | Webhook endpoint | `ISSUER#{iid}#WEBHOOKS` | `WEBHOOK#{wid}` | URL, event types, signing secrets, `failing_since`, `version` |
 //! | Webhook delivery | `WEBHOOK#{wid}` | `DELIVERY#{msg}` | GSI1 `WEBHOOK#{wid}#DELIVERIES` / `{created}#{msg}`; the body, `state`, `attempts`, the last attempt (TTL 30 days) |
 
