@@ -833,7 +833,7 @@ async fn an_award_without_a_working_unsubscribe_link_gets_its_expiry_reminder_as
 }
 
 #[tokio::test]
-async fn ten_thousand_awards_make_a_handful_of_schedules() {
+async fn ten_thousand_awards_make_a_handful_of_schedules_and_share_their_due_items() {
     use accolade::{domain::followup, store::followups::Due};
     let t = spawn_app().await;
     let start = chrono::Utc::now();
@@ -860,11 +860,24 @@ async fn ten_thousand_awards_make_a_handful_of_schedules() {
         "{} schedules for 10,000 awards: {names:?}",
         names.len()
     );
+    // Each stage's follow-ups of one hour bucket share items, 32 to an item of under 1 KB
+    // (1 WRU each), and 25 items go in a BatchWriteItem: 20,000 follow-ups in ~626 items.
+    let mut per_bucket_and_stage = std::collections::BTreeMap::new();
+    for (d, _) in &planned {
+        *per_bucket_and_stage
+            .entry((d.bucket.clone(), d.stage.as_str()))
+            .or_insert(0usize) += 1;
+    }
+    let items: usize = per_bucket_and_stage
+        .values()
+        .map(|n| n.div_ceil(accolade::store::followups::GROUP_MAX))
+        .sum();
+    assert!(items <= 20_000 / 32 + 4, "{items} items");
     let writes = t.requests.get("dynamodb.BatchWriteItem");
     assert_eq!(
         writes,
-        20_000 / 25,
-        "25 items per BatchWriteItem, never more"
+        items.div_ceil(25) as u64,
+        "25 items per BatchWriteItem"
     );
     let mut queued = 0;
     for b in planned
@@ -1518,4 +1531,54 @@ async fn a_follow_up_whose_mark_is_refused_after_ses_took_it_is_sent_once() {
         .filter(|m| m.header("X-Accolade-Stage").as_deref() == Some("day3"))
         .count();
     assert_eq!(day3, 1);
+}
+
+/// Follow-ups queued together share one item, which leaves its bucket only once every one of
+/// them is handled: one left for later (an expiry the bucket's run reached early) keeps it, and
+/// the run at that time handles the rest and deletes it.
+#[tokio::test]
+async fn follow_ups_queued_together_leave_their_bucket_together() {
+    use accolade::{domain::followup::Stage, store::followups::Due};
+    let t = spawn_app().await;
+    let (key, tpl) = storefront(&t).await;
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    let mut ids = Vec::new();
+    for hours in [0, 2] {
+        let on = (tomorrow + chrono::Duration::hours(hours)).to_rfc3339();
+        let body = json!({"template_id": tpl["id"], "expires_on": on, "recipient": {"email": unique_email("together"), "name": "함께"}});
+        let a = t.issue(&key, body).await;
+        ids.push(AwardId::parse(a["id"].as_str().unwrap()).unwrap());
+    }
+    let bucket = accolade::domain::followup::bucket_of(tomorrow);
+    let planned: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                Due::new(id.clone(), Stage::Expired, bucket.clone()),
+                tomorrow,
+            )
+        })
+        .collect();
+    let notify = t.app_of(FunctionName::Notify);
+    t.requests.reset();
+    notify.store.put_followups(&planned).await.unwrap();
+    assert_eq!(t.requests.get("dynamodb.BatchWriteItem"), 1);
+    let held = notify.store.due_in(&bucket).await.unwrap();
+    assert_eq!(held.len(), 2);
+    assert!(
+        held[0].group.is_some() && held[0].group == held[1].group,
+        "{held:?}"
+    );
+    // One hour on: the first has expired, the second has not.
+    let run = |at| accolade::notify::handle_due(notify, &bucket, at, None);
+    let first = run(tomorrow + chrono::Duration::hours(1)).await.unwrap();
+    assert!(first.to_string().contains("not yet"), "{first}");
+    let left = notify.store.due_in(&bucket).await.unwrap();
+    assert_eq!(left.len(), 2, "kept for the one not yet expired: {first}");
+    // At the second's expiry: both handled (the first again, at no harm), the item gone.
+    t.requests.reset();
+    let second = run(tomorrow + chrono::Duration::hours(3)).await.unwrap();
+    assert_eq!(second["outcomes"]["award.expired"], 2, "{second}");
+    assert_eq!(t.requests.get("dynamodb.DeleteItem"), 1, "{second}");
+    assert!(notify.store.due_in(&bucket).await.unwrap().is_empty());
 }

@@ -32,7 +32,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use futures::{stream::FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How long a claimed stage stays claimed if the sender dies before marking it.
 const CLAIM: chrono::Duration = chrono::Duration::minutes(5);
@@ -83,8 +83,7 @@ fn after_run(d: &Due, now: DateTime<Utc>) -> DateTime<Utc> {
     now.max(ran).max(Utc::now())
 }
 
-/// A follow-up to queue: the due item and when it is due.
-pub type Planned = (Due, DateTime<Utc>);
+pub use crate::store::followups::Planned;
 
 /// The notify function: a stream batch of new awards, or a due hour bucket. `until`: when to stop
 /// starting new work (the invocation's deadline less a margin).
@@ -276,6 +275,7 @@ async fn handle_while_time(
     let endpoints = &crate::webhooks::Endpoints::default();
     let (mut next, mut running) = (due.iter(), FuturesUnordered::new());
     let mut handled = 0;
+    let mut groups = Groups::of(due);
     loop {
         while running.len() < app.mailer.in_flight() && until.is_none_or(|u| Utc::now() < u) {
             let Some(d) = next.next() else { break };
@@ -290,13 +290,57 @@ async fn handle_while_time(
             return handled;
         };
         handled += 1;
-        match result {
-            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
+        let done = match result {
+            Ok((outcome, done)) => {
+                *outcomes.entry(outcome).or_default() += 1;
+                done
+            }
             Err(e) => {
                 tracing::warn!(award = %d.award, stage = d.stage.as_str(), error = %e, "follow-up failed");
                 *retry = Some(e);
+                false
+            }
+        };
+        if let Some(group) = groups.handled(d, done) {
+            if let Err(e) = app.store.followups_done(&group).await {
+                tracing::warn!(bucket, error = %e, "handled follow-ups left in their bucket");
+                *retry = Some(e.into());
             }
         }
+    }
+}
+
+/// The due items of a run that hold several follow-ups ([`Due::group`]), and how many of each
+/// are still to be handled in this run. An item is done when every follow-up it holds was:
+/// one left in the bucket for later (an expiry not reached), one that failed or one this run had
+/// no time for keeps it, and the next run of the bucket (a retry, a continuation) walks its
+/// follow-ups again — each handled one costs that run its reads and a refused claim, and is not
+/// sent again.
+#[derive(Default)]
+struct Groups {
+    left: HashMap<(String, String), usize>,
+    kept: HashSet<(String, String)>,
+}
+
+impl Groups {
+    fn of(due: &[Due]) -> Self {
+        let mut g = Groups::default();
+        for key in due.iter().filter_map(|d| d.group.clone()) {
+            *g.left.entry(key).or_default() += 1;
+        }
+        g
+    }
+
+    /// Notes `d` handled (`done`: it may leave its bucket) or not; answers its group's key once
+    /// every follow-up of the group is done.
+    fn handled(&mut self, d: &Due, done: bool) -> Option<(String, String)> {
+        let key = d.group.as_ref()?;
+        if !done {
+            self.kept.insert(key.clone());
+        }
+        let left = self.left.get_mut(key)?;
+        *left -= 1;
+        (*left == 0 && !self.kept.contains(key)).then(|| key.clone())
     }
 }
 
@@ -309,14 +353,18 @@ struct Run<'a> {
     endpoints: &'a crate::webhooks::Endpoints,
 }
 
-/// One due item: handled, then deleted — or, for an expiry its bucket reached early (a bucket
-/// due within minutes runs a minute after its first item is queued), left in its bucket for a
-/// run at the expiry time.
-async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyError> {
+/// One due follow-up: handled, then its item deleted (one held with others leaves with them:
+/// answered done) — or, for an expiry its bucket reached early (a bucket due within minutes runs
+/// a minute after its first item is queued), left in its bucket for a run at the expiry time
+/// (answered not done).
+async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<(String, bool), NotifyError> {
     let outcome = match d.stage {
         Stage::Expired => match Box::pin(expired(app, &d.award, run)).await? {
             Some(outcome) => outcome,
-            None => return Ok("award.expired: not yet, run again at the expiry".into()),
+            None => {
+                let later = "award.expired: not yet, run again at the expiry";
+                return Ok((later.into(), false));
+            }
         },
         Stage::Day1 => Box::pin(day1_again(app, d, run.now)).await?,
         stage => match Box::pin(send_followup(app, &d.award, stage, run.now)).await {
@@ -328,8 +376,10 @@ async fn handle_one(app: &App, d: &Due, run: Run<'_>) -> Result<String, NotifyEr
             outcome => outcome?,
         },
     };
-    app.store.followup_done(d).await?;
-    Ok(outcome)
+    if d.group.is_none() {
+        app.store.followup_done(d).await?;
+    }
+    Ok((outcome, true))
 }
 
 /// An award's expiry time has come: its `award.expired` webhook event, if it did expire (not
@@ -762,4 +812,36 @@ fn followup_plan(award: &Award, template: &Template) -> Vec<Planned> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+
+    #[test]
+    fn an_item_holding_several_goes_once_all_are_done_and_stays_if_one_is_not() {
+        let key = |n: &str| Some(("DUE#b#00".to_owned(), format!("day3#G#{n}")));
+        let due = |n: &str| Due {
+            group: key(n),
+            ..Due::new(AwardId::generate(), Stage::Day3, "b".into())
+        };
+        let (a, b, c) = (due("x"), due("x"), due("x"));
+        let (d, e) = (due("y"), due("y"));
+        let alone = Due::new(AwardId::generate(), Stage::Day7, "b".into());
+        let all = [
+            a.clone(),
+            b.clone(),
+            c.clone(),
+            d.clone(),
+            e.clone(),
+            alone.clone(),
+        ];
+        let mut groups = Groups::of(&all);
+        assert_eq!(groups.handled(&a, true), None);
+        assert_eq!(groups.handled(&d, false), None, "left for later");
+        assert_eq!(groups.handled(&b, true), None);
+        assert_eq!(groups.handled(&alone, true), None, "not held with others");
+        assert_eq!(groups.handled(&c, true), key("x"), "the last of x");
+        assert_eq!(groups.handled(&e, true), None, "y keeps its item");
+    }
 }

@@ -1,7 +1,10 @@
 //! Follow-up due items, one partition per shard of an hour bucket, and unsubscribes.
 //!
 //! A due item is written once (1 WRU) and deleted once handled (1 WRU); a bucket's run queries
-//! its shards' partitions. Before 2026-12-03 a due item was an item of its award in the sparse
+//! its shards' partitions. The email stages of the awards one call queues (a stream batch's
+//! day-1 plans) share items: up to [`GROUP_MAX`] of one stage and hour bucket to an item of under
+//! 1 KB, so 1 WRU written and 1 deleted for them all ([`Due::group`]). KakaoTalk's are one to an
+//! item: its runs move and delete them one by one. Before 2026-12-03 a due item was an item of its award in the sparse
 //! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run also queries
 //! that index, and what it still holds is handled in place and then deleted ([`Due::legacy`]);
 //! `infra move-due-items` moves all of it at once ([`Store::move_legacy_due_items`]).
@@ -16,9 +19,22 @@ use aws_sdk_dynamodb::operation::{
 };
 use aws_sdk_dynamodb::types::{PutRequest, Select, WriteRequest};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
 
 /// DynamoDB's limit on items in one `BatchWriteItem` (moto accepts more; we never send more).
 pub const MAX_BATCH_WRITE: usize = 25;
+
+/// How many follow-ups one due item holds at most: 32 award ids of 22 characters (and a comma
+/// each), the keys and the times come to well under 1 KB, the unit DynamoDB bills a write in.
+/// More per item would cost more WRU per write, and more to walk again when a run that handled
+/// part of the item is retried or continued.
+pub const GROUP_MAX: usize = 32;
+
+/// A follow-up to queue: the due item and when it is due.
+pub type Planned = (Due, DateTime<Utc>);
+
+/// The attribute of a group item that holds its award ids, comma-separated.
+const AWARDS: &str = "awards";
 
 /// How long after its due time a due item is kept at most (DynamoDB's TTL deletes it, without
 /// charging a write): a copy left behind — a move whose deletion never ran, a message another
@@ -43,6 +59,10 @@ pub struct Due {
     /// Queued by the layout before 2026-12-03: an item of its award in the sparse `DUE` index,
     /// deleted by that key once handled.
     pub legacy: bool,
+    /// The key of the item that holds it with other follow-ups due together, if it is one of
+    /// several: that item is deleted once all of them are handled
+    /// ([`Store::followups_done`]), not one by one.
+    pub group: Option<(String, String)>,
 }
 
 impl Due {
@@ -52,6 +72,7 @@ impl Due {
             stage,
             bucket,
             legacy: false,
+            group: None,
         }
     }
 
@@ -66,17 +87,15 @@ impl Due {
 }
 
 impl Store {
-    /// Queues follow-ups (award, stage, due time, bucket), 25 per `BatchWriteItem`, unprocessed
-    /// items retried with back-off. Writing one twice is harmless: sending is claimed per stage.
-    /// The same item twice in one call — a stream batch that repeats a record — is written once:
-    /// DynamoDB refuses a `BatchWriteItem` that names one key twice.
-    pub async fn put_followups(&self, items: &[(Due, DateTime<Utc>)]) -> Result<()> {
-        for chunk in unique_followups(items).chunks(MAX_BATCH_WRITE) {
-            let requests = chunk
-                .iter()
-                .map(|(d, at)| due_put(d, *at))
-                .collect::<Result<Vec<_>>>()?;
-            self.batch_write(requests).await?;
+    /// Queues follow-ups (award, stage, due time, bucket): the email stages of one stage and
+    /// bucket together, up to [`GROUP_MAX`] to an item, the others one to an item; 25 items per
+    /// `BatchWriteItem`, unprocessed items retried with back-off. Writing one twice is harmless:
+    /// sending is claimed per stage. The same follow-up twice in one call — a stream batch that
+    /// repeats a record — is queued once: DynamoDB refuses a `BatchWriteItem` that names one key
+    /// twice.
+    pub async fn put_followups(&self, items: &[Planned]) -> Result<()> {
+        for chunk in due_items(items)?.chunks(MAX_BATCH_WRITE) {
+            self.batch_write(chunk.to_vec()).await?;
         }
         Ok(())
     }
@@ -103,12 +122,13 @@ impl Store {
         Ok(())
     }
 
-    /// Everything still due in a bucket: one strongly consistent query per shard (a run that
+    /// Everything still due in a bucket (each follow-up of an item that holds several on its
+    /// own, with [`Due::group`]): one strongly consistent query per shard (a run that
     /// follows another sees what that one deleted), and one per shard of the old layout's index,
     /// all concurrently.
     pub async fn due_in(&self, bucket: &str) -> Result<Vec<Due>> {
         let table = self.due_in_shards(
-            |i| due_of(i, keys::SK, bucket),
+            |i| dues_of(i, bucket),
             |shard| {
                 self.client
                     .query()
@@ -126,9 +146,9 @@ impl Store {
     }
 
     /// The follow-ups that `query` (of one shard) finds in each shard, each item read by `parse`.
-    async fn due_in_shards(
+    async fn due_in_shards<D: IntoIterator<Item = Due>>(
         &self,
-        parse: impl Fn(&Item) -> Option<Due> + Copy,
+        parse: impl Fn(&Item) -> D + Copy,
         query: impl Fn(u8) -> QueryFluentBuilder,
     ) -> Result<Vec<Due>> {
         let queries = (0..SHARDS).map(|shard| {
@@ -152,12 +172,29 @@ impl Store {
 
     /// A handled follow-up leaves its bucket. One of the old layout is deleted if it is still in
     /// this bucket's part of the `DUE` index (old code, during a deployment, may have queued it
-    /// again elsewhere).
+    /// again elsewhere). One held with others leaves with them ([`Store::followups_done`]):
+    /// asking for it alone is a mistake, refused.
     pub async fn followup_done(&self, due: &Due) -> Result<()> {
         if due.legacy {
             return self.out_of_legacy_index(due).await.map(drop);
         }
-        let (pk, sk) = due.key();
+        if due.group.is_some() {
+            return Err(StoreError::Corrupt(format!(
+                "{} of {} is held with others: it leaves with them",
+                due.stage.as_str(),
+                due.award
+            )));
+        }
+        self.delete_due(due.key()).await
+    }
+
+    /// Every follow-up of the item `group` ([`Due::group`]) is handled: the item leaves its
+    /// bucket.
+    pub async fn followups_done(&self, group: &(String, String)) -> Result<()> {
+        self.delete_due(group.clone()).await
+    }
+
+    async fn delete_due(&self, (pk, sk): (String, String)) -> Result<()> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -281,6 +318,28 @@ impl Store {
     }
 }
 
+/// The follow-ups an item of a bucket's partition holds: those of a group item (`{stage}#G#…`,
+/// its `awards`), or the one a single item names; none if unreadable.
+fn dues_of(item: &Item, bucket: &str) -> Vec<Due> {
+    let group = get_s(item, keys::SK)
+        .and_then(|sk| sk.split_once("#G#"))
+        .and_then(|(stage, _)| Stage::parse(stage));
+    let Some(stage) = group else {
+        return due_of(item, keys::SK, bucket).into_iter().collect();
+    };
+    let key = (
+        get_s(item, keys::PK).unwrap_or_default().to_owned(),
+        get_s(item, keys::SK).unwrap_or_default().to_owned(),
+    );
+    let ids = get_s(item, AWARDS).unwrap_or_default().split(',');
+    ids.filter_map(|a| AwardId::parse(a).ok())
+        .map(|award| Due {
+            group: Some(key.clone()),
+            ..Due::new(award, stage, bucket.to_owned())
+        })
+        .collect()
+}
+
 /// The follow-up a due item names in its attribute `sort` (`{stage}#{award}`), if readable.
 fn due_of(item: &Item, sort: &str, bucket: &str) -> Option<Due> {
     let (stage, award) = get_s(item, sort)?.split_once('#')?;
@@ -302,17 +361,60 @@ fn legacy_due_of(item: &Item) -> Option<Due> {
     })
 }
 
-/// The `BatchWriteItem` request that queues `d`, due at `at`.
-fn due_put(d: &Due, at: DateTime<Utc>) -> Result<WriteRequest> {
-    let (pk, sk) = d.key();
+/// The `BatchWriteItem` requests that queue `items`: each email stage's follow-ups of one bucket
+/// [`GROUP_MAX`] to an item (in the order given), a follow-up alone and KakaoTalk's one to an
+/// item.
+fn due_items(items: &[Planned]) -> Result<Vec<WriteRequest>> {
+    let mut together: BTreeMap<(&str, &str), Vec<&Planned>> = BTreeMap::new();
+    let mut requests = Vec::new();
+    for planned in unique_followups(items) {
+        let d = &planned.0;
+        if d.stage.is_kakao() {
+            requests.push(due_put(d.key(), vec![], (planned.1, planned.1))?);
+        } else {
+            let key = (d.bucket.as_str(), d.stage.as_str());
+            together.entry(key).or_default().push(planned);
+        }
+    }
+    for group in together.values().flat_map(|g| g.chunks(GROUP_MAX)) {
+        let (first, _) = group[0];
+        let earliest = group.iter().map(|(_, at)| *at).min().unwrap_or_default();
+        let latest = group.iter().map(|(_, at)| *at).max().unwrap_or_default();
+        let (key, awards) = match group {
+            [_] => (first.key(), vec![]),
+            _ => (
+                keys::due_group(
+                    &first.bucket,
+                    shard_of(&first.award),
+                    first.stage.as_str(),
+                    &first.award,
+                ),
+                group.iter().map(|(d, _)| d.award.as_str()).collect(),
+            ),
+        };
+        requests.push(due_put(key, awards, (earliest, latest))?);
+    }
+    Ok(requests)
+}
+
+/// The `BatchWriteItem` request that puts the due item `key`, holding `awards` if it is a group
+/// item, due from `earliest` and kept 30 days after `latest`.
+fn due_put(
+    (pk, sk): (String, String),
+    awards: Vec<&str>,
+    (earliest, latest): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<WriteRequest> {
     let mut item = Item::new();
     item.insert(keys::PK.into(), s(pk));
     item.insert(keys::SK.into(), s(sk));
     item.insert(keys::TYPE.into(), s("followup"));
-    item.insert("due_at".into(), s(keys::sortable(at)));
+    item.insert("due_at".into(), s(keys::sortable(earliest)));
+    if !awards.is_empty() {
+        item.insert(AWARDS.into(), s(awards.join(",")));
+    }
     // From now at the earliest: an item due in the past (a back-dated expiry, a reminder whose
     // day has gone) is run a minute from now and must not be deleted first.
-    let kept_until = at.max(Utc::now()) + DUE_KEPT;
+    let kept_until = latest.max(Utc::now()) + DUE_KEPT;
     item.insert(keys::TTL.into(), n(kept_until.timestamp()));
     let put = PutRequest::builder()
         .set_item(Some(item))
@@ -322,7 +424,7 @@ fn due_put(d: &Due, at: DateTime<Utc>) -> Result<WriteRequest> {
 }
 
 /// The first of each due item (bucket, award, stage), in order.
-fn unique_followups(items: &[(Due, DateTime<Utc>)]) -> Vec<&(Due, DateTime<Utc>)> {
+fn unique_followups(items: &[Planned]) -> Vec<&Planned> {
     let mut seen = std::collections::HashSet::new();
     items.iter().filter(|(d, _)| seen.insert(d.key())).collect()
 }
@@ -358,7 +460,8 @@ mod tests {
         use super::*;
         let d = Due::new(AwardId::generate(), Stage::Expired, "2026-11-01T10".into());
         let ttl = |at: DateTime<Utc>| {
-            let item = due_put(&d, at).unwrap().put_request.unwrap().item;
+            let item = due_put(d.key(), vec![], (at, at)).unwrap();
+            let item = item.put_request.unwrap().item;
             item[keys::TTL].as_n().unwrap().parse::<i64>().unwrap()
         };
         let later = Utc::now() + Duration::days(400);
