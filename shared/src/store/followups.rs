@@ -380,16 +380,12 @@ fn due_items(items: &[Planned]) -> Result<Vec<WriteRequest>> {
         let (first, _) = group[0];
         let earliest = group.iter().map(|(_, at)| *at).min().unwrap_or_default();
         let latest = group.iter().map(|(_, at)| *at).max().unwrap_or_default();
+        let ids: Vec<&AwardId> = group.iter().map(|(d, _)| &d.award).collect();
         let (key, awards) = match group {
             [_] => (first.key(), vec![]),
             _ => (
-                keys::due_group(
-                    &first.bucket,
-                    shard_of(&first.award),
-                    first.stage.as_str(),
-                    &first.award,
-                ),
-                group.iter().map(|(d, _)| d.award.as_str()).collect(),
+                keys::due_group(&first.bucket, first.stage.as_str(), &ids),
+                ids.iter().map(|a| a.as_str()).collect(),
             ),
         };
         requests.push(due_put(key, awards, (earliest, latest))?);
@@ -453,6 +449,45 @@ mod tests {
             unique_followups(&[items[0].clone(), (elsewhere, now)]).len(),
             2
         );
+    }
+
+    #[test]
+    fn follow_ups_queued_together_share_items_named_by_what_they_hold() {
+        use super::*;
+        let ids: Vec<AwardId> = (0..40).map(|_| AwardId::generate()).collect();
+        let at = Utc::now();
+        let planned = |ids: &[AwardId]| -> Vec<Planned> {
+            let due = |a: &AwardId| (Due::new(a.clone(), Stage::Day3, "2026-12-10T09".into()), at);
+            ids.iter().map(due).collect()
+        };
+        let key = |r: &WriteRequest| {
+            let item = &r.put_request.as_ref().unwrap().item;
+            let sk = item[keys::SK].as_s().unwrap().clone();
+            (sk, crate::store::size::item_bytes(item))
+        };
+        let all: Vec<_> = due_items(&planned(&ids)).unwrap().iter().map(key).collect();
+        assert_eq!(all.len(), 2, "32 and 8: {all:?}");
+        assert!(all
+            .iter()
+            .all(|(sk, size)| sk.starts_with("day3#G#") && *size < 1024));
+        // The same follow-ups: the same items (a retried batch writes them over, unchanged).
+        let again: Vec<_> = due_items(&planned(&ids)).unwrap().iter().map(key).collect();
+        assert_eq!(again, all);
+        // Others after the same first one (a retried batch holding other records): other items.
+        let fewer: Vec<_> = due_items(&planned(&ids[..20]))
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        assert!(fewer.iter().all(|k| !all.contains(k)), "{fewer:?}");
+        // One alone is its own item; KakaoTalk's are always.
+        let one = due_items(&planned(&ids[..1])).unwrap();
+        assert_eq!(key(&one[0]).0, format!("day3#{}", ids[0]));
+        let kakao: Vec<Planned> = ids[..3]
+            .iter()
+            .map(|a| (Due::new(a.clone(), Stage::KakaoDay3, "b".into()), at))
+            .collect();
+        assert_eq!(due_items(&kakao).unwrap().len(), 3);
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //! | Guard: one active award | `TEMPLATE#{tid}#RCPT#{sha256(email)}` | `ACTIVE` | |
 //! | Batch | `BATCH#{bid}` | `BATCH` | GSI1 `ISSUER#{iid}#BATCHES` / `{created}#{bid}` |
 //! | Follow-up due | `DUE#{bucket}#{shard 00..15}` | `{stage}#{aid}` | `due_at`; deleted once handled (TTL 30 days after `due_at`); `bucket` is an hour `yyyy-mm-ddThh` or a KakaoTalk batch or result bucket |
-//! | Follow-ups due together (one email stage, one hour bucket, 2 to 32 awards queued at once) | `DUE#{bucket}#{shard of the first}` | `{stage}#G#{first aid}` | `awards` (the ids, comma-separated), `due_at` (the earliest); deleted once all are handled (TTL 30 days after the latest) |
+//! | Follow-ups due together (one email stage, one hour bucket, 2 to 32 awards queued at once) | `DUE#{bucket}#{shard of the first}` | `{stage}#G#{sha256(awards), 32 hex}` | `awards` (the ids, comma-separated), `due_at` (the earliest); deleted once all are handled (TTL 30 days after the latest) |
 //! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; no longer written: what is left is handled and deleted by its bucket's run, or moved into the row above by `infra move-due-items`) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
@@ -316,11 +316,22 @@ pub fn due_item(bucket: &str, shard: u8, stage: &str, award: &AwardId) -> (Strin
     (due(bucket, shard), format!("{stage}#{award}"))
 }
 
-/// The item of follow-ups of one stage due together in `bucket`, named by the first of them
-/// (`first`, whose shard it is in). `G#` never begins an award id, so it never meets
-/// [`due_item`]'s keys.
-pub fn due_group(bucket: &str, shard: u8, stage: &str, first: &AwardId) -> (String, String) {
-    (due(bucket, shard), format!("{stage}#G#{first}"))
+/// The item of follow-ups of one stage due together in `bucket`, named by what it holds (the
+/// SHA-256 of `awards` as written, comma-separated), in the shard of the first: written again
+/// with other follow-ups (a stream batch retried with other records), it is another item, so a
+/// run deleting the item it read deletes only what it handled. `G#` never begins an award id, so
+/// it never meets [`due_item`]'s keys.
+pub fn due_group(bucket: &str, stage: &str, awards: &[&AwardId]) -> (String, String) {
+    let shard = awards
+        .first()
+        .map_or(0, |a| crate::domain::followup::shard_of(a));
+    let joined = awards
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let digest = hex::encode(&Sha256::digest(joined.as_bytes())[..16]);
+    (due(bucket, shard), format!("{stage}#G#{digest}"))
 }
 
 /// The partition of one shard of a bucket's due follow-ups (also the `DUE` index's partition
