@@ -204,7 +204,8 @@ pub async fn queue_followups(app: &App, planned: &[Planned]) -> Result<(), Notif
 
 /// Sends every follow-up due in an hour bucket. Failures worth retrying make the invocation
 /// fail (Scheduler invokes asynchronously: Lambda retries it twice, then the failure queue);
-/// handled stages have left the bucket, so a retry only redoes the rest.
+/// handled stages have left the bucket (an item several share, once all of them are handled), so
+/// a retry only redoes the rest.
 /// A bucket larger than one invocation can send (at the send rate, before `until`) schedules its
 /// remainder a minute later and stops.
 pub async fn handle_due(
