@@ -91,17 +91,7 @@ pub async fn run(
     loop {
         let (page, next) = app.store.list_issuers(200, cursor.as_deref()).await?;
         for issuer in page {
-            let local = now.with_timezone(&issuer.profile.time_zone.0);
-            // From 08:00 on Monday: the hourly runs after the first pick up a digest whose run
-            // timed out or failed (the per-week claim keeps it to one copy).
-            // Through Tuesday 07:xx: a week left unfinished by Monday's last run (out of time,
-            // SES refusing) is still sent, in every zone (the schedule runs Sunday to Tuesday UTC).
-            let due = match local.weekday() {
-                Weekday::Mon => local.hour() >= SEND_HOUR,
-                Weekday::Tue => local.hour() < SEND_HOUR,
-                _ => false,
-            };
-            if !(due || force) {
+            if !(force || due_at(&issuer, now)) {
                 continue;
             }
             if until.is_some_and(|u| Utc::now() >= u) {
@@ -143,6 +133,20 @@ pub async fn run(
                 return Ok(out);
             }
         }
+    }
+}
+
+/// Whether the issuer's digest is due at `now`, in its time zone. From 08:00 on Monday: the
+/// hourly runs after the first pick up a digest whose run timed out or failed (the per-week
+/// claim keeps it to one copy). Through Tuesday 07:xx: a week left unfinished by Monday's last
+/// run (out of time, SES refusing) is still sent, in every zone (the schedule runs Sunday to
+/// Tuesday UTC).
+fn due_at(issuer: &Issuer, now: DateTime<Utc>) -> bool {
+    let local = now.with_timezone(&issuer.profile.time_zone.0);
+    match local.weekday() {
+        Weekday::Mon => local.hour() >= SEND_HOUR,
+        Weekday::Tue => local.hour() < SEND_HOUR,
+        _ => false,
     }
 }
 

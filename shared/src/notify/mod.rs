@@ -735,16 +735,8 @@ pub async fn send_day1(
         return Ok((Sent::NoSuchAward, vec![]));
     };
     let plan = followup_plan(&award, &template);
-    if !award.notify {
-        return Ok((Sent::NotRequested, plan));
-    }
-    // Revoked, replaced or expired before its email went (a backlog behind a large batch, a
-    // day-1 email that waited out an SES pause): no "your badge is here".
-    if matches!(
-        award.status(now),
-        AwardStatus::Revoked { .. } | AwardStatus::Superseded { .. } | AwardStatus::Expired { .. }
-    ) {
-        return Ok((Sent::NoLongerValid, plan));
+    if let Some(not) = day1_not_wanted(&award, now) {
+        return Ok((not, plan));
     }
     let Some(sender) = app.config.sender_email.clone() else {
         tracing::error!("SENDER_EMAIL is not set; no email can be sent");
@@ -781,6 +773,20 @@ pub async fn send_day1(
         sent => sent?,
     };
     Ok((sent, plan))
+}
+
+/// Why an award's day-1 email is not to go at `now`, by the award alone: none asked for, or the
+/// badge revoked, replaced or expired before it went (a backlog behind a large batch, an email
+/// that waited out an SES pause): no "your badge is here".
+fn day1_not_wanted(award: &Award, now: DateTime<Utc>) -> Option<Sent> {
+    if !award.notify {
+        return Some(Sent::NotRequested);
+    }
+    matches!(
+        award.status(now),
+        AwardStatus::Revoked { .. } | AwardStatus::Superseded { .. } | AwardStatus::Expired { .. }
+    )
+    .then_some(Sent::NoLongerValid)
 }
 
 /// A day-1 email that waited in bucket `d`: sent now, or (SES still refusing every email) into
