@@ -1,8 +1,8 @@
 //! Follow-up due items, one partition per shard of an hour bucket, and unsubscribes.
 //!
 //! A due item is written once (1 WRU) and deleted once handled (1 WRU); a bucket's run queries
-//! its shards' partitions. The email stages of the awards one call queues (a stream batch's
-//! day-1 plans) share items: up to [`GROUP_MAX`] of one stage and hour bucket to an item of under
+//! its shards' partitions. The follow-ups of one stage that one call queues (a stream batch's
+//! day-1 plans: the email stages, `expired`, a day-1 email waiting out SES) share items: up to [`GROUP_MAX`] of one stage and hour bucket to an item of under
 //! 1 KB, so 1 WRU written and 1 deleted for them all ([`Due::group`]). KakaoTalk's are one to an
 //! item: its runs move and delete them one by one. Before 2026-12-03 a due item was an item of its award in the sparse
 //! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run also queries

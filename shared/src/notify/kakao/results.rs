@@ -155,18 +155,24 @@ async fn listed(
         tracing::warn!(bucket, error = %why, "KakaoTalk results not read; asked again later");
         Listed::default()
     });
-    let ask = listed
-        .ask
-        .into_iter()
-        .filter(|(to, _)| waiting.contains(to));
-    let asked = ask_each(app, ready, (&account, channel), ask, bucket).await;
+    let mut ask: Vec<_> = (listed.ask.into_iter())
+        .filter(|(to, _)| waiting.contains(to))
+        .collect();
+    // From another place each round: a round cut short by a 429 must not leave the same
+    // messages unasked every time (those at the end of the list would never be counted).
+    if !ask.is_empty() {
+        let from = usize::from(uuid::Uuid::new_v4().as_bytes()[0]) % ask.len();
+        ask.rotate_left(from);
+    }
+    let asked = ask_each(app, ready, (&account, channel), ask.into_iter(), bucket).await;
     listed.known.into_iter().chain(asked).collect()
 }
 
 /// What became of each message of `ask` (national number, message id), asked for one by one,
 /// [`ASKED_AT_ONCE`] at a time. Once the provider answers one with "not now" (throttled,
 /// unavailable: [`ProviderError::Retry`]) or not clearly, the round stops asking: the messages
-/// not asked yet wait for the next poll instead of meeting the same answer.
+/// not asked yet wait for the next poll instead of meeting the same answer (the caller starts
+/// each round at another place of the list, so none waits every time).
 async fn ask_each(
     app: &App,
     ready: &Ready,
