@@ -2,12 +2,15 @@
 //!
 //! A due item is written once (1 WRU) and deleted once handled (1 WRU); a bucket's run queries
 //! its shards' partitions. The follow-ups of one stage that one call queues (a stream batch's
-//! day-1 plans: the email stages, `expired`, a day-1 email waiting out SES) share items: up to [`GROUP_MAX`] of one stage and hour bucket to an item of under
-//! 1 KB, so 1 WRU written and 1 deleted for them all ([`Due::group`]). KakaoTalk's are one to an
-//! item: its runs move and delete them one by one. Before 2026-12-03 a due item was an item of its award in the sparse
-//! `DUE` index (written 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run also queries
-//! that index, and what it still holds is handled in place and then deleted ([`Due::legacy`]);
-//! `infra move-due-items` moves all of it at once ([`Store::move_legacy_due_items`]).
+//! day-1 plans: the email stages, `expired`, a day-1 email waiting out SES) share items: up to
+//! [`GROUP_MAX`] of one stage and hour bucket to an item of under 1 KB, so 1 WRU written and 1
+//! deleted for them all ([`Due::group`]). KakaoTalk's are one to an item: its runs move and
+//! delete them one by one.
+//!
+//! Before 2026-12-03 a due item was an item of its award in the sparse `DUE` index (written
+//! 1 + 1 WRU, taken out of the index 1 + 1): a bucket's run also queries that index, and what it
+//! still holds is handled in place and then deleted ([`Due::legacy`]); `infra move-due-items`
+//! moves all of it at once ([`Store::move_legacy_due_items`]).
 
 use super::{get_s, keys, n, s, Backoff, Item, Result, Store, StoreError};
 use crate::domain::{
@@ -87,8 +90,8 @@ impl Due {
 }
 
 impl Store {
-    /// Queues follow-ups (award, stage, due time, bucket): the email stages of one stage and
-    /// bucket together, up to [`GROUP_MAX`] to an item, the others one to an item; 25 items per
+    /// Queues follow-ups (award, stage, due time, bucket): those of one stage and bucket
+    /// together, up to [`GROUP_MAX`] to an item, KakaoTalk's one to an item; 25 items per
     /// `BatchWriteItem`, unprocessed items retried with back-off. Writing one twice is harmless:
     /// sending is claimed per stage. The same follow-up twice in one call — a stream batch that
     /// repeats a record — is queued once: DynamoDB refuses a `BatchWriteItem` that names one key
@@ -361,7 +364,7 @@ fn legacy_due_of(item: &Item) -> Option<Due> {
     })
 }
 
-/// The `BatchWriteItem` requests that queue `items`: each email stage's follow-ups of one bucket
+/// The `BatchWriteItem` requests that queue `items`: each stage's follow-ups of one bucket
 /// [`GROUP_MAX`] to an item (in the order given), a follow-up alone and KakaoTalk's one to an
 /// item.
 fn due_items(items: &[Planned]) -> Result<Vec<WriteRequest>> {
