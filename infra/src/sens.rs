@@ -201,14 +201,7 @@ fn admit(
     }
     authenticate(headers, "POST", &path)?;
     let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("body is not JSON: {e}")))?;
-    let ours = if path.starts_with("/alimtalk/") {
-        ALIMTALK_SERVICE
-    } else {
-        SMS_SERVICE
-    };
-    if service != ours {
-        return Err(error(StatusCode::NOT_FOUND, "300", "Not Found Exception"));
-    }
+    own_service(&path, service)?;
     let messages = v["messages"].as_array().cloned().unwrap_or_default();
     if messages.is_empty() || messages.len() > 100 {
         return Err(bad(format!(
@@ -363,15 +356,22 @@ fn next_fault(faults: &mut Vec<u16>) -> Option<Answer> {
 fn admit_get(uri: &OriginalUri, headers: &HeaderMap, service: &str) -> Result<String, Answer> {
     let path = signed_path(uri);
     authenticate(headers, "GET", &path)?;
+    own_service(&path, service)?;
+    Ok(path)
+}
+
+/// The path's service id must be its API's own (SMS or AlimTalk, by the path): 404 otherwise,
+/// as SENS answers a service id it does not know.
+fn own_service(path: &str, service: &str) -> Result<(), Answer> {
     let ours = if path.starts_with("/sms/") {
         SMS_SERVICE
     } else {
         ALIMTALK_SERVICE
     };
-    if service != ours {
-        return Err(error(StatusCode::NOT_FOUND, "300", "Not Found Exception"));
+    match service == ours {
+        true => Ok(()),
+        false => Err(error(StatusCode::NOT_FOUND, "300", "Not Found Exception")),
     }
-    Ok(path)
 }
 
 /// `answer`, logged as the answer to query `uri`.
