@@ -261,14 +261,19 @@ impl Runner {
 
     /// What SES publishes through a configuration set for each message sent (see
     /// [`crate::ses_events`]), to the analytics function as EventBridge delivers it: the events
-    /// its rules in template.yaml match (this stack's configuration set's), each once. Answers
-    /// how many were delivered.
+    /// of the types the configuration set publishes (its `MatchingEventTypes`) that its rules in
+    /// template.yaml match (this stack's configuration set's), each once. Answers how many were
+    /// delivered.
     pub async fn deliver_ses_events(&mut self) -> Result<usize, String> {
         let rules = self.event_rules(FunctionName::Analytics)?;
+        let types = self.spec().ses_event_types.clone();
         let mut delivered = 0;
         for sent in self.lambda.outbox.take() {
             for event in crate::ses_events::events(&sent, crate::iam::ACCOUNT, crate::iam::REGION) {
-                if !rules.iter().any(|r| crate::sam::matches(r, &event)) {
+                let kind = event["detail"]["eventType"].as_str().unwrap_or_default();
+                if !types.contains(&kind.to_lowercase())
+                    || !rules.iter().any(|r| crate::sam::matches(r, &event))
+                {
                     continue;
                 }
                 let _ = self

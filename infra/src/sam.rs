@@ -50,6 +50,9 @@ pub struct StackSpec {
     pub stream_filters: Vec<serde_json::Value>,
     /// Recurring Scheduler schedules (`AWS::Scheduler::Schedule` with a `cron(…)` expression).
     pub recurring: Vec<RecurringSchedule>,
+    /// The SES event types the configuration set publishes to EventBridge (`MatchingEventTypes`
+    /// of its event destinations, lower case as SES spells them: `delivery`, `bounce`, …).
+    pub ses_event_types: Vec<String>,
     /// The Lambda functions (`AWS::Serverless::Function`), as the local Lambda service runs them.
     pub functions: Vec<FunctionSpec>,
     /// The uploads bucket's CORS rules (browsers PUT CSV files straight to it).
@@ -520,7 +523,18 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
 
     let stream_filters = stream_filters(&of_type("AWS::Serverless::Function"))?;
     let recurring = recurring_schedules(resources)?;
+    let ses_event_types = of_type("AWS::SES::ConfigurationSetEventDestination")
+        .iter()
+        .flat_map(|d| {
+            d["Properties"]["EventDestination"]["MatchingEventTypes"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|t| t.as_str().map(str::to_lowercase))
+        .collect();
     Ok(StackSpec {
+        ses_event_types,
         table,
         bucket_name,
         schedule_group,
@@ -752,7 +766,13 @@ mod tests {
         assert!(spec.bucket_name.starts_with("accolade-local-uploads-"));
         assert_eq!(spec.schedule_group, "accolade-local-followups");
         assert_eq!(spec.uploads_prefix, "uploads/");
-        assert_eq!(spec.stream_filters.len(), 4);
+        // Lambda allows five filters on one event source mapping unless the quota is raised.
+        assert_eq!(spec.stream_filters.len(), 5);
+        // An email's mark counts it sent: SES's Send events are not published.
+        assert_eq!(
+            spec.ses_event_types,
+            ["delivery", "bounce", "complaint", "open", "click", "reject"]
+        );
         // The rollup's spans need each batch to name its shard (a tumbling window) and one batch
         // of a shard at a time (no ParallelizationFactor: a larger one is refused below).
         let notify = spec.function("notify").unwrap().stream.clone().unwrap();

@@ -7,6 +7,12 @@
 //! the award's counters item: the counter is 1 or absent, and is its own mark. Opens and clicks
 //! repeat: each one's event id is recorded in the same transaction as its counting write. A
 //! permanent bounce or a complaint suppresses the address for every later send.
+//!
+//! `sent` is counted by the stage's mark (notify's put of `EMAIL#{stage}`, `state` = `sent`, its
+//! stream record rolled up: `store::counters::change_of`), not by SES's Send event, which the
+//! configuration set no longer publishes: one write and one invocation less an email. A message
+//! says so by its tag [`COUNTED_BY_MARK`]; one without it (sent by an earlier release) is still
+//! counted by its Send event.
 
 use crate::{app::App, domain::ids::AwardId, events::BoxError, store::StoreError};
 use chrono::{DateTime, Utc};
@@ -15,6 +21,10 @@ use serde_json::{json, Value};
 /// Our tags on every message (SESv2 `EmailTags`), read back from the event.
 pub const TAG_AWARD: &str = "award";
 pub const TAG_STAGE: &str = "stage";
+/// Our tag on a message whose stage's mark `sent` counts it (`email:{stage}:sent`, every email
+/// sent since 2026-12-08): its Send event, if the configuration set still publishes one (SES's
+/// Send event is no longer subscribed, template.yaml), counts nothing.
+pub const COUNTED_BY_MARK: (&str, &str) = ("counted", "mark");
 
 /// The counter an event adds to. A bounce or "complaint" SES raises because the address is on
 /// the AWS account's suppression list (`bounceSubType` / `complaintSubType`
@@ -128,6 +138,22 @@ fn happened_at(event: &Value, word: &str) -> DateTime<Utc> {
         .map_or_else(Utc::now, |t| t.with_timezone(&Utc))
 }
 
+/// An email whose send ended `unknown` (SES's answer was lost) has no mark `sent`, yet SES took
+/// it if it reports what became of it: counted sent here, once (`count_first`), on its send's day.
+async fn count_sent_if_unmarked(
+    app: &App,
+    award: &crate::domain::award::Award,
+    stage: &str,
+    (zone, sent_at): (crate::domain::time::Zone, DateTime<Utc>),
+) -> Result<(), StoreError> {
+    let mark = app.store.email_record(&award.id, stage).await?;
+    if mark.is_some_and(|m| m.state == "unknown") {
+        let attr = format!("email:{stage}:sent");
+        app.store.count_first(award, zone, sent_at, &attr).await?;
+    }
+    Ok(())
+}
+
 pub async fn handle_event(app: App, event: Value) -> Result<Value, BoxError> {
     Ok(json!({ "outcome": record(&app, &event).await? }))
 }
@@ -160,6 +186,10 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     ) else {
         return Ok(format!("{event_type}: not ours or not counted"));
     };
+    let by_mark = tag(detail, COUNTED_BY_MARK.0) == Some(COUNTED_BY_MARK.1);
+    if word == "sent" && by_mark {
+        return Ok("Send: not counted, the stage's mark counts it".into());
+    }
     let Some(a) = app.store.get_award(&award).await? else {
         return Ok("ignored: unknown award".into());
     };
@@ -168,6 +198,9 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let attr = format!("email:{stage}:{word}");
     let now = happened_at(event, word);
     let counted = if once_per_email(word) {
+        if by_mark {
+            count_sent_if_unmarked(app, &a, stage, (zone, now)).await?;
+        }
         app.store.count_first(&a, zone, now, &attr).await?
     } else {
         let attrs = std::slice::from_ref(&attr);

@@ -551,11 +551,14 @@ async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() 
     assert_eq!(units["UpdateItem"]["wru"], 1, "{units}");
     assert!(units.get("TransactWriteItems").is_none(), "{units}");
     assert!(units.get("PutItem").is_none(), "{units}");
-    let sent = ses_event("Send", &id, "day1", &to, json!({}));
-    assert_eq!(t.ses_event(&sent).await, "counted email:day1:sent");
+    // Its Send event, should the configuration set publish one, counts nothing and reads
+    // nothing: the email's mark `sent` counts it (rolled up from the stream, below).
+    let mut sent = ses_event("Send", &id, "day1", &to, json!({}));
+    sent["detail"]["mail"]["tags"]["counted"] = json!(["mark"]);
+    let not_counted = "Send: not counted, the stage's mark counts it";
+    assert_eq!(t.ses_event(&sent).await, not_counted);
     let units = t.request_units().await;
-    assert_eq!(units["UpdateItem"]["wru"], 1, "{units}");
-    assert!(units.get("TransactWriteItems").is_none(), "{units}");
+    assert_eq!(units, json!({}), "{units}");
     for _ in 0..2 {
         let open = ses_event("Open", &id, "day1", &to, json!({"open": {}}));
         assert_eq!(t.ses_event(&open).await, "counted email:day1:opened");
@@ -563,16 +566,64 @@ async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() 
     }
     let c = counters_of(&t, &id).await;
     assert_eq!(c.get("email:day1:delivered"), Some(&1), "{c:?}");
-    assert_eq!(c.get("email:day1:sent"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day1:sent"), None, "its mark has it: {c:?}");
     assert_eq!(c.get("email:day1:opened"), Some(&2), "{c:?}");
+    let aid = AwardId::parse(&id).unwrap();
+    let exported = t
+        .app
+        .store
+        .award_counters_many(std::slice::from_ref(&aid))
+        .await
+        .unwrap();
+    assert_eq!(
+        exported[&aid].get("email:day1:sent"),
+        Some(&1),
+        "{exported:?}"
+    );
     t.roll_up().await;
     let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
     let day = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Seoul)
         .date_naive();
     let daily = t.app.store.daily_counters(&tid, day).await.unwrap();
+    assert_eq!(daily.get("email:day1:sent"), Some(&1), "{daily:?}");
     assert_eq!(daily.get("email:day1:delivered"), Some(&1), "{daily:?}");
     assert_eq!(daily.get("email:day1:opened"), Some(&2), "{daily:?}");
+}
+
+/// An email whose send ended `unknown` (SES's answer lost: no mark `sent`) is counted sent by the
+/// first event that says SES took it, once; one marked `sent` is not counted again by them.
+#[tokio::test]
+async fn an_email_whose_send_ended_unknown_is_counted_sent_when_ses_reports_it() {
+    let t = spawn_app().await;
+    let (id, to, _) = issued_to_new_recipient(&t, "unknown").await;
+    t.runner().deliver_stream().await.unwrap();
+    let aid = AwardId::parse(&id).unwrap();
+    let store = &t.app_of(FunctionName::Notify).store;
+    let now = chrono::Utc::now();
+    assert!(store
+        .claim_email(&aid, "day3", now + chrono::Duration::minutes(5), now)
+        .await
+        .unwrap());
+    store
+        .finish_email(&aid, "day3", "unknown", "timed out", now)
+        .await
+        .unwrap();
+    let tagged = |kind: &str, stage: &str, detail: Value| {
+        let mut e = ses_event(kind, &id, stage, &to, detail);
+        e["detail"]["mail"]["tags"]["counted"] = json!(["mark"]);
+        e
+    };
+    let delivered = || json!({"delivery": {"recipients": [to]}});
+    for _ in 0..2 {
+        t.ses_event(&tagged("Delivery", "day3", delivered())).await;
+        t.ses_event(&tagged("Delivery", "day1", delivered())).await;
+    }
+    let c = counters_of(&t, &id).await;
+    assert_eq!(c.get("email:day3:sent"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day3:delivered"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day1:sent"), None, "day 1's mark has it: {c:?}");
+    assert_eq!(c.get("email:day1:delivered"), Some(&1), "{c:?}");
 }
 
 #[tokio::test]

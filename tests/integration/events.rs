@@ -194,6 +194,51 @@ async fn counting_writes_on_the_stream_reach_the_rollup_once() {
     assert_eq!(days.len(), 2, "{days:?}");
 }
 
+/// An email stage's mark `sent` (tagged by notify since 2026-12-08) is the email's counting write:
+/// it passes the mapping's filter and counts `email:{stage}:sent` once on its send's day, however
+/// often it is delivered; an older release's mark (no tags: its Send event counts it) is filtered
+/// out, and would count nothing if it came.
+#[tokio::test]
+async fn an_email_marked_sent_on_the_stream_is_counted_sent_once() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let text = sample("dynamodb-stream-email-sent.json")
+        .replace(PLACEHOLDER_TEMPLATE, &w.template)
+        .replace(PLACEHOLDER_ISSUER, &w.issuer)
+        .replace(PLACEHOLDER_AWARD, &w.award);
+    let e = event(&text);
+    let trigger = t.lambda.spec(FunctionName::Notify).stream.clone().unwrap();
+    let passes = |r: &Value| trigger.filters.iter().any(|p| infra::sam::matches(p, r));
+    assert!(passes(&e["Records"][0]));
+    let mut older = e.clone();
+    let image = older["Records"][0]["dynamodb"]["NewImage"]
+        .as_object_mut()
+        .unwrap();
+    for k in ["template_id", "issuer_id", "cohort", "day", "recorded_day"] {
+        image.remove(k);
+    }
+    assert!(!passes(&older["Records"][0]), "an older release's mark");
+    // (Another record: were it counted, it would be counted again.)
+    older["Records"][0]["dynamodb"]["SequenceNumber"] = json!("1405400000000002063283012");
+    let mut claim = e.clone();
+    claim["Records"][0]["dynamodb"]["NewImage"]["state"] = json!({"S": "sending"});
+    assert!(!passes(&claim["Records"][0]), "a claim");
+    for delivery in [&e, &older, &e] {
+        let answer = t
+            .invoke(FunctionName::Notify, delivery.clone())
+            .await
+            .unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    }
+    let tid = TemplateId::parse(&w.template).unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    let counted = t.app.store.daily_counters(&tid, day).await.unwrap();
+    assert_eq!(counted.get("email:day3:sent"), Some(&1), "{counted:?}");
+    let cohort = Segment::Cohort(IssuerId::parse(&w.issuer).unwrap(), "2026-봄".into());
+    let days = t.app.store.segment_days(&cohort, day, day).await.unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+}
+
 #[tokio::test]
 async fn a_windows_last_invocation_is_answered_with_a_state_and_a_batch_without_its_shard_is_rolled_up_by_award(
 ) {

@@ -103,7 +103,8 @@ async fn a_counting_record_given_up_on_reaches_the_daily_counters_once_mended() 
     let t = spawn_app_with(without).await;
     let (_, tpl, _) = t.one_award_viewed_and_rolled_up().await;
     let failures = t.lambda.failures();
-    assert_eq!(failures.len(), 1, "{failures:#?}");
+    // The batch of the award and its view, then the day-1 email's mark `sent`.
+    assert_eq!(failures.len(), 2, "{failures:#?}");
     let fixed = mended(&t).await;
     let done = replay(&t, &fixed, false).await;
     assert!(done.iter().all(|o| o.replayed), "{done:#?}");
@@ -111,6 +112,7 @@ async fn a_counting_record_given_up_on_reaches_the_daily_counters_once_mended() 
     let today = accolade::domain::time::Zone::default().date_of(chrono::Utc::now());
     let day = t.app.store.daily_counters(&tid, today).await.unwrap();
     assert_eq!(day.get("views"), Some(&1), "{day:?}");
+    assert_eq!(day.get("email:day1:sent"), Some(&1), "{day:?}");
     // Replaying the same range again (a second message naming it) counts nothing twice.
     let batch = failures[0].to_string();
     aws_sdk_sqs_send(&t, &batch).await;

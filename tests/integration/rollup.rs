@@ -84,7 +84,7 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     let (a0, a1, a2) = (&w.awards[0], &w.awards[1], &w.awards[2]);
     // Warm verify's and analytics' caches (issuer, template); roll up everything so far.
     assert_eq!(t.browse(&format!("/b/{a0}")).await.status, StatusCode::OK);
-    t.ses_event(&ses("Send", a0, "day1")).await;
+    t.ses_event(&ses("Open", a2, "day1")).await;
     t.roll_up().await;
 
     let one_write = ops(&[("dynamodb.GetItem", 1), ("dynamodb.UpdateItem", 1)]);
@@ -114,8 +114,9 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
     );
     assert_eq!(
         t.requests.snapshot(),
-        one_write,
-        "an SES delivery: the award, then its counting write, on the condition that it is the first"
+        ops(&[("dynamodb.GetItem", 2), ("dynamodb.UpdateItem", 1)]),
+        "an SES delivery: the award and the email's mark (whether its send ended unknown), then \
+         its counting write, on the condition that it is the first"
     );
     t.requests.reset();
     assert_eq!(
@@ -157,7 +158,13 @@ async fn a_counted_event_is_one_read_and_one_write_and_a_batch_one_add_per_segme
             ("dynamodb.TransactWriteItems", 1)
         ])
     );
-    assert_days_equal_award_sums(&t, &w.awards).await;
+    // (Every badge of the world: each one's day-1 email is counted sent.)
+    let mut every = w.awards.clone();
+    for a in t.batch_awards(&w.key, &w.batch).await {
+        every.push(a["id"].as_str().unwrap().to_owned());
+    }
+    every.push(w.of_b.clone());
+    assert_days_equal_award_sums(&t, &every).await;
     // Nothing new on the stream: nothing written.
     t.requests.reset();
     t.roll_up().await;
@@ -199,12 +206,13 @@ async fn day_items_equal_the_sum_of_award_counters_whatever_the_stream_redeliver
     let t = spawn_app().await;
     let w = world(&t).await;
     // Template A: 3 API badges (2 in cohort 2026-봄) and a CSV batch of 4 (2026-봄); template
-    // B: 2 more badges in cohort 2026-가을.
+    // B: its badge and 2 more in cohort 2026-가을 (every badge's day-1 email is counted sent).
     let mut awards = w.awards.clone();
     for a in t.batch_awards(&w.key, &w.batch).await {
         awards.push(a["id"].as_str().unwrap().to_owned());
     }
     let of_a = awards.len();
+    awards.push(w.of_b.clone());
     for i in 0..2 {
         let to = format!("fall{i}.{}@example.com", uuid::Uuid::new_v4().simple());
         let a = t

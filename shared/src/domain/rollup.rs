@@ -69,14 +69,16 @@ impl Tags {
 /// Counters whose first step up from 0 counts the award once, on the day it was recorded.
 const FIRSTS: [(&str, &str); 2] = [("views", "awards_viewed"), ("shares", "awards_shared")];
 
-/// One counting write on an award's counters item, as the table's stream shows it.
+/// One counting write, as the table's stream shows it: a write on an award's counters item, or
+/// an email stage's mark `sent` (which counts `email:{stage}:sent`; ARCHITECTURE.md, "Counters").
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub award: AwardId,
     /// The stream record's sequence number (what a partial batch failure names).
     pub seq: String,
-    /// The item's `version` after this write (every counting write adds 1).
-    pub version: u64,
+    /// The counters item's `version` after this write (every counting write adds 1); `None`
+    /// for an email stage's mark, which no older release's watermark can hold.
+    pub version: Option<u64>,
     /// When the stream record was made (epoch seconds, rounded down), if it says.
     pub created: Option<i64>,
     /// The tags this write set.
@@ -189,7 +191,8 @@ impl Known {
     fn held_elsewhere(&self, c: &Change, key: &str) -> bool {
         let mark = |m: &BTreeMap<AwardId, u64>| m.get(&c.award).copied().unwrap_or(0);
         let by_award = self.by_award.get(&c.award);
-        self.legacy.as_ref().is_some_and(|m| c.version <= mark(m))
+        let legacy = |m: &BTreeMap<AwardId, u64>| c.version.is_some_and(|v| v <= mark(m));
+        self.legacy.as_ref().is_some_and(legacy)
             || by_award.is_some_and(|spans| spans.iter().any(|s| s.holds(key)))
     }
 }
@@ -401,7 +404,7 @@ mod tests {
             seq: NEXT_SEQ
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 .to_string(),
-            version,
+            version: Some(version),
             created: None,
             tags: tags.clone(),
             old,

@@ -23,6 +23,7 @@ use crate::{
         followup::{self, Stage},
         ids::AwardId,
         template::Template,
+        time::Zone,
     },
     email::{day1, followup as followup_mail, mime},
     events::BoxError,
@@ -488,7 +489,8 @@ pub async fn send_followup(
         .into_iter()
         .find_map(|(s, at)| (s == stage).then_some(at))
         .unwrap_or(award.created_at);
-    let sent = send_claimed(app, &award, stage.as_str(), &sender, raw).await;
+    let zone = issuer.profile.time_zone;
+    let sent = send_claimed(app, &award, (stage.as_str(), zone), &sender, raw).await;
     paused_too_long(app, id, stage.as_str(), (due, now), sent)
         .await
         .map(|s| s.outcome())
@@ -660,11 +662,7 @@ fn message(
 /// Counts an email SES refused outright (`email:{stage}:rejected`, as its rare Reject event
 /// would): SES publishes no event for a send it refused, so analytics would never see it. Once
 /// (`count_first`); best effort, the stage is marked already.
-async fn count_rejected(app: &App, award: &Award, stage: &str) {
-    let zone = match app.issuer_for_page(&award.issuer_id).await {
-        Ok(i) => i.map(|i| i.profile.time_zone).unwrap_or_default(),
-        Err(_) => Default::default(),
-    };
+async fn count_rejected(app: &App, award: &Award, stage: &str, zone: Zone) {
     let attr = format!("email:{stage}:rejected");
     if let Err(e) = app.store.count_first(award, zone, Utc::now(), &attr).await {
         tracing::warn!(award = %award.id, error = %e, "rejected email not counted");
@@ -672,11 +670,13 @@ async fn count_rejected(app: &App, award: &Award, stage: &str) {
 }
 
 /// Sends a claimed stage: marks it sent, rejected or unknown (SES may have accepted it: never
-/// sent again); gives the claim back if worth retrying.
+/// sent again); gives the claim back if worth retrying. The mark `sent` carries the tags that
+/// count the email sent (in the issuer's `zone`): SES's Send event is not subscribed, and the
+/// message's `counted` tag tells the analytics function not to count one that comes anyway.
 async fn send_claimed(
     app: &App,
     award: &Award,
-    stage: &str,
+    (stage, zone): (&str, Zone),
     sender: &str,
     raw: Vec<u8>,
 ) -> Result<Sent, NotifyError> {
@@ -693,13 +693,14 @@ async fn send_claimed(
                 &[
                     (crate::email_events::TAG_AWARD, award.id.as_str()),
                     (crate::email_events::TAG_STAGE, stage),
+                    crate::email_events::COUNTED_BY_MARK,
                 ],
             )
             .await
         {
             Ok(message_id) => {
                 app.store
-                    .finish_email(id, stage, "sent", &message_id, Utc::now())
+                    .finish_email_sent(award, stage, &message_id, zone, Utc::now())
                     .await?;
                 return Ok(Sent::Sent(message_id));
             }
@@ -707,7 +708,7 @@ async fn send_claimed(
                 app.store
                     .finish_email(id, stage, "rejected", &why, Utc::now())
                     .await?;
-                count_rejected(app, award, stage).await;
+                count_rejected(app, award, stage, zone).await;
                 return Ok(Sent::Rejected(why));
             }
             Err(SendError::Unknown(why)) => {
@@ -782,7 +783,8 @@ pub async fn send_day1(
         (&r.subject, &r.text, &r.html),
         vec![],
     );
-    let sent = send_claimed(app, &award, STAGE, &sender, raw).await;
+    let zone = issuer.profile.time_zone;
+    let sent = send_claimed(app, &award, (STAGE, zone), &sender, raw).await;
     let sent = match paused_too_long(app, id, STAGE, (award.created_at, now), sent).await {
         Err(NotifyError::Paused(why)) => Sent::Deferred(why),
         sent => sent?,

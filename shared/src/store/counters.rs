@@ -29,7 +29,7 @@ const DAY: &str = "day";
 const RECORDED: &str = "recorded_day";
 
 /// The tags as `(attribute, string)` pairs.
-fn tag_values(t: &Tags) -> Vec<(&'static str, String)> {
+pub(super) fn tag_values(t: &Tags) -> Vec<(&'static str, String)> {
     let mut v = vec![
         (TEMPLATE, t.template.to_string()),
         (ISSUER, t.issuer.to_string()),
@@ -81,18 +81,41 @@ fn image_tags(image: &Value) -> Option<Tags> {
     })
 }
 
+/// What a stream record's write counts: `(award, counters version, (old, new) counters)`.
+type Counted = (AwardId, Option<u64>, [BTreeMap<String, i64>; 2]);
+
+/// A write on an award's counters item that moved its `version`.
+fn counters_write(pk: &str, sk: &str, new: &Value, old: Option<&Value>) -> Option<Counted> {
+    let award = keys::award_of_counters(pk, sk)?;
+    let version = image_version(Some(new));
+    let counted = [image_counters(old), image_counters(Some(new))];
+    (version > image_version(old)).then_some((award, Some(version), counted))
+}
+
+/// An email stage marked `sent` by a release that tags its marks (an older release's email is
+/// counted by its SES Send event): `email:{stage}:sent` from 0 to 1, once, since a mark is never
+/// put back to `sending` and a put that changes nothing makes no stream record.
+fn email_sent(pk: &str, sk: &str, new: &Value, old: Option<&Value>) -> Option<Counted> {
+    let (award, stage) = keys::email_stage_of(pk, sk)?;
+    let sent = |i: Option<&Value>| i.and_then(|i| image_s(i, "state")) == Some("sent");
+    let ours = crate::domain::metrics::STAGES.contains(&stage) && image_s(new, TEMPLATE).is_some();
+    let counted = [
+        BTreeMap::new(),
+        BTreeMap::from([(format!("email:{stage}:sent"), 1)]),
+    ];
+    (ours && sent(Some(new)) && !sent(old)).then_some((award, None, counted))
+}
+
 /// The counting write a stream record (as Lambda delivers it) shows: a record of an award's
-/// counters item whose `version` moved. `None` for every other record — another item, or a
-/// write that counted nothing (an unreadable one is logged).
+/// counters item whose `version` moved, or of an email stage's mark `sent`. `None` for every
+/// other record — another item, or a write that counted nothing (an unreadable one is logged).
 pub fn change_of(record: &Value) -> Option<Change> {
     let keys_of = record.pointer("/dynamodb/Keys")?;
-    let award = keys::award_of_counters(image_s(keys_of, keys::PK)?, image_s(keys_of, keys::SK)?)?;
+    let (pk, sk) = (image_s(keys_of, keys::PK)?, image_s(keys_of, keys::SK)?);
     let new = record.pointer("/dynamodb/NewImage")?;
     let old = record.pointer("/dynamodb/OldImage");
-    let version = image_version(Some(new));
-    if version <= image_version(old) {
-        return None;
-    }
+    let (award, version, [old, new_counters]) =
+        counters_write(pk, sk, new, old).or_else(|| email_sent(pk, sk, new, old))?;
     let seq = record
         .pointer("/dynamodb/SequenceNumber")?
         .as_str()?
@@ -115,8 +138,8 @@ pub fn change_of(record: &Value) -> Option<Change> {
         version,
         created,
         tags,
-        old: image_counters(old),
-        new: image_counters(Some(new)),
+        old,
+        new: new_counters,
     })
 }
 
@@ -376,21 +399,34 @@ impl Store {
         Ok(award_numbers(self.get(keys::award_counters(award)).await?))
     }
 
-    /// The counters of many awards (`BatchGetItem`s of 100); awards without any are absent.
+    /// The counters of many awards (`BatchGetItem`s of 100), with `email:{stage}:sent` 1 for
+    /// each email stage marked `sent` (since 2026-12-08 the mark, not the counters item, records
+    /// it: [`change_of`]); awards with neither are absent.
     pub async fn award_counters_many(
         &self,
         ids: &[AwardId],
     ) -> Result<std::collections::HashMap<AwardId, BTreeMap<String, i64>>> {
-        let found = self
-            .batch_get(ids.iter().map(keys::award_counters).collect(), true)
-            .await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| {
-                let item = found.get(&keys::award_counters(id))?;
-                Some((id.clone(), award_numbers(Some(item.clone()))))
-            })
-            .collect())
+        let stages = crate::domain::metrics::STAGES;
+        let wanted = ids.iter().flat_map(|id| {
+            let marks = stages.iter().map(move |st| keys::email_stage(id, st));
+            std::iter::once(keys::award_counters(id)).chain(marks)
+        });
+        let found = self.batch_get(wanted.collect(), true).await?;
+        let of = |id: &AwardId| {
+            let mut numbers = found
+                .get(&keys::award_counters(id))
+                .map(|item| award_numbers(Some(item.clone())));
+            for stage in stages {
+                let mark = found.get(&keys::email_stage(id, stage));
+                if mark.is_some_and(|m| super::get_s(m, "state") == Some("sent")) {
+                    numbers
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(format!("email:{stage}:sent"), 1);
+                }
+            }
+            numbers.map(|n| (id.clone(), n))
+        };
+        Ok(ids.iter().filter_map(of).collect())
     }
 
     /// Every counter of a template on one day.
@@ -438,4 +474,93 @@ fn numbers(item: Option<super::Item>) -> BTreeMap<String, i64> {
         .into_iter()
         .filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse().ok()).map(|n| (k, n)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const AWARD: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+    fn tags() -> Value {
+        json!({
+            "template_id": {"S": "tpl_AAAAAAAAAAAAAAAAAAAAAA"},
+            "issuer_id": {"S": "iss_AAAAAAAAAAAAAAAAAAAAAA"},
+            "day": {"S": "2026-11-17"},
+            "recorded_day": {"S": "2026-11-14"},
+        })
+    }
+
+    /// A stream record of the item `sk` of the award, from `old` to `new`.
+    fn record(sk: &str, old: Option<Value>, new: Value) -> Value {
+        let mut r = json!({"eventName": if old.is_some() { "MODIFY" } else { "INSERT" }, "dynamodb": {
+            "Keys": {"PK": {"S": format!("AWARD#{AWARD}")}, "SK": {"S": sk}},
+            "NewImage": new,
+            "SequenceNumber": "1405400000000002063283011",
+        }});
+        if let Some(old) = old {
+            r["dynamodb"]["OldImage"] = old;
+        }
+        r
+    }
+
+    fn mark(state: &str, tagged: bool) -> Value {
+        let mut m = json!({"type": {"S": "email"}, "state": {"S": state}});
+        if tagged {
+            m.as_object_mut()
+                .unwrap()
+                .extend(tags().as_object().unwrap().clone());
+        }
+        m
+    }
+
+    #[test]
+    fn an_email_stage_marked_sent_counts_sent_once_on_its_tags_day() {
+        let claim = || Some(mark("sending", false));
+        let c = change_of(&record("EMAIL#day3", claim(), mark("sent", true))).unwrap();
+        assert_eq!(c.version, None);
+        assert!(c.old.is_empty());
+        assert_eq!(c.new, BTreeMap::from([("email:day3:sent".to_owned(), 1)]));
+        let tallies = c.tallies();
+        assert!(tallies
+            .iter()
+            .all(|t| t.attr == "email:day3:sent" && t.delta == 1));
+        assert!(tallies.iter().all(|t| t.day.to_string() == "2026-11-17"));
+        // A mark put straight over nothing (no claim read back) counts too.
+        assert!(change_of(&record("EMAIL#day1", None, mark("sent", true))).is_some());
+        // Sent already: a put that changes `at` or the message id counts nothing more.
+        let again = record("EMAIL#day3", Some(mark("sent", true)), mark("sent", true));
+        assert_eq!(change_of(&again), None);
+        // An older release's mark (no tags: its Send event counted it), a claim, another end,
+        // a KakaoTalk stage (counted by its provider's results).
+        for (sk, new) in [
+            ("EMAIL#day3", mark("sent", false)),
+            ("EMAIL#day3", mark("sending", true)),
+            ("EMAIL#day3", mark("unknown", true)),
+            ("EMAIL#day3", mark("rejected", true)),
+            ("EMAIL#kakao-day1", mark("sent", true)),
+        ] {
+            assert_eq!(
+                change_of(&record(sk, claim(), new.clone())),
+                None,
+                "{sk} {new}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_counters_write_counts_what_moved_and_names_its_version() {
+        let mut old = tags();
+        old["type"] = json!({"S": "award_counters"});
+        old["views"] = json!({"N": "2"});
+        old["version"] = json!({"N": "2"});
+        let mut new = old.clone();
+        new["views"] = json!({"N": "3"});
+        new["version"] = json!({"N": "3"});
+        let c = change_of(&record("COUNTERS", Some(old.clone()), new)).unwrap();
+        assert_eq!(c.version, Some(3));
+        assert_eq!(c.new["views"] - c.old["views"], 1);
+        assert_eq!(change_of(&record("COUNTERS", Some(old.clone()), old)), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! Email stages sent per award (exactly once), and the suppression list.
 
 use super::{applied, get_s, keys, s, Result, Store, StoreError};
-use crate::domain::ids::AwardId;
+use crate::domain::{award::Award, ids::AwardId, rollup::Tags, time::Zone};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
@@ -69,11 +69,8 @@ impl Store {
         Ok(stored.is_some_and(|i| get_s(&i, "holder") == Some(holder.as_str())))
     }
 
-    /// Records how the stage ended (`sent`, `rejected`, `unknown`, `suppressed`, `skipped`).
-    /// Marks how a claimed stage ended (`sent`, `rejected`, …). The mark follows SES's answer,
-    /// so it is tried again in place while DynamoDB refuses it for load or contention, or fails
-    /// on its side (a plain put: the same mark twice is one): a claim left unmarked would lapse,
-    /// and the email be sent a second time by whichever run takes it over.
+    /// Marks how a claimed stage ended (`rejected`, `unknown`, `suppressed`, `skipped`, or
+    /// `sent` for a KakaoTalk stage; an email sent is [`Store::finish_email_sent`]).
     pub async fn finish_email(
         &self,
         award: &AwardId,
@@ -82,10 +79,42 @@ impl Store {
         detail: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
+        self.mark_email(award, (stage, state), detail, at, &[])
+            .await
+    }
+
+    /// Marks an email stage `sent`, with the [`Tags`] of its send: the mark's stream record is
+    /// the email's counting write (`email:{stage}:sent`, rolled up by the stream's reader:
+    /// [`super::counters::change_of`]), in place of SES's Send event.
+    pub async fn finish_email_sent(
+        &self,
+        award: &Award,
+        stage: &str,
+        message_id: &str,
+        zone: Zone,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let tags = super::counters::tag_values(&Tags::of(award, zone, at));
+        self.mark_email(&award.id, (stage, "sent"), message_id, at, &tags)
+            .await
+    }
+
+    /// The mark follows SES's answer, so it is tried again in place while DynamoDB refuses it
+    /// for load or contention, or fails on its side (a plain put: the same mark twice is one,
+    /// and makes no stream record): a claim left unmarked would lapse, and the email be sent a
+    /// second time by whichever run takes it over.
+    async fn mark_email(
+        &self,
+        award: &AwardId,
+        (stage, state): (&str, &str),
+        detail: &str,
+        at: DateTime<Utc>,
+        tags: &[(&'static str, String)],
+    ) -> Result<()> {
         let (pk, sk) = keys::email_stage(award, stage);
         let mut retry = super::Backoff::default();
         loop {
-            let res = self
+            let mut put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
@@ -94,9 +123,11 @@ impl Store {
                 .item(keys::TYPE, s("email"))
                 .item("state", s(state))
                 .item("detail", s(detail))
-                .item("at", s(keys::sortable(at)))
-                .send()
-                .await;
+                .item("at", s(keys::sortable(at)));
+            for (name, value) in tags {
+                put = put.item(*name, s(value.clone()));
+            }
+            let res = put.send().await;
             let Err(e) = res else { return Ok(()) };
             let transient = super::worth_retrying(e.code())
                 || e.code() == Some("InternalServerError")

@@ -30,7 +30,7 @@
 //! | Follow-up due, before 2026-12-03 | `AWARD#{aid}` | `FOLLOWUP#{stage}` | DUE `DUE#{bucket}#{shard}` / `{stage}#{aid}` (sparse; no longer written: what is left is handled and deleted by its bucket's run, or moved into the row above by `infra move-due-items`) |
 //! | Unsubscribed recipient | `ISSUER#{iid}#UNSUB#{sha256(email)}` | `UNSUB` | |
 //! | SES event seen | `EVENT#{eventbridge id}` | `EVENT` | (TTL 14 days) |
-//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed |
+//! | Email stage | `AWARD#{aid}` | `EMAIL#{stage}` | `state` = sending (claimed, with `until`) / sent / rejected / unknown (SES may have accepted it) / suppressed; an email stage's `sent` (since 2026-12-08) also the counting tags (`template_id`, `issuer_id`, `batch_id`, `cohort`, `day`, `recorded_day`): its stream record counts `email:{stage}:sent` |
 //! | Suppression | `SUPPRESS#{sha256(email)}` | `SUPPRESS` | |
 //! | Credential-signing key | `ISSUER#{iid}#SIGNKEY` | `KEY#{n:010}` | public key, KMS ciphertext of the seed (never the seed) |
 //! | Status index allocator | `ISSUER#{iid}#STATUS` | `NEXT` | `allocated`: indexes handed out so far (`ADD`, never reused) |
@@ -309,6 +309,12 @@ pub fn guard_active(t: &TemplateId, email_lookup_key: &str) -> (String, String) 
 /// One email stage (`day1`, `day3`, `day7`, `expiry`) of an award.
 pub fn email_stage(award: &AwardId, stage: &str) -> (String, String) {
     (format!("AWARD#{award}"), format!("EMAIL#{stage}"))
+}
+
+/// The award and stage of an email stage's item, from its keys ([`email_stage`]).
+pub fn email_stage_of<'a>(pk: &str, sk: &'a str) -> Option<(AwardId, &'a str)> {
+    let stage = sk.strip_prefix("EMAIL#")?;
+    Some((AwardId::parse(pk.strip_prefix("AWARD#")?).ok()?, stage))
 }
 
 /// A follow-up due in `bucket`: the bucket's shard is its partition, `{stage}#{award}` its sort key.

@@ -205,7 +205,12 @@ fn counter_facts(c: &Change) -> Vec<Fact> {
             _ => continue,
         };
         if *value > before(name) {
-            let key = format!("{}:{}:{}", kind.as_str(), c.award, c.version);
+            let key = format!(
+                "{}:{}:{}",
+                kind.as_str(),
+                c.award,
+                c.version.unwrap_or_default()
+            );
             out.push(fact(kind, key, serde_json::json!({ "stage": stage })));
         }
     }
