@@ -92,6 +92,16 @@ pub fn edited_template(from: &str, to: &str) -> sam::StackSpec {
     sam::parse(&text.replacen(from, to, 1), "test").expect("the edited template parses")
 }
 
+/// template.yaml as a deploy of an upgrade from before 2026-12-08 sets it: `CountSentEmailsBy`
+/// `send-event` (the first: SES's Send events count each email sent, as before) or `both` (the
+/// second: marks count, Send events are still published).
+pub fn sent_counted_by(value: &str) -> sam::StackSpec {
+    edited_template(
+        "    Default: mark\n    AllowedValues: [mark, both, send-event]\n",
+        &format!("    Default: {value}\n    AllowedValues: [mark, both, send-event]\n"),
+    )
+}
+
 /// template.yaml without notify's `dynamodb:BatchWriteItem`: notify cannot queue follow-ups, so
 /// every attempt at a day-1 stream batch fails and Lambda gives it up to the failure queue.
 pub fn notify_without_batch_write() -> sam::StackSpec {

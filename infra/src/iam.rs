@@ -198,6 +198,10 @@ pub fn local_values(
             ),
         );
     }
+    // Every other parameter takes its default, as a deploy that does not set it.
+    for (k, d) in &spec.parameter_defaults {
+        v.entry(k.clone()).or_insert_with(|| d.clone());
+    }
     v
 }
 

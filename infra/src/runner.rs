@@ -266,7 +266,7 @@ impl Runner {
     /// delivered.
     pub async fn deliver_ses_events(&mut self) -> Result<usize, String> {
         let rules = self.event_rules(FunctionName::Analytics)?;
-        let types = self.spec().ses_event_types.clone();
+        let types = self.ses_event_types()?;
         let mut delivered = 0;
         for sent in self.lambda.outbox.take() {
             for event in crate::ses_events::events(&sent, crate::iam::ACCOUNT, crate::iam::REGION) {
@@ -284,6 +284,17 @@ impl Runner {
             }
         }
         Ok(delivered)
+    }
+
+    /// The SES event types this stack's configuration set publishes.
+    fn ses_event_types(&self) -> Result<Vec<String>, String> {
+        let stack = &self.lambda.stack;
+        let values =
+            crate::iam::local_values(&stack.spec, &stack.names, &stack.stage, &stack.sender);
+        stack
+            .spec
+            .ses_event_types(&values)
+            .map_err(|e| e.to_string())
     }
 
     /// The patterns of `function`'s EventBridge rules, as deployed in this stack.

@@ -50,9 +50,13 @@ pub struct StackSpec {
     pub stream_filters: Vec<serde_json::Value>,
     /// Recurring Scheduler schedules (`AWS::Scheduler::Schedule` with a `cron(…)` expression).
     pub recurring: Vec<RecurringSchedule>,
-    /// The SES event types the configuration set publishes to EventBridge (`MatchingEventTypes`
-    /// of its event destinations, lower case as SES spells them: `delivery`, `bounce`, …).
-    pub ses_event_types: Vec<String>,
+    /// `MatchingEventTypes` of the configuration set's event destinations, as written (a list,
+    /// or an `!If` on one of `conditions`): [`StackSpec::ses_event_types`] reads them.
+    pub ses_event_types: Vec<Value>,
+    /// The template's `Conditions`, as written.
+    pub conditions: serde_yaml::Mapping,
+    /// The template's parameters that have a `Default`, with it.
+    pub parameter_defaults: HashMap<String, String>,
     /// The Lambda functions (`AWS::Serverless::Function`), as the local Lambda service runs them.
     pub functions: Vec<FunctionSpec>,
     /// The uploads bucket's CORS rules (browsers PUT CSV files straight to it).
@@ -525,16 +529,12 @@ pub fn parse(text: &str, stage: &str) -> Result<StackSpec, TemplateError> {
     let recurring = recurring_schedules(resources)?;
     let ses_event_types = of_type("AWS::SES::ConfigurationSetEventDestination")
         .iter()
-        .flat_map(|d| {
-            d["Properties"]["EventDestination"]["MatchingEventTypes"]
-                .as_sequence()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|t| t.as_str().map(str::to_lowercase))
+        .map(|d| d["Properties"]["EventDestination"]["MatchingEventTypes"].clone())
         .collect();
     Ok(StackSpec {
         ses_event_types,
+        conditions: doc["Conditions"].as_mapping().cloned().unwrap_or_default(),
+        parameter_defaults: parameter_defaults(&doc["Parameters"]),
         table,
         bucket_name,
         schedule_group,
@@ -584,6 +584,94 @@ fn table_spec(table: &Value) -> Result<TableSpec, TemplateError> {
             .as_str()
             .map(str::to_owned),
     })
+}
+
+/// The template's parameters that have a `Default`, with it (numbers as written).
+fn parameter_defaults(parameters: &Value) -> HashMap<String, String> {
+    let default = |p: &Value| match &p["Default"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    parameters
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, p)| Some((k.as_str()?.to_owned(), default(p)?)))
+        .collect()
+}
+
+/// A value compared by `!Equals`: a number or boolean as written, else evaluated.
+fn scalar(v: &Value, params: &HashMap<String, String>) -> Result<String, TemplateError> {
+    match v {
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => evaluate(v, params),
+    }
+}
+
+impl StackSpec {
+    /// The SES event types the configuration set publishes to EventBridge with these parameter
+    /// values, lower case as SES spells them (`delivery`, `bounce`, …).
+    pub fn ses_event_types(
+        &self,
+        params: &HashMap<String, String>,
+    ) -> Result<Vec<String>, TemplateError> {
+        let mut out = Vec::new();
+        for v in &self.ses_event_types {
+            for t in self.chosen(v, params)?.as_sequence().into_iter().flatten() {
+                out.push(s(t, "event type")?.to_lowercase());
+            }
+        }
+        Ok(out)
+    }
+
+    /// `v`, or for `!If [condition, a, b]` the branch the condition picks.
+    fn chosen<'a>(
+        &self,
+        v: &'a Value,
+        params: &HashMap<String, String>,
+    ) -> Result<&'a Value, TemplateError> {
+        match tag_name(v) {
+            Some((t, Value::Sequence(args))) if t == "If" && args.len() == 3 => {
+                let pick = if self.condition(&args[0], params)? {
+                    1
+                } else {
+                    2
+                };
+                self.chosen(&args[pick], params)
+            }
+            _ => Ok(v),
+        }
+    }
+
+    /// A condition, by its name in `Conditions` or as an expression: `!Equals`, `!Not`,
+    /// `!Condition`.
+    fn condition(
+        &self,
+        v: &Value,
+        params: &HashMap<String, String>,
+    ) -> Result<bool, TemplateError> {
+        if let Some(name) = v.as_str() {
+            let expr = self
+                .conditions
+                .get(name)
+                .ok_or_else(|| TemplateError::Shape(format!("unknown condition {name}")))?;
+            return self.condition(expr, params);
+        }
+        match tag_name(v) {
+            Some((t, Value::Sequence(a))) if t == "Equals" && a.len() == 2 => {
+                Ok(scalar(&a[0], params)? == scalar(&a[1], params)?)
+            }
+            Some((t, Value::Sequence(a))) if t == "Not" && a.len() == 1 => {
+                Ok(!self.condition(&a[0], params)?)
+            }
+            Some((t, name)) if t == "Condition" => self.condition(name, params),
+            _ => Err(TemplateError::Shape(format!(
+                "condition not read locally: {v:?}"
+            ))),
+        }
+    }
 }
 
 /// The event filters of the functions' DynamoDB stream triggers.
@@ -768,11 +856,30 @@ mod tests {
         assert_eq!(spec.uploads_prefix, "uploads/");
         // Lambda allows five filters on one event source mapping unless the quota is raised.
         assert_eq!(spec.stream_filters.len(), 5);
-        // An email's mark counts it sent: SES's Send events are not published.
-        assert_eq!(
-            spec.ses_event_types,
-            ["delivery", "bounce", "complaint", "open", "click", "reject"]
-        );
+        // An email's mark counts it sent: SES's Send events are not published — unless the
+        // stack is told to count sends by them, or to publish them while marks count (the
+        // first and second deploys of an upgrade).
+        let mut params = spec.parameter_defaults.clone();
+        assert_eq!(params["CountSentEmailsBy"], "mark");
+        let published = ["delivery", "bounce", "complaint", "open", "click", "reject"];
+        assert_eq!(spec.ses_event_types(&params).unwrap(), published);
+        let mut with_send = vec!["send"];
+        with_send.extend(published);
+        for step in ["send-event", "both"] {
+            params.insert("CountSentEmailsBy".into(), step.into());
+            assert_eq!(spec.ses_event_types(&params).unwrap(), with_send, "{step}");
+        }
+        // A number compared as written.
+        let reserved = Value::String("HasIngestReservedConcurrency".into());
+        assert!(!spec.condition(&reserved, &params).unwrap());
+        params.insert("IngestReservedConcurrency".into(), "10".into());
+        assert!(spec.condition(&reserved, &params).unwrap());
+        // The template's other conditions are read the same way.
+        params.insert("AlarmEmail".into(), String::new());
+        let has_alarm = Value::String("HasAlarmEmail".into());
+        assert!(!spec.condition(&has_alarm, &params).unwrap());
+        params.insert("AlarmEmail".into(), "ops@example.ac.kr".into());
+        assert!(spec.condition(&has_alarm, &params).unwrap());
         // The rollup's spans need each batch to name its shard (a tumbling window) and one batch
         // of a shard at a time (no ParallelizationFactor: a larger one is refused below).
         let notify = spec.function("notify").unwrap().stream.clone().unwrap();

@@ -17,6 +17,10 @@ pub struct Config {
     pub schedule_group: Option<String>,
     /// `SES_CONFIGURATION_SET`: publishes delivery events.
     pub ses_configuration_set: Option<String>,
+    /// `SENT_COUNTED_BY` (notify): `mark` or `both` (or unset) — an email's mark `sent` carries
+    /// the tags that count it, and its message the tag `counted: mark`; `send-event` — neither,
+    /// SES's Send event counts it (the first deploy of an upgrade: README, step 15).
+    pub sent_by_mark: bool,
     /// `AWS_ENDPOINT_URL`: only set locally (moto); in AWS the SDK finds the endpoints itself.
     pub aws_endpoint_url: Option<String>,
     /// `MAX_SEND_RATE`: emails per second, at most (default 10).
@@ -115,6 +119,7 @@ impl Config {
             sender_email: optional("SENDER_EMAIL"),
             schedule_group: optional("SCHEDULE_GROUP"),
             ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+            sent_by_mark: optional("SENT_COUNTED_BY").as_deref() != Some("send-event"),
             aws_endpoint_url: optional("AWS_ENDPOINT_URL"),
             max_send_rate: match optional("MAX_SEND_RATE") {
                 None => 10.0,
@@ -173,6 +178,7 @@ impl Config {
             sender_email: None,
             schedule_group: None,
             ses_configuration_set: None,
+            sent_by_mark: true,
             aws_endpoint_url: Some(endpoint.into()),
             max_send_rate: 50.0,
             notify_function_arn: None,

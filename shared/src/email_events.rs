@@ -138,19 +138,44 @@ fn happened_at(event: &Value, word: &str) -> DateTime<Utc> {
         .map_or_else(Utc::now, |t| t.with_timezone(&Utc))
 }
 
+/// Our message's award and stage, from its tags, and whether its mark counts it sent.
+fn ours(detail: &Value) -> Option<(AwardId, &str, bool)> {
+    let award = tag(detail, TAG_AWARD).and_then(|a| AwardId::parse(a).ok())?;
+    let stage = tag(detail, TAG_STAGE).filter(|s| crate::domain::metrics::STAGES.contains(s))?;
+    let by_mark = tag(detail, COUNTED_BY_MARK.0) == Some(COUNTED_BY_MARK.1);
+    Some((award, stage, by_mark))
+}
+
+/// SES's events that say what became of an email it took (a bounce of any kind: SES reports a
+/// soft one only once it gave up).
+const OUTCOMES: [&str; 4] = ["Delivery", "Bounce", "Complaint", "Reject"];
+
 /// An email whose send ended `unknown` (SES's answer was lost) has no mark `sent`, yet SES took
-/// it if it reports what became of it: counted sent here, once (`count_first`), on its send's day.
+/// it if it reports what became of it: counted sent here, once (`count_first`), on its send's
+/// day. The mark is read consistently: it is written seconds before such an event can come.
 async fn count_sent_if_unmarked(
     app: &App,
-    award: &crate::domain::award::Award,
+    award: &AwardId,
     stage: &str,
-    (zone, sent_at): (crate::domain::time::Zone, DateTime<Utc>),
+    event: &Value,
 ) -> Result<(), StoreError> {
-    let mark = app.store.email_record(&award.id, stage).await?;
-    if mark.is_some_and(|m| m.state == "unknown") {
-        let attr = format!("email:{stage}:sent");
-        app.store.count_first(award, zone, sent_at, &attr).await?;
+    if app
+        .store
+        .email_state_consistent(award, stage)
+        .await?
+        .as_deref()
+        != Some("unknown")
+    {
+        return Ok(());
     }
+    let Some(a) = app.store.get_award(award).await? else {
+        return Ok(());
+    };
+    let issuer = app.issuer_for_page(&a.issuer_id).await?;
+    let zone = issuer.map(|i| i.profile.time_zone).unwrap_or_default();
+    let attr = format!("email:{stage}:sent");
+    let sent_at = happened_at(event, "sent");
+    app.store.count_first(&a, zone, sent_at, &attr).await?;
     Ok(())
 }
 
@@ -172,6 +197,15 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let Some(id) = event.get("id").and_then(Value::as_str) else {
         return Ok("ignored: no event id".into());
     };
+    let ours = ours(detail);
+    if let Some((award, stage, true)) = &ours {
+        if event_type == "Send" {
+            return Ok("Send: not counted, the stage's mark counts it".into());
+        }
+        if OUTCOMES.contains(&event_type) {
+            count_sent_if_unmarked(app, award, stage, event).await?;
+        }
+    }
     if let Some(why) = not_what_it_says(detail, event_type) {
         return Ok(format!("{event_type}: not counted, {why}"));
     }
@@ -179,17 +213,9 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     // the list twice is harmless, so a retry (EventBridge delivers at least once, and again
     // after a failure) always gets this far; only the counting below must happen once.
     suppress_recipients(app, detail, event_type).await?;
-    let (Some(word), Some(award), Some(stage)) = (
-        counter_word(event_type, detail),
-        tag(detail, TAG_AWARD).and_then(|a| AwardId::parse(a).ok()),
-        tag(detail, TAG_STAGE).filter(|s| ["day1", "day3", "day7", "expiry"].contains(s)),
-    ) else {
+    let (Some(word), Some((award, stage, _))) = (counter_word(event_type, detail), ours) else {
         return Ok(format!("{event_type}: not ours or not counted"));
     };
-    let by_mark = tag(detail, COUNTED_BY_MARK.0) == Some(COUNTED_BY_MARK.1);
-    if word == "sent" && by_mark {
-        return Ok("Send: not counted, the stage's mark counts it".into());
-    }
     let Some(a) = app.store.get_award(&award).await? else {
         return Ok("ignored: unknown award".into());
     };
@@ -198,9 +224,6 @@ pub async fn record(app: &App, event: &Value) -> Result<String, StoreError> {
     let attr = format!("email:{stage}:{word}");
     let now = happened_at(event, word);
     let counted = if once_per_email(word) {
-        if by_mark {
-            count_sent_if_unmarked(app, &a, stage, (zone, now)).await?;
-        }
         app.store.count_first(&a, zone, now, &attr).await?
     } else {
         let attrs = std::slice::from_ref(&attr);

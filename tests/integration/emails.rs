@@ -523,6 +523,15 @@ async fn issue_to_new(t: &TestApp, key: &str, tpl: &Value, tag: &str) -> (AwardI
     (id, to)
 }
 
+/// Today's day item (in the demo issuers' zone, Seoul) of the template `tpl`.
+async fn today_of(t: &TestApp, tpl: &Value) -> std::collections::BTreeMap<String, i64> {
+    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .date_naive();
+    t.app.store.daily_counters(&tid, day).await.unwrap()
+}
+
 /// The counters item of award `id`.
 async fn counters_of(t: &TestApp, id: &str) -> std::collections::BTreeMap<String, i64> {
     let id = AwardId::parse(id).unwrap();
@@ -581,14 +590,43 @@ async fn an_email_is_counted_delivered_once_by_one_write_and_each_open_counts() 
         "{exported:?}"
     );
     t.roll_up().await;
-    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
-    let day = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Seoul)
-        .date_naive();
-    let daily = t.app.store.daily_counters(&tid, day).await.unwrap();
+    let daily = today_of(&t, &tpl).await;
     assert_eq!(daily.get("email:day1:sent"), Some(&1), "{daily:?}");
     assert_eq!(daily.get("email:day1:delivered"), Some(&1), "{daily:?}");
     assert_eq!(daily.get("email:day1:opened"), Some(&2), "{daily:?}");
+}
+
+/// The first two deploys of an upgrade from before 2026-12-08 (README step 15): with
+/// `CountSentEmailsBy` send-event notify tags neither its message nor its mark, and the email is
+/// counted sent by its Send event; with `both` the Send event is still published, and the mark
+/// counts the email. Once either way.
+#[tokio::test]
+async fn while_send_events_are_published_an_email_is_counted_sent_once() {
+    for (step, on_counters) in [("send-event", Some(&1)), ("both", None)] {
+        let t = accolade_tests::spawn_app_with(accolade_tests::sent_counted_by(step)).await;
+        sent_once_with_send_events(&t, on_counters).await;
+    }
+}
+
+/// An email sent while the configuration set publishes Send events: counted sent once in the
+/// day item and the export; `on_counters`: what the award's counters item holds.
+async fn sent_once_with_send_events(t: &TestApp, on_counters: Option<&i64>) {
+    let (id, _, tpl) = issued_to_new_recipient(t, "upgrade").await;
+    let mut runner = t.runner();
+    runner.deliver_stream().await.unwrap();
+    let published = runner.deliver_ses_events().await.unwrap();
+    assert_eq!(published, 2, "Send and Delivery");
+    while runner.deliver_stream().await.unwrap() > 0 {}
+    let aid = AwardId::parse(&id).unwrap();
+    let c = counters_of(t, &id).await;
+    assert_eq!(c.get("email:day1:sent"), on_counters, "{c:?}");
+    let exported = t.app.store.award_counters_many(std::slice::from_ref(&aid));
+    let exported = exported.await.unwrap();
+    let sent = exported[&aid].get("email:day1:sent");
+    assert_eq!(sent, Some(&1), "{exported:?}");
+    let daily = today_of(t, &tpl).await;
+    assert_eq!(daily.get("email:day1:sent"), Some(&1), "{daily:?}");
+    assert_eq!(daily.get("email:day1:delivered"), Some(&1), "{daily:?}");
 }
 
 /// An email whose send ended `unknown` (SES's answer lost: no mark `sent`) is counted sent by the
@@ -619,11 +657,25 @@ async fn an_email_whose_send_ended_unknown_is_counted_sent_when_ses_reports_it()
         t.ses_event(&tagged("Delivery", "day3", delivered())).await;
         t.ses_event(&tagged("Delivery", "day1", delivered())).await;
     }
+    // A soft bounce (SES reports one only once it gave up on the email) says SES took it too.
+    assert!(store
+        .claim_email(&aid, "day7", now + chrono::Duration::minutes(5), now)
+        .await
+        .unwrap());
+    store
+        .finish_email(&aid, "day7", "unknown", "timed out", now)
+        .await
+        .unwrap();
+    let soft = json!({"bounce": {"bounceType": "Transient", "bouncedRecipients": []}});
+    let out = t.ses_event(&tagged("Bounce", "day7", soft)).await;
+    assert_eq!(out, "Bounce: not counted, not a permanent bounce");
     let c = counters_of(&t, &id).await;
     assert_eq!(c.get("email:day3:sent"), Some(&1), "{c:?}");
     assert_eq!(c.get("email:day3:delivered"), Some(&1), "{c:?}");
     assert_eq!(c.get("email:day1:sent"), None, "day 1's mark has it: {c:?}");
     assert_eq!(c.get("email:day1:delivered"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day7:sent"), Some(&1), "{c:?}");
+    assert_eq!(c.get("email:day7:bounced"), None, "{c:?}");
 }
 
 #[tokio::test]
@@ -681,20 +733,9 @@ async fn ses_events_move_counters_once_and_hard_bounces_suppress() {
         assert_eq!(c.get(k), Some(&1), "{k}: {c:?}");
     }
     assert_eq!(c.get("email:day1:bounced"), None, "{c:?}");
-    let tid = accolade::domain::ids::TemplateId::parse(tpl["id"].as_str().unwrap()).unwrap();
-    let day = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Seoul)
-        .date_naive();
     t.roll_up().await;
-    assert_eq!(
-        t.app
-            .store
-            .daily_counters(&tid, day)
-            .await
-            .unwrap()
-            .get("email:day1:delivered"),
-        Some(&1)
-    );
+    let daily = today_of(&t, &tpl).await;
+    assert_eq!(daily.get("email:day1:delivered"), Some(&1), "{daily:?}");
     let email = accolade::domain::email::Email::parse(&to).unwrap();
     assert!(
         !t.app

@@ -21,6 +21,16 @@ fn sample(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A stream sample whose template, issuer and award are this world's (the template's and issuer's
+/// placeholders first: they end in the award's).
+fn award_sample(name: &str, w: &World) -> Value {
+    let text = sample(name)
+        .replace(PLACEHOLDER_TEMPLATE, &w.template)
+        .replace(PLACEHOLDER_ISSUER, &w.issuer)
+        .replace(PLACEHOLDER_AWARD, &w.award);
+    event(&text)
+}
+
 fn event(text: &str) -> Value {
     serde_json::from_str(text).expect("a sample is JSON")
 }
@@ -155,12 +165,7 @@ async fn stream_records_and_schedules_reach_notify() {
 async fn counting_writes_on_the_stream_reach_the_rollup_once() {
     let t = spawn_app().await;
     let w = world(&t).await;
-    // (The template's and issuer's placeholders first: they end in the award's.)
-    let text = sample("dynamodb-stream-counters.json")
-        .replace(PLACEHOLDER_TEMPLATE, &w.template)
-        .replace(PLACEHOLDER_ISSUER, &w.issuer)
-        .replace(PLACEHOLDER_AWARD, &w.award);
-    let e = event(&text);
+    let e = award_sample("dynamodb-stream-counters.json", &w);
     // Both stream samples pass the filter of notify's mapping in template.yaml.
     let trigger = t.lambda.spec(FunctionName::Notify).stream.clone().unwrap();
     let insert = event(&sample("dynamodb-stream-insert.json"));
@@ -202,11 +207,7 @@ async fn counting_writes_on_the_stream_reach_the_rollup_once() {
 async fn an_email_marked_sent_on_the_stream_is_counted_sent_once() {
     let t = spawn_app().await;
     let w = world(&t).await;
-    let text = sample("dynamodb-stream-email-sent.json")
-        .replace(PLACEHOLDER_TEMPLATE, &w.template)
-        .replace(PLACEHOLDER_ISSUER, &w.issuer)
-        .replace(PLACEHOLDER_AWARD, &w.award);
-    let e = event(&text);
+    let e = award_sample("dynamodb-stream-email-sent.json", &w);
     let trigger = t.lambda.spec(FunctionName::Notify).stream.clone().unwrap();
     let passes = |r: &Value| trigger.filters.iter().any(|p| infra::sam::matches(p, r));
     assert!(passes(&e["Records"][0]));
@@ -251,11 +252,7 @@ async fn a_windows_last_invocation_is_answered_with_a_state_and_a_batch_without_
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     // A mapping without its tumbling window (a deploy between the function and its mapping)
     // sends no `shardId`: the batch is rolled up award by award, once however often it comes.
-    let text = sample("dynamodb-stream-counters.json")
-        .replace(PLACEHOLDER_TEMPLATE, &w.template)
-        .replace(PLACEHOLDER_ISSUER, &w.issuer)
-        .replace(PLACEHOLDER_AWARD, &w.award);
-    let mut e = event(&text);
+    let mut e = award_sample("dynamodb-stream-counters.json", &w);
     for k in [
         "window",
         "state",
@@ -299,7 +296,8 @@ async fn a_windows_last_invocation_is_answered_with_a_state_and_a_batch_without_
     assert_eq!(spans.count(), 1, "one span, the award's own: {spans:?}");
     // The mapping has its window now, and the batch comes back naming its shard (an invocation
     // that failed on another record): the stream's mark sends the rollup to the award's spans.
-    let answer = t.invoke(FunctionName::Notify, event(&text)).await.unwrap();
+    let with_shard = award_sample("dynamodb-stream-counters.json", &w);
+    let answer = t.invoke(FunctionName::Notify, with_shard).await.unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     let on_17 = t.app.store.daily_counters(&tid, day).await.unwrap();
     assert_eq!(on_17.get("clicks"), Some(&1), "with its shard: {on_17:?}");

@@ -17,6 +17,22 @@ const KO_NOT_A_PHONE: &str =
 /// Korean mobile prefixes after the leading 0: 010, and the older 011, 016, 017, 018, 019.
 const MOBILE: [&str; 6] = ["10", "11", "16", "17", "18", "19"];
 
+/// The digits of a number as typed (full-width ones too), and whether it began with `+`.
+fn digits_of(s: &str, shown: &str) -> Result<(String, bool), Invalid> {
+    let mut digits = String::new();
+    let mut plus = false;
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '０'..='９' => digits.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
+            '+' | '＋' if i == 0 => plus = true,
+            ' ' | '-' | '－' | '.' | '(' | ')' | '\u{a0}' => {}
+            _ => return Err(not_a_phone(shown, "it has characters other than digits")),
+        }
+    }
+    Ok((digits, plus))
+}
+
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let shown: String = raw.trim().chars().take(40).collect();
@@ -30,17 +46,7 @@ impl Phone {
             ))
             .ko("스프레드시트가 전화번호를 숫자로 저장했습니다. 열 서식을 텍스트로 바꾸어 다시 내보내세요."));
         }
-        let mut digits = String::new();
-        let mut plus = false;
-        for (i, c) in s.chars().enumerate() {
-            match c {
-                '0'..='9' => digits.push(c),
-                '０'..='９' => digits.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
-                '+' | '＋' if i == 0 => plus = true,
-                ' ' | '-' | '－' | '.' | '(' | ')' | '\u{a0}' => {}
-                _ => return Err(not_a_phone(&shown, "it has characters other than digits")),
-            }
-        }
+        let (digits, plus) = digits_of(s, &shown)?;
         let national = if plus {
             digits
                 .strip_prefix("82")

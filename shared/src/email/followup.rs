@@ -93,6 +93,21 @@ struct Message<'a> {
     recs: &'a [Recommendation],
 }
 
+/// Who sent it and how to reach them, as the Korean law on advertising messages asks of every
+/// promotional one (정보통신망법 제50조 제4항: the sender's name and contact).
+fn why_you_get_it(l: Locale, p: &crate::domain::issuer::IssuerProfile) -> String {
+    l.t(
+        format!(
+            "{}에서 배지를 받으신 분께 보내는 안내입니다. 보낸 곳: {} ({})",
+            p.name, p.name, p.email
+        ),
+        format!(
+            "You receive this because {} issued you a badge. Sender: {} ({})",
+            p.name, p.name, p.email
+        ),
+    )
+}
+
 pub fn render(
     stage: Stage,
     award: &Award,
@@ -126,18 +141,7 @@ pub fn render(
             format!("{}{subject}", l.t(AD_KO, AD_EN))
         },
         intro,
-        // Who sent it and how to reach them, as the Korean law on advertising messages asks
-        // of every promotional one (정보통신망법 제50조 제4항: the sender's name and contact).
-        why: l.t(
-            format!(
-                "{}에서 배지를 받으신 분께 보내는 안내입니다. 보낸 곳: {} ({})",
-                p.name, p.name, p.email
-            ),
-            format!(
-                "You receive this because {} issued you a badge. Sender: {} ({})",
-                p.name, p.name, p.email
-            ),
-        ),
+        why: why_you_get_it(l, p),
         unsubscribe: (!notice).then(|| unsubscribe_url(&urls, award)),
         locale: l,
         issuer,

@@ -378,14 +378,24 @@ fn export_row(
     counters: &BTreeMap<String, i64>,
     zone: Zone,
 ) -> Vec<String> {
-    let m = Metrics::from_counts(&metrics::Counts(counters.clone()));
-    let c = |k: &str| counters.get(k).copied().unwrap_or(0).to_string();
+    let mut row = award_cells(app, a, names, zone);
+    row.extend(counter_cells(counters));
+    row.into_iter().map(|v| neutralize(&v)).collect()
+}
+
+/// The export's columns of the award itself, up to its status.
+fn award_cells(
+    app: &App,
+    a: &Award,
+    names: &HashMap<TemplateId, String>,
+    zone: Zone,
+) -> Vec<String> {
     let local = |t: chrono::DateTime<Utc>| {
         t.with_timezone(&zone.0)
             .format("%Y-%m-%dT%H:%M:%S%:z")
             .to_string()
     };
-    let mut row = vec![
+    vec![
         a.id.to_string(),
         app.urls().award_page(&a.id),
         a.template_id.to_string(),
@@ -402,10 +412,14 @@ fn export_row(
         local(a.created_at),
         a.expires_on.map(local).unwrap_or_default(),
         a.status(Utc::now()).code().to_owned(),
-        c("views"),
-        c("previews"),
-        c("shares"),
-    ];
+    ]
+}
+
+/// The export's columns of the award's counters, from `views` on.
+fn counter_cells(counters: &BTreeMap<String, i64>) -> Vec<String> {
+    let m = Metrics::from_counts(&metrics::Counts(counters.clone()));
+    let c = |k: &str| counters.get(k).copied().unwrap_or(0).to_string();
+    let mut row = vec![c("views"), c("previews"), c("shares")];
     row.extend(metrics::NETWORKS.iter().map(|n| c(&format!("share:{n}"))));
     row.extend([
         m.linkedin_add_to_profile.to_string(),
@@ -435,7 +449,7 @@ fn export_row(
         }
     }
     row.push(m.text_clicks.to_string());
-    row.into_iter().map(|v| neutralize(&v)).collect()
+    row
 }
 
 fn csv_line(cells: &[String]) -> Vec<u8> {

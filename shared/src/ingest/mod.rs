@@ -280,36 +280,7 @@ async fn run_claimed(
             Err(e) => return fail(app, batch, worker, e.invalid()).await,
             Ok(v) => v,
         };
-        batch.counts = BatchCounts {
-            rows: v.rows,
-            valid: v.valid,
-            issued: 0,
-            duplicates: v.duplicates,
-            invalid: v.invalid,
-        };
-        batch.warnings = v.warnings.iter().map(|w| w.en.clone()).collect();
-        batch.warnings_ko = v.warnings.into_iter().map(|w| w.ko).collect();
-        batch.source_etag = v.etag;
-        batch.report_key = v.report_key;
-        batch.checked_templates = Some(v.templates);
-        if batch.mode == BatchMode::AllOrNothing && v.invalid > 0 {
-            let (invalid, rows) = (v.invalid, v.rows);
-            let why = Invalid::new(format!(
-                "{invalid} of {rows} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report"
-            ))
-            .ko(format!(
-                "{rows}행 중 {invalid}행이 올바르지 않아 아무것도 발급하지 않았습니다 (all_or_nothing 방식). 오류 보고서를 확인하세요."
-            ));
-            return fail(app, batch, worker, why).await;
-        }
-        if v.valid == 0 && v.duplicates == 0 {
-            let rows = v.rows;
-            let why = Invalid::new(format!(
-                "none of the {rows} rows can be issued; see the error report"
-            ))
-            .ko(format!(
-                "{rows}행 가운데 발급할 수 있는 행이 없습니다. 오류 보고서를 확인하세요."
-            ));
+        if let Some(why) = checked(batch, v) {
             return fail(app, batch, worker, why).await;
         }
         batch.status = BatchStatus::Issuing;
@@ -370,6 +341,39 @@ struct Validation {
     templates: Vec<TemplateId>,
     /// The ETag of the object read: what the later passes must read too.
     etag: Option<String>,
+}
+
+/// Records what the check found on the batch; why nothing is to be issued, if so.
+fn checked(batch: &mut Batch, v: Validation) -> Option<Invalid> {
+    batch.counts = BatchCounts {
+        rows: v.rows,
+        valid: v.valid,
+        issued: 0,
+        duplicates: v.duplicates,
+        invalid: v.invalid,
+    };
+    batch.warnings = v.warnings.iter().map(|w| w.en.clone()).collect();
+    batch.warnings_ko = v.warnings.into_iter().map(|w| w.ko).collect();
+    batch.source_etag = v.etag;
+    batch.report_key = v.report_key;
+    batch.checked_templates = Some(v.templates);
+    let (invalid, rows) = (v.invalid, v.rows);
+    if batch.mode == BatchMode::AllOrNothing && invalid > 0 {
+        return Some(Invalid::new(format!(
+            "{invalid} of {rows} rows are invalid, so nothing was issued (mode all_or_nothing); see the error report"
+        ))
+        .ko(format!(
+            "{rows}행 중 {invalid}행이 올바르지 않아 아무것도 발급하지 않았습니다 (all_or_nothing 방식). 오류 보고서를 확인하세요."
+        )));
+    }
+    (v.valid == 0 && v.duplicates == 0).then(|| {
+        Invalid::new(format!(
+            "none of the {rows} rows can be issued; see the error report"
+        ))
+        .ko(format!(
+            "{rows}행 가운데 발급할 수 있는 행이 없습니다. 오류 보고서를 확인하세요."
+        ))
+    })
 }
 
 /// The batch's lease as a pass over the file keeps it: renewed once a third of it has passed, so
@@ -480,15 +484,7 @@ async fn issue_file(
     let (mut rx, _) = scan(app, &snapshot, issuer.profile.time_zone).await?;
     let usable = snapshot.checked_templates.as_deref();
     let mut checker = Checker::new(app, &snapshot, Pass::Issuing(usable));
-    let mut pass = IssuingPass {
-        app,
-        issuer,
-        worker,
-        opts,
-        started,
-        since_checkpoint: 0,
-        written_this_run: 0,
-    };
+    let mut pass = IssuingPass::new(app, issuer, worker, opts, started);
     let mut pending: Vec<RowRequest> = Vec::new();
     let mut finished = false;
     let mut lease = Lease::new(worker, opts.lease);
@@ -558,7 +554,25 @@ struct IssuingPass<'a> {
     written_this_run: u64,
 }
 
-impl IssuingPass<'_> {
+impl<'a> IssuingPass<'a> {
+    fn new(
+        app: &'a App,
+        issuer: &'a Issuer,
+        worker: &'a str,
+        opts: &'a IngestOptions,
+        started: Instant,
+    ) -> Self {
+        IssuingPass {
+            app,
+            issuer,
+            worker,
+            opts,
+            started,
+            since_checkpoint: 0,
+            written_this_run: 0,
+        }
+    }
+
     /// Issues a chunk of rows and counts what became of them; checkpoints when enough rows were
     /// written, time is up or the file is `finished`. `Some` ends this invocation: out of time
     /// (continued in a new one) or a simulated crash.

@@ -670,9 +670,10 @@ async fn count_rejected(app: &App, award: &Award, stage: &str, zone: Zone) {
 }
 
 /// Sends a claimed stage: marks it sent, rejected or unknown (SES may have accepted it: never
-/// sent again); gives the claim back if worth retrying. The mark `sent` carries the tags that
-/// count the email sent (in the issuer's `zone`): SES's Send event is not subscribed, and the
-/// message's `counted` tag tells the analytics function not to count one that comes anyway.
+/// sent again); gives the claim back if worth retrying. Unless told to leave it to SES's Send
+/// event (`Config::sent_by_mark`), the mark `sent` carries the tags that count the email sent (in
+/// the issuer's `zone`), and the message's `counted` tag tells the analytics function not to
+/// count its Send event.
 async fn send_claimed(
     app: &App,
     award: &Award,
@@ -681,26 +682,26 @@ async fn send_claimed(
     raw: Vec<u8>,
 ) -> Result<Sent, NotifyError> {
     let id = &award.id;
+    let by_mark = app.config.sent_by_mark;
+    let mut tags = vec![
+        (crate::email_events::TAG_AWARD, award.id.as_str()),
+        (crate::email_events::TAG_STAGE, stage),
+    ];
+    tags.extend(by_mark.then_some(crate::email_events::COUNTED_BY_MARK));
     // Waits of 200 ms, 400 ms and 800 ms (plus jitter) between the four tries.
     let mut retry = crate::store::Backoff::over(2..5);
     loop {
-        match app
-            .mailer
-            .send_raw(
-                sender,
-                award.recipient.email.as_str(),
-                raw.clone(),
-                &[
-                    (crate::email_events::TAG_AWARD, award.id.as_str()),
-                    (crate::email_events::TAG_STAGE, stage),
-                    crate::email_events::COUNTED_BY_MARK,
-                ],
-            )
-            .await
-        {
-            Ok(message_id) => {
+        let to = award.recipient.email.as_str();
+        match app.mailer.send_raw(sender, to, raw.clone(), &tags).await {
+            Ok(message_id) if by_mark => {
                 app.store
                     .finish_email_sent(award, stage, &message_id, zone, Utc::now())
+                    .await?;
+                return Ok(Sent::Sent(message_id));
+            }
+            Ok(message_id) => {
+                app.store
+                    .finish_email(id, stage, "sent", &message_id, Utc::now())
                     .await?;
                 return Ok(Sent::Sent(message_id));
             }

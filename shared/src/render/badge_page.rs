@@ -274,6 +274,16 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
                 (recommendations(p))
             }
         }
+        (footer(p))
+    };
+    let brand = Brand::of(&issuer.primary_color);
+    page(l.as_str(), &title, head, Some(brand), body)
+}
+
+/// The page's machine-readable forms and downloads (none of a revoked or replaced badge).
+fn footer(p: &BadgePage<'_>) -> Markup {
+    let l = p.locale();
+    html! {
         footer {
             a href=(p.urls.award_json(&p.award.id)) { (i18n::verify_json(l)) }
             @if p.award.revocation.is_none() && p.award.superseded_by.is_none() {
@@ -284,9 +294,7 @@ pub fn render(p: &BadgePage<'_>) -> Markup {
             }
             " · " span { (i18n::powered(l)) }
         }
-    };
-    let brand = Brand::of(&issuer.primary_color);
-    page(l.as_str(), &title, head, Some(brand), body)
+    }
 }
 
 /// The baked image a template's picture allows: SVG for the generated one or an uploaded SVG,

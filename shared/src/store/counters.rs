@@ -93,8 +93,9 @@ fn counters_write(pk: &str, sk: &str, new: &Value, old: Option<&Value>) -> Optio
 }
 
 /// An email stage marked `sent` by a release that tags its marks (an older release's email is
-/// counted by its SES Send event): `email:{stage}:sent` from 0 to 1, once, since a mark is never
-/// put back to `sending` and a put that changes nothing makes no stream record.
+/// counted by its SES Send event): `email:{stage}:sent` from 0 to 1, once — the record of the
+/// change to `sent` only (`!sent(old)`: a mark put again, which DynamoDB would record only if it
+/// changed something, counts nothing), and a mark is never put back to `sending`.
 fn email_sent(pk: &str, sk: &str, new: &Value, old: Option<&Value>) -> Option<Counted> {
     let (award, stage) = keys::email_stage_of(pk, sk)?;
     let sent = |i: Option<&Value>| i.and_then(|i| image_s(i, "state")) == Some("sent");
@@ -400,8 +401,9 @@ impl Store {
     }
 
     /// The counters of many awards (`BatchGetItem`s of 100), with `email:{stage}:sent` 1 for
-    /// each email stage marked `sent` (since 2026-12-08 the mark, not the counters item, records
-    /// it: [`change_of`]); awards with neither are absent.
+    /// each email stage marked `sent` with the counting tags (since 2026-12-08 such a mark, not
+    /// the counters item, records it: [`change_of`]; an untagged mark's email was counted by its
+    /// Send event, on the counters item, if at all); awards with neither are absent.
     pub async fn award_counters_many(
         &self,
         ids: &[AwardId],
@@ -418,7 +420,10 @@ impl Store {
                 .map(|item| award_numbers(Some(item.clone())));
             for stage in stages {
                 let mark = found.get(&keys::email_stage(id, stage));
-                if mark.is_some_and(|m| super::get_s(m, "state") == Some("sent")) {
+                let counting = |m: &super::Item| {
+                    super::get_s(m, "state") == Some("sent") && super::get_s(m, TEMPLATE).is_some()
+                };
+                if mark.is_some_and(counting) {
                     numbers
                         .get_or_insert_with(BTreeMap::new)
                         .insert(format!("email:{stage}:sent"), 1);

@@ -166,6 +166,16 @@ impl Store {
             })
     }
 
+    /// The state of a stage's item, read consistently.
+    pub async fn email_state_consistent(
+        &self,
+        award: &AwardId,
+        stage: &str,
+    ) -> Result<Option<String>> {
+        let item = self.get_consistent(keys::email_stage(award, stage)).await?;
+        Ok(item.and_then(|i| get_s(&i, "state").map(str::to_owned)))
+    }
+
     pub async fn email_record(&self, award: &AwardId, stage: &str) -> Result<Option<EmailRecord>> {
         Ok(self
             .get(keys::email_stage(award, stage))
