@@ -10,9 +10,9 @@
 //!
 //! `sent` is counted by the stage's mark (notify's put of `EMAIL#{stage}`, `state` = `sent`, its
 //! stream record rolled up: `store::counters::change_of`), not by SES's Send event, which the
-//! configuration set no longer publishes: one write and one invocation less an email. A message
-//! says so by its tag [`COUNTED_BY_MARK`]; one without it (sent by an earlier release) is still
-//! counted by its Send event.
+//! configuration set publishes only during an upgrade (`CountSentEmailsBy`, README step 15): one
+//! write and one invocation less an email. A message says so by its tag [`COUNTED_BY_MARK`]; one
+//! without it (sent by an earlier release, or with `send-event`) is counted by its Send event.
 
 use crate::{app::App, domain::ids::AwardId, events::BoxError, store::StoreError};
 use chrono::{DateTime, Utc};
@@ -21,9 +21,8 @@ use serde_json::{json, Value};
 /// Our tags on every message (SESv2 `EmailTags`), read back from the event.
 pub const TAG_AWARD: &str = "award";
 pub const TAG_STAGE: &str = "stage";
-/// Our tag on a message whose stage's mark `sent` counts it (`email:{stage}:sent`, every email
-/// sent since 2026-12-08): its Send event, if the configuration set still publishes one (SES's
-/// Send event is no longer subscribed, template.yaml), counts nothing.
+/// Our tag on a message whose stage's mark `sent` counts it (`email:{stage}:sent`): its Send
+/// event, if the configuration set publishes one (`CountSentEmailsBy` `both`), counts nothing.
 pub const COUNTED_BY_MARK: (&str, &str) = ("counted", "mark");
 
 /// The counter an event adds to. A bounce or "complaint" SES raises because the address is on
